@@ -1,0 +1,43 @@
+namespace ProfileGrid.Abstractions.Events;
+
+/// <summary>The behavioral event types ProfileGrid understands. Wire names are snake_case (<see cref="EventKindNames"/>).</summary>
+public enum EventKind
+{
+    PageView = 1,
+    ProductView = 2,
+    Search = 3,
+    AddToCart = 4,
+    RemoveFromCart = 5,
+    Purchase = 6,
+    SessionStart = 7,
+    Identify = 8,
+    PreferenceSet = 9,
+    Custom = 10,
+}
+
+/// <summary>Where an event came from.</summary>
+public enum Channel
+{
+    Unknown = 0,
+    Web = 1,
+    App = 2,
+    Crm = 3,
+}
+
+public enum DeviceType
+{
+    Unknown = 0,
+    Desktop = 1,
+    Mobile = 2,
+    Tablet = 3,
+    Tv = 4,
+    Other = 5,
+}
+
+public enum Gender
+{
+    Unknown = 0,
+    Female = 1,
+    Male = 2,
+    NonBinary = 3,
+}

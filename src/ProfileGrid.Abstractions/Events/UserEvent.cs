@@ -1,0 +1,118 @@
+namespace ProfileGrid.Abstractions.Events;
+
+/// <summary>
+/// A validated behavioral event on its way to a profile. Immutable; <see cref="EventId"/> makes it idempotent.
+/// Built by the gateway from the wire message after validation, so every field here is already well-formed.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.event")]
+public sealed record UserEvent
+{
+    [Id(0)] public required string EventId { get; init; }
+    [Id(1)] public required EventKind Kind { get; init; }
+    [Id(2)] public required string Tenant { get; init; }
+    /// <summary>The profile key's user part: the user id, or "anon:" + the anonymous id.</summary>
+    [Id(3)] public required string UserId { get; init; }
+    [Id(4)] public string? AnonymousId { get; init; }
+    [Id(5)] public required DateTimeOffset OccurredAt { get; init; }
+    [Id(6)] public Channel Source { get; init; }
+    [Id(7)] public EventContext? Context { get; init; }
+    [Id(8)] public PageInfo? Page { get; init; }
+    [Id(9)] public ProductInfo? Product { get; init; }
+    [Id(10)] public SearchInfo? Search { get; init; }
+    [Id(11)] public PurchaseInfo? Purchase { get; init; }
+    [Id(12)] public DemographicsUpdate? Identify { get; init; }
+    [Id(13)] public PreferenceUpdate? Preference { get; init; }
+    [Id(14)] public CustomInfo? Custom { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("pg.event-context")]
+public sealed record EventContext
+{
+    [Id(0)] public DeviceType Device { get; init; }
+    [Id(1)] public string? UserAgent { get; init; }
+    /// <summary>ISO 3166-1 alpha-2, upper case.</summary>
+    [Id(2)] public string? Country { get; init; }
+    [Id(3)] public string? Region { get; init; }
+    [Id(4)] public string? City { get; init; }
+    [Id(5)] public string? Locale { get; init; }
+    [Id(6)] public string? SessionId { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("pg.page")]
+public sealed record PageInfo
+{
+    [Id(0)] public string? Url { get; init; }
+    [Id(1)] public string? Title { get; init; }
+    [Id(2)] public string? Referrer { get; init; }
+}
+
+/// <summary>product_view, add_to_cart, remove_from_cart.</summary>
+[GenerateSerializer, Immutable, Alias("pg.product")]
+public sealed record ProductInfo
+{
+    [Id(0)] public required string ProductId { get; init; }
+    [Id(1)] public string? Category { get; init; }
+    [Id(2)] public int Quantity { get; init; } = 1;
+    [Id(3)] public Money? UnitPrice { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("pg.search")]
+public sealed record SearchInfo
+{
+    [Id(0)] public required string Query { get; init; }
+    [Id(1)] public int ResultCount { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("pg.purchase")]
+public sealed record PurchaseInfo
+{
+    [Id(0)] public required string OrderId { get; init; }
+    /// <summary>ISO 4217, upper case.</summary>
+    [Id(1)] public required string Currency { get; init; }
+    [Id(2)] public required IReadOnlyList<PurchaseLine> Lines { get; init; }
+
+    public decimal Total => Lines.Sum(l => l.UnitPrice * l.Quantity);
+}
+
+[GenerateSerializer, Immutable, Alias("pg.purchase-line")]
+public sealed record PurchaseLine
+{
+    [Id(0)] public required string ProductId { get; init; }
+    [Id(1)] public string? Category { get; init; }
+    [Id(2)] public int Quantity { get; init; }
+    [Id(3)] public decimal UnitPrice { get; init; }
+}
+
+/// <summary>An amount with its ISO 4217 currency.</summary>
+[GenerateSerializer, Immutable, Alias("pg.money")]
+public readonly record struct Money([property: Id(0)] decimal Amount, [property: Id(1)] string Currency);
+
+/// <summary>Demographic attributes from an identify event or a CRM upsert; null fields are left unchanged.</summary>
+[GenerateSerializer, Immutable, Alias("pg.demographics-update")]
+public sealed record DemographicsUpdate
+{
+    [Id(0)] public int? BirthYear { get; init; }
+    [Id(1)] public Gender? Gender { get; init; }
+    [Id(2)] public string? Country { get; init; }
+    [Id(3)] public string? Language { get; init; }
+    [Id(4)] public string? City { get; init; }
+    [Id(5)] public IReadOnlyDictionary<string, string>? Traits { get; init; }
+}
+
+/// <summary>An explicit preference from a preference centre or settings page; null consent flags are left unchanged.</summary>
+[GenerateSerializer, Immutable, Alias("pg.preference-update")]
+public sealed record PreferenceUpdate
+{
+    [Id(0)] public string? Key { get; init; }
+    [Id(1)] public string? Value { get; init; }
+    [Id(2)] public bool? EmailOptIn { get; init; }
+    [Id(3)] public bool? SmsOptIn { get; init; }
+    [Id(4)] public bool? PersonalizationOptIn { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("pg.custom")]
+public sealed record CustomInfo
+{
+    [Id(0)] public required string Name { get; init; }
+    [Id(1)] public IReadOnlyDictionary<string, string>? Properties { get; init; }
+}

@@ -1,0 +1,22 @@
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Profiles;
+
+namespace ProfileGrid.Abstractions.Grains;
+
+/// <summary>
+/// One user's live, layered profile. Key: <see cref="ProfileKey"/> ("tenant/user", encoded).
+/// Behavioral events arrive on the implicit stream <see cref="StreamNames.UserEventsNamespace"/>; the
+/// direct calls here are for reads and for CRM and preference-centre writes.
+/// </summary>
+public interface IUserProfileGrain : IGrainWithStringKey
+{
+    /// <summary>The profile as of now (derived fields such as staleness evaluated now), or null if the user is unknown.</summary>
+    [AlwaysInterleave]
+    Task<UserProfile?> GetSnapshotAsync();
+
+    /// <summary>Merges CRM demographics and traits; durably written before it returns.</summary>
+    Task<UserProfile> UpsertAttributesAsync(DemographicsUpdate update);
+
+    /// <summary>Sets one explicit preference and/or consent flags; durably written before it returns.</summary>
+    Task<UserProfile> SetPreferencesAsync(PreferenceUpdate update);
+}

@@ -1,0 +1,168 @@
+using ProfileGrid.Abstractions.Events;
+
+namespace ProfileGrid.Abstractions.Profiles;
+
+/// <summary>What the user does: counters, sessions, purchases, daily activity, engagement and interests.</summary>
+[GenerateSerializer, Alias("pg.behavior")]
+public sealed class BehaviorState
+{
+    /// <summary>Events applied, by kind.</summary>
+    [Id(0)] public Dictionary<EventKind, long> EventCounts { get; set; } = [];
+
+    /// <summary>Earliest event time seen.</summary>
+    [Id(1)] public DateTimeOffset? FirstSeen { get; set; }
+
+    /// <summary>Latest event time seen.</summary>
+    [Id(2)] public DateTimeOffset? LastSeen { get; set; }
+
+    /// <summary>Sessions ever counted, including those no longer in <see cref="RecentSessions"/>.</summary>
+    [Id(3)] public long Sessions { get; set; }
+
+    /// <summary>Sum of session lengths (first to last event of each session) over all <see cref="Sessions"/>.</summary>
+    [Id(4)] public TimeSpan TotalSessionDuration { get; set; }
+
+    /// <summary>The latest sessions as intervals of event time, ordered by start; bounded.</summary>
+    [Id(5)] public List<SessionInterval> RecentSessions { get; set; } = [];
+
+    /// <summary>
+    /// The end of the newest session dropped from <see cref="RecentSessions"/>. Events at or before it
+    /// (plus the session timeout) are taken to belong to sessions already counted.
+    /// </summary>
+    [Id(6)] public DateTimeOffset? ForgottenSessionsEnd { get; set; }
+
+    /// <summary>Purchase events, whatever their currency.</summary>
+    [Id(7)] public long Orders { get; set; }
+
+    /// <summary>Order totals and counts per ISO 4217 currency, as paid.</summary>
+    [Id(8)] public Dictionary<string, CurrencyTotal> MonetaryByCurrency { get; set; } = [];
+
+    [Id(9)] public DateTimeOffset? FirstPurchaseAt { get; set; }
+
+    [Id(10)] public DateTimeOffset? LastPurchaseAt { get; set; }
+
+    /// <summary>Activity per UTC day, ordered by day, covering only the largest reporting window.</summary>
+    [Id(11)] public List<DailyBucket> DailyBuckets { get; set; } = [];
+
+    /// <summary>Exponentially decayed count of events, valued at <see cref="EngagementAsOf"/>.</summary>
+    [Id(12)] public double EngagementScore { get; set; }
+
+    /// <summary>The latest event time folded into <see cref="EngagementScore"/>.</summary>
+    [Id(13)] public DateTimeOffset? EngagementAsOf { get; set; }
+
+    /// <summary>Decayed, weighted interest per category, valued at <see cref="CategoryScoresAsOf"/>; bounded.</summary>
+    [Id(14)] public Dictionary<string, double> CategoryScores { get; set; } = [];
+
+    /// <summary>The latest event time folded into <see cref="CategoryScores"/>.</summary>
+    [Id(15)] public DateTimeOffset? CategoryScoresAsOf { get; set; }
+
+    /// <summary>The latest actions, ordered by event time (oldest first); bounded.</summary>
+    [Id(16)] public List<RecentAction> RecentActions { get; set; } = [];
+
+    /// <summary>Items added to carts (sum of quantities).</summary>
+    [Id(17)] public long CartAdds { get; set; }
+
+    /// <summary>Items removed from carts (sum of quantities).</summary>
+    [Id(18)] public long CartRemoves { get; set; }
+
+    [Id(19)] public long Searches { get; set; }
+
+    public BehaviorState DeepCopy() => new()
+    {
+        EventCounts = new(EventCounts),
+        FirstSeen = FirstSeen,
+        LastSeen = LastSeen,
+        Sessions = Sessions,
+        TotalSessionDuration = TotalSessionDuration,
+        RecentSessions = RecentSessions.ConvertAll(s => s.DeepCopy()),
+        ForgottenSessionsEnd = ForgottenSessionsEnd,
+        Orders = Orders,
+        MonetaryByCurrency = MonetaryByCurrency.ToDictionary(p => p.Key, p => p.Value.DeepCopy(), MonetaryByCurrency.Comparer),
+        FirstPurchaseAt = FirstPurchaseAt,
+        LastPurchaseAt = LastPurchaseAt,
+        DailyBuckets = DailyBuckets.ConvertAll(b => b.DeepCopy()),
+        EngagementScore = EngagementScore,
+        EngagementAsOf = EngagementAsOf,
+        CategoryScores = new(CategoryScores),
+        CategoryScoresAsOf = CategoryScoresAsOf,
+        RecentActions = RecentActions.ConvertAll(a => a.DeepCopy()),
+        CartAdds = CartAdds,
+        CartRemoves = CartRemoves,
+        Searches = Searches,
+    };
+}
+
+/// <summary>One session: the event-time span from its first to its last event.</summary>
+[GenerateSerializer, Alias("pg.session")]
+public sealed class SessionInterval
+{
+    [Id(0)] public DateTimeOffset Start { get; set; }
+
+    [Id(1)] public DateTimeOffset End { get; set; }
+
+    /// <summary>True when a session_start event opened it: earlier events may then not join it.</summary>
+    [Id(2)] public bool StartedExplicitly { get; set; }
+
+    public SessionInterval DeepCopy() => new() { Start = Start, End = End, StartedExplicitly = StartedExplicitly };
+}
+
+/// <summary>What the user spent in one currency.</summary>
+[GenerateSerializer, Alias("pg.currency-total")]
+public sealed class CurrencyTotal
+{
+    [Id(0)] public decimal Amount { get; set; }
+
+    [Id(1)] public long Orders { get; set; }
+
+    public CurrencyTotal DeepCopy() => new() { Amount = Amount, Orders = Orders };
+}
+
+/// <summary>Activity of one UTC day: the building block of the sliding 30/90/365-day windows.</summary>
+[GenerateSerializer, Alias("pg.day")]
+public sealed class DailyBucket
+{
+    /// <summary>Days since 1970-01-01 (UTC).</summary>
+    [Id(0)] public int Day { get; set; }
+
+    [Id(1)] public long Events { get; set; }
+
+    [Id(2)] public long Orders { get; set; }
+
+    /// <summary>Revenue in the reporting currency, converted when the order was applied.</summary>
+    [Id(3)] public decimal Revenue { get; set; }
+
+    /// <summary>Sessions that started on this day.</summary>
+    [Id(4)] public long Sessions { get; set; }
+
+    public DailyBucket DeepCopy() => new() { Day = Day, Events = Events, Orders = Orders, Revenue = Revenue, Sessions = Sessions };
+}
+
+/// <summary>One entry of the recent-actions sequence.</summary>
+[GenerateSerializer, Alias("pg.recent-action")]
+public sealed class RecentAction
+{
+    [Id(0)] public string EventId { get; set; } = "";
+
+    [Id(1)] public EventKind Kind { get; set; }
+
+    [Id(2)] public DateTimeOffset OccurredAt { get; set; }
+
+    [Id(3)] public string? ProductId { get; set; }
+
+    [Id(4)] public string? Category { get; set; }
+
+    /// <summary>
+    /// A short, kind-specific detail: the page URL without query or fragment, the search query, the order id,
+    /// the preference key or the custom event name. Truncated to a bounded length.
+    /// </summary>
+    [Id(5)] public string? Detail { get; set; }
+
+    public RecentAction DeepCopy() => new()
+    {
+        EventId = EventId,
+        Kind = Kind,
+        OccurredAt = OccurredAt,
+        ProductId = ProductId,
+        Category = Category,
+        Detail = Detail,
+    };
+}

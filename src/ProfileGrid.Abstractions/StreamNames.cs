@@ -1,0 +1,20 @@
+namespace ProfileGrid.Abstractions;
+
+/// <summary>Names shared by producers and consumers of Orleans streams and storage.</summary>
+public static class StreamNames
+{
+    /// <summary>The stream provider that carries behavioral events to profile grains.</summary>
+    public const string EventsProvider = "events";
+
+    /// <summary>Namespace of the per-user event streams; the stream key is the <see cref="ProfileKey"/>.</summary>
+    public const string UserEventsNamespace = "user-events";
+}
+
+public static class ProfileStores
+{
+    /// <summary>Grain storage holding user profiles.</summary>
+    public const string Profiles = "profiles";
+
+    /// <summary>Grain storage Orleans streams need for subscriptions.</summary>
+    public const string PubSub = "PubSubStore";
+}

@@ -1,0 +1,568 @@
+using System.Globalization;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Contracts.V1;
+using WireEvent = ProfileGrid.Contracts.V1.Event;
+using WireEventContext = ProfileGrid.Contracts.V1.EventContext;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>A field of an incoming message that failed validation, named the way the client wrote it.</summary>
+public sealed record FieldError(string Field, string Reason)
+{
+    public override string ToString() => $"{Field}: {Reason}";
+}
+
+/// <summary>
+/// Turns wire messages into validated domain values, or says which field is wrong and why.
+/// Everything a profile relies on is checked here, at the edge, so grains only ever see well-formed input.
+/// </summary>
+public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
+{
+    public const string AnonymousPrefix = "anon:";
+
+    private static readonly Dictionary<string, EventKind> Kinds = new(StringComparer.Ordinal)
+    {
+        ["page_view"] = EventKind.PageView,
+        ["product_view"] = EventKind.ProductView,
+        ["search"] = EventKind.Search,
+        ["add_to_cart"] = EventKind.AddToCart,
+        ["remove_from_cart"] = EventKind.RemoveFromCart,
+        ["purchase"] = EventKind.Purchase,
+        ["session_start"] = EventKind.SessionStart,
+        ["identify"] = EventKind.Identify,
+        ["preference_set"] = EventKind.PreferenceSet,
+        ["custom"] = EventKind.Custom,
+    };
+
+    private static readonly Dictionary<string, Channel> Channels = new(StringComparer.Ordinal)
+    {
+        ["web"] = Channel.Web,
+        ["app"] = Channel.App,
+        ["crm"] = Channel.Crm,
+    };
+
+    private static readonly Dictionary<string, DeviceType> Devices = new(StringComparer.Ordinal)
+    {
+        ["desktop"] = DeviceType.Desktop,
+        ["mobile"] = DeviceType.Mobile,
+        ["tablet"] = DeviceType.Tablet,
+        ["tv"] = DeviceType.Tv,
+        ["other"] = DeviceType.Other,
+    };
+
+    private static readonly Dictionary<string, Gender> Genders = new(StringComparer.Ordinal)
+    {
+        ["female"] = Gender.Female,
+        ["male"] = Gender.Male,
+        ["non_binary"] = Gender.NonBinary,
+        ["unknown"] = Gender.Unknown,
+    };
+
+    /// <summary>Validates one event of a batch; <paramref name="path"/> is its position, e.g. "events[3]".</summary>
+    public bool TryValidate(WireEvent wire, string defaultTenant, string path, out UserEvent? validated, out FieldError? error)
+    {
+        validated = null;
+        var check = new Checker(path);
+        var now = clock.GetUtcNow();
+
+        var eventId = check.Id(wire.EventId, "event_id", limits.MaxStringLength);
+        var kind = check.Code(wire.Type, "type", Kinds);
+        var tenant = check.Id(string.IsNullOrEmpty(wire.Tenant) ? defaultTenant : wire.Tenant, "tenant", limits.MaxStringLength);
+        string? userKey = null;
+        if (!string.IsNullOrEmpty(wire.UserId))
+        {
+            userKey = check.Id(wire.UserId, "user_id", limits.MaxStringLength);
+        }
+        else if (!string.IsNullOrEmpty(wire.AnonymousId))
+        {
+            var anonymous = check.Id(wire.AnonymousId, "anonymous_id", limits.MaxStringLength);
+            userKey = anonymous is null ? null : AnonymousPrefix + anonymous;
+        }
+        else
+        {
+            check.Fail("user_id", "is required (or anonymous_id for a visitor who is not known yet)");
+        }
+
+        if (!string.IsNullOrEmpty(wire.AnonymousId))
+        {
+            check.Id(wire.AnonymousId, "anonymous_id", limits.MaxStringLength);
+        }
+
+        var occurredAt = check.Timestamp(wire.OccurredAt, "occurred_at", now, limits);
+        var source = string.IsNullOrEmpty(wire.Source) ? Channel.Unknown : check.Code(wire.Source, "source", Channels);
+        var context = wire.Context is null ? null : Context(wire.Context, check);
+
+        if (check.Error is not null || kind is null)
+        {
+            error = check.Error;
+            return false;
+        }
+
+        var userEvent = new UserEvent
+        {
+            EventId = eventId!,
+            Kind = kind.Value,
+            Tenant = tenant!,
+            UserId = userKey!,
+            AnonymousId = string.IsNullOrEmpty(wire.AnonymousId) ? null : wire.AnonymousId,
+            OccurredAt = occurredAt!.Value,
+            Source = source ?? Channel.Unknown,
+            Context = context,
+        };
+
+        userEvent = kind.Value switch
+        {
+            EventKind.PageView => userEvent with { Page = Page(wire.Page, check) },
+            EventKind.ProductView or EventKind.AddToCart or EventKind.RemoveFromCart =>
+                userEvent with { Product = Product(wire.Product, check) },
+            EventKind.Search => userEvent with { Search = Search(wire.Search, check) },
+            EventKind.Purchase => userEvent with { Purchase = Purchase(wire.Purchase, check) },
+            EventKind.Identify => userEvent with { Identify = Identify(wire.Identify, check) },
+            EventKind.PreferenceSet => userEvent with { Preference = Preference(wire.Preference, "preference", check) },
+            EventKind.Custom => userEvent with { Custom = Custom(wire.Custom, check) },
+            _ => userEvent,
+        };
+
+        error = check.Error;
+        validated = error is null ? userEvent : null;
+        return error is null;
+    }
+
+    /// <summary>Validates CRM demographics outside an event (UpsertAttributes).</summary>
+    public bool TryValidateDemographics(Demographics? demographics, IDictionary<string, string> traits, out DemographicsUpdate? update, out FieldError? error)
+    {
+        var check = new Checker(string.Empty);
+        update = DemographicsOf(demographics ?? new Demographics(), traits, "demographics", "traits", check);
+        error = check.Error;
+        return error is null;
+    }
+
+    /// <summary>Validates a preference outside an event (SetPreferences).</summary>
+    public bool TryValidatePreference(PreferenceSet? preference, out PreferenceUpdate? update, out FieldError? error)
+    {
+        var check = new Checker(string.Empty);
+        update = Preference(preference, "preference", check);
+        error = check.Error;
+        return error is null;
+    }
+
+    public bool TryValidateKey(string tenant, string userId, out FieldError? error)
+    {
+        var check = new Checker(string.Empty);
+        check.Id(tenant, "tenant", limits.MaxStringLength);
+        check.Id(userId, "user_id", limits.MaxStringLength);
+        error = check.Error;
+        return error is null;
+    }
+
+    private EventContext Context(WireEventContext wire, Checker check)
+    {
+        var device = string.IsNullOrEmpty(wire.Device) ? DeviceType.Unknown : check.Code(wire.Device, "context.device", Devices) ?? DeviceType.Unknown;
+        return new EventContext
+        {
+            Device = device,
+            UserAgent = check.Text(wire.UserAgent, "context.user_agent", limits.MaxLongStringLength),
+            Country = check.Country(wire.Country, "context.country"),
+            Region = check.Text(wire.Region, "context.region", limits.MaxStringLength),
+            City = check.Text(wire.City, "context.city", limits.MaxStringLength),
+            Locale = check.Locale(wire.Locale, "context.locale", limits.MaxStringLength),
+            SessionId = check.Text(wire.SessionId, "context.session_id", limits.MaxStringLength),
+        };
+    }
+
+    private PageInfo Page(PageView? wire, Checker check)
+    {
+        wire ??= new PageView();
+        return new PageInfo
+        {
+            Url = check.Text(wire.Url, "page.url", limits.MaxLongStringLength),
+            Title = check.Text(wire.Title, "page.title", limits.MaxStringLength),
+            Referrer = check.Text(wire.Referrer, "page.referrer", limits.MaxLongStringLength),
+        };
+    }
+
+    private ProductInfo? Product(ProductAction? wire, Checker check)
+    {
+        if (wire is null)
+        {
+            check.Fail("product", "is required for this event type");
+            return null;
+        }
+
+        var productId = check.Id(wire.ProductId, "product.product_id", limits.MaxStringLength);
+        var quantity = wire.Quantity == 0 ? 1 : check.Quantity(wire.Quantity, "product.quantity", limits.MaxQuantity);
+        Money? price = null;
+        if (!string.IsNullOrEmpty(wire.UnitPrice))
+        {
+            var amount = check.Price(wire.UnitPrice, "product.unit_price", limits.MaxUnitPrice);
+            var currency = check.Currency(wire.Currency, "product.currency", required: true);
+            price = amount is null || currency is null ? null : new Money(amount.Value, currency);
+        }
+        else if (!string.IsNullOrEmpty(wire.Currency))
+        {
+            check.Currency(wire.Currency, "product.currency", required: true);
+        }
+
+        return productId is null
+            ? null
+            : new ProductInfo
+            {
+                ProductId = productId,
+                Category = check.Category(wire.Category, "product.category", limits.MaxStringLength),
+                Quantity = quantity ?? 1,
+                UnitPrice = price,
+            };
+    }
+
+    private SearchInfo? Search(Contracts.V1.Search? wire, Checker check)
+    {
+        if (wire is null || string.IsNullOrWhiteSpace(wire.Query))
+        {
+            check.Fail("search.query", "is required for a search event");
+            return null;
+        }
+
+        if (wire.ResultCount < 0)
+        {
+            check.Fail("search.result_count", $"must not be negative ({wire.ResultCount})");
+        }
+
+        return new SearchInfo { Query = check.Text(wire.Query, "search.query", limits.MaxStringLength)!, ResultCount = wire.ResultCount };
+    }
+
+    private PurchaseInfo? Purchase(Contracts.V1.Purchase? wire, Checker check)
+    {
+        if (wire is null)
+        {
+            check.Fail("purchase", "is required for a purchase event");
+            return null;
+        }
+
+        var orderId = check.Id(wire.OrderId, "purchase.order_id", limits.MaxStringLength);
+        var currency = check.Currency(wire.Currency, "purchase.currency", required: true);
+        if (wire.Lines.Count == 0)
+        {
+            check.Fail("purchase.lines", "must hold at least one line");
+        }
+        else if (wire.Lines.Count > limits.MaxPurchaseLines)
+        {
+            check.Fail("purchase.lines", $"holds {wire.Lines.Count} lines; the limit is {limits.MaxPurchaseLines}");
+        }
+
+        var lines = new List<Abstractions.Events.PurchaseLine>(wire.Lines.Count);
+        for (var i = 0; i < wire.Lines.Count && check.Error is null; i++)
+        {
+            var line = wire.Lines[i];
+            var at = $"purchase.lines[{i}]";
+            var productId = check.Id(line.ProductId, at + ".product_id", limits.MaxStringLength);
+            var quantity = check.Quantity(line.Quantity, at + ".quantity", limits.MaxQuantity);
+            var price = check.Price(line.UnitPrice, at + ".unit_price", limits.MaxUnitPrice);
+            var category = check.Category(line.Category, at + ".category", limits.MaxStringLength);
+            if (productId is not null && quantity is not null && price is not null)
+            {
+                lines.Add(new Abstractions.Events.PurchaseLine { ProductId = productId, Category = category, Quantity = quantity.Value, UnitPrice = price.Value });
+            }
+        }
+
+        return orderId is null || currency is null ? null : new PurchaseInfo { OrderId = orderId, Currency = currency, Lines = lines };
+    }
+
+    private DemographicsUpdate? Identify(Contracts.V1.Identify? wire, Checker check)
+    {
+        if (wire is null)
+        {
+            check.Fail("identify", "is required for an identify event");
+            return null;
+        }
+
+        return DemographicsOf(wire.Demographics ?? new Demographics(), wire.Traits, "identify.demographics", "identify.traits", check);
+    }
+
+    private DemographicsUpdate DemographicsOf(Demographics wire, IDictionary<string, string> traits, string at, string traitsAt, Checker check)
+    {
+        int? birthYear = null;
+        if (wire.BirthYear != 0)
+        {
+            var thisYear = clock.GetUtcNow().Year;
+            if (wire.BirthYear < thisYear - 120 || wire.BirthYear > thisYear)
+            {
+                check.Fail(at + ".birth_year", $"{wire.BirthYear} is not a plausible year of birth ({thisYear - 120}..{thisYear})");
+            }
+            else
+            {
+                birthYear = wire.BirthYear;
+            }
+        }
+
+        return new DemographicsUpdate
+        {
+            BirthYear = birthYear,
+            Gender = string.IsNullOrEmpty(wire.Gender) ? null : check.Code(wire.Gender, at + ".gender", Genders),
+            Country = check.Country(wire.Country, at + ".country"),
+            Language = check.Language(wire.Language, at + ".language"),
+            City = check.Text(wire.City, at + ".city", limits.MaxStringLength),
+            Traits = check.Properties(traits, traitsAt, limits.MaxProperties, limits.MaxStringLength),
+        };
+    }
+
+    private PreferenceUpdate? Preference(PreferenceSet? wire, string at, Checker check)
+    {
+        if (wire is null)
+        {
+            check.Fail(at, "is required");
+            return null;
+        }
+
+        var hasConsent = wire.HasEmailOptIn || wire.HasSmsOptIn || wire.HasPersonalizationOptIn;
+        if (string.IsNullOrEmpty(wire.Key) && !hasConsent)
+        {
+            check.Fail(at + ".key", "is required unless a consent flag is set");
+        }
+
+        return new PreferenceUpdate
+        {
+            Key = check.Text(wire.Key, at + ".key", limits.MaxStringLength),
+            Value = check.Text(wire.Value, at + ".value", limits.MaxStringLength),
+            EmailOptIn = wire.HasEmailOptIn ? wire.EmailOptIn : null,
+            SmsOptIn = wire.HasSmsOptIn ? wire.SmsOptIn : null,
+            PersonalizationOptIn = wire.HasPersonalizationOptIn ? wire.PersonalizationOptIn : null,
+        };
+    }
+
+    private CustomInfo? Custom(CustomEvent? wire, Checker check)
+    {
+        if (wire is null)
+        {
+            check.Fail("custom", "is required for a custom event");
+            return null;
+        }
+
+        var name = check.Id(wire.Name, "custom.name", limits.MaxStringLength);
+        var properties = check.Properties(wire.Properties, "custom.properties", limits.MaxProperties, limits.MaxStringLength);
+        return name is null ? null : new CustomInfo { Name = name, Properties = properties };
+    }
+
+    /// <summary>Collects the first error of one event; later checks still run but cannot overwrite it.</summary>
+    private sealed class Checker(string path)
+    {
+        public FieldError? Error { get; private set; }
+
+        public void Fail(string field, string reason)
+        {
+            Error ??= new FieldError(string.IsNullOrEmpty(path) ? field : $"{path}.{field}", reason);
+        }
+
+        public string? Id(string? value, string field, int maxLength)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                Fail(field, "is required");
+                return null;
+            }
+
+            if (value.Length > maxLength)
+            {
+                Fail(field, $"is {value.Length} characters long; the limit is {maxLength}");
+                return null;
+            }
+
+            if (value.Any(char.IsControl))
+            {
+                Fail(field, "contains control characters");
+                return null;
+            }
+
+            return value;
+        }
+
+        public string? Text(string? value, string field, int maxLength)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                return null;
+            }
+
+            if (value.Length > maxLength)
+            {
+                Fail(field, $"is {value.Length} characters long; the limit is {maxLength}");
+                return null;
+            }
+
+            return value;
+        }
+
+        public string? Category(string? value, string field, int maxLength) =>
+            Text(value, field, maxLength)?.Trim().ToLowerInvariant() is { Length: > 0 } category ? category : null;
+
+        public T? Code<T>(string? value, string field, Dictionary<string, T> allowed)
+            where T : struct
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                Fail(field, $"is required (one of {string.Join(", ", allowed.Keys)})");
+                return null;
+            }
+
+            if (allowed.TryGetValue(value, out var code) || allowed.TryGetValue(value.ToLowerInvariant(), out code))
+            {
+                return code;
+            }
+
+            Fail(field, $"'{Truncate(value)}' is not one of {string.Join(", ", allowed.Keys)}");
+            return null;
+        }
+
+        public DateTimeOffset? Timestamp(string? value, string field, DateTimeOffset now, GatewayOptions limits)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                Fail(field, "is required (ISO-8601, e.g. 2026-11-28T17:20:00Z)");
+                return null;
+            }
+
+            if (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed)
+                || !value.Contains('T'))
+            {
+                Fail(field, $"'{Truncate(value)}' is not an ISO-8601 timestamp (e.g. 2026-11-28T17:20:00Z)");
+                return null;
+            }
+
+            var utc = parsed.ToUniversalTime();
+            if (utc > now + limits.MaxFutureSkew)
+            {
+                Fail(field, $"{utc:yyyy-MM-ddTHH:mm:ssZ} is in the future (server time {now:yyyy-MM-ddTHH:mm:ssZ}, allowed skew {limits.MaxFutureSkew})");
+                return null;
+            }
+
+            if (utc < now - limits.MaxEventAge)
+            {
+                Fail(field, $"{utc:yyyy-MM-ddTHH:mm:ssZ} is older than the accepted {limits.MaxEventAge.TotalDays:0} days");
+                return null;
+            }
+
+            return utc;
+        }
+
+        public string? Country(string? value, string field) =>
+            IsoCode(value, field, IsoCodes.Countries, upper: true, "an ISO 3166-1 alpha-2 country code (e.g. DE)");
+
+        public string? Language(string? value, string field) =>
+            IsoCode(value, field, IsoCodes.Languages, upper: false, "an ISO 639-1 language code (e.g. de)");
+
+        public string? Currency(string? value, string field, bool required)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                if (required)
+                {
+                    Fail(field, "is required (ISO 4217, e.g. EUR)");
+                }
+
+                return null;
+            }
+
+            return IsoCode(value, field, IsoCodes.Currencies, upper: true, "an ISO 4217 currency code (e.g. EUR)");
+        }
+
+        public string? Locale(string? value, string field, int maxLength)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                return null;
+            }
+
+            var parts = value.Replace('_', '-').Split('-');
+            if (value.Length > maxLength || !IsoCodes.Languages.Contains(parts[0].ToLowerInvariant()))
+            {
+                Fail(field, $"'{Truncate(value)}' is not a BCP 47 locale starting with an ISO 639-1 language (e.g. de-DE)");
+                return null;
+            }
+
+            return string.Join('-', parts.Select((p, i) => i == 0 ? p.ToLowerInvariant() : p.Length == 2 ? p.ToUpperInvariant() : p));
+        }
+
+        public int? Quantity(int value, string field, int max)
+        {
+            if (value < 1 || value > max)
+            {
+                Fail(field, $"{value} is outside 1..{max}");
+                return null;
+            }
+
+            return value;
+        }
+
+        public decimal? Price(string? value, string field, decimal max)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                Fail(field, "is required (a decimal string, e.g. \"19.99\")");
+                return null;
+            }
+
+            if (!decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
+            {
+                Fail(field, $"'{Truncate(value)}' is not a non-negative decimal (e.g. \"19.99\")");
+                return null;
+            }
+
+            if (amount > max)
+            {
+                Fail(field, $"{amount} exceeds the limit of {max}");
+                return null;
+            }
+
+            return amount;
+        }
+
+        public Dictionary<string, string>? Properties(IDictionary<string, string> properties, string field, int maxCount, int maxLength)
+        {
+            if (properties.Count == 0)
+            {
+                return null;
+            }
+
+            if (properties.Count > maxCount)
+            {
+                Fail(field, $"holds {properties.Count} entries; the limit is {maxCount}");
+                return null;
+            }
+
+            foreach (var (key, value) in properties)
+            {
+                if (key.Length == 0 || key.Length > maxLength)
+                {
+                    Fail(field, $"key '{Truncate(key)}' must be 1..{maxLength} characters");
+                    return null;
+                }
+
+                if (value.Length > maxLength)
+                {
+                    Fail($"{field}[{key}]", $"is {value.Length} characters long; the limit is {maxLength}");
+                    return null;
+                }
+            }
+
+            return new Dictionary<string, string>(properties, StringComparer.Ordinal);
+        }
+
+        private string? IsoCode(string? value, string field, System.Collections.Frozen.FrozenSet<string> codes, bool upper, string expected)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                return null;
+            }
+
+            var normalised = upper ? value.ToUpperInvariant() : value.ToLowerInvariant();
+            if (!codes.Contains(normalised))
+            {
+                Fail(field, $"'{Truncate(value)}' is not {expected}");
+                return null;
+            }
+
+            return normalised;
+        }
+
+        private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
+    }
+}

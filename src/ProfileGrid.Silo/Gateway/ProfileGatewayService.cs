@@ -1,0 +1,189 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Domain;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>
+/// The gRPC (and, through JSON transcoding, REST) face of ProfileGrid. Validates at the edge, groups a request's
+/// accepted events per user into as few stream items as fit a queue message, and acknowledges only after every
+/// item is durably recorded by the stream provider.
+/// </summary>
+public sealed partial class ProfileGatewayService(
+    IClusterClient cluster,
+    EventValidator validator,
+    IOptions<GatewayOptions> gatewayOptions,
+    IOptions<ProfileOptions> profileOptions,
+    TimeProvider clock,
+    ILogger<ProfileGatewayService> logger) : ProfileGateway.ProfileGatewayBase
+{
+    public const int MaxProfilesPerRequest = 100;
+    private const int PublishParallelism = 32;
+
+    private readonly GatewayOptions _limits = gatewayOptions.Value;
+
+    public override async Task<IngestEventsResponse> IngestEvents(IngestEventsRequest request, ServerCallContext context)
+    {
+        if (request.Events.Count > _limits.MaxEventsPerRequest)
+        {
+            throw Invalid("events", $"{request.Events.Count} events exceed the limit of {_limits.MaxEventsPerRequest} per request; split the batch");
+        }
+
+        var response = new IngestEventsResponse();
+        var seenIds = new HashSet<(string Tenant, string EventId)>();
+        var eventsByProfile = new Dictionary<string, List<(UserEvent Event, int Size)>>(StringComparer.Ordinal);
+        for (var index = 0; index < request.Events.Count; index++)
+        {
+            var wire = request.Events[index];
+            if (!validator.TryValidate(wire, request.Tenant, $"events[{index}]", out var validated, out var error))
+            {
+                response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = error!.Field, Reason = error.Reason });
+                continue;
+            }
+
+            if (!seenIds.Add((validated!.Tenant, validated.EventId)))
+            {
+                response.Duplicates++;
+                continue;
+            }
+
+            var key = new ProfileKey(validated.Tenant, validated.UserId).ToString();
+            if (!eventsByProfile.TryGetValue(key, out var events))
+            {
+                eventsByProfile[key] = events = [];
+            }
+
+            events.Add((validated, wire.CalculateSize()));
+            response.Accepted++;
+        }
+
+        var items = eventsByProfile.SelectMany(pair => ChunkBySize(pair.Value).Select(chunk => (Key: pair.Key, Batch: new EventBatch(chunk))));
+        try
+        {
+            var provider = cluster.GetStreamProvider(StreamNames.EventsProvider);
+            await Parallel.ForEachAsync(
+                items,
+                new ParallelOptions { MaxDegreeOfParallelism = PublishParallelism, CancellationToken = context.CancellationToken },
+                async (item, _) => await provider
+                    .GetStream<EventBatch>(StreamId.Create(StreamNames.UserEventsNamespace, item.Key))
+                    .OnNextAsync(item.Batch));
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            LogRecordFailed(response.Accepted, ex);
+            throw new RpcException(new Status(
+                StatusCode.Unavailable,
+                "The events could not be recorded durably; nothing is acknowledged. Retry the request: event ids make a retry safe."));
+        }
+
+        LogIngested(response.Accepted, response.Rejected.Count, response.Duplicates, eventsByProfile.Count);
+        return response;
+    }
+
+    public override async Task<Profile> GetProfile(GetProfileRequest request, ServerCallContext context)
+    {
+        var key = ValidatedKey(request.Tenant, request.UserId);
+        var profile = await Grain(key).GetSnapshotAsync()
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{request.UserId}' in tenant '{request.Tenant}'."));
+        return ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value);
+    }
+
+    public override async Task<GetProfilesResponse> GetProfiles(GetProfilesRequest request, ServerCallContext context)
+    {
+        if (request.UserIds.Count > MaxProfilesPerRequest)
+        {
+            throw Invalid("user_ids", $"{request.UserIds.Count} ids exceed the limit of {MaxProfilesPerRequest} per request");
+        }
+
+        var keys = request.UserIds.Distinct(StringComparer.Ordinal).Select(id => (Id: id, Key: ValidatedKey(request.Tenant, id))).ToList();
+        var snapshots = await Task.WhenAll(keys.Select(k => Grain(k.Key).GetSnapshotAsync()));
+        var now = clock.GetUtcNow();
+        var response = new GetProfilesResponse();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (snapshots[i] is { } profile)
+            {
+                response.Profiles.Add(ProfileMapper.ToProto(profile, now, profileOptions.Value));
+            }
+            else
+            {
+                response.Missing.Add(keys[i].Id);
+            }
+        }
+
+        return response;
+    }
+
+    public override async Task<UpsertAttributesResponse> UpsertAttributes(UpsertAttributesRequest request, ServerCallContext context)
+    {
+        var key = ValidatedKey(request.Tenant, request.UserId);
+        if (!validator.TryValidateDemographics(request.Demographics, request.Traits, out var update, out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        var profile = await Grain(key).UpsertAttributesAsync(update!);
+        return new UpsertAttributesResponse { Profile = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value) };
+    }
+
+    public override async Task<SetPreferencesResponse> SetPreferences(SetPreferencesRequest request, ServerCallContext context)
+    {
+        var key = ValidatedKey(request.Tenant, request.UserId);
+        if (!validator.TryValidatePreference(request.Preference, out var update, out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        var profile = await Grain(key).SetPreferencesAsync(update!);
+        return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value) };
+    }
+
+    private IUserProfileGrain Grain(string key) => cluster.GetGrain<IUserProfileGrain>(key);
+
+    private string ValidatedKey(string tenant, string userId)
+    {
+        if (!validator.TryValidateKey(tenant, userId, out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        return new ProfileKey(tenant, userId).ToString();
+    }
+
+    private IEnumerable<List<UserEvent>> ChunkBySize(List<(UserEvent Event, int Size)> events)
+    {
+        var chunk = new List<UserEvent>();
+        var bytes = 0;
+        foreach (var (userEvent, size) in events)
+        {
+            if (chunk.Count > 0 && bytes + size > _limits.MaxStreamItemBytes)
+            {
+                yield return chunk;
+                chunk = [];
+                bytes = 0;
+            }
+
+            chunk.Add(userEvent);
+            bytes += size;
+        }
+
+        if (chunk.Count > 0)
+        {
+            yield return chunk;
+        }
+    }
+
+    private static RpcException Invalid(string field, string reason) =>
+        new(new Status(StatusCode.InvalidArgument, $"{field}: {reason}"));
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ingested {Accepted} events ({Rejected} rejected, {Duplicates} duplicates) for {Profiles} profiles")]
+    private partial void LogIngested(int accepted, int rejected, int duplicates, int profiles);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording {Accepted} events failed; the request is refused as Unavailable")]
+    private partial void LogRecordFailed(int accepted, Exception exception);
+}

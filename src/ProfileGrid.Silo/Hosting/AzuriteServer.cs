@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ProfileGrid.Silo.Hosting;
+
+/// <summary>
+/// A local Azurite (the Azure Storage emulator from npm) run as a child process on loopback. Used by the main
+/// command and by integration tests; production points at Azure Storage instead.
+/// </summary>
+public sealed class AzuriteServer : IAsyncDisposable
+{
+    // Azurite's well-known development account; not a secret.
+    private const string AccountName = "devstoreaccount1";
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly Process? _process;
+
+    private AzuriteServer(Process? process, int blobPort, int queuePort, int tablePort)
+    {
+        _process = process;
+        BlobPort = blobPort;
+        QueuePort = queuePort;
+        TablePort = tablePort;
+    }
+
+    public int BlobPort { get; }
+
+    public int QueuePort { get; }
+
+    public int TablePort { get; }
+
+    /// <summary>True when this instance started the process (and will stop it).</summary>
+    public bool Owned => _process is not null;
+
+    public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
+
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) =>
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{blobPort}/{AccountName};" +
+        $"QueueEndpoint=http://127.0.0.1:{queuePort}/{AccountName};" +
+        $"TableEndpoint=http://127.0.0.1:{tablePort}/{AccountName};";
+
+    /// <summary>
+    /// Starts Azurite with its data in <paramref name="location"/> (null: in memory), or reuses one that already
+    /// answers on these ports.
+    /// </summary>
+    public static async Task<AzuriteServer> StartAsync(string? location, int blobPort, int queuePort, int tablePort, CancellationToken cancellationToken = default)
+    {
+        if (await IsListeningAsync(tablePort) && await IsListeningAsync(queuePort) && await IsListeningAsync(blobPort))
+        {
+            return new AzuriteServer(null, blobPort, queuePort, tablePort);
+        }
+
+        var executable = FindExecutable()
+            ?? throw new InvalidOperationException(
+                "Azurite was not found. Run 'npm ci' in the repository root (it installs Azurite into node_modules), " +
+                "or set PROFILEGRID_AZURITE to the azurite executable, or give ProfileGrid:StorageConnectionString.");
+
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+                     "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
+                     "--blobPort", blobPort.ToString(), "--queuePort", queuePort.ToString(), "--tablePort", tablePort.ToString(),
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (location is null)
+        {
+            start.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            Directory.CreateDirectory(location);
+            start.ArgumentList.Add("--location");
+            start.ArgumentList.Add(Path.GetFullPath(location));
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {executable}.");
+        var errors = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+
+        var server = new AzuriteServer(process, blobPort, queuePort, tablePort);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await IsListeningAsync(tablePort) && await IsListeningAsync(queuePort) && await IsListeningAsync(blobPort)))
+        {
+            if (process.HasExited || DateTime.UtcNow > deadline)
+            {
+                await server.DisposeAsync();
+                string output;
+                lock (errors) output = errors.ToString();
+                throw new InvalidOperationException($"Azurite did not start on ports {blobPort}/{queuePort}/{tablePort}: {output}");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        return server;
+    }
+
+    public static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            // Azurite takes over a second to let go of its ports; a restart on the same ports must wait for it.
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+        {
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    private static string? FindExecutable()
+    {
+        var configured = Environment.GetEnvironmentVariable("PROFILEGRID_AZURITE");
+        if (!string.IsNullOrEmpty(configured))
+        {
+            return configured;
+        }
+
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                var candidate = Path.Combine(directory.FullName, "node_modules", ".bin", "azurite");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<bool> IsListeningAsync(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port).WaitAsync(TimeSpan.FromSeconds(1));
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or TimeoutException)
+        {
+            return false;
+        }
+    }
+}

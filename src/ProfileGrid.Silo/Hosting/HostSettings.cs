@@ -1,0 +1,145 @@
+using System.Text.RegularExpressions;
+
+namespace ProfileGrid.Silo.Hosting;
+
+public enum StorageProvider
+{
+    /// <summary>Azure Table storage: Azurite locally (the default), Azure Storage in production.</summary>
+    AzureStorage,
+
+    /// <summary>In-memory grain storage: tests and throwaway runs only; everything is lost when the process stops.</summary>
+    Memory,
+}
+
+public enum StreamProvider
+{
+    /// <summary>Azure Queue streams: durable; Azurite locally (the default).</summary>
+    AzureQueue,
+
+    /// <summary>Azure Event Hubs: production only, needs a real namespace.</summary>
+    EventHubs,
+
+    /// <summary>In-memory streams: tests and throwaway runs only; not durable.</summary>
+    Memory,
+}
+
+public enum ClusteringProvider
+{
+    /// <summary>One machine (or a primary silo on loopback).</summary>
+    Localhost,
+
+    /// <summary>Membership in Azure Table storage: many silos in one cluster.</summary>
+    AzureTable,
+}
+
+/// <summary>Provider and endpoint settings of the host (configuration section "ProfileGrid").</summary>
+public sealed partial class HostSettings
+{
+    public const string Section = "ProfileGrid";
+
+    /// <summary>Names every queue, table row and cluster; lower-case letters, digits and '-'.</summary>
+    public string ServiceId { get; set; } = "profilegrid";
+
+    public string ClusterId { get; set; } = "local";
+
+    public StorageProvider Storage { get; set; } = StorageProvider.AzureStorage;
+
+    public StreamProvider Streams { get; set; } = StreamProvider.AzureQueue;
+
+    public ClusteringProvider Clustering { get; set; } = ClusteringProvider.Localhost;
+
+    /// <summary>Azure Storage connection string. Empty: the Azurite that this host starts or finds on the default ports.</summary>
+    public string? StorageConnectionString { get; set; }
+
+    /// <summary>Azure Queues the events stream is spread over; each is read by one pulling agent.</summary>
+    public int QueueCount { get; set; } = 8;
+
+    /// <summary>
+    /// How long a dequeued, not yet deleted events message stays invisible. After a crash, unfinished batches
+    /// come back after this long; too short and slow batches are delivered twice (harmless, but wasted work).
+    /// </summary>
+    public TimeSpan QueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public AzuriteSettings Azurite { get; set; } = new();
+
+    public EventHubsSettings EventHubs { get; set; } = new();
+
+    public EndpointSettings Endpoints { get; set; } = new();
+
+    public bool IsEphemeral => Storage == StorageProvider.Memory || Streams == StreamProvider.Memory;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (!ServiceIdPattern().IsMatch(ServiceId))
+        {
+            // Queue names derive from it, and an invalid queue name leaves the silo up with streaming silently dead.
+            problems.Add($"ServiceId '{ServiceId}' must be 3-40 characters of lower-case letters, digits and single '-', starting with a letter.");
+        }
+
+        if (QueueCount is < 1 or > 64) problems.Add("QueueCount must be between 1 and 64.");
+        if (QueueVisibilityTimeout < TimeSpan.FromSeconds(1)) problems.Add("QueueVisibilityTimeout must be at least 1 second.");
+        if (Streams == StreamProvider.EventHubs && (string.IsNullOrEmpty(EventHubs.ConnectionString) || string.IsNullOrEmpty(EventHubs.EventHubName)))
+        {
+            problems.Add("Streams=EventHubs needs EventHubs:ConnectionString and EventHubs:EventHubName.");
+        }
+
+        if (Streams != StreamProvider.Memory && Storage == StorageProvider.Memory)
+        {
+            problems.Add("Durable streams with memory storage would delete events before their profile is durable; use Storage=AzureStorage or Streams=Memory.");
+        }
+
+        if (Clustering == ClusteringProvider.AzureTable && Storage == StorageProvider.Memory && string.IsNullOrEmpty(StorageConnectionString))
+        {
+            problems.Add("Clustering=AzureTable needs an Azure Storage connection string.");
+        }
+
+        return problems;
+    }
+
+    [GeneratedRegex("^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){2,39}$")]
+    private static partial Regex ServiceIdPattern();
+}
+
+public sealed class AzuriteSettings
+{
+    /// <summary>Start Azurite (from node_modules) when no connection string is given. On by default for local runs.</summary>
+    public bool AutoStart { get; set; } = true;
+
+    /// <summary>Where Azurite keeps its data.</summary>
+    public string Location { get; set; } = ".profilegrid/azurite";
+
+    public int BlobPort { get; set; } = 10000;
+
+    public int QueuePort { get; set; } = 10001;
+
+    public int TablePort { get; set; } = 10002;
+}
+
+public sealed class EventHubsSettings
+{
+    public string? ConnectionString { get; set; }
+
+    public string? EventHubName { get; set; }
+
+    public string ConsumerGroup { get; set; } = "$Default";
+}
+
+public sealed class EndpointSettings
+{
+    /// <summary>Address the gateway listens on; 127.0.0.1 locally, 0.0.0.0 in a container.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>gRPC (HTTP/2 without TLS).</summary>
+    public int GrpcPort { get; set; } = 7070;
+
+    /// <summary>REST through JSON transcoding, health and the root page (HTTP/1.1).</summary>
+    public int HttpPort { get; set; } = 7080;
+
+    public int SiloPort { get; set; } = 11111;
+
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Address other silos reach this one at (AzureTable clustering); loopback by default.</summary>
+    public string? AdvertisedAddress { get; set; }
+}

@@ -1,0 +1,126 @@
+using Azure.Data.Tables;
+using Azure.Messaging.EventHubs;
+using Azure.Storage.Queues;
+using Orleans.Configuration;
+using ProfileGrid.Abstractions;
+
+namespace ProfileGrid.Silo.Hosting;
+
+/// <summary>Wires Orleans storage, streams and clustering from <see cref="HostSettings"/>.</summary>
+public static class SiloProviders
+{
+    public const string ProfilesTable = "profiles";
+    public const string PubSubTable = "pubsub";
+    public const string MembershipTable = "membership";
+    public const string CheckpointTable = "checkpoints";
+
+    public static ISiloBuilder AddProfileGridProviders(this ISiloBuilder silo, HostSettings settings, string? storageConnectionString)
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ServiceId = settings.ServiceId;
+            o.ClusterId = settings.ClusterId;
+        });
+
+        AddStorage(silo, settings, storageConnectionString);
+        AddStreams(silo, settings, storageConnectionString);
+        AddClustering(silo, settings, storageConnectionString);
+        return silo;
+    }
+
+    /// <summary>The Azure Queues of the events stream: "{ServiceId}-events-{n}".</summary>
+    public static List<string> EventQueueNames(HostSettings settings) =>
+        Enumerable.Range(0, settings.QueueCount).Select(i => $"{settings.ServiceId}-events-{i}").ToList();
+
+    private static void AddStorage(ISiloBuilder silo, HostSettings settings, string? connectionString)
+    {
+        if (settings.Storage == StorageProvider.Memory)
+        {
+            silo.AddMemoryGrainStorage(ProfileStores.Profiles);
+            silo.AddMemoryGrainStorage(ProfileStores.PubSub);
+            return;
+        }
+
+        silo.AddAzureTableGrainStorage(ProfileStores.Profiles, o =>
+        {
+            o.TableServiceClient = new TableServiceClient(connectionString);
+            o.TableName = ProfilesTable;
+        });
+        silo.AddAzureTableGrainStorage(ProfileStores.PubSub, o =>
+        {
+            o.TableServiceClient = new TableServiceClient(connectionString);
+            o.TableName = PubSubTable;
+        });
+    }
+
+    private static void AddStreams(ISiloBuilder silo, HostSettings settings, string? connectionString)
+    {
+        switch (settings.Streams)
+        {
+            case StreamProvider.Memory:
+                silo.AddMemoryStreams(StreamNames.EventsProvider);
+                break;
+
+            case StreamProvider.AzureQueue:
+                silo.AddAzureQueueStreams(StreamNames.EventsProvider, configurator =>
+                {
+                    configurator.ConfigureAzureQueue(options => options.Configure(o =>
+                    {
+                        o.QueueServiceClient = new QueueServiceClient(connectionString);
+                        o.QueueNames = EventQueueNames(settings);
+                        o.MessageVisibilityTimeout = settings.QueueVisibilityTimeout;
+                    }));
+                    configurator.ConfigurePullingAgent(options => options.Configure(o =>
+                    {
+                        o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(50);
+                    }));
+                });
+                break;
+
+            case StreamProvider.EventHubs:
+                silo.AddEventHubStreams(StreamNames.EventsProvider, configurator =>
+                {
+                    configurator.ConfigureEventHub(options => options.Configure(o =>
+                    {
+                        var hubs = settings.EventHubs;
+                        o.ConsumerGroup = hubs.ConsumerGroup;
+                        o.EventHubName = hubs.EventHubName!;
+                        o.CreateConnection = () => new EventHubConnection(hubs.ConnectionString!, hubs.EventHubName!);
+                    }));
+                    configurator.UseAzureTableCheckpointer(options => options.Configure(o =>
+                    {
+                        o.TableServiceClient = new TableServiceClient(connectionString);
+                        o.TableName = CheckpointTable;
+                        o.PersistInterval = TimeSpan.FromSeconds(10);
+                    }));
+                });
+                break;
+        }
+    }
+
+    private static void AddClustering(ISiloBuilder silo, HostSettings settings, string? connectionString)
+    {
+        var endpoints = settings.Endpoints;
+        if (settings.Clustering == ClusteringProvider.Localhost)
+        {
+            silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort);
+            return;
+        }
+
+        silo.UseAzureStorageClustering(o =>
+        {
+            o.TableServiceClient = new TableServiceClient(connectionString);
+            o.TableName = MembershipTable;
+        });
+        silo.Configure<EndpointOptions>(o =>
+        {
+            o.AdvertisedIPAddress = string.IsNullOrEmpty(endpoints.AdvertisedAddress)
+                ? System.Net.IPAddress.Loopback
+                : System.Net.IPAddress.Parse(endpoints.AdvertisedAddress);
+            o.SiloPort = endpoints.SiloPort;
+            o.GatewayPort = endpoints.GatewayPort;
+            o.SiloListeningEndpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Any, endpoints.SiloPort);
+            o.GatewayListeningEndpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Any, endpoints.GatewayPort);
+        });
+    }
+}

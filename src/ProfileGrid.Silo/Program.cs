@@ -1,0 +1,116 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Grains;
+using ProfileGrid.Silo.Gateway;
+using ProfileGrid.Silo.Hosting;
+
+// appsettings.json sits next to the binary, whatever directory the host is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+var settings = builder.Configuration.GetSection(HostSettings.Section).Get<HostSettings>() ?? new HostSettings();
+var limits = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+var problems = settings.Validate().Select(p => $"{HostSettings.Section}: {p}")
+    .Concat(limits.Validate().Select(p => $"{GatewayOptions.Section}: {p}"))
+    .ToList();
+if (problems.Count > 0)
+{
+    Console.Error.WriteLine("ProfileGrid cannot start, the configuration is invalid:");
+    problems.ForEach(p => Console.Error.WriteLine("  " + p));
+    return 2;
+}
+
+var needsAzureStorage = settings.Storage == StorageProvider.AzureStorage
+    || settings.Streams == StreamProvider.AzureQueue
+    || settings.Clustering == ClusteringProvider.AzureTable;
+var connectionString = settings.StorageConnectionString;
+AzuriteServer? azurite = null;
+if (needsAzureStorage && string.IsNullOrEmpty(connectionString))
+{
+    if (!settings.Azurite.AutoStart)
+    {
+        Console.Error.WriteLine("ProfileGrid:StorageConnectionString is empty and ProfileGrid:Azurite:AutoStart is off: there is no storage to use.");
+        return 2;
+    }
+
+    var local = settings.Azurite;
+    azurite = await AzuriteServer.StartAsync(local.Location, local.BlobPort, local.QueuePort, local.TablePort);
+    connectionString = azurite.ConnectionString;
+}
+
+builder.UseOrleans(silo => silo.AddProfileGridProviders(settings, connectionString));
+builder.Services.AddProfileGridGrains(builder.Configuration);
+builder.Services.AddSingleton(settings);
+builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
+builder.Services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = limits.MaxRequestBytes).AddJsonTranscoding();
+builder.Services.AddGrpcReflection();
+builder.Services.AddSingleton<SiloReadiness>();
+builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("silo");
+builder.Services.AddGrpcHealthChecks();
+builder.Services.AddDemoFeeder(builder.Configuration);
+
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    var endpoints = settings.Endpoints;
+    var address = IPAddress.Parse(endpoints.ListenAddress);
+    kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBytes;
+    kestrel.Listen(address, endpoints.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+    kestrel.Listen(address, endpoints.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
+});
+
+var app = builder.Build();
+app.MapGrpcService<ProfileGatewayService>();
+app.MapGrpcReflectionService();
+app.MapGrpcHealthChecksService();
+app.MapHealthChecks("/healthz");
+app.MapGet("/", () => Results.Text(
+    $"""
+    ProfileGrid gateway
+      gRPC:  http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.GrpcPort} (service profilegrid.v1.ProfileGateway, reflection on)
+      REST:  POST /v1/events:ingest, GET /v1/tenants/{{tenant}}/users/{{user}}/profile, POST /v1/tenants/{{tenant}}/profiles:batchGet
+      Health: GET /healthz
+    """));
+
+var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ProfileGrid");
+if (settings.IsEphemeral)
+{
+    logger.LogWarning("Ephemeral mode: memory storage or memory streams. Events and profiles are lost when the process stops.");
+}
+
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    app.Services.GetRequiredService<SiloReadiness>().MarkReady();
+    Console.WriteLine(
+        $"ProfileGrid ready: gRPC http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.GrpcPort}, " +
+        $"REST http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.HttpPort} " +
+        $"(storage {settings.Storage}, streams {settings.Streams}{(azurite is null ? string.Empty : azurite.Owned ? ", Azurite started by this host" : ", Azurite found running")})");
+});
+
+try
+{
+    await app.RunAsync();
+}
+finally
+{
+    if (azurite is not null)
+    {
+        await azurite.DisposeAsync();
+    }
+}
+
+return 0;
+
+/// <summary>Healthy once the host, and with it the silo, has started.</summary>
+internal sealed class SiloReadiness : IHealthCheck
+{
+    private volatile bool _ready;
+
+    public void MarkReady() => _ready = true;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_ready ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("starting"));
+}
+
+public partial class Program;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every ProfileGrid test: unit, cluster (Orleans TestingHost) and integration (real Azurite, real gRPC).
+# Ends with one line: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "Installing Azurite (npm ci)..."
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+log=$(mktemp)
+dotnet test ProfileGrid.sln -c Release --nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# dotnet test prints one summary per test project: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ..."
+read -r passed failed skipped projects < <(grep -E '(Passed|Failed)!  - Failed:' "$log" | awk -F'[:,]' '
+  { f += $2; p += $4; s += $6; n++ } END { printf "%d %d %d %d\n", p, f, s, n }')
+rm -f "$log"
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1   # a build error or a crashed test host: count it, so the run cannot look green
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"
