@@ -66,10 +66,10 @@ app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");
 app.MapGet("/", () => Results.Text(
-    $"""
+    $$"""
     ProfileGrid gateway
-      gRPC:  http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.GrpcPort} (service profilegrid.v1.ProfileGateway, reflection on)
-      REST:  POST /v1/events:ingest, GET /v1/tenants/{{tenant}}/users/{{user}}/profile, POST /v1/tenants/{{tenant}}/profiles:batchGet
+      gRPC:  http://{{settings.Endpoints.ListenAddress}}:{{settings.Endpoints.GrpcPort}} (service profilegrid.v1.ProfileGateway, reflection on)
+      REST:  POST /v1/events:ingest, GET /v1/tenants/{tenant}/users/{user}/profile, POST /v1/tenants/{tenant}/profiles:batchGet
       Health: GET /healthz
     """));
 

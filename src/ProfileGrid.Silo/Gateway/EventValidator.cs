@@ -3,6 +3,8 @@ using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Contracts.V1;
 using WireEvent = ProfileGrid.Contracts.V1.Event;
 using WireEventContext = ProfileGrid.Contracts.V1.EventContext;
+using EventContext = ProfileGrid.Abstractions.Events.EventContext;
+using Money = ProfileGrid.Abstractions.Events.Money;
 
 namespace ProfileGrid.Silo.Gateway;
 

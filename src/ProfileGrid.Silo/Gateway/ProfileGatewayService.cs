@@ -87,9 +87,10 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<Profile> GetProfile(GetProfileRequest request, ServerCallContext context)
     {
-        var key = ValidatedKey(request.Tenant, request.UserId);
+        var (tenant, userId) = (FromPath(request.Tenant, context), FromPath(request.UserId, context));
+        var key = ValidatedKey(tenant, userId);
         var profile = await Grain(key).GetSnapshotAsync()
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{request.UserId}' in tenant '{request.Tenant}'."));
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{userId}' in tenant '{tenant}'."));
         return ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value);
     }
 
@@ -121,7 +122,7 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<UpsertAttributesResponse> UpsertAttributes(UpsertAttributesRequest request, ServerCallContext context)
     {
-        var key = ValidatedKey(request.Tenant, request.UserId);
+        var key = ValidatedKey(FromPath(request.Tenant, context), FromPath(request.UserId, context));
         if (!validator.TryValidateDemographics(request.Demographics, request.Traits, out var update, out var error))
         {
             throw Invalid(error!.Field, error.Reason);
@@ -133,7 +134,7 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<SetPreferencesResponse> SetPreferences(SetPreferencesRequest request, ServerCallContext context)
     {
-        var key = ValidatedKey(request.Tenant, request.UserId);
+        var key = ValidatedKey(FromPath(request.Tenant, context), FromPath(request.UserId, context));
         if (!validator.TryValidatePreference(request.Preference, out var update, out var error))
         {
             throw Invalid(error!.Field, error.Reason);
@@ -141,6 +142,16 @@ public sealed partial class ProfileGatewayService(
 
         var profile = await Grain(key).SetPreferencesAsync(update!);
         return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value) };
+    }
+
+    /// <summary>
+    /// REST routes leave "%2F" encoded in path values, so a user id holding '/' arrives escaped; gRPC fields never are.
+    /// </summary>
+    private static string FromPath(string value, ServerCallContext context)
+    {
+        var contentType = context.GetHttpContext().Request.ContentType;
+        var isGrpc = contentType is not null && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
+        return isGrpc || string.IsNullOrEmpty(value) ? value : Uri.UnescapeDataString(value);
     }
 
     private IUserProfileGrain Grain(string key) => cluster.GetGrain<IUserProfileGrain>(key);

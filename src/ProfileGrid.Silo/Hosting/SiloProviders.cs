@@ -1,5 +1,4 @@
 using Azure.Data.Tables;
-using Azure.Messaging.EventHubs;
 using Azure.Storage.Queues;
 using Orleans.Configuration;
 using ProfileGrid.Abstractions;
@@ -78,15 +77,11 @@ public static class SiloProviders
                 break;
 
             case StreamProvider.EventHubs:
-                silo.AddEventHubStreams(StreamNames.EventsProvider, configurator =>
+                silo.AddEventHubStreams(StreamNames.EventsProvider, (ISiloEventHubStreamConfigurator configurator) =>
                 {
+                    var hubs = settings.EventHubs;
                     configurator.ConfigureEventHub(options => options.Configure(o =>
-                    {
-                        var hubs = settings.EventHubs;
-                        o.ConsumerGroup = hubs.ConsumerGroup;
-                        o.EventHubName = hubs.EventHubName!;
-                        o.CreateConnection = () => new EventHubConnection(hubs.ConnectionString!, hubs.EventHubName!);
-                    }));
+                        o.ConfigureEventHubConnection(hubs.ConnectionString!, hubs.EventHubName!, hubs.ConsumerGroup)));
                     configurator.UseAzureTableCheckpointer(options => options.Configure(o =>
                     {
                         o.TableServiceClient = new TableServiceClient(connectionString);

@@ -1,0 +1,192 @@
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Profiles;
+
+namespace ProfileGrid.Domain;
+
+/// <summary>Recency, frequency and monetary value over one window.</summary>
+/// <param name="Window">"all", or the window length such as "30d".</param>
+/// <param name="Days">The window length in UTC days (today included); null for "all".</param>
+/// <param name="Revenue">In the reporting currency; orders in currencies without a rate add nothing.</param>
+public sealed record RfmWindow(string Window, int? Days, long Orders, Money Revenue, long Events, long Sessions);
+
+/// <summary>A category and the user's decayed, weighted interest in it (higher is stronger).</summary>
+public sealed record CategoryAffinity(string Category, double Score);
+
+/// <summary>Views derived from a profile as of a given time; nothing here is stored.</summary>
+public static class ProfileMetrics
+{
+    public const string AllTime = "all";
+
+    /// <summary>
+    /// The schema fields that <see cref="Completeness"/> checks, in order: birth year, gender, country,
+    /// language, city, email opt-in answered, SMS opt-in answered, personalization opt-in answered, at least
+    /// one explicit preference, last device, last locale, a first purchase, at least one category affinity.
+    /// </summary>
+    public static IReadOnlyList<string> CompletenessFields { get; } = CompletenessChecks().Select(c => c.Field).ToArray();
+
+    private static readonly (string Field, Func<UserProfile, bool> IsKnown)[] Checks = CompletenessChecks();
+
+    /// <summary>
+    /// under_18, 18_24, 25_34, 35_44, 45_54, 55_64, 65_plus, or unknown when the birth year is missing or
+    /// implausible. Age is the difference of calendar years, so it can be one year ahead before the birthday.
+    /// </summary>
+    public static string AgeBand(int? birthYear, DateTimeOffset now)
+    {
+        if (birthYear is not { } year)
+        {
+            return "unknown";
+        }
+
+        var age = now.UtcDateTime.Year - year;
+        return age switch
+        {
+            < 0 or > 120 => "unknown",
+            < 18 => "under_18",
+            < 25 => "18_24",
+            < 35 => "25_34",
+            < 45 => "35_44",
+            < 55 => "45_54",
+            < 65 => "55_64",
+            _ => "65_plus",
+        };
+    }
+
+    /// <summary>Days since the last purchase (fractional, never negative); -1 when there was none.</summary>
+    public static double RecencyDays(UserProfile profile, DateTimeOffset now) =>
+        profile.Behavior.LastPurchaseAt is { } last ? DaysBetween(last, now) : -1;
+
+    /// <summary>Days since the last event (fractional, never negative); -1 when there was none.</summary>
+    public static double StalenessDays(UserProfile profile, DateTimeOffset now) =>
+        profile.Behavior.LastSeen is { } last ? DaysBetween(last, now) : -1;
+
+    /// <summary>True when the last event is older than <see cref="ProfileOptions.DormantAfter"/>; a profile without events is not dormant.</summary>
+    public static bool IsDormant(UserProfile profile, ProfileOptions options, DateTimeOffset now) =>
+        profile.Behavior.LastSeen is { } last && now - last > options.DormantAfter;
+
+    /// <summary>Share (0..1) of <see cref="CompletenessFields"/> that are known.</summary>
+    public static double Completeness(UserProfile profile) =>
+        (double)Checks.Count(check => check.IsKnown(profile)) / Checks.Length;
+
+    /// <summary>The <see cref="CompletenessFields"/> not yet known: what enrichment could ask for next.</summary>
+    public static IReadOnlyList<string> MissingFields(UserProfile profile) =>
+        Checks.Where(check => !check.IsKnown(profile)).Select(check => check.Field).ToArray();
+
+    /// <summary>All revenue in the reporting currency, converted from the per-currency totals with the configured rates.</summary>
+    public static Money Monetary(UserProfile profile, ProfileOptions options)
+    {
+        var (amount, _) = PricedTotals(profile, options);
+        return new Money(RoundMoney(amount), options.ReportingCurrency);
+    }
+
+    /// <summary>Revenue per order in the reporting currency, over the orders whose currency has a rate; zero without such orders.</summary>
+    public static Money AverageOrderValue(UserProfile profile, ProfileOptions options)
+    {
+        var (amount, orders) = PricedTotals(profile, options);
+        return new Money(orders == 0 ? 0m : RoundMoney(amount / orders), options.ReportingCurrency);
+    }
+
+    /// <summary>Mean session length in minutes; zero without sessions.</summary>
+    public static double AverageSessionMinutes(UserProfile profile) =>
+        profile.Behavior.Sessions <= 0 ? 0 : profile.Behavior.TotalSessionDuration.TotalMinutes / profile.Behavior.Sessions;
+
+    /// <summary>"all" and then each configured window, shortest first; windows are UTC days ending with today.</summary>
+    public static IReadOnlyList<RfmWindow> Windows(UserProfile profile, ProfileOptions options, DateTimeOffset now)
+    {
+        var behavior = profile.Behavior;
+        var windows = new List<RfmWindow>
+        {
+            new(AllTime, null, behavior.Orders, Monetary(profile, options), profile.EventsApplied, behavior.Sessions),
+        };
+
+        var today = UtcDay.Of(now);
+        foreach (var days in options.Windows())
+        {
+            var firstDay = DailyBuckets.FirstDayOfWindow(today, days);
+            long orders = 0, events = 0, sessions = 0;
+            var revenue = 0m;
+            foreach (var bucket in behavior.DailyBuckets)
+            {
+                if (bucket.Day < firstDay)
+                {
+                    continue;
+                }
+
+                orders += bucket.Orders;
+                events += bucket.Events;
+                sessions += bucket.Sessions;
+                revenue += bucket.Revenue;
+            }
+
+            windows.Add(new RfmWindow($"{days}d", days, orders, new Money(RoundMoney(revenue), options.ReportingCurrency), events, sessions));
+        }
+
+        return windows;
+    }
+
+    /// <summary>
+    /// Exponentially weighted events per day as of <paramref name="now"/>: a user who has sent r events a day
+    /// for several half-lives scores about r, and the score halves every half-life of silence.
+    /// </summary>
+    public static double EngagementVelocity(UserProfile profile, ProfileOptions options, DateTimeOffset now)
+    {
+        var behavior = profile.Behavior;
+        if (behavior.EngagementAsOf is not { } asOf)
+        {
+            return 0;
+        }
+
+        var halfLife = options.EngagementHalfLife;
+        return behavior.EngagementScore * Decay.Factor(now - asOf, halfLife) * Decay.RatePerDay(halfLife);
+    }
+
+    /// <summary>Category affinities valued at <paramref name="now"/>, strongest first (ties by name).</summary>
+    public static IReadOnlyList<CategoryAffinity> CategoryAffinities(UserProfile profile, ProfileOptions options, DateTimeOffset now)
+    {
+        var behavior = profile.Behavior;
+        var factor = behavior.CategoryScoresAsOf is { } asOf ? Decay.Factor(now - asOf, options.EngagementHalfLife) : 1d;
+        return behavior.CategoryScores
+            .Where(pair => pair.Value > 0)
+            .Select(pair => new CategoryAffinity(pair.Key, pair.Value * factor))
+            .OrderByDescending(affinity => affinity.Score)
+            .ThenBy(affinity => affinity.Category, StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    private static (decimal Amount, long Orders) PricedTotals(UserProfile profile, ProfileOptions options)
+    {
+        var amount = 0m;
+        long orders = 0;
+        foreach (var (currency, paid) in profile.Behavior.MonetaryByCurrency)
+        {
+            if (options.RateToReporting(currency) is { } rate)
+            {
+                amount += paid.Amount * rate;
+                orders += paid.Orders;
+            }
+        }
+
+        return (amount, orders);
+    }
+
+    private static decimal RoundMoney(decimal amount) => Math.Round(amount, 2, MidpointRounding.AwayFromZero);
+
+    private static double DaysBetween(DateTimeOffset earlier, DateTimeOffset later) =>
+        later <= earlier ? 0 : (later - earlier).TotalDays;
+
+    private static (string Field, Func<UserProfile, bool> IsKnown)[] CompletenessChecks() =>
+    [
+        ("birth_year", p => p.Demographics.BirthYear is not null),
+        ("gender", p => p.Demographics.Gender != Gender.Unknown),
+        ("country", p => !string.IsNullOrEmpty(p.Demographics.Country)),
+        ("language", p => !string.IsNullOrEmpty(p.Demographics.Language)),
+        ("city", p => !string.IsNullOrEmpty(p.Demographics.City)),
+        ("email_opt_in", p => p.Preferences.EmailOptIn is not null),
+        ("sms_opt_in", p => p.Preferences.SmsOptIn is not null),
+        ("personalization_opt_in", p => p.Preferences.PersonalizationOptIn is not null),
+        ("preference", p => p.Preferences.Values.Count > 0),
+        ("last_device", p => p.Context.LastDevice != DeviceType.Unknown),
+        ("last_locale", p => !string.IsNullOrEmpty(p.Context.LastLocale)),
+        ("first_purchase", p => p.Behavior.FirstPurchaseAt is not null),
+        ("category_affinity", p => p.Behavior.CategoryScores.Values.Any(score => score > 0)),
+    ];
+}

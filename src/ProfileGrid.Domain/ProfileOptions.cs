@@ -1,0 +1,146 @@
+namespace ProfileGrid.Domain;
+
+/// <summary>
+/// How profiles are built and bounded. Bound from the configuration section <see cref="SectionName"/>;
+/// call <see cref="Validate"/> at start-up.
+/// </summary>
+public sealed class ProfileOptions
+{
+    public const string SectionName = "ProfileGrid:Profile";
+
+    /// <summary>Inactivity (in event time) after which the next event starts a new session.</summary>
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A profile whose last event is older than this is dormant.</summary>
+    public TimeSpan DormantAfter { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>Length of the recent-actions sequence.</summary>
+    public int RecentActionsCapacity { get; set; } = 50;
+
+    /// <summary>
+    /// How many recent event ids are remembered to recognise replays. A replay of an event older than the
+    /// last <c>DedupeWindow</c> distinct events of the same user would be counted again.
+    /// </summary>
+    public int DedupeWindow { get; set; } = 2000;
+
+    public int MaxAnonymousIds { get; set; } = 10;
+
+    /// <summary>Category affinities kept; the weakest go first.</summary>
+    public int MaxCategories { get; set; } = 50;
+
+    /// <summary>CRM traits kept; traits with new keys are ignored once the profile holds this many.</summary>
+    public int MaxTraits { get; set; } = 50;
+
+    /// <summary>Explicit preference values kept; new keys are ignored once the profile holds this many.</summary>
+    public int MaxPreferences { get; set; } = 100;
+
+    /// <summary>
+    /// Recent sessions kept as intervals so that late events can extend or merge them. Events older than the
+    /// kept sessions are taken to belong to sessions already counted.
+    /// </summary>
+    public int SessionHistoryCapacity { get; set; } = 50;
+
+    /// <summary>Half-life of engagement velocity and category affinities.</summary>
+    public TimeSpan EngagementHalfLife { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>ISO 4217 code of the currency that monetary values, windows and average order value are reported in.</summary>
+    public string ReportingCurrency { get; set; } = "USD";
+
+    /// <summary>
+    /// Units of <see cref="ReportingCurrency"/> per unit of each currency (so it must hold the reporting
+    /// currency at 1). The default is a small static table of approximate late-2025 rates to USD, good for
+    /// demos only. Amounts in a currency without a rate still count as orders and are kept in the
+    /// per-currency totals, but they add nothing to reporting-currency revenue or average order value.
+    /// </summary>
+    public Dictionary<string, decimal> ExchangeRates { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["USD"] = 1m,
+        ["EUR"] = 1.16m,
+        ["GBP"] = 1.33m,
+        ["JPY"] = 0.0066m,
+        ["CAD"] = 0.72m,
+        ["AUD"] = 0.65m,
+        ["CHF"] = 1.25m,
+        ["SEK"] = 0.105m,
+        ["PLN"] = 0.27m,
+    };
+
+    /// <summary>
+    /// Sliding windows (in UTC days, today included) reported besides "all". Daily buckets are kept only
+    /// for the largest window. Note that configuration binding appends to this default array.
+    /// </summary>
+    public int[] WindowDays { get; set; } = [30, 90, 365];
+
+    /// <summary>The distinct windows, shortest first.</summary>
+    public IReadOnlyList<int> Windows() => WindowDays.Where(d => d > 0).Distinct().Order().ToArray();
+
+    /// <summary>The longest window in days: how far back daily buckets are kept.</summary>
+    public int LongestWindowDays() => WindowDays.Length == 0 ? 0 : WindowDays.Max();
+
+    /// <summary>Units of the reporting currency per unit of <paramref name="currency"/>, or null when there is no rate.</summary>
+    public decimal? RateToReporting(string currency) =>
+        ExchangeRates.TryGetValue(currency, out var rate) ? rate : null;
+
+    /// <summary>The problems that make these options unusable, each a sentence naming the setting; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        void Positive(TimeSpan value, string name)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                problems.Add($"{SectionName}:{name} must be positive (is {value}).");
+            }
+        }
+
+        void AtLeastOne(int value, string name)
+        {
+            if (value < 1)
+            {
+                problems.Add($"{SectionName}:{name} must be at least 1 (is {value}).");
+            }
+        }
+
+        Positive(SessionTimeout, nameof(SessionTimeout));
+        Positive(DormantAfter, nameof(DormantAfter));
+        Positive(EngagementHalfLife, nameof(EngagementHalfLife));
+        AtLeastOne(RecentActionsCapacity, nameof(RecentActionsCapacity));
+        AtLeastOne(DedupeWindow, nameof(DedupeWindow));
+        AtLeastOne(MaxAnonymousIds, nameof(MaxAnonymousIds));
+        AtLeastOne(MaxCategories, nameof(MaxCategories));
+        AtLeastOne(MaxTraits, nameof(MaxTraits));
+        AtLeastOne(MaxPreferences, nameof(MaxPreferences));
+        AtLeastOne(SessionHistoryCapacity, nameof(SessionHistoryCapacity));
+
+        if (!IsCurrencyCode(ReportingCurrency))
+        {
+            problems.Add($"{SectionName}:{nameof(ReportingCurrency)} must be an upper-case ISO 4217 code such as USD (is '{ReportingCurrency}').");
+        }
+        else if (RateToReporting(ReportingCurrency) != 1m)
+        {
+            problems.Add($"{SectionName}:{nameof(ExchangeRates)} must map the reporting currency {ReportingCurrency} to 1.");
+        }
+
+        foreach (var (currency, rate) in ExchangeRates)
+        {
+            if (!IsCurrencyCode(currency.ToUpperInvariant()))
+            {
+                problems.Add($"{SectionName}:{nameof(ExchangeRates)} has '{currency}', which is not an ISO 4217 code.");
+            }
+
+            if (rate <= 0)
+            {
+                problems.Add($"{SectionName}:{nameof(ExchangeRates)}:{currency} must be positive (is {rate}).");
+            }
+        }
+
+        if (WindowDays.Length == 0 || WindowDays.Any(d => d < 1 || d > 3660))
+        {
+            problems.Add($"{SectionName}:{nameof(WindowDays)} must list window lengths between 1 and 3660 days (is [{string.Join(", ", WindowDays)}]).");
+        }
+
+        return problems;
+    }
+
+    private static bool IsCurrencyCode(string? code) => code is { Length: 3 } && code.All(c => c is >= 'A' and <= 'Z');
+}

@@ -1,0 +1,459 @@
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Profiles;
+
+namespace ProfileGrid.Domain;
+
+/// <summary>
+/// Applies events and direct writes to a <see cref="UserProfile"/> incrementally: each event updates every layer
+/// in O(bounded collections), never by rescanning history.
+/// </summary>
+/// <remarks>
+/// Events may arrive in any order. Everything keyed by event time (counts, first/last seen, purchases, daily
+/// buckets, sessions, engagement, recent actions, last context, identify and preference fields) comes out
+/// the same whatever the arrival order, within the documented approximations of <c>Sessionizer</c> and the
+/// floor at zero of category affinities. Only the order of anonymous ids and which new trait or preference
+/// keys fit under their bound depend on arrival order.
+/// </remarks>
+public static class ProfileUpdater
+{
+    /// <summary>Bounded length of <see cref="RecentAction.Detail"/>.</summary>
+    public const int MaxDetailLength = 200;
+
+    /// <summary>Bounded length of <see cref="ContextState.LastUserAgent"/>.</summary>
+    public const int MaxUserAgentLength = 512;
+
+    private const double ProductViewWeight = 1;
+    private const double AddToCartWeight = 3;
+    private const double RemoveFromCartWeight = -1;
+    private const double PurchaseLineWeight = 5;
+
+    /// <summary>
+    /// Applies a batch of events. An event whose id is in the dedupe window is a replay: it is counted in
+    /// <see cref="ApplyResult.Duplicates"/> and changes nothing. <paramref name="now"/> (processing time) stamps
+    /// <see cref="UserProfile.UpdatedAt"/> and decides which daily buckets are old enough to drop.
+    /// </summary>
+    public static ApplyResult Apply(UserProfile profile, IReadOnlyList<UserEvent> events, ProfileOptions options, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(options);
+
+        var oldestKeptDay = DailyBuckets.FirstDayOfWindow(UtcDay.Of(now), options.LongestWindowDays());
+        int applied = 0, duplicates = 0;
+        foreach (var userEvent in events)
+        {
+            if (!profile.RecentEventIds.TryAdd(userEvent.EventId))
+            {
+                duplicates++;
+                continue;
+            }
+
+            ApplyEvent(profile, userEvent, options, oldestKeptDay);
+            applied++;
+        }
+
+        if (applied > 0)
+        {
+            profile.RecentEventIds.TrimTo(options.DedupeWindow);
+            DailyBuckets.Prune(profile.Behavior.DailyBuckets, oldestKeptDay);
+            profile.EventsApplied += applied;
+            Touch(profile, now);
+        }
+
+        return new ApplyResult(applied, duplicates);
+    }
+
+    /// <summary>Merges a CRM upsert into the demographics: non-null fields and traits win unless a newer value is known.</summary>
+    public static void ApplyAttributes(UserProfile profile, DemographicsUpdate update, DateTimeOffset now, ProfileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(update);
+        ArgumentNullException.ThrowIfNull(options);
+        if (MergeDemographics(profile.Demographics, update, now, options))
+        {
+            Touch(profile, now);
+        }
+    }
+
+    /// <summary>Merges a preference-centre write: one preference (a null value removes it) and/or consent flags.</summary>
+    public static void ApplyPreferences(UserProfile profile, PreferenceUpdate update, DateTimeOffset now, ProfileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(update);
+        ArgumentNullException.ThrowIfNull(options);
+        if (MergePreferences(profile.Preferences, update, now, options))
+        {
+            Touch(profile, now);
+        }
+    }
+
+    private static void Touch(UserProfile profile, DateTimeOffset now)
+    {
+        if (profile.CreatedAt == default)
+        {
+            profile.CreatedAt = now;
+        }
+
+        profile.UpdatedAt = now;
+    }
+
+    private static void ApplyEvent(UserProfile profile, UserEvent userEvent, ProfileOptions options, int oldestKeptDay)
+    {
+        var time = userEvent.OccurredAt.ToUniversalTime();
+        var behavior = profile.Behavior;
+
+        if (profile.Tenant.Length == 0)
+        {
+            profile.Tenant = userEvent.Tenant;
+        }
+
+        if (profile.UserId.Length == 0)
+        {
+            profile.UserId = userEvent.UserId;
+        }
+
+        RecordAnonymousId(profile.AnonymousIds, userEvent.AnonymousId, options.MaxAnonymousIds);
+
+        behavior.EventCounts[userEvent.Kind] = behavior.EventCounts.GetValueOrDefault(userEvent.Kind) + 1;
+        behavior.FirstSeen = Earliest(behavior.FirstSeen, time);
+        behavior.LastSeen = Latest(behavior.LastSeen, time);
+        if (DailyBuckets.GetOrAdd(behavior.DailyBuckets, UtcDay.Of(time), oldestKeptDay) is { } bucket)
+        {
+            bucket.Events++;
+        }
+
+        AddEngagement(behavior, time, options.EngagementHalfLife);
+        Sessionizer.Record(behavior, time, userEvent.Kind == EventKind.SessionStart, options, oldestKeptDay);
+        RecordContext(profile.Context, userEvent, time);
+
+        switch (userEvent.Kind)
+        {
+            case EventKind.ProductView:
+                AddAffinity(behavior, userEvent.Product?.Category, ProductViewWeight, time, options);
+                break;
+            case EventKind.AddToCart:
+                behavior.CartAdds += Quantity(userEvent.Product);
+                AddAffinity(behavior, userEvent.Product?.Category, AddToCartWeight, time, options);
+                break;
+            case EventKind.RemoveFromCart:
+                behavior.CartRemoves += Quantity(userEvent.Product);
+                AddAffinity(behavior, userEvent.Product?.Category, RemoveFromCartWeight, time, options);
+                break;
+            case EventKind.Search:
+                behavior.Searches++;
+                break;
+            case EventKind.Purchase:
+                RecordPurchase(behavior, userEvent.Purchase, time, options, oldestKeptDay);
+                break;
+            case EventKind.Identify when userEvent.Identify is { } identify:
+                MergeDemographics(profile.Demographics, identify, time, options);
+                break;
+            case EventKind.PreferenceSet when userEvent.Preference is { } preference:
+                MergePreferences(profile.Preferences, preference, time, options);
+                break;
+        }
+
+        RecentActions.Insert(behavior.RecentActions, RecentActions.From(userEvent, time), options.RecentActionsCapacity);
+    }
+
+    private static void RecordAnonymousId(List<string> anonymousIds, string? anonymousId, int capacity)
+    {
+        if (string.IsNullOrEmpty(anonymousId))
+        {
+            return;
+        }
+
+        // Most recently seen last, so the bound drops the id not seen for the longest.
+        var index = anonymousIds.IndexOf(anonymousId);
+        if (index == anonymousIds.Count - 1 && index >= 0)
+        {
+            return;
+        }
+
+        if (index >= 0)
+        {
+            anonymousIds.RemoveAt(index);
+        }
+
+        anonymousIds.Add(anonymousId);
+        if (anonymousIds.Count > capacity)
+        {
+            anonymousIds.RemoveRange(0, anonymousIds.Count - capacity);
+        }
+    }
+
+    private static void RecordPurchase(BehaviorState behavior, PurchaseInfo? purchase, DateTimeOffset time, ProfileOptions options, int oldestKeptDay)
+    {
+        behavior.Orders++;
+        behavior.FirstPurchaseAt = Earliest(behavior.FirstPurchaseAt, time);
+        behavior.LastPurchaseAt = Latest(behavior.LastPurchaseAt, time);
+        var bucket = DailyBuckets.GetOrAdd(behavior.DailyBuckets, UtcDay.Of(time), oldestKeptDay);
+        if (bucket is not null)
+        {
+            bucket.Orders++;
+        }
+
+        if (purchase is null)
+        {
+            return;
+        }
+
+        var currency = purchase.Currency.ToUpperInvariant();
+        var total = purchase.Total;
+        if (!behavior.MonetaryByCurrency.TryGetValue(currency, out var paid))
+        {
+            paid = new CurrencyTotal();
+            behavior.MonetaryByCurrency[currency] = paid;
+        }
+
+        paid.Amount += total;
+        paid.Orders++;
+        if (bucket is not null && options.RateToReporting(currency) is { } rate)
+        {
+            bucket.Revenue += total * rate;
+        }
+
+        foreach (var line in purchase.Lines)
+        {
+            AddAffinity(behavior, line.Category, PurchaseLineWeight, time, options);
+        }
+    }
+
+    private static long Quantity(ProductInfo? product) => product is null ? 1 : Math.Max(1, product.Quantity);
+
+    /// <summary>Adds one event to the decayed engagement count, valued at the latest event time seen.</summary>
+    private static void AddEngagement(BehaviorState behavior, DateTimeOffset time, TimeSpan halfLife)
+    {
+        if (behavior.EngagementAsOf is not { } asOf || time > asOf)
+        {
+            var elapsed = behavior.EngagementAsOf is { } previous ? time - previous : TimeSpan.Zero;
+            behavior.EngagementScore = behavior.EngagementScore * Decay.Factor(elapsed, halfLife) + 1;
+            behavior.EngagementAsOf = time;
+        }
+        else
+        {
+            behavior.EngagementScore += Decay.Factor(asOf - time, halfLife);
+        }
+    }
+
+    /// <summary>
+    /// Adds a decayed, weighted interest to a category. All scores share one valuation time (the latest
+    /// event time seen), so they compare directly and the weakest can be dropped at the bound.
+    /// </summary>
+    private static void AddAffinity(BehaviorState behavior, string? category, double weight, DateTimeOffset time, ProfileOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(category))
+        {
+            return;
+        }
+
+        var halfLife = options.EngagementHalfLife;
+        var scores = behavior.CategoryScores;
+        if (behavior.CategoryScoresAsOf is not { } asOf || time > asOf)
+        {
+            if (behavior.CategoryScoresAsOf is { } previous)
+            {
+                var factor = Decay.Factor(time - previous, halfLife);
+                foreach (var key in scores.Keys)
+                {
+                    scores[key] *= factor;
+                }
+            }
+
+            behavior.CategoryScoresAsOf = time;
+            asOf = time;
+        }
+
+        var contribution = weight * Decay.Factor(asOf - time, halfLife);
+        if (scores.TryGetValue(category, out var score))
+        {
+            scores[category] = Math.Max(0, score + contribution);
+            return;
+        }
+
+        if (contribution <= 0)
+        {
+            return;
+        }
+
+        if (scores.Count >= options.MaxCategories)
+        {
+            var weakest = scores.MinBy(pair => pair.Value);
+            if (weakest.Value >= contribution)
+            {
+                return;
+            }
+
+            scores.Remove(weakest.Key);
+        }
+
+        scores[category] = contribution;
+    }
+
+    private static void RecordContext(ContextState context, UserEvent userEvent, DateTimeOffset time)
+    {
+        var device = userEvent.Context?.Device ?? DeviceType.Unknown;
+        context.ChannelMix[userEvent.Source] = context.ChannelMix.GetValueOrDefault(userEvent.Source) + 1;
+        context.DeviceMix[device] = context.DeviceMix.GetValueOrDefault(device) + 1;
+        if (context.HourOfDay.Length != 24)
+        {
+            var hours = new long[24];
+            Array.Copy(context.HourOfDay, hours, Math.Min(24, context.HourOfDay.Length));
+            context.HourOfDay = hours;
+        }
+
+        context.HourOfDay[time.UtcDateTime.Hour]++;
+
+        if (userEvent.Source != Channel.Unknown && IsLatest(context.LastChannelAt, time))
+        {
+            context.LastChannel = userEvent.Source;
+            context.LastChannelAt = time;
+        }
+
+        if (userEvent.Context is not { } eventContext)
+        {
+            return;
+        }
+
+        if (device != DeviceType.Unknown && IsLatest(context.LastDeviceAt, time))
+        {
+            context.LastDevice = device;
+            context.LastDeviceAt = time;
+        }
+
+        if (!string.IsNullOrWhiteSpace(eventContext.Country) && IsLatest(context.LastCountryAt, time))
+        {
+            context.LastCountry = eventContext.Country.ToUpperInvariant();
+            context.LastCountryAt = time;
+        }
+
+        if (!string.IsNullOrWhiteSpace(eventContext.Locale) && IsLatest(context.LastLocaleAt, time))
+        {
+            context.LastLocale = eventContext.Locale;
+            context.LastLocaleAt = time;
+        }
+
+        if (!string.IsNullOrWhiteSpace(eventContext.UserAgent) && IsLatest(context.LastUserAgentAt, time))
+        {
+            context.LastUserAgent = Truncate(eventContext.UserAgent, MaxUserAgentLength);
+            context.LastUserAgentAt = time;
+        }
+    }
+
+    private static bool MergeDemographics(DemographicsState demographics, DemographicsUpdate update, DateTimeOffset observedAt, ProfileOptions options)
+    {
+        var clock = demographics.FieldUpdatedAt;
+        var changed = false;
+        if (update.BirthYear is { } birthYear && FieldClock.TryClaim(clock, "birthYear", observedAt))
+        {
+            demographics.BirthYear = birthYear;
+            changed = true;
+        }
+
+        if (update.Gender is { } gender && FieldClock.TryClaim(clock, "gender", observedAt))
+        {
+            demographics.Gender = gender;
+            changed = true;
+        }
+
+        if (!string.IsNullOrWhiteSpace(update.Country) && FieldClock.TryClaim(clock, "country", observedAt))
+        {
+            demographics.Country = update.Country.Trim().ToUpperInvariant();
+            changed = true;
+        }
+
+        if (!string.IsNullOrWhiteSpace(update.Language) && FieldClock.TryClaim(clock, "language", observedAt))
+        {
+            demographics.Language = update.Language.Trim().ToLowerInvariant();
+            changed = true;
+        }
+
+        if (!string.IsNullOrWhiteSpace(update.City) && FieldClock.TryClaim(clock, "city", observedAt))
+        {
+            demographics.City = update.City.Trim();
+            changed = true;
+        }
+
+        foreach (var (key, value) in update.Traits ?? EmptyTraits)
+        {
+            var isNewKey = !demographics.Traits.ContainsKey(key);
+            if (isNewKey && demographics.Traits.Count >= options.MaxTraits)
+            {
+                continue;
+            }
+
+            if (FieldClock.TryClaim(clock, "traits." + key, observedAt))
+            {
+                demographics.Traits[key] = value;
+                changed = true;
+            }
+        }
+
+        if (changed)
+        {
+            demographics.UpdatedAt = Latest(demographics.UpdatedAt, observedAt);
+        }
+
+        return changed;
+    }
+
+    private static bool MergePreferences(PreferencesState preferences, PreferenceUpdate update, DateTimeOffset observedAt, ProfileOptions options)
+    {
+        var clock = preferences.FieldUpdatedAt;
+        var changed = false;
+        if (!string.IsNullOrWhiteSpace(update.Key))
+        {
+            var field = "values." + update.Key;
+            if (update.Value is null)
+            {
+                if (preferences.Values.ContainsKey(update.Key) && FieldClock.IsCurrent(clock, field, observedAt))
+                {
+                    preferences.Values.Remove(update.Key);
+                    clock.Remove(field);
+                    changed = true;
+                }
+            }
+            else if ((preferences.Values.ContainsKey(update.Key) || preferences.Values.Count < options.MaxPreferences)
+                && FieldClock.TryClaim(clock, field, observedAt))
+            {
+                preferences.Values[update.Key] = update.Value;
+                changed = true;
+            }
+        }
+
+        if (update.EmailOptIn is { } email && FieldClock.TryClaim(clock, "emailOptIn", observedAt))
+        {
+            preferences.EmailOptIn = email;
+            changed = true;
+        }
+
+        if (update.SmsOptIn is { } sms && FieldClock.TryClaim(clock, "smsOptIn", observedAt))
+        {
+            preferences.SmsOptIn = sms;
+            changed = true;
+        }
+
+        if (update.PersonalizationOptIn is { } personalization && FieldClock.TryClaim(clock, "personalizationOptIn", observedAt))
+        {
+            preferences.PersonalizationOptIn = personalization;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            preferences.UpdatedAt = Latest(preferences.UpdatedAt, observedAt);
+        }
+
+        return changed;
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyTraits = new Dictionary<string, string>();
+
+    private static bool IsLatest(DateTimeOffset? current, DateTimeOffset time) => current is null || time >= current;
+
+    private static DateTimeOffset Earliest(DateTimeOffset? current, DateTimeOffset time) => current is { } c && c <= time ? c : time;
+
+    private static DateTimeOffset Latest(DateTimeOffset? current, DateTimeOffset time) => current is { } c && c >= time ? c : time;
+
+    internal static string Truncate(string value, int maxLength) => value.Length <= maxLength ? value : value[..maxLength];
+}

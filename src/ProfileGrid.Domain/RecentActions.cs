@@ -1,0 +1,88 @@
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Profiles;
+
+namespace ProfileGrid.Domain;
+
+/// <summary>The bounded, event-time-ordered sequence of a user's latest actions.</summary>
+internal static class RecentActions
+{
+    /// <summary>
+    /// Inserts <paramref name="action"/> at its place by (event time, event id) and drops the oldest beyond
+    /// <paramref name="capacity"/>, so the sequence holds the latest actions whatever the arrival order.
+    /// </summary>
+    public static void Insert(List<RecentAction> actions, RecentAction action, int capacity)
+    {
+        // Events mostly arrive in order, so search from the newest end.
+        var index = actions.Count;
+        while (index > 0 && Compare(actions[index - 1], action) > 0)
+        {
+            index--;
+        }
+
+        if (index == 0 && actions.Count >= capacity)
+        {
+            return;
+        }
+
+        actions.Insert(index, action);
+        if (actions.Count > capacity)
+        {
+            actions.RemoveRange(0, actions.Count - capacity);
+        }
+    }
+
+    public static RecentAction From(UserEvent userEvent, DateTimeOffset time)
+    {
+        var action = new RecentAction { EventId = userEvent.EventId, Kind = userEvent.Kind, OccurredAt = time };
+        switch (userEvent.Kind)
+        {
+            case EventKind.PageView:
+                action.Detail = PathOf(userEvent.Page?.Url) ?? userEvent.Page?.Title;
+                break;
+            case EventKind.ProductView or EventKind.AddToCart or EventKind.RemoveFromCart:
+                action.ProductId = userEvent.Product?.ProductId;
+                action.Category = userEvent.Product?.Category;
+                break;
+            case EventKind.Search:
+                action.Detail = userEvent.Search?.Query;
+                break;
+            case EventKind.Purchase:
+                var firstLine = userEvent.Purchase?.Lines.FirstOrDefault();
+                action.ProductId = firstLine?.ProductId;
+                action.Category = firstLine?.Category;
+                action.Detail = userEvent.Purchase?.OrderId;
+                break;
+            case EventKind.PreferenceSet:
+                action.Detail = userEvent.Preference?.Key;
+                break;
+            case EventKind.Custom:
+                action.Detail = userEvent.Custom?.Name;
+                break;
+        }
+
+        if (action.Detail is not null)
+        {
+            action.Detail = ProfileUpdater.Truncate(action.Detail, ProfileUpdater.MaxDetailLength);
+        }
+
+        return action;
+    }
+
+    private static int Compare(RecentAction left, RecentAction right)
+    {
+        var byTime = left.OccurredAt.CompareTo(right.OccurredAt);
+        return byTime != 0 ? byTime : string.CompareOrdinal(left.EventId, right.EventId);
+    }
+
+    /// <summary>The URL without query string or fragment, which may carry tokens or personal data.</summary>
+    private static string? PathOf(string? url)
+    {
+        if (string.IsNullOrEmpty(url))
+        {
+            return null;
+        }
+
+        var end = url.IndexOfAny(['?', '#']);
+        return end >= 0 ? url[..end] : url;
+    }
+}

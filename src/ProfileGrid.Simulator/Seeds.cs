@@ -1,0 +1,26 @@
+namespace ProfileGrid.Simulator;
+
+/// <summary>
+/// Derives independent seeds for each part of the simulation, so that each user draws from a generator of their own:
+/// adding users, or generating them in another order, leaves every existing user's events unchanged.
+/// </summary>
+internal static class Seeds
+{
+    // Salts keep the generators of different purposes apart even when they share a seed and an index.
+    public const ulong Catalog = 0x43415441;
+    public const ulong TypeBlock = 0x54595045;
+    public const ulong Persona = 0x50455253;
+    public const ulong Activity = 0x41435449;
+
+    public static Random For(int seed, ulong salt, int index) => new(Derive(seed, salt, index));
+
+    // SplitMix64 finaliser: string.GetHashCode and HashCode.Combine are randomised per process, so they cannot be used.
+    public static int Derive(int seed, ulong salt, int index)
+    {
+        var x = ((ulong)(uint)seed << 32) ^ (uint)index ^ (salt * 0x9E3779B97F4A7C15UL);
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        x ^= x >> 31;
+        return (int)(x & int.MaxValue);
+    }
+}

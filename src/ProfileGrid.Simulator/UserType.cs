@@ -1,0 +1,22 @@
+namespace ProfileGrid.Simulator;
+
+/// <summary>
+/// The behavior a simulated user was planted with: the ground truth that segmentation should rediscover.
+/// </summary>
+public enum UserType
+{
+    /// <summary>About 10%: frequent sessions all year, many purchases of pricier products, app and web.</summary>
+    HighValue,
+
+    /// <summary>About 45%: occasional sessions, rare small purchases, mostly web.</summary>
+    Casual,
+
+    /// <summary>About 20%: first seen within the last 14 days, a few sessions, at most one purchase.</summary>
+    New,
+
+    /// <summary>About 20%: active long ago, nothing in the last 120 days or more.</summary>
+    Dormant,
+
+    /// <summary>About 5%: many views and searches, almost no purchases.</summary>
+    Browser,
+}
