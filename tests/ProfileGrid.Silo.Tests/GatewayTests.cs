@@ -1,0 +1,215 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Grpc.Core;
+using ProfileGrid.Contracts.V1;
+using WireEvent = ProfileGrid.Contracts.V1.Event;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>The gateway over real gRPC and REST on loopback: what a client sees, including for bad input.</summary>
+[Collection(EphemeralSiloCollection.Name)]
+public class GatewayTests(EphemeralSiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    private static string NewUser() => "u-" + Guid.NewGuid().ToString("N")[..12];
+
+    private static string Recently(int minutesAgo = 10) => DateTimeOffset.UtcNow.AddMinutes(-minutesAgo).ToString("O");
+
+    private static WireEvent PageView(string user, string id, string? occurredAt = null) => new()
+    {
+        EventId = id,
+        Type = "page_view",
+        UserId = user,
+        OccurredAt = occurredAt ?? Recently(),
+        Source = "web",
+        Context = new Contracts.V1.EventContext { Device = "desktop", Country = "DE" },
+        Page = new PageView { Url = "/" },
+    };
+
+    private async Task<Profile> WaitForProfileAsync(string user, Func<Profile, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                var profile = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = user });
+                if (condition(profile))
+                {
+                    return profile;
+                }
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"The profile of {user} did not reach the expected state.");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_batch_with_bad_events_rejects_them_by_index_and_applies_the_rest()
+    {
+        var user = NewUser();
+        var request = new IngestEventsRequest
+        {
+            Tenant = "shop",
+            Events =
+            {
+                PageView(user, "ok-1"),
+                PageView(user, "future", "2031-01-01T00:00:00Z"),
+                PageView(user, "garbled", "last tuesday"),
+                new WireEvent(PageView(user, "bad-type")) { Type = "teleport" },
+                new WireEvent(PageView(user, "")) { EventId = "" },
+                new WireEvent(PageView(user, "bad-device")) { Context = new Contracts.V1.EventContext { Device = "toaster" } },
+                PageView(user, "ok-2"),
+                PageView(user, "ok-1"),
+            },
+        };
+
+        var response = await Silo.Client.IngestEventsAsync(request);
+
+        Assert.Equal(2, response.Accepted);
+        Assert.Equal(1, response.Duplicates);
+        Assert.Equal(
+            [(1, "events[1].occurred_at"), (2, "events[2].occurred_at"), (3, "events[3].type"), (4, "events[4].event_id"), (5, "events[5].context.device")],
+            response.Rejected.Select(r => (r.Index, r.Field)).ToArray());
+        Assert.Contains("in the future", response.Rejected[0].Reason);
+        Assert.Contains("teleport", response.Rejected[2].Reason);
+
+        var profile = await WaitForProfileAsync(user, p => p.EventsApplied == 2);
+        Assert.Equal(2, profile.Behavior.EventCounts["page_view"]);
+        Assert.Equal(2, profile.Behavior.RecentActions.Count);
+    }
+
+    [Fact]
+    public async Task An_oversized_batch_is_refused_whole_with_the_limit()
+    {
+        var user = NewUser();
+        var request = new IngestEventsRequest { Tenant = "shop" };
+        request.Events.AddRange(Enumerable.Range(0, 1001).Select(i => PageView(user, $"e{i}")));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.IngestEventsAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("events: 1001 events exceed the limit of 1000", error.Status.Detail);
+        var missing = await Silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = "shop", UserIds = { user } });
+        Assert.Equal([user], missing.Missing);
+    }
+
+    [Fact]
+    public async Task An_oversized_payload_is_refused()
+    {
+        var user = NewUser();
+        var request = new IngestEventsRequest { Tenant = "shop", Events = { PageView(user, "big") } };
+        request.Events[0].Page.Url = new string('x', 5 * 1024 * 1024);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.IngestEventsAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task Invalid_json_on_rest_gets_400_and_a_reason()
+    {
+        using var content = new StringContent("{\"tenant\": \"shop\", \"events\": [ {\"eventId\": ", Encoding.UTF8, "application/json");
+
+        using var response = await Silo.Http.PostAsync("/v1/events:ingest", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.False(string.IsNullOrWhiteSpace(body));
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
+    public async Task Rest_ingest_and_read_round_trip()
+    {
+        var user = "rest/" + NewUser();
+        var body = JsonSerializer.Serialize(new
+        {
+            tenant = "shop",
+            events = new object[]
+            {
+                new
+                {
+                    eventId = "r1", type = "purchase", userId = user, occurredAt = Recently(), source = "app",
+                    context = new { device = "mobile", country = "fr", locale = "fr-FR" },
+                    purchase = new { orderId = "o1", currency = "EUR", lines = new[] { new { productId = "p1", category = "Books", quantity = 2, unitPrice = "12.50" } } },
+                },
+                new { eventId = "r2", type = "page_view", userId = user, occurredAt = "not a time" },
+            },
+        });
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+
+        using var response = await Silo.Http.PostAsync("/v1/events:ingest", content);
+        response.EnsureSuccessStatusCode();
+        using var result = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(1, result.RootElement.GetProperty("accepted").GetInt32());
+        Assert.Equal("events[1].occurred_at", result.RootElement.GetProperty("rejected")[0].GetProperty("field").GetString());
+
+        await WaitForProfileAsync(user, p => p.EventsApplied == 1);
+        using var profileResponse = await Silo.Http.GetAsync($"/v1/tenants/shop/users/{Uri.EscapeDataString(user)}/profile");
+        profileResponse.EnsureSuccessStatusCode();
+        using var profile = JsonDocument.Parse(await profileResponse.Content.ReadAsStringAsync());
+        var behavior = profile.RootElement.GetProperty("behavior");
+        Assert.Equal("1", behavior.GetProperty("orders").GetRawText().Trim('"'));
+        Assert.Equal("25.00", behavior.GetProperty("monetaryByCurrency")[0].GetProperty("amount").GetString());
+        Assert.Equal("FR", profile.RootElement.GetProperty("context").GetProperty("lastCountry").GetString());
+    }
+
+    [Fact]
+    public async Task Crm_attributes_and_preferences_are_validated_and_applied()
+    {
+        var user = NewUser();
+
+        var bad = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.UpsertAttributesAsync(new UpsertAttributesRequest
+        {
+            Tenant = "shop", UserId = user, Demographics = new Demographics { Country = "Atlantis" },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.StartsWith("demographics.country:", bad.Status.Detail);
+
+        var upserted = await Silo.Client.UpsertAttributesAsync(new UpsertAttributesRequest
+        {
+            Tenant = "shop", UserId = user, Demographics = new Demographics { BirthYear = 1985, Gender = "female", Country = "se", Language = "sv" },
+            Traits = { ["loyalty_tier"] = "gold" },
+        });
+        Assert.Equal("35_44", upserted.Profile.Demographics.AgeBand);
+        Assert.Equal("SE", upserted.Profile.Demographics.Country);
+        Assert.Equal("gold", upserted.Profile.Demographics.Traits["loyalty_tier"]);
+
+        var preferences = await Silo.Client.SetPreferencesAsync(new SetPreferencesRequest
+        {
+            Tenant = "shop", UserId = user, Preference = new PreferenceSet { Key = "newsletter", Value = "weekly", EmailOptIn = true },
+        });
+        Assert.Equal("weekly", preferences.Profile.Preferences.Values["newsletter"]);
+        Assert.True(preferences.Profile.Preferences.EmailOptIn);
+        Assert.True(preferences.Profile.Completeness > 0);
+    }
+
+    [Fact]
+    public async Task An_unknown_user_is_not_found_and_a_missing_tenant_is_invalid()
+    {
+        var notFound = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = NewUser() }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, notFound.StatusCode);
+
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.GetProfileAsync(new GetProfileRequest { UserId = "x" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.StartsWith("tenant:", invalid.Status.Detail);
+    }
+
+    private async Task AssertStillServingAsync()
+    {
+        Assert.False(Silo.HasExited);
+        using var health = await Silo.Http.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var user = NewUser();
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(user, "alive") } });
+        await WaitForProfileAsync(user, p => p.EventsApplied == 1);
+    }
+}
