@@ -28,7 +28,7 @@ internal sealed class Persona
 /// <summary>Draws the users: their type, market, devices and the span of time they are active in.</summary>
 internal static class PersonaFactory
 {
-    private static readonly Weighted<string> WebDevices = Weighted.Of(("desktop", 0.5), ("mobile", 0.4), ("tablet", 0.1));
+    public static readonly Weighted<string> WebDevices = Weighted.Of(("desktop", 0.5), ("mobile", 0.4), ("tablet", 0.1));
     private static readonly Weighted<string> Genders = Weighted.Of(("female", 0.49), ("male", 0.45), ("non_binary", 0.02), ("unknown", 0.04));
 
     /// <summary>The user id of the user at <paramref name="index"/> (zero-based).</summary>

@@ -1,7 +1,201 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Simulator;
+
 namespace ProfileGrid.Silo.Hosting;
+
+/// <summary>Settings of the main command's demo feed (configuration section "ProfileGrid:Demo").</summary>
+public sealed class DemoSettings
+{
+    public const string Section = "ProfileGrid:Demo";
+
+    public bool Enabled { get; set; }
+
+    public int Users { get; set; } = 3000;
+
+    public int Seed { get; set; } = 42;
+
+    public string Tenant { get; set; } = "demo";
+
+    public int EventsPerRequest { get; set; } = 500;
+
+    public int Concurrency { get; set; } = 4;
+
+    /// <summary>How long to wait for every profile to reflect the stream before summarising anyway.</summary>
+    public TimeSpan ApplyTimeout { get; set; } = TimeSpan.FromMinutes(10);
+}
 
 public static class DemoFeederExtensions
 {
-    /// <summary>Placeholder until the simulator lands.</summary>
-    public static IServiceCollection AddDemoFeeder(this IServiceCollection services, IConfiguration configuration) => services;
+    /// <summary>Adds the demo feed when ProfileGrid:Demo:Enabled is true (the main command sets it).</summary>
+    public static IServiceCollection AddDemoFeeder(this IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = configuration.GetSection(DemoSettings.Section).Get<DemoSettings>() ?? new DemoSettings();
+        if (settings.Enabled)
+        {
+            services.AddSingleton(settings);
+            services.AddHostedService<DemoFeeder>();
+        }
+
+        return services;
+    }
+}
+
+/// <summary>
+/// Feeds the running grid a seeded e-commerce stream through its own public gRPC endpoint, the way an SDK or a
+/// collector would, waits until the profiles reflect it, and prints what a user would want to see first.
+/// </summary>
+internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation("  "));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!await WaitForStartAsync(stoppingToken))
+        {
+            return;
+        }
+
+        try
+        {
+            await RunAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (RpcException ex)
+        {
+            Console.Error.WriteLine($"The demo feed stopped: {ex.Status.StatusCode}: {ex.Status.Detail}");
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://{host.Endpoints.ListenAddress}:{host.Endpoints.GrpcPort}");
+        var client = new ProfileGateway.ProfileGatewayClient(channel);
+
+        var stream = new SyntheticStream(new SimulationOptions { Users = demo.Users, Seed = demo.Seed, Tenant = demo.Tenant });
+        var expected = stream.ComputeExpectedTotals();
+        var userIds = expected.Users.Keys.ToList();
+
+        var before = await ReadAllAsync(client, userIds, stoppingToken);
+        Console.WriteLine();
+        Console.WriteLine(before.Count == 0
+            ? $"Replaying a year of e-commerce history: {expected.Users.Count:N0} users, {expected.Events:N0} events (seed {demo.Seed})."
+            : $"Found {before.Count:N0} profiles from an earlier run ({before.Values.Sum(p => p.EventsApplied):N0} events applied). " +
+              "Replaying the same stream: its event ids are known, so nothing should change.");
+
+        var requests = stream.IngestRequests(demo.EventsPerRequest);
+        var replayer = new GatewayReplayer(client, new ReplayOptions { MaxConcurrency = demo.Concurrency });
+        var lastPrinted = Stopwatch.StartNew();
+        var progress = new Progress<ReplayProgress>(p =>
+        {
+            if (lastPrinted.Elapsed > TimeSpan.FromSeconds(2))
+            {
+                lastPrinted.Restart();
+                Console.WriteLine($"  sent {p.EventsSent,9:N0} events in {p.Elapsed.TotalSeconds,5:0.0} s ({p.EventsSent / Math.Max(p.Elapsed.TotalSeconds, 0.001):N0}/s acknowledged)");
+            }
+        });
+        var total = Stopwatch.StartNew();
+        var report = await replayer.ReplayAsync(requests, progress, stoppingToken);
+
+        // Whether this run starts fresh, repeats a finished run or completes an interrupted one, the end state is the same.
+        var after = await WaitUntilAppliedAsync(client, userIds, expected.Events, stoppingToken);
+        total.Stop();
+
+        PrintSummary(stream, expected, report, total.Elapsed, before, after);
+    }
+
+    private async Task<Dictionary<string, Profile>> WaitUntilAppliedAsync(
+        ProfileGateway.ProfileGatewayClient client, List<string> userIds, long expectedEvents, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + demo.ApplyTimeout;
+        while (true)
+        {
+            var profiles = await ReadAllAsync(client, userIds, cancellationToken);
+            var applied = profiles.Values.Sum(p => p.EventsApplied);
+            if (applied >= expectedEvents || DateTime.UtcNow > deadline)
+            {
+                return profiles;
+            }
+
+            await Task.Delay(500, cancellationToken);
+        }
+    }
+
+    private async Task<Dictionary<string, Profile>> ReadAllAsync(
+        ProfileGateway.ProfileGatewayClient client, List<string> userIds, CancellationToken cancellationToken)
+    {
+        var profiles = new Dictionary<string, Profile>(StringComparer.Ordinal);
+        foreach (var page in userIds.Chunk(100))
+        {
+            var response = await client.GetProfilesAsync(
+                new GetProfilesRequest { Tenant = demo.Tenant, UserIds = { page } },
+                cancellationToken: cancellationToken);
+            foreach (var profile in response.Profiles)
+            {
+                profiles[profile.UserId] = profile;
+            }
+        }
+
+        return profiles;
+    }
+
+    private void PrintSummary(
+        SyntheticStream stream, ExpectedTotals expected, ReplayReport report, TimeSpan elapsed,
+        IReadOnlyDictionary<string, Profile> before, IReadOnlyDictionary<string, Profile> after)
+    {
+        var applied = after.Values.Sum(p => p.EventsApplied);
+        Console.WriteLine();
+        Console.WriteLine("ProfileGrid demo summary");
+        Console.WriteLine($"  users with a profile  {after.Count:N0} of {expected.Users.Count:N0}");
+        Console.WriteLine($"  events sent           {report.EventsSent:N0} in {report.Requests:N0} requests ({report.Accepted:N0} accepted, {report.Rejected:N0} rejected)");
+        Console.WriteLine($"  events applied        {applied:N0} (expected {expected.Events:N0}; replays are recognised by event id)");
+        Console.WriteLine($"  acknowledged          {report.EventsPerSecond:N0} events/s; applied to durable profiles in {elapsed.TotalSeconds:0.0} s ({expected.Events / elapsed.TotalSeconds:N0} events/s end to end)");
+        Console.WriteLine($"  storage / streams     {host.Storage} / {host.Streams}");
+        Console.WriteLine();
+        Console.WriteLine("  planted type   users   mean orders   mean revenue (USD)   mean events   dormant");
+        foreach (var group in stream.Users.GroupBy(u => u.Type).OrderBy(g => g.Key))
+        {
+            var profiles = group.Select(u => after.GetValueOrDefault(u.UserId)).OfType<Profile>().ToList();
+            if (profiles.Count == 0)
+            {
+                continue;
+            }
+
+            Console.WriteLine(
+                $"  {group.Key,-12} {profiles.Count,7:N0} {profiles.Average(p => p.Behavior.Orders),13:0.0} " +
+                $"{profiles.Average(p => decimal.Parse(p.Behavior.Monetary.Amount, System.Globalization.CultureInfo.InvariantCulture)),20:N2} " +
+                $"{profiles.Average(p => p.EventsApplied),13:0} {profiles.Count(p => p.Dormant) * 100.0 / profiles.Count,8:0}%");
+        }
+
+        var sample = stream.Users.Where(u => u.Type == UserType.HighValue).Select(u => after.GetValueOrDefault(u.UserId)).OfType<Profile>().FirstOrDefault()
+            ?? after.Values.FirstOrDefault();
+        if (sample is not null)
+        {
+            var shown = sample.Clone();
+            var actions = shown.Behavior.RecentActions.TakeLast(3).ToList();
+            shown.Behavior.RecentActions.Clear();
+            shown.Behavior.RecentActions.AddRange(actions);
+            Console.WriteLine();
+            Console.WriteLine($"Sample profile ({sample.UserId}, the last 3 of its recent actions shown):");
+            Console.WriteLine(Json.Format(shown));
+        }
+
+        var http = $"http://{host.Endpoints.ListenAddress}:{host.Endpoints.HttpPort}";
+        Console.WriteLine();
+        Console.WriteLine($"The grid keeps running. Try: curl {http}/v1/tenants/{demo.Tenant}/users/{sample?.UserId ?? "u-000001"}/profile");
+        Console.WriteLine($"gRPC on {host.Endpoints.ListenAddress}:{host.Endpoints.GrpcPort} (reflection on). Press Ctrl-C to stop; profiles stay in {host.Azurite.Location}.");
+    }
+
+    private async Task<bool> WaitForStartAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        var stopped = Task.Delay(Timeout.Infinite, stoppingToken);
+        return await Task.WhenAny(started.Task, stopped) == started.Task;
+    }
 }
