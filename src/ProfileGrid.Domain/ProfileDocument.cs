@@ -29,6 +29,7 @@ public sealed record ProfileDocument
     public required bool Dormant { get; init; }
 }
 
+/// <summary>Who the user is, with the age band derived from the birth year.</summary>
 public sealed record DemographicsDocument
 {
     /// <summary>under_18, 18_24, 25_34, 35_44, 45_54, 55_64, 65_plus or unknown.</summary>
@@ -42,6 +43,7 @@ public sealed record DemographicsDocument
     public DateTimeOffset? UpdatedAt { get; init; }
 }
 
+/// <summary>What the user does: counters, sessions, RFM over windows, engagement, interests and recent actions.</summary>
 public sealed record BehaviorDocument
 {
     /// <summary>Events by snake_case kind, every kind present.</summary>
@@ -75,6 +77,7 @@ public sealed record BehaviorDocument
     public required long Searches { get; init; }
 }
 
+/// <summary>One entry of the recent-actions sequence.</summary>
 public sealed record RecentActionDocument(
     string EventId,
     EventKind Type,
@@ -83,6 +86,7 @@ public sealed record RecentActionDocument(
     string? Category,
     string? Detail);
 
+/// <summary>Explicit preferences and consent flags (null = never answered).</summary>
 public sealed record PreferencesDocument
 {
     public required IReadOnlyDictionary<string, string> Values { get; init; }
@@ -92,6 +96,7 @@ public sealed record PreferencesDocument
     public DateTimeOffset? UpdatedAt { get; init; }
 }
 
+/// <summary>Last known device, channel and place, and how the user's events spread over channels, devices and UTC hours.</summary>
 public sealed record ContextDocument
 {
     public required DeviceType LastDevice { get; init; }

@@ -65,17 +65,22 @@ public sealed class ProfileOptions
         ["PLN"] = 0.27m,
     };
 
-    /// <summary>
-    /// Sliding windows (in UTC days, today included) reported besides "all". Daily buckets are kept only
-    /// for the largest window. Note that configuration binding appends to this default array.
-    /// </summary>
-    public int[] WindowDays { get; set; } = [30, 90, 365];
+    /// <summary>The reporting windows used when <see cref="WindowDays"/> is not set.</summary>
+    public static IReadOnlyList<int> DefaultWindowDays { get; } = [30, 90, 365];
 
-    /// <summary>The distinct windows, shortest first.</summary>
-    public IReadOnlyList<int> Windows() => WindowDays.Where(d => d > 0).Distinct().Order().ToArray();
+    /// <summary>
+    /// Sliding windows (in UTC days, today included) reported besides "all"; null means
+    /// <see cref="DefaultWindowDays"/> (30, 90, 365). Daily buckets are kept only for the longest window.
+    /// Null rather than a default array because configuration binding appends to an existing array.
+    /// </summary>
+    public int[]? WindowDays { get; set; }
+
+    /// <summary>The distinct windows in days, shortest first.</summary>
+    public IReadOnlyList<int> Windows() =>
+        WindowDays is null ? DefaultWindowDays : WindowDays.Where(d => d > 0).Distinct().Order().ToArray();
 
     /// <summary>The longest window in days: how far back daily buckets are kept.</summary>
-    public int LongestWindowDays() => WindowDays.Length == 0 ? 0 : WindowDays.Max();
+    public int LongestWindowDays() => Windows() is { Count: > 0 } windows ? windows[^1] : 0;
 
     /// <summary>Units of the reporting currency per unit of <paramref name="currency"/>, or null when there is no rate.</summary>
     public decimal? RateToReporting(string currency) =>
@@ -134,7 +139,7 @@ public sealed class ProfileOptions
             }
         }
 
-        if (WindowDays.Length == 0 || WindowDays.Any(d => d < 1 || d > 3660))
+        if (WindowDays is not null && (WindowDays.Length == 0 || WindowDays.Any(d => d < 1 || d > 3660)))
         {
             problems.Add($"{SectionName}:{nameof(WindowDays)} must list window lengths between 1 and 3660 days (is [{string.Join(", ", WindowDays)}]).");
         }

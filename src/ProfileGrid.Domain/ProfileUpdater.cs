@@ -10,9 +10,9 @@ namespace ProfileGrid.Domain;
 /// <remarks>
 /// Events may arrive in any order. Everything keyed by event time (counts, first/last seen, purchases, daily
 /// buckets, sessions, engagement, recent actions, last context, identify and preference fields) comes out
-/// the same whatever the arrival order, within the documented approximations of <c>Sessionizer</c> and the
-/// floor at zero of category affinities. Only the order of anonymous ids and which new trait or preference
-/// keys fit under their bound depend on arrival order.
+/// the same whatever the arrival order, within the documented approximations of session lengths and the
+/// floor at zero of category affinities. Only the order of anonymous ids and which new trait, preference or
+/// weak category keys fit under their bound depend on arrival order.
 /// </remarks>
 public static class ProfileUpdater
 {
@@ -26,6 +26,8 @@ public static class ProfileUpdater
     private const double AddToCartWeight = 3;
     private const double RemoveFromCartWeight = -1;
     private const double PurchaseLineWeight = 5;
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyTraits = new Dictionary<string, string>();
 
     /// <summary>
     /// Applies a batch of events. An event whose id is in the dedupe window is a replay: it is counted in
@@ -123,7 +125,12 @@ public static class ProfileUpdater
         }
 
         AddEngagement(behavior, time, options.EngagementHalfLife);
-        Sessionizer.Record(behavior, time, userEvent.Kind == EventKind.SessionStart, options, oldestKeptDay);
+        // CRM records (exports, back-office updates) describe the user but are not visits.
+        if (userEvent.Source != Channel.Crm)
+        {
+            Sessionizer.Record(behavior, time, userEvent.Kind == EventKind.SessionStart, options, oldestKeptDay);
+        }
+
         RecordContext(profile.Context, userEvent, time);
 
         switch (userEvent.Kind)
@@ -446,8 +453,6 @@ public static class ProfileUpdater
 
         return changed;
     }
-
-    private static readonly IReadOnlyDictionary<string, string> EmptyTraits = new Dictionary<string, string>();
 
     private static bool IsLatest(DateTimeOffset? current, DateTimeOffset time) => current is null || time >= current;
 

@@ -5,7 +5,7 @@ namespace ProfileGrid.Domain;
 /// <summary>
 /// Counts sessions from events that may arrive in any order, by keeping the latest sessions as event-time
 /// intervals. A session is a run of events with gaps no longer than the timeout; a session_start event
-/// always opens a new one.
+/// always opens a new one. Events from the CRM channel are not visits and are not passed here.
 /// </summary>
 /// <remarks>
 /// Approximations, both confined to late events: (1) a session_start that lands inside a known session

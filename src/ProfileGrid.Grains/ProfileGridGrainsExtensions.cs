@@ -2,7 +2,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Domain;
+using ProfileGrid.Grains.Ingest;
 
 namespace ProfileGrid.Grains;
 
@@ -10,29 +12,50 @@ public static class ProfileGridGrainsExtensions
 {
     public const string ProfileSection = "ProfileGrid:Profile";
 
-    /// <summary>Registers what the grains need: <see cref="ProfileOptions"/> (validated at start-up) and a clock.</summary>
-    public static IServiceCollection AddProfileGridGrains(this IServiceCollection services, IConfiguration? configuration = null)
+    /// <summary>
+    /// Registers what the grains need: <see cref="ProfileOptions"/> and <see cref="IngestOptions"/> (validated at
+    /// start-up), a clock, an event log (in memory unless the host registered a durable one first), and a start-up
+    /// task that wakes every log partition so that what no profile has written yet is replayed.
+    /// </summary>
+    public static ISiloBuilder AddProfileGridGrains(this ISiloBuilder silo, IConfiguration? configuration = null)
     {
-        var options = services.AddOptions<ProfileOptions>();
-        if (configuration is not null)
-        {
-            options.Bind(configuration.GetSection(ProfileSection));
-        }
-
-        options.ValidateOnStart();
+        var services = silo.Services;
+        AddValidatedOptions<ProfileOptions>(services, configuration, ProfileSection, o => o.Validate());
+        AddValidatedOptions<IngestOptions>(services, configuration, IngestOptions.Section, o => o.Validate());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProfileOptions>, ProfileOptionsValidator>());
-        return services;
+        services.TryAddSingleton<IEventLog, MemoryEventLog>();
+        silo.AddStartupTask(async (provider, cancellationToken) =>
+        {
+            var partitions = provider.GetRequiredService<IOptions<IngestOptions>>().Value.Partitions;
+            var grains = provider.GetRequiredService<IGrainFactory>();
+            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => grains.GetGrain<IEventLogPartitionGrain>(p).GetStatusAsync()));
+        });
+        return silo;
     }
 
-    private sealed class ProfileOptionsValidator : IValidateOptions<ProfileOptions>
+    private static void AddValidatedOptions<TOptions>(
+        IServiceCollection services, IConfiguration? configuration, string section, Func<TOptions, IReadOnlyList<string>> validate)
+        where TOptions : class
     {
-        public ValidateOptionsResult Validate(string? name, ProfileOptions options)
+        var builder = services.AddOptions<TOptions>();
+        if (configuration is not null)
         {
-            var problems = options.Validate();
+            builder.Bind(configuration.GetSection(section));
+        }
+
+        builder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>>(new DelegateValidator<TOptions>(section, validate)));
+    }
+
+    private sealed class DelegateValidator<TOptions>(string section, Func<TOptions, IReadOnlyList<string>> validate) : IValidateOptions<TOptions>
+        where TOptions : class
+    {
+        public ValidateOptionsResult Validate(string? name, TOptions options)
+        {
+            var problems = validate(options);
             return problems.Count == 0
                 ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail(problems.Select(p => $"{ProfileSection}: {p}"));
+                : ValidateOptionsResult.Fail(problems.Select(p => $"{section}: {p}"));
         }
     }
 }

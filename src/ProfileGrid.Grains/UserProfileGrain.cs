@@ -7,23 +7,54 @@ using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Profiles;
 using ProfileGrid.Domain;
+using ProfileGrid.Grains.Ingest;
 
 namespace ProfileGrid.Grains;
 
+/// <summary>What a profile grain persists: the profile, and how far into its log partition it has applied.</summary>
+[GenerateSerializer, Alias("pg.profile-grain-state")]
+public sealed class UserProfileGrainState
+{
+    [Id(0)] public UserProfile Profile { get; set; } = new();
+
+    /// <summary>Position of the last log record applied; records at or before it are skipped on replay.</summary>
+    [Id(1)] public long LogPosition { get; set; } = -1;
+}
+
 /// <summary>
-/// One user's profile. Each delivered <see cref="EventBatch"/> is applied and then persisted once, before the
-/// delivery completes: the stream provider removes the durable message only after that, and a redelivered batch
-/// is recognised by its event ids, so an acknowledged event is applied exactly once.
+/// One user's profile. Events arrive by one of two paths, chosen by the host:
+/// <list type="bullet">
+/// <item>the event log (<see cref="IUserProfileGrain.ApplyLoggedAsync"/>): the log record is the durable copy, the
+/// state is written behind (at most once per <see cref="IngestOptions.FlushInterval"/>), and the log partition is
+/// told once it is; a replay skips records at or before <see cref="UserProfileGrainState.LogPosition"/>;</item>
+/// <item>an Orleans stream (Azure Queue, Event Hubs): each delivered <see cref="EventBatch"/> is applied and written
+/// before the delivery completes, so the provider drops the durable message only after that.</item>
+/// </list>
+/// Either way, event ids in a bounded window make redeliveries and client retries change nothing.
 /// </summary>
 [ImplicitStreamSubscription(StreamNames.UserEventsNamespace)]
 public sealed partial class UserProfileGrain(
-    [PersistentState("profile", ProfileStores.Profiles)] IPersistentState<UserProfile> state,
+    [PersistentState("profile", ProfileStores.Profiles)] IPersistentState<UserProfileGrainState> state,
     IOptions<ProfileOptions> options,
+    IOptions<IngestOptions> ingestOptions,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
     : Grain, IUserProfileGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
 {
     private readonly ProfileOptions _options = options.Value;
+    private int _logPartition = -1;
+    private long? _unwrittenFrom;
+    private IGrainTimer? _flushTimer;
+
+    private UserProfile Profile => state.State.Profile;
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_unwrittenFrom is not null)
+        {
+            await PersistAsync();
+        }
+    }
 
     async Task IStreamSubscriptionObserver.OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
     {
@@ -32,8 +63,7 @@ public sealed partial class UserProfileGrain(
 
     async Task IAsyncObserver<EventBatch>.OnNextAsync(EventBatch batch, StreamSequenceToken? token)
     {
-        var profile = EnsureIdentity();
-        var result = ProfileUpdater.Apply(profile, batch.Events, _options, clock.GetUtcNow());
+        var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
         if (result.Applied > 0)
         {
             await PersistAsync();
@@ -50,50 +80,97 @@ public sealed partial class UserProfileGrain(
         return Task.CompletedTask;
     }
 
+    Task<LoggedApplyResult> IUserProfileGrain.ApplyLoggedAsync(EventBatch batch, int partition, long position)
+    {
+        _logPartition = partition;
+        if (position <= state.State.LogPosition)
+        {
+            return Task.FromResult(new LoggedApplyResult(_unwrittenFrom));
+        }
+
+        var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
+        state.State.LogPosition = position;
+        if (result.Applied > 0)
+        {
+            _unwrittenFrom ??= position;
+            _flushTimer ??= this.RegisterGrainTimer(
+                FlushAsync,
+                new GrainTimerCreationOptions(ingestOptions.Value.FlushInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        }
+
+        LogBatchApplied(this.GetPrimaryKeyString(), result.Applied, result.Duplicates);
+        return Task.FromResult(new LoggedApplyResult(_unwrittenFrom));
+    }
+
     Task<UserProfile?> IUserProfileGrain.GetSnapshotAsync() =>
-        Task.FromResult(state.RecordExists || state.State.EventsApplied > 0 ? state.State.DeepCopy() : null);
+        Task.FromResult(state.RecordExists || Profile.EventsApplied > 0 ? Profile.DeepCopy() : null);
 
     async Task<UserProfile> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
     {
         ProfileUpdater.ApplyAttributes(EnsureIdentity(), update, clock.GetUtcNow(), _options);
         await PersistAsync();
-        return state.State.DeepCopy();
+        return Profile.DeepCopy();
     }
 
     async Task<UserProfile> IUserProfileGrain.SetPreferencesAsync(PreferenceUpdate update)
     {
         ProfileUpdater.ApplyPreferences(EnsureIdentity(), update, clock.GetUtcNow(), _options);
         await PersistAsync();
-        return state.State.DeepCopy();
+        return Profile.DeepCopy();
     }
 
     private UserProfile EnsureIdentity()
     {
-        var profile = state.State;
-        if (string.IsNullOrEmpty(profile.Tenant))
+        if (string.IsNullOrEmpty(Profile.Tenant))
         {
             var key = ProfileKey.Parse(this.GetPrimaryKeyString());
-            profile.Tenant = key.Tenant;
-            profile.UserId = key.UserId;
-            profile.CreatedAt = clock.GetUtcNow();
+            Profile.Tenant = key.Tenant;
+            Profile.UserId = key.UserId;
+            Profile.CreatedAt = clock.GetUtcNow();
         }
 
-        return profile;
+        return Profile;
     }
 
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        _flushTimer?.Dispose();
+        _flushTimer = null;
+        if (_unwrittenFrom is not null)
+        {
+            await PersistAsync();
+        }
+    }
+
+    /// <summary>Writes the whole state; then tells the log partition (if events came from the log) that it is durable.</summary>
     private async Task PersistAsync()
     {
         try
         {
             await state.WriteStateAsync();
         }
+        catch (Exception ex) when (_unwrittenFrom is not null)
+        {
+            // Log-path changes stay in memory and safe in the log; try again after the next interval.
+            LogPersistFailed(this.GetPrimaryKeyString(), ex);
+            _flushTimer ??= this.RegisterGrainTimer(
+                FlushAsync,
+                new GrainTimerCreationOptions(ingestOptions.Value.FlushInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+            throw;
+        }
         catch (Exception ex)
         {
-            // The in-memory profile is now ahead of storage and its dedupe window already holds the failed
-            // events; reload the durable state so a redelivery applies them again instead of skipping them.
+            // Stream-path or direct write: the in-memory profile is now ahead of storage and its dedupe window already
+            // holds the failed events; reload the durable state so a redelivery applies them again.
             LogPersistFailed(this.GetPrimaryKeyString(), ex);
             await state.ReadStateAsync();
             throw;
+        }
+
+        if (_unwrittenFrom is not null)
+        {
+            _unwrittenFrom = null;
+            GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).FlushedAsync(this.GetPrimaryKeyString(), state.State.LogPosition).Ignore();
         }
     }
 
@@ -103,6 +180,6 @@ public sealed partial class UserProfileGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: stream error")]
     private partial void LogStreamError(string profileKey, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Profile {ProfileKey}: writing state failed; reloaded the last durable state")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Profile {ProfileKey}: writing state failed")]
     private partial void LogPersistFailed(string profileKey, Exception exception);
 }

@@ -22,7 +22,7 @@ if (problems.Count > 0)
 }
 
 var needsAzureStorage = settings.Storage == StorageProvider.AzureStorage
-    || settings.Streams == StreamProvider.AzureQueue
+    || (settings.UsesStreams && settings.Streams == StreamProvider.AzureQueue)
     || settings.Clustering == ClusteringProvider.AzureTable;
 var connectionString = settings.StorageConnectionString;
 AzuriteServer? azurite = null;
@@ -39,13 +39,17 @@ if (needsAzureStorage && string.IsNullOrEmpty(connectionString))
     connectionString = azurite.ConnectionString;
 }
 
-builder.UseOrleans(silo => silo.AddProfileGridProviders(settings, connectionString));
-builder.Services.AddProfileGridGrains(builder.Configuration);
+builder.UseOrleans(silo => silo
+    .AddProfileGridProviders(settings, connectionString)
+    .AddProfileGridGrains(builder.Configuration));
 builder.Services.AddSingleton(settings);
 builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
 builder.Services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
 builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = limits.MaxRequestBytes).AddJsonTranscoding();
 builder.Services.AddGrpcReflection();
+builder.Services.AddSingleton<IEventSink>(sp => settings.UsesStreams
+    ? new StreamEventSink(sp.GetRequiredService<IClusterClient>())
+    : new LogEventSink(sp.GetRequiredService<IClusterClient>(), sp.GetRequiredService<IOptions<ProfileGrid.Grains.Ingest.IngestOptions>>()));
 builder.Services.AddSingleton<SiloReadiness>();
 builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("silo");
 builder.Services.AddGrpcHealthChecks();
@@ -85,7 +89,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
     Console.WriteLine(
         $"ProfileGrid ready: gRPC http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.GrpcPort}, " +
         $"REST http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.HttpPort} " +
-        $"(storage {settings.Storage}, streams {settings.Streams}{(azurite is null ? string.Empty : azurite.Owned ? ", Azurite started by this host" : ", Azurite found running")})");
+        $"(storage {settings.Storage}, ingest {(settings.UsesStreams ? $"{settings.Streams} stream" : "event log")}{(azurite is null ? string.Empty : azurite.Owned ? ", Azurite started by this host" : ", Azurite found running")})");
 });
 
 try

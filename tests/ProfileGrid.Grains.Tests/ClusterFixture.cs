@@ -33,7 +33,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage(ProfileStores.Profiles);
             silo.AddMemoryGrainStorage(ProfileStores.PubSub);
             silo.AddMemoryStreams(StreamNames.EventsProvider);
-            silo.Services.AddProfileGridGrains();
+            silo.AddProfileGridGrains();
         }
     }
 

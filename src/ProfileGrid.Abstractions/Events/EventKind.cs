@@ -1,6 +1,6 @@
 namespace ProfileGrid.Abstractions.Events;
 
-/// <summary>The behavioral event types ProfileGrid understands. Wire names are snake_case (<see cref="EventKindNames"/>).</summary>
+/// <summary>The behavioral event types ProfileGrid understands. Wire names are snake_case (page_view, add_to_cart, ...).</summary>
 public enum EventKind
 {
     PageView = 1,

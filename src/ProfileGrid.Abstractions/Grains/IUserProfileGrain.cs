@@ -1,4 +1,5 @@
 using ProfileGrid.Abstractions.Events;
+using Orleans.Concurrency;
 using ProfileGrid.Abstractions.Profiles;
 
 namespace ProfileGrid.Abstractions.Grains;
@@ -13,6 +14,13 @@ public interface IUserProfileGrain : IGrainWithStringKey
     /// <summary>The profile as of now (derived fields such as staleness evaluated now), or null if the user is unknown.</summary>
     [AlwaysInterleave]
     Task<UserProfile?> GetSnapshotAsync();
+
+    /// <summary>
+    /// Applies the user's events from the log record at <paramref name="position"/> of log partition
+    /// <paramref name="partition"/>; the state is written behind, and the log is told when it is durable.
+    /// A record at or before the last position already applied changes nothing.
+    /// </summary>
+    Task<LoggedApplyResult> ApplyLoggedAsync(EventBatch batch, int partition, long position);
 
     /// <summary>Merges CRM demographics and traits; durably written before it returns.</summary>
     Task<UserProfile> UpsertAttributesAsync(DemographicsUpdate update);

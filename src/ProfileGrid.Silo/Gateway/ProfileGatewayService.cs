@@ -16,6 +16,7 @@ namespace ProfileGrid.Silo.Gateway;
 /// </summary>
 public sealed partial class ProfileGatewayService(
     IClusterClient cluster,
+    IEventSink sink,
     EventValidator validator,
     IOptions<GatewayOptions> gatewayOptions,
     IOptions<ProfileOptions> profileOptions,
@@ -23,7 +24,6 @@ public sealed partial class ProfileGatewayService(
     ILogger<ProfileGatewayService> logger) : ProfileGateway.ProfileGatewayBase
 {
     public const int MaxProfilesPerRequest = 100;
-    private const int PublishParallelism = 32;
 
     private readonly GatewayOptions _limits = gatewayOptions.Value;
 
@@ -62,16 +62,12 @@ public sealed partial class ProfileGatewayService(
             response.Accepted++;
         }
 
-        var items = eventsByProfile.SelectMany(pair => ChunkBySize(pair.Value).Select(chunk => (Key: pair.Key, Batch: new EventBatch(chunk))));
+        var batches = eventsByProfile
+            .SelectMany(pair => ChunkBySize(pair.Value).Select(chunk => (pair.Key, new EventBatch(chunk))))
+            .ToList();
         try
         {
-            var provider = cluster.GetStreamProvider(StreamNames.EventsProvider);
-            await Parallel.ForEachAsync(
-                items,
-                new ParallelOptions { MaxDegreeOfParallelism = PublishParallelism, CancellationToken = context.CancellationToken },
-                async (item, _) => await provider
-                    .GetStream<EventBatch>(StreamId.Create(StreamNames.UserEventsNamespace, item.Key))
-                    .OnNextAsync(item.Batch));
+            await sink.RecordAsync(batches, context.CancellationToken);
         }
         catch (Exception ex) when (ex is not RpcException)
         {

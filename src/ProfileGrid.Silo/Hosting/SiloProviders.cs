@@ -1,7 +1,9 @@
 using Azure.Data.Tables;
+using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Orleans.Configuration;
 using ProfileGrid.Abstractions;
+using ProfileGrid.Grains.Ingest;
 
 namespace ProfileGrid.Silo.Hosting;
 
@@ -22,7 +24,17 @@ public static class SiloProviders
         });
 
         AddStorage(silo, settings, storageConnectionString);
-        AddStreams(silo, settings, storageConnectionString);
+        if (settings.Storage == StorageProvider.AzureStorage)
+        {
+            // The log path's durable log; registered before the grains' in-memory default.
+            silo.Services.AddSingleton<IEventLog>(new AzureBlobEventLog(new BlobServiceClient(storageConnectionString), settings.ServiceId));
+        }
+
+        if (settings.UsesStreams)
+        {
+            AddStreams(silo, settings, storageConnectionString);
+        }
+
         AddClustering(silo, settings, storageConnectionString);
         return silo;
     }

@@ -1,0 +1,87 @@
+namespace ProfileGrid.Grains.Ingest;
+
+/// <summary>
+/// A partitioned, append-only, replayable log of opaque records: the point of durability of the log ingest path.
+/// Positions are opaque, increase along a partition, and address the start of a record.
+/// Each partition has one writer at a time (its <see cref="EventLogPartitionGrain"/>).
+/// </summary>
+public interface IEventLog
+{
+    /// <summary>Whether records survive the process; false for the in-memory log used by tests.</summary>
+    bool IsDurable { get; }
+
+    /// <summary>Position the next record of the partition will get (where the writer resumes).</summary>
+    Task<long> GetEndAsync(int partition, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends one record where the partition ended at <paramref name="expectedPosition"/>; fails if another writer
+    /// appended there first. Returns the record's position and the next free position, once the record is durable
+    /// (for a durable log). The record may land after <paramref name="expectedPosition"/> when the log starts a new segment.
+    /// </summary>
+    Task<LogAppend> AppendAsync(int partition, long expectedPosition, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default);
+
+    /// <summary>Every record from <paramref name="fromPosition"/> on, with its position, in order.</summary>
+    IAsyncEnumerable<(long Position, byte[] Record)> ReadAsync(int partition, long fromPosition, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Where an appended record landed, and where the next one goes.</summary>
+public readonly record struct LogAppend(long Position, long Next);
+
+/// <summary>The log in process memory: tests and throwaway runs only; every record is lost with the process.</summary>
+public sealed class MemoryEventLog : IEventLog
+{
+    private readonly Dictionary<int, List<byte[]>> _partitions = [];
+
+    public bool IsDurable => false;
+
+    public Task<long> GetEndAsync(int partition, CancellationToken cancellationToken = default)
+    {
+        lock (_partitions)
+        {
+            return Task.FromResult((long)Records(partition).Count);
+        }
+    }
+
+    public Task<LogAppend> AppendAsync(int partition, long expectedPosition, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default)
+    {
+        lock (_partitions)
+        {
+            var records = Records(partition);
+            if (records.Count != expectedPosition)
+            {
+                throw new InvalidOperationException($"Log partition {partition} is at {records.Count}, not {expectedPosition}: another writer appended.");
+            }
+
+            records.Add(record.ToArray());
+            return Task.FromResult(new LogAppend(expectedPosition, expectedPosition + 1));
+        }
+    }
+
+    public async IAsyncEnumerable<(long Position, byte[] Record)> ReadAsync(
+        int partition, long fromPosition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        List<byte[]> snapshot;
+        lock (_partitions)
+        {
+            snapshot = [.. Records(partition)];
+        }
+
+        for (var position = (int)Math.Max(0, fromPosition); position < snapshot.Count; position++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return (position, snapshot[position]);
+        }
+
+        await Task.CompletedTask;
+    }
+
+    private List<byte[]> Records(int partition)
+    {
+        if (!_partitions.TryGetValue(partition, out var records))
+        {
+            _partitions[partition] = records = [];
+        }
+
+        return records;
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Grains.Ingest;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>Where the gateway records a request's accepted events; it returns once they are durable.</summary>
+public interface IEventSink
+{
+    Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken);
+}
+
+/// <summary>The log path: one append per log partition touched by the request (and group commit across requests).</summary>
+public sealed class LogEventSink(IClusterClient cluster, IOptions<IngestOptions> options) : IEventSink
+{
+    public Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken)
+    {
+        var partitions = options.Value.Partitions;
+        return Task.WhenAll(batches
+            .GroupBy(b => IngestOptions.PartitionOf(b.ProfileKey, partitions))
+            .Select(partition => cluster.GetGrain<IEventLogPartitionGrain>(partition.Key).AppendAsync(partition.Select(b => b.Batch).ToArray())));
+    }
+}
+
+/// <summary>The stream path: one stream item (one queue message) per user batch.</summary>
+public sealed class StreamEventSink(IClusterClient cluster) : IEventSink
+{
+    private const int PublishParallelism = 32;
+
+    public async Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken)
+    {
+        var provider = cluster.GetStreamProvider(StreamNames.EventsProvider);
+        await Parallel.ForEachAsync(
+            batches,
+            new ParallelOptions { MaxDegreeOfParallelism = PublishParallelism, CancellationToken = cancellationToken },
+            async (item, _) => await provider
+                .GetStream<EventBatch>(StreamId.Create(StreamNames.UserEventsNamespace, item.ProfileKey))
+                .OnNextAsync(item.Batch));
+    }
+}

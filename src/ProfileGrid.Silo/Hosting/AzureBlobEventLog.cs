@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using ProfileGrid.Grains.Ingest;
+
+namespace ProfileGrid.Silo.Hosting;
+
+/// <summary>
+/// The event log in Azure append blobs: container "{serviceId}-eventlog", one folder per partition, segments
+/// "p0003/000012.log" holding length-prefixed records. A position is segment &lt;&lt; 40 | byte offset, so positions
+/// grow along a partition across segments. Appends are conditional on the expected offset: a second writer fails
+/// instead of interleaving. One append block per record, so an append is one storage operation for many events.
+/// </summary>
+public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId) : IEventLog
+{
+    private const int OffsetBits = 40;
+    private const long OffsetMask = (1L << OffsetBits) - 1;
+
+    // Append blobs take at most 50,000 blocks; a segment also stays small enough to replay quickly.
+    private const int MaxBlocksPerSegment = 45_000;
+    private const long MaxSegmentBytes = 256L * 1024 * 1024;
+
+    private readonly BlobContainerClient _container = blobs.GetBlobContainerClient($"{serviceId}-eventlog");
+    private readonly Dictionary<int, int> _blocksInCurrentSegment = [];
+    private bool _containerExists;
+
+    public bool IsDurable => true;
+
+    public async Task<long> GetEndAsync(int partition, CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var last = await LastSegmentAsync(partition, cancellationToken);
+        if (last is null)
+        {
+            SetBlocks(partition, 0);
+            return 0;
+        }
+
+        var properties = await Segment(partition, last.Value).GetPropertiesAsync(cancellationToken: cancellationToken);
+        SetBlocks(partition, properties.Value.BlobCommittedBlockCount);
+        return Position(last.Value, properties.Value.ContentLength);
+    }
+
+    public async Task<LogAppend> AppendAsync(int partition, long expectedPosition, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var segment = (int)(expectedPosition >> OffsetBits);
+        var offset = expectedPosition & OffsetMask;
+        var framed = new byte[4 + record.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(framed, record.Length);
+        record.CopyTo(framed.AsMemory(4));
+
+        if (offset > 0 && (offset + framed.Length > MaxSegmentBytes || GetBlocks(partition) >= MaxBlocksPerSegment))
+        {
+            (segment, offset) = (segment + 1, 0);
+            SetBlocks(partition, 0);
+        }
+
+        var blob = Segment(partition, segment);
+        if (offset == 0)
+        {
+            await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+
+        using var content = new MemoryStream(framed, writable: false);
+        var response = await blob.AppendBlockAsync(
+            content,
+            new AppendBlobAppendBlockOptions { Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = offset } },
+            cancellationToken);
+        SetBlocks(partition, response.Value.BlobCommittedBlockCount);
+        return new LogAppend(Position(segment, offset), Position(segment, offset + framed.Length));
+    }
+
+    public async IAsyncEnumerable<(long Position, byte[] Record)> ReadAsync(
+        int partition, long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var fromSegment = (int)(fromPosition >> OffsetBits);
+        var segments = new List<int>();
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = Prefix(partition) }, cancellationToken))
+        {
+            if (ParseSegment(item.Name) is { } segment && segment >= fromSegment)
+            {
+                segments.Add(segment);
+            }
+        }
+
+        segments.Sort();
+        foreach (var segment in segments)
+        {
+            var offset = segment == fromSegment ? fromPosition & OffsetMask : 0;
+            BlobDownloadStreamingResult download;
+            try
+            {
+                download = (await Segment(partition, segment).DownloadStreamingAsync(
+                    new BlobDownloadOptions { Range = new HttpRange(offset) }, cancellationToken)).Value;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 416)
+            {
+                continue; // nothing after this offset
+            }
+
+            await using var stream = new BufferedStream(download.Content, 1 << 16);
+            var header = new byte[4];
+            while (await ReadExactlyOrEndAsync(stream, header, cancellationToken))
+            {
+                var record = new byte[BinaryPrimitives.ReadInt32LittleEndian(header)];
+                await stream.ReadExactlyAsync(record, cancellationToken);
+                yield return (Position(segment, offset), record);
+                offset += 4 + record.Length;
+            }
+        }
+    }
+
+    private static long Position(int segment, long offset) => ((long)segment << OffsetBits) | offset;
+
+    private static string Prefix(int partition) => $"p{partition:D4}/";
+
+    private static int? ParseSegment(string name) =>
+        name.EndsWith(".log", StringComparison.Ordinal) && int.TryParse(name[(name.IndexOf('/') + 1)..^4], out var segment) ? segment : null;
+
+    private AppendBlobClient Segment(int partition, int segment) => _container.GetAppendBlobClient($"{Prefix(partition)}{segment:D6}.log");
+
+    private async Task<int?> LastSegmentAsync(int partition, CancellationToken cancellationToken)
+    {
+        int? last = null;
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = Prefix(partition) }, cancellationToken))
+        {
+            if (ParseSegment(item.Name) is { } segment && (last is null || segment > last))
+            {
+                last = segment;
+            }
+        }
+
+        return last;
+    }
+
+    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
+    {
+        if (!_containerExists)
+        {
+            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            _containerExists = true;
+        }
+    }
+
+    private int GetBlocks(int partition)
+    {
+        lock (_blocksInCurrentSegment)
+        {
+            return _blocksInCurrentSegment.GetValueOrDefault(partition);
+        }
+    }
+
+    private void SetBlocks(int partition, int blocks)
+    {
+        lock (_blocksInCurrentSegment)
+        {
+            _blocksInCurrentSegment[partition] = blocks;
+        }
+    }
+
+    private static async Task<bool> ReadExactlyOrEndAsync(Stream stream, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+        if (read == 0)
+        {
+            return false;
+        }
+
+        if (read < buffer.Length)
+        {
+            throw new InvalidDataException("The event log ends inside a record header.");
+        }
+
+        return true;
+    }
+}

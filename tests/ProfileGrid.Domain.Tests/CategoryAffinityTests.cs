@@ -1,0 +1,64 @@
+using static ProfileGrid.Domain.Tests.TestEvents;
+
+namespace ProfileGrid.Domain.Tests;
+
+public class CategoryAffinityTests
+{
+    private static double ScoreOf(ProfileUnderTest user, string category) =>
+        ProfileMetrics.CategoryAffinities(user.Profile, user.Options, user.Now).SingleOrDefault(a => a.Category == category)?.Score ?? 0;
+
+    [Fact]
+    public void Views_carts_and_purchases_weigh_one_three_and_five_per_line()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            ProductView(Now, "shoes"),
+            AddToCart(Now, "hats"),
+            Purchase(Now, "USD", [("bags", 10m, 3), ("bags", 5m, 1), ("shoes", 1m, 1)]));
+
+        Assert.Equal(6, ScoreOf(user, "shoes"), 9);
+        Assert.Equal(3, ScoreOf(user, "hats"), 9);
+        Assert.Equal(10, ScoreOf(user, "bags"), 9);
+        Assert.Equal(["bags", "shoes", "hats"], ProfileMetrics.CategoryAffinities(user.Profile, user.Options, Now).Select(a => a.Category));
+    }
+
+    [Fact]
+    public void Removing_from_cart_lowers_interest_but_never_below_zero()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(ProductView(Now, "shoes"), RemoveFromCart(Now, "shoes"), RemoveFromCart(Now, "shoes"), RemoveFromCart(Now, "toys"));
+
+        Assert.Equal(0, ScoreOf(user, "shoes"));
+        Assert.DoesNotContain("toys", user.Profile.Behavior.CategoryScores.Keys);
+        Assert.All(user.Profile.Behavior.CategoryScores.Values, score => Assert.True(score >= 0));
+    }
+
+    [Fact]
+    public void Interest_decays_with_the_half_life()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(AddToCart(Now.AddDays(-14), "shoes"), ProductView(Now, "hats"));
+
+        Assert.Equal(0.75, ScoreOf(user, "shoes"), 9);
+        user.Now = Now.AddDays(7);
+        Assert.Equal(0.375, ScoreOf(user, "shoes"), 9);
+        Assert.Equal(0.5, ScoreOf(user, "hats"), 9);
+    }
+
+    [Fact]
+    public void Affinities_are_bounded_and_keep_the_strongest_categories()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { MaxCategories = 5 } };
+        user.Apply(Enumerable.Range(0, 5).Select(i => AddToCart(Now.AddMinutes(-10), $"strong-{i}")).ToArray());
+
+        user.Apply(Enumerable.Range(0, 40).Select(i => ProductView(Now.AddMinutes(-5), $"weak-{i}")).ToArray());
+        user.Apply(Purchase(Now, "USD", 1m, category: "newest"));
+
+        var kept = ProfileMetrics.CategoryAffinities(user.Profile, user.Options, Now).Select(a => a.Category).ToArray();
+        Assert.Equal(5, kept.Length);
+        Assert.Equal("newest", kept[0]);
+        Assert.Equal(4, kept.Count(c => c.StartsWith("strong-", StringComparison.Ordinal)));
+    }
+}

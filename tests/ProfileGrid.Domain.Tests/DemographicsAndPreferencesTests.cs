@@ -1,0 +1,112 @@
+using static ProfileGrid.Domain.Tests.TestEvents;
+
+namespace ProfileGrid.Domain.Tests;
+
+public class DemographicsAndPreferencesTests
+{
+    [Fact]
+    public void Identify_merges_only_the_fields_it_carries()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Identify(Now.AddMinutes(-2), new DemographicsUpdate { BirthYear = 1985, Country = "gb", Traits = new Dictionary<string, string> { ["tier"] = "gold" } }));
+        user.Apply(Identify(Now.AddMinutes(-1), new DemographicsUpdate { City = "Leeds", Traits = new Dictionary<string, string> { ["team"] = "red" } }));
+
+        var demographics = user.Profile.Demographics;
+        Assert.Equal((1985, "GB", "Leeds"), (demographics.BirthYear, demographics.Country, demographics.City));
+        Assert.Equal(new Dictionary<string, string> { ["tier"] = "gold", ["team"] = "red" }, demographics.Traits);
+        Assert.Equal(Now.AddMinutes(-1), demographics.UpdatedAt);
+        Assert.Equal("35_44", user.Document().Demographics.AgeBand);
+    }
+
+    [Fact]
+    public void An_older_identify_arriving_late_does_not_overwrite_newer_values()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Identify(Now, new DemographicsUpdate { Country = "FR" }));
+        user.Apply(Identify(Now.AddDays(-30), new DemographicsUpdate { Country = "DE", Language = "de" }));
+
+        Assert.Equal("FR", user.Profile.Demographics.Country);
+        Assert.Equal("de", user.Profile.Demographics.Language);
+    }
+
+    [Fact]
+    public void Crm_attributes_are_merged_at_call_time()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Identify(Now.AddHours(-1), new DemographicsUpdate { Gender = Gender.Male, City = "Oslo" }));
+
+        ProfileUpdater.ApplyAttributes(user.Profile, new DemographicsUpdate { Gender = Gender.NonBinary }, Now.AddHours(1), user.Options);
+
+        Assert.Equal(Gender.NonBinary, user.Profile.Demographics.Gender);
+        Assert.Equal("Oslo", user.Profile.Demographics.City);
+        Assert.Equal(Now.AddHours(1), user.Profile.UpdatedAt);
+        Assert.Contains("\"gender\":\"non_binary\"", user.Json());
+    }
+
+    [Fact]
+    public void Traits_are_bounded_and_existing_traits_still_update()
+    {
+        var options = new ProfileOptions { MaxTraits = 2 };
+        var profile = new UserProfile();
+
+        ProfileUpdater.ApplyAttributes(profile, new DemographicsUpdate { Traits = new Dictionary<string, string> { ["a"] = "1", ["b"] = "1", ["c"] = "1" } }, Now, options);
+        ProfileUpdater.ApplyAttributes(profile, new DemographicsUpdate { Traits = new Dictionary<string, string> { ["a"] = "2", ["d"] = "2" } }, Now.AddMinutes(1), options);
+
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "2", ["b"] = "1" }, profile.Demographics.Traits);
+        Assert.Equal(2, profile.Demographics.FieldUpdatedAt.Keys.Count(k => k.StartsWith("traits.", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Preference_events_set_values_and_consent_flags()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Preference(Now, new PreferenceUpdate { Key = "size", Value = "M", SmsOptIn = false }));
+
+        var preferences = user.Profile.Preferences;
+        Assert.Equal("M", preferences.Values["size"]);
+        Assert.False(preferences.SmsOptIn);
+        Assert.Null(preferences.EmailOptIn);
+        Assert.Equal(Now, preferences.UpdatedAt);
+    }
+
+    [Fact]
+    public void A_preference_centre_write_changes_consent_and_a_null_value_removes_a_preference()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Preference(Now.AddDays(-1), new PreferenceUpdate { Key = "size", Value = "M", EmailOptIn = true }));
+
+        ProfileUpdater.ApplyPreferences(user.Profile, new PreferenceUpdate { Key = "size", EmailOptIn = false }, Now, user.Options);
+
+        Assert.Empty(user.Profile.Preferences.Values);
+        Assert.False(user.Profile.Preferences.EmailOptIn);
+        Assert.Equal(Now, user.Profile.UpdatedAt);
+    }
+
+    [Fact]
+    public void A_late_opt_in_does_not_undo_a_newer_opt_out()
+    {
+        var user = new ProfileUnderTest();
+        ProfileUpdater.ApplyPreferences(user.Profile, new PreferenceUpdate { EmailOptIn = false }, Now, user.Options);
+
+        user.Apply(Preference(Now.AddMinutes(-10), new PreferenceUpdate { EmailOptIn = true }));
+
+        Assert.False(user.Profile.Preferences.EmailOptIn);
+    }
+
+    [Fact]
+    public void Preferences_are_bounded()
+    {
+        var options = new ProfileOptions { MaxPreferences = 3 };
+        var profile = new UserProfile();
+
+        for (var i = 0; i < 10; i++)
+        {
+            ProfileUpdater.ApplyPreferences(profile, new PreferenceUpdate { Key = $"k{i}", Value = "v" }, Now, options);
+        }
+
+        Assert.Equal(["k0", "k1", "k2"], profile.Preferences.Values.Keys.Order());
+    }
+}

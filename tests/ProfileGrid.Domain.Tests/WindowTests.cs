@@ -1,0 +1,97 @@
+using static ProfileGrid.Domain.Tests.TestEvents;
+
+namespace ProfileGrid.Domain.Tests;
+
+public class WindowTests
+{
+    [Fact]
+    public void An_order_40_days_ago_is_in_the_90_and_365_day_windows_but_not_in_the_30_day_window()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Purchase(Now.AddDays(-40), "USD", 120m), Purchase(Now.AddDays(-3), "USD", 30m));
+
+        Assert.Equal((1, 30m), (user.Window("30d").Orders, user.Window("30d").Revenue.Amount));
+        Assert.Equal((2, 150m), (user.Window("90d").Orders, user.Window("90d").Revenue.Amount));
+        Assert.Equal((2, 150m), (user.Window("365d").Orders, user.Window("365d").Revenue.Amount));
+        Assert.Equal((2, 150m), (user.Window("all").Orders, user.Window("all").Revenue.Amount));
+        Assert.Equal("USD", user.Window("30d").Revenue.Currency);
+    }
+
+    [Fact]
+    public void Windows_slide_with_the_clock_without_any_new_event()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-40), "USD", 120m));
+
+        user.Now = Now.AddDays(60);
+
+        Assert.Equal(0, user.Window("90d").Orders);
+        Assert.Equal(1, user.Window("365d").Orders);
+        Assert.Equal(1, user.Window("all").Orders);
+    }
+
+    [Fact]
+    public void Windows_count_events_per_utc_day_including_today()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(PageView(Now), PageView(Now.AddDays(-29)), PageView(Now.AddDays(-30)));
+
+        Assert.Equal(2, user.Window("30d").Events);
+        Assert.Equal(3, user.Window("90d").Events);
+    }
+
+    [Fact]
+    public void A_bucket_older_than_the_longest_window_is_pruned_on_the_next_update()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-300), "USD", 50m));
+        var oldDay = user.Profile.Behavior.DailyBuckets.Single().Day;
+
+        user.Now = Now.AddDays(70);
+        user.Apply(PageView(user.Now));
+
+        Assert.DoesNotContain(user.Profile.Behavior.DailyBuckets, bucket => bucket.Day == oldDay);
+        Assert.Equal(0, user.Window("365d").Orders);
+        Assert.Equal(1, user.Window("all").Orders);
+    }
+
+    [Fact]
+    public void An_event_older_than_the_longest_window_counts_in_all_but_adds_no_bucket()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Purchase(Now.AddDays(-400), "USD", 50m));
+
+        Assert.Empty(user.Profile.Behavior.DailyBuckets);
+        Assert.Equal(1, user.Window("all").Orders);
+        Assert.Equal(0, user.Window("365d").Orders);
+    }
+
+    [Fact]
+    public void Daily_buckets_stay_within_the_longest_window_for_a_user_active_every_day_for_years()
+    {
+        var user = new ProfileUnderTest();
+
+        for (var day = 0; day < 3 * 365; day++)
+        {
+            user.Now = Now.AddDays(day);
+            user.Apply(PageView(user.Now));
+        }
+
+        Assert.InRange(user.Profile.Behavior.DailyBuckets.Count, 1, 365);
+        Assert.Equal(365, user.Window("365d").Events);
+        Assert.Equal(30, user.Window("30d").Events);
+    }
+
+    [Fact]
+    public void Configured_windows_are_reported_shortest_first_after_all()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { WindowDays = [7, 28] } };
+
+        var names = ProfileMetrics.Windows(user.Profile, user.Options, user.Now).Select(w => w.Window);
+
+        Assert.Equal(["all", "7d", "28d"], names);
+    }
+}
