@@ -69,12 +69,26 @@ app.MapGrpcService<ProfileGatewayService>();
 app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");
+app.MapGet("/v1/admin/ingest", async (IGrainFactory grains, IOptions<ProfileGrid.Grains.Ingest.IngestOptions> ingest) =>
+{
+    // Where each log partition stands: how much is acknowledged but not yet in written profile state.
+    var partitions = await Task.WhenAll(Enumerable.Range(0, ingest.Value.Partitions)
+        .Select(p => grains.GetGrain<ProfileGrid.Abstractions.Grains.IEventLogPartitionGrain>(p).GetStatusAsync()));
+    return Results.Json(new
+    {
+        path = settings.UsesStreams ? "stream" : "log",
+        durableLog = app.Services.GetRequiredService<ProfileGrid.Grains.Ingest.IEventLog>().IsDurable,
+        profilesWithUnwrittenState = partitions.Sum(p => p.ProfilesWithUnwrittenState),
+        allWritten = partitions.All(p => p.ProfilesWithUnwrittenState == 0 && p.RecordsAwaitingDispatch == 0 && !p.Replaying && p.Checkpoint == p.NextPosition),
+        partitions,
+    });
+});
 app.MapGet("/", () => Results.Text(
     $$"""
     ProfileGrid gateway
       gRPC:  http://{{settings.Endpoints.ListenAddress}}:{{settings.Endpoints.GrpcPort}} (service profilegrid.v1.ProfileGateway, reflection on)
       REST:  POST /v1/events:ingest, GET /v1/tenants/{tenant}/users/{user}/profile, POST /v1/tenants/{tenant}/profiles:batchGet
-      Health: GET /healthz
+      Health: GET /healthz    Ingest status: GET /v1/admin/ingest
     """));
 
 var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ProfileGrid");
