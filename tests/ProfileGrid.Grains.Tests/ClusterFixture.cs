@@ -34,6 +34,11 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage(ProfileStores.PubSub);
             silo.AddMemoryStreams(StreamNames.EventsProvider);
             silo.AddProfileGridGrains();
+            silo.Services.Configure<ProfileGrid.Grains.Ingest.IngestOptions>(o =>
+            {
+                o.FlushInterval = TimeSpan.FromMilliseconds(200);
+                o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
+            });
         }
     }
 
