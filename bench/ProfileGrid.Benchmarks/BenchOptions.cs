@@ -1,0 +1,132 @@
+using System.Globalization;
+
+namespace ProfileGrid.Benchmarks;
+
+/// <summary>One ProfileGrid configuration to measure: an ingest path on a storage.</summary>
+public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurite)
+{
+    public static HostConfiguration Parse(string name) => name switch
+    {
+        "log-azurite" => new(name, StreamPath: false, Azurite: true),
+        "stream-azurite" => new(name, StreamPath: true, Azurite: true),
+        "log-memory" => new(name, StreamPath: false, Azurite: false),
+        "stream-memory" => new(name, StreamPath: true, Azurite: false),
+        _ => throw new ArgumentException($"Unknown configuration '{name}': use log-azurite, stream-azurite, log-memory or stream-memory."),
+    };
+
+    /// <summary>Host settings of this configuration (storage connection string, ports and service id come on top).</summary>
+    public IEnumerable<string> HostSettings()
+    {
+        yield return $"--ProfileGrid:Ingest={(StreamPath ? "Stream" : "Log")}";
+        yield return $"--ProfileGrid:Storage={(Azurite ? "AzureStorage" : "Memory")}";
+        yield return $"--ProfileGrid:Streams={(Azurite ? "AzureQueue" : "Memory")}";
+    }
+
+    public string Description => (StreamPath, Azurite) switch
+    {
+        (false, true) => "event log (append blobs) + write-behind Table state, on Azurite (disk)",
+        (true, true) => "Azure Queue stream + write-through Table state, on Azurite (disk)",
+        (false, false) => "event log + state in process memory (not durable: throwaway mode)",
+        (true, false) => "memory stream + memory state (not durable: throwaway mode)",
+    };
+}
+
+/// <summary>
+/// Command-line options. Parsed by hand rather than with System.CommandLine: seven flat "--name value" options and
+/// --help do not earn a dependency, and System.CommandLine's API has changed between every major version.
+/// </summary>
+public sealed class BenchOptions
+{
+    public int Users { get; private set; } = 3000;
+
+    public int Batch { get; private set; } = 500;
+
+    public int Concurrency { get; private set; } = 8;
+
+    public int LatencyRequests { get; private set; } = 20_000;
+
+    public int LatencyConcurrency { get; private set; } = 16;
+
+    public IReadOnlyList<HostConfiguration> Configs { get; private set; } =
+        new[] { "log-azurite", "stream-azurite", "log-memory" }.Select(HostConfiguration.Parse).ToList();
+
+    public int StreamMaxEvents { get; private set; } = 40_000;
+
+    public int Seed { get; private set; } = 42;
+
+    public bool SkipRedis { get; private set; }
+
+    public const string Usage =
+        """
+        ProfileGrid benchmark: ingest throughput and GetProfile latency of the real host, and the same work in Redis.
+
+        Options (defaults in brackets):
+          --users N                 simulated users [3000, about 268k events]
+          --batch N                 events per IngestEvents request (and per Redis pipeline batch) [500]
+          --concurrency N           requests (batches) in flight during ingest [8]
+          --latency-requests N      measured GetProfile / HGETALL requests per configuration [20000]
+          --latency-concurrency N   reads in flight during the latency phase [16]
+          --configs A,B,...         log-azurite, stream-azurite, log-memory, stream-memory [log-azurite,stream-azurite,log-memory]
+          --stream-max-events N     cap on the events sent through the stream path (a prefix of the stream) [40000]
+          --seed N                  seed of the simulated stream [42]
+          --no-redis                skip the Redis comparison
+          --help                    this text
+        """;
+
+    /// <summary>Null when --help was asked for.</summary>
+    public static BenchOptions? Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string? inline = null;
+            var eq = arg.IndexOf('=');
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                inline = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+
+            string Value()
+            {
+                if (inline is not null) return inline;
+                if (i + 1 >= args.Length) throw new ArgumentException($"{arg} needs a value.");
+                return args[++i];
+            }
+
+            int Positive()
+            {
+                var text = Value();
+                if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)
+                {
+                    throw new ArgumentException($"{arg} must be a positive integer, not '{text}'.");
+                }
+
+                return n;
+            }
+
+            switch (arg)
+            {
+                case "--help" or "-h": return null;
+                case "--users": options.Users = Positive(); break;
+                case "--batch": options.Batch = Positive(); break;
+                case "--concurrency": options.Concurrency = Positive(); break;
+                case "--latency-requests": options.LatencyRequests = Positive(); break;
+                case "--latency-concurrency": options.LatencyConcurrency = Positive(); break;
+                case "--stream-max-events": options.StreamMaxEvents = Positive(); break;
+                case "--seed": options.Seed = Positive(); break;
+                case "--no-redis": options.SkipRedis = true; break;
+                case "--configs":
+                    options.Configs = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(HostConfiguration.Parse).ToList();
+                    break;
+                default: throw new ArgumentException($"Unknown option '{args[i]}'. Try --help.");
+            }
+        }
+
+        // The gateway refuses requests of more than 1000 events (ProfileGrid:Gateway:MaxEventsPerRequest).
+        if (options.Batch > 1000) throw new ArgumentException("--batch must be at most 1000, the gateway's limit per request.");
+        return options;
+    }
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using HdrHistogram;
+
+namespace ProfileGrid.Benchmarks;
+
+/// <summary>Latency percentiles of one read phase, in milliseconds.</summary>
+public sealed record LatencyStats(long Requests, double Seconds, double P50, double P90, double P99, double Max, long Errors)
+{
+    public double RequestsPerSecond => Seconds > 0 ? Requests / Seconds : 0;
+}
+
+/// <summary>
+/// Closed-loop reads: <c>concurrency</c> workers, each with one request in flight, over random users. A warm-up phase
+/// of the same shape runs first and is not recorded.
+/// </summary>
+public static class LatencyRunner
+{
+    // Microseconds up to one minute, three significant digits.
+    private const long HighestMicros = 60_000_000;
+
+    public static async Task<LatencyStats> RunAsync(
+        IReadOnlyList<string> userIds, int requests, int warmupRequests, int concurrency, int seed, Func<string, Task> read)
+    {
+        await PhaseAsync(userIds, warmupRequests, concurrency, seed + 1, read, record: false);
+        return await PhaseAsync(userIds, requests, concurrency, seed, read, record: true);
+    }
+
+    private static async Task<LatencyStats> PhaseAsync(
+        IReadOnlyList<string> userIds, int requests, int concurrency, int seed, Func<string, Task> read, bool record)
+    {
+        var issued = 0;
+        long errors = 0;
+        var histograms = new LongHistogram[concurrency];
+        var started = Stopwatch.GetTimestamp();
+        var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var histogram = histograms[worker] = new LongHistogram(HighestMicros, 3);
+            var random = new Random(seed * 1000 + worker);
+            while (Interlocked.Increment(ref issued) <= requests)
+            {
+                var user = userIds[random.Next(userIds.Count)];
+                var t0 = Stopwatch.GetTimestamp();
+                try
+                {
+                    await read(user);
+                }
+                catch (Exception) when (record)
+                {
+                    // Counted and shown next to the percentiles; a failed read still took its time.
+                    Interlocked.Increment(ref errors);
+                }
+
+                if (record)
+                {
+                    var micros = (long)Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                    histogram.RecordValue(Math.Clamp(micros, 1, HighestMicros));
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(workers);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        var all = new LongHistogram(HighestMicros, 3);
+        foreach (var histogram in histograms)
+        {
+            all.Add(histogram);
+        }
+
+        static double Ms(long micros) => micros / 1000.0;
+        return new LatencyStats(
+            all.TotalCount, seconds,
+            Ms(all.GetValueAtPercentile(50)), Ms(all.GetValueAtPercentile(90)), Ms(all.GetValueAtPercentile(99)), Ms(all.GetMaxValue()),
+            errors);
+    }
+}

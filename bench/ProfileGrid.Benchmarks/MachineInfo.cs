@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace ProfileGrid.Benchmarks;
+
+/// <summary>What the numbers were measured on, captured when the run starts.</summary>
+public sealed record MachineInfo(
+    DateTimeOffset StartedAt, int Cores, string Cpu, string Memory, string Kernel, string LoadAverage, string Dotnet, string Redis, string Azurite)
+{
+    public static MachineInfo Capture() => new(
+        DateTimeOffset.UtcNow,
+        Environment.ProcessorCount,
+        FirstValue("/proc/cpuinfo", "model name") ?? RuntimeInformation.ProcessArchitecture.ToString(),
+        MemTotal(),
+        Run("uname", "-r") ?? RuntimeInformation.OSDescription,
+        ReadOrNull("/proc/loadavg") is { } load ? string.Join(' ', load.Split(' ').Take(3)) : "?",
+        RuntimeInformation.FrameworkDescription,
+        Run("redis-server", "--version") ?? "not installed",
+        AzuriteVersion());
+
+    public IEnumerable<string> Lines()
+    {
+        yield return $"date (UTC):      {StartedAt:yyyy-MM-dd HH:mm:ss}";
+        yield return $"cores:           {Cores} ({Cpu})";
+        yield return $"memory:          {Memory}";
+        yield return $"kernel:          {Kernel} (uname -r)";
+        yield return $"load average:    {LoadAverage} (1, 5, 15 min, at the start of the run)";
+        yield return $".NET:            {Dotnet}";
+        yield return $"redis:           {Redis}";
+        yield return $"azurite:         {Azurite}";
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? FirstValue(string path, string key) =>
+        ReadOrNull(path)?.Split('\n')
+            .Where(line => line.StartsWith(key, StringComparison.Ordinal))
+            .Select(line => line[(line.IndexOf(':') + 1)..].Trim())
+            .FirstOrDefault();
+
+    private static string MemTotal()
+    {
+        var value = FirstValue("/proc/meminfo", "MemTotal");
+        return value is not null && long.TryParse(value.Split(' ')[0], out var kb) ? $"{kb / 1024.0 / 1024.0:F1} GiB" : "?";
+    }
+
+    private static string AzuriteVersion()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var package = Path.Combine(dir.FullName, "node_modules", "azurite", "package.json");
+            if (File.Exists(package))
+            {
+                using var json = JsonDocument.Parse(File.ReadAllText(package));
+                return json.RootElement.GetProperty("version").GetString() ?? "?";
+            }
+        }
+
+        return "not found";
+    }
+
+    private static string? Run(string file, string arguments)
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, UseShellExecute = false });
+            if (process is null) return null;
+            var output = process.StandardOutput.ReadToEnd().Trim();
+            process.WaitForExit();
+            return process.ExitCode == 0 ? output : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+namespace ProfileGrid.Benchmarks;
+
+/// <summary>The results as Markdown tables, ready to paste into docs/benchmarks.md.</summary>
+public static class Report
+{
+    public static void Print(
+        BenchOptions options, Workload whole, Workload streamPrefix, IReadOnlyList<IngestResult> results, RedisBenchResult? redis, TimeSpan elapsed)
+    {
+        Console.WriteLine("## Results");
+        Console.WriteLine();
+        Console.WriteLine($"Seed {options.Seed}, {options.Users:N0} users; batch = at most {options.Batch} events per request, whole sessions kept together; " +
+                          $"{options.Concurrency} requests (Redis: pipelined batches) in flight; reads: {options.LatencyRequests:N0} measured after " +
+                          $"{ProfileGridRun.WarmupReads(options.LatencyRequests):N0} warm-up, {options.LatencyConcurrency} in flight, random users.");
+        if (results.Any(r => r.Workload.Capped))
+        {
+            Console.WriteLine($"The stream path is capped at --stream-max-events {options.StreamMaxEvents:N0}: it gets the first {streamPrefix.Requests.Count:N0} " +
+                              $"requests ({streamPrefix.Events:N0} events of {streamPrefix.UserIds.Count:N0} users), the other rows the whole stream.");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("### Ingest");
+        Console.WriteLine();
+        Console.WriteLine("| configuration | events | users | events/user/request | acknowledged in | ack events/s | applied + durable in | end-to-end events/s | exactly-once |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in results)
+        {
+            Console.WriteLine($"| {r.Name} | {r.Workload.Events:N0} | {r.Workload.UserIds.Count:N0} | {r.Workload.EventsPerUserPerRequest:F2} | {r.AckSeconds:F2} s | " +
+                              $"{r.AckEventsPerSecond:N0} | {(r.EndToEndSeconds is { } s ? $"{s:F2} s" : "timeout")} | " +
+                              $"{(r.EndToEndEventsPerSecond is { } e ? e.ToString("N0") : "-")} | {(r.Verified ? "OK" : "MISMATCH")}{(r.Notes.Length > 0 ? $" ({r.Notes})" : string.Empty)} |");
+        }
+
+        if (redis is not null)
+        {
+            Console.WriteLine($"| redis (Lua per event, AOF everysec) | {redis.Workload.Events:N0} | {redis.Workload.UserIds.Count:N0} | " +
+                              $"{redis.Workload.EventsPerUserPerRequest:F2} | {redis.Seconds:F2} s | {redis.EventsPerSecond:N0} | {redis.Seconds:F2} s (+ fsync within 1 s) | " +
+                              $"{redis.EventsPerSecond:N0} | {(redis.Verified ? "OK" : "MISMATCH")} |");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("### Reads");
+        Console.WriteLine();
+        Console.WriteLine("| configuration | read | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results.Where(r => r.Reads is not null))
+        {
+            PrintReads(r.Name, "GetProfile (gRPC, full layered profile)", r.Reads!);
+        }
+
+        if (redis is not null)
+        {
+            PrintReads("redis", "HGETALL (flat counters hash)", redis.Reads);
+        }
+
+        if (redis is not null && results.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("### ProfileGrid / Redis");
+            Console.WriteLine();
+            Console.WriteLine("Throughput ratios above 1 mean ProfileGrid is faster; latency ratios above 1 mean ProfileGrid is slower.");
+            Console.WriteLine();
+            Console.WriteLine("| configuration | ack events/s | end-to-end events/s | p50 latency | p99 latency |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
+            foreach (var r in results)
+            {
+                var e2e = r.EndToEndEventsPerSecond is { } e ? Ratio(e / redis.EventsPerSecond) : "-";
+                var p50 = r.Reads is { } reads ? Ratio(reads.P50 / redis.Reads.P50) : "-";
+                var p99 = r.Reads is { } reads99 ? Ratio(reads99.P99 / redis.Reads.P99) : "-";
+                Console.WriteLine($"| {r.Name} | {Ratio(r.AckEventsPerSecond / redis.EventsPerSecond)} | {e2e} | {p50} | {p99} |");
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("### Checks");
+        Console.WriteLine();
+        foreach (var r in results)
+        {
+            Console.WriteLine($"- {r.Name}: {r.Verification}");
+        }
+
+        if (redis is not null)
+        {
+            Console.WriteLine($"- redis: {redis.Verification}");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"Total run time {elapsed.TotalSeconds:F0} s.");
+    }
+
+    private static void PrintReads(string name, string read, LatencyStats s) =>
+        Console.WriteLine($"| {name} | {read} | {s.Requests:N0} | {s.RequestsPerSecond:N0} | {s.P50:F3} | {s.P90:F3} | {s.P99:F3} | {s.Max:F3} | {s.Errors} |");
+
+    private static string Ratio(double value) => value >= 10 ? $"{value:F1}x" : $"{value:F2}x";
+}
