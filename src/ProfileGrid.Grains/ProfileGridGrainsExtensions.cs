@@ -55,7 +55,7 @@ public static class ProfileGridGrainsExtensions
             var problems = validate(options);
             return problems.Count == 0
                 ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail(problems.Select(p => $"{section}: {p}"));
+                : ValidateOptionsResult.Fail(problems.Select(p => p.StartsWith(section, StringComparison.Ordinal) ? p : $"{section}: {p}"));
         }
     }
 }

@@ -69,6 +69,11 @@ app.MapGrpcService<ProfileGatewayService>();
 app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");
+app.MapGet("/v1/admin/cluster", async (IGrainFactory grains) =>
+{
+    var silos = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+    return Results.Json(new { activeSilos = silos.Count, silos = silos.Keys.Select(s => s.ToString()).Order().ToArray() });
+});
 app.MapGet("/v1/admin/ingest", async (IGrainFactory grains, IOptions<ProfileGrid.Grains.Ingest.IngestOptions> ingest) =>
 {
     // Where each log partition stands: how much is acknowledged but not yet in written profile state.
@@ -88,7 +93,7 @@ app.MapGet("/", () => Results.Text(
     ProfileGrid gateway
       gRPC:  http://{{settings.Endpoints.ListenAddress}}:{{settings.Endpoints.GrpcPort}} (service profilegrid.v1.ProfileGateway, reflection on)
       REST:  POST /v1/events:ingest, GET /v1/tenants/{tenant}/users/{user}/profile, POST /v1/tenants/{tenant}/profiles:batchGet
-      Health: GET /healthz    Ingest status: GET /v1/admin/ingest
+      Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
     """));
 
 var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ProfileGrid");

@@ -158,6 +158,6 @@ public sealed class EndpointSettings
 
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>Address other silos reach this one at (AzureTable clustering); loopback by default.</summary>
+    /// <summary>Address other silos reach this one at (AzureTable clustering); empty: this machine's own address.</summary>
     public string? AdvertisedAddress { get; set; }
 }

@@ -121,13 +121,16 @@ public static class SiloProviders
         });
         silo.Configure<EndpointOptions>(o =>
         {
-            o.AdvertisedIPAddress = string.IsNullOrEmpty(endpoints.AdvertisedAddress)
-                ? System.Net.IPAddress.Loopback
-                : System.Net.IPAddress.Parse(endpoints.AdvertisedAddress);
+            // Without an advertised address Orleans picks this machine's own, which is what a container needs.
+            if (!string.IsNullOrEmpty(endpoints.AdvertisedAddress))
+            {
+                o.AdvertisedIPAddress = System.Net.IPAddress.Parse(endpoints.AdvertisedAddress);
+            }
+
             o.SiloPort = endpoints.SiloPort;
             o.GatewayPort = endpoints.GatewayPort;
-            o.SiloListeningEndpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Any, endpoints.SiloPort);
-            o.GatewayListeningEndpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Any, endpoints.GatewayPort);
+            o.SiloListeningEndpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(endpoints.ListenAddress), endpoints.SiloPort);
+            o.GatewayListeningEndpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(endpoints.ListenAddress), endpoints.GatewayPort);
         });
     }
 }
