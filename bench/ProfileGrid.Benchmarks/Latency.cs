@@ -59,6 +59,10 @@ public static class LatencyRunner
         })).ToArray();
         await Task.WhenAll(workers);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (!record)
+        {
+            return new LatencyStats(0, seconds, 0, 0, 0, 0, 0);
+        }
 
         var all = new LongHistogram(HighestMicros, 3);
         foreach (var histogram in histograms)
