@@ -10,7 +10,9 @@ using StackExchange.Redis;
 namespace ProfileGrid.Benchmarks;
 
 /// <summary>What Redis measured on the same events.</summary>
-public sealed record RedisBenchResult(Workload Workload, int Concurrency, double Seconds, string Verification, bool Verified, LatencyStats Reads)
+public sealed record RedisBenchResult(
+    Workload Workload, int Concurrency, double Seconds, string Verification, bool Verified, LatencyStats Reads,
+    IReadOnlyList<(string Phase, CpuUsage Usage)> Cpu)
 {
     public double EventsPerSecond => Workload.Events / Seconds;
 }
@@ -61,6 +63,8 @@ public static class RedisRun
             }
 
             log($"applying {workload.Events:N0} events in {batches.Count:N0} pipelined batches, {options.Concurrency} in flight");
+            var cpu = new List<(string, CpuUsage)>();
+            var meter = new CpuMeter(null, server.Id);
             var clock = Stopwatch.StartNew();
             await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency }, async (batch, _) =>
             {
@@ -74,16 +78,19 @@ public static class RedisRun
                 await Task.WhenAll(calls);
             });
             var seconds = clock.Elapsed.TotalSeconds;
+            cpu.Add(("ingest (applied when acknowledged)", meter.Stop()));
             log($"applied in {seconds:F2} s: {workload.Events / seconds:N0} events/s");
 
             var (verified, verification) = await VerifyAsync(db, workload);
             log($"exactly-once check: {verification}");
 
+            var readMeter = new CpuMeter(null, server.Id);
             var reads = await LatencyRunner.RunAsync(
                 workload.UserIds, options.LatencyRequests, ProfileGridRun.WarmupReads(options.LatencyRequests), options.LatencyConcurrency, options.Seed,
                 user => db.HashGetAllAsync(ProfileKey(workload.Tenant, user)));
+            cpu.Add(("HGETALL reads (warm-up included)", readMeter.Stop()));
             log($"HGETALL: p50 {reads.P50:F3} ms, p99 {reads.P99:F3} ms, {reads.RequestsPerSecond:N0} req/s, errors {reads.Errors}");
-            return new RedisBenchResult(workload, options.Concurrency, seconds, verification, verified, reads);
+            return new RedisBenchResult(workload, options.Concurrency, seconds, verification, verified, reads, cpu);
         }
         catch (Exception ex) when (server is not null)
         {

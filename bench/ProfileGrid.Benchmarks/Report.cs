@@ -70,6 +70,25 @@ public static class Report
         }
 
         Console.WriteLine();
+        Console.WriteLine($"### CPU: cores busy on average, of {Environment.ProcessorCount}");
+        Console.WriteLine();
+        Console.WriteLine("Server: the host process (ProfileGrid) or redis-server; storage: Azurite (node); client: this benchmark " +
+                          "(load generator and reader); others: everything else on the machine meanwhile.");
+        Console.WriteLine();
+        Console.WriteLine("| configuration | phase | seconds | server | storage | client | others | machine |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            foreach (var (phase, u) in r.Cpu) PrintCpu(r.Name, phase, u, storage: r.Name.EndsWith("-azurite", StringComparison.Ordinal));
+        }
+
+        if (redis is not null)
+        {
+            // redis-server is both server and storage: its CPU is shown as server.
+            foreach (var (phase, u) in redis.Cpu) PrintCpu("redis", phase, u with { Server = u.Storage, Storage = 0 }, storage: false);
+        }
+
+        Console.WriteLine();
         Console.WriteLine("### Checks");
         Console.WriteLine();
         foreach (var r in results)
@@ -88,6 +107,9 @@ public static class Report
 
     private static void PrintReads(string name, string read, LatencyStats s) =>
         Console.WriteLine($"| {name} | {read} | {s.Requests:N0} | {s.RequestsPerSecond:N0} | {s.P50:F3} | {s.P90:F3} | {s.P99:F3} | {s.Max:F3} | {s.Errors} |");
+
+    private static void PrintCpu(string name, string phase, CpuUsage u, bool storage) =>
+        Console.WriteLine($"| {name} | {phase} | {u.Seconds:F1} | {u.Server:F2} | {(storage ? u.Storage.ToString("F2") : "-")} | {u.Client:F2} | {u.Others:F2} | {u.Machine:F2} |");
 
     private static string Ratio(double value) => value >= 10 ? $"{value:F1}x" : $"{value:F2}x";
 }
