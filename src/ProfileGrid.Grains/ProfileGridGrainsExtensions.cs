@@ -26,9 +26,9 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IEventLog, MemoryEventLog>();
 
-        // Grain state is stored in Orleans' binary format: version tolerant through the [Id]s, about a tenth of the
-        // size of the default Newtonsoft JSON (which writes a .NET type name into every object) and much cheaper to
-        // write, which matters because every profile is rewritten as it changes.
+        // Grain state is stored in Orleans' binary format: version tolerant through the [Id]s, smaller than the default
+        // Newtonsoft JSON (which writes a .NET type name into every object) and much cheaper to produce, which
+        // matters because every profile is rewritten as it changes.
         services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         silo.AddStartupTask(async (provider, cancellationToken) =>
         {

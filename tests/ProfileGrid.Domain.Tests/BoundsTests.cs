@@ -33,7 +33,7 @@ public class BoundsTests(ITestOutputHelper output)
     {
         var (profile, now) = HeavyUser.Create();
 
-        var storedBytes = Encoding.UTF8.GetByteCount(StorageJson.Serialize(profile));
+        var storedBytes = StoredState.Serialize(profile).Length;
         var documentBytes = ProfileJson.SerializeToUtf8Bytes(profile, HeavyUser.Options, now).Length;
         output.WriteLine($"stored state: {storedBytes / 1024} KiB, JSON document: {documentBytes / 1024} KiB");
 

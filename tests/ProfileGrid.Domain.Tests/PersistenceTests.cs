@@ -8,12 +8,12 @@ namespace ProfileGrid.Domain.Tests;
 public class PersistenceTests
 {
     [Fact]
-    public void A_profile_reloaded_from_grain_storage_json_is_the_same_profile_and_still_recognises_replays()
+    public void A_profile_reloaded_from_grain_storage_is_the_same_profile_and_still_recognises_replays()
     {
         var (profile, now) = HeavyUser.Create();
         var options = HeavyUser.Options;
 
-        var reloaded = StorageJson.Deserialize(StorageJson.Serialize(profile));
+        var reloaded = StoredState.Deserialize(StoredState.Serialize(profile));
 
         Assert.Equal(StateJson.Of(profile), StateJson.Of(reloaded));
         Assert.Equal(ProfileJson.Serialize(profile, options, now), ProfileJson.Serialize(reloaded, options, now));
@@ -22,7 +22,7 @@ public class PersistenceTests
     }
 
     [Fact]
-    public void Round_trip_through_storage_json_keeps_tricky_values()
+    public void Round_trip_through_grain_storage_keeps_tricky_values()
     {
         var user = new ProfileUnderTest();
         user.Apply(
@@ -31,7 +31,7 @@ public class PersistenceTests
             Purchase(Now.AddHours(-1), "JPY", 1234.5678m),
             PageView(new DateTimeOffset(2026, 3, 1, 23, 59, 59, TimeSpan.FromHours(-5))));
 
-        var reloaded = StorageJson.Deserialize(StorageJson.Serialize(user.Profile));
+        var reloaded = StoredState.Deserialize(StoredState.Serialize(user.Profile));
 
         Assert.Equal(StateJson.Of(user.Profile), StateJson.Of(reloaded));
         Assert.Equal("2024-01-01T00:00:00Z", reloaded.Demographics.Traits["signup"]);

@@ -50,7 +50,7 @@ public class ProfileJsonTests
         var user = new ProfileUnderTest();
         ProfileUpdater.ApplyAttributes(user.Profile, new DemographicsUpdate { Traits = new Dictionary<string, string> { ["b"] = "1", ["a"] = "2" } }, Now, user.Options);
 
-        var copy = StorageJson.Deserialize(StorageJson.Serialize(user.Profile));
+        var copy = StoredState.Deserialize(StoredState.Serialize(user.Profile));
 
         Assert.Equal(user.Json(), ProfileJson.Serialize(copy, user.Options, Now));
         Assert.Contains("\"traits\":{\"a\":\"2\",\"b\":\"1\"}", user.Json());
