@@ -103,20 +103,20 @@ public sealed partial class UserProfileGrain(
     }
 
     Task<UserProfile?> IUserProfileGrain.GetSnapshotAsync() =>
-        Task.FromResult(state.RecordExists || Profile.EventsApplied > 0 ? Profile.DeepCopy() : null);
+        Task.FromResult(state.RecordExists || Profile.EventsApplied > 0 ? Profile.DeepCopy(includeRecentEventIds: false) : null);
 
     async Task<UserProfile> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
     {
         ProfileUpdater.ApplyAttributes(EnsureIdentity(), update, clock.GetUtcNow(), _options);
         await PersistAsync();
-        return Profile.DeepCopy();
+        return Profile.DeepCopy(includeRecentEventIds: false);
     }
 
     async Task<UserProfile> IUserProfileGrain.SetPreferencesAsync(PreferenceUpdate update)
     {
         ProfileUpdater.ApplyPreferences(EnsureIdentity(), update, clock.GetUtcNow(), _options);
         await PersistAsync();
-        return Profile.DeepCopy();
+        return Profile.DeepCopy(includeRecentEventIds: false);
     }
 
     private UserProfile EnsureIdentity()

@@ -160,6 +160,13 @@ public class GatewayTests(EphemeralSiloFixture fixture)
         Assert.Equal("1", behavior.GetProperty("orders").GetRawText().Trim('"'));
         Assert.Equal("25.00", behavior.GetProperty("monetaryByCurrency")[0].GetProperty("amount").GetString());
         Assert.Equal("FR", profile.RootElement.GetProperty("context").GetProperty("lastCountry").GetString());
+
+        using var documentResponse = await Silo.Http.GetAsync($"/v1/tenants/shop/users/{Uri.EscapeDataString(user)}/document");
+        documentResponse.EnsureSuccessStatusCode();
+        using var document = JsonDocument.Parse(await documentResponse.Content.ReadAsStringAsync());
+        Assert.Equal(user, document.RootElement.GetProperty("userId").GetString());
+        Assert.Equal("mobile", document.RootElement.GetProperty("context").GetProperty("lastDevice").GetString());
+        Assert.Contains("birth_year", document.RootElement.GetProperty("missingFields").EnumerateArray().Select(f => f.GetString()));
     }
 
     [Fact]

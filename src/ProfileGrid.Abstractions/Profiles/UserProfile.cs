@@ -42,7 +42,13 @@ public sealed class UserProfile
     [Id(10)] public EventIdWindow RecentEventIds { get; set; } = new();
 
     /// <summary>A copy that shares no mutable object with this profile, safe to hand to callers.</summary>
-    public UserProfile DeepCopy() => new()
+    public UserProfile DeepCopy() => DeepCopy(includeRecentEventIds: true);
+
+    /// <summary>
+    /// A copy that shares nothing with this profile. Readers leave out the dedupe window: it is bookkeeping, the
+    /// largest part of the state, and would only make every snapshot sent between silos heavier.
+    /// </summary>
+    public UserProfile DeepCopy(bool includeRecentEventIds) => new()
     {
         Tenant = Tenant,
         UserId = UserId,
@@ -54,6 +60,6 @@ public sealed class UserProfile
         Behavior = Behavior.DeepCopy(),
         Preferences = Preferences.DeepCopy(),
         Context = Context.DeepCopy(),
-        RecentEventIds = RecentEventIds.DeepCopy(),
+        RecentEventIds = includeRecentEventIds ? RecentEventIds.DeepCopy() : new EventIdWindow(),
     };
 }
