@@ -6,7 +6,7 @@ namespace ProfileGrid.Benchmarks;
 
 /// <summary>What the numbers were measured on, captured when the run starts.</summary>
 public sealed record MachineInfo(
-    DateTimeOffset StartedAt, int Cores, string Cpu, string Memory, string Kernel, string LoadAverage, string Dotnet, string Redis, string Azurite)
+    DateTimeOffset StartedAt, int Cores, string Cpu, string Memory, string Kernel, string LoadAverage, string Dotnet, string Redis, string Azurite, string Commit)
 {
     public static MachineInfo Capture() => new(
         DateTimeOffset.UtcNow,
@@ -17,7 +17,8 @@ public sealed record MachineInfo(
         ReadOrNull("/proc/loadavg") is { } load ? string.Join(' ', load.Split(' ').Take(3)) : "?",
         RuntimeInformation.FrameworkDescription,
         Run("redis-server", "--version") ?? "not installed",
-        AzuriteVersion());
+        AzuriteVersion(),
+        CommitOfHost());
 
     public IEnumerable<string> Lines()
     {
@@ -29,6 +30,7 @@ public sealed record MachineInfo(
         yield return $".NET:            {Dotnet}";
         yield return $"redis:           {Redis}";
         yield return $"azurite:         {Azurite}";
+        yield return $"commit:          {Commit}";
     }
 
     private static string? ReadOrNull(string path)
@@ -74,11 +76,25 @@ public sealed record MachineInfo(
         return "not found";
     }
 
+    /// <summary>The repository commit the host was built from, and whether src/ had uncommitted changes then.</summary>
+    private static string CommitOfHost()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (!Directory.Exists(Path.Combine(dir.FullName, ".git"))) continue;
+            var head = Run("git", $"-C \"{dir.FullName}\" rev-parse --short HEAD");
+            var dirty = Run("git", $"-C \"{dir.FullName}\" status --porcelain -- src");
+            return head is null ? "?" : $"{head}{(string.IsNullOrEmpty(dirty) ? " (src/ clean)" : " + uncommitted changes in src/")}";
+        }
+
+        return "? (not in a git work tree)";
+    }
+
     private static string? Run(string file, string arguments)
     {
         try
         {
-            using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, UseShellExecute = false });
+            using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
             if (process is null) return null;
             var output = process.StandardOutput.ReadToEnd().Trim();
             process.WaitForExit();
