@@ -210,6 +210,16 @@ public class GatewayTests(EphemeralSiloFixture fixture)
         Assert.StartsWith("tenant:", invalid.Status.Detail);
     }
 
+    [Fact]
+    public async Task A_batch_read_names_the_bad_id()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.GetProfilesAsync(
+            new GetProfilesRequest { Tenant = "shop", UserIds = { NewUser(), "", NewUser() } }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("user_ids[1]: is required", error.Status.Detail);
+    }
+
     private async Task AssertStillServingAsync()
     {
         Assert.False(Silo.HasExited);

@@ -97,7 +97,16 @@ public sealed partial class ProfileGatewayService(
             throw Invalid("user_ids", $"{request.UserIds.Count} ids exceed the limit of {MaxProfilesPerRequest} per request");
         }
 
-        var keys = request.UserIds.Distinct(StringComparer.Ordinal).Select(id => (Id: id, Key: ValidatedKey(request.Tenant, id))).ToList();
+        var tenant = FromPath(request.Tenant, context);
+        for (var i = 0; i < request.UserIds.Count; i++)
+        {
+            if (!validator.TryValidateKey(tenant, request.UserIds[i], out var error))
+            {
+                throw Invalid(error!.Field == "user_id" ? $"user_ids[{i}]" : error.Field, error.Reason);
+            }
+        }
+
+        var keys = request.UserIds.Distinct(StringComparer.Ordinal).Select(id => (Id: id, Key: new ProfileKey(tenant, id).ToString())).ToList();
         var snapshots = await Task.WhenAll(keys.Select(k => Grain(k.Key).GetSnapshotAsync()));
         var now = clock.GetUtcNow();
         var response = new GetProfilesResponse();
