@@ -20,7 +20,7 @@ public sealed record IngestResult(
     string Verification,
     bool Verified,
     LatencyStats? Reads,
-    IReadOnlyList<(string Phase, CpuUsage Usage)> Cpu,
+    IReadOnlyList<(string Phase, CpuUsage Usage, long Work)> Cpu,
     string Notes)
 {
     public double AckEventsPerSecond => Workload.Events / AckSeconds;
@@ -80,16 +80,16 @@ public static class ProfileGridRun
             log($"ingesting {workload.Events:N0} events of {workload.UserIds.Count:N0} users in {workload.Requests.Count:N0} requests, {options.Concurrency} in flight");
             var replayer = new GatewayReplayer(client, new ReplayOptions { MaxConcurrency = options.Concurrency, RequestTimeout = TimeSpan.FromSeconds(60) });
             var storagePid = azurite is null ? null : CpuMeter.FindProcess("azurite", azurite.BlobPort.ToString(CultureInfo.InvariantCulture));
-            var cpu = new List<(string, CpuUsage)>();
+            var cpu = new List<(string, CpuUsage, long)>();
             var meter = new CpuMeter(host.Id, storagePid);
             var clock = Stopwatch.StartNew();
             var report = await replayer.ReplayAsync(workload.Requests);
             var ackSeconds = clock.Elapsed.TotalSeconds;
-            cpu.Add(("ingest until acknowledged", meter.Stop()));
+            cpu.Add(("ingest until acknowledged", meter.Stop(), workload.Events));
             log($"acknowledged in {ackSeconds:F2} s: {workload.Events / ackSeconds:N0} events/s (accepted {report.Accepted:N0}, rejected {report.Rejected}, retries {report.Retries})");
 
             double? endToEnd = await WaitAppliedAndWrittenAsync(config, client, http, workload, clock, log);
-            cpu.Add(("ingest until applied + durable", meter.Stop()));
+            cpu.Add(("ingest until applied + durable", meter.Stop(), workload.Events));
             log(endToEnd is { } e2e
                 ? $"applied and durable in profile state after {e2e:F2} s: {workload.Events / e2e:N0} events/s"
                 : $"not all applied within {EndToEndTimeout.TotalMinutes} min");
@@ -104,7 +104,7 @@ public static class ProfileGridRun
             var reads = await LatencyRunner.RunAsync(
                 workload.UserIds, options.LatencyRequests, WarmupReads(options.LatencyRequests), options.LatencyConcurrency, options.Seed,
                 user => reader.GetProfileAsync(new GetProfileRequest { Tenant = workload.Tenant, UserId = user }).ResponseAsync);
-            cpu.Add(("GetProfile reads (warm-up included)", readMeter.Stop()));
+            cpu.Add(("GetProfile reads (warm-up included)", readMeter.Stop(), options.LatencyRequests + ProfileGridRun.WarmupReads(options.LatencyRequests)));
             log($"GetProfile: p50 {reads.P50:F3} ms, p99 {reads.P99:F3} ms, {reads.RequestsPerSecond:N0} req/s, errors {reads.Errors}");
 
             var notes = report.Rejected > 0 || report.Retries > 0 ? $"rejected {report.Rejected}, retries {report.Retries}" : string.Empty;

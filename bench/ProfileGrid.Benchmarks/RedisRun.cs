@@ -12,7 +12,7 @@ namespace ProfileGrid.Benchmarks;
 /// <summary>What Redis measured on the same events.</summary>
 public sealed record RedisBenchResult(
     Workload Workload, int Concurrency, double Seconds, string Verification, bool Verified, LatencyStats Reads,
-    IReadOnlyList<(string Phase, CpuUsage Usage)> Cpu)
+    IReadOnlyList<(string Phase, CpuUsage Usage, long Work)> Cpu)
 {
     public double EventsPerSecond => Workload.Events / Seconds;
 }
@@ -63,7 +63,7 @@ public static class RedisRun
             }
 
             log($"applying {workload.Events:N0} events in {batches.Count:N0} pipelined batches, {options.Concurrency} in flight");
-            var cpu = new List<(string, CpuUsage)>();
+            var cpu = new List<(string, CpuUsage, long)>();
             var meter = new CpuMeter(null, server.Id);
             var clock = Stopwatch.StartNew();
             await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency }, async (batch, _) =>
@@ -78,7 +78,7 @@ public static class RedisRun
                 await Task.WhenAll(calls);
             });
             var seconds = clock.Elapsed.TotalSeconds;
-            cpu.Add(("ingest (applied when acknowledged)", meter.Stop()));
+            cpu.Add(("ingest (applied when acknowledged)", meter.Stop(), workload.Events));
             log($"applied in {seconds:F2} s: {workload.Events / seconds:N0} events/s");
 
             var (verified, verification) = await VerifyAsync(db, workload);
@@ -88,7 +88,7 @@ public static class RedisRun
             var reads = await LatencyRunner.RunAsync(
                 workload.UserIds, options.LatencyRequests, ProfileGridRun.WarmupReads(options.LatencyRequests), options.LatencyConcurrency, options.Seed,
                 user => db.HashGetAllAsync(ProfileKey(workload.Tenant, user)));
-            cpu.Add(("HGETALL reads (warm-up included)", readMeter.Stop()));
+            cpu.Add(("HGETALL reads (warm-up included)", readMeter.Stop(), options.LatencyRequests + ProfileGridRun.WarmupReads(options.LatencyRequests)));
             log($"HGETALL: p50 {reads.P50:F3} ms, p99 {reads.P99:F3} ms, {reads.RequestsPerSecond:N0} req/s, errors {reads.Errors}");
             return new RedisBenchResult(workload, options.Concurrency, seconds, verification, verified, reads, cpu);
         }

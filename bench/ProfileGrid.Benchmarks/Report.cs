@@ -73,19 +73,21 @@ public static class Report
         Console.WriteLine($"### CPU: cores busy on average, of {Environment.ProcessorCount}");
         Console.WriteLine();
         Console.WriteLine("Server: the host process (ProfileGrid) or redis-server; storage: Azurite (node); client: this benchmark " +
-                          "(load generator and reader); others: everything else on the machine meanwhile.");
+                          "(load generator and reader); others: everything else on the machine meanwhile. Per core-second: events " +
+                          "(or reads, warm-up included) per second of CPU used by server + storage + client, a figure that depends " +
+                          "less on what else the machine was doing than the rates above.");
         Console.WriteLine();
-        Console.WriteLine("| configuration | phase | seconds | server | storage | client | others | machine |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| configuration | phase | seconds | server | storage | client | others | machine | per core-second |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
-            foreach (var (phase, u) in r.Cpu) PrintCpu(r.Name, phase, u, storage: r.Name.EndsWith("-azurite", StringComparison.Ordinal));
+            foreach (var (phase, u, work) in r.Cpu) PrintCpu(r.Name, phase, u, work, storage: r.Name.EndsWith("-azurite", StringComparison.Ordinal));
         }
 
         if (redis is not null)
         {
             // redis-server is both server and storage: its CPU is shown as server.
-            foreach (var (phase, u) in redis.Cpu) PrintCpu("redis", phase, u with { Server = u.Storage, Storage = 0 }, storage: false);
+            foreach (var (phase, u, work) in redis.Cpu) PrintCpu("redis", phase, u with { Server = u.Storage, Storage = 0 }, work, storage: false);
         }
 
         Console.WriteLine();
@@ -108,8 +110,13 @@ public static class Report
     private static void PrintReads(string name, string read, LatencyStats s) =>
         Console.WriteLine($"| {name} | {read} | {s.Requests:N0} | {s.RequestsPerSecond:N0} | {s.P50:F3} | {s.P90:F3} | {s.P99:F3} | {s.Max:F3} | {s.Errors} |");
 
-    private static void PrintCpu(string name, string phase, CpuUsage u, bool storage) =>
-        Console.WriteLine($"| {name} | {phase} | {u.Seconds:F1} | {u.Server:F2} | {(storage ? u.Storage.ToString("F2") : "-")} | {u.Client:F2} | {u.Others:F2} | {u.Machine:F2} |");
+    private static void PrintCpu(string name, string phase, CpuUsage u, long work, bool storage)
+    {
+        var coreSeconds = (u.Server + u.Storage + u.Client) * u.Seconds;
+        var perCoreSecond = coreSeconds > 0 ? (work / coreSeconds).ToString("N0") : "-";
+        Console.WriteLine($"| {name} | {phase} | {u.Seconds:F1} | {u.Server:F2} | {(storage ? u.Storage.ToString("F2") : "-")} | {u.Client:F2} | " +
+                          $"{u.Others:F2} | {u.Machine:F2} | {perCoreSecond} |");
+    }
 
     private static string Ratio(double value) => value >= 10 ? $"{value:F1}x" : $"{value:F2}x";
 }
