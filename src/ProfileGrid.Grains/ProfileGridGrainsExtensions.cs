@@ -16,7 +16,7 @@ public static class ProfileGridGrainsExtensions
     /// <summary>
     /// Registers what the grains need: <see cref="ProfileOptions"/> and <see cref="IngestOptions"/> (validated at
     /// start-up), a clock, an event log (in memory unless the host registered a durable one first), and a start-up
-    /// task that wakes every log partition so that what no profile has written yet is replayed.
+    /// task and a keeper that wake every log partition, so that what no profile has written yet is replayed.
     /// </summary>
     public static ISiloBuilder AddProfileGridGrains(this ISiloBuilder silo, IConfiguration? configuration = null)
     {
@@ -36,6 +36,7 @@ public static class ProfileGridGrainsExtensions
             var grains = provider.GetRequiredService<IGrainFactory>();
             await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => grains.GetGrain<IEventLogPartitionGrain>(p).GetStatusAsync()));
         });
+        services.AddHostedService<LogPartitionKeeper>();
         return silo;
     }
 

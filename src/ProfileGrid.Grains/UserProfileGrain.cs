@@ -80,12 +80,21 @@ public sealed partial class UserProfileGrain(
         return Task.CompletedTask;
     }
 
-    Task<LoggedApplyResult> IUserProfileGrain.ApplyLoggedAsync(EventBatch batch, int partition, long position)
+    Task<LoggedApplyResult> IUserProfileGrain.ApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous)
     {
         _logPartition = partition;
         if (position <= state.State.LogPosition)
         {
             return Task.FromResult(new LoggedApplyResult(_unwrittenFrom));
+        }
+
+        if (previous is { } predecessor && state.State.LogPosition < predecessor)
+        {
+            // The record handed before this one is missing: lost with a dead activation's unwritten state, or its call
+            // failed and may yet arrive late. Applying this one would move LogPosition past the gap for good; refuse,
+            // and let the log replay in order.
+            LogGap(this.GetPrimaryKeyString(), predecessor, state.State.LogPosition);
+            return Task.FromResult(new LoggedApplyResult(_unwrittenFrom, Gap: true));
         }
 
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
@@ -161,9 +170,9 @@ public sealed partial class UserProfileGrain(
         catch (Exception ex)
         {
             // Stream-path or direct write: the in-memory profile is now ahead of storage and its dedupe window already
-            // holds the failed events; reload the durable state so a redelivery applies them again.
+            // holds the failed events. Drop this activation, so the redelivery meets the last durable state.
             LogPersistFailed(this.GetPrimaryKeyString(), ex);
-            await state.ReadStateAsync();
+            DeactivateOnIdle();
             throw;
         }
 
@@ -176,6 +185,9 @@ public sealed partial class UserProfileGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Profile {ProfileKey}: applied {Applied} events, {Duplicates} duplicates ignored")]
     private partial void LogBatchApplied(string profileKey, int applied, int duplicates);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: refused a log record; it misses the record at {Previous} (holds up to {Held}); the log will replay")]
+    private partial void LogGap(string profileKey, long previous, long held);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: stream error")]
     private partial void LogStreamError(string profileKey, Exception exception);

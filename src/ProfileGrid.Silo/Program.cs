@@ -45,7 +45,11 @@ builder.UseOrleans(silo => silo
 builder.Services.AddSingleton(settings);
 builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
 builder.Services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
-builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = limits.MaxRequestBytes).AddJsonTranscoding();
+builder.Services.AddGrpc(o =>
+{
+    o.MaxReceiveMessageSize = limits.MaxRequestBytes;
+    o.Interceptors.Add<ErrorMappingInterceptor>();
+}).AddJsonTranscoding();
 builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<IEventSink>(sp => settings.UsesStreams
     ? new StreamEventSink(sp.GetRequiredService<IClusterClient>())

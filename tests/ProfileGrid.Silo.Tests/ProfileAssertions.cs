@@ -12,7 +12,7 @@ public static class ProfileAssertions
         var profiles = new Dictionary<string, Profile>(StringComparer.Ordinal);
         foreach (var page in userIds.Chunk(100))
         {
-            var response = await client.GetProfilesAsync(new GetProfilesRequest { Tenant = tenant, UserIds = { page } });
+            var response = await GetPageAsync(client, tenant, page);
             foreach (var profile in response.Profiles)
             {
                 profiles[profile.UserId] = profile;
@@ -20,6 +20,22 @@ public static class ProfileAssertions
         }
 
         return profiles;
+    }
+
+    /// <summary>Reads one page, retrying Unavailable the way a client should while the cluster heals.</summary>
+    private static async Task<GetProfilesResponse> GetPageAsync(ProfileGateway.ProfileGatewayClient client, string tenant, string[] page)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await client.GetProfilesAsync(new GetProfilesRequest { Tenant = tenant, UserIds = { page } });
+            }
+            catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unavailable && attempt < 20)
+            {
+                await Task.Delay(500);
+            }
+        }
     }
 
     /// <summary>

@@ -31,6 +31,9 @@ public sealed record LogPartitionStatus(
     [property: Id(4)] int RecordsAwaitingDispatch,
     [property: Id(5)] bool Replaying);
 
-/// <summary>What a profile grain tells the log after taking a record: where its unwritten state begins, if anywhere.</summary>
+/// <summary>
+/// What a profile grain tells the log after being handed a record: where its unwritten state begins, if anywhere,
+/// and whether it refused the record because it is missing an earlier one (a gap only a replay may fill).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pg.logged-apply-result")]
-public readonly record struct LoggedApplyResult([property: Id(0)] long? UnwrittenFrom);
+public readonly record struct LoggedApplyResult([property: Id(0)] long? UnwrittenFrom, [property: Id(1)] bool Gap = false);

@@ -18,9 +18,12 @@ public interface IUserProfileGrain : IGrainWithStringKey
     /// <summary>
     /// Applies the user's events from the log record at <paramref name="position"/> of log partition
     /// <paramref name="partition"/>; the state is written behind, and the log is told when it is durable.
-    /// A record at or before the last position already applied changes nothing.
+    /// A record at or before the last position already applied changes nothing. When <paramref name="previous"/> is
+    /// given (the position the log handed this profile before, and has not seen written), a profile that does not
+    /// hold it refuses the record without applying it (its unwritten state was lost with a silo, or that call failed
+    /// and may still arrive late), so that the log replays the gap in order instead.
     /// </summary>
-    Task<LoggedApplyResult> ApplyLoggedAsync(EventBatch batch, int partition, long position);
+    Task<LoggedApplyResult> ApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous);
 
     /// <summary>Merges CRM demographics and traits; durably written before it returns.</summary>
     Task<UserProfile> UpsertAttributesAsync(DemographicsUpdate update);

@@ -40,7 +40,11 @@ public sealed partial class EventLogPartitionGrain(
     private bool _writing;
     private bool _dispatching;
     private bool _replaying;
+    private bool _replayNeeded;
     private long _replayPosition;
+
+    // Set while a replay range has not been replayed to its end; keeps the checkpoint from passing it.
+    private long? _replayFloor;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -100,10 +104,15 @@ public sealed partial class EventLogPartitionGrain(
                 }
                 catch (Exception ex)
                 {
-                    LogAppendFailed(_partition, group.Count, ex);
+                    // Nothing is acknowledged. The log may have moved under us (a second writer during a membership
+                    // change), so never resync and carry on: refuse what is pending and let a new activation start
+                    // from the log's real end. Clients retry; event ids make that safe.
+                    LogAppendFailed(_partition, group.Count + _pending.Count, ex);
                     group.ForEach(p => p.Completion.TrySetException(ex));
-                    _nextPosition = await log.GetEndAsync(_partition);
-                    continue;
+                    _pending.ForEach(p => p.Completion.TrySetException(ex));
+                    _pending.Clear();
+                    DeactivateOnIdle();
+                    return;
                 }
 
                 _toDispatch.Enqueue((position, group.SelectMany(p => p.Batches).ToArray()));
@@ -144,21 +153,32 @@ public sealed partial class EventLogPartitionGrain(
     {
         try
         {
-            while (_toDispatch.Count > 0 && !_replaying)
+            while (_toDispatch.Count > 0 && !_replaying && !_replayNeeded)
             {
                 var (position, batches) = _toDispatch.Peek();
-                await DispatchAsync(position, batches);
+                await DispatchAsync(position, batches, replayChain: null);
                 _toDispatch.Dequeue();
             }
         }
         finally
         {
             _dispatching = false;
+            if (_replayNeeded && !_replaying)
+            {
+                _replayNeeded = false;
+                _ = ReplayAsync(SafeCheckpoint());
+            }
         }
     }
 
-    /// <summary>Hands one record to its profiles; records are dispatched one at a time, so each profile sees log order.</summary>
-    private async Task DispatchAsync(long position, EventBatch[] batches)
+    /// <summary>
+    /// Hands one record to its profiles; records are dispatched one at a time, so each profile sees log order.
+    /// Each call names the position handed to that profile before (unless it was written since): a call can fail
+    /// at the caller and still arrive later, out of order, so a profile that does not hold its predecessor refuses
+    /// it instead of moving past a gap. In a replay the chain starts afresh (<paramref name="replayChain"/>):
+    /// everything before the replay range is in written state.
+    /// </summary>
+    private async Task DispatchAsync(long position, EventBatch[] batches, Dictionary<string, long>? replayChain)
     {
         var byProfile = batches
             .GroupBy(b => new ProfileKey(b.Events[0].Tenant, b.Events[0].UserId).ToString(), StringComparer.Ordinal)
@@ -166,15 +186,33 @@ public sealed partial class EventLogPartitionGrain(
 
         await Task.WhenAll(byProfile.Select(async profile =>
         {
+            long? previous = replayChain is not null
+                ? replayChain.TryGetValue(profile.Key, out var chained) ? chained : null
+                : _unwritten.TryGetValue(profile.Key, out var pending) ? pending.Through : null;
+            if (replayChain is not null)
+            {
+                replayChain[profile.Key] = position;
+            }
+
             long? unwrittenFrom;
             try
             {
-                var result = await GrainFactory.GetGrain<IUserProfileGrain>(profile.Key).ApplyLoggedAsync(profile.Batch, _partition, position);
-                unwrittenFrom = result.UnwrittenFrom;
+                var result = await GrainFactory.GetGrain<IUserProfileGrain>(profile.Key)
+                    .ApplyLoggedAsync(profile.Batch, _partition, position, previous);
+                if (result.Gap)
+                {
+                    // Not applied: its entry keeps the checkpoint before the gap, and a replay hands it everything in order.
+                    _replayNeeded = true;
+                    unwrittenFrom = result.UnwrittenFrom ?? position;
+                }
+                else
+                {
+                    unwrittenFrom = result.UnwrittenFrom;
+                }
             }
             catch (Exception ex)
             {
-                // Not applied: keep the checkpoint before it; the stuck-profile check replays it later.
+                // Not known to be applied: keep the checkpoint before it; the stuck-profile check replays it later.
                 LogDispatchFailed(_partition, position, ex);
                 unwrittenFrom = position;
             }
@@ -205,6 +243,8 @@ public sealed partial class EventLogPartitionGrain(
     private async Task ReplayAsync(long from)
     {
         _replaying = true;
+        _replayFloor = Math.Min(_replayFloor ?? from, from);
+        from = _replayFloor.Value;
         try
         {
             while (_dispatching)
@@ -214,6 +254,8 @@ public sealed partial class EventLogPartitionGrain(
 
             var until = _toDispatch.Count > 0 ? _toDispatch.Peek().Position : _nextPosition;
             var records = 0;
+            var chain = new Dictionary<string, long>(StringComparer.Ordinal);
+            _replayNeeded = false;
             _replayPosition = from;
             await foreach (var (position, record) in log.ReadAsync(_partition, from))
             {
@@ -223,10 +265,17 @@ public sealed partial class EventLogPartitionGrain(
                 }
 
                 _replayPosition = position;
-                await DispatchAsync(position, Decode(record));
+                await DispatchAsync(position, Decode(record), chain);
                 records++;
             }
 
+            // A profile that refused (a call that failed and arrived late) leaves the floor for the next maintenance.
+            if (!_replayNeeded)
+            {
+                _replayFloor = null;
+            }
+
+            _replayNeeded = false;
             if (records > 0)
             {
                 LogReplayed(_partition, records, from);
@@ -234,6 +283,7 @@ public sealed partial class EventLogPartitionGrain(
         }
         catch (Exception ex)
         {
+            // The floor stays: the checkpoint cannot pass the unreplayed range, and the next maintenance retries it.
             LogReplayFailed(_partition, ex);
         }
         finally
@@ -246,6 +296,12 @@ public sealed partial class EventLogPartitionGrain(
     private async Task MaintainAsync(CancellationToken cancellationToken)
     {
         await SaveCheckpointAsync();
+
+        if (!_replaying && !_dispatching && _replayFloor is { } floor)
+        {
+            _ = ReplayAsync(floor);
+            return;
+        }
 
         var now = clock.GetUtcNow();
         if (!_replaying && _unwritten.Values.Any(u => now - u.Since > _options.StuckAfter))
@@ -265,7 +321,8 @@ public sealed partial class EventLogPartitionGrain(
     private async Task SaveCheckpointAsync()
     {
         var safe = SafeCheckpoint();
-        if (safe != checkpoint.State.Position)
+        var saved = checkpoint.State.Position;
+        if (safe != saved)
         {
             checkpoint.State.Position = safe;
             try
@@ -274,7 +331,18 @@ public sealed partial class EventLogPartitionGrain(
             }
             catch (Exception ex)
             {
+                // Keep the last saved value so the next attempt writes again, and refresh the ETag in case another
+                // writer got in between.
                 LogCheckpointFailed(_partition, ex);
+                checkpoint.State.Position = saved;
+                try
+                {
+                    await checkpoint.ReadStateAsync();
+                }
+                catch (Exception readFailure)
+                {
+                    LogCheckpointFailed(_partition, readFailure);
+                }
             }
         }
     }
@@ -283,6 +351,11 @@ public sealed partial class EventLogPartitionGrain(
     private long SafeCheckpoint()
     {
         var safe = _replaying ? _replayPosition : _toDispatch.Count > 0 ? _toDispatch.Peek().Position : _nextPosition;
+        if (_replayFloor is { } floor && !_replaying)
+        {
+            safe = Math.Min(safe, floor);
+        }
+
         foreach (var unwritten in _unwritten.Values)
         {
             safe = Math.Min(safe, unwritten.From);
@@ -316,7 +389,7 @@ public sealed partial class EventLogPartitionGrain(
         for (var i = 0; i < count; i++)
         {
             var length = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(offset));
-            batches.AddRange(serializer.Deserialize<EventBatch[]>(record.AsSpan(offset + 4, length)));
+            batches.AddRange(serializer.Deserialize<EventBatch[]>(record.AsSpan(offset + 4, length)) ?? []);
             offset += 4 + length;
         }
 

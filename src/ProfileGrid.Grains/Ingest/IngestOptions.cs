@@ -33,7 +33,7 @@ public sealed class IngestOptions
         if (FlushInterval < TimeSpan.FromMilliseconds(10)) problems.Add("FlushInterval must be at least 10 ms.");
         if (CheckpointInterval < TimeSpan.FromMilliseconds(10)) problems.Add("CheckpointInterval must be at least 10 ms.");
         if (StuckAfter <= FlushInterval) problems.Add("StuckAfter must be longer than FlushInterval.");
-        if (MaxRecordBytes is < 64 * 1024 or > 4 * 1024 * 1024) problems.Add("MaxRecordBytes must be between 64 KiB and 4 MiB (one append block).");
+        if (MaxRecordBytes is < 64 * 1024 or > 3 * 1024 * 1024) problems.Add("MaxRecordBytes must be between 64 KiB and 3 MiB (one append block holds 4 MiB).");
         return problems;
     }
 

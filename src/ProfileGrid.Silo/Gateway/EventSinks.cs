@@ -15,12 +15,16 @@ public interface IEventSink
 /// <summary>The log path: one append per log partition touched by the request (and group commit across requests).</summary>
 public sealed class LogEventSink(IClusterClient cluster, IOptions<IngestOptions> options) : IEventSink
 {
+    // Batches arrive below GatewayOptions.MaxStreamItemBytes (24 KiB) each; 32 of them stay far below one log record.
+    private const int MaxBatchesPerAppend = 32;
+
     public Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken)
     {
         var partitions = options.Value.Partitions;
         return Task.WhenAll(batches
             .GroupBy(b => IngestOptions.PartitionOf(b.ProfileKey, partitions))
-            .Select(partition => cluster.GetGrain<IEventLogPartitionGrain>(partition.Key).AppendAsync(partition.Select(b => b.Batch).ToArray())));
+            .SelectMany(partition => partition.Select(b => b.Batch).Chunk(MaxBatchesPerAppend).Select(chunk => (Partition: partition.Key, Batches: chunk)))
+            .Select(append => cluster.GetGrain<IEventLogPartitionGrain>(append.Partition).AppendAsync(append.Batches)));
     }
 }
 

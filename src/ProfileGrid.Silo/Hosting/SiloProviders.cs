@@ -84,6 +84,10 @@ public static class SiloProviders
                     configurator.ConfigurePullingAgent(options => options.Configure(o =>
                     {
                         o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(50);
+
+                        // The default gives up on a batch after a minute (say, while Table storage is down) and then
+                        // deletes its message: an acknowledged event lost. Keep retrying instead.
+                        o.MaxEventDeliveryTime = TimeSpan.FromDays(365);
                     }));
                 });
                 break;
