@@ -17,7 +17,7 @@ public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurit
     /// <summary>Host settings of this configuration (storage connection string, ports and service id come on top).</summary>
     public IEnumerable<string> HostSettings()
     {
-        yield return $"--ProfileGrid:Ingest={(StreamPath ? "Stream" : "Log")}";
+        yield return $"--ProfileGrid:IngestPath={(StreamPath ? "Stream" : "Log")}";
         yield return $"--ProfileGrid:Storage={(Azurite ? "AzureStorage" : "Memory")}";
         yield return $"--ProfileGrid:Streams={(Azurite ? "AzureQueue" : "Memory")}";
     }

@@ -18,5 +18,5 @@ internal static class StoredState
 
     public static byte[] Serialize(UserProfile profile) => Serializer.Serialize(profile).ToArray();
 
-    public static UserProfile Deserialize(byte[] stored) => Serializer.Deserialize<UserProfile>(BinaryData.FromBytes(stored));
+    public static UserProfile Deserialize(byte[] stored) => Serializer.Deserialize<UserProfile>(BinaryData.FromBytes(stored))!;
 }

@@ -14,7 +14,7 @@ public class DurabilityTests(AzuriteFixture azurite, ITestOutputHelper output)
     private static string NewServiceId() => "t" + Guid.NewGuid().ToString("N")[..10];
 
     private Task<SiloProcess> StartAsync(string serviceId, string ingest) =>
-        SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, $"--ProfileGrid:Ingest={ingest}", "--ProfileGrid:QueueVisibilityTimeout=00:00:05");
+        SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, $"--ProfileGrid:IngestPath={ingest}", "--ProfileGrid:QueueVisibilityTimeout=00:00:05");
 
     [Theory]
     [InlineData("Log")]

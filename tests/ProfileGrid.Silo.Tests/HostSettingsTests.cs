@@ -15,7 +15,7 @@ public class HostSettingsTests
         var settings = new HostSettings();
 
         Assert.Equal(StorageProvider.AzureStorage, settings.Storage);
-        Assert.Equal(IngestPath.Log, settings.Ingest);
+        Assert.Equal(IngestPath.Log, settings.IngestPath);
         Assert.True(settings.Azurite.AutoStart);
         Assert.False(settings.IsEphemeral);
         Assert.Empty(settings.Validate());
@@ -26,7 +26,7 @@ public class HostSettingsTests
     {
         var settings = Bind(new()
         {
-            ["ProfileGrid:Ingest"] = "Stream",
+            ["ProfileGrid:IngestPath"] = "Stream",
             ["ProfileGrid:Streams"] = "EventHubs",
             ["ProfileGrid:Storage"] = "AzureStorage",
             ["ProfileGrid:Clustering"] = "AzureTable",
@@ -47,7 +47,7 @@ public class HostSettingsTests
     [Fact]
     public void Event_Hubs_without_a_connection_is_refused()
     {
-        var settings = Bind(new() { ["ProfileGrid:Ingest"] = "Stream", ["ProfileGrid:Streams"] = "EventHubs" });
+        var settings = Bind(new() { ["ProfileGrid:IngestPath"] = "Stream", ["ProfileGrid:Streams"] = "EventHubs" });
 
         Assert.Contains(settings.Validate(), p => p.Contains("EventHubs:ConnectionString"));
     }
@@ -67,7 +67,7 @@ public class HostSettingsTests
     [Fact]
     public void Durable_streams_over_memory_storage_are_refused()
     {
-        var settings = new HostSettings { Ingest = IngestPath.Stream, Streams = StreamProvider.AzureQueue, Storage = StorageProvider.Memory };
+        var settings = new HostSettings { IngestPath = IngestPath.Stream, Streams = StreamProvider.AzureQueue, Storage = StorageProvider.Memory };
 
         Assert.Contains(settings.Validate(), p => p.Contains("memory storage"));
     }

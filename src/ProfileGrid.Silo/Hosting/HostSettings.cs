@@ -57,7 +57,7 @@ public sealed partial class HostSettings
     public StorageProvider Storage { get; set; } = StorageProvider.AzureStorage;
 
     /// <summary>How events travel from the gateway to profiles.</summary>
-    public IngestPath Ingest { get; set; } = IngestPath.Log;
+    public IngestPath IngestPath { get; set; } = IngestPath.Log;
 
     /// <summary>The stream provider of <see cref="IngestPath.Stream"/>; not used by the log path.</summary>
     public StreamProvider Streams { get; set; } = StreamProvider.AzureQueue;
@@ -82,7 +82,7 @@ public sealed partial class HostSettings
 
     public EndpointSettings Endpoints { get; set; } = new();
 
-    public bool UsesStreams => Ingest == IngestPath.Stream;
+    public bool UsesStreams => IngestPath == IngestPath.Stream;
 
     public bool IsEphemeral => Storage == StorageProvider.Memory || (UsesStreams && Streams == StreamProvider.Memory);
 
