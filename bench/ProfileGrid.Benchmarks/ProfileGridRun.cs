@@ -213,7 +213,7 @@ public static class ProfileGridRun
 
     private static async Task<long> SumAppliedAsync(ProfileGateway.ProfileGatewayClient client, string tenant, IReadOnlyList<string> userIds)
     {
-        var pages = await Task.WhenAll(userIds.Chunk(100).Select(async page =>
+        var pages = await Task.WhenAll(userIds.Chunk(ProfileReader.PageSize).Select(async page =>
             (await client.GetProfilesAsync(new GetProfilesRequest { Tenant = tenant, UserIds = { page } })).Profiles.Sum(p => p.EventsApplied)));
         return pages.Sum();
     }
@@ -221,12 +221,7 @@ public static class ProfileGridRun
     /// <summary>Every user's event count, count by type and revenue per currency against the recount of the sent events.</summary>
     private static async Task<(bool Ok, string Message)> VerifyAsync(ProfileGateway.ProfileGatewayClient client, Workload workload)
     {
-        var profiles = new Dictionary<string, Profile>(StringComparer.Ordinal);
-        foreach (var page in workload.UserIds.Chunk(100))
-        {
-            var response = await client.GetProfilesAsync(new GetProfilesRequest { Tenant = workload.Tenant, UserIds = { page } });
-            foreach (var profile in response.Profiles) profiles[profile.UserId] = profile;
-        }
+        var profiles = await ProfileReader.GetAllAsync(client, workload.Tenant, workload.UserIds);
 
         var mismatched = 0;
         string? first = null;

@@ -7,36 +7,8 @@ namespace ProfileGrid.Silo.Tests;
 /// <summary>Compares profiles read through the public API with totals counted independently from the sent events.</summary>
 public static class ProfileAssertions
 {
-    public static async Task<Dictionary<string, Profile>> GetAllAsync(ProfileGateway.ProfileGatewayClient client, string tenant, IEnumerable<string> userIds)
-    {
-        var profiles = new Dictionary<string, Profile>(StringComparer.Ordinal);
-        foreach (var page in userIds.Chunk(100))
-        {
-            var response = await GetPageAsync(client, tenant, page);
-            foreach (var profile in response.Profiles)
-            {
-                profiles[profile.UserId] = profile;
-            }
-        }
-
-        return profiles;
-    }
-
-    /// <summary>Reads one page, retrying Unavailable the way a client should while the cluster heals.</summary>
-    private static async Task<GetProfilesResponse> GetPageAsync(ProfileGateway.ProfileGatewayClient client, string tenant, string[] page)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await client.GetProfilesAsync(new GetProfilesRequest { Tenant = tenant, UserIds = { page } });
-            }
-            catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unavailable && attempt < 20)
-            {
-                await Task.Delay(500);
-            }
-        }
-    }
+    public static Task<Dictionary<string, Profile>> GetAllAsync(ProfileGateway.ProfileGatewayClient client, string tenant, IEnumerable<string> userIds) =>
+        ProfileReader.GetAllAsync(client, tenant, userIds);
 
     /// <summary>
     /// Polls until every user's counters equal <paramref name="expected"/> (exact) or reach at least it (not exact);

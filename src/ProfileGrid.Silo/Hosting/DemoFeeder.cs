@@ -81,7 +81,7 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         var expected = stream.ComputeExpectedTotals();
         var userIds = expected.Users.Keys.ToList();
 
-        var before = await ReadAllAsync(client, userIds, stoppingToken);
+        var before = await ProfileReader.GetAllAsync(client, demo.Tenant, userIds, stoppingToken);
         Console.WriteLine();
         Console.WriteLine(before.Count == 0
             ? $"Replaying a year of e-commerce history: {expected.Users.Count:N0} users, {expected.Events:N0} events (seed {demo.Seed})."
@@ -115,7 +115,7 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         var deadline = DateTime.UtcNow + demo.ApplyTimeout;
         while (true)
         {
-            var profiles = await ReadAllAsync(client, userIds, cancellationToken);
+            var profiles = await ProfileReader.GetAllAsync(client, demo.Tenant, userIds, cancellationToken);
             var applied = profiles.Values.Sum(p => p.EventsApplied);
             if (applied >= expectedEvents || DateTime.UtcNow > deadline)
             {
@@ -124,24 +124,6 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
 
             await Task.Delay(500, cancellationToken);
         }
-    }
-
-    private async Task<Dictionary<string, Profile>> ReadAllAsync(
-        ProfileGateway.ProfileGatewayClient client, List<string> userIds, CancellationToken cancellationToken)
-    {
-        var profiles = new Dictionary<string, Profile>(StringComparer.Ordinal);
-        foreach (var page in userIds.Chunk(100))
-        {
-            var response = await client.GetProfilesAsync(
-                new GetProfilesRequest { Tenant = demo.Tenant, UserIds = { page } },
-                cancellationToken: cancellationToken);
-            foreach (var profile in response.Profiles)
-            {
-                profiles[profile.UserId] = profile;
-            }
-        }
-
-        return profiles;
     }
 
     private void PrintSummary(
