@@ -136,7 +136,7 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         Console.WriteLine($"  users with a profile   {after.Count:N0} of {expected.Users.Count:N0}");
         Console.WriteLine($"  events sent            {report.EventsSent:N0} in {report.Requests:N0} requests ({report.Accepted:N0} accepted, {report.Rejected:N0} rejected)");
         Console.WriteLine($"  events applied         {applied:N0} (expected {expected.Events:N0}; replays are recognised by event id)");
-        Console.WriteLine($"  acknowledged (durable) {report.EventsPerSecond:N0} events/s; all applied to profiles after {elapsed.TotalSeconds:0.0} s ({expected.Events / elapsed.TotalSeconds:N0} events/s end to end)");
+        Console.WriteLine($"  acknowledged {(host.IsEphemeral ? "(memory)" : "(durable)"),-10}{report.EventsPerSecond:N0} events/s; all applied to profiles after {elapsed.TotalSeconds:0.0} s ({expected.Events / elapsed.TotalSeconds:N0} events/s end to end)");
         Console.WriteLine($"  storage / ingest       {host.Storage} / {(host.UsesStreams ? $"{host.Streams} stream" : "event log, profile state written behind")}");
         Console.WriteLine();
         Console.WriteLine("  planted type   users   mean orders   mean revenue (USD)   mean events   dormant");
