@@ -39,6 +39,9 @@ if (needsAzureStorage && string.IsNullOrEmpty(connectionString))
     connectionString = azurite.ConnectionString;
 }
 
+// Stops the Azurite this host started however the host ends, start-up failures included.
+await using var ownedAzurite = azurite;
+
 builder.UseOrleans(silo => silo
     .AddProfileGridProviders(settings, connectionString)
     .AddProfileGridGrains(builder.Configuration));
@@ -135,16 +138,15 @@ app.Lifetime.ApplicationStarted.Register(() =>
 try
 {
     await app.RunAsync();
+    return 0;
 }
-finally
+catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
 {
-    if (azurite is not null)
-    {
-        await azurite.DisposeAsync();
-    }
+    Console.Error.WriteLine(
+        $"ProfileGrid cannot start: {ex.Message} Another program uses that port; choose others with " +
+        "--ProfileGrid:Endpoints:GrpcPort=<port> --ProfileGrid:Endpoints:HttpPort=<port>.");
+    return 1;
 }
-
-return 0;
 
 /// <summary>Healthy once the host, and with it the silo, has started.</summary>
 internal sealed class SiloReadiness : IHealthCheck

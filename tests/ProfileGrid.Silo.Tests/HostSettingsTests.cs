@@ -88,4 +88,32 @@ public class HostSettingsTests
         Assert.Contains("ProfileGrid: ServiceId 'Bad_Id'", errors);
         Assert.Contains("ProfileGrid:Gateway: MaxEventsPerRequest", errors);
     }
+
+    [Fact]
+    public async Task A_taken_port_stops_the_host_with_a_message_naming_it()
+    {
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        squatter.Start();
+        var port = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[]
+                 {
+                     Path.Combine(AppContext.BaseDirectory, "ProfileGrid.Silo.dll"),
+                     "--ProfileGrid:Storage=Memory", $"--ProfileGrid:Endpoints:HttpPort={port}",
+                     $"--ProfileGrid:Endpoints:GrpcPort={AzuriteServer.FreeTcpPort()}",
+                     $"--ProfileGrid:Endpoints:SiloPort={AzuriteServer.FreeTcpPort()}", $"--ProfileGrid:Endpoints:GatewayPort={AzuriteServer.FreeTcpPort()}",
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        await output;
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains($"ProfileGrid cannot start: Failed to bind to address http://127.0.0.1:{port}", errors);
+    }
 }
