@@ -12,16 +12,17 @@ namespace ProfileGrid.Silo.Hosting;
 /// The event log in Azure append blobs: container "{serviceId}-eventlog", one folder per partition, segments
 /// "p0003/000012.log" holding length-prefixed records. A position is segment &lt;&lt; 40 | byte offset, so positions
 /// grow along a partition across segments. Appends are conditional on the expected offset: a second writer fails
-/// instead of interleaving. One append block per record, so an append is one storage operation for many events.
+/// instead of interleaving, and a full segment is sealed before the next one starts, so nobody can append to it
+/// afterwards. One append block per record, so an append is one storage operation for many events.
 /// </summary>
-public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId) : IEventLog
+/// <param name="maxSegmentBytes">Segment size that starts a new segment; append blobs also stop at 50,000 blocks.</param>
+public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId, long maxSegmentBytes = AzureBlobEventLog.DefaultMaxSegmentBytes) : IEventLog
 {
+    public const long DefaultMaxSegmentBytes = 256L * 1024 * 1024;
+
     private const int OffsetBits = 40;
     private const long OffsetMask = (1L << OffsetBits) - 1;
-
-    // Append blobs take at most 50,000 blocks; a segment also stays small enough to replay quickly.
     private const int MaxBlocksPerSegment = 45_000;
-    private const long MaxSegmentBytes = 256L * 1024 * 1024;
 
     private readonly BlobContainerClient _container = blobs.GetBlobContainerClient($"{serviceId}-eventlog");
     private readonly Dictionary<int, int> _blocksInCurrentSegment = [];
@@ -39,9 +40,16 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId)
             return 0;
         }
 
-        var properties = await Segment(partition, last.Value).GetPropertiesAsync(cancellationToken: cancellationToken);
-        SetBlocks(partition, properties.Value.BlobCommittedBlockCount);
-        return Position(last.Value, properties.Value.ContentLength);
+        var properties = (await Segment(partition, last.Value).GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+        if (properties.IsSealed)
+        {
+            // A writer sealed it and stopped before starting the next one.
+            SetBlocks(partition, 0);
+            return Position(last.Value + 1, 0);
+        }
+
+        SetBlocks(partition, properties.BlobCommittedBlockCount);
+        return Position(last.Value, properties.ContentLength);
     }
 
     public async Task<LogAppend> AppendAsync(int partition, long expectedPosition, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default)
@@ -53,8 +61,10 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId)
         BinaryPrimitives.WriteInt32LittleEndian(framed, record.Length);
         record.CopyTo(framed.AsMemory(4));
 
-        if (offset > 0 && (offset + framed.Length > MaxSegmentBytes || GetBlocks(partition) >= MaxBlocksPerSegment))
+        if (offset > 0 && (offset + framed.Length > maxSegmentBytes || GetBlocks(partition) >= MaxBlocksPerSegment))
         {
+            // Sealed at the length this writer knows: fails if anyone else appended, and stops anyone appending later.
+            await Segment(partition, segment).SealAsync(new AppendBlobRequestConditions { IfAppendPositionEqual = offset }, cancellationToken);
             (segment, offset) = (segment + 1, 0);
             SetBlocks(partition, 0);
         }

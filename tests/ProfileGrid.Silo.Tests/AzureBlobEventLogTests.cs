@@ -1,0 +1,83 @@
+using System.Text;
+using Azure.Storage.Blobs;
+using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Silo.Hosting;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>The durable event log on a real Azurite: positions, segments, reading back, and a second writer refused.</summary>
+[Collection(AzuriteCollection.Name)]
+public class AzureBlobEventLogTests(AzuriteFixture azurite)
+{
+    // Small segments, so a few records start new ones.
+    private const long SegmentBytes = 1024;
+
+    private AzureBlobEventLog NewLog(string serviceId) => new(new BlobServiceClient(azurite.ConnectionString), serviceId, SegmentBytes);
+
+    private static string NewServiceId() => "l" + Guid.NewGuid().ToString("N")[..10];
+
+    private static byte[] Record(int n) => Encoding.UTF8.GetBytes($"record-{n}|" + new string('x', 200));
+
+    private static async Task<List<(long Position, string Name)>> ReadAllAsync(AzureBlobEventLog log, int partition, long from)
+    {
+        var records = new List<(long, string)>();
+        await foreach (var (position, record) in log.ReadAsync(partition, from))
+        {
+            records.Add((position, Encoding.UTF8.GetString(record).Split('|')[0]));
+        }
+
+        return records;
+    }
+
+    private static async Task<List<LogAppend>> AppendAsync(AzureBlobEventLog log, int partition, int count)
+    {
+        var appends = new List<LogAppend>();
+        var next = await log.GetEndAsync(partition);
+        for (var i = 0; i < count; i++)
+        {
+            var appended = await log.AppendAsync(partition, next, Record(i));
+            appends.Add(appended);
+            next = appended.Next;
+        }
+
+        return appends;
+    }
+
+    [Fact]
+    public async Task Records_come_back_in_order_across_segments_from_any_position()
+    {
+        var serviceId = NewServiceId();
+        var log = NewLog(serviceId);
+
+        var appends = await AppendAsync(log, 3, 12);
+
+        var positions = appends.Select(a => a.Position).ToList();
+        Assert.Equal(positions.Order(), positions);
+        Assert.True(positions[^1] >> 40 >= 2, "1 KiB segments should have rolled over at least twice");
+        var all = await ReadAllAsync(log, 3, 0);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => $"record-{i}"), all.Select(r => r.Name));
+        Assert.Equal(positions, all.Select(r => r.Position));
+        Assert.Equal(Enumerable.Range(7, 5).Select(i => $"record-{i}"), (await ReadAllAsync(log, 3, positions[7])).Select(r => r.Name));
+
+        // A new writer (a partition reactivated on another silo) resumes exactly where the log ends.
+        Assert.Equal(appends[^1].Next, await NewLog(serviceId).GetEndAsync(3));
+    }
+
+    [Fact]
+    public async Task A_writer_that_missed_a_roll_over_cannot_append_to_the_sealed_segment()
+    {
+        var serviceId = NewServiceId();
+        var current = NewLog(serviceId);
+        var appends = await AppendAsync(current, 0, 8);
+        var firstOfSegment1 = appends.FindIndex(a => a.Position >> 40 == 1);
+        Assert.True(firstOfSegment1 > 0);
+        var endOfSegment0 = appends[firstOfSegment1 - 1].Next;
+
+        // A stale writer still believes segment 0 ends where the current writer left it before rolling over.
+        var stale = NewLog(serviceId);
+        await Assert.ThrowsAnyAsync<Exception>(() => stale.AppendAsync(0, endOfSegment0, Record(98)));
+        await Assert.ThrowsAnyAsync<Exception>(() => stale.AppendAsync(0, appends[0].Position, Record(99)));
+
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"record-{i}"), (await ReadAllAsync(current, 0, 0)).Select(r => r.Name));
+    }
+}
