@@ -143,6 +143,15 @@ public class EventValidatorTests
     }
 
     [Fact]
+    public void A_missing_tenant_says_where_to_put_it()
+    {
+        Assert.False(_validator.TryValidate(Purchase(), "", "events[0]", out _, out var error));
+
+        Assert.Equal("events[0].tenant", error!.Field);
+        Assert.Contains("on the request, or on each event", error.Reason);
+    }
+
+    [Fact]
     public void An_anonymous_visitor_gets_a_profile_of_its_own()
     {
         var wire = Purchase();

@@ -69,7 +69,16 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
 
         var eventId = check.Id(wire.EventId, "event_id", limits.MaxStringLength);
         var kind = check.Code(wire.Type, "type", Kinds);
-        var tenant = check.Id(string.IsNullOrEmpty(wire.Tenant) ? defaultTenant : wire.Tenant, "tenant", limits.MaxStringLength);
+        string? tenant = null;
+        if (string.IsNullOrEmpty(wire.Tenant) && string.IsNullOrEmpty(defaultTenant))
+        {
+            check.Fail("tenant", "is required: set tenant on the request, or on each event");
+        }
+        else
+        {
+            tenant = check.Id(string.IsNullOrEmpty(wire.Tenant) ? defaultTenant : wire.Tenant, "tenant", limits.MaxStringLength);
+        }
+
         string? userKey = null;
         if (!string.IsNullOrEmpty(wire.UserId))
         {
