@@ -1,0 +1,152 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+
+namespace ProfileGrid.Segmentation;
+
+/// <summary>
+/// k-means on top of ML.NET's <see cref="KMeansTrainer"/> (k-means++ initialisation, single-threaded for
+/// determinism). Like scikit-learn's <c>n_init</c>, the trainer is run <see cref="Initializations"/> times with
+/// seeds <c>seed .. seed + Initializations - 1</c> and the run with the lowest inertia is kept.
+/// Labels come from ML.NET's <c>PredictedLabel</c> (1..k, shifted to 0..k-1); centroids are recomputed in double
+/// precision as the means of the members (an empty cluster keeps ML.NET's centroid); inertia is recomputed in double.
+/// </summary>
+public sealed class KMeansClusterer : IClusterer
+{
+    public string Name => "kmeans";
+
+    /// <summary>Number of independent k-means++ initialisations (scikit-learn's n_init). Default 10.</summary>
+    public int Initializations { get; init; } = 10;
+
+    /// <summary>Maximum Lloyd/Yinyang iterations per run. Default 1000.</summary>
+    public int MaxIterations { get; init; } = 1000;
+
+    /// <summary>Relative tolerance on the loss for convergence of one run. Default 1e-7.</summary>
+    public float Tolerance { get; init; } = 1e-7f;
+
+    private sealed class Row
+    {
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    public ClusteringResult Fit(double[][] points, int k, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        int n = points.Length;
+        if (n == 0) throw new ArgumentException("No points.", nameof(points));
+        if (k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
+        if (Initializations < 1) throw new InvalidOperationException("Initializations must be >= 1.");
+        int d = points[0].Length;
+        foreach (var p in points)
+            if (p.Length != d) throw new ArgumentException("All points must have the same length.", nameof(points));
+
+        ClusteringResult? best = null;
+        for (int r = 0; r < Initializations; r++)
+        {
+            var result = FitOnce(points, k, d, unchecked(seed + r));
+            if (best is null || result.Inertia < best.Inertia) best = result;
+        }
+        return best!;
+    }
+
+    private ClusteringResult FitOnce(double[][] points, int k, int d, int seed)
+    {
+        var ml = new MLContext(seed);
+        var rows = points.Select(p => new Row { Features = p.Select(v => (float)v).ToArray() }).ToList();
+        var schema = SchemaDefinition.Create(typeof(Row));
+        schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
+        IDataView data = ml.Data.LoadFromEnumerable(rows, schema);
+
+        var trainer = ml.Clustering.Trainers.KMeans(new KMeansTrainer.Options
+        {
+            FeatureColumnName = "Features",
+            NumberOfClusters = k,
+            InitializationAlgorithm = KMeansTrainer.InitializationAlgorithm.KMeansPlusPlus,
+            MaximumNumberOfIterations = MaxIterations,
+            OptimizationTolerance = Tolerance,
+            NumberOfThreads = 1,
+        });
+        var model = trainer.Fit(data);
+
+        VBuffer<float>[] mlCentroids = Array.Empty<VBuffer<float>>();
+        model.Model.GetClusterCentroids(ref mlCentroids, out int kOut);
+
+        var predicted = model.Transform(data).GetColumn<uint>("PredictedLabel").ToArray();
+        var labels = new int[points.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            int l = (int)predicted[i] - 1;
+            labels[i] = l >= 0 && l < k ? l : NearestFromMl(points[i], mlCentroids, kOut);
+        }
+
+        var fallback = new double[k][];
+        for (int c = 0; c < k; c++)
+        {
+            fallback[c] = new double[d];
+            if (c < kOut)
+            {
+                var dense = mlCentroids[c].DenseValues().ToArray();
+                for (int j = 0; j < d && j < dense.Length; j++) fallback[c][j] = dense[j];
+            }
+        }
+        return ClusterMath.Summarise(points, labels, k, fallback);
+    }
+
+    private static int NearestFromMl(double[] p, VBuffer<float>[] centroids, int k)
+    {
+        int best = 0; double bestD = double.PositiveInfinity;
+        for (int c = 0; c < k; c++)
+        {
+            var v = centroids[c].DenseValues().ToArray();
+            double s = 0;
+            for (int j = 0; j < p.Length; j++) { double t = p[j] - v[j]; s += t * t; }
+            if (s < bestD) { bestD = s; best = c; }
+        }
+        return best;
+    }
+}
+
+/// <summary>Shared double-precision helpers for the clusterers in this file set.</summary>
+internal static class ClusterMath
+{
+    public static double SquaredDistance(double[] a, double[] b)
+    {
+        double s = 0;
+        for (int j = 0; j < a.Length; j++) { double t = a[j] - b[j]; s += t * t; }
+        return s;
+    }
+
+    /// <summary>Means of members per label (fallback centroid for empty clusters) and the inertia.</summary>
+    public static ClusteringResult Summarise(double[][] points, int[] labels, int k, double[][]? fallback = null)
+    {
+        int d = points[0].Length;
+        var sums = new double[k][];
+        var counts = new int[k];
+        for (int c = 0; c < k; c++) sums[c] = new double[d];
+        for (int i = 0; i < points.Length; i++)
+        {
+            counts[labels[i]]++;
+            var s = sums[labels[i]];
+            for (int j = 0; j < d; j++) s[j] += points[i][j];
+        }
+        for (int c = 0; c < k; c++)
+        {
+            if (counts[c] > 0) for (int j = 0; j < d; j++) sums[c][j] /= counts[c];
+            else if (fallback is not null) sums[c] = (double[])fallback[c].Clone();
+        }
+        double inertia = 0;
+        for (int i = 0; i < points.Length; i++) inertia += SquaredDistance(points[i], sums[labels[i]]);
+        return new ClusteringResult(labels, sums, inertia);
+    }
+
+    public static int Nearest(double[] p, double[][] centroids)
+    {
+        int best = 0; double bestD = double.PositiveInfinity;
+        for (int c = 0; c < centroids.Length; c++)
+        {
+            double s = SquaredDistance(p, centroids[c]);
+            if (s < bestD) { bestD = s; best = c; }
+        }
+        return best;
+    }
+}
