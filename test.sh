@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every ProfileGrid test: unit, cluster (Orleans TestingHost) and integration (real Azurite, real gRPC).
+# Runs every ProfileGrid test: unit, cluster (Orleans TestingHost), integration (real Azurite, real gRPC) and
+# cross-checks against scikit-learn.
 # Ends with one line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -7,6 +8,14 @@ cd "$(dirname "$0")"
 if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "Installing Azurite (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# The segmentation tests compare with scikit-learn itself (Debian's python3-sklearn, for /usr/bin/python3).
+if ! /usr/bin/python3 -c "import sklearn" >/dev/null 2>&1; then
+  echo "Installing scikit-learn (apt-get install python3-sklearn)..."
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  { $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-sklearn; } >/dev/null 2>&1 \
+    || echo "Could not install python3-sklearn; the scikit-learn cross-check tests will fail."
 fi
 
 log=$(mktemp)

@@ -1,0 +1,64 @@
+namespace ProfileGrid.Segmentation.Tests;
+
+/// <summary>The same data through ProfileGrid's clustering and through scikit-learn, in the same run.</summary>
+public class ScikitLearnCrossCheckTests
+{
+    /// <summary>Overlapping Gaussian blobs: harder than well-separated ones, so local optima and ties would show.</summary>
+    private static double[][] Blobs(int perBlob, int blobs, int dimensions, double spread, int seed)
+    {
+        var random = new Random(seed);
+        var centres = Enumerable.Range(0, blobs).Select(_ => Enumerable.Range(0, dimensions).Select(_ => random.NextDouble() * 10).ToArray()).ToArray();
+        return centres.SelectMany(centre => Enumerable.Range(0, perBlob).Select(_ =>
+            centre.Select(c => c + spread * Gaussian(random)).ToArray())).ToArray();
+    }
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    [Fact]
+    public void KMeans_inertia_is_within_one_percent_of_scikit_learn_at_the_same_k_and_initialisations()
+    {
+        var points = Blobs(perBlob: 150, blobs: 5, dimensions: 6, spread: 1.5, seed: 3);
+
+        var ours = new KMeansClusterer { Initializations = 10 }.Fit(points, k: 5, seed: 0);
+        var theirs = ScikitLearn.Run("""
+            from sklearn.cluster import KMeans
+            model = KMeans(n_clusters=5, n_init=10, random_state=0).fit(X)
+            print(json.dumps({"inertia": float(model.inertia_)}))
+            """, points);
+
+        var sklearnInertia = theirs.GetProperty("inertia").GetDouble();
+        Assert.InRange(ours.Inertia, 0, sklearnInertia * 1.01);
+    }
+
+    [Fact]
+    public void Silhouette_equals_scikit_learn_on_a_fixed_sample()
+    {
+        var points = Blobs(perBlob: 100, blobs: 3, dimensions: 4, spread: 2.0, seed: 5);
+        var labels = new KMeansClusterer { Initializations = 3 }.Fit(points, k: 3, seed: 1).Labels;
+
+        var ours = ClusterMetrics.Silhouette(points, labels);
+        var theirs = ScikitLearn.Run("""
+            from sklearn.metrics import silhouette_score
+            print(json.dumps({"silhouette": float(silhouette_score(X, labels))}))
+            """, points, labels);
+
+        Assert.Equal(theirs.GetProperty("silhouette").GetDouble(), ours, 1e-6);
+    }
+
+    [Fact]
+    public void Ward_labels_are_identical_to_scikit_learn_up_to_renaming()
+    {
+        var points = Blobs(perBlob: 50, blobs: 4, dimensions: 3, spread: 2.5, seed: 7);
+
+        var ours = new WardClusterer().Fit(points, k: 4, seed: 0).Labels;
+        var theirs = ScikitLearn.Run("""
+            from sklearn.cluster import AgglomerativeClustering
+            model = AgglomerativeClustering(n_clusters=4, linkage="ward").fit(X)
+            print(json.dumps({"labels": [int(l) for l in model.labels_]}))
+            """, points);
+
+        var sklearnLabels = theirs.GetProperty("labels").EnumerateArray().Select(l => l.GetInt32()).ToArray();
+        Assert.Equal(1.0, ClusterMetrics.AdjustedRandIndex(ours, sklearnLabels), 12);
+    }
+}
