@@ -1,0 +1,107 @@
+using ProfileGrid.Abstractions.Profiles;
+
+namespace ProfileGrid.Domain;
+
+/// <summary>
+/// The segmentation feature vector of a profile as of a time: plain numbers in original units, derived from
+/// <see cref="ProfileMetrics"/>. Nothing here is stored.
+/// </summary>
+/// <remarks>
+/// Features, by name:
+/// <list type="bullet">
+/// <item><c>recency_days</c>: days since the last purchase; for a profile that never purchased, days since it was
+/// first seen (so a feature vector never holds the -1 sentinel of <see cref="ProfileMetrics.RecencyDays"/>); 0 without events.</item>
+/// <item><c>frequency</c>: orders in the 365-day window (all-time orders when no 365-day window is configured).</item>
+/// <item><c>monetary</c>: revenue in the 365-day window, in the reporting currency (all-time when no 365-day window is configured).</item>
+/// <item><c>average_order_value</c>: all-time revenue per priced order, in the reporting currency.</item>
+/// <item><c>engagement_velocity</c>: <see cref="ProfileMetrics.EngagementVelocity"/>, decayed events per day.</item>
+/// <item><c>sessions</c>: sessions ever counted.</item>
+/// <item><c>tenure_days</c>: days since first seen; 0 without events.</item>
+/// <item><c>category_diversity</c>: number of categories with a positive affinity.</item>
+/// </list>
+/// </remarks>
+public static class ProfileFeatures
+{
+    private const int FrequencyWindowDays = 365;
+
+    /// <summary>Every feature name, in the default vector order.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        "recency_days", "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity",
+    ];
+
+    private static readonly HashSet<string> HeavyTailed = new(StringComparer.Ordinal)
+    {
+        "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions",
+    };
+
+    /// <summary>
+    /// The values of <paramref name="features"/> (default <see cref="All"/>), in that order, as of <paramref name="now"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A feature name is not one of <see cref="All"/>.</exception>
+    public static double[] Extract(UserProfile profile, ProfileOptions options, DateTimeOffset now, IReadOnlyList<string>? features = null)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(options);
+        features ??= All;
+        foreach (var name in features)
+        {
+            if (!All.Contains(name, StringComparer.Ordinal))
+            {
+                throw new ArgumentException($"Unknown feature '{name}'. Valid features: {string.Join(", ", All)}.", nameof(features));
+            }
+        }
+
+        RfmWindow? window = null;
+        RfmWindow Window() => window ??= SelectWindow(profile, options, now);
+
+        var values = new double[features.Count];
+        for (var i = 0; i < features.Count; i++)
+        {
+            values[i] = features[i] switch
+            {
+                "recency_days" => Recency(profile, now),
+                "frequency" => Window().Orders,
+                "monetary" => (double)Window().Revenue.Amount,
+                "average_order_value" => (double)ProfileMetrics.AverageOrderValue(profile, options).Amount,
+                "engagement_velocity" => ProfileMetrics.EngagementVelocity(profile, options, now),
+                "sessions" => profile.Behavior.Sessions,
+                "tenure_days" => DaysSince(profile.Behavior.FirstSeen, now),
+                "category_diversity" => ProfileMetrics.CategoryAffinities(profile, options, now).Count(a => a.Score > 0),
+                _ => throw new InvalidOperationException("unreachable"),
+            };
+        }
+
+        return values;
+    }
+
+    /// <summary>True for counts and amounts with heavy right tails, which should be log1p-transformed before scaling.</summary>
+    /// <exception cref="ArgumentException">The name is not one of <see cref="All"/>.</exception>
+    public static bool IsHeavyTailed(string feature)
+    {
+        if (!All.Contains(feature, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"Unknown feature '{feature}'. Valid features: {string.Join(", ", All)}.", nameof(feature));
+        }
+
+        return HeavyTailed.Contains(feature);
+    }
+
+    /// <summary>True when the profile has seen at least one event, so its features mean something.</summary>
+    public static bool HasFeatures(UserProfile profile) =>
+        profile.EventsApplied > 0 || profile.Behavior.FirstSeen is not null;
+
+    private static double Recency(UserProfile profile, DateTimeOffset now) =>
+        profile.Behavior.LastPurchaseAt is not null
+            ? ProfileMetrics.RecencyDays(profile, now)
+            : DaysSince(profile.Behavior.FirstSeen, now);
+
+    private static double DaysSince(DateTimeOffset? time, DateTimeOffset now) =>
+        time is { } t && now > t ? (now - t).TotalDays : 0;
+
+    private static RfmWindow SelectWindow(UserProfile profile, ProfileOptions options, DateTimeOffset now)
+    {
+        var windows = ProfileMetrics.Windows(profile, options, now);
+        return windows.FirstOrDefault(w => w.Days == FrequencyWindowDays) ?? windows[0];
+    }
+}

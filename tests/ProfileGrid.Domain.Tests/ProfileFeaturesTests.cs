@@ -1,0 +1,157 @@
+using static ProfileGrid.Domain.Tests.TestEvents;
+
+namespace ProfileGrid.Domain.Tests;
+
+public class ProfileFeaturesTests
+{
+    private static readonly ProfileOptions Options = new();
+
+    private static int DayOf(DateTimeOffset time) =>
+        DateOnly.FromDateTime(time.UtcDateTime).DayNumber - new DateOnly(1970, 1, 1).DayNumber;
+
+    /// <summary>A profile built by hand: first seen 100 days ago, last purchase 10 days ago, two orders in the year.</summary>
+    private static UserProfile HandBuilt()
+    {
+        var profile = new UserProfile { Tenant = Tenant, UserId = User, EventsApplied = 50 };
+        var behavior = profile.Behavior;
+        behavior.FirstSeen = Now.AddDays(-100);
+        behavior.LastSeen = Now.AddDays(-1);
+        behavior.Sessions = 7;
+        behavior.Orders = 3;
+        behavior.LastPurchaseAt = Now.AddDays(-10);
+        behavior.FirstPurchaseAt = Now.AddDays(-400);
+        behavior.MonetaryByCurrency["USD"] = new CurrencyTotal { Amount = 300m, Orders = 3 };
+        behavior.DailyBuckets.Add(new DailyBucket { Day = DayOf(Now.AddDays(-50)), Events = 5, Orders = 1, Revenue = 40m, Sessions = 1 });
+        behavior.DailyBuckets.Add(new DailyBucket { Day = DayOf(Now.AddDays(-10)), Events = 5, Orders = 1, Revenue = 60m, Sessions = 1 });
+        behavior.EngagementScore = 12;
+        behavior.EngagementAsOf = Now;
+        behavior.CategoryScores["shoes"] = 2;
+        behavior.CategoryScores["hats"] = 0.5;
+        behavior.CategoryScores["bags"] = 0;
+        behavior.CategoryScoresAsOf = Now;
+        return profile;
+    }
+
+    private static double Feature(UserProfile profile, string name) =>
+        ProfileFeatures.Extract(profile, Options, Now, [name]).Single();
+
+    [Fact]
+    public void All_lists_the_eight_features_in_order()
+    {
+        Assert.Equal(
+            ["recency_days", "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity"],
+            ProfileFeatures.All);
+    }
+
+    [Fact]
+    public void Each_feature_of_a_hand_built_profile()
+    {
+        var profile = HandBuilt();
+
+        Assert.Equal(10, Feature(profile, "recency_days"), 9);
+        Assert.Equal(2, Feature(profile, "frequency"));
+        Assert.Equal(100, Feature(profile, "monetary"));
+        Assert.Equal(100, Feature(profile, "average_order_value"));
+        Assert.Equal(ProfileMetrics.EngagementVelocity(profile, Options, Now), Feature(profile, "engagement_velocity"), 12);
+        Assert.True(Feature(profile, "engagement_velocity") > 0);
+        Assert.Equal(7, Feature(profile, "sessions"));
+        Assert.Equal(100, Feature(profile, "tenure_days"), 9);
+        Assert.Equal(2, Feature(profile, "category_diversity"));
+    }
+
+    [Fact]
+    public void The_default_vector_follows_All()
+    {
+        var profile = HandBuilt();
+
+        var vector = ProfileFeatures.Extract(profile, Options, Now);
+
+        Assert.Equal(ProfileFeatures.All.Count, vector.Length);
+        for (var i = 0; i < vector.Length; i++)
+        {
+            Assert.Equal(Feature(profile, ProfileFeatures.All[i]), vector[i], 12);
+        }
+    }
+
+    [Fact]
+    public void A_subset_is_returned_in_the_requested_order()
+    {
+        var profile = HandBuilt();
+
+        var vector = ProfileFeatures.Extract(profile, Options, Now, ["sessions", "frequency", "tenure_days"]);
+
+        Assert.Equal(3, vector.Length);
+        Assert.Equal(7, vector[0]);
+        Assert.Equal(2, vector[1]);
+        Assert.Equal(100, vector[2], 9);
+    }
+
+    [Fact]
+    public void Recency_without_a_purchase_is_days_since_first_seen_never_minus_one()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(PageView(Now.AddDays(-20)), PageView(Now.AddDays(-2)));
+
+        Assert.Equal(-1, ProfileMetrics.RecencyDays(user.Profile, user.Now));
+        Assert.Equal(20, ProfileFeatures.Extract(user.Profile, user.Options, user.Now, ["recency_days"])[0], 9);
+    }
+
+    [Fact]
+    public void Features_of_applied_events_match_the_metrics()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-400), "USD", 500m), Purchase(Now.AddDays(-40), "USD", 120m), Purchase(Now.AddDays(-3), "USD", 30m, category: "hats"));
+
+        var vector = ProfileFeatures.Extract(user.Profile, user.Options, user.Now, ["frequency", "monetary", "recency_days", "category_diversity"]);
+
+        Assert.Equal(2, vector[0]);
+        Assert.Equal(150, vector[1]);
+        Assert.Equal(3, vector[2], 9);
+        Assert.Equal(2, vector[3]);
+    }
+
+    [Fact]
+    public void An_unknown_feature_throws_and_lists_the_valid_ones()
+    {
+        var error = Assert.Throws<ArgumentException>(() => ProfileFeatures.Extract(HandBuilt(), Options, Now, ["frequency", "bogus"]));
+
+        Assert.Contains("bogus", error.Message);
+        foreach (var name in ProfileFeatures.All)
+        {
+            Assert.Contains(name, error.Message);
+        }
+    }
+
+    [Theory]
+    [InlineData("frequency", true)]
+    [InlineData("monetary", true)]
+    [InlineData("average_order_value", true)]
+    [InlineData("engagement_velocity", true)]
+    [InlineData("sessions", true)]
+    [InlineData("recency_days", false)]
+    [InlineData("tenure_days", false)]
+    [InlineData("category_diversity", false)]
+    public void Heavy_tailed_features(string feature, bool expected)
+    {
+        Assert.Equal(expected, ProfileFeatures.IsHeavyTailed(feature));
+    }
+
+    [Fact]
+    public void Only_profiles_with_events_have_features()
+    {
+        var user = new ProfileUnderTest();
+        Assert.False(ProfileFeatures.HasFeatures(user.Profile));
+
+        user.Apply(PageView(Now.AddHours(-1)));
+
+        Assert.True(ProfileFeatures.HasFeatures(user.Profile));
+    }
+
+    [Fact]
+    public void A_profile_without_events_extracts_zeros()
+    {
+        var vector = ProfileFeatures.Extract(new UserProfile(), Options, Now);
+
+        Assert.All(vector, value => Assert.Equal(0, value));
+    }
+}
