@@ -213,6 +213,41 @@ public static class ClusterMetrics
         return Hungarian(overlap, k);
     }
 
+    /// <summary>
+    /// Like <see cref="MatchClusters"/> when the two labellings have different numbers of clusters: maps each current
+    /// cluster c (0..currentK-1) to the previous cluster (0..previousK-1) it is matched with one-to-one, maximising the
+    /// total overlap, or to -1 when it is left over (currentK &gt; previousK) or overlaps its match nowhere.
+    /// </summary>
+    public static int[] MatchClustersAcross(int[] previous, int previousK, int[] current, int currentK)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(current);
+        CheckSameLength(previous.Length, current.Length);
+        ArgumentOutOfRangeException.ThrowIfLessThan(previousK, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(currentK, 1);
+        int size = Math.Max(previousK, currentK);
+        var overlap = new long[size, size]; // [current, previous], zero-padded to square
+        for (int i = 0; i < previous.Length; i++)
+        {
+            if ((uint)previous[i] >= (uint)previousK || (uint)current[i] >= (uint)currentK)
+            {
+                throw new ArgumentException($"Point {i} has labels {previous[i]} / {current[i]} outside 0..{previousK - 1} / 0..{currentK - 1}.");
+            }
+
+            overlap[current[i], previous[i]]++;
+        }
+
+        var square = Hungarian(overlap, size);
+        var result = new int[currentK];
+        for (int c = 0; c < currentK; c++)
+        {
+            int p = square[c];
+            result[c] = p < previousK && overlap[c, p] > 0 ? p : -1;
+        }
+
+        return result;
+    }
+
     /// <summary>Maximum-weight perfect matching on a k x k matrix (rows -> columns), O(k^3) potentials version.</summary>
     private static int[] Hungarian(long[,] weight, int k)
     {
