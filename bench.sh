@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # Benchmarks ProfileGrid's ingest paths (events/s acknowledged and end-to-end, exactly-once check, GetProfile
-# latency) on the real host, and the same events in Redis. Installs what it needs on first use (redis-server,
-# Azurite), builds Release into bench/.build (apart from other builds of src/ and tests/), then runs.
+# latency) on the real host, and the same events in Redis; or, with "segmentation", the segmentation library's k-means
+# against scikit-learn on the same points. Installs what it needs on first use (redis-server and Azurite, or
+# python3-sklearn), builds Release into bench/.build (apart from other builds of src/ and tests/), then runs.
 #   bash bench.sh                       # the default run (log-azurite, stream-azurite, log-memory, redis)
 #   bash bench.sh --help                # all options
+#   bash bench.sh segmentation          # k-means k sweep against scikit-learn at 100k and 1M users (--help: options)
 # Results: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v redis-server >/dev/null 2>&1; then
+if [ "${1:-}" = "segmentation" ]; then
+  # The peer is scikit-learn itself: Debian's python3-sklearn, for /usr/bin/python3 (as test.sh).
+  if ! /usr/bin/python3 -c "import sklearn" >/dev/null 2>&1; then
+    echo "Installing scikit-learn (apt-get install python3-sklearn)..."
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn >/dev/null
+  fi
+elif ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
-if [ ! -x node_modules/.bin/azurite ]; then
+if [ "${1:-}" != "segmentation" ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "Installing Azurite (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -71,6 +71,8 @@ public sealed class BenchOptions
           --seed N                  seed of the simulated stream [42]
           --no-redis                skip the Redis comparison
           --help                    this text
+
+        bench.sh segmentation --help: the segmentation benchmark (k-means against scikit-learn).
         """;
 
     /// <summary>Null when --help was asked for.</summary>

@@ -6,6 +6,10 @@ using ProfileGrid.Simulator;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
+// The segmentation benchmark (and its worker processes) has its own options; everything else is the ingest benchmark.
+if (args.Length > 0 && args[0] == "segmentation") return await SegmentationBench.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "segmentation-worker") return SegmentationBench.RunWorker(args[1..]);
+
 BenchOptions? options;
 try
 {
