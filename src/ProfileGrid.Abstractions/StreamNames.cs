@@ -8,6 +8,12 @@ public static class StreamNames
 
     /// <summary>Namespace of the per-user event streams; the stream key is the <see cref="ProfileKey"/>.</summary>
     public const string UserEventsNamespace = "user-events";
+
+    /// <summary>The stream provider that carries segment membership changes (in-cluster notifications).</summary>
+    public const string SegmentsProvider = "segments";
+
+    /// <summary>Namespace of the per-tenant membership-change streams; the stream key is the tenant.</summary>
+    public const string SegmentChangesNamespace = "segment-changes";
 }
 
 public static class ProfileStores
@@ -17,4 +23,7 @@ public static class ProfileStores
 
     /// <summary>Grain storage Orleans streams need for subscriptions.</summary>
     public const string PubSub = "PubSubStore";
+
+    /// <summary>Grain storage holding feature shards and segmentation models.</summary>
+    public const string Segments = "segments";
 }

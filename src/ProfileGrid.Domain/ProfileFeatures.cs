@@ -87,6 +87,66 @@ public static class ProfileFeatures
         return HeavyTailed.Contains(feature);
     }
 
+    /// <summary>
+    /// Moves a vector extracted at <paramref name="asOf"/> to <paramref name="now"/> without the profile: recency and
+    /// tenure grow by the days in between and engagement velocity decays with the engagement half-life, exactly as
+    /// <see cref="Extract"/> would compute them with no new events. Windowed counts (frequency, monetary) keep their
+    /// values until the profile changes again: without the daily buckets a shard cannot drop days out of a window.
+    /// Returns a new array.
+    /// </summary>
+    public static double[] Age(double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset now, ProfileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(features);
+        var aged = (double[])values.Clone();
+        if (now <= asOf)
+        {
+            return aged;
+        }
+
+        var days = (now - asOf).TotalDays;
+        for (var i = 0; i < features.Count; i++)
+        {
+            switch (features[i])
+            {
+                case "recency_days":
+                case "tenure_days":
+                    aged[i] += days;
+                    break;
+                case "engagement_velocity":
+                    aged[i] *= Decay.Factor(now - asOf, options.EngagementHalfLife);
+                    break;
+            }
+        }
+
+        return aged;
+    }
+
+    /// <summary>
+    /// True when some feature moved by more than <paramref name="relativeTolerance"/> of the larger magnitude (and by
+    /// more than 1e-9): enough to be worth telling the segmentation about.
+    /// </summary>
+    public static bool MateriallyDiffers(double[] previous, double[] current, double relativeTolerance)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(current);
+        if (previous.Length != current.Length)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < current.Length; i++)
+        {
+            var difference = Math.Abs(current[i] - previous[i]);
+            if (difference > 1e-9 && difference > relativeTolerance * Math.Max(Math.Abs(current[i]), Math.Abs(previous[i])))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>True when the profile has seen at least one event, so its features mean something.</summary>
     public static bool HasFeatures(UserProfile profile) =>
         profile.EventsApplied > 0 || profile.Behavior.FirstSeen is not null;

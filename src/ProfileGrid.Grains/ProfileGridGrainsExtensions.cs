@@ -3,9 +3,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;
+using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Grains.Segments;
 
 namespace ProfileGrid.Grains;
 
@@ -23,6 +25,12 @@ public static class ProfileGridGrainsExtensions
         var services = silo.Services;
         AddValidatedOptions<ProfileOptions>(services, configuration, ProfileSection, o => o.Validate());
         AddValidatedOptions<IngestOptions>(services, configuration, IngestOptions.Section, o => o.Validate());
+        AddValidatedOptions<SegmentationOptions>(services, configuration, SegmentationOptions.Section, o => o.Validate());
+        services.AddSegmentationSerializer();
+
+        // Membership changes are in-cluster notifications of derived state (the shards' state is the source of truth,
+        // and members can be re-read), so a memory stream serves; it needs the host's PubSubStore.
+        silo.AddMemoryStreams(StreamNames.SegmentsProvider);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IEventLog, MemoryEventLog>();
 

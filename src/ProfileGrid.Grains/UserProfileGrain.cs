@@ -8,6 +8,7 @@ using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Profiles;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Grains.Segments;
 
 namespace ProfileGrid.Grains;
 
@@ -37,6 +38,7 @@ public sealed partial class UserProfileGrain(
     [PersistentState("profile", ProfileStores.Profiles)] IPersistentState<UserProfileGrainState> state,
     IOptions<ProfileOptions> options,
     IOptions<IngestOptions> ingestOptions,
+    IOptions<SegmentationOptions> segmentationOptions,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
     : Grain, IUserProfileGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
@@ -45,6 +47,8 @@ public sealed partial class UserProfileGrain(
     private int _logPartition = -1;
     private long? _unwrittenFrom;
     private IGrainTimer? _flushTimer;
+    private double[]? _pushedFeatures;
+    private DateTimeOffset _pushedAt;
 
     private UserProfile Profile => state.State.Profile;
 
@@ -181,6 +185,35 @@ public sealed partial class UserProfileGrain(
             _unwrittenFrom = null;
             GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).FlushedAsync(this.GetPrimaryKeyString(), state.State.LogPosition).Ignore();
         }
+
+        PushFeaturesOnMaterialChange();
+    }
+
+    /// <summary>
+    /// Sends the feature vector to the user's feature shard when it moved materially since the last push (aged to now,
+    /// so the mere passing of time is not a change). Once per write at most, so pushes are amortised like the writes; not
+    /// awaited, because segments are derived data: after a lost push the next change (or the next activation) sends it.
+    /// </summary>
+    private void PushFeaturesOnMaterialChange()
+    {
+        if (!ProfileFeatures.HasFeatures(Profile))
+        {
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        var features = ProfileFeatures.Extract(Profile, _options, now);
+        if (_pushedFeatures is not null &&
+            !ProfileFeatures.MateriallyDiffers(ProfileFeatures.Age(_pushedFeatures, ProfileFeatures.All, _pushedAt, now, _options), features, segmentationOptions.Value.MaterialChange))
+        {
+            return;
+        }
+
+        _pushedFeatures = features;
+        _pushedAt = now;
+        var key = this.GetPrimaryKeyString();
+        var shard = SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards));
+        GrainFactory.GetGrain<IFeatureShardGrain>(shard).UpdateAsync(new FeatureUpdate(key, features, now)).Ignore();
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Profile {ProfileKey}: applied {Applied} events, {Duplicates} duplicates ignored")]

@@ -32,8 +32,17 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             silo.AddMemoryGrainStorage(ProfileStores.Profiles);
             silo.AddMemoryGrainStorage(ProfileStores.PubSub);
+            silo.AddMemoryGrainStorage(ProfileStores.Segments);
             silo.AddMemoryStreams(StreamNames.EventsProvider);
+            silo.UseInMemoryReminderService();
             silo.AddProfileGridGrains();
+            silo.Services.Configure<ProfileGrid.Grains.Segments.SegmentationOptions>(o =>
+            {
+                o.Shards = 4;
+                o.ShardFlushInterval = TimeSpan.FromMilliseconds(100);
+                o.SizesCacheDuration = TimeSpan.Zero;
+                o.StabilityRuns = 2;
+            });
             silo.Services.Configure<ProfileGrid.Grains.Ingest.IngestOptions>(o =>
             {
                 o.FlushInterval = TimeSpan.FromMilliseconds(200);
@@ -44,8 +53,12 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private sealed class ClientConfigurator : IClientBuilderConfigurator
     {
-        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client) =>
+        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client)
+        {
             client.AddMemoryStreams(StreamNames.EventsProvider);
+            client.AddMemoryStreams(StreamNames.SegmentsProvider);
+            client.Services.AddSegmentationSerializer();
+        }
     }
 }
 

@@ -1,0 +1,132 @@
+using Orleans.Concurrency;
+using ProfileGrid.Segmentation;
+
+namespace ProfileGrid.Abstractions.Grains;
+
+/// <summary>
+/// One shard of a tenant's segmentation features (key: <see cref="SegmentKeys.Shard"/>). Profile grains push their
+/// feature vector here on a material change; the shard keeps every vector it owns, assigns each to the nearest segment
+/// of the current model when a model is published and on every update, keeps segment sizes and member lists, and
+/// publishes membership changes on the <see cref="StreamNames.SegmentChangesNamespace"/> stream.
+/// </summary>
+public interface IFeatureShardGrain : IGrainWithStringKey
+{
+    /// <summary>Stores (or replaces) a user's feature vector and assigns it to a segment at once.</summary>
+    Task UpdateAsync(FeatureUpdate update);
+
+    /// <summary>How many vectors the shard holds.</summary>
+    [AlwaysInterleave]
+    Task<int> CountAsync();
+
+    /// <summary>
+    /// Up to <paramref name="maxRows"/> vectors (a seeded uniform sample when the shard holds more), aged to now so that
+    /// time-based features (recency, tenure, velocity) are current.
+    /// </summary>
+    Task<double[][]> SampleAsync(int maxRows, int seed);
+
+    /// <summary>Reassigns every vector to <paramref name="model"/> and keeps using it for updates.</summary>
+    Task ApplyModelAsync(SegmentModel model);
+
+    /// <summary>Segment sizes under the model the shard assigns with.</summary>
+    [AlwaysInterleave]
+    Task<ShardSegmentStats> GetStatsAsync();
+
+    /// <summary>The user's segment, or null when the shard holds no vector for the user or has no model.</summary>
+    [AlwaysInterleave]
+    Task<UserSegment?> GetSegmentAsync(string profileKey);
+
+    /// <summary>Members of a segment after <paramref name="afterProfileKey"/> (exclusive; null from the start), in key order.</summary>
+    [AlwaysInterleave]
+    Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize);
+}
+
+/// <summary>
+/// A tenant's segmentation (key: tenant). On a reminder and on demand it samples vectors from the tenant's feature
+/// shards, trains off its turn, publishes a versioned model to every shard, and answers for the tenant's segments.
+/// </summary>
+public interface ISegmentationGrain : IGrainWithStringKey
+{
+    /// <summary>Trains with <paramref name="settings"/> (null: the last settings, or the configured default) and publishes the model.</summary>
+    Task<SegmentationRunResult> RunAsync(SegmentationSettings? settings);
+
+    /// <summary>The published model, or null before the first.</summary>
+    Task<SegmentModel?> GetModelAsync();
+
+    /// <summary>The model with live segment sizes summed over the shards (cached for a moment).</summary>
+    Task<SegmentOverview> GetOverviewAsync();
+
+    /// <summary>Makes sure the periodic retraining reminder is registered (called by shards as vectors arrive).</summary>
+    [OneWay]
+    Task EnsureScheduledAsync();
+}
+
+[GenerateSerializer, Immutable, Alias("pg.feature-update")]
+public sealed record FeatureUpdate(
+    [property: Id(0)] string ProfileKey,
+    [property: Id(1)] double[] Values,
+    [property: Id(2)] DateTimeOffset AsOf);
+
+[GenerateSerializer, Immutable, Alias("pg.user-segment")]
+public sealed record UserSegment(
+    [property: Id(0)] int SegmentId,
+    [property: Id(1)] string Label,
+    [property: Id(2)] long ModelVersion,
+    [property: Id(3)] DateTimeOffset Since);
+
+[GenerateSerializer, Immutable, Alias("pg.shard-segment-stats")]
+public sealed record ShardSegmentStats(
+    [property: Id(0)] long ModelVersion,
+    [property: Id(1)] int Vectors,
+    [property: Id(2)] Dictionary<int, int> Sizes);
+
+[GenerateSerializer, Immutable, Alias("pg.segment-overview")]
+public sealed record SegmentOverview(
+    [property: Id(0)] SegmentModel? Model,
+    [property: Id(1)] Dictionary<int, int> Sizes,
+    [property: Id(2)] long UsersWithFeatures,
+    [property: Id(3)] long Unassigned,
+    [property: Id(4)] bool Running);
+
+[GenerateSerializer, Immutable, Alias("pg.segmentation-run-result")]
+public sealed record SegmentationRunResult(
+    [property: Id(0)] SegmentModel? Model,
+    [property: Id(1)] string[] Problems,
+    [property: Id(2)] bool AlreadyRunning);
+
+/// <summary>One batch of segment membership changes of a tenant, published by a shard.</summary>
+[GenerateSerializer, Immutable, Alias("pg.segment-membership-changes")]
+public sealed record SegmentMembershipChanges(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] long ModelVersion,
+    [property: Id(2)] SegmentMembershipChange[] Changes);
+
+/// <summary>A user entered <see cref="To"/> from <see cref="From"/> (null: the user had no segment before).</summary>
+[GenerateSerializer, Immutable, Alias("pg.segment-membership-change")]
+public sealed record SegmentMembershipChange(
+    [property: Id(0)] string ProfileKey,
+    [property: Id(1)] int? From,
+    [property: Id(2)] int To,
+    [property: Id(3)] DateTimeOffset At);
+
+/// <summary>Keys of the segmentation grains.</summary>
+public static class SegmentKeys
+{
+    /// <summary>The shard grain key of <paramref name="shard"/> for <paramref name="tenant"/>: a <see cref="ProfileKey"/> with the shard number as user.</summary>
+    public static string Shard(string tenant, int shard) => new ProfileKey(tenant, shard.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToString();
+
+    /// <summary>The shard that owns <paramref name="profileKey"/> among <paramref name="shards"/> (FNV-1a of the key).</summary>
+    public static int ShardOf(string profileKey, int shards)
+    {
+        var hash = 2166136261u;
+        foreach (var c in profileKey)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        // A different mix from the log partitions' so that shard and partition do not line up.
+        hash ^= hash >> 15;
+        hash *= 0x2c1b3c6du;
+        hash ^= hash >> 12;
+        return (int)(hash % (uint)shards);
+    }
+}

@@ -1,0 +1,255 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Orleans.Streams;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Domain;
+using ProfileGrid.Segmentation;
+
+namespace ProfileGrid.Grains.Segments;
+
+/// <summary>What a feature shard persists: every vector it owns with its segment, and the model version assigned with.</summary>
+[GenerateSerializer, Alias("pg.feature-shard-state")]
+public sealed class FeatureShardState
+{
+    [Id(0)] public Dictionary<string, ShardEntry> Entries { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The version of the model the segments in <see cref="Entries"/> come from; 0 before any.</summary>
+    [Id(1)] public long ModelVersion { get; set; }
+}
+
+[GenerateSerializer, Alias("pg.shard-entry")]
+public sealed class ShardEntry
+{
+    /// <summary>The feature vector in <see cref="ProfileFeatures.All"/> order, as of <see cref="AsOf"/>.</summary>
+    [Id(0)] public double[] Values { get; set; } = [];
+
+    [Id(1)] public DateTimeOffset AsOf { get; set; }
+
+    /// <summary>Segment id under the shard's model; -1 when unassigned.</summary>
+    [Id(2)] public int Segment { get; set; } = -1;
+
+    /// <summary>When the user entered <see cref="Segment"/>.</summary>
+    [Id(3)] public DateTimeOffset Since { get; set; }
+}
+
+/// <summary>
+/// Holds the feature vectors of the users that hash to it, assigns each to its nearest segment where it lives (on
+/// every update, and all at once when a model is published), and answers sizes and member lists. Its state is written
+/// behind (at most once per <see cref="SegmentationOptions.ShardFlushInterval"/>) and membership changes are published
+/// with it, one stream item per flush; a restart reloads the vectors from storage without waking any profile grain.
+/// Vectors are derived data: if the last interval's writes are lost with a silo, the profiles push again on their next change.
+/// </summary>
+public sealed partial class FeatureShardGrain(
+    [PersistentState("shard", ProfileStores.Segments)] IPersistentState<FeatureShardState> state,
+    IOptions<SegmentationOptions> options,
+    IOptions<ProfileOptions> profileOptions,
+    TimeProvider clock,
+    ILogger<FeatureShardGrain> logger)
+    : Grain, IFeatureShardGrain
+{
+    private readonly List<SegmentMembershipChange> _pendingChanges = [];
+    private SegmentModel? _model;
+    private bool _dirty;
+    private bool _scheduled;
+    private IGrainTimer? _flushTimer;
+    private string _tenant = "";
+
+    private Dictionary<string, ShardEntry> Entries => state.State.Entries;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _tenant = ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant;
+        _model = await Segmentation.GetModelAsync();
+        if (_model is not null && _model.Version != state.State.ModelVersion && Entries.Count > 0)
+        {
+            // A model was published while this shard was not active (or its publish call failed): catch up.
+            await ApplyModelAsync(_model);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken);
+    }
+
+    private ISegmentationGrain Segmentation => GrainFactory.GetGrain<ISegmentationGrain>(_tenant);
+
+    public Task UpdateAsync(FeatureUpdate update)
+    {
+        if (!_scheduled)
+        {
+            _scheduled = true;
+            Segmentation.EnsureScheduledAsync().Ignore();
+        }
+
+        if (!Entries.TryGetValue(update.ProfileKey, out var entry))
+        {
+            entry = new ShardEntry();
+            Entries[update.ProfileKey] = entry;
+        }
+        else if (update.AsOf < entry.AsOf)
+        {
+            return Task.CompletedTask; // an older push overtaken by a newer one
+        }
+
+        entry.Values = update.Values;
+        entry.AsOf = update.AsOf;
+        if (_model is not null)
+        {
+            Assign(update.ProfileKey, entry, _model.Assign(update.Values), update.AsOf);
+        }
+
+        MarkDirty();
+        return Task.CompletedTask;
+    }
+
+    public Task<int> CountAsync() => Task.FromResult(Entries.Count);
+
+    public Task<double[][]> SampleAsync(int maxRows, int seed)
+    {
+        var now = clock.GetUtcNow();
+        var entries = Entries.Values.ToArray();
+        IEnumerable<ShardEntry> chosen = entries;
+        if (entries.Length > maxRows)
+        {
+            var rng = new Random(seed);
+            rng.Shuffle(entries);
+            chosen = entries.Take(Math.Max(0, maxRows));
+        }
+
+        return Task.FromResult(chosen.Select(e => ProfileFeatures.Age(e.Values, ProfileFeatures.All, e.AsOf, now, profileOptions.Value)).ToArray());
+    }
+
+    public async Task ApplyModelAsync(SegmentModel model)
+    {
+        if (model.Version < state.State.ModelVersion)
+        {
+            return; // a late publish of an older model
+        }
+
+        _model = model;
+        var now = clock.GetUtcNow();
+        foreach (var (key, entry) in Entries)
+        {
+            var aged = ProfileFeatures.Age(entry.Values, ProfileFeatures.All, entry.AsOf, now, profileOptions.Value);
+            Assign(key, entry, model.Assign(aged), now);
+        }
+
+        state.State.ModelVersion = model.Version;
+        _dirty = true;
+        await FlushAsync(CancellationToken.None);
+        LogModelApplied(this.GetPrimaryKeyString(), model.Version, Entries.Count);
+    }
+
+    public Task<ShardSegmentStats> GetStatsAsync()
+    {
+        var sizes = new Dictionary<int, int>();
+        foreach (var entry in Entries.Values)
+        {
+            if (entry.Segment >= 0)
+            {
+                sizes[entry.Segment] = sizes.GetValueOrDefault(entry.Segment) + 1;
+            }
+        }
+
+        return Task.FromResult(new ShardSegmentStats(_model?.Version ?? 0, Entries.Count, sizes));
+    }
+
+    public Task<UserSegment?> GetSegmentAsync(string profileKey)
+    {
+        if (_model is null || !Entries.TryGetValue(profileKey, out var entry) || entry.Segment < 0)
+        {
+            return Task.FromResult<UserSegment?>(null);
+        }
+
+        var label = _model.Segment(entry.Segment)?.Label ?? "";
+        return Task.FromResult<UserSegment?>(new UserSegment(entry.Segment, label, _model.Version, entry.Since));
+    }
+
+    public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize)
+    {
+        var members = Entries
+            .Where(pair => pair.Value.Segment == segmentId && (afterProfileKey is null || string.CompareOrdinal(pair.Key, afterProfileKey) > 0))
+            .Select(pair => pair.Key)
+            .Order(StringComparer.Ordinal)
+            .Take(Math.Max(0, pageSize))
+            .ToArray();
+        return Task.FromResult(members);
+    }
+
+    private void Assign(string profileKey, ShardEntry entry, int segment, DateTimeOffset at)
+    {
+        if (entry.Segment == segment)
+        {
+            return;
+        }
+
+        _pendingChanges.Add(new SegmentMembershipChange(profileKey, entry.Segment < 0 ? null : entry.Segment, segment, at));
+        entry.Segment = segment;
+        entry.Since = at;
+    }
+
+    private void MarkDirty()
+    {
+        _dirty = true;
+        _flushTimer ??= this.RegisterGrainTimer(
+            FlushAsync,
+            new GrainTimerCreationOptions(options.Value.ShardFlushInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        _flushTimer?.Dispose();
+        _flushTimer = null;
+        if (_dirty)
+        {
+            try
+            {
+                await state.WriteStateAsync(cancellationToken);
+                _dirty = false;
+            }
+            catch (Exception ex)
+            {
+                LogWriteFailed(this.GetPrimaryKeyString(), ex);
+                MarkDirty();
+            }
+        }
+
+        if (_pendingChanges.Count > 0)
+        {
+            var changes = _pendingChanges.ToArray();
+            _pendingChanges.Clear();
+            await PublishAsync(changes);
+        }
+    }
+
+    private async Task PublishAsync(SegmentMembershipChange[] changes)
+    {
+        const int ChangesPerItem = 5000;
+        try
+        {
+            var stream = this.GetStreamProvider(StreamNames.SegmentsProvider)
+                .GetStream<SegmentMembershipChanges>(StreamId.Create(StreamNames.SegmentChangesNamespace, _tenant));
+            foreach (var chunk in changes.Chunk(ChangesPerItem))
+            {
+                await stream.OnNextAsync(new SegmentMembershipChanges(_tenant, _model?.Version ?? 0, chunk));
+            }
+        }
+        catch (Exception ex)
+        {
+            // Notifications only: the shard's state stays the source of truth, and subscribers can re-read members.
+            LogPublishFailed(this.GetPrimaryKeyString(), changes.Length, ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Feature shard {Shard}: model {Version} applied to {Vectors} vectors")]
+    private partial void LogModelApplied(string shard, long version, int vectors);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature shard {Shard}: writing state failed; will retry")]
+    private partial void LogWriteFailed(string shard, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature shard {Shard}: publishing {Changes} membership changes failed")]
+    private partial void LogPublishFailed(string shard, int changes, Exception exception);
+}

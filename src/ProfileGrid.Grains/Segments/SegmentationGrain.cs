@@ -1,0 +1,195 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Domain;
+using ProfileGrid.Segmentation;
+
+namespace ProfileGrid.Grains.Segments;
+
+/// <summary>What a tenant's segmentation persists: the published model and the settings of the last run.</summary>
+[GenerateSerializer, Alias("pg.segmentation-state")]
+public sealed class SegmentationGrainState
+{
+    [Id(0)] public SegmentModel? Model { get; set; }
+
+    [Id(1)] public SegmentationSettings? LastSettings { get; set; }
+
+    [Id(2)] public DateTimeOffset? LastRunAt { get; set; }
+
+    [Id(3)] public string[] LastProblems { get; set; } = [];
+}
+
+/// <summary>
+/// A tenant's segmentation. A run samples vectors from the tenant's feature shards (never from profile grains), trains
+/// on a thread-pool thread so that the grain keeps answering, persists the new model with the next version, and
+/// publishes it to every shard, which reassigns its users at once. Reentrant: reads interleave with a run; a second
+/// run while one is in progress is refused.
+/// </summary>
+[Reentrant]
+public sealed partial class SegmentationGrain(
+    [PersistentState("segmentation", ProfileStores.Segments)] IPersistentState<SegmentationGrainState> state,
+    IOptions<SegmentationOptions> options,
+    TimeProvider clock,
+    ILogger<SegmentationGrain> logger)
+    : Grain, ISegmentationGrain, IRemindable
+{
+    private const string RetrainReminder = "retrain";
+    private readonly SegmentationOptions _options = options.Value;
+    private bool _running;
+    private bool _scheduled;
+    private SegmentOverview? _overview;
+    private DateTimeOffset _overviewAt;
+
+    private string Tenant => this.GetPrimaryKeyString();
+
+    public async Task<SegmentationRunResult> RunAsync(SegmentationSettings? settings)
+    {
+        if (_running)
+        {
+            return new SegmentationRunResult(null, ["a segmentation run is already in progress for this tenant; try again when it ends."], AlreadyRunning: true);
+        }
+
+        _running = true;
+        try
+        {
+            settings ??= state.State.LastSettings ?? _options.DefaultSettings();
+            var problems = settings.Validate(ProfileFeatures.All, 0);
+            if (problems.Count > 0)
+            {
+                return new SegmentationRunResult(null, problems.ToArray(), AlreadyRunning: false);
+            }
+
+            var training = await GatherAsync(settings.Seed);
+            var previous = state.State.Model;
+            var version = (previous?.Version ?? 0) + 1;
+            var now = clock.GetUtcNow();
+            SegmentModel model;
+            try
+            {
+                // Off the grain's turn: the grain keeps serving reads while the CPU-heavy fit runs on the thread pool.
+                model = await Task.Run(() => SegmentationTrainer.Train(training, settings, previous, version, now));
+            }
+            catch (SegmentationException ex)
+            {
+                state.State.LastProblems = ex.Problems.ToArray();
+                return new SegmentationRunResult(null, ex.Problems.ToArray(), AlreadyRunning: false);
+            }
+
+            state.State.Model = model;
+            state.State.LastSettings = settings;
+            state.State.LastRunAt = now;
+            state.State.LastProblems = [];
+            await state.WriteStateAsync();
+            await Task.WhenAll(Shards().Select(shard => shard.ApplyModelAsync(model)));
+            _overview = null;
+            LogPublished(Tenant, model.Version, model.K, model.TrainedOn, model.Population, clock.GetUtcNow() - now);
+            return new SegmentationRunResult(model, [], AlreadyRunning: false);
+        }
+        finally
+        {
+            _running = false;
+        }
+    }
+
+    public Task<SegmentModel?> GetModelAsync() => Task.FromResult(state.State.Model);
+
+    public async Task<SegmentOverview> GetOverviewAsync()
+    {
+        var now = clock.GetUtcNow();
+        if (_overview is not null && now - _overviewAt < _options.SizesCacheDuration)
+        {
+            return _overview with { Running = _running };
+        }
+
+        var model = state.State.Model;
+        var stats = await Task.WhenAll(Shards().Select(shard => shard.GetStatsAsync()));
+        var sizes = model?.Segments.ToDictionary(s => s.Id, _ => 0) ?? [];
+        long vectors = 0, assigned = 0;
+        foreach (var shard in stats)
+        {
+            vectors += shard.Vectors;
+            if (model is null || shard.ModelVersion != model.Version)
+            {
+                continue; // still on an older model: counted as unassigned until it catches up
+            }
+
+            foreach (var (segment, size) in shard.Sizes)
+            {
+                sizes[segment] = sizes.GetValueOrDefault(segment) + size;
+                assigned += size;
+            }
+        }
+
+        _overview = new SegmentOverview(model, sizes, vectors, vectors - assigned, _running);
+        _overviewAt = now;
+        return _overview;
+    }
+
+    public async Task EnsureScheduledAsync()
+    {
+        if (_scheduled || _options.RetrainInterval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        _scheduled = true;
+        try
+        {
+            await this.RegisterOrUpdateReminder(RetrainReminder, _options.RetrainInterval, _options.RetrainInterval);
+        }
+        catch (Exception ex)
+        {
+            _scheduled = false;
+            LogScheduleFailed(Tenant, ex);
+        }
+    }
+
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != RetrainReminder)
+        {
+            return;
+        }
+
+        var result = await RunAsync(null);
+        if (result.Model is null && !result.AlreadyRunning)
+        {
+            LogRetrainSkipped(Tenant, string.Join(" ", result.Problems));
+        }
+    }
+
+    /// <summary>
+    /// A sample of at most <see cref="SegmentationOptions.MaxTrainingRows"/> vectors: each shard gives its share in
+    /// proportion to its size (all of them when the tenant holds fewer).
+    /// </summary>
+    private async Task<TrainingSet> GatherAsync(int seed)
+    {
+        var shards = Shards();
+        var counts = await Task.WhenAll(shards.Select(shard => shard.CountAsync()));
+        long population = counts.Sum(c => (long)c);
+        var limit = _options.MaxTrainingRows;
+        var samples = await Task.WhenAll(shards.Select((shard, i) =>
+        {
+            var quota = population <= limit ? counts[i] : (int)Math.Ceiling((double)counts[i] * limit / population);
+            return counts[i] == 0 ? Task.FromResult(Array.Empty<double[]>()) : shard.SampleAsync(quota, seed + i);
+        }));
+
+        var rows = samples.SelectMany(s => s).ToArray();
+        var heavyTailed = ProfileFeatures.All.Select(ProfileFeatures.IsHeavyTailed).ToArray();
+        return new TrainingSet(ProfileFeatures.All, heavyTailed, rows, population);
+    }
+
+    private IFeatureShardGrain[] Shards() =>
+        Enumerable.Range(0, _options.Shards).Select(i => GrainFactory.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Tenant, i))).ToArray();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Segmentation {Tenant}: published model {Version} with {K} segments, trained on {Rows} of {Population} vectors in {Elapsed}")]
+    private partial void LogPublished(string tenant, long version, int k, int rows, long population, TimeSpan elapsed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Segmentation {Tenant}: could not register the retraining reminder")]
+    private partial void LogScheduleFailed(string tenant, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Segmentation {Tenant}: scheduled retraining skipped: {Problems}")]
+    private partial void LogRetrainSkipped(string tenant, string problems);
+}

@@ -1,0 +1,81 @@
+using ProfileGrid.Domain;
+using ProfileGrid.Segmentation;
+
+namespace ProfileGrid.Grains.Segments;
+
+/// <summary>Segmentation in the grid (configuration section "ProfileGrid:Segmentation").</summary>
+public sealed class SegmentationOptions
+{
+    public const string Section = "ProfileGrid:Segmentation";
+
+    /// <summary>Feature shards per tenant; a user belongs to shard <see cref="Abstractions.Grains.SegmentKeys.ShardOf"/>. Fixed for a deployment.</summary>
+    public int Shards { get; set; } = 16;
+
+    /// <summary>How often each tenant's segmentation retrains on its reminder; zero turns the reminder off (runs on demand only).</summary>
+    public TimeSpan RetrainInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Training samples at most this many vectors across the shards, in proportion to their sizes.</summary>
+    public int MaxTrainingRows { get; set; } = 100_000;
+
+    /// <summary>A profile pushes its vector when a feature moved by more than this share (after ageing the last one pushed).</summary>
+    public double MaterialChange { get; set; } = 0.01;
+
+    /// <summary>How long a shard batches vector writes and membership-change notifications.</summary>
+    public TimeSpan ShardFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long live segment sizes are cached by the segmentation grain.</summary>
+    public TimeSpan SizesCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    // The defaults of a run (overridden per request by the API).
+    public string Algorithm { get; set; } = "kmeans";
+
+    public int MinK { get; set; } = 2;
+
+    public int MaxK { get; set; } = 8;
+
+    /// <summary>Feature names; empty uses all of <see cref="ProfileFeatures.All"/>.</summary>
+    public string[] Features { get; set; } = [];
+
+    public NormalizationKind Normalization { get; set; } = NormalizationKind.ZScore;
+
+    public int KMeansInitializations { get; set; } = 5;
+
+    public int SilhouetteSampleSize { get; set; } = 2000;
+
+    public int StabilityRuns { get; set; } = 5;
+
+    public int MapPoints { get; set; } = 1000;
+
+    public int Seed { get; set; } = 42;
+
+    public SegmentationSettings DefaultSettings() => new()
+    {
+        Algorithm = Algorithm,
+        MinK = MinK,
+        MaxK = MaxK,
+        Features = Features,
+        Normalization = Normalization,
+        KMeansInitializations = KMeansInitializations,
+        SilhouetteSampleSize = SilhouetteSampleSize,
+        StabilityRuns = StabilityRuns,
+        MapPoints = MapPoints,
+        Seed = Seed,
+    };
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (Shards is < 1 or > 1024) problems.Add("Shards must be between 1 and 1024.");
+        if (RetrainInterval < TimeSpan.Zero || (RetrainInterval > TimeSpan.Zero && RetrainInterval < TimeSpan.FromMinutes(1)))
+        {
+            problems.Add("RetrainInterval must be zero (off) or at least 1 minute (the shortest Orleans reminder).");
+        }
+
+        if (MaxTrainingRows < 100) problems.Add("MaxTrainingRows must be at least 100.");
+        if (MaterialChange is < 0 or >= 1 || double.IsNaN(MaterialChange)) problems.Add("MaterialChange must be in [0, 1).");
+        if (ShardFlushInterval < TimeSpan.FromMilliseconds(10)) problems.Add("ShardFlushInterval must be at least 10 ms.");
+        if (SizesCacheDuration < TimeSpan.Zero) problems.Add("SizesCacheDuration must not be negative.");
+        problems.AddRange(DefaultSettings().Validate(ProfileFeatures.All, 0).Select(p => "default " + p));
+        return problems;
+    }
+}
