@@ -40,21 +40,24 @@ public sealed class KMeansClusterer : IClusterer
         foreach (var p in points)
             if (p.Length != d) throw new ArgumentException("All points must have the same length.", nameof(points));
 
+        // The float rows are built once for all initialisations. Each run still loads them into a view of its own
+        // MLContext: the view's context seeds its cursors, so one shared view would change the runs' results.
+        var rows = points.Select(p => new Row { Features = p.Select(v => (float)v).ToArray() }).ToList();
+        var schema = SchemaDefinition.Create(typeof(Row));
+        schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
+
         ClusteringResult? best = null;
         for (int r = 0; r < Initializations; r++)
         {
-            var result = FitOnce(points, k, d, unchecked(seed + r));
+            var result = FitOnce(points, rows, schema, k, d, unchecked(seed + r));
             if (best is null || result.Inertia < best.Inertia) best = result;
         }
         return best!;
     }
 
-    private ClusteringResult FitOnce(double[][] points, int k, int d, int seed)
+    private ClusteringResult FitOnce(double[][] points, List<Row> rows, SchemaDefinition schema, int k, int d, int seed)
     {
         var ml = new MLContext(seed);
-        var rows = points.Select(p => new Row { Features = p.Select(v => (float)v).ToArray() }).ToList();
-        var schema = SchemaDefinition.Create(typeof(Row));
-        schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
         IDataView data = ml.Data.LoadFromEnumerable(rows, schema);
 
         var trainer = ml.Clustering.Trainers.KMeans(new KMeansTrainer.Options
