@@ -18,6 +18,8 @@ namespace ProfileGrid.Domain;
 /// <item><c>sessions</c>: sessions ever counted.</item>
 /// <item><c>tenure_days</c>: days since first seen; 0 without events.</item>
 /// <item><c>category_diversity</c>: number of categories with a positive affinity.</item>
+/// <item><c>days_since_last_seen</c>: days since the last event of any kind; 0 without events. Unlike
+/// <c>recency_days</c> it tells a lapsed user from one who still visits but rarely buys.</item>
 /// </list>
 /// </remarks>
 public static class ProfileFeatures
@@ -28,6 +30,7 @@ public static class ProfileFeatures
     public static IReadOnlyList<string> All { get; } =
     [
         "recency_days", "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity",
+        "days_since_last_seen",
     ];
 
     private static readonly HashSet<string> HeavyTailed = new(StringComparer.Ordinal)
@@ -68,6 +71,7 @@ public static class ProfileFeatures
                 "sessions" => profile.Behavior.Sessions,
                 "tenure_days" => DaysSince(profile.Behavior.FirstSeen, now),
                 "category_diversity" => ProfileMetrics.CategoryAffinities(profile, options, now).Count(a => a.Score > 0),
+                "days_since_last_seen" => DaysSince(profile.Behavior.LastSeen, now),
                 _ => throw new InvalidOperationException("unreachable"),
             };
         }
@@ -88,8 +92,8 @@ public static class ProfileFeatures
     }
 
     /// <summary>
-    /// Moves a vector extracted at <paramref name="asOf"/> to <paramref name="now"/> without the profile: recency and
-    /// tenure grow by the days in between and engagement velocity decays with the engagement half-life, exactly as
+    /// Moves a vector extracted at <paramref name="asOf"/> to <paramref name="now"/> without the profile: recency,
+    /// tenure and days since last seen grow by the days in between and engagement velocity decays with the engagement half-life, exactly as
     /// <see cref="Extract"/> would compute them with no new events. Windowed counts (frequency, monetary) keep their
     /// values until the profile changes again: without the daily buckets a shard cannot drop days out of a window.
     /// Returns a new array.
@@ -111,6 +115,7 @@ public static class ProfileFeatures
             {
                 case "recency_days":
                 case "tenure_days":
+                case "days_since_last_seen":
                     aged[i] += days;
                     break;
                 case "engagement_velocity":

@@ -36,10 +36,13 @@ public class ProfileFeaturesTests
         ProfileFeatures.Extract(profile, Options, Now, [name]).Single();
 
     [Fact]
-    public void All_lists_the_eight_features_in_order()
+    public void All_lists_the_nine_features_in_order()
     {
         Assert.Equal(
-            ["recency_days", "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity"],
+            [
+                "recency_days", "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity",
+                "days_since_last_seen",
+            ],
             ProfileFeatures.All);
     }
 
@@ -57,6 +60,7 @@ public class ProfileFeaturesTests
         Assert.Equal(7, Feature(profile, "sessions"));
         Assert.Equal(100, Feature(profile, "tenure_days"), 9);
         Assert.Equal(2, Feature(profile, "category_diversity"));
+        Assert.Equal(1, Feature(profile, "days_since_last_seen"), 9);
     }
 
     [Fact]
@@ -97,6 +101,18 @@ public class ProfileFeaturesTests
     }
 
     [Fact]
+    public void Days_since_last_seen_counts_any_event_not_only_purchases()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-90), "USD", 40m), PageView(Now.AddDays(-5)));
+
+        var vector = ProfileFeatures.Extract(user.Profile, user.Options, user.Now, ["recency_days", "days_since_last_seen"]);
+
+        Assert.Equal(90, vector[0], 9);
+        Assert.Equal(5, vector[1], 9);
+    }
+
+    [Fact]
     public void Features_of_applied_events_match_the_metrics()
     {
         var user = new ProfileUnderTest();
@@ -131,6 +147,7 @@ public class ProfileFeaturesTests
     [InlineData("recency_days", false)]
     [InlineData("tenure_days", false)]
     [InlineData("category_diversity", false)]
+    [InlineData("days_since_last_seen", false)]
     public void Heavy_tailed_features(string feature, bool expected)
     {
         Assert.Equal(expected, ProfileFeatures.IsHeavyTailed(feature));
@@ -145,6 +162,22 @@ public class ProfileFeaturesTests
         user.Apply(PageView(Now.AddHours(-1)));
 
         Assert.True(ProfileFeatures.HasFeatures(user.Profile));
+    }
+
+    [Fact]
+    public void Aging_a_vector_matches_extracting_it_later_for_the_day_counts()
+    {
+        var profile = HandBuilt();
+        string[] names = ["recency_days", "tenure_days", "days_since_last_seen", "frequency"];
+        var later = Now.AddDays(30);
+
+        var aged = ProfileFeatures.Age(ProfileFeatures.Extract(profile, Options, Now, names), names, Now, later, Options);
+
+        Assert.Equal(ProfileFeatures.Extract(profile, Options, later, ["recency_days"])[0], aged[0], 9);
+        Assert.Equal(ProfileFeatures.Extract(profile, Options, later, ["tenure_days"])[0], aged[1], 9);
+        Assert.Equal(ProfileFeatures.Extract(profile, Options, later, ["days_since_last_seen"])[0], aged[2], 9);
+        Assert.Equal(31, aged[2], 9);
+        Assert.Equal(2, aged[3]);
     }
 
     [Fact]
