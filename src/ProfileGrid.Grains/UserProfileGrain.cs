@@ -52,6 +52,14 @@ public sealed partial class UserProfileGrain(
 
     private UserProfile Profile => state.State.Profile;
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Whatever woke this profile (an event, a read), its shard hears of it once per activation: that heals a shard
+        // that lost its last unwritten vectors with a silo, and fills the shards for profiles stored before segmentation.
+        PushFeaturesOnMaterialChange();
+        return Task.CompletedTask;
+    }
+
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         if (_unwrittenFrom is not null)

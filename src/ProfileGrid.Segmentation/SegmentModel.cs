@@ -13,7 +13,7 @@ public sealed class SegmentDefinition
     /// <summary>Centroid in the model's normalised space; assignment measures distances to these.</summary>
     public double[] Centroid { get; init; } = [];
 
-    /// <summary>The same centroid mapped back to original units (days, orders, currency, ...).</summary>
+    /// <summary>The segment's average member in original units (days, orders, currency, ...), at training time.</summary>
     public double[] CentroidInOriginalUnits { get; init; } = [];
 
     /// <summary>The features that set the segment apart most (largest |z| against all training rows).</summary>

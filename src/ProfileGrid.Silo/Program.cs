@@ -57,6 +57,7 @@ builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<IEventSink>(sp => settings.UsesStreams
     ? new StreamEventSink(sp.GetRequiredService<IClusterClient>())
     : new LogEventSink(sp.GetRequiredService<IClusterClient>(), sp.GetRequiredService<IOptions<ProfileGrid.Grains.Ingest.IngestOptions>>()));
+builder.Services.AddSingleton<SegmentLookup>();
 builder.Services.AddSingleton<SiloReadiness>();
 builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("silo");
 builder.Services.AddGrpcHealthChecks();
@@ -73,6 +74,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 
 var app = builder.Build();
 app.MapGrpcService<ProfileGatewayService>();
+app.MapGrpcService<SegmentServiceImpl>();
 app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");

@@ -17,6 +17,7 @@ namespace ProfileGrid.Silo.Gateway;
 public sealed partial class ProfileGatewayService(
     IClusterClient cluster,
     IEventSink sink,
+    SegmentLookup segments,
     EventValidator validator,
     IOptions<GatewayOptions> gatewayOptions,
     IOptions<ProfileOptions> profileOptions,
@@ -83,11 +84,18 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<Profile> GetProfile(GetProfileRequest request, ServerCallContext context)
     {
-        var (tenant, userId) = (FromPath(request.Tenant, context), FromPath(request.UserId, context));
+        var (tenant, userId) = (GatewayPaths.FromPath(request.Tenant, context), GatewayPaths.FromPath(request.UserId, context));
         var key = ValidatedKey(tenant, userId);
+        var segment = segments.SegmentOfAsync(tenant, key);
         var profile = await Grain(key).GetSnapshotAsync()
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{userId}' in tenant '{tenant}'."));
-        return ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value);
+        var proto = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value);
+        if (await segment is { } membership)
+        {
+            proto.Segment = SegmentLookup.ToProto(membership);
+        }
+
+        return proto;
     }
 
     public override async Task<GetProfilesResponse> GetProfiles(GetProfilesRequest request, ServerCallContext context)
@@ -97,7 +105,7 @@ public sealed partial class ProfileGatewayService(
             throw Invalid("user_ids", $"{request.UserIds.Count} ids exceed the limit of {MaxProfilesPerRequest} per request");
         }
 
-        var tenant = FromPath(request.Tenant, context);
+        var tenant = GatewayPaths.FromPath(request.Tenant, context);
         for (var i = 0; i < request.UserIds.Count; i++)
         {
             if (!validator.TryValidateKey(tenant, request.UserIds[i], out var error))
@@ -107,14 +115,22 @@ public sealed partial class ProfileGatewayService(
         }
 
         var keys = request.UserIds.Distinct(StringComparer.Ordinal).Select(id => (Id: id, Key: new ProfileKey(tenant, id).ToString())).ToList();
+        var memberships = Task.WhenAll(keys.Select(k => segments.SegmentOfAsync(tenant, k.Key)));
         var snapshots = await Task.WhenAll(keys.Select(k => Grain(k.Key).GetSnapshotAsync()));
+        var segmentOf = await memberships;
         var now = clock.GetUtcNow();
         var response = new GetProfilesResponse();
         for (var i = 0; i < keys.Count; i++)
         {
             if (snapshots[i] is { } profile)
             {
-                response.Profiles.Add(ProfileMapper.ToProto(profile, now, profileOptions.Value));
+                var proto = ProfileMapper.ToProto(profile, now, profileOptions.Value);
+                if (segmentOf[i] is { } membership)
+                {
+                    proto.Segment = SegmentLookup.ToProto(membership);
+                }
+
+                response.Profiles.Add(proto);
             }
             else
             {
@@ -127,7 +143,7 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<UpsertAttributesResponse> UpsertAttributes(UpsertAttributesRequest request, ServerCallContext context)
     {
-        var key = ValidatedKey(FromPath(request.Tenant, context), FromPath(request.UserId, context));
+        var key = ValidatedKey(GatewayPaths.FromPath(request.Tenant, context), GatewayPaths.FromPath(request.UserId, context));
         if (!validator.TryValidateDemographics(request.Demographics, request.Traits, out var update, out var error))
         {
             throw Invalid(error!.Field, error.Reason);
@@ -139,7 +155,7 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<SetPreferencesResponse> SetPreferences(SetPreferencesRequest request, ServerCallContext context)
     {
-        var key = ValidatedKey(FromPath(request.Tenant, context), FromPath(request.UserId, context));
+        var key = ValidatedKey(GatewayPaths.FromPath(request.Tenant, context), GatewayPaths.FromPath(request.UserId, context));
         if (!validator.TryValidatePreference(request.Preference, out var update, out var error))
         {
             throw Invalid(error!.Field, error.Reason);
@@ -147,16 +163,6 @@ public sealed partial class ProfileGatewayService(
 
         var profile = await Grain(key).SetPreferencesAsync(update!);
         return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value) };
-    }
-
-    /// <summary>
-    /// REST routes leave "%2F" encoded in path values, so a user id holding '/' arrives escaped; gRPC fields never are.
-    /// </summary>
-    private static string FromPath(string value, ServerCallContext context)
-    {
-        var contentType = context.GetHttpContext().Request.ContentType;
-        var isGrpc = contentType is not null && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
-        return isGrpc || string.IsNullOrEmpty(value) ? value : Uri.UnescapeDataString(value);
     }
 
     private IUserProfileGrain Grain(string key) => cluster.GetGrain<IUserProfileGrain>(key);

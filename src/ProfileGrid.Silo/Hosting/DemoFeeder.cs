@@ -106,7 +106,62 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         var after = await WaitUntilAppliedAsync(client, userIds, expected.Events, stoppingToken);
         total.Stop();
 
-        PrintSummary(stream, expected, report, total.Elapsed, before, after);
+        var sample = PrintSummary(stream, expected, report, total.Elapsed, before, after);
+        await SegmentAsync(channel, client, stream, after.Count, stoppingToken);
+
+        var http = $"http://{host.Endpoints.ListenAddress}:{host.Endpoints.HttpPort}";
+        Console.WriteLine();
+        Console.WriteLine($"The grid keeps running. Try: curl {http}/v1/tenants/{demo.Tenant}/users/{sample ?? "u-000001"}/profile");
+        Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/segments");
+        Console.WriteLine($"gRPC on {host.Endpoints.ListenAddress}:{host.Endpoints.GrpcPort} (reflection on). Press Ctrl-C to stop; profiles stay in {host.Azurite.Location}.");
+    }
+
+    /// <summary>
+    /// Segments the replayed users through the public API once every profile's features have reached the shards, and
+    /// compares the segments found with the behaviour types the stream planted.
+    /// </summary>
+    private async Task SegmentAsync(
+        GrpcChannel channel, ProfileGateway.ProfileGatewayClient profiles, SyntheticStream stream, int users, CancellationToken cancellationToken)
+    {
+        var segments = new SegmentService.SegmentServiceClient(channel);
+        var deadline = DateTime.UtcNow + demo.ApplyTimeout;
+        SegmentsResponse listed;
+        while ((listed = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = demo.Tenant }, cancellationToken: cancellationToken)).UsersWithFeatures < users
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500, cancellationToken);
+        }
+
+        var clock = Stopwatch.StartNew();
+        var run = await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = demo.Tenant }, cancellationToken: cancellationToken);
+        clock.Stop();
+        var byUser = await ProfileReader.GetAllAsync(profiles, demo.Tenant, stream.Users.Select(u => u.UserId).ToList(), cancellationToken);
+
+        Console.WriteLine();
+        Console.WriteLine($"Segments (model {run.ModelVersion}, {run.Algorithm} on {run.TrainedOn:N0} users in {clock.Elapsed.TotalSeconds:0.0} s; " +
+                          $"silhouette {run.Silhouette:0.000}, bootstrap ARI {run.StabilityAdjustedRandIndex:0.000})");
+        Console.WriteLine($"  {run.KReason}");
+        Console.WriteLine("  id  label           users  share  recency(d)  orders  revenue  stability  sets it apart");
+        foreach (var segment in run.Segments)
+        {
+            double Centroid(string feature) => segment.Centroid.FirstOrDefault(c => c.Feature == feature)?.Value ?? double.NaN;
+            var apart = string.Join(", ", segment.DistinguishingFeatures.Select(d => $"{d.Feature} {(d.ZScore >= 0 ? "+" : "")}{d.ZScore:0.0}σ"));
+            Console.WriteLine(
+                $"  {segment.Id,2}  {segment.Label,-13} {segment.Size,7:N0} {segment.Share,6:P0} {Centroid("recency_days"),11:0} " +
+                $"{Centroid("frequency"),7:0.0} {Centroid("monetary"),8:N0} {segment.Stability,10:0.00}  {apart}");
+        }
+
+        var planted = stream.Users.Where(u => byUser.GetValueOrDefault(u.UserId)?.Segment is not null).ToList();
+        var found = planted.Select(u => byUser[u.UserId].Segment.SegmentId).ToArray();
+        var ari = ProfileGrid.Segmentation.ClusterMetrics.AdjustedRandIndex(planted.Select(u => (int)u.Type).ToArray(), found);
+        Console.WriteLine();
+        Console.WriteLine($"Planted types against segments (adjusted Rand index {ari:0.000}; 1 = the planted types recovered exactly):");
+        Console.WriteLine("  planted type " + string.Concat(run.Segments.Select(s => $"{s.Label,14}")));
+        foreach (var group in planted.GroupBy(u => u.Type).OrderBy(g => g.Key))
+        {
+            var counts = run.Segments.Select(s => group.Count(u => byUser[u.UserId].Segment.SegmentId == s.Id));
+            Console.WriteLine($"  {group.Key,-12} " + string.Concat(counts.Select(c => $"{c,14:N0}")));
+        }
     }
 
     private async Task<Dictionary<string, Profile>> WaitUntilAppliedAsync(
@@ -126,7 +181,8 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         }
     }
 
-    private void PrintSummary(
+    /// <summary>Prints the replay summary and a sample profile; returns the sample's user id.</summary>
+    private string? PrintSummary(
         SyntheticStream stream, ExpectedTotals expected, ReplayReport report, TimeSpan elapsed,
         IReadOnlyDictionary<string, Profile> before, IReadOnlyDictionary<string, Profile> after)
     {
@@ -167,10 +223,7 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
             Console.WriteLine(Json.Format(shown));
         }
 
-        var http = $"http://{host.Endpoints.ListenAddress}:{host.Endpoints.HttpPort}";
-        Console.WriteLine();
-        Console.WriteLine($"The grid keeps running. Try: curl {http}/v1/tenants/{demo.Tenant}/users/{sample?.UserId ?? "u-000001"}/profile");
-        Console.WriteLine($"gRPC on {host.Endpoints.ListenAddress}:{host.Endpoints.GrpcPort} (reflection on). Press Ctrl-C to stop; profiles stay in {host.Azurite.Location}.");
+        return sample?.UserId;
     }
 
     private async Task<bool> WaitForStartAsync(CancellationToken stoppingToken)

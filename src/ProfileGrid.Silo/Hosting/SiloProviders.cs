@@ -14,6 +14,10 @@ public static class SiloProviders
     public const string PubSubTable = "pubsub";
     public const string MembershipTable = "membership";
     public const string CheckpointTable = "checkpoints";
+    public const string RemindersTable = "reminders";
+
+    /// <summary>Feature shards and models: blobs, because a shard holds tens of thousands of vectors (Table entities stop at 1 MB).</summary>
+    public const string SegmentsContainer = "segments";
 
     public static ISiloBuilder AddProfileGridProviders(this ISiloBuilder silo, HostSettings settings, string? storageConnectionString)
     {
@@ -49,8 +53,21 @@ public static class SiloProviders
         {
             silo.AddMemoryGrainStorage(ProfileStores.Profiles);
             silo.AddMemoryGrainStorage(ProfileStores.PubSub);
+            silo.AddMemoryGrainStorage(ProfileStores.Segments);
+            silo.UseInMemoryReminderService();
             return;
         }
+
+        silo.AddAzureBlobGrainStorage(ProfileStores.Segments, o =>
+        {
+            o.BlobServiceClient = new BlobServiceClient(connectionString);
+            o.ContainerName = $"{settings.ServiceId}-{SegmentsContainer}";
+        });
+        silo.UseAzureTableReminderService(o =>
+        {
+            o.TableServiceClient = new TableServiceClient(connectionString);
+            o.TableName = RemindersTable;
+        });
 
         silo.AddAzureTableGrainStorage(ProfileStores.Profiles, o =>
         {

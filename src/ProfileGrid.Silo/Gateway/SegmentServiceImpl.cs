@@ -1,0 +1,303 @@
+using System.Globalization;
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Domain;
+using ProfileGrid.Grains.Segments;
+using ProfileGrid.Segmentation;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>Finds a user's segment where the user's vector lives: the feature shard that owns the profile key.</summary>
+public sealed class SegmentLookup(IClusterClient cluster, IOptions<SegmentationOptions> options)
+{
+    public IFeatureShardGrain ShardOf(string tenant, string profileKey) =>
+        cluster.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(profileKey, options.Value.Shards)));
+
+    public IFeatureShardGrain Shard(string tenant, int shard) => cluster.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, shard));
+
+    public int Shards => options.Value.Shards;
+
+    public Task<UserSegment?> SegmentOfAsync(string tenant, string profileKey) => ShardOf(tenant, profileKey).GetSegmentAsync(profileKey);
+
+    public static SegmentMembership ToProto(UserSegment segment) => new()
+    {
+        SegmentId = segment.SegmentId,
+        Label = segment.Label,
+        ModelVersion = segment.ModelVersion,
+        Since = segment.Since.ToString("O", CultureInfo.InvariantCulture),
+    };
+}
+
+/// <summary>The gRPC (and REST) face of segmentation: runs, segments with live sizes, members, map and curves.</summary>
+public sealed class SegmentServiceImpl(
+    IClusterClient cluster,
+    SegmentLookup lookup,
+    EventValidator validator,
+    IOptions<SegmentationOptions> options) : SegmentService.SegmentServiceBase
+{
+    public const int DefaultPageSize = 100;
+    public const int MaxPageSize = 1000;
+
+    public override async Task<SegmentsResponse> ListSegments(ListSegmentsRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        return ToProto(tenant, await Segmentation(tenant).GetOverviewAsync());
+    }
+
+    public override async Task<SegmentsResponse> RunSegmentation(RunSegmentationRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        var settings = ToSettings(request);
+        var result = await Segmentation(tenant).RunAsync(settings);
+        if (result.AlreadyRunning)
+        {
+            throw new RpcException(new Status(StatusCode.Aborted, string.Join(" ", result.Problems)));
+        }
+
+        if (result.Model is null)
+        {
+            // Bad settings and too little data are both the caller's to fix; each problem names its field.
+            var code = result.Problems.All(p => p.StartsWith("not enough", StringComparison.Ordinal) || p.Contains("users with features", StringComparison.Ordinal))
+                ? StatusCode.FailedPrecondition
+                : StatusCode.InvalidArgument;
+            throw new RpcException(new Status(code, string.Join(" ", result.Problems)));
+        }
+
+        return ToProto(tenant, await Segmentation(tenant).GetOverviewAsync());
+    }
+
+    public override async Task<SegmentMembership> GetUserSegment(GetUserSegmentRequest request, ServerCallContext context)
+    {
+        var tenant = GatewayPaths.FromPath(request.Tenant, context);
+        var userId = GatewayPaths.FromPath(request.UserId, context);
+        if (!validator.TryValidateKey(tenant, userId, out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        var key = new ProfileKey(tenant, userId).ToString();
+        var segment = await lookup.SegmentOfAsync(tenant, key) ?? throw new RpcException(new Status(
+            StatusCode.NotFound,
+            $"User '{userId}' in tenant '{tenant}' has no segment: the tenant has no segmentation model yet, or the user has no behavioral events."));
+        return SegmentLookup.ToProto(segment);
+    }
+
+    public override async Task<ListSegmentMembersResponse> ListSegmentMembers(ListSegmentMembersRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            throw Invalid("page_size", $"must be between 1 and {MaxPageSize}; got {request.PageSize}");
+        }
+
+        var model = await Segmentation(tenant).GetModelAsync()
+            ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Tenant '{tenant}' has no segmentation model yet; run segmentation first."));
+        if (model.Segment(request.SegmentId) is null)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"Segment {request.SegmentId} is not in model {model.Version}; its segments are {string.Join(", ", model.Segments.Select(s => s.Id))}."));
+        }
+
+        var (shard, after) = ParsePageToken(request.PageToken);
+        var response = new ListSegmentMembersResponse();
+        string? last = null;
+        for (; shard < lookup.Shards && response.UserIds.Count < pageSize; shard++, after = null)
+        {
+            var members = await lookup.Shard(tenant, shard).GetMembersAsync(request.SegmentId, after, pageSize - response.UserIds.Count);
+            foreach (var member in members)
+            {
+                response.UserIds.Add(ProfileKey.Parse(member).UserId);
+                last = member;
+            }
+
+            if (response.UserIds.Count >= pageSize)
+            {
+                break;
+            }
+        }
+
+        if (response.UserIds.Count >= pageSize && last is not null)
+        {
+            response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{shard}\n{last}"));
+        }
+
+        return response;
+    }
+
+    public override async Task<SegmentMapResponse> GetSegmentMap(GetSegmentMapRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        if (request.MaxPoints < 0)
+        {
+            throw Invalid("max_points", "must not be negative");
+        }
+
+        var model = await RequireModelAsync(tenant);
+        var map = model.Map;
+        var response = new SegmentMapResponse
+        {
+            ModelVersion = model.Version,
+            XAxis = Axis(model, 0),
+            YAxis = Axis(model, 1),
+        };
+        var points = request.MaxPoints > 0 ? map.Points.Take(request.MaxPoints) : map.Points;
+        response.Points.AddRange(points.Select(p => new Contracts.V1.MapPoint { X = p.X, Y = p.Y, SegmentId = p.SegmentId }));
+        return response;
+    }
+
+    public override async Task<SegmentCurvesResponse> GetSegmentCurves(GetSegmentCurvesRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        var model = await RequireModelAsync(tenant);
+        var response = new SegmentCurvesResponse
+        {
+            ModelVersion = model.Version,
+            ElbowK = model.ElbowK,
+            SilhouetteK = model.SilhouetteK,
+            ChosenK = model.K,
+            Reason = model.KReason,
+        };
+        response.Points.AddRange(model.Curve.Select(p => new Contracts.V1.KCurvePoint { K = p.K, Inertia = p.Inertia, Silhouette = p.Silhouette }));
+        return response;
+    }
+
+    private static MapAxis Axis(SegmentModel model, int axis)
+    {
+        var result = new MapAxis
+        {
+            ExplainedVarianceRatio = model.Map.ExplainedVarianceRatio.Length > axis ? model.Map.ExplainedVarianceRatio[axis] : 0,
+        };
+        if (model.Map.Loadings.Length > axis)
+        {
+            result.Loadings.AddRange(model.Features.Select((f, j) => new FeatureValue { Feature = f, Value = model.Map.Loadings[axis][j] }));
+        }
+
+        return result;
+    }
+
+    private async Task<SegmentModel> RequireModelAsync(string tenant) =>
+        await Segmentation(tenant).GetModelAsync()
+        ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Tenant '{tenant}' has no segmentation model yet; run segmentation first."));
+
+    private SegmentationSettings ToSettings(RunSegmentationRequest request)
+    {
+        var defaults = options.Value.DefaultSettings();
+        var normalization = request.Normalization switch
+        {
+            "" => defaults.Normalization,
+            "zscore" => NormalizationKind.ZScore,
+            "minmax" => NormalizationKind.MinMax,
+            _ => throw Invalid("normalization", $"'{request.Normalization}' is not zscore or minmax"),
+        };
+
+        if (request.K < 0) throw Invalid("k", $"must not be negative; got {request.K}");
+        if (request.MinK < 0) throw Invalid("min_k", $"must not be negative; got {request.MinK}");
+        if (request.MaxK < 0) throw Invalid("max_k", $"must not be negative; got {request.MaxK}");
+        var settings = defaults with
+        {
+            Algorithm = string.IsNullOrEmpty(request.Algorithm) ? defaults.Algorithm : request.Algorithm,
+            K = request.K == 0 ? null : request.K,
+            MinK = request.MinK == 0 ? defaults.MinK : request.MinK,
+            MaxK = request.MaxK == 0 ? defaults.MaxK : request.MaxK,
+            Features = request.Features.Count > 0 ? request.Features.ToArray() : defaults.Features,
+            Normalization = normalization,
+        };
+        var problems = settings.Validate(ProfileFeatures.All, 0);
+        if (problems.Count > 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join(" ", problems)));
+        }
+
+        return settings;
+    }
+
+    private static SegmentsResponse ToProto(string tenant, SegmentOverview overview)
+    {
+        var response = new SegmentsResponse
+        {
+            Tenant = tenant,
+            UsersWithFeatures = overview.UsersWithFeatures,
+            Unassigned = overview.Unassigned,
+            Running = overview.Running,
+        };
+        if (overview.Model is not { } model)
+        {
+            return response;
+        }
+
+        response.ModelVersion = model.Version;
+        response.TrainedAt = model.TrainedAt.ToString("O", CultureInfo.InvariantCulture);
+        response.Algorithm = model.Algorithm;
+        response.Features.AddRange(model.Features);
+        response.TrainedOn = model.TrainedOn;
+        response.Population = model.Population;
+        response.K = model.K;
+        response.KReason = model.KReason;
+        response.Silhouette = model.Silhouette;
+        response.Inertia = model.Inertia;
+        response.StabilityAdjustedRandIndex = model.StabilityAdjustedRandIndex;
+        response.AgreementWithPrevious = model.AgreementWithPrevious;
+        var assigned = overview.Sizes.Values.Sum(v => (long)v);
+        foreach (var segment in model.Segments)
+        {
+            var size = overview.Sizes.GetValueOrDefault(segment.Id);
+            var proto = new Contracts.V1.Segment
+            {
+                Id = segment.Id,
+                Label = segment.Label,
+                Size = size,
+                Share = assigned > 0 ? (double)size / assigned : 0,
+                TrainingSize = segment.TrainingSize,
+                Stability = segment.Stability,
+                Unstable = segment.Unstable,
+            };
+            proto.Centroid.AddRange(model.Features.Select((f, j) => new FeatureValue { Feature = f, Value = segment.CentroidInOriginalUnits[j] }));
+            proto.DistinguishingFeatures.AddRange(segment.DistinguishingFeatures.Select(d => new Contracts.V1.DistinguishingFeature { Feature = d.Feature, Value = d.Value, ZScore = d.ZScore }));
+            response.Segments.Add(proto);
+        }
+
+        return response;
+    }
+
+    private static (int Shard, string? After) ParsePageToken(string token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return (0, null);
+        }
+
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            var newline = text.IndexOf('\n');
+            if (newline > 0 && int.TryParse(text.AsSpan(0, newline), NumberStyles.None, CultureInfo.InvariantCulture, out var shard))
+            {
+                return (shard, text[(newline + 1)..]);
+            }
+        }
+        catch (FormatException)
+        {
+        }
+
+        throw Invalid("page_token", "is not a token returned by this API");
+    }
+
+    private string ValidatedTenant(string tenant)
+    {
+        if (!validator.TryValidateKey(tenant, "_", out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        return tenant;
+    }
+
+    private ISegmentationGrain Segmentation(string tenant) => cluster.GetGrain<ISegmentationGrain>(tenant);
+
+    private static RpcException Invalid(string field, string reason) =>
+        new(new Status(StatusCode.InvalidArgument, $"{field}: {reason}"));
+}
