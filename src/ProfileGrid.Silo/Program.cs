@@ -95,8 +95,14 @@ app.MapGet("/v1/tenants/{tenant}/users/{userId}/document", async (string tenant,
 });
 app.MapGet("/v1/admin/cluster", async (IGrainFactory grains) =>
 {
-    var silos = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-    return Results.Json(new { activeSilos = silos.Count, silos = silos.Keys.Select(s => s.ToString()).Order().ToArray() });
+    var management = grains.GetGrain<IManagementGrain>(0);
+    var silos = await management.GetHosts(onlyActive: true);
+    var statistics = await management.GetSimpleGrainStatistics();
+    var activations = statistics
+        .GroupBy(s => s.GrainType.Split(',')[0].Split('.').Last())
+        .OrderBy(g => g.Key, StringComparer.Ordinal)
+        .ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount));
+    return Results.Json(new { activeSilos = silos.Count, silos = silos.Keys.Select(s => s.ToString()).Order().ToArray(), activations });
 });
 app.MapGet("/v1/admin/ingest", async (IGrainFactory grains, IOptions<ProfileGrid.Grains.Ingest.IngestOptions> ingest) =>
 {
@@ -119,6 +125,9 @@ app.MapGet("/", () => Results.Text(
       REST:  POST /v1/events:ingest, GET /v1/tenants/{tenant}/users/{user}/profile, POST /v1/tenants/{tenant}/profiles:batchGet
              GET /v1/tenants/{tenant}/users/{user}/document (the JSON document view)
              PUT /v1/tenants/{tenant}/users/{user}/attributes, PUT /v1/tenants/{tenant}/users/{user}/preferences
+      Segments (service profilegrid.v1.SegmentService):
+             GET /v1/tenants/{tenant}/segments, POST /v1/tenants/{tenant}/segments:run, GET /v1/tenants/{tenant}/users/{user}/segment
+             GET /v1/tenants/{tenant}/segments/{id}/members, GET /v1/tenants/{tenant}/segments/map, GET /v1/tenants/{tenant}/segments/curves
       Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
     """));
 
