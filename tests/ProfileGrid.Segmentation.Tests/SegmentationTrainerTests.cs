@@ -1,0 +1,132 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ProfileGrid.Segmentation;
+
+namespace ProfileGrid.Segmentation.Tests;
+
+public class SegmentationTrainerTests
+{
+    private static readonly string[] Names = ["x", "y", "z"];
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+
+    private static TrainingSet Blobs(int perBlob = 120, int seed = 7)
+    {
+        // Shift the blobs into positive values so the data looks like counts and amounts.
+        var rows = PlantedData.FourBlobs(perBlob, seed).Select(r => r.Select(v => v + 10).ToArray()).ToArray();
+        return new TrainingSet(Names, [false, false, false], rows, rows.Length);
+    }
+
+    private static int[] Planted(int perBlob = 120) => Enumerable.Range(0, 4 * perBlob).Select(i => i / perBlob).ToArray();
+
+    [Theory]
+    [InlineData("kmeans")]
+    [InlineData("ward")]
+    public void Planted_clusters_are_recovered_with_the_k_the_data_shows(string algorithm)
+    {
+        var data = Blobs();
+
+        var model = SegmentationTrainer.Train(data, new SegmentationSettings { Algorithm = algorithm, MinK = 2, MaxK = 8 }, null, 1, Now);
+
+        Assert.Equal(4, model.K);
+        Assert.Equal([2, 3, 4, 5, 6, 7, 8], model.Curve.Select(p => p.K));
+        var assigned = data.Rows.Select(model.Assign).ToArray();
+        Assert.True(ClusterMetrics.AdjustedRandIndex(Planted(), assigned) >= 0.9);
+        Assert.Equal(data.Rows.Length, model.Segments.Sum(s => s.TrainingSize));
+        Assert.True(model.StabilityAdjustedRandIndex > 0.9, $"stability ARI {model.StabilityAdjustedRandIndex}");
+        Assert.All(model.Segments, s => Assert.False(s.Unstable));
+        Assert.Contains("k = 4", model.KReason);
+    }
+
+    [Fact]
+    public void Centroids_in_original_units_are_the_members_means()
+    {
+        var data = Blobs();
+        var model = SegmentationTrainer.Train(data, new SegmentationSettings { K = 4, StabilityRuns = 0 }, null, 1, Now);
+
+        foreach (var segment in model.Segments)
+        {
+            var members = data.Rows.Where(r => model.Assign(r) == segment.Id).ToArray();
+            for (var j = 0; j < Names.Length; j++)
+            {
+                Assert.Equal(members.Average(r => r[j]), segment.CentroidInOriginalUnits[j], 6);
+            }
+        }
+    }
+
+    [Fact]
+    public void The_map_projects_training_rows_with_their_segment_and_explains_its_axes()
+    {
+        var data = Blobs();
+        var model = SegmentationTrainer.Train(data, new SegmentationSettings { K = 4, StabilityRuns = 0, MapPoints = 100 }, null, 1, Now);
+
+        Assert.Equal(100, model.Map.Points.Length);
+        Assert.All(model.Map.Points, p => Assert.NotNull(model.Segment(p.SegmentId)));
+        Assert.Equal(2, model.Map.Loadings.Length);
+        Assert.All(model.Map.Loadings, axis => Assert.Equal(Names.Length, axis.Length));
+        Assert.InRange(model.Map.ExplainedVarianceRatio.Sum(), 0.5, 1.0 + 1e-9);
+    }
+
+    [Fact]
+    public void A_retrain_keeps_ids_and_labels_and_new_segments_get_fresh_ids()
+    {
+        var data = Blobs();
+        var first = SegmentationTrainer.Train(data, new SegmentationSettings { K = 3, StabilityRuns = 0 }, null, 1, Now);
+
+        var second = SegmentationTrainer.Train(data, new SegmentationSettings { K = 4, StabilityRuns = 0, Seed = 99 }, first, 2, Now);
+
+        Assert.Equal(2, second.Version);
+        var carried = second.Segments.Where(s => first.Segment(s.Id) is not null).ToList();
+        Assert.Equal(3, carried.Count);
+        Assert.All(carried, s => Assert.Equal(first.Segment(s.Id)!.Label, s.Label));
+        var fresh = Assert.Single(second.Segments, s => first.Segment(s.Id) is null);
+        Assert.Equal(first.NextSegmentId, fresh.Id);
+        Assert.Equal(first.NextSegmentId + 1, second.NextSegmentId);
+        Assert.Equal(second.Segments.Length, second.Segments.Select(s => s.Label).Distinct().Count());
+        Assert.InRange(second.AgreementWithPrevious, 0.5, 1.0);
+    }
+
+    [Fact]
+    public void Only_the_requested_features_are_used_and_assignment_reads_them_from_the_source_vector()
+    {
+        var data = Blobs();
+        var model = SegmentationTrainer.Train(data, new SegmentationSettings { K = 2, Features = ["z", "x"], StabilityRuns = 0 }, null, 1, Now);
+
+        Assert.Equal(["z", "x"], model.Features);
+        Assert.Equal([2, 0], model.SourceColumns);
+        var moved = data.Rows[0].ToArray();
+        moved[1] += 1000; // y is not a model feature
+        Assert.Equal(model.Assign(data.Rows[0]), model.Assign(moved));
+    }
+
+    [Fact]
+    public void Bad_settings_are_refused_with_every_problem_named()
+    {
+        var data = Blobs(perBlob: 2);
+
+        var error = Assert.Throws<SegmentationException>(() => SegmentationTrainer.Train(
+            data, new SegmentationSettings { Algorithm = "dbscan", Features = ["x", "w"], MinK = 1, MaxK = 1 }, null, 1, Now));
+
+        Assert.Contains(error.Problems, p => p.StartsWith("algorithm:") && p.Contains("dbscan"));
+        Assert.Contains(error.Problems, p => p.StartsWith("features:") && p.Contains("'w'"));
+        Assert.Contains(error.Problems, p => p.StartsWith("min_k:"));
+        Assert.Contains(error.Problems, p => p.StartsWith("max_k:"));
+
+        var tooFew = Assert.Throws<SegmentationException>(() => SegmentationTrainer.Train(data, new SegmentationSettings { K = 8 }, null, 1, Now));
+        Assert.Contains("users with features", tooFew.Message);
+    }
+
+    [Fact]
+    public void A_model_round_trips_through_json_including_figures_that_were_not_computed()
+    {
+        var model = SegmentationTrainer.Train(Blobs(), new SegmentationSettings { K = 4, StabilityRuns = 0 }, null, 1, Now);
+        var options = new JsonSerializerOptions { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+        var copy = JsonSerializer.Deserialize<SegmentModel>(JsonSerializer.Serialize(model, options), options)!;
+
+        Assert.True(double.IsNaN(copy.StabilityAdjustedRandIndex));
+        Assert.Equal(model.Segments.Select(s => (s.Id, s.Label)), copy.Segments.Select(s => (s.Id, s.Label)));
+        Assert.Equal(model.Normalizer.Offsets, copy.Normalizer.Offsets);
+        Assert.All(Blobs().Rows, r => Assert.Equal(model.Assign(r), copy.Assign(r)));
+        Assert.Equal(model.Curve, copy.Curve);
+    }
+}
