@@ -124,11 +124,24 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         GrpcChannel channel, ProfileGateway.ProfileGatewayClient profiles, SyntheticStream stream, int users, CancellationToken cancellationToken)
     {
         var segments = new SegmentService.SegmentServiceClient(channel);
-        var deadline = DateTime.UtcNow + demo.ApplyTimeout;
-        SegmentsResponse listed;
-        while ((listed = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = demo.Tenant }, cancellationToken: cancellationToken)).UsersWithFeatures < users
-               && DateTime.UtcNow < deadline)
+        // Profiles send their features when they write their state (within the flush interval); wait for all of them,
+        // or until no more arrive for a while.
+        long held = -1;
+        var lastGrowth = DateTime.UtcNow;
+        while (DateTime.UtcNow - lastGrowth < TimeSpan.FromSeconds(20))
         {
+            var listed = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = demo.Tenant }, cancellationToken: cancellationToken);
+            if (listed.UsersWithFeatures >= users)
+            {
+                break;
+            }
+
+            if (listed.UsersWithFeatures > held)
+            {
+                held = listed.UsersWithFeatures;
+                lastGrowth = DateTime.UtcNow;
+            }
+
             await Task.Delay(500, cancellationToken);
         }
 
