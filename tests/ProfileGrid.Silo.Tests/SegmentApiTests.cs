@@ -1,0 +1,499 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Grpc.Core;
+using ProfileGrid.Contracts.V1;
+using WireEvent = ProfileGrid.Contracts.V1.Event;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>
+/// Segmentation through the real host, over gRPC and REST: users of three planted behaviour types are ingested as
+/// events, segmented, listed, paged, mapped, moved by new behaviour, and refused with a reason when the input is bad.
+/// </summary>
+[Collection(SegmentSiloCollection.Name)]
+public class SegmentApiTests(SegmentSiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    private SegmentService.SegmentServiceClient Segments => new(Silo.Channel);
+
+    [Fact]
+    public async Task Grpc_run_assigns_every_user_and_members_map_and_curves_agree_with_the_model()
+    {
+        var planted = await SegmentScenario.FeedAsync(Silo, "grpc");
+
+        var run = await Segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = planted.Tenant, MinK = 2, MaxK = 5 });
+
+        Assert.Equal(1, run.ModelVersion);
+        Assert.Equal(planted.Users.Count, run.UsersWithFeatures);
+        Assert.Equal(0, run.Unassigned);
+        Assert.Equal(run.UsersWithFeatures, run.Segments.Sum(s => s.Size));
+        Assert.Equal(3, run.K);
+        Assert.Equal(run.K, run.Segments.Count);
+        Assert.NotEmpty(run.Features);
+        Assert.All(run.Segments, segment =>
+        {
+            Assert.False(string.IsNullOrWhiteSpace(segment.Label), $"segment {segment.Id} has no label");
+            Assert.Equal(run.Features, segment.Centroid.Select(c => c.Feature));
+        });
+        Assert.Equal(run.Segments.Count, run.Segments.Select(s => s.Id).Distinct().Count());
+
+        // Every user's segment, read where it lives, is the one their profile shows.
+        var memberships = await SegmentScenario.MembershipsAsync(Segments, planted);
+        foreach (var (user, membership) in memberships)
+        {
+            Assert.Equal(1, membership.ModelVersion);
+            Assert.Contains(run.Segments, s => s.Id == membership.SegmentId && s.Label == membership.Label);
+            var profile = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = planted.Tenant, UserId = user });
+            Assert.Equal(membership, profile.Segment);
+        }
+
+        SegmentScenario.AssertTypesSeparated(planted, memberships);
+        foreach (var segment in run.Segments)
+        {
+            var expected = memberships.Where(m => m.Value.SegmentId == segment.Id).Select(m => m.Key).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(expected.Length, segment.Size);
+            var members = await SegmentScenario.AllMembersAsync(Segments, planted.Tenant, segment.Id, pageSize: 2);
+            Assert.Equal(members.Count, members.Distinct().Count());
+            Assert.Equal(expected, members.Order(StringComparer.Ordinal));
+        }
+
+        var map = await Segments.GetSegmentMapAsync(new GetSegmentMapRequest { Tenant = planted.Tenant });
+        Assert.Equal(1, map.ModelVersion);
+        Assert.Equal(planted.Users.Count, map.Points.Count);
+        Assert.All(map.Points, p => Assert.Contains(run.Segments, s => s.Id == p.SegmentId));
+        foreach (var segment in run.Segments)
+        {
+            Assert.Equal(segment.TrainingSize, map.Points.Count(p => p.SegmentId == segment.Id));
+        }
+
+        foreach (var axis in new[] { map.XAxis, map.YAxis })
+        {
+            Assert.Equal(run.Features, axis.Loadings.Select(l => l.Feature));
+            Assert.All(axis.Loadings, l => Assert.True(double.IsFinite(l.Value)));
+            Assert.InRange(axis.ExplainedVarianceRatio, 0.0, 1.0);
+        }
+
+        Assert.True(map.XAxis.ExplainedVarianceRatio >= map.YAxis.ExplainedVarianceRatio);
+
+        var curves = await Segments.GetSegmentCurvesAsync(new GetSegmentCurvesRequest { Tenant = planted.Tenant });
+        Assert.Equal(1, curves.ModelVersion);
+        Assert.Equal([2, 3, 4, 5], curves.Points.Select(p => p.K));
+        Assert.Equal(run.K, curves.ChosenK);
+        Assert.False(string.IsNullOrWhiteSpace(curves.Reason));
+    }
+
+    [Fact]
+    public async Task Rest_runs_lists_and_pages_segments_in_camel_case_json()
+    {
+        var planted = await SegmentScenario.FeedAsync(Silo, "rest");
+        var tenant = Uri.EscapeDataString(planted.Tenant);
+
+        using var run = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3, "algorithm": "kmeans"}""");
+        var root = run.RootElement;
+        Assert.Equal(1, Json.Int64(root, "modelVersion"));
+        Assert.Equal(3, Json.Int64(root, "k"));
+        Assert.Equal(planted.Users.Count, Json.Int64(root, "usersWithFeatures"));
+        Assert.Equal(0, Json.Int64(root, "unassigned"));
+        Assert.Equal("kmeans", root.GetProperty("algorithm").GetString());
+        var segments = root.GetProperty("segments").EnumerateArray().ToArray();
+        Assert.Equal(3, segments.Length);
+        Assert.Equal(planted.Users.Count, segments.Sum(s => Json.Int64(s, "size")));
+        Assert.All(segments, s =>
+        {
+            Assert.False(string.IsNullOrWhiteSpace(s.GetProperty("label").GetString()));
+            Assert.True(s.TryGetProperty("trainingSize", out _));
+            Assert.NotEmpty(s.GetProperty("centroid").EnumerateArray().Select(c => c.GetProperty("feature").GetString()));
+            Assert.True(s.TryGetProperty("distinguishingFeatures", out _));
+        });
+        var sizes = segments.ToDictionary(s => Json.Int64(s, "id"), s => Json.Int64(s, "size"));
+
+        using var listed = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/segments");
+        Assert.Equal(1, Json.Int64(listed.RootElement, "modelVersion"));
+        Assert.Equal(sizes, listed.RootElement.GetProperty("segments").EnumerateArray().ToDictionary(s => Json.Int64(s, "id"), s => Json.Int64(s, "size")));
+
+        var memberships = new Dictionary<string, long>();
+        foreach (var user in planted.Users.Keys)
+        {
+            using var segment = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/users/{Uri.EscapeDataString(user)}/segment");
+            var grpc = await Segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = user });
+            Assert.Equal(grpc.SegmentId, Json.Int64(segment.RootElement, "segmentId"));
+            Assert.Equal(grpc.Label, segment.RootElement.GetProperty("label").GetString());
+            Assert.Equal(1, Json.Int64(segment.RootElement, "modelVersion"));
+            Assert.False(string.IsNullOrEmpty(segment.RootElement.GetProperty("since").GetString()));
+            memberships[user] = grpc.SegmentId;
+        }
+
+        SegmentScenario.AssertTypesSeparated(planted, memberships.ToDictionary(m => m.Key, m => new SegmentMembership { SegmentId = (int)m.Value }));
+        foreach (var (id, size) in sizes)
+        {
+            var members = new List<string>();
+            var token = "";
+            for (var page = 0; ; page++)
+            {
+                Assert.True(page < 50, "the member pages never ended");
+                using var response = await SegmentScenario.SendJsonAsync(
+                    Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/segments/{id}/members?pageSize=2&pageToken={Uri.EscapeDataString(token)}");
+                var ids = response.RootElement.TryGetProperty("userIds", out var array) ? array.EnumerateArray().Select(u => u.GetString()!).ToArray() : [];
+                Assert.InRange(ids.Length, 0, 2);
+                members.AddRange(ids);
+                token = response.RootElement.TryGetProperty("nextPageToken", out var next) ? next.GetString() ?? "" : "";
+                if (token == "")
+                {
+                    break;
+                }
+            }
+
+            Assert.Equal(
+                memberships.Where(m => m.Value == id).Select(m => m.Key).Order(StringComparer.Ordinal),
+                members.Order(StringComparer.Ordinal));
+            Assert.Equal(size, members.Count);
+        }
+    }
+
+    [Fact]
+    public async Task Bad_input_is_refused_with_the_code_and_the_field_to_fix()
+    {
+        var planted = await SegmentScenario.FeedAsync(Silo, "errors", perType: 2);
+        var tenant = planted.Tenant;
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => Segments.RunSegmentationAsync(
+            new RunSegmentationRequest { Tenant = tenant, Algorithm = "dbscan", Features = { "recency_days", "shoe_size" } }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, unknown.StatusCode);
+        Assert.Contains("algorithm: 'dbscan'", unknown.Status.Detail);
+        Assert.Contains("features: 'shoe_size'", unknown.Status.Detail);
+
+        var oneSegment = await Assert.ThrowsAsync<RpcException>(() => Segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 1 }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, oneSegment.StatusCode);
+        Assert.StartsWith("k:", oneSegment.Status.Detail);
+
+        var empty = await Assert.ThrowsAsync<RpcException>(() => Segments.RunSegmentationAsync(
+            new RunSegmentationRequest { Tenant = SegmentScenario.NewTenant("empty") }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, empty.StatusCode);
+        Assert.Contains("not enough users with features", empty.Status.Detail);
+
+        // Nothing was published by the refused runs.
+        Assert.Equal(0, (await Segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant })).ModelVersion);
+        var run = await Segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 2 });
+        Assert.Equal(1, run.ModelVersion);
+
+        var stranger = await Assert.ThrowsAsync<RpcException>(() => Segments.GetUserSegmentAsync(
+            new GetUserSegmentRequest { Tenant = tenant, UserId = "nobody-" + Guid.NewGuid().ToString("N")[..8] }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, stranger.StatusCode);
+
+        var garbage = await Assert.ThrowsAsync<RpcException>(() => Segments.ListSegmentMembersAsync(
+            new ListSegmentMembersRequest { Tenant = tenant, SegmentId = run.Segments[0].Id, PageToken = "%%not a token%%" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, garbage.StatusCode);
+        Assert.StartsWith("page_token:", garbage.Status.Detail);
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => Segments.ListSegmentMembersAsync(
+            new ListSegmentMembersRequest { Tenant = tenant, SegmentId = 99 }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("99", missing.Status.Detail);
+
+        using var content = new StringContent("""{"k": 1}""", Encoding.UTF8, "application/json");
+        using var rest = await Silo.Http.PostAsync($"/v1/tenants/{Uri.EscapeDataString(tenant)}/segments:run", content);
+        Assert.Equal(HttpStatusCode.BadRequest, rest.StatusCode);
+        using var body = JsonDocument.Parse(await rest.Content.ReadAsStringAsync());
+        Assert.StartsWith("k: must be between 2 and 50", body.RootElement.GetProperty("message").GetString());
+
+        // Still the first model: a refused run leaves the published one alone.
+        Assert.Equal(1, (await Segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant })).ModelVersion);
+    }
+
+    [Fact]
+    public async Task A_browser_who_starts_buying_big_moves_to_the_spenders_without_a_retrain()
+    {
+        var planted = await SegmentScenario.FeedAsync(Silo, "move");
+        var run = await Segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = planted.Tenant, K = 3 });
+        var memberships = await SegmentScenario.MembershipsAsync(Segments, planted);
+        SegmentScenario.AssertTypesSeparated(planted, memberships);
+        var browser = planted.Of(PlantedType.Browser).First();
+        var browsers = memberships[browser].SegmentId;
+        var spenders = memberships[planted.Of(PlantedType.BigSpender).First()].SegmentId;
+
+        var now = DateTimeOffset.UtcNow;
+        var request = new IngestEventsRequest { Tenant = planted.Tenant };
+        request.Events.AddRange(Enumerable.Range(0, 14).Select(i =>
+            SegmentScenario.Buy(browser, $"{browser}-converted-{i}", now.AddDays(-i).AddMinutes(-5), 400m, SegmentScenario.Categories[i % SegmentScenario.Categories.Length])));
+        var ingested = await Silo.Client.IngestEventsAsync(request);
+        Assert.Empty(ingested.Rejected);
+
+        var moved = await SegmentScenario.PollAsync(
+            () => Segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = browser }).ResponseAsync,
+            m => m.SegmentId == spenders,
+            $"{browser} moving from segment {browsers} to the spenders' segment {spenders}");
+
+        Assert.Equal(1, moved.ModelVersion);
+        Assert.True(DateTimeOffset.Parse(moved.Since, CultureInfo.InvariantCulture) > DateTimeOffset.Parse(run.TrainedAt, CultureInfo.InvariantCulture));
+        var overview = await SegmentScenario.PollAsync(
+            () => Segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = planted.Tenant }).ResponseAsync,
+            o => o.Segments.Single(s => s.Id == spenders).Size == run.Segments.Single(s => s.Id == spenders).Size + 1,
+            "the spenders' segment growing by one");
+        Assert.Equal(1, overview.ModelVersion);
+        Assert.Equal(run.Segments.Single(s => s.Id == browsers).Size - 1, overview.Segments.Single(s => s.Id == browsers).Size);
+        Assert.Equal(0, overview.Unassigned);
+        Assert.Contains(browser, await SegmentScenario.AllMembersAsync(Segments, planted.Tenant, spenders, pageSize: 100));
+    }
+}
+
+/// <summary>Segments on Azure storage across a silo restart: the model and every membership come back from the shards' blobs.</summary>
+[Collection(AzuriteCollection.Name)]
+public class SegmentApiDurabilityTests(AzuriteFixture azurite, ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("stop")]
+    [InlineData("kill")]
+    public async Task A_restart_keeps_the_model_and_every_membership_without_waking_profiles(string shutdown)
+    {
+        var serviceId = "s" + Guid.NewGuid().ToString("N")[..10];
+        PlantedTenant planted;
+        SegmentsResponse before;
+        Dictionary<string, SegmentMembership> memberships;
+        var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, SegmentSiloFixture.Settings);
+        try
+        {
+            var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+            planted = await SegmentScenario.FeedAsync(silo, "durable", perType: 4);
+            await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = planted.Tenant, K = 3 });
+            before = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = planted.Tenant });
+            memberships = await SegmentScenario.MembershipsAsync(segments, planted);
+
+            // Profiles written and the log checkpoint past them, so a restart has nothing to replay into profile grains;
+            // then more than every write-behind interval (200 ms here), since the saved checkpoint is not reported.
+            await SegmentScenario.PollAsync(
+                async () => JsonDocument.Parse(await silo.Http.GetStringAsync("/v1/admin/ingest")).RootElement.GetProperty("allWritten").GetBoolean(),
+                written => written,
+                "every profile written");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            if (shutdown == "kill")
+            {
+                await silo.KillAsync();
+            }
+            else
+            {
+                await silo.StopAsync();
+            }
+        }
+        finally
+        {
+            await silo.DisposeAsync();
+        }
+
+        await using var restarted = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, SegmentSiloFixture.Settings);
+        try
+        {
+            var segments = new SegmentService.SegmentServiceClient(restarted.Channel);
+            var after = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = planted.Tenant });
+            Assert.Equal(before.ModelVersion, after.ModelVersion);
+            Assert.Equal(before.TrainedAt, after.TrainedAt);
+            Assert.Equal(planted.Users.Count, after.UsersWithFeatures);
+            Assert.Equal(0, after.Unassigned);
+            Assert.Equal(before.Segments.Select(s => (s.Id, s.Label, s.Size)), after.Segments.Select(s => (s.Id, s.Label, s.Size)));
+
+            foreach (var (user, membership) in memberships)
+            {
+                var now = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = user });
+                Assert.Equal(membership, now);
+            }
+
+            // The shards answered from their own storage: no profile grain was activated to rebuild them.
+            using var cluster = JsonDocument.Parse(await restarted.Http.GetStringAsync("/v1/admin/cluster"));
+            var activations = cluster.RootElement.GetProperty("activations");
+            var profiles = activations.TryGetProperty("UserProfileGrain", out var count) ? count.GetInt32() : 0;
+            Assert.True(profiles == 0, $"{profiles} profile grains were activated after the restart; activations: {activations}");
+            Assert.True(activations.TryGetProperty("FeatureShardGrain", out var shards) && shards.GetInt32() > 0, $"activations: {activations}");
+
+            // Only now read a profile: it shows the same segment, and the cluster view does count the woken profile.
+            var (someone, itsSegment) = memberships.First();
+            var profile = await restarted.Client.GetProfileAsync(new GetProfileRequest { Tenant = planted.Tenant, UserId = someone });
+            Assert.Equal(itsSegment, profile.Segment);
+            using var woken = JsonDocument.Parse(await restarted.Http.GetStringAsync("/v1/admin/cluster"));
+            Assert.True(woken.RootElement.GetProperty("activations").TryGetProperty("UserProfileGrain", out var afterRead) && afterRead.GetInt32() >= 1);
+        }
+        catch
+        {
+            output.WriteLine(restarted.Output);
+            throw;
+        }
+    }
+}
+
+public enum PlantedType
+{
+    BigSpender,
+    Browser,
+    Lapsed,
+}
+
+/// <summary>A tenant's users and the behaviour type each was given.</summary>
+public sealed record PlantedTenant(string Tenant, IReadOnlyDictionary<string, PlantedType> Users)
+{
+    public IEnumerable<string> Of(PlantedType type) => Users.Where(u => u.Value == type).Select(u => u.Key).Order(StringComparer.Ordinal);
+}
+
+/// <summary>Builds users of clearly different behaviour from realistic events, and reads segments back.</summary>
+public static class SegmentScenario
+{
+    public static readonly string[] Categories = ["electronics", "home", "fashion", "sports"];
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    public static string NewTenant(string purpose) => $"seg-{purpose}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>
+    /// Ingests <paramref name="perType"/> users of each type into a fresh tenant (big recent spenders, browsers who
+    /// never buy, users lapsed since one small purchase about 300 days ago), and waits until every one of them holds a
+    /// feature vector in its shard.
+    /// </summary>
+    public static async Task<PlantedTenant> FeedAsync(SiloProcess silo, string purpose, int perType = 5)
+    {
+        var tenant = NewTenant(purpose);
+        var now = DateTimeOffset.UtcNow;
+        var users = new Dictionary<string, PlantedType>();
+        var request = new IngestEventsRequest { Tenant = tenant };
+        for (var n = 0; n < perType; n++)
+        {
+            var spender = $"spender-{n}";
+            users[spender] = PlantedType.BigSpender;
+            request.Events.AddRange(Enumerable.Range(0, 11 + n % 3).Select(i =>
+                Buy(spender, $"{spender}-buy-{i}", now.AddDays(-1 - 2 * i).AddHours(-n), 380m + 10 * (n % 5), Categories[(i + n) % Categories.Length])));
+
+            var browser = $"browser-{n}";
+            users[browser] = PlantedType.Browser;
+            request.Events.AddRange(Enumerable.Range(0, 38 + n % 5).Select(i =>
+                View(browser, $"{browser}-view-{i}", now.AddHours(-1 - 11 * i).AddMinutes(-7 * n))));
+
+            var lapsed = $"lapsed-{n}";
+            users[lapsed] = PlantedType.Lapsed;
+            var lapsedAt = now.AddDays(-295 - 2 * n);
+            request.Events.Add(View(lapsed, $"{lapsed}-view", lapsedAt));
+            request.Events.Add(Buy(lapsed, $"{lapsed}-buy", lapsedAt.AddMinutes(5), 20m + n, Categories[n % Categories.Length]));
+        }
+
+        var response = await silo.Client.IngestEventsAsync(request);
+        Assert.Empty(response.Rejected);
+        Assert.Equal(request.Events.Count, response.Accepted);
+
+        var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+        var overview = await PollAsync(
+            () => segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }).ResponseAsync,
+            o => o.UsersWithFeatures >= users.Count,
+            $"{users.Count} users of {tenant} holding features");
+        Assert.Equal(users.Count, overview.UsersWithFeatures);
+        Assert.Equal(0, overview.ModelVersion);
+        return new PlantedTenant(tenant, users);
+    }
+
+    public static WireEvent Buy(string user, string id, DateTimeOffset at, decimal unitPrice, string category) => new()
+    {
+        EventId = id,
+        Type = "purchase",
+        UserId = user,
+        OccurredAt = at.ToString("O", CultureInfo.InvariantCulture),
+        Source = "web",
+        Context = new EventContext { Device = "desktop", Country = "DE", Locale = "de-DE" },
+        Purchase = new Purchase
+        {
+            OrderId = "order-" + id,
+            Currency = "USD",
+            Lines = { new PurchaseLine { ProductId = $"{category}-{unitPrice:0}", Category = category, Quantity = 1, UnitPrice = unitPrice.ToString("0.00", CultureInfo.InvariantCulture) } },
+        },
+    };
+
+    public static WireEvent View(string user, string id, DateTimeOffset at) => new()
+    {
+        EventId = id,
+        Type = "page_view",
+        UserId = user,
+        OccurredAt = at.ToString("O", CultureInfo.InvariantCulture),
+        Source = "web",
+        Context = new EventContext { Device = "mobile", Country = "FR" },
+        Page = new PageView { Url = "/catalog?page=" + id.Length, Title = "Catalog" },
+    };
+
+    public static async Task<Dictionary<string, SegmentMembership>> MembershipsAsync(SegmentService.SegmentServiceClient segments, PlantedTenant planted)
+    {
+        var memberships = new Dictionary<string, SegmentMembership>();
+        foreach (var user in planted.Users.Keys)
+        {
+            memberships[user] = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = user });
+        }
+
+        return memberships;
+    }
+
+    /// <summary>Every user of a planted type shares one segment, and the three types have three different segments.</summary>
+    public static void AssertTypesSeparated(PlantedTenant planted, IReadOnlyDictionary<string, SegmentMembership> memberships)
+    {
+        var segmentsByType = Enum.GetValues<PlantedType>().ToDictionary(
+            type => type,
+            type => planted.Of(type).Select(u => memberships[u].SegmentId).Distinct().ToArray());
+        foreach (var (type, ids) in segmentsByType)
+        {
+            Assert.True(ids.Length == 1, $"{type} users are spread over segments {string.Join(", ", ids)}");
+        }
+
+        Assert.Equal(3, segmentsByType.Values.Select(ids => ids[0]).Distinct().Count());
+    }
+
+    /// <summary>Pages through a segment's members over gRPC; fails on an over-full page or pages that never end.</summary>
+    public static async Task<List<string>> AllMembersAsync(SegmentService.SegmentServiceClient segments, string tenant, int segmentId, int pageSize)
+    {
+        var members = new List<string>();
+        var token = "";
+        for (var page = 0; ; page++)
+        {
+            Assert.True(page < 100, "the member pages never ended");
+            var response = await segments.ListSegmentMembersAsync(new ListSegmentMembersRequest { Tenant = tenant, SegmentId = segmentId, PageSize = pageSize, PageToken = token });
+            Assert.InRange(response.UserIds.Count, 0, pageSize);
+            members.AddRange(response.UserIds);
+            token = response.NextPageToken;
+            if (token == "")
+            {
+                return members;
+            }
+        }
+    }
+
+    public static async Task<JsonDocument> SendJsonAsync(HttpClient http, HttpMethod method, string path, string? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{method} {path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text);
+    }
+
+    public static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Not reached within {Timeout}: {what}. Last read: {value}");
+            await Task.Delay(100);
+        }
+    }
+}
+
+/// <summary>Reads proto3 JSON: 64-bit integers arrive as strings, and fields holding their default are left out.</summary>
+internal static class Json
+{
+    public static long Int64(JsonElement element, string name) =>
+        !element.TryGetProperty(name, out var value) ? 0
+        : value.ValueKind == JsonValueKind.String ? long.Parse(value.GetString()!, CultureInfo.InvariantCulture)
+        : value.GetInt64();
+}
