@@ -40,6 +40,15 @@ internal sealed record BehaviorProfile
     public required double MeanSecondsBetweenEvents { get; init; }
     public required double PurchaseProbabilityPerSession { get; init; }
     public int MaxPurchases { get; init; } = int.MaxValue;
+
+    /// <summary>Purchases the user makes whatever the per-session chance: their first sessions convert until this many.</summary>
+    public int MinPurchases { get; init; }
+
+    /// <summary>
+    /// When set, a user whose sessions stop earlier comes back once within this many days of the end of their active
+    /// span, so "was active recently" holds for every user of the type.
+    /// </summary>
+    public double? LastSessionWithinDays { get; init; }
     public required int MaxBasketLines { get; init; }
     public required int MaxQuantity { get; init; }
 
@@ -83,7 +92,9 @@ internal sealed record BehaviorProfile
         MeanDaysBetweenSessions = 40,
         MinSessionEvents = 3, TypicalSessionEvents = 6, MaxSessionEvents = 18,
         MeanSecondsBetweenEvents = 40,
-        PurchaseProbabilityPerSession = 0.12,
+        PurchaseProbabilityPerSession = 0.3,
+        MinPurchases = 1,
+        LastSessionWithinDays = 45,
         MaxBasketLines = 2, MaxQuantity = 1,
         PriceRankExponent = 2.5,
         AppShare = 0.12,
@@ -99,7 +110,7 @@ internal sealed record BehaviorProfile
         MinSessionEvents = 3, TypicalSessionEvents = 8, MaxSessionEvents = 22,
         MeanSecondsBetweenEvents = 45,
         PurchaseProbabilityPerSession = 0.25,
-        MaxPurchases = 1,
+        MinPurchases = 1, MaxPurchases = 1,
         MaxBasketLines = 2, MaxQuantity = 2,
         PriceRankExponent = 1.3,
         AppShare = 0.3,
@@ -115,6 +126,7 @@ internal sealed record BehaviorProfile
         MinSessionEvents = 3, TypicalSessionEvents = 7, MaxSessionEvents = 20,
         MeanSecondsBetweenEvents = 45,
         PurchaseProbabilityPerSession = 0.15,
+        MinPurchases = 1,
         MaxBasketLines = 2, MaxQuantity = 2,
         PriceRankExponent = 1.5,
         AppShare = 0.2,

@@ -117,8 +117,8 @@ internal static class PersonaFactory
             case UserType.New:
                 return (asOf.AddDays(-random.Between(1, 12.5)), latestSessionStart);
             case UserType.Dormant:
-                // Silent for at least 125 days, so that a session running late still ends before the 120-day mark.
-                var lastActive = asOf.AddDays(-random.Between(125, options.HistoryDays - 45));
+                // Silent for at least 185 days, so that a session running late still ends before the 180-day mark.
+                var lastActive = asOf.AddDays(-random.Between(185, options.HistoryDays - 45));
                 var firstActive = lastActive.AddDays(-random.Between(30, 150));
                 return (firstActive < historyStart ? historyStart : firstActive, lastActive);
             case UserType.Browser:

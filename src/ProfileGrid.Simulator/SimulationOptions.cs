@@ -5,8 +5,8 @@ namespace ProfileGrid.Simulator;
 /// </summary>
 public sealed record SimulationOptions
 {
-    /// <summary>The shortest history that still leaves room for dormant users (active, then silent for 120+ days).</summary>
-    public const int MinimumHistoryDays = 180;
+    /// <summary>The shortest history that still leaves room for dormant users (active, then silent for 180+ days).</summary>
+    public const int MinimumHistoryDays = 240;
 
     /// <summary>Seeds every random choice: users, catalogue, sessions and ids.</summary>
     public int Seed { get; init; } = 42;

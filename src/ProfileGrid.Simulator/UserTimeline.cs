@@ -110,6 +110,11 @@ internal sealed class UserTimeline
             {
                 start = start.AddDays(1);
             }
+
+            if (start > persona.ActiveUntil && Behavior.LastSessionWithinDays is { } recent && end < persona.ActiveUntil.AddDays(-recent))
+            {
+                start = ReturnVisit(end, recent);
+            }
         }
 
         while (crmRecords.TryDequeue(out var recordTime))
@@ -191,7 +196,8 @@ internal sealed class UserTimeline
         var state = new SessionState(source, context, anonymousId, isApp ? AppBaseUrl : WebBaseUrl);
 
         var eventsAfterStart = random.SkewedCount(Behavior.MinSessionEvents, Behavior.TypicalSessionEvents, Behavior.MaxSessionEvents);
-        var converts = purchaseCount < Behavior.MaxPurchases && random.Chance(Behavior.PurchaseProbabilityPerSession);
+        var chance = random.Chance(Behavior.PurchaseProbabilityPerSession);
+        var converts = purchaseCount < Behavior.MaxPurchases && (chance || purchaseCount < Behavior.MinPurchases);
         // Closing slots of a converting session are kept for the cart and the purchase.
         var openSlots = converts ? eventsAfterStart - 2 : eventsAfterStart;
         var preferenceSlot = sessionCount == 1 && random.Chance(0.5) ? 0
@@ -430,6 +436,21 @@ internal sealed class UserTimeline
         }
 
         return @event;
+    }
+
+    /// <summary>
+    /// The start of one more session within <paramref name="withinDays"/> of the end of the active span and after
+    /// <paramref name="end"/>; past the span (so the timeline ends) when there is no such time.
+    /// </summary>
+    private DateTime ReturnVisit(DateTime end, double withinDays)
+    {
+        var start = AtLocalHour(persona.ActiveUntil.AddDays(-random.Between(0, withinDays)));
+        while (start > persona.ActiveUntil)
+        {
+            start = start.AddDays(-1);
+        }
+
+        return start >= end.AddMinutes(30) ? start : persona.ActiveUntil.AddDays(1);
     }
 
     /// <summary>A time on the user's local calendar day of <paramref name="around"/>, at an hour people shop.</summary>
