@@ -63,6 +63,10 @@ public sealed class ProfileOptions
         ["CHF"] = 1.25m,
         ["SEK"] = 0.105m,
         ["PLN"] = 0.27m,
+        ["NOK"] = 0.099m,
+        ["DKK"] = 0.155m,
+        ["BRL"] = 0.19m,
+        ["MXN"] = 0.054m,
     };
 
     /// <summary>The reporting windows used when <see cref="WindowDays"/> is not set.</summary>

@@ -52,7 +52,11 @@ builder.Services.AddGrpc(o =>
 {
     o.MaxReceiveMessageSize = limits.MaxRequestBytes;
     o.Interceptors.Add<ErrorMappingInterceptor>();
-}).AddJsonTranscoding();
+}).AddJsonTranscoding(o =>
+{
+    // A zero is an answer (segment 0, nothing unassigned); leaving it out makes REST clients guess.
+    o.JsonSettings.IgnoreDefaultValues = false;
+});
 builder.Services.AddGrpcReflection();
 builder.Services.AddSingleton<IEventSink>(sp => settings.UsesStreams
     ? new StreamEventSink(sp.GetRequiredService<IClusterClient>())

@@ -15,7 +15,7 @@ public class OptionsTests
         Assert.Equal(TimeSpan.FromDays(7), options.EngagementHalfLife);
         Assert.Equal([30, 90, 365], options.Windows());
         Assert.Equal("ProfileGrid:Profile", ProfileOptions.SectionName);
-        Assert.Equal(["AUD", "CAD", "CHF", "EUR", "GBP", "JPY", "PLN", "SEK", "USD"], options.ExchangeRates.Keys.Order());
+        Assert.Equal(["AUD", "BRL", "CAD", "CHF", "DKK", "EUR", "GBP", "JPY", "MXN", "NOK", "PLN", "SEK", "USD"], options.ExchangeRates.Keys.Order());
         Assert.Equal(1.16m, options.RateToReporting("eur"));
     }
 

@@ -66,13 +66,8 @@ public sealed class PlantedStreamFixture
         // The demo's options (DemoSettings: 3,000 users, seed 42, tenant "demo"), with the end of history pinned so the
         // result does not depend on the day the test runs.
         var stream = new SyntheticStream(new SimulationOptions { Users = 3000, Seed = 42, Tenant = "demo", AsOf = StreamEnd });
-        // The default rate table lacks four of the simulator's currencies (BRL, MXN, DKK, NOK); without their rates,
-        // those buyers' revenue and order value read 0 and they look like browsers. Give every stream currency a rate.
+        // The default options, as the demo's grid uses them: every currency the stream uses has a rate.
         var options = new ProfileOptions();
-        foreach (var (currency, rate) in new[] { ("BRL", 0.19m), ("MXN", 0.054m), ("DKK", 0.155m), ("NOK", 0.099m) })
-        {
-            options.ExchangeRates.TryAdd(currency, rate);
-        }
 
         var eventsByProfile = new Dictionary<string, List<UserEvent>>(StringComparer.Ordinal);
         var lastEvent = DateTimeOffset.MinValue;

@@ -61,6 +61,15 @@ public sealed partial class FeatureShardGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _tenant = ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant;
+
+        // Vectors stored before the feature set changed cannot be assigned; their profiles push anew when next active.
+        var outdated = Entries.Where(pair => pair.Value.Values.Length != ProfileFeatures.All.Count).Select(pair => pair.Key).ToList();
+        foreach (var key in outdated)
+        {
+            Entries.Remove(key);
+        }
+
+        _dirty = outdated.Count > 0;
         _model = await Segmentation.GetModelAsync();
         if (_model is not null && _model.Version != state.State.ModelVersion && Entries.Count > 0)
         {
