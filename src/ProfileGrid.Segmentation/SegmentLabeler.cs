@@ -16,12 +16,14 @@ public static class SegmentLabeler
     /// Describes each segment. For every feature, z = (centroid - overall mean) / overall std-dev (0 when the
     /// std-dev is 0 or not finite). The label is the first rule that matches, in this order:
     /// <list type="number">
-    /// <item><c>dormant</c>: recency_days z &gt; 1.0 and engagement_velocity z &lt; -0.5.</item>
+    /// <item><c>dormant</c>: days_since_last_seen z &gt; 1.0 (recency_days when days_since_last_seen is not a model
+    /// feature) and engagement_velocity z &lt; -0.5.</item>
     /// <item><c>high-value</c>: monetary z &gt; 1.0.</item>
     /// <item><c>new</c>: tenure_days z &lt; -1.0.</item>
     /// <item><c>at-risk</c>: recency_days z &gt; 0.5 and frequency z &gt; 0.</item>
     /// <item><c>loyal</c>: frequency z &gt; 0.5.</item>
-    /// <item><c>browser</c>: engagement_velocity z &gt; 0.5 and frequency z &lt;= 0.</item>
+    /// <item><c>browser</c>: frequency z &lt;= 0 and any of engagement_velocity, sessions or category_diversity z &gt; 0.5
+    /// (engaged, looks around, does not buy).</item>
     /// <item><c>casual</c>: otherwise.</item>
     /// </list>
     /// A rule that needs a feature missing from <paramref name="featureNames"/> does not apply. When several
@@ -91,8 +93,11 @@ public static class SegmentLabeler
         var monetary = z("monetary");
         var tenure = z("tenure_days");
         var frequency = z("frequency");
+        var inactive = z("days_since_last_seen") ?? recency;
+        var sessions = z("sessions");
+        var diversity = z("category_diversity");
 
-        if (recency > 1.0 && velocity < -0.5)
+        if (inactive > 1.0 && velocity < -0.5)
         {
             return "dormant";
         }
@@ -117,7 +122,7 @@ public static class SegmentLabeler
             return "loyal";
         }
 
-        if (velocity > 0.5 && frequency <= 0)
+        if (frequency <= 0 && (velocity > 0.5 || sessions > 0.5 || diversity > 0.5))
         {
             return "browser";
         }

@@ -27,6 +27,8 @@ public sealed class PlantedTypesTests(PlantedStreamFixture planted, ITestOutputH
     [InlineData(UserType.HighValue, "high-value")]
     [InlineData(UserType.Dormant, "dormant")]
     [InlineData(UserType.New, "new")]
+    [InlineData(UserType.Browser, "browser")]
+    [InlineData(UserType.Casual, "casual")]
     public void The_segment_holding_most_users_of_a_type_is_labelled_for_it(UserType type, string label)
     {
         var segment = planted.MembersOf(type).CountBy(s => s).MaxBy(pair => pair.Value).Key;

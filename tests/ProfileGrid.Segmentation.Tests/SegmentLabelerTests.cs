@@ -85,4 +85,23 @@ public class SegmentLabelerTests
         Assert.Equal("casual", descriptions[0].Label);
         Assert.Equal(0, descriptions[0].Features[0].ZScore);
     }
+
+    [Fact]
+    public void Dormant_reads_days_since_last_seen_and_browser_reads_sessions_or_breadth_when_the_model_has_them()
+    {
+        string[] names = ["recency_days", "frequency", "engagement_velocity", "sessions", "category_diversity", "days_since_last_seen"];
+        double[] mean = [100, 2, 1, 10, 5, 50];
+        double[] stdDev = [50, 1, 1, 5, 2, 40];
+        double[][] centroids =
+        [
+            [100, 1, 0, 5, 4, 120],   // not bought for long, like everyone, but not seen for long either: dormant
+            [200, 0, 1, 20, 5, 10],   // never buys, many sessions: browser
+            [200, 0, 1, 10, 9, 10],   // never buys, looks at many categories: browser 2
+            [100, 2, 1, 10, 5, 50],   // average: casual
+        ];
+
+        var labels = SegmentLabeler.Describe(names, centroids, mean, stdDev).Select(d => d.Label);
+
+        Assert.Equal(["dormant", "browser", "browser 2", "casual"], labels);
+    }
 }

@@ -216,7 +216,8 @@ public sealed partial class FeatureShardGrain(
         {
             try
             {
-                await state.WriteStateAsync(cancellationToken);
+                // Not the timer's token: disposing the timer (above) cancels it.
+                await state.WriteStateAsync();
                 _dirty = false;
             }
             catch (Exception ex)
