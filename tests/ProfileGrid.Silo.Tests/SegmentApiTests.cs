@@ -257,8 +257,24 @@ public class SegmentApiDurabilityTests(AzuriteFixture azurite, ITestOutputHelper
         {
             var segments = new SegmentService.SegmentServiceClient(silo.Channel);
             planted = await SegmentScenario.FeedAsync(silo, "durable", perType: 4);
-            await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = planted.Tenant, K = 3 });
-            before = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = planted.Tenant });
+            var run = await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = planted.Tenant, K = 3 });
+            var trained = await SegmentScenario.MembershipsAsync(segments, planted);
+
+            // One browser starts buying after the model is published: the shard's written-behind update must survive too.
+            var mover = planted.Of(PlantedType.Browser).First();
+            var spenders = trained[planted.Of(PlantedType.BigSpender).First()].SegmentId;
+            var purchases = new IngestEventsRequest { Tenant = planted.Tenant };
+            purchases.Events.AddRange(Enumerable.Range(0, 14).Select(i => SegmentScenario.Buy(
+                mover, $"{mover}-converted-{i}", DateTimeOffset.UtcNow.AddDays(-i).AddMinutes(-5), 400m, SegmentScenario.Categories[i % SegmentScenario.Categories.Length])));
+            Assert.Empty((await silo.Client.IngestEventsAsync(purchases)).Rejected);
+            await SegmentScenario.PollAsync(
+                () => segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = mover }).ResponseAsync,
+                m => m.SegmentId == spenders,
+                $"{mover} moving to the spenders' segment {spenders}");
+            before = await SegmentScenario.PollAsync(
+                () => segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = planted.Tenant }).ResponseAsync,
+                o => o.Segments.Single(s => s.Id == spenders).Size == run.Segments.Single(s => s.Id == spenders).Size + 1,
+                "the spenders' segment growing by one");
             memberships = await SegmentScenario.MembershipsAsync(segments, planted);
 
             // Profiles written and the log checkpoint past them, so a restart has nothing to replay into profile grains;
