@@ -157,16 +157,39 @@ public static class SegmentationTrainer
         var points = normalizer.Transform(raw);
         var clusterer = settings.CreateClusterer();
 
+        // k clusters need k different vectors (many identical users are common in a young tenant); cap the range at
+        // what the data can hold, and refuse a fixed k it cannot.
+        var distinct = CountDistinct(points, Math.Max(settings.MaxK, settings.K ?? 0) + 1);
+        var fixedKRequested = settings.K;
+        if (fixedKRequested is { } requested && requested > distinct)
+        {
+            throw new SegmentationException([$"k: {requested} segments need {requested} different feature vectors; the users have only {distinct}."]);
+        }
+
+        if (fixedKRequested is null && distinct < settings.MinK)
+        {
+            throw new SegmentationException([$"min_k: {settings.MinK} segments need {settings.MinK} different feature vectors; the users have only {distinct}."]);
+        }
+
+        var maxK = Math.Min(settings.MaxK, distinct);
+        if (fixedKRequested is null && maxK == settings.MinK)
+        {
+            fixedKRequested = maxK;
+        }
+
         KChoice choice;
-        if (settings.K is { } fixedK)
+        if (fixedKRequested is { } fixedK)
         {
             var fit = clusterer.Fit(points, fixedK, settings.Seed);
             var silhouette = SafeSilhouette(points, fit.Labels, settings);
-            choice = new KChoice([new KCurvePoint(fixedK, fit.Inertia, silhouette)], fixedK, fixedK, fixedK, $"k = {fixedK} was requested.", fit);
+            var reason = settings.K is null
+                ? $"k = {fixedK}: the users have only {distinct} different feature vectors, so no larger k was possible."
+                : $"k = {fixedK} was requested.";
+            choice = new KChoice([new KCurvePoint(fixedK, fit.Inertia, silhouette)], fixedK, fixedK, fixedK, reason, fit);
         }
         else
         {
-            choice = KSelection.Choose(clusterer, points, settings.MinK, settings.MaxK, settings.Seed, settings.SilhouetteSampleSize);
+            choice = KSelection.Choose(clusterer, points, settings.MinK, maxK, settings.Seed, settings.SilhouetteSampleSize);
         }
 
         var result = choice.Result;
@@ -344,6 +367,22 @@ public static class SegmentationTrainer
                 return new MapPoint(x, y, ids[labels[i]]);
             }).ToArray(),
         };
+    }
+
+    /// <summary>The number of distinct rows, counting no further than <paramref name="enough"/>.</summary>
+    private static int CountDistinct(double[][] rows, int enough)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            seen.Add(string.Join(',', row.Select(v => BitConverter.DoubleToInt64Bits(v))));
+            if (seen.Count >= enough)
+            {
+                break;
+            }
+        }
+
+        return seen.Count;
     }
 
     private static double SafeSilhouette(double[][] points, int[] labels, SegmentationSettings settings)

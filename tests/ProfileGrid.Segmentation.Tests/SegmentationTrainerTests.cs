@@ -129,4 +129,24 @@ public class SegmentationTrainerTests
         Assert.All(Blobs().Rows, r => Assert.Equal(model.Assign(r), copy.Assign(r)));
         Assert.Equal(model.Curve, copy.Curve);
     }
+
+    [Fact]
+    public void Users_with_few_different_vectors_cap_k_and_a_fixed_k_beyond_them_is_refused()
+    {
+        // 30 users, but only three different behaviours: common in a young tenant.
+        var rows = Enumerable.Range(0, 30).Select(i => new double[] { i % 3, 10 * (i % 3), 1 }).ToArray();
+        var data = new TrainingSet(Names, [false, false, false], rows, rows.Length);
+
+        var model = SegmentationTrainer.Train(data, new SegmentationSettings { MinK = 2, MaxK = 8, StabilityRuns = 0 }, null, 1, Now);
+        Assert.InRange(model.K, 2, 3);
+        Assert.All(model.Curve, p => Assert.InRange(p.K, 2, 3));
+
+        var refused = Assert.Throws<SegmentationException>(() => SegmentationTrainer.Train(data, new SegmentationSettings { K = 4 }, null, 1, Now));
+        Assert.Contains("only 3", refused.Message);
+
+        var twoKinds = rows.Select(r => new[] { r[0] % 2, 0.0, 1 }).ToArray();
+        var two = SegmentationTrainer.Train(new TrainingSet(Names, [false, false, false], twoKinds, twoKinds.Length), new SegmentationSettings { StabilityRuns = 0 }, null, 1, Now);
+        Assert.Equal(2, two.K);
+        Assert.Contains("only 2 different", two.KReason);
+    }
 }

@@ -11,7 +11,10 @@ public sealed class SegmentationOptions
     /// <summary>Feature shards per tenant; a user belongs to shard <see cref="Abstractions.Grains.SegmentKeys.ShardOf"/>. Fixed for a deployment.</summary>
     public int Shards { get; set; } = 16;
 
-    /// <summary>How often each tenant's segmentation retrains on its reminder; zero turns the reminder off (runs on demand only).</summary>
+    /// <summary>
+    /// How often each tenant's segmentation retrains on its reminder; zero turns the reminder off (runs on demand only).
+    /// Orleans refuses reminder periods below its <c>ReminderOptions.MinimumReminderPeriod</c> (1 minute by default).
+    /// </summary>
     public TimeSpan RetrainInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Training samples at most this many vectors across the shards, in proportion to their sizes.</summary>
@@ -66,9 +69,9 @@ public sealed class SegmentationOptions
     {
         var problems = new List<string>();
         if (Shards is < 1 or > 1024) problems.Add("Shards must be between 1 and 1024.");
-        if (RetrainInterval < TimeSpan.Zero || (RetrainInterval > TimeSpan.Zero && RetrainInterval < TimeSpan.FromMinutes(1)))
+        if (RetrainInterval < TimeSpan.Zero || (RetrainInterval > TimeSpan.Zero && RetrainInterval < TimeSpan.FromSeconds(1)))
         {
-            problems.Add("RetrainInterval must be zero (off) or at least 1 minute (the shortest Orleans reminder).");
+            problems.Add("RetrainInterval must be zero (off) or at least 1 second.");
         }
 
         if (MaxTrainingRows < 100) problems.Add("MaxTrainingRows must be at least 100.");

@@ -1,0 +1,106 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Streams;
+using Orleans.TestingHost;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Grains.Segments;
+
+namespace ProfileGrid.Grains.Tests;
+
+/// <summary>Segmentation retrains on its reminder, with nobody asking: a one-silo cluster whose reminders may tick every 2 s.</summary>
+public sealed class RetrainReminderTests : IAsyncLifetime
+{
+    private TestCluster _cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(initialSilosCount: 1);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.StopAllSilosAsync();
+        await _cluster.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_tenant_whose_users_have_features_gets_a_model_and_then_newer_ones_on_the_reminder()
+    {
+        const string tenant = "reminded";
+        var now = DateTimeOffset.UtcNow;
+        var publishes = Enumerable.Range(0, 24).Select(i =>
+        {
+            var user = $"user-{i}";
+            var buyer = i % 2 == 0;
+            var events = Enumerable.Range(0, buyer ? 10 : 2).Select(n => new UserEvent
+            {
+                EventId = $"{user}-{n}",
+                Kind = buyer ? EventKind.Purchase : EventKind.PageView,
+                Tenant = tenant,
+                UserId = user,
+                OccurredAt = buyer ? now.AddDays(-n - i) : now.AddDays(-200 - n - i),
+                Source = Channel.Web,
+                Page = buyer ? null : new PageInfo { Url = "/" },
+                Purchase = buyer
+                    ? new PurchaseInfo { OrderId = $"o-{user}-{n}", Currency = "USD", Lines = [new PurchaseLine { ProductId = "p", Category = "shoes", Quantity = 1, UnitPrice = 300m + 10 * i }] }
+                    : null,
+            }).ToArray();
+            return _cluster.Client.GetStreamProvider(StreamNames.EventsProvider)
+                .GetStream<EventBatch>(StreamId.Create(StreamNames.UserEventsNamespace, new ProfileKey(tenant, user).ToString()))
+                .OnNextAsync(new EventBatch(events));
+        });
+        await Task.WhenAll(publishes);
+
+        var segmentation = _cluster.Client.GetGrain<ISegmentationGrain>(tenant);
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        long version = 0;
+        while (DateTime.UtcNow < deadline && version < 2)
+        {
+            version = (await segmentation.GetModelAsync())?.Version ?? 0;
+            await Task.Delay(200);
+        }
+
+        var overview = await segmentation.GetOverviewAsync();
+        Assert.True(version >= 2, $"the reminder published {version} models in 45 s; expected at least 2 (every 2 s); {overview.UsersWithFeatures} users with features");
+        Assert.Equal(24, overview.UsersWithFeatures);
+        Assert.Equal(24, overview.Sizes.Values.Sum());
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            silo.AddMemoryGrainStorage(ProfileStores.Profiles);
+            silo.AddMemoryGrainStorage(ProfileStores.PubSub);
+            silo.AddMemoryGrainStorage(ProfileStores.Segments);
+            silo.AddMemoryStreams(StreamNames.EventsProvider);
+            silo.UseInMemoryReminderService();
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            silo.AddProfileGridGrains();
+            silo.Services.Configure<SegmentationOptions>(o =>
+            {
+                o.Shards = 2;
+                o.RetrainInterval = TimeSpan.FromSeconds(2);
+                o.ShardFlushInterval = TimeSpan.FromMilliseconds(100);
+                o.SizesCacheDuration = TimeSpan.Zero;
+                o.StabilityRuns = 0;
+                o.MaxK = 4;
+            });
+        }
+    }
+
+    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client)
+        {
+            client.AddMemoryStreams(StreamNames.EventsProvider);
+            client.Services.AddSegmentationSerializer();
+        }
+    }
+}
