@@ -223,7 +223,7 @@ public static class SegmentationTrainer
         // Segments are described by their members' plain means in original units, compared with the plain mean and
         // spread of all rows: the label rules speak of "spends more than most" in currency, not in log space (mapping a
         // log-space centroid back gives a geometric mean, which understates exactly the heavy-tailed features).
-        var originalCentroids = MemberMeans(raw, result.Labels, k, result.Centroids.Select(normalizer.Inverse).ToArray());
+        var originalCentroids = ClusterMath.Summarise(raw, result.Labels, k, fallback: result.Centroids.Select(normalizer.Inverse).ToArray()).Centroids;
         var (mean, stdDev) = MeanAndStdDev(raw);
         var descriptions = SegmentLabeler.Describe(features, originalCentroids, mean, stdDev);
 
@@ -419,24 +419,6 @@ public static class SegmentationTrainer
         var chosen = index[..size];
         Array.Sort(chosen);
         return chosen;
-    }
-
-    /// <summary>Per cluster, the mean of its members' rows; an empty cluster keeps <paramref name="fallback"/>.</summary>
-    private static double[][] MemberMeans(double[][] rows, int[] labels, int k, double[][] fallback)
-    {
-        var d = rows[0].Length;
-        var sums = new double[k][];
-        var counts = new int[k];
-        for (var c = 0; c < k; c++) sums[c] = new double[d];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            counts[labels[i]]++;
-            for (var j = 0; j < d; j++) sums[labels[i]][j] += rows[i][j];
-        }
-
-        return Enumerable.Range(0, k)
-            .Select(c => counts[c] == 0 ? fallback[c] : sums[c].Select(v => v / counts[c]).ToArray())
-            .ToArray();
     }
 
     private static (double[] Mean, double[] StdDev) MeanAndStdDev(double[][] rows)
