@@ -200,7 +200,7 @@ public sealed partial class UserProfileGrain(
     /// <summary>
     /// Sends the feature vector to the user's feature shard when it moved materially since the last push (aged to now,
     /// so the mere passing of time is not a change). Once per write at most, so pushes are amortised like the writes; not
-    /// awaited, because segments are derived data: after a lost push the next change (or the next activation) sends it.
+    /// awaited by the write, because segments are derived data: a failed push is forgotten, so the next write sends again.
     /// </summary>
     private void PushFeaturesOnMaterialChange()
     {
@@ -221,7 +221,25 @@ public sealed partial class UserProfileGrain(
         _pushedAt = now;
         var key = this.GetPrimaryKeyString();
         var shard = SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards));
-        GrainFactory.GetGrain<IFeatureShardGrain>(shard).UpdateAsync(new FeatureUpdate(key, features, now)).Ignore();
+        PushAsync(GrainFactory.GetGrain<IFeatureShardGrain>(shard), new FeatureUpdate(key, features, now)).Ignore();
+    }
+
+    private async Task PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
+    {
+        try
+        {
+            await shard.UpdateAsync(update);
+        }
+        catch (Exception ex)
+        {
+            // Forget what was sent, so that the next write pushes again even without a material change.
+            if (ReferenceEquals(_pushedFeatures, update.Values))
+            {
+                _pushedFeatures = null;
+            }
+
+            LogPushFailed(this.GetPrimaryKeyString(), ex);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Profile {ProfileKey}: applied {Applied} events, {Duplicates} duplicates ignored")]
@@ -232,6 +250,9 @@ public sealed partial class UserProfileGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: stream error")]
     private partial void LogStreamError(string profileKey, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending features to the segment shard failed; will send again on the next write")]
+    private partial void LogPushFailed(string profileKey, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Profile {ProfileKey}: writing state failed")]
     private partial void LogPersistFailed(string profileKey, Exception exception);

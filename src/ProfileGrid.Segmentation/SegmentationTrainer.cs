@@ -120,10 +120,19 @@ public sealed record SegmentationSettings
 /// <param name="Population">How many vectors the rows were sampled from (their count when not sampled).</param>
 public sealed record TrainingSet(IReadOnlyList<string> SourceFeatures, IReadOnlyList<bool> HeavyTailed, double[][] Rows, long Population);
 
+/// <summary>Why a run produced no model: the caller's settings, or the tenant's data.</summary>
+public enum SegmentationProblem
+{
+    InvalidSettings,
+    InsufficientData,
+}
+
 /// <summary>Thrown when settings or data cannot produce a model; the message names each problem.</summary>
-public sealed class SegmentationException(IReadOnlyList<string> problems) : Exception(string.Join(" ", problems))
+public sealed class SegmentationException(IReadOnlyList<string> problems, SegmentationProblem kind) : Exception(string.Join(" ", problems))
 {
     public IReadOnlyList<string> Problems { get; } = problems;
+
+    public SegmentationProblem Kind { get; } = kind;
 }
 
 /// <summary>
@@ -138,16 +147,17 @@ public static class SegmentationTrainer
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(settings);
-        var problems = settings.Validate(data.SourceFeatures, data.Rows.Length).ToList();
-        var minimumRows = (settings.K ?? settings.MaxK) + 1;
-        if (data.Rows.Length < Math.Max(3, minimumRows) && problems.Count == 0)
+        var settingsProblems = settings.Validate(data.SourceFeatures, 0);
+        if (settingsProblems.Count > 0)
         {
-            problems.Add($"not enough users with features: {data.Rows.Length}, need at least {Math.Max(3, minimumRows)}.");
+            throw new SegmentationException(settingsProblems, SegmentationProblem.InvalidSettings);
         }
 
-        if (problems.Count > 0)
+        var minimumRows = Math.Max(3, (settings.K ?? settings.MaxK) + 1);
+        if (data.Rows.Length < minimumRows)
         {
-            throw new SegmentationException(problems);
+            throw new SegmentationException(
+                [$"not enough users with features: {data.Rows.Length}, need at least {minimumRows}."], SegmentationProblem.InsufficientData);
         }
 
         var features = settings.Features.Count > 0 ? settings.Features.ToArray() : data.SourceFeatures.ToArray();
@@ -163,12 +173,14 @@ public static class SegmentationTrainer
         var fixedKRequested = settings.K;
         if (fixedKRequested is { } requested && requested > distinct)
         {
-            throw new SegmentationException([$"k: {requested} segments need {requested} different feature vectors; the users have only {distinct}."]);
+            throw new SegmentationException(
+                [$"k: {requested} segments need {requested} different feature vectors; the users have only {distinct}."], SegmentationProblem.InsufficientData);
         }
 
         if (fixedKRequested is null && distinct < settings.MinK)
         {
-            throw new SegmentationException([$"min_k: {settings.MinK} segments need {settings.MinK} different feature vectors; the users have only {distinct}."]);
+            throw new SegmentationException(
+                [$"min_k: {settings.MinK} segments need {settings.MinK} different feature vectors; the users have only {distinct}."], SegmentationProblem.InsufficientData);
         }
 
         var maxK = Math.Min(settings.MaxK, distinct);
@@ -199,9 +211,18 @@ public static class SegmentationTrainer
         if (settings.StabilityRuns > 0)
         {
             var sample = Sample(points, settings.StabilitySampleSize, settings.Seed);
-            if (sample.Length > k)
+            if (CountDistinct(sample, k + 1) > k)
             {
-                stability = StabilityCheck.Run(clusterer, sample, k, settings.StabilityRuns, settings.Seed);
+                try
+                {
+                    stability = StabilityCheck.Run(clusterer, sample, k, settings.StabilityRuns, settings.Seed);
+                }
+                catch (InvalidOperationException)
+                {
+                    // A bootstrap resample of a few distinct vectors among many identical ones can hold fewer than k
+                    // different rows, which k-means cannot split; the stability is then reported as not computed (NaN).
+                    stability = null;
+                }
             }
         }
 

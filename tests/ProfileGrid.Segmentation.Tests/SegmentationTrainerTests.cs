@@ -110,9 +110,11 @@ public class SegmentationTrainerTests
         Assert.Contains(error.Problems, p => p.StartsWith("features:") && p.Contains("'w'"));
         Assert.Contains(error.Problems, p => p.StartsWith("min_k:"));
         Assert.Contains(error.Problems, p => p.StartsWith("max_k:"));
+        Assert.Equal(SegmentationProblem.InvalidSettings, error.Kind);
 
         var tooFew = Assert.Throws<SegmentationException>(() => SegmentationTrainer.Train(data, new SegmentationSettings { K = 8 }, null, 1, Now));
         Assert.Contains("users with features", tooFew.Message);
+        Assert.Equal(SegmentationProblem.InsufficientData, tooFew.Kind);
     }
 
     [Fact]
@@ -148,5 +150,24 @@ public class SegmentationTrainerTests
         var two = SegmentationTrainer.Train(new TrainingSet(Names, [false, false, false], twoKinds, twoKinds.Length), new SegmentationSettings { StabilityRuns = 0 }, null, 1, Now);
         Assert.Equal(2, two.K);
         Assert.Contains("only 2 different", two.KReason);
+    }
+
+    [Theory]
+    [InlineData("kmeans")]
+    [InlineData("ward")]
+    public void Many_identical_users_and_a_few_different_ones_still_give_a_model(string algorithm)
+    {
+        // The stability check's bootstrap samples of such data can hold fewer different vectors than k.
+        var rows = Enumerable.Range(0, 5000).Select(_ => new double[] { 1, 0, 0 })
+            .Concat([[5, 5, 5], [9, 9, 9], [20, 1, 1]])
+            .ToArray();
+        var data = new TrainingSet(Names, [false, false, false], rows, rows.Length);
+
+        var chosen = SegmentationTrainer.Train(data, new SegmentationSettings { Algorithm = algorithm, MinK = 2, MaxK = 4 }, null, 1, Now);
+        var fixedK = SegmentationTrainer.Train(data, new SegmentationSettings { Algorithm = algorithm, K = 3 }, null, 1, Now);
+
+        Assert.InRange(chosen.K, 2, 4);
+        Assert.Equal(3, fixedK.K);
+        Assert.Equal(rows.Length, fixedK.Segments.Sum(s => s.TrainingSize));
     }
 }

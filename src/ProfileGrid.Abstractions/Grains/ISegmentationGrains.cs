@@ -87,11 +87,31 @@ public sealed record SegmentOverview(
     [property: Id(3)] long Unassigned,
     [property: Id(4)] bool Running);
 
+/// <summary>How a run ended.</summary>
+[GenerateSerializer]
+public enum SegmentationRunOutcome
+{
+    /// <summary>A model was published (possibly with <see cref="SegmentationRunResult.Problems"/> as warnings).</summary>
+    Published,
+
+    /// <summary>The settings are wrong; each problem names its field.</summary>
+    InvalidSettings,
+
+    /// <summary>The tenant's users cannot support the requested segmentation (too few, too alike).</summary>
+    InsufficientData,
+
+    /// <summary>Another run of the tenant was in progress.</summary>
+    AlreadyRunning,
+
+    /// <summary>Training failed unexpectedly; the message says how.</summary>
+    Failed,
+}
+
 [GenerateSerializer, Immutable, Alias("pg.segmentation-run-result")]
 public sealed record SegmentationRunResult(
     [property: Id(0)] SegmentModel? Model,
     [property: Id(1)] string[] Problems,
-    [property: Id(2)] bool AlreadyRunning);
+    [property: Id(2)] SegmentationRunOutcome Outcome);
 
 /// <summary>One batch of segment membership changes of a tenant, published by a shard.</summary>
 [GenerateSerializer, Immutable, Alias("pg.segment-membership-changes")]

@@ -87,6 +87,14 @@ public sealed partial class FeatureShardGrain(
 
     public Task UpdateAsync(FeatureUpdate update)
     {
+        if (update.Values.Length != ProfileFeatures.All.Count)
+        {
+            // A silo on another release (a rolling upgrade that changed the feature set): the profile pushes again from
+            // a silo on this one.
+            LogOutdatedVector(this.GetPrimaryKeyString(), update.Values.Length, ProfileFeatures.All.Count);
+            return Task.CompletedTask;
+        }
+
         if (!_scheduled)
         {
             _scheduled = true;
@@ -253,6 +261,9 @@ public sealed partial class FeatureShardGrain(
             LogPublishFailed(this.GetPrimaryKeyString(), changes.Length, ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature shard {Shard}: ignored a vector of {Length} features; this release has {Expected}")]
+    private partial void LogOutdatedVector(string shard, int length, int expected);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Feature shard {Shard}: model {Version} applied to {Vectors} vectors")]
     private partial void LogModelApplied(string shard, long version, int vectors);

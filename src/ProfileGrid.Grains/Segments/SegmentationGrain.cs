@@ -41,6 +41,9 @@ public sealed partial class SegmentationGrain(
     private bool _scheduled;
     private SegmentOverview? _overview;
     private DateTimeOffset _overviewAt;
+    private IGrainTimer? _publishRetry;
+
+    private static readonly TimeSpan PublishRetryInterval = TimeSpan.FromSeconds(10);
 
     private string Tenant => this.GetPrimaryKeyString();
 
@@ -48,7 +51,8 @@ public sealed partial class SegmentationGrain(
     {
         if (_running)
         {
-            return new SegmentationRunResult(null, ["a segmentation run is already in progress for this tenant; try again when it ends."], AlreadyRunning: true);
+            return new SegmentationRunResult(
+                null, ["a segmentation run is already in progress for this tenant; try again when it ends."], SegmentationRunOutcome.AlreadyRunning);
         }
 
         _running = true;
@@ -58,7 +62,7 @@ public sealed partial class SegmentationGrain(
             var problems = settings.Validate(ProfileFeatures.All, 0);
             if (problems.Count > 0)
             {
-                return new SegmentationRunResult(null, problems.ToArray(), AlreadyRunning: false);
+                return new SegmentationRunResult(null, problems.ToArray(), SegmentationRunOutcome.InvalidSettings);
             }
 
             var training = await GatherAsync(settings.Seed);
@@ -74,7 +78,15 @@ public sealed partial class SegmentationGrain(
             catch (SegmentationException ex)
             {
                 state.State.LastProblems = ex.Problems.ToArray();
-                return new SegmentationRunResult(null, ex.Problems.ToArray(), AlreadyRunning: false);
+                var outcome = ex.Kind == SegmentationProblem.InvalidSettings ? SegmentationRunOutcome.InvalidSettings : SegmentationRunOutcome.InsufficientData;
+                return new SegmentationRunResult(null, ex.Problems.ToArray(), outcome);
+            }
+            catch (Exception ex)
+            {
+                // A bug or a data shape the trainer does not handle: not something a retry of the same data fixes.
+                LogTrainingFailed(Tenant, ex);
+                state.State.LastProblems = [$"training failed: {ex.Message}"];
+                return new SegmentationRunResult(null, state.State.LastProblems, SegmentationRunOutcome.Failed);
             }
 
             state.State.Model = model;
@@ -82,15 +94,53 @@ public sealed partial class SegmentationGrain(
             state.State.LastRunAt = now;
             state.State.LastProblems = [];
             await state.WriteStateAsync();
-            await Task.WhenAll(Shards().Select(shard => shard.ApplyModelAsync(model)));
             _overview = null;
+            var unreached = await PublishAsync(model, Shards());
             LogPublished(Tenant, model.Version, model.K, model.TrainedOn, model.Population, clock.GetUtcNow() - now);
-            return new SegmentationRunResult(model, [], AlreadyRunning: false);
+            var warnings = unreached.Length == 0
+                ? Array.Empty<string>()
+                : [$"{unreached.Length} feature shards could not take the model yet; they are retried every {PublishRetryInterval.TotalSeconds:0} s and count as unassigned meanwhile."];
+            return new SegmentationRunResult(model, warnings, SegmentationRunOutcome.Published);
         }
         finally
         {
             _running = false;
         }
+    }
+
+    /// <summary>Sends the model to every shard; returns those that did not take it, and keeps retrying them on a timer.</summary>
+    private async Task<IFeatureShardGrain[]> PublishAsync(SegmentModel model, IFeatureShardGrain[] shards)
+    {
+        var calls = shards.Select(async shard =>
+        {
+            try
+            {
+                await shard.ApplyModelAsync(model);
+                return null;
+            }
+            catch (Exception ex)
+            {
+                LogPublishFailed(Tenant, shard.GetPrimaryKeyString(), model.Version, ex);
+                return shard;
+            }
+        });
+        var unreached = (await Task.WhenAll(calls)).OfType<IFeatureShardGrain>().ToArray();
+        _publishRetry?.Dispose();
+        _publishRetry = null;
+        if (unreached.Length > 0)
+        {
+            _publishRetry = this.RegisterGrainTimer(
+                async _ =>
+                {
+                    if (state.State.Model is { } current && current.Version == model.Version)
+                    {
+                        await PublishAsync(current, unreached);
+                    }
+                },
+                new GrainTimerCreationOptions(PublishRetryInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        }
+
+        return unreached;
     }
 
     public Task<SegmentModel?> GetModelAsync() => Task.FromResult(state.State.Model);
@@ -122,9 +172,15 @@ public sealed partial class SegmentationGrain(
             }
         }
 
-        _overview = new SegmentOverview(model, sizes, vectors, vectors - assigned, _running);
-        _overviewAt = now;
-        return _overview;
+        var overview = new SegmentOverview(model, sizes, vectors, vectors - assigned, _running);
+        if (ReferenceEquals(model, state.State.Model))
+        {
+            // Not when a run published a newer model while the shards were being asked.
+            _overview = overview;
+            _overviewAt = now;
+        }
+
+        return overview;
     }
 
     public async Task EnsureScheduledAsync()
@@ -154,7 +210,7 @@ public sealed partial class SegmentationGrain(
         }
 
         var result = await RunAsync(null);
-        if (result.Model is null && !result.AlreadyRunning)
+        if (result.Model is null && result.Outcome != SegmentationRunOutcome.AlreadyRunning)
         {
             LogRetrainSkipped(Tenant, string.Join(" ", result.Problems));
         }
@@ -186,6 +242,12 @@ public sealed partial class SegmentationGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Segmentation {Tenant}: published model {Version} with {K} segments, trained on {Rows} of {Population} vectors in {Elapsed}")]
     private partial void LogPublished(string tenant, long version, int k, int rows, long population, TimeSpan elapsed);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Segmentation {Tenant}: training failed")]
+    private partial void LogTrainingFailed(string tenant, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Segmentation {Tenant}: shard {Shard} did not take model {Version}; retrying")]
+    private partial void LogPublishFailed(string tenant, string shard, long version, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Segmentation {Tenant}: could not register the retraining reminder")]
     private partial void LogScheduleFailed(string tenant, Exception exception);

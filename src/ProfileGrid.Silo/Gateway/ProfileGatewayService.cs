@@ -86,7 +86,7 @@ public sealed partial class ProfileGatewayService(
     {
         var (tenant, userId) = (GatewayPaths.FromPath(request.Tenant, context), GatewayPaths.FromPath(request.UserId, context));
         var key = ValidatedKey(tenant, userId);
-        var segment = segments.SegmentOfAsync(tenant, key);
+        var segment = segments.SegmentForProfileAsync(tenant, key);
         var profile = await Grain(key).GetSnapshotAsync()
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{userId}' in tenant '{tenant}'."));
         var proto = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value);
@@ -115,7 +115,7 @@ public sealed partial class ProfileGatewayService(
         }
 
         var keys = request.UserIds.Distinct(StringComparer.Ordinal).Select(id => (Id: id, Key: new ProfileKey(tenant, id).ToString())).ToList();
-        var memberships = Task.WhenAll(keys.Select(k => segments.SegmentOfAsync(tenant, k.Key)));
+        var memberships = Task.WhenAll(keys.Select(k => segments.SegmentForProfileAsync(tenant, k.Key)));
         var snapshots = await Task.WhenAll(keys.Select(k => Grain(k.Key).GetSnapshotAsync()));
         var segmentOf = await memberships;
         var now = clock.GetUtcNow();

@@ -12,8 +12,28 @@ using ProfileGrid.Segmentation;
 namespace ProfileGrid.Silo.Gateway;
 
 /// <summary>Finds a user's segment where the user's vector lives: the feature shard that owns the profile key.</summary>
-public sealed class SegmentLookup(IClusterClient cluster, IOptions<SegmentationOptions> options)
+public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<SegmentationOptions> options, ILogger<SegmentLookup> logger)
 {
+    /// <summary>
+    /// The segment for a profile read: extra information, so a shard that cannot answer (still loading, a silo going
+    /// down) leaves the segment out rather than failing the read.
+    /// </summary>
+    public async Task<UserSegment?> SegmentForProfileAsync(string tenant, string profileKey)
+    {
+        try
+        {
+            return await SegmentOfAsync(tenant, profileKey);
+        }
+        catch (Exception ex)
+        {
+            LogLookupFailed(profileKey, ex);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Segment of {ProfileKey} unavailable; the profile is returned without it")]
+    private partial void LogLookupFailed(string profileKey, Exception exception);
+
     public IFeatureShardGrain ShardOf(string tenant, string profileKey) =>
         cluster.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(profileKey, options.Value.Shards)));
 
@@ -53,21 +73,22 @@ public sealed class SegmentServiceImpl(
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
         var settings = ToSettings(request);
         var result = await Segmentation(tenant).RunAsync(settings);
-        if (result.AlreadyRunning)
+        var code = result.Outcome switch
         {
-            throw new RpcException(new Status(StatusCode.Aborted, string.Join(" ", result.Problems)));
-        }
-
-        if (result.Model is null)
+            SegmentationRunOutcome.Published => StatusCode.OK,
+            SegmentationRunOutcome.InvalidSettings => StatusCode.InvalidArgument,
+            SegmentationRunOutcome.InsufficientData => StatusCode.FailedPrecondition,
+            SegmentationRunOutcome.AlreadyRunning => StatusCode.Aborted,
+            _ => StatusCode.Internal,
+        };
+        if (code != StatusCode.OK)
         {
-            // Bad settings and too little data are both the caller's to fix; each problem names its field.
-            var code = result.Problems.All(p => p.StartsWith("not enough", StringComparison.Ordinal) || p.Contains("users with features", StringComparison.Ordinal))
-                ? StatusCode.FailedPrecondition
-                : StatusCode.InvalidArgument;
             throw new RpcException(new Status(code, string.Join(" ", result.Problems)));
         }
 
-        return ToProto(tenant, await Segmentation(tenant).GetOverviewAsync());
+        var response = ToProto(tenant, await Segmentation(tenant).GetOverviewAsync());
+        response.Warnings.AddRange(result.Problems);
+        return response;
     }
 
     public override async Task<SegmentMembership> GetUserSegment(GetUserSegmentRequest request, ServerCallContext context)
