@@ -50,6 +50,9 @@ public sealed partial class FeatureShardGrain(
     : Grain, IFeatureShardGrain
 {
     private readonly List<SegmentMembershipChange> _pendingChanges = [];
+
+    /// <summary>Profile keys per segment id, in key order: sizes and member pages without scanning every vector.</summary>
+    private readonly Dictionary<int, SortedSet<string>> _members = [];
     private SegmentModel? _model;
     private bool _dirty;
     private bool _scheduled;
@@ -70,6 +73,14 @@ public sealed partial class FeatureShardGrain(
         }
 
         _dirty = outdated.Count > 0;
+        foreach (var (key, entry) in Entries)
+        {
+            if (entry.Segment >= 0)
+            {
+                MembersOf(entry.Segment).Add(key);
+            }
+        }
+
         _model = await Segmentation.GetModelAsync();
         if (_model is not null && _model.Version != state.State.ModelVersion && Entries.Count > 0)
         {
@@ -146,6 +157,14 @@ public sealed partial class FeatureShardGrain(
             return; // a late publish of an older model
         }
 
+        if (_pendingChanges.Count > 0)
+        {
+            // Moves made under the model being replaced go out labelled with it, before the new model's reassignment.
+            var earlier = _pendingChanges.ToArray();
+            _pendingChanges.Clear();
+            await PublishAsync(earlier, _model?.Version ?? 0);
+        }
+
         _model = model;
         var now = clock.GetUtcNow();
         foreach (var (key, entry) in Entries)
@@ -162,15 +181,7 @@ public sealed partial class FeatureShardGrain(
 
     public Task<ShardSegmentStats> GetStatsAsync()
     {
-        var sizes = new Dictionary<int, int>();
-        foreach (var entry in Entries.Values)
-        {
-            if (entry.Segment >= 0)
-            {
-                sizes[entry.Segment] = sizes.GetValueOrDefault(entry.Segment) + 1;
-            }
-        }
-
+        var sizes = _members.Where(pair => pair.Value.Count > 0).ToDictionary(pair => pair.Key, pair => pair.Value.Count);
         return Task.FromResult(new ShardSegmentStats(_model?.Version ?? 0, Entries.Count, sizes));
     }
 
@@ -187,13 +198,27 @@ public sealed partial class FeatureShardGrain(
 
     public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize)
     {
-        var members = Entries
-            .Where(pair => pair.Value.Segment == segmentId && (afterProfileKey is null || string.CompareOrdinal(pair.Key, afterProfileKey) > 0))
-            .Select(pair => pair.Key)
-            .Order(StringComparer.Ordinal)
-            .Take(Math.Max(0, pageSize))
+        if (!_members.TryGetValue(segmentId, out var members) || members.Count == 0 || pageSize <= 0)
+        {
+            return Task.FromResult(Array.Empty<string>());
+        }
+
+        if (afterProfileKey is null)
+        {
+            return Task.FromResult(members.Take(pageSize).ToArray());
+        }
+
+        if (string.CompareOrdinal(afterProfileKey, members.Max) >= 0)
+        {
+            return Task.FromResult(Array.Empty<string>());
+        }
+
+        // A view from the key on, found in O(log n): paging through a big segment costs each page its own size.
+        var page = members.GetViewBetween(afterProfileKey, members.Max!)
+            .SkipWhile(key => key == afterProfileKey)
+            .Take(pageSize)
             .ToArray();
-        return Task.FromResult(members);
+        return Task.FromResult(page);
     }
 
     private void Assign(string profileKey, ShardEntry entry, int segment, DateTimeOffset at)
@@ -204,8 +229,24 @@ public sealed partial class FeatureShardGrain(
         }
 
         _pendingChanges.Add(new SegmentMembershipChange(profileKey, entry.Segment < 0 ? null : entry.Segment, segment, at));
+        if (entry.Segment >= 0)
+        {
+            MembersOf(entry.Segment).Remove(profileKey);
+        }
+
+        MembersOf(segment).Add(profileKey);
         entry.Segment = segment;
         entry.Since = at;
+    }
+
+    private SortedSet<string> MembersOf(int segment)
+    {
+        if (!_members.TryGetValue(segment, out var members))
+        {
+            _members[segment] = members = new SortedSet<string>(StringComparer.Ordinal);
+        }
+
+        return members;
     }
 
     private void MarkDirty()
@@ -239,11 +280,11 @@ public sealed partial class FeatureShardGrain(
         {
             var changes = _pendingChanges.ToArray();
             _pendingChanges.Clear();
-            await PublishAsync(changes);
+            await PublishAsync(changes, _model?.Version ?? 0);
         }
     }
 
-    private async Task PublishAsync(SegmentMembershipChange[] changes)
+    private async Task PublishAsync(SegmentMembershipChange[] changes, long modelVersion)
     {
         const int ChangesPerItem = 5000;
         try
@@ -252,7 +293,7 @@ public sealed partial class FeatureShardGrain(
                 .GetStream<SegmentMembershipChanges>(StreamId.Create(StreamNames.SegmentChangesNamespace, _tenant));
             foreach (var chunk in changes.Chunk(ChangesPerItem))
             {
-                await stream.OnNextAsync(new SegmentMembershipChanges(_tenant, _model?.Version ?? 0, chunk));
+                await stream.OnNextAsync(new SegmentMembershipChanges(_tenant, modelVersion, chunk));
             }
         }
         catch (Exception ex)
