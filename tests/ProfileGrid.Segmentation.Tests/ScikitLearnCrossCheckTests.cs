@@ -61,4 +61,36 @@ public class ScikitLearnCrossCheckTests
         var sklearnLabels = theirs.GetProperty("labels").EnumerateArray().Select(l => l.GetInt32()).ToArray();
         Assert.Equal(1.0, ClusterMetrics.AdjustedRandIndex(ours, sklearnLabels), 12);
     }
+
+    [Fact]
+    public void The_map_projection_equals_scikit_learn_pca_up_to_the_sign_of_each_axis()
+    {
+        var points = Blobs(perBlob: 80, blobs: 4, dimensions: 8, spread: 2.0, seed: 11);
+
+        var ours = PcaProjection.Fit(points);
+        var theirs = ScikitLearn.Run("""
+            from sklearn.decomposition import PCA
+            model = PCA(n_components=2, svd_solver="full").fit(X)
+            print(json.dumps({"ratio": [float(r) for r in model.explained_variance_ratio_],
+                              "components": [[float(v) for v in c] for c in model.components_],
+                              "first": [float(v) for v in model.transform(X[:1])[0]]}))
+            """, points);
+
+        var ratio = theirs.GetProperty("ratio").EnumerateArray().Select(r => r.GetDouble()).ToArray();
+        var components = theirs.GetProperty("components").EnumerateArray()
+            .Select(c => c.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        var first = theirs.GetProperty("first").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var (x, y) = ours.Project(points[0]);
+        for (var axis = 0; axis < 2; axis++)
+        {
+            Assert.Equal(ratio[axis], ours.ExplainedVarianceRatio[axis], 1e-9);
+            var sign = Math.Sign(components[axis].Zip(ours.Components[axis], (a, b) => a * b).Sum());
+            for (var j = 0; j < components[axis].Length; j++)
+            {
+                Assert.Equal(components[axis][j], sign * ours.Components[axis][j], 1e-6);
+            }
+
+            Assert.Equal(first[axis], sign * (axis == 0 ? x : y), 1e-6);
+        }
+    }
 }
