@@ -306,7 +306,7 @@ public sealed partial class FeatureShardGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Feature shard {Shard}: ignored a vector of {Length} features; this release has {Expected}")]
     private partial void LogOutdatedVector(string shard, int length, int expected);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Feature shard {Shard}: model {Version} applied to {Vectors} vectors")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Feature shard {Shard}: model {Version} applied to {Vectors} vectors")]
     private partial void LogModelApplied(string shard, long version, int vectors);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Feature shard {Shard}: writing state failed; will retry")]
