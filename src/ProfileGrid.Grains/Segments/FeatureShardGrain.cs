@@ -271,8 +271,10 @@ public sealed partial class FeatureShardGrain(
             }
             catch (Exception ex)
             {
+                // Changes are announced only once they are stored: they wait for the next write that succeeds.
                 LogWriteFailed(this.GetPrimaryKeyString(), ex);
                 MarkDirty();
+                return;
             }
         }
 
