@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace ProfileGrid.Benchmarks;
 
 /// <summary>One ProfileGrid configuration to measure: an ingest path on a storage.</summary>
@@ -61,7 +59,7 @@ public sealed class BenchOptions
         ProfileGrid benchmark: ingest throughput and GetProfile latency of the real host, and the same work in Redis.
 
         Options (defaults in brackets):
-          --users N                 simulated users [3000, about 268k events]
+          --users N                 simulated users [3000, about 274k events]
           --batch N                 events per IngestEvents request (and per Redis pipeline batch) [500]
           --concurrency N           requests (batches) in flight during ingest [8]
           --latency-requests N      measured GetProfile / HGETALL requests per configuration [20000]
@@ -79,51 +77,25 @@ public sealed class BenchOptions
     public static BenchOptions? Parse(string[] args)
     {
         var options = new BenchOptions();
-        for (var i = 0; i < args.Length; i++)
+        var reader = new OptionReader(args);
+        while (reader.Next())
         {
-            var arg = args[i];
-            string? inline = null;
-            var eq = arg.IndexOf('=');
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-
-            string Value()
-            {
-                if (inline is not null) return inline;
-                if (i + 1 >= args.Length) throw new ArgumentException($"{arg} needs a value.");
-                return args[++i];
-            }
-
-            int Positive()
-            {
-                var text = Value();
-                if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)
-                {
-                    throw new ArgumentException($"{arg} must be a positive integer, not '{text}'.");
-                }
-
-                return n;
-            }
-
-            switch (arg)
+            switch (reader.Name)
             {
                 case "--help" or "-h": return null;
-                case "--users": options.Users = Positive(); break;
-                case "--batch": options.Batch = Positive(); break;
-                case "--concurrency": options.Concurrency = Positive(); break;
-                case "--latency-requests": options.LatencyRequests = Positive(); break;
-                case "--latency-concurrency": options.LatencyConcurrency = Positive(); break;
-                case "--stream-max-events": options.StreamMaxEvents = Positive(); break;
-                case "--seed": options.Seed = Positive(); break;
+                case "--users": options.Users = reader.PositiveInt(); break;
+                case "--batch": options.Batch = reader.PositiveInt(); break;
+                case "--concurrency": options.Concurrency = reader.PositiveInt(); break;
+                case "--latency-requests": options.LatencyRequests = reader.PositiveInt(); break;
+                case "--latency-concurrency": options.LatencyConcurrency = reader.PositiveInt(); break;
+                case "--stream-max-events": options.StreamMaxEvents = reader.PositiveInt(); break;
+                case "--seed": options.Seed = reader.PositiveInt(); break;
                 case "--no-redis": options.SkipRedis = true; break;
                 case "--configs":
-                    options.Configs = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    options.Configs = reader.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(HostConfiguration.Parse).ToList();
                     break;
-                default: throw new ArgumentException($"Unknown option '{args[i]}'. Try --help.");
+                default: throw new ArgumentException($"Unknown option '{reader.Raw}'. Try --help.");
             }
         }
 

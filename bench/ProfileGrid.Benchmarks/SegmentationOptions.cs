@@ -51,52 +51,26 @@ public sealed class SegmentationOptions
     public static SegmentationOptions? Parse(IEnumerable<string> args)
     {
         var options = new SegmentationOptions();
-        var list = args.ToList();
-        for (var i = 0; i < list.Count; i++)
+        var reader = new OptionReader(args.ToList());
+        while (reader.Next())
         {
-            var arg = list[i];
-            string? inline = null;
-            var eq = arg.IndexOf('=');
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-
-            string Value()
-            {
-                if (inline is not null) return inline;
-                if (i + 1 >= list.Count) throw new ArgumentException($"{arg} needs a value.");
-                return list[++i];
-            }
-
-            int Positive(string text)
-            {
-                if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)
-                {
-                    throw new ArgumentException($"{arg} must be a positive integer, not '{text}'.");
-                }
-
-                return n;
-            }
-
-            switch (arg)
+            switch (reader.Name)
             {
                 case "--help" or "-h": return null;
                 case "--users":
-                    options.Users = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Positive).ToList();
+                    options.Users = reader.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(reader.PositiveInt).ToList();
                     break;
-                case "--min-k": options.MinK = Positive(Value()); break;
-                case "--max-k": options.MaxK = Positive(Value()); break;
-                case "--n-init": options.Initializations = Positive(Value()); break;
-                case "--silhouette-sample": options.SilhouetteSample = Positive(Value()); break;
-                case "--sklearn-threads": options.SklearnThreads = Positive(Value()); break;
-                case "--single-calls": options.SingleCalls = Positive(Value()); break;
-                case "--seed": options.Seed = Positive(Value()); break;
-                case "--phase": options.Phase = Value(); break;
-                case "--input": options.Input = Value(); break;
-                case "--output": options.Output = Value(); break;
-                default: throw new ArgumentException($"Unknown option '{list[i]}'. Try bench.sh segmentation --help.");
+                case "--min-k": options.MinK = reader.PositiveInt(); break;
+                case "--max-k": options.MaxK = reader.PositiveInt(); break;
+                case "--n-init": options.Initializations = reader.PositiveInt(); break;
+                case "--silhouette-sample": options.SilhouetteSample = reader.PositiveInt(); break;
+                case "--sklearn-threads": options.SklearnThreads = reader.PositiveInt(); break;
+                case "--single-calls": options.SingleCalls = reader.PositiveInt(); break;
+                case "--seed": options.Seed = reader.PositiveInt(); break;
+                case "--phase": options.Phase = reader.Value(); break;
+                case "--input": options.Input = reader.Value(); break;
+                case "--output": options.Output = reader.Value(); break;
+                default: throw new ArgumentException($"Unknown option '{reader.Raw}'. Try bench.sh segmentation --help.");
             }
         }
 
