@@ -44,19 +44,6 @@ public sealed class SegmentMap
     public double[] ExplainedVarianceRatio { get; init; } = [];
 
     public MapPoint[] Points { get; init; } = [];
-
-    public (double X, double Y) Project(double[] normalisedRow)
-    {
-        double x = 0, y = 0;
-        for (var j = 0; j < Mean.Length; j++)
-        {
-            var centred = normalisedRow[j] - Mean[j];
-            x += centred * Loadings[0][j];
-            y += centred * Loadings[1][j];
-        }
-
-        return (x, y);
-    }
 }
 
 /// <summary>

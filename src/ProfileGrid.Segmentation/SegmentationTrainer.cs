@@ -371,20 +371,14 @@ public static class SegmentationTrainer
     {
         var pca = PcaProjection.Fit(points);
         var chosen = SampleIndices(points.Length, settings.MapPoints, settings.Seed);
-        var map = new SegmentMap
+        return new SegmentMap
         {
             Mean = pca.Mean,
             Loadings = pca.Components,
             ExplainedVarianceRatio = pca.ExplainedVarianceRatio,
-        };
-        return new SegmentMap
-        {
-            Mean = map.Mean,
-            Loadings = map.Loadings,
-            ExplainedVarianceRatio = map.ExplainedVarianceRatio,
             Points = chosen.Select(i =>
             {
-                var (x, y) = map.Project(points[i]);
+                var (x, y) = pca.Project(points[i]);
                 return new MapPoint(x, y, ids[labels[i]]);
             }).ToArray(),
         };

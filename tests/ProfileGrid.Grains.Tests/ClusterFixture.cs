@@ -26,16 +26,22 @@ public sealed class ClusterFixture : IAsyncLifetime
         await Cluster.DisposeAsync();
     }
 
+    /// <summary>The grains on memory storage, memory streams and in-memory reminders, as every test cluster here runs them.</summary>
+    public static void AddGrainsInMemory(ISiloBuilder silo)
+    {
+        silo.AddMemoryGrainStorage(ProfileStores.Profiles);
+        silo.AddMemoryGrainStorage(ProfileStores.PubSub);
+        silo.AddMemoryGrainStorage(ProfileStores.Segments);
+        silo.AddMemoryStreams(StreamNames.EventsProvider);
+        silo.UseInMemoryReminderService();
+        silo.AddProfileGridGrains();
+    }
+
     private sealed class SiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddMemoryGrainStorage(ProfileStores.Profiles);
-            silo.AddMemoryGrainStorage(ProfileStores.PubSub);
-            silo.AddMemoryGrainStorage(ProfileStores.Segments);
-            silo.AddMemoryStreams(StreamNames.EventsProvider);
-            silo.UseInMemoryReminderService();
-            silo.AddProfileGridGrains();
+            AddGrainsInMemory(silo);
             silo.Services.Configure<ProfileGrid.Grains.Segments.SegmentationOptions>(o =>
             {
                 o.Shards = 4;
@@ -51,7 +57,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
-    private sealed class ClientConfigurator : IClientBuilderConfigurator
+    public sealed class ClientConfigurator : IClientBuilderConfigurator
     {
         public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client)
         {

@@ -18,7 +18,7 @@ public sealed class RetrainReminderTests : IAsyncLifetime
     {
         var builder = new TestClusterBuilder(initialSilosCount: 1);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        builder.AddClientBuilderConfigurator<ClientConfigurator>();
+        builder.AddClientBuilderConfigurator<ClusterFixture.ClientConfigurator>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -76,13 +76,8 @@ public sealed class RetrainReminderTests : IAsyncLifetime
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddMemoryGrainStorage(ProfileStores.Profiles);
-            silo.AddMemoryGrainStorage(ProfileStores.PubSub);
-            silo.AddMemoryGrainStorage(ProfileStores.Segments);
-            silo.AddMemoryStreams(StreamNames.EventsProvider);
-            silo.UseInMemoryReminderService();
+            ClusterFixture.AddGrainsInMemory(silo);
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
-            silo.AddProfileGridGrains();
             silo.Services.Configure<SegmentationOptions>(o =>
             {
                 o.Shards = 2;
@@ -92,15 +87,6 @@ public sealed class RetrainReminderTests : IAsyncLifetime
                 o.StabilityRuns = 0;
                 o.MaxK = 4;
             });
-        }
-    }
-
-    private sealed class ClientConfigurator : IClientBuilderConfigurator
-    {
-        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder client)
-        {
-            client.AddMemoryStreams(StreamNames.EventsProvider);
-            client.Services.AddSegmentationSerializer();
         }
     }
 }

@@ -8,17 +8,16 @@ using ProfileGrid.Segmentation;
 
 namespace ProfileGrid.Grains.Segments;
 
-/// <summary>What a tenant's segmentation persists: the published model and the settings of the last run.</summary>
+/// <summary>
+/// What a tenant's segmentation persists: the published model and the settings it was trained with (the reminder's
+/// next run uses them). Ids 2 and 3 held fields of no use and are retired.
+/// </summary>
 [GenerateSerializer, Alias("pg.segmentation-state")]
 public sealed class SegmentationGrainState
 {
     [Id(0)] public SegmentModel? Model { get; set; }
 
     [Id(1)] public SegmentationSettings? LastSettings { get; set; }
-
-    [Id(2)] public DateTimeOffset? LastRunAt { get; set; }
-
-    [Id(3)] public string[] LastProblems { get; set; } = [];
 }
 
 /// <summary>
@@ -77,7 +76,6 @@ public sealed partial class SegmentationGrain(
             }
             catch (SegmentationException ex)
             {
-                state.State.LastProblems = ex.Problems.ToArray();
                 var outcome = ex.Kind == SegmentationProblem.InvalidSettings ? SegmentationRunOutcome.InvalidSettings : SegmentationRunOutcome.InsufficientData;
                 return new SegmentationRunResult(null, ex.Problems.ToArray(), outcome);
             }
@@ -85,14 +83,11 @@ public sealed partial class SegmentationGrain(
             {
                 // A bug or a data shape the trainer does not handle: not something a retry of the same data fixes.
                 LogTrainingFailed(Tenant, ex);
-                state.State.LastProblems = [$"training failed: {ex.Message}"];
-                return new SegmentationRunResult(null, state.State.LastProblems, SegmentationRunOutcome.Failed);
+                return new SegmentationRunResult(null, [$"training failed: {ex.Message}"], SegmentationRunOutcome.Failed);
             }
 
             state.State.Model = model;
             state.State.LastSettings = settings;
-            state.State.LastRunAt = now;
-            state.State.LastProblems = [];
             await state.WriteStateAsync();
             _overview = null;
             var unreached = await PublishAsync(model, Shards());

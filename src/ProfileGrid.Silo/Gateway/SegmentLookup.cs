@@ -1,0 +1,48 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Grains.Segments;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>Finds a user's segment where the user's vector lives: the feature shard that owns the profile key.</summary>
+public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<SegmentationOptions> options, ILogger<SegmentLookup> logger)
+{
+    /// <summary>
+    /// The segment for a profile read: extra information, so a shard that cannot answer (still loading, a silo going
+    /// down) leaves the segment out rather than failing the read.
+    /// </summary>
+    public async Task<UserSegment?> SegmentForProfileAsync(string tenant, string profileKey)
+    {
+        try
+        {
+            return await SegmentOfAsync(tenant, profileKey);
+        }
+        catch (Exception ex)
+        {
+            LogLookupFailed(profileKey, ex);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Segment of {ProfileKey} unavailable; the profile is returned without it")]
+    private partial void LogLookupFailed(string profileKey, Exception exception);
+
+    public IFeatureShardGrain ShardOf(string tenant, string profileKey) =>
+        cluster.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(profileKey, options.Value.Shards)));
+
+    public IFeatureShardGrain Shard(string tenant, int shard) => cluster.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, shard));
+
+    public int Shards => options.Value.Shards;
+
+    public Task<UserSegment?> SegmentOfAsync(string tenant, string profileKey) => ShardOf(tenant, profileKey).GetSegmentAsync(profileKey);
+
+    public static SegmentMembership ToProto(UserSegment segment) => new()
+    {
+        SegmentId = segment.SegmentId,
+        Label = segment.Label,
+        ModelVersion = segment.ModelVersion,
+        Since = segment.Since.ToString("O", CultureInfo.InvariantCulture),
+    };
+}
