@@ -4,7 +4,7 @@ using System.Text.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
 using ProfileGrid.Contracts.V1;
-using ProfileGrid.Silo.Hosting;
+using ProfileGrid.DevHost;
 using ProfileGrid.Simulator;
 
 namespace ProfileGrid.Benchmarks;
@@ -61,8 +61,7 @@ public static class ProfileGridRun
             var (grpcPort, httpPort) = (AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
             settings.AddRange([
                 $"--ProfileGrid:Endpoints:GrpcPort={grpcPort}", $"--ProfileGrid:Endpoints:HttpPort={httpPort}",
-                $"--ProfileGrid:Endpoints:SiloPort={AzuriteServer.FreeTcpPort()}", $"--ProfileGrid:Endpoints:GatewayPort={AzuriteServer.FreeTcpPort()}",
-                "--ProfileGrid:Azurite:AutoStart=false"]);
+                $"--ProfileGrid:Endpoints:SiloPort={AzuriteServer.FreeTcpPort()}", $"--ProfileGrid:Endpoints:GatewayPort={AzuriteServer.FreeTcpPort()}"]);
 
             var hostDll = Path.Combine(AppContext.BaseDirectory, "ProfileGrid.Silo.dll");
             var startWatch = Stopwatch.StartNew();

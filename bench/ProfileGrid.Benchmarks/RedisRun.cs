@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using ProfileGrid.Contracts.V1;
-using ProfileGrid.Silo.Hosting;
+using ProfileGrid.DevHost;
 using ProfileGrid.Simulator;
 using StackExchange.Redis;
 

@@ -21,29 +21,8 @@ if (problems.Count > 0)
     return 2;
 }
 
-var needsAzureStorage = settings.Storage == StorageProvider.AzureStorage
-    || (settings.UsesStreams && settings.Streams == StreamProvider.AzureQueue)
-    || settings.Clustering == ClusteringProvider.AzureTable;
-var connectionString = settings.StorageConnectionString;
-AzuriteServer? azurite = null;
-if (needsAzureStorage && string.IsNullOrEmpty(connectionString))
-{
-    if (!settings.Azurite.AutoStart)
-    {
-        Console.Error.WriteLine("ProfileGrid:StorageConnectionString is empty and ProfileGrid:Azurite:AutoStart is off: there is no storage to use.");
-        return 2;
-    }
-
-    var local = settings.Azurite;
-    azurite = await AzuriteServer.StartAsync(local.Location, local.BlobPort, local.QueuePort, local.TablePort);
-    connectionString = azurite.ConnectionString;
-}
-
-// Stops the Azurite this host started however the host ends, start-up failures included.
-await using var ownedAzurite = azurite;
-
 builder.UseOrleans(silo => silo
-    .AddProfileGridProviders(settings, connectionString)
+    .AddProfileGridProviders(settings, settings.StorageConnectionString)
     .AddProfileGridGrains(builder.Configuration));
 builder.Services.AddSingleton(settings);
 builder.Services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
@@ -65,7 +44,6 @@ builder.Services.AddSingleton<SegmentLookup>();
 builder.Services.AddSingleton<SiloReadiness>();
 builder.Services.AddHealthChecks().AddCheck<SiloReadiness>("silo");
 builder.Services.AddGrpcHealthChecks();
-builder.Services.AddDemoFeeder(builder.Configuration);
 
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
@@ -147,7 +125,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
     Console.WriteLine(
         $"ProfileGrid ready: gRPC http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.GrpcPort}, " +
         $"REST http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.HttpPort} " +
-        $"(storage {settings.Storage}, ingest {(settings.UsesStreams ? $"{settings.Streams} stream" : "event log")}{(azurite is null ? string.Empty : azurite.Owned ? ", Azurite started by this host" : ", Azurite found running")})");
+        $"(storage {settings.Storage}, ingest {(settings.UsesStreams ? $"{settings.Streams} stream" : "event log")})");
 });
 
 try

@@ -1,4 +1,4 @@
-using ProfileGrid.Silo.Hosting;
+using ProfileGrid.DevHost;
 
 namespace ProfileGrid.Silo.Tests;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
+using ProfileGrid.DevHost;
 using ProfileGrid.Silo.Hosting;
 
 namespace ProfileGrid.Silo.Tests;
@@ -12,12 +13,27 @@ public class HostSettingsTests
     [Fact]
     public void The_defaults_are_the_local_durable_setup()
     {
-        var settings = new HostSettings();
+        var settings = new HostSettings { StorageConnectionString = "UseDevelopmentStorage=true" };
 
         Assert.Equal(StorageProvider.AzureStorage, settings.Storage);
         Assert.Equal(IngestPath.Log, settings.IngestPath);
-        Assert.True(settings.Azurite.AutoStart);
         Assert.False(settings.IsEphemeral);
+        Assert.Empty(settings.Validate());
+    }
+
+    [Fact]
+    public void Durable_defaults_without_a_storage_account_are_refused_with_what_to_give()
+    {
+        var problems = new HostSettings().Validate();
+
+        Assert.Contains(problems, p => p.StartsWith("StorageConnectionString is empty", StringComparison.Ordinal) && p.Contains("UseDevelopmentStorage=true"));
+    }
+
+    [Fact]
+    public void Everything_in_memory_needs_no_storage_account()
+    {
+        var settings = new HostSettings { Storage = StorageProvider.Memory, Streams = StreamProvider.Memory };
+
         Assert.Empty(settings.Validate());
     }
 
@@ -87,6 +103,7 @@ public class HostSettingsTests
         Assert.Equal(2, process.ExitCode);
         Assert.Contains("ProfileGrid: ServiceId 'Bad_Id'", errors);
         Assert.Contains("ProfileGrid:Gateway: MaxEventsPerRequest", errors);
+        Assert.Contains("ProfileGrid: StorageConnectionString is empty", errors);
     }
 
     [Fact]

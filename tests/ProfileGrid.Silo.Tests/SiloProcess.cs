@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Grpc.Net.Client;
 using ProfileGrid.Contracts.V1;
-using ProfileGrid.Silo.Hosting;
+using ProfileGrid.DevHost;
 
 namespace ProfileGrid.Silo.Tests;
 
@@ -70,8 +70,7 @@ public sealed class SiloProcess : IAsyncDisposable
         start.ArgumentList.Add(HostAssemblyPath());
         foreach (var setting in settings.Concat([
                      $"--ProfileGrid:Endpoints:GrpcPort={grpcPort}", $"--ProfileGrid:Endpoints:HttpPort={httpPort}",
-                     $"--ProfileGrid:Endpoints:SiloPort={AzuriteServer.FreeTcpPort()}", $"--ProfileGrid:Endpoints:GatewayPort={AzuriteServer.FreeTcpPort()}",
-                     "--ProfileGrid:Azurite:AutoStart=false"]))
+                     $"--ProfileGrid:Endpoints:SiloPort={AzuriteServer.FreeTcpPort()}", $"--ProfileGrid:Endpoints:GatewayPort={AzuriteServer.FreeTcpPort()}"]))
         {
             start.ArgumentList.Add(setting);
         }

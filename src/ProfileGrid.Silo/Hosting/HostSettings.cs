@@ -64,7 +64,10 @@ public sealed partial class HostSettings
 
     public ClusteringProvider Clustering { get; set; } = ClusteringProvider.Localhost;
 
-    /// <summary>Azure Storage connection string. Empty: the Azurite that this host starts or finds on the default ports.</summary>
+    /// <summary>
+    /// Azure Storage connection string; required unless everything is in memory. <c>UseDevelopmentStorage=true</c> is an
+    /// Azurite on its default ports; ./run.sh starts an Azurite and passes its connection string.
+    /// </summary>
     public string? StorageConnectionString { get; set; }
 
     /// <summary>Azure Queues the events stream is spread over; each is read by one pulling agent.</summary>
@@ -76,13 +79,15 @@ public sealed partial class HostSettings
     /// </summary>
     public TimeSpan QueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    public AzuriteSettings Azurite { get; set; } = new();
-
     public EventHubsSettings EventHubs { get; set; } = new();
 
     public EndpointSettings Endpoints { get; set; } = new();
 
     public bool UsesStreams => IngestPath == IngestPath.Stream;
+
+    /// <summary>Grain state, Azure Queue streams or Azure Table clustering need a storage account.</summary>
+    public bool NeedsAzureStorage =>
+        Storage == StorageProvider.AzureStorage || (UsesStreams && Streams == StreamProvider.AzureQueue) || Clustering == ClusteringProvider.AzureTable;
 
     public bool IsEphemeral => Storage == StorageProvider.Memory || (UsesStreams && Streams == StreamProvider.Memory);
 
@@ -107,9 +112,12 @@ public sealed partial class HostSettings
             problems.Add("Durable streams with memory storage would delete events before their profile is durable; use Storage=AzureStorage or Streams=Memory.");
         }
 
-        if (Clustering == ClusteringProvider.AzureTable && Storage == StorageProvider.Memory && string.IsNullOrEmpty(StorageConnectionString))
+        if (NeedsAzureStorage && string.IsNullOrEmpty(StorageConnectionString))
         {
-            problems.Add("Clustering=AzureTable needs an Azure Storage connection string.");
+            problems.Add(
+                "StorageConnectionString is empty, and Azure Storage is needed (for Storage=AzureStorage, Azure Queue streams or " +
+                "Clustering=AzureTable). Give the account's connection string (UseDevelopmentStorage=true is an Azurite on its " +
+                "default ports; ./run.sh starts one and passes it), or use Storage=Memory and Streams=Memory for a throwaway run.");
         }
 
         return problems;
@@ -117,21 +125,6 @@ public sealed partial class HostSettings
 
     [GeneratedRegex("^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){2,39}$")]
     private static partial Regex ServiceIdPattern();
-}
-
-public sealed class AzuriteSettings
-{
-    /// <summary>Start Azurite (from node_modules) when no connection string is given. On by default for local runs.</summary>
-    public bool AutoStart { get; set; } = true;
-
-    /// <summary>Where Azurite keeps its data.</summary>
-    public string Location { get; set; } = ".profilegrid/azurite";
-
-    public int BlobPort { get; set; } = 10000;
-
-    public int QueuePort { get; set; } = 10001;
-
-    public int TablePort { get; set; } = 10002;
 }
 
 public sealed class EventHubsSettings

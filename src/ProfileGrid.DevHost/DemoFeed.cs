@@ -5,14 +5,15 @@ using Grpc.Net.Client;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Simulator;
 
-namespace ProfileGrid.Silo.Hosting;
+namespace ProfileGrid.DevHost;
 
-/// <summary>Settings of the main command's demo feed (configuration section "ProfileGrid:Demo").</summary>
+/// <summary>Settings of the demo feed (configuration section "ProfileGrid:Demo", read by the dev host only).</summary>
 public sealed class DemoSettings
 {
     public const string Section = "ProfileGrid:Demo";
 
-    public bool Enabled { get; set; }
+    /// <summary>Feed the grid the demo stream; false: just run the grid.</summary>
+    public bool Enabled { get; set; } = true;
 
     public int Users { get; set; } = 3000;
 
@@ -28,53 +29,32 @@ public sealed class DemoSettings
     public TimeSpan ApplyTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }
 
-public static class DemoFeederExtensions
-{
-    /// <summary>Adds the demo feed when ProfileGrid:Demo:Enabled is true (the main command sets it).</summary>
-    public static IServiceCollection AddDemoFeeder(this IServiceCollection services, IConfiguration configuration)
-    {
-        var settings = configuration.GetSection(DemoSettings.Section).Get<DemoSettings>() ?? new DemoSettings();
-        if (settings.Enabled)
-        {
-            services.AddSingleton(settings);
-            services.AddHostedService<DemoFeeder>();
-        }
-
-        return services;
-    }
-}
-
 /// <summary>
-/// Feeds the running grid a seeded e-commerce stream through its own public gRPC endpoint, the way an SDK or a
-/// collector would, waits until the profiles reflect it, and prints what a user would want to see first.
+/// Feeds a running grid a seeded e-commerce stream through its public gRPC endpoint, the way an SDK or a collector
+/// would, waits until the profiles reflect it, segments the users and prints what a user would want to see first.
 /// </summary>
-internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostApplicationLifetime lifetime) : BackgroundService
+internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
 {
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation("  "));
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async Task RunAsync(CancellationToken stoppingToken)
     {
-        if (!await WaitForStartAsync(stoppingToken))
-        {
-            return;
-        }
-
         try
         {
-            await RunAsync(stoppingToken);
+            await FeedAsync(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (RpcException ex)
+        catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
         {
             Console.Error.WriteLine($"The demo feed stopped: {ex.Status.StatusCode}: {ex.Status.Detail}");
         }
     }
 
-    private async Task RunAsync(CancellationToken stoppingToken)
+    private async Task FeedAsync(CancellationToken stoppingToken)
     {
-        using var channel = GrpcChannel.ForAddress($"http://{host.Endpoints.ListenAddress}:{host.Endpoints.GrpcPort}");
+        using var channel = GrpcChannel.ForAddress(grid.GrpcAddress);
         var client = new ProfileGateway.ProfileGatewayClient(channel);
 
         var stream = new SyntheticStream(new SimulationOptions { Users = demo.Users, Seed = demo.Seed, Tenant = demo.Tenant });
@@ -109,11 +89,11 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         var sample = PrintSummary(stream, expected, report, total.Elapsed, before, after);
         await SegmentAsync(channel, client, stream, after.Count, stoppingToken);
 
-        var http = $"http://{host.Endpoints.ListenAddress}:{host.Endpoints.HttpPort}";
+        var http = grid.HttpAddress;
         Console.WriteLine();
         Console.WriteLine($"The grid keeps running. Try: curl {http}/v1/tenants/{demo.Tenant}/users/{sample ?? "u-000001"}/profile");
         Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/segments");
-        Console.WriteLine($"gRPC on {host.Endpoints.ListenAddress}:{host.Endpoints.GrpcPort} (reflection on). Press Ctrl-C to stop; profiles stay in {host.Azurite.Location}.");
+        Console.WriteLine($"gRPC on {grid.GrpcAddress} (reflection on). Press Ctrl-C to stop{(grid.DataLocation is null ? "" : $"; profiles stay in {grid.DataLocation}")}.");
     }
 
     /// <summary>
@@ -205,8 +185,8 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         Console.WriteLine($"  users with a profile   {after.Count:N0} of {expected.Users.Count:N0}");
         Console.WriteLine($"  events sent            {report.EventsSent:N0} in {report.Requests:N0} requests ({report.Accepted:N0} accepted, {report.Rejected:N0} rejected)");
         Console.WriteLine($"  events applied         {applied:N0} (expected {expected.Events:N0}; replays are recognised by event id)");
-        Console.WriteLine($"  acknowledged {(host.IsEphemeral ? "(memory)" : "(durable)"),-10}{report.EventsPerSecond:N0} events/s; all applied to profiles after {elapsed.TotalSeconds:0.0} s ({expected.Events / elapsed.TotalSeconds:N0} events/s end to end)");
-        Console.WriteLine($"  storage / ingest       {host.Storage} / {(host.UsesStreams ? $"{host.Streams} stream" : "event log, profile state written behind")}");
+        Console.WriteLine($"  acknowledged {(grid.IsEphemeral ? "(memory)" : "(durable)"),-10}{report.EventsPerSecond:N0} events/s; all applied to profiles after {elapsed.TotalSeconds:0.0} s ({expected.Events / elapsed.TotalSeconds:N0} events/s end to end)");
+        Console.WriteLine($"  storage / ingest       {grid.Storage} / {(grid.UsesStreams ? $"{grid.Streams} stream" : "event log, profile state written behind")}");
         Console.WriteLine();
         Console.WriteLine("  planted type   users   mean orders   mean revenue (USD)   mean events   dormant");
         foreach (var group in stream.Users.GroupBy(u => u.Type).OrderBy(g => g.Key))
@@ -237,13 +217,5 @@ internal sealed class DemoFeeder(DemoSettings demo, HostSettings host, IHostAppl
         }
 
         return sample?.UserId;
-    }
-
-    private async Task<bool> WaitForStartAsync(CancellationToken stoppingToken)
-    {
-        var started = new TaskCompletionSource();
-        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
-        var stopped = Task.Delay(Timeout.Infinite, stoppingToken);
-        return await Task.WhenAny(started.Task, stopped) == started.Task;
     }
 }

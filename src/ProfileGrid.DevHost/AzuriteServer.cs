@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ProfileGrid.Silo.Hosting;
+namespace ProfileGrid.DevHost;
 
 /// <summary>
-/// A local Azurite (the Azure Storage emulator from npm) run as a child process on loopback. Used by the main
+/// A local Azurite (the Azure Storage emulator from npm) run as a child process on loopback. Used by the dev host
 /// command and by integration tests; production points at Azure Storage instead.
 /// </summary>
 public sealed class AzuriteServer : IAsyncDisposable

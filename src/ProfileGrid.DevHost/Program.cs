@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using ProfileGrid.DevHost;
+
+// ./run.sh: Azurite (unless storage is given or in memory), one silo as a child process, then the demo feed through
+// the silo's public gRPC API. Ctrl-C stops the feed, the silo (gracefully) and Azurite, in that order.
+// Settings under ProfileGrid:Demo and ProfileGrid:Azurite are the dev host's; every other argument goes to the silo.
+var siloDll = Path.Combine(AppContext.BaseDirectory, "ProfileGrid.Silo.dll");
+var (ownArguments, siloArguments) = SplitArguments(args);
+var configuration = new ConfigurationBuilder()
+    .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+    .AddEnvironmentVariables()
+    .AddCommandLine([.. siloArguments, .. ownArguments])
+    .Build();
+var grid = GridSettings.From(configuration);
+var demo = configuration.GetSection(DemoSettings.Section).Get<DemoSettings>() ?? new DemoSettings();
+var azuriteSettings = configuration.GetSection(AzuriteSettings.Section).Get<AzuriteSettings>() ?? new AzuriteSettings();
+
+using var stopping = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // The terminal sends the silo its own SIGINT; it shuts down gracefully while this process waits for it.
+    e.Cancel = true;
+    stopping.Cancel();
+};
+
+AzuriteServer? azurite = null;
+if (grid.NeedsAzureStorage && string.IsNullOrEmpty(grid.StorageConnectionString))
+{
+    try
+    {
+        azurite = await AzuriteServer.StartAsync(
+            azuriteSettings.Location, azuriteSettings.BlobPort, azuriteSettings.QueuePort, azuriteSettings.TablePort, stopping.Token);
+    }
+    catch (InvalidOperationException ex)
+    {
+        Console.Error.WriteLine($"ProfileGrid dev host: {ex.Message}");
+        return 1;
+    }
+
+    grid.DataLocation = azurite.Owned ? azuriteSettings.Location : null;
+    siloArguments.Add($"--ProfileGrid:StorageConnectionString={azurite.ConnectionString}");
+    Console.WriteLine(azurite.Owned
+        ? $"Azurite started (data in {azuriteSettings.Location}, ports {azurite.BlobPort}-{azurite.TablePort})."
+        : $"Azurite found running on ports {azurite.BlobPort}-{azurite.TablePort}; using it.");
+}
+
+await using var ownedAzurite = azurite;
+var silo = Process.Start(new ProcessStartInfo("dotnet", [siloDll, .. siloArguments]) { UseShellExecute = false })
+    ?? throw new InvalidOperationException($"Could not start {siloDll}.");
+try
+{
+    if (!await WaitUntilHealthyAsync(silo, grid.HttpAddress, stopping.Token))
+    {
+        return silo.HasExited ? silo.ExitCode : 0;
+    }
+
+    if (demo.Enabled)
+    {
+        await new DemoFeed(demo, grid).RunAsync(stopping.Token);
+    }
+
+    await silo.WaitForExitAsync(stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+}
+finally
+{
+    await StopAsync(silo);
+}
+
+return 0;
+
+static (List<string> Own, List<string> Silo) SplitArguments(string[] arguments)
+{
+    var own = new List<string>();
+    var silo = new List<string>();
+    for (var i = 0; i < arguments.Length; i++)
+    {
+        var argument = arguments[i];
+        var target = IsDevHostSetting(argument) ? own : silo;
+        target.Add(argument);
+        // "--key value" as well as "--key=value".
+        if (argument.StartsWith("--", StringComparison.Ordinal) && !argument.Contains('=') && i + 1 < arguments.Length &&
+            !arguments[i + 1].StartsWith("--", StringComparison.Ordinal))
+        {
+            target.Add(arguments[++i]);
+        }
+    }
+
+    return (own, silo);
+}
+
+static bool IsDevHostSetting(string argument)
+{
+    var key = argument.TrimStart('-', '/');
+    return key.StartsWith(DemoSettings.Section + ":", StringComparison.OrdinalIgnoreCase)
+        || key.StartsWith(AzuriteSettings.Section + ":", StringComparison.OrdinalIgnoreCase);
+}
+
+static async Task<bool> WaitUntilHealthyAsync(Process silo, string httpAddress, CancellationToken cancellationToken)
+{
+    using var http = new HttpClient { BaseAddress = new Uri(httpAddress), Timeout = TimeSpan.FromSeconds(5) };
+    var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+    while (!silo.HasExited && !cancellationToken.IsCancellationRequested)
+    {
+        try
+        {
+            using var response = await http.GetAsync("/healthz", cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return true;
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+        }
+
+        if (DateTime.UtcNow > deadline)
+        {
+            Console.Error.WriteLine($"ProfileGrid dev host: the silo did not become healthy at {httpAddress}/healthz within 2 minutes.");
+            return false;
+        }
+
+        await Task.Delay(250, CancellationToken.None);
+    }
+
+    return false;
+}
+
+static async Task StopAsync(Process silo)
+{
+    if (!silo.HasExited)
+    {
+        // SIGTERM, the graceful stop an orchestrator asks for (the silo writes unwritten profile state); the terminal's
+        // Ctrl-C may already have sent it SIGINT.
+        using (var term = Process.Start("kill", ["-TERM", silo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await term.WaitForExitAsync();
+        }
+
+        try
+        {
+            await silo.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            silo.Kill(entireProcessTree: true);
+        }
+    }
+
+    silo.Dispose();
+}
