@@ -63,7 +63,6 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             client.AddMemoryStreams(StreamNames.EventsProvider);
             client.AddMemoryStreams(StreamNames.SegmentsProvider);
-            client.Services.AddSegmentationSerializer();
         }
     }
 }

@@ -1,5 +1,6 @@
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Domain;
 using ProfileGrid.Segmentation;
 
@@ -25,7 +26,7 @@ public class SegmentationEdgeTests(ClusterFixture fixture)
         await PushAsync("b", Vector(10));
         await PushAsync("c", Vector(20));
 
-        var run = await Segmentation.RunAsync(new SegmentationSettings { K = 3 });
+        var run = await Segmentation.RunAsync(new SegmentationRequest { K = 3 });
 
         Assert.Equal(SegmentationRunOutcome.Published, run.Outcome);
         Assert.Equal(3, run.Model!.K);
@@ -36,11 +37,11 @@ public class SegmentationEdgeTests(ClusterFixture fixture)
     public async Task A_vector_of_another_feature_set_is_ignored_and_the_tenant_keeps_segmenting()
     {
         await Task.WhenAll(Enumerable.Range(0, 40).Select(i => PushAsync($"u{i}", Vector(i % 4 * 10 + i % 3))));
-        Assert.NotNull((await Segmentation.RunAsync(new SegmentationSettings { K = 3, StabilityRuns = 0 })).Model);
+        Assert.NotNull((await Segmentation.RunAsync(new SegmentationRequest { K = 3, StabilityRuns = 0 })).Model);
 
         // A silo of the previous release (one feature fewer) during a rolling upgrade.
         await PushAsync("old", Vector(1)[..^1]);
-        var rerun = await Segmentation.RunAsync(new SegmentationSettings { K = 3, StabilityRuns = 0 });
+        var rerun = await Segmentation.RunAsync(new SegmentationRequest { K = 3, StabilityRuns = 0 });
 
         Assert.Equal(SegmentationRunOutcome.Published, rerun.Outcome);
         Assert.Equal(40, (await Segmentation.GetOverviewAsync()).UsersWithFeatures);

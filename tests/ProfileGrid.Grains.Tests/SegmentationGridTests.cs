@@ -3,6 +3,7 @@ using Orleans.Streams;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Segmentation;
 
 namespace ProfileGrid.Grains.Tests;
@@ -27,10 +28,10 @@ public class SegmentationGridTests(ClusterFixture fixture)
     {
         var planted = await FeedPlantedUsersAsync();
 
-        var run = await Segmentation.RunAsync(new SegmentationSettings { MinK = 2, MaxK = 6, StabilityRuns = 2 });
+        var run = await Segmentation.RunAsync(new SegmentationRequest { MinK = 2, MaxK = 6, StabilityRuns = 2 });
 
         Assert.Empty(run.Problems);
-        var model = Assert.IsType<SegmentModel>(run.Model);
+        var model = Assert.IsType<SegmentModelView>(run.Model);
         Assert.Equal(3, model.K);
         Assert.Equal(planted.Count, model.TrainedOn);
 
@@ -68,7 +69,7 @@ public class SegmentationGridTests(ClusterFixture fixture)
 
         try
         {
-            var model = (await Segmentation.RunAsync(new SegmentationSettings { K = 3, StabilityRuns = 0 })).Model!;
+            var model = (await Segmentation.RunAsync(new SegmentationRequest { K = 3, StabilityRuns = 0 })).Model!;
             var before = await SegmentsOfAsync(planted.Keys);
             await WaitUntilAsync(() => changes.Count >= planted.Count, "every user's first assignment is streamed");
             Assert.All(changes, c => Assert.Null(c.From));
@@ -97,8 +98,8 @@ public class SegmentationGridTests(ClusterFixture fixture)
     public async Task A_new_model_keeps_segment_ids_and_labels_of_the_segments_it_matches()
     {
         var planted = await FeedPlantedUsersAsync();
-        var first = (await Segmentation.RunAsync(new SegmentationSettings { K = 3, StabilityRuns = 0, Seed = 1 })).Model!;
-        var second = (await Segmentation.RunAsync(new SegmentationSettings { K = 3, StabilityRuns = 0, Seed = 7 })).Model!;
+        var first = (await Segmentation.RunAsync(new SegmentationRequest { K = 3, StabilityRuns = 0, Seed = 1 })).Model!;
+        var second = (await Segmentation.RunAsync(new SegmentationRequest { K = 3, StabilityRuns = 0, Seed = 7 })).Model!;
 
         Assert.Equal(first.Version + 1, second.Version);
         Assert.Equal(first.Segments.Select(s => (s.Id, s.Label)), second.Segments.Select(s => (s.Id, s.Label)));
@@ -111,9 +112,9 @@ public class SegmentationGridTests(ClusterFixture fixture)
     public async Task A_run_with_bad_settings_names_each_problem_and_keeps_the_current_model()
     {
         await FeedPlantedUsersAsync();
-        var good = (await Segmentation.RunAsync(new SegmentationSettings { K = 3, StabilityRuns = 0 })).Model!;
+        var good = (await Segmentation.RunAsync(new SegmentationRequest { K = 3, StabilityRuns = 0 })).Model!;
 
-        var bad = await Segmentation.RunAsync(new SegmentationSettings { Algorithm = "dbscan", Features = ["recency_days", "shoe_size"] });
+        var bad = await Segmentation.RunAsync(new SegmentationRequest { Algorithm = "dbscan", Features = ["recency_days", "shoe_size"] });
 
         Assert.Null(bad.Model);
         Assert.Contains(bad.Problems, p => p.StartsWith("algorithm:", StringComparison.Ordinal) && p.Contains("dbscan"));

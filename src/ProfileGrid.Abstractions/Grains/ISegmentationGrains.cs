@@ -1,5 +1,5 @@
 using Orleans.Concurrency;
-using ProfileGrid.Segmentation;
+using ProfileGrid.Abstractions.Segments;
 
 namespace ProfileGrid.Abstractions.Grains;
 
@@ -25,7 +25,7 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     Task<double[][]> SampleAsync(int maxRows, int seed);
 
     /// <summary>Reassigns every vector to <paramref name="model"/> and keeps using it for updates.</summary>
-    Task ApplyModelAsync(SegmentModel model);
+    Task ApplyModelAsync(SegmentModelView model);
 
     /// <summary>Segment sizes under the model the shard assigns with.</summary>
     [AlwaysInterleave]
@@ -47,10 +47,10 @@ public interface IFeatureShardGrain : IGrainWithStringKey
 public interface ISegmentationGrain : IGrainWithStringKey
 {
     /// <summary>Trains with <paramref name="settings"/> (null: the last settings, or the configured default) and publishes the model.</summary>
-    Task<SegmentationRunResult> RunAsync(SegmentationSettings? settings);
+    Task<SegmentationRunResult> RunAsync(SegmentationRequest? settings);
 
     /// <summary>The published model, or null before the first.</summary>
-    Task<SegmentModel?> GetModelAsync();
+    Task<SegmentModelView?> GetModelAsync();
 
     /// <summary>The model with live segment sizes summed over the shards (cached for a moment).</summary>
     Task<SegmentOverview> GetOverviewAsync();
@@ -81,7 +81,7 @@ public sealed record ShardSegmentStats(
 
 [GenerateSerializer, Immutable, Alias("pg.segment-overview")]
 public sealed record SegmentOverview(
-    [property: Id(0)] SegmentModel? Model,
+    [property: Id(0)] SegmentModelView? Model,
     [property: Id(1)] Dictionary<int, int> Sizes,
     [property: Id(2)] long UsersWithFeatures,
     [property: Id(3)] long Unassigned,
@@ -109,7 +109,7 @@ public enum SegmentationRunOutcome
 
 [GenerateSerializer, Immutable, Alias("pg.segmentation-run-result")]
 public sealed record SegmentationRunResult(
-    [property: Id(0)] SegmentModel? Model,
+    [property: Id(0)] SegmentModelView? Model,
     [property: Id(1)] string[] Problems,
     [property: Id(2)] SegmentationRunOutcome Outcome);
 

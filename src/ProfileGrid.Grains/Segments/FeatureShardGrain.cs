@@ -4,6 +4,7 @@ using Orleans.Runtime;
 using Orleans.Streams;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Domain;
 using ProfileGrid.Segmentation;
 
@@ -81,11 +82,12 @@ public sealed partial class FeatureShardGrain(
             }
         }
 
-        _model = await Segmentation.GetModelAsync();
-        if (_model is not null && _model.Version != state.State.ModelVersion && Entries.Count > 0)
+        var published = await Segmentation.GetModelAsync();
+        _model = published?.ToAssignmentModel();
+        if (published is not null && published.Version != state.State.ModelVersion && Entries.Count > 0)
         {
             // A model was published while this shard was not active (or its publish call failed): catch up.
-            await ApplyModelAsync(_model);
+            await ApplyModelAsync(published);
         }
     }
 
@@ -150,9 +152,9 @@ public sealed partial class FeatureShardGrain(
         return Task.FromResult(chosen.Select(e => ProfileFeatures.Age(e.Values, ProfileFeatures.All, e.AsOf, now, profileOptions.Value)).ToArray());
     }
 
-    public async Task ApplyModelAsync(SegmentModel model)
+    public async Task ApplyModelAsync(SegmentModelView published)
     {
-        if (model.Version < state.State.ModelVersion)
+        if (published.Version < state.State.ModelVersion)
         {
             return; // a late publish of an older model
         }
@@ -165,6 +167,7 @@ public sealed partial class FeatureShardGrain(
             await PublishAsync(earlier, _model?.Version ?? 0);
         }
 
+        var model = published.ToAssignmentModel();
         _model = model;
         var now = clock.GetUtcNow();
         foreach (var (key, entry) in Entries)

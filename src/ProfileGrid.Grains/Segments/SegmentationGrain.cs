@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Domain;
 using ProfileGrid.Segmentation;
 
@@ -39,6 +40,7 @@ public sealed partial class SegmentationGrain(
     private bool _running;
     private bool _scheduled;
     private SegmentOverview? _overview;
+    private SegmentModelView? _view;
     private DateTimeOffset _overviewAt;
     private IGrainTimer? _publishRetry;
 
@@ -46,7 +48,7 @@ public sealed partial class SegmentationGrain(
 
     private string Tenant => this.GetPrimaryKeyString();
 
-    public async Task<SegmentationRunResult> RunAsync(SegmentationSettings? settings)
+    public async Task<SegmentationRunResult> RunAsync(SegmentationRequest? request)
     {
         if (_running)
         {
@@ -57,7 +59,16 @@ public sealed partial class SegmentationGrain(
         _running = true;
         try
         {
-            settings ??= state.State.LastSettings ?? _options.DefaultSettings();
+            SegmentationSettings settings;
+            try
+            {
+                settings = request?.ToSettings() ?? state.State.LastSettings ?? _options.DefaultSettings();
+            }
+            catch (ArgumentException ex)
+            {
+                return new SegmentationRunResult(null, [$"normalization: {ex.Message}"], SegmentationRunOutcome.InvalidSettings);
+            }
+
             var problems = settings.Validate(ProfileFeatures.All, 0);
             if (problems.Count > 0)
             {
@@ -90,12 +101,13 @@ public sealed partial class SegmentationGrain(
             state.State.LastSettings = settings;
             await state.WriteStateAsync();
             _overview = null;
-            var unreached = await PublishAsync(model, Shards());
+            var view = CurrentView()!;
+            var unreached = await PublishAsync(view, Shards());
             LogPublished(Tenant, model.Version, model.K, model.TrainedOn, model.Population, clock.GetUtcNow() - now);
             var warnings = unreached.Length == 0
                 ? Array.Empty<string>()
                 : [$"{unreached.Length} feature shards could not take the model yet; they are retried every {PublishRetryInterval.TotalSeconds:0} s and count as unassigned meanwhile."];
-            return new SegmentationRunResult(model, warnings, SegmentationRunOutcome.Published);
+            return new SegmentationRunResult(view, warnings, SegmentationRunOutcome.Published);
         }
         finally
         {
@@ -104,7 +116,7 @@ public sealed partial class SegmentationGrain(
     }
 
     /// <summary>Sends the model to every shard; returns those that did not take it, and keeps retrying them on a timer.</summary>
-    private async Task<IFeatureShardGrain[]> PublishAsync(SegmentModel model, IFeatureShardGrain[] shards)
+    private async Task<IFeatureShardGrain[]> PublishAsync(SegmentModelView model, IFeatureShardGrain[] shards)
     {
         var calls = shards.Select(async shard =>
         {
@@ -127,7 +139,7 @@ public sealed partial class SegmentationGrain(
             _publishRetry = this.RegisterGrainTimer(
                 async _ =>
                 {
-                    if (state.State.Model is { } current && current.Version == model.Version)
+                    if (CurrentView() is { } current && current.Version == model.Version)
                     {
                         await PublishAsync(current, unreached);
                     }
@@ -138,7 +150,19 @@ public sealed partial class SegmentationGrain(
         return unreached;
     }
 
-    public Task<SegmentModel?> GetModelAsync() => Task.FromResult(state.State.Model);
+    public Task<SegmentModelView?> GetModelAsync() => Task.FromResult(CurrentView());
+
+    /// <summary>The published model as the contract carries it, built once per model version.</summary>
+    private SegmentModelView? CurrentView()
+    {
+        var model = state.State.Model;
+        if (model is not null && _view?.Version != model.Version)
+        {
+            _view = model.ToView();
+        }
+
+        return model is null ? null : _view;
+    }
 
     public async Task<SegmentOverview> GetOverviewAsync()
     {
@@ -148,7 +172,7 @@ public sealed partial class SegmentationGrain(
             return _overview with { Running = _running };
         }
 
-        var model = state.State.Model;
+        var model = CurrentView();
         var stats = await Task.WhenAll(Shards().Select(shard => shard.GetStatsAsync()));
         var sizes = model?.Segments.ToDictionary(s => s.Id, _ => 0) ?? [];
         long vectors = 0, assigned = 0;
@@ -168,7 +192,7 @@ public sealed partial class SegmentationGrain(
         }
 
         var overview = new SegmentOverview(model, sizes, vectors, vectors - assigned, _running);
-        if (ReferenceEquals(model, state.State.Model))
+        if (model?.Version == state.State.Model?.Version)
         {
             // Not when a run published a newer model while the shards were being asked.
             _overview = overview;

@@ -4,6 +4,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Segments;
@@ -31,7 +32,7 @@ public sealed class SegmentServiceImpl(
     {
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
         var settings = ToSettings(request);
-        var result = await Segmentation(tenant).RunAsync(settings);
+        var result = await Segmentation(tenant).RunAsync(settings.ToRequest());
         var code = result.Outcome switch
         {
             SegmentationRunOutcome.Published => StatusCode.OK,
@@ -145,7 +146,7 @@ public sealed class SegmentServiceImpl(
         return response;
     }
 
-    private static MapAxis Axis(SegmentModel model, int axis)
+    private static MapAxis Axis(SegmentModelView model, int axis)
     {
         var result = new MapAxis
         {
@@ -159,7 +160,7 @@ public sealed class SegmentServiceImpl(
         return result;
     }
 
-    private async Task<SegmentModel> RequireModelAsync(string tenant) =>
+    private async Task<SegmentModelView> RequireModelAsync(string tenant) =>
         await Segmentation(tenant).GetModelAsync()
         ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Tenant '{tenant}' has no segmentation model yet; run segmentation first."));
 

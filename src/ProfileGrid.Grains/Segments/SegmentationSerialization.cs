@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using ProfileGrid.Segmentation;
 
-namespace ProfileGrid.Abstractions;
+namespace ProfileGrid.Grains.Segments;
 
 public static class SegmentationSerialization
 {
@@ -15,9 +15,10 @@ public static class SegmentationSerialization
     };
 
     /// <summary>
-    /// Lets Orleans carry the segmentation library's types (models, settings) as System.Text.Json inside its own
-    /// format: the library has no Orleans attributes because it does not reference Orleans. Silos and every client
-    /// that calls the segmentation grains need it.
+    /// Lets the segmentation grain keep the library's types (the trained model, the settings) in its stored state, as
+    /// System.Text.Json inside Orleans' format: the library has no Orleans attributes because it does not reference
+    /// Orleans. Only grain storage needs it; calls between grains carry the contract's own types
+    /// (<c>ProfileGrid.Abstractions.Segments</c>), and models stored by earlier releases stay readable.
     /// </summary>
     public static IServiceCollection AddSegmentationSerializer(this IServiceCollection services) =>
         services.AddSerializer(serializer => serializer.AddJsonSerializer(

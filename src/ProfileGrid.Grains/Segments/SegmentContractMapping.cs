@@ -1,0 +1,133 @@
+using ProfileGrid.Abstractions.Segments;
+using ProfileGrid.Segmentation;
+
+namespace ProfileGrid.Grains.Segments;
+
+/// <summary>
+/// The one mapping home between the segmentation library's types and the grain contract's: the library knows no
+/// Orleans, the contract knows no algorithms.
+/// </summary>
+public static class SegmentContractMapping
+{
+    public static SegmentModelView ToView(this SegmentModel model) => new()
+    {
+        Version = model.Version,
+        TrainedAt = model.TrainedAt,
+        Algorithm = model.Algorithm,
+        Features = model.Features,
+        SourceColumns = model.SourceColumns,
+        Scaling = new FeatureScalingView
+        {
+            Kind = ToName(model.Normalizer.Kind),
+            Log1pColumns = model.Normalizer.Log1pColumns,
+            Offsets = model.Normalizer.Offsets,
+            Scales = model.Normalizer.Scales,
+        },
+        Segments = model.Segments.Select(s => new SegmentView
+        {
+            Id = s.Id,
+            Label = s.Label,
+            Centroid = s.Centroid,
+            CentroidInOriginalUnits = s.CentroidInOriginalUnits,
+            DistinguishingFeatures = s.DistinguishingFeatures.Select(d => new DistinguishingFeatureView(d.Feature, d.Value, d.ZScore)).ToArray(),
+            TrainingSize = s.TrainingSize,
+            Stability = s.Stability,
+            Unstable = s.Unstable,
+        }).ToArray(),
+        NextSegmentId = model.NextSegmentId,
+        TrainedOn = model.TrainedOn,
+        Population = model.Population,
+        Curve = model.Curve.Select(p => new KCurvePointView(p.K, p.Inertia, p.Silhouette)).ToArray(),
+        ElbowK = model.ElbowK,
+        SilhouetteK = model.SilhouetteK,
+        KReason = model.KReason,
+        Silhouette = model.Silhouette,
+        Inertia = model.Inertia,
+        StabilityAdjustedRandIndex = model.StabilityAdjustedRandIndex,
+        AgreementWithPrevious = model.AgreementWithPrevious,
+        Map = new SegmentMapView
+        {
+            Mean = model.Map.Mean,
+            Loadings = model.Map.Loadings,
+            ExplainedVarianceRatio = model.Map.ExplainedVarianceRatio,
+            Points = model.Map.Points.Select(p => new MapPointView(p.X, p.Y, p.SegmentId)).ToArray(),
+        },
+    };
+
+    /// <summary>What a shard assigns with: the transform and the centroids (the map and the curves stay behind).</summary>
+    public static SegmentModel ToAssignmentModel(this SegmentModelView view) => new()
+    {
+        Version = view.Version,
+        TrainedAt = view.TrainedAt,
+        Algorithm = view.Algorithm,
+        Features = view.Features,
+        SourceColumns = view.SourceColumns,
+        Normalizer = new Normalizer
+        {
+            Kind = ToKind(view.Scaling.Kind),
+            Log1pColumns = view.Scaling.Log1pColumns,
+            Offsets = view.Scaling.Offsets,
+            Scales = view.Scaling.Scales,
+        },
+        Segments = view.Segments.Select(s => new SegmentDefinition
+        {
+            Id = s.Id,
+            Label = s.Label,
+            Centroid = s.Centroid,
+            CentroidInOriginalUnits = s.CentroidInOriginalUnits,
+            TrainingSize = s.TrainingSize,
+            Stability = s.Stability,
+            Unstable = s.Unstable,
+        }).ToArray(),
+        NextSegmentId = view.NextSegmentId,
+    };
+
+    public static SegmentationRequest ToRequest(this SegmentationSettings settings) => new()
+    {
+        Algorithm = settings.Algorithm,
+        K = settings.K,
+        MinK = settings.MinK,
+        MaxK = settings.MaxK,
+        Features = [.. settings.Features],
+        Normalization = ToName(settings.Normalization),
+        KMeansInitializations = settings.KMeansInitializations,
+        HierarchicalMaxPoints = settings.HierarchicalMaxPoints,
+        SilhouetteSampleSize = settings.SilhouetteSampleSize,
+        StabilityRuns = settings.StabilityRuns,
+        StabilitySampleSize = settings.StabilitySampleSize,
+        MapPoints = settings.MapPoints,
+        Seed = settings.Seed,
+    };
+
+    public static SegmentationSettings ToSettings(this SegmentationRequest request) => new()
+    {
+        Algorithm = request.Algorithm,
+        K = request.K,
+        MinK = request.MinK,
+        MaxK = request.MaxK,
+        Features = request.Features,
+        Normalization = ToKind(request.Normalization),
+        KMeansInitializations = request.KMeansInitializations,
+        HierarchicalMaxPoints = request.HierarchicalMaxPoints,
+        SilhouetteSampleSize = request.SilhouetteSampleSize,
+        StabilityRuns = request.StabilityRuns,
+        StabilitySampleSize = request.StabilitySampleSize,
+        MapPoints = request.MapPoints,
+        Seed = request.Seed,
+    };
+
+    /// <summary>The normalisation's name as the API spells it.</summary>
+    public static string ToName(NormalizationKind kind) => kind switch
+    {
+        NormalizationKind.MinMax => "minmax",
+        _ => "zscore",
+    };
+
+    /// <summary>The normalisation named <paramref name="name"/>; throws on a name the API does not know.</summary>
+    public static NormalizationKind ToKind(string name) => name switch
+    {
+        "zscore" => NormalizationKind.ZScore,
+        "minmax" => NormalizationKind.MinMax,
+        _ => throw new ArgumentException($"'{name}' is not zscore or minmax.", nameof(name)),
+    };
+}
