@@ -77,16 +77,19 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 
 var app = builder.Build();
+app.UseMiddleware<RestErrorHandler>();
+app.UseRouting();
+app.UseMiddleware<RestJsonGuard>();
 app.MapGrpcService<ProfileGatewayService>();
 app.MapGrpcService<SegmentServiceImpl>();
 app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");
-app.MapGet("/v1/tenants/{tenant}/users/{userId}/document", async (string tenant, string userId, IGrainFactory grains, EventValidator validator, IOptions<ProfileGrid.Domain.ProfileOptions> profileOptions, TimeProvider clock) =>
+app.MapGet("/v1/tenants/{tenant}/users/{userId}/document", async (HttpContext http, string tenant, string userId, IGrainFactory grains, EventValidator validator, IOptions<ProfileGrid.Domain.ProfileOptions> profileOptions, TimeProvider clock) =>
 {
     // The JSON document view (snake_case codes, the list of missing fields): the shape exports and notebooks read.
-    // Route values keep "%2F" escaped, so an id holding '/' arrives escaped.
-    (tenant, userId) = (Uri.UnescapeDataString(tenant), Uri.UnescapeDataString(userId));
+    // Route values are decoded except "%2F"; take both from the raw path, decoded exactly once.
+    (tenant, userId) = (GatewayPaths.FromRawPath(http, "tenant") ?? tenant, GatewayPaths.FromRawPath(http, "userId") ?? userId);
     if (!validator.TryValidateKey(tenant, userId, out var error))
     {
         return Results.BadRequest(new { error = error!.ToString() });
