@@ -9,17 +9,21 @@ using ProfileGrid.Silo.Hosting;
 // appsettings.json sits next to the binary, whatever directory the host is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
-var settings = builder.Configuration.GetSection(HostSettings.Section).Get<HostSettings>() ?? new HostSettings();
-var limits = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-var problems = settings.Validate().Select(p => $"{HostSettings.Section}: {p}")
-    .Concat(limits.Validate().Select(p => $"{GatewayOptions.Section}: {p}"))
-    .ToList();
+// Every ProfileGrid:* setting is bound, validated and checked for unknown keys before anything starts.
+var problems = SettingsCheck.Problems(builder.Configuration);
 if (problems.Count > 0)
 {
     Console.Error.WriteLine("ProfileGrid cannot start, the configuration is invalid:");
-    problems.ForEach(p => Console.Error.WriteLine("  " + p));
+    foreach (var problem in problems)
+    {
+        Console.Error.WriteLine("  " + problem);
+    }
+
     return 2;
 }
+
+var settings = builder.Configuration.GetSection(HostSettings.Section).Get<HostSettings>() ?? new HostSettings();
+var limits = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
 
 var needsAzureStorage = settings.Storage == StorageProvider.AzureStorage
     || (settings.UsesStreams && settings.Streams == StreamProvider.AzureQueue)
