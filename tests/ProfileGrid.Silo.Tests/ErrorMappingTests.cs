@@ -43,6 +43,7 @@ public class ErrorMappingTests
         new NullReferenceException(),
         new Azure.RequestFailedException(400, "InvalidResourceName"),
         new FormatException("'x' is not a profile key"),
+        new Microsoft.AspNetCore.Http.BadHttpRequestException("Unexpected end of request content."),
         new AggregateException(new TimeoutException("a"), new ArgumentException("b")),
     ];
 

@@ -161,6 +161,21 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Contains("(line 1, byte", message);
     }
 
+    [Theory]
+    [InlineData("", "Request JSON payload is not correctly formatted: the body is empty")]
+    [InlineData("null", "(request body): expected an object, got null")]
+    [InlineData("[{\"tenant\": \"shop\"}]", "(request body): expected an object, got an array")]
+    [InlineData("{\"tenant\": \"shop\", \"events\": [], \"events\": []}", "Request JSON payload is not correctly formatted: a property appears twice")]
+    [InlineData("{\"tenant\": \"shop\", \"events\": {}}", "events: expected an array, got an object")]
+    [InlineData("{\"tenant\": \"shop\", \"events\": [7]}", "events[0]: expected an object, got the number 7")]
+    public async Task Unusable_bodies_get_400_with_a_reason_and_no_exception_text(string json, string expected)
+    {
+        var (status, body) = await PostIngestAsync(json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith(expected, body.GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task A_null_event_is_rejected_alone_and_the_rest_is_accepted()
     {

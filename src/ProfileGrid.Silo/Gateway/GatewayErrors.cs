@@ -23,6 +23,8 @@ public static class GatewayErrors
         // Another activation wrote the state first (a silo died mid-call); the next call reads it afresh.
         InconsistentStateException => true,
         Azure.RequestFailedException failed => failed.Status is 0 or 408 or 429 or >= 500,
+        // A malformed or oversized request is the client's to fix, though it is an IOException.
+        BadHttpRequestException => false,
         HttpRequestException or SocketException or IOException => true,
         // Not the client's cancellation (that is filtered out by the callers): a storage or messaging timeout.
         OperationCanceledException => true,

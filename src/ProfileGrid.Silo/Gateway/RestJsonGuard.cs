@@ -43,20 +43,35 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
+        if (body.Length == 0)
+        {
+            await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: the body is empty; send a JSON object (at least {}).");
+            return;
+        }
+
         JsonNode? root;
+        FieldError? problem;
+        var refused = new SortedDictionary<int, FieldError>();
         try
         {
-            root = body.Length == 0 ? null : JsonNode.Parse(body);
+            root = JsonNode.Parse(body);
+            var isIngest = transcoding.MethodDescriptor.FullName == IngestMethod;
+            problem = root is null
+                ? new FieldError(Name(string.Empty), "expected an object, got null")
+                : CheckMessage(root, transcoding.MethodDescriptor.InputType, string.Empty, isIngest ? refused : null);
         }
         catch (JsonException ex)
         {
             await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: " + Describe(ex));
             return;
         }
+        catch (ArgumentException)
+        {
+            // JsonObject refuses a property name that appears twice in one object.
+            await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: a property appears twice in one object.");
+            return;
+        }
 
-        var refused = new SortedDictionary<int, FieldError>();
-        var isIngest = transcoding.MethodDescriptor.FullName == IngestMethod;
-        var problem = root is null ? null : CheckMessage(root, transcoding.MethodDescriptor.InputType, string.Empty, isIngest ? refused : null);
         if (problem is not null)
         {
             await WriteErrorAsync(http, problem.ToString());
