@@ -177,6 +177,15 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task An_oversized_rest_body_is_refused_with_the_limit()
+    {
+        var (status, body) = await PostIngestAsync("{\"tenant\": \"" + new string('x', 5 * 1024 * 1024) + "\"}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("Request body too large", body.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task A_null_event_is_rejected_alone_and_the_rest_is_accepted()
     {
         var user = "u-" + NewId();
