@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using ProfileGrid.DevHost;
+using ProfileGrid.Silo.Hosting;
 
 // ./run.sh: Azurite (unless storage is given or in memory), one silo as a child process, then the demo feed through
 // the silo's public gRPC API. Ctrl-C stops the feed, the silo (gracefully) and Azurite, in that order.
@@ -12,6 +13,16 @@ var configuration = new ConfigurationBuilder()
     .AddEnvironmentVariables()
     .AddCommandLine([.. siloArguments, .. ownArguments])
     .Build();
+var unknown = SettingsCheck.UnknownKeys(configuration.GetSection(DemoSettings.Section), typeof(DemoSettings))
+    .Concat(SettingsCheck.UnknownKeys(configuration.GetSection(AzuriteSettings.Section), typeof(AzuriteSettings)))
+    .ToList();
+if (unknown.Count > 0)
+{
+    Console.Error.WriteLine("ProfileGrid dev host cannot start, the configuration is invalid:");
+    unknown.ForEach(problem => Console.Error.WriteLine("  " + problem));
+    return 2;
+}
+
 var grid = GridSettings.From(configuration);
 var demo = configuration.GetSection(DemoSettings.Section).Get<DemoSettings>() ?? new DemoSettings();
 var azuriteSettings = configuration.GetSection(AzuriteSettings.Section).Get<AzuriteSettings>() ?? new AzuriteSettings();
@@ -46,8 +57,14 @@ if (grid.NeedsAzureStorage && string.IsNullOrEmpty(grid.StorageConnectionString)
 }
 
 await using var ownedAzurite = azurite;
-var silo = Process.Start(new ProcessStartInfo("dotnet", [siloDll, .. siloArguments]) { UseShellExecute = false })
-    ?? throw new InvalidOperationException($"Could not start {siloDll}.");
+var siloStart = new ProcessStartInfo("dotnet", [siloDll, .. siloArguments]) { UseShellExecute = false };
+foreach (var name in siloStart.Environment.Keys.Where(IsDevHostVariable).ToList())
+{
+    // The silo refuses settings it does not know, and these are the dev host's.
+    siloStart.Environment.Remove(name);
+}
+
+var silo = Process.Start(siloStart) ?? throw new InvalidOperationException($"Could not start {siloDll}.");
 try
 {
     if (!await WaitUntilHealthyAsync(silo, grid.HttpAddress, stopping.Token))
@@ -95,6 +112,9 @@ static bool IsDevHostSetting(string argument)
     return key.StartsWith(DemoSettings.Section + ":", StringComparison.OrdinalIgnoreCase)
         || key.StartsWith(AzuriteSettings.Section + ":", StringComparison.OrdinalIgnoreCase);
 }
+
+static bool IsDevHostVariable(string name) =>
+    IsDevHostSetting(name.Replace("__", ":", StringComparison.Ordinal));
 
 static async Task<bool> WaitUntilHealthyAsync(Process silo, string httpAddress, CancellationToken cancellationToken)
 {

@@ -9,17 +9,21 @@ using ProfileGrid.Silo.Hosting;
 // appsettings.json sits next to the binary, whatever directory the host is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
-var settings = builder.Configuration.GetSection(HostSettings.Section).Get<HostSettings>() ?? new HostSettings();
-var limits = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-var problems = settings.Validate().Select(p => $"{HostSettings.Section}: {p}")
-    .Concat(limits.Validate().Select(p => $"{GatewayOptions.Section}: {p}"))
-    .ToList();
+// Every ProfileGrid:* setting is bound, validated and checked for unknown keys before anything starts.
+var problems = SettingsCheck.Problems(builder.Configuration);
 if (problems.Count > 0)
 {
     Console.Error.WriteLine("ProfileGrid cannot start, the configuration is invalid:");
-    problems.ForEach(p => Console.Error.WriteLine("  " + p));
+    foreach (var problem in problems)
+    {
+        Console.Error.WriteLine("  " + problem);
+    }
+
     return 2;
 }
+
+var settings = builder.Configuration.GetSection(HostSettings.Section).Get<HostSettings>() ?? new HostSettings();
+var limits = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
 
 builder.UseOrleans(silo => silo
     .AddProfileGridProviders(settings, settings.StorageConnectionString)
@@ -55,16 +59,19 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 
 var app = builder.Build();
+app.UseMiddleware<RestErrorHandler>();
+app.UseRouting();
+app.UseMiddleware<RestJsonGuard>();
 app.MapGrpcService<ProfileGatewayService>();
 app.MapGrpcService<SegmentServiceImpl>();
 app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");
-app.MapGet("/v1/tenants/{tenant}/users/{userId}/document", async (string tenant, string userId, IGrainFactory grains, EventValidator validator, IOptions<ProfileGrid.Domain.ProfileOptions> profileOptions, TimeProvider clock) =>
+app.MapGet("/v1/tenants/{tenant}/users/{userId}/document", async (HttpContext http, string tenant, string userId, IGrainFactory grains, EventValidator validator, IOptions<ProfileGrid.Domain.ProfileOptions> profileOptions, TimeProvider clock) =>
 {
     // The JSON document view (snake_case codes, the list of missing fields): the shape exports and notebooks read.
-    // Route values keep "%2F" escaped, so an id holding '/' arrives escaped.
-    (tenant, userId) = (Uri.UnescapeDataString(tenant), Uri.UnescapeDataString(userId));
+    // Route values are decoded except "%2F"; take both from the raw path, decoded exactly once.
+    (tenant, userId) = (GatewayPaths.FromRawPath(http, "tenant") ?? tenant, GatewayPaths.FromRawPath(http, "userId") ?? userId);
     if (!validator.TryValidateKey(tenant, userId, out var error))
     {
         return Results.BadRequest(new { error = error!.ToString() });

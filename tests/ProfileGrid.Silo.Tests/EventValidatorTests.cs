@@ -198,7 +198,7 @@ public class EventValidatorTests
     {
         var wire = new WireEvent
         {
-            EventId = "e-3", Type = "custom", UserId = "u-1", OccurredAt = "2026-11-28T11:00:00Z",
+            EventId = "e-3", Type = "custom", UserId = "u-1", OccurredAt = "2026-11-28T11:00:00Z", Source = "web",
             Custom = new CustomEvent { Name = "newsletter_click" },
         };
         for (var i = 0; i < 33; i++)
@@ -229,6 +229,177 @@ public class EventValidatorTests
     {
         Assert.False(_validator.TryValidateDemographics(new Demographics { BirthYear = 1800 }, new Dictionary<string, string>(), out _, out var error));
         Assert.Equal("demographics.birth_year", error!.Field);
+    }
+
+    private static WireEvent Event(string type, Action<WireEvent> fill)
+    {
+        var wire = new WireEvent { EventId = "e-9", Type = type, UserId = "u-1", OccurredAt = "2026-11-28T11:00:00Z", Source = "web" };
+        fill(wire);
+        return wire;
+    }
+
+    private static ProductAction Product(string? category = "shoes", string? price = "19.99") => new()
+    {
+        ProductId = "p-1", Category = category ?? "", UnitPrice = price ?? "", Currency = price is null ? "" : "EUR",
+    };
+
+    /// <summary>One event per type with exactly the fields the README lists as required for it.</summary>
+    public static TheoryData<string> EventTypes => ["page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "purchase", "session_start", "identify", "preference_set", "custom"];
+
+    private static WireEvent Minimal(string type) => type switch
+    {
+        "product_view" => Event(type, e => e.Product = new ProductAction { ProductId = "p-1" }),
+        "add_to_cart" => Event(type, e => e.Product = new ProductAction { ProductId = "p-1", UnitPrice = "19.99", Currency = "EUR" }),
+        "remove_from_cart" => Event(type, e => e.Product = new ProductAction { ProductId = "p-1", Category = "shoes" }),
+        "search" => Event(type, e => e.Search = new Contracts.V1.Search { Query = "boots" }),
+        "purchase" => Event(type, e => e.Purchase = new Contracts.V1.Purchase
+        {
+            OrderId = "o-1", Currency = "EUR", Lines = { new Contracts.V1.PurchaseLine { ProductId = "p-1", Category = "shoes", Quantity = 1, UnitPrice = "19.99" } },
+        }),
+        "identify" => Event(type, e => e.Identify = new Identify { Traits = { ["tier"] = "gold" } }),
+        "preference_set" => Event(type, e => e.Preference = new PreferenceSet { Key = "newsletter", Value = "weekly" }),
+        "custom" => Event(type, e => e.Custom = new CustomEvent { Name = "coupon_applied" }),
+        _ => Event(type, _ => { }),
+    };
+
+    [Theory]
+    [MemberData(nameof(EventTypes))]
+    public void Each_event_type_is_accepted_with_its_required_fields_and_refused_without_its_source(string type)
+    {
+        Assert.True(_validator.TryValidate(Minimal(type), "shop", "events[0]", out _, out var error), error?.ToString());
+
+        var withoutSource = Minimal(type);
+        withoutSource.Source = "";
+        var rejection = Rejection(withoutSource);
+        Assert.Equal("events[3].source", rejection.Field);
+        Assert.Contains("web, app, crm", rejection.Reason);
+    }
+
+    [Theory]
+    [InlineData("add_to_cart", "events[3].product.unit_price")]
+    [InlineData("remove_from_cart", "events[3].product.category")]
+    public void Cart_events_name_their_missing_field(string type, string field)
+    {
+        var wire = Event(type, e => e.Product = type == "add_to_cart" ? Product(price: null) : Product(category: null));
+
+        var error = Rejection(wire);
+
+        Assert.Equal(field, error.Field);
+        Assert.Contains($"required for a{(type == "add_to_cart" ? "n" : "")} {type} event", error.Reason);
+    }
+
+    [Fact]
+    public void A_product_view_needs_neither_price_nor_category()
+    {
+        Assert.True(_validator.TryValidate(Event("product_view", e => e.Product = Product(category: null, price: null)), "shop", "events[0]", out var validated, out _));
+        Assert.Null(validated!.Product!.UnitPrice);
+    }
+
+    [Fact]
+    public void A_preference_set_event_needs_a_value_for_its_key()
+    {
+        var error = Rejection(Event("preference_set", e => e.Preference = new PreferenceSet { Key = "newsletter" }));
+
+        Assert.Equal("events[3].preference.value", error.Field);
+        Assert.Contains("required", error.Reason);
+    }
+
+    [Fact]
+    public void A_preference_set_event_may_carry_only_a_consent_flag()
+    {
+        Assert.True(_validator.TryValidate(Event("preference_set", e => e.Preference = new PreferenceSet { EmailOptIn = false }), "shop", "events[0]", out _, out var error), error?.ToString());
+    }
+
+    [Fact]
+    public void A_value_without_a_key_is_refused()
+    {
+        var error = Rejection(Event("preference_set", e => e.Preference = new PreferenceSet { Value = "weekly", SmsOptIn = true }));
+
+        Assert.Equal("events[3].preference.key", error.Field);
+    }
+
+    [Fact]
+    public void The_preference_write_may_still_remove_a_preference_by_key()
+    {
+        Assert.True(_validator.TryValidatePreference(new PreferenceSet { Key = "newsletter" }, out var update, out var error), error?.ToString());
+        Assert.Null(update!.Value);
+    }
+
+    [Fact]
+    public void A_purchase_line_needs_a_category()
+    {
+        var wire = Purchase();
+        wire.Purchase.Lines[0].Category = "";
+
+        Assert.Equal("events[3].purchase.lines[0].category", Rejection(wire).Field);
+    }
+
+    [Fact]
+    public void An_empty_identify_is_refused()
+    {
+        var error = Rejection(Event("identify", e => e.Identify = new Identify { Demographics = new Demographics() }));
+
+        Assert.Equal("events[3].identify", error.Field);
+    }
+
+    [Fact]
+    public void A_user_id_cannot_take_the_anonymous_namespace()
+    {
+        var wire = Purchase();
+        wire.UserId = "anon:bob";
+
+        var error = Rejection(wire);
+
+        Assert.Equal("events[3].user_id", error.Field);
+        Assert.Contains("anonymous_id", error.Reason);
+
+        wire.UserId = "";
+        wire.AnonymousId = "anon:bob";
+        Assert.True(_validator.TryValidate(wire, "shop", "events[0]", out var anonymous, out _));
+        Assert.Equal("anon:anon:bob", anonymous!.UserId);
+    }
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    public void Dot_segment_user_ids_are_refused(string userId)
+    {
+        var wire = Purchase();
+        wire.UserId = userId;
+
+        var error = Rejection(wire);
+
+        Assert.Equal("events[3].user_id", error.Field);
+        Assert.Contains("dot segment", error.Reason);
+        Assert.False(_validator.TryValidateKey("shop", userId, out _));
+        Assert.True(_validator.TryValidateKey("shop", "..." , out _));
+    }
+
+    [Theory]
+    [InlineData("..")]
+    [InlineData("../../")]
+    [InlineData("a/./b")]
+    [InlineData("..\\x")]
+    public void Tenants_with_dot_segments_are_refused(string tenant)
+    {
+        Assert.False(_validator.TryValidateKey(tenant, "u-1", out var error));
+        Assert.Equal("tenant", error!.Field);
+        Assert.True(_validator.TryValidateKey("t/1", "u-1", out _));
+    }
+
+    [Fact]
+    public void Every_event_of_the_simulated_stream_passes()
+    {
+        var options = new Simulator.SimulationOptions { Seed = 11, Users = 300 };
+        var validator = new EventValidator(new GatewayOptions(), new FixedClock(options.AsOf.AddMinutes(1)));
+        var rejected = new Simulator.SyntheticStream(options).Sessions()
+            .SelectMany(session => session.Events)
+            .Select(e => validator.TryValidate(e, options.Tenant, "events[0]", out _, out var error) ? null : $"{e.EventId} ({e.Type}): {error}")
+            .OfType<string>()
+            .Take(5)
+            .ToList();
+
+        Assert.Empty(rejected);
     }
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider

@@ -106,6 +106,119 @@ public class HostSettingsTests
         Assert.Contains("ProfileGrid: StorageConnectionString is empty", errors);
     }
 
+    private static async Task<(int ExitCode, string Errors)> RunHostAsync(IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ProfileGrid.Silo.dll"));
+        foreach (var argument in arguments.Concat(["--ProfileGrid:Storage=Memory"]))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await output;
+        return (process.ExitCode, errors);
+    }
+
+    [Fact]
+    public async Task A_mistyped_setting_on_the_command_line_stops_the_host_naming_it()
+    {
+        var (exitCode, errors) = await RunHostAsync(["--ProfileGrid:Endpoints:RestPort=7081", "--ProfileGrid:Profile:SessionTimout=00:10:00"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ProfileGrid:Endpoints:RestPort is not a setting", errors);
+        Assert.Contains("ProfileGrid:Profile:SessionTimout is not a setting (did you mean ProfileGrid:Profile:SessionTimeout?)", errors);
+    }
+
+    [Fact]
+    public async Task A_mistyped_setting_in_the_environment_stops_the_host_naming_it()
+    {
+        var (exitCode, errors) = await RunHostAsync([], new Dictionary<string, string> { ["ProfileGrid__Segmentation__Shardz"] = "4" });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ProfileGrid:Segmentation:Shardz is not a setting (did you mean ProfileGrid:Segmentation:Shards?)", errors);
+    }
+
+    [Fact]
+    public async Task A_mistyped_setting_in_an_appsettings_file_stops_the_host_naming_it()
+    {
+        // The host reads appsettings.{environment}.json beside its binary; a file of our own, under a name no one else uses.
+        var environment = "typo" + Guid.NewGuid().ToString("N")[..8];
+        var file = Path.Combine(AppContext.BaseDirectory, $"appsettings.{environment}.json");
+        await File.WriteAllTextAsync(file, """{"ProfileGrid": {"Gateway": {"Limits": {"MaxEventsPerRequest": 10}}}}""");
+        try
+        {
+            var (exitCode, errors) = await RunHostAsync([], new Dictionary<string, string> { ["DOTNET_ENVIRONMENT"] = environment });
+
+            Assert.Equal(2, exitCode);
+            Assert.Contains("ProfileGrid:Gateway:Limits:MaxEventsPerRequest is not a setting", errors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task An_invalid_value_of_a_grain_option_stops_the_host_like_the_others()
+    {
+        var (exitCode, errors) = await RunHostAsync(["--ProfileGrid:Ingest:Partitions=0", "--ProfileGrid:Endpoints:HttpPort=many"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ProfileGrid:Ingest: Partitions must be between 1 and 1024.", errors);
+        Assert.Contains("'many' at 'ProfileGrid:Endpoints:HttpPort'", errors);
+    }
+
+    private static IReadOnlyList<string> Unknown(string json) =>
+        SettingsCheck.UnknownKeys(new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))).Build());
+
+    [Fact]
+    public void Dictionary_keys_are_data_and_list_entries_are_indices_but_a_typo_at_any_depth_is_caught()
+    {
+        var problems = Unknown("""
+            {"ProfileGrid": {
+              "Profile": {"ExchangeRates": {"XYZ": 1.5, "brl": 0.2}, "WindowDays": [7, 30], "Session": {"Timeout": "00:10:00"}},
+              "Endpoints": {"HttpPort": 1},
+              "EventHubs": {"ConnectionString": "x", "Hub": {"Name": "y"}},
+              "ServiceId": {"Value": "z"},
+              "UsesStreams": true},
+             "Logging": {"Anything": 1}}
+            """);
+
+        Assert.Equal(
+            [
+                "ProfileGrid:EventHubs:Hub:Name is not a setting",
+                "ProfileGrid:Profile:Session:Timeout is not a setting",
+                "ProfileGrid:ServiceId:Value is not a setting",
+                "ProfileGrid:UsesStreams is not a setting",
+            ],
+            problems.Select(p => p[..(p.IndexOf(" is not a setting", StringComparison.Ordinal) + " is not a setting".Length)]).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_shipped_appsettings_and_every_documented_setting_are_known()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ProfileGrid:StorageConnectionString"] = "UseDevelopmentStorage=true", ["ProfileGrid:IngestPath"] = "Stream", ["ProfileGrid:Ingest:FlushInterval"] = "00:00:01",
+                ["ProfileGrid:Segmentation:RetrainInterval"] = "00:00:00", ["ProfileGrid:Profile:SessionTimeout"] = "00:20:00",
+                ["ProfileGrid:Endpoints:AdvertisedAddress"] = "10.0.0.1", ["ProfileGrid:Gateway:MaxRequestBytes"] = "100000",
+            })
+            .Build();
+
+        Assert.Empty(SettingsCheck.Problems(configuration));
+    }
+
     [Fact]
     public async Task A_taken_port_stops_the_host_with_a_message_naming_it()
     {

@@ -4,8 +4,10 @@ using Grpc.Core.Interceptors;
 namespace ProfileGrid.Silo.Gateway;
 
 /// <summary>
-/// Turns failures that a retry can cure (a silo leaving the cluster, a timeout, storage briefly away) into
-/// <see cref="StatusCode.Unavailable"/>, which gRPC clients retry, instead of an opaque Unknown.
+/// Maps what a call throws to a status a client can act on: an <see cref="RpcException"/> (domain errors:
+/// InvalidArgument, NotFound, FailedPrecondition...) keeps its code; a failure a retry can cure becomes
+/// <see cref="StatusCode.Unavailable"/>; anything else <see cref="StatusCode.Internal"/> with an error id that the
+/// log line carries as well (see <see cref="GatewayErrors"/>).
 /// </summary>
 public sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> logger) : Interceptor
 {
@@ -18,13 +20,26 @@ public sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingIntercep
         }
         catch (Exception ex) when (ex is not RpcException && !context.CancellationToken.IsCancellationRequested)
         {
-            LogCallFailed(context.Method, ex);
-            throw new RpcException(new Status(
-                StatusCode.Unavailable,
-                "The grid could not complete the call (a silo may be leaving the cluster or storage may be busy); retry it."));
+            throw Map(context.Method, ex);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} failed; answered Unavailable")]
-    private partial void LogCallFailed(string method, Exception exception);
+    internal RpcException Map(string method, Exception exception)
+    {
+        if (GatewayErrors.IsTransient(exception))
+        {
+            LogTransientFailure(method, exception);
+            return new RpcException(new Status(StatusCode.Unavailable, GatewayErrors.UnavailableMessage));
+        }
+
+        var errorId = GatewayErrors.NewErrorId();
+        LogInternalFailure(method, errorId, exception);
+        return new RpcException(new Status(StatusCode.Internal, GatewayErrors.InternalMessage(errorId)));
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "{Method} failed transiently; answered Unavailable")]
+    private partial void LogTransientFailure(string method, Exception exception);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "{Method} failed with error id {ErrorId}; answered Internal")]
+    private partial void LogInternalFailure(string method, string errorId, Exception exception);
 }

@@ -20,6 +20,11 @@ public sealed record FieldError(string Field, string Reason)
 /// </summary>
 public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
 {
+    /// <summary>
+    /// The user part of an anonymous visitor's profile key is this prefix and the anonymous id. A user id may not start
+    /// with it, so that user "anon:bob" and anonymous visitor "bob" can never share a profile; reads may name an
+    /// anonymous profile as "anon:&lt;id&gt;".
+    /// </summary>
     public const string AnonymousPrefix = "anon:";
 
     private static readonly Dictionary<string, EventKind> Kinds = new(StringComparer.Ordinal)
@@ -76,13 +81,18 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         }
         else
         {
-            tenant = check.Id(string.IsNullOrEmpty(wire.Tenant) ? defaultTenant : wire.Tenant, "tenant", limits.MaxStringLength);
+            tenant = check.Tenant(string.IsNullOrEmpty(wire.Tenant) ? defaultTenant : wire.Tenant, "tenant", limits.MaxStringLength);
         }
 
         string? userKey = null;
         if (!string.IsNullOrEmpty(wire.UserId))
         {
-            userKey = check.Id(wire.UserId, "user_id", limits.MaxStringLength);
+            userKey = check.UserId(wire.UserId, "user_id", limits.MaxStringLength);
+            if (userKey is not null && userKey.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+            {
+                check.Fail("user_id", $"'{AnonymousPrefix}' starts the ids of anonymous visitors' profiles and cannot start a user id; send the visitor's id as anonymous_id instead");
+                userKey = null;
+            }
         }
         else if (!string.IsNullOrEmpty(wire.AnonymousId))
         {
@@ -100,7 +110,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         }
 
         var occurredAt = check.Timestamp(wire.OccurredAt, "occurred_at", now, limits);
-        var source = string.IsNullOrEmpty(wire.Source) ? Channel.Unknown : check.Code(wire.Source, "source", Channels);
+        var source = check.Code(wire.Source, "source", Channels);
         var context = wire.Context is null ? null : Context(wire.Context, check);
 
         if (check.Error is not null || kind is null)
@@ -125,11 +135,11 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         {
             EventKind.PageView => userEvent with { Page = Page(wire.Page, check) },
             EventKind.ProductView or EventKind.AddToCart or EventKind.RemoveFromCart =>
-                userEvent with { Product = Product(wire.Product, check) },
+                userEvent with { Product = Product(wire.Product, kind.Value, check) },
             EventKind.Search => userEvent with { Search = Search(wire.Search, check) },
             EventKind.Purchase => userEvent with { Purchase = Purchase(wire.Purchase, check) },
             EventKind.Identify => userEvent with { Identify = Identify(wire.Identify, check) },
-            EventKind.PreferenceSet => userEvent with { Preference = Preference(wire.Preference, "preference", check) },
+            EventKind.PreferenceSet => userEvent with { Preference = Preference(wire.Preference, "preference", requireValue: true, check) },
             EventKind.Custom => userEvent with { Custom = Custom(wire.Custom, check) },
             _ => userEvent,
         };
@@ -152,7 +162,8 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
     public bool TryValidatePreference(PreferenceSet? preference, out PreferenceUpdate? update, out FieldError? error)
     {
         var check = new Checker(string.Empty);
-        update = Preference(preference, "preference", check);
+        // A direct write may remove a preference (a key without a value); an event must say what was set.
+        update = Preference(preference, "preference", requireValue: false, check);
         error = check.Error;
         return error is null;
     }
@@ -160,8 +171,8 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
     public bool TryValidateKey(string tenant, string userId, out FieldError? error)
     {
         var check = new Checker(string.Empty);
-        check.Id(tenant, "tenant", limits.MaxStringLength);
-        check.Id(userId, "user_id", limits.MaxStringLength);
+        check.Tenant(tenant, "tenant", limits.MaxStringLength);
+        check.UserId(userId, "user_id", limits.MaxStringLength);
         error = check.Error;
         return error is null;
     }
@@ -192,7 +203,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         };
     }
 
-    private ProductInfo? Product(ProductAction? wire, Checker check)
+    private ProductInfo? Product(ProductAction? wire, EventKind kind, Checker check)
     {
         if (wire is null)
         {
@@ -202,8 +213,19 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
 
         var productId = check.Id(wire.ProductId, "product.product_id", limits.MaxStringLength);
         var quantity = wire.Quantity == 0 ? 1 : check.Quantity(wire.Quantity, "product.quantity", limits.MaxQuantity);
+        var category = check.Category(wire.Category, "product.category", limits.MaxStringLength);
+        if (kind == EventKind.RemoveFromCart && category is null)
+        {
+            // A removal lowers the category's affinity: without the category it could only be counted.
+            check.Fail("product.category", "is required for a remove_from_cart event");
+        }
+
         Money? price = null;
-        if (!string.IsNullOrEmpty(wire.UnitPrice))
+        if (kind == EventKind.AddToCart && string.IsNullOrEmpty(wire.UnitPrice))
+        {
+            check.Fail("product.unit_price", "is required for an add_to_cart event (a decimal string, e.g. \"19.99\", with product.currency)");
+        }
+        else if (!string.IsNullOrEmpty(wire.UnitPrice))
         {
             var amount = check.Price(wire.UnitPrice, "product.unit_price", limits.MaxUnitPrice);
             var currency = check.Currency(wire.Currency, "product.currency", required: true);
@@ -219,7 +241,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             : new ProductInfo
             {
                 ProductId = productId,
-                Category = check.Category(wire.Category, "product.category", limits.MaxStringLength),
+                Category = category,
                 Quantity = quantity ?? 1,
                 UnitPrice = price,
             };
@@ -269,6 +291,11 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             var quantity = check.Quantity(line.Quantity, at + ".quantity", limits.MaxQuantity);
             var price = check.Price(line.UnitPrice, at + ".unit_price", limits.MaxUnitPrice);
             var category = check.Category(line.Category, at + ".category", limits.MaxStringLength);
+            if (category is null)
+            {
+                check.Fail(at + ".category", "is required (purchases weigh most in the category affinities)");
+            }
+
             if (productId is not null && quantity is not null && price is not null)
             {
                 lines.Add(new Abstractions.Events.PurchaseLine { ProductId = productId, Category = category, Quantity = quantity.Value, UnitPrice = price.Value });
@@ -286,7 +313,14 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             return null;
         }
 
-        return DemographicsOf(wire.Demographics ?? new Demographics(), wire.Traits, "identify.demographics", "identify.traits", check);
+        var demographics = wire.Demographics ?? new Demographics();
+        if (demographics.Equals(new Demographics()) && wire.Traits.Count == 0)
+        {
+            check.Fail("identify", "holds neither demographics nor traits");
+            return null;
+        }
+
+        return DemographicsOf(demographics, wire.Traits, "identify.demographics", "identify.traits", check);
     }
 
     private DemographicsUpdate DemographicsOf(Demographics wire, IDictionary<string, string> traits, string at, string traitsAt, Checker check)
@@ -316,7 +350,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         };
     }
 
-    private PreferenceUpdate? Preference(PreferenceSet? wire, string at, Checker check)
+    private PreferenceUpdate? Preference(PreferenceSet? wire, string at, bool requireValue, Checker check)
     {
         if (wire is null)
         {
@@ -328,6 +362,14 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         if (string.IsNullOrEmpty(wire.Key) && !hasConsent)
         {
             check.Fail(at + ".key", "is required unless a consent flag is set");
+        }
+        else if (string.IsNullOrEmpty(wire.Key) && !string.IsNullOrEmpty(wire.Value))
+        {
+            check.Fail(at + ".key", "is required when a value is set");
+        }
+        else if (requireValue && !string.IsNullOrEmpty(wire.Key) && string.IsNullOrEmpty(wire.Value))
+        {
+            check.Fail(at + ".value", "is required when a key is set (a preference_set event records what was chosen)");
         }
 
         return new PreferenceUpdate
@@ -384,6 +426,35 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             }
 
             return value;
+        }
+
+        /// <summary>A user id: an id that can also be a URL path segment, which "." and ".." cannot.</summary>
+        public string? UserId(string? value, string field, int maxLength)
+        {
+            var id = Id(value, field, maxLength);
+            if (id is "." or "..")
+            {
+                Fail(field, $"'{id}' cannot be an id: URLs drop it as a dot segment, so the profile could not be read over REST");
+                return null;
+            }
+
+            return id;
+        }
+
+        /// <summary>
+        /// A tenant: also named in storage paths (segment models and shards), where a "." or ".." segment would be
+        /// resolved away and address another tenant's data or none.
+        /// </summary>
+        public string? Tenant(string? value, string field, int maxLength)
+        {
+            var id = Id(value, field, maxLength);
+            if (id is not null && id.Split('/', '\\').Any(segment => segment is "." or ".."))
+            {
+                Fail(field, $"'{Truncate(id)}' holds a '.' or '..' path segment, which cannot name a tenant");
+                return null;
+            }
+
+            return id;
         }
 
         public string? Text(string? value, string field, int maxLength)

@@ -30,6 +30,11 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<IngestEventsResponse> IngestEvents(IngestEventsRequest request, ServerCallContext context)
     {
+        if (request.Events.Count == 0)
+        {
+            throw Invalid("events", "is required: send at least one event (an empty batch is most likely a client bug)");
+        }
+
         if (request.Events.Count > _limits.MaxEventsPerRequest)
         {
             throw Invalid("events", $"{request.Events.Count} events exceed the limit of {_limits.MaxEventsPerRequest} per request; split the batch");
@@ -38,9 +43,16 @@ public sealed partial class ProfileGatewayService(
         var response = new IngestEventsResponse();
         var seenIds = new HashSet<(string Tenant, string EventId)>();
         var eventsByProfile = new Dictionary<string, List<(UserEvent Event, int Size)>>(StringComparer.Ordinal);
+        var refusedOnArrival = RestJsonGuard.RefusedEvents(context);
         for (var index = 0; index < request.Events.Count; index++)
         {
             var wire = request.Events[index];
+            if (refusedOnArrival?.GetValueOrDefault(index) is { } refused)
+            {
+                response.Rejected.Add(new EventRejection { Index = index, Field = refused.Field, Reason = refused.Reason });
+                continue;
+            }
+
             if (!validator.TryValidate(wire, request.Tenant, $"events[{index}]", out var validated, out var error))
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = error!.Field, Reason = error.Reason });
@@ -70,8 +82,9 @@ public sealed partial class ProfileGatewayService(
         {
             await sink.RecordAsync(batches, context.CancellationToken);
         }
-        catch (Exception ex) when (ex is not RpcException)
+        catch (Exception ex) when (ex is not RpcException && GatewayErrors.IsTransient(ex) && !context.CancellationToken.IsCancellationRequested)
         {
+            // Anything else reaches the ErrorMappingInterceptor: Internal, with an error id.
             LogRecordFailed(response.Accepted, ex);
             throw new RpcException(new Status(
                 StatusCode.Unavailable,
@@ -84,7 +97,7 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<Profile> GetProfile(GetProfileRequest request, ServerCallContext context)
     {
-        var (tenant, userId) = (GatewayPaths.FromPath(request.Tenant, context), GatewayPaths.FromPath(request.UserId, context));
+        var (tenant, userId) = (GatewayPaths.FromPath(request.Tenant, context, "tenant"), GatewayPaths.FromPath(request.UserId, context, "user_id"));
         var key = ValidatedKey(tenant, userId);
         var segment = segments.SegmentForProfileAsync(tenant, key);
         var profile = await Grain(key).GetSnapshotAsync()
@@ -105,7 +118,7 @@ public sealed partial class ProfileGatewayService(
             throw Invalid("user_ids", $"{request.UserIds.Count} ids exceed the limit of {MaxProfilesPerRequest} per request");
         }
 
-        var tenant = GatewayPaths.FromPath(request.Tenant, context);
+        var tenant = GatewayPaths.FromPath(request.Tenant, context, "tenant");
         for (var i = 0; i < request.UserIds.Count; i++)
         {
             if (!validator.TryValidateKey(tenant, request.UserIds[i], out var error))
@@ -143,7 +156,7 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<UpsertAttributesResponse> UpsertAttributes(UpsertAttributesRequest request, ServerCallContext context)
     {
-        var key = ValidatedKey(GatewayPaths.FromPath(request.Tenant, context), GatewayPaths.FromPath(request.UserId, context));
+        var key = ValidatedKey(GatewayPaths.FromPath(request.Tenant, context, "tenant"), GatewayPaths.FromPath(request.UserId, context, "user_id"));
         if (!validator.TryValidateDemographics(request.Demographics, request.Traits, out var update, out var error))
         {
             throw Invalid(error!.Field, error.Reason);
@@ -155,7 +168,7 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<SetPreferencesResponse> SetPreferences(SetPreferencesRequest request, ServerCallContext context)
     {
-        var key = ValidatedKey(GatewayPaths.FromPath(request.Tenant, context), GatewayPaths.FromPath(request.UserId, context));
+        var key = ValidatedKey(GatewayPaths.FromPath(request.Tenant, context, "tenant"), GatewayPaths.FromPath(request.UserId, context, "user_id"));
         if (!validator.TryValidatePreference(request.Preference, out var update, out var error))
         {
             throw Invalid(error!.Field, error.Reason);

@@ -24,13 +24,13 @@ public sealed class SegmentServiceImpl(
 
     public override async Task<SegmentsResponse> ListSegments(ListSegmentsRequest request, ServerCallContext context)
     {
-        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
         return ToProto(tenant, await Segmentation(tenant).GetOverviewAsync());
     }
 
     public override async Task<SegmentsResponse> RunSegmentation(RunSegmentationRequest request, ServerCallContext context)
     {
-        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
         var settings = ToSettings(request);
         var result = await Segmentation(tenant).RunAsync(settings.ToRequest());
         var code = result.Outcome switch
@@ -53,8 +53,8 @@ public sealed class SegmentServiceImpl(
 
     public override async Task<SegmentMembership> GetUserSegment(GetUserSegmentRequest request, ServerCallContext context)
     {
-        var tenant = GatewayPaths.FromPath(request.Tenant, context);
-        var userId = GatewayPaths.FromPath(request.UserId, context);
+        var tenant = GatewayPaths.FromPath(request.Tenant, context, "tenant");
+        var userId = GatewayPaths.FromPath(request.UserId, context, "user_id");
         if (!validator.TryValidateKey(tenant, userId, out var error))
         {
             throw Invalid(error!.Field, error.Reason);
@@ -69,7 +69,7 @@ public sealed class SegmentServiceImpl(
 
     public override async Task<ListSegmentMembersResponse> ListSegmentMembers(ListSegmentMembersRequest request, ServerCallContext context)
     {
-        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
         var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
         if (pageSize is < 1 or > MaxPageSize)
         {
@@ -111,7 +111,7 @@ public sealed class SegmentServiceImpl(
 
     public override async Task<SegmentMapResponse> GetSegmentMap(GetSegmentMapRequest request, ServerCallContext context)
     {
-        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
         if (request.MaxPoints < 0)
         {
             throw Invalid("max_points", "must not be negative");
@@ -132,7 +132,7 @@ public sealed class SegmentServiceImpl(
 
     public override async Task<SegmentCurvesResponse> GetSegmentCurves(GetSegmentCurvesRequest request, ServerCallContext context)
     {
-        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context));
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
         var model = await RequireModelAsync(tenant);
         var response = new SegmentCurvesResponse
         {

@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Microsoft.AspNetCore.Grpc.JsonTranscoding;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>
+/// Reads a transcoded REST request's JSON body before JSON transcoding does, because transcoding answers every
+/// unreadable body with one generic message. Here malformed JSON gets its line and position, and a value of the
+/// wrong type gets its field (<c>events[3].purchase.lines[0].quantity: expected a number, got a string</c>),
+/// checked against the request's proto descriptor with the rules transcoding applies (proto3 JSON: numbers may be
+/// quoted, null is the default, unknown fields are ignored). A null in the events of an ingest request is one
+/// rejected event, not a refused request: it is replaced by an empty event and reported to the gateway by index.
+/// </summary>
+public sealed class RestJsonGuard(RequestDelegate next)
+{
+    private const string RefusedEventsKey = "profilegrid.refused-events";
+    private const string IngestMethod = "profilegrid.v1.ProfileGateway.IngestEvents";
+
+    public async Task InvokeAsync(HttpContext http)
+    {
+        var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
+        if (transcoding is null || transcoding.HttpRule.Body != "*" || !IsUtf8Json(http.Request))
+        {
+            await next(http);
+            return;
+        }
+
+        byte[] body;
+        try
+        {
+            using var buffer = new MemoryStream();
+            await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+            body = buffer.ToArray();
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Over Kestrel's MaxRequestBodySize, or a broken upload: the message says which.
+            await WriteErrorAsync(http, ex.Message);
+            return;
+        }
+
+        if (body.Length == 0)
+        {
+            await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: the body is empty; send a JSON object (at least {}).");
+            return;
+        }
+
+        JsonNode? root;
+        FieldError? problem;
+        var refused = new SortedDictionary<int, FieldError>();
+        try
+        {
+            root = JsonNode.Parse(body);
+            var isIngest = transcoding.MethodDescriptor.FullName == IngestMethod;
+            problem = root is null
+                ? new FieldError(Name(string.Empty), "expected an object, got null")
+                : CheckMessage(root, transcoding.MethodDescriptor.InputType, string.Empty, isIngest ? refused : null);
+        }
+        catch (JsonException ex)
+        {
+            await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: " + Describe(ex));
+            return;
+        }
+        catch (ArgumentException)
+        {
+            // JsonObject refuses a property name that appears twice in one object.
+            await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: a property appears twice in one object.");
+            return;
+        }
+
+        if (problem is not null)
+        {
+            await WriteErrorAsync(http, problem.ToString());
+            return;
+        }
+
+        if (refused.Count > 0)
+        {
+            var events = root!["events"]!.AsArray();
+            foreach (var index in refused.Keys)
+            {
+                events[index] = new JsonObject();
+            }
+
+            body = JsonSerializer.SerializeToUtf8Bytes(root);
+            http.Items[RefusedEventsKey] = refused;
+        }
+
+        http.Request.Body = new MemoryStream(body, writable: false);
+        http.Request.ContentLength = body.Length;
+        await next(http);
+    }
+
+    /// <summary>Events of this REST request refused before transcoding (by index), or null.</summary>
+    public static IReadOnlyDictionary<int, FieldError>? RefusedEvents(ServerCallContext context) =>
+        context.GetHttpContext().Items.TryGetValue(RefusedEventsKey, out var refused) ? (IReadOnlyDictionary<int, FieldError>?)refused : null;
+
+    private static bool IsUtf8Json(HttpRequest request) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+        && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
+        && (!type.Charset.HasValue || type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
+
+    private static FieldError? CheckMessage(JsonNode node, MessageDescriptor descriptor, string path, IDictionary<int, FieldError>? refusedEvents)
+    {
+        if (descriptor.FullName.StartsWith("google.protobuf.", StringComparison.Ordinal))
+        {
+            return null; // Well-known types have JSON forms of their own; none is part of this API's requests.
+        }
+
+        if (node is not JsonObject message)
+        {
+            return new FieldError(Name(path), "expected an object, got " + Describe(node));
+        }
+
+        foreach (var (name, value) in message)
+        {
+            var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
+            if (field is null)
+            {
+                continue; // Transcoding ignores unknown fields.
+            }
+
+            var at = path.Length == 0 ? field.Name : $"{path}.{field.Name}";
+            if (value is null)
+            {
+                // Null is the default value of a single field; transcoding cannot assign it to a list or a map.
+                if (field.IsRepeated)
+                {
+                    return new FieldError(at, $"is null; expected {(field.IsMap ? "an object" : "an array")} (leave the field out instead)");
+                }
+
+                continue;
+            }
+
+            var problem = field.IsMap ? CheckMap(value, field, at)
+                : field.IsRepeated ? CheckRepeated(value, field, at, path.Length == 0 && field.Name == "events" ? refusedEvents : null)
+                : CheckValue(value, field, at);
+            if (problem is not null)
+            {
+                return problem;
+            }
+        }
+
+        return null;
+    }
+
+    private static FieldError? CheckRepeated(JsonNode node, FieldDescriptor field, string at, IDictionary<int, FieldError>? refusedEvents)
+    {
+        if (node is not JsonArray array)
+        {
+            return new FieldError(at, "expected an array, got " + Describe(node));
+        }
+
+        for (var i = 0; i < array.Count; i++)
+        {
+            var item = array[i];
+            var itemAt = $"{at}[{i}]";
+            if (item is null)
+            {
+                if (refusedEvents is not null)
+                {
+                    refusedEvents[i] = new FieldError(itemAt, "is null; an event is a JSON object");
+                    continue;
+                }
+
+                return new FieldError(itemAt, "is null; expected " + Expected(field));
+            }
+
+            if (CheckValue(item, field, itemAt) is { } problem)
+            {
+                return problem;
+            }
+        }
+
+        return null;
+    }
+
+    private static FieldError? CheckMap(JsonNode node, FieldDescriptor field, string at)
+    {
+        if (node is not JsonObject map)
+        {
+            return new FieldError(at, "expected an object, got " + Describe(node));
+        }
+
+        var valueField = field.MessageType.FindFieldByNumber(2);
+        foreach (var (key, value) in map)
+        {
+            var entryAt = $"{at}[{key}]";
+            if (value is null)
+            {
+                return new FieldError(entryAt, "is null; expected " + Expected(valueField));
+            }
+
+            if (CheckValue(value, valueField, entryAt) is { } problem)
+            {
+                return problem;
+            }
+        }
+
+        return null;
+    }
+
+    private static FieldError? CheckValue(JsonNode node, FieldDescriptor field, string at)
+    {
+        if (field.FieldType is FieldType.Message or FieldType.Group)
+        {
+            return CheckMessage(node, field.MessageType, at, null);
+        }
+
+        var ok = node is JsonValue value && field.FieldType switch
+        {
+            FieldType.String or FieldType.Bytes => value.GetValueKind() == JsonValueKind.String,
+            FieldType.Bool => value.GetValueKind() is JsonValueKind.True or JsonValueKind.False,
+            // Transcoding reads 32-bit integers from JSON numbers only (not from quoted numbers, which proto3 JSON allows).
+            FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<int>(out _),
+            FieldType.UInt32 or FieldType.Fixed32 => value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<uint>(out _),
+            FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => Integer(value, out _),
+            FieldType.UInt64 or FieldType.Fixed64 => value.GetValueKind() == JsonValueKind.Number ? value.TryGetValue<ulong>(out _) : ulong.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out _),
+            FieldType.Double or FieldType.Float => value.GetValueKind() == JsonValueKind.Number
+                || (value.GetValueKind() == JsonValueKind.String && (value.ToString() is "NaN" or "Infinity" or "-Infinity" || double.TryParse(value.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out _))),
+            FieldType.Enum => value.GetValueKind() is JsonValueKind.String or JsonValueKind.Number,
+            _ => true,
+        };
+        return ok ? null : new FieldError(at, $"expected {Expected(field)}, got {Describe(node)}");
+    }
+
+    private static bool Integer(JsonValue value, out long number)
+    {
+        number = 0;
+        return value.GetValueKind() switch
+        {
+            JsonValueKind.Number => value.TryGetValue(out number),
+            JsonValueKind.String => long.TryParse(value.ToString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number),
+            _ => false,
+        };
+    }
+
+    private static string Expected(FieldDescriptor field) => field.FieldType switch
+    {
+        FieldType.String => "a string",
+        FieldType.Bytes => "a base64 string",
+        FieldType.Bool => "true or false",
+        FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 or FieldType.UInt32 or FieldType.Fixed32
+            or FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 or FieldType.UInt64 or FieldType.Fixed64 => "a number (a whole number in range)",
+        FieldType.Double or FieldType.Float => "a number",
+        FieldType.Enum => "a string",
+        _ => "an object",
+    };
+
+    private static string Describe(JsonNode? node) => node switch
+    {
+        null => "null",
+        JsonObject => "an object",
+        JsonArray => "an array",
+        JsonValue value => value.GetValueKind() switch
+        {
+            JsonValueKind.String => $"the string {Truncate(value.ToJsonString())}",
+            JsonValueKind.Number => $"the number {Truncate(value.ToJsonString())}",
+            JsonValueKind.True => "true",
+            JsonValueKind.False => "false",
+            _ => Truncate(value.ToJsonString()),
+        },
+        _ => "a value of another type",
+    };
+
+    private static string Describe(JsonException exception)
+    {
+        // System.Text.Json ends its messages with " LineNumber: 0 | BytePositionInLine: 17."; say it plainly instead.
+        var message = exception.Message;
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        var reason = (cut > 0 ? message[..cut] : message).TrimEnd('.', ' ');
+        return exception.LineNumber is { } line && exception.BytePositionInLine is { } position
+            ? $"{reason} (line {line + 1}, byte {position + 1})."
+            : reason + ".";
+    }
+
+    private static string Name(string path) => path.Length == 0 ? "(request body)" : path;
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "...";
+
+    private static async Task WriteErrorAsync(HttpContext http, string message)
+    {
+        // The shape JSON transcoding gives every error: google.rpc.Status.
+        http.Response.StatusCode = StatusCodes.Status400BadRequest;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await http.Response.WriteAsync(JsonSerializer.Serialize(new { code = (int)StatusCode.InvalidArgument, message, details = Array.Empty<object>() }));
+    }
+}

@@ -1,0 +1,309 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Grpc.Core;
+using ProfileGrid.Contracts.V1;
+using WireEvent = ProfileGrid.Contracts.V1.Event;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>
+/// Bad input as a client sends it to the real host, over gRPC, REST and raw HTTP paths: what is refused, how the
+/// refusal names the field, and that the rest of a batch still counts.
+/// </summary>
+[Collection(EphemeralSiloCollection.Name)]
+public class GatewayBadInputTests(EphemeralSiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    private static string NewId() => Guid.NewGuid().ToString("N")[..10];
+
+    private static string Recently() => DateTimeOffset.UtcNow.AddMinutes(-10).ToString("O");
+
+    private static WireEvent PageView(string user, string id, string tenant = "") => new()
+    {
+        EventId = id, Type = "page_view", UserId = user, Tenant = tenant, OccurredAt = Recently(), Source = "web", Page = new PageView { Url = "/" },
+    };
+
+    private async Task<Profile> WaitForProfileAsync(string tenant, string user, Func<Profile, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                var profile = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = user });
+                if (condition(profile))
+                {
+                    return profile;
+                }
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"The profile of {user} in {tenant} did not reach the expected state.");
+            await Task.Delay(50);
+        }
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> PostIngestAsync(string json)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = await Silo.Http.PostAsync("/v1/events:ingest", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("Parameter '", text);
+        Assert.DoesNotContain("Exception", text);
+        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    [Fact]
+    public async Task Events_missing_a_required_field_are_rejected_by_name_and_the_rest_is_applied()
+    {
+        var user = "u-" + NewId();
+        WireEvent Typed(string id, string type, Action<WireEvent> fill)
+        {
+            var e = PageView(user, id);
+            e.Type = type;
+            e.Page = null;
+            fill(e);
+            return e;
+        }
+
+        var request = new IngestEventsRequest
+        {
+            Tenant = "shop",
+            Events =
+            {
+                PageView(user, "ok-1"),
+                new WireEvent(PageView(user, "no-source")) { Source = "" },
+                Typed("cart-no-price", "add_to_cart", e => e.Product = new ProductAction { ProductId = "p-1", Category = "shoes" }),
+                Typed("remove-no-category", "remove_from_cart", e => e.Product = new ProductAction { ProductId = "p-1" }),
+                Typed("pref-no-value", "preference_set", e => e.Preference = new PreferenceSet { Key = "newsletter" }),
+                Typed("ok-2", "add_to_cart", e => e.Product = new ProductAction { ProductId = "p-1", UnitPrice = "9.50", Currency = "EUR" }),
+            },
+        };
+
+        var response = await Silo.Client.IngestEventsAsync(request);
+
+        Assert.Equal(
+            [(1, "events[1].source"), (2, "events[2].product.unit_price"), (3, "events[3].product.category"), (4, "events[4].preference.value")],
+            response.Rejected.Select(r => (r.Index, r.Field)).ToArray());
+        Assert.Equal(2, response.Accepted);
+        var profile = await WaitForProfileAsync("shop", user, p => p.EventsApplied == 2);
+        Assert.Equal(1, profile.Behavior.CartAdds);
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("{\"tenant\": \"shop\"}")]
+    [InlineData("{\"tenant\": \"shop\", \"events\": []}")]
+    [InlineData("{\"tenant\": \"shop\", \"events\": null}")]
+    public async Task A_rest_body_without_events_is_refused_naming_events(string json)
+    {
+        var (status, body) = await PostIngestAsync(json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal((int)StatusCode.InvalidArgument, body.GetProperty("code").GetInt32());
+        Assert.StartsWith("events:", body.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_grpc_request_without_events_is_refused_naming_events()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop" }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("events: is required", error.Status.Detail);
+    }
+
+    [Theory]
+    [InlineData("\"quantity\": \"abc\", \"unitPrice\": \"1.00\"", "events[1].purchase.lines[0].quantity: expected a number")]
+    [InlineData("\"quantity\": \"2\", \"unitPrice\": \"1.00\"", "events[1].purchase.lines[0].quantity: expected a number")]
+    [InlineData("\"quantity\": 2, \"unitPrice\": 1.5", "events[1].purchase.lines[0].unit_price: expected a string")]
+    [InlineData("\"quantity\": {}, \"unitPrice\": \"1.00\"", "events[1].purchase.lines[0].quantity: expected a number")]
+    public async Task A_json_value_of_the_wrong_type_names_its_field(string line, string expected)
+    {
+        var user = "u-" + NewId();
+        var json = $$$"""
+            {"tenant": "shop", "events": [
+              {"eventId": "v1", "type": "page_view", "userId": "{{{user}}}", "occurredAt": "{{{Recently()}}}", "source": "web"},
+              {"eventId": "p1", "type": "purchase", "userId": "{{{user}}}", "occurredAt": "{{{Recently()}}}", "source": "web",
+               "purchase": {"orderId": "o1", "currency": "EUR", "lines": [{"productId": "p", "category": "c", {{{line}}}}]}}]}
+            """;
+
+        var (status, body) = await PostIngestAsync(json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith(expected, body.GetProperty("message").GetString());
+        var missing = await Silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = "shop", UserIds = { user } });
+        Assert.Equal([user], missing.Missing);
+    }
+
+    [Fact]
+    public async Task Wrong_types_are_named_on_every_transcoded_body()
+    {
+        using var content = new StringContent("{\"preference\": {\"key\": \"k\", \"value\": \"v\", \"emailOptIn\": \"yes\"}}", Encoding.UTF8, "application/json");
+        using var response = await Silo.Http.PutAsync($"/v1/tenants/shop/users/u-{NewId()}/preferences", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("preference.email_opt_in: expected true or false", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Malformed_json_gets_400_saying_where()
+    {
+        var (status, body) = await PostIngestAsync("{\"tenant\": \"shop\", \"events\": [ {\"eventId\": ");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        var message = body.GetProperty("message").GetString();
+        Assert.StartsWith("Request JSON payload is not correctly formatted", message);
+        Assert.Contains("(line 1, byte", message);
+    }
+
+    [Theory]
+    [InlineData("", "Request JSON payload is not correctly formatted: the body is empty")]
+    [InlineData("null", "(request body): expected an object, got null")]
+    [InlineData("[{\"tenant\": \"shop\"}]", "(request body): expected an object, got an array")]
+    [InlineData("{\"tenant\": \"shop\", \"events\": [], \"events\": []}", "Request JSON payload is not correctly formatted: a property appears twice")]
+    [InlineData("{\"tenant\": \"shop\", \"events\": {}}", "events: expected an array, got an object")]
+    [InlineData("{\"tenant\": \"shop\", \"events\": [7]}", "events[0]: expected an object, got the number 7")]
+    public async Task Unusable_bodies_get_400_with_a_reason_and_no_exception_text(string json, string expected)
+    {
+        var (status, body) = await PostIngestAsync(json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith(expected, body.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task An_oversized_rest_body_is_refused_with_the_limit()
+    {
+        var (status, body) = await PostIngestAsync("{\"tenant\": \"" + new string('x', 5 * 1024 * 1024) + "\"}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("Request body too large", body.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_null_event_is_rejected_alone_and_the_rest_is_accepted()
+    {
+        var user = "u-" + NewId();
+        var json = $$"""
+            {"tenant": "shop", "events": [
+              {"eventId": "n1", "type": "page_view", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web"},
+              null,
+              {"eventId": "n2", "type": "page_view", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "app"}]}
+            """;
+
+        var (status, body) = await PostIngestAsync(json);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, body.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(body.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(1, rejected.GetProperty("index").GetInt32());
+        Assert.Equal("events[1]", rejected.GetProperty("field").GetString());
+        Assert.Contains("null", rejected.GetProperty("reason").GetString());
+        await WaitForProfileAsync("shop", user, p => p.EventsApplied == 2);
+
+        var (onlyNull, onlyNullBody) = await PostIngestAsync("{\"tenant\": \"shop\", \"events\": [null]}");
+        Assert.Equal(HttpStatusCode.OK, onlyNull);
+        Assert.Equal(0, onlyNullBody.GetProperty("accepted").GetInt32());
+        Assert.Equal("events[0]", onlyNullBody.GetProperty("rejected")[0].GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
+    {
+        var bob = "bob-" + NewId();
+        var anonymous = new WireEvent(PageView("", "a1")) { AnonymousId = bob };
+        var response = await Silo.Client.IngestEventsAsync(new IngestEventsRequest
+        {
+            Tenant = "shop",
+            Events = { anonymous, PageView("anon:" + bob, "u1"), PageView(bob, "b1"), PageView(bob, "b2") },
+        });
+
+        var rejected = Assert.Single(response.Rejected);
+        Assert.Equal("events[1].user_id", rejected.Field);
+        Assert.Contains("anonymous_id", rejected.Reason);
+        Assert.Equal(3, response.Accepted);
+        var visitor = await WaitForProfileAsync("shop", "anon:" + bob, p => p.EventsApplied == 1);
+        Assert.Equal([bob], visitor.AnonymousIds);
+        await WaitForProfileAsync("shop", bob, p => p.EventsApplied == 2);
+    }
+
+    [Fact]
+    public async Task Rest_paths_are_decoded_exactly_once()
+    {
+        var suffix = NewId();
+        string encodedUser = "w%41" + suffix, plainUser = "wA" + suffix;
+        string slashTenant = "t/1-" + suffix, percentTenant = "t%2F1-" + suffix;
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest
+        {
+            Tenant = "shop",
+            Events =
+            {
+                PageView(encodedUser, "e1"), PageView(encodedUser, "e2"), PageView(plainUser, "p1"),
+                PageView("u", "s1", slashTenant), PageView("u", "s2", percentTenant), PageView("u", "s3", percentTenant), PageView("u", "s4", percentTenant),
+            },
+        });
+        await WaitForProfileAsync("shop", encodedUser, p => p.EventsApplied == 2);
+        await WaitForProfileAsync("shop", plainUser, p => p.EventsApplied == 1);
+        await WaitForProfileAsync(slashTenant, "u", p => p.EventsApplied == 1);
+        await WaitForProfileAsync(percentTenant, "u", p => p.EventsApplied == 3);
+
+        async Task<JsonElement> GetAsync(string target)
+        {
+            var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", target);
+            Assert.True(status == HttpStatusCode.OK, $"{target}: {status} {body}");
+            return JsonDocument.Parse(body).RootElement.Clone();
+        }
+
+        // "%25" is '%': the user "w%41", not "wA"; and "%41" is 'A'.
+        Assert.Equal(encodedUser, (await GetAsync($"/v1/tenants/shop/users/w%2541{suffix}/profile")).GetProperty("userId").GetString());
+        Assert.Equal(plainUser, (await GetAsync($"/v1/tenants/shop/users/w%41{suffix}/profile")).GetProperty("userId").GetString());
+        Assert.Equal(encodedUser, (await GetAsync($"/v1/tenants/shop/users/w%2541{suffix}/document")).GetProperty("userId").GetString());
+        Assert.Equal(plainUser, (await GetAsync($"/v1/tenants/shop/users/w%41{suffix}/document")).GetProperty("userId").GetString());
+
+        // "%2F" is '/', once: tenant "t/1-...", while "%252F" is the tenant spelled "t%2F1-...".
+        Assert.Equal(slashTenant, (await GetAsync($"/v1/tenants/t%2F1-{suffix}/users/u/profile")).GetProperty("tenant").GetString());
+        Assert.Equal("1", (await GetAsync($"/v1/tenants/t%2F1-{suffix}/users/u/profile")).GetProperty("eventsApplied").ToString().Trim('"'));
+        Assert.Equal(percentTenant, (await GetAsync($"/v1/tenants/t%252F1-{suffix}/users/u/profile")).GetProperty("tenant").GetString());
+        Assert.Equal(percentTenant, (await GetAsync($"/v1/tenants/t%252F1-{suffix}/users/u/document")).GetProperty("tenant").GetString());
+
+        // A write through an encoded path changes that user only.
+        var (written, _) = await RawHttp.SendAsync(Silo.HttpPort, "PUT", $"/v1/tenants/shop/users/w%2541{suffix}/preferences", "{\"preference\": {\"key\": \"newsletter\", \"value\": \"weekly\"}}");
+        Assert.Equal(HttpStatusCode.OK, written);
+        Assert.Equal("weekly", (await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = encodedUser })).Preferences.Values["newsletter"]);
+        Assert.Empty((await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = plainUser })).Preferences.Values);
+    }
+
+    [Fact]
+    public async Task Dot_user_ids_are_refused_because_a_url_cannot_name_them()
+    {
+        var response = await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(".", "d1"), PageView("..", "d2") } });
+
+        Assert.Equal(["events[0].user_id", "events[1].user_id"], response.Rejected.Select(r => r.Field));
+        var read = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = ".." }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, read.StatusCode);
+        var (status, _) = await RawHttp.SendAsync(Silo.HttpPort, "GET", "/v1/tenants/shop/users/%2E%2E/profile");
+        Assert.True((int)status is >= 400 and < 500, $"{status}");
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/tenants/..%2F..%2F/segments")]
+    [InlineData("GET", "/v1/tenants/..%2F..%2F/segments/curves")]
+    [InlineData("GET", "/v1/tenants/..%2F..%2F/segments/map")]
+    [InlineData("GET", "/v1/tenants/..%2F..%2F/segments/0/members")]
+    [InlineData("GET", "/v1/tenants/..%2F..%2F/users/u/segment")]
+    [InlineData("POST", "/v1/tenants/..%2F..%2F/segments:run")]
+    [InlineData("GET", "/v1/tenants/a%2F..%2Fb/segments")]
+    [InlineData("GET", "/v1/tenants/..%2F..%2F/users/u/profile")]
+    public async Task A_tenant_with_dot_segments_is_invalid_not_unavailable(string method, string target)
+    {
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, method, target, method == "POST" ? "{}" : null);
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{status}: {body}");
+        Assert.Contains("tenant:", body);
+    }
+}

@@ -1,0 +1,67 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>
+/// HTTP/1.1 over a plain socket, so the request target reaches the server byte for byte: System.Uri would unescape
+/// "%41" and resolve "%2E%2E" before sending, which is exactly what the path tests must control.
+/// </summary>
+public static class RawHttp
+{
+    public static async Task<(HttpStatusCode Status, string Body)> SendAsync(int port, string method, string target, string? json = null)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await using var stream = client.GetStream();
+        var body = json is null ? [] : Encoding.UTF8.GetBytes(json);
+        var head = new StringBuilder()
+            .Append($"{method} {target} HTTP/1.1\r\n")
+            .Append($"Host: 127.0.0.1:{port}\r\n")
+            .Append("Connection: close\r\n");
+        if (json is not null)
+        {
+            head.Append("Content-Type: application/json\r\n").Append($"Content-Length: {body.Length}\r\n");
+        }
+
+        head.Append("\r\n");
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()));
+        await stream.WriteAsync(body);
+
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var response = await reader.ReadToEndAsync();
+        var statusLine = response[..response.IndexOf("\r\n", StringComparison.Ordinal)];
+        var status = (HttpStatusCode)int.Parse(statusLine.Split(' ')[1]);
+        var headerEnd = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var headers = response[..headerEnd];
+        var content = response[(headerEnd + 4)..];
+        if (headers.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            content = Unchunk(content);
+        }
+
+        return (status, content);
+    }
+
+    private static string Unchunk(string chunked)
+    {
+        var result = new StringBuilder();
+        var position = 0;
+        while (position < chunked.Length)
+        {
+            var lineEnd = chunked.IndexOf("\r\n", position, StringComparison.Ordinal);
+            var size = Convert.ToInt32(chunked[position..lineEnd].Split(';')[0], 16);
+            if (size == 0)
+            {
+                break;
+            }
+
+            // Sizes count bytes; the bodies here are ASCII JSON apart from ids the tests choose ASCII too.
+            result.Append(chunked, lineEnd + 2, size);
+            position = lineEnd + 2 + size + 2;
+        }
+
+        return result.ToString();
+    }
+}
