@@ -10,10 +10,10 @@ namespace ProfileGrid.Domain;
 /// Features, by name:
 /// <list type="bullet">
 /// <item><c>recency_days</c>: days since the last purchase; for a profile that never purchased, days since it was
-/// first seen (so a feature vector never holds the -1 sentinel of <see cref="ProfileMetrics.RecencyDays"/>); 0 without events.</item>
+/// first seen (a feature vector needs a number where the profile has none); 0 without events.</item>
 /// <item><c>frequency</c>: orders in the 365-day window (all-time orders when no 365-day window is configured).</item>
 /// <item><c>monetary</c>: revenue in the 365-day window, in the reporting currency (all-time when no 365-day window is configured).</item>
-/// <item><c>average_order_value</c>: all-time revenue per priced order, in the reporting currency.</item>
+/// <item><c>average_order_value</c>: all-time revenue per priced order, in the reporting currency; 0 without priced orders.</item>
 /// <item><c>engagement_velocity</c>: <see cref="ProfileMetrics.EngagementVelocity"/>, decayed events per day.</item>
 /// <item><c>sessions</c>: sessions ever counted.</item>
 /// <item><c>tenure_days</c>: days since first seen; 0 without events.</item>
@@ -66,7 +66,7 @@ public static class ProfileFeatures
                 "recency_days" => Recency(profile, now),
                 "frequency" => Window().Orders,
                 "monetary" => (double)Window().Revenue.Amount,
-                "average_order_value" => (double)ProfileMetrics.AverageOrderValue(profile, options).Amount,
+                "average_order_value" => (double)(ProfileMetrics.AverageOrderValue(profile, options)?.Amount ?? 0m),
                 "engagement_velocity" => ProfileMetrics.EngagementVelocity(profile, options, now),
                 "sessions" => profile.Behavior.Sessions,
                 "tenure_days" => DaysSince(profile.Behavior.FirstSeen, now),
@@ -158,7 +158,7 @@ public static class ProfileFeatures
 
     private static double Recency(UserProfile profile, DateTimeOffset now) =>
         profile.Behavior.LastPurchaseAt is not null
-            ? ProfileMetrics.RecencyDays(profile, now)
+            ? ProfileMetrics.RecencyDays(profile, now).GetValueOrDefault()
             : DaysSince(profile.Behavior.FirstSeen, now);
 
     private static double DaysSince(DateTimeOffset? time, DateTimeOffset now) =>
