@@ -60,13 +60,19 @@ public sealed record ProfileView
     /// <summary>Half-life of engagement velocity and category affinities, as configured when the view was built.</summary>
     [Id(15)] public TimeSpan EngagementHalfLife { get; init; }
 
-    /// <summary>Days since the last event (4 decimals, never negative); null when there was none.</summary>
+    /// <summary>
+    /// Days since the last event (4 decimals); null when there was none, or when the last event the profile knows lies
+    /// after <see cref="AsOf"/> (the state keeps only the latest, so the one before is not known).
+    /// </summary>
     public double? StalenessDays => DaysSince(Behavior.LastSeen);
 
-    /// <summary>Days since the last purchase (4 decimals, never negative); null when there was none.</summary>
+    /// <summary>Days since the last purchase (4 decimals); null when there was none, or when it lies after <see cref="AsOf"/>.</summary>
     public double? RecencyDays => DaysSince(Behavior.LastPurchaseAt);
 
-    /// <summary>True when the last event is older than <see cref="DormantAfter"/>; a profile without events is not dormant.</summary>
+    /// <summary>
+    /// True when the last event is older than <see cref="DormantAfter"/>; a profile without events, or whose last event
+    /// lies after <see cref="AsOf"/>, is not dormant.
+    /// </summary>
     public bool Dormant => Behavior.LastSeen is { } last && AsOf - last > DormantAfter;
 
     /// <summary>
@@ -136,7 +142,7 @@ public sealed record ProfileView
     }
 
     private double? DaysSince(DateTimeOffset? time) =>
-        time is { } t ? (AsOf <= t ? 0 : Math.Round((AsOf - t).TotalDays, 4)) : null;
+        time is { } t && t <= AsOf ? Math.Round((AsOf - t).TotalDays, 4) : null;
 }
 
 /// <summary>Who the user is. Null = unknown.</summary>
