@@ -259,7 +259,8 @@ public sealed partial class UserProfileGrain(
         }
 
         var now = clock.GetUtcNow();
-        var features = ProfileFeatures.Extract(Profile, _options, now);
+        // From the read view (built here if the state changed, and then ready for the next read): segments and GetProfile agree.
+        var features = ProfileFeatures.Extract(View(now, now));
         if (_pushedFeatures is not null &&
             !ProfileFeatures.MateriallyDiffers(ProfileFeatures.Age(_pushedFeatures, ProfileFeatures.All, _pushedAt, now, _options), features, segmentationOptions.Value.MaterialChange))
         {

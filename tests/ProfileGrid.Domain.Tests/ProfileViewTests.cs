@@ -101,6 +101,23 @@ public class ProfileViewTests
     }
 
     [Fact]
+    public void The_segmentation_features_are_the_figures_the_view_shows()
+    {
+        var (profile, now) = HeavyUser.Create();
+        var view = ProfileViews.Build(profile, HeavyUser.Options, now);
+        var features = ProfileFeatures.Extract(view);
+        double Feature(string name) => features[ProfileFeatures.All.ToList().IndexOf(name)];
+
+        Assert.Equal(view.RecencyDays!.Value, Feature("recency_days"), 4);
+        Assert.Equal(view.StalenessDays!.Value, Feature("days_since_last_seen"), 4);
+        Assert.Equal(view.EngagementVelocity, Feature("engagement_velocity"), 4);
+        Assert.Equal((double)view.Behavior.AverageOrderValue!.Value.Amount, Feature("average_order_value"));
+        Assert.Equal(view.Behavior.Windows.Single(w => w.Window == "365d").Orders, Feature("frequency"));
+        Assert.Equal(view.Behavior.CategoryAffinities.Length, Feature("category_diversity"));
+        Assert.Equal(features, ProfileFeatures.Extract(profile, HeavyUser.Options, view.AsOf));
+    }
+
+    [Fact]
     public void Windows_as_of_a_past_day_leave_out_the_days_after_it()
     {
         var user = new ProfileUnderTest();
