@@ -1,9 +1,11 @@
 using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Profiles;
 
 namespace ProfileGrid.Domain;
 
-// The JSON document view of a profile (see ProfileJson). It mirrors profilegrid.v1.Profile field for field,
-// with derived values computed as of AsOf, so the REST view, the protobuf view and exports agree.
+// The JSON document view of a profile (see ProfileJson). It mirrors profilegrid.v1.Profile field for field and is
+// built from the same ProfileView, so the REST view, the protobuf view and exports agree. Null = unknown, and the
+// serializer leaves nulls out: a field that is not there is not known.
 
 /// <summary>The whole profile as a document, derived fields evaluated as of <see cref="AsOf"/>.</summary>
 public sealed record ProfileDocument
@@ -24,18 +26,18 @@ public sealed record ProfileDocument
     public required double Completeness { get; init; }
     /// <summary>The completeness fields still unknown.</summary>
     public required IReadOnlyList<string> MissingFields { get; init; }
-    /// <summary>Days since the last event; -1 when there was none.</summary>
-    public required double StalenessDays { get; init; }
+    /// <summary>Days since the last event; null when there was none.</summary>
+    public double? StalenessDays { get; init; }
     public required bool Dormant { get; init; }
 }
 
 /// <summary>Who the user is, with the age band derived from the birth year.</summary>
 public sealed record DemographicsDocument
 {
-    /// <summary>under_18, 18_24, 25_34, 35_44, 45_54, 55_64, 65_plus or unknown.</summary>
-    public required string AgeBand { get; init; }
+    /// <summary>under_18, 18_24, 25_34, 35_44, 45_54, 55_64 or 65_plus; null when the birth year is unknown.</summary>
+    public string? AgeBand { get; init; }
     public int? BirthYear { get; init; }
-    public required Gender Gender { get; init; }
+    public Gender? Gender { get; init; }
     public string? Country { get; init; }
     public string? Language { get; init; }
     public string? City { get; init; }
@@ -51,17 +53,19 @@ public sealed record BehaviorDocument
     public DateTimeOffset? FirstSeen { get; init; }
     public DateTimeOffset? LastSeen { get; init; }
     public required long Sessions { get; init; }
-    public required double AverageSessionMinutes { get; init; }
+    /// <summary>Null without sessions.</summary>
+    public double? AverageSessionMinutes { get; init; }
     public required long Orders { get; init; }
     /// <summary>All revenue in the reporting currency.</summary>
     public required Money Monetary { get; init; }
-    public required Money AverageOrderValue { get; init; }
+    /// <summary>Null without orders in a currency that has a rate.</summary>
+    public Money? AverageOrderValue { get; init; }
     /// <summary>Revenue as paid, one entry per currency.</summary>
     public required IReadOnlyList<Money> MonetaryByCurrency { get; init; }
     public DateTimeOffset? FirstPurchaseAt { get; init; }
     public DateTimeOffset? LastPurchaseAt { get; init; }
-    /// <summary>Days since the last purchase; -1 when there was none.</summary>
-    public required double RecencyDays { get; init; }
+    /// <summary>Days since the last purchase; null when there was none.</summary>
+    public double? RecencyDays { get; init; }
     /// <summary>"all", then each window (e.g. 30d, 90d, 365d).</summary>
     public required IReadOnlyList<RfmWindow> Windows { get; init; }
     /// <summary>Exponentially weighted events per day.</summary>
@@ -99,8 +103,8 @@ public sealed record PreferencesDocument
 /// <summary>Last known device, channel and place, and how the user's events spread over channels, devices and UTC hours.</summary>
 public sealed record ContextDocument
 {
-    public required DeviceType LastDevice { get; init; }
-    public required Channel LastChannel { get; init; }
+    public DeviceType? LastDevice { get; init; }
+    public Channel? LastChannel { get; init; }
     public string? LastCountry { get; init; }
     public string? LastLocale { get; init; }
     public string? LastUserAgent { get; init; }

@@ -3,17 +3,17 @@ using ProfileGrid.Abstractions.Profiles;
 namespace ProfileGrid.Domain;
 
 /// <summary>
-/// The segmentation feature vector of a profile as of a time: plain numbers in original units, derived from
-/// <see cref="ProfileMetrics"/>. Nothing here is stored.
+/// The segmentation feature vector of a profile as of a time: plain numbers in original units, taken from its
+/// <see cref="ProfileView"/> (unrounded), so they are the figures a read shows. Nothing here is stored.
 /// </summary>
 /// <remarks>
 /// Features, by name:
 /// <list type="bullet">
 /// <item><c>recency_days</c>: days since the last purchase; for a profile that never purchased, days since it was
-/// first seen (so a feature vector never holds the -1 sentinel of <see cref="ProfileMetrics.RecencyDays"/>); 0 without events.</item>
+/// first seen (a feature vector needs a number where the profile has none); 0 without events.</item>
 /// <item><c>frequency</c>: orders in the 365-day window (all-time orders when no 365-day window is configured).</item>
 /// <item><c>monetary</c>: revenue in the 365-day window, in the reporting currency (all-time when no 365-day window is configured).</item>
-/// <item><c>average_order_value</c>: all-time revenue per priced order, in the reporting currency.</item>
+/// <item><c>average_order_value</c>: all-time revenue per priced order, in the reporting currency; 0 without priced orders.</item>
 /// <item><c>engagement_velocity</c>: <see cref="ProfileMetrics.EngagementVelocity"/>, decayed events per day.</item>
 /// <item><c>sessions</c>: sessions ever counted.</item>
 /// <item><c>tenure_days</c>: days since first seen; 0 without events.</item>
@@ -39,7 +39,8 @@ public static class ProfileFeatures
     };
 
     /// <summary>
-    /// The values of <paramref name="features"/> (default <see cref="All"/>), in that order, as of <paramref name="now"/>.
+    /// The values of <paramref name="features"/> (default <see cref="All"/>), in that order, as of <paramref name="now"/>:
+    /// those of the read view built at that instant (<see cref="Extract(ProfileView, IReadOnlyList{string}?)"/>).
     /// </summary>
     /// <exception cref="ArgumentException">A feature name is not one of <see cref="All"/>.</exception>
     public static double[] Extract(UserProfile profile, ProfileOptions options, DateTimeOffset now, IReadOnlyList<string>? features = null)
@@ -47,31 +48,41 @@ public static class ProfileFeatures
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(options);
         features ??= All;
-        foreach (var name in features)
-        {
-            if (!All.Contains(name, StringComparer.Ordinal))
-            {
-                throw new ArgumentException($"Unknown feature '{name}'. Valid features: {string.Join(", ", All)}.", nameof(features));
-            }
-        }
+        Check(features);
+        return Extract(ProfileViews.Build(profile, options, now), features);
+    }
 
-        RfmWindow? window = null;
-        RfmWindow Window() => window ??= SelectWindow(profile, options, now);
+    /// <summary>
+    /// The values of <paramref name="features"/> (default <see cref="All"/>), in that order, as of the view's
+    /// <see cref="ProfileView.AsOf"/>: the figures a read of the same view shows, unrounded, so the segments and
+    /// GetProfile agree by construction.
+    /// </summary>
+    /// <exception cref="ArgumentException">A feature name is not one of <see cref="All"/>.</exception>
+    public static double[] Extract(ProfileView view, IReadOnlyList<string>? features = null)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        features ??= All;
+        Check(features);
+        var behavior = view.Behavior;
+        var now = view.AsOf;
 
         var values = new double[features.Count];
         for (var i = 0; i < features.Count; i++)
         {
             values[i] = features[i] switch
             {
-                "recency_days" => Recency(profile, now),
-                "frequency" => Window().Orders,
-                "monetary" => (double)Window().Revenue.Amount,
-                "average_order_value" => (double)ProfileMetrics.AverageOrderValue(profile, options).Amount,
-                "engagement_velocity" => ProfileMetrics.EngagementVelocity(profile, options, now),
-                "sessions" => profile.Behavior.Sessions,
-                "tenure_days" => DaysSince(profile.Behavior.FirstSeen, now),
-                "category_diversity" => ProfileMetrics.CategoryAffinities(profile, options, now).Count(a => a.Score > 0),
-                "days_since_last_seen" => DaysSince(profile.Behavior.LastSeen, now),
+                // A vector needs a number where the profile has none: a user who never bought counts from first seen.
+                "recency_days" => DaysSince(behavior.LastPurchaseAt ?? behavior.FirstSeen, now),
+                "frequency" => FrequencyWindow(view).Orders,
+                "monetary" => (double)FrequencyWindow(view).Revenue.Amount,
+                "average_order_value" => (double)(behavior.AverageOrderValue?.Amount ?? 0m),
+                "engagement_velocity" => behavior.EngagementAsOf is { } basis
+                    ? behavior.EngagementScore * Decay.Factor(now - basis, view.EngagementHalfLife) * Decay.RatePerDay(view.EngagementHalfLife)
+                    : 0,
+                "sessions" => behavior.Sessions,
+                "tenure_days" => DaysSince(behavior.FirstSeen, now),
+                "category_diversity" => CategoryDiversity(view),
+                "days_since_last_seen" => DaysSince(behavior.LastSeen, now),
                 _ => throw new InvalidOperationException("unreachable"),
             };
         }
@@ -156,17 +167,46 @@ public static class ProfileFeatures
     public static bool HasFeatures(UserProfile profile) =>
         profile.EventsApplied > 0 || profile.Behavior.FirstSeen is not null;
 
-    private static double Recency(UserProfile profile, DateTimeOffset now) =>
-        profile.Behavior.LastPurchaseAt is not null
-            ? ProfileMetrics.RecencyDays(profile, now)
-            : DaysSince(profile.Behavior.FirstSeen, now);
+    private static void Check(IReadOnlyList<string> features)
+    {
+        foreach (var name in features)
+        {
+            if (!All.Contains(name, StringComparer.Ordinal))
+            {
+                throw new ArgumentException($"Unknown feature '{name}'. Valid features: {string.Join(", ", All)}.", nameof(features));
+            }
+        }
+    }
 
     private static double DaysSince(DateTimeOffset? time, DateTimeOffset now) =>
         time is { } t && now > t ? (now - t).TotalDays : 0;
 
-    private static RfmWindow SelectWindow(UserProfile profile, ProfileOptions options, DateTimeOffset now)
+    /// <summary>The 365-day window, or "all" when no 365-day window is configured.</summary>
+    private static RfmWindow FrequencyWindow(ProfileView view)
     {
-        var windows = ProfileMetrics.Windows(profile, options, now);
-        return windows.FirstOrDefault(w => w.Days == FrequencyWindowDays) ?? windows[0];
+        foreach (var window in view.Behavior.Windows)
+        {
+            if (window.Days == FrequencyWindowDays)
+            {
+                return window;
+            }
+        }
+
+        return view.Behavior.Windows[0];
+    }
+
+    private static int CategoryDiversity(ProfileView view)
+    {
+        var factor = view.AffinityFactor;
+        var count = 0;
+        foreach (var affinity in view.Behavior.CategoryAffinities)
+        {
+            if (affinity.Score * factor > 0)
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -8,8 +9,8 @@ namespace ProfileGrid.Domain;
 
 /// <summary>
 /// The JSON document view of a profile: camelCase names, enums as snake_case strings, timestamps as ISO-8601
-/// UTC ("2026-11-28T17:20:00Z"), money as {amount, currency}, derived fields evaluated as of a given time.
-/// Map keys are sorted, so the same profile always gives the same text.
+/// UTC ("2026-11-28T17:20:00Z"), money as {amount, currency}, derived fields evaluated as of a given time, unknown
+/// fields left out. Built from a <see cref="ProfileView"/>. Map keys are sorted, so the same profile always gives the same text.
 /// </summary>
 public static class ProfileJson
 {
@@ -18,74 +19,78 @@ public static class ProfileJson
 
     private static readonly JsonSerializerOptions IndentedOptions = CreateOptions(indented: true);
 
+    /// <summary>The document of <paramref name="view"/> as JSON text.</summary>
+    public static string Serialize(ProfileView view, bool indented = false) =>
+        JsonSerializer.Serialize(ToDocument(view), indented ? IndentedOptions : SerializerOptions);
+
+    public static byte[] SerializeToUtf8Bytes(ProfileView view) =>
+        JsonSerializer.SerializeToUtf8Bytes(ToDocument(view), SerializerOptions);
+
+    /// <summary>The document of <paramref name="profile"/>'s state with derived fields evaluated as of <paramref name="now"/>.</summary>
     public static string Serialize(UserProfile profile, ProfileOptions options, DateTimeOffset now, bool indented = false) =>
-        JsonSerializer.Serialize(ToDocument(profile, options, now), indented ? IndentedOptions : SerializerOptions);
+        Serialize(ProfileViews.Build(profile, options, now), indented);
 
     public static byte[] SerializeToUtf8Bytes(UserProfile profile, ProfileOptions options, DateTimeOffset now) =>
-        JsonSerializer.SerializeToUtf8Bytes(ToDocument(profile, options, now), SerializerOptions);
+        SerializeToUtf8Bytes(ProfileViews.Build(profile, options, now));
 
-    /// <summary>The document of <paramref name="profile"/> with derived fields evaluated as of <paramref name="now"/>.</summary>
-    public static ProfileDocument ToDocument(UserProfile profile, ProfileOptions options, DateTimeOffset now)
+    /// <summary>The document of <paramref name="profile"/>'s state with derived fields evaluated as of <paramref name="now"/>.</summary>
+    public static ProfileDocument ToDocument(UserProfile profile, ProfileOptions options, DateTimeOffset now) =>
+        ToDocument(ProfileViews.Build(profile, options, now));
+
+    /// <summary>The document of <paramref name="view"/>, field for field; derived fields as of its <see cref="ProfileView.AsOf"/>.</summary>
+    public static ProfileDocument ToDocument(ProfileView view)
     {
-        ArgumentNullException.ThrowIfNull(profile);
-        ArgumentNullException.ThrowIfNull(options);
-        var demographics = profile.Demographics;
-        var behavior = profile.Behavior;
-        var preferences = profile.Preferences;
-        var context = profile.Context;
+        ArgumentNullException.ThrowIfNull(view);
+        var demographics = view.Demographics;
+        var behavior = view.Behavior;
+        var preferences = view.Preferences;
+        var context = view.Context;
 
         return new ProfileDocument
         {
-            Tenant = profile.Tenant,
-            UserId = profile.UserId,
-            AnonymousIds = [.. profile.AnonymousIds],
-            CreatedAt = profile.CreatedAt == default ? null : profile.CreatedAt,
-            UpdatedAt = profile.UpdatedAt == default ? null : profile.UpdatedAt,
-            AsOf = now,
-            EventsApplied = profile.EventsApplied,
+            Tenant = view.Tenant,
+            UserId = view.UserId,
+            AnonymousIds = view.AnonymousIds,
+            CreatedAt = view.CreatedAt,
+            UpdatedAt = view.UpdatedAt,
+            AsOf = view.AsOf,
+            EventsApplied = view.EventsApplied,
             Demographics = new DemographicsDocument
             {
-                AgeBand = ProfileMetrics.AgeBand(demographics.BirthYear, now),
+                AgeBand = view.AgeBand,
                 BirthYear = demographics.BirthYear,
                 Gender = demographics.Gender,
                 Country = demographics.Country,
                 Language = demographics.Language,
                 City = demographics.City,
-                Traits = Sorted(demographics.Traits),
+                Traits = Map(demographics.Traits),
                 UpdatedAt = demographics.UpdatedAt,
             },
             Behavior = new BehaviorDocument
             {
-                EventCounts = CountsByName(behavior.EventCounts),
+                EventCounts = Map(behavior.EventCounts),
                 FirstSeen = behavior.FirstSeen,
                 LastSeen = behavior.LastSeen,
                 Sessions = behavior.Sessions,
-                AverageSessionMinutes = Math.Round(ProfileMetrics.AverageSessionMinutes(profile), 4),
+                AverageSessionMinutes = behavior.AverageSessionMinutes,
                 Orders = behavior.Orders,
-                Monetary = ProfileMetrics.Monetary(profile, options),
-                AverageOrderValue = ProfileMetrics.AverageOrderValue(profile, options),
-                MonetaryByCurrency = behavior.MonetaryByCurrency
-                    .OrderBy(pair => pair.Key, StringComparer.Ordinal)
-                    .Select(pair => new Money(pair.Value.Amount, pair.Key))
-                    .ToArray(),
+                Monetary = behavior.Monetary,
+                AverageOrderValue = behavior.AverageOrderValue,
+                MonetaryByCurrency = behavior.MonetaryByCurrency,
                 FirstPurchaseAt = behavior.FirstPurchaseAt,
                 LastPurchaseAt = behavior.LastPurchaseAt,
-                RecencyDays = Math.Round(ProfileMetrics.RecencyDays(profile, now), 4),
-                Windows = ProfileMetrics.Windows(profile, options, now),
-                EngagementVelocity = Math.Round(ProfileMetrics.EngagementVelocity(profile, options, now), 4),
-                CategoryAffinities = ProfileMetrics.CategoryAffinities(profile, options, now)
-                    .Select(affinity => affinity with { Score = Math.Round(affinity.Score, 4) })
-                    .ToArray(),
-                RecentActions = behavior.RecentActions
-                    .Select(a => new RecentActionDocument(a.EventId, a.Kind, a.OccurredAt, a.ProductId, a.Category, a.Detail))
-                    .ToArray(),
+                RecencyDays = view.RecencyDays,
+                Windows = behavior.Windows,
+                EngagementVelocity = view.EngagementVelocity,
+                CategoryAffinities = [.. view.CategoryAffinities()],
+                RecentActions = [.. behavior.RecentActions.Select(a => new RecentActionDocument(a.EventId, a.Type, a.OccurredAt, a.ProductId, a.Category, a.Detail))],
                 CartAdds = behavior.CartAdds,
                 CartRemoves = behavior.CartRemoves,
                 Searches = behavior.Searches,
             },
             Preferences = new PreferencesDocument
             {
-                Values = Sorted(preferences.Values),
+                Values = Map(preferences.Values),
                 EmailOptIn = preferences.EmailOptIn,
                 SmsOptIn = preferences.SmsOptIn,
                 PersonalizationOptIn = preferences.PersonalizationOptIn,
@@ -98,36 +103,27 @@ public static class ProfileJson
                 LastCountry = context.LastCountry,
                 LastLocale = context.LastLocale,
                 LastUserAgent = context.LastUserAgent,
-                ChannelMix = CountsByName(context.ChannelMix),
-                DeviceMix = CountsByName(context.DeviceMix),
-                HourOfDay = [.. context.HourOfDay],
+                ChannelMix = Map(context.ChannelMix),
+                DeviceMix = Map(context.DeviceMix),
+                HourOfDay = context.HourOfDay,
             },
-            Completeness = Math.Round(ProfileMetrics.Completeness(profile), 4),
-            MissingFields = ProfileMetrics.MissingFields(profile),
-            StalenessDays = Math.Round(ProfileMetrics.StalenessDays(profile, now), 4),
-            Dormant = ProfileMetrics.IsDormant(profile, options, now),
+            Completeness = view.Completeness,
+            MissingFields = view.MissingFields,
+            StalenessDays = view.StalenessDays,
+            Dormant = view.Dormant,
         };
     }
 
-    private static SortedDictionary<string, string> Sorted(Dictionary<string, string> values) =>
-        new(values, StringComparer.Ordinal);
-
-    /// <summary>Counts keyed by snake_case name with every enum value present, so the columns are stable.</summary>
-    private static SortedDictionary<string, long> CountsByName<TEnum>(Dictionary<TEnum, long> counts) where TEnum : struct, Enum
+    /// <summary>The view's ordered pairs as a map that serializes in the same (ordinal) order.</summary>
+    private static SortedDictionary<string, T> Map<T>(ImmutableArray<KeyValuePair<string, T>> pairs)
     {
-        var byName = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var value in Enum.GetValues<TEnum>())
+        var map = new SortedDictionary<string, T>(StringComparer.Ordinal);
+        foreach (var (key, value) in pairs)
         {
-            byName[WireNames.Of(value)] = 0;
+            map[key] = value;
         }
 
-        foreach (var (value, count) in counts)
-        {
-            var name = WireNames.Of(value);
-            byName[name] = byName.GetValueOrDefault(name) + count;
-        }
-
-        return byName;
+        return map;
     }
 
     private static JsonSerializerOptions CreateOptions(bool indented)
@@ -135,6 +131,8 @@ public static class ProfileJson
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             WriteIndented = indented,
+            // Unknown is absent, never a sentinel: a null field is left out.
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
             Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower), new UtcTimestampConverter() },
         };
         options.MakeReadOnly(populateMissingResolver: true);

@@ -3,15 +3,6 @@ using ProfileGrid.Abstractions.Profiles;
 
 namespace ProfileGrid.Domain;
 
-/// <summary>Recency, frequency and monetary value over one window.</summary>
-/// <param name="Window">"all", or the window length such as "30d".</param>
-/// <param name="Days">The window length in UTC days (today included); null for "all".</param>
-/// <param name="Revenue">In the reporting currency; orders in currencies without a rate add nothing.</param>
-public sealed record RfmWindow(string Window, int? Days, long Orders, Money Revenue, long Events, long Sessions);
-
-/// <summary>A category and the user's decayed, weighted interest in it (higher is stronger).</summary>
-public sealed record CategoryAffinity(string Category, double Score);
-
 /// <summary>Views derived from a profile as of a given time; nothing here is stored.</summary>
 public static class ProfileMetrics
 {
@@ -27,37 +18,18 @@ public static class ProfileMetrics
     private static readonly (string Field, Func<UserProfile, bool> IsKnown)[] Checks = CompletenessChecks();
 
     /// <summary>
-    /// under_18, 18_24, 25_34, 35_44, 45_54, 55_64, 65_plus, or unknown when the birth year is missing or
+    /// under_18, 18_24, 25_34, 35_44, 45_54, 55_64, 65_plus, or null when the birth year is missing or
     /// implausible. Age is the difference of calendar years, so it can be one year ahead before the birthday.
     /// </summary>
-    public static string AgeBand(int? birthYear, DateTimeOffset now)
-    {
-        if (birthYear is not { } year)
-        {
-            return "unknown";
-        }
+    public static string? AgeBand(int? birthYear, DateTimeOffset now) => ProfileView.AgeBandOf(birthYear, now);
 
-        var age = now.UtcDateTime.Year - year;
-        return age switch
-        {
-            < 0 or > 120 => "unknown",
-            < 18 => "under_18",
-            < 25 => "18_24",
-            < 35 => "25_34",
-            < 45 => "35_44",
-            < 55 => "45_54",
-            < 65 => "55_64",
-            _ => "65_plus",
-        };
-    }
+    /// <summary>Days since the last purchase (fractional, never negative); null when there was none.</summary>
+    public static double? RecencyDays(UserProfile profile, DateTimeOffset now) =>
+        profile.Behavior.LastPurchaseAt is { } last ? DaysBetween(last, now) : null;
 
-    /// <summary>Days since the last purchase (fractional, never negative); -1 when there was none.</summary>
-    public static double RecencyDays(UserProfile profile, DateTimeOffset now) =>
-        profile.Behavior.LastPurchaseAt is { } last ? DaysBetween(last, now) : -1;
-
-    /// <summary>Days since the last event (fractional, never negative); -1 when there was none.</summary>
-    public static double StalenessDays(UserProfile profile, DateTimeOffset now) =>
-        profile.Behavior.LastSeen is { } last ? DaysBetween(last, now) : -1;
+    /// <summary>Days since the last event (fractional, never negative); null when there was none.</summary>
+    public static double? StalenessDays(UserProfile profile, DateTimeOffset now) =>
+        profile.Behavior.LastSeen is { } last ? DaysBetween(last, now) : null;
 
     /// <summary>True when the last event is older than <see cref="ProfileOptions.DormantAfter"/>; a profile without events is not dormant.</summary>
     public static bool IsDormant(UserProfile profile, ProfileOptions options, DateTimeOffset now) =>
@@ -78,18 +50,23 @@ public static class ProfileMetrics
         return new Money(RoundMoney(amount), options.ReportingCurrency);
     }
 
-    /// <summary>Revenue per order in the reporting currency, over the orders whose currency has a rate; zero without such orders.</summary>
-    public static Money AverageOrderValue(UserProfile profile, ProfileOptions options)
+    /// <summary>Revenue per order in the reporting currency, over the orders whose currency has a rate; null without such orders.</summary>
+    public static Money? AverageOrderValue(UserProfile profile, ProfileOptions options)
     {
         var (amount, orders) = PricedTotals(profile, options);
-        return new Money(orders == 0 ? 0m : RoundMoney(amount / orders), options.ReportingCurrency);
+        return orders == 0 ? null : new Money(RoundMoney(amount / orders), options.ReportingCurrency);
     }
 
-    /// <summary>Mean session length in minutes; zero without sessions.</summary>
-    public static double AverageSessionMinutes(UserProfile profile) =>
-        profile.Behavior.Sessions <= 0 ? 0 : profile.Behavior.TotalSessionDuration.TotalMinutes / profile.Behavior.Sessions;
+    /// <summary>Mean session length in minutes; null without sessions.</summary>
+    public static double? AverageSessionMinutes(UserProfile profile) =>
+        profile.Behavior.Sessions <= 0 ? null : profile.Behavior.TotalSessionDuration.TotalMinutes / profile.Behavior.Sessions;
 
     /// <summary>"all" and then each configured window, shortest first; windows are UTC days ending with today.</summary>
+    /// <remarks>
+    /// A window counts the daily buckets from its first day up to and including the day of <paramref name="now"/>, so
+    /// for a past <paramref name="now"/> the days after it are left out. Buckets are kept for the longest window back
+    /// from the last time the profile changed, so a past window reaching further back than that is partial.
+    /// </remarks>
     public static IReadOnlyList<RfmWindow> Windows(UserProfile profile, ProfileOptions options, DateTimeOffset now)
     {
         var behavior = profile.Behavior;
@@ -109,6 +86,11 @@ public static class ProfileMetrics
                 if (bucket.Day < firstDay)
                 {
                     continue;
+                }
+
+                if (bucket.Day > today)
+                {
+                    break;
                 }
 
                 orders += bucket.Orders;

@@ -50,6 +50,11 @@ public sealed partial class UserProfileGrain(
     private double[]? _pushedFeatures;
     private DateTimeOffset _pushedAt;
 
+    // The read view of the state as it is, for the current UTC day, and one for the last past day asked for (as_of
+    // reads): built on the first read after a change or a day boundary, then only moved to the instant asked for.
+    private ProfileView? _view;
+    private ProfileView? _pastView;
+
     private UserProfile Profile => state.State.Profile;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -76,6 +81,7 @@ public sealed partial class UserProfileGrain(
     async Task IAsyncObserver<EventBatch>.OnNextAsync(EventBatch batch, StreamSequenceToken? token)
     {
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
+        StateChanged();
         if (result.Applied > 0)
         {
             await PersistAsync();
@@ -110,6 +116,7 @@ public sealed partial class UserProfileGrain(
         }
 
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
+        StateChanged();
         state.State.LogPosition = position;
         if (result.Applied > 0)
         {
@@ -123,22 +130,64 @@ public sealed partial class UserProfileGrain(
         return Task.FromResult(new LoggedApplyResult(_unwrittenFrom));
     }
 
-    Task<UserProfile?> IUserProfileGrain.GetSnapshotAsync() =>
-        Task.FromResult(state.RecordExists || Profile.EventsApplied > 0 ? Profile.DeepCopy(includeRecentEventIds: false) : null);
-
-    async Task<UserProfile> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
+    Task<ProfileView?> IUserProfileGrain.GetViewAsync(DateTimeOffset? asOf)
     {
-        ProfileUpdater.ApplyAttributes(EnsureIdentity(), update, clock.GetUtcNow(), _options);
-        await PersistAsync();
-        return Profile.DeepCopy(includeRecentEventIds: false);
+        if (!state.RecordExists && Profile.EventsApplied == 0)
+        {
+            return Task.FromResult<ProfileView?>(null);
+        }
+
+        // The gateway refuses a future as_of; a silo whose clock is a little behind the gateway's still answers.
+        var now = clock.GetUtcNow();
+        return Task.FromResult<ProfileView?>(View(asOf ?? now, now));
     }
 
-    async Task<UserProfile> IUserProfileGrain.SetPreferencesAsync(PreferenceUpdate update)
+    async Task<ProfileView> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
     {
-        ProfileUpdater.ApplyPreferences(EnsureIdentity(), update, clock.GetUtcNow(), _options);
+        var now = clock.GetUtcNow();
+        ProfileUpdater.ApplyAttributes(EnsureIdentity(), update, now, _options);
+        StateChanged();
         await PersistAsync();
-        return Profile.DeepCopy(includeRecentEventIds: false);
+        return View(now, now);
     }
+
+    async Task<ProfileView> IUserProfileGrain.SetPreferencesAsync(PreferenceUpdate update)
+    {
+        var now = clock.GetUtcNow();
+        ProfileUpdater.ApplyPreferences(EnsureIdentity(), update, now, _options);
+        StateChanged();
+        await PersistAsync();
+        return View(now, now);
+    }
+
+    /// <summary>The view as of <paramref name="asOf"/>, from the cache when it holds the state as it is and the same UTC day.</summary>
+    private ProfileView View(DateTimeOffset asOf, DateTimeOffset now)
+    {
+        if (_view is { } current && current.Covers(asOf))
+        {
+            return current.At(asOf);
+        }
+
+        if (_pastView is { } past && past.Covers(asOf))
+        {
+            return past.At(asOf);
+        }
+
+        var built = ProfileViews.Build(Profile, _options, asOf);
+        if (ProfileView.DayOf(asOf) == ProfileView.DayOf(now))
+        {
+            _view = built;
+        }
+        else
+        {
+            _pastView = built;
+        }
+
+        return built;
+    }
+
+    /// <summary>Drops the cached views: the next read builds from the changed state.</summary>
+    private void StateChanged() => (_view, _pastView) = (null, null);
 
     private UserProfile EnsureIdentity()
     {
@@ -210,7 +259,8 @@ public sealed partial class UserProfileGrain(
         }
 
         var now = clock.GetUtcNow();
-        var features = ProfileFeatures.Extract(Profile, _options, now);
+        // From the read view (built here if the state changed, and then ready for the next read): segments and GetProfile agree.
+        var features = ProfileFeatures.Extract(View(now, now));
         if (_pushedFeatures is not null &&
             !ProfileFeatures.MateriallyDiffers(ProfileFeatures.Age(_pushedFeatures, ProfileFeatures.All, _pushedAt, now, _options), features, segmentationOptions.Value.MaterialChange))
         {

@@ -67,20 +67,26 @@ app.MapGrpcService<SegmentServiceImpl>();
 app.MapGrpcReflectionService();
 app.MapGrpcHealthChecksService();
 app.MapHealthChecks("/healthz");
-app.MapGet("/v1/tenants/{tenant}/users/{userId}/document", async (HttpContext http, string tenant, string userId, IGrainFactory grains, EventValidator validator, IOptions<ProfileGrid.Domain.ProfileOptions> profileOptions, TimeProvider clock) =>
+app.MapGet("/v1/tenants/{tenant}/users/{userId}/document", async (HttpContext http, string tenant, string userId, string? asOf, IGrainFactory grains, EventValidator validator, TimeProvider clock) =>
 {
-    // The JSON document view (snake_case codes, the list of missing fields): the shape exports and notebooks read.
-    // Route values are decoded except "%2F"; take both from the raw path, decoded exactly once.
+    // The JSON document view (snake_case codes, the list of missing fields): the shape exports and notebooks read,
+    // built from the same view as GetProfile. Route values are decoded except "%2F"; take both from the raw path,
+    // decoded exactly once.
     (tenant, userId) = (GatewayPaths.FromRawPath(http, "tenant") ?? tenant, GatewayPaths.FromRawPath(http, "userId") ?? userId);
     if (!validator.TryValidateKey(tenant, userId, out var error))
     {
         return Results.BadRequest(new { error = error!.ToString() });
     }
 
-    var profile = await grains.GetGrain<ProfileGrid.Abstractions.Grains.IUserProfileGrain>(new ProfileGrid.Abstractions.ProfileKey(tenant, userId).ToString()).GetSnapshotAsync();
-    return profile is null
+    if (!AsOfParameter.TryParse(asOf, clock.GetUtcNow(), out var at, out var reason))
+    {
+        return Results.BadRequest(new { error = $"asOf: {reason}" });
+    }
+
+    var view = await grains.GetGrain<ProfileGrid.Abstractions.Grains.IUserProfileGrain>(new ProfileGrid.Abstractions.ProfileKey(tenant, userId).ToString()).GetViewAsync(at);
+    return view is null
         ? Results.NotFound(new { error = $"No profile for user '{userId}' in tenant '{tenant}'." })
-        : Results.Text(ProfileGrid.Domain.ProfileJson.Serialize(profile, profileOptions.Value, clock.GetUtcNow(), indented: true), "application/json");
+        : Results.Text(ProfileGrid.Domain.ProfileJson.Serialize(view, indented: true), "application/json");
 });
 app.MapGet("/v1/admin/cluster", async (IGrainFactory grains) =>
 {
@@ -112,7 +118,7 @@ app.MapGet("/", () => Results.Text(
     ProfileGrid gateway
       gRPC:  http://{{settings.Endpoints.ListenAddress}}:{{settings.Endpoints.GrpcPort}} (service profilegrid.v1.ProfileGateway, reflection on)
       REST:  POST /v1/events:ingest, GET /v1/tenants/{tenant}/users/{user}/profile, POST /v1/tenants/{tenant}/profiles:batchGet
-             GET /v1/tenants/{tenant}/users/{user}/document (the JSON document view)
+             GET /v1/tenants/{tenant}/users/{user}/document (the JSON document view); profile and document take ?asOf=
              PUT /v1/tenants/{tenant}/users/{user}/attributes, PUT /v1/tenants/{tenant}/users/{user}/preferences
       Segments (service profilegrid.v1.SegmentService):
              GET /v1/tenants/{tenant}/segments, POST /v1/tenants/{tenant}/segments:run, GET /v1/tenants/{tenant}/users/{user}/segment

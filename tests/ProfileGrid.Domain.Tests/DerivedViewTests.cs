@@ -5,7 +5,7 @@ namespace ProfileGrid.Domain.Tests;
 public class DerivedViewTests
 {
     [Theory]
-    [InlineData(null, "unknown")]
+    [InlineData(null, null)]
     [InlineData(2010, "under_18")]
     [InlineData(2008, "18_24")]
     [InlineData(2002, "18_24")]
@@ -16,9 +16,9 @@ public class DerivedViewTests
     [InlineData(1971, "55_64")]
     [InlineData(1961, "65_plus")]
     [InlineData(1930, "65_plus")]
-    [InlineData(1800, "unknown")]
-    [InlineData(2031, "unknown")]
-    public void Age_band_from_birth_year(int? birthYear, string expected)
+    [InlineData(1800, null)]
+    [InlineData(2031, null)]
+    public void Age_band_from_birth_year(int? birthYear, string? expected)
     {
         Assert.Equal(expected, ProfileMetrics.AgeBand(birthYear, Now));
     }
@@ -64,11 +64,11 @@ public class DerivedViewTests
         var user = new ProfileUnderTest();
         user.Apply(PageView(Now.AddDays(-10)), PageView(Now.AddDays(-100)));
 
-        Assert.Equal(10, ProfileMetrics.StalenessDays(user.Profile, Now), 6);
+        Assert.Equal(10, ProfileMetrics.StalenessDays(user.Profile, Now)!.Value, 6);
         Assert.False(ProfileMetrics.IsDormant(user.Profile, user.Options, Now));
         Assert.False(ProfileMetrics.IsDormant(user.Profile, user.Options, Now.AddDays(79)));
         Assert.True(ProfileMetrics.IsDormant(user.Profile, user.Options, Now.AddDays(81)));
-        Assert.Equal(91, ProfileMetrics.StalenessDays(user.Profile, Now.AddDays(81)), 6);
+        Assert.Equal(91, ProfileMetrics.StalenessDays(user.Profile, Now.AddDays(81))!.Value, 6);
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public class DerivedViewTests
     {
         var profile = new UserProfile();
 
-        Assert.Equal(-1, ProfileMetrics.StalenessDays(profile, Now));
+        Assert.Null(ProfileMetrics.StalenessDays(profile, Now));
         Assert.False(ProfileMetrics.IsDormant(profile, new ProfileOptions(), Now));
     }
 }

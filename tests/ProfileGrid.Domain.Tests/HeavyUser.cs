@@ -12,8 +12,8 @@ internal static class HeavyUser
 
     public static ProfileOptions Options { get; } = new();
 
-    /// <summary>A copy, so tests can change it freely.</summary>
-    public static (UserProfile Profile, DateTimeOffset Now) Create() => (Built.Value.Profile.DeepCopy(), Built.Value.Now);
+    /// <summary>A copy (through grain storage's serializer), so tests can change it freely.</summary>
+    public static (UserProfile Profile, DateTimeOffset Now) Create() => (StoredState.Deserialize(StoredState.Serialize(Built.Value.Profile)), Built.Value.Now);
 
     private static (UserProfile, DateTimeOffset) Build()
     {

@@ -26,7 +26,7 @@ public class MonetaryTests
         var document = user.Document().Behavior;
         Assert.Equal(new Money(50m + 110m * 1.16m, "USD"), document.Monetary);
         Assert.Equal([new Money(110m, "EUR"), new Money(50m, "USD")], document.MonetaryByCurrency);
-        Assert.Equal(Math.Round((50m + 110m * 1.16m) / 3, 2), document.AverageOrderValue.Amount);
+        Assert.Equal(Math.Round((50m + 110m * 1.16m) / 3, 2), document.AverageOrderValue!.Value.Amount);
         Assert.Equal(50m + 110m * 1.16m, user.Window("30d").Revenue.Amount);
     }
 
@@ -65,22 +65,28 @@ public class MonetaryTests
     public void First_and_last_purchase_and_recency_follow_event_time()
     {
         var user = new ProfileUnderTest();
-        Assert.Equal(-1, ProfileMetrics.RecencyDays(user.Profile, Now));
+        Assert.Null(ProfileMetrics.RecencyDays(user.Profile, Now));
 
         user.Apply(Purchase(Now.AddDays(-3), "USD", 1m));
         user.Apply(Purchase(Now.AddDays(-10), "USD", 1m));
 
         Assert.Equal(Now.AddDays(-10), user.Profile.Behavior.FirstPurchaseAt);
         Assert.Equal(Now.AddDays(-3), user.Profile.Behavior.LastPurchaseAt);
-        Assert.Equal(3, ProfileMetrics.RecencyDays(user.Profile, Now), 6);
+        Assert.Equal(3, ProfileMetrics.RecencyDays(user.Profile, Now)!.Value, 6);
     }
 
     [Fact]
-    public void No_orders_means_zero_monetary_and_zero_average_order_value()
+    public void No_orders_means_zero_monetary_and_no_average_order_value()
     {
         var user = new ProfileUnderTest();
+        user.Apply(PageView(Now));
 
         Assert.Equal(new Money(0m, "USD"), ProfileMetrics.Monetary(user.Profile, user.Options));
-        Assert.Equal(new Money(0m, "USD"), ProfileMetrics.AverageOrderValue(user.Profile, user.Options));
+        Assert.Null(ProfileMetrics.AverageOrderValue(user.Profile, user.Options));
+        var document = user.Document().Behavior;
+        Assert.Null(document.AverageOrderValue);
+        Assert.Null(document.RecencyDays);
+        Assert.DoesNotContain("averageOrderValue", user.Json());
+        Assert.DoesNotContain("recencyDays", user.Json());
     }
 }

@@ -96,7 +96,7 @@ public class ProfileFeaturesTests
         var user = new ProfileUnderTest();
         user.Apply(PageView(Now.AddDays(-20)), PageView(Now.AddDays(-2)));
 
-        Assert.Equal(-1, ProfileMetrics.RecencyDays(user.Profile, user.Now));
+        Assert.Null(ProfileMetrics.RecencyDays(user.Profile, user.Now));
         Assert.Equal(20, ProfileFeatures.Extract(user.Profile, user.Options, user.Now, ["recency_days"])[0], 9);
     }
 

@@ -14,7 +14,7 @@ public class SessionTests
         user.Apply(PageView(Morning), PageView(Morning.AddMinutes(20)), PageView(Morning.AddMinutes(45)), PageView(Morning.AddMinutes(90)));
 
         Assert.Equal(2, user.Profile.Behavior.Sessions);
-        Assert.Equal((45 + 0) / 2d, ProfileMetrics.AverageSessionMinutes(user.Profile), 6);
+        Assert.Equal((45 + 0) / 2d, ProfileMetrics.AverageSessionMinutes(user.Profile)!.Value, 6);
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public class SessionTests
         user.Apply(SessionStart(Morning), PageView(Morning.AddMinutes(1)), PageView(Morning.AddMinutes(2)));
 
         Assert.Equal(1, user.Profile.Behavior.Sessions);
-        Assert.Equal(2, ProfileMetrics.AverageSessionMinutes(user.Profile), 6);
+        Assert.Equal(2, ProfileMetrics.AverageSessionMinutes(user.Profile)!.Value, 6);
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public class SessionTests
 
         Assert.Equal(1, user.Profile.Behavior.Sessions);
         Assert.Equal(1, user.Window("30d").Sessions);
-        Assert.Equal(50, ProfileMetrics.AverageSessionMinutes(user.Profile), 6);
+        Assert.Equal(50, ProfileMetrics.AverageSessionMinutes(user.Profile)!.Value, 6);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public class SessionTests
         user.Apply(PageView(Morning.AddMinutes(-20)));
 
         Assert.Equal(1, user.Profile.Behavior.Sessions);
-        Assert.Equal(30, ProfileMetrics.AverageSessionMinutes(user.Profile), 6);
+        Assert.Equal(30, ProfileMetrics.AverageSessionMinutes(user.Profile)!.Value, 6);
     }
 
     [Fact]

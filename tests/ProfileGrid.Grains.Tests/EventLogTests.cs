@@ -36,12 +36,12 @@ public class EventLogTests(ClusterFixture fixture)
         return fixture.Client.GetGrain<IEventLogPartitionGrain>(partition).AppendAsync(batches);
     }
 
-    private async Task<UserProfile> WaitForAsync(string user, Func<UserProfile, bool> condition)
+    private async Task<ProfileView> WaitForAsync(string user, Func<ProfileView, bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
-            var profile = await fixture.Client.GetGrain<IUserProfileGrain>(Key(user)).GetSnapshotAsync();
+            var profile = await fixture.Client.GetGrain<IUserProfileGrain>(Key(user)).GetViewAsync();
             if (profile is not null && condition(profile))
             {
                 return profile;
@@ -78,7 +78,7 @@ public class EventLogTests(ClusterFixture fixture)
 
         Assert.True(second > first);
         var profile = await WaitForAsync(user, p => p.EventsApplied == 3);
-        Assert.Equal(2, profile.Behavior.EventCounts[EventKind.PageView]);
+        Assert.Equal(2, profile.Behavior.EventCounts.ToDictionary()["page_view"]);
     }
 
     [Fact]

@@ -48,13 +48,13 @@ public class UserProfileGrainTests(ClusterFixture fixture)
 
     private IUserProfileGrain Grain(string user) => fixture.Client.GetGrain<IUserProfileGrain>(new ProfileKey("shop", user).ToString());
 
-    private async Task<UserProfile> WaitForAsync(string user, Func<UserProfile, bool> condition)
+    private async Task<ProfileView> WaitForAsync(string user, Func<ProfileView, bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        UserProfile? profile = null;
+        ProfileView? profile = null;
         while (DateTime.UtcNow < deadline)
         {
-            profile = await Grain(user).GetSnapshotAsync();
+            profile = await Grain(user).GetViewAsync();
             if (profile is not null && condition(profile))
             {
                 return profile;
@@ -80,9 +80,9 @@ public class UserProfileGrainTests(ClusterFixture fixture)
         var profile = await WaitForAsync(user, p => p.EventsApplied == 3);
         Assert.Equal("shop", profile.Tenant);
         Assert.Equal(user, profile.UserId);
-        Assert.Equal(2, profile.Behavior.EventCounts[EventKind.PageView]);
+        Assert.Equal(2, profile.Behavior.EventCounts.ToDictionary()["page_view"]);
         Assert.Equal(1, profile.Behavior.Orders);
-        Assert.Equal(80m, profile.Behavior.MonetaryByCurrency["USD"].Amount);
+        Assert.Equal(new Money(80m, "USD"), Assert.Single(profile.Behavior.MonetaryByCurrency));
         Assert.Equal(1, profile.Behavior.Sessions);
         Assert.Equal(Channel.App, profile.Context.LastChannel);
     }
@@ -100,8 +100,8 @@ public class UserProfileGrainTests(ClusterFixture fixture)
 
         var profile = await WaitForAsync(user, p => p.EventsApplied == 3);
         Assert.Equal(1, profile.Behavior.Orders);
-        Assert.Equal(25m, profile.Behavior.MonetaryByCurrency["USD"].Amount);
-        Assert.Equal(2, profile.Behavior.EventCounts[EventKind.PageView]);
+        Assert.Equal(new Money(25m, "USD"), Assert.Single(profile.Behavior.MonetaryByCurrency));
+        Assert.Equal(2, profile.Behavior.EventCounts.ToDictionary()["page_view"]);
     }
 
     [Fact]
@@ -144,14 +144,57 @@ public class UserProfileGrainTests(ClusterFixture fixture)
 
         Assert.Equal(1990, profile.Demographics.BirthYear);
         Assert.Equal("FR", profile.Demographics.Country);
-        Assert.Equal("weekly", profile.Preferences.Values["newsletter"]);
+        Assert.Equal("weekly", profile.Preferences.Values.ToDictionary()["newsletter"]);
         Assert.True(profile.Preferences.EmailOptIn);
-        Assert.Equal(Gender.Female, (await Grain(user).GetSnapshotAsync())!.Demographics.Gender);
+        Assert.Equal(Gender.Female, (await Grain(user).GetViewAsync())!.Demographics.Gender);
     }
 
     [Fact]
     public async Task An_unknown_user_has_no_profile()
     {
-        Assert.Null(await Grain(NewUser()).GetSnapshotAsync());
+        Assert.Null(await Grain(NewUser()).GetViewAsync());
+    }
+
+    [Fact]
+    public async Task A_read_right_after_a_change_shows_it()
+    {
+        var user = NewUser();
+        await PublishAsync(user, PageView(user, "e1", Start));
+        var before = await WaitForAsync(user, p => p.EventsApplied == 1);
+        Assert.Null(before.RecencyDays);
+        Assert.Null(before.Behavior.AverageOrderValue);
+
+        // The first read cached the view; each change below must show in the very next read.
+        await PublishAsync(user, Purchase(user, "e2", Start.AddHours(1), 40m));
+        var after = await WaitForAsync(user, p => p.EventsApplied == 2);
+        Assert.Equal(new Money(40m, "USD"), after.Behavior.AverageOrderValue);
+        Assert.NotNull(after.RecencyDays);
+        Assert.Equal(1, after.Behavior.Windows.Single(w => w.Window == "30d").Orders);
+
+        var upserted = await Grain(user).UpsertAttributesAsync(new DemographicsUpdate { City = "Lyon" });
+        Assert.Equal("Lyon", upserted.Demographics.City);
+        Assert.Equal("Lyon", (await Grain(user).GetViewAsync())!.Demographics.City);
+        await Grain(user).SetPreferencesAsync(new PreferenceUpdate { SmsOptIn = false });
+        Assert.False((await Grain(user).GetViewAsync())!.Preferences.SmsOptIn);
+    }
+
+    [Fact]
+    public async Task A_read_as_of_a_past_instant_gives_the_same_answer_every_time()
+    {
+        var user = NewUser();
+        var asOf = Start.AddDays(1);
+        await PublishAsync(user, PageView(user, "e1", Start), Purchase(user, "e2", Start.AddMinutes(5), 30m));
+        await WaitForAsync(user, p => p.EventsApplied == 2);
+
+        var first = await Grain(user).GetViewAsync(asOf);
+        var now = await Grain(user).GetViewAsync();
+        await Task.Delay(50);
+        var again = await Grain(user).GetViewAsync(asOf);
+
+        Assert.Equal(asOf, first!.AsOf);
+        Assert.Equal((asOf - Start.AddMinutes(5)).TotalDays, first.RecencyDays!.Value, 0.001);
+        Assert.Equal(ProfileGrid.Domain.ProfileJson.Serialize(first), ProfileGrid.Domain.ProfileJson.Serialize(again!));
+        Assert.NotEqual(first.RecencyDays, now!.RecencyDays);
+        Assert.True(now.AsOf > asOf);
     }
 }

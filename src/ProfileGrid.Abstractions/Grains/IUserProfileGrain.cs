@@ -11,9 +11,14 @@ namespace ProfileGrid.Abstractions.Grains;
 /// </summary>
 public interface IUserProfileGrain : IGrainWithStringKey
 {
-    /// <summary>The profile as of now (derived fields such as staleness evaluated now), or null if the user is unknown.</summary>
+    /// <summary>
+    /// The profile's read view as of <paramref name="asOf"/> (default: now), or null if the user is unknown. Windows,
+    /// recency, staleness, dormancy, engagement and affinities are evaluated at that instant over the state as it is
+    /// (windows leave out the days after it); the view is cached per state version and UTC day. Callers refuse a future
+    /// <paramref name="asOf"/> (the gateway answers InvalidArgument).
+    /// </summary>
     [AlwaysInterleave]
-    Task<UserProfile?> GetSnapshotAsync();
+    Task<ProfileView?> GetViewAsync(DateTimeOffset? asOf = null);
 
     /// <summary>
     /// Applies the user's events from the log record at <paramref name="position"/> of log partition
@@ -25,9 +30,9 @@ public interface IUserProfileGrain : IGrainWithStringKey
     /// </summary>
     Task<LoggedApplyResult> ApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous);
 
-    /// <summary>Merges CRM demographics and traits; durably written before it returns.</summary>
-    Task<UserProfile> UpsertAttributesAsync(DemographicsUpdate update);
+    /// <summary>Merges CRM demographics and traits; durably written before it returns the view as of now.</summary>
+    Task<ProfileView> UpsertAttributesAsync(DemographicsUpdate update);
 
-    /// <summary>Sets one explicit preference and/or consent flags; durably written before it returns.</summary>
-    Task<UserProfile> SetPreferencesAsync(PreferenceUpdate update);
+    /// <summary>Sets one explicit preference and/or consent flags; durably written before it returns the view as of now.</summary>
+    Task<ProfileView> SetPreferencesAsync(PreferenceUpdate update);
 }

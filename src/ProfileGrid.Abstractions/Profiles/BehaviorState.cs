@@ -66,29 +66,6 @@ public sealed class BehaviorState
 
     [Id(19)] public long Searches { get; set; }
 
-    public BehaviorState DeepCopy() => new()
-    {
-        EventCounts = new(EventCounts),
-        FirstSeen = FirstSeen,
-        LastSeen = LastSeen,
-        Sessions = Sessions,
-        TotalSessionDuration = TotalSessionDuration,
-        RecentSessions = RecentSessions.ConvertAll(s => s.DeepCopy()),
-        ForgottenSessionsEnd = ForgottenSessionsEnd,
-        Orders = Orders,
-        MonetaryByCurrency = MonetaryByCurrency.ToDictionary(p => p.Key, p => p.Value.DeepCopy(), MonetaryByCurrency.Comparer),
-        FirstPurchaseAt = FirstPurchaseAt,
-        LastPurchaseAt = LastPurchaseAt,
-        DailyBuckets = DailyBuckets.ConvertAll(b => b.DeepCopy()),
-        EngagementScore = EngagementScore,
-        EngagementAsOf = EngagementAsOf,
-        CategoryScores = new(CategoryScores),
-        CategoryScoresAsOf = CategoryScoresAsOf,
-        RecentActions = RecentActions.ConvertAll(a => a.DeepCopy()),
-        CartAdds = CartAdds,
-        CartRemoves = CartRemoves,
-        Searches = Searches,
-    };
 }
 
 /// <summary>One session: the event-time span from its first to its last event.</summary>
@@ -101,8 +78,6 @@ public sealed class SessionInterval
 
     /// <summary>True when a session_start event opened it: earlier events may then not join it.</summary>
     [Id(2)] public bool StartedExplicitly { get; set; }
-
-    public SessionInterval DeepCopy() => new() { Start = Start, End = End, StartedExplicitly = StartedExplicitly };
 }
 
 /// <summary>What the user spent in one currency.</summary>
@@ -112,8 +87,6 @@ public sealed class CurrencyTotal
     [Id(0)] public decimal Amount { get; set; }
 
     [Id(1)] public long Orders { get; set; }
-
-    public CurrencyTotal DeepCopy() => new() { Amount = Amount, Orders = Orders };
 }
 
 /// <summary>Activity of one UTC day: the building block of the sliding 30/90/365-day windows.</summary>
@@ -132,8 +105,6 @@ public sealed class DailyBucket
 
     /// <summary>Sessions that started on this day.</summary>
     [Id(4)] public long Sessions { get; set; }
-
-    public DailyBucket DeepCopy() => new() { Day = Day, Events = Events, Orders = Orders, Revenue = Revenue, Sessions = Sessions };
 }
 
 /// <summary>One entry of the recent-actions sequence.</summary>
@@ -156,13 +127,4 @@ public sealed class RecentAction
     /// </summary>
     [Id(5)] public string? Detail { get; set; }
 
-    public RecentAction DeepCopy() => new()
-    {
-        EventId = EventId,
-        Kind = Kind,
-        OccurredAt = OccurredAt,
-        ProductId = ProductId,
-        Category = Category,
-        Detail = Detail,
-    };
 }

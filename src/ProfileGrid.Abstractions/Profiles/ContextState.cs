@@ -42,20 +42,4 @@ public sealed class ContextState
     /// <summary>Events per UTC hour of day (index 0..23).</summary>
     [Id(12)] public long[] HourOfDay { get; set; } = new long[24];
 
-    public ContextState DeepCopy() => new()
-    {
-        LastDevice = LastDevice,
-        LastDeviceAt = LastDeviceAt,
-        LastChannel = LastChannel,
-        LastChannelAt = LastChannelAt,
-        LastCountry = LastCountry,
-        LastCountryAt = LastCountryAt,
-        LastLocale = LastLocale,
-        LastLocaleAt = LastLocaleAt,
-        LastUserAgent = LastUserAgent,
-        LastUserAgentAt = LastUserAgentAt,
-        ChannelMix = new(ChannelMix),
-        DeviceMix = new(DeviceMix),
-        HourOfDay = (long[])HourOfDay.Clone(),
-    };
 }

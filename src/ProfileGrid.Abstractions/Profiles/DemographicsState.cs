@@ -31,15 +31,4 @@ public sealed class DemographicsState
     /// </summary>
     [Id(7)] public Dictionary<string, DateTimeOffset> FieldUpdatedAt { get; set; } = [];
 
-    public DemographicsState DeepCopy() => new()
-    {
-        BirthYear = BirthYear,
-        Gender = Gender,
-        Country = Country,
-        Language = Language,
-        City = City,
-        Traits = new(Traits),
-        UpdatedAt = UpdatedAt,
-        FieldUpdatedAt = new(FieldUpdatedAt),
-    };
 }

@@ -47,8 +47,6 @@ public sealed class EventIdWindow
         Ids.RemoveRange(0, excess);
     }
 
-    public EventIdWindow DeepCopy() => new() { Ids = [.. Ids] };
-
     private HashSet<string> Lookup()
     {
         // Deserializers may replace the list or fill it in place, so rebuild whenever the set no longer mirrors it.

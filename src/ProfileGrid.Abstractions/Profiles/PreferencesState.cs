@@ -22,13 +22,4 @@ public sealed class PreferencesState
     /// </summary>
     [Id(5)] public Dictionary<string, DateTimeOffset> FieldUpdatedAt { get; set; } = [];
 
-    public PreferencesState DeepCopy() => new()
-    {
-        Values = new(Values),
-        EmailOptIn = EmailOptIn,
-        SmsOptIn = SmsOptIn,
-        PersonalizationOptIn = PersonalizationOptIn,
-        UpdatedAt = UpdatedAt,
-        FieldUpdatedAt = new(FieldUpdatedAt),
-    };
 }

@@ -1,14 +1,14 @@
 namespace ProfileGrid.Abstractions.Profiles;
 
 /// <summary>
-/// One user's layered profile: the grain's persistent state and the snapshot it returns.
+/// One user's layered profile: the grain's persistent state. Reads get a <see cref="ProfileView"/> built from it.
 /// </summary>
 /// <remarks>
-/// Persisted as JSON by the grain storage (Newtonsoft) and copied by Orleans, so every layer is a plain
-/// mutable class with public get/set properties, parameterless constructors and concrete collections.
+/// Persisted by the grain storage and never handed out: every layer is a plain mutable class with public get/set
+/// properties, parameterless constructors and concrete collections, changed in place by the updater.
 /// Every collection is bounded by <c>ProfileOptions</c>, so the stored row stays small however many
-/// events the user sends. Derived views (age band, windows, completeness, staleness) are not stored:
-/// they are computed as of a time by <c>ProfileGrid.Domain.ProfileMetrics</c>. All times are UTC.
+/// events the user sends. Derived figures (age band, windows, completeness, staleness) are not stored:
+/// they are computed as of a time into the <see cref="ProfileView"/> by <c>ProfileGrid.Domain.ProfileViews</c>. All times are UTC.
 /// Update it only through <c>ProfileGrid.Domain.ProfileUpdater</c>, which keeps the layers consistent.
 /// </remarks>
 [GenerateSerializer, Alias("pg.profile")]
@@ -40,26 +40,4 @@ public sealed class UserProfile
 
     /// <summary>The ids of the most recent events applied: the dedupe window that makes replays harmless.</summary>
     [Id(10)] public EventIdWindow RecentEventIds { get; set; } = new();
-
-    /// <summary>A copy that shares no mutable object with this profile, safe to hand to callers.</summary>
-    public UserProfile DeepCopy() => DeepCopy(includeRecentEventIds: true);
-
-    /// <summary>
-    /// A copy that shares nothing with this profile. Readers leave out the dedupe window: it is bookkeeping, the
-    /// largest part of the state, and would only make every snapshot sent between silos heavier.
-    /// </summary>
-    public UserProfile DeepCopy(bool includeRecentEventIds) => new()
-    {
-        Tenant = Tenant,
-        UserId = UserId,
-        AnonymousIds = [.. AnonymousIds],
-        CreatedAt = CreatedAt,
-        UpdatedAt = UpdatedAt,
-        EventsApplied = EventsApplied,
-        Demographics = Demographics.DeepCopy(),
-        Behavior = Behavior.DeepCopy(),
-        Preferences = Preferences.DeepCopy(),
-        Context = Context.DeepCopy(),
-        RecentEventIds = includeRecentEventIds ? RecentEventIds.DeepCopy() : new EventIdWindow(),
-    };
 }

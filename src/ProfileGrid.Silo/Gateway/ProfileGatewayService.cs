@@ -20,7 +20,6 @@ public sealed partial class ProfileGatewayService(
     SegmentLookup segments,
     EventValidator validator,
     IOptions<GatewayOptions> gatewayOptions,
-    IOptions<ProfileOptions> profileOptions,
     TimeProvider clock,
     ILogger<ProfileGatewayService> logger) : ProfileGateway.ProfileGatewayBase
 {
@@ -99,10 +98,11 @@ public sealed partial class ProfileGatewayService(
     {
         var (tenant, userId) = (GatewayPaths.FromPath(request.Tenant, context, "tenant"), GatewayPaths.FromPath(request.UserId, context, "user_id"));
         var key = ValidatedKey(tenant, userId);
+        var asOf = AsOf(request.AsOf);
         var segment = segments.SegmentForProfileAsync(tenant, key);
-        var profile = await Grain(key).GetSnapshotAsync()
+        var view = await Grain(key).GetViewAsync(asOf)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{userId}' in tenant '{tenant}'."));
-        var proto = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value);
+        var proto = ProfileMapper.ToProto(view);
         if (await segment is { } membership)
         {
             proto.Segment = SegmentLookup.ToProto(membership);
@@ -127,17 +127,18 @@ public sealed partial class ProfileGatewayService(
             }
         }
 
+        // One instant for the whole request, so the profiles of a page are comparable.
+        var asOf = AsOf(request.AsOf) ?? clock.GetUtcNow();
         var keys = request.UserIds.Distinct(StringComparer.Ordinal).Select(id => (Id: id, Key: new ProfileKey(tenant, id).ToString())).ToList();
         var memberships = Task.WhenAll(keys.Select(k => segments.SegmentForProfileAsync(tenant, k.Key)));
-        var snapshots = await Task.WhenAll(keys.Select(k => Grain(k.Key).GetSnapshotAsync()));
+        var views = await Task.WhenAll(keys.Select(k => Grain(k.Key).GetViewAsync(asOf)));
         var segmentOf = await memberships;
-        var now = clock.GetUtcNow();
         var response = new GetProfilesResponse();
         for (var i = 0; i < keys.Count; i++)
         {
-            if (snapshots[i] is { } profile)
+            if (views[i] is { } view)
             {
-                var proto = ProfileMapper.ToProto(profile, now, profileOptions.Value);
+                var proto = ProfileMapper.ToProto(view);
                 if (segmentOf[i] is { } membership)
                 {
                     proto.Segment = SegmentLookup.ToProto(membership);
@@ -162,8 +163,8 @@ public sealed partial class ProfileGatewayService(
             throw Invalid(error!.Field, error.Reason);
         }
 
-        var profile = await Grain(key).UpsertAttributesAsync(update!);
-        return new UpsertAttributesResponse { Profile = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value) };
+        var view = await Grain(key).UpsertAttributesAsync(update!);
+        return new UpsertAttributesResponse { Profile = ProfileMapper.ToProto(view) };
     }
 
     public override async Task<SetPreferencesResponse> SetPreferences(SetPreferencesRequest request, ServerCallContext context)
@@ -174,11 +175,14 @@ public sealed partial class ProfileGatewayService(
             throw Invalid(error!.Field, error.Reason);
         }
 
-        var profile = await Grain(key).SetPreferencesAsync(update!);
-        return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(profile, clock.GetUtcNow(), profileOptions.Value) };
+        var view = await Grain(key).SetPreferencesAsync(update!);
+        return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(view) };
     }
 
     private IUserProfileGrain Grain(string key) => cluster.GetGrain<IUserProfileGrain>(key);
+
+    private DateTimeOffset? AsOf(string value) =>
+        AsOfParameter.TryParse(value, clock.GetUtcNow(), out var asOf, out var reason) ? asOf : throw Invalid("as_of", reason!);
 
     private string ValidatedKey(string tenant, string userId)
     {

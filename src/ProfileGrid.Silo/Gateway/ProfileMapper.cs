@@ -7,107 +7,117 @@ using DomainMoney = ProfileGrid.Abstractions.Events.Money;
 namespace ProfileGrid.Silo.Gateway;
 
 /// <summary>
-/// The protobuf view of a profile, mapped from the same <see cref="ProfileDocument"/> as the JSON view, so derived
-/// values (windows, completeness, staleness) are computed in one place.
+/// The protobuf view of a profile, mapped in one step from the grain's <see cref="ProfileView"/>: the derived figures
+/// are already in the view (the JSON document is built from the same view), so this only copies and formats. Unknown
+/// values stay unset.
 /// </summary>
 public static class ProfileMapper
 {
-    public static Profile ToProto(UserProfile profile, DateTimeOffset now, ProfileOptions options)
+    public static Profile ToProto(ProfileView view)
     {
-        var document = ProfileJson.ToDocument(profile, options, now);
+        ArgumentNullException.ThrowIfNull(view);
         var proto = new Profile
         {
-            Tenant = document.Tenant,
-            UserId = document.UserId,
-            AnonymousIds = { document.AnonymousIds },
-            CreatedAt = Timestamp(document.CreatedAt),
-            UpdatedAt = Timestamp(document.UpdatedAt),
-            AsOf = Timestamp(document.AsOf),
-            EventsApplied = document.EventsApplied,
-            Demographics = Demographics(document.Demographics),
-            Behavior = Behavior(document.Behavior),
-            Preferences = Preferences(document.Preferences),
-            Context = Context(document.Context),
-            Completeness = document.Completeness,
-            StalenessDays = document.StalenessDays,
-            Dormant = document.Dormant,
+            Tenant = view.Tenant,
+            UserId = view.UserId,
+            AnonymousIds = { view.AnonymousIds },
+            AsOf = Timestamp(view.AsOf),
+            EventsApplied = view.EventsApplied,
+            Demographics = Demographics(view),
+            Behavior = Behavior(view),
+            Preferences = Preferences(view.Preferences),
+            Context = Context(view.Context),
+            Completeness = view.Completeness,
+            Dormant = view.Dormant,
         };
+        if (view.CreatedAt is { } created) proto.CreatedAt = Timestamp(created);
+        if (view.UpdatedAt is { } updated) proto.UpdatedAt = Timestamp(updated);
+        if (view.StalenessDays is { } staleness) proto.StalenessDays = staleness;
         return proto;
     }
 
-    private static DemographicsLayer Demographics(DemographicsDocument d) => new()
+    private static DemographicsLayer Demographics(ProfileView view)
     {
-        AgeBand = d.AgeBand,
-        Gender = WireNames.Of(d.Gender),
-        Country = d.Country ?? string.Empty,
-        Language = d.Language ?? string.Empty,
-        City = d.City ?? string.Empty,
-        Traits = { d.Traits.ToDictionary() },
-        UpdatedAt = Timestamp(d.UpdatedAt),
-    };
+        var d = view.Demographics;
+        var layer = new DemographicsLayer();
+        if (view.AgeBand is { } ageBand) layer.AgeBand = ageBand;
+        if (d.Gender is { } gender) layer.Gender = WireNames.Of(gender);
+        if (d.Country is { } country) layer.Country = country;
+        if (d.Language is { } language) layer.Language = language;
+        if (d.City is { } city) layer.City = city;
+        if (d.UpdatedAt is { } updated) layer.UpdatedAt = Timestamp(updated);
+        foreach (var (key, value) in d.Traits) layer.Traits[key] = value;
+        return layer;
+    }
 
-    private static BehaviorLayer Behavior(BehaviorDocument b)
+    private static BehaviorLayer Behavior(ProfileView view)
     {
+        var b = view.Behavior;
         var layer = new BehaviorLayer
         {
-            FirstSeen = Timestamp(b.FirstSeen),
-            LastSeen = Timestamp(b.LastSeen),
             Sessions = b.Sessions,
-            AverageSessionMinutes = b.AverageSessionMinutes,
             Orders = b.Orders,
             Monetary = Money(b.Monetary),
-            AverageOrderValue = Money(b.AverageOrderValue),
-            FirstPurchaseAt = Timestamp(b.FirstPurchaseAt),
-            LastPurchaseAt = Timestamp(b.LastPurchaseAt),
-            RecencyDays = b.RecencyDays,
-            EngagementVelocity = b.EngagementVelocity,
+            EngagementVelocity = view.EngagementVelocity,
             CartAdds = b.CartAdds,
             CartRemoves = b.CartRemoves,
             Searches = b.Searches,
         };
-        layer.EventCounts.Add(b.EventCounts.ToDictionary());
-        layer.MonetaryByCurrency.AddRange(b.MonetaryByCurrency.Select(Money));
-        layer.Windows.AddRange(b.Windows.Select(w => new Contracts.V1.RfmWindow
+        if (b.FirstSeen is { } firstSeen) layer.FirstSeen = Timestamp(firstSeen);
+        if (b.LastSeen is { } lastSeen) layer.LastSeen = Timestamp(lastSeen);
+        if (b.AverageSessionMinutes is { } minutes) layer.AverageSessionMinutes = minutes;
+        if (b.AverageOrderValue is { } averageOrderValue) layer.AverageOrderValue = Money(averageOrderValue);
+        if (b.FirstPurchaseAt is { } firstPurchase) layer.FirstPurchaseAt = Timestamp(firstPurchase);
+        if (b.LastPurchaseAt is { } lastPurchase) layer.LastPurchaseAt = Timestamp(lastPurchase);
+        if (view.RecencyDays is { } recency) layer.RecencyDays = recency;
+        foreach (var (kind, count) in b.EventCounts) layer.EventCounts[kind] = count;
+        foreach (var money in b.MonetaryByCurrency) layer.MonetaryByCurrency.Add(Money(money));
+        foreach (var w in b.Windows)
         {
-            Window = w.Window,
-            Orders = w.Orders,
-            Revenue = Money(w.Revenue),
-            Events = w.Events,
-            Sessions = w.Sessions,
-        }));
-        layer.CategoryAffinities.AddRange(b.CategoryAffinities.Select(a => new Contracts.V1.CategoryAffinity { Category = a.Category, Score = a.Score }));
-        layer.RecentActions.AddRange(b.RecentActions.Select(a => new Contracts.V1.RecentAction
+            layer.Windows.Add(new Contracts.V1.RfmWindow { Window = w.Window, Orders = w.Orders, Revenue = Money(w.Revenue), Events = w.Events, Sessions = w.Sessions });
+        }
+
+        var factor = view.AffinityFactor;
+        foreach (var a in b.CategoryAffinities)
         {
-            EventId = a.EventId,
-            Type = WireNames.Of(a.Type),
-            OccurredAt = Timestamp(a.OccurredAt),
-            ProductId = a.ProductId ?? string.Empty,
-            Category = a.Category ?? string.Empty,
-            Detail = a.Detail ?? string.Empty,
-        }));
+            layer.CategoryAffinities.Add(new Contracts.V1.CategoryAffinity { Category = a.Category, Score = Math.Round(a.Score * factor, 4) });
+        }
+
+        foreach (var a in b.RecentActions)
+        {
+            var action = new Contracts.V1.RecentAction { EventId = a.EventId, Type = WireNames.Of(a.Type), OccurredAt = Timestamp(a.OccurredAt) };
+            if (a.ProductId is { } productId) action.ProductId = productId;
+            if (a.Category is { } category) action.Category = category;
+            if (a.Detail is { } detail) action.Detail = detail;
+            layer.RecentActions.Add(action);
+        }
+
         return layer;
     }
 
-    private static PreferencesLayer Preferences(PreferencesDocument p)
+    private static PreferencesLayer Preferences(PreferencesView p)
     {
-        var layer = new PreferencesLayer { Values = { p.Values.ToDictionary() }, UpdatedAt = Timestamp(p.UpdatedAt) };
+        var layer = new PreferencesLayer();
+        foreach (var (key, value) in p.Values) layer.Values[key] = value;
         if (p.EmailOptIn is { } email) layer.EmailOptIn = email;
         if (p.SmsOptIn is { } sms) layer.SmsOptIn = sms;
         if (p.PersonalizationOptIn is { } personalization) layer.PersonalizationOptIn = personalization;
+        if (p.UpdatedAt is { } updated) layer.UpdatedAt = Timestamp(updated);
         return layer;
     }
 
-    private static ContextLayer Context(ContextDocument c) => new()
+    private static ContextLayer Context(ContextView c)
     {
-        LastDevice = WireNames.Of(c.LastDevice),
-        LastChannel = WireNames.Of(c.LastChannel),
-        LastCountry = c.LastCountry ?? string.Empty,
-        LastLocale = c.LastLocale ?? string.Empty,
-        LastUserAgent = c.LastUserAgent ?? string.Empty,
-        ChannelMix = { c.ChannelMix.ToDictionary() },
-        DeviceMix = { c.DeviceMix.ToDictionary() },
-        HourOfDay = { c.HourOfDay },
-    };
+        var layer = new ContextLayer { HourOfDay = { c.HourOfDay } };
+        if (c.LastDevice is { } device) layer.LastDevice = WireNames.Of(device);
+        if (c.LastChannel is { } channel) layer.LastChannel = WireNames.Of(channel);
+        if (c.LastCountry is { } country) layer.LastCountry = country;
+        if (c.LastLocale is { } locale) layer.LastLocale = locale;
+        if (c.LastUserAgent is { } userAgent) layer.LastUserAgent = userAgent;
+        foreach (var (name, count) in c.ChannelMix) layer.ChannelMix[name] = count;
+        foreach (var (name, count) in c.DeviceMix) layer.DeviceMix[name] = count;
+        return layer;
+    }
 
     private static Contracts.V1.Money Money(DomainMoney money) => new()
     {
@@ -115,6 +125,6 @@ public static class ProfileMapper
         Currency = money.Currency,
     };
 
-    private static string Timestamp(DateTimeOffset? value) =>
-        value is { } time ? time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) : string.Empty;
+    private static string Timestamp(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

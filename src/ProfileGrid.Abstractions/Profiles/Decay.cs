@@ -1,7 +1,7 @@
-namespace ProfileGrid.Domain;
+namespace ProfileGrid.Abstractions.Profiles;
 
-/// <summary>Exponential decay with a half-life, shared by engagement and category affinities.</summary>
-internal static class Decay
+/// <summary>Exponential decay with a half-life, shared by engagement and category affinities (state and view).</summary>
+public static class Decay
 {
     /// <summary>The weight left after <paramref name="elapsed"/>; never above 1, so values are not inflated for the future.</summary>
     public static double Factor(TimeSpan elapsed, TimeSpan halfLife) =>

@@ -1,0 +1,123 @@
+using System.Collections.Immutable;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Profiles;
+
+namespace ProfileGrid.Domain;
+
+/// <summary>Builds the immutable <see cref="ProfileView"/> of a profile's state: the one place derived figures are computed.</summary>
+public static class ProfileViews
+{
+    /// <summary>
+    /// The view of <paramref name="profile"/> as of <paramref name="asOf"/>: the state as it is, with the windows
+    /// computed for the UTC day of <paramref name="asOf"/> and the other derived figures evaluated at that instant.
+    /// Shares nothing mutable with the profile.
+    /// </summary>
+    public static ProfileView Build(UserProfile profile, ProfileOptions options, DateTimeOffset asOf)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(options);
+        var demographics = profile.Demographics;
+        var behavior = profile.Behavior;
+        var preferences = profile.Preferences;
+        var context = profile.Context;
+        var missing = ProfileMetrics.MissingFields(profile);
+
+        return new ProfileView
+        {
+            Tenant = profile.Tenant,
+            UserId = profile.UserId,
+            AnonymousIds = [.. profile.AnonymousIds],
+            CreatedAt = profile.CreatedAt == default ? null : profile.CreatedAt,
+            UpdatedAt = profile.UpdatedAt == default ? null : profile.UpdatedAt,
+            AsOf = asOf,
+            WindowsDay = ProfileView.DayOf(asOf),
+            EventsApplied = profile.EventsApplied,
+            DormantAfter = options.DormantAfter,
+            EngagementHalfLife = options.EngagementHalfLife,
+            Completeness = Math.Round((double)(ProfileMetrics.CompletenessFields.Count - missing.Count) / ProfileMetrics.CompletenessFields.Count, 4),
+            MissingFields = [.. missing],
+            Demographics = new DemographicsView
+            {
+                BirthYear = demographics.BirthYear,
+                Gender = demographics.Gender == Gender.Unknown ? null : demographics.Gender,
+                Country = Known(demographics.Country),
+                Language = Known(demographics.Language),
+                City = Known(demographics.City),
+                Traits = Sorted(demographics.Traits),
+                UpdatedAt = demographics.UpdatedAt,
+            },
+            Behavior = new BehaviorView
+            {
+                EventCounts = CountsByName(behavior.EventCounts),
+                FirstSeen = behavior.FirstSeen,
+                LastSeen = behavior.LastSeen,
+                Sessions = behavior.Sessions,
+                AverageSessionMinutes = ProfileMetrics.AverageSessionMinutes(profile) is { } minutes ? Math.Round(minutes, 4) : null,
+                Orders = behavior.Orders,
+                Monetary = ProfileMetrics.Monetary(profile, options),
+                AverageOrderValue = ProfileMetrics.AverageOrderValue(profile, options),
+                MonetaryByCurrency = [.. behavior.MonetaryByCurrency
+                    .OrderBy(pair => pair.Key, StringComparer.Ordinal)
+                    .Select(pair => new Money(pair.Value.Amount, pair.Key))],
+                FirstPurchaseAt = behavior.FirstPurchaseAt,
+                LastPurchaseAt = behavior.LastPurchaseAt,
+                Windows = [.. ProfileMetrics.Windows(profile, options, asOf)],
+                EngagementScore = behavior.EngagementScore,
+                EngagementAsOf = behavior.EngagementAsOf,
+                // Valued at the scores' own basis: the view scales them to its instant, which keeps order and ties.
+                CategoryAffinities = [.. behavior.CategoryScores
+                    .Where(pair => pair.Value > 0)
+                    .Select(pair => new CategoryAffinity(pair.Key, pair.Value))
+                    .OrderByDescending(affinity => affinity.Score)
+                    .ThenBy(affinity => affinity.Category, StringComparer.Ordinal)],
+                CategoryScoresAsOf = behavior.CategoryScoresAsOf,
+                RecentActions = [.. behavior.RecentActions.Select(a => new RecentActionView(a.EventId, a.Kind, a.OccurredAt, Known(a.ProductId), Known(a.Category), Known(a.Detail)))],
+                CartAdds = behavior.CartAdds,
+                CartRemoves = behavior.CartRemoves,
+                Searches = behavior.Searches,
+            },
+            Preferences = new PreferencesView
+            {
+                Values = Sorted(preferences.Values),
+                EmailOptIn = preferences.EmailOptIn,
+                SmsOptIn = preferences.SmsOptIn,
+                PersonalizationOptIn = preferences.PersonalizationOptIn,
+                UpdatedAt = preferences.UpdatedAt,
+            },
+            Context = new ContextView
+            {
+                LastDevice = context.LastDevice == DeviceType.Unknown ? null : context.LastDevice,
+                LastChannel = context.LastChannel == Channel.Unknown ? null : context.LastChannel,
+                LastCountry = Known(context.LastCountry),
+                LastLocale = Known(context.LastLocale),
+                LastUserAgent = Known(context.LastUserAgent),
+                ChannelMix = CountsByName(context.ChannelMix),
+                DeviceMix = CountsByName(context.DeviceMix),
+                HourOfDay = [.. context.HourOfDay],
+            },
+        };
+    }
+
+    private static string? Known(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static ImmutableArray<KeyValuePair<string, string>> Sorted(Dictionary<string, string> values) =>
+        [.. values.OrderBy(pair => pair.Key, StringComparer.Ordinal)];
+
+    /// <summary>Counts keyed by snake_case name with every enum value present, so the columns are stable.</summary>
+    private static ImmutableArray<KeyValuePair<string, long>> CountsByName<TEnum>(Dictionary<TEnum, long> counts) where TEnum : struct, Enum
+    {
+        var byName = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var value in Enum.GetValues<TEnum>())
+        {
+            byName[WireNames.Of(value)] = 0;
+        }
+
+        foreach (var (value, count) in counts)
+        {
+            var name = WireNames.Of(value);
+            byName[name] = byName.GetValueOrDefault(name) + count;
+        }
+
+        return [.. byName];
+    }
+}

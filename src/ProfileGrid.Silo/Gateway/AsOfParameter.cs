@@ -1,0 +1,39 @@
+using System.Globalization;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>The <c>as_of</c> of a profile read: an ISO-8601 instant, not in the future; empty means now.</summary>
+public static class AsOfParameter
+{
+    /// <summary>
+    /// Parses <paramref name="value"/>: null for empty (now), the UTC instant otherwise. False, with a reason a user
+    /// can act on, when it is not an ISO-8601 timestamp or lies after <paramref name="now"/> (a future instant would
+    /// give an answer that later events could still change).
+    /// </summary>
+    public static bool TryParse(string? value, DateTimeOffset now, out DateTimeOffset? asOf, out string? reason)
+    {
+        asOf = null;
+        reason = null;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return true;
+        }
+
+        if (!value.Contains('T') ||
+            !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed))
+        {
+            reason = $"'{(value.Length > 64 ? value[..64] + "..." : value)}' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)";
+            return false;
+        }
+
+        var utc = parsed.ToUniversalTime();
+        if (utc > now)
+        {
+            reason = $"{utc:yyyy-MM-ddTHH:mm:ssZ} is in the future (server time {now.ToUniversalTime():yyyy-MM-ddTHH:mm:ssZ})";
+            return false;
+        }
+
+        asOf = utc;
+        return true;
+    }
+}

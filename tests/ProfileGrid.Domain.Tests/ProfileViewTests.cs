@@ -1,0 +1,150 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using static ProfileGrid.Domain.Tests.TestEvents;
+
+namespace ProfileGrid.Domain.Tests;
+
+/// <summary>The read view: what GetProfile and the document show, built once from the state and never aliasing it.</summary>
+public class ProfileViewTests
+{
+    private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement;
+
+    [Fact]
+    public void A_view_shares_nothing_with_the_state_it_was_built_from()
+    {
+        var (profile, now) = HeavyUser.Create();
+        var options = HeavyUser.Options;
+        var view = ProfileViews.Build(profile, options, now);
+        var before = ProfileJson.Serialize(view);
+
+        ProfileUpdater.Apply(profile, [Purchase(now, "USD", 10m, "brand-new")], options, now);
+        ProfileUpdater.ApplyAttributes(profile, new DemographicsUpdate { City = "Elsewhere", Traits = new Dictionary<string, string> { ["trait-001"] = "changed" } }, now, options);
+        ProfileUpdater.ApplyPreferences(profile, new PreferenceUpdate { Key = profile.Preferences.Values.Keys.First(), Value = "changed" }, now.AddDays(1), options);
+        profile.Behavior.DailyBuckets[^1].Events += 1000;
+        profile.Behavior.MonetaryByCurrency["USD"].Amount += 1000;
+        profile.Context.HourOfDay[0] += 1000;
+        profile.AnonymousIds.Clear();
+
+        Assert.Equal(before, ProfileJson.Serialize(view));
+        Assert.NotEqual(before, ProfileJson.Serialize(profile, options, now));
+    }
+
+    [Fact]
+    public void A_view_survives_the_orleans_serializer_and_is_not_copied_within_a_silo()
+    {
+        var (profile, now) = HeavyUser.Create();
+        var view = ProfileViews.Build(profile, HeavyUser.Options, now);
+        using var services = new ServiceCollection().AddSerializer(builder => builder.AddAssembly(typeof(ProfileView).Assembly)).BuildServiceProvider();
+
+        var serializer = services.GetRequiredService<Serializer<ProfileView>>();
+        var copier = services.GetRequiredService<DeepCopier<ProfileView>>();
+
+        Assert.Equal(ProfileJson.Serialize(view), ProfileJson.Serialize(serializer.Deserialize(serializer.SerializeToArray(view))));
+        Assert.Same(view, copier.Copy(view));
+    }
+
+    [Fact]
+    public void A_view_moved_to_a_later_instant_of_the_same_day_equals_one_built_then()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(
+            Purchase(Now.AddDays(-3), "USD", 20m, "shoes"), ProductView(Now.AddHours(-5), "bags"),
+            Identify(Now.AddDays(-1), new DemographicsUpdate { BirthYear = 1990 }));
+        var morning = Now.Date.AddHours(1);
+        var view = ProfileViews.Build(user.Profile, user.Options, new DateTimeOffset(morning, TimeSpan.Zero));
+        var evening = new DateTimeOffset(Now.Date.AddHours(23).AddMinutes(59), TimeSpan.Zero);
+
+        var moved = view.At(evening);
+
+        Assert.Equal(ProfileJson.Serialize(ProfileViews.Build(user.Profile, user.Options, evening)), ProfileJson.Serialize(moved));
+        Assert.NotEqual(view.StalenessDays, moved.StalenessDays);
+        Assert.True(moved.EngagementVelocity < view.EngagementVelocity);
+        Assert.False(view.Covers(evening.AddMinutes(2)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => view.At(evening.AddMinutes(2)));
+    }
+
+    [Fact]
+    public void A_user_who_never_bought_has_no_recency_and_no_average_order_value_rather_than_sentinels()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(PageView(Now.AddDays(-2)));
+
+        var view = ProfileViews.Build(user.Profile, user.Options, Now);
+        var behavior = Parse(ProfileJson.Serialize(view)).GetProperty("behavior");
+
+        Assert.Null(view.RecencyDays);
+        Assert.Null(view.Behavior.AverageOrderValue);
+        Assert.Equal(2, view.StalenessDays!.Value, 4);
+        Assert.False(behavior.TryGetProperty("recencyDays", out _));
+        Assert.False(behavior.TryGetProperty("averageOrderValue", out _));
+        Assert.False(behavior.TryGetProperty("lastPurchaseAt", out _));
+        Assert.Equal("0", behavior.GetProperty("monetary").GetProperty("amount").GetRawText());
+    }
+
+    [Fact]
+    public void A_profile_without_anything_known_shows_no_unknown_values_at_all()
+    {
+        var view = ProfileViews.Build(new UserProfile { Tenant = Tenant, UserId = User }, new ProfileOptions(), Now);
+        var root = Parse(ProfileJson.Serialize(view));
+
+        Assert.Null(view.StalenessDays);
+        Assert.Null(view.AgeBand);
+        Assert.Null(view.Demographics.Gender);
+        Assert.Null(view.Context.LastDevice);
+        Assert.Null(view.Context.LastChannel);
+        Assert.False(root.TryGetProperty("stalenessDays", out _));
+        Assert.False(root.TryGetProperty("createdAt", out _));
+        Assert.Equal(["anonymousIds", "asOf", "behavior", "completeness", "context", "demographics", "dormant", "eventsApplied", "missingFields", "preferences", "tenant", "userId"],
+            root.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["traits"], root.GetProperty("demographics").EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public void The_segmentation_features_are_the_figures_the_view_shows()
+    {
+        var (profile, now) = HeavyUser.Create();
+        var view = ProfileViews.Build(profile, HeavyUser.Options, now);
+        var features = ProfileFeatures.Extract(view);
+        double Feature(string name) => features[ProfileFeatures.All.ToList().IndexOf(name)];
+
+        Assert.Equal(view.RecencyDays!.Value, Feature("recency_days"), 4);
+        Assert.Equal(view.StalenessDays!.Value, Feature("days_since_last_seen"), 4);
+        Assert.Equal(view.EngagementVelocity, Feature("engagement_velocity"), 4);
+        Assert.Equal((double)view.Behavior.AverageOrderValue!.Value.Amount, Feature("average_order_value"));
+        Assert.Equal(view.Behavior.Windows.Single(w => w.Window == "365d").Orders, Feature("frequency"));
+        Assert.Equal(view.Behavior.CategoryAffinities.Length, Feature("category_diversity"));
+        Assert.Equal(features, ProfileFeatures.Extract(profile, HeavyUser.Options, view.AsOf));
+    }
+
+    [Fact]
+    public void Windows_as_of_a_past_day_leave_out_the_days_after_it()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-40), "USD", 10m), Purchase(Now.AddDays(-5), "USD", 20m), PageView(Now.AddDays(-1)));
+
+        var view = ProfileViews.Build(user.Profile, user.Options, Now.AddDays(-20));
+
+        var thirty = view.Behavior.Windows.Single(w => w.Window == "30d");
+        Assert.Equal((1L, 10m, 1L), (thirty.Orders, thirty.Revenue.Amount, thirty.Events));
+        Assert.Equal(2, view.Behavior.Windows.Single(w => w.Window == "all").Orders);
+        // The last purchase and event the state knows came after that day; the ones before them are not known.
+        Assert.Null(view.RecencyDays);
+        Assert.Null(view.StalenessDays);
+        Assert.False(view.Dormant);
+    }
+
+    [Fact]
+    public void Recency_and_staleness_as_of_a_past_instant_after_the_last_events_count_from_that_instant()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-40), "USD", 10m), PageView(Now.AddDays(-30)));
+
+        var view = ProfileViews.Build(user.Profile, user.Options, Now.AddDays(-10));
+
+        Assert.Equal(30, view.RecencyDays!.Value, 4);
+        Assert.Equal(20, view.StalenessDays!.Value, 4);
+        Assert.Equal(0, view.Behavior.Windows.Single(w => w.Window == "30d").Orders);
+        Assert.Equal(1, view.Behavior.Windows.Single(w => w.Window == "90d").Orders);
+    }
+}
