@@ -409,12 +409,12 @@ public sealed class KMeansClusterer : IClusterer
                 var farthest = -1;
                 for (var i = 0; i < _n; i++)
                 {
-                    if (distances[i] >= 0 && _counts[Labels[i]] > 1 && (farthest < 0 || distances[i] > distances[farthest])) farthest = i;
+                    if (distances[i] > 0 && _counts[Labels[i]] > 1 && (farthest < 0 || distances[i] > distances[farthest])) farthest = i;
                 }
 
                 if (farthest < 0)
                 {
-                    break; // fewer distinct groups than clusters: nothing can be split off
+                    break; // every point sits on its centre (fewer distinct points than clusters): nothing to split off
                 }
 
                 ref var row = ref matrix.RowRef(farthest);
