@@ -19,7 +19,8 @@ namespace ProfileGrid.Segmentation;
 /// <c>kmeans-mlnet</c>): ML.NET's needed 1.6 to 2.7 times scikit-learn's fit time and 2.8 times its memory at a million
 /// users (docs/benchmarks.md, Segmentation), mostly for its <c>IDataView</c> plumbing. Here the points are one
 /// contiguous row-major float array, centred on their mean as scikit-learn does, distances are SIMD
-/// (<see cref="Vector{T}"/>), and centroid sums are kept in double.
+/// (<see cref="Vector{T}"/>), and centroid sums are kept in double. The hot loops are marked AggressiveOptimization:
+/// a k sweep's first fits would otherwise run much of their time in unoptimised tier-0 code.
 /// </remarks>
 public sealed class KMeansClusterer : IClusterer
 {
@@ -106,6 +107,7 @@ public sealed class KMeansClusterer : IClusterer
     }
 
     // Centring first, as scikit-learn does, keeps float rounding small for data far from the origin.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float[] Centred(double[][] points, double[] mean)
     {
         var d = mean.Length;
@@ -125,6 +127,7 @@ public sealed class KMeansClusterer : IClusterer
     /// probability proportional to the squared distance to the nearest centre so far. Uses <paramref name="closest"/>
     /// (n floats) as scratch and writes k rows into <paramref name="centres"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KMeansPlusPlus(Matrix matrix, int k, MersenneTwister random, float[] closest, float[] centres)
     {
         var (n, d) = (matrix.Rows, matrix.Dimensions);
@@ -235,6 +238,7 @@ public sealed class KMeansClusterer : IClusterer
         private float[] Lower { get; } = new float[matrix.Rows];
 
         /// <summary>Iterates from <see cref="Centres"/>; returns the inertia of the final labels and centres.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public double Iterate(int maxIterations, double tolerance)
         {
             AssignAll();
@@ -271,6 +275,7 @@ public sealed class KMeansClusterer : IClusterer
         }
 
         /// <summary>Every point against every centre: labels, bounds, sums and counts from scratch.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void AssignAll()
         {
             Array.Clear(_sums);
@@ -290,6 +295,7 @@ public sealed class KMeansClusterer : IClusterer
         }
 
         /// <summary>The bounded assignment step; returns how many labels changed.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private int Assign()
         {
             ComputeHalfGaps();
