@@ -16,8 +16,9 @@ namespace ProfileGrid.Segmentation;
 /// </summary>
 /// <remarks>
 /// We write our own rather than use ML.NET's trainer (<see cref="MlNetKMeansClusterer"/>, still selectable as
-/// <c>kmeans-mlnet</c>): ML.NET's needed 1.6 to 2.7 times scikit-learn's fit time and 2.8 times its memory at a million
-/// users (docs/benchmarks.md, Segmentation), mostly for its <c>IDataView</c> plumbing. Here the points are one
+/// <c>kmeans-mlnet</c>): ML.NET's needed 1.6 to 2.7 times scikit-learn's fit time, and at a million users 1.8 times its
+/// memory in a k sweep (docs/benchmarks.md, Segmentation), reading rows through an <c>IDataView</c> and scoring them
+/// once more for the labels. Here the points are one
 /// contiguous row-major float array, centred on their mean as scikit-learn does, distances are SIMD
 /// (<see cref="Vector{T}"/>), and centroid sums are kept in double. The hot loops are marked AggressiveOptimization:
 /// a k sweep's first fits would otherwise run much of their time in unoptimised tier-0 code.
@@ -62,6 +63,7 @@ public sealed class KMeansClusterer : IClusterer
         var bestInertia = double.PositiveInfinity;
         for (var r = 0; r < Initializations; r++)
         {
+            // The upper bounds serve as the seeding's scratch: the first assignment overwrites them.
             KMeansPlusPlus(matrix, k, random, run.Upper, run.Centres);
             var inertia = run.Iterate(MaxIterations, Tolerance * meanVariance);
             if (inertia < bestInertia)

@@ -7,8 +7,9 @@ namespace ProfileGrid.Segmentation;
 /// <summary>
 /// k-means on top of ML.NET's <see cref="KMeansTrainer"/> (k-means++ initialisation, single-threaded for
 /// determinism), selected with the algorithm name <c>kmeans-mlnet</c>. The default <c>kmeans</c> is
-/// <see cref="KMeansClusterer"/>, which is faster and lighter (docs/benchmarks.md). Like scikit-learn's <c>n_init</c>, the trainer is run <see cref="Initializations"/> times with
-/// seeds <c>seed .. seed + Initializations - 1</c> and the run with the lowest inertia is kept.
+/// <see cref="KMeansClusterer"/>, which is faster and lighter (docs/benchmarks.md). Like scikit-learn's <c>n_init</c>,
+/// the trainer is run <see cref="Initializations"/> times with seeds <c>seed .. seed + Initializations - 1</c> and the
+/// run with the lowest inertia is kept.
 /// Labels come from ML.NET's <c>PredictedLabel</c> (1..k, shifted to 0..k-1); centroids are recomputed in double
 /// precision as the means of the members (an empty cluster keeps ML.NET's centroid); inertia is recomputed in double.
 /// </summary>
