@@ -81,7 +81,9 @@ public sealed record MachineInfo(
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (!Directory.Exists(Path.Combine(dir.FullName, ".git"))) continue;
+            // A linked work tree (git worktree) has a .git file rather than a folder.
+            var git = Path.Combine(dir.FullName, ".git");
+            if (!Directory.Exists(git) && !File.Exists(git)) continue;
             var head = Run("git", $"-C \"{dir.FullName}\" rev-parse --short HEAD");
             var dirty = Run("git", $"-C \"{dir.FullName}\" status --porcelain -- src");
             return head is null ? "?" : $"{head}{(string.IsNullOrEmpty(dirty) ? " (src/ clean)" : " + uncommitted changes in src/")}";

@@ -9,7 +9,7 @@ public sealed record SweepPoint(int K, double Inertia, double Silhouette, double
 
 /// <summary>What a sweep worker measured: k-means for every k on the normalised matrix, as <see cref="KSelection"/> runs it.</summary>
 public sealed record SweepResult(
-    int Rows, List<SweepPoint> Curve, double FitSeconds, double SweepSeconds, double CpuSeconds,
+    string Algorithm, int Rows, List<SweepPoint> Curve, double FitSeconds, double SweepSeconds, double CpuSeconds,
     int ElbowK, int SilhouetteK, int ChosenK, string Reason, long PeakWorkingSetBytes);
 
 /// <summary>What a train worker measured: the whole pipeline on raw vectors, then <see cref="SegmentModel.Assign"/>.</summary>
@@ -27,13 +27,15 @@ public sealed record SklearnResult(
     double SweepCpuSeconds, int PredictK, double PredictBatchRowsPerSecond, double PredictSingleCallsPerSecond, int PredictSingleCalls,
     long PeakRssBytes);
 
-public sealed record SegmentationRun(int Users, SweepResult Ours, SklearnResult Sklearn, TrainResult Train);
+/// <summary>One size: ProfileGrid's k-means sweep, ML.NET's (with --mlnet), scikit-learn's and the training pipeline.</summary>
+public sealed record SegmentationRun(int Users, SweepResult Ours, SweepResult? MlNet, SklearnResult Sklearn, TrainResult Train);
 
 /// <summary>
 /// bench.sh segmentation: for each size, seeded RFM-like vectors are normalised once (the library's
 /// <see cref="Normalizer"/>: log1p on the heavy-tailed columns, z-score) and written to a file; then, each in its own
-/// process so that peak memory is per size and per side, (1) ProfileGrid's k sweep on that matrix, (2) scikit-learn's
-/// on the same file, (3) <see cref="SegmentationTrainer.Train"/> on the raw vectors and assignment throughput.
+/// process so that peak memory is per size and per side, (1) ProfileGrid's k sweep on that matrix (<see cref="KMeansClusterer"/>,
+/// and with --mlnet also ML.NET's, <see cref="MlNetKMeansClusterer"/>), (2) scikit-learn's on the same file,
+/// (3) <see cref="SegmentationTrainer.Train"/> on the raw vectors and assignment throughput.
 /// </summary>
 public static class SegmentationBench
 {
@@ -75,7 +77,8 @@ public static class SegmentationBench
 
         Console.WriteLine($"command:         bench.sh segmentation {string.Join(' ', args)}".TrimEnd());
         Console.WriteLine($"settings:        k {options.MinK}..{options.MaxK}, n_init {options.Initializations}, silhouette sample {options.SilhouetteSample}, " +
-                          $"seed {options.Seed}; ML.NET k-means 1 thread, scikit-learn OMP_NUM_THREADS={options.SklearnThreads}");
+                          $"seed {options.Seed}; ProfileGrid k-means 1 thread{(options.MlNet ? ", ML.NET k-means 1 thread" : "")}, " +
+                          $"scikit-learn OMP_NUM_THREADS={options.SklearnThreads}");
         Console.WriteLine();
 
         var runs = new List<SegmentationRun>();
@@ -93,6 +96,14 @@ public static class SegmentationBench
                 var ours = await RunWorkerAsync<SweepResult>(options, "sweep", pointsPath, folder.FullName);
                 Log($"ProfileGrid: fits {ours.FitSeconds:F1} s, sweep {ours.SweepSeconds:F1} s, chose k = {ours.ChosenK}");
 
+                SweepResult? mlNet = null;
+                if (options.MlNet)
+                {
+                    Log("ML.NET k sweep (MlNetKMeansClusterer + KSelection.Choose)...");
+                    mlNet = await RunWorkerAsync<SweepResult>(options, "sweep", pointsPath, folder.FullName, "kmeans-mlnet");
+                    Log($"ML.NET: fits {mlNet.FitSeconds:F1} s, sweep {mlNet.SweepSeconds:F1} s, chose k = {mlNet.ChosenK}");
+                }
+
                 Log($"scikit-learn k sweep ({Python}, OMP_NUM_THREADS={options.SklearnThreads})...");
                 var sklearn = await RunSklearnAsync(options, script, pointsPath, ours.ChosenK);
                 Log($"scikit-learn: fits {sklearn.Curve.Sum(p => p.FitSeconds):F1} s, best silhouette k = {sklearn.BestSilhouetteK}");
@@ -100,7 +111,7 @@ public static class SegmentationBench
                 Log("ProfileGrid SegmentationTrainer.Train and SegmentModel.Assign...");
                 var train = await RunWorkerAsync<TrainResult>(options, "train", rawPath, folder.FullName);
                 Log($"Train {train.TrainSeconds:F1} s, Assign {train.SingleCallsPerSecond:N0} calls/s");
-                runs.Add(new SegmentationRun(users, ours, sklearn, train));
+                runs.Add(new SegmentationRun(users, ours, mlNet, sklearn, train));
             }
             finally
             {
@@ -139,14 +150,14 @@ public static class SegmentationBench
 
     private static SweepResult Sweep(SegmentationOptions options, double[][] points)
     {
-        var clusterer = new TimedClusterer(new KMeansClusterer { Initializations = options.Initializations });
+        var clusterer = new TimedClusterer(new SegmentationSettings { Algorithm = options.Algorithm, KMeansInitializations = options.Initializations }.CreateClusterer());
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var choice = KSelection.Choose(clusterer, points, options.MinK, options.MaxK, options.Seed, options.SilhouetteSample);
         var sweepSeconds = clock.Elapsed.TotalSeconds;
         var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
         var curve = choice.Curve.Select(p => new SweepPoint(p.K, p.Inertia, p.Silhouette, clusterer.FitSeconds[p.K])).ToList();
-        return new SweepResult(points.Length, curve, curve.Sum(p => p.FitSeconds), sweepSeconds, cpuSeconds,
+        return new SweepResult(clusterer.Name, points.Length, curve, curve.Sum(p => p.FitSeconds), sweepSeconds, cpuSeconds,
             choice.ElbowK, choice.SilhouetteK, choice.K, choice.Reason, PeakWorkingSet());
     }
 
@@ -213,15 +224,15 @@ public static class SegmentationBench
         return self.PeakWorkingSet64;
     }
 
-    private static async Task<T> RunWorkerAsync<T>(SegmentationOptions options, string phase, string input, string folder)
+    private static async Task<T> RunWorkerAsync<T>(SegmentationOptions options, string phase, string input, string folder, string algorithm = "kmeans")
     {
-        var output = Path.Combine(folder, $"{phase}.json");
+        var output = Path.Combine(folder, $"{phase}-{algorithm}.json");
         var self = typeof(SegmentationBench).Assembly.Location;
         var host = Environment.ProcessPath ?? "dotnet";
         var start = new ProcessStartInfo(host) { UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(self);
         start.ArgumentList.Add("segmentation-worker");
-        foreach (var argument in options.WorkerArguments(phase, input, output)) start.ArgumentList.Add(argument);
+        foreach (var argument in options.WorkerArguments(phase, input, output, algorithm)) start.ArgumentList.Add(argument);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {host}.");
         await process.WaitForExitAsync();
         if (process.ExitCode != 0) throw new InvalidOperationException($"The {phase} worker exited with {process.ExitCode}.");
@@ -291,6 +302,33 @@ public static class SegmentationBench
                           $"thread pools: {threads}. k {options.MinK}..{options.MaxK}, n_init {options.Initializations}, silhouette sample {options.SilhouetteSample}, seed {options.Seed}.");
         Console.WriteLine();
 
+        Console.WriteLine("Targets: fit time <= 1.0x scikit-learn's, inertia <= 1.01x (the sum over k, and the worst single k), peak memory <= 1.5x.");
+        Console.WriteLine();
+        Console.WriteLine("| users | ProfileGrid k-means fits, k 2..10 | scikit-learn fits | fit time ratio | inertia ratio, sum over k (worst k) | peak memory: ProfileGrid sweep | scikit-learn | memory ratio |" +
+                          (options.MlNet ? " ML.NET fits (ratio to scikit-learn) | ML.NET inertia ratio, sum (worst k) | ML.NET sweep peak memory (ratio) |" : ""));
+        Console.WriteLine("|---:|---:|---:|---:|---|---:|---:|---:|" + (options.MlNet ? "---:|---|---:|" : ""));
+        foreach (var run in runs)
+        {
+            var sklearnFit = run.Sklearn.Curve.Sum(p => p.FitSeconds);
+            string InertiaRatio(SweepResult sweep)
+            {
+                var sum = sweep.Curve.Sum(p => p.Inertia) / run.Sklearn.Curve.Sum(p => p.Inertia);
+                var worst = sweep.Curve.Max(p => p.Inertia / run.Sklearn.Curve.Single(q => q.K == p.K).Inertia);
+                return $"{sum:F4} ({worst:F4})";
+            }
+
+            var line = $"| {run.Users:N0} | {run.Ours.FitSeconds:F2} s | {sklearnFit:F2} s | {run.Ours.FitSeconds / sklearnFit:F2} | {InertiaRatio(run.Ours)} | " +
+                       $"{Mib(run.Ours.PeakWorkingSetBytes)} | {Mib(run.Sklearn.PeakRssBytes)} | {(double)run.Ours.PeakWorkingSetBytes / run.Sklearn.PeakRssBytes:F2} |";
+            if (run.MlNet is { } mlNet)
+            {
+                line += $" {mlNet.FitSeconds:F1} s ({mlNet.FitSeconds / sklearnFit:F2}) | {InertiaRatio(mlNet)} | " +
+                        $"{Mib(mlNet.PeakWorkingSetBytes)} ({(double)mlNet.PeakWorkingSetBytes / run.Sklearn.PeakRssBytes:F2}) |";
+            }
+
+            Console.WriteLine(line);
+        }
+
+        Console.WriteLine();
         Console.WriteLine("| users | ProfileGrid k-means fits | scikit-learn fits | ratio | ProfileGrid sweep incl. silhouette (CPU/wall) | scikit-learn CPU/wall | k chosen (elbow, best silhouette) | scikit-learn best-silhouette k | Train pipeline |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---|---:|---:|");
         foreach (var run in runs)
@@ -317,13 +355,16 @@ public static class SegmentationBench
             Console.WriteLine();
             Console.WriteLine($"### {run.Users:N0} users, per k");
             Console.WriteLine();
-            Console.WriteLine("| k | ProfileGrid inertia | scikit-learn inertia | ratio | ProfileGrid silhouette | scikit-learn silhouette | ProfileGrid fit | scikit-learn fit | fit ratio | scikit-learn iterations |");
-            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| k | ProfileGrid inertia | scikit-learn inertia | ratio | ProfileGrid silhouette | scikit-learn silhouette | ProfileGrid fit | scikit-learn fit | fit ratio | scikit-learn iterations |" +
+                              (run.MlNet is null ? "" : " ML.NET inertia ratio | ML.NET fit |"));
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + (run.MlNet is null ? "" : "---:|---:|"));
             foreach (var ours in run.Ours.Curve)
             {
                 var theirs = run.Sklearn.Curve.Single(p => p.K == ours.K);
+                var mlNet = run.MlNet?.Curve.Single(p => p.K == ours.K);
                 Console.WriteLine($"| {ours.K} | {ours.Inertia:F1} | {theirs.Inertia:F1} | {ours.Inertia / theirs.Inertia:F4} | {ours.Silhouette:F4} | {theirs.Silhouette:F4} | " +
-                                  $"{ours.FitSeconds:F2} s | {theirs.FitSeconds:F2} s | {ours.FitSeconds / theirs.FitSeconds:F2} | {theirs.Iterations} |");
+                                  $"{ours.FitSeconds:F2} s | {theirs.FitSeconds:F2} s | {ours.FitSeconds / theirs.FitSeconds:F2} | {theirs.Iterations} |" +
+                                  (mlNet is null ? "" : $" {mlNet.Inertia / theirs.Inertia:F4} | {mlNet.FitSeconds:F2} s |"));
             }
 
             Console.WriteLine();
@@ -348,7 +389,7 @@ public static class SegmentationBench
             var clock = Stopwatch.StartNew();
             var result = inner.Fit(points, k, seed);
             FitSeconds[k] = FitSeconds.GetValueOrDefault(k) + clock.Elapsed.TotalSeconds;
-            Console.WriteLine($"  ProfileGrid k={k}: {clock.Elapsed.TotalSeconds:F2} s fit, inertia {result.Inertia:F1}");
+            Console.WriteLine($"  {inner.Name} k={k}: {clock.Elapsed.TotalSeconds:F2} s fit, inertia {result.Inertia:F1}");
             return result;
         }
     }

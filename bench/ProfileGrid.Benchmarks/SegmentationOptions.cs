@@ -16,13 +16,19 @@ public sealed class SegmentationOptions
 
     public int SilhouetteSample { get; private set; } = 2000;
 
-    /// <summary>OMP_NUM_THREADS (and the BLAS thread counts) for scikit-learn; ML.NET's k-means here is single-threaded.</summary>
+    /// <summary>OMP_NUM_THREADS (and the BLAS thread counts) for scikit-learn; ProfileGrid's k-means (and ML.NET's) is single-threaded.</summary>
     public int SklearnThreads { get; private set; } = 1;
 
     public int Seed { get; private set; } = 42;
 
     /// <summary>Single-row assignment calls timed on each side (the first rows of the data).</summary>
     public int SingleCalls { get; private set; } = 20_000;
+
+    /// <summary>Also sweep with ML.NET's k-means (<c>kmeans-mlnet</c>), the implementation the default replaced.</summary>
+    public bool MlNet { get; private set; }
+
+    /// <summary>Worker mode only: the clusterer of a sweep, by its algorithm name.</summary>
+    public string Algorithm { get; private set; } = "kmeans";
 
     /// <summary>Worker mode only: sweep (k 2..10 on the normalised matrix) or train (the whole pipeline and assignment).</summary>
     public string? Phase { get; private set; }
@@ -41,7 +47,8 @@ public sealed class SegmentationOptions
           --min-k N / --max-k N     candidate k range [2 / 10]
           --n-init N                k-means initialisations per k, both sides [3]
           --silhouette-sample N     rows in the sampled silhouette, both sides [2000]
-          --sklearn-threads N       OMP_NUM_THREADS for scikit-learn [1, as ML.NET's k-means here]
+          --sklearn-threads N       OMP_NUM_THREADS for scikit-learn [1, as ProfileGrid's k-means]
+          --mlnet                   also sweep with ML.NET's k-means (kmeans-mlnet), the former default
           --single-calls N          one-row assignment calls timed per side [20000]
           --seed N                  seed of the data and of both k-means [42]
           --help                    this text
@@ -67,6 +74,8 @@ public sealed class SegmentationOptions
                 case "--sklearn-threads": options.SklearnThreads = reader.PositiveInt(); break;
                 case "--single-calls": options.SingleCalls = reader.PositiveInt(); break;
                 case "--seed": options.Seed = reader.PositiveInt(); break;
+                case "--mlnet": options.MlNet = true; break;
+                case "--algorithm": options.Algorithm = reader.Value(); break;
                 case "--phase": options.Phase = reader.Value(); break;
                 case "--input": options.Input = reader.Value(); break;
                 case "--output": options.Output = reader.Value(); break;
@@ -80,9 +89,9 @@ public sealed class SegmentationOptions
     }
 
     /// <summary>The options a worker process needs, as arguments.</summary>
-    public IEnumerable<string> WorkerArguments(string phase, string input, string output) =>
+    public IEnumerable<string> WorkerArguments(string phase, string input, string output, string algorithm = "kmeans") =>
     [
-        "--phase", phase, "--input", input, "--output", output,
+        "--phase", phase, "--algorithm", algorithm, "--input", input, "--output", output,
         "--min-k", Invariant(MinK), "--max-k", Invariant(MaxK), "--n-init", Invariant(Initializations),
         "--silhouette-sample", Invariant(SilhouetteSample), "--single-calls", Invariant(SingleCalls), "--seed", Invariant(Seed),
     ];

@@ -57,7 +57,7 @@ public sealed class SegmentModel
 
     public DateTimeOffset TrainedAt { get; init; }
 
-    /// <summary>kmeans, ward, average or complete.</summary>
+    /// <summary>kmeans, kmeans-mlnet, ward, average or complete.</summary>
     public string Algorithm { get; init; } = "";
 
     /// <summary>The features the model uses, in model column order.</summary>

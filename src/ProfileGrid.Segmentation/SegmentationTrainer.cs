@@ -3,9 +3,12 @@ namespace ProfileGrid.Segmentation;
 /// <summary>What to fit: the algorithm, a fixed k or a k range, the features and the checks.</summary>
 public sealed record SegmentationSettings
 {
-    public static readonly IReadOnlyList<string> Algorithms = ["kmeans", "ward", "average", "complete"];
+    public static readonly IReadOnlyList<string> Algorithms = ["kmeans", "kmeans-mlnet", "ward", "average", "complete"];
 
-    /// <summary>kmeans (ML.NET), ward, average or complete (hierarchical, sampled above <see cref="HierarchicalMaxPoints"/>).</summary>
+    /// <summary>
+    /// kmeans (<see cref="KMeansClusterer"/>), kmeans-mlnet (ML.NET's, <see cref="MlNetKMeansClusterer"/>), or ward, average or
+    /// complete (hierarchical, sampled above <see cref="HierarchicalMaxPoints"/>).
+    /// </summary>
     public string Algorithm { get; init; } = "kmeans";
 
     /// <summary>A fixed number of segments; null chooses k in <see cref="MinK"/>..<see cref="MaxK"/> by elbow and silhouette.</summary>
@@ -106,6 +109,7 @@ public sealed record SegmentationSettings
     public IClusterer CreateClusterer() => Algorithm switch
     {
         "kmeans" => new KMeansClusterer { Initializations = KMeansInitializations },
+        "kmeans-mlnet" => new MlNetKMeansClusterer { Initializations = KMeansInitializations },
         "ward" => new WardClusterer(Linkage.Ward) { MaxPoints = HierarchicalMaxPoints },
         "average" => new WardClusterer(Linkage.Average) { MaxPoints = HierarchicalMaxPoints },
         "complete" => new WardClusterer(Linkage.Complete) { MaxPoints = HierarchicalMaxPoints },

@@ -1,7 +1,10 @@
+using FsCheck;
+using FsCheck.Xunit;
 using ProfileGrid.Segmentation;
 
 namespace ProfileGrid.Segmentation.Tests;
 
+/// <summary>The default k-means (<see cref="KMeansClusterer"/>); its helpers are shared with the other clusterers' tests.</summary>
 public class KMeansClustererTests
 {
     internal static double Gaussian(Random rng)
@@ -120,5 +123,108 @@ public class KMeansClustererTests
         var points = new[] { new[] { 0.0 }, new[] { 1.0 } };
         Assert.Throws<ArgumentOutOfRangeException>(() => new KMeansClusterer().Fit(points, 3, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new KMeansClusterer().Fit(points, 0, 0));
+    }
+
+    [Fact]
+    public void Agrees_with_the_MLNET_clusterer_on_the_same_data()
+    {
+        var (points, truth) = Blobs(400, seed: 12);
+
+        var ours = new KMeansClusterer { Initializations = 3 }.Fit(points, 3, seed: 5);
+        var mlNet = new MlNetKMeansClusterer { Initializations = 3 }.Fit(points, 3, seed: 5);
+
+        Assert.InRange(ours.Inertia, 0, mlNet.Inertia * 1.01);
+        Assert.InRange(mlNet.Inertia, 0, ours.Inertia * 1.01);
+        Assert.True(ClusterMetrics.AdjustedRandIndex(ours.Labels, mlNet.Labels) >= 0.99);
+        AssertRecoversBlobs(truth, ours.Labels, 3);
+    }
+
+    [Fact]
+    public void Agrees_with_the_MLNET_clusterer_on_overlapping_clusters()
+    {
+        var rng = new Random(21);
+        var points = Enumerable.Range(0, 3000)
+            .Select(i => Enumerable.Range(0, 5).Select(j => (i % 6 == j ? 2.5 : 0) + Gaussian(rng)).ToArray())
+            .ToArray();
+
+        var ours = new KMeansClusterer { Initializations = 5 }.Fit(points, 6, seed: 3);
+        var mlNet = new MlNetKMeansClusterer { Initializations = 5 }.Fit(points, 6, seed: 3);
+
+        Assert.InRange(ours.Inertia, 0, mlNet.Inertia * 1.01);
+    }
+
+    [Property(MaxTest = 100)]
+    public bool At_convergence_every_point_is_nearest_its_own_centroid_and_the_inertia_is_the_sum_of_squared_distances(
+        int[] values, PositiveInt dimensions, PositiveInt clusters, int seed)
+    {
+        int d = 1 + dimensions.Get % 4;
+        int n = values.Length / d;
+        if (n < 2)
+        {
+            return true;
+        }
+
+        // Distinct rows (the index is one coordinate's fraction), so that no cluster must stay empty.
+        var points = Enumerable.Range(0, n)
+            .Select(i => Enumerable.Range(0, d).Select(j => values[i * d + j] % 1000 / 10.0 + (j == 0 ? i * 1e-3 : 0)).ToArray())
+            .ToArray();
+        int k = 1 + clusters.Get % Math.Min(n, 6);
+
+        var result = new KMeansClusterer { Initializations = 2, Tolerance = 0 }.Fit(points, k, seed);
+
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double own = ClusterMath.SquaredDistance(points[i], result.Centroids[result.Labels[i]]);
+            double nearest = result.Centroids.Min(c => ClusterMath.SquaredDistance(points[i], c));
+            if (own > nearest + 1e-6 * (1 + nearest))
+            {
+                return false;
+            }
+
+            sum += own;
+        }
+
+        return Math.Abs(sum - result.Inertia) <= 1e-9 * (1 + sum) && result.Labels.All(l => l >= 0 && l < k);
+    }
+
+    [Fact]
+    public void One_cluster_is_the_mean()
+    {
+        var (points, _) = Blobs(50, seed: 8);
+
+        var result = new KMeansClusterer().Fit(points, 1, seed: 0);
+
+        Assert.All(result.Labels, l => Assert.Equal(0, l));
+        for (int j = 0; j < 4; j++) Assert.Equal(points.Average(p => p[j]), result.Centroids[0][j], 9);
+    }
+
+    [Fact]
+    public void More_clusters_than_distinct_points_leave_clusters_empty_instead_of_failing()
+    {
+        var points = Enumerable.Range(0, 100).Select(i => i % 2 == 0 ? new[] { 0.0, 0.0 } : new[] { 5.0, 5.0 }).ToArray();
+
+        var result = new KMeansClusterer { Initializations = 2 }.Fit(points, 3, seed: 1);
+
+        Assert.Equal(3, result.K);
+        Assert.Equal(0, result.Inertia, 12);
+        Assert.Equal(2, result.Labels.Distinct().Count());
+    }
+
+    [Fact]
+    public void Random_numbers_are_numpys_for_the_same_seed()
+    {
+        // Values printed by numpy 1.24.2 (Debian's python3-numpy): np.random.RandomState(seed).randint / .uniform.
+        var random = new MersenneTwister(42);
+        Assert.Equal(102, random.NextInt(1000));
+        Assert.Equal(15795, random.NextInt(100000));
+        Assert.Equal(0.9507143064099162, random.NextDouble());
+        Assert.Equal(0.7319939418114051, random.NextDouble());
+        Assert.Equal(0.5986584841970366, random.NextDouble());
+        Assert.Equal(670094950, random.NextInt(int.MaxValue));
+        Assert.Equal(4, new MersenneTwister(0).NextInt(7));
+        var largest = new MersenneTwister(uint.MaxValue);
+        Assert.Equal(2, largest.NextInt(3));
+        Assert.Equal(0.9123828453026218, largest.NextDouble());
     }
 }

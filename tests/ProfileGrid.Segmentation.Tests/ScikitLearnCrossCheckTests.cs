@@ -32,6 +32,45 @@ public class ScikitLearnCrossCheckTests
     }
 
     [Fact]
+    public void KMeans_labels_match_scikit_learn_on_well_separated_blobs()
+    {
+        var points = Blobs(perBlob: 200, blobs: 4, dimensions: 5, spread: 0.5, seed: 13);
+
+        var ours = new KMeansClusterer { Initializations = 3 }.Fit(points, k: 4, seed: 7);
+        var theirs = ScikitLearnKMeans(points, k: 4, initializations: 3, seed: 7);
+
+        Assert.InRange(ours.Inertia, 0, theirs.Inertia * 1.01);
+        Assert.True(ClusterMetrics.AdjustedRandIndex(ours.Labels, theirs.Labels) >= 0.99);
+    }
+
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(5, 10)]
+    [InlineData(8, 3)]
+    public void KMeans_starts_from_scikit_learns_seeds_and_reaches_its_partition_on_overlapping_blobs(int k, int initializations)
+    {
+        // The same seed gives the same k-means++ draws (numpy's generator), and the iterations are Lloyd's, so even
+        // where the blobs overlap and local optima abound both sides end in the same partition.
+        var points = Blobs(perBlob: 300, blobs: 6, dimensions: 8, spread: 2.5, seed: 17);
+
+        var ours = new KMeansClusterer { Initializations = initializations }.Fit(points, k, seed: 42);
+        var theirs = ScikitLearnKMeans(points, k, initializations, seed: 42);
+
+        Assert.Equal(theirs.Inertia, ours.Inertia, theirs.Inertia * 1e-6);
+        Assert.True(ClusterMetrics.AdjustedRandIndex(ours.Labels, theirs.Labels) >= 0.999);
+    }
+
+    private static (double Inertia, int[] Labels) ScikitLearnKMeans(double[][] points, int k, int initializations, int seed)
+    {
+        var result = ScikitLearn.Run($$"""
+            from sklearn.cluster import KMeans
+            model = KMeans(n_clusters={{k}}, n_init={{initializations}}, random_state={{seed}}, algorithm="lloyd").fit(X)
+            print(json.dumps({"inertia": float(model.inertia_), "labels": [int(l) for l in model.labels_]}))
+            """, points);
+        return (result.GetProperty("inertia").GetDouble(), result.GetProperty("labels").EnumerateArray().Select(l => l.GetInt32()).ToArray());
+    }
+
+    [Fact]
     public void Silhouette_equals_scikit_learn_on_a_fixed_sample()
     {
         var points = Blobs(perBlob: 100, blobs: 3, dimensions: 4, spread: 2.0, seed: 5);

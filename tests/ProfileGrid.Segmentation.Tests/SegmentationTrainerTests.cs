@@ -20,6 +20,7 @@ public class SegmentationTrainerTests
 
     [Theory]
     [InlineData("kmeans")]
+    [InlineData("kmeans-mlnet")]
     [InlineData("ward")]
     public void Planted_clusters_are_recovered_with_the_k_the_data_shows(string algorithm)
     {
@@ -154,6 +155,7 @@ public class SegmentationTrainerTests
 
     [Theory]
     [InlineData("kmeans")]
+    [InlineData("kmeans-mlnet")]
     [InlineData("ward")]
     public void Many_identical_users_and_a_few_different_ones_still_give_a_model(string algorithm)
     {
