@@ -23,6 +23,12 @@ public sealed class ProfileOptions
     /// </summary>
     public int DedupeWindow { get; set; } = 2000;
 
+    /// <summary>
+    /// How many recent order ids are remembered, so that one order reported twice under different event ids (web and
+    /// CRM) counts once. An order reported again after this many newer orders of the same user would count again.
+    /// </summary>
+    public int OrderDedupeWindow { get; set; } = 1000;
+
     public int MaxAnonymousIds { get; set; } = 10;
 
     /// <summary>Category affinities kept; the weakest go first.</summary>
@@ -115,6 +121,7 @@ public sealed class ProfileOptions
         Positive(EngagementHalfLife, nameof(EngagementHalfLife));
         AtLeastOne(RecentActionsCapacity, nameof(RecentActionsCapacity));
         AtLeastOne(DedupeWindow, nameof(DedupeWindow));
+        AtLeastOne(OrderDedupeWindow, nameof(OrderDedupeWindow));
         AtLeastOne(MaxAnonymousIds, nameof(MaxAnonymousIds));
         AtLeastOne(MaxCategories, nameof(MaxCategories));
         AtLeastOne(MaxTraits, nameof(MaxTraits));

@@ -41,12 +41,18 @@ public sealed class UserProfile
     /// <summary>The ids of the most recent events applied: the dedupe window that makes replays harmless.</summary>
     [Id(10)] public EventIdWindow RecentEventIds { get; set; } = new();
 
+    /// <summary>
+    /// The order ids of the most recent purchases applied: the same order reported again under another event id (web
+    /// and CRM) is a duplicate, so its amount counts once.
+    /// </summary>
+    [Id(11)] public EventIdWindow RecentOrderIds { get; set; } = new();
+
     /// <summary>A copy that shares no mutable object with this profile, safe to hand to callers.</summary>
     public UserProfile DeepCopy() => DeepCopy(includeRecentEventIds: true);
 
     /// <summary>
-    /// A copy that shares nothing with this profile. Readers leave out the dedupe window: it is bookkeeping, the
-    /// largest part of the state, and would only make every snapshot sent between silos heavier.
+    /// A copy that shares nothing with this profile. Readers leave out the dedupe windows (event and order ids): they
+    /// are bookkeeping, the largest part of the state, and would only make every snapshot sent between silos heavier.
     /// </summary>
     public UserProfile DeepCopy(bool includeRecentEventIds) => new()
     {
@@ -61,5 +67,6 @@ public sealed class UserProfile
         Preferences = Preferences.DeepCopy(),
         Context = Context.DeepCopy(),
         RecentEventIds = includeRecentEventIds ? RecentEventIds.DeepCopy() : new EventIdWindow(),
+        RecentOrderIds = includeRecentEventIds ? RecentOrderIds.DeepCopy() : new EventIdWindow(),
     };
 }
