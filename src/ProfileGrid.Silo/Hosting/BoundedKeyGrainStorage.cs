@@ -19,11 +19,11 @@ namespace ProfileGrid.Silo.Hosting;
 /// into '_', RowKey = the state name. Orleans refuses keys of 1,024 characters; Azure allows 1 KiB and Azurite 512
 /// characters, so the whole PartitionKey is kept within <see cref="TableKeyLimit"/>.</item>
 /// <item>Blob grain storage: blob name = "{state name}-{grain type}/{grain key}.json"; Azure allows 1,024 characters,
-/// and a "." or ".." path segment would be resolved away by the URL (tenant ".." would share another tenant's blob), so
-/// such keys are hashed too.</item>
+/// a "." or ".." path segment would be resolved away by the URL (tenant ".." would share another tenant's blob) and a
+/// name may have at most 254 segments (a tenant of 256 '/'), so such keys are hashed too.</item>
 /// </list>
 /// </remarks>
-public sealed class BoundedKeyGrainStorage(IGrainStorage inner, Func<string, GrainId, int> maxKeyLength, bool avoidDotSegments) : IGrainStorage
+public sealed class BoundedKeyGrainStorage(IGrainStorage inner, Func<string, GrainId, int> maxKeyLength, bool pathSafe) : IGrainStorage
 {
     /// <summary>Longest Table key written: Azurite refuses longer ones (Azure allows 1 KiB).</summary>
     public const int TableKeyLimit = 512;
@@ -31,20 +31,23 @@ public sealed class BoundedKeyGrainStorage(IGrainStorage inner, Func<string, Gra
     /// <summary>Longest blob name written (Azure's limit).</summary>
     public const int BlobNameLimit = 1024;
 
+    /// <summary>Path segments of a grain key stored as is in a blob name; Azure allows 254 in the whole name.</summary>
+    public const int MaxBlobKeySegments = 100;
+
     /// <summary>Keeps Azure Table grain state within <see cref="TableKeyLimit"/>: the limit minus "{ServiceId}_{grain type}/".</summary>
     public static BoundedKeyGrainStorage ForTable(IGrainStorage inner, string serviceId) =>
-        new(inner, (_, id) => TableKeyLimit - serviceId.Length - 1 - id.Type.ToString()!.Length - 1, avoidDotSegments: false);
+        new(inner, (_, id) => TableKeyLimit - serviceId.Length - 1 - id.Type.ToString()!.Length - 1, pathSafe: false);
 
     /// <summary>Keeps blob names within <see cref="BlobNameLimit"/>: the limit minus "{state}-{grain type}/" and ".json".</summary>
     public static BoundedKeyGrainStorage ForBlob(IGrainStorage inner) =>
-        new(inner, (stateName, id) => BlobNameLimit - stateName.Length - 1 - id.Type.ToString()!.Length - 1 - ".json".Length, avoidDotSegments: true);
+        new(inner, (stateName, id) => BlobNameLimit - stateName.Length - 1 - id.Type.ToString()!.Length - 1 - ".json".Length, pathSafe: true);
 
     /// <summary>The grain id the store sees for <paramref name="grainId"/>.</summary>
     public GrainId StoredId(string stateName, GrainId grainId)
     {
         var key = grainId.Key.ToString()!;
-        var stored = avoidDotSegments && HasDotSegment(key)
-            ? ProfileKey.HashedStorageKey(key) // whatever its length: the hashed form has no '/', so no dot segment
+        var stored = pathSafe && HasUnsafePath(key)
+            ? ProfileKey.HashedStorageKey(key) // whatever its length: the hashed form has no '/'
             : ProfileKey.BoundStorageKey(key, Math.Max(maxKeyLength(stateName, grainId), ProfileKey.HashedKeyLength));
         return ReferenceEquals(stored, key) ? grainId : GrainId.Create(grainId.Type, stored);
     }
@@ -67,8 +70,12 @@ public sealed class BoundedKeyGrainStorage(IGrainStorage inner, Func<string, Gra
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
         inner.ClearStateAsync(stateName, StoredId(stateName, grainId), grainState, cancellationToken);
 
-    private static bool HasDotSegment(string key) =>
-        key.Split('/').Any(segment => segment is "." or "..");
+    /// <summary>A "." or ".." path segment (the URL would resolve it away), or more segments than a blob name may have (254).</summary>
+    private static bool HasUnsafePath(string key)
+    {
+        var segments = key.Split('/');
+        return segments.Length > MaxBlobKeySegments || segments.Any(segment => segment is "." or "..");
+    }
 }
 
 public static class BoundedKeyGrainStorageExtensions
