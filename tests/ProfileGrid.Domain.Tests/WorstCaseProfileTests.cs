@@ -17,7 +17,7 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
     /// measures the request, where binary properties travel as base64 (4/3 of their size), against 1 MiB: about 786,000
     /// bytes of state. Keep a margin below that.
     /// </summary>
-    private const int RowBudget = 720 * 1024;
+    private const int RowBudget = ProfileOptions.StateBudgetBytes;
 
     /// <summary>A distinct string of <paramref name="length"/> 3-byte characters (CJK), numbered by its first two.</summary>
     private static string Long(int n, int length = MaxString) =>
@@ -103,5 +103,20 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
         var document = ProfileJson.SerializeToUtf8Bytes(profile, options, now).Length;
         output.WriteLine($"{windows}: stored state {stored:N0} bytes ({stored * 100 / RowBudget}% of the {RowBudget:N0}-byte budget), JSON document {document:N0} bytes");
         Assert.InRange(stored, 1, RowBudget);
+        // The estimate that options validation checks is an upper bound of what was measured.
+        Assert.InRange(stored, 1, options.WorstCaseStateBytes());
+        Assert.Empty(options.Validate());
+    }
+
+    [Fact]
+    public void Bounds_whose_worst_case_outgrows_a_table_row_are_refused_at_start_up()
+    {
+        var options = new ProfileOptions { MaxPreferences = 1000 };
+
+        var problem = Assert.Single(options.Validate());
+
+        Assert.Contains("MaxPreferences", problem, StringComparison.Ordinal);
+        Assert.Contains("lower some of them", problem, StringComparison.Ordinal);
+        Assert.Empty(new ProfileOptions { DedupeWindow = 10_000, OrderDedupeWindow = 5_000 }.Validate());
     }
 }
