@@ -28,13 +28,16 @@ public class LongIdStorageTests(AzuriteFixture azurite, ITestOutputHelper output
     /// <summary>Another id as long, differing only at its end.</summary>
     private static string Sibling(string id) => id[..^2] + "xy";
 
-    [Fact]
-    public async Task The_longest_accepted_ids_are_applied_stored_and_read_back_after_a_restart()
+    [Theory]
+    [InlineData("Log")]
+    [InlineData("Stream")]
+    public async Task The_longest_accepted_ids_are_applied_stored_and_read_back_after_a_restart(string ingest)
     {
         var serviceId = "t" + Guid.NewGuid().ToString("N")[..10];
         var now = DateTimeOffset.UtcNow;
         var expected = new Dictionary<(string Tenant, string User), long>();
-        await using (var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId))
+        string[] settings = [$"--ProfileGrid:IngestPath={ingest}", "--ProfileGrid:QueueVisibilityTimeout=00:00:05"];
+        await using (var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, settings))
         {
             foreach (var (name, tenant) in LongIds)
             {
@@ -91,7 +94,7 @@ public class LongIdStorageTests(AzuriteFixture azurite, ITestOutputHelper output
 
         await AssertStoredUnderValidKeysAsync(serviceId);
 
-        await using var restarted = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId);
+        await using var restarted = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, settings);
         foreach (var ((tenant, user), events) in expected)
         {
             Assert.Equal(events, await EventsAppliedAsync(restarted, tenant, user));
@@ -140,10 +143,20 @@ public class LongIdStorageTests(AzuriteFixture azurite, ITestOutputHelper output
             Assert.InRange(row.PartitionKey.Length, 1, BoundedKeyGrainStorage.TableKeyLimit);
         }
 
-        // 4 tenants x 8 users, plus the log partitions' checkpoints. Every tenant here encodes to 768 characters or more,
-        // so all 32 profiles are stored under hashed keys; the checkpoints keep theirs.
-        Assert.True(rows > LongIds.Length * 8, $"{rows} profile rows");
+        // 4 tenants x 8 users (plus the log partitions' checkpoints on the log path). Every tenant here encodes to 768
+        // characters or more, so all 32 profiles are stored under hashed keys; the checkpoints keep theirs.
+        Assert.True(rows >= LongIds.Length * 8, $"{rows} profile rows");
         Assert.Equal(LongIds.Length * 8, hashed);
+
+        // The stream path's pub-sub rows are keyed by stream id, which holds the profile key.
+        var pubSub = new TableServiceClient(azurite.ConnectionString).GetTableClient(SiloProviders.PubSubTable);
+        if ((await new TableServiceClient(azurite.ConnectionString).QueryAsync(t => t.Name == SiloProviders.PubSubTable).ToListAsync()).Count > 0)
+        {
+            await foreach (var row in pubSub.QueryAsync<TableEntity>(e => e.PartitionKey.CompareTo(serviceId + "_") > 0 && e.PartitionKey.CompareTo(serviceId + "`") < 0))
+            {
+                Assert.InRange(row.PartitionKey.Length, 1, BoundedKeyGrainStorage.TableKeyLimit);
+            }
+        }
 
         var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient($"{serviceId}-{SiloProviders.SegmentsContainer}");
         var blobs = new List<string>();
