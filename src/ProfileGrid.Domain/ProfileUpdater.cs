@@ -42,6 +42,7 @@ public static class ProfileUpdater
         ArgumentNullException.ThrowIfNull(options);
 
         var oldestKeptDay = DailyBuckets.FirstDayOfWindow(UtcDay.Of(now), options.LongestWindowDays());
+        RememberOrdersOfOlderRows(profile);
         int applied = 0, duplicates = 0;
         var remembered = false;
         foreach (var userEvent in events)
@@ -78,6 +79,27 @@ public static class ProfileUpdater
         }
 
         return new ApplyResult(applied, duplicates);
+    }
+
+    /// <summary>
+    /// A profile stored before order ids were remembered has orders but an empty order window: fill it with the order ids
+    /// its recent actions still show (those not truncated), oldest first, so that an order reported again soon after
+    /// the upgrade is still recognised.
+    /// </summary>
+    private static void RememberOrdersOfOlderRows(UserProfile profile)
+    {
+        if (profile.Behavior.Orders == 0 || profile.RecentOrderIds.Count > 0)
+        {
+            return;
+        }
+
+        foreach (var action in profile.Behavior.RecentActions)
+        {
+            if (action is { Kind: EventKind.Purchase, Detail: { Length: > 0 and < MaxDetailLength } orderId })
+            {
+                profile.RecentOrderIds.TryAdd(orderId);
+            }
+        }
     }
 
     /// <summary>

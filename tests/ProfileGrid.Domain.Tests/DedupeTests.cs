@@ -150,6 +150,25 @@ public class DedupeTests
     }
 
     [Fact]
+    public void An_order_of_a_profile_stored_before_order_ids_were_remembered_is_recognised_from_its_recent_actions()
+    {
+        var stored = StoredState.Deserialize(Convert.FromBase64String(LegacyRows.StringIdWindow));
+        var now = new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+        Assert.Equal(0, stored.RecentOrderIds.Count);
+        var crm = Purchase(now.AddMinutes(-10), "EUR", 89.90m, id: "crm-o-9") with
+        {
+            Source = Channel.Crm,
+            Purchase = new PurchaseInfo { OrderId = "o-9", Currency = "EUR", Lines = [new PurchaseLine { ProductId = "p-17", Category = "shoes", Quantity = 1, UnitPrice = 89.90m }] },
+        };
+
+        var result = ProfileUpdater.Apply(stored, [crm], new ProfileOptions(), now);
+
+        Assert.Equal(new ApplyResult(0, 1), result);
+        Assert.Equal(1, stored.Behavior.Orders);
+        Assert.Equal(89.90m, stored.Behavior.MonetaryByCurrency["EUR"].Amount);
+    }
+
+    [Fact]
     public void A_full_window_of_the_longest_non_Latin_ids_stays_small()
     {
         // The case: 2,000 ids of 256 CJK characters made one profile 1.5 MB, over the 960 KB a row holds.
