@@ -67,6 +67,14 @@ public sealed class EventIdWindow
         {
             Hashes.RemoveRange(0, excess);
         }
+
+        // A full window stays resident in every active profile: give back what the list's doubling left spare, keeping
+        // room for a batch so that steady ingest does not reallocate.
+        var roomy = Math.Max(0, capacity) + 256;
+        if (Hashes.Capacity > roomy + roomy / 2)
+        {
+            Hashes.Capacity = Math.Max(Hashes.Count, roomy);
+        }
     }
 
     public EventIdWindow DeepCopy()
