@@ -11,14 +11,16 @@ namespace ProfileGrid.Grains.Tests;
 [Collection(ClusterCollection.Name)]
 public class ProfileKeyCollisionTests(ClusterFixture fixture)
 {
+    private IGrainStorage ProfileStorage() =>
+        ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(ProfileStores.Profiles);
+
     [Fact]
     public async Task A_profile_whose_stored_state_names_another_user_refuses_with_a_clear_error()
     {
         var key = new ProfileKey("shop", "u-" + Guid.NewGuid().ToString("N"));
         var grain = fixture.Client.GetGrain<IUserProfileGrain>(key.ToString());
         // What a hashed-key collision would look like: the row this grain reads holds someone else's profile.
-        var services = ((InProcessSiloHandle)fixture.Cluster.Primary).SiloHost.Services;
-        var storage = services.GetRequiredKeyedService<IGrainStorage>(ProfileStores.Profiles);
+        var storage = ProfileStorage();
         var someoneElse = new UserProfileGrainState { Profile = new UserProfile { Tenant = "shop", UserId = "someone-else", EventsApplied = 5 } };
         await storage.WriteStateAsync("profile", grain.GetGrainId(), new GrainState<UserProfileGrainState>(someoneElse));
 
@@ -33,8 +35,7 @@ public class ProfileKeyCollisionTests(ClusterFixture fixture)
     {
         var key = new ProfileKey("shop", "u-" + Guid.NewGuid().ToString("N"));
         var grain = fixture.Client.GetGrain<IUserProfileGrain>(key.ToString());
-        var services = ((InProcessSiloHandle)fixture.Cluster.Primary).SiloHost.Services;
-        var storage = services.GetRequiredKeyedService<IGrainStorage>(ProfileStores.Profiles);
+        var storage = ProfileStorage();
         var own = new UserProfileGrainState { Profile = new UserProfile { Tenant = key.Tenant, UserId = key.UserId, EventsApplied = 5 } };
         await storage.WriteStateAsync("profile", grain.GetGrainId(), new GrainState<UserProfileGrainState>(own));
 
