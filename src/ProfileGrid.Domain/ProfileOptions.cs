@@ -23,6 +23,12 @@ public sealed class ProfileOptions
     /// </summary>
     public int DedupeWindow { get; set; } = 2000;
 
+    /// <summary>
+    /// How many recent order ids are remembered, so that one order reported twice under different event ids (web and
+    /// CRM) counts once. An order reported again after this many newer orders of the same user would count again.
+    /// </summary>
+    public int OrderDedupeWindow { get; set; } = 1000;
+
     public int MaxAnonymousIds { get; set; } = 10;
 
     /// <summary>Category affinities kept; the weakest go first.</summary>
@@ -90,6 +96,40 @@ public sealed class ProfileOptions
     public decimal? RateToReporting(string currency) =>
         ExchangeRates.TryGetValue(currency, out var rate) ? rate : null;
 
+    /// <summary>
+    /// What one profile's stored state may grow to, in bytes: Orleans refuses state over 983,040 bytes for a table row,
+    /// and Azurite measures requests (where state travels as base64) against 1 MiB, about 786,000 bytes of state.
+    /// </summary>
+    public const int StateBudgetBytes = 720 * 1024;
+
+    /// <summary>
+    /// The longest string the profile keeps from an event, in UTF-8 bytes: the gateway's default limit of 256 UTF-16
+    /// characters (ProfileGrid:Gateway:MaxStringLength) of 3-byte characters.
+    /// </summary>
+    public const int AssumedMaxStringBytes = 256 * 3;
+
+    /// <summary>
+    /// An upper bound of the stored state's size with these bounds, when every kept string is as long as
+    /// <see cref="AssumedMaxStringBytes"/> (ids, keys, values, categories) and every bounded collection is full. Dedupe
+    /// windows hold 64-bit hashes, so they cost about 10 bytes an id whatever the ids' length.
+    /// </summary>
+    public long WorstCaseStateBytes()
+    {
+        const long text = AssumedMaxStringBytes + 4;  // a string and its length
+        const long entry = 12;                        // a collection entry's field headers
+        const long hash = 10;                         // a 64-bit hash, variable-length encoded, and its header
+        const long fixedPart = 16 * 1024;             // scalars, context, demographics, 180 ISO 4217 currency totals
+        return fixedPart
+            + MaxAnonymousIds * (text + entry)
+            + MaxTraits * (3 * text + 8 + entry)          // key, value, and the field clock "traits.{key}" with its time
+            + MaxPreferences * (3 * text + 8 + entry)     // the same for "values.{key}"
+            + MaxCategories * (text + 8 + entry)
+            + RecentActionsCapacity * (3 * text + 3 * 200 + 40)  // event id, product, category, a 200-character detail
+            + SessionHistoryCapacity * 40L
+            + LongestWindowDays() * 48L
+            + (DedupeWindow + OrderDedupeWindow) * hash;
+    }
+
     /// <summary>The problems that make these options unusable, each a sentence naming the setting; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -115,11 +155,19 @@ public sealed class ProfileOptions
         Positive(EngagementHalfLife, nameof(EngagementHalfLife));
         AtLeastOne(RecentActionsCapacity, nameof(RecentActionsCapacity));
         AtLeastOne(DedupeWindow, nameof(DedupeWindow));
+        AtLeastOne(OrderDedupeWindow, nameof(OrderDedupeWindow));
         AtLeastOne(MaxAnonymousIds, nameof(MaxAnonymousIds));
         AtLeastOne(MaxCategories, nameof(MaxCategories));
         AtLeastOne(MaxTraits, nameof(MaxTraits));
         AtLeastOne(MaxPreferences, nameof(MaxPreferences));
         AtLeastOne(SessionHistoryCapacity, nameof(SessionHistoryCapacity));
+
+        if (problems.Count == 0 && WorstCaseStateBytes() is var worstCase && worstCase > StateBudgetBytes)
+        {
+            problems.Add($"{SectionName}: with these bounds (MaxTraits, MaxPreferences, MaxCategories, MaxAnonymousIds, RecentActionsCapacity, " +
+                $"SessionHistoryCapacity, DedupeWindow, OrderDedupeWindow, WindowDays) one profile could store {worstCase:N0} bytes, more than the " +
+                $"{StateBudgetBytes:N0} a table row allows; lower some of them.");
+        }
 
         if (!IsCurrencyCode(ReportingCurrency))
         {

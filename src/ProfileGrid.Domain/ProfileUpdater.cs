@@ -30,8 +30,9 @@ public static class ProfileUpdater
     private static readonly IReadOnlyDictionary<string, string> EmptyTraits = new Dictionary<string, string>();
 
     /// <summary>
-    /// Applies a batch of events. An event whose id is in the dedupe window is a replay: it is counted in
-    /// <see cref="ApplyResult.Duplicates"/> and changes nothing. <paramref name="now"/> (processing time) stamps
+    /// Applies a batch of events. An event whose id is in the dedupe window is a replay, and a purchase whose order id
+    /// is in the order window reports an order already applied: both are counted in
+    /// <see cref="ApplyResult.Duplicates"/> and change nothing but the windows. <paramref name="now"/> (processing time) stamps
     /// <see cref="UserProfile.UpdatedAt"/> and decides which daily buckets are old enough to drop.
     /// </summary>
     public static ApplyResult Apply(UserProfile profile, IReadOnlyList<UserEvent> events, ProfileOptions options, DateTimeOffset now)
@@ -41,7 +42,9 @@ public static class ProfileUpdater
         ArgumentNullException.ThrowIfNull(options);
 
         var oldestKeptDay = DailyBuckets.FirstDayOfWindow(UtcDay.Of(now), options.LongestWindowDays());
+        RememberOrdersOfOlderRows(profile);
         int applied = 0, duplicates = 0;
+        var remembered = false;
         foreach (var userEvent in events)
         {
             if (!profile.RecentEventIds.TryAdd(userEvent.EventId))
@@ -50,13 +53,26 @@ public static class ProfileUpdater
                 continue;
             }
 
+            remembered = true;
+            if (IsRepeatedOrder(profile, userEvent))
+            {
+                // Its event id stays remembered, so a replay of this report is recognised without looking at the order.
+                duplicates++;
+                continue;
+            }
+
             ApplyEvent(profile, userEvent, options, oldestKeptDay);
             applied++;
         }
 
-        if (applied > 0)
+        if (remembered)
         {
             profile.RecentEventIds.TrimTo(options.DedupeWindow);
+            profile.RecentOrderIds.TrimTo(options.OrderDedupeWindow);
+        }
+
+        if (applied > 0)
+        {
             DailyBuckets.Prune(profile.Behavior.DailyBuckets, oldestKeptDay);
             profile.EventsApplied += applied;
             Touch(profile, now);
@@ -64,6 +80,37 @@ public static class ProfileUpdater
 
         return new ApplyResult(applied, duplicates);
     }
+
+    /// <summary>
+    /// A profile stored before order ids were remembered has orders but an empty order window: fill it with the order ids
+    /// its recent actions still show (those not truncated), oldest first, so that an order reported again soon after
+    /// the upgrade is still recognised.
+    /// </summary>
+    private static void RememberOrdersOfOlderRows(UserProfile profile)
+    {
+        if (profile.Behavior.Orders == 0 || profile.RecentOrderIds.Count > 0)
+        {
+            return;
+        }
+
+        foreach (var action in profile.Behavior.RecentActions)
+        {
+            if (action is { Kind: EventKind.Purchase, Detail: { Length: > 0 and < MaxDetailLength } orderId })
+            {
+                profile.RecentOrderIds.TryAdd(orderId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// True for a purchase whose order id was applied before (under another event id: web and CRM report one order);
+    /// otherwise a purchase's order id is remembered. Orders are distinct per user by order id, so the first report
+    /// applied counts and later ones are duplicates, whatever their event times.
+    /// </summary>
+    private static bool IsRepeatedOrder(UserProfile profile, UserEvent userEvent) =>
+        userEvent.Kind == EventKind.Purchase
+        && userEvent.Purchase is { OrderId: { Length: > 0 } orderId }
+        && !profile.RecentOrderIds.TryAdd(orderId);
 
     /// <summary>Merges a CRM upsert into the demographics: non-null fields and traits win unless a newer value is known.</summary>
     public static void ApplyAttributes(UserProfile profile, DemographicsUpdate update, DateTimeOffset now, ProfileOptions options)

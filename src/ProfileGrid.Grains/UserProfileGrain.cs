@@ -22,6 +22,21 @@ public sealed class UserProfileGrainState
     [Id(1)] public long LogPosition { get; set; } = -1;
 }
 
+/// <summary>A profile's stored state belongs to another user: two long keys met on one hashed storage key.</summary>
+[GenerateSerializer, Alias("pg.profile-key-collision")]
+public sealed class ProfileKeyCollisionException : Exception
+{
+    public ProfileKeyCollisionException(ProfileKey requested, ProfileKey stored)
+        : base($"The stored profile for tenant '{requested.Tenant}', user '{requested.UserId}' holds tenant '{stored.Tenant}', user " +
+            $"'{stored.UserId}' (their ids share a hashed storage key); the profile is refused rather than merged. Report this: it needs a SHA-256 collision.")
+    {
+    }
+
+    public ProfileKeyCollisionException(string message) : base(message)
+    {
+    }
+}
+
 /// <summary>
 /// One user's profile. Events arrive by one of two paths, chosen by the host:
 /// <list type="bullet">
@@ -59,6 +74,15 @@ public sealed partial class UserProfileGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // Long ids are stored under a hashed key (see ProfileKey.BoundStorageKey): should two ever share one, the ids kept
+        // in the state tell, and this grain refuses to run rather than merge two people.
+        var key = ProfileKey.Parse(this.GetPrimaryKeyString());
+        if (Profile.Tenant.Length > 0 && (Profile.Tenant != key.Tenant || Profile.UserId != key.UserId))
+        {
+            LogStoredIdentityMismatch(this.GetPrimaryKeyString());
+            throw new ProfileKeyCollisionException(key, new ProfileKey(Profile.Tenant, Profile.UserId));
+        }
+
         // Whatever woke this profile (an event, a read), its shard hears of it once per activation: that heals a shard
         // that lost its last unwritten vectors with a silo, and fills the shards for profiles stored before segmentation.
         PushFeaturesOnMaterialChange();
@@ -291,6 +315,9 @@ public sealed partial class UserProfileGrain(
             LogPushFailed(this.GetPrimaryKeyString(), ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Profile {ProfileKey}: the state stored for it names another user; refusing to load it")]
+    private partial void LogStoredIdentityMismatch(string profileKey);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Profile {ProfileKey}: applied {Applied} events, {Duplicates} duplicates ignored")]
     private partial void LogBatchApplied(string profileKey, int applied, int duplicates);

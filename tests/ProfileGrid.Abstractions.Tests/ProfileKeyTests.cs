@@ -65,4 +65,54 @@ public class ProfileKeyTests
         Assert.Equal(key, ProfileKey.Parse(key.ToString()));
         Assert.Equal(user.Get == otherUser.Get, AsAzureTableRowKey(key.ToString()) == AsAzureTableRowKey(other.ToString()));
     }
+
+    /// <summary>The longest ids the gateway accepts (256 UTF-16 characters each, its default limit), and longer.</summary>
+    public static TheoryData<string> LongIds() => new()
+    {
+        new string('中', 256),                                         // 3 UTF-8 bytes each: the longest encoding, 2,304 characters
+        string.Concat(Enumerable.Repeat("\U0001F600", 128)),          // 4-byte UTF-8 (surrogate pairs): 256 UTF-16 characters
+        string.Concat(Enumerable.Repeat("\U0001F600", 256)),          // 256 code points of 4-byte UTF-8, should the limit count those
+        new string('%', 256),
+        new string('/', 256),
+    };
+
+    [Theory]
+    [MemberData(nameof(LongIds))]
+    public void The_longest_ids_are_stored_under_a_bounded_key_that_is_distinct_per_user(string id)
+    {
+        var key = new ProfileKey(id, id).ToString();
+        var otherUser = new ProfileKey(id, id[..^1] + "x").ToString();
+        var otherTenant = new ProfileKey(id[..^1] + "x", id).ToString();
+
+        var stored = ProfileKey.BoundStorageKey(key, 400);
+
+        Assert.True(key.Length > 400, $"the encoding is {key.Length} characters");
+        Assert.Equal(ProfileKey.HashedKeyLength, stored.Length);
+        Assert.Contains(ProfileKey.DigestMarker, stored);
+        Assert.All(stored, c => Assert.True(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '@' or '~' or '_', $"'{c}' in {stored}"));
+        Assert.Equal(stored, ProfileKey.BoundStorageKey(key, 400));
+        Assert.NotEqual(stored, ProfileKey.BoundStorageKey(otherUser, 400));
+        Assert.NotEqual(stored, ProfileKey.BoundStorageKey(otherTenant, 400));
+        Assert.Equal(new ProfileKey(id, id), ProfileKey.Parse(key));
+    }
+
+    [Property]
+    public void Keys_that_fit_are_stored_exactly_as_before(FsCheck.NonEmptyString tenant, FsCheck.NonEmptyString user)
+    {
+        var key = new ProfileKey(tenant.Get, user.Get).ToString();
+
+        var stored = ProfileKey.BoundStorageKey(key, 400);
+
+        Assert.Equal(key.Length <= 400, stored == key);
+        Assert.True(stored.Length <= 400);
+    }
+
+    [Fact]
+    public void A_hashed_key_never_equals_a_key_stored_as_is()
+    {
+        // An encoded part escapes '~' as "~7E", so "~~" (which every hashed key holds) never occurs in an encoded key.
+        Assert.DoesNotContain(ProfileKey.DigestMarker, new ProfileKey("a~~b", "~~").ToString());
+        // The tenant stays readable in front of the digest; the separator becomes '_' so the hashed key has no path segments.
+        Assert.StartsWith("shop_uuu", ProfileKey.BoundStorageKey(new ProfileKey("shop", new string('u', 500)).ToString(), 400));
+    }
 }

@@ -15,7 +15,7 @@ public class BoundsTests(ITestOutputHelper output)
         var behavior = profile.Behavior;
 
         Assert.Equal(HeavyUser.EventCount, profile.EventsApplied);
-        Assert.Equal(options.DedupeWindow, profile.RecentEventIds.Ids.Count);
+        Assert.Equal(options.DedupeWindow, profile.RecentEventIds.Count);
         Assert.Equal(options.RecentActionsCapacity, behavior.RecentActions.Count);
         Assert.Equal(options.MaxAnonymousIds, profile.AnonymousIds.Count);
         Assert.Equal(options.MaxCategories, behavior.CategoryScores.Count);

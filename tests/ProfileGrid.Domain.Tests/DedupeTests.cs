@@ -54,10 +54,134 @@ public class DedupeTests
         var events = Enumerable.Range(0, 150).Select(i => PageView(Now.AddSeconds(i))).ToArray();
         user.Apply(events);
 
-        Assert.Equal(100, user.Profile.RecentEventIds.Ids.Count);
-        Assert.Equal(events[^100..].Select(e => e.EventId), user.Profile.RecentEventIds.Ids);
+        Assert.Equal(100, user.Profile.RecentEventIds.Count);
+        Assert.Equal(events[^100..].Select(e => EventIdWindow.Hash(e.EventId)), user.Profile.RecentEventIds.Hashes);
         Assert.Equal(0, user.Apply(events[^100..]).Applied);
         // An id that fell out of the window is no longer recognised: the documented limit of the window.
         Assert.Equal(1, user.Apply(events[0]).Applied);
+    }
+
+    private static UserEvent SameOrder(UserEvent purchase, string eventId, Channel source) =>
+        purchase with { EventId = eventId, Source = source };
+
+    [Fact]
+    public void The_same_order_reported_under_two_event_ids_counts_once_with_its_amount_once()
+    {
+        var user = new ProfileUnderTest();
+        var web = Purchase(Now.AddMinutes(-10), "EUR", 80m);
+        var crm = SameOrder(web, "crm-export-17", Channel.Crm);
+
+        var first = user.Apply(web);
+        var second = user.Apply(crm);
+
+        Assert.Equal(new ApplyResult(1, 0), first);
+        Assert.Equal(new ApplyResult(0, 1), second);
+        Assert.Equal(1, user.Profile.Behavior.Orders);
+        Assert.Equal(1, user.Profile.EventsApplied);
+        Assert.Equal(80m, user.Profile.Behavior.MonetaryByCurrency["EUR"].Amount);
+        Assert.Equal(1, user.Window("30d").Orders);
+        // A replay of the second report is recognised by its event id.
+        Assert.Equal(new ApplyResult(0, 1), user.Apply(crm));
+    }
+
+    [Fact]
+    public void Reports_of_one_order_in_one_batch_and_in_any_order_count_once()
+    {
+        var earlier = new ProfileUnderTest();
+        var later = new ProfileUnderTest();
+        var web = Purchase(Now.AddMinutes(-10), "USD", 25m);
+        var crm = SameOrder(web, "crm-1", Channel.Web);
+
+        Assert.Equal(new ApplyResult(1, 1), earlier.Apply(web, crm));
+        Assert.Equal(new ApplyResult(1, 1), later.Apply(crm, web));
+
+        Assert.Equal(earlier.Document().Behavior.Monetary, later.Document().Behavior.Monetary);
+        Assert.Equal(1, later.Profile.Behavior.Orders);
+        Assert.Equal(25m, later.Profile.Behavior.MonetaryByCurrency["USD"].Amount);
+    }
+
+    [Fact]
+    public void Different_orders_of_one_user_all_count_and_the_order_window_is_bounded()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { OrderDedupeWindow = 3 } };
+        var purchases = Enumerable.Range(0, 5).Select(i => Purchase(Now.AddMinutes(-60 + i), "USD", 10m)).ToArray();
+
+        Assert.Equal(new ApplyResult(5, 0), user.Apply(purchases));
+
+        Assert.Equal(5, user.Profile.Behavior.Orders);
+        Assert.Equal(3, user.Profile.RecentOrderIds.Count);
+        Assert.True(user.Profile.RecentOrderIds.Contains(purchases[^1].Purchase!.OrderId));
+        // An order older than the window is no longer recognised: the documented limit, as for event ids.
+        Assert.False(user.Profile.RecentOrderIds.Contains(purchases[0].Purchase!.OrderId));
+    }
+
+    [Fact]
+    public void Orders_are_distinct_per_user_not_per_tenant()
+    {
+        var alice = new ProfileUnderTest();
+        var bob = new ProfileUnderTest();
+        var order = Purchase(Now, "USD", 10m);
+
+        alice.Apply(order);
+        bob.Apply(SameOrder(order, "bob-event", Channel.Web));
+
+        Assert.Equal(1, bob.Profile.Behavior.Orders);
+    }
+
+    [Fact]
+    public void A_profile_stored_with_string_event_ids_still_recognises_them_and_is_written_back_with_hashes()
+    {
+        var stored = StoredState.Deserialize(Convert.FromBase64String(LegacyRows.StringIdWindow));
+        var now = new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+        Assert.Equal(3, stored.EventsApplied);
+        Assert.Equal(["e-1", "注文-イベント-2", "e-3"], stored.RecentEventIds.LegacyIds);
+
+        var replay = ProfileUpdater.Apply(stored, [PageView(now.AddMinutes(-30), "e-1"), PageView(now.AddMinutes(-20), "注文-イベント-2")], new ProfileOptions(), now);
+        var fresh = ProfileUpdater.Apply(stored, [PageView(now.AddMinutes(-5), "e-4")], new ProfileOptions(), now);
+
+        Assert.Equal(new ApplyResult(0, 2), replay);
+        Assert.Equal(new ApplyResult(1, 0), fresh);
+        var rewritten = StoredState.Deserialize(StoredState.Serialize(stored));
+        Assert.Empty(rewritten.RecentEventIds.LegacyIds);
+        string[] remembered = ["e-1", "注文-イベント-2", "e-3", "e-4"];
+        Assert.All(remembered, id => Assert.True(rewritten.RecentEventIds.Contains(id), id));
+        Assert.Equal(89.90m, rewritten.Behavior.MonetaryByCurrency["EUR"].Amount);
+        Assert.Equal(4, rewritten.EventsApplied);
+    }
+
+    [Fact]
+    public void An_order_of_a_profile_stored_before_order_ids_were_remembered_is_recognised_from_its_recent_actions()
+    {
+        var stored = StoredState.Deserialize(Convert.FromBase64String(LegacyRows.StringIdWindow));
+        var now = new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+        Assert.Equal(0, stored.RecentOrderIds.Count);
+        var crm = Purchase(now.AddMinutes(-10), "EUR", 89.90m, id: "crm-o-9") with
+        {
+            Source = Channel.Crm,
+            Purchase = new PurchaseInfo { OrderId = "o-9", Currency = "EUR", Lines = [new PurchaseLine { ProductId = "p-17", Category = "shoes", Quantity = 1, UnitPrice = 89.90m }] },
+        };
+
+        var result = ProfileUpdater.Apply(stored, [crm], new ProfileOptions(), now);
+
+        Assert.Equal(new ApplyResult(0, 1), result);
+        Assert.Equal(1, stored.Behavior.Orders);
+        Assert.Equal(89.90m, stored.Behavior.MonetaryByCurrency["EUR"].Amount);
+    }
+
+    [Fact]
+    public void A_full_window_of_the_longest_non_Latin_ids_stays_small()
+    {
+        // The case: 2,000 ids of 256 CJK characters made one profile 1.5 MB, over the 960 KB a row holds.
+        var user = new ProfileUnderTest();
+        var events = Enumerable.Range(0, user.Options.DedupeWindow)
+            .Select(i => PageView(Now.AddSeconds(-i), (i.ToString("D6") + new string('標', 256))[..256]))
+            .ToArray();
+        user.Apply(events);
+
+        var bytes = StoredState.Serialize(user.Profile).Length;
+
+        Assert.Equal(user.Options.DedupeWindow, user.Profile.RecentEventIds.Count);
+        Assert.InRange(bytes, 1, 64 * 1024);
+        Assert.Equal(0, user.Apply(events).Applied);
     }
 }

@@ -8,14 +8,17 @@ internal static class HeavyUser
 {
     public const int EventCount = 100_000;
 
-    private static readonly Lazy<(UserProfile Profile, DateTimeOffset Now)> Built = new(Build);
+    private static readonly Lazy<(UserProfile Profile, DateTimeOffset Now, string LastEventId)> Built = new(Build);
 
     public static ProfileOptions Options { get; } = new();
+
+    /// <summary>The id of the last event applied (so still in the dedupe window).</summary>
+    public static string LastEventId => Built.Value.LastEventId;
 
     /// <summary>A copy (through grain storage's serializer), so tests can change it freely.</summary>
     public static (UserProfile Profile, DateTimeOffset Now) Create() => (StoredState.Deserialize(StoredState.Serialize(Built.Value.Profile)), Built.Value.Now);
 
-    private static (UserProfile, DateTimeOffset) Build()
+    private static (UserProfile, DateTimeOffset, string) Build()
     {
         var random = new Random(7);
         var profile = new UserProfile();
@@ -25,10 +28,12 @@ internal static class HeavyUser
         var userAgent = "Mozilla/5.0 " + new string('u', 700);
         var batch = new List<UserEvent>(100);
         var now = start;
+        var lastId = "";
         for (var i = 0; i < EventCount; i++)
         {
             var at = start + step * i + TimeSpan.FromSeconds(random.Next(-3600, 3600));
-            var baseEvent = TestEvents.Of(EventKind.PageView, at, Guid.NewGuid().ToString(), DeviceType.Mobile, Channel.App, "US", "en-US", userAgent, anonymousId: $"anon-{Guid.NewGuid()}-{i % 40}");
+            lastId = Guid.NewGuid().ToString();
+            var baseEvent = TestEvents.Of(EventKind.PageView, at, lastId, DeviceType.Mobile, Channel.App, "US", "en-US", userAgent, anonymousId: $"anon-{Guid.NewGuid()}-{i % 40}");
             var category = $"category-with-a-long-name-{random.Next(300):D3}";
             batch.Add((i % 10) switch
             {
@@ -49,6 +54,6 @@ internal static class HeavyUser
             }
         }
 
-        return (profile, now);
+        return (profile, now, lastId);
     }
 }

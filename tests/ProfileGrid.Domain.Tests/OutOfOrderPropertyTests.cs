@@ -19,7 +19,7 @@ public class OutOfOrderPropertyTests
     }
 
     /// <summary>Everything that must not depend on arrival order, as comparable text.</summary>
-    private static string OrderIndependentView(UserProfile profile, DateTimeOffset now)
+    private static string OrderIndependentView(UserProfile profile, DateTimeOffset now, bool withEventIds = true)
     {
         var document = ProfileJson.ToDocument(profile, Options, now);
         var behavior = document.Behavior;
@@ -37,7 +37,7 @@ public class OutOfOrderPropertyTests
             behavior.FirstPurchaseAt,
             behavior.LastPurchaseAt,
             behavior.Windows,
-            RecentActions = behavior.RecentActions.Select(a => a.EventId),
+            RecentActions = behavior.RecentActions.Select(a => withEventIds ? a.EventId : $"{a.Type} {a.OccurredAt}"),
             behavior.CartAdds,
             behavior.CartRemoves,
             behavior.Searches,
@@ -109,5 +109,32 @@ public class OutOfOrderPropertyTests
         Assert.Equal(0, result.Applied);
         Assert.Equal(replay.Length, result.Duplicates);
         Assert.Equal(before, StateJson.Of(profile));
+    }
+
+    [Property(MaxTest = 100)]
+    public void An_order_reported_again_under_another_event_id_counts_once_whatever_the_arrival_order(int seed, int shuffleSeed)
+    {
+        var now = TestEvents.Now;
+        var events = RandomStreams.Generate(seed, 200, now);
+        var random = new Random(shuffleSeed);
+        // A second report of about half the orders (a CRM export of what the web already sent), under its own event id.
+        var reports = events
+            .Where(e => e.Kind == EventKind.Purchase && random.Next(2) == 0)
+            .Select(e => e with { EventId = "crm-" + e.EventId })
+            .ToList();
+
+        var once = Build([events.ToArray()], now);
+        var twice = Build(RandomStreams.Batches(RandomStreams.Shuffle(events.Concat(reports), shuffleSeed), shuffleSeed), now);
+
+        // Which report of an order is applied depends on arrival, so recent actions are compared by kind and time.
+        Assert.Equal(OrderIndependentView(once, now, withEventIds: false), OrderIndependentView(twice, now, withEventIds: false));
+        Assert.Equal(once.Behavior.Orders, twice.Behavior.Orders);
+
+        // Replaying everything, both reports included, changes nothing.
+        var before = StateJson.Of(twice);
+        var replay = ProfileUpdater.Apply(twice, RandomStreams.Shuffle(events.Concat(reports), seed).ToArray(), Options, now.AddHours(1));
+        Assert.Equal(0, replay.Applied);
+        Assert.Equal(events.Count + reports.Count, replay.Duplicates);
+        Assert.Equal(before, StateJson.Of(twice));
     }
 }

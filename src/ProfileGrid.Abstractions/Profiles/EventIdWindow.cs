@@ -1,61 +1,121 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
 namespace ProfileGrid.Abstractions.Profiles;
 
 /// <summary>
-/// The ids of the most recently applied events, oldest first: a replay of any of them is recognised and skipped.
+/// The most recently applied ids (event ids, or order ids), oldest first: a repeat of any of them is recognised.
 /// </summary>
 /// <remarks>
-/// Only <see cref="Ids"/> is persisted; the hash set that makes lookups O(1) is rebuilt on first use.
-/// Change the window through <see cref="TryAdd"/> and <see cref="TrimTo"/> so the two stay in step.
+/// <para>
+/// Each id is remembered as a 64-bit hash (<see cref="Hash"/>, from SHA-256), not as the string: 8 bytes
+/// whatever the id's length, where a 256-character id of CJK text took 768 bytes and 2,000 of them outgrew a Table row.
+/// A new id is wrongly taken for a repeat only if its hash equals one of the at most <c>n</c> remembered: probability
+/// n / 2^64, about 1e-16 per event for a window of 2,000, so one wrongly skipped event in some 10^16 events.
+/// </para>
+/// <para>
+/// Lookups scan the hashes (a vectorised search of a few KiB, about a microsecond), which costs less memory per
+/// resident profile than a hash set beside the list. Rows written before hashing hold the strings in
+/// <see cref="LegacyIds"/> ([Id(0)], kept readable): they are hashed on first use and never written again.
+/// Change the window only through <see cref="TryAdd"/> and <see cref="TrimTo"/>.
+/// </para>
 /// </remarks>
 [GenerateSerializer, Alias("pg.event-id-window")]
 public sealed class EventIdWindow
 {
-    [NonSerialized] private HashSet<string>? lookup;
-    [NonSerialized] private List<string>? lookupSource;
+    /// <summary>
+    /// The ids as strings, as rows written before ids were hashed hold them; empty once migrated (an empty list rather
+    /// than null, so that a silo of the previous release reading a new row sees an empty window, not a null).
+    /// </summary>
+    [Id(0)] public List<string> LegacyIds { get; set; } = [];
 
-    [Id(0)] public List<string> Ids { get; set; } = [];
+    /// <summary>The hashes of the remembered ids (<see cref="Hash"/>), oldest first.</summary>
+    [Id(1)] public List<ulong> Hashes { get; set; } = [];
 
-    public bool Contains(string eventId) => Lookup().Contains(eventId);
-
-    /// <summary>Remembers <paramref name="eventId"/> as the newest id; false if it was already remembered.</summary>
-    public bool TryAdd(string eventId)
+    /// <summary>How many ids are remembered.</summary>
+    public int Count
     {
-        if (!Lookup().Add(eventId))
+        get
+        {
+            Migrate();
+            return Hashes.Count;
+        }
+    }
+
+    public bool Contains(string id) => Contains(Hash(id));
+
+    /// <summary>Remembers <paramref name="id"/> as the newest id; false if it was already remembered.</summary>
+    public bool TryAdd(string id)
+    {
+        var hash = Hash(id);
+        if (Contains(hash))
         {
             return false;
         }
 
-        Ids.Add(eventId);
+        Hashes.Add(hash);
         return true;
     }
 
     /// <summary>Forgets the oldest ids beyond <paramref name="capacity"/>.</summary>
     public void TrimTo(int capacity)
     {
-        var excess = Ids.Count - Math.Max(0, capacity);
-        if (excess <= 0)
+        Migrate();
+        var excess = Hashes.Count - Math.Max(0, capacity);
+        if (excess > 0)
         {
+            Hashes.RemoveRange(0, excess);
+        }
+
+        // A full window stays resident in every active profile: give back what the list's doubling left spare, keeping
+        // room for a batch so that steady ingest does not reallocate.
+        var roomy = Math.Max(0, capacity) + 256;
+        if (Hashes.Capacity > roomy + roomy / 2)
+        {
+            Hashes.Capacity = Math.Max(Hashes.Count, roomy);
+        }
+    }
+
+    /// <summary>
+    /// The 64-bit hash an id is remembered by: the first 8 bytes (little-endian) of SHA-256 of its UTF-16 code units,
+    /// which, unlike UTF-8, keeps ids that differ only in unpaired surrogates apart. Stored, so never change it.
+    /// </summary>
+    public static ulong Hash(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(MemoryMarshal.AsBytes(id.AsSpan()), digest);
+        return BinaryPrimitives.ReadUInt64LittleEndian(digest);
+    }
+
+    private bool Contains(ulong hash)
+    {
+        Migrate();
+        return CollectionsMarshal.AsSpan(Hashes).Contains(hash);
+    }
+
+    /// <summary>Hashes the strings of a row written before ids were hashed, keeping their order.</summary>
+    private void Migrate()
+    {
+        if (LegacyIds is not { Count: > 0 })
+        {
+            LegacyIds ??= [];
             return;
         }
 
-        var set = Lookup();
-        for (var i = 0; i < excess; i++)
+        var migrated = new List<ulong>(LegacyIds.Count + Hashes.Count);
+        foreach (var id in LegacyIds)
         {
-            set.Remove(Ids[i]);
+            var hash = Hash(id);
+            if (!migrated.Contains(hash))
+            {
+                migrated.Add(hash);
+            }
         }
 
-        Ids.RemoveRange(0, excess);
-    }
-
-    private HashSet<string> Lookup()
-    {
-        // Deserializers may replace the list or fill it in place, so rebuild whenever the set no longer mirrors it.
-        if (lookup is null || !ReferenceEquals(lookupSource, Ids) || lookup.Count != Ids.Count)
-        {
-            lookup = new HashSet<string>(Ids, StringComparer.Ordinal);
-            lookupSource = Ids;
-        }
-
-        return lookup;
+        migrated.AddRange(Hashes);
+        Hashes = migrated;
+        LegacyIds = [];
     }
 }

@@ -40,4 +40,10 @@ public sealed class UserProfile
 
     /// <summary>The ids of the most recent events applied: the dedupe window that makes replays harmless.</summary>
     [Id(10)] public EventIdWindow RecentEventIds { get; set; } = new();
+
+    /// <summary>
+    /// The order ids of the most recent purchases applied: the same order reported again under another event id (web
+    /// and CRM) is a duplicate, so its amount counts once.
+    /// </summary>
+    [Id(11)] public EventIdWindow RecentOrderIds { get; set; } = new();
 }

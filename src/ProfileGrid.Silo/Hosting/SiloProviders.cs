@@ -58,7 +58,9 @@ public static class SiloProviders
             return;
         }
 
-        silo.AddAzureBlobGrainStorage(ProfileStores.Segments, o =>
+        // Every store goes through BoundedKeyGrainStorage: a grain key of two long ids (or a long tenant) exceeds Azure's
+        // key and blob-name limits; keys that fit are stored exactly as before.
+        silo.AddAzureBlobGrainStorage(BoundedKeyGrainStorageExtensions.InnerName(ProfileStores.Segments), o =>
         {
             o.BlobServiceClient = new BlobServiceClient(connectionString);
             o.ContainerName = $"{settings.ServiceId}-{SegmentsContainer}";
@@ -69,16 +71,20 @@ public static class SiloProviders
             o.TableName = RemindersTable;
         });
 
-        silo.AddAzureTableGrainStorage(ProfileStores.Profiles, o =>
+        silo.AddAzureTableGrainStorage(BoundedKeyGrainStorageExtensions.InnerName(ProfileStores.Profiles), o =>
         {
             o.TableServiceClient = new TableServiceClient(connectionString);
             o.TableName = ProfilesTable;
         });
-        silo.AddAzureTableGrainStorage(ProfileStores.PubSub, o =>
+        silo.AddAzureTableGrainStorage(BoundedKeyGrainStorageExtensions.InnerName(ProfileStores.PubSub), o =>
         {
             o.TableServiceClient = new TableServiceClient(connectionString);
             o.TableName = PubSubTable;
         });
+        silo.Services
+            .AddBoundedKeys(ProfileStores.Segments, blob: true)
+            .AddBoundedKeys(ProfileStores.Profiles, blob: false)
+            .AddBoundedKeys(ProfileStores.PubSub, blob: false);
     }
 
     private static void AddStreams(ISiloBuilder silo, HostSettings settings, string? connectionString)
