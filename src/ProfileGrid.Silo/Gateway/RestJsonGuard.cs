@@ -29,6 +29,14 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit &&
+            http.Request.ContentLength > limit)
+        {
+            // Refused before reading: a client that sent "Expect: 100-continue" never has to upload the body at all.
+            await WriteErrorAsync(http, $"Request body too large. The max request body size is {limit} bytes.");
+            return;
+        }
+
         byte[] body;
         try
         {
