@@ -31,9 +31,10 @@ public class EventLogTests(ClusterFixture fixture)
 
     private Task<long> AppendAsync(params EventBatch[] batches)
     {
-        var partition = IngestOptions.PartitionOf(Key(batches[0].Events[0].UserId), Partitions);
-        Assert.All(batches, b => Assert.Equal(partition, IngestOptions.PartitionOf(Key(b.Events[0].UserId), Partitions)));
-        return fixture.Client.GetGrain<IEventLogPartitionGrain>(partition).AppendAsync(batches);
+        var partition = ProfileBuckets.LogPartition(Key(batches[0].Events[0].UserId), Partitions);
+        Assert.All(batches, b => Assert.Equal(partition, ProfileBuckets.LogPartition(Key(b.Events[0].UserId), Partitions)));
+        return fixture.Client.GetGrain<IEventLogPartitionGrain>(partition)
+            .AppendAsync([.. batches.Select(b => new ProfileBatch(Key(b.Events[0].UserId), b))]);
     }
 
     private async Task<UserProfile> WaitForAsync(string user, Func<UserProfile, bool> condition)
@@ -85,7 +86,7 @@ public class EventLogTests(ClusterFixture fixture)
     public async Task Profiles_write_behind_and_the_checkpoint_catches_up()
     {
         var user = NewUser();
-        var partition = fixture.Client.GetGrain<IEventLogPartitionGrain>(IngestOptions.PartitionOf(Key(user), Partitions));
+        var partition = fixture.Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(Key(user), Partitions));
 
         await AppendAsync(Batch(user, ("a", EventKind.PageView)));
         await WaitForAsync(user, p => p.EventsApplied == 1);
@@ -116,6 +117,6 @@ public class EventLogTests(ClusterFixture fixture)
     {
         // Expected values are FNV-1a computed independently: a partition must never depend on a per-process hash seed,
         // or a restarted silo would look for a user's unwritten events in the wrong partition.
-        Assert.Equal(expected, IngestOptions.PartitionOf(key, partitions));
+        Assert.Equal(expected, ProfileBuckets.LogPartition(key, partitions));
     }
 }
