@@ -120,14 +120,15 @@ public sealed partial class UserProfileGrain(
     Task<LoggedApplyResult> IUserProfileGrain.ApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous)
     {
         _logPartition = partition;
+        if (_reconciling)
+        {
+            // state.State may be the stored row for a moment: refuse, and the partition replays this record in order.
+            return Task.FromResult(new LoggedApplyResult(UnwrittenFrom, Gap: true));
+        }
+
         if (position <= state.State.LogPosition)
         {
             return Task.FromResult(new LoggedApplyResult(UnwrittenFrom));
-        }
-
-        if (_reconciling)
-        {
-            return Task.FromResult(new LoggedApplyResult(UnwrittenFrom, Gap: true));
         }
 
         if (previous is { } predecessor && state.State.LogPosition < predecessor)
