@@ -88,7 +88,7 @@ public sealed partial class UserProfileGrain(
 
         if (_unsaved)
         {
-            await PersistAsync();
+            await PersistAsync(behind: true);
         }
     }
 
@@ -223,7 +223,7 @@ public sealed partial class UserProfileGrain(
         {
             try
             {
-                await PersistAsync();
+                await PersistAsync(behind: true);
             }
             catch (Exception)
             {
@@ -232,10 +232,14 @@ public sealed partial class UserProfileGrain(
         }
     }
 
-    /// <summary>Writes the whole state after any write in flight (one at a time: two at once would fail on the ETag).</summary>
-    private Task PersistAsync() => _writing = WriteAfterAsync(_writing);
+    /// <summary>
+    /// Writes the whole state after any write in flight (one at a time: two at once would fail on the ETag). Writes
+    /// behind wait for a slot of the silo's <see cref="ProfileWriteGate"/>; a write someone awaits (a direct update, a
+    /// stream delivery) does not queue behind a backlog of flushes.
+    /// </summary>
+    private Task PersistAsync(bool behind = false) => _writing = WriteAfterAsync(_writing, behind);
 
-    private async Task WriteAfterAsync(Task previous)
+    private async Task WriteAfterAsync(Task previous, bool behind)
     {
         try
         {
@@ -246,7 +250,14 @@ public sealed partial class UserProfileGrain(
             // That write's caller saw its failure; this one carries its changes too.
         }
 
-        await writeGate.RunAsync(WriteNowAsync);
+        if (behind)
+        {
+            await writeGate.RunAsync(WriteNowAsync);
+        }
+        else
+        {
+            await WriteNowAsync();
+        }
     }
 
     /// <summary>Writes the whole state; then tells the log partition (if events came from the log) that it is durable.</summary>

@@ -37,8 +37,9 @@ public sealed class IngestOptions
     public int MaxWriteAttempts { get; set; } = 8;
 
     /// <summary>
-    /// Profile state writes in flight at once per silo (all profiles, all paths). Flushes beyond it wait their turn
-    /// without blocking their grain, so storage is not flooded by a burst of new users and grain calls do not expire.
+    /// Write-behind profile state writes (the log path's flushes) in flight at once per silo. Flushes beyond it wait
+    /// their turn without blocking their grain, so storage is not flooded by a burst of new users and grain calls do
+    /// not expire. Writes someone awaits (direct updates, stream deliveries) do not queue behind them.
     /// </summary>
     public int MaxConcurrentStateWrites { get; set; } = 16;
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace ProfileGrid.Grains.Ingest;
 
 /// <summary>
-/// Bounds the profile state writes in flight in one silo (<see cref="IngestOptions.MaxConcurrentStateWrites"/>). A
+/// Bounds the write-behind profile state writes in flight in one silo (<see cref="IngestOptions.MaxConcurrentStateWrites"/>). A
 /// burst of new users otherwise starts thousands of writes at once: storage (Azurite's table engine above all) answers
 /// them minutes later, client calls time out while their inserts land, and grain calls queued behind them expire.
 /// Waiting here is cheap and in order, and the waiting profile's grain stays free to take events.
