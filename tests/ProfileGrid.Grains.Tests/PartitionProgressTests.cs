@@ -92,9 +92,14 @@ public class PartitionProgressTests
     {
         var progress = new PartitionProgress(0, 0);
         progress.Appended(0, 10);
-        progress.ApplyFailed("a", 0, "TimeoutException: silo died", Now);
+        progress.ApplyFailed("a", 0, "TimeoutException: silo died", Now, profileFailed: false);
         progress.Dispatched(0);
         Assert.Equal(0, progress.Checkpoint);
+
+        // A call lost with a silo is no attempt of the profile's: it must not bring the profile closer to being set aside.
+        Assert.Equal(0, progress.Unwritten["a"].Failures);
+        Assert.Empty(progress.FailingAtLeast(1));
+        progress.ApplyFailed("a", 0, "RequestFailedException: key too long", Now);
         Assert.Equal(1, progress.Unwritten["a"].Failures);
 
         Assert.Equal(0, progress.RestartStuck(Now.AddSeconds(30), TimeSpan.FromMinutes(1)));

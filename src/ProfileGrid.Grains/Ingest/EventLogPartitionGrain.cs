@@ -263,7 +263,7 @@ public sealed partial class EventLogPartitionGrain(
             {
                 // Not known to be applied: keep the checkpoint before it; the stuck-profile check replays it later.
                 LogDispatchFailed(_partition, position, ex);
-                _progress.ApplyFailed(key, position, Truncate($"{ex.GetType().Name}: {ex.Message}"), clock.GetUtcNow());
+                _progress.ApplyFailed(key, position, Truncate($"{ex.GetType().Name}: {ex.Message}"), clock.GetUtcNow(), profileFailed: !IsTransport(ex));
             }
         }));
 
@@ -397,6 +397,10 @@ public sealed partial class EventLogPartitionGrain(
             }
         }
     }
+
+    /// <summary>A failure of the call rather than of the profile: its silo died or left, or the answer came too late.</summary>
+    private static bool IsTransport(Exception ex) =>
+        ex is OrleansMessageRejectionException or SiloUnavailableException or TimeoutException or OperationCanceledException;
 
     private static (string Tenant, string UserId) Identify(string profileKey)
     {

@@ -27,11 +27,12 @@ public sealed class IngestOptions
     public int MaxRecordBytes { get; set; } = 2 * 1024 * 1024;
 
     /// <summary>
-    /// Failed attempts (state writes, or calls that could not reach the profile) after which a profile's unwritten
+    /// Failed attempts (state writes, or calls the profile itself failed, say on activation; never calls lost with a
+    /// silo or timed out, which say nothing about the profile) after which a profile's unwritten
     /// range is set aside: recorded with its positions and last error in the partition's checkpoint row, logged
     /// (EventId 3101), shown in GET /v1/admin/ingest, and no longer holding the checkpoint back. Write retries back
     /// off from <see cref="FlushInterval"/> (doubling, at most a minute), so with the defaults a profile is set aside
-    /// after about four minutes of refusals; calls that fail are retried by the stuck-profile replay
+    /// after about four minutes of refusals; failed calls are retried by the stuck-profile replay
     /// (<see cref="StuckAfter"/>). The profile keeps its changes in memory and goes on trying to write them.
     /// </summary>
     public int MaxWriteAttempts { get; set; } = 8;

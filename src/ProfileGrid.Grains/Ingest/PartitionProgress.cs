@@ -108,12 +108,19 @@ public sealed class PartitionProgress
         Track(profileKey, from, position, now);
     }
 
-    /// <summary>Handing the record to a profile failed: not known to be applied, so it counts as unwritten and as a failed attempt.</summary>
-    public void ApplyFailed(string profileKey, long position, string error, DateTimeOffset now)
+    /// <summary>
+    /// Handing the record to a profile failed: not known to be applied, so it counts as unwritten. It counts as a failed
+    /// attempt only when the profile itself failed (<paramref name="profileFailed"/>); a call lost with a silo or timed
+    /// out under load says nothing about the profile, and must never get it set aside.
+    /// </summary>
+    public void ApplyFailed(string profileKey, long position, string error, DateTimeOffset now, bool profileFailed = true)
     {
         var range = Track(profileKey, position, position, now);
-        range.Failures++;
         range.LastError = error;
+        if (profileFailed)
+        {
+            range.Failures++;
+        }
     }
 
     /// <summary>A profile wrote its state through <paramref name="position"/>.</summary>
