@@ -114,6 +114,21 @@ public class PartitionProgressTests
     }
 
     [Fact]
+    public void A_profile_that_keeps_answering_is_not_stuck_while_it_waits_to_write()
+    {
+        var progress = new PartitionProgress(0, 0);
+        progress.Appended(0, 10);
+        progress.Applied("busy", 0, 0, Now);
+        progress.Dispatched(0);
+        progress.Appended(10, 20);
+        progress.Applied("busy", 10, 0, Now.AddSeconds(50));
+        progress.Dispatched(10);
+
+        Assert.Equal(0, progress.RestartStuck(Now.AddSeconds(90), TimeSpan.FromMinutes(1)));
+        Assert.Equal(1, progress.RestartStuck(Now.AddSeconds(111), TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
     public void A_replay_that_fails_part_way_is_requested_again()
     {
         var progress = new PartitionProgress(5, 40);

@@ -105,7 +105,9 @@ public sealed class PartitionProgress
             return;
         }
 
-        Track(profileKey, from, position, now);
+        // It answered, so its activation is alive (a new one that lost state would have refused with a gap): only a
+        // profile that goes silent counts as stuck, not one that waits its turn to write while events keep coming.
+        Track(profileKey, from, position, now).Since = now;
     }
 
     /// <summary>
@@ -156,7 +158,7 @@ public sealed class PartitionProgress
     public IReadOnlyList<string> FailingAtLeast(int maxFailures) =>
         [.. _unwritten.Where(p => p.Value.Failures >= maxFailures).Select(p => p.Key)];
 
-    /// <summary>Profiles tracked for longer than <paramref name="stuckAfter"/> without a write; their clocks restart.</summary>
+    /// <summary>Profiles that neither wrote nor answered for longer than <paramref name="stuckAfter"/>; all clocks restart.</summary>
     public int RestartStuck(DateTimeOffset now, TimeSpan stuckAfter)
     {
         if (!_unwritten.Values.Any(r => now - r.Since > stuckAfter))
@@ -233,7 +235,7 @@ public sealed class UnwrittenRange
     /// <summary>The latest position handed to the profile.</summary>
     public long Through { get; set; }
 
-    /// <summary>When tracking began (or last restarted by a stuck-profile replay).</summary>
+    /// <summary>When the profile last answered a record (or the stuck-profile replay last restarted the clock).</summary>
     public DateTimeOffset Since { get; set; }
 
     /// <summary>Failed attempts (calls that failed, state writes that failed) since the profile last wrote.</summary>
