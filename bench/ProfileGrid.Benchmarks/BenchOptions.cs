@@ -50,6 +50,9 @@ public sealed class BenchOptions
 
     public int StreamMaxEvents { get; private set; } = 40_000;
 
+    /// <summary>Cap on every configuration's events (a prefix of the stream); null: the whole stream.</summary>
+    public int? MaxEvents { get; private set; }
+
     public int Seed { get; private set; } = 42;
 
     public bool SkipRedis { get; private set; }
@@ -66,6 +69,8 @@ public sealed class BenchOptions
           --latency-concurrency N   reads in flight during the latency phase [16]
           --configs A,B,...         log-azurite, stream-azurite, log-memory, stream-memory [log-azurite,stream-azurite,log-memory]
           --stream-max-events N     cap on the events sent through the stream path (a prefix of the stream) [40000]
+          --max-events N            cap on the events of every configuration (a prefix of the stream: many users,
+                                    few events each, as a burst of new users) [the whole stream]
           --seed N                  seed of the simulated stream [42]
           --no-redis                skip the Redis comparison
           --help                    this text
@@ -89,6 +94,7 @@ public sealed class BenchOptions
                 case "--latency-requests": options.LatencyRequests = reader.PositiveInt(); break;
                 case "--latency-concurrency": options.LatencyConcurrency = reader.PositiveInt(); break;
                 case "--stream-max-events": options.StreamMaxEvents = reader.PositiveInt(); break;
+                case "--max-events": options.MaxEvents = reader.PositiveInt(); break;
                 case "--seed": options.Seed = reader.PositiveInt(); break;
                 case "--no-redis": options.SkipRedis = true; break;
                 case "--configs":

@@ -11,6 +11,7 @@ public sealed class ChildProcess : IAsyncDisposable
     private static readonly List<ChildProcess> Running = [];
     private static readonly List<Func<ValueTask>> AbortActions = [];
     private readonly Queue<string> _tail = new();
+    private readonly Dictionary<string, int> _counts = [];
     private readonly Process _process;
 
     static ChildProcess()
@@ -39,6 +40,21 @@ public sealed class ChildProcess : IAsyncDisposable
         get
         {
             lock (_tail) return string.Join('\n', _tail);
+        }
+    }
+
+    /// <summary>
+    /// What the host says when storage is overwhelmed, counted over its whole output: Orleans' slow-table warning, an
+    /// Orleans message that expired before it was handled, a timed-out insert that had landed, and failed state writes.
+    /// </summary>
+    public static readonly string[] Counted = ["Slow access to Azure Table", "expired", "EntityAlreadyExists", "writing state failed", "set aside"];
+
+    /// <summary>Lines so far that contain each of <see cref="Counted"/>.</summary>
+    public IReadOnlyDictionary<string, int> Counts
+    {
+        get
+        {
+            lock (_tail) return new Dictionary<string, int>(_counts);
         }
     }
 
@@ -133,6 +149,14 @@ public sealed class ChildProcess : IAsyncDisposable
         if (line is null) return;
         lock (_tail)
         {
+            foreach (var pattern in Counted)
+            {
+                if (line.Contains(pattern, StringComparison.OrdinalIgnoreCase))
+                {
+                    _counts[pattern] = _counts.GetValueOrDefault(pattern) + 1;
+                }
+            }
+
             _tail.Enqueue(line);
             while (_tail.Count > 60) _tail.Dequeue();
         }

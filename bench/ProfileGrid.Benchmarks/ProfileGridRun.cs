@@ -34,7 +34,7 @@ public sealed record IngestResult(
 /// </summary>
 public static class ProfileGridRun
 {
-    private static readonly TimeSpan EndToEndTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan EndToEndTimeout = TimeSpan.FromMinutes(15);
 
     public static async Task<IngestResult> RunAsync(HostConfiguration config, Workload workload, BenchOptions options, Action<string> log)
     {
@@ -93,6 +93,7 @@ public static class ProfileGridRun
                 ? $"applied and durable in profile state after {e2e:F2} s: {workload.Events / e2e:N0} events/s"
                 : $"not all applied within {EndToEndTimeout.TotalMinutes} min");
 
+            log($"host warnings so far: {string.Join(", ", ChildProcess.Counted.Select(c => $"'{c}' {host.Counts.GetValueOrDefault(c)}"))}");
             var (verified, verification) = await VerifyAsync(client, workload);
             log($"exactly-once check: {verification}");
 

@@ -40,7 +40,9 @@ Console.WriteLine();
 
 var stream = new SyntheticStream(new SimulationOptions { Users = options.Users, Seed = options.Seed });
 var requests = stream.IngestRequests(options.Batch).ToList();
-var whole = Workload.Whole(requests, stream.Options.Tenant);
+var whole = options.MaxEvents is { } maxEvents
+    ? Workload.Prefix(requests, stream.Options.Tenant, maxEvents)
+    : Workload.Whole(requests, stream.Options.Tenant);
 var streamPrefix = Workload.Prefix(requests, stream.Options.Tenant, options.StreamMaxEvents);
 Log($"stream: seed {options.Seed}, {whole.UserIds.Count:N0} users, {whole.Events:N0} events, {requests.Count:N0} requests of at most {options.Batch} events " +
     $"({whole.EventsPerUserPerRequest:F2} events per user per request on average)");

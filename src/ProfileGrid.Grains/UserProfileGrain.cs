@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using Orleans.Streams;
 using Orleans.Streams.Core;
 using ProfileGrid.Abstractions;
@@ -54,13 +55,27 @@ public sealed partial class UserProfileGrain(
     IOptions<ProfileOptions> options,
     IOptions<IngestOptions> ingestOptions,
     IOptions<SegmentationOptions> segmentationOptions,
+    ProfileWriteGate writeGate,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
     : Grain, IUserProfileGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
 {
     private readonly ProfileOptions _options = options.Value;
     private int _logPartition = -1;
+
+    // The earliest log position applied but not in written state, that the partition holds its checkpoint for; while a
+    // write is in flight the positions it carries move to _writingFrom until it succeeds.
     private long? _unwrittenFrom;
+    private long? _writingFrom;
+
+    // Log-path changes in memory and not in storage, even those the partition set aside (which it no longer waits for).
+    private bool _unsaved;
+
+    // Set while a write refused on its ETag reads the stored row back (which briefly replaces state.State): changes
+    // arriving then are refused (log records, replayed later) or wait (direct updates, stream batches).
+    private bool _reconciling;
+    private int _failedWrites;
+    private Task _writing = Task.CompletedTask;
     private IGrainTimer? _flushTimer;
     private double[]? _pushedFeatures;
     private DateTimeOffset _pushedAt;
@@ -70,7 +85,10 @@ public sealed partial class UserProfileGrain(
     private ProfileView? _view;
     private ProfileView? _pastView;
 
-    private UserProfile Profile => state.State.Profile;
+    // While a write conflict is reconciled, state.State briefly holds the stored row; reads keep seeing this activation's.
+    private UserProfileGrainState? _heldDuringReconcile;
+
+    private UserProfile Profile => (_heldDuringReconcile ?? state.State).Profile;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -91,9 +109,18 @@ public sealed partial class UserProfileGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_unwrittenFrom is not null)
+        try
         {
-            await PersistAsync();
+            await _writing;
+        }
+        catch (Exception)
+        {
+            // Reported where it failed; the unsaved changes are still marked and written below.
+        }
+
+        if (_unsaved)
+        {
+            await PersistAsync(behind: true);
         }
     }
 
@@ -104,6 +131,7 @@ public sealed partial class UserProfileGrain(
 
     async Task IAsyncObserver<EventBatch>.OnNextAsync(EventBatch batch, StreamSequenceToken? token)
     {
+        await UntilReconciledAsync();
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
         StateChanged();
         if (result.Applied > 0)
@@ -125,9 +153,15 @@ public sealed partial class UserProfileGrain(
     Task<LoggedApplyResult> IUserProfileGrain.ApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous)
     {
         _logPartition = partition;
+        if (_reconciling)
+        {
+            // state.State may be the stored row for a moment: refuse, and the partition replays this record in order.
+            return Task.FromResult(new LoggedApplyResult(UnwrittenFrom, Gap: true));
+        }
+
         if (position <= state.State.LogPosition)
         {
-            return Task.FromResult(new LoggedApplyResult(_unwrittenFrom));
+            return Task.FromResult(new LoggedApplyResult(UnwrittenFrom));
         }
 
         if (previous is { } predecessor && state.State.LogPosition < predecessor)
@@ -136,7 +170,7 @@ public sealed partial class UserProfileGrain(
             // failed and may yet arrive late. Applying this one would move LogPosition past the gap for good; refuse,
             // and let the log replay in order.
             LogGap(this.GetPrimaryKeyString(), predecessor, state.State.LogPosition);
-            return Task.FromResult(new LoggedApplyResult(_unwrittenFrom, Gap: true));
+            return Task.FromResult(new LoggedApplyResult(UnwrittenFrom, Gap: true));
         }
 
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
@@ -145,14 +179,16 @@ public sealed partial class UserProfileGrain(
         if (result.Applied > 0)
         {
             _unwrittenFrom ??= position;
-            _flushTimer ??= this.RegisterGrainTimer(
-                FlushAsync,
-                new GrainTimerCreationOptions(ingestOptions.Value.FlushInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+            _unsaved = true;
+            ScheduleFlush(ingestOptions.Value.FlushInterval);
         }
 
         LogBatchApplied(this.GetPrimaryKeyString(), result.Applied, result.Duplicates);
-        return Task.FromResult(new LoggedApplyResult(_unwrittenFrom));
+        return Task.FromResult(new LoggedApplyResult(UnwrittenFrom));
     }
+
+    /// <summary>The earliest log position this profile holds that is not known to be in written state.</summary>
+    private long? UnwrittenFrom => _writingFrom is { } writing && (_unwrittenFrom is null || writing < _unwrittenFrom) ? writing : _unwrittenFrom;
 
     Task<ProfileView?> IUserProfileGrain.GetViewAsync(DateTimeOffset? asOf)
     {
@@ -168,6 +204,7 @@ public sealed partial class UserProfileGrain(
 
     async Task<ProfileView> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
     {
+        await UntilReconciledAsync();
         var now = clock.GetUtcNow();
         ProfileUpdater.ApplyAttributes(EnsureIdentity(), update, now, _options);
         StateChanged();
@@ -177,6 +214,7 @@ public sealed partial class UserProfileGrain(
 
     async Task<ProfileView> IUserProfileGrain.SetPreferencesAsync(PreferenceUpdate update)
     {
+        await UntilReconciledAsync();
         var now = clock.GetUtcNow();
         ProfileUpdater.ApplyPreferences(EnsureIdentity(), update, now, _options);
         StateChanged();
@@ -213,6 +251,21 @@ public sealed partial class UserProfileGrain(
     /// <summary>Drops the cached views: the next read builds from the changed state.</summary>
     private void StateChanged() => (_view, _pastView) = (null, null);
 
+    private async Task UntilReconciledAsync()
+    {
+        while (_reconciling)
+        {
+            try
+            {
+                await _writing;
+            }
+            catch (Exception)
+            {
+                // Its own caller handles it.
+            }
+        }
+    }
+
     private UserProfile EnsureIdentity()
     {
         if (string.IsNullOrEmpty(Profile.Tenant))
@@ -226,48 +279,186 @@ public sealed partial class UserProfileGrain(
         return Profile;
     }
 
+    /// <summary>
+    /// Writes behind after <paramref name="delay"/>, spread by up to a fifth so that profiles that began together do not
+    /// all flush in the same instant. The timer interleaves: while the flush waits for a write slot or for storage,
+    /// the profile keeps taking events (a write carries the state as it was when it started).
+    /// </summary>
+    private void ScheduleFlush(TimeSpan delay)
+    {
+        _flushTimer ??= this.RegisterGrainTimer(
+            FlushAsync,
+            new GrainTimerCreationOptions(delay + delay * (Random.Shared.NextDouble() / 5), Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
+    }
+
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
         _flushTimer?.Dispose();
         _flushTimer = null;
-        if (_unwrittenFrom is not null)
+        if (_unsaved)
         {
-            await PersistAsync();
+            try
+            {
+                await PersistAsync(behind: true);
+            }
+            catch (Exception)
+            {
+                // Reported and rescheduled by the write itself.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the whole state after any write in flight (one at a time: two at once would fail on the ETag). Writes
+    /// behind wait for a slot of the silo's <see cref="ProfileWriteGate"/>; a write someone awaits (a direct update, a
+    /// stream delivery) does not queue behind a backlog of flushes.
+    /// </summary>
+    private Task PersistAsync(bool behind = false) => _writing = WriteAfterAsync(_writing, behind);
+
+    private async Task WriteAfterAsync(Task previous, bool behind)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception)
+        {
+            // That write's caller saw its failure; this one carries its changes too.
+        }
+
+        if (behind)
+        {
+            await writeGate.RunAsync(WriteNowAsync);
+        }
+        else
+        {
+            await WriteNowAsync();
         }
     }
 
     /// <summary>Writes the whole state; then tells the log partition (if events came from the log) that it is durable.</summary>
-    private async Task PersistAsync()
+    private async Task WriteNowAsync()
     {
+        var (from, through, unsaved) = (_unwrittenFrom, state.State.LogPosition, _unsaved);
+        (_writingFrom, _unwrittenFrom, _unsaved) = (from, null, false);
         try
         {
-            await state.WriteStateAsync();
+            await WriteReconcilingAsync();
         }
-        catch (Exception ex) when (_unwrittenFrom is not null)
+        catch (Exception ex) when ((unsaved || _unsaved) && ex is not StorageAheadException)
         {
-            // Log-path changes stay in memory and safe in the log; try again after the next interval.
-            LogPersistFailed(this.GetPrimaryKeyString(), ex);
-            _flushTimer ??= this.RegisterGrainTimer(
-                FlushAsync,
-                new GrainTimerCreationOptions(ingestOptions.Value.FlushInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+            // Log-path changes stay in memory and safe in the log; try again later, backing off, and tell the partition,
+            // which sets this profile aside once it has failed too often.
+            (_writingFrom, _unwrittenFrom, _unsaved) = (null, Min(from, _unwrittenFrom), true);
+            _failedWrites++;
+            LogPersistFailed(this.GetPrimaryKeyString(), _failedWrites, ex);
+            var backoff = ingestOptions.Value.FlushInterval * Math.Pow(2, Math.Min(_failedWrites - 1, 10));
+            ScheduleFlush(backoff < MaxRetryDelay ? backoff : MaxRetryDelay);
+            if (_unwrittenFrom is not null && _logPartition >= 0)
+            {
+                // Not awaited: the write slot is not held while the partition records a set-aside.
+                _ = ReportWriteFailedAsync(ex);
+            }
+
             throw;
         }
         catch (Exception ex)
         {
             // Stream-path or direct write: the in-memory profile is now ahead of storage and its dedupe window already
             // holds the failed events. Drop this activation, so the redelivery meets the last durable state.
-            LogPersistFailed(this.GetPrimaryKeyString(), ex);
+            _writingFrom = null;
+            LogPersistFailed(this.GetPrimaryKeyString(), ++_failedWrites, ex);
             DeactivateOnIdle();
             throw;
         }
 
-        if (_unwrittenFrom is not null)
+        _writingFrom = null;
+        _failedWrites = 0;
+        if (from is not null)
         {
-            _unwrittenFrom = null;
-            GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).FlushedAsync(this.GetPrimaryKeyString(), state.State.LogPosition).Ignore();
+            GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();
         }
 
         PushFeaturesOnMaterialChange();
+    }
+
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
+
+    private sealed class StorageAheadException(Exception inner)
+        : Exception("Stored profile state is ahead of this activation; it deactivates.", inner);
+
+    private static long? Min(long? a, long? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
+
+    private async Task ReportWriteFailedAsync(Exception failure)
+    {
+        try
+        {
+            var error = failure.InnerException is { } inner ? $"{failure.GetType().Name}: {failure.Message} ({inner.GetType().Name}: {inner.Message})" : $"{failure.GetType().Name}: {failure.Message}";
+            if (await GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).WriteFailedAsync(this.GetPrimaryKeyString(), error))
+            {
+                // The partition recorded what it held for this profile and no longer waits for it. The changes stay in
+                // memory and writes go on being tried; only newer positions are tracked again.
+                _unwrittenFrom = null;
+            }
+        }
+        catch (Exception ex)
+        {
+            LogReportFailed(this.GetPrimaryKeyString(), ex);
+        }
+    }
+
+    /// <summary>
+    /// Writes the state. A write refused on its ETag (an insert that found the row there, an update that found another
+    /// version) most often follows a call that timed out at the client after it had landed: then the stored row is
+    /// this activation's own, as written or older (log position and events applied not ahead of ours), and the write
+    /// is retried over it with its fresh ETag. A row that is ahead belongs to someone else: this activation yields.
+    /// </summary>
+    private async Task WriteReconcilingAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+            return;
+        }
+        catch (InconsistentStateException conflict)
+        {
+            // Reading replaces state.State: until ours is put back, changes are refused (see _reconciling).
+            var ours = state.State;
+            UserProfileGrainState stored;
+            _reconciling = true;
+            _heldDuringReconcile = ours;
+            try
+            {
+                await state.ReadStateAsync();
+                stored = state.State;
+                state.State = ours;
+            }
+            catch (Exception)
+            {
+                state.State = ours;
+                throw;
+            }
+            finally
+            {
+                _reconciling = false;
+                _heldDuringReconcile = null;
+            }
+
+            if (stored.LogPosition <= ours.LogPosition && stored.Profile.EventsApplied <= ours.Profile.EventsApplied)
+            {
+                LogReconciled(this.GetPrimaryKeyString(), conflict.InnerException?.Message ?? conflict.Message);
+                await state.WriteStateAsync();
+                return;
+            }
+
+            // Storage is ahead of this activation: take what storage holds, forget the changes (the log still has them
+            // and the partition's tracking replays them), and let the next call meet a fresh activation.
+            state.State = stored;
+            StateChanged();
+            (_unwrittenFrom, _unsaved) = (null, false);
+            DeactivateOnIdle();
+            throw new StorageAheadException(conflict);
+        }
     }
 
     /// <summary>
@@ -331,6 +522,12 @@ public sealed partial class UserProfileGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending features to the segment shard failed; will send again on the next write")]
     private partial void LogPushFailed(string profileKey, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Profile {ProfileKey}: writing state failed")]
-    private partial void LogPersistFailed(string profileKey, Exception exception);
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Error, Message = "Profile {ProfileKey}: writing state failed (attempt {Attempt})")]
+    private partial void LogPersistFailed(string profileKey, int attempt, Exception exception);
+
+    [LoggerMessage(EventId = 3111, Level = LogLevel.Information, Message = "Profile {ProfileKey}: a write was refused on its ETag but storage holds this activation's own row (a timed-out write that landed: {Reason}); written again over it")]
+    private partial void LogReconciled(string profileKey, string reason);
+
+    [LoggerMessage(EventId = 3112, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: could not report a failed write to its log partition")]
+    private partial void LogReportFailed(string profileKey, Exception exception);
 }

@@ -110,6 +110,10 @@ app.MapGet("/v1/admin/ingest", async (IGrainFactory grains, IOptions<ProfileGrid
         durableLog = app.Services.GetRequiredService<ProfileGrid.Grains.Ingest.IEventLog>().IsDurable,
         profilesWithUnwrittenState = partitions.Sum(p => p.ProfilesWithUnwrittenState),
         allWritten = partitions.All(p => p.ProfilesWithUnwrittenState == 0 && p.RecordsAwaitingDispatch == 0 && !p.Replaying && p.Checkpoint == p.NextPosition),
+
+        // Profiles whose state could not be written (IngestOptions.MaxWriteAttempts): the checkpoint moved on without them.
+        profilesSetAside = partitions.Sum(p => p.ProfilesSetAside),
+        recentlySetAside = partitions.SelectMany(p => p.RecentlySetAside ?? []).OrderByDescending(r => r.At).Take(10).ToArray(),
         partitions,
     });
 });

@@ -42,6 +42,11 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder silo)
         {
             AddGrainsInMemory(silo);
+
+            // Profile state through a storage that refuses some users' writes (see FaultyProfileStorage).
+            silo.AddMemoryGrainStorage(FaultyProfileStorage.InnerName);
+            silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage>(
+                ProfileStores.Profiles, (services, _) => new FaultyProfileStorage(services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(FaultyProfileStorage.InnerName)));
             silo.Services.Configure<ProfileGrid.Grains.Segments.SegmentationOptions>(o =>
             {
                 o.Shards = 4;
@@ -53,6 +58,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             {
                 o.FlushInterval = TimeSpan.FromMilliseconds(200);
                 o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
+                o.MaxWriteAttempts = 3;
             });
         }
     }

@@ -31,9 +31,10 @@ public class EventLogTests(ClusterFixture fixture)
 
     private Task<long> AppendAsync(params EventBatch[] batches)
     {
-        var partition = IngestOptions.PartitionOf(Key(batches[0].Events[0].UserId), Partitions);
-        Assert.All(batches, b => Assert.Equal(partition, IngestOptions.PartitionOf(Key(b.Events[0].UserId), Partitions)));
-        return fixture.Client.GetGrain<IEventLogPartitionGrain>(partition).AppendAsync(batches);
+        var partition = ProfileBuckets.LogPartition(Key(batches[0].Events[0].UserId), Partitions);
+        Assert.All(batches, b => Assert.Equal(partition, ProfileBuckets.LogPartition(Key(b.Events[0].UserId), Partitions)));
+        return fixture.Client.GetGrain<IEventLogPartitionGrain>(partition)
+            .AppendAsync([.. batches.Select(b => new ProfileBatch(Key(b.Events[0].UserId), b))]);
     }
 
     private async Task<ProfileView> WaitForAsync(string user, Func<ProfileView, bool> condition)
@@ -85,7 +86,7 @@ public class EventLogTests(ClusterFixture fixture)
     public async Task Profiles_write_behind_and_the_checkpoint_catches_up()
     {
         var user = NewUser();
-        var partition = fixture.Client.GetGrain<IEventLogPartitionGrain>(IngestOptions.PartitionOf(Key(user), Partitions));
+        var partition = fixture.Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(Key(user), Partitions));
 
         await AppendAsync(Batch(user, ("a", EventKind.PageView)));
         await WaitForAsync(user, p => p.EventsApplied == 1);
@@ -108,6 +109,95 @@ public class EventLogTests(ClusterFixture fixture)
         Assert.Equal(status.NextPosition, status.Checkpoint);
     }
 
+    /// <summary>Users whose profiles land in the same log partition as <paramref name="first"/>.</summary>
+    private static List<string> SamePartition(string first, int count, Func<string> newUser)
+    {
+        var partition = ProfileBuckets.LogPartition(Key(first), Partitions);
+        var users = new List<string>();
+        while (users.Count < count)
+        {
+            var user = newUser();
+            if (ProfileBuckets.LogPartition(Key(user), Partitions) == partition)
+            {
+                users.Add(user);
+            }
+        }
+
+        return users;
+    }
+
+    private async Task<LogPartitionStatus> WaitForStatusAsync(string user, Func<LogPartitionStatus, bool> condition, string what)
+    {
+        var partition = fixture.Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(Key(user), Partitions));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var status = await partition.GetStatusAsync();
+            if (condition(status))
+            {
+                return status;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{what}; last status: {status}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_profile_whose_state_is_refused_is_set_aside_and_the_rest_of_its_partition_becomes_durable()
+    {
+        var refused = "refused-" + Guid.NewGuid().ToString("N")[..12];
+        var others = SamePartition(refused, 5, NewUser);
+
+        // Interleaved, so the refused profile sits in the same records as the others.
+        var position = await AppendAsync([Batch(refused, ("r1", EventKind.PageView)), .. others.Select(u => Batch(u, ("o1", EventKind.PageView)))]);
+        await AppendAsync([.. others.Select(u => Batch(u, ("o2", EventKind.Search))), Batch(refused, ("r2", EventKind.Search))]);
+
+        var status = await WaitForStatusAsync(
+            refused,
+            s => s.RecentlySetAside?.Any(r => r.UserId == refused) == true && s.Checkpoint == s.NextPosition && s.ProfilesWithUnwrittenState == 0,
+            "the refused profile was not set aside, or the checkpoint did not reach the end");
+
+        var record = status.RecentlySetAside!.First(r => r.UserId == refused);
+        Assert.Equal("shop", record.Tenant);
+        Assert.Equal(position, record.FromPosition);
+        Assert.True(record.ThroughPosition > record.FromPosition);
+        Assert.Equal(3, record.Attempts);
+        Assert.Contains("Data too large", record.Error);
+        Assert.True(status.ProfilesSetAside >= 1);
+
+        // Everyone else on the partition is durable with both their events.
+        foreach (var user in others)
+        {
+            Assert.True(FaultyProfileStorage.Writes.ContainsKey(Key(user)), $"{user} was never written");
+            var profile = await WaitForAsync(user, p => p.EventsApplied == 2);
+            Assert.Equal(1, profile.Behavior.Searches);
+        }
+
+        // Still answering reads, from memory: set aside is about durability, not about the profile.
+        var kept = await WaitForAsync(refused, p => p.EventsApplied == 2);
+        Assert.Equal(1, kept.Behavior.Searches);
+    }
+
+    [Fact]
+    public async Task A_write_that_timed_out_but_landed_is_reconciled_not_set_aside()
+    {
+        var landed = "landed-" + Guid.NewGuid().ToString("N")[..12];
+        await AppendAsync(Batch(landed, ("a", EventKind.PageView), ("b", EventKind.Search)));
+
+        await WaitForStatusAsync(
+            landed,
+            s => FaultyProfileStorage.Writes.GetValueOrDefault(Key(landed)) >= 1 && s.Checkpoint == s.NextPosition,
+            "the profile's second write did not succeed over its own timed-out first one");
+        var status = await fixture.Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(Key(landed), Partitions)).GetStatusAsync();
+        Assert.DoesNotContain(status.RecentlySetAside ?? [], r => r.UserId == landed);
+
+        // It goes on writing normally afterwards.
+        await AppendAsync(Batch(landed, ("c", EventKind.PageView)));
+        await WaitForStatusAsync(landed, s => FaultyProfileStorage.Writes.GetValueOrDefault(Key(landed)) >= 2 && s.Checkpoint == s.NextPosition, "the next write did not succeed");
+        Assert.Equal(3, (await WaitForAsync(landed, p => p.EventsApplied == 3)).EventsApplied);
+    }
+
     [Theory]
     [InlineData("demo/u-000001", 16, 10)]
     [InlineData("shop/alice", 16, 2)]
@@ -116,6 +206,6 @@ public class EventLogTests(ClusterFixture fixture)
     {
         // Expected values are FNV-1a computed independently: a partition must never depend on a per-process hash seed,
         // or a restarted silo would look for a user's unwritten events in the wrong partition.
-        Assert.Equal(expected, IngestOptions.PartitionOf(key, partitions));
+        Assert.Equal(expected, ProfileBuckets.LogPartition(key, partitions));
     }
 }

@@ -4,23 +4,34 @@ using ProfileGrid.Abstractions.Events;
 namespace ProfileGrid.Abstractions.Grains;
 
 /// <summary>
-/// One partition of the durable event log (key: partition number). It appends batches of many users in one
-/// storage write (group commit), acknowledges once the write is durable, then hands each user's events to their
-/// profile grain in log order. Profiles write their state behind; the partition's checkpoint only moves past a
-/// record once every profile it touched has written it, and on activation the partition replays from there.
+/// One partition of the durable event log (key: partition number, <see cref="ProfileBuckets.LogPartition"/> of the
+/// profile key). It appends batches of many users in one storage write (group commit), acknowledges once the write is
+/// durable, then hands each user's events to their profile grain in log order. Profiles write their state behind; the
+/// partition's checkpoint only moves past a record once every profile it touched has written it (or has been set aside
+/// because its state cannot be written), and on activation the partition replays from there.
 /// </summary>
 public interface IEventLogPartitionGrain : IGrainWithIntegerKey
 {
     /// <summary>Durably appends the batches; returns the log position of the record that holds them.</summary>
-    Task<long> AppendAsync(EventBatch[] batches);
+    Task<long> AppendAsync(ProfileBatch[] batches);
 
     /// <summary>A profile reports that its state up to and including <paramref name="position"/> is durable.</summary>
     [OneWay]
     Task FlushedAsync(string profileKey, long position);
 
+    /// <summary>
+    /// A profile reports that writing its state failed. Returns true when the profile has failed too often and its
+    /// unwritten range is now set aside (recorded, and no longer holding the checkpoint back).
+    /// </summary>
+    Task<bool> WriteFailedAsync(string profileKey, string error);
+
     /// <summary>Activates the partition (replaying what no profile has persisted yet) and reports its state.</summary>
     Task<LogPartitionStatus> GetStatusAsync();
 }
+
+/// <summary>One profile's events as the gateway grouped them, with the key they were grouped by.</summary>
+[GenerateSerializer, Immutable, Alias("pg.profile-batch")]
+public sealed record ProfileBatch([property: Id(0)] string ProfileKey, [property: Id(1)] EventBatch Batch);
 
 [GenerateSerializer, Immutable, Alias("pg.log-partition-status")]
 public sealed record LogPartitionStatus(
@@ -29,7 +40,24 @@ public sealed record LogPartitionStatus(
     [property: Id(2)] long NextPosition,
     [property: Id(3)] int ProfilesWithUnwrittenState,
     [property: Id(4)] int RecordsAwaitingDispatch,
-    [property: Id(5)] bool Replaying);
+    [property: Id(5)] bool Replaying,
+    [property: Id(6)] long ProfilesSetAside = 0,
+    [property: Id(7)] SetAsideProfile[]? RecentlySetAside = null);
+
+/// <summary>
+/// A profile whose state could not be written after the configured number of attempts: the log positions it held
+/// unwritten (still in the log) and the last error. The partition's checkpoint moved on without it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.set-aside-profile")]
+public sealed record SetAsideProfile(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] string UserId,
+    [property: Id(2)] int Partition,
+    [property: Id(3)] long FromPosition,
+    [property: Id(4)] long ThroughPosition,
+    [property: Id(5)] int Attempts,
+    [property: Id(6)] string Error,
+    [property: Id(7)] DateTimeOffset At);
 
 /// <summary>
 /// What a profile grain tells the log after being handed a record: where its unwritten state begins, if anywhere,

@@ -134,19 +134,6 @@ public static class SegmentKeys
     /// <summary>The shard grain key of <paramref name="shard"/> for <paramref name="tenant"/>: a <see cref="ProfileKey"/> with the shard number as user.</summary>
     public static string Shard(string tenant, int shard) => new ProfileKey(tenant, shard.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToString();
 
-    /// <summary>The shard that owns <paramref name="profileKey"/> among <paramref name="shards"/> (FNV-1a of the key).</summary>
-    public static int ShardOf(string profileKey, int shards)
-    {
-        var hash = 2166136261u;
-        foreach (var c in profileKey)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        // A different mix from the log partitions' so that shard and partition do not line up.
-        hash ^= hash >> 15;
-        hash *= 0x2c1b3c6du;
-        hash ^= hash >> 12;
-        return (int)(hash % (uint)shards);
-    }
+    /// <summary>The shard that owns <paramref name="profileKey"/> among <paramref name="shards"/> (<see cref="ProfileBuckets"/>).</summary>
+    public static int ShardOf(string profileKey, int shards) => ProfileBuckets.Of(profileKey, shards, BucketSpace.FeatureShard);
 }

@@ -9,17 +9,28 @@ using ProfileGrid.Abstractions.Grains;
 
 namespace ProfileGrid.Grains.Ingest;
 
+/// <summary>
+/// What a partition persists: its checkpoint, and the profiles it set aside (written in the same row, so a set-aside
+/// record is durable exactly when the checkpoint that passed its range is).
+/// </summary>
 [GenerateSerializer, Alias("pg.log-checkpoint")]
 public sealed class LogCheckpoint
 {
-    /// <summary>Every record before this position is reflected in durably written profile state.</summary>
+    /// <summary>Every record before this position is reflected in durably written profile state, or set aside.</summary>
     [Id(0)] public long Position { get; set; }
+
+    /// <summary>Profiles set aside by this partition, ever.</summary>
+    [Id(1)] public long SetAsideCount { get; set; }
+
+    /// <summary>The latest <see cref="EventLogPartitionGrain.KeptSetAside"/> of them, oldest first.</summary>
+    [Id(2)] public List<SetAsideProfile> RecentlySetAside { get; set; } = [];
 }
 
 /// <summary>
 /// One partition of the event log; see <see cref="IEventLogPartitionGrain"/>. Reentrant so that appends arriving
-/// while a write is in flight gather into the next write (group commit). All state changes happen between awaits
-/// on the grain's single-threaded scheduler.
+/// while a write is in flight gather into the next write (group commit). One pump task does the work (appending,
+/// dispatching in log order, replaying); <see cref="PartitionProgress"/> holds the checkpoint arithmetic. All state
+/// changes happen between awaits on the grain's single-threaded scheduler.
 /// </summary>
 [Reentrant]
 public sealed partial class EventLogPartitionGrain(
@@ -31,31 +42,37 @@ public sealed partial class EventLogPartitionGrain(
     ILogger<EventLogPartitionGrain> logger)
     : Grain, IEventLogPartitionGrain
 {
-    private readonly IngestOptions _options = options.Value;
-    private readonly List<PendingAppend> _pending = [];
-    private readonly Queue<(long Position, EventBatch[] Batches)> _toDispatch = new();
-    private readonly Dictionary<string, Unwritten> _unwritten = new(StringComparer.Ordinal);
-    private int _partition;
-    private long _nextPosition;
-    private bool _writing;
-    private bool _dispatching;
-    private bool _replaying;
-    private bool _replayNeeded;
-    private long _replayPosition;
+    /// <summary>Set-aside records kept in the checkpoint row per partition (older ones remain in the logs).</summary>
+    public const int KeptSetAside = 100;
 
-    // Set while a replay range has not been replayed to its end; keeps the checkpoint from passing it.
-    private long? _replayFloor;
+    // A record written since 2026-12 starts with this marker and holds ProfileBatch[]; older ones start with their
+    // (positive) count of EventBatch[] payloads and are still read.
+    private const int KeyedRecordMarker = -2;
+    private const int MaxErrorLength = 500;
+
+    private readonly IngestOptions _options = options.Value;
+    private readonly Queue<PendingAppend> _pending = new();
+    private readonly Queue<(long Position, ProfileBatch[] Profiles)> _toDispatch = new();
+    private readonly List<SetAsideProfile> _setAsideUnsaved = [];
+    private PartitionProgress _progress = null!;
+    private int _partition;
+    private Task _pump = Task.CompletedTask;
+    private Task _saving = Task.CompletedTask;
+    private TaskCompletionSource _wake = NewSignal();
+
+    // After an append failure nothing more is appended by this activation; after a failed replay, the next
+    // maintenance tick (not the pump, at once) tries again.
+    private bool _appendsRefused;
+    private bool _replayHeld;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _partition = (int)this.GetPrimaryKeyLong();
-        _nextPosition = await log.GetEndAsync(_partition, cancellationToken);
+        _progress = new PartitionProgress(checkpoint.State.Position, await log.GetEndAsync(_partition, cancellationToken));
         this.RegisterGrainTimer(
             MaintainAsync,
             new GrainTimerCreationOptions(_options.CheckpointInterval, _options.CheckpointInterval) { KeepAlive = true, Interleave = true });
-
-        // Whatever lies between the checkpoint and the end of the log may be missing from written profile state.
-        _ = ReplayAsync(checkpoint.State.Position);
+        Kick();
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -63,112 +80,151 @@ public sealed partial class EventLogPartitionGrain(
         await SaveCheckpointAsync();
     }
 
-    async Task<long> IEventLogPartitionGrain.AppendAsync(EventBatch[] batches)
+    async Task<long> IEventLogPartitionGrain.AppendAsync(ProfileBatch[] batches)
     {
-        var pending = new PendingAppend(serializer.SerializeToArray(batches), batches);
-        _pending.Add(pending);
-        if (!_writing)
+        if (_appendsRefused)
         {
-            _writing = true;
-            _ = WriteLoopAsync();
+            throw new InvalidOperationException($"Log partition {_partition} is restarting after a failed append; retry.");
         }
 
+        var pending = new PendingAppend(serializer.SerializeToArray(batches), batches);
+        _pending.Enqueue(pending);
+        Kick();
         return await pending.Completion.Task;
     }
 
     Task IEventLogPartitionGrain.FlushedAsync(string profileKey, long position)
     {
-        if (_unwritten.TryGetValue(profileKey, out var unwritten) && position >= unwritten.Through)
-        {
-            _unwritten.Remove(profileKey);
-        }
-
+        _progress.Flushed(profileKey, position);
         return Task.CompletedTask;
     }
 
-    Task<LogPartitionStatus> IEventLogPartitionGrain.GetStatusAsync() =>
-        Task.FromResult(new LogPartitionStatus(_partition, SafeCheckpoint(), _nextPosition, _unwritten.Count, _toDispatch.Count, _replaying));
-
-    private async Task WriteLoopAsync()
+    async Task<bool> IEventLogPartitionGrain.WriteFailedAsync(string profileKey, string error)
     {
+        var range = _progress.WriteFailed(profileKey, Truncate(error));
+        if (range is null || range.Failures < _options.MaxWriteAttempts)
+        {
+            return false;
+        }
+
+        SetAside(profileKey);
+        await SaveCheckpointAsync();
+        return true;
+    }
+
+    Task<LogPartitionStatus> IEventLogPartitionGrain.GetStatusAsync()
+    {
+        var recent = checkpoint.State.RecentlySetAside.Concat(_setAsideUnsaved).TakeLast(10).Reverse().ToArray();
+        return Task.FromResult(new LogPartitionStatus(
+            _partition, _progress.Checkpoint, _progress.End, _progress.ProfilesUnwritten, _progress.Undispatched, _progress.Replaying,
+            checkpoint.State.SetAsideCount + _setAsideUnsaved.Count, recent));
+    }
+
+    /// <summary>Starts the pump, or wakes it if it waits on a step that cannot take the new work.</summary>
+    private void Kick()
+    {
+        if (_pump.IsCompleted)
+        {
+            _pump = PumpAsync();
+        }
+        else
+        {
+            _wake.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The partition's one worker. Two steps may be in flight at once, one of each kind: an append (a group commit of
+    /// what is pending) and a delivery (a replay, or the dispatch of the oldest appended record), so that appends keep
+    /// being acknowledged while profiles take earlier records. Ends when there is nothing left to do.
+    /// </summary>
+    private async Task PumpAsync()
+    {
+        var append = Task.CompletedTask;
+        var deliver = Task.CompletedTask;
+        while (true)
+        {
+            if (_wake.Task.IsCompleted)
+            {
+                _wake = NewSignal();
+            }
+
+            if (append.IsCompleted && _pending.Count > 0 && !_appendsRefused)
+            {
+                append = AppendGroupAsync();
+            }
+
+            if (deliver.IsCompleted)
+            {
+                if (_progress.ReplayRequested && !_replayHeld)
+                {
+                    deliver = ReplayAsync();
+                }
+                else if (_toDispatch.Count > 0)
+                {
+                    deliver = DispatchNextAsync();
+                }
+            }
+
+            // Waits only on steps in flight (a finished one would end the wait at once) or on new work.
+            var inFlight = append.IsCompleted ? deliver : deliver.IsCompleted ? append : null;
+            if (append.IsCompleted && deliver.IsCompleted)
+            {
+                return;
+            }
+
+            await (inFlight is null ? Task.WhenAny(append, deliver, _wake.Task) : Task.WhenAny(inFlight, _wake.Task));
+        }
+    }
+
+    private async Task AppendGroupAsync()
+    {
+        var group = TakeGroup();
+        LogAppend appended;
         try
         {
-            while (_pending.Count > 0)
-            {
-                var group = TakeGroup();
-                long position;
-                try
-                {
-                    var appended = await log.AppendAsync(_partition, _nextPosition, Encode(group));
-                    (position, _nextPosition) = (appended.Position, appended.Next);
-                }
-                catch (Exception ex)
-                {
-                    // Nothing is acknowledged. The log may have moved under us (a second writer during a membership
-                    // change), so never resync and carry on: refuse what is pending and let a new activation start
-                    // from the log's real end. Clients retry; event ids make that safe.
-                    LogAppendFailed(_partition, group.Count + _pending.Count, ex);
-                    group.ForEach(p => p.Completion.TrySetException(ex));
-                    _pending.ForEach(p => p.Completion.TrySetException(ex));
-                    _pending.Clear();
-                    DeactivateOnIdle();
-                    return;
-                }
-
-                _toDispatch.Enqueue((position, group.SelectMany(p => p.Batches).ToArray()));
-                group.ForEach(p => p.Completion.TrySetResult(position));
-                StartDispatch();
-            }
+            appended = await log.AppendAsync(_partition, _progress.End, Encode(group));
         }
-        finally
+        catch (Exception ex)
         {
-            _writing = false;
+            // Nothing is acknowledged. The log may have moved under us (a second writer during a membership change),
+            // so never resync and carry on: refuse what is pending and let a new activation start from the log's real
+            // end. Clients retry; event ids make that safe.
+            _appendsRefused = true;
+            LogAppendFailed(_partition, group.Count + _pending.Count, ex);
+            group.ForEach(p => p.Completion.TrySetException(ex));
+            while (_pending.TryDequeue(out var refused))
+            {
+                refused.Completion.TrySetException(ex);
+            }
+
+            DeactivateOnIdle();
+            return;
         }
+
+        _progress.Appended(appended.Position, appended.Next);
+        _toDispatch.Enqueue((appended.Position, ByProfile(group.SelectMany(p => p.Batches))));
+        group.ForEach(p => p.Completion.TrySetResult(appended.Position));
     }
 
     private List<PendingAppend> TakeGroup()
     {
         var group = new List<PendingAppend>();
         var bytes = 0;
-        while (_pending.Count > 0 && (group.Count == 0 || bytes + _pending[0].Payload.Length <= _options.MaxRecordBytes))
+        while (_pending.TryPeek(out var next) && (group.Count == 0 || bytes + next.Payload.Length <= _options.MaxRecordBytes))
         {
-            bytes += _pending[0].Payload.Length;
-            group.Add(_pending[0]);
-            _pending.RemoveAt(0);
+            bytes += next.Payload.Length;
+            group.Add(_pending.Dequeue());
         }
 
         return group;
     }
 
-    private void StartDispatch()
+    private async Task DispatchNextAsync()
     {
-        if (!_dispatching && !_replaying)
-        {
-            _dispatching = true;
-            _ = DispatchLoopAsync();
-        }
-    }
-
-    private async Task DispatchLoopAsync()
-    {
-        try
-        {
-            while (_toDispatch.Count > 0 && !_replaying && !_replayNeeded)
-            {
-                var (position, batches) = _toDispatch.Peek();
-                await DispatchAsync(position, batches, replayChain: null);
-                _toDispatch.Dequeue();
-            }
-        }
-        finally
-        {
-            _dispatching = false;
-            if (_replayNeeded && !_replaying)
-            {
-                _replayNeeded = false;
-                _ = ReplayAsync(SafeCheckpoint());
-            }
-        }
+        var (position, profiles) = _toDispatch.Dequeue();
+        await DispatchAsync(position, profiles, replayChain: null);
+        _progress.Dispatched(position);
     }
 
     /// <summary>
@@ -176,87 +232,55 @@ public sealed partial class EventLogPartitionGrain(
     /// Each call names the position handed to that profile before (unless it was written since): a call can fail
     /// at the caller and still arrive later, out of order, so a profile that does not hold its predecessor refuses
     /// it instead of moving past a gap. In a replay the chain starts afresh (<paramref name="replayChain"/>):
-    /// everything before the replay range is in written state.
+    /// everything before the replay range is in written state (or set aside).
     /// </summary>
-    private async Task DispatchAsync(long position, EventBatch[] batches, Dictionary<string, long>? replayChain)
+    private async Task DispatchAsync(long position, ProfileBatch[] profiles, Dictionary<string, long>? replayChain)
     {
-        var byProfile = batches
-            .GroupBy(b => new ProfileKey(b.Events[0].Tenant, b.Events[0].UserId).ToString(), StringComparer.Ordinal)
-            .Select(g => (Key: g.Key, Batch: g.Count() == 1 ? g.First() : new EventBatch(g.SelectMany(b => b.Events).ToList())));
-
-        await Task.WhenAll(byProfile.Select(async profile =>
+        var gap = false;
+        await Task.WhenAll(profiles.Select(async profile =>
         {
-            long? previous = replayChain is not null
-                ? replayChain.TryGetValue(profile.Key, out var chained) ? chained : null
-                : _unwritten.TryGetValue(profile.Key, out var pending) ? pending.Through : null;
+            var key = profile.ProfileKey;
+            long? previous;
             if (replayChain is not null)
             {
-                replayChain[profile.Key] = position;
+                previous = replayChain.TryGetValue(key, out var chained) ? chained : null;
+                replayChain[key] = position;
+            }
+            else
+            {
+                previous = _progress.PreviousOf(key);
             }
 
-            long? unwrittenFrom;
             try
             {
-                var result = await GrainFactory.GetGrain<IUserProfileGrain>(profile.Key)
-                    .ApplyLoggedAsync(profile.Batch, _partition, position, previous);
-                if (result.Gap)
-                {
-                    // Not applied: its entry keeps the checkpoint before the gap, and a replay hands it everything in order.
-                    _replayNeeded = true;
-                    unwrittenFrom = result.UnwrittenFrom ?? position;
-                }
-                else
-                {
-                    unwrittenFrom = result.UnwrittenFrom;
-                }
+                var result = await GrainFactory.GetGrain<IUserProfileGrain>(key).ApplyLoggedAsync(profile.Batch, _partition, position, previous);
+
+                // Not applied on a gap: its range keeps the checkpoint before the gap, and a replay hands it everything in order.
+                gap |= result.Gap;
+                _progress.Applied(key, position, result.Gap ? result.UnwrittenFrom ?? position : result.UnwrittenFrom, clock.GetUtcNow());
             }
             catch (Exception ex)
             {
                 // Not known to be applied: keep the checkpoint before it; the stuck-profile check replays it later.
                 LogDispatchFailed(_partition, position, ex);
-                unwrittenFrom = position;
+                _progress.ApplyFailed(key, position, Truncate($"{ex.GetType().Name}: {ex.Message}"), clock.GetUtcNow(), profileFailed: !IsTransport(ex));
             }
-
-            Track(profile.Key, unwrittenFrom, position);
         }));
-    }
 
-    private void Track(string profileKey, long? unwrittenFrom, long position)
-    {
-        if (unwrittenFrom is not { } from)
+        if (gap)
         {
-            _unwritten.Remove(profileKey);
-            return;
-        }
-
-        if (_unwritten.TryGetValue(profileKey, out var existing))
-        {
-            existing.From = Math.Min(existing.From, from);
-            existing.Through = Math.Max(existing.Through, position);
-        }
-        else
-        {
-            _unwritten[profileKey] = new Unwritten { From = from, Through = position, Since = clock.GetUtcNow() };
+            _progress.RequestReplay(_progress.Checkpoint);
         }
     }
 
-    private async Task ReplayAsync(long from)
+    private async Task ReplayAsync()
     {
-        _replaying = true;
-        _replayFloor = Math.Min(_replayFloor ?? from, from);
-        from = _replayFloor.Value;
+        var (from, until) = _progress.BeginReplay();
+        var completed = false;
         try
         {
-            while (_dispatching)
-            {
-                await Task.Delay(10);
-            }
-
-            var until = _toDispatch.Count > 0 ? _toDispatch.Peek().Position : _nextPosition;
             var records = 0;
             var chain = new Dictionary<string, long>(StringComparer.Ordinal);
-            _replayNeeded = false;
-            _replayPosition = from;
             await foreach (var (position, record) in log.ReadAsync(_partition, from))
             {
                 if (position >= until)
@@ -264,18 +288,12 @@ public sealed partial class EventLogPartitionGrain(
                     break;
                 }
 
-                _replayPosition = position;
+                _progress.ReplayingAt(position);
                 await DispatchAsync(position, Decode(record), chain);
                 records++;
             }
 
-            // A profile that refused (a call that failed and arrived late) leaves the floor for the next maintenance.
-            if (!_replayNeeded)
-            {
-                _replayFloor = null;
-            }
-
-            _replayNeeded = false;
+            completed = true;
             if (records > 0)
             {
                 LogReplayed(_partition, records, from);
@@ -283,94 +301,153 @@ public sealed partial class EventLogPartitionGrain(
         }
         catch (Exception ex)
         {
-            // The floor stays: the checkpoint cannot pass the unreplayed range, and the next maintenance retries it.
+            // The range stays requested, so the checkpoint cannot pass it; the next maintenance tick retries it.
+            _replayHeld = true;
             LogReplayFailed(_partition, ex);
         }
         finally
         {
-            _replaying = false;
-            StartDispatch();
+            _progress.EndReplay(from, completed);
         }
     }
 
     private async Task MaintainAsync(CancellationToken cancellationToken)
     {
+        foreach (var key in _progress.FailingAtLeast(_options.MaxWriteAttempts))
+        {
+            SetAside(key);
+        }
+
         await SaveCheckpointAsync();
 
-        if (!_replaying && !_dispatching && _replayFloor is { } floor)
+        if (_replayHeld)
         {
-            _ = ReplayAsync(floor);
+            _replayHeld = false;
+            Kick();
             return;
         }
 
-        var now = clock.GetUtcNow();
-        if (!_replaying && _unwritten.Values.Any(u => now - u.Since > _options.StuckAfter))
+        if (!_progress.Replaying && _progress.RestartStuck(clock.GetUtcNow(), _options.StuckAfter) is > 0 and var stuck)
         {
-            // A profile that never reported its write is presumed lost with its silo: replay, and profiles skip
-            // what they already hold.
-            foreach (var unwritten in _unwritten.Values)
-            {
-                unwritten.Since = now;
-            }
-
-            LogStuckReplay(_partition, _unwritten.Count);
-            _ = ReplayAsync(SafeCheckpoint());
+            // A profile that never reported its write is presumed lost with its silo: replay, and profiles skip what
+            // they already hold.
+            LogStuckReplay(_partition, stuck);
+            _progress.RequestReplay(_progress.Checkpoint);
+            Kick();
         }
     }
 
-    private async Task SaveCheckpointAsync()
+    /// <summary>Stops holding the checkpoint for a profile that keeps failing; the record is saved with the next checkpoint.</summary>
+    private void SetAside(string profileKey)
     {
-        var safe = SafeCheckpoint();
-        var saved = checkpoint.State.Position;
-        if (safe != saved)
+        if (_progress.SetAside(profileKey) is not { } range)
         {
-            checkpoint.State.Position = safe;
+            return;
+        }
+
+        var (tenant, user) = Identify(profileKey);
+        var record = new SetAsideProfile(tenant, user, _partition, range.From, range.Through, range.Failures, range.LastError ?? "unknown", clock.GetUtcNow());
+        _setAsideUnsaved.Add(record);
+        LogSetAside(_partition, profileKey, range.From, range.Through, range.Failures, range.LastError);
+    }
+
+    /// <summary>Saves after the save in flight, if any: two writes of the same row at once would fail on its ETag.</summary>
+    private Task SaveCheckpointAsync() => _saving = SaveAfterAsync(_saving);
+
+    private async Task SaveAfterAsync(Task previous)
+    {
+        await previous;
+        await SaveNowAsync();
+    }
+
+    private async Task SaveNowAsync()
+    {
+        var safe = _progress.Checkpoint;
+        var saved = checkpoint.State;
+        if (safe == saved.Position && _setAsideUnsaved.Count == 0)
+        {
+            return;
+        }
+
+        var added = _setAsideUnsaved.ToList();
+        checkpoint.State = new LogCheckpoint
+        {
+            Position = safe,
+            SetAsideCount = saved.SetAsideCount + added.Count,
+            RecentlySetAside = [.. saved.RecentlySetAside.Concat(added).TakeLast(KeptSetAside)],
+        };
+        try
+        {
+            await checkpoint.WriteStateAsync();
+            _setAsideUnsaved.RemoveRange(0, added.Count);
+        }
+        catch (Exception ex)
+        {
+            // Keep the last saved value so the next attempt writes again, and refresh the ETag in case another
+            // writer got in between.
+            LogCheckpointFailed(_partition, ex);
             try
             {
-                await checkpoint.WriteStateAsync();
+                await checkpoint.ReadStateAsync();
             }
-            catch (Exception ex)
+            catch (Exception readFailure)
             {
-                // Keep the last saved value so the next attempt writes again, and refresh the ETag in case another
-                // writer got in between.
-                LogCheckpointFailed(_partition, ex);
-                checkpoint.State.Position = saved;
-                try
-                {
-                    await checkpoint.ReadStateAsync();
-                }
-                catch (Exception readFailure)
-                {
-                    LogCheckpointFailed(_partition, readFailure);
-                }
+                LogCheckpointFailed(_partition, readFailure);
+                checkpoint.State = saved;
             }
         }
     }
 
-    /// <summary>The earliest position that may not be reflected in written profile state yet.</summary>
-    private long SafeCheckpoint()
+    /// <summary>A failure of the call rather than of the profile: its silo died or left, or the answer came too late.</summary>
+    private static bool IsTransport(Exception ex) =>
+        ex is OrleansMessageRejectionException or SiloUnavailableException or TimeoutException or OperationCanceledException;
+
+    private static (string Tenant, string UserId) Identify(string profileKey)
     {
-        var safe = _replaying ? _replayPosition : _toDispatch.Count > 0 ? _toDispatch.Peek().Position : _nextPosition;
-        if (_replayFloor is { } floor && !_replaying)
+        try
         {
-            safe = Math.Min(safe, floor);
+            var key = ProfileKey.Parse(profileKey);
+            return (key.Tenant, key.UserId);
         }
-
-        foreach (var unwritten in _unwritten.Values)
+        catch (FormatException)
         {
-            safe = Math.Min(safe, unwritten.From);
+            return (string.Empty, profileKey);
         }
-
-        return safe;
     }
 
-    // Record layout: [count:int32] then count x ([length:int32][Orleans-serialized EventBatch[]]). Each append keeps
-    // the bytes its caller serialized, so a group commit never serializes twice.
+    private static string Truncate(string error) => error.Length <= MaxErrorLength ? error : error[..MaxErrorLength];
+
+    /// <summary>One entry per profile, in first-seen order; a profile's batches (several requests, size chunks) joined in order.</summary>
+    private static ProfileBatch[] ByProfile(IEnumerable<ProfileBatch> batches)
+    {
+        var byKey = new Dictionary<string, int>(StringComparer.Ordinal);
+        var merged = new List<(string Key, List<EventBatch> Batches)>();
+        foreach (var batch in batches)
+        {
+            if (byKey.TryGetValue(batch.ProfileKey, out var index))
+            {
+                merged[index].Batches.Add(batch.Batch);
+            }
+            else
+            {
+                byKey[batch.ProfileKey] = merged.Count;
+                merged.Add((batch.ProfileKey, [batch.Batch]));
+            }
+        }
+
+        return [.. merged.Select(m => m.Batches.Count == 1
+            ? new ProfileBatch(m.Key, m.Batches[0])
+            : new ProfileBatch(m.Key, new EventBatch([.. m.Batches.SelectMany(b => b.Events)])))];
+    }
+
+    // Record layout: [marker -2:int32][count:int32] then count x ([length:int32][Orleans-serialized ProfileBatch[]]).
+    // Each append keeps the bytes its caller serialized, so a group commit never serializes twice.
     private static byte[] Encode(List<PendingAppend> group)
     {
-        var record = new byte[4 + group.Sum(p => 4 + p.Payload.Length)];
-        BinaryPrimitives.WriteInt32LittleEndian(record, group.Count);
-        var offset = 4;
+        var record = new byte[8 + group.Sum(p => 4 + p.Payload.Length)];
+        BinaryPrimitives.WriteInt32LittleEndian(record, KeyedRecordMarker);
+        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(4), group.Count);
+        var offset = 8;
         foreach (var pending in group)
         {
             BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(offset), pending.Payload.Length);
@@ -381,50 +458,60 @@ public sealed partial class EventLogPartitionGrain(
         return record;
     }
 
-    private EventBatch[] Decode(byte[] record)
+    private ProfileBatch[] Decode(byte[] record)
     {
-        var count = BinaryPrimitives.ReadInt32LittleEndian(record);
-        var batches = new List<EventBatch>();
-        var offset = 4;
+        var keyed = BinaryPrimitives.ReadInt32LittleEndian(record) == KeyedRecordMarker;
+        var offset = keyed ? 4 : 0;
+        var count = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(offset));
+        offset += 4;
+        var batches = new List<ProfileBatch>();
         for (var i = 0; i < count; i++)
         {
             var length = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(offset));
-            batches.AddRange(serializer.Deserialize<EventBatch[]>(record.AsSpan(offset + 4, length)) ?? []);
+            var payload = record.AsSpan(offset + 4, length);
+            if (keyed)
+            {
+                batches.AddRange(serializer.Deserialize<ProfileBatch[]>(payload) ?? []);
+            }
+            else
+            {
+                // A record from before keys travelled with the events: the key is the events' own.
+                batches.AddRange((serializer.Deserialize<EventBatch[]>(payload) ?? [])
+                    .Select(b => new ProfileBatch(new ProfileKey(b.Events[0].Tenant, b.Events[0].UserId).ToString(), b)));
+            }
+
             offset += 4 + length;
         }
 
-        return [.. batches];
+        return ByProfile(batches);
     }
 
-    private sealed record PendingAppend(byte[] Payload, EventBatch[] Batches)
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed record PendingAppend(byte[] Payload, ProfileBatch[] Batches)
     {
         public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class Unwritten
-    {
-        public long From { get; set; }
-
-        public long Through { get; set; }
-
-        public DateTimeOffset Since { get; set; }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Log partition {Partition}: appending {Appends} batches failed")]
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Warning, Message = "Log partition {Partition}: appending {Appends} batches failed")]
     private partial void LogAppendFailed(int partition, int appends, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Log partition {Partition}: dispatching the record at {Position} failed")]
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning,
+        Message = "Log partition {Partition}: profile {ProfileKey} set aside after {Attempts} failed attempts; positions {From} to {Through} are not in its written state and the checkpoint moves on. Last error: {Error}")]
+    private partial void LogSetAside(int partition, string profileKey, long from, long through, int attempts, string? error);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Log partition {Partition}: dispatching the record at {Position} failed")]
     private partial void LogDispatchFailed(int partition, long position, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Log partition {Partition}: replayed {Records} records from position {From}")]
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Log partition {Partition}: replayed {Records} records from position {From}")]
     private partial void LogReplayed(int partition, int records, long from);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Log partition {Partition}: replay failed")]
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Error, Message = "Log partition {Partition}: replay failed")]
     private partial void LogReplayFailed(int partition, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Log partition {Partition}: {Profiles} profiles have not written their state in time; replaying")]
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Log partition {Partition}: {Profiles} profiles have not written their state in time; replaying")]
     private partial void LogStuckReplay(int partition, int profiles);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Log partition {Partition}: writing the checkpoint failed")]
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Log partition {Partition}: writing the checkpoint failed")]
     private partial void LogCheckpointFailed(int partition, Exception exception);
 }

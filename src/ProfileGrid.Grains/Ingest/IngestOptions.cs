@@ -6,7 +6,7 @@ public sealed class IngestOptions
     public const string Section = "ProfileGrid:Ingest";
 
     /// <summary>
-    /// Log partitions; a user belongs to partition FNV-1a(profile key) mod this. Fixed for the life of a deployment:
+    /// Log partitions; a user belongs to partition <see cref="Abstractions.ProfileBuckets.LogPartition"/>. Fixed for the life of a deployment:
     /// changing it moves users between partitions while their state still refers to the old ones.
     /// </summary>
     public int Partitions { get; set; } = 16;
@@ -26,6 +26,24 @@ public sealed class IngestOptions
     /// <summary>Upper bound of one log record; a group commit holds at most this many serialized bytes.</summary>
     public int MaxRecordBytes { get; set; } = 2 * 1024 * 1024;
 
+    /// <summary>
+    /// Failed attempts (state writes, or calls the profile itself failed, say on activation; never calls lost with a
+    /// silo or timed out, which say nothing about the profile) after which a profile's unwritten
+    /// range is set aside: recorded with its positions and last error in the partition's checkpoint row, logged
+    /// (EventId 3101), shown in GET /v1/admin/ingest, and no longer holding the checkpoint back. Write retries back
+    /// off from <see cref="FlushInterval"/> (doubling, at most a minute), so with the defaults a profile is set aside
+    /// after about four minutes of refusals; failed calls are retried by the stuck-profile replay
+    /// (<see cref="StuckAfter"/>). The profile keeps its changes in memory and goes on trying to write them.
+    /// </summary>
+    public int MaxWriteAttempts { get; set; } = 8;
+
+    /// <summary>
+    /// Write-behind profile state writes (the log path's flushes) in flight at once per silo. Flushes beyond it wait
+    /// their turn without blocking their grain, so storage is not flooded by a burst of new users and grain calls do
+    /// not expire. Writes someone awaits (direct updates, stream deliveries) do not queue behind them.
+    /// </summary>
+    public int MaxConcurrentStateWrites { get; set; } = 16;
+
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
@@ -33,19 +51,9 @@ public sealed class IngestOptions
         if (FlushInterval < TimeSpan.FromMilliseconds(10)) problems.Add("FlushInterval must be at least 10 ms.");
         if (CheckpointInterval < TimeSpan.FromMilliseconds(10)) problems.Add("CheckpointInterval must be at least 10 ms.");
         if (StuckAfter <= FlushInterval) problems.Add("StuckAfter must be longer than FlushInterval.");
+        if (MaxWriteAttempts is < 1 or > 1000) problems.Add("MaxWriteAttempts must be between 1 and 1000.");
+        if (MaxConcurrentStateWrites is < 1 or > 1024) problems.Add("MaxConcurrentStateWrites must be between 1 and 1024.");
         if (MaxRecordBytes is < 64 * 1024 or > 3 * 1024 * 1024) problems.Add("MaxRecordBytes must be between 64 KiB and 3 MiB (one append block holds 4 MiB).");
         return problems;
-    }
-
-    /// <summary>The log partition of a profile key: stable across processes and machines (FNV-1a, not string.GetHashCode).</summary>
-    public static int PartitionOf(string profileKey, int partitions)
-    {
-        var hash = 2166136261u;
-        foreach (var c in profileKey)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        return (int)(hash % (uint)partitions);
     }
 }

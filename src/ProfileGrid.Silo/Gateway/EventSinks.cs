@@ -12,7 +12,10 @@ public interface IEventSink
     Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken);
 }
 
-/// <summary>The log path: one append per log partition touched by the request (and group commit across requests).</summary>
+/// <summary>
+/// The log path: one append per log partition touched by the request (and group commit across requests). The events
+/// keep the profile key the gateway grouped them by, so nothing downstream groups or derives keys again.
+/// </summary>
 public sealed class LogEventSink(IClusterClient cluster, IOptions<IngestOptions> options) : IEventSink
 {
     // Batches arrive below GatewayOptions.MaxStreamItemBytes (24 KiB) each; 32 of them stay far below one log record.
@@ -22,8 +25,8 @@ public sealed class LogEventSink(IClusterClient cluster, IOptions<IngestOptions>
     {
         var partitions = options.Value.Partitions;
         return Task.WhenAll(batches
-            .GroupBy(b => IngestOptions.PartitionOf(b.ProfileKey, partitions))
-            .SelectMany(partition => partition.Select(b => b.Batch).Chunk(MaxBatchesPerAppend).Select(chunk => (Partition: partition.Key, Batches: chunk)))
+            .GroupBy(b => ProfileBuckets.LogPartition(b.ProfileKey, partitions))
+            .SelectMany(partition => partition.Select(b => new ProfileBatch(b.ProfileKey, b.Batch)).Chunk(MaxBatchesPerAppend).Select(chunk => (Partition: partition.Key, Batches: chunk)))
             .Select(append => cluster.GetGrain<IEventLogPartitionGrain>(append.Partition).AppendAsync(append.Batches)));
     }
 }
