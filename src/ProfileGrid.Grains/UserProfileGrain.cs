@@ -507,19 +507,19 @@ public sealed partial class UserProfileGrain(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Profile {ProfileKey}: the state stored for it names another user; refusing to load it")]
+    [LoggerMessage(EventId = 3113, Level = LogLevel.Error, Message = "Profile {ProfileKey}: the state stored for it names another user; refusing to load it")]
     private partial void LogStoredIdentityMismatch(string profileKey);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Profile {ProfileKey}: applied {Applied} events, {Duplicates} duplicates ignored")]
+    [LoggerMessage(EventId = 3114, Level = LogLevel.Debug, Message = "Profile {ProfileKey}: applied {Applied} events, {Duplicates} duplicates ignored")]
     private partial void LogBatchApplied(string profileKey, int applied, int duplicates);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: refused a log record; it misses the record at {Previous} (holds up to {Held}); the log will replay")]
+    [LoggerMessage(EventId = 3115, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: refused a log record; it misses the record at {Previous} (holds up to {Held}); the log will replay")]
     private partial void LogGap(string profileKey, long previous, long held);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: stream error")]
+    [LoggerMessage(EventId = 3116, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: stream error")]
     private partial void LogStreamError(string profileKey, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending features to the segment shard failed; will send again on the next write")]
+    [LoggerMessage(EventId = 3117, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending features to the segment shard failed; will send again on the next write")]
     private partial void LogPushFailed(string profileKey, Exception exception);
 
     [LoggerMessage(EventId = 3110, Level = LogLevel.Error, Message = "Profile {ProfileKey}: writing state failed (attempt {Attempt})")]

@@ -308,15 +308,15 @@ public sealed partial class FeatureShardGrain(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature shard {Shard}: ignored a vector of {Length} features; this release has {Expected}")]
+    [LoggerMessage(EventId = 3220, Level = LogLevel.Warning, Message = "Feature shard {Shard}: ignored a vector of {Length} features; this release has {Expected}")]
     private partial void LogOutdatedVector(string shard, int length, int expected);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Feature shard {Shard}: model {Version} applied to {Vectors} vectors")]
+    [LoggerMessage(EventId = 3221, Level = LogLevel.Debug, Message = "Feature shard {Shard}: model {Version} applied to {Vectors} vectors")]
     private partial void LogModelApplied(string shard, long version, int vectors);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature shard {Shard}: writing state failed; will retry")]
+    [LoggerMessage(EventId = 3222, Level = LogLevel.Warning, Message = "Feature shard {Shard}: writing state failed; will retry")]
     private partial void LogWriteFailed(string shard, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature shard {Shard}: publishing {Changes} membership changes failed")]
+    [LoggerMessage(EventId = 3223, Level = LogLevel.Warning, Message = "Feature shard {Shard}: publishing {Changes} membership changes failed")]
     private partial void LogPublishFailed(string shard, int changes, Exception exception);
 }

@@ -259,18 +259,18 @@ public sealed partial class SegmentationGrain(
     private IFeatureShardGrain[] Shards() =>
         Enumerable.Range(0, _options.Shards).Select(i => GrainFactory.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Tenant, i))).ToArray();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Segmentation {Tenant}: published model {Version} with {K} segments, trained on {Rows} of {Population} vectors in {Elapsed}")]
+    [LoggerMessage(EventId = 3200, Level = LogLevel.Information, Message = "Segmentation {Tenant}: published model {Version} with {K} segments, trained on {Rows} of {Population} vectors in {Elapsed}")]
     private partial void LogPublished(string tenant, long version, int k, int rows, long population, TimeSpan elapsed);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Segmentation {Tenant}: training failed")]
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Error, Message = "Segmentation {Tenant}: training failed")]
     private partial void LogTrainingFailed(string tenant, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Segmentation {Tenant}: shard {Shard} did not take model {Version}; retrying")]
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Segmentation {Tenant}: shard {Shard} did not take model {Version}; retrying")]
     private partial void LogPublishFailed(string tenant, string shard, long version, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Segmentation {Tenant}: could not register the retraining reminder")]
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Segmentation {Tenant}: could not register the retraining reminder")]
     private partial void LogScheduleFailed(string tenant, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Segmentation {Tenant}: scheduled retraining skipped: {Problems}")]
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Information, Message = "Segmentation {Tenant}: scheduled retraining skipped: {Problems}")]
     private partial void LogRetrainSkipped(string tenant, string problems);
 }

@@ -220,9 +220,9 @@ public sealed partial class ProfileGatewayService(
     private static RpcException Invalid(string field, string reason) =>
         new(new Status(StatusCode.InvalidArgument, $"{field}: {reason}"));
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Ingested {Accepted} events ({Rejected} rejected, {Duplicates} duplicates) for {Profiles} profiles")]
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Debug, Message = "Ingested {Accepted} events ({Rejected} rejected, {Duplicates} duplicates) for {Profiles} profiles")]
     private partial void LogIngested(int accepted, int rejected, int duplicates, int profiles);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording {Accepted} events failed; the request is refused as Unavailable")]
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Recording {Accepted} events failed; the request is refused as Unavailable")]
     private partial void LogRecordFailed(int accepted, Exception exception);
 }

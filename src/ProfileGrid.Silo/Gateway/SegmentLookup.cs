@@ -26,7 +26,7 @@ public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<Segme
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Segment of {ProfileKey} unavailable; the profile is returned without it")]
+    [LoggerMessage(EventId = 1030, Level = LogLevel.Warning, Message = "Segment of {ProfileKey} unavailable; the profile is returned without it")]
     private partial void LogLookupFailed(string profileKey, Exception exception);
 
     public IFeatureShardGrain ShardOf(string tenant, string profileKey) =>

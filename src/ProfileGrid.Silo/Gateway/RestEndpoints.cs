@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Domain;
+using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Silo.Hosting;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>The REST routes that are not transcoded gRPC: the profile's JSON document view and the admin views.</summary>
+public static class RestEndpoints
+{
+    public static IEndpointRouteBuilder MapProfileDocumentApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGroup("/v1/tenants/{tenant}/users/{userId}").MapGet("/document", GetDocumentAsync);
+        return routes;
+    }
+
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder routes)
+    {
+        var admin = routes.MapGroup("/v1/admin");
+        admin.MapGet("/cluster", GetClusterAsync);
+        admin.MapGet("/ingest", GetIngestAsync);
+        return routes;
+    }
+
+    /// <summary>
+    /// The JSON document view (snake_case codes, the list of missing fields): the shape exports and notebooks read, built
+    /// from the same view as GetProfile.
+    /// </summary>
+    private static async Task<Results<ContentHttpResult, BadRequest<ErrorBody>, NotFound<ErrorBody>>> GetDocumentAsync(
+        HttpContext http, string tenant, string userId, string? asOf, IGrainFactory grains, EventValidator validator, TimeProvider clock)
+    {
+        // Route values are decoded except "%2F"; take both from the raw path, decoded exactly once.
+        (tenant, userId) = (GatewayPaths.FromRawPath(http, "tenant") ?? tenant, GatewayPaths.FromRawPath(http, "userId") ?? userId);
+        if (!validator.TryValidateKey(tenant, userId, out var error))
+        {
+            return TypedResults.BadRequest(new ErrorBody(error!.ToString()));
+        }
+
+        if (!AsOfParameter.TryParse(asOf, clock.GetUtcNow(), out var at, out var reason))
+        {
+            return TypedResults.BadRequest(new ErrorBody($"asOf: {reason}"));
+        }
+
+        var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, userId).ToString()).GetViewAsync(at);
+        return view is null
+            ? TypedResults.NotFound(new ErrorBody($"No profile for user '{userId}' in tenant '{tenant}'."))
+            : TypedResults.Text(ProfileJson.Serialize(view, indented: true), "application/json");
+    }
+
+    /// <summary>Active silos, and activations per grain type.</summary>
+    private static async Task<IResult> GetClusterAsync(IGrainFactory grains)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var silos = await management.GetHosts(onlyActive: true);
+        var statistics = await management.GetSimpleGrainStatistics();
+        var activations = statistics
+            .GroupBy(s => s.GrainType.Split(',')[0].Split('.').Last())
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount));
+        return TypedResults.Json(new { activeSilos = silos.Count, silos = silos.Keys.Select(s => s.ToString()).Order().ToArray(), activations });
+    }
+
+    /// <summary>Where each log partition stands: how much is acknowledged but not yet in written profile state.</summary>
+    private static async Task<IResult> GetIngestAsync(
+        IGrainFactory grains, Microsoft.Extensions.Options.IOptions<IngestOptions> ingest, HostSettings settings, IEventLog log)
+    {
+        var partitions = await Task.WhenAll(Enumerable.Range(0, ingest.Value.Partitions)
+            .Select(p => grains.GetGrain<IEventLogPartitionGrain>(p).GetStatusAsync()));
+        return TypedResults.Json(new
+        {
+            path = settings.UsesStreams ? "stream" : "log",
+            durableLog = log.IsDurable,
+            profilesWithUnwrittenState = partitions.Sum(p => p.ProfilesWithUnwrittenState),
+            allWritten = partitions.All(p => p.ProfilesWithUnwrittenState == 0 && p.RecordsAwaitingDispatch == 0 && !p.Replaying && p.Checkpoint == p.NextPosition),
+
+            // Profiles whose state could not be written (IngestOptions.MaxWriteAttempts): the checkpoint moved on without them.
+            profilesSetAside = partitions.Sum(p => p.ProfilesSetAside),
+            recentlySetAside = partitions.SelectMany(p => p.RecentlySetAside ?? []).OrderByDescending(r => r.At).Take(10).ToArray(),
+            partitions,
+        });
+    }
+
+    /// <summary>The body of a REST error: what was wrong, in words.</summary>
+    public sealed record ErrorBody(string Error);
+}

@@ -1,0 +1,96 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Silo.Gateway;
+
+namespace ProfileGrid.Silo.Hosting;
+
+/// <summary>The gateway half of the host: gRPC (with REST by JSON transcoding), validation, sinks and endpoints.</summary>
+public static class GatewayHostingExtensions
+{
+    /// <summary>Registers the gateway's services and its two Kestrel endpoints (gRPC over HTTP/2, REST over HTTP/1.1).</summary>
+    public static WebApplicationBuilder AddProfileGridGateway(this WebApplicationBuilder builder, HostSettings settings, GatewayOptions limits)
+    {
+        var services = builder.Services;
+        services.AddSingleton(settings);
+        services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
+        services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = limits.MaxRequestBytes;
+            o.Interceptors.Add<ErrorMappingInterceptor>();
+        }).AddJsonTranscoding(o =>
+        {
+            // A zero is an answer (segment 0, nothing unassigned); leaving it out makes REST clients guess.
+            o.JsonSettings.IgnoreDefaultValues = false;
+        });
+        services.AddGrpcReflection();
+        services.AddSingleton<IEventSink>(sp => settings.UsesStreams
+            ? new StreamEventSink(sp.GetRequiredService<IClusterClient>())
+            : new LogEventSink(sp.GetRequiredService<IClusterClient>(), sp.GetRequiredService<IOptions<IngestOptions>>()));
+        services.AddSingleton<SegmentLookup>();
+        services.AddSingleton<SiloReadiness>();
+        services.AddHealthChecks().AddCheck<SiloReadiness>("silo");
+        services.AddGrpcHealthChecks();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var endpoints = settings.Endpoints;
+            var address = IPAddress.Parse(endpoints.ListenAddress);
+            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBytes;
+            kestrel.Listen(address, endpoints.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, endpoints.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+        return builder;
+    }
+
+    /// <summary>The middleware and every endpoint: gRPC services, REST routes, health, admin and the root page.</summary>
+    public static WebApplication MapProfileGridGateway(this WebApplication app)
+    {
+        app.UseMiddleware<RestErrorHandler>();
+        app.UseRouting();
+        app.UseMiddleware<RestJsonGuard>();
+        app.MapGrpcService<ProfileGatewayService>();
+        app.MapGrpcService<SegmentServiceImpl>();
+        app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService();
+        app.MapHealthChecks("/healthz");
+        app.MapProfileDocumentApi();
+        app.MapAdminApi();
+        app.MapGet("/", (HostSettings settings) => TypedResults.Text(RootPage(settings)));
+        return app;
+    }
+
+    /// <summary>Marks the host healthy once it has started, and says where it listens.</summary>
+    public static WebApplication AnnounceWhenReady(this WebApplication app, HostSettings settings)
+    {
+        if (settings.IsEphemeral)
+        {
+            app.Logger.LogWarning("Ephemeral mode: memory storage or memory streams. Events and profiles are lost when the process stops.");
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            app.Services.GetRequiredService<SiloReadiness>().MarkReady();
+            Console.WriteLine(
+                $"ProfileGrid ready: gRPC http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.GrpcPort}, " +
+                $"REST http://{settings.Endpoints.ListenAddress}:{settings.Endpoints.HttpPort} " +
+                $"(storage {settings.Storage}, ingest {(settings.UsesStreams ? $"{settings.Streams} stream" : "event log")})");
+        });
+        return app;
+    }
+
+    private static string RootPage(HostSettings settings) =>
+        $$"""
+        ProfileGrid gateway
+          gRPC:  http://{{settings.Endpoints.ListenAddress}}:{{settings.Endpoints.GrpcPort}} (service profilegrid.v1.ProfileGateway, reflection on)
+          REST:  POST /v1/events:ingest, GET /v1/tenants/{tenant}/users/{user}/profile, POST /v1/tenants/{tenant}/profiles:batchGet
+                 GET /v1/tenants/{tenant}/users/{user}/document (the JSON document view); profile and document take ?asOf=
+                 PUT /v1/tenants/{tenant}/users/{user}/attributes, PUT /v1/tenants/{tenant}/users/{user}/preferences
+          Segments (service profilegrid.v1.SegmentService):
+                 GET /v1/tenants/{tenant}/segments, POST /v1/tenants/{tenant}/segments:run, GET /v1/tenants/{tenant}/users/{user}/segment
+                 GET /v1/tenants/{tenant}/segments/{id}/members, GET /v1/tenants/{tenant}/segments/map, GET /v1/tenants/{tenant}/segments/curves
+          Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
+        """;
+}
