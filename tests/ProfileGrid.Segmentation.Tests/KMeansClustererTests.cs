@@ -63,11 +63,22 @@ public class KMeansClustererTests
         return s;
     }
 
-    [Fact]
-    public void RecoversThreePlantedBlobs()
+    /// <summary>Both k-means implementations (ours, the default; ML.NET's, selectable as kmeans-mlnet) must pass these.</summary>
+    public static TheoryData<string> Implementations => ["kmeans", "kmeans-mlnet"];
+
+    private static IClusterer KMeans(string implementation, int initializations = 5) => implementation switch
+    {
+        "kmeans" => new KMeansClusterer { Initializations = initializations },
+        "kmeans-mlnet" => new MlNetKMeansClusterer { Initializations = initializations },
+        _ => throw new ArgumentOutOfRangeException(nameof(implementation), implementation, null),
+    };
+
+    [Theory]
+    [MemberData(nameof(Implementations))]
+    public void RecoversThreePlantedBlobs(string implementation)
     {
         var (points, truth) = Blobs(300, seed: 1);
-        var result = new KMeansClusterer().Fit(points, 3, seed: 42);
+        var result = KMeans(implementation).Fit(points, 3, seed: 42);
 
         Assert.Equal(points.Length, result.Labels.Length);
         Assert.Equal(3, result.K);
@@ -75,26 +86,30 @@ public class KMeansClustererTests
         AssertRecoversBlobs(truth, result.Labels, 3);
     }
 
-    [Fact]
-    public void InertiaEqualsRecomputedSumAndCentroidsAreMeans()
+    [Theory]
+    [MemberData(nameof(Implementations))]
+    public void InertiaEqualsRecomputedSumAndCentroidsAreMeans(string implementation)
     {
         var (points, _) = Blobs(300, seed: 2);
-        var result = new KMeansClusterer { Initializations = 3 }.Fit(points, 3, seed: 7);
+        var result = KMeans(implementation, initializations: 3).Fit(points, 3, seed: 7);
 
         Assert.Equal(RecomputedInertia(points, result), result.Inertia, 6);
-        for (int c = 0; c < result.K; c++)
+        for (var c = 0; c < result.K; c++)
         {
             var members = points.Where((_, i) => result.Labels[i] == c).ToArray();
-            for (int j = 0; j < 4; j++)
+            for (var j = 0; j < 4; j++)
+            {
                 Assert.Equal(members.Average(p => p[j]), result.Centroids[c][j], 9);
+            }
         }
     }
 
-    [Fact]
-    public void IsDeterministicForASeed()
+    [Theory]
+    [MemberData(nameof(Implementations))]
+    public void IsDeterministicForASeed(string implementation)
     {
         var (points, _) = Blobs(100, seed: 3);
-        var clusterer = new KMeansClusterer { Initializations = 3 };
+        var clusterer = KMeans(implementation, initializations: 3);
         var a = clusterer.Fit(points, 4, seed: 11);
         var b = clusterer.Fit(points, 4, seed: 11);
 
@@ -102,27 +117,29 @@ public class KMeansClustererTests
         Assert.Equal(a.Inertia, b.Inertia);
     }
 
-    [Fact]
-    public void MoreInitialisationsNeverGiveHigherInertia()
+    [Theory]
+    [MemberData(nameof(Implementations))]
+    public void MoreInitialisationsNeverGiveHigherInertia(string implementation)
     {
         var rng = new Random(5);
         var points = Enumerable.Range(0, 200).Select(_ => new[] { rng.NextDouble(), rng.NextDouble(), rng.NextDouble() }).ToArray();
 
-        double previous = double.PositiveInfinity;
-        foreach (int n in new[] { 1, 2, 4, 8 })
+        var previous = double.PositiveInfinity;
+        foreach (var n in new[] { 1, 2, 4, 8 })
         {
-            var r = new KMeansClusterer { Initializations = n }.Fit(points, 8, seed: 100);
+            var r = KMeans(implementation, initializations: n).Fit(points, 8, seed: 100);
             Assert.True(r.Inertia <= previous + 1e-9, $"n_init={n}: {r.Inertia} > {previous}");
             previous = r.Inertia;
         }
     }
 
-    [Fact]
-    public void RejectsInvalidK()
+    [Theory]
+    [MemberData(nameof(Implementations))]
+    public void RejectsInvalidK(string implementation)
     {
         var points = new[] { new[] { 0.0 }, new[] { 1.0 } };
-        Assert.Throws<ArgumentOutOfRangeException>(() => new KMeansClusterer().Fit(points, 3, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new KMeansClusterer().Fit(points, 0, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KMeans(implementation).Fit(points, 3, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KMeans(implementation).Fit(points, 0, 0));
     }
 
     [Fact]
