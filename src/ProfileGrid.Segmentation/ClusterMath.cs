@@ -6,39 +6,59 @@ internal static class ClusterMath
     public static double SquaredDistance(double[] a, double[] b)
     {
         double s = 0;
-        for (int j = 0; j < a.Length; j++) { double t = a[j] - b[j]; s += t * t; }
+        for (var j = 0; j < a.Length; j++) { var t = a[j] - b[j]; s += t * t; }
         return s;
     }
 
     /// <summary>Means of members per label (fallback centroid for empty clusters) and the inertia.</summary>
     public static ClusteringResult Summarise(double[][] points, int[] labels, int k, double[][]? fallback = null)
     {
-        int d = points[0].Length;
+        var d = points[0].Length;
         var sums = new double[k][];
         var counts = new int[k];
-        for (int c = 0; c < k; c++) sums[c] = new double[d];
-        for (int i = 0; i < points.Length; i++)
+        for (var c = 0; c < k; c++)
+        {
+            sums[c] = new double[d];
+        }
+
+        for (var i = 0; i < points.Length; i++)
         {
             counts[labels[i]]++;
             var s = sums[labels[i]];
-            for (int j = 0; j < d; j++) s[j] += points[i][j];
+            for (var j = 0; j < d; j++)
+            {
+                s[j] += points[i][j];
+            }
         }
-        for (int c = 0; c < k; c++)
+        for (var c = 0; c < k; c++)
         {
-            if (counts[c] > 0) for (int j = 0; j < d; j++) sums[c][j] /= counts[c];
-            else if (fallback is not null) sums[c] = (double[])fallback[c].Clone();
+            if (counts[c] > 0)
+            {
+                for (var j = 0; j < d; j++)
+                {
+                    sums[c][j] /= counts[c];
+                }
+            }
+            else if (fallback is not null)
+            {
+                sums[c] = (double[])fallback[c].Clone();
+            }
         }
         double inertia = 0;
-        for (int i = 0; i < points.Length; i++) inertia += SquaredDistance(points[i], sums[labels[i]]);
+        for (var i = 0; i < points.Length; i++)
+        {
+            inertia += SquaredDistance(points[i], sums[labels[i]]);
+        }
+
         return new ClusteringResult(labels, sums, inertia);
     }
 
     public static int Nearest(double[] p, double[][] centroids)
     {
-        int best = 0; double bestD = double.PositiveInfinity;
-        for (int c = 0; c < centroids.Length; c++)
+        var best = 0; var bestD = double.PositiveInfinity;
+        for (var c = 0; c < centroids.Length; c++)
         {
-            double s = SquaredDistance(p, centroids[c]);
+            var s = SquaredDistance(p, centroids[c]);
             if (s < bestD) { bestD = s; best = c; }
         }
         return best;

@@ -11,7 +11,7 @@ public static class ClusterMetrics
         ArgumentNullException.ThrowIfNull(centroids);
         CheckSameLength(points.Length, labels.Length);
         double total = 0;
-        for (int i = 0; i < points.Length; i++)
+        for (var i = 0; i < points.Length; i++)
         {
             if (labels[i] < 0 || labels[i] >= centroids.Length)
             {
@@ -35,25 +35,25 @@ public static class ClusterMetrics
         ArgumentNullException.ThrowIfNull(points);
         ArgumentNullException.ThrowIfNull(labels);
         CheckSameLength(points.Length, labels.Length);
-        int n = points.Length;
-        var dense = Densify(labels, out int k);
+        var n = points.Length;
+        var dense = Densify(labels, out var k);
         if (k < 2 || k > n - 1)
         {
             throw new ArgumentException($"Silhouette needs 2 <= clusters <= n - 1; got {k} clusters for {n} points.", nameof(labels));
         }
 
         var sizes = new int[k];
-        foreach (int c in dense)
+        foreach (var c in dense)
         {
             sizes[c]++;
         }
 
         var sums = new double[k];
         double total = 0;
-        for (int i = 0; i < n; i++)
+        for (var i = 0; i < n; i++)
         {
             Array.Clear(sums);
-            for (int j = 0; j < n; j++)
+            for (var j = 0; j < n; j++)
             {
                 if (j != i)
                 {
@@ -61,15 +61,15 @@ public static class ClusterMetrics
                 }
             }
 
-            int own = dense[i];
+            var own = dense[i];
             if (sizes[own] <= 1)
             {
                 continue; // singleton cluster: s(i) = 0
             }
 
-            double a = sums[own] / (sizes[own] - 1);
-            double b = double.PositiveInfinity;
-            for (int c = 0; c < k; c++)
+            var a = sums[own] / (sizes[own] - 1);
+            var b = double.PositiveInfinity;
+            for (var c = 0; c < k; c++)
             {
                 if (c != own)
                 {
@@ -77,7 +77,7 @@ public static class ClusterMetrics
                 }
             }
 
-            double denom = Math.Max(a, b);
+            var denom = Math.Max(a, b);
             total += denom > 0 ? (b - a) / denom : 0.0;
         }
 
@@ -95,7 +95,7 @@ public static class ClusterMetrics
         ArgumentNullException.ThrowIfNull(labels);
         CheckSameLength(points.Length, labels.Length);
         ArgumentOutOfRangeException.ThrowIfLessThan(sampleSize, 2);
-        int n = points.Length;
+        var n = points.Length;
         if (n <= sampleSize)
         {
             return Silhouette(points, labels);
@@ -104,15 +104,15 @@ public static class ClusterMetrics
         // Partial Fisher-Yates shuffle: the first sampleSize slots are a uniform sample without replacement.
         var idx = Enumerable.Range(0, n).ToArray();
         var rng = new Random(seed);
-        for (int i = 0; i < sampleSize; i++)
+        for (var i = 0; i < sampleSize; i++)
         {
-            int j = rng.Next(i, n);
+            var j = rng.Next(i, n);
             (idx[i], idx[j]) = (idx[j], idx[i]);
         }
 
         var p = new double[sampleSize][];
         var l = new int[sampleSize];
-        for (int i = 0; i < sampleSize; i++)
+        for (var i = 0; i < sampleSize; i++)
         {
             p[i] = points[idx[i]];
             l[i] = labels[idx[i]];
@@ -132,13 +132,13 @@ public static class ClusterMetrics
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         CheckSameLength(a.Length, b.Length);
-        int n = a.Length;
-        var da = Densify(a, out int ka);
-        var db = Densify(b, out int kb);
+        var n = a.Length;
+        var da = Densify(a, out var ka);
+        var db = Densify(b, out var kb);
         var table = new Dictionary<(int, int), long>();
         var rowSums = new long[ka];
         var colSums = new long[kb];
-        for (int i = 0; i < n; i++)
+        for (var i = 0; i < n; i++)
         {
             var key = (da[i], db[i]);
             table[key] = table.GetValueOrDefault(key) + 1;
@@ -147,11 +147,11 @@ public static class ClusterMetrics
         }
 
         // Ordered-pair counts (each unordered pair counted twice), as sklearn.metrics.cluster.pair_confusion_matrix.
-        double sumSquares = table.Values.Sum(v => (double)v * v);
-        double tp = sumSquares - n;
-        double fp = table.Sum(kv => (double)kv.Value * colSums[kv.Key.Item2]) - sumSquares; // together in a, apart in b
-        double fn = table.Sum(kv => (double)kv.Value * rowSums[kv.Key.Item1]) - sumSquares; // apart in a, together in b
-        double tn = (double)n * n - fp - fn - sumSquares;
+        var sumSquares = table.Values.Sum(v => (double)v * v);
+        var tp = sumSquares - n;
+        var fp = table.Sum(kv => (double)kv.Value * colSums[kv.Key.Item2]) - sumSquares; // together in a, apart in b
+        var fn = table.Sum(kv => (double)kv.Value * rowSums[kv.Key.Item1]) - sumSquares; // apart in a, together in b
+        var tn = (double)n * n - fp - fn - sumSquares;
         if (fn == 0 && fp == 0)
         {
             return 1.0;
@@ -170,7 +170,7 @@ public static class ClusterMetrics
         ArgumentNullException.ThrowIfNull(b);
         CheckSameLength(a.Length, b.Length);
         int inter = 0, union = 0;
-        for (int i = 0; i < a.Length; i++)
+        for (var i = 0; i < a.Length; i++)
         {
             bool inA = a[i] == clusterA, inB = b[i] == clusterB;
             if (inA && inB)
@@ -200,7 +200,7 @@ public static class ClusterMetrics
         CheckSameLength(previous.Length, current.Length);
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
         var overlap = new long[k, k]; // [current, previous]
-        for (int i = 0; i < previous.Length; i++)
+        for (var i = 0; i < previous.Length; i++)
         {
             if ((uint)previous[i] >= (uint)k || (uint)current[i] >= (uint)k)
             {
@@ -225,9 +225,9 @@ public static class ClusterMetrics
         CheckSameLength(previous.Length, current.Length);
         ArgumentOutOfRangeException.ThrowIfLessThan(previousK, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(currentK, 1);
-        int size = Math.Max(previousK, currentK);
+        var size = Math.Max(previousK, currentK);
         var overlap = new long[size, size]; // [current, previous], zero-padded to square
-        for (int i = 0; i < previous.Length; i++)
+        for (var i = 0; i < previous.Length; i++)
         {
             if ((uint)previous[i] >= (uint)previousK || (uint)current[i] >= (uint)currentK)
             {
@@ -239,9 +239,9 @@ public static class ClusterMetrics
 
         var square = Hungarian(overlap, size);
         var result = new int[currentK];
-        for (int c = 0; c < currentK; c++)
+        for (var c = 0; c < currentK; c++)
         {
-            int p = square[c];
+            var p = square[c];
             result[c] = p < previousK && overlap[c, p] > 0 ? p : -1;
         }
 
@@ -256,10 +256,10 @@ public static class ClusterMetrics
         var v = new long[k + 1];
         var p = new int[k + 1];
         var way = new int[k + 1];
-        for (int i = 1; i <= k; i++)
+        for (var i = 1; i <= k; i++)
         {
             p[0] = i;
-            int j0 = 0;
+            var j0 = 0;
             var minv = new long[k + 1];
             Array.Fill(minv, long.MaxValue);
             var used = new bool[k + 1];
@@ -267,15 +267,15 @@ public static class ClusterMetrics
             {
                 used[j0] = true;
                 int i0 = p[j0], j1 = 0;
-                long delta = long.MaxValue;
-                for (int j = 1; j <= k; j++)
+                var delta = long.MaxValue;
+                for (var j = 1; j <= k; j++)
                 {
                     if (used[j])
                     {
                         continue;
                     }
 
-                    long cur = -weight[i0 - 1, j - 1] - u[i0] - v[j];
+                    var cur = -weight[i0 - 1, j - 1] - u[i0] - v[j];
                     if (cur < minv[j])
                     {
                         minv[j] = cur;
@@ -289,7 +289,7 @@ public static class ClusterMetrics
                     }
                 }
 
-                for (int j = 0; j <= k; j++)
+                for (var j = 0; j <= k; j++)
                 {
                     if (used[j])
                     {
@@ -308,7 +308,7 @@ public static class ClusterMetrics
 
             do
             {
-                int j1 = way[j0];
+                var j1 = way[j0];
                 p[j0] = p[j1];
                 j0 = j1;
             }
@@ -316,7 +316,7 @@ public static class ClusterMetrics
         }
 
         var result = new int[k];
-        for (int j = 1; j <= k; j++)
+        for (var j = 1; j <= k; j++)
         {
             result[p[j] - 1] = j - 1;
         }
@@ -328,9 +328,9 @@ public static class ClusterMetrics
     {
         var map = new Dictionary<int, int>();
         var dense = new int[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
+        for (var i = 0; i < labels.Length; i++)
         {
-            if (!map.TryGetValue(labels[i], out int d))
+            if (!map.TryGetValue(labels[i], out var d))
             {
                 d = map.Count;
                 map[labels[i]] = d;
@@ -351,9 +351,9 @@ public static class ClusterMetrics
         }
 
         double s = 0;
-        for (int j = 0; j < x.Length; j++)
+        for (var j = 0; j < x.Length; j++)
         {
-            double d = x[j] - y[j];
+            var d = x[j] - y[j];
             s += d * d;
         }
 

@@ -27,7 +27,7 @@ public static class ElbowDetector
             throw new ArgumentException("ks and inertias must have the same length.");
         }
 
-        int n = ks.Count;
+        var n = ks.Count;
         if (n == 0)
         {
             throw new ArgumentException("At least one candidate k is required.", nameof(ks));
@@ -39,18 +39,18 @@ public static class ElbowDetector
         double xRange = kMax - kMin, yRange = yMax - yMin;
 
         var diff = new double[n];
-        for (int i = 0; i < n; i++)
+        for (var i = 0; i < n; i++)
         {
-            double xn = xRange > 0 ? (ks[i] - kMin) / xRange : 0.0;
-            double yn = yRange > 0 ? (inertias[i] - yMin) / yRange : 0.0;
+            var xn = xRange > 0 ? (ks[i] - kMin) / xRange : 0.0;
+            var yn = yRange > 0 ? (inertias[i] - yMin) / yRange : 0.0;
             diff[i] = (1.0 - yn) - xn;
         }
 
         // Flat or single-point curves have no knee: fall back to the smallest k.
-        int best = order[0];
+        var best = order[0];
         if (xRange > 0 && yRange > 0)
         {
-            foreach (int i in order)
+            foreach (var i in order)
             {
                 if (diff[i] > diff[best])
                 {

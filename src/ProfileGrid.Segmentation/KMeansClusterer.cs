@@ -44,14 +44,33 @@ public sealed class KMeansClusterer : IClusterer
     {
         ArgumentNullException.ThrowIfNull(points);
         var n = points.Length;
-        if (n == 0) throw new ArgumentException("No points.", nameof(points));
-        if (k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
-        if (Initializations < 1) throw new InvalidOperationException("Initializations must be >= 1.");
-        if (MaxIterations < 1) throw new InvalidOperationException("MaxIterations must be >= 1.");
+        if (n == 0)
+        {
+            throw new ArgumentException("No points.", nameof(points));
+        }
+
+        if (k < 1 || k > n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
+        }
+
+        if (Initializations < 1)
+        {
+            throw new InvalidOperationException("Initializations must be >= 1.");
+        }
+
+        if (MaxIterations < 1)
+        {
+            throw new InvalidOperationException("MaxIterations must be >= 1.");
+        }
+
         var d = points[0].Length;
         foreach (var p in points)
         {
-            if (p.Length != d) throw new ArgumentException("All points must have the same length.", nameof(points));
+            if (p.Length != d)
+            {
+                throw new ArgumentException("All points must have the same length.", nameof(points));
+            }
         }
 
         var (mean, meanVariance) = MeanAndMeanVariance(points);
@@ -78,7 +97,10 @@ public sealed class KMeansClusterer : IClusterer
         for (var c = 0; c < k; c++)
         {
             lastCentres[c] = new double[d];
-            for (var j = 0; j < d; j++) lastCentres[c][j] = bestCentres[c * d + j] + mean[j];
+            for (var j = 0; j < d; j++)
+            {
+                lastCentres[c][j] = bestCentres[c * d + j] + mean[j];
+            }
         }
 
         return ClusterMath.Summarise(points, bestLabels, k, fallback: lastCentres);
@@ -91,10 +113,17 @@ public sealed class KMeansClusterer : IClusterer
         var mean = new double[d];
         foreach (var p in points)
         {
-            for (var j = 0; j < d; j++) mean[j] += p[j];
+            for (var j = 0; j < d; j++)
+            {
+                mean[j] += p[j];
+            }
         }
 
-        for (var j = 0; j < d; j++) mean[j] /= points.Length;
+        for (var j = 0; j < d; j++)
+        {
+            mean[j] /= points.Length;
+        }
+
         double variance = 0;
         foreach (var p in points)
         {
@@ -117,7 +146,10 @@ public sealed class KMeansClusterer : IClusterer
         for (var i = 0; i < points.Length; i++)
         {
             var row = points[i];
-            for (var j = 0; j < d; j++) data[i * d + j] = (float)(row[j] - mean[j]);
+            for (var j = 0; j < d; j++)
+            {
+                data[i * d + j] = (float)(row[j] - mean[j]);
+            }
         }
 
         return data;
@@ -159,7 +191,10 @@ public sealed class KMeansClusterer : IClusterer
             // numpy.searchsorted(cumsum(closest), targets): the first row whose running sum reaches each target.
             for (var a = 1; a < trials; a++)
             {
-                for (var b = a; b > 0 && targets[order[b]] < targets[order[b - 1]]; b--) (order[b], order[b - 1]) = (order[b - 1], order[b]);
+                for (var b = a; b > 0 && targets[order[b]] < targets[order[b - 1]]; b--)
+                {
+                    (order[b], order[b - 1]) = (order[b - 1], order[b]);
+                }
             }
 
             double running = 0;
@@ -167,10 +202,16 @@ public sealed class KMeansClusterer : IClusterer
             for (var i = 0; i < n && next < trials; i++)
             {
                 running += closest[i];
-                while (next < trials && targets[order[next]] <= running) candidates[order[next++]] = i;
+                while (next < trials && targets[order[next]] <= running)
+                {
+                    candidates[order[next++]] = i;
+                }
             }
 
-            while (next < trials) candidates[order[next++]] = n - 1;
+            while (next < trials)
+            {
+                candidates[order[next++]] = n - 1;
+            }
 
             potentials.Clear();
             for (var i = 0; i < n; i++)
@@ -186,7 +227,10 @@ public sealed class KMeansClusterer : IClusterer
             var best = 0;
             for (var t = 1; t < trials; t++)
             {
-                if (potentials[t] < potentials[best]) best = t;
+                if (potentials[t] < potentials[best])
+                {
+                    best = t;
+                }
             }
 
             potential = potentials[best];
@@ -369,7 +413,10 @@ public sealed class KMeansClusterer : IClusterer
         private void Add(ref float row, int cluster, double sign)
         {
             var offset = cluster * _d;
-            for (var j = 0; j < _d; j++) _sums[offset + j] += sign * Unsafe.Add(ref row, j);
+            for (var j = 0; j < _d; j++)
+            {
+                _sums[offset + j] += sign * Unsafe.Add(ref row, j);
+            }
         }
 
         private void ComputeHalfGaps()
@@ -379,7 +426,10 @@ public sealed class KMeansClusterer : IClusterer
                 var gap = float.PositiveInfinity;
                 for (var b = 0; b < k; b++)
                 {
-                    if (a != b) gap = MathF.Min(gap, Distance.Squared(ref Centres[a * _d], ref Centres[b * _d], _d));
+                    if (a != b)
+                    {
+                        gap = MathF.Min(gap, Distance.Squared(ref Centres[a * _d], ref Centres[b * _d], _d));
+                    }
                 }
 
                 _halfGap[a] = MathF.Sqrt(gap) / 2;
@@ -396,7 +446,10 @@ public sealed class KMeansClusterer : IClusterer
             var empty = 0;
             for (var c = 0; c < k; c++)
             {
-                if (_counts[c] == 0) empty++;
+                if (_counts[c] == 0)
+                {
+                    empty++;
+                }
             }
 
             if (empty == 0)
@@ -405,7 +458,11 @@ public sealed class KMeansClusterer : IClusterer
             }
 
             var distances = new float[_n];
-            for (var i = 0; i < _n; i++) distances[i] = Distance.Squared(ref matrix.RowRef(i), ref Centres[Labels[i] * _d], _d);
+            for (var i = 0; i < _n; i++)
+            {
+                distances[i] = Distance.Squared(ref matrix.RowRef(i), ref Centres[Labels[i] * _d], _d);
+            }
+
             var moved = 0;
             for (var c = 0; c < k; c++)
             {
@@ -417,7 +474,10 @@ public sealed class KMeansClusterer : IClusterer
                 var farthest = -1;
                 for (var i = 0; i < _n; i++)
                 {
-                    if (distances[i] > 0 && _counts[Labels[i]] > 1 && (farthest < 0 || distances[i] > distances[farthest])) farthest = i;
+                    if (distances[i] > 0 && _counts[Labels[i]] > 1 && (farthest < 0 || distances[i] > distances[farthest]))
+                    {
+                        farthest = i;
+                    }
                 }
 
                 if (farthest < 0)

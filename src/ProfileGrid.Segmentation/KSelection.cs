@@ -44,7 +44,7 @@ public static class KSelection
     {
         ArgumentNullException.ThrowIfNull(clusterer);
         ArgumentNullException.ThrowIfNull(points);
-        int n = points.Length;
+        var n = points.Length;
         if (minK < 2)
         {
             throw new ArgumentOutOfRangeException(nameof(minK), $"minK must be >= 2; got {minK}.");
@@ -64,7 +64,7 @@ public static class KSelection
 
         var curve = new List<KCurvePoint>();
         var results = new Dictionary<int, ClusteringResult>();
-        for (int k = minK; k <= maxK; k++)
+        for (var k = minK; k <= maxK; k++)
         {
             var result = clusterer.Fit(points, k, seed);
             results[k] = result;
@@ -81,10 +81,10 @@ public static class KSelection
             curve.Add(new KCurvePoint(k, result.Inertia, sil));
         }
 
-        int elbowK = ElbowDetector.Kneedle(curve.Select(p => p.K).ToList(), curve.Select(p => p.Inertia).ToList()).K;
+        var elbowK = ElbowDetector.Kneedle(curve.Select(p => p.K).ToList(), curve.Select(p => p.Inertia).ToList()).K;
 
-        int silK = curve[0].K;
-        double bestSil = double.NegativeInfinity;
+        var silK = curve[0].K;
+        var bestSil = double.NegativeInfinity;
         foreach (var p in curve)
         {
             if (!double.IsNaN(p.Silhouette) && p.Silhouette > bestSil)
@@ -94,7 +94,7 @@ public static class KSelection
             }
         }
 
-        double elbowSil = curve.First(p => p.K == elbowK).Silhouette;
+        var elbowSil = curve.First(p => p.K == elbowK).Silhouette;
         int chosen;
         string reason;
         if (double.IsNegativeInfinity(bestSil))
@@ -116,7 +116,7 @@ public static class KSelection
         else
         {
             chosen = silK;
-            string elbowText = double.IsNaN(elbowSil) ? "not computable" : elbowSil.ToString("F3");
+            var elbowText = double.IsNaN(elbowSil) ? "not computable" : elbowSil.ToString("F3");
             reason = $"Chose k = {chosen} (best silhouette, {bestSil:F3}): the elbow at k = {elbowK} has a clearly lower " +
                      $"silhouette ({elbowText}), more than {SilhouetteTolerance} below.";
         }

@@ -34,13 +34,30 @@ public sealed class MlNetKMeansClusterer : IClusterer
     public ClusteringResult Fit(double[][] points, int k, int seed)
     {
         ArgumentNullException.ThrowIfNull(points);
-        int n = points.Length;
-        if (n == 0) throw new ArgumentException("No points.", nameof(points));
-        if (k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
-        if (Initializations < 1) throw new InvalidOperationException("Initializations must be >= 1.");
-        int d = points[0].Length;
+        var n = points.Length;
+        if (n == 0)
+        {
+            throw new ArgumentException("No points.", nameof(points));
+        }
+
+        if (k < 1 || k > n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
+        }
+
+        if (Initializations < 1)
+        {
+            throw new InvalidOperationException("Initializations must be >= 1.");
+        }
+
+        var d = points[0].Length;
         foreach (var p in points)
-            if (p.Length != d) throw new ArgumentException("All points must have the same length.", nameof(points));
+        {
+            if (p.Length != d)
+            {
+                throw new ArgumentException("All points must have the same length.", nameof(points));
+            }
+        }
 
         // The float rows are built once for all initialisations. Each run still loads them into a view of its own
         // MLContext: the view's context seeds its cursors, so one shared view would change the runs' results.
@@ -49,10 +66,13 @@ public sealed class MlNetKMeansClusterer : IClusterer
         schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, d);
 
         ClusteringResult? best = null;
-        for (int r = 0; r < Initializations; r++)
+        for (var r = 0; r < Initializations; r++)
         {
             var result = FitOnce(points, rows, schema, k, d, unchecked(seed + r));
-            if (best is null || result.Inertia < best.Inertia) best = result;
+            if (best is null || result.Inertia < best.Inertia)
+            {
+                best = result;
+            }
         }
         return best!;
     }
@@ -74,24 +94,27 @@ public sealed class MlNetKMeansClusterer : IClusterer
         var model = trainer.Fit(data);
 
         VBuffer<float>[] mlCentroids = Array.Empty<VBuffer<float>>();
-        model.Model.GetClusterCentroids(ref mlCentroids, out int kOut);
+        model.Model.GetClusterCentroids(ref mlCentroids, out var kOut);
 
         var predicted = model.Transform(data).GetColumn<uint>("PredictedLabel").ToArray();
         var labels = new int[points.Length];
-        for (int i = 0; i < labels.Length; i++)
+        for (var i = 0; i < labels.Length; i++)
         {
-            int l = (int)predicted[i] - 1;
+            var l = (int)predicted[i] - 1;
             labels[i] = l >= 0 && l < k ? l : NearestFromMl(points[i], mlCentroids, kOut);
         }
 
         var fallback = new double[k][];
-        for (int c = 0; c < k; c++)
+        for (var c = 0; c < k; c++)
         {
             fallback[c] = new double[d];
             if (c < kOut)
             {
                 var dense = mlCentroids[c].DenseValues().ToArray();
-                for (int j = 0; j < d && j < dense.Length; j++) fallback[c][j] = dense[j];
+                for (var j = 0; j < d && j < dense.Length; j++)
+                {
+                    fallback[c][j] = dense[j];
+                }
             }
         }
         return ClusterMath.Summarise(points, labels, k, fallback);
@@ -99,12 +122,12 @@ public sealed class MlNetKMeansClusterer : IClusterer
 
     private static int NearestFromMl(double[] p, VBuffer<float>[] centroids, int k)
     {
-        int best = 0; double bestD = double.PositiveInfinity;
-        for (int c = 0; c < k; c++)
+        var best = 0; var bestD = double.PositiveInfinity;
+        for (var c = 0; c < k; c++)
         {
             var v = centroids[c].DenseValues().ToArray();
             double s = 0;
-            for (int j = 0; j < p.Length; j++) { double t = p[j] - v[j]; s += t * t; }
+            for (var j = 0; j < p.Length; j++) { var t = p[j] - v[j]; s += t * t; }
             if (s < bestD) { bestD = s; best = c; }
         }
         return best;

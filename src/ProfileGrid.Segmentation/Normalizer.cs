@@ -58,10 +58,10 @@ public sealed class Normalizer
             throw new ArgumentException("Cannot fit a normaliser on zero rows.", nameof(rows));
         }
 
-        int d = log1pColumns.Count;
+        var d = log1pColumns.Count;
         var log = log1pColumns.ToArray();
         var pre = new double[rows.Length][];
-        for (int i = 0; i < rows.Length; i++)
+        for (var i = 0; i < rows.Length; i++)
         {
             if (rows[i] is null || rows[i].Length != d)
             {
@@ -73,7 +73,7 @@ public sealed class Normalizer
 
         var offsets = new double[d];
         var scales = new double[d];
-        for (int j = 0; j < d; j++)
+        for (var j = 0; j < d; j++)
         {
             double offset, scale;
             if (kind == NormalizationKind.MinMax)
@@ -123,7 +123,7 @@ public sealed class Normalizer
         ArgumentNullException.ThrowIfNull(row);
         CheckWidth(row.Length);
         var x = ApplyLog(row, Log1pColumns);
-        for (int j = 0; j < x.Length; j++)
+        for (var j = 0; j < x.Length; j++)
         {
             x[j] = (x[j] - Offsets[j]) / Scales[j];
         }
@@ -135,7 +135,7 @@ public sealed class Normalizer
     {
         ArgumentNullException.ThrowIfNull(rows);
         var result = new double[rows.Length][];
-        for (int i = 0; i < rows.Length; i++)
+        for (var i = 0; i < rows.Length; i++)
         {
             result[i] = Transform(rows[i]);
         }
@@ -149,9 +149,9 @@ public sealed class Normalizer
         ArgumentNullException.ThrowIfNull(normalisedRow);
         CheckWidth(normalisedRow.Length);
         var x = new double[normalisedRow.Length];
-        for (int j = 0; j < x.Length; j++)
+        for (var j = 0; j < x.Length; j++)
         {
-            double v = normalisedRow[j] * Scales[j] + Offsets[j];
+            var v = normalisedRow[j] * Scales[j] + Offsets[j];
             x[j] = Log1pColumns[j] ? double.ExpM1(v) : v;
         }
 
@@ -169,7 +169,7 @@ public sealed class Normalizer
     private static double[] ApplyLog(double[] row, bool[] log)
     {
         var x = (double[])row.Clone();
-        for (int j = 0; j < x.Length; j++)
+        for (var j = 0; j < x.Length; j++)
         {
             if (log[j])
             {

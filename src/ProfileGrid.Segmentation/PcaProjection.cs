@@ -36,45 +36,101 @@ public sealed class PcaProjection
     public static PcaProjection Fit(IReadOnlyList<double[]> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        int n = rows.Count;
-        if (n == 0) throw new ArgumentException("No rows.", nameof(rows));
-        int d = rows[0].Length;
-        if (d == 0) throw new ArgumentException("Rows must have at least one column.", nameof(rows));
+        var n = rows.Count;
+        if (n == 0)
+        {
+            throw new ArgumentException("No rows.", nameof(rows));
+        }
+
+        var d = rows[0].Length;
+        if (d == 0)
+        {
+            throw new ArgumentException("Rows must have at least one column.", nameof(rows));
+        }
+
         foreach (var r in rows)
-            if (r.Length != d) throw new ArgumentException("All rows must have the same length.", nameof(rows));
+        {
+            if (r.Length != d)
+            {
+                throw new ArgumentException("All rows must have the same length.", nameof(rows));
+            }
+        }
 
         var mean = new double[d];
-        foreach (var r in rows) for (int j = 0; j < d; j++) mean[j] += r[j];
-        for (int j = 0; j < d; j++) mean[j] /= n;
+        foreach (var r in rows)
+        {
+            for (var j = 0; j < d; j++)
+            {
+                mean[j] += r[j];
+            }
+        }
+
+        for (var j = 0; j < d; j++)
+        {
+            mean[j] /= n;
+        }
 
         var cov = new double[d, d];
         foreach (var r in rows)
-            for (int a = 0; a < d; a++)
+        {
+            for (var a = 0; a < d; a++)
             {
-                double ca = r[a] - mean[a];
-                for (int b = a; b < d; b++) cov[a, b] += ca * (r[b] - mean[b]);
+                var ca = r[a] - mean[a];
+                for (var b = a; b < d; b++)
+                {
+                    cov[a, b] += ca * (r[b] - mean[b]);
+                }
             }
+        }
+
         double denom = Math.Max(1, n - 1);
-        for (int a = 0; a < d; a++)
-            for (int b = a; b < d; b++) { cov[a, b] /= denom; cov[b, a] = cov[a, b]; }
+        for (var a = 0; a < d; a++)
+        {
+            for (var b = a; b < d; b++) { cov[a, b] /= denom; cov[b, a] = cov[a, b]; }
+        }
 
         double total = 0;
-        for (int a = 0; a < d; a++) total += cov[a, a];
+        for (var a = 0; a < d; a++)
+        {
+            total += cov[a, a];
+        }
 
         var (values, vectors) = Jacobi(cov, d);
         var order = Enumerable.Range(0, d).OrderByDescending(i => values[i]).ThenBy(i => i).ToArray();
 
         var components = new double[2][];
         var variance = new double[2];
-        for (int c = 0; c < 2; c++)
+        for (var c = 0; c < 2; c++)
         {
             components[c] = new double[d];
-            if (c >= d) continue; // d == 1: the Y axis is degenerate (all zeros, zero variance)
-            int col = order[c];
-            for (int j = 0; j < d; j++) components[c][j] = vectors[j, col];
-            int argMax = 0;
-            for (int j = 1; j < d; j++) if (Math.Abs(components[c][j]) > Math.Abs(components[c][argMax]) + 1e-12) argMax = j;
-            if (components[c][argMax] < 0) for (int j = 0; j < d; j++) components[c][j] = -components[c][j];
+            if (c >= d)
+            {
+                continue; // d == 1: the Y axis is degenerate (all zeros, zero variance)
+            }
+
+            var col = order[c];
+            for (var j = 0; j < d; j++)
+            {
+                components[c][j] = vectors[j, col];
+            }
+
+            var argMax = 0;
+            for (var j = 1; j < d; j++)
+            {
+                if (Math.Abs(components[c][j]) > Math.Abs(components[c][argMax]) + 1e-12)
+                {
+                    argMax = j;
+                }
+            }
+
+            if (components[c][argMax] < 0)
+            {
+                for (var j = 0; j < d; j++)
+                {
+                    components[c][j] = -components[c][j];
+                }
+            }
+
             variance[c] = Math.Max(0, values[col]);
         }
         return new PcaProjection(mean, components, variance, total);
@@ -84,11 +140,15 @@ public sealed class PcaProjection
     public (double X, double Y) Project(double[] row)
     {
         ArgumentNullException.ThrowIfNull(row);
-        if (row.Length != Dimension) throw new ArgumentException($"Expected {Dimension} values.", nameof(row));
-        double x = 0, y = 0;
-        for (int j = 0; j < row.Length; j++)
+        if (row.Length != Dimension)
         {
-            double c = row[j] - Mean[j];
+            throw new ArgumentException($"Expected {Dimension} values.", nameof(row));
+        }
+
+        double x = 0, y = 0;
+        for (var j = 0; j < row.Length; j++)
+        {
+            var c = row[j] - Mean[j];
             x += c * Components[0][j];
             y += c * Components[1][j];
         }
@@ -100,49 +160,72 @@ public sealed class PcaProjection
     {
         var a = (double[,])input.Clone();
         var v = new double[d, d];
-        for (int i = 0; i < d; i++) v[i, i] = 1;
+        for (var i = 0; i < d; i++)
+        {
+            v[i, i] = 1;
+        }
 
-        for (int sweep = 0; sweep < 100; sweep++)
+        for (var sweep = 0; sweep < 100; sweep++)
         {
             double off = 0, diag = 0;
-            for (int p = 0; p < d; p++)
+            for (var p = 0; p < d; p++)
             {
                 diag += a[p, p] * a[p, p];
-                for (int q = p + 1; q < d; q++) off += a[p, q] * a[p, q];
-            }
-            if (off <= 1e-30 * Math.Max(diag, 1e-300)) break;
-
-            for (int p = 0; p < d; p++)
-                for (int q = p + 1; q < d; q++)
+                for (var q = p + 1; q < d; q++)
                 {
-                    double apq = a[p, q];
-                    if (apq == 0) continue;
-                    double theta = (a[q, q] - a[p, p]) / (2 * apq);
-                    double t = Math.Sign(theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
-                    if (theta == 0) t = 1;
+                    off += a[p, q] * a[p, q];
+                }
+            }
+            if (off <= 1e-30 * Math.Max(diag, 1e-300))
+            {
+                break;
+            }
+
+            for (var p = 0; p < d; p++)
+            {
+                for (var q = p + 1; q < d; q++)
+                {
+                    var apq = a[p, q];
+                    if (apq == 0)
+                    {
+                        continue;
+                    }
+
+                    var theta = (a[q, q] - a[p, p]) / (2 * apq);
+                    var t = Math.Sign(theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
+                    if (theta == 0)
+                    {
+                        t = 1;
+                    }
+
                     double c = 1 / Math.Sqrt(t * t + 1), s = t * c;
-                    for (int k = 0; k < d; k++)
+                    for (var k = 0; k < d; k++)
                     {
                         double akp = a[k, p], akq = a[k, q];
                         a[k, p] = c * akp - s * akq;
                         a[k, q] = s * akp + c * akq;
                     }
-                    for (int k = 0; k < d; k++)
+                    for (var k = 0; k < d; k++)
                     {
                         double apk = a[p, k], aqk = a[q, k];
                         a[p, k] = c * apk - s * aqk;
                         a[q, k] = s * apk + c * aqk;
                     }
-                    for (int k = 0; k < d; k++)
+                    for (var k = 0; k < d; k++)
                     {
                         double vkp = v[k, p], vkq = v[k, q];
                         v[k, p] = c * vkp - s * vkq;
                         v[k, q] = s * vkp + c * vkq;
                     }
                 }
+            }
         }
         var values = new double[d];
-        for (int i = 0; i < d; i++) values[i] = a[i, i];
+        for (var i = 0; i < d; i++)
+        {
+            values[i] = a[i, i];
+        }
+
         return (values, v);
     }
 }

@@ -97,12 +97,36 @@ public sealed record SegmentationSettings
             }
         }
 
-        if (KMeansInitializations < 1) problems.Add("kmeans_initializations: must be at least 1.");
-        if (HierarchicalMaxPoints < 10) problems.Add("hierarchical_max_points: must be at least 10.");
-        if (SilhouetteSampleSize < 10) problems.Add("silhouette_sample_size: must be at least 10.");
-        if (StabilityRuns < 0) problems.Add("stability_runs: must not be negative.");
-        if (StabilitySampleSize < 10) problems.Add("stability_sample_size: must be at least 10.");
-        if (MapPoints < 0) problems.Add("map_points: must not be negative.");
+        if (KMeansInitializations < 1)
+        {
+            problems.Add("kmeans_initializations: must be at least 1.");
+        }
+
+        if (HierarchicalMaxPoints < 10)
+        {
+            problems.Add("hierarchical_max_points: must be at least 10.");
+        }
+
+        if (SilhouetteSampleSize < 10)
+        {
+            problems.Add("silhouette_sample_size: must be at least 10.");
+        }
+
+        if (StabilityRuns < 0)
+        {
+            problems.Add("stability_runs: must not be negative.");
+        }
+
+        if (StabilitySampleSize < 10)
+        {
+            problems.Add("stability_sample_size: must be at least 10.");
+        }
+
+        if (MapPoints < 0)
+        {
+            problems.Add("map_points: must not be negative.");
+        }
+
         return problems;
     }
 
@@ -447,13 +471,23 @@ public static class SegmentationTrainer
         var variance = new double[d];
         foreach (var row in rows)
         {
-            for (var j = 0; j < d; j++) mean[j] += row[j];
+            for (var j = 0; j < d; j++)
+            {
+                mean[j] += row[j];
+            }
         }
 
-        for (var j = 0; j < d; j++) mean[j] /= rows.Length;
+        for (var j = 0; j < d; j++)
+        {
+            mean[j] /= rows.Length;
+        }
+
         foreach (var row in rows)
         {
-            for (var j = 0; j < d; j++) variance[j] += (row[j] - mean[j]) * (row[j] - mean[j]);
+            for (var j = 0; j < d; j++)
+            {
+                variance[j] += (row[j] - mean[j]) * (row[j] - mean[j]);
+            }
         }
 
         return (mean, variance.Select(v => Math.Sqrt(v / rows.Length)).ToArray());
@@ -463,7 +497,10 @@ public static class SegmentationTrainer
     {
         for (var i = 0; i < names.Count; i++)
         {
-            if (string.Equals(names[i], name, StringComparison.Ordinal)) return i;
+            if (string.Equals(names[i], name, StringComparison.Ordinal))
+            {
+                return i;
+            }
         }
 
         throw new ArgumentException($"Unknown feature '{name}'.");

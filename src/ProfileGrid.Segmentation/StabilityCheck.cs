@@ -35,7 +35,7 @@ public static class StabilityCheck
     {
         ArgumentNullException.ThrowIfNull(clusterer);
         ArgumentNullException.ThrowIfNull(points);
-        int n = points.Length;
+        var n = points.Length;
         if (k < 1 || k > n)
         {
             throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}; got {k}.");
@@ -52,16 +52,16 @@ public static class StabilityCheck
         var aris = new double[runs];
         var jaccardSums = new double[k];
         var sample = new double[n][];
-        for (int r = 0; r < runs; r++)
+        for (var r = 0; r < runs; r++)
         {
-            for (int i = 0; i < n; i++)
+            for (var i = 0; i < n; i++)
             {
                 sample[i] = points[rng.Next(n)];
             }
 
             var refit = clusterer.Fit(sample, k, unchecked(seed + 1 + r));
             var labels = new int[n];
-            for (int i = 0; i < n; i++)
+            for (var i = 0; i < n; i++)
             {
                 labels[i] = ClusterMath.Nearest(points[i], refit.Centroids);
             }
@@ -70,7 +70,7 @@ public static class StabilityCheck
 
             // match[c] = reference cluster that refit cluster c corresponds to.
             var match = ClusterMetrics.MatchClusters(reference.Labels, labels, k);
-            for (int c = 0; c < k; c++)
+            for (var c = 0; c < k; c++)
             {
                 jaccardSums[match[c]] += ClusterMetrics.Jaccard(reference.Labels, match[c], labels, c);
             }

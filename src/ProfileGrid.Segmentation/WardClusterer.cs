@@ -51,26 +51,47 @@ public sealed class WardClusterer : IClusterer
     public ClusteringResult Fit(double[][] points, int k, int seed)
     {
         ArgumentNullException.ThrowIfNull(points);
-        int n = points.Length;
-        if (n == 0) throw new ArgumentException("No points.", nameof(points));
-        if (k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
-        if (MaxPoints < 2) throw new InvalidOperationException("MaxPoints must be >= 2.");
-        int d = points[0].Length;
+        var n = points.Length;
+        if (n == 0)
+        {
+            throw new ArgumentException("No points.", nameof(points));
+        }
+
+        if (k < 1 || k > n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
+        }
+
+        if (MaxPoints < 2)
+        {
+            throw new InvalidOperationException("MaxPoints must be >= 2.");
+        }
+
+        var d = points[0].Length;
         foreach (var p in points)
-            if (p.Length != d) throw new ArgumentException("All points must have the same length.", nameof(points));
+        {
+            if (p.Length != d)
+            {
+                throw new ArgumentException("All points must have the same length.", nameof(points));
+            }
+        }
 
         if (n <= MaxPoints || k > MaxPoints)
         {
-            if (n > MaxPoints) throw new ArgumentOutOfRangeException(nameof(k), "k exceeds MaxPoints.");
+            if (n > MaxPoints)
+            {
+                throw new ArgumentOutOfRangeException(nameof(k), "k exceeds MaxPoints.");
+            }
+
             return ClusterMath.Summarise(points, CutTree(points, k), k);
         }
 
         // Seeded sample without replacement (partial Fisher–Yates), in input order.
         var rng = new Random(seed);
         var idx = Enumerable.Range(0, n).ToArray();
-        for (int i = 0; i < MaxPoints; i++)
+        for (var i = 0; i < MaxPoints; i++)
         {
-            int j = i + rng.Next(n - i);
+            var j = i + rng.Next(n - i);
             (idx[i], idx[j]) = (idx[j], idx[i]);
         }
         var sample = idx.Take(MaxPoints).OrderBy(i => i).ToArray();
@@ -80,30 +101,44 @@ public sealed class WardClusterer : IClusterer
 
         var labels = new int[n];
         var inSample = new bool[n];
-        for (int s = 0; s < sample.Length; s++) { labels[sample[s]] = sampleLabels[s]; inSample[sample[s]] = true; }
-        for (int i = 0; i < n; i++)
-            if (!inSample[i]) labels[i] = ClusterMath.Nearest(points[i], centroids);
+        for (var s = 0; s < sample.Length; s++) { labels[sample[s]] = sampleLabels[s]; inSample[sample[s]] = true; }
+        for (var i = 0; i < n; i++)
+        {
+            if (!inSample[i])
+            {
+                labels[i] = ClusterMath.Nearest(points[i], centroids);
+            }
+        }
+
         return ClusterMath.Summarise(points, Renumber(labels), k);
     }
 
     /// <summary>Full dendrogram (n−1 merges sorted by height, scipy-style ids) of the given points.</summary>
     public IReadOnlyList<Merge> Dendrogram(double[][] points)
     {
-        int n = points.Length;
-        if (n < 2) return Array.Empty<Merge>();
+        var n = points.Length;
+        if (n < 2)
+        {
+            return Array.Empty<Merge>();
+        }
+
         var raw = NnChain(points);
         // Sort by height (stable), then relabel in scipy's convention.
         var order = Enumerable.Range(0, raw.Count).OrderBy(t => raw[t].Height).ToArray();
         var uf = new UnionFind(n);
         var clusterId = new int[n];
-        for (int i = 0; i < n; i++) clusterId[i] = i;
+        for (var i = 0; i < n; i++)
+        {
+            clusterId[i] = i;
+        }
+
         var merges = new Merge[n - 1];
-        for (int t = 0; t < order.Length; t++)
+        for (var t = 0; t < order.Length; t++)
         {
             var m = raw[order[t]];
             int ra = uf.Find(m.Left), rb = uf.Find(m.Right);
             int a = clusterId[ra], b = clusterId[rb];
-            int root = uf.Union(ra, rb);
+            var root = uf.Union(ra, rb);
             clusterId[root] = n + t;
             merges[t] = new Merge(Math.Min(a, b), Math.Max(a, b), m.Height, m.Size);
         }
@@ -112,20 +147,24 @@ public sealed class WardClusterer : IClusterer
 
     private int[] CutTree(double[][] points, int k)
     {
-        int n = points.Length;
+        var n = points.Length;
         var uf = new UnionFind(n);
         if (n > 1 && k < n)
         {
             var raw = NnChain(points);
             var order = Enumerable.Range(0, raw.Count).OrderBy(t => raw[t].Height).ToArray();
-            for (int t = 0; t < n - k; t++)
+            for (var t = 0; t < n - k; t++)
             {
                 var m = raw[order[t]];
                 uf.Union(uf.Find(m.Left), uf.Find(m.Right));
             }
         }
         var labels = new int[n];
-        for (int i = 0; i < n; i++) labels[i] = uf.Find(i);
+        for (var i = 0; i < n; i++)
+        {
+            labels[i] = uf.Find(i);
+        }
+
         return Renumber(labels);
     }
 
@@ -133,9 +172,9 @@ public sealed class WardClusterer : IClusterer
     {
         var map = new Dictionary<int, int>();
         var result = new int[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
+        for (var i = 0; i < labels.Length; i++)
         {
-            if (!map.TryGetValue(labels[i], out int l)) { l = map.Count; map[labels[i]] = l; }
+            if (!map.TryGetValue(labels[i], out var l)) { l = map.Count; map[labels[i]] = l; }
             result[i] = l;
         }
         return result;
@@ -147,15 +186,17 @@ public sealed class WardClusterer : IClusterer
     /// </summary>
     private List<Merge> NnChain(double[][] points)
     {
-        int n = points.Length;
+        var n = points.Length;
         var dist = new double[(long)n * (n - 1) / 2];
-        bool squared = Linkage == Linkage.Ward;
-        for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++)
+        var squared = Linkage == Linkage.Ward;
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = i + 1; j < n; j++)
             {
-                double s = ClusterMath.SquaredDistance(points[i], points[j]);
+                var s = ClusterMath.SquaredDistance(points[i], points[j]);
                 dist[Index(n, i, j)] = squared ? s : Math.Sqrt(s);
             }
+        }
 
         var size = new int[n];
         Array.Fill(size, 1);
@@ -163,28 +204,36 @@ public sealed class WardClusterer : IClusterer
         Array.Fill(active, true);
         var merges = new List<Merge>(n - 1);
         var chain = new List<int>(n);
-        int remaining = n;
+        var remaining = n;
 
         while (remaining > 1)
         {
             if (chain.Count == 0)
             {
-                int first = 0;
-                while (!active[first]) first++;
+                var first = 0;
+                while (!active[first])
+                {
+                    first++;
+                }
+
                 chain.Add(first);
             }
 
             while (true)
             {
-                int a = chain[^1];
-                int prev = chain.Count >= 2 ? chain[^2] : -1;
-                int b = -1;
-                double best = double.PositiveInfinity;
+                var a = chain[^1];
+                var prev = chain.Count >= 2 ? chain[^2] : -1;
+                var b = -1;
+                var best = double.PositiveInfinity;
                 if (prev >= 0) { b = prev; best = dist[Index(n, a, prev)]; }
-                for (int x = 0; x < n; x++)
+                for (var x = 0; x < n; x++)
                 {
-                    if (!active[x] || x == a) continue;
-                    double v = dist[Index(n, a, x)];
+                    if (!active[x] || x == a)
+                    {
+                        continue;
+                    }
+
+                    var v = dist[Index(n, a, x)];
                     if (v < best) { best = v; b = x; }
                 }
 
@@ -193,15 +242,19 @@ public sealed class WardClusterer : IClusterer
                     chain.RemoveAt(chain.Count - 1);
                     chain.RemoveAt(chain.Count - 1);
                     int lo = Math.Min(a, b), hi = Math.Max(a, b);
-                    double dij = best;
+                    var dij = best;
                     int ni = size[lo], nj = size[hi];
                     // New cluster lives in slot hi; slot lo is retired.
-                    for (int x = 0; x < n; x++)
+                    for (var x = 0; x < n; x++)
                     {
-                        if (!active[x] || x == lo || x == hi) continue;
+                        if (!active[x] || x == lo || x == hi)
+                        {
+                            continue;
+                        }
+
                         double dxi = dist[Index(n, x, lo)], dxj = dist[Index(n, x, hi)];
-                        int nx = size[x];
-                        double nd = Linkage switch
+                        var nx = size[x];
+                        var nd = Linkage switch
                         {
                             Linkage.Ward => ((ni + nx) * dxi + (nj + nx) * dxj - nx * dij) / (ni + nj + nx),
                             Linkage.Average => (ni * dxi + nj * dxj) / (ni + nj),
@@ -225,7 +278,11 @@ public sealed class WardClusterer : IClusterer
 
     private static long Index(int n, int i, int j)
     {
-        if (i > j) (i, j) = (j, i);
+        if (i > j)
+        {
+            (i, j) = (j, i);
+        }
+
         return (long)n * i - (long)i * (i + 1) / 2 + (j - i - 1);
     }
 
@@ -241,7 +298,11 @@ public sealed class WardClusterer : IClusterer
         /// <summary>Unites two roots; returns the new root.</summary>
         public int Union(int ra, int rb)
         {
-            if (ra == rb) return ra;
+            if (ra == rb)
+            {
+                return ra;
+            }
+
             int root = Math.Min(ra, rb), child = Math.Max(ra, rb);
             _parent[child] = root;
             return root;
