@@ -106,7 +106,11 @@ public sealed class BenchOptions
         }
 
         // The gateway refuses requests of more than 1000 events (ProfileGrid:Gateway:MaxEventsPerRequest).
-        if (options.Batch > 1000) throw new ArgumentException("--batch must be at most 1000, the gateway's limit per request.");
+        if (options.Batch > 1000)
+        {
+            throw new ArgumentException("--batch must be at most 1000, the gateway's limit per request.");
+        }
+
         return options;
     }
 }

@@ -39,7 +39,10 @@ public sealed class ChildProcess : IAsyncDisposable
     {
         get
         {
-            lock (_tail) return string.Join('\n', _tail);
+            lock (_tail)
+            {
+                return string.Join('\n', _tail);
+            }
         }
     }
 
@@ -54,7 +57,10 @@ public sealed class ChildProcess : IAsyncDisposable
     {
         get
         {
-            lock (_tail) return new Dictionary<string, int>(_counts);
+            lock (_tail)
+            {
+                return new Dictionary<string, int>(_counts);
+            }
         }
     }
 
@@ -78,13 +84,21 @@ public sealed class ChildProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => child.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        lock (Running) Running.Add(child);
+        lock (Running)
+        {
+            Running.Add(child);
+        }
+
         return child;
     }
 
     public async ValueTask DisposeAsync()
     {
-        lock (Running) Running.Remove(this);
+        lock (Running)
+        {
+            Running.Remove(this);
+        }
+
         try
         {
             if (!_process.HasExited)
@@ -106,8 +120,12 @@ public sealed class ChildProcess : IAsyncDisposable
     /// <summary>Also runs <paramref name="action"/> if the benchmark is interrupted (e.g. stops an Azurite it started).</summary>
     public static IDisposable OnAbort(Func<ValueTask> action)
     {
-        lock (AbortActions) AbortActions.Add(action);
-        return new Unregister(() => { lock (AbortActions) AbortActions.Remove(action); });
+        lock (AbortActions)
+        {
+            AbortActions.Add(action);
+        }
+
+        return new Unregister(() => { lock (AbortActions) { AbortActions.Remove(action); } });
     }
 
     private sealed class Unregister(Action action) : IDisposable
@@ -118,7 +136,11 @@ public sealed class ChildProcess : IAsyncDisposable
     private static void KillAll()
     {
         Func<ValueTask>[] actions;
-        lock (AbortActions) actions = [.. AbortActions];
+        lock (AbortActions)
+        {
+            actions = [.. AbortActions];
+        }
+
         foreach (var action in actions)
         {
             try
@@ -131,12 +153,19 @@ public sealed class ChildProcess : IAsyncDisposable
         }
 
         ChildProcess[] running;
-        lock (Running) running = [.. Running];
+        lock (Running)
+        {
+            running = [.. Running];
+        }
+
         foreach (var child in running)
         {
             try
             {
-                if (!child._process.HasExited) child._process.Kill(entireProcessTree: true);
+                if (!child._process.HasExited)
+                {
+                    child._process.Kill(entireProcessTree: true);
+                }
             }
             catch (InvalidOperationException)
             {
@@ -146,7 +175,11 @@ public sealed class ChildProcess : IAsyncDisposable
 
     private void Append(string? line)
     {
-        if (line is null) return;
+        if (line is null)
+        {
+            return;
+        }
+
         lock (_tail)
         {
             foreach (var pattern in Counted)
@@ -158,7 +191,10 @@ public sealed class ChildProcess : IAsyncDisposable
             }
 
             _tail.Enqueue(line);
-            while (_tail.Count > 60) _tail.Dequeue();
+            while (_tail.Count > 60)
+            {
+                _tail.Dequeue();
+            }
         }
     }
 }

@@ -52,11 +52,18 @@ public sealed class CpuMeter
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
             try
             {
                 var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                if (args.Any(a => a.Contains(contains, StringComparison.Ordinal)) && args.Contains(exact)) return pid;
+                if (args.Any(a => a.Contains(contains, StringComparison.Ordinal)) && args.Contains(exact))
+                {
+                    return pid;
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -68,7 +75,11 @@ public sealed class CpuMeter
 
     private static double ProcessSeconds(int? pid)
     {
-        if (pid is null) return 0;
+        if (pid is null)
+        {
+            return 0;
+        }
+
         try
         {
             // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.

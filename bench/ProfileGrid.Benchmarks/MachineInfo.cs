@@ -83,7 +83,11 @@ public sealed record MachineInfo(
         {
             // A linked work tree (git worktree) has a .git file rather than a folder.
             var git = Path.Combine(dir.FullName, ".git");
-            if (!Directory.Exists(git) && !File.Exists(git)) continue;
+            if (!Directory.Exists(git) && !File.Exists(git))
+            {
+                continue;
+            }
+
             var head = Run("git", $"-C \"{dir.FullName}\" rev-parse --short HEAD");
             var dirty = Run("git", $"-C \"{dir.FullName}\" status --porcelain -- src");
             return head is null ? "?" : $"{head}{(string.IsNullOrEmpty(dirty) ? " (src/ clean)" : " + uncommitted changes in src/")}";
@@ -97,7 +101,11 @@ public sealed record MachineInfo(
         try
         {
             using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
-            if (process is null) return null;
+            if (process is null)
+            {
+                return null;
+            }
+
             var output = process.StandardOutput.ReadToEnd().Trim();
             process.WaitForExit();
             return process.ExitCode == 0 ? output : null;

@@ -33,8 +33,16 @@ internal sealed class OptionReader(IReadOnlyList<string> args)
     /// <summary>The current option's value: after '=', or the next argument.</summary>
     public string Value()
     {
-        if (_inline is not null) return _inline;
-        if (_index + 1 >= args.Count) throw new ArgumentException($"{Name} needs a value.");
+        if (_inline is not null)
+        {
+            return _inline;
+        }
+
+        if (_index + 1 >= args.Count)
+        {
+            throw new ArgumentException($"{Name} needs a value.");
+        }
+
         return args[++_index];
     }
 

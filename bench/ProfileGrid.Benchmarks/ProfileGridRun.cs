@@ -87,7 +87,7 @@ public static class ProfileGridRun
             cpu.Add(("ingest until acknowledged", meter.Stop(), workload.Events));
             log($"acknowledged in {ackSeconds:F2} s: {workload.Events / ackSeconds:N0} events/s (accepted {report.Accepted:N0}, rejected {report.Rejected}, retries {report.Retries})");
 
-            double? endToEnd = await WaitAppliedAndWrittenAsync(config, client, http, workload, clock, log);
+            var endToEnd = await WaitAppliedAndWrittenAsync(config, client, http, workload, clock, log);
             cpu.Add(("ingest until applied + durable", meter.Stop(), workload.Events));
             log(endToEnd is { } e2e
                 ? $"applied and durable in profile state after {e2e:F2} s: {workload.Events / e2e:N0} events/s"
@@ -116,8 +116,16 @@ public static class ProfileGridRun
         }
         finally
         {
-            if (host is not null) await host.DisposeAsync();
-            if (azurite is not null) await azurite.DisposeAsync();
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+
+            if (azurite is not null)
+            {
+                await azurite.DisposeAsync();
+            }
+
             abort?.Dispose();
             TryDelete(root);
         }
@@ -130,11 +138,18 @@ public static class ProfileGridRun
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (host.HasExited) throw new InvalidOperationException($"The host exited with code {host.ExitCode}.");
+            if (host.HasExited)
+            {
+                throw new InvalidOperationException($"The host exited with code {host.ExitCode}.");
+            }
+
             try
             {
                 using var response = await http.GetAsync("/healthz");
-                if (response.IsSuccessStatusCode) return;
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
             }
             catch (HttpRequestException)
             {
@@ -185,7 +200,11 @@ public static class ProfileGridRun
             if (config.StreamPath)
             {
                 var applied = await SumAppliedAsync(client, workload.Tenant, workload.UserIds);
-                if (applied >= workload.Events) return clock.Elapsed.TotalSeconds;
+                if (applied >= workload.Events)
+                {
+                    return clock.Elapsed.TotalSeconds;
+                }
+
                 if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(10))
                 {
                     log($"  {applied:N0} of {workload.Events:N0} events applied after {clock.Elapsed.TotalSeconds:F0} s");
@@ -197,7 +216,11 @@ public static class ProfileGridRun
             }
             else
             {
-                if (await AllWrittenAsync(http)) return clock.Elapsed.TotalSeconds;
+                if (await AllWrittenAsync(http))
+                {
+                    return clock.Elapsed.TotalSeconds;
+                }
+
                 await Task.Delay(100);
             }
         }
@@ -228,7 +251,11 @@ public static class ProfileGridRun
         foreach (var (userId, totals) in workload.Expected.Users)
         {
             var problem = Mismatch(userId, totals, profiles.GetValueOrDefault(userId));
-            if (problem is null) continue;
+            if (problem is null)
+            {
+                continue;
+            }
+
             mismatched++;
             first ??= problem;
         }
@@ -240,19 +267,33 @@ public static class ProfileGridRun
 
     private static string? Mismatch(string userId, UserTotals totals, Profile? profile)
     {
-        if (profile is null) return $"{userId} has no profile";
-        if (profile.EventsApplied != totals.Events) return $"{userId}: {profile.EventsApplied} events applied, expected {totals.Events}";
+        if (profile is null)
+        {
+            return $"{userId} has no profile";
+        }
+
+        if (profile.EventsApplied != totals.Events)
+        {
+            return $"{userId}: {profile.EventsApplied} events applied, expected {totals.Events}";
+        }
+
         foreach (var (type, count) in totals.CountByType)
         {
             var applied = profile.Behavior.EventCounts.GetValueOrDefault(type);
-            if (applied != count) return $"{userId}: {applied} {type} events, expected {count}";
+            if (applied != count)
+            {
+                return $"{userId}: {applied} {type} events, expected {count}";
+            }
         }
 
         foreach (var (currency, revenue) in totals.RevenueByCurrency)
         {
             var paid = profile.Behavior.MonetaryByCurrency.FirstOrDefault(m => m.Currency == currency);
             var amount = paid is null ? 0m : decimal.Parse(paid.Amount, CultureInfo.InvariantCulture);
-            if (amount != revenue) return $"{userId}: revenue {amount} {currency}, expected {revenue}";
+            if (amount != revenue)
+            {
+                return $"{userId}: revenue {amount} {currency}, expected {revenue}";
+            }
         }
 
         return null;
@@ -264,7 +305,11 @@ public static class ProfileGridRun
         {
             try
             {
-                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+                if (Directory.Exists(directory))
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+
                 return;
             }
             catch (IOException)

@@ -7,8 +7,15 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
 // The segmentation benchmark (and its worker processes) has its own options; everything else is the ingest benchmark.
-if (args.Length > 0 && args[0] == "segmentation") return await SegmentationBench.RunAsync(args[1..]);
-if (args.Length > 0 && args[0] == "segmentation-worker") return SegmentationBench.RunWorker(args[1..]);
+if (args.Length > 0 && args[0] == "segmentation")
+{
+    return await SegmentationBench.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "segmentation-worker")
+{
+    return SegmentationBench.RunWorker(args[1..]);
+}
 
 BenchOptions? options;
 try
@@ -34,7 +41,11 @@ void Log(string message) => Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {messa
 
 Console.WriteLine("# ProfileGrid benchmark");
 Console.WriteLine();
-foreach (var line in machine.Lines()) Console.WriteLine(line);
+foreach (var line in machine.Lines())
+{
+    Console.WriteLine(line);
+}
+
 Console.WriteLine($"command:         bench.sh {string.Join(' ', args)}".TrimEnd());
 Console.WriteLine();
 

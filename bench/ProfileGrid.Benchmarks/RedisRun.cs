@@ -98,7 +98,11 @@ public static class RedisRun
         }
         finally
         {
-            if (server is not null) await server.DisposeAsync();
+            if (server is not null)
+            {
+                await server.DisposeAsync();
+            }
+
             ProfileGridRun.TryDelete(root);
         }
     }
@@ -134,7 +138,11 @@ public static class RedisRun
         foreach (var (user, fields) in hashes)
         {
             var problem = Mismatch(user, workload.Expected.Users[user], fields);
-            if (problem is null) continue;
+            if (problem is null)
+            {
+                continue;
+            }
+
             mismatched++;
             first ??= problem;
         }
@@ -147,18 +155,32 @@ public static class RedisRun
     private static string? Mismatch(string user, UserTotals totals, Dictionary<string, string> fields)
     {
         long Count(string field) => fields.TryGetValue(field, out var v) ? long.Parse(v, CultureInfo.InvariantCulture) : 0;
-        if (Count("events") != totals.Events) return $"{user}: {Count("events")} events, expected {totals.Events}";
-        if (Count("orders") != totals.Purchases) return $"{user}: {Count("orders")} orders, expected {totals.Purchases}";
+        if (Count("events") != totals.Events)
+        {
+            return $"{user}: {Count("events")} events, expected {totals.Events}";
+        }
+
+        if (Count("orders") != totals.Purchases)
+        {
+            return $"{user}: {Count("orders")} orders, expected {totals.Purchases}";
+        }
+
         foreach (var (type, count) in totals.CountByType)
         {
-            if (Count("count:" + type) != count) return $"{user}: {Count("count:" + type)} {type} events, expected {count}";
+            if (Count("count:" + type) != count)
+            {
+                return $"{user}: {Count("count:" + type)} {type} events, expected {count}";
+            }
         }
 
         foreach (var (currency, revenue) in totals.RevenueByCurrency)
         {
             // HINCRBYFLOAT adds in binary floating point (long double): equal to the cent, not to the last digit.
             var amount = fields.TryGetValue("revenue:" + currency, out var v) ? decimal.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture) : 0m;
-            if (Math.Abs(amount - revenue) >= 0.005m) return $"{user}: revenue {amount} {currency}, expected {revenue}";
+            if (Math.Abs(amount - revenue) >= 0.005m)
+            {
+                return $"{user}: revenue {amount} {currency}, expected {revenue}";
+            }
         }
 
         return null;
@@ -177,7 +199,11 @@ public static class RedisRun
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (DateTime.UtcNow < deadline)
         {
-            if (server.HasExited) throw new InvalidOperationException($"redis-server exited with code {server.ExitCode}.");
+            if (server.HasExited)
+            {
+                throw new InvalidOperationException($"redis-server exited with code {server.ExitCode}.");
+            }
+
             try
             {
                 using var client = new TcpClient();

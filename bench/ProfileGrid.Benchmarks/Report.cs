@@ -81,13 +81,19 @@ public static class Report
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
-            foreach (var (phase, u, work) in r.Cpu) PrintCpu(r.Name, phase, u, work, storage: r.Name.EndsWith("-azurite", StringComparison.Ordinal));
+            foreach (var (phase, u, work) in r.Cpu)
+            {
+                PrintCpu(r.Name, phase, u, work, storage: r.Name.EndsWith("-azurite", StringComparison.Ordinal));
+            }
         }
 
         if (redis is not null)
         {
             // redis-server is both server and storage: its CPU is shown as server.
-            foreach (var (phase, u, work) in redis.Cpu) PrintCpu("redis", phase, u with { Server = u.Storage, Storage = 0 }, work, storage: false);
+            foreach (var (phase, u, work) in redis.Cpu)
+            {
+                PrintCpu("redis", phase, u with { Server = u.Storage, Storage = 0 }, work, storage: false);
+            }
         }
 
         Console.WriteLine();

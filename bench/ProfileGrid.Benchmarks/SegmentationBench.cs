@@ -186,7 +186,10 @@ public static class SegmentationBench
         clock.Restart();
         while (clock.Elapsed < TimeSpan.FromSeconds(1))
         {
-            for (var i = 0; i < calls; i++) checksum += model.Assign(raw[i]);
+            for (var i = 0; i < calls; i++)
+            {
+                checksum += model.Assign(raw[i]);
+            }
         }
 
         var allocated = GC.GetAllocatedBytesForCurrentThread();
@@ -194,7 +197,11 @@ public static class SegmentationBench
         for (var round = 0; round < 3; round++)
         {
             clock.Restart();
-            for (var i = 0; i < calls; i++) checksum += model.Assign(raw[i]);
+            for (var i = 0; i < calls; i++)
+            {
+                checksum += model.Assign(raw[i]);
+            }
+
             singleSeconds = Math.Min(singleSeconds, clock.Elapsed.TotalSeconds);
         }
 
@@ -205,12 +212,19 @@ public static class SegmentationBench
         for (var round = 0; round < 3; round++)
         {
             clock.Restart();
-            for (var i = 0; i < raw.Length; i++) ids[i] = model.Assign(raw[i]);
+            for (var i = 0; i < raw.Length; i++)
+            {
+                ids[i] = model.Assign(raw[i]);
+            }
+
             batchSeconds = Math.Min(batchSeconds, clock.Elapsed.TotalSeconds);
         }
 
         checksum += ids.Sum(id => (long)id);
-        if (checksum < 0) throw new InvalidOperationException("Segment ids are never negative.");
+        if (checksum < 0)
+        {
+            throw new InvalidOperationException("Segment ids are never negative.");
+        }
 
         return new TrainResult(raw.Length, trainSeconds, cpuSeconds, model.K, model.Silhouette, model.StabilityAdjustedRandIndex,
             model.Segments.Count(s => s.Unstable), calls, calls / singleSeconds, bytesPerCall, batchSeconds, raw.Length / batchSeconds,
@@ -230,12 +244,24 @@ public static class SegmentationBench
         var self = typeof(SegmentationBench).Assembly.Location;
         var host = Environment.ProcessPath ?? "dotnet";
         var start = new ProcessStartInfo(host) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(self);
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            start.ArgumentList.Add(self);
+        }
+
         start.ArgumentList.Add("segmentation-worker");
-        foreach (var argument in options.WorkerArguments(phase, input, output, algorithm)) start.ArgumentList.Add(argument);
+        foreach (var argument in options.WorkerArguments(phase, input, output, algorithm))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {host}.");
         await process.WaitForExitAsync();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"The {phase} worker exited with {process.ExitCode}.");
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"The {phase} worker exited with {process.ExitCode}.");
+        }
+
         return JsonSerializer.Deserialize<T>(await File.ReadAllTextAsync(output), Json)!;
     }
 
@@ -256,7 +282,11 @@ public static class SegmentationBench
         }
 
         var threads = options.SklearnThreads.ToString(CultureInfo.InvariantCulture);
-        foreach (var variable in new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS" }) start.Environment[variable] = threads;
+        foreach (var variable in new[] { "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS" })
+        {
+            start.Environment[variable] = threads;
+        }
+
         Process process;
         try
         {
@@ -271,7 +301,11 @@ public static class SegmentationBench
         {
             var output = await process.StandardOutput.ReadToEndAsync();
             await process.WaitForExitAsync();
-            if (process.ExitCode != 0) throw new InvalidOperationException($"{script} exited with {process.ExitCode}.");
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{script} exited with {process.ExitCode}.");
+            }
+
             return JsonSerializer.Deserialize<SklearnResult>(output, Json)!;
         }
     }
@@ -283,7 +317,10 @@ public static class SegmentationBench
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
                 var candidate = Path.Combine(dir.FullName, "bench", "sklearn_kmeans.py");
-                if (File.Exists(candidate)) return candidate;
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
             }
         }
 

@@ -89,7 +89,11 @@ public static class SegmentationData
                 break;
         }
 
-        if (orders == 0) orderValue = 0;
+        if (orders == 0)
+        {
+            orderValue = 0;
+        }
+
         var monetary = orders * orderValue * LogNormal(random, 1, 0.1);
         return [Math.Round(recency, 1), orders, Math.Round(monetary, 2), Math.Round(orderValue, 2), velocity, Math.Round(sessions), Math.Round(tenure), categories];
     }
@@ -110,7 +114,11 @@ public static class SegmentationData
         var buffer = new byte[rows[0].Length * sizeof(double)];
         foreach (var row in rows)
         {
-            for (var j = 0; j < row.Length; j++) BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(j * sizeof(double)), row[j]);
+            for (var j = 0; j < row.Length; j++)
+            {
+                BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(j * sizeof(double)), row[j]);
+            }
+
             file.Write(buffer);
         }
     }
@@ -119,7 +127,11 @@ public static class SegmentationData
     {
         var rowBytes = dimensions * sizeof(double);
         var length = new FileInfo(path).Length;
-        if (length % rowBytes != 0) throw new InvalidDataException($"{path}: {length} bytes is not a whole number of {dimensions}-column rows.");
+        if (length % rowBytes != 0)
+        {
+            throw new InvalidDataException($"{path}: {length} bytes is not a whole number of {dimensions}-column rows.");
+        }
+
         var rows = new double[length / rowBytes][];
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         var buffer = new byte[rowBytes];
@@ -127,7 +139,10 @@ public static class SegmentationData
         {
             file.ReadExactly(buffer);
             var row = rows[i] = new double[dimensions];
-            for (var j = 0; j < dimensions; j++) row[j] = BinaryPrimitives.ReadDoubleLittleEndian(buffer.AsSpan(j * sizeof(double)));
+            for (var j = 0; j < dimensions; j++)
+            {
+                row[j] = BinaryPrimitives.ReadDoubleLittleEndian(buffer.AsSpan(j * sizeof(double)));
+            }
         }
 
         return rows;

@@ -83,8 +83,16 @@ public sealed class SegmentationOptions
             }
         }
 
-        if (options.MinK < 2 || options.MaxK <= options.MinK) throw new ArgumentException("Need 2 <= --min-k < --max-k.");
-        if (options.Users.Count == 0 || options.Users.Any(n => n <= Math.Max(options.MaxK, 10))) throw new ArgumentException("--users: each size must exceed --max-k and 10.");
+        if (options.MinK < 2 || options.MaxK <= options.MinK)
+        {
+            throw new ArgumentException("Need 2 <= --min-k < --max-k.");
+        }
+
+        if (options.Users.Count == 0 || options.Users.Any(n => n <= Math.Max(options.MaxK, 10)))
+        {
+            throw new ArgumentException("--users: each size must exceed --max-k and 10.");
+        }
+
         return options;
     }
 

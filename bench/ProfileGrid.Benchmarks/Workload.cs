@@ -55,7 +55,11 @@ public sealed class Workload
         long events = 0;
         foreach (var request in requests)
         {
-            if (events + request.Events.Count > maxEvents) break;
+            if (events + request.Events.Count > maxEvents)
+            {
+                break;
+            }
+
             prefix.Add(request);
             events += request.Events.Count;
         }

@@ -86,7 +86,7 @@ public sealed class AzuriteServer : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {executable}.");
         var errors = new System.Text.StringBuilder();
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (errors) { errors.AppendLine(e.Data); } } };
         process.OutputDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
@@ -99,7 +99,11 @@ public sealed class AzuriteServer : IAsyncDisposable
             {
                 await server.DisposeAsync();
                 string output;
-                lock (errors) output = errors.ToString();
+                lock (errors)
+                {
+                    output = errors.ToString();
+                }
+
                 throw new InvalidOperationException($"Azurite did not start on ports {blobPort}/{queuePort}/{tablePort}: {output}");
             }
 

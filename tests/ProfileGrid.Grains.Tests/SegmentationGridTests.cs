@@ -63,7 +63,11 @@ public class SegmentationGridTests(ClusterFixture fixture)
             .GetStream<SegmentMembershipChanges>(StreamId.Create(StreamNames.SegmentChangesNamespace, _tenant))
             .SubscribeAsync((item, _) =>
             {
-                foreach (var change in item.Changes) changes.Enqueue(change);
+                foreach (var change in item.Changes)
+                {
+                    changes.Enqueue(change);
+                }
+
                 return Task.CompletedTask;
             });
 

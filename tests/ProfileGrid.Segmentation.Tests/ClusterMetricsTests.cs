@@ -23,7 +23,7 @@ public class ClusterMetricsTests
         // x=4: a = 1,         b = (4 + 3)/2 = 3.5, s = 5/7
         // x=5: a = 1,         b = (5 + 4)/2 = 4.5, s = 7/9
         // mean = (7/9 + 5/7)/2 = (49 + 45)/126 = 47/63 = 0.746031746...
-        double s = ClusterMetrics.Silhouette(OneD(0, 1, 4, 5), [0, 0, 1, 1]);
+        var s = ClusterMetrics.Silhouette(OneD(0, 1, 4, 5), [0, 0, 1, 1]);
 
         Assert.Equal(47.0 / 63.0, s, 12);
     }
@@ -40,7 +40,7 @@ public class ClusterMetricsTests
         // Points 0, 1 | 10.
         // x=0: a = 1, b = 10, s = 9/10;  x=1: a = 1, b = 9, s = 8/9;  x=10: alone in its cluster -> 0 (sklearn rule).
         // mean = (0.9 + 8/9 + 0)/3 = (81 + 80)/270 = 161/270 = 0.596296...
-        double s = ClusterMetrics.Silhouette(OneD(0, 1, 10), [0, 0, 1]);
+        var s = ClusterMetrics.Silhouette(OneD(0, 1, 10), [0, 0, 1]);
 
         Assert.Equal(161.0 / 270.0, s, 12);
     }
@@ -76,7 +76,7 @@ public class ClusterMetricsTests
     {
         var points = Blobs(30, seed: 1);
         var labels = Enumerable.Range(0, 30).Select(i => i % 3).ToArray();
-        double exact = ClusterMetrics.Silhouette(points, labels);
+        var exact = ClusterMetrics.Silhouette(points, labels);
 
         Assert.Equal(exact, ClusterMetrics.SampledSilhouette(points, labels, 30, seed: 5), 12);
         Assert.Equal(exact, ClusterMetrics.SampledSilhouette(points, labels, 1000, seed: 5), 12);
@@ -87,10 +87,10 @@ public class ClusterMetricsTests
     {
         var points = Blobs(300, seed: 2);
         var labels = Enumerable.Range(0, 300).Select(i => i % 3).ToArray();
-        double exact = ClusterMetrics.Silhouette(points, labels);
+        var exact = ClusterMetrics.Silhouette(points, labels);
 
-        double s1 = ClusterMetrics.SampledSilhouette(points, labels, 60, seed: 42);
-        double s2 = ClusterMetrics.SampledSilhouette(points, labels, 60, seed: 42);
+        var s1 = ClusterMetrics.SampledSilhouette(points, labels, 60, seed: 42);
+        var s2 = ClusterMetrics.SampledSilhouette(points, labels, 60, seed: 42);
 
         Assert.Equal(s1, s2);
         Assert.True(exact > 0.8, $"blobs should separate well, got {exact}");

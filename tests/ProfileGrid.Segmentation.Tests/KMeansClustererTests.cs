@@ -25,12 +25,14 @@ public class KMeansClustererTests
         var rng = new Random(seed);
         var pts = new List<double[]>();
         var truth = new List<int>();
-        for (int b = 0; b < centres.Length; b++)
-            for (int i = 0; i < perBlob; i++)
+        for (var b = 0; b < centres.Length; b++)
+        {
+            for (var i = 0; i < perBlob; i++)
             {
                 pts.Add(centres[b].Select(c => c + Gaussian(rng)).ToArray());
                 truth.Add(b);
             }
+        }
         // Shuffle so that blobs are interleaved in the input.
         var order = Enumerable.Range(0, pts.Count).OrderBy(_ => rng.Next()).ToArray();
         return (order.Select(i => pts[i]).ToArray(), order.Select(i => truth[i]).ToArray());
@@ -40,11 +42,11 @@ public class KMeansClustererTests
     internal static void AssertRecoversBlobs(int[] truth, int[] labels, int blobs)
     {
         var blobLabel = new int[blobs];
-        for (int b = 0; b < blobs; b++)
+        for (var b = 0; b < blobs; b++)
         {
             var members = Enumerable.Range(0, truth.Length).Where(i => truth[i] == b).Select(i => labels[i]).ToArray();
-            int majority = members.GroupBy(l => l).OrderByDescending(g => g.Count()).First().Key;
-            double purity = members.Count(l => l == majority) / (double)members.Length;
+            var majority = members.GroupBy(l => l).OrderByDescending(g => g.Count()).First().Key;
+            var purity = members.Count(l => l == majority) / (double)members.Length;
             Assert.Equal(1.0, purity);
             blobLabel[b] = majority;
         }
@@ -54,12 +56,15 @@ public class KMeansClustererTests
     internal static double RecomputedInertia(double[][] points, ClusteringResult r)
     {
         double s = 0;
-        for (int i = 0; i < points.Length; i++)
-            for (int j = 0; j < points[i].Length; j++)
+        for (var i = 0; i < points.Length; i++)
+        {
+            for (var j = 0; j < points[i].Length; j++)
             {
-                double t = points[i][j] - r.Centroids[r.Labels[i]][j];
+                var t = points[i][j] - r.Centroids[r.Labels[i]][j];
                 s += t * t;
             }
+        }
+
         return s;
     }
 
@@ -174,8 +179,8 @@ public class KMeansClustererTests
     public bool At_convergence_every_point_is_nearest_its_own_centroid_and_the_inertia_is_the_sum_of_squared_distances(
         int[] values, PositiveInt dimensions, PositiveInt clusters, int seed)
     {
-        int d = 1 + dimensions.Get % 4;
-        int n = values.Length / d;
+        var d = 1 + dimensions.Get % 4;
+        var n = values.Length / d;
         if (n < 2)
         {
             return true;
@@ -185,15 +190,15 @@ public class KMeansClustererTests
         var points = Enumerable.Range(0, n)
             .Select(i => Enumerable.Range(0, d).Select(j => values[i * d + j] % 1000 / 10.0 + (j == 0 ? i * 1e-3 : 0)).ToArray())
             .ToArray();
-        int k = 1 + clusters.Get % Math.Min(n, 6);
+        var k = 1 + clusters.Get % Math.Min(n, 6);
 
         var result = new KMeansClusterer { Initializations = 2, Tolerance = 0 }.Fit(points, k, seed);
 
         double sum = 0;
-        for (int i = 0; i < n; i++)
+        for (var i = 0; i < n; i++)
         {
-            double own = ClusterMath.SquaredDistance(points[i], result.Centroids[result.Labels[i]]);
-            double nearest = result.Centroids.Min(c => ClusterMath.SquaredDistance(points[i], c));
+            var own = ClusterMath.SquaredDistance(points[i], result.Centroids[result.Labels[i]]);
+            var nearest = result.Centroids.Min(c => ClusterMath.SquaredDistance(points[i], c));
             if (own > nearest + 1e-6 * (1 + nearest))
             {
                 return false;
@@ -213,7 +218,10 @@ public class KMeansClustererTests
         var result = new KMeansClusterer().Fit(points, 1, seed: 0);
 
         Assert.All(result.Labels, l => Assert.Equal(0, l));
-        for (int j = 0; j < 4; j++) Assert.Equal(points.Average(p => p[j]), result.Centroids[0][j], 9);
+        for (var j = 0; j < 4; j++)
+        {
+            Assert.Equal(points.Average(p => p[j]), result.Centroids[0][j], 9);
+        }
     }
 
     [Fact]

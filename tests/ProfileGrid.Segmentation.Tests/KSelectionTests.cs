@@ -25,7 +25,7 @@ internal static class PlantedData
         var pts = new List<double[]>();
         foreach (var c in centres)
         {
-            for (int i = 0; i < perBlob; i++)
+            for (var i = 0; i < perBlob; i++)
             {
                 pts.Add(c.Select(x => x + Gaussian(rng)).ToArray());
             }
@@ -86,8 +86,8 @@ public class KSelectionTests
         Assert.Contains($"k = {choice.K}", choice.Reason);
         if (choice.ElbowK != choice.SilhouetteK)
         {
-            double atElbow = choice.Curve.Single(p => p.K == choice.ElbowK).Silhouette;
-            double best = choice.Curve.Single(p => p.K == choice.SilhouetteK).Silhouette;
+            var atElbow = choice.Curve.Single(p => p.K == choice.ElbowK).Silhouette;
+            var best = choice.Curve.Single(p => p.K == choice.SilhouetteK).Silhouette;
             Assert.Equal(best - atElbow <= KSelection.SilhouetteTolerance ? choice.ElbowK : choice.SilhouetteK, choice.K);
         }
     }

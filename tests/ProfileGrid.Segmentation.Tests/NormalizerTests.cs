@@ -16,7 +16,7 @@ public class NormalizerTests
     private static void AssertRow(double[] expected, double[] actual, int precision = 9)
     {
         Assert.Equal(expected.Length, actual.Length);
-        for (int j = 0; j < expected.Length; j++)
+        for (var j = 0; j < expected.Length; j++)
         {
             Assert.Equal(expected[j], actual[j], precision);
         }
@@ -52,9 +52,9 @@ public class NormalizerTests
         AssertRow([1.224745, 1.388730], t[2], 6);
 
         // Each column has mean 0 and population variance 1 after the transform.
-        for (int j = 0; j < 2; j++)
+        for (var j = 0; j < 2; j++)
         {
-            double mean = t.Average(r => r[j]);
+            var mean = t.Average(r => r[j]);
             Assert.Equal(0.0, mean, 12);
             Assert.Equal(1.0, t.Average(r => (r[j] - mean) * (r[j] - mean)), 12);
         }
@@ -130,14 +130,14 @@ public class NormalizerTests
     public bool Inverse_of_Transform_is_identity(int[] values, bool zScore)
     {
         // Three columns per row; column 0 is log1p-flagged and made non-negative.
-        int rowCount = values.Length / 3;
+        var rowCount = values.Length / 3;
         if (rowCount == 0)
         {
             return true;
         }
 
         var rows = new double[rowCount][];
-        for (int i = 0; i < rowCount; i++)
+        for (var i = 0; i < rowCount; i++)
         {
             rows[i] =
             [
@@ -151,7 +151,7 @@ public class NormalizerTests
         foreach (var row in rows)
         {
             var back = n.Inverse(n.Transform(row));
-            for (int j = 0; j < row.Length; j++)
+            for (var j = 0; j < row.Length; j++)
             {
                 if (Math.Abs(back[j] - row[j]) > 1e-9 * (1.0 + Math.Abs(row[j])))
                 {

@@ -9,17 +9,17 @@ public class PcaProjectionTests
     {
         var origin = new[] { 1.0, -2.0, 0.5 };
         var direction = new[] { 2.0, 1.0, -3.0 };
-        double norm = Math.Sqrt(direction.Sum(v => v * v));
+        var norm = Math.Sqrt(direction.Sum(v => v * v));
         var rng = new Random(3);
         var rows = Enumerable.Range(0, 100)
-            .Select(_ => { double t = rng.NextDouble() * 10 - 5; return origin.Select((o, j) => o + t * direction[j]).ToArray(); })
+            .Select(_ => { var t = rng.NextDouble() * 10 - 5; return origin.Select((o, j) => o + t * direction[j]).ToArray(); })
             .ToArray();
 
         var pca = PcaProjection.Fit(rows);
 
         Assert.Equal(1.0, pca.ExplainedVarianceRatio[0], 9);
         Assert.Equal(0.0, pca.ExplainedVarianceRatio[1], 9);
-        double cos = pca.Components[0].Zip(direction, (a, b) => a * b).Sum() / norm;
+        var cos = pca.Components[0].Zip(direction, (a, b) => a * b).Sum() / norm;
         Assert.Equal(1.0, Math.Abs(cos), 9);
         Assert.Equal(1.0, Math.Sqrt(pca.Components[0].Sum(v => v * v)), 9);
     }
@@ -37,7 +37,7 @@ public class PcaProjectionTests
             .ToArray();
         var pca = PcaProjection.Fit(rows);
 
-        double dot = pca.Components[0].Zip(pca.Components[1], (x, y) => x * y).Sum();
+        var dot = pca.Components[0].Zip(pca.Components[1], (x, y) => x * y).Sum();
         Assert.Equal(0.0, dot, 9);
         Assert.Equal(1.0, pca.Components[1].Sum(v => v * v), 9);
         Assert.True(pca.ExplainedVariance[0] >= pca.ExplainedVariance[1]);
@@ -46,7 +46,7 @@ public class PcaProjectionTests
         var projected = rows.Select(pca.Project).ToArray();
         double VarianceOf(IEnumerable<double> xs)
         {
-            var arr = xs.ToArray(); double m = arr.Average();
+            var arr = xs.ToArray(); var m = arr.Average();
             return arr.Sum(x => (x - m) * (x - m)) / (arr.Length - 1);
         }
         Assert.Equal(pca.ExplainedVariance[0], VarianceOf(projected.Select(p => p.X)), 9);

@@ -76,21 +76,31 @@ public class WardClustererTests
         while (clusters.Count > k)
         {
             int bestA = -1, bestB = -1;
-            double best = double.PositiveInfinity;
-            for (int a = 0; a < clusters.Count; a++)
-                for (int b = a + 1; b < clusters.Count; b++)
+            var best = double.PositiveInfinity;
+            for (var a = 0; a < clusters.Count; a++)
+            {
+                for (var b = a + 1; b < clusters.Count; b++)
                 {
                     var ca = Centroid(clusters[a]);
                     var cb = Centroid(clusters[b]);
-                    double d2 = ca.Zip(cb, (x, y) => (x - y) * (x - y)).Sum();
-                    double cost = clusters[a].Count * clusters[b].Count / (double)(clusters[a].Count + clusters[b].Count) * d2;
+                    var d2 = ca.Zip(cb, (x, y) => (x - y) * (x - y)).Sum();
+                    var cost = clusters[a].Count * clusters[b].Count / (double)(clusters[a].Count + clusters[b].Count) * d2;
                     if (cost < best) { best = cost; bestA = a; bestB = b; }
                 }
+            }
+
             clusters[bestA].AddRange(clusters[bestB]);
             clusters.RemoveAt(bestB);
         }
         var labels = new int[points.Length];
-        for (int c = 0; c < clusters.Count; c++) foreach (var i in clusters[c]) labels[i] = c;
+        for (var c = 0; c < clusters.Count; c++)
+        {
+            foreach (var i in clusters[c])
+            {
+                labels[i] = c;
+            }
+        }
+
         return Canonical(labels);
     }
 
@@ -103,8 +113,10 @@ public class WardClustererTests
         var rng = new Random(seed);
         var points = Enumerable.Range(0, 40).Select(_ => new[] { rng.NextDouble(), rng.NextDouble(), rng.NextDouble() }).ToArray();
         var ward = new WardClusterer();
-        foreach (int k in new[] { 2, 3, 5, 8 })
+        foreach (var k in new[] { 2, 3, 5, 8 })
+        {
             Assert.Equal(NaiveWard(points, k), ward.Fit(points, k, 0).Labels);
+        }
     }
 
     [Theory]

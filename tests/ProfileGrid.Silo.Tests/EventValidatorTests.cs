@@ -133,8 +133,14 @@ public class EventValidatorTests
     public void Missing_ids_are_rejected(string field)
     {
         var wire = Purchase();
-        if (field == "event_id") wire.EventId = "";
-        else wire.UserId = "";
+        if (field == "event_id")
+        {
+            wire.EventId = "";
+        }
+        else
+        {
+            wire.UserId = "";
+        }
 
         var error = Rejection(wire);
 

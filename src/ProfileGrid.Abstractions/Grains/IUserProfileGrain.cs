@@ -1,5 +1,5 @@
-using ProfileGrid.Abstractions.Events;
 using Orleans.Concurrency;
+using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Profiles;
 
 namespace ProfileGrid.Abstractions.Grains;

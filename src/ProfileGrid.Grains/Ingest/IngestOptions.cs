@@ -47,13 +47,41 @@ public sealed class IngestOptions
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (Partitions is < 1 or > 1024) problems.Add("Partitions must be between 1 and 1024.");
-        if (FlushInterval < TimeSpan.FromMilliseconds(10)) problems.Add("FlushInterval must be at least 10 ms.");
-        if (CheckpointInterval < TimeSpan.FromMilliseconds(10)) problems.Add("CheckpointInterval must be at least 10 ms.");
-        if (StuckAfter <= FlushInterval) problems.Add("StuckAfter must be longer than FlushInterval.");
-        if (MaxWriteAttempts is < 1 or > 1000) problems.Add("MaxWriteAttempts must be between 1 and 1000.");
-        if (MaxConcurrentStateWrites is < 1 or > 1024) problems.Add("MaxConcurrentStateWrites must be between 1 and 1024.");
-        if (MaxRecordBytes is < 64 * 1024 or > 3 * 1024 * 1024) problems.Add("MaxRecordBytes must be between 64 KiB and 3 MiB (one append block holds 4 MiB).");
+        if (Partitions is < 1 or > 1024)
+        {
+            problems.Add("Partitions must be between 1 and 1024.");
+        }
+
+        if (FlushInterval < TimeSpan.FromMilliseconds(10))
+        {
+            problems.Add("FlushInterval must be at least 10 ms.");
+        }
+
+        if (CheckpointInterval < TimeSpan.FromMilliseconds(10))
+        {
+            problems.Add("CheckpointInterval must be at least 10 ms.");
+        }
+
+        if (StuckAfter <= FlushInterval)
+        {
+            problems.Add("StuckAfter must be longer than FlushInterval.");
+        }
+
+        if (MaxWriteAttempts is < 1 or > 1000)
+        {
+            problems.Add("MaxWriteAttempts must be between 1 and 1000.");
+        }
+
+        if (MaxConcurrentStateWrites is < 1 or > 1024)
+        {
+            problems.Add("MaxConcurrentStateWrites must be between 1 and 1024.");
+        }
+
+        if (MaxRecordBytes is < 64 * 1024 or > 3 * 1024 * 1024)
+        {
+            problems.Add("MaxRecordBytes must be between 64 KiB and 3 MiB (one append block holds 4 MiB).");
+        }
+
         return problems;
     }
 }

@@ -243,7 +243,7 @@ public sealed partial class SegmentationGrain(
     {
         var shards = Shards();
         var counts = await Task.WhenAll(shards.Select(shard => shard.CountAsync()));
-        long population = counts.Sum(c => (long)c);
+        var population = counts.Sum(c => (long)c);
         var limit = _options.MaxTrainingRows;
         var samples = await Task.WhenAll(shards.Select((shard, i) =>
         {

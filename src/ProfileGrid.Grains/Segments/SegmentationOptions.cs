@@ -68,16 +68,36 @@ public sealed class SegmentationOptions
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (Shards is < 1 or > 1024) problems.Add("Shards must be between 1 and 1024.");
+        if (Shards is < 1 or > 1024)
+        {
+            problems.Add("Shards must be between 1 and 1024.");
+        }
+
         if (RetrainInterval < TimeSpan.Zero || (RetrainInterval > TimeSpan.Zero && RetrainInterval < TimeSpan.FromSeconds(1)))
         {
             problems.Add("RetrainInterval must be zero (off) or at least 1 second.");
         }
 
-        if (MaxTrainingRows < 100) problems.Add("MaxTrainingRows must be at least 100.");
-        if (MaterialChange is < 0 or >= 1 || double.IsNaN(MaterialChange)) problems.Add("MaterialChange must be in [0, 1).");
-        if (ShardFlushInterval < TimeSpan.FromMilliseconds(10)) problems.Add("ShardFlushInterval must be at least 10 ms.");
-        if (SizesCacheDuration < TimeSpan.Zero) problems.Add("SizesCacheDuration must not be negative.");
+        if (MaxTrainingRows < 100)
+        {
+            problems.Add("MaxTrainingRows must be at least 100.");
+        }
+
+        if (MaterialChange is < 0 or >= 1 || double.IsNaN(MaterialChange))
+        {
+            problems.Add("MaterialChange must be in [0, 1).");
+        }
+
+        if (ShardFlushInterval < TimeSpan.FromMilliseconds(10))
+        {
+            problems.Add("ShardFlushInterval must be at least 10 ms.");
+        }
+
+        if (SizesCacheDuration < TimeSpan.Zero)
+        {
+            problems.Add("SizesCacheDuration must not be negative.");
+        }
+
         problems.AddRange(DefaultSettings().Validate(ProfileFeatures.All, 0).Select(p => "default " + p));
         return problems;
     }

@@ -1,10 +1,10 @@
 using System.Globalization;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Contracts.V1;
-using WireEvent = ProfileGrid.Contracts.V1.Event;
-using WireEventContext = ProfileGrid.Contracts.V1.EventContext;
 using EventContext = ProfileGrid.Abstractions.Events.EventContext;
 using Money = ProfileGrid.Abstractions.Events.Money;
+using WireEvent = ProfileGrid.Contracts.V1.Event;
+using WireEventContext = ProfileGrid.Contracts.V1.EventContext;
 
 namespace ProfileGrid.Silo.Gateway;
 

@@ -44,14 +44,46 @@ public sealed class GatewayOptions
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (MaxEventsPerRequest < 1) problems.Add("MaxEventsPerRequest must be at least 1.");
-        if (MaxRequestBytes < 1024) problems.Add("MaxRequestBytes must be at least 1024.");
-        if (MaxProperties < 0) problems.Add("MaxProperties must not be negative.");
-        if (MaxStringLength < 16) problems.Add("MaxStringLength must be at least 16.");
-        if (MaxLongStringLength < MaxStringLength) problems.Add("MaxLongStringLength must be at least MaxStringLength.");
-        if (MaxFutureSkew < TimeSpan.Zero) problems.Add("MaxFutureSkew must not be negative.");
-        if (MaxEventAge <= TimeSpan.Zero) problems.Add("MaxEventAge must be positive.");
-        if (MaxStreamItemBytes is < 1024 or > 48 * 1024) problems.Add("MaxStreamItemBytes must be between 1024 and 49152 (Azure Queue messages hold 64 KB).");
+        if (MaxEventsPerRequest < 1)
+        {
+            problems.Add("MaxEventsPerRequest must be at least 1.");
+        }
+
+        if (MaxRequestBytes < 1024)
+        {
+            problems.Add("MaxRequestBytes must be at least 1024.");
+        }
+
+        if (MaxProperties < 0)
+        {
+            problems.Add("MaxProperties must not be negative.");
+        }
+
+        if (MaxStringLength < 16)
+        {
+            problems.Add("MaxStringLength must be at least 16.");
+        }
+
+        if (MaxLongStringLength < MaxStringLength)
+        {
+            problems.Add("MaxLongStringLength must be at least MaxStringLength.");
+        }
+
+        if (MaxFutureSkew < TimeSpan.Zero)
+        {
+            problems.Add("MaxFutureSkew must not be negative.");
+        }
+
+        if (MaxEventAge <= TimeSpan.Zero)
+        {
+            problems.Add("MaxEventAge must be positive.");
+        }
+
+        if (MaxStreamItemBytes is < 1024 or > 48 * 1024)
+        {
+            problems.Add("MaxStreamItemBytes must be between 1024 and 49152 (Azure Queue messages hold 64 KB).");
+        }
+
         return problems;
     }
 }

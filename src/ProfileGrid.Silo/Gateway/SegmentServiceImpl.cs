@@ -175,9 +175,21 @@ public sealed class SegmentServiceImpl(
             _ => throw Invalid("normalization", $"'{request.Normalization}' is not zscore or minmax"),
         };
 
-        if (request.K < 0) throw Invalid("k", $"must not be negative; got {request.K}");
-        if (request.MinK < 0) throw Invalid("min_k", $"must not be negative; got {request.MinK}");
-        if (request.MaxK < 0) throw Invalid("max_k", $"must not be negative; got {request.MaxK}");
+        if (request.K < 0)
+        {
+            throw Invalid("k", $"must not be negative; got {request.K}");
+        }
+
+        if (request.MinK < 0)
+        {
+            throw Invalid("min_k", $"must not be negative; got {request.MinK}");
+        }
+
+        if (request.MaxK < 0)
+        {
+            throw Invalid("max_k", $"must not be negative; got {request.MaxK}");
+        }
+
         var settings = defaults with
         {
             Algorithm = string.IsNullOrEmpty(request.Algorithm) ? defaults.Algorithm : request.Algorithm,

@@ -100,8 +100,16 @@ public sealed partial class HostSettings
             problems.Add($"ServiceId '{ServiceId}' must be 3-40 characters of lower-case letters, digits and single '-', starting with a letter.");
         }
 
-        if (QueueCount is < 1 or > 64) problems.Add("QueueCount must be between 1 and 64.");
-        if (QueueVisibilityTimeout < TimeSpan.FromSeconds(1)) problems.Add("QueueVisibilityTimeout must be at least 1 second.");
+        if (QueueCount is < 1 or > 64)
+        {
+            problems.Add("QueueCount must be between 1 and 64.");
+        }
+
+        if (QueueVisibilityTimeout < TimeSpan.FromSeconds(1))
+        {
+            problems.Add("QueueVisibilityTimeout must be at least 1 second.");
+        }
+
         if (UsesStreams && Streams == StreamProvider.EventHubs && (string.IsNullOrEmpty(EventHubs.ConnectionString) || string.IsNullOrEmpty(EventHubs.EventHubName)))
         {
             problems.Add("Streams=EventHubs needs EventHubs:ConnectionString and EventHubs:EventHubName.");
