@@ -134,8 +134,10 @@ public sealed partial class UserProfileGrain(
         await UntilReconciledAsync();
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
         StateChanged();
-        if (result.Applied > 0)
+        if (result.Applied > 0 || _failedWrites > 0)
         {
+            // After a failed write the redelivery's events are already in the dedupe window (Applied is 0), yet storage
+            // lacks them: write before this delivery completes and its message is deleted.
             await PersistAsync();
         }
 
@@ -326,6 +328,11 @@ public sealed partial class UserProfileGrain(
             // That write's caller saw its failure; this one carries its changes too.
         }
 
+        if (behind && !_unsaved)
+        {
+            return; // the write before this one took everything
+        }
+
         if (behind)
         {
             await writeGate.RunAsync(WriteNowAsync);
@@ -394,11 +401,13 @@ public sealed partial class UserProfileGrain(
         try
         {
             var error = failure.InnerException is { } inner ? $"{failure.GetType().Name}: {failure.Message} ({inner.GetType().Name}: {inner.Message})" : $"{failure.GetType().Name}: {failure.Message}";
-            if (await GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).WriteFailedAsync(this.GetPrimaryKeyString(), error))
+            if (await GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).WriteFailedAsync(this.GetPrimaryKeyString(), error) is { } setAsideThrough
+                && _unwrittenFrom is { } from && from <= setAsideThrough)
             {
-                // The partition recorded what it held for this profile and no longer waits for it. The changes stay in
-                // memory and writes go on being tried; only newer positions are tracked again.
-                _unwrittenFrom = null;
+                // The partition recorded what it held for this profile, up to setAsideThrough, and no longer waits for it.
+                // The changes stay in memory and writes go on being tried. Records applied while the report was on its
+                // way are not in that record: they stay tracked, so the checkpoint cannot pass them unwritten.
+                _unwrittenFrom = state.State.LogPosition > setAsideThrough ? setAsideThrough + 1 : null;
             }
         }
         catch (Exception ex)
@@ -442,6 +451,15 @@ public sealed partial class UserProfileGrain(
             {
                 _reconciling = false;
                 _heldDuringReconcile = null;
+            }
+
+            var key = ProfileKey.Parse(this.GetPrimaryKeyString());
+            if (stored.Profile.Tenant.Length > 0 && (stored.Profile.Tenant != key.Tenant || stored.Profile.UserId != key.UserId))
+            {
+                // As on activation: a row of someone else under the same hashed key is neither overwritten nor adopted.
+                LogStoredIdentityMismatch(this.GetPrimaryKeyString());
+                DeactivateOnIdle();
+                throw new ProfileKeyCollisionException(key, new ProfileKey(stored.Profile.Tenant, stored.Profile.UserId));
             }
 
             if (stored.LogPosition <= ours.LogPosition && stored.Profile.EventsApplied <= ours.Profile.EventsApplied)

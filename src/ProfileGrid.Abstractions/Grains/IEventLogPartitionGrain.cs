@@ -20,10 +20,11 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     Task FlushedAsync(string profileKey, long position);
 
     /// <summary>
-    /// A profile reports that writing its state failed. Returns true when the profile has failed too often and its
-    /// unwritten range is now set aside (recorded, and no longer holding the checkpoint back).
+    /// A profile reports that writing its state failed. When the profile has failed too often its unwritten range is set
+    /// aside (recorded, and no longer holding the checkpoint back): returns the last log position that range covers;
+    /// null otherwise.
     /// </summary>
-    Task<bool> WriteFailedAsync(string profileKey, string error);
+    Task<long?> WriteFailedAsync(string profileKey, string error);
 
     /// <summary>Activates the partition (replaying what no profile has persisted yet) and reports its state.</summary>
     Task<LogPartitionStatus> GetStatusAsync();

@@ -99,17 +99,17 @@ public sealed partial class EventLogPartitionGrain(
         return Task.CompletedTask;
     }
 
-    async Task<bool> IEventLogPartitionGrain.WriteFailedAsync(string profileKey, string error)
+    async Task<long?> IEventLogPartitionGrain.WriteFailedAsync(string profileKey, string error)
     {
         var range = _progress.WriteFailed(profileKey, Truncate(error));
         if (range is null || range.Failures < _options.MaxWriteAttempts)
         {
-            return false;
+            return null;
         }
 
-        SetAside(profileKey);
+        var through = SetAside(profileKey);
         await SaveCheckpointAsync();
-        return true;
+        return through;
     }
 
     Task<LogPartitionStatus> IEventLogPartitionGrain.GetStatusAsync()
@@ -338,17 +338,19 @@ public sealed partial class EventLogPartitionGrain(
     }
 
     /// <summary>Stops holding the checkpoint for a profile that keeps failing; the record is saved with the next checkpoint.</summary>
-    private void SetAside(string profileKey)
+    /// <summary>Records the profile's unwritten range as set aside; returns the last position it covers (null: none held).</summary>
+    private long? SetAside(string profileKey)
     {
         if (_progress.SetAside(profileKey) is not { } range)
         {
-            return;
+            return null;
         }
 
         var (tenant, user) = Identify(profileKey);
         var record = new SetAsideProfile(tenant, user, _partition, range.From, range.Through, range.Failures, range.LastError ?? "unknown", clock.GetUtcNow());
         _setAsideUnsaved.Add(record);
         LogSetAside(_partition, profileKey, range.From, range.Through, range.Failures, range.LastError);
+        return range.Through;
     }
 
     /// <summary>Saves after the save in flight, if any: two writes of the same row at once would fail on its ETag.</summary>
