@@ -3,6 +3,33 @@ namespace ProfileGrid.Segmentation;
 /// <summary>Shared double-precision helpers for the clusterers.</summary>
 internal static class ClusterMath
 {
+    /// <summary>What every clusterer checks first: points, all of one length, and k in 1..n. Returns the dimension.</summary>
+    public static int CheckFitInput(double[][] points, int k)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        var n = points.Length;
+        if (n == 0)
+        {
+            throw new ArgumentException("No points.", nameof(points));
+        }
+
+        if (k < 1 || k > n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
+        }
+
+        var d = points[0].Length;
+        foreach (var p in points)
+        {
+            if (p.Length != d)
+            {
+                throw new ArgumentException("All points must have the same length.", nameof(points));
+            }
+        }
+
+        return d;
+    }
+
     public static double SquaredDistance(double[] a, double[] b)
     {
         double s = 0;

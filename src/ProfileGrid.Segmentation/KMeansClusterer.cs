@@ -42,18 +42,8 @@ public sealed class KMeansClusterer : IClusterer
 
     public ClusteringResult Fit(double[][] points, int k, int seed)
     {
-        ArgumentNullException.ThrowIfNull(points);
+        var d = ClusterMath.CheckFitInput(points, k);
         var n = points.Length;
-        if (n == 0)
-        {
-            throw new ArgumentException("No points.", nameof(points));
-        }
-
-        if (k < 1 || k > n)
-        {
-            throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
-        }
-
         if (Initializations < 1)
         {
             throw new InvalidOperationException("Initializations must be >= 1.");
@@ -62,15 +52,6 @@ public sealed class KMeansClusterer : IClusterer
         if (MaxIterations < 1)
         {
             throw new InvalidOperationException("MaxIterations must be >= 1.");
-        }
-
-        var d = points[0].Length;
-        foreach (var p in points)
-        {
-            if (p.Length != d)
-            {
-                throw new ArgumentException("All points must have the same length.", nameof(points));
-            }
         }
 
         var (mean, meanVariance) = MeanAndMeanVariance(points);

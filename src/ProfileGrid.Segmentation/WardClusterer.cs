@@ -50,30 +50,11 @@ public sealed class WardClusterer : IClusterer
 
     public ClusteringResult Fit(double[][] points, int k, int seed)
     {
-        ArgumentNullException.ThrowIfNull(points);
+        ClusterMath.CheckFitInput(points, k);
         var n = points.Length;
-        if (n == 0)
-        {
-            throw new ArgumentException("No points.", nameof(points));
-        }
-
-        if (k < 1 || k > n)
-        {
-            throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{n}.");
-        }
-
         if (MaxPoints < 2)
         {
             throw new InvalidOperationException("MaxPoints must be >= 2.");
-        }
-
-        var d = points[0].Length;
-        foreach (var p in points)
-        {
-            if (p.Length != d)
-            {
-                throw new ArgumentException("All points must have the same length.", nameof(points));
-            }
         }
 
         if (n <= MaxPoints || k > MaxPoints)
