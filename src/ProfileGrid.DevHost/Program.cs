@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Configuration;
 using ProfileGrid.DevHost;
 using ProfileGrid.Silo.Hosting;
@@ -28,12 +29,16 @@ var demo = configuration.GetSection(DemoSettings.Section).Get<DemoSettings>() ??
 var azuriteSettings = configuration.GetSection(AzuriteSettings.Section).Get<AzuriteSettings>() ?? new AzuriteSettings();
 
 using var stopping = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+void StopOnSignal(PosixSignalContext signal)
 {
-    // The terminal sends the silo its own SIGINT; it shuts down gracefully while this process waits for it.
-    e.Cancel = true;
+    // Ctrl-C (the terminal also sends the silo its own SIGINT) or a plain kill: stop the silo and Azurite before exiting,
+    // so that neither outlives this process.
+    signal.Cancel = true;
     stopping.Cancel();
-};
+}
+
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOnSignal);
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal);
 
 AzuriteServer? azurite = null;
 if (grid.NeedsAzureStorage && string.IsNullOrEmpty(grid.StorageConnectionString))
