@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using ProfileGrid.Abstractions.Profiles;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Domain;
@@ -11,24 +12,82 @@ namespace ProfileGrid.Silo.Gateway;
 /// are already in the view (the JSON document is built from the same view), so this only copies and formats. Unknown
 /// values stay unset.
 /// </summary>
+/// <remarks>
+/// Most of an answer is the same for every read of one view (the grain caches its view per state version and UTC day):
+/// the recent actions, windows, layers and their ~50 formatted timestamps. That part is mapped once per view into a
+/// template, kept only as long as the view itself (a <see cref="ConditionalWeakTable{TKey,TValue}"/> keyed on the
+/// view's behaviour layer, which <see cref="ProfileView.At"/> copies share), and each read clones the template and sets
+/// the figures that depend on the instant. A view that arrives serialized from another silo is a new object each
+/// time, so it is mapped afresh, as before.
+/// </remarks>
 public static class ProfileMapper
 {
+    private static readonly ConditionalWeakTable<BehaviorView, Template> Templates = [];
+
     public static Profile ToProto(ProfileView view)
     {
         ArgumentNullException.ThrowIfNull(view);
+        if (!Templates.TryGetValue(view.Behavior, out var template) || !template.IsOf(view))
+        {
+            template = new Template(view.Tenant, view.UserId, view.EventsApplied, view.WindowsDay, Stable(view));
+            Templates.AddOrUpdate(view.Behavior, template);
+        }
+
+        var proto = template.Proto.Clone();
+        proto.AsOf = Timestamp(view.AsOf);
+        proto.Dormant = view.Dormant;
+        if (view.StalenessDays is { } staleness)
+        {
+            proto.StalenessDays = staleness;
+        }
+
+        if (view.AgeBand is { } ageBand)
+        {
+            proto.Demographics.AgeBand = ageBand;
+        }
+
+        var behavior = proto.Behavior;
+        behavior.EngagementVelocity = view.EngagementVelocity;
+        if (view.RecencyDays is { } recency)
+        {
+            behavior.RecencyDays = recency;
+        }
+
+        var factor = view.AffinityFactor;
+        foreach (var a in view.Behavior.CategoryAffinities)
+        {
+            behavior.CategoryAffinities.Add(new Contracts.V1.CategoryAffinity { Category = a.Category, Score = Math.Round(a.Score * factor, 4) });
+        }
+
+        return proto;
+    }
+
+    /// <summary>
+    /// The instant-independent answer of one view. A behaviour layer is shared by the copies of one view and by nothing
+    /// else, so a template found under it is the view's own; the identity, version and day are compared all the same,
+    /// so that a view assembled by hand can never be answered with another profile's figures.
+    /// </summary>
+    private sealed record Template(string Tenant, string UserId, long EventsApplied, int WindowsDay, Profile Proto)
+    {
+        public bool IsOf(ProfileView view) =>
+            view.EventsApplied == EventsApplied && view.WindowsDay == WindowsDay &&
+            string.Equals(view.UserId, UserId, StringComparison.Ordinal) && string.Equals(view.Tenant, Tenant, StringComparison.Ordinal);
+    }
+
+    /// <summary>Everything of the answer that does not depend on the instant of the read.</summary>
+    private static Profile Stable(ProfileView view)
+    {
         var proto = new Profile
         {
             Tenant = view.Tenant,
             UserId = view.UserId,
             AnonymousIds = { view.AnonymousIds },
-            AsOf = Timestamp(view.AsOf),
             EventsApplied = view.EventsApplied,
-            Demographics = Demographics(view),
-            Behavior = Behavior(view),
+            Demographics = Demographics(view.Demographics),
+            Behavior = Behavior(view.Behavior),
             Preferences = Preferences(view.Preferences),
             Context = Context(view.Context),
             Completeness = view.Completeness,
-            Dormant = view.Dormant,
         };
         if (view.CreatedAt is { } created)
         {
@@ -40,23 +99,12 @@ public static class ProfileMapper
             proto.UpdatedAt = Timestamp(updated);
         }
 
-        if (view.StalenessDays is { } staleness)
-        {
-            proto.StalenessDays = staleness;
-        }
-
         return proto;
     }
 
-    private static DemographicsLayer Demographics(ProfileView view)
+    private static DemographicsLayer Demographics(DemographicsView d)
     {
-        var d = view.Demographics;
         var layer = new DemographicsLayer();
-        if (view.AgeBand is { } ageBand)
-        {
-            layer.AgeBand = ageBand;
-        }
-
         if (d.Gender is { } gender)
         {
             layer.Gender = WireNames.Of(gender);
@@ -90,15 +138,13 @@ public static class ProfileMapper
         return layer;
     }
 
-    private static BehaviorLayer Behavior(ProfileView view)
+    private static BehaviorLayer Behavior(BehaviorView b)
     {
-        var b = view.Behavior;
         var layer = new BehaviorLayer
         {
             Sessions = b.Sessions,
             Orders = b.Orders,
             Monetary = Money(b.Monetary),
-            EngagementVelocity = view.EngagementVelocity,
             CartAdds = b.CartAdds,
             CartRemoves = b.CartRemoves,
             Searches = b.Searches,
@@ -133,11 +179,6 @@ public static class ProfileMapper
             layer.LastPurchaseAt = Timestamp(lastPurchase);
         }
 
-        if (view.RecencyDays is { } recency)
-        {
-            layer.RecencyDays = recency;
-        }
-
         foreach (var (kind, count) in b.EventCounts)
         {
             layer.EventCounts[kind] = count;
@@ -151,12 +192,6 @@ public static class ProfileMapper
         foreach (var w in b.Windows)
         {
             layer.Windows.Add(new Contracts.V1.RfmWindow { Window = w.Window, Orders = w.Orders, Revenue = Money(w.Revenue), Events = w.Events, Sessions = w.Sessions });
-        }
-
-        var factor = view.AffinityFactor;
-        foreach (var a in b.CategoryAffinities)
-        {
-            layer.CategoryAffinities.Add(new Contracts.V1.CategoryAffinity { Category = a.Category, Score = Math.Round(a.Score * factor, 4) });
         }
 
         foreach (var a in b.RecentActions)
