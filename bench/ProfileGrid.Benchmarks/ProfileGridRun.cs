@@ -20,6 +20,7 @@ public sealed record IngestResult(
     string Verification,
     bool Verified,
     LatencyStats? Reads,
+    LatencyStats? TransportFloor,
     IReadOnlyList<(string Phase, CpuUsage Usage, long Work)> Cpu,
     string Notes)
 {
@@ -107,8 +108,18 @@ public static class ProfileGridRun
             cpu.Add(("GetProfile reads (warm-up included)", readMeter.Stop(), options.LatencyRequests + ProfileGridRun.WarmupReads(options.LatencyRequests)));
             log($"GetProfile: p50 {reads.P50:F3} ms, p99 {reads.P99:F3} ms, {reads.RequestsPerSecond:N0} req/s, errors {reads.Errors}");
 
+            // The same number of calls that do no work (the standard gRPC health check, a few bytes each way) on the same
+            // connection: what Kestrel, HTTP/2, gRPC and this client cost per call on this machine, the floor under any read.
+            var health = new Grpc.Health.V1.Health.HealthClient(readChannel);
+            var floorMeter = new CpuMeter(host.Id, storagePid);
+            var floor = await LatencyRunner.RunAsync(
+                workload.UserIds, options.LatencyRequests, WarmupReads(options.LatencyRequests), options.LatencyConcurrency, options.Seed,
+                _ => health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest()).ResponseAsync);
+            cpu.Add(("gRPC health checks (transport floor)", floorMeter.Stop(), options.LatencyRequests + WarmupReads(options.LatencyRequests)));
+            log($"gRPC health check (transport floor): p50 {floor.P50:F3} ms, p99 {floor.P99:F3} ms, {floor.RequestsPerSecond:N0} req/s, errors {floor.Errors}");
+
             var notes = report.Rejected > 0 || report.Retries > 0 ? $"rejected {report.Rejected}, retries {report.Retries}" : string.Empty;
-            return new IngestResult(config.Name, config.Description, workload, options.Concurrency, ackSeconds, endToEnd, verification, verified, reads, cpu, notes);
+            return new IngestResult(config.Name, config.Description, workload, options.Concurrency, ackSeconds, endToEnd, verification, verified, reads, floor, cpu, notes);
         }
         catch (Exception ex) when (host is not null)
         {

@@ -44,6 +44,10 @@ public static class Report
         foreach (var r in results.Where(r => r.Reads is not null))
         {
             PrintReads(r.Name, "GetProfile (gRPC, full layered profile)", r.Reads!);
+            if (r.TransportFloor is { } floor)
+            {
+                PrintReads(r.Name, "gRPC health check (no work: the transport floor)", floor);
+            }
         }
 
         if (redis is not null)
