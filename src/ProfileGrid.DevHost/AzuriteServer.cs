@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace ProfileGrid.DevHost;
 
@@ -129,7 +130,10 @@ public sealed class AzuriteServer : IAsyncDisposable
 
         try
         {
-            if (!_process.HasExited)
+            // Azurite keeps its blob and table metadata in memory and saves it every few seconds and when asked to stop:
+            // a kill would lose the last seconds (containers and rows that the grid was told are written). So ask first.
+            if (!_process.HasExited && (OperatingSystem.IsWindows() || SendSignal(_process.Id, SigInt) != 0 ||
+                                        !await ExitsWithinAsync(_process, TimeSpan.FromSeconds(15))))
             {
                 _process.Kill(entireProcessTree: true);
             }
@@ -143,6 +147,24 @@ public sealed class AzuriteServer : IAsyncDisposable
         finally
         {
             _process.Dispose();
+        }
+    }
+
+    private const int SigInt = 2;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    private static async Task<bool> ExitsWithinAsync(Process process, TimeSpan timeout)
+    {
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
         }
     }
 
