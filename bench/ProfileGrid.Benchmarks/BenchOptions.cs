@@ -55,6 +55,9 @@ public sealed class BenchOptions
 
     public int Seed { get; private set; } = 42;
 
+    /// <summary>Days of simulated history per user: fewer days, fewer events per user (about 91 per user at 365).</summary>
+    public int HistoryDays { get; private set; } = 365;
+
     public bool SkipRedis { get; private set; }
 
     public const string Usage =
@@ -72,6 +75,8 @@ public sealed class BenchOptions
           --max-events N            cap on the events of every configuration (a prefix of the stream: many users,
                                     few events each, as a burst of new users) [the whole stream]
           --seed N                  seed of the simulated stream [42]
+          --history-days N          days of simulated history per user [365, about 91 events per user]; fewer days
+                                    make many users affordable (30: about 8 events per user), as for the growth runs
           --no-redis                skip the Redis comparison
           --help                    this text
 
@@ -96,6 +101,7 @@ public sealed class BenchOptions
                 case "--stream-max-events": options.StreamMaxEvents = reader.PositiveInt(); break;
                 case "--max-events": options.MaxEvents = reader.PositiveInt(); break;
                 case "--seed": options.Seed = reader.PositiveInt(); break;
+                case "--history-days": options.HistoryDays = reader.PositiveInt(); break;
                 case "--no-redis": options.SkipRedis = true; break;
                 case "--configs":
                     options.Configs = reader.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
