@@ -10,20 +10,38 @@ public sealed record LatencyStats(long Requests, double Seconds, double P50, dou
 }
 
 /// <summary>
-/// Closed-loop reads: <c>concurrency</c> workers, each with one request in flight, over random users. A warm-up phase
-/// of the same shape runs first and is not recorded.
+/// Closed-loop reads: <c>concurrency</c> workers, each with one request in flight, over random users. A warm-up of the
+/// same shape (<see cref="WarmUpAsync"/>) runs first and is not recorded.
 /// </summary>
 public static class LatencyRunner
 {
     // Microseconds up to one minute, three significant digits.
     private const long HighestMicros = 60_000_000;
 
-    public static async Task<LatencyStats> RunAsync(
-        IReadOnlyList<string> userIds, int requests, int warmupRequests, int concurrency, int seed, Func<string, Task> read)
+    /// <summary>
+    /// Reads, unrecorded, until at least <paramref name="minimumRequests"/> are done and <paramref name="minimumTime"/>
+    /// has passed: a .NET host keeps compiling hot methods at higher tiers for its first seconds of a new load (about a
+    /// tenth of its CPU in the first seconds of reads, under 1% after 25 s, by perf), which is not what it costs when
+    /// it has been serving for a while.
+    /// </summary>
+    public static async Task<long> WarmUpAsync(
+        IReadOnlyList<string> userIds, int minimumRequests, TimeSpan minimumTime, int concurrency, int seed, Func<string, Task> read)
     {
-        await PhaseAsync(userIds, warmupRequests, concurrency, seed + 1, read, record: false);
-        return await PhaseAsync(userIds, requests, concurrency, seed, read, record: true);
+        var clock = Stopwatch.StartNew();
+        long done = 0;
+        var round = 0;
+        do
+        {
+            await PhaseAsync(userIds, minimumRequests, concurrency, seed + 1 + round++, read, record: false);
+            done += minimumRequests;
+        }
+        while (clock.Elapsed < minimumTime);
+
+        return done;
     }
+
+    public static Task<LatencyStats> MeasureAsync(IReadOnlyList<string> userIds, int requests, int concurrency, int seed, Func<string, Task> read) =>
+        PhaseAsync(userIds, requests, concurrency, seed, read, record: true);
 
     private static async Task<LatencyStats> PhaseAsync(
         IReadOnlyList<string> userIds, int requests, int concurrency, int seed, Func<string, Task> read, bool record)

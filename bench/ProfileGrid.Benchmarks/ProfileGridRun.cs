@@ -101,21 +101,23 @@ public static class ProfileGridRun
             // A separate client (own channel, own HTTP/2 connection), as a reading service would have.
             using var readChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
             var reader = new ProfileGateway.ProfileGatewayClient(readChannel);
+            Task ReadProfile(string user) => reader.GetProfileAsync(new GetProfileRequest { Tenant = workload.Tenant, UserId = user }).ResponseAsync;
+            var warmup = await LatencyRunner.WarmUpAsync(
+                workload.UserIds, WarmupReads(options.LatencyRequests), options.ReadWarmup, options.LatencyConcurrency, options.Seed, ReadProfile);
+            log($"GetProfile warm-up: {warmup:N0} reads");
             var readMeter = new CpuMeter(host.Id, storagePid);
-            var reads = await LatencyRunner.RunAsync(
-                workload.UserIds, options.LatencyRequests, WarmupReads(options.LatencyRequests), options.LatencyConcurrency, options.Seed,
-                user => reader.GetProfileAsync(new GetProfileRequest { Tenant = workload.Tenant, UserId = user }).ResponseAsync);
-            cpu.Add(("GetProfile reads (warm-up included)", readMeter.Stop(), options.LatencyRequests + ProfileGridRun.WarmupReads(options.LatencyRequests)));
+            var reads = await LatencyRunner.MeasureAsync(workload.UserIds, options.LatencyRequests, options.LatencyConcurrency, options.Seed, ReadProfile);
+            cpu.Add(("GetProfile reads (measured, after warm-up)", readMeter.Stop(), options.LatencyRequests));
             log($"GetProfile: p50 {reads.P50:F3} ms, p99 {reads.P99:F3} ms, {reads.RequestsPerSecond:N0} req/s, errors {reads.Errors}");
 
             // The same number of calls that do no work (the standard gRPC health check, a few bytes each way) on the same
             // connection: what Kestrel, HTTP/2, gRPC and this client cost per call on this machine, the floor under any read.
             var health = new Grpc.Health.V1.Health.HealthClient(readChannel);
+            Task CheckHealth(string _) => health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest()).ResponseAsync;
+            await LatencyRunner.WarmUpAsync(workload.UserIds, WarmupReads(options.LatencyRequests), TimeSpan.Zero, options.LatencyConcurrency, options.Seed, CheckHealth);
             var floorMeter = new CpuMeter(host.Id, storagePid);
-            var floor = await LatencyRunner.RunAsync(
-                workload.UserIds, options.LatencyRequests, WarmupReads(options.LatencyRequests), options.LatencyConcurrency, options.Seed,
-                _ => health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest()).ResponseAsync);
-            cpu.Add(("gRPC health checks (transport floor)", floorMeter.Stop(), options.LatencyRequests + WarmupReads(options.LatencyRequests)));
+            var floor = await LatencyRunner.MeasureAsync(workload.UserIds, options.LatencyRequests, options.LatencyConcurrency, options.Seed, CheckHealth);
+            cpu.Add(("gRPC health checks (transport floor)", floorMeter.Stop(), options.LatencyRequests));
             log($"gRPC health check (transport floor): p50 {floor.P50:F3} ms, p99 {floor.P99:F3} ms, {floor.RequestsPerSecond:N0} req/s, errors {floor.Errors}");
 
             var notes = report.Rejected > 0 || report.Retries > 0 ? $"rejected {report.Rejected}, retries {report.Retries}" : string.Empty;

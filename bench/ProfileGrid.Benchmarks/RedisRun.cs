@@ -84,11 +84,12 @@ public static class RedisRun
             var (verified, verification) = await VerifyAsync(db, workload);
             log($"exactly-once check: {verification}");
 
+            Task ReadHash(string user) => db.HashGetAllAsync(ProfileKey(workload.Tenant, user));
+            await LatencyRunner.WarmUpAsync(
+                workload.UserIds, ProfileGridRun.WarmupReads(options.LatencyRequests), options.ReadWarmup, options.LatencyConcurrency, options.Seed, ReadHash);
             var readMeter = new CpuMeter(null, server.Id);
-            var reads = await LatencyRunner.RunAsync(
-                workload.UserIds, options.LatencyRequests, ProfileGridRun.WarmupReads(options.LatencyRequests), options.LatencyConcurrency, options.Seed,
-                user => db.HashGetAllAsync(ProfileKey(workload.Tenant, user)));
-            cpu.Add(("HGETALL reads (warm-up included)", readMeter.Stop(), options.LatencyRequests + ProfileGridRun.WarmupReads(options.LatencyRequests)));
+            var reads = await LatencyRunner.MeasureAsync(workload.UserIds, options.LatencyRequests, options.LatencyConcurrency, options.Seed, ReadHash);
+            cpu.Add(("HGETALL reads (measured, after warm-up)", readMeter.Stop(), options.LatencyRequests));
             log($"HGETALL: p50 {reads.P50:F3} ms, p99 {reads.P99:F3} ms, {reads.RequestsPerSecond:N0} req/s, errors {reads.Errors}");
             return new RedisBenchResult(workload, options.Concurrency, seconds, verification, verified, reads, cpu);
         }

@@ -10,7 +10,7 @@ public static class Report
         Console.WriteLine();
         Console.WriteLine($"Seed {options.Seed}, {options.Users:N0} users, {options.HistoryDays} days of history; batch = at most {options.Batch} events per request, whole sessions kept together; " +
                           $"{options.Concurrency} requests (Redis: pipelined batches) in flight; reads: {options.LatencyRequests:N0} measured after " +
-                          $"{ProfileGridRun.WarmupReads(options.LatencyRequests):N0} warm-up, {options.LatencyConcurrency} in flight, random users.");
+                          $"at least {ProfileGridRun.WarmupReads(options.LatencyRequests):N0} and {options.ReadWarmup.TotalSeconds:F0} s of warm-up, {options.LatencyConcurrency} in flight, random users.");
         if (results.Any(r => r.Workload.Capped))
         {
             Console.WriteLine($"The stream path is capped at --stream-max-events {options.StreamMaxEvents:N0}: it gets the first {streamPrefix.Requests.Count:N0} " +
@@ -78,7 +78,7 @@ public static class Report
         Console.WriteLine();
         Console.WriteLine("Server: the host process (ProfileGrid) or redis-server; storage: Azurite (node); client: this benchmark " +
                           "(load generator and reader); others: everything else on the machine meanwhile. Per core-second: events " +
-                          "(or reads, warm-up included) per second of CPU used by server + storage + client, a figure that depends " +
+                          "(or measured reads) per second of CPU used by server + storage + client, a figure that depends " +
                           "less on what else the machine was doing than the rates above.");
         Console.WriteLine();
         Console.WriteLine("| configuration | phase | seconds | server | storage | client | others | machine | per core-second |");
