@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -45,9 +44,6 @@ public sealed partial class EventLogPartitionGrain(
     /// <summary>Set-aside records kept in the checkpoint row per partition (older ones remain in the logs).</summary>
     public const int KeptSetAside = 100;
 
-    // A record written since 2026-12 starts with this marker and holds ProfileBatch[]; older ones start with their
-    // (positive) count of EventBatch[] payloads and are still read.
-    private const int KeyedRecordMarker = -2;
     private const int MaxErrorLength = 500;
 
     private readonly IngestOptions _options = options.Value;
@@ -87,7 +83,7 @@ public sealed partial class EventLogPartitionGrain(
             throw new InvalidOperationException($"Log partition {_partition} is restarting after a failed append; retry.");
         }
 
-        var pending = new PendingAppend(serializer.SerializeToArray(batches), batches);
+        var pending = new PendingAppend(LogRecordCodec.Encode(batches), batches);
         _pending.Enqueue(pending);
         Kick();
         return await pending.Completion.Task;
@@ -442,51 +438,9 @@ public sealed partial class EventLogPartitionGrain(
             : new ProfileBatch(m.Key, new EventBatch([.. m.Batches.SelectMany(b => b.Events)])))];
     }
 
-    // Record layout: [marker -2:int32][count:int32] then count x ([length:int32][Orleans-serialized ProfileBatch[]]).
-    // Each append keeps the bytes its caller serialized, so a group commit never serializes twice.
-    private static byte[] Encode(List<PendingAppend> group)
-    {
-        var record = new byte[8 + group.Sum(p => 4 + p.Payload.Length)];
-        BinaryPrimitives.WriteInt32LittleEndian(record, KeyedRecordMarker);
-        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(4), group.Count);
-        var offset = 8;
-        foreach (var pending in group)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(offset), pending.Payload.Length);
-            pending.Payload.CopyTo(record, offset + 4);
-            offset += 4 + pending.Payload.Length;
-        }
+    private static byte[] Encode(List<PendingAppend> group) => LogRecords.Frame(group.Select(p => p.Payload).ToList());
 
-        return record;
-    }
-
-    private ProfileBatch[] Decode(byte[] record)
-    {
-        var keyed = BinaryPrimitives.ReadInt32LittleEndian(record) == KeyedRecordMarker;
-        var offset = keyed ? 4 : 0;
-        var count = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(offset));
-        offset += 4;
-        var batches = new List<ProfileBatch>();
-        for (var i = 0; i < count; i++)
-        {
-            var length = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(offset));
-            var payload = record.AsSpan(offset + 4, length);
-            if (keyed)
-            {
-                batches.AddRange(serializer.Deserialize<ProfileBatch[]>(payload) ?? []);
-            }
-            else
-            {
-                // A record from before keys travelled with the events: the key is the events' own.
-                batches.AddRange((serializer.Deserialize<EventBatch[]>(payload) ?? [])
-                    .Select(b => new ProfileBatch(new ProfileKey(b.Events[0].Tenant, b.Events[0].UserId).ToString(), b)));
-            }
-
-            offset += 4 + length;
-        }
-
-        return ByProfile(batches);
-    }
+    private ProfileBatch[] Decode(byte[] record) => ByProfile(LogRecords.Read(record, serializer));
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
