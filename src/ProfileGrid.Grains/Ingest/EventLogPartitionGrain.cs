@@ -53,6 +53,7 @@ public sealed partial class EventLogPartitionGrain(
     private PartitionProgress _progress = null!;
     private int _partition;
     private Task _pump = Task.CompletedTask;
+    private (GrainType Type, GrainInterfaceType Interface)? _profileGrainTypes;
     private Task _saving = Task.CompletedTask;
     private TaskCompletionSource _wake = NewSignal();
 
@@ -249,7 +250,7 @@ public sealed partial class EventLogPartitionGrain(
 
             try
             {
-                var result = await GrainFactory.GetGrain<IUserProfileGrain>(key).ApplyLoggedAsync(profile.Batch, _partition, position, previous);
+                var result = await ProfileGrain(key).ApplyLoggedAsync(profile.Batch, _partition, position, previous);
 
                 // Not applied on a gap: its range keeps the checkpoint before the gap, and a replay hands it everything in order.
                 gap |= result.Gap;
@@ -441,6 +442,22 @@ public sealed partial class EventLogPartitionGrain(
     private static byte[] Encode(List<PendingAppend> group) => LogRecords.Frame(group.Select(p => p.Payload).ToList());
 
     private ProfileBatch[] Decode(byte[] record) => ByProfile(LogRecords.Read(record, serializer));
+
+    /// <summary>
+    /// A profile's grain reference, made from the grain and interface types resolved once: GetGrain looks the interface
+    /// up by reflection on every call (Orleans 10.4), once per profile of every record here.
+    /// </summary>
+    private IUserProfileGrain ProfileGrain(string key)
+    {
+        if (_profileGrainTypes is not { } types)
+        {
+            var reference = (GrainReference)(object)GrainFactory.GetGrain<IUserProfileGrain>(key);
+            _profileGrainTypes = (reference.GrainId.Type, reference.InterfaceType);
+            return (IUserProfileGrain)(object)reference;
+        }
+
+        return (IUserProfileGrain)GrainFactory.GetGrain(GrainId.Create(types.Type, key), types.Interface);
+    }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

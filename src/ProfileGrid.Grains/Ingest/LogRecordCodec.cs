@@ -31,7 +31,7 @@ public static class LogRecordCodec
     /// <summary>Encodes the batches of one append.</summary>
     public static byte[] Encode(IReadOnlyList<ProfileBatch> batches)
     {
-        var writer = new Writer(4096);
+        var writer = new Writer();
         writer.VarInt((uint)batches.Count);
         foreach (var batch in batches)
         {
@@ -288,16 +288,40 @@ public static class LogRecordCodec
         };
     }
 
-    /// <summary>A growable buffer rented from the shared pool; <see cref="ToArray"/> returns the bytes and the buffer.</summary>
-    private struct Writer(int capacity)
+    /// <summary>
+    /// A growable buffer: the thread's scratch buffer (kept between calls, so encoding allocates nothing but its
+    /// result), or one rented from the shared pool when a payload outgrows it. Encoding never awaits, so a thread's
+    /// buffer is never shared.
+    /// </summary>
+    private struct Writer
     {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        private const int ScratchBytes = 256 * 1024;
+
+        [ThreadStatic]
+        private static byte[]? t_scratch;
+
+        private byte[] _buffer;
         private int _length;
+
+        public Writer()
+        {
+            _buffer = t_scratch ?? new byte[ScratchBytes];
+            t_scratch = null; // taken; given back by ToArray
+        }
 
         public byte[] ToArray()
         {
-            var result = _buffer.AsSpan(0, _length).ToArray();
-            ArrayPool<byte>.Shared.Return(_buffer);
+            var result = GC.AllocateUninitializedArray<byte>(_length);
+            _buffer.AsSpan(0, _length).CopyTo(result);
+            if (_buffer.Length == ScratchBytes)
+            {
+                t_scratch = _buffer;
+            }
+            else
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+            }
+
             _buffer = [];
             return result;
         }
@@ -372,7 +396,15 @@ public static class LogRecordCodec
             {
                 var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + count));
                 _buffer.AsSpan(0, _length).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_buffer);
+                if (_buffer.Length == ScratchBytes)
+                {
+                    t_scratch = _buffer;
+                }
+                else
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                }
+
                 _buffer = larger;
             }
 
@@ -500,7 +532,7 @@ public static class LogRecords
             length += 4 + payload.Length;
         }
 
-        var record = new byte[length];
+        var record = GC.AllocateUninitializedArray<byte>(length);
         BinaryPrimitives.WriteInt32LittleEndian(record, LogRecordCodec.Marker);
         BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(4), payloads.Count);
         var offset = 8;
