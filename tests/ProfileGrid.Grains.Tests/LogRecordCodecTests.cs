@@ -37,15 +37,21 @@ public sealed class LogRecordCodecTests : IDisposable
         Source = Channel.Crm,
         Context = new EventContext
         {
-            Device = DeviceType.Tablet, UserAgent = "Mozilla/5.0 (X11)", Country = "DE", Region = "BY", City = "München",
-            Locale = "de-DE", SessionId = "s-42",
+            Device = DeviceType.Tablet,
+            UserAgent = "Mozilla/5.0 (X11)",
+            Country = "DE",
+            Region = "BY",
+            City = "München",
+            Locale = "de-DE",
+            SessionId = "s-42",
         },
         Page = new PageInfo { Url = "https://shop.example/p/17?q=1", Title = "Stiefel 日本", Referrer = "https://search.example/" },
         Product = new ProductInfo { ProductId = "p-17", Category = "shoes", Quantity = 3, UnitPrice = new Money(89.90m, "EUR") },
         Search = new SearchInfo { Query = "boots", ResultCount = 12 },
         Purchase = new PurchaseInfo
         {
-            OrderId = "o-9", Currency = "EUR",
+            OrderId = "o-9",
+            Currency = "EUR",
             Lines = [
                 new PurchaseLine { ProductId = "p-17", Category = "shoes", Quantity = 2, UnitPrice = 89.90m },
                 new PurchaseLine { ProductId = "p-18", Category = "socks", Quantity = 100_000, UnitPrice = 10_000_000.0001m },
@@ -53,7 +59,11 @@ public sealed class LogRecordCodecTests : IDisposable
         },
         Identify = new DemographicsUpdate
         {
-            BirthYear = 1990, Gender = Gender.NonBinary, Country = "AT", Language = "de", City = "Wien",
+            BirthYear = 1990,
+            Gender = Gender.NonBinary,
+            Country = "AT",
+            Language = "de",
+            City = "Wien",
             Traits = new Dictionary<string, string> { ["tier"] = "gold", ["crm id"] = "c-1" },
         },
         Preference = new PreferenceUpdate { Key = "newsletter", Value = "weekly", EmailOptIn = true, SmsOptIn = true, PersonalizationOptIn = true },
