@@ -172,6 +172,23 @@ public sealed class LogRecordCodecTests : IDisposable
         Assert.Equal(Json(first.Concat(second)), Json(LogRecords.Read(record, Serializer)));
     }
 
+    /// <summary>The partition's path: payloads and the record in pooled buffers (longer than their contents).</summary>
+    [Fact]
+    public void A_record_framed_from_pooled_payloads_reads_back_the_same()
+    {
+        var first = new[] { new ProfileBatch("t/a", new EventBatch([Full("1")])) };
+        var second = Sparse().Select((e, i) => new ProfileBatch($"t/u{i}", new EventBatch([e]))).ToArray();
+        var payloads = new[] { LogRecordCodec.EncodeRented(first), LogRecordCodec.EncodeRented(second) };
+
+        var record = LogRecords.FrameRented(payloads);
+        var bytes = record.AsSpan().ToArray();
+        Array.ForEach(payloads, LogRecords.Return);
+        LogRecords.Return(record);
+
+        Assert.Equal(LogRecords.Frame([LogRecordCodec.Encode(first), LogRecordCodec.Encode(second)]), bytes);
+        Assert.Equal(Json(first.Concat(second)), Json(LogRecords.Read(bytes, Serializer)));
+    }
+
     /// <summary>What releases before the log encoding wrote (marker -2, Orleans-serialized ProfileBatch[]): still read.</summary>
     [Fact]
     public void A_record_written_by_the_previous_release_is_still_read()

@@ -84,7 +84,7 @@ public sealed partial class EventLogPartitionGrain(
             throw new InvalidOperationException($"Log partition {_partition} is restarting after a failed append; retry.");
         }
 
-        var pending = new PendingAppend(LogRecordCodec.Encode(batches), batches);
+        var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches);
         _pending.Enqueue(pending);
         Kick();
         return await pending.Completion.Task;
@@ -180,7 +180,17 @@ public sealed partial class EventLogPartitionGrain(
         LogAppend appended;
         try
         {
-            appended = await log.AppendAsync(_partition, _progress.End, Encode(group));
+            var record = LogRecords.FrameRented(group.Select(p => p.Payload).ToList());
+            group.ForEach(p => LogRecords.Return(p.Payload));
+            try
+            {
+                appended = await log.AppendAsync(_partition, _progress.End, record);
+            }
+            finally
+            {
+                // Logs copy what they keep (and the blob log sends its own copy), so the buffer is free once the call returns.
+                LogRecords.Return(record);
+            }
         }
         catch (Exception ex)
         {
@@ -208,9 +218,9 @@ public sealed partial class EventLogPartitionGrain(
     {
         var group = new List<PendingAppend>();
         var bytes = 0;
-        while (_pending.TryPeek(out var next) && (group.Count == 0 || bytes + next.Payload.Length <= _options.MaxRecordBytes))
+        while (_pending.TryPeek(out var next) && (group.Count == 0 || bytes + next.Payload.Count <= _options.MaxRecordBytes))
         {
-            bytes += next.Payload.Length;
+            bytes += next.Payload.Count;
             group.Add(_pending.Dequeue());
         }
 
@@ -439,8 +449,6 @@ public sealed partial class EventLogPartitionGrain(
             : new ProfileBatch(m.Key, new EventBatch([.. m.Batches.SelectMany(b => b.Events)])))];
     }
 
-    private static byte[] Encode(List<PendingAppend> group) => LogRecords.Frame(group.Select(p => p.Payload).ToList());
-
     private ProfileBatch[] Decode(byte[] record) => ByProfile(LogRecords.Read(record, serializer));
 
     /// <summary>
@@ -461,7 +469,8 @@ public sealed partial class EventLogPartitionGrain(
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private sealed record PendingAppend(byte[] Payload, ProfileBatch[] Batches)
+    /// <summary>An append waiting for its group commit; its payload is a pooled buffer, given back once framed into a record.</summary>
+    private sealed record PendingAppend(ArraySegment<byte> Payload, ProfileBatch[] Batches)
     {
         public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -31,6 +31,22 @@ public static class LogRecordCodec
     /// <summary>Encodes the batches of one append.</summary>
     public static byte[] Encode(IReadOnlyList<ProfileBatch> batches)
     {
+        var writer = Write(batches);
+        return writer.ToArray();
+    }
+
+    /// <summary>
+    /// Encodes the batches of one append into a buffer of the shared pool (payloads of tens of KB would otherwise be
+    /// large-object garbage, one per append); give it back with <see cref="LogRecords.Return"/>.
+    /// </summary>
+    public static ArraySegment<byte> EncodeRented(IReadOnlyList<ProfileBatch> batches)
+    {
+        var writer = Write(batches);
+        return writer.ToRented();
+    }
+
+    private static Writer Write(IReadOnlyList<ProfileBatch> batches)
+    {
         var writer = new Writer();
         writer.VarInt((uint)batches.Count);
         foreach (var batch in batches)
@@ -44,7 +60,7 @@ public static class LogRecordCodec
             }
         }
 
-        return writer.ToArray();
+        return writer;
     }
 
     /// <summary>Decodes what <see cref="Encode"/> wrote.</summary>
@@ -313,6 +329,21 @@ public static class LogRecordCodec
         {
             var result = GC.AllocateUninitializedArray<byte>(_length);
             _buffer.AsSpan(0, _length).CopyTo(result);
+            Release();
+            return result;
+        }
+
+        public ArraySegment<byte> ToRented()
+        {
+            var result = ArrayPool<byte>.Shared.Rent(_length);
+            _buffer.AsSpan(0, _length).CopyTo(result);
+            var length = _length;
+            Release();
+            return new ArraySegment<byte>(result, 0, length);
+        }
+
+        private void Release()
+        {
             if (_buffer.Length == ScratchBytes)
             {
                 t_scratch = _buffer;
@@ -323,7 +354,7 @@ public static class LogRecordCodec
             }
 
             _buffer = [];
-            return result;
+            _length = 0;
         }
 
         public void Byte(byte value) => Take(1)[0] = value;
@@ -544,6 +575,41 @@ public static class LogRecords
         }
 
         return record;
+    }
+
+    /// <summary>
+    /// <see cref="Frame"/> into a buffer of the shared pool (records are large-object sized); give it back with
+    /// <see cref="Return"/> once the log has taken the record.
+    /// </summary>
+    public static ArraySegment<byte> FrameRented(IReadOnlyList<ArraySegment<byte>> payloads)
+    {
+        var length = 8;
+        foreach (var payload in payloads)
+        {
+            length += 4 + payload.Count;
+        }
+
+        var record = ArrayPool<byte>.Shared.Rent(length);
+        BinaryPrimitives.WriteInt32LittleEndian(record, LogRecordCodec.Marker);
+        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(4), payloads.Count);
+        var offset = 8;
+        foreach (var payload in payloads)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(offset), payload.Count);
+            payload.AsSpan().CopyTo(record.AsSpan(offset + 4));
+            offset += 4 + payload.Count;
+        }
+
+        return new ArraySegment<byte>(record, 0, length);
+    }
+
+    /// <summary>Gives a buffer of <see cref="LogRecordCodec.EncodeRented"/> or <see cref="FrameRented"/> back to the pool.</summary>
+    public static void Return(ArraySegment<byte> rented)
+    {
+        if (rented.Array is { Length: > 0 } array)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
     }
 
     /// <summary>The batches of a record written by this or any earlier release, in the order they were appended.</summary>
