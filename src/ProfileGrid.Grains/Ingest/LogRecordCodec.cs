@@ -41,13 +41,21 @@ public static class LogRecordCodec
     /// </summary>
     public static ArraySegment<byte> EncodeRented(IReadOnlyList<ProfileBatch> batches)
     {
-        var writer = Write(batches);
+        var events = 0;
+        foreach (var batch in batches)
+        {
+            events += batch.Batch.Events.Count;
+        }
+
+        // Written straight into a pooled buffer sized for typical events (it grows if they are larger) and handed out as is.
+        var writer = Write(batches, new Writer(ArrayPool<byte>.Shared.Rent(Math.Max(4096, events * 256))));
         return writer.ToRented();
     }
 
-    private static Writer Write(IReadOnlyList<ProfileBatch> batches)
+    private static Writer Write(IReadOnlyList<ProfileBatch> batches) => Write(batches, new Writer());
+
+    private static Writer Write(IReadOnlyList<ProfileBatch> batches, Writer writer)
     {
-        var writer = new Writer();
         writer.VarInt((uint)batches.Count);
         foreach (var batch in batches)
         {
@@ -318,12 +326,17 @@ public static class LogRecordCodec
 
         private byte[] _buffer;
         private int _length;
+        private bool _scratch;
 
         public Writer()
         {
             _buffer = t_scratch ?? new byte[ScratchBytes];
+            _scratch = true;
             t_scratch = null; // taken; given back by ToArray
         }
+
+        /// <summary>A writer into a buffer of the shared pool, which <see cref="ToRented"/> hands out.</summary>
+        public Writer(byte[] rented) => _buffer = rented;
 
         public byte[] ToArray()
         {
@@ -335,16 +348,24 @@ public static class LogRecordCodec
 
         public ArraySegment<byte> ToRented()
         {
-            var result = ArrayPool<byte>.Shared.Rent(_length);
-            _buffer.AsSpan(0, _length).CopyTo(result);
-            var length = _length;
-            Release();
-            return new ArraySegment<byte>(result, 0, length);
+            if (_scratch)
+            {
+                // Never hand out the thread's scratch buffer: copy it into one of the pool's.
+                var copy = ArrayPool<byte>.Shared.Rent(_length);
+                _buffer.AsSpan(0, _length).CopyTo(copy);
+                var copied = _length;
+                Release();
+                return new ArraySegment<byte>(copy, 0, copied);
+            }
+
+            var result = new ArraySegment<byte>(_buffer, 0, _length);
+            (_buffer, _length) = ([], 0);
+            return result;
         }
 
         private void Release()
         {
-            if (_buffer.Length == ScratchBytes)
+            if (_scratch)
             {
                 t_scratch = _buffer;
             }
@@ -353,8 +374,7 @@ public static class LogRecordCodec
                 ArrayPool<byte>.Shared.Return(_buffer);
             }
 
-            _buffer = [];
-            _length = 0;
+            (_buffer, _length, _scratch) = ([], 0, false);
         }
 
         public void Byte(byte value) => Take(1)[0] = value;
@@ -427,7 +447,7 @@ public static class LogRecordCodec
             {
                 var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + count));
                 _buffer.AsSpan(0, _length).CopyTo(larger);
-                if (_buffer.Length == ScratchBytes)
+                if (_scratch)
                 {
                     t_scratch = _buffer;
                 }
@@ -436,7 +456,7 @@ public static class LogRecordCodec
                     ArrayPool<byte>.Shared.Return(_buffer);
                 }
 
-                _buffer = larger;
+                (_buffer, _scratch) = (larger, false);
             }
 
             var span = _buffer.AsSpan(_length, count);
