@@ -182,8 +182,11 @@ public sealed partial class UserProfileGrain(
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
         StateChanged();
         state.State.LogPosition = position;
-        if (result.Applied > 0)
+        if (result.Applied > 0 || (_writingFrom is not null && _unwrittenFrom is null))
         {
+            // Also for a record that changed nothing while a write is in flight: that write carries an earlier
+            // LogPosition, so its report would not cover this record and the partition would wait for one that never
+            // comes (until its stuck-profile replay, a minute later). One more write reports it.
             _unwrittenFrom ??= position;
             _unsaved = true;
             ScheduleFlush(ingestOptions.Value.FlushInterval);
@@ -512,8 +515,9 @@ public sealed partial class UserProfileGrain(
         _pushedFeatures = features;
         _pushedAt = now;
         var key = this.GetPrimaryKeyString();
-        _shardGrain ??= GrainFactory.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
-        PushAsync(_shardGrain, new FeatureUpdate(key, features, now)).Ignore();
+        var shard = _shardGrain ?? GrainFactory.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
+        _shardGrain = Profile.Tenant.Length > 0 ? shard : null; // kept once the profile knows its tenant
+        PushAsync(shard, new FeatureUpdate(key, features, now)).Ignore();
     }
 
     private async Task PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
