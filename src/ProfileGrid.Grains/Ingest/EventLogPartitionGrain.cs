@@ -274,6 +274,7 @@ public sealed partial class EventLogPartitionGrain(
             }
         }));
 
+        _progress.DeliveryDone();
         if (gap)
         {
             _progress.RequestReplay(_progress.Checkpoint);
