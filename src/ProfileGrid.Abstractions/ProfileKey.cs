@@ -35,6 +35,11 @@ public readonly record struct ProfileKey(string Tenant, string UserId)
     public static string Encode(string part)
     {
         ArgumentException.ThrowIfNullOrEmpty(part);
+        if (!part.AsSpan().ContainsAnyExcept(KeptCharacters))
+        {
+            return part; // the common case: nothing to escape, nothing to allocate
+        }
+
         var builder = new StringBuilder(part.Length);
         foreach (var b in Encoding.UTF8.GetBytes(part))
         {
@@ -123,6 +128,9 @@ public readonly record struct ProfileKey(string Tenant, string UserId)
 
         return builder.Append(DigestMarker).Append(Convert.ToHexStringLower(digest[..16])).ToString();
     }
+
+    private static readonly System.Buffers.SearchValues<char> KeptCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-@");
 
     private static bool IsKept(char c) =>
         c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '.' or '-' or '@';

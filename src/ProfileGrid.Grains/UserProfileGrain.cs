@@ -78,6 +78,10 @@ public sealed partial class UserProfileGrain(
     private Task _writing = Task.CompletedTask;
     private IGrainTimer? _flushTimer;
     private double[]? _pushedFeatures;
+
+    // References kept: GetGrain looks the grain interface up by reflection on every call (Orleans 10.4).
+    private IEventLogPartitionGrain? _partitionGrain;
+    private IFeatureShardGrain? _shardGrain;
     private DateTimeOffset _pushedAt;
 
     // The read view of the state as it is, for the current UTC day, and one for the last past day asked for (as_of
@@ -178,8 +182,11 @@ public sealed partial class UserProfileGrain(
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
         StateChanged();
         state.State.LogPosition = position;
-        if (result.Applied > 0)
+        if (result.Applied > 0 || (_writingFrom is not null && _unwrittenFrom is null))
         {
+            // Also for a record that changed nothing while a write is in flight: that write carries an earlier
+            // LogPosition, so its report would not cover this record and the partition would wait for one that never
+            // comes (until its stuck-profile replay, a minute later). One more write reports it.
             _unwrittenFrom ??= position;
             _unsaved = true;
             ScheduleFlush(ingestOptions.Value.FlushInterval);
@@ -383,13 +390,18 @@ public sealed partial class UserProfileGrain(
         _failedWrites = 0;
         if (from is not null)
         {
-            GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();
+            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();
         }
 
         PushFeaturesOnMaterialChange();
     }
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
+
+    private IEventLogPartitionGrain PartitionGrain() =>
+        _partitionGrain is { } cached && cached.GetPrimaryKeyLong() == _logPartition
+            ? cached
+            : _partitionGrain = GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition);
 
     private sealed class StorageAheadException(Exception inner)
         : Exception("Stored profile state is ahead of this activation; it deactivates.", inner);
@@ -401,7 +413,7 @@ public sealed partial class UserProfileGrain(
         try
         {
             var error = failure.InnerException is { } inner ? $"{failure.GetType().Name}: {failure.Message} ({inner.GetType().Name}: {inner.Message})" : $"{failure.GetType().Name}: {failure.Message}";
-            if (await GrainFactory.GetGrain<IEventLogPartitionGrain>(_logPartition).WriteFailedAsync(this.GetPrimaryKeyString(), error) is { } setAsideThrough
+            if (await PartitionGrain().WriteFailedAsync(this.GetPrimaryKeyString(), error) is { } setAsideThrough
                 && _unwrittenFrom is { } from && from <= setAsideThrough)
             {
                 // The partition recorded what it held for this profile, up to setAsideThrough, and no longer waits for it.
@@ -503,8 +515,9 @@ public sealed partial class UserProfileGrain(
         _pushedFeatures = features;
         _pushedAt = now;
         var key = this.GetPrimaryKeyString();
-        var shard = SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards));
-        PushAsync(GrainFactory.GetGrain<IFeatureShardGrain>(shard), new FeatureUpdate(key, features, now)).Ignore();
+        var shard = _shardGrain ?? GrainFactory.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
+        _shardGrain = Profile.Tenant.Length > 0 ? shard : null; // kept once the profile knows its tenant
+        PushAsync(shard, new FeatureUpdate(key, features, now)).Ignore();
     }
 
     private async Task PushAsync(IFeatureShardGrain shard, FeatureUpdate update)

@@ -7,13 +7,20 @@ namespace ProfileGrid.Grains.Tests;
 /// Test-only profile storage over memory storage that stands for storage refusals, chosen by the user id:
 /// "refused-..." profiles are never written (as Azure Table refuses an entity over 1 MB or a key too long), and the
 /// first write of a "landed-..." profile is stored but reported as a time-out (an insert whose answer never came), so
-/// that the next write meets an ETag it does not know.
+/// that the next write meets an ETag it does not know. A "held-..." profile's writes wait while a gate is set for it in
+/// <see cref="Held"/>, so a test can act while a write is in flight.
 /// </summary>
 public sealed class FaultyProfileStorage(IGrainStorage inner) : IGrainStorage
 {
     public const string InnerName = "profiles-inner";
 
     private static readonly ConcurrentDictionary<string, int> LandedOnce = new();
+
+    /// <summary>Gates that hold the writes of "held-..." profiles (by grain key) until completed.</summary>
+    public static ConcurrentDictionary<string, TaskCompletionSource> Held { get; } = new();
+
+    /// <summary>Completed when a held write has reached the storage (by grain key).</summary>
+    public static ConcurrentDictionary<string, TaskCompletionSource> WriteStarted { get; } = new();
 
     /// <summary>Successful writes per grain key.</summary>
     public static ConcurrentDictionary<string, int> Writes { get; } = new();
@@ -26,6 +33,12 @@ public sealed class FaultyProfileStorage(IGrainStorage inner) : IGrainStorage
         if (key.Contains("/refused-", StringComparison.Ordinal))
         {
             throw new InvalidOperationException("The storage refused the entity: Data too large (test storage)");
+        }
+
+        if (key.Contains("/held-", StringComparison.Ordinal) && Held.TryGetValue(key, out var gate))
+        {
+            WriteStarted.GetOrAdd(key, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            await gate.Task;
         }
 
         await inner.WriteStateAsync(stateName, grainId, grainState);

@@ -29,6 +29,59 @@ public class PartitionProgressTests
         Assert.True(progress.AllWritten);
     }
 
+    /// <summary>
+    /// A profile's write report (one-way) handled before the answer of the apply it follows: the answer still names the
+    /// record as unwritten, but the report already covers it, so the checkpoint must not wait for another report.
+    /// </summary>
+    [Fact]
+    public void A_write_report_that_overtakes_the_apply_answer_still_counts()
+    {
+        var progress = new PartitionProgress(checkpoint: 0, end: 0);
+        progress.Appended(0, 10);
+        progress.Appended(10, 20);
+
+        progress.Applied("a", 0, unwrittenFrom: 0, Now);
+        progress.DeliveryDone();
+        progress.Dispatched(0);
+        progress.Flushed("a", 10);                          // written through record 10 ...
+        progress.Applied("a", 10, unwrittenFrom: 0, Now);   // ... before its answer for record 10 is handled
+        progress.DeliveryDone();
+        progress.Dispatched(10);
+
+        Assert.Equal(20, progress.Checkpoint);
+        Assert.True(progress.AllWritten);
+    }
+
+    [Fact]
+    public void A_write_report_of_an_earlier_position_does_not_cover_a_later_record()
+    {
+        var progress = new PartitionProgress(checkpoint: 0, end: 0);
+        progress.Appended(0, 10);
+        progress.Appended(10, 20);
+
+        progress.Applied("a", 0, unwrittenFrom: 0, Now);
+        progress.DeliveryDone();
+        progress.Dispatched(0);
+        progress.Flushed("a", 0);
+        progress.Applied("a", 10, unwrittenFrom: 10, Now);
+        progress.DeliveryDone();
+        progress.Dispatched(10);
+        Assert.Equal(10, progress.Checkpoint);
+
+        // A report remembered during one record's delivery does not carry over to the next.
+        progress.Appended(20, 30);
+        progress.Flushed("b", 20);
+        progress.DeliveryDone();
+        progress.Applied("b", 20, unwrittenFrom: 20, Now);
+        progress.Dispatched(20);
+        Assert.Equal(10, progress.Checkpoint);
+
+        progress.Flushed("a", 10);
+        progress.Flushed("b", 20);
+        Assert.Equal(30, progress.Checkpoint);
+        Assert.True(progress.AllWritten);
+    }
+
     [Fact]
     public void A_partition_at_its_checkpoint_does_not_replay()
     {

@@ -60,6 +60,116 @@ public class EventValidatorTests
         Assert.Equal(new DateTimeOffset(2026, 11, 28, 10, 30, 0, TimeSpan.Zero), validated!.OccurredAt);
     }
 
+    /// <summary>
+    /// The strict ISO-8601 shape is read by a fast path; every spelling must land on the instant the general .NET
+    /// parser gives (what the gateway accepted before the fast path), and shapes it does not take still parse.
+    /// </summary>
+    [Theory]
+    [InlineData("2026-11-28T11:00:00Z")]
+    [InlineData("2026-11-28T11:00:00")]
+    [InlineData("2026-11-28T11:00:00.5Z")]
+    [InlineData("2026-11-28T11:00:00.1234567Z")]
+    [InlineData("2026-11-28T11:00:00.12345678Z")]
+    [InlineData("2026-11-28T11:00:00.123+05:30")]
+    [InlineData("2026-11-28T09:00:00-01:45")]
+    [InlineData("2024-02-29T23:59:59.9999999+14:00")]
+    [InlineData("2026-11-28T11:00:00+0100")]
+    [InlineData("2026-11-28T11:00Z")]
+    [InlineData(" 2026-11-28T11:00:00Z ")]
+    [InlineData("2026-11-28T11:00:00z")]
+    public void Timestamps_mean_what_the_general_iso_parser_says(string occurredAt)
+    {
+        var wire = Purchase();
+        wire.OccurredAt = occurredAt;
+        var expected = DateTimeOffset.Parse(occurredAt, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AllowWhiteSpaces).ToUniversalTime();
+
+        Assert.True(_validator.TryValidate(wire, "shop", 0, Now, out var validated, out var error), error?.ToString());
+
+        Assert.Equal(expected, validated!.OccurredAt);
+        Assert.Equal(expected.UtcTicks, validated.OccurredAt.UtcTicks);
+        Assert.Equal(TimeSpan.Zero, validated.OccurredAt.Offset);
+    }
+
+    [Theory]
+    [InlineData("2026-02-29T11:00:00Z")]
+    [InlineData("2026-11-28T24:00:00Z")]
+    [InlineData("2026-11-28T11:60:00Z")]
+    [InlineData("2026-11-28T11:00:00.Z")]
+    [InlineData("2026-11-28 11:00:00Z")]
+    public void Impossible_timestamps_are_still_refused(string occurredAt)
+    {
+        var wire = Purchase();
+        wire.OccurredAt = occurredAt;
+
+        Assert.False(_validator.TryValidate(wire, "shop", 7, Now, out _, out var error));
+        Assert.Equal("events[7].occurred_at", error!.Field);
+    }
+
+    [Fact]
+    public void A_request_event_is_named_by_its_index()
+    {
+        var wire = Purchase();
+        wire.Purchase.Lines[0].Quantity = 0;
+
+        Assert.False(_validator.TryValidate(wire, "shop", 12, Now, out _, out var error));
+        Assert.Equal("events[12].purchase.lines[0].quantity", error!.Field);
+    }
+
+    [Theory]
+    [InlineData("de", "de")]
+    [InlineData("de-DE", "de-DE")]
+    [InlineData("de_de", "de-DE")]
+    [InlineData("DE-de", "de-DE")]
+    [InlineData("zh-Hant-TW", "zh-Hant-TW")]
+    public void Locales_are_normalised(string locale, string expected)
+    {
+        var wire = Purchase();
+        wire.Context.Locale = locale;
+
+        Assert.True(_validator.TryValidate(wire, "shop", 0, Now, out var validated, out var error), error?.ToString());
+        Assert.Equal(expected, validated!.Context!.Locale);
+    }
+
+    [Theory]
+    [InlineData("xx-DE")]
+    [InlineData("xx")]
+    public void A_locale_of_an_unknown_language_is_refused(string locale)
+    {
+        var wire = Purchase();
+        wire.Context.Locale = locale;
+
+        Assert.False(_validator.TryValidate(wire, "shop", 0, Now, out _, out var error));
+        Assert.Equal("events[0].context.locale", error!.Field);
+    }
+
+    [Theory]
+    [InlineData("e\u0001")]
+    [InlineData("e\u007f")]
+    [InlineData("e\u0085x")]
+    [InlineData("\u009f")]
+    public void Ids_with_control_characters_are_refused(string escaped)
+    {
+        var wire = Purchase();
+        wire.EventId = System.Text.RegularExpressions.Regex.Unescape(escaped);
+
+        Assert.False(_validator.TryValidate(wire, "shop", 0, Now, out _, out var error));
+        Assert.Equal("events[0].event_id", error!.Field);
+        Assert.Contains("control characters", error.Reason);
+    }
+
+    [Theory]
+    [InlineData("a/./b", false)]
+    [InlineData("..", false)]
+    [InlineData("a\\..", false)]
+    [InlineData("a/..b/c.", true)]
+    [InlineData("...", true)]
+    public void Tenant_segments_are_read_between_slashes_and_backslashes(string tenant, bool accepted)
+    {
+        Assert.Equal(accepted, _validator.TryValidate(Purchase(), tenant, 0, Now, out _, out var error));
+        Assert.Equal(accepted ? null : "events[0].tenant", error?.Field);
+    }
+
     [Theory]
     [InlineData("2031-01-01T00:00:00Z", "is in the future")]
     [InlineData("yesterday", "is not an ISO-8601 timestamp")]

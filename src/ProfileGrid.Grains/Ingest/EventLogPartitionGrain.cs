@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -45,9 +44,6 @@ public sealed partial class EventLogPartitionGrain(
     /// <summary>Set-aside records kept in the checkpoint row per partition (older ones remain in the logs).</summary>
     public const int KeptSetAside = 100;
 
-    // A record written since 2026-12 starts with this marker and holds ProfileBatch[]; older ones start with their
-    // (positive) count of EventBatch[] payloads and are still read.
-    private const int KeyedRecordMarker = -2;
     private const int MaxErrorLength = 500;
 
     private readonly IngestOptions _options = options.Value;
@@ -57,6 +53,7 @@ public sealed partial class EventLogPartitionGrain(
     private PartitionProgress _progress = null!;
     private int _partition;
     private Task _pump = Task.CompletedTask;
+    private (GrainType Type, GrainInterfaceType Interface)? _profileGrainTypes;
     private Task _saving = Task.CompletedTask;
     private TaskCompletionSource _wake = NewSignal();
 
@@ -87,7 +84,7 @@ public sealed partial class EventLogPartitionGrain(
             throw new InvalidOperationException($"Log partition {_partition} is restarting after a failed append; retry.");
         }
 
-        var pending = new PendingAppend(serializer.SerializeToArray(batches), batches);
+        var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches);
         _pending.Enqueue(pending);
         Kick();
         return await pending.Completion.Task;
@@ -183,7 +180,17 @@ public sealed partial class EventLogPartitionGrain(
         LogAppend appended;
         try
         {
-            appended = await log.AppendAsync(_partition, _progress.End, Encode(group));
+            var record = LogRecords.FrameRented(group.Select(p => p.Payload).ToList());
+            group.ForEach(p => LogRecords.Return(p.Payload));
+            try
+            {
+                appended = await log.AppendAsync(_partition, _progress.End, record);
+            }
+            finally
+            {
+                // Logs copy what they keep (and the blob log sends its own copy), so the buffer is free once the call returns.
+                LogRecords.Return(record);
+            }
         }
         catch (Exception ex)
         {
@@ -211,9 +218,9 @@ public sealed partial class EventLogPartitionGrain(
     {
         var group = new List<PendingAppend>();
         var bytes = 0;
-        while (_pending.TryPeek(out var next) && (group.Count == 0 || bytes + next.Payload.Length <= _options.MaxRecordBytes))
+        while (_pending.TryPeek(out var next) && (group.Count == 0 || bytes + next.Payload.Count <= _options.MaxRecordBytes))
         {
-            bytes += next.Payload.Length;
+            bytes += next.Payload.Count;
             group.Add(_pending.Dequeue());
         }
 
@@ -253,7 +260,7 @@ public sealed partial class EventLogPartitionGrain(
 
             try
             {
-                var result = await GrainFactory.GetGrain<IUserProfileGrain>(key).ApplyLoggedAsync(profile.Batch, _partition, position, previous);
+                var result = await ProfileGrain(key).ApplyLoggedAsync(profile.Batch, _partition, position, previous);
 
                 // Not applied on a gap: its range keeps the checkpoint before the gap, and a replay hands it everything in order.
                 gap |= result.Gap;
@@ -267,6 +274,7 @@ public sealed partial class EventLogPartitionGrain(
             }
         }));
 
+        _progress.DeliveryDone();
         if (gap)
         {
             _progress.RequestReplay(_progress.Checkpoint);
@@ -442,55 +450,28 @@ public sealed partial class EventLogPartitionGrain(
             : new ProfileBatch(m.Key, new EventBatch([.. m.Batches.SelectMany(b => b.Events)])))];
     }
 
-    // Record layout: [marker -2:int32][count:int32] then count x ([length:int32][Orleans-serialized ProfileBatch[]]).
-    // Each append keeps the bytes its caller serialized, so a group commit never serializes twice.
-    private static byte[] Encode(List<PendingAppend> group)
+    private ProfileBatch[] Decode(byte[] record) => ByProfile(LogRecords.Read(record, serializer));
+
+    /// <summary>
+    /// A profile's grain reference, made from the grain and interface types resolved once: GetGrain looks the interface
+    /// up by reflection on every call (Orleans 10.4), once per profile of every record here.
+    /// </summary>
+    private IUserProfileGrain ProfileGrain(string key)
     {
-        var record = new byte[8 + group.Sum(p => 4 + p.Payload.Length)];
-        BinaryPrimitives.WriteInt32LittleEndian(record, KeyedRecordMarker);
-        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(4), group.Count);
-        var offset = 8;
-        foreach (var pending in group)
+        if (_profileGrainTypes is not { } types)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(offset), pending.Payload.Length);
-            pending.Payload.CopyTo(record, offset + 4);
-            offset += 4 + pending.Payload.Length;
+            var reference = (GrainReference)(object)GrainFactory.GetGrain<IUserProfileGrain>(key);
+            _profileGrainTypes = (reference.GrainId.Type, reference.InterfaceType);
+            return (IUserProfileGrain)(object)reference;
         }
 
-        return record;
-    }
-
-    private ProfileBatch[] Decode(byte[] record)
-    {
-        var keyed = BinaryPrimitives.ReadInt32LittleEndian(record) == KeyedRecordMarker;
-        var offset = keyed ? 4 : 0;
-        var count = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(offset));
-        offset += 4;
-        var batches = new List<ProfileBatch>();
-        for (var i = 0; i < count; i++)
-        {
-            var length = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(offset));
-            var payload = record.AsSpan(offset + 4, length);
-            if (keyed)
-            {
-                batches.AddRange(serializer.Deserialize<ProfileBatch[]>(payload) ?? []);
-            }
-            else
-            {
-                // A record from before keys travelled with the events: the key is the events' own.
-                batches.AddRange((serializer.Deserialize<EventBatch[]>(payload) ?? [])
-                    .Select(b => new ProfileBatch(new ProfileKey(b.Events[0].Tenant, b.Events[0].UserId).ToString(), b)));
-            }
-
-            offset += 4 + length;
-        }
-
-        return ByProfile(batches);
+        return (IUserProfileGrain)GrainFactory.GetGrain(GrainId.Create(types.Type, key), types.Interface);
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private sealed record PendingAppend(byte[] Payload, ProfileBatch[] Batches)
+    /// <summary>An append waiting for its group commit; its payload is a pooled buffer, given back once framed into a record.</summary>
+    private sealed record PendingAppend(ArraySegment<byte> Payload, ProfileBatch[] Batches)
     {
         public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -17,6 +17,7 @@ public interface IEventLog
     /// Appends one record where the partition ended at <paramref name="expectedPosition"/>; fails if another writer
     /// appended there first. Returns the record's position and the next free position, once the record is durable
     /// (for a durable log). The record may land after <paramref name="expectedPosition"/> when the log starts a new segment.
+    /// <paramref name="record"/> is only valid during the call (the caller reuses the buffer): a log keeps a copy.
     /// </summary>
     Task<LogAppend> AppendAsync(int partition, long expectedPosition, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default);
 

@@ -11,6 +11,11 @@ public sealed class PartitionProgress
 {
     private readonly Queue<long> _undispatched = new();
     private readonly Dictionary<string, UnwrittenRange> _unwritten = new(StringComparer.Ordinal);
+
+    // Write reports received while a record is being delivered. A report is a one-way call: it can be handled before
+    // the answer of the apply it follows, and must not be lost when that answer comes (see Applied). Cleared when the
+    // delivery of the record is done (DeliveryDone), so it holds a record's worth of keys at most.
+    private readonly Dictionary<string, long> _reportedDuringDelivery = new(StringComparer.Ordinal);
     private long? _replayFrom;
     private long? _replayCursor;
 
@@ -99,7 +104,9 @@ public sealed class PartitionProgress
     /// </summary>
     public void Applied(string profileKey, long position, long? unwrittenFrom, DateTimeOffset now)
     {
-        if (unwrittenFrom is not { } from)
+        // A report of state written through this record or later may have overtaken this answer: then everything the
+        // profile holds up to here is written (a report names the LogPosition of the state it wrote).
+        if (unwrittenFrom is not { } from || (_reportedDuringDelivery.TryGetValue(profileKey, out var reported) && reported >= position))
         {
             _unwritten.Remove(profileKey);
             return;
@@ -132,7 +139,12 @@ public sealed class PartitionProgress
         {
             _unwritten.Remove(profileKey);
         }
+
+        _reportedDuringDelivery[profileKey] = Math.Max(position, _reportedDuringDelivery.GetValueOrDefault(profileKey, long.MinValue));
     }
+
+    /// <summary>Every profile of the record being delivered has answered (or failed): reports received meanwhile are forgotten.</summary>
+    public void DeliveryDone() => _reportedDuringDelivery.Clear();
 
     /// <summary>A profile failed to write its state; returns the range it holds, with the attempt counted, or null if untracked.</summary>
     public UnwrittenRange? WriteFailed(string profileKey, string error)

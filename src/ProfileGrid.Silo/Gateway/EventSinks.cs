@@ -21,13 +21,34 @@ public sealed class LogEventSink(IClusterClient cluster, IOptions<IngestOptions>
     // Batches arrive below GatewayOptions.MaxStreamItemBytes (24 KiB) each; 32 of them stay far below one log record.
     private const int MaxBatchesPerAppend = 32;
 
+    // References made once: GetGrain looks the grain interface up by reflection on every call (Orleans 10.4).
+    private readonly IEventLogPartitionGrain[] _partitions =
+        [.. Enumerable.Range(0, options.Value.Partitions).Select(p => cluster.GetGrain<IEventLogPartitionGrain>(p))];
+
     public Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken)
     {
-        var partitions = options.Value.Partitions;
-        return Task.WhenAll(batches
-            .GroupBy(b => ProfileBuckets.LogPartition(b.ProfileKey, partitions))
-            .SelectMany(partition => partition.Select(b => new ProfileBatch(b.ProfileKey, b.Batch)).Chunk(MaxBatchesPerAppend).Select(chunk => (Partition: partition.Key, Batches: chunk)))
-            .Select(append => cluster.GetGrain<IEventLogPartitionGrain>(append.Partition).AppendAsync(append.Batches)));
+        var byPartition = new Dictionary<int, List<ProfileBatch>>();
+        foreach (var (key, batch) in batches)
+        {
+            var partition = ProfileBuckets.LogPartition(key, _partitions.Length);
+            if (!byPartition.TryGetValue(partition, out var list))
+            {
+                byPartition[partition] = list = [];
+            }
+
+            list.Add(new ProfileBatch(key, batch));
+        }
+
+        var appends = new List<Task>(byPartition.Count);
+        foreach (var (partition, list) in byPartition)
+        {
+            for (var start = 0; start < list.Count; start += MaxBatchesPerAppend)
+            {
+                appends.Add(_partitions[partition].AppendAsync(list.GetRange(start, Math.Min(MaxBatchesPerAppend, list.Count - start)).ToArray()));
+            }
+        }
+
+        return Task.WhenAll(appends);
     }
 }
 

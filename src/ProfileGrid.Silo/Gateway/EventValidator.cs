@@ -66,11 +66,19 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
     };
 
     /// <summary>Validates one event of a batch; <paramref name="path"/> is its position, e.g. "events[3]".</summary>
-    public bool TryValidate(WireEvent wire, string defaultTenant, string path, out UserEvent? validated, out FieldError? error)
+    public bool TryValidate(WireEvent wire, string defaultTenant, string path, out UserEvent? validated, out FieldError? error) =>
+        TryValidate(wire, defaultTenant, new Checker(path), clock.GetUtcNow(), out validated, out error);
+
+    /// <summary>
+    /// Validates event <paramref name="index"/> of a request against <paramref name="now"/> (one instant per request);
+    /// its field names ("events[3].type") are only built for an error.
+    /// </summary>
+    public bool TryValidate(WireEvent wire, string defaultTenant, int index, DateTimeOffset now, out UserEvent? validated, out FieldError? error) =>
+        TryValidate(wire, defaultTenant, new Checker(index), now, out validated, out error);
+
+    private bool TryValidate(WireEvent wire, string defaultTenant, Checker check, DateTimeOffset now, out UserEvent? validated, out FieldError? error)
     {
         validated = null;
-        var check = new Checker(path);
-        var now = clock.GetUtcNow();
 
         var eventId = check.Id(wire.EventId, "event_id", limits.MaxStringLength);
         var kind = check.Code(wire.Type, "type", Kinds);
@@ -119,6 +127,39 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             return false;
         }
 
+        // Each type's part is validated first and the event built once (a `with` per event would copy it).
+        PageInfo? page = null;
+        ProductInfo? product = null;
+        SearchInfo? search = null;
+        PurchaseInfo? purchase = null;
+        DemographicsUpdate? identify = null;
+        PreferenceUpdate? preference = null;
+        CustomInfo? custom = null;
+        switch (kind.Value)
+        {
+            case EventKind.PageView:
+                page = Page(wire.Page, check);
+                break;
+            case EventKind.ProductView or EventKind.AddToCart or EventKind.RemoveFromCart:
+                product = Product(wire.Product, kind.Value, check);
+                break;
+            case EventKind.Search:
+                search = Search(wire.Search, check);
+                break;
+            case EventKind.Purchase:
+                purchase = Purchase(wire.Purchase, check);
+                break;
+            case EventKind.Identify:
+                identify = Identify(wire.Identify, check);
+                break;
+            case EventKind.PreferenceSet:
+                preference = Preference(wire.Preference, "preference", requireValue: true, check);
+                break;
+            case EventKind.Custom:
+                custom = Custom(wire.Custom, check);
+                break;
+        }
+
         var userEvent = new UserEvent
         {
             EventId = eventId!,
@@ -129,19 +170,13 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             OccurredAt = occurredAt!.Value,
             Source = source ?? Channel.Unknown,
             Context = context,
-        };
-
-        userEvent = kind.Value switch
-        {
-            EventKind.PageView => userEvent with { Page = Page(wire.Page, check) },
-            EventKind.ProductView or EventKind.AddToCart or EventKind.RemoveFromCart =>
-                userEvent with { Product = Product(wire.Product, kind.Value, check) },
-            EventKind.Search => userEvent with { Search = Search(wire.Search, check) },
-            EventKind.Purchase => userEvent with { Purchase = Purchase(wire.Purchase, check) },
-            EventKind.Identify => userEvent with { Identify = Identify(wire.Identify, check) },
-            EventKind.PreferenceSet => userEvent with { Preference = Preference(wire.Preference, "preference", requireValue: true, check) },
-            EventKind.Custom => userEvent with { Custom = Custom(wire.Custom, check) },
-            _ => userEvent,
+            Page = page,
+            Product = product,
+            Search = search,
+            Purchase = purchase,
+            Identify = identify,
+            Preference = preference,
+            Custom = custom,
         };
 
         error = check.Error;
@@ -396,13 +431,27 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
     }
 
     /// <summary>Collects the first error of one event; later checks still run but cannot overwrite it.</summary>
-    private sealed class Checker(string path)
+    private sealed class Checker
     {
+        // Characters char.IsControl accepts: U+0000..U+001F and U+007F..U+009F.
+        private static readonly System.Buffers.SearchValues<char> ControlCharacters = System.Buffers.SearchValues.Create(
+            string.Concat(Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c)));
+
+        private readonly string? _path;
+        private readonly int _index = -1;
+
+        public Checker(string path) => _path = path;
+
+        /// <summary>Event <paramref name="index"/> of a request: its path ("events[3]") is only built for an error.</summary>
+        public Checker(int index) => _index = index;
+
         public FieldError? Error { get; private set; }
+
+        private string Path => _path ?? $"events[{_index}]";
 
         public void Fail(string field, string reason)
         {
-            Error ??= new FieldError(string.IsNullOrEmpty(path) ? field : $"{path}.{field}", reason);
+            Error ??= new FieldError(string.IsNullOrEmpty(Path) ? field : $"{Path}.{field}", reason);
         }
 
         public string? Id(string? value, string field, int maxLength)
@@ -419,7 +468,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
                 return null;
             }
 
-            if (value.Any(char.IsControl))
+            if (value.AsSpan().ContainsAny(ControlCharacters))
             {
                 Fail(field, "contains control characters");
                 return null;
@@ -448,13 +497,34 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         public string? Tenant(string? value, string field, int maxLength)
         {
             var id = Id(value, field, maxLength);
-            if (id is not null && id.Split('/', '\\').Any(segment => segment is "." or ".."))
+            if (id is not null && HasDotSegment(id))
             {
                 Fail(field, $"'{Truncate(id)}' holds a '.' or '..' path segment, which cannot name a tenant");
                 return null;
             }
 
             return id;
+        }
+
+        private static bool HasDotSegment(string id)
+        {
+            var rest = id.AsSpan();
+            while (true)
+            {
+                var end = rest.IndexOfAny('/', '\\');
+                var segment = end < 0 ? rest : rest[..end];
+                if (segment is "." or "..")
+                {
+                    return true;
+                }
+
+                if (end < 0)
+                {
+                    return false;
+                }
+
+                rest = rest[(end + 1)..];
+            }
         }
 
         public string? Text(string? value, string field, int maxLength)
@@ -502,8 +572,11 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
                 return null;
             }
 
-            if (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed)
-                || !value.Contains('T'))
+            // The strict ISO-8601 shape clients send almost always is read by hand (cheaply); anything else takes the
+            // general parser, which reads that shape to the same instant and accepts more spellings.
+            if (!TryParseStrictIso(value, out var parsed)
+                && (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out parsed)
+                    || !value.Contains('T')))
             {
                 Fail(field, $"'{Truncate(value)}' is not an ISO-8601 timestamp (e.g. 2026-11-28T17:20:00Z)");
                 return null;
@@ -551,6 +624,12 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             if (string.IsNullOrEmpty(value))
             {
                 return null;
+            }
+
+            if (value is [>= 'a' and <= 'z', >= 'a' and <= 'z'] or [>= 'a' and <= 'z', >= 'a' and <= 'z', '-', >= 'A' and <= 'Z', >= 'A' and <= 'Z']
+                && IsoCodes.Languages.Contains(value.Length == 2 ? value : value[..2]))
+            {
+                return value; // already in the form the general path below would give ("de", "de-DE")
             }
 
             var parts = value.Replace('_', '-').Split('-');
@@ -643,6 +722,87 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             }
 
             return normalised;
+        }
+
+        /// <summary>
+        /// yyyy-MM-ddTHH:mm:ss, then optionally a fraction of 1 to 7 digits, then Z, ±HH:mm or nothing (UTC assumed).
+        /// False for anything else (the caller falls back to the general parser).
+        /// </summary>
+        internal static bool TryParseStrictIso(string value, out DateTimeOffset parsed)
+        {
+            parsed = default;
+            var s = value.AsSpan();
+            if (s.Length < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':'
+                || !Digits(s, 0, 4, out var year) || !Digits(s, 5, 2, out var month) || !Digits(s, 8, 2, out var day)
+                || !Digits(s, 11, 2, out var hour) || !Digits(s, 14, 2, out var minute) || !Digits(s, 17, 2, out var second)
+                || year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+            {
+                return false;
+            }
+
+            var i = 19;
+            long fraction = 0;
+            if (i < s.Length && s[i] == '.')
+            {
+                var start = ++i;
+                while (i < s.Length && char.IsAsciiDigit(s[i]) && i - start < 7)
+                {
+                    fraction = (fraction * 10) + (s[i++] - '0');
+                }
+
+                if (i == start || (i < s.Length && char.IsAsciiDigit(s[i])))
+                {
+                    return false; // no digit, or more than seven
+                }
+
+                for (var scale = i - start; scale < 7; scale++)
+                {
+                    fraction *= 10;
+                }
+            }
+
+            var offset = TimeSpan.Zero;
+            if (i == s.Length - 1 && s[i] == 'Z')
+            {
+                i++;
+            }
+            else if (i == s.Length - 6 && s[i] is '+' or '-' && s[i + 3] == ':' && Digits(s, i + 1, 2, out var offsetHours)
+                && Digits(s, i + 4, 2, out var offsetMinutes) && offsetHours <= 14 && offsetMinutes <= 59 && offsetHours * 60 + offsetMinutes <= 14 * 60)
+            {
+                offset = new TimeSpan(offsetHours, offsetMinutes, 0) * (s[i] == '-' ? -1 : 1);
+                i += 6;
+            }
+
+            if (i != s.Length)
+            {
+                return false;
+            }
+
+            var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).AddTicks(fraction);
+            var utcTicks = local.Ticks - offset.Ticks;
+            if (utcTicks < DateTime.MinValue.Ticks || utcTicks > DateTime.MaxValue.Ticks)
+            {
+                return false;
+            }
+
+            parsed = new DateTimeOffset(local, offset);
+            return true;
+
+            static bool Digits(ReadOnlySpan<char> s, int at, int count, out int number)
+            {
+                number = 0;
+                for (var k = at; k < at + count; k++)
+                {
+                    if (!char.IsAsciiDigit(s[k]))
+                    {
+                        return false;
+                    }
+
+                    number = (number * 10) + (s[k] - '0');
+                }
+
+                return true;
+            }
         }
 
         private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";

@@ -41,8 +41,10 @@ public sealed partial class ProfileGatewayService(
 
         var response = new IngestEventsResponse();
         var seenIds = new HashSet<(string Tenant, string EventId)>();
-        var eventsByProfile = new Dictionary<string, List<(UserEvent Event, int Size)>>(StringComparer.Ordinal);
+        // Grouped by (tenant, user) as sent, so each profile's key is encoded once per request, not once per event.
+        var eventsByUser = new Dictionary<(string Tenant, string UserId), List<(UserEvent Event, int Size)>>();
         var refusedOnArrival = RestJsonGuard.RefusedEvents(context);
+        var now = clock.GetUtcNow();
         for (var index = 0; index < request.Events.Count; index++)
         {
             var wire = request.Events[index];
@@ -52,7 +54,7 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            if (!validator.TryValidate(wire, request.Tenant, $"events[{index}]", out var validated, out var error))
+            if (!validator.TryValidate(wire, request.Tenant, index, now, out var validated, out var error))
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = error!.Field, Reason = error.Reason });
                 continue;
@@ -64,19 +66,25 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            var key = new ProfileKey(validated.Tenant, validated.UserId).ToString();
-            if (!eventsByProfile.TryGetValue(key, out var events))
+            if (!eventsByUser.TryGetValue((validated.Tenant, validated.UserId), out var events))
             {
-                eventsByProfile[key] = events = [];
+                eventsByUser[(validated.Tenant, validated.UserId)] = events = new(16);
             }
 
             events.Add((validated, wire.CalculateSize()));
             response.Accepted++;
         }
 
-        var batches = eventsByProfile
-            .SelectMany(pair => ChunkBySize(pair.Value).Select(chunk => (pair.Key, new EventBatch(chunk))))
-            .ToList();
+        var batches = new List<(string ProfileKey, EventBatch Batch)>(eventsByUser.Count);
+        foreach (var ((tenant, userId), events) in eventsByUser)
+        {
+            var key = new ProfileKey(tenant, userId).ToString();
+            foreach (var chunk in ChunkBySize(events))
+            {
+                batches.Add((key, new EventBatch(chunk)));
+            }
+        }
+
         try
         {
             await sink.RecordAsync(batches, context.CancellationToken);
@@ -90,7 +98,7 @@ public sealed partial class ProfileGatewayService(
                 "The events could not be recorded durably; nothing is acknowledged. Retry the request: event ids make a retry safe."));
         }
 
-        LogIngested(response.Accepted, response.Rejected.Count, response.Duplicates, eventsByProfile.Count);
+        LogIngested(response.Accepted, response.Rejected.Count, response.Duplicates, eventsByUser.Count);
         return response;
     }
 
@@ -196,7 +204,7 @@ public sealed partial class ProfileGatewayService(
 
     private IEnumerable<List<UserEvent>> ChunkBySize(List<(UserEvent Event, int Size)> events)
     {
-        var chunk = new List<UserEvent>();
+        var chunk = new List<UserEvent>(events.Count);
         var bytes = 0;
         foreach (var (userEvent, size) in events)
         {

@@ -57,7 +57,7 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId,
         await EnsureContainerAsync(cancellationToken);
         var segment = (int)(expectedPosition >> OffsetBits);
         var offset = expectedPosition & OffsetMask;
-        var framed = new byte[4 + record.Length];
+        var framed = GC.AllocateUninitializedArray<byte>(4 + record.Length);
         BinaryPrimitives.WriteInt32LittleEndian(framed, record.Length);
         record.CopyTo(framed.AsMemory(4));
 
