@@ -58,9 +58,6 @@ public sealed class BenchOptions
     /// <summary>Least time of unrecorded reads before each read phase is measured (the host's JIT settles meanwhile).</summary>
     public TimeSpan ReadWarmup { get; private set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Days of simulated history per user: fewer days, fewer events per user (about 91 per user at 365).</summary>
-    public int HistoryDays { get; private set; } = 365;
-
     public bool SkipRedis { get; private set; }
 
     public const string Usage =
@@ -80,8 +77,6 @@ public sealed class BenchOptions
           --seed N                  seed of the simulated stream [42]
           --read-warmup-seconds N   least time of unrecorded reads before each read phase is measured, so that the
                                     host's JIT has settled, as in a server that has been up a while [15]
-          --history-days N          days of simulated history per user [365, about 91 events per user]; fewer days
-                                    make many users affordable (30: about 8 events per user), as for the growth runs
           --no-redis                skip the Redis comparison
           --help                    this text
 
@@ -106,7 +101,6 @@ public sealed class BenchOptions
                 case "--stream-max-events": options.StreamMaxEvents = reader.PositiveInt(); break;
                 case "--max-events": options.MaxEvents = reader.PositiveInt(); break;
                 case "--seed": options.Seed = reader.PositiveInt(); break;
-                case "--history-days": options.HistoryDays = reader.PositiveInt(); break;
                 case "--read-warmup-seconds": options.ReadWarmup = TimeSpan.FromSeconds(reader.PositiveInt()); break;
                 case "--no-redis": options.SkipRedis = true; break;
                 case "--configs":

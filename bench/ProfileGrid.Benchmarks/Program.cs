@@ -49,7 +49,7 @@ foreach (var line in machine.Lines())
 Console.WriteLine($"command:         bench.sh {string.Join(' ', args)}".TrimEnd());
 Console.WriteLine();
 
-var stream = new SyntheticStream(new SimulationOptions { Users = options.Users, Seed = options.Seed, HistoryDays = options.HistoryDays });
+var stream = new SyntheticStream(new SimulationOptions { Users = options.Users, Seed = options.Seed });
 var requests = stream.IngestRequests(options.Batch).ToList();
 var whole = options.MaxEvents is { } maxEvents
     ? Workload.Prefix(requests, stream.Options.Tenant, maxEvents)

@@ -8,7 +8,7 @@ public static class Report
     {
         Console.WriteLine("## Results");
         Console.WriteLine();
-        Console.WriteLine($"Seed {options.Seed}, {options.Users:N0} users, {options.HistoryDays} days of history; batch = at most {options.Batch} events per request, whole sessions kept together; " +
+        Console.WriteLine($"Seed {options.Seed}, {options.Users:N0} users; batch = at most {options.Batch} events per request, whole sessions kept together; " +
                           $"{options.Concurrency} requests (Redis: pipelined batches) in flight; reads: {options.LatencyRequests:N0} measured after " +
                           $"at least {ProfileGridRun.WarmupReads(options.LatencyRequests):N0} and {options.ReadWarmup.TotalSeconds:F0} s of warm-up, {options.LatencyConcurrency} in flight, random users.");
         if (results.Any(r => r.Workload.Capped))

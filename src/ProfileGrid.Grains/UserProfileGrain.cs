@@ -300,6 +300,19 @@ public sealed partial class UserProfileGrain(
             new GrainTimerCreationOptions(delay + delay * (Random.Shared.NextDouble() / 5), Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
     }
 
+    Task IUserProfileGrain.WriteBehindNowAsync()
+    {
+        // Only a flush that is waiting out its interval moves forward; the timer keeps the write off this call's turn.
+        if (_unsaved && _flushTimer is not null && _failedWrites == 0)
+        {
+            _flushTimer.Dispose();
+            _flushTimer = null;
+            ScheduleFlush(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
         _flushTimer?.Dispose();

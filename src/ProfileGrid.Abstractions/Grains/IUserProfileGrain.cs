@@ -31,6 +31,14 @@ public interface IUserProfileGrain : IGrainWithStringKey
     Task<LoggedApplyResult> ApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous);
 
     /// <summary>Merges CRM demographics and traits; durably written before it returns the view as of now.</summary>
+    /// <summary>
+    /// Asks the profile to write what it holds unwritten now rather than at the end of its flush interval (its log
+    /// partition has gone quiet). Does nothing when nothing is waiting, a write is already under way, or writes are
+    /// failing (their back-off stands).
+    /// </summary>
+    [OneWay, AlwaysInterleave]
+    Task WriteBehindNowAsync();
+
     Task<ProfileView> UpsertAttributesAsync(DemographicsUpdate update);
 
     /// <summary>Sets one explicit preference and/or consent flags; durably written before it returns the view as of now.</summary>

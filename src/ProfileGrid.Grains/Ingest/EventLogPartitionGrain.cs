@@ -62,6 +62,10 @@ public sealed partial class EventLogPartitionGrain(
     private bool _appendsRefused;
     private bool _replayHeld;
 
+    // The quiet-spell check (IngestOptions.QuietFlushAfter): armed when the pump runs dry with profiles unwritten.
+    private DateTimeOffset _lastAppendAt;
+    private IGrainTimer? _quietTimer;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _partition = (int)this.GetPrimaryKeyLong();
@@ -85,6 +89,7 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches);
+        _lastAppendAt = clock.GetUtcNow();
         _pending.Enqueue(pending);
         Kick();
         return await pending.Completion.Task;
@@ -167,11 +172,49 @@ public sealed partial class EventLogPartitionGrain(
             var inFlight = append.IsCompleted ? deliver : deliver.IsCompleted ? append : null;
             if (append.IsCompleted && deliver.IsCompleted)
             {
+                ArmQuietFlush(_options.QuietFlushAfter);
                 return;
             }
 
             await (inFlight is null ? Task.WhenAny(append, deliver, _wake.Task) : Task.WhenAny(inFlight, _wake.Task));
         }
+    }
+
+    private void ArmQuietFlush(TimeSpan after)
+    {
+        if (_quietTimer is null && after > TimeSpan.Zero && _progress.ProfilesUnwritten > 0)
+        {
+            _quietTimer = this.RegisterGrainTimer(
+                QuietFlushAsync, new GrainTimerCreationOptions(after, Timeout.InfiniteTimeSpan) { KeepAlive = false, Interleave = true });
+        }
+    }
+
+    /// <summary>
+    /// Nothing appended for <see cref="IngestOptions.QuietFlushAfter"/>: the profiles holding unwritten records are told
+    /// to write now (one-way; a profile already writing, or backing off after failures, keeps its own schedule).
+    /// </summary>
+    private Task QuietFlushAsync(CancellationToken cancellationToken)
+    {
+        _quietTimer?.Dispose();
+        _quietTimer = null;
+        var quietFor = clock.GetUtcNow() - _lastAppendAt;
+        if (quietFor < _options.QuietFlushAfter || !_pump.IsCompleted)
+        {
+            // Appends came meanwhile: the pump re-arms when it runs dry, or this waits out the rest of the spell.
+            if (_pump.IsCompleted)
+            {
+                ArmQuietFlush(_options.QuietFlushAfter - quietFor);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        foreach (var profileKey in _progress.Unwritten.Keys)
+        {
+            ProfileGrain(profileKey).WriteBehindNowAsync().Ignore();
+        }
+
+        return Task.CompletedTask;
     }
 
     private async Task AppendGroupAsync()

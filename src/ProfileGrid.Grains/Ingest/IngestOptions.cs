@@ -14,6 +14,15 @@ public sealed class IngestOptions
     /// <summary>How long a profile keeps changes in memory before writing them (they are safe in the log meanwhile).</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// When a log partition has been given nothing new for this long, the profiles holding its unwritten records write
+    /// them at once instead of waiting out <see cref="FlushInterval"/>: while events stream in, writes are coalesced;
+    /// when a burst ends, its last events are durable in profile state soon after. At most one early write per profile
+    /// per quiet spell. <see cref="TimeSpan.Zero"/> turns it off (profiles then always wait for
+    /// <see cref="FlushInterval"/>).
+    /// </summary>
+    public TimeSpan QuietFlushAfter { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How often a partition persists its checkpoint.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -55,6 +64,11 @@ public sealed class IngestOptions
         if (FlushInterval < TimeSpan.FromMilliseconds(10))
         {
             problems.Add("FlushInterval must be at least 10 ms.");
+        }
+
+        if (QuietFlushAfter < TimeSpan.Zero || (QuietFlushAfter > TimeSpan.Zero && QuietFlushAfter < TimeSpan.FromMilliseconds(10)))
+        {
+            problems.Add("QuietFlushAfter must be 0 (off) or at least 10 ms.");
         }
 
         if (CheckpointInterval < TimeSpan.FromMilliseconds(10))
