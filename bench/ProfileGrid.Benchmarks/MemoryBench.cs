@@ -13,6 +13,7 @@ using ProfileGrid.DevHost;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains;
 using ProfileGrid.Silo.Gateway;
+using Google.Protobuf;
 using ProfileGrid.Simulator;
 
 namespace ProfileGrid.Benchmarks;
@@ -372,7 +373,10 @@ public static class MemoryBench
                         return events;
                     }
 
-                    if (!_validator.TryValidate(wire, simulation.Tenant, "event", out var validated, out var error))
+                    // Parsed from its bytes as the gateway receives it: each event brings its own strings (the simulator's
+                    // share the catalogue's), as events arriving over gRPC or read back from the log do.
+                    var received = Contracts.V1.Event.Parser.ParseFrom(wire.ToByteArray());
+                    if (!_validator.TryValidate(received, simulation.Tenant, "event", out var validated, out var error))
                     {
                         throw new InvalidOperationException($"The simulator produced an event the gateway refuses: {error}");
                     }
