@@ -35,7 +35,8 @@ public sealed class MemoryOptions
           --max-events-per-user N   keep only each user's first N events [whole history]
           --concurrency N           users fed at once [32]
           --max-working-set-gib X   stop feeding above this working set and report what was reached [14]
-          --no-read                 skip the phase that reads every profile once and measures again
+          --no-read                 skip the phase that reads every profile once and measures again (at once, and
+                                    2.2 minutes later, when the profiles have dropped the views the reads built)
           --help                    this text
 
         What it does: starts one silo in this process (localhost clustering, the real grains and options), whose

@@ -112,6 +112,21 @@ public static class ProfileUpdater
         && userEvent.Purchase is { OrderId: { Length: > 0 } orderId }
         && !profile.RecentOrderIds.TryAdd(orderId);
 
+    /// <summary>
+    /// Gives back the spare capacity of the profile's growing collections (and packs recent actions of a row stored in the
+    /// earlier shape): a resident profile keeps them for as long as it is active. Changes no value.
+    /// </summary>
+    public static void TrimExcess(UserProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var behavior = profile.Behavior;
+        behavior.RecentActions.TrimExcess();
+        behavior.DailyBuckets.TrimExcess();
+        behavior.RecentSessions.TrimExcess();
+        profile.RecentEventIds.TrimExcess();
+        profile.RecentOrderIds.TrimExcess();
+    }
+
     /// <summary>Merges a CRM upsert into the demographics: non-null fields and traits win unless a newer value is known.</summary>
     public static void ApplyAttributes(UserProfile profile, DemographicsUpdate update, DateTimeOffset now, ProfileOptions options)
     {
