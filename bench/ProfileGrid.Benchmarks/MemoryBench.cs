@@ -75,7 +75,7 @@ public static class MemoryBench
         Log("silo started (in process, localhost clustering; profile and segment stores count serialized bytes and keep nothing)");
 
         // What a profile holds, from states built directly by the updater for the first users: the same code and
-        // options the grain applies, without the grain around it.
+        // options the grain applies, without the grain around it (and trimmed, as the grain does after a write).
         var sample = Math.Min(options.Sample, options.Users);
         PrintStateModel(histories, sample, serializer, Log);
 
@@ -206,6 +206,8 @@ public static class MemoryBench
                 ProfileUpdater.Apply(profile, chunk, options, now);
             }
 
+            // As the grain holds it once written (it trims after every write).
+            ProfileUpdater.TrimExcess(profile);
             profiles[i] = profile;
         }
 

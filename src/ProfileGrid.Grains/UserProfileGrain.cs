@@ -107,8 +107,8 @@ public sealed partial class UserProfileGrain(
             throw new ProfileKeyCollisionException(key, new ProfileKey(Profile.Tenant, Profile.UserId));
         }
 
-        // Stored rows of earlier shapes are migrated now, so the activation holds only the compact shapes.
-        ProfileUpdater.TrimExcess(Profile);
+        // As read from storage the profile holds text of its own and may hold an earlier row shape: compact it once.
+        ProfileUpdater.Compact(Profile);
 
         // Whatever woke this profile (an event, a read), its shard hears of it once per activation: that heals a shard
         // that lost its last unwritten vectors with a silo, and fills the shards for profiles stored before segmentation.
