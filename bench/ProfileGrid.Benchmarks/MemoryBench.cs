@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime;
+using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,6 @@ using ProfileGrid.DevHost;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains;
 using ProfileGrid.Silo.Gateway;
-using Google.Protobuf;
 using ProfileGrid.Simulator;
 
 namespace ProfileGrid.Benchmarks;

@@ -125,6 +125,17 @@ public static class ProfileUpdater
         behavior.RecentSessions.TrimExcess();
         profile.RecentEventIds.TrimExcess();
         profile.RecentOrderIds.TrimExcess();
+
+        // Trimming keeps a dictionary's enumeration order, which the weakest-category choice depends on for ties.
+        behavior.EventCounts.TrimExcess();
+        behavior.CategoryScores.TrimExcess();
+        behavior.MonetaryByCurrency.TrimExcess();
+        profile.Context.ChannelMix.TrimExcess();
+        profile.Context.DeviceMix.TrimExcess();
+        profile.Demographics.Traits.TrimExcess();
+        profile.Demographics.FieldUpdatedAt.TrimExcess();
+        profile.Preferences.Values.TrimExcess();
+        profile.Preferences.FieldUpdatedAt.TrimExcess();
     }
 
     /// <summary>
