@@ -6,6 +6,7 @@
 #   bash bench.sh                       # the default run (log-azurite, stream-azurite, log-memory, redis)
 #   bash bench.sh --help                # all options
 #   bash bench.sh segmentation          # k-means k sweep against scikit-learn at 100k and 1M users (--help: options)
+#   bash bench.sh memory --users 100000 # bytes per resident profile grain of the demo mix, in one silo (--help: options)
 # Results: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,13 +20,13 @@ if [ "${1:-}" = "segmentation" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn >/dev/null
   fi
-elif ! command -v redis-server >/dev/null 2>&1; then
+elif [ "${1:-}" != "memory" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
-if [ "${1:-}" != "segmentation" ] && [ ! -x node_modules/.bin/azurite ]; then
+if [ "${1:-}" != "segmentation" ] && [ "${1:-}" != "memory" ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "Installing Azurite (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error
 fi

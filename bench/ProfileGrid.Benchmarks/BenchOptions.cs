@@ -81,6 +81,7 @@ public sealed class BenchOptions
           --help                    this text
 
         bench.sh segmentation --help: the segmentation benchmark (k-means against scikit-learn).
+        bench.sh memory --help: bytes per resident profile grain of the demo mix, in one in-process silo.
         """;
 
     /// <summary>Null when --help was asked for.</summary>

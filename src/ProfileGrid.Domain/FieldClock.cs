@@ -14,7 +14,7 @@ internal static class FieldClock
             return false;
         }
 
-        clock[field] = observedAt;
+        clock[SharedText.Of(field)!] = observedAt;
         return true;
     }
 

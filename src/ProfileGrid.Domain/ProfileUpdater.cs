@@ -112,6 +112,57 @@ public static class ProfileUpdater
         && userEvent.Purchase is { OrderId: { Length: > 0 } orderId }
         && !profile.RecentOrderIds.TryAdd(orderId);
 
+    /// <summary>
+    /// Gives back the spare capacity of the profile's growing collections (and packs recent actions of a row stored in the
+    /// earlier shape): a resident profile keeps them for as long as it is active. Changes no value.
+    /// </summary>
+    public static void TrimExcess(UserProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var behavior = profile.Behavior;
+        behavior.RecentActions.TrimExcess();
+        behavior.DailyBuckets.TrimExcess();
+        behavior.RecentSessions.TrimExcess();
+        profile.RecentEventIds.TrimExcess();
+        profile.RecentOrderIds.TrimExcess();
+
+        // Trimming keeps a dictionary's enumeration order, which the weakest-category choice depends on for ties.
+        behavior.EventCounts.TrimExcess();
+        behavior.CategoryScores.TrimExcess();
+        behavior.MonetaryByCurrency.TrimExcess();
+        profile.Context.ChannelMix.TrimExcess();
+        profile.Context.DeviceMix.TrimExcess();
+        profile.Demographics.Traits.TrimExcess();
+        profile.Demographics.FieldUpdatedAt.TrimExcess();
+        profile.Preferences.Values.TrimExcess();
+        profile.Preferences.FieldUpdatedAt.TrimExcess();
+    }
+
+    /// <summary>
+    /// Makes a profile just read from storage hold what a profile built in this process holds: text shared with the
+    /// other profiles (<see cref="SharedText"/>), recent actions of an earlier row shape packed, no spare capacity.
+    /// Changes no value.
+    /// </summary>
+    public static void Compact(UserProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var (behavior, context, demographics, preferences) = (profile.Behavior, profile.Context, profile.Demographics, profile.Preferences);
+        profile.Tenant = SharedText.Of(profile.Tenant)!;
+        behavior.MonetaryByCurrency = SharedText.Keys(behavior.MonetaryByCurrency);
+        behavior.CategoryScores = SharedText.Keys(behavior.CategoryScores);
+        context.LastCountry = SharedText.Of(context.LastCountry);
+        context.LastLocale = SharedText.Of(context.LastLocale);
+        context.LastUserAgent = SharedText.Of(context.LastUserAgent);
+        demographics.Country = SharedText.Of(demographics.Country);
+        demographics.Language = SharedText.Of(demographics.Language);
+        demographics.City = SharedText.Of(demographics.City);
+        demographics.Traits = SharedText.Keys(demographics.Traits);
+        demographics.FieldUpdatedAt = SharedText.Keys(demographics.FieldUpdatedAt);
+        preferences.Values = SharedText.Keys(preferences.Values);
+        preferences.FieldUpdatedAt = SharedText.Keys(preferences.FieldUpdatedAt);
+        TrimExcess(profile);
+    }
+
     /// <summary>Merges a CRM upsert into the demographics: non-null fields and traits win unless a newer value is known.</summary>
     public static void ApplyAttributes(UserProfile profile, DemographicsUpdate update, DateTimeOffset now, ProfileOptions options)
     {
@@ -257,7 +308,7 @@ public static class ProfileUpdater
         if (!behavior.MonetaryByCurrency.TryGetValue(currency, out var paid))
         {
             paid = new CurrencyTotal();
-            behavior.MonetaryByCurrency[currency] = paid;
+            behavior.MonetaryByCurrency[SharedText.Of(currency)!] = paid;
         }
 
         paid.Amount += total;
@@ -341,7 +392,7 @@ public static class ProfileUpdater
             scores.Remove(weakest.Key);
         }
 
-        scores[category] = contribution;
+        scores[SharedText.Of(category)!] = contribution;
     }
 
     private static void RecordContext(ContextState context, UserEvent userEvent, DateTimeOffset time)
@@ -377,19 +428,19 @@ public static class ProfileUpdater
 
         if (!string.IsNullOrWhiteSpace(eventContext.Country) && IsLatest(context.LastCountryAt, time))
         {
-            context.LastCountry = eventContext.Country.ToUpperInvariant();
+            context.LastCountry = SharedText.Of(eventContext.Country.ToUpperInvariant());
             context.LastCountryAt = time;
         }
 
         if (!string.IsNullOrWhiteSpace(eventContext.Locale) && IsLatest(context.LastLocaleAt, time))
         {
-            context.LastLocale = eventContext.Locale;
+            context.LastLocale = SharedText.Of(eventContext.Locale);
             context.LastLocaleAt = time;
         }
 
         if (!string.IsNullOrWhiteSpace(eventContext.UserAgent) && IsLatest(context.LastUserAgentAt, time))
         {
-            context.LastUserAgent = Truncate(eventContext.UserAgent, MaxUserAgentLength);
+            context.LastUserAgent = SharedText.Of(Truncate(eventContext.UserAgent, MaxUserAgentLength));
             context.LastUserAgentAt = time;
         }
     }
@@ -412,19 +463,19 @@ public static class ProfileUpdater
 
         if (!string.IsNullOrWhiteSpace(update.Country) && FieldClock.TryClaim(clock, "country", observedAt))
         {
-            demographics.Country = update.Country.Trim().ToUpperInvariant();
+            demographics.Country = SharedText.Of(update.Country.Trim().ToUpperInvariant());
             changed = true;
         }
 
         if (!string.IsNullOrWhiteSpace(update.Language) && FieldClock.TryClaim(clock, "language", observedAt))
         {
-            demographics.Language = update.Language.Trim().ToLowerInvariant();
+            demographics.Language = SharedText.Of(update.Language.Trim().ToLowerInvariant());
             changed = true;
         }
 
         if (!string.IsNullOrWhiteSpace(update.City) && FieldClock.TryClaim(clock, "city", observedAt))
         {
-            demographics.City = update.City.Trim();
+            demographics.City = SharedText.Of(update.City.Trim());
             changed = true;
         }
 
@@ -438,7 +489,7 @@ public static class ProfileUpdater
 
             if (FieldClock.TryClaim(clock, "traits." + key, observedAt))
             {
-                demographics.Traits[key] = value;
+                demographics.Traits[SharedText.Of(key)!] = value;
                 changed = true;
             }
         }
@@ -470,7 +521,7 @@ public static class ProfileUpdater
             else if ((preferences.Values.ContainsKey(update.Key) || preferences.Values.Count < options.MaxPreferences)
                 && FieldClock.TryClaim(clock, field, observedAt))
             {
-                preferences.Values[update.Key] = update.Value;
+                preferences.Values[SharedText.Of(update.Key)!] = update.Value;
                 changed = true;
             }
         }

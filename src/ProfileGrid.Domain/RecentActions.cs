@@ -10,26 +10,7 @@ internal static class RecentActions
     /// Inserts <paramref name="action"/> at its place by (event time, event id) and drops the oldest beyond
     /// <paramref name="capacity"/>, so the sequence holds the latest actions whatever the arrival order.
     /// </summary>
-    public static void Insert(List<RecentAction> actions, RecentAction action, int capacity)
-    {
-        // Events mostly arrive in order, so search from the newest end.
-        var index = actions.Count;
-        while (index > 0 && Compare(actions[index - 1], action) > 0)
-        {
-            index--;
-        }
-
-        if (index == 0 && actions.Count >= capacity)
-        {
-            return;
-        }
-
-        actions.Insert(index, action);
-        if (actions.Count > capacity)
-        {
-            actions.RemoveRange(0, actions.Count - capacity);
-        }
-    }
+    public static void Insert(RecentActionLog actions, RecentAction action, int capacity) => actions.Insert(action, capacity);
 
     public static RecentAction From(UserEvent userEvent, DateTimeOffset time)
     {
@@ -66,12 +47,6 @@ internal static class RecentActions
         }
 
         return action;
-    }
-
-    private static int Compare(RecentAction left, RecentAction right)
-    {
-        var byTime = left.OccurredAt.CompareTo(right.OccurredAt);
-        return byTime != 0 ? byTime : string.CompareOrdinal(left.EventId, right.EventId);
     }
 
     /// <summary>The URL without query string or fragment, which may carry tokens or personal data.</summary>

@@ -85,9 +85,15 @@ public sealed partial class UserProfileGrain(
     private DateTimeOffset _pushedAt;
 
     // The read view of the state as it is, for the current UTC day, and one for the last past day asked for (as_of
-    // reads): built on the first read after a change or a day boundary, then only moved to the instant asked for.
+    // reads): built on the first read after a change or a day boundary, then only moved to the instant asked for. Only
+    // reads keep them: a view costs about a third of a resident profile again, and most profiles are written, not read.
     private ProfileView? _view;
     private ProfileView? _pastView;
+
+    // Views are dropped once no read came for this long (checked by a timer that runs only while a view is kept).
+    private static readonly TimeSpan ViewKeptFor = TimeSpan.FromMinutes(1);
+    private DateTimeOffset _viewReadAt;
+    private IGrainTimer? _viewTimer;
 
     // While a write conflict is reconciled, state.State briefly holds the stored row; reads keep seeing this activation's.
     private UserProfileGrainState? _heldDuringReconcile;
@@ -104,6 +110,9 @@ public sealed partial class UserProfileGrain(
             LogStoredIdentityMismatch(this.GetPrimaryKeyString());
             throw new ProfileKeyCollisionException(key, new ProfileKey(Profile.Tenant, Profile.UserId));
         }
+
+        // As read from storage the profile holds text of its own and may hold an earlier row shape: compact it once.
+        ProfileUpdater.Compact(Profile);
 
         // Whatever woke this profile (an event, a read), its shard hears of it once per activation: that heals a shard
         // that lost its last unwritten vectors with a silo, and fills the shards for profiles stored before segmentation.
@@ -208,7 +217,8 @@ public sealed partial class UserProfileGrain(
 
         // The gateway refuses a future as_of; a silo whose clock is a little behind the gateway's still answers.
         var now = clock.GetUtcNow();
-        return Task.FromResult<ProfileView?>(View(asOf ?? now, now));
+        _viewReadAt = now;
+        return Task.FromResult<ProfileView?>(View(asOf ?? now, now, keep: true));
     }
 
     async Task<ProfileView> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
@@ -231,8 +241,11 @@ public sealed partial class UserProfileGrain(
         return View(now, now);
     }
 
-    /// <summary>The view as of <paramref name="asOf"/>, from the cache when it holds the state as it is and the same UTC day.</summary>
-    private ProfileView View(DateTimeOffset asOf, DateTimeOffset now)
+    /// <summary>
+    /// The view as of <paramref name="asOf"/>, from the cache when it holds the state as it is and the same UTC day; a
+    /// view built for a read is kept (<paramref name="keep"/>), one built for a write's answer or its features is not.
+    /// </summary>
+    private ProfileView View(DateTimeOffset asOf, DateTimeOffset now, bool keep = false)
     {
         if (_view is { } current && current.Covers(asOf))
         {
@@ -245,6 +258,13 @@ public sealed partial class UserProfileGrain(
         }
 
         var built = ProfileViews.Build(Profile, _options, asOf);
+        if (!keep)
+        {
+            return built;
+        }
+
+        _viewTimer ??= this.RegisterGrainTimer(DropUnreadViews, new GrainTimerCreationOptions(ViewKeptFor, ViewKeptFor) { KeepAlive = false, Interleave = true });
+
         if (ProfileView.DayOf(asOf) == ProfileView.DayOf(now))
         {
             _view = built;
@@ -255,6 +275,19 @@ public sealed partial class UserProfileGrain(
         }
 
         return built;
+    }
+
+    /// <summary>Drops the kept views when no read came for <see cref="ViewKeptFor"/>: a profile not being read holds no view.</summary>
+    private Task DropUnreadViews(CancellationToken cancellationToken)
+    {
+        if (clock.GetUtcNow() - _viewReadAt >= ViewKeptFor || (_view, _pastView) is (null, null))
+        {
+            StateChanged();
+            _viewTimer?.Dispose();
+            _viewTimer = null;
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>Drops the cached views: the next read builds from the changed state.</summary>
@@ -401,6 +434,9 @@ public sealed partial class UserProfileGrain(
 
         _writingFrom = null;
         _failedWrites = 0;
+
+        // Written, so most likely idle for a while: give back the spare capacity the batches left in its collections.
+        ProfileUpdater.TrimExcess(Profile);
         if (from is not null)
         {
             PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();

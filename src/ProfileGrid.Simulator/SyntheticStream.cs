@@ -80,6 +80,20 @@ public sealed class SyntheticStream
         }
     }
 
+    /// <summary>
+    /// The sessions and CRM records of the user at <paramref name="index"/> (zero-based) alone, in time order: the same
+    /// sessions and events <see cref="Sessions"/> yields for that user, without planning the other users (a million users'
+    /// plans held at once take hundreds of MB). For replaying the histories of many users one at a time.
+    /// </summary>
+    public static IEnumerable<UserSession> SessionsOfUser(SimulationOptions options, ProductCatalog catalog, int index)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        options.Validate();
+        return UserTimeline.Generate(PersonaFactory.Create(options, catalog, index), catalog, options.Seed);
+    }
+
     /// <summary>All events, session after session.</summary>
     public IEnumerable<Event> Events() => Sessions().SelectMany(session => session.Events);
 

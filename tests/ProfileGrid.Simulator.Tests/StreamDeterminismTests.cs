@@ -36,6 +36,20 @@ public class StreamDeterminismTests
     }
 
     [Fact]
+    public void One_users_history_alone_is_that_users_part_of_the_whole_stream()
+    {
+        foreach (var index in new[] { 0, 7, 499 })
+        {
+            var userId = SampleStream.Stream.Users[index].UserId;
+            var alone = SyntheticStream.SessionsOfUser(SampleStream.Options, SampleStream.Stream.Catalog, index).SelectMany(session => session.Events);
+
+            Assert.Equal(
+                SampleStream.Sessions.Where(session => session.UserId == userId).SelectMany(session => session.Events).Select(e => e.ToByteString()),
+                alone.Select(e => e.ToByteString()));
+        }
+    }
+
+    [Fact]
     public void Adding_users_leaves_the_existing_users_events_unchanged()
     {
         var small = new SyntheticStream(SampleStream.Options with { Users = 120 });

@@ -55,8 +55,36 @@ public sealed class BehaviorState
     /// <summary>The latest event time folded into <see cref="CategoryScores"/>.</summary>
     [Id(15)] public DateTimeOffset? CategoryScoresAsOf { get; set; }
 
-    /// <summary>The latest actions, ordered by event time (oldest first); bounded.</summary>
-    [Id(16)] public List<RecentAction> RecentActions { get; set; } = [];
+    /// <summary>
+    /// The recent actions as objects, as rows written before <see cref="RecentActions"/> packed them hold them; empty once
+    /// migrated (reading either property moves them into the log, so a row is never written back with them). An empty
+    /// list rather than null, so that a silo of the previous release reading a new row sees no actions rather than a null.
+    /// </summary>
+    [Id(16)]
+    public List<RecentAction> LegacyRecentActions
+    {
+        get
+        {
+            MigrateRecentActions();
+            return _legacyRecentActions;
+        }
+        set => _legacyRecentActions = value ?? [];
+    }
+
+    /// <summary>The latest actions, ordered by event time (oldest first), packed; bounded.</summary>
+    [Id(20)]
+    public RecentActionLog RecentActions
+    {
+        get
+        {
+            MigrateRecentActions();
+            return _recentActions;
+        }
+        set => _recentActions = value ?? new();
+    }
+
+    [NonSerialized] private List<RecentAction> _legacyRecentActions = [];
+    [NonSerialized] private RecentActionLog _recentActions = new();
 
     /// <summary>Items added to carts (sum of quantities).</summary>
     [Id(17)] public long CartAdds { get; set; }
@@ -66,6 +94,22 @@ public sealed class BehaviorState
 
     [Id(19)] public long Searches { get; set; }
 
+    private void MigrateRecentActions()
+    {
+        if (_legacyRecentActions.Count == 0)
+        {
+            return;
+        }
+
+        var legacy = _legacyRecentActions;
+        _legacyRecentActions = [];
+        foreach (var action in legacy)
+        {
+            _recentActions.Insert(action, int.MaxValue);
+        }
+
+        _recentActions.TrimExcess();
+    }
 }
 
 /// <summary>One session: the event-time span from its first to its last event.</summary>
@@ -107,7 +151,7 @@ public sealed class DailyBucket
     [Id(4)] public long Sessions { get; set; }
 }
 
-/// <summary>One entry of the recent-actions sequence.</summary>
+/// <summary>One entry of the recent-actions sequence (stored packed in a <see cref="RecentActionLog"/>, which decodes it into this).</summary>
 [GenerateSerializer, Alias("pg.recent-action")]
 public sealed class RecentAction
 {

@@ -77,6 +77,16 @@ public sealed class EventIdWindow
         }
     }
 
+    /// <summary>Gives back the list's spare capacity (a resident profile holds its windows while it is active).</summary>
+    public void TrimExcess()
+    {
+        Migrate();
+        if (Hashes.Capacity > Hashes.Count)
+        {
+            Hashes.Capacity = Hashes.Count;
+        }
+    }
+
     /// <summary>
     /// The 64-bit hash an id is remembered by: the first 8 bytes (little-endian) of SHA-256 of its UTF-16 code units,
     /// which, unlike UTF-8, keeps ids that differ only in unpaired surrogates apart. Stored, so never change it.
