@@ -34,6 +34,7 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IEventLog, MemoryEventLog>();
         services.TryAddSingleton<ProfileWriteGate>();
+        services.TryAddSingleton<IngestActivity>();
 
         // Grain state is stored in Orleans' binary format: version tolerant through the [Id]s, smaller than the default
         // Newtonsoft JSON (which writes a .NET type name into every object) and much cheaper to produce, which

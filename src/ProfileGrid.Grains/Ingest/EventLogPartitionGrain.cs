@@ -37,6 +37,7 @@ public sealed partial class EventLogPartitionGrain(
     IEventLog log,
     Serializer serializer,
     IOptions<IngestOptions> options,
+    IngestActivity activity,
     TimeProvider clock,
     ILogger<EventLogPartitionGrain> logger)
     : Grain, IEventLogPartitionGrain
@@ -63,7 +64,6 @@ public sealed partial class EventLogPartitionGrain(
     private bool _replayHeld;
 
     // The quiet-spell check (IngestOptions.QuietFlushAfter): armed when the pump runs dry with profiles unwritten.
-    private DateTimeOffset _lastAppendAt;
     private IGrainTimer? _quietTimer;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -89,7 +89,7 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches);
-        _lastAppendAt = clock.GetUtcNow();
+        activity.Appended();
         _pending.Enqueue(pending);
         Kick();
         return await pending.Completion.Task;
@@ -190,14 +190,15 @@ public sealed partial class EventLogPartitionGrain(
     }
 
     /// <summary>
-    /// Nothing appended for <see cref="IngestOptions.QuietFlushAfter"/>: the profiles holding unwritten records are told
-    /// to write now (one-way; a profile already writing, or backing off after failures, keeps its own schedule).
+    /// Nothing appended to this silo's partitions for <see cref="IngestOptions.QuietFlushAfter"/>: the profiles holding
+    /// this partition's unwritten records are told to write now (one-way; a profile already writing, or backing off
+    /// after failures, keeps its own schedule).
     /// </summary>
     private Task QuietFlushAsync(CancellationToken cancellationToken)
     {
         _quietTimer?.Dispose();
         _quietTimer = null;
-        var quietFor = clock.GetUtcNow() - _lastAppendAt;
+        var quietFor = activity.QuietFor;
         if (quietFor < _options.QuietFlushAfter || !_pump.IsCompleted)
         {
             // Appends came meanwhile: the pump re-arms when it runs dry, or this waits out the rest of the spell.
