@@ -132,7 +132,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         {
             // Azurite keeps its blob and table metadata in memory and saves it every few seconds and when asked to stop:
             // a kill would lose the last seconds (containers and rows that the grid was told are written). So ask first.
-            if (!_process.HasExited && (OperatingSystem.IsWindows() || SendSignal(_process.Id, SigInt) != 0 ||
+            if (!_process.HasExited && (OperatingSystem.IsWindows() || SendSignal(_process.Id, SigTerm) != 0 ||
                                         !await ExitsWithinAsync(_process, TimeSpan.FromSeconds(15))))
             {
                 _process.Kill(entireProcessTree: true);
@@ -150,7 +150,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
-    private const int SigInt = 2;
+    private const int SigTerm = 15;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
