@@ -29,7 +29,7 @@ public static class ProfileMapper
         ArgumentNullException.ThrowIfNull(view);
         if (!Templates.TryGetValue(view.Behavior, out var template) || !template.IsOf(view))
         {
-            template = new Template(view.Tenant, view.UserId, view.EventsApplied, view.WindowsDay, Stable(view));
+            template = new Template(view.WindowsDay, Stable(view));
             Templates.AddOrUpdate(view.Behavior, template);
         }
 
@@ -53,10 +53,9 @@ public static class ProfileMapper
             behavior.RecencyDays = recency;
         }
 
-        var factor = view.AffinityFactor;
-        foreach (var a in view.Behavior.CategoryAffinities)
+        foreach (var a in view.CategoryAffinities())
         {
-            behavior.CategoryAffinities.Add(new Contracts.V1.CategoryAffinity { Category = a.Category, Score = Math.Round(a.Score * factor, 4) });
+            behavior.CategoryAffinities.Add(new Contracts.V1.CategoryAffinity { Category = a.Category, Score = a.Score });
         }
 
         return proto;
@@ -67,11 +66,11 @@ public static class ProfileMapper
     /// else, so a template found under it is the view's own; the identity, version and day are compared all the same,
     /// so that a view assembled by hand can never be answered with another profile's figures.
     /// </summary>
-    private sealed record Template(string Tenant, string UserId, long EventsApplied, int WindowsDay, Profile Proto)
+    private sealed record Template(int WindowsDay, Profile Proto)
     {
         public bool IsOf(ProfileView view) =>
-            view.EventsApplied == EventsApplied && view.WindowsDay == WindowsDay &&
-            string.Equals(view.UserId, UserId, StringComparison.Ordinal) && string.Equals(view.Tenant, Tenant, StringComparison.Ordinal);
+            view.EventsApplied == Proto.EventsApplied && view.WindowsDay == WindowsDay &&
+            string.Equals(view.UserId, Proto.UserId, StringComparison.Ordinal) && string.Equals(view.Tenant, Proto.Tenant, StringComparison.Ordinal);
     }
 
     /// <summary>Everything of the answer that does not depend on the instant of the read.</summary>
