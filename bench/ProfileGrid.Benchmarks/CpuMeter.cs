@@ -73,7 +73,7 @@ public sealed class CpuMeter
         return null;
     }
 
-    private static double ProcessSeconds(int? pid)
+    public static double ProcessSeconds(int? pid)
     {
         if (pid is null)
         {

@@ -94,6 +94,11 @@ public static class ProfileGridRun
                 ? $"applied and durable in profile state after {e2e:F2} s: {workload.Events / e2e:N0} events/s"
                 : $"not all applied within {EndToEndTimeout.TotalMinutes} min");
 
+            if (await StateWritesAsync(http) is { } writes)
+            {
+                log(writes);
+            }
+
             log($"host warnings so far: {string.Join(", ", ChildProcess.Counted.Select(c => $"'{c}' {host.Counts.GetValueOrDefault(c)}"))}");
             var (verified, verification) = await VerifyAsync(client, workload);
             log($"exactly-once check: {verification}");
@@ -239,6 +244,22 @@ public static class ProfileGridRun
         }
 
         return null;
+    }
+
+    /// <summary>The host's profile state writes and log appends, with the storage requests that carried them (Azure Storage only).</summary>
+    private static async Task<string?> StateWritesAsync(HttpClient http)
+    {
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/v1/admin/ingest"));
+        if (!document.RootElement.TryGetProperty("stateWrites", out var writes) || writes.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var (rows, transactions) = (writes.GetProperty("rows").GetInt64(), writes.GetProperty("transactions").GetInt64());
+        var appends = document.RootElement.GetProperty("logAppends");
+        var (count, bytes) = (appends.GetProperty("appends").GetInt64(), appends.GetProperty("bytes").GetInt64());
+        return $"profile state: {rows:N0} rows written in {transactions:N0} table transactions ({(transactions == 0 ? 0 : (double)rows / transactions):F1} rows each); " +
+            $"log: {count:N0} appends of {(count == 0 ? 0 : bytes / count / 1024.0):F1} KiB on average";
     }
 
     private static async Task<bool> AllWrittenAsync(HttpClient http)

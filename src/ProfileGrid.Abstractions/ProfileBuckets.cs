@@ -8,6 +8,9 @@ public enum BucketSpace
 
     /// <summary>Feature shards (FNV-1a, then a finaliser, so that a shard's users are spread over all partitions).</summary>
     FeatureShard,
+
+    /// <summary>Table partitions of stored grain state (as <see cref="FeatureShard"/>; keyed by the grain id, not the profile key).</summary>
+    StateRows,
 }
 
 /// <summary>
@@ -26,7 +29,7 @@ public static class ProfileBuckets
             hash = (hash ^ c) * 16777619u;
         }
 
-        if (space == BucketSpace.FeatureShard)
+        if (space is BucketSpace.FeatureShard or BucketSpace.StateRows)
         {
             hash ^= hash >> 15;
             hash *= 0x2c1b3c6du;

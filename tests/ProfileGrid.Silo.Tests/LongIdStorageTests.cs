@@ -133,14 +133,14 @@ public class LongIdStorageTests(AzuriteFixture azurite, ITestOutputHelper output
 
     private async Task AssertStoredUnderValidKeysAsync(string serviceId)
     {
-        var profiles = new TableServiceClient(azurite.ConnectionString).GetTableClient(SiloProviders.ProfilesTable);
+        var profiles = new TableServiceClient(azurite.ConnectionString).GetTableClient(SiloProviders.ProfileStateTable);
         var rows = 0;
         var hashed = 0;
-        await foreach (var row in profiles.QueryAsync<TableEntity>(e => e.PartitionKey.CompareTo(serviceId + "_") > 0 && e.PartitionKey.CompareTo(serviceId + "`") < 0))
+        await foreach (var row in profiles.QueryAsync<TableEntity>(e => e.PartitionKey.CompareTo(serviceId + "~") > 0 && e.PartitionKey.CompareTo(serviceId + "\u007f") < 0))
         {
             rows++;
-            hashed += row.PartitionKey.Contains("~~", StringComparison.Ordinal) ? 1 : 0;
-            Assert.InRange(row.PartitionKey.Length, 1, BoundedKeyGrainStorage.TableKeyLimit);
+            hashed += row.RowKey.Contains("~~", StringComparison.Ordinal) ? 1 : 0;
+            Assert.InRange(row.RowKey.Length, 1, BoundedKeyGrainStorage.TableKeyLimit);
         }
 
         // 4 tenants x 8 users (plus the log partitions' checkpoints on the log path). Every tenant here encodes to 768

@@ -49,9 +49,11 @@ public sealed class IngestOptions
     /// <summary>
     /// Write-behind profile state writes (the log path's flushes) in flight at once per silo. Flushes beyond it wait
     /// their turn without blocking their grain, so storage is not flooded by a burst of new users and grain calls do
-    /// not expire. Writes someone awaits (direct updates, stream deliveries) do not queue behind them.
+    /// not expire. Writes someone awaits (direct updates, stream deliveries) do not queue behind them. On Azure Storage
+    /// the profile store sends writes in transactions of up to 100 rows, a few at once, so up to 800 writes in
+    /// flight make full transactions without more requests.
     /// </summary>
-    public int MaxConcurrentStateWrites { get; set; } = 16;
+    public int MaxConcurrentStateWrites { get; set; } = 800;
 
     public IReadOnlyList<string> Validate()
     {

@@ -1,3 +1,4 @@
+using Orleans.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
@@ -64,7 +65,8 @@ public static class RestEndpoints
 
     /// <summary>Where each log partition stands: how much is acknowledged but not yet in written profile state.</summary>
     private static async Task<IResult> GetIngestAsync(
-        IGrainFactory grains, Microsoft.Extensions.Options.IOptions<IngestOptions> ingest, HostSettings settings, IEventLog log)
+        IGrainFactory grains, Microsoft.Extensions.Options.IOptions<IngestOptions> ingest, HostSettings settings, IEventLog log,
+        [FromKeyedServices(ProfileStores.Profiles)] IGrainStorage profileStore)
     {
         var partitions = await Task.WhenAll(Enumerable.Range(0, ingest.Value.Partitions)
             .Select(p => grains.GetGrain<IEventLogPartitionGrain>(p).GetStatusAsync()));
@@ -78,6 +80,12 @@ public static class RestEndpoints
             // Profiles whose state could not be written (IngestOptions.MaxWriteAttempts): the checkpoint moved on without them.
             profilesSetAside = partitions.Sum(p => p.ProfilesSetAside),
             recentlySetAside = partitions.SelectMany(p => p.RecentlySetAside ?? []).OrderByDescending(r => r.At).Take(10).ToArray(),
+
+            // This silo's profile state writes on Azure Storage, and the table transactions that carried them.
+            stateWrites = profileStore is BatchedTableGrainStorage batched ? new { rows = batched.RowsWritten, transactions = batched.Transactions } : null,
+
+            // This silo's appends to the durable log (each one storage request).
+            logAppends = log is AzureBlobEventLog blobLog ? new { appends = blobLog.AppendCounts.Appends, bytes = blobLog.AppendCounts.Bytes } : null,
             partitions,
         });
     }

@@ -52,6 +52,12 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId,
         return Position(last.Value, properties.ContentLength);
     }
 
+    private long _appends;
+    private long _appendedBytes;
+
+    /// <summary>Append requests this process made (each a storage request), and the bytes they carried.</summary>
+    public (long Appends, long Bytes) AppendCounts => (Interlocked.Read(ref _appends), Interlocked.Read(ref _appendedBytes));
+
     public async Task<LogAppend> AppendAsync(int partition, long expectedPosition, ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default)
     {
         await EnsureContainerAsync(cancellationToken);
@@ -81,6 +87,8 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId,
             new AppendBlobAppendBlockOptions { Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = offset } },
             cancellationToken);
         SetBlocks(partition, response.Value.BlobCommittedBlockCount);
+        Interlocked.Increment(ref _appends);
+        Interlocked.Add(ref _appendedBytes, framed.Length);
         return new LogAppend(Position(segment, offset), Position(segment, offset + framed.Length));
     }
 

@@ -1,7 +1,9 @@
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Storage;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Grains.Ingest;
 
@@ -10,7 +12,11 @@ namespace ProfileGrid.Silo.Hosting;
 /// <summary>Wires Orleans storage, streams and clustering from <see cref="HostSettings"/>.</summary>
 public static class SiloProviders
 {
+    /// <summary>Profile state and log checkpoints as Orleans' table storage wrote them (read until a grain's first write here).</summary>
     public const string ProfilesTable = "profiles";
+
+    /// <summary>Profile state and log checkpoints, written in transactions (<see cref="BatchedTableGrainStorage"/>).</summary>
+    public const string ProfileStateTable = "profilestate";
     public const string PubSubTable = "pubsub";
     public const string MembershipTable = "membership";
     public const string CheckpointTable = "checkpoints";
@@ -83,8 +89,19 @@ public static class SiloProviders
         });
         silo.Services
             .AddBoundedKeys(ProfileStores.Segments, blob: true)
-            .AddBoundedKeys(ProfileStores.Profiles, blob: false)
             .AddBoundedKeys(ProfileStores.PubSub, blob: false);
+
+        // Profiles write behind in bursts (every active profile once per flush interval): in transactions of up to 100
+        // rows. Rows Orleans' table storage wrote before are read from there and moved on their first write.
+        silo.Services.AddKeyedSingleton<IGrainStorage>(ProfileStores.Profiles, (services, _) =>
+        {
+            var serviceId = services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
+            var legacy = BoundedKeyGrainStorage.ForTable(
+                services.GetRequiredKeyedService<IGrainStorage>(BoundedKeyGrainStorageExtensions.InnerName(ProfileStores.Profiles)), serviceId);
+            return new BatchedTableGrainStorage(
+                new TableServiceClient(connectionString).GetTableClient(ProfileStateTable), serviceId,
+                services.GetRequiredService<IGrainStorageSerializer>(), legacy, services.GetRequiredService<ILogger<BatchedTableGrainStorage>>());
+        });
     }
 
     private static void AddStreams(ISiloBuilder silo, HostSettings settings, string? connectionString)
