@@ -31,7 +31,8 @@ public class BatchedTableGrainStorageTests(AzuriteFixture azurite)
     private TableServiceClient Tables => new(azurite.ConnectionString);
 
     private BatchedTableGrainStorage NewStorage(IGrainStorage? legacy = null) =>
-        new(Tables.GetTableClient(SiloProviders.ProfileStateTable), _serviceId, Serializer, legacy, NullLogger<BatchedTableGrainStorage>.Instance);
+        new(Tables.GetTableClient(SiloProviders.ProfileStateTable), _serviceId, Serializer, legacy, NullLogger<BatchedTableGrainStorage>.Instance,
+            () => SiloProviders.LegacyProfileRowsExistAsync(Tables, _serviceId));
 
     private static GrainId Profile(string key) => GrainId.Create("userprofile", key);
 
@@ -162,8 +163,11 @@ public class BatchedTableGrainStorageTests(AzuriteFixture azurite)
     public async Task A_row_Orleans_table_storage_wrote_is_read_and_moved_on_its_first_write()
     {
         var legacy = await StartLegacyStorageAsync();
+        Assert.False(await SiloProviders.LegacyProfileRowsExistAsync(Tables, _serviceId));
         var id = Profile("t/old-timer");
         await legacy.WriteStateAsync("profile", id, new GrainState<UserProfileGrainState>(State("old-timer", 9, 9)));
+        Assert.True(await SiloProviders.LegacyProfileRowsExistAsync(Tables, _serviceId));
+        Assert.False(await SiloProviders.LegacyProfileRowsExistAsync(Tables, _serviceId + "x"));
         var storage = NewStorage(legacy);
 
         var read = new GrainState<UserProfileGrainState>();

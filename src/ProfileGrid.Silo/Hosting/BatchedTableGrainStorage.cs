@@ -29,10 +29,14 @@ namespace ProfileGrid.Silo.Hosting;
 /// of it beyond <see cref="BoundedKeyGrainStorage.TableKeyLimit"/> characters; the state, serialized by the host's grain
 /// storage serializer, in binary properties D0, D1, ... of at most 64 KiB each (a table property's limit).</para>
 /// <para>State written before this layout (by Orleans' table storage, read through <paramref name="legacy"/>) is read
-/// when a grain has no row here; its first write moves it here and deletes the old row.</para>
+/// when a grain has no row here; its first write moves it here and deletes the old row. Whether the old layout holds
+/// any row of the service is asked once (<paramref name="legacyRowsExist"/>), so a deployment that never had one reads
+/// once per activation; silos of a release before this layout must not run beside silos of this one (their writes
+/// would go to the old layout unseen), so upgrade a cluster from it by stopping it and starting the new release.</para>
 /// </remarks>
 public sealed partial class BatchedTableGrainStorage(
-    TableClient table, string serviceId, IGrainStorageSerializer serializer, IGrainStorage? legacy, ILogger<BatchedTableGrainStorage> logger)
+    TableClient table, string serviceId, IGrainStorageSerializer serializer, IGrainStorage? legacy, ILogger<BatchedTableGrainStorage> logger,
+    Func<Task<bool>>? legacyRowsExist = null)
     : IGrainStorage
 {
     /// <summary>Table partitions the rows are spread over. Fixed for the life of a deployment: a row is found by it.</summary>
@@ -56,6 +60,7 @@ public sealed partial class BatchedTableGrainStorage(
 
     private volatile bool _tableCreated;
     private Task? _creating;
+    private Task<bool>? _legacyProbe;
     private readonly object _gate = new();
     private readonly Dictionary<string, Queue<PendingWrite>> _waiting = new(StringComparer.Ordinal);
     private readonly HashSet<string> _sending = new(StringComparer.Ordinal);
@@ -94,7 +99,7 @@ public sealed partial class BatchedTableGrainStorage(
             return;
         }
 
-        if (legacy is not null)
+        if (legacy is not null && await LegacyRowsExistAsync())
         {
             await legacy.ReadStateAsync(stateName, grainId, grainState, cancellationToken);
             if (grainState.RecordExists)
@@ -185,6 +190,28 @@ public sealed partial class BatchedTableGrainStorage(
             }
 
             return _creating.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Whether the old layout holds any row of this service, asked once (again after a failure): a deployment that never
+    /// wrote one makes no second read for every new profile.
+    /// </summary>
+    private Task<bool> LegacyRowsExistAsync()
+    {
+        if (legacyRowsExist is null)
+        {
+            return Task.FromResult(true);
+        }
+
+        lock (_gate)
+        {
+            if (_legacyProbe is null || _legacyProbe.IsFaulted || _legacyProbe.IsCanceled)
+            {
+                _legacyProbe = legacyRowsExist();
+            }
+
+            return _legacyProbe;
         }
     }
 

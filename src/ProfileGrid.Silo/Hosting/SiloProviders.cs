@@ -100,8 +100,25 @@ public static class SiloProviders
                 services.GetRequiredKeyedService<IGrainStorage>(BoundedKeyGrainStorageExtensions.InnerName(ProfileStores.Profiles)), serviceId);
             return new BatchedTableGrainStorage(
                 new TableServiceClient(connectionString).GetTableClient(ProfileStateTable), serviceId,
-                services.GetRequiredService<IGrainStorageSerializer>(), legacy, services.GetRequiredService<ILogger<BatchedTableGrainStorage>>());
+                services.GetRequiredService<IGrainStorageSerializer>(), legacy, services.GetRequiredService<ILogger<BatchedTableGrainStorage>>(),
+                () => LegacyProfileRowsExistAsync(new TableServiceClient(connectionString), serviceId));
         });
+    }
+
+    /// <summary>Whether Orleans' table storage wrote any profile or checkpoint row of this service (PartitionKey "{ServiceId}_...").</summary>
+    public static async Task<bool> LegacyProfileRowsExistAsync(TableServiceClient tables, string serviceId)
+    {
+        await foreach (var _ in tables.QueryAsync(t => t.Name == ProfilesTable))
+        {
+            var (from, to) = (serviceId + "_", serviceId + "`"); // '`' follows '_'
+            await foreach (var __ in tables.GetTableClient(ProfilesTable)
+                .QueryAsync<TableEntity>(e => e.PartitionKey.CompareTo(from) >= 0 && e.PartitionKey.CompareTo(to) < 0, maxPerPage: 1, select: ["RowKey"]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void AddStreams(ISiloBuilder silo, HostSettings settings, string? connectionString)
