@@ -7,7 +7,7 @@ public sealed class ResidencyOptions
 
     /// <summary>
     /// A profile that has had no event, read or write for this long, and holds nothing unwritten and no read view, keeps
-    /// its state packed (serialized and compressed, see <see cref="ProfilePacker"/>) instead of its object graph, until
+    /// its state packed (serialized and compressed to under a third of its heap bytes, see <see cref="ProfilePacker"/>) instead of its object graph, until
     /// the next call unpacks it. Checked once per this interval, so a profile packs between one and two intervals after
     /// its last use. <see cref="TimeSpan.Zero"/> turns packing off.
     /// </summary>
