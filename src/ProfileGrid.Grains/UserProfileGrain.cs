@@ -147,10 +147,12 @@ public sealed partial class UserProfileGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // Whatever follows (a last write, a migration that carries the state) sees the state itself.
+        // A migration carries state.State to the new silo (after this method): it must be the state, not null. Any other
+        // deactivation leaves a packed profile packed: it has nothing unwritten (a last write would unpack through State),
+        // and unpacking a million idle profiles collected at once would cost CPU for nothing.
         _packTimer?.Dispose();
         _packTimer = null;
-        if (_packed is not null)
+        if (_packed is not null && reason.ReasonCode == DeactivationReasonCode.Migrating)
         {
             Unpack(watchIdle: false);
         }
