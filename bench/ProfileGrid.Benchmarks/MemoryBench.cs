@@ -4,6 +4,8 @@ using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Serialization;
 using Orleans.Configuration;
 using Orleans.Storage;
 using ProfileGrid.Abstractions;
@@ -67,17 +69,21 @@ public static class MemoryBench
         var profileStore = new MeasuringStore();
         var segmentStore = new MeasuringStore();
 
-        using var host = BuildSilo(profileStore, segmentStore);
+        using var host = BuildSilo(profileStore, segmentStore, options.PackIdleAfter);
         await host.StartAsync();
         var grains = host.Services.GetRequiredService<IGrainFactory>();
+        var packer = host.Services.GetRequiredService<ProfilePacker>();
+        var residency = host.Services.GetRequiredService<IOptions<ResidencyOptions>>().Value;
+        var packs = residency.PackIdleAfter > TimeSpan.Zero;
         var serializer = host.Services.GetRequiredService<IGrainStorageSerializer>();
         profileStore.Serializer = segmentStore.Serializer = serializer;
+        Log($"packing: {(packs ? $"after {residency.PackIdleAfter.TotalSeconds:N0} s idle" : "off")}");
         Log("silo started (in process, localhost clustering; profile and segment stores count serialized bytes and keep nothing)");
 
         // What a profile holds, from states built directly by the updater for the first users: the same code and
         // options the grain applies, without the grain around it (and trimmed, as the grain does after a write).
         var sample = Math.Min(options.Sample, options.Users);
-        PrintStateModel(histories, sample, serializer, Log);
+        PrintStateModel(histories, sample, serializer, host.Services.GetRequiredService<Serializer<UserProfileGrainState>>(), Log);
 
         // The empty silo: warmed up (JIT, serializer caches, partitions and a shard active), then its profiles collected.
         var warmup = new Histories(simulation with { Tenant = WarmupTenant, Users = 20 }, options.MaxEventsPerUser);
@@ -113,12 +119,24 @@ public static class MemoryBench
             await UntilWrittenAsync(profileStore, fed, Log);
             var heap = HeapFigures.Measure();
             var activations = await ProfileActivationsAsync(grains) - baselineActivations;
-            Log($"{activations:N0} resident profiles, every state written: {heap}; {PerProfile(heap, baseline, activations)}");
+            Log($"{activations:N0} resident profiles ({packer.Resident.Profiles:N0} packed), every state written: {heap}; {PerProfile(heap, baseline, activations)}");
             results.Add(("after ingest", activations, heap, activations));
             if (stopped)
             {
                 break;
             }
+        }
+
+        // Idle profiles pack their state (ResidencyOptions.PackIdleAfter): the steady state of profiles nobody uses.
+        if (packs && !stopped)
+        {
+            var activations = await ProfileActivationsAsync(grains) - baselineActivations;
+            var packClock = Stopwatch.StartNew();
+            await UntilPackedAsync(packer, activations, residency.PackIdleAfter * 2 + TimeSpan.FromSeconds(30));
+            var heap = HeapFigures.Measure();
+            var (packed, bytes) = packer.Resident;
+            Log($"{packed:N0} of {activations:N0} profiles packed ({bytes / (double)Math.Max(1, packed):N0} B each) {packClock.Elapsed.TotalSeconds:F1} s after the writes: {heap}; {PerProfile(heap, baseline, activations)}");
+            results.Add(("idle: state packed", activations, heap, activations));
         }
 
         if (options.Read && !stopped)
@@ -130,11 +148,22 @@ public static class MemoryBench
             Log($"read every profile once ({readClock.Elapsed.TotalSeconds:F1} s): {heap}; {PerProfile(heap, baseline, activations)}");
             results.Add(("after one read of each", activations, heap, activations));
 
-            // A profile keeps the view a read built for a while (UserProfileGrain.ViewKeptFor, 1 minute), then drops it.
-            await Task.Delay(TimeSpan.FromMinutes(2.2));
+            // A profile keeps the view a read built for a while (ResidencyOptions.ViewKeptFor, 1 minute by default), then
+            // drops it, and packs once idle; without packing, measured once the views are gone.
+            readClock.Restart();
+            if (packs)
+            {
+                await UntilPackedAsync(packer, activations, residency.ViewKeptFor * 2 + residency.PackIdleAfter * 2 + TimeSpan.FromSeconds(30));
+            }
+            else
+            {
+                await Task.Delay(residency.ViewKeptFor * 2 + TimeSpan.FromSeconds(10));
+            }
+
             heap = HeapFigures.Measure();
-            Log($"2.2 minutes after the reads: {heap}; {PerProfile(heap, baseline, activations)}");
-            results.Add(("2.2 min after the reads", activations, heap, activations));
+            var phase = $"{readClock.Elapsed.TotalMinutes:F1} min after the reads{(packs ? ", packed again" : "")}";
+            Log($"{phase} ({packer.Resident.Profiles:N0} packed): {heap}; {PerProfile(heap, baseline, activations)}");
+            results.Add((phase, activations, heap, activations));
         }
 
         Console.WriteLine();
@@ -170,7 +199,17 @@ public static class MemoryBench
         return 0;
     }
 
-    private static IHost BuildSilo(MeasuringStore profiles, MeasuringStore segments)
+    /// <summary>Waits until <paramref name="profiles"/> profiles are packed, or until <paramref name="atMost"/> has passed.</summary>
+    private static async Task UntilPackedAsync(ProfilePacker packer, int profiles, TimeSpan atMost)
+    {
+        var clock = Stopwatch.StartNew();
+        while (packer.Resident.Profiles < profiles && clock.Elapsed < atMost)
+        {
+            await Task.Delay(500);
+        }
+    }
+
+    private static IHost BuildSilo(MeasuringStore profiles, MeasuringStore segments, TimeSpan? packIdleAfter)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -186,13 +225,17 @@ public static class MemoryBench
             silo.AddMemoryGrainStorage(ProfileStores.PubSub);
             silo.UseInMemoryReminderService();
             silo.AddProfileGridGrains(builder.Configuration);
+            if (packIdleAfter is { } idle)
+            {
+                silo.Services.Configure<ResidencyOptions>(o => o.PackIdleAfter = idle);
+            }
             silo.Services.AddKeyedSingleton<IGrainStorage>(ProfileStores.Profiles, profiles);
             silo.Services.AddKeyedSingleton<IGrainStorage>(ProfileStores.Segments, segments);
         });
         return builder.Build();
     }
 
-    private static void PrintStateModel(Histories histories, int sample, IGrainStorageSerializer serializer, Action<string> log)
+    private static void PrintStateModel(Histories histories, int sample, IGrainStorageSerializer serializer, Serializer<UserProfileGrainState> stateSerializer, Action<string> log)
     {
         var options = new ProfileOptions();
         var now = DateTimeOffset.UtcNow;
@@ -214,6 +257,7 @@ public static class MemoryBench
         var states = HeapFigures.Measure().Live;
         var serialized = profiles.Select(p => (double)serializer.Serialize(new UserProfileGrainState { Profile = p, LogPosition = 1_000_000 }).ToMemory().Length).ToArray();
         var withViews = MeasureWithViews(profiles, options, now);
+        var packing = MeasurePacking(profiles, stateSerializer);
 
         Console.WriteLine();
         Console.WriteLine($"## What a profile holds (the first {sample:N0} users, {histories.Describe()})");
@@ -275,7 +319,65 @@ public static class MemoryBench
         }
 
         Console.WriteLine($"| a read view built from it (ProfileView, sharing the state's strings) | {(withViews - states) / (double)sample:N0} |");
+
+        Console.WriteLine();
+        Console.WriteLine("| packed form of the state (ProfilePacker) | bytes mean | p50 | p95 | max | pack us per profile | unpack us per profile (incl. Compact) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var (name, bytes, packUs, unpackUs) in packing)
+        {
+            var sorted = bytes.Order().ToArray();
+            double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+            Console.WriteLine($"| {name} | {bytes.Average():N0} | {At(0.5):N0} | {At(0.95):N0} | {sorted[^1]:N0} | {packUs:N1} | {unpackUs:N1} |");
+        }
         log($"state model done: {sample:N0} profiles");
+    }
+
+    /// <summary>
+    /// Sizes and CPU of the packed forms ProfilePacker can write: Orleans' serialization as is, Brotli at its fastest,
+    /// Deflate at its fastest; unpacking includes the deserialization and ProfileUpdater.Compact.
+    /// </summary>
+    private static List<(string Name, double[] Bytes, double PackUs, double UnpackUs)> MeasurePacking(UserProfile[] profiles, Serializer<UserProfileGrainState> serializer)
+    {
+        var states = profiles.Select(p => new UserProfileGrainState { Profile = p, LogPosition = 1_000_000 }).ToArray();
+        var codecs = new[] { ProfilePackCodec.None, ProfilePackCodec.Brotli, ProfilePackCodec.Deflate };
+        var packers = codecs.Select(c => new ProfilePacker(serializer) { Codec = c }).ToArray();
+        var packed = codecs.Select(_ => new byte[states.Length][]).ToArray();
+        var (packUs, unpackUs) = (codecs.Select(_ => double.MaxValue).ToArray(), codecs.Select(_ => double.MaxValue).ToArray());
+
+        // Seven rounds, the codecs taking turns within each so that a busy moment of the machine does not favour one, and
+        // the best round of each kept (the first rounds also run code the JIT has not optimised yet).
+        for (var round = 0; round < 7; round++)
+        {
+            for (var c = 0; c < codecs.Length; c++)
+            {
+                var clock = Stopwatch.StartNew();
+                for (var i = 0; i < states.Length; i++)
+                {
+                    packed[c][i] = packers[c].Pack(states[i]);
+                }
+
+                packUs[c] = Math.Min(packUs[c], clock.Elapsed.TotalMicroseconds / states.Length);
+                clock.Restart();
+                foreach (var bytes in packed[c])
+                {
+                    packers[c].Unpack(bytes);
+                }
+
+                unpackUs[c] = Math.Min(unpackUs[c], clock.Elapsed.TotalMicroseconds / states.Length);
+            }
+        }
+
+        var chosen = new ProfilePacker(serializer).Codec;
+        return codecs.Select((codec, c) =>
+        {
+            var name = codec switch
+            {
+                ProfilePackCodec.None => "Orleans serialization, uncompressed",
+                ProfilePackCodec.Brotli => "Brotli quality 1, window 16",
+                _ => "Deflate, fastest level",
+            };
+            return (codec == chosen ? name + " (the default)" : name, packed[c].Select(b => (double)b.Length).ToArray(), packUs[c], unpackUs[c]);
+        }).ToList();
     }
 
     /// <summary>The live heap while a view of each profile is held as well.</summary>

@@ -23,6 +23,9 @@ public sealed class MemoryOptions
     /// <summary>Also read every profile once (GetViewAsync) and measure again: the cost of a cached read view.</summary>
     public bool Read { get; private set; } = true;
 
+    /// <summary>ResidencyOptions.PackIdleAfter for the silo (null: the host's default); zero turns packing off.</summary>
+    public TimeSpan? PackIdleAfter { get; private set; }
+
     public const string Usage =
         """
         ProfileGrid memory benchmark: bytes per resident profile grain of the demo mix, in one in-process silo.
@@ -36,7 +39,8 @@ public sealed class MemoryOptions
           --concurrency N           users fed at once [32]
           --max-working-set-gib X   stop feeding above this working set and report what was reached [14]
           --no-read                 skip the phase that reads every profile once and measures again (at once, and
-                                    2.2 minutes later, when the profiles have dropped the views the reads built)
+                                    once the profiles have dropped the views the reads built and packed again)
+          --pack-idle-after S       ProfileGrid:Residency:PackIdleAfter in seconds, 0 = never pack [the host's, 30]
           --help                    this text
 
         What it does: starts one silo in this process (localhost clustering, the real grains and options), whose
@@ -47,7 +51,8 @@ public sealed class MemoryOptions
         records of partition (user index mod 16). After every profile has written its state behind (and pushed its
         features to its shard), a full blocking compacting GC; bytes per profile = (managed heap - the empty silo's
         heap) / profiles. The empty silo is measured after a 20-user warm-up on another tenant whose activations
-        were collected.
+        were collected. Unless packing is off, it then waits until the idle profiles have packed their state and
+        measures again.
         """;
 
     /// <summary>Null when --help was asked for.</summary>
@@ -71,6 +76,11 @@ public sealed class MemoryOptions
                         : throw new ArgumentException("--max-working-set-gib must be a positive number.");
                     break;
                 case "--no-read": options.Read = false; break;
+                case "--pack-idle-after":
+                    options.PackIdleAfter = double.TryParse(reader.Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+                        ? TimeSpan.FromSeconds(seconds)
+                        : throw new ArgumentException("--pack-idle-after must be a number of seconds, 0 or more.");
+                    break;
                 default: throw new ArgumentException($"Unknown option '{reader.Raw}'. Try bench.sh memory --help.");
             }
         }

@@ -16,7 +16,7 @@ public static class ProfileGridGrainsExtensions
     public const string ProfileSection = "ProfileGrid:Profile";
 
     /// <summary>
-    /// Registers what the grains need: <see cref="ProfileOptions"/> and <see cref="IngestOptions"/> (validated at
+    /// Registers what the grains need: <see cref="ProfileOptions"/>, <see cref="IngestOptions"/> and <see cref="ResidencyOptions"/> (validated at
     /// start-up), a clock, an event log (in memory unless the host registered a durable one first), and a start-up
     /// task and a keeper that wake every log partition, so that what no profile has written yet is replayed.
     /// </summary>
@@ -25,6 +25,7 @@ public static class ProfileGridGrainsExtensions
         var services = silo.Services;
         AddValidatedOptions<ProfileOptions>(services, configuration, ProfileSection, o => o.Validate());
         AddValidatedOptions<IngestOptions>(services, configuration, IngestOptions.Section, o => o.Validate());
+        AddValidatedOptions<ResidencyOptions>(services, configuration, ResidencyOptions.Section, o => o.Validate());
         AddValidatedOptions<SegmentationOptions>(services, configuration, SegmentationOptions.Section, o => o.Validate());
         services.AddSegmentationSerializer();
 
@@ -35,6 +36,7 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton<IEventLog, MemoryEventLog>();
         services.TryAddSingleton<ProfileWriteGate>();
         services.TryAddSingleton<IngestActivity>();
+        services.TryAddSingleton<ProfilePacker>();
 
         // Grain state is stored in Orleans' binary format: version tolerant through the [Id]s, smaller than the default
         // Newtonsoft JSON (which writes a .NET type name into every object) and much cheaper to produce, which

@@ -23,6 +23,13 @@ public sealed class UserProfileGrainState
     [Id(1)] public long LogPosition { get; set; } = -1;
 }
 
+/// <summary>What a profile activation holds in memory now: for diagnostics and the memory benchmark, not a contract of the gateway.</summary>
+public interface IProfileResidencyGrain : IGrainWithStringKey
+{
+    /// <summary>The bytes of the packed state while the profile is packed (see <see cref="ResidencyOptions.PackIdleAfter"/>); null while unpacked. Does not unpack.</summary>
+    Task<int?> PackedBytesAsync();
+}
+
 /// <summary>A profile's stored state belongs to another user: two long keys met on one hashed storage key.</summary>
 [GenerateSerializer, Alias("pg.profile-key-collision")]
 public sealed class ProfileKeyCollisionException : Exception
@@ -55,10 +62,12 @@ public sealed partial class UserProfileGrain(
     IOptions<ProfileOptions> options,
     IOptions<IngestOptions> ingestOptions,
     IOptions<SegmentationOptions> segmentationOptions,
+    IOptions<ResidencyOptions> residencyOptions,
     ProfileWriteGate writeGate,
+    ProfilePacker packer,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
-    : Grain, IUserProfileGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
+    : Grain, IUserProfileGrain, IProfileResidencyGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
 {
     private readonly ProfileOptions _options = options.Value;
     private int _logPartition = -1;
@@ -90,15 +99,30 @@ public sealed partial class UserProfileGrain(
     private ProfileView? _view;
     private ProfileView? _pastView;
 
-    // Views are dropped once no read came for this long (checked by a timer that runs only while a view is kept).
-    private static readonly TimeSpan ViewKeptFor = TimeSpan.FromMinutes(1);
+    // Views are dropped once no read came for ResidencyOptions.ViewKeptFor (checked by a timer that runs only while a view is kept).
     private DateTimeOffset _viewReadAt;
     private IGrainTimer? _viewTimer;
 
     // While a write conflict is reconciled, state.State briefly holds the stored row; reads keep seeing this activation's.
     private UserProfileGrainState? _heldDuringReconcile;
 
-    private UserProfile Profile => (_heldDuringReconcile ?? state.State).Profile;
+    // While the profile is idle its state is kept packed (ResidencyOptions.PackIdleAfter) and state.State is null: every use
+    // goes through State, which unpacks on demand, and counts as a use (_uses) for the idle check.
+    private byte[]? _packed;
+    private int _uses;
+    private int _usesAtLastCheck;
+    private IGrainTimer? _packTimer;
+
+    private UserProfileGrainState State
+    {
+        get
+        {
+            _uses++;
+            return _packed is null ? state.State : Unpack();
+        }
+    }
+
+    private UserProfile Profile => (_heldDuringReconcile ?? State).Profile;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -117,11 +141,22 @@ public sealed partial class UserProfileGrain(
         // Whatever woke this profile (an event, a read), its shard hears of it once per activation: that heals a shard
         // that lost its last unwritten vectors with a silo, and fills the shards for profiles stored before segmentation.
         PushFeaturesOnMaterialChange();
+        ScheduleIdleCheck();
         return Task.CompletedTask;
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // A migration carries state.State to the new silo (after this method): it must be the state, not null. Any other
+        // deactivation leaves a packed profile packed: it has nothing unwritten (a last write would unpack through State),
+        // and unpacking a million idle profiles collected at once would cost CPU for nothing.
+        _packTimer?.Dispose();
+        _packTimer = null;
+        if (_packed is not null && reason.ReasonCode == DeactivationReasonCode.Migrating)
+        {
+            Unpack(watchIdle: false);
+        }
+
         try
         {
             await _writing;
@@ -174,23 +209,23 @@ public sealed partial class UserProfileGrain(
             return Task.FromResult(new LoggedApplyResult(UnwrittenFrom, Gap: true));
         }
 
-        if (position <= state.State.LogPosition)
+        if (position <= State.LogPosition)
         {
             return Task.FromResult(new LoggedApplyResult(UnwrittenFrom));
         }
 
-        if (previous is { } predecessor && state.State.LogPosition < predecessor)
+        if (previous is { } predecessor && State.LogPosition < predecessor)
         {
             // The record handed before this one is missing: lost with a dead activation's unwritten state, or its call
             // failed and may yet arrive late. Applying this one would move LogPosition past the gap for good; refuse,
             // and let the log replay in order.
-            LogGap(this.GetPrimaryKeyString(), predecessor, state.State.LogPosition);
+            LogGap(this.GetPrimaryKeyString(), predecessor, State.LogPosition);
             return Task.FromResult(new LoggedApplyResult(UnwrittenFrom, Gap: true));
         }
 
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
         StateChanged();
-        state.State.LogPosition = position;
+        State.LogPosition = position;
         if (result.Applied > 0 || (_writingFrom is not null && _unwrittenFrom is null))
         {
             // Also for a record that changed nothing while a write is in flight: that write carries an earlier
@@ -263,7 +298,8 @@ public sealed partial class UserProfileGrain(
             return built;
         }
 
-        _viewTimer ??= this.RegisterGrainTimer(DropUnreadViews, new GrainTimerCreationOptions(ViewKeptFor, ViewKeptFor) { KeepAlive = false, Interleave = true });
+        var keptFor = residencyOptions.Value.ViewKeptFor;
+        _viewTimer ??= this.RegisterGrainTimer(DropUnreadViews, new GrainTimerCreationOptions(keptFor, keptFor) { KeepAlive = false, Interleave = true });
 
         if (ProfileView.DayOf(asOf) == ProfileView.DayOf(now))
         {
@@ -277,10 +313,10 @@ public sealed partial class UserProfileGrain(
         return built;
     }
 
-    /// <summary>Drops the kept views when no read came for <see cref="ViewKeptFor"/>: a profile not being read holds no view.</summary>
+    /// <summary>Drops the kept views when no read came for <see cref="ResidencyOptions.ViewKeptFor"/>: a profile not being read holds no view.</summary>
     private Task DropUnreadViews(CancellationToken cancellationToken)
     {
-        if (clock.GetUtcNow() - _viewReadAt >= ViewKeptFor || (_view, _pastView) is (null, null))
+        if (clock.GetUtcNow() - _viewReadAt >= residencyOptions.Value.ViewKeptFor || (_view, _pastView) is (null, null))
         {
             StateChanged();
             _viewTimer?.Dispose();
@@ -288,6 +324,63 @@ public sealed partial class UserProfileGrain(
         }
 
         return Task.CompletedTask;
+    }
+
+    Task<int?> IProfileResidencyGrain.PackedBytesAsync() => Task.FromResult(_packed?.Length);
+
+    /// <summary>
+    /// Checks every <see cref="ResidencyOptions.PackIdleAfter"/> whether the profile went unused since the last check; only
+    /// unpacked profiles have the timer, so a packed one costs no timer.
+    /// </summary>
+    private void ScheduleIdleCheck()
+    {
+        var idleAfter = residencyOptions.Value.PackIdleAfter;
+        if (idleAfter > TimeSpan.Zero && _packTimer is null)
+        {
+            _usesAtLastCheck = _uses;
+            _packTimer = this.RegisterGrainTimer(PackIfIdle, new GrainTimerCreationOptions(idleAfter, idleAfter) { KeepAlive = false, Interleave = false });
+        }
+    }
+
+    private Task PackIfIdle(CancellationToken cancellationToken)
+    {
+        var used = _uses != _usesAtLastCheck;
+        _usesAtLastCheck = _uses;
+        if (!used && CanPack)
+        {
+            Pack();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Nothing depends on the object graph but the state itself: nothing unwritten or being written, no write to retry,
+    /// no conflict being reconciled, no read view kept (a view and its answer template are kept only while being read).
+    /// </summary>
+    private bool CanPack =>
+        _packed is null && state.State is not null && !_unsaved && _writing.IsCompleted && !_reconciling && _heldDuringReconcile is null
+        && _unwrittenFrom is null && _writingFrom is null && _failedWrites == 0 && _flushTimer is null && (_view, _pastView) is (null, null);
+
+    private void Pack()
+    {
+        _packed = packer.Pack(state.State);
+        state.State = null!;
+        _packTimer?.Dispose();
+        _packTimer = null;
+    }
+
+    private UserProfileGrainState Unpack(bool watchIdle = true)
+    {
+        var unpacked = packer.Unpack(_packed!);
+        state.State = unpacked;
+        _packed = null;
+        if (watchIdle)
+        {
+            ScheduleIdleCheck();
+        }
+
+        return unpacked;
     }
 
     /// <summary>Drops the cached views: the next read builds from the changed state.</summary>
@@ -399,7 +492,7 @@ public sealed partial class UserProfileGrain(
     /// <summary>Writes the whole state; then tells the log partition (if events came from the log) that it is durable.</summary>
     private async Task WriteNowAsync()
     {
-        var (from, through, unsaved) = (_unwrittenFrom, state.State.LogPosition, _unsaved);
+        var (from, through, unsaved) = (_unwrittenFrom, State.LogPosition, _unsaved);
         (_writingFrom, _unwrittenFrom, _unsaved) = (from, null, false);
         try
         {
@@ -468,7 +561,7 @@ public sealed partial class UserProfileGrain(
                 // The partition recorded what it held for this profile, up to setAsideThrough, and no longer waits for it.
                 // The changes stay in memory and writes go on being tried. Records applied while the report was on its
                 // way are not in that record: they stay tracked, so the checkpoint cannot pass them unwritten.
-                _unwrittenFrom = state.State.LogPosition > setAsideThrough ? setAsideThrough + 1 : null;
+                _unwrittenFrom = State.LogPosition > setAsideThrough ? setAsideThrough + 1 : null;
             }
         }
         catch (Exception ex)
@@ -493,7 +586,7 @@ public sealed partial class UserProfileGrain(
         catch (InconsistentStateException conflict)
         {
             // Reading replaces state.State: until ours is put back, changes are refused (see _reconciling).
-            var ours = state.State;
+            var ours = State;
             UserProfileGrainState stored;
             _reconciling = true;
             _heldDuringReconcile = ours;

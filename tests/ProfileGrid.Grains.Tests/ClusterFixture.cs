@@ -60,6 +60,13 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
                 o.MaxWriteAttempts = 3;
             });
+
+            // Profiles pack soon after their last use, so that every cluster test also runs over packing and unpacking.
+            silo.Services.Configure<ResidencyOptions>(o =>
+            {
+                o.PackIdleAfter = TimeSpan.FromMilliseconds(100);
+                o.ViewKeptFor = TimeSpan.FromMilliseconds(300);
+            });
         }
     }
 

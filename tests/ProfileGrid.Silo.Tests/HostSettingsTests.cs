@@ -170,10 +170,11 @@ public class HostSettingsTests
     [Fact]
     public async Task An_invalid_value_of_a_grain_option_stops_the_host_like_the_others()
     {
-        var (exitCode, errors) = await RunHostAsync(["--ProfileGrid:Ingest:Partitions=0", "--ProfileGrid:Endpoints:HttpPort=many"]);
+        var (exitCode, errors) = await RunHostAsync(["--ProfileGrid:Ingest:Partitions=0", "--ProfileGrid:Endpoints:HttpPort=many", "--ProfileGrid:Residency:PackIdleAfter=-00:00:01"]);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("ProfileGrid:Ingest: Partitions must be between 1 and 1024.", errors);
+        Assert.Contains("ProfileGrid:Residency: PackIdleAfter must be 0 (off) or at least 10 ms.", errors);
         Assert.Contains("'many' at 'ProfileGrid:Endpoints:HttpPort'", errors);
     }
 
@@ -213,6 +214,7 @@ public class HostSettingsTests
                 ["ProfileGrid:StorageConnectionString"] = "UseDevelopmentStorage=true", ["ProfileGrid:IngestPath"] = "Stream", ["ProfileGrid:Ingest:FlushInterval"] = "00:00:01",
                 ["ProfileGrid:Segmentation:RetrainInterval"] = "00:00:00", ["ProfileGrid:Profile:SessionTimeout"] = "00:20:00",
                 ["ProfileGrid:Endpoints:AdvertisedAddress"] = "10.0.0.1", ["ProfileGrid:Gateway:MaxRequestBytes"] = "100000",
+                ["ProfileGrid:Residency:PackIdleAfter"] = "00:01:00", ["ProfileGrid:Residency:ViewKeptFor"] = "00:02:00",
             })
             .Build();
 

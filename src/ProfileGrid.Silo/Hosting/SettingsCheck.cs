@@ -27,6 +27,7 @@ public static class SettingsCheck
         (GatewayOptions.Section, typeof(GatewayOptions)),
         (ProfileGridGrainsExtensions.ProfileSection, typeof(ProfileOptions)),
         (IngestOptions.Section, typeof(IngestOptions)),
+        (ResidencyOptions.Section, typeof(ResidencyOptions)),
         (SegmentationOptions.Section, typeof(SegmentationOptions)),
     ];
 
