@@ -7,6 +7,8 @@
 #   bash bench.sh --help                # all options
 #   bash bench.sh segmentation          # k-means k sweep against scikit-learn at 100k and 1M users (--help: options)
 #   bash bench.sh memory --users 100000 # bytes per resident profile grain of the demo mix, in one silo (--help: options)
+#   bash bench.sh growth                # ingest and reads at 3k, 100k and 1M resident users, against 3k (--help: options;
+#                                       # 1M needs about 12 GiB for the host)
 # Results: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,7 +22,7 @@ if [ "${1:-}" = "segmentation" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn >/dev/null
   fi
-elif [ "${1:-}" != "memory" ] && ! command -v redis-server >/dev/null 2>&1; then
+elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null

@@ -82,6 +82,7 @@ public sealed class BenchOptions
 
         bench.sh segmentation --help: the segmentation benchmark (k-means against scikit-learn).
         bench.sh memory --help: bytes per resident profile grain of the demo mix, in one in-process silo.
+        bench.sh growth --help: ingest and GetProfile with 3k, 100k and 1M resident users (issue 7's growth target).
         """;
 
     /// <summary>Null when --help was asked for.</summary>

@@ -17,6 +17,11 @@ if (args.Length > 0 && args[0] == "memory")
     return await MemoryBench.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "growth")
+{
+    return await GrowthBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "segmentation-worker")
 {
     return SegmentationBench.RunWorker(args[1..]);
