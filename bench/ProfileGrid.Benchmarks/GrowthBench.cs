@@ -124,7 +124,20 @@ public static class GrowthBench
             log($"populating {users:N0} users (one session each), {options.Concurrency} requests in flight");
             var replayer = new GatewayReplayer(host.Client, new ReplayOptions { MaxConcurrency = options.Concurrency, RequestTimeout = TimeSpan.FromSeconds(60) });
             var clock = Stopwatch.StartNew();
-            var populate = await replayer.ReplayAsync(population.PopulateRequests(options.Batch), new Progress(log, clock));
+            using var tooBig = new CancellationTokenSource();
+            var progress = new Progress(log, clock, host, options.MaxHostGiB, tooBig);
+            ReplayReport populate;
+            try
+            {
+                populate = await replayer.ReplayAsync(population.PopulateRequests(options.Batch), progress, tooBig.Token);
+            }
+            catch (OperationCanceledException) when (tooBig.IsCancellationRequested)
+            {
+                throw new InvalidOperationException(
+                    $"populating stopped after {progress.Sent:N0} events (about {progress.Sent * users / population.PopulateEvents:N0} users): the host's working set " +
+                    $"passed --max-host-gib {options.MaxHostGiB}.");
+            }
+
             var populateAck = clock.Elapsed.TotalSeconds;
             log($"populate acknowledged in {populateAck:F1} s: {populate.EventsSent:N0} events, {populate.EventsSent / populateAck:N0} events/s " +
                 $"(rejected {populate.Rejected}{(populate.RejectionSamples.Count > 0 ? $": {populate.RejectionSamples[0]}" : string.Empty)}, retries {populate.Retries})");
@@ -261,20 +274,29 @@ public static class GrowthBench
 
     private static string Mib(long? bytes) => bytes is { } b ? $"{b / 1048576.0:N0} MiB" : "-";
 
-    /// <summary>A line every 10 s while a long populate runs.</summary>
-    private sealed class Progress(Action<string> log, Stopwatch clock) : IProgress<ReplayProgress>
+    /// <summary>A line every 10 s while a long populate runs; cancels it when the host's working set passes the limit.</summary>
+    private sealed class Progress(Action<string> log, Stopwatch clock, BenchHost host, double maxHostGiB, CancellationTokenSource tooBig) : IProgress<ReplayProgress>
     {
         private TimeSpan _last;
 
+        public long Sent { get; private set; }
+
         public void Report(ReplayProgress value)
         {
+            Sent = value.EventsSent;
             if (clock.Elapsed - _last < TimeSpan.FromSeconds(10))
             {
                 return;
             }
 
             _last = clock.Elapsed;
-            log($"  populate: {value.EventsSent:N0} events acknowledged after {value.Elapsed.TotalSeconds:F0} s ({value.EventsSent / value.Elapsed.TotalSeconds:N0}/s)");
+            var workingSet = host.WorkingSetBytes();
+            log($"  populate: {value.EventsSent:N0} events acknowledged after {value.Elapsed.TotalSeconds:F0} s ({value.EventsSent / value.Elapsed.TotalSeconds:N0}/s), " +
+                $"host working set {Mib(workingSet)}");
+            if (workingSet > maxHostGiB * 1024 * 1024 * 1024)
+            {
+                tooBig.Cancel();
+            }
         }
     }
 }

@@ -26,6 +26,9 @@ public sealed class GrowthOptions
 
     public int Seed { get; private set; } = 42;
 
+    /// <summary>Stop populating when the host's working set passes this (GiB): the machine is shared, and a swapping host measures nothing.</summary>
+    public double MaxHostGiB { get; private set; } = 16;
+
     public const string Usage =
         """
         ProfileGrid growth benchmark (issue 7): ingest and GetProfile with N distinct resident users, for each N.
@@ -42,6 +45,7 @@ public sealed class GrowthOptions
           --read-warmup-seconds N   least time of unrecorded reads before the measured ones [15]
           --verify-users N          users checked event for event after the measured ingest [2000]
           --seed N                  seed of the template sessions and of the draws [42]
+          --max-host-gib X          stop populating (that N fails) when the host's working set passes X GiB [16]
           --help                    this text
 
         What it does, for each configuration and each N, on a fresh host (as bench.sh does: free ports, fresh service
@@ -88,6 +92,11 @@ public sealed class GrowthOptions
                 case "--read-warmup-seconds": options.ReadWarmup = TimeSpan.FromSeconds(reader.PositiveInt()); break;
                 case "--verify-users": options.VerifyUsers = reader.PositiveInt(); break;
                 case "--seed": options.Seed = reader.PositiveInt(); break;
+                case "--max-host-gib":
+                    options.MaxHostGiB = double.TryParse(reader.Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var gib) && gib > 0
+                        ? gib
+                        : throw new ArgumentException("--max-host-gib must be a positive number.");
+                    break;
                 default: throw new ArgumentException($"Unknown option '{reader.Raw}'. Try bench.sh growth --help.");
             }
         }

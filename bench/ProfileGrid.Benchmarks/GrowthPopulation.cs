@@ -38,6 +38,9 @@ public sealed class GrowthPopulation
 
     public int Users { get; }
 
+    /// <summary>Events of all populate sessions, without generating them: the template mean times the users (for progress only).</summary>
+    public long PopulateEvents => (long)(_templates.Average(s => s.Events.Count) * Users);
+
     /// <summary>u0000000, u0000001, ...: index order is id order.</summary>
     public IReadOnlyList<string> UserIds { get; }
 
