@@ -9,6 +9,7 @@ public sealed record GrowthResult(
     long PopulateEvents,
     double PopulateAckSeconds,
     double? PopulateDurableSeconds,
+    CpuUsage PopulateCpu,
     long? WorkingSetBefore,
     long? WorkingSetAfterPopulate,
     Workload Measured,
@@ -23,15 +24,14 @@ public sealed record GrowthResult(
     public double? EndToEndPerSecond => Ingest.EndToEndSeconds is { } s ? Measured.Events / s : null;
 
     /// <summary>Host CPU per measured event until applied and durable, in microseconds.</summary>
-    public double HostMicrosPerEvent => CpuMicrosPerEvent(u => u.Server);
+    public double HostMicrosPerEvent => MicrosPerEvent(Ingest.Cpu[^1].Usage.Server, Ingest.Cpu[^1].Usage, Measured.Events);
 
-    public double StorageMicrosPerEvent => CpuMicrosPerEvent(u => u.Storage);
+    public double StorageMicrosPerEvent => MicrosPerEvent(Ingest.Cpu[^1].Usage.Storage, Ingest.Cpu[^1].Usage, Measured.Events);
 
-    private double CpuMicrosPerEvent(Func<CpuUsage, double> cores)
-    {
-        var (_, usage, events) = Ingest.Cpu[^1];
-        return cores(usage) * usage.Seconds * 1e6 / events;
-    }
+    /// <summary>Host CPU per populate event (new users' first events) until applied and durable, in microseconds.</summary>
+    public double PopulateHostMicrosPerEvent => MicrosPerEvent(PopulateCpu.Server, PopulateCpu, PopulateEvents);
+
+    private static double MicrosPerEvent(double cores, CpuUsage usage, long events) => cores * usage.Seconds * 1e6 / events;
 }
 
 /// <summary>
@@ -123,6 +123,7 @@ public static class GrowthBench
             var workingSetBefore = host.WorkingSetBytes();
             log($"populating {users:N0} users (one session each), {options.Concurrency} requests in flight");
             var replayer = new GatewayReplayer(host.Client, new ReplayOptions { MaxConcurrency = options.Concurrency, RequestTimeout = TimeSpan.FromSeconds(60) });
+            var meter = host.StartCpuMeter();
             var clock = Stopwatch.StartNew();
             using var tooBig = new CancellationTokenSource();
             var progress = new Progress(log, clock, host, options.MaxHostGiB, tooBig);
@@ -143,6 +144,7 @@ public static class GrowthBench
                 $"(rejected {populate.Rejected}{(populate.RejectionSamples.Count > 0 ? $": {populate.RejectionSamples[0]}" : string.Empty)}, retries {populate.Retries})");
             var populateDurable = await host.WaitAppliedAndWrittenAsync(
                 GrowthPopulation.Tenant, population.UserIds, populate.EventsSent, clock, clock.Elapsed + ProfileGridRun.EndToEndTimeout, log);
+            var populateCpu = meter.Stop();
             var workingSet = host.WorkingSetBytes();
             log(populateDurable is { } durable
                 ? $"populate applied and durable after {durable:F1} s: {populate.EventsSent / durable:N0} events/s; host working set {Mib(workingSet)} (before: {Mib(workingSetBefore)})"
@@ -164,7 +166,7 @@ public static class GrowthBench
             var reads = await ProfileGridRun.ReadAsync(
                 host, GrowthPopulation.Tenant, population.UserIds, options.LatencyRequests, options.LatencyConcurrency, options.ReadWarmup, options.Seed, log);
             return new GrowthResult(
-                users, populate.EventsSent, populateAck, populateDurable, workingSetBefore, workingSet, measured, ingest, reads, verified, verification, host.Warnings());
+                users, populate.EventsSent, populateAck, populateDurable, populateCpu, workingSetBefore, workingSet, measured, ingest, reads, verified, verification, host.Warnings());
         }
         catch (Exception ex)
         {
@@ -200,13 +202,13 @@ public static class GrowthBench
             }
 
             Console.WriteLine();
-            Console.WriteLine("| users | populate events | populate acknowledged | populate applied + durable | host working set after populate (per user over the warmed-up host) | host us/event (measured ingest) | storage us/event | host warnings |");
-            Console.WriteLine("|---:|---:|---:|---:|---|---:|---:|---|");
+            Console.WriteLine("| users | populate events | populate acknowledged | populate applied + durable | host us/populate event | host working set after populate (per user over the warmed-up host) | host us/event (measured ingest) | storage us/event | host warnings |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---|---:|---:|---|");
             foreach (var r in rows)
             {
                 var perUser = r.WorkingSetAfterPopulate is { } after && r.WorkingSetBefore is { } before ? $"{(after - before) / (double)r.Users:N0} B" : "-";
                 var durable = r.PopulateDurableSeconds is { } d ? $"{d:F1} s ({r.PopulateEvents / d:N0}/s)" : "timeout";
-                Console.WriteLine($"| {r.Users:N0} | {r.PopulateEvents:N0} | {r.PopulateAckSeconds:F1} s ({r.PopulateEvents / r.PopulateAckSeconds:N0}/s) | {durable} | " +
+                Console.WriteLine($"| {r.Users:N0} | {r.PopulateEvents:N0} | {r.PopulateAckSeconds:F1} s ({r.PopulateEvents / r.PopulateAckSeconds:N0}/s) | {durable} | {r.PopulateHostMicrosPerEvent:F1} | " +
                                   $"{Mib(r.WorkingSetAfterPopulate)} ({perUser}) | {r.HostMicrosPerEvent:F1} | {(config.Azurite ? r.StorageMicrosPerEvent.ToString("F1") : "-")} | {r.Warnings} |");
             }
 
