@@ -151,7 +151,7 @@ public static class GrowthBench
                 : $"populate not all applied within {ProfileGridRun.EndToEndTimeout.TotalMinutes} min of its acknowledgement");
             if (populate.Rejected > 0 || populateDurable is null)
             {
-                throw new InvalidOperationException("the population is incomplete; nothing measured on it would mean anything.");
+                throw new InvalidOperationException($"the population is incomplete; nothing measured on it would mean anything. Host warnings: {host.Warnings()}.");
             }
 
             var ingest = await ProfileGridRun.IngestAsync(host, measured, options.Concurrency, log);
