@@ -105,10 +105,7 @@ public sealed class BenchOptions
                 case "--seed": options.Seed = reader.PositiveInt(); break;
                 case "--read-warmup-seconds": options.ReadWarmup = TimeSpan.FromSeconds(reader.PositiveInt()); break;
                 case "--no-redis": options.SkipRedis = true; break;
-                case "--configs":
-                    options.Configs = reader.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(HostConfiguration.Parse).ToList();
-                    break;
+                case "--configs": options.Configs = reader.List(HostConfiguration.Parse); break;
                 default: throw new ArgumentException($"Unknown option '{reader.Raw}'. Try --help.");
             }
         }

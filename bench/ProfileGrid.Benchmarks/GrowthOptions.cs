@@ -76,14 +76,8 @@ public sealed class GrowthOptions
             switch (reader.Name)
             {
                 case "--help" or "-h": return null;
-                case "--users-list":
-                    options.UsersList = reader.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(reader.PositiveInt).ToList();
-                    break;
-                case "--configs":
-                    options.Configs = reader.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(HostConfiguration.Parse).ToList();
-                    break;
+                case "--users-list": options.UsersList = reader.List(reader.PositiveInt); break;
+                case "--configs": options.Configs = reader.List(HostConfiguration.Parse); break;
                 case "--events": options.Events = reader.PositiveInt(); break;
                 case "--batch": options.Batch = reader.PositiveInt(); break;
                 case "--concurrency": options.Concurrency = reader.PositiveInt(); break;
@@ -92,11 +86,7 @@ public sealed class GrowthOptions
                 case "--read-warmup-seconds": options.ReadWarmup = TimeSpan.FromSeconds(reader.PositiveInt()); break;
                 case "--verify-users": options.VerifyUsers = reader.PositiveInt(); break;
                 case "--seed": options.Seed = reader.PositiveInt(); break;
-                case "--max-host-gib":
-                    options.MaxHostGiB = double.TryParse(reader.Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var gib) && gib > 0
-                        ? gib
-                        : throw new ArgumentException("--max-host-gib must be a positive number.");
-                    break;
+                case "--max-host-gib": options.MaxHostGiB = reader.PositiveNumber(); break;
                 default: throw new ArgumentException($"Unknown option '{reader.Raw}'. Try bench.sh growth --help.");
             }
         }
