@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks ProfileGrid's ingest paths (events/s acknowledged and end-to-end, exactly-once check, GetProfile
 # latency) on the real host, and the same events in Redis; or, with "segmentation", the segmentation library's k-means
-# against scikit-learn on the same points. Installs what it needs on first use (redis-server and Azurite, or
-# python3-sklearn), builds Release into bench/.build (apart from other builds of src/ and tests/), then runs.
+# against scikit-learn on the same points; or, with "growth", ingest and reads with 3k, 100k and 1M resident users.
+# Installs what it needs on first use (redis-server and Azurite, or python3-sklearn), builds Release into bench/.build
+# (apart from other builds of src/ and tests/), then runs.
 #   bash bench.sh                       # the default run (log-azurite, stream-azurite, log-memory, redis)
 #   bash bench.sh --help                # all options
 #   bash bench.sh segmentation          # k-means k sweep against scikit-learn at 100k and 1M users (--help: options)
 #   bash bench.sh memory --users 100000 # bytes per resident profile grain of the demo mix, in one silo (--help: options)
 #   bash bench.sh storage-costs         # Azurite's CPU per request: table rows alone and in transactions, blobs, appends
+#   bash bench.sh growth                # ingest and reads at 3k, 100k and 1M resident users, against 3k (--help: options;
+#                                       # 1M: about 7 GiB of live heap in the host, see docs/benchmarks.md)
 # Results: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,7 +24,7 @@ if [ "${1:-}" = "segmentation" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn >/dev/null
   fi
-elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "storage-costs" ] && ! command -v redis-server >/dev/null 2>&1; then
+elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null

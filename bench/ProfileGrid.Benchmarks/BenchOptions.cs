@@ -82,6 +82,7 @@ public sealed class BenchOptions
 
         bench.sh segmentation --help: the segmentation benchmark (k-means against scikit-learn).
         bench.sh memory --help: bytes per resident profile grain of the demo mix, in one in-process silo.
+        bench.sh growth --help: ingest and GetProfile with 3k, 100k and 1M resident users (issue 7's growth target).
         """;
 
     /// <summary>Null when --help was asked for.</summary>
@@ -104,10 +105,7 @@ public sealed class BenchOptions
                 case "--seed": options.Seed = reader.PositiveInt(); break;
                 case "--read-warmup-seconds": options.ReadWarmup = TimeSpan.FromSeconds(reader.PositiveInt()); break;
                 case "--no-redis": options.SkipRedis = true; break;
-                case "--configs":
-                    options.Configs = reader.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(HostConfiguration.Parse).ToList();
-                    break;
+                case "--configs": options.Configs = reader.List(HostConfiguration.Parse); break;
                 default: throw new ArgumentException($"Unknown option '{reader.Raw}'. Try --help.");
             }
         }

@@ -70,11 +70,7 @@ public sealed class MemoryOptions
                 case "--sample": options.Sample = reader.PositiveInt(); break;
                 case "--max-events-per-user": options.MaxEventsPerUser = reader.PositiveInt(); break;
                 case "--concurrency": options.Concurrency = reader.PositiveInt(); break;
-                case "--max-working-set-gib":
-                    options.MaxWorkingSetGiB = double.TryParse(reader.Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var gib) && gib > 0
-                        ? gib
-                        : throw new ArgumentException("--max-working-set-gib must be a positive number.");
-                    break;
+                case "--max-working-set-gib": options.MaxWorkingSetGiB = reader.PositiveNumber(); break;
                 case "--no-read": options.Read = false; break;
                 case "--pack-idle-after":
                     options.PackIdleAfter = double.TryParse(reader.Value(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0

@@ -48,6 +48,19 @@ internal sealed class OptionReader(IReadOnlyList<string> args)
 
     public int PositiveInt() => PositiveInt(Value());
 
+    /// <summary>The current option's value as a positive number (e.g. GiB).</summary>
+    public double PositiveNumber()
+    {
+        var text = Value();
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x > 0
+            ? x
+            : throw new ArgumentException($"{Name} must be a positive number, not '{text}'.");
+    }
+
+    /// <summary>The current option's comma-separated value, each item trimmed and parsed by <paramref name="parse"/>.</summary>
+    public List<T> List<T>(Func<string, T> parse) =>
+        Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse).ToList();
+
     public int PositiveInt(string text)
     {
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)

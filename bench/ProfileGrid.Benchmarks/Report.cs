@@ -120,12 +120,15 @@ public static class Report
     private static void PrintReads(string name, string read, LatencyStats s) =>
         Console.WriteLine($"| {name} | {read} | {s.Requests:N0} | {s.RequestsPerSecond:N0} | {s.P50:F3} | {s.P90:F3} | {s.P99:F3} | {s.Max:F3} | {s.Errors} |");
 
-    private static void PrintCpu(string name, string phase, CpuUsage u, long work, bool storage)
+    private static void PrintCpu(string name, string phase, CpuUsage u, long work, bool storage) => Console.WriteLine(CpuRow(name, phase, u, work, storage));
+
+    /// <summary>One row of a CPU table: cores busy per process over the phase, and work per core-second of server + storage + client.</summary>
+    public static string CpuRow(string name, string phase, CpuUsage u, long work, bool storage)
     {
         var coreSeconds = (u.Server + u.Storage + u.Client) * u.Seconds;
         var perCoreSecond = coreSeconds > 0 ? (work / coreSeconds).ToString("N0") : "-";
-        Console.WriteLine($"| {name} | {phase} | {u.Seconds:F1} | {u.Server:F2} | {(storage ? u.Storage.ToString("F2") : "-")} | {u.Client:F2} | " +
-                          $"{u.Others:F2} | {u.Machine:F2} | {perCoreSecond} |");
+        return $"| {name} | {phase} | {u.Seconds:F1} | {u.Server:F2} | {(storage ? u.Storage.ToString("F2") : "-")} | {u.Client:F2} | " +
+               $"{u.Others:F2} | {u.Machine:F2} | {perCoreSecond} |";
     }
 
     private static string Ratio(double value) => value >= 10 ? $"{value:F1}x" : $"{value:F2}x";

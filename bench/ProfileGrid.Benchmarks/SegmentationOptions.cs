@@ -64,9 +64,7 @@ public sealed class SegmentationOptions
             switch (reader.Name)
             {
                 case "--help" or "-h": return null;
-                case "--users":
-                    options.Users = reader.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(reader.PositiveInt).ToList();
-                    break;
+                case "--users": options.Users = reader.List(reader.PositiveInt); break;
                 case "--min-k": options.MinK = reader.PositiveInt(); break;
                 case "--max-k": options.MaxK = reader.PositiveInt(); break;
                 case "--n-init": options.Initializations = reader.PositiveInt(); break;
