@@ -60,7 +60,7 @@ public sealed class GrowthPopulation
     public UserSession PopulateSession(int index)
     {
         var random = new Random(unchecked((_seed * 1_000_003) + index));
-        var start = _now - TimeSpan.FromDays(30) + (PopulateSpan * index / Users);
+        var start = _now - TimeSpan.FromDays(30) + (PopulateSpan * ((double)index / Users)); // not Span * index: 29 days of ticks times 370k passes long.MaxValue
         return Rekey(_templates[random.Next(_templates.Count)], index, "p", start);
     }
 
@@ -85,7 +85,7 @@ public sealed class GrowthPopulation
 
         var first = _now - TimeSpan.FromHours(26);
         return sessions
-            .Select((s, k) => Rekey(s.Template, s.User, $"m{k}", first + (MeasuredSpan * k / sessions.Count)))
+            .Select((s, k) => Rekey(s.Template, s.User, $"m{k}", first + (MeasuredSpan * ((double)k / sessions.Count))))
             .ToList();
     }
 
