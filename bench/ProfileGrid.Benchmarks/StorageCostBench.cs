@@ -15,11 +15,38 @@ namespace ProfileGrid.Benchmarks;
 /// </summary>
 public static class StorageCostBench
 {
-    private const int StateBytes = 4_500; // about a demo-mix profile's stored state (docs/benchmarks.md, memory section)
+    private const int StateBytes = 4_500;
+
+    private static int ParseRows(string[] args)
+    {
+        var rows = 2_000;
+        var reader = new OptionReader(args);
+        while (reader.Next())
+        {
+            rows = reader.Name switch
+            {
+                "--rows" => reader.PositiveInt(),
+                _ => throw new ArgumentException($"Unknown option '{reader.Raw}'."),
+            };
+        }
+
+        return rows >= 100 ? rows : throw new ArgumentException("--rows must be at least 100 (transactions of 100 rows are measured).");
+    } // about a demo-mix profile's stored state (docs/benchmarks.md, memory section)
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var rows = args is ["--rows", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 2_000;
+        int rows;
+        try
+        {
+            rows = ParseRows(args);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine("bash bench.sh storage-costs [--rows N]   (N: single-row requests per kind [2000], at least 100)");
+            return 2;
+        }
+
         var location = Path.Combine(Path.GetTempPath(), "profilegrid-storage-costs-" + Guid.NewGuid().ToString("N")[..8]);
         var azurite = await AzuriteServer.StartAsync(location, AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
         try
