@@ -10,12 +10,13 @@ if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-# The segmentation tests compare with scikit-learn itself (Debian's python3-sklearn, for /usr/bin/python3).
-if ! /usr/bin/python3 -c "import sklearn" >/dev/null 2>&1; then
-  echo "Installing scikit-learn (apt-get install python3-sklearn)..."
+# The segmentation tests compare with scikit-learn and pandas themselves (Debian's python3-sklearn and
+# python3-pandas, for /usr/bin/python3).
+if ! /usr/bin/python3 -c "import sklearn, pandas" >/dev/null 2>&1; then
+  echo "Installing scikit-learn and pandas (apt-get install python3-sklearn python3-pandas)..."
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  { $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-sklearn; } >/dev/null 2>&1 \
-    || echo "Could not install python3-sklearn; the scikit-learn cross-check tests will fail."
+  { $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-sklearn python3-pandas; } >/dev/null 2>&1 \
+    || echo "Could not install python3-sklearn and python3-pandas; the cross-check tests will fail."
 fi
 
 log=$(mktemp)
