@@ -27,6 +27,23 @@ public static class SegmentContractMapping
         {
             Id = s.Id,
             Label = s.Label,
+            Rule = s.Rule,
+            Description = s.Description,
+            Facts = new SegmentFactsView
+            {
+                Members = s.Facts.Members,
+                Share = s.Facts.Share,
+                BuyerShare = s.Facts.BuyerShare,
+                DaysSinceLastPurchase = s.Facts.DaysSinceLastPurchase,
+                DaysSinceFirstPurchase = s.Facts.DaysSinceFirstPurchase,
+                Orders = s.Facts.Orders,
+                TypicalSpend = s.Facts.TypicalSpend,
+                RevenueShare = s.Facts.RevenueShare,
+                SpendRatio = s.Facts.SpendRatio,
+                TypicalSpendRatio = s.Facts.TypicalSpendRatio,
+                DaysSinceLastSeen = s.Facts.DaysSinceLastSeen,
+                Sessions = s.Facts.Sessions,
+            },
             Centroid = s.Centroid,
             CentroidInOriginalUnits = s.CentroidInOriginalUnits,
             DistinguishingFeatures = s.DistinguishingFeatures.Select(d => new DistinguishingFeatureView(d.Feature, d.Value, d.ZScore)).ToArray(),
@@ -37,7 +54,7 @@ public static class SegmentContractMapping
         NextSegmentId = model.NextSegmentId,
         TrainedOn = model.TrainedOn,
         Population = model.Population,
-        Curve = model.Curve.Select(p => new KCurvePointView(p.K, p.Inertia, p.Silhouette)).ToArray(),
+        Curve = model.Curve.Select(p => new KCurvePointView(p.K, p.Inertia, p.Silhouette, p.CalinskiHarabasz, p.DaviesBouldin)).ToArray(),
         ElbowK = model.ElbowK,
         SilhouetteK = model.SilhouetteK,
         KReason = model.KReason,
@@ -52,6 +69,7 @@ public static class SegmentContractMapping
             ExplainedVarianceRatio = model.Map.ExplainedVarianceRatio,
             Points = model.Map.Points.Select(p => new MapPointView(p.X, p.Y, p.SegmentId)).ToArray(),
         },
+        Warnings = model.Warnings,
     };
 
     /// <summary>What a shard assigns with: the transform and the centroids (the map and the curves stay behind).</summary>
@@ -97,6 +115,15 @@ public static class SegmentContractMapping
         StabilitySampleSize = settings.StabilitySampleSize,
         MapPoints = settings.MapPoints,
         Seed = settings.Seed,
+        Window = settings.Window,
+        LogRecency = settings.LogRecency,
+        DropUninformativeFeatures = settings.DropUninformativeFeatures,
+        CorrelationThreshold = settings.CorrelationThreshold,
+        DormantAfterDays = settings.LabelRules.DormantAfterDays,
+        AtRiskAfterDays = settings.LabelRules.AtRiskAfterDays,
+        NewWithinDays = settings.LabelRules.NewWithinDays,
+        LoyalMinOrders = settings.LabelRules.LoyalMinOrders,
+        HighValueSpendRatio = settings.LabelRules.HighValueSpendRatio,
     };
 
     public static SegmentationSettings ToSettings(this SegmentationRequest request) => new()
@@ -114,6 +141,18 @@ public static class SegmentContractMapping
         StabilitySampleSize = request.StabilitySampleSize,
         MapPoints = request.MapPoints,
         Seed = request.Seed,
+        Window = request.Window,
+        LogRecency = request.LogRecency,
+        DropUninformativeFeatures = request.DropUninformativeFeatures,
+        CorrelationThreshold = request.CorrelationThreshold,
+        LabelRules = new LabelRules
+        {
+            DormantAfterDays = request.DormantAfterDays,
+            AtRiskAfterDays = request.AtRiskAfterDays,
+            NewWithinDays = request.NewWithinDays,
+            LoyalMinOrders = request.LoyalMinOrders,
+            HighValueSpendRatio = request.HighValueSpendRatio,
+        },
     };
 
     /// <summary>The normalisation's name as the API spells it.</summary>

@@ -31,6 +31,7 @@ public sealed class SegmentationGrainState
 public sealed partial class SegmentationGrain(
     [PersistentState("segmentation", ProfileStores.Segments)] IPersistentState<SegmentationGrainState> state,
     IOptions<SegmentationOptions> options,
+    IOptions<ProfileOptions> profileOptions,
     TimeProvider clock,
     ILogger<SegmentationGrain> logger)
     : Grain, ISegmentationGrain, IRemindable
@@ -253,7 +254,7 @@ public sealed partial class SegmentationGrain(
 
         var rows = samples.SelectMany(s => s).ToArray();
         var heavyTailed = ProfileFeatures.All.Select(ProfileFeatures.IsHeavyTailed).ToArray();
-        return new TrainingSet(ProfileFeatures.All, heavyTailed, rows, population);
+        return new TrainingSet(ProfileFeatures.All, heavyTailed, rows, population, profileOptions.Value.ReportingCurrency);
     }
 
     private IFeatureShardGrain[] Shards() =>

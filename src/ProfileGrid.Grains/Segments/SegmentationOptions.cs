@@ -32,12 +32,26 @@ public sealed class SegmentationOptions
     // The defaults of a run (overridden per request by the API).
     public string Algorithm { get; set; } = "kmeans";
 
-    public int MinK { get; set; } = 2;
+    public int MinK { get; set; } = 3;
 
     public int MaxK { get; set; } = 8;
 
-    /// <summary>Feature names; empty uses all of <see cref="ProfileFeatures.All"/>.</summary>
+    /// <summary>Feature names; empty uses the default set (<see cref="SegmentationTrainer.DefaultFeatures"/>) with <see cref="Window"/>.</summary>
     public string[] Features { get; set; } = [];
+
+    /// <summary>auto, lifetime or 365d: which frequency and spend the default features count (<see cref="SegmentationSettings.Window"/>).</summary>
+    public string Window { get; set; } = "auto";
+
+    /// <summary>Log-transform recency before scaling, as classic RFM analyses do.</summary>
+    public bool LogRecency { get; set; } = false;
+
+    /// <summary>Leave out (nearly) constant features and the later of two strongly correlated ones, with a warning each.</summary>
+    public bool DropUninformativeFeatures { get; set; } = true;
+
+    public double CorrelationThreshold { get; set; } = 0.95;
+
+    /// <summary>The thresholds segment names are judged by ("ProfileGrid:Segmentation:Labels:DormantAfterDays", ...).</summary>
+    public LabelRuleOptions Labels { get; set; } = new();
 
     public NormalizationKind Normalization { get; set; } = NormalizationKind.ZScore;
 
@@ -63,6 +77,18 @@ public sealed class SegmentationOptions
         StabilityRuns = StabilityRuns,
         MapPoints = MapPoints,
         Seed = Seed,
+        Window = Window,
+        LogRecency = LogRecency,
+        DropUninformativeFeatures = DropUninformativeFeatures,
+        CorrelationThreshold = CorrelationThreshold,
+        LabelRules = new LabelRules
+        {
+            DormantAfterDays = Labels.DormantAfterDays,
+            AtRiskAfterDays = Labels.AtRiskAfterDays,
+            NewWithinDays = Labels.NewWithinDays,
+            LoyalMinOrders = Labels.LoyalMinOrders,
+            HighValueSpendRatio = Labels.HighValueSpendRatio,
+        },
     };
 
     public IReadOnlyList<string> Validate()
@@ -101,4 +127,18 @@ public sealed class SegmentationOptions
         problems.AddRange(DefaultSettings().Validate(ProfileFeatures.All, 0).Select(p => "default " + p));
         return problems;
     }
+}
+
+/// <summary>Bindable defaults of <see cref="LabelRules"/> ("ProfileGrid:Segmentation:Labels").</summary>
+public sealed class LabelRuleOptions
+{
+    public double DormantAfterDays { get; set; } = 180;
+
+    public double AtRiskAfterDays { get; set; } = 90;
+
+    public double NewWithinDays { get; set; } = 60;
+
+    public double LoyalMinOrders { get; set; } = 3;
+
+    public double HighValueSpendRatio { get; set; } = 2;
 }
