@@ -35,6 +35,14 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<UserSegment?> GetSegmentAsync(string profileKey);
 
+    /// <summary>
+    /// Why the user is in their segment: their features aged to now against the model's centroids, the nearest other
+    /// segment and both distances. <see cref="SegmentExplanationOutcome.NoModel"/> or
+    /// <see cref="SegmentExplanationOutcome.NoFeatures"/> when there is nothing to explain.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<SegmentExplanationResult> ExplainAsync(string profileKey);
+
     /// <summary>Members of a segment after <paramref name="afterProfileKey"/> (exclusive; null from the start), in key order.</summary>
     [AlwaysInterleave]
     Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize);

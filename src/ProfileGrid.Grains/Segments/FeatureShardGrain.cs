@@ -199,6 +199,27 @@ public sealed partial class FeatureShardGrain(
         return Task.FromResult<UserSegment?>(new UserSegment(entry.Segment, label, _model.Version, entry.Since));
     }
 
+    public Task<SegmentExplanationResult> ExplainAsync(string profileKey)
+    {
+        if (_model is null)
+        {
+            return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.NoModel, null));
+        }
+
+        if (!Entries.TryGetValue(profileKey, out var entry))
+        {
+            return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.NoFeatures, null));
+        }
+
+        // Aged as a new model would assign it, so the explanation is about the user as they are now.
+        var now = clock.GetUtcNow();
+        var profile = profileOptions.Value;
+        var aged = ProfileFeatures.Age(entry.Values, ProfileFeatures.All, entry.AsOf, now, profile);
+        var explanation = SegmentExplanation.Explain(_model, aged, (feature, value) => FeatureUnits.Format(feature, value, profile.ReportingCurrency));
+        var listed = entry.Segment < 0 ? null : new UserSegment(entry.Segment, _model.Segment(entry.Segment)?.Label ?? "", _model.Version, entry.Since);
+        return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.Explained, explanation.ToView(now, listed)));
+    }
+
     public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize)
     {
         if (!_members.TryGetValue(segmentId, out var members) || members.Count == 0 || pageSize <= 0)

@@ -1,3 +1,4 @@
+using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Segmentation;
 
@@ -99,6 +100,36 @@ public static class SegmentContractMapping
         }).ToArray(),
         NextSegmentId = view.NextSegmentId,
     };
+
+    /// <summary>
+    /// An explanation as it crosses grains, with the segment the shard lists the user in; when ageing alone has moved
+    /// the user away from it, the summary says so, so that it never silently contradicts GetUserSegment.
+    /// </summary>
+    public static SegmentExplanationView ToView(this SegmentExplanation explanation, DateTimeOffset asOf, UserSegment? listed)
+    {
+        var summary = explanation.Summary;
+        if (listed is not null && listed.SegmentId != explanation.Segment.SegmentId)
+        {
+            summary += $" Still listed in '{listed.Label}' from before their features aged; they move at their next update or the next model.";
+        }
+
+        return new SegmentExplanationView
+        {
+            ModelVersion = explanation.ModelVersion,
+            AsOf = asOf,
+            Segment = ToView(explanation.Segment),
+            NearestOther = explanation.NearestOther is { } other ? ToView(other) : null,
+            Margin = explanation.Margin,
+            Features = explanation.Features.Select(f => new FeatureContributionView(
+                f.Feature, f.Value, f.Centroid, f.NearestOtherCentroid, f.Normalised, f.CentroidNormalised, f.NearestOtherCentroidNormalised,
+                f.Contribution, f.NearestOtherContribution)).ToArray(),
+            Favouring = [.. explanation.Favouring],
+            Summary = summary,
+            Listed = listed,
+        };
+    }
+
+    private static SegmentDistanceView ToView(SegmentDistance distance) => new(distance.SegmentId, distance.Label, distance.Distance);
 
     public static SegmentationRequest ToRequest(this SegmentationSettings settings) => new()
     {

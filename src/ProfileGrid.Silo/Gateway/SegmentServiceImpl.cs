@@ -67,6 +67,31 @@ public sealed class SegmentServiceImpl(
         return SegmentLookup.ToProto(segment);
     }
 
+    public override async Task<UserSegmentExplanation> ExplainUserSegment(ExplainUserSegmentRequest request, ServerCallContext context)
+    {
+        var tenant = GatewayPaths.FromPath(request.Tenant, context, "tenant");
+        var userId = GatewayPaths.FromPath(request.UserId, context, "user_id");
+        if (!validator.TryValidateKey(tenant, userId, out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        var key = new ProfileKey(tenant, userId).ToString();
+        var result = await lookup.ExplainAsync(tenant, key);
+
+        // NotFound in both cases, as GetUserSegment answers them, with the reason that applies.
+        return result.Outcome switch
+        {
+            SegmentExplanationOutcome.Explained => SegmentLookup.ToProto(tenant, userId, result.Explanation!),
+            SegmentExplanationOutcome.NoModel => throw new RpcException(new Status(
+                StatusCode.NotFound,
+                $"User '{userId}' in tenant '{tenant}' has no segment to explain: the tenant has no segmentation model yet; run segmentation first.")),
+            _ => throw new RpcException(new Status(
+                StatusCode.NotFound,
+                $"User '{userId}' in tenant '{tenant}' has no segment to explain: no features are held for the user (an unknown user, or one without behavioral events yet).")),
+        };
+    }
+
     public override async Task<ListSegmentMembersResponse> ListSegmentMembers(ListSegmentMembersRequest request, ServerCallContext context)
     {
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
