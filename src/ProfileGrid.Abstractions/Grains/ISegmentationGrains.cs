@@ -68,11 +68,17 @@ public interface ISegmentationGrain : IGrainWithStringKey
     Task EnsureScheduledAsync();
 }
 
+/// <summary>
+/// A profile's feature vector as of <see cref="AsOf"/>, and <see cref="NextWindowChange"/>: when a windowed feature
+/// (the 365-day counts) next changes with no new event, so the shard asks the profile again then; null when none will
+/// (a profile on an older release sends none).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pg.feature-update")]
 public sealed record FeatureUpdate(
     [property: Id(0)] string ProfileKey,
     [property: Id(1)] double[] Values,
-    [property: Id(2)] DateTimeOffset AsOf);
+    [property: Id(2)] DateTimeOffset AsOf,
+    [property: Id(3)] DateTimeOffset? NextWindowChange = null);
 
 [GenerateSerializer, Immutable, Alias("pg.user-segment")]
 public sealed record UserSegment(

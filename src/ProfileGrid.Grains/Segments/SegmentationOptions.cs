@@ -26,6 +26,17 @@ public sealed class SegmentationOptions
     /// <summary>How long a shard batches vector writes and membership-change notifications.</summary>
     public TimeSpan ShardFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How often a feature shard asks the profiles whose windowed features (the 365-day counts) have changed since they
+    /// last pushed, with no event, to push again (a profile tells when: the midnight UTC its oldest order day leaves
+    /// the window). The shard runs the timer only while it holds such an instant; zero turns it off (windowed features
+    /// then wait for the profile's next change).
+    /// </summary>
+    public TimeSpan WindowRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>At most this many profiles are asked per shard and tick (eight at a time); the rest wait for the next tick.</summary>
+    public int WindowRefreshBatch { get; set; } = 1000;
+
     /// <summary>How long live segment sizes are cached by the segmentation grain.</summary>
     public TimeSpan SizesCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -117,6 +128,16 @@ public sealed class SegmentationOptions
         if (ShardFlushInterval < TimeSpan.FromMilliseconds(10))
         {
             problems.Add("ShardFlushInterval must be at least 10 ms.");
+        }
+
+        if (WindowRefreshInterval < TimeSpan.Zero || (WindowRefreshInterval > TimeSpan.Zero && WindowRefreshInterval < TimeSpan.FromMilliseconds(10)))
+        {
+            problems.Add("WindowRefreshInterval must be zero (off) or at least 10 ms.");
+        }
+
+        if (WindowRefreshBatch is < 1 or > 100_000)
+        {
+            problems.Add("WindowRefreshBatch must be between 1 and 100000.");
         }
 
         if (SizesCacheDuration < TimeSpan.Zero)
