@@ -172,4 +172,59 @@ public class SegmentationTrainerTests
         Assert.Equal(3, fixedK.K);
         Assert.Equal(rows.Length, fixedK.Segments.Sum(s => s.TrainingSize));
     }
+
+    [Fact]
+    public void A_carried_over_label_stays_while_its_rule_holds_and_is_replaced_when_it_does_not()
+    {
+        // Three clear kinds of customer in recency, orders and spend.
+        string[] names = ["recency_days", "frequency", "monetary", "days_since_first_purchase"];
+        var rows = Enumerable.Range(0, 90).Select(i => (i % 3) switch
+        {
+            0 => new double[] { 300 + i % 7, 1, 20 + i % 5, 300 + i % 7 },   // bought once, 10 months ago
+            1 => new double[] { 3 + i % 5, 20 + i % 4, 3000 + i, 500 },      // the best customers
+            _ => new double[] { 20 + i % 9, 3 + i % 2, 150 + i % 11, 400 },  // regulars
+        }).ToArray();
+        var data = new TrainingSet(names, [false, true, true, false], rows, rows.Length, "EUR");
+        var settings = new SegmentationSettings { K = 3, StabilityRuns = 0 };
+
+        var first = SegmentationTrainer.Train(data, settings, null, 1, Now);
+        var lapsedId = first.Assign(rows[0]);
+        Assert.Equal("dormant", first.Segment(lapsedId)!.Label);
+
+        // Same data, same tenant rules: every label holds, every label stays.
+        var again = SegmentationTrainer.Train(data, settings, first, 2, Now);
+        Assert.Equal(first.Segments.Select(s => (s.Id, s.Label)), again.Segments.Select(s => (s.Id, s.Label)));
+
+        // The tenant now calls 300 days quiet "not yet lapsed": the segment keeps its id, not the label.
+        var stricter = settings with { LabelRules = new LabelRules { DormantAfterDays = 400, AtRiskAfterDays = 350 } };
+        var relabelled = SegmentationTrainer.Train(data, stricter, first, 3, Now);
+        var segment = relabelled.Segment(lapsedId)!;
+        Assert.Equal("casual", segment.Rule);
+        Assert.Equal("casual", segment.Label);
+        Assert.Equal("Occasional buyers: 33% of users, last purchase about 10 months ago, 1 order, 22 EUR spent, 1% of revenue", segment.Description);
+        Assert.All(relabelled.Segments, s => Assert.Equal(SegmentLabeler.RuleOf(s.Facts, relabelled.LabelRules), s.Rule));
+    }
+
+    [Fact]
+    public void Constant_and_duplicate_features_are_left_out_with_a_warning_and_the_rest_is_clustered()
+    {
+        string[] names = ["recency_days", "frequency", "monetary", "category_diversity", "days_since_last_seen"];
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, 300).Select(i =>
+        {
+            var recency = i % 2 == 0 ? 10 + random.NextDouble() * 20 : 300 + random.NextDouble() * 60;
+            return new[] { recency, 1 + i % 4, 50 + random.NextDouble() * 100, 1, recency * 1.0001 + 0.5 };
+        }).ToArray();
+        var data = new TrainingSet(names, [false, true, true, false, false], rows, rows.Length);
+
+        var model = SegmentationTrainer.Train(data, new SegmentationSettings { StabilityRuns = 0 }, null, 1, Now);
+
+        Assert.Equal(["recency_days", "frequency", "monetary"], model.Features);
+        Assert.Contains("category_diversity was left out: every user has the same value (1).", model.Warnings);
+        Assert.Contains(model.Warnings, w => w.StartsWith("days_since_last_seen was left out: it moves with recency_days (correlation 1.000", StringComparison.Ordinal));
+
+        var kept = SegmentationTrainer.Train(data, new SegmentationSettings { StabilityRuns = 0, DropUninformativeFeatures = false }, null, 1, Now);
+        Assert.Equal(names, kept.Features);
+        Assert.DoesNotContain(kept.Warnings, w => w.Contains("left out", StringComparison.Ordinal));
+    }
 }

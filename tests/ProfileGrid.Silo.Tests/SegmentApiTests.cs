@@ -274,6 +274,56 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task Segments_are_named_by_the_tenants_thresholds_and_a_label_whose_rule_no_longer_holds_is_replaced()
+    {
+        var planted = await SegmentScenario.FeedAsync(Silo, "names");
+        var tenant = Uri.EscapeDataString(planted.Tenant);
+
+        using var first = await SegmentScenario.SendJsonAsync(
+            Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3, "dormantAfterDays": 200, "atRiskAfterDays": 100}""");
+        var segments = first.RootElement.GetProperty("segments").EnumerateArray().ToArray();
+        JsonElement SegmentOf(JsonDocument run, PlantedType type)
+        {
+            var user = planted.Of(type).First();
+            var id = Segments.GetUserSegment(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = user }).SegmentId;
+            return run.RootElement.GetProperty("segments").EnumerateArray().Single(s => Json.Int64(s, "id") == id);
+        }
+
+        var lapsed = SegmentOf(first, PlantedType.Lapsed);
+        Assert.Equal("dormant", lapsed.GetProperty("label").GetString());
+        Assert.Equal("dormant", lapsed.GetProperty("rule").GetString());
+        Assert.StartsWith("Lapsed one-time buyers: 33% of users, last purchase about 10 months ago, 1 order, 22 USD spent",
+            lapsed.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.InRange(lapsed.GetProperty("facts").GetProperty("daysSinceLastPurchase").GetDouble(), 295, 305);
+        Assert.Equal(1, lapsed.GetProperty("facts").GetProperty("orders").GetDouble());
+        Assert.Equal("high-value", SegmentOf(first, PlantedType.BigSpender).GetProperty("label").GetString());
+        Assert.Equal("browser", SegmentOf(first, PlantedType.Browser).GetProperty("label").GetString());
+        Assert.Equal(3, segments.Select(s => s.GetProperty("label").GetString()).Distinct().Count());
+        Assert.Contains(first.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.StartsWith("frequency and spend count the whole history", StringComparison.Ordinal));
+
+        // A stricter tenant: 300 days without buying is not yet dormant, nor at risk. The lapsed segment keeps its id,
+        // but not a label its rule no longer gives it.
+        using var second = await SegmentScenario.SendJsonAsync(
+            Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3, "dormantAfterDays": 400, "atRiskAfterDays": 350}""");
+        var relabelled = SegmentOf(second, PlantedType.Lapsed);
+        Assert.Equal(Json.Int64(lapsed, "id"), Json.Int64(relabelled, "id"));
+        Assert.Equal("casual", relabelled.GetProperty("rule").GetString());
+        Assert.Equal("casual", relabelled.GetProperty("label").GetString());
+        Assert.Equal("high-value", SegmentOf(second, PlantedType.BigSpender).GetProperty("label").GetString());
+
+        using var curves = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/segments/curves");
+        var point = curves.RootElement.GetProperty("points").EnumerateArray().Single();
+        Assert.True(point.GetProperty("calinskiHarabasz").GetDouble() > 1);
+        Assert.True(point.GetProperty("daviesBouldin").GetDouble() > 0);
+
+        using var content = new StringContent("""{"dormantAfterDays": 60, "atRiskAfterDays": 90}""", Encoding.UTF8, "application/json");
+        using var refused = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/segments:run", content);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        using var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Contains("at_risk_after_days: must be positive and below dormant_after_days (60); got 90.", body.RootElement.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_with_the_code_and_the_field_to_fix()
     {
         var planted = await SegmentScenario.FeedAsync(Silo, "errors", perType: 2);
