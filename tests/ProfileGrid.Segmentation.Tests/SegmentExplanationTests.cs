@@ -141,7 +141,7 @@ public class SegmentExplanationTests
         }).ToArray();
         var model = SegmentationTrainer.Train(
             new TrainingSet(["recency_days", "frequency", "monetary"], [false, true, true], rows, rows.Length),
-            new SegmentationSettings { K = 3, StabilityRuns = 0 },
+            new SegmentationSettings { K = 3, StabilityRuns = 0, DropUninformativeFeatures = false },
             null,
             1,
             DateTimeOffset.UnixEpoch);
