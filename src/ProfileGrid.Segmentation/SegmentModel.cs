@@ -102,6 +102,12 @@ public sealed class SegmentModel
 
     public SegmentMap Map { get; init; } = new();
 
+    /// <summary>
+    /// Classic RFM quintile edges fitted on the same training rows (buyers only), scored beside the segments; null
+    /// when the source has no recency, frequency and monetary columns or no buyer, and in models stored before RFM.
+    /// </summary>
+    public RfmModel? Rfm { get; init; }
+
     [JsonIgnore]
     public int K => Segments.Length;
 

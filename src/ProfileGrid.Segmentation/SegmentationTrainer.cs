@@ -320,6 +320,9 @@ public static class SegmentationTrainer
             StabilityAdjustedRandIndex = stability?.MeanAdjustedRandIndex ?? double.NaN,
             AgreementWithPrevious = agreement,
             Map = BuildMap(points, result.Labels, ids, settings),
+
+            // RFM reads its three source columns by name, whatever features the clustering selected.
+            Rfm = RfmModel.TryFit(data.SourceFeatures, data.Rows),
         };
     }
 
