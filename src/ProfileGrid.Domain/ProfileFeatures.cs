@@ -11,8 +11,8 @@ namespace ProfileGrid.Domain;
 /// <list type="bullet">
 /// <item><c>recency_days</c>: days since the last purchase; for a profile that never purchased, days since it was
 /// first seen (a feature vector needs a number where the profile has none); 0 without events.</item>
-/// <item><c>frequency</c>: orders in the 365-day window (all-time orders when no 365-day window is configured).</item>
-/// <item><c>monetary</c>: revenue in the 365-day window, in the reporting currency (all-time when no 365-day window is configured).</item>
+/// <item><c>frequency</c>: orders ever (lifetime).</item>
+/// <item><c>monetary</c>: revenue ever (lifetime), in the reporting currency.</item>
 /// <item><c>average_order_value</c>: all-time revenue per priced order, in the reporting currency; 0 without priced orders.</item>
 /// <item><c>engagement_velocity</c>: <see cref="ProfileMetrics.EngagementVelocity"/>, decayed events per day.</item>
 /// <item><c>sessions</c>: sessions ever counted.</item>
@@ -20,7 +20,15 @@ namespace ProfileGrid.Domain;
 /// <item><c>category_diversity</c>: number of categories with a positive affinity.</item>
 /// <item><c>days_since_last_seen</c>: days since the last event of any kind; 0 without events. Unlike
 /// <c>recency_days</c> it tells a lapsed user from one who still visits but rarely buys.</item>
+/// <item><c>frequency_365d</c>: orders in the 365-day window (today included); lifetime orders when no 365-day
+/// window is configured.</item>
+/// <item><c>monetary_365d</c>: revenue in the 365-day window, in the reporting currency; lifetime when no 365-day
+/// window is configured.</item>
+/// <item><c>days_since_first_purchase</c>: days since the first purchase; for a profile that never purchased, days
+/// since it was first seen (as <c>recency_days</c>); 0 without events.</item>
 /// </list>
+/// The windowed pair says what a customer is worth now; the lifetime pair is classic RFM over the whole history.
+/// New features are appended, so a vector's columns keep their positions across releases.
 /// </remarks>
 public static class ProfileFeatures
 {
@@ -30,12 +38,15 @@ public static class ProfileFeatures
     public static IReadOnlyList<string> All { get; } =
     [
         "recency_days", "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity",
-        "days_since_last_seen",
+        "days_since_last_seen", "frequency_365d", "monetary_365d", "days_since_first_purchase",
     ];
+
+    /// <summary>The features whose value counts only a window of days, so they fall as old orders leave it.</summary>
+    public static IReadOnlyList<string> Windowed { get; } = ["frequency_365d", "monetary_365d"];
 
     private static readonly HashSet<string> HeavyTailed = new(StringComparer.Ordinal)
     {
-        "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions",
+        "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "frequency_365d", "monetary_365d",
     };
 
     /// <summary>
@@ -73,8 +84,8 @@ public static class ProfileFeatures
             {
                 // A vector needs a number where the profile has none: a user who never bought counts from first seen.
                 "recency_days" => DaysSince(behavior.LastPurchaseAt ?? behavior.FirstSeen, now),
-                "frequency" => FrequencyWindow(view).Orders,
-                "monetary" => (double)FrequencyWindow(view).Revenue.Amount,
+                "frequency" => behavior.Orders,
+                "monetary" => (double)behavior.Monetary.Amount,
                 "average_order_value" => (double)(behavior.AverageOrderValue?.Amount ?? 0m),
                 "engagement_velocity" => behavior.EngagementAsOf is { } basis
                     ? behavior.EngagementScore * Decay.Factor(now - basis, view.EngagementHalfLife) * Decay.RatePerDay(view.EngagementHalfLife)
@@ -83,6 +94,9 @@ public static class ProfileFeatures
                 "tenure_days" => DaysSince(behavior.FirstSeen, now),
                 "category_diversity" => CategoryDiversity(view),
                 "days_since_last_seen" => DaysSince(behavior.LastSeen, now),
+                "frequency_365d" => FrequencyWindow(view).Orders,
+                "monetary_365d" => (double)FrequencyWindow(view).Revenue.Amount,
+                "days_since_first_purchase" => DaysSince(behavior.FirstPurchaseAt ?? behavior.FirstSeen, now),
                 _ => throw new InvalidOperationException("unreachable"),
             };
         }
@@ -104,7 +118,7 @@ public static class ProfileFeatures
 
     /// <summary>
     /// Moves a vector extracted at <paramref name="asOf"/> to <paramref name="now"/> without the profile: recency,
-    /// tenure and days since last seen grow by the days in between and engagement velocity decays with the engagement half-life, exactly as
+    /// tenure, days since last seen and days since first purchase grow by the days in between and engagement velocity decays with the engagement half-life, exactly as
     /// <see cref="Extract"/> would compute them with no new events. Windowed counts (frequency, monetary) keep their
     /// values until the profile changes again: without the daily buckets a shard cannot drop days out of a window.
     /// Returns a new array.
@@ -127,6 +141,7 @@ public static class ProfileFeatures
                 case "recency_days":
                 case "tenure_days":
                 case "days_since_last_seen":
+                case "days_since_first_purchase":
                     aged[i] += days;
                     break;
                 case "engagement_velocity":

@@ -36,12 +36,12 @@ public class ProfileFeaturesTests
         ProfileFeatures.Extract(profile, Options, Now, [name]).Single();
 
     [Fact]
-    public void All_lists_the_nine_features_in_order()
+    public void All_lists_the_twelve_features_in_order()
     {
         Assert.Equal(
             [
                 "recency_days", "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity",
-                "days_since_last_seen",
+                "days_since_last_seen", "frequency_365d", "monetary_365d", "days_since_first_purchase",
             ],
             ProfileFeatures.All);
     }
@@ -52,8 +52,11 @@ public class ProfileFeaturesTests
         var profile = HandBuilt();
 
         Assert.Equal(10, Feature(profile, "recency_days"), 9);
-        Assert.Equal(2, Feature(profile, "frequency"));
-        Assert.Equal(100, Feature(profile, "monetary"));
+        Assert.Equal(3, Feature(profile, "frequency"));
+        Assert.Equal(300, Feature(profile, "monetary"));
+        Assert.Equal(2, Feature(profile, "frequency_365d"));
+        Assert.Equal(100, Feature(profile, "monetary_365d"));
+        Assert.Equal(400, Feature(profile, "days_since_first_purchase"), 9);
         Assert.Equal(100, Feature(profile, "average_order_value"));
         Assert.Equal(ProfileMetrics.EngagementVelocity(profile, Options, Now), Feature(profile, "engagement_velocity"), 12);
         Assert.True(Feature(profile, "engagement_velocity") > 0);
@@ -82,7 +85,7 @@ public class ProfileFeaturesTests
     {
         var profile = HandBuilt();
 
-        var vector = ProfileFeatures.Extract(profile, Options, Now, ["sessions", "frequency", "tenure_days"]);
+        var vector = ProfileFeatures.Extract(profile, Options, Now, ["sessions", "frequency_365d", "tenure_days"]);
 
         Assert.Equal(3, vector.Length);
         Assert.Equal(7, vector[0]);
@@ -118,12 +121,16 @@ public class ProfileFeaturesTests
         var user = new ProfileUnderTest();
         user.Apply(Purchase(Now.AddDays(-400), "USD", 500m), Purchase(Now.AddDays(-40), "USD", 120m), Purchase(Now.AddDays(-3), "USD", 30m, category: "hats"));
 
-        var vector = ProfileFeatures.Extract(user.Profile, user.Options, user.Now, ["frequency", "monetary", "recency_days", "category_diversity"]);
+        var vector = ProfileFeatures.Extract(
+            user.Profile, user.Options, user.Now, ["frequency", "monetary", "frequency_365d", "monetary_365d", "recency_days", "category_diversity", "days_since_first_purchase"]);
 
-        Assert.Equal(2, vector[0]);
-        Assert.Equal(150, vector[1]);
-        Assert.Equal(3, vector[2], 9);
-        Assert.Equal(2, vector[3]);
+        Assert.Equal(3, vector[0]);
+        Assert.Equal(650, vector[1]);
+        Assert.Equal(2, vector[2]);
+        Assert.Equal(150, vector[3]);
+        Assert.Equal(3, vector[4], 9);
+        Assert.Equal(2, vector[5]);
+        Assert.Equal(400, vector[6], 9);
     }
 
     [Fact]
@@ -144,6 +151,9 @@ public class ProfileFeaturesTests
     [InlineData("average_order_value", true)]
     [InlineData("engagement_velocity", true)]
     [InlineData("sessions", true)]
+    [InlineData("frequency_365d", true)]
+    [InlineData("monetary_365d", true)]
+    [InlineData("days_since_first_purchase", false)]
     [InlineData("recency_days", false)]
     [InlineData("tenure_days", false)]
     [InlineData("category_diversity", false)]
@@ -168,7 +178,7 @@ public class ProfileFeaturesTests
     public void Aging_a_vector_matches_extracting_it_later_for_the_day_counts()
     {
         var profile = HandBuilt();
-        string[] names = ["recency_days", "tenure_days", "days_since_last_seen", "frequency"];
+        string[] names = ["recency_days", "tenure_days", "days_since_last_seen", "days_since_first_purchase", "frequency"];
         var later = Now.AddDays(30);
 
         var aged = ProfileFeatures.Age(ProfileFeatures.Extract(profile, Options, Now, names), names, Now, later, Options);
@@ -177,7 +187,8 @@ public class ProfileFeaturesTests
         Assert.Equal(ProfileFeatures.Extract(profile, Options, later, ["tenure_days"])[0], aged[1], 9);
         Assert.Equal(ProfileFeatures.Extract(profile, Options, later, ["days_since_last_seen"])[0], aged[2], 9);
         Assert.Equal(31, aged[2], 9);
-        Assert.Equal(2, aged[3]);
+        Assert.Equal(430, aged[3], 9);
+        Assert.Equal(3, aged[4]);
     }
 
     [Fact]

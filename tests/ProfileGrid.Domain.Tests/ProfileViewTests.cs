@@ -112,7 +112,9 @@ public class ProfileViewTests
         Assert.Equal(view.StalenessDays!.Value, Feature("days_since_last_seen"), 4);
         Assert.Equal(view.EngagementVelocity, Feature("engagement_velocity"), 4);
         Assert.Equal((double)view.Behavior.AverageOrderValue!.Value.Amount, Feature("average_order_value"));
-        Assert.Equal(view.Behavior.Windows.Single(w => w.Window == "365d").Orders, Feature("frequency"));
+        Assert.Equal(view.Behavior.Windows.Single(w => w.Window == "365d").Orders, Feature("frequency_365d"));
+        Assert.Equal(view.Behavior.Windows.Single(w => w.Window == "all").Orders, Feature("frequency"));
+        Assert.Equal((double)view.Behavior.Monetary.Amount, Feature("monetary"));
         Assert.Equal(view.Behavior.CategoryAffinities.Length, Feature("category_diversity"));
         Assert.Equal(features, ProfileFeatures.Extract(profile, HeavyUser.Options, view.AsOf));
     }
