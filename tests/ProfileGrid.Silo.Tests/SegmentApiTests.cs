@@ -313,6 +313,7 @@ public class SegmentApiDurabilityTests(AzuriteFixture azurite, ITestOutputHelper
             {
                 var now = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = user });
                 Assert.Equal(membership, now);
+                Assert.Equal(planted.Users[user] != PlantedType.Browser, now.Rfm is not null); // buyers keep their RFM scores too
             }
 
             // The shards answered from their own storage: no profile grain was activated to rebuild them.
