@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using ProfileGrid.Abstractions.Segments;
@@ -58,7 +57,7 @@ public class RfmContractTests
 
         var stored = serializer.Deserialize<SegmentationGrainState>(serializer.SerializeToArray(new SegmentationGrainState { Model = model }));
 
-        var rfm = Assert.IsType<RfmModel>(stored.Model!.Rfm);
+        var rfm = Assert.IsType<RfmModel>(stored!.Model!.Rfm);
         Assert.Equal(model.Rfm!.RecencyEdges, rfm.RecencyEdges);
         Assert.Equal(model.Rfm.FrequencyEdges, rfm.FrequencyEdges);
         Assert.Equal(model.Rfm.MonetaryEdges, rfm.MonetaryEdges);

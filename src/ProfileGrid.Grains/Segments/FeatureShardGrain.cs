@@ -44,9 +44,9 @@ public sealed class ShardEntry
 /// <summary>
 /// Holds the feature vectors of the users that hash to it, assigns each to its nearest segment and scores its RFM
 /// where it lives (on every update, and all at once when a model is published), and answers sizes and member lists
-/// per segment and per RFM cell. Its state is written
-/// behind (at most once per <see cref="SegmentationOptions.ShardFlushInterval"/>) and membership changes are published
-/// with it, one stream item per flush; a restart reloads the vectors from storage without waking any profile grain.
+/// per segment and per RFM cell. Its state is written behind (at most once per
+/// <see cref="SegmentationOptions.ShardFlushInterval"/>) and segment membership changes are published with it, one
+/// stream item per flush; a restart reloads the vectors from storage without waking any profile grain.
 /// Vectors are derived data: if the last interval's writes are lost with a silo, the profiles push again on their next change.
 /// </summary>
 public sealed partial class FeatureShardGrain(
