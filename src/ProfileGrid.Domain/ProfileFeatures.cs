@@ -119,8 +119,9 @@ public static class ProfileFeatures
     /// <summary>
     /// Moves a vector extracted at <paramref name="asOf"/> to <paramref name="now"/> without the profile: recency,
     /// tenure, days since last seen and days since first purchase grow by the days in between and engagement velocity decays with the engagement half-life, exactly as
-    /// <see cref="Extract"/> would compute them with no new events. Windowed counts (frequency, monetary) keep their
-    /// values until the profile changes again: without the daily buckets a shard cannot drop days out of a window.
+    /// <see cref="Extract"/> would compute them with no new events. <see cref="Windowed"/> counts keep their values:
+    /// without the daily buckets a shard cannot drop days out of a window; the profile tells when they next change
+    /// (<see cref="NextWindowChange"/>) and is asked again then.
     /// Returns a new array.
     /// </summary>
     public static double[] Age(double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset now, ProfileOptions options)
@@ -152,6 +153,55 @@ public static class ProfileFeatures
 
         return aged;
     }
+
+    /// <summary>
+    /// The first instant after <paramref name="now"/> at which a <see cref="Windowed"/> feature among
+    /// <paramref name="features"/> (default <see cref="All"/>) changes although no event arrives; null when none will.
+    /// A window of W days counts UTC days from today - W + 1 through today, so a day's orders leave it at 00:00 UTC of
+    /// the day W days later (and orders dated after today enter it at 00:00 UTC of their day). The answer is the
+    /// earliest such midnight over the days with orders or revenue: what a holder of the vector (a feature shard, which
+    /// has no daily buckets) needs to know to ask the profile again, at most once per purchase day per window.
+    /// </summary>
+    /// <exception cref="ArgumentException">A feature name is not one of <see cref="All"/>.</exception>
+    public static DateTimeOffset? NextWindowChange(UserProfile profile, ProfileOptions options, DateTimeOffset now, IReadOnlyList<string>? features = null)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(options);
+        features ??= All;
+        Check(features);
+        var today = UtcDay.Of(now);
+        int? next = null;
+        foreach (var days in features.Select(feature => WindowDaysOf(feature, options)).OfType<int>().Distinct())
+        {
+            var firstDay = DailyBuckets.FirstDayOfWindow(today, days);
+            foreach (var bucket in profile.Behavior.DailyBuckets)
+            {
+                if (bucket.Day < firstDay || (bucket.Orders == 0 && bucket.Revenue == 0m))
+                {
+                    continue;
+                }
+
+                // Buckets are ordered by day: the first one counted is the first to leave the window. One dated after
+                // today (its sender's clock was ahead) enters at its day, which may come sooner; the first such ends the search.
+                var change = bucket.Day <= today ? bucket.Day + days : bucket.Day;
+                next = next is { } earlier && earlier <= change ? earlier : change;
+                if (bucket.Day > today || next <= today + 1)
+                {
+                    break;
+                }
+
+                firstDay = today + 1; // only buckets after today can still come sooner
+            }
+        }
+
+        return next is { } day ? UtcDay.Start(day) : null;
+    }
+
+    /// <summary>The window in days that <paramref name="feature"/> counts, or null when its value does not come from a window.</summary>
+    private static int? WindowDaysOf(string feature, ProfileOptions options) =>
+        Windowed.Contains(feature, StringComparer.Ordinal) && options.Windows().Contains(FrequencyWindowDays)
+            ? FrequencyWindowDays
+            : null; // without a 365-day window the windowed features fall back to lifetime values, which never age
 
     /// <summary>
     /// True when some feature moved by more than <paramref name="relativeTolerance"/> of the larger magnitude (and by

@@ -93,6 +93,10 @@ public sealed partial class UserProfileGrain(
     private IFeatureShardGrain? _shardGrain;
     private DateTimeOffset _pushedAt;
 
+    // When the last pushed vector's windowed features change with no event (see ProfileFeatures.NextWindowChange): the
+    // shard keeps it to ask again then, so a change of it is pushed even when the vector barely moved.
+    private DateTimeOffset? _pushedNextWindowChange;
+
     // The read view of the state as it is, for the current UTC day, and one for the last past day asked for (as_of
     // reads): built on the first read after a change or a day boundary, then only moved to the instant asked for. Only
     // reads keep them: a view costs about a third of a resident profile again, and most profiles are written, not read.
@@ -637,12 +641,21 @@ public sealed partial class UserProfileGrain(
         }
     }
 
+    Task IUserProfileGrain.RefreshFeaturesAsync()
+    {
+        // Pushed even when nothing moved materially: the shard asks because the instant it holds has passed, and a shard
+        // that lost the last push (a silo died before it wrote) would otherwise ask again on every tick.
+        PushFeaturesOnMaterialChange(force: true);
+        return Task.CompletedTask;
+    }
+
     /// <summary>
     /// Sends the feature vector to the user's feature shard when it moved materially since the last push (aged to now,
-    /// so the mere passing of time is not a change). Once per write at most, so pushes are amortised like the writes; not
-    /// awaited by the write, because segments are derived data: a failed push is forgotten, so the next write sends again.
+    /// so the mere passing of time is not a change) or the instant its windowed features next change moved. Once per
+    /// write at most, so pushes are amortised like the writes; not awaited by the write, because segments are derived
+    /// data: a failed push is forgotten, so the next write sends again.
     /// </summary>
-    private void PushFeaturesOnMaterialChange()
+    private void PushFeaturesOnMaterialChange(bool force = false)
     {
         if (!ProfileFeatures.HasFeatures(Profile))
         {
@@ -652,7 +665,8 @@ public sealed partial class UserProfileGrain(
         var now = clock.GetUtcNow();
         // From the read view (built here if the state changed, and then ready for the next read): segments and GetProfile agree.
         var features = ProfileFeatures.Extract(View(now, now));
-        if (_pushedFeatures is not null &&
+        var nextWindowChange = ProfileFeatures.NextWindowChange(Profile, _options, now);
+        if (!force && _pushedFeatures is not null && nextWindowChange == _pushedNextWindowChange &&
             !ProfileFeatures.MateriallyDiffers(ProfileFeatures.Age(_pushedFeatures, ProfileFeatures.All, _pushedAt, now, _options), features, segmentationOptions.Value.MaterialChange))
         {
             return;
@@ -660,10 +674,11 @@ public sealed partial class UserProfileGrain(
 
         _pushedFeatures = features;
         _pushedAt = now;
+        _pushedNextWindowChange = nextWindowChange;
         var key = this.GetPrimaryKeyString();
         var shard = _shardGrain ?? ShardGrain(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
         _shardGrain = Profile.Tenant.Length > 0 ? shard : null; // kept once the profile knows its tenant
-        PushAsync(shard, new FeatureUpdate(key, features, now)).Ignore();
+        PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange)).Ignore();
     }
 
     private async Task PushAsync(IFeatureShardGrain shard, FeatureUpdate update)

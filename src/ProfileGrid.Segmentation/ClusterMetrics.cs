@@ -25,6 +25,149 @@ public static class ClusterMetrics
     }
 
     /// <summary>
+    /// The Calinski-Harabasz index (variance ratio), as <c>sklearn.metrics.calinski_harabasz_score(X, labels)</c>:
+    /// (between-cluster dispersion / (k - 1)) / (within-cluster dispersion / (n - k)), with the clusters' own means as
+    /// centres; 1 when every point sits on its cluster's mean. Higher is better. Labels may be any integers; requires
+    /// 2 &lt;= number of clusters &lt;= n - 1, as scikit-learn does. O(n d).
+    /// </summary>
+    public static double CalinskiHarabasz(double[][] points, int[] labels)
+    {
+        var (members, means, overall) = ClusterMeans(points, labels);
+        var k = means.Length;
+        var n = points.Length;
+        double between = 0, within = 0;
+        for (var c = 0; c < k; c++)
+        {
+            between += members[c] * SquaredDistance(means[c], overall);
+        }
+
+        var slot = SlotsOf(labels);
+        for (var i = 0; i < n; i++)
+        {
+            within += SquaredDistance(points[i], means[slot[labels[i]]]);
+        }
+
+        return within == 0 ? 1.0 : between * (n - k) / (within * (k - 1.0));
+    }
+
+    /// <summary>
+    /// The Davies-Bouldin index, as <c>sklearn.metrics.davies_bouldin_score(X, labels)</c>: the mean over clusters of the
+    /// largest (s_i + s_j) / d(c_i, c_j), where s is the mean Euclidean distance of a cluster's points to its mean and d
+    /// the distance between means (coincident means are ignored); 0 when all spreads or all mean distances are 0. Lower
+    /// is better. Requires 2 &lt;= number of clusters &lt;= n - 1. O(n d + k^2 d).
+    /// </summary>
+    public static double DaviesBouldin(double[][] points, int[] labels)
+    {
+        var (members, means, _) = ClusterMeans(points, labels);
+        var k = means.Length;
+        var spread = new double[k];
+        var slot = SlotsOf(labels);
+        for (var i = 0; i < points.Length; i++)
+        {
+            var c = slot[labels[i]];
+            spread[c] += Math.Sqrt(SquaredDistance(points[i], means[c]));
+        }
+
+        for (var c = 0; c < k; c++)
+        {
+            spread[c] /= members[c];
+        }
+
+        var distances = new double[k, k];
+        bool anySpread = spread.Any(s => Math.Abs(s) > 1e-15), anyDistance = false;
+        for (var a = 0; a < k; a++)
+        {
+            for (var b = 0; b < k; b++)
+            {
+                distances[a, b] = Math.Sqrt(SquaredDistance(means[a], means[b]));
+                anyDistance |= Math.Abs(distances[a, b]) > 1e-15;
+            }
+        }
+
+        if (!anySpread || !anyDistance)
+        {
+            return 0.0;
+        }
+
+        double total = 0;
+        for (var a = 0; a < k; a++)
+        {
+            var worst = 0.0;
+            for (var b = 0; b < k; b++)
+            {
+                if (a != b && distances[a, b] != 0)
+                {
+                    worst = Math.Max(worst, (spread[a] + spread[b]) / distances[a, b]);
+                }
+            }
+
+            total += worst;
+        }
+
+        return total / k;
+    }
+
+    /// <summary>Per distinct label (in ascending label order): its member count and mean, and the mean of all points.</summary>
+    private static (int[] Members, double[][] Means, double[] Overall) ClusterMeans(double[][] points, int[] labels)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentNullException.ThrowIfNull(labels);
+        CheckSameLength(points.Length, labels.Length);
+        var slot = SlotsOf(labels);
+        var k = slot.Count;
+        if (k < 2 || k > points.Length - 1)
+        {
+            throw new ArgumentException($"Number of labels is {k}. Valid values are 2 to n_samples - 1 (inclusive) = {points.Length - 1}.", nameof(labels));
+        }
+
+        var d = points[0].Length;
+        var members = new int[k];
+        var means = new double[k][];
+        for (var c = 0; c < k; c++)
+        {
+            means[c] = new double[d];
+        }
+
+        var overall = new double[d];
+        for (var i = 0; i < points.Length; i++)
+        {
+            var c = slot[labels[i]];
+            members[c]++;
+            for (var j = 0; j < d; j++)
+            {
+                means[c][j] += points[i][j];
+                overall[j] += points[i][j];
+            }
+        }
+
+        for (var c = 0; c < k; c++)
+        {
+            for (var j = 0; j < d; j++)
+            {
+                means[c][j] /= members[c];
+            }
+        }
+
+        for (var j = 0; j < d; j++)
+        {
+            overall[j] /= points.Length;
+        }
+
+        return (members, means, overall);
+    }
+
+    private static Dictionary<int, int> SlotsOf(int[] labels)
+    {
+        var slots = new Dictionary<int, int>();
+        foreach (var label in labels.Distinct().Order())
+        {
+            slots[label] = slots.Count;
+        }
+
+        return slots;
+    }
+
+    /// <summary>
     /// Exact mean silhouette coefficient, as <c>sklearn.metrics.silhouette_score(X, labels)</c> (Euclidean):
     /// s(i) = (b - a) / max(a, b) with a = mean distance to the other members of i's cluster and b = the smallest mean
     /// distance to the members of another cluster; s(i) = 0 for a point alone in its cluster (and when a = b = 0).

@@ -1,7 +1,10 @@
 namespace ProfileGrid.Segmentation;
 
-/// <summary>One candidate k: the inertia of its clustering and its (possibly sampled) mean silhouette.</summary>
-public sealed record KCurvePoint(int K, double Inertia, double Silhouette);
+/// <summary>
+/// One candidate k: the inertia of its clustering, its (possibly sampled) mean silhouette, and its Calinski-Harabasz
+/// (higher is better) and Davies-Bouldin (lower is better) indices on all rows (NaN where not computable).
+/// </summary>
+public sealed record KCurvePoint(int K, double Inertia, double Silhouette, double CalinskiHarabasz = double.NaN, double DaviesBouldin = double.NaN);
 
 /// <summary>
 /// The outcome of <see cref="KSelection.Choose"/>: the per-k curves, the k suggested by the elbow (Kneedle on inertia)
@@ -31,12 +34,16 @@ public static class KSelection
 
     /// <summary>
     /// Fits <paramref name="clusterer"/> for every k in <paramref name="minK"/>..<paramref name="maxK"/> (same seed),
-    /// records inertia and the sampled silhouette (<see cref="ClusterMetrics.SampledSilhouette"/> with
-    /// <paramref name="silhouetteSampleSize"/> rows and the same seed), and chooses k by this rule:
+    /// records inertia, the sampled silhouette (<see cref="ClusterMetrics.SampledSilhouette"/> with
+    /// <paramref name="silhouetteSampleSize"/> rows and the same seed), the Calinski-Harabasz and the Davies-Bouldin
+    /// index, and chooses k by a vote of four criteria: the elbow of the inertia curve (<see cref="ElbowDetector.Kneedle"/>),
+    /// the best silhouette, the highest Calinski-Harabasz and the lowest Davies-Bouldin index.
     /// <list type="number">
-    /// <item>If the elbow (<see cref="ElbowDetector.Kneedle"/> on inertia) and the silhouette's best k agree, take it.</item>
-    /// <item>Otherwise take the silhouette's best k, unless its silhouette is within <see cref="SilhouetteTolerance"/>
-    /// (0.02) of the silhouette at the elbow's k, in which case take the elbow's k (the simpler, equally good model).</item>
+    /// <item>A k named by more criteria than any other wins.</item>
+    /// <item>Otherwise (a tie, such as two against two or four different answers) the elbow and the silhouette decide:
+    /// their common k when they agree; else the silhouette's best k, unless its silhouette is within
+    /// <see cref="SilhouetteTolerance"/> (0.02) of the silhouette at the elbow's k, in which case the elbow's k (the
+    /// simpler, equally good model).</item>
     /// </list>
     /// Requires 2 &lt;= minK &lt; maxK &lt;= n - 1.
     /// </summary>
@@ -78,7 +85,7 @@ public static class KSelection
                 sil = double.NaN; // degenerate partition (e.g. fewer than two non-empty clusters in the sample)
             }
 
-            curve.Add(new KCurvePoint(k, result.Inertia, sil));
+            curve.Add(new KCurvePoint(k, result.Inertia, sil, SafeIndex(ClusterMetrics.CalinskiHarabasz, points, result.Labels), SafeIndex(ClusterMetrics.DaviesBouldin, points, result.Labels)));
         }
 
         var elbowK = ElbowDetector.Kneedle(curve.Select(p => p.K).ToList(), curve.Select(p => p.Inertia).ToList()).K;
@@ -94,33 +101,86 @@ public static class KSelection
             }
         }
 
-        var elbowSil = curve.First(p => p.K == elbowK).Silhouette;
-        int chosen;
-        string reason;
-        if (double.IsNegativeInfinity(bestSil))
+        var (chosen, reason) = ElbowAndSilhouette(curve, elbowK, silK, bestSil);
+        var chK = BestBy(curve, p => p.CalinskiHarabasz, higherIsBetter: true);
+        var dbK = BestBy(curve, p => p.DaviesBouldin, higherIsBetter: false);
+        var votes = new[] { elbowK, double.IsNegativeInfinity(bestSil) ? (int?)null : silK, chK, dbK }
+            .OfType<int>()
+            .CountBy(k => k)
+            .OrderByDescending(pair => pair.Value)
+            .ToArray();
+        var indices = $"(elbow k = {elbowK}, best silhouette k = {silK}, best Calinski-Harabasz k = {Show(chK)}, best Davies-Bouldin k = {Show(dbK)})";
+        if (votes.Length > 0 && (votes.Length == 1 || votes[0].Value > votes[1].Value))
         {
-            chosen = elbowK;
-            reason = $"Chose k = {chosen} from the elbow of the inertia curve because no silhouette could be computed.";
-        }
-        else if (elbowK == silK)
-        {
-            chosen = elbowK;
-            reason = $"Chose k = {chosen}: the elbow of the inertia curve and the best silhouette ({bestSil:F3}) agree.";
-        }
-        else if (!double.IsNaN(elbowSil) && bestSil - elbowSil <= SilhouetteTolerance)
-        {
-            chosen = elbowK;
-            reason = $"Chose k = {chosen} (the elbow): the best silhouette is at k = {silK} ({bestSil:F3}), but the elbow's " +
-                     $"silhouette ({elbowSil:F3}) is within {SilhouetteTolerance} of it, so the simpler elbow model is preferred.";
+            chosen = votes[0].Key;
+            reason = $"Chose k = {chosen}: named by {votes[0].Value} of the 4 criteria {indices}.";
         }
         else
         {
-            chosen = silK;
-            var elbowText = double.IsNaN(elbowSil) ? "not computable" : elbowSil.ToString("F3");
-            reason = $"Chose k = {chosen} (best silhouette, {bestSil:F3}): the elbow at k = {elbowK} has a clearly lower " +
-                     $"silhouette ({elbowText}), more than {SilhouetteTolerance} below.";
+            reason = $"{reason} The 4 criteria were split {indices}, so the elbow and silhouette rule decided.";
         }
 
         return new KChoice(curve, elbowK, silK, chosen, reason, results[chosen]);
+    }
+
+    private static (int K, string Reason) ElbowAndSilhouette(List<KCurvePoint> curve, int elbowK, int silK, double bestSil)
+    {
+        var elbowSil = curve.First(p => p.K == elbowK).Silhouette;
+        if (double.IsNegativeInfinity(bestSil))
+        {
+            return (elbowK, $"Chose k = {elbowK} from the elbow of the inertia curve because no silhouette could be computed.");
+        }
+
+        if (elbowK == silK)
+        {
+            return (elbowK, $"Chose k = {elbowK}: the elbow of the inertia curve and the best silhouette ({bestSil:F3}) agree.");
+        }
+
+        if (!double.IsNaN(elbowSil) && bestSil - elbowSil <= SilhouetteTolerance)
+        {
+            return (elbowK, $"Chose k = {elbowK} (the elbow): the best silhouette is at k = {silK} ({bestSil:F3}), but the elbow's " +
+                            $"silhouette ({elbowSil:F3}) is within {SilhouetteTolerance} of it, so the simpler elbow model is preferred.");
+        }
+
+        var elbowText = double.IsNaN(elbowSil) ? "not computable" : elbowSil.ToString("F3");
+        return (silK, $"Chose k = {silK} (best silhouette, {bestSil:F3}): the elbow at k = {elbowK} has a clearly lower " +
+                      $"silhouette ({elbowText}), more than {SilhouetteTolerance} below.");
+    }
+
+    /// <summary>The k with the best finite value (the smallest such k on ties); null when no value is finite.</summary>
+    private static int? BestBy(List<KCurvePoint> curve, Func<KCurvePoint, double> value, bool higherIsBetter)
+    {
+        int? best = null;
+        var bestValue = 0.0;
+        foreach (var point in curve)
+        {
+            var v = value(point);
+            if (!double.IsFinite(v))
+            {
+                continue;
+            }
+
+            if (best is null || (higherIsBetter ? v > bestValue : v < bestValue))
+            {
+                best = point.K;
+                bestValue = v;
+            }
+        }
+
+        return best;
+    }
+
+    private static string Show(int? k) => k?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
+
+    private static double SafeIndex(Func<double[][], int[], double> index, double[][] points, int[] labels)
+    {
+        try
+        {
+            return index(points, labels);
+        }
+        catch (ArgumentException)
+        {
+            return double.NaN; // fewer than two non-empty clusters
+        }
     }
 }

@@ -1,59 +1,237 @@
+using System.Globalization;
+
 namespace ProfileGrid.Segmentation;
 
 /// <summary>A feature that sets a segment apart: its centroid value (original units) and z-score against the population.</summary>
 public sealed record DistinguishingFeature(string Feature, double Value, double ZScore);
 
-/// <summary>A segment's human-readable label and its most distinguishing features (|z| descending).</summary>
-public sealed record SegmentDescription(int Segment, string Label, IReadOnlyList<DistinguishingFeature> Features);
-
-/// <summary>Labels segments from their centroids in original units with fixed, documented rules.</summary>
-public static class SegmentLabeler
+/// <summary>
+/// The tenant's business thresholds the segment names are judged by (days and orders are absolute; spend is relative to
+/// the tenant's own buyers). Defaults suit a general retail shop; set them per tenant with a segmentation run.
+/// </summary>
+public sealed record LabelRules
 {
-    /// <summary>How many distinguishing features each description lists.</summary>
-    public const int TopFeatures = 3;
+    /// <summary>A buying segment whose typical member last bought at least this many days ago is <c>dormant</c>.</summary>
+    public double DormantAfterDays { get; init; } = 180;
+
+    /// <summary>A buying segment whose typical member last bought at least this many days ago (and not yet dormant) is <c>at-risk</c>.</summary>
+    public double AtRiskAfterDays { get; init; } = 90;
+
+    /// <summary>A buying segment whose typical member first bought within this many days is <c>new</c>.</summary>
+    public double NewWithinDays { get; init; } = 60;
+
+    /// <summary>A buying segment whose typical member has at least this many orders is <c>loyal</c>.</summary>
+    public double LoyalMinOrders { get; init; } = 3;
 
     /// <summary>
-    /// Describes each segment. For every feature, z = (centroid - overall mean) / overall std-dev (0 when the
-    /// std-dev is 0 or not finite). The label is the first rule that matches, in this order:
-    /// <list type="number">
-    /// <item><c>dormant</c>: days_since_last_seen z &gt; 1.0 (recency_days when days_since_last_seen is not a model
-    /// feature) and engagement_velocity z &lt; -0.5.</item>
-    /// <item><c>high-value</c>: monetary z &gt; 1.0.</item>
-    /// <item><c>new</c>: tenure_days z &lt; -1.0.</item>
-    /// <item><c>at-risk</c>: recency_days z &gt; 0.5 and frequency z &gt; 0.</item>
-    /// <item><c>loyal</c>: frequency z &gt; 0.5.</item>
-    /// <item><c>browser</c>: frequency z &lt;= 0 and any of engagement_velocity, sessions or category_diversity z &gt; 0.5
-    /// (engaged, looks around, does not buy).</item>
-    /// <item><c>casual</c>: otherwise.</item>
-    /// </list>
-    /// A rule that needs a feature missing from <paramref name="featureNames"/> does not apply. When several
-    /// segments get the same label, the second and later (in segment order) get " 2", " 3", … suffixes.
-    /// Distinguishing features are the <see cref="TopFeatures"/> with the largest |z| (ties by feature order).
+    /// A buying segment is <c>high-value</c> when its buyers spend at least this many times the other buyers both on
+    /// average (means) and typically (geometric means, i.e. on the log scale, so that a few very large orders do not
+    /// make a segment high-value on their own).
     /// </summary>
-    public static IReadOnlyList<SegmentDescription> Describe(
+    public double HighValueSpendRatio { get; init; } = 2;
+
+    /// <summary>Every problem with these rules, naming the setting.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (!(DormantAfterDays > 0) || !double.IsFinite(DormantAfterDays))
+        {
+            problems.Add($"dormant_after_days: must be a positive number of days; got {DormantAfterDays}.");
+        }
+
+        if (!(AtRiskAfterDays > 0) || !double.IsFinite(AtRiskAfterDays) || AtRiskAfterDays >= DormantAfterDays)
+        {
+            problems.Add($"at_risk_after_days: must be positive and below dormant_after_days ({DormantAfterDays}); got {AtRiskAfterDays}.");
+        }
+
+        if (!(NewWithinDays > 0) || !double.IsFinite(NewWithinDays))
+        {
+            problems.Add($"new_within_days: must be a positive number of days; got {NewWithinDays}.");
+        }
+
+        if (!(LoyalMinOrders >= 2) || !double.IsFinite(LoyalMinOrders))
+        {
+            problems.Add($"loyal_min_orders: must be at least 2; got {LoyalMinOrders}.");
+        }
+
+        if (!(HighValueSpendRatio > 1) || !double.IsFinite(HighValueSpendRatio))
+        {
+            problems.Add($"high_value_spend_ratio: must be greater than 1; got {HighValueSpendRatio}.");
+        }
+
+        return problems;
+    }
+}
+
+/// <summary>
+/// What a segment's members are like, in business terms, measured on its training rows (all source features, original
+/// units). Purchase figures are medians over the members who bought (lifetime orders above 0); null when the source has
+/// no such feature or no member bought.
+/// </summary>
+public sealed class SegmentFacts
+{
+    public int Members { get; init; }
+
+    /// <summary>Share of all training rows (users with features) in this segment.</summary>
+    public double Share { get; init; }
+
+    /// <summary>Share of the members who ever bought.</summary>
+    public double BuyerShare { get; init; }
+
+    public double? DaysSinceLastPurchase { get; init; }
+
+    public double? DaysSinceFirstPurchase { get; init; }
+
+    public double? Orders { get; init; }
+
+    /// <summary>Median lifetime spend of the buyers, in the reporting currency.</summary>
+    public double? TypicalSpend { get; init; }
+
+    /// <summary>Share of all revenue that the segment's members brought.</summary>
+    public double? RevenueShare { get; init; }
+
+    /// <summary>Mean spend of the segment's buyers over the mean spend of the buyers outside it; null without other buyers.</summary>
+    public double? SpendRatio { get; init; }
+
+    /// <summary>Geometric-mean spend of the segment's buyers over that of the buyers outside it: <see cref="SpendRatio"/> on the log scale.</summary>
+    public double? TypicalSpendRatio { get; init; }
+
+    /// <summary>Median days since the members were last seen (any event).</summary>
+    public double? DaysSinceLastSeen { get; init; }
+
+    /// <summary>Median sessions of the members.</summary>
+    public double? Sessions { get; init; }
+}
+
+/// <summary>A segment's name: the rule it satisfies, a distinct label, a one-line description and the facts behind them.</summary>
+public sealed record SegmentLabel(string Rule, string Label, string Description, SegmentFacts Facts);
+
+/// <summary>
+/// Names segments from what their members did, with fixed, documented rules on business facts (<see cref="SegmentFacts"/>)
+/// against the tenant's thresholds (<see cref="LabelRules"/>), and lists the features that set each apart.
+/// </summary>
+public static class SegmentLabeler
+{
+    /// <summary>How many distinguishing features each segment lists.</summary>
+    public const int TopFeatures = 3;
+
+    /// <summary>The rule names, in the order they are tried.</summary>
+    public static IReadOnlyList<string> Rules { get; } = ["browser", "inactive", "dormant", "high-value", "at-risk", "new", "loyal", "casual"];
+
+    /// <summary>
+    /// The rule a segment satisfies: the first that holds, in this order.
+    /// <list type="number">
+    /// <item>Fewer than half of the members ever bought: <c>inactive</c> when they were typically last seen at least
+    /// <see cref="LabelRules.DormantAfterDays"/> ago, otherwise <c>browser</c> (visits, does not buy).</item>
+    /// <item><c>dormant</c>: the buyers typically last bought at least <see cref="LabelRules.DormantAfterDays"/> ago.</item>
+    /// <item><c>high-value</c>: the buyers spend at least <see cref="LabelRules.HighValueSpendRatio"/> times the other
+    /// buyers, both on average and typically (log scale).</item>
+    /// <item><c>at-risk</c>: the buyers typically last bought at least <see cref="LabelRules.AtRiskAfterDays"/> ago.</item>
+    /// <item><c>new</c>: the buyers typically first bought within <see cref="LabelRules.NewWithinDays"/>.</item>
+    /// <item><c>loyal</c>: the buyers typically have at least <see cref="LabelRules.LoyalMinOrders"/> orders.</item>
+    /// <item><c>casual</c>: bought recently, a few orders, ordinary spend.</item>
+    /// </list>
+    /// "Typically" is the median over the segment's buyers. A rule whose fact is missing does not hold.
+    /// </summary>
+    public static string RuleOf(SegmentFacts facts, LabelRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        ArgumentNullException.ThrowIfNull(rules);
+        if (facts.BuyerShare < 0.5)
+        {
+            return facts.DaysSinceLastSeen >= rules.DormantAfterDays ? "inactive" : "browser";
+        }
+
+        if (facts.DaysSinceLastPurchase >= rules.DormantAfterDays)
+        {
+            return "dormant";
+        }
+
+        if (facts.SpendRatio >= rules.HighValueSpendRatio && facts.TypicalSpendRatio >= rules.HighValueSpendRatio)
+        {
+            return "high-value";
+        }
+
+        if (facts.DaysSinceLastPurchase >= rules.AtRiskAfterDays)
+        {
+            return "at-risk";
+        }
+
+        if (facts.DaysSinceFirstPurchase <= rules.NewWithinDays)
+        {
+            return "new";
+        }
+
+        if (facts.Orders >= rules.LoyalMinOrders)
+        {
+            return "loyal";
+        }
+
+        return "casual";
+    }
+
+    /// <summary>
+    /// Names the <paramref name="k"/> segments of <paramref name="assignment"/> (one segment index per row of
+    /// <paramref name="rows"/>, which hold every source feature in original units). Each segment gets the rule it
+    /// satisfies (<see cref="RuleOf"/>); a rule held by one segment is its label; when several segments hold the same
+    /// rule, each label adds a qualifier from the fact that differs most between them (spend, orders or recency for
+    /// buyers; sessions or recency for non-buyers): "dormant low-spend" and "dormant high-spend", "at-risk one-time"
+    /// and "at-risk repeat", "dormant 8 months" and "dormant 16 months". Labels are distinct; no bare numbers.
+    /// </summary>
+    public static IReadOnlyList<SegmentLabel> Label(
+        IReadOnlyList<string> sourceFeatures, double[][] rows, int[] assignment, int k, LabelRules rules, string currency = "")
+    {
+        ArgumentNullException.ThrowIfNull(sourceFeatures);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(assignment);
+        ArgumentNullException.ThrowIfNull(rules);
+        if (rows.Length != assignment.Length)
+        {
+            throw new ArgumentException("Every row needs a segment.", nameof(assignment));
+        }
+
+        var facts = Facts(sourceFeatures, rows, assignment, k);
+        var ruleOf = facts.Select(f => RuleOf(f, rules)).ToArray();
+        var labels = new string[k];
+        foreach (var group in Enumerable.Range(0, k).GroupBy(c => ruleOf[c]))
+        {
+            var members = group.ToArray();
+            if (members.Length == 1)
+            {
+                labels[members[0]] = group.Key;
+                continue;
+            }
+
+            var qualifiers = Qualifiers(group.Key, members.Select(c => facts[c]).ToArray());
+            for (var i = 0; i < members.Length; i++)
+            {
+                labels[members[i]] = $"{group.Key} {qualifiers[i]}";
+            }
+        }
+
+        MakeDistinct(labels, facts);
+        return Enumerable.Range(0, k)
+            .Select(c => new SegmentLabel(ruleOf[c], labels[c], Describe(ruleOf[c], facts[c], currency), facts[c]))
+            .ToArray();
+    }
+
+    /// <summary>
+    /// Per segment, the <see cref="TopFeatures"/> model features with the largest |z| of the centroid (original units)
+    /// against the population mean and standard deviation (z = 0 when the deviation is 0); ties keep feature order.
+    /// </summary>
+    public static IReadOnlyList<DistinguishingFeature[]> Distinguish(
         IReadOnlyList<string> featureNames, double[][] centroidsInOriginalUnits, double[] overallMean, double[] overallStdDev)
     {
         ArgumentNullException.ThrowIfNull(featureNames);
         ArgumentNullException.ThrowIfNull(centroidsInOriginalUnits);
-        ArgumentNullException.ThrowIfNull(overallMean);
-        ArgumentNullException.ThrowIfNull(overallStdDev);
         var d = featureNames.Count;
         if (overallMean.Length != d || overallStdDev.Length != d)
         {
             throw new ArgumentException("The mean and standard deviation must have one value per feature.");
         }
 
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var j = 0; j < d; j++)
+        return centroidsInOriginalUnits.Select((centroid, s) =>
         {
-            index.TryAdd(featureNames[j], j);
-        }
-
-        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-        var result = new List<SegmentDescription>(centroidsInOriginalUnits.Length);
-        for (var s = 0; s < centroidsInOriginalUnits.Length; s++)
-        {
-            var centroid = centroidsInOriginalUnits[s];
             if (centroid is null || centroid.Length != d)
             {
                 throw new ArgumentException($"Centroid {s} must have {d} values.", nameof(centroidsInOriginalUnits));
@@ -66,67 +244,282 @@ public static class SegmentLabeler
                 z[j] = sd > 0 && double.IsFinite(sd) ? (centroid[j] - overallMean[j]) / sd : 0;
             }
 
-            var label = Label(name => index.TryGetValue(name, out var j) ? z[j] : null);
-            var count = seen.GetValueOrDefault(label) + 1;
-            seen[label] = count;
-            if (count > 1)
-            {
-                label = $"{label} {count}";
-            }
-
-            var features = Enumerable.Range(0, d)
+            return Enumerable.Range(0, d)
                 .OrderByDescending(j => Math.Abs(z[j]))
                 .ThenBy(j => j)
                 .Take(TopFeatures)
                 .Select(j => new DistinguishingFeature(featureNames[j], centroid[j], z[j]))
                 .ToArray();
-            result.Add(new SegmentDescription(s, label, features));
+        }).ToArray();
+    }
+
+    /// <summary>The business facts of each segment (see <see cref="SegmentFacts"/>).</summary>
+    public static SegmentFacts[] Facts(IReadOnlyList<string> sourceFeatures, double[][] rows, int[] assignment, int k)
+    {
+        int? Column(params string[] names)
+        {
+            foreach (var name in names)
+            {
+                for (var j = 0; j < sourceFeatures.Count; j++)
+                {
+                    if (sourceFeatures[j] == name)
+                    {
+                        return j;
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        var orders = Column("frequency", "frequency_365d");
+        var spend = Column("monetary", "monetary_365d");
+        var recency = Column("recency_days");
+        var first = Column("days_since_first_purchase");
+        var seen = Column("days_since_last_seen");
+        var sessions = Column("sessions");
+
+        bool Bought(double[] row) => orders is { } o ? row[o] > 0 : spend is not { } m || row[m] > 0;
+
+        var totalRevenue = spend is { } st ? rows.Sum(r => r[st]) : 0;
+        // Spend sums over the buyers of each segment, so each segment is compared with the buyers outside it.
+        var buyerCount = new int[k];
+        var spendSum = new double[k];
+        var logSpendSum = new double[k];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (!Bought(rows[i]))
+            {
+                continue;
+            }
+
+            var c = assignment[i];
+            buyerCount[c]++;
+            if (spend is { } js)
+            {
+                spendSum[c] += rows[i][js];
+                logSpendSum[c] += double.LogP1(Math.Max(0, rows[i][js]));
+            }
+        }
+
+        var result = new SegmentFacts[k];
+        for (var c = 0; c < k; c++)
+        {
+            var members = rows.Where((_, i) => assignment[i] == c).ToArray();
+            var memberBuyers = members.Where(Bought).ToArray();
+            double? BuyerMedian(int? column) => column is { } j && memberBuyers.Length > 0 ? Median(memberBuyers.Select(r => r[j])) : null;
+            double? MemberMedian(int? column) => column is { } j && members.Length > 0 ? Median(members.Select(r => r[j])) : null;
+
+            double? spendRatio = null, typicalRatio = null, revenueShare = null;
+            var otherBuyers = buyerCount.Sum() - buyerCount[c];
+            if (spend is not null && buyerCount[c] > 0 && otherBuyers > 0)
+            {
+                var otherMean = (spendSum.Sum() - spendSum[c]) / otherBuyers;
+                spendRatio = otherMean > 0 ? spendSum[c] / buyerCount[c] / otherMean : null;
+                typicalRatio = Math.Exp(logSpendSum[c] / buyerCount[c] - (logSpendSum.Sum() - logSpendSum[c]) / otherBuyers);
+            }
+
+            if (spend is { } s && totalRevenue > 0)
+            {
+                revenueShare = members.Sum(r => r[s]) / totalRevenue;
+            }
+
+            result[c] = new SegmentFacts
+            {
+                Members = members.Length,
+                Share = rows.Length == 0 ? 0 : (double)members.Length / rows.Length,
+                BuyerShare = members.Length == 0 ? 0 : (double)memberBuyers.Length / members.Length,
+                DaysSinceLastPurchase = BuyerMedian(recency),
+                DaysSinceFirstPurchase = BuyerMedian(first),
+                Orders = BuyerMedian(orders),
+                TypicalSpend = BuyerMedian(spend),
+                RevenueShare = revenueShare,
+                SpendRatio = spendRatio,
+                TypicalSpendRatio = typicalRatio,
+                DaysSinceLastSeen = MemberMedian(seen),
+                Sessions = MemberMedian(sessions),
+            };
         }
 
         return result;
     }
 
-    private static string Label(Func<string, double?> z)
+    /// <summary>One line in business words, such as "Lapsed one-time buyers: 65% of users, last purchase about 16 months ago, 1 order, 30 USD spent".</summary>
+    public static string Describe(string rule, SegmentFacts facts, string currency = "")
     {
-        var recency = z("recency_days");
-        var velocity = z("engagement_velocity");
-        var monetary = z("monetary");
-        var tenure = z("tenure_days");
-        var frequency = z("frequency");
-        var inactive = z("days_since_last_seen") ?? recency;
-        var sessions = z("sessions");
-        var diversity = z("category_diversity");
-
-        if (inactive > 1.0 && velocity < -0.5)
+        ArgumentNullException.ThrowIfNull(facts);
+        var oneTime = facts.Orders is <= 1.5;
+        var lead = rule switch
         {
-            return "dormant";
+            "browser" => "Browsers who have not bought",
+            "inactive" => "Inactive visitors who never bought",
+            "dormant" => oneTime ? "Lapsed one-time buyers" : "Lapsed repeat buyers",
+            "high-value" => "Top spenders",
+            "at-risk" => oneTime ? "One-time buyers slipping away" : "Repeat buyers slipping away",
+            "new" => "New customers",
+            "loyal" => "Loyal repeat buyers",
+            _ => "Occasional buyers",
+        };
+
+        var parts = new List<string> { $"{facts.Share.ToString("0%", CultureInfo.InvariantCulture)} of users" };
+        if (rule is "browser" or "inactive")
+        {
+            parts.Add($"{facts.BuyerShare.ToString("0%", CultureInfo.InvariantCulture)} ever bought");
+            if (facts.DaysSinceLastSeen is { } seen)
+            {
+                parts.Add($"last seen {Ago(seen)}");
+            }
+
+            if (facts.Sessions is { } sessions)
+            {
+                parts.Add(Count(sessions, "session"));
+            }
+        }
+        else
+        {
+            if (facts.DaysSinceLastPurchase is { } last)
+            {
+                parts.Add($"last purchase {Ago(last)}");
+            }
+
+            if (rule == "new" && facts.DaysSinceFirstPurchase is { } first)
+            {
+                parts.Add($"first purchase {Ago(first)}");
+            }
+
+            if (facts.Orders is { } orders)
+            {
+                parts.Add(Count(orders, "order"));
+            }
+
+            if (facts.TypicalSpend is { } spent)
+            {
+                var amount = spent.ToString("N0", CultureInfo.InvariantCulture);
+                parts.Add(string.IsNullOrEmpty(currency) ? $"{amount} spent" : $"{amount} {currency} spent");
+            }
+
+            if (facts.RevenueShare is { } revenue)
+            {
+                parts.Add($"{revenue.ToString("0%", CultureInfo.InvariantCulture)} of revenue");
+            }
         }
 
-        if (monetary > 1.0)
+        return $"{lead}: {string.Join(", ", parts)}";
+    }
+
+    /// <summary>Distinct qualifiers for segments sharing a rule, from the fact that differs most between them.</summary>
+    private static string[] Qualifiers(string rule, SegmentFacts[] group)
+    {
+        var buying = rule is not ("browser" or "inactive");
+        var candidates = buying
+            ? new (string Name, Func<SegmentFacts, double?> Value)[]
+            {
+                ("spend", f => f.TypicalSpend),
+                ("orders", f => f.Orders),
+                ("recency", f => f.DaysSinceLastPurchase),
+            }
+            : [("engagement", f => f.Sessions), ("recency", f => f.DaysSinceLastSeen)];
+
+        var best = candidates
+            .Select(c => (c.Name, Values: group.Select(c.Value).ToArray()))
+            .Where(c => c.Values.All(v => v is not null))
+            .Select(c => (c.Name, Values: c.Values.Select(v => v!.Value).ToArray()))
+            .Select(c => (c.Name, c.Values, Spread: (c.Values.Max() + 1) / (Math.Max(0, c.Values.Min()) + 1)))
+            .Where(c => c.Spread > 1 + 1e-9)
+            .OrderByDescending(c => c.Spread)
+            .FirstOrDefault();
+
+        if (best.Name is null)
         {
-            return "high-value";
+            return group.Select(f => $"({f.Share.ToString("0%", CultureInfo.InvariantCulture)} of users)").ToArray();
         }
 
-        if (tenure < -1.0)
+        var values = best.Values;
+        if (best.Name == "recency")
         {
-            return "new";
+            return values.Select(days => Span(days)).ToArray();
         }
 
-        if (recency > 0.5 && frequency > 0)
+        if (best.Name == "orders" && group.Length == 2 && values.Count(v => v <= 1.5) == 1)
         {
-            return "at-risk";
+            return values.Select(v => v <= 1.5 ? "one-time" : "repeat").ToArray();
         }
 
-        if (frequency > 0.5)
+        var words = RankWords(group.Length);
+        var suffix = best.Name switch
         {
-            return "loyal";
+            "spend" => "-spend",
+            "orders" => "-frequency",
+            _ => "-engagement",
+        };
+        var order = Enumerable.Range(0, values.Length).OrderBy(i => values[i]).ThenBy(i => i).ToArray();
+        var result = new string[values.Length];
+        for (var rank = 0; rank < order.Length; rank++)
+        {
+            result[order[rank]] = words[rank] + suffix;
         }
 
-        if (frequency <= 0 && (velocity > 0.5 || sessions > 0.5 || diversity > 0.5))
+        return result;
+    }
+
+    private static string[] RankWords(int n) => n switch
+    {
+        2 => ["low", "high"],
+        3 => ["low", "mid", "high"],
+        4 => ["lowest", "low", "high", "highest"],
+        5 => ["lowest", "low", "mid", "high", "highest"],
+        _ => Enumerable.Range(1, n).Select(i => $"tier-{i}-of-{n}").ToArray(),
+    };
+
+    /// <summary>Any labels still equal (equal facts) get their share of users appended, so no two segments share a name.</summary>
+    private static void MakeDistinct(string[] labels, SegmentFacts[] facts)
+    {
+        foreach (var group in Enumerable.Range(0, labels.Length).GroupBy(c => labels[c]).Where(g => g.Count() > 1).ToArray())
         {
-            return "browser";
+            var ordinal = 0;
+            foreach (var c in group)
+            {
+                ordinal++;
+                labels[c] = $"{labels[c]} ({facts[c].Share.ToString("0%", CultureInfo.InvariantCulture)} of users, part {ordinal})";
+            }
+        }
+    }
+
+    private static string Ago(double days) => days < 1 ? "today" : $"about {Span(days)} ago";
+
+    private static string Span(double days)
+    {
+        if (days < 14)
+        {
+            var d = Math.Max(1, (int)Math.Round(days));
+            return d == 1 ? "1 day" : $"{d} days";
         }
 
-        return "casual";
+        if (days < 60)
+        {
+            return $"{(int)Math.Round(days / 7)} weeks";
+        }
+
+        var months = (int)Math.Round(days / 30.44);
+        return months < 24 ? $"{months} months" : $"{Math.Round(days / 365.25, 1).ToString("0.#", CultureInfo.InvariantCulture)} years";
+    }
+
+    private static string Count(double value, string noun)
+    {
+        var rounded = Math.Round(value, value < 10 ? 1 : 0);
+        var text = rounded.ToString("0.#", CultureInfo.InvariantCulture);
+        return rounded == 1 ? $"1 {noun}" : $"{text} {noun}s";
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }

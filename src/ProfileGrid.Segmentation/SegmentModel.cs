@@ -10,6 +10,15 @@ public sealed class SegmentDefinition
 
     public string Label { get; init; } = "";
 
+    /// <summary>The naming rule the segment satisfied when it was labelled (<see cref="SegmentLabeler.Rules"/>); "" for models from before rules were recorded.</summary>
+    public string Rule { get; init; } = "";
+
+    /// <summary>One line in business words: who they are, how many, when they last bought, orders and spend.</summary>
+    public string Description { get; init; } = "";
+
+    /// <summary>The business facts the label and description were judged on.</summary>
+    public SegmentFacts Facts { get; init; } = new();
+
     /// <summary>Centroid in the model's normalised space; assignment measures distances to these.</summary>
     public double[] Centroid { get; init; } = [];
 
@@ -101,6 +110,12 @@ public sealed class SegmentModel
     public double AgreementWithPrevious { get; init; } = double.NaN;
 
     public SegmentMap Map { get; init; } = new();
+
+    /// <summary>What the run decided about the data on its own (features left out, the window chosen), in words.</summary>
+    public string[] Warnings { get; init; } = [];
+
+    /// <summary>The thresholds the labels were judged by.</summary>
+    public LabelRules LabelRules { get; init; } = new();
 
     /// <summary>
     /// Classic RFM quintile edges fitted on the same training rows (buyers only), scored beside the segments; null

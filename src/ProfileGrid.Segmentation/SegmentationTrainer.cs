@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ProfileGrid.Segmentation;
 
 /// <summary>What to fit: the algorithm, a fixed k or a k range, the features and the checks.</summary>
@@ -11,15 +13,38 @@ public sealed record SegmentationSettings
     /// </summary>
     public string Algorithm { get; init; } = "kmeans";
 
-    /// <summary>A fixed number of segments; null chooses k in <see cref="MinK"/>..<see cref="MaxK"/> by elbow and silhouette.</summary>
+    /// <summary>The windows <see cref="Window"/> accepts.</summary>
+    public static readonly IReadOnlyList<string> Windows = ["auto", "lifetime", "365d"];
+
+    /// <summary>A fixed number of segments; null chooses k in <see cref="MinK"/>..<see cref="MaxK"/> (see <see cref="KSelection.Choose"/>).</summary>
     public int? K { get; init; }
 
-    public int MinK { get; init; } = 2;
+    /// <summary>The fewest segments a chosen k may have: 3 by default, because two segments rarely tell a marketer anything.</summary>
+    public int MinK { get; init; } = 3;
 
     public int MaxK { get; init; } = 8;
 
-    /// <summary>Features to use, by name; empty uses every source feature.</summary>
+    /// <summary>Features to use, by name; empty uses <see cref="SegmentationTrainer.DefaultFeatures"/> with <see cref="Window"/>.</summary>
     public IReadOnlyList<string> Features { get; init; } = [];
+
+    /// <summary>
+    /// Which frequency and spend the default features count: <c>lifetime</c> (frequency, monetary), <c>365d</c>
+    /// (frequency_365d, monetary_365d), or <c>auto</c>: lifetime unless the tenant's history (the longest tenure among
+    /// the training rows) spans more than two windows (730 days). Ignored when <see cref="Features"/> are named.
+    /// </summary>
+    public string Window { get; init; } = "auto";
+
+    /// <summary>Log-transform recency (recency_days, days_since_last_seen) before scaling, as classic RFM analyses do.</summary>
+    public bool LogRecency { get; init; } = false;
+
+    /// <summary>Leave out features that are (nearly) constant or that move with an earlier feature; each with a warning.</summary>
+    public bool DropUninformativeFeatures { get; init; } = true;
+
+    /// <summary>Of two features whose correlation (on the transformed scale) is at least this in magnitude, the later is left out.</summary>
+    public double CorrelationThreshold { get; init; } = 0.95;
+
+    /// <summary>The thresholds segment names are judged by.</summary>
+    public LabelRules LabelRules { get; init; } = new();
 
     public NormalizationKind Normalization { get; init; } = NormalizationKind.ZScore;
 
@@ -97,6 +122,18 @@ public sealed record SegmentationSettings
             }
         }
 
+        if (!Windows.Contains(Window, StringComparer.Ordinal))
+        {
+            problems.Add($"window: '{Window}' is not one of {string.Join(", ", Windows)}.");
+        }
+
+        if (!(CorrelationThreshold > 0 && CorrelationThreshold <= 1))
+        {
+            problems.Add($"correlation_threshold: must be in (0, 1]; got {CorrelationThreshold}.");
+        }
+
+        problems.AddRange((LabelRules ?? new LabelRules()).Validate());
+
         if (KMeansInitializations < 1)
         {
             problems.Add("kmeans_initializations: must be at least 1.");
@@ -146,7 +183,8 @@ public sealed record SegmentationSettings
 /// <param name="HeavyTailed">Per source column: whether it is log1p-transformed before scaling.</param>
 /// <param name="Rows">Feature vectors in source column order.</param>
 /// <param name="Population">How many vectors the rows were sampled from (their count when not sampled).</param>
-public sealed record TrainingSet(IReadOnlyList<string> SourceFeatures, IReadOnlyList<bool> HeavyTailed, double[][] Rows, long Population);
+/// <param name="Currency">The reporting currency the money features are in, for descriptions ("" when unknown).</param>
+public sealed record TrainingSet(IReadOnlyList<string> SourceFeatures, IReadOnlyList<bool> HeavyTailed, double[][] Rows, long Population, string Currency = "");
 
 /// <summary>Why a run produced no model: the caller's settings, or the tenant's data.</summary>
 public enum SegmentationProblem
@@ -188,10 +226,21 @@ public static class SegmentationTrainer
                 [$"not enough users with features: {data.Rows.Length}, need at least {minimumRows}."], SegmentationProblem.InsufficientData);
         }
 
-        var features = settings.Features.Count > 0 ? settings.Features.ToArray() : data.SourceFeatures.ToArray();
+        var warnings = new List<string>();
+        var candidates = settings.Features.Count > 0 ? settings.Features.ToArray() : DefaultFeatures(data, settings.Window, warnings);
+        var logColumns = candidates.Select(f => data.HeavyTailed[IndexOf(data.SourceFeatures, f)] || (settings.LogRecency && IsRecency(f))).ToArray();
+        var (features, log) = settings.DropUninformativeFeatures
+            ? Screen(data, candidates, logColumns, settings.CorrelationThreshold, warnings)
+            : (candidates, logColumns);
+        if (features.Length == 0)
+        {
+            throw new SegmentationException(
+                [$"no feature tells the users apart: {string.Join(" ", warnings)}"], SegmentationProblem.InsufficientData);
+        }
+
         var columns = features.Select(f => IndexOf(data.SourceFeatures, f)).ToArray();
         var raw = data.Rows.Select(r => columns.Select(c => r[c]).ToArray()).ToArray();
-        var normalizer = Normalizer.Fit(raw, settings.Normalization, columns.Select(c => data.HeavyTailed[c]).ToArray());
+        var normalizer = Normalizer.Fit(raw, settings.Normalization, log);
         var points = normalizer.Transform(raw);
         var clusterer = settings.CreateClusterer();
 
@@ -205,14 +254,15 @@ public static class SegmentationTrainer
                 [$"k: {requested} segments need {requested} different feature vectors; the users have only {distinct}."], SegmentationProblem.InsufficientData);
         }
 
-        if (fixedKRequested is null && distinct < settings.MinK)
+        if (fixedKRequested is null && distinct < 2)
         {
             throw new SegmentationException(
-                [$"min_k: {settings.MinK} segments need {settings.MinK} different feature vectors; the users have only {distinct}."], SegmentationProblem.InsufficientData);
+                ["segments need at least 2 different feature vectors; every user has the same one."], SegmentationProblem.InsufficientData);
         }
 
+        // Fewer different users than min_k (a young tenant): as many segments as there are, rather than none.
         var maxK = Math.Min(settings.MaxK, distinct);
-        if (fixedKRequested is null && maxK == settings.MinK)
+        if (fixedKRequested is null && maxK <= settings.MinK)
         {
             fixedKRequested = maxK;
         }
@@ -223,9 +273,12 @@ public static class SegmentationTrainer
             var fit = clusterer.Fit(points, fixedK, settings.Seed);
             var silhouette = SafeSilhouette(points, fit.Labels, settings);
             var reason = settings.K is null
-                ? $"k = {fixedK}: the users have only {distinct} different feature vectors, so no larger k was possible."
+                ? $"k = {fixedK}: the users have only {distinct} different feature vectors, so no larger k was possible" +
+                  (fixedK < settings.MinK ? $" (min_k is {settings.MinK})." : ".")
                 : $"k = {fixedK} was requested.";
-            choice = new KChoice([new KCurvePoint(fixedK, fit.Inertia, silhouette)], fixedK, fixedK, fixedK, reason, fit);
+            choice = new KChoice(
+                [new KCurvePoint(fixedK, fit.Inertia, silhouette, SafeIndex(ClusterMetrics.CalinskiHarabasz, points, fit.Labels), SafeIndex(ClusterMetrics.DaviesBouldin, points, fit.Labels))],
+                fixedK, fixedK, fixedK, reason, fit);
         }
         else
         {
@@ -270,13 +323,15 @@ public static class SegmentationTrainer
         }
 
         // Segments are described by their members' plain means in original units, compared with the plain mean and
-        // spread of all rows: the label rules speak of "spends more than most" in currency, not in log space (mapping a
-        // log-space centroid back gives a geometric mean, which understates exactly the heavy-tailed features).
+        // spread of all rows (mapping a log-space centroid back gives a geometric mean, which understates exactly the
+        // heavy-tailed features); they are named from business facts of their members on every source feature.
         var originalCentroids = ClusterMath.Summarise(raw, result.Labels, k, fallback: result.Centroids.Select(normalizer.Inverse).ToArray()).Centroids;
         var (mean, stdDev) = MeanAndStdDev(raw);
-        var descriptions = SegmentLabeler.Describe(features, originalCentroids, mean, stdDev);
+        var distinguishing = SegmentLabeler.Distinguish(features, originalCentroids, mean, stdDev);
+        var rules = settings.LabelRules ?? new LabelRules();
+        var names = SegmentLabeler.Label(data.SourceFeatures, data.Rows, result.Labels, k, rules, data.Currency);
 
-        var (ids, labels, nextId, agreement) = CarryOver(previous, data.Rows, result.Labels, k, descriptions);
+        var (ids, labels, nextId, agreement) = CarryOver(previous, data.Rows, result.Labels, k, names);
         var sizes = new int[k];
         foreach (var label in result.Labels)
         {
@@ -288,9 +343,12 @@ public static class SegmentationTrainer
             {
                 Id = ids[c],
                 Label = labels[c],
+                Rule = names[c].Rule,
+                Description = names[c].Description,
+                Facts = names[c].Facts,
                 Centroid = result.Centroids[c],
                 CentroidInOriginalUnits = originalCentroids[c],
-                DistinguishingFeatures = descriptions[c].Features.ToArray(),
+                DistinguishingFeatures = distinguishing[c],
                 TrainingSize = sizes[c],
                 Stability = stabilityByCluster[c],
                 Unstable = stability is not null && stabilityByCluster[c] < stability.UnstableJaccard,
@@ -320,6 +378,8 @@ public static class SegmentationTrainer
             StabilityAdjustedRandIndex = stability?.MeanAdjustedRandIndex ?? double.NaN,
             AgreementWithPrevious = agreement,
             Map = BuildMap(points, result.Labels, ids, settings),
+            Warnings = warnings.ToArray(),
+            LabelRules = rules,
 
             // RFM reads its three source columns by name, whatever features the clustering selected.
             Rfm = RfmModel.TryFit(data.SourceFeatures, data.Rows),
@@ -328,14 +388,16 @@ public static class SegmentationTrainer
 
     /// <summary>
     /// Segment ids and labels for the new clusters: each is matched one-to-one (Hungarian, by overlap on the training
-    /// rows as the previous model assigns them) to a previous segment and inherits its id and label; a cluster with
-    /// no overlapping match gets a fresh id and its rule label. Also returns the share of rows whose id is unchanged.
+    /// rows as the previous model assigns them) to a previous segment and inherits its id. It keeps the previous label
+    /// only while it still satisfies that label's rule (and no other segment took the label); otherwise, and for a
+    /// cluster with no match (which gets a fresh id), the label is the one its own facts give. Also returns the share of
+    /// rows whose id is unchanged.
     /// </summary>
     private static (int[] Ids, string[] Labels, int NextId, double Agreement) CarryOver(
-        SegmentModel? previous, double[][] rows, int[] labels, int k, IReadOnlyList<SegmentDescription> descriptions)
+        SegmentModel? previous, double[][] rows, int[] labels, int k, IReadOnlyList<SegmentLabel> names)
     {
         var ids = new int[k];
-        var names = descriptions.Select(d => d.Label).ToArray();
+        var result = names.Select(n => n.Label).ToArray();
         var compatible = previous is not null && previous.Segments.Length > 0 &&
                          previous.SourceColumns.All(c => c < rows[0].Length);
         if (!compatible)
@@ -345,38 +407,31 @@ public static class SegmentationTrainer
                 ids[c] = c;
             }
 
-            return (ids, names, k, double.NaN);
+            return (ids, result, k, double.NaN);
         }
 
         var prev = previous!;
         var previousIndex = rows.Select(prev.NearestIndex).ToArray();
         var match = ClusterMetrics.MatchClustersAcross(previousIndex, prev.Segments.Length, labels, k);
         var nextId = prev.NextSegmentId;
-        var taken = new HashSet<string>(StringComparer.Ordinal);
         for (var c = 0; c < k; c++)
         {
-            if (match[c] >= 0)
-            {
-                ids[c] = prev.Segments[match[c]].Id;
-                names[c] = prev.Segments[match[c]].Label;
-                taken.Add(names[c]);
-            }
+            ids[c] = match[c] >= 0 ? prev.Segments[match[c]].Id : nextId++;
         }
 
         for (var c = 0; c < k; c++)
         {
             if (match[c] < 0)
             {
-                ids[c] = nextId++;
-                var label = names[c];
-                var candidate = label;
-                for (var suffix = 2; taken.Contains(candidate); suffix++)
-                {
-                    candidate = $"{StripSuffix(label)} {suffix}";
-                }
+                continue;
+            }
 
-                names[c] = candidate;
-                taken.Add(candidate);
+            var old = prev.Segments[match[c]];
+            var stillHolds = old.Rule.Length > 0 && old.Rule == names[c].Rule;
+            var takenByAnother = Enumerable.Range(0, k).Any(other => other != c && result[other] == old.Label);
+            if (stillHolds && !takenByAnother)
+            {
+                result[c] = old.Label;
             }
         }
 
@@ -389,13 +444,129 @@ public static class SegmentationTrainer
             }
         }
 
-        return (ids, names, nextId, (double)same / rows.Length);
+        return (ids, result, nextId, (double)same / rows.Length);
     }
 
-    private static string StripSuffix(string label)
+    /// <summary>
+    /// The features a run uses when none are named: recency, frequency and spend (lifetime or the 365-day window, see
+    /// <see cref="SegmentationSettings.Window"/>), average order value, engagement velocity, sessions, tenure, category
+    /// diversity and days since last seen; those the source lacks are skipped. The window chosen by <c>auto</c> is
+    /// reported in <paramref name="notes"/>.
+    /// </summary>
+    public static string[] DefaultFeatures(TrainingSet data, string window, List<string> notes)
     {
-        var space = label.LastIndexOf(' ');
-        return space > 0 && int.TryParse(label.AsSpan(space + 1), out _) ? label[..space] : label;
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(notes);
+        var windowed = window == "365d";
+        if (window == "auto")
+        {
+            var tenure = data.SourceFeatures.ToList().IndexOf("tenure_days");
+            var history = tenure >= 0 && data.Rows.Length > 0 ? data.Rows.Max(r => r[tenure]) : 0;
+            windowed = history > AutoWindowHistoryDays;
+            notes.Add(windowed
+                ? $"frequency and spend count the last 365 days (frequency_365d, monetary_365d): the history spans {history:0} days, more than {AutoWindowHistoryDays}."
+                : $"frequency and spend count the whole history (frequency, monetary): it spans {history:0} days, no more than {AutoWindowHistoryDays}.");
+        }
+
+        string[] wanted = windowed
+            ? ["recency_days", "frequency_365d", "monetary_365d", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity", "days_since_last_seen"]
+            : ["recency_days", "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "tenure_days", "category_diversity", "days_since_last_seen"];
+        var available = wanted.Where(f => data.SourceFeatures.Contains(f, StringComparer.Ordinal)).ToArray();
+        // A source without the standard features (a custom training set) uses all of its own.
+        return available.Length > 0 ? available : data.SourceFeatures.ToArray();
+    }
+
+    /// <summary>History longer than this (days) makes the <c>auto</c> window count the last 365 days rather than the lifetime.</summary>
+    public const double AutoWindowHistoryDays = 730;
+
+    /// <summary>Share of rows that must sit on one value (on the transformed scale) for a feature to count as nearly constant.</summary>
+    public const double NearConstantShare = 0.99;
+
+    /// <summary>
+    /// Leaves out, in feature order: a feature on which at least <see cref="NearConstantShare"/> of the rows have the same
+    /// value (within 1e-6 of the median, relative, after the log1p the model applies), as it carries no information to
+    /// cluster on; and a feature whose Pearson correlation with an earlier kept one is at least
+    /// <paramref name="threshold"/> in magnitude (on the same scale), as it counts the same thing twice. Each with a warning.
+    /// </summary>
+    public static (string[] Features, bool[] Log1p) Screen(TrainingSet data, string[] features, bool[] log1p, double threshold, List<string> warnings)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var n = data.Rows.Length;
+        var transformed = features.Select((f, i) =>
+        {
+            var column = IndexOf(data.SourceFeatures, f);
+            return data.Rows.Select(r => log1p[i] ? double.LogP1(Math.Max(0, r[column])) : r[column]).ToArray();
+        }).ToArray();
+
+        var kept = new List<int>();
+        var nearlyConstant = new List<int>();
+        for (var i = 0; i < features.Length; i++)
+        {
+            var values = transformed[i];
+            var median = values.Order().ElementAt(n / 2);
+            var tolerance = 1e-6 * Math.Max(1, Math.Abs(median));
+            var onMedian = values.Count(v => Math.Abs(v - median) <= tolerance);
+            if (onMedian >= NearConstantShare * n)
+            {
+                if (onMedian < n)
+                {
+                    nearlyConstant.Add(i);
+                }
+
+                var shown = log1p[i] ? double.ExpM1(median) : median;
+                warnings.Add(onMedian == n
+                    ? $"{features[i]} was left out: every user has the same value ({shown:0.###})."
+                    : $"{features[i]} was left out: {((double)onMedian / n).ToString("0.0%", CultureInfo.InvariantCulture)} of users have about the same value ({shown:0.###}).");
+                continue;
+            }
+
+            var twin = kept.Select(j => (j, r: Correlation(transformed[j], values))).FirstOrDefault(p => Math.Abs(p.r) >= threshold, (-1, 0));
+            if (twin.j >= 0)
+            {
+                warnings.Add($"{features[i]} was left out: it moves with {features[twin.j]} (correlation {twin.r:0.000}, threshold {threshold:0.00}).");
+                continue;
+            }
+
+            kept.Add(i);
+        }
+
+        if (kept.Count == 0 && nearlyConstant.Count > 0)
+        {
+            // Nothing else varies: a few different users among many identical ones are still worth telling apart.
+            kept.AddRange(nearlyConstant);
+            warnings.Add($"{string.Join(", ", nearlyConstant.Select(i => features[i]))} kept after all: no other feature varies.");
+        }
+
+        return (kept.Select(i => features[i]).ToArray(), kept.Select(i => log1p[i]).ToArray());
+    }
+
+    private static bool IsRecency(string feature) => feature is "recency_days" or "days_since_last_seen";
+
+    private static double Correlation(double[] a, double[] b)
+    {
+        double meanA = a.Average(), meanB = b.Average(), ab = 0, aa = 0, bb = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            var da = a[i] - meanA;
+            var db = b[i] - meanB;
+            ab += da * db;
+            aa += da * da;
+            bb += db * db;
+        }
+
+        return aa > 0 && bb > 0 ? ab / Math.Sqrt(aa * bb) : 0;
+    }
+
+    private static double SafeIndex(Func<double[][], int[], double> index, double[][] points, int[] labels)
+    {
+        try
+        {
+            return index(points, labels);
+        }
+        catch (ArgumentException)
+        {
+            return double.NaN;
+        }
     }
 
     private static SegmentMap BuildMap(double[][] points, int[] labels, int[] ids, SegmentationSettings settings)

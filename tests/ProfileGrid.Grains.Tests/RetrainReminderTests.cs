@@ -33,6 +33,26 @@ public sealed class RetrainReminderTests : IAsyncLifetime
     public async Task A_tenant_whose_users_have_features_gets_a_model_and_then_newer_ones_on_the_reminder()
     {
         const string tenant = "reminded";
+        await PublishUsersAsync(_cluster, tenant);
+
+        var segmentation = _cluster.Client.GetGrain<ISegmentationGrain>(tenant);
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        long version = 0;
+        while (DateTime.UtcNow < deadline && version < 2)
+        {
+            version = (await segmentation.GetModelAsync())?.Version ?? 0;
+            await Task.Delay(200);
+        }
+
+        var overview = await segmentation.GetOverviewAsync();
+        Assert.True(version >= 2, $"the reminder published {version} models in 45 s; expected at least 2 (every 2 s); {overview.UsersWithFeatures} users with features");
+        Assert.Equal(24, overview.UsersWithFeatures);
+        Assert.Equal(24, overview.Sizes.Values.Sum());
+    }
+
+    /// <summary>24 users of <paramref name="tenant"/>, half buyers and half browsers: enough for a model of a few segments.</summary>
+    internal static async Task PublishUsersAsync(TestCluster cluster, string tenant)
+    {
         var now = DateTimeOffset.UtcNow;
         var publishes = Enumerable.Range(0, 24).Select(i =>
         {
@@ -51,25 +71,11 @@ public sealed class RetrainReminderTests : IAsyncLifetime
                     ? new PurchaseInfo { OrderId = $"o-{user}-{n}", Currency = "USD", Lines = [new PurchaseLine { ProductId = "p", Category = "shoes", Quantity = 1, UnitPrice = 300m + 10 * i }] }
                     : null,
             }).ToArray();
-            return _cluster.Client.GetStreamProvider(StreamNames.EventsProvider)
+            return cluster.Client.GetStreamProvider(StreamNames.EventsProvider)
                 .GetStream<EventBatch>(StreamId.Create(StreamNames.UserEventsNamespace, new ProfileKey(tenant, user).ToString()))
                 .OnNextAsync(new EventBatch(events));
         });
         await Task.WhenAll(publishes);
-
-        var segmentation = _cluster.Client.GetGrain<ISegmentationGrain>(tenant);
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        long version = 0;
-        while (DateTime.UtcNow < deadline && version < 2)
-        {
-            version = (await segmentation.GetModelAsync())?.Version ?? 0;
-            await Task.Delay(200);
-        }
-
-        var overview = await segmentation.GetOverviewAsync();
-        Assert.True(version >= 2, $"the reminder published {version} models in 45 s; expected at least 2 (every 2 s); {overview.UsersWithFeatures} users with features");
-        Assert.Equal(24, overview.UsersWithFeatures);
-        Assert.Equal(24, overview.Sizes.Values.Sum());
     }
 
     private sealed class SiloConfigurator : ISiloConfigurator

@@ -36,6 +36,46 @@ public class SegmentContractMappingTests
     }
 
     [Fact]
+    public void A_shards_model_explains_every_user_as_the_trained_model_does()
+    {
+        var model = TrainedModel(NormalizationKind.ZScore);
+
+        var assigning = model.ToView().ToAssignmentModel();
+
+        var random = new Random(12);
+        for (var i = 0; i < 500; i++)
+        {
+            var vector = new[] { random.NextDouble() * 200, random.NextDouble() * 300, random.NextDouble() };
+            var expected = SegmentExplanation.Explain(model, vector);
+            var actual = SegmentExplanation.Explain(assigning, vector);
+            Assert.Equal(expected.Segment, actual.Segment);
+            Assert.Equal(expected.NearestOther, actual.NearestOther);
+            Assert.Equal(expected.Features, actual.Features);
+            Assert.Equal(expected.Summary, actual.Summary);
+            Assert.DoesNotContain("NaN", actual.Summary);
+        }
+    }
+
+    [Fact]
+    public void An_explanation_that_ageing_moved_away_from_the_listed_segment_says_so()
+    {
+        var model = TrainedModel(NormalizationKind.ZScore);
+        var explanation = SegmentExplanation.Explain(model, [120, 50, 0.5]);
+        var elsewhere = model.Segments.First(s => s.Id != explanation.Segment.SegmentId);
+
+        var agreeing = explanation.ToView(Now, new(explanation.Segment.SegmentId, explanation.Segment.Label, model.Version, Now.AddDays(-1)));
+        var moved = explanation.ToView(Now, new(elsewhere.Id, elsewhere.Label, model.Version, Now.AddDays(-1)));
+
+        Assert.Equal(explanation.Summary, agreeing.Summary);
+        Assert.Equal(
+            explanation.Summary + $" Still listed in '{elsewhere.Label}' from before their features aged; they move at their next update or the next model.",
+            moved.Summary);
+        Assert.Equal(elsewhere.Id, moved.Listed!.SegmentId);
+        Assert.Equal(explanation.Features.Select(f => f.Contribution), moved.Features.Select(f => f.Contribution));
+        Assert.Equal(explanation.Favouring, moved.Favouring);
+    }
+
+    [Fact]
     public void The_view_carries_what_the_segment_api_shows()
     {
         var model = TrainedModel(NormalizationKind.ZScore);

@@ -99,6 +99,58 @@ public class SegmentationGridTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_shard_explains_each_users_segment_with_the_nearest_other_and_the_features_that_decide()
+    {
+        var stranger = Key("nobody");
+        Assert.Equal(SegmentExplanationOutcome.NoModel, (await ShardOf(stranger).ExplainAsync(stranger)).Outcome);
+
+        var planted = await FeedPlantedUsersAsync();
+        var model = (await Segmentation.RunAsync(new SegmentationRequest { K = 3, StabilityRuns = 0 })).Model!;
+        var segments = await SegmentsOfAsync(planted.Keys);
+
+        foreach (var (user, type) in planted)
+        {
+            var result = await ShardOf(user).ExplainAsync(user);
+            Assert.Equal(SegmentExplanationOutcome.Explained, result.Outcome);
+            var explanation = result.Explanation!;
+            Assert.Equal(model.Version, explanation.ModelVersion);
+
+            // The segment explained is the one the user is listed in, and the figures are the model's.
+            Assert.Equal(segments[user]!.SegmentId, explanation.Segment.SegmentId);
+            Assert.Equal(segments[user], explanation.Listed);
+            var own = model.Segment(explanation.Segment.SegmentId)!;
+            Assert.Equal(own.Label, explanation.Segment.Label);
+            var other = model.Segment(explanation.NearestOther!.SegmentId)!;
+            Assert.NotEqual(own.Id, other.Id);
+            Assert.Equal(other.Label, explanation.NearestOther.Label);
+            Assert.True(explanation.Margin > 0, $"{user}: margin {explanation.Margin}");
+            Assert.Equal(model.Features, explanation.Features.Select(f => f.Feature));
+            Assert.Equal(own.CentroidInOriginalUnits, explanation.Features.Select(f => f.Centroid));
+            Assert.Equal(other.CentroidInOriginalUnits, explanation.Features.Select(f => f.NearestOtherCentroid));
+            Assert.Equal(own.Centroid, explanation.Features.Select(f => f.CentroidNormalised));
+            Assert.Equal(explanation.Segment.Distance * explanation.Segment.Distance, explanation.Features.Sum(f => f.Contribution), 9);
+            Assert.Equal(explanation.NearestOther.Distance * explanation.NearestOther.Distance, explanation.Features.Sum(f => f.NearestOtherContribution), 9);
+
+            // No other segment is nearer than the nearest other.
+            var third = model.Segments.Where(s => s.Id != own.Id && s.Id != other.Id).Single();
+            var normalised = explanation.Features.Select(f => f.Normalised).ToArray();
+            var thirdDistance = Math.Sqrt(third.Centroid.Zip(normalised, (c, x) => (c - x) * (c - x)).Sum());
+            Assert.True(thirdDistance >= explanation.NearestOther.Distance, $"{user}: segment {third.Id} at {thirdDistance} is nearer than {other.Id}");
+
+            Assert.NotEmpty(explanation.Favouring);
+            Assert.All(explanation.Favouring, feature => Assert.Contains(feature, explanation.Summary));
+            Assert.StartsWith($"In '{own.Label}' (distance {explanation.Segment.Distance:0.00}) rather than '{other.Label}'", explanation.Summary);
+            if (type == Planted.BigSpender && model.Features.Contains("frequency"))
+            {
+                // Twelve orders, written with their unit, as the profile counted them.
+                Assert.Equal(12, explanation.Features.Single(f => f.Feature == "frequency").Value);
+            }
+        }
+
+        Assert.Equal(SegmentExplanationOutcome.NoFeatures, (await ShardOf(stranger).ExplainAsync(stranger)).Outcome);
+    }
+
+    [Fact]
     public async Task A_new_model_keeps_segment_ids_and_labels_of_the_segments_it_matches()
     {
         var planted = await FeedPlantedUsersAsync();

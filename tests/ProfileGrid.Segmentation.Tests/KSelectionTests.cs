@@ -78,17 +78,40 @@ public class KSelectionTests
     [Fact]
     public void ChoiceFollowsTheDocumentedRule()
     {
-        // Two groups of two tight pairs on a line (k = 2 and k = 4 both plausible): whichever branch of the rule fires,
-        // the choice must be the elbow's or the silhouette's k, consistent with the 0.02 tolerance, and named in Reason.
+        // Two groups of two tight pairs on a line (k = 2 and k = 4 both plausible): a k named by more of the four
+        // criteria than any other wins; on a split, the elbow and silhouette rule with its 0.02 tolerance decides.
         var points = new[] { 0.0, 0.1, 1.0, 1.1, 10.0, 10.1, 11.0, 11.1 }.Select(x => new[] { x }).ToArray();
         var choice = KSelection.Choose(Fast, points, 2, 5, seed: 3);
-        Assert.Contains(choice.K, new[] { choice.ElbowK, choice.SilhouetteK });
+
+        var chK = choice.Curve.MaxBy(p => p.CalinskiHarabasz)!.K;
+        var dbK = choice.Curve.MinBy(p => p.DaviesBouldin)!.K;
+        var votes = new[] { choice.ElbowK, choice.SilhouetteK, chK, dbK }.CountBy(k => k).OrderByDescending(v => v.Value).ToArray();
         Assert.Contains($"k = {choice.K}", choice.Reason);
-        if (choice.ElbowK != choice.SilhouetteK)
+        if (votes.Length == 1 || votes[0].Value > votes[1].Value)
+        {
+            Assert.Equal(votes[0].Key, choice.K);
+        }
+        else if (choice.ElbowK != choice.SilhouetteK)
         {
             var atElbow = choice.Curve.Single(p => p.K == choice.ElbowK).Silhouette;
             var best = choice.Curve.Single(p => p.K == choice.SilhouetteK).Silhouette;
             Assert.Equal(best - atElbow <= KSelection.SilhouetteTolerance ? choice.ElbowK : choice.SilhouetteK, choice.K);
         }
+    }
+
+    [Fact]
+    public void Every_candidate_k_reports_all_four_indices()
+    {
+        var points = new[] { 0.0, 0.1, 1.0, 1.1, 10.0, 10.1, 11.0, 11.1 }.Select(x => new[] { x }).ToArray();
+
+        var choice = KSelection.Choose(Fast, points, 2, 5, seed: 3);
+
+        Assert.All(choice.Curve, p =>
+        {
+            Assert.True(double.IsFinite(p.CalinskiHarabasz) && p.CalinskiHarabasz > 0, $"k = {p.K}: CH {p.CalinskiHarabasz}");
+            Assert.True(double.IsFinite(p.DaviesBouldin) && p.DaviesBouldin >= 0, $"k = {p.K}: DB {p.DaviesBouldin}");
+        });
+        // Two well-apart groups: every index that looks at separation prefers 2 or 4 over 3 and 5.
+        Assert.Contains(choice.K, new[] { 2, 4 });
     }
 }

@@ -123,6 +123,9 @@ public sealed class PlantedStreamFixture
     {
         var segments = Model.Segments.OrderBy(s => s.Id).ToArray();
         var table = new StringBuilder($"ARI {AdjustedRandIndex:F3}, k = {Model.K}: {Model.KReason}\n");
+        table.AppendJoin("\n", Model.Warnings).Append('\n');
+        table.AppendJoin("\n", Model.Curve.Select(p => $"k={p.K} inertia={p.Inertia:F1} sil={p.Silhouette:F3} ch={p.CalinskiHarabasz:F1} db={p.DaviesBouldin:F3}")).Append('\n');
+        table.AppendJoin("\n", Model.Segments.Select(s => $"{s.Id} {s.Label}: {s.Description}")).Append('\n');
         table.Append("planted".PadRight(10)).AppendJoin("", segments.Select(s => $"{s.Id}:{s.Label}".PadLeft(14))).Append('\n');
         foreach (var type in Enum.GetValues<UserType>())
         {

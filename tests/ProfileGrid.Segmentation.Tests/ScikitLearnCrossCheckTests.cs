@@ -85,6 +85,23 @@ public class ScikitLearnCrossCheckTests
         Assert.Equal(theirs.GetProperty("silhouette").GetDouble(), ours, 1e-6);
     }
 
+    [Theory]
+    [InlineData(3, 2.0)]
+    [InlineData(5, 6.0)]
+    public void Calinski_Harabasz_and_Davies_Bouldin_equal_scikit_learn(int k, double spread)
+    {
+        var points = Blobs(perBlob: 60, blobs: 4, dimensions: 3, spread: spread, seed: 9);
+        var labels = new KMeansClusterer { Initializations = 2 }.Fit(points, k, seed: 4).Labels;
+
+        var theirs = ScikitLearn.Run("""
+            from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+            print(json.dumps({"ch": float(calinski_harabasz_score(X, labels)), "db": float(davies_bouldin_score(X, labels))}))
+            """, points, labels);
+
+        Assert.Equal(theirs.GetProperty("ch").GetDouble(), ClusterMetrics.CalinskiHarabasz(points, labels), 1e-6 * theirs.GetProperty("ch").GetDouble());
+        Assert.Equal(theirs.GetProperty("db").GetDouble(), ClusterMetrics.DaviesBouldin(points, labels), 1e-9);
+    }
+
     [Fact]
     public void Ward_labels_are_identical_to_scikit_learn_up_to_renaming()
     {

@@ -4,104 +4,168 @@ namespace ProfileGrid.Segmentation.Tests;
 
 public class SegmentLabelerTests
 {
-    private static readonly string[] Names = ["recency_days", "frequency", "monetary", "engagement_velocity", "tenure_days"];
-    private static readonly double[] Mean = [30, 5, 500, 2, 365];
-    private static readonly double[] StdDev = [10, 2, 200, 1, 100];
+    private static readonly LabelRules Rules = new();
 
-    // Centroids in original units; comments give the z-scores.
-    private static readonly double[][] Centroids =
-    [
-        [25, 7, 1100, 2.2, 400],   // high-value: monetary z = 3
-        [60, 3, 200, 0.5, 500],    // dormant: recency z = 3, velocity z = -1.5
-        [28, 4, 400, 2.5, 150],    // new: tenure z = -2.15
-        [32, 5, 480, 1.8, 370],    // casual: everything near the mean
-    ];
+    private static readonly string[] Source = ["recency_days", "frequency", "monetary", "days_since_first_purchase", "days_since_last_seen", "sessions"];
+
+    /// <summary>A row in <see cref="Source"/> order.</summary>
+    private static double[] Row(double recency, double orders, double spend, double firstPurchase, double lastSeen, double sessions = 3) =>
+        [recency, orders, spend, firstPurchase, lastSeen, sessions];
+
+    private static SegmentFacts Buyers(double? lastPurchase = 30, double? firstPurchase = 300, double? orders = 2, double spendRatio = 1, double typicalRatio = 1) => new()
+    {
+        Members = 10,
+        Share = 0.1,
+        BuyerShare = 1,
+        DaysSinceLastPurchase = lastPurchase,
+        DaysSinceFirstPurchase = firstPurchase,
+        Orders = orders,
+        SpendRatio = spendRatio,
+        TypicalSpendRatio = typicalRatio,
+        DaysSinceLastSeen = lastPurchase,
+    };
 
     [Fact]
-    public void Hand_made_centroids_get_their_labels()
+    public void Each_rule_on_the_facts_it_reads()
     {
-        var descriptions = SegmentLabeler.Describe(Names, Centroids, Mean, StdDev);
+        Assert.Equal("dormant", SegmentLabeler.RuleOf(Buyers(lastPurchase: 492), Rules));
+        Assert.Equal("dormant", SegmentLabeler.RuleOf(Buyers(lastPurchase: 400, spendRatio: 6, typicalRatio: 5), Rules));
+        Assert.Equal("high-value", SegmentLabeler.RuleOf(Buyers(spendRatio: 5, typicalRatio: 3), Rules));
+        Assert.Equal("at-risk", SegmentLabeler.RuleOf(Buyers(lastPurchase: 120), Rules));
+        Assert.Equal("new", SegmentLabeler.RuleOf(Buyers(lastPurchase: 10, firstPurchase: 20, orders: 1), Rules));
+        Assert.Equal("loyal", SegmentLabeler.RuleOf(Buyers(orders: 6), Rules));
+        Assert.Equal("casual", SegmentLabeler.RuleOf(Buyers(), Rules));
+        Assert.Equal("browser", SegmentLabeler.RuleOf(new SegmentFacts { BuyerShare = 0.1, DaysSinceLastSeen = 12 }, Rules));
+        Assert.Equal("inactive", SegmentLabeler.RuleOf(new SegmentFacts { BuyerShare = 0.1, DaysSinceLastSeen = 300 }, Rules));
+    }
 
-        Assert.Equal(["high-value", "dormant", "new", "casual"], descriptions.Select(d => d.Label));
-        Assert.Equal([0, 1, 2, 3], descriptions.Select(d => d.Segment));
+    [Fact]
+    public void High_value_needs_the_typical_member_to_spend_more_not_only_the_average()
+    {
+        // One whale makes the mean five times the tenant's, but the typical member spends like everyone else.
+        Assert.Equal("casual", SegmentLabeler.RuleOf(Buyers(spendRatio: 5, typicalRatio: 1.1), Rules));
+    }
+
+    [Fact]
+    public void Thresholds_are_the_tenants()
+    {
+        var strict = new LabelRules { DormantAfterDays = 500, AtRiskAfterDays = 400 };
+
+        Assert.Equal("casual", SegmentLabeler.RuleOf(Buyers(lastPurchase: 300), strict));
+        Assert.Equal("dormant", SegmentLabeler.RuleOf(Buyers(lastPurchase: 300), Rules));
+    }
+
+    [Fact]
+    public void A_rule_whose_fact_is_missing_does_not_hold()
+    {
+        var unknown = Buyers(lastPurchase: null, firstPurchase: null, orders: null);
+
+        Assert.Equal("casual", SegmentLabeler.RuleOf(unknown, Rules));
+    }
+
+    [Fact]
+    public void Facts_are_medians_over_the_buyers_and_shares_of_all()
+    {
+        double[][] rows =
+        [
+            Row(500, 1, 30, 500, 500), Row(480, 1, 20, 480, 480), Row(510, 2, 60, 600, 510), // segment 0: lapsed
+            Row(5, 10, 1000, 400, 1), Row(3, 12, 1400, 420, 2),                              // segment 1: heavy
+            Row(40, 0, 0, 40, 2, 9),                                                          // segment 1: never bought
+        ];
+        int[] assignment = [0, 0, 0, 1, 1, 1];
+
+        var facts = SegmentLabeler.Facts(Source, rows, assignment, 2);
+
+        Assert.Equal(3, facts[0].Members);
+        Assert.Equal(0.5, facts[0].Share);
+        Assert.Equal(1, facts[0].BuyerShare);
+        Assert.Equal(500, facts[0].DaysSinceLastPurchase);
+        Assert.Equal(1, facts[0].Orders);
+        Assert.Equal(30, facts[0].TypicalSpend);
+        Assert.Equal(110.0 / 2510, facts[0].RevenueShare!.Value, 12);
+        // These three spend 110 / 3 on average; the two other buyers 1,200.
+        Assert.Equal(110.0 / 3 / 1200, facts[0].SpendRatio!.Value, 12);
+        Assert.Equal(1200 / (110.0 / 3), facts[1].SpendRatio!.Value, 12);
+        Assert.Equal(2.0 / 3, facts[1].BuyerShare, 12);
+        Assert.Equal(4, facts[1].DaysSinceLastPurchase); // the buyer who never bought is not in the purchase medians
+        Assert.Equal(11, facts[1].Orders);
+        Assert.Equal(2, facts[1].DaysSinceLastSeen);     // but is in the members' medians
+    }
+
+    [Fact]
+    public void Segments_sharing_a_rule_get_distinct_qualified_labels()
+    {
+        var rows = new List<double[]>();
+        var assignment = new List<int>();
+        void Add(int segment, int count, double recency, double orders, double spend, double first)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                rows.Add(Row(recency + i, orders, spend + i, first + i, recency + i));
+                assignment.Add(segment);
+            }
+        }
+
+        Add(0, 40, 400, 1, 25, 420);   // lapsed, one order, small
+        Add(1, 20, 420, 1, 300, 440);  // lapsed, one order, large
+        Add(2, 10, 20, 8, 4000, 500);  // the best customers
+        Add(3, 10, 10, 1, 60, 15);     // new
+
+        var labels = SegmentLabeler.Label(Source, [.. rows], [.. assignment], 4, Rules, "USD");
+
+        Assert.Equal(["dormant", "dormant", "high-value", "new"], labels.Select(l => l.Rule));
+        Assert.Equal(["dormant low-spend", "dormant high-spend", "high-value", "new"], labels.Select(l => l.Label));
+        Assert.Equal("Lapsed one-time buyers: 50% of users, last purchase about 14 months ago, 1 order, 44 USD spent, 4% of revenue", labels[0].Description);
+        Assert.StartsWith("Top spenders: 13% of users", labels[2].Description, StringComparison.Ordinal);
+        Assert.StartsWith("New customers: 13% of users, last purchase about 2 weeks ago, first purchase about 3 weeks ago", labels[3].Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void One_time_and_repeat_buyers_are_told_apart_by_orders()
+    {
+        double[][] rows = [.. Enumerable.Range(0, 10).Select(i => Row(300 + i, 1, 50, 320, 300)), .. Enumerable.Range(0, 10).Select(i => Row(300 + i, 5, 55, 700, 300))];
+        int[] assignment = [.. Enumerable.Repeat(0, 10), .. Enumerable.Repeat(1, 10)];
+
+        var labels = SegmentLabeler.Label(Source, rows, assignment, 2, Rules);
+
+        Assert.Equal(["dormant one-time", "dormant repeat"], labels.Select(l => l.Label));
+        Assert.StartsWith("Lapsed repeat buyers", labels[1].Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Labels_never_end_in_a_bare_number_and_never_repeat_even_for_identical_segments()
+    {
+        double[][] rows = [.. Enumerable.Range(0, 12).Select(_ => Row(30, 2, 100, 300, 30))];
+        int[] assignment = [.. Enumerable.Range(0, 12).Select(i => i % 3)];
+
+        var labels = SegmentLabeler.Label(Source, rows, assignment, 3, Rules).Select(l => l.Label).ToArray();
+
+        Assert.Equal(3, labels.Distinct().Count());
+        Assert.All(labels, label => Assert.False(char.IsDigit(label[^1]), label));
     }
 
     [Fact]
     public void Distinguishing_features_are_the_top_three_by_absolute_z()
     {
-        var descriptions = SegmentLabeler.Describe(Names, Centroids, Mean, StdDev);
+        string[] names = ["recency_days", "frequency", "monetary", "engagement_velocity", "tenure_days"];
+        double[] mean = [30, 5, 500, 2, 365];
+        double[] stdDev = [10, 2, 200, 1, 100];
 
-        var dormant = descriptions[1].Features;
-        Assert.Equal(3, dormant.Count);
+        var features = SegmentLabeler.Distinguish(names, [[60, 3, 200, 0.5, 500]], mean, stdDev)[0];
+
         // monetary and engagement_velocity tie at |z| = 1.5; ties keep feature order.
-        Assert.Equal(["recency_days", "monetary", "engagement_velocity"], dormant.Select(f => f.Feature));
-        Assert.Equal(3, dormant[0].ZScore, 9);
-        Assert.Equal(60, dormant[0].Value);
-        Assert.Equal(-1.5, dormant[1].ZScore, 9);
-        Assert.Equal(-1.5, dormant[2].ZScore, 9);
-
-        foreach (var description in descriptions)
-        {
-            var magnitudes = description.Features.Select(f => Math.Abs(f.ZScore)).ToArray();
-            Assert.Equal(magnitudes.OrderByDescending(m => m), magnitudes);
-        }
+        Assert.Equal(["recency_days", "monetary", "engagement_velocity"], features.Select(f => f.Feature));
+        Assert.Equal(3, features[0].ZScore, 9);
+        Assert.Equal(60, features[0].Value);
+        Assert.Equal(-1.5, features[1].ZScore, 9);
     }
 
     [Fact]
-    public void Without_monetary_no_segment_is_high_value()
+    public void Rules_that_are_inconsistent_are_refused_by_name()
     {
-        int[] keep = [0, 1, 3, 4];
-        var names = keep.Select(j => Names[j]).ToArray();
-        var centroids = Centroids.Select(c => keep.Select(j => c[j]).ToArray()).ToArray();
+        var problems = new LabelRules { DormantAfterDays = 60, AtRiskAfterDays = 90, LoyalMinOrders = 1 }.Validate();
 
-        var descriptions = SegmentLabeler.Describe(names, centroids, keep.Select(j => Mean[j]).ToArray(), keep.Select(j => StdDev[j]).ToArray());
-
-        Assert.DoesNotContain(descriptions, d => d.Label.StartsWith("high-value", StringComparison.Ordinal));
-        Assert.Equal("dormant", descriptions[1].Label);
-    }
-
-    [Fact]
-    public void Other_rules_and_duplicate_suffixes()
-    {
-        double[][] centroids =
-        [
-            [37, 6.5, 500, 2, 365],  // at-risk: recency z = 0.7, frequency z = 0.75
-            [30, 7, 500, 2, 365],    // loyal
-            [30, 4, 500, 3, 365],    // browser
-            [30, 8, 500, 2, 365],    // loyal 2
-            [31, 5, 500, 2, 365],    // casual
-        ];
-
-        var descriptions = SegmentLabeler.Describe(Names, centroids, Mean, StdDev);
-
-        Assert.Equal(["at-risk", "loyal", "browser", "loyal 2", "casual"], descriptions.Select(d => d.Label));
-    }
-
-    [Fact]
-    public void A_zero_standard_deviation_gives_zero_z()
-    {
-        var descriptions = SegmentLabeler.Describe(["monetary"], [[1000]], [10], [0]);
-
-        Assert.Equal("casual", descriptions[0].Label);
-        Assert.Equal(0, descriptions[0].Features[0].ZScore);
-    }
-
-    [Fact]
-    public void Dormant_reads_days_since_last_seen_and_browser_reads_sessions_or_breadth_when_the_model_has_them()
-    {
-        string[] names = ["recency_days", "frequency", "engagement_velocity", "sessions", "category_diversity", "days_since_last_seen"];
-        double[] mean = [100, 2, 1, 10, 5, 50];
-        double[] stdDev = [50, 1, 1, 5, 2, 40];
-        double[][] centroids =
-        [
-            [100, 1, 0, 5, 4, 120],   // not bought for long, like everyone, but not seen for long either: dormant
-            [200, 0, 1, 20, 5, 10],   // never buys, many sessions: browser
-            [200, 0, 1, 10, 9, 10],   // never buys, looks at many categories: browser 2
-            [100, 2, 1, 10, 5, 50],   // average: casual
-        ];
-
-        var labels = SegmentLabeler.Describe(names, centroids, mean, stdDev).Select(d => d.Label);
-
-        Assert.Equal(["dormant", "browser", "browser 2", "casual"], labels);
+        Assert.Contains(problems, p => p.StartsWith("at_risk_after_days", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("loyal_min_orders", StringComparison.Ordinal));
     }
 }

@@ -304,6 +304,7 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     [InlineData("GET", "/v1/tenants/..%2F..%2F/segments/map")]
     [InlineData("GET", "/v1/tenants/..%2F..%2F/segments/0/members")]
     [InlineData("GET", "/v1/tenants/..%2F..%2F/users/u/segment")]
+    [InlineData("GET", "/v1/tenants/..%2F..%2F/users/u/segment:explain")]
     [InlineData("POST", "/v1/tenants/..%2F..%2F/segments:run")]
     [InlineData("GET", "/v1/tenants/a%2F..%2Fb/segments")]
     [InlineData("GET", "/v1/tenants/..%2F..%2F/users/u/profile")]

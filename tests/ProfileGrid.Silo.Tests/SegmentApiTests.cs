@@ -13,7 +13,7 @@ namespace ProfileGrid.Silo.Tests;
 /// events, segmented, listed, paged, mapped, moved by new behaviour, and refused with a reason when the input is bad.
 /// </summary>
 [Collection(SegmentSiloCollection.Name)]
-public class SegmentApiTests(SegmentSiloFixture fixture)
+public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper output)
 {
     private SiloProcess Silo => fixture.Silo;
 
@@ -151,6 +151,126 @@ public class SegmentApiTests(SegmentSiloFixture fixture)
                 members.Order(StringComparer.Ordinal));
             Assert.Equal(size, members.Count);
         }
+    }
+
+    [Fact]
+    public async Task A_users_segment_is_explained_over_grpc_and_rest_against_the_nearest_other_segment()
+    {
+        var planted = await SegmentScenario.FeedAsync(Silo, "explain", perType: 4);
+        var tenant = planted.Tenant;
+
+        // Two more users whose ids differ only in escaping: "w%41" buys big and often, "wA" lapsed long ago.
+        var suffix = Guid.NewGuid().ToString("N")[..6];
+        string encodedUser = "w%41" + suffix, plainUser = "wA" + suffix;
+        var now = DateTimeOffset.UtcNow;
+        var extra = new IngestEventsRequest { Tenant = tenant };
+        extra.Events.AddRange(Enumerable.Range(0, 12).Select(i =>
+            SegmentScenario.Buy(encodedUser, $"enc-{i}", now.AddDays(-1 - 2 * i), 390m, SegmentScenario.Categories[i % SegmentScenario.Categories.Length])));
+        extra.Events.Add(SegmentScenario.View(plainUser, "plain-view", now.AddDays(-298)));
+        extra.Events.Add(SegmentScenario.Buy(plainUser, "plain-buy", now.AddDays(-298).AddMinutes(5), 21m, "home"));
+        Assert.Empty((await Silo.Client.IngestEventsAsync(extra)).Rejected);
+        await SegmentScenario.PollAsync(
+            () => Segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }).ResponseAsync,
+            o => o.UsersWithFeatures == planted.Users.Count + 2,
+            "the two extra users holding features");
+
+        // No model yet: NotFound, saying what to do.
+        var spender = planted.Of(PlantedType.BigSpender).First();
+        var early = await Assert.ThrowsAsync<RpcException>(() => Segments.ExplainUserSegmentAsync(
+            new ExplainUserSegmentRequest { Tenant = tenant, UserId = spender }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, early.StatusCode);
+        Assert.Contains("no segmentation model yet; run segmentation first", early.Status.Detail);
+
+        var run = await Segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 3 });
+        var memberships = await SegmentScenario.MembershipsAsync(Segments, planted);
+        SegmentScenario.AssertTypesSeparated(planted, memberships);
+        foreach (var (user, membership) in memberships)
+        {
+            var explained = await Segments.ExplainUserSegmentAsync(new ExplainUserSegmentRequest { Tenant = tenant, UserId = user });
+            output.WriteLine($"{user}: {explained.Summary}");
+
+            Assert.Equal((tenant, user, run.ModelVersion), (explained.Tenant, explained.UserId, explained.ModelVersion));
+            Assert.Equal((membership.SegmentId, membership.Label), (explained.Segment.SegmentId, explained.Segment.Label));
+            Assert.Equal(membership, explained.Listed);
+            var own = run.Segments.Single(s => s.Id == explained.Segment.SegmentId);
+            var other = run.Segments.Single(s => s.Id == explained.NearestOther.SegmentId);
+            Assert.NotEqual(own.Id, other.Id);
+            Assert.Equal(other.Label, explained.NearestOther.Label);
+            Assert.Equal(explained.NearestOther.Distance - explained.Segment.Distance, explained.Margin, 9);
+            Assert.True(explained.Margin > 0, $"{user}: {explained}");
+
+            // Features by name, the centroids as ListSegments shows them, and the two distances they add up to.
+            Assert.Equal(run.Features, explained.Features.Select(f => f.Feature));
+            Assert.Equal(own.Centroid.Select(c => c.Value), explained.Features.Select(f => f.Centroid));
+            Assert.Equal(other.Centroid.Select(c => c.Value), explained.Features.Select(f => f.NearestOtherCentroid));
+            Assert.Equal(explained.Segment.Distance * explained.Segment.Distance, explained.Features.Sum(f => f.Contribution), 9);
+            Assert.Equal(explained.NearestOther.Distance * explained.NearestOther.Distance, explained.Features.Sum(f => f.NearestOtherContribution), 9);
+            Assert.InRange(explained.FavouringFeatures.Count, 1, 3);
+            Assert.All(explained.FavouringFeatures, name =>
+            {
+                var feature = explained.Features.Single(f => f.Feature == name);
+                Assert.True(feature.Contribution < feature.NearestOtherContribution, $"{user}: {name} does not favour the own segment");
+                Assert.Contains(name, explained.Summary);
+            });
+            Assert.StartsWith(
+                $"In '{own.Label}' (distance {explained.Segment.Distance.ToString("0.00", CultureInfo.InvariantCulture)}) rather than '{other.Label}' "
+                + $"(distance {explained.NearestOther.Distance.ToString("0.00", CultureInfo.InvariantCulture)}): ",
+                explained.Summary);
+        }
+
+        // A spender's figures are their own, in the units a person reads.
+        var spent = await Segments.ExplainUserSegmentAsync(new ExplainUserSegmentRequest { Tenant = tenant, UserId = spender });
+        if (run.Features.Contains("frequency"))
+        {
+            Assert.Equal(11, spent.Features.Single(f => f.Feature == "frequency").Value);
+        }
+
+        Assert.Matches(@"\d (orders?|USD|days?|sessions?|categories|events/day)\b", spent.Summary);
+
+        // REST: the same explanation as JSON, under the verb route.
+        using var rest = await SegmentScenario.SendJsonAsync(
+            Silo.Http, HttpMethod.Get, $"/v1/tenants/{Uri.EscapeDataString(tenant)}/users/{Uri.EscapeDataString(spender)}/segment:explain");
+        var root = rest.RootElement;
+        Assert.Equal(spender, root.GetProperty("userId").GetString());
+        Assert.Equal(run.ModelVersion, Json.Int64(root, "modelVersion"));
+        Assert.Equal(spent.Segment.SegmentId, Json.Int64(root.GetProperty("segment"), "segmentId"));
+        Assert.Equal(spent.NearestOther.SegmentId, Json.Int64(root.GetProperty("nearestOther"), "segmentId"));
+        Assert.Equal(spent.Features.Select(f => f.Feature), root.GetProperty("features").EnumerateArray().Select(f => f.GetProperty("feature").GetString()));
+        Assert.Equal(spent.FavouringFeatures, root.GetProperty("favouringFeatures").EnumerateArray().Select(f => f.GetString()));
+        Assert.StartsWith($"In '{spent.Segment.Label}'", root.GetProperty("summary").GetString());
+        Assert.True(DateTimeOffset.Parse(root.GetProperty("asOf").GetString()!, CultureInfo.InvariantCulture) >= DateTimeOffset.Parse(spent.AsOf, CultureInfo.InvariantCulture));
+
+        // "%25" is '%': "w%2541" names user "w%41" (a spender), while "w%41" names user "wA" (lapsed).
+        var spenders = memberships[spender].SegmentId;
+        var lapsed = memberships[planted.Of(PlantedType.Lapsed).First()].SegmentId;
+        var (encodedStatus, encodedBody) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/{tenant}/users/w%2541{suffix}/segment:explain");
+        Assert.True(encodedStatus == HttpStatusCode.OK, $"{encodedStatus} {encodedBody}");
+        using var encoded = JsonDocument.Parse(encodedBody);
+        Assert.Equal(encodedUser, encoded.RootElement.GetProperty("userId").GetString());
+        Assert.Equal(spenders, Json.Int64(encoded.RootElement.GetProperty("segment"), "segmentId"));
+        var (plainStatus, plainBody) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/{tenant}/users/w%41{suffix}/segment:explain");
+        Assert.True(plainStatus == HttpStatusCode.OK, $"{plainStatus} {plainBody}");
+        using var plain = JsonDocument.Parse(plainBody);
+        Assert.Equal(plainUser, plain.RootElement.GetProperty("userId").GetString());
+        Assert.Equal(lapsed, Json.Int64(plain.RootElement.GetProperty("segment"), "segmentId"));
+
+        // A user the tenant has never seen: NotFound over gRPC and 404 over REST, each saying why.
+        var stranger = "nobody-" + suffix;
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => Segments.ExplainUserSegmentAsync(
+            new ExplainUserSegmentRequest { Tenant = tenant, UserId = stranger }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(
+            $"User '{stranger}' in tenant '{tenant}' has no segment to explain: no features are held for the user (an unknown user, or one without behavioral events yet).",
+            unknown.Status.Detail);
+        using var missing = await Silo.Http.GetAsync($"/v1/tenants/{Uri.EscapeDataString(tenant)}/users/{stranger}/segment:explain");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using var missingBody = JsonDocument.Parse(await missing.Content.ReadAsStringAsync());
+        Assert.Equal(unknown.Status.Detail, missingBody.RootElement.GetProperty("message").GetString());
+
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => Segments.ExplainUserSegmentAsync(
+            new ExplainUserSegmentRequest { Tenant = tenant, UserId = "" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.StartsWith("user_id:", invalid.Status.Detail);
     }
 
     [Fact]

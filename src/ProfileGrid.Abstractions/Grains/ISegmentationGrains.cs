@@ -35,6 +35,14 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<UserSegment?> GetSegmentAsync(string profileKey);
 
+    /// <summary>
+    /// Why the user is in their segment: their features aged to now against the model's centroids, the nearest other
+    /// segment and both distances. <see cref="SegmentExplanationOutcome.NoModel"/> or
+    /// <see cref="SegmentExplanationOutcome.NoFeatures"/> when there is nothing to explain.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<SegmentExplanationResult> ExplainAsync(string profileKey);
+
     /// <summary>Members of a segment after <paramref name="afterProfileKey"/> (exclusive; null from the start), in key order.</summary>
     [AlwaysInterleave]
     Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize);
@@ -67,11 +75,17 @@ public interface ISegmentationGrain : IGrainWithStringKey
     Task EnsureScheduledAsync();
 }
 
+/// <summary>
+/// A profile's feature vector as of <see cref="AsOf"/>, and <see cref="NextWindowChange"/>: when a windowed feature
+/// (the 365-day counts) next changes with no new event, so the shard asks the profile again then; null when none will
+/// (a profile on an older release sends none).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pg.feature-update")]
 public sealed record FeatureUpdate(
     [property: Id(0)] string ProfileKey,
     [property: Id(1)] double[] Values,
-    [property: Id(2)] DateTimeOffset AsOf);
+    [property: Id(2)] DateTimeOffset AsOf,
+    [property: Id(3)] DateTimeOffset? NextWindowChange = null);
 
 /// <summary>A user's segment under a model, and their RFM scores under the same model (null: not a customer yet).</summary>
 [GenerateSerializer, Immutable, Alias("pg.user-segment")]

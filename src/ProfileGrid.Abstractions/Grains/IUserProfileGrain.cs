@@ -30,7 +30,6 @@ public interface IUserProfileGrain : IGrainWithStringKey
     /// </summary>
     Task<LoggedApplyResult> ApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous);
 
-    /// <summary>Merges CRM demographics and traits; durably written before it returns the view as of now.</summary>
     /// <summary>
     /// Asks the profile to write what it holds unwritten now rather than at the end of its flush interval (its log
     /// partition has gone quiet). Does nothing when nothing is waiting, a write is already under way, or writes are
@@ -39,8 +38,17 @@ public interface IUserProfileGrain : IGrainWithStringKey
     [OneWay, AlwaysInterleave]
     Task WriteBehindNowAsync();
 
+    /// <summary>Merges CRM demographics and traits; durably written before it returns the view as of now.</summary>
     Task<ProfileView> UpsertAttributesAsync(DemographicsUpdate update);
 
     /// <summary>Sets one explicit preference and/or consent flags; durably written before it returns the view as of now.</summary>
     Task<ProfileView> SetPreferencesAsync(PreferenceUpdate update);
+
+    /// <summary>
+    /// Sends the profile's feature vector, computed as of now, to its feature shard (through the same path as a change
+    /// does), whether or not it moved: the shard asks when a windowed feature has passed the instant the profile gave
+    /// for its next change (<see cref="FeatureUpdate.NextWindowChange"/>). Rare: about once per purchase day per user
+    /// per year. Returns once the push is sent, not once the shard has taken it.
+    /// </summary>
+    Task RefreshFeaturesAsync();
 }

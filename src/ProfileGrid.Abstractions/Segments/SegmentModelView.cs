@@ -55,8 +55,11 @@ public sealed record SegmentModelView
 
     [Id(18)] public SegmentMapView Map { get; init; } = new();
 
+    /// <summary>What the run decided about the data on its own (features left out, the window chosen), in words.</summary>
+    [Id(19)] public string[] Warnings { get; init; } = [];
+
     /// <summary>Classic RFM quintile edges fitted with the model (buyers only); null when it has none (no buyer, or an older model).</summary>
-    [Id(19)] public RfmModelView? Rfm { get; init; }
+    [Id(20)] public RfmModelView? Rfm { get; init; }
 
     public int K => Segments.Length;
 
@@ -127,6 +130,44 @@ public sealed record SegmentView
     [Id(6)] public double Stability { get; init; } = double.NaN;
 
     [Id(7)] public bool Unstable { get; init; }
+
+    /// <summary>The naming rule the segment satisfied (browser, inactive, dormant, high-value, at-risk, new, loyal, casual); "" for older models.</summary>
+    [Id(8)] public string Rule { get; init; } = "";
+
+    /// <summary>One line in business words: who they are, how many, when they last bought, orders and spend.</summary>
+    [Id(9)] public string Description { get; init; } = "";
+
+    /// <summary>The business facts the label and description were judged on.</summary>
+    [Id(10)] public SegmentFactsView Facts { get; init; } = new();
+}
+
+/// <summary>What a segment's members are like at training time; purchase figures are medians over its buyers (null: unknown).</summary>
+[GenerateSerializer, Immutable, Alias("pg.segment-facts-view")]
+public sealed record SegmentFactsView
+{
+    [Id(0)] public int Members { get; init; }
+
+    [Id(1)] public double Share { get; init; }
+
+    [Id(2)] public double BuyerShare { get; init; }
+
+    [Id(3)] public double? DaysSinceLastPurchase { get; init; }
+
+    [Id(4)] public double? DaysSinceFirstPurchase { get; init; }
+
+    [Id(5)] public double? Orders { get; init; }
+
+    [Id(6)] public double? TypicalSpend { get; init; }
+
+    [Id(7)] public double? RevenueShare { get; init; }
+
+    [Id(8)] public double? SpendRatio { get; init; }
+
+    [Id(9)] public double? TypicalSpendRatio { get; init; }
+
+    [Id(10)] public double? DaysSinceLastSeen { get; init; }
+
+    [Id(11)] public double? Sessions { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("pg.distinguishing-feature-view")]
@@ -139,7 +180,9 @@ public sealed record DistinguishingFeatureView(
 public sealed record KCurvePointView(
     [property: Id(0)] int K,
     [property: Id(1)] double Inertia,
-    [property: Id(2)] double Silhouette);
+    [property: Id(2)] double Silhouette,
+    [property: Id(3)] double CalinskiHarabasz = double.NaN,
+    [property: Id(4)] double DaviesBouldin = double.NaN);
 
 /// <summary>The 2-D PCA projection: loadings explain the axes, points are a sample of training rows with their segment.</summary>
 [GenerateSerializer, Immutable, Alias("pg.segment-map-view")]
@@ -169,7 +212,7 @@ public sealed record SegmentationRequest
     /// <summary>A fixed number of segments; null chooses k in <see cref="MinK"/>..<see cref="MaxK"/>.</summary>
     [Id(1)] public int? K { get; init; }
 
-    [Id(2)] public int MinK { get; init; } = 2;
+    [Id(2)] public int MinK { get; init; } = 3;
 
     [Id(3)] public int MaxK { get; init; } = 8;
 
@@ -192,4 +235,23 @@ public sealed record SegmentationRequest
     [Id(11)] public int MapPoints { get; init; } = 1000;
 
     [Id(12)] public int Seed { get; init; } = 42;
+
+    /// <summary>auto, lifetime or 365d: which frequency and spend the default features count.</summary>
+    [Id(13)] public string Window { get; init; } = "auto";
+
+    [Id(14)] public bool LogRecency { get; init; }
+
+    [Id(15)] public bool DropUninformativeFeatures { get; init; } = true;
+
+    [Id(16)] public double CorrelationThreshold { get; init; } = 0.95;
+
+    [Id(17)] public double DormantAfterDays { get; init; } = 180;
+
+    [Id(18)] public double AtRiskAfterDays { get; init; } = 90;
+
+    [Id(19)] public double NewWithinDays { get; init; } = 60;
+
+    [Id(20)] public double LoyalMinOrders { get; init; } = 3;
+
+    [Id(21)] public double HighValueSpendRatio { get; init; } = 2;
 }

@@ -35,10 +35,17 @@ public sealed class ShardEntry
     [Id(3)] public DateTimeOffset Since { get; set; }
 
     /// <summary>
+    /// When a windowed feature of <see cref="Values"/> changes with no event (as the profile computed it; see
+    /// <see cref="FeatureUpdate.NextWindowChange"/>): the shard asks the profile to push again once it has passed. Null
+    /// when none will, and while the profile has been asked and not answered yet.
+    /// </summary>
+    [Id(4)] public DateTimeOffset? NextWindowChange { get; set; }
+
+    /// <summary>
     /// The RFM score under the shard's model as three digits (<see cref="RfmScore.Packed"/>, e.g. 545); 0 when the user
     /// is not a customer yet, the model has no RFM, or the entry was stored before RFM existed.
     /// </summary>
-    [Id(4)] public int Rfm { get; set; }
+    [Id(5)] public int Rfm { get; set; }
 }
 
 /// <summary>
@@ -48,6 +55,9 @@ public sealed class ShardEntry
 /// <see cref="SegmentationOptions.ShardFlushInterval"/>) and segment membership changes are published with it, one
 /// stream item per flush; a restart reloads the vectors from storage without waking any profile grain.
 /// Vectors are derived data: if the last interval's writes are lost with a silo, the profiles push again on their next change.
+/// The 365-day counts in a vector fall as days pass without events, which a shard cannot compute (it has no daily
+/// buckets): each profile sends the instant its next falls, and a timer (<see cref="SegmentationOptions.WindowRefreshInterval"/>)
+/// asks the profiles whose instant has passed to push again, a bounded number per tick.
 /// </summary>
 public sealed partial class FeatureShardGrain(
     [PersistentState("shard", ProfileStores.Segments)] IPersistentState<FeatureShardState> state,
@@ -68,7 +78,11 @@ public sealed partial class FeatureShardGrain(
     private bool _dirty;
     private bool _scheduled;
     private IGrainTimer? _flushTimer;
+    private IGrainTimer? _refreshTimer;
     private string _tenant = "";
+
+    // Profiles asked at once by a refresh tick: enough to overlap their activations, few enough not to crowd the silo.
+    private const int RefreshConcurrency = 8;
 
     private Dictionary<string, ShardEntry> Entries => state.State.Entries;
 
@@ -95,6 +109,11 @@ public sealed partial class FeatureShardGrain(
             {
                 RfmMembersOf(score.Cell).Add(key);
             }
+        }
+
+        if (Entries.Values.Any(entry => entry.NextWindowChange is not null))
+        {
+            StartWindowRefresh();
         }
 
         var published = await Segmentation.GetModelAsync();
@@ -161,6 +180,12 @@ public sealed partial class FeatureShardGrain(
 
         entry.Values = update.Values;
         entry.AsOf = update.AsOf;
+        entry.NextWindowChange = update.NextWindowChange;
+        if (update.NextWindowChange is not null)
+        {
+            StartWindowRefresh();
+        }
+
         if (_model is not null)
         {
             Assign(update.ProfileKey, entry, _model.Assign(update.Values), update.AsOf);
@@ -238,6 +263,27 @@ public sealed partial class FeatureShardGrain(
         return Task.FromResult<UserSegment?>(new UserSegment(entry.Segment, label, _model.Version, entry.Since, rfm));
     }
 
+    public Task<SegmentExplanationResult> ExplainAsync(string profileKey)
+    {
+        if (_model is null)
+        {
+            return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.NoModel, null));
+        }
+
+        if (!Entries.TryGetValue(profileKey, out var entry))
+        {
+            return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.NoFeatures, null));
+        }
+
+        // Aged as a new model would assign it, so the explanation is about the user as they are now.
+        var now = clock.GetUtcNow();
+        var profile = profileOptions.Value;
+        var aged = ProfileFeatures.Age(entry.Values, ProfileFeatures.All, entry.AsOf, now, profile);
+        var explanation = SegmentExplanation.Explain(_model, aged, (feature, value) => FeatureUnits.Format(feature, value, profile.ReportingCurrency));
+        var listed = entry.Segment < 0 ? null : new UserSegment(entry.Segment, _model.Segment(entry.Segment)?.Label ?? "", _model.Version, entry.Since);
+        return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.Explained, explanation.ToView(now, listed)));
+    }
+
     public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize) =>
         Task.FromResult(_members.TryGetValue(segmentId, out var members) ? Page(members, afterProfileKey, pageSize) : []);
 
@@ -304,6 +350,98 @@ public sealed partial class FeatureShardGrain(
         }
 
         return members;
+    }
+
+    /// <summary>
+    /// Starts the refresh timer unless it runs or is turned off. The first tick comes soon, so that a shard activated
+    /// for a moment (by a retrain, a read) after its profiles' instants passed still asks them.
+    /// </summary>
+    private void StartWindowRefresh()
+    {
+        var period = options.Value.WindowRefreshInterval;
+        if (_refreshTimer is not null || period <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var first = period < FirstRefreshDelay ? period : FirstRefreshDelay;
+        _refreshTimer = this.RegisterGrainTimer(RefreshWindowsAsync, new GrainTimerCreationOptions(first, period) { KeepAlive = true, Interleave = true });
+    }
+
+    private static readonly TimeSpan FirstRefreshDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// One refresh tick: asks the profiles whose windowed features have changed since they pushed (their instant has
+    /// passed), earliest first, at most <see cref="SegmentationOptions.WindowRefreshBatch"/> of them and
+    /// <see cref="RefreshConcurrency"/> at a time; each pushes its vector as of now through the usual update, which
+    /// replaces the vector and reassigns the segment. Interleaves, so updates keep arriving meanwhile; the timer stops
+    /// when no entry holds an instant.
+    /// </summary>
+    private async Task RefreshWindowsAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var due = new List<(string Key, ShardEntry Entry, DateTimeOffset At)>();
+        var waiting = 0;
+        foreach (var (key, entry) in Entries)
+        {
+            if (entry.NextWindowChange is not { } at)
+            {
+                continue;
+            }
+
+            if (at <= now)
+            {
+                due.Add((key, entry, at));
+            }
+            else
+            {
+                waiting++;
+            }
+        }
+
+        if (due.Count == 0)
+        {
+            if (waiting == 0)
+            {
+                _refreshTimer?.Dispose();
+                _refreshTimer = null;
+            }
+
+            return;
+        }
+
+        var batch = new Queue<(string Key, ShardEntry Entry, DateTimeOffset At)>(due.OrderBy(d => d.At).Take(options.Value.WindowRefreshBatch));
+        int asked = 0, failed = 0;
+        async Task AskAsync()
+        {
+            while (!cancellationToken.IsCancellationRequested && batch.TryDequeue(out var item))
+            {
+                if (item.Entry.NextWindowChange is not { } at || at > now)
+                {
+                    continue; // the profile pushed a newer instant meanwhile
+                }
+
+                // Cleared while asked: the push brings the next instant (none for a profile with no orders left in the window).
+                item.Entry.NextWindowChange = null;
+                try
+                {
+                    await GrainFactory.GetGrain<IUserProfileGrain>(item.Key).RefreshFeaturesAsync();
+                    asked++;
+                }
+                catch (Exception ex)
+                {
+                    item.Entry.NextWindowChange ??= at; // asked again on the next tick
+                    if (failed++ == 0)
+                    {
+                        LogRefreshFailed(this.GetPrimaryKeyString(), ex);
+                    }
+                }
+            }
+        }
+
+        var total = batch.Count;
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(RefreshConcurrency, total)).Select(_ => AskAsync()));
+        LogWindowsRefreshed(this.GetPrimaryKeyString(), asked, failed, due.Count - total);
     }
 
     private void Assign(string profileKey, ShardEntry entry, int segment, DateTimeOffset at)
@@ -401,4 +539,10 @@ public sealed partial class FeatureShardGrain(
 
     [LoggerMessage(EventId = 3223, Level = LogLevel.Warning, Message = "Feature shard {Shard}: publishing {Changes} membership changes failed")]
     private partial void LogPublishFailed(string shard, int changes, Exception exception);
+
+    [LoggerMessage(EventId = 3224, Level = LogLevel.Debug, Message = "Feature shard {Shard}: asked {Asked} profiles to push their aged windowed features ({Failed} failed, {Left} left for the next tick)")]
+    private partial void LogWindowsRefreshed(string shard, int asked, int failed, int left);
+
+    [LoggerMessage(EventId = 3225, Level = LogLevel.Warning, Message = "Feature shard {Shard}: asking a profile to push its aged windowed features failed; it is asked again on the next tick")]
+    private partial void LogRefreshFailed(string shard, Exception exception);
 }

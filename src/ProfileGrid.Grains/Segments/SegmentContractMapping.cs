@@ -28,6 +28,23 @@ public static class SegmentContractMapping
         {
             Id = s.Id,
             Label = s.Label,
+            Rule = s.Rule,
+            Description = s.Description,
+            Facts = new SegmentFactsView
+            {
+                Members = s.Facts.Members,
+                Share = s.Facts.Share,
+                BuyerShare = s.Facts.BuyerShare,
+                DaysSinceLastPurchase = s.Facts.DaysSinceLastPurchase,
+                DaysSinceFirstPurchase = s.Facts.DaysSinceFirstPurchase,
+                Orders = s.Facts.Orders,
+                TypicalSpend = s.Facts.TypicalSpend,
+                RevenueShare = s.Facts.RevenueShare,
+                SpendRatio = s.Facts.SpendRatio,
+                TypicalSpendRatio = s.Facts.TypicalSpendRatio,
+                DaysSinceLastSeen = s.Facts.DaysSinceLastSeen,
+                Sessions = s.Facts.Sessions,
+            },
             Centroid = s.Centroid,
             CentroidInOriginalUnits = s.CentroidInOriginalUnits,
             DistinguishingFeatures = s.DistinguishingFeatures.Select(d => new DistinguishingFeatureView(d.Feature, d.Value, d.ZScore)).ToArray(),
@@ -38,7 +55,7 @@ public static class SegmentContractMapping
         NextSegmentId = model.NextSegmentId,
         TrainedOn = model.TrainedOn,
         Population = model.Population,
-        Curve = model.Curve.Select(p => new KCurvePointView(p.K, p.Inertia, p.Silhouette)).ToArray(),
+        Curve = model.Curve.Select(p => new KCurvePointView(p.K, p.Inertia, p.Silhouette, p.CalinskiHarabasz, p.DaviesBouldin)).ToArray(),
         ElbowK = model.ElbowK,
         SilhouetteK = model.SilhouetteK,
         KReason = model.KReason,
@@ -53,6 +70,7 @@ public static class SegmentContractMapping
             ExplainedVarianceRatio = model.Map.ExplainedVarianceRatio,
             Points = model.Map.Points.Select(p => new MapPointView(p.X, p.Y, p.SegmentId)).ToArray(),
         },
+        Warnings = model.Warnings,
         Rfm = model.Rfm?.ToView(),
     };
 
@@ -109,6 +127,36 @@ public static class SegmentContractMapping
         Rfm = view.Rfm?.ToModel(),
     };
 
+    /// <summary>
+    /// An explanation as it crosses grains, with the segment the shard lists the user in; when ageing alone has moved
+    /// the user away from it, the summary says so, so that it never silently contradicts GetUserSegment.
+    /// </summary>
+    public static SegmentExplanationView ToView(this SegmentExplanation explanation, DateTimeOffset asOf, UserSegment? listed)
+    {
+        var summary = explanation.Summary;
+        if (listed is not null && listed.SegmentId != explanation.Segment.SegmentId)
+        {
+            summary += $" Still listed in '{listed.Label}' from before their features aged; they move at their next update or the next model.";
+        }
+
+        return new SegmentExplanationView
+        {
+            ModelVersion = explanation.ModelVersion,
+            AsOf = asOf,
+            Segment = ToView(explanation.Segment),
+            NearestOther = explanation.NearestOther is { } other ? ToView(other) : null,
+            Margin = explanation.Margin,
+            Features = explanation.Features.Select(f => new FeatureContributionView(
+                f.Feature, f.Value, f.Centroid, f.NearestOtherCentroid, f.Normalised, f.CentroidNormalised, f.NearestOtherCentroidNormalised,
+                f.Contribution, f.NearestOtherContribution)).ToArray(),
+            Favouring = [.. explanation.Favouring],
+            Summary = summary,
+            Listed = listed,
+        };
+    }
+
+    private static SegmentDistanceView ToView(SegmentDistance distance) => new(distance.SegmentId, distance.Label, distance.Distance);
+
     public static SegmentationRequest ToRequest(this SegmentationSettings settings) => new()
     {
         Algorithm = settings.Algorithm,
@@ -124,6 +172,15 @@ public static class SegmentContractMapping
         StabilitySampleSize = settings.StabilitySampleSize,
         MapPoints = settings.MapPoints,
         Seed = settings.Seed,
+        Window = settings.Window,
+        LogRecency = settings.LogRecency,
+        DropUninformativeFeatures = settings.DropUninformativeFeatures,
+        CorrelationThreshold = settings.CorrelationThreshold,
+        DormantAfterDays = settings.LabelRules.DormantAfterDays,
+        AtRiskAfterDays = settings.LabelRules.AtRiskAfterDays,
+        NewWithinDays = settings.LabelRules.NewWithinDays,
+        LoyalMinOrders = settings.LabelRules.LoyalMinOrders,
+        HighValueSpendRatio = settings.LabelRules.HighValueSpendRatio,
     };
 
     public static SegmentationSettings ToSettings(this SegmentationRequest request) => new()
@@ -141,6 +198,18 @@ public static class SegmentContractMapping
         StabilitySampleSize = request.StabilitySampleSize,
         MapPoints = request.MapPoints,
         Seed = request.Seed,
+        Window = request.Window,
+        LogRecency = request.LogRecency,
+        DropUninformativeFeatures = request.DropUninformativeFeatures,
+        CorrelationThreshold = request.CorrelationThreshold,
+        LabelRules = new LabelRules
+        {
+            DormantAfterDays = request.DormantAfterDays,
+            AtRiskAfterDays = request.AtRiskAfterDays,
+            NewWithinDays = request.NewWithinDays,
+            LoyalMinOrders = request.LoyalMinOrders,
+            HighValueSpendRatio = request.HighValueSpendRatio,
+        },
     };
 
     /// <summary>The normalisation's name as the API spells it.</summary>

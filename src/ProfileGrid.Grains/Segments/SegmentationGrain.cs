@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -31,6 +32,7 @@ public sealed class SegmentationGrainState
 public sealed partial class SegmentationGrain(
     [PersistentState("segmentation", ProfileStores.Segments)] IPersistentState<SegmentationGrainState> state,
     IOptions<SegmentationOptions> options,
+    IOptions<ProfileOptions> profileOptions,
     TimeProvider clock,
     ILogger<SegmentationGrain> logger)
     : Grain, ISegmentationGrain, IRemindable
@@ -39,6 +41,8 @@ public sealed partial class SegmentationGrain(
     private readonly SegmentationOptions _options = options.Value;
     private bool _running;
     private bool _scheduled;
+    private bool _scheduling;
+    private IGrainTimer? _scheduleRetry;
     private SegmentOverview? _overview;
     private SegmentModelView? _view;
     private DateTimeOffset _overviewAt;
@@ -210,22 +214,97 @@ public sealed partial class SegmentationGrain(
 
     public async Task EnsureScheduledAsync()
     {
-        if (_scheduled || _options.RetrainInterval <= TimeSpan.Zero)
+        if (_scheduled || _scheduling || _options.RetrainInterval <= TimeSpan.Zero)
         {
             return;
         }
 
-        _scheduled = true;
+        _scheduling = true;
         try
         {
-            await this.RegisterOrUpdateReminder(RetrainReminder, _options.RetrainInterval, _options.RetrainInterval);
+            _scheduled = await ScheduleAsync(_options.RetrainInterval);
+        }
+        finally
+        {
+            _scheduling = false;
+        }
+
+        if (!_scheduled)
+        {
+            // Shards ask once per activation, so a failed registration would otherwise wait for the next shard to wake.
+            _scheduleRetry?.Dispose();
+            _scheduleRetry = this.RegisterGrainTimer(
+                async _ =>
+                {
+                    _scheduleRetry?.Dispose();
+                    _scheduleRetry = null;
+                    await EnsureScheduledAsync();
+                },
+                new GrainTimerCreationOptions(ScheduleRetryDelay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        }
+    }
+
+    /// <summary>
+    /// Registers the retraining reminder unless it already exists with <paramref name="period"/>: registering again
+    /// restarts its schedule (the next tick a whole period after the call), and every activation of this grain (after
+    /// idle collection, a silo restart) asks, so the period would slip each time. True when the reminder is in place.
+    /// </summary>
+    private async Task<bool> ScheduleAsync(TimeSpan period)
+    {
+        if (await ReadReminderAsync() is { Exists: true } existing && (existing.Period ?? period) == period)
+        {
+            LogScheduleKept(Tenant, period);
+            return true;
+        }
+
+        try
+        {
+            await this.RegisterOrUpdateReminder(RetrainReminder, period, period);
+            LogScheduled(Tenant, period);
+            return true;
         }
         catch (Exception ex)
         {
-            _scheduled = false;
-            LogScheduleFailed(Tenant, ex);
+            // A time-out may come back from a write that landed (a storage call answered late): look before warning.
+            if (await ReadReminderAsync() is { Exists: true } stored && (stored.Period ?? period) == period)
+            {
+                LogScheduledDespiteError(Tenant, period, ex.GetType().Name, ex.Message);
+                return true;
+            }
+
+            LogScheduleFailed(Tenant, ScheduleRetryDelay, ex);
+            return false;
         }
     }
+
+    /// <summary>
+    /// The retraining reminder as stored: whether it exists, and its period when the reminder table can tell (a grain's
+    /// <c>GetReminder</c> tells existence only, and then an existing reminder is taken as it is); null when it could not
+    /// be read.
+    /// </summary>
+    private async Task<(bool Exists, TimeSpan? Period)?> ReadReminderAsync()
+    {
+        try
+        {
+            if (ServiceProvider.GetService<IReminderTable>() is { } table)
+            {
+                var entry = await table.ReadRow(this.GetGrainId(), RetrainReminder);
+                return entry is null ? (false, null) : (true, entry.Period);
+            }
+
+            return (await this.GetReminder(RetrainReminder) is not null, null);
+        }
+        catch (Exception ex)
+        {
+            LogReminderReadFailed(Tenant, ex);
+            return null;
+        }
+    }
+
+    /// <summary>How long a failed registration waits before the next attempt: the retrain interval, at most a minute.</summary>
+    private TimeSpan ScheduleRetryDelay => _options.RetrainInterval < MaxScheduleRetryDelay ? _options.RetrainInterval : MaxScheduleRetryDelay;
+
+    private static readonly TimeSpan MaxScheduleRetryDelay = TimeSpan.FromMinutes(1);
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -259,7 +338,7 @@ public sealed partial class SegmentationGrain(
 
         var rows = samples.SelectMany(s => s).ToArray();
         var heavyTailed = ProfileFeatures.All.Select(ProfileFeatures.IsHeavyTailed).ToArray();
-        return new TrainingSet(ProfileFeatures.All, heavyTailed, rows, population);
+        return new TrainingSet(ProfileFeatures.All, heavyTailed, rows, population, profileOptions.Value.ReportingCurrency);
     }
 
     private IFeatureShardGrain[] Shards() =>
@@ -274,9 +353,21 @@ public sealed partial class SegmentationGrain(
     [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Segmentation {Tenant}: shard {Shard} did not take model {Version}; retrying")]
     private partial void LogPublishFailed(string tenant, string shard, long version, Exception exception);
 
-    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Segmentation {Tenant}: could not register the retraining reminder")]
-    private partial void LogScheduleFailed(string tenant, Exception exception);
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Warning, Message = "Segmentation {Tenant}: could not register the retraining reminder (it is not stored); retrying in {RetryIn}")]
+    private partial void LogScheduleFailed(string tenant, TimeSpan retryIn, Exception exception);
 
     [LoggerMessage(EventId = 3204, Level = LogLevel.Information, Message = "Segmentation {Tenant}: scheduled retraining skipped: {Problems}")]
     private partial void LogRetrainSkipped(string tenant, string problems);
+
+    [LoggerMessage(EventId = 3205, Level = LogLevel.Information, Message = "Segmentation {Tenant}: the retraining reminder was stored (every {Period}) although registering it reported {Error}: {Reason}")]
+    private partial void LogScheduledDespiteError(string tenant, TimeSpan period, string error, string reason);
+
+    [LoggerMessage(EventId = 3206, Level = LogLevel.Debug, Message = "Segmentation {Tenant}: retraining reminder registered, every {Period}")]
+    private partial void LogScheduled(string tenant, TimeSpan period);
+
+    [LoggerMessage(EventId = 3207, Level = LogLevel.Debug, Message = "Segmentation {Tenant}: retraining reminder already registered every {Period}; its schedule is kept")]
+    private partial void LogScheduleKept(string tenant, TimeSpan period);
+
+    [LoggerMessage(EventId = 3208, Level = LogLevel.Debug, Message = "Segmentation {Tenant}: could not read the retraining reminder")]
+    private partial void LogReminderReadFailed(string tenant, Exception exception);
 }

@@ -26,18 +26,43 @@ public sealed class SegmentationOptions
     /// <summary>How long a shard batches vector writes and membership-change notifications.</summary>
     public TimeSpan ShardFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How often a feature shard asks the profiles whose windowed features (the 365-day counts) have changed since they
+    /// last pushed, with no event, to push again (a profile tells when: the midnight UTC its oldest order day leaves
+    /// the window). The shard runs the timer only while it holds such an instant; zero turns it off (windowed features
+    /// then wait for the profile's next change).
+    /// </summary>
+    public TimeSpan WindowRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>At most this many profiles are asked per shard and tick (eight at a time); the rest wait for the next tick.</summary>
+    public int WindowRefreshBatch { get; set; } = 1000;
+
     /// <summary>How long live segment sizes are cached by the segmentation grain.</summary>
     public TimeSpan SizesCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
 
     // The defaults of a run (overridden per request by the API).
     public string Algorithm { get; set; } = "kmeans";
 
-    public int MinK { get; set; } = 2;
+    public int MinK { get; set; } = 3;
 
     public int MaxK { get; set; } = 8;
 
-    /// <summary>Feature names; empty uses all of <see cref="ProfileFeatures.All"/>.</summary>
+    /// <summary>Feature names; empty uses the default set (<see cref="SegmentationTrainer.DefaultFeatures"/>) with <see cref="Window"/>.</summary>
     public string[] Features { get; set; } = [];
+
+    /// <summary>auto, lifetime or 365d: which frequency and spend the default features count (<see cref="SegmentationSettings.Window"/>).</summary>
+    public string Window { get; set; } = "auto";
+
+    /// <summary>Log-transform recency before scaling, as classic RFM analyses do.</summary>
+    public bool LogRecency { get; set; } = false;
+
+    /// <summary>Leave out (nearly) constant features and the later of two strongly correlated ones, with a warning each.</summary>
+    public bool DropUninformativeFeatures { get; set; } = true;
+
+    public double CorrelationThreshold { get; set; } = 0.95;
+
+    /// <summary>The thresholds segment names are judged by ("ProfileGrid:Segmentation:Labels:DormantAfterDays", ...).</summary>
+    public LabelRuleOptions Labels { get; set; } = new();
 
     public NormalizationKind Normalization { get; set; } = NormalizationKind.ZScore;
 
@@ -63,6 +88,18 @@ public sealed class SegmentationOptions
         StabilityRuns = StabilityRuns,
         MapPoints = MapPoints,
         Seed = Seed,
+        Window = Window,
+        LogRecency = LogRecency,
+        DropUninformativeFeatures = DropUninformativeFeatures,
+        CorrelationThreshold = CorrelationThreshold,
+        LabelRules = new LabelRules
+        {
+            DormantAfterDays = Labels.DormantAfterDays,
+            AtRiskAfterDays = Labels.AtRiskAfterDays,
+            NewWithinDays = Labels.NewWithinDays,
+            LoyalMinOrders = Labels.LoyalMinOrders,
+            HighValueSpendRatio = Labels.HighValueSpendRatio,
+        },
     };
 
     public IReadOnlyList<string> Validate()
@@ -93,6 +130,16 @@ public sealed class SegmentationOptions
             problems.Add("ShardFlushInterval must be at least 10 ms.");
         }
 
+        if (WindowRefreshInterval < TimeSpan.Zero || (WindowRefreshInterval > TimeSpan.Zero && WindowRefreshInterval < TimeSpan.FromMilliseconds(10)))
+        {
+            problems.Add("WindowRefreshInterval must be zero (off) or at least 10 ms.");
+        }
+
+        if (WindowRefreshBatch is < 1 or > 100_000)
+        {
+            problems.Add("WindowRefreshBatch must be between 1 and 100000.");
+        }
+
         if (SizesCacheDuration < TimeSpan.Zero)
         {
             problems.Add("SizesCacheDuration must not be negative.");
@@ -101,4 +148,18 @@ public sealed class SegmentationOptions
         problems.AddRange(DefaultSettings().Validate(ProfileFeatures.All, 0).Select(p => "default " + p));
         return problems;
     }
+}
+
+/// <summary>Bindable defaults of <see cref="LabelRules"/> ("ProfileGrid:Segmentation:Labels").</summary>
+public sealed class LabelRuleOptions
+{
+    public double DormantAfterDays { get; set; } = 180;
+
+    public double AtRiskAfterDays { get; set; } = 90;
+
+    public double NewWithinDays { get; set; } = 60;
+
+    public double LoyalMinOrders { get; set; } = 3;
+
+    public double HighValueSpendRatio { get; set; } = 2;
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Grains.Segments;
 
@@ -37,6 +38,45 @@ public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<Segme
     public int Shards => options.Value.Shards;
 
     public Task<UserSegment?> SegmentOfAsync(string tenant, string profileKey) => ShardOf(tenant, profileKey).GetSegmentAsync(profileKey);
+
+    public Task<SegmentExplanationResult> ExplainAsync(string tenant, string profileKey) => ShardOf(tenant, profileKey).ExplainAsync(profileKey);
+
+    public static UserSegmentExplanation ToProto(string tenant, string userId, SegmentExplanationView explanation)
+    {
+        var proto = new UserSegmentExplanation
+        {
+            Tenant = tenant,
+            UserId = userId,
+            ModelVersion = explanation.ModelVersion,
+            AsOf = explanation.AsOf.ToString("O", CultureInfo.InvariantCulture),
+            Segment = ToProto(explanation.Segment),
+            NearestOther = explanation.NearestOther is { } other ? ToProto(other) : null,
+            Margin = explanation.Margin,
+            Summary = explanation.Summary,
+            Listed = explanation.Listed is { } listed ? ToProto(listed) : null,
+        };
+        proto.Features.AddRange(explanation.Features.Select(f => new FeatureExplanation
+        {
+            Feature = f.Feature,
+            Value = f.Value,
+            Centroid = f.Centroid,
+            NearestOtherCentroid = f.NearestOtherCentroid,
+            Normalised = f.Normalised,
+            CentroidNormalised = f.CentroidNormalised,
+            NearestOtherCentroidNormalised = f.NearestOtherCentroidNormalised,
+            Contribution = f.Contribution,
+            NearestOtherContribution = f.NearestOtherContribution,
+        }));
+        proto.FavouringFeatures.AddRange(explanation.Favouring);
+        return proto;
+    }
+
+    private static SegmentDistance ToProto(SegmentDistanceView distance) => new()
+    {
+        SegmentId = distance.SegmentId,
+        Label = distance.Label,
+        Distance = distance.Distance,
+    };
 
     public static SegmentMembership ToProto(UserSegment segment) => new()
     {

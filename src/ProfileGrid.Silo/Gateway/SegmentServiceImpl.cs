@@ -67,6 +67,31 @@ public sealed class SegmentServiceImpl(
         return SegmentLookup.ToProto(segment);
     }
 
+    public override async Task<UserSegmentExplanation> ExplainUserSegment(ExplainUserSegmentRequest request, ServerCallContext context)
+    {
+        var tenant = GatewayPaths.FromPath(request.Tenant, context, "tenant");
+        var userId = GatewayPaths.FromPath(request.UserId, context, "user_id");
+        if (!validator.TryValidateKey(tenant, userId, out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        var key = new ProfileKey(tenant, userId).ToString();
+        var result = await lookup.ExplainAsync(tenant, key);
+
+        // NotFound in both cases, as GetUserSegment answers them, with the reason that applies.
+        return result.Outcome switch
+        {
+            SegmentExplanationOutcome.Explained => SegmentLookup.ToProto(tenant, userId, result.Explanation!),
+            SegmentExplanationOutcome.NoModel => throw new RpcException(new Status(
+                StatusCode.NotFound,
+                $"User '{userId}' in tenant '{tenant}' has no segment to explain: the tenant has no segmentation model yet; run segmentation first.")),
+            _ => throw new RpcException(new Status(
+                StatusCode.NotFound,
+                $"User '{userId}' in tenant '{tenant}' has no segment to explain: no features are held for the user (an unknown user, or one without behavioral events yet).")),
+        };
+    }
+
     public override async Task<ListSegmentMembersResponse> ListSegmentMembers(ListSegmentMembersRequest request, ServerCallContext context)
     {
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
@@ -214,7 +239,7 @@ public sealed class SegmentServiceImpl(
             ChosenK = model.K,
             Reason = model.KReason,
         };
-        response.Points.AddRange(model.Curve.Select(p => new Contracts.V1.KCurvePoint { K = p.K, Inertia = p.Inertia, Silhouette = p.Silhouette }));
+        response.Points.AddRange(model.Curve.Select(p => new Contracts.V1.KCurvePoint { K = p.K, Inertia = p.Inertia, Silhouette = p.Silhouette, CalinskiHarabasz = p.CalinskiHarabasz, DaviesBouldin = p.DaviesBouldin }));
         return response;
     }
 
@@ -270,6 +295,18 @@ public sealed class SegmentServiceImpl(
             MaxK = request.MaxK == 0 ? defaults.MaxK : request.MaxK,
             Features = request.Features.Count > 0 ? request.Features.ToArray() : defaults.Features,
             Normalization = normalization,
+            Window = string.IsNullOrEmpty(request.Window) ? defaults.Window : request.Window,
+            LogRecency = request.HasLogRecency ? request.LogRecency : defaults.LogRecency,
+            DropUninformativeFeatures = request.HasDropUninformativeFeatures ? request.DropUninformativeFeatures : defaults.DropUninformativeFeatures,
+            CorrelationThreshold = request.CorrelationThreshold == 0 ? defaults.CorrelationThreshold : request.CorrelationThreshold,
+            LabelRules = new LabelRules
+            {
+                DormantAfterDays = OrDefault(request.DormantAfterDays, defaults.LabelRules.DormantAfterDays),
+                AtRiskAfterDays = OrDefault(request.AtRiskAfterDays, defaults.LabelRules.AtRiskAfterDays),
+                NewWithinDays = OrDefault(request.NewWithinDays, defaults.LabelRules.NewWithinDays),
+                LoyalMinOrders = OrDefault(request.LoyalMinOrders, defaults.LabelRules.LoyalMinOrders),
+                HighValueSpendRatio = OrDefault(request.HighValueSpendRatio, defaults.LabelRules.HighValueSpendRatio),
+            },
         };
         var problems = settings.Validate(ProfileFeatures.All, 0);
         if (problems.Count > 0)
@@ -279,6 +316,8 @@ public sealed class SegmentServiceImpl(
 
         return settings;
     }
+
+    private static double OrDefault(double requested, double configured) => requested == 0 ? configured : requested;
 
     private static SegmentsResponse ToProto(string tenant, SegmentOverview overview)
     {
@@ -306,6 +345,7 @@ public sealed class SegmentServiceImpl(
         response.Inertia = model.Inertia;
         response.StabilityAdjustedRandIndex = model.StabilityAdjustedRandIndex;
         response.AgreementWithPrevious = model.AgreementWithPrevious;
+        response.Warnings.AddRange(model.Warnings);
         var assigned = overview.Sizes.Values.Sum(v => (long)v);
         foreach (var segment in model.Segments)
         {
@@ -319,6 +359,9 @@ public sealed class SegmentServiceImpl(
                 TrainingSize = segment.TrainingSize,
                 Stability = segment.Stability,
                 Unstable = segment.Unstable,
+                Rule = segment.Rule,
+                Description = segment.Description,
+                Facts = ToProto(segment.Facts),
             };
             proto.Centroid.AddRange(model.Features.Select((f, j) => new FeatureValue { Feature = f, Value = segment.CentroidInOriginalUnits[j] }));
             proto.DistinguishingFeatures.AddRange(segment.DistinguishingFeatures.Select(d => new Contracts.V1.DistinguishingFeature { Feature = d.Feature, Value = d.Value, ZScore = d.ZScore }));
@@ -326,6 +369,21 @@ public sealed class SegmentServiceImpl(
         }
 
         return response;
+    }
+
+    private static Contracts.V1.SegmentFacts ToProto(SegmentFactsView facts)
+    {
+        var proto = new Contracts.V1.SegmentFacts { Members = facts.Members, Share = facts.Share, BuyerShare = facts.BuyerShare };
+        if (facts.DaysSinceLastPurchase is { } last) proto.DaysSinceLastPurchase = last;
+        if (facts.DaysSinceFirstPurchase is { } first) proto.DaysSinceFirstPurchase = first;
+        if (facts.Orders is { } orders) proto.Orders = orders;
+        if (facts.TypicalSpend is { } spend) proto.TypicalSpend = spend;
+        if (facts.RevenueShare is { } revenue) proto.RevenueShare = revenue;
+        if (facts.SpendRatio is { } ratio) proto.SpendRatio = ratio;
+        if (facts.TypicalSpendRatio is { } typical) proto.TypicalSpendRatio = typical;
+        if (facts.DaysSinceLastSeen is { } seen) proto.DaysSinceLastSeen = seen;
+        if (facts.Sessions is { } sessions) proto.Sessions = sessions;
+        return proto;
     }
 
     private static (int Shard, string? After) ParsePageToken(string token)
