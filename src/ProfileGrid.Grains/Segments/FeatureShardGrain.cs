@@ -258,10 +258,12 @@ public sealed partial class FeatureShardGrain(
             return Task.FromResult<UserSegment?>(null);
         }
 
-        var label = _model.Segment(entry.Segment)?.Label ?? "";
-        var rfm = RfmScore.FromPacked(entry.Rfm)?.ToContract();
-        return Task.FromResult<UserSegment?>(new UserSegment(entry.Segment, label, _model.Version, entry.Since, rfm));
+        return Task.FromResult<UserSegment?>(Listed(_model, entry));
     }
+
+    /// <summary>The user's segment (and RFM score) as the shard lists it; the entry must be assigned.</summary>
+    private static UserSegment Listed(SegmentModel model, ShardEntry entry) =>
+        new(entry.Segment, model.Segment(entry.Segment)?.Label ?? "", model.Version, entry.Since, RfmScore.FromPacked(entry.Rfm)?.ToContract());
 
     public Task<SegmentExplanationResult> ExplainAsync(string profileKey)
     {
@@ -280,7 +282,7 @@ public sealed partial class FeatureShardGrain(
         var profile = profileOptions.Value;
         var aged = ProfileFeatures.Age(entry.Values, ProfileFeatures.All, entry.AsOf, now, profile);
         var explanation = SegmentExplanation.Explain(_model, aged, (feature, value) => FeatureUnits.Format(feature, value, profile.ReportingCurrency));
-        var listed = entry.Segment < 0 ? null : new UserSegment(entry.Segment, _model.Segment(entry.Segment)?.Label ?? "", _model.Version, entry.Since);
+        var listed = entry.Segment < 0 ? null : Listed(_model, entry);
         return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.Explained, explanation.ToView(now, listed)));
     }
 
