@@ -144,6 +144,17 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
                 $"{Centroid("frequency"),7:0.0} {Centroid("monetary"),8:N0} {segment.Stability,10:0.00}  {apart}");
         }
 
+        Console.WriteLine();
+        foreach (var segment in run.Segments)
+        {
+            Console.WriteLine($"  {segment.Label}: {segment.Description}");
+        }
+
+        foreach (var warning in run.Warnings)
+        {
+            Console.WriteLine($"  note: {warning}");
+        }
+
         var planted = stream.Users.Where(u => byUser.GetValueOrDefault(u.UserId)?.Segment is not null).ToList();
         var found = planted.Select(u => byUser[u.UserId].Segment.SegmentId).ToArray();
         var ari = ProfileGrid.Segmentation.ClusterMetrics.AdjustedRandIndex(planted.Select(u => (int)u.Type).ToArray(), found);

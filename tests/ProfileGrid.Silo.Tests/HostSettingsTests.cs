@@ -148,6 +148,17 @@ public class HostSettingsTests
     }
 
     [Fact]
+    public async Task Label_thresholds_are_settings_checked_like_any_other()
+    {
+        var (exitCode, errors) = await RunHostAsync(
+            ["--ProfileGrid:Segmentation:Labels:DormantAfterDays=60", "--ProfileGrid:Segmentation:Labels:AtRiskAfterDays=90", "--ProfileGrid:Segmentation:Labels:LoyalMinOrder=4"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ProfileGrid:Segmentation:Labels:LoyalMinOrder is not a setting (did you mean ProfileGrid:Segmentation:Labels:LoyalMinOrders?)", errors);
+        Assert.Contains("at_risk_after_days: must be positive and below dormant_after_days (60); got 90.", errors);
+    }
+
+    [Fact]
     public async Task A_mistyped_setting_in_an_appsettings_file_stops_the_host_naming_it()
     {
         // The host reads appsettings.{environment}.json beside its binary; a file of our own, under a name no one else uses.
