@@ -117,6 +117,12 @@ public sealed class SegmentModel
     /// <summary>The thresholds the labels were judged by.</summary>
     public LabelRules LabelRules { get; init; } = new();
 
+    /// <summary>
+    /// Classic RFM quintile edges fitted on the same training rows (buyers only), scored beside the segments; null
+    /// when the source has no recency, frequency and monetary columns or no buyer, and in models stored before RFM.
+    /// </summary>
+    public RfmModel? Rfm { get; init; }
+
     [JsonIgnore]
     public int K => Segments.Length;
 

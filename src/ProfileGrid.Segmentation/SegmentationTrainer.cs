@@ -380,6 +380,9 @@ public static class SegmentationTrainer
             Map = BuildMap(points, result.Labels, ids, settings),
             Warnings = warnings.ToArray(),
             LabelRules = rules,
+
+            // RFM reads its three source columns by name, whatever features the clustering selected.
+            Rfm = RfmModel.TryFit(data.SourceFeatures, data.Rows),
         };
     }
 

@@ -11,12 +11,28 @@ namespace ProfileGrid.Segmentation.Tests;
 /// </summary>
 internal static class ScikitLearn
 {
-    // Debian's interpreter, where apt puts python3-sklearn; a pyenv python3 on PATH would not see it.
+    public static JsonElement Run(string script, double[][] points, int[]? labels = null) =>
+        DebianPython.Run(script, points, labels, "python3-sklearn");
+}
+
+/// <summary>Runs pandas (Debian's python3-pandas, installed by test.sh) on the same data, as <see cref="ScikitLearn"/> runs scikit-learn.</summary>
+internal static class Pandas
+{
+    public static JsonElement Run(string script, double[][] points) => DebianPython.Run(script, points, null, "python3-pandas");
+}
+
+/// <summary>
+/// A script on Debian's python3 with the data as <c>X</c> (the rows of the points, loaded by numpy) and
+/// <c>labels</c>; the script prints one JSON document, which is returned.
+/// </summary>
+internal static class DebianPython
+{
+    // Debian's interpreter, where apt puts python3-sklearn and python3-pandas; a pyenv python3 on PATH would not see them.
     private const string Python = "/usr/bin/python3";
 
-    public static JsonElement Run(string script, double[][] points, int[]? labels = null)
+    public static JsonElement Run(string script, double[][] points, int[]? labels, string package)
     {
-        var folder = Directory.CreateTempSubdirectory("profilegrid-sklearn-");
+        var folder = Directory.CreateTempSubdirectory("profilegrid-python-");
         try
         {
             var dataPath = Path.Combine(folder.FullName, "points.csv");
@@ -46,7 +62,7 @@ internal static class ScikitLearn
             }
             catch (System.ComponentModel.Win32Exception ex)
             {
-                throw new InvalidOperationException($"{Python} is missing; install Debian's python3-sklearn (test.sh does).", ex);
+                throw new InvalidOperationException($"{Python} is missing; install Debian's {package} (test.sh does).", ex);
             }
 
             using (process)
@@ -56,7 +72,7 @@ internal static class ScikitLearn
                 process.WaitForExit();
                 if (process.ExitCode != 0)
                 {
-                    throw new InvalidOperationException($"scikit-learn check failed (install Debian's python3-sklearn; test.sh does): {errors}");
+                    throw new InvalidOperationException($"{package} check failed (install Debian's {package}; test.sh does): {errors}");
                 }
 
                 return JsonDocument.Parse(output.Result).RootElement.Clone();

@@ -483,6 +483,10 @@ public class SegmentApiDurabilityTests(AzuriteFixture azurite, ITestOutputHelper
             {
                 var now = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = user });
                 Assert.Equal(membership, now);
+                if (planted.Users[user] != PlantedType.Browser)
+                {
+                    Assert.NotNull(now.Rfm); // customers keep their RFM scores too (the converted browser is one now as well)
+                }
             }
 
             // The shards answered from their own storage: no profile grain was activated to rebuild them.

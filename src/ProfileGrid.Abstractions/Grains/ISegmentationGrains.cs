@@ -46,6 +46,13 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     /// <summary>Members of a segment after <paramref name="afterProfileKey"/> (exclusive; null from the start), in key order.</summary>
     [AlwaysInterleave]
     Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize);
+
+    /// <summary>
+    /// Members of an RFM cell (an id of <c>RfmCells.All</c>, e.g. <c>champions</c>) after <paramref name="afterProfileKey"/>
+    /// (exclusive; null from the start), in key order; empty for a cell nobody is in.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<string[]> GetRfmMembersAsync(string cell, string? afterProfileKey, int pageSize);
 }
 
 /// <summary>
@@ -80,26 +87,47 @@ public sealed record FeatureUpdate(
     [property: Id(2)] DateTimeOffset AsOf,
     [property: Id(3)] DateTimeOffset? NextWindowChange = null);
 
+/// <summary>A user's segment under a model, and their RFM scores under the same model (null: not a customer yet).</summary>
 [GenerateSerializer, Immutable, Alias("pg.user-segment")]
 public sealed record UserSegment(
     [property: Id(0)] int SegmentId,
     [property: Id(1)] string Label,
     [property: Id(2)] long ModelVersion,
-    [property: Id(3)] DateTimeOffset Since);
+    [property: Id(3)] DateTimeOffset Since,
+    [property: Id(4)] UserRfm? Rfm = null);
 
+/// <summary>
+/// A customer's RFM scores (1-5 each; recency 5 = most recent), the code marketers write ("545") and the named cell
+/// of the R×F grid (kebab-case, e.g. <c>cant-lose-them</c>).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.user-rfm")]
+public sealed record UserRfm(
+    [property: Id(0)] int Recency,
+    [property: Id(1)] int Frequency,
+    [property: Id(2)] int Monetary,
+    [property: Id(3)] string Code,
+    [property: Id(4)] string Cell);
+
+/// <summary>A shard's segment sizes and RFM cell sizes (users per cell id) under the model it assigns with.</summary>
 [GenerateSerializer, Immutable, Alias("pg.shard-segment-stats")]
 public sealed record ShardSegmentStats(
     [property: Id(0)] long ModelVersion,
     [property: Id(1)] int Vectors,
-    [property: Id(2)] Dictionary<int, int> Sizes);
+    [property: Id(2)] Dictionary<int, int> Sizes,
+    [property: Id(3)] Dictionary<string, int>? RfmSizes = null);
 
+/// <summary>
+/// The model with live sizes summed over the shards: per segment, and per RFM cell (customers only; users without an
+/// RFM score are in neither <see cref="RfmSizes"/> nor its total).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pg.segment-overview")]
 public sealed record SegmentOverview(
     [property: Id(0)] SegmentModelView? Model,
     [property: Id(1)] Dictionary<int, int> Sizes,
     [property: Id(2)] long UsersWithFeatures,
     [property: Id(3)] long Unassigned,
-    [property: Id(4)] bool Running);
+    [property: Id(4)] bool Running,
+    [property: Id(5)] Dictionary<string, int>? RfmSizes = null);
 
 /// <summary>How a run ended.</summary>
 [GenerateSerializer]

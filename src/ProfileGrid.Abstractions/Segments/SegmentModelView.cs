@@ -58,9 +58,39 @@ public sealed record SegmentModelView
     /// <summary>What the run decided about the data on its own (features left out, the window chosen), in words.</summary>
     [Id(19)] public string[] Warnings { get; init; } = [];
 
+    /// <summary>Classic RFM quintile edges fitted with the model (buyers only); null when it has none (no buyer, or an older model).</summary>
+    [Id(20)] public RfmModelView? Rfm { get; init; }
+
     public int K => Segments.Length;
 
     public SegmentView? Segment(int id) => Array.Find(Segments, s => s.Id == id);
+}
+
+/// <summary>
+/// RFM quintile edges: the 20/40/60/80% quantiles (linear interpolation) of days since the last purchase, orders and
+/// revenue over the buyers of the training rows. A value's bin is 1 + the edges strictly below it; frequency and
+/// monetary score = bin, recency score = 6 - bin.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.rfm-model-view")]
+public sealed record RfmModelView
+{
+    /// <summary>Column of recency_days in the feature vector that profiles push.</summary>
+    [Id(0)] public int RecencyColumn { get; init; }
+
+    /// <summary>Column of frequency (orders).</summary>
+    [Id(1)] public int FrequencyColumn { get; init; }
+
+    /// <summary>Column of monetary (revenue).</summary>
+    [Id(2)] public int MonetaryColumn { get; init; }
+
+    [Id(3)] public double[] RecencyEdges { get; init; } = [];
+
+    [Id(4)] public double[] FrequencyEdges { get; init; } = [];
+
+    [Id(5)] public double[] MonetaryEdges { get; init; } = [];
+
+    /// <summary>Buyers the edges were fitted on.</summary>
+    [Id(6)] public int FittedOn { get; init; }
 }
 
 /// <summary>The fitted per-column transform: optional log1p, then (x - offset) / scale.</summary>

@@ -10,7 +10,7 @@ using ProfileGrid.Segmentation;
 
 namespace ProfileGrid.Grains.Segments;
 
-/// <summary>What a feature shard persists: every vector it owns with its segment, and the model version assigned with.</summary>
+/// <summary>What a feature shard persists: every vector it owns with its segment and RFM score, and the model version assigned with.</summary>
 [GenerateSerializer, Alias("pg.feature-shard-state")]
 public sealed class FeatureShardState
 {
@@ -40,13 +40,20 @@ public sealed class ShardEntry
     /// when none will, and while the profile has been asked and not answered yet.
     /// </summary>
     [Id(4)] public DateTimeOffset? NextWindowChange { get; set; }
+
+    /// <summary>
+    /// The RFM score under the shard's model as three digits (<see cref="RfmScore.Packed"/>, e.g. 545); 0 when the user
+    /// is not a customer yet, the model has no RFM, or the entry was stored before RFM existed.
+    /// </summary>
+    [Id(5)] public int Rfm { get; set; }
 }
 
 /// <summary>
-/// Holds the feature vectors of the users that hash to it, assigns each to its nearest segment where it lives (on
-/// every update, and all at once when a model is published), and answers sizes and member lists. Its state is written
-/// behind (at most once per <see cref="SegmentationOptions.ShardFlushInterval"/>) and membership changes are published
-/// with it, one stream item per flush; a restart reloads the vectors from storage without waking any profile grain.
+/// Holds the feature vectors of the users that hash to it, assigns each to its nearest segment and scores its RFM
+/// where it lives (on every update, and all at once when a model is published), and answers sizes and member lists
+/// per segment and per RFM cell. Its state is written behind (at most once per
+/// <see cref="SegmentationOptions.ShardFlushInterval"/>) and segment membership changes are published with it, one
+/// stream item per flush; a restart reloads the vectors from storage without waking any profile grain.
 /// Vectors are derived data: if the last interval's writes are lost with a silo, the profiles push again on their next change.
 /// The 365-day counts in a vector fall as days pass without events, which a shard cannot compute (it has no daily
 /// buckets): each profile sends the instant its next falls, and a timer (<see cref="SegmentationOptions.WindowRefreshInterval"/>)
@@ -64,6 +71,9 @@ public sealed partial class FeatureShardGrain(
 
     /// <summary>Profile keys per segment id, in key order: sizes and member pages without scanning every vector.</summary>
     private readonly Dictionary<int, SortedSet<string>> _members = [];
+
+    /// <summary>Profile keys per RFM cell id, in key order, kept like <see cref="_members"/>.</summary>
+    private readonly Dictionary<string, SortedSet<string>> _rfmMembers = new(StringComparer.Ordinal);
     private SegmentModel? _model;
     private bool _dirty;
     private bool _scheduled;
@@ -94,6 +104,11 @@ public sealed partial class FeatureShardGrain(
             {
                 MembersOf(entry.Segment).Add(key);
             }
+
+            if (RfmScore.FromPacked(entry.Rfm) is { } score)
+            {
+                RfmMembersOf(score.Cell).Add(key);
+            }
         }
 
         if (Entries.Values.Any(entry => entry.NextWindowChange is not null))
@@ -107,6 +122,26 @@ public sealed partial class FeatureShardGrain(
         {
             // A model was published while this shard was not active (or its publish call failed): catch up.
             await ApplyModelAsync(published);
+        }
+        else if (_model?.Rfm is { } rfm && published?.Version == state.State.ModelVersion)
+        {
+            // Entries stored before RFM existed (or by a release that skipped it) hold no score under a model that has
+            // one: score them now, as the model's publish would have. Non-buyers stay unscored; scored entries keep
+            // their score until their next update or model, as segments do.
+            var now = clock.GetUtcNow();
+            var scored = 0;
+            foreach (var (key, entry) in Entries)
+            {
+                if (entry.Rfm == 0 && ScoreRfm(key, entry, rfm, entry.Values, entry.AsOf, now))
+                {
+                    scored++;
+                }
+            }
+
+            if (scored > 0)
+            {
+                MarkDirty();
+            }
         }
     }
 
@@ -154,6 +189,7 @@ public sealed partial class FeatureShardGrain(
         if (_model is not null)
         {
             Assign(update.ProfileKey, entry, _model.Assign(update.Values), update.AsOf);
+            ScoreRfm(update.ProfileKey, entry, _model.Rfm, update.Values, update.AsOf, clock.GetUtcNow());
         }
 
         MarkDirty();
@@ -199,6 +235,7 @@ public sealed partial class FeatureShardGrain(
         {
             var aged = ProfileFeatures.Age(entry.Values, ProfileFeatures.All, entry.AsOf, now, profileOptions.Value);
             Assign(key, entry, model.Assign(aged), now);
+            ScoreRfm(key, entry, model.Rfm, aged, now, now);
         }
 
         state.State.ModelVersion = model.Version;
@@ -210,7 +247,8 @@ public sealed partial class FeatureShardGrain(
     public Task<ShardSegmentStats> GetStatsAsync()
     {
         var sizes = _members.Where(pair => pair.Value.Count > 0).ToDictionary(pair => pair.Key, pair => pair.Value.Count);
-        return Task.FromResult(new ShardSegmentStats(_model?.Version ?? 0, Entries.Count, sizes));
+        var rfmSizes = _rfmMembers.Where(pair => pair.Value.Count > 0).ToDictionary(pair => pair.Key, pair => pair.Value.Count, StringComparer.Ordinal);
+        return Task.FromResult(new ShardSegmentStats(_model?.Version ?? 0, Entries.Count, sizes, rfmSizes));
     }
 
     public Task<UserSegment?> GetSegmentAsync(string profileKey)
@@ -220,9 +258,12 @@ public sealed partial class FeatureShardGrain(
             return Task.FromResult<UserSegment?>(null);
         }
 
-        var label = _model.Segment(entry.Segment)?.Label ?? "";
-        return Task.FromResult<UserSegment?>(new UserSegment(entry.Segment, label, _model.Version, entry.Since));
+        return Task.FromResult<UserSegment?>(Listed(_model, entry));
     }
+
+    /// <summary>The user's segment (and RFM score) as the shard lists it; the entry must be assigned.</summary>
+    private static UserSegment Listed(SegmentModel model, ShardEntry entry) =>
+        new(entry.Segment, model.Segment(entry.Segment)?.Label ?? "", model.Version, entry.Since, RfmScore.FromPacked(entry.Rfm)?.ToContract());
 
     public Task<SegmentExplanationResult> ExplainAsync(string profileKey)
     {
@@ -241,33 +282,76 @@ public sealed partial class FeatureShardGrain(
         var profile = profileOptions.Value;
         var aged = ProfileFeatures.Age(entry.Values, ProfileFeatures.All, entry.AsOf, now, profile);
         var explanation = SegmentExplanation.Explain(_model, aged, (feature, value) => FeatureUnits.Format(feature, value, profile.ReportingCurrency));
-        var listed = entry.Segment < 0 ? null : new UserSegment(entry.Segment, _model.Segment(entry.Segment)?.Label ?? "", _model.Version, entry.Since);
+        var listed = entry.Segment < 0 ? null : Listed(_model, entry);
         return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.Explained, explanation.ToView(now, listed)));
     }
 
-    public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize)
+    public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize) =>
+        Task.FromResult(_members.TryGetValue(segmentId, out var members) ? Page(members, afterProfileKey, pageSize) : []);
+
+    public Task<string[]> GetRfmMembersAsync(string cell, string? afterProfileKey, int pageSize) =>
+        Task.FromResult(_rfmMembers.TryGetValue(cell, out var members) ? Page(members, afterProfileKey, pageSize) : []);
+
+    private static string[] Page(SortedSet<string> members, string? afterProfileKey, int pageSize)
     {
-        if (!_members.TryGetValue(segmentId, out var members) || members.Count == 0 || pageSize <= 0)
+        if (members.Count == 0 || pageSize <= 0)
         {
-            return Task.FromResult(Array.Empty<string>());
+            return [];
         }
 
         if (afterProfileKey is null)
         {
-            return Task.FromResult(members.Take(pageSize).ToArray());
+            return members.Take(pageSize).ToArray();
         }
 
         if (string.CompareOrdinal(afterProfileKey, members.Max) >= 0)
         {
-            return Task.FromResult(Array.Empty<string>());
+            return [];
         }
 
         // A view from the key on, found in O(log n): paging through a big segment costs each page its own size.
-        var page = members.GetViewBetween(afterProfileKey, members.Max!)
+        return members.GetViewBetween(afterProfileKey, members.Max!)
             .SkipWhile(key => key == afterProfileKey)
             .Take(pageSize)
             .ToArray();
-        return Task.FromResult(page);
+    }
+
+    /// <summary>
+    /// Scores the entry's RFM on its vector aged from <paramref name="asOf"/> to <paramref name="now"/> (days since the
+    /// last purchase grow while the user is away) and moves it between cell member sets; no model RFM clears the
+    /// score. True when the stored score changed.
+    /// </summary>
+    private bool ScoreRfm(string profileKey, ShardEntry entry, RfmModel? rfm, double[] values, DateTimeOffset asOf, DateTimeOffset now)
+    {
+        var score = rfm?.ScoreVector(ProfileFeatures.Age(values, ProfileFeatures.All, asOf, now, profileOptions.Value));
+        var packed = score?.Packed ?? 0;
+        if (packed == entry.Rfm)
+        {
+            return false;
+        }
+
+        if (RfmScore.FromPacked(entry.Rfm) is { } previous)
+        {
+            RfmMembersOf(previous.Cell).Remove(profileKey);
+        }
+
+        if (score is { } current)
+        {
+            RfmMembersOf(current.Cell).Add(profileKey);
+        }
+
+        entry.Rfm = packed;
+        return true;
+    }
+
+    private SortedSet<string> RfmMembersOf(string cell)
+    {
+        if (!_rfmMembers.TryGetValue(cell, out var members))
+        {
+            _rfmMembers[cell] = members = new SortedSet<string>(StringComparer.Ordinal);
+        }
+
+        return members;
     }
 
     /// <summary>

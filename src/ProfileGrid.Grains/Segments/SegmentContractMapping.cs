@@ -71,7 +71,32 @@ public static class SegmentContractMapping
             Points = model.Map.Points.Select(p => new MapPointView(p.X, p.Y, p.SegmentId)).ToArray(),
         },
         Warnings = model.Warnings,
+        Rfm = model.Rfm?.ToView(),
     };
+
+    public static RfmModelView ToView(this RfmModel rfm) => new()
+    {
+        RecencyColumn = rfm.RecencyColumn,
+        FrequencyColumn = rfm.FrequencyColumn,
+        MonetaryColumn = rfm.MonetaryColumn,
+        RecencyEdges = rfm.RecencyEdges,
+        FrequencyEdges = rfm.FrequencyEdges,
+        MonetaryEdges = rfm.MonetaryEdges,
+        FittedOn = rfm.FittedOn,
+    };
+
+    public static RfmModel ToModel(this RfmModelView view) => new()
+    {
+        RecencyColumn = view.RecencyColumn,
+        FrequencyColumn = view.FrequencyColumn,
+        MonetaryColumn = view.MonetaryColumn,
+        RecencyEdges = view.RecencyEdges,
+        FrequencyEdges = view.FrequencyEdges,
+        MonetaryEdges = view.MonetaryEdges,
+        FittedOn = view.FittedOn,
+    };
+
+    public static UserRfm ToContract(this RfmScore score) => new(score.Recency, score.Frequency, score.Monetary, score.Code, score.Cell);
 
     /// <summary>What a shard assigns with: the transform and the centroids (the map and the curves stay behind).</summary>
     public static SegmentModel ToAssignmentModel(this SegmentModelView view) => new()
@@ -99,6 +124,7 @@ public static class SegmentContractMapping
             Unstable = s.Unstable,
         }).ToArray(),
         NextSegmentId = view.NextSegmentId,
+        Rfm = view.Rfm?.ToModel(),
     };
 
     /// <summary>

@@ -179,6 +179,7 @@ public sealed partial class SegmentationGrain(
         var model = CurrentView();
         var stats = await Task.WhenAll(Shards().Select(shard => shard.GetStatsAsync()));
         var sizes = model?.Segments.ToDictionary(s => s.Id, _ => 0) ?? [];
+        var rfmSizes = RfmCells.All.ToDictionary(cell => cell, _ => 0, StringComparer.Ordinal);
         long vectors = 0, assigned = 0;
         foreach (var shard in stats)
         {
@@ -193,9 +194,14 @@ public sealed partial class SegmentationGrain(
                 sizes[segment] = sizes.GetValueOrDefault(segment) + size;
                 assigned += size;
             }
+
+            foreach (var (cell, size) in shard.RfmSizes ?? [])
+            {
+                rfmSizes[cell] = rfmSizes.GetValueOrDefault(cell) + size;
+            }
         }
 
-        var overview = new SegmentOverview(model, sizes, vectors, vectors - assigned, _running);
+        var overview = new SegmentOverview(model, sizes, vectors, vectors - assigned, _running, rfmSizes);
         if (model?.Version == state.State.Model?.Version)
         {
             // Not when a run published a newer model while the shards were being asked.

@@ -84,5 +84,8 @@ public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<Segme
         Label = segment.Label,
         ModelVersion = segment.ModelVersion,
         Since = segment.Since.ToString("O", CultureInfo.InvariantCulture),
+        Rfm = segment.Rfm is { } rfm
+            ? new RfmScore { Recency = rfm.Recency, Frequency = rfm.Frequency, Monetary = rfm.Monetary, Code = rfm.Code, Cell = rfm.Cell }
+            : null,
     };
 }

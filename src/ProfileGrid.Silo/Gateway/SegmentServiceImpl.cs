@@ -12,7 +12,7 @@ using ProfileGrid.Segmentation;
 
 namespace ProfileGrid.Silo.Gateway;
 
-/// <summary>The gRPC (and REST) face of segmentation: runs, segments with live sizes, members, map and curves.</summary>
+/// <summary>The gRPC (and REST) face of segmentation: runs, segments with live sizes, members, map and curves, and RFM cells.</summary>
 public sealed class SegmentServiceImpl(
     IClusterClient cluster,
     SegmentLookup lookup,
@@ -95,25 +95,97 @@ public sealed class SegmentServiceImpl(
     public override async Task<ListSegmentMembersResponse> ListSegmentMembers(ListSegmentMembersRequest request, ServerCallContext context)
     {
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
-        var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
-        if (pageSize is < 1 or > MaxPageSize)
-        {
-            throw Invalid("page_size", $"must be between 1 and {MaxPageSize}; got {request.PageSize}");
-        }
-
-        var model = await Segmentation(tenant).GetModelAsync()
-            ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Tenant '{tenant}' has no segmentation model yet; run segmentation first."));
+        var pageSize = ValidatedPageSize(request.PageSize);
+        var model = await RequireModelAsync(tenant);
         if (model.Segment(request.SegmentId) is null)
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"Segment {request.SegmentId} is not in model {model.Version}; its segments are {string.Join(", ", model.Segments.Select(s => s.Id))}."));
         }
 
-        var (shard, after) = ParsePageToken(request.PageToken);
+        return await PageMembersAsync(tenant, request.PageToken, pageSize, (shard, after, size) => shard.GetMembersAsync(request.SegmentId, after, size));
+    }
+
+    public override async Task<RfmCellsResponse> ListRfmCells(ListRfmCellsRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var overview = await Segmentation(tenant).GetOverviewAsync();
+        var response = new RfmCellsResponse
+        {
+            Tenant = tenant,
+            ModelVersion = overview.Model?.Version ?? 0,
+            UsersWithFeatures = overview.UsersWithFeatures,
+        };
+        if (overview.Model?.Rfm is { } rfm)
+        {
+            response.FittedOn = rfm.FittedOn;
+            response.Recency = Edges(RfmModel.RecencyFeature, rfm.RecencyEdges);
+            response.Frequency = Edges(RfmModel.FrequencyFeature, rfm.FrequencyEdges);
+            response.Monetary = Edges(RfmModel.MonetaryFeature, rfm.MonetaryEdges);
+        }
+
+        var sizes = overview.RfmSizes ?? [];
+        var scored = sizes.Values.Sum(v => (long)v);
+        response.Scored = scored;
+        response.Cells.AddRange(RfmCells.All.Select(cell =>
+        {
+            var size = sizes.GetValueOrDefault(cell);
+            return new RfmCell
+            {
+                Cell = cell,
+                Name = RfmCells.NameOf(cell),
+                Rule = RfmCells.RuleOf(cell),
+                Size = size,
+                Share = scored > 0 ? (double)size / scored : 0,
+            };
+        }));
+        return response;
+    }
+
+    public override async Task<ListSegmentMembersResponse> ListRfmMembers(ListRfmMembersRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var cell = GatewayPaths.FromPath(request.Cell, context, "cell");
+        if (!RfmCells.IsCell(cell))
+        {
+            throw Invalid("cell", $"'{cell}' is not an RFM cell; valid cells are {string.Join(", ", RfmCells.All)}");
+        }
+
+        var pageSize = ValidatedPageSize(request.PageSize);
+        await RequireModelAsync(tenant);
+        return await PageMembersAsync(tenant, request.PageToken, pageSize, (shard, after, size) => shard.GetRfmMembersAsync(cell, after, size));
+    }
+
+    private static RfmEdges Edges(string feature, double[] edges)
+    {
+        var result = new RfmEdges { Feature = feature };
+        result.Edges.AddRange(edges);
+        return result;
+    }
+
+    private static int ValidatedPageSize(int requested)
+    {
+        var pageSize = requested == 0 ? DefaultPageSize : requested;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            throw Invalid("page_size", $"must be between 1 and {MaxPageSize}; got {requested}");
+        }
+
+        return pageSize;
+    }
+
+    /// <summary>
+    /// One page of members, shard after shard in key order; the token names the shard and the last key returned, so
+    /// a page costs its own size whatever its position.
+    /// </summary>
+    private async Task<ListSegmentMembersResponse> PageMembersAsync(
+        string tenant, string pageToken, int pageSize, Func<IFeatureShardGrain, string?, int, Task<string[]>> membersOf)
+    {
+        var (shard, after) = ParsePageToken(pageToken);
         var response = new ListSegmentMembersResponse();
         string? last = null;
         for (; shard < lookup.Shards && response.UserIds.Count < pageSize; shard++, after = null)
         {
-            var members = await lookup.Shard(tenant, shard).GetMembersAsync(request.SegmentId, after, pageSize - response.UserIds.Count);
+            var members = await membersOf(lookup.Shard(tenant, shard), after, pageSize - response.UserIds.Count);
             foreach (var member in members)
             {
                 response.UserIds.Add(ProfileKey.Parse(member).UserId);

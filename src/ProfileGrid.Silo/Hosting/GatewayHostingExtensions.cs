@@ -92,6 +92,7 @@ public static class GatewayHostingExtensions
                  GET /v1/tenants/{tenant}/segments, POST /v1/tenants/{tenant}/segments:run, GET /v1/tenants/{tenant}/users/{user}/segment
                  GET /v1/tenants/{tenant}/users/{user}/segment:explain (why: features against the centroid and the nearest other segment)
                  GET /v1/tenants/{tenant}/segments/{id}/members, GET /v1/tenants/{tenant}/segments/map, GET /v1/tenants/{tenant}/segments/curves
+                 GET /v1/tenants/{tenant}/rfm (RFM cells, sizes, quintile edges), GET /v1/tenants/{tenant}/rfm/{cell}/members
           Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
         """;
 }
