@@ -47,6 +47,9 @@ public static class ProfileFeatures
     private static readonly HashSet<string> HeavyTailed = new(StringComparer.Ordinal)
     {
         "frequency", "monetary", "average_order_value", "engagement_velocity", "sessions", "frequency_365d", "monetary_365d",
+        // How long ago someone arrived matters on a relative scale (a week against a month, not 14 against 15 months):
+        // on the log scale the newest customers stand apart from those of a few months ago.
+        "tenure_days", "days_since_first_purchase",
     };
 
     /// <summary>

@@ -30,23 +30,35 @@ public sealed record LabelRules
     /// </summary>
     public double HighValueSpendRatio { get; init; } = 2;
 
+    /// <summary>The longest threshold in days accepted (100 years).</summary>
+    public const double MaxDays = 36_500;
+
     /// <summary>Every problem with these rules, naming the setting.</summary>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (!(DormantAfterDays > 0) || !double.IsFinite(DormantAfterDays))
+        static bool Days(double value) => value > 0 && value <= MaxDays;
+        if (!Days(DormantAfterDays))
         {
-            problems.Add($"dormant_after_days: must be a positive number of days; got {DormantAfterDays}.");
+            problems.Add($"dormant_after_days: must be a number of days between 0 and {MaxDays:0} (exclusive of 0); got {DormantAfterDays}.");
         }
 
-        if (!(AtRiskAfterDays > 0) || !double.IsFinite(AtRiskAfterDays) || AtRiskAfterDays >= DormantAfterDays)
+        if (!Days(AtRiskAfterDays))
+        {
+            problems.Add($"at_risk_after_days: must be a number of days between 0 and {MaxDays:0} (exclusive of 0); got {AtRiskAfterDays}.");
+        }
+        else if (Days(DormantAfterDays) && AtRiskAfterDays >= DormantAfterDays)
         {
             problems.Add($"at_risk_after_days: must be positive and below dormant_after_days ({DormantAfterDays}); got {AtRiskAfterDays}.");
         }
 
-        if (!(NewWithinDays > 0) || !double.IsFinite(NewWithinDays))
+        if (!Days(NewWithinDays))
         {
-            problems.Add($"new_within_days: must be a positive number of days; got {NewWithinDays}.");
+            problems.Add($"new_within_days: must be a number of days between 0 and {MaxDays:0} (exclusive of 0); got {NewWithinDays}.");
+        }
+        else if (Days(AtRiskAfterDays) && NewWithinDays > AtRiskAfterDays)
+        {
+            problems.Add($"new_within_days: must not exceed at_risk_after_days ({AtRiskAfterDays}): a customer who first bought longer ago is no longer new; got {NewWithinDays}.");
         }
 
         if (!(LoyalMinOrders >= 2) || !double.IsFinite(LoyalMinOrders))
@@ -83,6 +95,9 @@ public sealed class SegmentFacts
     public double? DaysSinceFirstPurchase { get; init; }
 
     public double? Orders { get; init; }
+
+    /// <summary>Share of the buyers with exactly one order.</summary>
+    public double? OneTimeShare { get; init; }
 
     /// <summary>Median lifetime spend of the buyers, in the reporting currency.</summary>
     public double? TypicalSpend { get; init; }
@@ -175,8 +190,9 @@ public static class SegmentLabeler
     /// <paramref name="rows"/>, which hold every source feature in original units). Each segment gets the rule it
     /// satisfies (<see cref="RuleOf"/>); a rule held by one segment is its label; when several segments hold the same
     /// rule, each label adds a qualifier from the fact that differs most between them (spend, orders or recency for
-    /// buyers; sessions or recency for non-buyers): "dormant low-spend" and "dormant high-spend", "at-risk one-time"
-    /// and "at-risk repeat", "dormant 8 months" and "dormant 16 months". Labels are distinct; no bare numbers.
+    /// buyers, recency only for dormant and at-risk; sessions or recency for non-buyers), ranking them against each
+    /// other: "dormant lower-spend" and "dormant higher-spend", "at-risk one-time" and "at-risk repeat", "dormant 8
+    /// months" and "dormant 16 months". Labels are distinct; no bare numbers.
     /// </summary>
     public static IReadOnlyList<SegmentLabel> Label(
         IReadOnlyList<string> sourceFeatures, double[][] rows, int[] assignment, int k, LabelRules rules, string currency = "")
@@ -332,6 +348,7 @@ public static class SegmentLabeler
                 DaysSinceLastPurchase = BuyerMedian(recency),
                 DaysSinceFirstPurchase = BuyerMedian(first),
                 Orders = BuyerMedian(orders),
+                OneTimeShare = orders is { } jo && memberBuyers.Length > 0 ? (double)memberBuyers.Count(r => r[jo] <= 1) / memberBuyers.Length : null,
                 TypicalSpend = BuyerMedian(spend),
                 RevenueShare = revenueShare,
                 SpendRatio = spendRatio,
@@ -348,17 +365,19 @@ public static class SegmentLabeler
     public static string Describe(string rule, SegmentFacts facts, string currency = "")
     {
         ArgumentNullException.ThrowIfNull(facts);
-        var oneTime = facts.Orders is <= 1.5;
+        // "One-time" or "repeat" only when two thirds of the buyers are; otherwise the lead does not say.
+        var oneTime = facts.OneTimeShare is >= 2.0 / 3;
+        var repeat = facts.OneTimeShare is <= 1.0 / 3;
         var lead = rule switch
         {
             "browser" => "Browsers who have not bought",
             "inactive" => "Inactive visitors who never bought",
-            "dormant" => oneTime ? "Lapsed one-time buyers" : "Lapsed repeat buyers",
+            "dormant" => oneTime ? "Lapsed one-time buyers" : repeat ? "Lapsed repeat buyers" : "Lapsed buyers",
             "high-value" => "Top spenders",
-            "at-risk" => oneTime ? "One-time buyers slipping away" : "Repeat buyers slipping away",
+            "at-risk" => oneTime ? "One-time buyers slipping away" : repeat ? "Repeat buyers slipping away" : "Buyers slipping away",
             "new" => "New customers",
             "loyal" => "Loyal repeat buyers",
-            _ => "Occasional buyers",
+            _ => oneTime ? "One-time buyers" : "Occasional buyers",
         };
 
         var parts = new List<string> { $"{facts.Share.ToString("0%", CultureInfo.InvariantCulture)} of users" };
@@ -398,9 +417,14 @@ public static class SegmentLabeler
                 parts.Add(string.IsNullOrEmpty(currency) ? $"{amount} spent" : $"{amount} {currency} spent");
             }
 
+            if (facts.Orders is not null && facts.OneTimeShare is { } once && !oneTime && !repeat)
+            {
+                parts.Add($"{once.ToString("0%", CultureInfo.InvariantCulture)} bought once");
+            }
+
             if (facts.RevenueShare is { } revenue)
             {
-                parts.Add($"{revenue.ToString("0%", CultureInfo.InvariantCulture)} of revenue");
+                parts.Add(revenue is > 0 and < 0.005 ? "under 1% of revenue" : $"{revenue.ToString("0%", CultureInfo.InvariantCulture)} of revenue");
             }
         }
 
@@ -411,12 +435,14 @@ public static class SegmentLabeler
     private static string[] Qualifiers(string rule, SegmentFacts[] group)
     {
         var buying = rule is not ("browser" or "inactive");
+        // Recency tells segments apart only among the lapsing; "high-value 3 days" would say nothing to a marketer.
+        var lapsing = rule is "dormant" or "at-risk";
         var candidates = buying
             ? new (string Name, Func<SegmentFacts, double?> Value)[]
             {
                 ("spend", f => f.TypicalSpend),
                 ("orders", f => f.Orders),
-                ("recency", f => f.DaysSinceLastPurchase),
+                ("recency", f => lapsing ? f.DaysSinceLastPurchase : null),
             }
             : [("engagement", f => f.Sessions), ("recency", f => f.DaysSinceLastSeen)];
 
@@ -440,9 +466,10 @@ public static class SegmentLabeler
             return values.Select(days => Span(days)).ToArray();
         }
 
-        if (best.Name == "orders" && group.Length == 2 && values.Count(v => v <= 1.5) == 1)
+        var oneTimeShares = group.Select(f => f.OneTimeShare ?? 0).ToArray();
+        if (best.Name == "orders" && group.Length == 2 && oneTimeShares.Count(v => v >= 2.0 / 3) == 1 && oneTimeShares.Count(v => v <= 1.0 / 3) == 1)
         {
-            return values.Select(v => v <= 1.5 ? "one-time" : "repeat").ToArray();
+            return oneTimeShares.Select(v => v >= 2.0 / 3 ? "one-time" : "repeat").ToArray();
         }
 
         var words = RankWords(group.Length);
@@ -462,13 +489,14 @@ public static class SegmentLabeler
         return result;
     }
 
+    /// <summary>Comparative words: the qualifier ranks segments of one rule against each other, not against the tenant.</summary>
     private static string[] RankWords(int n) => n switch
     {
-        2 => ["low", "high"],
-        3 => ["low", "mid", "high"],
-        4 => ["lowest", "low", "high", "highest"],
-        5 => ["lowest", "low", "mid", "high", "highest"],
-        _ => Enumerable.Range(1, n).Select(i => $"tier-{i}-of-{n}").ToArray(),
+        2 => ["lower", "higher"],
+        3 => ["lowest", "middle", "highest"],
+        4 => ["lowest", "lower", "higher", "highest"],
+        5 => ["lowest", "lower", "middle", "higher", "highest"],
+        _ => Enumerable.Range(1, n).Select(i => $"rank-{i}-of-{n}").ToArray(),
     };
 
     /// <summary>Any labels still equal (equal facts) get their share of users appended, so no two segments share a name.</summary>

@@ -330,6 +330,18 @@ public static class SegmentationTrainer
         var distinguishing = SegmentLabeler.Distinguish(features, originalCentroids, mean, stdDev);
         var rules = settings.LabelRules ?? new LabelRules();
         var names = SegmentLabeler.Label(data.SourceFeatures, data.Rows, result.Labels, k, rules, data.Currency);
+        var tenureColumn = data.SourceFeatures.ToList().IndexOf("tenure_days");
+        if (tenureColumn >= 0)
+        {
+            var history = data.Rows.Max(r => r[tenureColumn]);
+            foreach (var (name, days) in new[] { ("dormant_after_days", rules.DormantAfterDays), ("at_risk_after_days", rules.AtRiskAfterDays) })
+            {
+                if (days > history)
+                {
+                    warnings.Add($"{name} ({days:0}) is longer than the history ({history:0} days): no segment can be {(name.StartsWith("dormant", StringComparison.Ordinal) ? "dormant" : "at-risk")}.");
+                }
+            }
+        }
 
         var (ids, labels, nextId, agreement) = CarryOver(previous, data.Rows, result.Labels, k, names);
         var sizes = new int[k];
@@ -387,11 +399,11 @@ public static class SegmentationTrainer
     }
 
     /// <summary>
-    /// Segment ids and labels for the new clusters: each is matched one-to-one (Hungarian, by overlap on the training
-    /// rows as the previous model assigns them) to a previous segment and inherits its id. It keeps the previous label
-    /// only while it still satisfies that label's rule (and no other segment took the label); otherwise, and for a
-    /// cluster with no match (which gets a fresh id), the label is the one its own facts give. Also returns the share of
-    /// rows whose id is unchanged.
+    /// Segment ids for the new clusters: each is matched one-to-one (Hungarian, by overlap on the training rows as the
+    /// previous model assigns them) to a previous segment and inherits its id; a cluster with no match gets a fresh id.
+    /// Labels are not inherited: each run names every segment from its own facts, so a name is always true of its
+    /// segment now (an inherited one could hold a rule the segment no longer meets, or a qualifier such as "low-spend"
+    /// that compared it with segments that are gone). Also returns the share of rows whose id is unchanged.
     /// </summary>
     private static (int[] Ids, string[] Labels, int NextId, double Agreement) CarryOver(
         SegmentModel? previous, double[][] rows, int[] labels, int k, IReadOnlyList<SegmentLabel> names)
@@ -417,22 +429,6 @@ public static class SegmentationTrainer
         for (var c = 0; c < k; c++)
         {
             ids[c] = match[c] >= 0 ? prev.Segments[match[c]].Id : nextId++;
-        }
-
-        for (var c = 0; c < k; c++)
-        {
-            if (match[c] < 0)
-            {
-                continue;
-            }
-
-            var old = prev.Segments[match[c]];
-            var stillHolds = old.Rule.Length > 0 && old.Rule == names[c].Rule;
-            var takenByAnother = Enumerable.Range(0, k).Any(other => other != c && result[other] == old.Label);
-            if (stillHolds && !takenByAnother)
-            {
-                result[c] = old.Label;
-            }
         }
 
         var same = 0;

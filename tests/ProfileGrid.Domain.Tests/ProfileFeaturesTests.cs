@@ -153,9 +153,9 @@ public class ProfileFeaturesTests
     [InlineData("sessions", true)]
     [InlineData("frequency_365d", true)]
     [InlineData("monetary_365d", true)]
-    [InlineData("days_since_first_purchase", false)]
+    [InlineData("days_since_first_purchase", true)]
     [InlineData("recency_days", false)]
-    [InlineData("tenure_days", false)]
+    [InlineData("tenure_days", true)]
     [InlineData("category_diversity", false)]
     [InlineData("days_since_last_seen", false)]
     public void Heavy_tailed_features(string feature, bool expected)

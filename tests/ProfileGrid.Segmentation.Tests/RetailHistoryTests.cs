@@ -43,6 +43,20 @@ public sealed class RetailHistoryTests(RetailHistoryFixture retail, ITestOutputH
 
         Assert.Equal("new", segment.Rule);
         Assert.Equal("new", segment.Label);
+        var newest = retail.Segments.Where((_, i) => retail.Kinds[i] == RetailKind.New).ToArray();
+        Assert.True(newest.Count(s => s == segment.Id) >= 0.9 * newest.Length, $"{newest.Count(s => s == segment.Id)} of {newest.Length} newest customers are in 'new'");
+    }
+
+    [Fact]
+    public void Thresholds_longer_than_the_history_are_warned_about()
+    {
+        var strict = new SegmentationSettings { LabelRules = new LabelRules { DormantAfterDays = 800, AtRiskAfterDays = 600, NewWithinDays = 60 }, StabilityRuns = 0 };
+
+        var model = SegmentationTrainer.Train(retail.Data, strict, null, 1, RetailHistoryFixture.Now);
+
+        Assert.Contains("dormant_after_days (800) is longer than the history (540 days): no segment can be dormant.", model.Warnings);
+        Assert.Contains("at_risk_after_days (600) is longer than the history (540 days): no segment can be at-risk.", model.Warnings);
+        Assert.DoesNotContain(model.Segments, s => s.Rule is "dormant" or "at-risk");
     }
 
     [Fact]
@@ -117,11 +131,14 @@ public sealed class RetailHistoryFixture
         }
 
         var heavyTailed = ProfileFeatures.All.Select(ProfileFeatures.IsHeavyTailed).ToArray();
-        Model = SegmentationTrainer.Train(new TrainingSet(ProfileFeatures.All, heavyTailed, rows, rows.Length, "USD"), new SegmentationSettings(), null, 1, Now);
+        Data = new TrainingSet(ProfileFeatures.All, heavyTailed, rows, rows.Length, "USD");
+        Model = SegmentationTrainer.Train(Data, new SegmentationSettings(), null, 1, Now);
         Segments = rows.Select(Model.Assign).ToArray();
     }
 
     public RetailKind[] Kinds { get; }
+
+    public TrainingSet Data { get; }
 
     public SegmentModel Model { get; }
 

@@ -114,7 +114,7 @@ public class SegmentLabelerTests
         var labels = SegmentLabeler.Label(Source, [.. rows], [.. assignment], 4, Rules, "USD");
 
         Assert.Equal(["dormant", "dormant", "high-value", "new"], labels.Select(l => l.Rule));
-        Assert.Equal(["dormant low-spend", "dormant high-spend", "high-value", "new"], labels.Select(l => l.Label));
+        Assert.Equal(["dormant lower-spend", "dormant higher-spend", "high-value", "new"], labels.Select(l => l.Label));
         Assert.Equal("Lapsed one-time buyers: 50% of users, last purchase about 14 months ago, 1 order, 44 USD spent, 4% of revenue", labels[0].Description);
         Assert.StartsWith("Top spenders: 13% of users", labels[2].Description, StringComparison.Ordinal);
         Assert.StartsWith("New customers: 13% of users, last purchase about 2 weeks ago, first purchase about 3 weeks ago", labels[3].Description, StringComparison.Ordinal);
@@ -167,5 +167,19 @@ public class SegmentLabelerTests
 
         Assert.Contains(problems, p => p.StartsWith("at_risk_after_days", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("loyal_min_orders", StringComparison.Ordinal));
+        Assert.Contains(new LabelRules { NewWithinDays = 400 }.Validate(), p => p.StartsWith("new_within_days: must not exceed at_risk_after_days (90)", StringComparison.Ordinal));
+        Assert.Contains(new LabelRules { DormantAfterDays = 1e308, AtRiskAfterDays = 1e307 }.Validate(), p => p.StartsWith("dormant_after_days: must be a number of days between 0 and 36500", StringComparison.Ordinal));
+        // A bad dormancy is reported once, on its own field, not also on the at-risk threshold that was never sent.
+        Assert.Equal(["dormant_after_days"], new LabelRules { DormantAfterDays = -5 }.Validate().Select(p => p[..p.IndexOf(':')]));
+    }
+
+    [Fact]
+    public void Leads_say_one_time_or_repeat_only_when_two_thirds_of_the_buyers_are()
+    {
+        var mixed = new SegmentFacts { Share = 0.2, BuyerShare = 1, DaysSinceLastPurchase = 100, Orders = 1, OneTimeShare = 0.52, TypicalSpend = 400, RevenueShare = 0.0037 };
+
+        Assert.Equal("Buyers slipping away: 20% of users, last purchase about 3 months ago, 1 order, 400 spent, 52% bought once, under 1% of revenue", SegmentLabeler.Describe("at-risk", mixed));
+        Assert.StartsWith("One-time buyers slipping away", SegmentLabeler.Describe("at-risk", new SegmentFacts { OneTimeShare = 0.8 }), StringComparison.Ordinal);
+        Assert.StartsWith("One-time buyers:", SegmentLabeler.Describe("casual", new SegmentFacts { OneTimeShare = 0.8 }), StringComparison.Ordinal);
     }
 }

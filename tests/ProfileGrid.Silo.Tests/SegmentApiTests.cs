@@ -300,6 +300,9 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         Assert.Equal("browser", SegmentOf(first, PlantedType.Browser).GetProperty("label").GetString());
         Assert.Equal(3, segments.Select(s => s.GetProperty("label").GetString()).Distinct().Count());
         Assert.Contains(first.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.StartsWith("frequency and spend count the whole history", StringComparison.Ordinal));
+        Assert.Equal(200, first.RootElement.GetProperty("labelThresholds").GetProperty("dormantAfterDays").GetDouble());
+        Assert.Equal(100, first.RootElement.GetProperty("labelThresholds").GetProperty("atRiskAfterDays").GetDouble());
+        Assert.Equal(60, first.RootElement.GetProperty("labelThresholds").GetProperty("newWithinDays").GetDouble());
 
         // A stricter tenant: 300 days without buying is not yet dormant, nor at risk. The lapsed segment keeps its id,
         // but not a label its rule no longer gives it.

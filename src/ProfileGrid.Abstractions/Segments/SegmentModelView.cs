@@ -61,6 +61,9 @@ public sealed record SegmentModelView
     /// <summary>Classic RFM quintile edges fitted with the model (buyers only); null when it has none (no buyer, or an older model).</summary>
     [Id(20)] public RfmModelView? Rfm { get; init; }
 
+    /// <summary>The thresholds the segment names were judged by.</summary>
+    [Id(21)] public LabelRulesView LabelRules { get; init; } = new();
+
     public int K => Segments.Length;
 
     public SegmentView? Segment(int id) => Array.Find(Segments, s => s.Id == id);
@@ -254,4 +257,19 @@ public sealed record SegmentationRequest
     [Id(20)] public double LoyalMinOrders { get; init; } = 3;
 
     [Id(21)] public double HighValueSpendRatio { get; init; } = 2;
+}
+
+/// <summary>A model's naming thresholds (see the segmentation library's LabelRules).</summary>
+[GenerateSerializer, Immutable, Alias("pg.label-rules-view")]
+public sealed record LabelRulesView
+{
+    [Id(0)] public double DormantAfterDays { get; init; } = 180;
+
+    [Id(1)] public double AtRiskAfterDays { get; init; } = 90;
+
+    [Id(2)] public double NewWithinDays { get; init; } = 60;
+
+    [Id(3)] public double LoyalMinOrders { get; init; } = 3;
+
+    [Id(4)] public double HighValueSpendRatio { get; init; } = 2;
 }

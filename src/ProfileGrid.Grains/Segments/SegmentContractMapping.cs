@@ -71,6 +71,14 @@ public static class SegmentContractMapping
             Points = model.Map.Points.Select(p => new MapPointView(p.X, p.Y, p.SegmentId)).ToArray(),
         },
         Warnings = model.Warnings,
+        LabelRules = new LabelRulesView
+        {
+            DormantAfterDays = model.LabelRules.DormantAfterDays,
+            AtRiskAfterDays = model.LabelRules.AtRiskAfterDays,
+            NewWithinDays = model.LabelRules.NewWithinDays,
+            LoyalMinOrders = model.LabelRules.LoyalMinOrders,
+            HighValueSpendRatio = model.LabelRules.HighValueSpendRatio,
+        },
         Rfm = model.Rfm?.ToView(),
     };
 

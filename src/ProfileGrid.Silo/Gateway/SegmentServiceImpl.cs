@@ -346,6 +346,14 @@ public sealed class SegmentServiceImpl(
         response.StabilityAdjustedRandIndex = model.StabilityAdjustedRandIndex;
         response.AgreementWithPrevious = model.AgreementWithPrevious;
         response.Warnings.AddRange(model.Warnings);
+        response.LabelThresholds = new LabelThresholds
+        {
+            DormantAfterDays = model.LabelRules.DormantAfterDays,
+            AtRiskAfterDays = model.LabelRules.AtRiskAfterDays,
+            NewWithinDays = model.LabelRules.NewWithinDays,
+            LoyalMinOrders = model.LabelRules.LoyalMinOrders,
+            HighValueSpendRatio = model.LabelRules.HighValueSpendRatio,
+        };
         var assigned = overview.Sizes.Values.Sum(v => (long)v);
         foreach (var segment in model.Segments)
         {
