@@ -101,7 +101,7 @@ public class SegmentContractMappingTests
             MapPoints = 12, Seed = 99,
         };
 
-        var back = settings.ToRequest().ToSettings();
+        var back = settings.ToRequest().ToSettings(new LabelRules());
 
         Assert.Equal(settings with { Features = [] }, back with { Features = [] });
         Assert.Equal(settings.Features, back.Features);
@@ -110,7 +110,7 @@ public class SegmentContractMappingTests
     [Fact]
     public void An_unknown_normalization_is_refused_by_name()
     {
-        var error = Assert.Throws<ArgumentException>(() => new SegmentationRequest { Normalization = "robust" }.ToSettings());
+        var error = Assert.Throws<ArgumentException>(() => new SegmentationRequest { Normalization = "robust" }.ToSettings(new LabelRules()));
 
         Assert.Contains("'robust' is not zscore or minmax", error.Message);
     }

@@ -314,6 +314,18 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         Assert.Equal("casual", relabelled.GetProperty("label").GetString());
         Assert.Equal("high-value", SegmentOf(second, PlantedType.BigSpender).GetProperty("label").GetString());
 
+        // The tenant's thresholds stay until a run names others: a run that names none keeps 400 / 350.
+        using var third = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3}""");
+        Assert.Equal(400, third.RootElement.GetProperty("labelThresholds").GetProperty("dormantAfterDays").GetDouble());
+        Assert.Equal(350, third.RootElement.GetProperty("labelThresholds").GetProperty("atRiskAfterDays").GetDouble());
+        Assert.Equal("casual", SegmentOf(third, PlantedType.Lapsed).GetProperty("label").GetString());
+
+        // Checked as a combination with the tenant's: at-risk 450 against the kept dormancy of 400 is refused by name.
+        using var clash = new StringContent("""{"atRiskAfterDays": 450}""", Encoding.UTF8, "application/json");
+        using var clashed = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/segments:run", clash);
+        Assert.Equal(HttpStatusCode.BadRequest, clashed.StatusCode);
+        Assert.Contains("at_risk_after_days: must be positive and below dormant_after_days (400); got 450.", await clashed.Content.ReadAsStringAsync());
+
         using var curves = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/segments/curves");
         var point = curves.RootElement.GetProperty("points").EnumerateArray().Single();
         Assert.True(point.GetProperty("calinskiHarabasz").GetDouble() > 1);

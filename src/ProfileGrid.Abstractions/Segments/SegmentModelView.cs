@@ -248,15 +248,16 @@ public sealed record SegmentationRequest
 
     [Id(16)] public double CorrelationThreshold { get; init; } = 0.95;
 
-    [Id(17)] public double DormantAfterDays { get; init; } = 180;
+    // The naming thresholds; 0 keeps the tenant's (those of its last run, or the configured defaults).
+    [Id(17)] public double DormantAfterDays { get; init; }
 
-    [Id(18)] public double AtRiskAfterDays { get; init; } = 90;
+    [Id(18)] public double AtRiskAfterDays { get; init; }
 
-    [Id(19)] public double NewWithinDays { get; init; } = 60;
+    [Id(19)] public double NewWithinDays { get; init; }
 
-    [Id(20)] public double LoyalMinOrders { get; init; } = 3;
+    [Id(20)] public double LoyalMinOrders { get; init; }
 
-    [Id(21)] public double HighValueSpendRatio { get; init; } = 2;
+    [Id(21)] public double HighValueSpendRatio { get; init; }
 }
 
 /// <summary>A model's naming thresholds (see the segmentation library's LabelRules).</summary>

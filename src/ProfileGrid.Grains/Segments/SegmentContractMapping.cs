@@ -191,7 +191,8 @@ public static class SegmentContractMapping
         HighValueSpendRatio = settings.LabelRules.HighValueSpendRatio,
     };
 
-    public static SegmentationSettings ToSettings(this SegmentationRequest request) => new()
+    /// <summary>The run's settings; thresholds the request leaves at 0 come from <paramref name="tenantRules"/>.</summary>
+    public static SegmentationSettings ToSettings(this SegmentationRequest request, LabelRules tenantRules) => new()
     {
         Algorithm = request.Algorithm,
         K = request.K,
@@ -212,13 +213,15 @@ public static class SegmentContractMapping
         CorrelationThreshold = request.CorrelationThreshold,
         LabelRules = new LabelRules
         {
-            DormantAfterDays = request.DormantAfterDays,
-            AtRiskAfterDays = request.AtRiskAfterDays,
-            NewWithinDays = request.NewWithinDays,
-            LoyalMinOrders = request.LoyalMinOrders,
-            HighValueSpendRatio = request.HighValueSpendRatio,
+            DormantAfterDays = Or(request.DormantAfterDays, tenantRules.DormantAfterDays),
+            AtRiskAfterDays = Or(request.AtRiskAfterDays, tenantRules.AtRiskAfterDays),
+            NewWithinDays = Or(request.NewWithinDays, tenantRules.NewWithinDays),
+            LoyalMinOrders = Or(request.LoyalMinOrders, tenantRules.LoyalMinOrders),
+            HighValueSpendRatio = Or(request.HighValueSpendRatio, tenantRules.HighValueSpendRatio),
         },
     };
+
+    private static double Or(double requested, double tenants) => requested == 0 ? tenants : requested;
 
     /// <summary>The normalisation's name as the API spells it.</summary>
     public static string ToName(NormalizationKind kind) => kind switch

@@ -66,7 +66,8 @@ public sealed partial class SegmentationGrain(
             SegmentationSettings settings;
             try
             {
-                settings = request?.ToSettings() ?? state.State.LastSettings ?? _options.DefaultSettings();
+                var tenantRules = state.State.LastSettings?.LabelRules ?? _options.DefaultSettings().LabelRules;
+                settings = request?.ToSettings(tenantRules) ?? state.State.LastSettings ?? _options.DefaultSettings();
             }
             catch (ArgumentException ex)
             {

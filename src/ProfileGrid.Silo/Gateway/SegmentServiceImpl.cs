@@ -32,7 +32,16 @@ public sealed class SegmentServiceImpl(
     {
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
         var settings = ToSettings(request);
-        var result = await Segmentation(tenant).RunAsync(settings.ToRequest());
+        // Thresholds not named (0) stay the tenant's: the segmentation grain fills them from its last run (or the
+        // configured defaults) and judges the combination.
+        var result = await Segmentation(tenant).RunAsync(settings.ToRequest() with
+        {
+            DormantAfterDays = request.DormantAfterDays,
+            AtRiskAfterDays = request.AtRiskAfterDays,
+            NewWithinDays = request.NewWithinDays,
+            LoyalMinOrders = request.LoyalMinOrders,
+            HighValueSpendRatio = request.HighValueSpendRatio,
+        });
         var code = result.Outcome switch
         {
             SegmentationRunOutcome.Published => StatusCode.OK,
@@ -299,14 +308,6 @@ public sealed class SegmentServiceImpl(
             LogRecency = request.HasLogRecency ? request.LogRecency : defaults.LogRecency,
             DropUninformativeFeatures = request.HasDropUninformativeFeatures ? request.DropUninformativeFeatures : defaults.DropUninformativeFeatures,
             CorrelationThreshold = request.CorrelationThreshold == 0 ? defaults.CorrelationThreshold : request.CorrelationThreshold,
-            LabelRules = new LabelRules
-            {
-                DormantAfterDays = OrDefault(request.DormantAfterDays, defaults.LabelRules.DormantAfterDays),
-                AtRiskAfterDays = OrDefault(request.AtRiskAfterDays, defaults.LabelRules.AtRiskAfterDays),
-                NewWithinDays = OrDefault(request.NewWithinDays, defaults.LabelRules.NewWithinDays),
-                LoyalMinOrders = OrDefault(request.LoyalMinOrders, defaults.LabelRules.LoyalMinOrders),
-                HighValueSpendRatio = OrDefault(request.HighValueSpendRatio, defaults.LabelRules.HighValueSpendRatio),
-            },
         };
         var problems = settings.Validate(ProfileFeatures.All, 0);
         if (problems.Count > 0)
@@ -316,8 +317,6 @@ public sealed class SegmentServiceImpl(
 
         return settings;
     }
-
-    private static double OrDefault(double requested, double configured) => requested == 0 ? configured : requested;
 
     private static SegmentsResponse ToProto(string tenant, SegmentOverview overview)
     {
