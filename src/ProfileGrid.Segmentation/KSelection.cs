@@ -172,7 +172,8 @@ public static class KSelection
 
     private static string Show(int? k) => k?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
 
-    private static double SafeIndex(Func<double[][], int[], double> index, double[][] points, int[] labels)
+    /// <summary>The index of the partition, or NaN when it has fewer than two non-empty clusters.</summary>
+    internal static double SafeIndex(Func<double[][], int[], double> index, double[][] points, int[] labels)
     {
         try
         {

@@ -277,7 +277,7 @@ public static class SegmentationTrainer
                   (fixedK < settings.MinK ? $" (min_k is {settings.MinK})." : ".")
                 : $"k = {fixedK} was requested.";
             choice = new KChoice(
-                [new KCurvePoint(fixedK, fit.Inertia, silhouette, SafeIndex(ClusterMetrics.CalinskiHarabasz, points, fit.Labels), SafeIndex(ClusterMetrics.DaviesBouldin, points, fit.Labels))],
+                [new KCurvePoint(fixedK, fit.Inertia, silhouette, KSelection.SafeIndex(ClusterMetrics.CalinskiHarabasz, points, fit.Labels), KSelection.SafeIndex(ClusterMetrics.DaviesBouldin, points, fit.Labels))],
                 fixedK, fixedK, fixedK, reason, fit);
         }
         else
@@ -330,10 +330,8 @@ public static class SegmentationTrainer
         var distinguishing = SegmentLabeler.Distinguish(features, originalCentroids, mean, stdDev);
         var rules = settings.LabelRules ?? new LabelRules();
         var names = SegmentLabeler.Label(data.SourceFeatures, data.Rows, result.Labels, k, rules, data.Currency);
-        var tenureColumn = data.SourceFeatures.ToList().IndexOf("tenure_days");
-        if (tenureColumn >= 0)
+        if (HistoryDays(data) is { } history)
         {
-            var history = data.Rows.Max(r => r[tenureColumn]);
             foreach (var (name, days) in new[] { ("dormant_after_days", rules.DormantAfterDays), ("at_risk_after_days", rules.AtRiskAfterDays) })
             {
                 if (days > history)
@@ -343,7 +341,7 @@ public static class SegmentationTrainer
             }
         }
 
-        var (ids, labels, nextId, agreement) = CarryOver(previous, data.Rows, result.Labels, k, names);
+        var (ids, nextId, agreement) = CarryOverIds(previous, data.Rows, result.Labels, k);
         var sizes = new int[k];
         foreach (var label in result.Labels)
         {
@@ -354,7 +352,7 @@ public static class SegmentationTrainer
             .Select(c => new SegmentDefinition
             {
                 Id = ids[c],
-                Label = labels[c],
+                Label = names[c].Label,
                 Rule = names[c].Rule,
                 Description = names[c].Description,
                 Facts = names[c].Facts,
@@ -405,11 +403,9 @@ public static class SegmentationTrainer
     /// segment now (an inherited one could hold a rule the segment no longer meets, or a qualifier such as "low-spend"
     /// that compared it with segments that are gone). Also returns the share of rows whose id is unchanged.
     /// </summary>
-    private static (int[] Ids, string[] Labels, int NextId, double Agreement) CarryOver(
-        SegmentModel? previous, double[][] rows, int[] labels, int k, IReadOnlyList<SegmentLabel> names)
+    private static (int[] Ids, int NextId, double Agreement) CarryOverIds(SegmentModel? previous, double[][] rows, int[] labels, int k)
     {
         var ids = new int[k];
-        var result = names.Select(n => n.Label).ToArray();
         var compatible = previous is not null && previous.Segments.Length > 0 &&
                          previous.SourceColumns.All(c => c < rows[0].Length);
         if (!compatible)
@@ -419,7 +415,7 @@ public static class SegmentationTrainer
                 ids[c] = c;
             }
 
-            return (ids, result, k, double.NaN);
+            return (ids, k, double.NaN);
         }
 
         var prev = previous!;
@@ -440,7 +436,7 @@ public static class SegmentationTrainer
             }
         }
 
-        return (ids, result, nextId, (double)same / rows.Length);
+        return (ids, nextId, (double)same / rows.Length);
     }
 
     /// <summary>
@@ -456,8 +452,7 @@ public static class SegmentationTrainer
         var windowed = window == "365d";
         if (window == "auto")
         {
-            var tenure = data.SourceFeatures.ToList().IndexOf("tenure_days");
-            var history = tenure >= 0 && data.Rows.Length > 0 ? data.Rows.Max(r => r[tenure]) : 0;
+            var history = HistoryDays(data) ?? 0;
             windowed = history > AutoWindowHistoryDays;
             notes.Add(windowed
                 ? $"frequency and spend count the last 365 days (frequency_365d, monetary_365d): the history spans {history:0} days, more than {AutoWindowHistoryDays}."
@@ -470,6 +465,13 @@ public static class SegmentationTrainer
         var available = wanted.Where(f => data.SourceFeatures.Contains(f, StringComparer.Ordinal)).ToArray();
         // A source without the standard features (a custom training set) uses all of its own.
         return available.Length > 0 ? available : data.SourceFeatures.ToArray();
+    }
+
+    /// <summary>How far back the tenant's history reaches: the longest tenure among the rows; null without tenure.</summary>
+    private static double? HistoryDays(TrainingSet data)
+    {
+        var tenure = data.SourceFeatures.ToList().IndexOf("tenure_days");
+        return tenure >= 0 && data.Rows.Length > 0 ? data.Rows.Max(r => r[tenure]) : null;
     }
 
     /// <summary>History longer than this (days) makes the <c>auto</c> window count the last 365 days rather than the lifetime.</summary>
@@ -551,18 +553,6 @@ public static class SegmentationTrainer
         }
 
         return aa > 0 && bb > 0 ? ab / Math.Sqrt(aa * bb) : 0;
-    }
-
-    private static double SafeIndex(Func<double[][], int[], double> index, double[][] points, int[] labels)
-    {
-        try
-        {
-            return index(points, labels);
-        }
-        catch (ArgumentException)
-        {
-            return double.NaN;
-        }
     }
 
     private static SegmentMap BuildMap(double[][] points, int[] labels, int[] ids, SegmentationSettings settings)

@@ -85,3 +85,30 @@ public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
 {
     public const string Name = "cluster";
 }
+
+/// <summary>
+/// A one-silo cluster of a test class's own, for silos that need settings the shared <see cref="ClusterFixture"/> must
+/// not have (reminders every few seconds, a clock the test moves, a reminder table that fails).
+/// </summary>
+public abstract class OneSiloClusterTests : IAsyncLifetime
+{
+    protected TestCluster Cluster { get; private set; } = null!;
+
+    /// <summary>Adds the class's silo configurator (<c>builder.AddSiloBuilderConfigurator&lt;T&gt;()</c>).</summary>
+    protected abstract void ConfigureSilo(TestClusterBuilder builder);
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(initialSilosCount: 1);
+        ConfigureSilo(builder);
+        builder.AddClientBuilderConfigurator<ClusterFixture.ClientConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+}

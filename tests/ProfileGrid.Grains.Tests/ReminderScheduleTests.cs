@@ -13,32 +13,17 @@ namespace ProfileGrid.Grains.Tests;
 /// The retraining reminder keeps its schedule: a one-silo cluster whose reminders tick every 3 s, over a reminder table
 /// that can time out (see <see cref="FaultyReminderTable"/>), with the silo's log captured.
 /// </summary>
-public sealed class ReminderScheduleTests : IAsyncLifetime
+public sealed class ReminderScheduleTests : OneSiloClusterTests
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(3);
-    private TestCluster _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(initialSilosCount: 1);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        builder.AddClientBuilderConfigurator<ClusterFixture.ClientConfigurator>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-    }
+    protected override void ConfigureSilo(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();
 
     [Fact]
     public async Task The_reminder_period_holds_over_three_periods_although_the_grain_is_reactivated_and_asks_again_between_ticks()
     {
         const string tenant = "steady";
-        await RetrainReminderTests.PublishUsersAsync(_cluster, tenant);
-        var segmentation = _cluster.Client.GetGrain<ISegmentationGrain>(tenant);
+        await RetrainReminderTests.PublishUsersAsync(Cluster, tenant);
+        var segmentation = Cluster.Client.GetGrain<ISegmentationGrain>(tenant);
         var models = new List<SegmentModelView> { await NextModelAsync(segmentation, afterVersion: 0) };
         for (var i = 0; i < 3; i++)
         {
@@ -69,7 +54,7 @@ public sealed class ReminderScheduleTests : IAsyncLifetime
     public async Task A_registration_that_timed_out_but_was_stored_is_not_reported_as_a_failure()
     {
         const string tenant = "landed-reminder";
-        var segmentation = _cluster.Client.GetGrain<ISegmentationGrain>(tenant);
+        var segmentation = Cluster.Client.GetGrain<ISegmentationGrain>(tenant);
         await segmentation.EnsureScheduledAsync();
 
         var stored = await PollAsync(() => Task.FromResult(CapturedLogs.Where(3205, tenant).Count > 0), "the 'stored although' note");
@@ -85,7 +70,7 @@ public sealed class ReminderScheduleTests : IAsyncLifetime
     public async Task A_registration_that_was_not_stored_is_reported_and_retried_until_it_is()
     {
         const string tenant = "refused-reminder";
-        var segmentation = _cluster.Client.GetGrain<ISegmentationGrain>(tenant);
+        var segmentation = Cluster.Client.GetGrain<ISegmentationGrain>(tenant);
         await segmentation.EnsureScheduledAsync();
 
         var registered = await PollAsync(
@@ -98,7 +83,7 @@ public sealed class ReminderScheduleTests : IAsyncLifetime
     }
 
     private IReminderTable ReminderTable() =>
-        ((InProcessSiloHandle)_cluster.Primary!).SiloHost.Services.GetRequiredService<IReminderTable>();
+        ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IReminderTable>();
 
     private static async Task<SegmentModelView> NextModelAsync(ISegmentationGrain segmentation, long afterVersion)
     {

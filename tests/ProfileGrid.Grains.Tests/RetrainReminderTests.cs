@@ -10,32 +10,17 @@ using ProfileGrid.Grains.Segments;
 namespace ProfileGrid.Grains.Tests;
 
 /// <summary>Segmentation retrains on its reminder, with nobody asking: a one-silo cluster whose reminders may tick every 2 s.</summary>
-public sealed class RetrainReminderTests : IAsyncLifetime
+public sealed class RetrainReminderTests : OneSiloClusterTests
 {
-    private TestCluster _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(initialSilosCount: 1);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        builder.AddClientBuilderConfigurator<ClusterFixture.ClientConfigurator>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-    }
+    protected override void ConfigureSilo(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();
 
     [Fact]
     public async Task A_tenant_whose_users_have_features_gets_a_model_and_then_newer_ones_on_the_reminder()
     {
         const string tenant = "reminded";
-        await PublishUsersAsync(_cluster, tenant);
+        await PublishUsersAsync(Cluster, tenant);
 
-        var segmentation = _cluster.Client.GetGrain<ISegmentationGrain>(tenant);
+        var segmentation = Cluster.Client.GetGrain<ISegmentationGrain>(tenant);
         var deadline = DateTime.UtcNow.AddSeconds(45);
         long version = 0;
         while (DateTime.UtcNow < deadline && version < 2)

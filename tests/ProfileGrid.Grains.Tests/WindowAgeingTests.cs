@@ -15,26 +15,11 @@ namespace ProfileGrid.Grains.Tests;
 /// The 365-day counts a feature shard holds fall as days pass with no event: a one-silo cluster whose clock a test can
 /// move days ahead (<see cref="ShiftedClock"/>), with shards that look for passed instants every 200 ms.
 /// </summary>
-public sealed class WindowAgeingTests : IAsyncLifetime
+public sealed class WindowAgeingTests : OneSiloClusterTests
 {
     private const string Tenant = "ageing";
     private static readonly ShiftedClock Clock = new();
-    private TestCluster _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(initialSilosCount: 1);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        builder.AddClientBuilderConfigurator<ClusterFixture.ClientConfigurator>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-    }
+    protected override void ConfigureSilo(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();
 
     [Fact]
     public async Task A_buyer_whose_only_orders_leave_the_365_day_window_drops_to_zero_in_the_shard_and_changes_segment_with_no_event()
@@ -50,13 +35,13 @@ public sealed class WindowAgeingTests : IAsyncLifetime
             users.Add(($"browser-{i}", [PageView($"browser-{i}", now.AddDays(-3))]));
         }
 
-        await Task.WhenAll(users.Select(u => _cluster.Client.GetStreamProvider(StreamNames.EventsProvider)
+        await Task.WhenAll(users.Select(u => Cluster.Client.GetStreamProvider(StreamNames.EventsProvider)
             .GetStream<EventBatch>(StreamId.Create(StreamNames.UserEventsNamespace, new ProfileKey(Tenant, u.User).ToString()))
             .OnNextAsync(new EventBatch(u.Events))));
         await UntilAsync(async () => (await Task.WhenAll(Shards().Select(s => s.CountAsync()))).Sum() == users.Count, "every vector in the shards");
 
         // One feature, two segments: buyers this year (1 or 2 orders) against users without an order in the window.
-        var run = await _cluster.Client.GetGrain<ISegmentationGrain>(Tenant).RunAsync(
+        var run = await Cluster.Client.GetGrain<ISegmentationGrain>(Tenant).RunAsync(
             new SegmentationRequest { K = 2, Features = ["frequency_365d"], StabilityRuns = 0 });
         Assert.Equal(SegmentationRunOutcome.Published, run.Outcome);
         var buyers = (await SegmentOf(regular))!.SegmentId;
@@ -84,17 +69,17 @@ public sealed class WindowAgeingTests : IAsyncLifetime
     private static int Index(string feature) => ProfileFeatures.All.ToList().IndexOf(feature);
 
     private IFeatureShardGrain[] Shards() =>
-        Enumerable.Range(0, 2).Select(i => _cluster.Client.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Tenant, i))).ToArray();
+        Enumerable.Range(0, 2).Select(i => Cluster.Client.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Tenant, i))).ToArray();
 
     private IFeatureShardGrain ShardOf(string profileKey) =>
-        _cluster.Client.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Tenant, SegmentKeys.ShardOf(profileKey, 2)));
+        Cluster.Client.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(Tenant, SegmentKeys.ShardOf(profileKey, 2)));
 
     private Task<UserSegment?> SegmentOf(string profileKey) => ShardOf(profileKey).GetSegmentAsync(profileKey);
 
     /// <summary>The user's entry as the shard last wrote it, once it satisfies <paramref name="condition"/>.</summary>
     private async Task<ShardEntry> UntilStoredAsync(string profileKey, Func<ShardEntry, bool> condition)
     {
-        var storage = ((InProcessSiloHandle)_cluster.Primary!).SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(ProfileStores.Segments);
+        var storage = ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(ProfileStores.Segments);
         ShardEntry? found = null;
         await UntilAsync(async () =>
         {

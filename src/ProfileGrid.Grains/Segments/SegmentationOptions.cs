@@ -62,7 +62,7 @@ public sealed class SegmentationOptions
     public double CorrelationThreshold { get; set; } = 0.95;
 
     /// <summary>The thresholds segment names are judged by ("ProfileGrid:Segmentation:Labels:DormantAfterDays", ...).</summary>
-    public LabelRuleOptions Labels { get; set; } = new();
+    public LabelRules Labels { get; set; } = new();
 
     public NormalizationKind Normalization { get; set; } = NormalizationKind.ZScore;
 
@@ -92,14 +92,7 @@ public sealed class SegmentationOptions
         LogRecency = LogRecency,
         DropUninformativeFeatures = DropUninformativeFeatures,
         CorrelationThreshold = CorrelationThreshold,
-        LabelRules = new LabelRules
-        {
-            DormantAfterDays = Labels.DormantAfterDays,
-            AtRiskAfterDays = Labels.AtRiskAfterDays,
-            NewWithinDays = Labels.NewWithinDays,
-            LoyalMinOrders = Labels.LoyalMinOrders,
-            HighValueSpendRatio = Labels.HighValueSpendRatio,
-        },
+        LabelRules = Labels,
     };
 
     public IReadOnlyList<string> Validate()
@@ -148,18 +141,4 @@ public sealed class SegmentationOptions
         problems.AddRange(DefaultSettings().Validate(ProfileFeatures.All, 0).Select(p => "default " + p));
         return problems;
     }
-}
-
-/// <summary>Bindable defaults of <see cref="LabelRules"/> ("ProfileGrid:Segmentation:Labels").</summary>
-public sealed class LabelRuleOptions
-{
-    public double DormantAfterDays { get; set; } = 180;
-
-    public double AtRiskAfterDays { get; set; } = 90;
-
-    public double NewWithinDays { get; set; } = 60;
-
-    public double LoyalMinOrders { get; set; } = 3;
-
-    public double HighValueSpendRatio { get; set; } = 2;
 }
