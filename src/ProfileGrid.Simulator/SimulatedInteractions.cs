@@ -15,9 +15,10 @@ public static class SimulatedInteractions
     /// One entry per user with any event (keyed by user id, the anonymous id when the user id is empty), in ordinal id
     /// order; each user's products in ordinal id order. Counted per event: <c>product_view</c> adds a view,
     /// <c>add_to_cart</c> a cart add (whatever the quantity), and a <c>purchase</c> one purchase of each product on its
-    /// lines (an order, whatever the quantity). <see cref="ItemInteraction.LastAt"/> is the latest of those events;
-    /// removals from the cart, wishlists and shares are not interactions here. No ratings: the stream has none.
-    /// Users whose events touch no product have an empty list.
+    /// lines (an order, whatever the quantity), and <c>rating</c> sets the rating (the latest by event time; the
+    /// simulator plants none). <see cref="ItemInteraction.LastAt"/> is the latest of those events; removals from the
+    /// cart, wishlists and shares are not interactions here. The same counts a profile keeps per item. Users whose events
+    /// touch no product have an empty list.
     /// </summary>
     public static IReadOnlyList<UserInteractions> From(IEnumerable<Event> events)
     {
@@ -47,13 +48,23 @@ public static class SimulatedInteractions
                     }
 
                     break;
+                case "rating" when @event.Rating is { ProductId.Length: > 0, HasValue: true } rating:
+                    var rated = Count(items, rating.ProductId, @event);
+                    var ratedAt = ParseTime(@event);
+                    // The latest by event time wins, whatever order the events come in.
+                    if (rated.RatedAt is not { } previous || previous <= ratedAt)
+                    {
+                        (rated.Rating, rated.RatedAt) = (rating.Value, ratedAt);
+                    }
+
+                    break;
             }
         }
 
         return users
             .Select(user => new UserInteractions(
                 user.Key,
-                user.Value.Select(item => new ItemInteraction(item.Key, item.Value.Views, item.Value.CartAdds, item.Value.Purchases, null, item.Value.LastAt)).ToList()))
+                user.Value.Select(item => new ItemInteraction(item.Key, item.Value.Views, item.Value.CartAdds, item.Value.Purchases, item.Value.Rating, item.Value.LastAt)).ToList()))
             .ToList();
     }
 
@@ -64,7 +75,7 @@ public static class SimulatedInteractions
             items.Add(productId, counts = new Counts());
         }
 
-        var occurredAt = DateTimeOffset.Parse(@event.OccurredAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var occurredAt = ParseTime(@event);
         if (occurredAt > counts.LastAt)
         {
             counts.LastAt = occurredAt;
@@ -73,11 +84,16 @@ public static class SimulatedInteractions
         return counts;
     }
 
+    private static DateTimeOffset ParseTime(Event @event) =>
+        DateTimeOffset.Parse(@event.OccurredAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
     private sealed class Counts
     {
         public int Views;
         public int CartAdds;
         public int Purchases;
+        public double? Rating;
+        public DateTimeOffset? RatedAt;
         public DateTimeOffset LastAt = DateTimeOffset.MinValue;
     }
 }
