@@ -25,7 +25,7 @@ public class PlantedTasteTests
         Assert.Equal((8, 0.8), (new SimulationOptions().TasteGroups, new SimulationOptions().TasteStrength));
         Assert.All(Users, user => Assert.InRange(user.TasteGroup ?? -1, 0, 7));
         // 62.5 users a group expected; a binomial draw of 500 stays well inside this.
-        Assert.All(Users.CountBy(user => user.TasteGroup).Select(pair => pair.Value), count => Assert.InRange(count, 40, 90));
+        Assert.All(Users.CountBy(user => user.TasteGroup!.Value).Select(pair => pair.Value), count => Assert.InRange(count, 40, 90));
     }
 
     [Fact]
