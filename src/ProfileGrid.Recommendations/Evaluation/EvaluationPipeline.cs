@@ -46,7 +46,7 @@ public sealed record EvaluationRequest(
             problems.Add($"slice: unknown '{unknown}' (known: {string.Join(", ", SliceMaps.Known)})");
         }
 
-        var demographic = Slices.Where(s => s is not "segment").ToArray();
+        var demographic = Slices.Where(s => s is not "segment" && SliceMaps.Known.Contains(s)).ToArray();
         if (demographic.Length > 0 && UsersPath is null)
         {
             problems.Add($"slice: {string.Join(", ", demographic)} need a users file (--users u.user)");
