@@ -21,7 +21,7 @@ internal static class ReportPrinter
         var report = outcome.Report;
         var split = report.Split;
         console.MarkupLineInterpolated(
-            $"split: [bold]{split.Method}[/] ratio {split.Ratio.ToString(CultureInfo.InvariantCulture)} seed {split.Seed}: train {split.TrainUsers} users × {split.TrainItems} items ({split.TrainPairs} pairs), test {split.TestUsers} users ({split.HeldOutPairs} held-out pairs), {split.TrainOnlyUsers} users too small to split");
+            $"split: [bold]{split.Method}[/] ratio {split.Ratio.ToString(CultureInfo.InvariantCulture)}{(split.Method == nameof(SplitMethod.Random) ? $" seed {split.Seed}" : "")}: train {split.TrainUsers} users × {split.TrainItems} items ({split.TrainPairs} pairs), test {split.TestUsers} users ({split.HeldOutPairs} held-out pairs), {split.TrainOnlyUsers} users too small to split");
         console.WriteLine();
 
         var table = new Table().Border(TableBorder.Simple).Title($"top-{report.K}, seen items removed");
