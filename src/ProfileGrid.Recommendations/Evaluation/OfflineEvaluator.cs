@@ -69,6 +69,11 @@ public sealed record EvaluationReport(int K, SplitSummary Split, IReadOnlyList<A
 /// </summary>
 public static class OfflineEvaluator
 {
+    /// <summary>
+    /// Evaluates every trainer of <paramref name="trainers"/> (in that order) on <paramref name="split"/>, and each of
+    /// them per slice of <paramref name="slices"/> (slice name → user → group).
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid (the message names each field).</exception>
     public static EvaluationReport Evaluate(
         EvaluationSplit split,
         IReadOnlyList<IRecommenderTrainer> trainers,

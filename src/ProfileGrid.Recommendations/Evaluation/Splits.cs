@@ -75,6 +75,8 @@ public sealed record EvaluationSplit(
 /// <summary>Splits an interaction matrix into training and held-out parts, deterministically.</summary>
 public static class DataSplitter
 {
+    /// <summary>Splits <paramref name="data"/> as <paramref name="options"/> say; the input is left untouched.</summary>
+    /// <exception cref="ArgumentException">The options are invalid (the message names each field).</exception>
     public static EvaluationSplit Split(InteractionMatrix data, SplitOptions options)
     {
         var problems = options.Validate();

@@ -24,12 +24,18 @@ public static class InteractionImporter
 {
     private enum Kind { View, Cart, Purchase, Rating }
 
+    /// <summary>Imports the file at <paramref name="path"/>; see <see cref="Import(Stream, ImportOptions, IProgress{ImportProgress}?, CancellationToken)"/>.</summary>
     public static InteractionImport Import(string path, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         using var stream = File.OpenRead(path);
         return Import(stream, options, progress, cancellationToken);
     }
 
+    /// <summary>
+    /// Imports <paramref name="stream"/>: users in ordinal id order, each with their items in ordinal id order, the
+    /// summary, and the rejected lines.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The header lacks a mapped column (the message lists the header's columns).</exception>
     public static InteractionImport Import(Stream stream, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var now = options.Now ?? DateTimeOffset.UtcNow;
