@@ -207,3 +207,26 @@ public class RuleValidatorTests
         Assert.True(rules[1].IsForEveryone);
     }
 }
+
+public class RuleDocsTests
+{
+    [Fact]
+    public void The_example_rule_set_in_the_docs_is_valid()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "recommendation-rules.md")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        var doc = File.ReadAllText(Path.Combine(dir.FullName, "docs", "recommendation-rules.md"));
+        var start = doc.IndexOf("```json\n[", StringComparison.Ordinal) + "```json\n".Length;
+        var json = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+
+        var rules = JsonSerializer.Deserialize<RecommendationRule[]>(json)!;
+
+        Assert.Equal(7, rules.Length);
+        Assert.Empty(RuleValidator.Validate(rules).Problems);
+    }
+}
