@@ -1,10 +1,20 @@
 namespace ProfileGrid.Recommendations.Catalog;
 
 /// <summary>
-/// What events said of an item: its category and price as last seen (by event time), for items nobody upserted.
+/// What events said of an item: its category and price as last seen (by event time), for items nobody upserted. Each
+/// field keeps the time of the event it came from, so events folded out of order give the same answer as in order.
 /// </summary>
-/// <param name="LastSeenAt">Event time of the latest observation (out-of-order events do not overwrite a later one).</param>
-public sealed record EventSeenItem(string ItemId, string? Category, decimal? Price, string? Currency, DateTimeOffset LastSeenAt);
+/// <param name="CategoryAt">Event time of <paramref name="Category"/> (null: no event carried one).</param>
+/// <param name="PriceAt">Event time of <paramref name="Price"/> and <paramref name="Currency"/>, which travel together.</param>
+/// <param name="LastSeenAt">Event time of the latest event that named the item.</param>
+public sealed record EventSeenItem(
+    string ItemId,
+    string? Category,
+    DateTimeOffset? CategoryAt,
+    decimal? Price,
+    string? Currency,
+    DateTimeOffset? PriceAt,
+    DateTimeOffset LastSeenAt);
 
 /// <summary>
 /// How the catalog answers for one item from what was upserted and what events said, as pure functions. The upsert
@@ -15,27 +25,26 @@ public sealed record EventSeenItem(string ItemId, string? Category, decimal? Pri
 public static class CatalogMerge
 {
     /// <summary>
-    /// Folds one event's view of an item into what earlier events said. A later event (by event time; ties: the one
-    /// folded last) overwrites what it carries; an earlier one only fills what is still unknown. Price and currency
-    /// travel together. Categories are normalised as the catalog stores them (trimmed, lower case).
+    /// Folds one event's view of an item into what earlier events said: each field takes the value of the latest event
+    /// (by event time) that carried one, whatever order the events come in; at equal times the one folded last wins.
+    /// Price and currency travel together (a price without a valid ISO 4217 code, or below 0, is ignored). Categories
+    /// are normalised as the catalog stores them (trimmed, lower case).
     /// </summary>
     public static EventSeenItem Observe(EventSeenItem? seen, string itemId, string? category, decimal? price, string? currency, DateTimeOffset at)
     {
         category = category?.Trim().ToLowerInvariant() is { Length: > 0 } c ? c : null;
-        var priced = price is >= 0 && Iso4217.Normalize(currency) is not null;
-        if (seen is null)
-        {
-            return new EventSeenItem(itemId, category, priced ? price : null, priced ? Iso4217.Normalize(currency) : null, at);
-        }
-
-        var newer = at >= seen.LastSeenAt;
-        var keepPrice = !priced || (!newer && seen.Price is not null);
+        var code = price is >= 0 ? Iso4217.Normalize(currency) : null;
+        seen ??= new EventSeenItem(itemId, null, null, null, null, null, at);
+        var takeCategory = category is not null && (seen.CategoryAt is null || at >= seen.CategoryAt);
+        var takePrice = code is not null && (seen.PriceAt is null || at >= seen.PriceAt);
         return seen with
         {
-            Category = newer ? category ?? seen.Category : seen.Category ?? category,
-            Price = keepPrice ? seen.Price : price,
-            Currency = keepPrice ? seen.Currency : Iso4217.Normalize(currency),
-            LastSeenAt = newer ? at : seen.LastSeenAt,
+            Category = takeCategory ? category : seen.Category,
+            CategoryAt = takeCategory ? at : seen.CategoryAt,
+            Price = takePrice ? price : seen.Price,
+            Currency = takePrice ? code : seen.Currency,
+            PriceAt = takePrice ? at : seen.PriceAt,
+            LastSeenAt = at > seen.LastSeenAt ? at : seen.LastSeenAt,
         };
     }
 

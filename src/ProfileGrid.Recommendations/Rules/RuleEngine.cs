@@ -87,6 +87,15 @@ public sealed class CompiledRuleSet
 {
     private readonly Compiled[] _rules;
 
+    // Exclusions and boosts indexed by the key they match (item id, category, tag), to rule indices in order of
+    // application: a candidate costs a few lookups however many rules the tenant has, not one test per rule.
+    private readonly Dictionary<string, int[]> _excludeByItem = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int[]> _excludeByCategory = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, int[]> _excludeByTag = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, int[]> _boostByCategory = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, int[]> _boostByTag = new(StringComparer.OrdinalIgnoreCase);
+    private readonly int[] _boostByPriceOnly;
+
     internal CompiledRuleSet(RuleSet ruleSet)
     {
         Version = ruleSet.Version;
@@ -96,6 +105,78 @@ public sealed class CompiledRuleSet
             .ThenBy(r => r.Id ?? "", StringComparer.Ordinal)
             .Select(r => new Compiled(r))
             .ToArray();
+
+        var excludeByItem = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var excludeByCategory = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var excludeByTag = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var boostByCategory = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var boostByTag = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var boostByPriceOnly = new List<int>();
+        for (var index = 0; index < _rules.Length; index++)
+        {
+            var rule = _rules[index];
+            if (rule.Type == RuleActionTypes.Exclude)
+            {
+                foreach (var item in rule.ExcludedItems)
+                {
+                    Add(excludeByItem, item, index);
+                }
+
+                foreach (var category in rule.ExcludedCategories)
+                {
+                    Add(excludeByCategory, category, index);
+                }
+
+                foreach (var tag in rule.ExcludedTags)
+                {
+                    Add(excludeByTag, tag, index);
+                }
+            }
+            else if (rule.Type == RuleActionTypes.Boost)
+            {
+                // Each boost under one key only (the others are checked by Matches), so it is found once per item.
+                if (rule.MatchCategory is { } category)
+                {
+                    Add(boostByCategory, category, index);
+                }
+                else if (rule.MatchTag is { } tag)
+                {
+                    Add(boostByTag, tag, index);
+                }
+                else if (rule.Band is not null)
+                {
+                    boostByPriceOnly.Add(index);
+                }
+            }
+        }
+
+        Freeze(excludeByItem, _excludeByItem);
+        Freeze(excludeByCategory, _excludeByCategory);
+        Freeze(excludeByTag, _excludeByTag);
+        Freeze(boostByCategory, _boostByCategory);
+        Freeze(boostByTag, _boostByTag);
+        _boostByPriceOnly = [.. boostByPriceOnly];
+
+        static void Add(Dictionary<string, List<int>> index, string key, int rule)
+        {
+            if (!index.TryGetValue(key, out var rules))
+            {
+                index[key] = rules = [];
+            }
+
+            if (rules.Count == 0 || rules[^1] != rule)
+            {
+                rules.Add(rule);
+            }
+        }
+
+        static void Freeze(Dictionary<string, List<int>> from, Dictionary<string, int[]> to)
+        {
+            foreach (var (key, rules) in from)
+            {
+                to[key] = [.. rules];
+            }
+        }
     }
 
     public long Version { get; }
@@ -112,7 +193,7 @@ public sealed class CompiledRuleSet
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(context);
 
-        var inForce = InForce(context);
+        var inForce = InForce(context, out var active);
         var removed = new List<RemovedCandidate>();
         var n = Math.Max(0, context.Count);
 
@@ -164,17 +245,81 @@ public sealed class CompiledRuleSet
             return id == context.PageItem ? (RemovalReasons.PageItem, null) : null;
         }
 
+        // The first exclude rule in force (in order of application) that matches the item, or null.
         string? ExcludedBy(string id, CatalogItem? item)
         {
-            foreach (var rule in inForce)
+            var first = int.MaxValue;
+            First(_excludeByItem, id);
+            if (item is not null)
             {
-                if (rule.Type == RuleActionTypes.Exclude && rule.Excludes(id, item))
+                if (item.Category is { } category)
                 {
-                    return rule.Id;
+                    First(_excludeByCategory, category.Trim());
+                }
+
+                foreach (var tag in item.Tags)
+                {
+                    First(_excludeByTag, tag.Trim());
                 }
             }
 
-            return null;
+            return first == int.MaxValue ? null : _rules[first].Id;
+
+            void First(Dictionary<string, int[]> index, string key)
+            {
+                if (index.Count > 0 && index.TryGetValue(key, out var rules))
+                {
+                    foreach (var rule in rules)
+                    {
+                        if (active[rule])
+                        {
+                            first = Math.Min(first, rule);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+
+        var boosts = new List<int>();
+        void CollectBoosts(CatalogItem? item)
+        {
+            boosts.Clear();
+            if (item is null)
+            {
+                return;
+            }
+
+            if (item.Category is { } category && _boostByCategory.Count > 0 && _boostByCategory.TryGetValue(category.Trim(), out var byCategory))
+            {
+                Collect(byCategory);
+            }
+
+            if (_boostByTag.Count > 0)
+            {
+                foreach (var tag in item.Tags)
+                {
+                    if (_boostByTag.TryGetValue(tag.Trim(), out var byTag))
+                    {
+                        Collect(byTag);
+                    }
+                }
+            }
+
+            Collect(_boostByPriceOnly);
+            boosts.Sort();
+
+            void Collect(int[] rules)
+            {
+                foreach (var rule in rules)
+                {
+                    // A tag listed twice on an item would find its boost twice.
+                    if (active[rule] && _rules[rule].Matches(item) && !boosts.Contains(rule))
+                    {
+                        boosts.Add(rule);
+                    }
+                }
+            }
         }
 
         // 1-3: filters, boosts, exclusions.
@@ -204,14 +349,13 @@ public sealed class CompiledRuleSet
 
             var score = double.IsNaN(candidate.Score) ? double.NegativeInfinity : candidate.Score;
             List<string>? touchedBy = null;
-            foreach (var rule in inForce)
+            CollectBoosts(item);
+            foreach (var index in boosts)
             {
-                if (rule.Type == RuleActionTypes.Boost && rule.Matches(item))
-                {
-                    // Multiplying a negative score (EASE gives some) would push it down; dividing it raises it.
-                    score = score >= 0 ? score * rule.Factor : score / rule.Factor;
-                    (touchedBy ??= []).Add(rule.Id);
-                }
+                // Multiplying a negative score (EASE gives some) would push it down; dividing it raises it.
+                var rule = _rules[index];
+                score = score >= 0 ? score * rule.Factor : score / rule.Factor;
+                (touchedBy ??= []).Add(rule.Id);
             }
 
             if (ExcludedBy(candidate.ItemId, item) is { } excludingRule)
@@ -379,12 +523,14 @@ public sealed class CompiledRuleSet
         return new RuleOutcome(items, inForce.Select(r => r.Id).ToArray(), removed, Version);
     }
 
-    private List<Compiled> InForce(ServingContext context)
+    private List<Compiled> InForce(ServingContext context, out bool[] active)
     {
         HashSet<string>? segments = null;
         var inForce = new List<Compiled>(_rules.Length);
-        foreach (var rule in _rules)
+        active = new bool[_rules.Length];
+        for (var index = 0; index < _rules.Length; index++)
         {
+            var rule = _rules[index];
             if (!rule.Source.IsActiveAt(context.Now))
             {
                 continue;
@@ -406,6 +552,7 @@ public sealed class CompiledRuleSet
             }
 
             inForce.Add(rule);
+            active[index] = true;
         }
 
         return inForce;
@@ -495,37 +642,6 @@ public sealed class CompiledRuleSet
             return (MatchCategory is null || string.Equals(item.Category?.Trim(), MatchCategory, StringComparison.OrdinalIgnoreCase))
                 && (MatchTag is null || HasTag(item, MatchTag))
                 && (Band is null || Band.Contains(item.Price, item.Currency));
-        }
-
-        public bool Excludes(string itemId, CatalogItem? item)
-        {
-            if (ExcludedItems.Contains(itemId))
-            {
-                return true;
-            }
-
-            if (item is null)
-            {
-                return false;
-            }
-
-            if (ExcludedCategories.Count > 0 && item.Category is { } category && ExcludedCategories.Contains(category.Trim()))
-            {
-                return true;
-            }
-
-            if (ExcludedTags.Count > 0)
-            {
-                foreach (var tag in item.Tags)
-                {
-                    if (ExcludedTags.Contains(tag.Trim()))
-                    {
-                        return true;
-                    }
-                }
-            }
-
-            return false;
         }
 
         private static bool HasTag(CatalogItem item, string tag)
