@@ -78,7 +78,9 @@ public sealed partial class CatalogShardGrain(
 
     private async Task<long> CommitAsync(int changed)
     {
-        state.State.Version++;
+        // Never a version that was handed out before: a failed write (reloaded from storage) must not reuse its number,
+        // or a cache that saw the failed change would think it current.
+        state.State.Version = Math.Max(state.State.Version + 1, DateTime.UtcNow.Ticks);
         try
         {
             await state.WriteStateAsync();
