@@ -75,16 +75,14 @@ public sealed class RecommendationEngine(
 
         var segmentKey = personalized && segment is not null ? RecommenderGrain.SegmentKey(segment.SegmentId) : null;
         var candidates = package.Model.Recommend(new RecommendationQuery(
-            history, segmentKey, call.Count * options.Value.CandidateFactor, exclude));
+            // Enough candidates that filters (purchased, recently seen, unavailable) and rules still leave n.
+            history, segmentKey, call.Count * options.Value.CandidateFactor + history.Count, exclude));
 
-        var purchased = personalized
-            ? input.Items.Where(i => i.Purchases > 0).Select(i => i.ItemId).ToHashSet(StringComparer.Ordinal)
-            : new HashSet<string>(StringComparer.Ordinal);
-        var items = ServingRules.Apply(snapshot, candidates, purchased, exclude, personalized, segment, call.Count, now);
+        var (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, call.Count, now);
         return new ServedList(
             NewRecommendationId(),
             package.Version,
-            snapshot.RulesVersion,
+            rulesVersion,
             personalized,
             ColdStart: history.Count == 0,
             personalized ? segment?.SegmentId : null,

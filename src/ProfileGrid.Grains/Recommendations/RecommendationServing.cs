@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Recommendations;
+using ProfileGrid.Recommendations.Rules;
 
 namespace ProfileGrid.Grains.Recommendations;
 
@@ -20,7 +21,10 @@ public sealed class TenantServingSnapshot
     /// <summary>Upserted items by id, merged over the catalog shards.</summary>
     public IReadOnlyDictionary<string, CatalogItem> Catalog { get; init; } = new Dictionary<string, CatalogItem>(StringComparer.Ordinal);
 
-    /// <summary>The version of the tenant's rules in force (0: none).</summary>
+    /// <summary>The tenant's rules, compiled once per version.</summary>
+    public CompiledRuleSet Rules { get; init; } = RuleEngine.Compile(RuleSet.Empty);
+
+    /// <summary>The version of the tenant's rules in force (0: none yet).</summary>
     public long RulesVersion { get; init; }
 
     /// <summary>The catalog shards' versions the <see cref="Catalog"/> was built from.</summary>
@@ -103,8 +107,10 @@ public sealed partial class RecommendationServing(
             var catalogCalls = Enumerable.Range(0, shards).Select(i =>
                 grains.GetGrain<ICatalogShardGrain>(RecommendationKeys.CatalogShard(tenant, i))
                     .GetSnapshotAsync(i < current.CatalogVersions.Length ? current.CatalogVersions[i] : -1)).ToArray();
+            var rulesCall = grains.GetGrain<IRecommendationRulesGrain>(tenant).GetIfChangedAsync(current.RulesVersion);
             var model = await modelCall;
             var catalogs = await Task.WhenAll(catalogCalls);
+            var changedRules = await rulesCall;
 
             var package = current.Package;
             if (model.Bytes is { } bytes && model.Version != package?.Version)
@@ -148,6 +154,8 @@ public sealed partial class RecommendationServing(
                     Package = package,
                     Catalog = catalog,
                     CatalogVersions = catalogs.Select(c => c.Version).ToArray(),
+                    Rules = changedRules is null ? current.Rules : RuleEngine.Compile(changedRules),
+                    RulesVersion = changedRules?.Version ?? current.RulesVersion,
                 };
                 entry.MustWait = entry.Invalidated;
             }

@@ -1,37 +1,52 @@
+using System.Globalization;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Recommendations;
+using ProfileGrid.Recommendations.Rules;
 
 namespace ProfileGrid.Grains.Recommendations;
 
-/// <summary>Applies the serving filters and the tenant's rules to a model's candidates.</summary>
+/// <summary>Applies the serving filters and the tenant's rules (the silo's compiled copy) to a model's candidates.</summary>
 public static class ServingRules
 {
-    public static IReadOnlyList<ServedItem> Apply(
+    public static (IReadOnlyList<ServedItem> Items, long RulesVersion) Apply(
         TenantServingSnapshot snapshot,
         IReadOnlyList<ScoredItem> candidates,
-        IReadOnlySet<string> purchased,
+        RecommendationInput input,
         IReadOnlySet<string> exclude,
-        bool personalized,
+        string? pageItem,
         UserSegment? segment,
         int count,
         DateTimeOffset now)
     {
-        var served = new List<ServedItem>(count);
-        foreach (var candidate in candidates)
+        // Rules may name a segment by id or by label.
+        var segments = segment is null ? Array.Empty<string>() : [segment.SegmentId.ToString(CultureInfo.InvariantCulture), segment.Label];
+        var purchased = new HashSet<string>(StringComparer.Ordinal);
+        var seenAt = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var item in input.Items)
         {
-            if (served.Count == count)
+            if (item.Purchases > 0)
             {
-                break;
+                purchased.Add(item.ItemId);
             }
 
-            if (exclude.Contains(candidate.ItemId) || purchased.Contains(candidate.ItemId) || snapshot.Item(candidate.ItemId) is { Available: false })
+            if (item.Views > 0)
             {
-                continue;
+                seenAt[item.ItemId] = item.LastAt;
             }
-
-            served.Add(new ServedItem(candidate.ItemId, candidate.Score, candidate.Source, candidate.Because, []));
         }
 
-        return served;
+        var outcome = snapshot.Rules.Apply(candidates, snapshot.Item, new ServingContext
+        {
+            Count = count,
+            Now = now,
+            Segments = segments,
+            Purchased = purchased,
+            SeenAt = seenAt,
+            Exclude = exclude,
+            PageItem = pageItem,
+            Personalized = input.PersonalizationOptIn,
+        });
+        return (outcome.Items.Select(ranked => new ServedItem(ranked.Item.ItemId, ranked.Item.Score, ranked.Item.Source, ranked.Item.Because, ranked.RuleIds)).ToList(), outcome.RuleSetVersion);
     }
 }

@@ -22,6 +22,7 @@ public static class SegmentationSerialization
     /// </summary>
     public static IServiceCollection AddSegmentationSerializer(this IServiceCollection services) =>
         services.AddSerializer(serializer => serializer.AddJsonSerializer(
-            isSupported: type => type.Namespace == typeof(SegmentModel).Namespace,
+            // The recommender's rules (a library type) cross grains and are stored the same way.
+            isSupported: type => type.Namespace == typeof(SegmentModel).Namespace || type.Namespace == typeof(ProfileGrid.Recommendations.Rules.RuleSet).Namespace,
             jsonSerializerOptions: JsonOptions));
 }
