@@ -196,7 +196,8 @@ public sealed class ItemCfModel : IRecommender
         NeighbourStart = neighbourStart;
         Neighbours = neighbours;
         Similarities = similarities;
-        _doubles = ArrayPool<double>.Create(Math.Max(items.Length, 16), 64);
+        // The pool's largest bucket must hold n, or every rent would allocate (on the large object heap past 10,600 items).
+        _doubles = ArrayPool<double>.Create((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(items.Length, 16)), 64);
         for (var i = 0; i < items.Length; i++)
         {
             _maxNeighbours = Math.Max(_maxNeighbours, neighbourStart[i + 1] - neighbourStart[i]);
