@@ -102,6 +102,11 @@ public class EaseTests
         // Scaled: the grid keeps its ratios (10 : 100 : 1000).
         Assert.Equal(100, model.LambdaGrid[2] / model.LambdaGrid[0], 6);
 
+        // Validating on the 20 most popular items only still picks from the same grid, and the model keeps all 60.
+        var small = new EaseTrainer(new EaseOptions { LambdaGrid = [10, 100, 1000], ValidationMaxItems = 20 }).Train(data);
+        Assert.Equal(model.LambdaGrid, small.LambdaGrid);
+        Assert.Equal(data.ItemCount, small.Items.Count);
+
         // Same data, same seed: the same λ and the same bytes.
         Assert.Equal(Bytes(model), Bytes(new EaseTrainer(new EaseOptions { LambdaGrid = [10, 100, 1000] }).Train(data)));
     }
