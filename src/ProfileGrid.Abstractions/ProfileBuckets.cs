@@ -11,6 +11,9 @@ public enum BucketSpace
 
     /// <summary>Table partitions of stored grain state (as <see cref="FeatureShard"/>; keyed by the grain id, not the profile key).</summary>
     StateRows,
+
+    /// <summary>Catalog shards, keyed by item id (as <see cref="FeatureShard"/>).</summary>
+    CatalogShard,
 }
 
 /// <summary>
@@ -29,7 +32,7 @@ public static class ProfileBuckets
             hash = (hash ^ c) * 16777619u;
         }
 
-        if (space is BucketSpace.FeatureShard or BucketSpace.StateRows)
+        if (space is BucketSpace.FeatureShard or BucketSpace.StateRows or BucketSpace.CatalogShard)
         {
             hash ^= hash >> 15;
             hash *= 0x2c1b3c6du;

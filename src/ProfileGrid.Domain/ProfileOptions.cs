@@ -18,6 +18,12 @@ public sealed class ProfileOptions
     public int RecentActionsCapacity { get; set; } = 50;
 
     /// <summary>
+    /// How many distinct items a profile remembers interactions with (for recommendations); beyond it the item interacted
+    /// with longest ago is forgotten. 100 covers all but the heaviest shoppers and keeps the worst case within the row budget.
+    /// </summary>
+    public int MaxItemsRemembered { get; set; } = 100;
+
+    /// <summary>
     /// How many recent event ids are remembered to recognise replays. A replay of an event older than the
     /// last <c>DedupeWindow</c> distinct events of the same user would be counted again.
     /// </summary>
@@ -125,6 +131,7 @@ public sealed class ProfileOptions
             + MaxPreferences * (3 * text + 8 + entry)     // the same for "values.{key}"
             + MaxCategories * (text + 8 + entry)
             + RecentActionsCapacity * (3 * text + 3 * 200 + 40)  // event id, product, category, a 200-character detail
+            + MaxItemsRemembered * (text + 48 + entry)        // product id, counts, rating and two times
             + SessionHistoryCapacity * 40L
             + LongestWindowDays() * 48L
             + (DedupeWindow + OrderDedupeWindow) * hash;
@@ -161,11 +168,12 @@ public sealed class ProfileOptions
         AtLeastOne(MaxTraits, nameof(MaxTraits));
         AtLeastOne(MaxPreferences, nameof(MaxPreferences));
         AtLeastOne(SessionHistoryCapacity, nameof(SessionHistoryCapacity));
+        AtLeastOne(MaxItemsRemembered, nameof(MaxItemsRemembered));
 
         if (problems.Count == 0 && WorstCaseStateBytes() is var worstCase && worstCase > StateBudgetBytes)
         {
             problems.Add($"{SectionName}: with these bounds (MaxTraits, MaxPreferences, MaxCategories, MaxAnonymousIds, RecentActionsCapacity, " +
-                $"SessionHistoryCapacity, DedupeWindow, OrderDedupeWindow, WindowDays) one profile could store {worstCase:N0} bytes, more than the " +
+                $"SessionHistoryCapacity, MaxItemsRemembered, DedupeWindow, OrderDedupeWindow, WindowDays) one profile could store {worstCase:N0} bytes, more than the " +
                 $"{StateBudgetBytes:N0} a table row allows; lower some of them.");
         }
 

@@ -128,6 +128,7 @@ public static class ProfileUpdater
 
         // Trimming keeps a dictionary's enumeration order, which the weakest-category choice depends on for ties.
         behavior.EventCounts.TrimExcess();
+        behavior.Items.TrimExcess();
         behavior.CategoryScores.TrimExcess();
         behavior.MonetaryByCurrency.TrimExcess();
         profile.Context.ChannelMix.TrimExcess();
@@ -235,10 +236,27 @@ public static class ProfileUpdater
         {
             case EventKind.ProductView:
                 AddAffinity(behavior, userEvent.Product?.Category, ProductViewWeight, time, options);
+                if (RecordItem(behavior, userEvent.Product?.ProductId, time, options) is { } viewed)
+                {
+                    viewed.Views++;
+                }
+
                 break;
             case EventKind.AddToCart:
                 behavior.CartAdds += Quantity(userEvent.Product);
                 AddAffinity(behavior, userEvent.Product?.Category, AddToCartWeight, time, options);
+                if (RecordItem(behavior, userEvent.Product?.ProductId, time, options) is { } carted)
+                {
+                    carted.CartAdds++;
+                }
+
+                break;
+            case EventKind.Rating when userEvent.Rating is { } rating:
+                if (RecordItem(behavior, userEvent.Product?.ProductId, time, options) is { } rated && !(rated.RatedAt > time))
+                {
+                    (rated.Rating, rated.RatedAt) = (rating, time);
+                }
+
                 break;
             case EventKind.RemoveFromCart:
                 behavior.CartRemoves += Quantity(userEvent.Product);
@@ -322,6 +340,59 @@ public static class ProfileUpdater
         {
             AddAffinity(behavior, line.Category, PurchaseLineWeight, time, options);
         }
+
+        // An order counts once per item, however many lines or units name it.
+        foreach (var productId in purchase.Lines.Select(line => line.ProductId).Distinct(StringComparer.Ordinal))
+        {
+            if (RecordItem(behavior, productId, time, options) is { } bought)
+            {
+                bought.Purchases++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The user's stats for <paramref name="productId"/>, created when new, with <see cref="ItemStats.LastAt"/> moved to
+    /// <paramref name="time"/> if later. When the profile already remembers its maximum of items, the one interacted
+    /// with longest ago (ties: lowest id) is forgotten first; an event older than every remembered item is not recorded.
+    /// </summary>
+    private static ItemStats? RecordItem(BehaviorState behavior, string? productId, DateTimeOffset time, ProfileOptions options)
+    {
+        if (string.IsNullOrEmpty(productId))
+        {
+            return null;
+        }
+
+        var items = behavior.Items;
+        if (items.TryGetValue(productId, out var stats))
+        {
+            stats.LastAt = stats.LastAt > time ? stats.LastAt : time;
+            return stats;
+        }
+
+        if (items.Count >= options.MaxItemsRemembered)
+        {
+            string? oldest = null;
+            var oldestAt = DateTimeOffset.MaxValue;
+            foreach (var (id, seen) in items)
+            {
+                if (seen.LastAt < oldestAt || (seen.LastAt == oldestAt && string.CompareOrdinal(id, oldest) < 0))
+                {
+                    (oldest, oldestAt) = (id, seen.LastAt);
+                }
+            }
+
+            if (oldestAt > time)
+            {
+                return null;
+            }
+
+            items.Remove(oldest!);
+        }
+
+        stats = new ItemStats { LastAt = time };
+        items[productId] = stats;
+        return stats;
     }
 
     private static long Quantity(ProductInfo? product) => product is null ? 1 : Math.Max(1, product.Quantity);

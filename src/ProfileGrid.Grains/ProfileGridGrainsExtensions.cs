@@ -7,6 +7,7 @@ using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Grains.Recommendations;
 using ProfileGrid.Grains.Segments;
 
 namespace ProfileGrid.Grains;
@@ -27,6 +28,9 @@ public static class ProfileGridGrainsExtensions
         AddValidatedOptions<IngestOptions>(services, configuration, IngestOptions.Section, o => o.Validate());
         AddValidatedOptions<ResidencyOptions>(services, configuration, ResidencyOptions.Section, o => o.Validate());
         AddValidatedOptions<SegmentationOptions>(services, configuration, SegmentationOptions.Section, o => o.Validate());
+        AddValidatedOptions<RecommendationOptions>(services, configuration, RecommendationOptions.Section, o => o.Validate());
+        services.TryAddSingleton<RecommendationServing>();
+        services.TryAddSingleton<RecommendationEngine>();
         services.AddSegmentationSerializer();
 
         // Membership changes are in-cluster notifications of derived state (the shards' state is the source of truth,

@@ -7,6 +7,7 @@ using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Profiles;
+using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Ingest;
 using ProfileGrid.Grains.Segments;
@@ -88,6 +89,12 @@ public sealed partial class UserProfileGrain(
     private IGrainTimer? _flushTimer;
     private double[]? _pushedFeatures;
 
+    // Item histories go to the interaction shard after the write that made them durable, with what the batches since
+    // said of the items (category, price): derived data, so a push lost with a silo is healed by the next one.
+    private bool _itemsChanged;
+    private Dictionary<string, ItemFact>? _itemFacts;
+    private IInteractionShardGrain? _interactionShard;
+
     // References kept, and made without GetGrain's reflection (see GrainReferences).
     private IEventLogPartitionGrain? _partitionGrain;
     private IFeatureShardGrain? _shardGrain;
@@ -144,7 +151,10 @@ public sealed partial class UserProfileGrain(
 
         // Whatever woke this profile (an event, a read), its shard hears of it once per activation: that heals a shard
         // that lost its last unwritten vectors with a silo, and fills the shards for profiles stored before segmentation.
+        // Item histories likewise.
         PushFeaturesOnMaterialChange();
+        _itemsChanged = Profile.Behavior.Items.Count > 0;
+        PushItemsIfChanged();
         ScheduleIdleCheck();
         return Task.CompletedTask;
     }
@@ -186,6 +196,7 @@ public sealed partial class UserProfileGrain(
         await UntilReconciledAsync();
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
         StateChanged();
+        NoteItems(batch.Events);
         if (result.Applied > 0 || _failedWrites > 0)
         {
             // After a failed write the redelivery's events are already in the dedupe window (Applied is 0), yet storage
@@ -229,6 +240,7 @@ public sealed partial class UserProfileGrain(
 
         var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
         StateChanged();
+        NoteItems(batch.Events);
         State.LogPosition = position;
         if (result.Applied > 0 || (_writingFrom is not null && _unwrittenFrom is null))
         {
@@ -540,6 +552,7 @@ public sealed partial class UserProfileGrain(
         }
 
         PushFeaturesOnMaterialChange();
+        PushItemsIfChanged();
     }
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
@@ -698,6 +711,96 @@ public sealed partial class UserProfileGrain(
             LogPushFailed(this.GetPrimaryKeyString(), ex);
         }
     }
+
+    Task<RecommendationInput> IUserProfileGrain.GetRecommendationInputAsync()
+    {
+        var exists = state.RecordExists || Profile.EventsApplied > 0;
+        return Task.FromResult(new RecommendationInput(exists, Profile.Preferences.PersonalizationOptIn, ItemViews()));
+    }
+
+    private ItemInteractionView[] ItemViews()
+    {
+        var items = Profile.Behavior.Items;
+        var views = new ItemInteractionView[items.Count];
+        var i = 0;
+        foreach (var (id, stats) in items)
+        {
+            views[i++] = new ItemInteractionView(id, stats.Views, stats.CartAdds, stats.Purchases, stats.Rating, stats.LastAt);
+        }
+
+        return views;
+    }
+
+    /// <summary>Notes that a batch touched items, and what its events said of them (the latest by event time wins).</summary>
+    private void NoteItems(IReadOnlyList<UserEvent> events)
+    {
+        foreach (var e in events)
+        {
+            switch (e.Kind)
+            {
+                case EventKind.ProductView or EventKind.AddToCart or EventKind.Rating when e.Product is { } product:
+                    _itemsChanged = true;
+                    NoteFact(product.ProductId, product.Category, product.UnitPrice?.Amount, product.UnitPrice?.Currency, e.OccurredAt);
+                    break;
+                case EventKind.Purchase when e.Purchase is { } purchase:
+                    _itemsChanged = true;
+                    foreach (var line in purchase.Lines)
+                    {
+                        NoteFact(line.ProductId, line.Category, line.UnitPrice, purchase.Currency, e.OccurredAt);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private const int MaxPendingFacts = 256;
+
+    private void NoteFact(string itemId, string? category, decimal? price, string? currency, DateTimeOffset at)
+    {
+        _itemFacts ??= new Dictionary<string, ItemFact>(StringComparer.Ordinal);
+        if (_itemFacts.TryGetValue(itemId, out var known) && known.SeenAt > at)
+        {
+            return;
+        }
+
+        if (_itemFacts.Count < MaxPendingFacts || known is not null)
+        {
+            _itemFacts[itemId] = new ItemFact(itemId, category ?? known?.Category, price ?? known?.Price, price is null ? known?.Currency : currency, at);
+        }
+    }
+
+    /// <summary>Sends the whole item history (and the pending item facts) to the interaction shard when items changed.</summary>
+    private void PushItemsIfChanged()
+    {
+        if (!_itemsChanged || Profile.Tenant.Length == 0)
+        {
+            return;
+        }
+
+        _itemsChanged = false;
+        var facts = _itemFacts?.Values.ToArray() ?? [];
+        _itemFacts = null;
+        var key = this.GetPrimaryKeyString();
+        _interactionShard ??= GrainFactory.GetGrain<IInteractionShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
+        PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow())).Ignore();
+    }
+
+    private async Task PushItemsAsync(IInteractionShardGrain shard, InteractionUpdate update)
+    {
+        try
+        {
+            await shard.UpdateAsync(update);
+        }
+        catch (Exception ex)
+        {
+            _itemsChanged = true; // sent again after the next write
+            LogItemsPushFailed(this.GetPrimaryKeyString(), ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 3118, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending the item history to the interaction shard failed; will send again on the next write")]
+    private partial void LogItemsPushFailed(string profileKey, Exception exception);
 
     [LoggerMessage(EventId = 3113, Level = LogLevel.Error, Message = "Profile {ProfileKey}: the state stored for it names another user; refusing to load it")]
     private partial void LogStoredIdentityMismatch(string profileKey);

@@ -97,6 +97,7 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
         Assert.Equal(options.MaxAnonymousIds, profile.AnonymousIds.Count);
         Assert.Equal(options.RecentActionsCapacity, behavior.RecentActions.Count);
         Assert.Equal(currencies.Length, behavior.MonetaryByCurrency.Count);
+        Assert.Equal(options.MaxItemsRemembered, behavior.Items.Count);
         Assert.InRange(behavior.DailyBuckets.Count, days - 1, days);
 
         var stored = StoredState.Serialize(profile).Length;
@@ -117,6 +118,7 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
 
         Assert.Contains("MaxPreferences", problem, StringComparison.Ordinal);
         Assert.Contains("lower some of them", problem, StringComparison.Ordinal);
-        Assert.Empty(new ProfileOptions { DedupeWindow = 10_000, OrderDedupeWindow = 5_000 }.Validate());
+        // Larger dedupe windows fit beside the default bounds (items remembered for the recommender share the row).
+        Assert.Empty(new ProfileOptions { DedupeWindow = 4_000, OrderDedupeWindow = 1_500 }.Validate());
     }
 }

@@ -29,7 +29,8 @@ public sealed class LogRecordCodecTests : IDisposable
     private static UserEvent Full(string id = "e-ü-1") => new()
     {
         EventId = id,
-        Kind = EventKind.Purchase,
+        // A rating is the one kind whose value rides after the parts: with it every field is carried.
+        Kind = EventKind.Rating,
         Tenant = "shop/eu",
         UserId = "anon:visitor 7",
         AnonymousId = "visitor 7",
@@ -68,6 +69,7 @@ public sealed class LogRecordCodecTests : IDisposable
         },
         Preference = new PreferenceUpdate { Key = "newsletter", Value = "weekly", EmailOptIn = true, SmsOptIn = true, PersonalizationOptIn = true },
         Custom = new CustomInfo { Name = "quiz_done", Properties = new Dictionary<string, string> { ["score"] = "7" } },
+        Rating = 4.5,
     };
 
     /// <summary>Events as validation builds them: most parts absent.</summary>
@@ -81,6 +83,7 @@ public sealed class LogRecordCodecTests : IDisposable
         yield return bare with { Kind = EventKind.PreferenceSet, Preference = new PreferenceUpdate { SmsOptIn = false } };
         yield return bare with { Kind = EventKind.Custom, Custom = new CustomInfo { Name = "x", Properties = new Dictionary<string, string>() } };
         yield return bare with { Kind = EventKind.Purchase, Purchase = new PurchaseInfo { OrderId = "o", Currency = "USD", Lines = [] } };
+        yield return bare with { Kind = EventKind.Rating, Product = new ProductInfo { ProductId = "p" }, Rating = 0 };
         yield return bare with { EventId = "", Tenant = "", UserId = "", AnonymousId = "", OccurredAt = DateTimeOffset.MaxValue };
     }
 

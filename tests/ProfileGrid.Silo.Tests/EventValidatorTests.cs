@@ -360,7 +360,7 @@ public class EventValidatorTests
     };
 
     /// <summary>One event per type with exactly the fields the README lists as required for it.</summary>
-    public static TheoryData<string> EventTypes => ["page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "purchase", "session_start", "identify", "preference_set", "custom"];
+    public static TheoryData<string> EventTypes => ["page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "purchase", "session_start", "identify", "preference_set", "custom", "rating"];
 
     private static WireEvent Minimal(string type) => type switch
     {
@@ -375,6 +375,7 @@ public class EventValidatorTests
         "identify" => Event(type, e => e.Identify = new Identify { Traits = { ["tier"] = "gold" } }),
         "preference_set" => Event(type, e => e.Preference = new PreferenceSet { Key = "newsletter", Value = "weekly" }),
         "custom" => Event(type, e => e.Custom = new CustomEvent { Name = "coupon_applied" }),
+        "rating" => Event(type, e => e.Rating = new Rating { ProductId = "m-1", Value = 4.5 }),
         _ => Event(type, _ => { }),
     };
 
@@ -402,6 +403,44 @@ public class EventValidatorTests
 
         Assert.Equal(field, error.Field);
         Assert.Contains($"required for a{(type == "add_to_cart" ? "n" : "")} {type} event", error.Reason);
+    }
+
+    [Fact]
+    public void A_rating_carries_its_product_and_value()
+    {
+        Assert.True(_validator.TryValidate(Event("rating", e => e.Rating = new Rating { ProductId = "m-1", Category = "Drama", Value = 0 }), "shop", "events[0]", out var validated, out var error), error?.ToString());
+
+        Assert.Equal(EventKind.Rating, validated!.Kind);
+        Assert.Equal("m-1", validated.Product!.ProductId);
+        Assert.Equal("drama", validated.Product.Category);
+        Assert.Equal(0, validated.Rating);
+    }
+
+    [Theory]
+    [InlineData(null, "events[3].rating.value", "required")]
+    [InlineData(-1.0, "events[3].rating.value", "between 0 and 100 (-1)")]
+    [InlineData(101.0, "events[3].rating.value", "between 0 and 100 (101)")]
+    [InlineData(double.NaN, "events[3].rating.value", "between 0 and 100 (NaN)")]
+    public void A_rating_without_a_usable_value_names_it(double? value, string field, string reason)
+    {
+        var error = Rejection(Event("rating", e =>
+        {
+            e.Rating = new Rating { ProductId = "m-1" };
+            if (value is { } v)
+            {
+                e.Rating.Value = v;
+            }
+        }));
+
+        Assert.Equal(field, error.Field);
+        Assert.Contains(reason, error.Reason);
+    }
+
+    [Fact]
+    public void A_rating_event_without_its_part_or_product_is_refused()
+    {
+        Assert.Equal("events[3].rating", Rejection(Event("rating", _ => { })).Field);
+        Assert.Equal("events[3].rating.product_id", Rejection(Event("rating", e => e.Rating = new Rating { Value = 3 })).Field);
     }
 
     [Fact]

@@ -13,6 +13,9 @@ public enum EventKind
     Identify = 8,
     PreferenceSet = 9,
     Custom = 10,
+
+    /// <summary>An explicit rating of a product (stars, a score); <see cref="UserEvent.Rating"/> holds the value.</summary>
+    Rating = 11,
 }
 
 /// <summary>Where an event came from.</summary>

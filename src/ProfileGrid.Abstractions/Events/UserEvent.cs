@@ -23,6 +23,9 @@ public sealed record UserEvent
     [Id(12)] public DemographicsUpdate? Identify { get; init; }
     [Id(13)] public PreferenceUpdate? Preference { get; init; }
     [Id(14)] public CustomInfo? Custom { get; init; }
+
+    /// <summary>A rating event's value (its product is in <see cref="Product"/>); null for every other kind.</summary>
+    [Id(15)] public double? Rating { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("pg.event-context")]

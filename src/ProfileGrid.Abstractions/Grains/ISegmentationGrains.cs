@@ -53,6 +53,10 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave]
     Task<string[]> GetRfmMembersAsync(string cell, string? afterProfileKey, int pageSize);
+
+    /// <summary>Every assigned user's segment id under the shard's model (for the recommender's per-segment popularity).</summary>
+    [AlwaysInterleave]
+    Task<Dictionary<string, int>> GetAssignmentsAsync();
 }
 
 /// <summary>

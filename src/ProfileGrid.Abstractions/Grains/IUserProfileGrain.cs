@@ -51,4 +51,8 @@ public interface IUserProfileGrain : IGrainWithStringKey
     /// per year. Returns once the push is sent, not once the shard has taken it.
     /// </summary>
     Task RefreshFeaturesAsync();
+
+    /// <summary>What the recommender's serving needs of the user: their item history and their personalization consent.</summary>
+    [AlwaysInterleave]
+    Task<Recommendations.RecommendationInput> GetRecommendationInputAsync();
 }

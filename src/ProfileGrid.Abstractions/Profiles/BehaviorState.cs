@@ -94,6 +94,13 @@ public sealed class BehaviorState
 
     [Id(19)] public long Searches { get; set; }
 
+    /// <summary>
+    /// What the user did with each item (product views, cart adds, purchased units' orders, their latest rating), keyed
+    /// by product id; bounded (ProfileOptions.MaxItemsRemembered, the items interacted with longest ago leave first).
+    /// What the recommender trains on and filters by.
+    /// </summary>
+    [Id(21)] public Dictionary<string, ItemStats> Items { get; set; } = new(StringComparer.Ordinal);
+
     private void MigrateRecentActions()
     {
         if (_legacyRecentActions.Count == 0)
@@ -149,6 +156,27 @@ public sealed class DailyBucket
 
     /// <summary>Sessions that started on this day.</summary>
     [Id(4)] public long Sessions { get; set; }
+}
+
+/// <summary>A user's interactions with one item, as counts: weighed by the recommender's training, not here.</summary>
+[GenerateSerializer, Alias("pg.item-stats")]
+public sealed class ItemStats
+{
+    [Id(0)] public int Views { get; set; }
+
+    [Id(1)] public int CartAdds { get; set; }
+
+    /// <summary>Orders that contained the item (not units).</summary>
+    [Id(2)] public int Purchases { get; set; }
+
+    /// <summary>The latest explicit rating (by event time), or null.</summary>
+    [Id(3)] public double? Rating { get; set; }
+
+    /// <summary>The event time of the latest interaction of any kind.</summary>
+    [Id(4)] public DateTimeOffset LastAt { get; set; }
+
+    /// <summary>The event time of <see cref="Rating"/>, so that a late-arriving older rating does not replace a newer one.</summary>
+    [Id(5)] public DateTimeOffset? RatedAt { get; set; }
 }
 
 /// <summary>One entry of the recent-actions sequence (stored packed in a <see cref="RecentActionLog"/>, which decodes it into this).</summary>

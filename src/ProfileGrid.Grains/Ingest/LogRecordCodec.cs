@@ -17,7 +17,8 @@ namespace ProfileGrid.Grains.Ingest;
 /// batches: varint count, then per batch the profile key and a varint event count, then the events. An event:
 /// event id, kind (byte), tenant, user id, anonymous id, occurred-at UTC ticks (int64) and offset minutes (int16),
 /// source (byte), a presence byte (bit 0 context, 1 page, 2 product, 3 search, 4 purchase, 5 identify, 6 preference,
-/// 7 custom), then each part present in that order. Adding a field to an event means a new version of this layout
+/// 7 custom), then each part present in that order, then for a rating event (kind 11, and only for it, so that every
+/// other record reads as before) its value as the bits of a float64. Adding a field to an event means a new version of this layout
 /// (a new marker); <c>LogRecordCodecTests</c> fails when a field is not carried.
 /// </para>
 /// </summary>
@@ -190,6 +191,11 @@ public static class LogRecordCodec
             w.String(custom.Name);
             w.Map(custom.Properties);
         }
+
+        if (e.Kind == EventKind.Rating)
+        {
+            w.Int64(BitConverter.DoubleToInt64Bits(e.Rating ?? 0));
+        }
     }
 
     private static UserEvent ReadEvent(ref Reader r)
@@ -292,6 +298,8 @@ public static class LogRecordCodec
             custom = new CustomInfo { Name = r.RequiredString(), Properties = r.Map() };
         }
 
+        double? rating = kind == EventKind.Rating ? BitConverter.Int64BitsToDouble(r.Int64()) : null;
+
         return new UserEvent
         {
             EventId = eventId,
@@ -309,6 +317,7 @@ public static class LogRecordCodec
             Identify = identify,
             Preference = preference,
             Custom = custom,
+            Rating = rating,
         };
     }
 

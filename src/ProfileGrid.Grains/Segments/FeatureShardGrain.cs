@@ -289,6 +289,9 @@ public sealed partial class FeatureShardGrain(
     public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize) =>
         Task.FromResult(_members.TryGetValue(segmentId, out var members) ? Page(members, afterProfileKey, pageSize) : []);
 
+    public Task<Dictionary<string, int>> GetAssignmentsAsync() =>
+        Task.FromResult(Entries.Where(pair => pair.Value.Segment >= 0).ToDictionary(pair => pair.Key, pair => pair.Value.Segment, StringComparer.Ordinal));
+
     public Task<string[]> GetRfmMembersAsync(string cell, string? afterProfileKey, int pageSize) =>
         Task.FromResult(_rfmMembers.TryGetValue(cell, out var members) ? Page(members, afterProfileKey, pageSize) : []);
 

@@ -39,6 +39,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         ["identify"] = EventKind.Identify,
         ["preference_set"] = EventKind.PreferenceSet,
         ["custom"] = EventKind.Custom,
+        ["rating"] = EventKind.Rating,
     };
 
     private static readonly Dictionary<string, Channel> Channels = new(StringComparer.Ordinal)
@@ -135,6 +136,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         DemographicsUpdate? identify = null;
         PreferenceUpdate? preference = null;
         CustomInfo? custom = null;
+        double? rating = null;
         switch (kind.Value)
         {
             case EventKind.PageView:
@@ -158,6 +160,9 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             case EventKind.Custom:
                 custom = Custom(wire.Custom, check);
                 break;
+            case EventKind.Rating:
+                (product, rating) = Rating(wire.Rating, check);
+                break;
         }
 
         var userEvent = new UserEvent
@@ -177,6 +182,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             Identify = identify,
             Preference = preference,
             Custom = custom,
+            Rating = rating,
         };
 
         error = check.Error;
@@ -236,6 +242,38 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             Title = check.Text(wire.Title, "page.title", limits.MaxStringLength),
             Referrer = check.Text(wire.Referrer, "page.referrer", limits.MaxLongStringLength),
         };
+    }
+
+    /// <summary>The highest rating value accepted: ratings come in many scales (stars, 0-10, percentages).</summary>
+    public const double MaxRating = 100;
+
+    private (ProductInfo? Product, double? Value) Rating(Contracts.V1.Rating? wire, Checker check)
+    {
+        if (wire is null)
+        {
+            check.Fail("rating", "is required for a rating event");
+            return (null, null);
+        }
+
+        var productId = check.Id(wire.ProductId, "rating.product_id", limits.MaxStringLength);
+        var category = check.Category(wire.Category, "rating.category", limits.MaxStringLength);
+        double? value = null;
+        if (!wire.HasValue)
+        {
+            check.Fail("rating.value", $"is required (a number between 0 and {MaxRating})");
+        }
+        else if (!double.IsFinite(wire.Value) || wire.Value < 0 || wire.Value > MaxRating)
+        {
+            check.Fail("rating.value", $"must be a number between 0 and {MaxRating} ({wire.Value.ToString(CultureInfo.InvariantCulture)})");
+        }
+        else
+        {
+            value = wire.Value;
+        }
+
+        return productId is null || value is null
+            ? (null, null)
+            : (new ProductInfo { ProductId = productId, Category = category, Quantity = 1 }, value);
     }
 
     private ProductInfo? Product(ProductAction? wire, EventKind kind, Checker check)

@@ -1,0 +1,83 @@
+namespace ProfileGrid.Abstractions.Recommendations;
+
+/// <summary>A user's interactions with one item as counts (the profile's <c>ItemStats</c>), as they cross grains.</summary>
+[GenerateSerializer, Immutable, Alias("pg.item-interaction")]
+public sealed record ItemInteractionView(
+    [property: Id(0)] string ItemId,
+    [property: Id(1)] int Views,
+    [property: Id(2)] int CartAdds,
+    [property: Id(3)] int Purchases,
+    [property: Id(4)] double? Rating,
+    [property: Id(5)] DateTimeOffset LastAt);
+
+/// <summary>What an event said of an item (category, unit price) and when: the catalog of items nobody upserted.</summary>
+[GenerateSerializer, Immutable, Alias("pg.item-fact")]
+public sealed record ItemFact(
+    [property: Id(0)] string ItemId,
+    [property: Id(1)] string? Category,
+    [property: Id(2)] decimal? Price,
+    [property: Id(3)] string? Currency,
+    [property: Id(4)] DateTimeOffset SeenAt);
+
+/// <summary>
+/// A profile's whole item history (it replaces what the shard held for the user, so a lost or repeated push is healed
+/// by the next) and what the profile's latest events said of items.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.interaction-update")]
+public sealed record InteractionUpdate(
+    [property: Id(0)] string ProfileKey,
+    [property: Id(1)] ItemInteractionView[] Items,
+    [property: Id(2)] ItemFact[] Facts,
+    [property: Id(3)] DateTimeOffset AsOf);
+
+/// <summary>A shard's users and their item histories, and the item facts it gathered: training input.</summary>
+[GenerateSerializer, Immutable, Alias("pg.interaction-shard-data")]
+public sealed record InteractionShardData(
+    [property: Id(0)] string[] ProfileKeys,
+    [property: Id(1)] ItemInteractionView[][] Items,
+    [property: Id(2)] ItemFact[] Facts);
+
+/// <summary>What serving needs of a profile: its item history and whether it may be personalized.</summary>
+/// <param name="Exists">False for a user the grid has never seen (cold start).</param>
+/// <param name="PersonalizationOptIn">The user's consent flag; null when never set (personalized by default).</param>
+[GenerateSerializer, Immutable, Alias("pg.recommendation-input")]
+public sealed record RecommendationInput(
+    [property: Id(0)] bool Exists,
+    [property: Id(1)] bool? PersonalizationOptIn,
+    [property: Id(2)] ItemInteractionView[] Items);
+
+/// <summary>An item of a tenant's catalog (upserted), as it crosses grains.</summary>
+[GenerateSerializer, Immutable, Alias("pg.catalog-item")]
+public sealed record CatalogItemView
+{
+    [Id(0)] public required string ItemId { get; init; }
+    [Id(1)] public string? Category { get; init; }
+    [Id(2)] public decimal? Price { get; init; }
+    [Id(3)] public string? Currency { get; init; }
+    [Id(4)] public bool Available { get; init; } = true;
+    [Id(5)] public string[] Tags { get; init; } = [];
+    [Id(6)] public Dictionary<string, string> Attributes { get; init; } = new(StringComparer.Ordinal);
+    [Id(7)] public DateTimeOffset UpdatedAt { get; init; }
+}
+
+/// <summary>A catalog shard's items at a version (null items: unchanged since the version the caller holds).</summary>
+[GenerateSerializer, Immutable, Alias("pg.catalog-snapshot")]
+public sealed record CatalogShardSnapshot(
+    [property: Id(0)] long Version,
+    [property: Id(1)] CatalogItemView[]? Items);
+
+/// <summary>A trained recommender model as bytes (the library's format), with its version; null bytes: unchanged.</summary>
+[GenerateSerializer, Immutable, Alias("pg.recommender-model-bytes")]
+public sealed record RecommenderModelBytes(
+    [property: Id(0)] long Version,
+    [property: Id(1)] byte[]? Bytes);
+
+/// <summary>Keys and buckets of the recommender's grains.</summary>
+public static class RecommendationKeys
+{
+    /// <summary>The catalog shard that owns <paramref name="itemId"/> among <paramref name="shards"/>.</summary>
+    public static int CatalogShardOf(string itemId, int shards) => ProfileBuckets.Of(itemId, shards, BucketSpace.CatalogShard);
+
+    /// <summary>The key of catalog shard <paramref name="shard"/> of <paramref name="tenant"/> (shaped like a profile key).</summary>
+    public static string CatalogShard(string tenant, int shard) => Grains.SegmentKeys.Shard(tenant, shard);
+}

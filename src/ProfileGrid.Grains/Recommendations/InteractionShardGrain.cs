@@ -1,0 +1,202 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Recommendations;
+
+namespace ProfileGrid.Grains.Recommendations;
+
+/// <summary>
+/// What an interaction shard persists: item ids once each (users refer to them by index, so a popular item's id is
+/// held once per shard, not once per user), every user's item history, and the item facts seen in events.
+/// </summary>
+[GenerateSerializer, Alias("pg.interaction-shard-state")]
+public sealed class InteractionShardState
+{
+    [Id(0)] public List<string> ItemIds { get; set; } = [];
+
+    [Id(1)] public Dictionary<string, UserItemHistory> Users { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(2)] public Dictionary<string, ItemFact> Facts { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One user's items (indices into <see cref="InteractionShardState.ItemIds"/>) and their counts, as of <see cref="AsOf"/>.</summary>
+[GenerateSerializer, Alias("pg.user-item-history")]
+public sealed class UserItemHistory
+{
+    [Id(0)] public int[] Items { get; set; } = [];
+    [Id(1)] public int[] Views { get; set; } = [];
+    [Id(2)] public int[] CartAdds { get; set; } = [];
+    [Id(3)] public int[] Purchases { get; set; } = [];
+
+    /// <summary>The latest rating per item; NaN when none.</summary>
+    [Id(4)] public double[] Ratings { get; set; } = [];
+
+    /// <summary>The latest interaction per item, as UTC ticks.</summary>
+    [Id(5)] public long[] LastAtTicks { get; set; } = [];
+
+    [Id(6)] public DateTimeOffset AsOf { get; set; }
+}
+
+/// <summary>
+/// Holds the item histories of the users of one feature shard (profiles push their whole history after each write
+/// that changed it) and the item facts their events carried. Written behind like a feature shard; the recommender reads
+/// it all when it trains. Histories are replaced, never added to, so a repeated or lost push changes nothing for good.
+/// </summary>
+public sealed partial class InteractionShardGrain(
+    [PersistentState("interactions", ProfileStores.Segments)] IPersistentState<InteractionShardState> state,
+    IOptions<RecommendationOptions> options,
+    ILogger<InteractionShardGrain> logger)
+    : Grain, IInteractionShardGrain
+{
+    private readonly Dictionary<string, int> _itemIndex = new(StringComparer.Ordinal);
+    private IGrainTimer? _flushTimer;
+    private bool _dirty;
+    private bool _scheduled;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var ids = state.State.ItemIds;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            _itemIndex[ids[i]] = i;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => FlushAsync(cancellationToken);
+
+    public Task UpdateAsync(InteractionUpdate update)
+    {
+        if (!_scheduled)
+        {
+            _scheduled = true;
+            var tenant = ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant;
+            GrainFactory.GetGrain<IRecommenderGrain>(tenant).EnsureScheduledAsync().Ignore();
+        }
+
+        var users = state.State.Users;
+        if (users.TryGetValue(update.ProfileKey, out var held) && held.AsOf > update.AsOf)
+        {
+            return Task.CompletedTask; // overtaken by a newer push
+        }
+
+        var items = update.Items;
+        var history = new UserItemHistory
+        {
+            Items = new int[items.Length],
+            Views = new int[items.Length],
+            CartAdds = new int[items.Length],
+            Purchases = new int[items.Length],
+            Ratings = new double[items.Length],
+            LastAtTicks = new long[items.Length],
+            AsOf = update.AsOf,
+        };
+        for (var i = 0; i < items.Length; i++)
+        {
+            var item = items[i];
+            history.Items[i] = IndexOf(item.ItemId);
+            history.Views[i] = item.Views;
+            history.CartAdds[i] = item.CartAdds;
+            history.Purchases[i] = item.Purchases;
+            history.Ratings[i] = item.Rating ?? double.NaN;
+            history.LastAtTicks[i] = item.LastAt.UtcTicks;
+        }
+
+        if (items.Length == 0)
+        {
+            users.Remove(update.ProfileKey);
+        }
+        else
+        {
+            users[update.ProfileKey] = history;
+        }
+
+        foreach (var fact in update.Facts)
+        {
+            if (!state.State.Facts.TryGetValue(fact.ItemId, out var known) || known.SeenAt <= fact.SeenAt)
+            {
+                state.State.Facts[fact.ItemId] = known is null ? fact : fact with
+                {
+                    Category = fact.Category ?? known.Category,
+                    Price = fact.Price ?? known.Price,
+                    Currency = fact.Price is null ? known.Currency : fact.Currency,
+                };
+            }
+        }
+
+        MarkDirty();
+        return Task.CompletedTask;
+    }
+
+    public Task<int> CountAsync() => Task.FromResult(state.State.Users.Count);
+
+    public Task<InteractionShardData> GetTrainingDataAsync()
+    {
+        var ids = state.State.ItemIds;
+        var keys = new string[state.State.Users.Count];
+        var rows = new ItemInteractionView[keys.Length][];
+        var u = 0;
+        foreach (var (key, history) in state.State.Users)
+        {
+            keys[u] = key;
+            var row = new ItemInteractionView[history.Items.Length];
+            for (var i = 0; i < row.Length; i++)
+            {
+                var rating = history.Ratings[i];
+                row[i] = new ItemInteractionView(
+                    ids[history.Items[i]], history.Views[i], history.CartAdds[i], history.Purchases[i],
+                    double.IsNaN(rating) ? null : rating, new DateTimeOffset(history.LastAtTicks[i], TimeSpan.Zero));
+            }
+
+            rows[u++] = row;
+        }
+
+        return Task.FromResult(new InteractionShardData(keys, rows, state.State.Facts.Values.ToArray()));
+    }
+
+    private int IndexOf(string itemId)
+    {
+        if (!_itemIndex.TryGetValue(itemId, out var index))
+        {
+            index = state.State.ItemIds.Count;
+            state.State.ItemIds.Add(itemId);
+            _itemIndex[itemId] = index;
+        }
+
+        return index;
+    }
+
+    private void MarkDirty()
+    {
+        _dirty = true;
+        _flushTimer ??= this.RegisterGrainTimer(
+            FlushAsync,
+            new GrainTimerCreationOptions(options.Value.ShardFlushInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        _flushTimer?.Dispose();
+        _flushTimer = null;
+        if (!_dirty)
+        {
+            return;
+        }
+
+        try
+        {
+            await state.WriteStateAsync();
+            _dirty = false;
+        }
+        catch (Exception ex)
+        {
+            LogWriteFailed(this.GetPrimaryKeyString(), ex);
+            MarkDirty();
+        }
+    }
+
+    [LoggerMessage(EventId = 3400, Level = LogLevel.Warning, Message = "Interaction shard {Shard}: writing state failed; retrying after the flush interval")]
+    private partial void LogWriteFailed(string shard, Exception exception);
+}

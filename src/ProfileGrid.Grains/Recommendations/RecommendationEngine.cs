@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Recommendations;
+using ProfileGrid.Grains.Segments;
+using ProfileGrid.Recommendations;
+
+namespace ProfileGrid.Grains.Recommendations;
+
+/// <summary>A Recommend call, validated at the edge.</summary>
+public sealed record RecommendCall(
+    string Tenant,
+    string UserId,
+    int Count,
+    string? Slot = null,
+    string? PageItem = null,
+    IReadOnlyList<string>? Exclusions = null);
+
+/// <summary>One item of a served list: the model's or a rule's, and every rule that touched it.</summary>
+public sealed record ServedItem(string ItemId, double Score, string Source, string? Because, IReadOnlyList<string> Rules);
+
+/// <summary>A served list and what it was served from.</summary>
+public sealed record ServedList(
+    string RecommendationId,
+    long ModelVersion,
+    long RulesVersion,
+    bool Personalized,
+    bool ColdStart,
+    int? SegmentId,
+    string? SegmentLabel,
+    IReadOnlyList<ServedItem> Items);
+
+/// <summary>Why a Recommend call could not be served.</summary>
+public sealed class RecommendationUnavailableException(string message) : Exception(message);
+
+/// <summary>
+/// Serves recommendations in the silo that takes the request: the model, catalog and rules from the silo's
+/// <see cref="RecommendationServing"/> cache, the user's item history and consent from their profile grain, their
+/// segment from their feature shard (both asked at once). No hot grain is on the path.
+/// </summary>
+public sealed class RecommendationEngine(
+    RecommendationServing serving,
+    IGrainFactory grains,
+    IOptions<RecommendationOptions> options,
+    IOptions<SegmentationOptions> segmentationOptions,
+    TimeProvider clock)
+{
+    public async Task<ServedList> RecommendAsync(RecommendCall call)
+    {
+        var profileKey = new ProfileKey(call.Tenant, call.UserId).ToString();
+        var snapshotTask = serving.GetAsync(call.Tenant).AsTask();
+        var inputTask = grains.GetGrain<IUserProfileGrain>(profileKey).GetRecommendationInputAsync();
+        var segmentTask = SegmentOfAsync(call.Tenant, profileKey);
+        var snapshot = await snapshotTask;
+        var input = await inputTask;
+        var segment = await segmentTask;
+        if (snapshot.Package is not { } package)
+        {
+            throw new RecommendationUnavailableException(
+                $"tenant '{call.Tenant}' has no recommender model yet: train one (POST /v1/tenants/{{tenant}}/recommender:train) once events with products have arrived");
+        }
+
+        // A user who opted out of personalization gets the list everyone gets: no history, no segment.
+        var personalized = input.PersonalizationOptIn != false;
+        var now = clock.GetUtcNow();
+        var history = personalized
+            ? input.Items.Select(i => (i.ItemId, package.Weights.Weigh(new ItemInteraction(i.ItemId, i.Views, i.CartAdds, i.Purchases, i.Rating, i.LastAt), now)))
+                .Where(h => h.Item2 > 0).ToList()
+            : [];
+        var exclude = new HashSet<string>(call.Exclusions ?? [], StringComparer.Ordinal);
+        if (call.PageItem is { } page)
+        {
+            exclude.Add(page);
+        }
+
+        var segmentKey = personalized && segment is not null ? RecommenderGrain.SegmentKey(segment.SegmentId) : null;
+        var candidates = package.Model.Recommend(new RecommendationQuery(
+            history, segmentKey, call.Count * options.Value.CandidateFactor, exclude));
+
+        var purchased = personalized
+            ? input.Items.Where(i => i.Purchases > 0).Select(i => i.ItemId).ToHashSet(StringComparer.Ordinal)
+            : new HashSet<string>(StringComparer.Ordinal);
+        var items = ServingRules.Apply(snapshot, candidates, purchased, exclude, personalized, segment, call.Count, now);
+        return new ServedList(
+            NewRecommendationId(),
+            package.Version,
+            snapshot.RulesVersion,
+            personalized,
+            ColdStart: history.Count == 0,
+            personalized ? segment?.SegmentId : null,
+            personalized ? segment?.Label : null,
+            items);
+    }
+
+    private async Task<UserSegment?> SegmentOfAsync(string tenant, string profileKey)
+    {
+        try
+        {
+            var shard = SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(profileKey, segmentationOptions.Value.Shards));
+            return await grains.GetGrain<IFeatureShardGrain>(shard).GetSegmentAsync(profileKey);
+        }
+        catch (Exception)
+        {
+            return null; // segments refine the list; without one the user gets what a user without a segment gets
+        }
+    }
+
+    /// <summary>Time-ordered (a UUID v7), so attribution can find the list by id and order lists by time.</summary>
+    private static string NewRecommendationId() => "rec-" + Guid.CreateVersion7().ToString("N");
+}

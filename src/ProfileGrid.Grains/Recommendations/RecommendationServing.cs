@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Recommendations;
+using ProfileGrid.Recommendations;
+
+namespace ProfileGrid.Grains.Recommendations;
+
+/// <summary>
+/// What one silo serves a tenant's recommendations from, all in memory: the model package, the upserted catalog and
+/// the rules, each at a version. Immutable; replaced as a whole when anything changes.
+/// </summary>
+public sealed class TenantServingSnapshot
+{
+    public static readonly TenantServingSnapshot Empty = new();
+
+    public ModelPackage? Package { get; init; }
+
+    /// <summary>Upserted items by id, merged over the catalog shards.</summary>
+    public IReadOnlyDictionary<string, CatalogItem> Catalog { get; init; } = new Dictionary<string, CatalogItem>(StringComparer.Ordinal);
+
+    /// <summary>The version of the tenant's rules in force (0: none).</summary>
+    public long RulesVersion { get; init; }
+
+    /// <summary>The catalog shards' versions the <see cref="Catalog"/> was built from.</summary>
+    public long[] CatalogVersions { get; init; } = [];
+
+    /// <summary>An item as rules see it: upserted if it was, else as events described it, else null.</summary>
+    public CatalogItem? Item(string itemId) =>
+        Catalog.TryGetValue(itemId, out var upserted) ? upserted
+        : Package?.EventCatalog.TryGetValue(itemId, out var seen) == true ? seen
+        : null;
+}
+
+/// <summary>
+/// Each silo's cache of what it serves recommendations from (model, catalog, rules) per tenant. Nothing is asked of a
+/// hot grain per request: a tenant's sources are asked whether they changed at most once per
+/// <see cref="RecommendationOptions.ServingRefreshInterval"/>, in the background while the last snapshot goes on serving;
+/// a change made through this silo invalidates at once, so its next request sees it.
+/// </summary>
+public sealed partial class RecommendationServing(
+    IGrainFactory grains,
+    IOptions<RecommendationOptions> options,
+    TimeProvider clock,
+    ILogger<RecommendationServing> logger)
+{
+    private readonly ConcurrentDictionary<string, TenantEntry> _tenants = new(StringComparer.Ordinal);
+
+    /// <summary>The tenant's snapshot: fresh when it was never loaded or was invalidated here, else possibly a refresh interval old.</summary>
+    public async ValueTask<TenantServingSnapshot> GetAsync(string tenant)
+    {
+        var entry = _tenants.GetOrAdd(tenant, _ => new TenantEntry());
+        var now = clock.GetUtcNow();
+        entry.LastUsed = now;
+        EvictIdle(now);
+        Task refresh;
+        lock (entry)
+        {
+            if (entry.Snapshot is not null && !entry.Invalidated && now - entry.CheckedAt < options.Value.ServingRefreshInterval)
+            {
+                return entry.Snapshot;
+            }
+
+            if (entry.Refresh is null || entry.Refresh.IsCompleted)
+            {
+                entry.Invalidated = false;
+                entry.CheckedAt = now;
+                entry.Refresh = RefreshAsync(tenant, entry);
+            }
+
+            refresh = entry.Refresh;
+            if (entry.Snapshot is not null && !entry.MustWait)
+            {
+                return entry.Snapshot; // stale for at most a refresh interval; the refresh runs meanwhile
+            }
+        }
+
+        await refresh;
+        return entry.Snapshot ?? TenantServingSnapshot.Empty;
+    }
+
+    /// <summary>A change was made through this silo: its next request waits for a refresh.</summary>
+    public void Invalidate(string tenant)
+    {
+        if (_tenants.TryGetValue(tenant, out var entry))
+        {
+            lock (entry)
+            {
+                entry.Invalidated = true;
+                entry.MustWait = true;
+            }
+        }
+    }
+
+    private async Task RefreshAsync(string tenant, TenantEntry entry)
+    {
+        try
+        {
+            var current = entry.Snapshot ?? TenantServingSnapshot.Empty;
+            var shards = options.Value.CatalogShards;
+            var modelCall = grains.GetGrain<IRecommenderGrain>(tenant).GetModelAsync(current.Package?.Version ?? 0);
+            var catalogCalls = Enumerable.Range(0, shards).Select(i =>
+                grains.GetGrain<ICatalogShardGrain>(RecommendationKeys.CatalogShard(tenant, i))
+                    .GetSnapshotAsync(i < current.CatalogVersions.Length ? current.CatalogVersions[i] : -1)).ToArray();
+            var model = await modelCall;
+            var catalogs = await Task.WhenAll(catalogCalls);
+
+            var package = current.Package;
+            if (model.Bytes is { } bytes && model.Version != package?.Version)
+            {
+                package = ModelPackage.FromBytes(bytes);
+                LogModelLoaded(tenant, package.Version, bytes.Length);
+            }
+
+            var catalog = current.Catalog;
+            if (catalogs.Any(c => c.Items is not null) || current.CatalogVersions.Length != shards)
+            {
+                var merged = new Dictionary<string, CatalogItem>(StringComparer.Ordinal);
+                // Unchanged shards keep their items: take them from the current catalog by shard.
+                for (var i = 0; i < shards; i++)
+                {
+                    if (catalogs[i].Items is { } items)
+                    {
+                        foreach (var item in items)
+                        {
+                            merged[item.ItemId] = ToCatalogItem(item);
+                        }
+                    }
+                }
+
+                foreach (var (id, item) in current.Catalog)
+                {
+                    var shard = RecommendationKeys.CatalogShardOf(id, shards);
+                    if (catalogs[shard].Items is null)
+                    {
+                        merged[id] = item;
+                    }
+                }
+
+                catalog = merged;
+            }
+
+            lock (entry)
+            {
+                entry.Snapshot = new TenantServingSnapshot
+                {
+                    Package = package,
+                    Catalog = catalog,
+                    CatalogVersions = catalogs.Select(c => c.Version).ToArray(),
+                };
+                entry.MustWait = entry.Invalidated;
+            }
+        }
+        catch (Exception ex)
+        {
+            // The last snapshot goes on serving; the next request past the interval tries again.
+            LogRefreshFailed(tenant, ex);
+            lock (entry)
+            {
+                entry.MustWait = false;
+            }
+
+            if (entry.Snapshot is null)
+            {
+                throw;
+            }
+        }
+    }
+
+    public static CatalogItem ToCatalogItem(CatalogItemView item) =>
+        new(item.ItemId, item.Category, item.Price, item.Currency, item.Available, item.Tags, item.Attributes);
+
+    private DateTimeOffset _lastEviction;
+
+    private void EvictIdle(DateTimeOffset now)
+    {
+        var idle = options.Value.ServingIdleTimeout;
+        if (now - _lastEviction < TimeSpan.FromMinutes(1))
+        {
+            return;
+        }
+
+        _lastEviction = now;
+        foreach (var (tenant, entry) in _tenants)
+        {
+            if (now - entry.LastUsed > idle)
+            {
+                _tenants.TryRemove(tenant, out _);
+            }
+        }
+    }
+
+    private sealed class TenantEntry
+    {
+        public TenantServingSnapshot? Snapshot;
+        public Task? Refresh;
+        public DateTimeOffset CheckedAt;
+        public DateTimeOffset LastUsed;
+        public bool Invalidated;
+        public bool MustWait;
+    }
+
+    [LoggerMessage(EventId = 3430, Level = LogLevel.Information, Message = "Serving {Tenant}: loaded recommender model {Version} ({Bytes} bytes)")]
+    private partial void LogModelLoaded(string tenant, long version, int bytes);
+
+    [LoggerMessage(EventId = 3431, Level = LogLevel.Warning, Message = "Serving {Tenant}: refreshing the model, catalog or rules failed; serving the last ones")]
+    private partial void LogRefreshFailed(string tenant, Exception exception);
+}

@@ -1,0 +1,51 @@
+using ProfileGrid.Abstractions.Recommendations;
+using ProfileGrid.Recommendations;
+
+namespace ProfileGrid.Grains.Recommendations;
+
+/// <summary>A trained model package and its summary.</summary>
+public sealed record TrainedPackage(byte[] Package, RecommenderStatus Status);
+
+/// <summary>The tenant's data cannot support a model (no interactions, a single item).</summary>
+public sealed class InsufficientTrainingDataException(string message) : Exception(message);
+
+/// <summary>Turns gathered interactions into a model package: pure and CPU-bound, run off the grain's turn.</summary>
+public static class RecommenderTraining
+{
+    public static TrainedPackage Train(
+        IReadOnlyList<UserInteractions> users,
+        IReadOnlyDictionary<string, ItemFact> facts,
+        RecommenderTrainRequest settings,
+        long version,
+        DateTimeOffset now)
+    {
+        var weights = RecommenderSettings.Weights(settings);
+        var matrix = InteractionMatrix.Build(users, weights, now);
+        if (matrix.UserCount == 0 || matrix.ItemCount < 2)
+        {
+            throw new InsufficientTrainingDataException(
+                $"the tenant has {matrix.UserCount} users with {matrix.ItemCount} distinct items interacted with; a recommender needs at least one user and two items (send product_view, add_to_cart, purchase or rating events first)");
+        }
+
+        var warnings = new List<string>();
+        var model = HybridFactory.Train(matrix, settings, now, warnings);
+        var catalog = facts.Values.ToDictionary(
+            f => f.ItemId,
+            f => new CatalogItem(f.ItemId, f.Category, f.Price, f.Currency, Available: true, [], new Dictionary<string, string>(), FromEvents: true),
+            StringComparer.Ordinal);
+        var package = new ModelPackage { Version = version, TrainedAt = now, EventCatalog = catalog, Model = model, Weights = weights }.ToBytes();
+        var status = new RecommenderStatus
+        {
+            Version = version,
+            TrainedAt = now,
+            Users = matrix.UserCount,
+            Items = matrix.ItemCount,
+            Interactions = matrix.NonZeros,
+            ModelBytes = package.Length,
+            CandidateAlgorithm = settings.CandidateAlgorithm ?? "",
+            Settings = settings,
+            Warnings = warnings.ToArray(),
+        };
+        return new TrainedPackage(package, status);
+    }
+}

@@ -1,0 +1,91 @@
+using static ProfileGrid.Domain.Tests.TestEvents;
+
+namespace ProfileGrid.Domain.Tests;
+
+/// <summary>What a profile remembers per item for the recommender: counts by kind, the latest rating, bounded.</summary>
+public class ItemHistoryTests
+{
+    private static UserEvent View(DateTimeOffset at, string productId) =>
+        Of(EventKind.ProductView, at) with { Product = new ProductInfo { ProductId = productId, Category = "shoes" } };
+
+    private static UserEvent Cart(DateTimeOffset at, string productId) =>
+        Of(EventKind.AddToCart, at) with { Product = new ProductInfo { ProductId = productId, Category = "shoes", Quantity = 3, UnitPrice = new Money(10, "EUR") } };
+
+    private static UserEvent Rate(DateTimeOffset at, string productId, double value) =>
+        Of(EventKind.Rating, at) with { Product = new ProductInfo { ProductId = productId }, Rating = value };
+
+    private static UserEvent Order(DateTimeOffset at, params string[] productIds) => Of(EventKind.Purchase, at) with
+    {
+        Purchase = new PurchaseInfo
+        {
+            OrderId = "o-" + NextId(),
+            Currency = "EUR",
+            Lines = productIds.Select(id => new PurchaseLine { ProductId = id, Category = "shoes", Quantity = 2, UnitPrice = 5 }).ToArray(),
+        },
+    };
+
+    [Fact]
+    public void Views_cart_adds_and_orders_are_counted_per_item_with_the_latest_time()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(View(Now.AddDays(-3), "p-1"), View(Now.AddDays(-2), "p-1"), Cart(Now.AddDays(-2), "p-1"), Order(Now.AddDays(-1), "p-1", "p-2"));
+
+        var items = user.Profile.Behavior.Items;
+        Assert.Equal(2, items["p-1"].Views);
+        Assert.Equal(1, items["p-1"].CartAdds);
+        Assert.Equal(1, items["p-1"].Purchases);
+        Assert.Equal(Now.AddDays(-1), items["p-1"].LastAt);
+        Assert.Equal(0, items["p-2"].Views);
+        Assert.Equal(1, items["p-2"].Purchases);
+    }
+
+    [Fact]
+    public void An_order_naming_an_item_on_two_lines_counts_one_purchase_of_it()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Order(Now.AddHours(-1), "p-1", "p-1", "p-3"));
+
+        Assert.Equal(1, user.Profile.Behavior.Items["p-1"].Purchases);
+    }
+
+    [Fact]
+    public void The_rating_kept_is_the_latest_by_event_time_whatever_the_arrival_order()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Rate(Now.AddDays(-1), "m-1", 4.5));
+        user.Apply(Rate(Now.AddDays(-5), "m-1", 1));
+
+        var stats = user.Profile.Behavior.Items["m-1"];
+        Assert.Equal(4.5, stats.Rating);
+        Assert.Equal(Now.AddDays(-1), stats.LastAt);
+        Assert.Equal(2, user.Profile.Behavior.EventCounts[EventKind.Rating]);
+    }
+
+    [Fact]
+    public void A_replayed_event_changes_no_item_count()
+    {
+        var user = new ProfileUnderTest();
+        var view = View(Now.AddHours(-2), "p-1");
+
+        user.Apply(view);
+        user.Apply(view);
+
+        Assert.Equal(1, user.Profile.Behavior.Items["p-1"].Views);
+    }
+
+    [Fact]
+    public void Beyond_the_bound_the_item_interacted_with_longest_ago_is_forgotten()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { MaxItemsRemembered = 3 } };
+
+        user.Apply(View(Now.AddDays(-4), "old"), View(Now.AddDays(-3), "b"), View(Now.AddDays(-2), "c"));
+        user.Apply(View(Now.AddDays(-1), "new"));
+        // Older than everything remembered: not recorded, rather than pushing out something newer.
+        user.Apply(View(Now.AddDays(-10), "ancient"));
+
+        Assert.Equal(["b", "c", "new"], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
+    }
+}
