@@ -410,6 +410,29 @@ public sealed class EaseModel : IRecommender
 
     public IReadOnlyList<double> LambdaScores { get; }
 
+    /// <summary>
+    /// What a user should know: that only the most popular items are modelled, and that validation preferred a λ at
+    /// the edge of its grid (the best may lie beyond it).
+    /// </summary>
+    public IReadOnlyList<string> Warnings
+    {
+        get
+        {
+            var warnings = new List<string>();
+            if (Items.Count < CatalogItems)
+            {
+                warnings.Add($"EASE models the {Items.Count:N0} most popular of {CatalogItems:N0} items (ease.max_items); the others are served by popularity.");
+            }
+
+            if (LambdaGrid.Count > 1 && (Lambda == LambdaGrid.Min() || Lambda == LambdaGrid.Max()))
+            {
+                warnings.Add($"EASE's λ {Lambda:G4} is at the edge of the validation grid ({LambdaGrid.Min():G4}..{LambdaGrid.Max():G4}); a wider grid may do better.");
+            }
+
+            return warnings;
+        }
+    }
+
     /// <summary>B, row-major: B[i * n + j] is the weight of item i in item j's score.</summary>
     internal float[] Weights { get; }
 

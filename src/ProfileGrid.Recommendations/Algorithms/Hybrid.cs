@@ -9,7 +9,8 @@ public sealed record HybridOptions
     /// <summary>
     /// Users with fewer distinct history items than this are blended with popularity: with h items the personalized
     /// scores weigh h / LowHistoryItems and popularity the rest. 3: one or two items say little about a taste, and by
-    /// three most users' neighbour lists overlap enough to rank on their own.
+    /// three most users' neighbour lists overlap enough to rank on their own. 0: no blending (only a user without
+    /// history gets popularity).
     /// </summary>
     public int LowHistoryItems { get; init; } = 3;
 
@@ -28,9 +29,9 @@ public sealed record HybridOptions
             problems.Add($"hybrid.personalized must be item-cf or ease ('{Personalized}')");
         }
 
-        if (LowHistoryItems is < 1 or > 1000)
+        if (LowHistoryItems is < 0 or > 1000)
         {
-            problems.Add($"hybrid.low_history_items must be between 1 and 1000 ({LowHistoryItems})");
+            problems.Add($"hybrid.low_history_items must be between 0 and 1000 ({LowHistoryItems})");
         }
 
         if (!(PopularityFloor is > 0 and < 1))
@@ -100,6 +101,9 @@ public sealed class HybridModel : IRecommender
 
     public double PopularityFloor { get; }
 
+    /// <summary>What a user should know of how the model was trained (from its personalized component).</summary>
+    public IReadOnlyList<string> Warnings => Personalized is EaseModel ease ? ease.Warnings : [];
+
     public IReadOnlyList<ScoredItem> Recommend(RecommendationQuery query)
     {
         Queries.Check(query);
@@ -124,7 +128,7 @@ public sealed class HybridModel : IRecommender
             return popular;
         }
 
-        var alpha = Math.Min(1.0, (double)distinct.Count / LowHistoryItems);
+        var alpha = LowHistoryItems == 0 ? 1 : Math.Min(1.0, (double)distinct.Count / LowHistoryItems);
         var beta = Math.Max(1 - alpha, PopularityFloor);
         var personal = Personalized.Recommend(query);
         var blended = new Dictionary<string, (double Personal, ScoredItem? From, double Popular, ScoredItem? PopularFrom, int Order)>(StringComparer.Ordinal);

@@ -86,6 +86,7 @@ public class EaseTests
         Assert.Equal(["A", "B"], model.Items);
         Assert.Equal(4, model.CatalogItems);
         Assert.Null(model.Weight("A", "C"));
+        Assert.Contains(model.Warnings, w => w.Contains("2 most popular of 4 items", StringComparison.Ordinal));
     }
 
     [Fact]

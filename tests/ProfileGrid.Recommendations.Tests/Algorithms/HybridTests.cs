@@ -85,6 +85,23 @@ public class HybridTests
     }
 
     [Fact]
+    public void Threshold_zero_never_blends_a_user_with_history()
+    {
+        var model = new HybridTrainer(new RecommenderOptions
+        {
+            ItemCf = new ItemCfOptions { Shrink = 0 },
+            Hybrid = new HybridOptions { LowHistoryItems = 0 },
+        }).Train(Data(), Now);
+
+        // One item, no blending: A's neighbours in CF order (B first), popularity only below them with its 0.001 weight.
+        var list = model.Recommend(Query(3, exclude: ["A"], history: [("A", 1)]));
+
+        Assert.Equal(["B", "P", "E"], list.Select(i => i.ItemId));
+        Assert.All(list, i => Assert.Equal(RecommendationSources.ItemItemCf, i.Source));
+        Assert.All(model.Recommend(Query(3)), i => Assert.Equal(RecommendationSources.Popular, i.Source));
+    }
+
+    [Fact]
     public void Count_and_exclusions_hold_when_popularity_tops_up()
     {
         var list = Train().Recommend(Query(6, exclude: ["P", "Q"], history: [("A", 1), ("B", 1), ("C", 1)]));

@@ -18,7 +18,7 @@ public class OptionsTests
             Popularity = new PopularityOptions { MinSegmentUsers = 0, TrendingHalfLifeDays = -1 },
             ItemCf = new ItemCfOptions { Shrink = double.NaN, Neighbours = 0, TrainingThreads = 0 },
             Ease = new EaseOptions { MaxItems = 1, LambdaGrid = [], ValidationFraction = 1, ValidationUsers = 0, ValidationMinItems = 1, ValidationMaxItems = 1, ValidationK = 0 },
-            Hybrid = new HybridOptions { Personalized = "popularity", LowHistoryItems = 0, PopularityFloor = 0 },
+            Hybrid = new HybridOptions { Personalized = "popularity", LowHistoryItems = -1, PopularityFloor = 0 },
         }.Validate();
 
         foreach (var field in new[]
