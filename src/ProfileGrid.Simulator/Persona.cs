@@ -70,12 +70,19 @@ internal static class PersonaFactory
         var anonymousId = random.Chance(0.35) ? $"anon-{random.NextInt64():x16}" : null;
         var (activeFrom, activeUntil) = ActiveSpan(options, type, random);
 
+        // From a generator of its own, so the other draws (and with no tastes the whole stream) stay as they were.
+        int? tasteGroup = options.TasteGroups > 0 ? Seeds.For(options.Seed, Seeds.Taste, index).Next(options.TasteGroups) : null;
+
         return new Persona
         {
             Index = index,
             User = new SimulatedUser(
                 UserIdAt(index), type, market.Country, city.Name, locale, locale[..2], currency,
-                preferredSource, preferredSource == "app" ? appDevice : webDevice, favorites),
+                preferredSource, preferredSource == "app" ? appDevice : webDevice, favorites)
+            {
+                TasteGroup = tasteGroup,
+                PreferredItems = tasteGroup is { } group ? catalog.TastesFor(options.TasteGroups).PreferredItems[group] : SimulatedUser.NoPreferredItems,
+            },
             Behavior = behavior,
             UtcOffset = TimeSpan.FromHours(city.UtcOffsetHours),
             AppShare = appShare,

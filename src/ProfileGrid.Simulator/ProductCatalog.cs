@@ -39,9 +39,14 @@ public sealed class ProductCatalog
     ];
 
     private readonly Dictionary<string, IReadOnlyList<Product>> productsByCategory;
+    private readonly int seed;
+
+    // Built on first use and shared: a replay of a million users one at a time asks for the plan once per user.
+    private volatile TastePlan? tastePlan;
 
     internal ProductCatalog(int seed)
     {
+        this.seed = seed;
         var random = Seeds.For(seed, Seeds.Catalog, 0);
         productsByCategory = new Dictionary<string, IReadOnlyList<Product>>(StringComparer.Ordinal);
         foreach (var spec in Specs)
@@ -74,6 +79,19 @@ public sealed class ProductCatalog
 
     /// <summary>The products of one category, cheapest first.</summary>
     public IReadOnlyList<Product> InCategory(string category) => productsByCategory[category];
+
+    /// <summary>Which products each of <paramref name="groups"/> taste groups prefers; the same for equal seeds.</summary>
+    internal TastePlan TastesFor(int groups)
+    {
+        var plan = tastePlan;
+        if (plan is null || plan.Groups != groups)
+        {
+            // A race builds an equal plan twice; either copy will do.
+            tastePlan = plan = new TastePlan(this, seed, groups);
+        }
+
+        return plan;
+    }
 
     /// <summary>
     /// The shelf price in <paramref name="currency"/>: converted from euros and ending in .99 the way shops price,

@@ -11,6 +11,9 @@ internal static class Seeds
     public const ulong TypeBlock = 0x54595045;
     public const ulong Persona = 0x50455253;
     public const ulong Activity = 0x41435449;
+    public const ulong TastePlan = 0x504C414E;
+    public const ulong Taste = 0x54415354;
+    public const ulong ItemChoice = 0x4954454D;
 
     public static Random For(int seed, ulong salt, int index) => new(Derive(seed, salt, index));
 

@@ -23,4 +23,21 @@ public sealed record SimulatedUser(
     string Currency,
     string PreferredSource,
     string PreferredDevice,
-    IReadOnlyList<string> FavoriteCategories);
+    IReadOnlyList<string> FavoriteCategories)
+{
+    internal static readonly IReadOnlySet<string> NoPreferredItems = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The hidden taste group (0 to <see cref="SimulationOptions.TasteGroups"/> - 1) whose products the user mostly
+    /// views and buys; null when the stream has no taste groups.
+    /// </summary>
+    public int? TasteGroup { get; init; }
+
+    /// <summary>
+    /// The ground truth of item preference: the product ids of the user's taste group, in every category (about one in
+    /// <see cref="SimulationOptions.TasteGroups"/> products), shared by every user of the group. Most of the products
+    /// the user touches are in it; a recommender that learned the planted structure ranks the rest of it high, including
+    /// products of categories the user has not visited yet. Empty when the stream has no taste groups.
+    /// </summary>
+    public IReadOnlySet<string> PreferredItems { get; init; } = NoPreferredItems;
+}

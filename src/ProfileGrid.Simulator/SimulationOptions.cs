@@ -26,6 +26,26 @@ public sealed record SimulationOptions
     /// <summary>How far back the history reaches from <see cref="AsOf"/>.</summary>
     public int HistoryDays { get; init; } = 365;
 
+    /// <summary>The most taste groups the catalogue can keep apart (each category has at least 25 products).</summary>
+    public const int MaximumTasteGroups = 25;
+
+    /// <summary>
+    /// Number of hidden taste groups (default 8). Each user belongs to one; each group prefers its own products in
+    /// every category (about one in <see cref="TasteGroups"/> of them, across all price levels), so users of a group
+    /// view, cart and buy the same products: the item-level structure collaborative filtering learns and popularity
+    /// cannot. 0 turns tastes off: products are chosen by category and price level alone, event for event the stream of
+    /// the simulator before taste groups. The amount of activity is the same either way (tastes draw from a generator
+    /// of their own); only which product, and so its price within the price level, changes.
+    /// </summary>
+    public int TasteGroups { get; init; } = 8;
+
+    /// <summary>
+    /// The share of product choices (views, and so carts and purchases) a user's taste decides (default 0.8); the rest
+    /// follow general popularity: the price level the user's type favours, which makes the cheapest products of each
+    /// category bestsellers across all tastes. Ignored when <see cref="TasteGroups"/> is 0.
+    /// </summary>
+    public double TasteStrength { get; init; } = 0.8;
+
     /// <summary>Throws when the options cannot produce a meaningful stream.</summary>
     public void Validate()
     {
@@ -43,6 +63,17 @@ public sealed record SimulationOptions
         {
             throw new ArgumentOutOfRangeException(
                 nameof(HistoryDays), HistoryDays, $"HistoryDays must be at least {MinimumHistoryDays}.");
+        }
+
+        if (TasteGroups is < 0 or > MaximumTasteGroups)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(TasteGroups), TasteGroups, $"TasteGroups must be 0 (no tastes) to {MaximumTasteGroups}.");
+        }
+
+        if (!(TasteStrength is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(TasteStrength), TasteStrength, "TasteStrength must be between 0 and 1.");
         }
     }
 }

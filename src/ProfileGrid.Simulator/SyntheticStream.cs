@@ -47,7 +47,7 @@ public sealed class SyntheticStream
         {
             foreach (var persona in personas)
             {
-                var timeline = UserTimeline.Generate(persona, Catalog, Options.Seed).GetEnumerator();
+                var timeline = UserTimeline.Generate(persona, Catalog, Options).GetEnumerator();
                 if (timeline.MoveNext())
                 {
                     pending.Enqueue(timeline, (timeline.Current.StartedAt, persona.Index));
@@ -91,7 +91,7 @@ public sealed class SyntheticStream
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         options.Validate();
-        return UserTimeline.Generate(PersonaFactory.Create(options, catalog, index), catalog, options.Seed);
+        return UserTimeline.Generate(PersonaFactory.Create(options, catalog, index), catalog, options);
     }
 
     /// <summary>All events, session after session.</summary>
@@ -103,6 +103,12 @@ public sealed class SyntheticStream
     /// </summary>
     public IEnumerable<IngestEventsRequest> IngestRequests(int maxEventsPerRequest = IngestBatcher.DefaultMaxEventsPerRequest) =>
         IngestBatcher.Pack(Sessions(), Options.Tenant, maxEventsPerRequest);
+
+    /// <summary>
+    /// What each user did with each product, recounted from the generated events (<see cref="SimulatedInteractions.From"/>):
+    /// training data for recommenders, to be checked against <see cref="SimulatedUser.PreferredItems"/>.
+    /// </summary>
+    public IReadOnlyList<ProfileGrid.Recommendations.UserInteractions> Interactions() => SimulatedInteractions.From(Events());
 
     /// <summary>Recounts the generated events into the totals a correct profile system must reproduce.</summary>
     public ExpectedTotals ComputeExpectedTotals() => ExpectedTotals.From(Events());

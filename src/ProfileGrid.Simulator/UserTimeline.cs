@@ -54,6 +54,9 @@ internal sealed class UserTimeline
     private readonly Persona persona;
     private readonly ProductCatalog catalog;
     private readonly Random random;
+    private readonly Random tasteRandom;
+    private readonly TastePlan? tastes;
+    private readonly double tasteStrength;
     private readonly Weighted<BrowsingAction> actions;
     private readonly EventContext crmContext;
     private int eventCount;
@@ -61,11 +64,15 @@ internal sealed class UserTimeline
     private int purchaseCount;
     private string? loyaltyTier;
 
-    private UserTimeline(Persona persona, ProductCatalog catalog, int seed)
+    private UserTimeline(Persona persona, ProductCatalog catalog, SimulationOptions options)
     {
         this.persona = persona;
         this.catalog = catalog;
-        random = Seeds.For(seed, Seeds.Activity, persona.Index);
+        random = Seeds.For(options.Seed, Seeds.Activity, persona.Index);
+        // Taste draws come from a generator of their own, so that tastes change which product, never how much activity.
+        tasteRandom = Seeds.For(options.Seed, Seeds.ItemChoice, persona.Index);
+        tastes = persona.User.TasteGroup is null ? null : catalog.TastesFor(options.TasteGroups);
+        tasteStrength = options.TasteStrength;
         actions = persona.Behavior.Actions.ToTable();
         crmContext = new EventContext { Country = persona.User.Country, City = persona.User.City, Locale = persona.User.Locale };
     }
@@ -74,8 +81,8 @@ internal sealed class UserTimeline
 
     private BehaviorProfile Behavior => persona.Behavior;
 
-    public static IEnumerable<UserSession> Generate(Persona persona, ProductCatalog catalog, int seed) =>
-        new UserTimeline(persona, catalog, seed).Sessions();
+    public static IEnumerable<UserSession> Generate(Persona persona, ProductCatalog catalog, SimulationOptions options) =>
+        new UserTimeline(persona, catalog, options).Sessions();
 
     private IEnumerable<UserSession> Sessions()
     {
@@ -412,8 +419,16 @@ internal sealed class UserTimeline
     private Product ChooseProduct(string category)
     {
         var products = catalog.InCategory(category);
-        var rank = (int)(Math.Pow(random.NextDouble(), Behavior.PriceRankExponent) * products.Count);
-        return products[Math.Min(rank, products.Count - 1)];
+        // The price level the user's type favours, as a fractional rank among the category's products.
+        var position = Math.Pow(random.NextDouble(), Behavior.PriceRankExponent) * products.Count;
+        if (tastes is null || User.TasteGroup is not { } group)
+        {
+            return products[Math.Min((int)position, products.Count - 1)];
+        }
+
+        // Mostly the user's taste, otherwise what everyone buys: both near the price level, so order values hold.
+        var rank = tasteRandom.Chance(tasteStrength) ? tastes.NearestRank(category, group, position) : -1;
+        return products[rank >= 0 ? rank : tastes.NearestBestsellerRank(category, position)];
     }
 
     private Event NewSessionEvent(SessionState state, string type, DateTime time) =>

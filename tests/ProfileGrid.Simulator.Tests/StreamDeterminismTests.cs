@@ -64,7 +64,7 @@ public class StreamDeterminismTests
         Assert.Equal(smallEvents, largerEvents);
     }
 
-    private static string Fingerprint(IEnumerable<IngestEventsRequest> requests)
+    internal static string Fingerprint(IEnumerable<IngestEventsRequest> requests)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var request in requests)

@@ -16,3 +16,8 @@ internal static class RecommenderModelFormat
 
     public static IRecommender Read(Stream stream) => throw new NotSupportedException("pending merge");
 }
+
+public static class RecommenderModels
+{
+    public static IReadOnlyList<ScoredItem>? Similar(IRecommender model, string itemId, int count) => throw new NotSupportedException("pending merge");
+}

@@ -209,6 +209,15 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         return error is null;
     }
 
+    /// <summary>Validates an item (product) id the way event product ids are validated.</summary>
+    public bool TryValidateItemId(string itemId, string field, out FieldError? error)
+    {
+        var check = new Checker(string.Empty);
+        check.Id(itemId, field, limits.MaxStringLength);
+        error = check.Error;
+        return error is null;
+    }
+
     public bool TryValidateKey(string tenant, string userId, out FieldError? error)
     {
         var check = new Checker(string.Empty);

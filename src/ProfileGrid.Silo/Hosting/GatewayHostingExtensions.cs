@@ -53,6 +53,7 @@ public static class GatewayHostingExtensions
         app.UseMiddleware<RestJsonGuard>();
         app.MapGrpcService<ProfileGatewayService>();
         app.MapGrpcService<SegmentServiceImpl>();
+        app.MapGrpcService<RecommendationServiceImpl>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         app.MapHealthChecks("/healthz");
@@ -93,6 +94,10 @@ public static class GatewayHostingExtensions
                  GET /v1/tenants/{tenant}/users/{user}/segment:explain (why: features against the centroid and the nearest other segment)
                  GET /v1/tenants/{tenant}/segments/{id}/members, GET /v1/tenants/{tenant}/segments/map, GET /v1/tenants/{tenant}/segments/curves
                  GET /v1/tenants/{tenant}/rfm (RFM cells, sizes, quintile edges), GET /v1/tenants/{tenant}/rfm/{cell}/members
+          Recommendations (service profilegrid.v1.RecommendationService):
+                 GET /v1/tenants/{tenant}/users/{user}/recommendations?n=10, GET /v1/tenants/{tenant}/items/{item}/similar
+                 POST /v1/tenants/{tenant}/recommender:train, GET /v1/tenants/{tenant}/recommender
+                 POST /v1/tenants/{tenant}/items:upsert, POST /v1/tenants/{tenant}/items:delete, GET /v1/tenants/{tenant}/items[/{item}]
           Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
         """;
 }

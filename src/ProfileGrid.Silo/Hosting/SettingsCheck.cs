@@ -1,3 +1,4 @@
+using ProfileGrid.Grains.Recommendations;
 using System.Collections;
 using System.ComponentModel;
 using System.Reflection;
@@ -29,6 +30,7 @@ public static class SettingsCheck
         (IngestOptions.Section, typeof(IngestOptions)),
         (ResidencyOptions.Section, typeof(ResidencyOptions)),
         (SegmentationOptions.Section, typeof(SegmentationOptions)),
+        (RecommendationOptions.Section, typeof(RecommendationOptions)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>

@@ -1,0 +1,18 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace ProfileGrid.Cli;
+
+/// <summary>The <c>profilegrid</c> command line: its commands, with the console injected so tests run it in-process.</summary>
+public static class CliApp
+{
+    public static RootCommand Build(IAnsiConsole console) =>
+        new("profilegrid: offline tools for ProfileGrid's recommender")
+        {
+            EvaluateCommand.Build(console),
+        };
+
+    /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>
+    public static int Run(string[] args, IAnsiConsole console, TextWriter output, TextWriter error) =>
+        Build(console).Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+}

@@ -1,0 +1,98 @@
+using System.Text;
+using nietras.SeparatedValues;
+
+namespace ProfileGrid.Recommendations.Import;
+
+/// <summary>
+/// One pass over a delimited file with Sep: rows with their line numbers, blank lines skipped and counted, rejects
+/// collected (counted all, listed up to a limit), progress reported. Column-count checks are the caller's, per row,
+/// so a ragged line is rejected with its number instead of stopping the read.
+/// </summary>
+internal sealed class DelimitedRows
+{
+    private readonly List<RejectedLine> _rejects = [];
+    private readonly int _maxRejects;
+
+    public DelimitedRows(int maxRejects) => _maxRejects = maxRejects;
+
+    public long LinesRead { get; private set; }
+
+    public long Blank { get; private set; }
+
+    public long Rejected { get; private set; }
+
+    public IReadOnlyList<RejectedLine> Rejects => _rejects;
+
+    public void Reject(long line, string reason, string text)
+    {
+        Rejected++;
+        if (_rejects.Count < _maxRejects)
+        {
+            _rejects.Add(new RejectedLine(line, reason, text.Length > 200 ? text[..200] + "…" : text));
+        }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="stream"/>; <paramref name="header"/> gets the header's column names (trimmed, BOM
+    /// removed) before the first row when <paramref name="hasHeader"/>; <paramref name="row"/> gets each non-blank row
+    /// as trimmed fields with its first line number and raw text.
+    /// </summary>
+    public void Read(
+        Stream stream,
+        char? separator,
+        bool hasHeader,
+        bool quotes,
+        Encoding encoding,
+        Action<string[]>? header,
+        Action<long, string[], string> row,
+        IProgress<ImportProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        // detectEncodingFromByteOrderMarks: a UTF-8 (or UTF-16) BOM wins over the configured encoding and is dropped.
+        using var text = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        var options = new SepReaderOptions(separator is { } s ? new Sep(s) : null)
+        {
+            HasHeader = hasHeader,
+            DisableColCountCheck = true,
+            DisableQuotesParsing = !quotes,
+            Unescape = quotes,
+        };
+        using var reader = options.From(text);
+        if (hasHeader)
+        {
+            header?.Invoke(reader.Header.ColNames.Select(Clean).ToArray());
+        }
+
+        long? total = stream.CanSeek ? stream.Length : null;
+        foreach (var current in reader)
+        {
+            LinesRead++;
+            if (LinesRead % 16384 == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(new ImportProgress(stream.CanSeek ? stream.Position : 0, total, LinesRead));
+            }
+
+            if (current.Span.Trim().IsEmpty)
+            {
+                Blank++;
+                continue;
+            }
+
+            var fields = new string[current.ColCount];
+            for (var c = 0; c < fields.Length; c++)
+            {
+                fields[c] = current[c].Span.Trim().ToString();
+            }
+
+            row(current.LineNumberFrom, fields, current.Span.ToString());
+        }
+
+        progress?.Report(new ImportProgress(stream.CanSeek ? stream.Position : 0, total, LinesRead));
+    }
+
+    public ImportSummary Summary(long duplicates, int users, int items, DateTimeOffset? earliest, DateTimeOffset? latest) =>
+        new(LinesRead, LinesRead - Rejected - Blank, Rejected, Blank, duplicates, users, items, earliest, latest);
+
+    private static string Clean(string name) => name.Trim().TrimStart('\uFEFF').Trim();
+}

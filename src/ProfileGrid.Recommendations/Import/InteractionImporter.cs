@@ -1,0 +1,318 @@
+using System.Globalization;
+using System.Text;
+
+namespace ProfileGrid.Recommendations.Import;
+
+/// <summary>
+/// Reads interaction files (MovieLens <c>u.data</c> and <c>ratings.csv</c>, or any CSV/TSV through a
+/// <see cref="ColumnMapping"/>) into <see cref="UserInteractions"/>. A bad line is rejected with its line number and
+/// reason and the import goes on; only an unreadable header (a mapped column missing) stops it.
+/// </summary>
+/// <remarks>
+/// <para>Each accepted line is one interaction: a rating (kept as <see cref="ItemInteraction.Rating"/>) or an implicit
+/// event (view, add_to_cart, purchase: counted). <see cref="ItemInteraction.LastAt"/> is the latest timestamp of the
+/// pair, whatever the order of the lines; timestamps years old are fine, timestamps more than a day after
+/// <see cref="ImportOptions.Now"/> are rejected.</para>
+/// <para>Duplicates: a second rating of the same (user, item) is a duplicate and the rating with the latest timestamp
+/// wins (the later line on a tie); an implicit event repeating an earlier line exactly (user, item, kind and
+/// timestamp) is a duplicate and not counted again. Without a timestamp column repeated events are counted, since
+/// nothing tells a replay from a second view.</para>
+/// <para>Event type aliases (ignoring case): view, page_view, detail_view, click → view; add_to_cart, addtocart,
+/// cart, add → add to cart; purchase, transaction, order, buy → purchase; rating, rate → rating.</para>
+/// </remarks>
+public static class InteractionImporter
+{
+    private enum Kind { View, Cart, Purchase, Rating }
+
+    /// <summary>Imports the file at <paramref name="path"/>; see <see cref="Import(Stream, ImportOptions, IProgress{ImportProgress}?, CancellationToken)"/>.</summary>
+    public static InteractionImport Import(string path, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var stream = File.OpenRead(path);
+        return Import(stream, options, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Imports <paramref name="stream"/>: users in ordinal id order, each with their items in ordinal id order, the
+    /// summary, and the rejected lines.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The header lacks a mapped column (the message lists the header's columns).</exception>
+    public static InteractionImport Import(Stream stream, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var now = options.Now ?? DateTimeOffset.UtcNow;
+        var latestAllowed = now.AddDays(1);
+        var defaultKind = ParseKind(options.DefaultEvent)
+            ?? throw new ArgumentException($"Unknown default event '{options.DefaultEvent}'.", nameof(options));
+        var rows = new DelimitedRows(options.MaxRejectsListed);
+        var users = new Dictionary<string, Dictionary<string, Pair>>(StringComparer.Ordinal);
+        var items = new HashSet<string>(StringComparer.Ordinal);
+        var seenEvents = new HashSet<(string User, string Item, Kind Kind, long Ticks)>();
+        long duplicates = 0;
+        DateTimeOffset? earliest = null, latest = null;
+
+        Layout layout = options.Format == InteractionFileFormat.MovieLens100k
+            ? new Layout(0, 1, 2, 3, null, 4, ["user", "item", "rating", "timestamp"])
+            : default;
+        var hasHeader = options.Format != InteractionFileFormat.MovieLens100k;
+        var separator = options.Separator ?? options.Format switch
+        {
+            InteractionFileFormat.MovieLens100k => '\t',
+            InteractionFileFormat.MovieLensCsv => ',',
+            _ => (char?)null,
+        };
+        var mapping = options.Format == InteractionFileFormat.MovieLensCsv ? ColumnMapping.MovieLens : options.Columns;
+
+        rows.Read(
+            stream,
+            separator,
+            hasHeader,
+            quotes: options.Format != InteractionFileFormat.MovieLens100k,
+            options.Encoding ?? new UTF8Encoding(false),
+            header => layout = Layout.FromHeader(header, mapping),
+            (line, fields, text) =>
+            {
+                if (fields.Length > layout.Columns)
+                {
+                    rows.Reject(line, $"too many columns ({fields.Length}, expected {layout.Columns})", text);
+                    return;
+                }
+
+                var needed = layout.Needed;
+                if (fields.Length < needed)
+                {
+                    rows.Reject(line, $"missing column '{layout.Names[fields.Length]}' ({fields.Length} columns, expected {layout.Columns})", text);
+                    return;
+                }
+
+                var user = fields[layout.User];
+                var item = fields[layout.Item];
+                if (user.Length == 0)
+                {
+                    rows.Reject(line, "missing user", text);
+                    return;
+                }
+
+                if (item.Length == 0)
+                {
+                    rows.Reject(line, "missing item", text);
+                    return;
+                }
+
+                double? rating = null;
+                if (layout.Rating is { } ratingColumn && (fields[ratingColumn].Length > 0 || layout.EventType is null))
+                {
+                    if (!double.TryParse(fields[ratingColumn], NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+                    {
+                        rows.Reject(line, fields[ratingColumn].Length == 0 ? "missing rating" : $"non-numeric rating '{fields[ratingColumn]}'", text);
+                        return;
+                    }
+
+                    rating = value;
+                }
+
+                var at = now;
+                if (layout.Timestamp is { } timeColumn)
+                {
+                    if (!TryParseTime(fields[timeColumn], out at, out var problem))
+                    {
+                        rows.Reject(line, problem, text);
+                        return;
+                    }
+
+                    if (at > latestAllowed)
+                    {
+                        rows.Reject(line, $"timestamp in the future ({at:O})", text);
+                        return;
+                    }
+                }
+
+                Kind kind;
+                if (layout.EventType is { } typeColumn)
+                {
+                    if (ParseKind(fields[typeColumn]) is not { } parsed)
+                    {
+                        rows.Reject(line, fields[typeColumn].Length == 0 ? "missing event type" : $"unknown event type '{fields[typeColumn]}'", text);
+                        return;
+                    }
+
+                    if (parsed == Kind.Rating && rating is null)
+                    {
+                        rows.Reject(line, "rating event without a rating", text);
+                        return;
+                    }
+
+                    kind = parsed;
+                }
+                else
+                {
+                    kind = rating is null ? defaultKind : Kind.Rating;
+                }
+
+                if (!users.TryGetValue(user, out var pairs))
+                {
+                    users[user] = pairs = new Dictionary<string, Pair>(StringComparer.Ordinal);
+                }
+
+                items.Add(item);
+                pairs.TryGetValue(item, out var pair);
+                if (kind == Kind.Rating)
+                {
+                    if (pair.Rating is not null)
+                    {
+                        duplicates++;
+                    }
+
+                    if (pair.Rating is null || at >= pair.RatedAt)
+                    {
+                        pair.Rating = rating;
+                        pair.RatedAt = at;
+                    }
+                }
+                else
+                {
+                    if (layout.Timestamp is not null && !seenEvents.Add((user, item, kind, at.UtcTicks)))
+                    {
+                        duplicates++;
+                        return;
+                    }
+
+                    switch (kind)
+                    {
+                        case Kind.View: pair.Views++; break;
+                        case Kind.Cart: pair.Carts++; break;
+                        default: pair.Purchases++; break;
+                    }
+                }
+
+                pair.LastAt = pair.Seen && pair.LastAt > at ? pair.LastAt : at;
+                pair.Seen = true;
+                pairs[item] = pair;
+                earliest = earliest is { } e && e < at ? e : at;
+                latest = latest is { } l && l > at ? l : at;
+            },
+            progress,
+            cancellationToken);
+
+        var result = users
+            .OrderBy(u => u.Key, StringComparer.Ordinal)
+            .Select(u => new UserInteractions(
+                u.Key,
+                u.Value.OrderBy(p => p.Key, StringComparer.Ordinal)
+                    .Select(p => new ItemInteraction(p.Key, p.Value.Views, p.Value.Carts, p.Value.Purchases, p.Value.Rating, p.Value.LastAt))
+                    .ToArray()))
+            .ToArray();
+        return new InteractionImport(result, rows.Summary(duplicates, users.Count, items.Count, earliest, latest), rows.Rejects);
+    }
+
+    /// <summary>
+    /// Unix seconds (digits, optionally a fraction) or ISO-8601; a time without an offset is UTC. Values before 1970 or
+    /// past the year 9999 (unix milliseconds given as seconds) are rejected with a reason saying so.
+    /// </summary>
+    public static bool TryParseTime(string value, out DateTimeOffset time, out string problem)
+    {
+        time = default;
+        problem = "";
+        if (value.Length == 0)
+        {
+            problem = "missing timestamp";
+            return false;
+        }
+
+        if (value.All(c => char.IsAsciiDigit(c) || c == '.'))
+        {
+            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            {
+                problem = $"bad timestamp '{value}' (expected unix seconds or ISO-8601)";
+                return false;
+            }
+
+            if (seconds > 253_402_300_799)
+            {
+                problem = $"bad timestamp '{value}' (past the year 9999: milliseconds instead of seconds?)";
+                return false;
+            }
+
+            time = DateTimeOffset.UnixEpoch.AddTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond));
+            return true;
+        }
+
+        if (value[0] == '-' && value.Skip(1).All(c => char.IsAsciiDigit(c) || c == '.'))
+        {
+            problem = $"bad timestamp '{value}' (negative unix seconds)";
+            return false;
+        }
+
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time))
+        {
+            return true;
+        }
+
+        problem = $"bad timestamp '{value}' (expected unix seconds or ISO-8601)";
+        return false;
+    }
+
+    private static Kind? ParseKind(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "view" or "page_view" or "detail_view" or "click" => Kind.View,
+        "add_to_cart" or "addtocart" or "cart" or "add" => Kind.Cart,
+        "purchase" or "transaction" or "order" or "buy" => Kind.Purchase,
+        "rating" or "rate" => Kind.Rating,
+        _ => null,
+    };
+
+    private struct Pair
+    {
+        public int Views;
+        public int Carts;
+        public int Purchases;
+        public double? Rating;
+        public DateTimeOffset RatedAt;
+        public DateTimeOffset LastAt;
+        public bool Seen;
+    }
+
+    /// <summary>Column indices of a file; <see cref="Needed"/> is one past the last mapped column.</summary>
+    private readonly record struct Layout(int User, int Item, int? Rating, int? Timestamp, int? EventType, int Columns, string[] Names)
+    {
+        public int Needed => new[] { User, Item, Rating ?? -1, Timestamp ?? -1, EventType ?? -1 }.Max() + 1;
+
+        public static Layout FromHeader(string[] header, ColumnMapping? mapping)
+        {
+            var missing = new List<string>();
+            int? Find(string? name, bool required)
+            {
+                if (name is null)
+                {
+                    return null;
+                }
+
+                var at = Array.FindIndex(header, h => string.Equals(h, name.Trim(), StringComparison.OrdinalIgnoreCase));
+                if (at < 0 && required)
+                {
+                    missing.Add(name);
+                }
+
+                return at < 0 ? null : at;
+            }
+
+            Layout layout;
+            if (mapping is null)
+            {
+                // No mapping: the conventional names, each optional column used when present.
+                layout = new Layout(Find("user", true) ?? 0, Find("item", true) ?? 0, Find("rating", false), Find("timestamp", false), Find("event_type", false), header.Length, header);
+            }
+            else
+            {
+                layout = new Layout(
+                    Find(mapping.User, true) ?? 0, Find(mapping.Item, true) ?? 0, Find(mapping.Rating, true), Find(mapping.Timestamp, true), Find(mapping.EventType, true), header.Length, header);
+            }
+
+            if (missing.Count > 0)
+            {
+                throw new InvalidDataException(
+                    $"The header lacks column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))}; it has {string.Join(", ", header.Select(h => $"'{h}'"))}.");
+            }
+
+            return layout;
+        }
+    }
+}

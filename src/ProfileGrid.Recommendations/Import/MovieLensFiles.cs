@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Text;
+
+namespace ProfileGrid.Recommendations.Import;
+
+/// <summary>
+/// MovieLens 100k's side files: <c>u.user</c> (user|age|gender|occupation|zip) as demographics for evaluation
+/// slices, and <c>u.item</c> (pipe-separated, latin-1: id|title|release date|video release date|IMDb URL|19 genre
+/// flags) as catalog items. Bad lines are rejected with their number and reason, as for interactions.
+/// </summary>
+public static class MovieLensFiles
+{
+    /// <summary>The genre flags of <c>u.item</c>, in column order (as <c>u.genre</c> lists them).</summary>
+    public static IReadOnlyList<string> Genres { get; } =
+    [
+        "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+        "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    ];
+
+    /// <summary>
+    /// The age band of an age, with the labels of the profile's demographics (ProfileView.AgeBand): under_18, 18_24,
+    /// 25_34, 35_44, 45_54, 55_64, 65_plus.
+    /// </summary>
+    public static string AgeBand(int age) => age switch
+    {
+        < 18 => "under_18",
+        < 25 => "18_24",
+        < 35 => "25_34",
+        < 45 => "35_44",
+        < 55 => "45_54",
+        < 65 => "55_64",
+        _ => "65_plus",
+    };
+
+    /// <summary>
+    /// Reads <c>u.user</c>: attributes age, age-band, gender (M or F, as given), occupation and zip per user. An age
+    /// outside 1..120 or a gender other than M/F rejects the line; an empty occupation or zip is left out.
+    /// </summary>
+    public static UserAttributesImport ReadUsers(Stream stream, Encoding? encoding = null, int maxRejectsListed = 1000)
+    {
+        var rows = new DelimitedRows(maxRejectsListed);
+        var users = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        long duplicates = 0;
+        rows.Read(stream, '|', hasHeader: false, quotes: false, encoding ?? Encoding.Latin1, null, (line, f, text) =>
+        {
+            if (f.Length != 5)
+            {
+                rows.Reject(line, f.Length > 5 ? $"too many columns ({f.Length}, expected 5)" : $"missing columns ({f.Length}, expected 5: user|age|gender|occupation|zip)", text);
+                return;
+            }
+
+            if (f[0].Length == 0)
+            {
+                rows.Reject(line, "missing user", text);
+                return;
+            }
+
+            if (!int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var age) || age is < 1 or > 120)
+            {
+                rows.Reject(line, $"bad age '{f[1]}' (a whole number of years, 1 to 120)", text);
+                return;
+            }
+
+            var gender = f[2].ToUpperInvariant();
+            if (gender is not ("M" or "F"))
+            {
+                rows.Reject(line, $"bad gender '{f[2]}' (M or F)", text);
+                return;
+            }
+
+            var attributes = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["age"] = age.ToString(CultureInfo.InvariantCulture),
+                ["age-band"] = AgeBand(age),
+                ["gender"] = gender,
+            };
+            if (f[3].Length > 0)
+            {
+                attributes["occupation"] = f[3];
+            }
+
+            if (f[4].Length > 0)
+            {
+                attributes["zip"] = f[4];
+            }
+
+            if (users.ContainsKey(f[0]))
+            {
+                duplicates++;
+            }
+
+            // A repeated user: the later line wins.
+            users[f[0]] = attributes;
+        }, null, CancellationToken.None);
+        return new UserAttributesImport(users, rows.Summary(duplicates, users.Count, 0, null, null), rows.Rejects);
+    }
+
+    public static UserAttributesImport ReadUsers(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return ReadUsers(stream);
+    }
+
+    /// <summary>
+    /// Reads <c>u.item</c> (latin-1 unless told otherwise) as catalog items: category = the first genre flagged (null
+    /// when none), tags = every flagged genre in lower case, attributes title, release_date and imdb_url when given.
+    /// A line needs the id, the title and 19 flags of 0 or 1.
+    /// </summary>
+    public static CatalogImport ReadItems(Stream stream, Encoding? encoding = null, int maxRejectsListed = 1000)
+    {
+        var rows = new DelimitedRows(maxRejectsListed);
+        var items = new Dictionary<string, CatalogItem>(StringComparer.Ordinal);
+        long duplicates = 0;
+        var columns = 5 + Genres.Count;
+        rows.Read(stream, '|', hasHeader: false, quotes: false, encoding ?? Encoding.Latin1, null, (line, f, text) =>
+        {
+            if (f.Length != columns)
+            {
+                rows.Reject(line, f.Length > columns ? $"too many columns ({f.Length}, expected {columns})" : $"missing columns ({f.Length}, expected {columns})", text);
+                return;
+            }
+
+            if (f[0].Length == 0)
+            {
+                rows.Reject(line, "missing item", text);
+                return;
+            }
+
+            var genres = new List<string>();
+            for (var g = 0; g < Genres.Count; g++)
+            {
+                var flag = f[5 + g];
+                if (flag is not ("0" or "1"))
+                {
+                    rows.Reject(line, $"bad genre flag '{flag}' for {Genres[g]} (0 or 1)", text);
+                    return;
+                }
+
+                if (flag == "1")
+                {
+                    genres.Add(Genres[g].ToLowerInvariant());
+                }
+            }
+
+            var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { ["title"] = f[1] };
+            if (f[2].Length > 0)
+            {
+                attributes["release_date"] = f[2];
+            }
+
+            if (f[4].Length > 0)
+            {
+                attributes["imdb_url"] = f[4];
+            }
+
+            if (items.ContainsKey(f[0]))
+            {
+                duplicates++;
+            }
+
+            items[f[0]] = new CatalogItem(f[0], genres.FirstOrDefault(), null, null, true, genres, attributes);
+        }, null, CancellationToken.None);
+        var list = items.Values.OrderBy(i => i.ItemId, StringComparer.Ordinal).ToArray();
+        return new CatalogImport(list, rows.Summary(duplicates, 0, list.Length, null, null), rows.Rejects);
+    }
+
+    public static CatalogImport ReadItems(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return ReadItems(stream);
+    }
+}

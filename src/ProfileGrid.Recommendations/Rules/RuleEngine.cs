@@ -1,0 +1,663 @@
+using System.Collections.Frozen;
+
+namespace ProfileGrid.Recommendations.Rules;
+
+/// <summary>Why a candidate did not make the list (wire names, snake_case).</summary>
+public static class RemovalReasons
+{
+    /// <summary>The same item earlier in the candidate list.</summary>
+    public const string Duplicate = "duplicate";
+
+    /// <summary>The user opted out of personalization and the candidate came from a personal source.</summary>
+    public const string Consent = "consent";
+
+    /// <summary>The catalog says the item is not available (always on).</summary>
+    public const string Unavailable = "unavailable";
+
+    public const string Purchased = "purchased";
+
+    public const string RecentlySeen = "recently_seen";
+
+    /// <summary>The request's own exclusions.</summary>
+    public const string Excluded = "excluded";
+
+    public const string PageItem = "page_item";
+
+    /// <summary>An exclude rule (its id is given).</summary>
+    public const string RuleExclude = "rule_exclude";
+
+    /// <summary>The category already had its share of the list (the limit_per_category rule's id is given).</summary>
+    public const string CategoryLimit = "category_limit";
+
+    /// <summary>A pinned item the catalog does not know (a pin needs a known, available item).</summary>
+    public const string UnknownItem = "unknown_item";
+}
+
+/// <summary>One item of the final list and the rules that touched it (a pin, the boosts that changed its score).</summary>
+public sealed record RankedItem(ScoredItem Item, IReadOnlyList<string> RuleIds);
+
+/// <summary>A candidate (or pinned item) left out of the list, why, and the rule responsible if a rule was.</summary>
+public sealed record RemovedCandidate(string ItemId, string Reason, string? RuleId = null);
+
+/// <summary>The list after the rules, with how it came to be.</summary>
+/// <param name="Items">At most n items, best first, no duplicates.</param>
+/// <param name="RulesInForce">The ids of the rules that applied to this request (enabled, in their window, for this
+/// user), in order of application.</param>
+/// <param name="Removed">Candidates and pins left out by a filter, an exclusion or the category limit (not those that
+/// merely did not fit in n).</param>
+/// <param name="RuleSetVersion">The version of the rule set applied (for attribution and caches).</param>
+public sealed record RuleOutcome(IReadOnlyList<RankedItem> Items, IReadOnlyList<string> RulesInForce, IReadOnlyList<RemovedCandidate> Removed, long RuleSetVersion)
+{
+    /// <summary>The final list as the shared contract's items.</summary>
+    public IReadOnlyList<ScoredItem> Scored => Items.Select(i => i.Item).ToArray();
+}
+
+/// <summary>
+/// Applies a tenant's rules to a recommender's candidate list at serving time. Pure and deterministic: the same
+/// candidates, catalog, context and rules give the same list. Order of application:
+/// <list type="number">
+/// <item>filters: unavailable (always), purchased (default on), seen within N days (if a filter rule asks), the
+/// caller's exclusions, the page item; for an opted-out user, candidates from a personal source;</item>
+/// <item>boosts re-score matching items (score × factor; a negative score is divided instead, so a boost always raises);</item>
+/// <item>exclude rules;</item>
+/// <item>the list is filled best first (ties: candidate order), skipping items whose category has reached the
+/// per-category limit, so lower candidates fill n;</item>
+/// <item>pins take their positions (pinned items count toward their category's limit but are never removed by it).</item>
+/// </list>
+/// </summary>
+public static class RuleEngine
+{
+    /// <summary>
+    /// Candidate sources that say nothing about the user: the only ones an opted-out user's list keeps. Anything else
+    /// (cf, ease, segment-popular, and any source added later) is treated as personal.
+    /// </summary>
+    public static readonly FrozenSet<string> NonPersonalSources =
+        new[] { RecommendationSources.Popular, RecommendationSources.Trending, RecommendationSources.Rule }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>Prepares <paramref name="ruleSet"/> for many requests (cache it per version; it is immutable and thread-safe).</summary>
+    public static CompiledRuleSet Compile(RuleSet ruleSet) => new(ruleSet);
+
+    /// <summary>Compiles and applies in one call (for tests and one-off use; serving should cache <see cref="Compile"/>).</summary>
+    public static RuleOutcome Apply(RuleSet ruleSet, IReadOnlyList<ScoredItem> candidates, Func<string, CatalogItem?> catalog, ServingContext context) =>
+        Compile(ruleSet).Apply(candidates, catalog, context);
+}
+
+/// <summary>A rule set ready to apply: rules in order of application, their lists as hash sets. Immutable.</summary>
+public sealed class CompiledRuleSet
+{
+    private readonly Compiled[] _rules;
+
+    // Exclusions and boosts indexed by the key they match (item id, category, tag), to rule indices in order of
+    // application: a candidate costs a few lookups however many rules the tenant has, not one test per rule.
+    private readonly Dictionary<string, int[]> _excludeByItem = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int[]> _excludeByCategory = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, int[]> _excludeByTag = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, int[]> _boostByCategory = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, int[]> _boostByTag = new(StringComparer.OrdinalIgnoreCase);
+    private readonly int[] _boostByPriceOnly;
+
+    internal CompiledRuleSet(RuleSet ruleSet)
+    {
+        Version = ruleSet.Version;
+        _rules = ruleSet.Rules
+            .Where(r => r.Action?.Type is not null && RuleActionTypes.All.Contains(r.Action.Type.Trim().ToLowerInvariant()))
+            .OrderBy(r => r.Priority)
+            .ThenBy(r => r.Id ?? "", StringComparer.Ordinal)
+            .Select(r => new Compiled(r))
+            .ToArray();
+
+        var excludeByItem = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var excludeByCategory = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var excludeByTag = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var boostByCategory = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var boostByTag = new Dictionary<string, List<int>>(StringComparer.OrdinalIgnoreCase);
+        var boostByPriceOnly = new List<int>();
+        for (var index = 0; index < _rules.Length; index++)
+        {
+            var rule = _rules[index];
+            if (rule.Type == RuleActionTypes.Exclude)
+            {
+                foreach (var item in rule.ExcludedItems)
+                {
+                    Add(excludeByItem, item, index);
+                }
+
+                foreach (var category in rule.ExcludedCategories)
+                {
+                    Add(excludeByCategory, category, index);
+                }
+
+                foreach (var tag in rule.ExcludedTags)
+                {
+                    Add(excludeByTag, tag, index);
+                }
+            }
+            else if (rule.Type == RuleActionTypes.Boost)
+            {
+                // Each boost under one key only (the others are checked by Matches), so it is found once per item.
+                if (rule.MatchCategory is { } category)
+                {
+                    Add(boostByCategory, category, index);
+                }
+                else if (rule.MatchTag is { } tag)
+                {
+                    Add(boostByTag, tag, index);
+                }
+                else if (rule.Band is not null)
+                {
+                    boostByPriceOnly.Add(index);
+                }
+            }
+        }
+
+        Freeze(excludeByItem, _excludeByItem);
+        Freeze(excludeByCategory, _excludeByCategory);
+        Freeze(excludeByTag, _excludeByTag);
+        Freeze(boostByCategory, _boostByCategory);
+        Freeze(boostByTag, _boostByTag);
+        _boostByPriceOnly = [.. boostByPriceOnly];
+
+        static void Add(Dictionary<string, List<int>> index, string key, int rule)
+        {
+            if (!index.TryGetValue(key, out var rules))
+            {
+                index[key] = rules = [];
+            }
+
+            if (rules.Count == 0 || rules[^1] != rule)
+            {
+                rules.Add(rule);
+            }
+        }
+
+        static void Freeze(Dictionary<string, List<int>> from, Dictionary<string, int[]> to)
+        {
+            foreach (var (key, rules) in from)
+            {
+                to[key] = [.. rules];
+            }
+        }
+    }
+
+    public long Version { get; }
+
+    /// <summary>
+    /// The final list of at most <see cref="ServingContext.Count"/> items from <paramref name="candidates"/> (best
+    /// first, usually 3-5× n so filters and the category limit leave enough). <paramref name="catalog"/> is asked once
+    /// per item; an item it does not know stays a candidate (nothing says it is unavailable) but matches no category,
+    /// tag or price rule, and cannot be pinned.
+    /// </summary>
+    public RuleOutcome Apply(IReadOnlyList<ScoredItem> candidates, Func<string, CatalogItem?> catalog, ServingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(context);
+
+        var inForce = InForce(context, out var active);
+        var removed = new List<RemovedCandidate>();
+        var n = Math.Max(0, context.Count);
+
+        // Filter switches: the first rule in order that sets one wins. An opted-out user's purchases and views are
+        // personal data: the non-personalized list does not depend on them.
+        var excludePurchased = inForce.FirstOrDefault(r => r.ExcludePurchased is not null)?.ExcludePurchased ?? true;
+        var seenDays = inForce.FirstOrDefault(r => r.SeenWithinDays is not null)?.SeenWithinDays ?? 0;
+        if (context.OptedOut)
+        {
+            excludePurchased = false;
+            seenDays = 0;
+        }
+
+        var limitRule = inForce.FirstOrDefault(r => r.MaxPerCategory is not null);
+        var lookups = new Dictionary<string, CatalogItem?>(StringComparer.Ordinal);
+        CatalogItem? Lookup(string id)
+        {
+            if (!lookups.TryGetValue(id, out var item))
+            {
+                item = catalog(id);
+                lookups[id] = item;
+            }
+
+            return item;
+        }
+
+        (string Reason, string? RuleId)? Filtered(string id, CatalogItem? item)
+        {
+            if (item is { Available: false })
+            {
+                return (RemovalReasons.Unavailable, null);
+            }
+
+            if (excludePurchased && context.Purchased.Contains(id))
+            {
+                return (RemovalReasons.Purchased, null);
+            }
+
+            if (seenDays > 0 && context.SeenAt.TryGetValue(id, out var seenAt) && context.Now - seenAt < TimeSpan.FromDays(seenDays))
+            {
+                return (RemovalReasons.RecentlySeen, null);
+            }
+
+            if (context.Exclude.Contains(id))
+            {
+                return (RemovalReasons.Excluded, null);
+            }
+
+            return id == context.PageItem ? (RemovalReasons.PageItem, null) : null;
+        }
+
+        // The first exclude rule in force (in order of application) that matches the item, or null.
+        string? ExcludedBy(string id, CatalogItem? item)
+        {
+            var first = int.MaxValue;
+            First(_excludeByItem, id);
+            if (item is not null)
+            {
+                if (item.Category is { } category)
+                {
+                    First(_excludeByCategory, category.Trim());
+                }
+
+                foreach (var tag in item.Tags)
+                {
+                    First(_excludeByTag, tag.Trim());
+                }
+            }
+
+            return first == int.MaxValue ? null : _rules[first].Id;
+
+            void First(Dictionary<string, int[]> index, string key)
+            {
+                if (index.Count > 0 && index.TryGetValue(key, out var rules))
+                {
+                    foreach (var rule in rules)
+                    {
+                        if (active[rule])
+                        {
+                            first = Math.Min(first, rule);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+
+        var boosts = new List<int>();
+        void CollectBoosts(CatalogItem? item)
+        {
+            boosts.Clear();
+            if (item is null)
+            {
+                return;
+            }
+
+            if (item.Category is { } category && _boostByCategory.Count > 0 && _boostByCategory.TryGetValue(category.Trim(), out var byCategory))
+            {
+                Collect(byCategory);
+            }
+
+            if (_boostByTag.Count > 0)
+            {
+                foreach (var tag in item.Tags)
+                {
+                    if (_boostByTag.TryGetValue(tag.Trim(), out var byTag))
+                    {
+                        Collect(byTag);
+                    }
+                }
+            }
+
+            Collect(_boostByPriceOnly);
+            boosts.Sort();
+
+            void Collect(int[] rules)
+            {
+                foreach (var rule in rules)
+                {
+                    // A tag listed twice on an item would find its boost twice.
+                    if (active[rule] && _rules[rule].Matches(item) && !boosts.Contains(rule))
+                    {
+                        boosts.Add(rule);
+                    }
+                }
+            }
+        }
+
+        // 1-3: filters, boosts, exclusions.
+        var entries = new List<Entry>(candidates.Count);
+        var distinct = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var candidate = candidates[i];
+            if (!distinct.Add(candidate.ItemId))
+            {
+                removed.Add(new RemovedCandidate(candidate.ItemId, RemovalReasons.Duplicate));
+                continue;
+            }
+
+            if (context.OptedOut && !RuleEngine.NonPersonalSources.Contains(candidate.Source))
+            {
+                removed.Add(new RemovedCandidate(candidate.ItemId, RemovalReasons.Consent));
+                continue;
+            }
+
+            var item = Lookup(candidate.ItemId);
+            if (Filtered(candidate.ItemId, item) is { } filtered)
+            {
+                removed.Add(new RemovedCandidate(candidate.ItemId, filtered.Reason, filtered.RuleId));
+                continue;
+            }
+
+            var score = double.IsNaN(candidate.Score) ? double.NegativeInfinity : candidate.Score;
+            List<string>? touchedBy = null;
+            CollectBoosts(item);
+            foreach (var index in boosts)
+            {
+                // Multiplying a negative score (EASE gives some) would push it down; dividing it raises it.
+                var rule = _rules[index];
+                score = score >= 0 ? score * rule.Factor : score / rule.Factor;
+                (touchedBy ??= []).Add(rule.Id);
+            }
+
+            if (ExcludedBy(candidate.ItemId, item) is { } excludingRule)
+            {
+                removed.Add(new RemovedCandidate(candidate.ItemId, RemovalReasons.RuleExclude, excludingRule));
+                continue;
+            }
+
+            entries.Add(new Entry(candidate, item, score, i, touchedBy));
+        }
+
+        entries.Sort(static (a, b) =>
+        {
+            var byScore = b.Score.CompareTo(a.Score);
+            return byScore != 0 ? byScore : a.Index.CompareTo(b.Index);
+        });
+
+        // 5 (placed before 4, so the fill knows which slots and categories the pins take).
+        var pins = new (string ItemId, string RuleId)?[n + 1];
+        var pinned = new HashSet<string>(StringComparer.Ordinal);
+        var perCategory = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        foreach (var rule in inForce)
+        {
+            if (rule.Type != RuleActionTypes.Pin)
+            {
+                continue;
+            }
+
+            var next = rule.Position;
+            foreach (var itemId in rule.PinItems)
+            {
+                if (pinned.Contains(itemId))
+                {
+                    continue;
+                }
+
+                var item = Lookup(itemId);
+                if (item is null)
+                {
+                    removed.Add(new RemovedCandidate(itemId, RemovalReasons.UnknownItem, rule.Id));
+                    continue;
+                }
+
+                if (Filtered(itemId, item) is { } filtered)
+                {
+                    removed.Add(new RemovedCandidate(itemId, filtered.Reason, rule.Id));
+                    continue;
+                }
+
+                if (ExcludedBy(itemId, item) is { } excludingRule)
+                {
+                    removed.Add(new RemovedCandidate(itemId, RemovalReasons.RuleExclude, excludingRule));
+                    continue;
+                }
+
+                // A position an earlier pin took pushes this one down; past n it does not show.
+                var position = next;
+                while (position <= n && pins[position] is not null)
+                {
+                    position++;
+                }
+
+                if (position > n)
+                {
+                    break;
+                }
+
+                pins[position] = (itemId, rule.Id);
+                pinned.Add(itemId);
+                next = position + 1;
+                if (item.Category is { } category)
+                {
+                    perCategory[category] = perCategory.GetValueOrDefault(category) + 1;
+                }
+            }
+        }
+
+        // 4: fill the other slots best first under the category limit.
+        var slots = n - pinned.Count;
+        var fills = new List<Entry>(Math.Max(0, slots));
+        foreach (var entry in entries)
+        {
+            if (fills.Count >= slots)
+            {
+                break;
+            }
+
+            if (pinned.Contains(entry.Candidate.ItemId))
+            {
+                continue;
+            }
+
+            if (limitRule is not null && entry.Item?.Category is { } category)
+            {
+                var count = perCategory.GetValueOrDefault(category);
+                if (count >= limitRule.MaxPerCategory)
+                {
+                    removed.Add(new RemovedCandidate(entry.Candidate.ItemId, RemovalReasons.CategoryLimit, limitRule.Id));
+                    continue;
+                }
+
+                perCategory[category] = count + 1;
+            }
+
+            fills.Add(entry);
+        }
+
+        // Pins at their positions, fills around them; pins past a short list close up behind it.
+        var slotsInOrder = new List<(Entry? Fill, (string ItemId, string RuleId)? Pin)>(n);
+        var nextFill = 0;
+        for (var position = 1; position <= n; position++)
+        {
+            if (pins[position] is { } pin)
+            {
+                slotsInOrder.Add((null, pin));
+            }
+            else if (nextFill < fills.Count)
+            {
+                slotsInOrder.Add((fills[nextFill++], null));
+            }
+        }
+
+        // A pinned item takes the score of the first unpinned item below it (or above it, at the end), so the list
+        // stays sorted by score for a client that sorts.
+        var scores = new double[slotsInOrder.Count];
+        double? below = null;
+        for (var j = slotsInOrder.Count - 1; j >= 0; j--)
+        {
+            if (slotsInOrder[j].Fill is { } fill)
+            {
+                below = scores[j] = fill.Score;
+            }
+            else if (below is { } score)
+            {
+                scores[j] = score;
+            }
+            else
+            {
+                scores[j] = double.NaN; // pins at the end: set from above below
+            }
+        }
+
+        double? above = null;
+        for (var j = 0; j < slotsInOrder.Count; j++)
+        {
+            if (slotsInOrder[j].Fill is not null)
+            {
+                above = scores[j];
+            }
+            else if (double.IsNaN(scores[j]))
+            {
+                scores[j] = above ?? 0;
+            }
+        }
+
+        var items = new RankedItem[slotsInOrder.Count];
+        for (var j = 0; j < items.Length; j++)
+        {
+            var (fill, pin) = slotsInOrder[j];
+            items[j] = fill is not null
+                ? new RankedItem(fill.Candidate with { Score = scores[j] }, (IReadOnlyList<string>?)fill.TouchedBy ?? [])
+                : new RankedItem(new ScoredItem(pin!.Value.ItemId, scores[j], RecommendationSources.Rule, pin.Value.RuleId), [pin.Value.RuleId]);
+        }
+
+        return new RuleOutcome(items, inForce.Select(r => r.Id).ToArray(), removed, Version);
+    }
+
+    private List<Compiled> InForce(ServingContext context, out bool[] active)
+    {
+        HashSet<string>? segments = null;
+        var inForce = new List<Compiled>(_rules.Length);
+        active = new bool[_rules.Length];
+        for (var index = 0; index < _rules.Length; index++)
+        {
+            var rule = _rules[index];
+            if (!rule.Source.IsActiveAt(context.Now))
+            {
+                continue;
+            }
+
+            if (rule.Segment is not null)
+            {
+                // A segment is personal data: an opted-out user is nobody's segment member to the rules.
+                if (context.OptedOut)
+                {
+                    continue;
+                }
+
+                segments ??= new HashSet<string>(context.Segments.Where(s => s is not null).Select(s => s.Trim()), StringComparer.OrdinalIgnoreCase);
+                if (!segments.Contains(rule.Segment))
+                {
+                    continue;
+                }
+            }
+
+            inForce.Add(rule);
+            active[index] = true;
+        }
+
+        return inForce;
+    }
+
+    private sealed record Entry(ScoredItem Candidate, CatalogItem? Item, double Score, int Index, List<string>? TouchedBy);
+
+    /// <summary>One rule with its lists as sets (normalised again here so an unvalidated set still applies sanely).</summary>
+    private sealed class Compiled
+    {
+        private static readonly HashSet<string> Empty = [];
+
+        public Compiled(RecommendationRule rule)
+        {
+            Source = rule;
+            Id = rule.Id ?? "";
+            Segment = rule.IsForEveryone ? null : rule.Segment!.Trim();
+            var action = rule.Action!;
+            Type = action.Type!.Trim().ToLowerInvariant();
+            switch (Type)
+            {
+                case RuleActionTypes.Pin:
+                    PinItems = action.Items?.ToArray() ?? [];
+                    Position = Math.Max(1, action.Position ?? 1);
+                    break;
+                case RuleActionTypes.Boost:
+                    Factor = action.Factor is > 0 and var f && !double.IsInfinity(f) ? f : 1;
+                    MatchCategory = TextChecks.Code(action.Match?.Category);
+                    MatchTag = TextChecks.Code(action.Match?.Tag);
+                    Band = action.Match?.PriceBand;
+                    break;
+                case RuleActionTypes.Exclude:
+                    ExcludedItems = action.Items is { Count: > 0 } items ? new HashSet<string>(items, StringComparer.Ordinal) : Empty;
+                    ExcludedCategories = Codes(action.Categories);
+                    ExcludedTags = Codes(action.Tags);
+                    break;
+                case RuleActionTypes.LimitPerCategory:
+                    MaxPerCategory = Math.Max(1, action.MaxPerCategory ?? int.MaxValue);
+                    break;
+                case RuleActionTypes.Filter:
+                    ExcludePurchased = action.ExcludePurchased;
+                    SeenWithinDays = action.ExcludeSeenWithinDays;
+                    break;
+            }
+        }
+
+        public RecommendationRule Source { get; }
+
+        public string Id { get; }
+
+        public string? Segment { get; }
+
+        public string Type { get; }
+
+        public string[] PinItems { get; } = [];
+
+        public int Position { get; } = 1;
+
+        public double Factor { get; } = 1;
+
+        public string? MatchCategory { get; }
+
+        public string? MatchTag { get; }
+
+        public PriceBand? Band { get; }
+
+        public HashSet<string> ExcludedItems { get; } = Empty;
+
+        public HashSet<string> ExcludedCategories { get; } = Empty;
+
+        public HashSet<string> ExcludedTags { get; } = Empty;
+
+        public int? MaxPerCategory { get; }
+
+        public bool? ExcludePurchased { get; }
+
+        public int? SeenWithinDays { get; }
+
+        /// <summary>A boost's match: every criterion given holds. An item the catalog does not know matches nothing.</summary>
+        public bool Matches(CatalogItem? item)
+        {
+            if (item is null || (MatchCategory is null && MatchTag is null && Band is null))
+            {
+                return false;
+            }
+
+            return (MatchCategory is null || string.Equals(item.Category?.Trim(), MatchCategory, StringComparison.OrdinalIgnoreCase))
+                && (MatchTag is null || HasTag(item, MatchTag))
+                && (Band is null || Band.Contains(item.Price, item.Currency));
+        }
+
+        private static bool HasTag(CatalogItem item, string tag)
+        {
+            foreach (var t in item.Tags)
+            {
+                if (string.Equals(t.Trim(), tag, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static HashSet<string> Codes(IReadOnlyList<string>? codes) =>
+            codes is { Count: > 0 } ? new HashSet<string>(codes.Select(TextChecks.Code).OfType<string>(), StringComparer.OrdinalIgnoreCase) : Empty;
+    }
+}

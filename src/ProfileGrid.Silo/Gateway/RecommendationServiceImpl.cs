@@ -1,0 +1,329 @@
+using System.Globalization;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Recommendations;
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Grains.Recommendations;
+using WireCatalogItem = ProfileGrid.Contracts.V1.CatalogItem;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>The gRPC (and REST) face of the recommender: serving, similar items, training, the catalog.</summary>
+public sealed partial class RecommendationServiceImpl(
+    IClusterClient cluster,
+    RecommendationEngine engine,
+    RecommendationServing serving,
+    EventValidator validator,
+    IOptions<RecommendationOptions> options,
+    TimeProvider clock) : RecommendationService.RecommendationServiceBase
+{
+    public const int DefaultCount = 10;
+    public const int MaxUpsertItems = 1000;
+    public const int DefaultPageSize = 100;
+    public const int MaxPageSize = 1000;
+
+    public override async Task<RecommendResponse> Recommend(RecommendRequest request, ServerCallContext context)
+    {
+        var tenant = GatewayPaths.FromPath(request.Tenant, context, "tenant");
+        var userId = GatewayPaths.FromPath(request.UserId, context, "user_id");
+        if (!validator.TryValidateKey(tenant, userId, out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        var count = Count(request.N);
+        if (request.PageItem.Length > 0)
+        {
+            ItemId(request.PageItem, "page_item");
+        }
+
+        for (var i = 0; i < request.Exclude.Count; i++)
+        {
+            ItemId(request.Exclude[i], $"exclude[{i}]");
+        }
+
+        ServedList served;
+        try
+        {
+            served = await engine.RecommendAsync(new RecommendCall(
+                tenant, userId, count, NullIfEmpty(request.Slot), NullIfEmpty(request.PageItem), request.Exclude));
+        }
+        catch (RecommendationUnavailableException ex)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
+        }
+
+        var snapshot = await serving.GetAsync(tenant);
+        var response = new RecommendResponse
+        {
+            Tenant = tenant,
+            UserId = userId,
+            RecommendationId = served.RecommendationId,
+            ModelVersion = served.ModelVersion,
+            RulesVersion = served.RulesVersion,
+            Personalized = served.Personalized,
+            ColdStart = served.ColdStart,
+            SegmentLabel = served.SegmentLabel ?? "",
+        };
+        if (served.SegmentId is { } segmentId)
+        {
+            response.SegmentId = segmentId;
+        }
+
+        response.Items.AddRange(served.Items.Select(item => ToProto(item, snapshot)));
+        return response;
+    }
+
+    public override async Task<SimilarItemsResponse> SimilarItems(SimilarItemsRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var itemId = ItemId(GatewayPaths.FromPath(request.ItemId, context, "item_id"), "item_id");
+        var count = Count(request.N);
+        var snapshot = await serving.GetAsync(tenant);
+        if (snapshot.Package is not { } package)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"tenant '{tenant}' has no recommender model yet: train one first"));
+        }
+
+        var similar = RecommenderModels.Similar(package.Model, itemId, count * options.Value.CandidateFactor) ?? throw new RpcException(new Status(
+            StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': nobody has interacted with it (yet), or not since the last training"));
+        var response = new SimilarItemsResponse { Tenant = tenant, ItemId = itemId, ModelVersion = package.Version };
+        response.Items.AddRange(similar
+            .Where(item => snapshot.Item(item.ItemId) is not { Available: false })
+            .Take(count)
+            .Select(item => ToProto(new ServedItem(item.ItemId, item.Score, item.Source, item.Because, []), snapshot)));
+        return response;
+    }
+
+    public override async Task<RecommenderStatusResponse> TrainRecommender(TrainRecommenderRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var result = await Recommender(tenant).TrainAsync(new RecommenderTrainRequest
+        {
+            CandidateAlgorithm = NullIfEmpty(request.CandidateAlgorithm),
+            ViewWeight = request.Weights?.HasView == true ? request.Weights.View : null,
+            AddToCartWeight = request.Weights?.HasAddToCart == true ? request.Weights.AddToCart : null,
+            PurchaseWeight = request.Weights?.HasPurchase == true ? request.Weights.Purchase : null,
+            RatingWeight = request.Weights?.HasRating == true ? request.Weights.Rating : null,
+            RatingScale = request.Weights?.HasRatingScale == true ? request.Weights.RatingScale : null,
+            HalfLifeDays = request.Weights?.HasHalfLifeDays == true ? request.Weights.HalfLifeDays : null,
+            Neighbours = request.HasNeighbours ? request.Neighbours : null,
+            Shrinkage = request.HasShrinkage ? request.Shrinkage : null,
+            EaseMaxItems = request.HasEaseMaxItems ? request.EaseMaxItems : null,
+            ColdStartThreshold = request.HasColdStartThreshold ? request.ColdStartThreshold : null,
+            TrendingHalfLifeDays = request.HasTrendingHalfLifeDays ? request.TrendingHalfLifeDays : null,
+        });
+        var code = result.Outcome switch
+        {
+            RecommenderTrainOutcome.Trained => StatusCode.OK,
+            RecommenderTrainOutcome.InvalidSettings => StatusCode.InvalidArgument,
+            RecommenderTrainOutcome.InsufficientData => StatusCode.FailedPrecondition,
+            RecommenderTrainOutcome.AlreadyRunning => StatusCode.Aborted,
+            _ => StatusCode.Internal,
+        };
+        if (code != StatusCode.OK)
+        {
+            throw new RpcException(new Status(code, string.Join(" ", result.Problems)));
+        }
+
+        serving.Invalidate(tenant);
+        return ToProto(tenant, result.Status);
+    }
+
+    public override async Task<RecommenderStatusResponse> GetRecommenderStatus(GetRecommenderStatusRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        return ToProto(tenant, await Recommender(tenant).GetStatusAsync());
+    }
+
+    public override async Task<UpsertItemsResponse> UpsertItems(UpsertItemsRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        if (request.Items.Count == 0)
+        {
+            throw Invalid("items", "is required: at least one item");
+        }
+
+        if (request.Items.Count > MaxUpsertItems)
+        {
+            throw Invalid("items", $"at most {MaxUpsertItems} items per request ({request.Items.Count})");
+        }
+
+        var response = new UpsertItemsResponse();
+        var now = clock.GetUtcNow();
+        var accepted = new List<CatalogItemView>();
+        for (var i = 0; i < request.Items.Count; i++)
+        {
+            if (CatalogEdge.TryValidate(request.Items[i], i, validator, now, out var item, out var rejection))
+            {
+                accepted.Add(item!);
+            }
+            else
+            {
+                response.Rejected.Add(rejection);
+            }
+        }
+
+        // The same id twice in one request: the later wins, as two requests in that order would.
+        var latest = accepted.GroupBy(item => item.ItemId, StringComparer.Ordinal).Select(g => g.Last()).ToList();
+        var shards = options.Value.CatalogShards;
+        await Task.WhenAll(latest.GroupBy(item => RecommendationKeys.CatalogShardOf(item.ItemId, shards))
+            .Select(group => CatalogShard(tenant, group.Key).UpsertAsync(group.ToArray())));
+        response.Accepted = accepted.Count;
+        serving.Invalidate(tenant);
+        return response;
+    }
+
+    public override async Task<DeleteItemsResponse> DeleteItems(DeleteItemsRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        if (request.ItemIds.Count is 0 or > MaxUpsertItems)
+        {
+            throw Invalid("item_ids", $"between 1 and {MaxUpsertItems} ids ({request.ItemIds.Count})");
+        }
+
+        for (var i = 0; i < request.ItemIds.Count; i++)
+        {
+            ItemId(request.ItemIds[i], $"item_ids[{i}]");
+        }
+
+        var shards = options.Value.CatalogShards;
+        var deleted = await Task.WhenAll(request.ItemIds.Distinct(StringComparer.Ordinal)
+            .GroupBy(id => RecommendationKeys.CatalogShardOf(id, shards))
+            .Select(group => CatalogShard(tenant, group.Key).DeleteAsync(group.ToArray())));
+        serving.Invalidate(tenant);
+        return new DeleteItemsResponse { Deleted = deleted.Sum() };
+    }
+
+    public override async Task<WireCatalogItem> GetItem(GetItemRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var itemId = ItemId(GatewayPaths.FromPath(request.ItemId, context, "item_id"), "item_id");
+        var shard = RecommendationKeys.CatalogShardOf(itemId, options.Value.CatalogShards);
+        if ((await CatalogShard(tenant, shard).GetAsync([itemId])).FirstOrDefault() is { } upserted)
+        {
+            return CatalogEdge.ToProto(upserted);
+        }
+
+        var snapshot = await serving.GetAsync(tenant);
+        if (snapshot.Package?.EventCatalog.TryGetValue(itemId, out var seen) == true)
+        {
+            return CatalogEdge.ToProto(seen);
+        }
+
+        throw new RpcException(new Status(StatusCode.NotFound, $"item '{itemId}' is not in the catalog of tenant '{tenant}', and no event named it before the last training"));
+    }
+
+    public override async Task<ListItemsResponse> ListItems(ListItemsRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            throw Invalid("page_size", $"must be between 1 and {MaxPageSize}; got {request.PageSize}");
+        }
+
+        var after = NullIfEmpty(request.After);
+        var pages = await Task.WhenAll(Enumerable.Range(0, options.Value.CatalogShards)
+            .Select(shard => CatalogShard(tenant, shard).ListAsync(after, pageSize)));
+        var page = pages.SelectMany(p => p).OrderBy(item => item.ItemId, StringComparer.Ordinal).Take(pageSize).ToList();
+        var response = new ListItemsResponse { NextAfter = page.Count == pageSize ? page[^1].ItemId : "" };
+        response.Items.AddRange(page.Select(CatalogEdge.ToProto));
+        return response;
+    }
+
+    private int Count(int requested)
+    {
+        var count = requested == 0 ? DefaultCount : requested;
+        if (count < 1 || count > options.Value.MaxResults)
+        {
+            throw Invalid("n", $"must be between 1 and {options.Value.MaxResults} ({requested})");
+        }
+
+        return count;
+    }
+
+    private string ItemId(string itemId, string field)
+    {
+        if (!validator.TryValidateItemId(itemId, field, out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        return itemId;
+    }
+
+    private static RecommendedItem ToProto(ServedItem item, TenantServingSnapshot snapshot)
+    {
+        var proto = new RecommendedItem
+        {
+            ItemId = item.ItemId,
+            Score = item.Score,
+            Source = item.Source,
+            Because = item.Because ?? "",
+        };
+        proto.Rules.AddRange(item.Rules);
+        if (snapshot.Item(item.ItemId) is { } known)
+        {
+            proto.Category = known.Category ?? "";
+            proto.Price = known.Price?.ToString(CultureInfo.InvariantCulture) ?? "";
+            proto.Currency = known.Currency ?? "";
+        }
+
+        return proto;
+    }
+
+    private static RecommenderStatusResponse ToProto(string tenant, RecommenderStatus? status)
+    {
+        var response = new RecommenderStatusResponse { Tenant = tenant };
+        if (status is null)
+        {
+            return response;
+        }
+
+        var s = status.Settings;
+        response.Version = status.Version;
+        response.TrainedAt = status.TrainedAt.ToString("O", CultureInfo.InvariantCulture);
+        response.Users = status.Users;
+        response.Items = status.Items;
+        response.Interactions = status.Interactions;
+        response.TrainingSeconds = status.TrainingTime.TotalSeconds;
+        response.ModelBytes = status.ModelBytes;
+        response.CandidateAlgorithm = status.CandidateAlgorithm;
+        response.Weights = new Contracts.V1.InteractionWeights
+        {
+            View = s.ViewWeight ?? 0,
+            AddToCart = s.AddToCartWeight ?? 0,
+            Purchase = s.PurchaseWeight ?? 0,
+            Rating = s.RatingWeight ?? 0,
+            RatingScale = s.RatingScale ?? 0,
+            HalfLifeDays = s.HalfLifeDays ?? 0,
+        };
+        response.Neighbours = s.Neighbours ?? 0;
+        response.Shrinkage = s.Shrinkage ?? 0;
+        response.EaseMaxItems = s.EaseMaxItems ?? 0;
+        response.ColdStartThreshold = s.ColdStartThreshold ?? 0;
+        response.TrendingHalfLifeDays = s.TrendingHalfLifeDays ?? 0;
+        response.Warnings.AddRange(status.Warnings);
+        return response;
+    }
+
+    private string ValidatedTenant(string tenant)
+    {
+        if (!validator.TryValidateKey(tenant, "_", out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        return tenant;
+    }
+
+    private IRecommenderGrain Recommender(string tenant) => cluster.GetGrain<IRecommenderGrain>(tenant);
+
+    private ICatalogShardGrain CatalogShard(string tenant, int shard) => cluster.GetGrain<ICatalogShardGrain>(RecommendationKeys.CatalogShard(tenant, shard));
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    private static RpcException Invalid(string field, string reason) => new(new Status(StatusCode.InvalidArgument, $"{field}: {reason}"));
+}

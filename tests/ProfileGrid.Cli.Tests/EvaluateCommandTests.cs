@@ -1,0 +1,142 @@
+using System.Text;
+using ProfileGrid.Recommendations;
+using ProfileGrid.Recommendations.Evaluation;
+using Spectre.Console.Testing;
+
+namespace ProfileGrid.Cli.Tests;
+
+/// <summary><c>profilegrid evaluate</c> run in-process on files written by the test (no network, no child process).</summary>
+public sealed class EvaluateCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("profilegrid-cli-");
+
+    static EvaluateCommandTests()
+    {
+        // Every user's favourite is the item numbered like them: a trainer that knows nothing but this order hits
+        // when the favourite is held out, so the table has a non-zero row to look for.
+        TrainerRegistry.Register("first-items", () => new FirstItemsTrainer());
+    }
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private (int Exit, string Output) Run(params string[] args)
+    {
+        var console = new TestConsole().Width(200);
+        var output = new StringWriter();
+        var exit = CliApp.Run(args, console, output, output);
+        return (exit, console.Output + output);
+    }
+
+    private string Write(string name, string text, Encoding? encoding = null)
+    {
+        var path = Path.Combine(_folder.FullName, name);
+        File.WriteAllText(path, text, encoding ?? new UTF8Encoding(false));
+        return path;
+    }
+
+    private string RatingsFile()
+    {
+        var lines = new StringBuilder();
+        for (var u = 1; u <= 40; u++)
+        {
+            for (var i = 1; i <= 8; i++)
+            {
+                lines.Append($"{u}\t{(u + i) % 30 + 1}\t{1 + (u + i) % 5}\t{881250949 + u * 100 + i}\r\n");
+            }
+        }
+
+        lines.Append("41\t5\tfive\t881250949\r\n"); // line 321: rejected
+        return Write("u.data", lines.ToString());
+    }
+
+    private string UsersFile() => Write("u.user", string.Concat(Enumerable.Range(1, 40).Select(u => $"{u}|{15 + u}|{(u % 2 == 0 ? "F" : "M")}|other|0{u:0000}\n")));
+
+    [Fact]
+    public void Evaluate_prints_the_algorithms_side_by_side_the_rejected_lines_and_each_slice_with_its_min_max_ratio()
+    {
+        var (exit, output) = Run(
+            "evaluate", "--ratings", RatingsFile(), "--users", UsersFile(), "--algorithms", "random,first-items", "--k", "5", "--slice", "gender,age-band");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("321 lines read, 320 accepted", output);
+        Assert.Contains("line 321: non-numeric rating 'five'", output);
+        Assert.Contains("top-5, seen items removed", output);
+        Assert.Contains("precision", output);
+        Assert.Contains("first-items", output);
+        Assert.Contains("by gender", output);
+        Assert.Contains("by age-band", output);
+        Assert.Contains("25_34", output);
+        Assert.Contains("min/max", output);
+        Assert.Contains("test 40 users (80 held-out pairs)", output);
+    }
+
+    [Fact]
+    public void The_same_seed_prints_the_same_figures()
+    {
+        var ratings = RatingsFile();
+        var first = Run("evaluate", "--ratings", ratings, "--algorithms", "random", "--seed", "7").Output;
+        var second = Run("evaluate", "--ratings", ratings, "--algorithms", "random", "--seed", "7").Output;
+
+        Assert.Equal(Table(first), Table(second));
+
+        static string Table(string output) => output[output.IndexOf("top-10", StringComparison.Ordinal)..output.IndexOf("time:", StringComparison.Ordinal)];
+    }
+
+    [Fact]
+    public void A_generic_csv_is_read_through_the_column_mapping_and_split_by_time()
+    {
+        var csv = "Customer,Product,When\n" + string.Concat(Enumerable.Range(0, 30).SelectMany(u => Enumerable.Range(0, 4).Select(i => $"c{u},p{(u + i) % 9},2021-0{1 + i}-15T10:00:00Z\n")));
+        var (exit, output) = Run("evaluate", "--ratings", Write("events.csv", csv), "--format", "csv", "--columns", "user=Customer,item=Product,timestamp=When", "--split", "time", "--algorithms", "random");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("120 lines read, 120 accepted", output);
+        Assert.Contains("split: TimePerUser", output);
+    }
+
+    [Fact]
+    public void Bad_options_are_each_named_and_nothing_runs()
+    {
+        var (exit, output) = Run("evaluate", "--ratings", Path.Combine(_folder.FullName, "missing.data"), "--k", "0", "--algorithms", "random,ease", "--slice", "gender");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--ratings: no such file", output);
+        Assert.Contains("k must be between 1 and 1000 (0)", output);
+        Assert.Contains("algorithms: unknown 'ease'", output);
+        Assert.Contains("gender need a users file (--users u.user)", output);
+        Assert.DoesNotContain("top-10", output);
+    }
+
+    [Fact]
+    public void An_unknown_split_is_refused_by_the_parser()
+    {
+        var (exit, output) = Run("evaluate", "--ratings", RatingsFile(), "--split", "sideways");
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("sideways", output);
+    }
+
+    [Fact]
+    public void A_csv_without_the_mapped_column_is_refused_with_the_header_it_has()
+    {
+        var (exit, output) = Run("evaluate", "--ratings", Write("bad.csv", "a,b\n1,2\n"), "--algorithms", "random");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("lacks column(s) 'user', 'item'", output);
+    }
+
+    /// <summary>Recommends items "1", "2", ... in order, minus the excluded ones.</summary>
+    private sealed class FirstItemsTrainer : IRecommenderTrainer
+    {
+        public string Algorithm => "first-items";
+
+        public IRecommender Train(InteractionMatrix data, DateTimeOffset now) => new Model(data.Items.OrderBy(i => int.Parse(i)).ToArray());
+
+        private sealed class Model(string[] items) : IRecommender
+        {
+            public string Algorithm => "first-items";
+
+            public IReadOnlyList<ScoredItem> Recommend(RecommendationQuery query) =>
+                items.Where(i => !query.Exclude.Contains(i)).Take(query.Count).Select(i => new ScoredItem(i, 1, "test")).ToList();
+        }
+    }
+}

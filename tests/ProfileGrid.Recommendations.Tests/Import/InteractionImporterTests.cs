@@ -1,0 +1,155 @@
+using System.Text;
+using ProfileGrid.Recommendations.Import;
+
+namespace ProfileGrid.Recommendations.Tests.Import;
+
+public sealed class InteractionImporterTests
+{
+    private static readonly DateTimeOffset Now = new(2024, 6, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static InteractionImport Import(byte[] bytes, ImportOptions options) =>
+        InteractionImporter.Import(new MemoryStream(bytes), options with { Now = Now });
+
+    private static byte[] Utf8(string text, bool bom = false) => (bom ? [0xEF, 0xBB, 0xBF] : Array.Empty<byte>()).Concat(Encoding.UTF8.GetBytes(text)).ToArray();
+
+    [Fact]
+    public void Movielens_100k_u_data_is_read_with_messy_lines_rejected_by_number_and_the_rest_kept()
+    {
+        // CRLF, a blank line, timestamps out of order, an exact duplicate row, a re-rating, and five bad lines.
+        var text = string.Join("\r\n",
+            "196\t242\t3\t881250949",   // 1
+            "186\t302\t3\t891717742",   // 2
+            "",                         // 3 blank
+            "196\t242\t3\t881250949",   // 4 exact duplicate of line 1
+            "196\t51\t2\t880606923",    // 5 older than line 1
+            "22\t377\tfive\t878887116", // 6 non-numeric rating
+            "\t377\t1\t878887116",      // 7 missing user
+            "244\t51\t2",               // 8 missing timestamp column
+            "166\t346\t1\t886397596\t9", // 9 too many columns
+            "298\t474\t4\t88439x",      // 10 bad timestamp
+            "186\t302\t5\t891717000",   // 11 an older re-rating: line 2's rating stays
+            "") + "\r\n";             // 12 blank: the file ends with an empty line
+
+        var result = Import(Utf8(text), new ImportOptions { Format = InteractionFileFormat.MovieLens100k });
+
+        Assert.Equal(
+            [(6L, "non-numeric rating 'five'"), (7L, "missing user"), (8L, "missing column 'timestamp' (3 columns, expected 4)"),
+             (9L, "too many columns (5, expected 4)"), (10L, "bad timestamp '88439x' (expected unix seconds or ISO-8601)")],
+            result.Rejects.Select(r => (r.Line, r.Reason)));
+        var summary = result.Summary;
+        Assert.Equal((12L, 5L, 5L, 2L, 2L), (summary.LinesRead, summary.Accepted, summary.Rejected, summary.BlankLines, summary.Duplicates));
+        Assert.Equal((2, 3), (summary.Users, summary.Items));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(880606923), summary.Earliest);
+
+        var user196 = result.Users.Single(u => u.UserKey == "196");
+        Assert.Equal(["242", "51"], user196.Items.Select(i => i.ItemId));
+        var movie242 = user196.Items[0];
+        Assert.Equal(3, movie242.Rating);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(881250949), movie242.LastAt);
+        Assert.Equal((0, 0, 0), (movie242.Views, movie242.CartAdds, movie242.Purchases));
+        // The re-rating on line 11 is older than line 2's: the latest rating wins whatever the line order.
+        Assert.Equal(3, result.Users.Single(u => u.UserKey == "186").Items[0].Rating);
+        Assert.Equal("10", result.Rejects[^1].Line.ToString());
+        Assert.Equal("298\t474\t4\t88439x", result.Rejects[^1].Text);
+    }
+
+    [Fact]
+    public void Movielens_ratings_csv_with_a_bom_half_stars_and_years_old_timestamps()
+    {
+        var text = "userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,3,4.5,964981247\r\n2,1,3.5,1445714835\r\n2,1,0.5,1445714999\r\n";
+        var result = Import(Utf8(text, bom: true), new ImportOptions { Format = InteractionFileFormat.MovieLensCsv });
+
+        Assert.Empty(result.Rejects);
+        Assert.Equal((4L, 4L, 1L), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Duplicates));
+        Assert.Equal(4.5, result.Users[0].Items[1].Rating);
+        // 2000-07-30: a 24-year-old rating is as good as a new one.
+        Assert.Equal(2000, result.Users[0].Items[0].LastAt.Year);
+        // The later re-rating (0.5) wins.
+        Assert.Equal(0.5, result.Users[1].Items[0].Rating);
+    }
+
+    [Fact]
+    public void A_generic_csv_maps_named_columns_with_iso_times_and_event_types_counted_per_kind()
+    {
+        var text = """
+            Customer;Product;When;Action;Stars
+            c1;"p;1";2023-03-01T10:00:00Z;view;
+            c1;"p;1";2023-03-01T10:05:00+01:00;add_to_cart;
+            c1;"p;1";2023-03-02;purchase;
+            c1;"p;1";2023-03-02;purchase;
+            c1;p2;2023-03-03T08:00:00Z;rating;4
+            c2;p2;2023-03-04T08:00:00Z;rating;
+            c2;p2;2023-03-04T08:00:00Z;wishlist;
+            c2;p3;2031-01-01T00:00:00Z;view;
+            c2;p3;1710000000000;view;
+            c2;p3;1710000000;VIEW;
+            """;
+        var mapping = new ColumnMapping("customer", "PRODUCT", Rating: "Stars", Timestamp: "When", EventType: "Action");
+        var result = Import(Utf8(text), new ImportOptions { Columns = mapping });
+
+        Assert.Equal(
+            [(7L, "rating event without a rating"), (8L, "unknown event type 'wishlist'"), (9L, "timestamp in the future (2031-01-01T00:00:00.0000000+00:00)"),
+             (10L, "bad timestamp '1710000000000' (past the year 9999: milliseconds instead of seconds?)")],
+            result.Rejects.Select(r => (r.Line, r.Reason)));
+        var c1 = result.Users.Single(u => u.UserKey == "c1");
+        var p1 = c1.Items.Single(i => i.ItemId == "p;1");
+        // Line 5 repeats line 4 exactly (same kind and time): not counted twice.
+        Assert.Equal((1, 1, 1, (double?)null), (p1.Views, p1.CartAdds, p1.Purchases, p1.Rating));
+        Assert.Equal(new DateTimeOffset(2023, 3, 2, 0, 0, 0, TimeSpan.Zero), p1.LastAt);
+        Assert.Equal(4, c1.Items.Single(i => i.ItemId == "p2").Rating);
+        Assert.Equal(1, result.Users.Single(u => u.UserKey == "c2").Items.Single().Views);
+        Assert.Equal(1L, result.Summary.Duplicates);
+    }
+
+    [Fact]
+    public void A_tsv_with_only_users_and_items_counts_each_line_as_the_default_event_at_the_import_time()
+    {
+        var result = Import(Utf8("user\titem\nu1\ta\nu1\ta\nu2\tb\n"), new ImportOptions { DefaultEvent = "purchase" });
+
+        Assert.Equal(2, result.Users[0].Items[0].Purchases);
+        Assert.Equal(Now, result.Users[0].Items[0].LastAt);
+        Assert.Equal(0L, result.Summary.Duplicates);
+    }
+
+    [Fact]
+    public void A_header_without_a_mapped_column_stops_the_import_naming_what_it_has()
+    {
+        var error = Assert.Throws<InvalidDataException>(() =>
+            Import(Utf8("user,product\nu1,a\n"), new ImportOptions { Columns = new ColumnMapping("user", "item") }));
+        Assert.Contains("'item'", error.Message);
+        Assert.Contains("'product'", error.Message);
+    }
+
+    [Fact]
+    public void Rejects_are_all_counted_but_listed_up_to_the_limit()
+    {
+        var text = "user,item,rating\n" + string.Concat(Enumerable.Range(0, 50).Select(i => $"u{i},i,bad\n"));
+        var result = Import(Utf8(text), new ImportOptions { MaxRejectsListed = 10 });
+
+        Assert.Equal(50L, result.Summary.Rejected);
+        Assert.Equal(10, result.Rejects.Count);
+        Assert.Equal(2L, result.Rejects[0].Line);
+    }
+
+    [Fact]
+    public void Imported_ratings_build_a_matrix_the_evaluation_can_split()
+    {
+        var text = string.Concat(Enumerable.Range(0, 20).SelectMany(u => Enumerable.Range(0, 6).Select(i => $"{u}\t{(u + i) % 15}\t{1 + i % 5}\t{880000000 + u * 1000 + i}\n")));
+        var result = Import(Utf8(text), new ImportOptions { Format = InteractionFileFormat.MovieLens100k });
+        var matrix = InteractionMatrix.Build(result.Users, new InteractionWeights(), result.Summary.Latest!.Value);
+
+        Assert.Equal((20, 15, 120), (matrix.UserCount, matrix.ItemCount, matrix.NonZeros));
+        Assert.All(matrix.AgeDays, age => Assert.InRange(age, 0, 1));
+    }
+
+    [Fact]
+    public void Progress_is_reported_with_the_file_length()
+    {
+        var seen = new List<ImportProgress>();
+        var bytes = Utf8("user,item\nu1,a\n");
+        InteractionImporter.Import(new MemoryStream(bytes), new ImportOptions(), new Evaluation.OfflineEvaluatorTests.SyncProgress<ImportProgress>(seen.Add));
+
+        Assert.Equal(bytes.Length, seen[^1].TotalBytes);
+        Assert.Equal(1L, seen[^1].Lines);
+    }
+}

@@ -1,0 +1,50 @@
+using System.Text;
+using ProfileGrid.Recommendations.Import;
+
+namespace ProfileGrid.Recommendations.Tests.Import;
+
+public sealed class MovieLensFilesTests
+{
+    [Fact]
+    public void U_user_gives_age_bands_and_gender_for_slices_and_rejects_bad_lines_by_number()
+    {
+        var text = "1|24|M|technician|85711\n2|53|F|other|94043\n\n3|x|M|writer|32067\n4|33|Q|technician|43537\n5|15|f||\n6|42|M|executive\n7|70|F|retired|1|2\n";
+        var result = MovieLensFiles.ReadUsers(new MemoryStream(Encoding.ASCII.GetBytes(text)));
+
+        Assert.Equal(
+            [(4L, "bad age 'x' (a whole number of years, 1 to 120)"), (5L, "bad gender 'Q' (M or F)"),
+             (7L, "missing columns (4, expected 5: user|age|gender|occupation|zip)"), (8L, "too many columns (6, expected 5)")],
+            result.Rejects.Select(r => (r.Line, r.Reason)));
+        Assert.Equal("18_24", result.Users["1"]["age-band"]);
+        Assert.Equal("45_54", result.Users["2"]["age-band"]);
+        Assert.Equal("F", result.Users["2"]["gender"]);
+        Assert.Equal(("under_18", "F"), (result.Users["5"]["age-band"], result.Users["5"]["gender"]));
+        Assert.False(result.Users["5"].ContainsKey("occupation"));
+        Assert.Equal((8L, 3L, 4L, 1L), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Rejected, result.Summary.BlankLines));
+    }
+
+    [Fact]
+    public void U_item_is_read_as_latin_1_with_genres_as_category_and_tags()
+    {
+        var flags = (string genres) => string.Join('|', genres.Select(c => c.ToString()));
+        var lines = new[]
+        {
+            $"1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)|{flags("0001110000000000000")}",
+            $"1300|Misérables, Les (1995)|01-Jan-1995|||{flags("0000000010000000000")}",
+            $"1301|Bad flags|01-Jan-1995|||{flags("000000001000000000x")}",
+            "1302|Too short|01-Jan-1995",
+        };
+        var bytes = Encoding.Latin1.GetBytes(string.Join("\r\n", lines) + "\r\n");
+        Assert.Equal(0xE9, bytes[bytes.AsSpan().IndexOf("ables"u8) - 2]); // é is one latin-1 byte, not UTF-8's two
+
+        var result = MovieLensFiles.ReadItems(new MemoryStream(bytes));
+
+        var toyStory = result.Items.Single(i => i.ItemId == "1");
+        Assert.Equal("animation", toyStory.Category);
+        Assert.Equal(["animation", "children's", "comedy"], toyStory.Tags);
+        Assert.Equal("Toy Story (1995)", toyStory.Attributes["title"]);
+        Assert.Equal("Misérables, Les (1995)", result.Items.Single(i => i.ItemId == "1300").Attributes["title"]);
+        Assert.Equal([3L, 4L], result.Rejects.Select(r => r.Line));
+        Assert.StartsWith("bad genre flag 'x' for Western", result.Rejects[0].Reason);
+    }
+}
