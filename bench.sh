@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks ProfileGrid's ingest paths (events/s acknowledged and end-to-end, exactly-once check, GetProfile
 # latency) on the real host, and the same events in Redis; or, with "segmentation", the segmentation library's k-means
-# against scikit-learn on the same points; or, with "growth", ingest and reads with 3k, 100k and 1M resident users.
-# Installs what it needs on first use (redis-server and Azurite, or python3-sklearn), builds Release into bench/.build
+# against scikit-learn on the same points; or, with "growth", ingest and reads with 3k, 100k and 1M resident users;
+# or, with "recommender-train", item-item CF and EASE training against numpy/scipy on the same data.
+# Installs what it needs on first use (redis-server and Azurite, python3-sklearn or python3-scipy), builds Release into bench/.build
 # (apart from other builds of src/ and tests/), then runs.
 #   bash bench.sh                       # the default run (log-azurite, stream-azurite, log-memory, redis)
 #   bash bench.sh --help                # all options
@@ -11,6 +12,8 @@
 #   bash bench.sh storage-costs         # Azurite's CPU per request: table rows alone and in transactions, blobs, appends
 #   bash bench.sh growth                # ingest and reads at 3k, 100k and 1M resident users, against 3k (--help: options;
 #                                       # 1M: about 7 GiB of live heap in the host, see docs/benchmarks.md)
+#   bash bench.sh recommender-train     # item-item CF and EASE training time and peak memory at 100k users x 20k items,
+#                                       # .NET against numpy/scipy (--help: options)
 # Results: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,13 +27,20 @@ if [ "${1:-}" = "segmentation" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn >/dev/null
   fi
+elif [ "${1:-}" = "recommender-train" ]; then
+  # The peer is numpy/scipy: Debian's python3-scipy (which brings python3-numpy), for /usr/bin/python3.
+  if ! /usr/bin/python3 -c "import scipy" >/dev/null 2>&1; then
+    echo "Installing scipy (apt-get install python3-scipy)..."
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy >/dev/null
+  fi
 elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
-if [ "${1:-}" != "segmentation" ] && [ "${1:-}" != "memory" ] && [ ! -x node_modules/.bin/azurite ]; then
+if [ "${1:-}" != "segmentation" ] && [ "${1:-}" != "memory" ] && [ "${1:-}" != "recommender-train" ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "Installing Azurite (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error
 fi

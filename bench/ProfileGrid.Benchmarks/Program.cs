@@ -27,6 +27,16 @@ if (args.Length > 0 && args[0] == "growth")
     return await GrowthBench.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "recommender-train")
+{
+    return await RecommenderTrainBench.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "recommender-train-worker")
+{
+    return RecommenderTrainBench.RunWorker(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "segmentation-worker")
 {
     return SegmentationBench.RunWorker(args[1..]);

@@ -1,0 +1,113 @@
+using ProfileGrid.Recommendations.Algorithms;
+using static ProfileGrid.Recommendations.Tests.Algorithms.TestData;
+
+namespace ProfileGrid.Recommendations.Tests.Algorithms;
+
+public class HybridTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    // Segment "x" (u1..u3) loves P and Q; everybody has a taste: A goes with B, C with D.
+    // Global popularity (unit weights): A 3, P 3, B 2, C 2, D 2, Q 2, E 1; segment x: P 3, A 2, B 2, Q 2, C 1, D 1.
+    private static InteractionMatrix Data() => Matrix(
+        [
+            ("u1", "P", 1), ("u1", "Q", 1), ("u1", "A", 1), ("u1", "B", 1),
+            ("u2", "P", 1), ("u2", "Q", 1), ("u2", "C", 1), ("u2", "D", 1),
+            ("u3", "P", 1), ("u3", "A", 1), ("u3", "B", 1),
+            ("u4", "A", 1), ("u4", "C", 1), ("u4", "D", 1), ("u4", "E", 1),
+        ],
+        new Dictionary<string, string> { ["u1"] = "x", ["u2"] = "x", ["u3"] = "x" });
+
+    private static HybridModel Train(string personalized = RecommenderAlgorithms.ItemCf) =>
+        new HybridTrainer(new RecommenderOptions
+        {
+            Popularity = new PopularityOptions { MinSegmentUsers = 3 },
+            ItemCf = new ItemCfOptions { Shrink = 0 },
+            Ease = new EaseOptions { Lambda = 1 },
+            Hybrid = new HybridOptions { Personalized = personalized, LowHistoryItems = 3 },
+        }).Train(Data(), Now);
+
+    [Fact]
+    public void Cold_start_user_gets_their_segments_list()
+    {
+        var list = Train().Recommend(Query(2, segment: "x"));
+
+        // Segment x: P 3, then A, B and Q at 2 in id order.
+        Assert.Equal(["P", "A"], list.Select(i => i.ItemId));
+        Assert.All(list, i => Assert.Equal((RecommendationSources.SegmentPopular, "x"), (i.Source, i.Because)));
+    }
+
+    [Fact]
+    public void Cold_start_user_without_a_known_segment_gets_the_global_list()
+    {
+        Assert.All(Train().Recommend(Query(3)), i => Assert.Equal(RecommendationSources.Popular, i.Source));
+        Assert.All(Train().Recommend(Query(3, segment: "unknown")), i => Assert.Equal(RecommendationSources.Popular, i.Source));
+    }
+
+    [Fact]
+    public void Long_history_is_served_by_the_personalized_component_first()
+    {
+        // Three distinct items (threshold 3): α = 1, popularity only tops up (weight 0.001).
+        foreach (var (algorithm, source) in new[] { (RecommenderAlgorithms.ItemCf, RecommendationSources.ItemItemCf), (RecommenderAlgorithms.Ease, RecommendationSources.Ease) })
+        {
+            var list = Train(algorithm).Recommend(Query(8, segment: "x", exclude: ["A", "C", "E"], history: [("A", 1), ("C", 1), ("E", 1)]));
+
+            Assert.Equal(source, list[0].Source);
+            Assert.Contains(list[0].ItemId, new[] { "B", "D" });
+            Assert.Contains(list[0].Because, new[] { "A", "C", "E" });
+            Assert.DoesNotContain(list, i => i.ItemId is "A" or "C" or "E");
+            Assert.Equal(list.Count, list.Select(i => i.ItemId).Distinct().Count());
+            Assert.Equal(list.OrderByDescending(i => i.Score).Select(i => i.ItemId), list.Select(i => i.ItemId));
+        }
+    }
+
+    [Fact]
+    public void Short_history_blends_personalized_and_popular_items()
+    {
+        // One history item (A) of a threshold of 3: α = 1/3 for CF, β = 2/3 for (global) popularity, each list scaled to its best.
+        // A's plain-cosine neighbours: B 2/√6 = 0.816, P 2/3 = 0.667, E 1/√3 = 0.577, C = D = Q 1/√6 = 0.408.
+        // Global popularity without A: P 3, B 2, C 2, D 2, Q 2, E 1.
+        //   P = 1/3 · 0.667/0.816 + 2/3 · 1 = 0.939 (popular); B = 1/3 · 1 + 2/3 · 2/3 = 0.778 (popular: 0.444 > 0.333);
+        //   E = 1/3 · 0.707 + 2/3 · 1/3 = 0.236 + 0.222 = 0.458 (cf: its CF share is the larger, because A).
+        var model = Train();
+        var query = Query(7, exclude: ["A"], history: [("A", 1)]);
+
+        var list = model.Recommend(query);
+
+        Assert.Equal(6, list.Count);
+        Assert.Equal(["P", "B"], list.Take(2).Select(i => i.ItemId));
+        Assert.Equal(1.0 / 3 * (2 / 3.0) / (2 / Math.Sqrt(6)) + 2.0 / 3, list[0].Score, 5);
+        Assert.Equal(1.0 / 3 + 2.0 / 3 * 2 / 3, list[1].Score, 5);
+        Assert.All(list.Take(2), i => Assert.Equal(RecommendationSources.Popular, i.Source));
+        var e = Assert.Single(list, i => i.ItemId == "E");
+        Assert.Equal((RecommendationSources.ItemItemCf, "A"), (e.Source, e.Because));
+        Assert.Equal(1.0 / 3 * (1 / Math.Sqrt(3)) / (2 / Math.Sqrt(6)) + 2.0 / 3 / 3, e.Score, 5);
+    }
+
+    [Fact]
+    public void Threshold_zero_never_blends_a_user_with_history()
+    {
+        var model = new HybridTrainer(new RecommenderOptions
+        {
+            ItemCf = new ItemCfOptions { Shrink = 0 },
+            Hybrid = new HybridOptions { LowHistoryItems = 0 },
+        }).Train(Data(), Now);
+
+        // One item, no blending: A's neighbours in CF order (B first), popularity only below them with its 0.001 weight.
+        var list = model.Recommend(Query(3, exclude: ["A"], history: [("A", 1)]));
+
+        Assert.Equal(["B", "P", "E"], list.Select(i => i.ItemId));
+        Assert.All(list, i => Assert.Equal(RecommendationSources.ItemItemCf, i.Source));
+        Assert.All(model.Recommend(Query(3)), i => Assert.Equal(RecommendationSources.Popular, i.Source));
+    }
+
+    [Fact]
+    public void Count_and_exclusions_hold_when_popularity_tops_up()
+    {
+        var list = Train().Recommend(Query(6, exclude: ["P", "Q"], history: [("A", 1), ("B", 1), ("C", 1)]));
+
+        Assert.Equal(5, list.Count); // 7 items, 2 excluded
+        Assert.DoesNotContain(list, i => i.ItemId is "P" or "Q");
+        Assert.Equal(["D", "E"], list.Where(i => i.ItemId is "D" or "E").Select(i => i.ItemId).Order());
+    }
+}
