@@ -1,5 +1,6 @@
 using System.Text;
 using ProfileGrid.Recommendations;
+using ProfileGrid.Recommendations.Algorithms;
 
 namespace ProfileGrid.Grains.Recommendations;
 
@@ -55,7 +56,7 @@ public sealed class ModelPackage
             }
 
             writer.Flush();
-            RecommenderModelFormat.Write(Model, buffer);
+            ModelFormat.Write(Model, buffer);
         }
 
         return buffer.ToArray();
@@ -92,7 +93,7 @@ public sealed class ModelPackage
             catalog[id] = new CatalogItem(id, category, price, currency, Available: true, [], EmptyAttributes, FromEvents: true);
         }
 
-        var model = RecommenderModelFormat.Read(buffer);
+        var model = ModelFormat.Read(buffer);
         return new ModelPackage { Version = version, TrainedAt = trainedAt, EventCatalog = catalog, Model = model, Weights = weights };
     }
 

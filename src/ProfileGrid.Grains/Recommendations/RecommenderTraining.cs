@@ -28,7 +28,7 @@ public static class RecommenderTraining
         }
 
         var warnings = new List<string>();
-        var model = HybridFactory.Train(matrix, settings, now, warnings);
+        var model = RecommenderModels.Train(matrix, settings, now, warnings);
         var catalog = facts.Values.ToDictionary(
             f => f.ItemId,
             f => new CatalogItem(f.ItemId, f.Category, f.Price, f.Currency, Available: true, [], new Dictionary<string, string>(), FromEvents: true),

@@ -10,8 +10,9 @@ public static class TrainerRegistry
     private static readonly object Gate = new();
     private static readonly List<(string Name, Func<IRecommenderTrainer> Create)> Trainers =
     [
-        // The floor every algorithm must beat; real algorithms (popularity, item-cf, ease, hybrid) register here.
+        // The floor every algorithm must beat, then the library's algorithms with their default options.
         (RandomTrainer.Name, () => new RandomTrainer()),
+        .. Algorithms.RecommenderAlgorithms.All.Select(name => (name, (Func<IRecommenderTrainer>)(() => Algorithms.RecommenderTrainers.Create(name)))),
     ];
 
     /// <summary>Registered names in registration order.</summary>
