@@ -1,6 +1,8 @@
 using System.Globalization;
 using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Contracts.V1;
+using ProfileGrid.Recommendations.Catalog;
+using ProfileGrid.Recommendations.Rules;
 using WireCatalogItem = ProfileGrid.Contracts.V1.CatalogItem;
 
 namespace ProfileGrid.Silo.Gateway;
@@ -28,24 +30,37 @@ internal static class CatalogEdge
                 return false;
             }
 
-            if (wire.Currency is not { Length: 3 } code || !code.All(char.IsAsciiLetter))
-            {
-                (rejection.Field, rejection.Reason) = ($"{path}.currency", $"an ISO 4217 code (e.g. EUR) is required with a price ('{wire.Currency}')");
-                return false;
-            }
-
             price = parsed;
+        }
+
+        // The catalog's own rules (normalised codes, ISO 4217 with a price, bounded tags and attributes).
+        var problems = new List<FieldProblem>();
+        var checkedItem = CatalogValidator.Check(new CatalogItemUpsert
+        {
+            ItemId = wire.ItemId,
+            Category = wire.Category.Length == 0 ? null : wire.Category,
+            Price = price,
+            Currency = wire.Currency.Length == 0 ? null : wire.Currency,
+            Available = wire.HasAvailable ? wire.Available : null,
+            Tags = wire.Tags,
+            Attributes = wire.Attributes,
+        }, path, problems);
+        if (checkedItem is null)
+        {
+            var first = problems.FirstOrDefault();
+            (rejection.Field, rejection.Reason) = (first?.Field ?? path, string.Join("; ", problems.Select(p => p.Field == first?.Field ? p.Reason : p.ToString())));
+            return false;
         }
 
         item = new CatalogItemView
         {
-            ItemId = wire.ItemId,
-            Category = wire.Category.Length == 0 ? null : wire.Category.Trim().ToLowerInvariant(),
-            Price = price,
-            Currency = price is null ? null : wire.Currency.ToUpperInvariant(),
-            Available = !wire.HasAvailable || wire.Available,
-            Tags = wire.Tags.Select(t => t.Trim().ToLowerInvariant()).Where(t => t.Length > 0).Distinct(StringComparer.Ordinal).ToArray(),
-            Attributes = new Dictionary<string, string>(wire.Attributes, StringComparer.Ordinal),
+            ItemId = checkedItem.ItemId,
+            Category = checkedItem.Category,
+            Price = checkedItem.Price,
+            Currency = checkedItem.Currency,
+            Available = checkedItem.Available,
+            Tags = checkedItem.Tags.ToArray(),
+            Attributes = new Dictionary<string, string>(checkedItem.Attributes, StringComparer.Ordinal),
             UpdatedAt = now,
         };
         return true;

@@ -5,6 +5,7 @@ using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Grains.Recommendations;
+using ProfileGrid.Grains.Segments;
 using WireCatalogItem = ProfileGrid.Contracts.V1.CatalogItem;
 
 namespace ProfileGrid.Silo.Gateway;
@@ -16,6 +17,7 @@ public sealed partial class RecommendationServiceImpl(
     RecommendationServing serving,
     EventValidator validator,
     IOptions<RecommendationOptions> options,
+    IOptions<SegmentationOptions> segmentationOptions,
     TimeProvider clock) : RecommendationService.RecommendationServiceBase
 {
     public const int DefaultCount = 10;
@@ -128,13 +130,17 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         serving.Invalidate(tenant);
-        return ToProto(tenant, result.Status);
+        var trained = ToProto(tenant, result.Status);
+        trained.UsersWithInteractions = await UsersWithInteractionsAsync(tenant);
+        return trained;
     }
 
     public override async Task<RecommenderStatusResponse> GetRecommenderStatus(GetRecommenderStatusRequest request, ServerCallContext context)
     {
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
-        return ToProto(tenant, await Recommender(tenant).GetStatusAsync());
+        var response = ToProto(tenant, await Recommender(tenant).GetStatusAsync());
+        response.UsersWithInteractions = await UsersWithInteractionsAsync(tenant);
+        return response;
     }
 
     public override async Task<UpsertItemsResponse> UpsertItems(UpsertItemsRequest request, ServerCallContext context)
@@ -232,6 +238,118 @@ public sealed partial class RecommendationServiceImpl(
         response.Items.AddRange(page.Select(CatalogEdge.ToProto));
         return response;
     }
+
+    public override async Task<RuleSetResponse> ListRules(ListRulesRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        return RuleEdge.ToProto(tenant, await Rules(tenant).GetAsync());
+    }
+
+    public override async Task<Contracts.V1.RecommendationRule> GetRule(GetRuleRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var ruleId = GatewayPaths.FromPath(request.RuleId, context, "rule_id");
+        var rules = await Rules(tenant).GetAsync();
+        var rule = rules.Rules.FirstOrDefault(r => r.Id == ruleId) ?? throw new RpcException(new Status(
+            StatusCode.NotFound, $"tenant '{tenant}' has no rule '{ruleId}'"));
+        return RuleEdge.ToProto(rule);
+    }
+
+    public override Task<RuleChangeResponse> CreateRule(PutRuleRequest request, ServerCallContext context) =>
+        PutRuleAsync(request, context, mustExist: false);
+
+    public override Task<RuleChangeResponse> UpdateRule(PutRuleRequest request, ServerCallContext context) =>
+        PutRuleAsync(request, context, mustExist: true);
+
+    private async Task<RuleChangeResponse> PutRuleAsync(PutRuleRequest request, ServerCallContext context, bool mustExist)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        if (request.Rule is null)
+        {
+            throw Invalid("rule", "is required");
+        }
+
+        var problems = new List<string>();
+        var rule = RuleEdge.FromProto(request.Rule, "rule", problems);
+        if (mustExist)
+        {
+            var ruleId = GatewayPaths.FromPath(request.RuleId, context, "rule_id");
+            if (rule.Id is not null && rule.Id != ruleId)
+            {
+                problems.Add($"rule.id: '{rule.Id}' differs from the rule named in the path ('{ruleId}')");
+            }
+
+            rule = rule with { Id = ruleId };
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join("; ", problems)));
+        }
+
+        var result = await Rules(tenant).UpsertAsync(rule, request.HasExpectedVersion ? request.ExpectedVersion : null, mustExist);
+        return ChangeResponse(tenant, result, rule.Id);
+    }
+
+    public override async Task<RuleChangeResponse> DeleteRule(DeleteRuleRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var ruleId = GatewayPaths.FromPath(request.RuleId, context, "rule_id");
+        var result = await Rules(tenant).DeleteAsync(ruleId, request.HasExpectedVersion ? request.ExpectedVersion : null);
+        return ChangeResponse(tenant, result, ruleId);
+    }
+
+    public override async Task<RuleSetResponse> ReplaceRules(ReplaceRulesRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var problems = new List<string>();
+        var rules = request.Rules.Select((rule, i) => RuleEdge.FromProto(rule, $"rules[{i}]", problems)).ToArray();
+        if (problems.Count > 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join("; ", problems)));
+        }
+
+        var result = await Rules(tenant).ReplaceAsync(rules, request.HasExpectedVersion ? request.ExpectedVersion : null);
+        ChangeResponse(tenant, result, null);
+        return RuleEdge.ToProto(tenant, result.RuleSet!);
+    }
+
+    /// <summary>A stored change as the answer; a refused one as the status that says why (this silo serves it at once).</summary>
+    private RuleChangeResponse ChangeResponse(string tenant, RuleChangeResult result, string? ruleId)
+    {
+        if (result.NotFound)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{tenant}' has no rule '{ruleId}'"));
+        }
+
+        if (result.Conflict)
+        {
+            throw new RpcException(new Status(StatusCode.Aborted, string.Join("; ", result.Problems.DefaultIfEmpty("the rules changed since the expected version; read them again"))));
+        }
+
+        if (result.RuleSet is null)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, string.Join("; ", result.Problems)));
+        }
+
+        serving.Invalidate(tenant);
+        var response = new RuleChangeResponse { Version = result.RuleSet.Version };
+        if (result.Rule is not null)
+        {
+            response.Rule = RuleEdge.ToProto(result.Rule);
+        }
+
+        return response;
+    }
+
+    private async Task<long> UsersWithInteractionsAsync(string tenant)
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, segmentationOptions.Value.Shards).Select(shard =>
+            cluster.GetGrain<IInteractionShardGrain>(SegmentKeys.Shard(tenant, shard)).CountAsync()));
+        return counts.Sum(c => (long)c);
+    }
+
+    private IRecommendationRulesGrain Rules(string tenant) => cluster.GetGrain<IRecommendationRulesGrain>(tenant);
 
     private int Count(int requested)
     {
