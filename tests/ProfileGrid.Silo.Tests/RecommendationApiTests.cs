@@ -263,6 +263,33 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Offline_evaluation_on_the_tenants_own_history_puts_the_algorithms_side_by_side()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-evaluate", train: false);
+
+        using var report = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/recommender:evaluate", """{"k": 3, "slices": ["gender"]}""");
+        var root = report.RootElement;
+        var algorithms = root.GetProperty("algorithms").EnumerateArray().ToDictionary(
+            a => a.GetProperty("algorithm").GetString()!, a => a.GetProperty("metrics"));
+
+        Assert.Equal(["popularity", "trending", "item-cf", "ease", "hybrid"], algorithms.Keys);
+        Assert.Equal(3, Json.Int64(root, "k"));
+        Assert.Equal("random", root.GetProperty("split").GetString());
+        Assert.True(Json.Int64(root, "testUsers") >= 24);
+        // Everybody bought "hit", so popularity's best guess is always a seen item; the tastes are what CF finds.
+        Assert.True(algorithms["item-cf"].GetProperty("ndcg").GetDouble() > algorithms["popularity"].GetProperty("ndcg").GetDouble() + 0.2,
+            $"item-cf {algorithms["item-cf"]} vs popularity {algorithms["popularity"]}");
+        var gender = root.GetProperty("slices").EnumerateArray().First(s => s.GetProperty("slice").GetString() == "gender");
+        Assert.Equal("unknown", gender.GetProperty("groups")[0].GetProperty("group").GetString());
+
+        var bad = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommender:evaluate", new StringContent("""{"split": "sideways", "algorithms": ["magic"]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var message = await bad.Content.ReadAsStringAsync();
+        Assert.Contains("split", message);
+        Assert.Contains("magic", message);
+    }
+
+    [Fact]
     public async Task Ratings_alone_train_a_model_and_status_says_what_it_was_trained_on()
     {
         var tenant = "rec-ratings-" + Guid.NewGuid().ToString("N")[..8];

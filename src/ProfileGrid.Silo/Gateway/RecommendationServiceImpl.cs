@@ -143,6 +143,75 @@ public sealed partial class RecommendationServiceImpl(
         return response;
     }
 
+    public override async Task<Contracts.V1.RecommenderEvaluation> EvaluateRecommender(EvaluateRecommenderRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var result = await Recommender(tenant).EvaluateAsync(new RecommenderEvaluationRequest
+        {
+            K = request.K == 0 ? 10 : request.K,
+            Split = request.Split.Length == 0 ? "random" : request.Split,
+            Ratio = request.Ratio == 0 ? 0.75 : request.Ratio,
+            Seed = request.HasSeed ? request.Seed : 42,
+            Algorithms = request.Algorithms.ToArray(),
+            Slices = request.Slices.ToArray(),
+        });
+        if (result.Report is not { } report)
+        {
+            var code = result.Outcome switch
+            {
+                RecommenderTrainOutcome.InvalidSettings => StatusCode.InvalidArgument,
+                RecommenderTrainOutcome.InsufficientData => StatusCode.FailedPrecondition,
+                RecommenderTrainOutcome.AlreadyRunning => StatusCode.Aborted,
+                _ => StatusCode.Internal,
+            };
+            throw new RpcException(new Status(code, string.Join(" ", result.Problems)));
+        }
+
+        var response = new Contracts.V1.RecommenderEvaluation
+        {
+            Tenant = tenant,
+            K = report.K,
+            Split = report.Split,
+            Ratio = report.Ratio,
+            Seed = report.Seed,
+            TrainUsers = report.TrainUsers,
+            TrainItems = report.TrainItems,
+            TrainPairs = report.TrainPairs,
+            TestUsers = report.TestUsers,
+            HeldOutPairs = report.HeldOutPairs,
+            TrainOnlyUsers = report.TrainOnlyUsers,
+            EvaluatedAt = report.EvaluatedAt.ToString("O", CultureInfo.InvariantCulture),
+        };
+        response.Algorithms.AddRange(report.Algorithms.Select(a => new AlgorithmEvaluation
+        {
+            Algorithm = a.Algorithm, Metrics = ToProto(a.Metrics), TrainSeconds = a.TrainSeconds, RecommendSeconds = a.RecommendSeconds,
+        }));
+        foreach (var slice in report.Slices)
+        {
+            var proto = new SliceEvaluation { Slice = slice.Slice, Algorithm = slice.Algorithm };
+            proto.Groups.AddRange(slice.Groups.Select(g => new SliceGroupMetrics { Group = g.Group, Metrics = ToProto(g.Metrics) }));
+            proto.Spreads.AddRange(slice.Spreads.Select(m =>
+            {
+                var spread = new Contracts.V1.MetricSpread { Metric = m.Metric, MinGroup = m.MinGroup, Min = m.Min, MaxGroup = m.MaxGroup, Max = m.Max };
+                if (m.Ratio is { } ratio)
+                {
+                    spread.Ratio = ratio;
+                }
+
+                return spread;
+            }));
+            response.Slices.Add(proto);
+        }
+
+        return response;
+    }
+
+    private static Contracts.V1.RankingMetrics ToProto(MetricsView m) => new()
+    {
+        Users = m.Users, UsersRecommended = m.UsersRecommended, Precision = m.Precision, Recall = m.Recall, Ndcg = m.Ndcg,
+        Map = m.Map, MapAtK = m.MapAtK, HitRate = m.HitRate, Coverage = m.Coverage, Novelty = m.Novelty,
+    };
+
     public override async Task<UpsertItemsResponse> UpsertItems(UpsertItemsRequest request, ServerCallContext context)
     {
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
