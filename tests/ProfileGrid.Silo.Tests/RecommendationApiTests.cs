@@ -290,6 +290,64 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_deleted_item_is_never_recommended_again_even_one_known_only_from_events_until_upserted()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-delete");
+        var before = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody", N = 3 });
+        Assert.Equal("hit", before.Items[0].ItemId);
+
+        var delete = new DeleteItemsRequest { Tenant = tenant, ItemIds = { "hit", "hit" } };
+        Assert.Equal(1, (await Recommendations.DeleteItemsAsync(delete)).Deleted);
+
+        var after = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody", N = 3 });
+        Assert.DoesNotContain(after.Items, i => i.ItemId == "hit");
+        var item = await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "hit" });
+        Assert.True(item.Deleted);
+        Assert.False(item.Available);
+        Assert.Empty((await Recommendations.ListItemsAsync(new ListItemsRequest { Tenant = tenant })).Items);
+
+        var upsert = new UpsertItemsRequest { Tenant = tenant, Items = { new CatalogItem { ItemId = "hit", Category = "toys" } } };
+        await Recommendations.UpsertItemsAsync(upsert);
+        var back = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody", N = 3 });
+        Assert.Equal("hit", back.Items[0].ItemId);
+    }
+
+    [Fact]
+    public async Task An_item_twice_in_one_upsert_is_refused_the_second_time_and_a_rule_id_that_exists_cannot_be_created_again()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-repeats", train: false);
+        var upsert = new UpsertItemsRequest { Tenant = tenant };
+        upsert.Items.Add(new CatalogItem { ItemId = "g-dup", Category = "a", Price = "5", Currency = "EUR" });
+        upsert.Items.Add(new CatalogItem { ItemId = "g-dup", Category = "b" });
+
+        var answer = await Recommendations.UpsertItemsAsync(upsert);
+
+        Assert.Equal(1, answer.Accepted);
+        Assert.Equal("items[1].item_id", Assert.Single(answer.Rejected).Field);
+        Assert.Equal("a", (await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "g-dup" })).Category);
+
+        var rule = new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "x1", Action = new RuleAction { Type = "exclude", Items = { "a-1" } } } };
+        await Recommendations.CreateRuleAsync(rule);
+        var again = await Assert.ThrowsAsync<RpcException>(() => Recommendations.CreateRuleAsync(rule).ResponseAsync);
+        Assert.Equal(StatusCode.Aborted, again.StatusCode);
+        Assert.Contains("already has a rule 'x1'", again.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_per_category_limit_still_fills_the_list_from_deeper_candidates()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-limit");
+        var rule = new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "variety", Action = new RuleAction { Type = "limit_per_category", MaxPerCategory = 1 } } };
+        await Recommendations.CreateRuleAsync(rule);
+
+        var list = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 3 });
+
+        // alice has bought a-1 and a-2: one book, one garden item and the toy fill three slots, one per category.
+        Assert.Equal(3, list.Items.Count);
+        Assert.Equal(3, list.Items.Select(i => i.Category).Distinct().Count());
+    }
+
+    [Fact]
     public async Task Ratings_alone_train_a_model_and_status_says_what_it_was_trained_on()
     {
         var tenant = "rec-ratings-" + Guid.NewGuid().ToString("N")[..8];

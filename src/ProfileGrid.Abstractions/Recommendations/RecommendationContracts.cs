@@ -106,6 +106,12 @@ public sealed record CatalogItemView
     [Id(5)] public string[] Tags { get; init; } = [];
     [Id(6)] public Dictionary<string, string> Attributes { get; init; } = new(StringComparer.Ordinal);
     [Id(7)] public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>
+    /// Deleted: kept as unavailable (a tombstone), so that an item events still name is not brought back by them; an
+    /// upsert brings it back.
+    /// </summary>
+    [Id(8)] public bool Deleted { get; init; }
 }
 
 /// <summary>A catalog shard's items at a version (null items: unchanged since the version the caller holds).</summary>

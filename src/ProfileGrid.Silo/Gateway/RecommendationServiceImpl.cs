@@ -89,7 +89,7 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         var similar = RecommenderModels.Similar(package.Model, itemId, count * options.Value.CandidateFactor) ?? throw new RpcException(new Status(
-            StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': nobody has interacted with it (yet), or not since the last training"));
+            StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': nobody had interacted with it at the last training, or EASE left it out (it models the ease_max_items most popular items)"));
         var response = new SimilarItemsResponse { Tenant = tenant, ItemId = itemId, ModelVersion = package.Version };
         response.Items.AddRange(similar
             .Where(item => snapshot.Item(item.ItemId) is not { Available: false })
@@ -228,8 +228,17 @@ public sealed partial class RecommendationServiceImpl(
         var response = new UpsertItemsResponse();
         var now = clock.GetUtcNow();
         var accepted = new List<CatalogItemView>();
+        var firstAt = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < request.Items.Count; i++)
         {
+            if (firstAt.TryGetValue(request.Items[i].ItemId, out var first))
+            {
+                // Which copy would be meant is anyone's guess: refuse the repeat rather than keep one silently.
+                response.Rejected.Add(new ItemRejection { Index = i, Field = $"items[{i}].item_id", Reason = $"repeats items[{first}] in this request; send each item once" });
+                continue;
+            }
+
+            firstAt[request.Items[i].ItemId] = i;
             if (CatalogEdge.TryValidate(request.Items[i], i, validator, now, out var item, out var rejection))
             {
                 accepted.Add(item!);
@@ -240,10 +249,8 @@ public sealed partial class RecommendationServiceImpl(
             }
         }
 
-        // The same id twice in one request: the later wins, as two requests in that order would.
-        var latest = accepted.GroupBy(item => item.ItemId, StringComparer.Ordinal).Select(g => g.Last()).ToList();
         var shards = options.Value.CatalogShards;
-        await Task.WhenAll(latest.GroupBy(item => RecommendationKeys.CatalogShardOf(item.ItemId, shards))
+        await Task.WhenAll(accepted.GroupBy(item => RecommendationKeys.CatalogShardOf(item.ItemId, shards))
             .Select(group => CatalogShard(tenant, group.Key).UpsertAsync(group.ToArray())));
         response.Accepted = accepted.Count;
         serving.Invalidate(tenant);
@@ -357,6 +364,10 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         var result = await Rules(tenant).UpsertAsync(rule, request.HasExpectedVersion ? request.ExpectedVersion : null, mustExist);
+        if (!mustExist && result.Conflict && result.Problems.Length == 0)
+        {
+            throw new RpcException(new Status(StatusCode.Aborted, $"rule.id: tenant '{tenant}' already has a rule '{rule.Id}'; update it with PUT .../recommendation-rules/{rule.Id}"));
+        }
         return ChangeResponse(tenant, result, rule.Id);
     }
 
