@@ -254,6 +254,15 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, rule.StatusCode);
         Assert.Contains("factor", await rule.Content.ReadAsStringAsync());
 
+        var misspelt = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommendation-rules",
+            new StringContent("""{"id": "typo", "segmnet": "vip", "action": {"type": "exclude", "items": ["zzz"]}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, misspelt.StatusCode);
+        Assert.Contains("rule.segmnet: is not a field here", await misspelt.Content.ReadAsStringAsync());
+        var wrongType = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommendation-rules",
+            new StringContent("""{"id": "typed", "priority": "high", "action": {"type": "exclude", "items": ["zzz"]}}""", Encoding.UTF8, "application/json"));
+        Assert.Contains("rule.priority", await wrongType.Content.ReadAsStringAsync());
+        Assert.Equal(0, (await Recommendations.ListRulesAsync(new ListRulesRequest { Tenant = tenant })).Rules.Count);
+
         var rating = new IngestEventsRequest { Tenant = tenant };
         rating.Events.Add(ShopScenario.Rate("alice", "bad-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 500));
         rating.Events.Add(ShopScenario.Rate("alice", "good-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 4.5));

@@ -20,10 +20,21 @@ public sealed class RestJsonGuard(RequestDelegate next)
     private const string RefusedEventsKey = "profilegrid.refused-events";
     private const string IngestMethod = "profilegrid.v1.ProfileGateway.IngestEvents";
 
+    /// <summary>
+    /// Requests where a field the contract does not have is refused rather than ignored: a misspelt "segmnet" in a rule
+    /// would otherwise make a rule for everyone.
+    /// </summary>
+    private static readonly HashSet<string> StrictMethods = new(StringComparer.Ordinal)
+    {
+        "profilegrid.v1.RecommendationService.CreateRule",
+        "profilegrid.v1.RecommendationService.UpdateRule",
+        "profilegrid.v1.RecommendationService.ReplaceRules",
+    };
+
     public async Task InvokeAsync(HttpContext http)
     {
         var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
-        if (transcoding is null || transcoding.HttpRule.Body != "*" || !IsUtf8Json(http.Request))
+        if (transcoding is null || transcoding.HttpRule.Body.Length == 0 || !IsUtf8Json(http.Request))
         {
             await next(http);
             return;
@@ -64,9 +75,14 @@ public sealed class RestJsonGuard(RequestDelegate next)
         {
             root = JsonNode.Parse(body);
             var isIngest = transcoding.MethodDescriptor.FullName == IngestMethod;
+            var strict = StrictMethods.Contains(transcoding.MethodDescriptor.FullName);
+            // The body is the whole request ("*") or one of its fields (a rule): check it against that field's message.
+            var bodyField = transcoding.HttpRule.Body == "*" ? null : transcoding.MethodDescriptor.InputType.FindFieldByName(transcoding.HttpRule.Body);
             problem = root is null
-                ? new FieldError(Name(string.Empty), "expected an object, got null")
-                : CheckMessage(root, transcoding.MethodDescriptor.InputType, string.Empty, isIngest ? refused : null);
+                ? new FieldError(Name(bodyField?.Name ?? string.Empty), "expected an object, got null")
+                : bodyField is { MessageType: { } bodyType }
+                    ? CheckMessage(root, bodyType, bodyField.Name, null, strict)
+                    : CheckMessage(root, transcoding.MethodDescriptor.InputType, string.Empty, isIngest ? refused : null, strict);
         }
         catch (JsonException ex)
         {
@@ -112,7 +128,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
         && (!type.Charset.HasValue || type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
 
-    private static FieldError? CheckMessage(JsonNode node, MessageDescriptor descriptor, string path, IDictionary<int, FieldError>? refusedEvents)
+    private static FieldError? CheckMessage(JsonNode node, MessageDescriptor descriptor, string path, IDictionary<int, FieldError>? refusedEvents, bool strict = false)
     {
         if (descriptor.FullName.StartsWith("google.protobuf.", StringComparison.Ordinal))
         {
@@ -129,6 +145,12 @@ public sealed class RestJsonGuard(RequestDelegate next)
             var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
             if (field is null)
             {
+                if (strict)
+                {
+                    var known = string.Join(", ", descriptor.Fields.InDeclarationOrder().Select(f => f.Name));
+                    return new FieldError(path.Length == 0 ? name : $"{path}.{name}", $"is not a field here; the fields are {known}");
+                }
+
                 continue; // Transcoding ignores unknown fields.
             }
 
@@ -144,9 +166,9 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 continue;
             }
 
-            var problem = field.IsMap ? CheckMap(value, field, at)
-                : field.IsRepeated ? CheckRepeated(value, field, at, path.Length == 0 && field.Name == "events" ? refusedEvents : null)
-                : CheckValue(value, field, at);
+            var problem = field.IsMap ? CheckMap(value, field, at, strict)
+                : field.IsRepeated ? CheckRepeated(value, field, at, path.Length == 0 && field.Name == "events" ? refusedEvents : null, strict)
+                : CheckValue(value, field, at, strict);
             if (problem is not null)
             {
                 return problem;
@@ -156,7 +178,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         return null;
     }
 
-    private static FieldError? CheckRepeated(JsonNode node, FieldDescriptor field, string at, IDictionary<int, FieldError>? refusedEvents)
+    private static FieldError? CheckRepeated(JsonNode node, FieldDescriptor field, string at, IDictionary<int, FieldError>? refusedEvents, bool strict = false)
     {
         if (node is not JsonArray array)
         {
@@ -178,7 +200,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 return new FieldError(itemAt, "is null; expected " + Expected(field));
             }
 
-            if (CheckValue(item, field, itemAt) is { } problem)
+            if (CheckValue(item, field, itemAt, strict) is { } problem)
             {
                 return problem;
             }
@@ -187,7 +209,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         return null;
     }
 
-    private static FieldError? CheckMap(JsonNode node, FieldDescriptor field, string at)
+    private static FieldError? CheckMap(JsonNode node, FieldDescriptor field, string at, bool strict = false)
     {
         if (node is not JsonObject map)
         {
@@ -203,7 +225,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 return new FieldError(entryAt, "is null; expected " + Expected(valueField));
             }
 
-            if (CheckValue(value, valueField, entryAt) is { } problem)
+            if (CheckValue(value, valueField, entryAt, strict) is { } problem)
             {
                 return problem;
             }
@@ -212,11 +234,11 @@ public sealed class RestJsonGuard(RequestDelegate next)
         return null;
     }
 
-    private static FieldError? CheckValue(JsonNode node, FieldDescriptor field, string at)
+    private static FieldError? CheckValue(JsonNode node, FieldDescriptor field, string at, bool strict = false)
     {
         if (field.FieldType is FieldType.Message or FieldType.Group)
         {
-            return CheckMessage(node, field.MessageType, at, null);
+            return CheckMessage(node, field.MessageType, at, null, strict);
         }
 
         var ok = node is JsonValue value && field.FieldType switch
