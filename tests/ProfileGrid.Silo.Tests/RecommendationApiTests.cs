@@ -263,6 +263,19 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.Contains("rule.priority", await wrongType.Content.ReadAsStringAsync());
         Assert.Equal(0, (await Recommendations.ListRulesAsync(new ListRulesRequest { Tenant = tenant })).Rules.Count);
 
+        foreach (var (query, reason) in new[] { ("n=abc", "n: expected a number"), ("n=99999999999", "n: expected a number"), ("n=1&n=2", "n: is given 2 times") })
+        {
+            var answer = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/users/alice/recommendations?{query}");
+            Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+            Assert.Contains(reason, await answer.Content.ReadAsStringAsync());
+        }
+
+        // A quoted number is a number in proto3 JSON (CSV exports send them): one such event is accepted with the rest.
+        var quoted = await Silo.Http.PostAsync("/v1/events:ingest", new StringContent(
+            $$$"""{"tenant": "{{{tenant}}}", "events": [{"eventId": "q-1", "type": "rating", "userId": "alice", "source": "web", "occurredAt": "{{{DateTimeOffset.UtcNow.AddMinutes(-1):O}}}", "rating": {"productId": "a-1", "value": "4.5"}}]}""",
+            Encoding.UTF8, "application/json"));
+        Assert.Contains("\"accepted\":1", await quoted.Content.ReadAsStringAsync());
+
         var rating = new IngestEventsRequest { Tenant = tenant };
         rating.Events.Add(ShopScenario.Rate("alice", "bad-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 500));
         rating.Events.Add(ShopScenario.Rate("alice", "good-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 4.5));

@@ -34,6 +34,12 @@ public sealed class RestJsonGuard(RequestDelegate next)
     public async Task InvokeAsync(HttpContext http)
     {
         var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
+        if (transcoding is not null && CheckQuery(http.Request.Query, transcoding.MethodDescriptor.InputType) is { } queryProblem)
+        {
+            await WriteErrorAsync(http, queryProblem.ToString());
+            return;
+        }
+
         if (transcoding is null || transcoding.HttpRule.Body.Length == 0 || !IsUtf8Json(http.Request))
         {
             await next(http);
@@ -71,6 +77,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         JsonNode? root;
         FieldError? problem;
         var refused = new SortedDictionary<int, FieldError>();
+        t_quotedNumbers = false;
         try
         {
             root = JsonNode.Parse(body);
@@ -102,6 +109,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
+        if (t_quotedNumbers)
+        {
+            // Quoted numbers made plain, because transcoding refuses them in proto3 optional fields (the whole request).
+            t_quotedNumbers = false;
+            body = JsonSerializer.SerializeToUtf8Bytes(root);
+        }
+
         if (refused.Count > 0)
         {
             var events = root!["events"]!.AsArray();
@@ -117,6 +131,51 @@ public sealed class RestJsonGuard(RequestDelegate next)
         http.Request.Body = new MemoryStream(body, writable: false);
         http.Request.ContentLength = body.Length;
         await next(http);
+    }
+
+    // Set by CheckMessage when it turned a quoted number into a number (the check runs synchronously on one thread).
+    [ThreadStatic]
+    private static bool t_quotedNumbers;
+
+    /// <summary>
+    /// Query parameters that name a field of the request but cannot be read as its type, or that repeat a single field:
+    /// transcoding's own message names neither (<c>The input string 'abc' was not in a correct format.</c>).
+    /// </summary>
+    private static FieldError? CheckQuery(IQueryCollection query, MessageDescriptor descriptor)
+    {
+        foreach (var (name, values) in query)
+        {
+            var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
+            if (field is null || field.FieldType is FieldType.Message or FieldType.Group)
+            {
+                continue;
+            }
+
+            if (!field.IsRepeated && values.Count > 1)
+            {
+                return new FieldError(field.Name, $"is given {values.Count} times; give it once");
+            }
+
+            foreach (var value in values)
+            {
+                var ok = field.FieldType switch
+                {
+                    FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+                    FieldType.UInt32 or FieldType.Fixed32 => uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+                    FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+                    FieldType.UInt64 or FieldType.Fixed64 => ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+                    FieldType.Double or FieldType.Float => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
+                    FieldType.Bool => value is "true" or "false",
+                    _ => true,
+                };
+                if (!ok)
+                {
+                    return new FieldError(field.Name, $"expected {Expected(field)}, got '{Truncate(value ?? "")}'");
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Events of this REST request refused before transcoding (by index), or null.</summary>
@@ -140,6 +199,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return new FieldError(Name(path), "expected an object, got " + Describe(node));
         }
 
+        List<(string Name, double Number)>? quotedNumbers = null;
         foreach (var (name, value) in message)
         {
             var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
@@ -173,6 +233,19 @@ public sealed class RestJsonGuard(RequestDelegate next)
             {
                 return problem;
             }
+
+            if (!field.IsRepeated && field.FieldType is FieldType.Double or FieldType.Float && value is JsonValue quoted
+                && quoted.GetValueKind() == JsonValueKind.String
+                && double.TryParse(quoted.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
+            {
+                (quotedNumbers ??= []).Add((name, number));
+            }
+        }
+
+        foreach (var (name, number) in quotedNumbers ?? [])
+        {
+            message[name] = JsonValue.Create(number);
+            t_quotedNumbers = true;
         }
 
         return null;
