@@ -353,6 +353,12 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         var again = await Assert.ThrowsAsync<RpcException>(() => Recommendations.CreateRuleAsync(rule).ResponseAsync);
         Assert.Equal(StatusCode.Aborted, again.StatusCode);
         Assert.Contains("already has a rule 'x1'", again.Status.Detail);
+
+        var pin = new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "launch", Action = new RuleAction { Type = "pin", Items = { "a-1", "not-yet-launched" } } } };
+        var pinned = await Recommendations.CreateRuleAsync(pin);
+        // The tenant was never trained, so a-1 (seen in events) is unknown as well: both are named.
+        Assert.Equal(2, pinned.Warnings.Count);
+        Assert.Contains("'not-yet-launched' is neither in the catalog nor in the last trained model", pinned.Warnings[1]);
     }
 
     [Fact]

@@ -368,7 +368,17 @@ public sealed partial class RecommendationServiceImpl(
         {
             throw new RpcException(new Status(StatusCode.Aborted, $"rule.id: tenant '{tenant}' already has a rule '{rule.Id}'; update it with PUT .../recommendation-rules/{rule.Id}"));
         }
-        return ChangeResponse(tenant, result, rule.Id);
+
+        var response = ChangeResponse(tenant, result, rule.Id);
+        if (rule.Action is { Type: "pin", Items: { } pinned })
+        {
+            var snapshot = await serving.GetAsync(tenant);
+            response.Warnings.AddRange(pinned
+                .Where(item => snapshot.Item(item) is null)
+                .Select(item => $"rule.action.items: '{item}' is neither in the catalog nor in the last trained model; it is pinned once it is upserted (or a training sees it in events)"));
+        }
+
+        return response;
     }
 
     public override async Task<RuleChangeResponse> DeleteRule(DeleteRuleRequest request, ServerCallContext context)
