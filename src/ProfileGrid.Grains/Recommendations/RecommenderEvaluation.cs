@@ -59,7 +59,10 @@ public static class RecommenderEvaluation
 
         // Segments are named by label in the report (the recommender keys them by id, which carries over between models).
         var labelled = users.Select(u => u.Segment is { } id ? u with { Segment = segmentLabels.GetValueOrDefault(id, $"segment {id}") } : u).ToList();
-        var matrix = InteractionMatrix.Build(labelled, RecommenderSettings.Weights(settings), now);
+        // As training does: ages count from the data's latest interaction (an imported 1998 history still has a trend).
+        var latest = users.SelectMany(u => u.Items).Select(i => i.LastAt).DefaultIfEmpty(now).Max();
+        var reference = latest < now ? latest : now;
+        var matrix = InteractionMatrix.Build(labelled, RecommenderSettings.Weights(settings), reference);
         if (matrix.UserCount < 2 || matrix.ItemCount < 2)
         {
             throw new InsufficientTrainingDataException($"the tenant has {matrix.UserCount} users with {matrix.ItemCount} distinct items; an evaluation needs at least two of each");
@@ -78,7 +81,7 @@ public static class RecommenderEvaluation
             }.Where(a => a.Value is not null).ToDictionary(a => a.Key, a => a.Value!, StringComparer.Ordinal),
             StringComparer.Ordinal);
         var sliceMaps = SliceMaps.Build(slices, split, userAttributes);
-        var report = OfflineEvaluator.Evaluate(split, trainers, new EvaluationOptions(request.K, now), sliceMaps);
+        var report = OfflineEvaluator.Evaluate(split, trainers, new EvaluationOptions(request.K, reference), sliceMaps);
         return new RecommenderEvaluationView
         {
             K = report.K,
