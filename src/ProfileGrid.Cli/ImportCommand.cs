@@ -74,12 +74,33 @@ internal static class ImportCommand
                 return EvaluateCommand.BadInput;
             }
 
-            var imported = InteractionImporter.Import(ratingsFile.FullName, new ImportOptions
+            InteractionImport imported;
+            UserAttributesImport? attributes;
+            try
             {
-                Format = EvaluateCommand.ParseFormat(parse.GetValue(format), ratingsFile.Name),
-                Columns = mapping,
-            });
-            var attributes = usersFile is null ? null : MovieLensFiles.ReadUsers(usersFile.FullName);
+                imported = InteractionImporter.Import(ratingsFile.FullName, new ImportOptions
+                {
+                    Format = EvaluateCommand.ParseFormat(parse.GetValue(format), ratingsFile.Name),
+                    Columns = mapping,
+                });
+                attributes = usersFile is null ? null : MovieLensFiles.ReadUsers(usersFile.FullName);
+            }
+            catch (InvalidDataException ex)
+            {
+                // A header without a mapped column: nothing can be read, and nothing was sent.
+                console.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return EvaluateCommand.BadInput;
+            }
+
+            if (attributes is not null)
+            {
+                var a = attributes.Summary;
+                console.MarkupLineInterpolated($"{usersFile!.Name}: {a.LinesRead:N0} lines read, {a.Accepted:N0} accepted, {a.Rejected:N0} rejected");
+                foreach (var reject in attributes.Rejects.Take(20))
+                {
+                    console.MarkupLineInterpolated($"  [yellow]line {reject.Line}[/]: {reject.Reason}");
+                }
+            }
             var s = imported.Summary;
             console.MarkupLineInterpolated($"{ratingsFile.Name}: {s.LinesRead:N0} lines read, {s.Accepted:N0} accepted, {s.Rejected:N0} rejected, {s.Duplicates:N0} duplicates; {s.Users:N0} users, {s.Items:N0} items");
             foreach (var reject in imported.Rejects.Take(20))

@@ -29,7 +29,10 @@ public sealed record InteractionWeights
     public double AddToCart { get; init; } = 3;
     public double Purchase { get; init; } = 5;
 
-    /// <summary>Weight of an explicit rating, multiplied by the rating divided by <see cref="RatingScale"/>.</summary>
+    /// <summary>
+    /// Weight of an explicit rating, multiplied by the rating divided by <see cref="RatingScale"/> (at most 1: a 99 on
+    /// a 5-point scale is a top rating, not twenty of them).
+    /// </summary>
     public double Rating { get; init; } = 5;
 
     /// <summary>The top of the rating scale (5 for MovieLens stars).</summary>
@@ -47,7 +50,7 @@ public sealed record InteractionWeights
         var raw = View * Math.Log(1 + interaction.Views)
             + AddToCart * Math.Log(1 + interaction.CartAdds)
             + Purchase * Math.Log(1 + interaction.Purchases)
-            + (interaction.Rating is { } rating && RatingScale > 0 ? Rating * rating / RatingScale : 0);
+            + (interaction.Rating is { } rating && RatingScale > 0 ? Rating * Math.Min(rating / RatingScale, 1) : 0);
         if (raw <= 0 || HalfLifeDays <= 0)
         {
             return Math.Max(raw, 0);

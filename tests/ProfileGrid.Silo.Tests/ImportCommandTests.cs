@@ -59,9 +59,12 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         Assert.Equal(30, trained.Users);
         Assert.Equal(150, trained.Interactions);
 
-        var evaluation = await recommendations.EvaluateRecommenderAsync(new EvaluateRecommenderRequest { Tenant = tenant, K = 3, Slices = { "gender" } });
+        var evaluation = await recommendations.EvaluateRecommenderAsync(new EvaluateRecommenderRequest { Tenant = tenant, K = 3, Slices = { "gender", "age-band" } });
         var genders = evaluation.Slices.First(s => s.Slice == "gender").Groups.Select(g => g.Group).ToList();
         Assert.Equal(["female", "male"], genders);
+        // Ages 21 to 50 in the file's time (1997): sliced as they were then, not as old as they would be today.
+        var bands = evaluation.Slices.First(s => s.Slice == "age-band").Groups.Select(g => g.Group).ToList();
+        Assert.Equal(["18_24", "25_34", "35_44", "45_54"], bands);
 
         var profile = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "2" });
         Assert.Equal(6, profile.EventsApplied); // five ratings and the demographics

@@ -226,6 +226,11 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.Equal("9.99", upserted.Price);
         Assert.Equal(["premium"], upserted.Tags);
 
+        var misspelt = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/items:upsert",
+            new StringContent("""{"items": [{"item_id": "a-3", "availabel": false}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, misspelt.StatusCode);
+        Assert.Contains("items[0].availabel: is not a field here", await misspelt.Content.ReadAsStringAsync());
+
         var unknown = await Assert.ThrowsAsync<RpcException>(() => Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "zzz" }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
     }
@@ -275,6 +280,17 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
             $$$"""{"tenant": "{{{tenant}}}", "events": [{"eventId": "q-1", "type": "rating", "userId": "alice", "source": "web", "occurredAt": "{{{DateTimeOffset.UtcNow.AddMinutes(-1):O}}}", "rating": {"productId": "a-1", "value": "4.5"}}]}""",
             Encoding.UTF8, "application/json"));
         Assert.Contains("\"accepted\":1", await quoted.Content.ReadAsStringAsync());
+
+        // A value of the wrong type rejects its own event; the rest of the batch is accepted.
+        var typo = await Silo.Http.PostAsync("/v1/events:ingest", new StringContent(
+            $$$"""{"tenant": "{{{tenant}}}", "events": [{"eventId": "t-1", "type": "rating", "userId": "alice", "source": "web", "occurredAt": "{{{DateTimeOffset.UtcNow.AddMinutes(-1):O}}}", "rating": {"productId": "a-1", "value": "five"}}, {"eventId": "t-2", "type": "rating", "userId": "alice", "source": "web", "occurredAt": "{{{DateTimeOffset.UtcNow.AddMinutes(-1):O}}}", "rating": {"productId": "a-2", "value": 4}}]}""",
+            Encoding.UTF8, "application/json"));
+        using (var answer = JsonDocument.Parse(await typo.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal(1, Json.Int64(answer.RootElement, "accepted"));
+            var rejected = Assert.Single(answer.RootElement.GetProperty("rejected").EnumerateArray());
+            Assert.Equal("events[0].rating.value", rejected.GetProperty("field").GetString());
+        }
 
         var rating = new IngestEventsRequest { Tenant = tenant };
         rating.Events.Add(ShopScenario.Rate("alice", "bad-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 500));

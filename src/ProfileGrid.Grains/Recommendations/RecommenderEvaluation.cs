@@ -76,7 +76,8 @@ public static class RecommenderEvaluation
             pair => (IReadOnlyDictionary<string, string>)new Dictionary<string, string?>
             {
                 ["gender"] = pair.Value.Gender,
-                ["age-band"] = ProfileView.AgeBandOf(pair.Value.BirthYear, now),
+                // As of the data, like every other age here: users of a 1998 file are sliced by their ages then.
+                ["age-band"] = ProfileView.AgeBandOf(pair.Value.BirthYear, reference),
                 ["country"] = pair.Value.Country,
             }.Where(a => a.Value is not null).ToDictionary(a => a.Key, a => a.Value!, StringComparer.Ordinal),
             StringComparer.Ordinal);

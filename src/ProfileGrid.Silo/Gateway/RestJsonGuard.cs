@@ -22,13 +22,18 @@ public sealed class RestJsonGuard(RequestDelegate next)
 
     /// <summary>
     /// Requests where a field the contract does not have is refused rather than ignored: a misspelt "segmnet" in a rule
-    /// would otherwise make a rule for everyone.
+    /// would otherwise make a rule for everyone, an "availabel": false leave an item on sale, a "neighbors" train with
+    /// the default.
     /// </summary>
     private static readonly HashSet<string> StrictMethods = new(StringComparer.Ordinal)
     {
         "profilegrid.v1.RecommendationService.CreateRule",
         "profilegrid.v1.RecommendationService.UpdateRule",
         "profilegrid.v1.RecommendationService.ReplaceRules",
+        "profilegrid.v1.RecommendationService.UpsertItems",
+        "profilegrid.v1.RecommendationService.DeleteItems",
+        "profilegrid.v1.RecommendationService.TrainRecommender",
+        "profilegrid.v1.RecommendationService.EvaluateRecommender",
     };
 
     public async Task InvokeAsync(HttpContext http)
@@ -275,6 +280,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
 
             if (CheckValue(item, field, itemAt, strict) is { } problem)
             {
+                if (refusedEvents is not null)
+                {
+                    // One event with a value of the wrong type is that event's reject, not the whole batch's.
+                    refusedEvents[i] = problem;
+                    continue;
+                }
+
                 return problem;
             }
         }
