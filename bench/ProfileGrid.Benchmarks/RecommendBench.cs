@@ -192,7 +192,20 @@ public static class RecommendBench
         $"{s.Requests:N0} calls in {s.Seconds:F1} s ({s.RequestsPerSecond:N0}/s): p50 {s.P50:F3} ms, p90 {s.P90:F3}, p99 {s.P99:F3}, p99.9 {s.P999:F3}, max {s.Max:F3}" +
         (s.ServiceP99 is { } service ? $" (from sending: p50 {s.ServiceP50:F3}, p99 {service:F3}; sender late by up to {s.SendLagP99:F3} ms at p99)" : string.Empty) +
         $"; errors {s.Errors}{(s.FirstError is null ? string.Empty : $" ({s.FirstError})")}; host {s.Cpu.Server:F2} cores, {s.HostMicrosPerRequest:F0} us per call; " +
-        $"client {s.Cpu.Client:F2} cores; machine {s.Cpu.Machine:F2} cores";
+        $"client {s.Cpu.Client:F2} cores; machine {s.Cpu.Machine:F2} cores; load average now {LoadAverage()}";
+
+    /// <summary>The 1, 5 and 15 minute load averages now: the machine is shared, and what else ran shows in the tail latencies.</summary>
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
 
     private static void Print(RecommendOptions options, RecommendSetup setup, LoadStats open, LoadStats closed, LoadStats floor, TimeSpan elapsed)
     {
@@ -206,7 +219,7 @@ public static class RecommendBench
                           $"{t.Users:N0} users x {t.Items:N0} items, {t.Interactions:N0} interactions, {t.ModelBytes / 1048576.0:F1} MiB; " +
                           $"host working set {Mib(setup.WorkingSetAfterLoad)} after loading, {Mib(setup.WorkingSetAfterTraining)} after training.");
         Console.WriteLine();
-        Console.WriteLine("| phase | calls | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | host cores | host CPU per call | client cores | others | machine cores |");
+        Console.WriteLine($"| phase | calls | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | host cores (of {Environment.ProcessorCount}) | host CPU per call | client cores | others | machine cores |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in new[] { open, closed, floor })
         {
@@ -224,7 +237,7 @@ public static class RecommendBench
                           $"{(open.P99 <= GoalP99Ms && open.Errors == 0 && open.RequestsPerSecond >= 0.98 * options.Rate ? "met" : "**not met**")}" +
                           (options.Users != 100_000 || options.Items != 20_000 || options.Rate != 1000 ? $" (at {options.Users:N0} users and {options.Items:N0} items, not the issue's 100,000 x 20,000 at 1,000/s)" : string.Empty) + ".");
         Console.WriteLine();
-        Console.WriteLine($"Total run time {elapsed.TotalSeconds:F0} s.");
+        Console.WriteLine($"Total run time {elapsed.TotalSeconds:F0} s; load average at the end {LoadAverage()}.");
     }
 
     private static string Mib(long? bytes) => bytes is { } b ? $"{b / 1048576.0:N0} MiB" : "-";
