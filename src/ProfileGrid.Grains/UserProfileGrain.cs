@@ -759,14 +759,10 @@ public sealed partial class UserProfileGrain(
     private void NoteFact(string itemId, string? category, decimal? price, string? currency, DateTimeOffset at)
     {
         _itemFacts ??= new Dictionary<string, ItemFact>(StringComparer.Ordinal);
-        if (_itemFacts.TryGetValue(itemId, out var known) && known.SeenAt > at)
+        var known = _itemFacts.GetValueOrDefault(itemId);
+        if (known is not null || _itemFacts.Count < MaxPendingFacts)
         {
-            return;
-        }
-
-        if (_itemFacts.Count < MaxPendingFacts || known is not null)
-        {
-            _itemFacts[itemId] = new ItemFact(itemId, category ?? known?.Category, price ?? known?.Price, price is null ? known?.Currency : currency, at);
+            _itemFacts[itemId] = ItemFact.Merge(known, new ItemFact(itemId, category, price, price is null ? null : currency, at));
         }
     }
 

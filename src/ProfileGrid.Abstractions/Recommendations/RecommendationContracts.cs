@@ -10,14 +10,49 @@ public sealed record ItemInteractionView(
     [property: Id(4)] double? Rating,
     [property: Id(5)] DateTimeOffset LastAt);
 
-/// <summary>What an event said of an item (category, unit price) and when: the catalog of items nobody upserted.</summary>
+/// <summary>
+/// What events said of an item (category, unit price) and when: the catalog of items nobody upserted. Each field keeps
+/// the event time it came from, so facts folded in any order give the same item.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pg.item-fact")]
 public sealed record ItemFact(
     [property: Id(0)] string ItemId,
     [property: Id(1)] string? Category,
     [property: Id(2)] decimal? Price,
     [property: Id(3)] string? Currency,
-    [property: Id(4)] DateTimeOffset SeenAt);
+    [property: Id(4)] DateTimeOffset SeenAt)
+{
+    /// <summary>When <see cref="Category"/> was said (defaults to <see cref="SeenAt"/>).</summary>
+    [Id(5)] public DateTimeOffset? CategoryAt { get; init; }
+
+    /// <summary>When <see cref="Price"/> and <see cref="Currency"/> were said (defaults to <see cref="SeenAt"/>).</summary>
+    [Id(6)] public DateTimeOffset? PriceAt { get; init; }
+
+    /// <summary>Two facts of one item folded: each field from the fact that said it last (a view without a price keeps the price a purchase gave).</summary>
+    public static ItemFact Merge(ItemFact? known, ItemFact fact)
+    {
+        if (known is null)
+        {
+            return fact;
+        }
+
+        var categoryFrom = Later(known.Category is null ? null : known.CategoryAt ?? known.SeenAt, fact.Category is null ? null : fact.CategoryAt ?? fact.SeenAt) ? fact : known;
+        var priceFrom = Later(known.Price is null ? null : known.PriceAt ?? known.SeenAt, fact.Price is null ? null : fact.PriceAt ?? fact.SeenAt) ? fact : known;
+        return new ItemFact(
+            fact.ItemId,
+            categoryFrom.Category,
+            priceFrom.Price,
+            priceFrom.Currency,
+            known.SeenAt > fact.SeenAt ? known.SeenAt : fact.SeenAt)
+        {
+            CategoryAt = categoryFrom.Category is null ? null : categoryFrom.CategoryAt ?? categoryFrom.SeenAt,
+            PriceAt = priceFrom.Price is null ? null : priceFrom.PriceAt ?? priceFrom.SeenAt,
+        };
+
+        // True when b was said and is later than a (or a was not said); ties keep a, so the fold is deterministic.
+        static bool Later(DateTimeOffset? a, DateTimeOffset? b) => b is not null && (a is null || b > a);
+    }
+}
 
 /// <summary>
 /// A profile's whole item history (it replaces what the shard held for the user, so a lost or repeated push is healed

@@ -115,15 +115,7 @@ public sealed partial class InteractionShardGrain(
 
         foreach (var fact in update.Facts)
         {
-            if (!state.State.Facts.TryGetValue(fact.ItemId, out var known) || known.SeenAt <= fact.SeenAt)
-            {
-                state.State.Facts[fact.ItemId] = known is null ? fact : fact with
-                {
-                    Category = fact.Category ?? known.Category,
-                    Price = fact.Price ?? known.Price,
-                    Currency = fact.Price is null ? known.Currency : fact.Currency,
-                };
-            }
+            state.State.Facts[fact.ItemId] = ItemFact.Merge(state.State.Facts.GetValueOrDefault(fact.ItemId), fact);
         }
 
         MarkDirty();

@@ -189,10 +189,7 @@ public sealed partial class RecommenderGrain(
 
             foreach (var fact in shard.Facts)
             {
-                if (!facts.TryGetValue(fact.ItemId, out var known) || known.SeenAt < fact.SeenAt)
-                {
-                    facts[fact.ItemId] = fact;
-                }
+                facts[fact.ItemId] = ItemFact.Merge(facts.GetValueOrDefault(fact.ItemId), fact);
             }
         }
 

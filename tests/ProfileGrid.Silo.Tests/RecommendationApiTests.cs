@@ -1,0 +1,364 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Grpc.Core;
+using ProfileGrid.Contracts.V1;
+using WireEvent = ProfileGrid.Contracts.V1.Event;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>One ephemeral silo for the recommendation API tests (each test has its own tenant), with short intervals.</summary>
+public sealed class RecommendationSiloFixture : IAsyncLifetime
+{
+    public static readonly string[] Settings =
+    [
+        .. SegmentSiloFixture.Settings,
+        "--ProfileGrid:Recommendations:ShardFlushInterval=00:00:00.200",
+        "--ProfileGrid:Recommendations:ServingRefreshInterval=00:00:00.200",
+        "--ProfileGrid:Recommendations:CatalogShards=3",
+    ];
+
+    public SiloProcess Silo { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Silo = await SiloProcess.StartEphemeralAsync(Settings);
+
+    public async Task DisposeAsync() => await Silo.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class RecommendationSiloCollection : ICollectionFixture<RecommendationSiloFixture>
+{
+    public const string Name = "recommendation-silo";
+}
+
+/// <summary>
+/// The recommender through the real host, over gRPC and REST, on a shop with two planted tastes (book people and
+/// garden people) and one item everybody buys: taste found with its reasons, purchases never offered again, cold start,
+/// opted-out users, rules and availability applied to the next request, similar items, and bad input named by field.
+/// </summary>
+[Collection(RecommendationSiloCollection.Name)]
+public class RecommendationApiTests(RecommendationSiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Channel);
+
+    private static readonly string[] BookItems = ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"];
+    private static readonly string[] GardenItems = ["b-1", "b-2", "b-3", "b-4", "b-5", "b-6"];
+
+    [Fact]
+    public async Task Before_the_first_training_recommend_says_to_train_and_nothing_else()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-untrained", train: false);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice" }).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("recommender:train", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_user_gets_items_of_their_taste_with_the_item_that_put_each_there_and_never_what_they_bought()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-taste");
+
+        var list = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+
+        Assert.True(list.Personalized);
+        Assert.False(list.ColdStart);
+        Assert.Equal(1, list.ModelVersion);
+        Assert.StartsWith("rec-", list.RecommendationId);
+        Assert.Equal(5, list.Items.Count);
+        Assert.DoesNotContain(list.Items, i => i.ItemId is "a-1" or "a-2"); // bought
+        var bookRanks = list.Items.Select((item, rank) => (item, rank)).Where(x => BookItems.Contains(x.item.ItemId)).ToList();
+        var gardenRanks = list.Items.Select((item, rank) => (item, rank)).Where(x => GardenItems.Contains(x.item.ItemId)).ToList();
+        Assert.True(bookRanks.Count >= 3, $"alice (books) got {string.Join(", ", list.Items.Select(i => i.ItemId))}");
+        Assert.True(gardenRanks.Count == 0 || gardenRanks.Min(x => x.rank) > bookRanks.Min(x => x.rank));
+        foreach (var (item, _) in bookRanks)
+        {
+            Assert.Equal("cf", item.Source);
+            Assert.Contains(item.Because, new[] { "a-1", "a-2" });
+            Assert.Equal("books", item.Category);
+            Assert.Equal("12.50", item.Price);
+            Assert.Equal("EUR", item.Currency);
+        }
+
+        Assert.Equal(list.Items.Select(i => i.Score).OrderDescending(), list.Items.Select(i => i.Score));
+    }
+
+    [Fact]
+    public async Task An_unknown_user_gets_the_popular_list_as_cold_start()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-cold");
+
+        var list = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody-ever", N = 3 });
+
+        Assert.True(list.ColdStart);
+        Assert.Equal("hit", list.Items[0].ItemId);
+        Assert.All(list.Items, i => Assert.Equal("popular", i.Source));
+        Assert.False(list.HasSegmentId);
+    }
+
+    [Fact]
+    public async Task A_user_who_opted_out_of_personalization_gets_the_list_everyone_gets()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-optout");
+        var request = new IngestEventsRequest { Tenant = tenant };
+        request.Events.Add(new WireEvent
+        {
+            EventId = "optout-1", Type = "preference_set", UserId = "alice", Source = "web",
+            OccurredAt = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O", CultureInfo.InvariantCulture),
+            Preference = new PreferenceSet { PersonalizationOptIn = false },
+        });
+        Assert.Empty((await Silo.Client.IngestEventsAsync(request)).Rejected);
+
+        var list = await SegmentScenario.PollAsync(
+            () => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 }).ResponseAsync,
+            l => !l.Personalized,
+            "alice's opt-out applied");
+        var anonymous = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody-ever", N = 5 });
+
+        Assert.Equal(anonymous.Items.Select(i => i.ItemId), list.Items.Select(i => i.ItemId));
+        Assert.All(list.Items, i => Assert.Equal("popular", i.Source));
+        Assert.False(list.HasSegmentId);
+        Assert.Equal("", list.SegmentLabel);
+    }
+
+    [Fact]
+    public async Task A_rule_created_over_rest_applies_to_the_next_request_and_its_deletion_too()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-rules");
+        var before = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+        Assert.DoesNotContain(before.Items, i => i.ItemId == "b-6");
+
+        using var created = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/recommendation-rules",
+            """{"id": "garden-week", "name": "Garden week", "action": {"type": "pin", "items": ["b-6"], "position": 1}}""");
+        Assert.Equal(1, Json.Int64(created.RootElement, "version"));
+
+        var pinned = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+        Assert.Equal("b-6", pinned.Items[0].ItemId);
+        Assert.Equal("rule", pinned.Items[0].Source);
+        Assert.Equal("garden-week", pinned.Items[0].Because);
+        Assert.Equal(["garden-week"], pinned.Items[0].Rules);
+        Assert.Equal(1, pinned.RulesVersion);
+        Assert.Equal(5, pinned.Items.Count);
+
+        using var listed = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/recommendation-rules");
+        Assert.Equal("garden-week", listed.RootElement.GetProperty("rules")[0].GetProperty("id").GetString());
+
+        using var deleted = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Delete, $"/v1/tenants/{tenant}/recommendation-rules/garden-week");
+        var after = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+        Assert.DoesNotContain(after.Items, i => i.ItemId == "b-6");
+        Assert.Equal(2, after.RulesVersion);
+    }
+
+    [Fact]
+    public async Task An_item_marked_unavailable_is_not_recommended_from_the_next_request_on()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-unavailable");
+        var before = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+        var top = before.Items[0].ItemId;
+
+        var upsert = new UpsertItemsRequest { Tenant = tenant };
+        upsert.Items.Add(new CatalogItem { ItemId = top, Category = "books", Price = "12.50", Currency = "EUR", Available = false });
+        Assert.Equal(1, (await Recommendations.UpsertItemsAsync(upsert)).Accepted);
+
+        var after = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+        Assert.DoesNotContain(after.Items, i => i.ItemId == top);
+        Assert.Equal(5, after.Items.Count);
+    }
+
+    [Fact]
+    public async Task Caller_exclusions_and_the_page_item_are_never_returned()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-exclude");
+        var before = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4 });
+        var request = new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4, PageItem = before.Items[0].ItemId };
+        request.Exclude.Add(before.Items[1].ItemId);
+
+        var after = await Recommendations.RecommendAsync(request);
+
+        Assert.DoesNotContain(after.Items, i => i.ItemId == before.Items[0].ItemId || i.ItemId == before.Items[1].ItemId);
+        Assert.Equal(4, after.Items.Count);
+    }
+
+    [Fact]
+    public async Task Similar_items_come_from_the_same_taste_and_an_unknown_item_is_not_found()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-similar");
+
+        using var similar = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/items/a-1/similar?n=3");
+        var ids = similar.RootElement.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("itemId").GetString()).ToList();
+        Assert.Equal(3, ids.Count);
+        Assert.DoesNotContain("a-1", ids);
+        Assert.True(ids.Count(BookItems.Contains) >= 2, string.Join(", ", ids));
+
+        var missing = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/items/no-such-item/similar");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("no-such-item", await missing.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task An_item_nobody_upserted_is_known_by_what_events_said_of_it()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-catalog");
+
+        var seen = await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "a-3" });
+        Assert.True(seen.FromEvents);
+        Assert.Equal("books", seen.Category);
+        Assert.Equal("12.50", seen.Price);
+        Assert.Equal("EUR", seen.Currency);
+
+        var upsert = new UpsertItemsRequest { Tenant = tenant };
+        upsert.Items.Add(new CatalogItem { ItemId = "a-3", Category = "Books ", Price = "9.99", Currency = "eur", Tags = { "Premium" } });
+        upsert.Items.Add(new CatalogItem { ItemId = "a-4", Price = "-1", Currency = "EUR" });
+        upsert.Items.Add(new CatalogItem { ItemId = "a-5", Price = "5", Currency = "EURO" });
+        var answer = await Recommendations.UpsertItemsAsync(upsert);
+        Assert.Equal(1, answer.Accepted);
+        Assert.Equal([1, 2], answer.Rejected.Select(r => r.Index));
+        Assert.Equal("items[1].price", answer.Rejected[0].Field);
+        Assert.Equal("items[2].currency", answer.Rejected[1].Field);
+
+        var upserted = await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "a-3" });
+        Assert.False(upserted.FromEvents);
+        Assert.Equal("books", upserted.Category);
+        Assert.Equal("9.99", upserted.Price);
+        Assert.Equal(["premium"], upserted.Tags);
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "zzz" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task Bad_parameters_are_refused_naming_the_field()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-bad");
+
+        var tooMany = await Assert.ThrowsAsync<RpcException>(() => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 101 }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, tooMany.StatusCode);
+        Assert.StartsWith("n:", tooMany.Status.Detail);
+
+        var badExclusion = new RecommendRequest { Tenant = tenant, UserId = "alice" };
+        badExclusion.Exclude.Add("");
+        var excluded = await Assert.ThrowsAsync<RpcException>(() => Recommendations.RecommendAsync(badExclusion).ResponseAsync);
+        Assert.StartsWith("exclude[0]", excluded.Status.Detail);
+
+        var train = await Assert.ThrowsAsync<RpcException>(() => Recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant, Neighbours = 0, CandidateAlgorithm = "magic" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, train.StatusCode);
+        Assert.Contains("neighbours", train.Status.Detail);
+        Assert.Contains("candidate_algorithm", train.Status.Detail);
+
+        var rule = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommendation-rules",
+            new StringContent("""{"action": {"type": "boost", "match": {"category": "books"}, "factor": 0}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, rule.StatusCode);
+        Assert.Contains("factor", await rule.Content.ReadAsStringAsync());
+
+        var rating = new IngestEventsRequest { Tenant = tenant };
+        rating.Events.Add(ShopScenario.Rate("alice", "bad-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 500));
+        rating.Events.Add(ShopScenario.Rate("alice", "good-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 4.5));
+        var ingested = await Silo.Client.IngestEventsAsync(rating);
+        Assert.Equal(1, ingested.Accepted);
+        Assert.Equal("events[0].rating.value", Assert.Single(ingested.Rejected).Field);
+    }
+
+    [Fact]
+    public async Task Ratings_alone_train_a_model_and_status_says_what_it_was_trained_on()
+    {
+        var tenant = "rec-ratings-" + Guid.NewGuid().ToString("N")[..8];
+        var now = DateTimeOffset.UtcNow;
+        var request = new IngestEventsRequest { Tenant = tenant };
+        for (var u = 0; u < 10; u++)
+        {
+            foreach (var item in new[] { "m-1", "m-2", "m-3" }.Take(2 + u % 2))
+            {
+                request.Events.Add(ShopScenario.Rate($"viewer-{u}", $"r-{u}-{item}", now.AddDays(-u - 1), item, 1 + u % 5));
+            }
+        }
+
+        Assert.Empty((await Silo.Client.IngestEventsAsync(request)).Rejected);
+        await ShopScenario.WaitForInteractionsAsync(Recommendations, tenant, 10);
+
+        var trained = await Recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+
+        Assert.Equal(1, trained.Version);
+        Assert.Equal(10, trained.Users);
+        Assert.Equal(3, trained.Items);
+        Assert.Equal(25, trained.Interactions);
+        Assert.Equal("item-cf", trained.CandidateAlgorithm);
+        Assert.Equal(5, trained.Weights.RatingScale);
+        using var status = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/recommender");
+        Assert.Equal(1, Json.Int64(status.RootElement, "version"));
+        Assert.Equal(10, Json.Int64(status.RootElement, "usersWithInteractions"));
+    }
+}
+
+/// <summary>
+/// A small shop with two planted tastes: twelve book people who buy book items (a-*), twelve garden people who buy
+/// garden items (b-*), everybody buys "hit"; alice (books) bought a-1 and a-2 only.
+/// </summary>
+internal static class ShopScenario
+{
+    public static async Task<string> FeedAsync(SiloProcess silo, string purpose, bool train = true)
+    {
+        var tenant = $"{purpose}-{Guid.NewGuid().ToString("N")[..8]}";
+        var now = DateTimeOffset.UtcNow;
+        var request = new IngestEventsRequest { Tenant = tenant };
+        var users = 0;
+        foreach (var (prefix, category, items) in new[] { ("reader", "books", "a"), ("gardener", "garden", "b") })
+        {
+            for (var u = 0; u < 12; u++)
+            {
+                var user = $"{prefix}-{u}";
+                var bought = Enumerable.Range(0, 4).Select(k => $"{items}-{(u + k) % 6 + 1}").Append("hit").ToArray();
+                request.Events.Add(Buy(user, $"{user}-order", now.AddDays(-2 - u % 5), category, bought));
+                request.Events.Add(View(user, $"{user}-view", now.AddDays(-1), $"{items}-{(u + 4) % 6 + 1}", category));
+                users++;
+            }
+        }
+
+        request.Events.Add(Buy("alice", "alice-order", now.AddDays(-3), "books", ["a-1", "a-2"]));
+        users++;
+        var response = await silo.Client.IngestEventsAsync(request);
+        Assert.Empty(response.Rejected);
+        var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+        await WaitForInteractionsAsync(recommendations, tenant, users);
+        if (train)
+        {
+            var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+            Assert.Equal(users, trained.Users);
+        }
+
+        return tenant;
+    }
+
+    public static Task WaitForInteractionsAsync(RecommendationService.RecommendationServiceClient recommendations, string tenant, int users) =>
+        SegmentScenario.PollAsync(
+            () => recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = tenant }).ResponseAsync,
+            s => s.UsersWithInteractions >= users,
+            $"{users} users' item histories in the shards of {tenant}");
+
+    public static WireEvent Buy(string user, string id, DateTimeOffset at, string category, string[] items)
+    {
+        var purchase = new Purchase { OrderId = "o-" + id, Currency = "EUR" };
+        purchase.Lines.AddRange(items.Select(item => new PurchaseLine
+        {
+            ProductId = item, Category = item == "hit" ? "toys" : category, Quantity = 1, UnitPrice = item == "hit" ? "30.00" : "12.50",
+        }));
+        return new WireEvent { EventId = id, Type = "purchase", UserId = user, Source = "web", OccurredAt = Time(at), Purchase = purchase };
+    }
+
+    public static WireEvent View(string user, string id, DateTimeOffset at, string item, string category) => new()
+    {
+        EventId = id, Type = "product_view", UserId = user, Source = "app", OccurredAt = Time(at),
+        Product = new ProductAction { ProductId = item, Category = category },
+    };
+
+    public static WireEvent Rate(string user, string id, DateTimeOffset at, string item, double value) => new()
+    {
+        EventId = id, Type = "rating", UserId = user, Source = "web", OccurredAt = Time(at),
+        Rating = new Rating { ProductId = item, Value = value },
+    };
+
+    private static string Time(DateTimeOffset at) => at.ToString("O", CultureInfo.InvariantCulture);
+}
