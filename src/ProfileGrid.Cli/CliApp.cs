@@ -7,9 +7,10 @@ namespace ProfileGrid.Cli;
 public static class CliApp
 {
     public static RootCommand Build(IAnsiConsole console) =>
-        new("profilegrid: offline tools for ProfileGrid's recommender")
+        new("profilegrid: tools for ProfileGrid's recommender: offline evaluation of a ratings file, and its import into a grid")
         {
             EvaluateCommand.Build(console),
+            ImportCommand.Build(console),
         };
 
     /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>

@@ -137,7 +137,7 @@ internal static class EvaluateCommand
         return outcome!;
     }
 
-    private static InteractionFileFormat ParseFormat(string? format, string fileName) => format switch
+    internal static InteractionFileFormat ParseFormat(string? format, string fileName) => format switch
     {
         "movielens-100k" => InteractionFileFormat.MovieLens100k,
         "movielens-csv" => InteractionFileFormat.MovieLensCsv,
@@ -147,7 +147,7 @@ internal static class EvaluateCommand
         _ => InteractionFileFormat.Csv,
     };
 
-    private static ColumnMapping? ParseColumns(string? text, List<string> problems)
+    internal static ColumnMapping? ParseColumns(string? text, List<string> problems)
     {
         if (string.IsNullOrWhiteSpace(text))
         {

@@ -87,12 +87,14 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
         total.Stop();
 
         var sample = PrintSummary(stream, expected, report, total.Elapsed, before, after);
-        await SegmentAsync(channel, client, stream, after.Count, stoppingToken);
+        var segmented = await SegmentAsync(channel, client, stream, after.Count, stoppingToken);
+        var shown = await RecommendAsync(channel, stream, segmented, stoppingToken);
 
         var http = grid.HttpAddress;
         Console.WriteLine();
         Console.WriteLine($"The grid keeps running. Try: curl {http}/v1/tenants/{demo.Tenant}/users/{sample ?? "u-000001"}/profile");
         Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/segments");
+        Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/users/{shown ?? "u-000001"}/recommendations?n=5");
         Console.WriteLine($"gRPC on {grid.GrpcAddress} (reflection on). Press Ctrl-C to stop{(grid.DataLocation is null ? "" : $"; profiles stay in {grid.DataLocation}")}.");
     }
 
@@ -100,7 +102,7 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
     /// Segments the replayed users through the public API once every profile's features have reached the shards, and
     /// compares the segments found with the behaviour types the stream planted.
     /// </summary>
-    private async Task SegmentAsync(
+    private async Task<Dictionary<string, Profile>> SegmentAsync(
         GrpcChannel channel, ProfileGateway.ProfileGatewayClient profiles, SyntheticStream stream, int users, CancellationToken cancellationToken)
     {
         var segments = new SegmentService.SegmentServiceClient(channel);
@@ -166,6 +168,73 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
             var counts = run.Segments.Select(s => group.Count(u => byUser[u.UserId].Segment.SegmentId == s.Id));
             Console.WriteLine($"  {group.Key,-12} " + string.Concat(counts.Select(c => $"{c,14:N0}")));
         }
+
+        return byUser;
+    }
+
+    /// <summary>
+    /// Trains the recommender on what the profiles pushed to the interaction shards, shows a list with its sources and
+    /// reasons for a user of each segment, and the offline evaluation of every algorithm on this history. Returns a user
+    /// shown, for the closing hint.
+    /// </summary>
+    private async Task<string?> RecommendAsync(
+        GrpcChannel channel, SyntheticStream stream, Dictionary<string, Profile> profiles, CancellationToken cancellationToken)
+    {
+        var recommendations = new RecommendationService.RecommendationServiceClient(channel);
+        var withItems = stream.Interactions().Count;
+        var lastGrowth = DateTime.UtcNow;
+        long held = -1;
+        while (DateTime.UtcNow - lastGrowth < TimeSpan.FromSeconds(20))
+        {
+            var status = await recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = demo.Tenant }, cancellationToken: cancellationToken);
+            if (status.UsersWithInteractions >= withItems)
+            {
+                break;
+            }
+
+            if (status.UsersWithInteractions > held)
+            {
+                (held, lastGrowth) = (status.UsersWithInteractions, DateTime.UtcNow);
+            }
+
+            await Task.Delay(500, cancellationToken);
+        }
+
+        var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = demo.Tenant }, cancellationToken: cancellationToken);
+        Console.WriteLine();
+        Console.WriteLine($"Recommendations (model {trained.Version}: hybrid of {trained.CandidateAlgorithm} and popularity per segment, trained on {trained.Users:N0} users, " +
+                          $"{trained.Items:N0} products, {trained.Interactions:N0} user-product pairs in {trained.TrainingSeconds:0.0} s)");
+        string? shown = null;
+        foreach (var member in profiles.Values.Where(p => p.Segment is not null).GroupBy(p => p.Segment.SegmentId).OrderBy(g => g.Key).Select(g => g.OrderBy(p => p.UserId, StringComparer.Ordinal).First()))
+        {
+            var list = await recommendations.RecommendAsync(new RecommendRequest { Tenant = demo.Tenant, UserId = member.UserId, N = 4 }, cancellationToken: cancellationToken);
+            shown ??= member.UserId;
+            Console.WriteLine($"  {member.UserId} ({member.Segment.Label}{(list.ColdStart ? ", no product history: cold start" : "")}):");
+            foreach (var item in list.Items)
+            {
+                var why = item.Source switch
+                {
+                    "cf" or "ease" => $"because they {(item.Because.Length > 0 ? $"had {item.Because}" : "have similar items")}",
+                    "segment-popular" => $"popular with '{item.Because}'",
+                    "rule" => $"rule {item.Because}",
+                    _ => "popular",
+                };
+                Console.WriteLine($"    {item.ItemId,-18} {item.Category,-12} {item.Price,9} {item.Currency,-3}  {item.Source,-15} {why}");
+            }
+        }
+
+        var evaluation = await recommendations.EvaluateRecommenderAsync(new EvaluateRecommenderRequest { Tenant = demo.Tenant, K = 10 }, cancellationToken: cancellationToken);
+        Console.WriteLine();
+        Console.WriteLine($"Offline evaluation on this history ({evaluation.Split} split {evaluation.Ratio:P0}/{1 - evaluation.Ratio:P0}, seed {evaluation.Seed}; " +
+                          $"{evaluation.TestUsers:N0} test users, {evaluation.HeldOutPairs:N0} held-out pairs; top {evaluation.K}, seen items removed):");
+        Console.WriteLine("  algorithm    precision  recall    nDCG     MAP  hit rate  coverage  novelty");
+        foreach (var algorithm in evaluation.Algorithms)
+        {
+            var m = algorithm.Metrics;
+            Console.WriteLine($"  {algorithm.Algorithm,-11} {m.Precision,10:0.000} {m.Recall,7:0.000} {m.Ndcg,7:0.000} {m.Map,7:0.000} {m.HitRate,9:0.000} {m.Coverage,9:0.000} {m.Novelty,8:0.00}");
+        }
+
+        return shown;
     }
 
     private async Task<Dictionary<string, Profile>> WaitUntilAppliedAsync(

@@ -742,6 +742,9 @@ public sealed partial class UserProfileGrain(
                     _itemsChanged = true;
                     NoteFact(product.ProductId, product.Category, product.UnitPrice?.Amount, product.UnitPrice?.Currency, e.OccurredAt);
                     break;
+                case EventKind.Identify when Profile.Behavior.Items.Count > 0:
+                    _itemsChanged = true; // the slicing attributes travel with the item history
+                    break;
                 case EventKind.Purchase when e.Purchase is { } purchase:
                     _itemsChanged = true;
                     foreach (var line in purchase.Lines)
@@ -779,7 +782,12 @@ public sealed partial class UserProfileGrain(
         _itemFacts = null;
         var key = this.GetPrimaryKeyString();
         _interactionShard ??= GrainFactory.GetGrain<IInteractionShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
-        PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow())).Ignore();
+        var demographics = Profile.Demographics;
+        var attributes = new UserAttributesView(
+            demographics.Gender == Gender.Unknown ? null : WireNames.Of(demographics.Gender),
+            demographics.BirthYear,
+            demographics.Country ?? Profile.Context.LastCountry);
+        PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes)).Ignore();
     }
 
     private async Task PushItemsAsync(IInteractionShardGrain shard, InteractionUpdate update)

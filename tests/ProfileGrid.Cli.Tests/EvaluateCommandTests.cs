@@ -94,14 +94,34 @@ public sealed class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_librarys_algorithms_are_registered_and_evaluated_side_by_side()
+    {
+        // Two tastes of five items each and one item everybody has.
+        var lines = new List<string>();
+        for (var u = 0; u < 40; u++)
+        {
+            var taste = u % 2 == 0 ? "a" : "b";
+            lines.AddRange(Enumerable.Range(0, 4).Select(i => $"{u + 1}\t{taste}{(u / 2 + i) % 5}\t{4 + i % 2}\t{978300760 + u * 100 + i}"));
+            lines.Add($"{u + 1}\thit\t5\t{978300760 + u * 100 + 9}");
+        }
+
+        var (exit, output) = Run("evaluate", "--ratings", Write("u.data", string.Join("\n", lines)), "--algorithms", "popularity,item-cf,hybrid", "--k", "3");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("item-cf", output);
+        Assert.Contains("hybrid", output);
+        Assert.Contains("popularity", output);
+    }
+
+    [Fact]
     public void Bad_options_are_each_named_and_nothing_runs()
     {
-        var (exit, output) = Run("evaluate", "--ratings", Path.Combine(_folder.FullName, "missing.data"), "--k", "0", "--algorithms", "random,ease", "--slice", "gender");
+        var (exit, output) = Run("evaluate", "--ratings", Path.Combine(_folder.FullName, "missing.data"), "--k", "0", "--algorithms", "random,magic", "--slice", "gender");
 
         Assert.Equal(2, exit);
         Assert.Contains("--ratings: no such file", output);
         Assert.Contains("k must be between 1 and 1000 (0)", output);
-        Assert.Contains("algorithms: unknown 'ease'", output);
+        Assert.Contains("algorithms: unknown 'magic'", output);
         Assert.Contains("gender need a users file (--users u.user)", output);
         Assert.DoesNotContain("top-10", output);
     }

@@ -1,3 +1,4 @@
+using ProfileGrid.Grains.Segments;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using ProfileGrid.Abstractions;
@@ -76,6 +77,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             client.AddMemoryStreams(StreamNames.EventsProvider);
             client.AddMemoryStreams(StreamNames.SegmentsProvider);
+
+            // Like any Orleans client of the grid: the rules grain's contract carries the recommender library's rule types.
+            client.Services.AddSegmentationSerializer();
         }
     }
 }

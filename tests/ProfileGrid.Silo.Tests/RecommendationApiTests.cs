@@ -254,12 +254,125 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, rule.StatusCode);
         Assert.Contains("factor", await rule.Content.ReadAsStringAsync());
 
+        var misspelt = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommendation-rules",
+            new StringContent("""{"id": "typo", "segmnet": "vip", "action": {"type": "exclude", "items": ["zzz"]}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, misspelt.StatusCode);
+        Assert.Contains("rule.segmnet: is not a field here", await misspelt.Content.ReadAsStringAsync());
+        var wrongType = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommendation-rules",
+            new StringContent("""{"id": "typed", "priority": "high", "action": {"type": "exclude", "items": ["zzz"]}}""", Encoding.UTF8, "application/json"));
+        Assert.Contains("rule.priority", await wrongType.Content.ReadAsStringAsync());
+        Assert.Equal(0, (await Recommendations.ListRulesAsync(new ListRulesRequest { Tenant = tenant })).Rules.Count);
+
+        foreach (var (query, reason) in new[] { ("n=abc", "n: expected a number"), ("n=99999999999", "n: expected a number"), ("n=1&n=2", "n: is given 2 times") })
+        {
+            var answer = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/users/alice/recommendations?{query}");
+            Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+            Assert.Contains(reason, await answer.Content.ReadAsStringAsync());
+        }
+
+        // A quoted number is a number in proto3 JSON (CSV exports send them): one such event is accepted with the rest.
+        var quoted = await Silo.Http.PostAsync("/v1/events:ingest", new StringContent(
+            $$$"""{"tenant": "{{{tenant}}}", "events": [{"eventId": "q-1", "type": "rating", "userId": "alice", "source": "web", "occurredAt": "{{{DateTimeOffset.UtcNow.AddMinutes(-1):O}}}", "rating": {"productId": "a-1", "value": "4.5"}}]}""",
+            Encoding.UTF8, "application/json"));
+        Assert.Contains("\"accepted\":1", await quoted.Content.ReadAsStringAsync());
+
         var rating = new IngestEventsRequest { Tenant = tenant };
         rating.Events.Add(ShopScenario.Rate("alice", "bad-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 500));
         rating.Events.Add(ShopScenario.Rate("alice", "good-rating", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1", 4.5));
         var ingested = await Silo.Client.IngestEventsAsync(rating);
         Assert.Equal(1, ingested.Accepted);
         Assert.Equal("events[0].rating.value", Assert.Single(ingested.Rejected).Field);
+    }
+
+    [Fact]
+    public async Task Offline_evaluation_on_the_tenants_own_history_puts_the_algorithms_side_by_side()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-evaluate", train: false);
+
+        using var report = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/recommender:evaluate", """{"k": 3, "slices": ["gender"]}""");
+        var root = report.RootElement;
+        var algorithms = root.GetProperty("algorithms").EnumerateArray().ToDictionary(
+            a => a.GetProperty("algorithm").GetString()!, a => a.GetProperty("metrics"));
+
+        Assert.Equal(["popularity", "trending", "item-cf", "ease", "hybrid"], algorithms.Keys);
+        Assert.Equal(3, Json.Int64(root, "k"));
+        Assert.Equal("random", root.GetProperty("split").GetString());
+        Assert.True(Json.Int64(root, "testUsers") >= 24);
+        // Everybody bought "hit", so popularity's best guess is always a seen item; the tastes are what CF finds.
+        Assert.True(algorithms["item-cf"].GetProperty("ndcg").GetDouble() > algorithms["popularity"].GetProperty("ndcg").GetDouble() + 0.2,
+            $"item-cf {algorithms["item-cf"]} vs popularity {algorithms["popularity"]}");
+        var gender = root.GetProperty("slices").EnumerateArray().First(s => s.GetProperty("slice").GetString() == "gender");
+        Assert.Equal("unknown", gender.GetProperty("groups")[0].GetProperty("group").GetString());
+
+        var bad = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommender:evaluate", new StringContent("""{"split": "sideways", "algorithms": ["magic"]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var message = await bad.Content.ReadAsStringAsync();
+        Assert.Contains("split", message);
+        Assert.Contains("magic", message);
+    }
+
+    [Fact]
+    public async Task A_deleted_item_is_never_recommended_again_even_one_known_only_from_events_until_upserted()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-delete");
+        var before = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody", N = 3 });
+        Assert.Equal("hit", before.Items[0].ItemId);
+
+        var delete = new DeleteItemsRequest { Tenant = tenant, ItemIds = { "hit", "hit" } };
+        Assert.Equal(1, (await Recommendations.DeleteItemsAsync(delete)).Deleted);
+
+        var after = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody", N = 3 });
+        Assert.DoesNotContain(after.Items, i => i.ItemId == "hit");
+        var item = await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "hit" });
+        Assert.True(item.Deleted);
+        Assert.False(item.Available);
+        Assert.Empty((await Recommendations.ListItemsAsync(new ListItemsRequest { Tenant = tenant })).Items);
+
+        var upsert = new UpsertItemsRequest { Tenant = tenant, Items = { new CatalogItem { ItemId = "hit", Category = "toys" } } };
+        await Recommendations.UpsertItemsAsync(upsert);
+        var back = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody", N = 3 });
+        Assert.Equal("hit", back.Items[0].ItemId);
+    }
+
+    [Fact]
+    public async Task An_item_twice_in_one_upsert_is_refused_the_second_time_and_a_rule_id_that_exists_cannot_be_created_again()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-repeats", train: false);
+        var upsert = new UpsertItemsRequest { Tenant = tenant };
+        upsert.Items.Add(new CatalogItem { ItemId = "g-dup", Category = "a", Price = "5", Currency = "EUR" });
+        upsert.Items.Add(new CatalogItem { ItemId = "g-dup", Category = "b" });
+
+        var answer = await Recommendations.UpsertItemsAsync(upsert);
+
+        Assert.Equal(1, answer.Accepted);
+        Assert.Equal("items[1].item_id", Assert.Single(answer.Rejected).Field);
+        Assert.Equal("a", (await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "g-dup" })).Category);
+
+        var rule = new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "x1", Action = new RuleAction { Type = "exclude", Items = { "a-1" } } } };
+        await Recommendations.CreateRuleAsync(rule);
+        var again = await Assert.ThrowsAsync<RpcException>(() => Recommendations.CreateRuleAsync(rule).ResponseAsync);
+        Assert.Equal(StatusCode.Aborted, again.StatusCode);
+        Assert.Contains("already has a rule 'x1'", again.Status.Detail);
+
+        var pin = new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "launch", Action = new RuleAction { Type = "pin", Items = { "a-1", "not-yet-launched" } } } };
+        var pinned = await Recommendations.CreateRuleAsync(pin);
+        // The tenant was never trained, so a-1 (seen in events) is unknown as well: both are named.
+        Assert.Equal(2, pinned.Warnings.Count);
+        Assert.Contains("'not-yet-launched' is neither in the catalog nor in the last trained model", pinned.Warnings[1]);
+    }
+
+    [Fact]
+    public async Task A_per_category_limit_still_fills_the_list_from_deeper_candidates()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-limit");
+        var rule = new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "variety", Action = new RuleAction { Type = "limit_per_category", MaxPerCategory = 1 } } };
+        await Recommendations.CreateRuleAsync(rule);
+
+        var list = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 3 });
+
+        // alice has bought a-1 and a-2: one book, one garden item and the toy fill three slots, one per category.
+        Assert.Equal(3, list.Items.Count);
+        Assert.Equal(3, list.Items.Select(i => i.Category).Distinct().Count());
     }
 
     [Fact]

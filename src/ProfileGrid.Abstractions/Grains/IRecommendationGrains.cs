@@ -60,6 +60,12 @@ public interface IRecommenderGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<RecommenderModelBytes> GetModelAsync(long knownVersion);
 
+    /// <summary>
+    /// Evaluates the algorithms offline on the tenant's own interactions (held out per <paramref name="request"/>), with
+    /// the tenant's training settings, side by side and per slice. Runs off the grain's turn; one at a time.
+    /// </summary>
+    Task<RecommenderEvaluationResult> EvaluateAsync(RecommenderEvaluationRequest request);
+
     /// <summary>The current model's summary, or null before the first.</summary>
     [AlwaysInterleave]
     Task<RecommenderStatus?> GetStatusAsync();

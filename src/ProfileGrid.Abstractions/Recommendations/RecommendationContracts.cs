@@ -63,14 +63,27 @@ public sealed record InteractionUpdate(
     [property: Id(0)] string ProfileKey,
     [property: Id(1)] ItemInteractionView[] Items,
     [property: Id(2)] ItemFact[] Facts,
-    [property: Id(3)] DateTimeOffset AsOf);
+    [property: Id(3)] DateTimeOffset AsOf,
+    [property: Id(4)] UserAttributesView? Attributes = null);
+
+/// <summary>
+/// The few demographics an offline evaluation (and a fairness audit) slices users by, sent with the item history so that
+/// neither has to wake a profile: gender (wire name), year of birth (the age band is computed when it is used),
+/// country (ISO 3166-1 alpha-2, from demographics, else the last seen).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.user-attributes")]
+public sealed record UserAttributesView(
+    [property: Id(0)] string? Gender,
+    [property: Id(1)] int? BirthYear,
+    [property: Id(2)] string? Country);
 
 /// <summary>A shard's users and their item histories, and the item facts it gathered: training input.</summary>
 [GenerateSerializer, Immutable, Alias("pg.interaction-shard-data")]
 public sealed record InteractionShardData(
     [property: Id(0)] string[] ProfileKeys,
     [property: Id(1)] ItemInteractionView[][] Items,
-    [property: Id(2)] ItemFact[] Facts);
+    [property: Id(2)] ItemFact[] Facts,
+    [property: Id(3)] UserAttributesView?[]? Attributes = null);
 
 /// <summary>What serving needs of a profile: its item history and whether it may be personalized.</summary>
 /// <param name="Exists">False for a user the grid has never seen (cold start).</param>
@@ -93,6 +106,12 @@ public sealed record CatalogItemView
     [Id(5)] public string[] Tags { get; init; } = [];
     [Id(6)] public Dictionary<string, string> Attributes { get; init; } = new(StringComparer.Ordinal);
     [Id(7)] public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>
+    /// Deleted: kept as unavailable (a tombstone), so that an item events still name is not brought back by them; an
+    /// upsert brings it back.
+    /// </summary>
+    [Id(8)] public bool Deleted { get; init; }
 }
 
 /// <summary>A catalog shard's items at a version (null items: unchanged since the version the caller holds).</summary>

@@ -37,13 +37,24 @@ public sealed partial class CatalogShardGrain(
 
     public async Task<int> DeleteAsync(string[] itemIds)
     {
-        var removed = itemIds.Count(id => state.State.Items.Remove(id));
-        if (removed > 0)
+        // Items known only from events are deleted too: the tombstone is what keeps them from being recommended.
+        var now = DateTimeOffset.UtcNow;
+        var deleted = 0;
+        foreach (var id in itemIds.Distinct(StringComparer.Ordinal))
         {
-            await CommitAsync(removed);
+            if (state.State.Items.GetValueOrDefault(id) is not { Deleted: true })
+            {
+                state.State.Items[id] = new CatalogItemView { ItemId = id, Available = false, Deleted = true, UpdatedAt = now };
+                deleted++;
+            }
         }
 
-        return removed;
+        if (deleted > 0)
+        {
+            await CommitAsync(deleted);
+        }
+
+        return deleted;
     }
 
     public Task<CatalogItemView[]> GetAsync(string[] itemIds) =>
@@ -51,7 +62,7 @@ public sealed partial class CatalogShardGrain(
 
     public Task<CatalogItemView[]> ListAsync(string? afterItemId, int pageSize)
     {
-        var items = state.State.Items.Values.AsEnumerable();
+        var items = state.State.Items.Values.Where(item => !item.Deleted);
         if (afterItemId is not null)
         {
             items = items.SkipWhile(item => string.CompareOrdinal(item.ItemId, afterItemId) <= 0);

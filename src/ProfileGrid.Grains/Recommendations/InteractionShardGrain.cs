@@ -36,6 +36,9 @@ public sealed class UserItemHistory
     [Id(5)] public long[] LastAtTicks { get; set; } = [];
 
     [Id(6)] public DateTimeOffset AsOf { get; set; }
+
+    /// <summary>The user's slicing attributes as the profile last sent them (null from a profile that sent none).</summary>
+    [Id(7)] public UserAttributesView? Attributes { get; set; }
 }
 
 /// <summary>
@@ -92,6 +95,7 @@ public sealed partial class InteractionShardGrain(
             Ratings = new double[items.Length],
             LastAtTicks = new long[items.Length],
             AsOf = update.AsOf,
+            Attributes = update.Attributes,
         };
         for (var i = 0; i < items.Length; i++)
         {
@@ -129,6 +133,7 @@ public sealed partial class InteractionShardGrain(
         var ids = state.State.ItemIds;
         var keys = new string[state.State.Users.Count];
         var rows = new ItemInteractionView[keys.Length][];
+        var attributes = new UserAttributesView?[keys.Length];
         var u = 0;
         foreach (var (key, history) in state.State.Users)
         {
@@ -142,10 +147,11 @@ public sealed partial class InteractionShardGrain(
                     double.IsNaN(rating) ? null : rating, new DateTimeOffset(history.LastAtTicks[i], TimeSpan.Zero));
             }
 
+            attributes[u] = history.Attributes;
             rows[u++] = row;
         }
 
-        return Task.FromResult(new InteractionShardData(keys, rows, state.State.Facts.Values.ToArray()));
+        return Task.FromResult(new InteractionShardData(keys, rows, state.State.Facts.Values.ToArray(), attributes));
     }
 
     private int IndexOf(string itemId)

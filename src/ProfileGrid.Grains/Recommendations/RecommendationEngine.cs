@@ -74,11 +74,33 @@ public sealed class RecommendationEngine(
         }
 
         var segmentKey = personalized && segment is not null ? RecommenderGrain.SegmentKey(segment.SegmentId) : null;
-        var candidates = package.Model.Recommend(new RecommendationQuery(
-            // Enough candidates that filters (purchased, recently seen, unavailable) and rules still leave n.
-            history, segmentKey, call.Count * options.Value.CandidateFactor + history.Count, exclude));
+        // Enough candidates that filters (purchased, recently seen, unavailable) and rules still leave n; when rules
+        // removed more (a category excluded, a per-category limit), ask the model for four times as many, a few times.
+        var wanted = call.Count * options.Value.CandidateFactor + history.Count;
+        IReadOnlyList<ScoredItem> candidates;
+        IReadOnlyList<ServedItem> items;
+        long rulesVersion;
+        var rounds = 0;
+        while (true)
+        {
+            candidates = package.Model.Recommend(new RecommendationQuery(history, segmentKey, wanted, exclude));
+            (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, call.Count, now);
+            if (items.Count >= call.Count || candidates.Count < wanted || ++rounds == MaxCandidateRounds)
+            {
+                break;
+            }
 
-        var (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, call.Count, now);
+            wanted *= 4;
+        }
+
+        if (segment is not null && segmentKey is not null)
+        {
+            // The model names segments by id (ids carry over between segmentations); people read labels.
+            items = items.Select(item => item.Source == RecommendationSources.SegmentPopular && item.Because == segmentKey
+                ? item with { Because = segment.Label }
+                : item).ToList();
+        }
+
         return new ServedList(
             NewRecommendationId(),
             package.Version,
@@ -102,6 +124,8 @@ public sealed class RecommendationEngine(
             return null; // segments refine the list; without one the user gets what a user without a segment gets
         }
     }
+
+    private const int MaxCandidateRounds = 4;
 
     /// <summary>Time-ordered (a UUID v7), so attribution can find the list by id and order lists by time.</summary>
     private static string NewRecommendationId() => "rec-" + Guid.CreateVersion7().ToString("N");

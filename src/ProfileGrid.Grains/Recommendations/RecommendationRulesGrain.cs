@@ -28,7 +28,10 @@ public interface IRecommendationRulesGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<RuleSet?> GetIfChangedAsync(long knownVersion);
 
-    /// <summary>Creates (<paramref name="mustExist"/> false) or replaces a rule; <paramref name="expectedVersion"/> guards against lost updates.</summary>
+    /// <summary>
+    /// Creates (<paramref name="mustExist"/> false: a rule of that id must not exist) or replaces a rule (true: it must);
+    /// <paramref name="expectedVersion"/> guards against lost updates.
+    /// </summary>
     Task<RuleChangeResult> UpsertAsync(RecommendationRule rule, long? expectedVersion, bool mustExist);
 
     Task<RuleChangeResult> DeleteAsync(string ruleId, long? expectedVersion);
@@ -54,8 +57,16 @@ public sealed partial class RecommendationRulesGrain(
     public Task<RuleSet?> GetIfChangedAsync(long knownVersion) =>
         Task.FromResult(state.State.Rules.Version == knownVersion ? null : state.State.Rules);
 
-    public Task<RuleChangeResult> UpsertAsync(RecommendationRule rule, long? expectedVersion, bool mustExist) =>
-        CommitAsync(RuleSetEditor.Upsert(state.State.Rules, rule, clock.GetUtcNow(), expectedVersion, mustExist));
+    public Task<RuleChangeResult> UpsertAsync(RecommendationRule rule, long? expectedVersion, bool mustExist)
+    {
+        // A create names a new rule: one that exists is a conflict (two people creating the same rule), not a replace.
+        if (!mustExist && rule.Id is { } id && state.State.Rules.Rules.Any(r => r.Id == id))
+        {
+            return Task.FromResult(new RuleChangeResult(null, null, [], NotFound: false, Conflict: true));
+        }
+
+        return CommitAsync(RuleSetEditor.Upsert(state.State.Rules, rule, clock.GetUtcNow(), expectedVersion, mustExist));
+    }
 
     public Task<RuleChangeResult> DeleteAsync(string ruleId, long? expectedVersion) =>
         CommitAsync(RuleSetEditor.Delete(state.State.Rules, ruleId, clock.GetUtcNow(), expectedVersion));

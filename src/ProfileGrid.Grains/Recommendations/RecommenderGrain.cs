@@ -47,6 +47,7 @@ public sealed partial class RecommenderGrain(
 {
     private const string RetrainReminder = "retrain-recommender";
     private bool _running;
+    private bool _evaluating;
     private bool _scheduled;
 
     private string Tenant => this.GetPrimaryKeyString();
@@ -70,7 +71,7 @@ public sealed partial class RecommenderGrain(
 
             var started = Stopwatch.GetTimestamp();
             var now = clock.GetUtcNow();
-            var (users, facts) = await GatherAsync();
+            var (users, facts, _) = await GatherAsync();
             var version = Math.Max(model.State.Version + 1, 1);
             TrainedPackage trained;
             try
@@ -101,6 +102,57 @@ public sealed partial class RecommenderGrain(
         finally
         {
             _running = false;
+        }
+    }
+
+    public async Task<RecommenderEvaluationResult> EvaluateAsync(RecommenderEvaluationRequest request)
+    {
+        if (_evaluating)
+        {
+            return new RecommenderEvaluationResult(RecommenderTrainOutcome.AlreadyRunning, ["an evaluation is already in progress for this tenant; try again when it ends."], null);
+        }
+
+        _evaluating = true;
+        try
+        {
+            var settings = RecommenderSettings.Merge(null, state.State.Settings);
+            var (users, _, attributes) = await GatherAsync();
+            var labels = await SegmentLabelsAsync();
+            var now = clock.GetUtcNow();
+            try
+            {
+                // Off the grain's turn, like training: it trains every algorithm once more.
+                var report = await Task.Run(() => RecommenderEvaluation.Run(users, attributes, labels, settings, request, now));
+                LogEvaluated(Tenant, report.TestUsers, report.Algorithms.Length);
+                return new RecommenderEvaluationResult(RecommenderTrainOutcome.Trained, [], report);
+            }
+            catch (ArgumentException ex)
+            {
+                return new RecommenderEvaluationResult(RecommenderTrainOutcome.InvalidSettings, [ex.Message], null);
+            }
+            catch (InsufficientTrainingDataException ex)
+            {
+                return new RecommenderEvaluationResult(RecommenderTrainOutcome.InsufficientData, [ex.Message], null);
+            }
+        }
+        finally
+        {
+            _evaluating = false;
+        }
+    }
+
+    /// <summary>Segment id (as the recommender names it) → label, from the published segmentation; empty before the first.</summary>
+    private async Task<Dictionary<string, string>> SegmentLabelsAsync()
+    {
+        try
+        {
+            var model = await GrainFactory.GetGrain<ISegmentationGrain>(Tenant).GetModelAsync();
+            return model?.Segments.ToDictionary(segment => SegmentKey(segment.Id), segment => segment.Label, StringComparer.Ordinal) ?? [];
+        }
+        catch (Exception ex)
+        {
+            LogSegmentsUnavailable(Tenant, ex);
+            return [];
         }
     }
 
@@ -153,7 +205,7 @@ public sealed partial class RecommenderGrain(
     }
 
     /// <summary>Every user's item history with their segment id (as text; null when unassigned), and the item facts of all shards.</summary>
-    private async Task<(List<UserInteractions> Users, Dictionary<string, ItemFact> Facts)> GatherAsync()
+    private async Task<(List<UserInteractions> Users, Dictionary<string, ItemFact> Facts, Dictionary<string, UserAttributesView> Attributes)> GatherAsync()
     {
         var shards = segmentationOptions.Value.Shards;
         var data = Task.WhenAll(Enumerable.Range(0, shards).Select(i =>
@@ -175,6 +227,7 @@ public sealed partial class RecommenderGrain(
 
         var users = new List<UserInteractions>();
         var facts = new Dictionary<string, ItemFact>(StringComparer.Ordinal);
+        var attributes = new Dictionary<string, UserAttributesView>(StringComparer.Ordinal);
         for (var s = 0; s < shardData.Length; s++)
         {
             var shard = shardData[s];
@@ -185,6 +238,10 @@ public sealed partial class RecommenderGrain(
                 var items = shard.Items[u].Select(i => new ItemInteraction(i.ItemId, i.Views, i.CartAdds, i.Purchases, i.Rating, i.LastAt)).ToArray();
                 var segment = assigned is not null && assigned.TryGetValue(key, out var id) ? SegmentKey(id) : null;
                 users.Add(new UserInteractions(key, items, segment));
+                if (shard.Attributes?[u] is { } userAttributes)
+                {
+                    attributes[key] = userAttributes;
+                }
             }
 
             foreach (var fact in shard.Facts)
@@ -193,7 +250,7 @@ public sealed partial class RecommenderGrain(
             }
         }
 
-        return (users, facts);
+        return (users, facts, attributes);
     }
 
     /// <summary>How a segment is named to the recommender: its id, which carries over between segmentation models.</summary>
@@ -210,6 +267,9 @@ public sealed partial class RecommenderGrain(
 
     [LoggerMessage(EventId = 3423, Level = LogLevel.Information, Message = "Recommender {Tenant}: scheduled retraining skipped: {Problems}")]
     private partial void LogRetrainSkipped(string tenant, string problems);
+
+    [LoggerMessage(EventId = 3425, Level = LogLevel.Information, Message = "Recommender {Tenant}: evaluated {Algorithms} algorithms on {TestUsers} test users")]
+    private partial void LogEvaluated(string tenant, int testUsers, int algorithms);
 
     [LoggerMessage(EventId = 3424, Level = LogLevel.Warning, Message = "Recommender {Tenant}: users' segments could not be read; training with global popularity only")]
     private partial void LogSegmentsUnavailable(string tenant, Exception exception);

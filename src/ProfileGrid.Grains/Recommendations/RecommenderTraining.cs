@@ -20,7 +20,11 @@ public static class RecommenderTraining
         DateTimeOffset now)
     {
         var weights = RecommenderSettings.Weights(settings);
-        var matrix = InteractionMatrix.Build(users, weights, now);
+        // Ages (trending, decay) count from the data's latest interaction, not the clock: the same for a live tenant,
+        // and an imported history from 1998 still has a trend rather than every weight decayed to nothing.
+        var latest = users.SelectMany(u => u.Items).Select(i => i.LastAt).DefaultIfEmpty(now).Max();
+        var reference = latest < now ? latest : now;
+        var matrix = InteractionMatrix.Build(users, weights, reference);
         if (matrix.UserCount == 0 || matrix.ItemCount < 2)
         {
             throw new InsufficientTrainingDataException(
@@ -28,7 +32,7 @@ public static class RecommenderTraining
         }
 
         var warnings = new List<string>();
-        var model = RecommenderModels.Train(matrix, settings, now, warnings);
+        var model = RecommenderModels.Train(matrix, settings, reference, warnings);
         var catalog = facts.Values.ToDictionary(
             f => f.ItemId,
             f => new CatalogItem(f.ItemId, f.Category, f.Price, f.Currency, Available: true, [], new Dictionary<string, string>(), FromEvents: true),

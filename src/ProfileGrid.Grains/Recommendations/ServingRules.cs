@@ -25,7 +25,8 @@ public static class ServingRules
         var seenAt = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         foreach (var item in input.Items)
         {
-            if (item.Purchases > 0)
+            // Bought or rated: the user has it (a film rated is a film seen), so it is not offered again.
+            if (item.Purchases > 0 || item.Rating is not null)
             {
                 purchased.Add(item.ItemId);
             }

@@ -17,8 +17,10 @@ public static class SegmentationSerialization
     /// <summary>
     /// Lets the segmentation grain keep the library's types (the trained model, the settings) in its stored state, as
     /// System.Text.Json inside Orleans' format: the library has no Orleans attributes because it does not reference
-    /// Orleans. Only grain storage needs it; calls between grains carry the contract's own types
-    /// (<c>ProfileGrid.Abstractions.Segments</c>), and models stored by earlier releases stay readable.
+    /// Orleans. Grain storage needs it, and so do calls to the recommender's rules grain, whose contract carries the
+    /// library's rule types: an Orleans client of the grid (a job joining the cluster) adds it too. Other calls between
+    /// grains carry the contract's own types (<c>ProfileGrid.Abstractions.Segments</c>), and models stored by earlier
+    /// releases stay readable.
     /// </summary>
     public static IServiceCollection AddSegmentationSerializer(this IServiceCollection services) =>
         services.AddSerializer(serializer => serializer.AddJsonSerializer(

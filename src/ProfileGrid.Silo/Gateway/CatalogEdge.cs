@@ -76,6 +76,7 @@ internal static class CatalogEdge
             Currency = item.Currency ?? "",
             Available = item.Available,
             UpdatedAt = item.UpdatedAt.ToString("O", CultureInfo.InvariantCulture),
+            Deleted = item.Deleted,
         };
         proto.Tags.AddRange(item.Tags);
         proto.Attributes.Add(item.Attributes);

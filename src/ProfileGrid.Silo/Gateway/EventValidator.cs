@@ -77,6 +77,10 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
     public bool TryValidate(WireEvent wire, string defaultTenant, int index, DateTimeOffset now, out UserEvent? validated, out FieldError? error) =>
         TryValidate(wire, defaultTenant, new Checker(index), now, out validated, out error);
 
+    /// <summary>As above, for an import of past history (<paramref name="historical"/>: no maximum event age).</summary>
+    public bool TryValidate(WireEvent wire, string defaultTenant, int index, DateTimeOffset now, bool historical, out UserEvent? validated, out FieldError? error) =>
+        TryValidate(wire, defaultTenant, new Checker(index) { Historical = historical }, now, out validated, out error);
+
     private bool TryValidate(WireEvent wire, string defaultTenant, Checker check, DateTimeOffset now, out UserEvent? validated, out FieldError? error)
     {
         validated = null;
@@ -480,6 +484,11 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
     /// <summary>Collects the first error of one event; later checks still run but cannot overwrite it.</summary>
     private sealed class Checker
     {
+        private static readonly DateTimeOffset UnixEpoch = DateTimeOffset.UnixEpoch;
+
+        /// <summary>Validating an import of past history: no maximum event age.</summary>
+        public bool Historical { get; init; }
+
         // Characters char.IsControl accepts: U+0000..U+001F and U+007F..U+009F.
         private static readonly System.Buffers.SearchValues<char> ControlCharacters = System.Buffers.SearchValues.Create(
             string.Concat(Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c)));
@@ -636,7 +645,13 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
                 return null;
             }
 
-            if (utc < now - limits.MaxEventAge)
+            if (Historical && utc < UnixEpoch)
+            {
+                Fail(field, $"{utc:yyyy-MM-ddTHH:mm:ssZ} is before 1970; even an import of history starts there");
+                return null;
+            }
+
+            if (!Historical && utc < now - limits.MaxEventAge)
             {
                 Fail(field, $"{utc:yyyy-MM-ddTHH:mm:ssZ} is older than the accepted {limits.MaxEventAge.TotalDays:0} days");
                 return null;

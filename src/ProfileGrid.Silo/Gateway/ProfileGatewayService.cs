@@ -54,7 +54,7 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            if (!validator.TryValidate(wire, request.Tenant, index, now, out var validated, out var error))
+            if (!validator.TryValidate(wire, request.Tenant, index, now, request.Historical, out var validated, out var error))
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = error!.Field, Reason = error.Reason });
                 continue;

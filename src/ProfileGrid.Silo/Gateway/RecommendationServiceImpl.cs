@@ -89,7 +89,7 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         var similar = RecommenderModels.Similar(package.Model, itemId, count * options.Value.CandidateFactor) ?? throw new RpcException(new Status(
-            StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': nobody has interacted with it (yet), or not since the last training"));
+            StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': nobody had interacted with it at the last training, or EASE left it out (it models the ease_max_items most popular items)"));
         var response = new SimilarItemsResponse { Tenant = tenant, ItemId = itemId, ModelVersion = package.Version };
         response.Items.AddRange(similar
             .Where(item => snapshot.Item(item.ItemId) is not { Available: false })
@@ -143,6 +143,75 @@ public sealed partial class RecommendationServiceImpl(
         return response;
     }
 
+    public override async Task<Contracts.V1.RecommenderEvaluation> EvaluateRecommender(EvaluateRecommenderRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var result = await Recommender(tenant).EvaluateAsync(new RecommenderEvaluationRequest
+        {
+            K = request.K == 0 ? 10 : request.K,
+            Split = request.Split.Length == 0 ? "random" : request.Split,
+            Ratio = request.Ratio == 0 ? 0.75 : request.Ratio,
+            Seed = request.HasSeed ? request.Seed : 42,
+            Algorithms = request.Algorithms.ToArray(),
+            Slices = request.Slices.ToArray(),
+        });
+        if (result.Report is not { } report)
+        {
+            var code = result.Outcome switch
+            {
+                RecommenderTrainOutcome.InvalidSettings => StatusCode.InvalidArgument,
+                RecommenderTrainOutcome.InsufficientData => StatusCode.FailedPrecondition,
+                RecommenderTrainOutcome.AlreadyRunning => StatusCode.Aborted,
+                _ => StatusCode.Internal,
+            };
+            throw new RpcException(new Status(code, string.Join(" ", result.Problems)));
+        }
+
+        var response = new Contracts.V1.RecommenderEvaluation
+        {
+            Tenant = tenant,
+            K = report.K,
+            Split = report.Split,
+            Ratio = report.Ratio,
+            Seed = report.Seed,
+            TrainUsers = report.TrainUsers,
+            TrainItems = report.TrainItems,
+            TrainPairs = report.TrainPairs,
+            TestUsers = report.TestUsers,
+            HeldOutPairs = report.HeldOutPairs,
+            TrainOnlyUsers = report.TrainOnlyUsers,
+            EvaluatedAt = report.EvaluatedAt.ToString("O", CultureInfo.InvariantCulture),
+        };
+        response.Algorithms.AddRange(report.Algorithms.Select(a => new AlgorithmEvaluation
+        {
+            Algorithm = a.Algorithm, Metrics = ToProto(a.Metrics), TrainSeconds = a.TrainSeconds, RecommendSeconds = a.RecommendSeconds,
+        }));
+        foreach (var slice in report.Slices)
+        {
+            var proto = new SliceEvaluation { Slice = slice.Slice, Algorithm = slice.Algorithm };
+            proto.Groups.AddRange(slice.Groups.Select(g => new SliceGroupMetrics { Group = g.Group, Metrics = ToProto(g.Metrics) }));
+            proto.Spreads.AddRange(slice.Spreads.Select(m =>
+            {
+                var spread = new Contracts.V1.MetricSpread { Metric = m.Metric, MinGroup = m.MinGroup, Min = m.Min, MaxGroup = m.MaxGroup, Max = m.Max };
+                if (m.Ratio is { } ratio)
+                {
+                    spread.Ratio = ratio;
+                }
+
+                return spread;
+            }));
+            response.Slices.Add(proto);
+        }
+
+        return response;
+    }
+
+    private static Contracts.V1.RankingMetrics ToProto(MetricsView m) => new()
+    {
+        Users = m.Users, UsersRecommended = m.UsersRecommended, Precision = m.Precision, Recall = m.Recall, Ndcg = m.Ndcg,
+        Map = m.Map, MapAtK = m.MapAtK, HitRate = m.HitRate, Coverage = m.Coverage, Novelty = m.Novelty,
+    };
+
     public override async Task<UpsertItemsResponse> UpsertItems(UpsertItemsRequest request, ServerCallContext context)
     {
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
@@ -159,8 +228,17 @@ public sealed partial class RecommendationServiceImpl(
         var response = new UpsertItemsResponse();
         var now = clock.GetUtcNow();
         var accepted = new List<CatalogItemView>();
+        var firstAt = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < request.Items.Count; i++)
         {
+            if (firstAt.TryGetValue(request.Items[i].ItemId, out var first))
+            {
+                // Which copy would be meant is anyone's guess: refuse the repeat rather than keep one silently.
+                response.Rejected.Add(new ItemRejection { Index = i, Field = $"items[{i}].item_id", Reason = $"repeats items[{first}] in this request; send each item once" });
+                continue;
+            }
+
+            firstAt[request.Items[i].ItemId] = i;
             if (CatalogEdge.TryValidate(request.Items[i], i, validator, now, out var item, out var rejection))
             {
                 accepted.Add(item!);
@@ -171,10 +249,8 @@ public sealed partial class RecommendationServiceImpl(
             }
         }
 
-        // The same id twice in one request: the later wins, as two requests in that order would.
-        var latest = accepted.GroupBy(item => item.ItemId, StringComparer.Ordinal).Select(g => g.Last()).ToList();
         var shards = options.Value.CatalogShards;
-        await Task.WhenAll(latest.GroupBy(item => RecommendationKeys.CatalogShardOf(item.ItemId, shards))
+        await Task.WhenAll(accepted.GroupBy(item => RecommendationKeys.CatalogShardOf(item.ItemId, shards))
             .Select(group => CatalogShard(tenant, group.Key).UpsertAsync(group.ToArray())));
         response.Accepted = accepted.Count;
         serving.Invalidate(tenant);
@@ -288,7 +364,21 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         var result = await Rules(tenant).UpsertAsync(rule, request.HasExpectedVersion ? request.ExpectedVersion : null, mustExist);
-        return ChangeResponse(tenant, result, rule.Id);
+        if (!mustExist && result.Conflict && result.Problems.Length == 0)
+        {
+            throw new RpcException(new Status(StatusCode.Aborted, $"rule.id: tenant '{tenant}' already has a rule '{rule.Id}'; update it with PUT .../recommendation-rules/{rule.Id}"));
+        }
+
+        var response = ChangeResponse(tenant, result, rule.Id);
+        if (rule.Action is { Type: "pin", Items: { } pinned })
+        {
+            var snapshot = await serving.GetAsync(tenant);
+            response.Warnings.AddRange(pinned
+                .Where(item => snapshot.Item(item) is null)
+                .Select(item => $"rule.action.items: '{item}' is neither in the catalog nor in the last trained model; it is pinned once it is upserted (or a training sees it in events)"));
+        }
+
+        return response;
     }
 
     public override async Task<RuleChangeResponse> DeleteRule(DeleteRuleRequest request, ServerCallContext context)

@@ -20,10 +20,27 @@ public sealed class RestJsonGuard(RequestDelegate next)
     private const string RefusedEventsKey = "profilegrid.refused-events";
     private const string IngestMethod = "profilegrid.v1.ProfileGateway.IngestEvents";
 
+    /// <summary>
+    /// Requests where a field the contract does not have is refused rather than ignored: a misspelt "segmnet" in a rule
+    /// would otherwise make a rule for everyone.
+    /// </summary>
+    private static readonly HashSet<string> StrictMethods = new(StringComparer.Ordinal)
+    {
+        "profilegrid.v1.RecommendationService.CreateRule",
+        "profilegrid.v1.RecommendationService.UpdateRule",
+        "profilegrid.v1.RecommendationService.ReplaceRules",
+    };
+
     public async Task InvokeAsync(HttpContext http)
     {
         var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
-        if (transcoding is null || transcoding.HttpRule.Body != "*" || !IsUtf8Json(http.Request))
+        if (transcoding is not null && CheckQuery(http.Request.Query, transcoding.MethodDescriptor.InputType) is { } queryProblem)
+        {
+            await WriteErrorAsync(http, queryProblem.ToString());
+            return;
+        }
+
+        if (transcoding is null || transcoding.HttpRule.Body.Length == 0 || !IsUtf8Json(http.Request))
         {
             await next(http);
             return;
@@ -60,13 +77,19 @@ public sealed class RestJsonGuard(RequestDelegate next)
         JsonNode? root;
         FieldError? problem;
         var refused = new SortedDictionary<int, FieldError>();
+        t_quotedNumbers = false;
         try
         {
             root = JsonNode.Parse(body);
             var isIngest = transcoding.MethodDescriptor.FullName == IngestMethod;
+            var strict = StrictMethods.Contains(transcoding.MethodDescriptor.FullName);
+            // The body is the whole request ("*") or one of its fields (a rule): check it against that field's message.
+            var bodyField = transcoding.HttpRule.Body == "*" ? null : transcoding.MethodDescriptor.InputType.FindFieldByName(transcoding.HttpRule.Body);
             problem = root is null
-                ? new FieldError(Name(string.Empty), "expected an object, got null")
-                : CheckMessage(root, transcoding.MethodDescriptor.InputType, string.Empty, isIngest ? refused : null);
+                ? new FieldError(Name(bodyField?.Name ?? string.Empty), "expected an object, got null")
+                : bodyField is { MessageType: { } bodyType }
+                    ? CheckMessage(root, bodyType, bodyField.Name, null, strict)
+                    : CheckMessage(root, transcoding.MethodDescriptor.InputType, string.Empty, isIngest ? refused : null, strict);
         }
         catch (JsonException ex)
         {
@@ -86,6 +109,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
+        if (t_quotedNumbers)
+        {
+            // Quoted numbers made plain, because transcoding refuses them in proto3 optional fields (the whole request).
+            t_quotedNumbers = false;
+            body = JsonSerializer.SerializeToUtf8Bytes(root);
+        }
+
         if (refused.Count > 0)
         {
             var events = root!["events"]!.AsArray();
@@ -103,6 +133,51 @@ public sealed class RestJsonGuard(RequestDelegate next)
         await next(http);
     }
 
+    // Set by CheckMessage when it turned a quoted number into a number (the check runs synchronously on one thread).
+    [ThreadStatic]
+    private static bool t_quotedNumbers;
+
+    /// <summary>
+    /// Query parameters that name a field of the request but cannot be read as its type, or that repeat a single field:
+    /// transcoding's own message names neither (<c>The input string 'abc' was not in a correct format.</c>).
+    /// </summary>
+    private static FieldError? CheckQuery(IQueryCollection query, MessageDescriptor descriptor)
+    {
+        foreach (var (name, values) in query)
+        {
+            var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
+            if (field is null || field.FieldType is FieldType.Message or FieldType.Group)
+            {
+                continue;
+            }
+
+            if (!field.IsRepeated && values.Count > 1)
+            {
+                return new FieldError(field.Name, $"is given {values.Count} times; give it once");
+            }
+
+            foreach (var value in values)
+            {
+                var ok = field.FieldType switch
+                {
+                    FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+                    FieldType.UInt32 or FieldType.Fixed32 => uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+                    FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+                    FieldType.UInt64 or FieldType.Fixed64 => ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+                    FieldType.Double or FieldType.Float => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
+                    FieldType.Bool => value is "true" or "false",
+                    _ => true,
+                };
+                if (!ok)
+                {
+                    return new FieldError(field.Name, $"expected {Expected(field)}, got '{Truncate(value ?? "")}'");
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Events of this REST request refused before transcoding (by index), or null.</summary>
     public static IReadOnlyDictionary<int, FieldError>? RefusedEvents(ServerCallContext context) =>
         context.GetHttpContext().Items.TryGetValue(RefusedEventsKey, out var refused) ? (IReadOnlyDictionary<int, FieldError>?)refused : null;
@@ -112,7 +187,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
         && (!type.Charset.HasValue || type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
 
-    private static FieldError? CheckMessage(JsonNode node, MessageDescriptor descriptor, string path, IDictionary<int, FieldError>? refusedEvents)
+    private static FieldError? CheckMessage(JsonNode node, MessageDescriptor descriptor, string path, IDictionary<int, FieldError>? refusedEvents, bool strict = false)
     {
         if (descriptor.FullName.StartsWith("google.protobuf.", StringComparison.Ordinal))
         {
@@ -124,11 +199,18 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return new FieldError(Name(path), "expected an object, got " + Describe(node));
         }
 
+        List<(string Name, double Number)>? quotedNumbers = null;
         foreach (var (name, value) in message)
         {
             var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
             if (field is null)
             {
+                if (strict)
+                {
+                    var known = string.Join(", ", descriptor.Fields.InDeclarationOrder().Select(f => f.Name));
+                    return new FieldError(path.Length == 0 ? name : $"{path}.{name}", $"is not a field here; the fields are {known}");
+                }
+
                 continue; // Transcoding ignores unknown fields.
             }
 
@@ -144,19 +226,32 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 continue;
             }
 
-            var problem = field.IsMap ? CheckMap(value, field, at)
-                : field.IsRepeated ? CheckRepeated(value, field, at, path.Length == 0 && field.Name == "events" ? refusedEvents : null)
-                : CheckValue(value, field, at);
+            var problem = field.IsMap ? CheckMap(value, field, at, strict)
+                : field.IsRepeated ? CheckRepeated(value, field, at, path.Length == 0 && field.Name == "events" ? refusedEvents : null, strict)
+                : CheckValue(value, field, at, strict);
             if (problem is not null)
             {
                 return problem;
             }
+
+            if (!field.IsRepeated && field.FieldType is FieldType.Double or FieldType.Float && value is JsonValue quoted
+                && quoted.GetValueKind() == JsonValueKind.String
+                && double.TryParse(quoted.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
+            {
+                (quotedNumbers ??= []).Add((name, number));
+            }
+        }
+
+        foreach (var (name, number) in quotedNumbers ?? [])
+        {
+            message[name] = JsonValue.Create(number);
+            t_quotedNumbers = true;
         }
 
         return null;
     }
 
-    private static FieldError? CheckRepeated(JsonNode node, FieldDescriptor field, string at, IDictionary<int, FieldError>? refusedEvents)
+    private static FieldError? CheckRepeated(JsonNode node, FieldDescriptor field, string at, IDictionary<int, FieldError>? refusedEvents, bool strict = false)
     {
         if (node is not JsonArray array)
         {
@@ -178,7 +273,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 return new FieldError(itemAt, "is null; expected " + Expected(field));
             }
 
-            if (CheckValue(item, field, itemAt) is { } problem)
+            if (CheckValue(item, field, itemAt, strict) is { } problem)
             {
                 return problem;
             }
@@ -187,7 +282,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         return null;
     }
 
-    private static FieldError? CheckMap(JsonNode node, FieldDescriptor field, string at)
+    private static FieldError? CheckMap(JsonNode node, FieldDescriptor field, string at, bool strict = false)
     {
         if (node is not JsonObject map)
         {
@@ -203,7 +298,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 return new FieldError(entryAt, "is null; expected " + Expected(valueField));
             }
 
-            if (CheckValue(value, valueField, entryAt) is { } problem)
+            if (CheckValue(value, valueField, entryAt, strict) is { } problem)
             {
                 return problem;
             }
@@ -212,11 +307,11 @@ public sealed class RestJsonGuard(RequestDelegate next)
         return null;
     }
 
-    private static FieldError? CheckValue(JsonNode node, FieldDescriptor field, string at)
+    private static FieldError? CheckValue(JsonNode node, FieldDescriptor field, string at, bool strict = false)
     {
         if (field.FieldType is FieldType.Message or FieldType.Group)
         {
-            return CheckMessage(node, field.MessageType, at, null);
+            return CheckMessage(node, field.MessageType, at, null, strict);
         }
 
         var ok = node is JsonValue value && field.FieldType switch

@@ -97,7 +97,9 @@ public static class GatewayHostingExtensions
           Recommendations (service profilegrid.v1.RecommendationService):
                  GET /v1/tenants/{tenant}/users/{user}/recommendations?n=10, GET /v1/tenants/{tenant}/items/{item}/similar
                  POST /v1/tenants/{tenant}/recommender:train, GET /v1/tenants/{tenant}/recommender
+                 POST /v1/tenants/{tenant}/recommender:evaluate (offline evaluation of every algorithm on the tenant's history)
                  POST /v1/tenants/{tenant}/items:upsert, POST /v1/tenants/{tenant}/items:delete, GET /v1/tenants/{tenant}/items[/{item}]
+                 GET|PUT|POST /v1/tenants/{tenant}/recommendation-rules, GET|PUT|DELETE /v1/tenants/{tenant}/recommendation-rules/{rule}
           Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
         """;
 }
