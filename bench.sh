@@ -2,7 +2,8 @@
 # Benchmarks ProfileGrid's ingest paths (events/s acknowledged and end-to-end, exactly-once check, GetProfile
 # latency) on the real host, and the same events in Redis; or, with "segmentation", the segmentation library's k-means
 # against scikit-learn on the same points; or, with "growth", ingest and reads with 3k, 100k and 1M resident users;
-# or, with "recommender-train", item-item CF and EASE training against numpy/scipy on the same data.
+# or, with "recommender-train", item-item CF and EASE training against numpy/scipy on the same data; or, with
+# "recommend", Recommend latency and host CPU per request at a fixed rate on the real host.
 # Installs what it needs on first use (redis-server and Azurite, python3-sklearn or python3-scipy), builds Release into bench/.build
 # (apart from other builds of src/ and tests/), then runs.
 #   bash bench.sh                       # the default run (log-azurite, stream-azurite, log-memory, redis)
@@ -14,6 +15,8 @@
 #                                       # 1M: about 7 GiB of live heap in the host, see docs/benchmarks.md)
 #   bash bench.sh recommender-train     # item-item CF and EASE training time and peak memory at 100k users x 20k items,
 #                                       # .NET against numpy/scipy (--help: options)
+#   bash bench.sh recommend             # Recommend at 1,000/s for 100k users x 20k items: p50/p99, host CPU per call,
+#                                       # then the most it serves with 16 in flight (--help: options)
 # Results: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,13 +37,19 @@ elif [ "${1:-}" = "recommender-train" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy >/dev/null
   fi
-elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && ! command -v redis-server >/dev/null 2>&1; then
+elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
-if [ "${1:-}" != "segmentation" ] && [ "${1:-}" != "memory" ] && [ "${1:-}" != "recommender-train" ] && [ ! -x node_modules/.bin/azurite ]; then
+# recommend needs Azurite only with --storage azurite.
+needs_azurite=yes
+case "${1:-}" in
+  segmentation|memory|recommender-train) needs_azurite=no ;;
+  recommend) case " $* " in *" --storage azurite "*|*" --storage=azurite "*) ;; *) needs_azurite=no ;; esac ;;
+esac
+if [ "$needs_azurite" = yes ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "Installing Azurite (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error
 fi
