@@ -59,9 +59,7 @@ public static class RecommenderEvaluation
 
         // Segments are named by label in the report (the recommender keys them by id, which carries over between models).
         var labelled = users.Select(u => u.Segment is { } id ? u with { Segment = segmentLabels.GetValueOrDefault(id, $"segment {id}") } : u).ToList();
-        // As training does: ages count from the data's latest interaction (an imported 1998 history still has a trend).
-        var latest = users.SelectMany(u => u.Items).Select(i => i.LastAt).DefaultIfEmpty(now).Max();
-        var reference = latest < now ? latest : now;
+        var reference = RecommenderTraining.ReferenceTime(users, now);
         var matrix = InteractionMatrix.Build(labelled, RecommenderSettings.Weights(settings), reference);
         if (matrix.UserCount < 2 || matrix.ItemCount < 2)
         {

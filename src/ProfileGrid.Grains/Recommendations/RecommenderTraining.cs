@@ -12,6 +12,17 @@ public sealed class InsufficientTrainingDataException(string message) : Exceptio
 /// <summary>Turns gathered interactions into a model package: pure and CPU-bound, run off the grain's turn.</summary>
 public static class RecommenderTraining
 {
+    /// <summary>
+    /// The instant ages (trending, decay, age bands) count from: the data's latest interaction, or now if that is later.
+    /// The same as now for a live tenant; an imported history from 1998 keeps its trend instead of every weight decayed
+    /// to nothing.
+    /// </summary>
+    public static DateTimeOffset ReferenceTime(IReadOnlyList<UserInteractions> users, DateTimeOffset now)
+    {
+        var latest = users.SelectMany(u => u.Items).Select(i => i.LastAt).DefaultIfEmpty(now).Max();
+        return latest < now ? latest : now;
+    }
+
     public static TrainedPackage Train(
         IReadOnlyList<UserInteractions> users,
         IReadOnlyDictionary<string, ItemFact> facts,
@@ -20,10 +31,7 @@ public static class RecommenderTraining
         DateTimeOffset now)
     {
         var weights = RecommenderSettings.Weights(settings);
-        // Ages (trending, decay) count from the data's latest interaction, not the clock: the same for a live tenant,
-        // and an imported history from 1998 still has a trend rather than every weight decayed to nothing.
-        var latest = users.SelectMany(u => u.Items).Select(i => i.LastAt).DefaultIfEmpty(now).Max();
-        var reference = latest < now ? latest : now;
+        var reference = ReferenceTime(users, now);
         var matrix = InteractionMatrix.Build(users, weights, reference);
         if (matrix.UserCount == 0 || matrix.ItemCount < 2)
         {
