@@ -16,8 +16,8 @@ public sealed record RecommendCall(
     string? PageItem = null,
     IReadOnlyList<string>? Exclusions = null);
 
-/// <summary>One item of a served list: the model's or a rule's, and every rule that touched it.</summary>
-public sealed record ServedItem(string ItemId, double Score, string Source, string? Because, IReadOnlyList<string> Rules);
+/// <summary>One item of a served list: the model's or a rule's, every rule that touched it, and what the catalog knows of it.</summary>
+public sealed record ServedItem(string ItemId, double Score, string Source, string? Because, IReadOnlyList<string> Rules, CatalogItem? Catalog);
 
 /// <summary>A served list and what it was served from.</summary>
 public sealed record ServedList(

@@ -48,6 +48,6 @@ public static class ServingRules
             PageItem = pageItem,
             Personalized = input.PersonalizationOptIn,
         });
-        return (outcome.Items.Select(ranked => new ServedItem(ranked.Item.ItemId, ranked.Item.Score, ranked.Item.Source, ranked.Item.Because, ranked.RuleIds)).ToList(), outcome.RuleSetVersion);
+        return (outcome.Items.Select(ranked => new ServedItem(ranked.Item.ItemId, ranked.Item.Score, ranked.Item.Source, ranked.Item.Because, ranked.RuleIds, snapshot.Item(ranked.Item.ItemId))).ToList(), outcome.RuleSetVersion);
     }
 }

@@ -3,8 +3,8 @@ using System.Collections.Frozen;
 namespace ProfileGrid.Recommendations.Catalog;
 
 /// <summary>
-/// ISO 4217 active currency codes, the same list the gateway validates events against (ProfileGrid.Silo's
-/// <c>IsoCodes.Currencies</c>; this project references no grid project, so the list is repeated here: keep them equal).
+/// ISO 4217 active currency codes: the one list, which the gateway validates events against too (ProfileGrid.Silo's
+/// <c>IsoCodes.Currencies</c> is this set).
 /// </summary>
 public static class Iso4217
 {

@@ -19,15 +19,8 @@ public static class IsoCodes
         TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
         """);
 
-    /// <summary>ISO 4217 active currency codes.</summary>
-    public static readonly FrozenSet<string> Currencies = Split("""
-        AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF
-        CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG
-        HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA
-        MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD
-        RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX
-        USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
-        """);
+    /// <summary>ISO 4217 active currency codes: the recommender library's list, so that events and catalog items agree.</summary>
+    public static readonly FrozenSet<string> Currencies = ProfileGrid.Recommendations.Catalog.Iso4217.Currencies;
 
     /// <summary>ISO 639-1 two-letter language codes.</summary>
     public static readonly FrozenSet<string> Languages = Split("""

@@ -56,7 +56,6 @@ public sealed partial class RecommendationServiceImpl(
             throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
         }
 
-        var snapshot = await serving.GetAsync(tenant);
         var response = new RecommendResponse
         {
             Tenant = tenant,
@@ -73,7 +72,7 @@ public sealed partial class RecommendationServiceImpl(
             response.SegmentId = segmentId;
         }
 
-        response.Items.AddRange(served.Items.Select(item => ToProto(item, snapshot)));
+        response.Items.AddRange(served.Items.Select(ToProto));
         return response;
     }
 
@@ -92,9 +91,10 @@ public sealed partial class RecommendationServiceImpl(
             StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': nobody had interacted with it at the last training, or EASE left it out (it models the ease_max_items most popular items)"));
         var response = new SimilarItemsResponse { Tenant = tenant, ItemId = itemId, ModelVersion = package.Version };
         response.Items.AddRange(similar
-            .Where(item => snapshot.Item(item.ItemId) is not { Available: false })
+            .Select(item => new ServedItem(item.ItemId, item.Score, item.Source, item.Because, [], snapshot.Item(item.ItemId)))
+            .Where(item => item.Catalog is not { Available: false })
             .Take(count)
-            .Select(item => ToProto(new ServedItem(item.ItemId, item.Score, item.Source, item.Because, []), snapshot)));
+            .Select(ToProto));
         return response;
     }
 
@@ -462,7 +462,7 @@ public sealed partial class RecommendationServiceImpl(
         return itemId;
     }
 
-    private static RecommendedItem ToProto(ServedItem item, TenantServingSnapshot snapshot)
+    private static RecommendedItem ToProto(ServedItem item)
     {
         var proto = new RecommendedItem
         {
@@ -472,7 +472,7 @@ public sealed partial class RecommendationServiceImpl(
             Because = item.Because ?? "",
         };
         proto.Rules.AddRange(item.Rules);
-        if (snapshot.Item(item.ItemId) is { } known)
+        if (item.Catalog is { } known)
         {
             proto.Category = known.Category ?? "";
             proto.Price = known.Price?.ToString(CultureInfo.InvariantCulture) ?? "";
