@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using Orleans.Serialization;
+using ProfileGrid.Abstractions.Profiles;
+using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Domain;
 
 namespace ProfileGrid.Grains;
@@ -12,9 +14,10 @@ namespace ProfileGrid.Grains;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The first byte says how the rest is encoded (a packed form lives only in its process, but any codec unpacks whatever
-/// the setting): 0 for the serialized state as is; 1 (Brotli) or 2 (Deflate) for its length (4 bytes, little-endian)
-/// and then the compressed stream. Unpacking compacts the profile as activation does
+/// The first byte says how the state is encoded (a packed form lives only in its process, but any codec unpacks whatever
+/// the setting), the next four the length of the serving section (<see cref="PackedServingInput"/>: consent and item
+/// history, which <c>Recommend</c> reads without unpacking), then the section, then the state without its items: as it
+/// is (0), or its length (4 bytes, little-endian) and its Brotli (1) or Deflate (2) stream. Unpacking compacts the profile as activation does
 /// (<see cref="ProfileUpdater.Compact"/>): text shared with the other profiles again, no spare capacity.
 /// </para>
 /// <para>
@@ -46,13 +49,42 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
     public byte[] Pack(UserProfileGrainState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var serialized = serializer.SerializeToArray(state);
-        var packed = Codec switch
+        var output = new ArrayBufferWriter<byte>(1024);
+        output.GetSpan(HeaderBytes)[0] = Codec switch { ProfilePackCodec.Brotli => Brotli, ProfilePackCodec.Deflate => Deflate, _ => Raw };
+        output.Advance(HeaderBytes);
+        PackedServingInput.Write(output, state.Profile);
+        var sectionLength = output.WrittenCount - HeaderBytes;
+
+        // The items travel in the section: the compressed state holds the rest of the profile only.
+        var behavior = state.Profile.Behavior;
+        var items = behavior.Items;
+        byte[] serialized;
+        behavior.Items = NoItems;
+        try
         {
-            ProfilePackCodec.Brotli => BrotliCompressed(serialized),
-            ProfilePackCodec.Deflate => DeflateCompressed(serialized),
-            _ => [Raw, .. serialized],
+            serialized = serializer.SerializeToArray(state);
+        }
+        finally
+        {
+            behavior.Items = items;
+        }
+
+        var codec = output.WrittenSpan[0];
+        var compressed = codec switch
+        {
+            Brotli => BrotliCompressed(serialized, output),
+            Deflate => DeflateCompressed(serialized, output),
+            _ => false,
         };
+        if (!compressed)
+        {
+            serialized.CopyTo(output.GetSpan(serialized.Length));
+            output.Advance(serialized.Length);
+        }
+
+        var packed = output.WrittenSpan.ToArray();
+        packed[0] = compressed ? codec : Raw;
+        BinaryPrimitives.WriteInt32LittleEndian(packed.AsSpan(1), sectionLength);
         Interlocked.Increment(ref _packed);
         Interlocked.Add(ref _packedBytes, packed.Length);
         return packed;
@@ -62,6 +94,7 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
     {
         ArgumentNullException.ThrowIfNull(packed);
         var state = Read(packed);
+        PackedServingInput.Restore(Section(packed), state.Profile.Behavior.Items = new Dictionary<string, ItemStats>(StringComparer.Ordinal));
 
         // As on activation: the deserialized profile holds text of its own.
         ProfileUpdater.Compact(state.Profile);
@@ -70,18 +103,31 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
         return state;
     }
 
+    /// <summary>What <c>Recommend</c> reads of a packed profile (its consent flag and item history), without unpacking it.</summary>
+    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items) ReadServingInput(byte[] packed) =>
+        PackedServingInput.ReadServingInput(Section(packed));
+
+    // The codec byte, then the length of the serving section.
+    private const int HeaderBytes = 5;
+
+    private static readonly Dictionary<string, ItemStats> NoItems = new(StringComparer.Ordinal);
+
+    private static ReadOnlySpan<byte> Section(byte[] packed) =>
+        packed.AsSpan(HeaderBytes, BinaryPrimitives.ReadInt32LittleEndian(packed.AsSpan(1)));
+
     private UserProfileGrainState Read(byte[] packed)
     {
+        var body = HeaderBytes + BinaryPrimitives.ReadInt32LittleEndian(packed.AsSpan(1));
         switch (packed[0])
         {
             case Raw:
-                return serializer.Deserialize(packed.AsMemory(1)) ?? throw new InvalidDataException("A packed profile state holds no state.");
+                return serializer.Deserialize(packed.AsMemory(body)) ?? throw new InvalidDataException("A packed profile state holds no state.");
             case Brotli:
-                var length = BinaryPrimitives.ReadInt32LittleEndian(packed.AsSpan(1));
+                var length = BinaryPrimitives.ReadInt32LittleEndian(packed.AsSpan(body));
                 var buffer = ArrayPool<byte>.Shared.Rent(length);
                 try
                 {
-                    if (!BrotliDecoder.TryDecompress(packed.AsSpan(5), buffer, out var written) || written != length)
+                    if (!BrotliDecoder.TryDecompress(packed.AsSpan(body + 4), buffer, out var written) || written != length)
                     {
                         throw new InvalidDataException($"A packed profile state does not decompress to its {length} bytes.");
                     }
@@ -94,11 +140,11 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
                 }
 
             case Deflate:
-                var size = BinaryPrimitives.ReadInt32LittleEndian(packed.AsSpan(1));
+                var size = BinaryPrimitives.ReadInt32LittleEndian(packed.AsSpan(body));
                 var inflated = ArrayPool<byte>.Shared.Rent(size);
                 try
                 {
-                    using (var stream = new DeflateStream(new MemoryStream(packed, 5, packed.Length - 5, writable: false), CompressionMode.Decompress))
+                    using (var stream = new DeflateStream(new MemoryStream(packed, body + 4, packed.Length - body - 4, writable: false), CompressionMode.Decompress))
                     {
                         stream.ReadExactly(inflated, 0, size);
                     }
@@ -115,34 +161,43 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
         }
     }
 
-    private static byte[] DeflateCompressed(byte[] serialized)
+    /// <summary>Appends the state's length and its Deflate stream; false (nothing appended) when that would not be smaller.</summary>
+    private static bool DeflateCompressed(byte[] serialized, ArrayBufferWriter<byte> output)
     {
-        using var output = new MemoryStream(serialized.Length / 2 + 16);
-        output.WriteByte(Deflate);
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(length, serialized.Length);
-        output.Write(length);
-        using (var stream = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        using var compressed = new MemoryStream(serialized.Length / 2 + 16);
+        using (var stream = new DeflateStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
         {
             stream.Write(serialized);
         }
 
-        return output.Length - 5 < serialized.Length ? output.ToArray() : [Raw, .. serialized];
+        if (compressed.Length + 4 >= serialized.Length)
+        {
+            return false;
+        }
+
+        BinaryPrimitives.WriteInt32LittleEndian(output.GetSpan(4), serialized.Length);
+        output.Advance(4);
+        compressed.GetBuffer().AsSpan(0, (int)compressed.Length).CopyTo(output.GetSpan((int)compressed.Length));
+        output.Advance((int)compressed.Length);
+        return true;
     }
 
-    private static byte[] BrotliCompressed(byte[] serialized)
+    /// <summary>Appends the state's length and its Brotli stream; false (nothing appended) when that would not be smaller.</summary>
+    private static bool BrotliCompressed(byte[] serialized, ArrayBufferWriter<byte> output)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(5 + BrotliEncoder.GetMaxCompressedLength(serialized.Length));
+        var buffer = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(serialized.Length));
         try
         {
-            if (!BrotliEncoder.TryCompress(serialized, buffer.AsSpan(5), out var written, BrotliQuality, BrotliWindow) || written >= serialized.Length)
+            if (!BrotliEncoder.TryCompress(serialized, buffer, out var written, BrotliQuality, BrotliWindow) || written + 4 >= serialized.Length)
             {
-                return [Raw, .. serialized]; // incompressible: kept as it is
+                return false; // incompressible: kept as it is
             }
 
-            buffer[0] = Brotli;
-            BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(1), serialized.Length);
-            return buffer.AsSpan(0, 5 + written).ToArray();
+            BinaryPrimitives.WriteInt32LittleEndian(output.GetSpan(4), serialized.Length);
+            output.Advance(4);
+            buffer.AsSpan(0, written).CopyTo(output.GetSpan(written));
+            output.Advance(written);
+            return true;
         }
         finally
         {

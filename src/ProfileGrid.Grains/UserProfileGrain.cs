@@ -714,6 +714,13 @@ public sealed partial class UserProfileGrain(
 
     Task<RecommendationInput> IUserProfileGrain.GetRecommendationInputAsync()
     {
+        if (_packed is { } packed && _heldDuringReconcile is null)
+        {
+            // Read beside the packed state: serving neither unpacks the profile nor counts as a use that keeps it unpacked.
+            var (optIn, eventsApplied, items) = ProfilePacker.ReadServingInput(packed);
+            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items));
+        }
+
         var exists = state.RecordExists || Profile.EventsApplied > 0;
         return Task.FromResult(new RecommendationInput(exists, Profile.Preferences.PersonalizationOptIn, ItemViews()));
     }
