@@ -420,6 +420,45 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.Equal(1, Json.Int64(status.RootElement, "version"));
         Assert.Equal(10, Json.Int64(status.RootElement, "usersWithInteractions"));
     }
+
+    [Fact]
+    public async Task An_unknown_query_parameter_is_refused_naming_it_and_the_parameters_the_request_reads()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-query");
+        await Recommendations.CreateRuleAsync(new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "r1", Action = new RuleAction { Type = "exclude", Items = { "zzz" } } } });
+
+        foreach (var (path, problem, accepted) in new[]
+        {
+            ($"/v1/tenants/{tenant}/users/alice/recommendations?N=3", "N: is not a query parameter of this request; names are case-sensitive ('N' is not 'n')", "the query parameters are n, slot, pageItem (or page_item), exclude"),
+            ($"/v1/tenants/{tenant}/users/alice/recommendations?nn=5", "nn: is not a query parameter", "n, slot"),
+            ($"/v1/tenants/{tenant}/users/alice/recommendations?n=3&tenant=other", "tenant: is not read from the query string here", "n, slot"),
+            ($"/v1/tenants/{tenant}/items/a-1/similar?count=2", "count: is not a query parameter", "the query parameters are n"),
+            ($"/v1/tenants/{tenant}/items?pagesize=2", "pagesize: is not a query parameter of this request; names are case-sensitive ('pagesize' is not 'pageSize')", "after, pageSize (or page_size)"),
+            ($"/v1/tenants/{tenant}/items/a-1?verbose=true", "verbose: is not a query parameter", "this request takes no query parameters"),
+            ($"/v1/tenants/{tenant}/recommendation-rules?all=1", "all: is not a query parameter", "this request takes no query parameters"),
+            ($"/v1/tenants/{tenant}/recommendation-rules/r1?expected_versoin=1", "expected_versoin: is not a query parameter", "this request takes no query parameters"),
+            ($"/v1/tenants/{tenant}/recommender?details=true", "details: is not a query parameter", "this request takes no query parameters"),
+        })
+        {
+            var answer = await Silo.Http.GetAsync(path);
+            var text = await answer.Content.ReadAsStringAsync();
+            Assert.True(answer.StatusCode == HttpStatusCode.BadRequest, $"{path}: {(int)answer.StatusCode} {text}");
+            using var error = JsonDocument.Parse(text);
+            Assert.Equal((int)StatusCode.InvalidArgument, Json.Int64(error.RootElement, "code"));
+            Assert.Contains(problem, error.RootElement.GetProperty("message").GetString());
+            Assert.Contains(accepted, error.RootElement.GetProperty("message").GetString());
+        }
+
+        // The parameters the requests read still work, in either spelling transcoding reads.
+        using var three = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/users/alice/recommendations?n=3&pageItem=a-3&exclude=a-4&exclude=a-5");
+        Assert.Equal(3, three.RootElement.GetProperty("items").GetArrayLength());
+        var upsert = new UpsertItemsRequest { Tenant = tenant, Items = { new CatalogItem { ItemId = "c-1" }, new CatalogItem { ItemId = "c-2" } } };
+        await Recommendations.UpsertItemsAsync(upsert);
+        using var page = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/items?page_size=1");
+        Assert.Equal(1, page.RootElement.GetProperty("items").GetArrayLength());
+        using var deleted = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Delete, $"/v1/tenants/{tenant}/recommendation-rules/r1?expectedVersion=1");
+        Assert.Equal(2, Json.Int64(deleted.RootElement, "version"));
+    }
 }
 
 /// <summary>

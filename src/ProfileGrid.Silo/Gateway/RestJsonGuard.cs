@@ -36,10 +36,19 @@ public sealed class RestJsonGuard(RequestDelegate next)
         "profilegrid.v1.RecommendationService.EvaluateRecommender",
     };
 
+    /// <summary>
+    /// Services where a query parameter the request does not read is refused rather than ignored: <c>?N=3</c> or
+    /// <c>?nn=5</c> would otherwise answer with the default n, and the client would never learn why.
+    /// </summary>
+    private static readonly HashSet<string> StrictQueryServices = new(StringComparer.Ordinal)
+    {
+        "profilegrid.v1.RecommendationService",
+    };
+
     public async Task InvokeAsync(HttpContext http)
     {
         var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
-        if (transcoding is not null && CheckQuery(http.Request.Query, transcoding.MethodDescriptor.InputType) is { } queryProblem)
+        if (transcoding is not null && CheckQuery(http, transcoding) is { } queryProblem)
         {
             await WriteErrorAsync(http, queryProblem.ToString());
             return;
@@ -144,13 +153,22 @@ public sealed class RestJsonGuard(RequestDelegate next)
 
     /// <summary>
     /// Query parameters that name a field of the request but cannot be read as its type, or that repeat a single field:
-    /// transcoding's own message names neither (<c>The input string 'abc' was not in a correct format.</c>).
+    /// transcoding's own message names neither (<c>The input string 'abc' was not in a correct format.</c>). For the
+    /// services in <see cref="StrictQueryServices"/>, also a parameter the request does not read.
     /// </summary>
-    private static FieldError? CheckQuery(IQueryCollection query, MessageDescriptor descriptor)
+    private static FieldError? CheckQuery(HttpContext http, GrpcJsonTranscodingMetadata transcoding)
     {
-        foreach (var (name, values) in query)
+        var descriptor = transcoding.MethodDescriptor.InputType;
+        var strict = StrictQueryServices.Contains(transcoding.MethodDescriptor.Service.FullName);
+        foreach (var (name, values) in http.Request.Query)
         {
+            // Matched as transcoding matches it: the JSON name or the proto name, case-sensitive.
             var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
+            if (strict && (field is null || !IsQueryParameter(field, http, transcoding)))
+            {
+                return UnknownQueryParameter(name, field, http, transcoding);
+            }
+
             if (field is null || field.FieldType is FieldType.Message or FieldType.Group)
             {
                 continue;
@@ -181,6 +199,40 @@ public sealed class RestJsonGuard(RequestDelegate next)
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Whether transcoding binds <paramref name="field"/> from the query string: a field of the request that is not in
+    /// the route and not in the body (a body of "*" takes every field), and not a message (these requests have none that
+    /// a query could set).
+    /// </summary>
+    private static bool IsQueryParameter(FieldDescriptor field, HttpContext http, GrpcJsonTranscodingMetadata transcoding) =>
+        transcoding.HttpRule.Body != "*"
+        && field.Name != transcoding.HttpRule.Body
+        && field.FieldType is not (FieldType.Message or FieldType.Group)
+        && !RouteParameters(http).Contains(field.Name);
+
+    private static HashSet<string> RouteParameters(HttpContext http) =>
+        http.GetEndpoint() is Microsoft.AspNetCore.Routing.RouteEndpoint endpoint
+            ? endpoint.RoutePattern.Parameters.Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase)
+            : [];
+
+    private static FieldError UnknownQueryParameter(string name, FieldDescriptor? field, HttpContext http, GrpcJsonTranscodingMetadata transcoding)
+    {
+        var descriptor = transcoding.MethodDescriptor.InputType;
+        var accepted = descriptor.Fields.InDeclarationOrder().Where(f => IsQueryParameter(f, http, transcoding)).ToList();
+        var list = accepted.Count == 0
+            ? "this request takes no query parameters"
+            : "the query parameters are " + string.Join(", ", accepted.Select(f => f.JsonName == f.Name ? f.Name : $"{f.JsonName} (or {f.Name})"));
+        if (field is not null)
+        {
+            // A field of the request given in the query although the path or the body carries it.
+            return new FieldError(name, $"is not read from the query string here; {list}");
+        }
+
+        var near = accepted.FirstOrDefault(f => string.Equals(f.JsonName, name, StringComparison.OrdinalIgnoreCase) || string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
+        var hint = near is null ? "" : $" ('{Truncate(name)}' is not '{(string.Equals(near.JsonName, name, StringComparison.OrdinalIgnoreCase) ? near.JsonName : near.Name)}')";
+        return new FieldError(Truncate(name), $"is not a query parameter of this request; names are case-sensitive{hint}; {list}");
     }
 
     /// <summary>Events of this REST request refused before transcoding (by index), or null.</summary>
