@@ -459,6 +459,40 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         using var deleted = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Delete, $"/v1/tenants/{tenant}/recommendation-rules/r1?expectedVersion=1");
         Assert.Equal(2, Json.Int64(deleted.RootElement, "version"));
     }
+
+    [Fact]
+    public async Task An_item_id_with_white_space_at_either_end_is_refused_by_events_the_catalog_and_rules_alike()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-padded");
+
+        // Events and the catalog refuse the same ids, so " a-1 " can never become a second a-1 on either side.
+        var events = new IngestEventsRequest { Tenant = tenant };
+        events.Events.Add(ShopScenario.Rate("alice", "padded-1", DateTimeOffset.UtcNow.AddMinutes(-1), " a-1 ", 4));
+        events.Events.Add(ShopScenario.View("alice", "padded-2", DateTimeOffset.UtcNow.AddMinutes(-1), "a-1 ", "books"));
+        events.Events.Add(ShopScenario.Rate("alice", "fine-1", DateTimeOffset.UtcNow.AddMinutes(-1), "a 1", 4));
+        var ingested = await Silo.Client.IngestEventsAsync(events);
+        Assert.Equal(1, ingested.Accepted); // white space inside an id is part of the id
+        Assert.Equal(["events[0].rating.product_id", "events[1].product.product_id"], ingested.Rejected.Select(r => r.Field));
+        Assert.All(ingested.Rejected, r => Assert.Contains("begins or ends with white space", r.Reason));
+
+        var upsert = new UpsertItemsRequest { Tenant = tenant, Items = { new CatalogItem { ItemId = " a-1 " }, new CatalogItem { ItemId = "a-1" } } };
+        var upserted = await Recommendations.UpsertItemsAsync(upsert);
+        Assert.Equal(1, upserted.Accepted);
+        var refused = Assert.Single(upserted.Rejected);
+        Assert.Equal("items[0].item_id", refused.Field);
+        Assert.Contains("' a-1 ' begins or ends with white space", refused.Reason);
+
+        var get = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/items/%20a-1%20");
+        Assert.Equal(HttpStatusCode.BadRequest, get.StatusCode);
+        Assert.Contains("item_id: ' a-1 ' begins or ends with white space", await get.Content.ReadAsStringAsync());
+        var similar = await Assert.ThrowsAsync<RpcException>(() => Recommendations.SimilarItemsAsync(new SimilarItemsRequest { Tenant = tenant, ItemId = "a-1 " }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, similar.StatusCode);
+
+        var pin = new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "padded", Action = new RuleAction { Type = "pin", Items = { "a-3", " a-1" } } } };
+        var rule = await Assert.ThrowsAsync<RpcException>(() => Recommendations.CreateRuleAsync(pin).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, rule.StatusCode);
+        Assert.Contains("rule.action.items[1]: ' a-1' begins or ends with white space", rule.Status.Detail);
+    }
 }
 
 /// <summary>

@@ -7,7 +7,7 @@ namespace ProfileGrid.Recommendations.Catalog;
 /// <summary>One item of a catalog upsert as the client sends it (wire names snake_case).</summary>
 public sealed record CatalogItemUpsert
 {
-    /// <summary>1-256 characters, no control characters; the id events carry.</summary>
+    /// <summary>1-256 characters, no control characters, no white space at either end; the id events carry.</summary>
     [JsonPropertyName("item_id")]
     public string? ItemId { get; init; }
 
@@ -60,6 +60,16 @@ public static class CatalogValidator
     /// <summary>As the gateway bounds a unit price (GatewayOptions.MaxUnitPrice's default).</summary>
     public const decimal MaxPrice = 10_000_000m;
 
+    /// <summary>
+    /// Why an item id with white space at either end is refused, or null when it has none. Ids are matched exactly, so
+    /// an item upserted as " i1 " would be another item than the "i1" events name; the gateway refuses such product ids
+    /// in events too, so neither side can create the other's near twin.
+    /// </summary>
+    public static string? WhiteSpaceProblem(string itemId) =>
+        itemId.Length > 0 && (char.IsWhiteSpace(itemId[0]) || char.IsWhiteSpace(itemId[^1]))
+            ? $"'{TextChecks.Truncate(itemId)}' begins or ends with white space; item ids are matched exactly, so send it without"
+            : null;
+
     public static CatalogValidation Validate(IReadOnlyList<CatalogItemUpsert?> items)
     {
         ArgumentNullException.ThrowIfNull(items);
@@ -108,7 +118,7 @@ public static class CatalogValidator
         var before = problems.Count;
         void Fail(string field, string reason) => problems.Add(new FieldProblem($"{path}.{field}", reason));
 
-        if (TextChecks.IdProblem(upsert.ItemId, MaxItemIdLength) is { } idProblem)
+        if ((TextChecks.IdProblem(upsert.ItemId, MaxItemIdLength) ?? WhiteSpaceProblem(upsert.ItemId!)) is { } idProblem)
         {
             Fail("item_id", idProblem);
         }

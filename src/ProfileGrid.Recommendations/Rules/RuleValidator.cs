@@ -280,7 +280,7 @@ public static class RuleValidator
             var seen = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < items.Count; i++)
             {
-                if (TextChecks.IdProblem(items[i], RuleLimits.MaxItemIdLength) is { } problem)
+                if ((TextChecks.IdProblem(items[i], RuleLimits.MaxItemIdLength) ?? Catalog.CatalogValidator.WhiteSpaceProblem(items[i])) is { } problem)
                 {
                     Fail($"{field}[{i}]", problem);
                 }

@@ -217,7 +217,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
     public bool TryValidateItemId(string itemId, string field, out FieldError? error)
     {
         var check = new Checker(string.Empty);
-        check.Id(itemId, field, limits.MaxStringLength);
+        check.ProductId(itemId, field, limits.MaxStringLength);
         error = check.Error;
         return error is null;
     }
@@ -268,7 +268,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             return (null, null);
         }
 
-        var productId = check.Id(wire.ProductId, "rating.product_id", limits.MaxStringLength);
+        var productId = check.ProductId(wire.ProductId, "rating.product_id", limits.MaxStringLength);
         var category = check.Category(wire.Category, "rating.category", limits.MaxStringLength);
         double? value = null;
         if (!wire.HasValue)
@@ -297,7 +297,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             return null;
         }
 
-        var productId = check.Id(wire.ProductId, "product.product_id", limits.MaxStringLength);
+        var productId = check.ProductId(wire.ProductId, "product.product_id", limits.MaxStringLength);
         var quantity = wire.Quantity == 0 ? 1 : check.Quantity(wire.Quantity, "product.quantity", limits.MaxQuantity);
         var category = check.Category(wire.Category, "product.category", limits.MaxStringLength);
         if (kind == EventKind.RemoveFromCart && category is null)
@@ -373,7 +373,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         {
             var line = wire.Lines[i];
             var at = $"purchase.lines[{i}]";
-            var productId = check.Id(line.ProductId, at + ".product_id", limits.MaxStringLength);
+            var productId = check.ProductId(line.ProductId, at + ".product_id", limits.MaxStringLength);
             var quantity = check.Quantity(line.Quantity, at + ".quantity", limits.MaxQuantity);
             var price = check.Price(line.UnitPrice, at + ".unit_price", limits.MaxUnitPrice);
             var category = check.Category(line.Category, at + ".category", limits.MaxStringLength);
@@ -531,6 +531,22 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             }
 
             return value;
+        }
+
+        /// <summary>
+        /// A product (item) id: an id without white space at either end, because ids are matched exactly and the catalog
+        /// refuses such ids too: " i1 " in an event would otherwise be another item than the "i1" the catalog holds.
+        /// </summary>
+        public string? ProductId(string? value, string field, int maxLength)
+        {
+            var id = Id(value, field, maxLength);
+            if (id is not null && ProfileGrid.Recommendations.Catalog.CatalogValidator.WhiteSpaceProblem(id) is { } problem)
+            {
+                Fail(field, problem);
+                return null;
+            }
+
+            return id;
         }
 
         /// <summary>A user id: an id that can also be a URL path segment, which "." and ".." cannot.</summary>
