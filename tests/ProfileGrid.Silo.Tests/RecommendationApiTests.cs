@@ -493,6 +493,29 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.Equal(StatusCode.InvalidArgument, rule.StatusCode);
         Assert.Contains("rule.action.items[1]: ' a-1' begins or ends with white space", rule.Status.Detail);
     }
+
+    [Fact]
+    public async Task A_delete_names_every_bad_id_with_its_reason_and_deletes_the_valid_rest()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-delete-bad");
+        var longId = new string('x', 300);
+
+        using var answer = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/items:delete",
+            $$"""{"itemIds": ["a-3", "", " a-4", "a-5", "{{longId}}", "a\u0001b", "a-5"]}""");
+
+        Assert.Equal(2, Json.Int64(answer.RootElement, "deleted")); // a-3 and a-5 (named twice, deleted once)
+        var rejected = answer.RootElement.GetProperty("rejected").EnumerateArray()
+            .Select(r => (Json.Int64(r, "index"), r.GetProperty("field").GetString(), r.GetProperty("reason").GetString()!)).ToList();
+        Assert.Equal([1L, 2L, 4L, 5L], rejected.Select(r => r.Item1));
+        Assert.Equal(["item_ids[1]", "item_ids[2]", "item_ids[4]", "item_ids[5]"], rejected.Select(r => r.Item2));
+        Assert.Equal("is required", rejected[0].Item3);
+        Assert.Contains("begins or ends with white space", rejected[1].Item3);
+        Assert.Contains("300 characters long", rejected[2].Item3);
+        Assert.Equal("contains control characters", rejected[3].Item3);
+        Assert.True((await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "a-3" })).Deleted);
+        Assert.True((await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "a-5" })).Deleted);
+        Assert.False((await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "a-4" })).Deleted);
+    }
 }
 
 /// <summary>

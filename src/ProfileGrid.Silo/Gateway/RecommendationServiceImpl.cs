@@ -265,17 +265,28 @@ public sealed partial class RecommendationServiceImpl(
             throw Invalid("item_ids", $"between 1 and {MaxUpsertItems} ids ({request.ItemIds.Count})");
         }
 
+        // As an upsert does: each bad id is refused with its reason and the valid rest are deleted.
+        var response = new DeleteItemsResponse();
+        var valid = new List<string>(request.ItemIds.Count);
         for (var i = 0; i < request.ItemIds.Count; i++)
         {
-            ItemId(request.ItemIds[i], $"item_ids[{i}]");
+            if (validator.TryValidateItemId(request.ItemIds[i], $"item_ids[{i}]", out var error))
+            {
+                valid.Add(request.ItemIds[i]);
+            }
+            else
+            {
+                response.Rejected.Add(new ItemRejection { Index = i, Field = error!.Field, Reason = error.Reason });
+            }
         }
 
         var shards = options.Value.CatalogShards;
-        var deleted = await Task.WhenAll(request.ItemIds.Distinct(StringComparer.Ordinal)
+        var deleted = await Task.WhenAll(valid.Distinct(StringComparer.Ordinal)
             .GroupBy(id => RecommendationKeys.CatalogShardOf(id, shards))
             .Select(group => CatalogShard(tenant, group.Key).DeleteAsync(group.ToArray())));
         serving.Invalidate(tenant);
-        return new DeleteItemsResponse { Deleted = deleted.Sum() };
+        response.Deleted = deleted.Sum();
+        return response;
     }
 
     public override async Task<WireCatalogItem> GetItem(GetItemRequest request, ServerCallContext context)
