@@ -516,6 +516,32 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.True((await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "a-5" })).Deleted);
         Assert.False((await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "a-4" })).Deleted);
     }
+
+    [Fact]
+    public async Task Similar_items_of_a_deleted_item_are_not_found_while_a_sold_out_item_still_has_them_and_neither_is_ever_listed()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-similar-deleted");
+        Assert.Equal(1, (await Recommendations.DeleteItemsAsync(new DeleteItemsRequest { Tenant = tenant, ItemIds = { "a-1" } })).Deleted);
+        await Recommendations.UpsertItemsAsync(new UpsertItemsRequest { Tenant = tenant, Items = { new CatalogItem { ItemId = "a-3", Category = "books", Available = false } } });
+
+        // The model still holds a-1 until the next training; the catalog says it is gone.
+        var deleted = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/items/a-1/similar?n=3");
+        Assert.Equal(HttpStatusCode.NotFound, deleted.StatusCode);
+        Assert.Contains("item 'a-1' was deleted from the catalog", await deleted.Content.ReadAsStringAsync());
+
+        var soldOut = await Recommendations.SimilarItemsAsync(new SimilarItemsRequest { Tenant = tenant, ItemId = "a-3", N = 5 });
+        Assert.Equal(5, soldOut.Items.Count);
+        foreach (var seed in new[] { "a-3", "a-4", "b-1" })
+        {
+            var similar = await Recommendations.SimilarItemsAsync(new SimilarItemsRequest { Tenant = tenant, ItemId = seed, N = 12 });
+            Assert.NotEmpty(similar.Items);
+            Assert.DoesNotContain(similar.Items, i => i.ItemId is "a-1" or "a-3");
+        }
+
+        // Upserted again, it has similar items again.
+        await Recommendations.UpsertItemsAsync(new UpsertItemsRequest { Tenant = tenant, Items = { new CatalogItem { ItemId = "a-1", Category = "books" } } });
+        Assert.NotEmpty((await Recommendations.SimilarItemsAsync(new SimilarItemsRequest { Tenant = tenant, ItemId = "a-1", N = 3 })).Items);
+    }
 }
 
 /// <summary>

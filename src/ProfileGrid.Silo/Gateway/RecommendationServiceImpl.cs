@@ -87,6 +87,15 @@ public sealed partial class RecommendationServiceImpl(
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"tenant '{tenant}' has no recommender model yet: train one first"));
         }
 
+        if (snapshot.Catalog.TryGetValue(itemId, out var known) && !known.Available
+            && (await CatalogShard(tenant, RecommendationKeys.CatalogShardOf(itemId, options.Value.CatalogShards)).GetAsync([itemId])) is [{ Deleted: true } deleted])
+        {
+            // The model may hold it until the next training; a deleted item is not something to shop around. An item
+            // only marked unavailable (sold out) still answers: "like this sold-out item" is what a shop wants then.
+            throw new RpcException(new Status(StatusCode.NotFound,
+                $"item '{itemId}' was deleted from the catalog of tenant '{tenant}' ({deleted.UpdatedAt:O}); upsert it again to have similar items for it"));
+        }
+
         var similar = RecommenderModels.Similar(package.Model, itemId, count * options.Value.CandidateFactor) ?? throw new RpcException(new Status(
             StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': nobody had interacted with it at the last training, or EASE left it out (it models the ease_max_items most popular items)"));
         var response = new SimilarItemsResponse { Tenant = tenant, ItemId = itemId, ModelVersion = package.Version };
