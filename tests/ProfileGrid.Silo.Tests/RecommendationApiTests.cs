@@ -542,6 +542,36 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         await Recommendations.UpsertItemsAsync(new UpsertItemsRequest { Tenant = tenant, Items = { new CatalogItem { ItemId = "a-1", Category = "books" } } });
         Assert.NotEmpty((await Recommendations.SimilarItemsAsync(new SimilarItemsRequest { Tenant = tenant, ItemId = "a-1", N = 3 })).Items);
     }
+
+    [Fact]
+    public async Task Pinning_a_deleted_or_unknown_item_warns_on_create_update_and_replace_and_the_rule_is_kept()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-pin-warnings");
+        await Recommendations.DeleteItemsAsync(new DeleteItemsRequest { Tenant = tenant, ItemIds = { "a-5" } });
+
+        var pin = new RuleAction { Type = "pin", Items = { "a-3", "a-5", "not-yet-launched" } };
+        var created = await Recommendations.CreateRuleAsync(new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "launch", Action = pin } });
+        Assert.Equal(
+            ["rule.action.items: 'a-5' is deleted from the catalog; it is pinned once it is upserted again",
+             "rule.action.items: 'not-yet-launched' is neither in the catalog nor in the last trained model; it is pinned once it is upserted (or a training sees it in events)"],
+            created.Warnings);
+        var updated = await Recommendations.UpdateRuleAsync(new PutRuleRequest { Tenant = tenant, RuleId = "launch", Rule = new RecommendationRule { Action = pin } });
+        Assert.Equal(created.Warnings, updated.Warnings);
+
+        using var replaced = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Put, $"/v1/tenants/{tenant}/recommendation-rules",
+            """{"rules": [{"id": "no-books", "action": {"type": "exclude", "categories": ["books"]}}, {"id": "launch", "action": {"type": "pin", "items": ["b-1", "a-5"]}}]}""");
+        var warnings = replaced.RootElement.GetProperty("warnings").EnumerateArray().Select(w => w.GetString()).ToList();
+        Assert.Equal(["rules[1].action.items: 'a-5' is deleted from the catalog; it is pinned once it is upserted again"], warnings);
+        Assert.Equal(2, replaced.RootElement.GetProperty("rules").GetArrayLength());
+
+        // Warnings, not errors: upserted again, the pinned item shows.
+        await Recommendations.UpsertItemsAsync(new UpsertItemsRequest { Tenant = tenant, Items = { new CatalogItem { ItemId = "a-5", Category = "garden" } } });
+        var list = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody", N = 3 });
+        Assert.Equal(["b-1", "a-5"], list.Items.Take(2).Select(i => i.ItemId));
+        using var clean = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Put, $"/v1/tenants/{tenant}/recommendation-rules",
+            """{"rules": [{"id": "launch", "action": {"type": "pin", "items": ["b-1", "a-5"]}}]}""");
+        Assert.False(clean.RootElement.TryGetProperty("warnings", out var none) && none.GetArrayLength() > 0);
+    }
 }
 
 /// <summary>

@@ -390,15 +390,52 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         var response = ChangeResponse(tenant, result, rule.Id);
-        if (rule.Action is { Type: "pin", Items: { } pinned })
+        response.Warnings.AddRange(await PinWarningsAsync(tenant, [("rule", rule)]));
+        return response;
+    }
+
+    /// <summary>
+    /// Warnings for pinned items that cannot show now: deleted from the catalog, marked unavailable, or unknown to both
+    /// the catalog and the last trained model. Warnings, not errors: the rule is stored, and the pin takes effect once
+    /// the item is upserted (or a training sees it in events).
+    /// </summary>
+    private async Task<List<string>> PinWarningsAsync(string tenant, IEnumerable<(string Path, Recommendations.Rules.RecommendationRule Rule)> rules)
+    {
+        var pins = rules
+            .Where(r => r.Rule.Action is { Type: "pin", Items.Count: > 0 })
+            .SelectMany(r => r.Rule.Action!.Items!.Select(item => (Field: $"{r.Path}.action.items", Item: item)))
+            .ToList();
+        var warnings = new List<string>();
+        if (pins.Count == 0)
         {
-            var snapshot = await serving.GetAsync(tenant);
-            response.Warnings.AddRange(pinned
-                .Where(item => snapshot.Item(item) is null)
-                .Select(item => $"rule.action.items: '{item}' is neither in the catalog nor in the last trained model; it is pinned once it is upserted (or a training sees it in events)"));
+            return warnings;
         }
 
-        return response;
+        var snapshot = await serving.GetAsync(tenant);
+        // The snapshot knows an item is unavailable; only its shard knows whether it was deleted (rare: asked only then).
+        var shards = options.Value.CatalogShards;
+        var unavailable = pins.Select(p => p.Item).Where(item => snapshot.Catalog.TryGetValue(item, out var known) && !known.Available)
+            .Distinct(StringComparer.Ordinal).ToArray();
+        var deleted = (await Task.WhenAll(unavailable.GroupBy(item => RecommendationKeys.CatalogShardOf(item, shards))
+                .Select(group => CatalogShard(tenant, group.Key).GetAsync(group.ToArray()))))
+            .SelectMany(items => items).Where(item => item.Deleted).Select(item => item.ItemId).ToHashSet(StringComparer.Ordinal);
+        foreach (var (field, item) in pins)
+        {
+            if (deleted.Contains(item))
+            {
+                warnings.Add($"{field}: '{item}' is deleted from the catalog; it is pinned once it is upserted again");
+            }
+            else if (unavailable.Contains(item, StringComparer.Ordinal))
+            {
+                warnings.Add($"{field}: '{item}' is marked unavailable in the catalog; it is pinned once it is available again");
+            }
+            else if (snapshot.Item(item) is null)
+            {
+                warnings.Add($"{field}: '{item}' is neither in the catalog nor in the last trained model; it is pinned once it is upserted (or a training sees it in events)");
+            }
+        }
+
+        return warnings;
     }
 
     public override async Task<RuleChangeResponse> DeleteRule(DeleteRuleRequest request, ServerCallContext context)
@@ -421,7 +458,9 @@ public sealed partial class RecommendationServiceImpl(
 
         var result = await Rules(tenant).ReplaceAsync(rules, request.HasExpectedVersion ? request.ExpectedVersion : null);
         ChangeResponse(tenant, result, null);
-        return RuleEdge.ToProto(tenant, result.RuleSet!);
+        var response = RuleEdge.ToProto(tenant, result.RuleSet!);
+        response.Warnings.AddRange(await PinWarningsAsync(tenant, rules.Select((rule, i) => ($"rules[{i}]", rule))));
+        return response;
     }
 
     /// <summary>A stored change as the answer; a refused one as the status that says why (this silo serves it at once).</summary>
