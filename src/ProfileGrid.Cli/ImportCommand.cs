@@ -111,7 +111,7 @@ internal static class ImportCommand
             var events = InteractionEvents.From(imported.Users, attributes?.Users, parse.GetValue(currency).ToUpperInvariant()).ToList();
             using var channel = GrpcChannel.ForAddress(address!);
             var client = new ProfileGateway.ProfileGatewayClient(channel);
-            long accepted = 0;
+            long acknowledged = 0, repeated = 0;
             var rejected = new List<string>();
             try
             {
@@ -123,7 +123,8 @@ internal static class ImportCommand
                         var request = new IngestEventsRequest { Tenant = parse.GetRequiredValue(tenant), Historical = true };
                         request.Events.AddRange(chunk);
                         var answer = await client.IngestEventsAsync(request, cancellationToken: cancellationToken);
-                        accepted += answer.Accepted;
+                        acknowledged += answer.Accepted;
+                        repeated += answer.Duplicates;
                         rejected.AddRange(answer.Rejected.Select(r => $"{chunk[r.Index].EventId}: {r.Field}: {r.Reason}"));
                         task.Increment(chunk.Length);
                     }
@@ -135,7 +136,10 @@ internal static class ImportCommand
                 return 1;
             }
 
-            console.MarkupLineInterpolated($"events: {events.Count:N0} sent, {accepted:N0} accepted, {rejected.Count:N0} rejected by the grid (ids come from the file's keys: events of an earlier run are recognised and change nothing)");
+            // The gateway acknowledges an event once it is durably recorded; whether a profile had applied it already is
+            // found out later, by the profile (event ids), so "acknowledged" cannot say "new" and does not.
+            console.MarkupLineInterpolated($"events: {events.Count:N0} sent, {acknowledged:N0} acknowledged, {repeated:N0} repeated within a batch (counted once), {rejected.Count:N0} rejected by the grid");
+            console.MarkupLine("  acknowledged means durably recorded, not new: event ids come from the file's keys, and a profile recognises an event it already applied (an earlier run's) by its id; that event changes nothing. The grid cannot tell at ingest which events a profile already has.");
             foreach (var line in rejected.Take(20))
             {
                 console.MarkupLineInterpolated($"  [yellow]{line}[/]");
