@@ -34,10 +34,15 @@ internal static class EvaluateCommand
         var ratio = new Option<double>("--ratio") { Description = "Share kept for training.", DefaultValueFactory = _ => 0.75 };
         var seed = new Option<int>("--seed") { Description = "Seed of the random split.", DefaultValueFactory = _ => 42 };
         var slice = new Option<string?>("--slice") { Description = $"Comma-separated slices: {string.Join(", ", SliceMaps.Known)}." };
+        var minPositive = new Option<double>("--min-positive-rating")
+        {
+            Description = "Ratings below this (1-5 stars) are dislikes: left out of training and of the held-out items. Default 0: every rating is positive, as in Microsoft Recommenders' MovieLens tables (the grid itself defaults to half the scale).",
+            DefaultValueFactory = _ => 0,
+        };
 
         var command = new Command("evaluate", "Compare recommender algorithms offline on a ratings file: precision, recall, nDCG, MAP, hit rate, coverage and novelty at k, overall and per slice.")
         {
-            ratings, format, columns, users, algorithms, k, split, ratio, seed, slice,
+            ratings, format, columns, users, algorithms, k, split, ratio, seed, slice, minPositive,
         };
         command.SetAction(parse =>
         {
@@ -66,7 +71,8 @@ internal static class EvaluateCommand
                     parse.GetValue(ratio),
                     parse.GetValue(seed)),
                 List(parse.GetValue(slice)),
-                mapping);
+                mapping,
+                parse.GetValue(minPositive));
             problems.AddRange(request.Validate());
             if (problems.Count > 0)
             {
@@ -89,7 +95,7 @@ internal static class EvaluateCommand
                 return BadInput;
             }
 
-            ReportPrinter.Print(console, outcome);
+            ReportPrinter.Print(console, outcome, request.MinPositiveRating);
             return Ok;
         });
         return command;

@@ -10,7 +10,7 @@ internal static class ReportPrinter
 {
     private const int RejectsShown = 10;
 
-    public static void Print(IAnsiConsole console, EvaluationOutcome outcome)
+    public static void Print(IAnsiConsole console, EvaluationOutcome outcome, double minPositiveRating = 0)
     {
         PrintImport(console, "ratings", outcome.Interactions.Summary, outcome.Interactions.Rejects);
         if (outcome.Users is { } users)
@@ -22,6 +22,15 @@ internal static class ReportPrinter
         var split = report.Split;
         console.MarkupLineInterpolated(
             $"split: [bold]{split.Method}[/] ratio {split.Ratio.ToString(CultureInfo.InvariantCulture)}{(split.Method == nameof(SplitMethod.Random) ? $" seed {split.Seed}" : "")}: train {split.TrainUsers} users × {split.TrainItems} items ({split.TrainPairs} pairs), test {split.TestUsers} users ({split.HeldOutPairs} held-out pairs), {split.TrainOnlyUsers} users too small to split");
+        if (minPositiveRating > 0)
+        {
+            console.MarkupLineInterpolated($"ratings below {minPositiveRating.ToString(CultureInfo.InvariantCulture)} are dislikes: left out of training and of the held-out items");
+        }
+        else
+        {
+            console.MarkupLine("ratings: every rating counts as positive, as in Microsoft Recommenders' tables (--min-positive-rating treats low ones as dislikes)");
+        }
+
         console.WriteLine();
 
         var table = new Table().Border(TableBorder.Simple).Title($"top-{report.K}, seen items removed");

@@ -42,11 +42,27 @@ public sealed record InteractionWeights
     public double HalfLifeDays { get; init; }
 
     /// <summary>
+    /// A rating below this (in the <see cref="RatingScale"/>) makes the (user, item) pair a dislike: it weighs 0 however
+    /// often the user viewed or bought the item, so it is neither trained on nor a reason ("because") for what the user
+    /// is offered. 0 (the default here, as in Microsoft Recommenders' MovieLens tables): every rating is positive. The
+    /// grid defaults to half the scale.
+    /// </summary>
+    public double MinPositiveRating { get; init; }
+
+    /// <summary>
     /// The weight of one (user, item) pair at <paramref name="now"/>: the kinds' weights summed (each count damped by
-    /// log1p, so a hundred views do not outweigh a purchase), then decayed by age. Zero means no interaction.
+    /// log1p, so a hundred views do not outweigh a purchase), then decayed by age. Zero means no interaction, or a
+    /// dislike (a rating below <see cref="MinPositiveRating"/>).
     /// </summary>
     public double Weigh(in ItemInteraction interaction, DateTimeOffset now)
     {
+        // Here rather than in each caller, so that training and serving (which weighs the user's history with the
+        // model's weights) agree on what a dislike is.
+        if (interaction.Rating < MinPositiveRating)
+        {
+            return 0;
+        }
+
         var raw = View * Math.Log(1 + interaction.Views)
             + AddToCart * Math.Log(1 + interaction.CartAdds)
             + Purchase * Math.Log(1 + interaction.Purchases)
@@ -76,6 +92,11 @@ public sealed record InteractionWeights
         if (!(HalfLifeDays >= 0) || double.IsInfinity(HalfLifeDays))
         {
             problems.Add($"weights.half_life_days must be 0 (no decay) or positive ({HalfLifeDays})");
+        }
+
+        if (!(MinPositiveRating >= 0) || !(MinPositiveRating <= RatingScale))
+        {
+            problems.Add($"weights.min_positive_rating must be between 0 (every rating positive) and rating_scale ({RatingScale}) ({MinPositiveRating})");
         }
 
         if (View + AddToCart + Purchase + Rating <= 0)

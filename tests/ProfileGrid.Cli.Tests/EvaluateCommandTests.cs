@@ -71,6 +71,27 @@ public sealed class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Every_rating_is_positive_by_default_and_min_positive_rating_leaves_the_low_ones_out()
+    {
+        var ratings = RatingsFile();
+
+        var (exit, all) = Run("evaluate", "--ratings", ratings, "--algorithms", "random");
+        var (exitLow, disliked) = Run("evaluate", "--ratings", ratings, "--algorithms", "random", "--min-positive-rating", "3");
+        var (exitBad, bad) = Run("evaluate", "--ratings", ratings, "--min-positive-rating", "6");
+
+        Assert.True(exit == 0, all);
+        Assert.Contains("ratings: every rating counts as positive", all);
+        Assert.Contains("(240 pairs), test 40 users (80 held-out pairs)", all);
+        Assert.True(exitLow == 0, disliked);
+        Assert.Contains("ratings below 3 are dislikes", disliked);
+        // Each user rated 8 items 1-5 stars; 192 of the 320 pairs are 3 stars or more, and only those are split (as numpy's
+        // half-to-even rounding splits each user's 3 to 6 items: 144 kept, 48 held out).
+        Assert.Contains("(144 pairs), test 40 users (48 held-out pairs)", disliked);
+        Assert.Equal(EvaluateCommand.BadInput, exitBad);
+        Assert.Contains("min-positive-rating must be between 0 (every rating positive) and the rating scale, 5 (6)", bad);
+    }
+
+    [Fact]
     public void The_same_seed_prints_the_same_figures()
     {
         var ratings = RatingsFile();

@@ -411,11 +411,14 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         var trained = await Recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
 
         Assert.Equal(1, trained.Version);
-        Assert.Equal(10, trained.Users);
+        // Viewers 0, 1, 5 and 6 gave 1 or 2 stars, below the default min_positive_rating (half the scale): dislikes,
+        // which weigh nothing; the other six viewers' 15 ratings are what the model learnt from.
+        Assert.Equal(6, trained.Users);
         Assert.Equal(3, trained.Items);
-        Assert.Equal(25, trained.Interactions);
+        Assert.Equal(15, trained.Interactions);
         Assert.Equal("item-cf", trained.CandidateAlgorithm);
         Assert.Equal(5, trained.Weights.RatingScale);
+        Assert.Equal(2.5, trained.Weights.MinPositiveRating);
         using var status = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/recommender");
         Assert.Equal(1, Json.Int64(status.RootElement, "version"));
         Assert.Equal(10, Json.Int64(status.RootElement, "usersWithInteractions"));
@@ -571,6 +574,47 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         using var clean = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Put, $"/v1/tenants/{tenant}/recommendation-rules",
             """{"rules": [{"id": "launch", "action": {"type": "pin", "items": ["b-1", "a-5"]}}]}""");
         Assert.False(clean.RootElement.TryGetProperty("warnings", out var none) && none.GetArrayLength() > 0);
+    }
+
+    [Fact]
+    public async Task An_item_a_user_rated_one_star_is_never_the_reason_for_what_they_are_offered_nor_offered_again()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-dislike");
+        using var status = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/recommender:train", """{"coldStartThreshold": 0}""");
+        Assert.Equal(2.5, status.RootElement.GetProperty("weights").GetProperty("minPositiveRating").GetDouble()); // the default: half the 5-point scale
+
+        // carol hated a book (a-1, 1 star) and loved a garden item (b-1, 5 stars).
+        var now = DateTimeOffset.UtcNow;
+        var ratings = new IngestEventsRequest { Tenant = tenant };
+        ratings.Events.Add(ShopScenario.Rate("carol", "carol-a-1", now.AddMinutes(-2), "a-1", 1));
+        ratings.Events.Add(ShopScenario.Rate("carol", "carol-b-1", now.AddMinutes(-1), "b-1", 5));
+        Assert.Equal(2, (await Silo.Client.IngestEventsAsync(ratings)).Accepted);
+        await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "carol" }).ResponseAsync,
+            p => p.EventsApplied == 2,
+            "carol's ratings applied");
+
+        var list = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "carol", N = 10 });
+
+        Assert.False(list.ColdStart);
+        Assert.DoesNotContain(list.Items, i => i.Because == "a-1");
+        Assert.DoesNotContain(list.Items, i => i.ItemId is "a-1" or "b-1"); // rated: never offered again, liked or not
+        Assert.Contains(list.Items, i => i.Because == "b-1");
+        Assert.Equal("cf", list.Items[0].Source);
+        Assert.StartsWith("b-", list.Items[0].ItemId);
+
+        // With every rating positive (min_positive_rating 0) the hated book is a reason again: the setting is what
+        // keeps it out, and it travels as REST JSON.
+        using var allPositive = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/recommender:train", """{"weights": {"minPositiveRating": 0}}""");
+        Assert.Equal(0, allPositive.RootElement.GetProperty("weights").TryGetProperty("minPositiveRating", out var zero) ? zero.GetDouble() : 0);
+        var liked = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "carol", N = 10 });
+        Assert.Contains(liked.Items, i => i.Because == "a-1");
+        Assert.DoesNotContain(liked.Items, i => i.ItemId is "a-1" or "b-1");
+
+        var bad = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommender:train",
+            new StringContent("""{"weights": {"min_positive_rating": 6}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("weights.min_positive_rating must be between 0 (every rating positive) and rating_scale (5) (6)", await bad.Content.ReadAsStringAsync());
     }
 }
 

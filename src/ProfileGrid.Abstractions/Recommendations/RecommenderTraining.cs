@@ -33,6 +33,13 @@ public sealed record RecommenderTrainRequest
 
     /// <summary>Trending: the half-life in days of the recency weighting.</summary>
     [Id(11)] public double? TrendingHalfLifeDays { get; init; }
+
+    /// <summary>
+    /// A rating below this (in the rating scale) is a dislike: the pair weighs 0 in training and in the serving history.
+    /// Null when never set: half the rating scale. In a status, the value the model was trained with (null: a model
+    /// trained before the setting existed, when every rating was positive).
+    /// </summary>
+    [Id(12)] public double? MinPositiveRating { get; init; }
 }
 
 /// <summary>How a training run ended.</summary>

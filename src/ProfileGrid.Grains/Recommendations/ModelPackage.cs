@@ -12,7 +12,8 @@ namespace ProfileGrid.Grains.Recommendations;
 public sealed class ModelPackage
 {
     private const int Magic = 0x4D524750; // "PGRM"
-    private const byte FormatVersion = 1;
+    // 2 added the weights' MinPositiveRating; a version 1 package was trained with every rating positive (0).
+    private const byte FormatVersion = 2;
 
     public required long Version { get; init; }
 
@@ -41,6 +42,7 @@ public sealed class ModelPackage
             writer.Write(Weights.Rating);
             writer.Write(Weights.RatingScale);
             writer.Write(Weights.HalfLifeDays);
+            writer.Write(Weights.MinPositiveRating);
             writer.Write(EventCatalog.Count);
             foreach (var item in EventCatalog.Values)
             {
@@ -66,7 +68,7 @@ public sealed class ModelPackage
     {
         using var buffer = new MemoryStream(bytes, writable: false);
         using var reader = new BinaryReader(buffer, Encoding.UTF8, leaveOpen: true);
-        if (reader.ReadInt32() != Magic || reader.ReadByte() is var format && format != FormatVersion)
+        if (reader.ReadInt32() != Magic || reader.ReadByte() is var format && format is not (1 or FormatVersion))
         {
             throw new InvalidDataException("Not a ProfileGrid recommender model package of a known format version.");
         }
@@ -82,6 +84,11 @@ public sealed class ModelPackage
             RatingScale = reader.ReadDouble(),
             HalfLifeDays = reader.ReadDouble(),
         };
+        if (format >= 2)
+        {
+            weights = weights with { MinPositiveRating = reader.ReadDouble() };
+        }
+
         var count = reader.ReadInt32();
         var catalog = new Dictionary<string, CatalogItem>(count, StringComparer.Ordinal);
         for (var i = 0; i < count; i++)

@@ -92,7 +92,12 @@ public sealed partial class RecommenderGrain(
             model.State.Version = version;
             model.State.Package = trained.Package;
             await model.WriteStateAsync();
-            var status = trained.Status with { TrainingTime = Stopwatch.GetElapsedTime(started), Settings = settings };
+            // The status shows the threshold the model was trained with, also when it came from the default.
+            var status = trained.Status with
+            {
+                TrainingTime = Stopwatch.GetElapsedTime(started),
+                Settings = settings with { MinPositiveRating = RecommenderSettings.Weights(settings).MinPositiveRating },
+            };
             state.State.Settings = settings;
             state.State.Status = status;
             await state.WriteStateAsync();

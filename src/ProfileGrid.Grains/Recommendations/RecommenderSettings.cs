@@ -41,6 +41,8 @@ public static class RecommenderSettings
             EaseMaxItems = request.EaseMaxItems ?? basis.EaseMaxItems ?? Defaults.EaseMaxItems,
             ColdStartThreshold = request.ColdStartThreshold ?? basis.ColdStartThreshold ?? Defaults.ColdStartThreshold,
             TrendingHalfLifeDays = request.TrendingHalfLifeDays ?? basis.TrendingHalfLifeDays ?? Defaults.TrendingHalfLifeDays,
+            // Left null until someone sets it: the default follows the rating scale (see Weights).
+            MinPositiveRating = request.MinPositiveRating ?? basis.MinPositiveRating,
         };
     }
 
@@ -53,6 +55,8 @@ public static class RecommenderSettings
         Rating = settings.RatingWeight!.Value,
         RatingScale = settings.RatingScale!.Value,
         HalfLifeDays = settings.HalfLifeDays!.Value,
+        // Unset: half the scale (2.5 of 5 stars), so 1 and 2 stars are dislikes, never a reason for a recommendation.
+        MinPositiveRating = settings.MinPositiveRating ?? settings.RatingScale!.Value / 2,
     };
 
     /// <summary>Problems with merged settings, each naming its field as the API spells it; empty when valid.</summary>

@@ -11,6 +11,10 @@ namespace ProfileGrid.Recommendations.Evaluation;
 /// <param name="Split">How to hold out.</param>
 /// <param name="Slices">Slice names (<see cref="SliceMaps.Known"/>).</param>
 /// <param name="Columns">Columns of a generic CSV, or null for the conventional names.</param>
+/// <param name="MinPositiveRating">
+/// Ratings below this (on the default 5-point scale) are dislikes and leave the matrix (<see cref="InteractionWeights.MinPositiveRating"/>).
+/// 0, the default: every rating is positive, as in Microsoft Recommenders' published MovieLens tables.
+/// </param>
 public sealed record EvaluationRequest(
     string RatingsPath,
     InteractionFileFormat Format,
@@ -19,8 +23,12 @@ public sealed record EvaluationRequest(
     int K,
     SplitOptions Split,
     IReadOnlyList<string> Slices,
-    ColumnMapping? Columns = null)
+    ColumnMapping? Columns = null,
+    double MinPositiveRating = 0)
 {
+    /// <summary>The weights interactions are weighed with: the defaults, with <see cref="MinPositiveRating"/>.</summary>
+    public InteractionWeights Weights => new() { MinPositiveRating = MinPositiveRating };
+
     /// <summary>Every problem with the request, each naming its option; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -28,6 +36,11 @@ public sealed record EvaluationRequest(
         if (K is < 1 or > 1000)
         {
             problems.Add($"k must be between 1 and 1000 ({K})");
+        }
+
+        if (!(MinPositiveRating >= 0) || !(MinPositiveRating <= Weights.RatingScale))
+        {
+            problems.Add($"min-positive-rating must be between 0 (every rating positive) and the rating scale, {Weights.RatingScale} ({MinPositiveRating})");
         }
 
         if (Algorithms.Count == 0)
@@ -64,7 +77,8 @@ public static class EvaluationPipeline
 {
     /// <summary>
     /// Runs <paramref name="request"/>. Models train "now" = the file's last interaction, so a history years old is
-    /// weighed as it was when it ended. Interactions become weights with the default <see cref="InteractionWeights"/>.
+    /// weighed as it was when it ended. Interactions become weights with the default <see cref="InteractionWeights"/>
+    /// (every rating positive unless the request sets <see cref="EvaluationRequest.MinPositiveRating"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The request is invalid (the message lists every problem).</exception>
     public static EvaluationOutcome Run(
@@ -83,7 +97,7 @@ public static class EvaluationPipeline
             request.RatingsPath, new ImportOptions { Format = request.Format, Columns = request.Columns }, importProgress, cancellationToken);
         var users = request.UsersPath is { } path ? MovieLensFiles.ReadUsers(path) : null;
         var now = interactions.Summary.Latest ?? DateTimeOffset.UtcNow;
-        var matrix = InteractionMatrix.Build(interactions.Users, new InteractionWeights(), now);
+        var matrix = InteractionMatrix.Build(interactions.Users, request.Weights, now);
         var split = DataSplitter.Split(matrix, request.Split);
         var slices = SliceMaps.Build(request.Slices, split, users?.Users);
         var report = OfflineEvaluator.Evaluate(

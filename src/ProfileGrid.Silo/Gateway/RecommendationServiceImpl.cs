@@ -119,6 +119,7 @@ public sealed partial class RecommendationServiceImpl(
             RatingWeight = request.Weights?.HasRating == true ? request.Weights.Rating : null,
             RatingScale = request.Weights?.HasRatingScale == true ? request.Weights.RatingScale : null,
             HalfLifeDays = request.Weights?.HasHalfLifeDays == true ? request.Weights.HalfLifeDays : null,
+            MinPositiveRating = request.Weights?.HasMinPositiveRating == true ? request.Weights.MinPositiveRating : null,
             Neighbours = request.HasNeighbours ? request.Neighbours : null,
             Shrinkage = request.HasShrinkage ? request.Shrinkage : null,
             EaseMaxItems = request.HasEaseMaxItems ? request.EaseMaxItems : null,
@@ -566,6 +567,8 @@ public sealed partial class RecommendationServiceImpl(
             Rating = s.RatingWeight ?? 0,
             RatingScale = s.RatingScale ?? 0,
             HalfLifeDays = s.HalfLifeDays ?? 0,
+            // Null for a model trained before the setting existed, when every rating was positive.
+            MinPositiveRating = s.MinPositiveRating ?? 0,
         };
         response.Neighbours = s.Neighbours ?? 0;
         response.Shrinkage = s.Shrinkage ?? 0;
