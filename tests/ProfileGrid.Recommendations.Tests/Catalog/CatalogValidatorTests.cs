@@ -35,6 +35,18 @@ public class CatalogValidatorTests
     }
 
     [Fact]
+    public void An_item_id_with_white_space_at_either_end_is_refused_not_trimmed()
+    {
+        var validation = CatalogValidator.Validate([Good(" i1 "), Good("i1\u00A0"), Good("i 1"), Good("i1")]);
+
+        Assert.Equal(["i 1", "i1"], validation.Accepted.Select(i => i.ItemId));
+        Assert.Equal(
+            ["items[0].item_id: ' i1 ' begins or ends with white space; item ids are matched exactly, so send it without",
+             "items[1].item_id: 'i1\u00A0' begins or ends with white space; item ids are matched exactly, so send it without"],
+            validation.Problems.Select(p => p.ToString()));
+    }
+
+    [Fact]
     public void A_negative_price_names_the_item_index_and_the_others_are_accepted()
     {
         var items = new[] { Good("a"), Good("b"), Good("c"), Good("d") with { Price = -1 }, Good("e") };

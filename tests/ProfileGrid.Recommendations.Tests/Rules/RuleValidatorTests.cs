@@ -20,6 +20,17 @@ public class RuleValidatorTests
     }
 
     [Fact]
+    public void A_pinned_or_excluded_item_id_with_white_space_at_either_end_is_refused_as_the_catalog_refuses_it()
+    {
+        var problems = Problems(Rule("r0", Pin(1, "a", " b")), Rule("r1", new RuleAction { Type = "exclude", Items = ["c "] }));
+
+        Assert.Equal(
+            ["rules[0].action.items[1]: ' b' begins or ends with white space; item ids are matched exactly, so send it without",
+             "rules[1].action.items[0]: 'c ' begins or ends with white space; item ids are matched exactly, so send it without"],
+            problems);
+    }
+
+    [Fact]
     public void Every_problem_is_reported_at_once()
     {
         var rule = new RecommendationRule
