@@ -48,6 +48,14 @@ internal sealed class OptionReader(IReadOnlyList<string> args)
 
     public int PositiveInt() => PositiveInt(Value());
 
+    public int NonNegativeInt()
+    {
+        var text = Value();
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? n
+            : throw new ArgumentException($"{Name} must be 0 or a positive integer, not '{text}'.");
+    }
+
     /// <summary>The current option's value as a positive number (e.g. GiB).</summary>
     public double PositiveNumber()
     {

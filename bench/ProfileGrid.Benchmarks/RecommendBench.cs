@@ -16,7 +16,8 @@ public sealed record RecommendSetup(
     double TrainCallSeconds,
     CpuUsage TrainCpu,
     long? WorkingSetAfterLoad,
-    long? WorkingSetAfterTraining);
+    long? WorkingSetAfterTraining,
+    Stopwatch SinceLoaded);
 
 /// <summary>
 /// <c>bench.sh recommend</c>: issue 9's serving benchmark (Recommend at a fixed rate: p50, p99 and the host's CPU per
@@ -72,6 +73,13 @@ public static class RecommendBench
             // Serving from a second connection, as a front end would call it.
             using var serveChannel = host.OpenChannel();
             var driver = new RecommendDriver(new RecommendationService.RecommendationServiceClient(serveChannel), options, host.StartCpuMeter);
+            var settle = options.SettleSeconds - setup.SinceLoaded.Elapsed.TotalSeconds;
+            if (settle > 0)
+            {
+                Log($"settling {settle:F0} s more, so that idle profiles have packed (30-60 s after their last write; --settle-seconds {options.SettleSeconds} from the end of loading)");
+                await Task.Delay(TimeSpan.FromSeconds(settle));
+            }
+
             Log($"open-loop warm-up: {options.Rate:N0} calls/s for {options.WarmupSeconds} s (not recorded)");
             var warmup = await driver.OpenLoopAsync("warmup", options.Rate, options.WarmupSeconds, options.Seed + 1);
             Log($"  warm-up: {Line(warmup)}");
@@ -143,6 +151,7 @@ public static class RecommendBench
         var interactionsSeconds = clock.Elapsed.TotalSeconds;
         log($"interaction shards hold {status.UsersWithInteractions:N0} users after {interactionsSeconds:F1} s; host working set {Mib(host.WorkingSetBytes())} (before loading: {Mib(workingSetBefore)})");
         var afterLoad = host.WorkingSetBytes();
+        var sinceLoaded = Stopwatch.StartNew();
 
         log($"TrainRecommender ({options.Algorithm})");
         var trainMeter = host.StartCpuMeter();
@@ -157,7 +166,7 @@ public static class RecommendBench
             $"{trained.Users:N0} users, {trained.Items:N0} items, {trained.Interactions:N0} interactions, {trained.ModelBytes / 1048576.0:F1} MiB model, " +
             $"algorithm {trained.CandidateAlgorithm}; host working set {Mib(afterTraining)}" +
             (trained.Warnings.Count > 0 ? $"; warnings: {string.Join(" | ", trained.Warnings)}" : string.Empty));
-        return new RecommendSetup(report.EventsSent, ackSeconds, ingestCpu, interactionsSeconds, report.Rejected, trained, trainCall, trainCpu, afterLoad, afterTraining);
+        return new RecommendSetup(report.EventsSent, ackSeconds, ingestCpu, interactionsSeconds, report.Rejected, trained, trainCall, trainCpu, afterLoad, afterTraining, sinceLoaded);
     }
 
     private static async Task<RecommenderStatusResponse> WaitForInteractionsAsync(

@@ -26,6 +26,12 @@ public sealed class RecommendOptions
 
     public int WarmupSeconds { get; private set; } = 15;
 
+    /// <summary>
+    /// Seconds from the end of loading to the warm-up: profiles pack 30 to 60 s after their last write
+    /// (ResidencyOptions.PackIdleAfter), so by then the grid holds its users as one whose load is long past does.
+    /// </summary>
+    public int SettleSeconds { get; private set; } = 75;
+
     public int ClosedConcurrency { get; private set; } = 16;
 
     public int ClosedSeconds { get; private set; } = 15;
@@ -61,6 +67,8 @@ public sealed class RecommendOptions
           --algorithm A             item-cf or ease: TrainRecommender's candidate algorithm [item-cf]
           --unknown-share X         share of calls for users never seen (cold start) [0.1]
           --warmup-seconds N        unrecorded open-loop seconds at --rate before the measured ones [15]
+          --settle-seconds N        seconds from the end of loading to the warm-up, so that idle profiles have packed
+                                    (30-60 s after their last write) as in a grid whose load is long past [75]
           --closed-concurrency N    calls in flight in the closed-loop (max throughput) run [16]
           --closed-seconds N        measured seconds of the closed-loop run [15]
           --per-user N              interactions per user on average (uniform in N-4..N+4) [20]
@@ -121,6 +129,7 @@ public sealed class RecommendOptions
                     options.UnknownShare = share < 1 ? share : throw new ArgumentException("--unknown-share must be below 1.");
                     break;
                 case "--warmup-seconds": options.WarmupSeconds = reader.PositiveInt(); break;
+                case "--settle-seconds": options.SettleSeconds = reader.NonNegativeInt(); break;
                 case "--closed-concurrency": options.ClosedConcurrency = reader.PositiveInt(); break;
                 case "--closed-seconds": options.ClosedSeconds = reader.PositiveInt(); break;
                 case "--per-user": options.PerUser = reader.PositiveInt(); break;

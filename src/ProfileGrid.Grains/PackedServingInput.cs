@@ -69,8 +69,8 @@ internal static class PackedServingInput
         long previous = 0;
         for (var i = 0; i < items.Length; i++)
         {
-            var (id, stats) = ReadItem(section, ref at, ref previous);
-            items[i] = new ItemInteractionView(id, stats.Views, stats.CartAdds, stats.Purchases, stats.Rating, stats.LastAt);
+            var item = ReadItem(section, ref at, ref previous);
+            items[i] = new ItemInteractionView(item.Id, item.Views, item.CartAdds, item.Purchases, item.Rating, item.LastAt);
         }
 
         return (consent, eventsApplied, items);
@@ -86,8 +86,11 @@ internal static class PackedServingInput
         long previous = 0;
         for (var i = 0; i < count; i++)
         {
-            var (id, stats) = ReadItem(section, ref at, ref previous);
-            items[id] = stats;
+            var item = ReadItem(section, ref at, ref previous);
+            items[item.Id] = new ItemStats
+            {
+                Views = item.Views, CartAdds = item.CartAdds, Purchases = item.Purchases, Rating = item.Rating, LastAt = item.LastAt, RatedAt = item.RatedAt,
+            };
         }
     }
 
@@ -98,31 +101,27 @@ internal static class PackedServingInput
         return (consent, (flags & 4) != 0);
     }
 
-    private static (string Id, ItemStats Stats) ReadItem(ReadOnlySpan<byte> section, ref int at, ref long previous)
+    private readonly record struct PackedItem(string Id, int Views, int CartAdds, int Purchases, double? Rating, DateTimeOffset LastAt, DateTimeOffset? RatedAt);
+
+    private static PackedItem ReadItem(ReadOnlySpan<byte> section, ref int at, ref long previous)
     {
         var length = (int)ReadVarint(section, ref at);
         var id = Encoding.UTF8.GetString(section.Slice(at, length));
         at += length;
-        var stats = new ItemStats
-        {
-            Views = (int)ReadVarint(section, ref at),
-            CartAdds = (int)ReadVarint(section, ref at),
-            Purchases = (int)ReadVarint(section, ref at),
-        };
+        var views = (int)ReadVarint(section, ref at);
+        var cartAdds = (int)ReadVarint(section, ref at);
+        var purchases = (int)ReadVarint(section, ref at);
         var flags = section[at++];
+        double? rating = null;
         if ((flags & HasRating) != 0)
         {
-            stats.Rating = BinaryPrimitives.ReadDoubleLittleEndian(section.Slice(at, 8));
+            rating = BinaryPrimitives.ReadDoubleLittleEndian(section.Slice(at, 8));
             at += 8;
         }
 
-        stats.LastAt = ReadTime(section, ref at, ref previous, (flags & LastAtOffset) != 0);
-        if ((flags & HasRatedAt) != 0)
-        {
-            stats.RatedAt = ReadTime(section, ref at, ref previous, (flags & RatedAtOffset) != 0);
-        }
-
-        return (id, stats);
+        var lastAt = ReadTime(section, ref at, ref previous, (flags & LastAtOffset) != 0);
+        DateTimeOffset? ratedAt = (flags & HasRatedAt) != 0 ? ReadTime(section, ref at, ref previous, (flags & RatedAtOffset) != 0) : null;
+        return new PackedItem(id, views, cartAdds, purchases, rating, lastAt, ratedAt);
     }
 
     private static long WriteTime(ArrayBufferWriter<byte> output, DateTimeOffset time, long previous, bool withOffset)

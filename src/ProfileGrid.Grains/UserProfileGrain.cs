@@ -263,6 +263,7 @@ public sealed partial class UserProfileGrain(
     {
         if (!state.RecordExists && Profile.EventsApplied == 0)
         {
+            ReleaseIfNobody();
             return Task.FromResult<ProfileView?>(null);
         }
 
@@ -722,7 +723,25 @@ public sealed partial class UserProfileGrain(
         }
 
         var exists = state.RecordExists || Profile.EventsApplied > 0;
+        if (!exists)
+        {
+            ReleaseIfNobody();
+        }
+
         return Task.FromResult(new RecommendationInput(exists, Profile.Preferences.PersonalizationOptIn, ItemViews()));
+    }
+
+    /// <summary>
+    /// A read of a user the grid has never heard of (nothing stored, nothing applied, nothing being written) leaves no
+    /// activation behind: otherwise every unknown id asked for (cold-start Recommend calls, a crawler's guesses) would stay
+    /// resident until idle collection, and the heap would grow with them.
+    /// </summary>
+    private void ReleaseIfNobody()
+    {
+        if (!state.RecordExists && _packed is null && state.State.Profile.Tenant.Length == 0 && !_unsaved && _writing.IsCompleted && !_reconciling)
+        {
+            DeactivateOnIdle();
+        }
     }
 
     private ItemInteractionView[] ItemViews()

@@ -194,6 +194,28 @@ public class ProfilePackingTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Reading_a_user_nobody_has_heard_of_leaves_no_activation_behind()
+    {
+        var management = fixture.Client.GetGrain<IManagementGrain>(0);
+        var (stranger, reader) = (NewUser(), NewUser());
+
+        Assert.False((await Grain(stranger).GetRecommendationInputAsync()).Exists);
+        Assert.Null(await Grain(reader).GetViewAsync(null));
+
+        async Task<bool> ActiveAsync(string user) =>
+            (await management.GetDetailedGrainStatistics()).Any(g => g.GrainId == Grain(user).GetGrainId());
+        await UntilAsync(async () => !await ActiveAsync(stranger), "the cold-start read's activation is gone");
+        await UntilAsync(async () => !await ActiveAsync(reader), "the profile read's activation is gone");
+
+        // A user who exists stays resident after the same reads.
+        var known = NewUser();
+        await PublishAsync(known, History(known, "k", Start, 10));
+        await UntilAsync(async () => (await Grain(known).GetRecommendationInputAsync()).Exists, "the events are applied");
+        Assert.NotNull(await Grain(known).GetViewAsync(null));
+        Assert.True(await ActiveAsync(known));
+    }
+
+    [Fact]
     public void Unpacked_text_is_shared_with_the_other_profiles_again()
     {
         var packer = SiloPacker();

@@ -63,10 +63,25 @@ public sealed class RecommendationEngine(
         // A user who opted out of personalization gets the list everyone gets: no history, no segment.
         var personalized = input.PersonalizationOptIn != false;
         var now = clock.GetUtcNow();
-        var history = personalized
-            ? input.Items.Select(i => (i.ItemId, package.Weights.Weigh(new ItemInteraction(i.ItemId, i.Views, i.CartAdds, i.Purchases, i.Rating, i.LastAt), now)))
-                .Where(h => h.Item2 > 0).ToList()
-            : [];
+        var history = new List<(string ItemId, double Weight)>(personalized ? input.Items.Length : 0);
+        var owned = 0;
+        if (personalized)
+        {
+            foreach (var i in input.Items)
+            {
+                var weight = package.Weights.Weigh(new ItemInteraction(i.ItemId, i.Views, i.CartAdds, i.Purchases, i.Rating, i.LastAt), now);
+                if (weight > 0)
+                {
+                    history.Add((i.ItemId, weight));
+                }
+
+                if (i.Purchases > 0 || i.Rating is not null)
+                {
+                    owned++; // the serving filters drop these (bought or rated) from the candidates
+                }
+            }
+        }
+
         var exclude = new HashSet<string>(call.Exclusions ?? [], StringComparer.Ordinal);
         if (call.PageItem is { } page)
         {
@@ -76,7 +91,7 @@ public sealed class RecommendationEngine(
         var segmentKey = personalized && segment is not null ? RecommenderGrain.SegmentKey(segment.SegmentId) : null;
         // Enough candidates that filters (purchased, recently seen, unavailable) and rules still leave n; when rules
         // removed more (a category excluded, a per-category limit), ask the model for four times as many, a few times.
-        var wanted = call.Count * options.Value.CandidateFactor + history.Count;
+        var wanted = call.Count * options.Value.CandidateFactor + owned;
         IReadOnlyList<ScoredItem> candidates;
         IReadOnlyList<ServedItem> items;
         long rulesVersion;

@@ -21,8 +21,8 @@ public static class ServingRules
     {
         // Rules may name a segment by id or by label.
         var segments = segment is null ? Array.Empty<string>() : [segment.SegmentId.ToString(CultureInfo.InvariantCulture), segment.Label];
-        var purchased = new HashSet<string>(StringComparer.Ordinal);
-        var seenAt = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var purchased = new HashSet<string>(input.Items.Length, StringComparer.Ordinal);
+        var seenAt = new Dictionary<string, DateTimeOffset>(input.Items.Length, StringComparer.Ordinal);
         foreach (var item in input.Items)
         {
             // Bought or rated: the user has it (a film rated is a film seen), so it is not offered again.
@@ -48,6 +48,13 @@ public static class ServingRules
             PageItem = pageItem,
             Personalized = input.PersonalizationOptIn,
         });
-        return (outcome.Items.Select(ranked => new ServedItem(ranked.Item.ItemId, ranked.Item.Score, ranked.Item.Source, ranked.Item.Because, ranked.RuleIds, snapshot.Item(ranked.Item.ItemId))).ToList(), outcome.RuleSetVersion);
+        var items = new ServedItem[outcome.Items.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var ranked = outcome.Items[i];
+            items[i] = new ServedItem(ranked.Item.ItemId, ranked.Item.Score, ranked.Item.Source, ranked.Item.Because, ranked.RuleIds, snapshot.Item(ranked.Item.ItemId));
+        }
+
+        return (items, outcome.RuleSetVersion);
     }
 }

@@ -208,7 +208,7 @@ public sealed class CompiledRuleSet
         }
 
         var limitRule = inForce.FirstOrDefault(r => r.MaxPerCategory is not null);
-        var lookups = new Dictionary<string, CatalogItem?>(StringComparer.Ordinal);
+        var lookups = new Dictionary<string, CatalogItem?>(candidates.Count, StringComparer.Ordinal);
         CatalogItem? Lookup(string id)
         {
             if (!lookups.TryGetValue(id, out var item))
@@ -324,7 +324,7 @@ public sealed class CompiledRuleSet
 
         // 1-3: filters, boosts, exclusions.
         var entries = new List<Entry>(candidates.Count);
-        var distinct = new HashSet<string>(StringComparer.Ordinal);
+        var distinct = new HashSet<string>(candidates.Count, StringComparer.Ordinal);
         for (var i = 0; i < candidates.Count; i++)
         {
             var candidate = candidates[i];
