@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace ProfileGrid.Recommendations.Algorithms;
 
 /// <summary>Options of the <c>hybrid</c> algorithm.</summary>
@@ -87,6 +89,9 @@ public sealed class HybridModel : IRecommender
 
         Personalized = personalized;
         Popularity = popularity;
+        _sharedIndex = personalized is ItemCfModel cf && (ReferenceEquals(cf.Items, popularity.Items) || cf.Items.AsSpan().SequenceEqual(popularity.Items))
+            ? cf
+            : null;
         LowHistoryItems = lowHistoryItems;
         PopularityFloor = popularityFloor;
     }
@@ -131,10 +136,123 @@ public sealed class HybridModel : IRecommender
 
         var alpha = LowHistoryItems == 0 ? 1 : Math.Min(1.0, (double)distinct / LowHistoryItems);
         var beta = Math.Max(1 - alpha, PopularityFloor);
-        var personal = Personalized.Recommend(query);
+        return _sharedIndex is { } cf && !BlendByItemIdOnly
+            ? BlendByIndex(cf, query, alpha, beta)
+            : BlendItems(Personalized.Recommend(query), popular, query.Count, alpha, beta);
+    }
 
-        // Serving calls this on every request: one presized index and one array, no LINQ (by allocation trace the blend
-        // was the largest share of a Recommend's garbage).
+    // Item-cf trained with the popularity on the same data numbers items alike: then the blend works on indices and builds
+    // an item only for what it returns (by allocation trace, the blend's items were the largest share of a Recommend's
+    // garbage). EASE keeps its own (capped) index and takes the general path.
+    private readonly ItemCfModel? _sharedIndex;
+
+    /// <summary>True when the components number items alike, so that the blend works on indices.</summary>
+    internal bool BlendsByIndex => _sharedIndex is not null;
+
+    /// <summary>For tests: blend by item id even where the index path applies, so that the two can be compared.</summary>
+    internal bool BlendByItemIdOnly { get; set; }
+
+    private IReadOnlyList<ScoredItem> BlendByIndex(ItemCfModel cf, RecommendationQuery query, double alpha, double beta)
+    {
+        var wanted = query.Count;
+        var personalScores = ArrayPool<double>.Shared.Rent(wanted);
+        var personalItems = ArrayPool<int>.Shared.Rent(wanted);
+        var personalBecause = ArrayPool<int>.Shared.Rent(wanted);
+        var popularItems = ArrayPool<int>.Shared.Rent(wanted);
+        var popularScores = ArrayPool<float>.Shared.Rent(wanted);
+        var popularFromSegment = ArrayPool<bool>.Shared.Rent(wanted);
+        var blended = ArrayPool<IndexBlend>.Shared.Rent(2 * wanted);
+        try
+        {
+            var personal = cf.RecommendIndices(query, personalScores.AsSpan(0, wanted), personalItems.AsSpan(0, wanted), personalBecause.AsSpan(0, wanted));
+            var popular = Popularity.FillIndices(query.Segment, query.Exclude, popularItems.AsSpan(0, wanted), popularScores.AsSpan(0, wanted), popularFromSegment.AsSpan(0, wanted));
+            var top = personal > 0 ? personalScores[0] : 1;
+            for (var r = 0; r < personal; r++)
+            {
+                blended[r] = new IndexBlend(alpha * personalScores[r] / top, r, 0, -1, r, personalItems[r]);
+            }
+
+            // The segment list and the global list that tops it up have their own scales: each is scaled to its own best.
+            double bestSegment = 0, bestOther = 0;
+            for (var r = 0; r < popular; r++)
+            {
+                if (popularFromSegment[r])
+                {
+                    bestSegment = Math.Max(bestSegment, popularScores[r]);
+                }
+                else
+                {
+                    bestOther = Math.Max(bestOther, popularScores[r]);
+                }
+            }
+
+            var used = personal;
+            for (var r = 0; r < popular; r++)
+            {
+                double score = popularScores[r];
+                var share = beta * score / (popularFromSegment[r] ? bestSegment : bestOther);
+                var slot = -1;
+                for (var p = 0; p < personal; p++)
+                {
+                    if (blended[p].Item == popularItems[r])
+                    {
+                        slot = p;
+                        break;
+                    }
+                }
+
+                if (slot >= 0)
+                {
+                    blended[slot] = blended[slot] with { Popular = share, PopularRank = r };
+                }
+                else
+                {
+                    blended[used++] = new IndexBlend(0, -1, share, r, personal + r, popularItems[r]);
+                }
+            }
+
+            var ranked = blended.AsSpan(0, used);
+            ranked.Sort(static (a, b) =>
+            {
+                var byScore = (b.Personal + b.Popular).CompareTo(a.Personal + a.Popular);
+                return byScore != 0 ? byScore : a.Order.CompareTo(b.Order);
+            });
+            var items = cf.Items;
+            var result = new ScoredItem[Math.Min(query.Count, used)];
+            for (var i = 0; i < result.Length; i++)
+            {
+                var entry = ranked[i];
+                var score = entry.Personal + entry.Popular;
+                if (entry.Personal >= entry.Popular)
+                {
+                    result[i] = new ScoredItem(items[entry.Item], score, RecommendationSources.ItemItemCf, items[personalBecause[entry.PersonalRank]]);
+                }
+                else
+                {
+                    var fromSegment = popularFromSegment[entry.PopularRank];
+                    result[i] = new ScoredItem(items[entry.Item], score, fromSegment ? RecommendationSources.SegmentPopular : Popularity.GlobalSource, fromSegment ? query.Segment : null);
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(personalScores);
+            ArrayPool<int>.Shared.Return(personalItems);
+            ArrayPool<int>.Shared.Return(personalBecause);
+            ArrayPool<int>.Shared.Return(popularItems);
+            ArrayPool<float>.Shared.Return(popularScores);
+            ArrayPool<bool>.Shared.Return(popularFromSegment);
+            ArrayPool<IndexBlend>.Shared.Return(blended);
+        }
+    }
+
+    private readonly record struct IndexBlend(double Personal, int PersonalRank, double Popular, int PopularRank, int Order, int Item);
+
+    /// <summary>The blend by item id, for components numbered apart (EASE keeps its own capped index).</summary>
+    private static List<ScoredItem> BlendItems(IReadOnlyList<ScoredItem> personal, List<ScoredItem> popular, int count, double alpha, double beta)
+    {
         var blended = new Blend[personal.Count + popular.Count];
         var slotOf = new Dictionary<string, int>(blended.Length, StringComparer.Ordinal);
         var top = personal.Count > 0 ? personal[0].Score : 1;
@@ -180,7 +298,7 @@ public sealed class HybridModel : IRecommender
             var byScore = (b.Personal + b.Popular).CompareTo(a.Personal + a.Popular);
             return byScore != 0 ? byScore : a.Order.CompareTo(b.Order);
         });
-        var result = new List<ScoredItem>(Math.Min(query.Count, used));
+        var result = new List<ScoredItem>(Math.Min(count, used));
         foreach (var entry in ranked[..result.Capacity])
         {
             var from = entry.Personal >= entry.Popular ? entry.From! : entry.PopularFrom!;

@@ -239,19 +239,52 @@ public sealed class ItemCfModel : IRecommender
     public IReadOnlyList<ScoredItem> Recommend(RecommendationQuery query)
     {
         Queries.Check(query);
-        var n = _items.Count;
-        if (query.Count == 0 || query.History.Count == 0 || n == 0)
+        var wanted = Math.Min(query.Count, _items.Count);
+        if (wanted == 0 || query.History.Count == 0)
         {
             return [];
+        }
+
+        var scores = ArrayPool<double>.Shared.Rent(wanted);
+        var items = ArrayPool<int>.Shared.Rent(wanted);
+        var because = ArrayPool<int>.Shared.Rent(wanted);
+        try
+        {
+            var kept = RecommendIndices(query, scores.AsSpan(0, wanted), items.AsSpan(0, wanted), because.AsSpan(0, wanted));
+            var result = new ScoredItem[kept];
+            for (var r = 0; r < kept; r++)
+            {
+                result[r] = new ScoredItem(_items.Items[items[r]], scores[r], RecommendationSources.ItemItemCf, _items.Items[because[r]]);
+            }
+
+            return result;
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(scores);
+            ArrayPool<int>.Shared.Return(items);
+            ArrayPool<int>.Shared.Return(because);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Recommend"/> by item index: writes the best (score, item, because) triples, best first, into the
+    /// spans (as many as they hold) and returns how many. Allocates nothing; the hybrid blends these without building
+    /// an item for every candidate.
+    /// </summary>
+    internal int RecommendIndices(RecommendationQuery query, Span<double> outScores, Span<int> outItems, Span<int> outBecause)
+    {
+        var n = _items.Count;
+        var wanted = Math.Min(outScores.Length, n);
+        if (wanted == 0 || query.History.Count == 0)
+        {
+            return 0;
         }
 
         var scores = _doubles.Rent(n);
         var best = _doubles.Rent(n);
         var because = ArrayPool<int>.Shared.Rent(n);
         var touched = ArrayPool<int>.Shared.Rent(Math.Max(1, (int)Math.Min(n, (long)query.History.Count * _maxNeighbours)));
-        var wanted = Math.Min(query.Count, n);
-        var heapScores = ArrayPool<double>.Shared.Rent(wanted);
-        var heapItems = ArrayPool<int>.Shared.Rent(wanted);
         var count = 0;
         try
         {
@@ -289,7 +322,7 @@ public sealed class ItemCfModel : IRecommender
                 }
             }
 
-            var top = new TopN(heapScores.AsSpan(0, wanted), heapItems.AsSpan(0, wanted));
+            var top = new TopN(outScores[..wanted], outItems[..wanted]);
             for (var t = 0; t < count; t++)
             {
                 var j = touched[t];
@@ -300,14 +333,12 @@ public sealed class ItemCfModel : IRecommender
             }
 
             var kept = top.SortDescending();
-            var result = new ScoredItem[kept];
             for (var r = 0; r < kept; r++)
             {
-                var j = heapItems[r];
-                result[r] = new ScoredItem(_items.Items[j], heapScores[r], RecommendationSources.ItemItemCf, _items.Items[because[j]]);
+                outBecause[r] = because[outItems[r]];
             }
 
-            return result;
+            return kept;
         }
         finally
         {
@@ -321,8 +352,6 @@ public sealed class ItemCfModel : IRecommender
             _doubles.Return(best);
             ArrayPool<int>.Shared.Return(because);
             ArrayPool<int>.Shared.Return(touched);
-            ArrayPool<double>.Shared.Return(heapScores);
-            ArrayPool<int>.Shared.Return(heapItems);
         }
     }
 

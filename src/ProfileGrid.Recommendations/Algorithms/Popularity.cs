@@ -222,6 +222,45 @@ public sealed class PopularityModel : IRecommender
         Append(GlobalItems, GlobalScores, GlobalSource, null, count, exclude, into, taken);
     }
 
+    /// <summary>
+    /// <see cref="Fill"/> into an empty list, by item index: the segment's list, then the global one without repeats,
+    /// written into the spans (as many as they hold; <paramref name="fromSegment"/> says which list each came from).
+    /// Returns how many. Allocates nothing.
+    /// </summary>
+    internal int FillIndices(string? segment, IReadOnlySet<string> exclude, Span<int> items, Span<float> scores, Span<bool> fromSegment)
+    {
+        var count = 0;
+        var segmentCount = 0;
+        if (segment is not null && _segments.TryGetValue(segment, out var s))
+        {
+            var (list, listScores) = (SegmentItems[s], SegmentScores[s]);
+            for (var r = 0; r < list.Length && count < items.Length; r++)
+            {
+                if (!exclude.Contains(_items.Items[list[r]]))
+                {
+                    (items[count], scores[count], fromSegment[count]) = (list[r], listScores[r], true);
+                    count++;
+                }
+            }
+
+            segmentCount = count;
+        }
+
+        for (var r = 0; r < GlobalItems.Length && count < items.Length; r++)
+        {
+            var item = GlobalItems[r];
+            if (exclude.Contains(_items.Items[item]) || items[..segmentCount].Contains(item))
+            {
+                continue;
+            }
+
+            (items[count], scores[count], fromSegment[count]) = (item, GlobalScores[r], false);
+            count++;
+        }
+
+        return count;
+    }
+
     /// <summary>The list a query with <paramref name="segment"/> is served (segment or global), as (index, score) pairs.</summary>
     internal (int[] Items, float[] Scores, string Source, string? Because) ListFor(string? segment) =>
         segment is not null && _segments.TryGetValue(segment, out var s)

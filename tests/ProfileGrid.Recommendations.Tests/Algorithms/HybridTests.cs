@@ -110,4 +110,44 @@ public class HybridTests
         Assert.DoesNotContain(list, i => i.ItemId is "P" or "Q");
         Assert.Equal(["D", "E"], list.Where(i => i.ItemId is "D" or "E").Select(i => i.ItemId).Order());
     }
+
+    [Fact]
+    public void The_index_blend_serves_exactly_what_the_blend_by_item_id_serves()
+    {
+        // Random long-tailed data in three segments (one too small for its own list), queries of every shape.
+        var random = new Random(11);
+        var data = Random(300, 120, 6, seed: 5);
+        var segments = data.Users.ToDictionary(u => u, u => u.EndsWith('7') ? "tiny" : "s" + (u[^2] - '0') % 2);
+        var triples = new List<(string, string, float)>();
+        for (var u = 0; u < data.Users.Length; u++)
+        {
+            for (var p = data.RowStart[u]; p < data.RowStart[u + 1]; p++)
+            {
+                triples.Add((data.Users[u], data.Items[data.ItemIndices[p]], data.Weights[p]));
+            }
+        }
+
+        var model = new HybridTrainer(new RecommenderOptions { Popularity = new PopularityOptions { MinSegmentUsers = 40 } })
+            .Train(Matrix(triples, segments), Now);
+        var loaded = (HybridModel)ModelFormat.FromBytes(Bytes(model));
+        Assert.True(model.BlendsByIndex && loaded.BlendsByIndex);
+        Assert.False(Train(RecommenderAlgorithms.Ease).BlendsByIndex);
+        var items = model.Popularity.Items;
+        for (var q = 0; q < 400; q++)
+        {
+            var history = Enumerable.Range(0, random.Next(0, 9)).Select(_ => (items[random.Next(items.Length)], random.Next(4) == 0 ? 0 : 0.5 + 3 * random.NextDouble())).ToArray();
+            var exclude = Enumerable.Range(0, random.Next(0, 6)).Select(_ => items[random.Next(items.Length)]).ToArray();
+            var segment = new[] { null, "s0", "s1", "tiny", "unknown" }[random.Next(5)];
+            var query = Query(1 + random.Next(70), segment, exclude, history);
+
+            foreach (var served in new[] { model, loaded })
+            {
+                served.BlendByItemIdOnly = false;
+                var byIndex = served.Recommend(query);
+                served.BlendByItemIdOnly = true;
+                var byId = served.Recommend(query);
+                Assert.Equal(byId, byIndex);
+            }
+        }
+    }
 }
