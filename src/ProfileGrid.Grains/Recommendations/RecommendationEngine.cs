@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
@@ -43,9 +45,24 @@ public sealed class RecommendationEngine(
     IGrainFactory grains,
     IOptions<RecommendationOptions> options,
     IOptions<SegmentationOptions> segmentationOptions,
-    TimeProvider clock)
+    TimeProvider clock,
+    IMeterFactory? meters = null)
 {
+    /// <summary>Meter <c>ProfileGrid.Recommendations</c>: what operators watch of serving (dotnet-counters, OpenTelemetry).</summary>
+    public const string MeterName = "ProfileGrid.Recommendations";
+
+    private readonly Histogram<double> _duration = (meters?.Create(MeterName) ?? new Meter(MeterName)).CreateHistogram<double>(
+        "profilegrid.recommend.duration", "ms", "Time a Recommend call spends in the silo that serves it, from the call to its list");
+
     public async Task<ServedList> RecommendAsync(RecommendCall call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var served = await ServeAsync(call);
+        _duration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("cold_start", served.ColdStart));
+        return served;
+    }
+
+    private async Task<ServedList> ServeAsync(RecommendCall call)
     {
         var profileKey = new ProfileKey(call.Tenant, call.UserId).ToString();
         var snapshotTask = serving.GetAsync(call.Tenant).AsTask();
