@@ -96,10 +96,12 @@ public static class RecommendBench
 
             var floor = await driver.FloorAsync(new Grpc.Health.V1.Health.HealthClient(serveChannel), options.ClosedConcurrency, 5);
             Log($"  transport floor: {Line(floor)}");
+            var openFloor = await driver.OpenFloorAsync(new Grpc.Health.V1.Health.HealthClient(serveChannel), options.Rate, 15);
+            Log($"  open-loop floor (health check at {options.Rate:N0}/s): {Line(openFloor)}");
             Log($"host warnings: {host.Warnings()}");
 
             Console.WriteLine();
-            Print(options, setup, open, closed, floor, total.Elapsed);
+            Print(options, setup, open, closed, floor, openFloor, total.Elapsed);
             return open.Errors + closed.Errors == 0 ? 0 : 1;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -216,7 +218,7 @@ public static class RecommendBench
         }
     }
 
-    private static void Print(RecommendOptions options, RecommendSetup setup, LoadStats open, LoadStats closed, LoadStats floor, TimeSpan elapsed)
+    private static void Print(RecommendOptions options, RecommendSetup setup, LoadStats open, LoadStats closed, LoadStats floor, LoadStats openFloor, TimeSpan elapsed)
     {
         Console.WriteLine("## Results");
         Console.WriteLine();
@@ -230,9 +232,11 @@ public static class RecommendBench
         Console.WriteLine();
         Console.WriteLine($"| phase | calls | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | host cores (of {Environment.ProcessorCount}) | host CPU per call | client cores | others | machine cores |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var s in new[] { open, closed, floor })
+        foreach (var s in new[] { open, openFloor, closed, floor })
         {
-            var name = s == open ? $"Recommend open loop, {options.Rate:N0}/s scheduled" : s == closed ? $"Recommend closed loop, {options.ClosedConcurrency} in flight" : $"{s.Phase}, {options.ClosedConcurrency} in flight";
+            var name = s == open ? $"Recommend open loop, {options.Rate:N0}/s scheduled"
+                : s == openFloor ? $"gRPC health check, {options.Rate:N0}/s scheduled (the open loop's floor)"
+                : s == closed ? $"Recommend closed loop, {options.ClosedConcurrency} in flight" : $"{s.Phase}, {options.ClosedConcurrency} in flight";
             Console.WriteLine($"| {name} | {s.Requests:N0} | {s.RequestsPerSecond:N0} | {s.P50:F3} | {s.P90:F3} | {s.P99:F3} | {s.P999:F3} | {s.Max:F3} | {s.Errors} | " +
                               $"{s.Cpu.Server:F2} | {s.HostMicrosPerRequest:F0} us | {s.Cpu.Client:F2} | {s.Cpu.Others:F2} | {s.Cpu.Machine:F2} |");
         }

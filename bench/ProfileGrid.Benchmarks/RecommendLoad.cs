@@ -141,6 +141,49 @@ public sealed class RecommendDriver(RecommendationService.RecommendationServiceC
         return recorder.Stats("gRPC health check (transport floor)", Stopwatch.GetElapsedTime(start).TotalSeconds, null, meter.Stop(), open: false);
     }
 
+    /// <summary>
+    /// The health check at the open loop's rate, scheduled the same way: the floor under the open loop's percentiles (the
+    /// transport, this client and the machine at that rate), so that what Recommend adds to it can be told apart.
+    /// </summary>
+    public async Task<LoadStats> OpenFloorAsync(Grpc.Health.V1.Health.HealthClient health, int rate, int seconds)
+    {
+        var total = (long)rate * seconds;
+        var recorder = new Recorder();
+        var tasks = new List<Task>((int)Math.Min(total, int.MaxValue));
+        var meter = startMeter();
+        var start = Stopwatch.GetTimestamp();
+        var scheduler = new Thread(() =>
+        {
+            for (long i = 0; i < total; i++)
+            {
+                var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
+                WaitUntil(due);
+                tasks.Add(CheckAsync(health, due, recorder));
+            }
+        })
+        { IsBackground = true, Name = "health-open-loop", Priority = ThreadPriority.AboveNormal };
+        scheduler.Start();
+        await Task.Run(scheduler.Join);
+        await Task.WhenAll(tasks);
+        return recorder.Stats("gRPC health check (open-loop floor)", Stopwatch.GetElapsedTime(start).TotalSeconds, rate, meter.Stop(), open: true);
+    }
+
+    private async Task CheckAsync(Grpc.Health.V1.Health.HealthClient health, long due, Recorder recorder)
+    {
+        var sent = Stopwatch.GetTimestamp();
+        string? error = null;
+        try
+        {
+            await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), deadline: DateTime.UtcNow + CallTimeout).ResponseAsync.ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            error = $"{ex.StatusCode}: {ex.Status.Detail}";
+        }
+
+        recorder.Record(Stopwatch.GetTimestamp(), due, sent, known: false, null, error, options.N);
+    }
+
     /// <summary>A random user with a history, or (--unknown-share of the calls) an id never seen: a first-time visitor.</summary>
     private (RecommendRequest Request, bool Known) NextRequest(Random random, string phase, long i)
     {

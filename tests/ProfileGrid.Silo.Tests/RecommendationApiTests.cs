@@ -266,7 +266,7 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         var wrongType = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommendation-rules",
             new StringContent("""{"id": "typed", "priority": "high", "action": {"type": "exclude", "items": ["zzz"]}}""", Encoding.UTF8, "application/json"));
         Assert.Contains("rule.priority", await wrongType.Content.ReadAsStringAsync());
-        Assert.Equal(0, (await Recommendations.ListRulesAsync(new ListRulesRequest { Tenant = tenant })).Rules.Count);
+        Assert.Empty((await Recommendations.ListRulesAsync(new ListRulesRequest { Tenant = tenant })).Rules);
 
         foreach (var (query, reason) in new[] { ("n=abc", "n: expected a number"), ("n=99999999999", "n: expected a number"), ("n=1&n=2", "n: is given 2 times") })
         {
