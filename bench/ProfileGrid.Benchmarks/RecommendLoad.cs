@@ -123,18 +123,7 @@ public sealed class RecommendDriver(RecommendationService.RecommendationServiceC
         {
             while (Stopwatch.GetTimestamp() < end)
             {
-                var sent = Stopwatch.GetTimestamp();
-                string? error = null;
-                try
-                {
-                    await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), deadline: DateTime.UtcNow + CallTimeout).ResponseAsync.ConfigureAwait(false);
-                }
-                catch (RpcException ex)
-                {
-                    error = $"{ex.StatusCode}: {ex.Status.Detail}";
-                }
-
-                recorder.Record(Stopwatch.GetTimestamp(), sent, sent, known: false, null, error, options.N);
+                await CheckAsync(health, Stopwatch.GetTimestamp(), recorder).ConfigureAwait(false);
             }
         })).ToArray();
         await Task.WhenAll(workers);
