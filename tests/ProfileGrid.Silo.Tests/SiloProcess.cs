@@ -59,6 +59,26 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public static async Task<SiloProcess> StartAsync(IEnumerable<string> settings)
     {
+        var list = settings.ToList();
+        for (var attempt = 1; ; attempt++)
+        {
+            var silo = Launch(list);
+            try
+            {
+                await silo.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
+                return silo;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // A free port is found by binding port 0 and letting it go; another process on the machine can take it
+                // before the silo binds it. New ports, not a new silo setting.
+                await silo.DisposeAsync();
+            }
+        }
+    }
+
+    private static SiloProcess Launch(IReadOnlyList<string> settings)
+    {
         var grpcPort = AzuriteServer.FreeTcpPort();
         var httpPort = AzuriteServer.FreeTcpPort();
         var start = new ProcessStartInfo("dotnet")
@@ -81,7 +101,6 @@ public sealed class SiloProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await silo.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
         return silo;
     }
 
@@ -142,6 +161,7 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
+                _process.WaitForExit(); // drains the redirected output, so that the message says why
                 throw new InvalidOperationException($"The silo exited with code {_process.ExitCode}:\n{Output}");
             }
 
