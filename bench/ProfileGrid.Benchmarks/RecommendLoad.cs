@@ -63,11 +63,25 @@ public sealed class RecommendDriver(RecommendationService.RecommendationServiceC
     /// </summary>
     public async Task<LoadStats> OpenLoopAsync(string phase, int rate, int seconds, int seed)
     {
-        var total = (long)rate * seconds;
         var recorder = new Recorder();
-        var tasks = new List<Task>((int)Math.Min(total, int.MaxValue));
         var random = new Random(seed);
         var meter = startMeter();
+        var elapsed = await ScheduleAsync(rate, seconds, "recommend-open-loop", (i, due) =>
+        {
+            var (request, known) = NextRequest(random, phase, i);
+            return CallAsync(request, known, due, recorder);
+        });
+        return recorder.Stats(phase, elapsed, rate, meter.Stop(), open: true);
+    }
+
+    /// <summary>
+    /// Sends call i at start + i/rate from one thread of its own, never waiting for answers, then waits for them all;
+    /// returns the seconds from start to the last answer.
+    /// </summary>
+    private static async Task<double> ScheduleAsync(int rate, int seconds, string name, Func<long, long, Task> send)
+    {
+        var total = (long)rate * seconds;
+        var tasks = new List<Task>((int)Math.Min(total, int.MaxValue));
         var start = Stopwatch.GetTimestamp();
         var scheduler = new Thread(() =>
         {
@@ -75,16 +89,14 @@ public sealed class RecommendDriver(RecommendationService.RecommendationServiceC
             {
                 var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
                 WaitUntil(due);
-                var (request, known) = NextRequest(random, phase, i);
-                tasks.Add(CallAsync(request, known, due, recorder));
+                tasks.Add(send(i, due));
             }
         })
-        { IsBackground = true, Name = "recommend-open-loop", Priority = ThreadPriority.AboveNormal };
+        { IsBackground = true, Name = name, Priority = ThreadPriority.AboveNormal };
         scheduler.Start();
         await Task.Run(scheduler.Join);
         await Task.WhenAll(tasks);
-        var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        return recorder.Stats(phase, elapsed, rate, meter.Stop(), open: true);
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     /// <summary><paramref name="concurrency"/> callers, each sending its next call when the last one answered, for <paramref name="seconds"/>.</summary>
@@ -136,25 +148,10 @@ public sealed class RecommendDriver(RecommendationService.RecommendationServiceC
     /// </summary>
     public async Task<LoadStats> OpenFloorAsync(Grpc.Health.V1.Health.HealthClient health, int rate, int seconds)
     {
-        var total = (long)rate * seconds;
         var recorder = new Recorder();
-        var tasks = new List<Task>((int)Math.Min(total, int.MaxValue));
         var meter = startMeter();
-        var start = Stopwatch.GetTimestamp();
-        var scheduler = new Thread(() =>
-        {
-            for (long i = 0; i < total; i++)
-            {
-                var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
-                WaitUntil(due);
-                tasks.Add(CheckAsync(health, due, recorder));
-            }
-        })
-        { IsBackground = true, Name = "health-open-loop", Priority = ThreadPriority.AboveNormal };
-        scheduler.Start();
-        await Task.Run(scheduler.Join);
-        await Task.WhenAll(tasks);
-        return recorder.Stats("gRPC health check (open-loop floor)", Stopwatch.GetElapsedTime(start).TotalSeconds, rate, meter.Stop(), open: true);
+        var elapsed = await ScheduleAsync(rate, seconds, "health-open-loop", (_, due) => CheckAsync(health, due, recorder));
+        return recorder.Stats("gRPC health check (open-loop floor)", elapsed, rate, meter.Stop(), open: true);
     }
 
     private async Task CheckAsync(Grpc.Health.V1.Health.HealthClient health, long due, Recorder recorder)
