@@ -66,7 +66,8 @@ public sealed class RecommendationEngine(
     {
         var profileKey = new ProfileKey(call.Tenant, call.UserId).ToString();
         var snapshotTask = serving.GetAsync(call.Tenant).AsTask();
-        var inputTask = grains.GetGrain<IUserProfileGrain>(profileKey).GetRecommendationInputAsync();
+        var inputTask = GrainReferences<IUserProfileGrain>.Get(grains, IdSpan.Create(profileKey), () => grains.GetGrain<IUserProfileGrain>(profileKey))
+            .GetRecommendationInputAsync();
         var segmentTask = SegmentOfAsync(call.Tenant, profileKey);
         var snapshot = await snapshotTask;
         var input = await inputTask;
@@ -99,10 +100,16 @@ public sealed class RecommendationEngine(
             }
         }
 
-        var exclude = new HashSet<string>(call.Exclusions ?? [], StringComparer.Ordinal);
-        if (call.PageItem is { } page)
+        var exclude = NoExclusions;
+        if (call.Exclusions is { Count: > 0 } || call.PageItem is not null)
         {
-            exclude.Add(page);
+            var set = new HashSet<string>(call.Exclusions ?? [], StringComparer.Ordinal);
+            if (call.PageItem is { } page)
+            {
+                set.Add(page);
+            }
+
+            exclude = set;
         }
 
         var segmentKey = personalized && segment is not null ? RecommenderGrain.SegmentKey(segment.SegmentId) : null;
@@ -125,7 +132,7 @@ public sealed class RecommendationEngine(
             wanted *= 4;
         }
 
-        if (segment is not null && segmentKey is not null)
+        if (segment is not null && segmentKey is not null && items.Any(item => item.Source == RecommendationSources.SegmentPopular))
         {
             // The model names segments by id (ids carry over between segmentations); people read labels.
             items = items.Select(item => item.Source == RecommendationSources.SegmentPopular && item.Because == segmentKey
@@ -149,7 +156,8 @@ public sealed class RecommendationEngine(
         try
         {
             var shard = SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(profileKey, segmentationOptions.Value.Shards));
-            return await grains.GetGrain<IFeatureShardGrain>(shard).GetSegmentAsync(profileKey);
+            return await GrainReferences<IFeatureShardGrain>.Get(grains, IdSpan.Create(shard), () => grains.GetGrain<IFeatureShardGrain>(shard))
+                .GetSegmentAsync(profileKey);
         }
         catch (Exception)
         {
@@ -158,6 +166,8 @@ public sealed class RecommendationEngine(
     }
 
     private const int MaxCandidateRounds = 4;
+
+    private static readonly IReadOnlySet<string> NoExclusions = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>Time-ordered (a UUID v7), so attribution can find the list by id and order lists by time.</summary>
     private static string NewRecommendationId() => "rec-" + Guid.CreateVersion7().ToString("N");

@@ -30,6 +30,11 @@ public sealed class TenantServingSnapshot
     /// <summary>The catalog shards' versions the <see cref="Catalog"/> was built from.</summary>
     public long[] CatalogVersions { get; init; } = [];
 
+    private Func<string, CatalogItem?>? _itemLookup;
+
+    /// <summary><see cref="Item"/> as a delegate, made once per snapshot rather than once per request.</summary>
+    public Func<string, CatalogItem?> ItemLookup => _itemLookup ??= Item;
+
     /// <summary>An item as rules see it: upserted if it was, else as events described it, else null.</summary>
     public CatalogItem? Item(string itemId) =>
         Catalog.TryGetValue(itemId, out var upserted) ? upserted

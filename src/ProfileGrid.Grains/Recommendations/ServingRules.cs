@@ -9,6 +9,9 @@ namespace ProfileGrid.Grains.Recommendations;
 /// <summary>Applies the serving filters and the tenant's rules (the silo's compiled copy) to a model's candidates.</summary>
 public static class ServingRules
 {
+    private static readonly IReadOnlySet<string> NoItems = new HashSet<string>(StringComparer.Ordinal);
+    private static readonly IReadOnlyDictionary<string, DateTimeOffset> NotRead = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+
     public static (IReadOnlyList<ServedItem> Items, long RulesVersion) Apply(
         TenantServingSnapshot snapshot,
         IReadOnlyList<ScoredItem> candidates,
@@ -21,29 +24,39 @@ public static class ServingRules
     {
         // Rules may name a segment by id or by label.
         var segments = segment is null ? Array.Empty<string>() : [segment.SegmentId.ToString(CultureInfo.InvariantCulture), segment.Label];
-        var purchased = new HashSet<string>(input.Items.Length, StringComparer.Ordinal);
-        var seenAt = new Dictionary<string, DateTimeOffset>(input.Items.Length, StringComparer.Ordinal);
+        var owned = 0;
+        foreach (var item in input.Items)
+        {
+            if (item.Purchases > 0 || item.Rating is not null)
+            {
+                owned++;
+            }
+        }
+
+        var purchased = owned == 0 ? null : new HashSet<string>(owned, StringComparer.Ordinal);
+        // When viewed matters only to a "seen within N days" filter rule: most tenants have none, and then it is not built.
+        var seenAt = snapshot.Rules.ReadsSeenItems ? new Dictionary<string, DateTimeOffset>(input.Items.Length, StringComparer.Ordinal) : null;
         foreach (var item in input.Items)
         {
             // Bought or rated: the user has it (a film rated is a film seen), so it is not offered again.
             if (item.Purchases > 0 || item.Rating is not null)
             {
-                purchased.Add(item.ItemId);
+                purchased?.Add(item.ItemId);
             }
 
-            if (item.Views > 0)
+            if (item.Views > 0 && seenAt is not null)
             {
                 seenAt[item.ItemId] = item.LastAt;
             }
         }
 
-        var outcome = snapshot.Rules.Apply(candidates, snapshot.Item, new ServingContext
+        var outcome = snapshot.Rules.Apply(candidates, snapshot.ItemLookup, new ServingContext
         {
             Count = count,
             Now = now,
             Segments = segments,
-            Purchased = purchased,
-            SeenAt = seenAt,
+            Purchased = (IReadOnlySet<string>?)purchased ?? NoItems,
+            SeenAt = (IReadOnlyDictionary<string, DateTimeOffset>?)seenAt ?? NotRead,
             Exclude = exclude,
             PageItem = pageItem,
             Personalized = input.PersonalizationOptIn,

@@ -117,14 +117,11 @@ public sealed class HybridModel : IRecommender
             return [];
         }
 
-        var distinct = 0;
-        HashSet<string>? seen = null;
-        foreach (var (itemId, weight) in query.History)
+        var distinct = DistinctPositiveItems(query.History);
+        if (distinct > 0 && _sharedIndex is { } cf && !BlendByItemIdOnly)
         {
-            if (weight > 0 && (seen ??= new HashSet<string>(query.History.Count, StringComparer.Ordinal)).Add(itemId))
-            {
-                distinct++;
-            }
+            var alphaByIndex = LowHistoryItems == 0 ? 1 : Math.Min(1.0, (double)distinct / LowHistoryItems);
+            return BlendByIndex(cf, query, alphaByIndex, Math.Max(1 - alphaByIndex, PopularityFloor));
         }
 
         var popular = new List<ScoredItem>(query.Count);
@@ -136,9 +133,49 @@ public sealed class HybridModel : IRecommender
 
         var alpha = LowHistoryItems == 0 ? 1 : Math.Min(1.0, (double)distinct / LowHistoryItems);
         var beta = Math.Max(1 - alpha, PopularityFloor);
-        return _sharedIndex is { } cf && !BlendByItemIdOnly
-            ? BlendByIndex(cf, query, alpha, beta)
-            : BlendItems(Personalized.Recommend(query), popular, query.Count, alpha, beta);
+        return BlendItems(Personalized.Recommend(query), popular, query.Count, alpha, beta);
+    }
+
+    /// <summary>How many distinct items the history holds with a positive weight.</summary>
+    private static int DistinctPositiveItems(IReadOnlyList<(string ItemId, double Weight)> history)
+    {
+        // A profile's history is short and has each item once: comparing pairs costs less than building a set.
+        if (history.Count > 64)
+        {
+            var seen = new HashSet<string>(history.Count, StringComparer.Ordinal);
+            var count = 0;
+            foreach (var (itemId, weight) in history)
+            {
+                if (weight > 0 && seen.Add(itemId))
+                {
+                    count++;
+                }
+            }
+
+            return count;
+        }
+
+        var distinct = 0;
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (!(history[i].Weight > 0))
+            {
+                continue;
+            }
+
+            var repeated = false;
+            for (var j = 0; j < i && !repeated; j++)
+            {
+                repeated = history[j].Weight > 0 && string.Equals(history[j].ItemId, history[i].ItemId, StringComparison.Ordinal);
+            }
+
+            if (!repeated)
+            {
+                distinct++;
+            }
+        }
+
+        return distinct;
     }
 
     // Item-cf trained with the popularity on the same data numbers items alike: then the blend works on indices and builds

@@ -288,8 +288,10 @@ public sealed class ItemCfModel : IRecommender
         var count = 0;
         try
         {
-            foreach (var (itemId, weight) in query.History)
+            var history = query.History;
+            for (var k = 0; k < history.Count; k++)
             {
+                var (itemId, weight) = history[k];
                 var h = _items.IndexOf(itemId);
                 if (h < 0 || !(weight > 0))
                 {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Frozen;
 
 namespace ProfileGrid.Recommendations.Rules;
@@ -95,6 +96,7 @@ public sealed class CompiledRuleSet
     private readonly Dictionary<string, int[]> _boostByCategory = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, int[]> _boostByTag = new(StringComparer.OrdinalIgnoreCase);
     private readonly int[] _boostByPriceOnly;
+    private readonly bool _hasBoosts;
 
     internal CompiledRuleSet(RuleSet ruleSet)
     {
@@ -156,6 +158,8 @@ public sealed class CompiledRuleSet
         Freeze(boostByCategory, _boostByCategory);
         Freeze(boostByTag, _boostByTag);
         _boostByPriceOnly = [.. boostByPriceOnly];
+        _hasBoosts = _boostByCategory.Count > 0 || _boostByTag.Count > 0 || _boostByPriceOnly.Length > 0;
+        ReadsSeenItems = _rules.Any(r => r.SeenWithinDays is > 0);
 
         static void Add(Dictionary<string, List<int>> index, string key, int rule)
         {
@@ -180,6 +184,12 @@ public sealed class CompiledRuleSet
     }
 
     public long Version { get; }
+
+    /// <summary>
+    /// True when a rule filters out items seen within some days, so that <see cref="ServingContext.SeenAt"/> matters;
+    /// without one, a caller need not build it.
+    /// </summary>
+    public bool ReadsSeenItems { get; }
 
     /// <summary>
     /// The final list of at most <see cref="ServingContext.Count"/> items from <paramref name="candidates"/> (best
@@ -208,17 +218,6 @@ public sealed class CompiledRuleSet
         }
 
         var limitRule = inForce.FirstOrDefault(r => r.MaxPerCategory is not null);
-        var lookups = new Dictionary<string, CatalogItem?>(candidates.Count, StringComparer.Ordinal);
-        CatalogItem? Lookup(string id)
-        {
-            if (!lookups.TryGetValue(id, out var item))
-            {
-                item = catalog(id);
-                lookups[id] = item;
-            }
-
-            return item;
-        }
 
         (string Reason, string? RuleId)? Filtered(string id, CatalogItem? item)
         {
@@ -252,14 +251,17 @@ public sealed class CompiledRuleSet
             First(_excludeByItem, id);
             if (item is not null)
             {
-                if (item.Category is { } category)
+                if (item.Category is { } category && _excludeByCategory.Count > 0)
                 {
                     First(_excludeByCategory, category.Trim());
                 }
 
-                foreach (var tag in item.Tags)
+                if (_excludeByTag.Count > 0)
                 {
-                    First(_excludeByTag, tag.Trim());
+                    for (var t = 0; t < item.Tags.Count; t++)
+                    {
+                        First(_excludeByTag, item.Tags[t].Trim());
+                    }
                 }
             }
 
@@ -281,11 +283,11 @@ public sealed class CompiledRuleSet
             }
         }
 
-        var boosts = new List<int>();
+        var boosts = new List<int>(0);
         void CollectBoosts(CatalogItem? item)
         {
             boosts.Clear();
-            if (item is null)
+            if (item is null || !_hasBoosts)
             {
                 return;
             }
@@ -297,9 +299,9 @@ public sealed class CompiledRuleSet
 
             if (_boostByTag.Count > 0)
             {
-                foreach (var tag in item.Tags)
+                for (var t = 0; t < item.Tags.Count; t++)
                 {
-                    if (_boostByTag.TryGetValue(tag.Trim(), out var byTag))
+                    if (_boostByTag.TryGetValue(item.Tags[t].Trim(), out var byTag))
                     {
                         Collect(byTag);
                     }
@@ -307,10 +309,18 @@ public sealed class CompiledRuleSet
             }
 
             Collect(_boostByPriceOnly);
-            boosts.Sort();
+            if (boosts.Count > 1)
+            {
+                boosts.Sort();
+            }
 
             void Collect(int[] rules)
             {
+                if (rules.Length == 0)
+                {
+                    return;
+                }
+
                 foreach (var rule in rules)
                 {
                     // A tag listed twice on an item would find its boost twice.
@@ -324,11 +334,11 @@ public sealed class CompiledRuleSet
 
         // 1-3: filters, boosts, exclusions.
         var entries = new List<Entry>(candidates.Count);
-        var distinct = new HashSet<string>(candidates.Count, StringComparer.Ordinal);
+        using var duplicates = new DuplicateCheck(candidates);
         for (var i = 0; i < candidates.Count; i++)
         {
             var candidate = candidates[i];
-            if (!distinct.Add(candidate.ItemId))
+            if (duplicates.IsRepeat(i))
             {
                 removed.Add(new RemovedCandidate(candidate.ItemId, RemovalReasons.Duplicate));
                 continue;
@@ -340,7 +350,7 @@ public sealed class CompiledRuleSet
                 continue;
             }
 
-            var item = Lookup(candidate.ItemId);
+            var item = catalog(candidate.ItemId);
             if (Filtered(candidate.ItemId, item) is { } filtered)
             {
                 removed.Add(new RemovedCandidate(candidate.ItemId, filtered.Reason, filtered.RuleId));
@@ -373,16 +383,20 @@ public sealed class CompiledRuleSet
             return byScore != 0 ? byScore : a.Index.CompareTo(b.Index);
         });
 
-        // 5 (placed before 4, so the fill knows which slots and categories the pins take).
-        var pins = new (string ItemId, string RuleId)?[n + 1];
-        var pinned = new HashSet<string>(StringComparer.Ordinal);
-        var perCategory = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        // 5 (placed before 4, so the fill knows which slots and categories the pins take). Most requests have no pin
+        // and no category limit: their sets are made only when needed.
+        (string ItemId, string RuleId)?[]? pins = null;
+        HashSet<string>? pinned = null;
+        Dictionary<string, int>? perCategory = limitRule is null ? null : new(StringComparer.OrdinalIgnoreCase);
         foreach (var rule in inForce)
         {
             if (rule.Type != RuleActionTypes.Pin)
             {
                 continue;
             }
+
+            pins ??= new (string ItemId, string RuleId)?[n + 1];
+            pinned ??= new HashSet<string>(StringComparer.Ordinal);
 
             var next = rule.Position;
             foreach (var itemId in rule.PinItems)
@@ -392,7 +406,7 @@ public sealed class CompiledRuleSet
                     continue;
                 }
 
-                var item = Lookup(itemId);
+                var item = catalog(itemId);
                 if (item is null)
                 {
                     removed.Add(new RemovedCandidate(itemId, RemovalReasons.UnknownItem, rule.Id));
@@ -426,7 +440,7 @@ public sealed class CompiledRuleSet
                 pins[position] = (itemId, rule.Id);
                 pinned.Add(itemId);
                 next = position + 1;
-                if (item.Category is { } category)
+                if (item.Category is { } category && perCategory is not null)
                 {
                     perCategory[category] = perCategory.GetValueOrDefault(category) + 1;
                 }
@@ -434,8 +448,8 @@ public sealed class CompiledRuleSet
         }
 
         // 4: fill the other slots best first under the category limit.
-        var slots = n - pinned.Count;
-        var fills = new List<Entry>(Math.Max(0, slots));
+        var slots = n - (pinned?.Count ?? 0);
+        var fills = new List<Entry>(Math.Max(0, Math.Min(slots, entries.Count)));
         foreach (var entry in entries)
         {
             if (fills.Count >= slots)
@@ -443,12 +457,12 @@ public sealed class CompiledRuleSet
                 break;
             }
 
-            if (pinned.Contains(entry.Candidate.ItemId))
+            if (pinned is not null && pinned.Contains(entry.Candidate.ItemId))
             {
                 continue;
             }
 
-            if (limitRule is not null && entry.Item?.Category is { } category)
+            if (limitRule is not null && perCategory is not null && entry.Item?.Category is { } category)
             {
                 var count = perCategory.GetValueOrDefault(category);
                 if (count >= limitRule.MaxPerCategory)
@@ -461,6 +475,18 @@ public sealed class CompiledRuleSet
             }
 
             fills.Add(entry);
+        }
+
+        if (pins is null)
+        {
+            // No pin: the list is the fills, in order, with their (boosted) scores.
+            var filled = new RankedItem[fills.Count];
+            for (var j = 0; j < filled.Length; j++)
+            {
+                filled[j] = Ranked(fills[j], fills[j].Score);
+            }
+
+            return new RuleOutcome(filled, IdsOf(inForce), removed, Version);
         }
 
         // Pins at their positions, fills around them; pins past a short list close up behind it.
@@ -515,12 +541,33 @@ public sealed class CompiledRuleSet
         for (var j = 0; j < items.Length; j++)
         {
             var (fill, pin) = slotsInOrder[j];
-            items[j] = fill is not null
-                ? new RankedItem(fill.Candidate with { Score = scores[j] }, (IReadOnlyList<string>?)fill.TouchedBy ?? [])
+            items[j] = fill is { } entry
+                ? Ranked(entry, scores[j])
                 : new RankedItem(new ScoredItem(pin!.Value.ItemId, scores[j], RecommendationSources.Rule, pin.Value.RuleId), [pin.Value.RuleId]);
         }
 
-        return new RuleOutcome(items, inForce.Select(r => r.Id).ToArray(), removed, Version);
+        return new RuleOutcome(items, IdsOf(inForce), removed, Version);
+
+        // The candidate itself when no boost changed its score: a copy per item was most of what a request allocated here.
+        static RankedItem Ranked(Entry entry, double score) => new(
+            score.Equals(entry.Candidate.Score) ? entry.Candidate : entry.Candidate with { Score = score },
+            (IReadOnlyList<string>?)entry.TouchedBy ?? []);
+    }
+
+    private static string[] IdsOf(List<Compiled> rules)
+    {
+        if (rules.Count == 0)
+        {
+            return [];
+        }
+
+        var ids = new string[rules.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = rules[i].Id;
+        }
+
+        return ids;
     }
 
     private List<Compiled> InForce(ServingContext context, out bool[] active)
@@ -558,7 +605,63 @@ public sealed class CompiledRuleSet
         return inForce;
     }
 
-    private sealed record Entry(ScoredItem Candidate, CatalogItem? Item, double Score, int Index, List<string>? TouchedBy);
+    private readonly record struct Entry(ScoredItem Candidate, CatalogItem? Item, double Score, int Index, List<string>? TouchedBy);
+
+    /// <summary>
+    /// Finds a candidate listed earlier in the same list. Up to 256 candidates (n × 5 for any n a request may ask) it
+    /// compares hash codes in a pooled array, and strings only where two codes are equal: a hash set per request was a
+    /// large share of what serving allocated. Past that, a hash set.
+    /// </summary>
+    private sealed class DuplicateCheck : IDisposable
+    {
+        private readonly IReadOnlyList<ScoredItem> _candidates;
+        private readonly HashSet<string>? _set;
+        private readonly int[]? _hashes;
+
+        public DuplicateCheck(IReadOnlyList<ScoredItem> candidates)
+        {
+            _candidates = candidates;
+            if (candidates.Count > 256)
+            {
+                _set = new HashSet<string>(candidates.Count, StringComparer.Ordinal);
+            }
+            else
+            {
+                _hashes = ArrayPool<int>.Shared.Rent(Math.Max(1, candidates.Count));
+            }
+        }
+
+        /// <summary>True when candidate <paramref name="index"/> repeats an earlier one; call for 0, 1, 2, ... in order.</summary>
+        public bool IsRepeat(int index)
+        {
+            var id = _candidates[index].ItemId;
+            if (_set is not null)
+            {
+                return !_set.Add(id);
+            }
+
+            var hash = StringComparer.Ordinal.GetHashCode(id);
+            var hashes = _hashes!;
+            hashes[index] = hash;
+            for (var earlier = 0; earlier < index; earlier++)
+            {
+                if (hashes[earlier] == hash && string.Equals(_candidates[earlier].ItemId, id, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        public void Dispose()
+        {
+            if (_hashes is not null)
+            {
+                ArrayPool<int>.Shared.Return(_hashes);
+            }
+        }
+    }
 
     /// <summary>One rule with its lists as sets (normalised again here so an unvalidated set still applies sanely).</summary>
     private sealed class Compiled

@@ -72,7 +72,12 @@ public sealed partial class RecommendationServiceImpl(
             response.SegmentId = segmentId;
         }
 
-        response.Items.AddRange(served.Items.Select(ToProto));
+        response.Items.Capacity = served.Items.Count;
+        for (var i = 0; i < served.Items.Count; i++)
+        {
+            response.Items.Add(ToProto(served.Items[i]));
+        }
+
         return response;
     }
 
@@ -531,7 +536,11 @@ public sealed partial class RecommendationServiceImpl(
             Source = item.Source,
             Because = item.Because ?? "",
         };
-        proto.Rules.AddRange(item.Rules);
+        if (item.Rules.Count > 0)
+        {
+            proto.Rules.AddRange(item.Rules);
+        }
+
         if (item.Catalog is { } known)
         {
             proto.Category = known.Category ?? "";

@@ -343,6 +343,28 @@ public class RuleEngineTests
         Assert.Contains(new RemovedCandidate("a", RemovalReasons.Duplicate), outcome.Removed);
     }
 
+    [Theory]
+    [InlineData(60)]
+    [InlineData(600)] // past the short-list check: a hash set
+    public void Repeats_are_found_in_short_and_long_candidate_lists_alike(int distinct)
+    {
+        // Ids unknown to the catalog stay candidates; every tenth repeats an earlier one (the same string or an equal copy).
+        var candidates = new List<ScoredItem>();
+        for (var i = 0; i < distinct; i++)
+        {
+            candidates.Add(Cf($"item-{i}", 1.0 - i * 1e-4));
+            if (i % 10 == 9)
+            {
+                candidates.Add(Cf(new string($"item-{i - 5}".AsSpan()), 0.5));
+            }
+        }
+
+        var outcome = Apply(RuleSet.Empty, Context(distinct), candidates);
+
+        Assert.Equal(Enumerable.Range(0, distinct).Select(i => $"item-{i}"), outcome.Items.Select(i => i.Item.ItemId));
+        Assert.Equal(distinct / 10, outcome.Removed.Count(r => r.Reason == RemovalReasons.Duplicate));
+    }
+
     [Fact]
     public void The_list_never_exceeds_n_and_pins_past_a_short_list_close_up()
     {
