@@ -25,6 +25,20 @@ public sealed record EaseOptions
 
     public bool ScaleLambdaGrid { get; init; } = true;
 
+    /// <summary>
+    /// When validation's best λ is the largest (or smallest) of the grid, the grid grows in that direction by
+    /// <see cref="LambdaGridExtensionFactor"/> and the new λ is validated, up to this many times, until the best is
+    /// inside the grid; 0 keeps the grid as given. Each step is one more fit at the validation size.
+    /// </summary>
+    public int LambdaGridExtensionSteps { get; init; } = 4;
+
+    /// <summary>
+    /// The ratio between a new λ and the edge of the grid it extends. 4 (with 4 steps: up to 256 × the grid's largest,
+    /// or 1/256 of its smallest) is coarser than the default grid's ×2 to ×5 spacing: reach matters more than
+    /// resolution there, as nDCG changes little within a factor of a few near its best.
+    /// </summary>
+    public double LambdaGridExtensionFactor { get; init; } = 4;
+
     /// <summary>Validation: the share of each chosen user's items held out (at least one).</summary>
     public double ValidationFraction { get; init; } = 0.2;
 
@@ -64,6 +78,16 @@ public sealed record EaseOptions
             problems.Add("ease.lambda_grid must list at least one positive number when ease.lambda is not set");
         }
 
+        if (LambdaGridExtensionSteps is < 0 or > 20)
+        {
+            problems.Add($"ease.lambda_grid_extension_steps must be between 0 and 20 ({LambdaGridExtensionSteps})");
+        }
+
+        if (!(LambdaGridExtensionFactor > 1 && LambdaGridExtensionFactor <= 100))
+        {
+            problems.Add($"ease.lambda_grid_extension_factor must be above 1 and at most 100 ({LambdaGridExtensionFactor})");
+        }
+
         if (!(ValidationFraction > 0 && ValidationFraction < 1))
         {
             problems.Add($"ease.validation_fraction must be between 0 and 1, exclusive ({ValidationFraction})");
@@ -97,9 +121,11 @@ public sealed record EaseOptions
 /// EASE: B = I − P·diag(1/diag(P)) with P = (XᵀX + λI)⁻¹, so diag(B) = 0; a user's scores are x·B. λ comes from
 /// the options or from validation: on the most popular <see cref="EaseOptions.ValidationMaxItems"/> items, a seeded
 /// share of some users' items is held out, B is fitted on the rest for each candidate λ and the one with the best mean
-/// nDCG@k on the held-out items wins (the first on a tie); the model is then fitted on all data and all kept items.
-/// Training costs (candidates × fits at the validation size) + one fit at the kept size; a fit is a Cholesky inverse of
-/// a dense matrix (MathNet, managed) and peaks at about four n × n double matrices (n = 3,000: about 300 MB).
+/// nDCG@k on the held-out items wins (the smallest on a tie); while the winner is the grid's largest or smallest, the
+/// grid is extended past it (<see cref="EaseOptions.LambdaGridExtensionSteps"/>); the model is then fitted on all data
+/// and all kept items. Training costs (candidates tried × fits at the validation size) + one fit at the kept size; a
+/// fit is a Cholesky inverse of a dense matrix (MathNet, managed) and peaks at about four n × n double matrices
+/// (n = 3,000: about 300 MB).
 /// </summary>
 public sealed class EaseTrainer(EaseOptions? options = null) : IRecommenderTrainer
 {
@@ -245,7 +271,10 @@ public sealed class EaseTrainer(EaseOptions? options = null) : IRecommenderTrain
         return rows;
     }
 
-    /// <summary>The λ grid (scaled) and each λ's mean nDCG@k on the held-out items.</summary>
+    /// <summary>
+    /// Every λ tried, ascending (the scaled grid, extended past an edge that won), and each one's mean nDCG@k on the
+    /// held-out items.
+    /// </summary>
     private (double[] Grid, double[] Scores) Validate(List<(int[] Items, float[] Weights)> allRows, int allItems)
     {
         // The grid's scale comes from every kept item's diagonal entry Σ w², computed without the Gram matrix.
@@ -264,10 +293,11 @@ public sealed class EaseTrainer(EaseOptions? options = null) : IRecommenderTrain
             scale = diagonal / allItems / 500;
         }
 
-        var grid = _options.LambdaGrid.Select(l => l * scale).Where(l => l > 0).ToArray();
-        if (grid.Length == 0)
+        // Ascending and distinct, so that "at the edge" means the first or the last and a tie goes to the smaller λ.
+        var grid = _options.LambdaGrid.Select(l => l * scale).Where(l => l > 0 && !double.IsInfinity(l)).Distinct().Order().ToList();
+        if (grid.Count == 0)
         {
-            grid = [.. _options.LambdaGrid];
+            grid = [.. _options.LambdaGrid.Distinct().Order()];
         }
 
         var (rows, n) = MostPopular(allRows, allItems, _options.ValidationMaxItems);
@@ -284,17 +314,51 @@ public sealed class EaseTrainer(EaseOptions? options = null) : IRecommenderTrain
             heldOut[u] = [.. items.Take(hide)];
         }
 
-        var trainGram = Gram(rows, n, heldOut);
-        var scores = new double[grid.Length];
-        if (grid.Length == 1 || chosen.Length == 0)
+        if (grid.Count == 1 || chosen.Length == 0)
         {
-            return (grid, scores);
+            return ([.. grid], new double[grid.Count]);
         }
 
+        var trainGram = Gram(rows, n, heldOut);
         var user = new double[n];
-        for (var g = 0; g < grid.Length; g++)
+        var scores = grid.Select(Score).ToList();
+
+        // A best λ at the edge says only that the best may lie beyond it: extend the grid that way and look again.
+        // Going up can only move the best up or make it interior (the old edge beat everything below it), and the
+        // same holds going down, so the grid grows in one direction. An edge that only ties its neighbour is a
+        // plateau (λ → ∞ ranks like XᵀX, λ → 0 like least squares), where more fits would buy nothing.
+        for (var step = 0; step < _options.LambdaGridExtensionSteps && AtEdge(scores) is var edge and not 0; step++)
         {
-            var b = Fit((double[])trainGram.Clone(), n, grid[g]);
+            if (edge > 0)
+            {
+                var lambda = grid[^1] * _options.LambdaGridExtensionFactor;
+                if (double.IsInfinity(lambda))
+                {
+                    break;
+                }
+
+                grid.Add(lambda);
+                scores.Add(Score(lambda));
+            }
+            else
+            {
+                var lambda = grid[0] / _options.LambdaGridExtensionFactor;
+                if (!(lambda > 0))
+                {
+                    break;
+                }
+
+                grid.Insert(0, lambda);
+                scores.Insert(0, Score(lambda));
+            }
+        }
+
+        return ([.. grid], [.. scores]);
+
+        // Mean nDCG@k of the held-out items, B fitted on the training part with this λ.
+        double Score(double lambda)
+        {
+            var b = Fit((double[])trainGram.Clone(), n, lambda);
             var sum = 0.0;
             foreach (var u in chosen)
             {
@@ -321,10 +385,33 @@ public sealed class EaseTrainer(EaseOptions? options = null) : IRecommenderTrain
                 sum += Ranking.NdcgAtK(top, hidden, _options.ValidationK);
             }
 
-            scores[g] = sum / chosen.Length;
+            return sum / chosen.Length;
+        }
+    }
+
+    /// <summary>
+    /// +1 when the best score (the smallest λ's on a tie) is the last and beats the one before it, −1 when it is the
+    /// first and beats the one after it, else 0: whether the best may lie beyond the grid.
+    /// </summary>
+    internal static int AtEdge(IReadOnlyList<double> scores)
+    {
+        if (scores.Count < 2)
+        {
+            return 0;
         }
 
-        return (grid, scores);
+        var best = 0;
+        for (var g = 1; g < scores.Count; g++)
+        {
+            if (scores[g] > scores[best])
+            {
+                best = g;
+            }
+        }
+
+        return best == scores.Count - 1 && scores[best] > scores[best - 1] ? 1
+            : best == 0 && scores[0] > scores[1] ? -1
+            : 0;
     }
 
     /// <summary>The rows restricted to the <paramref name="max"/> items with most users (ties by index), re-indexed in index order.</summary>
@@ -405,14 +492,17 @@ public sealed class EaseModel : IRecommender
     /// <summary>The L2 penalty used.</summary>
     public double Lambda { get; }
 
-    /// <summary>The candidates validation tried (empty when λ was given) and their mean nDCG@k.</summary>
+    /// <summary>
+    /// Every candidate validation tried, ascending (empty when λ was given): the scaled grid and any extension past its
+    /// edge; <see cref="LambdaScores"/> holds their mean nDCG@k in the same order.
+    /// </summary>
     public IReadOnlyList<double> LambdaGrid { get; }
 
     public IReadOnlyList<double> LambdaScores { get; }
 
     /// <summary>
     /// What a user should know: that only the most popular items are modelled, and that validation preferred a λ at
-    /// the edge of its grid (the best may lie beyond it).
+    /// the edge of its grid even after extending it (the best may lie beyond it).
     /// </summary>
     public IReadOnlyList<string> Warnings
     {
@@ -424,9 +514,15 @@ public sealed class EaseModel : IRecommender
                 warnings.Add($"EASE models the {Items.Count:N0} most popular of {CatalogItems:N0} items (ease.max_items); the others are served by popularity.");
             }
 
-            if (LambdaGrid.Count > 1 && (Lambda == LambdaGrid.Min() || Lambda == LambdaGrid.Max()))
+            // Ordered by λ, as training lists them (a model written before the grid was sorted may not be).
+            if (EaseTrainer.AtEdge([.. LambdaGrid.Zip(LambdaScores).OrderBy(p => p.First).Select(p => p.Second)]) != 0)
             {
-                warnings.Add($"EASE's λ {Lambda:G4} is at the edge of the validation grid ({LambdaGrid.Min():G4}..{LambdaGrid.Max():G4}); a wider grid may do better.");
+                warnings.Add($"EASE's λ {Lambda:G4} is at the edge of the validation grid ({LambdaGrid.Min():G4}..{LambdaGrid.Max():G4}); the best may lie beyond it (ease.lambda_grid, ease.lambda_grid_extension_steps).");
+            }
+            else if (LambdaScores.Count > 1 && LambdaScores.All(s => s == LambdaScores[0]))
+            {
+                // Every λ ranked alike (or nobody could be validated): the choice says nothing, and no extension was tried.
+                warnings.Add($"EASE's validation scored every λ alike ({LambdaGrid.Min():G4}..{LambdaGrid.Max():G4}, nDCG {LambdaScores[0]:F4}); λ {Lambda:G4} is the smallest, not a tuned choice (ease.lambda_grid).");
             }
 
             return warnings;

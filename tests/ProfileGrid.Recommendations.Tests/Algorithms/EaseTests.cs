@@ -92,8 +92,10 @@ public class EaseTests
     [Fact]
     public void Lambda_is_chosen_from_the_scaled_grid_by_validation()
     {
+        // The grid as given (no extension past its edge: the tests below cover that), to see the scaling alone.
         var data = Random(300, 60, 8, seed: 3);
-        var model = new EaseTrainer(new EaseOptions { LambdaGrid = [10, 100, 1000] }).Train(data);
+        var options = new EaseOptions { LambdaGrid = [10, 100, 1000], LambdaGridExtensionSteps = 0 };
+        var model = new EaseTrainer(options).Train(data);
 
         Assert.Equal(3, model.LambdaGrid.Count);
         Assert.Equal(3, model.LambdaScores.Count);
@@ -104,12 +106,123 @@ public class EaseTests
         Assert.Equal(100, model.LambdaGrid[2] / model.LambdaGrid[0], 6);
 
         // Validating on the 20 most popular items only still picks from the same grid, and the model keeps all 60.
-        var small = new EaseTrainer(new EaseOptions { LambdaGrid = [10, 100, 1000], ValidationMaxItems = 20 }).Train(data);
+        var small = new EaseTrainer(options with { ValidationMaxItems = 20 }).Train(data);
         Assert.Equal(model.LambdaGrid, small.LambdaGrid);
         Assert.Equal(data.ItemCount, small.Items.Count);
 
         // Same data, same seed: the same λ and the same bytes.
-        Assert.Equal(Bytes(model), Bytes(new EaseTrainer(new EaseOptions { LambdaGrid = [10, 100, 1000] }).Train(data)));
+        Assert.Equal(Bytes(model), Bytes(new EaseTrainer(options).Train(data)));
+    }
+
+    // 400 users, 40 items in 4 clusters, 8 items each (half from the popular tail): validation's nDCG@10 peaks at about
+    // 1,600 in the grid's units (× mean(diag XᵀX) / 500 = 80 / 500), above the default grid's top of 1,000.
+    private static readonly InteractionMatrix Tasteful = Clustered(400, 40, 4, 8, noise: 0.5, seed: 1);
+
+    /// <summary>The factor ScaleLambdaGrid applies: mean(diag XᵀX) / 500.</summary>
+    private static double Scale(InteractionMatrix data) => data.Weights.Sum(w => (double)w * w) / data.ItemCount / 500;
+
+    [Fact]
+    public void Validation_extends_the_grid_upwards_until_the_best_lambda_is_interior()
+    {
+        var scale = Scale(Tasteful);
+        var model = new EaseTrainer(new EaseOptions { LambdaGrid = [10, 50, 100] }).Train(Tasteful);
+
+        // Best at the top (100) → 400 → 1,600 → 6,400, which scores lower: three extra fits, each ×4 the last.
+        Assert.Equal([10, 50, 100, 400, 1600, 6400], model.LambdaGrid.Select(l => Math.Round(l / scale, 6)));
+        Assert.Equal(model.LambdaGrid.Count, model.LambdaScores.Count);
+        Assert.Equal(1600 * scale, model.Lambda, 9);
+        Assert.True(model.Lambda > 100 * scale && model.Lambda > model.LambdaGrid[0] && model.Lambda < model.LambdaGrid[^1]);
+        AssertRisesThenFalls(model);
+        Assert.DoesNotContain(model.Warnings, w => w.Contains("edge", StringComparison.Ordinal));
+
+        // The benchmark's situation in miniature: the default grid's best is its top, one extension makes it interior.
+        var defaults = new EaseTrainer().Train(Tasteful);
+        Assert.Equal([10, 50, 100, 250, 500, 1000, 4000], defaults.LambdaGrid.Select(l => Math.Round(l / scale, 6)));
+        Assert.Equal(1000 * scale, defaults.Lambda, 9);
+        AssertRisesThenFalls(defaults);
+        Assert.Empty(defaults.Warnings);
+    }
+
+    [Fact]
+    public void Validation_extends_the_grid_downwards_when_the_smallest_lambda_wins()
+    {
+        var scale = Scale(Tasteful);
+        var model = new EaseTrainer(new EaseOptions { LambdaGrid = [10_000, 100_000] }).Train(Tasteful);
+
+        Assert.Equal([625, 2500, 10_000, 100_000], model.LambdaGrid.Select(l => Math.Round(l / scale, 6)));
+        Assert.Equal(2500 * scale, model.Lambda, 9);
+        AssertRisesThenFalls(model);
+        Assert.Empty(model.Warnings);
+    }
+
+    [Fact]
+    public void A_best_lambda_inside_the_grid_costs_no_extra_fits()
+    {
+        var scale = Scale(Tasteful);
+        var extended = new EaseTrainer(new EaseOptions { LambdaGrid = [10, 50, 100] }).Train(Tasteful);
+
+        // Given the grid the extension ended with, validation tries exactly it, scores it alike and picks the same λ.
+        var model = new EaseTrainer(new EaseOptions { LambdaGrid = [10, 50, 100, 400, 1600, 6400] }).Train(Tasteful);
+        Assert.Equal(extended.LambdaGrid, model.LambdaGrid);
+        Assert.Equal(extended.LambdaScores, model.LambdaScores);
+        Assert.Equal(extended.Lambda, model.Lambda);
+
+        // Written in any order, the grid is tried and listed ascending.
+        var shuffled = new EaseTrainer(new EaseOptions { LambdaGrid = [6400, 100, 1600] }).Train(Tasteful);
+        Assert.Equal([100, 1600, 6400], shuffled.LambdaGrid.Select(l => Math.Round(l / scale, 6)));
+        Assert.Equal(1600 * scale, shuffled.Lambda, 9);
+    }
+
+    [Fact]
+    public void Extension_stops_at_its_cap_and_the_edge_warning_stays()
+    {
+        var scale = Scale(Tasteful);
+
+        // Still rising at 160 after two steps of ×4 from 10: the cap (2) ends it at the edge, and the model says so.
+        var capped = new EaseTrainer(new EaseOptions { LambdaGrid = [0.1, 1, 10], LambdaGridExtensionSteps = 2 }).Train(Tasteful);
+        Assert.Equal([0.1, 1, 10, 40, 160], capped.LambdaGrid.Select(l => Math.Round(l / scale, 6)));
+        Assert.Equal(capped.LambdaGrid[^1], capped.Lambda);
+        Assert.Equal(capped.LambdaScores.Max(), capped.LambdaScores[^1]);
+        Assert.Contains(capped.Warnings, w => w.Contains("at the edge of the validation grid", StringComparison.Ordinal)
+            && w.Contains("ease.lambda_grid_extension_steps", StringComparison.Ordinal));
+
+        // The default cap of 4 with a factor of 2: 10 → 160 again, the same edge.
+        var halved = new EaseTrainer(new EaseOptions { LambdaGrid = [0.1, 1, 10], LambdaGridExtensionFactor = 2 }).Train(Tasteful);
+        Assert.Equal([0.1, 1, 10, 20, 40, 80, 160], halved.LambdaGrid.Select(l => Math.Round(l / scale, 6)));
+        Assert.Contains(halved.Warnings, w => w.Contains("at the edge", StringComparison.Ordinal));
+
+        // 0 steps: the grid as given, as before the extension existed.
+        var fixedGrid = new EaseTrainer(new EaseOptions { LambdaGrid = [10, 50, 100], LambdaGridExtensionSteps = 0 }).Train(Tasteful);
+        Assert.Equal([10, 50, 100], fixedGrid.LambdaGrid.Select(l => Math.Round(l / scale, 6)));
+        Assert.Equal(100 * scale, fixedGrid.Lambda, 9);
+        Assert.Contains(fixedGrid.Warnings, w => w.Contains("at the edge", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_grid_on_a_plateau_is_not_extended_and_says_its_choice_is_not_tuned()
+    {
+        // At λ this large B ≈ XᵀX / λ: every candidate ranks by co-occurrence and scores the same, so neither direction
+        // is better and no extra fit is spent; the model says the choice is not tuned instead of claiming an edge.
+        var model = new EaseTrainer(new EaseOptions { LambdaGrid = [100_000, 1_000_000] }).Train(Tasteful);
+
+        Assert.Equal(2, model.LambdaGrid.Count);
+        Assert.Equal(model.LambdaScores[0], model.LambdaScores[1]);
+        Assert.Equal(model.LambdaGrid[0], model.Lambda);
+        var warning = Assert.Single(model.Warnings);
+        Assert.Contains("scored every λ alike", warning, StringComparison.Ordinal);
+    }
+
+    /// <summary>Validation's scores climb strictly to the chosen λ and fall strictly after it, which is interior.</summary>
+    private static void AssertRisesThenFalls(EaseModel model)
+    {
+        var best = model.LambdaGrid.ToList().IndexOf(model.Lambda);
+        Assert.InRange(best, 1, model.LambdaGrid.Count - 2);
+        for (var g = 1; g < model.LambdaGrid.Count; g++)
+        {
+            Assert.True(model.LambdaGrid[g] > model.LambdaGrid[g - 1], "the grid is listed ascending");
+            Assert.True(g <= best ? model.LambdaScores[g] > model.LambdaScores[g - 1] : model.LambdaScores[g] < model.LambdaScores[g - 1],
+                $"nDCG should rise to λ {model.Lambda:G4} and fall after it: {string.Join(", ", model.LambdaGrid.Zip(model.LambdaScores, (l, s) => $"{l:G4}: {s:F4}"))}");
+        }
     }
 
     [Fact]

@@ -80,6 +80,57 @@ public class NumpyCrossCheckTests
         Assert.True(largest > 0.01, "B should not be trivially small");
     }
 
+    [Fact]
+    public void Ease_lambda_chosen_past_the_grid_is_where_numpys_own_validation_peaks()
+    {
+        // Validation extends [10, 50, 100] (× scale) up to 6,400 and picks an interior λ (EaseTests). numpy scores the
+        // same candidates on splits of its own (five seeded 20% hold-outs, not the trainer's): its curve should also rise
+        // and fall, and peak at the chosen λ or next to it.
+        var data = TestData.Clustered(400, 40, 4, 8, noise: 0.5, seed: 1);
+        var model = new EaseTrainer(new EaseOptions { LambdaGrid = [10, 50, 100] }).Train(data);
+        var lambdas = string.Join(", ", model.LambdaGrid.Select(l => l.ToString("R", CultureInfo.InvariantCulture)));
+
+        var expected = Python.Run(data, $$"""
+            X = X.toarray()
+            n = X.shape[1]
+            lambdas = [{{lambdas}}]
+            rng = np.random.default_rng(7)
+            scores = np.zeros(len(lambdas))
+            for rep in range(5):
+                train = X.copy()
+                held = {}
+                for u in range(X.shape[0]):
+                    items = np.nonzero(X[u])[0]
+                    if len(items) >= 4:
+                        hidden = rng.choice(items, max(1, int(round(len(items) * 0.2))), replace=False)
+                        train[u, hidden] = 0
+                        held[u] = set(hidden.tolist())
+                G = train.T @ train
+                for g, lam in enumerate(lambdas):
+                    P = np.linalg.inv(G + lam * np.eye(n))
+                    B = P / (-np.diag(P))
+                    np.fill_diagonal(B, 0.0)
+                    S = train @ B
+                    total = 0.0
+                    for u, hidden in held.items():
+                        candidates = [j for j in range(n) if train[u, j] == 0]
+                        top = sorted(candidates, key=lambda j: (-S[u, j], j))[:10]
+                        dcg = sum(1 / np.log2(r + 2) for r, j in enumerate(top) if j in hidden)
+                        ideal = sum(1 / np.log2(r + 2) for r in range(min(len(hidden), 10)))
+                        total += dcg / ideal
+                    scores[g] += total / len(held) / 5
+            print(json.dumps(scores.tolist()))
+            """);
+
+        var theirs = expected.EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var curve = string.Join(", ", model.LambdaGrid.Select((l, g) => $"{l:G4}: ours {model.LambdaScores[g]:F4}, numpy {theirs[g]:F4}"));
+        var ours = model.LambdaGrid.ToList().IndexOf(model.Lambda);
+        var numpys = Array.IndexOf(theirs, theirs.Max());
+        Assert.True(Math.Abs(ours - numpys) <= 1, $"numpy peaks at λ {model.LambdaGrid[numpys]:G4}, validation chose {model.Lambda:G4} ({curve})");
+        Assert.True(numpys > 0 && numpys < theirs.Length - 1, $"numpy's curve should peak inside the tried grid ({curve})");
+        Assert.True(theirs[^1] < theirs[numpys] && theirs[0] < theirs[numpys], curve);
+    }
+
     /// <summary>Runs a script with X (scipy CSR, users × items, the matrix's weights) loaded; the script prints JSON.</summary>
     private static class Python
     {
