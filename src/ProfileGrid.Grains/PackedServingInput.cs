@@ -106,7 +106,7 @@ internal static class PackedServingInput
     private static PackedItem ReadItem(ReadOnlySpan<byte> section, ref int at, ref long previous)
     {
         var length = (int)ReadVarint(section, ref at);
-        var id = Encoding.UTF8.GetString(section.Slice(at, length));
+        var id = SharedItemIds.FromUtf8(section.Slice(at, length));
         at += length;
         var views = (int)ReadVarint(section, ref at);
         var cartAdds = (int)ReadVarint(section, ref at);

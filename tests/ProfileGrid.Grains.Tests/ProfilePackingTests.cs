@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
@@ -168,6 +169,14 @@ public class ProfilePackingTests(ClusterFixture fixture)
         Assert.Equal(expected.Select(i => i.LastAt.Offset), served.Select(i => i.LastAt.Offset));
         Assert.Equal(StateJson(original), StateJson(packer.Unpack(packed)));
         Assert.Equal(items.Keys, packer.Unpack(packed).Profile.Behavior.Items.Keys); // the order too: the oldest leave first by it on ties
+
+        // Item ids are catalog ids: a second read (any profile's) holds the same strings, not copies, up to the shared length.
+        var again = ProfilePacker.ReadServingInput(packed).Items;
+        Assert.All(served.Zip(again), pair =>
+        {
+            Assert.Equal(pair.First.ItemId, pair.Second.ItemId);
+            Assert.Equal(Encoding.UTF8.GetByteCount(pair.First.ItemId) <= SharedItemIds.MaxLength, ReferenceEquals(pair.First.ItemId, pair.Second.ItemId));
+        });
 
         var fresh = packer.Pack(new UserProfileGrainState());
         var (consent, applied, none) = ProfilePacker.ReadServingInput(fresh);
