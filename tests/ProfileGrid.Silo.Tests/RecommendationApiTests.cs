@@ -68,7 +68,9 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.True(list.Personalized);
         Assert.False(list.ColdStart);
         Assert.Equal(1, list.ModelVersion);
-        Assert.StartsWith("rec-", list.RecommendationId);
+        Assert.Matches("^rec-[0-9a-f]{32}$", list.RecommendationId);
+        var next = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+        Assert.NotEqual(list.RecommendationId, next.RecommendationId);
         Assert.Equal(5, list.Items.Count);
         Assert.DoesNotContain(list.Items, i => i.ItemId is "a-1" or "a-2"); // bought
         var bookRanks = list.Items.Select((item, rank) => (item, rank)).Where(x => BookItems.Contains(x.item.ItemId)).ToList();

@@ -170,5 +170,9 @@ public sealed class RecommendationEngine(
     private static readonly IReadOnlySet<string> NoExclusions = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>Time-ordered (a UUID v7), so attribution can find the list by id and order lists by time.</summary>
-    private static string NewRecommendationId() => "rec-" + Guid.CreateVersion7().ToString("N");
+    private static string NewRecommendationId() => string.Create(36, Guid.CreateVersion7(), static (text, id) =>
+    {
+        "rec-".CopyTo(text);
+        id.TryFormat(text[4..], out _, "N");
+    });
 }
