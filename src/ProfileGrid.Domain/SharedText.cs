@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace ProfileGrid.Domain;
 
 /// <summary>
@@ -18,29 +16,9 @@ internal static class SharedText
     public const int MaxLength = 512;
     public const int MaxEntries = 65_536;
 
-    private static Pool _pool = new();
+    private static readonly BoundedStringPool Pool = new(MaxLength, MaxEntries);
 
-    public static string? Of(string? text)
-    {
-        if (text is null || text.Length > MaxLength)
-        {
-            return text;
-        }
-
-        var pool = _pool;
-        if (pool.Strings.TryGetValue(text, out var shared))
-        {
-            return shared;
-        }
-
-        if (Interlocked.Increment(ref pool.Added) > MaxEntries)
-        {
-            Interlocked.CompareExchange(ref _pool, new Pool(), pool);
-            pool = _pool;
-        }
-
-        return pool.Strings.GetOrAdd(text, text);
-    }
+    public static string? Of(string? text) => Pool.Of(text);
 
     /// <summary>The same entries with shared keys (a dictionary read from storage holds keys of its own).</summary>
     public static Dictionary<string, TValue> Keys<TValue>(Dictionary<string, TValue> values)
@@ -52,11 +30,5 @@ internal static class SharedText
         }
 
         return shared;
-    }
-
-    private sealed class Pool
-    {
-        public readonly ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
-        public int Added;
     }
 }
