@@ -64,6 +64,8 @@ public sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    private const string LoadGeneratorGen0Size = "DOTNET_GCgen0size";
+
     public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, string workingDirectory)
     {
         var start = new ProcessStartInfo(fileName)
@@ -77,6 +79,9 @@ public sealed class ChildProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
+
+        // bench.sh sizes the load generator's gen0 for itself; the host keeps the runtime's default.
+        start.Environment.Remove(LoadGeneratorGen0Size);
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
         var child = new ChildProcess(process, name);

@@ -6,7 +6,7 @@ namespace ProfileGrid.Benchmarks;
 
 /// <summary>What the numbers were measured on, captured when the run starts.</summary>
 public sealed record MachineInfo(
-    DateTimeOffset StartedAt, int Cores, string Cpu, string Memory, string Kernel, string LoadAverage, string Dotnet, string Redis, string Azurite, string Commit)
+    DateTimeOffset StartedAt, int Cores, string Cpu, string Memory, string Kernel, string LoadAverage, string Dotnet, string Redis, string Azurite, string Commit, string MemoryMonitor)
 {
     public static MachineInfo Capture() => new(
         DateTimeOffset.UtcNow,
@@ -18,7 +18,8 @@ public sealed record MachineInfo(
         RuntimeInformation.FrameworkDescription,
         Run("redis-server", "--version") ?? "not installed",
         AzuriteVersion(),
-        CommitOfHost());
+        CommitOfHost(),
+        DamonState());
 
     public IEnumerable<string> Lines()
     {
@@ -31,6 +32,36 @@ public sealed record MachineInfo(
         yield return $"redis:           {Redis}";
         yield return $"azurite:         {Azurite}";
         yield return $"commit:          {Commit}";
+        yield return $"memory monitor:  {MemoryMonitor}";
+    }
+
+    private const string Kdamonds = "/sys/kernel/mm/damon/admin/kdamonds";
+
+    /// <summary>
+    /// Whether the kernel's DAMON monitor runs: on the VMs measured, its kdamond thread took the CPU for up to 50 ms every
+    /// ~0.6 s, which set the open-loop latency tail of every process (docs/benchmarks.md, "Recommend serving").
+    /// </summary>
+    private static string DamonState()
+    {
+        if (!Directory.Exists(Kdamonds))
+        {
+            return "no DAMON (kdamond) on this kernel";
+        }
+
+        var running = Directory.EnumerateDirectories(Kdamonds)
+            .Select(folder => (Folder: folder, State: ReadOrNull(Path.Combine(folder, "state"))))
+            .Where(kdamond => kdamond.State == "on")
+            .ToList();
+        if (running.Count == 0)
+        {
+            return "DAMON present, no kdamond running";
+        }
+
+        var context = Path.Combine(running[0].Folder, "contexts", "0");
+        var sampleUs = ReadOrNull(Path.Combine(context, "monitoring_attrs", "intervals", "sample_us"));
+        var action = ReadOrNull(Path.Combine(context, "schemes", "0", "action"));
+        return $"DAMON on ({running.Count} kdamond, sampling every {(long.TryParse(sampleUs, out var us) ? $"{us / 1000} ms" : "?")}"
+            + $"{(action is null ? "" : $", scheme {action}")}): its bursts stall both cores, see docs/benchmarks.md";
     }
 
     private static string? ReadOrNull(string path)
