@@ -52,6 +52,35 @@ public sealed class ProfileOptions
     /// </summary>
     public int SessionHistoryCapacity { get; set; } = 50;
 
+    /// <summary>
+    /// How long after a click on a recommended item an add to cart or a purchase of that item is credited to the list and
+    /// position clicked (last click wins). Seven days covers a considered purchase; conversions after it count as organic.
+    /// </summary>
+    public TimeSpan AttributionWindow { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How many recent recommendation lists (shown or clicked) a profile keeps for attribution.</summary>
+    public int RecentListsCapacity { get; set; } = 20;
+
+    /// <summary>How many items of a shown list are kept (positions beyond are not looked up for clicks that do not say).</summary>
+    public int ListItemsKept { get; set; } = 50;
+
+    /// <summary>How many items' exposures (times shown, since last click) a profile keeps; the least recently shown go first.</summary>
+    public int ExposuresCapacity { get; set; } = 200;
+
+    /// <summary>
+    /// How many add to carts and purchase lines without a click to credit are kept for a click that arrives late (an
+    /// app's queued click after the web's purchase). Every buyer keeps up to this many, so it stays small.
+    /// </summary>
+    public int UnattributedCapacity { get; set; } = 10;
+
+    /// <summary>
+    /// The most the feedback layer may store, in UTF-8 bytes of its ids and a fixed cost per entry: beyond it the oldest
+    /// lists, then the least recently shown exposures go first. Ids are up to 768 bytes, so counts alone would let the
+    /// layer outgrow a table row. 6 KB holds 20 lists of 10 short ids and about 50 exposures; it is what the row budget
+    /// leaves with a 3-year window and the other defaults (raise it with shorter windows: validation says when too far).
+    /// </summary>
+    public int FeedbackMaxBytes { get; set; } = 6 * 1024;
+
     /// <summary>Half-life of engagement velocity and category affinities.</summary>
     public TimeSpan EngagementHalfLife { get; set; } = TimeSpan.FromDays(7);
 
@@ -134,7 +163,8 @@ public sealed class ProfileOptions
             + MaxItemsRemembered * (text + 48 + entry)        // product id, counts, rating and two times
             + SessionHistoryCapacity * 40L
             + LongestWindowDays() * 48L
-            + (DedupeWindow + OrderDedupeWindow) * hash;
+            + (DedupeWindow + OrderDedupeWindow) * hash
+            + FeedbackMaxBytes;                            // the feedback layer, bounded in bytes (its counters are in the fixed part)
     }
 
     /// <summary>The problems that make these options unusable, each a sentence naming the setting; empty when valid.</summary>
@@ -169,11 +199,20 @@ public sealed class ProfileOptions
         AtLeastOne(MaxPreferences, nameof(MaxPreferences));
         AtLeastOne(SessionHistoryCapacity, nameof(SessionHistoryCapacity));
         AtLeastOne(MaxItemsRemembered, nameof(MaxItemsRemembered));
+        Positive(AttributionWindow, nameof(AttributionWindow));
+        AtLeastOne(RecentListsCapacity, nameof(RecentListsCapacity));
+        AtLeastOne(ListItemsKept, nameof(ListItemsKept));
+        AtLeastOne(ExposuresCapacity, nameof(ExposuresCapacity));
+        AtLeastOne(UnattributedCapacity, nameof(UnattributedCapacity));
+        if (FeedbackMaxBytes < 2048)
+        {
+            problems.Add($"{SectionName}:{nameof(FeedbackMaxBytes)} must be at least 2048 (is {FeedbackMaxBytes}).");
+        }
 
         if (problems.Count == 0 && WorstCaseStateBytes() is var worstCase && worstCase > StateBudgetBytes)
         {
             problems.Add($"{SectionName}: with these bounds (MaxTraits, MaxPreferences, MaxCategories, MaxAnonymousIds, RecentActionsCapacity, " +
-                $"SessionHistoryCapacity, MaxItemsRemembered, DedupeWindow, OrderDedupeWindow, WindowDays) one profile could store {worstCase:N0} bytes, more than the " +
+                $"SessionHistoryCapacity, MaxItemsRemembered, DedupeWindow, OrderDedupeWindow, WindowDays, FeedbackMaxBytes) one profile could store {worstCase:N0} bytes, more than the " +
                 $"{StateBudgetBytes:N0} a table row allows; lower some of them.");
         }
 

@@ -218,6 +218,15 @@ public static class ProfileUpdater
         behavior.EventCounts[userEvent.Kind] = behavior.EventCounts.GetValueOrDefault(userEvent.Kind) + 1;
         behavior.FirstSeen = Earliest(behavior.FirstSeen, time);
         behavior.LastSeen = Latest(behavior.LastSeen, time);
+        if (userEvent.Kind == EventKind.Impression && userEvent.Feedback is { } shown)
+        {
+            // A list shown is not something the user did: it counts in the feedback layer and by type only, not as
+            // activity (events per day, engagement, sessions, recent actions), which three impressions per page would swamp.
+            FeedbackLedger.Impression(profile.Feedback, shown, time, options);
+            RecordContext(profile.Context, userEvent, time);
+            return;
+        }
+
         if (DailyBuckets.GetOrAdd(behavior.DailyBuckets, UtcDay.Of(time), oldestKeptDay) is { } bucket)
         {
             bucket.Events++;
@@ -250,6 +259,11 @@ public static class ProfileUpdater
                     carted.CartAdds++;
                 }
 
+                if (userEvent.Product?.ProductId is { } cartedId)
+                {
+                    FeedbackLedger.Conversion(profile.Feedback, cartedId, purchase: false, 0m, null, time, options);
+                }
+
                 break;
             case EventKind.Rating when userEvent.Rating is { } rating:
                 if (RecordItem(behavior, userEvent.Product?.ProductId, time, options) is { } rated && !(rated.RatedAt > time))
@@ -267,6 +281,18 @@ public static class ProfileUpdater
                 break;
             case EventKind.Purchase:
                 RecordPurchase(behavior, userEvent.Purchase, time, options, oldestKeptDay);
+                if (userEvent.Purchase is { } order)
+                {
+                    var currency = order.Currency.ToUpperInvariant();
+                    foreach (var line in order.Lines)
+                    {
+                        FeedbackLedger.Conversion(profile.Feedback, line.ProductId, purchase: true, line.UnitPrice * line.Quantity, currency, time, options);
+                    }
+                }
+
+                break;
+            case EventKind.Click when userEvent.Feedback is { ItemId: not null } clicked:
+                FeedbackLedger.Click(profile.Feedback, clicked, time, options);
                 break;
             case EventKind.Identify when userEvent.Identify is { } identify:
                 MergeDemographics(profile.Demographics, identify, time, options);

@@ -39,6 +39,10 @@ internal static class RecentActions
             case EventKind.Custom:
                 action.Detail = userEvent.Custom?.Name;
                 break;
+            case EventKind.Click:
+                action.ProductId = userEvent.Feedback?.ItemId;
+                action.Detail = userEvent.Feedback?.Slot;
+                break;
         }
 
         if (action.Detail is not null)

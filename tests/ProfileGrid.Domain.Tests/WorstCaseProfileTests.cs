@@ -61,6 +61,15 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
             events.Add(Event(EventKind.PreferenceSet, now.AddMinutes(-100 - i)) with { Preference = new PreferenceUpdate { Key = Long(n++), Value = Long(n++) } });
         }
 
+        // Recommendation lists shown and clicked, with ids as long as allowed, until the feedback layer is at its budget.
+        for (var i = 0; i < 40; i++)
+        {
+            var list = Long(n++);
+            var items = Enumerable.Range(0, 10).Select(_ => Long(n++)).ToArray();
+            events.Add(Event(EventKind.Impression, now.AddMinutes(-50 - i)) with { Feedback = new FeedbackInfo { RecommendationId = list, Slot = Long(n++), ItemIds = items } });
+            events.Add(Event(EventKind.Click, now.AddMinutes(-50 - i).AddSeconds(1)) with { Feedback = new FeedbackInfo { RecommendationId = list, ItemId = items[3] } });
+        }
+
         // Enough events to fill the window of event ids.
         for (var i = 0; events.Count < options.DedupeWindow - options.OrderDedupeWindow; i++)
         {
@@ -99,6 +108,9 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
         Assert.Equal(currencies.Length, behavior.MonetaryByCurrency.Count);
         Assert.Equal(options.MaxItemsRemembered, behavior.Items.Count);
         Assert.InRange(behavior.DailyBuckets.Count, days - 1, days);
+
+        Assert.InRange(FeedbackLedger.StoredBytes(profile.Feedback), options.FeedbackMaxBytes / 2, options.FeedbackMaxBytes);
+        Assert.InRange(profile.Feedback.Unattributed.Count, 1, options.UnattributedCapacity);
 
         var stored = StoredState.Serialize(profile).Length;
         var document = ProfileJson.SerializeToUtf8Bytes(profile, options, now).Length;

@@ -16,6 +16,12 @@ public enum EventKind
 
     /// <summary>An explicit rating of a product (stars, a score); <see cref="UserEvent.Rating"/> holds the value.</summary>
     Rating = 11,
+
+    /// <summary>A recommendation list was shown; <see cref="UserEvent.Feedback"/> holds its id and items in order.</summary>
+    Impression = 12,
+
+    /// <summary>An item of a shown recommendation list was clicked; <see cref="UserEvent.Feedback"/> says which.</summary>
+    Click = 13,
 }
 
 /// <summary>Where an event came from.</summary>

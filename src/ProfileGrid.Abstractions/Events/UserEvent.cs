@@ -26,6 +26,26 @@ public sealed record UserEvent
 
     /// <summary>A rating event's value (its product is in <see cref="Product"/>); null for every other kind.</summary>
     [Id(15)] public double? Rating { get; init; }
+
+    /// <summary>An impression's or a click's list and items; null for every other kind.</summary>
+    [Id(16)] public FeedbackInfo? Feedback { get; init; }
+}
+
+/// <summary>
+/// Feedback on a served recommendation list: for an impression the items shown in order (position 1 first), for a
+/// click the item clicked and, when the client knows it, its 1-based position.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.feedback")]
+public sealed record FeedbackInfo
+{
+    [Id(0)] public required string RecommendationId { get; init; }
+    [Id(1)] public string? Slot { get; init; }
+    /// <summary>Impression: the items shown, distinct, in order. Empty for a click.</summary>
+    [Id(2)] public IReadOnlyList<string> ItemIds { get; init; } = [];
+    /// <summary>Click: the item clicked. Null for an impression.</summary>
+    [Id(3)] public string? ItemId { get; init; }
+    /// <summary>Click: the 1-based position the client reported, if any.</summary>
+    [Id(4)] public int? Position { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("pg.event-context")]

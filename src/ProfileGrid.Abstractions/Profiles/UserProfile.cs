@@ -46,4 +46,7 @@ public sealed class UserProfile
     /// and CRM) is a duplicate, so its amount counts once.
     /// </summary>
     [Id(11)] public EventIdWindow RecentOrderIds { get; set; } = new();
+
+    /// <summary>Recommendation lists shown and clicked, and the conversions attributed to them.</summary>
+    [Id(12)] public FeedbackState Feedback { get; set; } = new();
 }

@@ -18,7 +18,9 @@ namespace ProfileGrid.Grains.Ingest;
 /// event id, kind (byte), tenant, user id, anonymous id, occurred-at UTC ticks (int64) and offset minutes (int16),
 /// source (byte), a presence byte (bit 0 context, 1 page, 2 product, 3 search, 4 purchase, 5 identify, 6 preference,
 /// 7 custom), then each part present in that order, then for a rating event (kind 11, and only for it, so that every
-/// other record reads as before) its value as the bits of a float64. Adding a field to an event means a new version of this layout
+/// other record reads as before) its value as the bits of a float64, and for an impression or a click (kinds 12 and 13,
+/// likewise) a presence byte and the feedback: recommendation id, slot, varint item count and the items, clicked item,
+/// position as int32 (0: not given). Adding a field to an event means a new version of this layout
 /// (a new marker); <c>LogRecordCodecTests</c> fails when a field is not carried.
 /// </para>
 /// </summary>
@@ -196,6 +198,26 @@ public static class LogRecordCodec
         {
             w.Int64(BitConverter.DoubleToInt64Bits(e.Rating ?? 0));
         }
+
+        if (e.Kind is EventKind.Impression or EventKind.Click)
+        {
+            // Only these kinds carry it, so records of every other kind read as before.
+            var feedback = e.Feedback;
+            w.Byte(feedback is null ? (byte)0 : (byte)1);
+            if (feedback is not null)
+            {
+                w.String(feedback.RecommendationId);
+                w.String(feedback.Slot);
+                w.VarInt((uint)feedback.ItemIds.Count);
+                foreach (var item in feedback.ItemIds)
+                {
+                    w.String(item);
+                }
+
+                w.String(feedback.ItemId);
+                w.Int32(feedback.Position ?? 0);
+            }
+        }
     }
 
     private static UserEvent ReadEvent(ref Reader r)
@@ -300,6 +322,22 @@ public static class LogRecordCodec
 
         double? rating = kind == EventKind.Rating ? BitConverter.Int64BitsToDouble(r.Int64()) : null;
 
+        FeedbackInfo? feedback = null;
+        if (kind is EventKind.Impression or EventKind.Click && r.Byte() != 0)
+        {
+            var recommendationId = r.RequiredString();
+            var slot = r.String();
+            var items = new string[r.Count()];
+            for (var i = 0; i < items.Length; i++)
+            {
+                items[i] = r.RequiredString();
+            }
+
+            var itemId = r.String();
+            var position = r.Int32();
+            feedback = new FeedbackInfo { RecommendationId = recommendationId, Slot = slot, ItemIds = items, ItemId = itemId, Position = position == 0 ? null : position };
+        }
+
         return new UserEvent
         {
             EventId = eventId,
@@ -318,6 +356,7 @@ public static class LogRecordCodec
             Preference = preference,
             Custom = custom,
             Rating = rating,
+            Feedback = feedback,
         };
     }
 

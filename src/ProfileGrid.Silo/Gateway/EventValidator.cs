@@ -40,6 +40,8 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         ["preference_set"] = EventKind.PreferenceSet,
         ["custom"] = EventKind.Custom,
         ["rating"] = EventKind.Rating,
+        ["impression"] = EventKind.Impression,
+        ["click"] = EventKind.Click,
     };
 
     private static readonly Dictionary<string, Channel> Channels = new(StringComparer.Ordinal)
@@ -141,6 +143,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         PreferenceUpdate? preference = null;
         CustomInfo? custom = null;
         double? rating = null;
+        FeedbackInfo? feedback = null;
         switch (kind.Value)
         {
             case EventKind.PageView:
@@ -167,6 +170,9 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             case EventKind.Rating:
                 (product, rating) = Rating(wire.Rating, check);
                 break;
+            case EventKind.Impression or EventKind.Click:
+                feedback = Feedback(wire.Feedback, kind.Value, check);
+                break;
         }
 
         var userEvent = new UserEvent
@@ -187,6 +193,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             Preference = preference,
             Custom = custom,
             Rating = rating,
+            Feedback = feedback,
         };
 
         error = check.Error;
@@ -255,6 +262,77 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             Title = check.Text(wire.Title, "page.title", limits.MaxStringLength),
             Referrer = check.Text(wire.Referrer, "page.referrer", limits.MaxLongStringLength),
         };
+    }
+
+    private FeedbackInfo? Feedback(Contracts.V1.Feedback? wire, EventKind kind, Checker check)
+    {
+        var impression = kind == EventKind.Impression;
+        if (wire is null)
+        {
+            check.Fail("feedback", $"is required for {(impression ? "an impression" : "a click")} event (recommendation_id and {(impression ? "item_ids" : "item_id")})");
+            return null;
+        }
+
+        var recommendationId = check.Id(wire.RecommendationId, "feedback.recommendation_id", limits.MaxStringLength);
+        var slot = check.Text(wire.Slot, "feedback.slot", limits.MaxStringLength)?.Trim() is { Length: > 0 } named ? named : null;
+        if (impression)
+        {
+            if (wire.ItemId.Length > 0 || wire.Position != 0)
+            {
+                check.Fail("feedback.item_id", "belongs to a click; an impression lists what was shown in item_ids");
+                return null;
+            }
+
+            if (wire.ItemIds.Count == 0)
+            {
+                check.Fail("feedback.item_ids", "is required: the items shown, in order");
+                return null;
+            }
+
+            if (wire.ItemIds.Count > limits.MaxImpressionItems)
+            {
+                check.Fail("feedback.item_ids", $"holds {wire.ItemIds.Count} items; the limit is {limits.MaxImpressionItems}");
+                return null;
+            }
+
+            var items = new string[wire.ItemIds.Count];
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < items.Length; i++)
+            {
+                var field = $"feedback.item_ids[{i}]";
+                if (check.ProductId(wire.ItemIds[i], field, limits.MaxStringLength) is not { } item)
+                {
+                    return null;
+                }
+
+                if (!seen.Add(item))
+                {
+                    check.Fail(field, $"'{Checker.Truncate(item)}' is listed twice: an item has one position in a list");
+                    return null;
+                }
+
+                items[i] = item;
+            }
+
+            return recommendationId is null ? null : new FeedbackInfo { RecommendationId = recommendationId, Slot = slot, ItemIds = items };
+        }
+
+        if (wire.ItemIds.Count > 0)
+        {
+            check.Fail("feedback.item_ids", "belongs to an impression; a click names the one item in item_id");
+            return null;
+        }
+
+        var clicked = check.ProductId(wire.ItemId, "feedback.item_id", limits.MaxStringLength);
+        if (wire.Position < 0 || wire.Position > limits.MaxImpressionItems)
+        {
+            check.Fail("feedback.position", $"must be between 1 and {limits.MaxImpressionItems} (1 is the first item), or 0 when not known ({wire.Position})");
+            return null;
+        }
+
+        return recommendationId is null || clicked is null
+            ? null
+            : new FeedbackInfo { RecommendationId = recommendationId, Slot = slot, ItemId = clicked, Position = wire.Position == 0 ? null : wire.Position };
     }
 
     /// <summary>The highest rating value accepted: ratings come in many scales (stars, 0-10, percentages).</summary>
@@ -883,6 +961,6 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             }
         }
 
-        private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
+        internal static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
     }
 }

@@ -33,6 +33,9 @@ public sealed class GatewayOptions
 
     public int MaxQuantity { get; set; } = 100_000;
 
+    /// <summary>The most items one impression may list (a page of recommendations, a carousel).</summary>
+    public int MaxImpressionItems { get; set; } = 100;
+
     public decimal MaxUnitPrice { get; set; } = 10_000_000m;
 
     /// <summary>
@@ -77,6 +80,11 @@ public sealed class GatewayOptions
         if (MaxEventAge <= TimeSpan.Zero)
         {
             problems.Add("MaxEventAge must be positive.");
+        }
+
+        if (MaxImpressionItems < 1)
+        {
+            problems.Add("MaxImpressionItems must be at least 1.");
         }
 
         if (MaxStreamItemBytes is < 1024 or > 48 * 1024)

@@ -1,0 +1,207 @@
+using static ProfileGrid.Domain.Tests.TestEvents;
+
+namespace ProfileGrid.Domain.Tests;
+
+/// <summary>
+/// The feedback layer: impressions and clicks of recommendation lists, and add to carts and purchases credited to the last
+/// click on the same item within the attribution window, whatever order the events arrive in.
+/// </summary>
+public class FeedbackTests
+{
+    private static UserEvent Shown(DateTimeOffset at, string recommendationId, params string[] items) =>
+        Of(EventKind.Impression, at) with { Feedback = new FeedbackInfo { RecommendationId = recommendationId, Slot = "home", ItemIds = items } };
+
+    private static UserEvent Clicked(DateTimeOffset at, string recommendationId, string item, int? position = null) =>
+        Of(EventKind.Click, at) with { Feedback = new FeedbackInfo { RecommendationId = recommendationId, Slot = "home", ItemId = item, Position = position } };
+
+    private static UserEvent Cart(DateTimeOffset at, string item) =>
+        Of(EventKind.AddToCart, at) with { Product = new ProductInfo { ProductId = item, Category = "shoes", Quantity = 1, UnitPrice = new Money(30, "EUR") } };
+
+    private static UserEvent Bought(DateTimeOffset at, params (string Item, int Quantity, decimal Price)[] lines) => Of(EventKind.Purchase, at) with
+    {
+        Purchase = new PurchaseInfo
+        {
+            OrderId = "o-" + NextId(),
+            Currency = "eur",
+            Lines = lines.Select(l => new PurchaseLine { ProductId = l.Item, Category = "shoes", Quantity = l.Quantity, UnitPrice = l.Price }).ToArray(),
+        },
+    };
+
+    [Fact]
+    public void A_click_and_a_purchase_within_the_window_are_credited_to_the_list_and_position_clicked()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Shown(Now.AddHours(-5), "rec-1", "a", "b", "c"),
+            Clicked(Now.AddHours(-5).AddSeconds(20), "rec-1", "b"),
+            Cart(Now.AddHours(-4), "b"),
+            Bought(Now.AddHours(-3), ("b", 2, 30m), ("z", 1, 5m)));
+
+        var feedback = user.Profile.Feedback;
+        Assert.Equal(1, feedback.Impressions);
+        Assert.Equal(3, feedback.ItemsShown);
+        Assert.Equal(1, feedback.Clicks);
+        var list = Assert.Single(feedback.RecentLists);
+        Assert.Equal(2, Assert.Single(list.Clicks).Position);
+        Assert.Equal(1, feedback.AttributedCartAdds);
+        Assert.Equal(1, feedback.AttributedPurchases);        // line "b"; "z" was never clicked
+        Assert.Equal(60m, feedback.AttributedRevenue["EUR"]);  // 2 x 30, in the upper-case code
+        Assert.Equal(2, list.Conversions);
+    }
+
+    [Fact]
+    public void A_purchase_after_the_window_or_before_the_click_is_not_credited()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Bought(Now.AddDays(-20), ("b", 1, 10m)),                    // before the click
+            Shown(Now.AddDays(-10), "rec-1", "a", "b"),
+            Clicked(Now.AddDays(-10), "rec-1", "b"),
+            Bought(Now.AddDays(-10).Add(user.Options.AttributionWindow).AddMinutes(1), ("b", 1, 10m)));  // a minute too late
+
+        Assert.Equal(0, user.Profile.Feedback.AttributedPurchases);
+        Assert.Empty(user.Profile.Feedback.AttributedRevenue);
+    }
+
+    [Fact]
+    public void The_last_click_before_a_purchase_gets_the_credit()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Shown(Now.AddHours(-10), "rec-1", "b"),
+            Clicked(Now.AddHours(-10), "rec-1", "b"),
+            Shown(Now.AddHours(-2), "rec-2", "x", "b"),
+            Clicked(Now.AddHours(-2), "rec-2", "b"),
+            Shown(Now.AddMinutes(-10), "rec-3", "b"),
+            Bought(Now.AddHours(-1), ("b", 1, 10m)),
+            Clicked(Now.AddMinutes(-5), "rec-3", "b"));                // after the purchase: not its cause
+
+        var lists = user.Profile.Feedback.RecentLists.ToDictionary(l => l.RecommendationId);
+        Assert.Equal(0, lists["rec-1"].Conversions);
+        Assert.Equal(1, lists["rec-2"].Conversions);
+        Assert.Equal(0, lists["rec-3"].Conversions);
+    }
+
+    [Fact]
+    public void A_click_that_arrives_after_its_purchase_still_gets_the_credit()
+    {
+        var user = new ProfileUnderTest();
+
+        // The app queued the impression and the click; the web's purchase arrived first.
+        user.Apply(Bought(Now.AddHours(-1), ("b", 1, 25m)));
+        user.Apply(Shown(Now.AddHours(-2), "rec-1", "a", "b"), Clicked(Now.AddHours(-2).AddSeconds(5), "rec-1", "b"));
+
+        Assert.Equal(1, user.Profile.Feedback.AttributedPurchases);
+        Assert.Equal(25m, user.Profile.Feedback.AttributedRevenue["EUR"]);
+        Assert.Empty(user.Profile.Feedback.Unattributed);
+    }
+
+    [Fact]
+    public void A_click_before_its_impression_learns_its_position_when_the_impression_arrives()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Clicked(Now.AddMinutes(-9), "rec-1", "c"));
+        Assert.Equal(0, user.Profile.Feedback.RecentLists.Single().Clicks.Single().Position);
+
+        user.Apply(Shown(Now.AddMinutes(-10), "rec-1", "a", "b", "c"));
+
+        var list = user.Profile.Feedback.RecentLists.Single();
+        Assert.Equal(3, list.Clicks.Single().Position);
+        Assert.Equal(1, user.Profile.Feedback.Impressions);
+        Assert.Equal(1, user.Profile.Feedback.Clicks);
+        Assert.Equal(0, user.Profile.Feedback.Exposures["c"].ShownSinceClick);  // the click came after it was shown
+    }
+
+    [Fact]
+    public void The_same_list_shown_again_and_an_item_clicked_twice_count_once()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Shown(Now.AddMinutes(-10), "rec-1", "a", "b"),
+            Shown(Now.AddMinutes(-9), "rec-1", "a", "b"),              // a re-render under another event id
+            Clicked(Now.AddMinutes(-8), "rec-1", "a"),
+            Clicked(Now.AddMinutes(-7), "rec-1", "a"));
+
+        var feedback = user.Profile.Feedback;
+        Assert.Equal(1, feedback.Impressions);
+        Assert.Equal(2, feedback.ItemsShown);
+        Assert.Equal(1, feedback.Clicks);
+        Assert.Equal(1, feedback.Exposures["a"].Shown);
+    }
+
+    [Fact]
+    public void A_replayed_event_changes_nothing()
+    {
+        var user = new ProfileUnderTest();
+        var shown = Shown(Now.AddMinutes(-10), "rec-1", "a", "b");
+        var click = Clicked(Now.AddMinutes(-9), "rec-1", "a");
+        var order = Bought(Now.AddMinutes(-8), ("a", 1, 10m));
+        user.Apply(shown, click, order);
+
+        var result = user.Apply(shown, click, order);
+
+        Assert.Equal(0, result.Applied);
+        Assert.Equal(1, user.Profile.Feedback.AttributedPurchases);
+        Assert.Equal(10m, user.Profile.Feedback.AttributedRevenue["EUR"]);
+    }
+
+    [Fact]
+    public void Items_shown_and_not_clicked_are_counted_until_they_are_clicked()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Shown(Now.AddHours(-3), "rec-1", "a", "b"),
+            Shown(Now.AddHours(-2), "rec-2", "a", "b"),
+            Clicked(Now.AddHours(-2), "rec-2", "b"),
+            Shown(Now.AddHours(-1), "rec-3", "a", "b"));
+
+        var exposures = user.Profile.Feedback.Exposures;
+        Assert.Equal((3, 3), (exposures["a"].Shown, exposures["a"].ShownSinceClick));
+        Assert.Equal((3, 1), (exposures["b"].Shown, exposures["b"].ShownSinceClick));
+    }
+
+    [Fact]
+    public void Impressions_are_not_activity_but_clicks_are()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Shown(Now.AddMinutes(-10), "rec-1", "a", "b"));
+        Assert.Equal(0, user.Profile.Behavior.Sessions);
+        Assert.Empty(user.Profile.Behavior.RecentActions);
+        Assert.Equal(1, user.Profile.Behavior.EventCounts[EventKind.Impression]);
+
+        user.Apply(Clicked(Now.AddMinutes(-9), "rec-1", "a"));
+        Assert.Equal(1, user.Profile.Behavior.Sessions);
+        var action = Assert.Single(user.Profile.Behavior.RecentActions);
+        Assert.Equal(("a", EventKind.Click), (action.ProductId, action.Kind));
+    }
+
+    [Fact]
+    public void The_layer_stays_within_its_bounds_with_long_ids()
+    {
+        var user = new ProfileUnderTest();
+        var longId = new string('é', 64);  // 128 UTF-8 bytes
+        for (var i = 0; i < 200; i++)
+        {
+            var at = Now.AddMinutes(-1000 + i);
+            user.Apply(
+                Shown(at, $"rec-{i}-{longId}", Enumerable.Range(0, 10).Select(k => $"{longId}-{i}-{k}").ToArray()),
+                Clicked(at.AddSeconds(1), $"rec-{i}-{longId}", $"{longId}-{i}-3"),
+                Bought(at.AddSeconds(2), ($"never-shown-{i}-{longId}", 1, 1m)));
+        }
+
+        var feedback = user.Profile.Feedback;
+        Assert.True(FeedbackLedger.StoredBytes(feedback) <= user.Options.FeedbackMaxBytes, $"{FeedbackLedger.StoredBytes(feedback)} bytes");
+        Assert.InRange(feedback.RecentLists.Count, 1, user.Options.RecentListsCapacity);
+        Assert.True(feedback.Unattributed.Count <= user.Options.UnattributedCapacity);
+        Assert.Equal(200, feedback.Impressions);  // the counters keep counting
+        Assert.Equal(200, feedback.Clicks);
+        Assert.Contains(feedback.RecentLists, l => l.RecommendationId.StartsWith("rec-199-", StringComparison.Ordinal));  // the latest is kept
+    }
+}
