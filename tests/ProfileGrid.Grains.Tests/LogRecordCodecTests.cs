@@ -72,6 +72,24 @@ public sealed class LogRecordCodecTests : IDisposable
         Rating = 4.5,
     };
 
+    /// <summary>
+    /// Impressions and clicks carry their feedback after the parts (and only they do): the full sample of those fields,
+    /// every other part set as well.
+    /// </summary>
+    private static UserEvent FullFeedback(EventKind kind, string id = "e-f-1") => Full(id) with
+    {
+        Kind = kind,
+        Rating = null,
+        Feedback = new FeedbackInfo
+        {
+            RecommendationId = "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00",
+            Slot = "home",
+            ItemIds = ["p-17", "p-18", "日本-1"],
+            ItemId = "p-18",
+            Position = 2,
+        },
+    };
+
     /// <summary>Events as validation builds them: most parts absent.</summary>
     private static IEnumerable<UserEvent> Sparse()
     {
@@ -84,6 +102,9 @@ public sealed class LogRecordCodecTests : IDisposable
         yield return bare with { Kind = EventKind.Custom, Custom = new CustomInfo { Name = "x", Properties = new Dictionary<string, string>() } };
         yield return bare with { Kind = EventKind.Purchase, Purchase = new PurchaseInfo { OrderId = "o", Currency = "USD", Lines = [] } };
         yield return bare with { Kind = EventKind.Rating, Product = new ProductInfo { ProductId = "p" }, Rating = 0 };
+        yield return bare with { Kind = EventKind.Impression, Feedback = new FeedbackInfo { RecommendationId = "r", ItemIds = ["a"] } };
+        yield return bare with { Kind = EventKind.Click, Feedback = new FeedbackInfo { RecommendationId = "r", ItemId = "a" } };
+        yield return bare with { Kind = EventKind.Click };
         yield return bare with { EventId = "", Tenant = "", UserId = "", AnonymousId = "", OccurredAt = DateTimeOffset.MaxValue };
     }
 
@@ -99,6 +120,19 @@ public sealed class LogRecordCodecTests : IDisposable
         Assert.Equal(Json(batches), Json(decoded));
         Assert.Equal(Full().OccurredAt.Offset, decoded[0].Batch.Events[0].OccurredAt.Offset);
         Assert.Equal(Full().OccurredAt.UtcTicks, decoded[0].Batch.Events[0].OccurredAt.UtcTicks);
+    }
+
+    [Theory]
+    [InlineData(EventKind.Impression)]
+    [InlineData(EventKind.Click)]
+    public void The_feedback_of_impressions_and_clicks_survives_the_log_encoding(EventKind kind)
+    {
+        var batches = new[] { new ProfileBatch("t/u", new EventBatch([FullFeedback(kind), Full("after")])) };
+
+        var decoded = LogRecordCodec.Decode(LogRecordCodec.Encode(batches));
+
+        Assert.Equal(Json(batches), Json(decoded));
+        Assert.Equal(2, decoded[0].Batch.Events[0].Feedback!.Position);
     }
 
     [Fact]
@@ -126,7 +160,9 @@ public sealed class LogRecordCodecTests : IDisposable
     {
         var unset = new List<string>();
         Walk(Full(), typeof(UserEvent).Name, unset);
-        Assert.Empty(unset);
+        var unsetInFeedbackSample = new List<string>();
+        Walk(FullFeedback(EventKind.Click), typeof(UserEvent).Name, unsetInFeedbackSample);
+        Assert.Empty(unset.Intersect(unsetInFeedbackSample));
 
         static void Walk(object value, string path, List<string> unset)
         {

@@ -197,7 +197,7 @@ public class EventValidatorTests
     }
 
     [Theory]
-    [InlineData("type", "click")]
+    [InlineData("type", "tap")]
     [InlineData("source", "fax")]
     [InlineData("context.device", "toaster")]
     [InlineData("context.country", "XX")]
@@ -360,7 +360,7 @@ public class EventValidatorTests
     };
 
     /// <summary>One event per type with exactly the fields the README lists as required for it.</summary>
-    public static TheoryData<string> EventTypes => ["page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "purchase", "session_start", "identify", "preference_set", "custom", "rating"];
+    public static TheoryData<string> EventTypes => ["page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "purchase", "session_start", "identify", "preference_set", "custom", "rating", "impression", "click"];
 
     private static WireEvent Minimal(string type) => type switch
     {
@@ -376,6 +376,8 @@ public class EventValidatorTests
         "preference_set" => Event(type, e => e.Preference = new PreferenceSet { Key = "newsletter", Value = "weekly" }),
         "custom" => Event(type, e => e.Custom = new CustomEvent { Name = "coupon_applied" }),
         "rating" => Event(type, e => e.Rating = new Rating { ProductId = "m-1", Value = 4.5 }),
+        "impression" => Event(type, e => e.Feedback = new Feedback { RecommendationId = "rec-1", ItemIds = { "p-1", "p-2" } }),
+        "click" => Event(type, e => e.Feedback = new Feedback { RecommendationId = "rec-1", ItemId = "p-2" }),
         _ => Event(type, _ => { }),
     };
 
@@ -403,6 +405,71 @@ public class EventValidatorTests
 
         Assert.Equal(field, error.Field);
         Assert.Contains($"required for a{(type == "add_to_cart" ? "n" : "")} {type} event", error.Reason);
+    }
+
+    [Fact]
+    public void An_impression_carries_its_list_in_order_and_a_click_its_item_and_position()
+    {
+        Assert.True(_validator.TryValidate(Event("impression", e => e.Feedback = new Feedback { RecommendationId = "rec-1", Slot = " home ", ItemIds = { "p-3", "p-1" } }), "shop", "events[0]", out var shown, out var error), error?.ToString());
+        Assert.True(_validator.TryValidate(Event("click", e => e.Feedback = new Feedback { RecommendationId = "rec-1", ItemId = "p-1", Position = 2 }), "shop", "events[1]", out var clicked, out error), error?.ToString());
+
+        Assert.Equal(EventKind.Impression, shown!.Kind);
+        Assert.Equal(["p-3", "p-1"], shown.Feedback!.ItemIds);
+        Assert.Equal("home", shown.Feedback.Slot);
+        Assert.Equal(EventKind.Click, clicked!.Kind);
+        Assert.Equal(("p-1", 2), (clicked.Feedback!.ItemId, clicked.Feedback.Position));
+        Assert.Null(clicked.Feedback.Slot);
+    }
+
+    public static TheoryData<string, string, string, string> BadFeedback => new()
+    {
+        { "impression", "none", "events[3].feedback", "required for an impression event" },
+        { "impression", "no recommendation id", "events[3].feedback.recommendation_id", "required" },
+        { "impression", "no items", "events[3].feedback.item_ids", "required: the items shown" },
+        { "impression", "an item twice", "events[3].feedback.item_ids[2]", "listed twice" },
+        { "impression", "a blank item", "events[3].feedback.item_ids[1]", "required" },
+        { "impression", "an item with spaces around", "events[3].feedback.item_ids[0]", "white space" },
+        { "impression", "101 items", "events[3].feedback.item_ids", "holds 101 items; the limit is 100" },
+        { "impression", "a clicked item", "events[3].feedback.item_id", "belongs to a click" },
+        { "click", "none", "events[3].feedback", "required for a click event" },
+        { "click", "no item", "events[3].feedback.item_id", "required" },
+        { "click", "items", "events[3].feedback.item_ids", "belongs to an impression" },
+        { "click", "a negative position", "events[3].feedback.position", "between 1 and 100" },
+        { "click", "position 101", "events[3].feedback.position", "between 1 and 100" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFeedback))]
+    public void Feedback_that_cannot_be_attributed_is_refused_naming_the_field(string type, string problem, string field, string reason)
+    {
+        var error = Rejection(Event(type, e =>
+        {
+            if (problem == "none")
+            {
+                return;
+            }
+
+            e.Feedback = type == "impression"
+                ? new Feedback { RecommendationId = "rec-1", ItemIds = { "p-1", "p-2" } }
+                : new Feedback { RecommendationId = "rec-1", ItemId = "p-1" };
+            switch (problem)
+            {
+                case "no recommendation id": e.Feedback.RecommendationId = ""; break;
+                case "no items": e.Feedback.ItemIds.Clear(); break;
+                case "an item twice": e.Feedback.ItemIds.Add("p-1"); break;
+                case "a blank item": e.Feedback.ItemIds[1] = " "; break;
+                case "an item with spaces around": e.Feedback.ItemIds[0] = " p-1"; break;
+                case "101 items": e.Feedback.ItemIds.Clear(); e.Feedback.ItemIds.AddRange(Enumerable.Range(0, 101).Select(i => $"p-{i}")); break;
+                case "a clicked item": e.Feedback.ItemId = "p-1"; break;
+                case "no item": e.Feedback.ItemId = ""; break;
+                case "items": e.Feedback.ItemIds.Add("p-1"); break;
+                case "a negative position": e.Feedback.Position = -1; break;
+                case "position 101": e.Feedback.Position = 101; break;
+            }
+        }));
+
+        Assert.Equal(field, error.Field);
+        Assert.Contains(reason, error.Reason);
     }
 
     [Fact]
