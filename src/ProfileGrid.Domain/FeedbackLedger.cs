@@ -29,6 +29,7 @@ internal static class FeedbackLedger
 
         list.Slot ??= SharedText.Of(shown.Slot);
         list.ShownAt = time;
+        list.ItemsShown = shown.ItemIds.Count;
         list.Items = shown.ItemIds.Count <= options.ListItemsKept ? [.. shown.ItemIds] : shown.ItemIds.Take(options.ListItemsKept).ToList();
         state.Impressions++;
         state.ItemsShown += shown.ItemIds.Count;

@@ -22,6 +22,8 @@ public sealed record ProfileDocument
     public required BehaviorDocument Behavior { get; init; }
     public required PreferencesDocument Preferences { get; init; }
     public required ContextDocument Context { get; init; }
+    /// <summary>Recommendation lists shown and clicked; null (left out) until the first impression or click.</summary>
+    public FeedbackView? Feedback { get; init; }
     /// <summary>Share (0..1) of <see cref="ProfileMetrics.CompletenessFields"/> that are known.</summary>
     public required double Completeness { get; init; }
     /// <summary>The completeness fields still unknown.</summary>

@@ -96,6 +96,7 @@ public static class ProfileJson
                 PersonalizationOptIn = preferences.PersonalizationOptIn,
                 UpdatedAt = preferences.UpdatedAt,
             },
+            Feedback = view.Feedback.Impressions == 0 && view.Feedback.Clicks == 0 && view.Feedback.RecentLists.IsEmpty ? null : view.Feedback,
             Context = new ContextDocument
             {
                 LastDevice = context.LastDevice,

@@ -95,8 +95,50 @@ public static class ProfileViews
                 DeviceMix = CountsByName(context.DeviceMix),
                 HourOfDay = [.. context.HourOfDay],
             },
+            Feedback = Feedback(profile.Feedback),
         };
     }
+
+    private const int MostIgnoredShown = 10;
+    private const int RecentListsShown = 5;
+
+    private static FeedbackView Feedback(FeedbackState feedback)
+    {
+        if (feedback.Impressions == 0 && feedback.Clicks == 0 && feedback.RecentLists.Count == 0)
+        {
+            return EmptyFeedback;
+        }
+
+        return new FeedbackView
+        {
+            Impressions = feedback.Impressions,
+            ItemsShown = feedback.ItemsShown,
+            Clicks = feedback.Clicks,
+            ClickThroughRate = feedback.Impressions == 0 ? null : Math.Round((double)feedback.Clicks / feedback.Impressions, 4),
+            AttributedCartAdds = feedback.AttributedCartAdds,
+            AttributedPurchases = feedback.AttributedPurchases,
+            AttributedRevenue = [.. feedback.AttributedRevenue.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => new Money(pair.Value, pair.Key))],
+            MostIgnored = [.. feedback.Exposures
+                .Where(pair => pair.Value.ShownSinceClick > 0)
+                .OrderByDescending(pair => pair.Value.ShownSinceClick)
+                .ThenByDescending(pair => pair.Value.LastShownAt)
+                .ThenBy(pair => pair.Key, StringComparer.Ordinal)
+                .Take(MostIgnoredShown)
+                .Select(pair => new IgnoredItem(pair.Key, pair.Value.ShownSinceClick, pair.Value.LastShownAt))],
+            RecentLists = [.. feedback.RecentLists
+                .OrderByDescending(list => list.ShownAt ?? (list.Clicks.Count == 0 ? DateTimeOffset.MinValue : list.Clicks.Min(c => c.At)))
+                .Take(RecentListsShown)
+                .Select(list => new ShownListView(
+                    list.RecommendationId,
+                    list.Slot,
+                    list.ShownAt,
+                    list.ItemsShown,
+                    [.. list.Clicks.Select(c => new ClickView(c.ItemId, c.Position, c.At))],
+                    list.Conversions))],
+        };
+    }
+
+    private static readonly FeedbackView EmptyFeedback = new();
 
     private static string? Known(string? value) => string.IsNullOrEmpty(value) ? null : value;
 

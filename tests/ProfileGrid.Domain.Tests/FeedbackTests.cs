@@ -183,6 +183,33 @@ public class FeedbackTests
     }
 
     [Fact]
+    public void The_view_and_the_document_show_what_a_marketer_reads_of_the_feedback()
+    {
+        var user = new ProfileUnderTest();
+        Assert.DoesNotContain("feedback", user.Json(), StringComparison.Ordinal);  // nothing shown yet: left out
+
+        user.Apply(
+            Shown(Now.AddHours(-3), "rec-1", "a", "b", "c"),
+            Shown(Now.AddHours(-2), "rec-2", "a", "d"),
+            Clicked(Now.AddHours(-2).AddSeconds(9), "rec-2", "d"),
+            Bought(Now.AddHours(-1), ("d", 1, 19.99m)));
+
+        var feedback = ProfileViews.Build(user.Profile, user.Options, Now).Feedback;
+        Assert.Equal((2, 5, 1), (feedback.Impressions, feedback.ItemsShown, feedback.Clicks));
+        Assert.Equal(0.5, feedback.ClickThroughRate);
+        Assert.Equal(new Money(19.99m, "EUR"), Assert.Single(feedback.AttributedRevenue));
+        Assert.Equal(("a", 2), (feedback.MostIgnored[0].ItemId, feedback.MostIgnored[0].ShownSinceClick));
+        Assert.DoesNotContain(feedback.MostIgnored, item => item.ItemId == "d");
+        Assert.Equal(["rec-2", "rec-1"], feedback.RecentLists.Select(l => l.RecommendationId));
+        Assert.Equal(("d", 2), (feedback.RecentLists[0].Clicks[0].ItemId, feedback.RecentLists[0].Clicks[0].Position));
+        Assert.Equal(1, feedback.RecentLists[0].Conversions);
+
+        var json = user.Json();
+        Assert.Contains("\"attributedPurchases\":1", json, StringComparison.Ordinal);
+        Assert.Contains("\"clickThroughRate\":0.5", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_layer_stays_within_its_bounds_with_long_ids()
     {
         var user = new ProfileUnderTest();

@@ -56,6 +56,9 @@ public sealed class ShownList
 
     /// <summary>Conversions credited to this list.</summary>
     [Id(5)] public int Conversions { get; set; }
+
+    /// <summary>How many items the impression listed (<see cref="Items"/> keeps the first ProfileOptions.ListItemsKept).</summary>
+    [Id(6)] public int ItemsShown { get; set; }
 }
 
 /// <summary>A click on an item of a list.</summary>

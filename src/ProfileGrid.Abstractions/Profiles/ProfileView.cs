@@ -60,6 +60,9 @@ public sealed record ProfileView
     /// <summary>Half-life of engagement velocity and category affinities, as configured when the view was built.</summary>
     [Id(15)] public TimeSpan EngagementHalfLife { get; init; }
 
+    /// <summary>Recommendation lists shown and clicked, and what was credited to them.</summary>
+    [Id(16)] public FeedbackView Feedback { get; init; } = new();
+
     /// <summary>
     /// Days since the last event (4 decimals); null when there was none, or when the last event the profile knows lies
     /// after <see cref="AsOf"/> (the state keeps only the latest, so the one before is not known).
@@ -293,3 +296,48 @@ public sealed record ContextView
     /// <summary>Events per UTC hour of day, 24 entries.</summary>
     [Id(7)] public ImmutableArray<long> HourOfDay { get; init; } = [];
 }
+
+/// <summary>The feedback layer as a user and a marketer read it.</summary>
+[GenerateSerializer, Immutable, Alias("pg.profile-view.feedback")]
+public sealed record FeedbackView
+{
+    /// <summary>Distinct lists shown.</summary>
+    [Id(0)] public long Impressions { get; init; }
+
+    [Id(1)] public long ItemsShown { get; init; }
+
+    /// <summary>Distinct clicks (an item clicked twice in one list counts once).</summary>
+    [Id(2)] public long Clicks { get; init; }
+
+    /// <summary>Clicks per list shown (4 decimals); null before any impression.</summary>
+    [Id(3)] public double? ClickThroughRate { get; init; }
+
+    [Id(4)] public long AttributedCartAdds { get; init; }
+
+    [Id(5)] public long AttributedPurchases { get; init; }
+
+    /// <summary>Revenue of the attributed purchase lines per currency, ordered by code.</summary>
+    [Id(6)] public ImmutableArray<Money> AttributedRevenue { get; init; } = [];
+
+    /// <summary>Items shown most often since their last click (or ever, if never clicked), most ignored first; at most 10.</summary>
+    [Id(7)] public ImmutableArray<IgnoredItem> MostIgnored { get; init; } = [];
+
+    /// <summary>The latest lists, newest first; at most 5.</summary>
+    [Id(8)] public ImmutableArray<ShownListView> RecentLists { get; init; } = [];
+}
+
+[GenerateSerializer, Immutable, Alias("pg.profile-view.ignored-item")]
+public sealed record IgnoredItem([property: Id(0)] string ItemId, [property: Id(1)] int ShownSinceClick, [property: Id(2)] DateTimeOffset LastShownAt);
+
+[GenerateSerializer, Immutable, Alias("pg.profile-view.shown-list")]
+public sealed record ShownListView(
+    [property: Id(0)] string RecommendationId,
+    [property: Id(1)] string? Slot,
+    [property: Id(2)] DateTimeOffset? ShownAt,
+    [property: Id(3)] int ItemsShown,
+    [property: Id(4)] ImmutableArray<ClickView> Clicks,
+    [property: Id(5)] int Conversions);
+
+/// <summary>A click of a list: the item and its 1-based position (0: not known).</summary>
+[GenerateSerializer, Immutable, Alias("pg.profile-view.click")]
+public sealed record ClickView([property: Id(0)] string ItemId, [property: Id(1)] int Position, [property: Id(2)] DateTimeOffset At);

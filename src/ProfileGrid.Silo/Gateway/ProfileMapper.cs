@@ -86,6 +86,7 @@ public static class ProfileMapper
             Behavior = Behavior(view.Behavior),
             Preferences = Preferences(view.Preferences),
             Context = Context(view.Context),
+            Feedback = Feedback(view.Feedback),
             Completeness = view.Completeness,
         };
         if (view.CreatedAt is { } created)
@@ -243,6 +244,55 @@ public static class ProfileMapper
         if (p.UpdatedAt is { } updated)
         {
             layer.UpdatedAt = Timestamp(updated);
+        }
+
+        return layer;
+    }
+
+    private static FeedbackLayer Feedback(FeedbackView f)
+    {
+        var layer = new FeedbackLayer
+        {
+            Impressions = f.Impressions,
+            ItemsShown = f.ItemsShown,
+            Clicks = f.Clicks,
+            AttributedCartAdds = f.AttributedCartAdds,
+            AttributedPurchases = f.AttributedPurchases,
+        };
+        if (f.ClickThroughRate is { } rate)
+        {
+            layer.ClickThroughRate = rate;
+        }
+
+        foreach (var money in f.AttributedRevenue)
+        {
+            layer.AttributedRevenue.Add(Money(money));
+        }
+
+        foreach (var ignored in f.MostIgnored)
+        {
+            layer.MostIgnored.Add(new Contracts.V1.IgnoredItem { ItemId = ignored.ItemId, ShownSinceClick = ignored.ShownSinceClick, LastShownAt = Timestamp(ignored.LastShownAt) });
+        }
+
+        foreach (var list in f.RecentLists)
+        {
+            var shown = new Contracts.V1.ShownList { RecommendationId = list.RecommendationId, ItemsShown = list.ItemsShown, Conversions = list.Conversions };
+            if (list.Slot is { } slot)
+            {
+                shown.Slot = slot;
+            }
+
+            if (list.ShownAt is { } at)
+            {
+                shown.ShownAt = Timestamp(at);
+            }
+
+            foreach (var click in list.Clicks)
+            {
+                shown.Clicks.Add(new Contracts.V1.ListClick { ItemId = click.ItemId, Position = click.Position, At = Timestamp(click.At) });
+            }
+
+            layer.RecentLists.Add(shown);
         }
 
         return layer;
