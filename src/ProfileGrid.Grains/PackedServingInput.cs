@@ -17,7 +17,9 @@ namespace ProfileGrid.Grains;
 /// Layout: a flags byte (bits 0-1: consent 0 unset, 1 false, 2 true; bit 2: events applied), the item count (varint),
 /// then per item: the id (varint length, UTF-8), views, cart adds and purchases (varints), a flags byte (bit 0 rating,
 /// bit 1 rated-at, bit 2 a non-zero offset on last-at, bit 3 on rated-at), the rating (8 bytes), last-at as the zigzag
-/// varint of its ticks minus the previous item's, its offset in minutes (2 bytes) when not zero, then rated-at likewise.
+/// varint of its ticks minus the previous item's, its offset in minutes (2 bytes) when not zero, then rated-at likewise;
+/// then the count (varint) of the items shown and not clicked since, and per item its id and that count (varints). The
+/// section lives in memory only (packed idle profiles), so its layout may change between releases.
 /// </remarks>
 internal static class PackedServingInput
 {
@@ -58,10 +60,58 @@ internal static class PackedServingInput
                 previous = WriteTime(output, ratedAt, previous, (flags & RatedAtOffset) != 0);
             }
         }
+
+        // The items shown and not clicked since (a copy: the feedback layer itself stays in the compressed state).
+        var exposures = profile.Feedback.Exposures;
+        var ignored = 0;
+        foreach (var exposure in exposures.Values)
+        {
+            ignored += exposure.ShownSinceClick > 0 ? 1 : 0;
+        }
+
+        WriteVarint(output, (ulong)ignored);
+        foreach (var (id, exposure) in exposures)
+        {
+            if (exposure.ShownSinceClick > 0)
+            {
+                var length = Encoding.UTF8.GetByteCount(id);
+                WriteVarint(output, (ulong)length);
+                Encoding.UTF8.GetBytes(id, output.GetSpan(length));
+                output.Advance(length);
+                WriteVarint(output, (uint)exposure.ShownSinceClick);
+            }
+        }
+    }
+
+    /// <summary>The items of the feedback layer shown and not clicked since, as serving reads them; null when none.</summary>
+    public static ShownItem[]? Ignored(FeedbackState feedback)
+    {
+        var count = 0;
+        foreach (var exposure in feedback.Exposures.Values)
+        {
+            count += exposure.ShownSinceClick > 0 ? 1 : 0;
+        }
+
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var ignored = new ShownItem[count];
+        var i = 0;
+        foreach (var (id, exposure) in feedback.Exposures)
+        {
+            if (exposure.ShownSinceClick > 0)
+            {
+                ignored[i++] = new ShownItem(id, exposure.ShownSinceClick);
+            }
+        }
+
+        return ignored;
     }
 
     /// <summary>What <c>Recommend</c> needs, read from the section alone.</summary>
-    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items) ReadServingInput(ReadOnlySpan<byte> section)
+    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored) ReadServingInput(ReadOnlySpan<byte> section)
     {
         var at = 0;
         var (consent, eventsApplied) = ReadFlags(section, ref at);
@@ -73,7 +123,17 @@ internal static class PackedServingInput
             items[i] = new ItemInteractionView(item.Id, item.Views, item.CartAdds, item.Purchases, item.Rating, item.LastAt);
         }
 
-        return (consent, eventsApplied, items);
+        var ignoredCount = (int)ReadVarint(section, ref at);
+        ShownItem[]? ignored = ignoredCount == 0 ? null : new ShownItem[ignoredCount];
+        for (var i = 0; i < ignoredCount; i++)
+        {
+            var length = (int)ReadVarint(section, ref at);
+            var id = SharedItemIds.FromUtf8(section.Slice(at, length));
+            at += length;
+            ignored![i] = new ShownItem(id, (int)ReadVarint(section, ref at));
+        }
+
+        return (consent, eventsApplied, items, ignored);
     }
 
     /// <summary>Puts the items back into an unpacked profile, in the order they were written.</summary>

@@ -104,7 +104,7 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
     }
 
     /// <summary>What <c>Recommend</c> reads of a packed profile (its consent flag and item history), without unpacking it.</summary>
-    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items) ReadServingInput(byte[] packed) =>
+    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored) ReadServingInput(byte[] packed) =>
         PackedServingInput.ReadServingInput(Section(packed));
 
     // The codec byte, then the length of the serving section.

@@ -718,8 +718,8 @@ public sealed partial class UserProfileGrain(
         if (_packed is { } packed && _heldDuringReconcile is null)
         {
             // Read beside the packed state: serving neither unpacks the profile nor counts as a use that keeps it unpacked.
-            var (optIn, eventsApplied, items) = ProfilePacker.ReadServingInput(packed);
-            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items));
+            var (optIn, eventsApplied, items, ignored) = ProfilePacker.ReadServingInput(packed);
+            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored));
         }
 
         var exists = state.RecordExists || Profile.EventsApplied > 0;
@@ -728,7 +728,7 @@ public sealed partial class UserProfileGrain(
             ReleaseIfNobody();
         }
 
-        return Task.FromResult(new RecommendationInput(exists, Profile.Preferences.PersonalizationOptIn, ItemViews()));
+        return Task.FromResult(new RecommendationInput(exists, Profile.Preferences.PersonalizationOptIn, ItemViews(), PackedServingInput.Ignored(Profile.Feedback)));
     }
 
     /// <summary>

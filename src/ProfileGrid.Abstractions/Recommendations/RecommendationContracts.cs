@@ -89,10 +89,16 @@ public sealed record InteractionShardData(
 /// <param name="Exists">False for a user the grid has never seen (cold start).</param>
 /// <param name="PersonalizationOptIn">The user's consent flag; null when never set (personalized by default).</param>
 [GenerateSerializer, Immutable, Alias("pg.recommendation-input")]
+/// <param name="Ignored">Items shown to the user and not clicked since (see the profile's feedback layer); null when none.</param>
 public sealed record RecommendationInput(
     [property: Id(0)] bool Exists,
     [property: Id(1)] bool? PersonalizationOptIn,
-    [property: Id(2)] ItemInteractionView[] Items);
+    [property: Id(2)] ItemInteractionView[] Items,
+    [property: Id(3)] ShownItem[]? Ignored = null);
+
+/// <summary>An item shown <paramref name="ShownSinceClick"/> times since the user last clicked it (or ever, if never).</summary>
+[GenerateSerializer, Immutable, Alias("pg.shown-item")]
+public readonly record struct ShownItem([property: Id(0)] string ItemId, [property: Id(1)] int ShownSinceClick);
 
 /// <summary>An item of a tenant's catalog (upserted), as it crosses grains.</summary>
 [GenerateSerializer, Immutable, Alias("pg.catalog-item")]

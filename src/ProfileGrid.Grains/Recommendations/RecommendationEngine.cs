@@ -120,9 +120,16 @@ public sealed class RecommendationEngine(
         IReadOnlyList<ServedItem> items;
         long rulesVersion;
         var rounds = 0;
+        var ignored = personalized ? IgnoredItems(input.Ignored) : null;
+        HashSet<string>? demoted = null;
         while (true)
         {
             candidates = package.Model.Recommend(new RecommendationQuery(history, segmentKey, wanted, exclude));
+            if (ignored is not null)
+            {
+                candidates = Demote(candidates, ignored, options.Value.IgnoredDemotionFactor, ref demoted);
+            }
+
             (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, call.Count, now);
             if (items.Count >= call.Count || candidates.Count < wanted || ++rounds == MaxCandidateRounds)
             {
@@ -138,6 +145,11 @@ public sealed class RecommendationEngine(
             items = items.Select(item => item.Source == RecommendationSources.SegmentPopular && item.Because == segmentKey
                 ? item with { Because = segment.Label }
                 : item).ToList();
+        }
+
+        if (demoted is not null)
+        {
+            items = items.Select(item => demoted.Contains(item.ItemId) ? item with { Rules = [.. item.Rules, DemotedIgnored] } : item).ToList();
         }
 
         return new ServedList(
@@ -166,6 +178,54 @@ public sealed class RecommendationEngine(
     }
 
     private const int MaxCandidateRounds = 4;
+
+    /// <summary>Named among a served item's rules when its score was lowered because the user kept passing it by.</summary>
+    public const string DemotedIgnored = "demoted:ignored";
+
+    /// <summary>The items shown often enough without a click to be demoted; null when none (or the demotion is off).</summary>
+    private Dictionary<string, int>? IgnoredItems(ShownItem[]? shown)
+    {
+        var threshold = options.Value.IgnoredAfterImpressions;
+        if (shown is null || threshold == 0)
+        {
+            return null;
+        }
+
+        Dictionary<string, int>? ignored = null;
+        foreach (var item in shown)
+        {
+            if (item.ShownSinceClick >= threshold)
+            {
+                (ignored ??= new Dictionary<string, int>(StringComparer.Ordinal))[item.ItemId] = item.ShownSinceClick;
+            }
+        }
+
+        return ignored;
+    }
+
+    /// <summary>The candidates with the ignored ones' scores multiplied by <paramref name="factor"/>, best first again.</summary>
+    private static IReadOnlyList<ScoredItem> Demote(IReadOnlyList<ScoredItem> candidates, Dictionary<string, int> ignored, double factor, ref HashSet<string>? demoted)
+    {
+        List<ScoredItem>? changed = null;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var candidate = candidates[i];
+            if (ignored.ContainsKey(candidate.ItemId))
+            {
+                changed ??= [.. candidates];
+                changed[i] = candidate with { Score = candidate.Score * factor };
+                (demoted ??= new HashSet<string>(StringComparer.Ordinal)).Add(candidate.ItemId);
+            }
+        }
+
+        if (changed is null)
+        {
+            return candidates;
+        }
+
+        // A stable sort: candidates of equal score keep the model's order.
+        return [.. changed.Select((item, index) => (item, index)).OrderByDescending(x => x.item.Score).ThenBy(x => x.index).Select(x => x.item)];
+    }
 
     private static readonly IReadOnlySet<string> NoExclusions = new HashSet<string>(StringComparer.Ordinal);
 

@@ -29,6 +29,16 @@ public sealed class RecommendationOptions
     /// <summary>Candidates the model is asked for, per item requested, before rules filter and re-rank them.</summary>
     public int CandidateFactor { get; set; } = 4;
 
+    /// <summary>
+    /// An item shown this many times since the user last clicked it (or ever) is demoted: its score is multiplied by
+    /// <see cref="IgnoredDemotionFactor"/> before the rules run, and the served item names "demoted:ignored" among its
+    /// rules. 0 turns it off.
+    /// </summary>
+    public int IgnoredAfterImpressions { get; set; } = 3;
+
+    /// <summary>What an ignored item's score is multiplied by (between 0 and 1).</summary>
+    public double IgnoredDemotionFactor { get; set; } = 0.5;
+
     /// <summary>The problems that make these options unusable, each naming the setting; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -66,6 +76,16 @@ public sealed class RecommendationOptions
         if (CandidateFactor is < 1 or > 50)
         {
             problems.Add($"CandidateFactor must be between 1 and 50 (is {CandidateFactor}).");
+        }
+
+        if (IgnoredAfterImpressions < 0)
+        {
+            problems.Add($"IgnoredAfterImpressions must be 0 (off) or more (is {IgnoredAfterImpressions}).");
+        }
+
+        if (!(IgnoredDemotionFactor is >= 0 and <= 1))
+        {
+            problems.Add($"IgnoredDemotionFactor must be between 0 and 1 (is {IgnoredDemotionFactor}).");
         }
 
         return problems;

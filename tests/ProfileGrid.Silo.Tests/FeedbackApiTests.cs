@@ -1,0 +1,98 @@
+using System.Globalization;
+using ProfileGrid.Contracts.V1;
+using WireEvent = ProfileGrid.Contracts.V1.Event;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>
+/// The feedback loop through the real host over gRPC: a served list is shown and clicked, the purchase that follows is
+/// credited to the list and position in the profile, and items the user keeps passing by are demoted in the next list.
+/// </summary>
+[Collection(RecommendationSiloCollection.Name)]
+public class FeedbackApiTests(RecommendationSiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Channel);
+
+    private static string Time(DateTimeOffset at) => at.ToString("O", CultureInfo.InvariantCulture);
+
+    private static WireEvent Impression(string user, string id, DateTimeOffset at, string recommendationId, IEnumerable<string> items)
+    {
+        var feedback = new Feedback { RecommendationId = recommendationId, Slot = "home" };
+        feedback.ItemIds.AddRange(items);
+        return new WireEvent { EventId = id, Type = "impression", UserId = user, Source = "app", OccurredAt = Time(at), Feedback = feedback };
+    }
+
+    private static WireEvent Click(string user, string id, DateTimeOffset at, string recommendationId, string item) => new()
+    {
+        EventId = id, Type = "click", UserId = user, Source = "app", OccurredAt = Time(at),
+        Feedback = new Feedback { RecommendationId = recommendationId, Slot = "home", ItemId = item },
+    };
+
+    [Fact]
+    public async Task A_purchase_after_a_click_on_a_served_list_is_credited_to_that_list_and_position()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "feedback-credit");
+        var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4 });
+        var shown = served.Items.Select(i => i.ItemId).ToArray();
+        var clicked = shown[1];
+        var now = DateTimeOffset.UtcNow;
+
+        var request = new IngestEventsRequest { Tenant = tenant };
+        // Sent in the order a phone that was offline would: the web's purchase first, then the app's queue.
+        request.Events.Add(ShopScenario.Buy("alice", "alice-after-click", now.AddMinutes(-1), "books", [clicked]));
+        request.Events.Add(Impression("alice", "alice-shown", now.AddMinutes(-3), served.RecommendationId, shown));
+        request.Events.Add(Click("alice", "alice-click", now.AddMinutes(-2), served.RecommendationId, clicked));
+        request.Events.Add(Click("alice", "alice-click-again", now.AddMinutes(-2).AddSeconds(3), served.RecommendationId, clicked));
+        Assert.Equal(4, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+
+        var profile = await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "alice" }).ResponseAsync,
+            p => p.Feedback?.AttributedPurchases == 1,
+            "alice's purchase credited to the list she clicked");
+
+        var feedback = profile.Feedback;
+        Assert.Equal((1, 4, 1), (feedback.Impressions, feedback.ItemsShown, feedback.Clicks));
+        Assert.Equal(1.0, feedback.ClickThroughRate);
+        var revenue = Assert.Single(feedback.AttributedRevenue);
+        Assert.Equal(("EUR", 12.50m), (revenue.Currency, decimal.Parse(revenue.Amount, CultureInfo.InvariantCulture)));
+        var list = Assert.Single(feedback.RecentLists);
+        Assert.Equal(served.RecommendationId, list.RecommendationId);
+        Assert.Equal("home", list.Slot);
+        Assert.Equal((clicked, 2), (Assert.Single(list.Clicks).ItemId, list.Clicks[0].Position));
+        Assert.Equal(1, list.Conversions);
+        Assert.Equal(3, feedback.MostIgnored.Count);  // the three items shown and not clicked
+        Assert.DoesNotContain(feedback.MostIgnored, i => i.ItemId == clicked);
+    }
+
+    [Fact]
+    public async Task An_item_shown_three_times_without_a_click_is_demoted_in_the_next_list()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "feedback-demote");
+        var before = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 10 });
+        var passedBy = before.Items[0];
+        var now = DateTimeOffset.UtcNow;
+
+        var request = new IngestEventsRequest { Tenant = tenant };
+        for (var i = 0; i < 3; i++)
+        {
+            request.Events.Add(Impression("alice", $"shown-{i}", now.AddMinutes(-10 + i), $"rec-list-{i}", [passedBy.ItemId, before.Items[1].ItemId]));
+        }
+
+        request.Events.Add(Click("alice", "clicked-second", now.AddMinutes(-7).AddSeconds(30), "rec-list-2", before.Items[1].ItemId));
+        Assert.Equal(4, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+
+        var after = await SegmentScenario.PollAsync(
+            () => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 10 }).ResponseAsync,
+            l => l.Items.Any(i => i.Rules.Contains("demoted:ignored")),
+            "the item alice passed by three times demoted");
+
+        var demoted = Assert.Single(after.Items, i => i.Rules.Contains("demoted:ignored"));
+        Assert.Equal(passedBy.ItemId, demoted.ItemId);
+        Assert.Equal(passedBy.Score * 0.5, demoted.Score, 9);
+        Assert.NotEqual(passedBy.ItemId, after.Items[0].ItemId);
+        // The item clicked in the last list was shown three times too, but the click resets its count.
+        Assert.DoesNotContain("demoted:ignored", after.Items.Single(i => i.ItemId == before.Items[1].ItemId).Rules);
+    }
+}
