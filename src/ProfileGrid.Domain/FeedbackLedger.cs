@@ -108,7 +108,9 @@ internal static class FeedbackLedger
             return;
         }
 
-        state.Unattributed.Add(new PendingConversion { ItemId = itemId, Purchase = purchase, At = time, Amount = amount, Currency = SharedText.Of(currency) });
+        // Its own copy of the id: the item history holds the event's instance, and the history leaves the compressed
+        // state when an idle profile packs, so a shared instance would be stored differently after unpacking.
+        state.Unattributed.Add(new PendingConversion { ItemId = new string(itemId), Purchase = purchase, At = time, Amount = amount, Currency = SharedText.Of(currency) });
         if (state.Unattributed.Count > options.UnattributedCapacity)
         {
             var oldest = 0;

@@ -125,6 +125,9 @@ public static class ProfileUpdater
         behavior.RecentSessions.TrimExcess();
         profile.RecentEventIds.TrimExcess();
         profile.RecentOrderIds.TrimExcess();
+        profile.Feedback.RecentLists.TrimExcess();
+        profile.Feedback.Unattributed.TrimExcess();
+        profile.Feedback.Exposures.TrimExcess();
 
         // Trimming keeps a dictionary's enumeration order, which the weakest-category choice depends on for ties.
         behavior.EventCounts.TrimExcess();
@@ -161,6 +164,18 @@ public static class ProfileUpdater
         demographics.FieldUpdatedAt = SharedText.Keys(demographics.FieldUpdatedAt);
         preferences.Values = SharedText.Keys(preferences.Values);
         preferences.FieldUpdatedAt = SharedText.Keys(preferences.FieldUpdatedAt);
+        var feedback = profile.Feedback;
+        feedback.AttributedRevenue = SharedText.Keys(feedback.AttributedRevenue);
+        foreach (var list in feedback.RecentLists)
+        {
+            list.Slot = SharedText.Of(list.Slot);
+        }
+
+        foreach (var waiting in feedback.Unattributed)
+        {
+            waiting.Currency = SharedText.Of(waiting.Currency);
+        }
+
         TrimExcess(profile);
     }
 
