@@ -24,7 +24,9 @@ public static class SegmentationSerialization
     /// </summary>
     public static IServiceCollection AddSegmentationSerializer(this IServiceCollection services) =>
         services.AddSerializer(serializer => serializer.AddJsonSerializer(
-            // The recommender's rules (a library type) cross grains and are stored the same way.
-            isSupported: type => type.Namespace == typeof(SegmentModel).Namespace || type.Namespace == typeof(ProfileGrid.Recommendations.Rules.RuleSet).Namespace,
+            // The recommender's rules and the experiments (library types) cross grains and are stored the same way.
+            isSupported: type => type.Namespace == typeof(SegmentModel).Namespace
+                || type.Namespace == typeof(ProfileGrid.Recommendations.Rules.RuleSet).Namespace
+                || type.Namespace == typeof(ProfileGrid.Experiments.Design.ExperimentSet).Namespace,
             jsonSerializerOptions: JsonOptions));
 }

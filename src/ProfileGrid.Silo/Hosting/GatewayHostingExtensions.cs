@@ -54,6 +54,7 @@ public static class GatewayHostingExtensions
         app.MapGrpcService<ProfileGatewayService>();
         app.MapGrpcService<SegmentServiceImpl>();
         app.MapGrpcService<RecommendationServiceImpl>();
+        app.MapGrpcService<ExperimentServiceImpl>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         app.MapHealthChecks("/healthz");

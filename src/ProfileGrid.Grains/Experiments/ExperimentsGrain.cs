@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Experiments.Design;
+using ProfileGrid.Recommendations.Rules;
+
+namespace ProfileGrid.Grains.Experiments;
+
+/// <summary>The outcome of a change to a tenant's experiments (the library's <see cref="ExperimentChange"/>, as it crosses grains).</summary>
+[GenerateSerializer, Immutable, Alias("pg.experiment-change-result")]
+public sealed record ExperimentChangeResult(
+    [property: Id(0)] ExperimentSet? Set,
+    [property: Id(1)] Experiment? Experiment,
+    [property: Id(2)] FieldProblem[] Problems,
+    [property: Id(3)] bool NotFound,
+    [property: Id(4)] bool Conflict);
+
+/// <summary>
+/// A tenant's experiments (key: tenant), versioned: every change is stored before it is answered and raises the version,
+/// which each silo's serving cache compares to fetch them again. Changes are rare admin calls and reads come once per
+/// version per silo, so the grain is not on the serving path.
+/// </summary>
+public interface IExperimentsGrain : IGrainWithStringKey
+{
+    [AlwaysInterleave]
+    Task<ExperimentSet> GetAsync();
+
+    /// <summary>The experiments when their version differs from <paramref name="knownVersion"/>; otherwise null.</summary>
+    [AlwaysInterleave]
+    Task<ExperimentSet?> GetIfChangedAsync(long knownVersion);
+
+    Task<ExperimentChangeResult> CreateAsync(Experiment experiment);
+
+    Task<ExperimentChangeResult> UpdateAsync(Experiment experiment);
+
+    Task<ExperimentChangeResult> StartAsync(string experimentId);
+
+    Task<ExperimentChangeResult> StopAsync(string experimentId);
+
+    Task<ExperimentChangeResult> ArchiveAsync(string experimentId);
+}
+
+[GenerateSerializer, Alias("pg.experiments-state")]
+public sealed class ExperimentsState
+{
+    [Id(0)] public ExperimentSet Experiments { get; set; } = ExperimentSet.Empty;
+}
+
+public sealed partial class ExperimentsGrain(
+    [PersistentState("experiments", ProfileStores.Segments)] IPersistentState<ExperimentsState> state,
+    TimeProvider clock,
+    ILogger<ExperimentsGrain> logger)
+    : Grain, IExperimentsGrain
+{
+    public Task<ExperimentSet> GetAsync() => Task.FromResult(state.State.Experiments);
+
+    public Task<ExperimentSet?> GetIfChangedAsync(long knownVersion) =>
+        Task.FromResult(state.State.Experiments.Version == knownVersion ? null : state.State.Experiments);
+
+    public Task<ExperimentChangeResult> CreateAsync(Experiment experiment) =>
+        CommitAsync(ExperimentEditor.Create(state.State.Experiments, experiment, clock.GetUtcNow()));
+
+    public Task<ExperimentChangeResult> UpdateAsync(Experiment experiment) =>
+        CommitAsync(ExperimentEditor.Update(state.State.Experiments, experiment, clock.GetUtcNow()));
+
+    public Task<ExperimentChangeResult> StartAsync(string experimentId) =>
+        CommitAsync(ExperimentEditor.Start(state.State.Experiments, experimentId, clock.GetUtcNow()));
+
+    public Task<ExperimentChangeResult> StopAsync(string experimentId) =>
+        CommitAsync(ExperimentEditor.Stop(state.State.Experiments, experimentId, clock.GetUtcNow()));
+
+    public Task<ExperimentChangeResult> ArchiveAsync(string experimentId) =>
+        CommitAsync(ExperimentEditor.Archive(state.State.Experiments, experimentId, clock.GetUtcNow()));
+
+    private async Task<ExperimentChangeResult> CommitAsync(ExperimentChange change)
+    {
+        if (change.Set is not { } changed)
+        {
+            return new ExperimentChangeResult(null, null, [.. change.Problems], change.NotFound, change.Conflict);
+        }
+
+        var before = state.State.Experiments;
+        state.State.Experiments = changed;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Experiments = before;
+            throw;
+        }
+
+        LogChanged(this.GetPrimaryKeyString(), change.Experiment!.Id, change.Experiment.Status, changed.Version);
+        return new ExperimentChangeResult(changed, change.Experiment, [], false, false);
+    }
+
+    [LoggerMessage(EventId = 3460, Level = LogLevel.Information, Message = "Experiments {Tenant}: {Experiment} is {Status}, version {Version}")]
+    private partial void LogChanged(string tenant, string experiment, ExperimentStatus status, long version);
+}

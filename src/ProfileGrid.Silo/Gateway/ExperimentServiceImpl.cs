@@ -1,0 +1,158 @@
+using System.Globalization;
+using Grpc.Core;
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Experiments.Design;
+using ProfileGrid.Grains.Experiments;
+using ProfileGrid.Grains.Recommendations;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>The gRPC (and REST) face of experiments: definitions and their life. Results come with the metrics.</summary>
+public sealed class ExperimentServiceImpl(IClusterClient cluster, RecommendationServing serving, EventValidator validator) : ExperimentService.ExperimentServiceBase
+{
+    public override async Task<ExperimentList> ListExperiments(ListExperimentsRequest request, ServerCallContext context)
+    {
+        var tenant = Tenant(request.Tenant, context);
+        var set = await Grain(tenant).GetAsync();
+        var list = new ExperimentList { Version = set.Version };
+        list.Experiments.AddRange(set.Experiments.Where(e => request.IncludeArchived || e.Status != ExperimentStatus.Archived).Select(ToWire));
+        return list;
+    }
+
+    public override async Task<ExperimentDefinition> GetExperiment(ExperimentRequest request, ServerCallContext context)
+    {
+        var tenant = Tenant(request.Tenant, context);
+        var id = GatewayPaths.FromPath(request.ExperimentId, context, "experiment_id");
+        var set = await Grain(tenant).GetAsync();
+        return ToWire(set.Find(id) ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{tenant}' has no experiment '{id}'")));
+    }
+
+    public override Task<ExperimentDefinition> CreateExperiment(PutExperimentRequest request, ServerCallContext context)
+    {
+        var tenant = Tenant(request.Tenant, context);
+        var experiment = FromWire(request.Experiment ?? throw Invalid("experiment", "is required"));
+        return ChangeAsync(tenant, Grain(tenant).CreateAsync(experiment), created: true);
+    }
+
+    public override Task<ExperimentDefinition> UpdateExperiment(PutExperimentRequest request, ServerCallContext context)
+    {
+        var tenant = Tenant(request.Tenant, context);
+        var id = GatewayPaths.FromPath(request.ExperimentId, context, "experiment_id");
+        var wire = request.Experiment ?? throw Invalid("experiment", "is required");
+        if (wire.Id.Length > 0 && wire.Id != id)
+        {
+            throw Invalid("experiment.id", $"'{wire.Id}' differs from the experiment in the path ('{id}')");
+        }
+
+        wire.Id = id;
+        return ChangeAsync(tenant, Grain(tenant).UpdateAsync(FromWire(wire)));
+    }
+
+    public override Task<ExperimentDefinition> StartExperiment(ExperimentRequest request, ServerCallContext context) =>
+        Transition(request, context, (grain, id) => grain.StartAsync(id));
+
+    public override Task<ExperimentDefinition> StopExperiment(ExperimentRequest request, ServerCallContext context) =>
+        Transition(request, context, (grain, id) => grain.StopAsync(id));
+
+    public override Task<ExperimentDefinition> ArchiveExperiment(ExperimentRequest request, ServerCallContext context) =>
+        Transition(request, context, (grain, id) => grain.ArchiveAsync(id));
+
+    private Task<ExperimentDefinition> Transition(ExperimentRequest request, ServerCallContext context, Func<IExperimentsGrain, string, Task<ExperimentChangeResult>> change)
+    {
+        var tenant = Tenant(request.Tenant, context);
+        var id = GatewayPaths.FromPath(request.ExperimentId, context, "experiment_id");
+        return ChangeAsync(tenant, change(Grain(tenant), id));
+    }
+
+    private async Task<ExperimentDefinition> ChangeAsync(string tenant, Task<ExperimentChangeResult> change, bool created = false)
+    {
+        var result = await change;
+        if (result.Experiment is { } experiment)
+        {
+            serving.Invalidate(tenant);
+            return ToWire(experiment);
+        }
+
+        var message = string.Join("; ", result.Problems.Select(p => $"experiment.{p.Field}: {p.Reason}"));
+        var code = result.NotFound ? StatusCode.NotFound
+            : result.Conflict && created ? StatusCode.AlreadyExists
+            : result.Conflict ? StatusCode.FailedPrecondition
+            : StatusCode.InvalidArgument;
+        throw new RpcException(new Status(code, message));
+    }
+
+    private IExperimentsGrain Grain(string tenant) => cluster.GetGrain<IExperimentsGrain>(tenant);
+
+    private string Tenant(string value, ServerCallContext context)
+    {
+        var tenant = GatewayPaths.FromPath(value, context, "tenant");
+        if (!validator.TryValidateKey(tenant, "_", out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        return tenant;
+    }
+
+    private static RpcException Invalid(string field, string reason) => new(new Status(StatusCode.InvalidArgument, $"{field}: {reason}"));
+
+    internal static Experiment FromWire(ExperimentDefinition wire) => new()
+    {
+        Id = wire.Id,
+        Name = NullIfEmpty(wire.Name),
+        Slot = NullIfEmpty(wire.Slot),
+        Layer = NullIfEmpty(wire.Layer),
+        Traffic = wire.HasTraffic ? wire.Traffic : 1,
+        Variants = [.. wire.Variants.Select(v => new Variant
+        {
+            Key = v.Key,
+            Weight = v.HasWeight ? v.Weight : 1,
+            Control = v.Control,
+            Config = new VariantConfig
+            {
+                Algorithm = v.Algorithm.Length == 0 ? Algorithms.Model : v.Algorithm,
+                Rules = !v.HasRules || v.Rules,
+            },
+        })],
+        Targeting = wire.Targeting is null ? null : new Targeting
+        {
+            Segments = [.. wire.Targeting.Segments],
+            Attributes = wire.Targeting.Attributes.ToDictionary(a => a.Key, a => (IReadOnlyList<string>)[.. a.Value.Values], StringComparer.Ordinal),
+        },
+    };
+
+    internal static ExperimentDefinition ToWire(Experiment experiment)
+    {
+        var wire = new ExperimentDefinition
+        {
+            Id = experiment.Id,
+            Name = experiment.Name ?? "",
+            Slot = experiment.Slot ?? "",
+            Layer = experiment.EffectiveLayer,
+            Traffic = experiment.Traffic,
+            Status = experiment.Status.ToString().ToLowerInvariant(),
+            Number = experiment.Number,
+            CreatedAt = Time(experiment.CreatedAt),
+            StartedAt = experiment.StartedAt is { } started ? Time(started) : "",
+            StoppedAt = experiment.StoppedAt is { } stopped ? Time(stopped) : "",
+        };
+        wire.Variants.AddRange(experiment.Variants.Select(v => new ExperimentVariant
+        {
+            Key = v.Key, Weight = v.Weight, Control = v.Control, Algorithm = v.Config.Algorithm, Rules = v.Config.Rules,
+        }));
+        if (experiment.Targeting is { } targeting)
+        {
+            wire.Targeting = new ExperimentTargeting { Segments = { targeting.Segments } };
+            foreach (var (name, values) in targeting.Attributes)
+            {
+                wire.Targeting.Attributes[name] = new AttributeValues { Values = { values } };
+            }
+        }
+
+        return wire;
+    }
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    private static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+}

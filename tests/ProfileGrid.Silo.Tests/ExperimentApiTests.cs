@@ -1,0 +1,118 @@
+using System.Net;
+using System.Text;
+using Grpc.Core;
+using ProfileGrid.Contracts.V1;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>Experiments through the real host: created over REST and gRPC, validated field by field, started, stopped, archived.</summary>
+[Collection(RecommendationSiloCollection.Name)]
+public class ExperimentApiTests(RecommendationSiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    private ExperimentService.ExperimentServiceClient Experiments => new(Silo.Channel);
+
+    private static string NewTenant(string purpose) => $"{purpose}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    [Fact]
+    public async Task An_experiment_created_over_rest_starts_stops_and_is_archived_with_its_number_kept()
+    {
+        var tenant = NewTenant("exp-life");
+
+        using var created = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/experiments", """
+            {"id": "home-hybrid", "name": "Hybrid against popularity", "slot": "home",
+             "variants": [{"key": "control", "control": true, "algorithm": "popular", "rules": false}, {"key": "hybrid", "weight": 3}],
+             "targeting": {"attributes": {"country": {"values": ["DE", "AT"]}}}}
+            """);
+        Assert.Equal("draft", created.RootElement.GetProperty("status").GetString());
+        Assert.Equal(1, created.RootElement.GetProperty("number").GetInt32());
+        Assert.Equal("home", created.RootElement.GetProperty("layer").GetString());
+
+        var started = await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+        Assert.Equal("running", started.Status);
+        Assert.NotEmpty(started.StartedAt);
+        Assert.Equal([("control", 1, "popular", false), ("hybrid", 3, "model", true)], started.Variants.Select(v => (v.Key, v.Weight, v.Algorithm, v.Rules)));
+        Assert.Equal(["DE", "AT"], started.Targeting.Attributes["country"].Values);
+
+        var change = await Assert.ThrowsAsync<RpcException>(() => Experiments.UpdateExperimentAsync(new PutExperimentRequest
+        {
+            Tenant = tenant, ExperimentId = "home-hybrid", Experiment = ExperimentApiExamples.Valid("home-hybrid"),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, change.StatusCode);
+        Assert.Contains("only a draft can change", change.Status.Detail);
+
+        await Experiments.StopExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+        var archived = await Experiments.ArchiveExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+        Assert.Equal(("archived", 1), (archived.Status, archived.Number));
+
+        Assert.Empty((await Experiments.ListExperimentsAsync(new ListExperimentsRequest { Tenant = tenant })).Experiments);
+        var all = await Experiments.ListExperimentsAsync(new ListExperimentsRequest { Tenant = tenant, IncludeArchived = true });
+        Assert.Equal("home-hybrid", Assert.Single(all.Experiments).Id);
+        Assert.Equal(4, all.Version);  // created, started, stopped, archived; the refused update changed nothing
+    }
+
+    [Fact]
+    public async Task A_definition_that_cannot_run_is_refused_naming_every_bad_field_and_nothing_is_stored()
+    {
+        var tenant = NewTenant("exp-invalid");
+        var experiment = ExperimentApiExamples.Valid("Bad Id");
+        experiment.Variants[1].Weight = 0;
+        experiment.Variants[1].Control = true;
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = experiment }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("experiment.id: 'Bad Id' must be 1-64 characters", error.Status.Detail);
+        Assert.Contains("experiment.variants[1].weight: must be between 1 and 10000", error.Status.Detail);
+        Assert.Contains("experiment.variants: 2 variants are marked control", error.Status.Detail);
+        Assert.Empty((await Experiments.ListExperimentsAsync(new ListExperimentsRequest { Tenant = tenant })).Experiments);
+
+        using var response = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/experiments",
+            new StringContent("""{"id": "x", "variants": [{"key": "a", "control": true}, {"key": "b", "algorithm": "magic"}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("variants[1].config.algorithm", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_second_experiment_on_the_same_slot_needs_the_same_layer_and_free_traffic()
+    {
+        var tenant = NewTenant("exp-layers");
+        var first = ExperimentApiExamples.Valid("everywhere");
+        first.Slot = "";
+        first.Traffic = 0.6;
+        await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = first });
+        await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "everywhere" });
+        var second = ExperimentApiExamples.Valid("home-only");
+        second.Traffic = 0.6;
+        await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = second });
+
+        var otherLayer = await Assert.ThrowsAsync<RpcException>(() => Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-only" }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, otherLayer.StatusCode);
+        Assert.Contains("experiment.layer: experiment 'everywhere' changes the same lists", otherLayer.Status.Detail);
+
+        second.Layer = "all";
+        await Experiments.UpdateExperimentAsync(new PutExperimentRequest { Tenant = tenant, ExperimentId = "home-only", Experiment = second });
+        var full = await Assert.ThrowsAsync<RpcException>(() => Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-only" }).ResponseAsync);
+        Assert.Contains("experiment.traffic: layer 'all' has 40% of its users free", full.Status.Detail);
+
+        var duplicate = await Assert.ThrowsAsync<RpcException>(() => Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = second }).ResponseAsync);
+        Assert.Equal(StatusCode.AlreadyExists, duplicate.StatusCode);
+        var missing = await Assert.ThrowsAsync<RpcException>(() => Experiments.GetExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "nope" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+    }
+}
+
+internal static class ExperimentApiExamples
+{
+    public static ExperimentDefinition Valid(string id) => new()
+    {
+        Id = id,
+        Slot = "home",
+        Variants =
+        {
+            new ExperimentVariant { Key = "control", Control = true, Algorithm = "popular" },
+            new ExperimentVariant { Key = "hybrid" },
+        },
+    };
+}
