@@ -18,7 +18,9 @@ namespace ProfileGrid.Grains;
 /// then per item: the id (varint length, UTF-8), views, cart adds and purchases (varints), a flags byte (bit 0 rating,
 /// bit 1 rated-at, bit 2 a non-zero offset on last-at, bit 3 on rated-at), the rating (8 bytes), last-at as the zigzag
 /// varint of its ticks minus the previous item's, its offset in minutes (2 bytes) when not zero, then rated-at likewise;
-/// then the count (varint) of the items shown and not clicked since, and per item its id and that count (varints). The
+/// then the count (varint) of the items shown and not clicked since, and per item its id and that count (varints); then
+/// what experiments target: birth year (varint, 0 unknown), gender (byte, 0 unknown, else the enum + 1), country and
+/// language (varint UTF-8 length + 1, 0 for none, then the bytes), last channel and last device (bytes). The
 /// section lives in memory only (packed idle profiles), so its layout may change between releases.
 /// </remarks>
 internal static class PackedServingInput
@@ -81,6 +83,42 @@ internal static class PackedServingInput
                 WriteVarint(output, (uint)exposure.ShownSinceClick);
             }
         }
+
+        // What experiments' targeting looks at.
+        var targeting = UserTargeting.Of(profile);
+        WriteVarint(output, (uint)(targeting.BirthYear ?? 0));
+        WriteByte(output, (byte)(targeting.Gender is { } gender ? (int)gender + 1 : 0));
+        WriteString(output, targeting.Country);
+        WriteString(output, targeting.Language);
+        WriteByte(output, (byte)(targeting.Channel ?? 0));
+        WriteByte(output, (byte)(targeting.Device ?? 0));
+    }
+
+    private static void WriteString(ArrayBufferWriter<byte> output, string? text)
+    {
+        if (text is null)
+        {
+            WriteVarint(output, 0);
+            return;
+        }
+
+        var length = Encoding.UTF8.GetByteCount(text);
+        WriteVarint(output, (ulong)length + 1);
+        Encoding.UTF8.GetBytes(text, output.GetSpan(length));
+        output.Advance(length);
+    }
+
+    private static string? ReadString(ReadOnlySpan<byte> section, ref int at)
+    {
+        var length = (int)ReadVarint(section, ref at);
+        if (length == 0)
+        {
+            return null;
+        }
+
+        var text = SharedItemIds.FromUtf8(section.Slice(at, length - 1));
+        at += length - 1;
+        return text;
     }
 
     /// <summary>The items of the feedback layer shown and not clicked since, as serving reads them; null when none.</summary>
@@ -111,7 +149,8 @@ internal static class PackedServingInput
     }
 
     /// <summary>What <c>Recommend</c> needs, read from the section alone.</summary>
-    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored) ReadServingInput(ReadOnlySpan<byte> section)
+    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored, UserTargeting? Targeting) ReadServingInput(
+        ReadOnlySpan<byte> section, bool withTargeting = false)
     {
         var at = 0;
         var (consent, eventsApplied) = ReadFlags(section, ref at);
@@ -133,7 +172,25 @@ internal static class PackedServingInput
             ignored![i] = new ShownItem(id, (int)ReadVarint(section, ref at));
         }
 
-        return (consent, eventsApplied, items, ignored);
+        UserTargeting? targeting = null;
+        if (withTargeting)
+        {
+            var birthYear = (int)ReadVarint(section, ref at);
+            var gender = section[at++];
+            var country = ReadString(section, ref at);
+            var language = ReadString(section, ref at);
+            var channel = section[at++];
+            var device = section[at++];
+            targeting = new UserTargeting(
+                birthYear == 0 ? null : birthYear,
+                gender == 0 ? null : (Abstractions.Events.Gender)(gender - 1),
+                country,
+                language,
+                channel == 0 ? null : (Abstractions.Events.Channel)channel,
+                device == 0 ? null : (Abstractions.Events.DeviceType)device);
+        }
+
+        return (consent, eventsApplied, items, ignored, targeting);
     }
 
     /// <summary>Puts the items back into an unpacked profile, in the order they were written.</summary>

@@ -104,8 +104,8 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
     }
 
     /// <summary>What <c>Recommend</c> reads of a packed profile (its consent flag and item history), without unpacking it.</summary>
-    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored) ReadServingInput(byte[] packed) =>
-        PackedServingInput.ReadServingInput(Section(packed));
+    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored, UserTargeting? Targeting) ReadServingInput(byte[] packed, bool withTargeting = false) =>
+        PackedServingInput.ReadServingInput(Section(packed), withTargeting);
 
     // The codec byte, then the length of the serving section.
     private const int HeaderBytes = 5;

@@ -713,13 +713,13 @@ public sealed partial class UserProfileGrain(
         }
     }
 
-    Task<RecommendationInput> IUserProfileGrain.GetRecommendationInputAsync()
+    Task<RecommendationInput> IUserProfileGrain.GetRecommendationInputAsync(bool withTargeting)
     {
         if (_packed is { } packed && _heldDuringReconcile is null)
         {
             // Read beside the packed state: serving neither unpacks the profile nor counts as a use that keeps it unpacked.
-            var (optIn, eventsApplied, items, ignored) = ProfilePacker.ReadServingInput(packed);
-            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored));
+            var (optIn, eventsApplied, items, ignored, targeting) = ProfilePacker.ReadServingInput(packed, withTargeting);
+            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored, targeting));
         }
 
         var exists = state.RecordExists || Profile.EventsApplied > 0;
@@ -728,7 +728,8 @@ public sealed partial class UserProfileGrain(
             ReleaseIfNobody();
         }
 
-        return Task.FromResult(new RecommendationInput(exists, Profile.Preferences.PersonalizationOptIn, ItemViews(), PackedServingInput.Ignored(Profile.Feedback)));
+        return Task.FromResult(new RecommendationInput(
+            exists, Profile.Preferences.PersonalizationOptIn, ItemViews(), PackedServingInput.Ignored(Profile.Feedback), withTargeting ? UserTargeting.Of(Profile) : null));
     }
 
     /// <summary>

@@ -161,7 +161,7 @@ public class ProfilePackingTests(ClusterFixture fixture)
         var expected = items.Select(i => new ItemInteractionView(i.Key, i.Value.Views, i.Value.CartAdds, i.Value.Purchases, i.Value.Rating, i.Value.LastAt)).ToArray();
 
         var packed = packer.Pack(original);
-        var (optIn, eventsApplied, served, _) = ProfilePacker.ReadServingInput(packed);
+        var (optIn, eventsApplied, served, _, _) = ProfilePacker.ReadServingInput(packed);
 
         Assert.False(optIn);
         Assert.True(eventsApplied);
@@ -179,7 +179,7 @@ public class ProfilePackingTests(ClusterFixture fixture)
         });
 
         var fresh = packer.Pack(new UserProfileGrainState());
-        var (consent, applied, none, _) = ProfilePacker.ReadServingInput(fresh);
+        var (consent, applied, none, _, _) = ProfilePacker.ReadServingInput(fresh);
         Assert.Null(consent);
         Assert.False(applied);
         Assert.Empty(none);

@@ -103,6 +103,93 @@ public class ExperimentApiTests(RecommendationSiloFixture fixture)
     }
 }
 
+/// <summary>Recommend in a running experiment: the variant answered, sticky, its configuration applied, its tag in the id.</summary>
+[Collection(RecommendationSiloCollection.Name)]
+public class ExperimentServingTests(RecommendationSiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Channel);
+
+    private ExperimentService.ExperimentServiceClient Experiments => new(Silo.Channel);
+
+    private static readonly string[] Users = [.. Enumerable.Range(0, 12).SelectMany(u => new[] { $"reader-{u}", $"gardener-{u}" }), "alice"];
+
+    [Fact]
+    public async Task Users_in_a_running_experiment_get_their_variant_every_time_and_only_in_its_slot()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "exp-serve");
+        var experiment = ExperimentApiExamples.Valid("home-hybrid");
+        experiment.Variants[0].Rules = false;
+        await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = experiment });
+        var started = await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+
+        var lists = new Dictionary<string, RecommendResponse>();
+        foreach (var user in Users)
+        {
+            lists[user] = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = user, N = 5, Slot = "home" });
+        }
+
+        Assert.All(lists.Values, list => Assert.Equal("home-hybrid", list.ExperimentId));
+        Assert.Contains(lists.Values, list => list.Variant == "control");
+        Assert.Contains(lists.Values, list => list.Variant == "hybrid");
+        foreach (var (user, list) in lists)
+        {
+            var index = list.Variant == "control" ? 0 : 1;
+            Assert.Matches($"^rec-[0-9a-f]{{32}}-x{started.Number}v{index}$", list.RecommendationId);
+            if (list.Variant == "control")
+            {
+                // The popularity baseline: the list everyone gets, not personalized, without the tenant's rules.
+                Assert.False(list.Personalized);
+                Assert.All(list.Items, item => Assert.Equal("popular", item.Source));
+                Assert.Equal(0, list.RulesVersion);
+            }
+            else
+            {
+                Assert.True(list.Personalized);
+            }
+
+            var again = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = user, N = 5, Slot = "home" });
+            Assert.Equal(list.Variant, again.Variant);
+        }
+
+        var elsewhere = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5, Slot = "cart" });
+        Assert.Equal("", elsewhere.ExperimentId);
+        Assert.Matches("^rec-[0-9a-f]{32}$", elsewhere.RecommendationId);
+
+        await Experiments.StopExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+        var stopped = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5, Slot = "home" });
+        Assert.Equal("", stopped.ExperimentId);
+    }
+
+    [Fact]
+    public async Task An_experiment_targeting_a_country_takes_only_users_of_that_country()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "exp-target");
+        var request = new IngestEventsRequest { Tenant = tenant };
+        request.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "alice-crm", Type = "identify", UserId = "alice", Source = "crm",
+            OccurredAt = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            Identify = new Identify { Demographics = new Demographics { Country = "AT" } },
+        });
+        Assert.Empty((await Silo.Client.IngestEventsAsync(request)).Rejected);
+        var experiment = ExperimentApiExamples.Valid("austria");
+        experiment.Targeting = new ExperimentTargeting { Attributes = { ["country"] = new AttributeValues { Values = { "DE", "AT" } } } };
+        await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = experiment });
+        await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "austria" });
+
+        var alice = await SegmentScenario.PollAsync(
+            () => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5, Slot = "home" }).ResponseAsync,
+            list => list.ExperimentId == "austria",
+            "alice (AT) in the experiment");
+        var reader = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "reader-1", N = 5, Slot = "home" });
+
+        Assert.NotEmpty(alice.Variant);
+        Assert.Equal("", reader.ExperimentId);  // no country known
+    }
+}
+
 internal static class ExperimentApiExamples
 {
     public static ExperimentDefinition Valid(string id) => new()

@@ -52,7 +52,11 @@ public interface IUserProfileGrain : IGrainWithStringKey
     /// </summary>
     Task RefreshFeaturesAsync();
 
-    /// <summary>What the recommender's serving needs of the user: their item history and their personalization consent.</summary>
+    /// <summary>
+    /// What the recommender's serving needs of the user: their item history, their personalization consent, the items
+    /// they keep passing by, and (<paramref name="withTargeting"/>, when an experiment targets attributes) what
+    /// targeting looks at.
+    /// </summary>
     [AlwaysInterleave]
-    Task<Recommendations.RecommendationInput> GetRecommendationInputAsync();
+    Task<Recommendations.RecommendationInput> GetRecommendationInputAsync(bool withTargeting = false);
 }

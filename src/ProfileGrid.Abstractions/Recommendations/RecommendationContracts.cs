@@ -90,11 +90,32 @@ public sealed record InteractionShardData(
 /// <param name="PersonalizationOptIn">The user's consent flag; null when never set (personalized by default).</param>
 [GenerateSerializer, Immutable, Alias("pg.recommendation-input")]
 /// <param name="Ignored">Items shown to the user and not clicked since (see the profile's feedback layer); null when none.</param>
+/// <param name="Targeting">What experiments' targeting looks at; only when asked for.</param>
 public sealed record RecommendationInput(
     [property: Id(0)] bool Exists,
     [property: Id(1)] bool? PersonalizationOptIn,
     [property: Id(2)] ItemInteractionView[] Items,
-    [property: Id(3)] ShownItem[]? Ignored = null);
+    [property: Id(3)] ShownItem[]? Ignored = null,
+    [property: Id(4)] UserTargeting? Targeting = null);
+
+/// <summary>What the profile knows of a user that an experiment may target (null: not known).</summary>
+[GenerateSerializer, Immutable, Alias("pg.user-targeting")]
+public sealed record UserTargeting(
+    [property: Id(0)] int? BirthYear,
+    [property: Id(1)] Events.Gender? Gender,
+    [property: Id(2)] string? Country,
+    [property: Id(3)] string? Language,
+    [property: Id(4)] Events.Channel? Channel,
+    [property: Id(5)] Events.DeviceType? Device)
+{
+    public static UserTargeting Of(Profiles.UserProfile profile) => new(
+        profile.Demographics.BirthYear,
+        profile.Demographics.Gender == Events.Gender.Unknown ? null : profile.Demographics.Gender,
+        profile.Demographics.Country ?? profile.Context.LastCountry,
+        profile.Demographics.Language,
+        profile.Context.LastChannel == Events.Channel.Unknown ? null : profile.Context.LastChannel,
+        profile.Context.LastDevice == Events.DeviceType.Unknown ? null : profile.Context.LastDevice);
+}
 
 /// <summary>An item shown <paramref name="ShownSinceClick"/> times since the user last clicked it (or ever, if never).</summary>
 [GenerateSerializer, Immutable, Alias("pg.shown-item")]

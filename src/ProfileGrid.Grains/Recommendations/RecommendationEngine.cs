@@ -3,9 +3,13 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Profiles;
 using ProfileGrid.Abstractions.Recommendations;
+using ProfileGrid.Domain;
+using ProfileGrid.Experiments.Design;
 using ProfileGrid.Grains.Segments;
 using ProfileGrid.Recommendations;
+using ProfileGrid.Recommendations.Rules;
 
 namespace ProfileGrid.Grains.Recommendations;
 
@@ -30,7 +34,9 @@ public sealed record ServedList(
     bool ColdStart,
     int? SegmentId,
     string? SegmentLabel,
-    IReadOnlyList<ServedItem> Items);
+    IReadOnlyList<ServedItem> Items,
+    string? ExperimentId = null,
+    string? Variant = null);
 
 /// <summary>Why a Recommend call could not be served.</summary>
 public sealed class RecommendationUnavailableException(string message) : Exception(message);
@@ -65,11 +71,12 @@ public sealed class RecommendationEngine(
     private async Task<ServedList> ServeAsync(RecommendCall call)
     {
         var profileKey = new ProfileKey(call.Tenant, call.UserId).ToString();
-        var snapshotTask = serving.GetAsync(call.Tenant).AsTask();
+        // Cached in the silo (a refresh interval old at most): it says whether an experiment needs the user's attributes.
+        var snapshot = await serving.GetAsync(call.Tenant);
+        var experimented = InExperiment(snapshot.Running, call.Slot, out var targetsAttributes);
         var inputTask = GrainReferences<IUserProfileGrain>.Get(grains, IdSpan.Create(profileKey), () => grains.GetGrain<IUserProfileGrain>(profileKey))
-            .GetRecommendationInputAsync();
+            .GetRecommendationInputAsync(targetsAttributes);
         var segmentTask = SegmentOfAsync(call.Tenant, profileKey);
-        var snapshot = await snapshotTask;
         var input = await inputTask;
         var segment = await segmentTask;
         if (snapshot.Package is not { } package)
@@ -78,9 +85,15 @@ public sealed class RecommendationEngine(
                 $"tenant '{call.Tenant}' has no recommender model yet: train one (POST /v1/tenants/{{tenant}}/recommender:train) once events with products have arrived");
         }
 
-        // A user who opted out of personalization gets the list everyone gets: no history, no segment.
-        var personalized = input.PersonalizationOptIn != false;
         var now = clock.GetUtcNow();
+        // A user who opted out of personalization gets the list everyone gets, and is in no experiment.
+        var consented = input.PersonalizationOptIn != false;
+        var assigned = experimented && consented
+            ? Assignment.Assign(snapshot.Running, call.Tenant, call.UserId, call.Slot, Facts(segment, input.Targeting, now))
+            : null;
+        var variant = assigned?.Variant.Config;
+        // The popularity variant is the list everyone gets, as for a user who opted out: no history, no segment.
+        var personalized = consented && variant?.Algorithm != Algorithms.Popular;
         var history = new List<(string ItemId, double Weight)>(personalized ? input.Items.Length : 0);
         var owned = 0;
         if (personalized)
@@ -130,7 +143,7 @@ public sealed class RecommendationEngine(
                 candidates = Demote(candidates, ignored, options.Value.IgnoredDemotionFactor, ref demoted);
             }
 
-            (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, call.Count, now);
+            (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, call.Count, now, variant is { Rules: false } ? NoRules : null);
             if (items.Count >= call.Count || candidates.Count < wanted || ++rounds == MaxCandidateRounds)
             {
                 break;
@@ -153,14 +166,59 @@ public sealed class RecommendationEngine(
         }
 
         return new ServedList(
-            NewRecommendationId(),
+            NewRecommendationId(assigned?.Tag),
             package.Version,
-            rulesVersion,
+            variant is { Rules: false } ? 0 : rulesVersion,
             personalized,
             ColdStart: history.Count == 0,
             personalized ? segment?.SegmentId : null,
             personalized ? segment?.Label : null,
-            items);
+            items,
+            assigned?.Experiment.Id,
+            assigned?.Variant.Key);
+    }
+
+    private static readonly CompiledRuleSet NoRules = RuleEngine.Compile(RuleSet.Empty);
+
+    /// <summary>Whether a running experiment changes lists of <paramref name="slot"/>, and whether one targets attributes.</summary>
+    private static bool InExperiment(IReadOnlyList<Experiment> running, string? slot, out bool targetsAttributes)
+    {
+        var any = false;
+        targetsAttributes = false;
+        foreach (var experiment in running)
+        {
+            if (Assignment.AppliesTo(experiment, slot))
+            {
+                any = true;
+                targetsAttributes |= experiment.Targeting is { Attributes.Count: > 0 };
+            }
+        }
+
+        return any;
+    }
+
+    private static UserFacts Facts(UserSegment? segment, UserTargeting? targeting, DateTimeOffset now)
+    {
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (targeting is not null)
+        {
+            Add("country", targeting.Country);
+            Add("language", targeting.Language);
+            Add("gender", targeting.Gender is { } gender ? WireNames.Of(gender) : null);
+            Add("age_band", ProfileView.AgeBandOf(targeting.BirthYear, now));
+            Add("channel", targeting.Channel is { } channel ? WireNames.Of(channel) : null);
+            Add("device", targeting.Device is { } device ? WireNames.Of(device) : null);
+        }
+
+        return new UserFacts(segment is null ? null : (segment.SegmentId, segment.Label), attributes);
+
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                attributes[name] = value;
+            }
+        }
     }
 
     private async Task<UserSegment?> SegmentOfAsync(string tenant, string profileKey)
@@ -229,10 +287,17 @@ public sealed class RecommendationEngine(
 
     private static readonly IReadOnlySet<string> NoExclusions = new HashSet<string>(StringComparer.Ordinal);
 
-    /// <summary>Time-ordered (a UUID v7), so attribution can find the list by id and order lists by time.</summary>
-    private static string NewRecommendationId() => string.Create(36, Guid.CreateVersion7(), static (text, id) =>
+    /// <summary>
+    /// Time-ordered (a UUID v7), so attribution can find the list by id and order lists by time; a list served in an
+    /// experiment ends in its tag (-x{number}v{variant}), so that its feedback counts for the variant.
+    /// </summary>
+    private static string NewRecommendationId(string? experimentTag = null)
     {
-        "rec-".CopyTo(text);
-        id.TryFormat(text[4..], out _, "N");
-    });
+        var id = string.Create(36, Guid.CreateVersion7(), static (text, id) =>
+        {
+            "rec-".CopyTo(text);
+            id.TryFormat(text[4..], out _, "N");
+        });
+        return experimentTag is null ? id : $"{id}-{experimentTag}";
+    }
 }

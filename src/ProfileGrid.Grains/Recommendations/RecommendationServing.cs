@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Recommendations;
+using ProfileGrid.Experiments.Design;
+using ProfileGrid.Grains.Experiments;
 using ProfileGrid.Recommendations;
 using ProfileGrid.Recommendations.Rules;
 
@@ -29,6 +31,16 @@ public sealed class TenantServingSnapshot
 
     /// <summary>The catalog shards' versions the <see cref="Catalog"/> was built from.</summary>
     public long[] CatalogVersions { get; init; } = [];
+
+    /// <summary>The tenant's experiments (every status) at a version.</summary>
+    public ExperimentSet Experiments { get; init; } = ExperimentSet.Empty;
+
+    private IReadOnlyList<Experiment>? _running;
+
+    /// <summary>The running experiments, in the order assignment looks at them (by layer), made once per snapshot.</summary>
+    public IReadOnlyList<Experiment> Running => _running ??= [.. Experiments.Experiments
+        .Where(e => e.Status == ExperimentStatus.Running)
+        .OrderBy(e => e.EffectiveLayer, StringComparer.Ordinal)];
 
     private Func<string, CatalogItem?>? _itemLookup;
 
@@ -113,9 +125,11 @@ public sealed partial class RecommendationServing(
                 grains.GetGrain<ICatalogShardGrain>(RecommendationKeys.CatalogShard(tenant, i))
                     .GetSnapshotAsync(i < current.CatalogVersions.Length ? current.CatalogVersions[i] : -1)).ToArray();
             var rulesCall = grains.GetGrain<IRecommendationRulesGrain>(tenant).GetIfChangedAsync(current.RulesVersion);
+            var experimentsCall = grains.GetGrain<IExperimentsGrain>(tenant).GetIfChangedAsync(current.Experiments.Version);
             var model = await modelCall;
             var catalogs = await Task.WhenAll(catalogCalls);
             var changedRules = await rulesCall;
+            var changedExperiments = await experimentsCall;
 
             var package = current.Package;
             if (model.Bytes is { } bytes && model.Version != package?.Version)
@@ -161,6 +175,7 @@ public sealed partial class RecommendationServing(
                     CatalogVersions = catalogs.Select(c => c.Version).ToArray(),
                     Rules = changedRules is null ? current.Rules : RuleEngine.Compile(changedRules),
                     RulesVersion = changedRules?.Version ?? current.RulesVersion,
+                    Experiments = changedExperiments ?? current.Experiments,
                 };
                 entry.MustWait = entry.Invalidated;
             }

@@ -20,8 +20,11 @@ public static class ServingRules
         string? pageItem,
         UserSegment? segment,
         int count,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        CompiledRuleSet? rules = null)
     {
+        // An experiment's variant may serve without the tenant's rules: the serving filters still apply.
+        rules ??= snapshot.Rules;
         // Rules may name a segment by id or by label.
         var segments = segment is null ? Array.Empty<string>() : [segment.SegmentId.ToString(CultureInfo.InvariantCulture), segment.Label];
         var owned = 0;
@@ -35,7 +38,7 @@ public static class ServingRules
 
         var purchased = owned == 0 ? null : new HashSet<string>(owned, StringComparer.Ordinal);
         // When viewed matters only to a "seen within N days" filter rule: most tenants have none, and then it is not built.
-        var seenAt = snapshot.Rules.ReadsSeenItems ? new Dictionary<string, DateTimeOffset>(input.Items.Length, StringComparer.Ordinal) : null;
+        var seenAt = rules.ReadsSeenItems ? new Dictionary<string, DateTimeOffset>(input.Items.Length, StringComparer.Ordinal) : null;
         foreach (var item in input.Items)
         {
             // Bought or rated: the user has it (a film rated is a film seen), so it is not offered again.
@@ -50,7 +53,7 @@ public static class ServingRules
             }
         }
 
-        var outcome = snapshot.Rules.Apply(candidates, snapshot.ItemLookup, new ServingContext
+        var outcome = rules.Apply(candidates, snapshot.ItemLookup, new ServingContext
         {
             Count = count,
             Now = now,

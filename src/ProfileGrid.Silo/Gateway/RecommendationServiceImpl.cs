@@ -66,6 +66,8 @@ public sealed partial class RecommendationServiceImpl(
             Personalized = served.Personalized,
             ColdStart = served.ColdStart,
             SegmentLabel = served.SegmentLabel ?? "",
+            ExperimentId = served.ExperimentId ?? "",
+            Variant = served.Variant ?? "",
         };
         if (served.SegmentId is { } segmentId)
         {
