@@ -39,6 +39,14 @@ internal readonly struct BetaTails
     /// <summary>The logarithm of the density at u, with v = 1 - u; for u and v positive.</summary>
     public double LogDensity(double u, double v) => _logConstant + (_a - 1) * LogRatio(u, _mean) + (_b - 1) * LogRatio(v, 1 - _mean);
 
+    /// <summary>The logarithm of the density at u = exp(<paramref name="logU"/>), which may be too small to represent.</summary>
+    public double LogDensityNearZero(double logU, double v) =>
+        _logConstant + (_a - 1) * (logU - Math.Log(_mean)) + (_b - 1) * LogRatio(v, 1 - _mean);
+
+    /// <summary>The logarithm of the density at 1 - v, v = exp(<paramref name="logV"/>), which may be too small to represent.</summary>
+    public double LogDensityNearOne(double u, double logV) =>
+        _logConstant + (_a - 1) * LogRatio(u, _mean) + (_b - 1) * (logV - Math.Log(1 - _mean));
+
     /// <summary>P(X &lt;= u), with v = 1 - u.</summary>
     public double Below(double u, double v)
     {
@@ -65,10 +73,13 @@ internal readonly struct BetaTails
     // I_v(b, a) does (Numerical Recipes, 3rd ed., section 6.4). Each gives its own tail to full relative precision.
     private bool UseDirectFraction(double u) => u < (_a + 1) / (_a + _b + 2);
 
-    // x^a (1 - x)^b / B(a, b), the prefactor of both fractions, is the density times u v.
-    private double LowerTail(double u, double v) => Density(u, v) * u * v * ContinuedFraction(_a, _b, u) / _a;
+    // x^a (1 - x)^b / B(a, b), the prefactor of both fractions, is the density times u v, multiplied in logarithms: for
+    // a weak prior near 0 the density alone (u^-0.99) can overflow where the product does not.
+    private double Prefactor(double u, double v) => Math.Exp(LogDensity(u, v) + Math.Log(u) + Math.Log(v));
 
-    private double UpperTail(double u, double v) => Density(u, v) * u * v * ContinuedFraction(_b, _a, v) / _b;
+    private double LowerTail(double u, double v) => Prefactor(u, v) * ContinuedFraction(_a, _b, u) / _a;
+
+    private double UpperTail(double u, double v) => Prefactor(u, v) * ContinuedFraction(_b, _a, v) / _b;
 
     // Lentz's evaluation of the continued fraction of the incomplete beta function (Numerical Recipes' betacf).
     private static double ContinuedFraction(double a, double b, double x)

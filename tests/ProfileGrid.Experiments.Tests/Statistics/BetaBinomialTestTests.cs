@@ -99,6 +99,11 @@ public sealed class BetaBinomialTestTests
 
         Assert.True(cases[0].ProbabilityTreatmentBeatsControl > 0.9);
         Assert.True(cases[1].ProbabilityTreatmentBeatsControl < 0.01);
+        Assert.InRange(cases[2].ProbabilityTreatmentBeatsControl, 0.45, 0.55);
+        foreach (var result in cases)
+        {
+            Assert.Equal(result.Difference, result.ExpectedLossChoosingControl - result.ExpectedLossChoosingTreatment, 9);
+        }
     }
 
     [Fact]
