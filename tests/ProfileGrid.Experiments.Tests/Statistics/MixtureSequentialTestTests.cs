@@ -2,7 +2,7 @@ using ProfileGrid.Experiments.Statistics;
 
 namespace ProfileGrid.Experiments.Tests.Statistics;
 
-public sealed class MixtureSequentialTestTests
+public sealed class MixtureSequentialTestTests(ITestOutputHelper output)
 {
     private const double Alpha = 0.05;
 
@@ -68,6 +68,7 @@ public sealed class MixtureSequentialTestTests
 
         var sequentialRate = (double)sequentialFalsePositives / simulations;
         var naiveRate = (double)naiveFalsePositives / simulations;
+        output.WriteLine($"A/A, {simulations} runs of {looks} looks: mSPRT {sequentialRate:P2}, naive z-test {naiveRate:P2}");
         Assert.True(sequentialRate <= Alpha + Tolerance, $"mSPRT false-positive rate {sequentialRate:P1} over {looks} looks");
         Assert.True(naiveRate > Alpha + 5 * Tolerance, $"naive z-test false-positive rate {naiveRate:P1} over {looks} looks");
     }
@@ -99,6 +100,7 @@ public sealed class MixtureSequentialTestTests
         }
 
         var rate = (double)falsePositives / simulations;
+        output.WriteLine($"A/A revenue, {simulations} runs of {looks} looks: mSPRT {rate:P2}");
         Assert.True(rate <= Alpha + 1.5 * Tolerance, $"mSPRT false-positive rate on revenue {rate:P1}");
     }
 
@@ -130,6 +132,7 @@ public sealed class MixtureSequentialTestTests
             covered += state.Interval.Contains(treatmentRate - controlRate) ? 1 : 0;
         }
 
+        output.WriteLine($"true 2-point lift, {simulations} runs: detected {detected}, covered {covered}");
         Assert.True(detected >= 0.8 * simulations, $"detected the lift in {detected} of {simulations}");
         Assert.True(covered >= 0.95 * simulations, $"the interval covered the true lift in {covered} of {simulations}");
     }
