@@ -126,15 +126,15 @@ public static class BetaBinomialTest
         "Users are independent and each converts at most once with the variant's unknown rate; both rates share the Beta " +
         "prior and are independent a posteriori; probabilities and losses are exact integrals of the posteriors.";
 
-    // Per panel. The density carries rounding noise of about 1e-13, so a tighter target would only subdivide noise;
-    // the sum comes out within about 1e-11 of scipy's.
+    // Relative to the whole integral. The integrand carries rounding noise of about 1e-13, so a tighter target would
+    // only subdivide noise; the results come out within about 1e-11 of scipy's.
     private const double TargetRelativeError = 1e-11;
 
     // The target for panels holding a negligible share of the integral.
     private const double LooseTarget = 1e-3;
 
     // Probabilities are exact to 1e-11 relative or 1e-16 absolute, whichever is larger; losses to 1e-11 relative or
-    // 1e-14 times the better variant's mean rate (the rounding noise of their integrand, see ExpectedShortfall).
+    // 1e-14 times the other variant's mean rate (the rounding noise of their integrand, see ExpectedShortfall).
     private const double ProbabilityTolerance = 1e-16;
     private const double LossTolerance = 1e-14;
 

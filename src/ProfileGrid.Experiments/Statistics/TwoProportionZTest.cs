@@ -62,8 +62,8 @@ public static class TwoProportionZTest
         var unpooledError = Math.Sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2);
         var margin = Probability.NormalQuantile(1 - alpha / 2) * unpooledError;
         var interval = ConfidenceInterval.Around(difference, margin, level);
-        string? caveat = unpooledError == 0
-            ? "Both rates are 0% or 100%: the Wald interval has no width; read it as 'no information about the spread'."
+        var caveat = unpooledError == 0
+            ? "Each rate is 0% or 100%: the Wald interval has no width; read it as 'no information about the spread'."
             : null;
 
         // Pooled rate 0 or 1 means both variants converted nobody or everybody: the rates are equal, z is 0.
