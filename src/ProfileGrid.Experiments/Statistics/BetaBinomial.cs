@@ -65,7 +65,7 @@ public readonly record struct BetaPosterior(double Alpha, double Beta)
 
         // MathNet brackets this quantile only to 1e-8 absolute, a relative error of 1e-5 for a rate near 0.1%; Newton steps
         // on the distribution function (quadratic convergence) bring it to double precision.
-        for (var step = 0; step < 3; step++)
+        for (var step = 0; step < 8; step++)
         {
             var slope = tails.Density(x, 1 - x);
             if (!(slope > 0 && double.IsFinite(slope)))
@@ -79,7 +79,12 @@ public readonly record struct BetaPosterior(double Alpha, double Beta)
                 break;
             }
 
+            var converged = Math.Abs(next - x) <= 1e-15 * x;
             x = next;
+            if (converged)
+            {
+                break;
+            }
         }
 
         return x;

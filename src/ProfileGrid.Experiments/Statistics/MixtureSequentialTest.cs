@@ -203,8 +203,14 @@ public sealed class MixtureSequentialTest
     /// or <see cref="Start"/> when null) into the always-valid p-value and interval. A look whose variance is unknown or 0
     /// (too few users, no conversions yet) updates the estimates but not the evidence.
     /// </summary>
+    /// <exception cref="ArgumentException">An estimate is not a finite number, or the user count is negative.</exception>
     public SequentialResult Look(SequentialResult? previous, DifferenceEstimate estimate)
     {
+        if (!double.IsFinite(estimate.Control) || !double.IsFinite(estimate.Treatment) || double.IsNaN(estimate.Variance) || estimate.Users < 0)
+        {
+            throw new ArgumentException($"The estimate must have finite values, a variance that is not NaN and a user count that is not negative: {estimate}.", nameof(estimate));
+        }
+
         previous ??= Start();
         var level = 1 - _options.Alpha;
         var difference = estimate.Difference;

@@ -207,6 +207,15 @@ public sealed class MixtureSequentialTestTests(ITestOutputHelper output)
         Assert.Contains("PlannedUsers", exception.Message);
     }
 
+    [Fact]
+    public void An_estimate_that_is_not_a_number_throws_naming_the_parameter()
+    {
+        var test = new MixtureSequentialTest(new SequentialTestOptions());
+
+        Assert.Equal("estimate", Assert.ThrowsAny<ArgumentException>(() => test.Look(null, new DifferenceEstimate(double.NaN, 0.1, 1e-4, 100))).ParamName);
+        Assert.Equal("estimate", Assert.ThrowsAny<ArgumentException>(() => test.Look(null, new DifferenceEstimate(0.1, 0.1, 1e-4, -1))).ParamName);
+    }
+
     private static double Revenue(Random random) =>
         random.NextDouble() < 0.1 ? -50 * Math.Log(1 - random.NextDouble()) : 0;
 }
