@@ -26,6 +26,68 @@ public sealed record CupedSample
 }
 
 /// <summary>
+/// One variant's CUPED sufficient statistics, as sharded counters keep them: users and the sums of the metric Y, the
+/// covariate X, their squares and their product. Enough for theta, the adjusted means and variances, without per-user
+/// values.
+/// </summary>
+public sealed record CupedSummary
+{
+    /// <exception cref="ArgumentOutOfRangeException">A negative count, or a sum that is not finite.</exception>
+    public CupedSummary(long count, double sumValues, double sumValueSquares, double sumCovariates, double sumCovariateSquares, double sumProducts)
+    {
+        Guard.NotNegative(count, nameof(count));
+        Guard.Finite(sumValues, nameof(sumValues));
+        Guard.Finite(sumValueSquares, nameof(sumValueSquares));
+        Guard.Finite(sumCovariates, nameof(sumCovariates));
+        Guard.Finite(sumCovariateSquares, nameof(sumCovariateSquares));
+        Guard.Finite(sumProducts, nameof(sumProducts));
+        Count = count;
+        SumValues = sumValues;
+        SumValueSquares = sumValueSquares;
+        SumCovariates = sumCovariates;
+        SumCovariateSquares = sumCovariateSquares;
+        SumProducts = sumProducts;
+    }
+
+    /// <summary>Users.</summary>
+    public long Count { get; }
+
+    /// <summary>Sum of Y.</summary>
+    public double SumValues { get; }
+
+    /// <summary>Sum of Y squared.</summary>
+    public double SumValueSquares { get; }
+
+    /// <summary>Sum of X.</summary>
+    public double SumCovariates { get; }
+
+    /// <summary>Sum of X squared.</summary>
+    public double SumCovariateSquares { get; }
+
+    /// <summary>Sum of X times Y.</summary>
+    public double SumProducts { get; }
+
+    /// <summary>The summary of one variant's per-user values and covariates.</summary>
+    public static CupedSummary Of(CupedSample sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        double y = 0, yy = 0, x = 0, xx = 0, xy = 0;
+        for (var i = 0; i < sample.Values.Count; i++)
+        {
+            var value = sample.Values[i];
+            var covariate = sample.Covariates[i];
+            y += value;
+            yy += value * value;
+            x += covariate;
+            xx += covariate * covariate;
+            xy += value * covariate;
+        }
+
+        return new CupedSummary(sample.Values.Count, y, yy, x, xx, xy);
+    }
+}
+
+/// <summary>
 /// The CUPED-adjusted comparison of a per-user mean: the same figures as Welch's test on the adjusted values, the
 /// unadjusted test beside it, theta and how much of the variance the covariate removed.
 /// </summary>
@@ -93,10 +155,64 @@ public static class Cuped
 
         var unadjusted = WelchTTest.Compare(control.Values, treatment.Values, alpha);
         var adjusted = WelchTTest.Compare(Adjust(control, theta, covariateMean), Adjust(treatment, theta, covariateMean), alpha);
+        return new CupedResult(adjusted, unadjusted, theta, covariateMean, Reduction(unadjusted, adjusted), Assumptions, caveat);
+    }
+
+    /// <summary>
+    /// Compares the CUPED-adjusted means of two variants from their running sums. The same figures as
+    /// <see cref="Compare(CupedSample, CupedSample, double)"/> up to rounding, which grows when the means are large
+    /// against the spreads (variances are then differences of large sums).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> is not between 0 and 1.</exception>
+    public static CupedResult Compare(CupedSummary control, CupedSummary treatment, double alpha = 0.05)
+    {
+        ArgumentNullException.ThrowIfNull(control);
+        ArgumentNullException.ThrowIfNull(treatment);
+        Guard.SignificanceLevel(alpha, nameof(alpha));
+
+        var n = control.Count + treatment.Count;
+        var sumY = control.SumValues + treatment.SumValues;
+        var sumX = control.SumCovariates + treatment.SumCovariates;
+        var covariateMean = n == 0 ? 0 : sumX / n;
+        double theta = 0;
+        string? caveat = null;
+        if (n >= 2)
+        {
+            // Centred cross and square sums of the pooled users (the n - 1 of covariance and variance cancel in theta).
+            var covariance = control.SumProducts + treatment.SumProducts - sumX * sumY / n;
+            var covariateSpread = control.SumCovariateSquares + treatment.SumCovariateSquares - sumX * covariateMean;
+            if (covariateSpread > 0)
+            {
+                theta = covariance / covariateSpread;
+            }
+            else
+            {
+                caveat = "The covariate is the same for every user: it explains nothing, so nothing was adjusted.";
+            }
+        }
+
+        SampleSummary Raw(CupedSummary s) => SampleSummary.FromSums(s.Count, s.SumValues, s.SumValueSquares);
+
+        // Y' = Y - theta (X - mean X): its sum and its sum of squares follow from the five running sums.
+        SampleSummary Adjusted(CupedSummary s)
+        {
+            var shift = theta * covariateMean;
+            var sum = s.SumValues - theta * s.SumCovariates + shift * s.Count;
+            var squares = s.SumValueSquares + theta * theta * s.SumCovariateSquares + shift * shift * s.Count
+                - 2 * theta * s.SumProducts + 2 * shift * s.SumValues - 2 * theta * shift * s.SumCovariates;
+            return SampleSummary.FromSums(s.Count, sum, squares);
+        }
+
+        var unadjusted = WelchTTest.Compare(Raw(control), Raw(treatment), alpha);
+        var adjusted = WelchTTest.Compare(Adjusted(control), Adjusted(treatment), alpha);
+        return new CupedResult(adjusted, unadjusted, theta, covariateMean, Reduction(unadjusted, adjusted), Assumptions, caveat);
+    }
+
+    private static double Reduction(WelchResult unadjusted, WelchResult adjusted)
+    {
         var rawVariance = unadjusted.StandardError * unadjusted.StandardError;
         var adjustedVariance = adjusted.StandardError * adjusted.StandardError;
-        var reduction = rawVariance > 0 && double.IsFinite(rawVariance) ? 1 - adjustedVariance / rawVariance : 0;
-        return new CupedResult(adjusted, unadjusted, theta, covariateMean, reduction, Assumptions, caveat);
+        return rawVariance > 0 && double.IsFinite(rawVariance) ? 1 - adjustedVariance / rawVariance : 0;
     }
 
     private static double[] Adjust(CupedSample sample, double theta, double covariateMean)

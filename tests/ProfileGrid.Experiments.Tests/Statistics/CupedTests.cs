@@ -56,6 +56,37 @@ public sealed class CupedTests
     }
 
     [Fact]
+    public void The_running_sums_a_counter_keeps_give_the_values_answer()
+    {
+        var random = new Random(5);
+        CupedSample Variant(double effect, int users)
+        {
+            var pre = Enumerable.Range(0, users).Select(_ => random.NextDouble() < 0.4 ? 30 * random.NextDouble() : 0).ToArray();
+            var post = pre.Select(x => Math.Round(0.7 * x + effect + 20 * random.NextDouble(), 2)).ToArray();
+            return new CupedSample(post, pre);
+        }
+
+        var control = Variant(0, 1500);
+        var treatment = Variant(0.8, 1700);
+
+        var fromValues = Cuped.Compare(control, treatment);
+        var fromSums = Cuped.Compare(CupedSummary.Of(control), CupedSummary.Of(treatment));
+
+        foreach (var (name, expected, actual) in new[]
+        {
+            ("theta", fromValues.Theta, fromSums.Theta),
+            ("reduction", fromValues.VarianceReduction, fromSums.VarianceReduction),
+            ("p", fromValues.Adjusted.PValue, fromSums.Adjusted.PValue),
+            ("lower", fromValues.Adjusted.Interval.Lower, fromSums.Adjusted.Interval.Lower),
+            ("upper", fromValues.Adjusted.Interval.Upper, fromSums.Adjusted.Interval.Upper),
+            ("difference", fromValues.Adjusted.Difference, fromSums.Adjusted.Difference),
+        })
+        {
+            Assert.True(Math.Abs(actual - expected) <= 1e-9 * Math.Abs(expected), $"{name}: {actual:R} from sums, {expected:R} from values");
+        }
+    }
+
+    [Fact]
     public void A_covariate_without_spread_adjusts_nothing()
     {
         var control = new CupedSample([2.0, 3, 5, 1], [0.0, 0, 0, 0]);
@@ -83,6 +114,8 @@ public sealed class CupedTests
     public void Invalid_input_throws_naming_the_parameter()
     {
         Assert.Equal("covariates", Assert.ThrowsAny<ArgumentException>(() => new CupedSample([1.0, 2], [1.0])).ParamName);
+        Assert.Equal("count", Assert.ThrowsAny<ArgumentException>(() => new CupedSummary(-1, 0, 0, 0, 0, 0)).ParamName);
+        Assert.Equal("sumProducts", Assert.ThrowsAny<ArgumentException>(() => new CupedSummary(3, 0, 0, 0, 0, double.NaN)).ParamName);
         Assert.Equal("values", Assert.ThrowsAny<ArgumentException>(() => new CupedSample([double.NaN], [1.0])).ParamName);
         Assert.Equal("alpha", Assert.ThrowsAny<ArgumentException>(
             () => Cuped.Compare(new CupedSample([1.0, 2], [1.0, 2]), new CupedSample([1.0, 2], [1.0, 2]), alpha: -0.1)).ParamName);
