@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every ProfileGrid test: unit, cluster (Orleans TestingHost), integration (real Azurite, real gRPC) and
-# cross-checks against scikit-learn.
+# cross-checks against scikit-learn and scipy.
 # Ends with one line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -10,13 +10,13 @@ if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-# The segmentation tests compare with scikit-learn and pandas themselves (Debian's python3-sklearn and
-# python3-pandas, for /usr/bin/python3).
-if ! /usr/bin/python3 -c "import sklearn, pandas" >/dev/null 2>&1; then
-  echo "Installing scikit-learn and pandas (apt-get install python3-sklearn python3-pandas)..."
+# The segmentation tests compare with scikit-learn and pandas themselves, the experiment statistics with scipy
+# (Debian's python3-sklearn, python3-pandas and python3-scipy, for /usr/bin/python3).
+if ! /usr/bin/python3 -c "import sklearn, pandas, scipy" >/dev/null 2>&1; then
+  echo "Installing scikit-learn, pandas and scipy (apt-get install python3-sklearn python3-pandas python3-scipy)..."
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  { $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-sklearn python3-pandas; } >/dev/null 2>&1 \
-    || echo "Could not install python3-sklearn and python3-pandas; the cross-check tests will fail."
+  { $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-sklearn python3-pandas python3-scipy; } >/dev/null 2>&1 \
+    || echo "Could not install python3-sklearn, python3-pandas and python3-scipy; the cross-check tests will fail."
 fi
 
 log=$(mktemp)
