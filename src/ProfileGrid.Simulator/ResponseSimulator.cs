@@ -5,7 +5,8 @@ namespace ProfileGrid.Simulator;
 /// <summary>
 /// The users of a simulated stream, responding to the recommendation lists shown to them (<see cref="RespondingUser"/>)
 /// after the hidden truth of <see cref="Model"/>: showing them recommendations produces feedback events with a known
-/// true effect. Pure and deterministic: equal stream options, model options and lists give equal events.
+/// true effect. Pure and deterministic: equal stream options, model options and lists give equal events. Safe to use
+/// from several threads at once (nothing changes after construction).
 /// </summary>
 public sealed class ResponseSimulator
 {

@@ -144,6 +144,8 @@ public class RespondingUserTests(ITestOutputHelper output)
 
         var (taste, bestsellers) = (arms[0], arms[1]);
         output.WriteLine($"{taste}; {bestsellers}");
+        output.WriteLine($"revenue observed (expected, sd): taste {taste.Revenue:F0} ({taste.ExpectedRevenue:F0}, {Math.Sqrt(taste.RevenueVariance):F0}), "
+            + $"bestsellers {bestsellers.Revenue:F0} ({bestsellers.ExpectedRevenue:F0}, {Math.Sqrt(bestsellers.RevenueVariance):F0})");
         output.WriteLine($"expected lift: clicks {taste.ExpectedClicks / bestsellers.ExpectedClicks:F3}, purchases {taste.ExpectedPurchases / bestsellers.ExpectedPurchases:F3}; "
             + $"observed: clicks {taste.Clicks / bestsellers.Clicks:F3}, purchases {taste.Purchases / bestsellers.Purchases:F3}");
         output.WriteLine($"expected per list: clicks {taste.ExpectedClicks / taste.Lists:F4} vs {bestsellers.ExpectedClicks / bestsellers.Lists:F4}, "
@@ -152,6 +154,8 @@ public class RespondingUserTests(ITestOutputHelper output)
         {
             Assert.InRange(arm.Clicks, arm.ExpectedClicks - (Tolerance * Math.Sqrt(arm.ClicksVariance)), arm.ExpectedClicks + (Tolerance * Math.Sqrt(arm.ClicksVariance)));
             Assert.InRange(arm.Purchases, arm.ExpectedPurchases - (Tolerance * Math.Sqrt(arm.PurchasesVariance)), arm.ExpectedPurchases + (Tolerance * Math.Sqrt(arm.PurchasesVariance)));
+            // Revenue summed in each user's own currency: still a sum of independent outcomes with a known mean and variance.
+            Assert.InRange(arm.Revenue, arm.ExpectedRevenue - (Tolerance * Math.Sqrt(arm.RevenueVariance)), arm.ExpectedRevenue + (Tolerance * Math.Sqrt(arm.RevenueVariance)));
         });
 
         // The truth, known before any list was shown: tastes get well over twice the clicks and purchases.
@@ -285,6 +289,9 @@ public class RespondingUserTests(ITestOutputHelper output)
         public double ExpectedPurchases { get; private set; }
         public double ClicksVariance { get; private set; }
         public double PurchasesVariance { get; private set; }
+        public double Revenue { get; private set; }
+        public double ExpectedRevenue { get; private set; }
+        public double RevenueVariance { get; private set; }
 
         public double ClickThroughRate => Clicks / ItemsShown;
 
@@ -300,6 +307,10 @@ public class RespondingUserTests(ITestOutputHelper output)
             ExpectedPurchases += truth.Purchases;
             ClicksVariance += truth.ClicksVariance;
             PurchasesVariance += truth.PurchasesVariance;
+            Revenue += events.Where(@event => @event.Type == "purchase")
+                .Sum(@event => double.Parse(@event.Purchase.Lines[0].UnitPrice, CultureInfo.InvariantCulture));
+            ExpectedRevenue += truth.Revenue;
+            RevenueVariance += truth.RevenueVariance;
         }
 
         public override string ToString() => $"{Name}: CTR {ClickThroughRate:P2}, purchases per list {PurchasesPerList:F4}";
