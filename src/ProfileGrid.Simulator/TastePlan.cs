@@ -23,6 +23,7 @@ internal sealed class TastePlan
         var deck = Enumerable.Range(0, groups).ToArray();
         ranksByCategory = new Dictionary<string, int[][]>(StringComparer.Ordinal);
         var preferred = Enumerable.Range(0, groups).Select(_ => new List<string>()).ToArray();
+        var bestsellerIds = new List<string>();
         foreach (var category in ProductCatalog.Categories)
         {
             var products = catalog.InCategory(category);
@@ -47,10 +48,12 @@ internal sealed class TastePlan
                 bestsellers.Add(blockEnd - 1 - random.Next(Math.Min(BestsellerSpacing, blockEnd)));
             }
 
+            bestsellerIds.AddRange(bestsellers.Select(rank => products[rank].ProductId));
             ranksByCategory.Add(category, ranks.Select(list => list.Order().ToArray()).Append(bestsellers.Order().ToArray()).ToArray());
         }
 
         PreferredItems = preferred.Select(ids => ids.ToFrozenSet(StringComparer.Ordinal)).ToArray();
+        Bestsellers = bestsellerIds.ToFrozenSet(StringComparer.Ordinal);
     }
 
     /// <summary>One product in this many consecutive ones by price (per category) is a bestseller.</summary>
@@ -60,6 +63,9 @@ internal sealed class TastePlan
 
     /// <summary>The product ids each group prefers, by group.</summary>
     public IReadOnlyList<IReadOnlySet<string>> PreferredItems { get; }
+
+    /// <summary>The product ids of the bestsellers of every category, popular whatever the taste.</summary>
+    public IReadOnlySet<string> Bestsellers { get; }
 
     /// <summary>
     /// The rank of <paramref name="group"/>'s product in <paramref name="category"/> nearest to the price level

@@ -624,6 +624,64 @@ public class EventValidatorTests
         Assert.Empty(rejected);
     }
 
+    [Fact]
+    public void Every_event_of_responding_users_passes_and_their_purchases_are_credited_to_the_lists_they_answer()
+    {
+        var asOf = new DateTimeOffset(2026, 11, 28, 0, 0, 0, TimeSpan.Zero);
+        var stream = new Simulator.SyntheticStream(new Simulator.SimulationOptions { Seed = 11, Users = 300, AsOf = asOf });
+        var simulator = new Simulator.ResponseSimulator(stream);
+        var validator = new EventValidator(new GatewayOptions(), new FixedClock(asOf));
+        var products = stream.Catalog.Products.Select(product => product.ProductId).ToArray();
+        var random = new Random(11);
+        var rejected = new List<string>();
+        var (impressions, clicks, carts, purchases, credited) = (0, 0, 0, 0, 0);
+
+        foreach (var user in stream.Users)
+        {
+            // Lists of the user's taste and of anything, a day apart (purchases come within a day of their click).
+            var events = Enumerable.Range(0, 6).SelectMany(n =>
+            {
+                var items = (n % 2 == 0 ? user.PreferredItems.Order(StringComparer.Ordinal).ToArray() : products.ToArray());
+                random.Shuffle(items);
+                var list = new Simulator.ServedList($"rec-{user.UserId}-{n}", n % 3 == 0 ? "home" : "product_page", items.Take(10).ToList(), asOf.AddDays(-2 - n).AddHours(random.Next(24)));
+                return simulator.Respond(user.UserId, list);
+            }).ToList();
+
+            var validated = new List<UserEvent>();
+            foreach (var wire in events)
+            {
+                if (validator.TryValidate(wire, "demo", "events[0]", out var userEvent, out var error))
+                {
+                    validated.Add(userEvent!);
+                }
+                else
+                {
+                    rejected.Add($"{wire.EventId} ({wire.Type}): {error}");
+                }
+            }
+
+            var profile = new Abstractions.Profiles.UserProfile { Tenant = "demo", UserId = user.UserId };
+            Domain.ProfileUpdater.Apply(profile, validated, new Domain.ProfileOptions(), asOf);
+            var bought = events.Where(e => e.Type == "purchase").ToList();
+            impressions += events.Count(e => e.Type == "impression");
+            clicks += events.Count(e => e.Type == "click");
+            carts += events.Count(e => e.Type == "add_to_cart");
+            purchases += bought.Count;
+            credited += (int)profile.Feedback.AttributedPurchases;
+
+            Assert.Equal(6, profile.Feedback.Impressions);
+            Assert.Equal(events.Count(e => e.Type == "click"), profile.Feedback.Clicks);
+            Assert.Equal(events.Count(e => e.Type == "add_to_cart"), profile.Feedback.AttributedCartAdds);
+            Assert.Equal(bought.Count, profile.Feedback.AttributedPurchases);
+            var revenue = bought.Sum(e => decimal.Parse(e.Purchase.Lines[0].UnitPrice, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(revenue, profile.Feedback.AttributedRevenue.GetValueOrDefault(user.Currency));
+        }
+
+        Assert.Empty(rejected.Take(5));
+        Assert.True(clicks > 100 && carts > 10 && purchases > 10, $"{impressions} impressions, {clicks} clicks, {carts} carts, {purchases} purchases");
+        Assert.Equal(purchases, credited);
+    }
+
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;

@@ -1,0 +1,11 @@
+namespace ProfileGrid.Simulator;
+
+/// <summary>A recommendation list as the user saw it.</summary>
+/// <param name="RecommendationId">
+/// The id <c>Recommend</c> answered with; unique per tenant, since the response events' ids and order ids are derived
+/// from it.
+/// </param>
+/// <param name="Slot">Where it was shown (home, product_page, ...), or null.</param>
+/// <param name="ItemIds">The items shown, position 1 first; distinct, 1 to 100 of them (what an impression may list).</param>
+/// <param name="ShownAt">When the list was shown: the impression's time.</param>
+public sealed record ServedList(string RecommendationId, string? Slot, IReadOnlyList<string> ItemIds, DateTimeOffset ShownAt);
