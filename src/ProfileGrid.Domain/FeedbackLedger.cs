@@ -23,11 +23,16 @@ internal static class FeedbackLedger
 
         if (list is null)
         {
-            list = new ShownList { RecommendationId = shown.RecommendationId };
+            list = NewList(shown.RecommendationId, null);
             state.RecentLists.Add(list);
         }
 
         list.Slot ??= SharedText.Of(shown.Slot);
+        if (Outcome(state, list, time, options) is { } outcome)
+        {
+            outcome.Impressions++;
+        }
+
         list.ShownAt = time;
         list.ItemsShown = shown.ItemIds.Count;
         list.Items = shown.ItemIds.Count <= options.ListItemsKept ? [.. shown.ItemIds] : shown.ItemIds.Take(options.ListItemsKept).ToList();
@@ -66,7 +71,7 @@ internal static class FeedbackLedger
         var list = Find(state, clicked.RecommendationId);
         if (list is null)
         {
-            list = new ShownList { RecommendationId = clicked.RecommendationId, Slot = SharedText.Of(clicked.Slot) };
+            list = NewList(clicked.RecommendationId, SharedText.Of(clicked.Slot));
             state.RecentLists.Add(list);
         }
         else if (list.Clicks.Exists(c => c.ItemId == itemId))
@@ -77,6 +82,10 @@ internal static class FeedbackLedger
         var click = new ListClick { ItemId = itemId, Position = clicked.Position ?? PositionIn(list, itemId), At = time };
         list.Clicks.Add(click);
         state.Clicks++;
+        if (Outcome(state, list, time, options) is { } outcome)
+        {
+            outcome.Clicks++;
+        }
 
         var exposure = ExposureOf(state, itemId, options);
         if (exposure.LastClickAt is not { } last || time >= last)
@@ -91,7 +100,7 @@ internal static class FeedbackLedger
             var waiting = state.Unattributed[i];
             if (waiting.ItemId == itemId && waiting.At >= time && waiting.At - time <= options.AttributionWindow)
             {
-                Credit(state, list, waiting.Purchase, waiting.Amount, waiting.Currency);
+                Credit(state, list, waiting.Purchase, waiting.Amount, waiting.Currency, options);
                 state.Unattributed.RemoveAt(i--);
             }
         }
@@ -104,7 +113,7 @@ internal static class FeedbackLedger
     {
         if (LastClickBefore(state, itemId, time, options.AttributionWindow) is { } list)
         {
-            Credit(state, list, purchase, amount, currency);
+            Credit(state, list, purchase, amount, currency, options);
             return;
         }
 
@@ -147,12 +156,18 @@ internal static class FeedbackLedger
         return best;
     }
 
-    private static void Credit(FeedbackState state, ShownList list, bool purchase, decimal amount, string? currency)
+    private static void Credit(FeedbackState state, ShownList list, bool purchase, decimal amount, string? currency, ProfileOptions options)
     {
         list.Conversions++;
+        var outcome = list.Experiment is { } experiment && state.Experiments.TryGetValue(experiment, out var found) && found.Variant == list.Variant ? found : null;
         if (!purchase)
         {
             state.AttributedCartAdds++;
+            if (outcome is not null)
+            {
+                outcome.CartAdds++;
+            }
+
             return;
         }
 
@@ -161,6 +176,62 @@ internal static class FeedbackLedger
         {
             state.AttributedRevenue[currency] = state.AttributedRevenue.GetValueOrDefault(currency) + amount;
         }
+
+        if (outcome is not null)
+        {
+            outcome.Purchases++;
+            if (currency is not null && options.RateToReporting(currency) is { } rate)
+            {
+                outcome.Revenue += amount * rate;
+            }
+        }
+    }
+
+    /// <summary>A list, with the experiment and variant its id is tagged with (-x{number}v{index}), if any.</summary>
+    private static ShownList NewList(string recommendationId, string? slot)
+    {
+        var list = new ShownList { RecommendationId = recommendationId, Slot = slot };
+        if (ExperimentTag.TryParse(recommendationId, out var experiment, out var variant))
+        {
+            (list.Experiment, list.Variant) = (experiment, variant);
+        }
+
+        return list;
+    }
+
+    /// <summary>The user's outcome in the list's experiment, recorded at the first exposure; null for a list outside experiments.</summary>
+    private static ExperimentOutcome? Outcome(FeedbackState state, ShownList list, DateTimeOffset time, ProfileOptions options)
+    {
+        if (list.Experiment is not { } experiment || list.Variant is not { } variant)
+        {
+            return null;
+        }
+
+        if (state.Experiments.TryGetValue(experiment, out var outcome))
+        {
+            if (outcome.Variant != variant)
+            {
+                outcome.Mismatched++;
+                return null;
+            }
+
+            if (time < outcome.FirstExposedAt)
+            {
+                outcome.FirstExposedAt = time;
+            }
+
+            return outcome;
+        }
+
+        if (state.Experiments.Count >= options.ExperimentsKept)
+        {
+            var oldest = state.Experiments.MinBy(pair => pair.Value.FirstExposedAt).Key;
+            state.Experiments.Remove(oldest);
+        }
+
+        outcome = new ExperimentOutcome { Variant = variant, FirstExposedAt = time };
+        state.Experiments[experiment] = outcome;
+        return outcome;
     }
 
     private static ShownList? Find(FeedbackState state, string recommendationId)
@@ -277,7 +348,7 @@ internal static class FeedbackLedger
             bytes += Utf8(waiting.ItemId) + EntryBytes;
         }
 
-        return bytes;
+        return bytes + state.Experiments.Count * 2 * EntryBytes;
     }
 
     private static int Bytes(ShownList list)

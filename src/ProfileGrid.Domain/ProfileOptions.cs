@@ -73,6 +73,9 @@ public sealed class ProfileOptions
     /// </summary>
     public int UnattributedCapacity { get; set; } = 10;
 
+    /// <summary>How many experiments' outcomes a profile keeps (the one exposed longest ago goes first); they count in <see cref="FeedbackMaxBytes"/>.</summary>
+    public int ExperimentsKept { get; set; } = 20;
+
     /// <summary>
     /// The most the feedback layer may store, in UTF-8 bytes of its ids and a fixed cost per entry: beyond it the oldest
     /// lists, then the least recently shown exposures go first. Ids are up to 768 bytes, so counts alone would let the
@@ -204,6 +207,11 @@ public sealed class ProfileOptions
         AtLeastOne(ListItemsKept, nameof(ListItemsKept));
         AtLeastOne(ExposuresCapacity, nameof(ExposuresCapacity));
         AtLeastOne(UnattributedCapacity, nameof(UnattributedCapacity));
+        AtLeastOne(ExperimentsKept, nameof(ExperimentsKept));
+        if (ExperimentsKept * 64 > FeedbackMaxBytes / 2)
+        {
+            problems.Add($"{SectionName}:{nameof(ExperimentsKept)} of {ExperimentsKept} would take more than half of {nameof(FeedbackMaxBytes)} ({FeedbackMaxBytes}); lower it or raise {nameof(FeedbackMaxBytes)}.");
+        }
         if (FeedbackMaxBytes < 2048)
         {
             problems.Add($"{SectionName}:{nameof(FeedbackMaxBytes)} must be at least 2048 (is {FeedbackMaxBytes}).");

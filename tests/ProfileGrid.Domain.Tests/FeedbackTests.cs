@@ -210,6 +210,62 @@ public class FeedbackTests
     }
 
     [Fact]
+    public void Lists_served_in_an_experiment_count_for_the_variant_from_the_first_exposure_on()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Bought(Now.AddDays(-3), ("a", 1, 99m)),                                   // before the experiment: not its outcome
+            Shown(Now.AddHours(-5), "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00-x3v1", "a", "b"),
+            Clicked(Now.AddHours(-5).AddSeconds(10), "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00-x3v1", "b"),
+            Shown(Now.AddHours(-4), "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f01-x3v1", "c"),
+            Shown(Now.AddHours(-4), "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f02", "d"),      // outside the experiment
+            Clicked(Now.AddHours(-4), "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f02", "d"),
+            Cart(Now.AddHours(-3), "b"),
+            Bought(Now.AddHours(-2), ("b", 2, 10m), ("d", 1, 5m)));
+
+        var outcome = Assert.Single(user.Profile.Feedback.Experiments);
+        Assert.Equal(3, outcome.Key);
+        Assert.Equal(1, outcome.Value.Variant);
+        Assert.Equal(Now.AddHours(-5), outcome.Value.FirstExposedAt);
+        Assert.Equal((2, 1, 1, 1), (outcome.Value.Impressions, outcome.Value.Clicks, outcome.Value.CartAdds, outcome.Value.Purchases));
+        Assert.Equal(20m * 1.16m, outcome.Value.Revenue);  // 2 x 10 EUR in USD, the reporting currency
+        Assert.Equal(2, user.Profile.Feedback.AttributedPurchases);  // "d" too, outside the experiment
+    }
+
+    [Fact]
+    public void Feedback_quoting_another_variant_of_the_same_experiment_is_not_counted()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Shown(Now.AddHours(-5), "rec-1-x3v0", "a"),
+            Shown(Now.AddHours(-4), "rec-2-x3v1", "a"),
+            Clicked(Now.AddHours(-4), "rec-2-x3v1", "a"));
+
+        var outcome = user.Profile.Feedback.Experiments[3];
+        Assert.Equal((0, 1L, 0L, 2L), (outcome.Variant, outcome.Impressions, outcome.Clicks, outcome.Mismatched));
+    }
+
+    [Theory]
+    [InlineData("rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00-x3v1", true, 3, 1)]
+    [InlineData("rec-x12v0", true, 12, 0)]
+    [InlineData("rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00", false, 0, 0)]
+    [InlineData("my-list-x0v1", false, 0, 0)]
+    [InlineData("my-list-x3v", false, 0, 0)]
+    [InlineData("my-list-x3v1b", false, 0, 0)]
+    [InlineData("my-list-x+3v1", false, 0, 0)]
+    public void The_experiment_tag_is_read_from_the_end_of_the_id(string id, bool tagged, int experiment, int variant)
+    {
+        Assert.Equal(tagged, ExperimentTag.TryParse(id, out var parsedExperiment, out var parsedVariant));
+        if (tagged)
+        {
+            Assert.Equal((experiment, variant), (parsedExperiment, parsedVariant));
+            Assert.EndsWith(ExperimentTag.Of(experiment, variant), id, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void The_layer_stays_within_its_bounds_with_long_ids()
     {
         var user = new ProfileUnderTest();

@@ -36,6 +36,38 @@ public sealed class FeedbackState
     /// that a click that arrives late (an app sending its queue after the web's purchase) still gets the credit.
     /// </summary>
     [Id(8)] public List<PendingConversion> Unattributed { get; set; } = [];
+
+    /// <summary>
+    /// Per experiment number (from the recommendation ids' tag), the user's variant and what the lists of that variant
+    /// led to: the per-user figures an experiment's result aggregates. Bounded: the experiments exposed longest ago go
+    /// first.
+    /// </summary>
+    [Id(9)] public Dictionary<int, ExperimentOutcome> Experiments { get; set; } = [];
+}
+
+/// <summary>One user's outcome in one experiment: exposure, and the feedback and conversions of the variant's lists.</summary>
+[GenerateSerializer, Alias("pg.experiment-outcome")]
+public sealed class ExperimentOutcome
+{
+    /// <summary>The variant's index in the experiment (the v of the tag).</summary>
+    [Id(0)] public int Variant { get; set; }
+
+    /// <summary>The first impression or click of a list of the experiment (event time).</summary>
+    [Id(1)] public DateTimeOffset FirstExposedAt { get; set; }
+
+    [Id(2)] public long Impressions { get; set; }
+
+    [Id(3)] public long Clicks { get; set; }
+
+    [Id(4)] public long CartAdds { get; set; }
+
+    [Id(5)] public long Purchases { get; set; }
+
+    /// <summary>Revenue of the attributed purchase lines in the reporting currency (lines in a currency without a rate add nothing).</summary>
+    [Id(6)] public decimal Revenue { get; set; }
+
+    /// <summary>Events of lists that carried another variant of the same experiment (its definition changed): not counted.</summary>
+    [Id(7)] public long Mismatched { get; set; }
 }
 
 /// <summary>One recommendation list as the user met it: its items in order once the impression arrived, and its clicks.</summary>
@@ -59,6 +91,11 @@ public sealed class ShownList
 
     /// <summary>How many items the impression listed (<see cref="Items"/> keeps the first ProfileOptions.ListItemsKept).</summary>
     [Id(6)] public int ItemsShown { get; set; }
+
+    /// <summary>The experiment number and variant index of the recommendation id's tag (-x{number}v{index}); null without one.</summary>
+    [Id(7)] public int? Experiment { get; set; }
+
+    [Id(8)] public int? Variant { get; set; }
 }
 
 /// <summary>A click on an item of a list.</summary>

@@ -12,12 +12,8 @@ public sealed record UserFacts((int Id, string Label)? Segment, IReadOnlyDiction
     public static readonly UserFacts None = new(null, new Dictionary<string, string>());
 }
 
-/// <summary>A user's experiment and variant for one request.</summary>
-public sealed record Assigned(Experiment Experiment, Variant Variant, int VariantIndex)
-{
-    /// <summary>The tag a recommendation id carries so that feedback finds the variant: x{number}v{index}.</summary>
-    public string Tag => $"x{Experiment.Number}v{VariantIndex}";
-}
+/// <summary>A user's experiment and variant (its index in the experiment's variants) for one request.</summary>
+public sealed record Assigned(Experiment Experiment, Variant Variant, int VariantIndex);
 
 /// <summary>
 /// Deterministic, sticky assignment with no state per user: a user's bucket in a layer is a hash of tenant, layer and

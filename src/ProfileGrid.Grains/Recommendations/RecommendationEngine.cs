@@ -166,7 +166,7 @@ public sealed class RecommendationEngine(
         }
 
         return new ServedList(
-            NewRecommendationId(assigned?.Tag),
+            NewRecommendationId(assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex)),
             package.Version,
             variant is { Rules: false } ? 0 : rulesVersion,
             personalized,
@@ -298,6 +298,6 @@ public sealed class RecommendationEngine(
             "rec-".CopyTo(text);
             id.TryFormat(text[4..], out _, "N");
         });
-        return experimentTag is null ? id : $"{id}-{experimentTag}";
+        return experimentTag is null ? id : id + experimentTag;
     }
 }

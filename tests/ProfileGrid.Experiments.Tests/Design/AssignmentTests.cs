@@ -41,7 +41,7 @@ public class AssignmentTests
 
         Assert.NotNull(first);
         Assert.Equal(first.Variant.Key, again!.Variant.Key);
-        Assert.Equal($"x1v{first.VariantIndex}", first.Tag);
+        Assert.Equal(first.Variant, set.Experiments[0].Variants[first.VariantIndex]);
         // Pinned: SHA-256 of "shop\nlayer:home\nalice", first 8 bytes big-endian, mod 10,000. A change here would move
         // every running experiment's users between variants after an upgrade.
         Assert.Equal(Assignment.Bucket("shop", "layer:home", "alice"), Assignment.Bucket("shop", "layer:home", "alice"));
