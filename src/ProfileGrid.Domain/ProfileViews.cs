@@ -95,14 +95,14 @@ public static class ProfileViews
                 DeviceMix = CountsByName(context.DeviceMix),
                 HourOfDay = [.. context.HourOfDay],
             },
-            Feedback = Feedback(profile.Feedback),
+            Feedback = Feedback(profile.Feedback, options),
         };
     }
 
     private const int MostIgnoredShown = 10;
     private const int RecentListsShown = 5;
 
-    private static FeedbackView Feedback(FeedbackState feedback)
+    private static FeedbackView Feedback(FeedbackState feedback, ProfileOptions options)
     {
         if (feedback.Impressions == 0 && feedback.Clicks == 0 && feedback.RecentLists.Count == 0)
         {
@@ -135,6 +135,11 @@ public static class ProfileViews
                     list.ItemsShown,
                     [.. list.Clicks.Select(c => new ClickView(c.ItemId, c.Position, c.At))],
                     list.Conversions))],
+            Experiments = [.. feedback.Experiments
+                .OrderBy(pair => pair.Key)
+                .Select(pair => new ExperimentOutcomeView(
+                    pair.Key, pair.Value.Variant, pair.Value.FirstExposedAt, pair.Value.Impressions, pair.Value.Clicks,
+                    pair.Value.CartAdds, pair.Value.Purchases, new Money(pair.Value.Revenue, options.ReportingCurrency)))],
         };
     }
 

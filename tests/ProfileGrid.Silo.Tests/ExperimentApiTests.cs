@@ -163,6 +163,43 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task The_feedback_on_a_list_served_in_an_experiment_counts_for_the_users_variant()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "exp-feedback");
+        await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-hybrid") });
+        var started = await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+        var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 3, Slot = "home" });
+        var clicked = served.Items[0].ItemId;
+        var now = DateTimeOffset.UtcNow;
+
+        var request = new IngestEventsRequest { Tenant = tenant };
+        var shown = new Feedback { RecommendationId = served.RecommendationId, Slot = "home" };
+        shown.ItemIds.AddRange(served.Items.Select(i => i.ItemId));
+        request.Events.Add(new Contracts.V1.Event { EventId = "shown", Type = "impression", UserId = "alice", Source = "app", OccurredAt = Time(now.AddMinutes(-3)), Feedback = shown });
+        request.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "clicked", Type = "click", UserId = "alice", Source = "app", OccurredAt = Time(now.AddMinutes(-2)),
+            Feedback = new Feedback { RecommendationId = served.RecommendationId, ItemId = clicked },
+        });
+        request.Events.Add(ShopScenario.Buy("alice", "bought", now.AddMinutes(-1), "books", [clicked]));
+        Assert.Equal(3, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+
+        var profile = await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "alice" }).ResponseAsync,
+            p => p.Feedback?.Experiments.Count == 1 && p.Feedback.Experiments[0].Purchases == 1,
+            "alice's purchase counted for her variant");
+
+        var outcome = profile.Feedback.Experiments[0];
+        Assert.Equal(started.Number, outcome.ExperimentNumber);
+        Assert.Equal(served.Variant, started.Variants[outcome.VariantIndex].Key);
+        Assert.Equal((1, 1, 1), (outcome.Impressions, outcome.Clicks, outcome.Purchases));
+        Assert.Equal("USD", outcome.Revenue.Currency);
+        Assert.True(decimal.Parse(outcome.Revenue.Amount, System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+
+    private static string Time(DateTimeOffset at) => at.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task An_experiment_targeting_a_country_takes_only_users_of_that_country()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "exp-target");

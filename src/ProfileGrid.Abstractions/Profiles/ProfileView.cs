@@ -324,7 +324,22 @@ public sealed record FeedbackView
 
     /// <summary>The latest lists, newest first; at most 5.</summary>
     [Id(8)] public ImmutableArray<ShownListView> RecentLists { get; init; } = [];
+
+    /// <summary>The experiments the user was exposed to, by number, with their variant and outcome.</summary>
+    [Id(9)] public ImmutableArray<ExperimentOutcomeView> Experiments { get; init; } = [];
 }
+
+/// <summary>A user's outcome in one experiment (see the profile's feedback layer).</summary>
+[GenerateSerializer, Immutable, Alias("pg.profile-view.experiment-outcome")]
+public sealed record ExperimentOutcomeView(
+    [property: Id(0)] int Experiment,
+    [property: Id(1)] int Variant,
+    [property: Id(2)] DateTimeOffset FirstExposedAt,
+    [property: Id(3)] long Impressions,
+    [property: Id(4)] long Clicks,
+    [property: Id(5)] long CartAdds,
+    [property: Id(6)] long Purchases,
+    [property: Id(7)] Money Revenue);
 
 [GenerateSerializer, Immutable, Alias("pg.profile-view.ignored-item")]
 public sealed record IgnoredItem([property: Id(0)] string ItemId, [property: Id(1)] int ShownSinceClick, [property: Id(2)] DateTimeOffset LastShownAt);

@@ -295,6 +295,16 @@ public static class ProfileMapper
             layer.RecentLists.Add(shown);
         }
 
+        foreach (var outcome in f.Experiments)
+        {
+            layer.Experiments.Add(new Contracts.V1.ExperimentOutcome
+            {
+                ExperimentNumber = outcome.Experiment, VariantIndex = outcome.Variant, FirstExposedAt = Timestamp(outcome.FirstExposedAt),
+                Impressions = outcome.Impressions, Clicks = outcome.Clicks, CartAdds = outcome.CartAdds, Purchases = outcome.Purchases,
+                Revenue = Money(outcome.Revenue),
+            });
+        }
+
         return layer;
     }
 
