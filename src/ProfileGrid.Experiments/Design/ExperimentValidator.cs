@@ -67,13 +67,14 @@ public static partial class ExperimentValidator
         for (var i = 0; i < variants.Count; i++)
         {
             var variant = variants[i];
-            if (!KeyPattern().IsMatch(variant.Key ?? ""))
+            var key = variant.Key ?? ""; // JSON may leave it out
+            if (!KeyPattern().IsMatch(key))
             {
-                problems.Add(new($"variants[{i}].key", $"'{variant.Key}' must be 1-32 characters of a-z, 0-9, '-' and '_'"));
+                problems.Add(new($"variants[{i}].key", $"'{key}' must be 1-32 characters of a-z, 0-9, '-' and '_'"));
             }
-            else if (!keys.Add(variant.Key))
+            else if (!keys.Add(key))
             {
-                problems.Add(new($"variants[{i}].key", $"'{variant.Key}' names two variants"));
+                problems.Add(new($"variants[{i}].key", $"'{key}' names two variants"));
             }
 
             if (variant.Weight is < 1 or > MaxWeight)
