@@ -3,8 +3,9 @@ using ProfileGrid.Contracts.V1;
 namespace ProfileGrid.Silo.Tests;
 
 /// <summary>
-/// The recommender as a cluster runs it, on Azurite: every silo serves the same list from its own copy of the model,
-/// the model and the rules outlive a crash of every silo, and serving goes on while the model retrains.
+/// The recommender as a cluster runs it, on Azurite: every silo serves the same list from its own copy of the model
+/// and assigns the same experiment variants, the model, the rules and the experiments outlive a crash of every silo,
+/// and serving goes on while the model retrains.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public class RecommendationGridTests(AzuriteFixture azurite, ITestOutputHelper output)
@@ -20,14 +21,29 @@ public class RecommendationGridTests(AzuriteFixture azurite, ITestOutputHelper o
     private static async Task<RecommendResponse> AliceAsync(SiloProcess silo, string tenant) =>
         await Recommendations(silo).RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
 
+    /// <summary>The variant of each of a few users on the home slot, as one silo answers.</summary>
+    private static async Task<string[]> VariantsAsync(SiloProcess silo, string tenant)
+    {
+        var users = new[] { "alice", "reader-0", "reader-1", "reader-2", "gardener-0", "gardener-1", "gardener-2", "someone-new" };
+        var variants = new string[users.Length];
+        for (var i = 0; i < users.Length; i++)
+        {
+            var list = await Recommendations(silo).RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = users[i], N = 3, Slot = "home" });
+            variants[i] = list.ExperimentId + "/" + list.Variant;
+        }
+
+        return variants;
+    }
+
     [Fact]
-    public async Task A_second_silo_serves_the_same_list_and_the_model_and_rules_outlive_a_crash_of_every_silo()
+    public async Task A_second_silo_serves_the_same_list_and_variants_and_the_model_rules_and_experiments_outlive_a_crash_of_every_silo()
     {
         var serviceId = "r" + Guid.NewGuid().ToString("N")[..10];
         var first = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, ClusterSettings(serviceId));
         var second = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, ClusterSettings(serviceId));
         string tenant;
         RecommendResponse before;
+        string[] variantsBefore;
         try
         {
             tenant = await ShopScenario.FeedAsync(first, "rec-grid");
@@ -44,6 +60,17 @@ public class RecommendationGridTests(AzuriteFixture azurite, ITestOutputHelper o
             Assert.Equal("b-6", before.Items[0].ItemId);
             Assert.Equal(before.Items.Select(i => (i.ItemId, i.Source, i.Because)), fromSecond.Items.Select(i => (i.ItemId, i.Source, i.Because)));
             Assert.Equal(before.ModelVersion, fromSecond.ModelVersion);
+
+            // An experiment started through one silo: every silo assigns every user the same variant.
+            var experiments = new ExperimentService.ExperimentServiceClient(first.Channel);
+            await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-hybrid") });
+            await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+            variantsBefore = await VariantsAsync(first, tenant);
+            Assert.All(variantsBefore, v => Assert.StartsWith("home-hybrid/", v, StringComparison.Ordinal));
+            Assert.Contains("home-hybrid/control", variantsBefore);
+            Assert.Contains("home-hybrid/hybrid", variantsBefore);
+            await SegmentScenario.PollAsync(() => VariantsAsync(second, tenant), v => v[0].Length > 1, "the experiment on the second silo");
+            Assert.Equal(variantsBefore, await VariantsAsync(second, tenant));
         }
         finally
         {
@@ -66,6 +93,8 @@ public class RecommendationGridTests(AzuriteFixture azurite, ITestOutputHelper o
             var status = await Recommendations(restarted).GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = tenant });
             Assert.Equal(1, status.Version);
             Assert.Equal(25, status.Users);
+            // The experiment was stored (Azure Table) and still runs; nobody changed variant.
+            Assert.Equal(variantsBefore, await VariantsAsync(restarted, tenant));
         }
         catch
         {
