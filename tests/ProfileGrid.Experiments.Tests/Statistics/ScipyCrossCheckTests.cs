@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ProfileGrid.Tests;
 using System.Text.Json;
 using ProfileGrid.Experiments.Statistics;
 
@@ -194,7 +195,7 @@ public sealed class ScipyCrossCheckTests
                 planned = PlannedUsers,
                 tau2 = FixedMixingVariance,
             }),
-        });
+        }, "python3-scipy");
 
         var actual = Compute(control, treatment);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ProfileGrid.Tests;
 using ProfileGrid.Recommendations.Evaluation;
 
 namespace ProfileGrid.Recommendations.Tests.Evaluation;
@@ -113,7 +114,7 @@ public sealed class MetricsCrossCheckTests
             ["true.csv"] = truth.ToString(),
             ["pred.csv"] = pred.ToString(),
             ["train.csv"] = train.ToString(),
-        });
+        }, "python3-pandas");
 
         var metrics = RankingMetrics.Compute(rankings, k, new TrainingItemStats(trainCounts));
         foreach (var name in MetricSet.Names)

@@ -1,21 +1,22 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace ProfileGrid.Recommendations.Tests.Evaluation;
+namespace ProfileGrid.Tests;
 
 /// <summary>
-/// Runs a script on Debian's python3 with numpy and pandas (installed by test.sh) over CSV files written for it, as
-/// the segmentation tests run scikit-learn: the script gets the folder as <c>sys.argv[1]</c> and prints one JSON
-/// document.
+/// Runs a script on Debian's python3 (numpy, pandas, scipy, installed by test.sh) over files written for it, so that
+/// cross-check tests compare with the real library rather than with numbers copied from it: the script gets the
+/// folder as <c>sys.argv[1]</c> and prints one JSON document. Shared (linked) by the test projects that need it.
 /// </summary>
 internal static class ReferencePython
 {
-    // Debian's interpreter, where apt puts python3-pandas; a pyenv python3 on PATH would not see it.
+    // Debian's interpreter, where apt puts its python3-* packages; a pyenv python3 on PATH would not see them.
     private const string Python = "/usr/bin/python3";
 
-    public static JsonElement Run(string script, IReadOnlyDictionary<string, string> files)
+    /// <param name="package">The Debian package the script needs, named in the error when it is missing.</param>
+    public static JsonElement Run(string script, IReadOnlyDictionary<string, string> files, string package)
     {
-        var folder = Directory.CreateTempSubdirectory("profilegrid-eval-python-");
+        var folder = Directory.CreateTempSubdirectory("profilegrid-python-");
         try
         {
             foreach (var (name, content) in files)
@@ -35,7 +36,7 @@ internal static class ReferencePython
             }
             catch (System.ComponentModel.Win32Exception ex)
             {
-                throw new InvalidOperationException($"{Python} is missing; install Debian's python3-pandas (test.sh does).", ex);
+                throw new InvalidOperationException($"{Python} is missing; install Debian's {package} (test.sh does).", ex);
             }
 
             using (process)
@@ -45,7 +46,7 @@ internal static class ReferencePython
                 process.WaitForExit();
                 if (process.ExitCode != 0)
                 {
-                    throw new InvalidOperationException($"The pandas check failed (install Debian's python3-pandas; test.sh does): {errors}");
+                    throw new InvalidOperationException($"The {package} check failed (install Debian's {package}; test.sh does): {errors}");
                 }
 
                 return JsonDocument.Parse(output.Result).RootElement.Clone();
