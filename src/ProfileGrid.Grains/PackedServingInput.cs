@@ -39,10 +39,7 @@ internal static class PackedServingInput
         long previous = 0;
         foreach (var (id, stats) in items)
         {
-            var length = Encoding.UTF8.GetByteCount(id);
-            WriteVarint(output, (ulong)length);
-            Encoding.UTF8.GetBytes(id, output.GetSpan(length));
-            output.Advance(length);
+            WriteId(output, id);
             WriteVarint(output, (uint)stats.Views);
             WriteVarint(output, (uint)stats.CartAdds);
             WriteVarint(output, (uint)stats.Purchases);
@@ -64,24 +61,12 @@ internal static class PackedServingInput
         }
 
         // The items shown and not clicked since (a copy: the feedback layer itself stays in the compressed state).
-        var exposures = profile.Feedback.Exposures;
-        var ignored = 0;
-        foreach (var exposure in exposures.Values)
+        var ignored = Ignored(profile.Feedback) ?? [];
+        WriteVarint(output, (ulong)ignored.Length);
+        foreach (var item in ignored)
         {
-            ignored += exposure.ShownSinceClick > 0 ? 1 : 0;
-        }
-
-        WriteVarint(output, (ulong)ignored);
-        foreach (var (id, exposure) in exposures)
-        {
-            if (exposure.ShownSinceClick > 0)
-            {
-                var length = Encoding.UTF8.GetByteCount(id);
-                WriteVarint(output, (ulong)length);
-                Encoding.UTF8.GetBytes(id, output.GetSpan(length));
-                output.Advance(length);
-                WriteVarint(output, (uint)exposure.ShownSinceClick);
-            }
+            WriteId(output, item.ItemId);
+            WriteVarint(output, (uint)item.ShownSinceClick);
         }
 
         // What experiments' targeting looks at.
@@ -92,6 +77,15 @@ internal static class PackedServingInput
         WriteString(output, targeting.Language);
         WriteByte(output, (byte)(targeting.Channel ?? 0));
         WriteByte(output, (byte)(targeting.Device ?? 0));
+    }
+
+    /// <summary>An id: its UTF-8 length (varint), then its bytes.</summary>
+    private static void WriteId(ArrayBufferWriter<byte> output, string id)
+    {
+        var length = Encoding.UTF8.GetByteCount(id);
+        WriteVarint(output, (ulong)length);
+        Encoding.UTF8.GetBytes(id, output.GetSpan(length));
+        output.Advance(length);
     }
 
     private static void WriteString(ArrayBufferWriter<byte> output, string? text)
