@@ -58,6 +58,12 @@ public sealed class ProfileOptions
     /// </summary>
     public TimeSpan AttributionWindow { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// The days before a user's first exposure to an experiment whose purchase revenue is their pre-period covariate
+    /// (CUPED): 28 covers a month of habits and stays inside the 365 daily buckets a profile keeps.
+    /// </summary>
+    public int PrePeriodDays { get; set; } = 28;
+
     /// <summary>How many recent recommendation lists (shown or clicked) a profile keeps for attribution.</summary>
     public int RecentListsCapacity { get; set; } = 20;
 
@@ -204,6 +210,11 @@ public sealed class ProfileOptions
         AtLeastOne(MaxItemsRemembered, nameof(MaxItemsRemembered));
         Positive(AttributionWindow, nameof(AttributionWindow));
         AtLeastOne(RecentListsCapacity, nameof(RecentListsCapacity));
+        if (PrePeriodDays is < 1 or > 365)
+        {
+            problems.Add($"{SectionName}:{nameof(PrePeriodDays)} must be 1-365 (the days of daily activity a profile keeps); is {PrePeriodDays}.");
+        }
+
         AtLeastOne(ListItemsKept, nameof(ListItemsKept));
         AtLeastOne(ExposuresCapacity, nameof(ExposuresCapacity));
         AtLeastOne(UnattributedCapacity, nameof(UnattributedCapacity));

@@ -95,6 +95,10 @@ public sealed partial class UserProfileGrain(
     private Dictionary<string, ItemFact>? _itemFacts;
     private IInteractionShardGrain? _interactionShard;
 
+    // The feedback figures go to the feedback shard likewise, after the write that made them durable.
+    private bool _feedbackChanged;
+    private IFeedbackShardGrain? _feedbackShard;
+
     // References kept, and made without GetGrain's reflection (see GrainReferences).
     private IEventLogPartitionGrain? _partitionGrain;
     private IFeatureShardGrain? _shardGrain;
@@ -155,6 +159,8 @@ public sealed partial class UserProfileGrain(
         PushFeaturesOnMaterialChange();
         _itemsChanged = Profile.Behavior.Items.Count > 0;
         PushItemsIfChanged();
+        _feedbackChanged = FeedbackReport.HasFeedback(Profile);
+        PushFeedbackIfChanged();
         ScheduleIdleCheck();
         return Task.CompletedTask;
     }
@@ -554,6 +560,7 @@ public sealed partial class UserProfileGrain(
 
         PushFeaturesOnMaterialChange();
         PushItemsIfChanged();
+        PushFeedbackIfChanged();
     }
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
@@ -763,6 +770,12 @@ public sealed partial class UserProfileGrain(
     {
         foreach (var e in events)
         {
+            if (e.Kind is EventKind.Impression or EventKind.Click ||
+                (e.Kind is EventKind.AddToCart or EventKind.Purchase or EventKind.Identify && FeedbackReport.HasFeedback(Profile)))
+            {
+                _feedbackChanged = true;
+            }
+
             switch (e.Kind)
             {
                 case EventKind.ProductView or EventKind.AddToCart or EventKind.Rating when e.Product is { } product:
@@ -816,6 +829,36 @@ public sealed partial class UserProfileGrain(
             demographics.Country ?? Profile.Context.LastCountry);
         PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes)).Ignore();
     }
+
+    /// <summary>Sends the feedback figures (absolute, so a repeat changes nothing) to the feedback shard when they changed.</summary>
+    private void PushFeedbackIfChanged()
+    {
+        if (!_feedbackChanged || Profile.Tenant.Length == 0)
+        {
+            return;
+        }
+
+        _feedbackChanged = false;
+        var key = this.GetPrimaryKeyString();
+        _feedbackShard ??= GrainFactory.GetGrain<IFeedbackShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
+        PushFeedbackAsync(_feedbackShard, FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow())).Ignore();
+    }
+
+    private async Task PushFeedbackAsync(IFeedbackShardGrain shard, FeedbackUpdate update)
+    {
+        try
+        {
+            await shard.UpdateAsync(update);
+        }
+        catch (Exception ex)
+        {
+            _feedbackChanged = true; // sent again after the next write
+            LogFeedbackPushFailed(this.GetPrimaryKeyString(), ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 3119, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending the feedback figures to the feedback shard failed; will send again on the next write")]
+    private partial void LogFeedbackPushFailed(string profileKey, Exception exception);
 
     private async Task PushItemsAsync(IInteractionShardGrain shard, InteractionUpdate update)
     {

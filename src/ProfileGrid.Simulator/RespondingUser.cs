@@ -60,7 +60,7 @@ public sealed class RespondingUser
         }
 
         var events = new List<(DateTime Time, int Order, Event Event)> { (shownAt, 0, impression) };
-        var random = Seeds.For(seed, Seeds.Response, unchecked((int)Seeds.StableHash(list.RecommendationId, Seeds.StableHash(User.UserId))));
+        var random = Seeds.For(seed, Seeds.Response, unchecked((int)Seeds.StableHash(list.DrawKey ?? list.RecommendationId, Seeds.StableHash(User.UserId))));
         var clickedAt = shownAt;
         for (var i = 0; i < list.ItemIds.Count; i++)
         {

@@ -8,4 +8,6 @@ namespace ProfileGrid.Simulator;
 /// <param name="Slot">Where it was shown (home, product_page, ...), or null.</param>
 /// <param name="ItemIds">The items shown, position 1 first; distinct, 1 to 100 of them (what an impression may list).</param>
 /// <param name="ShownAt">When the list was shown: the impression's time.</param>
-public sealed record ServedList(string RecommendationId, string? Slot, IReadOnlyList<string> ItemIds, DateTimeOffset ShownAt);
+/// <param name="DrawKey">What seeds the user's random response to the list; null: the recommendation id. A loop that
+/// must respond alike on a rerun gives a key of its own, since the grid's ids are random.</param>
+public sealed record ServedList(string RecommendationId, string? Slot, IReadOnlyList<string> ItemIds, DateTimeOffset ShownAt, string? DrawKey = null);

@@ -1,7 +1,11 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Experiments.Design;
+using ProfileGrid.Experiments.Results;
+using ProfileGrid.Grains.Segments;
 using ProfileGrid.Recommendations.Rules;
 
 namespace ProfileGrid.Grains.Experiments;
@@ -38,16 +42,26 @@ public interface IExperimentsGrain : IGrainWithStringKey
     Task<ExperimentChangeResult> StopAsync(string experimentId);
 
     Task<ExperimentChangeResult> ArchiveAsync(string experimentId);
+
+    /// <summary>
+    /// The experiment's results now (null when it does not exist): the feedback shards' tallies of its variants through
+    /// every test. Each call is one look of the sequential test, whose state is stored.
+    /// </summary>
+    Task<ExperimentResult?> GetResultsAsync(string experimentId);
 }
 
 [GenerateSerializer, Alias("pg.experiments-state")]
 public sealed class ExperimentsState
 {
     [Id(0)] public ExperimentSet Experiments { get; set; } = ExperimentSet.Empty;
+
+    /// <summary>Per experiment id, the sequential test's state after the last look, per "variant/metric".</summary>
+    [Id(1)] public Dictionary<string, Dictionary<string, SequentialState>> Looks { get; set; } = new(StringComparer.Ordinal);
 }
 
 public sealed partial class ExperimentsGrain(
     [PersistentState("experiments", ProfileStores.Segments)] IPersistentState<ExperimentsState> state,
+    IOptions<SegmentationOptions> segmentationOptions,
     TimeProvider clock,
     ILogger<ExperimentsGrain> logger)
     : Grain, IExperimentsGrain
@@ -71,6 +85,71 @@ public sealed partial class ExperimentsGrain(
 
     public Task<ExperimentChangeResult> ArchiveAsync(string experimentId) =>
         CommitAsync(ExperimentEditor.Archive(state.State.Experiments, experimentId, clock.GetUtcNow()));
+
+    public async Task<ExperimentResult?> GetResultsAsync(string experimentId)
+    {
+        if (state.State.Experiments.Find(experimentId) is not { } experiment)
+        {
+            return null;
+        }
+
+        var tenant = this.GetPrimaryKeyString();
+        var shards = await Task.WhenAll(Enumerable.Range(0, segmentationOptions.Value.Shards).Select(shard =>
+            GrainFactory.GetGrain<IFeedbackShardGrain>(SegmentKeys.Shard(tenant, shard)).GetExperimentTalliesAsync(experiment.Number)));
+        var byVariant = new Dictionary<int, VariantTally>();
+        foreach (var tally in shards.SelectMany(shard => shard))
+        {
+            byVariant[tally.Variant] = byVariant.TryGetValue(tally.Variant, out var sum) ? VariantTally.Add(sum, tally) : tally;
+        }
+
+        var figures = experiment.Variants.Select((variant, index) => Figures(variant, byVariant.GetValueOrDefault(index))).ToList();
+        var previous = state.State.Looks.GetValueOrDefault(experimentId);
+        var result = ExperimentAnalysis.Analyze(experimentId, figures, previous);
+        var unknown = byVariant.Keys.Where(index => index < 0 || index >= experiment.Variants.Count).Sum(index => byVariant[index].Users);
+        if (unknown > 0)
+        {
+            result = result with { Notes = [.. result.Notes, $"{unknown} users were exposed under variant numbers the experiment no longer has; they are left out."] };
+        }
+
+        state.State.Looks[experimentId] = new Dictionary<string, SequentialState>(result.Sequential, StringComparer.Ordinal);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            // The look still answers; the sequential test's memory of it is kept in this activation and stored with the next.
+            LogLooksNotStored(tenant, experimentId, ex);
+        }
+
+        return result;
+    }
+
+    private static VariantFigures Figures(Variant variant, VariantTally? tally) => new()
+    {
+        Key = variant.Key,
+        Control = variant.Control,
+        Weight = variant.Weight,
+        Users = tally?.Users ?? 0,
+        Impressions = tally?.Impressions ?? 0,
+        ImpressionSquares = tally?.ImpressionSquares ?? 0,
+        Clicks = tally?.Clicks ?? 0,
+        ClickSquares = tally?.ClickSquares ?? 0,
+        ClicksTimesImpressions = tally?.ClicksTimesImpressions ?? 0,
+        Clickers = tally?.Clickers ?? 0,
+        Converters = tally?.Converters ?? 0,
+        CartAdds = tally?.CartAdds ?? 0,
+        Purchases = tally?.Purchases ?? 0,
+        Revenue = tally?.Revenue ?? 0,
+        RevenueSquares = tally?.RevenueSquares ?? 0,
+        Covariate = tally?.Covariate ?? 0,
+        CovariateSquares = tally?.CovariateSquares ?? 0,
+        RevenueTimesCovariate = tally?.RevenueTimesCovariate ?? 0,
+        UsersWithMismatches = tally?.UsersWithMismatches ?? 0,
+    };
+
+    [LoggerMessage(EventId = 3461, Level = LogLevel.Warning, Message = "Experiments {Tenant}: storing the sequential test's look at {Experiment} failed")]
+    private partial void LogLooksNotStored(string tenant, string experiment, Exception exception);
 
     private async Task<ExperimentChangeResult> CommitAsync(ExperimentChange change)
     {

@@ -27,6 +27,7 @@ public static class SegmentationSerialization
             // The recommender's rules and the experiments (library types) cross grains and are stored the same way.
             isSupported: type => type.Namespace == typeof(SegmentModel).Namespace
                 || type.Namespace == typeof(ProfileGrid.Recommendations.Rules.RuleSet).Namespace
-                || type.Namespace == typeof(ProfileGrid.Experiments.Design.ExperimentSet).Namespace,
+                || type.Namespace == typeof(ProfileGrid.Experiments.Design.ExperimentSet).Namespace
+                || type.Namespace == typeof(ProfileGrid.Experiments.Results.ExperimentResult).Namespace,
             jsonSerializerOptions: JsonOptions));
 }

@@ -81,6 +81,16 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
         throw new RpcException(new Status(code, message));
     }
 
+    public override async Task<ExperimentResults> GetExperimentResults(ExperimentRequest request, ServerCallContext context)
+    {
+        var tenant = Tenant(request.Tenant, context);
+        var id = GatewayPaths.FromPath(request.ExperimentId, context, "experiment_id");
+        var grain = Grain(tenant);
+        var result = await grain.GetResultsAsync(id) ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{tenant}' has no experiment '{id}'"));
+        var experiment = (await grain.GetAsync()).Find(id);
+        return ExperimentResultsMapper.ToWire(result, experiment?.Status.ToString().ToLowerInvariant() ?? "", Time(DateTimeOffset.UtcNow));
+    }
+
     private IExperimentsGrain Grain(string tenant) => cluster.GetGrain<IExperimentsGrain>(tenant);
 
     private string Tenant(string value, ServerCallContext context)
@@ -112,6 +122,7 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
             {
                 Algorithm = v.Algorithm.Length == 0 ? Algorithms.Model : v.Algorithm,
                 Rules = !v.HasRules || v.Rules,
+                Reranker = v.Reranker,
             },
         })],
         Targeting = wire.Targeting is null ? null : new Targeting
@@ -138,7 +149,7 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
         };
         wire.Variants.AddRange(experiment.Variants.Select(v => new ExperimentVariant
         {
-            Key = v.Key, Weight = v.Weight, Control = v.Control, Algorithm = v.Config.Algorithm, Rules = v.Config.Rules,
+            Key = v.Key, Weight = v.Weight, Control = v.Control, Algorithm = v.Config.Algorithm, Rules = v.Config.Rules, Reranker = v.Config.Reranker,
         }));
         if (experiment.Targeting is { } targeting)
         {
@@ -154,5 +165,5 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
-    private static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+    internal static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 }

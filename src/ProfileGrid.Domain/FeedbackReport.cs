@@ -1,0 +1,67 @@
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Profiles;
+
+namespace ProfileGrid.Domain;
+
+/// <summary>What a profile tells its feedback shard: its feedback layer's absolute figures and what it is grouped by.</summary>
+public static class FeedbackReport
+{
+    /// <summary>Whether the profile has any feedback to report (a list shown or clicked).</summary>
+    public static bool HasFeedback(UserProfile profile) => profile.Feedback.Impressions > 0 || profile.Feedback.Clicks > 0;
+
+    public static FeedbackUpdate Of(string profileKey, UserProfile profile, ProfileOptions options, DateTimeOffset now)
+    {
+        var feedback = profile.Feedback;
+        var revenue = 0m;
+        foreach (var (currency, amount) in feedback.AttributedRevenue)
+        {
+            revenue += options.RateToReporting(currency) is { } rate ? amount * rate : 0m;
+        }
+
+        var totals = new FeedbackTotals(feedback.Impressions, feedback.ItemsShown, feedback.Clicks, feedback.AttributedCartAdds,
+            feedback.AttributedPurchases, (double)revenue);
+        var demographics = profile.Demographics;
+        var groups = new UserGroups(
+            demographics.Gender == Gender.Unknown ? null : WireNames.Of(demographics.Gender),
+            demographics.BirthYear,
+            demographics.Country ?? profile.Context.LastCountry,
+            profile.Behavior.Sessions > 1);
+
+        var experiments = new ExperimentOutcomeReport[feedback.Experiments.Count];
+        var i = 0;
+        foreach (var (number, outcome) in feedback.Experiments)
+        {
+            experiments[i++] = new ExperimentOutcomeReport(number, outcome.Variant, outcome.FirstExposedAt, outcome.Impressions, outcome.Clicks,
+                outcome.CartAdds, outcome.Purchases, (double)outcome.Revenue, outcome.Mismatched,
+                PrePeriodRevenue(profile.Behavior, outcome.FirstExposedAt, options.PrePeriodDays));
+        }
+
+        var itemIds = new string[feedback.Exposures.Count];
+        var counts = new int[feedback.Exposures.Count];
+        i = 0;
+        foreach (var (itemId, exposure) in feedback.Exposures)
+        {
+            (itemIds[i], counts[i]) = (itemId, exposure.Shown);
+            i++;
+        }
+
+        return new FeedbackUpdate(profileKey, now, totals, groups, experiments, itemIds, counts);
+    }
+
+    /// <summary>Purchase revenue of the <paramref name="days"/> whole UTC days before the day of <paramref name="firstExposedAt"/>.</summary>
+    internal static double PrePeriodRevenue(BehaviorState behavior, DateTimeOffset firstExposedAt, int days)
+    {
+        var exposureDay = UtcDay.Of(firstExposedAt);
+        var revenue = 0m;
+        foreach (var bucket in behavior.DailyBuckets)
+        {
+            if (bucket.Day >= exposureDay - days && bucket.Day < exposureDay)
+            {
+                revenue += bucket.Revenue;
+            }
+        }
+
+        return (double)revenue;
+    }
+}

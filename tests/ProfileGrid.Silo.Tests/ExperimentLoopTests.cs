@@ -1,0 +1,149 @@
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Simulator;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>
+/// The whole loop through the real host: simulated users with hidden tastes build their profiles from a year of
+/// history, the recommender trains on it, an experiment serves the hybrid to some and popularity to the others, the
+/// users respond to what they were shown (position bias included), and the results find the effect the response model
+/// says the lists cause; an A/A test afterwards finds none.
+/// </summary>
+[Collection(RecommendationSiloCollection.Name)]
+public class ExperimentLoopTests(RecommendationSiloFixture fixture)
+{
+    private const int Users = 1200;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    private SiloProcess Silo => fixture.Silo;
+
+    [Fact]
+    public async Task The_experiment_finds_the_lift_the_simulated_users_respond_with_and_an_a_a_test_finds_none()
+    {
+        var tenant = $"loop-{Guid.NewGuid().ToString("N")[..8]}";
+        var stream = new SyntheticStream(new SimulationOptions { Users = Users, Seed = 31, Tenant = tenant });
+        var replay = await new GatewayReplayer(Silo.Client).ReplayAsync(stream.IngestRequests(500), null, CancellationToken.None);
+        Assert.Equal(0L, replay.Rejected);
+
+        var recommendations = new RecommendationService.RecommendationServiceClient(Silo.Channel);
+        var withItems = stream.Interactions().Count;
+        await PollAsync(
+            () => recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = tenant }).ResponseAsync,
+            status => status.UsersWithInteractions >= withItems,
+            "every user's item history in the interaction shards");
+        await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+
+        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Channel);
+        await experiments.CreateExperimentAsync(new PutExperimentRequest
+        {
+            Tenant = tenant,
+            Experiment = new ExperimentDefinition
+            {
+                Id = "hybrid-vs-popular",
+                Slot = "home",
+                Variants =
+                {
+                    new ExperimentVariant { Key = "popular", Control = true, Algorithm = "popular", Rules = false },
+                    new ExperimentVariant { Key = "hybrid", Algorithm = "model" },
+                },
+            },
+        });
+        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "hybrid-vs-popular" });
+
+        var simulator = new ResponseSimulator(stream);
+        var loop = new ExperimentLoop(Silo.Client, recommendations, simulator, tenant);
+        var userIds = stream.Users.Select(u => u.UserId).ToList();
+        // Three days ago, so that every response of this test (purchases come up to a day after their click) is over before
+        // the A/A test's lists are shown: a purchase is credited to the latest click on its item, whichever test showed it.
+        var expected = await loop.RunAsync(userIds, new ExperimentLoopOptions { Rounds = 2, DrawSalt = "ab", FirstShownAt = DateTimeOffset.UtcNow.AddDays(-3) });
+        // Users who opted out of personalization get the default lists and stay out of experiments ("").
+        Assert.Equal(["", "hybrid", "popular"], expected.Keys.Order());
+
+        var results = await ResultsOnceEveryUserCountsAsync(experiments, tenant, "hybrid-vs-popular", expected);
+        var control = results.Variants.Single(v => v.Key == "popular");
+        var hybrid = results.Variants.Single(v => v.Key == "hybrid");
+
+        // Exact counts: every user, list and click the loop sent counts once for the variant that served it.
+        foreach (var (variant, sent) in new[] { (control, expected["popular"]), (hybrid, expected["hybrid"]) })
+        {
+            Assert.Equal(sent.Users, variant.Users);
+            Assert.Equal(sent.Lists, variant.Impressions);
+            Assert.Equal(sent.ClicksSent, variant.Clicks);
+            Assert.Equal(sent.PurchasesSent, variant.Purchases);
+        }
+
+        Assert.False(results.SampleRatio.Mismatch, $"a 50/50 split flagged: {results.SampleRatio}");
+        Assert.Equal(0.5, control.ExpectedShare);
+
+        var comparison = Assert.Single(results.Comparisons);
+        var trueCtrLift = expected["hybrid"].ExpectedCtr - expected["popular"].ExpectedCtr;
+        var trueConversionLift = expected["hybrid"].ExpectedConversionRate - expected["popular"].ExpectedConversionRate;
+        Assert.True(trueCtrLift > 0, $"the hybrid's lists should be better for these users: true CTR lift {trueCtrLift}");
+
+        // The lift is found by the always-valid test, and the intervals cover the true effect.
+        Assert.True(comparison.Ctr.Sequential.Significant, $"CTR lift {trueCtrLift:0.0000} not found: {comparison.Ctr}");
+        Assert.True(comparison.Ctr.Difference > 0);
+        Assert.True(Covers(comparison.Ctr.Interval, trueCtrLift), $"CTR interval {comparison.Ctr.Interval} misses the true lift {trueCtrLift:0.00000}");
+        Assert.True(Covers(comparison.Conversion.Interval, trueConversionLift),
+            $"conversion interval {comparison.Conversion.Interval} misses the true lift {trueConversionLift:0.00000}");
+        Assert.True(comparison.BayesianConversion.ProbabilityToBeatControl is >= 0 and <= 1);
+        Assert.Contains("higher ctr", comparison.Verdict);
+
+        // A/A: the same configuration in both arms, the same users: nothing to find.
+        await experiments.StopExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "hybrid-vs-popular" });
+        await experiments.CreateExperimentAsync(new PutExperimentRequest
+        {
+            Tenant = tenant,
+            Experiment = new ExperimentDefinition
+            {
+                Id = "a-a",
+                Slot = "home",
+                Variants = { new ExperimentVariant { Key = "a1", Control = true }, new ExperimentVariant { Key = "a2" } },
+            },
+        });
+        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "a-a" });
+        var sameExpected = await loop.RunAsync(userIds, new ExperimentLoopOptions { Rounds = 2, DrawSalt = "aa" });
+        var same = await ResultsOnceEveryUserCountsAsync(experiments, tenant, "a-a", sameExpected);
+        Assert.False(same.SampleRatio.Mismatch);
+        var aa = Assert.Single(same.Comparisons);
+        foreach (var metric in new[] { aa.Conversion, aa.Ctr, aa.RevenuePerUser })
+        {
+            Assert.False(metric.Sequential.Significant, $"A/A declared a difference in {metric.Metric}: {metric}");
+        }
+
+        Assert.Contains("no difference", aa.Verdict);
+    }
+
+    private static bool Covers(Interval interval, double value) =>
+        (!interval.HasLower || interval.Lower <= value) && (!interval.HasUpper || value <= interval.Upper);
+
+    /// <summary>Results once every exposed user's figures reached the feedback shards (profiles push after their write).</summary>
+    private static Task<ExperimentResults> ResultsOnceEveryUserCountsAsync(
+        ExperimentService.ExperimentServiceClient experiments, string tenant, string experimentId, IReadOnlyDictionary<string, VariantExpectation> expected)
+    {
+        var inExperiment = expected.Values.Where(v => v.Variant.Length > 0).ToList();
+        var lists = inExperiment.Sum(v => v.Lists);
+        var clicks = inExperiment.Sum(v => v.ClicksSent);
+        var purchases = inExperiment.Sum(v => v.PurchasesSent);
+        return PollAsync(
+            () => experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = experimentId }).ResponseAsync,
+            r => r.Variants.Sum(v => v.Impressions) == lists && r.Variants.Sum(v => v.Clicks) == clicks && r.Variants.Sum(v => v.Purchases) == purchases,
+            $"{lists} lists, {clicks} clicks and {purchases} purchases counted in {experimentId}'s results");
+    }
+
+    private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Not reached within {Timeout}: {what}. Last read: {value}");
+            await Task.Delay(250);
+        }
+    }
+}
