@@ -208,6 +208,10 @@ public sealed class FairnessAuditTests
         Assert.Equal("too_small", female.GetProperty("four_fifths")[0].GetProperty("verdict").GetString());
         Assert.Equal("exposure_per_user", female.GetProperty("four_fifths")[0].GetProperty("metric").GetString());
         Assert.Equal(1, female.GetProperty("tally").GetProperty("exposed_users").GetInt64());
+        // Wilson keeps a group without conversions inside [0, 1] where a Wald interval would collapse to [0, 0].
+        var none = FairnessAuditor.Wilson(0, 50, 1.959963984540054);
+        Assert.Equal(0, none.Lower);
+        Assert.InRange(none.Upper!.Value, 0.07, 0.08);
         var arm = experiment.Dimensions.Single().Groups.Single().Effects.Single();
         Assert.Null(arm.Conversion.Difference);
         Assert.Null(arm.Conversion.PValue);
