@@ -218,6 +218,23 @@ public sealed class FairnessAuditTests
     }
 
     [Fact]
+    public void An_input_sent_as_json_gives_the_same_audit()
+    {
+        var input = Gender(("female", Users(300, 3, 0.1, 0.1, 20)), ("male", Users(300, 6, 0.1, 0.1, 21))) with
+        {
+            ItemImpressions = new Dictionary<string, long> { ["sku-1"] = 900, ["sku-2"] = 40 },
+            CatalogSize = 5,
+        };
+
+        var json = JsonSerializer.Serialize(input);
+        var roundTripped = JsonSerializer.Deserialize<AuditInput>(json)!;
+
+        Assert.Contains("\"catalog_size\":5", json);
+        Assert.Contains("\"clicks_impressions_sum\":", json);
+        Assert.Equal(JsonSerializer.Serialize(FairnessAuditor.Audit(input)), JsonSerializer.Serialize(FairnessAuditor.Audit(roundTripped)));
+    }
+
+    [Fact]
     public void Dimensions_come_in_the_documented_order_with_unknown_ones_last()
     {
         var tally = Users(10, 2, 0.1, 0.1, 19);
