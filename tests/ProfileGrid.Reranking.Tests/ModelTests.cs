@@ -3,7 +3,8 @@ using Microsoft.ML.Data;
 
 namespace ProfileGrid.Reranking.Tests;
 
-public sealed class ModelTests(PlantedModelFixture planted) : IClassFixture<PlantedModelFixture>
+[Collection(PlantedModelCollection.Name)]
+public sealed class ModelTests(PlantedModelFixture planted)
 {
     private RerankerModel Model => planted.Result.Model;
 

@@ -14,7 +14,15 @@ public sealed class PlantedModelFixture
     public RerankerTrainingResult Result { get; }
 }
 
-public sealed class TrainerTests(PlantedModelFixture planted, ITestOutputHelper output) : IClassFixture<PlantedModelFixture>
+/// <summary>Trains the planted model once for every test class that needs it.</summary>
+[CollectionDefinition(Name)]
+public sealed class PlantedModelCollection : ICollectionFixture<PlantedModelFixture>
+{
+    public const string Name = "planted model";
+}
+
+[Collection(PlantedModelCollection.Name)]
+public sealed class TrainerTests(PlantedModelFixture planted, ITestOutputHelper output)
 {
     [Fact]
     public void A_model_that_learns_the_planted_category_affinity_beats_the_base_order_and_is_published()
