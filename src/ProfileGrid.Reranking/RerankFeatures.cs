@@ -111,7 +111,10 @@ public sealed class RerankFeatures
     private const int SlotBuckets = 7;
     private const int MaxTimesIgnored = 50;
 
-    private const int BaseRank = 0, BaseScore = 1, LogPopularity = 2, PriceBand = 3, CategoryAffinity = 4, UserActivity = 5,
+    /// <summary>The index of base_rank, the base order the trainer compares against.</summary>
+    internal const int BaseRank = 0;
+
+    private const int BaseScore = 1, LogPopularity = 2, PriceBand = 3, CategoryAffinity = 4, UserActivity = 5,
         Interacted = 6, Purchased = 7, DaysSinceItemInteraction = 8, TimesIgnored = 9, UserTenure = 10, AgeBand = 11;
     private const int SourceStart = 12;
     private static readonly int GenderStart = SourceStart + Sources.Length;

@@ -260,5 +260,5 @@ public static class RerankerTrainer
             TrainingTime: trainingTime);
     }
 
-    private static float BasePosition(RerankExample example) => example.Features.Values[0];
+    private static float BasePosition(RerankExample example) => example.Features.Values[RerankFeatures.BaseRank];
 }
