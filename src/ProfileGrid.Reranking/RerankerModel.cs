@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Microsoft.ML;
 using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
@@ -83,6 +85,16 @@ public sealed class RerankerModel
 
     /// <summary>The number of trees.</summary>
     public int TreeCount => _roots.Length;
+
+    /// <summary>
+    /// A short id of what the model computes (12 hex digits of a SHA-256 over its trees and objective), for logs and
+    /// for naming the model an experiment variant serves. Hashed from the trees rather than <see cref="ToBytes"/>
+    /// because ML.NET's zip differs between two saves of the same model; two trainings that give the same scores give
+    /// the same fingerprint.
+    /// </summary>
+    public string Fingerprint => _fingerprint ??= ComputeFingerprint();
+
+    private string? _fingerprint;
 
     /// <summary>
     /// The model's score of one candidate: higher ranks first. A log-odds of a click for <see cref="RerankObjective.Binary"/>,
@@ -210,7 +222,8 @@ public sealed class RerankerModel
         return score;
     }
 
-    private static int[] Order(double[] scores)
+    /// <summary>Indexes of <paramref name="scores"/> by descending score, ties in index order.</summary>
+    internal static int[] Order(double[] scores)
     {
         var order = new int[scores.Length];
         for (var i = 0; i < order.Length; i++)
@@ -225,6 +238,21 @@ public sealed class RerankerModel
             return byScore != 0 ? byScore : a.CompareTo(b);
         });
         return order;
+    }
+
+    private string ComputeFingerprint()
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(BitConverter.GetBytes((int)Objective));
+        hash.AppendData(BitConverter.GetBytes(RerankFeatures.Layout));
+        hash.AppendData(BitConverter.GetBytes(_bias));
+        hash.AppendData(MemoryMarshal.AsBytes(_roots.AsSpan()));
+        hash.AppendData(MemoryMarshal.AsBytes(_splitFeatures.AsSpan()));
+        hash.AppendData(MemoryMarshal.AsBytes(_thresholds.AsSpan()));
+        hash.AppendData(MemoryMarshal.AsBytes(_lessOrEqualChild.AsSpan()));
+        hash.AppendData(MemoryMarshal.AsBytes(_greaterChild.AsSpan()));
+        hash.AppendData(MemoryMarshal.AsBytes(_leafValues.AsSpan()));
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..12];
     }
 
     private static int Relocate(int child, int nodeBase, int leafBase) => child >= 0 ? child + nodeBase : ~(~child + leafBase);

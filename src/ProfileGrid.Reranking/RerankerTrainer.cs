@@ -16,9 +16,16 @@ public sealed record RerankExample(string ListId, RerankFeatures Features, bool 
 /// nDCG@K is averaged over the validation lists that hold a click (relevance = clicked); the model's nDCG is that of
 /// the order it serves (ties kept in base order), the base order's that of the positions.
 /// </summary>
+/// <param name="TrainingRows">Impressions the model was fitted on.</param>
+/// <param name="TrainingLists">Lists the model was fitted on.</param>
+/// <param name="ValidationRows">Impressions held out (the AUC's population).</param>
+/// <param name="ValidationLists">Lists held out.</param>
 /// <param name="ValidationListsWithClick">Validation lists with at least one click: the lists nDCG is averaged over.</param>
 /// <param name="ModelAuc">AUC of the model's scores over all validation impressions (NaN without both classes).</param>
 /// <param name="BaseAuc">AUC of the base order (a higher position scores higher).</param>
+/// <param name="K">The depth of the nDCG.</param>
+/// <param name="ModelNdcg">Mean nDCG@K of the order the model serves.</param>
+/// <param name="BaseNdcg">Mean nDCG@K of the base order.</param>
 /// <param name="NdcgGainLowerBound">Mean per-list nDCG gain minus <see cref="RerankerTrainingOptions.RequiredStandardErrors"/> standard errors.</param>
 /// <param name="Publishable">True when the gain's lower bound beats the margin on enough lists with a click.</param>
 /// <param name="Reasons">Why the model is not publishable (empty when it is).</param>
@@ -213,7 +220,7 @@ public static class RerankerTrainer
             // without ties.
             var relevance = list.Select(e => e.Clicked ? 1.0 : 0.0).ToArray();
             var servedRank = new double[list.Count];
-            var order = model.Rerank(features);
+            var order = RerankerModel.Order(scores);
             for (var rank = 0; rank < order.Length; rank++)
             {
                 servedRank[order[rank]] = order.Length - rank;

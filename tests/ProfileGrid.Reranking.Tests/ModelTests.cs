@@ -21,6 +21,7 @@ public sealed class ModelTests(PlantedModelFixture planted)
         Assert.Equal(Model.TreeCount, loaded.TreeCount);
         Assert.Equal(Model.Objective, loaded.Objective);
         Assert.Equal(bytes, loaded.ToBytes());
+        Assert.Equal(Model.Fingerprint, loaded.Fingerprint);
     }
 
     [Theory]
