@@ -31,6 +31,8 @@ public static class ProfileGridGrainsExtensions
         AddValidatedOptions<RecommendationOptions>(services, configuration, RecommendationOptions.Section, o => o.Validate());
         services.TryAddSingleton<RecommendationServing>();
         services.TryAddSingleton<RecommendationEngine>();
+        AddValidatedOptions<ProfileGrid.Experiments.Fairness.FairnessOptions>(services, configuration, ProfileGrid.Experiments.Fairness.FairnessOptions.SectionName, o => o.Validate());
+        services.TryAddSingleton<Experiments.FairnessAuditService>();
         services.AddSegmentationSerializer();
 
         // Membership changes are in-cluster notifications of derived state (the shards' state is the source of truth,

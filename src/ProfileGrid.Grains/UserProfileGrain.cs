@@ -95,8 +95,10 @@ public sealed partial class UserProfileGrain(
     private Dictionary<string, ItemFact>? _itemFacts;
     private IInteractionShardGrain? _interactionShard;
 
-    // The feedback figures go to the feedback shard likewise, after the write that made them durable.
-    private bool _feedbackChanged;
+    // The feedback figures go to the feedback shard likewise, after the write that made them durable. Every profile
+    // reports once per activation (the fairness audit counts the users never shown a list too), then on feedback,
+    // conversions and identity changes.
+    private bool _feedbackChanged = true;
     private IFeedbackShardGrain? _feedbackShard;
 
     // References kept, and made without GetGrain's reflection (see GrainReferences).
@@ -159,7 +161,6 @@ public sealed partial class UserProfileGrain(
         PushFeaturesOnMaterialChange();
         _itemsChanged = Profile.Behavior.Items.Count > 0;
         PushItemsIfChanged();
-        _feedbackChanged = FeedbackReport.HasFeedback(Profile);
         PushFeedbackIfChanged();
         ScheduleIdleCheck();
         return Task.CompletedTask;
@@ -770,8 +771,8 @@ public sealed partial class UserProfileGrain(
     {
         foreach (var e in events)
         {
-            if (e.Kind is EventKind.Impression or EventKind.Click ||
-                (e.Kind is EventKind.AddToCart or EventKind.Purchase or EventKind.Identify && FeedbackReport.HasFeedback(Profile)))
+            if (e.Kind is EventKind.Impression or EventKind.Click or EventKind.Identify ||
+                (e.Kind is EventKind.AddToCart or EventKind.Purchase && FeedbackReport.HasFeedback(Profile)))
             {
                 _feedbackChanged = true;
             }

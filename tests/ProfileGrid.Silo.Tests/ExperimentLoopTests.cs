@@ -33,6 +33,14 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
             "every user's item history in the interaction shards");
         await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
 
+        // Segments, so that the fairness audit has segment groups (the feature shards hear of every profile on its write).
+        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        await PollAsync(
+            () => segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }).ResponseAsync,
+            listed => listed.UsersWithFeatures >= Users,
+            "every user's features in the feature shards");
+        await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant });
+
         var experiments = new ExperimentService.ExperimentServiceClient(Silo.Channel);
         await experiments.CreateExperimentAsync(new PutExperimentRequest
         {
@@ -112,13 +120,53 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
         }
 
         Assert.Contains("no difference", aa.Verdict);
+
+        // The fairness audit over REST: every user in one group of each dimension, every list counted, the experiment's
+        // effect per group.
+        var listsShown = expected.Values.Sum(v => v.Lists) + sameExpected.Values.Sum(v => v.Lists);
+        using var fairness = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/fairness?experiment_id=hybrid-vs-popular");
+        var audit = fairness.RootElement.GetProperty("audit");
+        var dimensions = audit.GetProperty("dimensions").EnumerateArray().ToList();
+        Assert.Equal(["segment", "gender", "age_band", "country", "visitor"], dimensions.Select(d => d.GetProperty("dimension").GetString()));
+        foreach (var dimension in dimensions)
+        {
+            Assert.Equal(Users, dimension.GetProperty("users").GetInt64());
+            Assert.Equal(listsShown, dimension.GetProperty("impressions").GetInt64());
+            Assert.Equal(Users, dimension.GetProperty("groups").EnumerateArray().Sum(g => g.GetProperty("tally").GetProperty("users").GetInt64()));
+        }
+
+        Assert.DoesNotContain(dimensions[0].GetProperty("groups").EnumerateArray(), g => g.GetProperty("group").GetString() == "unknown");
+        var items = audit.GetProperty("items");
+        Assert.InRange(items.GetProperty("gini").GetDouble(), 0, 1);
+        Assert.True(items.GetProperty("catalog_size").GetInt64() >= items.GetProperty("distinct_items_shown").GetInt64());
+        var byGroup = fairness.RootElement.GetProperty("experiment");
+        Assert.Equal("popular", byGroup.GetProperty("control_variant").GetString());
+        Assert.NotEmpty(fairness.RootElement.GetProperty("summary").GetString()!);
     }
 
     private static bool Covers(Interval interval, double value) =>
         (!interval.HasLower || interval.Lower <= value) && (!interval.HasUpper || value <= interval.Upper);
 
     /// <summary>Results once every exposed user's figures reached the feedback shards (profiles push after their write).</summary>
-    private static Task<ExperimentResults> ResultsOnceEveryUserCountsAsync(
+    private async Task<ExperimentResults> ResultsOnceEveryUserCountsAsync(
+        ExperimentService.ExperimentServiceClient experiments, string tenant, string experimentId, IReadOnlyDictionary<string, VariantExpectation> expected)
+    {
+        try
+        {
+            return await ResultsOnceCountedAsync(experiments, tenant, experimentId, expected);
+        }
+        catch (Xunit.Sdk.XunitException ex)
+        {
+            var number = (await experiments.GetExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = experimentId })).Number;
+            var profiles = await ProfileReader.GetAllAsync(Silo.Client, tenant, [.. Enumerable.Range(1, Users).Select(i => $"u-{i:D6}")], CancellationToken.None);
+            var outcomes = profiles.Values.SelectMany(p => p.Feedback?.Experiments ?? []).Where(o => o.ExperimentNumber == number).ToList();
+            var inProfiles = $"profiles hold {outcomes.Count} users, {outcomes.Sum(o => o.Impressions)} lists, {outcomes.Sum(o => o.Clicks)} clicks, {outcomes.Sum(o => o.Purchases)} purchases";
+            var warnings = Silo.Output.Split('\n').Where(line => line.Contains("warn", StringComparison.OrdinalIgnoreCase) || line.Contains("fail", StringComparison.OrdinalIgnoreCase));
+            throw new Xunit.Sdk.XunitException($"{ex.Message}\n{inProfiles}\nSilo warnings:\n{string.Join("\n", warnings.TakeLast(20))}");
+        }
+    }
+
+    private static Task<ExperimentResults> ResultsOnceCountedAsync(
         ExperimentService.ExperimentServiceClient experiments, string tenant, string experimentId, IReadOnlyDictionary<string, VariantExpectation> expected)
     {
         var inExperiment = expected.Values.Where(v => v.Variant.Length > 0).ToList();

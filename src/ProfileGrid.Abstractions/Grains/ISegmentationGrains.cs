@@ -43,6 +43,10 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<SegmentExplanationResult> ExplainAsync(string profileKey);
 
+    /// <summary>Every assigned user's segment label, by profile key (the fairness audit's segment groups).</summary>
+    [AlwaysInterleave]
+    Task<Dictionary<string, string>> GetSegmentLabelsAsync();
+
     /// <summary>Members of a segment after <paramref name="afterProfileKey"/> (exclusive; null from the start), in key order.</summary>
     [AlwaysInterleave]
     Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize);

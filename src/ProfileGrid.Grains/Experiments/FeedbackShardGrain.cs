@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Profiles;
+using ProfileGrid.Experiments.Fairness;
 using ProfileGrid.Grains.Segments;
 
 namespace ProfileGrid.Grains.Experiments;
@@ -11,6 +14,34 @@ namespace ProfileGrid.Grains.Experiments;
 public sealed class FeedbackShardState
 {
     [Id(0)] public Dictionary<string, FeedbackUpdate> Users { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>An experiment as the fairness audit of one shard needs it: its number, its variants' keys by index, its control.</summary>
+[GenerateSerializer, Immutable, Alias("pg.audited-experiment")]
+public sealed record AuditedExperiment(
+    [property: Id(0)] string Id,
+    [property: Id(1)] int Number,
+    [property: Id(2)] string[] VariantKeys,
+    [property: Id(3)] string ControlVariant);
+
+/// <summary>One feedback shard's part of the fairness audit.</summary>
+[GenerateSerializer, Immutable, Alias("pg.feedback-audit-part")]
+public sealed record FeedbackAuditPart(
+    [property: Id(0)] AuditInput Audit,
+    [property: Id(1)] ExperimentAuditInput? Experiment);
+
+/// <summary>
+/// The fairness audit's view of a feedback shard (the same grain as <see cref="IFeedbackShardGrain"/>; its types come
+/// from the experiments library, which the grain-interface project does not reference).
+/// </summary>
+public interface IFeedbackAuditGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// The shard's users tallied by segment, gender, age band, country and new or returning, its items' impressions,
+    /// and, for <paramref name="experiment"/>, its users of each group per variant.
+    /// </summary>
+    [ReadOnly]
+    Task<FeedbackAuditPart> GetAuditAsync(AuditedExperiment? experiment);
 }
 
 /// <summary>
@@ -23,8 +54,9 @@ public sealed class FeedbackShardState
 public sealed partial class FeedbackShardGrain(
     [PersistentState("feedback", ProfileStores.Segments)] IPersistentState<FeedbackShardState> state,
     IOptions<SegmentationOptions> options,
+    TimeProvider clock,
     ILogger<FeedbackShardGrain> logger)
-    : Grain, IFeedbackShardGrain
+    : Grain, IFeedbackShardGrain, IFeedbackAuditGrain
 {
     private bool _dirty;
     private IGrainTimer? _flushTimer;
@@ -72,6 +104,75 @@ public sealed partial class FeedbackShardGrain(
         }
 
         return Task.FromResult(tallies.OrderBy(pair => pair.Key).Select(pair => pair.Value.ToTally(pair.Key)).ToArray());
+    }
+
+    public async Task<FeedbackAuditPart> GetAuditAsync(AuditedExperiment? experiment)
+    {
+        // Segments live in the feature shard of the same key (the same users).
+        var segments = await GrainFactory.GetGrain<IFeatureShardGrain>(this.GetPrimaryKeyString()).GetSegmentLabelsAsync();
+        var now = clock.GetUtcNow();
+        var groups = FairnessDimensions.Known.ToDictionary(d => d, _ => new Dictionary<string, GroupTallyBuilder>(StringComparer.Ordinal));
+        var byVariant = FairnessDimensions.Known.ToDictionary(d => d, _ => new Dictionary<string, Dictionary<string, GroupTallyBuilder>>(StringComparer.Ordinal));
+        var items = new Dictionary<string, long>(StringComparer.Ordinal);
+        var memberships = new (string Dimension, string Group)[FairnessDimensions.Known.Count];
+        foreach (var (key, user) in Users)
+        {
+            memberships[0] = (FairnessDimensions.Segment, segments.GetValueOrDefault(key) ?? FairnessDimensions.Unknown);
+            memberships[1] = (FairnessDimensions.Gender, user.Groups.Gender ?? FairnessDimensions.Unknown);
+            memberships[2] = (FairnessDimensions.AgeBand, ProfileView.AgeBandOf(user.Groups.BirthYear, now) ?? FairnessDimensions.Unknown);
+            memberships[3] = (FairnessDimensions.Country, user.Groups.Country ?? FairnessDimensions.Unknown);
+            memberships[4] = (FairnessDimensions.Visitor, user.Groups.Returning ? FairnessDimensions.ReturningVisitor : FairnessDimensions.NewVisitor);
+            var totals = user.Totals;
+            var outcome = experiment is null ? null : Array.Find(user.Experiments, e => e.Experiment == experiment.Number);
+            var variant = outcome is not null && outcome.Variant >= 0 && outcome.Variant < experiment!.VariantKeys.Length ? experiment.VariantKeys[outcome.Variant] : null;
+            foreach (var (dimension, group) in memberships)
+            {
+                Builder(groups[dimension], group).Record(totals.Impressions, totals.ItemsShown, totals.Clicks, totals.Purchases, Math.Max(0, totals.Revenue));
+                if (variant is not null)
+                {
+                    if (!byVariant[dimension].TryGetValue(group, out var variants))
+                    {
+                        byVariant[dimension][group] = variants = new Dictionary<string, GroupTallyBuilder>(StringComparer.Ordinal);
+                    }
+
+                    // An experiment's outcome counts lists, not items: its items shown are not kept per experiment.
+                    Builder(variants, variant).Record(outcome!.Impressions, 0, outcome.Clicks, outcome.Purchases, Math.Max(0, outcome.Revenue));
+                }
+            }
+
+            for (var i = 0; i < user.ShownItemIds.Length; i++)
+            {
+                items[user.ShownItemIds[i]] = items.GetValueOrDefault(user.ShownItemIds[i]) + user.ShownCounts[i];
+            }
+        }
+
+        var audit = new AuditInput
+        {
+            Groups = groups.ToDictionary(d => d.Key, d => (IReadOnlyDictionary<string, GroupTally>)d.Value.ToDictionary(g => g.Key, g => g.Value.ToTally(), StringComparer.Ordinal)),
+            ItemImpressions = items,
+        };
+        var experimentAudit = experiment is null ? null : new ExperimentAuditInput
+        {
+            ExperimentId = experiment.Id,
+            ControlVariant = experiment.ControlVariant,
+            Groups = byVariant.ToDictionary(
+                d => d.Key,
+                d => (IReadOnlyDictionary<string, IReadOnlyDictionary<string, GroupTally>>)d.Value.ToDictionary(
+                    g => g.Key,
+                    g => (IReadOnlyDictionary<string, GroupTally>)g.Value.ToDictionary(v => v.Key, v => v.Value.ToTally(), StringComparer.Ordinal),
+                    StringComparer.Ordinal)),
+        };
+        return new FeedbackAuditPart(audit, experimentAudit);
+    }
+
+    private static GroupTallyBuilder Builder(Dictionary<string, GroupTallyBuilder> builders, string key)
+    {
+        if (!builders.TryGetValue(key, out var builder))
+        {
+            builders[key] = builder = new GroupTallyBuilder();
+        }
+
+        return builder;
     }
 
     private void MarkDirty()

@@ -75,30 +75,44 @@ public sealed partial class RecommendationServing(
         var now = clock.GetUtcNow();
         entry.LastUsed = now;
         EvictIdle(now);
-        Task refresh;
-        lock (entry)
+        while (true)
         {
-            if (entry.Snapshot is not null && !entry.Invalidated && now - entry.CheckedAt < options.Value.ServingRefreshInterval)
+            Task refresh;
+            lock (entry)
             {
-                return entry.Snapshot;
+                // MustWait: a change made here is not in the snapshot yet (a refresh that will have it is running).
+                if (entry.Snapshot is not null && !entry.Invalidated && !entry.MustWait && now - entry.CheckedAt < options.Value.ServingRefreshInterval)
+                {
+                    return entry.Snapshot;
+                }
+
+                if (entry.Refresh is null || entry.Refresh.IsCompleted)
+                {
+                    entry.Invalidated = false;
+                    entry.CheckedAt = now;
+                    entry.Refresh = RefreshAsync(tenant, entry);
+                }
+
+                refresh = entry.Refresh;
+                if (entry.Snapshot is not null && !entry.MustWait)
+                {
+                    return entry.Snapshot; // stale for at most a refresh interval; the refresh runs meanwhile
+                }
             }
 
-            if (entry.Refresh is null || entry.Refresh.IsCompleted)
+            await refresh;
+            lock (entry)
             {
-                entry.Invalidated = false;
-                entry.CheckedAt = now;
-                entry.Refresh = RefreshAsync(tenant, entry);
+                // Still invalidated: the refresh awaited began before the change (it may hold what the change replaced),
+                // so one more, begun after it, is what this request waits for.
+                if (!entry.Invalidated || entry.Snapshot is null)
+                {
+                    return entry.Snapshot ?? TenantServingSnapshot.Empty;
+                }
             }
 
-            refresh = entry.Refresh;
-            if (entry.Snapshot is not null && !entry.MustWait)
-            {
-                return entry.Snapshot; // stale for at most a refresh interval; the refresh runs meanwhile
-            }
+            now = clock.GetUtcNow();
         }
-
-        await refresh;
-        return entry.Snapshot ?? TenantServingSnapshot.Empty;
     }
 
     /// <summary>A change was made through this silo: its next request waits for a refresh.</summary>

@@ -261,6 +261,23 @@ public sealed partial class FeatureShardGrain(
         return Task.FromResult<UserSegment?>(Listed(_model, entry));
     }
 
+    public Task<Dictionary<string, string>> GetSegmentLabelsAsync()
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (_model is { } model)
+        {
+            foreach (var (key, entry) in Entries)
+            {
+                if (entry.Segment >= 0 && model.Segment(entry.Segment)?.Label is { Length: > 0 } label)
+                {
+                    labels[key] = label;
+                }
+            }
+        }
+
+        return Task.FromResult(labels);
+    }
+
     /// <summary>The user's segment (and RFM score) as the shard lists it; the entry must be assigned.</summary>
     private static UserSegment Listed(SegmentModel model, ShardEntry entry) =>
         new(entry.Segment, model.Segment(entry.Segment)?.Label ?? "", model.Version, entry.Since, RfmScore.FromPacked(entry.Rfm)?.ToContract());

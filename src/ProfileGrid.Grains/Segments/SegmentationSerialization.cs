@@ -28,6 +28,7 @@ public static class SegmentationSerialization
             isSupported: type => type.Namespace == typeof(SegmentModel).Namespace
                 || type.Namespace == typeof(ProfileGrid.Recommendations.Rules.RuleSet).Namespace
                 || type.Namespace == typeof(ProfileGrid.Experiments.Design.ExperimentSet).Namespace
-                || type.Namespace == typeof(ProfileGrid.Experiments.Results.ExperimentResult).Namespace,
+                || type.Namespace == typeof(ProfileGrid.Experiments.Results.ExperimentResult).Namespace
+                || type.Namespace == typeof(ProfileGrid.Experiments.Fairness.GroupTally).Namespace,
             jsonSerializerOptions: JsonOptions));
 }

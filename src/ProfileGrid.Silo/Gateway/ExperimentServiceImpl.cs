@@ -8,7 +8,8 @@ using ProfileGrid.Grains.Recommendations;
 namespace ProfileGrid.Silo.Gateway;
 
 /// <summary>The gRPC (and REST) face of experiments: definitions and their life. Results come with the metrics.</summary>
-public sealed class ExperimentServiceImpl(IClusterClient cluster, RecommendationServing serving, EventValidator validator) : ExperimentService.ExperimentServiceBase
+public sealed class ExperimentServiceImpl(IClusterClient cluster, RecommendationServing serving, FairnessAuditService fairness, EventValidator validator)
+    : ExperimentService.ExperimentServiceBase
 {
     public override async Task<ExperimentList> ListExperiments(ListExperimentsRequest request, ServerCallContext context)
     {
@@ -90,6 +91,29 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
         var experiment = (await grain.GetAsync()).Find(id);
         return ExperimentResultsMapper.ToWire(result, experiment?.Status.ToString().ToLowerInvariant() ?? "", Time(DateTimeOffset.UtcNow));
     }
+
+    public override async Task<FairnessAuditResponse> GetFairnessAudit(FairnessAuditRequest request, ServerCallContext context)
+    {
+        var tenant = Tenant(request.Tenant, context);
+        var experimentId = request.ExperimentId.Length == 0 ? null : request.ExperimentId;
+        var report = await fairness.AuditAsync(tenant, experimentId)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{tenant}' has no experiment '{experimentId}'"));
+        var response = new FairnessAuditResponse
+        {
+            Audit = Struct(report.Audit),
+            Summary = report.Summary,
+            ComputedAt = Time(DateTimeOffset.UtcNow),
+        };
+        if (report.Experiment is { } byGroup)
+        {
+            response.Experiment = Struct(byGroup);
+        }
+
+        return response;
+    }
+
+    private static Google.Protobuf.WellKnownTypes.Struct Struct<T>(T value) =>
+        Google.Protobuf.JsonParser.Default.Parse<Google.Protobuf.WellKnownTypes.Struct>(System.Text.Json.JsonSerializer.Serialize(value));
 
     private IExperimentsGrain Grain(string tenant) => cluster.GetGrain<IExperimentsGrain>(tenant);
 
