@@ -25,6 +25,9 @@ public sealed class DemoSettings
 
     public int Concurrency { get; set; } = 4;
 
+    /// <summary>Visits per simulated user in the A/B test that closes the demo; 0 skips the test.</summary>
+    public int ExperimentVisits { get; set; } = 2;
+
     /// <summary>How long to wait for every profile to reflect the stream before summarising anyway.</summary>
     public TimeSpan ApplyTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }
@@ -89,12 +92,19 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
         var sample = PrintSummary(stream, expected, report, total.Elapsed, before, after);
         var segmented = await SegmentAsync(channel, client, stream, after.Count, stoppingToken);
         var shown = await RecommendAsync(channel, stream, segmented, stoppingToken);
+        if (demo.ExperimentVisits > 0)
+        {
+            var labels = segmented.Values.Where(p => p.Segment is not null).Select(p => p.Segment.Label).ToHashSet(StringComparer.Ordinal);
+            await new DemoExperiment(demo, grid).RunAsync(channel, stream, labels, stoppingToken);
+        }
 
         var http = grid.HttpAddress;
         Console.WriteLine();
         Console.WriteLine($"The grid keeps running. Try: curl {http}/v1/tenants/{demo.Tenant}/users/{sample ?? "u-000001"}/profile");
         Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/segments");
         Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/users/{shown ?? "u-000001"}/recommendations?n=5");
+        Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/experiments/{DemoExperiment.ExperimentId}/results");
+        Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/fairness");
         Console.WriteLine($"gRPC on {grid.GrpcAddress} (reflection on). Press Ctrl-C to stop{(grid.DataLocation is null ? "" : $"; profiles stay in {grid.DataLocation}")}.");
     }
 
