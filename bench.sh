@@ -15,6 +15,8 @@
 #                                       # 1M: about 7 GiB of live heap in the host, see docs/benchmarks.md)
 #   bash bench.sh recommender-train     # item-item CF and EASE training time and peak memory at 100k users x 20k items,
 #                                       # .NET against numpy/scipy (--help: options)
+#   bash bench.sh experiment-results    # an A/B result at 1M exposed users as the feedback shards compute it, against
+#                                       # pandas + scipy on the same rows (--help: options)
 #   bash bench.sh recommend             # Recommend at 1,000/s for 100k users x 20k items: p50/p99, host CPU per call,
 #                                       # then the most it serves with 16 in flight (--help: options)
 # Results: docs/benchmarks.md.
@@ -29,6 +31,13 @@ if [ "${1:-}" = "segmentation" ]; then
     echo "Installing scikit-learn (apt-get install python3-sklearn)..."
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn >/dev/null
+  fi
+elif [ "${1:-}" = "experiment-results" ]; then
+  # The peer is pandas + scipy: Debian's python3-pandas and python3-scipy, for /usr/bin/python3.
+  if ! /usr/bin/python3 -c "import scipy, pandas" >/dev/null 2>&1; then
+    echo "Installing pandas and scipy (apt-get install python3-pandas python3-scipy)..."
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pandas python3-scipy >/dev/null
   fi
 elif [ "${1:-}" = "recommender-train" ]; then
   # The peer is numpy/scipy: Debian's python3-scipy (which brings python3-numpy), for /usr/bin/python3.
@@ -46,7 +55,7 @@ fi
 # recommend needs Azurite only with --storage azurite.
 needs_azurite=yes
 case "${1:-}" in
-  segmentation|memory|recommender-train) needs_azurite=no ;;
+  segmentation|memory|recommender-train|experiment-results) needs_azurite=no ;;
   recommend) case " $* " in *" --storage azurite "*|*" --storage=azurite "*) ;; *) needs_azurite=no ;; esac ;;
 esac
 if [ "$needs_azurite" = yes ] && [ ! -x node_modules/.bin/azurite ]; then

@@ -82,29 +82,8 @@ public sealed partial class FeedbackShardGrain(
 
     public Task<int> CountAsync() => Task.FromResult(Users.Count);
 
-    public Task<VariantTally[]> GetExperimentTalliesAsync(int experimentNumber)
-    {
-        var tallies = new Dictionary<int, VariantAccumulator>();
-        foreach (var user in Users.Values)
-        {
-            foreach (var outcome in user.Experiments)
-            {
-                if (outcome.Experiment != experimentNumber)
-                {
-                    continue;
-                }
-
-                if (!tallies.TryGetValue(outcome.Variant, out var tally))
-                {
-                    tallies[outcome.Variant] = tally = new VariantAccumulator();
-                }
-
-                tally.Add(outcome);
-            }
-        }
-
-        return Task.FromResult(tallies.OrderBy(pair => pair.Key).Select(pair => pair.Value.ToTally(pair.Key)).ToArray());
-    }
+    public Task<VariantTally[]> GetExperimentTalliesAsync(int experimentNumber) =>
+        Task.FromResult(ExperimentTallies.Of(Users.Values, experimentNumber));
 
     public async Task<FeedbackAuditPart> GetAuditAsync(AuditedExperiment? experiment)
     {
@@ -202,55 +181,6 @@ public sealed partial class FeedbackShardGrain(
             LogWriteFailed(this.GetPrimaryKeyString(), ex);
             MarkDirty();
         }
-    }
-
-    /// <summary>Sums of one variant's users, added up in place (a scan of a shard allocates one per variant, not one per user).</summary>
-    private sealed class VariantAccumulator
-    {
-        private long _users, _clickers, _converters, _mismatched;
-        private double _impressions, _impressionSquares, _clicks, _clickSquares, _clicksTimesImpressions, _cartAdds, _purchases;
-        private double _revenue, _revenueSquares, _covariate, _covariateSquares, _revenueTimesCovariate;
-
-        public void Add(ExperimentOutcomeReport user)
-        {
-            _users++;
-            _impressions += user.Impressions;
-            _impressionSquares += (double)user.Impressions * user.Impressions;
-            _clicks += user.Clicks;
-            _clickSquares += (double)user.Clicks * user.Clicks;
-            _clicksTimesImpressions += (double)user.Clicks * user.Impressions;
-            _clickers += user.Clicks > 0 ? 1 : 0;
-            _converters += user.Purchases > 0 ? 1 : 0;
-            _cartAdds += user.CartAdds;
-            _purchases += user.Purchases;
-            _revenue += user.Revenue;
-            _revenueSquares += user.Revenue * user.Revenue;
-            _covariate += user.PrePeriodRevenue;
-            _covariateSquares += user.PrePeriodRevenue * user.PrePeriodRevenue;
-            _revenueTimesCovariate += user.Revenue * user.PrePeriodRevenue;
-            _mismatched += user.Mismatched > 0 ? 1 : 0;
-        }
-
-        public VariantTally ToTally(int variant) => new()
-        {
-            Variant = variant,
-            Users = _users,
-            Impressions = _impressions,
-            ImpressionSquares = _impressionSquares,
-            Clicks = _clicks,
-            ClickSquares = _clickSquares,
-            ClicksTimesImpressions = _clicksTimesImpressions,
-            Clickers = _clickers,
-            Converters = _converters,
-            CartAdds = _cartAdds,
-            Purchases = _purchases,
-            Revenue = _revenue,
-            RevenueSquares = _revenueSquares,
-            Covariate = _covariate,
-            CovariateSquares = _covariateSquares,
-            RevenueTimesCovariate = _revenueTimesCovariate,
-            UsersWithMismatches = _mismatched,
-        };
     }
 
     [LoggerMessage(EventId = 3470, Level = LogLevel.Warning, Message = "Feedback shard {ShardKey}: writing its figures failed; will try again")]
