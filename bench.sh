@@ -17,6 +17,8 @@
 #                                       # .NET against numpy/scipy (--help: options)
 #   bash bench.sh experiment-results    # an A/B result at 1M exposed users as the feedback shards compute it, against
 #                                       # pandas + scipy on the same rows (--help: options)
+#   bash bench.sh feedback              # after recommend's history: impressions (10 items) and clicks ingested, acknowledged
+#                                       # and end to end; Recommend before and after feedback and with an experiment running
 #   bash bench.sh recommend             # Recommend at 1,000/s for 100k users x 20k items: p50/p99, host CPU per call,
 #                                       # then the most it serves with 16 in flight (--help: options)
 # Results: docs/benchmarks.md.
@@ -46,7 +48,7 @@ elif [ "${1:-}" = "recommender-train" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy >/dev/null
   fi
-elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && ! command -v redis-server >/dev/null 2>&1; then
+elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && [ "${1:-}" != "feedback" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
@@ -56,7 +58,7 @@ fi
 needs_azurite=yes
 case "${1:-}" in
   segmentation|memory|recommender-train|experiment-results) needs_azurite=no ;;
-  recommend) case " $* " in *" --storage azurite "*|*" --storage=azurite "*) ;; *) needs_azurite=no ;; esac ;;
+  recommend|feedback) case " $* " in *" --storage azurite "*|*" --storage=azurite "*) ;; *) needs_azurite=no ;; esac ;;
 esac
 if [ "$needs_azurite" = yes ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "Installing Azurite (npm ci)..."

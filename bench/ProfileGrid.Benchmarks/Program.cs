@@ -32,6 +32,11 @@ if (args.Length > 0 && args[0] == "recommender-train")
     return await RecommenderTrainBench.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "feedback")
+{
+    return await FeedbackBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "experiment-results")
 {
     return await ExperimentResultsBench.RunAsync(args[1..]);

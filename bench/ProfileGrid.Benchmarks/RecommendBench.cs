@@ -111,7 +111,7 @@ public static class RecommendBench
         }
     }
 
-    private static async Task<RecommendSetup> SetUpAsync(
+    internal static async Task<RecommendSetup> SetUpAsync(
         BenchHost host, RecommendationService.RecommendationServiceClient client, RecommendOptions options, Action<string> log)
     {
         var workload = new RecommendWorkload(options, DateTimeOffset.UtcNow);
@@ -199,7 +199,7 @@ public static class RecommendBench
         }
     }
 
-    private static string Line(LoadStats s) =>
+    internal static string Line(LoadStats s) =>
         $"{s.Requests:N0} calls in {s.Seconds:F1} s ({s.RequestsPerSecond:N0}/s): p50 {s.P50:F3} ms, p90 {s.P90:F3}, p99 {s.P99:F3}, p99.9 {s.P999:F3}, max {s.Max:F3}" +
         (s.ServiceP99 is { } service ? $" (from sending: p50 {s.ServiceP50:F3}, p99 {service:F3}; sender late by up to {s.SendLagP99:F3} ms at p99)" : string.Empty) +
         $"; errors {s.Errors}{(s.FirstError is null ? string.Empty : $" ({s.FirstError})")}; host {s.Cpu.Server:F2} cores, {s.HostMicrosPerRequest:F0} us per call; " +
