@@ -95,10 +95,10 @@ public sealed partial class UserProfileGrain(
     private Dictionary<string, ItemFact>? _itemFacts;
     private IInteractionShardGrain? _interactionShard;
 
-    // The feedback figures go to the feedback shard likewise, after the write that made them durable. Every profile
-    // reports once per activation (the fairness audit counts the users never shown a list too), then on feedback,
-    // conversions and identity changes.
-    private bool _feedbackChanged = true;
+    // The feedback figures go to the feedback shard likewise, after the write that made them durable: once per activation
+    // and on feedback, conversions and identity changes, by profiles that were shown or clicked a list. Profiles without
+    // feedback do not report: a shard entry per user would double the derived state a bulk load writes behind.
+    private bool _feedbackChanged;
     private IFeedbackShardGrain? _feedbackShard;
 
     // References kept, and made without GetGrain's reflection (see GrainReferences).
@@ -161,6 +161,7 @@ public sealed partial class UserProfileGrain(
         PushFeaturesOnMaterialChange();
         _itemsChanged = Profile.Behavior.Items.Count > 0;
         PushItemsIfChanged();
+        _feedbackChanged = FeedbackReport.HasFeedback(Profile);
         PushFeedbackIfChanged();
         ScheduleIdleCheck();
         return Task.CompletedTask;
@@ -771,8 +772,8 @@ public sealed partial class UserProfileGrain(
     {
         foreach (var e in events)
         {
-            if (e.Kind is EventKind.Impression or EventKind.Click or EventKind.Identify ||
-                (e.Kind is EventKind.AddToCart or EventKind.Purchase && FeedbackReport.HasFeedback(Profile)))
+            if (e.Kind is EventKind.Impression or EventKind.Click ||
+                (e.Kind is EventKind.AddToCart or EventKind.Purchase or EventKind.Identify && FeedbackReport.HasFeedback(Profile)))
             {
                 _feedbackChanged = true;
             }
