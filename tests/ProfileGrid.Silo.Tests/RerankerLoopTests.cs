@@ -122,6 +122,9 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
             Assert.Equal(published.Version, status.Version);
             Assert.Equal(published.Fingerprint, status.Fingerprint);
             Assert.Equal(published.Evaluation.ModelNdcg, status.Evaluation.ModelNdcg);
+            // The same over REST.
+            var rest = await restarted.Http.GetStringAsync($"/v1/tenants/{tenant}/reranker");
+            Assert.Contains($"\"fingerprint\":\"{published.Fingerprint}\"", rest.Replace(" ", "", StringComparison.Ordinal));
             await AssertVariantServesReRankedListsAsync(recommendations, tenant, userIds, published.Fingerprint);
         }
         catch
