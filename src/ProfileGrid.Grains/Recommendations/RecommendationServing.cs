@@ -35,6 +35,9 @@ public sealed class TenantServingSnapshot
     /// <summary>The tenant's published re-ranker; null before the first is published.</summary>
     public PublishedReranker? Reranker { get; init; }
 
+    /// <summary>The re-ranker version last fetched, loaded or refused: fetched again only when another is published.</summary>
+    public long RerankerVersionSeen { get; init; }
+
     /// <summary>Global popularity by item (the re-ranker's feature), computed once per model package.</summary>
     public IReadOnlyDictionary<string, double> Popularity { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
 
@@ -137,12 +140,22 @@ public sealed partial class RecommendationServing(
                     .GetSnapshotAsync(i < current.CatalogVersions.Length ? current.CatalogVersions[i] : -1)).ToArray();
             var rulesCall = grains.GetGrain<IRecommendationRulesGrain>(tenant).GetIfChangedAsync(current.RulesVersion);
             var experimentsCall = grains.GetGrain<IExperimentsGrain>(tenant).GetIfChangedAsync(current.Experiments.Version);
-            var rerankerCall = grains.GetGrain<IRerankerGrain>(tenant).GetModelAsync(current.Reranker?.Version ?? 0);
+            var rerankerCall = grains.GetGrain<IRerankerGrain>(tenant).GetModelAsync(current.RerankerVersionSeen);
             var model = await modelCall;
             var catalogs = await Task.WhenAll(catalogCalls);
             var changedRules = await rulesCall;
             var changedExperiments = await experimentsCall;
-            var publishedReranker = await rerankerCall;
+            RerankerModelBytes publishedReranker;
+            try
+            {
+                publishedReranker = await rerankerCall;
+            }
+            catch (Exception ex)
+            {
+                // The re-ranker only reorders: without it the model, catalog and rules still refresh.
+                LogRerankerUnavailable(tenant, ex);
+                publishedReranker = new RerankerModelBytes(current.RerankerVersionSeen, null, null);
+            }
 
             var package = current.Package;
             var popularity = current.Popularity;
@@ -156,6 +169,7 @@ public sealed partial class RecommendationServing(
             var reranker = current.Reranker;
             if (publishedReranker.Bytes is { } rerankerBytes && publishedReranker.Version != reranker?.Version)
             {
+                // A model this build cannot load is not fetched again; the last loaded one goes on serving.
                 reranker = LoadReranker(tenant, publishedReranker, rerankerBytes) ?? reranker;
             }
 
@@ -198,6 +212,7 @@ public sealed partial class RecommendationServing(
                     RulesVersion = changedRules?.Version ?? current.RulesVersion,
                     Experiments = changedExperiments ?? current.Experiments,
                     Reranker = reranker,
+                    RerankerVersionSeen = publishedReranker.Version,
                     Popularity = popularity,
                 };
                 entry.MustWait = entry.Invalidated;
@@ -229,7 +244,8 @@ public sealed partial class RecommendationServing(
         }
         catch (ArgumentException ex)
         {
-            // Saved with another feature layout or format (an upgrade changed it): serve the base order until retrained.
+            // Saved with another feature layout or format (an upgrade changed it): the last loaded model, or the base
+            // order, is served until a retraining publishes one this build reads.
             LogRerankerRefused(tenant, published.Version, ex);
             return null;
         }
@@ -276,6 +292,9 @@ public sealed partial class RecommendationServing(
 
     [LoggerMessage(EventId = 3433, Level = LogLevel.Warning, Message = "Serving {Tenant}: re-ranker {Version} cannot be loaded; serving the base order until it is retrained")]
     private partial void LogRerankerRefused(string tenant, long version, Exception exception);
+
+    [LoggerMessage(EventId = 3434, Level = LogLevel.Warning, Message = "Serving {Tenant}: the re-ranker could not be asked for its model; serving the last one")]
+    private partial void LogRerankerUnavailable(string tenant, Exception exception);
 
     [LoggerMessage(EventId = 3431, Level = LogLevel.Warning, Message = "Serving {Tenant}: refreshing the model, catalog or rules failed; serving the last ones")]
     private partial void LogRefreshFailed(string tenant, Exception exception);
