@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
@@ -49,13 +50,14 @@ public sealed class RecommendationUnavailableException(string message) : Excepti
 /// <see cref="RecommendationServing"/> cache, the user's item history and consent from their profile grain, their
 /// segment from their feature shard (both asked at once). No hot grain is on the path.
 /// </summary>
-public sealed class RecommendationEngine(
+public sealed partial class RecommendationEngine(
     RecommendationServing serving,
     IGrainFactory grains,
     IOptions<RecommendationOptions> options,
     IOptions<SegmentationOptions> segmentationOptions,
     IOptions<RerankingOptions> rerankingOptions,
     TimeProvider clock,
+    ILogger<RecommendationEngine> logger,
     IMeterFactory? meters = null)
 {
     /// <summary>Meter <c>ProfileGrid.Recommendations</c>: what operators watch of serving (dotnet-counters, OpenTelemetry).</summary>
@@ -179,19 +181,36 @@ public sealed class RecommendationEngine(
         var recommendationId = NewRecommendationId(assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex));
         if (reranker is not null && items.Count > 0)
         {
-            var user = RerankUserSummary.Create(RerankServing.User(input, segment, now), snapshot.CategoryOf, now);
-            var rerankCandidates = RerankServing.Candidates(items, call.Slot, snapshot.Popularity, RerankServing.TimesIgnored(input));
-            items = RerankServing.Rerank(reranker.Model, user, items, rerankCandidates, call.Count);
+            try
+            {
+                var user = RerankUserSummary.Create(RerankServing.User(input, segment, now), snapshot.CategoryOf, now);
+                var rerankCandidates = RerankServing.Candidates(items, call.Slot, snapshot.Popularity, RerankServing.TimesIgnored(input));
+                items = RerankServing.Rerank(reranker.Model, user, items, rerankCandidates, call.Count);
+            }
+            catch (ArgumentException ex)
+            {
+                // The re-ranker only reorders: a candidate it cannot describe leaves the user the base list.
+                LogRerankFailed(call.Tenant, ex);
+                reranker = null;
+                items = items.Take(call.Count).ToList();
+            }
         }
         else if (consented && items.Count > 0 && ShouldLog(reranking.LogShare))
         {
             // One one-way message per list to the shard of the user's feedback, which will know whether it was shown.
             // Users who opted out of personalization are not logged: their profile does not feed models.
-            var user = RerankUserSummary.Create(RerankServing.User(input, segment, now), snapshot.CategoryOf, now);
-            var logged = RerankServing.Log(recommendationId, now, call.Slot, user,
-                RerankServing.Candidates(items, call.Slot, snapshot.Popularity, RerankServing.TimesIgnored(input)));
-            var shard = SegmentKeys.Shard(call.Tenant, SegmentKeys.ShardOf(profileKey, segmentationOptions.Value.Shards));
-            _ = grains.GetGrain<IRerankLogShardGrain>(shard).LogAsync(logged);
+            try
+            {
+                var user = RerankUserSummary.Create(RerankServing.User(input, segment, now), snapshot.CategoryOf, now);
+                var logged = RerankServing.Log(recommendationId, now, call.Slot, user,
+                    RerankServing.Candidates(items, call.Slot, snapshot.Popularity, RerankServing.TimesIgnored(input)));
+                var shard = SegmentKeys.Shard(call.Tenant, SegmentKeys.ShardOf(profileKey, segmentationOptions.Value.Shards));
+                _ = grains.GetGrain<IRerankLogShardGrain>(shard).LogAsync(logged);
+            }
+            catch (ArgumentException ex)
+            {
+                LogRerankFailed(call.Tenant, ex); // training data lost, never the list
+            }
         }
 
         return new ServedList(
@@ -207,6 +226,9 @@ public sealed class RecommendationEngine(
             assigned?.Variant.Key,
             reranker is not null && items.Count > 0 ? reranker.Fingerprint : null);
     }
+
+    [LoggerMessage(EventId = 3435, Level = LogLevel.Warning, Message = "Recommend {Tenant}: the re-ranker's features could not be computed; the list is served in its base order and not logged")]
+    private partial void LogRerankFailed(string tenant, Exception exception);
 
     private static bool ShouldLog(double share) => share >= 1 || (share > 0 && Random.Shared.NextDouble() < share);
 
