@@ -27,7 +27,7 @@ public class RerankLogTests(ClusterFixture fixture)
         for (var i = 1; i <= 8; i++)
         {
             // One-way messages may overtake each other: wait for each, so that "latest" is well defined.
-            await shard.LogAsync(List($"rec-{i}", "a", "b"));
+            await shard.LogAsync(RerankLogTestLists.List($"rec-{i}", "a", "b"));
             counts = await PollAsync(shard.CountAsync, c => c.Logged == i);
         }
 
@@ -39,8 +39,8 @@ public class RerankLogTests(ClusterFixture fixture)
     public async Task The_feedback_shard_reports_the_clicks_of_the_asked_lists_that_were_shown()
     {
         var feedback = fixture.Client.GetGrain<IFeedbackShardGrain>(SegmentKeys.Shard(_tenant, 1));
-        await feedback.UpdateAsync(Update("u1", new ListClicksReport("rec-a", true, ["x"]), new ListClicksReport("rec-b", false, ["y"])));
-        await feedback.UpdateAsync(Update("u2", new ListClicksReport("rec-c", true, []), new ListClicksReport("rec-d", true, ["z"])));
+        await feedback.UpdateAsync(RerankLogTestLists.Update("u1", new ListClicksReport("rec-a", true, ["x"]), new ListClicksReport("rec-b", false, ["y"])));
+        await feedback.UpdateAsync(RerankLogTestLists.Update("u2", new ListClicksReport("rec-c", true, []), new ListClicksReport("rec-d", true, ["z"])));
 
         var clicks = await feedback.GetListClicksAsync(["rec-a", "rec-b", "rec-c", "rec-unknown"]);
 
@@ -53,11 +53,11 @@ public class RerankLogTests(ClusterFixture fixture)
     {
         var shard = SegmentKeys.Shard(_tenant, 2);
         var log = fixture.Client.GetGrain<IRerankLogShardGrain>(shard);
-        await log.LogAsync(List("rec-1", "a", "b", "c"));
-        await log.LogAsync(List("rec-2", "a", "b", "c"));
-        await log.LogAsync(List("rec-3", "a", "b", "c"));
+        await log.LogAsync(RerankLogTestLists.List("rec-1", "a", "b", "c"));
+        await log.LogAsync(RerankLogTestLists.List("rec-2", "a", "b", "c"));
+        await log.LogAsync(RerankLogTestLists.List("rec-3", "a", "b", "c"));
         await PollAsync(log.CountAsync, c => c.Logged == 3);
-        await fixture.Client.GetGrain<IFeedbackShardGrain>(shard).UpdateAsync(Update("u1",
+        await fixture.Client.GetGrain<IFeedbackShardGrain>(shard).UpdateAsync(RerankLogTestLists.Update("u1",
             new ListClicksReport("rec-1", true, ["b"]), new ListClicksReport("rec-2", true, []), new ListClicksReport("rec-3", false, ["a"])));
 
         var result = await fixture.Client.GetGrain<IRerankerGrain>(_tenant).TrainAsync();
@@ -75,7 +75,7 @@ public class RerankLogTests(ClusterFixture fixture)
     [Fact]
     public void Examples_label_the_clicked_items_and_a_list_of_another_feature_layout_gives_none()
     {
-        var list = List("rec-1", "a", "b", "c");
+        var list = RerankLogTestLists.List("rec-1", "a", "b", "c");
         var examples = RerankServing.Examples(list, ["b"]).ToList();
         Assert.Equal([false, true, false], examples.Select(e => e.Clicked));
         Assert.Equal([1f, 2f, 3f], examples.Select(e => e.Features.Values[0])); // base_rank, as logged
@@ -127,22 +127,6 @@ public class RerankLogTests(ClusterFixture fixture)
 
     private static ServedItem Item(string id, string source, double score) => new(id, score, source, null, [], null);
 
-    private static RerankLoggedList List(string recommendationId, params string[] itemIds)
-    {
-        var features = new float[itemIds.Length * RerankFeatures.Length];
-        for (var i = 0; i < itemIds.Length; i++)
-        {
-            features[i * RerankFeatures.Length] = i + 1; // base_rank
-            features[(i * RerankFeatures.Length) + 1] = itemIds.Length - i; // base_score
-        }
-
-        return new RerankLoggedList(recommendationId, DateTimeOffset.UtcNow, "home", itemIds, features);
-    }
-
-    private static FeedbackUpdate Update(string user, params ListClicksReport[] lists) => new(
-        new ProfileKey("t", user).ToString(), DateTimeOffset.UtcNow, new FeedbackTotals(lists.Length, 0, 0, 0, 0, 0),
-        new UserGroups(null, null, null, false), [], [], [], lists);
-
     private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
@@ -158,4 +142,24 @@ public class RerankLogTests(ClusterFixture fixture)
             await Task.Delay(50);
         }
     }
+}
+
+/// <summary>Logged lists and feedback pushes as the re-ranker tests need them.</summary>
+internal static class RerankLogTestLists
+{
+    public static RerankLoggedList List(string recommendationId, params string[] itemIds)
+    {
+        var features = new float[itemIds.Length * RerankFeatures.Length];
+        for (var i = 0; i < itemIds.Length; i++)
+        {
+            features[i * RerankFeatures.Length] = i + 1; // base_rank
+            features[(i * RerankFeatures.Length) + 1] = itemIds.Length - i; // base_score
+        }
+
+        return new RerankLoggedList(recommendationId, DateTimeOffset.UtcNow, "home", itemIds, features);
+    }
+
+    public static FeedbackUpdate Update(string user, params ListClicksReport[] lists) => new(
+        new ProfileKey("t", user).ToString(), DateTimeOffset.UtcNow, new FeedbackTotals(lists.Length, 0, 0, 0, 0, 0),
+        new UserGroups(null, null, null, false), [], [], [], lists);
 }

@@ -20,7 +20,10 @@ public sealed class RerankingOptions
     /// <summary>Retrain once this many lists were logged since the last training (0: only on demand).</summary>
     public int RetrainAfterLists { get; set; } = 500;
 
-    /// <summary>How often the retraining trigger is checked: the most often a re-ranker retrains by itself.</summary>
+    /// <summary>
+    /// How often the retraining trigger is checked: the most often a re-ranker retrains by itself (a reminder, so at
+    /// least the reminder service's minimum period, 1 minute by default).
+    /// </summary>
     public TimeSpan RetrainCheckInterval { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The gate: the model's validation nDCG must beat the base order's by more than this.</summary>
@@ -61,10 +64,10 @@ public sealed class RerankingOptions
             problems.Add($"RetrainAfterLists must be 0 (only on demand) or more (is {RetrainAfterLists}).");
         }
 
-        // Reminders tick at most once a minute.
-        if (RetrainCheckInterval < TimeSpan.FromMinutes(1))
+        // A reminder: the reminder service refuses periods under its own minimum (1 minute unless configured lower).
+        if (RetrainCheckInterval < TimeSpan.FromSeconds(1))
         {
-            problems.Add($"RetrainCheckInterval must be at least 1 minute (is {RetrainCheckInterval}).");
+            problems.Add($"RetrainCheckInterval must be at least 1 second (is {RetrainCheckInterval}).");
         }
 
         if (!double.IsFinite(PublishMargin) || PublishMargin < 0)
