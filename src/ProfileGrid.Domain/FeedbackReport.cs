@@ -46,7 +46,26 @@ public static class FeedbackReport
             i++;
         }
 
-        return new FeedbackUpdate(profileKey, now, totals, groups, experiments, itemIds, counts);
+        return new FeedbackUpdate(profileKey, now, totals, groups, experiments, itemIds, counts, RecentLists(feedback));
+    }
+
+    /// <summary>The user's recent lists with the ids of the items clicked in them (the re-ranker's labels).</summary>
+    internal static ListClicksReport[] RecentLists(FeedbackState feedback)
+    {
+        var lists = new ListClicksReport[feedback.RecentLists.Count];
+        for (var l = 0; l < lists.Length; l++)
+        {
+            var list = feedback.RecentLists[l];
+            var clicked = list.Clicks.Count == 0 ? [] : new string[list.Clicks.Count];
+            for (var c = 0; c < clicked.Length; c++)
+            {
+                clicked[c] = list.Clicks[c].ItemId;
+            }
+
+            lists[l] = new ListClicksReport(list.RecommendationId, list.ShownAt is not null, clicked);
+        }
+
+        return lists;
     }
 
     /// <summary>Purchase revenue of the <paramref name="days"/> whole UTC days before the day of <paramref name="firstExposedAt"/>.</summary>

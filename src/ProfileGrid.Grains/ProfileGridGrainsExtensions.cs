@@ -29,6 +29,7 @@ public static class ProfileGridGrainsExtensions
         AddValidatedOptions<ResidencyOptions>(services, configuration, ResidencyOptions.Section, o => o.Validate());
         AddValidatedOptions<SegmentationOptions>(services, configuration, SegmentationOptions.Section, o => o.Validate());
         AddValidatedOptions<RecommendationOptions>(services, configuration, RecommendationOptions.Section, o => o.Validate());
+        AddValidatedOptions<RerankingOptions>(services, configuration, RerankingOptions.Section, o => o.Validate());
         services.TryAddSingleton<RecommendationServing>();
         services.TryAddSingleton<RecommendationEngine>();
         AddValidatedOptions<ProfileGrid.Experiments.Fairness.FairnessOptions>(services, configuration, ProfileGrid.Experiments.Fairness.FairnessOptions.SectionName, o => o.Validate());

@@ -62,6 +62,9 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.MaxWriteAttempts = 3;
             });
 
+            // Small enough that RerankLogTests can fill a log shard.
+            silo.Services.Configure<ProfileGrid.Grains.Recommendations.RerankingOptions>(o => o.MaxListsPerShard = RerankLogTests.MaxListsPerShard);
+
             // Profiles pack soon after their last use, so that every cluster test also runs over packing and unpacking.
             silo.Services.Configure<ResidencyOptions>(o =>
             {

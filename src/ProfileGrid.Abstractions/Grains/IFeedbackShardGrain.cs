@@ -20,6 +20,12 @@ public interface IFeedbackShardGrain : IGrainWithStringKey
     /// <summary>How many users the shard holds.</summary>
     [AlwaysInterleave]
     Task<int> CountAsync();
+
+    // Re-ranker training (IRerankerGrain): the clicks of logged lists.
+
+    /// <summary>Of <paramref name="recommendationIds"/>, the lists the shard's users were shown, with their clicked items.</summary>
+    [ReadOnly]
+    Task<ListClicksReport[]> GetListClicksAsync(string[] recommendationIds);
 }
 
 /// <summary>A user's feedback figures as the profile holds them now (absolute values, not increments).</summary>
@@ -30,6 +36,7 @@ public interface IFeedbackShardGrain : IGrainWithStringKey
 /// <param name="Experiments">The user's outcome in each experiment they were exposed to.</param>
 /// <param name="ShownItemIds">Items shown to the user (the profile's bounded exposure list), with <paramref name="ShownCounts"/>.</param>
 /// <param name="ShownCounts">How often each of <paramref name="ShownItemIds"/> was shown.</param>
+/// <param name="RecentLists">The user's recent lists and their clicks (null from a profile that predates them).</param>
 [GenerateSerializer, Immutable, Alias("pg.feedback-update")]
 public sealed record FeedbackUpdate(
     [property: Id(0)] string ProfileKey,
@@ -38,7 +45,17 @@ public sealed record FeedbackUpdate(
     [property: Id(3)] UserGroups Groups,
     [property: Id(4)] ExperimentOutcomeReport[] Experiments,
     [property: Id(5)] string[] ShownItemIds,
-    [property: Id(6)] int[] ShownCounts);
+    [property: Id(6)] int[] ShownCounts,
+    // Re-ranker training: which lists were shown and what was clicked in them.
+    [property: Id(7)] ListClicksReport[]? RecentLists = null);
+
+/// <summary>One of a user's recent lists (the profile's bounded RecentLists): whether it was shown, and the items clicked in it.</summary>
+/// <param name="Shown">True once the impression arrived (a click alone does not say which items were shown).</param>
+[GenerateSerializer, Immutable, Alias("pg.list-clicks-report")]
+public sealed record ListClicksReport(
+    [property: Id(0)] string RecommendationId,
+    [property: Id(1)] bool Shown,
+    [property: Id(2)] string[] ClickedItemIds);
 
 /// <summary>One user's feedback totals: lists shown, items shown, clicks, attributed conversions and revenue (reporting currency).</summary>
 [GenerateSerializer, Immutable, Alias("pg.feedback-totals")]

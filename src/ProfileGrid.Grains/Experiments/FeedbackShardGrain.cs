@@ -154,6 +154,31 @@ public sealed partial class FeedbackShardGrain(
         return builder;
     }
 
+    public Task<ListClicksReport[]> GetListClicksAsync(string[] recommendationIds)
+    {
+        // A scan of the shard's users' recent lists (at most ProfileOptions.RecentListsCapacity each): training is rare,
+        // and an index by list id would cost memory on every push.
+        var wanted = new HashSet<string>(recommendationIds, StringComparer.Ordinal);
+        var found = new List<ListClicksReport>(Math.Min(wanted.Count, 1024));
+        foreach (var user in Users.Values)
+        {
+            if (user.RecentLists is not { } lists)
+            {
+                continue;
+            }
+
+            foreach (var list in lists)
+            {
+                if (list.Shown && wanted.Contains(list.RecommendationId))
+                {
+                    found.Add(list);
+                }
+            }
+        }
+
+        return Task.FromResult(found.ToArray());
+    }
+
     private void MarkDirty()
     {
         _dirty = true;

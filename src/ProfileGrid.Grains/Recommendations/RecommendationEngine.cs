@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
@@ -10,6 +11,7 @@ using ProfileGrid.Experiments.Design;
 using ProfileGrid.Grains.Segments;
 using ProfileGrid.Recommendations;
 using ProfileGrid.Recommendations.Rules;
+using ProfileGrid.Reranking;
 
 namespace ProfileGrid.Grains.Recommendations;
 
@@ -26,6 +28,7 @@ public sealed record RecommendCall(
 public sealed record ServedItem(string ItemId, double Score, string Source, string? Because, IReadOnlyList<string> Rules, CatalogItem? Catalog);
 
 /// <summary>A served list and what it was served from.</summary>
+/// <param name="Reranker">The fingerprint of the re-ranker that ordered the list; null when it is in the base order.</param>
 public sealed record ServedList(
     string RecommendationId,
     long ModelVersion,
@@ -36,7 +39,8 @@ public sealed record ServedList(
     string? SegmentLabel,
     IReadOnlyList<ServedItem> Items,
     string? ExperimentId = null,
-    string? Variant = null);
+    string? Variant = null,
+    string? Reranker = null);
 
 /// <summary>Why a Recommend call could not be served.</summary>
 public sealed class RecommendationUnavailableException(string message) : Exception(message);
@@ -46,12 +50,14 @@ public sealed class RecommendationUnavailableException(string message) : Excepti
 /// <see cref="RecommendationServing"/> cache, the user's item history and consent from their profile grain, their
 /// segment from their feature shard (both asked at once). No hot grain is on the path.
 /// </summary>
-public sealed class RecommendationEngine(
+public sealed partial class RecommendationEngine(
     RecommendationServing serving,
     IGrainFactory grains,
     IOptions<RecommendationOptions> options,
     IOptions<SegmentationOptions> segmentationOptions,
+    IOptions<RerankingOptions> rerankingOptions,
     TimeProvider clock,
+    ILogger<RecommendationEngine> logger,
     IMeterFactory? meters = null)
 {
     /// <summary>Meter <c>ProfileGrid.Recommendations</c>: what operators watch of serving (dotnet-counters, OpenTelemetry).</summary>
@@ -74,8 +80,11 @@ public sealed class RecommendationEngine(
         // Cached in the silo (a refresh interval old at most): it says whether an experiment needs the user's attributes.
         var snapshot = await serving.GetAsync(call.Tenant);
         var experimented = InExperiment(snapshot.Running, call.Slot, out var targetsAttributes);
+        var reranking = rerankingOptions.Value;
+        // The re-ranker's features include gender and age band: ask for them whenever a list may be logged or re-ranked.
+        var rerankerMayRun = snapshot.Reranker is not null || reranking.LogShare > 0;
         var inputTask = GrainReferences<IUserProfileGrain>.Get(grains, IdSpan.Create(profileKey), () => grains.GetGrain<IUserProfileGrain>(profileKey))
-            .GetRecommendationInputAsync(targetsAttributes);
+            .GetRecommendationInputAsync(targetsAttributes || rerankerMayRun);
         var segmentTask = SegmentOfAsync(call.Tenant, profileKey);
         var input = await inputTask;
         var segment = await segmentTask;
@@ -126,9 +135,13 @@ public sealed class RecommendationEngine(
         }
 
         var segmentKey = personalized && segment is not null ? RecommenderGrain.SegmentKey(segment.SegmentId) : null;
+        // A variant with the re-ranker on, once one is published, orders n of CandidateFactor x n base items; without
+        // a published re-ranker it serves the base list (the response names no re-ranker).
+        var reranker = consented && variant is { Reranker: true } ? snapshot.Reranker : null;
+        var listSize = reranker is null ? call.Count : call.Count * reranking.CandidateFactor;
         // Enough candidates that filters (purchased, recently seen, unavailable) and rules still leave n; when rules
         // removed more (a category excluded, a per-category limit), ask the model for four times as many, a few times.
-        var wanted = call.Count * options.Value.CandidateFactor + owned;
+        var wanted = listSize * options.Value.CandidateFactor + owned;
         IReadOnlyList<ScoredItem> candidates;
         IReadOnlyList<ServedItem> items;
         long rulesVersion;
@@ -143,8 +156,8 @@ public sealed class RecommendationEngine(
                 candidates = Demote(candidates, ignored, options.Value.IgnoredDemotionFactor, ref demoted);
             }
 
-            (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, call.Count, now, variant is { Rules: false } ? NoRules : null);
-            if (items.Count >= call.Count || candidates.Count < wanted || ++rounds == MaxCandidateRounds)
+            (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, listSize, now, variant is { Rules: false } ? NoRules : null);
+            if (items.Count >= listSize || candidates.Count < wanted || ++rounds == MaxCandidateRounds)
             {
                 break;
             }
@@ -165,8 +178,43 @@ public sealed class RecommendationEngine(
             items = items.Select(item => demoted.Contains(item.ItemId) ? item with { Rules = [.. item.Rules, DemotedIgnored] } : item).ToList();
         }
 
+        var recommendationId = NewRecommendationId(assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex));
+        if (reranker is not null && items.Count > 0)
+        {
+            try
+            {
+                var user = RerankUserSummary.Create(RerankServing.User(input, segment, now), snapshot.CategoryOf, now);
+                var rerankCandidates = RerankServing.Candidates(items, call.Slot, snapshot.Popularity, RerankServing.TimesIgnored(input));
+                items = RerankServing.Rerank(reranker.Model, user, items, rerankCandidates, call.Count);
+            }
+            catch (ArgumentException ex)
+            {
+                // The re-ranker only reorders: a candidate it cannot describe leaves the user the base list.
+                LogRerankFailed(call.Tenant, ex);
+                reranker = null;
+                items = items.Take(call.Count).ToList();
+            }
+        }
+        else if (consented && items.Count > 0 && ShouldLog(reranking.LogShare))
+        {
+            // One one-way message per list to the shard of the user's feedback, which will know whether it was shown.
+            // Users who opted out of personalization are not logged: their profile does not feed models.
+            try
+            {
+                var user = RerankUserSummary.Create(RerankServing.User(input, segment, now), snapshot.CategoryOf, now);
+                var logged = RerankServing.Log(recommendationId, now, call.Slot, user,
+                    RerankServing.Candidates(items, call.Slot, snapshot.Popularity, RerankServing.TimesIgnored(input)));
+                var shard = SegmentKeys.Shard(call.Tenant, SegmentKeys.ShardOf(profileKey, segmentationOptions.Value.Shards));
+                _ = grains.GetGrain<IRerankLogShardGrain>(shard).LogAsync(logged);
+            }
+            catch (ArgumentException ex)
+            {
+                LogRerankFailed(call.Tenant, ex); // training data lost, never the list
+            }
+        }
+
         return new ServedList(
-            NewRecommendationId(assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex)),
+            recommendationId,
             package.Version,
             variant is { Rules: false } ? 0 : rulesVersion,
             personalized,
@@ -175,8 +223,14 @@ public sealed class RecommendationEngine(
             personalized ? segment?.Label : null,
             items,
             assigned?.Experiment.Id,
-            assigned?.Variant.Key);
+            assigned?.Variant.Key,
+            reranker is not null && items.Count > 0 ? reranker.Fingerprint : null);
     }
+
+    [LoggerMessage(EventId = 3435, Level = LogLevel.Warning, Message = "Recommend {Tenant}: the re-ranker's features could not be computed; the list is served in its base order and not logged")]
+    private partial void LogRerankFailed(string tenant, Exception exception);
+
+    private static bool ShouldLog(double share) => share >= 1 || (share > 0 && Random.Shared.NextDouble() < share);
 
     private static readonly CompiledRuleSet NoRules = RuleEngine.Compile(RuleSet.Empty);
 

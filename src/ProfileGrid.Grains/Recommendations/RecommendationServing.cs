@@ -32,6 +32,20 @@ public sealed class TenantServingSnapshot
     /// <summary>The catalog shards' versions the <see cref="Catalog"/> was built from.</summary>
     public long[] CatalogVersions { get; init; } = [];
 
+    /// <summary>The tenant's published re-ranker; null before the first is published.</summary>
+    public PublishedReranker? Reranker { get; init; }
+
+    /// <summary>The re-ranker version last fetched, loaded or refused: fetched again only when another is published.</summary>
+    public long RerankerVersionSeen { get; init; }
+
+    /// <summary>Global popularity by item (the re-ranker's feature), computed once per model package.</summary>
+    public IReadOnlyDictionary<string, double> Popularity { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
+    private Func<string, string?>? _categoryOf;
+
+    /// <summary>An item's category as <see cref="Item"/> knows it (for the re-ranker's user summary), made once per snapshot.</summary>
+    public Func<string, string?> CategoryOf => _categoryOf ??= itemId => Item(itemId)?.Category;
+
     /// <summary>The tenant's experiments (every status) at a version.</summary>
     public ExperimentSet Experiments { get; init; } = ExperimentSet.Empty;
 
@@ -140,16 +154,37 @@ public sealed partial class RecommendationServing(
                     .GetSnapshotAsync(i < current.CatalogVersions.Length ? current.CatalogVersions[i] : -1)).ToArray();
             var rulesCall = grains.GetGrain<IRecommendationRulesGrain>(tenant).GetIfChangedAsync(current.RulesVersion);
             var experimentsCall = grains.GetGrain<IExperimentsGrain>(tenant).GetIfChangedAsync(current.Experiments.Version);
+            var rerankerCall = grains.GetGrain<IRerankerGrain>(tenant).GetModelAsync(current.RerankerVersionSeen);
             var model = await modelCall;
             var catalogs = await Task.WhenAll(catalogCalls);
             var changedRules = await rulesCall;
             var changedExperiments = await experimentsCall;
+            RerankerModelBytes publishedReranker;
+            try
+            {
+                publishedReranker = await rerankerCall;
+            }
+            catch (Exception ex)
+            {
+                // The re-ranker only reorders: without it the model, catalog and rules still refresh.
+                LogRerankerUnavailable(tenant, ex);
+                publishedReranker = new RerankerModelBytes(current.RerankerVersionSeen, null, null);
+            }
 
             var package = current.Package;
+            var popularity = current.Popularity;
             if (model.Bytes is { } bytes && model.Version != package?.Version)
             {
                 package = ModelPackage.FromBytes(bytes);
+                popularity = RerankServing.PopularityOf(package);
                 LogModelLoaded(tenant, package.Version, bytes.Length);
+            }
+
+            var reranker = current.Reranker;
+            if (publishedReranker.Bytes is { } rerankerBytes && publishedReranker.Version != reranker?.Version)
+            {
+                // A model this build cannot load is not fetched again; the last loaded one goes on serving.
+                reranker = LoadReranker(tenant, publishedReranker, rerankerBytes) ?? reranker;
             }
 
             var catalog = current.Catalog;
@@ -190,6 +225,9 @@ public sealed partial class RecommendationServing(
                     Rules = changedRules is null ? current.Rules : RuleEngine.Compile(changedRules),
                     RulesVersion = changedRules?.Version ?? current.RulesVersion,
                     Experiments = changedExperiments ?? current.Experiments,
+                    Reranker = reranker,
+                    RerankerVersionSeen = publishedReranker.Version,
+                    Popularity = popularity,
                 };
                 entry.MustWait = entry.Invalidated;
             }
@@ -207,6 +245,23 @@ public sealed partial class RecommendationServing(
             {
                 throw;
             }
+        }
+    }
+
+    private PublishedReranker? LoadReranker(string tenant, RerankerModelBytes published, byte[] bytes)
+    {
+        try
+        {
+            var model = Reranking.RerankerModel.FromBytes(bytes);
+            LogRerankerLoaded(tenant, published.Version, model.Fingerprint, bytes.Length);
+            return new PublishedReranker(published.Version, model.Fingerprint, model);
+        }
+        catch (ArgumentException ex)
+        {
+            // Saved with another feature layout or format (an upgrade changed it): the last loaded model, or the base
+            // order, is served until a retraining publishes one this build reads.
+            LogRerankerRefused(tenant, published.Version, ex);
+            return null;
         }
     }
 
@@ -245,6 +300,15 @@ public sealed partial class RecommendationServing(
 
     [LoggerMessage(EventId = 3430, Level = LogLevel.Information, Message = "Serving {Tenant}: loaded recommender model {Version} ({Bytes} bytes)")]
     private partial void LogModelLoaded(string tenant, long version, int bytes);
+
+    [LoggerMessage(EventId = 3432, Level = LogLevel.Information, Message = "Serving {Tenant}: loaded re-ranker {Version} ({Fingerprint}, {Bytes} bytes)")]
+    private partial void LogRerankerLoaded(string tenant, long version, string fingerprint, int bytes);
+
+    [LoggerMessage(EventId = 3433, Level = LogLevel.Warning, Message = "Serving {Tenant}: re-ranker {Version} cannot be loaded; serving the base order until it is retrained")]
+    private partial void LogRerankerRefused(string tenant, long version, Exception exception);
+
+    [LoggerMessage(EventId = 3434, Level = LogLevel.Warning, Message = "Serving {Tenant}: the re-ranker could not be asked for its model; serving the last one")]
+    private partial void LogRerankerUnavailable(string tenant, Exception exception);
 
     [LoggerMessage(EventId = 3431, Level = LogLevel.Warning, Message = "Serving {Tenant}: refreshing the model, catalog or rules failed; serving the last ones")]
     private partial void LogRefreshFailed(string tenant, Exception exception);

@@ -68,6 +68,7 @@ public sealed partial class RecommendationServiceImpl(
             SegmentLabel = served.SegmentLabel ?? "",
             ExperimentId = served.ExperimentId ?? "",
             Variant = served.Variant ?? "",
+            Reranker = served.Reranker ?? "",
         };
         if (served.SegmentId is { } segmentId)
         {
@@ -157,6 +158,69 @@ public sealed partial class RecommendationServiceImpl(
         var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
         var response = ToProto(tenant, await Recommender(tenant).GetStatusAsync());
         response.UsersWithInteractions = await UsersWithInteractionsAsync(tenant);
+        return response;
+    }
+
+    public override async Task<RerankerStatusResponse> TrainReranker(TrainRerankerRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        var result = await cluster.GetGrain<IRerankerGrain>(tenant).TrainAsync();
+        var code = result.Outcome switch
+        {
+            RerankerTrainOutcome.Trained => StatusCode.OK,
+            RerankerTrainOutcome.InsufficientData => StatusCode.FailedPrecondition,
+            RerankerTrainOutcome.AlreadyRunning => StatusCode.Aborted,
+            _ => StatusCode.Internal,
+        };
+        if (code != StatusCode.OK)
+        {
+            throw new RpcException(new Status(code, string.Join(" ", result.Problems)));
+        }
+
+        serving.Invalidate(tenant);
+        return ToProto(tenant, result.Status);
+    }
+
+    public override async Task<RerankerStatusResponse> GetRerankerStatus(GetRerankerStatusRequest request, ServerCallContext context)
+    {
+        var tenant = ValidatedTenant(GatewayPaths.FromPath(request.Tenant, context, "tenant"));
+        return ToProto(tenant, await cluster.GetGrain<IRerankerGrain>(tenant).GetStatusAsync());
+    }
+
+    private static RerankerStatusResponse ToProto(string tenant, RerankerStatus? status)
+    {
+        var response = new RerankerStatusResponse { Tenant = tenant };
+        if (status is null)
+        {
+            return response;
+        }
+
+        var e = status.Evaluation;
+        response.Version = status.Version;
+        response.Fingerprint = status.Fingerprint ?? "";
+        response.PublishedAt = status.PublishedAt?.ToString("O", CultureInfo.InvariantCulture) ?? "";
+        response.LastTrainedAt = status.LastTrainedAt.ToString("O", CultureInfo.InvariantCulture);
+        response.LastPublished = status.LastPublished;
+        response.LoggedLists = status.LoggedLists;
+        response.ShownLists = status.ShownLists;
+        response.ListsWithClick = status.ListsWithClick;
+        response.Evaluation = new Contracts.V1.RerankerEvaluation
+        {
+            TrainingLists = e.TrainingLists,
+            TrainingRows = e.TrainingRows,
+            ValidationLists = e.ValidationLists,
+            ValidationRows = e.ValidationRows,
+            ValidationListsWithClick = e.ValidationListsWithClick,
+            K = e.K,
+            ModelAuc = e.ModelAuc,
+            BaseAuc = e.BaseAuc,
+            ModelNdcg = e.ModelNdcg,
+            BaseNdcg = e.BaseNdcg,
+            NdcgGainLowerBound = e.NdcgGainLowerBound,
+            Publishable = e.Publishable,
+            Reasons = { e.Reasons },
+            TrainingSeconds = e.TrainingTime.TotalSeconds,
+        };
         return response;
     }
 

@@ -31,6 +31,7 @@ public static class SettingsCheck
         (ResidencyOptions.Section, typeof(ResidencyOptions)),
         (SegmentationOptions.Section, typeof(SegmentationOptions)),
         (RecommendationOptions.Section, typeof(RecommendationOptions)),
+        (RerankingOptions.Section, typeof(RerankingOptions)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>
