@@ -21,6 +21,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
     [
         .. RecommendationSiloFixture.Settings,
         "--ProfileGrid:Reranking:LogFlushInterval=00:00:00.200",
+        "--ProfileGrid:Reranking:LogShare=1",
     ];
 
     /// <summary>

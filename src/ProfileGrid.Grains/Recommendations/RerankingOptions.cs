@@ -8,8 +8,13 @@ public sealed class RerankingOptions
     /// <summary>A re-ranked list of n items is chosen from this many times n base candidates.</summary>
     public int CandidateFactor { get; set; } = 3;
 
-    /// <summary>The share of served base-order lists whose feature vectors are logged for training (0: none, 1: all).</summary>
-    public double LogShare { get; set; } = 1;
+    /// <summary>
+    /// The share of served base-order lists whose feature vectors are logged for training (0: none, 1: all). A logged list
+    /// costs its Recommend call about 50 us and 15 KB of allocation, and the shards keep only their latest lists, so 5%
+    /// (50 lists a second at 1,000 calls a second: the default shards refill in about five minutes) is enough to train
+    /// on without adding to every call's garbage.
+    /// </summary>
+    public double LogShare { get; set; } = 0.05;
 
     /// <summary>Lists each log shard keeps (the oldest go first); about 2.2 KB each for 10 items.</summary>
     public int MaxListsPerShard { get; set; } = 1000;
