@@ -97,6 +97,10 @@ public static class FeedbackBench
             var endToEnd = clock.Elapsed.TotalSeconds;
             Log($"  every impression counted by the feedback shards after {endToEnd:F1} s ({events / endToEnd:N0} events/s end to end; {counted:N0} counted)");
 
+            // As before the first phase: the profiles the feedback woke pack again 30-60 s after their last write, and the
+            // shards write behind; measured on top of that, every call would be charged with it.
+            Log($"settling {options.SettleSeconds} s (--settle-seconds), so that the profiles the feedback woke have packed again");
+            await Task.Delay(TimeSpan.FromSeconds(options.SettleSeconds));
             var after = await driver.ClosedLoopAsync("after feedback", options.ClosedConcurrency, options.ClosedSeconds, options.Seed + 12);
             Log($"  after feedback: {RecommendBench.Line(after)}");
 
