@@ -55,9 +55,17 @@ public static class FeedbackBench
         {
             using var channel = host.OpenChannel();
             var recommendations = new RecommendationService.RecommendationServiceClient(channel);
-            await RecommendBench.SetUpAsync(host, recommendations, options, Log);
+            var setup = await RecommendBench.SetUpAsync(host, recommendations, options, Log);
             using var serveChannel = host.OpenChannel();
             var driver = new RecommendDriver(new RecommendationService.RecommendationServiceClient(serveChannel), options, host.StartCpuMeter);
+
+            // Both Recommend phases meet the profiles packed, as a grid whose load is long past would serve them.
+            var settle = options.SettleSeconds - setup.SinceLoaded.Elapsed.TotalSeconds;
+            if (settle > 0)
+            {
+                Log($"settling {settle:F0} s more, so that idle profiles have packed (--settle-seconds {options.SettleSeconds} from the end of loading)");
+                await Task.Delay(TimeSpan.FromSeconds(settle));
+            }
 
             Log($"Recommend closed loop before any feedback: {options.ClosedConcurrency} in flight for {options.ClosedSeconds} s (after a 10 s warm-up)");
             await driver.ClosedLoopAsync("warmup", options.ClosedConcurrency, 10, options.Seed + 10);
