@@ -111,6 +111,10 @@ public static class FeedbackBench
             await Task.Delay(TimeSpan.FromSeconds(options.SettleSeconds));
             var after = await driver.ClosedLoopAsync("after feedback", options.ClosedConcurrency, options.ClosedSeconds, options.Seed + 12);
             Log($"  after feedback: {RecommendBench.Line(after)}");
+            // Again 30 s later: what stays is the feedback's cost, what goes was the background work after it.
+            await Task.Delay(TimeSpan.FromSeconds(30));
+            var afterAgain = await driver.ClosedLoopAsync("after feedback, 30 s later", options.ClosedConcurrency, options.ClosedSeconds, options.Seed + 14);
+            Log($"  after feedback, 30 s later: {RecommendBench.Line(afterAgain)}");
 
             var experiments = new ExperimentService.ExperimentServiceClient(channel);
             await experiments.CreateExperimentAsync(new PutExperimentRequest
@@ -143,7 +147,7 @@ public static class FeedbackBench
             Console.WriteLine();
             Console.WriteLine("| Recommend, closed loop | calls/s | p50 ms | p99 ms | host CPU per call |");
             Console.WriteLine("|---|---:|---:|---:|---:|");
-            foreach (var s in new[] { before, after, withExperiment })
+            foreach (var s in new[] { before, after, afterAgain, withExperiment })
             {
                 Console.WriteLine($"| {s.Phase} | {s.RequestsPerSecond:N0} | {s.P50:F3} | {s.P99:F3} | {s.HostMicrosPerRequest:F0} us |");
             }
@@ -151,7 +155,7 @@ public static class FeedbackBench
             Console.WriteLine();
             Console.WriteLine($"GetExperimentResults over gRPC with {options.Users:N0} users in the shards: {resultMs:F0} ms.");
             Console.WriteLine($"Total run time {total.Elapsed.TotalSeconds:F0} s.");
-            return before.Errors + after.Errors + withExperiment.Errors == 0 ? 0 : 1;
+            return before.Errors + after.Errors + afterAgain.Errors + withExperiment.Errors == 0 ? 0 : 1;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
