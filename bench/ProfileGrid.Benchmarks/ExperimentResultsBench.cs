@@ -79,7 +79,7 @@ public static class ExperimentResultsBench
                 shardSeconds[s] = Stopwatch.GetElapsedTime(shardStarted).TotalSeconds;
             });
             var merged = perShard.SelectMany(t => t).GroupBy(t => t.Variant).ToDictionary(g => g.Key, g => g.Aggregate(VariantTally.Add));
-            var figures = variants.Select((v, index) => Figures(v, merged.GetValueOrDefault(index))).ToList();
+            var figures = variants.Select((v, index) => ExperimentTallies.Figures(v.Key, v.Control, 1, merged.GetValueOrDefault(index))).ToList();
             result = ExperimentAnalysis.Analyze("bench", figures, result?.Sequential);
             totalTimes.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
             scanTimes.Add(shardSeconds.Max());
@@ -116,26 +116,6 @@ public static class ExperimentResultsBench
         var sorted = values.Order().ToList();
         return sorted[sorted.Count / 2];
     }
-
-    private static VariantFigures Figures(Variant variant, VariantTally? tally) => new()
-    {
-        Key = variant.Key,
-        Control = variant.Control,
-        Users = tally?.Users ?? 0,
-        Impressions = tally?.Impressions ?? 0,
-        ImpressionSquares = tally?.ImpressionSquares ?? 0,
-        Clicks = tally?.Clicks ?? 0,
-        ClickSquares = tally?.ClickSquares ?? 0,
-        ClicksTimesImpressions = tally?.ClicksTimesImpressions ?? 0,
-        Clickers = tally?.Clickers ?? 0,
-        Converters = tally?.Converters ?? 0,
-        Purchases = tally?.Purchases ?? 0,
-        Revenue = tally?.Revenue ?? 0,
-        RevenueSquares = tally?.RevenueSquares ?? 0,
-        Covariate = tally?.Covariate ?? 0,
-        CovariateSquares = tally?.CovariateSquares ?? 0,
-        RevenueTimesCovariate = tally?.RevenueTimesCovariate ?? 0,
-    };
 
     /// <summary>Users as shards hold them, and the same users as CSV rows for the peer.</summary>
     private static (List<FeedbackUpdate>[] ByShard, byte[] Rows) Generate(int users, int shards, int itemsPerUser, int seed)

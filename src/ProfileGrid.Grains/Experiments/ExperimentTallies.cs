@@ -1,4 +1,5 @@
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Experiments.Results;
 
 namespace ProfileGrid.Grains.Experiments;
 
@@ -29,6 +30,30 @@ public static class ExperimentTallies
 
         return tallies.OrderBy(pair => pair.Key).Select(pair => pair.Value.ToTally(pair.Key)).ToArray();
     }
+
+    /// <summary>A variant's tally (none: nobody exposed yet) as the analysis takes it.</summary>
+    public static VariantFigures Figures(string key, bool control, int weight, VariantTally? tally) => new()
+    {
+        Key = key,
+        Control = control,
+        Weight = weight,
+        Users = tally?.Users ?? 0,
+        Impressions = tally?.Impressions ?? 0,
+        ImpressionSquares = tally?.ImpressionSquares ?? 0,
+        Clicks = tally?.Clicks ?? 0,
+        ClickSquares = tally?.ClickSquares ?? 0,
+        ClicksTimesImpressions = tally?.ClicksTimesImpressions ?? 0,
+        Clickers = tally?.Clickers ?? 0,
+        Converters = tally?.Converters ?? 0,
+        CartAdds = tally?.CartAdds ?? 0,
+        Purchases = tally?.Purchases ?? 0,
+        Revenue = tally?.Revenue ?? 0,
+        RevenueSquares = tally?.RevenueSquares ?? 0,
+        Covariate = tally?.Covariate ?? 0,
+        CovariateSquares = tally?.CovariateSquares ?? 0,
+        RevenueTimesCovariate = tally?.RevenueTimesCovariate ?? 0,
+        UsersWithMismatches = tally?.UsersWithMismatches ?? 0,
+    };
 
     /// <summary>Sums of one variant's users, added up in place (a scan of a shard allocates one per variant, not one per user).</summary>
     private sealed class VariantAccumulator

@@ -102,7 +102,7 @@ public sealed partial class ExperimentsGrain(
             byVariant[tally.Variant] = byVariant.TryGetValue(tally.Variant, out var sum) ? VariantTally.Add(sum, tally) : tally;
         }
 
-        var figures = experiment.Variants.Select((variant, index) => Figures(variant, byVariant.GetValueOrDefault(index))).ToList();
+        var figures = experiment.Variants.Select((variant, index) => ExperimentTallies.Figures(variant.Key, variant.Control, variant.Weight, byVariant.GetValueOrDefault(index))).ToList();
         var previous = state.State.Looks.GetValueOrDefault(experimentId);
         var result = ExperimentAnalysis.Analyze(experimentId, figures, previous);
         var unknown = byVariant.Keys.Where(index => index < 0 || index >= experiment.Variants.Count).Sum(index => byVariant[index].Users);
@@ -124,29 +124,6 @@ public sealed partial class ExperimentsGrain(
 
         return result;
     }
-
-    private static VariantFigures Figures(Variant variant, VariantTally? tally) => new()
-    {
-        Key = variant.Key,
-        Control = variant.Control,
-        Weight = variant.Weight,
-        Users = tally?.Users ?? 0,
-        Impressions = tally?.Impressions ?? 0,
-        ImpressionSquares = tally?.ImpressionSquares ?? 0,
-        Clicks = tally?.Clicks ?? 0,
-        ClickSquares = tally?.ClickSquares ?? 0,
-        ClicksTimesImpressions = tally?.ClicksTimesImpressions ?? 0,
-        Clickers = tally?.Clickers ?? 0,
-        Converters = tally?.Converters ?? 0,
-        CartAdds = tally?.CartAdds ?? 0,
-        Purchases = tally?.Purchases ?? 0,
-        Revenue = tally?.Revenue ?? 0,
-        RevenueSquares = tally?.RevenueSquares ?? 0,
-        Covariate = tally?.Covariate ?? 0,
-        CovariateSquares = tally?.CovariateSquares ?? 0,
-        RevenueTimesCovariate = tally?.RevenueTimesCovariate ?? 0,
-        UsersWithMismatches = tally?.UsersWithMismatches ?? 0,
-    };
 
     [LoggerMessage(EventId = 3461, Level = LogLevel.Warning, Message = "Experiments {Tenant}: storing the sequential test's look at {Experiment} failed")]
     private partial void LogLooksNotStored(string tenant, string experiment, Exception exception);
