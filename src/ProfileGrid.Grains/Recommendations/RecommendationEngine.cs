@@ -81,8 +81,10 @@ public sealed partial class RecommendationEngine(
         var snapshot = await serving.GetAsync(call.Tenant);
         var experimented = InExperiment(snapshot.Running, call.Slot, out var targetsAttributes);
         var reranking = rerankingOptions.Value;
-        // The re-ranker's features include gender and age band: ask for them whenever a list may be logged or re-ranked.
-        var rerankerMayRun = snapshot.Reranker is not null || reranking.LogShare > 0;
+        // The re-ranker's features include gender and age band: ask for them only when this list will be logged (drawn now,
+        // so that the 95% of calls that are not do not build them) or may be re-ranked.
+        var logThisList = ShouldLog(reranking.LogShare);
+        var rerankerMayRun = logThisList || (snapshot.Reranker is not null && snapshot.Running.Any(e => e.Variants.Any(v => v.Config.Reranker)));
         var inputTask = GrainReferences<IUserProfileGrain>.Get(grains, IdSpan.Create(profileKey), () => grains.GetGrain<IUserProfileGrain>(profileKey))
             .GetRecommendationInputAsync(targetsAttributes || rerankerMayRun);
         var segmentTask = SegmentOfAsync(call.Tenant, profileKey);
@@ -195,7 +197,7 @@ public sealed partial class RecommendationEngine(
                 items = items.Take(call.Count).ToList();
             }
         }
-        else if (consented && items.Count > 0 && ShouldLog(reranking.LogShare))
+        else if (consented && items.Count > 0 && logThisList)
         {
             // One one-way message per list to the shard of the user's feedback, which will know whether it was shown.
             // Users who opted out of personalization are not logged: their profile does not feed models.
