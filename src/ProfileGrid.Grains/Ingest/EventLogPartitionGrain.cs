@@ -38,6 +38,7 @@ public sealed partial class EventLogPartitionGrain(
     Serializer serializer,
     IOptions<IngestOptions> options,
     IngestActivity activity,
+    Stats.StatsCollector stats,
     TimeProvider clock,
     ILogger<EventLogPartitionGrain> logger)
     : Grain, IEventLogPartitionGrain
@@ -49,7 +50,8 @@ public sealed partial class EventLogPartitionGrain(
 
     private readonly IngestOptions _options = options.Value;
     private readonly Queue<PendingAppend> _pending = new();
-    private readonly Queue<(long Position, ProfileBatch[] Profiles)> _toDispatch = new();
+    // With the moment each record was acknowledged (a Stopwatch timestamp, in memory only): the ingest lag statistic.
+    private readonly Queue<(long Position, ProfileBatch[] Profiles, long AckedAt)> _toDispatch = new();
     private readonly List<SetAsideProfile> _setAsideUnsaved = [];
     private PartitionProgress _progress = null!;
     private int _partition;
@@ -254,7 +256,7 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         _progress.Appended(appended.Position, appended.Next);
-        _toDispatch.Enqueue((appended.Position, ByProfile(group.SelectMany(p => p.Batches))));
+        _toDispatch.Enqueue((appended.Position, ByProfile(group.SelectMany(p => p.Batches)), System.Diagnostics.Stopwatch.GetTimestamp()));
         group.ForEach(p => p.Completion.TrySetResult(appended.Position));
     }
 
@@ -273,8 +275,8 @@ public sealed partial class EventLogPartitionGrain(
 
     private async Task DispatchNextAsync()
     {
-        var (position, profiles) = _toDispatch.Dequeue();
-        await DispatchAsync(position, profiles, replayChain: null);
+        var (position, profiles, ackedAt) = _toDispatch.Dequeue();
+        await DispatchAsync(position, profiles, replayChain: null, ackedAt);
         _progress.Dispatched(position);
     }
 
@@ -285,7 +287,7 @@ public sealed partial class EventLogPartitionGrain(
     /// it instead of moving past a gap. In a replay the chain starts afresh (<paramref name="replayChain"/>):
     /// everything before the replay range is in written state (or set aside).
     /// </summary>
-    private async Task DispatchAsync(long position, ProfileBatch[] profiles, Dictionary<string, long>? replayChain)
+    private async Task DispatchAsync(long position, ProfileBatch[] profiles, Dictionary<string, long>? replayChain, long ackedAt = 0)
     {
         var gap = false;
         await Task.WhenAll(profiles.Select(async profile =>
@@ -309,6 +311,11 @@ public sealed partial class EventLogPartitionGrain(
                 // Not applied on a gap: its range keeps the checkpoint before the gap, and a replay hands it everything in order.
                 gap |= result.Gap;
                 _progress.Applied(key, position, result.Gap ? result.UnwrittenFrom ?? position : result.UnwrittenFrom, clock.GetUtcNow());
+                if (ackedAt != 0 && !result.Gap && stats.Enabled)
+                {
+                    // Acknowledged (appended) to applied in the profile's memory; replays have no acknowledgement time and are not measured.
+                    stats.For(ProfileKey.Parse(key).Tenant)?.Lag(System.Diagnostics.Stopwatch.GetElapsedTime(ackedAt).TotalMilliseconds);
+                }
             }
             catch (Exception ex)
             {

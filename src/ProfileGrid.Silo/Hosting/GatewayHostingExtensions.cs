@@ -60,6 +60,7 @@ public static class GatewayHostingExtensions
         app.MapHealthChecks("/healthz");
         app.MapProfileDocumentApi();
         app.MapAdminApi();
+        app.MapStatsApi();
         app.MapGet("/", (HostSettings settings) => TypedResults.Text(RootPage(settings)));
         return app;
     }
@@ -101,6 +102,7 @@ public static class GatewayHostingExtensions
                  POST /v1/tenants/{tenant}/recommender:evaluate (offline evaluation of every algorithm on the tenant's history)
                  POST /v1/tenants/{tenant}/items:upsert, POST /v1/tenants/{tenant}/items:delete, GET /v1/tenants/{tenant}/items[/{item}]
                  GET|PUT|POST /v1/tenants/{tenant}/recommendation-rules, GET|PUT|DELETE /v1/tenants/{tenant}/recommendation-rules/{rule}
+          Stats: GET /v1/tenants, GET /v1/tenants/{tenant}/stats, GET /v1/tenants/{tenant}/stats/series?resolution=minute|hour
           Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
         """;
 }
