@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Stats;
@@ -14,6 +17,9 @@ namespace ProfileGrid.Silo.Gateway;
 /// </summary>
 public static class StatsApi
 {
+    /// <summary>camelCase, and instants in UTC with a "Z" (what the dashboard and curl users read).</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new UtcInstantConverter() } };
+
     public static IEndpointRouteBuilder MapStatsApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/v1/tenants", ListTenantsAsync);
@@ -36,7 +42,7 @@ public static class StatsApi
         {
             statsEnabled = true,
             tenants = summaries.Where(s => s is not null).Select(s => new { tenant = s!.Tenant, profiles = s.Profiles, lastEventAt = s.LastEventAt }).ToArray(),
-        });
+        }, Json);
     }
 
     private static async Task<IResult> GetStatsAsync(
@@ -71,7 +77,7 @@ public static class StatsApi
                 Coverage = catalog == 0 ? 0 : Math.Round(Math.Min(1, (double)recommended / catalog), 6),
             },
         };
-        return TypedResults.Json(view);
+        return TypedResults.Json(view, Json);
     }
 
     private static async Task<IResult> GetSeriesAsync(
@@ -89,7 +95,7 @@ public static class StatsApi
 
         tenant = GatewayPaths.FromRawPath(http, "tenant") ?? tenant;
         var series = await grains.GetGrain<ITenantStatsGrain>(tenant).GetSeriesAsync(hourly: resolution == "hour");
-        return series is null ? Unknown(tenant) : TypedResults.Json(series);
+        return series is null ? Unknown(tenant) : TypedResults.Json(series, Json);
     }
 
     /// <summary>Refuses a request that cannot be answered: collection off (503) or an invalid tenant (400).</summary>
@@ -112,4 +118,13 @@ public static class StatsApi
         TypedResults.Json(
             new { statsEnabled = false, error = "Statistics are not collected: ProfileGrid:Stats:Enabled is false on this silo. Nothing was counted; start the silo with it true (the default) to collect." },
             statusCode: StatusCodes.Status503ServiceUnavailable);
+
+    private sealed class UtcInstantConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            DateTimeOffset.Parse(reader.GetString()!, CultureInfo.InvariantCulture);
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture));
+    }
 }
