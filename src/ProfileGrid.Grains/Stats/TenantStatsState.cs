@@ -205,11 +205,12 @@ public sealed class TenantStatsState
         var profiles = new ProfileStatsView(
             Profiles,
             newToday,
-            Profiles == 0 ? 0 : Math.Round((double)dormant / Profiles, 6),
+            Profiles <= 0 ? 0 : Math.Round(Math.Clamp((double)dormant / Profiles, 0, 1), 6),
             options.DormantAfter.TotalDays,
-            Enumerable.Range(0, StatsBuckets.CompletenessBuckets).Select(i => new RangeCount(i / 10.0, (i + 1) / 10.0, Completeness[i])).ToArray(),
-            StatsBuckets.Staleness.Select((s, i) => new LabelCount(s.Label, staleness[i])).ToArray(),
-            Enumerable.Range(0, Math.Max(1, lastEventsBucket + 1)).Select(i => new LabelCount(StatsBuckets.EventCountLabel(i), EventsPerProfile[i])).ToArray(),
+            // A profile stored before collection began moves out of a bucket it was never added to: shown as 0, not negative.
+            Enumerable.Range(0, StatsBuckets.CompletenessBuckets).Select(i => new RangeCount(i / 10.0, (i + 1) / 10.0, Math.Max(0, Completeness[i]))).ToArray(),
+            StatsBuckets.Staleness.Select((s, i) => new LabelCount(s.Label, Math.Max(0, staleness[i]))).ToArray(),
+            Enumerable.Range(0, Math.Max(1, lastEventsBucket + 1)).Select(i => new LabelCount(StatsBuckets.EventCountLabel(i), Math.Max(0, EventsPerProfile[i]))).ToArray(),
             Named<Channel>(BySource),
             Named<EventKind>(ByKind),
             Profiles == 0 ? 0 : Math.Round((double)updated24h / Profiles, 6),
