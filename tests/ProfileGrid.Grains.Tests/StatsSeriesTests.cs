@@ -151,7 +151,7 @@ public class StatsSeriesTests
         Assert.Equal(1, delta.NewProfiles);
         Assert.Equal(3, delta.Applied);
         Assert.Equal(1, delta.Duplicates);
-        Assert.Equal([0, 0, 0, 0, 0, 1, 0, 0, 0, 0], delta.Completeness);
+        Assert.Equal([0, 0, 0, 0, 0, 1, 0, 0, 0, 0], delta.Completeness!);
         Assert.Equal(1, delta.EventsPerProfile![1]);
         Assert.Equal(0, delta.EventsPerProfile[0]);
         Assert.Equal(1, Assert.Single(delta.LastEventHours!).Value);
