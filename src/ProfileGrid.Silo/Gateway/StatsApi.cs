@@ -17,8 +17,12 @@ namespace ProfileGrid.Silo.Gateway;
 /// </summary>
 public static class StatsApi
 {
-    /// <summary>camelCase, and instants in UTC with a "Z" (what the dashboard and curl users read).</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new UtcInstantConverter() } };
+    /// <summary>camelCase, instants in UTC with a "Z", and labels such as "&lt; 1 h" written as they are (read by the dashboard and by people with curl; never embedded in HTML).</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new UtcInstantConverter() },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static IEndpointRouteBuilder MapStatsApi(this IEndpointRouteBuilder routes)
     {
