@@ -107,8 +107,11 @@ public sealed class StorageHealthCheck(HostSettings host, HealthSettings health,
         }
         catch (Exception ex)
         {
-            var message = ex is Azure.RequestFailedException failed ? $"{failed.Status} {failed.ErrorCode}" : ex.GetBaseException().Message;
-            return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, $"{ex.GetType().Name}: {Truncate(message)}");
+            // Status 0: no HTTP answer at all (refused, reset, unresolved); the innermost exception says which.
+            var error = ex is Azure.RequestFailedException { Status: > 0 } failed
+                ? $"HTTP {failed.Status} {failed.ErrorCode}".TrimEnd()
+                : $"{ex.GetBaseException().GetType().Name}: {ex.GetBaseException().Message}";
+            return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, Truncate(error));
         }
     }
 
