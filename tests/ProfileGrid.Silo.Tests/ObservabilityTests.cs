@@ -61,7 +61,7 @@ public class ObservabilityTests(ITestOutputHelper output)
 
         Assert.Equal(5, metrics.Sum("profilegrid_events_rejected_total"));
         Assert.Equal(1, metrics.Sum("profilegrid_events_rejected_total", ("reason", "in_future")));
-        Assert.Equal(2, metrics.Sum("profilegrid_events_rejected_total", ("reason", "unknown_code")));
+        Assert.Equal(2, metrics.Sum("profilegrid_events_rejected_total", ("reason", "invalid_value")));
         Assert.Equal(2, metrics.Sum("profilegrid_events_rejected_total", ("reason", "missing_field")));
 
         // No tenant or user reaches a label: the series stay bounded however many tenants and users there are.

@@ -52,14 +52,14 @@ public sealed partial class ProfileGatewayService(
             if (refusedOnArrival?.GetValueOrDefault(index) is { } refused)
             {
                 response.Rejected.Add(new EventRejection { Index = index, Field = refused.Field, Reason = refused.Reason });
-                metrics.Rejected(RejectionReasons.MalformedJson);
+                metrics.Rejected(RejectionCodes.MalformedJson);
                 continue;
             }
 
             if (!validator.TryValidate(wire, request.Tenant, index, now, request.Historical, out var validated, out var error))
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = error!.Field, Reason = error.Reason });
-                metrics.Rejected(RejectionReasons.Of(error));
+                metrics.Rejected(RejectionCodes.Of(error));
                 continue;
             }
 

@@ -5,10 +5,11 @@ using WireEvent = ProfileGrid.Contracts.V1.Event;
 namespace ProfileGrid.Silo.Tests;
 
 /// <summary>
-/// The reason codes of profilegrid.events.rejected, read from what the validator really answers: one bad event of each
-/// kind goes through the validator, so a reworded message that would change its code fails here, not on a dashboard.
+/// The reason codes of profilegrid.events.rejected and the stats' rejected-by-reason (<see cref="RejectionCodes"/>), read
+/// from what the validator really answers: one bad event of each kind goes through the validator, so a reworded message
+/// that would change its code fails here, not on a dashboard.
 /// </summary>
-public class RejectionReasonsTests
+public class RejectionCodeClassificationTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
     private readonly EventValidator _validator = new(new GatewayOptions(), new FixedClock(Now));
@@ -27,20 +28,20 @@ public class RejectionReasonsTests
 
     public static TheoryData<string, string> BadEvents => new()
     {
-        { "no user", RejectionReasons.MissingField },
-        { "no type", RejectionReasons.MissingField },
-        { "no timestamp", RejectionReasons.MissingField },
-        { "search without query", RejectionReasons.MissingField },
-        { "long event id", RejectionReasons.OverLimit },
-        { "future", RejectionReasons.InFuture },
-        { "years old", RejectionReasons.TooOld },
-        { "before 1970", RejectionReasons.TooOld },
-        { "unknown type", RejectionReasons.UnknownCode },
-        { "unknown source", RejectionReasons.UnknownCode },
-        { "timestamp not ISO", RejectionReasons.InvalidFormat },
-        { "country not ISO", RejectionReasons.InvalidFormat },
-        { "control character", RejectionReasons.InvalidValue },
-        { "dot user", RejectionReasons.InvalidValue },
+        { "no user", RejectionCodes.MissingField },
+        { "no type", RejectionCodes.MissingField },
+        { "no timestamp", RejectionCodes.MissingField },
+        { "search without query", RejectionCodes.MissingField },
+        { "long event id", RejectionCodes.TooLarge },
+        { "future", RejectionCodes.InFuture },
+        { "years old", RejectionCodes.TooOld },
+        { "before 1970", RejectionCodes.TooOld },
+        { "unknown type", RejectionCodes.InvalidValue },
+        { "unknown source", RejectionCodes.InvalidValue },
+        { "timestamp not ISO", RejectionCodes.InvalidValue },
+        { "country not ISO", RejectionCodes.InvalidValue },
+        { "control character", RejectionCodes.InvalidValue },
+        { "dot user", RejectionCodes.InvalidValue },
     };
 
     [Theory]
@@ -67,8 +68,8 @@ public class RejectionReasonsTests
         };
 
         Assert.False(_validator.TryValidate(wire, "shop", 0, Now, historical: false, out _, out var error));
-        Assert.True(RejectionReasons.Of(error!) == code, $"{kind}: '{error}' is {RejectionReasons.Of(error!)}, expected {code}");
-        Assert.Contains(code, RejectionReasons.All);
+        Assert.True(RejectionCodes.Of(error!) == code, $"{kind}: '{error}' is {RejectionCodes.Of(error!)}, expected {code}");
+        Assert.Contains(code, RejectionCodes.All);
     }
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
