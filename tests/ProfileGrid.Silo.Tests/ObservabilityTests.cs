@@ -94,6 +94,7 @@ public class ObservabilityTests(ITestOutputHelper output)
         var report = await HealthAsync(silo);
         Assert.Equal("Healthy", report.Status);
         Assert.Equal(["ingest", "silo", "storage"], report.Checks.Keys.Order());
+        Assert.StartsWith("started", report.Checks["silo"].Description);
         Assert.StartsWith("memory", report.Checks["storage"].Description);
         Assert.Contains("0 profiles with unwritten state", report.Checks["ingest"].Description);
 
