@@ -68,6 +68,7 @@ public sealed partial class UserProfileGrain(
     ProfileWriteGate writeGate,
     ProfilePacker packer,
     StatsCollector stats,
+    ProfileGridMetrics metrics,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
     : Grain, IUserProfileGrain, IProfileResidencyGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
@@ -554,6 +555,7 @@ public sealed partial class UserProfileGrain(
     {
         var (from, through, unsaved) = (_unwrittenFrom, State.LogPosition, _unsaved);
         (_writingFrom, _unwrittenFrom, _unsaved) = (from, null, false);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await WriteReconcilingAsync();
@@ -585,6 +587,7 @@ public sealed partial class UserProfileGrain(
             throw;
         }
 
+        metrics.ProfileWritten(started);
         _writingFrom = null;
         _failedWrites = 0;
 

@@ -22,7 +22,8 @@ public sealed partial class ProfileGatewayService(
     IOptions<GatewayOptions> gatewayOptions,
     ProfileGrid.Grains.Stats.StatsCollector stats,
     TimeProvider clock,
-    ILogger<ProfileGatewayService> logger) : ProfileGateway.ProfileGatewayBase
+    ILogger<ProfileGatewayService> logger,
+    ProfileGrid.Grains.ProfileGridMetrics metrics) : ProfileGateway.ProfileGatewayBase
 {
     public const int MaxProfilesPerRequest = 100;
 
@@ -52,6 +53,7 @@ public sealed partial class ProfileGatewayService(
             if (refusedOnArrival?.GetValueOrDefault(index) is { } refused)
             {
                 response.Rejected.Add(new EventRejection { Index = index, Field = refused.Field, Reason = refused.Reason });
+                metrics.Rejected(RejectionCodes.MalformedJson);
                 RejectedStat(request.Tenant, RejectionCodes.MalformedJson);
                 continue;
             }
@@ -59,6 +61,7 @@ public sealed partial class ProfileGatewayService(
             if (!validator.TryValidate(wire, request.Tenant, index, now, request.Historical, out var validated, out var error))
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = error!.Field, Reason = error.Reason });
+                metrics.Rejected(RejectionCodes.Of(error));
                 RejectedStat(string.IsNullOrEmpty(wire.Tenant) ? request.Tenant : wire.Tenant, RejectionCodes.Of(error));
                 continue;
             }
@@ -102,6 +105,7 @@ public sealed partial class ProfileGatewayService(
                 "The events could not be recorded durably; nothing is acknowledged. Retry the request: event ids make a retry safe."));
         }
 
+        metrics.Acknowledged(batches);
         if (stats.Enabled)
         {
             // Acknowledged: counted once per tenant per request, after the durable record.

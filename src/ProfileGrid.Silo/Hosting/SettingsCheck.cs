@@ -32,6 +32,9 @@ public static class SettingsCheck
         (SegmentationOptions.Section, typeof(SegmentationOptions)),
         (RecommendationOptions.Section, typeof(RecommendationOptions)),
         (RerankingOptions.Section, typeof(RerankingOptions)),
+        (Operations.TelemetrySettings.Section, typeof(Operations.TelemetrySettings)),
+        (Operations.AdminSettings.Section, typeof(Operations.AdminSettings)),
+        (Operations.HealthSettings.Section, typeof(Operations.HealthSettings)),
         (ProfileGrid.Grains.Stats.StatsOptions.Section, typeof(ProfileGrid.Grains.Stats.StatsOptions)),
     ];
 
