@@ -35,7 +35,7 @@ public static class ProfileUpdater
     /// <see cref="ApplyResult.Duplicates"/> and change nothing but the windows. <paramref name="now"/> (processing time) stamps
     /// <see cref="UserProfile.UpdatedAt"/> and decides which daily buckets are old enough to drop.
     /// </summary>
-    public static ApplyResult Apply(UserProfile profile, IReadOnlyList<UserEvent> events, ProfileOptions options, DateTimeOffset now)
+    public static ApplyResult Apply(UserProfile profile, IReadOnlyList<UserEvent> events, ProfileOptions options, DateTimeOffset now, IEventTally? tally = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(events);
@@ -62,6 +62,7 @@ public static class ProfileUpdater
             }
 
             ApplyEvent(profile, userEvent, options, oldestKeptDay);
+            tally?.Applied(userEvent);
             applied++;
         }
 

@@ -58,6 +58,20 @@ public static class ProfileGridGrainsExtensions
             await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => grains.GetGrain<IEventLogPartitionGrain>(p).GetStatusAsync()));
         });
         services.AddHostedService<LogPartitionKeeper>();
+        silo.AddProfileGridStats(configuration);
+        return silo;
+    }
+
+    /// <summary>
+    /// The cluster statistics: <see cref="Stats.StatsOptions"/>, the silo-local <see cref="Stats.StatsCollector"/> every
+    /// recorder writes into, and the <see cref="Stats.StatsFlusher"/> that sends it to the tenants' stats grains.
+    /// </summary>
+    public static ISiloBuilder AddProfileGridStats(this ISiloBuilder silo, IConfiguration? configuration = null)
+    {
+        AddValidatedOptions<Stats.StatsOptions>(silo.Services, configuration, Stats.StatsOptions.Section, o => o.Validate());
+        silo.Services.TryAddSingleton<Stats.StatsCollector>();
+        silo.Services.TryAddSingleton<Stats.StatsFlusher>();
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<Stats.StatsFlusher>());
         return silo;
     }
 

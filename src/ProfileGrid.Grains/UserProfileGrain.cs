@@ -11,6 +11,7 @@ using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Ingest;
 using ProfileGrid.Grains.Segments;
+using ProfileGrid.Grains.Stats;
 
 namespace ProfileGrid.Grains;
 
@@ -66,6 +67,7 @@ public sealed partial class UserProfileGrain(
     IOptions<ResidencyOptions> residencyOptions,
     ProfileWriteGate writeGate,
     ProfilePacker packer,
+    StatsCollector stats,
     ProfileGridMetrics metrics,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
@@ -203,7 +205,7 @@ public sealed partial class UserProfileGrain(
     async Task IAsyncObserver<EventBatch>.OnNextAsync(EventBatch batch, StreamSequenceToken? token)
     {
         await UntilReconciledAsync();
-        var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
+        var result = ApplyCounted(batch.Events);
         StateChanged();
         NoteItems(batch.Events);
         if (result.Applied > 0 || _failedWrites > 0)
@@ -247,7 +249,7 @@ public sealed partial class UserProfileGrain(
             return Task.FromResult(new LoggedApplyResult(UnwrittenFrom, Gap: true));
         }
 
-        var result = ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
+        var result = ApplyCounted(batch.Events);
         StateChanged();
         NoteItems(batch.Events);
         State.LogPosition = position;
@@ -263,6 +265,35 @@ public sealed partial class UserProfileGrain(
 
         LogBatchApplied(this.GetPrimaryKeyString(), result.Applied, result.Duplicates);
         return Task.FromResult(new LoggedApplyResult(UnwrittenFrom));
+    }
+
+    /// <summary>
+    /// Applies events and tells the silo's stats collector what changed: events by type and source, duplicates, and the
+    /// profile's moves between distribution buckets (read before and after), so the tenant's stats never ask a profile.
+    /// </summary>
+    private ApplyResult ApplyCounted(IReadOnlyList<UserEvent> events)
+    {
+        var profile = EnsureIdentity();
+        if (stats.For(profile.Tenant) is not { } buffer)
+        {
+            return ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow());
+        }
+
+        var before = ProfileStatsMark.Of(profile);
+        var tally = EventTally.Begin();
+        var result = ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), tally);
+        buffer.ProfileApplied(before, ProfileStatsMark.Of(profile), result, tally);
+        return result;
+    }
+
+    private ProfileStatsMark StatsMark() => stats.Enabled ? ProfileStatsMark.Of(Profile) : default;
+
+    private void StatsChanged(ProfileStatsMark before)
+    {
+        if (stats.For(Profile.Tenant) is { } buffer)
+        {
+            buffer.ProfileChanged(before, ProfileStatsMark.Of(Profile));
+        }
     }
 
     /// <summary>The earliest log position this profile holds that is not known to be in written state.</summary>
@@ -286,7 +317,9 @@ public sealed partial class UserProfileGrain(
     {
         await UntilReconciledAsync();
         var now = clock.GetUtcNow();
+        var before = StatsMark();
         ProfileUpdater.ApplyAttributes(EnsureIdentity(), update, now, _options);
+        StatsChanged(before);
         StateChanged();
         await PersistAsync();
         return View(now, now);
@@ -296,7 +329,9 @@ public sealed partial class UserProfileGrain(
     {
         await UntilReconciledAsync();
         var now = clock.GetUtcNow();
+        var before = StatsMark();
         ProfileUpdater.ApplyPreferences(EnsureIdentity(), update, now, _options);
+        StatsChanged(before);
         StateChanged();
         await PersistAsync();
         return View(now, now);

@@ -39,6 +39,7 @@ public sealed partial class EventLogPartitionGrain(
     Serializer serializer,
     IOptions<IngestOptions> options,
     IngestActivity activity,
+    Stats.StatsCollector stats,
     ProfileGridMetrics metrics,
     TimeProvider clock,
     ILogger<EventLogPartitionGrain> logger)
@@ -51,7 +52,8 @@ public sealed partial class EventLogPartitionGrain(
 
     private readonly IngestOptions _options = options.Value;
     private readonly Queue<PendingAppend> _pending = new();
-    private readonly Queue<(long Position, ProfileBatch[] Profiles, ActivityContext[]? Traces)> _toDispatch = new();
+    // With the moment each record was acknowledged (a Stopwatch timestamp, in memory only): the ingest lag statistic.
+    private readonly Queue<(long Position, ProfileBatch[] Profiles, ActivityContext[]? Traces, long AckedAt)> _toDispatch = new();
     private readonly List<SetAsideProfile> _setAsideUnsaved = [];
     private PartitionProgress _progress = null!;
     private ProfileGridMetrics.PartitionBacklog? _backlog;
@@ -263,7 +265,7 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         _progress.Appended(appended.Position, appended.Next);
-        _toDispatch.Enqueue((appended.Position, ByProfile(group.SelectMany(p => p.Batches)), IngestTracing.Enabled ? [.. group.Select(p => p.Trace)] : null));
+        _toDispatch.Enqueue((appended.Position, ByProfile(group.SelectMany(p => p.Batches)), IngestTracing.Enabled ? [.. group.Select(p => p.Trace)] : null, System.Diagnostics.Stopwatch.GetTimestamp()));
         group.ForEach(p => p.Completion.TrySetResult(appended.Position));
     }
 
@@ -282,9 +284,9 @@ public sealed partial class EventLogPartitionGrain(
 
     private async Task DispatchNextAsync()
     {
-        var (position, profiles, traces) = _toDispatch.Dequeue();
+        var (position, profiles, traces, ackedAt) = _toDispatch.Dequeue();
         using var span = IngestTracing.StartDispatch(_partition, position, traces, replay: false);
-        await DispatchAsync(position, profiles, replayChain: null);
+        await DispatchAsync(position, profiles, replayChain: null, ackedAt);
         _progress.Dispatched(position);
     }
 
@@ -295,7 +297,7 @@ public sealed partial class EventLogPartitionGrain(
     /// it instead of moving past a gap. In a replay the chain starts afresh (<paramref name="replayChain"/>):
     /// everything before the replay range is in written state (or set aside).
     /// </summary>
-    private async Task DispatchAsync(long position, ProfileBatch[] profiles, Dictionary<string, long>? replayChain)
+    private async Task DispatchAsync(long position, ProfileBatch[] profiles, Dictionary<string, long>? replayChain, long ackedAt = 0)
     {
         var gap = false;
         await Task.WhenAll(profiles.Select(async profile =>
@@ -319,6 +321,11 @@ public sealed partial class EventLogPartitionGrain(
                 // Not applied on a gap: its range keeps the checkpoint before the gap, and a replay hands it everything in order.
                 gap |= result.Gap;
                 _progress.Applied(key, position, result.Gap ? result.UnwrittenFrom ?? position : result.UnwrittenFrom, clock.GetUtcNow());
+                if (ackedAt != 0 && !result.Gap && stats.Enabled)
+                {
+                    // Acknowledged (appended) to applied in the profile's memory; replays have no acknowledgement time and are not measured.
+                    stats.For(ProfileKey.Parse(key).Tenant)?.Lag(System.Diagnostics.Stopwatch.GetElapsedTime(ackedAt).TotalMilliseconds);
+                }
             }
             catch (Exception ex)
             {

@@ -58,7 +58,8 @@ public sealed partial class RecommendationEngine(
     IOptions<RerankingOptions> rerankingOptions,
     TimeProvider clock,
     ILogger<RecommendationEngine> logger,
-    IMeterFactory? meters = null)
+    IMeterFactory? meters = null,
+    Stats.StatsCollector? stats = null)
 {
     /// <summary>Meter <c>ProfileGrid.Recommendations</c>: what operators watch of serving (dotnet-counters, OpenTelemetry).</summary>
     public const string MeterName = "ProfileGrid.Recommendations";
@@ -70,7 +71,9 @@ public sealed partial class RecommendationEngine(
     {
         var started = Stopwatch.GetTimestamp();
         var served = await ServeAsync(call);
-        _duration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("cold_start", served.ColdStart));
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        _duration.Record(elapsed, new KeyValuePair<string, object?>("cold_start", served.ColdStart));
+        stats?.For(call.Tenant)?.Recommended(elapsed, served.Items, static item => item.ItemId, static item => item.Source);
         return served;
     }
 

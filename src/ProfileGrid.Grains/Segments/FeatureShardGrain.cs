@@ -63,10 +63,14 @@ public sealed partial class FeatureShardGrain(
     [PersistentState("shard", ProfileStores.Segments)] IPersistentState<FeatureShardState> state,
     IOptions<SegmentationOptions> options,
     IOptions<ProfileOptions> profileOptions,
+    Stats.StatsCollector stats,
     TimeProvider clock,
     ILogger<FeatureShardGrain> logger)
     : Grain, IFeatureShardGrain
 {
+    // Live moves (a profile's update put it in another segment of the same model) since the last flush: the stats' moves per hour.
+    private int _liveMoves;
+
     private readonly List<SegmentMembershipChange> _pendingChanges = [];
 
     /// <summary>Profile keys per segment id, in key order: sizes and member pages without scanning every vector.</summary>
@@ -188,7 +192,13 @@ public sealed partial class FeatureShardGrain(
 
         if (_model is not null)
         {
+            var was = entry.Segment;
             Assign(update.ProfileKey, entry, _model.Assign(update.Values), update.AsOf);
+            if (was >= 0 && entry.Segment != was)
+            {
+                _liveMoves++;
+            }
+
             ScoreRfm(update.ProfileKey, entry, _model.Rfm, update.Values, update.AsOf, clock.GetUtcNow());
         }
 
@@ -527,8 +537,22 @@ public sealed partial class FeatureShardGrain(
         {
             var changes = _pendingChanges.ToArray();
             _pendingChanges.Clear();
+            ReportToStats();
             await PublishAsync(changes, _model?.Version ?? 0);
         }
+    }
+
+    /// <summary>Tells the silo's stats collector the shard's sizes now and its live moves since the last report: once per flush with changes.</summary>
+    private void ReportToStats()
+    {
+        if (stats.For(_tenant) is not { } buffer)
+        {
+            return;
+        }
+
+        var sizes = _members.Where(pair => pair.Value.Count > 0).ToDictionary(pair => pair.Key, pair => pair.Value.Count);
+        buffer.Segments(this.GetPrimaryKeyString(), _liveMoves, new Abstractions.Stats.ShardSizes(_model?.Version ?? 0, sizes));
+        _liveMoves = 0;
     }
 
     private async Task PublishAsync(SegmentMembershipChange[] changes, long modelVersion)

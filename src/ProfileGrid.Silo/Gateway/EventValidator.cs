@@ -229,6 +229,14 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         return error is null;
     }
 
+    public bool TryValidateTenant(string tenant, out FieldError? error)
+    {
+        var check = new Checker(string.Empty);
+        check.Tenant(tenant, "tenant", limits.MaxStringLength);
+        error = check.Error;
+        return error is null;
+    }
+
     public bool TryValidateKey(string tenant, string userId, out FieldError? error)
     {
         var check = new Checker(string.Empty);

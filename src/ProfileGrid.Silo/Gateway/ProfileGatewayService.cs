@@ -20,6 +20,7 @@ public sealed partial class ProfileGatewayService(
     SegmentLookup segments,
     EventValidator validator,
     IOptions<GatewayOptions> gatewayOptions,
+    ProfileGrid.Grains.Stats.StatsCollector stats,
     TimeProvider clock,
     ILogger<ProfileGatewayService> logger,
     ProfileGrid.Grains.ProfileGridMetrics metrics) : ProfileGateway.ProfileGatewayBase
@@ -53,6 +54,7 @@ public sealed partial class ProfileGatewayService(
             {
                 response.Rejected.Add(new EventRejection { Index = index, Field = refused.Field, Reason = refused.Reason });
                 metrics.Rejected(RejectionCodes.MalformedJson);
+                RejectedStat(request.Tenant, RejectionCodes.MalformedJson);
                 continue;
             }
 
@@ -60,12 +62,14 @@ public sealed partial class ProfileGatewayService(
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = error!.Field, Reason = error.Reason });
                 metrics.Rejected(RejectionCodes.Of(error));
+                RejectedStat(string.IsNullOrEmpty(wire.Tenant) ? request.Tenant : wire.Tenant, RejectionCodes.Of(error));
                 continue;
             }
 
             if (!seenIds.Add((validated!.Tenant, validated.EventId)))
             {
                 response.Duplicates++;
+                stats.For(validated.Tenant)?.Rejected(RejectionCodes.DuplicateInBatch);
                 continue;
             }
 
@@ -102,8 +106,26 @@ public sealed partial class ProfileGatewayService(
         }
 
         metrics.Acknowledged(batches);
+        if (stats.Enabled)
+        {
+            // Acknowledged: counted once per tenant per request, after the durable record.
+            foreach (var group in eventsByUser.GroupBy(pair => pair.Key.Tenant, StringComparer.Ordinal))
+            {
+                stats.For(group.Key)?.Accepted(group.Sum(pair => pair.Value.Count));
+            }
+        }
+
         LogIngested(response.Accepted, response.Rejected.Count, response.Duplicates, eventsByUser.Count);
         return response;
+    }
+
+    /// <summary>Counts a rejection for its tenant when the tenant itself is valid (a rejection without one belongs to nobody).</summary>
+    private void RejectedStat(string? tenant, string code)
+    {
+        if (stats.Enabled && !string.IsNullOrEmpty(tenant) && validator.TryValidateTenant(tenant, out _))
+        {
+            stats.For(tenant)?.Rejected(code);
+        }
     }
 
     public override async Task<Profile> GetProfile(GetProfileRequest request, ServerCallContext context)

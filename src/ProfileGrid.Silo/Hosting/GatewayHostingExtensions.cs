@@ -66,6 +66,7 @@ public static class GatewayHostingExtensions
             app.MapAdminApi();
         }
 
+        app.MapStatsApi();
         app.MapGet("/", (HostSettings settings) => TypedResults.Text(RootPage(settings)));
         return app;
     }
@@ -107,6 +108,7 @@ public static class GatewayHostingExtensions
                  POST /v1/tenants/{tenant}/recommender:evaluate (offline evaluation of every algorithm on the tenant's history)
                  POST /v1/tenants/{tenant}/items:upsert, POST /v1/tenants/{tenant}/items:delete, GET /v1/tenants/{tenant}/items[/{item}]
                  GET|PUT|POST /v1/tenants/{tenant}/recommendation-rules, GET|PUT|DELETE /v1/tenants/{tenant}/recommendation-rules/{rule}
+          Stats: GET /v1/tenants, GET /v1/tenants/{tenant}/stats, GET /v1/tenants/{tenant}/stats/series?resolution=minute|hour
           Health: GET /healthz (readiness), GET /healthz/detail (storage, ingest backlog; JSON)    Metrics: GET /metrics (Prometheus)
           Operators (loopback unless ProfileGrid:Admin:AllowRemote): GET /v1/admin/ingest, GET /v1/admin/cluster, the Orleans dashboard at /orleans
         """;

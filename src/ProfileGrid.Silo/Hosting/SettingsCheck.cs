@@ -35,6 +35,7 @@ public static class SettingsCheck
         (Operations.TelemetrySettings.Section, typeof(Operations.TelemetrySettings)),
         (Operations.AdminSettings.Section, typeof(Operations.AdminSettings)),
         (Operations.HealthSettings.Section, typeof(Operations.HealthSettings)),
+        (ProfileGrid.Grains.Stats.StatsOptions.Section, typeof(ProfileGrid.Grains.Stats.StatsOptions)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>

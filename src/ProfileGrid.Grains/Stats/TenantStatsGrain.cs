@@ -1,0 +1,155 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Stats;
+
+namespace ProfileGrid.Grains.Stats;
+
+/// <summary>
+/// One tenant's statistics (key: the tenant). Hears from each silo's collector once per flush interval, never per event,
+/// so it is not a hot grain however fast events arrive. Its state (totals, distributions, both series) is written
+/// behind at most every <see cref="StatsOptions.WriteBehind"/> into the segments store (blobs on Azure Storage: the
+/// series can reach a few hundred KB, more than a table row holds), so a restart keeps the series; what arrived after
+/// the last write is lost with a crash, a few seconds of figures. The coverage set (items recommended in the last
+/// 24 h) is not persisted: it can hold 100,000 ids, and refills as requests are served.
+/// </summary>
+public sealed partial class TenantStatsGrain(
+    [PersistentState("stats", ProfileStores.Segments)] IPersistentState<TenantStatsState> state,
+    IOptions<StatsOptions> options,
+    TimeProvider clock,
+    ILogger<TenantStatsGrain> logger) : Grain, ITenantStatsGrain
+{
+    private readonly StatsOptions _options = options.Value;
+    private readonly Dictionary<string, long> _recommendedAt = new(StringComparer.Ordinal);
+    private bool _itemsCapped;
+    private bool _dirty;
+    private IGrainTimer? _writeTimer;
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            await WriteAsync(cancellationToken);
+        }
+    }
+
+    Task ITenantStatsGrain.ApplyAsync(StatsDelta delta)
+    {
+        var now = clock.GetUtcNow();
+        state.State.Apply(delta, now);
+        if (delta.RecommendedItems is { Length: > 0 } items)
+        {
+            NoteItems(items, now);
+        }
+
+        _dirty = true;
+        _writeTimer ??= this.RegisterGrainTimer(WriteAsync, new GrainTimerCreationOptions(_options.WriteBehind, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = false });
+        return Task.CompletedTask;
+    }
+
+    Task<TenantStatsView?> ITenantStatsGrain.GetStatsAsync()
+    {
+        if (state.State.IsEmpty)
+        {
+            return Task.FromResult<TenantStatsView?>(null);
+        }
+
+        var now = clock.GetUtcNow();
+        var items = RecommendedSince(now.AddDays(-1));
+        return Task.FromResult<TenantStatsView?>(state.State.View(this.GetPrimaryKeyString(), now, _options, items, _itemsCapped));
+    }
+
+    Task<StatsSeriesView?> ITenantStatsGrain.GetSeriesAsync(bool hourly) =>
+        Task.FromResult(state.State.IsEmpty ? null : state.State.Series(hourly, clock.GetUtcNow()));
+
+    Task<TenantSummary?> ITenantStatsGrain.GetSummaryAsync() =>
+        Task.FromResult(state.State.IsEmpty ? null : new TenantSummary(this.GetPrimaryKeyString(), state.State.Profiles, state.State.LastEventAt));
+
+    /// <summary>Items served in the last 24 h with the minute they were last served; bounded by <see cref="StatsOptions.MaxTrackedItems"/>.</summary>
+    private void NoteItems(string[] items, DateTimeOffset now)
+    {
+        var minute = now.ToUnixTimeSeconds() / 60;
+        foreach (var item in items)
+        {
+            if (_recommendedAt.Count >= _options.MaxTrackedItems && !_recommendedAt.ContainsKey(item))
+            {
+                var dayAgo = minute - 24 * 60;
+                foreach (var (old, at) in _recommendedAt.ToArray())
+                {
+                    if (at < dayAgo)
+                    {
+                        _recommendedAt.Remove(old);
+                    }
+                }
+
+                if (_recommendedAt.Count >= _options.MaxTrackedItems)
+                {
+                    _itemsCapped = true;
+                    continue;
+                }
+            }
+
+            _recommendedAt[item] = minute;
+        }
+    }
+
+    private long RecommendedSince(DateTimeOffset since)
+    {
+        var minute = since.ToUnixTimeSeconds() / 60;
+        return _recommendedAt.Values.LongCount(at => at >= minute);
+    }
+
+    private async Task WriteAsync(CancellationToken cancellationToken)
+    {
+        _writeTimer?.Dispose();
+        _writeTimer = null;
+        if (!_dirty)
+        {
+            return;
+        }
+
+        _dirty = false;
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            // Derived figures: try again at the next write-behind rather than fail the collectors' flushes.
+            _dirty = true;
+            LogWriteFailed(this.GetPrimaryKeyString(), ex);
+            _writeTimer ??= this.RegisterGrainTimer(WriteAsync, new GrainTimerCreationOptions(_options.WriteBehind, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = false });
+        }
+    }
+
+    [LoggerMessage(EventId = 3601, Level = LogLevel.Warning, Message = "Stats of tenant {Tenant}: writing the state failed; will try again")]
+    private partial void LogWriteFailed(string tenant, Exception exception);
+}
+
+/// <summary>The tenants statistics were collected for (key: 0): registered once per new tenant per silo.</summary>
+public sealed class TenantDirectoryGrain(
+    [PersistentState("tenants", ProfileStores.Segments)] IPersistentState<TenantDirectoryState> state) : Grain, ITenantDirectoryGrain
+{
+    async Task ITenantDirectoryGrain.RegisterAsync(string[] tenants)
+    {
+        var added = false;
+        foreach (var tenant in tenants)
+        {
+            added |= state.State.Tenants.Add(tenant);
+        }
+
+        if (added)
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    Task<string[]> ITenantDirectoryGrain.ListAsync() => Task.FromResult(state.State.Tenants.Order(StringComparer.Ordinal).ToArray());
+}
+
+[GenerateSerializer, Alias("pg.stats-tenant-directory")]
+public sealed class TenantDirectoryState
+{
+    [Id(0)] public HashSet<string> Tenants { get; set; } = new(StringComparer.Ordinal);
+}

@@ -1,0 +1,176 @@
+using ProfileGrid.Abstractions.Stats;
+using ProfileGrid.Grains.Stats;
+
+namespace ProfileGrid.Grains.Tests;
+
+/// <summary>
+/// The stats grain's state as pure logic, driven through simulated time: the rings stay at their fixed sizes and roll
+/// old points off, staleness ages without events, and the last-event map stays bounded over years of history.
+/// </summary>
+public class StatsSeriesTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly StatsOptions Options = new();
+
+    [Fact]
+    public void Forty_days_of_minutes_keep_1440_minute_points_and_720_hour_points_and_roll_old_ones_off()
+    {
+        var state = new TenantStatsState();
+        var minutes = 40 * 24 * 60;
+        for (var m = 0; m < minutes; m++)
+        {
+            state.Apply(new StatsDelta { CollectedAt = Start.AddMinutes(m), Accepted = 1, Applied = 2, Recommendations = 1, RecommendLatency = Histogram(5.0) }, Start.AddMinutes(m).AddSeconds(30));
+        }
+
+        var now = Start.AddMinutes(minutes - 1).AddSeconds(30);
+        Assert.Equal(StatsRing.Minutes, state.Minutes.Points.Count(p => p is not null));
+        Assert.Equal(StatsRing.Hours, state.Hours.Points.Count(p => p is not null));
+
+        var minuteSeries = state.Series(hourly: false, now);
+        Assert.Equal("minute", minuteSeries.Resolution);
+        Assert.Equal(1440, minuteSeries.Points.Length);
+        Assert.Equal(Start.AddMinutes(minutes - 1440), minuteSeries.Points[0].T);
+        Assert.Equal(Start.AddMinutes(minutes - 1), minuteSeries.Points[^1].T);
+        Assert.All(minuteSeries.Points, p => Assert.Equal(2, p.Events));
+        Assert.True(minuteSeries.Points.Zip(minuteSeries.Points.Skip(1)).All(pair => pair.Second.T - pair.First.T == TimeSpan.FromMinutes(1)), "oldest first, one per minute");
+
+        var hourSeries = state.Series(hourly: true, now);
+        Assert.Equal(720, hourSeries.Points.Length);
+        Assert.Equal(Start.AddDays(10), hourSeries.Points[0].T);
+        Assert.All(hourSeries.Points, p => Assert.Equal(120, p.Events));
+        Assert.All(hourSeries.Points, p => Assert.InRange(p.RecommendLatencyP95Ms, 4.0, 6.0));
+
+        // Totals are not series: nothing rolls off them.
+        Assert.Equal(minutes, state.Accepted);
+        Assert.Equal(2L * minutes, state.Applied);
+    }
+
+    [Fact]
+    public void A_gap_longer_than_a_ring_leaves_only_the_new_points()
+    {
+        var state = new TenantStatsState();
+        for (var m = 0; m < 600; m++)
+        {
+            state.Apply(new StatsDelta { Accepted = 1 }, Start.AddMinutes(m));
+        }
+
+        var later = Start.AddDays(45);
+        state.Apply(new StatsDelta { Accepted = 5 }, later);
+        var minutes = state.Series(hourly: false, later).Points;
+        var hours = state.Series(hourly: true, later).Points;
+        Assert.Equal(5, Assert.Single(minutes).Accepted);
+        Assert.Equal(5, Assert.Single(hours).Accepted);
+    }
+
+    [Fact]
+    public void Staleness_ages_without_events_and_years_old_histories_land_in_over_a_year()
+    {
+        var state = new TenantStatsState();
+        var now = Start;
+        state.Apply(Profile(lastSeen: now.AddMinutes(-10)), now);
+        state.Apply(Profile(lastSeen: now.AddYears(-6)), now);
+        state.Apply(Profile(lastSeen: new DateTimeOffset(1970, 1, 2, 0, 0, 0, TimeSpan.Zero)), now);
+
+        var fresh = state.View("t", now, Options, 0, false).Profiles;
+        Assert.Equal(3, fresh.Count);
+        Assert.Equal(1, Count(fresh.Staleness, "< 1 h"));
+        Assert.Equal(2, Count(fresh.Staleness, "> 1 y"));
+        Assert.Equal(2.0 / 3, fresh.DormantShare, 6);
+
+        // Forty days on, with no event at all: the recent profile is now 30-90 days stale and dormant.
+        var later = now.AddDays(40);
+        var aged = state.View("t", later, Options, 0, false).Profiles;
+        Assert.Equal(1, Count(aged.Staleness, "30-90 d"));
+        Assert.Equal(2, Count(aged.Staleness, "> 1 y"));
+        Assert.Equal(1.0, aged.DormantShare, 6);
+    }
+
+    [Fact]
+    public void A_profile_moving_its_last_event_across_compaction_is_counted_once()
+    {
+        var state = new TenantStatsState();
+        var first = Start.AddHours(-3);
+        state.Apply(Profile(lastSeen: first), Start);
+
+        // Three days later the hour of its last event has been folded into its day; the profile's next event moves it.
+        var now = Start.AddDays(3);
+        var next = now.AddMinutes(-5);
+        state.Apply(new StatsDelta { LastEventHours = new() { [StatsBuckets.HourOf(first)] = -1, [StatsBuckets.HourOf(next)] = 1 } }, now);
+        var view = state.View("t", now, Options, 0, false).Profiles;
+        Assert.Equal(1, view.Staleness.Sum(s => s.Count));
+        Assert.Equal(1, Count(view.Staleness, "< 1 h"));
+        Assert.DoesNotContain(state.LastEvent.Values, n => n < 0);
+    }
+
+    [Fact]
+    public void The_last_event_map_stays_bounded_over_years_of_distinct_hours()
+    {
+        var state = new TenantStatsState();
+        var now = Start;
+        for (var h = 0; h < 5 * 365 * 24; h += 7)
+        {
+            state.Apply(new StatsDelta { NewProfiles = 1, LastEventHours = new() { [StatsBuckets.HourOf(now.AddHours(-h))] = 1 } }, now);
+        }
+
+        Assert.InRange(state.LastEvent.Count, 1, TenantStatsState.AncientAfterDays + TenantStatsState.HourlyFor + 3);
+        Assert.Equal(state.Profiles, state.View("t", now, Options, 0, false).Profiles.Staleness.Sum(s => s.Count));
+    }
+
+    [Fact]
+    public void Latency_percentiles_come_from_fixed_buckets_within_a_fifth_of_the_truth()
+    {
+        var samples = Enumerable.Range(1, 1000).Select(i => i * 0.37).ToArray();
+        var histogram = new long[StatsBuckets.LatencyBuckets];
+        foreach (var s in samples)
+        {
+            histogram[StatsBuckets.Latency(s)]++;
+        }
+
+        var sorted = samples.Order().ToArray();
+        foreach (var q in new[] { 0.5, 0.95, 0.99 })
+        {
+            var truth = sorted[(int)Math.Ceiling(q * sorted.Length) - 1];
+            Assert.InRange(StatsBuckets.Quantile(histogram, q), truth / 1.25, truth * 1.25);
+        }
+
+        Assert.Equal(0, StatsBuckets.Quantile(new long[StatsBuckets.LatencyBuckets], 0.5));
+        Assert.Equal(StatsBuckets.LatencyBuckets - 1, StatsBuckets.Latency(1e9));
+    }
+
+    [Fact]
+    public void Buffers_report_moves_between_buckets_as_signed_deltas()
+    {
+        var buffer = new TenantStatsBuffer("t");
+        var tally = EventTally.Begin();
+        var at = Start;
+        var before = default(ProfileStatsMark);
+        var after = new ProfileStatsMark(true, 3, 0, at);
+        buffer.ProfileApplied(before, after, new ProfileGrid.Domain.ApplyResult(1, 0), tally);
+        buffer.ProfileApplied(after, after with { Completeness = 5, EventCount = 1, LastSeen = at.AddHours(2) }, new ProfileGrid.Domain.ApplyResult(2, 1), tally);
+        var delta = buffer.Take(at)!;
+        Assert.Equal(1, delta.NewProfiles);
+        Assert.Equal(3, delta.Applied);
+        Assert.Equal(1, delta.Duplicates);
+        Assert.Equal([0, 0, 0, 0, 0, 1, 0, 0, 0, 0], delta.Completeness!);
+        Assert.Equal(1, delta.EventsPerProfile![1]);
+        Assert.Equal(0, delta.EventsPerProfile[0]);
+        Assert.Equal(1, Assert.Single(delta.LastEventHours!).Value);
+        Assert.Null(buffer.Take(at));
+    }
+
+    private static StatsDelta Profile(DateTimeOffset lastSeen) => new()
+    {
+        NewProfiles = 1,
+        Completeness = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        LastEventHours = new() { [StatsBuckets.HourOf(lastSeen)] = 1 },
+    };
+
+    private static long Count(LabelCount[] buckets, string label) => buckets.Single(b => b.Label == label).Count;
+
+    private static long[] Histogram(double ms)
+    {
+        var h = new long[StatsBuckets.LatencyBuckets];
+        h[StatsBuckets.Latency(ms)]++;
+        return h;
+    }
+}
