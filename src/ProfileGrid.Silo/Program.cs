@@ -29,6 +29,7 @@ builder.AddProfileGridGateway(settings, limits);
 
 var app = builder.Build();
 app.MapProfileGridGateway().AnnounceWhenReady(settings);
+app.MapProfileGridDashboard();
 
 try
 {

@@ -32,6 +32,7 @@ public static class SettingsCheck
         (SegmentationOptions.Section, typeof(SegmentationOptions)),
         (RecommendationOptions.Section, typeof(RecommendationOptions)),
         (RerankingOptions.Section, typeof(RerankingOptions)),
+        (DashboardOptions.Section, typeof(DashboardOptions)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>

@@ -1,0 +1,66 @@
+// What the pages share: the empty states that say what to do, and series charts.
+import { fmt } from '../view.js';
+
+export const noTenantText = 'No profiles yet: send events to POST /v1/events:ingest or run ./run.sh';
+
+/** Shows the "no tenant" state on a page that needs one; true when there is nothing else to draw. */
+export function withoutTenant(view, context) {
+  if (context.tenant) return false;
+  view.group('empty');
+  view.panel('no-tenant', 'Nothing to show yet').message(context.tenantsError
+    ? `The tenant list is unavailable (${context.tenantsError}); add ?tenant=<name> to the address.`
+    : noTenantText);
+  view.prune(new Set(['no-tenant']));
+  return true;
+}
+
+/** The series resolution of this page: ?resolution=hour, minute otherwise. */
+export const resolution = context => (context.params.get('resolution') === 'hour' ? 'hour' : 'minute');
+
+/** Whether the tenant has seen anything at all, judged from its stats. */
+export const hasProfiles = stats => Number(stats?.profiles?.count ?? 0) > 0 || Number(stats?.ingest?.accepted ?? 0) > 0;
+
+/** A line chart of series fields: fields [{ key, label, colour? }], points from /stats/series. */
+export function seriesChart(panel, series, fields, options = {}) {
+  const points = series?.points ?? [];
+  if (points.length === 0) {
+    panel.message(options.empty ?? 'No points yet: figures arrive within seconds of the first events.');
+    return null;
+  }
+  return panel.chart({
+    type: options.type ?? 'line',
+    labels: points.map(p => fmt.tick(p.t, series.resolution)),
+    datasets: fields.map(f => ({ label: f.label, data: points.map(p => Number(f.value ? f.value(p) : p[f.key] ?? 0)), colour: f.colour, stack: options.stacked ? 's' : undefined, fill: options.stacked ? true : false })),
+    options: options.stacked ? { scales: { y: { stacked: true } } } : undefined,
+  });
+}
+
+/** A bar chart of { label: count } pairs, in the given order. */
+export function barChart(panel, entries, label, options = {}) {
+  if (entries.length === 0 || entries.every(([, v]) => Number(v) === 0)) {
+    panel.message(options.empty ?? 'Nothing counted yet.');
+    return null;
+  }
+  return panel.chart({
+    type: 'bar',
+    labels: entries.map(([k]) => k),
+    datasets: [{ label, data: entries.map(([, v]) => Number(v)), colours: options.colours }],
+    options: options.horizontal ? { indexAxis: 'y', plugins: { legend: { display: false } } } : { plugins: { legend: { display: false } } },
+  });
+}
+
+/** Shows an API error on the panels that depend on the answer; true when the answer failed. */
+export function failed(answer, ...panels) {
+  if (answer?.ok) return false;
+  for (const panel of panels) panel.message(answer?.error ?? 'Not read.', 'error');
+  return true;
+}
+
+/** The admin endpoints may be switched off (ProfileGrid:Admin:Enabled); say how to switch them on rather than fail. */
+export function adminOff(answer, ...panels) {
+  if (!answer.ok && (answer.status === 404 || answer.status === 403 || answer.status === 401)) {
+    panels.forEach(p => p.message(`The admin endpoints are not available here (${answer.path} answered ${answer.status}); set ProfileGrid:Admin:Enabled=true on the silo to see the cluster.`));
+    return true;
+  }
+  return failed(answer, ...panels);
+}
