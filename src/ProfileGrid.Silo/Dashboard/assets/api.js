@@ -27,7 +27,7 @@ export async function get(path) {
   }
 
   if (!response.ok) {
-    const detail = body?.message ?? body?.detail ?? body?.title ?? (text.length > 0 && text.length < 300 ? text : response.statusText);
+    const detail = body?.message ?? body?.error ?? body?.detail ?? body?.title ?? (text.length > 0 && text.length < 300 ? text : response.statusText);
     return { ok: false, status: response.status, path, error: `GET ${path} answered ${response.status}${detail ? `: ${detail}` : ''}` };
   }
 

@@ -1,5 +1,32 @@
-// What the pages share: the empty states that say what to do, and series charts.
+// What the pages share: the empty states that say what to do, reading the stats, and series charts.
+import { getAll, tenantPath } from '../api.js';
 import { fmt } from '../view.js';
+
+/** The stats of a tenant nothing was recorded for yet: every figure zero, every distribution empty. */
+const noStats = tenant => ({
+  tenant, asOf: '', collectedUntil: '',
+  profiles: { count: 0, newToday: 0, dormantShare: 0, dormantAfterDays: 0, completeness: [], staleness: [], eventsPerProfile: [], eventsBySource: {}, eventsByType: {}, updatesPerProfilePerDay: 0 },
+  ingest: { accepted: 0, rejected: {}, duplicates: 0, backlog: [], lagMs: {} },
+  segments: { modelVersion: 0, sizes: {}, movesLastHour: 0 },
+  recommendations: { requests: 0, latencyMs: {}, sources: {}, coverage: 0, itemsRecommended24h: 0, catalogSize: 0 },
+});
+
+/**
+ * The tenant's stats and series (with any other reads in <paramref name="more"/>). A tenant the tenant list does not
+ * name has recorded nothing yet: it is not asked (the API would answer 404), and its figures are zero.
+ */
+export async function loadStats(context, more = {}, withSeries = true) {
+  const t = context.tenant;
+  const listed = context.tenantsError || context.tenants.some(x => x.tenant === t);
+  const answers = await getAll({
+    ...more,
+    stats: listed && tenantPath(t, '/stats'),
+    series: listed && withSeries && tenantPath(t, `/stats/series?resolution=${resolution(context)}`),
+  });
+  if (!answers.stats || answers.stats.status === 404) answers.stats = { ok: true, data: noStats(t) };
+  if (withSeries && (!answers.series || answers.series.status === 404)) answers.series = { ok: true, data: { resolution: resolution(context), points: [] } };
+  return answers;
+}
 
 export const noTenantText = 'No profiles yet: send events to POST /v1/events:ingest or run ./run.sh';
 

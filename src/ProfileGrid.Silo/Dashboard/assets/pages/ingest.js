@@ -1,18 +1,14 @@
 // Ingest: what was accepted, refused and repeated over time, why events were refused, what is acknowledged but not yet
 // written, and how long an event takes from the gateway to its profile.
-import { getAll, tenantPath } from '../api.js';
 import { byValue, fmt, sum } from '../view.js';
-import { barChart, failed, hasProfiles, resolution, seriesChart, withoutTenant } from './common.js';
+import { barChart, failed, hasProfiles, loadStats, resolution, seriesChart, withoutTenant } from './common.js';
 
 export default {
   title: 'Ingest',
 
   async load(context) {
     if (!context.tenant) return {};
-    return getAll({
-      stats: tenantPath(context.tenant, '/stats'),
-      series: tenantPath(context.tenant, `/stats/series?resolution=${resolution(context)}`),
-    });
+    return loadStats(context);
   },
 
   render(view, data, context) {

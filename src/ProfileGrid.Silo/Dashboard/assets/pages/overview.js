@@ -1,7 +1,7 @@
 // The overview: the headline figures of every area, each linking to its page.
 import { getAll, tenantPath } from '../api.js';
 import { fmt, sum } from '../view.js';
-import { adminOff, failed, noTenantText } from './common.js';
+import { adminOff, failed, loadStats, noTenantText } from './common.js';
 
 export default {
   title: 'Overview',
@@ -9,14 +9,16 @@ export default {
 
   async load(context) {
     const t = context.tenant;
-    return getAll({
-      stats: t && tenantPath(t, '/stats'),
-      segments: t && tenantPath(t, '/segments'),
-      recommender: t && tenantPath(t, '/recommender'),
-      experiments: t && tenantPath(t, '/experiments'),
-      fairness: t && tenantPath(t, '/fairness'),
-      cluster: '/v1/admin/cluster',
-    });
+    if (t) {
+      return loadStats(context, {
+        segments: tenantPath(t, '/segments'),
+        recommender: tenantPath(t, '/recommender'),
+        experiments: tenantPath(t, '/experiments'),
+        fairness: tenantPath(t, '/fairness'),
+        cluster: '/v1/admin/cluster',
+      }, false);
+    }
+    return getAll({ cluster: '/v1/admin/cluster' });
   },
 
   render(view, data, context) {

@@ -1,17 +1,13 @@
 // Profiles: how many, how fast they arrive, how complete and how fresh they are, where their events come from.
-import { getAll, tenantPath } from '../api.js';
 import { byValue, fmt } from '../view.js';
-import { barChart, failed, hasProfiles, noTenantText, resolution, seriesChart, withoutTenant } from './common.js';
+import { barChart, failed, hasProfiles, loadStats, noTenantText, resolution, seriesChart, withoutTenant } from './common.js';
 
 export default {
   title: 'Profiles',
 
   async load(context) {
     if (!context.tenant) return {};
-    return getAll({
-      stats: tenantPath(context.tenant, '/stats'),
-      series: tenantPath(context.tenant, `/stats/series?resolution=${resolution(context)}`),
-    });
+    return loadStats(context);
   },
 
   render(view, data, context) {

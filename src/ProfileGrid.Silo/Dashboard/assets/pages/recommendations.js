@@ -1,8 +1,8 @@
 // Recommendations: requests and latency over time, where the lists come from, how much of the catalog they reach, and
 // the model behind them (docs/recommendations.md).
-import { getAll, tenantPath } from '../api.js';
+import { tenantPath } from '../api.js';
 import { byValue, fmt } from '../view.js';
-import { failed, resolution, seriesChart, withoutTenant } from './common.js';
+import { failed, loadStats, resolution, seriesChart, withoutTenant } from './common.js';
 
 export default {
   title: 'Recommendations',
@@ -10,11 +10,7 @@ export default {
   async load(context) {
     if (!context.tenant) return {};
     const t = context.tenant;
-    return getAll({
-      recommender: tenantPath(t, '/recommender'),
-      stats: tenantPath(t, '/stats'),
-      series: tenantPath(t, `/stats/series?resolution=${resolution(context)}`),
-    });
+    return loadStats(context, { recommender: tenantPath(t, '/recommender') });
   },
 
   render(view, data, context) {

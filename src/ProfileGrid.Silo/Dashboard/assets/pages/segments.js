@@ -1,8 +1,8 @@
 // Segments: the current model and its quality, sizes and moves over time, the PCA map coloured by segment, and the
 // curves k was chosen from (docs/segmentation.md).
-import { get, getAll, tenantPath } from '../api.js';
+import { get, tenantPath } from '../api.js';
 import { colour, fmt } from '../view.js';
-import { failed, resolution, seriesChart, withoutTenant } from './common.js';
+import { failed, loadStats, resolution, seriesChart, withoutTenant } from './common.js';
 
 // The map and the curves change only with the model: read them again only when its version changes.
 const perModel = { key: null, map: null, curves: null };
@@ -13,11 +13,7 @@ export default {
   async load(context) {
     if (!context.tenant) return {};
     const t = context.tenant;
-    const data = await getAll({
-      segments: tenantPath(t, '/segments'),
-      stats: tenantPath(t, '/stats'),
-      series: tenantPath(t, `/stats/series?resolution=${resolution(context)}`),
-    });
+    const data = await loadStats(context, { segments: tenantPath(t, '/segments') });
     const version = data.segments.ok ? Number(data.segments.data.modelVersion) : 0;
     if (version > 0) {
       const key = `${t}\n${version}`;
