@@ -102,5 +102,6 @@ public static class GatewayHostingExtensions
                  POST /v1/tenants/{tenant}/items:upsert, POST /v1/tenants/{tenant}/items:delete, GET /v1/tenants/{tenant}/items[/{item}]
                  GET|PUT|POST /v1/tenants/{tenant}/recommendation-rules, GET|PUT|DELETE /v1/tenants/{tenant}/recommendation-rules/{rule}
           Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
+          Dashboard: GET /dashboard (the web dashboard; ProfileGrid:Dashboard:Enabled)
         """;
 }
