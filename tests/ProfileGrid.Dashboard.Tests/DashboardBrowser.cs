@@ -103,13 +103,20 @@ public sealed class DashboardBrowser : IAsyncDisposable
     }
 
     public async Task<int> RefreshesAsync() =>
-        int.Parse(await Page.EvaluateAsync<string?>("() => document.body.dataset.refreshes ?? '0'") ?? "0", CultureInfo.InvariantCulture);
+        int.Parse(await Page.EvaluateAsync<string?>("() => document.body?.dataset.refreshes ?? '0'") ?? "0", CultureInfo.InvariantCulture);
 
     /// <summary>Waits until the page has redrawn itself <paramref name="more"/> times after now.</summary>
     public async Task WaitForRefreshesAsync(int more)
     {
         var target = await RefreshesAsync() + more;
-        await Page.WaitForFunctionAsync($"() => Number(document.body.dataset.refreshes ?? 0) >= {target}");
+        await Page.WaitForFunctionAsync($"() => Number(document.body?.dataset.refreshes ?? 0) >= {target}");
+    }
+
+    /// <summary>Follows a link of the page (a[data-page=...]) and waits for the new page's first refresh.</summary>
+    public async Task FollowLinkAsync(string page)
+    {
+        await Page.RunAndWaitForNavigationAsync(() => Page.Locator($"nav a[data-page={page}]").ClickAsync());
+        await Page.WaitForFunctionAsync("() => Number(document.body?.dataset.refreshes ?? 0) >= 1");
     }
 
     public async Task<IReadOnlyList<ChartState>> ChartsAsync()

@@ -37,6 +37,7 @@ public sealed class DashboardGridFixture : IAsyncLifetime
         "--ProfileGrid:Segmentation:Shards=4",
         "--ProfileGrid:Recommendations:ShardFlushInterval=00:00:00.200",
         "--ProfileGrid:Recommendations:ServingRefreshInterval=00:00:00.200",
+        "--ProfileGrid:Stats:FlushInterval=00:00:00.200",
     ];
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);

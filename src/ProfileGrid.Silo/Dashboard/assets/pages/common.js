@@ -72,7 +72,9 @@ export function barChart(panel, entries, label, options = {}) {
     type: 'bar',
     labels: entries.map(([k]) => k),
     datasets: [{ label, data: entries.map(([, v]) => Number(v)), colours: options.colours }],
-    options: options.horizontal ? { indexAxis: 'y', plugins: { legend: { display: false } } } : { plugins: { legend: { display: false } } },
+    options: options.horizontal
+      ? { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { y: { ticks: { autoSkip: entries.length > 24 } } } }
+      : { plugins: { legend: { display: false } }, scales: { x: { ticks: { autoSkip: entries.length > 16, maxRotation: 45 } } } },
   });
 }
 

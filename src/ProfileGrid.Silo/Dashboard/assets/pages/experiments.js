@@ -99,7 +99,7 @@ function drawResults(table, intervals, funnel, r) {
       type: 'bar',
       labels: rows.map(x => `${x.label}: ${x.lift >= 0 ? '+' : ''}${fmt.num(x.lift * 100, 1)}%`),
       datasets: [
-        { label: '95% interval of the lift (green: excludes no lift)', data: rows.map(x => [x.low * 100, x.high * 100]), colours: rows.map(x => (x.significant ? '#16a34a' : '#94a3b8')), barPercentage: 0.5 },
+        { label: '95% interval of the lift (green: excludes zero, blue: could be noise)', data: rows.map(x => [x.low * 100, x.high * 100]), colours: rows.map(x => (x.significant ? '#16a34a' : '#60a5fa')), barPercentage: 0.5 },
       ],
       options: {
         indexAxis: 'y',
