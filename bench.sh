@@ -19,6 +19,7 @@
 #                                       # pandas + scipy on the same rows (--help: options)
 #   bash bench.sh feedback              # after recommend's history: impressions (10 items) and clicks ingested, acknowledged
 #                                       # and end to end; Recommend before and after feedback and with an experiment running
+#   bash bench.sh stats-cost            # ingest with cluster stats collection on and off, alternating, in one run
 #   bash bench.sh recommend             # Recommend at 1,000/s for 100k users x 20k items: p50/p99, host CPU per call,
 #                                       # then the most it serves with 16 in flight (--help: options)
 # Results: docs/benchmarks.md.
@@ -48,7 +49,7 @@ elif [ "${1:-}" = "recommender-train" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy >/dev/null
   fi
-elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && [ "${1:-}" != "feedback" ] && ! command -v redis-server >/dev/null 2>&1; then
+elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && [ "${1:-}" != "feedback" ] && [ "${1:-}" != "stats-cost" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
@@ -63,6 +64,13 @@ esac
 if [ "$needs_azurite" = yes ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "Installing Azurite (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ "${1:-}" = "stats-cost" ]; then
+  # ABBA order per configuration, so that drift on a shared machine weighs on both sides alike.
+  shift
+  set -- --configs log-memory,log-memory-nostats,log-memory-nostats,log-memory,log-azurite,log-azurite-nostats,log-azurite-nostats,log-azurite \
+    --no-redis --no-reads "$@"
 fi
 
 dotnet build bench/ProfileGrid.Benchmarks/ProfileGrid.Benchmarks.csproj -c Release --nologo -v quiet -clp:ErrorsOnly \

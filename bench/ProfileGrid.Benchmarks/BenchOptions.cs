@@ -1,16 +1,27 @@
 namespace ProfileGrid.Benchmarks;
 
-/// <summary>One ProfileGrid configuration to measure: an ingest path on a storage.</summary>
-public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurite)
+/// <summary>
+/// One ProfileGrid configuration to measure: an ingest path on a storage, with the cluster stats collection on (the
+/// default) or off (a name ending in "-nostats", for the cost of collection).
+/// </summary>
+public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurite, bool Stats = true)
 {
-    public static HostConfiguration Parse(string name) => name switch
+    private const string NoStats = "-nostats";
+
+    public static HostConfiguration Parse(string name)
     {
-        "log-azurite" => new(name, StreamPath: false, Azurite: true),
-        "stream-azurite" => new(name, StreamPath: true, Azurite: true),
-        "log-memory" => new(name, StreamPath: false, Azurite: false),
-        "stream-memory" => new(name, StreamPath: true, Azurite: false),
-        _ => throw new ArgumentException($"Unknown configuration '{name}': use log-azurite, stream-azurite, log-memory or stream-memory."),
-    };
+        var stats = !name.EndsWith(NoStats, StringComparison.Ordinal);
+        var config = (stats ? name : name[..^NoStats.Length]) switch
+        {
+            "log-azurite" => new HostConfiguration(name, StreamPath: false, Azurite: true),
+            "stream-azurite" => new HostConfiguration(name, StreamPath: true, Azurite: true),
+            "log-memory" => new HostConfiguration(name, StreamPath: false, Azurite: false),
+            "stream-memory" => new HostConfiguration(name, StreamPath: true, Azurite: false),
+            _ => throw new ArgumentException(
+                $"Unknown configuration '{name}': use log-azurite, stream-azurite, log-memory or stream-memory, each optionally with '{NoStats}'."),
+        };
+        return config with { Stats = stats };
+    }
 
     /// <summary>Host settings of this configuration (storage connection string, ports and service id come on top).</summary>
     public IEnumerable<string> HostSettings()
@@ -18,6 +29,7 @@ public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurit
         yield return $"--ProfileGrid:IngestPath={(StreamPath ? "Stream" : "Log")}";
         yield return $"--ProfileGrid:Storage={(Azurite ? "AzureStorage" : "Memory")}";
         yield return $"--ProfileGrid:Streams={(Azurite ? "AzureQueue" : "Memory")}";
+        yield return $"--ProfileGrid:Stats:Enabled={(Stats ? "true" : "false")}";
     }
 
     public string Description => (StreamPath, Azurite) switch
@@ -26,7 +38,7 @@ public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurit
         (true, true) => "Azure Queue stream + write-through Table state, on Azurite (disk)",
         (false, false) => "event log + state in process memory (not durable: throwaway mode)",
         (true, false) => "memory stream + memory state (not durable: throwaway mode)",
-    };
+    } + (Stats ? string.Empty : ", cluster stats collection off");
 }
 
 /// <summary>
@@ -60,6 +72,9 @@ public sealed class BenchOptions
 
     public bool SkipRedis { get; private set; }
 
+    /// <summary>Ingest only: no GetProfile phase (the stats-cost comparison).</summary>
+    public bool SkipReads { get; private set; }
+
     public const string Usage =
         """
         ProfileGrid benchmark: ingest throughput and GetProfile latency of the real host, and the same work in Redis.
@@ -70,7 +85,8 @@ public sealed class BenchOptions
           --concurrency N           requests (batches) in flight during ingest [8]
           --latency-requests N      measured GetProfile / HGETALL requests per configuration [20000]
           --latency-concurrency N   reads in flight during the latency phase [16]
-          --configs A,B,...         log-azurite, stream-azurite, log-memory, stream-memory [log-azurite,stream-azurite,log-memory]
+          --configs A,B,...         log-azurite, stream-azurite, log-memory, stream-memory, each optionally with
+                                    "-nostats" (cluster stats collection off) [log-azurite,stream-azurite,log-memory]
           --stream-max-events N     cap on the events sent through the stream path (a prefix of the stream) [40000]
           --max-events N            cap on the events of every configuration (a prefix of the stream: many users,
                                     few events each, as a burst of new users) [the whole stream]
@@ -78,11 +94,15 @@ public sealed class BenchOptions
           --read-warmup-seconds N   least time of unrecorded reads before each read phase is measured, so that the
                                     host's JIT has settled, as in a server that has been up a while [15]
           --no-redis                skip the Redis comparison
+          --no-reads                skip the GetProfile phase (ingest figures only)
           --help                    this text
 
         bench.sh segmentation --help: the segmentation benchmark (k-means against scikit-learn).
         bench.sh memory --help: bytes per resident profile grain of the demo mix, in one in-process silo.
         bench.sh growth --help: ingest and GetProfile with 3k, 100k and 1M resident users (issue 7's growth target).
+        bench.sh stats-cost: the cost of cluster stats collection on ingest, each of log-memory and log-azurite run
+        twice with collection on and twice off, alternating (on, off, off, on), ingest figures only; extra options
+        (e.g. --users 10000) go through.
         """;
 
     /// <summary>Null when --help was asked for.</summary>
@@ -105,6 +125,7 @@ public sealed class BenchOptions
                 case "--seed": options.Seed = reader.PositiveInt(); break;
                 case "--read-warmup-seconds": options.ReadWarmup = TimeSpan.FromSeconds(reader.PositiveInt()); break;
                 case "--no-redis": options.SkipRedis = true; break;
+                case "--no-reads": options.SkipReads = true; break;
                 case "--configs": options.Configs = reader.List(HostConfiguration.Parse); break;
                 default: throw new ArgumentException($"Unknown option '{reader.Raw}'. Try --help.");
             }

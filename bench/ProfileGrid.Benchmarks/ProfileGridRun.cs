@@ -48,12 +48,14 @@ public static class ProfileGridRun
             var (verified, verification) = await VerifyAsync(host.Client, workload.Tenant, workload.Expected);
             log($"exactly-once check: {verification}");
 
-            var reads = await ReadAsync(host, workload.Tenant, workload.UserIds, options.LatencyRequests, options.LatencyConcurrency, options.ReadWarmup, options.Seed, log);
+            var reads = options.SkipReads
+                ? null
+                : await ReadAsync(host, workload.Tenant, workload.UserIds, options.LatencyRequests, options.LatencyConcurrency, options.ReadWarmup, options.Seed, log);
             var report = ingest.Report;
             var notes = report.Rejected > 0 || report.Retries > 0 ? $"rejected {report.Rejected}, retries {report.Retries}" : string.Empty;
             return new IngestResult(
                 config.Name, config.Description, workload, options.Concurrency, ingest.AckSeconds, ingest.EndToEndSeconds, verification, verified,
-                reads.Reads, reads.Floor, [.. ingest.Cpu, .. reads.Cpu], notes);
+                reads?.Reads, reads?.Floor, [.. ingest.Cpu, .. reads?.Cpu ?? []], notes);
         }
         catch (Exception ex)
         {

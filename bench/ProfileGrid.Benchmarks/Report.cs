@@ -87,7 +87,7 @@ public static class Report
         {
             foreach (var (phase, u, work) in r.Cpu)
             {
-                PrintCpu(r.Name, phase, u, work, storage: r.Name.EndsWith("-azurite", StringComparison.Ordinal));
+                PrintCpu(r.Name, phase, u, work, storage: r.Name.Contains("-azurite", StringComparison.Ordinal));
             }
         }
 
@@ -99,6 +99,8 @@ public static class Report
                 PrintCpu("redis", phase, u with { Server = u.Storage, Storage = 0 }, work, storage: false);
             }
         }
+
+        PrintStatsCost(results);
 
         Console.WriteLine();
         Console.WriteLine("### Checks");
@@ -129,6 +131,54 @@ public static class Report
         var perCoreSecond = coreSeconds > 0 ? (work / coreSeconds).ToString("N0") : "-";
         return $"| {name} | {phase} | {u.Seconds:F1} | {u.Server:F2} | {(storage ? u.Storage.ToString("F2") : "-")} | {u.Client:F2} | " +
                $"{u.Others:F2} | {u.Machine:F2} | {perCoreSecond} |";
+    }
+
+    /// <summary>
+    /// Cluster stats collection on against off: each configuration beside its "-nostats" twin, the median of its runs
+    /// (bench.sh stats-cost runs each twice, alternating, so that drift on a shared machine hits both alike).
+    /// </summary>
+    private static void PrintStatsCost(IReadOnlyList<IngestResult> results)
+    {
+        var pairs = results
+            .Where(r => !r.Name.EndsWith("-nostats", StringComparison.Ordinal))
+            .Select(r => r.Name).Distinct()
+            .Where(name => results.Any(r => r.Name == name + "-nostats"))
+            .ToList();
+        if (pairs.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("### Cluster stats collection: on against off");
+        Console.WriteLine();
+        Console.WriteLine("Median of each configuration's runs; a ratio below 1 is what collection costs.");
+        Console.WriteLine();
+        Console.WriteLine("| configuration | runs | ack events/s on | off | on/off | end-to-end events/s on | off | on/off | host CPU us/event on | off |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var name in pairs)
+        {
+            var on = results.Where(r => r.Name == name).ToList();
+            var off = results.Where(r => r.Name == name + "-nostats").ToList();
+            double ack(List<IngestResult> runs) => Median(runs.Select(r => r.AckEventsPerSecond));
+            double e2e(List<IngestResult> runs) => Median(runs.Select(r => r.EndToEndEventsPerSecond ?? double.NaN));
+            double cpu(List<IngestResult> runs) => Median(runs.Select(HostMicrosecondsPerEvent));
+            Console.WriteLine($"| {name} | {on.Count}+{off.Count} | {ack(on):N0} | {ack(off):N0} | {Ratio(ack(on) / ack(off))} | {e2e(on):N0} | {e2e(off):N0} | " +
+                              $"{Ratio(e2e(on) / e2e(off))} | {cpu(on):F1} | {cpu(off):F1} |");
+        }
+    }
+
+    /// <summary>Host CPU per event from the first request until every event is applied and durable (one meter over both phases).</summary>
+    private static double HostMicrosecondsPerEvent(IngestResult r)
+    {
+        var whole = r.Cpu.Where(c => c.Phase == "ingest until applied + durable").ToList();
+        return whole.Count == 0 ? double.NaN : whole[0].Usage.Server * whole[0].Usage.Seconds * 1e6 / r.Workload.Events;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static string Ratio(double value) => value >= 10 ? $"{value:F1}x" : $"{value:F2}x";

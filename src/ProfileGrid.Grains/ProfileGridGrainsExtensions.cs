@@ -44,6 +44,8 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton<ProfileWriteGate>();
         services.TryAddSingleton<IngestActivity>();
         services.TryAddSingleton<ProfilePacker>();
+        services.AddMetrics();
+        services.TryAddSingleton<ProfileGridMetrics>();
 
         // Grain state is stored in Orleans' binary format: version tolerant through the [Id]s, smaller than the default
         // Newtonsoft JSON (which writes a .NET type name into every object) and much cheaper to produce, which

@@ -66,6 +66,7 @@ public sealed partial class UserProfileGrain(
     IOptions<ResidencyOptions> residencyOptions,
     ProfileWriteGate writeGate,
     ProfilePacker packer,
+    ProfileGridMetrics metrics,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
     : Grain, IUserProfileGrain, IProfileResidencyGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
@@ -519,6 +520,7 @@ public sealed partial class UserProfileGrain(
     {
         var (from, through, unsaved) = (_unwrittenFrom, State.LogPosition, _unsaved);
         (_writingFrom, _unwrittenFrom, _unsaved) = (from, null, false);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await WriteReconcilingAsync();
@@ -550,6 +552,7 @@ public sealed partial class UserProfileGrain(
             throw;
         }
 
+        metrics.ProfileWritten(started);
         _writingFrom = null;
         _failedWrites = 0;
 

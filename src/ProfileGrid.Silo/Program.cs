@@ -1,6 +1,7 @@
 using ProfileGrid.Grains;
 using ProfileGrid.Silo.Gateway;
 using ProfileGrid.Silo.Hosting;
+using ProfileGrid.Silo.Hosting.Operations;
 
 // One process: an Orleans silo, its gRPC/REST gateway and health endpoints. Azurite and the demo feed live in the dev
 // host (src/ProfileGrid.DevHost), not here. appsettings.json sits next to the binary, whatever the working directory.
@@ -24,11 +25,13 @@ var limits = builder.Configuration.GetSection(GatewayOptions.Section).Get<Gatewa
 
 builder.UseOrleans(silo => silo
     .AddProfileGridProviders(settings, settings.StorageConnectionString)
-    .AddProfileGridGrains(builder.Configuration));
+    .AddProfileGridGrains(builder.Configuration)
+    .AddProfileGridOperations(builder.Configuration));
 builder.AddProfileGridGateway(settings, limits);
+builder.AddProfileGridTelemetry(settings);
 
 var app = builder.Build();
-app.MapProfileGridGateway().AnnounceWhenReady(settings);
+app.MapProfileGridGateway().MapProfileGridOperations().AnnounceWhenReady(settings);
 app.MapProfileGridDashboard();
 
 try

@@ -55,6 +55,39 @@ public class SegmentationGridTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_run_records_its_fit_time_on_the_ProfileGrid_meter_tagged_segmentation()
+    {
+        var planted = await FeedPlantedUsersAsync();
+        var recorded = new ConcurrentQueue<(double Seconds, string? Model)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == ProfileGridMetrics.MeterName && instrument.Name == "profilegrid.model.training.duration")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "model")
+                {
+                    recorded.Enqueue((value, tag.Value as string));
+                }
+            }
+        });
+        listener.Start();
+
+        var run = await Segmentation.RunAsync(new SegmentationRequest { K = 3, StabilityRuns = 0 });
+
+        Assert.Equal(planted.Count, run.Model!.TrainedOn);
+        Assert.Contains(recorded, r => r.Model == ProfileGridMetrics.Models.Segmentation && r.Seconds > 0 && r.Seconds < 60);
+    }
+
+    [Fact]
     public async Task A_user_whose_behaviour_changes_moves_segment_without_a_retrain_and_the_move_is_streamed()
     {
         var planted = await FeedPlantedUsersAsync();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -38,6 +39,7 @@ public sealed partial class EventLogPartitionGrain(
     Serializer serializer,
     IOptions<IngestOptions> options,
     IngestActivity activity,
+    ProfileGridMetrics metrics,
     TimeProvider clock,
     ILogger<EventLogPartitionGrain> logger)
     : Grain, IEventLogPartitionGrain
@@ -49,9 +51,10 @@ public sealed partial class EventLogPartitionGrain(
 
     private readonly IngestOptions _options = options.Value;
     private readonly Queue<PendingAppend> _pending = new();
-    private readonly Queue<(long Position, ProfileBatch[] Profiles)> _toDispatch = new();
+    private readonly Queue<(long Position, ProfileBatch[] Profiles, ActivityContext[]? Traces)> _toDispatch = new();
     private readonly List<SetAsideProfile> _setAsideUnsaved = [];
     private PartitionProgress _progress = null!;
+    private ProfileGridMetrics.PartitionBacklog? _backlog;
     private int _partition;
     private Task _pump = Task.CompletedTask;
     private (GrainType Type, GrainInterfaceType Interface)? _profileGrainTypes;
@@ -70,6 +73,7 @@ public sealed partial class EventLogPartitionGrain(
     {
         _partition = (int)this.GetPrimaryKeyLong();
         _progress = new PartitionProgress(checkpoint.State.Position, await log.GetEndAsync(_partition, cancellationToken));
+        _backlog = metrics.TrackPartition(_partition);
         this.RegisterGrainTimer(
             MaintainAsync,
             new GrainTimerCreationOptions(_options.CheckpointInterval, _options.CheckpointInterval) { KeepAlive = true, Interleave = true });
@@ -79,6 +83,7 @@ public sealed partial class EventLogPartitionGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await SaveCheckpointAsync();
+        _backlog?.Dispose();
     }
 
     async Task<long> IEventLogPartitionGrain.AppendAsync(ProfileBatch[] batches)
@@ -88,7 +93,7 @@ public sealed partial class EventLogPartitionGrain(
             throw new InvalidOperationException($"Log partition {_partition} is restarting after a failed append; retry.");
         }
 
-        var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches);
+        var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches, IngestTracing.Capture());
         activity.Appended();
         _pending.Enqueue(pending);
         Kick();
@@ -98,6 +103,7 @@ public sealed partial class EventLogPartitionGrain(
     Task IEventLogPartitionGrain.FlushedAsync(string profileKey, long position)
     {
         _progress.Flushed(profileKey, position);
+        ReportBacklog();
         return Task.CompletedTask;
     }
 
@@ -142,10 +148,13 @@ public sealed partial class EventLogPartitionGrain(
     /// </summary>
     private async Task PumpAsync()
     {
+        // The pump outlives the call that started it: its work is traced per record (IngestTracing), not under that call.
+        Activity.Current = null;
         var append = Task.CompletedTask;
         var deliver = Task.CompletedTask;
         while (true)
         {
+            ReportBacklog();
             if (_wake.Task.IsCompleted)
             {
                 _wake = NewSignal();
@@ -254,7 +263,7 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         _progress.Appended(appended.Position, appended.Next);
-        _toDispatch.Enqueue((appended.Position, ByProfile(group.SelectMany(p => p.Batches))));
+        _toDispatch.Enqueue((appended.Position, ByProfile(group.SelectMany(p => p.Batches)), IngestTracing.Enabled ? [.. group.Select(p => p.Trace)] : null));
         group.ForEach(p => p.Completion.TrySetResult(appended.Position));
     }
 
@@ -273,7 +282,8 @@ public sealed partial class EventLogPartitionGrain(
 
     private async Task DispatchNextAsync()
     {
-        var (position, profiles) = _toDispatch.Dequeue();
+        var (position, profiles, traces) = _toDispatch.Dequeue();
+        using var span = IngestTracing.StartDispatch(_partition, position, traces, replay: false);
         await DispatchAsync(position, profiles, replayChain: null);
         _progress.Dispatched(position);
     }
@@ -341,6 +351,7 @@ public sealed partial class EventLogPartitionGrain(
                 }
 
                 _progress.ReplayingAt(position);
+                using var span = IngestTracing.StartDispatch(_partition, position, null, replay: true);
                 await DispatchAsync(position, Decode(record), chain);
                 records++;
             }
@@ -371,6 +382,7 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         await SaveCheckpointAsync();
+        ReportBacklog();
 
         if (_replayHeld)
         {
@@ -512,10 +524,12 @@ public sealed partial class EventLogPartitionGrain(
         return (IUserProfileGrain)GrainFactory.GetGrain(GrainId.Create(types.Type, key), types.Interface);
     }
 
+    private void ReportBacklog() => _backlog?.Set(_progress.ProfilesUnwritten, _progress.Undispatched);
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>An append waiting for its group commit; its payload is a pooled buffer, given back once framed into a record.</summary>
-    private sealed record PendingAppend(ArraySegment<byte> Payload, ProfileBatch[] Batches)
+    private sealed record PendingAppend(ArraySegment<byte> Payload, ProfileBatch[] Batches, ActivityContext Trace)
     {
         public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

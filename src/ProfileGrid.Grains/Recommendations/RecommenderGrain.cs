@@ -42,7 +42,8 @@ public sealed partial class RecommenderGrain(
     IOptions<RecommendationOptions> options,
     IOptions<SegmentationOptions> segmentationOptions,
     TimeProvider clock,
-    ILogger<RecommenderGrain> logger)
+    ILogger<RecommenderGrain> logger,
+    ProfileGridMetrics metrics)
     : Grain, IRecommenderGrain, IRemindable
 {
     private const string RetrainReminder = "retrain-recommender";
@@ -77,7 +78,7 @@ public sealed partial class RecommenderGrain(
             try
             {
                 // Off the grain's turn: serving reads and status calls go on while the CPU-heavy training runs.
-                trained = await Task.Run(() => RecommenderTraining.Train(users, facts, settings, version, now));
+                trained = await metrics.TrainAsync(ProfileGridMetrics.Models.Recommender, () => RecommenderTraining.Train(users, facts, settings, version, now));
             }
             catch (InsufficientTrainingDataException ex)
             {

@@ -42,7 +42,8 @@ public sealed partial class RerankerGrain(
     IOptions<RerankingOptions> options,
     IOptions<SegmentationOptions> segmentationOptions,
     TimeProvider clock,
-    ILogger<RerankerGrain> logger)
+    ILogger<RerankerGrain> logger,
+    ProfileGridMetrics metrics)
     : Grain, IRerankerGrain, IRemindable
 {
     private const string RetrainReminder = "retrain-reranker";
@@ -80,7 +81,7 @@ public sealed partial class RerankerGrain(
             try
             {
                 // Off the grain's turn: serving's model reads go on while FastTree fits.
-                trained = await Task.Run(() => RerankerTrainer.Train(examples, trainingOptions));
+                trained = await metrics.TrainAsync(ProfileGridMetrics.Models.Reranker, () => RerankerTrainer.Train(examples, trainingOptions));
             }
             catch (ArgumentException ex)
             {

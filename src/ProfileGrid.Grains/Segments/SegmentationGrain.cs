@@ -34,7 +34,8 @@ public sealed partial class SegmentationGrain(
     IOptions<SegmentationOptions> options,
     IOptions<ProfileOptions> profileOptions,
     TimeProvider clock,
-    ILogger<SegmentationGrain> logger)
+    ILogger<SegmentationGrain> logger,
+    ProfileGridMetrics metrics)
     : Grain, ISegmentationGrain, IRemindable
 {
     private const string RetrainReminder = "retrain";
@@ -88,7 +89,7 @@ public sealed partial class SegmentationGrain(
             try
             {
                 // Off the grain's turn: the grain keeps serving reads while the CPU-heavy fit runs on the thread pool.
-                model = await Task.Run(() => SegmentationTrainer.Train(training, settings, previous, version, now));
+                model = await metrics.TrainAsync(ProfileGridMetrics.Models.Segmentation, () => SegmentationTrainer.Train(training, settings, previous, version, now));
             }
             catch (SegmentationException ex)
             {

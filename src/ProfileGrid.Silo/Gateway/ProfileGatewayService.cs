@@ -21,7 +21,8 @@ public sealed partial class ProfileGatewayService(
     EventValidator validator,
     IOptions<GatewayOptions> gatewayOptions,
     TimeProvider clock,
-    ILogger<ProfileGatewayService> logger) : ProfileGateway.ProfileGatewayBase
+    ILogger<ProfileGatewayService> logger,
+    ProfileGrid.Grains.ProfileGridMetrics metrics) : ProfileGateway.ProfileGatewayBase
 {
     public const int MaxProfilesPerRequest = 100;
 
@@ -51,12 +52,14 @@ public sealed partial class ProfileGatewayService(
             if (refusedOnArrival?.GetValueOrDefault(index) is { } refused)
             {
                 response.Rejected.Add(new EventRejection { Index = index, Field = refused.Field, Reason = refused.Reason });
+                metrics.Rejected(RejectionCodes.MalformedJson);
                 continue;
             }
 
             if (!validator.TryValidate(wire, request.Tenant, index, now, request.Historical, out var validated, out var error))
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = error!.Field, Reason = error.Reason });
+                metrics.Rejected(RejectionCodes.Of(error));
                 continue;
             }
 
@@ -98,6 +101,7 @@ public sealed partial class ProfileGatewayService(
                 "The events could not be recorded durably; nothing is acknowledged. Retry the request: event ids make a retry safe."));
         }
 
+        metrics.Acknowledged(batches);
         LogIngested(response.Accepted, response.Rejected.Count, response.Duplicates, eventsByUser.Count);
         return response;
     }

@@ -1,8 +1,10 @@
 using System.Net;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Grains.Ingest;
 using ProfileGrid.Silo.Gateway;
+using ProfileGrid.Silo.Hosting.Operations;
 
 namespace ProfileGrid.Silo.Hosting;
 
@@ -32,7 +34,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<SegmentLookup>();
         services.AddSingleton<SiloReadiness>();
         services.AddHealthChecks().AddCheck<SiloReadiness>("silo");
-        services.AddGrpcHealthChecks();
+        services.AddGrpcHealthChecks(o => o.Services.Map(string.Empty, c => !c.Tags.Contains(TelemetryExtensions.DetailTag)));
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -57,9 +59,13 @@ public static class GatewayHostingExtensions
         app.MapGrpcService<ExperimentServiceImpl>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
-        app.MapHealthChecks("/healthz");
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = TelemetryExtensions.IsReadinessCheck });
         app.MapProfileDocumentApi();
-        app.MapAdminApi();
+        if (app.Services.GetRequiredService<AdminSettings>().Enabled)
+        {
+            app.MapAdminApi();
+        }
+
         app.MapGet("/", (HostSettings settings) => TypedResults.Text(RootPage(settings)));
         return app;
     }
@@ -101,7 +107,8 @@ public static class GatewayHostingExtensions
                  POST /v1/tenants/{tenant}/recommender:evaluate (offline evaluation of every algorithm on the tenant's history)
                  POST /v1/tenants/{tenant}/items:upsert, POST /v1/tenants/{tenant}/items:delete, GET /v1/tenants/{tenant}/items[/{item}]
                  GET|PUT|POST /v1/tenants/{tenant}/recommendation-rules, GET|PUT|DELETE /v1/tenants/{tenant}/recommendation-rules/{rule}
-          Health: GET /healthz    Ingest status: GET /v1/admin/ingest    Cluster: GET /v1/admin/cluster
+          Health: GET /healthz (readiness), GET /healthz/detail (storage, ingest backlog; JSON)    Metrics: GET /metrics (Prometheus)
+          Operators (loopback unless ProfileGrid:Admin:AllowRemote): GET /v1/admin/ingest, GET /v1/admin/cluster, the Orleans dashboard at /orleans
           Dashboard: GET /dashboard (the web dashboard; ProfileGrid:Dashboard:Enabled)
         """;
 }

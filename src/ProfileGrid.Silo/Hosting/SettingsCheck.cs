@@ -33,6 +33,9 @@ public static class SettingsCheck
         (RecommendationOptions.Section, typeof(RecommendationOptions)),
         (RerankingOptions.Section, typeof(RerankingOptions)),
         (DashboardOptions.Section, typeof(DashboardOptions)),
+        (Operations.TelemetrySettings.Section, typeof(Operations.TelemetrySettings)),
+        (Operations.AdminSettings.Section, typeof(Operations.AdminSettings)),
+        (Operations.HealthSettings.Section, typeof(Operations.HealthSettings)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>

@@ -10,5 +10,5 @@ internal sealed class SiloReadiness : IHealthCheck
     public void MarkReady() => _ready = true;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_ready ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("starting"));
+        Task.FromResult(_ready ? HealthCheckResult.Healthy("started: the silo and its gateway take requests") : HealthCheckResult.Unhealthy("starting"));
 }

@@ -85,10 +85,16 @@ export function failed(answer, ...panels) {
   return true;
 }
 
-/** The admin endpoints may be switched off (ProfileGrid:Admin:Enabled); say how to switch them on rather than fail. */
+/**
+ * The admin endpoints may be switched off (ProfileGrid:Admin:Enabled) or closed to browsers on other machines
+ * (ProfileGrid:Admin:AllowRemote); say which, and how to open them, rather than fail.
+ */
 export function adminOff(answer, ...panels) {
   if (!answer.ok && (answer.status === 404 || answer.status === 403 || answer.status === 401)) {
-    panels.forEach(p => p.message(`The admin endpoints are not available here (${answer.path} answered ${answer.status}); set ProfileGrid:Admin:Enabled=true on the silo to see the cluster.`));
+    const text = answer.status === 404
+      ? `The admin endpoints are switched off on this silo (${answer.path} answered 404): start it with ProfileGrid:Admin:Enabled=true to see the cluster.`
+      : `The admin endpoints answer only on the silo's own machine (${answer.path} answered ${answer.status}): open the dashboard there, or set ProfileGrid:Admin:AllowRemote=true behind a network boundary that admits operators alone.`;
+    panels.forEach(p => p.message(text));
     return true;
   }
   return failed(answer, ...panels);
