@@ -115,7 +115,8 @@ public sealed class DashboardBrowser : IAsyncDisposable
     /// <summary>Follows a link of the page (a[data-page=...]) and waits for the new page's first refresh.</summary>
     public async Task FollowLinkAsync(string page)
     {
-        await Page.RunAndWaitForNavigationAsync(() => Page.Locator($"nav a[data-page={page}]").ClickAsync());
+        await Page.Locator($"nav a[data-page={page}]").ClickAsync();
+        await Page.WaitForURLAsync(url => new Uri(url).AbsolutePath == $"/dashboard/{page}");
         await Page.WaitForFunctionAsync("() => Number(document.body?.dataset.refreshes ?? 0) >= 1");
     }
 
