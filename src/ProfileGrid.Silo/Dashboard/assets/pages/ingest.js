@@ -45,7 +45,8 @@ export default {
 
     if (!failed(data.series, charts.volume, charts.lag)) {
       seriesChart(charts.volume, data.series.data, [
-        { key: 'events', label: 'accepted', colour: '#2563eb' },
+        { key: 'accepted', label: 'accepted', value: p => p.accepted ?? p.events ?? 0, colour: '#2563eb' },
+        { key: 'events', label: 'applied to profiles', colour: '#16a34a' },
         { key: 'rejected', label: 'rejected', colour: '#dc2626' },
         { key: 'duplicates', label: 'duplicates', colour: '#d97706' },
       ]);

@@ -74,7 +74,10 @@ export default {
 
     if (!failed(data.series, charts.sizes, charts.moves)) {
       const ids = [...new Set(data.series.data.points.flatMap(p => Object.keys(p.segmentSizes ?? {})))].sort((a, b) => Number(a) - Number(b));
-      seriesChart(charts.sizes, data.series.data,
+      // A point without a report (null) keeps the sizes last reported: the segments did not empty in between.
+      let last = {};
+      const carried = { ...data.series.data, points: data.series.data.points.map(p => ({ ...p, segmentSizes: (last = p.segmentSizes ?? last) })) };
+      seriesChart(charts.sizes, carried,
         ids.map(id => ({ label: labels.get(id) ?? `segment ${id}`, value: p => p.segmentSizes?.[id] ?? 0, colour: colour(Number(id)) })),
         { stacked: true, empty: 'No sizes recorded yet.' });
       seriesChart(charts.moves, data.series.data, [{ key: 'segmentMoves', label: 'moves', colour: '#ea580c' }], { type: 'bar' });
