@@ -50,6 +50,8 @@ export default {
         continue;
       }
       const groups = [...dimension.groups].sort((a, b) => Number(b.tally?.users ?? 0) - Number(a.tally?.users ?? 0));
+      const judged = groups.filter(g => (g.four_fifths ?? []).some(f => f.metric === 'ctr' || f.metric === 'conversion_rate'));
+      drawRatios(view, dimension, judged, audit.threshold, keep);
       panel.table(
         [{ label: 'Group' }, { label: 'Users', numeric: true }, ...metrics.map(([, label]) => ({ label, numeric: true }))],
         groups.map(g => ({
@@ -72,4 +74,22 @@ function cell(group, metric) {
     className: flagged ? (check.significant ? 'flag significant' : 'flag') : undefined,
     title: `${fmt.pct(check.ratio, 0)} of ${check.reference_group}'s rate${check.p_value === null || check.p_value === undefined ? '' : `, p = ${fmt.num(check.p_value, 3)}`}; ${check.verdict}`,
   };
+}
+
+/** Each judged group's CTR and conversion as a share of the best group's, against the four-fifths line. */
+function drawRatios(view, dimension, judged, threshold, keep) {
+  const id = `ratios-${dimension.dimension}`;
+  if (judged.length === 0) return;
+  keep.add(id);
+  const ratio = (g, metric) => Number((g.four_fifths ?? []).find(f => f.metric === metric)?.ratio ?? NaN);
+  view.panel(id, `${dimension.dimension}: rate over the best group's (flagged below ${fmt.pct(threshold, 0)})`).chart({
+    type: 'bar',
+    labels: judged.map(g => g.group),
+    datasets: [
+      { label: 'CTR', data: judged.map(g => ratio(g, 'ctr')), colour: '#2563eb' },
+      { label: 'conversion', data: judged.map(g => ratio(g, 'conversion_rate')), colour: '#d97706' },
+      { type: 'line', label: `threshold ${fmt.pct(threshold, 0)}`, data: judged.map(() => Number(threshold)), colour: '#dc2626', borderDash: [6, 4], pointRadius: 0, borderWidth: 2, fill: false },
+    ],
+    options: { scales: { y: { beginAtZero: true, suggestedMax: 1 } }, plugins: { legend: { display: true } } },
+  });
 }
