@@ -100,7 +100,7 @@ export class View {
 class Panel {
   constructor(id, title, options, linkTo) {
     this.id = id;
-    this.el = element('article', { class: `card${options.wide ? ' wide' : ''}${options.tall ? ' tall' : ''}`, 'data-panel': id });
+    this.el = element('article', { class: `card${options.wide ? ' wide' : ''}${options.half ? ' half' : ''}${options.tall ? ' tall' : ''}`, 'data-panel': id });
     const head = element('h3');
     if (options.link) {
       const a = element('a', { href: linkTo(options.link), 'data-link': options.link }, title);

@@ -45,7 +45,7 @@ export default {
       const id = experiment.id;
       view.group(`experiment-${id}`, `${id}: ${experiment.status}`, experiment.name || undefined);
       const table = view.panel(`results-${id}`, 'Results per variant', { wide: true });
-      const intervals = view.panel(`intervals-${id}`, 'Lift against the control, with 95% intervals');
+      const intervals = view.panel(`intervals-${id}`, 'Lift against the control, with 95% intervals', { half: true });
       const funnel = view.panel(`funnel-${id}`, 'Funnel: impressions → clicks → conversions');
       [table, intervals, funnel].forEach(p => keep.add(p.id));
       const answer = data.results[index];
@@ -103,7 +103,7 @@ function drawResults(table, intervals, funnel, r) {
       ],
       options: {
         indexAxis: 'y',
-        scales: { x: { beginAtZero: true, title: { display: true, text: 'lift over control (%): the interval of the difference over the control\'s rate' } }, y: { beginAtZero: false } },
+        scales: { x: { beginAtZero: true, title: { display: true, text: 'lift over the control (%)' } }, y: { beginAtZero: false } },
         plugins: { legend: { display: true } },
       },
     });

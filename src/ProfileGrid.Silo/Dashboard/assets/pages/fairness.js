@@ -44,13 +44,14 @@ export default {
     for (const dimension of audit.dimensions) {
       const id = `fairness-${dimension.dimension}`;
       keep.add(id);
-      const panel = view.panel(id, `${dimension.dimension} (${fmt.int(dimension.users)} users)`, { wide: dimension.groups.length > 6 });
+      const panel = view.panel(id, `${dimension.dimension} (${fmt.int(dimension.users)} users)`, { wide: dimension.groups.length > 6, half: dimension.groups.length <= 6 });
       if (dimension.groups.length === 0) {
         panel.message('No users with this attribute yet.');
         continue;
       }
       const groups = [...dimension.groups].sort((a, b) => Number(b.tally?.users ?? 0) - Number(a.tally?.users ?? 0));
-      const judged = groups.filter(g => (g.four_fifths ?? []).some(f => f.metric === 'ctr' || f.metric === 'conversion_rate'));
+      // Groups under the audit's minimum size are never judged (verdict too_small): their ratios are noise.
+      const judged = groups.filter(g => (g.four_fifths ?? []).some(f => (f.metric === 'ctr' || f.metric === 'conversion_rate') && f.verdict !== 'too_small'));
       drawRatios(view, dimension, judged, audit.threshold, keep);
       panel.table(
         [{ label: 'Group' }, { label: 'Users', numeric: true }, ...metrics.map(([, label]) => ({ label, numeric: true }))],
@@ -81,7 +82,10 @@ function drawRatios(view, dimension, judged, threshold, keep) {
   const id = `ratios-${dimension.dimension}`;
   if (judged.length === 0) return;
   keep.add(id);
-  const ratio = (g, metric) => Number((g.four_fifths ?? []).find(f => f.metric === metric)?.ratio ?? NaN);
+  const ratio = (g, metric) => {
+    const check = (g.four_fifths ?? []).find(f => f.metric === metric && f.verdict !== 'too_small');
+    return check ? Number(check.ratio) : null;
+  };
   view.panel(id, `${dimension.dimension}: rate over the best group's (flagged below ${fmt.pct(threshold, 0)})`).chart({
     type: 'bar',
     labels: judged.map(g => g.group),
