@@ -14,7 +14,7 @@ export default {
   render(view, data) {
     view.group('cluster');
     const silos = view.panel('cluster-figures', 'Silos', { wide: true });
-    const activations = view.panel('activations', 'Activations by grain type', { wide: true, tall: true });
+    const activations = view.panel('activations', 'Activations by grain type (log scale)', { wide: true, tall: true });
     view.group('ingest', 'Ingest log');
     const ingest = view.panel('ingest-status', 'Ingest', { wide: true });
     const partitions = view.panel('partition-backlog', 'Backlog per log partition', { wide: true });
@@ -27,7 +27,7 @@ export default {
         { key: 'cluster.activations', label: 'Grain activations', value: fmt.int(sum(Object.values(c.activations ?? {}))) },
         { key: 'cluster.profiles', label: 'Profile grains active', value: fmt.int(c.activations?.UserProfileGrain ?? 0) },
       ]);
-      barChart(activations, byValue(c.activations), 'activations', { horizontal: true, empty: 'No activations reported.' });
+      barChart(activations, byValue(c.activations), 'activations', { horizontal: true, log: true, empty: 'No activations reported.' });
     }
 
     if (!adminOff(data.ingest, ingest, partitions)) {

@@ -73,7 +73,7 @@ export function barChart(panel, entries, label, options = {}) {
     labels: entries.map(([k]) => k),
     datasets: [{ label, data: entries.map(([, v]) => Number(v)), colours: options.colours }],
     options: options.horizontal
-      ? { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { y: { ticks: { autoSkip: entries.length > 24 } } } }
+      ? { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { y: { ticks: { autoSkip: entries.length > 24 } }, ...(options.log ? { x: { type: 'logarithmic', beginAtZero: false, min: 0.5 } } : {}) } }
       : { plugins: { legend: { display: false } }, scales: { x: { ticks: { autoSkip: entries.length > 16, maxRotation: 45 } } } },
   });
 }
