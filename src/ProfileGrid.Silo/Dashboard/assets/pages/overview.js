@@ -1,7 +1,7 @@
 // The overview: the headline figures of every area, each linking to its page.
 import { getAll, tenantPath } from '../api.js';
 import { fmt, sum } from '../view.js';
-import { adminOff, failed, loadStats, noTenantText } from './common.js';
+import { adminOff, failed, loadStats, noTenantText, resolution, seriesChart } from './common.js';
 
 export default {
   title: 'Overview',
@@ -16,7 +16,7 @@ export default {
         experiments: tenantPath(t, '/experiments'),
         fairness: tenantPath(t, '/fairness'),
         cluster: '/v1/admin/cluster',
-      }, false);
+      });
     }
     return getAll({ cluster: '/v1/admin/cluster' });
   },
@@ -33,14 +33,24 @@ export default {
       fairness: view.panel('fairness', 'Fairness', { link: 'fairness' }),
       cluster: view.panel('cluster', 'Cluster', { link: 'cluster' }),
     };
+    view.group('activity');
+    const activity = view.panel('activity', `Events accepted per ${resolution(context)}`, { wide: true, link: 'ingest' });
+    keep.add('activity');
     view.prune(keep);
 
     if (!context.tenant) {
+      activity.message(noTenantText);
       for (const name of ['profiles', 'ingest', 'segments', 'recommendations', 'experiments', 'fairness']) {
         panels[name].message(noTenantText);
       }
     } else {
       drawStats(panels, data.stats);
+      if (!failed(data.series, activity)) {
+        seriesChart(activity, data.series.data, [
+          { key: 'accepted', label: 'accepted', value: p => p.accepted ?? p.events ?? 0, colour: '#2563eb' },
+          { key: 'rejected', label: 'rejected', colour: '#dc2626' },
+        ], { empty: 'No events yet: send events to POST /v1/events:ingest or run ./run.sh' });
+      }
       drawSegments(panels.segments, data.segments, context.tenant);
       drawRecommender(panels.recommendations, data.recommender, data.stats, context.tenant);
       drawExperiments(panels.experiments, data.experiments);
