@@ -79,7 +79,7 @@ public sealed class DashboardBrowser : IAsyncDisposable
     {
         var context = await grid.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 768 } });
         var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(20_000);
+        page.SetDefaultTimeout(30_000);
         return new DashboardBrowser(context, page, grid.BaseAddress);
     }
 

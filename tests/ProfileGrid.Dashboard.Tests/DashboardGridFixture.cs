@@ -168,7 +168,7 @@ public static class Poll
     /// <summary>Runs <paramref name="assertion"/> until it passes; after the deadline its last failure is the test's.</summary>
     public static async Task EventuallyAsync(Func<Task> assertion, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
             try
