@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing Azurite (npm ci)..."
+  echo "Installing Azurite and Chart.js (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
@@ -17,6 +17,14 @@ if ! /usr/bin/python3 -c "import sklearn, pandas, scipy" >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   { $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-sklearn python3-pandas python3-scipy; } >/dev/null 2>&1 \
     || echo "Could not install python3-sklearn, python3-pandas and python3-scipy; the cross-check tests will fail."
+fi
+
+# The dashboard's browser tests drive Debian's chromium (Playwright's own browser download is not used).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing chromium for the dashboard's browser tests (apt-get install chromium)..."
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  { $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+    || echo "Could not install chromium; the dashboard's browser tests will fail."
 fi
 
 log=$(mktemp)

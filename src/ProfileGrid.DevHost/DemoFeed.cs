@@ -105,6 +105,11 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
         Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/users/{shown ?? "u-000001"}/recommendations?n=5");
         Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/experiments/{DemoExperiment.ExperimentId}/results");
         Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/fairness");
+        if (grid.DashboardAddress(demo.Tenant) is { } dashboard)
+        {
+            Console.WriteLine($"Dashboard: {dashboard}");
+        }
+
         Console.WriteLine($"gRPC on {grid.GrpcAddress} (reflection on). Press Ctrl-C to stop{(grid.DataLocation is null ? "" : $"; profiles stay in {grid.DataLocation}")}.");
     }
 

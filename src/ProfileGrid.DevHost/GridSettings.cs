@@ -22,6 +22,7 @@ internal sealed class GridSettings
         var reach = listen is "0.0.0.0" or "::" ? "127.0.0.1" : listen;
         GrpcAddress = $"http://{reach}:{endpoints["GrpcPort"] ?? "7070"}";
         HttpAddress = $"http://{reach}:{endpoints["HttpPort"] ?? "7080"}";
+        DashboardEnabled = !string.Equals(grid["Dashboard:Enabled"], "false", StringComparison.OrdinalIgnoreCase);
     }
 
     public string Storage { get; }
@@ -37,6 +38,13 @@ internal sealed class GridSettings
     public string GrpcAddress { get; }
 
     public string HttpAddress { get; }
+
+    /// <summary>Whether the silo serves the web dashboard (ProfileGrid:Dashboard:Enabled, true by default).</summary>
+    public bool DashboardEnabled { get; }
+
+    /// <summary>The dashboard's address for a tenant, or null when the silo does not serve it.</summary>
+    public string? DashboardAddress(string tenant) =>
+        DashboardEnabled ? $"{HttpAddress}/dashboard/?tenant={Uri.EscapeDataString(tenant)}" : null;
 
     /// <summary>Where the Azurite that the dev host started keeps its data; null when it started none.</summary>
     public string? DataLocation { get; set; }

@@ -77,6 +77,11 @@ try
         return silo.HasExited ? silo.ExitCode : 0;
     }
 
+    if (grid.DashboardAddress(demo.Tenant) is { } dashboard)
+    {
+        Console.WriteLine($"Dashboard: {dashboard} (live; it fills in as the demo feed runs)");
+    }
+
     if (demo.Enabled)
     {
         await new DemoFeed(demo, grid).RunAsync(stopping.Token);

@@ -32,6 +32,7 @@ builder.AddProfileGridTelemetry(settings);
 
 var app = builder.Build();
 app.MapProfileGridGateway().MapProfileGridOperations().AnnounceWhenReady(settings);
+app.MapProfileGridDashboard();
 
 try
 {

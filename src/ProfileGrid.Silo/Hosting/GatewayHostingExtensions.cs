@@ -111,5 +111,6 @@ public static class GatewayHostingExtensions
           Stats: GET /v1/tenants, GET /v1/tenants/{tenant}/stats, GET /v1/tenants/{tenant}/stats/series?resolution=minute|hour
           Health: GET /healthz (readiness), GET /healthz/detail (storage, ingest backlog; JSON)    Metrics: GET /metrics (Prometheus)
           Operators (loopback unless ProfileGrid:Admin:AllowRemote): GET /v1/admin/ingest, GET /v1/admin/cluster, the Orleans dashboard at /orleans
+          Dashboard: GET /dashboard (the web dashboard; ProfileGrid:Dashboard:Enabled)
         """;
 }

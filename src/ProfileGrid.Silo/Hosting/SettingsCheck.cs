@@ -32,6 +32,7 @@ public static class SettingsCheck
         (SegmentationOptions.Section, typeof(SegmentationOptions)),
         (RecommendationOptions.Section, typeof(RecommendationOptions)),
         (RerankingOptions.Section, typeof(RerankingOptions)),
+        (DashboardOptions.Section, typeof(DashboardOptions)),
         (Operations.TelemetrySettings.Section, typeof(Operations.TelemetrySettings)),
         (Operations.AdminSettings.Section, typeof(Operations.AdminSettings)),
         (Operations.HealthSettings.Section, typeof(Operations.HealthSettings)),

@@ -1,0 +1,398 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Playwright;
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Simulator;
+using static ProfileGrid.Dashboard.Tests.DashboardGridFixture;
+
+namespace ProfileGrid.Dashboard.Tests;
+
+/// <summary>
+/// Every page of the dashboard in headless Chromium against the fixture's grid: each chart drawn with the API's data,
+/// figures equal to the API's, live changes without a reload, the tenant selector, empty states and API errors shown
+/// as messages, and no console error anywhere.
+/// </summary>
+[Collection(DashboardGridCollection.Name)]
+public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHelper output)
+{
+    /// <summary>The charts each page must draw for the shop, which has data in every area.</summary>
+    private static readonly Dictionary<string, string[]> ChartsByPage = new()
+    {
+        ["overview"] = ["activity"],
+        ["profiles"] = ["new-profiles", "profiles-updated", "completeness", "staleness", "events-per-profile", "events-by-source", "events-by-type"],
+        ["ingest"] = ["ingest-volume", "rejected-by-reason", "backlog", "lag"],
+        ["segments"] = ["segment-sizes", "segment-moves", "segment-map", "segment-elbow", "segment-silhouette"],
+        ["recommendations"] = ["recommendation-requests", "recommendation-latency", "recommendation-sources"],
+        ["experiments"] = [$"intervals-{ExperimentId}", $"funnel-{ExperimentId}"],
+        ["fairness"] = [],
+        ["cluster"] = ["activations", "partition-backlog"],
+    };
+
+    /// <summary>Charts whose honest value in a settled grid is zero everywhere (nothing unwritten, no segment moves).</summary>
+    private static readonly HashSet<string> MayBeAllZero = ["backlog", "partition-backlog", "segment-moves", "lag"];
+
+    [Fact]
+    public async Task Every_page_draws_each_chart_with_the_apis_data_and_logs_no_console_error()
+    {
+        var clock = Stopwatch.StartNew();
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        foreach (var page in ChartsByPage.Keys)
+        {
+            var charts = await ExpectedChartsAsync(page);
+            await browser.OpenPageAsync(page, Shop);
+            await Poll.EventuallyAsync(async () =>
+            {
+                var drawn = await browser.ChartsAsync();
+                var messages = await browser.MessagesAsync();
+                Assert.True(messages.Count == 0, $"{page}: panels show messages instead of data: {string.Join("; ", messages.Select(m => $"{m.Key}: {m.Value.Text}"))}");
+                Assert.Equal(charts.Order(), drawn.Select(c => c.Id).Order());
+                foreach (var chart in drawn)
+                {
+                    Assert.True(chart.Datasets.Count > 0, $"{page}/{chart.Id} has no datasets");
+                    Assert.All(chart.Datasets, d => Assert.True(d.Points > 0, $"{page}/{chart.Id}/{d.Label} has no points"));
+                    Assert.True(chart.Width > 100 && chart.Height > 100, $"{page}/{chart.Id} is {chart.Width}x{chart.Height}");
+                    if (!MayBeAllZero.Contains(chart.Id))
+                    {
+                        Assert.True(chart.Datasets.Any(d => d.NonZero > 0), $"{page}/{chart.Id}: every value is zero");
+                    }
+
+                    if (chart.Datasets.Any(d => d.NonZero > 0))
+                    {
+                        Assert.True(chart.ColouredPixels > 100, $"{page}/{chart.Id} holds data but drew {chart.ColouredPixels} coloured pixels");
+                    }
+                }
+
+                await AssertPointsMatchTheApiAsync(page, drawn);
+            });
+
+            Assert.Null(await browser.BannerAsync());
+            var shot = await browser.ScreenshotAsync(page);
+            output.WriteLine($"{page}: {string.Join(", ", (await browser.ChartsAsync()).Select(c => $"{c.Id} {c.Points} points"))} -> {shot}");
+        }
+
+        AssertNoErrors(browser);
+        output.WriteLine($"{ChartsByPage.Count} pages in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    [Fact]
+    public async Task The_figures_shown_equal_the_apis()
+    {
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+
+        await browser.OpenPageAsync("segments", Shop);
+        using (var segments = await GetAsync(TenantPath(Shop, "/segments")))
+        {
+            var s = segments.RootElement;
+            Assert.Equal(Shown.Int(s.GetProperty("modelVersion")), await browser.FigureAsync("segments.modelVersion"));
+            Assert.Equal(Shown.Int(s.GetProperty("trainedOn")), await browser.FigureAsync("segments.trainedOn"));
+            Assert.Equal(Shown.Fixed(s.GetProperty("silhouette").GetDouble(), 3), await browser.FigureAsync("segments.silhouette"));
+            Assert.Equal(Shown.Int(s.GetProperty("usersWithFeatures")), await browser.FigureAsync("segments.usersWithFeatures"));
+            foreach (var segment in s.GetProperty("segments").EnumerateArray())
+            {
+                var row = await browser.RowAsync("segment-table", segment.GetProperty("id").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Assert.Equal(Shown.Int(segment.GetProperty("size")), row[2]);
+                Assert.Equal(Shown.Percent(segment.GetProperty("share").GetDouble()), row[3]);
+                Assert.Equal(segment.GetProperty("description").GetString(), row[5]);
+            }
+        }
+
+        await browser.OpenPageAsync("recommendations", Shop);
+        using (var recommender = await GetAsync(TenantPath(Shop, "/recommender")))
+        {
+            var r = recommender.RootElement;
+            Assert.Equal(Shown.Int(r.GetProperty("version")), await browser.FigureAsync("recommender.version"));
+            Assert.Equal(Shown.Int(r.GetProperty("users")), await browser.FigureAsync("recommender.users"));
+            Assert.Equal(Shown.Int(r.GetProperty("items")), await browser.FigureAsync("recommender.items"));
+            Assert.Equal(Shown.Int(r.GetProperty("interactions")), await browser.FigureAsync("recommender.interactions"));
+        }
+
+        await browser.OpenPageAsync("experiments", Shop);
+        using (var results = await GetAsync(TenantPath(Shop, $"/experiments/{ExperimentId}/results")))
+        {
+            foreach (var variant in results.RootElement.GetProperty("variants").EnumerateArray())
+            {
+                var row = await browser.RowAsync($"results-{ExperimentId}", variant.GetProperty("key").GetString()!);
+                Assert.Equal(Shown.Int(variant.GetProperty("users")), row[1]);
+                Assert.Equal(Shown.Int(variant.GetProperty("impressions")), row[3]);
+                Assert.Equal(Shown.Int(variant.GetProperty("clicks")), row[4]);
+                Assert.Equal(Shown.Percent(variant.GetProperty("ctr").GetDouble()), row[5]);
+                Assert.Equal(Shown.Percent(variant.GetProperty("conversionRate").GetDouble()), row[7]);
+            }
+        }
+
+        await browser.OpenPageAsync("fairness", Shop);
+        using (var fairness = await GetAsync(TenantPath(Shop, "/fairness")))
+        {
+            var audit = fairness.RootElement.GetProperty("audit");
+            Assert.Equal(Shown.Int(audit.GetProperty("flags")), await browser.FigureAsync("fairness.flags"));
+            Assert.Equal(Shown.Fixed(audit.GetProperty("items").GetProperty("gini").GetDouble(), 3), await browser.FigureAsync("fairness.gini"));
+            var segmentGroups = audit.GetProperty("dimensions").EnumerateArray().First(d => d.GetProperty("dimension").GetString() == "segment").GetProperty("groups");
+            foreach (var group in segmentGroups.EnumerateArray())
+            {
+                var row = await browser.RowAsync("fairness-segment", group.GetProperty("group").GetString()!);
+                Assert.Equal(Shown.Int(group.GetProperty("tally").GetProperty("users")), row[1]);
+            }
+        }
+
+        await browser.OpenPageAsync("cluster", null);
+        using (var cluster = await GetAsync("/v1/admin/cluster"))
+        {
+            Assert.Equal(Shown.Int(cluster.RootElement.GetProperty("activeSilos")), await browser.FigureAsync("cluster.silos"));
+        }
+
+        // The stats figures move while the grid works; the page follows within a refresh or two.
+        foreach (var page in new[] { "overview", "profiles", "ingest", "recommendations" })
+        {
+            await browser.OpenPageAsync(page, Shop);
+            await Poll.EventuallyAsync(async () =>
+            {
+                using var stats = await GetAsync(TenantPath(Shop, "/stats"));
+                var s = stats.RootElement;
+                var expected = new Dictionary<string, string>
+                {
+                    ["profiles.count"] = Shown.Int(s.GetProperty("profiles").GetProperty("count")),
+                    ["profiles.newToday"] = Shown.Int(s.GetProperty("profiles").GetProperty("newToday")),
+                    ["profiles.dormantShare"] = Shown.Percent(s.GetProperty("profiles").GetProperty("dormantShare").GetDouble()),
+                    ["ingest.accepted"] = Shown.Int(s.GetProperty("ingest").GetProperty("accepted")),
+                    ["ingest.duplicates"] = Shown.Int(s.GetProperty("ingest").GetProperty("duplicates")),
+                    ["ingest.rejected"] = Shown.Int(s.GetProperty("ingest").GetProperty("rejected").EnumerateObject().Sum(r => Shown.Number(r.Value))),
+                    ["recommendations.requests"] = Shown.Int(s.GetProperty("recommendations").GetProperty("requests")),
+                    ["recommendations.coverage"] = Shown.Percent(s.GetProperty("recommendations").GetProperty("coverage").GetDouble()),
+                };
+                var compared = 0;
+                foreach (var (key, value) in expected)
+                {
+                    if (await browser.FigureAsync(key) is { } shown)
+                    {
+                        Assert.Equal((key, value), (key, shown));
+                        compared++;
+                    }
+                }
+
+                Assert.True(compared >= 2, $"{page} shows {compared} of the stats figures");
+            });
+        }
+
+        await browser.OpenPageAsync("overview", Shop);
+        Assert.Equal(Shown.Int(ShopUsers), await browser.FigureAsync("profiles.count"));
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
+    public async Task New_events_and_a_retrain_appear_without_a_reload()
+    {
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        var newcomers = new SyntheticStream(new SimulationOptions { Users = 12, Seed = 77, Tenant = Outlet });
+        var before = (await ProfilesAsync(Outlet));
+
+        await browser.OpenPageAsync("overview", Outlet);
+        await browser.Page.EvaluateAsync("() => { window.notReloaded = true; }");
+        Assert.Equal(Shown.Int(before), await browser.FigureAsync("profiles.count"));
+
+        // New users' events through the public API: the overview's profile count follows without a reload.
+        var replay = await new GatewayReplayer(grid.Silo.Client).ReplayAsync(
+            newcomers.IngestRequests(500).Select(r => WithUserPrefix(r, "live-")), null, CancellationToken.None);
+        Assert.Equal(0L, replay.Rejected);
+        await Poll.EventuallyAsync(async () => Assert.Equal(Shown.Int(before + 12), await browser.FigureAsync("profiles.count")), TimeSpan.FromSeconds(30));
+        Assert.True(await browser.Page.EvaluateAsync<bool>("() => window.notReloaded === true"), "the page reloaded");
+
+        // A retrain: the segments page shows the new model version, its map and its curves, still without a reload.
+        await browser.FollowLinkAsync("segments");
+        await browser.Page.EvaluateAsync("() => { window.notReloaded = true; }");
+        var segments = new SegmentService.SegmentServiceClient(grid.Silo.Channel);
+        var run = await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = Outlet });
+        await Poll.EventuallyAsync(async () =>
+        {
+            Assert.Equal(Shown.Int(run.ModelVersion), await browser.FigureAsync("segments.modelVersion"));
+            var map = (await browser.ChartsAsync()).Single(c => c.Id == "segment-map");
+            Assert.Equal(run.TrainedOn, map.Points);
+        }, TimeSpan.FromSeconds(30));
+
+        var rerun = await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = Outlet });
+        Assert.True(rerun.ModelVersion > run.ModelVersion);
+        await Poll.EventuallyAsync(async () => Assert.Equal(Shown.Int(rerun.ModelVersion), await browser.FigureAsync("segments.modelVersion")), TimeSpan.FromSeconds(30));
+        Assert.True(await browser.Page.EvaluateAsync<bool>("() => window.notReloaded === true"), "the page reloaded");
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
+    public async Task The_tenant_selector_switches_tenants_and_an_empty_tenant_shows_what_to_do()
+    {
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        await browser.OpenPageAsync("overview", Shop);
+        Assert.Equal(Shown.Int(ShopUsers), await browser.FigureAsync("profiles.count"));
+
+        // The tenants the API lists are the selector's options; choosing one redraws every figure for it.
+        using (var tenants = await GetAsync("/v1/tenants"))
+        {
+            var listed = tenants.RootElement.GetProperty("tenants").EnumerateArray().Select(t => t.GetProperty("tenant").GetString()!).ToList();
+            Assert.Contains(Shop, listed);
+            Assert.Contains(Outlet, listed);
+            var options = await browser.Page.Locator("#tenant option").EvaluateAllAsync<string[]>("options => options.map(o => o.value)");
+            Assert.Equal(listed.Order(), options.Order());
+        }
+
+        await browser.Page.Locator("#tenant").SelectOptionAsync(Outlet);
+        await Poll.EventuallyAsync(async () =>
+        {
+            Assert.Equal(Outlet, await browser.Page.EvaluateAsync<string>("() => new URLSearchParams(location.search).get('tenant')"));
+            Assert.Equal(Shown.Int(await ProfilesAsync(Outlet)), await browser.FigureAsync("profiles.count"));
+        });
+        Assert.NotEqual(Shown.Int(ShopUsers), await browser.FigureAsync("profiles.count"));
+        // The links keep the tenant: the next page opens on the same one.
+        await browser.FollowLinkAsync("segments");
+        Assert.Equal(Outlet, await browser.Page.Locator("#tenant").InputValueAsync());
+
+        foreach (var page in ChartsByPage.Keys.Where(p => p != "cluster"))
+        {
+            await browser.OpenPageAsync(page, Nobody);
+            var messages = await browser.MessagesAsync();
+            Assert.NotEmpty(messages);
+            Assert.All(messages, m => Assert.Equal("empty", m.Value.Kind));
+            Assert.Empty(await browser.ChartsAsync());
+            if (page is "overview" or "segments")
+            {
+                await browser.ScreenshotAsync($"empty-{page}");
+            }
+        }
+
+        await browser.OpenPageAsync("profiles", Nobody);
+        Assert.Contains("No profiles yet: send events to POST /v1/events:ingest or run ./run.sh", (await browser.MessagesAsync())["profile-figures"].Text);
+        await browser.OpenPageAsync("segments", Nobody);
+        Assert.Contains($"No segmentation model yet: POST /v1/tenants/{Nobody}/segments:run", (await browser.MessagesAsync())["segment-model"].Text);
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
+    public async Task An_api_error_is_a_message_on_its_panels_not_a_blank_chart_or_an_exception()
+    {
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        // The segments API fails (as a storage outage would make it); the rest of the grid answers.
+        await browser.Page.RouteAsync("**/v1/tenants/*/segments", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            Status = 503,
+            ContentType = "application/json",
+            Body = """{"code":14,"message":"Storage is unavailable; try again.","details":[]}""",
+        }));
+        await browser.OpenPageAsync("segments", Shop);
+        var messages = await browser.MessagesAsync();
+        Assert.Equal(("error", "GET /v1/tenants/shop/segments answered 503: Storage is unavailable; try again."), messages["segment-model"]);
+        Assert.Empty(await browser.ChartsAsync());
+        await browser.OpenPageAsync("overview", Shop);
+        Assert.Equal("error", (await browser.MessagesAsync())["segments"].Kind);
+        Assert.NotNull(await browser.FigureAsync("profiles.count"));
+
+        // Only the browser's own note of the failed request reaches the console: nothing thrown, nothing else logged.
+        Assert.DoesNotContain(browser.Errors, e => e.StartsWith("uncaught", StringComparison.Ordinal));
+        Assert.All(browser.Errors, e => Assert.Contains("503", e));
+
+        // When the API recovers, the page recovers on its next refresh.
+        await browser.Page.UnrouteAllAsync();
+        await Poll.EventuallyAsync(async () => Assert.NotNull(await browser.FigureAsync("segments.modelVersion")));
+    }
+
+    /// <summary>The page's charts; the fairness page draws one per dimension with a group large enough to judge.</summary>
+    private async Task<string[]> ExpectedChartsAsync(string page)
+    {
+        if (page != "fairness")
+        {
+            return ChartsByPage[page];
+        }
+
+        using var fairness = await GetAsync(TenantPath(Shop, "/fairness"));
+        return fairness.RootElement.GetProperty("audit").GetProperty("dimensions").EnumerateArray()
+            .Where(d => d.GetProperty("groups").EnumerateArray().Any(g => g.GetProperty("four_fifths").EnumerateArray().Any(f => f.GetProperty("metric").GetString() is "ctr" or "conversion_rate" && f.GetProperty("verdict").GetString() != "too_small")))
+            .Select(d => "ratios-" + d.GetProperty("dimension").GetString())
+            .ToArray();
+    }
+
+    private static void AssertNoErrors(DashboardBrowser browser) =>
+        Assert.True(browser.Errors.Count == 0, "The console logged errors:\n" + string.Join("\n", browser.Errors));
+
+    private async Task AssertPointsMatchTheApiAsync(string page, IReadOnlyList<ChartState> drawn)
+    {
+        ChartState Chart(string id) => drawn.Single(c => c.Id == id);
+        switch (page)
+        {
+            case "segments":
+            {
+                using var map = await GetAsync(TenantPath(Shop, "/segments/map"));
+                var points = map.RootElement.GetProperty("points").EnumerateArray().ToList();
+                Assert.Equal(points.Count, Chart("segment-map").Points);
+                Assert.Equal(points.Select(p => p.GetProperty("segmentId").GetInt32()).Distinct().Count(), Chart("segment-map").Datasets.Count);
+                using var curves = await GetAsync(TenantPath(Shop, "/segments/curves"));
+                var ks = curves.RootElement.GetProperty("points").GetArrayLength();
+                Assert.Equal(ks, Chart("segment-elbow").Points);
+                Assert.Equal(ks, Chart("segment-silhouette").Points);
+                break;
+            }
+
+            case "experiments":
+            {
+                using var results = await GetAsync(TenantPath(Shop, $"/experiments/{ExperimentId}/results"));
+                var variants = results.RootElement.GetProperty("variants").GetArrayLength();
+                var funnel = Chart($"funnel-{ExperimentId}");
+                Assert.Equal(variants, funnel.Datasets.Count);
+                Assert.All(funnel.Datasets, d => Assert.Equal(3, d.Points));
+                Assert.Equal(3 * results.RootElement.GetProperty("comparisons").GetArrayLength(), Chart($"intervals-{ExperimentId}").Points);
+                break;
+            }
+
+            case "cluster":
+            {
+                using var cluster = await GetAsync("/v1/admin/cluster");
+                Assert.Equal(cluster.RootElement.GetProperty("activations").EnumerateObject().Count(), Chart("activations").Points);
+                using var ingest = await GetAsync("/v1/admin/ingest");
+                Assert.All(Chart("partition-backlog").Datasets, d => Assert.Equal(ingest.RootElement.GetProperty("partitions").GetArrayLength(), d.Points));
+                break;
+            }
+
+            case "profiles":
+            {
+                using var stats = await GetAsync(TenantPath(Shop, "/stats"));
+                var p = stats.RootElement.GetProperty("profiles");
+                Assert.Equal(p.GetProperty("completeness").GetArrayLength(), Chart("completeness").Points);
+                Assert.Equal(p.GetProperty("staleness").GetArrayLength(), Chart("staleness").Points);
+                Assert.Equal(p.GetProperty("eventsBySource").EnumerateObject().Count(), Chart("events-by-source").Points);
+                Assert.Equal(p.GetProperty("eventsByType").EnumerateObject().Count(), Chart("events-by-type").Points);
+                break;
+            }
+
+            case "ingest":
+            {
+                using var stats = await GetAsync(TenantPath(Shop, "/stats"));
+                var i = stats.RootElement.GetProperty("ingest");
+                Assert.Equal(i.GetProperty("rejected").EnumerateObject().Count(r => Shown.Number(r.Value) > 0), Chart("rejected-by-reason").Points);
+                Assert.All(Chart("backlog").Datasets, d => Assert.Equal(i.GetProperty("backlog").GetArrayLength(), d.Points));
+                break;
+            }
+        }
+    }
+
+    private async Task<long> ProfilesAsync(string tenant)
+    {
+        using var stats = await GetAsync(TenantPath(tenant, "/stats"));
+        return (long)Shown.Number(stats.RootElement.GetProperty("profiles").GetProperty("count"));
+    }
+
+    private static IngestEventsRequest WithUserPrefix(IngestEventsRequest request, string prefix)
+    {
+        var copy = request.Clone();
+        foreach (var e in copy.Events)
+        {
+            e.UserId = prefix + e.UserId;
+        }
+
+        return copy;
+    }
+
+    private static string TenantPath(string tenant, string rest) => $"/v1/tenants/{Uri.EscapeDataString(tenant)}{rest}";
+
+    private async Task<JsonDocument> GetAsync(string path)
+    {
+        using var response = await grid.Silo.Http.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body);
+    }
+}
