@@ -248,7 +248,9 @@ function styled(type, d, i) {
   const c = d.colour ?? colour(i);
   let base;
   if (type === 'line') {
-    base = { borderColor: c, backgroundColor: `${c}33`, borderWidth: 2, pointRadius: 0, pointHitRadius: 6, tension: 0.2, fill: false };
+    // A line of one or two points (a fresh tenant's first minute) draws nothing without its points: show them then.
+    const fewPoints = (d.data?.length ?? 0) < 3;
+    base = { borderColor: c, backgroundColor: fewPoints ? c : `${c}33`, borderWidth: 2, pointRadius: fewPoints ? 5 : 0, pointHitRadius: 6, tension: 0.2, fill: false };
   } else if (type === 'scatter') {
     base = { backgroundColor: `${c}b3`, borderColor: c, pointRadius: 2.5, pointHoverRadius: 4 };
   } else if (type === 'doughnut' || type === 'pie') {
