@@ -39,7 +39,9 @@ public class TraceTests(ITestOutputHelper output)
         {
             gateway = collector.Spans.FirstOrDefault(s => s.Scope == "Microsoft.AspNetCore" && s.Name.Contains("IngestEvents", StringComparison.Ordinal));
             trace = gateway is null ? [] : collector.Spans.Where(s => s.TraceId == gateway.TraceId).ToList();
-            if (trace.Any(s => s.Name.Contains("ApplyLogged", StringComparison.Ordinal) && s.Kind == SpanKindServer))
+            // The dispatch span ends after the profile's apply returns, so it may come in a later export batch: wait for both.
+            if (trace.Any(s => s.Name.Contains("ApplyLogged", StringComparison.Ordinal) && s.Kind == SpanKindServer)
+                && trace.Any(s => s.Scope == "ProfileGrid.Ingest" && s.Name == "dispatch log record"))
             {
                 break;
             }
