@@ -26,4 +26,7 @@ public static class ProfileStores
 
     /// <summary>Grain storage holding feature shards and segmentation models.</summary>
     public const string Segments = "segments";
+
+    /// <summary>Grain storage holding API keys (their hashes, never their secrets).</summary>
+    public const string Keys = "keys";
 }

@@ -1,4 +1,5 @@
 using ProfileGrid.Grains;
+using ProfileGrid.Silo.Access;
 using ProfileGrid.Silo.Gateway;
 using ProfileGrid.Silo.Hosting;
 using ProfileGrid.Silo.Hosting.Operations;
@@ -28,6 +29,7 @@ builder.UseOrleans(silo => silo
     .AddProfileGridGrains(builder.Configuration)
     .AddProfileGridOperations(builder.Configuration));
 builder.AddProfileGridGateway(settings, limits);
+builder.AddProfileGridAccess();
 builder.AddProfileGridTelemetry(settings);
 
 var app = builder.Build();

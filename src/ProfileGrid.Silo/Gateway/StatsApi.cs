@@ -33,14 +33,16 @@ public static class StatsApi
         return routes;
     }
 
-    private static async Task<IResult> ListTenantsAsync(IGrainFactory grains, StatsCollector collector)
+    private static async Task<IResult> ListTenantsAsync(HttpContext http, IGrainFactory grains, StatsCollector collector)
     {
         if (!collector.Enabled)
         {
             return Disabled();
         }
 
-        var names = await grains.GetGrain<ITenantDirectoryGrain>(0).ListAsync();
+        // A key sees the tenants it is bound to, and no sign of the others.
+        var key = http.Features.Get<Access.ApiKeyIdentity>();
+        var names = (await grains.GetGrain<ITenantDirectoryGrain>(0).ListAsync()).Where(name => key?.Allows(name) ?? true);
         var summaries = await Task.WhenAll(names.Select(name => grains.GetGrain<ITenantStatsGrain>(name).GetSummaryAsync()));
         return TypedResults.Json(new
         {

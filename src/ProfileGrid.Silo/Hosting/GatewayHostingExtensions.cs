@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Silo.Access;
 using ProfileGrid.Silo.Gateway;
 using ProfileGrid.Silo.Hosting.Operations;
 
@@ -52,6 +53,7 @@ public static class GatewayHostingExtensions
     {
         app.UseMiddleware<RestErrorHandler>();
         app.UseRouting();
+        app.UseProfileGridAccess();
         app.UseMiddleware<RestJsonGuard>();
         app.MapGrpcService<ProfileGatewayService>();
         app.MapGrpcService<SegmentServiceImpl>();
@@ -66,6 +68,7 @@ public static class GatewayHostingExtensions
             app.MapAdminApi();
         }
 
+        app.MapProfileGridKeys();
         app.MapStatsApi();
         app.MapGet("/", (HostSettings settings) => TypedResults.Text(RootPage(settings)));
         return app;

@@ -22,6 +22,9 @@ public static class SiloProviders
     public const string CheckpointTable = "checkpoints";
     public const string RemindersTable = "reminders";
 
+    /// <summary>API keys: their hashes, scopes and tenants (never their secrets).</summary>
+    public const string KeysTable = "apikeys";
+
     /// <summary>Feature shards and models: blobs, because a shard holds tens of thousands of vectors (Table entities stop at 1 MB).</summary>
     public const string SegmentsContainer = "segments";
 
@@ -60,6 +63,7 @@ public static class SiloProviders
             silo.AddMemoryGrainStorage(ProfileStores.Profiles);
             silo.AddMemoryGrainStorage(ProfileStores.PubSub);
             silo.AddMemoryGrainStorage(ProfileStores.Segments);
+            silo.AddMemoryGrainStorage(ProfileStores.Keys);
             silo.UseInMemoryReminderService();
             return;
         }
@@ -81,6 +85,12 @@ public static class SiloProviders
         {
             o.TableServiceClient = new TableServiceClient(connectionString);
             o.TableName = ProfilesTable;
+        });
+        silo.AddAzureTableGrainStorage(ProfileStores.Keys, o =>
+        {
+            // Key ids are 16 hex digits: no key encoding needed.
+            o.TableServiceClient = new TableServiceClient(connectionString);
+            o.TableName = KeysTable;
         });
         silo.AddAzureTableGrainStorage(BoundedKeyGrainStorageExtensions.InnerName(ProfileStores.PubSub), o =>
         {
