@@ -82,6 +82,11 @@ public sealed class BenchHost : IAsyncDisposable
         try
         {
             var settings = config.HostSettings().ToList();
+            if (!settings.Any(s => s.StartsWith("--ProfileGrid:Auth:", StringComparison.OrdinalIgnoreCase)))
+            {
+                // Measured without API keys unless a configuration says otherwise (bench.sh key-cost compares both).
+                settings.Add("--ProfileGrid:Auth:Enabled=false");
+            }
             if (config.Azurite)
             {
                 // Disk persistence, as the host's own default (.profilegrid/azurite), in a temp dir removed afterwards.

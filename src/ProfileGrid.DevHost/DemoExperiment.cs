@@ -176,7 +176,7 @@ internal sealed class DemoExperiment(DemoSettings demo, GridSettings grid)
     /// <summary>The experiment's effect per segment and the fairness audit, over REST as a dashboard would read them.</summary>
     private async Task PrintFairnessAsync(CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = new Uri(grid.HttpAddress) };
+        using var http = grid.Http();
         using var document = await http.GetFromJsonAsync<JsonDocument>($"/v1/tenants/{demo.Tenant}/fairness?experiment_id={ExperimentId}", cancellationToken);
         var root = document!.RootElement;
         Console.WriteLine();

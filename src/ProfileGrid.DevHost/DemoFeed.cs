@@ -57,7 +57,7 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
 
     private async Task FeedAsync(CancellationToken stoppingToken)
     {
-        using var channel = GrpcChannel.ForAddress(grid.GrpcAddress);
+        using var channel = grid.Channel();
         var client = new ProfileGateway.ProfileGatewayClient(channel);
 
         var stream = new SyntheticStream(new SimulationOptions { Users = demo.Users, Seed = demo.Seed, Tenant = demo.Tenant });

@@ -23,6 +23,38 @@ internal sealed class GridSettings
         GrpcAddress = $"http://{reach}:{endpoints["GrpcPort"] ?? "7070"}";
         HttpAddress = $"http://{reach}:{endpoints["HttpPort"] ?? "7080"}";
         DashboardEnabled = !string.Equals(grid["Dashboard:Enabled"], "false", StringComparison.OrdinalIgnoreCase);
+        AuthEnabled = !string.Equals(grid["Auth:Enabled"], "false", StringComparison.OrdinalIgnoreCase);
+        KeyFile = grid["Auth:BootstrapKeyFile"] is { Length: > 0 } file ? file : null;
+    }
+
+    /// <summary>Whether the silo requires API keys (ProfileGrid:Auth:Enabled, true by default).</summary>
+    public bool AuthEnabled { get; }
+
+    /// <summary>The silo's bootstrap key file as given on the command line; null: the dev host chooses .profilegrid/admin.key.</summary>
+    public string? KeyFile { get; }
+
+    /// <summary>The operator key the demo feed and the printed curl lines use; null when keys are off.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>A gRPC channel to the silo that sends <see cref="ApiKey"/> on every call.</summary>
+    public Grpc.Net.Client.GrpcChannel Channel() =>
+        Grpc.Net.Client.GrpcChannel.ForAddress(GrpcAddress, new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = new KeyHandler(ApiKey) });
+
+    /// <summary>An HTTP client for the silo's REST API that sends <see cref="ApiKey"/>.</summary>
+    public HttpClient Http(TimeSpan? timeout = null) =>
+        new(new KeyHandler(ApiKey)) { BaseAddress = new Uri(HttpAddress), Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+
+    private sealed class KeyHandler(string? key) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (key is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     public string Storage { get; }

@@ -62,6 +62,14 @@ if (grid.NeedsAzureStorage && string.IsNullOrEmpty(grid.StorageConnectionString)
 }
 
 await using var ownedAzurite = azurite;
+var keyFile = grid.AuthEnabled ? Path.GetFullPath(grid.KeyFile ?? KeySettings.DefaultFile) : null;
+if (keyFile is not null && grid.KeyFile is null)
+{
+    // The silo creates an operator key there on its first start and registers it again on every start, so a re-run
+    // prints the same key (docs/security.md).
+    siloArguments.Add($"--ProfileGrid:Auth:BootstrapKeyFile={keyFile}");
+}
+
 var siloStart = new ProcessStartInfo("dotnet", [siloDll, .. siloArguments]) { UseShellExecute = false };
 foreach (var name in siloStart.Environment.Keys.Where(IsDevHostVariable).ToList())
 {
@@ -77,9 +85,19 @@ try
         return silo.HasExited ? silo.ExitCode : 0;
     }
 
+    if (keyFile is not null)
+    {
+        grid.ApiKey = (await File.ReadAllTextAsync(keyFile, stopping.Token)).Trim();
+        var shown = Path.GetRelativePath(Environment.CurrentDirectory, keyFile);
+        Console.WriteLine($"API key (operator: every scope, every tenant; in {shown}, owner-only):");
+        Console.WriteLine($"  {grid.ApiKey}");
+        Console.WriteLine($"  curl -s -H \"Authorization: Bearer $(cat {shown})\" {grid.HttpAddress}/v1/tenants/{demo.Tenant}/stats");
+        Console.WriteLine($"  a key for an app: dotnet run --project src/ProfileGrid.Cli -c Release -- keys create --grid {grid.HttpAddress} --key-file {shown} --name my-app --scopes ingest,read --tenants {demo.Tenant}");
+    }
+
     if (grid.DashboardAddress(demo.Tenant) is { } dashboard)
     {
-        Console.WriteLine($"Dashboard: {dashboard} (live; it fills in as the demo feed runs)");
+        Console.WriteLine($"Dashboard: {dashboard} (live; it fills in as the demo feed runs{(keyFile is null ? "" : "; enter the key above when it asks")})");
     }
 
     if (demo.Enabled)
@@ -178,4 +196,10 @@ static async Task StopAsync(Process silo)
     }
 
     silo.Dispose();
+}
+
+/// <summary>Where the dev host keeps the local operator key.</summary>
+internal static class KeySettings
+{
+    public const string DefaultFile = ".profilegrid/admin.key";
 }

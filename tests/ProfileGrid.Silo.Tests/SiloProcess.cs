@@ -60,6 +60,12 @@ public sealed class SiloProcess : IAsyncDisposable
     public static async Task<SiloProcess> StartAsync(IEnumerable<string> settings)
     {
         var list = settings.ToList();
+        if (!list.Any(s => s.StartsWith("--ProfileGrid:Auth:", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Tests of other features talk to the silo without keys; the access tests (AccessTests) turn keys on.
+            list.Add("--ProfileGrid:Auth:Enabled=false");
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             var silo = Launch(list);
