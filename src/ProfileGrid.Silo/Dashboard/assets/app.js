@@ -1,6 +1,6 @@
 // The dashboard's shell: navigation, the tenant selector (remembered in the URL), and the refresh loop that redraws
 // the current page in place every few seconds (?refresh=<ms>, 3000 by default) without reloading it.
-import { get } from './api.js';
+import { get, apiKey, setApiKey, keyProblem } from './api.js';
 import { View } from './view.js';
 import overview from './pages/overview.js';
 import profiles from './pages/profiles.js';
@@ -22,6 +22,7 @@ const state = {
   tenant: params.get('tenant') || null,
   tenants: [],
   tenantsError: null,
+  keyError: null,
   refreshes: 0,
   timer: null,
   running: false,
@@ -41,6 +42,8 @@ const nav = document.getElementById('nav');
 const select = document.getElementById('tenant');
 const live = document.getElementById('live');
 const banner = document.getElementById('banner');
+const keyForm = document.getElementById('key-form');
+const keyInput = document.getElementById('api-key');
 
 function drawNav() {
   nav.replaceChildren(...Object.entries(pages).map(([name, p]) => {
@@ -88,6 +91,8 @@ async function loadTenants() {
   } else {
     state.tenantsError = answer.error;
   }
+  state.keyError = answer.ok ? null : keyProblem(answer);
+  keyForm.classList.toggle('needed', state.keyError !== null);
   if (!state.tenant && state.tenants.length > 0) {
     // The busiest tenant first: it is the one a newcomer most likely wants to see.
     state.tenant = [...state.tenants].sort((a, b) => Number(b.profiles) - Number(a.profiles))[0].tenant;
@@ -106,7 +111,8 @@ async function refresh() {
     const data = await page.load(context);
     try {
       page.render(view, data, context);
-      showBanner(state.tenantsError && page.needsTenant !== false ? `The tenant list is unavailable: ${state.tenantsError}` : null);
+      showBanner(state.keyError
+        ?? (state.tenantsError && page.needsTenant !== false ? `The tenant list is unavailable: ${state.tenantsError}` : null));
     } catch (e) {
       // A bug in the page, not an API answer: say so on the page and in the console, where tests look.
       console.error('The dashboard could not draw the page:', e);
@@ -149,6 +155,24 @@ document.addEventListener('visibilitychange', () => {
   if (!document.hidden) refresh();
 });
 
+keyForm.addEventListener('submit', async event => {
+  event.preventDefault();
+  setApiKey(keyInput.value.trim());
+  keyInput.value = '';
+  keyInput.placeholder = apiKey() ? 'key set (this tab)' : 'pgk_…';
+  view.destroy();
+  await refresh();
+  schedule();
+});
+
+document.getElementById('forget-key').addEventListener('click', async () => {
+  setApiKey(null);
+  keyInput.placeholder = 'pgk_…';
+  view.destroy();
+  await refresh();
+});
+
+if (apiKey()) keyInput.placeholder = 'key set (this tab)';
 document.title = `${page.title} · ProfileGrid`;
 drawNav();
 refresh().then(schedule);

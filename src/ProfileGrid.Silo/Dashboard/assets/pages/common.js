@@ -93,7 +93,10 @@ export function adminOff(answer, ...panels) {
   if (!answer.ok && (answer.status === 404 || answer.status === 403 || answer.status === 401)) {
     const text = answer.status === 404
       ? `The admin endpoints are switched off on this silo (${answer.path} answered 404): start it with ProfileGrid:Admin:Enabled=true to see the cluster.`
-      : `The admin endpoints answer only on the silo's own machine (${answer.path} answered ${answer.status}): open the dashboard there, or set ProfileGrid:Admin:AllowRemote=true behind a network boundary that admits operators alone.`;
+      : answer.status === 401 ? answer.error
+      : /operator key/.test(answer.error)
+        ? `The cluster view needs an operator key (admin scope on every tenant); this key is not one (${answer.path} answered 403).`
+        : `The admin endpoints answer only on the silo's own machine (${answer.path} answered ${answer.status}): open the dashboard there, or set ProfileGrid:Admin:AllowRemote=true behind a network boundary that admits operators alone.`;
     panels.forEach(p => p.message(text));
     return true;
   }
