@@ -22,6 +22,8 @@
 #   bash bench.sh stats-cost            # ingest with cluster stats collection on and off, alternating, in one run
 #   bash bench.sh recommend             # Recommend at 1,000/s for 100k users x 20k items: p50/p99, host CPU per call,
 #                                       # then the most it serves with 16 in flight (--help: options)
+#   bash bench.sh key-cost              # Recommend and GetProfile latency with API key checks on and off, two hosts
+#                                       # measured alternately in one run (--help: options)
 # Results: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -49,7 +51,7 @@ elif [ "${1:-}" = "recommender-train" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy >/dev/null
   fi
-elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && [ "${1:-}" != "feedback" ] && [ "${1:-}" != "stats-cost" ] && ! command -v redis-server >/dev/null 2>&1; then
+elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && [ "${1:-}" != "feedback" ] && [ "${1:-}" != "stats-cost" ] && [ "${1:-}" != "key-cost" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
@@ -59,7 +61,7 @@ fi
 needs_azurite=yes
 case "${1:-}" in
   segmentation|memory|recommender-train|experiment-results) needs_azurite=no ;;
-  recommend|feedback) case " $* " in *" --storage azurite "*|*" --storage=azurite "*) ;; *) needs_azurite=no ;; esac ;;
+  recommend|feedback|key-cost) case " $* " in *" --storage azurite "*|*" --storage=azurite "*) ;; *) needs_azurite=no ;; esac ;;
 esac
 if [ "$needs_azurite" = yes ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "Installing Azurite (npm ci)..."

@@ -19,16 +19,17 @@ public sealed class BenchHost : IAsyncDisposable
     private readonly IDisposable? _abort;
     private readonly GrpcChannel _channel;
 
-    private BenchHost(HostConfiguration config, string root, AzuriteServer? azurite, IDisposable? abort, ChildProcess process, int grpcPort, int httpPort)
+    private BenchHost(HostConfiguration config, string root, AzuriteServer? azurite, IDisposable? abort, ChildProcess process, int grpcPort, int httpPort, string? apiKey)
     {
+        ApiKey = apiKey;
         Config = config;
         _root = root;
         _azurite = azurite;
         _abort = abort;
         Process = process;
         GrpcPort = grpcPort;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
-        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        Http = new HttpClient(apiKey is null ? new SocketsHttpHandler() : new KeyHandler(apiKey)) { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        _channel = OpenChannel();
         Client = new ProfileGateway.ProfileGatewayClient(_channel);
         StoragePid = azurite is null ? null : CpuMeter.FindProcess("azurite", azurite.BlobPort.ToString(CultureInfo.InvariantCulture));
     }
@@ -51,7 +52,27 @@ public sealed class BenchHost : IAsyncDisposable
     public CpuMeter StartCpuMeter() => new(Process.Id, StoragePid);
 
     /// <summary>A second client on its own channel (own HTTP/2 connection), as a reading service would have.</summary>
-    public GrpcChannel OpenChannel() => GrpcChannel.ForAddress($"http://127.0.0.1:{GrpcPort}");
+    public GrpcChannel OpenChannel() =>
+        ApiKey is null
+            ? GrpcChannel.ForAddress($"http://127.0.0.1:{GrpcPort}")
+            : GrpcChannel.ForAddress($"http://127.0.0.1:{GrpcPort}", new GrpcChannelOptions { HttpHandler = new KeyHandler(ApiKey) });
+
+    /// <summary>The operator key every call of this host's clients carries; null when the host checks no keys.</summary>
+    public string? ApiKey { get; }
+
+    /// <summary>Adds the API key to every request (gRPC and HTTP) when there is one.</summary>
+    private sealed class KeyHandler(string? key) : DelegatingHandler(new SocketsHttpHandler { EnableMultipleHttp2Connections = true })
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (key is not null)
+            {
+                request.Headers.TryAddWithoutValidation("authorization", "Bearer " + key);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 
     /// <summary>The host's resident set (working set) now, from /proc; null when it cannot be read.</summary>
     public long? WorkingSetBytes()
@@ -82,9 +103,19 @@ public sealed class BenchHost : IAsyncDisposable
         try
         {
             var settings = config.HostSettings().ToList();
-            if (!settings.Any(s => s.StartsWith("--ProfileGrid:Auth:", StringComparison.OrdinalIgnoreCase)))
+            string? apiKey = null;
+            if (config.Keys)
             {
-                // Measured without API keys unless a configuration says otherwise (bench.sh key-cost compares both).
+                // The host registers the key in this file as its operator key; the limits are far above any load here, so
+                // the cost measured is the key check and the limiter's bookkeeping, never a refusal.
+                apiKey = ProfileGrid.Silo.Access.ApiKeyText.NewKey().Text;
+                var keyFile = Path.Combine(root, "admin.key");
+                await File.WriteAllTextAsync(keyFile, apiKey);
+                settings.AddRange([$"--ProfileGrid:Auth:BootstrapKeyFile={keyFile}", "--ProfileGrid:Auth:PermitsPerSecond=10000000", "--ProfileGrid:Auth:Burst=10000000"]);
+            }
+            else if (!settings.Any(s => s.StartsWith("--ProfileGrid:Auth:", StringComparison.OrdinalIgnoreCase)))
+            {
+                // Measured without API keys unless the configuration asks for them (bench.sh key-cost compares both).
                 settings.Add("--ProfileGrid:Auth:Enabled=false");
             }
             if (config.Azurite)
@@ -107,7 +138,7 @@ public sealed class BenchHost : IAsyncDisposable
             var hostDll = Path.Combine(AppContext.BaseDirectory, "ProfileGrid.Silo.dll");
             var startWatch = Stopwatch.StartNew();
             process = ChildProcess.Start("host", "dotnet", [hostDll, .. settings], root);
-            host = new BenchHost(config, root, azurite, abort, process, grpcPort, httpPort);
+            host = new BenchHost(config, root, azurite, abort, process, grpcPort, httpPort, apiKey);
             await host.WaitHealthyAsync(TimeSpan.FromSeconds(90));
             log($"host ready in {startWatch.Elapsed.TotalSeconds:F1} s (gRPC {grpcPort}, HTTP {httpPort}{(azurite is null ? string.Empty : $", Azurite blob {azurite.BlobPort}")})");
 

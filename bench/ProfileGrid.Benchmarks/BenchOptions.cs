@@ -4,7 +4,7 @@ namespace ProfileGrid.Benchmarks;
 /// One ProfileGrid configuration to measure: an ingest path on a storage, with the cluster stats collection on (the
 /// default) or off (a name ending in "-nostats", for the cost of collection).
 /// </summary>
-public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurite, bool Stats = true)
+public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurite, bool Stats = true, bool Keys = false)
 {
     private const string NoStats = "-nostats";
 
@@ -38,7 +38,7 @@ public sealed record HostConfiguration(string Name, bool StreamPath, bool Azurit
         (true, true) => "Azure Queue stream + write-through Table state, on Azurite (disk)",
         (false, false) => "event log + state in process memory (not durable: throwaway mode)",
         (true, false) => "memory stream + memory state (not durable: throwaway mode)",
-    } + (Stats ? string.Empty : ", cluster stats collection off");
+    } + (Stats ? string.Empty : ", cluster stats collection off") + (Keys ? ", API keys checked on every call" : string.Empty);
 }
 
 /// <summary>
