@@ -5,7 +5,7 @@ namespace ProfileGrid.Silo.Hosting.Operations;
 /// <summary>
 /// The access rule of the operator surface (the admin API, the detailed health report and the Orleans dashboard):
 /// answered to callers on this machine only, unless ProfileGrid:Admin:AllowRemote is set. Whether they exist at all is
-/// ProfileGrid:Admin:Enabled, decided where they are mapped. API keys come with issue 12.
+/// ProfileGrid:Admin:Enabled, decided where they are mapped. With API keys on, they also need an operator key (docs/security.md).
 /// </summary>
 public sealed class AdminAccess(RequestDelegate next, AdminSettings settings)
 {
@@ -22,7 +22,7 @@ public sealed class AdminAccess(RequestDelegate next, AdminSettings settings)
         http.Response.StatusCode = StatusCodes.Status403Forbidden;
         return http.Response.WriteAsync(
             $"{http.Request.Path} answers callers on the silo's own machine only. Set ProfileGrid:Admin:AllowRemote=true to open it to the network " +
-            "(there are no API keys yet: only behind a boundary that admits operators alone).");
+            "(only behind a boundary that admits operators alone; an operator API key is needed as well when keys are on).");
     }
 
     public static bool IsGuarded(PathString path)

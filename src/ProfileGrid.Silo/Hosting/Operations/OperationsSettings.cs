@@ -60,8 +60,8 @@ public sealed class AdminSettings
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Answer them to callers that are not on this machine (loopback). Off (the default), a remote caller gets 403. There
-    /// are no API keys yet (issue 12): turn this on only behind a network boundary that admits operators alone.
+    /// Answer them to callers that are not on this machine (loopback). Off (the default), a remote caller gets 403. With API
+    /// keys on, an operator key is needed as well (docs/security.md); turn this on only behind a boundary that admits operators alone.
     /// </summary>
     public bool AllowRemote { get; set; }
 }
