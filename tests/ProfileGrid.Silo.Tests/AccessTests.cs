@@ -478,10 +478,62 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
     }
 }
 
-/// <summary>Keys on Azure Table storage (Azurite): only hashes are stored, and the bootstrap key file is reused.</summary>
+/// <summary>Keys on Azure Table storage (Azurite): only hashes are stored, the bootstrap key file is reused, revocation reaches other silos.</summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class KeyStorageTests(AzuriteFixture azurite)
 {
+    private static async Task<HttpStatusCode> GetAsync(SiloProcess silo, string path, string key, HttpMethod? method = null)
+    {
+        using var request = new HttpRequestMessage(method ?? HttpMethod.Get, path);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        using var response = await silo.Http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task A_key_revoked_on_one_silo_is_refused_by_another_within_CacheFor()
+    {
+        var folder = Directory.CreateTempSubdirectory("profilegrid-keys-");
+        try
+        {
+            var cacheFor = TimeSpan.FromSeconds(3);
+            var serviceId = "keys" + Guid.NewGuid().ToString("N")[..8];
+            var keyFile = Path.Combine(folder.FullName, "admin.key");
+            string[] settings =
+            [
+                "--ProfileGrid:Clustering=AzureTable", "--ProfileGrid:ClusterId=" + serviceId, "--ProfileGrid:Endpoints:AdvertisedAddress=127.0.0.1",
+                $"--ProfileGrid:Auth:BootstrapKeyFile={keyFile}", $"--ProfileGrid:Auth:CacheFor={cacheFor}",
+            ];
+            await using var first = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, settings);
+            await using var second = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, settings);
+            var operatorKey = File.ReadAllText(keyFile).Trim();
+
+            using var create = new HttpRequestMessage(HttpMethod.Post, "/v1/admin/keys")
+            {
+                Content = JsonContent.Create(new { name = "two silos", scopes = new[] { "read" }, tenants = new[] { "shop" } }),
+            };
+            create.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", operatorKey);
+            using var created = await first.Http.SendAsync(create);
+            var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+            var (id, key) = (body.GetProperty("key").GetProperty("id").GetString()!, body.GetProperty("secret").GetString()!);
+
+            // The second silo checks the key now, and trusts it for CacheFor from here.
+            Assert.Equal(HttpStatusCode.OK, await GetAsync(second, "/v1/tenants/shop/segments", key));
+            Assert.Equal(HttpStatusCode.OK, await GetAsync(first, $"/v1/admin/keys/{id}/revoke", operatorKey, HttpMethod.Post));
+            var revokedAt = DateTime.UtcNow;
+            Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync(first, "/v1/tenants/shop/segments", key));
+            while (await GetAsync(second, "/v1/tenants/shop/segments", key) != HttpStatusCode.Unauthorized)
+            {
+                Assert.True(DateTime.UtcNow - revokedAt < cacheFor + TimeSpan.FromSeconds(2), "the other silo still accepted the revoked key after CacheFor");
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Keys_are_hashed_at_rest_and_the_bootstrap_file_is_reused_after_a_restart()
     {

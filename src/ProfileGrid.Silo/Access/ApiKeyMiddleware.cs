@@ -49,7 +49,19 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
             return;
         }
 
-        var identity = await store.CheckAsync(text);
+        ApiKeyIdentity? identity;
+        try
+        {
+            identity = await store.CheckAsync(text);
+        }
+        catch (Exception ex) when (GatewayErrors.IsTransient(ex) && !http.RequestAborted.IsCancellationRequested)
+        {
+            // The key's grain could not be reached (a silo leaving, storage down): the caller may retry; it is not refused.
+            LogCheckFailed(ex);
+            await RefuseAsync(http, StatusCodes.Status503ServiceUnavailable, StatusCode.Unavailable, "The API key could not be checked just now; retry shortly.");
+            return;
+        }
+
         if (identity is null)
         {
             await RefuseAsync(http, StatusCodes.Status401Unauthorized, StatusCode.Unauthenticated, "The API key is not valid: unknown, malformed or revoked.");
@@ -138,6 +150,9 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
 
         return builder.ToString();
     }
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "An API key could not be checked; answered Unavailable")]
+    private partial void LogCheckFailed(Exception exception);
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "Endpoint {Endpoint} has no access rule in AccessPolicy; it was refused")]
     private partial void LogNoRule(string endpoint);
