@@ -33,10 +33,12 @@ internal static class ImportCommand
         var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user: gender and year of birth become each user's demographics." };
         var currency = new Option<string>("--currency") { Description = "Currency of the zero prices of imported cart adds and orders.", DefaultValueFactory = _ => "EUR" };
         var batch = new Option<int>("--batch") { Description = "Events per ingest request.", DefaultValueFactory = _ => 500 };
+        var key = new Option<string?>("--key") { Description = $"An API key with the ingest scope on the tenant; default: --key-file, then ${KeysCommand.KeyVariable}." };
+        var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the API key (.profilegrid/admin.key under ./run.sh)." };
 
         var command = new Command("import", "Load a ratings or interactions file into a running grid as historical events (idempotent; rejects reported by line).")
         {
-            grid, tenant, ratings, format, columns, users, currency, batch,
+            grid, tenant, ratings, format, columns, users, currency, batch, key, keyFile,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -109,7 +111,7 @@ internal static class ImportCommand
             }
 
             var events = InteractionEvents.From(imported.Users, attributes?.Users, parse.GetValue(currency).ToUpperInvariant()).ToList();
-            using var channel = GrpcChannel.ForAddress(address!);
+            using var channel = KeysCommand.Channel(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)));
             var client = new ProfileGateway.ProfileGatewayClient(channel);
             long acknowledged = 0, repeated = 0;
             var rejected = new List<string>();

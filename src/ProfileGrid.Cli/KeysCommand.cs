@@ -133,6 +133,28 @@ internal static class KeysCommand
         return new Command("keys", "Manage API keys (create, list, revoke) through the grid's admin API.") { create, list, revoke };
     }
 
+    /// <summary>The key from --key, else --key-file, else $PROFILEGRID_API_KEY; null when none is given.</summary>
+    public static string? ResolveKey(string? key, FileInfo? keyFile) =>
+        (key ?? (keyFile is { Exists: true } ? File.ReadAllText(keyFile.FullName) : null) ?? Environment.GetEnvironmentVariable(KeyVariable))?.Trim() is { Length: > 0 } found
+            ? found
+            : null;
+
+    /// <summary>A gRPC channel that sends <paramref name="key"/> (when there is one) as "authorization: Bearer" on every call.</summary>
+    public static Grpc.Net.Client.GrpcChannel Channel(Uri address, string? key) =>
+        key is null
+            ? Grpc.Net.Client.GrpcChannel.ForAddress(address)
+            : Grpc.Net.Client.GrpcChannel.ForAddress(address, new Grpc.Net.Client.GrpcChannelOptions
+            {
+                Credentials = Grpc.Core.ChannelCredentials.Create(
+                    address.Scheme == "https" ? Grpc.Core.ChannelCredentials.SecureSsl : Grpc.Core.ChannelCredentials.Insecure,
+                    Grpc.Core.CallCredentials.FromInterceptor((_, metadata) =>
+                    {
+                        metadata.Add("authorization", "Bearer " + key);
+                        return Task.CompletedTask;
+                    })),
+                UnsafeUseInsecureChannelCallCredentials = address.Scheme != "https",
+            });
+
     private static HttpClient? Client(IAnsiConsole console, string grid, string? key, FileInfo? keyFile)
     {
         if (!Uri.TryCreate(grid, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))

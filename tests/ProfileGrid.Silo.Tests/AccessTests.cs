@@ -305,6 +305,17 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         var asOperator = await SendAsync(HttpMethod.Get, "/v1/admin/ingest", fixture.OperatorKey);
         Assert.Equal(HttpStatusCode.OK, asOperator.Status);
 
+        // The Orleans dashboard in a browser: a Basic prompt, the operator key as the password.
+        var prompt = await SendAsync(HttpMethod.Get, "/orleans/", null);
+        Assert.Equal(HttpStatusCode.Unauthorized, prompt.Status);
+        Assert.StartsWith("Basic", prompt.Response.Headers.WwwAuthenticate.Single().Scheme);
+        using (var basic = new HttpRequestMessage(HttpMethod.Get, "/orleans/"))
+        {
+            basic.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:" + fixture.OperatorKey)));
+            using var page = await Silo.Http.SendAsync(basic);
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        }
+
         // Health and metrics stay open for probes and scrapers.
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/healthz", null)).Status);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, "/metrics", null)).Status);
@@ -370,9 +381,9 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         }
 
         Assert.Equal(HttpStatusCode.TooManyRequests, answer.Status);
-        var retryAfter = int.Parse(answer.Response.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        var retryAfter = int.Parse(answer.Response!.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(retryAfter, 1, 2);
-        Assert.Contains("rate limit", ErrorText(answer.Body));
+        Assert.Contains("rate limit", ErrorText(answer.Body!));
 
         var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
         RpcException? exhausted = null;
@@ -467,6 +478,30 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         (exit, output) = Run("keys", "list", "--grid", grid, "--key", secret);
         Assert.NotEqual(0, exit);
         Assert.Contains("401", output);
+    }
+
+    [Fact]
+    public void The_cli_import_sends_its_key()
+    {
+        var tenant = NewTenant("ml");
+        var folder = Directory.CreateTempSubdirectory("profilegrid-keys-import-");
+        try
+        {
+            var ratings = Path.Combine(folder.FullName, "u.data");
+            File.WriteAllText(ratings, "1\t10\t4\t874965758\n2\t11\t5\t874965759\n");
+            var grid = $"http://127.0.0.1:{Silo.GrpcPort}";
+            var (exit, output) = Run("import", "--grid", grid, "--tenant", tenant, "--ratings", ratings);
+            Assert.NotEqual(0, exit);
+            Assert.Contains("Unauthenticated", output);
+
+            (exit, output) = Run("import", "--grid", grid, "--tenant", tenant, "--ratings", ratings, "--key-file", fixture.KeyFile);
+            Assert.True(exit == 0, output);
+            Assert.Contains("2 acknowledged", output);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     private static (int Exit, string Output) Run(params string[] args)

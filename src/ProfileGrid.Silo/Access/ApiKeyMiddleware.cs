@@ -90,12 +90,30 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
     /// <summary>The same words whether the tenant exists or not.</summary>
     public static string TenantRefused(ApiKeyIdentity identity, string tenant) => $"API key {identity.Id} is not bound to tenant '{tenant}'.";
 
-    /// <summary>The key from "Authorization: Bearer ..." or "x-api-key"; null when there is none.</summary>
+    /// <summary>
+    /// The key from "Authorization: Bearer ...", "x-api-key", or "Authorization: Basic" with the key as the password: a
+    /// browser asks for Basic credentials itself and sends them with every request of the page, which is how the Orleans
+    /// dashboard (whose own scripts send no headers) is opened with a key. Null when there is none.
+    /// </summary>
     public static string? KeyOf(HttpRequest request)
     {
-        if (request.Headers.Authorization.ToString() is { Length: > 7 } authorization && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.Length > 7 && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return authorization[7..].Trim();
+        }
+
+        if (authorization.Length > 6 && authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(authorization[6..].Trim()));
+                return pair.IndexOf(':', StringComparison.Ordinal) is var colon and >= 0 && pair.Length > colon + 1 ? pair[(colon + 1)..] : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
         }
 
         return request.Headers[ApiKeyHeader].ToString() is { Length: > 0 } key ? key.Trim() : null;
@@ -125,7 +143,10 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
         response.StatusCode = httpStatus;
         if (httpStatus == StatusCodes.Status401Unauthorized)
         {
-            response.Headers.WWWAuthenticate = "Bearer";
+            // The Orleans dashboard is opened in a browser, which prompts for Basic credentials (the key as the password).
+            response.Headers.WWWAuthenticate = http.Request.Path.StartsWithSegments("/orleans", StringComparison.OrdinalIgnoreCase)
+                ? "Basic realm=\"ProfileGrid operator key (any user name, the key as the password)\", charset=\"UTF-8\""
+                : "Bearer";
         }
 
         response.ContentType = "application/json; charset=utf-8";
