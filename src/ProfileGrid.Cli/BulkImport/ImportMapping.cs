@@ -13,70 +13,70 @@ namespace ProfileGrid.Cli.BulkImport;
 public sealed record ImportMapping
 {
     /// <summary>csv or jsonl.</summary>
-    public string Format { get; init; } = "csv";
+    public string Format { get; set; } = "csv";
 
     /// <summary>CSV only: the separator (one character); default comma.</summary>
-    public string Delimiter { get; init; } = ",";
+    public string Delimiter { get; set; } = ",";
 
     /// <summary>The file's locale for numbers (e.g. de-DE reads "1.234,50"); default en-US.</summary>
-    public string Locale { get; init; } = "en-US";
+    public string Locale { get; set; } = "en-US";
 
     /// <summary>Overrides the locale's decimal separator.</summary>
-    public string? DecimalSeparator { get; init; }
+    public string? DecimalSeparator { get; set; }
 
     /// <summary>Overrides the locale's group (thousands) separator.</summary>
-    public string? GroupSeparator { get; init; }
+    public string? GroupSeparator { get; set; }
 
     /// <summary>IANA time zone of times written without an offset (e.g. Europe/London); default UTC.</summary>
-    public string TimeZone { get; init; } = "UTC";
+    public string TimeZone { get; set; } = "UTC";
 
     /// <summary>Formats tried in order: .NET custom formats (invariant), or iso, epoch (seconds), epoch-ms.</summary>
-    public IReadOnlyList<string> DateFormats { get; init; } = ["iso"];
+    public IReadOnlyList<string> DateFormats { get; set; } = ["iso"];
 
     /// <summary>ISO 4217 currency of prices when no currency field is mapped (or it is empty).</summary>
-    public string Currency { get; init; } = "EUR";
+    public string Currency { get; set; } = "EUR";
 
     /// <summary>web, app or crm: the events' source; crm (the default) records are not visits (no sessions).</summary>
-    public string Source { get; init; } = "crm";
+    public string Source { get; set; } = "crm";
 
     /// <summary>Event fields to the file's columns (CSV header names or JSON property names).</summary>
-    public FieldMap Fields { get; init; } = new();
+    public FieldMap Fields { get; set; } = new();
 
     /// <summary>The event type of every row when <see cref="FieldMap.Type"/> is not mapped.</summary>
-    public string Type { get; init; } = "purchase";
+    public string Type { get; set; } = "purchase";
 
     /// <summary>The file's type values to event types (e.g. "view": "product_view"); a value not listed is used as is.</summary>
-    public IReadOnlyDictionary<string, string> TypeValues { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> TypeValues { get; set; } = new Dictionary<string, string>();
 
     /// <summary>Category of products when no category field is mapped or it is empty (purchases need one).</summary>
-    public string DefaultCategory { get; init; } = "uncategorized";
+    public string DefaultCategory { get; set; } = "uncategorized";
 
     /// <summary>
     /// Columns whose values make an ungrouped row's event id (a SHA-256 of them); "$line" is the row's line number.
     /// Default: every mapped field. Grouped orders and refunds take their id from the user and the order instead.
     /// </summary>
-    public IReadOnlyList<string>? EventIdKeys { get; init; }
+    public IReadOnlyList<string>? EventIdKeys { get; set; }
 
     /// <summary>Starts every event id, so that two files with the same keys do not collide; default "import".</summary>
-    public string EventIdPrefix { get; init; } = "import";
+    public string EventIdPrefix { get; set; } = "import";
 
     /// <summary>Lines of one order (same user and order id) become one purchase (or refund) event.</summary>
-    public bool GroupOrders { get; init; } = true;
+    public bool GroupOrders { get; set; } = true;
 
     /// <summary>An order id starting with this (Online Retail: "C") is a cancellation: its lines become a refund.</summary>
-    public string? RefundOrderPrefix { get; init; }
+    public string? RefundOrderPrefix { get; set; }
 
     /// <summary>A purchase line with a negative quantity is a return: it becomes a refund line.</summary>
-    public bool NegativeQuantityIsRefund { get; init; } = true;
+    public bool NegativeQuantityIsRefund { get; set; } = true;
 
     /// <summary>reject (default): rows without a user are rejected; anonymous: imported under the anonymous field when it has a value.</summary>
-    public string MissingUser { get; init; } = "reject";
+    public string MissingUser { get; set; } = "reject";
 
     /// <summary>accept (default): a zero price is a free line; reject: rows priced 0 are rejected.</summary>
-    public string ZeroPrice { get; init; } = "accept";
+    public string ZeroPrice { get; set; } = "accept";
 
     /// <summary>Country names of the file to ISO 3166-1 alpha-2 codes (an empty code: leave the country out without a warning).</summary>
-    public IReadOnlyDictionary<string, string> Countries { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Countries { get; set; } = new Dictionary<string, string>();
 
     /// <summary>Reads and checks a mapping file; throws <see cref="InvalidDataException"/> listing every problem.</summary>
     public static (ImportMapping Mapping, string Fingerprint) Load(string path)
@@ -190,20 +190,20 @@ public sealed record ImportMapping
 /// <summary>The event fields a row may fill, each naming a column (null: not in the file).</summary>
 public sealed record FieldMap
 {
-    public string? User { get; init; }
-    public string? Anonymous { get; init; }
-    public string? Type { get; init; }
-    public string? Time { get; init; }
-    public string? Order { get; init; }
+    public string? User { get; set; }
+    public string? Anonymous { get; set; }
+    public string? Type { get; set; }
+    public string? Time { get; set; }
+    public string? Order { get; set; }
 
     /// <summary>For refunds: the original order's id, when the file says it.</summary>
-    public string? OriginalOrder { get; init; }
-    public string? Product { get; init; }
-    public string? Category { get; init; }
-    public string? Quantity { get; init; }
-    public string? Price { get; init; }
-    public string? Currency { get; init; }
-    public string? Country { get; init; }
+    public string? OriginalOrder { get; set; }
+    public string? Product { get; set; }
+    public string? Category { get; set; }
+    public string? Quantity { get; set; }
+    public string? Price { get; set; }
+    public string? Currency { get; set; }
+    public string? Country { get; set; }
 
     internal IEnumerable<(string Field, string Column)> Mapped()
     {

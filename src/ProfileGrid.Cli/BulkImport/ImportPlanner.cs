@@ -272,7 +272,7 @@ public sealed class ImportPlanner
         }
 
         var quantity = 1L;
-        if (_mapping.Fields.Quantity is not null)
+        if (!string.IsNullOrEmpty(v[(int)Slot.Quantity]))
         {
             if (!TryNumber(v[(int)Slot.Quantity], out var q) || q != decimal.Truncate(q) || Math.Abs(q) > 100_000)
             {
