@@ -11,7 +11,11 @@ namespace ProfileGrid.Cli.BulkImport;
 public sealed record ImportReject(long Line, string Field, string Reason, string Code);
 
 /// <summary>One event to send and the file lines it came from (an order's lines are many rows).</summary>
-public sealed record PlannedEvent(Event Event, List<long> Lines);
+public sealed record PlannedEvent(Event Event, List<long> Lines)
+{
+    /// <summary>The earliest line's time of an order (formatted into the event once, not per line).</summary>
+    internal DateTimeOffset Earliest { get; set; } = DateTimeOffset.MaxValue;
+}
 
 /// <summary>What one pass over the file found: the events in file order, the rows not imported, and the counts.</summary>
 public sealed class ImportPlan
@@ -419,8 +423,9 @@ public sealed class ImportPlanner
 
         var ev = planned.Event;
         // An order's time is its earliest line's: exports repeat the invoice time on every line, but not always to the second.
-        if (string.CompareOrdinal(Time(time), ev.OccurredAt) < 0)
+        if (time < planned.Earliest)
         {
+            planned.Earliest = time;
             ev.OccurredAt = Time(time);
         }
 
@@ -459,7 +464,10 @@ public sealed class ImportPlanner
     private static UInt128 Hash128(string row)
     {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(row), hash);
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(row.Length));
+        var length = Encoding.UTF8.GetBytes(row, bytes);
+        SHA256.HashData(bytes.AsSpan(0, length), hash);
+        System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
     }
 

@@ -81,6 +81,7 @@ public sealed record ImportSummaryJson
     public long EventsRejectedByGrid { get; init; }
     public bool Completed { get; init; }
     public double Seconds { get; init; }
+    public double PlanningSeconds { get; init; }
     public double RowsPerSecond { get; init; }
     public double EventsPerSecond { get; init; }
     public string? RejectsFile { get; init; }
