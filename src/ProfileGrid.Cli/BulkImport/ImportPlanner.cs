@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -119,7 +120,10 @@ public sealed class ImportPlanner
         }
 
         var values = new string?[SlotCount];
-        var all = new string[header.Count];
+        var columns = header.Count;
+        using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> digest = stackalloc byte[32];
+        ReadOnlySpan<char> fieldSeparator = "\u001f";
         foreach (var row in reader)
         {
             _plan.RowsRead++;
@@ -136,19 +140,32 @@ public sealed class ImportPlanner
             }
 
             var line = row.LineNumberFrom;
-            var width = Math.Min(row.ColCount, all.Length);
-            for (var c = 0; c < all.Length; c++)
+            var width = Math.Min(row.ColCount, columns);
+            // Exact duplicates are found by a hash of every trimmed field, without building the fields nobody maps.
+            for (var c = 0; c < columns; c++)
             {
-                all[c] = c < width ? row[c].Span.Trim().ToString() : "";
+                hasher.AppendData(MemoryMarshal.AsBytes(c < width ? row[c].Span.Trim() : []));
+                hasher.AppendData(MemoryMarshal.AsBytes(fieldSeparator));
             }
 
+            hasher.GetHashAndReset(digest);
             for (var s = 0; s < SlotCount; s++)
             {
-                values[s] = index[s] >= 0 ? all[index[s]] : null;
+                values[s] = index[s] >= 0 && index[s] < width ? row[index[s]].Span.Trim().ToString() : index[s] >= 0 ? "" : null;
             }
 
-            var keys = keyIndexes.Length == 0 ? null : keyIndexes.Select(k => k == -2 ? line.ToString(CultureInfo.InvariantCulture) : all[k]).ToArray();
-            Accept(line, values, string.Join('\u001f', all), keys);
+            string[]? keys = null;
+            if (keyIndexes.Length > 0)
+            {
+                keys = new string[keyIndexes.Length];
+                for (var k = 0; k < keys.Length; k++)
+                {
+                    var at = keyIndexes[k];
+                    keys[k] = at == -2 ? line.ToString(CultureInfo.InvariantCulture) : at < width ? row[at].Span.Trim().ToString() : "";
+                }
+            }
+
+            Accept(line, values, new UInt128(BitConverter.ToUInt64(digest), BitConverter.ToUInt64(digest[8..])), keys);
         }
     }
 
@@ -197,7 +214,7 @@ public sealed class ImportPlanner
             }
 
             var keys = _mapping.EventIdKeys?.Select(k => k == "$line" ? line.ToString(CultureInfo.InvariantCulture) : Text(root, k) ?? "").ToArray();
-            Accept(line, values, trimmed, keys);
+            Accept(line, values, Hash128(trimmed), keys);
         }
     }
 
@@ -223,9 +240,8 @@ public sealed class ImportPlanner
     private string ColumnOf(Slot slot) => _columns[(int)slot] ?? slot.ToString().ToLowerInvariant();
 
     /// <summary>Cleans one row and adds it to its event, or rejects it.</summary>
-    private void Accept(long line, string?[] v, string wholeRow, string[]? keys)
+    private void Accept(long line, string?[] v, UInt128 fingerprint, string[]? keys)
     {
-        var fingerprint = Hash128(wholeRow);
         if (_seen.TryGetValue(fingerprint, out var first))
         {
             _plan.Duplicates++;
