@@ -11,6 +11,7 @@ public static class CliApp
         {
             EvaluateCommand.Build(console),
             ImportCommand.Build(console),
+            Export.ExportCommand.Build(console),
         };
 
     /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>
