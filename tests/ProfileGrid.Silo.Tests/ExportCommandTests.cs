@@ -116,7 +116,7 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
     [Fact]
     public async Task Segments_export_writes_the_model_and_every_users_assignment()
     {
-        var tenant = "segexport-" + Guid.NewGuid().ToString("N")[..8];
+        var tenant = "магазин-ü-" + Guid.NewGuid().ToString("N")[..8];
         var userIds = await FeedAsync(tenant);
         var run = await new SegmentService.SegmentServiceClient(Silo.Channel).RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 3 });
 
@@ -144,6 +144,38 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
             Assert.Equal(membership.SegmentId.ToString(CultureInfo.InvariantCulture), assignmentRows[user].GetProperty("segment_id").GetString());
             Assert.Equal(membership.Label, assignmentRows[user].GetProperty("segment_label").GetString());
         }
+    }
+
+    [Fact]
+    public async Task ListProfiles_pages_over_rest_through_every_user_once_and_refuses_a_forged_token()
+    {
+        var tenant = "rest-" + Guid.NewGuid().ToString("N")[..8];
+        var userIds = await FeedAsync(tenant);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Silo.HttpPort}") };
+
+        var seen = new List<string>();
+        var token = string.Empty;
+        var pages = 0;
+        do
+        {
+            using var page = JsonDocument.Parse(await http.GetStringAsync($"/v1/tenants/{tenant}/profiles?pageSize=9&pageToken={Uri.EscapeDataString(token)}"));
+            var profiles = page.RootElement.GetProperty("profiles").EnumerateArray().ToList();
+            Assert.True(profiles.Count <= 9);
+            seen.AddRange(profiles.Select(p => p.GetProperty("userId").GetString()!));
+            Assert.All(profiles, p => Assert.True(p.GetProperty("behavior").GetProperty("eventCounts").EnumerateObject().Any()));
+            token = page.RootElement.GetProperty("nextPageToken").GetString()!;
+            pages++;
+        }
+        while (token.Length > 0);
+
+        Assert.Equal(userIds.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+        Assert.True(pages >= userIds.Count / 9, $"{pages} pages for {userIds.Count} users of at most 9");
+
+        using var forged = await http.GetAsync($"/v1/tenants/{tenant}/profiles?pageToken=not-a-token");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Contains("page_token", await forged.Content.ReadAsStringAsync());
+        using var tooBig = await http.GetAsync($"/v1/tenants/{tenant}/profiles?pageSize=501");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, tooBig.StatusCode);
     }
 
     [Fact]
