@@ -89,7 +89,7 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
             // The stopped silo comes back too, and all three read every profile the same, evaluated at one instant.
             restarted = await stopped.StartAgainAsync(Step);
             await WaitForMembershipAsync(steady, s => s.ActiveSilos == 3, "three active silos again");
-            var asOf = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
+            var asOf = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
             var reads = await Task.WhenAll(new[] { steady, rejoined, restarted }.Select(s => ReadAllAsync(s, stream.Options.Tenant, acknowledged.Users.Keys, asOf)));
             Assert.Equal(acknowledged.Users.Count, reads[0].Count);
             Assert.Equal(reads[0], reads[1]);
