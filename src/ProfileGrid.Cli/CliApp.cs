@@ -13,6 +13,7 @@ public static class CliApp
             ImportCommand.Build(console),
             BulkImport.ImportEventsCommand.Build(console),
             BulkImport.RetailFileGenerator.Build(console),
+            Export.ExportCommand.Build(console),
         };
 
     /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>
