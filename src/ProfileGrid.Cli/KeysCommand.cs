@@ -19,6 +19,11 @@ internal static class KeysCommand
 {
     public const string KeyVariable = "PROFILEGRID_API_KEY";
 
+    /// <summary>--key and --key-file for a command that calls the grid's public API.</summary>
+    public static (Option<string?> Key, Option<FileInfo?> KeyFile) KeyOptions(string scope) =>
+        (new Option<string?>("--key") { Description = $"An API key with the {scope} scope on the tenant; default: --key-file, then ${KeyVariable}." },
+         new Option<FileInfo?>("--key-file") { Description = "A file holding the API key (.profilegrid/admin.key under ./run.sh)." });
+
     public static Command Build(IAnsiConsole console)
     {
         var grid = new Option<string>("--grid") { Description = "The grid's REST address, e.g. http://127.0.0.1:7080.", Required = true };
@@ -140,11 +145,12 @@ internal static class KeysCommand
             : null;
 
     /// <summary>A gRPC channel that sends <paramref name="key"/> (when there is one) as "authorization: Bearer" on every call.</summary>
-    public static Grpc.Net.Client.GrpcChannel Channel(Uri address, string? key) =>
+    public static Grpc.Net.Client.GrpcChannel Channel(Uri address, string? key, int? maxSendMessageSize = null) =>
         key is null
-            ? Grpc.Net.Client.GrpcChannel.ForAddress(address)
+            ? Grpc.Net.Client.GrpcChannel.ForAddress(address, new Grpc.Net.Client.GrpcChannelOptions { MaxSendMessageSize = maxSendMessageSize })
             : Grpc.Net.Client.GrpcChannel.ForAddress(address, new Grpc.Net.Client.GrpcChannelOptions
             {
+                MaxSendMessageSize = maxSendMessageSize,
                 Credentials = Grpc.Core.ChannelCredentials.Create(
                     address.Scheme == "https" ? Grpc.Core.ChannelCredentials.SecureSsl : Grpc.Core.ChannelCredentials.Insecure,
                     Grpc.Core.CallCredentials.FromInterceptor((_, metadata) =>
