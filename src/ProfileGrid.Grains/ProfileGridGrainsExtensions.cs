@@ -59,6 +59,10 @@ public static class ProfileGridGrainsExtensions
         });
         services.AddHostedService<LogPartitionKeeper>();
         silo.AddProfileGridStats(configuration);
+        AddValidatedOptions<Lake.LakeOptions>(services, configuration, Lake.LakeOptions.Section, o => o.Validate());
+        services.TryAddSingleton<Lake.LakeArchiver>();
+        services.TryAddSingleton<Lake.LakeReader>();
+        services.TryAddSingleton<Lake.LakeRebuilder>();
         return silo;
     }
 
