@@ -37,6 +37,7 @@ public static class SettingsCheck
         (Operations.AdminSettings.Section, typeof(Operations.AdminSettings)),
         (Operations.HealthSettings.Section, typeof(Operations.HealthSettings)),
         (ProfileGrid.Grains.Stats.StatsOptions.Section, typeof(ProfileGrid.Grains.Stats.StatsOptions)),
+        (ProfileGrid.Grains.Lake.LakeOptions.Section, typeof(ProfileGrid.Grains.Lake.LakeOptions)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>
