@@ -22,7 +22,9 @@ public static class LakeEventMapping
             Tenant = row.Tenant,
             UserId = row.UserId,
             AnonymousId = row.AnonymousId,
-            OccurredAt = new DateTimeOffset(DateTime.SpecifyKind(row.OccurredAt, DateTimeKind.Utc)),
+            OccurredAt = row.OccurredAtTicks > 0
+                ? new DateTimeOffset(row.OccurredAtTicks, TimeSpan.Zero)
+                : new DateTimeOffset(DateTime.SpecifyKind(row.OccurredAt, DateTimeKind.Utc)),
             Source = row.Source is null ? Channel.Unknown : Parse<Channel>(row.Source),
             Context = hasContext
                 ? new EventContext

@@ -24,6 +24,9 @@ public sealed class LakeEventRow
     [JsonPropertyName("occurred_at"), ParquetTimestamp(ParquetTimestampResolution.Microseconds, useLogicalTimestamp: true, isAdjustedToUTC: true)]
     public DateTime OccurredAt { get; set; }
 
+    /// <summary>The exact instant in .NET ticks (100 ns, UTC): Parquet timestamps stop at microseconds, and replays need the instant the profile saw.</summary>
+    [JsonPropertyName("occurred_at_ticks")] public long OccurredAtTicks { get; set; }
+
     [JsonPropertyName("source")] public string? Source { get; set; }
     [JsonPropertyName("device")] public string? Device { get; set; }
     [JsonPropertyName("country")] public string? Country { get; set; }
@@ -79,6 +82,7 @@ public sealed class LakeEventRow
             AnonymousId = e.AnonymousId,
             Type = WireNames.Of(e.Kind),
             OccurredAt = e.OccurredAt.UtcDateTime,
+            OccurredAtTicks = e.OccurredAt.UtcTicks,
             Source = e.Source == Channel.Unknown ? null : WireNames.Of(e.Source),
             Device = e.Context is { Device: not DeviceType.Unknown } c ? WireNames.Of(c.Device) : null,
             Country = e.Context?.Country,
