@@ -63,6 +63,7 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton<Lake.LakeArchiver>();
         services.TryAddSingleton<Lake.LakeReader>();
         services.TryAddSingleton<Lake.LakeRebuilder>();
+        services.TryAddSingleton<Lake.LakeSnapshotter>();
         return silo;
     }
 

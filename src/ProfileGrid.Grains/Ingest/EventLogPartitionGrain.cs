@@ -154,7 +154,18 @@ public sealed partial class EventLogPartitionGrain(
     private Task<long?> ArchiveOffTurn(long durableCheckpoint)
     {
         var (archiver, partition) = (_archiver!, _partition);
-        return Task.Run(async () => (long?)(await archiver.ArchiveGuardedAsync(partition, durableCheckpoint)));
+        var snapshots = partition == 0 ? services.GetService(typeof(Lake.LakeSnapshotter)) as Lake.LakeSnapshotter : null;
+        return Task.Run(async () =>
+        {
+            var through = await archiver.ArchiveGuardedAsync(partition, durableCheckpoint);
+            if (snapshots is not null)
+            {
+                // Partition 0 takes each day's profile snapshots (one partition, so the cluster takes them once).
+                await archiver.SnapshotGuardedAsync(snapshots);
+            }
+
+            return (long?)through;
+        });
     }
 
     /// <summary>Starts the pump, or wakes it if it waits on a step that cannot take the new work.</summary>

@@ -23,6 +23,7 @@ public sealed partial class LakeArchiver(
 {
     private readonly LakeOptions _options = options.Value;
     private readonly Dictionary<int, SemaphoreSlim> _locks = [];
+    private readonly HashSet<string> _tenants = new(StringComparer.Ordinal);
 
     public ILakeStore Store => store;
 
@@ -70,6 +71,19 @@ public sealed partial class LakeArchiver(
     {
         var bytes = await store.ReadAsync(LakePaths.Watermark(partition), cancellationToken);
         return bytes is null ? new ArchiveWatermark(-1, null, null) : JsonSerializer.Deserialize<ArchiveWatermark>(bytes)!;
+    }
+
+    /// <summary>Today's snapshots, if not taken yet; a failure is logged and the next step tries again.</summary>
+    public async Task SnapshotGuardedAsync(LakeSnapshotter snapshots)
+    {
+        try
+        {
+            await snapshots.SnapshotDueAsync();
+        }
+        catch (Exception ex)
+        {
+            LogSnapshotFailed(store.Location, ex);
+        }
     }
 
     private async Task<ArchiveStep> ArchiveLockedAsync(int partition, long checkpoint, CancellationToken cancellationToken)
@@ -120,6 +134,11 @@ public sealed partial class LakeArchiver(
         }
 
         var written = new List<string>();
+        foreach (var tenant in rows.Select(r => r.Tenant).Distinct(StringComparer.Ordinal))
+        {
+            await NoteTenantAsync(tenant, cancellationToken);
+        }
+
         if (first >= 0)
         {
             foreach (var group in rows.GroupBy(r => (r.Tenant, Day: r.Day())))
@@ -198,6 +217,24 @@ public sealed partial class LakeArchiver(
         return true;
     }
 
+    /// <summary>Records that the lake holds the tenant's events (the daily snapshots' list of tenants), once per process.</summary>
+    private async Task NoteTenantAsync(string tenant, CancellationToken cancellationToken)
+    {
+        lock (_tenants)
+        {
+            if (_tenants.Contains(tenant))
+            {
+                return;
+            }
+        }
+
+        await store.WriteAsync($"{LakePaths.State}tenants/{LakePaths.TenantSegment(tenant)}.json", JsonSerializer.SerializeToUtf8Bytes(tenant), cancellationToken);
+        lock (_tenants)
+        {
+            _tenants.Add(tenant);
+        }
+    }
+
     private async Task WriteWatermarkAsync(int partition, ArchiveWatermark mark, CancellationToken cancellationToken) =>
         await store.WriteAsync(LakePaths.Watermark(partition), JsonSerializer.SerializeToUtf8Bytes(mark), cancellationToken);
 
@@ -217,6 +254,9 @@ public sealed partial class LakeArchiver(
 
     [LoggerMessage(EventId = 3303, Level = LogLevel.Warning, Message = "Lake: archiving partition {Partition} to {Location} failed; the next step retries")]
     private partial void LogArchiveFailed(int partition, string location, Exception exception);
+
+    [LoggerMessage(EventId = 3304, Level = LogLevel.Warning, Message = "Lake: taking the daily profile snapshots in {Location} failed; the next step retries")]
+    private partial void LogSnapshotFailed(string location, Exception exception);
 
     [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "Lake: partition {Partition} trimmed {Segments} log segments before position {Before}")]
     private partial void LogTrimmed(int partition, int segments, long before);

@@ -14,6 +14,7 @@ public static class LakeAdminApi
         lake.MapGet("", GetLakeAsync);
         lake.MapPost("/archive", ArchiveAsync);
         lake.MapPost("/rebuild", RebuildAsync);
+        lake.MapPost("/snapshot", SnapshotAsync);
         return admin;
     }
 
@@ -67,9 +68,27 @@ public static class LakeAdminApi
         return TypedResults.Json(new { tenant = report.Tenant, userId = report.UserId, profilesRebuilt = report.Profiles, events = report.Events });
     }
 
+    /// <summary>Takes (or retakes) today's profile snapshot of a tenant.</summary>
+    private static async Task<IResult> SnapshotAsync(RebuildRequest request, IServiceProvider services, EventValidator validator, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (LakeArchiving.ArchiverOf(services) is null)
+        {
+            return NoLake();
+        }
+
+        if (!validator.TryValidateTenant(request.Tenant ?? "", out var error))
+        {
+            return TypedResults.BadRequest(new RestEndpoints.ErrorBody(error!.ToString()));
+        }
+
+        var day = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var profiles = await services.GetRequiredService<LakeSnapshotter>().SnapshotAsync(request.Tenant!, day, cancellationToken);
+        return TypedResults.Json(new { tenant = request.Tenant, date = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), profiles, file = LakePaths.Snapshot(request.Tenant!, day) });
+    }
+
     private static IResult NoLake() =>
         TypedResults.NotFound(new RestEndpoints.ErrorBody("This silo has no data lake: set ProfileGrid:Lake:Enabled=true, with Azure Storage or ProfileGrid:Lake:Folder."));
 
-    /// <summary>The body of POST /v1/admin/lake/rebuild.</summary>
+    /// <summary>The body of POST /v1/admin/lake/rebuild and /snapshot (the snapshot ignores the user).</summary>
     public sealed record RebuildRequest(string? Tenant, string? UserId);
 }

@@ -156,6 +156,25 @@ public sealed class LakeClusterTests : OneSiloClusterTests, IDisposable
             .ToDictionary(r => (DateOnly)r[0]!, r => Convert.ToInt32(r[1]));
         Assert.Equal(expectedPerDay.OrderBy(d => d.Key), perDay.OrderBy(d => d.Key));
 
+        // The day's profile snapshot: one row per profile, as the profiles reported to their feature shards.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Cluster.Client.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, i)).CountAsync()))).Sum() < views.Count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The profiles did not all report to their feature shards.");
+            await Task.Delay(50);
+        }
+
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        Assert.Equal(views.Count, await Silo.GetRequiredService<LakeSnapshotter>().SnapshotAsync(tenant, today));
+        Assert.True(File.Exists(Path.Combine(_folder, LakePaths.Snapshot(tenant, today))));
+        var snapshot = LakeTestData.Query(duck, $"SELECT user_id, frequency, tenant FROM read_parquet('{_folder}/snapshots/**/*.parquet', hive_partitioning = false)");
+        Assert.Equal(views.Count, snapshot.Count);
+        foreach (var row in snapshot)
+        {
+            Assert.Equal(tenant, row[2]);
+            Assert.Equal(views[(string)row[0]!].Behavior.Orders, Convert.ToInt64(row[1]));
+        }
+
         // Trimmed: every partition keeps at most its last record (everything is checkpointed and archived).
         var log = (MemoryEventLog)Silo.GetRequiredService<IEventLog>();
         Assert.All(Enumerable.Range(0, Partitions), p => Assert.True(log.CountKept(p) <= 1, $"partition {p} kept {log.CountKept(p)} records"));
