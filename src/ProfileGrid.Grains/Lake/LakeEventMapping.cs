@@ -69,7 +69,7 @@ public static class LakeEventMapping
 
     private static DemographicsUpdate Identify(JsonElement e) => new()
     {
-        BirthYear = e.TryGetProperty("birth_year", out var year) ? year.GetInt32() : null,
+        BirthYear = Int(e, "birth_year"),
         Gender = Text(e, "gender") is { } gender ? Parse<Gender>(gender) : null,
         Country = Text(e, "country"),
         Language = Text(e, "language"),
@@ -81,19 +81,26 @@ public static class LakeEventMapping
     {
         Key = Text(e, "key"),
         Value = Text(e, "value"),
-        EmailOptIn = e.TryGetProperty("email_opt_in", out var email) ? email.GetBoolean() : null,
-        SmsOptIn = e.TryGetProperty("sms_opt_in", out var sms) ? sms.GetBoolean() : null,
-        PersonalizationOptIn = e.TryGetProperty("personalization_opt_in", out var personalization) ? personalization.GetBoolean() : null,
+        EmailOptIn = Bool(e, "email_opt_in"),
+        SmsOptIn = Bool(e, "sms_opt_in"),
+        PersonalizationOptIn = Bool(e, "personalization_opt_in"),
     };
 
     private static FeedbackInfo Feedback(JsonElement e) => new()
     {
         RecommendationId = Text(e, "recommendation_id") ?? "",
         Slot = Text(e, "slot"),
-        ItemIds = e.TryGetProperty("item_ids", out var items) ? [.. items.EnumerateArray().Select(i => i.GetString()!)] : [],
+        ItemIds = e.TryGetProperty("item_ids", out var items) && items.ValueKind == JsonValueKind.Array ? [.. items.EnumerateArray().Select(i => i.GetString()!)] : [],
         ItemId = Text(e, "item_id"),
-        Position = e.TryGetProperty("position", out var position) ? position.GetInt32() : null,
+        Position = Int(e, "position"),
     };
+
+    // Absent and null are the same: rows written by this release leave nulls out, a hand-written file may not.
+    private static int? Int(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
+
+    private static bool? Bool(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
 
     private static Dictionary<string, string>? Strings(JsonElement e) =>
         e.ValueKind == JsonValueKind.Object ? e.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal) : null;

@@ -71,6 +71,11 @@ public sealed class LakeEventRow
 
     private static readonly JsonSerializerOptions PropertiesJson = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
+    /// <summary>The object without its null members, at every depth: a field the event did not carry is absent from properties.</summary>
+    private static Dictionary<string, object?> WithoutNulls(Dictionary<string, object?> values) =>
+        values.Where(pair => pair.Value is not null)
+            .ToDictionary(pair => pair.Key, pair => pair.Value is Dictionary<string, object?> nested ? WithoutNulls(nested) : pair.Value, StringComparer.Ordinal);
+
     /// <summary>The row of one logged event.</summary>
     public static LakeEventRow From(UserEvent e, int partition, long position, int index, DateTimeOffset archivedAt)
     {
@@ -169,7 +174,7 @@ public sealed class LakeEventRow
             };
         }
 
-        row.Properties = properties.Count == 0 ? null : JsonSerializer.Serialize(properties, PropertiesJson);
+        row.Properties = properties.Count == 0 ? null : JsonSerializer.Serialize(WithoutNulls(properties), PropertiesJson);
         return row;
     }
 }

@@ -98,7 +98,7 @@ public static class LakeTestData
             {
                 var at = dates[random.Next(dates.Length)].AddSeconds(i);
                 var id = $"e-{u}-{i}";
-                events.Add((i % 4) switch
+                events.Add((i % 6) switch
                 {
                     0 => new UserEvent
                     {
@@ -120,6 +120,17 @@ public static class LakeTestData
                     {
                         EventId = id, Kind = EventKind.Search, Tenant = tenant, UserId = user, OccurredAt = at,
                         Search = new SearchInfo { Query = "靴 rouge", ResultCount = 3 },
+                    },
+                    4 => new UserEvent
+                    {
+                        // Only some consent flags set: the others stay unchanged in the profile.
+                        EventId = id, Kind = EventKind.PreferenceSet, Tenant = tenant, UserId = user, OccurredAt = at, Source = Channel.Web,
+                        Preference = new PreferenceUpdate { Key = "newsletter", Value = "weekly", SmsOptIn = false },
+                    },
+                    5 => new UserEvent
+                    {
+                        EventId = id, Kind = EventKind.Custom, Tenant = tenant, UserId = user, OccurredAt = at,
+                        Custom = new CustomInfo { Name = "wishlist_add", Properties = new Dictionary<string, string> { ["list"] = "été" } },
                     },
                     _ => new UserEvent
                     {
