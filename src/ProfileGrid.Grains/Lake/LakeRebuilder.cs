@@ -20,21 +20,45 @@ public sealed partial class LakeRebuilder(
     public async Task<RebuildReport> RebuildAsync(string tenant, string? userId = null, CancellationToken cancellationToken = default)
     {
         var partitions = ingest.Value.Partitions;
-        var lake = await reader.ReadTenantAsync(tenant, userId, cancellationToken);
         var users = 0;
         var events = 0;
         HashSet<string>? only = null;
+        var aheadRetries = 0;
         for (var attempt = 1; ; attempt++)
         {
             // The log's tail, per partition, past the watermark; the end read bounds what a profile may already hold.
             var involved = userId is null
                 ? Enumerable.Range(0, partitions).ToList()
                 : [ProfileBuckets.LogPartition(new ProfileKey(tenant, userId).ToString(), partitions)];
+            // Watermarks first, then the lake, then the log past them, then the watermarks again: an archive step in
+            // between (which may trim what it archived) would leave rows in neither read, so the reads start over.
+            var marks = new Dictionary<int, long>();
+            foreach (var partition in involved)
+            {
+                marks[partition] = (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through;
+            }
+
+            var lake = await reader.ReadTenantAsync(tenant, userId, cancellationToken);
             var tails = new Dictionary<int, (List<LakeEventRow> Rows, long End)>();
             foreach (var partition in involved)
             {
-                var mark = await archiver.GetWatermarkAsync(partition, cancellationToken);
-                tails[partition] = await reader.ReadLogAsync(partition, mark.Through, tenant, userId, cancellationToken);
+                tails[partition] = await reader.ReadLogAsync(partition, marks[partition], tenant, userId, cancellationToken);
+            }
+
+            var moved = false;
+            foreach (var partition in involved)
+            {
+                moved |= (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through != marks[partition];
+            }
+
+            if (moved)
+            {
+                if (attempt == Attempts * 4)
+                {
+                    throw new InvalidOperationException($"The archive of tenant '{tenant}' kept moving during the rebuild; try again.");
+                }
+
+                continue;
             }
 
             var byUser = lake.Concat(tails.Values.SelectMany(t => t.Rows))
@@ -68,7 +92,7 @@ public sealed partial class LakeRebuilder(
                 return new RebuildReport(tenant, userId, users, events);
             }
 
-            if (attempt == Attempts)
+            if (++aheadRetries >= Attempts)
             {
                 throw new InvalidOperationException($"{ahead.Count} profiles of tenant '{tenant}' kept taking new events during the rebuild; try again when ingest is quieter.");
             }

@@ -208,7 +208,12 @@ public sealed class LakeClusterTests : OneSiloClusterTests, IDisposable
         var after = await ViewsAsync(tenant, users, asOf);
         foreach (var user in users)
         {
-            Assert.Equal(Comparable(before[user]), Comparable(after[user]));
+            if (Comparable(before[user]) != Comparable(after[user]))
+            {
+                var rows = await Silo.GetRequiredService<LakeReader>().ReadTenantAsync(tenant, user);
+                var sent = archived.Concat(later).Where(b => ProfileKey.Parse(b.ProfileKey).UserId == user).SelectMany(b => b.Batch.Events).ToList();
+                Assert.Fail($"{user}: lake {rows.Count} rows ({string.Join(",", rows.Select(r => r.EventId + "@" + r.LogPosition))}), sent {sent.Count} ({string.Join(",", sent.Select(e => e.EventId))})\n{Comparable(before[user])}\n{Comparable(after[user])}");
+            }
         }
 
         // One user alone, and the profile goes on taking new events after its rebuild.
