@@ -27,6 +27,15 @@ if [ ! -x /usr/bin/chromium ]; then
     || echo "Could not install chromium; the dashboard's browser tests will fail."
 fi
 
+# The deployment files are checked offline with yamllint, kubectl and docker-compose (Debian's yamllint,
+# kubernetes-client and docker-compose).
+if ! command -v yamllint >/dev/null || ! command -v kubectl >/dev/null || ! command -v docker-compose >/dev/null; then
+  echo "Installing yamllint, kubectl and docker-compose for the deployment file checks (apt-get install yamllint kubernetes-client docker-compose)..."
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  { $sudo apt-get update -qq && $sudo apt-get install -y -qq yamllint kubernetes-client docker-compose; } >/dev/null 2>&1 \
+    || echo "Could not install yamllint, kubernetes-client and docker-compose; the deployment file tests will fail."
+fi
+
 log=$(mktemp)
 dotnet test ProfileGrid.sln -c Release --nologo "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

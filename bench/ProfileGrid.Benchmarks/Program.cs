@@ -47,6 +47,11 @@ if (args.Length > 0 && args[0] == "experiment-results")
     return await ExperimentResultsBench.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "import")
+{
+    return await ProfileGrid.Benchmarks.ImportBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "recommend")
 {
     return await RecommendBench.RunAsync(args[1..]);

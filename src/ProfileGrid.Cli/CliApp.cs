@@ -7,10 +7,13 @@ namespace ProfileGrid.Cli;
 public static class CliApp
 {
     public static RootCommand Build(IAnsiConsole console) =>
-        new("profilegrid: tools for ProfileGrid's recommender: offline evaluation of a ratings file, and its import into a grid")
+        new("profilegrid: tools for ProfileGrid's recommender: offline evaluation of a ratings file, its import into a grid, and bulk import of e-commerce exports (CSV, JSONL)")
         {
             EvaluateCommand.Build(console),
             ImportCommand.Build(console),
+            BulkImport.ImportEventsCommand.Build(console),
+            BulkImport.RetailFileGenerator.Build(console),
+            Export.ExportCommand.Build(console),
         };
 
     /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>

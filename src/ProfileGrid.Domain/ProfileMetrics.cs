@@ -96,10 +96,11 @@ public static class ProfileMetrics
                 orders += bucket.Orders;
                 events += bucket.Events;
                 sessions += bucket.Sessions;
-                revenue += bucket.Revenue;
+                revenue += bucket.Revenue - bucket.Refunded;
             }
 
-            windows.Add(new RfmWindow($"{days}d", days, orders, new Money(RoundMoney(revenue), options.ReportingCurrency), events, sessions));
+            // Refunds in the window of orders from before it would make the window's revenue negative: floored at zero.
+            windows.Add(new RfmWindow($"{days}d", days, orders, new Money(RoundMoney(Math.Max(0m, revenue)), options.ReportingCurrency), events, sessions));
         }
 
         return windows;
@@ -142,7 +143,7 @@ public static class ProfileMetrics
         {
             if (options.RateToReporting(currency) is { } rate)
             {
-                amount += paid.Amount * rate;
+                amount += paid.Net * rate;
                 orders += paid.Orders;
             }
         }

@@ -108,10 +108,15 @@ public static class ProfileUpdater
     /// otherwise a purchase's order id is remembered. Orders are distinct per user by order id, so the first report
     /// applied counts and later ones are duplicates, whatever their event times.
     /// </summary>
-    private static bool IsRepeatedOrder(UserProfile profile, UserEvent userEvent) =>
-        userEvent.Kind == EventKind.Purchase
-        && userEvent.Purchase is { OrderId: { Length: > 0 } orderId }
-        && !profile.RecentOrderIds.TryAdd(orderId);
+    private static bool IsRepeatedOrder(UserProfile profile, UserEvent userEvent) => userEvent.Kind switch
+    {
+        EventKind.Purchase => userEvent.Purchase is { OrderId: { Length: > 0 } orderId } && !profile.RecentOrderIds.TryAdd(orderId),
+        // A refund reported twice (under two event ids) gives back once; its key cannot collide with an order id's.
+        EventKind.Refund => userEvent.Refund is { RefundId: { Length: > 0 } refundId } && !profile.RecentOrderIds.TryAdd(RefundKeyPrefix + refundId),
+        _ => false,
+    };
+
+    private const string RefundKeyPrefix = "\u0001refund:";
 
     /// <summary>
     /// Gives back the spare capacity of the profile's growing collections (and packs recent actions of a row stored in the
@@ -307,6 +312,9 @@ public static class ProfileUpdater
                 }
 
                 break;
+            case EventKind.Refund when userEvent.Refund is { } refund:
+                RecordRefund(behavior, refund, time, options, oldestKeptDay);
+                break;
             case EventKind.Click when userEvent.Feedback is { ItemId: not null } clicked:
                 FeedbackLedger.Click(profile.Feedback, clicked, time, options);
                 break;
@@ -390,6 +398,29 @@ public static class ProfileUpdater
             {
                 bought.Purchases++;
             }
+        }
+    }
+
+    /// <summary>
+    /// Books a refund against the user's revenue in its currency and on its day's bucket. Kept apart from what was paid, so
+    /// the result does not depend on whether the refund or its order arrived first, and the net is floored at zero when read
+    /// (a refund of an order from before the history cannot make a customer owe). Orders are not uncounted: the order was
+    /// placed, and frequency measures that.
+    /// </summary>
+    private static void RecordRefund(BehaviorState behavior, RefundInfo refund, DateTimeOffset time, ProfileOptions options, int oldestKeptDay)
+    {
+        var currency = refund.Currency.ToUpperInvariant();
+        var total = refund.Total;
+        if (!behavior.MonetaryByCurrency.TryGetValue(currency, out var paid))
+        {
+            paid = new CurrencyTotal();
+            behavior.MonetaryByCurrency[SharedText.Of(currency)!] = paid;
+        }
+
+        paid.Refunded += total;
+        if (DailyBuckets.GetOrAdd(behavior.DailyBuckets, UtcDay.Of(time), oldestKeptDay) is { } bucket && options.RateToReporting(currency) is { } rate)
+        {
+            bucket.Refunded += total * rate;
         }
     }
 

@@ -58,7 +58,7 @@ public static class ProfileViews
                 AverageOrderValue = ProfileMetrics.AverageOrderValue(profile, options),
                 MonetaryByCurrency = [.. behavior.MonetaryByCurrency
                     .OrderBy(pair => pair.Key, StringComparer.Ordinal)
-                    .Select(pair => new Money(pair.Value.Amount, pair.Key))],
+                    .Select(pair => new Money(pair.Value.Net, pair.Key))],
                 FirstPurchaseAt = behavior.FirstPurchaseAt,
                 LastPurchaseAt = behavior.LastPurchaseAt,
                 Windows = [.. ProfileMetrics.Windows(profile, options, asOf)],

@@ -33,6 +33,10 @@ internal static class RecentActions
                 action.Category = firstLine?.Category;
                 action.Detail = userEvent.Purchase?.OrderId;
                 break;
+            case EventKind.Refund:
+                action.ProductId = userEvent.Refund?.Lines.FirstOrDefault()?.ProductId;
+                action.Detail = userEvent.Refund?.OrderId ?? userEvent.Refund?.RefundId;
+                break;
             case EventKind.PreferenceSet:
                 action.Detail = userEvent.Preference?.Key;
                 break;

@@ -90,6 +90,21 @@ public sealed class LogRecordCodecTests : IDisposable
         },
     };
 
+    /// <summary>Refunds carry their refund after the parts (and only they do): the full sample of those fields.</summary>
+    private static UserEvent FullRefund(string id = "e-r-1") => Full(id) with
+    {
+        Kind = EventKind.Refund,
+        Rating = null,
+        Refund = new RefundInfo
+        {
+            RefundId = "C536379",
+            OrderId = "536365",
+            Currency = "GBP",
+            Amount = 12.5m,
+            Lines = [new PurchaseLine { ProductId = "85123A", Category = "décor", Quantity = 2, UnitPrice = 2.55m }],
+        },
+    };
+
     /// <summary>Events as validation builds them: most parts absent.</summary>
     private static IEnumerable<UserEvent> Sparse()
     {
@@ -105,6 +120,8 @@ public sealed class LogRecordCodecTests : IDisposable
         yield return bare with { Kind = EventKind.Impression, Feedback = new FeedbackInfo { RecommendationId = "r", ItemIds = ["a"] } };
         yield return bare with { Kind = EventKind.Click, Feedback = new FeedbackInfo { RecommendationId = "r", ItemId = "a" } };
         yield return bare with { Kind = EventKind.Click };
+        yield return bare with { Kind = EventKind.Refund, Refund = new RefundInfo { RefundId = "r", Currency = "EUR", Amount = 1m } };
+        yield return bare with { Kind = EventKind.Refund };
         yield return bare with { EventId = "", Tenant = "", UserId = "", AnonymousId = "", OccurredAt = DateTimeOffset.MaxValue };
     }
 
@@ -136,6 +153,17 @@ public sealed class LogRecordCodecTests : IDisposable
     }
 
     [Fact]
+    public void A_refund_survives_the_log_encoding()
+    {
+        var batches = new[] { new ProfileBatch("t/u", new EventBatch([FullRefund(), Full("after")])) };
+
+        var decoded = LogRecordCodec.Decode(LogRecordCodec.Encode(batches));
+
+        Assert.Equal(Json(batches), Json(decoded));
+        Assert.Equal(12.5m, decoded[0].Batch.Events[0].Refund!.Total);
+    }
+
+    [Fact]
     public void Events_with_absent_parts_survive_the_log_encoding()
     {
         var batches = Sparse().Select((e, i) => new ProfileBatch($"t/u{i}", new EventBatch([e]))).ToArray();
@@ -162,7 +190,9 @@ public sealed class LogRecordCodecTests : IDisposable
         Walk(Full(), typeof(UserEvent).Name, unset);
         var unsetInFeedbackSample = new List<string>();
         Walk(FullFeedback(EventKind.Click), typeof(UserEvent).Name, unsetInFeedbackSample);
-        Assert.Empty(unset.Intersect(unsetInFeedbackSample));
+        var unsetInRefundSample = new List<string>();
+        Walk(FullRefund(), typeof(UserEvent).Name, unsetInRefundSample);
+        Assert.Empty(unset.Intersect(unsetInFeedbackSample).Intersect(unsetInRefundSample));
 
         static void Walk(object value, string path, List<string> unset)
         {

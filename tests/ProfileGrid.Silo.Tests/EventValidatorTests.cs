@@ -50,6 +50,53 @@ public class EventValidatorTests
         Assert.Equal(TimeSpan.Zero, validated.OccurredAt.Offset);
     }
 
+    private static WireEvent Refund() => new()
+    {
+        EventId = "e-r",
+        Type = "refund",
+        UserId = "u-1",
+        OccurredAt = "2026-11-28T11:00:00Z",
+        Source = "crm",
+        Refund = new Contracts.V1.Refund
+        {
+            RefundId = "C536379",
+            OrderId = "536365",
+            Currency = "gbp",
+            Lines = { new Contracts.V1.PurchaseLine { ProductId = "85123A", Quantity = 2, UnitPrice = "2.55" } },
+        },
+    };
+
+    [Fact]
+    public void A_refund_with_lines_or_an_amount_is_accepted_and_its_total_is_the_amount_when_given()
+    {
+        Assert.True(_validator.TryValidate(Refund(), "shop", "events[0]", out var validated, out var error), error?.ToString());
+        Assert.Equal(EventKind.Refund, validated!.Kind);
+        Assert.Equal(("C536379", "536365", "GBP", 5.10m), (validated.Refund!.RefundId, validated.Refund.OrderId, validated.Refund.Currency, validated.Refund.Total));
+
+        var byAmount = Refund();
+        byAmount.Refund.Lines.Clear();
+        byAmount.Refund.OrderId = "";
+        byAmount.Refund.Amount = "12.50";
+        Assert.True(_validator.TryValidate(byAmount, "shop", "events[0]", out var amount, out error), error?.ToString());
+        Assert.Equal((12.50m, (string?)null), (amount!.Refund!.Total, amount.Refund.OrderId));
+    }
+
+    [Fact]
+    public void A_refund_without_lines_or_amount_or_with_a_negative_quantity_is_rejected_by_field()
+    {
+        var empty = Refund();
+        empty.Refund.Lines.Clear();
+        Assert.Equal("events[3].refund", Rejection(empty).Field);
+
+        var negative = Refund();
+        negative.Refund.Lines[0].Quantity = -2;
+        Assert.Equal("events[3].refund.lines[0].quantity", Rejection(negative).Field);
+
+        var missing = Refund();
+        missing.Refund = null;
+        Assert.Contains("required for a refund", Rejection(missing).Reason);
+    }
+
     [Fact]
     public void Offsets_are_converted_to_utc()
     {

@@ -139,6 +139,25 @@ public class HostSettingsTests
     }
 
     [Fact]
+    public async Task A_kubernetes_silo_outside_a_pod_or_with_two_service_ids_refuses_to_start_naming_what_is_wrong()
+    {
+        string[] kubernetes = ["--ProfileGrid:Clustering=Kubernetes", "--ProfileGrid:StorageConnectionString=UseDevelopmentStorage=true"];
+        var (exitCode, errors) = await RunHostAsync(kubernetes, new Dictionary<string, string> { ["POD_NAME"] = string.Empty, ["POD_NAMESPACE"] = string.Empty, ["POD_IP"] = string.Empty });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Clustering=Kubernetes needs the environment variables POD_NAME, POD_NAMESPACE, POD_IP", errors);
+
+        (exitCode, errors) = await RunHostAsync(kubernetes, new Dictionary<string, string>
+        {
+            ["POD_NAME"] = "profilegrid-0", ["POD_NAMESPACE"] = "shop", ["POD_IP"] = "10.0.0.7", ["ORLEANS_SERVICE_ID"] = "another-service",
+        });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ORLEANS_SERVICE_ID is 'another-service' but ServiceId is 'profilegrid'", errors);
+        Assert.DoesNotContain("POD_NAME", errors);
+    }
+
+    [Fact]
     public async Task A_mistyped_setting_in_the_environment_stops_the_host_naming_it()
     {
         var (exitCode, errors) = await RunHostAsync([], new Dictionary<string, string> { ["ProfileGrid__Segmentation__Shardz"] = "4" });

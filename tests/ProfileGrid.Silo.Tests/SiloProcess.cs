@@ -15,15 +15,26 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private SiloProcess(Process process, int grpcPort, int httpPort)
+    private SiloProcess(Process process, SiloPorts ports, IReadOnlyList<string> settings)
     {
         _process = process;
-        GrpcPort = grpcPort;
-        HttpPort = httpPort;
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        Ports = ports;
+        Settings = settings;
+        GrpcPort = ports.Grpc;
+        HttpPort = ports.Http;
+        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ports.Grpc}");
         Client = new ProfileGateway.ProfileGatewayClient(Channel);
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Http}") };
     }
+
+    /// <summary>The loopback ports this silo listens on; <see cref="StartAgainAsync"/> binds the same ones.</summary>
+    public SiloPorts Ports { get; }
+
+    /// <summary>The settings it was started with (ports apart).</summary>
+    public IReadOnlyList<string> Settings { get; }
+
+    /// <summary>The silo's address as Orleans names it in membership ("S127.0.0.1:{silo port}:{generation}"), up to the generation.</summary>
+    public string SiloAddressPrefix => $"S127.0.0.1:{Ports.Silo}:";
 
     public int GrpcPort { get; }
 
@@ -62,7 +73,7 @@ public sealed class SiloProcess : IAsyncDisposable
         var list = settings.ToList();
         for (var attempt = 1; ; attempt++)
         {
-            var silo = Launch(list);
+            var silo = Launch(list, SiloPorts.Free());
             try
             {
                 await silo.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
@@ -77,10 +88,37 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    private static SiloProcess Launch(IReadOnlyList<string> settings)
+    /// <summary>
+    /// The same silo started again after it exited (killed or stopped): same settings, same ports, so it takes its old
+    /// place in the cluster as a new incarnation (Orleans tells them apart by the generation in the silo address).
+    /// </summary>
+    public async Task<SiloProcess> StartAgainAsync(TimeSpan timeout)
     {
-        var grpcPort = AzuriteServer.FreeTcpPort();
-        var httpPort = AzuriteServer.FreeTcpPort();
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException("Stop or kill the silo before starting it again.");
+        }
+
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var silo = Launch(Settings, Ports);
+            try
+            {
+                await silo.WaitUntilHealthyAsync(deadline - DateTime.UtcNow);
+                return silo;
+            }
+            catch (InvalidOperationException ex) when (DateTime.UtcNow < deadline && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // The dead process's sockets can linger for a moment after it exits; the ports are ours, so wait for them.
+                await silo.DisposeAsync();
+                await Task.Delay(500);
+            }
+        }
+    }
+
+    private static SiloProcess Launch(IReadOnlyList<string> settings, SiloPorts ports)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -89,14 +127,14 @@ public sealed class SiloProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(HostAssemblyPath());
         foreach (var setting in settings.Concat([
-                     $"--ProfileGrid:Endpoints:GrpcPort={grpcPort}", $"--ProfileGrid:Endpoints:HttpPort={httpPort}",
-                     $"--ProfileGrid:Endpoints:SiloPort={AzuriteServer.FreeTcpPort()}", $"--ProfileGrid:Endpoints:GatewayPort={AzuriteServer.FreeTcpPort()}"]))
+                     $"--ProfileGrid:Endpoints:GrpcPort={ports.Grpc}", $"--ProfileGrid:Endpoints:HttpPort={ports.Http}",
+                     $"--ProfileGrid:Endpoints:SiloPort={ports.Silo}", $"--ProfileGrid:Endpoints:GatewayPort={ports.Gateway}"]))
         {
             start.ArgumentList.Add(setting);
         }
 
         var process = Process.Start(start)!;
-        var silo = new SiloProcess(process, grpcPort, httpPort);
+        var silo = new SiloProcess(process, ports, settings);
         process.OutputDataReceived += (_, e) => silo.Append(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         process.BeginOutputReadLine();
@@ -116,6 +154,9 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit code once the process has exited (0 after a graceful stop).</summary>
+    public int ExitCode => _process.ExitCode;
 
     /// <summary>SIGTERM: the graceful shutdown an orchestrator asks for.</summary>
     public async Task StopAsync()
@@ -194,4 +235,11 @@ public sealed class SiloProcess : IAsyncDisposable
 
         return path;
     }
+}
+
+/// <summary>The four loopback ports of one silo process: gRPC, HTTP (REST, health, admin), Orleans silo-to-silo and client gateway.</summary>
+public sealed record SiloPorts(int Grpc, int Http, int Silo, int Gateway)
+{
+    public static SiloPorts Free() =>
+        new(AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
 }

@@ -22,6 +22,12 @@ public enum EventKind
 
     /// <summary>An item of a shown recommendation list was clicked; <see cref="UserEvent.Feedback"/> says which.</summary>
     Click = 13,
+
+    /// <summary>
+    /// Money given back for an order (a cancellation or a return); <see cref="UserEvent.Refund"/> says how much. Reduces
+    /// the user's revenue (never below zero per currency), not their order count.
+    /// </summary>
+    Refund = 14,
 }
 
 /// <summary>Where an event came from.</summary>

@@ -29,6 +29,29 @@ public sealed record UserEvent
 
     /// <summary>An impression's or a click's list and items; null for every other kind.</summary>
     [Id(16)] public FeedbackInfo? Feedback { get; init; }
+
+    /// <summary>A refund's id, order, lines or amount; null for every other kind.</summary>
+    [Id(17)] public RefundInfo? Refund { get; init; }
+}
+
+/// <summary>
+/// A cancellation or return: <see cref="Amount"/> when given, else the sum of <see cref="Lines"/>, in
+/// <see cref="Currency"/>. <see cref="OrderId"/> names the original order when known (it may predate the history).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.refund")]
+public sealed record RefundInfo
+{
+    /// <summary>The refund's own id (e.g. the credit note or cancelling invoice); a second refund under it is a repeat.</summary>
+    [Id(0)] public required string RefundId { get; init; }
+    [Id(1)] public string? OrderId { get; init; }
+    /// <summary>ISO 4217, upper case.</summary>
+    [Id(2)] public required string Currency { get; init; }
+    /// <summary>The lines given back, quantities positive; may be empty when <see cref="Amount"/> is set.</summary>
+    [Id(3)] public IReadOnlyList<PurchaseLine> Lines { get; init; } = [];
+    /// <summary>The refunded total when the source states it; null: the lines' total.</summary>
+    [Id(4)] public decimal? Amount { get; init; }
+
+    public decimal Total => Amount ?? Lines.Sum(l => l.UnitPrice * l.Quantity);
 }
 
 /// <summary>

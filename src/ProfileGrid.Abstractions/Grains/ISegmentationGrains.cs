@@ -61,6 +61,13 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     /// <summary>Every vector the shard holds with its segment and RFM score, as the profiles last reported them (the lake's daily profile snapshot).</summary>
     Task<ShardSnapshotEntry[]> GetSnapshotAsync();
 
+    /// <summary>
+    /// Every user the shard holds a vector for, after <paramref name="afterProfileKey"/> (exclusive; null from the
+    /// start), in key order: how an export enumerates a tenant's profiles without scanning storage.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<string[]> GetUsersAsync(string? afterProfileKey, int pageSize);
+
     /// <summary>Every assigned user's segment id under the shard's model (for the recommender's per-segment popularity).</summary>
     [AlwaysInterleave]
     Task<Dictionary<string, int>> GetAssignmentsAsync();

@@ -138,6 +138,12 @@ public sealed class CurrencyTotal
     [Id(0)] public decimal Amount { get; set; }
 
     [Id(1)] public long Orders { get; set; }
+
+    /// <summary>Refunds (cancellations, returns) in this currency; the user's revenue is Amount less this, at least zero.</summary>
+    [Id(2)] public decimal Refunded { get; set; }
+
+    /// <summary>What the user spent net of refunds, never below zero (a refund may name an order from before the history).</summary>
+    public decimal Net => Math.Max(0m, Amount - Refunded);
 }
 
 /// <summary>Activity of one UTC day: the building block of the sliding 30/90/365-day windows.</summary>
@@ -156,6 +162,9 @@ public sealed class DailyBucket
 
     /// <summary>Sessions that started on this day.</summary>
     [Id(4)] public long Sessions { get; set; }
+
+    /// <summary>Refunds of this day in the reporting currency, converted when the refund was applied.</summary>
+    [Id(5)] public decimal Refunded { get; set; }
 }
 
 /// <summary>A user's interactions with one item, as counts: weighed by the recommender's training, not here.</summary>

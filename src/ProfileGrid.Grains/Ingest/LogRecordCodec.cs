@@ -20,7 +20,8 @@ namespace ProfileGrid.Grains.Ingest;
 /// 7 custom), then each part present in that order, then for a rating event (kind 11, and only for it, so that every
 /// other record reads as before) its value as the bits of a float64, and for an impression or a click (kinds 12 and 13,
 /// likewise) a presence byte and the feedback: recommendation id, slot, varint item count and the items, clicked item,
-/// position as int32 (0: not given). Adding a field to an event means a new version of this layout
+/// position as int32 (0: not given); for a refund (kind 14, likewise) a presence byte and the refund: refund id, order id,
+/// currency, an amount presence byte and decimal, varint line count and the lines as a purchase's. Adding a field to an event means a new version of this layout
 /// (a new marker); <c>LogRecordCodecTests</c> fails when a field is not carried.
 /// </para>
 /// </summary>
@@ -199,6 +200,33 @@ public static class LogRecordCodec
             w.Int64(BitConverter.DoubleToInt64Bits(e.Rating ?? 0));
         }
 
+        if (e.Kind == EventKind.Refund)
+        {
+            // Only refunds carry it, so records of every other kind read as before.
+            var refund = e.Refund;
+            w.Byte(refund is null ? (byte)0 : (byte)1);
+            if (refund is not null)
+            {
+                w.String(refund.RefundId);
+                w.String(refund.OrderId);
+                w.String(refund.Currency);
+                w.Byte(refund.Amount is null ? (byte)0 : (byte)1);
+                if (refund.Amount is { } amount)
+                {
+                    w.Decimal(amount);
+                }
+
+                w.VarInt((uint)refund.Lines.Count);
+                foreach (var line in refund.Lines)
+                {
+                    w.String(line.ProductId);
+                    w.String(line.Category);
+                    w.Int32(line.Quantity);
+                    w.Decimal(line.UnitPrice);
+                }
+            }
+        }
+
         if (e.Kind is EventKind.Impression or EventKind.Click)
         {
             // Only these kinds carry it, so records of every other kind read as before.
@@ -338,6 +366,23 @@ public static class LogRecordCodec
             feedback = new FeedbackInfo { RecommendationId = recommendationId, Slot = slot, ItemIds = items, ItemId = itemId, Position = position == 0 ? null : position };
         }
 
+        RefundInfo? refund = null;
+        if (kind == EventKind.Refund && r.Byte() != 0)
+        {
+            var refundId = r.RequiredString();
+            var orderId = r.String();
+            var currency = r.RequiredString();
+            decimal? amount = r.Byte() == 0 ? null : r.Decimal();
+            var count = r.Count();
+            var lines = new List<PurchaseLine>(count);
+            for (var i = 0; i < count; i++)
+            {
+                lines.Add(new PurchaseLine { ProductId = r.RequiredString(), Category = r.String(), Quantity = r.Int32(), UnitPrice = r.Decimal() });
+            }
+
+            refund = new RefundInfo { RefundId = refundId, OrderId = orderId, Currency = currency, Amount = amount, Lines = lines };
+        }
+
         return new UserEvent
         {
             EventId = eventId,
@@ -357,6 +402,7 @@ public static class LogRecordCodec
             Custom = custom,
             Rating = rating,
             Feedback = feedback,
+            Refund = refund,
         };
     }
 

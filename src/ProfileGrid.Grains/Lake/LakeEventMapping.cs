@@ -39,7 +39,7 @@ public static class LakeEventMapping
                 }
                 : null,
             Page = row.PageUrl is not null || row.Referrer is not null || title is not null ? new PageInfo { Url = row.PageUrl, Referrer = row.Referrer, Title = title } : null,
-            Product = row.OrderId is null && row.ProductId is not null
+            Product = row.OrderId is null && row.RefundId is null && row.ProductId is not null
                 ? new ProductInfo
                 {
                     ProductId = row.ProductId,
@@ -49,7 +49,7 @@ public static class LakeEventMapping
                 }
                 : null,
             Search = row.Query is not null ? new SearchInfo { Query = row.Query, ResultCount = row.ResultCount ?? 0 } : null,
-            Purchase = row.OrderId is not null
+            Purchase = row.OrderId is not null && row.RefundId is null
                 ? new PurchaseInfo
                 {
                     OrderId = row.OrderId,
@@ -61,6 +61,16 @@ public static class LakeEventMapping
             Preference = properties is { } p2 && p2.TryGetProperty("preference", out var preference) ? Preference(preference) : null,
             Custom = Text(properties, "custom_name") is { } name
                 ? new CustomInfo { Name = name, Properties = properties!.Value.TryGetProperty("custom", out var custom) ? Strings(custom) : null }
+                : null,
+            Refund = row.RefundId is not null
+                ? new RefundInfo
+                {
+                    RefundId = row.RefundId,
+                    OrderId = row.OrderId,
+                    Currency = row.Currency ?? "",
+                    Amount = row.RefundAmount,
+                    Lines = [.. (row.Lines ?? []).Select(l => new PurchaseLine { ProductId = l.ProductId ?? "", Category = l.Category, Quantity = l.Quantity, UnitPrice = l.UnitPrice })],
+                }
                 : null,
             Rating = row.Rating,
             Feedback = properties is { } p3 && p3.TryGetProperty("feedback", out var feedback) ? Feedback(feedback) : null,

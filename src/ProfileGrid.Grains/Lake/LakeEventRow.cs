@@ -50,6 +50,12 @@ public sealed class LakeEventRow
     /// <summary>A purchase's lines, nested: one row stays one event, so counts of events need no DISTINCT.</summary>
     [JsonPropertyName("lines")] public List<LakePurchaseLine>? Lines { get; set; }
 
+    /// <summary>A refund's own id (its order, when known, is in <see cref="OrderId"/>, its lines in <see cref="Lines"/>, its total in <see cref="OrderTotal"/>).</summary>
+    [JsonPropertyName("refund_id")] public string? RefundId { get; set; }
+
+    /// <summary>A refund's stated amount, when the source gave one instead of (or besides) lines.</summary>
+    [JsonPropertyName("refund_amount"), ParquetDecimal(38, 6)] public decimal? RefundAmount { get; set; }
+
     [JsonPropertyName("query")] public string? Query { get; set; }
     [JsonPropertyName("result_count")] public int? ResultCount { get; set; }
     [JsonPropertyName("rating")] public double? Rating { get; set; }
@@ -123,6 +129,17 @@ public sealed class LakeEventRow
             row.OrderTotal = purchase.Total;
             row.Quantity = purchase.Lines.Sum(l => l.Quantity);
             row.Lines = [.. purchase.Lines.Select(l => new LakePurchaseLine { ProductId = l.ProductId, Category = l.Category, Quantity = l.Quantity, UnitPrice = l.UnitPrice })];
+        }
+
+        if (e.Refund is { } refund)
+        {
+            row.RefundId = refund.RefundId;
+            row.RefundAmount = refund.Amount;
+            row.OrderId = refund.OrderId;
+            row.Currency = refund.Currency;
+            row.OrderTotal = refund.Total;
+            row.Quantity = refund.Lines.Sum(l => l.Quantity);
+            row.Lines = [.. refund.Lines.Select(l => new LakePurchaseLine { ProductId = l.ProductId, Category = l.Category, Quantity = l.Quantity, UnitPrice = l.UnitPrice })];
         }
 
         var properties = new Dictionary<string, object?>();

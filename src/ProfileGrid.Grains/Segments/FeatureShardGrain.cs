@@ -76,6 +76,9 @@ public sealed partial class FeatureShardGrain(
     /// <summary>Profile keys per segment id, in key order: sizes and member pages without scanning every vector.</summary>
     private readonly Dictionary<int, SortedSet<string>> _members = [];
 
+    /// <summary>Every profile key in order, for <see cref="IFeatureShardGrain.GetUsersAsync"/>; rebuilt when the count changes.</summary>
+    private string[]? _sortedUsers;
+
     /// <summary>Profile keys per RFM cell id, in key order, kept like <see cref="_members"/>.</summary>
     private readonly Dictionary<string, SortedSet<string>> _rfmMembers = new(StringComparer.Ordinal);
     private SegmentModel? _model;
@@ -321,6 +324,31 @@ public sealed partial class FeatureShardGrain(
 
     public Task<Dictionary<string, int>> GetAssignmentsAsync() =>
         Task.FromResult(Entries.Where(pair => pair.Value.Segment >= 0).ToDictionary(pair => pair.Key, pair => pair.Value.Segment, StringComparer.Ordinal));
+
+    public Task<string[]> GetUsersAsync(string? afterProfileKey, int pageSize)
+    {
+        if (pageSize <= 0 || Entries.Count == 0)
+        {
+            return Task.FromResult<string[]>([]);
+        }
+
+        // Sorted at the first page and kept while no user comes or goes, so that paging through a big shard costs each
+        // page a binary search and its own size; a user added meanwhile sorts in and is found if after the cursor.
+        if (afterProfileKey is null || _sortedUsers is null || _sortedUsers.Length != Entries.Count)
+        {
+            _sortedUsers = Entries.Keys.Order(StringComparer.Ordinal).ToArray();
+        }
+
+        var start = 0;
+        if (afterProfileKey is not null)
+        {
+            var found = Array.BinarySearch(_sortedUsers, afterProfileKey, StringComparer.Ordinal);
+            start = found >= 0 ? found + 1 : ~found;
+        }
+
+        var count = Math.Min(pageSize, _sortedUsers.Length - start);
+        return Task.FromResult(count <= 0 ? [] : _sortedUsers[start..(start + count)]);
+    }
 
     public Task<string[]> GetRfmMembersAsync(string cell, string? afterProfileKey, int pageSize) =>
         Task.FromResult(_rfmMembers.TryGetValue(cell, out var members) ? Page(members, afterProfileKey, pageSize) : []);

@@ -42,6 +42,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         ["rating"] = EventKind.Rating,
         ["impression"] = EventKind.Impression,
         ["click"] = EventKind.Click,
+        ["refund"] = EventKind.Refund,
     };
 
     private static readonly Dictionary<string, Channel> Channels = new(StringComparer.Ordinal)
@@ -144,6 +145,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         CustomInfo? custom = null;
         double? rating = null;
         FeedbackInfo? feedback = null;
+        RefundInfo? refund = null;
         switch (kind.Value)
         {
             case EventKind.PageView:
@@ -173,6 +175,9 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             case EventKind.Impression or EventKind.Click:
                 feedback = Feedback(wire.Feedback, kind.Value, check);
                 break;
+            case EventKind.Refund:
+                refund = Refund(wire.Refund, check);
+                break;
         }
 
         var userEvent = new UserEvent
@@ -194,6 +199,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             Custom = custom,
             Rating = rating,
             Feedback = feedback,
+            Refund = refund,
         };
 
         error = check.Error;
@@ -475,6 +481,46 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         }
 
         return orderId is null || currency is null ? null : new PurchaseInfo { OrderId = orderId, Currency = currency, Lines = lines };
+    }
+
+    private RefundInfo? Refund(Contracts.V1.Refund? wire, Checker check)
+    {
+        if (wire is null)
+        {
+            check.Fail("refund", "is required for a refund event");
+            return null;
+        }
+
+        var refundId = check.Id(wire.RefundId, "refund.refund_id", limits.MaxStringLength);
+        var orderId = string.IsNullOrEmpty(wire.OrderId) ? null : check.Id(wire.OrderId, "refund.order_id", limits.MaxStringLength);
+        var currency = check.Currency(wire.Currency, "refund.currency", required: true);
+        decimal? amount = string.IsNullOrEmpty(wire.Amount) ? null : check.Price(wire.Amount, "refund.amount", limits.MaxUnitPrice * limits.MaxPurchaseLines);
+        if (wire.Lines.Count == 0 && string.IsNullOrEmpty(wire.Amount))
+        {
+            check.Fail("refund", "needs lines or an amount");
+        }
+        else if (wire.Lines.Count > limits.MaxPurchaseLines)
+        {
+            check.Fail("refund.lines", $"holds {wire.Lines.Count} lines; the limit is {limits.MaxPurchaseLines}");
+        }
+
+        var lines = new List<Abstractions.Events.PurchaseLine>(wire.Lines.Count);
+        for (var i = 0; i < wire.Lines.Count && check.Error is null; i++)
+        {
+            var line = wire.Lines[i];
+            var at = $"refund.lines[{i}]";
+            var productId = check.ProductId(line.ProductId, at + ".product_id", limits.MaxStringLength);
+            var quantity = check.Quantity(line.Quantity, at + ".quantity", limits.MaxQuantity);
+            var price = check.Price(line.UnitPrice, at + ".unit_price", limits.MaxUnitPrice);
+            var category = string.IsNullOrEmpty(line.Category) ? null : check.Category(line.Category, at + ".category", limits.MaxStringLength);
+            if (productId is not null && quantity is not null && price is not null)
+            {
+                lines.Add(new Abstractions.Events.PurchaseLine { ProductId = productId, Category = category, Quantity = quantity.Value, UnitPrice = price.Value });
+            }
+        }
+
+        return refundId is null || currency is null ? null
+            : new RefundInfo { RefundId = refundId, OrderId = orderId, Currency = currency, Lines = lines, Amount = amount };
     }
 
     private DemographicsUpdate? Identify(Contracts.V1.Identify? wire, Checker check)

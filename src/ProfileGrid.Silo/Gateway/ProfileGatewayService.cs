@@ -27,6 +27,9 @@ public sealed partial class ProfileGatewayService(
 {
     public const int MaxProfilesPerRequest = 100;
 
+    /// <summary>ListProfiles' page size when none is asked for, and its largest.</summary>
+    public const int DefaultListPageSize = 100, MaxListPageSize = 500;
+
     private readonly GatewayOptions _limits = gatewayOptions.Value;
 
     public override async Task<IngestEventsResponse> IngestEvents(IngestEventsRequest request, ServerCallContext context)
@@ -184,6 +187,61 @@ public sealed partial class ProfileGatewayService(
             {
                 response.Missing.Add(keys[i].Id);
             }
+        }
+
+        return response;
+    }
+
+    public override async Task<ListProfilesResponse> ListProfiles(ListProfilesRequest request, ServerCallContext context)
+    {
+        var tenant = GatewayPaths.FromPath(request.Tenant, context, "tenant");
+        if (!validator.TryValidateKey(tenant, "_", out var error))
+        {
+            throw Invalid(error!.Field, error.Reason);
+        }
+
+        var pageSize = request.PageSize == 0 ? DefaultListPageSize : request.PageSize;
+        if (pageSize is < 1 or > MaxListPageSize)
+        {
+            throw Invalid("page_size", $"must be between 1 and {MaxListPageSize}; got {request.PageSize}");
+        }
+
+        var asOf = AsOf(request.AsOf) ?? clock.GetUtcNow();
+        var (shard, after) = ShardPageToken.Parse(request.PageToken) ?? throw Invalid("page_token", "is not a token returned by this API");
+        var keys = new List<string>(pageSize);
+        for (; shard < segments.Shards && keys.Count < pageSize; shard++, after = null)
+        {
+            keys.AddRange(await segments.Shard(tenant, shard).GetUsersAsync(after, pageSize - keys.Count));
+            if (keys.Count >= pageSize)
+            {
+                break;
+            }
+        }
+
+        // A page is read like GetProfiles: its profiles and segments in parallel, at most a page's worth at once.
+        var memberships = Task.WhenAll(keys.Select(key => segments.SegmentForProfileAsync(tenant, key)));
+        var views = await Task.WhenAll(keys.Select(key => Grain(key).GetViewAsync(asOf)));
+        var segmentOf = await memberships;
+        var response = new ListProfilesResponse();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (views[i] is not { } view)
+            {
+                continue; // listed by its shard but gone since (deleted): nothing to export
+            }
+
+            var proto = ProfileMapper.ToProto(view);
+            if (segmentOf[i] is { } membership)
+            {
+                proto.Segment = SegmentLookup.ToProto(membership);
+            }
+
+            response.Profiles.Add(proto);
+        }
+
+        if (keys.Count >= pageSize)
+        {
+            response.NextPageToken = ShardPageToken.Format(shard, keys[^1]);
         }
 
         return response;

@@ -51,7 +51,7 @@ public static class RestEndpoints
             : TypedResults.Text(ProfileJson.Serialize(view, indented: true), "application/json");
     }
 
-    /// <summary>Active silos, and activations per grain type.</summary>
+    /// <summary>Active silos, and activations per grain type and per silo.</summary>
     private static async Task<IResult> GetClusterAsync(IGrainFactory grains)
     {
         var management = grains.GetGrain<IManagementGrain>(0);
@@ -61,7 +61,12 @@ public static class RestEndpoints
             .GroupBy(s => s.GrainType.Split(',')[0].Split('.').Last())
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount));
-        return TypedResults.Json(new { activeSilos = silos.Count, silos = silos.Keys.Select(s => s.ToString()).Order().ToArray(), activations });
+        // Per silo: a silo that rejoined after a crash is seen hosting grains again, not only answering at the edge.
+        var activationsPerSilo = statistics
+            .GroupBy(s => s.SiloAddress.ToString())
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount));
+        return TypedResults.Json(new { activeSilos = silos.Count, silos = silos.Keys.Select(s => s.ToString()).Order().ToArray(), activations, activationsPerSilo });
     }
 
     /// <summary>Where each log partition stands: how much is acknowledged but not yet in written profile state.</summary>

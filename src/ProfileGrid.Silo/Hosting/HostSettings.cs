@@ -42,6 +42,13 @@ public enum ClusteringProvider
 
     /// <summary>Membership in Azure Table storage: many silos in one cluster.</summary>
     AzureTable,
+
+    /// <summary>
+    /// Pods of a Kubernetes Deployment: membership in Azure Table storage as <see cref="AzureTable"/>, plus Orleans'
+    /// Kubernetes hosting (silo named after its pod, the pod IP advertised, silos whose pod is gone declared dead).
+    /// Needs the pod's POD_NAME, POD_NAMESPACE and POD_IP (deploy/kubernetes.yaml sets them).
+    /// </summary>
+    Kubernetes,
 }
 
 /// <summary>Provider and endpoint settings of the host (configuration section "ProfileGrid").</summary>
@@ -87,7 +94,7 @@ public sealed partial class HostSettings
 
     /// <summary>Grain state, Azure Queue streams or Azure Table clustering need a storage account.</summary>
     public bool NeedsAzureStorage =>
-        Storage == StorageProvider.AzureStorage || (UsesStreams && Streams == StreamProvider.AzureQueue) || Clustering == ClusteringProvider.AzureTable;
+        Storage == StorageProvider.AzureStorage || (UsesStreams && Streams == StreamProvider.AzureQueue) || Clustering != ClusteringProvider.Localhost;
 
     public bool IsEphemeral => Storage == StorageProvider.Memory || (UsesStreams && Streams == StreamProvider.Memory);
 
@@ -126,6 +133,34 @@ public sealed partial class HostSettings
                 "StorageConnectionString is empty, and Azure Storage is needed (for Storage=AzureStorage, Azure Queue streams or " +
                 "Clustering=AzureTable). Give the account's connection string (UseDevelopmentStorage=true is an Azurite on its " +
                 "default ports; ./run.sh starts one and passes it), or use Storage=Memory and Streams=Memory for a throwaway run.");
+        }
+
+        if (Clustering == ClusteringProvider.Kubernetes)
+        {
+            problems.AddRange(KubernetesProblems(Environment.GetEnvironmentVariable));
+        }
+
+        return problems;
+    }
+
+    /// <summary>What a pod must give a silo with Clustering=Kubernetes, read from <paramref name="environment"/>.</summary>
+    public IReadOnlyList<string> KubernetesProblems(Func<string, string?> environment)
+    {
+        var problems = new List<string>();
+        var missing = new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP" }.Where(name => string.IsNullOrWhiteSpace(environment(name))).ToList();
+        if (missing.Count > 0)
+        {
+            problems.Add($"Clustering=Kubernetes needs the environment variables {string.Join(", ", missing)} from the pod (fieldRef metadata.name, metadata.namespace, status.podIP; see deploy/kubernetes.yaml).");
+        }
+
+        // Orleans' Kubernetes hosting takes the cluster's ids from these; the event log, queues and tables are named
+        // after ServiceId, so a silo whose two ids differ would join one cluster and write another's storage.
+        foreach (var (variable, setting, value) in new[] { ("ORLEANS_SERVICE_ID", nameof(ServiceId), ServiceId), ("ORLEANS_CLUSTER_ID", nameof(ClusterId), ClusterId) })
+        {
+            if (environment(variable) is { Length: > 0 } fromPod && fromPod != value)
+            {
+                problems.Add($"Clustering=Kubernetes: {variable} is '{fromPod}' but {setting} is '{value}'; set both from the same pod label.");
+            }
         }
 
         return problems;

@@ -208,6 +208,19 @@ public static class SiloProviders
             o.TableServiceClient = new TableServiceClient(connectionString);
             o.TableName = MembershipTable;
         });
+        if (settings.Clustering == ClusteringProvider.Kubernetes)
+        {
+            // Kubernetes hosting advertises the pod IP and listens on all interfaces (a post-configuration, so the ports
+            // set here stay); membership stays in the table, and silos whose pod is gone are declared dead at once.
+            silo.Configure<EndpointOptions>(o =>
+            {
+                o.SiloPort = endpoints.SiloPort;
+                o.GatewayPort = endpoints.GatewayPort;
+            });
+            silo.UseKubernetesHosting();
+            return;
+        }
+
         silo.Configure<EndpointOptions>(o =>
         {
             // Without an advertised address Orleans picks this machine's own, which is what a container needs.

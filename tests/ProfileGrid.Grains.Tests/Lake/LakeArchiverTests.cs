@@ -1,3 +1,4 @@
+using ProfileGrid.Abstractions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions.Events;
@@ -70,6 +71,22 @@ public sealed class LakeArchiverTests : IDisposable
     public async Task Rows_turn_back_into_the_events_they_came_from()
     {
         var history = LakeTestData.MessyHistory("t", 10, seed: 2);
+
+        // Refunds: of lines, and of a stated amount with no lines and no known order.
+        var user = ProfileKey.Parse(history[0].ProfileKey).UserId;
+        history.Add(new ProfileBatch(history[0].ProfileKey, new EventBatch(
+        [
+            new UserEvent
+            {
+                EventId = "refund-1", Kind = EventKind.Refund, Tenant = "t", UserId = user, OccurredAt = DateTimeOffset.UtcNow.AddDays(-1),
+                Refund = new RefundInfo { RefundId = "C536379", OrderId = "o-0-0", Currency = "EUR", Lines = [new PurchaseLine { ProductId = "p-1", Quantity = 1, UnitPrice = 19.99m }] },
+            },
+            new UserEvent
+            {
+                EventId = "refund-2", Kind = EventKind.Refund, Tenant = "t", UserId = user, OccurredAt = new DateTimeOffset(1999, 1, 1, 0, 0, 0, TimeSpan.Zero),
+                Refund = new RefundInfo { RefundId = "CN-7", Currency = "GBP", Amount = 12.5m },
+            },
+        ])));
         await LakeTestData.AppendAsync(_log, history, Partitions);
         await ArchiveAllAsync(Archiver());
 
@@ -88,6 +105,7 @@ public sealed class LakeArchiverTests : IDisposable
     private static string Json(UserEvent e) => System.Text.Json.JsonSerializer.Serialize(e with
     {
         Purchase = e.Purchase is null ? null : e.Purchase with { Lines = [.. e.Purchase.Lines] },
+        Refund = e.Refund is null ? null : e.Refund with { Lines = [.. e.Refund.Lines] },
     });
 
     [Fact]

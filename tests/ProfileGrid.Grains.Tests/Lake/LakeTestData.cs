@@ -24,8 +24,9 @@ public static class LakeTestData
           QUALIFY row_number() OVER (PARTITION BY tenant, user_id, event_id ORDER BY log_partition, log_position, event_index) = 1;
         CREATE OR REPLACE VIEW applied_events AS
           SELECT * FROM events
-          QUALIFY type <> 'purchase' OR order_id IS NULL
-             OR row_number() OVER (PARTITION BY tenant, user_id, type, order_id ORDER BY log_partition, log_position, event_index) = 1;
+          QUALIFY type NOT IN ('purchase', 'refund')
+             OR row_number() OVER (PARTITION BY tenant, user_id, type, CASE type WHEN 'refund' THEN refund_id ELSE order_id END
+                                   ORDER BY log_partition, log_position, event_index) = 1;
         """;
 
     public static DuckDBConnection Open(string lakeFolder)

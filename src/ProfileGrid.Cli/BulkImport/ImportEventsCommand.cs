@@ -1,0 +1,376 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Grpc.Core;
+using Grpc.Net.Client;
+using nietras.SeparatedValues;
+using ProfileGrid.Contracts.V1;
+using Spectre.Console;
+
+namespace ProfileGrid.Cli.BulkImport;
+
+/// <summary>
+/// <c>profilegrid import-events</c>: a CSV or JSONL export (orders, clickstream) cleaned by a mapping file and loaded
+/// into a running grid as historical events through the public gRPC API; rejects to a file by line, a summary, and a
+/// progress file so that a killed run resumes where the grid last acknowledged (docs/import.md).
+/// </summary>
+/// <remarks>
+/// Through the public API rather than as an Orleans client: an order event carries its many lines, so the grid's ingest
+/// (tens of thousands of events per second on two cores) is far from the limit at the rows per second a file gives, and
+/// the gateway's validation, rejects by index and durability (acknowledged = in the log) come for free.
+/// </remarks>
+internal static class ImportEventsCommand
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int BadInput = 2;
+
+    /// <summary>Lines per request, besides the event count: a request stays well under the gateway's 4 MiB.</summary>
+    private const int MaxLinesPerRequest = 20_000;
+
+    public static Command Build(IAnsiConsole console)
+    {
+        var grid = new Option<string>("--grid") { Description = "The grid's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
+        var tenant = new Option<string>("--tenant") { Description = "The tenant to load into.", Required = true };
+        var file = new Option<FileInfo>("--file") { Description = "The export: CSV or JSONL as the mapping says.", Required = true };
+        var mapping = new Option<FileInfo>("--mapping") { Description = "The mapping file (JSON; docs/import.md, examples/import/).", Required = true };
+        var rejects = new Option<FileInfo?>("--rejects") { Description = "Where the rows not imported go (CSV: line,field,reason,code); default FILE.rejects.csv." };
+        var state = new Option<FileInfo?>("--state") { Description = "The progress file; default FILE.import-state.json. A run resumes from it." };
+        var summaryJson = new Option<FileInfo?>("--summary-json") { Description = "Also write the summary as JSON here." };
+        var batch = new Option<int>("--batch") { Description = "Events per ingest request.", DefaultValueFactory = _ => 500 };
+        var parallel = new Option<int>("--parallel") { Description = "Requests in flight.", DefaultValueFactory = _ => 4 };
+        var restart = new Option<bool>("--restart") { Description = "Ignore the progress file and send every event again (changes nothing already applied)." };
+
+        var command = new Command("import-events", "Load a CSV or JSONL export (orders, returns, clickstream) into a grid as historical events, cleaned by a mapping file; rejects by line, resumable.")
+        {
+            grid, tenant, file, mapping, rejects, state, summaryJson, batch, parallel, restart,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var input = parse.GetRequiredValue(file);
+            var mappingFile = parse.GetRequiredValue(mapping);
+            var problems = new List<string>();
+            if (!input.Exists)
+            {
+                problems.Add($"--file: no such file {input.FullName}");
+            }
+
+            if (!mappingFile.Exists)
+            {
+                problems.Add($"--mapping: no such file {mappingFile.FullName}");
+            }
+
+            if (parse.GetValue(batch) is < 1 or > 1000)
+            {
+                problems.Add($"--batch: between 1 and 1000 ({parse.GetValue(batch)})");
+            }
+
+            if (parse.GetValue(parallel) is < 1 or > 64)
+            {
+                problems.Add($"--parallel: between 1 and 64 ({parse.GetValue(parallel)})");
+            }
+
+            if (!Uri.TryCreate(parse.GetRequiredValue(grid), UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+            {
+                problems.Add($"--grid: an http(s) address such as http://127.0.0.1:7070 ('{parse.GetRequiredValue(grid)}')");
+            }
+
+            ImportMapping? map = null;
+            var mappingHash = "";
+            if (mappingFile.Exists)
+            {
+                try
+                {
+                    (map, mappingHash) = ImportMapping.Load(mappingFile.FullName);
+                }
+                catch (InvalidDataException ex)
+                {
+                    problems.Add($"--mapping: {ex.Message}");
+                }
+            }
+
+            if (problems.Count > 0)
+            {
+                foreach (var problem in problems)
+                {
+                    console.MarkupLineInterpolated($"[red]error:[/] {problem}");
+                }
+
+                return BadInput;
+            }
+
+            var clock = Stopwatch.StartNew();
+            ImportPlan plan;
+            try
+            {
+                plan = new ImportPlanner(map!).Plan(input.FullName, cancellationToken);
+            }
+            catch (InvalidDataException ex)
+            {
+                console.MarkupLineInterpolated($"[red]error:[/] {input.Name}: {ex.Message}");
+                return BadInput;
+            }
+
+            var planned = clock.Elapsed;
+            var tenantName = parse.GetRequiredValue(tenant);
+            var statePath = parse.GetValue(state)?.FullName ?? input.FullName + ".import-state.json";
+            var fingerprint = ImportState.FingerprintOf(input.FullName, mappingHash, tenantName);
+            var previous = parse.GetValue(restart) ? null : ImportState.Read(statePath);
+            var resume = previous is { Completed: false } && previous.Fingerprint == fingerprint && previous.EventsTotal == plan.Events.Count
+                ? previous : null;
+            if (previous is { Completed: false } && resume is null)
+            {
+                console.MarkupLineInterpolated($"[yellow]{statePath}[/] is of another file, mapping or tenant: starting from the first event");
+            }
+            else if (resume is not null)
+            {
+                console.MarkupLineInterpolated($"resuming after event {resume.EventsAcknowledged:N0} of {plan.Events.Count:N0} (line {resume.LastLineAcknowledged:N0} acknowledged)");
+            }
+
+            var sender = new Sender(plan, tenantName, statePath, fingerprint, resume, parse.GetValue(batch), parse.GetValue(parallel));
+            var outcome = Failed;
+            string? failure = null;
+            using (var channel = GrpcChannel.ForAddress(address!, new GrpcChannelOptions { MaxSendMessageSize = 16 << 20 }))
+            {
+                var client = new ProfileGateway.ProfileGatewayClient(channel);
+                try
+                {
+                    await console.Progress()
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                        .StartAsync(async progress =>
+                        {
+                            var task = progress.AddTask("sending events", maxValue: Math.Max(1, plan.Events.Count));
+                            task.Value = sender.Acknowledged;
+                            await sender.RunAsync(client, done => task.Value = done, cancellationToken);
+                            task.Value = task.MaxValue;
+                        });
+                    outcome = Ok;
+                }
+                catch (RpcException ex)
+                {
+                    failure = $"the grid answered {ex.StatusCode}: {ex.Status.Detail}";
+                }
+            }
+
+            clock.Stop();
+            var allRejects = plan.Rejects.Concat(sender.GridRejects).OrderBy(r => r.Line).ToList();
+            var rejectsPath = parse.GetValue(rejects)?.FullName ?? input.FullName + ".rejects.csv";
+            WriteRejects(rejectsPath, allRejects);
+            var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-6);
+            var summary = new ImportSummaryJson
+            {
+                File = input.FullName,
+                Tenant = tenantName,
+                RowsRead = plan.RowsRead,
+                RowsImported = plan.RowsImported - sender.GridRejects.Count,
+                BlankLines = plan.BlankLines,
+                DuplicatesDropped = plan.Duplicates,
+                RowsRejected = allRejects.Count,
+                RejectedByReason = allRejects.GroupBy(r => r.Code).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count()),
+                Warnings = plan.Warnings,
+                EventsPlanned = plan.Events.Count,
+                RefundEvents = plan.RefundEvents,
+                ResumedFromEvent = resume?.EventsAcknowledged ?? 0,
+                EventsSent = sender.Sent,
+                EventsAcknowledged = sender.AcknowledgedThisRun,
+                EventsRejectedByGrid = sender.GridRejectedEvents,
+                Completed = outcome == Ok,
+                Seconds = Math.Round(seconds, 3),
+                PlanningSeconds = Math.Round(planned.TotalSeconds, 3),
+                RowsPerSecond = Math.Round(plan.RowsRead / seconds),
+                EventsPerSecond = Math.Round(sender.AcknowledgedThisRun / seconds),
+                RejectsFile = rejectsPath,
+            };
+            PrintSummary(console, summary);
+            if (parse.GetValue(summaryJson) is { } json)
+            {
+                File.WriteAllBytes(json.FullName, JsonSerializer.SerializeToUtf8Bytes(summary, MappingJson.Default.ImportSummaryJson));
+            }
+
+            if (failure is not null)
+            {
+                console.MarkupLineInterpolated($"[red]error:[/] {failure}; run the same command again to resume from event {sender.Acknowledged:N0}");
+            }
+
+            return outcome;
+        });
+        return command;
+    }
+
+    private static void WriteRejects(string path, IReadOnlyList<ImportReject> rejects)
+    {
+        if (rejects.Count == 0)
+        {
+            File.WriteAllText(path, "line,field,reason,code\n"); // Sep writes the header with the first row
+            return;
+        }
+
+        using var writer = Sep.New(',').Writer(o => o with { Escape = true }).ToFile(path);
+
+        foreach (var reject in rejects)
+        {
+            using var row = writer.NewRow();
+            row["line"].Set(reject.Line.ToString(CultureInfo.InvariantCulture));
+            row["field"].Set(reject.Field);
+            row["reason"].Set(reject.Reason);
+            row["code"].Set(reject.Code);
+        }
+    }
+
+    private static void PrintSummary(IAnsiConsole console, ImportSummaryJson s)
+    {
+        var table = new Table().Border(TableBorder.Simple).Title("import summary");
+        table.AddColumn("");
+        table.AddColumn(new TableColumn("").RightAligned());
+        void Row(string name, string value) => table.AddRow(Markup.Escape(name), Markup.Escape(value));
+        Row("rows read", s.RowsRead.ToString("N0", CultureInfo.InvariantCulture));
+        Row("rows imported", s.RowsImported.ToString("N0", CultureInfo.InvariantCulture));
+        Row("duplicates dropped", s.DuplicatesDropped.ToString("N0", CultureInfo.InvariantCulture));
+        Row("rows rejected", s.RowsRejected.ToString("N0", CultureInfo.InvariantCulture));
+        foreach (var (reason, count) in s.RejectedByReason)
+        {
+            Row("  " + reason, count.ToString("N0", CultureInfo.InvariantCulture));
+        }
+
+        Row("events planned", s.EventsPlanned.ToString("N0", CultureInfo.InvariantCulture));
+        Row("  refunds", s.RefundEvents.ToString("N0", CultureInfo.InvariantCulture));
+        Row("events acknowledged (this run)", s.EventsAcknowledged.ToString("N0", CultureInfo.InvariantCulture));
+        if (s.ResumedFromEvent > 0)
+        {
+            Row("resumed after event", s.ResumedFromEvent.ToString("N0", CultureInfo.InvariantCulture));
+        }
+
+        Row("events rejected by the grid", s.EventsRejectedByGrid.ToString("N0", CultureInfo.InvariantCulture));
+        Row("time", $"{s.Seconds.ToString("0.00s", CultureInfo.InvariantCulture)} (reading and cleaning {s.PlanningSeconds.ToString("0.00s", CultureInfo.InvariantCulture)})");
+        Row("rows/s", s.RowsPerSecond.ToString("N0", CultureInfo.InvariantCulture));
+        Row("events/s", s.EventsPerSecond.ToString("N0", CultureInfo.InvariantCulture));
+        console.Write(table);
+        foreach (var (warning, count) in s.Warnings)
+        {
+            console.MarkupLineInterpolated($"[yellow]warning:[/] {warning} ({count:N0} rows)");
+        }
+
+        console.MarkupLineInterpolated($"rejects: {s.RejectsFile}");
+        console.MarkupLine("acknowledged means durably recorded by the grid; an event a profile already has (an earlier run's) changes nothing there.");
+    }
+
+    /// <summary>
+    /// Sends the planned events from the resume point in batches, several in flight, and advances the progress file over
+    /// the unbroken prefix of acknowledged batches (a batch acknowledged out of order waits for those before it).
+    /// </summary>
+    private sealed class Sender(ImportPlan plan, string tenant, string statePath, string fingerprint, ImportState? resume, int batchSize, int parallel)
+    {
+        private readonly object _gate = new();
+        private readonly List<ImportReject> _gridRejects = [.. resume?.GridRejects ?? []];
+        private int _acknowledged = resume?.EventsAcknowledged ?? 0;
+
+        public int Acknowledged => _acknowledged;
+        public long AcknowledgedThisRun { get; private set; }
+        public long Sent { get; private set; }
+        public long GridRejectedEvents { get; private set; }
+        public IReadOnlyList<ImportReject> GridRejects => _gridRejects;
+
+        public async Task RunAsync(ProfileGateway.ProfileGatewayClient client, Action<int> progress, CancellationToken cancellationToken)
+        {
+            var batches = new List<(int Start, int End)>();
+            for (int start = _acknowledged, end; start < plan.Events.Count; start = end)
+            {
+                var lines = 0;
+                for (end = start; end < plan.Events.Count && end - start < batchSize && (end == start || lines + plan.Events[end].Lines.Count <= MaxLinesPerRequest); end++)
+                {
+                    lines += plan.Events[end].Lines.Count;
+                }
+
+                batches.Add((start, end));
+            }
+
+            var done = new bool[batches.Count];
+            var next = 0;
+            using var slots = new SemaphoreSlim(parallel);
+            var running = new List<Task>();
+            for (var b = 0; b < batches.Count; b++)
+            {
+                await slots.WaitAsync(cancellationToken);
+                var index = b;
+                running.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        var (start, end) = batches[index];
+                        var answer = await SendAsync(client, start, end, cancellationToken);
+                        lock (_gate)
+                        {
+                            Sent += end - start;
+                            AcknowledgedThisRun += answer.Accepted + answer.Duplicates;
+                            foreach (var rejected in answer.Rejected)
+                            {
+                                GridRejectedEvents++;
+                                var planned = plan.Events[start + rejected.Index];
+                                _gridRejects.AddRange(planned.Lines.Select(line => new ImportReject(line, rejected.Field, rejected.Reason, "grid")));
+                            }
+
+                            done[index] = true;
+                            var advanced = false;
+                            while (next < batches.Count && done[next])
+                            {
+                                _acknowledged = batches[next].End;
+                                next++;
+                                advanced = true;
+                            }
+
+                            if (advanced)
+                            {
+                                Save(completed: _acknowledged == plan.Events.Count);
+                                progress(_acknowledged);
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }, cancellationToken));
+            }
+
+            await Task.WhenAll(running);
+            lock (_gate)
+            {
+                Save(completed: true);
+            }
+        }
+
+        private async Task<IngestEventsResponse> SendAsync(ProfileGateway.ProfileGatewayClient client, int start, int end, CancellationToken cancellationToken)
+        {
+            var request = new IngestEventsRequest { Tenant = tenant, Historical = true };
+            for (var i = start; i < end; i++)
+            {
+                request.Events.Add(plan.Events[i].Event);
+            }
+
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await client.IngestEventsAsync(request, cancellationToken: cancellationToken);
+                }
+                catch (RpcException ex) when (attempt < 6 && ex.StatusCode is StatusCode.Unavailable or StatusCode.ResourceExhausted or StatusCode.DeadlineExceeded)
+                {
+                    // The grid sheds load or restarts: the same events again are harmless (ids), so wait and retry.
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * (1 << attempt)), cancellationToken);
+                }
+            }
+        }
+
+        private void Save(bool completed) => new ImportState
+        {
+            Fingerprint = fingerprint,
+            Tenant = tenant,
+            EventsTotal = plan.Events.Count,
+            EventsAcknowledged = _acknowledged,
+            LastLineAcknowledged = _acknowledged == 0 ? 0 : plan.Events[_acknowledged - 1].Lines.Max(),
+            Completed = completed,
+            GridRejects = _gridRejects,
+        }.Write(statePath);
+    }
+}

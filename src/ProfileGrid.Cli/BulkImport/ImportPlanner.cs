@@ -1,0 +1,608 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using nietras.SeparatedValues;
+using ProfileGrid.Contracts.V1;
+
+namespace ProfileGrid.Cli.BulkImport;
+
+/// <summary>A row not imported: its line in the file, the field at fault (empty: the whole row) and why.</summary>
+public sealed record ImportReject(long Line, string Field, string Reason, string Code);
+
+/// <summary>One event to send and the file lines it came from (an order's lines are many rows).</summary>
+public sealed record PlannedEvent(Event Event, List<long> Lines)
+{
+    /// <summary>The earliest line's time of an order (formatted into the event once, not per line).</summary>
+    internal DateTimeOffset Earliest { get; set; } = DateTimeOffset.MaxValue;
+}
+
+/// <summary>What one pass over the file found: the events in file order, the rows not imported, and the counts.</summary>
+public sealed class ImportPlan
+{
+    public List<PlannedEvent> Events { get; } = [];
+    public List<ImportReject> Rejects { get; } = [];
+    public long RowsRead { get; set; }
+    public long BlankLines { get; set; }
+    public long Duplicates { get; set; }
+    public long RowsImported { get; set; }
+    public long RefundEvents => Events.Count(e => e.Event.Type == "refund");
+    public Dictionary<string, long> Warnings { get; } = new(StringComparer.Ordinal);
+
+    public void Warn(string warning) => Warnings[warning] = Warnings.GetValueOrDefault(warning) + 1;
+}
+
+/// <summary>
+/// Reads a CSV (Sep) or JSONL export and cleans it into the grid's events by an <see cref="ImportMapping"/>: codes
+/// trimmed and upper-cased, numbers in the file's locale, times in its formats and zone, exact duplicate rows dropped,
+/// lines of one order grouped into one purchase, cancellations and negative quantities into refunds. Every row it does
+/// not import is a reject with its line, field and reason; nothing in the file is fatal but a missing mapped column.
+/// </summary>
+public sealed class ImportPlanner
+{
+    /// <summary>The grid's limit on the lines of one purchase (GatewayOptions.MaxPurchaseLines); larger orders are split.</summary>
+    public int MaxLinesPerOrder { get; init; } = 200;
+
+    private enum Slot { User, Anonymous, Type, Time, Order, OriginalOrder, Product, Category, Quantity, Price, Currency, Country }
+
+    private static readonly int SlotCount = Enum.GetValues<Slot>().Length;
+
+    private readonly ImportMapping _mapping;
+    private readonly NumberFormatInfo _numbers;
+    private readonly TimeZoneInfo _zone;
+    private readonly string?[] _columns;
+    private readonly Dictionary<UInt128, long> _seen = [];
+    private readonly Dictionary<(string Kind, string User, string Anonymous, string Order, string Currency), PlannedEvent> _orders = [];
+    private readonly Dictionary<string, string> _typeValues;
+    private readonly Dictionary<string, string> _countries;
+    private readonly ImportPlan _plan = new();
+
+    public ImportPlanner(ImportMapping mapping)
+    {
+        _mapping = mapping;
+        NumberFormats.TryGet(mapping.Locale, mapping.DecimalSeparator, mapping.GroupSeparator, out _numbers);
+        _zone = mapping.Zone;
+        var f = mapping.Fields;
+        _columns = [f.User, f.Anonymous, f.Type, f.Time, f.Order, f.OriginalOrder, f.Product, f.Category, f.Quantity, f.Price, f.Currency, f.Country];
+        _typeValues = new Dictionary<string, string>(mapping.TypeValues, StringComparer.OrdinalIgnoreCase);
+        _countries = new Dictionary<string, string>(mapping.Countries, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Plans the import of <paramref name="path"/>; throws <see cref="InvalidDataException"/> when a mapped column is missing.</summary>
+    public ImportPlan Plan(string path, CancellationToken cancellationToken = default)
+    {
+        if (_mapping.Format == "jsonl")
+        {
+            ReadJsonLines(path, cancellationToken);
+        }
+        else
+        {
+            ReadCsv(path, cancellationToken);
+        }
+
+        return _plan;
+    }
+
+    private void ReadCsv(string path, CancellationToken cancellationToken)
+    {
+        using var text = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
+        using var reader = new SepReaderOptions(new Sep(_mapping.Delimiter[0]))
+        {
+            HasHeader = true,
+            DisableColCountCheck = true,
+            Unescape = true,
+        }.From(text);
+        var header = reader.Header.ColNames.Select(name => name.Trim().TrimStart('\uFEFF').Trim()).ToList();
+        var index = new int[SlotCount];
+        var missing = new List<string>();
+        for (var s = 0; s < SlotCount; s++)
+        {
+            index[s] = _columns[s] is { } column ? header.FindIndex(h => h.Equals(column, StringComparison.OrdinalIgnoreCase)) : -1;
+            if (_columns[s] is { } wanted && index[s] < 0)
+            {
+                missing.Add($"fields.{char.ToLowerInvariant(((Slot)s).ToString()[0])}{((Slot)s).ToString()[1..]} names column '{wanted}'");
+            }
+        }
+
+        var keyIndexes = (_mapping.EventIdKeys ?? []).Select(k => k == "$line" ? -2 : header.FindIndex(h => h.Equals(k, StringComparison.OrdinalIgnoreCase))).ToArray();
+        foreach (var (key, at) in (_mapping.EventIdKeys ?? []).Zip(keyIndexes))
+        {
+            if (at == -1)
+            {
+                missing.Add($"eventIdKeys names column '{key}'");
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new InvalidDataException($"the header ({string.Join(",", header)}) lacks columns the mapping names: {string.Join("; ", missing)}");
+        }
+
+        var values = new string?[SlotCount];
+        var columns = header.Count;
+        using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> digest = stackalloc byte[32];
+        ReadOnlySpan<char> fieldSeparator = "\u001f";
+        foreach (var row in reader)
+        {
+            _plan.RowsRead++;
+            if ((_plan.RowsRead & 0x3FFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (row.Span.Trim().IsEmpty)
+            {
+                _plan.RowsRead--;
+                _plan.BlankLines++;
+                continue;
+            }
+
+            var line = row.LineNumberFrom;
+            var width = Math.Min(row.ColCount, columns);
+            // Exact duplicates are found by a hash of every trimmed field, without building the fields nobody maps.
+            for (var c = 0; c < columns; c++)
+            {
+                hasher.AppendData(MemoryMarshal.AsBytes(c < width ? row[c].Span.Trim() : []));
+                hasher.AppendData(MemoryMarshal.AsBytes(fieldSeparator));
+            }
+
+            hasher.GetHashAndReset(digest);
+            for (var s = 0; s < SlotCount; s++)
+            {
+                values[s] = index[s] >= 0 && index[s] < width ? row[index[s]].Span.Trim().ToString() : index[s] >= 0 ? "" : null;
+            }
+
+            string[]? keys = null;
+            if (keyIndexes.Length > 0)
+            {
+                keys = new string[keyIndexes.Length];
+                for (var k = 0; k < keys.Length; k++)
+                {
+                    var at = keyIndexes[k];
+                    keys[k] = at == -2 ? line.ToString(CultureInfo.InvariantCulture) : at < width ? row[at].Span.Trim().ToString() : "";
+                }
+            }
+
+            Accept(line, values, new UInt128(BitConverter.ToUInt64(digest), BitConverter.ToUInt64(digest[8..])), keys);
+        }
+    }
+
+    private void ReadJsonLines(string path, CancellationToken cancellationToken)
+    {
+        using var text = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
+        long line = 0;
+        var values = new string?[SlotCount];
+        while (text.ReadLine() is { } raw)
+        {
+            line++;
+            if ((line & 0x3FFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var trimmed = raw.Trim();
+            if (trimmed.Length == 0)
+            {
+                _plan.BlankLines++;
+                continue;
+            }
+
+            _plan.RowsRead++;
+            JsonElement root;
+            try
+            {
+                using var document = JsonDocument.Parse(trimmed);
+                root = document.RootElement.Clone();
+            }
+            catch (JsonException ex)
+            {
+                Reject(line, "", $"not a JSON object: {ex.Message}", "bad_json");
+                continue;
+            }
+
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                Reject(line, "", "not a JSON object", "bad_json");
+                continue;
+            }
+
+            for (var s = 0; s < SlotCount; s++)
+            {
+                values[s] = _columns[s] is { } name ? Text(root, name) : null;
+            }
+
+            var keys = _mapping.EventIdKeys?.Select(k => k == "$line" ? line.ToString(CultureInfo.InvariantCulture) : Text(root, k) ?? "").ToArray();
+            Accept(line, values, Hash128(trimmed), keys);
+        }
+    }
+
+    private static string? Text(JsonElement row, string name)
+    {
+        if (!row.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString()!.Trim(),
+            JsonValueKind.Number => value.GetRawText(),
+            JsonValueKind.True => "true",
+            JsonValueKind.False => "false",
+            _ => null,
+        };
+    }
+
+    private void Reject(long line, string field, string reason, string code) => _plan.Rejects.Add(new ImportReject(line, field, reason, code));
+
+    private string ColumnOf(Slot slot) => _columns[(int)slot] ?? slot.ToString().ToLowerInvariant();
+
+    /// <summary>Cleans one row and adds it to its event, or rejects it.</summary>
+    private void Accept(long line, string?[] v, UInt128 fingerprint, string[]? keys)
+    {
+        if (_seen.TryGetValue(fingerprint, out var first))
+        {
+            _plan.Duplicates++;
+            Reject(line, "", $"exact duplicate of line {first}", "duplicate");
+            return;
+        }
+
+        _seen[fingerprint] = line;
+
+        var user = Code(v[(int)Slot.User], upper: false);
+        var anonymous = Code(v[(int)Slot.Anonymous], upper: false);
+        if (user.Length == 0)
+        {
+            if (_mapping.MissingUser != "anonymous" || anonymous.Length == 0)
+            {
+                Reject(line, ColumnOf(_mapping.Fields.User is null ? Slot.Anonymous : Slot.User), "no customer id" + (_mapping.MissingUser == "anonymous" ? " and no anonymous id" : ""), "missing_user");
+                return;
+            }
+        }
+
+        string kind;
+        if (_mapping.Fields.Type is null)
+        {
+            kind = _mapping.Type;
+        }
+        else
+        {
+            var raw = (v[(int)Slot.Type] ?? "").Trim();
+            kind = _typeValues.TryGetValue(raw, out var mapped) ? mapped : raw.ToLowerInvariant();
+            if (!ImportedKinds.Known.Contains(kind))
+            {
+                Reject(line, ColumnOf(Slot.Type), raw.Length == 0 ? "no event type" : $"'{raw}' is not an importable event type (map it in typeValues)", "bad_type");
+                return;
+            }
+        }
+
+        if (!TryTime(v[(int)Slot.Time], out var time))
+        {
+            Reject(line, ColumnOf(Slot.Time), $"'{v[(int)Slot.Time]}' matches none of the date formats ({string.Join(", ", _mapping.DateFormats)})", "bad_time");
+            return;
+        }
+
+        var product = Code(v[(int)Slot.Product], upper: true);
+        if (product.Length == 0)
+        {
+            Reject(line, ColumnOf(Slot.Product), "no product code", "missing_product");
+            return;
+        }
+
+        var quantity = 1L;
+        if (!string.IsNullOrEmpty(v[(int)Slot.Quantity]))
+        {
+            if (!TryNumber(v[(int)Slot.Quantity], out var q) || q != decimal.Truncate(q) || Math.Abs(q) > 100_000)
+            {
+                Reject(line, ColumnOf(Slot.Quantity), $"'{v[(int)Slot.Quantity]}' is not a whole number of units (up to 100000)", "bad_quantity");
+                return;
+            }
+
+            if (q == 0)
+            {
+                Reject(line, ColumnOf(Slot.Quantity), "is zero", "zero_quantity");
+                return;
+            }
+
+            quantity = (long)q;
+        }
+
+        decimal? price = null;
+        if (!string.IsNullOrEmpty(v[(int)Slot.Price]))
+        {
+            if (!TryNumber(v[(int)Slot.Price], out var p))
+            {
+                Reject(line, ColumnOf(Slot.Price), $"'{v[(int)Slot.Price]}' is not a number in {_mapping.Locale}", "bad_price");
+                return;
+            }
+
+            price = p;
+        }
+
+        var order = Code(v[(int)Slot.Order], upper: true);
+        if (kind == "purchase" && ((_mapping.RefundOrderPrefix is { Length: > 0 } prefix && order.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            || (quantity < 0 && _mapping.NegativeQuantityIsRefund)))
+        {
+            kind = "refund";
+        }
+
+        if (quantity < 0)
+        {
+            if (kind != "refund")
+            {
+                Reject(line, ColumnOf(Slot.Quantity), $"{quantity} is negative outside a refund", "negative_quantity");
+                return;
+            }
+
+            quantity = -quantity;
+        }
+
+        var money = kind is "purchase" or "refund";
+        if (money && price is null)
+        {
+            Reject(line, ColumnOf(Slot.Price), "no price", "missing_price");
+            return;
+        }
+
+        if (price < 0)
+        {
+            Reject(line, ColumnOf(Slot.Price), $"{price.Value.ToString(CultureInfo.InvariantCulture)} is negative (an adjustment, not a sale)", "negative_price");
+            return;
+        }
+
+        if (price == 0 && money && _mapping.ZeroPrice == "reject")
+        {
+            Reject(line, ColumnOf(Slot.Price), "is zero (zeroPrice: reject)", "zero_price");
+            return;
+        }
+
+        var currency = Code(v[(int)Slot.Currency], upper: true) is { Length: > 0 } named ? named : _mapping.Currency.ToUpperInvariant();
+        if (currency.Length != 3 || !currency.All(char.IsAsciiLetter))
+        {
+            Reject(line, ColumnOf(Slot.Currency), $"'{currency}' is not an ISO 4217 code", "bad_currency");
+            return;
+        }
+
+        var category = (v[(int)Slot.Category] ?? "").Trim() is { Length: > 0 } c ? c : _mapping.DefaultCategory;
+        var country = Country(v[(int)Slot.Country]);
+
+        if (money && _mapping.GroupOrders)
+        {
+            if (order.Length == 0)
+            {
+                Reject(line, ColumnOf(Slot.Order), "no order id (needed to group an order's lines)", "missing_order");
+                return;
+            }
+
+            AddToOrder(line, kind, user, anonymous, order, Code(v[(int)Slot.OriginalOrder], upper: true), currency, time, country,
+                new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
+            _plan.RowsImported++;
+            return;
+        }
+
+        var id = EventId(keys ?? [string.Join('\u001f', v.Select(x => x ?? ""))]);
+        var e = NewEvent(id, kind, user, anonymous, time, country);
+        switch (kind)
+        {
+            case "purchase":
+                e.Purchase = new Purchase { OrderId = order.Length > 0 ? order : id, Currency = currency };
+                e.Purchase.Lines.Add(new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
+                break;
+            case "refund":
+                e.Refund = new Refund { RefundId = order.Length > 0 ? order : id, OrderId = Code(v[(int)Slot.OriginalOrder], upper: true), Currency = currency };
+                e.Refund.Lines.Add(new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
+                break;
+            default:
+                e.Product = new ProductAction { ProductId = product, Category = category, Quantity = (int)quantity };
+                if (price is { } unit)
+                {
+                    e.Product.UnitPrice = Price(unit);
+                    e.Product.Currency = currency;
+                }
+
+                break;
+        }
+
+        _plan.Events.Add(new PlannedEvent(e, [line]));
+        _plan.RowsImported++;
+    }
+
+    private void AddToOrder(long line, string kind, string user, string anonymous, string order, string originalOrder, string currency,
+        DateTimeOffset time, string? country, PurchaseLine purchaseLine)
+    {
+        var key = (kind, user, anonymous, order, currency);
+        if (!_orders.TryGetValue(key, out var planned) || LinesOf(planned.Event).Count >= MaxLinesPerOrder)
+        {
+            var part = planned is null ? 1 : PartOf(planned) + 1;
+            var orderId = part == 1 ? order : $"{order}~{part}";
+            if (part == 2)
+            {
+                _plan.Warn($"orders split in parts of {MaxLinesPerOrder} lines (the grid's limit per order): each part counts as an order");
+            }
+
+            var e = NewEvent(EventId([kind, user, anonymous, orderId, currency]), kind, user, anonymous, time, country);
+            if (kind == "refund")
+            {
+                e.Refund = new Refund { RefundId = orderId, OrderId = originalOrder, Currency = currency };
+            }
+            else
+            {
+                e.Purchase = new Purchase { OrderId = orderId, Currency = currency };
+            }
+
+            planned = new PlannedEvent(e, []);
+            _orders[key] = planned;
+            _plan.Events.Add(planned);
+        }
+
+        var ev = planned.Event;
+        // An order's time is its earliest line's: exports repeat the invoice time on every line, but not always to the second.
+        if (time < planned.Earliest)
+        {
+            planned.Earliest = time;
+            ev.OccurredAt = Time(time);
+        }
+
+        if (country is not null && ev.Context is null)
+        {
+            ev.Context = new EventContext { Country = country };
+        }
+
+        LinesOf(ev).Add(purchaseLine);
+        planned.Lines.Add(line);
+    }
+
+    private static int PartOf(PlannedEvent planned)
+    {
+        var id = planned.Event.Purchase?.OrderId ?? planned.Event.Refund!.RefundId;
+        var at = id.LastIndexOf('~');
+        return at > 0 && int.TryParse(id.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var part) ? part : 1;
+    }
+
+    private static Google.Protobuf.Collections.RepeatedField<PurchaseLine> LinesOf(Event e) => e.Purchase?.Lines ?? e.Refund.Lines;
+
+    private Event NewEvent(string id, string kind, string user, string anonymous, DateTimeOffset time, string? country)
+    {
+        var e = new Event { EventId = id, Type = kind, UserId = user, AnonymousId = anonymous, Source = _mapping.Source, OccurredAt = Time(time) };
+        if (country is not null)
+        {
+            e.Context = new EventContext { Country = country };
+        }
+
+        return e;
+    }
+
+    private string EventId(IEnumerable<string> keys) =>
+        $"{_mapping.EventIdPrefix}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u001f', keys))).AsSpan(0, 12))}";
+
+    private static UInt128 Hash128(string row)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(row.Length));
+        var length = Encoding.UTF8.GetBytes(row, bytes);
+        SHA256.HashData(bytes.AsSpan(0, length), hash);
+        System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
+    }
+
+    /// <summary>Trimmed, inner runs of white space made one space, and for codes upper case ("85123a " is 85123A).</summary>
+    private static string Code(string? value, bool upper)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return "";
+        }
+
+        var trimmed = value.Trim();
+        if (trimmed.AsSpan().ContainsAny("  \t"))
+        {
+            trimmed = string.Join(' ', trimmed.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        return upper ? trimmed.ToUpperInvariant() : trimmed;
+    }
+
+    private bool TryNumber(string? text, out decimal value) =>
+        decimal.TryParse(text?.Trim().Replace('\u2212', '-'), NumberStyles.Number, _numbers, out value);
+
+    private static string Price(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+
+    private bool TryTime(string? text, out DateTimeOffset time)
+    {
+        time = default;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+
+        text = text.Trim();
+        foreach (var format in _mapping.DateFormats)
+        {
+            switch (format)
+            {
+                case "epoch" or "epoch-ms":
+                    if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var epoch))
+                    {
+                        try
+                        {
+                            time = format == "epoch" ? DateTimeOffset.FromUnixTimeSeconds(epoch) : DateTimeOffset.FromUnixTimeMilliseconds(epoch);
+                            return true;
+                        }
+                        catch (ArgumentOutOfRangeException)
+                        {
+                            return false;
+                        }
+                    }
+
+                    break;
+                case "iso":
+                    if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var iso) && text.Contains('-'))
+                    {
+                        time = iso.Kind == DateTimeKind.Unspecified ? InZone(iso) : new DateTimeOffset(iso.ToUniversalTime(), TimeSpan.Zero);
+                        return true;
+                    }
+
+                    break;
+                default:
+                    if (DateTimeOffset.TryParseExact(text, format, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var withOffset)
+                        && (format.Contains('z') || format.Contains('K')))
+                    {
+                        time = withOffset;
+                        return true;
+                    }
+
+                    if (DateTime.TryParseExact(text, format, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var local))
+                    {
+                        time = InZone(DateTime.SpecifyKind(local, DateTimeKind.Unspecified));
+                        return true;
+                    }
+
+                    break;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A wall-clock time of the file's zone; a time skipped by a clock change is read as the hour after.</summary>
+    private DateTimeOffset InZone(DateTime local)
+    {
+        if (_zone.IsInvalidTime(local))
+        {
+            local = local.AddHours(1);
+        }
+
+        return new DateTimeOffset(local, _zone.GetUtcOffset(local));
+    }
+
+    private string? Country(string? value)
+    {
+        var name = Code(value, upper: false);
+        if (name.Length == 0)
+        {
+            return null;
+        }
+
+        if (_countries.TryGetValue(name, out var mapped))
+        {
+            return mapped.Length == 0 ? null : mapped.ToUpperInvariant();
+        }
+
+        if (name.Length == 2 && name.All(char.IsAsciiLetter))
+        {
+            return name.ToUpperInvariant();
+        }
+
+        if (CountryNames.Codes.TryGetValue(name, out var code))
+        {
+            return code;
+        }
+
+        _plan.Warn($"unknown country '{name}' left out (map it in countries)");
+        return null;
+    }
+}

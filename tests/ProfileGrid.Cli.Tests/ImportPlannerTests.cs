@@ -1,0 +1,101 @@
+using System.Text;
+using ProfileGrid.Cli.BulkImport;
+
+namespace ProfileGrid.Cli.Tests;
+
+/// <summary>The bulk importer's cleaning on files written by the test, with the shipped example mappings (no grid needed).</summary>
+public sealed class ImportPlannerTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("profilegrid-plan-");
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private static string Example(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "examples", "import", name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException(name);
+    }
+
+    private ImportPlan Plan(string mappingFile, string text, string name = "input.csv")
+    {
+        var path = Path.Combine(_folder.FullName, name);
+        File.WriteAllText(path, text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        return new ImportPlanner(ImportMapping.Load(mappingFile).Mapping).Plan(path);
+    }
+
+    [Fact]
+    public void A_german_export_reads_grouped_thousands_decimal_commas_and_local_times_in_its_zone()
+    {
+        var plan = Plan(Example("orders-de.json"),
+            "Bestellung;Kunde;Artikel;Menge;Preis;Datum\n" +
+            "A-1;k-7;tisch;1;1.234,50;02.12.2010 10:07\n" +
+            "A-1;k-7;stuhl;4;89,90;02.12.2010 10:07\n" +
+            "A-2;k-7;lampe;1;19,99;27.03.2011 02:30\n");
+
+        Assert.Empty(plan.Rejects);
+        var order = plan.Events[0].Event;
+        Assert.Equal(("A-1", "EUR", "2010-12-02T09:07:00Z"), (order.Purchase.OrderId, order.Purchase.Currency, order.OccurredAt));
+        Assert.Equal(new[] { "1234.50", "89.90" }, order.Purchase.Lines.Select(l => l.UnitPrice));
+        Assert.Equal(new[] { "TISCH", "STUHL" }, order.Purchase.Lines.Select(l => l.ProductId));
+        Assert.Equal(new long[] { 2, 3 }, plan.Events[0].Lines);
+        // 02:30 on 27 March 2011 does not exist in Berlin (clocks went from 02:00 to 03:00): read as the hour after.
+        Assert.Equal("2011-03-27T01:30:00Z", plan.Events[1].Event.OccurredAt);
+    }
+
+    [Fact]
+    public void An_order_over_the_grids_line_limit_is_split_into_parts_with_a_warning()
+    {
+        var rows = new StringBuilder("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n");
+        for (var i = 0; i < 450; i++)
+        {
+            rows.Append($"536999,{20000 + i},ITEM {i},1,12/1/2010 9:00,1.00,17850,United Kingdom\n");
+        }
+
+        var plan = Plan(Example("online-retail.json"), rows.ToString());
+
+        Assert.Equal(new[] { "536999", "536999~2", "536999~3" }, plan.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal(new[] { 200, 200, 50 }, plan.Events.Select(e => e.Event.Purchase.Lines.Count));
+        Assert.Contains(plan.Warnings.Keys, w => w.Contains("split", StringComparison.Ordinal));
+        Assert.Equal(450, plan.RowsImported);
+    }
+
+    [Fact]
+    public void The_same_file_planned_twice_gives_the_same_event_ids_and_other_orders_other_ids()
+    {
+        const string text = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "536365,85123A,X,6,12/1/2010 8:26,2.55,17850,United Kingdom\n536366,85123A,X,6,12/1/2010 8:26,2.55,17850,United Kingdom\n" +
+            "C536367,85123A,X,-1,12/1/2010 9:26,2.55,17850,United Kingdom\n";
+
+        var first = Plan(Example("online-retail.json"), text).Events.Select(e => e.Event.EventId).ToList();
+        var second = Plan(Example("online-retail.json"), text).Events.Select(e => e.Event.EventId).ToList();
+
+        Assert.Equal(first, second);
+        Assert.Equal(3, first.Distinct().Count());
+        Assert.All(first, id => Assert.StartsWith("uci-retail-", id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_mapping_with_mistakes_is_refused_with_every_problem()
+    {
+        var path = Path.Combine(_folder.FullName, "bad.json");
+        File.WriteAllText(path, """{ "format": "xml", "timeZone": "Mars/Olympus", "fields": { "product": "sku" }, "missingUser": "guess" }""");
+
+        var error = Assert.Throws<InvalidDataException>(() => ImportMapping.Load(path));
+
+        Assert.Contains("format: csv or jsonl", error.Message);
+        Assert.Contains("timeZone: 'Mars/Olympus'", error.Message);
+        Assert.Contains("fields.time: required", error.Message);
+        Assert.Contains("missingUser: reject or anonymous", error.Message);
+
+        File.WriteAllText(path, """{ "fields": { "time": "t", "user": "u" }, "colums": {} }""");
+        Assert.Contains("colums", Assert.Throws<InvalidDataException>(() => ImportMapping.Load(path)).Message);
+    }
+}

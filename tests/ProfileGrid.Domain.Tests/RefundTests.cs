@@ -1,0 +1,99 @@
+using FsCheck.Xunit;
+using static ProfileGrid.Domain.Tests.TestEvents;
+
+namespace ProfileGrid.Domain.Tests;
+
+/// <summary>Refunds (cancellations, returns) reduce revenue, never below zero, once per refund, in any arrival order.</summary>
+public class RefundTests
+{
+    private static UserEvent Refund(DateTimeOffset at, string currency, decimal amount, string refundId, string? orderId = null, string? id = null) =>
+        Of(EventKind.Refund, at, id) with
+        {
+            Refund = new RefundInfo
+            {
+                RefundId = refundId,
+                OrderId = orderId,
+                Currency = currency,
+                Lines = [new PurchaseLine { ProductId = "p-0", Quantity = 1, UnitPrice = amount }],
+            },
+        };
+
+    [Fact]
+    public void A_partial_return_reduces_revenue_and_average_order_value_but_not_the_order_count()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Purchase(Now.AddDays(-3), "USD", 100m, id: "buy-1"), Purchase(Now.AddDays(-2), "USD", 50m), Refund(Now.AddDays(-1), "USD", 30m, "C-1", "o-buy-1"));
+
+        var behavior = user.Document().Behavior;
+        Assert.Equal(2, behavior.Orders);
+        Assert.Equal(new Money(120m, "USD"), behavior.Monetary);
+        Assert.Equal(new Money(60m, "USD"), behavior.AverageOrderValue);
+        Assert.Equal([new Money(120m, "USD")], behavior.MonetaryByCurrency);
+        Assert.Equal((2, 120m), (user.Window("30d").Orders, user.Window("30d").Revenue.Amount));
+        Assert.Equal(1, behavior.EventCounts["refund"]);
+    }
+
+    [Fact]
+    public void A_refund_of_an_order_from_before_the_history_leaves_revenue_at_zero_not_below()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Purchase(Now.AddDays(-2), "USD", 10m), Refund(Now.AddDays(-1), "USD", 25m, "C-9", "older-order"));
+
+        Assert.Equal(new Money(0m, "USD"), ProfileMetrics.Monetary(user.Profile, user.Options));
+        Assert.Equal(0m, user.Window("30d").Revenue.Amount);
+        Assert.Equal(1, user.Profile.Behavior.Orders);
+    }
+
+    [Fact]
+    public void The_same_refund_under_another_event_id_gives_back_once()
+    {
+        var user = new ProfileUnderTest();
+
+        var result = user.Apply(Purchase(Now.AddDays(-2), "USD", 100m), Refund(Now, "USD", 40m, "C-1", id: "web-1"), Refund(Now, "USD", 40m, "C-1", id: "crm-1"));
+
+        Assert.Equal((2, 1), (result.Applied, result.Duplicates));
+        Assert.Equal(new Money(60m, "USD"), ProfileMetrics.Monetary(user.Profile, user.Options));
+    }
+
+    [Property(MaxTest = 200)]
+    public void Revenue_is_purchases_less_refunds_floored_at_zero_per_currency_in_any_order_and_replays_change_nothing(int seed)
+    {
+        var random = new Random(seed);
+        var events = new List<UserEvent>();
+        decimal bought = 0, refunded = 0;
+        for (var i = 0; i < random.Next(1, 30); i++)
+        {
+            var amount = random.Next(0, 10_000) / 100m;
+            var at = Now.AddDays(-random.Next(0, 20)).AddMinutes(-random.Next(0, 1000));
+            if (random.Next(3) == 0)
+            {
+                events.Add(Refund(at, "USD", amount, $"C-{seed}-{i}"));
+                refunded += amount;
+            }
+            else
+            {
+                events.Add(Purchase(at, "USD", amount));
+                bought += amount;
+            }
+        }
+
+        var inOrder = new ProfileUnderTest();
+        inOrder.Apply([.. events]);
+        var shuffled = new ProfileUnderTest();
+        foreach (var e in events.OrderBy(_ => random.Next()))
+        {
+            shuffled.Apply(e);
+        }
+
+        shuffled.Apply([.. events]); // every event again: all replays
+
+        var expected = Math.Max(0m, bought - refunded);
+        Assert.Equal(new Money(expected, "USD"), ProfileMetrics.Monetary(inOrder.Profile, inOrder.Options));
+        Assert.Equal(ProfileMetrics.Monetary(inOrder.Profile, inOrder.Options), ProfileMetrics.Monetary(shuffled.Profile, shuffled.Options));
+        Assert.Equal(inOrder.Window("30d"), shuffled.Window("30d"));
+        Assert.Equal(events.Count(e => e.Kind == EventKind.Purchase), shuffled.Profile.Behavior.Orders);
+        Assert.True(shuffled.Window("30d").Revenue.Amount >= 0);
+    }
+}

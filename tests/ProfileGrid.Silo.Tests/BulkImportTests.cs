@@ -1,0 +1,351 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using ProfileGrid.Cli;
+using ProfileGrid.Contracts.V1;
+using ProfileGrid.Tests;
+using Spectre.Console.Testing;
+
+namespace ProfileGrid.Silo.Tests;
+
+/// <summary>
+/// <c>profilegrid import-events</c> against a real silo process: a messy Online Retail export (duplicates, rows without
+/// a customer, zero and negative prices, cancellations, an order over non-adjacent lines, mixed date formats, odd
+/// countries) whose rejects file is checked line by line and whose profiles equal an oracle computed with pandas; a
+/// re-run changes nothing; a run killed with SIGKILL resumes and ends equal to one clean run; a JSONL clickstream.
+/// </summary>
+[Collection(EphemeralSiloCollection.Name)]
+public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
+{
+    private static readonly string Examples = FindExamples();
+
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("profilegrid-bulk-");
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private const string MessyRetail =
+        """
+        InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+        536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom
+        536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom
+        536365,84406B ,"CREAM CUPID HEARTS COAT HANGER, LARGE",8,12/1/2010 8:26,2.75,17850,United Kingdom
+        536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17850,United Kingdom
+        536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/1/2010 8:34,1.69,13047,United Kingdom
+        536367,22745,POPPY'S PLAYHOUSE BEDROOM ,6,12/1/2010 8:34,2.10,13047,United Kingdom
+        536367,22745,POPPY'S PLAYHOUSE BEDROOM ,6,12/1/2010 8:34,2.10,13047,United Kingdom
+        536368,22960,JAM MAKING SET WITH JARS,6,12/1/2010 8:34,4.25,13047,United Kingdom
+        C536379,D,Discount,-1,12/1/2010 9:41,27.50,14527,United Kingdom
+        C536383,35004C,SET OF 3 COLOURED  FLYING DUCKS,-1,12/1/2010 9:49,4.65,15311,United Kingdom
+        536370,22728,ALARM CLOCK BAKELIKE PINK,24,12/1/2010 8:45,3.75,12583,France
+        536370,22727,ALARM CLOCK BAKELIKE RED ,24,12/1/2010 8:45,3.75,12583,France
+        536370,POST,POSTAGE,3,12/1/2010 8:45,18,12583,France
+        536414,22139,,56,12/1/2010 11:52,0,,United Kingdom
+        536544,21773,DECORATIVE ROSE BATHROOM BOTTLE,1,12/1/2010 14:32,2.51,,United Kingdom
+        536545,21134,,1,12/1/2010 14:32,0,16456,United Kingdom
+        536370,22726,ALARM CLOCK BAKELIKE GREEN,12,12/1/2010 8:45,3.75,12583,France
+        537000,22423,REGENCY CAKESTAND 3 TIER,2,12/2/2010 10:03,12.75,14911,EIRE
+        537001,22423,REGENCY CAKESTAND 3 TIER,1,12/2/2010 10:05,12.75,12363,Unspecified
+        537002,22423,REGENCY CAKESTAND 3 TIER,1,2010-12-02 10:07:00,12.75,12364,Atlantis
+        537003,22423,REGENCY CAKESTAND 3 TIER,1,02.12.2010 10:07,12.75,12365,United Kingdom
+        537004,22424,SOMETHING,abc,12/2/2010 10:10,1.00,12366,United Kingdom
+        537005,B,Adjust bad debt,1,12/2/2010 10:11,-11062.06,12367,United Kingdom
+        C537006,22423,REGENCY CAKESTAND 3 TIER,-1,12/3/2010 9:00,12.75,14911,EIRE
+        C537006,22424,SOMETHING,-2,12/3/2010 9:00,1.00,14911,EIRE
+        537007,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/5/2010 9:00,2.55,17850,United Kingdom
+        537007,85123a,WHITE HANGING HEART T-LIGHT HOLDER,2,12/5/2010 9:00,2.55,17850,United Kingdom
+        537008,22111,SCOTTIE DOG HOT WATER BOTTLE,3,12/6/2010 12:00,4.95,客户-001,Japan
+
+        """;
+
+    /// <summary>Revenue net of cancellations (never below zero) and distinct orders per customer, by pandas from the same file.</summary>
+    private const string Oracle =
+        """
+        import sys, json, pandas as pd
+        df = pd.read_csv(sys.argv[1] + '/retail.csv', dtype=str, keep_default_na=False)
+        df = df.apply(lambda c: c.str.strip()).drop_duplicates()
+        df = df[df['CustomerID'] != '']
+        df['q'] = pd.to_numeric(df['Quantity'], errors='coerce')
+        df['p'] = pd.to_numeric(df['UnitPrice'], errors='coerce')
+        t1 = pd.to_datetime(df['InvoiceDate'], format='%m/%d/%Y %H:%M', errors='coerce')
+        t2 = pd.to_datetime(df['InvoiceDate'], format='%Y-%m-%d %H:%M:%S', errors='coerce')
+        df['t'] = t1.fillna(t2)
+        df = df.dropna(subset=['q', 'p', 't'])
+        df = df[df['p'] > 0]
+        df['refund'] = df['InvoiceNo'].str.startswith('C') | (df['q'] < 0)
+        df['amount'] = df['q'].abs() * df['p']
+        out = {}
+        for customer, rows in df.groupby('CustomerID'):
+            bought = rows[~rows['refund']]
+            gross = float(bought['amount'].sum())
+            refunded = float(rows[rows['refund']]['amount'].sum())
+            out[customer] = {'net': round(max(0.0, gross - refunded), 2), 'orders': int(bought['InvoiceNo'].nunique()),
+                             'refunds': int(rows[rows['refund']]['InvoiceNo'].nunique())}
+        print(json.dumps(out))
+        """;
+
+    private (int Exit, string Output) Run(params string[] args)
+    {
+        var console = new TestConsole();
+        console.Profile.Width = 200;
+        using var output = new StringWriter();
+        var exit = CliApp.Run(args, console, output, output);
+        return (exit, console.Output + output);
+    }
+
+    private string[] ImportArgs(string tenant, string file, string mapping, params string[] more) =>
+        ["import-events", "--grid", $"http://127.0.0.1:{fixture.Silo.GrpcPort}", "--tenant", tenant, "--file", file, "--mapping", mapping, .. more];
+
+    [Fact]
+    public async Task A_messy_online_retail_export_is_cleaned_rejected_by_line_and_equals_the_pandas_oracle_and_a_rerun_changes_nothing()
+    {
+        var tenant = "retail-" + Guid.NewGuid().ToString("N")[..8];
+        var file = Path.Combine(_folder.FullName, "retail.csv");
+        File.WriteAllText(file, MessyRetail);
+        var summaryPath = Path.Combine(_folder.FullName, "summary.json");
+
+        var (exit, output) = Run(ImportArgs(tenant, file, Path.Combine(Examples, "online-retail.json"), "--summary-json", summaryPath));
+
+        Assert.True(exit == 0, output);
+        var rejects = File.ReadAllLines(file + ".rejects.csv");
+        Assert.Equal(
+        [
+            "line,field,reason,code",
+            "8,,exact duplicate of line 7,duplicate",
+            "15,CustomerID,no customer id,missing_user",
+            "16,CustomerID,no customer id,missing_user",
+            "17,UnitPrice,is zero (zeroPrice: reject),zero_price",
+            "22,InvoiceDate,\"'02.12.2010 10:07' matches none of the date formats (M/d/yyyy H:mm, M/d/yyyy H:mm:ss, yyyy-MM-dd HH:mm:ss, yyyy-MM-dd HH:mm)\",bad_time",
+            "23,Quantity,'abc' is not a whole number of units (up to 100000),bad_quantity",
+            "24,UnitPrice,\"-11062.06 is negative (an adjustment, not a sale)\",negative_price",
+        ], rejects);
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(summaryPath));
+        var s = summary.RootElement;
+        Assert.Equal(28, s.GetProperty("rowsRead").GetInt64());
+        Assert.Equal(21, s.GetProperty("rowsImported").GetInt64());
+        Assert.Equal(1, s.GetProperty("duplicatesDropped").GetInt64());
+        Assert.Equal(7, s.GetProperty("rowsRejected").GetInt64());
+        Assert.Equal(2, s.GetProperty("rejectedByReason").GetProperty("missing_user").GetInt64());
+        Assert.Equal(3, s.GetProperty("refundEvents").GetInt64()); // C536379, C536383, C537006 (two lines)
+        Assert.Equal(13, s.GetProperty("eventsPlanned").GetInt64()); // 10 orders (536370 over non-adjacent lines is one) and 3 refunds
+        Assert.True(s.GetProperty("completed").GetBoolean());
+        Assert.Contains("unknown country 'Atlantis'", output);
+        Assert.Contains("rows/s", output);
+
+        var oracle = ReferencePython.Run(Oracle, new Dictionary<string, string> { ["retail.csv"] = MessyRetail }, "python3-pandas");
+        var expected = oracle.EnumerateObject().ToDictionary(p => p.Name, p => (
+            Net: p.Value.GetProperty("net").GetDecimal(), Orders: p.Value.GetProperty("orders").GetInt64(), Refunds: p.Value.GetProperty("refunds").GetInt64()));
+        Assert.Equal(9, expected.Count);
+        Assert.Equal(0m, expected["15311"].Net); // a cancellation of an order from before the file: revenue stays at zero
+        var profiles = await WaitForAsync(tenant, expected.Keys, p => expected.All(e => Matches(p, e.Key, e.Value.Net, e.Value.Orders, e.Value.Refunds)));
+        foreach (var (customer, want) in expected)
+        {
+            Assert.True(Matches(profiles, customer, want.Net, want.Orders, want.Refunds), $"{customer}: {Describe(profiles.GetValueOrDefault(customer))}, want net {want.Net} orders {want.Orders}");
+        }
+
+        // Codes normalised ("85123a" is 85123A), countries mapped (EIRE is IE), the invoice's time in the file's zone (GMT in December).
+        Assert.Equal("IE", profiles["14911"].Context.LastCountry);
+        Assert.Equal("FR", profiles["12583"].Context.LastCountry);
+        Assert.Equal("2010-12-01T08:26:00.000Z", profiles["17850"].Behavior.FirstPurchaseAt);
+        var applied = profiles.ToDictionary(p => p.Key, p => p.Value.EventsApplied);
+
+        // A re-run of the complete import sends every event again: the ids are the same, so nothing changes. A marker event
+        // sent after it, per user, proves the re-run's events reached each profile first (a user's events apply in log order).
+        var (again, second) = Run(ImportArgs(tenant, file, Path.Combine(Examples, "online-retail.json")));
+        Assert.True(again == 0, second);
+        var marker = new IngestEventsRequest { Tenant = tenant };
+        marker.Events.AddRange(expected.Keys.Select(user => new Event
+        {
+            EventId = "marker-" + user, Type = "page_view", UserId = user, Source = "web", OccurredAt = "2010-12-31T00:00:00Z", Page = new PageView { Url = "/marker" },
+        }));
+        marker.Historical = true;
+        var marked = await fixture.Silo.Client.IngestEventsAsync(marker);
+        Assert.True(marked.Accepted == expected.Count, string.Join("; ", marked.Rejected.Select(r => $"{r.Field}: {r.Reason}")));
+        var after = await WaitForAsync(tenant, expected.Keys, p => expected.Keys.All(u => p.TryGetValue(u, out var profile) && profile.Behavior.EventCounts.ContainsKey("page_view")));
+        foreach (var (customer, want) in expected)
+        {
+            Assert.True(Matches(after, customer, want.Net, want.Orders, want.Refunds), $"after the re-run {customer}: {Describe(after[customer])}");
+            Assert.Equal(applied[customer] + 1, after[customer].EventsApplied);
+        }
+    }
+
+    [Fact]
+    public async Task An_import_killed_mid_file_resumes_from_its_progress_file_and_ends_equal_to_one_clean_run()
+    {
+        var file = Path.Combine(_folder.FullName, "big.csv");
+        var (generated, generatorOutput) = Run("generate-retail", "--rows", "30000", "--customers", "300", "--out", file);
+        Assert.True(generated == 0, generatorOutput);
+        var mapping = Path.Combine(Examples, "online-retail.json");
+        var killed = "resumed-" + Guid.NewGuid().ToString("N")[..8];
+        var clean = "clean-" + Guid.NewGuid().ToString("N")[..8];
+        var state = Path.Combine(_folder.FullName, "big.state.json");
+
+        // The CLI as its own process, one small request at a time, killed (SIGKILL) once the progress file shows some events acknowledged.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])[CliAssembly(), .. ImportArgs(killed, file, mapping, "--state", state, "--batch", "2", "--parallel", "1")])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using (var process = Process.Start(start)!)
+        {
+            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+            _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline && !process.HasExited && !(File.Exists(state) && StateAcknowledged(state) >= 20))
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.False(process.HasExited, "the import finished before it could be killed; make the file larger");
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        var acknowledgedAtKill = StateAcknowledged(state);
+        using (var before = JsonDocument.Parse(File.ReadAllText(state)))
+        {
+            Assert.False(before.RootElement.GetProperty("completed").GetBoolean());
+            Assert.True(acknowledgedAtKill < before.RootElement.GetProperty("eventsTotal").GetInt32());
+        }
+
+        var summaryPath = Path.Combine(_folder.FullName, "resumed.json");
+        var (resumed, resumeOutput) = Run(ImportArgs(killed, file, mapping, "--state", state, "--summary-json", summaryPath));
+        Assert.True(resumed == 0, resumeOutput);
+        Assert.Contains("resuming after event", resumeOutput);
+        using (var summary = JsonDocument.Parse(File.ReadAllText(summaryPath)))
+        {
+            Assert.True(summary.RootElement.GetProperty("resumedFromEvent").GetInt32() >= acknowledgedAtKill);
+            Assert.True(summary.RootElement.GetProperty("eventsSent").GetInt64() < summary.RootElement.GetProperty("eventsPlanned").GetInt64());
+        }
+
+        var (cleanExit, cleanOutput) = Run(ImportArgs(clean, file, mapping, "--state", Path.Combine(_folder.FullName, "clean.state.json")));
+        Assert.True(cleanExit == 0, cleanOutput);
+
+        var customers = File.ReadLines(file).Skip(1).Select(l => l.Split(',')[^2].Trim()).Where(c => c.Length > 0).Distinct().ToList();
+        Assert.True(customers.Count > 100);
+        var deadline2 = DateTime.UtcNow.AddSeconds(90);
+        string? difference;
+        do
+        {
+            var a = await ProfileAssertions.GetAllAsync(fixture.Silo.Client, killed, customers);
+            var b = await ProfileAssertions.GetAllAsync(fixture.Silo.Client, clean, customers);
+            difference = a.Count < 100 || a.Count != b.Count ? $"{a.Count} resumed profiles, {b.Count} clean ones" : customers
+                .Select(c => (c, A: Describe(a.GetValueOrDefault(c)), B: Describe(b.GetValueOrDefault(c))))
+                .Where(x => x.A != x.B).Select(x => $"{x.c}: resumed {x.A}, clean {x.B}").FirstOrDefault();
+            if (difference is null)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+        while (DateTime.UtcNow < deadline2);
+
+        Assert.True(difference is null, difference);
+    }
+
+    [Fact]
+    public async Task A_jsonl_clickstream_with_anonymous_visitors_epoch_and_iso_times_and_string_prices_is_imported()
+    {
+        var tenant = "clicks-" + Guid.NewGuid().ToString("N")[..8];
+        var file = Path.Combine(_folder.FullName, "clicks.jsonl");
+        File.WriteAllLines(file,
+        [
+            """{"user":"u-1","type":"view","ts":1291191960,"product":" sku-1 ","category":"Shoes","price":"59.90"}""",
+            """{"user":"u-1","type":"cart","ts":"2010-12-01T08:27:00Z","product":"sku-1","category":"Shoes","price":"59.90"}""",
+            """{"user":"u-1","type":"buy","ts":"2010-12-01T08:30:00+01:00","order":"o-1","product":"sku-1","category":"Shoes","qty":2,"price":"59.90"}""",
+            """{"user":"u-1","type":"return","ts":1291450000,"order":"r-1","product":"sku-1","category":"Shoes","qty":1,"price":"59.90"}""",
+            """{"anon":"a-77","type":"view","ts":1291191999,"product":"sku-2","category":"Bags"}""",
+            """{"type":"view","ts":1291191999,"product":"sku-2"}""",
+            """{"user":"u-2","type":"wishlist","ts":1291191999,"product":"sku-2"}""",
+            """not json""",
+            "",
+            """{"user":"ユーザー","type":"view","ts":"yesterday","product":"sku-3"}""",
+        ]);
+
+        var (exit, output) = Run(ImportArgs(tenant, file, Path.Combine(Examples, "clickstream.json")));
+
+        Assert.True(exit == 0, output);
+        var rejects = File.ReadAllLines(file + ".rejects.csv");
+        Assert.Equal(5, rejects.Length);
+        Assert.StartsWith("6,user,no customer id and no anonymous id,missing_user", rejects[1]);
+        Assert.StartsWith("7,type,'wishlist' is not an importable event type", rejects[2]);
+        Assert.EndsWith("bad_json", rejects[3]);
+        Assert.StartsWith("10,ts,\"'yesterday' matches none", rejects[4]);
+
+        var profiles = await WaitForAsync(tenant, ["u-1", "anon:a-77"], p => p.Count == 2 && p["u-1"].EventsApplied == 4);
+        var u1 = profiles["u-1"];
+        Assert.Equal(1, u1.Behavior.Orders);
+        Assert.Equal(59.90m, decimal.Parse(Amount(u1, "EUR"), CultureInfo.InvariantCulture));
+        Assert.Equal(1, u1.Behavior.EventCounts["refund"]);
+        Assert.Equal(1, profiles["anon:a-77"].Behavior.EventCounts["product_view"]);
+    }
+
+    private static bool Matches(IReadOnlyDictionary<string, Profile> profiles, string user, decimal net, long orders, long refunds) =>
+        profiles.TryGetValue(user, out var p)
+        && p.Behavior.Orders == orders
+        && decimal.Parse(Amount(p, "GBP"), CultureInfo.InvariantCulture) == net
+        && p.Behavior.EventCounts.GetValueOrDefault("refund") == refunds;
+
+    private static string Amount(Profile profile, string currency) =>
+        profile.Behavior.MonetaryByCurrency.FirstOrDefault(m => m.Currency == currency)?.Amount ?? "0";
+
+    private static string Describe(Profile? p) => p is null ? "missing" :
+        $"orders {p.Behavior.Orders}, {string.Join(" ", p.Behavior.MonetaryByCurrency.Select(m => m.Amount + m.Currency))}, events {p.EventsApplied}, " +
+        string.Join(" ", p.Behavior.EventCounts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}"));
+
+    private async Task<Dictionary<string, Profile>> WaitForAsync(string tenant, IEnumerable<string> users, Func<Dictionary<string, Profile>, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        Dictionary<string, Profile> profiles;
+        do
+        {
+            profiles = await ProfileAssertions.GetAllAsync(fixture.Silo.Client, tenant, users);
+            if (done(profiles))
+            {
+                return profiles;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        return profiles;
+    }
+
+    private static int StateAcknowledged(string path)
+    {
+        try
+        {
+            using var state = JsonDocument.Parse(File.ReadAllText(path));
+            return state.RootElement.GetProperty("eventsAcknowledged").GetInt32();
+        }
+        catch (Exception ex) when (ex is IOException or JsonException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The CLI from its own build output (the copy in the test output resolves the host's dependency versions, not its own).</summary>
+    private static string CliAssembly()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var path = Path.Combine(Path.GetDirectoryName(Examples)!, "..", "src", "ProfileGrid.Cli", "bin", configuration, "net10.0", "profilegrid.dll");
+        return File.Exists(path) ? Path.GetFullPath(path) : throw new FileNotFoundException("Build src/ProfileGrid.Cli first.", path);
+    }
+
+    private static string FindExamples()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "examples", "import");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("examples/import not found above the test output");
+    }
+}
