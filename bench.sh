@@ -20,6 +20,8 @@
 #   bash bench.sh feedback              # after recommend's history: impressions (10 items) and clicks ingested, acknowledged
 #                                       # and end to end; Recommend before and after feedback and with an experiment running
 #   bash bench.sh stats-cost            # ingest with cluster stats collection on and off, alternating, in one run
+#   bash bench.sh lake                  # lake archive throughput: events/s from the log's append blobs to Parquet on
+#                                       # Azurite (--events N [200000], --partitions P [4], --step R [2000])
 #   bash bench.sh import                # an Online Retail-shaped CSV of 1M rows imported by profilegrid import-events into a
 #                                       # log-azurite host: rows/s and events/s acknowledged and durable (--help: options)
 #   bash bench.sh recommend             # Recommend at 1,000/s for 100k users x 20k items: p50/p99, host CPU per call,
@@ -53,7 +55,7 @@ elif [ "${1:-}" = "recommender-train" ]; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-scipy >/dev/null
   fi
-elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && [ "${1:-}" != "feedback" ] && [ "${1:-}" != "stats-cost" ] && [ "${1:-}" != "import" ] && [ "${1:-}" != "key-cost" ] && ! command -v redis-server >/dev/null 2>&1; then
+elif [ "${1:-}" != "memory" ] && [ "${1:-}" != "growth" ] && [ "${1:-}" != "storage-costs" ] && [ "${1:-}" != "recommend" ] && [ "${1:-}" != "feedback" ] && [ "${1:-}" != "stats-cost" ] && [ "${1:-}" != "import" ] && [ "${1:-}" != "key-cost" ] && [ "${1:-}" != "lake" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "Installing redis-server (apt-get)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null

@@ -22,6 +22,11 @@ if (args.Length > 0 && args[0] == "storage-costs")
     return await StorageCostBench.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "lake")
+{
+    return await LakeBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "growth")
 {
     return await GrowthBench.RunAsync(args[1..]);

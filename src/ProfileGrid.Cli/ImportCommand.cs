@@ -110,7 +110,7 @@ internal static class ImportCommand
                 console.MarkupLineInterpolated($"  [yellow]line {reject.Line}[/]: {reject.Reason}");
             }
 
-            var events = InteractionEvents.From(imported.Users, attributes?.Users, parse.GetValue(currency).ToUpperInvariant()).ToList();
+            var events = InteractionEvents.From(imported.Users, attributes?.Users, (parse.GetValue(currency) ?? "EUR").ToUpperInvariant()).ToList();
             using var channel = KeysCommand.Channel(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)));
             var client = new ProfileGateway.ProfileGatewayClient(channel);
             long acknowledged = 0, repeated = 0;

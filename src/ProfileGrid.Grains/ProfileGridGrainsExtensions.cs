@@ -59,6 +59,14 @@ public static class ProfileGridGrainsExtensions
         });
         services.AddHostedService<LogPartitionKeeper>();
         silo.AddProfileGridStats(configuration);
+        AddValidatedOptions<Lake.LakeOptions>(services, configuration, Lake.LakeOptions.Section, o => o.Validate());
+
+        // Made on first use, by factories: a silo without a lake has no ILakeStore, and the container's validation at
+        // build time must not ask for one.
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeArchiver>(sp));
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeReader>(sp));
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeRebuilder>(sp));
+        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeSnapshotter>(sp));
         return silo;
     }
 

@@ -313,6 +313,33 @@ public sealed partial class UserProfileGrain(
         return Task.FromResult<ProfileView?>(View(asOf ?? now, now, keep: true));
     }
 
+    async Task<bool> IUserProfileGrain.RebuildAsync(EventBatch events, long logEnd)
+    {
+        await UntilReconciledAsync();
+        if (State.LogPosition > logEnd)
+        {
+            return false;
+        }
+
+        var before = StatsMark();
+        var created = State.Profile.CreatedAt;
+        State.Profile = new UserProfile();
+        EnsureIdentity();
+        if (created != default)
+        {
+            Profile.CreatedAt = created;
+        }
+
+        ProfileUpdater.Apply(Profile, events.Events, _options, clock.GetUtcNow());
+        State.LogPosition = logEnd;
+        StatsChanged(before);
+        StateChanged();
+        NoteItems(events.Events);
+        _unsaved = true;
+        await PersistAsync();
+        return true;
+    }
+
     async Task<ProfileView> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
     {
         await UntilReconciledAsync();

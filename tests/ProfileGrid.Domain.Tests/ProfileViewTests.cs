@@ -40,7 +40,7 @@ public class ProfileViewTests
         var serializer = services.GetRequiredService<Serializer<ProfileView>>();
         var copier = services.GetRequiredService<DeepCopier<ProfileView>>();
 
-        Assert.Equal(ProfileJson.Serialize(view), ProfileJson.Serialize(serializer.Deserialize(serializer.SerializeToArray(view))));
+        Assert.Equal(ProfileJson.Serialize(view), ProfileJson.Serialize(serializer.Deserialize(serializer.SerializeToArray(view))!));
         Assert.Same(view, copier.Copy(view));
     }
 

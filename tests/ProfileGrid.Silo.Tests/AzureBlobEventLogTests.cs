@@ -80,4 +80,29 @@ public class AzureBlobEventLogTests(AzuriteFixture azurite)
 
         Assert.Equal(Enumerable.Range(0, 8).Select(i => $"record-{i}"), (await ReadAllAsync(current, 0, 0)).Select(r => r.Name));
     }
+
+    [Fact]
+    public async Task Trim_deletes_whole_segments_before_a_position_and_reads_start_at_what_is_kept()
+    {
+        var log = NewLog(NewServiceId());
+        var appends = await AppendAsync(log, 2, 12);
+        var keepFrom = appends[7].Position;
+        var segments = await log.SegmentsAsync(2);
+
+        var trimmed = await log.TrimAsync(2, keepFrom);
+
+        Assert.Equal(segments.Count(s => s < (int)(keepFrom >> 40)), trimmed);
+        Assert.Equal(segments.Where(s => s >= (int)(keepFrom >> 40)), await log.SegmentsAsync(2));
+        var kept = await ReadAllAsync(log, 2, 0);
+        Assert.Contains(kept, r => r.Name == "record-7");
+        Assert.DoesNotContain(kept, r => r.Name == "record-0");
+        Assert.Equal(appends.Where(a => a.Position >> 40 >= keepFrom >> 40).Select(a => a.Position), kept.Select(r => r.Position));
+
+        // The writer's end is where it was, and appends go on; trimming everything keeps the last segment.
+        Assert.Equal(appends[^1].Next, await log.GetEndAsync(2));
+        await log.TrimAsync(2, long.MaxValue);
+        Assert.Single(await log.SegmentsAsync(2));
+        var next = await log.AppendAsync(2, appends[^1].Next, Record(12));
+        Assert.Equal("record-12", (await ReadAllAsync(log, 2, next.Position)).Single().Name);
+    }
 }

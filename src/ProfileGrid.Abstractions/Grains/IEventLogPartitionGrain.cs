@@ -28,6 +28,14 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
 
     /// <summary>Activates the partition (replaying what no profile has persisted yet) and reports its state.</summary>
     Task<LogPartitionStatus> GetStatusAsync();
+
+    /// <summary>
+    /// Saves the checkpoint, then archives to the data lake what the log holds past the archive watermark (one step,
+    /// at most ProfileGrid:Lake:MaxRecordsPerArchive records) and trims the log behind both. Returns the position of the
+    /// last archived record (-1: none), or null when the silo has no lake. The partition also does this by itself every
+    /// ProfileGrid:Lake:ArchiveInterval.
+    /// </summary>
+    Task<long?> ArchiveNowAsync();
 }
 
 /// <summary>One profile's events as the gateway grouped them, with the key they were grouped by.</summary>

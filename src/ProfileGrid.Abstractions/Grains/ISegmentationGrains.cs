@@ -58,6 +58,9 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<string[]> GetRfmMembersAsync(string cell, string? afterProfileKey, int pageSize);
 
+    /// <summary>Every vector the shard holds with its segment and RFM score, as the profiles last reported them (the lake's daily profile snapshot).</summary>
+    Task<ShardSnapshotEntry[]> GetSnapshotAsync();
+
     /// <summary>
     /// Every user the shard holds a vector for, after <paramref name="afterProfileKey"/> (exclusive; null from the
     /// start), in key order: how an export enumerates a tenant's profiles without scanning storage.
@@ -101,6 +104,19 @@ public sealed record FeatureUpdate(
     [property: Id(1)] double[] Values,
     [property: Id(2)] DateTimeOffset AsOf,
     [property: Id(3)] DateTimeOffset? NextWindowChange = null);
+
+/// <summary>
+/// One profile as its feature shard holds it: the feature vector (in ProfileFeatures.All order) as of <see cref="AsOf"/>
+/// (the profile's last material change), its segment (-1: none) since when, and its packed RFM score (0: none).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.shard-snapshot-entry")]
+public sealed record ShardSnapshotEntry(
+    [property: Id(0)] string ProfileKey,
+    [property: Id(1)] double[] Values,
+    [property: Id(2)] DateTimeOffset AsOf,
+    [property: Id(3)] int Segment,
+    [property: Id(4)] DateTimeOffset Since,
+    [property: Id(5)] int Rfm);
 
 /// <summary>A user's segment under a model, and their RFM scores under the same model (null: not a customer yet).</summary>
 [GenerateSerializer, Immutable, Alias("pg.user-segment")]

@@ -38,6 +38,16 @@ public interface IUserProfileGrain : IGrainWithStringKey
     [OneWay, AlwaysInterleave]
     Task WriteBehindNowAsync();
 
+    /// <summary>
+    /// Resets the profile's behavior to what <paramref name="events"/> (every event of the user, in log order) make of
+    /// a new profile, keeping its creation time, then writes it durably. <paramref name="logEnd"/> is the last position of
+    /// the user's log partition the caller has read: a profile that has already applied a later record answers false
+    /// and changes nothing (the caller reads the log again). Records up to <paramref name="logEnd"/> are then skipped
+    /// if the log hands them again. Attributes and preferences set directly (not by events) are not in the events, and
+    /// are reset too: see docs/lake.md.
+    /// </summary>
+    Task<bool> RebuildAsync(Events.EventBatch events, long logEnd);
+
     /// <summary>Merges CRM demographics and traits; durably written before it returns the view as of now.</summary>
     Task<ProfileView> UpsertAttributesAsync(DemographicsUpdate update);
 

@@ -42,9 +42,15 @@ public sealed partial class EventLogPartitionGrain(
     Stats.StatsCollector stats,
     ProfileGridMetrics metrics,
     TimeProvider clock,
-    ILogger<EventLogPartitionGrain> logger)
+    ILogger<EventLogPartitionGrain> logger,
+    IServiceProvider services)
     : Grain, IEventLogPartitionGrain
 {
+    // The lake archiver (null when the silo has no lake), and its step in flight: off this grain's turn, never in the pump's way.
+    private readonly Lake.LakeArchiver? _archiver = Lake.LakeArchiving.ArchiverOf(services);
+    private Task<long?> _archiving = Task.FromResult<long?>(null);
+    private DateTimeOffset _archivedAt;
+
     /// <summary>Set-aside records kept in the checkpoint row per partition (older ones remain in the logs).</summary>
     public const int KeptSetAside = 100;
 
@@ -128,6 +134,38 @@ public sealed partial class EventLogPartitionGrain(
         return Task.FromResult(new LogPartitionStatus(
             _partition, _progress.Checkpoint, _progress.End, _progress.ProfilesUnwritten, _progress.Undispatched, _progress.Replaying,
             checkpoint.State.SetAsideCount + _setAsideUnsaved.Count, recent));
+    }
+
+    async Task<long?> IEventLogPartitionGrain.ArchiveNowAsync()
+    {
+        if (_archiver is null)
+        {
+            return null;
+        }
+
+        await SaveCheckpointAsync();
+        await _archiving.ContinueWith(_ => { }, TaskScheduler.Current);
+        _archivedAt = clock.GetUtcNow();
+        _archiving = ArchiveOffTurn(checkpoint.State.Position);
+        return await _archiving;
+    }
+
+    /// <summary>One archive step on the thread pool: it reads the log and writes Parquet, and touches no grain state.</summary>
+    private Task<long?> ArchiveOffTurn(long durableCheckpoint)
+    {
+        var (archiver, partition) = (_archiver!, _partition);
+        var snapshots = partition == 0 ? services.GetService(typeof(Lake.LakeSnapshotter)) as Lake.LakeSnapshotter : null;
+        return Task.Run(async () =>
+        {
+            var through = await archiver.ArchiveGuardedAsync(partition, durableCheckpoint);
+            if (snapshots is not null)
+            {
+                // Partition 0 takes each day's profile snapshots (one partition, so the cluster takes them once).
+                await archiver.SnapshotGuardedAsync(snapshots);
+            }
+
+            return (long?)through;
+        });
     }
 
     /// <summary>Starts the pump, or wakes it if it waits on a step that cannot take the new work.</summary>
@@ -390,6 +428,11 @@ public sealed partial class EventLogPartitionGrain(
 
         await SaveCheckpointAsync();
         ReportBacklog();
+        if (_archiver is not null && _archiving.IsCompleted && clock.GetUtcNow() - _archivedAt >= _archiver.Interval)
+        {
+            _archivedAt = clock.GetUtcNow();
+            _archiving = ArchiveOffTurn(checkpoint.State.Position);
+        }
 
         if (_replayHeld)
         {

@@ -23,6 +23,14 @@ public interface IEventLog
 
     /// <summary>Every record from <paramref name="fromPosition"/> on, with its position, in order.</summary>
     IAsyncEnumerable<(long Position, byte[] Record)> ReadAsync(int partition, long fromPosition, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes what the log holds wholly before <paramref name="beforePosition"/>, in whole segments (a segment with
+    /// any record at or after it stays, and so does the segment being written); returns the segments deleted. Callers
+    /// pass a position every record before which is both checkpointed and archived (see docs/lake.md): a read from a
+    /// trimmed position starts at the first record kept.
+    /// </summary>
+    Task<int> TrimAsync(int partition, long beforePosition, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Where an appended record landed, and where the next one goes.</summary>
@@ -31,7 +39,8 @@ public readonly record struct LogAppend(long Position, long Next);
 /// <summary>The log in process memory: tests and throwaway runs only; every record is lost with the process.</summary>
 public sealed class MemoryEventLog : IEventLog
 {
-    private readonly Dictionary<int, List<byte[]>> _partitions = [];
+    // A trimmed record's slot stays (as null) so that positions keep their meaning.
+    private readonly Dictionary<int, List<byte[]?>> _partitions = [];
 
     public bool IsDurable => false;
 
@@ -61,7 +70,7 @@ public sealed class MemoryEventLog : IEventLog
     public async IAsyncEnumerable<(long Position, byte[] Record)> ReadAsync(
         int partition, long fromPosition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        List<byte[]> snapshot;
+        List<byte[]?> snapshot;
         lock (_partitions)
         {
             snapshot = [.. Records(partition)];
@@ -70,13 +79,45 @@ public sealed class MemoryEventLog : IEventLog
         for (var position = (int)Math.Max(0, fromPosition); position < snapshot.Count; position++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return (position, snapshot[position]);
+            if (snapshot[position] is { } record)
+            {
+                yield return (position, record);
+            }
         }
 
         await Task.CompletedTask;
     }
 
-    private List<byte[]> Records(int partition)
+    /// <summary>Each record is a segment of its own here; the last record always stays (it holds the log's end).</summary>
+    public Task<int> TrimAsync(int partition, long beforePosition, CancellationToken cancellationToken = default)
+    {
+        lock (_partitions)
+        {
+            var records = Records(partition);
+            var trimmed = 0;
+            for (var position = 0; position < Math.Min(beforePosition, records.Count - 1); position++)
+            {
+                if (records[position] is not null)
+                {
+                    records[position] = null;
+                    trimmed++;
+                }
+            }
+
+            return Task.FromResult(trimmed);
+        }
+    }
+
+    /// <summary>Records the partition still holds (not trimmed).</summary>
+    public int CountKept(int partition)
+    {
+        lock (_partitions)
+        {
+            return Records(partition).Count(r => r is not null);
+        }
+    }
+
+    private List<byte[]?> Records(int partition)
     {
         if (!_partitions.TryGetValue(partition, out var records))
         {

@@ -319,6 +319,9 @@ public sealed partial class FeatureShardGrain(
     public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize) =>
         Task.FromResult(_members.TryGetValue(segmentId, out var members) ? Page(members, afterProfileKey, pageSize) : []);
 
+    public Task<ShardSnapshotEntry[]> GetSnapshotAsync() =>
+        Task.FromResult(Entries.Select(pair => new ShardSnapshotEntry(pair.Key, pair.Value.Values, pair.Value.AsOf, pair.Value.Segment, pair.Value.Since, pair.Value.Rfm)).ToArray());
+
     public Task<Dictionary<string, int>> GetAssignmentsAsync() =>
         Task.FromResult(Entries.Where(pair => pair.Value.Segment >= 0).ToDictionary(pair => pair.Key, pair => pair.Value.Segment, StringComparer.Ordinal));
 

@@ -22,6 +22,7 @@ public static class RestEndpoints
         var admin = routes.MapGroup("/v1/admin");
         admin.MapGet("/cluster", GetClusterAsync);
         admin.MapGet("/ingest", GetIngestAsync);
+        admin.MapLakeAdminApi();
         return routes;
     }
 

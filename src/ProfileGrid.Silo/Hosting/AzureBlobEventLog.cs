@@ -133,6 +133,45 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId,
         }
     }
 
+    /// <summary>Deletes the segments before the one <paramref name="beforePosition"/> falls in: every record in them lies before it.</summary>
+    public async Task<int> TrimAsync(int partition, long beforePosition, CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var keepFrom = (int)(Math.Max(0, beforePosition) >> OffsetBits);
+        var last = await LastSegmentAsync(partition, cancellationToken);
+        var trimmed = 0;
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = Prefix(partition) }, cancellationToken))
+        {
+            // The last segment is where the writer resumes (GetEndAsync reads it): it always stays.
+            if (ParseSegment(item.Name) is { } segment && segment < keepFrom && segment != last)
+            {
+                if ((await Segment(partition, segment).DeleteIfExistsAsync(cancellationToken: cancellationToken)).Value)
+                {
+                    trimmed++;
+                }
+            }
+        }
+
+        return trimmed;
+    }
+
+    /// <summary>The segment numbers the partition holds, in order.</summary>
+    public async Task<List<int>> SegmentsAsync(int partition, CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var segments = new List<int>();
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = Prefix(partition) }, cancellationToken))
+        {
+            if (ParseSegment(item.Name) is { } segment)
+            {
+                segments.Add(segment);
+            }
+        }
+
+        segments.Sort();
+        return segments;
+    }
+
     private static long Position(int segment, long offset) => ((long)segment << OffsetBits) | offset;
 
     private static string Prefix(int partition) => $"p{partition:D4}/";

@@ -113,7 +113,7 @@ public static class GatewayHostingExtensions
                  GET|PUT|POST /v1/tenants/{tenant}/recommendation-rules, GET|PUT|DELETE /v1/tenants/{tenant}/recommendation-rules/{rule}
           Stats: GET /v1/tenants, GET /v1/tenants/{tenant}/stats, GET /v1/tenants/{tenant}/stats/series?resolution=minute|hour
           Health: GET /healthz (readiness), GET /healthz/detail (storage, ingest backlog; JSON)    Metrics: GET /metrics (Prometheus)
-          Operators (loopback unless ProfileGrid:Admin:AllowRemote): GET /v1/admin/ingest, GET /v1/admin/cluster, the Orleans dashboard at /orleans
+          Operators (loopback unless ProfileGrid:Admin:AllowRemote): GET /v1/admin/ingest, GET /v1/admin/cluster, GET/POST /v1/admin/lake (archive, rebuild, snapshot), the Orleans dashboard at /orleans
           Dashboard: GET /dashboard (the web dashboard; ProfileGrid:Dashboard:Enabled)
         """;
 }

@@ -38,6 +38,7 @@ public static class SettingsCheck
         (Operations.HealthSettings.Section, typeof(Operations.HealthSettings)),
         (ProfileGrid.Grains.Stats.StatsOptions.Section, typeof(ProfileGrid.Grains.Stats.StatsOptions)),
         (Access.AuthSettings.Section, typeof(Access.AuthSettings)),
+        (ProfileGrid.Grains.Lake.LakeOptions.Section, typeof(ProfileGrid.Grains.Lake.LakeOptions)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>

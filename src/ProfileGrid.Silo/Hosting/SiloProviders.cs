@@ -43,6 +43,7 @@ public static class SiloProviders
             silo.Services.AddSingleton<IEventLog>(new AzureBlobEventLog(new BlobServiceClient(storageConnectionString), settings.ServiceId));
         }
 
+        AddLake(silo, settings, storageConnectionString);
         if (settings.UsesStreams)
         {
             AddStreams(silo, settings, storageConnectionString);
@@ -50,6 +51,33 @@ public static class SiloProviders
 
         AddClustering(silo, settings, storageConnectionString);
         return silo;
+    }
+
+    /// <summary>The data lake's container: ProfileGrid:Lake:Container, or "{ServiceId}-lake".</summary>
+    public static string LakeContainer(HostSettings settings, ProfileGrid.Grains.Lake.LakeOptions lake) =>
+        string.IsNullOrEmpty(lake.Container) ? $"{settings.ServiceId}-lake" : lake.Container;
+
+    /// <summary>
+    /// The lake's store: ProfileGrid:Lake:Folder when set, else the blob container on Azure Storage; memory runs without a
+    /// folder have no lake (docs/lake.md).
+    /// </summary>
+    private static void AddLake(ISiloBuilder silo, HostSettings settings, string? connectionString)
+    {
+        var lake = silo.Configuration.GetSection(ProfileGrid.Grains.Lake.LakeOptions.Section).Get<ProfileGrid.Grains.Lake.LakeOptions>() ?? new();
+        if (!lake.Enabled)
+        {
+            return;
+        }
+
+        if (!string.IsNullOrEmpty(lake.Folder))
+        {
+            silo.Services.AddSingleton<ProfileGrid.Grains.Lake.ILakeStore>(new ProfileGrid.Grains.Lake.FolderLakeStore(lake.Folder));
+        }
+        else if (settings.Storage == StorageProvider.AzureStorage)
+        {
+            silo.Services.AddSingleton<ProfileGrid.Grains.Lake.ILakeStore>(
+                new AzureBlobLakeStore(new BlobServiceClient(connectionString).GetBlobContainerClient(LakeContainer(settings, lake))));
+        }
     }
 
     /// <summary>The Azure Queues of the events stream: "{ServiceId}-events-{n}".</summary>

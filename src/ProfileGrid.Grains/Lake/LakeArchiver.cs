@@ -1,0 +1,282 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Serialization;
+using ProfileGrid.Grains.Ingest;
+
+namespace ProfileGrid.Grains.Lake;
+
+/// <summary>
+/// Archives one log partition into the lake, compacts what it archived and trims the log behind it. Called by the
+/// partition's grain (<see cref="EventLogPartitionGrain"/>) off its turn; holds no state of its own but a lock per
+/// partition. A step is exactly-once in the lake by a durable intent:
+/// <list type="number">
+/// <item>the watermark file names the range [first, last] of log positions the step will archive (the intent);</item>
+/// <item>one Parquet part per tenant/day of the range is written under a name made of the range alone, so writing it
+/// again after a crash replaces it with the same rows;</item>
+/// <item>the watermark moves to last, and the intent is cleared.</item>
+/// </list>
+/// After a crash between 1 and 3 the next step redoes exactly the intended range; nothing else is ever written.
+/// </summary>
+public sealed partial class LakeArchiver(
+    ILakeStore store, IEventLog log, Serializer serializer, IOptions<LakeOptions> options, TimeProvider clock, ILogger<LakeArchiver> logger)
+{
+    private readonly LakeOptions _options = options.Value;
+    private readonly Dictionary<int, SemaphoreSlim> _locks = [];
+    private readonly HashSet<string> _tenants = new(StringComparer.Ordinal);
+
+    public ILakeStore Store => store;
+
+    /// <summary>How often a partition archives by itself.</summary>
+    public TimeSpan Interval => _options.ArchiveInterval;
+
+    /// <summary>
+    /// <see cref="ArchiveAsync"/> for the partition's timer: a failure is logged and the next step tries again (the
+    /// watermark has not moved past what is not written). Returns the watermark.
+    /// </summary>
+    public async Task<long> ArchiveGuardedAsync(int partition, long checkpoint)
+    {
+        try
+        {
+            return (await ArchiveAsync(partition, checkpoint)).Through;
+        }
+        catch (Exception ex)
+        {
+            LogArchiveFailed(partition, store.Location, ex);
+            return -1;
+        }
+    }
+
+    /// <summary>
+    /// Archives what lies past the partition's watermark (at most <see cref="LakeOptions.MaxRecordsPerArchive"/>
+    /// records), compacts the tenant/day folders it wrote to, then trims the log's segments wholly before both
+    /// <paramref name="checkpoint"/> (the partition's durable checkpoint) and the watermark.
+    /// </summary>
+    public async Task<ArchiveStep> ArchiveAsync(int partition, long checkpoint, CancellationToken cancellationToken = default)
+    {
+        var gate = Lock(partition);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await ArchiveLockedAsync(partition, checkpoint, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The partition's watermark: the position of the last archived record (-1: none), and an unfinished step's range.</summary>
+    public async Task<ArchiveWatermark> GetWatermarkAsync(int partition, CancellationToken cancellationToken = default)
+    {
+        var bytes = await store.ReadAsync(LakePaths.Watermark(partition), cancellationToken);
+        return bytes is null ? new ArchiveWatermark(-1, null, null) : JsonSerializer.Deserialize<ArchiveWatermark>(bytes)!;
+    }
+
+    /// <summary>Today's snapshots, if not taken yet; a failure is logged and the next step tries again.</summary>
+    public async Task SnapshotGuardedAsync(LakeSnapshotter snapshots)
+    {
+        try
+        {
+            await snapshots.SnapshotDueAsync();
+        }
+        catch (Exception ex)
+        {
+            LogSnapshotFailed(store.Location, ex);
+        }
+    }
+
+    private async Task<ArchiveStep> ArchiveLockedAsync(int partition, long checkpoint, CancellationToken cancellationToken)
+    {
+        var mark = await GetWatermarkAsync(partition, cancellationToken);
+        var now = clock.GetUtcNow();
+        var rows = new List<LakeEventRow>();
+        long first = -1, last = mark.Through;
+        var records = 0;
+        await foreach (var (position, record) in log.ReadAsync(partition, Math.Max(0, mark.Through), cancellationToken))
+        {
+            if (position <= mark.Through)
+            {
+                continue;
+            }
+
+            if (mark.PendingLast is { } pendingLast ? position > pendingLast : records >= _options.MaxRecordsPerArchive)
+            {
+                break;
+            }
+
+            var index = 0;
+            foreach (var batch in LogRecords.Read(record, serializer))
+            {
+                foreach (var e in batch.Batch.Events)
+                {
+                    rows.Add(LakeEventRow.From(e, partition, position, index++, now));
+                }
+            }
+
+            if (first < 0)
+            {
+                first = position;
+            }
+
+            last = position;
+            records++;
+        }
+
+        if (mark.PendingLast is { } intended)
+        {
+            // A crashed step's range: redone whole, under the same names (the log still holds it: trim waits for the watermark).
+            (first, last) = (mark.PendingFirst!.Value, intended);
+        }
+        else if (records > 0)
+        {
+            await WriteWatermarkAsync(partition, mark with { PendingFirst = first, PendingLast = last }, cancellationToken);
+        }
+
+        var written = new List<string>();
+        foreach (var tenant in rows.Select(r => r.Tenant).Distinct(StringComparer.Ordinal))
+        {
+            await NoteTenantAsync(tenant, cancellationToken);
+        }
+
+        if (first >= 0)
+        {
+            foreach (var group in rows.GroupBy(r => (r.Tenant, Day: r.Day())))
+            {
+                var name = LakePaths.Part(group.Key.Tenant, group.Key.Day, partition, first, last);
+                await store.WriteAsync(name, await LakeParquet.WriteAsync(group.ToList(), cancellationToken), cancellationToken);
+                written.Add(name);
+            }
+
+            await WriteWatermarkAsync(partition, new ArchiveWatermark(last, null, null), cancellationToken);
+            LogArchived(partition, records, rows.Count, written.Count, last);
+        }
+
+        var compacted = 0;
+        foreach (var folder in written.Select(n => n[..(n.LastIndexOf('/') + 1)]).Distinct(StringComparer.Ordinal))
+        {
+            compacted += await CompactAsync(folder, partition, last, cancellationToken) ? 1 : 0;
+        }
+
+        var trimmed = 0;
+        if (_options.TrimLog)
+        {
+            trimmed = await log.TrimAsync(partition, Math.Min(checkpoint, last + 1), cancellationToken);
+            if (trimmed > 0)
+            {
+                LogTrimmed(partition, trimmed, Math.Min(checkpoint, last + 1));
+            }
+        }
+
+        return new ArchiveStep(records, rows.Count, written.Count, compacted, trimmed, last);
+    }
+
+    /// <summary>
+    /// Merges this partition's files in one tenant/day folder into one once there are <see cref="LakeOptions.CompactionThreshold"/>
+    /// of them: writes the merged file, then deletes the files it merged. Rows are keyed by (partition, position, index),
+    /// so a merge that crashed between its write and its deletes is merged again later without doubling; until then a
+    /// reader sees those rows twice, which the documented queries' dedupe on event id absorbs (docs/lake.md).
+    /// </summary>
+    public async Task<bool> CompactAsync(string folder, int partition, long through, CancellationToken cancellationToken = default, bool force = false)
+    {
+        var files = new List<(string Name, long Until)>();
+        await foreach (var file in store.ListAsync(folder, cancellationToken))
+        {
+            if (file.Name.IndexOf('/', folder.Length) < 0 && LakePaths.ParseFile(file.Name) is { } parsed && parsed.Partition == partition && parsed.Until <= through)
+            {
+                files.Add((file.Name, parsed.Until));
+            }
+        }
+
+        if (files.Count < (force ? 2 : _options.CompactionThreshold))
+        {
+            return false;
+        }
+
+        var merged = new Dictionary<(long, int), LakeEventRow>();
+        foreach (var (name, _) in files)
+        {
+            if (await store.ReadAsync(name, cancellationToken) is { } bytes)
+            {
+                foreach (var row in await LakeParquet.ReadAsync<LakeEventRow>(bytes, cancellationToken))
+                {
+                    merged.TryAdd((row.LogPosition, row.EventIndex), row);
+                }
+            }
+        }
+
+        var target = LakePaths.Compacted(folder, partition, files.Max(f => f.Until));
+        var ordered = merged.Values.OrderBy(r => r.LogPosition).ThenBy(r => r.EventIndex).ToList();
+        await store.WriteAsync(target, await LakeParquet.WriteAsync(ordered, cancellationToken), cancellationToken);
+        foreach (var (name, _) in files.Where(f => f.Name != target))
+        {
+            await store.DeleteAsync(name, cancellationToken);
+        }
+
+        LogCompacted(partition, folder, files.Count, ordered.Count);
+        return true;
+    }
+
+    /// <summary>Records that the lake holds the tenant's events (the daily snapshots' list of tenants), once per process.</summary>
+    private async Task NoteTenantAsync(string tenant, CancellationToken cancellationToken)
+    {
+        lock (_tenants)
+        {
+            if (_tenants.Contains(tenant))
+            {
+                return;
+            }
+        }
+
+        await store.WriteAsync($"{LakePaths.State}tenants/{LakePaths.TenantSegment(tenant)}.json", JsonSerializer.SerializeToUtf8Bytes(tenant), cancellationToken);
+        lock (_tenants)
+        {
+            _tenants.Add(tenant);
+        }
+    }
+
+    private async Task WriteWatermarkAsync(int partition, ArchiveWatermark mark, CancellationToken cancellationToken) =>
+        await store.WriteAsync(LakePaths.Watermark(partition), JsonSerializer.SerializeToUtf8Bytes(mark), cancellationToken);
+
+    private SemaphoreSlim Lock(int partition)
+    {
+        lock (_locks)
+        {
+            return _locks.TryGetValue(partition, out var gate) ? gate : _locks[partition] = new SemaphoreSlim(1, 1);
+        }
+    }
+
+    [LoggerMessage(EventId = 3300, Level = LogLevel.Information, Message = "Lake: partition {Partition} archived {Records} records ({Rows} events) into {Files} files, through position {Through}")]
+    private partial void LogArchived(int partition, int records, int rows, int files, long through);
+
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "Lake: partition {Partition} compacted {Files} files of {Folder} into one ({Rows} events)")]
+    private partial void LogCompacted(int partition, string folder, int files, int rows);
+
+    [LoggerMessage(EventId = 3303, Level = LogLevel.Warning, Message = "Lake: archiving partition {Partition} to {Location} failed; the next step retries")]
+    private partial void LogArchiveFailed(int partition, string location, Exception exception);
+
+    [LoggerMessage(EventId = 3304, Level = LogLevel.Warning, Message = "Lake: taking the daily profile snapshots in {Location} failed; the next step retries")]
+    private partial void LogSnapshotFailed(string location, Exception exception);
+
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "Lake: partition {Partition} trimmed {Segments} log segments before position {Before}")]
+    private partial void LogTrimmed(int partition, int segments, long before);
+}
+
+/// <summary>
+/// How far a partition is archived: <see cref="Through"/> is the position of the last record in the lake (-1: none);
+/// a pending range is a step that wrote its intent and may not have finished.
+/// </summary>
+public sealed record ArchiveWatermark(long Through, long? PendingFirst, long? PendingLast);
+
+/// <summary>What one archive step did.</summary>
+public readonly record struct ArchiveStep(int Records, int Events, int Files, int Compacted, int SegmentsTrimmed, long Through);
+
+/// <summary>Registration of the lake in a silo.</summary>
+public static class LakeArchiving
+{
+    /// <summary>The silo's archiver, or null when the lake is off or the host gave it no store.</summary>
+    public static LakeArchiver? ArchiverOf(IServiceProvider services) =>
+        services.GetService(typeof(ILakeStore)) is not null && services.GetService(typeof(IOptions<LakeOptions>)) is IOptions<LakeOptions> { Value.Enabled: true }
+            ? (LakeArchiver?)services.GetService(typeof(LakeArchiver))
+            : null;
+}

@@ -1,0 +1,66 @@
+using System.Globalization;
+using ProfileGrid.Abstractions;
+
+namespace ProfileGrid.Grains.Lake;
+
+/// <summary>
+/// The lake's file names. Events: "events/tenant={tenant}/date={yyyy-MM-dd}/part-p{partition:D4}-{from:x16}-{until:x16}.parquet"
+/// for the log range [from, until) one archive step wrote, and "compact-p{partition:D4}-{until:x16}.parquet" for the
+/// merge of a partition's parts up to until. Snapshots: "snapshots/tenant={tenant}/date={day}/profiles.parquet".
+/// The tenant is <see cref="ProfileKey.Encode"/>d ([A-Za-z0-9.-@] kept, every other UTF-8 byte as ~XX), and one
+/// longer than <see cref="MaxTenantSegment"/> characters becomes a readable prefix and a SHA-256 digest: every
+/// validated tenant makes a valid blob name and path segment; the real tenant is in each row's tenant column.
+/// </summary>
+public static class LakePaths
+{
+    public const string Events = "events/";
+    public const string Snapshots = "snapshots/";
+    public const string State = "_state/";
+    public const int MaxTenantSegment = 120;
+
+    public static string TenantSegment(string tenant) => "tenant=" + ProfileKey.BoundStorageKey(ProfileKey.Encode(tenant), MaxTenantSegment);
+
+    public static string DaySegment(DateOnly day) => "date=" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    public static string TenantEvents(string tenant) => $"{Events}{TenantSegment(tenant)}/";
+
+    public static string DayFolder(string tenant, DateOnly day) => $"{TenantEvents(tenant)}{DaySegment(day)}/";
+
+    public static string Part(string tenant, DateOnly day, int partition, long from, long until) =>
+        $"{DayFolder(tenant, day)}part-p{partition:D4}-{from:x16}-{until:x16}.parquet";
+
+    public static string Compacted(string folder, int partition, long until) => $"{folder}compact-p{partition:D4}-{until:x16}.parquet";
+
+    public static string Watermark(int partition) => $"{State}archive-p{partition:D4}.json";
+
+    public static string Snapshot(string tenant, DateOnly day) => $"{Snapshots}{TenantSegment(tenant)}/{DaySegment(day)}/profiles.parquet";
+
+    /// <summary>The partition and the end of the range of a part or compacted file (null for any other name).</summary>
+    public static (int Partition, long Until, bool Compacted)? ParseFile(string name)
+    {
+        var file = name[(name.LastIndexOf('/') + 1)..];
+        if (!file.EndsWith(".parquet", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var parts = file[..^".parquet".Length].Split('-');
+        if (parts is ["part", var p, _, var until] && TryPartition(p, out var partition) && long.TryParse(until, NumberStyles.HexNumber, null, out var end))
+        {
+            return (partition, end, false);
+        }
+
+        if (parts is ["compact", var cp, var cuntil] && TryPartition(cp, out var cpartition) && long.TryParse(cuntil, NumberStyles.HexNumber, null, out var cend))
+        {
+            return (cpartition, cend, true);
+        }
+
+        return null;
+    }
+
+    private static bool TryPartition(string text, out int partition)
+    {
+        partition = -1;
+        return text.StartsWith('p') && int.TryParse(text.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out partition);
+    }
+}

@@ -1,0 +1,199 @@
+using ProfileGrid.Abstractions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Grains.Lake;
+
+namespace ProfileGrid.Grains.Tests.Lake;
+
+/// <summary>The archiver against an in-memory log and a lake folder, read back with DuckDB.</summary>
+public sealed class LakeArchiverTests : IDisposable
+{
+    private const int Partitions = 4;
+    private readonly string _folder = LakeTestData.TempFolder();
+    private readonly MemoryEventLog _log = new();
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private LakeArchiver Archiver(ILakeStore? store = null, int maxRecords = 2000, int compaction = 4) => new(
+        store ?? new FolderLakeStore(_folder), _log, LakeTestData.Serializer,
+        Options.Create(new LakeOptions { MaxRecordsPerArchive = maxRecords, CompactionThreshold = compaction }),
+        TimeProvider.System, NullLogger<LakeArchiver>.Instance);
+
+    private async Task ArchiveAllAsync(LakeArchiver archiver, long checkpoint = long.MaxValue)
+    {
+        for (var p = 0; p < Partitions; p++)
+        {
+            while ((await archiver.ArchiveAsync(p, checkpoint)).Records > 0)
+            {
+            }
+        }
+    }
+
+    private static int Events(IEnumerable<ProfileBatch> batches) => batches.Sum(b => b.Batch.Events.Count);
+
+    [Fact]
+    public async Task Every_logged_event_is_one_row_in_its_tenant_and_day_with_its_fields()
+    {
+        var history = LakeTestData.MessyHistory("shop/ü x", 25, seed: 1);
+        await LakeTestData.AppendAsync(_log, history, Partitions);
+
+        await ArchiveAllAsync(Archiver(maxRecords: 3));
+
+        using var duck = LakeTestData.Open(_folder);
+        Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
+        Assert.Equal(0, LakeTestData.Scalar(duck, "SELECT count(*) FROM (SELECT log_partition, log_position, event_index FROM lake_rows GROUP BY ALL HAVING count(*) > 1)"));
+
+        // The folder's day is the event's UTC day, old days included; the tenant folder is the encoded tenant.
+        var folders = Directory.GetDirectories(Path.Combine(_folder, "events"));
+        Assert.Equal(["tenant=shop~2F~C3~BC~20x"], folders.Select(Path.GetFileName));
+        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1970-01-01")));
+        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1998-07-12")));
+        Assert.Equal(0, LakeTestData.Scalar(duck,
+            "SELECT count(*) FROM (SELECT filename, occurred_at FROM read_parquet('" + _folder + "/events/**/*.parquet', filename = true, hive_partitioning = false)) " +
+            "WHERE strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%d') <> regexp_extract(filename, 'date=([0-9-]+)', 1)"));
+
+        // Typed columns: a purchase's nested lines and total, an identify's traits in properties, a non-Latin query.
+        var purchase = LakeTestData.Query(duck,
+            "SELECT order_total, len(lines), lines[2].product_id, currency, country, device FROM events WHERE type = 'purchase' AND event_id = 'e-0-0'")[0];
+        Assert.Equal(45.03m, Convert.ToDecimal(purchase[0]));
+        Assert.Equal(2L, Convert.ToInt64(purchase[1]));
+        Assert.Equal("p-ü", purchase[2]);
+        Assert.Equal(["EUR", "DE", "mobile"], purchase[3..].Select(v => (string)v!));
+        Assert.Equal("gold", LakeTestData.Query(duck, "SELECT json_extract_string(properties, '$.identify.traits.tier') FROM events WHERE type = 'identify' LIMIT 1")[0][0]);
+        Assert.Equal("1970-01-01 00:00:01", LakeTestData.Query(duck, "SELECT strftime(min(occurred_at) AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S') FROM events")[0][0]);
+        Assert.True(LakeTestData.Scalar(duck, "SELECT count(*) FROM events WHERE query = '靴 rouge'") > 0);
+    }
+
+    [Fact]
+    public async Task Rows_turn_back_into_the_events_they_came_from()
+    {
+        var history = LakeTestData.MessyHistory("t", 10, seed: 2);
+
+        // Refunds: of lines, and of a stated amount with no lines and no known order.
+        var user = ProfileKey.Parse(history[0].ProfileKey).UserId;
+        history.Add(new ProfileBatch(history[0].ProfileKey, new EventBatch(
+        [
+            new UserEvent
+            {
+                EventId = "refund-1", Kind = EventKind.Refund, Tenant = "t", UserId = user, OccurredAt = DateTimeOffset.UtcNow.AddDays(-1),
+                Refund = new RefundInfo { RefundId = "C536379", OrderId = "o-0-0", Currency = "EUR", Lines = [new PurchaseLine { ProductId = "p-1", Quantity = 1, UnitPrice = 19.99m }] },
+            },
+            new UserEvent
+            {
+                EventId = "refund-2", Kind = EventKind.Refund, Tenant = "t", UserId = user, OccurredAt = new DateTimeOffset(1999, 1, 1, 0, 0, 0, TimeSpan.Zero),
+                Refund = new RefundInfo { RefundId = "CN-7", Currency = "GBP", Amount = 12.5m },
+            },
+        ])));
+        await LakeTestData.AppendAsync(_log, history, Partitions);
+        await ArchiveAllAsync(Archiver());
+
+        var rows = await new LakeReader(new FolderLakeStore(_folder), _log, LakeTestData.Serializer).ReadTenantAsync("t");
+
+        var expected = history.SelectMany(b => b.Batch.Events).ToList();
+        Assert.Equal(expected.Count, rows.Count);
+        foreach (var row in rows)
+        {
+            var back = row.ToEvent();
+            var original = expected.First(e => e.EventId == back.EventId && e.UserId == back.UserId);
+            Assert.Equal(Json(original), Json(back));
+        }
+    }
+
+    private static string Json(UserEvent e) => System.Text.Json.JsonSerializer.Serialize(e with
+    {
+        Purchase = e.Purchase is null ? null : e.Purchase with { Lines = [.. e.Purchase.Lines] },
+        Refund = e.Refund is null ? null : e.Refund with { Lines = [.. e.Refund.Lines] },
+    });
+
+    [Fact]
+    public async Task A_step_that_crashed_part_way_is_redone_exactly_on_restart()
+    {
+        var history = LakeTestData.MessyHistory("crash", 40, seed: 3);
+        await LakeTestData.AppendAsync(_log, history, Partitions);
+
+        // The store fails after a few writes, in the middle of a step (intent written, some parts written).
+        for (var failAfter = 2; failAfter < 6; failAfter++)
+        {
+            var faulty = new FailingStore(new FolderLakeStore(_folder), failAfter);
+            await Assert.ThrowsAsync<IOException>(() => ArchiveAllAsync(Archiver(faulty, maxRecords: 5)));
+        }
+
+        await ArchiveAllAsync(Archiver(maxRecords: 5));
+
+        using var duck = LakeTestData.Open(_folder);
+        Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
+        Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(DISTINCT (log_partition, log_position, event_index)) FROM lake_rows"));
+    }
+
+    [Fact]
+    public async Task Compaction_merges_a_days_parts_and_keeps_every_row_once()
+    {
+        var archiver = Archiver(maxRecords: 1, compaction: 3);
+        var history = LakeTestData.MessyHistory("c", 30, seed: 4);
+        await LakeTestData.AppendAsync(_log, history, Partitions);
+        await ArchiveAllAsync(archiver);
+
+        using var duck = LakeTestData.Open(_folder);
+        Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
+        var day = Path.Combine(_folder, "events", "tenant=c", "date=1970-01-01");
+        var files = Directory.GetFiles(day).Select(Path.GetFileName).ToList();
+        Assert.Contains(files, f => f!.StartsWith("compact-", StringComparison.Ordinal));
+        Assert.All(files.GroupBy(f => f![..(f!.IndexOf("-p", StringComparison.Ordinal) + 6)]), g => Assert.True(g.Count() < 3, string.Join(", ", g)));
+
+        // A merge that wrote its file and died before deleting the parts: the next merge takes both without doubling.
+        var compacted = Directory.GetFiles(day, "compact-*")[0];
+        var partition = int.Parse(Path.GetFileName(compacted)["compact-p".Length..("compact-p".Length + 4)], System.Globalization.CultureInfo.InvariantCulture);
+        File.Copy(compacted, Path.Combine(day, $"part-p{partition:D4}-0000000000000000-0000000000000000.parquet"));
+        Assert.True(await archiver.CompactAsync("events/tenant=c/date=1970-01-01/", partition, long.MaxValue, force: true));
+        Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
+    }
+
+    [Fact]
+    public async Task The_log_is_trimmed_only_behind_both_the_archive_and_the_checkpoint()
+    {
+        var history = LakeTestData.MessyHistory("trim", 30, seed: 5);
+        await LakeTestData.AppendAsync(_log, history, Partitions);
+        var records = await _log.GetEndAsync(0);
+        Assert.True(records > 4);
+
+        // Checkpointed but not archived: nothing goes. Archived up to 2 records but checkpointed only 1: one goes.
+        Assert.Equal(0, await _log.TrimAsync(0, -1));
+        var archiver = Archiver(maxRecords: 2);
+        await archiver.ArchiveAsync(0, checkpoint: 1);
+        Assert.Equal(records - 1, _log.CountKept(0));
+
+        // Checkpointed everywhere: trimmed to what is archived, never the last record (the log's end).
+        await archiver.ArchiveAsync(0, checkpoint: long.MaxValue);
+        Assert.Equal(records - 4, _log.CountKept(0));
+        while ((await archiver.ArchiveAsync(0, long.MaxValue)).Records > 0)
+        {
+        }
+
+        await archiver.ArchiveAsync(0, long.MaxValue);
+        Assert.Equal(1, _log.CountKept(0));
+
+        // What was trimmed is in the lake.
+        using var duck = LakeTestData.Open(_folder);
+        Assert.Equal(records, LakeTestData.Scalar(duck, "SELECT count(DISTINCT log_position) FROM lake_rows WHERE log_partition = 0"));
+    }
+
+    /// <summary>A store whose writes fail after a number of them, as a process killed mid-step would stop writing.</summary>
+    private sealed class FailingStore(ILakeStore inner, int failAfter) : ILakeStore
+    {
+        private int _writes;
+
+        public string Location => inner.Location;
+
+        public IAsyncEnumerable<LakeFile> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+        public Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken = default) => inner.ReadAsync(name, cancellationToken);
+
+        public Task WriteAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) =>
+            ++_writes > failAfter ? throw new IOException("killed") : inner.WriteAsync(name, content, cancellationToken);
+
+        public Task DeleteAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, cancellationToken);
+    }
+}
