@@ -11,6 +11,8 @@ namespace ProfileGrid.DevHost;
 /// </summary>
 public sealed class AzuriteServer : IAsyncDisposable
 {
+    private const string SetSid = "/usr/bin/setsid";
+
     // Azurite's well-known development account; not a secret.
     private const string AccountName = "devstoreaccount1";
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -58,12 +60,20 @@ public sealed class AzuriteServer : IAsyncDisposable
                 "Azurite was not found. Run 'npm ci' in the repository root (it installs Azurite into node_modules), " +
                 "or set PROFILEGRID_AZURITE to the azurite executable, or give ProfileGrid:StorageConnectionString.");
 
-        var start = new ProcessStartInfo(executable)
+        // In a session of its own (setsid), so that a terminal's Ctrl-C, which reaches the whole foreground process group,
+        // does not stop Azurite while the silo is still writing to it on its way down: the dev host stops it last.
+        var ownSession = File.Exists(SetSid);
+        var start = new ProcessStartInfo(ownSession ? SetSid : executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (ownSession)
+        {
+            start.ArgumentList.Add(executable);
+        }
+
         foreach (var argument in new[]
                  {
                      "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",

@@ -100,11 +100,12 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
 
         var http = grid.HttpAddress;
         Console.WriteLine();
-        Console.WriteLine($"The grid keeps running. Try: curl {http}/v1/tenants/{demo.Tenant}/users/{sample ?? "u-000001"}/profile");
-        Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/segments");
-        Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/users/{shown ?? "u-000001"}/recommendations?n=5");
-        Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/experiments/{DemoExperiment.ExperimentId}/results");
-        Console.WriteLine($"                         or: curl {http}/v1/tenants/{demo.Tenant}/fairness");
+        var curl = grid.KeyFileShown is { } keyFile ? $"curl -s -H \"Authorization: Bearer $(cat {keyFile})\"" : "curl -s";
+        Console.WriteLine($"The grid keeps running. Try: {curl} '{http}/v1/tenants/{demo.Tenant}/users/{sample ?? "u-000001"}/profile'");
+        Console.WriteLine($"                         or: {curl} '{http}/v1/tenants/{demo.Tenant}/segments'");
+        Console.WriteLine($"                         or: {curl} '{http}/v1/tenants/{demo.Tenant}/users/{shown ?? "u-000001"}/recommendations?n=5'");
+        Console.WriteLine($"                         or: {curl} '{http}/v1/tenants/{demo.Tenant}/experiments/{DemoExperiment.ExperimentId}/results'");
+        Console.WriteLine($"                         or: {curl} '{http}/v1/tenants/{demo.Tenant}/fairness'");
         if (grid.DashboardAddress(demo.Tenant) is { } dashboard)
         {
             Console.WriteLine($"Dashboard: {dashboard}");

@@ -36,6 +36,9 @@ internal sealed class GridSettings
     /// <summary>The operator key the demo feed and the printed curl lines use; null when keys are off.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>The key file as the printed curl lines name it (relative to the working directory); null when keys are off.</summary>
+    public string? KeyFileShown { get; set; }
+
     /// <summary>A gRPC channel to the silo that sends <see cref="ApiKey"/> on every call.</summary>
     public Grpc.Net.Client.GrpcChannel Channel() =>
         Grpc.Net.Client.GrpcChannel.ForAddress(GrpcAddress, new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = new KeyHandler(ApiKey) });

@@ -89,6 +89,7 @@ try
     {
         grid.ApiKey = (await File.ReadAllTextAsync(keyFile, stopping.Token)).Trim();
         var shown = Path.GetRelativePath(Environment.CurrentDirectory, keyFile);
+        grid.KeyFileShown = shown;
         Console.WriteLine($"API key (operator: every scope, every tenant; in {shown}, owner-only):");
         Console.WriteLine($"  {grid.ApiKey}");
         Console.WriteLine($"  curl -s -H \"Authorization: Bearer $(cat {shown})\" {grid.HttpAddress}/v1/tenants/{demo.Tenant}/stats");
