@@ -350,6 +350,14 @@ public sealed partial class UserProfileGrain(
             return false;
         }
 
+        if (State.Absorbed is { Count: > 0 })
+        {
+            // A canonical profile holds its members' histories too, which a rebuild from its own events would drop: its
+            // identity grain rebuilds it from all of them (asked, not awaited: it calls back into this grain).
+            GrainFactory.GetGrain<IIdentityGrain>(this.GetPrimaryKeyString()).RebuildAsync().Ignore();
+            return true;
+        }
+
         var before = StatsMark();
         var created = State.Profile.CreatedAt;
         var direct = DirectWrites();

@@ -188,6 +188,10 @@ public interface IIdentityGrain : IGrainWithStringKey
     /// <summary>Reverses a merge into this profile: rebuilt as if it had never happened; the other profile stands alone again.</summary>
     Task<MergeRecord?> ReleaseAsync(string mergeId, string by);
 
+    /// <summary>Rebuilds this canonical profile from its own events and its members' (a backfill from the lake asks for it).</summary>
+    [OneWay]
+    Task RebuildAsync();
+
     /// <summary>Called on the merged-away side: it is merged into <paramref name="into"/> (null: no longer).</summary>
     Task SetMergedIntoAsync(string? into, string mergeId);
 }

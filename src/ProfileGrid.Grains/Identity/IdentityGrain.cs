@@ -151,6 +151,8 @@ public sealed partial class IdentityGrain(
         return reversed;
     }
 
+    Task IIdentityGrain.RebuildAsync() => RebuildAsync(Key);
+
     /// <summary>Resets the canonical profile to its own events and its remaining members', as if the others had never merged.</summary>
     private async Task RebuildAsync(ProfileKey key)
     {
