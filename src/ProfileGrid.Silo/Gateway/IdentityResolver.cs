@@ -14,17 +14,22 @@ namespace ProfileGrid.Silo.Gateway;
 /// are recorded, so a merge is decided before the acknowledgement and a retry of the request decides nothing new. A
 /// claim done once is remembered per silo (bounded), so a logged-in user's stream does not ask the graph again.
 /// </summary>
-public sealed partial class IdentityResolver(IClusterClient cluster, IOptions<IdentityOptions> options, TimeProvider clock, ILogger<IdentityResolver> logger)
+public sealed partial class IdentityResolver(
+    IClusterClient cluster, IOptions<IdentityOptions> options, Hosting.HostSettings settings, TimeProvider clock, ILogger<IdentityResolver> logger)
 {
     private readonly IdentityOptions _options = options.Value;
+
+    // Merges read histories from the event log and forward a merged profile's records from it: the stream ingest path
+    // has neither, so there nothing is merged (docs/identity.md).
+    private readonly bool _enabled = options.Value.Enabled && !settings.UsesStreams;
     private readonly ConcurrentDictionary<(string Tenant, string Identifier, string Profile), byte> _done = new();
 
-    public bool Enabled => _options.Enabled;
+    public bool Enabled => _enabled;
 
     /// <summary>Claims every identifier the events show, in order, each once per request.</summary>
     public async Task ClaimAsync(IEnumerable<UserEvent> events)
     {
-        if (!_options.Enabled)
+        if (!_enabled)
         {
             return;
         }
