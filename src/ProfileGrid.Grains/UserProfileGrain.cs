@@ -1014,12 +1014,13 @@ public sealed partial class UserProfileGrain(
         return ApplyLogged(batch, position);
     }
 
-    async Task IProfileMergeGrain.SetMergedIntoAsync(string? canonicalUserId)
+    async Task<bool> IProfileMergeGrain.SetMergedIntoAsync(string? canonicalUserId)
     {
         await UntilReconciledAsync();
+        var hasHistory = State.LogPosition >= 0 || Profile.EventsApplied > 0;
         if (State.MergedInto == canonicalUserId)
         {
-            return;
+            return hasHistory;
         }
 
         EnsureIdentity();
@@ -1031,8 +1032,11 @@ public sealed partial class UserProfileGrain(
             // Leaves the tenant's counts, segments and training data: its canonical profile now counts for both.
             buffer?.ProfileChanged(ProfileStatsMark.Of(Profile), default);
             State.MergedInto = canonicalUserId;
-            await ShardGrain(shard).RemoveAsync(key);
-            await GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null));
+            if (Profile.EventsApplied > 0)
+            {
+                await ShardGrain(shard).RemoveAsync(key);
+                await GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null));
+            }
             _pushedFeatures = null;
         }
         else
@@ -1049,6 +1053,8 @@ public sealed partial class UserProfileGrain(
         {
             PushFeaturesOnMaterialChange(force: true);
         }
+
+        return hasHistory;
     }
 
     async Task<int> IProfileMergeGrain.AbsorbAsync(string fromUserId, EventBatch events, long end)

@@ -213,7 +213,8 @@ public interface IProfileMergeGrain : IGrainWithStringKey
     /// applies its own events (so that an unmerge finds it as if never merged), forwards each to the canonical profile,
     /// and leaves segments, feature shards and stats (the canonical profile counts for both).
     /// </summary>
-    Task SetMergedIntoAsync(string? canonicalUserId);
+    /// <returns>Whether the profile holds any history (records applied) that the canonical profile must bring in.</returns>
+    Task<bool> SetMergedIntoAsync(string? canonicalUserId);
 
     /// <summary>
     /// Brings a merged profile's history into this canonical one: applied once (a second call for the same profile

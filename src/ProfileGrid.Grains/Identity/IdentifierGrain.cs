@@ -158,8 +158,13 @@ public sealed partial class IdentifierGrain(
             return false;
         }
 
+        if (record.Rule != MergeRules.Login)
+        {
+            // A login's anonymous profile holds the merge id already (it is its own identifier); a CRM record notes what it showed.
+            await Identity(record.Tenant, record.From).NoteAsync(record.Identifier, done.MergeId, null);
+        }
+
         await state.WriteStateAsync();
-        await Identity(record.Tenant, record.From).NoteAsync(record.Identifier, done.MergeId, null);
         LogMerged(record.Tenant, done.MergeId, record.From, record.Into, record.Rule);
         return true;
     }

@@ -109,14 +109,22 @@ public sealed partial class IdentityGrain(
         state.State.Members[record.From] = record.MergeId;
         AddMergeId(record.MergeId);
         await state.WriteStateAsync();
-        await index.SetAsync(record with { Status = MergeStatus.Merging });
 
         // The merged profile starts forwarding its new records before its history is read: records it takes meanwhile
         // are refused here until the history is in (they replay), and those the read covers are skipped once forwarded.
         await from.SetMergedIntoAsync(key.UserId, record.MergeId);
-        await MergeSide(key.Tenant, record.From).SetMergedIntoAsync(key.UserId);
-        var (events, ends) = await history.ReadAsync(key.Tenant, [record.From]);
-        var moved = await MergeSide(key.Tenant, key.UserId).AbsorbAsync(record.From, new EventBatch(events[record.From]), ends[record.From]);
+        var moved = 0;
+        if (await MergeSide(key.Tenant, record.From).SetMergedIntoAsync(key.UserId))
+        {
+            var (events, ends) = await history.ReadAsync(key.Tenant, [record.From]);
+            moved = await MergeSide(key.Tenant, key.UserId).AbsorbAsync(record.From, new EventBatch(events[record.From]), ends[record.From]);
+        }
+        else
+        {
+            // Nothing applied yet (most logins: the visitor's first page and the login arrive together): no history to
+            // read; every record of it, even one already in the log, reaches this profile by forwarding.
+            await MergeSide(key.Tenant, key.UserId).AbsorbAsync(record.From, new EventBatch([]), -1);
+        }
 
         var merged = record with { Status = MergeStatus.Merged, EventsMoved = moved };
         await index.SetAsync(merged);
