@@ -51,6 +51,27 @@ public class MergeTests(IdentitySiloFixture fixture)
         Assert.Equal(["anon:" + anonymous], identity.GetProperty("members").EnumerateArray().Select(m => m.GetString()!).ToArray());
         var anonymousIdentity = await IdentityAsync(Silo, tenant, "anon:" + anonymous);
         Assert.Equal(user, anonymousIdentity.GetProperty("mergedInto").GetString());
+
+        // The person counts once: in the tenant's profile list (segments, exports) and its stats.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string[] listed = [];
+        long? counted = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            listed = [.. (await Silo.Client.ListProfilesAsync(new ListProfilesRequest { Tenant = tenant })).Profiles.Select(p => p.UserId)];
+            using var answer = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/stats"); // 404 until the tenant's first stats flush
+            using var stats = answer.IsSuccessStatusCode ? JsonDocument.Parse(await answer.Content.ReadAsStringAsync()) : null;
+            counted = stats is not null && stats.RootElement.TryGetProperty("profiles", out var profiles) && profiles.TryGetProperty("count", out var count) ? count.GetInt64() : null;
+            if (listed.SequenceEqual([user]) && counted == 1)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal([user], listed);
+        Assert.Equal(1, counted);
     }
 
     [Fact]
