@@ -63,6 +63,33 @@ public class DurableIdentityTests(AzuriteFixture azurite)
         Assert.True(found.Count == 0, "Raw identifiers found in: " + string.Join(", ", found));
     }
 
+    [Fact]
+    public async Task Two_silos_racing_with_the_same_login_merge_once_and_equal_the_oracle()
+    {
+        var serviceId = "r" + Guid.NewGuid().ToString("N")[..10];
+        string[] cluster = ["--ProfileGrid:Clustering=AzureTable", "--ProfileGrid:ClusterId=" + serviceId, "--ProfileGrid:Endpoints:AdvertisedAddress=127.0.0.1"];
+        await using var first = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, cluster);
+        await using var second = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, cluster);
+        var (tenant, oracle) = (NewId("ids-"), NewId("idt-"));
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var events = VisitorLife(user, anonymous, seed: 41, out var login);
+        var anonymousFirst = events.Where(e => e.UserId == "").DistinctBy(e => e.EventId).Take(12).ToList();
+        await IngestAsync(first, tenant, anonymousFirst);
+
+        // The same login, and more of them, through both gateways at once; then everything again through both.
+        var logins = Enumerable.Range(0, 6).Select(i => { var copy = login.Clone(); copy.EventId = $"{login.EventId}-{i}"; return copy; }).ToList();
+        await Task.WhenAll(logins.Select((l, i) => IngestAsync(i % 2 == 0 ? first : second, tenant, [l])));
+        await Task.WhenAll(IngestAsync(first, tenant, events), IngestAsync(second, tenant, events.AsEnumerable().Reverse()));
+        await IngestAsync(first, oracle, AsKnownUser([.. events, .. logins], user));
+
+        var distinct = events.Select(e => e.EventId).Distinct().Count() + logins.Count;
+        await WaitForAsync(first, oracle, user, distinct, TimeSpan.FromSeconds(60));
+        await WaitForAsync(second, tenant, user, distinct, TimeSpan.FromSeconds(60));
+        var asOf = At(DateTimeOffset.UtcNow);
+        Assert.Equal(Comparable((await TryGetAsync(first, oracle, user, asOf))!), Comparable((await TryGetAsync(second, tenant, user, asOf))!));
+        Assert.Equal("merged", Assert.Single(Merges(await IdentityAsync(first, tenant, user))).GetProperty("status").GetString());
+    }
+
     /// <summary>Every blob and every table entity in the Azurite account that holds one of <paramref name="needles"/>.</summary>
     private async Task<List<string>> FindAsync(string[] needles)
     {
