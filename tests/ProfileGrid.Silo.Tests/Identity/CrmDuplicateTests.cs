@@ -71,6 +71,33 @@ public class CrmDuplicateTests(IdentitySiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_visitor_who_left_an_email_joins_the_account_that_shows_it_and_an_unmerge_keeps_them_apart()
+    {
+        var tenant = NewId("idg-");
+        var (user, visitor) = (NewId("u-"), NewId("v-"));
+        var signUp = Identify(user, "Ada@Example.org");
+        signUp.UserId = "";
+        signUp.AnonymousId = visitor; // a newsletter sign-up before the account
+        await IngestAsync(Silo, tenant, [signUp, Event(NewId("e-"), "product_view", null, visitor, DateTimeOffset.UtcNow.AddHours(-2))]);
+        await WaitForAsync(Silo, tenant, "anon:" + visitor, 2);
+        await IngestAsync(Silo, tenant, [Identify(user, "ada@example.org")]);
+
+        await WaitForAsync(Silo, tenant, user, 3);
+        Assert.Equal(user, (await TryGetAsync(Silo, tenant, "anon:" + visitor))!.UserId);
+        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        Assert.Equal(("anon:" + visitor, user, "same-email"), (merge.GetProperty("from").GetString(), merge.GetProperty("into").GetString(), merge.GetProperty("rule").GetString()));
+
+        await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);
+        await WaitForAsync(Silo, tenant, user, 1);
+        await WaitForAsync(Silo, tenant, "anon:" + visitor, 2);
+
+        // The same address shown again by the account: the pair stays apart.
+        await IngestAsync(Silo, tenant, [Identify(user, "ada@example.org")]);
+        await WaitForAsync(Silo, tenant, user, 2);
+        Assert.Equal("anon:" + visitor, (await TryGetAsync(Silo, tenant, "anon:" + visitor))!.UserId);
+    }
+
+    [Fact]
     public async Task A_malformed_email_or_phone_is_refused_without_echoing_it()
     {
         var response = await Silo.Client.IngestEventsAsync(new IngestEventsRequest
