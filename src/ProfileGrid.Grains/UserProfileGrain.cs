@@ -270,6 +270,11 @@ public sealed partial class UserProfileGrain(
             return ForwardThenApplyAsync(canonical, batch, position);
         }
 
+        if (!_linkChecked && State.LogPosition < 0 && Profile.EventsApplied == 0)
+        {
+            return FirstRecordAsync(batch, position);
+        }
+
         return Task.FromResult(ApplyLogged(batch, position));
     }
 
@@ -1012,6 +1017,60 @@ public sealed partial class UserProfileGrain(
         }
 
         return ApplyLogged(batch, position);
+    }
+
+    // Whether this activation has asked if its anonymous id was linked by a login before its first record.
+    private bool _linkChecked;
+
+    /// <summary>
+    /// A visitor's first record: a login may have linked the anonymous id while it had no history (no merge was made
+    /// then). Linked: the merge is asked for and the record refused (the log replays it, forwarded once merged).
+    /// </summary>
+    private async Task<LoggedApplyResult> FirstRecordAsync(EventBatch batch, long position)
+    {
+        var key = ProfileKey.Parse(this.GetPrimaryKeyString());
+        if (!key.UserId.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+        {
+            _linkChecked = true;
+            return ApplyLogged(batch, position);
+        }
+
+        var identifier = GrainFactory.GetGrain<IIdentifierGrain>(
+            new ProfileKey(key.Tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, key.UserId[AnonymousPrefix.Length..])).ToString());
+        string? owner;
+        try
+        {
+            owner = await identifier.OwnerAsync();
+        }
+        catch (Exception ex)
+        {
+            LogForwardFailed(this.GetPrimaryKeyString(), "(identity)", ex);
+            return new LoggedApplyResult(UnwrittenFrom, Gap: true);
+        }
+
+        if (owner is null || State.MergedInto is not null || _reconciling || State.LogPosition >= 0)
+        {
+            _linkChecked = owner is null;
+            return State.MergedInto is null && !_reconciling && position > State.LogPosition
+                ? ApplyLogged(batch, position)
+                : new LoggedApplyResult(UnwrittenFrom, Gap: true);
+        }
+
+        identifier.EnsureMergedAsync().Ignore();
+        return new LoggedApplyResult(UnwrittenFrom, Gap: true);
+    }
+
+    private const string AnonymousPrefix = "anon:";
+
+    Task<bool> IProfileMergeGrain.HasHistoryAsync()
+    {
+        var has = State.LogPosition >= 0 || Profile.EventsApplied > 0 || State.MergedInto is not null;
+        if (!has)
+        {
+            ReleaseIfNobody();
+        }
+
+        return Task.FromResult(has);
     }
 
     async Task<bool> IProfileMergeGrain.SetMergedIntoAsync(string? canonicalUserId)

@@ -160,6 +160,13 @@ public interface IIdentifierGrain : IGrainWithStringKey
     /// <summary>The profile the identifier belongs to, if any.</summary>
     [AlwaysInterleave]
     Task<string?> OwnerAsync();
+
+    /// <summary>
+    /// A login linked to an anonymous profile that had no history then, which now has its first record: carries the
+    /// merge out (its record replays once merged). Nothing when there is no such link.
+    /// </summary>
+    [OneWay]
+    Task EnsureMergedAsync();
 }
 
 /// <summary>
@@ -215,6 +222,12 @@ public interface IProfileMergeGrain : IGrainWithStringKey
     /// </summary>
     /// <returns>Whether the profile holds any history (records applied) that the canonical profile must bring in.</returns>
     Task<bool> SetMergedIntoAsync(string? canonicalUserId);
+
+    /// <summary>
+    /// Whether the profile has applied anything or is merged. Not interleaved: it answers after a record being applied,
+    /// which is what lets a login link a visitor without history cheaply (docs/identity.md).
+    /// </summary>
+    Task<bool> HasHistoryAsync();
 
     /// <summary>
     /// Brings a merged profile's history into this canonical one: applied once (a second call for the same profile

@@ -19,6 +19,9 @@ public sealed class IdentifierState
 
     /// <summary>Other profiles that showed it (phones, conflicts), bounded.</summary>
     [Id(3)] public List<string> SharedWith { get; set; } = [];
+
+    /// <summary>A login linked while its anonymous profile had no history: merged when the first anonymous record comes.</summary>
+    [Id(4)] public IdentityClaim? Linked { get; set; }
 }
 
 /// <summary>
@@ -67,7 +70,18 @@ public sealed partial class IdentifierGrain(
                 return ClaimOutcome.Blocked;
             }
 
+            // Owner first, written, then the profile asked (after any record it is applying): either it applied one
+            // before (history: merge now) or it will ask the owner before its first (and have the merge made then).
             state.State.Owner = claimant;
+            state.State.Linked = claim;
+            await state.WriteStateAsync();
+            if (!await GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(claim.Tenant, from).ToString()).HasHistoryAsync())
+            {
+                await Identity(claim.Tenant, into).NoteAsync(identifier, null, null);
+                return ClaimOutcome.Recorded;
+            }
+
+            state.State.Linked = null;
             return await MergeAsync(claim, identifier, MergeRules.Login, from, into);
         }
 
@@ -204,6 +218,23 @@ public sealed partial class IdentifierGrain(
     }
 
     public Task<string?> OwnerAsync() => Task.FromResult(state.State.Owner);
+
+    public async Task EnsureMergedAsync()
+    {
+        if (state.State.Pending is { } pending)
+        {
+            await CarryOutAsync(pending);
+        }
+
+        if (state.State.Linked is not { } claim || state.State.Owner != claim.ProfileUserId)
+        {
+            return;
+        }
+
+        state.State.Linked = null;
+        var into = await Identity(claim.Tenant, claim.ProfileUserId).CanonicalAsync();
+        await MergeAsync(claim, IdentifierKinds.Name(claim.Kind, claim.Value), MergeRules.Login, AnonymousPrefix + claim.Value, into);
+    }
 
     private IIdentityGrain Identity(string tenant, string userId) => GrainFactory.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString());
 
