@@ -101,6 +101,25 @@ public class MergeTests(IdentitySiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_login_before_any_anonymous_event_links_and_later_anonymous_events_reach_the_user_once()
+    {
+        var tenant = NewId("idk-");
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-10);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", user, anonymous, now)]);
+        await WaitForAsync(Silo, tenant, user, 1);
+        Assert.Empty(Merges(await IdentityAsync(Silo, tenant, user))); // linked, nothing to merge yet
+        Assert.Contains("anon:" + anonymous, (await IdentityAsync(Silo, tenant, user)).GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()));
+
+        // The app, which sends only the device id, afterwards; one event twice.
+        var late = Enumerable.Range(0, 3).Select(i => Event(NewId("e-"), "product_view", null, anonymous, now.AddMinutes(1 + i))).ToList();
+        await IngestAsync(Silo, tenant, [.. late, late[0]]);
+        await WaitForAsync(Silo, tenant, user, 4);
+        Assert.Equal(user, (await TryGetAsync(Silo, tenant, "anon:" + anonymous))!.UserId);
+        Assert.Equal("merged", Assert.Single(Merges(await IdentityAsync(Silo, tenant, user))).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task An_anonymous_id_seen_with_a_second_user_is_a_conflict_not_a_merge()
     {
         var tenant = NewId("idc-");
