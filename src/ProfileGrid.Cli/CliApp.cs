@@ -7,7 +7,7 @@ namespace ProfileGrid.Cli;
 public static class CliApp
 {
     public static RootCommand Build(IAnsiConsole console) =>
-        new("profilegrid: tools for ProfileGrid's recommender: offline evaluation of a ratings file, its import into a grid, and bulk import of e-commerce exports (CSV, JSONL)")
+        new("profilegrid: tools for ProfileGrid: bulk import of e-commerce exports (CSV, JSONL), export of profiles and segments, offline evaluation of a ratings file and its import, API keys, the data lake, and identity (merges and unmerges)")
         {
             EvaluateCommand.Build(console),
             ImportCommand.Build(console),
@@ -15,6 +15,7 @@ public static class CliApp
             BulkImport.RetailFileGenerator.Build(console),
             Export.ExportCommand.Build(console),
             KeysCommand.Build(console),
+            LakeCommand.Build(console),
             IdentityCommand.Build(console),
         };
 

@@ -161,7 +161,7 @@ internal static class KeysCommand
                 UnsafeUseInsecureChannelCallCredentials = address.Scheme != "https",
             });
 
-    private static HttpClient? Client(IAnsiConsole console, string grid, string? key, FileInfo? keyFile)
+    internal static HttpClient? Client(IAnsiConsole console, string grid, string? key, FileInfo? keyFile)
     {
         if (!Uri.TryCreate(grid, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
         {
@@ -192,7 +192,7 @@ internal static class KeysCommand
         return http;
     }
 
-    private static async Task<HttpResponseMessage?> SendAsync(IAnsiConsole console, Func<Task<HttpResponseMessage>> send)
+    internal static async Task<HttpResponseMessage?> SendAsync(IAnsiConsole console, Func<Task<HttpResponseMessage>> send)
     {
         try
         {
@@ -206,7 +206,7 @@ internal static class KeysCommand
     }
 
     /// <summary>The answer's JSON; null (after saying why) when the grid refused.</summary>
-    private static async Task<JsonDocument?> Answer(IAnsiConsole console, HttpResponseMessage response, CancellationToken cancellationToken)
+    internal static async Task<JsonDocument?> Answer(IAnsiConsole console, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         if (response.IsSuccessStatusCode)

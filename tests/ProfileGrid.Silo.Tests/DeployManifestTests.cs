@@ -60,6 +60,16 @@ public sealed class DeployManifestTests
         Assert.Equal("metadata.labels['orleans/clusterId']", FieldOf("ORLEANS_CLUSTER_ID"));
         Assert.Equal(FieldOf("ORLEANS_CLUSTER_ID"), FieldOf("ProfileGrid__ClusterId"));
 
+        // Keys are on by default, so every pod needs the one operator key: the bootstrap file lies in a read-only mount
+        // of a Secret, the same file in every pod (a pod creating its own would leave callers a key for one silo only).
+        var keyFile = env["ProfileGrid__Auth__BootstrapKeyFile"].GetProperty("value").GetString()!;
+        var mount = container.GetProperty("volumeMounts").EnumerateArray()
+            .Single(m => keyFile.StartsWith(m.GetProperty("mountPath").GetString()!.TrimEnd('/') + "/", StringComparison.Ordinal));
+        Assert.True(mount.GetProperty("readOnly").GetBoolean());
+        var volume = pod.GetProperty("volumes").EnumerateArray().Single(v => v.GetProperty("name").GetString() == mount.GetProperty("name").GetString());
+        Assert.Equal("profilegrid-admin-key", volume.GetProperty("secret").GetProperty("secretName").GetString());
+        Assert.Equal("admin.key", Path.GetFileName(keyFile));
+
         // The pods run as the account the Role is bound to, and the Role lets Orleans read, watch and delete pods.
         var account = items.Single(i => i.GetProperty("kind").GetString() == "ServiceAccount").GetProperty("metadata").GetProperty("name").GetString();
         Assert.Equal(account, pod.GetProperty("serviceAccountName").GetString());
