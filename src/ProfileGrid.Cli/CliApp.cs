@@ -7,7 +7,7 @@ namespace ProfileGrid.Cli;
 public static class CliApp
 {
     public static RootCommand Build(IAnsiConsole console) =>
-        new("profilegrid: tools for ProfileGrid: bulk import of e-commerce exports (CSV, JSONL), export of profiles and segments, offline evaluation of a ratings file and its import, API keys, and the data lake")
+        new("profilegrid: tools for ProfileGrid: bulk import of e-commerce exports (CSV, JSONL), export of profiles and segments, offline evaluation of a ratings file and its import, API keys, the data lake, and identity (merges and unmerges)")
         {
             EvaluateCommand.Build(console),
             ImportCommand.Build(console),
@@ -16,6 +16,7 @@ public static class CliApp
             Export.ExportCommand.Build(console),
             KeysCommand.Build(console),
             LakeCommand.Build(console),
+            IdentityCommand.Build(console),
         };
 
     /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>

@@ -67,6 +67,8 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeReader>(sp));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeRebuilder>(sp));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeSnapshotter>(sp));
+        AddValidatedOptions<Identity.IdentityOptions>(services, configuration, Identity.IdentityOptions.Section, o => o.Validate());
+        services.TryAddSingleton<Identity.IdentityHistory>();
         return silo;
     }
 

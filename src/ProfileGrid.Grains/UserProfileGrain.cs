@@ -6,6 +6,7 @@ using Orleans.Streams.Core;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Identity;
 using ProfileGrid.Abstractions.Profiles;
 using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Domain;
@@ -23,6 +24,21 @@ public sealed class UserProfileGrainState
 
     /// <summary>Position of the last log record applied; records at or before it are skipped on replay.</summary>
     [Id(1)] public long LogPosition { get; set; } = -1;
+
+    /// <summary>The canonical profile this one is merged into (its records are forwarded there); null when it stands alone.</summary>
+    [Id(2)] public string? MergedInto { get; set; }
+
+    /// <summary>Profiles merged into this one: the last position of each one's log partition brought in (history or forwarded).</summary>
+    [Id(3)] public Dictionary<string, long>? Absorbed { get; set; }
+
+    /// <summary>
+    /// Attributes and preferences set directly (UpsertAttributes, SetPreferences), with their field times: not events, so
+    /// a rebuild from events lays them over again. Null for profiles written before it was kept (their current layers stand in).
+    /// </summary>
+    [Id(4)] public UserProfile? Direct { get; set; }
+
+    /// <summary>Set for profiles created since direct writes are kept apart: a null <see cref="Direct"/> then means none.</summary>
+    [Id(5)] public bool DirectKept { get; set; }
 }
 
 /// <summary>What a profile activation holds in memory now: for diagnostics and the memory benchmark, not a contract of the gateway.</summary>
@@ -71,7 +87,7 @@ public sealed partial class UserProfileGrain(
     ProfileGridMetrics metrics,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
-    : Grain, IUserProfileGrain, IProfileResidencyGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
+    : Grain, IUserProfileGrain, IProfileResidencyGrain, IProfileMergeGrain, IStreamSubscriptionObserver, IAsyncObserver<EventBatch>
 {
     private readonly ProfileOptions _options = options.Value;
     private int _logPartition = -1;
@@ -249,6 +265,21 @@ public sealed partial class UserProfileGrain(
             return Task.FromResult(new LoggedApplyResult(UnwrittenFrom, Gap: true));
         }
 
+        if (State.MergedInto is { } canonical)
+        {
+            return ForwardThenApplyAsync(canonical, batch, position);
+        }
+
+        if (!_linkChecked && State.LogPosition < 0 && Profile.EventsApplied == 0)
+        {
+            return FirstRecordAsync(batch, position);
+        }
+
+        return Task.FromResult(ApplyLogged(batch, position));
+    }
+
+    private LoggedApplyResult ApplyLogged(EventBatch batch, long position)
+    {
         var result = ApplyCounted(batch.Events);
         StateChanged();
         NoteItems(batch.Events);
@@ -264,7 +295,7 @@ public sealed partial class UserProfileGrain(
         }
 
         LogBatchApplied(this.GetPrimaryKeyString(), result.Applied, result.Duplicates);
-        return Task.FromResult(new LoggedApplyResult(UnwrittenFrom));
+        return new LoggedApplyResult(UnwrittenFrom);
     }
 
     /// <summary>
@@ -279,20 +310,22 @@ public sealed partial class UserProfileGrain(
             return ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow());
         }
 
-        var before = ProfileStatsMark.Of(profile);
+        // A merged profile's events count here, once; the profile itself counts as part of its canonical one.
+        var merged = State.MergedInto is not null;
+        var before = merged ? default : ProfileStatsMark.Of(profile);
         var tally = EventTally.Begin();
         var result = ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), tally);
-        buffer.ProfileApplied(before, ProfileStatsMark.Of(profile), result, tally);
+        buffer.ProfileApplied(before, merged ? default : ProfileStatsMark.Of(profile), result, tally);
         return result;
     }
 
-    private ProfileStatsMark StatsMark() => stats.Enabled ? ProfileStatsMark.Of(Profile) : default;
+    private ProfileStatsMark StatsMark() => stats.Enabled && State.MergedInto is null ? ProfileStatsMark.Of(Profile) : default;
 
     private void StatsChanged(ProfileStatsMark before)
     {
         if (stats.For(Profile.Tenant) is { } buffer)
         {
-            buffer.ProfileChanged(before, ProfileStatsMark.Of(Profile));
+            buffer.ProfileChanged(before, State.MergedInto is null ? ProfileStatsMark.Of(Profile) : default);
         }
     }
 
@@ -310,7 +343,8 @@ public sealed partial class UserProfileGrain(
         // The gateway refuses a future as_of; a silo whose clock is a little behind the gateway's still answers.
         var now = clock.GetUtcNow();
         _viewReadAt = now;
-        return Task.FromResult<ProfileView?>(View(asOf ?? now, now, keep: true));
+        var view = View(asOf ?? now, now, keep: true);
+        return Task.FromResult<ProfileView?>(State.MergedInto is { } into ? view with { MergedInto = into } : view);
     }
 
     async Task<bool> IUserProfileGrain.RebuildAsync(EventBatch events, long logEnd)
@@ -321,8 +355,17 @@ public sealed partial class UserProfileGrain(
             return false;
         }
 
+        if (State.Absorbed is { Count: > 0 })
+        {
+            // A canonical profile holds its members' histories too, which a rebuild from its own events would drop: its
+            // identity grain rebuilds it from all of them (asked, not awaited: it calls back into this grain).
+            GrainFactory.GetGrain<IIdentityGrain>(this.GetPrimaryKeyString()).RebuildAsync().Ignore();
+            return true;
+        }
+
         var before = StatsMark();
         var created = State.Profile.CreatedAt;
+        var direct = DirectWrites();
         State.Profile = new UserProfile();
         EnsureIdentity();
         if (created != default)
@@ -331,6 +374,7 @@ public sealed partial class UserProfileGrain(
         }
 
         ProfileUpdater.Apply(Profile, events.Events, _options, clock.GetUtcNow());
+        LayDirectWrites(direct);
         State.LogPosition = logEnd;
         StatsChanged(before);
         StateChanged();
@@ -346,6 +390,7 @@ public sealed partial class UserProfileGrain(
         var now = clock.GetUtcNow();
         var before = StatsMark();
         ProfileUpdater.ApplyAttributes(EnsureIdentity(), update, now, _options);
+        ProfileUpdater.ApplyAttributes(DirectWrites(), update, now, _options);
         StatsChanged(before);
         StateChanged();
         await PersistAsync();
@@ -358,6 +403,7 @@ public sealed partial class UserProfileGrain(
         var now = clock.GetUtcNow();
         var before = StatsMark();
         ProfileUpdater.ApplyPreferences(EnsureIdentity(), update, now, _options);
+        ProfileUpdater.ApplyPreferences(DirectWrites(), update, now, _options);
         StatsChanged(before);
         StateChanged();
         await PersistAsync();
@@ -497,6 +543,7 @@ public sealed partial class UserProfileGrain(
             Profile.Tenant = key.Tenant;
             Profile.UserId = key.UserId;
             Profile.CreatedAt = clock.GetUtcNow();
+            State.DirectKept = true;
         }
 
         return Profile;
@@ -745,7 +792,7 @@ public sealed partial class UserProfileGrain(
     /// </summary>
     private void PushFeaturesOnMaterialChange(bool force = false)
     {
-        if (!ProfileFeatures.HasFeatures(Profile))
+        if (!ProfileFeatures.HasFeatures(Profile) || State.MergedInto is not null)
         {
             return;
         }
@@ -879,7 +926,7 @@ public sealed partial class UserProfileGrain(
     /// <summary>Sends the whole item history (and the pending item facts) to the interaction shard when items changed.</summary>
     private void PushItemsIfChanged()
     {
-        if (!_itemsChanged || Profile.Tenant.Length == 0)
+        if (!_itemsChanged || Profile.Tenant.Length == 0 || State.MergedInto is not null)
         {
             return;
         }
@@ -900,7 +947,7 @@ public sealed partial class UserProfileGrain(
     /// <summary>Sends the feedback figures (absolute, so a repeat changes nothing) to the feedback shard when they changed.</summary>
     private void PushFeedbackIfChanged()
     {
-        if (!_feedbackChanged || Profile.Tenant.Length == 0)
+        if (!_feedbackChanged || Profile.Tenant.Length == 0 || State.MergedInto is not null)
         {
             return;
         }
@@ -923,6 +970,237 @@ public sealed partial class UserProfileGrain(
             LogFeedbackPushFailed(this.GetPrimaryKeyString(), ex);
         }
     }
+
+    /// <summary>The direct writes, kept apart (created on the first one; for older profiles, their current layers).</summary>
+    private UserProfile DirectWrites()
+    {
+        if (State.Direct is null)
+        {
+            State.Direct = State.DirectKept ? new UserProfile() : Domain.DirectWrites.LayersOf(Profile);
+            State.DirectKept = true;
+        }
+
+        return State.Direct;
+    }
+
+    private void LayDirectWrites(UserProfile direct)
+    {
+        State.Direct = direct;
+        State.DirectKept = true;
+        Domain.DirectWrites.Overlay(Profile, direct, _options);
+    }
+
+    private IProfileMergeGrain MergeSide(string userId) =>
+        GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(Profile.Tenant.Length > 0 ? Profile.Tenant : ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant, userId).ToString());
+
+    /// <summary>
+    /// A merged profile's record: forwarded to the canonical profile (which writes it before answering), then applied
+    /// here too, so that an unmerge finds this profile as it would be had it never merged. Not forwarded (the canonical
+    /// profile has not brought this one's history in yet, or the call failed): refused, and the log replays it.
+    /// </summary>
+    private async Task<LoggedApplyResult> ForwardThenApplyAsync(string canonical, EventBatch batch, long position)
+    {
+        bool forwarded;
+        try
+        {
+            forwarded = await MergeSide(canonical).ApplyForwardedAsync(Profile.UserId.Length > 0 ? Profile.UserId : ProfileKey.Parse(this.GetPrimaryKeyString()).UserId, batch, position);
+        }
+        catch (Exception ex)
+        {
+            LogForwardFailed(this.GetPrimaryKeyString(), canonical, ex);
+            forwarded = false;
+        }
+
+        if (!forwarded || _reconciling || position <= State.LogPosition || State.MergedInto != canonical)
+        {
+            return new LoggedApplyResult(UnwrittenFrom, Gap: !forwarded || _reconciling || State.MergedInto != canonical);
+        }
+
+        return ApplyLogged(batch, position);
+    }
+
+    // Whether this activation has asked if its anonymous id was linked by a login before its first record.
+    private bool _linkChecked;
+
+    /// <summary>
+    /// A visitor's first record: a login may have linked the anonymous id while it had no history (no merge was made
+    /// then). Linked: the merge is asked for and the record refused (the log replays it, forwarded once merged).
+    /// </summary>
+    private async Task<LoggedApplyResult> FirstRecordAsync(EventBatch batch, long position)
+    {
+        var key = ProfileKey.Parse(this.GetPrimaryKeyString());
+        if (!key.UserId.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+        {
+            _linkChecked = true;
+            return ApplyLogged(batch, position);
+        }
+
+        var identifier = GrainFactory.GetGrain<IIdentifierGrain>(
+            new ProfileKey(key.Tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, key.UserId[AnonymousPrefix.Length..])).ToString());
+        string? owner;
+        try
+        {
+            owner = await identifier.OwnerAsync();
+        }
+        catch (Exception ex)
+        {
+            LogForwardFailed(this.GetPrimaryKeyString(), "(identity)", ex);
+            return new LoggedApplyResult(UnwrittenFrom, Gap: true);
+        }
+
+        if (owner is null || State.MergedInto is not null || _reconciling || State.LogPosition >= 0)
+        {
+            _linkChecked = owner is null;
+            return State.MergedInto is null && !_reconciling && position > State.LogPosition
+                ? ApplyLogged(batch, position)
+                : new LoggedApplyResult(UnwrittenFrom, Gap: true);
+        }
+
+        identifier.EnsureMergedAsync().Ignore();
+        return new LoggedApplyResult(UnwrittenFrom, Gap: true);
+    }
+
+    private const string AnonymousPrefix = "anon:";
+
+    Task<bool> IProfileMergeGrain.HasHistoryAsync()
+    {
+        var has = State.LogPosition >= 0 || Profile.EventsApplied > 0 || State.MergedInto is not null;
+        if (!has)
+        {
+            ReleaseIfNobody();
+        }
+
+        return Task.FromResult(has);
+    }
+
+    async Task<bool> IProfileMergeGrain.SetMergedIntoAsync(string? canonicalUserId)
+    {
+        await UntilReconciledAsync();
+        var hasHistory = State.LogPosition >= 0 || Profile.EventsApplied > 0;
+        if (State.MergedInto == canonicalUserId)
+        {
+            return hasHistory;
+        }
+
+        EnsureIdentity();
+        var key = this.GetPrimaryKeyString();
+        var buffer = stats.For(Profile.Tenant);
+        var shard = SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards));
+        if (canonicalUserId is not null)
+        {
+            // Leaves the tenant's counts, segments and training data: its canonical profile now counts for both.
+            buffer?.ProfileChanged(ProfileStatsMark.Of(Profile), default);
+            State.MergedInto = canonicalUserId;
+            if (Profile.EventsApplied > 0)
+            {
+                await ShardGrain(shard).RemoveAsync(key);
+                await GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null));
+            }
+            _pushedFeatures = null;
+        }
+        else
+        {
+            State.MergedInto = null;
+            buffer?.ProfileChanged(default, ProfileStatsMark.Of(Profile));
+            _itemsChanged = Profile.Behavior.Items.Count > 0;
+            _feedbackChanged = FeedbackReport.HasFeedback(Profile);
+        }
+
+        StateChanged();
+        await PersistAsync();
+        if (canonicalUserId is null)
+        {
+            PushFeaturesOnMaterialChange(force: true);
+        }
+
+        return hasHistory;
+    }
+
+    async Task<int> IProfileMergeGrain.AbsorbAsync(string fromUserId, EventBatch events, long end)
+    {
+        await UntilReconciledAsync();
+        State.Absorbed ??= new Dictionary<string, long>(StringComparer.Ordinal);
+        if (State.Absorbed.ContainsKey(fromUserId))
+        {
+            return 0; // brought in before: a retried merge
+        }
+
+        var before = StatsMark();
+        var result = ProfileUpdater.Apply(EnsureIdentity(), events.Events, _options, clock.GetUtcNow());
+        State.Absorbed[fromUserId] = end;
+        StatsChanged(before);
+        StateChanged();
+        NoteItems(events.Events);
+        _itemsChanged = true;
+        await PersistAsync();
+        return result.Applied;
+    }
+
+    // Set while a forwarded record is applied and not yet written: a repeat of it (the merged profile replaying after a
+    // failure) waits for the write instead of being answered "done" from memory.
+    private bool _forwardedUnwritten;
+
+    async Task<bool> IProfileMergeGrain.ApplyForwardedAsync(string fromUserId, EventBatch batch, long position)
+    {
+        await UntilReconciledAsync();
+        if (State.Absorbed is null || !State.Absorbed.TryGetValue(fromUserId, out var through))
+        {
+            return false;
+        }
+
+        if (position > through)
+        {
+            var before = StatsMark();
+            ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
+            State.Absorbed[fromUserId] = position;
+            StatsChanged(before);
+            StateChanged();
+            NoteItems(batch.Events);
+            _forwardedUnwritten = true;
+        }
+
+        if (_forwardedUnwritten)
+        {
+            await PersistAsync();
+            _forwardedUnwritten = false;
+        }
+
+        return true;
+    }
+
+    async Task<bool> IProfileMergeGrain.RebuildWithMembersAsync(EventBatch events, long logEnd, Dictionary<string, long> memberEnds)
+    {
+        await UntilReconciledAsync();
+        if (State.LogPosition > logEnd || memberEnds.Any(m => State.Absorbed?.GetValueOrDefault(m.Key, -1) > m.Value))
+        {
+            return false;
+        }
+
+        var before = StatsMark();
+        var created = State.Profile.CreatedAt;
+        var direct = DirectWrites();
+        State.Profile = new UserProfile();
+        EnsureIdentity();
+        if (created != default)
+        {
+            Profile.CreatedAt = created;
+        }
+
+        ProfileUpdater.Apply(Profile, events.Events, _options, clock.GetUtcNow());
+        LayDirectWrites(direct);
+        State.LogPosition = logEnd;
+        State.Absorbed = memberEnds.Count == 0 ? null : new Dictionary<string, long>(memberEnds, StringComparer.Ordinal);
+        StatsChanged(before);
+        StateChanged();
+        NoteItems(events.Events);
+        _itemsChanged = true;
+        _unsaved = true;
+        await PersistAsync();
+        return true;
+    }
+
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: forwarding a record to its canonical profile {Canonical} failed; the log replays it")]
+    private partial void LogForwardFailed(string profileKey, string canonical, Exception exception);
 
     [LoggerMessage(EventId = 3119, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending the feedback figures to the feedback shard failed; will send again on the next write")]
     private partial void LogFeedbackPushFailed(string profileKey, Exception exception);

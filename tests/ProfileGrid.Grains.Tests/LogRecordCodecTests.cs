@@ -203,6 +203,11 @@ public sealed class LogRecordCodecTests : IDisposable
                     continue; // computed (PurchaseInfo.Total) or the record's EqualityContract
                 }
 
+                if (value is UserEvent && property.Name == nameof(UserEvent.Identifiers))
+                {
+                    continue; // never recorded: the gateway takes an event's identifiers off before the log (docs/identity.md)
+                }
+
                 var field = property.GetValue(value);
                 var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
                 var isDefault = field is null || (type.IsValueType && field.Equals(Activator.CreateInstance(type)))

@@ -32,6 +32,26 @@ public sealed record UserEvent
 
     /// <summary>A refund's id, order, lines or amount; null for every other kind.</summary>
     [Id(17)] public RefundInfo? Refund { get; init; }
+
+    /// <summary>
+    /// An identify event's identifiers (email and phone only as keyed hashes). Read by the gateway's identity claims and
+    /// taken off the event before it is recorded: neither the log, the lake nor a profile holds them.
+    /// </summary>
+    [Id(18)] public EventIdentifiers? Identifiers { get; init; }
+}
+
+/// <summary>The identifiers of an identify event, as the identity graph keeps them (docs/identity.md).</summary>
+[GenerateSerializer, Immutable, Alias("pg.event-identifiers")]
+public sealed record EventIdentifiers
+{
+    /// <summary>Keyed SHA-256 (hex) of the normalised email; null when none was sent.</summary>
+    [Id(0)] public string? EmailHash { get; init; }
+
+    /// <summary>Keyed SHA-256 (hex) of the normalised phone number; null when none was sent.</summary>
+    [Id(1)] public string? PhoneHash { get; init; }
+
+    /// <summary>The CRM id as sent (trimmed); null when none was sent.</summary>
+    [Id(2)] public string? CrmId { get; init; }
 }
 
 /// <summary>

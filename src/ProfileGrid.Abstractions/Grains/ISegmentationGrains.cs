@@ -14,6 +14,9 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     /// <summary>Stores (or replaces) a user's feature vector and assigns it to a segment at once.</summary>
     Task UpdateAsync(FeatureUpdate update);
 
+    /// <summary>Forgets a profile (merged into another, which counts for both): it leaves its segment, RFM cell and samples.</summary>
+    Task RemoveAsync(string profileKey);
+
     /// <summary>How many vectors the shard holds.</summary>
     [AlwaysInterleave]
     Task<int> CountAsync();

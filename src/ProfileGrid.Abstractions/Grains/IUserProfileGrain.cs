@@ -43,8 +43,9 @@ public interface IUserProfileGrain : IGrainWithStringKey
     /// a new profile, keeping its creation time, then writes it durably. <paramref name="logEnd"/> is the last position of
     /// the user's log partition the caller has read: a profile that has already applied a later record answers false
     /// and changes nothing (the caller reads the log again). Records up to <paramref name="logEnd"/> are then skipped
-    /// if the log hands them again. Attributes and preferences set directly (not by events) are not in the events, and
-    /// are reset too: see docs/lake.md.
+    /// if the log hands them again. Attributes and preferences set directly (not by events) are kept apart and laid over
+    /// the rebuilt profile; a canonical profile with merged members asks its identity grain to rebuild it from all of
+    /// their events instead (docs/lake.md, docs/identity.md).
     /// </summary>
     Task<bool> RebuildAsync(Events.EventBatch events, long logEnd);
 

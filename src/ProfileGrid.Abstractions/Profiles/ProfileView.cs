@@ -63,6 +63,9 @@ public sealed record ProfileView
     /// <summary>Recommendation lists shown and clicked, and what was credited to them.</summary>
     [Id(16)] public FeedbackView Feedback { get; init; } = new();
 
+    /// <summary>The canonical profile this one is merged into (docs/identity.md); null when it stands on its own.</summary>
+    [Id(17)] public string? MergedInto { get; init; }
+
     /// <summary>
     /// Days since the last event (4 decimals); null when there was none, or when the last event the profile knows lies
     /// after <see cref="AsOf"/> (the state keeps only the latest, so the one before is not known).

@@ -209,6 +209,27 @@ public sealed partial class FeatureShardGrain(
         return Task.CompletedTask;
     }
 
+    public Task RemoveAsync(string profileKey)
+    {
+        if (!Entries.Remove(profileKey, out var entry))
+        {
+            return Task.CompletedTask;
+        }
+
+        if (entry.Segment >= 0)
+        {
+            MembersOf(entry.Segment).Remove(profileKey);
+        }
+
+        if (RfmScore.FromPacked(entry.Rfm) is { } score)
+        {
+            RfmMembersOf(score.Cell).Remove(profileKey);
+        }
+
+        MarkDirty();
+        return Task.CompletedTask;
+    }
+
     public Task<int> CountAsync() => Task.FromResult(Entries.Count);
 
     public Task<double[][]> SampleAsync(int maxRows, int seed)

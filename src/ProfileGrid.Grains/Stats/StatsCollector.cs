@@ -107,6 +107,12 @@ public sealed class TenantStatsBuffer(string tenant)
 
     private static void Moved(Pending p, in ProfileStatsMark before, in ProfileStatsMark after)
     {
+        if (!after.Counted && before.Counted)
+        {
+            Left(p, before);
+            return;
+        }
+
         if (!after.Counted || before == after)
         {
             return;
@@ -160,6 +166,24 @@ public sealed class TenantStatsBuffer(string tenant)
                     p.LastEventAt = now;
                 }
             }
+        }
+    }
+
+    /// <summary>A profile leaves the tenant's figures (merged into another, which counts for both): a net new profile less.</summary>
+    private static void Left(Pending p, in ProfileStatsMark before)
+    {
+        p.NewProfiles--;
+        (p.Completeness ??= new long[StatsBuckets.CompletenessBuckets])[before.Completeness]--;
+        if (before.EventCount >= 0)
+        {
+            (p.EventsPerProfile ??= new long[StatsBuckets.EventCountBuckets])[before.EventCount]--;
+        }
+
+        if (before.LastSeen is { } was)
+        {
+            var hours = p.LastEventHours ??= [];
+            var h = StatsBuckets.HourOf(was);
+            hours[h] = hours.GetValueOrDefault(h) - 1;
         }
     }
 

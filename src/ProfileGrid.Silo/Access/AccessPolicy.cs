@@ -106,6 +106,9 @@ public static class AccessPolicy
         ["/v1/tenants/{tenant}/stats"] = T(ApiScopes.Read),
         ["/v1/tenants/{tenant}/stats/series"] = T(ApiScopes.Read),
         ["/v1/tenants/{tenant}/users/{userId}/document"] = T(ApiScopes.Read),
+        ["/v1/tenants/{tenant}/identity/{userId}"] = T(ApiScopes.Read),
+        ["/v1/tenants/{tenant}/identity/merges/{mergeId}"] = T(ApiScopes.Read),
+        ["/v1/tenants/{tenant}/identity/merges/{mergeId}/unmerge"] = T(ApiScopes.Admin),
     };
 
     /// <summary>Path prefixes whose every route is operator-only.</summary>

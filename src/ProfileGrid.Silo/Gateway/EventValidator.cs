@@ -18,7 +18,7 @@ public sealed record FieldError(string Field, string Reason)
 /// Turns wire messages into validated domain values, or says which field is wrong and why.
 /// Everything a profile relies on is checked here, at the edge, so grains only ever see well-formed input.
 /// </summary>
-public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
+public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, string? identitySecret = null)
 {
     /// <summary>
     /// The user part of an anonymous visitor's profile key is this prefix and the anonymous id. A user id may not start
@@ -141,6 +141,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
         SearchInfo? search = null;
         PurchaseInfo? purchase = null;
         DemographicsUpdate? identify = null;
+        EventIdentifiers? identifiers = null;
         PreferenceUpdate? preference = null;
         CustomInfo? custom = null;
         double? rating = null;
@@ -161,7 +162,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
                 purchase = Purchase(wire.Purchase, check);
                 break;
             case EventKind.Identify:
-                identify = Identify(wire.Identify, check);
+                (identify, identifiers) = Identify(wire.Identify, tenant, check);
                 break;
             case EventKind.PreferenceSet:
                 preference = Preference(wire.Preference, "preference", requireValue: true, check);
@@ -195,6 +196,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             Search = search,
             Purchase = purchase,
             Identify = identify,
+            Identifiers = identifiers,
             Preference = preference,
             Custom = custom,
             Rating = rating,
@@ -523,22 +525,73 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock)
             : new RefundInfo { RefundId = refundId, OrderId = orderId, Currency = currency, Lines = lines, Amount = amount };
     }
 
-    private DemographicsUpdate? Identify(Contracts.V1.Identify? wire, Checker check)
+    private (DemographicsUpdate?, EventIdentifiers?) Identify(Contracts.V1.Identify? wire, string? tenant, Checker check)
     {
         if (wire is null)
         {
             check.Fail("identify", "is required for an identify event");
-            return null;
+            return (null, null);
         }
 
+        var identifiers = Identifiers(wire, tenant, check);
         var demographics = wire.Demographics ?? new Demographics();
         if (demographics.Equals(new Demographics()) && wire.Traits.Count == 0)
         {
-            check.Fail("identify", "holds neither demographics nor traits");
+            if (identifiers is null)
+            {
+                check.Fail("identify", "holds neither demographics, traits, email, phone nor crm_id");
+            }
+
+            return (null, identifiers);
+        }
+
+        return (DemographicsOf(demographics, wire.Traits, "identify.demographics", "identify.traits", check), identifiers);
+    }
+
+    /// <summary>Email and phone normalised and hashed here, so that nothing past the gateway ever sees them as sent.</summary>
+    private EventIdentifiers? Identifiers(Contracts.V1.Identify wire, string? tenant, Checker check)
+    {
+        if (string.IsNullOrWhiteSpace(wire.Email) && string.IsNullOrWhiteSpace(wire.Phone) && string.IsNullOrWhiteSpace(wire.CrmId))
+        {
             return null;
         }
 
-        return DemographicsOf(demographics, wire.Traits, "identify.demographics", "identify.traits", check);
+        string? email = null, phone = null, crmId = null;
+        if (!string.IsNullOrWhiteSpace(wire.Email))
+        {
+            // The reason never repeats the value: rejections are logged and returned, and the address is personal data.
+            email = Domain.Identifiers.NormaliseEmail(wire.Email, out var reason);
+            if (email is null)
+            {
+                check.Fail("identify.email", reason!);
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(wire.Phone))
+        {
+            phone = Domain.Identifiers.NormalisePhone(wire.Phone, out var reason);
+            if (phone is null)
+            {
+                check.Fail("identify.phone", reason!.StartsWith("holds", StringComparison.Ordinal) ? "holds a character that is not a digit, a leading + or a separator" : reason);
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(wire.CrmId))
+        {
+            crmId = check.Id(wire.CrmId.Trim(), "identify.crm_id", limits.MaxStringLength);
+        }
+
+        if (tenant is null)
+        {
+            return null;
+        }
+
+        return new EventIdentifiers
+        {
+            EmailHash = email is null ? null : Domain.Identifiers.Hash(tenant, Abstractions.Identity.IdentifierKinds.Email, email, identitySecret),
+            PhoneHash = phone is null ? null : Domain.Identifiers.Hash(tenant, Abstractions.Identity.IdentifierKinds.Phone, phone, identitySecret),
+            CrmId = crmId,
+        };
     }
 
     private DemographicsUpdate DemographicsOf(Demographics wire, IDictionary<string, string> traits, string at, string traitsAt, Checker check)

@@ -23,7 +23,8 @@ public sealed partial class ProfileGatewayService(
     ProfileGrid.Grains.Stats.StatsCollector stats,
     TimeProvider clock,
     ILogger<ProfileGatewayService> logger,
-    ProfileGrid.Grains.ProfileGridMetrics metrics) : ProfileGateway.ProfileGatewayBase
+    ProfileGrid.Grains.ProfileGridMetrics metrics,
+    IdentityResolver identity) : ProfileGateway.ProfileGatewayBase
 {
     public const int MaxProfilesPerRequest = 100;
 
@@ -49,6 +50,7 @@ public sealed partial class ProfileGatewayService(
         // Grouped by (tenant, user) as sent, so each profile's key is encoded once per request, not once per event.
         var eventsByUser = new Dictionary<(string Tenant, string UserId), List<(UserEvent Event, int Size)>>();
         var refusedOnArrival = RestJsonGuard.RefusedEvents(context);
+        List<UserEvent>? identified = null;
         var now = clock.GetUtcNow();
         for (var index = 0; index < request.Events.Count; index++)
         {
@@ -81,8 +83,29 @@ public sealed partial class ProfileGatewayService(
                 eventsByUser[(validated.Tenant, validated.UserId)] = events = new(16);
             }
 
-            events.Add((validated, wire.CalculateSize()));
+            if (validated.Identifiers is not null || (validated.AnonymousId is not null && identity.Enabled))
+            {
+                (identified ??= []).Add(validated);
+            }
+
+            // The identifiers go to the identity graph only: the event is recorded without them.
+            events.Add((validated.Identifiers is null ? validated : validated with { Identifiers = null }, wire.CalculateSize()));
             response.Accepted++;
+        }
+
+        if (identified is not null)
+        {
+            try
+            {
+                await identity.ClaimAsync(identified);
+            }
+            catch (Exception ex) when (ex is not RpcException && !context.CancellationToken.IsCancellationRequested)
+            {
+                LogIdentityFailed(ex);
+                throw new RpcException(new Status(
+                    StatusCode.Unavailable,
+                    "The identity graph could not record the identifiers of this request; nothing is acknowledged. Retry the request: event ids make a retry safe."));
+            }
         }
 
         var batches = new List<(string ProfileKey, EventBatch Batch)>(eventsByUser.Count);
@@ -139,6 +162,14 @@ public sealed partial class ProfileGatewayService(
         var segment = segments.SegmentForProfileAsync(tenant, key);
         var view = await Grain(key).GetViewAsync(asOf)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{userId}' in tenant '{tenant}'."));
+        if (view.MergedInto is { } canonical)
+        {
+            // A merged profile answers as the person it is part of: the canonical profile (its user_id says which).
+            key = new ProfileKey(tenant, canonical).ToString();
+            segment = segments.SegmentForProfileAsync(tenant, key);
+            view = await Grain(key).GetViewAsync(asOf) ?? view;
+        }
+
         var proto = ProfileMapper.ToProto(view);
         if (await segment is { } membership)
         {
@@ -170,6 +201,17 @@ public sealed partial class ProfileGatewayService(
         var memberships = Task.WhenAll(keys.Select(k => segments.SegmentForProfileAsync(tenant, k.Key)));
         var views = await Task.WhenAll(keys.Select(k => Grain(k.Key).GetViewAsync(asOf)));
         var segmentOf = await memberships;
+        for (var i = 0; i < views.Length; i++)
+        {
+            if (views[i]?.MergedInto is { } canonical)
+            {
+                // As GetProfile: a merged profile answers as its canonical one.
+                var canonicalKey = new ProfileKey(tenant, canonical).ToString();
+                views[i] = await Grain(canonicalKey).GetViewAsync(asOf) ?? views[i];
+                segmentOf[i] = await segments.SegmentForProfileAsync(tenant, canonicalKey);
+            }
+        }
+
         var response = new GetProfilesResponse();
         for (var i = 0; i < keys.Count; i++)
         {
@@ -314,6 +356,9 @@ public sealed partial class ProfileGatewayService(
 
     [LoggerMessage(EventId = 1020, Level = LogLevel.Debug, Message = "Ingested {Accepted} events ({Rejected} rejected, {Duplicates} duplicates) for {Profiles} profiles")]
     private partial void LogIngested(int accepted, int rejected, int duplicates, int profiles);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Warning, Message = "Claiming identifiers in the identity graph failed; the request is refused as Unavailable")]
+    private partial void LogIdentityFailed(Exception exception);
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Recording {Accepted} events failed; the request is refused as Unavailable")]
     private partial void LogRecordFailed(int accepted, Exception exception);

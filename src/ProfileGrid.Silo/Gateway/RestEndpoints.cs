@@ -46,6 +46,12 @@ public static class RestEndpoints
         }
 
         var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, userId).ToString()).GetViewAsync(at);
+        if (view?.MergedInto is { } canonical)
+        {
+            // As GetProfile: a merged profile answers as its canonical one (docs/identity.md).
+            view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, canonical).ToString()).GetViewAsync(at) ?? view;
+        }
+
         return view is null
             ? TypedResults.NotFound(new ErrorBody($"No profile for user '{userId}' in tenant '{tenant}'."))
             : TypedResults.Text(ProfileJson.Serialize(view, indented: true), "application/json");

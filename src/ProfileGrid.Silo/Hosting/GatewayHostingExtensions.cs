@@ -18,7 +18,10 @@ public static class GatewayHostingExtensions
         var services = builder.Services;
         services.AddSingleton(settings);
         services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
-        services.AddSingleton(sp => new EventValidator(sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new EventValidator(
+            sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<ProfileGrid.Grains.Identity.IdentityOptions>>().Value.HashSecret));
+        services.AddSingleton<IdentityResolver>();
         services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = limits.MaxRequestBytes;
@@ -70,6 +73,7 @@ public static class GatewayHostingExtensions
 
         app.MapProfileGridKeys();
         app.MapStatsApi();
+        app.MapIdentityApi();
         app.MapGet("/", (HostSettings settings) => TypedResults.Text(RootPage(settings)));
         return app;
     }
@@ -111,6 +115,7 @@ public static class GatewayHostingExtensions
                  POST /v1/tenants/{tenant}/recommender:evaluate (offline evaluation of every algorithm on the tenant's history)
                  POST /v1/tenants/{tenant}/items:upsert, POST /v1/tenants/{tenant}/items:delete, GET /v1/tenants/{tenant}/items[/{item}]
                  GET|PUT|POST /v1/tenants/{tenant}/recommendation-rules, GET|PUT|DELETE /v1/tenants/{tenant}/recommendation-rules/{rule}
+          Identity: GET /v1/tenants/{tenant}/identity/{user}, GET /v1/tenants/{tenant}/identity/merges/{merge}, POST .../merges/{merge}/unmerge
           Stats: GET /v1/tenants, GET /v1/tenants/{tenant}/stats, GET /v1/tenants/{tenant}/stats/series?resolution=minute|hour
           Health: GET /healthz (readiness), GET /healthz/detail (storage, ingest backlog; JSON)    Metrics: GET /metrics (Prometheus)
           Operators (loopback unless ProfileGrid:Admin:AllowRemote): GET /v1/admin/ingest, GET /v1/admin/cluster, GET/POST /v1/admin/lake (archive, rebuild, snapshot), the Orleans dashboard at /orleans

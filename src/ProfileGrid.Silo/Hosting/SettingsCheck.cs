@@ -39,6 +39,7 @@ public static class SettingsCheck
         (ProfileGrid.Grains.Stats.StatsOptions.Section, typeof(ProfileGrid.Grains.Stats.StatsOptions)),
         (Access.AuthSettings.Section, typeof(Access.AuthSettings)),
         (ProfileGrid.Grains.Lake.LakeOptions.Section, typeof(ProfileGrid.Grains.Lake.LakeOptions)),
+        (ProfileGrid.Grains.Identity.IdentityOptions.Section, typeof(ProfileGrid.Grains.Identity.IdentityOptions)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>

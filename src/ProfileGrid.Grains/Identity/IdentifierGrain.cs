@@ -1,0 +1,267 @@
+using Microsoft.Extensions.Logging;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Identity;
+
+namespace ProfileGrid.Grains.Identity;
+
+/// <summary>What an identifier grain keeps.</summary>
+[GenerateSerializer, Alias("pg.identifier-state")]
+public sealed class IdentifierState
+{
+    /// <summary>The profile the identifier belongs to (user id or "anon:&lt;id&gt;"); null until claimed (or after an unmerge of a login).</summary>
+    [Id(0)] public string? Owner { get; set; }
+
+    /// <summary>A merge decided and not yet known to be carried out: retried by the next claim.</summary>
+    [Id(1)] public MergeRecord? Pending { get; set; }
+
+    /// <summary>Pairs "from\ninto" an operator unmerged: never merged again by this identifier.</summary>
+    [Id(2)] public HashSet<string> Blocked { get; set; } = [];
+
+    /// <summary>Other profiles that showed it (phones, conflicts), bounded.</summary>
+    [Id(3)] public List<string> SharedWith { get; set; } = [];
+
+    /// <summary>A login linked while its anonymous profile had no history: merged when the first anonymous record comes.</summary>
+    [Id(4)] public IdentityClaim? Linked { get; set; }
+}
+
+/// <summary>
+/// One identifier of a tenant and the rules of docs/identity.md: the first profile to show it owns it; a login links an
+/// anonymous id to its user once; the same email or CRM id on a second profile merges the later into the earlier; a
+/// phone never merges; an anonymous id already linked to another user is a conflict. Claims of one identifier are
+/// serialised here, so two silos racing with the same login merge once.
+/// </summary>
+public sealed partial class IdentifierGrain(
+    [PersistentState("identifier", IdentityStores.Identity)] IPersistentState<IdentifierState> state,
+    TimeProvider clock,
+    ILogger<IdentifierGrain> logger) : Grain, IIdentifierGrain
+{
+    private const int MaxShared = 20;
+
+    public async Task<ClaimOutcome> ClaimAsync(IdentityClaim claim)
+    {
+        var identifier = IdentifierKinds.Name(claim.Kind, claim.Value);
+        if (state.State.Pending is { } pending)
+        {
+            await CarryOutAsync(pending);
+        }
+
+        var claimant = claim.ProfileUserId;
+        var owner = state.State.Owner;
+        if (claim.Kind == IdentifierKinds.Anonymous && owner is null && claimant.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+        {
+            return ClaimOutcome.AlreadyLinked; // a visitor's own anonymous id
+        }
+
+        if (owner is null)
+        {
+            if (claim.Kind != IdentifierKinds.Anonymous)
+            {
+                state.State.Owner = claimant;
+                await state.WriteStateAsync();
+                await Identity(claim.Tenant, claimant).NoteAsync(identifier, null, null);
+                return ClaimOutcome.Recorded;
+            }
+
+            // A login: the anonymous profile joins the user's canonical profile.
+            var from = AnonymousPrefix + claim.Value;
+            var into = await Identity(claim.Tenant, claimant).CanonicalAsync();
+            if (state.State.Blocked.Contains(Pair(from, into)))
+            {
+                return ClaimOutcome.Blocked;
+            }
+
+            // Owner first, written, then the profile asked (after any record it is applying): either it applied one
+            // before (history: merge now) or it will ask the owner before its first (and have the merge made then).
+            state.State.Owner = claimant;
+            state.State.Linked = claim;
+            await state.WriteStateAsync();
+            if (!await GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(claim.Tenant, from).ToString()).HasHistoryAsync())
+            {
+                await Identity(claim.Tenant, into).NoteAsync(identifier, null, null);
+                return ClaimOutcome.Recorded;
+            }
+
+            state.State.Linked = null;
+            return await MergeAsync(claim, identifier, MergeRules.Login, from, into);
+        }
+
+        var (ownerCanonical, claimantCanonical) = (await Identity(claim.Tenant, owner).CanonicalAsync(), await Identity(claim.Tenant, claimant).CanonicalAsync());
+        if (owner == claimant || ownerCanonical == claimantCanonical)
+        {
+            return ClaimOutcome.AlreadyLinked;
+        }
+
+        if (claim.Kind == IdentifierKinds.Anonymous)
+        {
+            // An anonymous id seen with a second user (a shared device, a cookie copied): no silent re-merge.
+            return await ConflictAsync(claim, identifier, owner, $"the anonymous id is linked to '{owner}' already; not merged again");
+        }
+
+        if (claim.Kind == IdentifierKinds.Phone)
+        {
+            // Phones are shared by households and recycled by carriers: a link to look at, never a merge.
+            if (!state.State.SharedWith.Contains(claimant) && state.State.SharedWith.Count < MaxShared)
+            {
+                state.State.SharedWith.Add(claimant);
+                await state.WriteStateAsync();
+            }
+
+            await Identity(claim.Tenant, claimant).NoteAsync(identifier, null, new IdentityConflict(identifier, owner, claimant, claim.EventId, claim.At, "phone numbers are shared, not merged"));
+            return ClaimOutcome.Shared;
+        }
+
+        // The same email or CRM id: one person. An anonymous side always joins the known one; of two known users the later
+        // joins the earlier (the identifier's owner), whose profile stays canonical.
+        var rule = claim.Kind == IdentifierKinds.Crm ? MergeRules.Crm : MergeRules.Email;
+        string mergeFrom, mergeInto;
+        if (IsAnonymous(ownerCanonical) && !IsAnonymous(claimantCanonical))
+        {
+            (mergeFrom, mergeInto) = (ownerCanonical, claimantCanonical);
+            state.State.Owner = claimantCanonical;
+        }
+        else
+        {
+            (mergeFrom, mergeInto) = (claimantCanonical, ownerCanonical);
+        }
+
+        if (state.State.Blocked.Contains(Pair(mergeFrom, mergeInto)))
+        {
+            return ClaimOutcome.Blocked;
+        }
+
+        return await MergeAsync(claim, identifier, rule, mergeFrom, mergeInto);
+    }
+
+    private async Task<ClaimOutcome> MergeAsync(IdentityClaim claim, string identifier, string rule, string from, string into)
+    {
+        var record = new MergeRecord
+        {
+            MergeId = NewMergeId(),
+            Tenant = claim.Tenant,
+            From = from,
+            Into = into,
+            Rule = rule,
+            Identifier = identifier,
+            EventId = claim.EventId,
+            Source = claim.Source,
+            At = clock.GetUtcNow(),
+        };
+
+        // Decided and written before it is carried out: a crash in between is finished by the next claim (or a replay).
+        state.State.Pending = record;
+        await state.WriteStateAsync();
+        return await CarryOutAsync(record) ? ClaimOutcome.Merged : ClaimOutcome.Conflict;
+    }
+
+    private async Task<bool> CarryOutAsync(MergeRecord record)
+    {
+        var done = await Identity(record.Tenant, record.Into).AbsorbAsync(record);
+        state.State.Pending = null;
+        if (done is null)
+        {
+            // Refused by the rules (a profile already merged elsewhere, or with profiles of its own merged into it).
+            LogMergeRefused(record.Tenant, record.From, record.Into, record.Rule);
+            if (record.Rule == MergeRules.Login && state.State.Owner is not null && record.Identifier.StartsWith(IdentifierKinds.Anonymous + ":", StringComparison.Ordinal))
+            {
+                state.State.Owner = null;
+            }
+
+            await state.WriteStateAsync();
+            await Identity(record.Tenant, record.From).NoteAsync(record.Identifier, null,
+                new IdentityConflict(record.Identifier, record.Into, record.From, record.EventId, record.At, $"{record.Rule}: not merged (one side is merged elsewhere or has profiles merged into it)"));
+            return false;
+        }
+
+        if (record.Rule != MergeRules.Login)
+        {
+            // A login's anonymous profile holds the merge id already (it is its own identifier); a CRM record notes what it showed.
+            await Identity(record.Tenant, record.From).NoteAsync(record.Identifier, done.MergeId, null);
+        }
+
+        await state.WriteStateAsync();
+        LogMerged(record.Tenant, done.MergeId, record.From, record.Into, record.Rule);
+        return true;
+    }
+
+    private async Task<ClaimOutcome> ConflictAsync(IdentityClaim claim, string identifier, string owner, string reason)
+    {
+        if (!state.State.SharedWith.Contains(claim.ProfileUserId) && state.State.SharedWith.Count < MaxShared)
+        {
+            state.State.SharedWith.Add(claim.ProfileUserId);
+            await state.WriteStateAsync();
+        }
+
+        var conflict = new IdentityConflict(identifier, owner, claim.ProfileUserId, claim.EventId, claim.At, reason);
+        await Identity(claim.Tenant, claim.ProfileUserId).NoteAsync(identifier, null, conflict);
+        await Identity(claim.Tenant, owner).NoteAsync(identifier, null, conflict);
+        LogConflict(claim.Tenant, claim.Kind, claim.ProfileUserId);
+        return ClaimOutcome.Conflict;
+    }
+
+    public async Task ReleaseAsync(string mergeId, string userId)
+    {
+        var key = ProfileKey.Parse(this.GetPrimaryKeyString());
+        var kind = key.UserId[..key.UserId.IndexOf(':')];
+        var record = await GrainFactory.GetGrain<IMergeIndexGrain>(new ProfileKey(key.Tenant, mergeId).ToString()).GetAsync();
+        if (record is not null)
+        {
+            state.State.Blocked.Add(Pair(record.From, record.Into));
+        }
+
+        if (kind == IdentifierKinds.Anonymous)
+        {
+            // The login link goes; the pairing stays blocked, so a replay of the old login does not merge again.
+            state.State.Owner = null;
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    public Task<string?> OwnerAsync() => Task.FromResult(state.State.Owner);
+
+    public async Task EnsureMergedAsync()
+    {
+        if (state.State.Pending is { } pending)
+        {
+            await CarryOutAsync(pending);
+        }
+
+        if (state.State.Linked is not { } claim || state.State.Owner != claim.ProfileUserId)
+        {
+            return;
+        }
+
+        state.State.Linked = null;
+        var into = await Identity(claim.Tenant, claim.ProfileUserId).CanonicalAsync();
+        await MergeAsync(claim, IdentifierKinds.Name(claim.Kind, claim.Value), MergeRules.Login, AnonymousPrefix + claim.Value, into);
+    }
+
+    private IIdentityGrain Identity(string tenant, string userId) => GrainFactory.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString());
+
+    private const string AnonymousPrefix = "anon:";
+
+    private static bool IsAnonymous(string userId) => userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal);
+
+    private static string Pair(string from, string into) => from + "\n" + into;
+
+    private static string NewMergeId() => "m-" + Guid.NewGuid().ToString("N")[..20];
+
+    [LoggerMessage(EventId = 3401, Level = LogLevel.Information, Message = "Identity: tenant {Tenant} merge {MergeId}: {From} into {Into} ({Rule})")]
+    private partial void LogMerged(string tenant, string mergeId, string from, string into, string rule);
+
+    [LoggerMessage(EventId = 3402, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: {From} not merged into {Into} ({Rule}); recorded as a conflict")]
+    private partial void LogMergeRefused(string tenant, string from, string into, string rule);
+
+    [LoggerMessage(EventId = 3403, Level = LogLevel.Information, Message = "Identity: tenant {Tenant}: a {Kind} identifier of another person shown by {Profile}; recorded as a conflict")]
+    private partial void LogConflict(string tenant, string kind, string profile);
+}
+
+/// <summary>The grain storage of the identity graph.</summary>
+public static class IdentityStores
+{
+    /// <summary>
+    /// The identity graph's grains keep their small states in the segments store (blobs, bounded keys, in every host and
+    /// test cluster already), rather than a store of their own that every host would have to wire.
+    /// </summary>
+    public const string Identity = ProfileStores.Segments;
+}

@@ -1,0 +1,236 @@
+using Microsoft.Extensions.Logging;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Identity;
+
+namespace ProfileGrid.Grains.Identity;
+
+/// <summary>What a profile's identity grain keeps; every list is bounded.</summary>
+[GenerateSerializer, Alias("pg.identity-state")]
+public sealed class IdentityState
+{
+    [Id(0)] public string? MergedInto { get; set; }
+
+    [Id(1)] public string? MergedIntoId { get; set; }
+
+    /// <summary>Identifiers shown ("kind:value"), first seen first.</summary>
+    [Id(2)] public List<string> Identifiers { get; set; } = [];
+
+    /// <summary>Profiles merged into this one now, with their merge ids.</summary>
+    [Id(3)] public Dictionary<string, string> Members { get; set; } = [];
+
+    /// <summary>Every merge this profile took part in, either side; the records are kept by <see cref="IMergeIndexGrain"/>.</summary>
+    [Id(4)] public List<string> MergeIds { get; set; } = [];
+
+    [Id(5)] public List<IdentityConflict> Conflicts { get; set; } = [];
+}
+
+/// <summary>
+/// A profile's identity (key: the profile key). As a canonical profile it carries out the merges into it one at a time
+/// (its turn serialises them, so two concurrent logins into one user read each other's members) and their unmerges.
+/// </summary>
+public sealed partial class IdentityGrain(
+    [PersistentState("identity", IdentityStores.Identity)] IPersistentState<IdentityState> state,
+    IdentityHistory history,
+    TimeProvider clock,
+    ILogger<IdentityGrain> logger) : Grain, IIdentityGrain
+{
+    private const int MaxIdentifiers = 50, MaxConflicts = 20, MaxMergeIds = 500, RebuildAttempts = 10;
+
+    private ProfileKey Key => ProfileKey.Parse(this.GetPrimaryKeyString());
+
+    public async Task<IdentityView> GetAsync()
+    {
+        var key = Key;
+        var records = await Task.WhenAll(state.State.MergeIds.Select(id => Index(key.Tenant, id).GetAsync()));
+        return new IdentityView
+        {
+            Tenant = key.Tenant,
+            UserId = key.UserId,
+            MergedInto = state.State.MergedInto,
+            Identifiers = [.. state.State.Identifiers],
+            Members = [.. state.State.Members.Keys.Order(StringComparer.Ordinal)],
+            Merges = [.. records.OfType<MergeRecord>().OrderBy(r => r.At)],
+            Conflicts = [.. state.State.Conflicts],
+        };
+    }
+
+    public Task<string> CanonicalAsync() => Task.FromResult(state.State.MergedInto ?? Key.UserId);
+
+    public async Task NoteAsync(string identifier, string? mergeId, IdentityConflict? conflict)
+    {
+        var changed = false;
+        if (!state.State.Identifiers.Contains(identifier) && state.State.Identifiers.Count < MaxIdentifiers)
+        {
+            state.State.Identifiers.Add(identifier);
+            changed = true;
+        }
+
+        if (mergeId is not null)
+        {
+            changed |= AddMergeId(mergeId);
+        }
+
+        if (conflict is not null)
+        {
+            state.State.Conflicts.Add(conflict);
+            if (state.State.Conflicts.Count > MaxConflicts)
+            {
+                state.State.Conflicts.RemoveAt(0);
+            }
+
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task<MergeRecord?> AbsorbAsync(MergeRecord record)
+    {
+        var key = Key;
+        var index = Index(key.Tenant, record.MergeId);
+        if (await index.GetAsync() is { Status: MergeStatus.Merged or MergeStatus.Reversed } done)
+        {
+            return done; // carried out before (a retried claim)
+        }
+
+        var from = Identity(key.Tenant, record.From);
+        var fromView = await from.GetAsync();
+        if (record.From == key.UserId || state.State.MergedInto is not null || fromView.Members.Length > 0
+            || (fromView.MergedInto is not null && fromView.MergedInto != key.UserId))
+        {
+            return null;
+        }
+
+        // Decided and written first (the member list is what an unmerge and later merges rebuild from).
+        state.State.Members[record.From] = record.MergeId;
+        AddMergeId(record.MergeId);
+        await state.WriteStateAsync();
+
+        // The merged profile starts forwarding its new records before its history is read: records it takes meanwhile
+        // are refused here until the history is in (they replay), and those the read covers are skipped once forwarded.
+        await from.SetMergedIntoAsync(key.UserId, record.MergeId);
+        var moved = 0;
+        if (await MergeSide(key.Tenant, record.From).SetMergedIntoAsync(key.UserId))
+        {
+            var (events, ends) = await history.ReadAsync(key.Tenant, [record.From]);
+            moved = await MergeSide(key.Tenant, key.UserId).AbsorbAsync(record.From, new EventBatch(events[record.From]), ends[record.From]);
+        }
+        else
+        {
+            // Nothing applied yet (most logins: the visitor's first page and the login arrive together): no history to
+            // read; every record of it, even one already in the log, reaches this profile by forwarding.
+            await MergeSide(key.Tenant, key.UserId).AbsorbAsync(record.From, new EventBatch([]), -1);
+        }
+
+        var merged = record with { Status = MergeStatus.Merged, EventsMoved = moved };
+        await index.SetAsync(merged);
+        return merged;
+    }
+
+    public async Task<MergeRecord?> ReleaseAsync(string mergeId, string by)
+    {
+        var key = Key;
+        var index = Index(key.Tenant, mergeId);
+        if (await index.GetAsync() is not { } record || record.Into != key.UserId)
+        {
+            return null;
+        }
+
+        if (record.Status == MergeStatus.Reversed)
+        {
+            return record;
+        }
+
+        // Forwarding stops first; the merged profile kept applying its own events all along, so it stands as it would have.
+        await MergeSide(key.Tenant, record.From).SetMergedIntoAsync(null);
+        state.State.Members.Remove(record.From);
+        await state.WriteStateAsync();
+        await RebuildAsync(key);
+        await Identity(key.Tenant, record.From).SetMergedIntoAsync(null, mergeId);
+        await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(key.Tenant, record.Identifier).ToString()).ReleaseAsync(mergeId, record.Into);
+
+        var reversed = record with { Status = MergeStatus.Reversed, ReversedAt = clock.GetUtcNow(), ReversedBy = by };
+        await index.SetAsync(reversed);
+        LogUnmerged(key.Tenant, mergeId, record.From, key.UserId);
+        return reversed;
+    }
+
+    Task IIdentityGrain.RebuildAsync() => RebuildAsync(Key);
+
+    /// <summary>Resets the canonical profile to its own events and its remaining members', as if the others had never merged.</summary>
+    private async Task RebuildAsync(ProfileKey key)
+    {
+        var members = state.State.Members.Keys.ToList();
+        for (var attempt = 1; ; attempt++)
+        {
+            var (events, ends) = await history.ReadAsync(key.Tenant, [key.UserId, .. members]);
+            var all = events.Values.SelectMany(e => e).OrderBy(e => e.OccurredAt).ThenBy(e => e.EventId, StringComparer.Ordinal).ToList();
+            var memberEnds = members.ToDictionary(m => m, m => ends[m], StringComparer.Ordinal);
+            if (await MergeSide(key.Tenant, key.UserId).RebuildWithMembersAsync(new EventBatch(all), ends[key.UserId], memberEnds))
+            {
+                return;
+            }
+
+            if (attempt == RebuildAttempts)
+            {
+                throw new InvalidOperationException($"Profile '{key.UserId}' of tenant '{key.Tenant}' kept taking new events during the unmerge; try again.");
+            }
+        }
+    }
+
+    public async Task SetMergedIntoAsync(string? into, string mergeId)
+    {
+        state.State.MergedInto = into;
+        state.State.MergedIntoId = into is null ? null : mergeId;
+        AddMergeId(mergeId);
+        await state.WriteStateAsync();
+    }
+
+    private bool AddMergeId(string mergeId)
+    {
+        if (state.State.MergeIds.Contains(mergeId))
+        {
+            return false;
+        }
+
+        state.State.MergeIds.Add(mergeId);
+        if (state.State.MergeIds.Count > MaxMergeIds)
+        {
+            state.State.MergeIds.RemoveAt(0);
+        }
+
+        return true;
+    }
+
+    private IIdentityGrain Identity(string tenant, string userId) => GrainFactory.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString());
+
+    private IProfileMergeGrain MergeSide(string tenant, string userId) => GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(tenant, userId).ToString());
+
+    private IMergeIndexGrain Index(string tenant, string mergeId) => GrainFactory.GetGrain<IMergeIndexGrain>(new ProfileKey(tenant, mergeId).ToString());
+
+    [LoggerMessage(EventId = 3404, Level = LogLevel.Information, Message = "Identity: tenant {Tenant} merge {MergeId} reversed: {From} stands apart from {Into} again")]
+    private partial void LogUnmerged(string tenant, string mergeId, string from, string into);
+}
+
+/// <summary>One merge's record, found by its id (key: ProfileKey(tenant, merge id)).</summary>
+public sealed class MergeIndexGrain(
+    [PersistentState("merge", IdentityStores.Identity)] IPersistentState<MergeRecordHolder> state) : Grain, IMergeIndexGrain
+{
+    public async Task SetAsync(MergeRecord record)
+    {
+        state.State.Record = record;
+        await state.WriteStateAsync();
+    }
+
+    public Task<MergeRecord?> GetAsync() => Task.FromResult(state.State.Record);
+}
+
+[GenerateSerializer, Alias("pg.merge-record-holder")]
+public sealed class MergeRecordHolder
+{
+    [Id(0)] public MergeRecord? Record { get; set; }
+}

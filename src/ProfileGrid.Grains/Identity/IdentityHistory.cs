@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Grains.Lake;
+
+namespace ProfileGrid.Grains.Identity;
+
+/// <summary>
+/// Every event of a few profiles of a tenant: the lake's rows plus the log past each partition's archive watermark (the
+/// whole log when the silo has no lake), and how far each of their partitions was read. What a merge brings into a
+/// canonical profile and what an unmerge rebuilds it from.
+/// </summary>
+public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOptions> ingest)
+{
+    private const int Attempts = 20;
+
+    /// <summary>The events of <paramref name="userIds"/>'s profiles, each profile's in log order; End: per user, the last position of its partition read.</summary>
+    public async Task<(Dictionary<string, List<UserEvent>> Events, Dictionary<string, long> Ends)> ReadAsync(
+        string tenant, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
+    {
+        var partitions = ingest.Value.Partitions;
+        var partitionOf = userIds.Distinct(StringComparer.Ordinal)
+            .ToDictionary(u => u, u => ProfileBuckets.LogPartition(new ProfileKey(tenant, u).ToString(), partitions), StringComparer.Ordinal);
+        var wanted = partitionOf.Keys.ToHashSet(StringComparer.Ordinal);
+        var involved = partitionOf.Values.Distinct().ToList();
+        var archiver = LakeArchiving.ArchiverOf(services);
+        var reader = (LakeReader)services.GetService(typeof(LakeReader))!;
+        for (var attempt = 1; ; attempt++)
+        {
+            // As LakeRebuilder: watermarks, lake, log past them, watermarks again; an archive step in between starts over.
+            var marks = new Dictionary<int, long>();
+            foreach (var partition in involved)
+            {
+                marks[partition] = archiver is null ? -1 : (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through;
+            }
+
+            var rows = new List<LakeEventRow>();
+            if (archiver is not null)
+            {
+                // One pass over the tenant's lake for every user asked for (LakeReader filters one user or none).
+                rows.AddRange((await reader.ReadTenantAsync(tenant, null, cancellationToken)).Where(r => wanted.Contains(r.UserId)));
+            }
+
+            var ends = new Dictionary<int, long>();
+            foreach (var partition in involved)
+            {
+                var (tail, end) = await reader.ReadLogAsync(partition, marks[partition], tenant, null, cancellationToken);
+                rows.AddRange(tail.Where(r => wanted.Contains(r.UserId)));
+                ends[partition] = end;
+            }
+
+            var moved = false;
+            if (archiver is not null)
+            {
+                foreach (var partition in involved)
+                {
+                    moved |= (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through != marks[partition];
+                }
+            }
+
+            if (moved)
+            {
+                if (attempt == Attempts)
+                {
+                    throw new InvalidOperationException($"The archive of tenant '{tenant}' kept moving while identity history was read; try again.");
+                }
+
+                continue;
+            }
+
+            var events = wanted.ToDictionary(u => u, _ => new List<UserEvent>(), StringComparer.Ordinal);
+            foreach (var row in rows.DistinctBy(r => (r.LogPartition, r.LogPosition, r.EventIndex))
+                         .OrderBy(r => r.LogPartition).ThenBy(r => r.LogPosition).ThenBy(r => r.EventIndex))
+            {
+                events[row.UserId].Add(row.ToEvent());
+            }
+
+            return (events, partitionOf.ToDictionary(p => p.Key, p => ends[p.Value], StringComparer.Ordinal));
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Identity;
+using ProfileGrid.Domain;
+using ProfileGrid.Grains.Identity;
+
+namespace ProfileGrid.Silo.Gateway;
+
+/// <summary>
+/// The gateway's side of identity resolution: the identifiers a request's events show (an anonymous id beside a user
+/// id, an identify event's hashed email and phone and its CRM id) are claimed in the identity graph before the events
+/// are recorded, so a merge is decided before the acknowledgement and a retry of the request decides nothing new. A
+/// claim done once is remembered per silo (bounded), so a logged-in user's stream does not ask the graph again.
+/// </summary>
+public sealed partial class IdentityResolver(
+    IClusterClient cluster, IOptions<IdentityOptions> options, Hosting.HostSettings settings, TimeProvider clock, ILogger<IdentityResolver> logger)
+{
+    private readonly IdentityOptions _options = options.Value;
+
+    // Merges read histories from the event log and forward a merged profile's records from it: the stream ingest path
+    // has neither, so there nothing is merged (docs/identity.md).
+    private readonly bool _enabled = options.Value.Enabled && !settings.UsesStreams;
+    private readonly ConcurrentDictionary<(string Tenant, string Identifier, string Profile), byte> _done = new();
+
+    public bool Enabled => _enabled;
+
+    /// <summary>Claims every identifier the events show, in order, each once per request.</summary>
+    public async Task ClaimAsync(IEnumerable<UserEvent> events)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        var claims = new List<IdentityClaim>();
+        var seen = new HashSet<(string, string, string)>();
+        var now = clock.GetUtcNow();
+        foreach (var e in events)
+        {
+            if (e.AnonymousId is { } anonymous && !e.UserId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal))
+            {
+                Add(e, IdentifierKinds.Anonymous, anonymous);
+            }
+
+            if (e.Identifiers is { } ids)
+            {
+                Add(e, IdentifierKinds.Crm, ids.CrmId);
+                Add(e, IdentifierKinds.Email, ids.EmailHash);
+                Add(e, IdentifierKinds.Phone, ids.PhoneHash);
+            }
+        }
+
+        // One after another: an email and a CRM id of one event may name the same merge, which must be decided once.
+        foreach (var claim in claims)
+        {
+            var identifier = IdentifierKinds.Name(claim.Kind, claim.Value);
+            var outcome = await cluster.GetGrain<IIdentifierGrain>(new ProfileKey(claim.Tenant, identifier).ToString()).ClaimAsync(claim);
+            if (_options.ClaimCacheSize > 0)
+            {
+                if (_done.Count >= _options.ClaimCacheSize)
+                {
+                    _done.Clear();
+                }
+
+                _done.TryAdd((claim.Tenant, identifier, claim.ProfileUserId), 0);
+            }
+
+            if (outcome is ClaimOutcome.Merged)
+            {
+                LogMerged(claim.Tenant, claim.Kind);
+            }
+        }
+
+        void Add(UserEvent e, string kind, string? value)
+        {
+            if (string.IsNullOrEmpty(value) || !seen.Add((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId))
+                || _done.ContainsKey((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId)))
+            {
+                return;
+            }
+
+            claims.Add(new IdentityClaim(e.Tenant, kind, value, e.UserId, e.EventId, WireNames.Of(e.Source), now));
+        }
+    }
+
+    [LoggerMessage(EventId = 1030, Level = LogLevel.Debug, Message = "Identity: a {Kind} claim in tenant {Tenant} merged two profiles")]
+    private partial void LogMerged(string tenant, string kind);
+}

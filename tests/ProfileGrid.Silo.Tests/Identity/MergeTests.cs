@@ -1,0 +1,140 @@
+using System.Text.Json;
+using ProfileGrid.Contracts.V1;
+using static ProfileGrid.Silo.Tests.Identity.IdentityWorld;
+
+namespace ProfileGrid.Silo.Tests.Identity;
+
+/// <summary>
+/// Logins merge a visitor's anonymous history into the known user exactly once, from the outside (a real silo over gRPC
+/// and REST), checked against an oracle tenant that got every anonymous event as the known user's in the first place.
+/// </summary>
+[Collection(IdentitySiloCollection.Name)]
+public class MergeTests(IdentitySiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    [Fact]
+    public async Task A_login_merges_the_anonymous_history_and_the_profile_equals_one_that_was_known_all_along()
+    {
+        var (tenant, oracle) = (NewId("idm-"), NewId("ido-"));
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var events = VisitorLife(user, anonymous, seed: 11, out var login);
+        var distinct = events.Select(e => e.EventId).Distinct().Count();
+
+        // The oracle first (its anonymous events are the user's), then the real tenant in the same order.
+        await IngestAsync(Silo, oracle, AsKnownUser(events, user));
+        await IngestAsync(Silo, tenant, events);
+
+        await WaitForAsync(Silo, oracle, user, distinct);
+        await WaitForAsync(Silo, tenant, user, distinct);
+        var asOf = At(DateTimeOffset.UtcNow);
+        var expected = await TryGetAsync(Silo, oracle, user, asOf);
+        var merged = await TryGetAsync(Silo, tenant, user, asOf);
+        Assert.Equal(Comparable(expected!), Comparable(merged!));
+        Assert.True(merged!.Behavior.Orders > 0 && merged.Behavior.Sessions > 1, "the history has orders and sessions");
+
+        // The anonymous id now answers as the person it belongs to.
+        var asAnonymous = await TryGetAsync(Silo, tenant, "anon:" + anonymous, asOf);
+        Assert.Equal(user, asAnonymous!.UserId);
+        Assert.Equal(Comparable(expected!), Comparable(asAnonymous));
+
+        // One merge, with its provenance.
+        var identity = await IdentityAsync(Silo, tenant, user);
+        var merge = Assert.Single(Merges(identity));
+        Assert.Equal("anon:" + anonymous, merge.GetProperty("from").GetString());
+        Assert.Equal(user, merge.GetProperty("into").GetString());
+        Assert.Equal("login", merge.GetProperty("rule").GetString());
+        // The first event that carried both ids (the login or a later event of the user's with the device id) made it.
+        Assert.Equal(events.First(e => e.UserId != "" && e.AnonymousId != "").EventId, merge.GetProperty("eventId").GetString());
+        Assert.Contains(events, e => e.EventId == login.EventId);
+        Assert.Equal("merged", merge.GetProperty("status").GetString());
+        Assert.Equal(["anon:" + anonymous], identity.GetProperty("members").EnumerateArray().Select(m => m.GetString()!).ToArray());
+        var anonymousIdentity = await IdentityAsync(Silo, tenant, "anon:" + anonymous);
+        Assert.Equal(user, anonymousIdentity.GetProperty("mergedInto").GetString());
+
+        // The person counts once: in the tenant's profile list (segments, exports) and its stats.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string[] listed = [];
+        long? counted = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            listed = [.. (await Silo.Client.ListProfilesAsync(new ListProfilesRequest { Tenant = tenant })).Profiles.Select(p => p.UserId)];
+            using var answer = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/stats"); // 404 until the tenant's first stats flush
+            using var stats = answer.IsSuccessStatusCode ? JsonDocument.Parse(await answer.Content.ReadAsStringAsync()) : null;
+            counted = stats is not null && stats.RootElement.TryGetProperty("profiles", out var profiles) && profiles.TryGetProperty("count", out var count) ? count.GetInt64() : null;
+            if (listed.SequenceEqual([user]) && counted == 1)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal([user], listed);
+        Assert.Equal(1, counted);
+    }
+
+    [Fact]
+    public async Task Replays_and_concurrent_logins_merge_once()
+    {
+        var (tenant, oracle) = (NewId("idr-"), NewId("idq-"));
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var events = VisitorLife(user, anonymous, seed: 23, out var login);
+        var distinct = events.Select(e => e.EventId).Distinct().Count();
+
+        // The anonymous history first; then the login from many clients at once (each its own event id, as two tabs or
+        // two silos would send it), then the whole stream again (a client that retried everything).
+        var anonymousFirst = events.Where(e => e.UserId == "").DistinctBy(e => e.EventId).ToList();
+        await IngestAsync(Silo, tenant, anonymousFirst);
+        var logins = Enumerable.Range(0, 8).Select(i => { var copy = login.Clone(); copy.EventId = $"{login.EventId}-{i}"; return copy; }).ToList();
+        await Task.WhenAll(logins.Select(l => IngestAsync(Silo, tenant, [l])));
+        await IngestAsync(Silo, tenant, events);
+        await IngestAsync(Silo, tenant, events.AsEnumerable().Reverse());
+
+        await IngestAsync(Silo, oracle, AsKnownUser([.. events, .. logins], user));
+        await WaitForAsync(Silo, oracle, user, distinct + logins.Count);
+        await WaitForAsync(Silo, tenant, user, distinct + logins.Count);
+        var asOf = At(DateTimeOffset.UtcNow);
+        Assert.Equal(Comparable((await TryGetAsync(Silo, oracle, user, asOf))!), Comparable((await TryGetAsync(Silo, tenant, user, asOf))!));
+        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        Assert.Equal("merged", merge.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_login_before_any_anonymous_event_links_and_later_anonymous_events_reach_the_user_once()
+    {
+        var tenant = NewId("idk-");
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-10);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", user, anonymous, now)]);
+        await WaitForAsync(Silo, tenant, user, 1);
+        Assert.Empty(Merges(await IdentityAsync(Silo, tenant, user))); // linked, nothing to merge yet
+        Assert.Contains("anon:" + anonymous, (await IdentityAsync(Silo, tenant, user)).GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()));
+
+        // The app, which sends only the device id, afterwards; one event twice.
+        var late = Enumerable.Range(0, 3).Select(i => Event(NewId("e-"), "product_view", null, anonymous, now.AddMinutes(1 + i))).ToList();
+        await IngestAsync(Silo, tenant, [.. late, late[0]]);
+        await WaitForAsync(Silo, tenant, user, 4);
+        Assert.Equal(user, (await TryGetAsync(Silo, tenant, "anon:" + anonymous))!.UserId);
+        Assert.Equal("merged", Assert.Single(Merges(await IdentityAsync(Silo, tenant, user))).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task An_anonymous_id_seen_with_a_second_user_is_a_conflict_not_a_merge()
+    {
+        var tenant = NewId("idc-");
+        var (alice, bob, anonymous) = (NewId("alice-"), NewId("bob-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-10);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "product_view", null, anonymous, now)]);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", alice, anonymous, now.AddMinutes(1))]);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", bob, anonymous, now.AddMinutes(2))]);
+
+        await WaitForAsync(Silo, tenant, alice, 2);
+        await WaitForAsync(Silo, tenant, bob, 1);
+        var bobIdentity = await IdentityAsync(Silo, tenant, bob);
+        Assert.Empty(Merges(bobIdentity));
+        var conflict = Assert.Single(bobIdentity.GetProperty("conflicts").EnumerateArray());
+        Assert.Equal(alice, conflict.GetProperty("heldBy").GetString());
+        Assert.Equal("anon:" + anonymous, conflict.GetProperty("identifier").GetString());
+    }
+}
