@@ -134,7 +134,7 @@ internal static class ImportCommand
             }
             catch (RpcException ex)
             {
-                console.MarkupLineInterpolated($"[red]error:[/] the grid answered {ex.StatusCode}: {ex.Status.Detail}");
+                console.MarkupLineInterpolated($"[red]error:[/] {GrpcErrors.Describe(ex)}");
                 return 1;
             }
 

@@ -200,6 +200,16 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
         Assert.Equal(["tenant,user_id,segment_id,segment_label,model_version,since,rfm_code,rfm_cell"], File.ReadAllLines(assignments));
     }
 
+    [Fact]
+    public void The_rest_address_given_as_grid_is_named_as_the_mistake()
+    {
+        var console = new TestConsole();
+        using var output = new StringWriter();
+        var exit = CliApp.Run(["export", "profiles", "--grid", $"http://127.0.0.1:{Silo.HttpPort}", "--tenant", "shop", "--out", Path.Combine(_folder.FullName, "rest.csv")], console, output, output);
+        Assert.Equal(1, exit);
+        Assert.Contains("looks like the REST address", console.Output + output, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the CLI in-process and returns the file it wrote; fails with its output when it did not succeed.</summary>
     private string Export(string what, string tenant, string fileName, params string[] extra)
     {

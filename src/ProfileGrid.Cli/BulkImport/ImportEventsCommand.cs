@@ -150,7 +150,7 @@ internal static class ImportEventsCommand
                 }
                 catch (RpcException ex)
                 {
-                    failure = $"the grid answered {ex.StatusCode}: {ex.Status.Detail}";
+                    failure = GrpcErrors.Describe(ex);
                 }
             }
 

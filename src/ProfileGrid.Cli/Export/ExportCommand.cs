@@ -68,7 +68,7 @@ internal static class ExportCommand
             }
             catch (RpcException ex)
             {
-                console.MarkupLineInterpolated($"[red]error:[/] the grid answered {ex.StatusCode}: {ex.Status.Detail}");
+                console.MarkupLineInterpolated($"[red]error:[/] {GrpcErrors.Describe(ex)}");
                 return 1;
             }
 
@@ -125,7 +125,7 @@ internal static class ExportCommand
             }
             catch (RpcException ex)
             {
-                console.MarkupLineInterpolated($"[red]error:[/] the grid answered {ex.StatusCode}: {ex.Status.Detail}");
+                console.MarkupLineInterpolated($"[red]error:[/] {GrpcErrors.Describe(ex)}");
                 return 1;
             }
 
