@@ -17,7 +17,7 @@ internal sealed class DemoExperiment(DemoSettings demo, GridSettings grid)
 {
     public const string ExperimentId = "home-hybrid-vs-popular";
 
-    public async Task RunAsync(GrpcChannel channel, SyntheticStream stream, IReadOnlyCollection<string> segmentLabels, CancellationToken cancellationToken)
+    public async Task RunAsync(GrpcChannel channel, SyntheticStream stream, IReadOnlyCollection<string> segmentLabels, IReadOnlyList<string> visitors, CancellationToken cancellationToken)
     {
         var gateway = new ProfileGateway.ProfileGatewayClient(channel);
         var recommendations = new RecommendationService.RecommendationServiceClient(channel);
@@ -30,9 +30,10 @@ internal sealed class DemoExperiment(DemoSettings demo, GridSettings grid)
                           $"against 'hybrid' (the trained model with {rules} segment rule{(rules == 1 ? "" : "s")} on top), half the users each.");
 
         var loop = new ExperimentLoop(gateway, recommendations, new ResponseSimulator(stream), demo.Tenant);
-        var users = stream.Users.Select(u => u.UserId).ToList();
+        var users = visitors;
         var rounds = demo.ExperimentVisits;
-        Console.WriteLine($"  {users.Count:N0} simulated users visit {rounds} times each; each visit is served 10 items and responds (impression, clicks, carts, purchases)...");
+        var away = stream.Users.Count - users.Count;
+        Console.WriteLine($"  {users.Count:N0} simulated users visit {rounds} times each{(away > 0 ? $" (the {away:N0} dormant ones stay away)" : "")}; each visit is served 10 items and responds (impression, clicks, carts, purchases)...");
         var expected = await loop.RunAsync(users, new ExperimentLoopOptions { Rounds = rounds, DrawSalt = $"demo-{demo.Seed}" }, cancellationToken);
         var served = expected.Values.Where(v => v.Variant.Length > 0).ToList();
         Console.WriteLine($"  sent {expected.Values.Sum(v => v.EventsSent):N0} feedback events for {expected.Values.Sum(v => v.Lists):N0} lists " +

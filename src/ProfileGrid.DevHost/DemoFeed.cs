@@ -95,7 +95,11 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
         if (demo.ExperimentVisits > 0)
         {
             var labels = segmented.Values.Where(p => p.Segment is not null).Select(p => p.Segment.Label).ToHashSet(StringComparer.Ordinal);
-            await new DemoExperiment(demo, grid).RunAsync(channel, stream, labels, stoppingToken);
+            // Lapsed buyers do not come back for a home page: a visit is activity, and would move them out of "dormant"
+            // in the live segments right after the case study printed them there.
+            var visitors = stream.Users.Select(u => u.UserId)
+                .Where(u => !(segmented.TryGetValue(u, out var p) && p.Segment?.Label == "dormant")).ToList();
+            await new DemoExperiment(demo, grid).RunAsync(channel, stream, labels, visitors, stoppingToken);
         }
 
         var http = grid.HttpAddress;
