@@ -67,6 +67,7 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeReader>(sp));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeRebuilder>(sp));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeSnapshotter>(sp));
+        Privacy.PrivacyServices.AddProfileGridPrivacy(services);
         return silo;
     }
 

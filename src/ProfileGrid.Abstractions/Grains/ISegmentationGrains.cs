@@ -14,6 +14,9 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     /// <summary>Stores (or replaces) a user's feature vector and assigns it to a segment at once.</summary>
     Task UpdateAsync(FeatureUpdate update);
 
+    /// <summary>Erasure: drops these profiles' vectors, segments and RFM scores, and writes the shard before it returns; answers how many it held.</summary>
+    Task<int> ForgetAsync(string[] profileKeys);
+
     /// <summary>How many vectors the shard holds.</summary>
     [AlwaysInterleave]
     Task<int> CountAsync();

@@ -106,6 +106,10 @@ public static class AccessPolicy
         ["/v1/tenants/{tenant}/stats"] = T(ApiScopes.Read),
         ["/v1/tenants/{tenant}/stats/series"] = T(ApiScopes.Read),
         ["/v1/tenants/{tenant}/users/{userId}/document"] = T(ApiScopes.Read),
+
+        // Privacy (docs/privacy.md): erasure and the full export (raw events with their context) are admin's, not an app's.
+        ["/v1/tenants/{tenant}/users/{userId}"] = T(ApiScopes.Admin),
+        ["/v1/tenants/{tenant}/users/{userId}/export"] = T(ApiScopes.Admin),
     };
 
     /// <summary>Path prefixes whose every route is operator-only.</summary>
