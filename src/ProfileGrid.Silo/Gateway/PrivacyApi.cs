@@ -23,9 +23,8 @@ public static class PrivacyApi
 
     public static IEndpointRouteBuilder MapPrivacyApi(this IEndpointRouteBuilder routes)
     {
-        var user = routes.MapGroup("/v1/tenants/{tenant}/users/{userId}");
-        user.MapDelete("", EraseAsync);
-        user.MapGet("/export", ExportAsync);
+        routes.MapDelete("/v1/tenants/{tenant}/users/{userId}", EraseAsync);
+        routes.MapGet("/v1/tenants/{tenant}/users/{userId}/export", ExportAsync);
         return routes;
     }
 
