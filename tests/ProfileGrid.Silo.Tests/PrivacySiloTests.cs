@@ -65,8 +65,29 @@ public class PrivacySiloTests(AzuriteFixture azurite, ITestOutputHelper output)
         var before = await search.FindAsync();
         output.WriteLine($"Before the erasure the victim was found in {before.Count} places:\n  " + string.Join("\n  ", before.Take(40)));
 
+        // The export holds what was sent: every event of the user and of its linked visitor, the link, the profile.
         var export = await silo.Http.GetAsync($"/v1/tenants/{tenant}/users/{Uri.EscapeDataString(victim.UserId)}/export");
         Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+        using (var exported = JsonDocument.Parse(await export.Content.ReadAsStringAsync()))
+        {
+            var root = exported.RootElement;
+            Assert.Equal(victim.UserId, root.GetProperty("userId").GetString());
+            Assert.Equal(victim.UserEvents, root.GetProperty("profile").GetProperty("eventsApplied").GetInt64());
+            Assert.Equal([victim.AnonymousId], root.GetProperty("identityLinks").GetProperty("anonymousIds").EnumerateArray().Select(e => e.GetString()!).ToArray());
+            var linkedProfile = root.GetProperty("identityLinks").GetProperty("profiles")[0];
+            Assert.Equal(victim.AnonymousProfile, linkedProfile.GetProperty("userId").GetString());
+            Assert.Equal(victim.AnonymousEvents, linkedProfile.GetProperty("profile").GetProperty("eventsApplied").GetInt64());
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("consent").GetProperty("personalization").ValueKind);
+            var events = root.GetProperty("events").EnumerateArray().ToList();
+            Assert.Equal(
+                victim.Requests().SelectMany(r => r.Events).Select(e => e.EventId).Order(StringComparer.Ordinal),
+                events.Select(e => e.GetProperty("event_id").GetString()!).Order(StringComparer.Ordinal));
+            var purchase = events.Single(e => e.GetProperty("type").GetString() == "purchase");
+            Assert.Equal($"ord-{tag}", purchase.GetProperty("order_id").GetString());
+            Assert.Equal(25m, purchase.GetProperty("order_total").GetDecimal());
+            Assert.Equal("Zürich", events.First(e => e.GetProperty("type").GetString() == "page_view").GetProperty("city").GetString());
+            Assert.True(root.GetProperty("feedback").GetProperty("clicks").GetInt64() >= 1);
+        }
 
         var recommender = new RecommendationService.RecommendationServiceClient(silo.Channel);
         var trainedBefore = await recommender.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
@@ -362,6 +383,116 @@ internal sealed class StoreSearch(string connectionString, string[] needles)
         finally
         {
             File.Delete(path);
+        }
+    }
+}
+
+/// <summary>Consent from the outside: an opted-out user is not personalized, in no experiment, and their context stays out of the lake.</summary>
+public class ConsentSiloTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task An_opted_out_user_is_not_personalized_not_experimented_on_and_their_context_stays_out_of_the_lake()
+    {
+        var lake = Path.Combine(Path.GetTempPath(), "pg-consent-" + Guid.NewGuid().ToString("N")[..10]);
+        try
+        {
+            await using var silo = await SiloProcess.StartEphemeralAsync(
+                $"--ProfileGrid:Lake:Folder={lake}", "--ProfileGrid:Ingest:FlushInterval=00:00:00.200",
+                "--ProfileGrid:Recommendations:ShardFlushInterval=00:00:00.100");
+            var tenant = await ShopScenario.FeedAsync(silo, "consent");
+            var experiments = new ExperimentService.ExperimentServiceClient(silo.Channel);
+            await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("consent-test") });
+            await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "consent-test" });
+
+            var tag = Guid.NewGuid().ToString("N")[..8];
+            var (optedOut, consenting) = ($"out-{tag}", $"in-{tag}");
+            var now = DateTimeOffset.UtcNow;
+            var request = new IngestEventsRequest { Tenant = tenant };
+            request.Events.Add(new WireEvent
+            {
+                EventId = $"{optedOut}-pref", Type = "preference_set", UserId = optedOut, Source = "web", OccurredAt = now.AddMinutes(-30).ToString("O"),
+                Preference = new PreferenceSet { PersonalizationOptIn = false },
+            });
+            foreach (var user in new[] { optedOut, consenting })
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    request.Events.Add(new WireEvent
+                    {
+                        EventId = $"{user}-view-{i}", Type = "product_view", UserId = user, Source = "web", OccurredAt = now.AddMinutes(-20 + i).ToString("O"),
+                        Context = new EventContext { Device = "mobile", Country = "FR", Region = "ARA", City = "Lyon", UserAgent = "Mozilla/5.0 test", SessionId = $"s-{user}" },
+                        Product = new ProductAction { ProductId = $"a-{i + 1}", Category = "books" },
+                    });
+                }
+
+                request.Events.Add(new WireEvent
+                {
+                    EventId = $"{user}-search", Type = "search", UserId = user, Source = "web", OccurredAt = now.AddMinutes(-10).ToString("O"),
+                    Context = new EventContext { City = "Lyon", SessionId = $"s-{user}" },
+                    Search = new Search { Query = "my private words", ResultCount = 2 },
+                });
+            }
+
+            Assert.Empty((await silo.Client.IngestEventsAsync(request)).Rejected);
+            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+            await PrivacySiloTests.WaitForAsync(async () => (await PrivacySiloTests.TryGetProfileAsync(silo, tenant, optedOut))?.EventsApplied == 5, "the opted-out user's events applied", 30);
+            await PrivacySiloTests.WaitForAsync(async () => (await PrivacySiloTests.TryGetProfileAsync(silo, tenant, consenting))?.EventsApplied == 4, "the consenting user's events applied", 30);
+            var outList = await recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = optedOut, N = 5, Slot = "home" });
+            var inList = await recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = consenting, N = 5, Slot = "home" });
+
+            // Not personalized, and in no experiment; the consenting user is in the experiment.
+            Assert.False(outList.Personalized);
+            Assert.Equal("", outList.ExperimentId);
+            Assert.Equal("", outList.Variant);
+            Assert.Equal("consent-test", inList.ExperimentId);
+
+            // Both are shown their list and click it: only the consenting user's feedback counts for the experiment.
+            var feedback = new IngestEventsRequest { Tenant = tenant };
+            foreach (var (user, list) in new[] { (optedOut, outList), (consenting, inList) })
+            {
+                feedback.Events.Add(new WireEvent
+                {
+                    EventId = $"{user}-shown", Type = "impression", UserId = user, Source = "web", OccurredAt = DateTimeOffset.UtcNow.AddSeconds(-2).ToString("O"),
+                    Feedback = new Feedback { RecommendationId = list.RecommendationId, Slot = "home", ItemIds = { list.Items.Select(i => i.ItemId) } },
+                });
+                feedback.Events.Add(new WireEvent
+                {
+                    EventId = $"{user}-click", Type = "click", UserId = user, Source = "web", OccurredAt = DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O"),
+                    Feedback = new Feedback { RecommendationId = list.RecommendationId, Slot = "home", ItemId = list.Items[0].ItemId, Position = 0 },
+                });
+            }
+
+            Assert.Empty((await silo.Client.IngestEventsAsync(feedback)).Rejected);
+            await PrivacySiloTests.WaitForAsync(async () =>
+            {
+                using var export = JsonDocument.Parse(await silo.Http.GetStringAsync($"/v1/tenants/{tenant}/users/{optedOut}/export"));
+                return export.RootElement.GetProperty("feedback").GetProperty("clicks").GetInt64() == 1;
+            }, "the opted-out user's click applied", seconds: 30);
+            var results = await SegmentScenario.PollAsync(
+                () => experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "consent-test" }).ResponseAsync,
+                r => r.Variants.Sum(v => v.Clicks) >= 1, "the consenting user's click counted");
+            Assert.Equal(1, results.Variants.Sum(v => v.Users));
+            Assert.Equal(1, results.Variants.Sum(v => v.Clicks));
+
+            // The lake keeps the opted-out user's events without their context and words; the consenting user's keep theirs.
+            await PrivacySiloTests.ArchiveEverythingAsync(silo);
+            using var duck = new DuckDBConnection("Data Source=:memory:");
+            duck.Open();
+            var rows = $"read_parquet('{lake}/events/**/*.parquet', hive_partitioning = false, union_by_name = true)";
+            Assert.Equal(7, PrivacySiloTests.Scalar(duck, $"SELECT count(*) FROM {rows} WHERE user_id = '{optedOut}'"));
+            Assert.Equal(0, PrivacySiloTests.Scalar(duck,
+                $"SELECT count(*) FROM {rows} WHERE user_id = '{optedOut}' AND (city IS NOT NULL OR region IS NOT NULL OR user_agent IS NOT NULL OR session_id IS NOT NULL OR query IS NOT NULL)"));
+            Assert.Equal(3, PrivacySiloTests.Scalar(duck, $"SELECT count(*) FROM {rows} WHERE user_id = '{optedOut}' AND country = 'FR' AND product_id IS NOT NULL"));
+            Assert.Equal(4, PrivacySiloTests.Scalar(duck, $"SELECT count(*) FROM {rows} WHERE user_id = '{consenting}' AND city = 'Lyon' AND session_id IS NOT NULL"));
+            Assert.Equal(1, PrivacySiloTests.Scalar(duck, $"SELECT count(*) FROM {rows} WHERE user_id = '{consenting}' AND query = 'my private words'"));
+            output.WriteLine($"Lake in {lake}: the opted-out user's 7 rows carry no context.");
+        }
+        finally
+        {
+            if (Directory.Exists(lake))
+            {
+                Directory.Delete(lake, recursive: true);
+            }
         }
     }
 }

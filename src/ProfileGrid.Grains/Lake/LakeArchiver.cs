@@ -29,6 +29,13 @@ public sealed partial class LakeArchiver(
     private readonly Dictionary<int, SemaphoreSlim> _locks = [];
     private readonly HashSet<string> _tenants = new(StringComparer.Ordinal);
 
+    // Consent changes this process has archived, until the privacy ledger surely holds them: the profile reports a change
+    // after its next write and the silos' filters reread the ledger every few seconds, so for a moment the archiver
+    // knows better than its filter. Memory only, bounded.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Tenant, string UserId), (bool OptedIn, DateTimeOffset At)> _consentSeen = new();
+    private static readonly TimeSpan ConsentSeenFor = TimeSpan.FromMinutes(2);
+    private const int MaxConsentSeen = 100_000;
+
     public ILakeStore Store => store;
 
     /// <summary>How often a partition archives by itself.</summary>
@@ -117,14 +124,20 @@ public sealed partial class LakeArchiver(
                     // The index counts every event of the record, kept or not, so that a redone step names rows the same.
                     var at = index++;
                     var filter = await FilterOfAsync(e.Tenant);
-                    if (filter.IsEmpty)
+                    if (e.Preference?.PersonalizationOptIn is { } optedIn)
+                    {
+                        NoteConsent(e.Tenant, e.UserId, optedIn, now);
+                    }
+
+                    if (filter.IsEmpty && _consentSeen.IsEmpty)
                     {
                         rows.Add(LakeEventRow.From(e, partition, position, at, now));
                     }
                     else if (!filter.IsErased(e.UserId, e.OccurredAt))
                     {
                         var row = LakeEventRow.From(e, partition, position, at, now);
-                        if (filter.IsOptedOut(e.UserId))
+                        var seen = _consentSeen.TryGetValue((e.Tenant, e.UserId), out var noted) && now - noted.At < ConsentSeenFor ? noted.OptedIn : (bool?)null;
+                        if (seen is false || (seen is null && filter.IsOptedOut(e.UserId)))
                         {
                             row.StripWithoutConsent();
                         }
@@ -342,6 +355,22 @@ public sealed partial class LakeArchiver(
         {
             await store.WriteAsync(name, await LakeParquet.WriteAsync(kept, cancellationToken), cancellationToken);
         }
+    }
+
+    private void NoteConsent(string tenant, string userId, bool optedIn, DateTimeOffset now)
+    {
+        if (_consentSeen.Count >= MaxConsentSeen)
+        {
+            foreach (var (key, value) in _consentSeen)
+            {
+                if (now - value.At >= ConsentSeenFor)
+                {
+                    _consentSeen.TryRemove(key, out _);
+                }
+            }
+        }
+
+        _consentSeen[(tenant, userId)] = (optedIn, now);
     }
 
     private ValueTask<Privacy.PrivacyFilter> FilterOfAsync(string tenant) =>
