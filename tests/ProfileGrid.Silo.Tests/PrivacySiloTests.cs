@@ -154,6 +154,67 @@ public class PrivacySiloTests(AzuriteFixture azurite, ITestOutputHelper output)
         Assert.Null(await TryGetProfileAsync(silo, tenant, victim.AnonymousProfile));
     }
 
+    [Fact]
+    public async Task A_silo_killed_mid_erasure_finishes_it_after_its_restart_without_being_asked_again()
+    {
+        var serviceId = "q" + Guid.NewGuid().ToString("N")[..10];
+        var stream = new SyntheticStream(new SimulationOptions { Users = 10, Seed = 9 });
+        var tenant = stream.Options.Tenant;
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        var victim = new VictimHistory(tenant, tag);
+
+        // Archive steps of one record, and none by the timer: the erasure archives the log itself, which takes a while.
+        var settings = Settings.Where(s => !s.Contains("ArchiveInterval", StringComparison.Ordinal))
+            .Concat(["--ProfileGrid:Lake:ArchiveInterval=01:00:00", "--ProfileGrid:Lake:MaxRecordsPerArchive=1"]).ToArray();
+        var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, settings);
+        try
+        {
+            foreach (var request in victim.Requests().Concat(stream.IngestRequests(maxEventsPerRequest: 5)))
+            {
+                Assert.Empty((await silo.Client.IngestEventsAsync(request)).Rejected);
+            }
+
+            await ProfileAssertions.WaitUntilAsync(silo.Client, stream.ComputeExpectedTotals(), tenant, TimeSpan.FromSeconds(90), exact: true);
+            await WaitForAsync(async () => (await TryGetProfileAsync(silo, tenant, victim.UserId))?.EventsApplied == victim.UserEvents, "the victim's profile");
+            await ArchiveEverythingAsync(silo);
+
+            // More history after the archive, so that the erasure has log to archive before it rewrites the lake.
+            foreach (var request in stream.IngestRequests(maxEventsPerRequest: 3))
+            {
+                await silo.Client.IngestEventsAsync(request);
+            }
+
+            var erasing = silo.Http.DeleteAsync($"/v1/tenants/{tenant}/users/{Uri.EscapeDataString(victim.UserId)}");
+            await WaitForAsync(async () => await TryGetProfileAsync(silo, tenant, victim.UserId) is null, "the erasure to begin", 60);
+            await silo.KillAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => erasing);
+        }
+        catch
+        {
+            output.WriteLine(silo.Output);
+            throw;
+        }
+
+        var search = new StoreSearch(azurite.ConnectionString, [tag]);
+        var atKill = await search.FindAsync();
+        output.WriteLine($"When the silo was killed the victim was still in {atKill.Count} places:\n  " + string.Join("\n  ", atKill));
+
+        // Restarted, nobody asks again: the ledger's reminder finds the erasure pending and finishes it (within about two minutes).
+        await using var restarted = await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
+        await silo.DisposeAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(200);
+        List<string> left;
+        while ((left = await search.FindAsync()).Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await ArchiveEverythingAsync(restarted);
+            await Task.Delay(1000);
+        }
+
+        Assert.True(left.Count == 0, "After the restart the user is still in:\n  " + string.Join("\n  ", left) + "\n" + restarted.Output);
+        Assert.Null(await TryGetProfileAsync(restarted, tenant, victim.UserId));
+        Assert.Null(await TryGetProfileAsync(restarted, tenant, victim.AnonymousProfile));
+    }
+
     internal static async Task<Profile?> TryGetProfileAsync(SiloProcess silo, string tenant, string userId)
     {
         try
