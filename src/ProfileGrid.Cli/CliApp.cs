@@ -15,6 +15,7 @@ public static class CliApp
             BulkImport.RetailFileGenerator.Build(console),
             Export.ExportCommand.Build(console),
             KeysCommand.Build(console),
+            UsersCommand.Build(console),
         };
 
     /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>

@@ -451,6 +451,15 @@ internal sealed class StoreSearch(string connectionString, string[] needles)
 /// <summary>Consent from the outside: an opted-out user is not personalized, in no experiment, and their context stays out of the lake.</summary>
 public class ConsentSiloTests(ITestOutputHelper output)
 {
+    private int RunCli(string[] args)
+    {
+        var console = new Spectre.Console.Testing.TestConsole();
+        using var writer = new StringWriter();
+        var exit = Cli.CliApp.Run(args, console, writer, writer);
+        output.WriteLine(console.Output + writer);
+        return exit;
+    }
+
     [Fact]
     public async Task An_opted_out_user_is_not_personalized_not_experimented_on_and_their_context_stays_out_of_the_lake()
     {
@@ -547,6 +556,22 @@ public class ConsentSiloTests(ITestOutputHelper output)
             Assert.Equal(4, PrivacySiloTests.Scalar(duck, $"SELECT count(*) FROM {rows} WHERE user_id = '{consenting}' AND city = 'Lyon' AND session_id IS NOT NULL"));
             Assert.Equal(1, PrivacySiloTests.Scalar(duck, $"SELECT count(*) FROM {rows} WHERE user_id = '{consenting}' AND query = 'my private words'"));
             output.WriteLine($"Lake in {lake}: the opted-out user's 7 rows carry no context.");
+
+            // The CLI: the export writes their events (without the context the lake left out); delete erases them.
+            var file = Path.Combine(lake, "export.json");
+            Assert.Equal(0, RunCli(["users", "export", "--grid", $"http://127.0.0.1:{silo.HttpPort}", "--tenant", tenant, "--user", optedOut, "--key", "unused", "--out", file]));
+            using (var exported = JsonDocument.Parse(File.ReadAllText(file)))
+            {
+                var events = exported.RootElement.GetProperty("events").EnumerateArray().ToList();
+                Assert.Equal(7, events.Count);
+                Assert.All(events, e => Assert.Equal(JsonValueKind.Null, e.GetProperty("city").ValueKind));
+                Assert.False(exported.RootElement.GetProperty("consent").GetProperty("personalization").GetBoolean());
+            }
+
+            Assert.Equal(0, RunCli(["users", "delete", "--grid", $"http://127.0.0.1:{silo.HttpPort}", "--tenant", tenant, "--user", optedOut, "--key", "unused"]));
+            Assert.Null(await PrivacySiloTests.TryGetProfileAsync(silo, tenant, optedOut));
+            Assert.Equal(0, PrivacySiloTests.Scalar(duck, $"SELECT count(*) FROM {rows} WHERE user_id = '{optedOut}'"));
+            Assert.Equal(6, PrivacySiloTests.Scalar(duck, $"SELECT count(*) FROM {rows} WHERE user_id = '{consenting}'"));
         }
         finally
         {
