@@ -209,6 +209,22 @@ public sealed partial class UserProfileGrain(
 
     async Task IAsyncObserver<EventBatch>.OnNextAsync(EventBatch batch, StreamSequenceToken? token)
     {
+        // On the stream path no log partition stands between the queue and the profile: the erasure filter applies here.
+        if (ServiceProvider.GetService(typeof(Privacy.PrivacyFilters)) is Privacy.PrivacyFilters privacy)
+        {
+            var key = ProfileKey.Parse(this.GetPrimaryKeyString());
+            var filter = await privacy.ForTenantAsync(key.Tenant);
+            if (!filter.IsEmpty && filter.Keep(key.UserId, batch) is var kept && kept != batch)
+            {
+                if (kept is null)
+                {
+                    return;
+                }
+
+                batch = kept;
+            }
+        }
+
         await UntilReconciledAsync();
         var result = ApplyCounted(batch.Events);
         StateChanged();
