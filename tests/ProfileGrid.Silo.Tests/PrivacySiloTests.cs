@@ -126,6 +126,16 @@ public class PrivacySiloTests(AzuriteFixture azurite, ITestOutputHelper output)
 
         // Everyone else: the same documents, and every one of their events still in the lake.
         Assert.Equal(documents, await DocumentsAsync(silo, tenant, others, asOf));
+
+        // A rebuild of the whole tenant from the lake and the log brings nobody back.
+        var rebuilt = await silo.Http.PostAsync("/v1/admin/lake/rebuild", Json(new { tenant }));
+        Assert.True(rebuilt.IsSuccessStatusCode, await rebuilt.Content.ReadAsStringAsync());
+        Assert.Null(await TryGetProfileAsync(silo, tenant, victim.UserId));
+        Assert.Null(await TryGetProfileAsync(silo, tenant, victim.AnonymousProfile));
+        foreach (var user in others)
+        {
+            Assert.Equal(expected.Users[user].Events, (await TryGetProfileAsync(silo, tenant, user))!.EventsApplied);
+        }
         await ArchiveEverythingAsync(silo);
         var folder = await DownloadAsync(new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient($"{serviceId}-lake"), "events/");
         try
