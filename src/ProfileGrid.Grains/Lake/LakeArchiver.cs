@@ -194,9 +194,10 @@ public sealed partial class LakeArchiver(
         var trimmed = 0;
         if (_options.TrimLog)
         {
-            // A step that found nothing past the watermark has archived the whole log: everything before its end may go
-            // (which reaches a segment sealed by an erasure; last + 1 still lies inside it).
-            var archivedBefore = records == 0 && mark.PendingLast is null ? await log.GetEndAsync(partition, cancellationToken) : last + 1;
+            // A step that found nothing past the watermark has archived every record that existed when it read, and so every
+            // record before the checkpoint it was given (taken before it started): the checkpoint alone bounds the trim, which
+            // reaches a segment sealed by an erasure (last + 1 still lies inside it).
+            var archivedBefore = records == 0 && mark.PendingLast is null ? long.MaxValue : last + 1;
             trimmed = await log.TrimAsync(partition, Math.Min(checkpoint, archivedBefore), cancellationToken);
             if (trimmed > 0)
             {
