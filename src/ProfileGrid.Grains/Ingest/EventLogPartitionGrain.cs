@@ -416,16 +416,26 @@ public sealed partial class EventLogPartitionGrain(
             if (_privacy is not null)
             {
                 // An erased user's events from before the erasure never reach a profile again (replays, re-imports).
-                var parsed = ProfileKey.Parse(key);
-                var filter = await _privacy.ForTenantAsync(parsed.Tenant);
-                if (!filter.IsEmpty && filter.Keep(parsed.UserId, batch) is var kept && kept != batch)
+                try
                 {
-                    if (kept is null)
+                    var parsed = ProfileKey.Parse(key);
+                    var filter = await _privacy.ForTenantAsync(parsed.Tenant);
+                    if (!filter.IsEmpty && filter.Keep(parsed.UserId, batch) is var kept && kept != batch)
                     {
-                        return;
-                    }
+                        if (kept is null)
+                        {
+                            return;
+                        }
 
-                    batch = kept;
+                        batch = kept;
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // The tenant's ledger could not be read (its silo is gone): not applied, as a failed call; replayed later.
+                    LogDispatchFailed(_partition, position, ex);
+                    _progress.ApplyFailed(key, position, Truncate($"{ex.GetType().Name}: {ex.Message}"), clock.GetUtcNow(), profileFailed: false);
+                    return;
                 }
             }
 

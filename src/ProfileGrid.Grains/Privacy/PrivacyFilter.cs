@@ -74,15 +74,40 @@ public sealed class PrivacyFilters(IGrainFactory grains, TimeProvider clock)
     public static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, (PrivacyFilter Filter, DateTimeOffset ReadAt)> _filters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _refreshing = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The tenant's filter. Only the first use of a tenant waits for its ledger; later a stale filter is answered at once and
+    /// reread in the background, so the log's dispatch never waits on a ledger whose silo just died (erasures are pushed
+    /// with <see cref="ReloadAsync"/> and need no refresh).
+    /// </summary>
     public ValueTask<PrivacyFilter> ForTenantAsync(string tenant)
     {
-        if (_filters.TryGetValue(tenant, out var cached) && clock.GetUtcNow() - cached.ReadAt < RefreshAfter)
+        if (!_filters.TryGetValue(tenant, out var cached))
         {
-            return ValueTask.FromResult(cached.Filter);
+            return new ValueTask<PrivacyFilter>(ReloadAsync(tenant));
         }
 
-        return new ValueTask<PrivacyFilter>(ReloadAsync(tenant));
+        if (clock.GetUtcNow() - cached.ReadAt >= RefreshAfter && !_refreshing.ContainsKey(tenant))
+        {
+            _refreshing[tenant] = Task.Run(async () =>
+            {
+                try
+                {
+                    await ReloadAsync(tenant);
+                }
+                catch (Exception)
+                {
+                    // The stale filter stays until a later read succeeds.
+                }
+                finally
+                {
+                    _refreshing.TryRemove(tenant, out _);
+                }
+            });
+        }
+
+        return ValueTask.FromResult(cached.Filter);
     }
 
     /// <summary>Reads the tenant's ledger now.</summary>
