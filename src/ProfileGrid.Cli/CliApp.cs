@@ -17,6 +17,7 @@ public static class CliApp
             KeysCommand.Build(console),
             LakeCommand.Build(console),
             IdentityCommand.Build(console),
+            UsersCommand.Build(console),
         };
 
     /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>

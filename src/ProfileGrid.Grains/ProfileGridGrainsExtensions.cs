@@ -69,6 +69,7 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeSnapshotter>(sp));
         AddValidatedOptions<Identity.IdentityOptions>(services, configuration, Identity.IdentityOptions.Section, o => o.Validate());
         services.TryAddSingleton<Identity.IdentityHistory>();
+        Privacy.PrivacyServices.AddProfileGridPrivacy(services);
         return silo;
     }
 

@@ -120,6 +120,10 @@ public sealed partial class UserProfileGrain(
     private bool _feedbackChanged;
     private IFeedbackShardGrain? _feedbackShard;
 
+    // Whether the tenant's privacy ledger knows this user as consenting to personalization, as far as this activation
+    // knows: a written change of consent is reported (the lake's archivers leave an opted-out user's context out).
+    private bool _consentReported = true;
+
     // References kept, and made without GetGrain's reflection (see GrainReferences).
     private IEventLogPartitionGrain? _partitionGrain;
     private IFeatureShardGrain? _shardGrain;
@@ -182,6 +186,7 @@ public sealed partial class UserProfileGrain(
         PushItemsIfChanged();
         _feedbackChanged = FeedbackReport.HasFeedback(Profile);
         PushFeedbackIfChanged();
+        _consentReported = Profile.Preferences.PersonalizationOptIn != false;
         ScheduleIdleCheck();
         return Task.CompletedTask;
     }
@@ -220,6 +225,22 @@ public sealed partial class UserProfileGrain(
 
     async Task IAsyncObserver<EventBatch>.OnNextAsync(EventBatch batch, StreamSequenceToken? token)
     {
+        // On the stream path no log partition stands between the queue and the profile: the erasure filter applies here.
+        if (ServiceProvider.GetService(typeof(Privacy.PrivacyFilters)) is Privacy.PrivacyFilters privacy)
+        {
+            var key = ProfileKey.Parse(this.GetPrimaryKeyString());
+            var filter = await privacy.ForTenantAsync(key.Tenant);
+            if (!filter.IsEmpty && filter.Keep(key.UserId, batch) is var kept && kept != batch)
+            {
+                if (kept is null)
+                {
+                    return;
+                }
+
+                batch = kept;
+            }
+        }
+
         await UntilReconciledAsync();
         var result = ApplyCounted(batch.Events);
         StateChanged();
@@ -675,7 +696,86 @@ public sealed partial class UserProfileGrain(
         PushFeaturesOnMaterialChange();
         PushItemsIfChanged();
         PushFeedbackIfChanged();
+        ReportConsentIfChanged();
     }
+
+    private void ReportConsentIfChanged()
+    {
+        var consents = Profile.Preferences.PersonalizationOptIn != false;
+        if (consents == _consentReported || Profile.Tenant.Length == 0)
+        {
+            return;
+        }
+
+        _consentReported = consents;
+        ReportConsentAsync(Profile.Tenant, Profile.UserId, consents).Ignore();
+    }
+
+    private async Task ReportConsentAsync(string tenant, string userId, bool consents)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<Abstractions.Grains.ITenantPrivacyGrain>(tenant).SetPersonalizationConsentAsync(userId, consents);
+        }
+        catch (Exception ex)
+        {
+            _consentReported = !consents; // reported again after the next write
+            LogConsentReportFailed(this.GetPrimaryKeyString(), ex);
+        }
+    }
+
+    async Task<ProfileErasure> IUserProfileGrain.EraseAsync()
+    {
+        await UntilReconciledAsync();
+        try
+        {
+            await _writing;
+        }
+        catch (Exception)
+        {
+            // Whatever it carried is being erased.
+        }
+
+        var profile = Profile;
+        var erased = new ProfileErasure(
+            state.RecordExists || profile.EventsApplied > 0,
+            profile.EventsApplied,
+            [.. profile.AnonymousIds],
+            [.. profile.Feedback.RecentLists.Select(list => list.RecommendationId)]);
+        var (from, through) = (UnwrittenFrom, State.LogPosition);
+        _flushTimer?.Dispose();
+        _flushTimer = null;
+        try
+        {
+            await state.ClearStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation's write landed (a timed-out write of this one): read the row's version, delete it.
+            await state.ReadStateAsync();
+            await state.ClearStateAsync();
+        }
+
+        (_unsaved, _unwrittenFrom, _writingFrom, _failedWrites) = (false, null, null, 0);
+        (_pushedFeatures, _itemsChanged, _itemFacts, _feedbackChanged) = (null, false, null, false);
+        _consentReported = true;
+        StateChanged();
+        if (from is not null && _logPartition >= 0)
+        {
+            // Nothing of it is left to write: the partition's checkpoint stops waiting for it.
+            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();
+        }
+
+        LogErased(_logPartition);
+        DeactivateOnIdle();
+        return erased;
+    }
+
+    [LoggerMessage(EventId = 3764, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: reporting a consent change to the tenant's privacy ledger failed; will report again on the next write")]
+    private partial void LogConsentReportFailed(string profileKey, Exception exception);
+
+    [LoggerMessage(EventId = 3765, Level = LogLevel.Information, Message = "A profile of log partition {Partition} was erased (stored record deleted); its id is not logged")]
+    private partial void LogErased(int partition);
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
 

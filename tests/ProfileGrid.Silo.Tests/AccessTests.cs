@@ -327,6 +327,34 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Only_an_admin_key_of_the_tenant_exports_or_erases_a_user()
+    {
+        var tenant = NewTenant();
+        var (_, app) = await TenantKeyAsync(tenant, "read", "ingest");
+        var (_, admin) = await TenantKeyAsync(tenant, "admin");
+        var ingested = await SendAsync(HttpMethod.Post, "/v1/events:ingest", app, IngestJson(tenant, "u-1"));
+        Assert.True(ingested.Status == HttpStatusCode.OK, ingested.Body);
+
+        foreach (var (method, path) in new[] { (HttpMethod.Get, $"/v1/tenants/{tenant}/users/u-1/export"), (HttpMethod.Delete, $"/v1/tenants/{tenant}/users/u-1") })
+        {
+            var refused = await SendAsync(method, path, app);
+            Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
+            Assert.Contains("'admin' scope", ErrorText(refused.Body));
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/users/u-1/export", admin)).Status != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The export never found the user.");
+            await Task.Delay(100);
+        }
+
+        var erased = await SendAsync(HttpMethod.Delete, $"/v1/tenants/{tenant}/users/u-1", admin);
+        Assert.True(erased.Status == HttpStatusCode.OK, erased.Body);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/users/u-1/export", admin)).Status);
+    }
+
+    [Fact]
     public async Task A_batch_with_an_event_of_another_tenant_is_refused_whole()
     {
         var (tenant, other) = (NewTenant(), NewTenant());

@@ -36,6 +36,14 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     /// ProfileGrid:Lake:ArchiveInterval.
     /// </summary>
     Task<long?> ArchiveNowAsync();
+
+    /// <summary>
+    /// Erasure of users of <paramref name="tenant"/> already in its privacy ledger: reloads the ledger (so dispatch,
+    /// replay and archiving skip their erased events), rewrites this partition's lake files without their rows (partition
+    /// 0 also the profile snapshots), drops them from the set-aside records, seals the log segment being written and
+    /// deletes the segments that are archived and checkpointed (the rest go with a later archive step: docs/privacy.md).
+    /// </summary>
+    Task<PartitionErasure> EraseAsync(string tenant, string[] userIds);
 }
 
 /// <summary>One profile's events as the gateway grouped them, with the key they were grouped by.</summary>

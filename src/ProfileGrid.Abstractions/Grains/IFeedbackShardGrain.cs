@@ -13,6 +13,9 @@ public interface IFeedbackShardGrain : IGrainWithStringKey
     /// <summary>Replaces the user's figures (a push older than the one held is ignored).</summary>
     Task UpdateAsync(FeedbackUpdate update);
 
+    /// <summary>Erasure: drops these profiles' feedback and experiment figures, and writes the shard before it returns; answers how many it held.</summary>
+    Task<int> ForgetAsync(string[] profileKeys);
+
     /// <summary>Per variant of experiment <paramref name="experimentNumber"/>: the sums over its users that the statistics need.</summary>
     [ReadOnly]
     Task<VariantTally[]> GetExperimentTalliesAsync(int experimentNumber);

@@ -13,6 +13,9 @@ public interface IInteractionShardGrain : IGrainWithStringKey
     /// <summary>Replaces the user's item history (an older push than the one held is ignored) and records the item facts.</summary>
     Task UpdateAsync(InteractionUpdate update);
 
+    /// <summary>Erasure: drops these profiles' item histories, and writes the shard before it returns; answers how many it held.</summary>
+    Task<int> ForgetAsync(string[] profileKeys);
+
     /// <summary>Every user's item history and the item facts: training input.</summary>
     Task<InteractionShardData> GetTrainingDataAsync();
 

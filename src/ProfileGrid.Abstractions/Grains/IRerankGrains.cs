@@ -14,6 +14,9 @@ public interface IRerankLogShardGrain : IGrainWithStringKey
     [OneWay]
     Task LogAsync(RerankLoggedList list);
 
+    /// <summary>Erasure: drops the logged lists with these recommendation ids, and writes the shard before it returns; answers how many it held.</summary>
+    Task<int> ForgetAsync(string[] recommendationIds);
+
     /// <summary>Every list the shard holds, oldest first: training input.</summary>
     [ReadOnly]
     Task<RerankLoggedList[]> GetListsAsync();

@@ -17,6 +17,9 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     /// <summary>Forgets a profile (merged into another, which counts for both): it leaves its segment, RFM cell and samples.</summary>
     Task RemoveAsync(string profileKey);
 
+    /// <summary>Erasure: drops these profiles' vectors, segments and RFM scores, and writes the shard before it returns; answers how many it held.</summary>
+    Task<int> ForgetAsync(string[] profileKeys);
+
     /// <summary>How many vectors the shard holds.</summary>
     [AlwaysInterleave]
     Task<int> CountAsync();

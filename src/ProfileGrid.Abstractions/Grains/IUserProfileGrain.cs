@@ -70,4 +70,13 @@ public interface IUserProfileGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave]
     Task<Recommendations.RecommendationInput> GetRecommendationInputAsync(bool withTargeting = false);
+
+    /// <summary>
+    /// Erasure: deletes the profile's stored record (not an emptied row: the row, whose key names the user, goes), drops
+    /// what the activation holds and releases its log partition's checkpoint. Call only after the tenant's privacy
+    /// ledger holds the erasure (<see cref="ITenantPrivacyGrain.BeginErasureAsync"/>), so that the log hands it none of
+    /// the erased events again. Answers what the profile held that other stores key by (its anonymous ids, the lists
+    /// it was shown).
+    /// </summary>
+    Task<ProfileErasure> EraseAsync();
 }

@@ -82,6 +82,18 @@ public sealed partial class FeedbackShardGrain(
 
     public Task<int> CountAsync() => Task.FromResult(Users.Count);
 
+    public async Task<int> ForgetAsync(string[] profileKeys)
+    {
+        var removed = profileKeys.Count(key => Users.Remove(key));
+        if (removed > 0)
+        {
+            _dirty = false;
+            await state.WriteStateAsync();
+        }
+
+        return removed;
+    }
+
     public Task<VariantTally[]> GetExperimentTalliesAsync(int experimentNumber) =>
         Task.FromResult(ExperimentTallies.Of(Users.Values, experimentNumber));
 

@@ -49,6 +49,13 @@ public sealed partial class EventLogPartitionGrain(
     // The lake archiver (null when the silo has no lake), and its step in flight: off this grain's turn, never in the pump's way.
     private readonly Lake.LakeArchiver? _archiver = Lake.LakeArchiving.ArchiverOf(services);
     private Task<long?> _archiving = Task.FromResult<long?>(null);
+
+    // The tenants' privacy ledgers (erased users' events are never handed to a profile again); null in hosts without one.
+    private readonly Privacy.PrivacyFilters? _privacy = services.GetService(typeof(Privacy.PrivacyFilters)) as Privacy.PrivacyFilters;
+
+    // An erasure's request to seal the log segment being written, carried out by the pump between appends.
+    private TaskCompletionSource<bool>? _sealRequest;
+    private bool _forceSave;
     private DateTimeOffset _archivedAt;
 
     /// <summary>Set-aside records kept in the checkpoint row per partition (older ones remain in the logs).</summary>
@@ -200,7 +207,12 @@ public sealed partial class EventLogPartitionGrain(
                 _wake = NewSignal();
             }
 
-            if (append.IsCompleted && _pending.Count > 0 && !_appendsRefused)
+            if (append.IsCompleted && _sealRequest is { } seal)
+            {
+                _sealRequest = null;
+                append = _appendsRefused ? Task.FromResult(seal.TrySetResult(false)) : SealLogAsync(seal);
+            }
+            else if (append.IsCompleted && _pending.Count > 0 && !_appendsRefused)
             {
                 append = AppendGroupAsync();
             }
@@ -307,6 +319,65 @@ public sealed partial class EventLogPartitionGrain(
         group.ForEach(p => p.Completion.TrySetResult(appended.Position));
     }
 
+    private async Task SealLogAsync(TaskCompletionSource<bool> done)
+    {
+        try
+        {
+            var next = await log.SealAsync(_partition, _progress.End);
+            var moved = next != _progress.End;
+            _progress.Sealed(next);
+            done.TrySetResult(moved);
+        }
+        catch (Exception ex)
+        {
+            // Someone else appended (a second writer): the segment stays open and goes with the trims after it fills.
+            LogSealFailed(_partition, ex);
+            done.TrySetResult(false);
+        }
+    }
+
+    async Task<PartitionErasure> IEventLogPartitionGrain.EraseAsync(string tenant, string[] userIds)
+    {
+        var filter = _privacy is null ? Privacy.PrivacyFilter.None : await _privacy.ReloadAsync(tenant);
+        var ids = userIds.ToHashSet(StringComparer.Ordinal);
+        bool Names(SetAsideProfile record) => record.Tenant == tenant && ids.Contains(record.UserId);
+        var setAside = _setAsideUnsaved.RemoveAll(Names);
+        if (checkpoint.State.RecentlySetAside.Any(Names))
+        {
+            setAside += checkpoint.State.RecentlySetAside.RemoveAll(Names);
+            _forceSave = true;
+        }
+
+        var sealedLog = false;
+        if (log.IsDurable)
+        {
+            var seal = _sealRequest ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Kick();
+            sealedLog = await seal.Task;
+        }
+
+        await SaveCheckpointAsync();
+        if (_archiver is null)
+        {
+            return new PartitionErasure(_partition, 0, 0, 0, 0, sealedLog, setAside);
+        }
+
+        try
+        {
+            await _archiving;
+        }
+        catch (Exception)
+        {
+            // Logged by the step itself.
+        }
+
+        var (archiver, partition, durable) = (_archiver, _partition, checkpoint.State.Position);
+        var erasing = Task.Run(() => archiver.EraseAsync(partition, tenant, filter, durable, snapshots: partition == 0));
+        _archiving = erasing.ContinueWith(_ => (long?)null, TaskScheduler.Default);
+        var lake = await erasing;
+        return new PartitionErasure(partition, lake.FilesRewritten, lake.RowsRemoved, lake.SnapshotRowsRemoved, lake.SegmentsTrimmed, sealedLog, setAside);
+    }
+
     private List<PendingAppend> TakeGroup()
     {
         var group = new List<PendingAppend>();
@@ -341,6 +412,33 @@ public sealed partial class EventLogPartitionGrain(
         await Task.WhenAll(profiles.Select(async profile =>
         {
             var key = profile.ProfileKey;
+            var batch = profile.Batch;
+            if (_privacy is not null)
+            {
+                // An erased user's events from before the erasure never reach a profile again (replays, re-imports).
+                try
+                {
+                    var parsed = ProfileKey.Parse(key);
+                    var filter = await _privacy.ForTenantAsync(parsed.Tenant);
+                    if (!filter.IsEmpty && filter.Keep(parsed.UserId, batch) is var kept && kept != batch)
+                    {
+                        if (kept is null)
+                        {
+                            return;
+                        }
+
+                        batch = kept;
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // The tenant's ledger could not be read (its silo is gone): not applied, as a failed call; replayed later.
+                    LogDispatchFailed(_partition, position, ex);
+                    _progress.ApplyFailed(key, position, Truncate($"{ex.GetType().Name}: {ex.Message}"), clock.GetUtcNow(), profileFailed: false);
+                    return;
+                }
+            }
+
             long? previous;
             if (replayChain is not null)
             {
@@ -354,7 +452,7 @@ public sealed partial class EventLogPartitionGrain(
 
             try
             {
-                var result = await ProfileGrain(key).ApplyLoggedAsync(profile.Batch, _partition, position, previous);
+                var result = await ProfileGrain(key).ApplyLoggedAsync(batch, _partition, position, previous);
 
                 // Not applied on a gap: its range keeps the checkpoint before the gap, and a replay hands it everything in order.
                 gap |= result.Gap;
@@ -480,10 +578,12 @@ public sealed partial class EventLogPartitionGrain(
     {
         var safe = _progress.Checkpoint;
         var saved = checkpoint.State;
-        if (safe == saved.Position && _setAsideUnsaved.Count == 0)
+        if (safe == saved.Position && _setAsideUnsaved.Count == 0 && !_forceSave)
         {
             return;
         }
+
+        _forceSave = false;
 
         var added = _setAsideUnsaved.ToList();
         checkpoint.State = new LogCheckpoint
@@ -602,6 +702,9 @@ public sealed partial class EventLogPartitionGrain(
 
     [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Log partition {Partition}: {Profiles} profiles have not written their state in time; replaying")]
     private partial void LogStuckReplay(int partition, int profiles);
+
+    [LoggerMessage(EventId = 3763, Level = LogLevel.Warning, Message = "Log partition {Partition}: sealing the log segment for an erasure failed; it is trimmed once full")]
+    private partial void LogSealFailed(int partition, Exception exception);
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Log partition {Partition}: writing the checkpoint failed")]
     private partial void LogCheckpointFailed(int partition, Exception exception);

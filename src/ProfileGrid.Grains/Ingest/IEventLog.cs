@@ -31,6 +31,13 @@ public interface IEventLog
     /// trimmed position starts at the first record kept.
     /// </summary>
     Task<int> TrimAsync(int partition, long beforePosition, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Closes the segment being written at <paramref name="expectedEnd"/> (the partition's end, as its writer knows it)
+    /// and starts the next, so that a later trim can delete everything written so far; returns the new end. A segment
+    /// with nothing in it is left as it is. Erasure uses it (docs/privacy.md). A log without segments answers the end unchanged.
+    /// </summary>
+    Task<long> SealAsync(int partition, long expectedEnd, CancellationToken cancellationToken = default) => Task.FromResult(expectedEnd);
 }
 
 /// <summary>Where an appended record landed, and where the next one goes.</summary>

@@ -84,6 +84,17 @@ public sealed class PartitionProgress
         End = next;
     }
 
+    /// <summary>The log's segment was sealed: the next record goes to <paramref name="next"/>, with no record in between.</summary>
+    public void Sealed(long next)
+    {
+        if (next < End)
+        {
+            throw new InvalidOperationException($"A sealed log cannot end at {next}, before {End}.");
+        }
+
+        End = next;
+    }
+
     /// <summary>The oldest undispatched record has been handed to all its profiles (each outcome tracked on its own).</summary>
     public void Dispatched(long position)
     {

@@ -19,11 +19,22 @@ namespace ProfileGrid.Grains.Lake;
 /// After a crash between 1 and 3 the next step redoes exactly the intended range; nothing else is ever written.
 /// </summary>
 public sealed partial class LakeArchiver(
-    ILakeStore store, IEventLog log, Serializer serializer, IOptions<LakeOptions> options, TimeProvider clock, ILogger<LakeArchiver> logger)
+    ILakeStore store, IEventLog log, Serializer serializer, IOptions<LakeOptions> options, TimeProvider clock, ILogger<LakeArchiver> logger,
+    Privacy.PrivacyFilters? privacy = null)
 {
+    /// <summary>Archive steps an erasure runs at most before it rewrites the lake (the rest go with the partition's next steps).</summary>
+    private const int MaxErasureSteps = 20;
+
     private readonly LakeOptions _options = options.Value;
     private readonly Dictionary<int, SemaphoreSlim> _locks = [];
     private readonly HashSet<string> _tenants = new(StringComparer.Ordinal);
+
+    // Consent changes this process has archived, until the privacy ledger surely holds them: the profile reports a change
+    // after its next write and the silos' filters reread the ledger every few seconds, so for a moment the archiver
+    // knows better than its filter. Memory only, bounded.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Tenant, string UserId), (bool OptedIn, DateTimeOffset At)> _consentSeen = new();
+    private static readonly TimeSpan ConsentSeenFor = TimeSpan.FromMinutes(2);
+    private const int MaxConsentSeen = 100_000;
 
     public ILakeStore Store => store;
 
@@ -110,7 +121,29 @@ public sealed partial class LakeArchiver(
             {
                 foreach (var e in batch.Batch.Events)
                 {
-                    rows.Add(LakeEventRow.From(e, partition, position, index++, now));
+                    // The index counts every event of the record, kept or not, so that a redone step names rows the same.
+                    var at = index++;
+                    var filter = await FilterOfAsync(e.Tenant);
+                    if (e.Preference?.PersonalizationOptIn is { } optedIn)
+                    {
+                        NoteConsent(e.Tenant, e.UserId, optedIn, now);
+                    }
+
+                    if (filter.IsEmpty && _consentSeen.IsEmpty)
+                    {
+                        rows.Add(LakeEventRow.From(e, partition, position, at, now));
+                    }
+                    else if (!filter.IsErased(e.UserId, e.OccurredAt))
+                    {
+                        var row = LakeEventRow.From(e, partition, position, at, now);
+                        var seen = _consentSeen.TryGetValue((e.Tenant, e.UserId), out var noted) && now - noted.At < ConsentSeenFor ? noted.OptedIn : (bool?)null;
+                        if (seen is false || (seen is null && filter.IsOptedOut(e.UserId)))
+                        {
+                            row.StripWithoutConsent();
+                        }
+
+                        rows.Add(row);
+                    }
                 }
             }
 
@@ -161,10 +194,14 @@ public sealed partial class LakeArchiver(
         var trimmed = 0;
         if (_options.TrimLog)
         {
-            trimmed = await log.TrimAsync(partition, Math.Min(checkpoint, last + 1), cancellationToken);
+            // A step that found nothing past the watermark has archived every record that existed when it read, and so every
+            // record before the checkpoint it was given (taken before it started): the checkpoint alone bounds the trim, which
+            // reaches a segment sealed by an erasure (last + 1 still lies inside it).
+            var archivedBefore = records == 0 && mark.PendingLast is null ? long.MaxValue : last + 1;
+            trimmed = await log.TrimAsync(partition, Math.Min(checkpoint, archivedBefore), cancellationToken);
             if (trimmed > 0)
             {
-                LogTrimmed(partition, trimmed, Math.Min(checkpoint, last + 1));
+                LogTrimmed(partition, trimmed, Math.Min(checkpoint, archivedBefore));
             }
         }
 
@@ -200,7 +237,11 @@ public sealed partial class LakeArchiver(
             {
                 foreach (var row in await LakeParquet.ReadAsync<LakeEventRow>(bytes, cancellationToken))
                 {
-                    merged.TryAdd((row.LogPosition, row.EventIndex), row);
+                    // A part written before an erasure reached it (a step that overlapped the erasure) loses the rows here.
+                    if (!(await FilterOfAsync(row.Tenant)).IsErased(row.UserId, row.Instant()))
+                    {
+                        merged.TryAdd((row.LogPosition, row.EventIndex), row);
+                    }
                 }
             }
         }
@@ -216,6 +257,125 @@ public sealed partial class LakeArchiver(
         LogCompacted(partition, folder, files.Count, ordered.Count);
         return true;
     }
+
+    /// <summary>
+    /// Erasure, for one partition, under its archive lock (so no archive step or compaction of it runs meanwhile): archives
+    /// what the log holds (the filter keeps the erased rows out), rewrites this partition's files of the tenant without
+    /// the erased rows (each file replaced whole, or deleted when nothing is left; readers see the old file or the new),
+    /// the tenant's profile snapshots too when <paramref name="snapshots"/>, and trims the log behind the archive and
+    /// <paramref name="checkpoint"/>.
+    /// </summary>
+    public async Task<LakeErasure> EraseAsync(int partition, string tenant, Privacy.PrivacyFilter filter, long checkpoint, bool snapshots, CancellationToken cancellationToken = default)
+    {
+        var gate = Lock(partition);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var trimmed = 0;
+            for (var steps = 0; steps < MaxErasureSteps; steps++)
+            {
+                var step = await ArchiveLockedAsync(partition, checkpoint, cancellationToken);
+                trimmed += step.SegmentsTrimmed;
+                if (step.Records == 0)
+                {
+                    break;
+                }
+            }
+
+            var (files, rows) = (0, 0L);
+            var names = new List<string>();
+            await foreach (var file in store.ListAsync(LakePaths.TenantEvents(tenant), cancellationToken))
+            {
+                if (LakePaths.ParseFile(file.Name) is { } parsed && parsed.Partition == partition)
+                {
+                    names.Add(file.Name);
+                }
+            }
+
+            foreach (var name in names)
+            {
+                if (await store.ReadAsync(name, cancellationToken) is not { } bytes)
+                {
+                    continue;
+                }
+
+                var all = await LakeParquet.ReadAsync<LakeEventRow>(bytes, cancellationToken);
+                var kept = all.Where(r => r.Tenant != tenant || !filter.IsErased(r.UserId, r.Instant())).ToList();
+                if (kept.Count == all.Count)
+                {
+                    continue;
+                }
+
+                await ReplaceAsync(name, kept, cancellationToken);
+                (files, rows) = (files + 1, rows + all.Count - kept.Count);
+            }
+
+            var snapshotRows = 0;
+            if (snapshots)
+            {
+                var snapshotNames = new List<string>();
+                await foreach (var file in store.ListAsync($"{LakePaths.Snapshots}{LakePaths.TenantSegment(tenant)}/", cancellationToken))
+                {
+                    snapshotNames.Add(file.Name);
+                }
+
+                foreach (var name in snapshotNames)
+                {
+                    if (await store.ReadAsync(name, cancellationToken) is not { } bytes)
+                    {
+                        continue;
+                    }
+
+                    var all = await LakeParquet.ReadAsync<LakeProfileSnapshotRow>(bytes, cancellationToken);
+                    var kept = all.Where(r => r.Tenant != tenant || filter.ErasedBefore(r.UserId) is null).ToList();
+                    if (kept.Count != all.Count)
+                    {
+                        await ReplaceAsync(name, kept, cancellationToken);
+                        snapshotRows += all.Count - kept.Count;
+                    }
+                }
+            }
+
+            LogErased(partition, files, rows, snapshotRows, trimmed);
+            return new LakeErasure(files, rows, snapshotRows, trimmed);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task ReplaceAsync<T>(string name, List<T> kept, CancellationToken cancellationToken)
+        where T : class, new()
+    {
+        if (kept.Count == 0)
+        {
+            await store.DeleteAsync(name, cancellationToken);
+        }
+        else
+        {
+            await store.WriteAsync(name, await LakeParquet.WriteAsync(kept, cancellationToken), cancellationToken);
+        }
+    }
+
+    private void NoteConsent(string tenant, string userId, bool optedIn, DateTimeOffset now)
+    {
+        if (_consentSeen.Count >= MaxConsentSeen)
+        {
+            foreach (var (key, value) in _consentSeen)
+            {
+                if (now - value.At >= ConsentSeenFor)
+                {
+                    _consentSeen.TryRemove(key, out _);
+                }
+            }
+        }
+
+        _consentSeen[(tenant, userId)] = (optedIn, now);
+    }
+
+    private ValueTask<Privacy.PrivacyFilter> FilterOfAsync(string tenant) =>
+        privacy is null ? ValueTask.FromResult(Privacy.PrivacyFilter.None) : privacy.ForTenantAsync(tenant);
 
     /// <summary>Records that the lake holds the tenant's events (the daily snapshots' list of tenants), once per process.</summary>
     private async Task NoteTenantAsync(string tenant, CancellationToken cancellationToken)
@@ -258,6 +418,9 @@ public sealed partial class LakeArchiver(
     [LoggerMessage(EventId = 3304, Level = LogLevel.Warning, Message = "Lake: taking the daily profile snapshots in {Location} failed; the next step retries")]
     private partial void LogSnapshotFailed(string location, Exception exception);
 
+    [LoggerMessage(EventId = 3762, Level = LogLevel.Information, Message = "Lake: erasure on partition {Partition} rewrote {Files} files ({Rows} rows removed), {SnapshotRows} snapshot rows removed, {Segments} log segments trimmed")]
+    private partial void LogErased(int partition, int files, long rows, int snapshotRows, int segments);
+
     [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "Lake: partition {Partition} trimmed {Segments} log segments before position {Before}")]
     private partial void LogTrimmed(int partition, int segments, long before);
 }
@@ -267,6 +430,9 @@ public sealed partial class LakeArchiver(
 /// a pending range is a step that wrote its intent and may not have finished.
 /// </summary>
 public sealed record ArchiveWatermark(long Through, long? PendingFirst, long? PendingLast);
+
+/// <summary>What an erasure did to one partition's part of the lake.</summary>
+public readonly record struct LakeErasure(int FilesRewritten, long RowsRemoved, int SnapshotRowsRemoved, int SegmentsTrimmed);
 
 /// <summary>What one archive step did.</summary>
 public readonly record struct ArchiveStep(int Records, int Events, int Files, int Compacted, int SegmentsTrimmed, long Through);

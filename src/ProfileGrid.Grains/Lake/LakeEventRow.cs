@@ -75,6 +75,24 @@ public sealed class LakeEventRow
     /// <summary>The UTC day of <see cref="OccurredAt"/>: the date partition.</summary>
     public DateOnly Day() => DateOnly.FromDateTime(OccurredAt);
 
+    /// <summary>The instant the event happened, to the tick.</summary>
+    public DateTimeOffset Instant() => new(OccurredAtTicks > 0 ? OccurredAtTicks : OccurredAt.Ticks, TimeSpan.Zero);
+
+    /// <summary>
+    /// Leaves out what a user without personalization consent keeps out of the lake (docs/privacy.md): where they were
+    /// (region, city), what identifies their browser and visit (user agent, session, page, referrer), what they typed
+    /// (search queries) and free-form properties (traits, custom properties), except a preference event's own record
+    /// of the consent.
+    /// </summary>
+    public void StripWithoutConsent()
+    {
+        (Region, City, SessionId, UserAgent, PageUrl, Referrer, Query) = (null, null, null, null, null, null, null);
+        if (Type != "preference_set")
+        {
+            Properties = null;
+        }
+    }
+
     private static readonly JsonSerializerOptions PropertiesJson = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>The object without its null members, at every depth: a field the event did not carry is absent from properties.</summary>

@@ -12,7 +12,8 @@ namespace ProfileGrid.Grains.Lake;
 /// call, every event of the user the lake holds plus those of the log past the archive watermark, in log order.
 /// </summary>
 public sealed partial class LakeRebuilder(
-    LakeReader reader, LakeArchiver archiver, IGrainFactory grains, IOptions<IngestOptions> ingest, ILogger<LakeRebuilder> logger)
+    LakeReader reader, LakeArchiver archiver, IGrainFactory grains, IOptions<IngestOptions> ingest, ILogger<LakeRebuilder> logger,
+    Privacy.PrivacyFilters? privacy = null)
 {
     private const int Attempts = 5;
 
@@ -61,7 +62,10 @@ public sealed partial class LakeRebuilder(
                 continue;
             }
 
+            // The log's tail may still hold an erased user's events (until it is trimmed): a rebuild never brings them back.
+            var filter = privacy is null ? Privacy.PrivacyFilter.None : await privacy.ReloadAsync(tenant);
             var byUser = lake.Concat(tails.Values.SelectMany(t => t.Rows))
+                .Where(r => filter.IsEmpty || !filter.IsErased(r.UserId, r.Instant()))
                 .GroupBy(r => r.UserId, StringComparer.Ordinal)
                 .Where(g => only is null || only.Contains(g.Key))
                 .ToList();

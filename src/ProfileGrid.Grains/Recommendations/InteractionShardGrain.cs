@@ -128,6 +128,19 @@ public sealed partial class InteractionShardGrain(
 
     public Task<int> CountAsync() => Task.FromResult(state.State.Users.Count);
 
+    public async Task<int> ForgetAsync(string[] profileKeys)
+    {
+        // Item ids and item facts (category, price) are the catalogue's, not the user's: they stay.
+        var removed = profileKeys.Count(key => state.State.Users.Remove(key));
+        if (removed > 0)
+        {
+            await state.WriteStateAsync();
+            _dirty = false;
+        }
+
+        return removed;
+    }
+
     public Task<InteractionShardData> GetTrainingDataAsync()
     {
         var ids = state.State.ItemIds;

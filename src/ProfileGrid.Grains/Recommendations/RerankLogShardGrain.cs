@@ -77,6 +77,22 @@ public sealed partial class RerankLogShardGrain(
 
     public Task<RerankLoggedList[]> GetListsAsync() => Task.FromResult(Ordered());
 
+    public async Task<int> ForgetAsync(string[] recommendationIds)
+    {
+        var ids = recommendationIds.ToHashSet(StringComparer.Ordinal);
+        var kept = Ordered().Where(list => !ids.Contains(list.RecommendationId)).ToList();
+        var removed = Lists.Count - kept.Count;
+        if (removed > 0)
+        {
+            state.State.Lists = kept;
+            _oldest = 0;
+            _dirty = false;
+            await state.WriteStateAsync();
+        }
+
+        return removed;
+    }
+
     public Task<RerankLogCounts> CountAsync() => Task.FromResult(new RerankLogCounts(Lists.Count, state.State.Logged));
 
     /// <summary>The lists oldest first (the ring unrolled).</summary>

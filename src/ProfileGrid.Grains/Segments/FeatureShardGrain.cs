@@ -232,6 +232,40 @@ public sealed partial class FeatureShardGrain(
 
     public Task<int> CountAsync() => Task.FromResult(Entries.Count);
 
+    public async Task<int> ForgetAsync(string[] profileKeys)
+    {
+        var removed = 0;
+        foreach (var key in profileKeys)
+        {
+            if (!Entries.Remove(key, out var entry))
+            {
+                continue;
+            }
+
+            removed++;
+            if (entry.Segment >= 0)
+            {
+                MembersOf(entry.Segment).Remove(key);
+            }
+
+            if (RfmScore.FromPacked(entry.Rfm) is { } score)
+            {
+                RfmMembersOf(score.Cell).Remove(key);
+            }
+        }
+
+        // Membership moves not yet announced would name the user on the segments stream.
+        _pendingChanges.RemoveAll(change => profileKeys.Contains(change.ProfileKey, StringComparer.Ordinal));
+        _sortedUsers = null;
+        if (removed > 0)
+        {
+            await state.WriteStateAsync();
+            _dirty = false;
+        }
+
+        return removed;
+    }
+
     public Task<double[][]> SampleAsync(int maxRows, int seed)
     {
         var now = clock.GetUtcNow();

@@ -109,6 +109,10 @@ public static class AccessPolicy
         ["/v1/tenants/{tenant}/identity/{userId}"] = T(ApiScopes.Read),
         ["/v1/tenants/{tenant}/identity/merges/{mergeId}"] = T(ApiScopes.Read),
         ["/v1/tenants/{tenant}/identity/merges/{mergeId}/unmerge"] = T(ApiScopes.Admin),
+
+        // Privacy (docs/privacy.md): erasure and the full export (raw events with their context) are admin's, not an app's.
+        ["/v1/tenants/{tenant}/users/{userId}"] = T(ApiScopes.Admin),
+        ["/v1/tenants/{tenant}/users/{userId}/export"] = T(ApiScopes.Admin),
     };
 
     /// <summary>Path prefixes whose every route is operator-only.</summary>

@@ -155,6 +155,23 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId,
         return trimmed;
     }
 
+    /// <summary>Seals the segment being written and creates the next (empty), so that the sealed one is no longer the last and can be trimmed.</summary>
+    public async Task<long> SealAsync(int partition, long expectedEnd, CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var segment = (int)(expectedEnd >> OffsetBits);
+        var offset = expectedEnd & OffsetMask;
+        if (offset == 0)
+        {
+            return expectedEnd;
+        }
+
+        await Segment(partition, segment).SealAsync(new AppendBlobRequestConditions { IfAppendPositionEqual = offset }, cancellationToken);
+        await Segment(partition, segment + 1).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        SetBlocks(partition, 0);
+        return Position(segment + 1, 0);
+    }
+
     /// <summary>The segment numbers the partition holds, in order.</summary>
     public async Task<List<int>> SegmentsAsync(int partition, CancellationToken cancellationToken = default)
     {

@@ -66,6 +66,7 @@ public static class GatewayHostingExtensions
         app.MapGrpcHealthChecksService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = TelemetryExtensions.IsReadinessCheck });
         app.MapProfileDocumentApi();
+        app.MapPrivacyApi();
         if (app.Services.GetRequiredService<AdminSettings>().Enabled)
         {
             app.MapAdminApi();

@@ -1,0 +1,148 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+
+namespace ProfileGrid.Grains.Privacy;
+
+/// <summary>What a tenant's privacy ledger persists (one row per tenant; see docs/privacy.md for its size limit).</summary>
+[GenerateSerializer, Alias("pg.tenant-privacy-state")]
+public sealed class TenantPrivacyState
+{
+    /// <summary>The tenant's salt for user hashes: random, made on first use, never changed.</summary>
+    [Id(0)] public byte[] Salt { get; set; } = [];
+
+    /// <summary>Erased users' hashes, each with its cut-off (events at or before it are never applied or archived again).</summary>
+    [Id(1)] public Dictionary<string, DateTimeOffset> Erased { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Hashes of users whose personalization consent is withdrawn now.</summary>
+    [Id(2)] public HashSet<string> OptedOut { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Erasures under way, by user id: the only user ids in clear here, dropped when the erasure completes.</summary>
+    [Id(3)] public Dictionary<string, ErasureStart> Pending { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Erasures completed, ever.</summary>
+    [Id(4)] public long Completed { get; set; }
+}
+
+/// <summary>
+/// A tenant's privacy ledger; see <see cref="ITenantPrivacyGrain"/>. While an erasure is pending a reminder looks at it
+/// every minute and finishes one that nobody has touched for a minute (its silo died mid-way), so an acknowledged
+/// erasure completes without its caller.
+/// </summary>
+public sealed partial class TenantPrivacyGrain(
+    [PersistentState("privacy", ProfileStores.Segments)] IPersistentState<TenantPrivacyState> state,
+    TimeProvider clock,
+    ILogger<TenantPrivacyGrain> logger)
+    : Grain, ITenantPrivacyGrain, IRemindable
+{
+    private const string ResumeReminder = "erasure-resume";
+    private static readonly TimeSpan ResumeAfter = TimeSpan.FromMinutes(1);
+
+    private PrivacyFilterView? _filter;
+
+    private string Tenant => this.GetPrimaryKeyString();
+
+    public Task<PrivacyFilterView> GetFilterAsync() =>
+        Task.FromResult(_filter ??= new PrivacyFilterView(Salt(), new Dictionary<string, DateTimeOffset>(state.State.Erased, StringComparer.Ordinal), [.. state.State.OptedOut]));
+
+    public async Task<ErasureStart> BeginErasureAsync(string[] userIds)
+    {
+        var salt = Salt();
+        var now = clock.GetUtcNow();
+        var userId = userIds[0];
+        var ids = state.State.Pending.TryGetValue(userId, out var pending)
+            ? pending.UserIds.Union(userIds, StringComparer.Ordinal).ToArray()
+            : userIds.Distinct(StringComparer.Ordinal).ToArray();
+        var start = new ErasureStart(userId, ids, now, pending?.StartedAt ?? now);
+        foreach (var id in ids)
+        {
+            state.State.Erased[PrivacyFilter.Hash(salt, id)] = now;
+            state.State.OptedOut.Remove(PrivacyFilter.Hash(salt, id));
+        }
+
+        state.State.Pending[userId] = start;
+        await WriteAsync();
+        try
+        {
+            await this.RegisterOrUpdateReminder(ResumeReminder, ResumeAfter, ResumeAfter);
+        }
+        catch (Exception ex)
+        {
+            // The erasure goes on; only its unattended resumption after a crash is lost (a retry of the request finishes it).
+            LogReminderFailed(Tenant, ex);
+        }
+
+        return start;
+    }
+
+    public async Task CompleteErasureAsync(string userId)
+    {
+        if (state.State.Pending.Remove(userId))
+        {
+            state.State.Completed++;
+            await WriteAsync();
+        }
+    }
+
+    public Task<ErasureStart[]> GetPendingAsync() => Task.FromResult(state.State.Pending.Values.ToArray());
+
+    public async Task SetPersonalizationConsentAsync(string userId, bool optedIn)
+    {
+        var hash = PrivacyFilter.Hash(Salt(), userId);
+        if (optedIn ? state.State.OptedOut.Remove(hash) : state.State.OptedOut.Add(hash))
+        {
+            await WriteAsync();
+        }
+    }
+
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ResumeReminder)
+        {
+            return;
+        }
+
+        if (state.State.Pending.Count == 0)
+        {
+            if (await this.GetReminder(ResumeReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            return;
+        }
+
+        var erasure = ServiceProvider.GetRequiredService<UserErasure>();
+        var tenant = Tenant;
+        foreach (var pending in state.State.Pending.Values.Where(p => clock.GetUtcNow() - p.StartedAt >= ResumeAfter))
+        {
+            LogResuming(tenant, pending.StartedAt);
+            // Off this grain's turn: the erasure calls back into this grain.
+            _ = Task.Run(() => erasure.EraseAsync(tenant, pending.UserId));
+        }
+    }
+
+    private byte[] Salt()
+    {
+        if (state.State.Salt.Length == 0)
+        {
+            state.State.Salt = RandomNumberGenerator.GetBytes(32);
+        }
+
+        return state.State.Salt;
+    }
+
+    private async Task WriteAsync()
+    {
+        _filter = null;
+        await state.WriteStateAsync();
+    }
+
+    [LoggerMessage(EventId = 3760, Level = LogLevel.Warning, Message = "Privacy ledger of tenant {Tenant}: registering the erasure reminder failed")]
+    private partial void LogReminderFailed(string tenant, Exception exception);
+
+    [LoggerMessage(EventId = 3761, Level = LogLevel.Warning, Message = "Privacy ledger of tenant {Tenant}: resuming an erasure begun at {StartedAt} that did not complete")]
+    private partial void LogResuming(string tenant, DateTimeOffset startedAt);
+}

@@ -1,0 +1,197 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Grains.Segments;
+
+namespace ProfileGrid.Grains.Privacy;
+
+/// <summary>
+/// One store's part of an erasure. Steps run in <see cref="Order"/>, after the tenant's privacy ledger holds the
+/// erasure; each is idempotent (a resumed erasure runs every step again). Register more with
+/// <c>services.AddSingleton&lt;IErasureStep, MyStep&gt;()</c> (the identity graph is one).
+/// </summary>
+public interface IErasureStep
+{
+    /// <summary>The store, as the receipt names it ("profiles", "segments", ...).</summary>
+    string Store { get; }
+
+    /// <summary>Where the step runs among the others (lower first). Profiles are 100; the log and lake 900.</summary>
+    int Order { get; }
+
+    Task<ErasureStepReceipt> RunAsync(ErasureContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>What the steps share: who is erased, and what earlier steps found that later ones key by.</summary>
+public sealed class ErasureContext(string tenant, string userId, IReadOnlyList<string> userIds, DateTimeOffset cutoff)
+{
+    public string Tenant { get; } = tenant;
+
+    /// <summary>The user the request named.</summary>
+    public string UserId { get; } = userId;
+
+    /// <summary>The user and its linked anonymous profiles ("anon:&lt;id&gt;"), as profile user ids.</summary>
+    public IReadOnlyList<string> UserIds { get; } = userIds;
+
+    /// <summary>Events of these users that happened at or before this instant are erased.</summary>
+    public DateTimeOffset Cutoff { get; } = cutoff;
+
+    public IReadOnlyList<string> ProfileKeys { get; } = [.. userIds.Select(u => new ProfileKey(tenant, u).ToString())];
+
+    /// <summary>The lists the profiles were shown (filled by the profile step; the re-ranker's logs are keyed by them).</summary>
+    public HashSet<string> RecommendationIds { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One store's line of an erasure receipt: what was removed (counts by kind), and what is still to go, and when.</summary>
+public sealed record ErasureStepReceipt(string Store, IReadOnlyDictionary<string, long> Removed, string? Note = null, string? Error = null);
+
+/// <summary>An erasure's receipt: the steps' lines; complete when no step failed (the ledger then forgets the ids).</summary>
+public sealed record ErasureReceipt(string Tenant, string UserId, string[] ProfilesErased, DateTimeOffset Cutoff, DateTimeOffset CompletedAt, bool Complete, ErasureStepReceipt[] Steps);
+
+/// <summary>
+/// Erases a user everywhere (docs/privacy.md): records the erasure in the tenant's privacy ledger first (from then on
+/// no event of theirs from before the erasure is applied, archived or rebuilt again, whatever replays), then runs every
+/// <see cref="IErasureStep"/>. A step that fails leaves the erasure pending in the ledger: a retry of the request, or the
+/// ledger's reminder a minute later, runs the steps again.
+/// </summary>
+public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasureStep> steps, TimeProvider clock, ILogger<UserErasure> logger)
+{
+    private readonly IErasureStep[] _steps = [.. steps.OrderBy(s => s.Order)];
+
+    /// <summary>The stores erased, in order.</summary>
+    public IReadOnlyList<string> Stores => [.. _steps.Select(s => s.Store)];
+
+    public async Task<ErasureReceipt> EraseAsync(string tenant, string userId, CancellationToken cancellationToken = default)
+    {
+        var ledger = grains.GetGrain<ITenantPrivacyGrain>(tenant);
+
+        // Identity links: the profile's anonymous ids, read before anything is erased (a resumed erasure has them in the ledger).
+        var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, userId).ToString()).GetViewAsync();
+        var linked = view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? [];
+        var start = await ledger.BeginErasureAsync([userId, .. linked]);
+        var context = new ErasureContext(tenant, userId, start.UserIds, start.Cutoff);
+        var receipts = new List<ErasureStepReceipt>();
+        foreach (var step in _steps)
+        {
+            try
+            {
+                receipts.Add(await step.RunAsync(context, cancellationToken));
+            }
+            catch (Exception ex)
+            {
+                LogStepFailed(step.Store, ex);
+                receipts.Add(new ErasureStepReceipt(step.Store, new Dictionary<string, long>(), Error: $"{ex.GetType().Name}: {ex.Message}"));
+            }
+        }
+
+        var complete = receipts.All(r => r.Error is null);
+        if (complete)
+        {
+            await ledger.CompleteErasureAsync(userId);
+        }
+
+        LogErased(context.UserIds.Count, complete);
+        return new ErasureReceipt(tenant, userId, [.. context.UserIds], start.Cutoff, clock.GetUtcNow(), complete, [.. receipts]);
+    }
+
+    /// <summary>The profile key's user part of an anonymous visitor (as the gateway makes it).</summary>
+    public const string AnonymousPrefix = "anon:";
+
+    [LoggerMessage(EventId = 3766, Level = LogLevel.Warning, Message = "Erasure: the step for {Store} failed; the erasure stays pending and is retried")]
+    private partial void LogStepFailed(string store, Exception exception);
+
+    [LoggerMessage(EventId = 3767, Level = LogLevel.Information, Message = "Erasure of {Profiles} profiles: complete {Complete}")]
+    private partial void LogErased(int profiles, bool complete);
+}
+
+/// <summary>Profiles: each profile's stored record deleted, its activation emptied (the user's, then its anonymous ones).</summary>
+public sealed class ProfileErasureStep(IGrainFactory grains) : IErasureStep
+{
+    public string Store => "profiles";
+
+    public int Order => 100;
+
+    public async Task<ErasureStepReceipt> RunAsync(ErasureContext context, CancellationToken cancellationToken)
+    {
+        var (profiles, events) = (0L, 0L);
+        foreach (var key in context.ProfileKeys)
+        {
+            var erased = await grains.GetGrain<IUserProfileGrain>(key).EraseAsync();
+            if (erased.Existed)
+            {
+                profiles++;
+                events += erased.EventsApplied;
+            }
+
+            context.RecommendationIds.UnionWith(erased.RecommendationIds);
+        }
+
+        return new ErasureStepReceipt(Store, new Dictionary<string, long> { ["profiles"] = profiles, ["eventsApplied"] = events });
+    }
+}
+
+/// <summary>Derived per-user state in the tenant's shards: feature vectors and segments, item histories, feedback and experiment figures, re-ranker logs.</summary>
+public sealed class ShardErasureStep(IGrainFactory grains, IOptions<SegmentationOptions> segmentation) : IErasureStep
+{
+    public string Store => "shards";
+
+    public int Order => 200;
+
+    public async Task<ErasureStepReceipt> RunAsync(ErasureContext context, CancellationToken cancellationToken)
+    {
+        var shards = segmentation.Value.Shards;
+        var byShard = context.ProfileKeys.GroupBy(k => SegmentKeys.Shard(context.Tenant, SegmentKeys.ShardOf(k, shards)));
+        var (vectors, histories, feedback) = (0L, 0L, 0L);
+        foreach (var group in byShard)
+        {
+            var keys = group.ToArray();
+            vectors += await grains.GetGrain<IFeatureShardGrain>(group.Key).ForgetAsync(keys);
+            histories += await grains.GetGrain<IInteractionShardGrain>(group.Key).ForgetAsync(keys);
+            feedback += await grains.GetGrain<IFeedbackShardGrain>(group.Key).ForgetAsync(keys);
+        }
+
+        // Lists are logged to the shard of the user they were served to; every shard is asked, as a list's user is not kept.
+        var lists = 0L;
+        if (context.RecommendationIds.Count > 0)
+        {
+            var ids = context.RecommendationIds.ToArray();
+            foreach (var count in await Task.WhenAll(Enumerable.Range(0, shards).Select(s => grains.GetGrain<IRerankLogShardGrain>(SegmentKeys.Shard(context.Tenant, s)).ForgetAsync(ids))))
+            {
+                lists += count;
+            }
+        }
+
+        return new ErasureStepReceipt(Store, new Dictionary<string, long>
+        {
+            ["featureVectors"] = vectors,
+            ["itemHistories"] = histories,
+            ["feedbackAndExperimentFigures"] = feedback,
+            ["rerankerLoggedLists"] = lists,
+        }, "Trained models hold no user rows (item-item recommenders, segment centroids, re-ranker weights): the user's data leaves them at their next training. Stats keep aggregate counts without ids.");
+    }
+}
+
+/// <summary>The event log and the lake, through every log partition (each rewrites its own files; see <see cref="IEventLogPartitionGrain.EraseAsync"/>).</summary>
+public sealed class LogAndLakeErasureStep(IGrainFactory grains, IOptions<IngestOptions> ingest) : IErasureStep
+{
+    public string Store => "log+lake";
+
+    public int Order => 900;
+
+    public async Task<ErasureStepReceipt> RunAsync(ErasureContext context, CancellationToken cancellationToken)
+    {
+        var ids = context.UserIds.ToArray();
+        var results = await Task.WhenAll(Enumerable.Range(0, ingest.Value.Partitions)
+            .Select(p => grains.GetGrain<IEventLogPartitionGrain>(p).EraseAsync(context.Tenant, ids)));
+        return new ErasureStepReceipt(Store, new Dictionary<string, long>
+        {
+            ["lakeFilesRewritten"] = results.Sum(r => r.LakeFilesRewritten),
+            ["lakeRowsRemoved"] = results.Sum(r => r.LakeRowsRemoved),
+            ["snapshotRowsRemoved"] = results.Sum(r => r.SnapshotRowsRemoved),
+            ["logSegmentsDeleted"] = results.Sum(r => r.LogSegmentsDeleted),
+            ["logSegmentsSealed"] = results.Count(r => r.LogSealed),
+            ["setAsideRecordsRemoved"] = results.Sum(r => r.SetAsideRecordsRemoved),
+        }, "Log segments still holding the user's events are skipped by every reader and deleted by the archive step after the partition's checkpoint passes them (ProfileGrid:Ingest:FlushInterval plus ProfileGrid:Lake:ArchiveInterval).");
+    }
+}
