@@ -167,6 +167,12 @@ public interface IIdentifierGrain : IGrainWithStringKey
     /// </summary>
     [OneWay]
     Task EnsureMergedAsync();
+
+    /// <summary>
+    /// Erasure (docs/privacy.md): forgets the identifier when one of <paramref name="userIds"/> owns it (its stored record
+    /// deleted), else drops their names from what it keeps about others. Answers whether the record was deleted.
+    /// </summary>
+    Task<bool> EraseAsync(string[] userIds);
 }
 
 /// <summary>
@@ -201,6 +207,9 @@ public interface IIdentityGrain : IGrainWithStringKey
 
     /// <summary>Called on the merged-away side: it is merged into <paramref name="into"/> (null: no longer).</summary>
     Task SetMergedIntoAsync(string? into, string mergeId);
+
+    /// <summary>Erasure: deletes the profile's identity record; answers the identifiers and merge ids it held, for their own erasure.</summary>
+    Task<(string[] Identifiers, string[] MergeIds)> EraseAsync();
 }
 
 /// <summary>Where a merge is recorded (key: ProfileKey(tenant, merge id)): so that an unmerge by id finds its canonical profile.</summary>
@@ -210,6 +219,9 @@ public interface IMergeIndexGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<MergeRecord?> GetAsync();
+
+    /// <summary>Erasure: deletes the record.</summary>
+    Task EraseAsync();
 }
 
 /// <summary>The identity side of a profile grain (same grain and key as IUserProfileGrain): merging and forwarding.</summary>

@@ -37,6 +37,40 @@ public sealed partial class IdentifierGrain(
 {
     private const int MaxShared = 20;
 
+    public async Task<bool> EraseAsync(string[] userIds)
+    {
+        var erased = new HashSet<string>(userIds, StringComparer.Ordinal);
+        if (state.State.Owner is { } owner && erased.Contains(owner))
+        {
+            await state.ClearStateAsync();
+            state.State = new IdentifierState();
+            DeactivateOnIdle();
+            return true;
+        }
+
+        var kept = state.State;
+        var changed = kept.SharedWith.RemoveAll(erased.Contains) > 0
+            | kept.Blocked.RemoveWhere(pair => pair.Split('\n').Any(erased.Contains)) > 0;
+        if (kept.Pending is { } pending && (erased.Contains(pending.From) || erased.Contains(pending.Into)))
+        {
+            kept.Pending = null;
+            changed = true;
+        }
+
+        if (kept.Linked is { } linked && erased.Contains(linked.ProfileUserId))
+        {
+            kept.Linked = null;
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+
+        return false;
+    }
+
     public async Task<ClaimOutcome> ClaimAsync(IdentityClaim claim)
     {
         var identifier = IdentifierKinds.Name(claim.Kind, claim.Value);

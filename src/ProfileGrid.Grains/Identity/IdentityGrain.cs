@@ -57,6 +57,16 @@ public sealed partial class IdentityGrain(
 
     public Task<string> CanonicalAsync() => Task.FromResult(state.State.MergedInto ?? Key.UserId);
 
+    public async Task<(string[] Identifiers, string[] MergeIds)> EraseAsync()
+    {
+        string[] identifiers = [.. state.State.Identifiers];
+        string[] mergeIds = [.. state.State.MergeIds.Concat(state.State.Members.Values).Append(state.State.MergedIntoId).OfType<string>().Distinct(StringComparer.Ordinal)];
+        await state.ClearStateAsync();
+        state.State = new IdentityState();
+        DeactivateOnIdle();
+        return (identifiers, mergeIds);
+    }
+
     public async Task NoteAsync(string identifier, string? mergeId, IdentityConflict? conflict)
     {
         var changed = false;
@@ -227,6 +237,13 @@ public sealed class MergeIndexGrain(
     }
 
     public Task<MergeRecord?> GetAsync() => Task.FromResult(state.State.Record);
+
+    public async Task EraseAsync()
+    {
+        await state.ClearStateAsync();
+        state.State = new MergeRecordHolder();
+        DeactivateOnIdle();
+    }
 }
 
 [GenerateSerializer, Alias("pg.merge-record-holder")]

@@ -1,3 +1,4 @@
+using ProfileGrid.Abstractions.Identity;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
@@ -66,10 +67,20 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
     {
         var ledger = grains.GetGrain<ITenantPrivacyGrain>(tenant);
 
-        // Identity links: the profile's anonymous ids, read before anything is erased (a resumed erasure has them in the ledger).
-        var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, userId).ToString()).GetViewAsync();
-        var linked = view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? [];
-        var start = await ledger.BeginErasureAsync([userId, .. linked]);
+        // Identity links, read before anything is erased (a resumed erasure has them in the ledger): the person is the
+        // canonical profile the user belongs to and every profile merged into it (docs/identity.md), each with the
+        // anonymous ids it recorded.
+        var canonical = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString()).CanonicalAsync();
+        var person = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, canonical).ToString()).GetAsync();
+        var linked = new List<string>();
+        foreach (var profile in new[] { userId, canonical }.Concat(person.Members).Distinct(StringComparer.Ordinal))
+        {
+            linked.Add(profile);
+            var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, profile).ToString()).GetViewAsync();
+            linked.AddRange(view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? []);
+        }
+
+        var start = await ledger.BeginErasureAsync([.. linked.Distinct(StringComparer.Ordinal)]);
         var context = new ErasureContext(tenant, userId, start.UserIds, start.Cutoff);
         var receipts = new List<ErasureStepReceipt>();
         foreach (var step in _steps)
@@ -128,6 +139,51 @@ public sealed class ProfileErasureStep(IGrainFactory grains) : IErasureStep
         }
 
         return new ErasureStepReceipt(Store, new Dictionary<string, long> { ["profiles"] = profiles, ["eventsApplied"] = events });
+    }
+}
+
+/// <summary>
+/// The identity graph: each erased profile's identifiers (deleted when one of the erased profiles owns them; others' keep
+/// no trace of the erased ids), the records of every merge they took part in, then their identity records. Read first and
+/// deleted last, so that a step cut short finds everything again when the erasure is resumed.
+/// </summary>
+public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
+{
+    public string Store => "identity";
+
+    public int Order => 150;
+
+    public async Task<ErasureStepReceipt> RunAsync(ErasureContext context, CancellationToken cancellationToken)
+    {
+        var ids = context.UserIds.ToArray();
+        var identities = context.ProfileKeys.Select(k => grains.GetGrain<IIdentityGrain>(k)).ToList();
+        var views = await Task.WhenAll(identities.Select(i => i.GetAsync()));
+        var identifiers = views.SelectMany(v => v.Identifiers)
+            .Concat(context.UserIds.Where(u => u.StartsWith(UserErasure.AnonymousPrefix, StringComparison.Ordinal)).Select(u => IdentifierKinds.Name(IdentifierKinds.Anonymous, u[UserErasure.AnonymousPrefix.Length..])))
+            .Distinct(StringComparer.Ordinal).ToList();
+        var deleted = 0L;
+        foreach (var identifier in identifiers)
+        {
+            deleted += await grains.GetGrain<IIdentifierGrain>(new ProfileKey(context.Tenant, identifier).ToString()).EraseAsync(ids) ? 1 : 0;
+        }
+
+        var merges = views.SelectMany(v => v.Merges.Select(m => m.MergeId)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var merge in merges)
+        {
+            await grains.GetGrain<IMergeIndexGrain>(new ProfileKey(context.Tenant, merge).ToString()).EraseAsync();
+        }
+
+        foreach (var identity in identities)
+        {
+            await identity.EraseAsync();
+        }
+
+        return new ErasureStepReceipt(Store, new Dictionary<string, long>
+        {
+            ["identityRecords"] = views.Count(v => v.Identifiers.Length > 0 || v.Merges.Length > 0 || v.Members.Length > 0 || v.MergedInto is not null),
+            ["identifiers"] = deleted,
+            ["mergeRecords"] = merges.Count,
+        }, "Conflicts recorded on other people's profiles (an identifier they showed that the erased user held) keep the erased id until those profiles' records are erased.");
     }
 }
 
