@@ -18,7 +18,7 @@ public sealed class StatsDurabilityTests(AzuriteFixture azurite)
             "--ProfileGrid:IngestPath=Log", "--ProfileGrid:Stats:FlushInterval=00:00:00.200", "--ProfileGrid:Stats:WriteBehind=00:00:00.500",
             "--ProfileGrid:Ingest:CheckpointInterval=00:00:00.200",
         ];
-        var stream = new SyntheticStream(new SimulationOptions { Users = 8, Seed = 17, Tenant = "durable-stats" });
+        var stream = new SyntheticStream(new SimulationOptions { Users = 8, Seed = 17, Tenant = "durable-figures" });
         var expected = stream.ComputeExpectedTotals();
         var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient($"{serviceId}-segments");
 
@@ -44,7 +44,8 @@ public sealed class StatsDurabilityTests(AzuriteFixture azurite)
                 await foreach (var blob in container.GetBlobsAsync())
                 {
                     names.Add(blob.Name);
-                    written |= blob.Name.Contains("stats", StringComparison.OrdinalIgnoreCase) && blob.Properties.LastModified > reached.AddSeconds(-1);
+                    // The tenant stats grain's state ("stats") is stored as "stats-<grain type>/<tenant>...".
+                    written |= blob.Name.StartsWith("stats-", StringComparison.Ordinal) && blob.Properties.LastModified > reached.AddSeconds(-1);
                 }
 
                 return written;
@@ -70,7 +71,7 @@ public sealed class StatsDurabilityTests(AzuriteFixture azurite)
         var last = "";
         await WaitUntilAsync(async () =>
         {
-            using var response = await silo.Http.GetAsync("/v1/tenants/durable-stats/stats");
+            using var response = await silo.Http.GetAsync("/v1/tenants/durable-figures/stats");
             last = await response.Content.ReadAsStringAsync();
             if (!response.IsSuccessStatusCode)
             {

@@ -112,7 +112,8 @@ public sealed partial class TenantStatsGrain(
         _dirty = false;
         try
         {
-            await state.WriteStateAsync(cancellationToken);
+            // Not the timer's token: disposing the timer (above) cancels it, and every write behind failed on Azure.
+            await state.WriteStateAsync();
         }
         catch (Exception ex)
         {
