@@ -52,17 +52,21 @@ internal static class ImportBench
             await using var host = await BenchHost.StartAsync(HostConfiguration.Parse(config), 500, Console.WriteLine);
             var summaryPath = Path.Combine(folder.FullName, "summary.json");
             var clock = Stopwatch.StartNew();
+            var meter = host.StartCpuMeter();
             var exit = CliApp.Run(
                 ["import-events", "--grid", $"http://127.0.0.1:{host.GrpcPort}", "--tenant", "retail", "--file", file, "--mapping", mapping,
                  "--parallel", parallel.ToString(CultureInfo.InvariantCulture), "--summary-json", summaryPath],
                 console, Console.Out, Console.Error);
             var acknowledged = clock.Elapsed.TotalSeconds;
+            var acknowledgeCpu = meter.Stop();
             if (exit != 0)
             {
                 return exit;
             }
 
+            var durableMeter = host.StartCpuMeter();
             var durable = await host.WaitAppliedAndWrittenAsync("retail", [], 0, clock, TimeSpan.FromMinutes(30), Console.WriteLine);
+            var durableCpu = durableMeter.Stop();
             using var summary = JsonDocument.Parse(File.ReadAllBytes(summaryPath));
             var read = summary.RootElement.GetProperty("rowsRead").GetInt64();
             var events = summary.RootElement.GetProperty("eventsAcknowledged").GetInt64();
@@ -72,6 +76,8 @@ internal static class ImportBench
             Console.WriteLine(durable is { } d
                 ? $"  durable:      {d:F1} s, {read / d:N0} rows/s, {events / d:N0} events/s (every touched profile written)"
                 : "  durable:      not within 30 minutes");
+            Console.WriteLine($"  cores busy until acknowledged: CLI (reading, cleaning, sending) {acknowledgeCpu.Client:F2}, host {acknowledgeCpu.Server:F2}, storage {acknowledgeCpu.Storage:F2}, others {acknowledgeCpu.Others:F2}");
+            Console.WriteLine($"  cores busy from then to durable ({durableCpu.Seconds:F1} s): host {durableCpu.Server:F2}, storage {durableCpu.Storage:F2}, others {durableCpu.Others:F2}");
             return 0;
         }
         finally
