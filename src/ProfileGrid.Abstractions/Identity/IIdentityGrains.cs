@@ -210,6 +210,9 @@ public interface IIdentityGrain : IGrainWithStringKey
 
     /// <summary>Erasure: deletes the profile's identity record; answers the identifiers and merge ids it held, for their own erasure.</summary>
     Task<(string[] Identifiers, string[] MergeIds)> EraseAsync();
+
+    /// <summary>Erasure of other profiles: drops the conflicts that name any of <paramref name="userIds"/>; answers how many.</summary>
+    Task<int> ForgetConflictsWithAsync(string[] userIds);
 }
 
 /// <summary>Where a merge is recorded (key: ProfileKey(tenant, merge id)): so that an unmerge by id finds its canonical profile.</summary>

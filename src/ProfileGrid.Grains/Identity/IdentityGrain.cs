@@ -67,6 +67,17 @@ public sealed partial class IdentityGrain(
         return (identifiers, mergeIds);
     }
 
+    public async Task<int> ForgetConflictsWithAsync(string[] userIds)
+    {
+        var removed = state.State.Conflicts.RemoveAll(c => userIds.Contains(c.HeldBy, StringComparer.Ordinal) || userIds.Contains(c.ShownBy, StringComparer.Ordinal));
+        if (removed > 0)
+        {
+            await state.WriteStateAsync();
+        }
+
+        return removed;
+    }
+
     public async Task NoteAsync(string identifier, string? mergeId, IdentityConflict? conflict)
     {
         var changed = false;

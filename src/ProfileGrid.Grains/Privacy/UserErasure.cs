@@ -173,6 +173,16 @@ public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
             await grains.GetGrain<IMergeIndexGrain>(new ProfileKey(context.Tenant, merge).ToString()).EraseAsync();
         }
 
+        // A conflict is noted on both profiles; the other person's copy names the erased user and goes too. Asked before
+        // the erased records are deleted, so that a retry after a crash finds the counterparts again.
+        var counterparts = views.SelectMany(v => v.Conflicts).SelectMany(c => new[] { c.HeldBy, c.ShownBy })
+            .Where(u => !ids.Contains(u, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+        var conflicts = 0L;
+        foreach (var counterpart in counterparts)
+        {
+            conflicts += await grains.GetGrain<IIdentityGrain>(new ProfileKey(context.Tenant, counterpart).ToString()).ForgetConflictsWithAsync(ids);
+        }
+
         foreach (var identity in identities)
         {
             await identity.EraseAsync();
@@ -183,7 +193,8 @@ public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
             ["identityRecords"] = views.Count(v => v.Identifiers.Length > 0 || v.Merges.Length > 0 || v.Members.Length > 0 || v.MergedInto is not null),
             ["identifiers"] = deleted,
             ["mergeRecords"] = merges.Count,
-        }, "Conflicts recorded on other people's profiles (an identifier they showed that the erased user held) keep the erased id until those profiles' records are erased.");
+            ["otherProfilesConflicts"] = conflicts,
+        }, null);
     }
 }
 

@@ -136,5 +136,14 @@ public class MergeTests(IdentitySiloFixture fixture)
         var conflict = Assert.Single(bobIdentity.GetProperty("conflicts").EnumerateArray());
         Assert.Equal(alice, conflict.GetProperty("heldBy").GetString());
         Assert.Equal("anon:" + anonymous, conflict.GetProperty("identifier").GetString());
+        var aliceIdentity = await IdentityAsync(Silo, tenant, alice);
+        Assert.Contains(aliceIdentity.GetProperty("conflicts").EnumerateArray(), c => c.GetProperty("shownBy").GetString() == bob);
+
+        // Erasing bob takes him out of alice's record too: her copy of the conflict named him.
+        using var erased = await Silo.Http.DeleteAsync($"/v1/tenants/{tenant}/users/{Uri.EscapeDataString(bob)}");
+        Assert.True(erased.IsSuccessStatusCode, await erased.Content.ReadAsStringAsync());
+        var afterErasure = (await IdentityAsync(Silo, tenant, alice)).GetRawText();
+        Assert.DoesNotContain(bob, afterErasure, StringComparison.Ordinal);
+        Assert.Empty(Merges(await IdentityAsync(Silo, tenant, alice)));
     }
 }
