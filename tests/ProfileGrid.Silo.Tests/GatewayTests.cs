@@ -51,6 +51,29 @@ public class GatewayTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task DeleteUser_over_grpc_erases_the_user_answers_a_receipt_and_leaves_the_neighbour()
+    {
+        var (user, neighbour) = (NewUser(), NewUser());
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(user, NewUser()), PageView(neighbour, NewUser()) } });
+        await WaitForProfileAsync(user, p => p.EventsApplied == 1);
+        await WaitForProfileAsync(neighbour, p => p.EventsApplied == 1);
+
+        var receipt = await Silo.Client.DeleteUserAsync(new DeleteUserRequest { Tenant = "shop", UserId = user });
+        Assert.Equal(user, receipt.UserId);
+        Assert.Contains(user, receipt.ProfilesErased);
+        Assert.Contains(receipt.Steps, s => s.Store == "profiles" && s.Removed.Values.Sum() > 0);
+        Assert.True(DateTimeOffset.Parse(receipt.Cutoff, System.Globalization.CultureInfo.InvariantCulture) <= DateTimeOffset.UtcNow);
+
+        var gone = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = user }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, gone.StatusCode);
+        Assert.Equal(1, (await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = neighbour })).EventsApplied);
+
+        var bad = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.DeleteUserAsync(new DeleteUserRequest { Tenant = "shop", UserId = "" }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.StartsWith("user_id", bad.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_batch_with_bad_events_rejects_them_by_index_and_applies_the_rest()
     {
         var user = NewUser();

@@ -51,6 +51,7 @@ public static class AccessPolicy
         ["/profilegrid.v1.ProfileGateway/UpsertAttributes"] = T(ApiScopes.Ingest),
         ["/profilegrid.v1.ProfileGateway/SetPreferences"] = T(ApiScopes.Ingest),
         ["/profilegrid.v1.ProfileGateway/ListProfiles"] = T(ApiScopes.Read),
+        ["/profilegrid.v1.ProfileGateway/DeleteUser"] = T(ApiScopes.Admin),
 
         ["/profilegrid.v1.SegmentService/ListSegments"] = T(ApiScopes.Read),
         ["/profilegrid.v1.SegmentService/RunSegmentation"] = T(ApiScopes.Admin),

@@ -24,7 +24,8 @@ public sealed partial class ProfileGatewayService(
     TimeProvider clock,
     ILogger<ProfileGatewayService> logger,
     ProfileGrid.Grains.ProfileGridMetrics metrics,
-    IdentityResolver identity) : ProfileGateway.ProfileGatewayBase
+    IdentityResolver identity,
+    ProfileGrid.Grains.Privacy.UserErasure erasure) : ProfileGateway.ProfileGatewayBase
 {
     public const int MaxProfilesPerRequest = 100;
 
@@ -311,6 +312,36 @@ public sealed partial class ProfileGatewayService(
 
         var view = await Grain(key).SetPreferencesAsync(update!);
         return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(view) };
+    }
+
+    public override async Task<DeleteUserResponse> DeleteUser(DeleteUserRequest request, ServerCallContext context)
+    {
+        ValidatedKey(request.Tenant, request.UserId);
+
+        // Not cancelled with the call: once the ledger holds the erasure it runs to the end (a retry resumes it anyway).
+        var receipt = await erasure.EraseAsync(request.Tenant, request.UserId, CancellationToken.None);
+        if (!receipt.Complete)
+        {
+            var failed = string.Join("; ", receipt.Steps.Where(s => s.Error is not null).Select(s => $"{s.Store}: {s.Error}"));
+            throw new RpcException(new Status(
+                StatusCode.Unavailable,
+                $"The erasure of user '{request.UserId}' is pending: {failed}. The user is hidden from every reader already; the erasure resumes on its own within minutes, or call again."));
+        }
+
+        var response = new DeleteUserResponse
+        {
+            Tenant = receipt.Tenant,
+            UserId = receipt.UserId,
+            ProfilesErased = { receipt.ProfilesErased },
+            Cutoff = receipt.Cutoff.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            CompletedAt = receipt.CompletedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var step in receipt.Steps)
+        {
+            response.Steps.Add(new ErasureStep { Store = step.Store, Removed = { step.Removed.ToDictionary() }, Note = step.Note ?? "" });
+        }
+
+        return response;
     }
 
     private IUserProfileGrain Grain(string key) => cluster.GetGrain<IUserProfileGrain>(key);
