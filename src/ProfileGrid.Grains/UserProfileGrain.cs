@@ -384,6 +384,16 @@ public sealed partial class UserProfileGrain(
             return true;
         }
 
+        await ReplaceFromEventsAsync(events, logEnd);
+        return true;
+    }
+
+    /// <summary>
+    /// Rebuild: the profile again from <paramref name="events"/> alone (its creation time and the attributes and
+    /// preferences set directly kept), as held through <paramref name="logEnd"/>, and written.
+    /// </summary>
+    private async Task ReplaceFromEventsAsync(EventBatch events, long logEnd, Action? alsoBeforeWrite = null)
+    {
         var before = StatsMark();
         var created = State.Profile.CreatedAt;
         var direct = DirectWrites();
@@ -397,12 +407,12 @@ public sealed partial class UserProfileGrain(
         ProfileUpdater.Apply(Profile, events.Events, _options, clock.GetUtcNow());
         LayDirectWrites(direct);
         State.LogPosition = logEnd;
+        alsoBeforeWrite?.Invoke();
         StatsChanged(before);
         StateChanged();
         NoteItems(events.Events);
         _unsaved = true;
         await PersistAsync();
-        return true;
     }
 
     async Task<ProfileView> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
@@ -1276,26 +1286,11 @@ public sealed partial class UserProfileGrain(
             return false;
         }
 
-        var before = StatsMark();
-        var created = State.Profile.CreatedAt;
-        var direct = DirectWrites();
-        State.Profile = new UserProfile();
-        EnsureIdentity();
-        if (created != default)
+        await ReplaceFromEventsAsync(events, logEnd, () =>
         {
-            Profile.CreatedAt = created;
-        }
-
-        ProfileUpdater.Apply(Profile, events.Events, _options, clock.GetUtcNow());
-        LayDirectWrites(direct);
-        State.LogPosition = logEnd;
-        State.Absorbed = memberEnds.Count == 0 ? null : new Dictionary<string, long>(memberEnds, StringComparer.Ordinal);
-        StatsChanged(before);
-        StateChanged();
-        NoteItems(events.Events);
-        _itemsChanged = true;
-        _unsaved = true;
-        await PersistAsync();
+            State.Absorbed = memberEnds.Count == 0 ? null : new Dictionary<string, long>(memberEnds, StringComparer.Ordinal);
+            _itemsChanged = true;
+        });
         return true;
     }
 
