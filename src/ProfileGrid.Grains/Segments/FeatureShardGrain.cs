@@ -211,9 +211,20 @@ public sealed partial class FeatureShardGrain(
 
     public Task RemoveAsync(string profileKey)
     {
+        if (RemoveEntry(profileKey))
+        {
+            MarkDirty();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Takes the profile out of the shard and out of its segment's and RFM cell's member lists.</summary>
+    private bool RemoveEntry(string profileKey)
+    {
         if (!Entries.Remove(profileKey, out var entry))
         {
-            return Task.CompletedTask;
+            return false;
         }
 
         if (entry.Segment >= 0)
@@ -226,33 +237,14 @@ public sealed partial class FeatureShardGrain(
             RfmMembersOf(score.Cell).Remove(profileKey);
         }
 
-        MarkDirty();
-        return Task.CompletedTask;
+        return true;
     }
 
     public Task<int> CountAsync() => Task.FromResult(Entries.Count);
 
     public async Task<int> ForgetAsync(string[] profileKeys)
     {
-        var removed = 0;
-        foreach (var key in profileKeys)
-        {
-            if (!Entries.Remove(key, out var entry))
-            {
-                continue;
-            }
-
-            removed++;
-            if (entry.Segment >= 0)
-            {
-                MembersOf(entry.Segment).Remove(key);
-            }
-
-            if (RfmScore.FromPacked(entry.Rfm) is { } score)
-            {
-                RfmMembersOf(score.Cell).Remove(key);
-            }
-        }
+        var removed = profileKeys.Count(RemoveEntry);
 
         // Membership moves not yet announced would name the user on the segments stream.
         _pendingChanges.RemoveAll(change => profileKeys.Contains(change.ProfileKey, StringComparer.Ordinal));

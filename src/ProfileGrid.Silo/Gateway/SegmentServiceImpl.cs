@@ -189,7 +189,7 @@ public sealed class SegmentServiceImpl(
     private async Task<ListSegmentMembersResponse> PageMembersAsync(
         string tenant, string pageToken, int pageSize, Func<IFeatureShardGrain, string?, int, Task<string[]>> membersOf)
     {
-        var (shard, after) = ParsePageToken(pageToken);
+        var (shard, after) = ShardPageToken.Parse(pageToken) ?? throw Invalid("page_token", "is not a token returned by this API");
         var response = new ListSegmentMembersResponse();
         string? last = null;
         for (; shard < lookup.Shards && response.UserIds.Count < pageSize; shard++, after = null)
@@ -209,7 +209,7 @@ public sealed class SegmentServiceImpl(
 
         if (response.UserIds.Count >= pageSize && last is not null)
         {
-            response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{shard}\n{last}"));
+            response.NextPageToken = ShardPageToken.Format(shard, last);
         }
 
         return response;
@@ -391,29 +391,6 @@ public sealed class SegmentServiceImpl(
         if (facts.DaysSinceLastSeen is { } seen) proto.DaysSinceLastSeen = seen;
         if (facts.Sessions is { } sessions) proto.Sessions = sessions;
         return proto;
-    }
-
-    private static (int Shard, string? After) ParsePageToken(string token)
-    {
-        if (string.IsNullOrEmpty(token))
-        {
-            return (0, null);
-        }
-
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            var newline = text.IndexOf('\n');
-            if (newline > 0 && int.TryParse(text.AsSpan(0, newline), NumberStyles.None, CultureInfo.InvariantCulture, out var shard))
-            {
-                return (shard, text[(newline + 1)..]);
-            }
-        }
-        catch (FormatException)
-        {
-        }
-
-        throw Invalid("page_token", "is not a token returned by this API");
     }
 
     private string ValidatedTenant(string tenant)
