@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using ProfileGrid.Grains.Lake;
 using static ProfileGrid.Silo.Tests.Identity.IdentityWorld;
 
@@ -73,6 +75,25 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         Assert.Equal("reversed", reversed.GetProperty("status").GetString());
         await WaitForAsync(Silo, tenant, user, own.Count + 1);
         await WaitForAsync(Silo, tenant, "anon:" + anonymous, visitor.Count);
+
+        // The person's export (the user and the visitor profile linked to them) and the user's rebuild read their days too.
+        using (var exported = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/users/{user}/export"))
+        {
+            var body = await exported.Content.ReadAsStringAsync();
+            Assert.True(exported.IsSuccessStatusCode, body);
+            var export = JsonNode.Parse(body)!;
+            Assert.Equal(total, (int)export["eventCounts"]!["lake"]! + (int)export["eventCounts"]!["log"]!);
+            Assert.Equal(total, export["events"]!.AsArray().Count);
+        }
+
+        using (var rebuilt = await Silo.Http.PostAsJsonAsync("/v1/admin/lake/rebuild", new { tenant, userId = user }))
+        {
+            var body = await rebuilt.Content.ReadAsStringAsync();
+            Assert.True(rebuilt.IsSuccessStatusCode, body);
+            Assert.Equal(1, (int)JsonNode.Parse(body)!["profilesRebuilt"]!);
+        }
+
+        await WaitForAsync(Silo, tenant, user, own.Count + 1);
 
         // The planted files are still there: nothing read them, nothing rewrote them.
         Assert.All(otherDays, day => Assert.Single(Directory.GetFiles(Path.Combine(tenantFolder, LakePaths.DaySegment(day)))));
