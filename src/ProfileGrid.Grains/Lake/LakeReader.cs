@@ -120,16 +120,33 @@ public sealed class LakeReader(ILakeStore store, IEventLog log, Serializer seria
             }
         }
 
-        foreach (var (day, folder) in days.OrderBy(d => d.Day))
+        // A long history spans many days: their listings (names only) go several at a time; the files are still read one by one.
+        foreach (var chunk in days.OrderBy(d => d.Day).Chunk(DayListingsAtOnce))
         {
-            await foreach (var file in store.ListAsync(folder, cancellationToken))
+            foreach (var (day, files) in await Task.WhenAll(chunk.Select(async d => (d.Day, Files: await FilesInAsync(d.Folder, cancellationToken)))))
             {
-                if (file.Name.IndexOf('/', folder.Length) < 0 && LakePaths.ParseFile(file.Name) is not null)
+                foreach (var file in files)
                 {
-                    yield return (file.Name, day);
+                    yield return (file, day);
                 }
             }
         }
+    }
+
+    private const int DayListingsAtOnce = 8;
+
+    private async Task<List<string>> FilesInAsync(string folder, CancellationToken cancellationToken)
+    {
+        var files = new List<string>();
+        await foreach (var file in store.ListAsync(folder, cancellationToken))
+        {
+            if (file.Name.IndexOf('/', folder.Length) < 0 && LakePaths.ParseFile(file.Name) is not null)
+            {
+                files.Add(file.Name);
+            }
+        }
+
+        return files;
     }
 
     /// <summary>
