@@ -67,6 +67,7 @@ public static class ProfileGridGrainsExtensions
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeReader>(sp));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeRebuilder>(sp));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeSnapshotter>(sp));
+        services.TryAddSingleton<Lake.ProfileDayBounds>();
         AddValidatedOptions<Identity.IdentityOptions>(services, configuration, Identity.IdentityOptions.Section, o => o.Validate());
         services.TryAddSingleton<Identity.IdentityHistory>();
         Privacy.PrivacyServices.AddProfileGridPrivacy(services);

@@ -9,11 +9,12 @@ namespace ProfileGrid.Grains.Identity;
 /// <summary>
 /// Every event of a few profiles of a tenant: the lake's rows plus the log past each partition's archive watermark (the
 /// whole log when the silo has no lake), and how far each of their partitions was read. What a merge brings into a
-/// canonical profile and what an unmerge rebuilds it from.
+/// canonical profile and what an unmerge rebuilds it from. The lake is read only on the days between each profile's
+/// first and last event (<see cref="ProfileDayBounds"/>), streamed.
 /// </summary>
 public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOptions> ingest)
 {
-    private const int Attempts = 20;
+    private const int Attempts = 20, PrunedAttempts = 3;
 
     /// <summary>The events of <paramref name="userIds"/>'s profiles, each profile's in log order; End: per user, the last position of its partition read.</summary>
     public async Task<(Dictionary<string, List<UserEvent>> Events, Dictionary<string, long> Ends)> ReadAsync(
@@ -26,6 +27,7 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
         var involved = partitionOf.Values.Distinct().ToList();
         var archiver = LakeArchiving.ArchiverOf(services);
         var reader = (LakeReader)services.GetService(typeof(LakeReader))!;
+        var bounds = (ProfileDayBounds)services.GetService(typeof(ProfileDayBounds))!;
         for (var attempt = 1; ; attempt++)
         {
             // As LakeRebuilder: watermarks, lake, log past them, watermarks again; an archive step in between starts over.
@@ -38,8 +40,16 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
             var rows = new List<LakeEventRow>();
             if (archiver is not null)
             {
-                // One pass over the tenant's lake for every user asked for (LakeReader filters one user or none).
-                rows.AddRange((await reader.ReadTenantAsync(tenant, null, cancellationToken)).Where(r => wanted.Contains(r.UserId)));
+                // Only the days each profile's events span (a profile without events reads nothing), streamed one file at a
+                // time. After a few attempts that the archive kept moving under, the days are not bounded (the read is
+                // then as it always was: every day of the tenant, for these users).
+                var days = attempt <= PrunedAttempts
+                    ? await bounds.OfAsync(tenant, wanted, marks, cancellationToken)
+                    : wanted.ToDictionary(u => u, _ => LakeDayRange.All, StringComparer.Ordinal);
+                await foreach (var row in reader.ReadUsersAsync(tenant, days, cancellationToken))
+                {
+                    rows.Add(row);
+                }
             }
 
             var ends = new Dictionary<int, long>();

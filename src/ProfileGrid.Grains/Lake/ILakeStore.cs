@@ -12,6 +12,24 @@ public interface ILakeStore
     /// <summary>Every file whose name starts with <paramref name="prefix"/>, with its size in bytes.</summary>
     IAsyncEnumerable<LakeFile> ListAsync(string prefix, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The folders directly under <paramref name="prefix"/> (which ends with '/'), each as its full name ending with '/':
+    /// for a user's read of the lake, which lists the day folders of a tenant and then only the days it needs. The default
+    /// derives them from a listing of every file under the prefix; stores that can list one level do so.
+    /// </summary>
+    async IAsyncEnumerable<string> ListFoldersAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var file in ListAsync(prefix, cancellationToken))
+        {
+            var slash = file.Name.IndexOf('/', prefix.Length);
+            if (slash > 0 && seen.Add(file.Name[..(slash + 1)]))
+            {
+                yield return file.Name[..(slash + 1)];
+            }
+        }
+    }
+
     /// <summary>The file's bytes, or null if there is none.</summary>
     Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken = default);
 
@@ -57,6 +75,23 @@ public sealed class FolderLakeStore(string root) : ILakeStore
             {
                 yield return new LakeFile(name, new FileInfo(path).Length);
             }
+        }
+
+        await Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<string> ListFoldersAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var folder = Path.Combine(_root, prefix.TrimEnd('/'));
+        if (!prefix.EndsWith('/') || !Directory.Exists(folder))
+        {
+            yield break;
+        }
+
+        foreach (var path in Directory.EnumerateDirectories(folder))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return prefix + Path.GetFileName(path) + "/";
         }
 
         await Task.CompletedTask;

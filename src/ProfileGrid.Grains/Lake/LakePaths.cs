@@ -58,6 +58,18 @@ public static class LakePaths
         return null;
     }
 
+    /// <summary>The day of a name inside a day folder (a file, or the folder itself ending with '/'); null for any other name.</summary>
+    public static DateOnly? ParseDay(string name)
+    {
+        var at = name.LastIndexOf("/date=", StringComparison.Ordinal);
+        if (at < 0 || name.Length < at + 6 + 10)
+        {
+            return null;
+        }
+
+        return DateOnly.TryParseExact(name.AsSpan(at + 6, 10), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day : null;
+    }
+
     private static bool TryPartition(string text, out int partition)
     {
         partition = -1;

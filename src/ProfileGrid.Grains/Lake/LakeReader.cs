@@ -8,42 +8,74 @@ namespace ProfileGrid.Grains.Lake;
 /// Reads events back: a tenant's (or one user's) rows from the lake, and the log's records past a partition's archive
 /// watermark. Rows come once each (a row archived twice, by a crashed step or an unfinished compaction, is read once)
 /// and in log order per partition (partition, position, index), which is each user's order of application.
-/// For the erasure and identity-merge jobs as much as for rebuilds.
+/// For the erasure and identity-merge jobs as much as for rebuilds; a job about a few users reads only the days their
+/// profiles' events span (<see cref="ReadUsersAsync"/>, <see cref="ProfileDayBounds"/>).
 /// </summary>
 public sealed class LakeReader(ILakeStore store, IEventLog log, Serializer serializer)
 {
     /// <summary>
     /// The tenant's rows in the lake (only <paramref name="userId"/>'s when given), deduplicated, in log order.
-    /// Holds one tenant's rows in memory to order them.
+    /// Holds the rows read in memory to order them (a whole tenant's when no user is given): a job about a few users
+    /// streams them with <see cref="ReadUsersAsync"/> instead.
     /// </summary>
     public async Task<List<LakeEventRow>> ReadTenantAsync(string tenant, string? userId = null, CancellationToken cancellationToken = default)
     {
-        var rows = new Dictionary<(int, long, int), LakeEventRow>();
+        var rows = new List<LakeEventRow>();
+        var users = userId is null ? null : new Dictionary<string, LakeDayRange>(StringComparer.Ordinal) { [userId] = LakeDayRange.All };
+        await foreach (var row in ReadUsersAsync(tenant, users, cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        return [.. rows.OrderBy(r => r.LogPartition).ThenBy(r => r.LogPosition).ThenBy(r => r.EventIndex)];
+    }
+
+    /// <summary>
+    /// Streams the rows of the users in <paramref name="users"/> (every user of the tenant when null), each user's only
+    /// from the day folders its range holds: a bounded read lists the tenant's day folders and then only the days in some
+    /// user's range, and a user whose range is <see cref="LakeDayRange.None"/> costs nothing. Files are read one at a time
+    /// and their rows filtered as they are read (row groups whose user-id statistics exclude every user are skipped), so
+    /// memory holds one file plus the keys of the rows yielded. Rows come once each (deduplicated by log position), in no
+    /// particular order: a caller that replays them orders them by (partition, position, index).
+    /// </summary>
+    public async IAsyncEnumerable<LakeEventRow> ReadUsersAsync(
+        string tenant, IReadOnlyDictionary<string, LakeDayRange>? users, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var wanted = users?.Where(u => !u.Value.IsEmpty).ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal);
+        if (wanted is { Count: 0 })
+        {
+            yield break;
+        }
+
+        var names = wanted?.Keys.ToArray();
+        var seen = new HashSet<(int, long, int)>();
         var read = new HashSet<string>(StringComparer.Ordinal);
         for (var pass = 0; pass < 10; pass++)
         {
             var missing = false;
-            await foreach (var file in store.ListAsync(LakePaths.TenantEvents(tenant), cancellationToken))
+            await foreach (var (file, day) in FilesOfAsync(tenant, wanted, cancellationToken))
             {
-                if (LakePaths.ParseFile(file.Name) is null || !read.Add(file.Name))
+                if (!read.Add(file))
                 {
                     continue;
                 }
 
                 // A compaction may delete a part between the listing and its read: its rows are in a compacted file
                 // written before the delete, which the next listing finds.
-                if (await store.ReadAsync(file.Name, cancellationToken) is not { } bytes)
+                if (await store.ReadAsync(file, cancellationToken) is not { } bytes)
                 {
                     missing = true;
                     continue;
                 }
 
-                foreach (var row in await LakeParquet.ReadAsync<LakeEventRow>(bytes, cancellationToken))
+                await foreach (var row in LakeParquet.ReadRowGroupsAsync<LakeEventRow>(bytes, UserIdColumn, names, cancellationToken))
                 {
                     // The tenant's folder name may be a digest (long tenants): the row's own tenant decides.
-                    if (row.Tenant == tenant && (userId is null || row.UserId == userId))
+                    if (row.Tenant == tenant
+                        && (wanted is null || (wanted.TryGetValue(row.UserId, out var range) && range.Contains(day ?? row.Day())))
+                        && seen.Add((row.LogPartition, row.LogPosition, row.EventIndex)))
                     {
-                        rows.TryAdd((row.LogPartition, row.LogPosition, row.EventIndex), row);
+                        yield return row;
                     }
                 }
             }
@@ -53,8 +85,68 @@ public sealed class LakeReader(ILakeStore store, IEventLog log, Serializer seria
                 break;
             }
         }
+    }
 
-        return [.. rows.Values.OrderBy(r => r.LogPartition).ThenBy(r => r.LogPosition).ThenBy(r => r.EventIndex)];
+    private const string UserIdColumn = "user_id";
+
+    /// <summary>
+    /// The tenant's event files to read for these users' ranges, with their folder's day: one listing of the tenant when
+    /// some range is unbounded on both sides (or for every user), otherwise the tenant's day folders and then the files of
+    /// the days in range only.
+    /// </summary>
+    private async IAsyncEnumerable<(string File, DateOnly? Day)> FilesOfAsync(
+        string tenant, Dictionary<string, LakeDayRange>? users, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var prefix = LakePaths.TenantEvents(tenant);
+        if (users is null || users.Values.Any(r => r.IsAll))
+        {
+            await foreach (var file in store.ListAsync(prefix, cancellationToken))
+            {
+                if (LakePaths.ParseFile(file.Name) is not null)
+                {
+                    yield return (file.Name, LakePaths.ParseDay(file.Name));
+                }
+            }
+
+            yield break;
+        }
+
+        var days = new List<(DateOnly Day, string Folder)>();
+        await foreach (var folder in store.ListFoldersAsync(prefix, cancellationToken))
+        {
+            if (LakePaths.ParseDay(folder) is { } day && users.Values.Any(r => r.Contains(day)))
+            {
+                days.Add((day, folder));
+            }
+        }
+
+        // A long history spans many days: their listings (names only) go several at a time; the files are still read one by one.
+        foreach (var chunk in days.OrderBy(d => d.Day).Chunk(DayListingsAtOnce))
+        {
+            foreach (var (day, files) in await Task.WhenAll(chunk.Select(async d => (d.Day, Files: await FilesInAsync(d.Folder, cancellationToken)))))
+            {
+                foreach (var file in files)
+                {
+                    yield return (file, day);
+                }
+            }
+        }
+    }
+
+    private const int DayListingsAtOnce = 8;
+
+    private async Task<List<string>> FilesInAsync(string folder, CancellationToken cancellationToken)
+    {
+        var files = new List<string>();
+        await foreach (var file in store.ListAsync(folder, cancellationToken))
+        {
+            if (file.Name.IndexOf('/', folder.Length) < 0 && LakePaths.ParseFile(file.Name) is not null)
+            {
+                files.Add(file.Name);
+            }
+        }
+
+        return files;
     }
 
     /// <summary>

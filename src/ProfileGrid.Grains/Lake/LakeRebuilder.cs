@@ -13,7 +13,7 @@ namespace ProfileGrid.Grains.Lake;
 /// </summary>
 public sealed partial class LakeRebuilder(
     LakeReader reader, LakeArchiver archiver, IGrainFactory grains, IOptions<IngestOptions> ingest, ILogger<LakeRebuilder> logger,
-    Privacy.PrivacyFilters? privacy = null)
+    Privacy.PrivacyFilters? privacy = null, ProfileDayBounds? bounds = null)
 {
     private const int Attempts = 5;
 
@@ -39,7 +39,22 @@ public sealed partial class LakeRebuilder(
                 marks[partition] = (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through;
             }
 
-            var lake = await reader.ReadTenantAsync(tenant, userId, cancellationToken);
+            // One user: only the days its profile's events span, streamed (the first attempts; then every day, as a
+            // tenant's rebuild reads).
+            List<LakeEventRow> lake;
+            if (userId is not null && bounds is not null && attempt <= 3)
+            {
+                lake = [];
+                await foreach (var row in reader.ReadUsersAsync(tenant, await bounds.OfAsync(tenant, [userId], marks, cancellationToken), cancellationToken))
+                {
+                    lake.Add(row);
+                }
+            }
+            else
+            {
+                lake = await reader.ReadTenantAsync(tenant, userId, cancellationToken);
+            }
+
             var tails = new Dictionary<int, (List<LakeEventRow> Rows, long End)>();
             foreach (var partition in involved)
             {

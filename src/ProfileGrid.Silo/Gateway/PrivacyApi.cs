@@ -116,12 +116,11 @@ public static class PrivacyApi
             marks[partition] = (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through;
         }
 
-        foreach (var user in userIds)
+        // One pass over the lake for all of them, each only on the days its profile's events span.
+        var days = await services.GetRequiredService<ProfileDayBounds>().OfAsync(tenant, userIds, marks, cancellationToken);
+        await foreach (var row in reader.ReadUsersAsync(tenant, days, cancellationToken))
         {
-            foreach (var row in await reader.ReadTenantAsync(tenant, user, cancellationToken))
-            {
-                rows.TryAdd((row.LogPartition, row.LogPosition, row.EventIndex), row);
-            }
+            rows.TryAdd((row.LogPartition, row.LogPosition, row.EventIndex), row);
         }
 
         // Until the log is trimmed it may still hold an erased user's events: an export after an erasure shows none.

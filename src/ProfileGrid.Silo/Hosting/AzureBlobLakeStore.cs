@@ -24,6 +24,18 @@ public sealed class AzureBlobLakeStore(BlobContainerClient container) : ILakeSto
         }
     }
 
+    public async IAsyncEnumerable<string> ListFoldersAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        await foreach (var item in container.GetBlobsByHierarchyAsync(new GetBlobsByHierarchyOptions { Prefix = prefix, Delimiter = "/" }, cancellationToken))
+        {
+            if (item.IsPrefix)
+            {
+                yield return item.Prefix;
+            }
+        }
+    }
+
     public async Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken = default)
     {
         await EnsureContainerAsync(cancellationToken);

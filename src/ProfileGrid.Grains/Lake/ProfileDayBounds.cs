@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Profiles;
+using ProfileGrid.Grains.Ingest;
+
+namespace ProfileGrid.Grains.Lake;
+
+/// <summary>
+/// The lake days that can hold a user's rows, from what the user's profile knows: the UTC days of its first and last
+/// event (<c>FirstSeen</c>, <c>LastSeen</c>). A read of one user's history (a merge, an unmerge, a rebuild, an export)
+/// then opens those days only. A bound is given only where the profile is known to have applied every lake row of the
+/// user: the rows at or before the archive watermark the read goes with, so the partition's checkpoint (everything before
+/// it is in written profile state) must have passed that watermark; the rows past the watermark come from the log,
+/// unpruned. Otherwise the user's range is <see cref="LakeDayRange.All"/> (no pruning, never a missed row).
+/// </summary>
+public sealed partial class ProfileDayBounds(IGrainFactory grains, IOptions<IngestOptions> ingest, ILogger<ProfileDayBounds> logger)
+{
+    /// <summary>
+    /// Each user's days, for a read of the lake that goes with the archive watermarks <paramref name="marks"/> (per log
+    /// partition: the lake rows at or before it are read from the lake, the rest from the log). Waits a little for a
+    /// partition's checkpoint to pass its watermark (it trails the log by about a flush interval after an archive step);
+    /// a partition that does not get there in time leaves its users unbounded.
+    /// </summary>
+    public async Task<Dictionary<string, LakeDayRange>> OfAsync(
+        string tenant, IReadOnlyCollection<string> userIds, IReadOnlyDictionary<int, long> marks, CancellationToken cancellationToken = default)
+    {
+        var partitions = ingest.Value.Partitions;
+        var partitionOf = userIds.Distinct(StringComparer.Ordinal)
+            .ToDictionary(u => u, u => ProfileBuckets.LogPartition(new ProfileKey(tenant, u).ToString(), partitions), StringComparer.Ordinal);
+        var deadline = DateTime.UtcNow + ingest.Value.FlushInterval + ingest.Value.CheckpointInterval + TimeSpan.FromSeconds(1);
+        var settled = new Dictionary<int, LogPartitionStatus?>();
+        foreach (var partition in partitionOf.Values.Distinct())
+        {
+            settled[partition] = await SettledAsync(partition, marks.TryGetValue(partition, out var mark) ? mark : long.MaxValue, deadline, cancellationToken);
+        }
+
+        // Only now, with every row up to the watermarks in the profiles' written state, are their first and last events read.
+        var ranges = new Dictionary<string, LakeDayRange>(StringComparer.Ordinal);
+        foreach (var (user, partition) in partitionOf)
+        {
+            ranges[user] = settled[partition] is { } status && !(status.RecentlySetAside ?? []).Any(s => s.Tenant == tenant && s.UserId == user)
+                ? RangeOf(await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, user).ToString()).GetViewAsync())
+                : LakeDayRange.All;
+        }
+
+        LogBounds(tenant, ranges.Count, ranges.Count(r => r.Value.IsEmpty), ranges.Count(r => r.Value.IsAll));
+        return ranges;
+    }
+
+    /// <summary>The days of a profile's events: none without events, open on a side the profile does not know.</summary>
+    public static LakeDayRange RangeOf(ProfileView? view) => view switch
+    {
+        null => LakeDayRange.None,
+        { EventsApplied: 0, Behavior.FirstSeen: null, Behavior.LastSeen: null } => LakeDayRange.None,
+        _ => LakeDayRange.Between(view.Behavior.FirstSeen, view.Behavior.LastSeen),
+    };
+
+    private async Task<LogPartitionStatus?> SettledAsync(int partition, long mark, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var grain = grains.GetGrain<IEventLogPartitionGrain>(partition);
+        while (true)
+        {
+            var status = await grain.GetStatusAsync();
+            if (status.Checkpoint > mark)
+            {
+                return status;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                return null;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+        }
+    }
+
+    [LoggerMessage(EventId = 3311, Level = LogLevel.Debug, Message = "Lake: a read of {Users} users of tenant {Tenant}: {Empty} without events, {Unbounded} unbounded, the rest by their days")]
+    private partial void LogBounds(string tenant, int users, int empty, int unbounded);
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using ProfileGrid.Grains.Lake;
+using static ProfileGrid.Silo.Tests.Identity.IdentityWorld;
+
+namespace ProfileGrid.Silo.Tests.Identity;
+
+/// <summary>
+/// A merge reads the lake only on the days the merged profile's events span (and an unmerge only the canonical profile's
+/// days): shown on a real silo by unreadable files planted in the tenant's other day folders, which a read of the whole
+/// tenant would stumble on. The merge still succeeds and equals a profile that was known all along.
+/// </summary>
+[Collection(IdentitySiloCollection.Name)]
+public class MergeLakeReadTests(IdentitySiloFixture fixture)
+{
+    private SiloProcess Silo => fixture.Silo;
+
+    [Fact]
+    public async Task A_merge_opens_only_the_days_of_the_merged_history_and_equals_the_profile_known_all_along()
+    {
+        var (tenant, oracle) = (NewId("idl-"), NewId("idlo-"));
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+
+        // Years-old anonymous browsing (1000 to 440 days ago), the known user's own last month, then the login today.
+        string[] types = ["page_view", "product_view", "add_to_cart", "purchase"];
+        var visitor = Enumerable.Range(0, 8).SelectMany(s => Enumerable.Range(0, 4).Select(i =>
+            Event($"{anonymous}-a{s}-{i}", types[(s + i) % types.Length], null, anonymous, now.AddDays(-1000 + s * 80).AddMinutes(i * 3), session: $"s-a{s}"))).ToList();
+        var own = Enumerable.Range(0, 6).Select(i => Event($"{user}-u{i}", types[i % types.Length], user, null, now.AddDays(-30 + i * 4), session: $"s-u{i}")).ToList();
+        var login = Event($"{anonymous}-login", "identify", user, anonymous, now.AddMinutes(-10), session: "s-login");
+
+        await IngestAsync(Silo, tenant, [.. visitor, .. own]);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, visitor.Count);
+        await WaitForAsync(Silo, tenant, user, own.Count);
+
+        // The visitor's history is in the lake (archived every 200 ms) before the login comes.
+        var tenantFolder = Path.Combine(fixture.LakeFolder, LakePaths.TenantEvents(tenant));
+        var visitorDays = visitor.Select(e => DateOnly.FromDateTime(DateTimeOffset.Parse(e.OccurredAt, CultureInfo.InvariantCulture).UtcDateTime)).Distinct().ToList();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!visitorDays.All(d => Directory.Exists(Path.Combine(tenantFolder, LakePaths.DaySegment(d)))))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The visitor's history was not archived.\n" + Silo.Output);
+            await Task.Delay(50);
+        }
+
+        // Unreadable files in days outside both profiles' spans: before them, between them, after them.
+        DateOnly[] otherDays = [new(1990, 1, 1), DateOnly.FromDateTime(now.AddDays(-200).UtcDateTime), DateOnly.FromDateTime(now.AddDays(3).UtcDateTime)];
+        foreach (var day in otherDays)
+        {
+            var file = Path.Combine(tenantFolder, LakePaths.DaySegment(day), "part-p0999-0000000000000000-0000000000000001.parquet");
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            await File.WriteAllTextAsync(file, "not a parquet file");
+            await Assert.ThrowsAnyAsync<Exception>(() => LakeParquet.ReadAsync<LakeEventRow>(File.ReadAllBytes(file)));
+        }
+
+        // The login merges the visitor into the user; the oracle got every event as the user's in the first place.
+        await IngestAsync(Silo, oracle, AsKnownUser([.. visitor, .. own, login], user));
+        await IngestAsync(Silo, tenant, [login]);
+        var total = visitor.Count + own.Count + 1;
+        await WaitForAsync(Silo, oracle, user, total);
+        await WaitForAsync(Silo, tenant, user, total);
+        var asOf = At(DateTimeOffset.UtcNow);
+        var merged = (await TryGetAsync(Silo, tenant, user, asOf))!;
+        Assert.Equal(Comparable((await TryGetAsync(Silo, oracle, user, asOf))!), Comparable(merged));
+        Assert.True(merged.Behavior.Orders > 0, "the visitor's orders came over");
+        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        Assert.Equal("merged", merge.GetProperty("status").GetString());
+
+        // The unmerge rebuilds the user from the days the user's profile spans, which now include the visitor's (from 1000
+        // days ago to today): the file planted between them goes; those before and after stay unread.
+        File.Delete(Directory.GetFiles(Path.Combine(tenantFolder, LakePaths.DaySegment(otherDays[1])))[0]);
+        otherDays = [otherDays[0], otherDays[2]];
+        var reversed = await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);
+        Assert.Equal("reversed", reversed.GetProperty("status").GetString());
+        await WaitForAsync(Silo, tenant, user, own.Count + 1);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, visitor.Count);
+
+        // The person's export (the user and the visitor profile linked to them) and the user's rebuild read their days too.
+        using (var exported = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/users/{user}/export"))
+        {
+            var body = await exported.Content.ReadAsStringAsync();
+            Assert.True(exported.IsSuccessStatusCode, body);
+            var export = JsonNode.Parse(body)!;
+            Assert.Equal(total, (int)export["eventCounts"]!["lake"]! + (int)export["eventCounts"]!["log"]!);
+            Assert.Equal(total, export["events"]!.AsArray().Count);
+        }
+
+        using (var rebuilt = await Silo.Http.PostAsJsonAsync("/v1/admin/lake/rebuild", new { tenant, userId = user }))
+        {
+            var body = await rebuilt.Content.ReadAsStringAsync();
+            Assert.True(rebuilt.IsSuccessStatusCode, body);
+            Assert.Equal(1, (int)JsonNode.Parse(body)!["profilesRebuilt"]!);
+        }
+
+        await WaitForAsync(Silo, tenant, user, own.Count + 1);
+
+        // The planted files are still there: nothing read them, nothing rewrote them.
+        Assert.All(otherDays, day => Assert.Single(Directory.GetFiles(Path.Combine(tenantFolder, LakePaths.DaySegment(day)))));
+    }
+}
