@@ -19,6 +19,7 @@ internal static class ImportBench
         var customers = 4_000;
         var config = "log-azurite";
         var parallel = 4;
+        var batch = 500;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -27,8 +28,9 @@ internal static class ImportBench
                 case "--customers": customers = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--config": config = args[++i]; break;
                 case "--parallel": parallel = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--batch": batch = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--help":
-                    Console.WriteLine("bench.sh import [--rows 1000000] [--customers 4000] [--config log-azurite|log-memory] [--parallel 4]");
+                    Console.WriteLine("bench.sh import [--rows 1000000] [--customers 4000] [--config log-azurite|log-memory] [--parallel 4] [--batch 500]");
                     return 0;
                 default:
                     Console.Error.WriteLine($"unknown option {args[i]} (--help)");
@@ -55,7 +57,7 @@ internal static class ImportBench
             var meter = host.StartCpuMeter();
             var exit = CliApp.Run(
                 ["import-events", "--grid", $"http://127.0.0.1:{host.GrpcPort}", "--tenant", "retail", "--file", file, "--mapping", mapping,
-                 "--parallel", parallel.ToString(CultureInfo.InvariantCulture), "--summary-json", summaryPath],
+                 "--parallel", parallel.ToString(CultureInfo.InvariantCulture), "--batch", batch.ToString(CultureInfo.InvariantCulture), "--summary-json", summaryPath],
                 console, Console.Out, Console.Error);
             var acknowledged = clock.Elapsed.TotalSeconds;
             var acknowledgeCpu = meter.Stop();
@@ -71,7 +73,7 @@ internal static class ImportBench
             var read = summary.RootElement.GetProperty("rowsRead").GetInt64();
             var events = summary.RootElement.GetProperty("eventsAcknowledged").GetInt64();
             Console.WriteLine();
-            Console.WriteLine($"{config}: {read:N0} rows, {events:N0} events (orders and refunds), {parallel} requests in flight");
+            Console.WriteLine($"{config}: {read:N0} rows, {events:N0} events (orders and refunds), {parallel} requests of up to {batch} events in flight");
             Console.WriteLine($"  acknowledged: {acknowledged:F1} s, {read / acknowledged:N0} rows/s, {events / acknowledged:N0} events/s (planning the file included)");
             Console.WriteLine(durable is { } d
                 ? $"  durable:      {d:F1} s, {read / d:N0} rows/s, {events / d:N0} events/s (every touched profile written)"
