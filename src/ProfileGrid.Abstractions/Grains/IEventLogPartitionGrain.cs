@@ -40,9 +40,14 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     /// <summary>
     /// Erasure of users of <paramref name="tenant"/> already in its privacy ledger: reloads the ledger (so dispatch,
     /// replay and archiving skip their erased events), rewrites this partition's lake files without their rows (partition
-    /// 0 also the profile snapshots), drops them from the set-aside records, seals the log segment being written and
-    /// deletes the segments that are archived and checkpointed (the rest go with a later archive step: docs/privacy.md).
+    /// 0 also the profile snapshots), drops them from the set-aside records, seals the log segment being written, gets the
+    /// checkpoint past it (profiles are asked to write at once), archives what the sealed segments hold and deletes them.
+    /// Throws, after doing the rest, when the sealed segments could not be deleted yet (the seal failed, or the checkpoint
+    /// did not pass them in time): the erasure then stays pending and is retried (docs/privacy.md). It archives the whole
+    /// backlog of the sealed segments, which can outlast the default response timeout; past this one the call fails while
+    /// the partition goes on, and the retry continues from the archive's watermark.
     /// </summary>
+    [ResponseTimeout("00:05:00")]
     Task<PartitionErasure> EraseAsync(string tenant, string[] userIds);
 }
 

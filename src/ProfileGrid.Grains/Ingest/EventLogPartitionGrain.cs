@@ -53,8 +53,9 @@ public sealed partial class EventLogPartitionGrain(
     // The tenants' privacy ledgers (erased users' events are never handed to a profile again); null in hosts without one.
     private readonly Privacy.PrivacyFilters? _privacy = services.GetService(typeof(Privacy.PrivacyFilters)) as Privacy.PrivacyFilters;
 
-    // An erasure's request to seal the log segment being written, carried out by the pump between appends.
-    private TaskCompletionSource<bool>? _sealRequest;
+    // An erasure's request to seal the log segment being written, carried out by the pump between appends: its result is
+    // the log's end after the seal (every record before it lies in sealed segments).
+    private TaskCompletionSource<long>? _sealRequest;
     private bool _forceSave;
     private DateTimeOffset _archivedAt;
 
@@ -62,6 +63,9 @@ public sealed partial class EventLogPartitionGrain(
     public const int KeptSetAside = 100;
 
     private const int MaxErrorLength = 500;
+
+    /// <summary>How long an erasure waits for the checkpoint to pass the sealed segments before it leaves them to its next attempt.</summary>
+    private static readonly TimeSpan ErasureCheckpointWait = TimeSpan.FromSeconds(30);
 
     private readonly IngestOptions _options = options.Value;
     private readonly Queue<PendingAppend> _pending = new();
@@ -210,7 +214,9 @@ public sealed partial class EventLogPartitionGrain(
             if (append.IsCompleted && _sealRequest is { } seal)
             {
                 _sealRequest = null;
-                append = _appendsRefused ? Task.FromResult(seal.TrySetResult(false)) : SealLogAsync(seal);
+                append = _appendsRefused
+                    ? Task.FromResult(seal.TrySetException(new InvalidOperationException($"Log partition {_partition} is restarting after a failed append.")))
+                    : SealLogAsync(seal);
             }
             else if (append.IsCompleted && _pending.Count > 0 && !_appendsRefused)
             {
@@ -319,20 +325,20 @@ public sealed partial class EventLogPartitionGrain(
         group.ForEach(p => p.Completion.TrySetResult(appended.Position));
     }
 
-    private async Task SealLogAsync(TaskCompletionSource<bool> done)
+    private async Task SealLogAsync(TaskCompletionSource<long> done)
     {
         try
         {
             var next = await log.SealAsync(_partition, _progress.End);
-            var moved = next != _progress.End;
             _progress.Sealed(next);
-            done.TrySetResult(moved);
+            done.TrySetResult(next);
         }
         catch (Exception ex)
         {
-            // Someone else appended (a second writer): the segment stays open and goes with the trims after it fills.
+            // Someone else appended (a second writer), or storage failed: the erasure fails and stays pending, and its
+            // next attempt seals again (after a failed append, from a new activation that knows the log's real end).
             LogSealFailed(_partition, ex);
-            done.TrySetResult(false);
+            done.TrySetException(ex);
         }
     }
 
@@ -348,12 +354,23 @@ public sealed partial class EventLogPartitionGrain(
             _forceSave = true;
         }
 
-        var sealedLog = false;
+        // Every record before sealedAt lies in a sealed segment, which the trim below may delete whole.
+        var (sealedLog, sealedAt) = (false, long.MaxValue);
         if (log.IsDurable)
         {
-            var seal = _sealRequest ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var endBefore = _progress.End;
+            var seal = _sealRequest ??= new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
             Kick();
-            sealedLog = await seal.Task;
+            sealedAt = await seal.Task;
+            sealedLog = sealedAt != endBefore;
+        }
+
+        // The trim may only pass what profiles have written: get the checkpoint there now rather than whenever the
+        // profiles' write-behind or the next traffic would (a resumed erasure runs in a quiet cluster).
+        var clearsLog = log.IsDurable && _archiver is { TrimsLog: true };
+        if (clearsLog)
+        {
+            await CheckpointThroughAsync(sealedAt);
         }
 
         await SaveCheckpointAsync();
@@ -372,10 +389,48 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         var (archiver, partition, durable) = (_archiver, _partition, checkpoint.State.Position);
-        var erasing = Task.Run(() => archiver.EraseAsync(partition, tenant, filter, durable, snapshots: partition == 0));
+        var erasing = Task.Run(() => archiver.EraseAsync(partition, tenant, filter, durable, snapshots: partition == 0, archiveBefore: sealedAt));
         _archiving = erasing.ContinueWith(_ => (long?)null, TaskScheduler.Default);
         var lake = await erasing;
+        if (clearsLog && durable < sealedAt)
+        {
+            // The lake is clean, but sealed segments may still hold the users' events: the erasure stays pending, and the
+            // ledger's next attempt finds the checkpoint further on.
+            throw new InvalidOperationException(
+                $"Log partition {partition}: the checkpoint ({durable}) has not passed the segments sealed for the erasure (up to {sealedAt}) yet, so they are not deleted; the erasure is retried.");
+        }
+
         return new PartitionErasure(partition, lake.FilesRewritten, lake.RowsRemoved, lake.SnapshotRowsRemoved, lake.SegmentsTrimmed, sealedLog, setAside);
+    }
+
+    /// <summary>
+    /// Waits (at most <see cref="ErasureCheckpointWait"/>) until the checkpoint reaches <paramref name="position"/>, asking
+    /// the profiles that hold unwritten records before it to write now, and retrying a held replay.
+    /// </summary>
+    private async Task CheckpointThroughAsync(long position)
+    {
+        var deadline = clock.GetUtcNow() + ErasureCheckpointWait;
+        var asked = new HashSet<string>(StringComparer.Ordinal);
+        while (_progress.Checkpoint < position && clock.GetUtcNow() < deadline)
+        {
+            foreach (var (profileKey, range) in _progress.Unwritten)
+            {
+                if (range.From < position && asked.Add(profileKey))
+                {
+                    ProfileGrain(profileKey).WriteBehindNowAsync().Ignore();
+                }
+            }
+
+            if (_replayHeld)
+            {
+                _replayHeld = false;
+                Kick();
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        await SaveCheckpointAsync();
     }
 
     private List<PendingAppend> TakeGroup()
@@ -703,7 +758,7 @@ public sealed partial class EventLogPartitionGrain(
     [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Log partition {Partition}: {Profiles} profiles have not written their state in time; replaying")]
     private partial void LogStuckReplay(int partition, int profiles);
 
-    [LoggerMessage(EventId = 3763, Level = LogLevel.Warning, Message = "Log partition {Partition}: sealing the log segment for an erasure failed; it is trimmed once full")]
+    [LoggerMessage(EventId = 3763, Level = LogLevel.Warning, Message = "Log partition {Partition}: sealing the log segment for an erasure failed; the erasure stays pending and seals again on its next attempt")]
     private partial void LogSealFailed(int partition, Exception exception);
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Log partition {Partition}: writing the checkpoint failed")]

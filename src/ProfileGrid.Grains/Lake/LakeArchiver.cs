@@ -22,9 +22,6 @@ public sealed partial class LakeArchiver(
     ILakeStore store, IEventLog log, Serializer serializer, IOptions<LakeOptions> options, TimeProvider clock, ILogger<LakeArchiver> logger,
     Privacy.PrivacyFilters? privacy = null)
 {
-    /// <summary>Archive steps an erasure runs at most before it rewrites the lake (the rest go with the partition's next steps).</summary>
-    private const int MaxErasureSteps = 20;
-
     private readonly LakeOptions _options = options.Value;
     private readonly Dictionary<int, SemaphoreSlim> _locks = [];
     private readonly HashSet<string> _tenants = new(StringComparer.Ordinal);
@@ -37,6 +34,9 @@ public sealed partial class LakeArchiver(
     private const int MaxConsentSeen = 100_000;
 
     public ILakeStore Store => store;
+
+    /// <summary>Whether archive steps delete the log's segments behind them (<see cref="LakeOptions.TrimLog"/>).</summary>
+    public bool TrimsLog => _options.TrimLog;
 
     /// <summary>How often a partition archives by itself.</summary>
     public TimeSpan Interval => _options.ArchiveInterval;
@@ -263,20 +263,24 @@ public sealed partial class LakeArchiver(
     /// what the log holds (the filter keeps the erased rows out), rewrites this partition's files of the tenant without
     /// the erased rows (each file replaced whole, or deleted when nothing is left; readers see the old file or the new),
     /// the tenant's profile snapshots too when <paramref name="snapshots"/>, and trims the log behind the archive and
-    /// <paramref name="checkpoint"/>.
+    /// <paramref name="checkpoint"/>. It archives every record before <paramref name="archiveBefore"/> (the log's end when
+    /// its segment was sealed for the erasure), in as many steps as that takes: a step count would leave the rest, and the
+    /// segments holding them, to the partition's timer (<see cref="LakeOptions.ArchiveInterval"/>), which an erasure must
+    /// not depend on. Records appended after it are left to the timer, so traffic cannot keep an erasure going.
     /// </summary>
-    public async Task<LakeErasure> EraseAsync(int partition, string tenant, Privacy.PrivacyFilter filter, long checkpoint, bool snapshots, CancellationToken cancellationToken = default)
+    public async Task<LakeErasure> EraseAsync(
+        int partition, string tenant, Privacy.PrivacyFilter filter, long checkpoint, bool snapshots, long archiveBefore = long.MaxValue, CancellationToken cancellationToken = default)
     {
         var gate = Lock(partition);
         await gate.WaitAsync(cancellationToken);
         try
         {
             var trimmed = 0;
-            for (var steps = 0; steps < MaxErasureSteps; steps++)
+            while (true)
             {
                 var step = await ArchiveLockedAsync(partition, checkpoint, cancellationToken);
                 trimmed += step.SegmentsTrimmed;
-                if (step.Records == 0)
+                if (step.Records == 0 || step.Through >= archiveBefore)
                 {
                     break;
                 }

@@ -42,6 +42,10 @@ public sealed partial class TenantPrivacyGrain(
 
     private PrivacyFilterView? _filter;
 
+    // Erasures this activation resumed and that are still running, by user id: a slow one (a loaded cluster, a long log
+    // to archive) is not started again by the next tick, which would only compete with it for the same partitions.
+    private readonly Dictionary<string, Task> _resuming = new(StringComparer.Ordinal);
+
     private string Tenant => this.GetPrimaryKeyString();
 
     public Task<PrivacyFilterView> GetFilterAsync() =>
@@ -118,9 +122,30 @@ public sealed partial class TenantPrivacyGrain(
         var tenant = Tenant;
         foreach (var pending in state.State.Pending.Values.Where(p => clock.GetUtcNow() - p.StartedAt >= ResumeAfter))
         {
+            if (_resuming.TryGetValue(pending.UserId, out var running) && !running.IsCompleted)
+            {
+                continue;
+            }
+
             LogResuming(tenant, pending.StartedAt);
-            // Off this grain's turn: the erasure calls back into this grain.
-            _ = Task.Run(() => erasure.EraseAsync(tenant, pending.UserId));
+            // Off this grain's turn: the erasure calls back into this grain. A failure is in the erasure's log (its
+            // step's warning) and leaves the erasure pending for the next tick.
+            _resuming[pending.UserId] = Task.Run(async () =>
+            {
+                try
+                {
+                    await erasure.EraseAsync(tenant, pending.UserId);
+                }
+                catch (Exception ex)
+                {
+                    LogResumeFailed(tenant, ex);
+                }
+            });
+        }
+
+        foreach (var done in _resuming.Where(r => r.Value.IsCompleted).Select(r => r.Key).ToList())
+        {
+            _resuming.Remove(done);
         }
     }
 
@@ -142,6 +167,9 @@ public sealed partial class TenantPrivacyGrain(
 
     [LoggerMessage(EventId = 3760, Level = LogLevel.Warning, Message = "Privacy ledger of tenant {Tenant}: registering the erasure reminder failed")]
     private partial void LogReminderFailed(string tenant, Exception exception);
+
+    [LoggerMessage(EventId = 3768, Level = LogLevel.Warning, Message = "Privacy ledger of tenant {Tenant}: a resumed erasure failed before its steps; it stays pending and is retried")]
+    private partial void LogResumeFailed(string tenant, Exception exception);
 
     [LoggerMessage(EventId = 3761, Level = LogLevel.Warning, Message = "Privacy ledger of tenant {Tenant}: resuming an erasure begun at {StartedAt} that did not complete")]
     private partial void LogResuming(string tenant, DateTimeOffset startedAt);

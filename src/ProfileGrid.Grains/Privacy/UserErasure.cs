@@ -259,6 +259,6 @@ public sealed class LogAndLakeErasureStep(IGrainFactory grains, IOptions<IngestO
             ["logSegmentsDeleted"] = results.Sum(r => r.LogSegmentsDeleted),
             ["logSegmentsSealed"] = results.Count(r => r.LogSealed),
             ["setAsideRecordsRemoved"] = results.Sum(r => r.SetAsideRecordsRemoved),
-        }, "Log segments still holding the user's events are skipped by every reader and deleted by the archive step after the partition's checkpoint passes them (ProfileGrid:Ingest:FlushInterval plus ProfileGrid:Lake:ArchiveInterval).");
+        }, "Every log segment written before the erasure is sealed, archived without the users' events and deleted (with a lake; without one the log keeps them, skipped by every reader).");
     }
 }
