@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
