@@ -1,5 +1,6 @@
 using System.Text;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Specialized;
 using ProfileGrid.Grains.Ingest;
 using ProfileGrid.Silo.Hosting;
 
@@ -104,5 +105,35 @@ public class AzureBlobEventLogTests(AzuriteFixture azurite)
         Assert.Single(await log.SegmentsAsync(2));
         var next = await log.AppendAsync(2, appends[^1].Next, Record(12));
         Assert.Equal("record-12", (await ReadAllAsync(log, 2, next.Position)).Single().Name);
+    }
+
+    [Fact]
+    public async Task A_segment_sealed_by_a_writer_killed_before_it_made_the_next_one_can_still_be_trimmed()
+    {
+        var serviceId = NewServiceId();
+        var blobs = new BlobServiceClient(azurite.ConnectionString);
+        var writer = NewLog(serviceId);
+        var appends = await AppendAsync(writer, 4, 3);
+        Assert.All(appends, a => Assert.Equal(0, a.Position >> 40));
+
+        // What a seal leaves when its process dies between sealing segment 0 and creating segment 1 (an erasure's seal,
+        // or a roll-over): segment 0 sealed and last.
+        var segment0 = blobs.GetBlobContainerClient($"{serviceId}-eventlog").GetAppendBlobClient("p0004/000000.log");
+        await segment0.SealAsync();
+        Assert.Equal([0], await writer.SegmentsAsync(4));
+
+        // The next writer (the partition's new activation) resumes after it, and the seal an erasure asks for then, which
+        // has nothing to seal, leaves segment 0 behind another, so the trim deletes it with the records it holds.
+        var resumed = NewLog(serviceId);
+        var end = await resumed.GetEndAsync(4);
+        Assert.Equal(1L << 40, end);
+        Assert.Equal(end, await resumed.SealAsync(4, end));
+        Assert.Equal(1, await resumed.TrimAsync(4, end));
+        Assert.Empty(await ReadAllAsync(resumed, 4, 0));
+        Assert.Equal([1], await resumed.SegmentsAsync(4));
+
+        var next = await resumed.AppendAsync(4, end, Record(3));
+        Assert.Equal("record-3", (await ReadAllAsync(resumed, 4, 0)).Single().Name);
+        Assert.Equal(end, next.Position);
     }
 }

@@ -57,6 +57,16 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The last <paramref name="lines"/> lines of the silo's output, for a failed test's report: CI shows only the end of
+    /// the run's output, and a whole silo log there would push the failure's message out of sight.
+    /// </summary>
+    public string OutputTail(int lines)
+    {
+        var all = Output.Split('\n');
+        return all.Length <= lines ? Output : $"[{all.Length - lines} earlier lines left out]\n" + string.Join('\n', all[^lines..]);
+    }
+
     /// <summary>A silo with memory storage and streams: throwaway, for gateway behaviour.</summary>
     public static Task<SiloProcess> StartEphemeralAsync(params string[] extraSettings) =>
         StartAsync(["--ProfileGrid:Storage=Memory", "--ProfileGrid:Streams=Memory", .. extraSettings]);

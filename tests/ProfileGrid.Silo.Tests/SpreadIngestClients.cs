@@ -32,7 +32,11 @@ public sealed class SpreadIngestClients : IAsyncDisposable
         var silos = new List<(int, ProfileGateway.ProfileGatewayClient)>();
         foreach (var port in grpcPorts)
         {
-            var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            // A channel whose silo died backs off before it connects again (by default up to 2 minutes), and meanwhile fails
+            // every call at once: a client given a list of gateways keeps that short, so a silo back on its port is used soon.
+            var channel = GrpcChannel.ForAddress(
+                $"http://127.0.0.1:{port}",
+                new GrpcChannelOptions { InitialReconnectBackoff = TimeSpan.FromMilliseconds(200), MaxReconnectBackoff = TimeSpan.FromSeconds(1) });
             _channels.Add(channel);
             silos.Add((port, new ProfileGateway.ProfileGatewayClient(channel)));
         }
@@ -56,6 +60,9 @@ public sealed class SpreadIngestClients : IAsyncDisposable
     public IReadOnlyCollection<string> Rejections => _rejections;
 
     public int Released => _released;
+
+    /// <summary>The client that sends to <paramref name="port"/>, over the same channel the senders use.</summary>
+    public ProfileGateway.ProfileGatewayClient ClientFor(int port) => _silos.Single(s => s.Port == port).Client;
 
     public void Release(IEnumerable<IngestEventsRequest> requests)
     {

@@ -63,8 +63,9 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
             Log(clock, $"silo {rejoined.Ports.Silo} rejoined: {string.Join(", ", membership.Silos)}");
             // Active in the membership table is not yet serving: for some seconds (longer on a busy machine) the new
             // incarnation's grain calls still meet its dead predecessor and it answers Unavailable, so the clients pass it
-            // by. Wait until it takes an ingest of another tenant, then give it the rest of the stream.
-            await WaitUntilServingAsync(rejoined, clock);
+            // by. Wait until it takes an ingest of another tenant through the clients' own channel to it (which must have
+            // connected again), then give it the rest of the stream.
+            await WaitUntilServingAsync(rejoined, clients.ClientFor(rejoined.GrpcPort), clock);
             var acknowledgedByRejoinedBefore = clients.AcknowledgedByPort.GetValueOrDefault(rejoined.GrpcPort);
             clients.Release(requests.Skip(clients.Released));
             await clients.WaitForAcknowledgedAsync(requests.Count, Step);
@@ -102,8 +103,8 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
         }
         catch
         {
-            output.WriteLine($"--- surviving silo {steady.Ports.Silo}:\n{steady.Output}");
-            output.WriteLine($"--- rejoined silo:\n{rejoined?.Output}");
+            output.WriteLine($"--- surviving silo {steady.Ports.Silo}:\n{steady.OutputTail(15)}");
+            output.WriteLine($"--- rejoined silo:\n{rejoined?.OutputTail(15)}");
             throw;
         }
         finally
@@ -120,7 +121,7 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
 
     private void Log(Stopwatch clock, string line) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1}s {line}");
 
-    private async Task WaitUntilServingAsync(SiloProcess silo, Stopwatch clock)
+    private async Task WaitUntilServingAsync(SiloProcess silo, ProfileGateway.ProfileGatewayClient client, Stopwatch clock)
     {
         var deadline = DateTime.UtcNow + Step;
         for (var attempt = 1; ; attempt++)
@@ -139,7 +140,7 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
             };
             try
             {
-                await silo.Client.IngestEventsAsync(probe, deadline: DateTime.UtcNow.AddSeconds(30));
+                await client.IngestEventsAsync(probe, deadline: DateTime.UtcNow.AddSeconds(30));
                 Log(clock, $"silo {silo.Ports.Silo} serves ingest after {attempt} probe(s)");
                 return;
             }

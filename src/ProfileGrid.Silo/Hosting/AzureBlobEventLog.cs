@@ -43,7 +43,9 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId,
         var properties = (await Segment(partition, last.Value).GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
         if (properties.IsSealed)
         {
-            // A writer sealed it and stopped before starting the next one.
+            // A writer sealed it and stopped (or was killed) before it created the next one. Create it now: the last
+            // segment is never trimmed, and a sealed one left last would keep its records (an erasure's too) for good.
+            await Segment(partition, last.Value + 1).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
             SetBlocks(partition, 0);
             return Position(last.Value + 1, 0);
         }
@@ -163,6 +165,13 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId,
         var offset = expectedEnd & OffsetMask;
         if (offset == 0)
         {
+            // Nothing written since the last seal. Make sure the empty segment exists, so that the sealed one before it
+            // is not the last and can be trimmed.
+            if (segment > 0)
+            {
+                await Segment(partition, segment).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            }
+
             return expectedEnd;
         }
 
