@@ -400,6 +400,12 @@ public sealed partial class EventLogPartitionGrain(
                 $"Log partition {partition}: the checkpoint ({durable}) has not passed the segments sealed for the erasure (up to {sealedAt}) yet, so they are not deleted; the erasure is retried.");
         }
 
+        if (clearsLog && await log.HoldsSegmentsBeforeAsync(partition, sealedAt))
+        {
+            throw new InvalidOperationException(
+                $"Log partition {partition}: a segment before the erasure's seal ({sealedAt}) is still there after the trim; the erasure is retried.");
+        }
+
         return new PartitionErasure(partition, lake.FilesRewritten, lake.RowsRemoved, lake.SnapshotRowsRemoved, lake.SegmentsTrimmed, sealedLog, setAside);
     }
 

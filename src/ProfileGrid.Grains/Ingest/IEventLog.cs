@@ -38,6 +38,13 @@ public interface IEventLog
     /// with nothing in it is left as it is. Erasure uses it (docs/privacy.md). A log without segments answers the end unchanged.
     /// </summary>
     Task<long> SealAsync(int partition, long expectedEnd, CancellationToken cancellationToken = default) => Task.FromResult(expectedEnd);
+
+    /// <summary>
+    /// Whether the log still holds a record before <paramref name="position"/> that a trim to it could have deleted (for a
+    /// log in segments: any segment wholly before it). Erasure asks it after its trim, so that it never counts as done
+    /// while a sealed segment with the user's events is still there. A log that deletes nothing answers false.
+    /// </summary>
+    Task<bool> HoldsSegmentsBeforeAsync(int partition, long position, CancellationToken cancellationToken = default) => Task.FromResult(false);
 }
 
 /// <summary>Where an appended record landed, and where the next one goes.</summary>

@@ -28,8 +28,8 @@ public sealed class TenantPrivacyState
 
 /// <summary>
 /// A tenant's privacy ledger; see <see cref="ITenantPrivacyGrain"/>. While an erasure is pending a reminder looks at it
-/// every minute and finishes one that nobody has touched for a minute (its silo died mid-way), so an acknowledged
-/// erasure completes without its caller.
+/// every minute and finishes one that nobody has touched for a minute (its silo died mid-way), retrying every 15 seconds
+/// after that until it completes, so an acknowledged erasure completes without its caller.
 /// </summary>
 public sealed partial class TenantPrivacyGrain(
     [PersistentState("privacy", ProfileStores.Segments)] IPersistentState<TenantPrivacyState> state,
@@ -39,6 +39,9 @@ public sealed partial class TenantPrivacyGrain(
 {
     private const string ResumeReminder = "erasure-resume";
     private static readonly TimeSpan ResumeAfter = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan RetryEvery = TimeSpan.FromSeconds(15);
+
+    private IGrainTimer? _retryTimer;
 
     private PrivacyFilterView? _filter;
 
@@ -118,18 +121,49 @@ public sealed partial class TenantPrivacyGrain(
             return;
         }
 
+        ResumeStalled();
+
+        // The reminder brought this activation up (a restart), and a resumed erasure's first attempt often fails while the
+        // cluster settles (the log's checkpoint not there yet). Retry on a short timer while any is pending, rather than
+        // waiting a whole reminder period each time; the reminder stays as the net across restarts.
+        _retryTimer ??= this.RegisterGrainTimer(
+            () =>
+            {
+                if (state.State.Pending.Count == 0)
+                {
+                    _retryTimer?.Dispose();
+                    _retryTimer = null;
+                }
+                else
+                {
+                    ResumeStalled();
+                }
+
+                return Task.CompletedTask;
+            },
+            new GrainTimerCreationOptions(RetryEvery, RetryEvery) { KeepAlive = true, Interleave = false });
+    }
+
+    /// <summary>Starts every pending erasure nobody has touched for <see cref="ResumeAfter"/> that is not already running here.</summary>
+    private void ResumeStalled()
+    {
         var erasure = ServiceProvider.GetRequiredService<UserErasure>();
         var tenant = Tenant;
+        foreach (var done in _resuming.Where(r => r.Value.IsCompleted).Select(r => r.Key).ToList())
+        {
+            _resuming.Remove(done);
+        }
+
         foreach (var pending in state.State.Pending.Values.Where(p => clock.GetUtcNow() - p.StartedAt >= ResumeAfter))
         {
-            if (_resuming.TryGetValue(pending.UserId, out var running) && !running.IsCompleted)
+            if (_resuming.ContainsKey(pending.UserId))
             {
                 continue;
             }
 
             LogResuming(tenant, pending.StartedAt);
             // Off this grain's turn: the erasure calls back into this grain. A failure is in the erasure's log (its
-            // step's warning) and leaves the erasure pending for the next tick.
+            // step's warning) and leaves the erasure pending for the next try.
             _resuming[pending.UserId] = Task.Run(async () =>
             {
                 try
@@ -141,11 +175,6 @@ public sealed partial class TenantPrivacyGrain(
                     LogResumeFailed(tenant, ex);
                 }
             });
-        }
-
-        foreach (var done in _resuming.Where(r => r.Value.IsCompleted).Select(r => r.Key).ToList())
-        {
-            _resuming.Remove(done);
         }
     }
 

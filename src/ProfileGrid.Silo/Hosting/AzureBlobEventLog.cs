@@ -181,6 +181,12 @@ public sealed class AzureBlobEventLog(BlobServiceClient blobs, string serviceId,
         return Position(segment + 1, 0);
     }
 
+    public async Task<bool> HoldsSegmentsBeforeAsync(int partition, long position, CancellationToken cancellationToken = default)
+    {
+        var before = (int)(Math.Max(0, position) >> OffsetBits);
+        return (await SegmentsAsync(partition, cancellationToken)).Any(segment => segment < before);
+    }
+
     /// <summary>The segment numbers the partition holds, in order.</summary>
     public async Task<List<int>> SegmentsAsync(int partition, CancellationToken cancellationToken = default)
     {
