@@ -20,7 +20,7 @@ internal static class ImportBench
         var config = "log-azurite";
         var parallel = 4;
         var batch = 500;
-        var warmUpRows = 100_000;
+        var warmUpRows = 300_000;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -32,7 +32,7 @@ internal static class ImportBench
                 case "--batch": batch = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--warm-up-rows": warmUpRows = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--help":
-                    Console.WriteLine("bench.sh import [--rows 1000000] [--customers 4000] [--config log-azurite|log-memory] [--parallel 4] [--batch 500] [--warm-up-rows 100000]");
+                    Console.WriteLine("bench.sh import [--rows 1000000] [--customers 4000] [--config log-azurite|log-memory] [--parallel 4] [--batch 500] [--warm-up-rows 300000]");
                     return 0;
                 default:
                     Console.Error.WriteLine($"unknown option {args[i]} (--help)");
