@@ -217,12 +217,14 @@ public class PrivacySiloTests(AzuriteFixture azurite, ITestOutputHelper output)
         var atKill = await search.FindAsync();
         output.WriteLine($"When the silo was killed the victim was still in {atKill.Count} places:\n  " + string.Join("\n  ", atKill));
 
-        // Restarted, nobody asks again: the ledger's reminder finds the erasure pending and finishes it (within about two minutes).
-        // Two minutes to come back: on a loaded machine a restart has been seen to take over one.
+        // Restarted, nobody asks again: the ledger's reminder finds the erasure pending and finishes it. Measured 73 s after
+        // the restart on a quiet machine and 182-214 s with two more busy processes (the reminder's first tick alone came
+        // about 100 s after the restart there), so the bound is five minutes. Two minutes to come back: on a loaded
+        // machine a restart has been seen to take over one.
         await using var restarted = await silo.StartAgainAsync(TimeSpan.FromSeconds(120));
         await silo.DisposeAsync();
         var sinceRestart = System.Diagnostics.Stopwatch.StartNew();
-        var deadline = DateTime.UtcNow.AddSeconds(200);
+        var deadline = DateTime.UtcNow.AddSeconds(300);
         List<string> left;
         string? shown = null;
         while ((left = await search.FindAsync()).Count > 0 && DateTime.UtcNow < deadline)
