@@ -32,6 +32,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# npm's own fetch retries do not cover a download that breaks off mid-body (ECONNRESET), so npm ci is tried up to
+# four times.
+retry() {
+  local attempt
+  for attempt in 1 2 3 4; do
+    "$@" && return 0
+    [ "$attempt" -lt 4 ] && { echo "  attempt $attempt failed; retrying in $((attempt * 10)) s"; sleep $((attempt * 10)); }
+  done
+  return 1
+}
+
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if [ "${1:-}" = "segmentation" ]; then
@@ -69,7 +80,7 @@ case "${1:-}" in
 esac
 if [ "$needs_azurite" = yes ] && [ ! -x node_modules/.bin/azurite ]; then
   echo "Installing Azurite (npm ci)..."
-  npm ci --no-audit --no-fund --loglevel=error
+  retry npm ci --no-audit --no-fund --loglevel=error
 fi
 
 if [ "${1:-}" = "stats-cost" ]; then

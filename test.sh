@@ -5,9 +5,20 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
+# Package downloads on a CI machine sometimes break off mid-body (npm's ECONNRESET, a NuGet timeout); npm's own
+# fetch retries do not cover a body that aborts, so each download step is tried up to four times.
+retry() {
+  local attempt
+  for attempt in 1 2 3 4; do
+    "$@" && return 0
+    [ "$attempt" -lt 4 ] && { echo "  attempt $attempt failed; retrying in $((attempt * 10)) s"; sleep $((attempt * 10)); }
+  done
+  return 1
+}
+
 if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "Installing Azurite and Chart.js (npm ci)..."
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+  retry npm ci --no-audit --no-fund --loglevel=error >/dev/null || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 # The segmentation tests compare with scikit-learn and pandas themselves, the experiment statistics with scipy
@@ -15,7 +26,7 @@ fi
 if ! /usr/bin/python3 -c "import sklearn, pandas, scipy" >/dev/null 2>&1; then
   echo "Installing scikit-learn, pandas and scipy (apt-get install python3-sklearn python3-pandas python3-scipy)..."
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  { $sudo apt-get update -qq && $sudo apt-get install -y -qq python3-sklearn python3-pandas python3-scipy; } >/dev/null 2>&1 \
+  { $sudo apt-get -o Acquire::Retries=5 update -qq && $sudo apt-get -o Acquire::Retries=5 install -y -qq python3-sklearn python3-pandas python3-scipy; } >/dev/null 2>&1 \
     || echo "Could not install python3-sklearn, python3-pandas and python3-scipy; the cross-check tests will fail."
 fi
 
@@ -23,7 +34,7 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "Installing chromium for the dashboard's browser tests (apt-get install chromium)..."
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  { $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+  { $sudo apt-get -o Acquire::Retries=5 update -qq && $sudo apt-get -o Acquire::Retries=5 install -y -qq chromium; } >/dev/null 2>&1 \
     || echo "Could not install chromium; the dashboard's browser tests will fail."
 fi
 
@@ -32,12 +43,15 @@ fi
 if ! command -v yamllint >/dev/null || ! command -v kubectl >/dev/null || ! command -v docker-compose >/dev/null; then
   echo "Installing yamllint, kubectl and docker-compose for the deployment file checks (apt-get install yamllint kubernetes-client docker-compose)..."
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  { $sudo apt-get update -qq && $sudo apt-get install -y -qq yamllint kubernetes-client docker-compose; } >/dev/null 2>&1 \
+  { $sudo apt-get -o Acquire::Retries=5 update -qq && $sudo apt-get -o Acquire::Retries=5 install -y -qq yamllint kubernetes-client docker-compose; } >/dev/null 2>&1 \
     || echo "Could not install yamllint, kubernetes-client and docker-compose; the deployment file tests will fail."
 fi
 
+echo "Restoring NuGet packages..."
+retry dotnet restore ProfileGrid.sln --nologo -v quiet || { echo "dotnet restore failed"; echo "0 passed, 1 failed"; exit 1; }
+
 log=$(mktemp)
-dotnet test ProfileGrid.sln -c Release --nologo "$@" 2>&1 | tee "$log"
+dotnet test ProfileGrid.sln -c Release --nologo --no-restore "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # dotnet test prints one summary per test project: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ..."
