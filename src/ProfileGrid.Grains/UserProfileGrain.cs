@@ -11,6 +11,7 @@ using ProfileGrid.Abstractions.Profiles;
 using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Ingest;
+using ProfileGrid.Grains.Privacy;
 using ProfileGrid.Grains.Segments;
 using ProfileGrid.Grains.Stats;
 
@@ -84,6 +85,7 @@ public sealed partial class UserProfileGrain(
     ProfileWriteGate writeGate,
     ProfilePacker packer,
     StatsCollector stats,
+    ConsentReporter consentReporter,
     ProfileGridMetrics metrics,
     TimeProvider clock,
     ILogger<UserProfileGrain> logger)
@@ -718,20 +720,7 @@ public sealed partial class UserProfileGrain(
         }
 
         _consentReported = consents;
-        ReportConsentAsync(Profile.Tenant, Profile.UserId, consents).Ignore();
-    }
-
-    private async Task ReportConsentAsync(string tenant, string userId, bool consents)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<Abstractions.Grains.ITenantPrivacyGrain>(tenant).SetPersonalizationConsentAsync(userId, consents);
-        }
-        catch (Exception ex)
-        {
-            _consentReported = !consents; // reported again after the next write
-            LogConsentReportFailed(this.GetPrimaryKeyString(), ex);
-        }
+        consentReporter.Report(Profile.Tenant, Profile.UserId, consents);
     }
 
     async Task<ProfileErasure> IUserProfileGrain.EraseAsync()
@@ -780,9 +769,6 @@ public sealed partial class UserProfileGrain(
         DeactivateOnIdle();
         return erased;
     }
-
-    [LoggerMessage(EventId = 3764, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: reporting a consent change to the tenant's privacy ledger failed; will report again on the next write")]
-    private partial void LogConsentReportFailed(string profileKey, Exception exception);
 
     [LoggerMessage(EventId = 3765, Level = LogLevel.Information, Message = "A profile of log partition {Partition} was erased (stored record deleted); its id is not logged")]
     private partial void LogErased(int partition);

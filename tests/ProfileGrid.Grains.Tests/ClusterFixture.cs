@@ -48,6 +48,11 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage(FaultyProfileStorage.InnerName);
             silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage>(
                 ProfileStores.Profiles, (services, _) => new FaultyProfileStorage(services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(FaultyProfileStorage.InnerName)));
+
+            // The other grains' state through a storage that counts writes per grain (see CountingSegmentStorage).
+            silo.AddMemoryGrainStorage(CountingSegmentStorage.InnerName);
+            silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage>(
+                ProfileStores.Segments, (services, _) => new CountingSegmentStorage(services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(CountingSegmentStorage.InnerName)));
             silo.Services.Configure<ProfileGrid.Grains.Segments.SegmentationOptions>(o =>
             {
                 o.Shards = 4;

@@ -27,9 +27,16 @@ public interface ITenantPrivacyGrain : IGrainWithStringKey
     /// <summary>Erasures begun and not completed (a silo died, a store failed): what a retry, or the ledger's reminder, finishes.</summary>
     Task<ErasureStart[]> GetPendingAsync();
 
-    /// <summary>Records a change of the user's personalization consent (false: opted out), for the lake's archivers.</summary>
-    Task SetPersonalizationConsentAsync(string userId, bool optedIn);
+    /// <summary>
+    /// Records changes of users' personalization consent (false: opted out), for the lake's archivers, in one write.
+    /// Each silo sends its profiles' changes together (ConsentReporter), so the ledger is written per batch, not per user.
+    /// </summary>
+    Task SetPersonalizationConsentsAsync(ConsentChange[] changes);
 }
+
+/// <summary>A user's personalization consent as their profile now holds it (false: opted out).</summary>
+[GenerateSerializer, Immutable, Alias("pg.consent-change")]
+public sealed record ConsentChange([property: Id(0)] string UserId, [property: Id(1)] bool OptedIn);
 
 /// <summary>A ledger's filter: a salt, the erased users' hashes with their cut-offs, the opted-out users' hashes.</summary>
 [GenerateSerializer, Immutable, Alias("pg.privacy-filter")]

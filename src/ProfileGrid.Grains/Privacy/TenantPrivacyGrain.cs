@@ -95,10 +95,17 @@ public sealed partial class TenantPrivacyGrain(
 
     public Task<ErasureStart[]> GetPendingAsync() => Task.FromResult(state.State.Pending.Values.ToArray());
 
-    public async Task SetPersonalizationConsentAsync(string userId, bool optedIn)
+    public async Task SetPersonalizationConsentsAsync(ConsentChange[] changes)
     {
-        var hash = PrivacyFilter.Hash(Salt(), userId);
-        if (optedIn ? state.State.OptedOut.Remove(hash) : state.State.OptedOut.Add(hash))
+        var salt = Salt();
+        var changed = false;
+        foreach (var change in changes)
+        {
+            var hash = PrivacyFilter.Hash(salt, change.UserId);
+            changed |= change.OptedIn ? state.State.OptedOut.Remove(hash) : state.State.OptedOut.Add(hash);
+        }
+
+        if (changed)
         {
             await WriteAsync();
         }
