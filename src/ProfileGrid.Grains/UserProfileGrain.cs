@@ -720,7 +720,8 @@ public sealed partial class UserProfileGrain(
         }
 
         _consentReported = consents;
-        consentReporter.Report(Profile.Tenant, Profile.UserId, consents);
+        var changedAt = Profile.Preferences.FieldUpdatedAt is { } fieldClock && fieldClock.TryGetValue("personalizationOptIn", out var at) ? at : clock.GetUtcNow();
+        consentReporter.Report(Profile.Tenant, Profile.UserId, consents, changedAt);
     }
 
     async Task<ProfileErasure> IUserProfileGrain.EraseAsync()

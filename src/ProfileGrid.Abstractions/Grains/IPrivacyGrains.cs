@@ -34,9 +34,13 @@ public interface ITenantPrivacyGrain : IGrainWithStringKey
     Task SetPersonalizationConsentsAsync(ConsentChange[] changes);
 }
 
-/// <summary>A user's personalization consent as their profile now holds it (false: opted out).</summary>
+/// <summary>
+/// A user's personalization consent as their profile now holds it (false: opted out), and when it was given or
+/// withdrawn (the event's time, as the profile orders consent). The ledger keeps the newest change per user, so changes
+/// that arrive out of order (a profile that moved between silos) and changes from before an erasure are ignored.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pg.consent-change")]
-public sealed record ConsentChange([property: Id(0)] string UserId, [property: Id(1)] bool OptedIn);
+public sealed record ConsentChange([property: Id(0)] string UserId, [property: Id(1)] bool OptedIn, [property: Id(2)] DateTimeOffset ChangedAt);
 
 /// <summary>A ledger's filter: a salt, the erased users' hashes with their cut-offs, the opted-out users' hashes.</summary>
 [GenerateSerializer, Immutable, Alias("pg.privacy-filter")]

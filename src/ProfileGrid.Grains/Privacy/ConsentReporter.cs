@@ -18,13 +18,16 @@ public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<Consen
 
     private readonly Lock _gate = new();
 
-    // Per tenant, the latest consent of each user changed since the last flush (a later change replaces an earlier one).
-    private Dictionary<string, Dictionary<string, bool>> _pending = new(StringComparer.Ordinal);
+    // Per tenant, the newest consent of each user changed since the last flush.
+    private Dictionary<string, Dictionary<string, (bool OptedIn, DateTimeOffset ChangedAt)>> _pending = new(StringComparer.Ordinal);
 
     private readonly SemaphoreSlim _flushing = new(1, 1);
 
-    /// <summary>Records the user's consent to personalization (false: opted out); sent with the next flush.</summary>
-    public void Report(string tenant, string userId, bool optedIn)
+    /// <summary>
+    /// Records the user's consent to personalization (false: opted out) as of <paramref name="changedAt"/> (the time of
+    /// the event that gave or withdrew it); sent with the next flush.
+    /// </summary>
+    public void Report(string tenant, string userId, bool optedIn, DateTimeOffset changedAt)
     {
         lock (_gate)
         {
@@ -33,7 +36,10 @@ public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<Consen
                 _pending[tenant] = users = new(StringComparer.Ordinal);
             }
 
-            users[userId] = optedIn;
+            if (!users.TryGetValue(userId, out var known) || known.ChangedAt <= changedAt)
+            {
+                users[userId] = (optedIn, changedAt);
+            }
         }
     }
 
@@ -65,7 +71,7 @@ public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<Consen
         await _flushing.WaitAsync();
         try
         {
-            Dictionary<string, Dictionary<string, bool>> taken;
+            Dictionary<string, Dictionary<string, (bool OptedIn, DateTimeOffset ChangedAt)>> taken;
             lock (_gate)
             {
                 if (_pending.Count == 0)
@@ -84,11 +90,11 @@ public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<Consen
         }
     }
 
-    private async Task SendAsync(string tenant, Dictionary<string, bool> users)
+    private async Task SendAsync(string tenant, Dictionary<string, (bool OptedIn, DateTimeOffset ChangedAt)> users)
     {
         try
         {
-            var changes = users.Select(u => new ConsentChange(u.Key, u.Value)).ToArray();
+            var changes = users.Select(u => new ConsentChange(u.Key, u.Value.OptedIn, u.Value.ChangedAt)).ToArray();
             await grains.GetGrain<ITenantPrivacyGrain>(tenant).SetPersonalizationConsentsAsync(changes);
         }
         catch (Exception ex)
@@ -101,9 +107,12 @@ public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<Consen
                     _pending[tenant] = newer = new(StringComparer.Ordinal);
                 }
 
-                foreach (var (user, optedIn) in users)
+                foreach (var (user, change) in users)
                 {
-                    newer.TryAdd(user, optedIn); // a change made since is newer and stays
+                    if (!newer.TryGetValue(user, out var since) || since.ChangedAt < change.ChangedAt)
+                    {
+                        newer[user] = change; // a change reported since that is newer stays
+                    }
                 }
             }
         }

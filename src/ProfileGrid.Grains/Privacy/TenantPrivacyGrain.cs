@@ -24,6 +24,9 @@ public sealed class TenantPrivacyState
 
     /// <summary>Erasures completed, ever.</summary>
     [Id(4)] public long Completed { get; set; }
+
+    /// <summary>When each user's consent last changed, by hash (users who never changed it are not here).</summary>
+    [Id(5)] public Dictionary<string, DateTimeOffset> ConsentChangedAt { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -67,6 +70,7 @@ public sealed partial class TenantPrivacyGrain(
         {
             state.State.Erased[PrivacyFilter.Hash(salt, id)] = now;
             state.State.OptedOut.Remove(PrivacyFilter.Hash(salt, id));
+            state.State.ConsentChangedAt.Remove(PrivacyFilter.Hash(salt, id));
         }
 
         state.State.Pending[userId] = start;
@@ -102,6 +106,13 @@ public sealed partial class TenantPrivacyGrain(
         foreach (var change in changes)
         {
             var hash = PrivacyFilter.Hash(salt, change.UserId);
+            if (state.State.ConsentChangedAt.TryGetValue(hash, out var newest) && newest > change.ChangedAt
+                || state.State.Erased.TryGetValue(hash, out var cutoff) && change.ChangedAt <= cutoff)
+            {
+                continue; // older than what the ledger holds, or of a history that was erased
+            }
+
+            state.State.ConsentChangedAt[hash] = change.ChangedAt;
             changed |= change.OptedIn ? state.State.OptedOut.Remove(hash) : state.State.OptedOut.Add(hash);
         }
 

@@ -33,6 +33,31 @@ public class ConsentReportTests(ClusterFixture fixture, ITestOutputHelper output
         Assert.All(users.Skip(10), u => Assert.True(filter.IsOptedOut(u), u));
     }
 
+    [Fact]
+    public async Task The_ledger_keeps_the_newest_change_of_consent_and_ignores_changes_from_before_an_erasure()
+    {
+        var ledger = fixture.Client.GetGrain<ITenantPrivacyGrain>($"consent-{Guid.NewGuid():N}");
+        var at = new DateTimeOffset(2024, 3, 1, 9, 0, 0, TimeSpan.Zero);
+
+        // A profile that moved between silos: its opt-out (newer) reaches the ledger before its earlier opt-in.
+        await ledger.SetPersonalizationConsentsAsync([new ConsentChange("moved", OptedIn: false, at.AddMinutes(5))]);
+        await ledger.SetPersonalizationConsentsAsync([new ConsentChange("moved", OptedIn: true, at)]);
+        Assert.True(PrivacyFilter.Of(await ledger.GetFilterAsync()).IsOptedOut("moved"));
+
+        // A newer opt-in is heard.
+        await ledger.SetPersonalizationConsentsAsync([new ConsentChange("moved", OptedIn: true, at.AddMinutes(6))]);
+        Assert.False(PrivacyFilter.Of(await ledger.GetFilterAsync()).IsOptedOut("moved"));
+
+        // An opt-out reported late for a user erased since: not brought back into the ledger. A new one after the
+        // erasure (a returning customer) is.
+        var erasure = await ledger.BeginErasureAsync(["erased"]);
+        await ledger.CompleteErasureAsync("erased");
+        await ledger.SetPersonalizationConsentsAsync([new ConsentChange("erased", OptedIn: false, erasure.Cutoff.AddSeconds(-1))]);
+        Assert.False(PrivacyFilter.Of(await ledger.GetFilterAsync()).IsOptedOut("erased"));
+        await ledger.SetPersonalizationConsentsAsync([new ConsentChange("erased", OptedIn: false, erasure.Cutoff.AddSeconds(1))]);
+        Assert.True(PrivacyFilter.Of(await ledger.GetFilterAsync()).IsOptedOut("erased"));
+    }
+
     private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
