@@ -7,16 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# npm's own fetch retries do not cover a download that breaks off mid-body (ECONNRESET), so npm ci is tried up to
-# four times.
-retry() {
-  local attempt
-  for attempt in 1 2 3 4; do
-    "$@" && return 0
-    [ "$attempt" -lt 4 ] && { echo "  attempt $attempt failed; retrying in $((attempt * 10)) s"; sleep $((attempt * 10)); }
-  done
-  return 1
-}
+source scripts/retry.sh
 
 if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "Installing Azurite (npm ci)..."

@@ -5,16 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# Package downloads on a CI machine sometimes break off mid-body (npm's ECONNRESET, a NuGet timeout); npm's own
-# fetch retries do not cover a body that aborts, so each download step is tried up to four times.
-retry() {
-  local attempt
-  for attempt in 1 2 3 4; do
-    "$@" && return 0
-    [ "$attempt" -lt 4 ] && { echo "  attempt $attempt failed; retrying in $((attempt * 10)) s"; sleep $((attempt * 10)); }
-  done
-  return 1
-}
+source scripts/retry.sh
 
 if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "Installing Azurite and Chart.js (npm ci)..."

@@ -94,10 +94,9 @@ public sealed partial class EventLogPartitionGrain(
         _progress = new PartitionProgress(checkpoint.State.Position, await log.GetEndAsync(_partition, cancellationToken));
         _backlog = metrics.TrackPartition(_partition);
 
-        // The first archive step comes one interval after activation, not at the first tick: a silo that starts (or
-        // restarts into a backlog) is busy appending and replaying then, and a step taken at once archived the first few
-        // seconds of a bulk load as one small Parquet part per tenant, day and partition (498 files for 3,000 users' month
-        // of history in bench.sh), which the next step wrote again and compaction then merged.
+        // The first archive step comes one interval after activation, not at the first tick: a starting silo is busy
+        // appending and replaying, and a step at once archived a bulk load's first seconds as small Parquet parts (one per
+        // tenant, day and partition) that the next step added to and compaction then merged (docs/lake.md).
         _archivedAt = clock.GetUtcNow();
         this.RegisterGrainTimer(
             MaintainAsync,

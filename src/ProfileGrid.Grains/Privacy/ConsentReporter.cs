@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ProfileGrid.Abstractions.Grains;
 
@@ -12,7 +11,7 @@ namespace ProfileGrid.Grains.Privacy;
 /// well inside the profile's own write-behind; a send that fails is kept and sent again with the next flush, and the
 /// silo flushes once more when it stops.
 /// </summary>
-public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<ConsentReporter> logger) : BackgroundService
+public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<ConsentReporter> logger) : PeriodicFlusher
 {
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(250);
 
@@ -43,30 +42,10 @@ public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<Consen
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(FlushInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await FlushAsync();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping: the last flush follows in StopAsync.
-        }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        await FlushAsync();
-    }
+    protected override TimeSpan Interval => FlushInterval;
 
     /// <summary>Sends every tenant's pending changes, one call per tenant; a tenant whose call fails keeps its changes.</summary>
-    public async Task FlushAsync()
+    public override async Task FlushAsync()
     {
         await _flushing.WaitAsync();
         try

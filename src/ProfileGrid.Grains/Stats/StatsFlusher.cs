@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions.Grains;
@@ -15,40 +14,16 @@ public sealed partial class StatsFlusher(
     IGrainFactory grains,
     IOptions<StatsOptions> options,
     TimeProvider clock,
-    ILogger<StatsFlusher> logger) : BackgroundService
+    ILogger<StatsFlusher> logger) : PeriodicFlusher
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!collector.Enabled)
-        {
-            return;
-        }
+    protected override TimeSpan Interval => options.Value.FlushInterval;
 
-        using var timer = new PeriodicTimer(options.Value.FlushInterval, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await FlushAsync();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping: the last flush follows in StopAsync.
-        }
-    }
+    protected override TimeProvider Clock => clock;
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        if (collector.Enabled)
-        {
-            await FlushAsync();
-        }
-    }
+    protected override bool Active => collector.Enabled;
 
     /// <summary>Sends what every tenant's buffer holds; a failed send is put back and goes with the next flush.</summary>
-    public async Task FlushAsync()
+    public override async Task FlushAsync()
     {
         var now = clock.GetUtcNow();
         var newTenants = collector.Buffers.Where(b => !b.Registered).ToList();
