@@ -184,7 +184,7 @@ public sealed partial class InteractionShardGrain(
         _dirty = true;
         _flushTimer ??= this.RegisterGrainTimer(
             FlushAsync,
-            new GrainTimerCreationOptions(options.Value.ShardFlushInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+            new GrainTimerCreationOptions(ShardWritePacing.Interval(options.Value.ShardFlushInterval, state.State.Users.Count), Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
     private async Task FlushAsync(CancellationToken cancellationToken)

@@ -587,7 +587,7 @@ public sealed partial class FeatureShardGrain(
         _dirty = true;
         _flushTimer ??= this.RegisterGrainTimer(
             FlushAsync,
-            new GrainTimerCreationOptions(options.Value.ShardFlushInterval, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+            new GrainTimerCreationOptions(ShardWritePacing.Interval(options.Value.ShardFlushInterval, Entries.Count), Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
     private async Task FlushAsync(CancellationToken cancellationToken)
