@@ -51,6 +51,28 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void An_excel_export_with_trailing_empty_columns_imports_and_a_mapped_column_named_twice_is_refused()
+    {
+        // "...,Country,," names the empty column twice; the mapping does not use it, so the file is fine.
+        var plan = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,,\r\n" +
+            "536365,85123A,\"WHITE HANGING HEART T-LIGHT HOLDER\",6,12/1/2010 8:26,2.55,17850,United Kingdom,,\r\n" +
+            "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom,,\r\n");
+        Assert.Empty(plan.Rejects);
+        Assert.Equal(2, plan.RowsImported);
+        Assert.Equal(new long[] { 2, 3 }, plan.Events.Single().Lines);
+
+        // A column the mapping names, twice: which one holds the customer is unknown, so the header is refused.
+        var twice = Assert.Throws<InvalidDataException>(() => Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,CustomerID\n" +
+            "536365,85123A,X,6,12/1/2010 8:26,2.55,17850,United Kingdom,17851\n", "twice.csv"));
+        Assert.Contains("'CustomerID', which the header has twice (columns 7 and 9)", twice.Message);
+
+        var empty = Assert.Throws<InvalidDataException>(() => Plan(Example("online-retail.json"), "", "empty.csv"));
+        Assert.Contains("the file is empty", empty.Message);
+    }
+
+    [Fact]
     public void An_order_over_the_grids_line_limit_is_split_into_parts_with_a_warning()
     {
         var rows = new StringBuilder("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n");

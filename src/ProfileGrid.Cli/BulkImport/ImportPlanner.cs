@@ -87,21 +87,37 @@ public sealed class ImportPlanner
     private void ReadCsv(string path, CancellationToken cancellationToken)
     {
         using var text = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
+        // The header is read as a row: Sep refuses a header that has a name twice (Excel's trailing empty columns,
+        // "...,Country,,"), and such a file is fine as long as the columns the mapping names appear once.
         using var reader = new SepReaderOptions(new Sep(_mapping.Delimiter[0]))
         {
-            HasHeader = true,
+            HasHeader = false,
             DisableColCountCheck = true,
             Unescape = true,
         }.From(text);
-        var header = reader.Header.ColNames.Select(name => name.Trim().TrimStart('\uFEFF').Trim()).ToList();
+        var header = new List<string>();
+        if (reader.MoveNext())
+        {
+            var first = reader.Current;
+            for (var c = 0; c < first.ColCount; c++)
+            {
+                header.Add(first[c].ToString().Trim().TrimStart('\uFEFF').Trim());
+            }
+        }
+
         var index = new int[SlotCount];
         var missing = new List<string>();
         for (var s = 0; s < SlotCount; s++)
         {
             index[s] = _columns[s] is { } column ? header.FindIndex(h => h.Equals(column, StringComparison.OrdinalIgnoreCase)) : -1;
+            var name = $"fields.{char.ToLowerInvariant(((Slot)s).ToString()[0])}{((Slot)s).ToString()[1..]}";
             if (_columns[s] is { } wanted && index[s] < 0)
             {
-                missing.Add($"fields.{char.ToLowerInvariant(((Slot)s).ToString()[0])}{((Slot)s).ToString()[1..]} names column '{wanted}'");
+                missing.Add($"{name} names column '{wanted}'");
+            }
+            else if (_columns[s] is { } named && header.FindLastIndex(h => h.Equals(named, StringComparison.OrdinalIgnoreCase)) is var last && last != index[s])
+            {
+                missing.Add($"{name} names column '{named}', which the header has twice (columns {index[s] + 1} and {last + 1})");
             }
         }
 
@@ -116,7 +132,9 @@ public sealed class ImportPlanner
 
         if (missing.Count > 0)
         {
-            throw new InvalidDataException($"the header ({string.Join(",", header)}) lacks columns the mapping names: {string.Join("; ", missing)}");
+            throw new InvalidDataException(header.Count == 0
+                ? $"the file is empty: no header with the columns the mapping names: {string.Join("; ", missing)}"
+                : $"the header ({string.Join(",", header)}) lacks columns the mapping names, or names them twice: {string.Join("; ", missing)}");
         }
 
         var values = new string?[SlotCount];
@@ -124,8 +142,9 @@ public sealed class ImportPlanner
         using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Span<byte> digest = stackalloc byte[32];
         ReadOnlySpan<char> fieldSeparator = "\u001f";
-        foreach (var row in reader)
+        while (reader.MoveNext())
         {
+            var row = reader.Current;
             _plan.RowsRead++;
             if ((_plan.RowsRead & 0x3FFF) == 0)
             {
