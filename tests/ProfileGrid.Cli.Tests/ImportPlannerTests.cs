@@ -44,7 +44,8 @@ public sealed class ImportPlannerTests : IDisposable
         var order = plan.Events[0].Event;
         Assert.Equal(("A-1", "EUR", "2010-12-02T09:07:00Z"), (order.Purchase.OrderId, order.Purchase.Currency, order.OccurredAt));
         Assert.Equal(new[] { "1234.50", "89.90" }, order.Purchase.Lines.Select(l => l.UnitPrice));
-        Assert.Equal(new[] { "TISCH", "STUHL" }, order.Purchase.Lines.Select(l => l.ProductId));
+        // Codes keep their case unless the mapping asks (only the Online Retail examples do): "tisch" is the live API's id too.
+        Assert.Equal(new[] { "tisch", "stuhl" }, order.Purchase.Lines.Select(l => l.ProductId));
         Assert.Equal(new long[] { 2, 3 }, plan.Events[0].Lines);
         // 02:30 on 27 March 2011 does not exist in Berlin (clocks went from 02:00 to 03:00): read as the hour after.
         Assert.Equal("2011-03-27T01:30:00Z", plan.Events[1].Event.OccurredAt);
@@ -70,6 +71,24 @@ public sealed class ImportPlannerTests : IDisposable
 
         var empty = Assert.Throws<InvalidDataException>(() => Plan(Example("online-retail.json"), "", "empty.csv"));
         Assert.Contains("the file is empty", empty.Message);
+    }
+
+    [Fact]
+    public void Codes_keep_their_case_unless_the_mapping_upper_cases_them_as_online_retail_does()
+    {
+        var clicks = Plan(Example("clickstream.json"),
+            """{"user":"u-1","type":"buy","ts":1291191960,"order":"o-1","product":" sku-1 ","category":"Shoes","qty":2,"price":"59.90"}""" + "\n" +
+            """{"user":"u-1","type":"buy","ts":1291191960,"order":"O-1","product":"SKU-1","category":"Shoes","qty":1,"price":"59.90"}""" + "\n",
+            "clicks.jsonl");
+        Assert.Equal(new[] { "o-1", "O-1" }, clicks.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal(new[] { "sku-1", "SKU-1" }, clicks.Events.Select(e => e.Event.Purchase.Lines[0].ProductId));
+
+        var retail = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "536365,85123a ,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\n" +
+            "c536366,85123A,WHITE HANGING HEART T-LIGHT HOLDER,-1,12/1/2010 8:30,2.55,17850,United Kingdom\n");
+        Assert.Equal(new[] { "85123A" }, retail.Events[0].Event.Purchase.Lines.Select(l => l.ProductId));
+        Assert.Equal(("refund", "C536366"), (retail.Events[1].Event.Type, retail.Events[1].Event.Refund.RefundId));
     }
 
     [Fact]

@@ -69,6 +69,12 @@ public sealed record ImportMapping
     /// <summary>A purchase line with a negative quantity is a return: it becomes a refund line.</summary>
     public bool NegativeQuantityIsRefund { get; set; } = true;
 
+    /// <summary>
+    /// Product and order codes are upper-cased (Online Retail writes one stock code as "85123a" and "85123A"). Off by
+    /// default: codes keep their case, so an imported order or product is the same one the live API reports.
+    /// </summary>
+    public bool UpperCaseCodes { get; set; }
+
     /// <summary>reject (default): rows without a user are rejected; anonymous: imported under the anonymous field when it has a value.</summary>
     public string MissingUser { get; set; } = "reject";
 

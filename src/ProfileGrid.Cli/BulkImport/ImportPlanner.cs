@@ -303,7 +303,7 @@ public sealed class ImportPlanner
             return;
         }
 
-        var product = Code(v[(int)Slot.Product], upper: true);
+        var product = Code(v[(int)Slot.Product], _mapping.UpperCaseCodes);
         if (product.Length == 0)
         {
             Reject(line, ColumnOf(Slot.Product), "no product code", "missing_product");
@@ -340,7 +340,7 @@ public sealed class ImportPlanner
             price = p;
         }
 
-        var order = Code(v[(int)Slot.Order], upper: true);
+        var order = Code(v[(int)Slot.Order], _mapping.UpperCaseCodes);
         if (kind == "purchase" && ((_mapping.RefundOrderPrefix is { Length: > 0 } prefix && order.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             || (quantity < 0 && _mapping.NegativeQuantityIsRefund)))
         {
@@ -395,7 +395,7 @@ public sealed class ImportPlanner
                 return;
             }
 
-            AddToOrder(line, kind, user, anonymous, order, Code(v[(int)Slot.OriginalOrder], upper: true), currency, time, country,
+            AddToOrder(line, kind, user, anonymous, order, Code(v[(int)Slot.OriginalOrder], _mapping.UpperCaseCodes), currency, time, country,
                 new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
             _plan.RowsImported++;
             return;
@@ -410,7 +410,7 @@ public sealed class ImportPlanner
                 e.Purchase.Lines.Add(new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
                 break;
             case "refund":
-                e.Refund = new Refund { RefundId = order.Length > 0 ? order : id, OrderId = Code(v[(int)Slot.OriginalOrder], upper: true), Currency = currency };
+                e.Refund = new Refund { RefundId = order.Length > 0 ? order : id, OrderId = Code(v[(int)Slot.OriginalOrder], _mapping.UpperCaseCodes), Currency = currency };
                 e.Refund.Lines.Add(new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
                 break;
             default:
@@ -506,7 +506,7 @@ public sealed class ImportPlanner
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
     }
 
-    /// <summary>Trimmed, inner runs of white space made one space, and for codes upper case ("85123a " is 85123A).</summary>
+    /// <summary>Trimmed, inner runs of white space made one space, and upper case when asked ("85123a " is 85123A).</summary>
     private static string Code(string? value, bool upper)
     {
         if (string.IsNullOrWhiteSpace(value))
