@@ -92,6 +92,26 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_quote_inside_an_unquoted_field_is_a_character_and_loses_no_row_after_it()
+    {
+        // Inches in a description: pandas reads 5 rows here; counting that quote as an opening one joined every row after
+        // it into one field, and those rows were neither imported nor rejected.
+        var plan = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "536365,85123A,\"MULTI\nLINE, QUOTED \"\"DESCRIPTION\"\"\",6,12/1/2010 8:26,2.55,17850,United Kingdom\n" +
+            "536366,22222,12\" VINYL RECORD FRAME,1,12/1/2010 8:28,1.85,17850,United Kingdom\n" +
+            "536367,84879,\"SET OF 3, LARGE\",32,12/1/2010 8:34,1.69,13047,United Kingdom\n" +
+            "536368,84880,9\" X 12\" FRAME,2,12/1/2010 8:35,1.69,13048,United Kingdom\n" +
+            "536369,84881,BIRD ORNAMENT,2,12/1/2010 8:36,1.69,13049,United Kingdom\n");
+
+        Assert.Empty(plan.Rejects);
+        Assert.Equal(5, plan.RowsRead);
+        Assert.Equal(new[] { "536365", "536366", "536367", "536368", "536369" }, plan.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal(new long[] { 2, 4, 5, 6, 7 }, plan.Events.Select(e => e.Lines.Single()));
+        Assert.Equal(new[] { "13047", "13048", "13049" }, plan.Events.Skip(2).Select(e => e.Event.UserId));
+    }
+
+    [Fact]
     public void An_order_over_the_grids_line_limit_is_split_into_parts_with_a_warning()
     {
         var rows = new StringBuilder("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n");

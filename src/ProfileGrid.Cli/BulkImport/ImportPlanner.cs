@@ -86,7 +86,8 @@ public sealed class ImportPlanner
 
     private void ReadCsv(string path, CancellationToken cancellationToken)
     {
-        using var text = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
+        using var text = new StrayQuoteReader(
+            new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 }), _mapping.Delimiter[0]);
         // The header is read as a row: Sep refuses a header that has a name twice (Excel's trailing empty columns,
         // "...,Country,,"), and such a file is fine as long as the columns the mapping names appear once.
         using var reader = new SepReaderOptions(new Sep(_mapping.Delimiter[0]))
