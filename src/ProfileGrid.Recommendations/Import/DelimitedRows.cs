@@ -61,9 +61,13 @@ internal sealed class DelimitedRows
         };
         using var reader = options.From(text);
         var headerPending = hasHeader;
+        // Sep numbers the first row of a file read without a header as line 2; every later row it numbers right.
+        var firstRow = true;
         long? total = stream.CanSeek ? stream.Length : null;
         foreach (var current in reader)
         {
+            var line = firstRow ? 1 : current.LineNumberFrom;
+            firstRow = false;
             if (headerPending)
             {
                 headerPending = false;
@@ -96,7 +100,7 @@ internal sealed class DelimitedRows
                 fields[c] = current[c].Span.Trim().ToString();
             }
 
-            row(current.LineNumberFrom, fields, current.Span.ToString());
+            row(line, fields, current.Span.ToString());
         }
 
         if (headerPending)

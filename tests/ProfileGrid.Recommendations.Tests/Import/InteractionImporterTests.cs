@@ -142,6 +142,16 @@ public sealed class InteractionImporterTests
         Assert.Contains("no header", empty.Message);
     }
 
+    [Theory]
+    [InlineData("196 242 3 881250949\n186\t302\t3\t891717742\n22 377 1 878887116\n")]
+    [InlineData("196\n186\t302\t3\t891717742\n22\n")]
+    public void A_bad_first_line_of_a_file_without_a_header_is_reported_as_line_1(string text)
+    {
+        var result = Import(Utf8(text), new ImportOptions { Format = InteractionFileFormat.MovieLens100k });
+
+        Assert.Equal([1L, 3L], result.Rejects.Select(r => r.Line));
+    }
+
     [Fact]
     public void Rejects_are_all_counted_but_listed_up_to_the_limit()
     {
