@@ -138,6 +138,7 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Equal(1, body.GetProperty("accepted").GetInt32());
         var rejected = Assert.Single(body.GetProperty("rejected").EnumerateArray());
         Assert.Equal(1, rejected.GetProperty("index").GetInt32());
+        Assert.Equal("p1", rejected.GetProperty("eventId").GetString());
         Assert.StartsWith(expected, $"{rejected.GetProperty("field").GetString()}: {rejected.GetProperty("reason").GetString()}");
         var profile = await SegmentScenario.PollAsync(
             async () => (await Silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = "shop", UserIds = { user } })).Profiles.FirstOrDefault(),
@@ -259,6 +260,8 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Equal(2, body.GetProperty("accepted").GetInt32());
         var rejected = body.GetProperty("rejected").EnumerateArray().Select(r => (r.GetProperty("index").GetInt32(), r.GetProperty("field").GetString())).ToList();
         Assert.Equal([(1, "events[1].search.query"), (2, "events[2].context.user_agent")], rejected);
+        // The reject names the event by its id, as a validation reject does.
+        Assert.Equal(["s2", "s3"], body.GetProperty("rejected").EnumerateArray().Select(r => r.GetProperty("eventId").GetString()));
         Assert.Contains("surrogate", body.GetProperty("rejected")[0].GetProperty("reason").GetString());
         var profile = await WaitForProfileAsync("shop", user, p => p.EventsApplied == 2);
         Assert.Equal(1, profile.Behavior.EventCounts["search"]);

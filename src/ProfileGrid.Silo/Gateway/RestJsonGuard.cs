@@ -135,7 +135,11 @@ public sealed class RestJsonGuard(RequestDelegate next)
             var events = root!["events"]!.AsArray();
             foreach (var index in refused.Keys)
             {
-                events[index] = new JsonObject();
+                // The event id stays when it is readable, so that the reject names it as validation rejects do.
+                var id = (events[index] as JsonObject)?.FirstOrDefault(p => p.Key is "eventId" or "event_id").Value;
+                events[index] = id is JsonValue text && text.GetValueKind() == JsonValueKind.String && IsUnicode(text)
+                    ? new JsonObject { ["eventId"] = text.GetValue<string>() }
+                    : new JsonObject();
             }
 
             body = JsonSerializer.SerializeToUtf8Bytes(root);
