@@ -112,6 +112,29 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_windows_1252_export_read_as_utf8_rejects_its_rows_by_field_and_is_read_right_when_the_mapping_names_its_encoding()
+    {
+        // Excel's CSV on a German Windows: "Müller" and "Mäller" are bytes FC and E4, not UTF-8. Read as UTF-8 with
+        // replacement both became "M\uFFFDller": two customers made one, silently.
+        var text = "Bestellung;Kunde;Artikel;Menge;Preis;Datum\n" +
+            "A-1;Müller;Äpfel;1;1,50;02.12.2010 10:07\n" +
+            "A-2;Mäller;Äpfel;2;1,50;02.12.2010 10:08\n";
+        var path = Path.Combine(_folder.FullName, "excel.csv");
+        File.WriteAllBytes(path, System.Text.CodePagesEncodingProvider.Instance.GetEncoding(1252)!.GetBytes(text));
+        var (mapping, _) = ImportMapping.Load(Example("orders-de.json"));
+
+        var asUtf8 = new ImportPlanner(mapping).Plan(path);
+        Assert.Empty(asUtf8.Events);
+        Assert.Equal(new[] { (2L, "Kunde", "bad_encoding"), (3L, "Kunde", "bad_encoding") }, asUtf8.Rejects.Select(r => (r.Line, r.Field, r.Code)));
+        Assert.Contains("windows-1252", asUtf8.Rejects[0].Reason);
+
+        mapping.TextEncoding = "windows-1252";
+        var plan = new ImportPlanner(mapping).Plan(path);
+        Assert.Equal(new[] { "Müller", "Mäller" }, plan.Events.Select(e => e.Event.UserId));
+        Assert.Equal("Äpfel", plan.Events[0].Event.Purchase.Lines[0].ProductId);
+    }
+
+    [Fact]
     public void An_order_over_the_grids_line_limit_is_split_into_parts_with_a_warning()
     {
         var rows = new StringBuilder("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n");

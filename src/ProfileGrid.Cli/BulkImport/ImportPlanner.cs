@@ -87,7 +87,7 @@ public sealed class ImportPlanner
     private void ReadCsv(string path, CancellationToken cancellationToken)
     {
         using var text = new StrayQuoteReader(
-            new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 }), _mapping.Delimiter[0]);
+            new StreamReader(path, _mapping.Decoder()!, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 }), _mapping.Delimiter[0]);
         // The header is read as a row: Sep refuses a header that has a name twice (Excel's trailing empty columns,
         // "...,Country,,"), and such a file is fine as long as the columns the mapping names appear once.
         using var reader = new SepReaderOptions(new Sep(_mapping.Delimiter[0]))
@@ -191,7 +191,7 @@ public sealed class ImportPlanner
 
     private void ReadJsonLines(string path, CancellationToken cancellationToken)
     {
-        using var text = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
+        using var text = new StreamReader(path, _mapping.Decoder()!, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
         long line = 0;
         var values = new string?[SlotCount];
         while (text.ReadLine() is { } raw)
@@ -270,6 +270,17 @@ public sealed class ImportPlanner
         }
 
         _seen[fingerprint] = line;
+
+        // Bytes that are not UTF-8 read as U+FFFD: in a mapped field that would make "Müller" and "Mäller" one customer.
+        // Only mapped fields are checked, so a Latin-1 export whose descriptions have accents still imports.
+        for (var s = 0; s < SlotCount; s++)
+        {
+            if (v[s] is { } value && value.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                Reject(line, ColumnOf((Slot)s), $"holds bytes that are not {_mapping.TextEncoding}: set the file's encoding in the mapping (\"encoding\": \"windows-1252\" for Excel on western Windows)", "bad_encoding");
+                return;
+            }
+        }
 
         var user = Code(v[(int)Slot.User], upper: false);
         var anonymous = Code(v[(int)Slot.Anonymous], upper: false);
