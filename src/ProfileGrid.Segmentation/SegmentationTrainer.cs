@@ -29,8 +29,9 @@ public sealed record SegmentationSettings
 
     /// <summary>
     /// Which frequency and spend the default features count: <c>lifetime</c> (frequency, monetary), <c>365d</c>
-    /// (frequency_365d, monetary_365d), or <c>auto</c>: lifetime unless the tenant's history (the longest tenure among
-    /// the training rows) spans more than two windows (730 days). Ignored when <see cref="Features"/> are named.
+    /// (frequency_365d, monetary_365d), or <c>auto</c>: lifetime unless the tenant's history (from the longest tenure
+    /// among the training rows to the newest last event) spans more than two windows (730 days) and reaches into the
+    /// last 365 days. Ignored when <see cref="Features"/> are named.
     /// </summary>
     public string Window { get; init; } = "auto";
 
@@ -330,7 +331,8 @@ public static class SegmentationTrainer
         var distinguishing = SegmentLabeler.Distinguish(features, originalCentroids, mean, stdDev);
         var rules = settings.LabelRules ?? new LabelRules();
         var names = SegmentLabeler.Label(data.SourceFeatures, data.Rows, result.Labels, k, rules, data.Currency);
-        if (HistoryDays(data) is { } history)
+        // Recency runs to now, so what bounds it is the oldest first event's age: span and quiet time together.
+        if (HistoryDays(data) is { } reach && reach.Span + reach.Quiet is var history)
         {
             foreach (var (name, days) in new[] { ("dormant_after_days", rules.DormantAfterDays), ("at_risk_after_days", rules.AtRiskAfterDays) })
             {
@@ -452,11 +454,13 @@ public static class SegmentationTrainer
         var windowed = window == "365d";
         if (window == "auto")
         {
-            var history = HistoryDays(data) ?? 0;
-            windowed = history > AutoWindowHistoryDays;
+            var (history, quiet) = HistoryDays(data) ?? (0, 0);
+            windowed = history > AutoWindowHistoryDays && quiet <= WindowDays;
             notes.Add(windowed
                 ? $"frequency and spend count the last 365 days (frequency_365d, monetary_365d): the history spans {history:0} days, more than {AutoWindowHistoryDays}."
-                : $"frequency and spend count the whole history (frequency, monetary): it spans {history:0} days, no more than {AutoWindowHistoryDays}.");
+                : history > AutoWindowHistoryDays
+                    ? $"frequency and spend count the whole history (frequency, monetary): it spans {history:0} days, but its newest event is {quiet:0} days old, so every 365-day count would be 0 (an imported history)."
+                    : $"frequency and spend count the whole history (frequency, monetary): it spans {history:0} days, no more than {AutoWindowHistoryDays}.");
         }
 
         string[] wanted = windowed
@@ -467,12 +471,27 @@ public static class SegmentationTrainer
         return available.Length > 0 ? available : data.SourceFeatures.ToArray();
     }
 
-    /// <summary>How far back the tenant's history reaches: the longest tenure among the rows; null without tenure.</summary>
-    private static double? HistoryDays(TrainingSet data)
+    /// <summary>
+    /// How long the tenant's history is, from its oldest first event (the longest tenure) to its newest event (the
+    /// shortest days since last seen), and how old that newest event is; null without tenure. Measured to now, an
+    /// imported 2010-2011 history would span fifteen years.
+    /// </summary>
+    private static (double Span, double Quiet)? HistoryDays(TrainingSet data)
     {
-        var tenure = data.SourceFeatures.ToList().IndexOf("tenure_days");
-        return tenure >= 0 && data.Rows.Length > 0 ? data.Rows.Max(r => r[tenure]) : null;
+        var names = data.SourceFeatures.ToList();
+        var tenure = names.IndexOf("tenure_days");
+        if (tenure < 0 || data.Rows.Length == 0)
+        {
+            return null;
+        }
+
+        var lastSeen = names.IndexOf("days_since_last_seen");
+        var quiet = lastSeen >= 0 ? data.Rows.Min(r => r[lastSeen]) : 0;
+        return (data.Rows.Max(r => r[tenure]) - quiet, quiet);
     }
+
+    /// <summary>The window of frequency_365d and monetary_365d.</summary>
+    private const double WindowDays = 365;
 
     /// <summary>History longer than this (days) makes the <c>auto</c> window count the last 365 days rather than the lifetime.</summary>
     public const double AutoWindowHistoryDays = 730;

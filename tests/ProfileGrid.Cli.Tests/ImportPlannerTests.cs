@@ -44,10 +44,94 @@ public sealed class ImportPlannerTests : IDisposable
         var order = plan.Events[0].Event;
         Assert.Equal(("A-1", "EUR", "2010-12-02T09:07:00Z"), (order.Purchase.OrderId, order.Purchase.Currency, order.OccurredAt));
         Assert.Equal(new[] { "1234.50", "89.90" }, order.Purchase.Lines.Select(l => l.UnitPrice));
-        Assert.Equal(new[] { "TISCH", "STUHL" }, order.Purchase.Lines.Select(l => l.ProductId));
+        // Codes keep their case unless the mapping asks (only the Online Retail examples do): "tisch" is the live API's id too.
+        Assert.Equal(new[] { "tisch", "stuhl" }, order.Purchase.Lines.Select(l => l.ProductId));
         Assert.Equal(new long[] { 2, 3 }, plan.Events[0].Lines);
         // 02:30 on 27 March 2011 does not exist in Berlin (clocks went from 02:00 to 03:00): read as the hour after.
         Assert.Equal("2011-03-27T01:30:00Z", plan.Events[1].Event.OccurredAt);
+    }
+
+    [Fact]
+    public void An_excel_export_with_trailing_empty_columns_imports_and_a_mapped_column_named_twice_is_refused()
+    {
+        // "...,Country,," names the empty column twice; the mapping does not use it, so the file is fine.
+        var plan = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,,\r\n" +
+            "536365,85123A,\"WHITE HANGING HEART T-LIGHT HOLDER\",6,12/1/2010 8:26,2.55,17850,United Kingdom,,\r\n" +
+            "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom,,\r\n");
+        Assert.Empty(plan.Rejects);
+        Assert.Equal(2, plan.RowsImported);
+        Assert.Equal(new long[] { 2, 3 }, plan.Events.Single().Lines);
+
+        // A column the mapping names, twice: which one holds the customer is unknown, so the header is refused.
+        var twice = Assert.Throws<InvalidDataException>(() => Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,CustomerID\n" +
+            "536365,85123A,X,6,12/1/2010 8:26,2.55,17850,United Kingdom,17851\n", "twice.csv"));
+        Assert.Contains("'CustomerID', which the header has twice (columns 7 and 9)", twice.Message);
+
+        var empty = Assert.Throws<InvalidDataException>(() => Plan(Example("online-retail.json"), "", "empty.csv"));
+        Assert.Contains("the file is empty", empty.Message);
+    }
+
+    [Fact]
+    public void Codes_keep_their_case_unless_the_mapping_upper_cases_them_as_online_retail_does()
+    {
+        var clicks = Plan(Example("clickstream.json"),
+            """{"user":"u-1","type":"buy","ts":1291191960,"order":"o-1","product":" sku-1 ","category":"Shoes","qty":2,"price":"59.90"}""" + "\n" +
+            """{"user":"u-1","type":"buy","ts":1291191960,"order":"O-1","product":"SKU-1","category":"Shoes","qty":1,"price":"59.90"}""" + "\n",
+            "clicks.jsonl");
+        Assert.Equal(new[] { "o-1", "O-1" }, clicks.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal(new[] { "sku-1", "SKU-1" }, clicks.Events.Select(e => e.Event.Purchase.Lines[0].ProductId));
+
+        var retail = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "536365,85123a ,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\n" +
+            "c536366,85123A,WHITE HANGING HEART T-LIGHT HOLDER,-1,12/1/2010 8:30,2.55,17850,United Kingdom\n");
+        Assert.Equal(new[] { "85123A" }, retail.Events[0].Event.Purchase.Lines.Select(l => l.ProductId));
+        Assert.Equal(("refund", "C536366"), (retail.Events[1].Event.Type, retail.Events[1].Event.Refund.RefundId));
+    }
+
+    [Fact]
+    public void A_quote_inside_an_unquoted_field_is_a_character_and_loses_no_row_after_it()
+    {
+        // Inches in a description: pandas reads 5 rows here; counting that quote as an opening one joined every row after
+        // it into one field, and those rows were neither imported nor rejected.
+        var plan = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "536365,85123A,\"MULTI\nLINE, QUOTED \"\"DESCRIPTION\"\"\",6,12/1/2010 8:26,2.55,17850,United Kingdom\n" +
+            "536366,22222,12\" VINYL RECORD FRAME,1,12/1/2010 8:28,1.85,17850,United Kingdom\n" +
+            "536367,84879,\"SET OF 3, LARGE\",32,12/1/2010 8:34,1.69,13047,United Kingdom\n" +
+            "536368,84880,9\" X 12\" FRAME,2,12/1/2010 8:35,1.69,13048,United Kingdom\n" +
+            "536369,84881,BIRD ORNAMENT,2,12/1/2010 8:36,1.69,13049,United Kingdom\n");
+
+        Assert.Empty(plan.Rejects);
+        Assert.Equal(5, plan.RowsRead);
+        Assert.Equal(new[] { "536365", "536366", "536367", "536368", "536369" }, plan.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal(new long[] { 2, 4, 5, 6, 7 }, plan.Events.Select(e => e.Lines.Single()));
+        Assert.Equal(new[] { "13047", "13048", "13049" }, plan.Events.Skip(2).Select(e => e.Event.UserId));
+    }
+
+    [Fact]
+    public void A_windows_1252_export_read_as_utf8_rejects_its_rows_by_field_and_is_read_right_when_the_mapping_names_its_encoding()
+    {
+        // Excel's CSV on a German Windows: "Müller" and "Mäller" are bytes FC and E4, not UTF-8. Read as UTF-8 with
+        // replacement both became "M\uFFFDller": two customers made one, silently.
+        var text = "Bestellung;Kunde;Artikel;Menge;Preis;Datum\n" +
+            "A-1;Müller;Äpfel;1;1,50;02.12.2010 10:07\n" +
+            "A-2;Mäller;Äpfel;2;1,50;02.12.2010 10:08\n";
+        var path = Path.Combine(_folder.FullName, "excel.csv");
+        File.WriteAllBytes(path, System.Text.CodePagesEncodingProvider.Instance.GetEncoding(1252)!.GetBytes(text));
+        var (mapping, _) = ImportMapping.Load(Example("orders-de.json"));
+
+        var asUtf8 = new ImportPlanner(mapping).Plan(path);
+        Assert.Empty(asUtf8.Events);
+        Assert.Equal(new[] { (2L, "Kunde", "bad_encoding"), (3L, "Kunde", "bad_encoding") }, asUtf8.Rejects.Select(r => (r.Line, r.Field, r.Code)));
+        Assert.Contains("windows-1252", asUtf8.Rejects[0].Reason);
+
+        mapping.TextEncoding = "windows-1252";
+        var plan = new ImportPlanner(mapping).Plan(path);
+        Assert.Equal(new[] { "Müller", "Mäller" }, plan.Events.Select(e => e.Event.UserId));
+        Assert.Equal("Äpfel", plan.Events[0].Event.Purchase.Lines[0].ProductId);
     }
 
     [Fact]

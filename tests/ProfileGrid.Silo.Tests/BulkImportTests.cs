@@ -282,6 +282,42 @@ public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
         Assert.Equal(1, profiles["anon:a-77"].Behavior.EventCounts["product_view"]);
     }
 
+    [Fact]
+    public async Task An_imported_order_reported_again_by_the_live_api_counts_once_and_its_product_is_the_same_item()
+    {
+        // The web shop streams order o-1 live; the same order comes again in a clickstream export. Codes keep their
+        // case (only the Online Retail mappings upper-case them), so both reports name one order and one product.
+        var tenant = "both-" + Guid.NewGuid().ToString("N")[..8];
+        var file = Path.Combine(_folder.FullName, "orders.jsonl");
+        File.WriteAllLines(file,
+        [
+            """{"user":"u-1","type":"buy","ts":"2010-12-01T08:30:00Z","order":"o-1","product":"sku-1","category":"Shoes","qty":2,"price":"59.90"}""",
+        ]);
+        var (exit, output) = Run(ImportArgs(tenant, file, Path.Combine(Examples, "clickstream.json")));
+        Assert.True(exit == 0, output);
+
+        var live = new IngestEventsRequest { Tenant = tenant, Historical = true };
+        live.Events.Add(new Event
+        {
+            EventId = "web-order-o-1", Type = "purchase", UserId = "u-1", Source = "web", OccurredAt = "2010-12-01T08:30:00Z",
+            Purchase = new Purchase { OrderId = "o-1", Currency = "EUR", Lines = { new PurchaseLine { ProductId = "sku-1", Category = "Shoes", Quantity = 2, UnitPrice = "59.90" } } },
+        });
+        live.Events.Add(new Event
+        {
+            EventId = "web-view-after", Type = "product_view", UserId = "u-1", Source = "web", OccurredAt = "2010-12-01T08:40:00Z",
+            Product = new ProductAction { ProductId = "sku-1" },
+        });
+        var answer = await fixture.Silo.Client.IngestEventsAsync(live);
+        Assert.True(answer.Accepted == 2, string.Join("; ", answer.Rejected.Select(r => $"{r.Field}: {r.Reason}")));
+
+        // The view after the live order is applied after it (a user's events apply in log order).
+        var profiles = await WaitForAsync(tenant, ["u-1"], p => p.TryGetValue("u-1", out var u) && u.Behavior.EventCounts.GetValueOrDefault("product_view") == 1);
+        var u1 = profiles["u-1"];
+        Assert.True(u1.Behavior.Orders == 1, Describe(u1));
+        Assert.Equal(119.80m, decimal.Parse(Amount(u1, "EUR"), CultureInfo.InvariantCulture));
+        Assert.All(u1.Behavior.RecentActions.Where(a => a.ProductId.Length > 0), a => Assert.Equal("sku-1", a.ProductId));
+    }
+
     private static bool Matches(IReadOnlyDictionary<string, Profile> profiles, string user, decimal net, long orders, long refunds) =>
         profiles.TryGetValue(user, out var p)
         && p.Behavior.Orders == orders

@@ -138,6 +138,7 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Equal(1, body.GetProperty("accepted").GetInt32());
         var rejected = Assert.Single(body.GetProperty("rejected").EnumerateArray());
         Assert.Equal(1, rejected.GetProperty("index").GetInt32());
+        Assert.Equal("p1", rejected.GetProperty("eventId").GetString());
         Assert.StartsWith(expected, $"{rejected.GetProperty("field").GetString()}: {rejected.GetProperty("reason").GetString()}");
         var profile = await SegmentScenario.PollAsync(
             async () => (await Silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = "shop", UserIds = { user } })).Profiles.FirstOrDefault(),
@@ -238,6 +239,37 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Equal(HttpStatusCode.OK, onlyNull);
         Assert.Equal(0, onlyNullBody.GetProperty("accepted").GetInt32());
         Assert.Equal("events[0]", onlyNullBody.GetProperty("rejected")[0].GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task A_string_cut_inside_an_emoji_rejects_its_event_by_name_and_the_rest_is_accepted()
+    {
+        // JSON.stringify of "ab😀".substring(0, 3) is "ab\ud83d": valid JSON escapes, half a surrogate pair.
+        var user = "u-" + NewId();
+        var json = $$"""
+            {"tenant": "shop", "events": [
+              {"eventId": "s1", "type": "page_view", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web"},
+              {"eventId": "s2", "type": "search", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web", "search": {"query": "ab\ud83d"} },
+              {"eventId": "s3", "type": "page_view", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web", "context": {"userAgent": "\udc00x"} },
+              {"eventId": "s4", "type": "search", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web", "search": {"query": "ok \ud83d\ude00"} }]}
+            """;
+
+        var (status, body) = await PostIngestAsync(json);
+
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+        Assert.Equal(2, body.GetProperty("accepted").GetInt32());
+        var rejected = body.GetProperty("rejected").EnumerateArray().Select(r => (r.GetProperty("index").GetInt32(), r.GetProperty("field").GetString())).ToList();
+        Assert.Equal([(1, "events[1].search.query"), (2, "events[2].context.user_agent")], rejected);
+        // The reject names the event by its id, as a validation reject does.
+        Assert.Equal(["s2", "s3"], body.GetProperty("rejected").EnumerateArray().Select(r => r.GetProperty("eventId").GetString()));
+        Assert.Contains("surrogate", body.GetProperty("rejected")[0].GetProperty("reason").GetString());
+        var profile = await WaitForProfileAsync("shop", user, p => p.EventsApplied == 2);
+        Assert.Equal(1, profile.Behavior.EventCounts["search"]);
+
+        // Outside the events, the request itself is refused by name.
+        var (whole, wholeBody) = await PostIngestAsync($$"""{"tenant": "sh\ud800op", "events": [{"eventId": "s5", "type": "page_view", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, whole);
+        Assert.Contains("tenant", wholeBody.GetProperty("message").GetString());
     }
 
     [Fact]

@@ -15,6 +15,23 @@ public sealed record ImportMapping
     /// <summary>csv or jsonl.</summary>
     public string Format { get; set; } = "csv";
 
+    /// <summary>
+    /// The file's character encoding: utf-8 (the default), windows-1252 (Excel's CSV on western Windows) or iso-8859-1.
+    /// A byte order mark wins. Bytes the encoding has no character for reject their row when they are in a mapped field
+    /// (bad_encoding), rather than make "Müller" and "Mäller" one customer.
+    /// </summary>
+    [JsonPropertyName("encoding")]
+    public string TextEncoding { get; set; } = "utf-8";
+
+    /// <summary>The decoder of <see cref="TextEncoding"/>; null for a name the importer does not know.</summary>
+    internal Encoding? Decoder() => TextEncoding.ToLowerInvariant() switch
+    {
+        "utf-8" or "utf8" => new UTF8Encoding(encoderShouldEmitUTF8Identifier: false),
+        "windows-1252" or "cp1252" => CodePagesEncodingProvider.Instance.GetEncoding(1252),
+        "iso-8859-1" or "latin1" => Encoding.Latin1,
+        _ => null,
+    };
+
     /// <summary>CSV only: the separator (one character); default comma.</summary>
     public string Delimiter { get; set; } = ",";
 
@@ -69,6 +86,12 @@ public sealed record ImportMapping
     /// <summary>A purchase line with a negative quantity is a return: it becomes a refund line.</summary>
     public bool NegativeQuantityIsRefund { get; set; } = true;
 
+    /// <summary>
+    /// Product and order codes are upper-cased (Online Retail writes one stock code as "85123a" and "85123A"). Off by
+    /// default: codes keep their case, so an imported order or product is the same one the live API reports.
+    /// </summary>
+    public bool UpperCaseCodes { get; set; }
+
     /// <summary>reject (default): rows without a user are rejected; anonymous: imported under the anonymous field when it has a value.</summary>
     public string MissingUser { get; set; } = "reject";
 
@@ -112,6 +135,11 @@ public sealed record ImportMapping
         if (Format is not ("csv" or "jsonl"))
         {
             problems.Add($"format: csv or jsonl ('{Format}')");
+        }
+
+        if (Decoder() is null)
+        {
+            problems.Add($"encoding: utf-8, windows-1252 or iso-8859-1 ('{TextEncoding}')");
         }
 
         if (Delimiter.Length != 1)

@@ -86,22 +86,39 @@ public sealed class ImportPlanner
 
     private void ReadCsv(string path, CancellationToken cancellationToken)
     {
-        using var text = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
+        using var text = new StrayQuoteReader(
+            new StreamReader(path, _mapping.Decoder()!, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 }), _mapping.Delimiter[0]);
+        // The header is read as a row: Sep refuses a header that has a name twice (Excel's trailing empty columns,
+        // "...,Country,,"), and such a file is fine as long as the columns the mapping names appear once.
         using var reader = new SepReaderOptions(new Sep(_mapping.Delimiter[0]))
         {
-            HasHeader = true,
+            HasHeader = false,
             DisableColCountCheck = true,
             Unescape = true,
         }.From(text);
-        var header = reader.Header.ColNames.Select(name => name.Trim().TrimStart('\uFEFF').Trim()).ToList();
+        var header = new List<string>();
+        if (reader.MoveNext())
+        {
+            var first = reader.Current;
+            for (var c = 0; c < first.ColCount; c++)
+            {
+                header.Add(first[c].ToString().Trim().TrimStart('\uFEFF').Trim());
+            }
+        }
+
         var index = new int[SlotCount];
         var missing = new List<string>();
         for (var s = 0; s < SlotCount; s++)
         {
             index[s] = _columns[s] is { } column ? header.FindIndex(h => h.Equals(column, StringComparison.OrdinalIgnoreCase)) : -1;
+            var name = $"fields.{char.ToLowerInvariant(((Slot)s).ToString()[0])}{((Slot)s).ToString()[1..]}";
             if (_columns[s] is { } wanted && index[s] < 0)
             {
-                missing.Add($"fields.{char.ToLowerInvariant(((Slot)s).ToString()[0])}{((Slot)s).ToString()[1..]} names column '{wanted}'");
+                missing.Add($"{name} names column '{wanted}'");
+            }
+            else if (_columns[s] is { } named && header.FindLastIndex(h => h.Equals(named, StringComparison.OrdinalIgnoreCase)) is var last && last != index[s])
+            {
+                missing.Add($"{name} names column '{named}', which the header has twice (columns {index[s] + 1} and {last + 1})");
             }
         }
 
@@ -116,7 +133,9 @@ public sealed class ImportPlanner
 
         if (missing.Count > 0)
         {
-            throw new InvalidDataException($"the header ({string.Join(",", header)}) lacks columns the mapping names: {string.Join("; ", missing)}");
+            throw new InvalidDataException(header.Count == 0
+                ? $"the file is empty: no header with the columns the mapping names: {string.Join("; ", missing)}"
+                : $"the header ({string.Join(",", header)}) lacks columns the mapping names, or names them twice: {string.Join("; ", missing)}");
         }
 
         var values = new string?[SlotCount];
@@ -124,8 +143,9 @@ public sealed class ImportPlanner
         using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Span<byte> digest = stackalloc byte[32];
         ReadOnlySpan<char> fieldSeparator = "\u001f";
-        foreach (var row in reader)
+        while (reader.MoveNext())
         {
+            var row = reader.Current;
             _plan.RowsRead++;
             if ((_plan.RowsRead & 0x3FFF) == 0)
             {
@@ -171,7 +191,7 @@ public sealed class ImportPlanner
 
     private void ReadJsonLines(string path, CancellationToken cancellationToken)
     {
-        using var text = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
+        using var text = new StreamReader(path, _mapping.Decoder()!, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
         long line = 0;
         var values = new string?[SlotCount];
         while (text.ReadLine() is { } raw)
@@ -251,6 +271,17 @@ public sealed class ImportPlanner
 
         _seen[fingerprint] = line;
 
+        // Bytes that are not UTF-8 read as U+FFFD: in a mapped field that would make "Müller" and "Mäller" one customer.
+        // Only mapped fields are checked, so a Latin-1 export whose descriptions have accents still imports.
+        for (var s = 0; s < SlotCount; s++)
+        {
+            if (v[s] is { } value && value.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                Reject(line, ColumnOf((Slot)s), $"holds bytes that are not {_mapping.TextEncoding}: set the file's encoding in the mapping (\"encoding\": \"windows-1252\" for Excel on western Windows)", "bad_encoding");
+                return;
+            }
+        }
+
         var user = Code(v[(int)Slot.User], upper: false);
         var anonymous = Code(v[(int)Slot.Anonymous], upper: false);
         if (user.Length == 0)
@@ -284,7 +315,7 @@ public sealed class ImportPlanner
             return;
         }
 
-        var product = Code(v[(int)Slot.Product], upper: true);
+        var product = Code(v[(int)Slot.Product], _mapping.UpperCaseCodes);
         if (product.Length == 0)
         {
             Reject(line, ColumnOf(Slot.Product), "no product code", "missing_product");
@@ -321,7 +352,7 @@ public sealed class ImportPlanner
             price = p;
         }
 
-        var order = Code(v[(int)Slot.Order], upper: true);
+        var order = Code(v[(int)Slot.Order], _mapping.UpperCaseCodes);
         if (kind == "purchase" && ((_mapping.RefundOrderPrefix is { Length: > 0 } prefix && order.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             || (quantity < 0 && _mapping.NegativeQuantityIsRefund)))
         {
@@ -376,7 +407,7 @@ public sealed class ImportPlanner
                 return;
             }
 
-            AddToOrder(line, kind, user, anonymous, order, Code(v[(int)Slot.OriginalOrder], upper: true), currency, time, country,
+            AddToOrder(line, kind, user, anonymous, order, Code(v[(int)Slot.OriginalOrder], _mapping.UpperCaseCodes), currency, time, country,
                 new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
             _plan.RowsImported++;
             return;
@@ -391,7 +422,7 @@ public sealed class ImportPlanner
                 e.Purchase.Lines.Add(new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
                 break;
             case "refund":
-                e.Refund = new Refund { RefundId = order.Length > 0 ? order : id, OrderId = Code(v[(int)Slot.OriginalOrder], upper: true), Currency = currency };
+                e.Refund = new Refund { RefundId = order.Length > 0 ? order : id, OrderId = Code(v[(int)Slot.OriginalOrder], _mapping.UpperCaseCodes), Currency = currency };
                 e.Refund.Lines.Add(new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
                 break;
             default:
@@ -487,7 +518,7 @@ public sealed class ImportPlanner
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
     }
 
-    /// <summary>Trimmed, inner runs of white space made one space, and for codes upper case ("85123a " is 85123A).</summary>
+    /// <summary>Trimmed, inner runs of white space made one space, and upper case when asked ("85123a " is 85123A).</summary>
     private static string Code(string? value, bool upper)
     {
         if (string.IsNullOrWhiteSpace(value))

@@ -52,20 +52,35 @@ internal sealed class DelimitedRows
         using var text = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         var options = new SepReaderOptions(separator is { } s ? new Sep(s) : null)
         {
-            HasHeader = hasHeader,
+            // The header is read as a row: Sep refuses a header with a name twice (an Excel export's trailing empty
+            // columns), and such a file is still readable when the columns used are named once.
+            HasHeader = false,
             DisableColCountCheck = true,
             DisableQuotesParsing = !quotes,
             Unescape = quotes,
         };
         using var reader = options.From(text);
-        if (hasHeader)
-        {
-            header?.Invoke(reader.Header.ColNames.Select(Clean).ToArray());
-        }
-
+        var headerPending = hasHeader;
+        // Sep numbers the first row of a file read without a header as line 2; every later row it numbers right.
+        var firstRow = true;
         long? total = stream.CanSeek ? stream.Length : null;
         foreach (var current in reader)
         {
+            var line = firstRow ? 1 : current.LineNumberFrom;
+            firstRow = false;
+            if (headerPending)
+            {
+                headerPending = false;
+                var names = new string[current.ColCount];
+                for (var c = 0; c < names.Length; c++)
+                {
+                    names[c] = Clean(current[c].ToString());
+                }
+
+                header?.Invoke(names);
+                continue;
+            }
+
             LinesRead++;
             if (LinesRead % 16384 == 0)
             {
@@ -85,7 +100,12 @@ internal sealed class DelimitedRows
                 fields[c] = current[c].Span.Trim().ToString();
             }
 
-            row(current.LineNumberFrom, fields, current.Span.ToString());
+            row(line, fields, current.Span.ToString());
+        }
+
+        if (headerPending)
+        {
+            header?.Invoke([]);
         }
 
         progress?.Report(new ImportProgress(stream.CanSeek ? stream.Position : 0, total, LinesRead));

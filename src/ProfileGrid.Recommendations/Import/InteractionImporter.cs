@@ -278,6 +278,7 @@ public static class InteractionImporter
         public static Layout FromHeader(string[] header, ColumnMapping? mapping)
         {
             var missing = new List<string>();
+            var twice = new List<string>();
             int? Find(string? name, bool required)
             {
                 if (name is null)
@@ -289,6 +290,11 @@ public static class InteractionImporter
                 if (at < 0 && required)
                 {
                     missing.Add(name);
+                }
+
+                if (at >= 0 && Array.FindLastIndex(header, h => string.Equals(h, name.Trim(), StringComparison.OrdinalIgnoreCase)) is var last && last != at)
+                {
+                    twice.Add($"'{name}' names columns {at + 1} and {last + 1}");
                 }
 
                 return at < 0 ? null : at;
@@ -308,8 +314,14 @@ public static class InteractionImporter
 
             if (missing.Count > 0)
             {
-                throw new InvalidDataException(
-                    $"The header lacks column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))}; it has {string.Join(", ", header.Select(h => $"'{h}'"))}.");
+                throw new InvalidDataException(header.Length == 0
+                    ? $"The file has no header (it is empty); expected column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))}."
+                    : $"The header lacks column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))}; it has {string.Join(", ", header.Select(h => $"'{h}'"))}.");
+            }
+
+            if (twice.Count > 0)
+            {
+                throw new InvalidDataException($"The header names a column it uses twice, so which one is meant is unknown: {string.Join("; ", twice)}.");
             }
 
             return layout;

@@ -58,7 +58,7 @@ public sealed partial class ProfileGatewayService(
             var wire = request.Events[index];
             if (refusedOnArrival?.GetValueOrDefault(index) is { } refused)
             {
-                response.Rejected.Add(new EventRejection { Index = index, Field = refused.Field, Reason = refused.Reason });
+                response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = refused.Field, Reason = refused.Reason });
                 metrics.Rejected(RejectionCodes.MalformedJson);
                 RejectedStat(request.Tenant, RejectionCodes.MalformedJson);
                 continue;

@@ -135,7 +135,11 @@ public sealed class RestJsonGuard(RequestDelegate next)
             var events = root!["events"]!.AsArray();
             foreach (var index in refused.Keys)
             {
-                events[index] = new JsonObject();
+                // The event id stays when it is readable, so that the reject names it as validation rejects do.
+                var id = (events[index] as JsonObject)?.FirstOrDefault(p => p.Key is "eventId" or "event_id").Value;
+                events[index] = id is JsonValue text && text.GetValueKind() == JsonValueKind.String && IsUnicode(text)
+                    ? new JsonObject { ["eventId"] = text.GetValue<string>() }
+                    : new JsonObject();
             }
 
             body = JsonSerializer.SerializeToUtf8Bytes(root);
@@ -378,6 +382,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return CheckMessage(node, field.MessageType, at, null, strict);
         }
 
+        if (field.FieldType == FieldType.String && node is JsonValue text && text.GetValueKind() == JsonValueKind.String && !IsUnicode(text))
+        {
+            // "\ud83d" alone: JSON's escapes allow it (a JavaScript client that cut a string inside an emoji sends it),
+            // but it is no text; transcoding would refuse the whole request without saying where.
+            return new FieldError(at, "is not valid Unicode: it holds half of a UTF-16 surrogate pair (a string cut inside an emoji?)");
+        }
+
         var ok = node is JsonValue value && field.FieldType switch
         {
             FieldType.String or FieldType.Bytes => value.GetValueKind() == JsonValueKind.String,
@@ -393,6 +404,34 @@ public sealed class RestJsonGuard(RequestDelegate next)
             _ => true,
         };
         return ok ? null : new FieldError(at, $"expected {Expected(field)}, got {Describe(node)}");
+    }
+
+    private static bool IsUnicode(JsonValue value)
+    {
+        string? text;
+        try
+        {
+            text = value.GetValue<string>();
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        var span = text.AsSpan();
+        for (var at = span.IndexOfAnyInRange('\uD800', '\uDFFF'); at >= 0 && at < span.Length; at++)
+        {
+            if (char.IsHighSurrogate(span[at]) && at + 1 < span.Length && char.IsLowSurrogate(span[at + 1]))
+            {
+                at++;
+            }
+            else if (char.IsSurrogate(span[at]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool Integer(JsonValue value, out long number)

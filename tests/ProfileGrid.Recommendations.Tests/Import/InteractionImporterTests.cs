@@ -121,6 +121,38 @@ public sealed class InteractionImporterTests
     }
 
     [Fact]
+    public void A_header_with_trailing_empty_columns_from_excel_imports_and_a_header_row_missing_is_named()
+    {
+        // Excel saves "...,timestamp,," when empty columns were touched: the header names '' twice.
+        var result = Import(
+            Utf8("userId,movieId,rating,timestamp,,\r\n1,1,4.0,964982703,,\r\n1,3,4.5,964981247,,\r\n"),
+            new ImportOptions { Format = InteractionFileFormat.MovieLensCsv });
+        Assert.Equal((2L, 0L), (result.Summary.Accepted, result.Summary.Rejected));
+
+        // ratings.csv written without its header: the first row is not taken for column names and crashes nothing.
+        var headless = Assert.Throws<InvalidDataException>(() =>
+            Import(Utf8("1,1,4.0,964982703\n1,3,4.5,964981247\n"), new ImportOptions { Format = InteractionFileFormat.MovieLensCsv }));
+        Assert.Contains("lacks column(s) 'userId'", headless.Message);
+
+        var twice = Assert.Throws<InvalidDataException>(() =>
+            Import(Utf8("user,item,item\nu1,a,b\n"), new ImportOptions()));
+        Assert.Contains("'item' names columns 2 and 3", twice.Message);
+
+        var empty = Assert.Throws<InvalidDataException>(() => Import([], new ImportOptions { Format = InteractionFileFormat.MovieLensCsv }));
+        Assert.Contains("no header", empty.Message);
+    }
+
+    [Theory]
+    [InlineData("196 242 3 881250949\n186\t302\t3\t891717742\n22 377 1 878887116\n")]
+    [InlineData("196\n186\t302\t3\t891717742\n22\n")]
+    public void A_bad_first_line_of_a_file_without_a_header_is_reported_as_line_1(string text)
+    {
+        var result = Import(Utf8(text), new ImportOptions { Format = InteractionFileFormat.MovieLens100k });
+
+        Assert.Equal([1L, 3L], result.Rejects.Select(r => r.Line));
+    }
+
+    [Fact]
     public void Rejects_are_all_counted_but_listed_up_to_the_limit()
     {
         var text = "user,item,rating\n" + string.Concat(Enumerable.Range(0, 50).Select(i => $"u{i},i,bad\n"));
