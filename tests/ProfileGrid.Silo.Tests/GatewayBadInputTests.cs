@@ -339,6 +339,40 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_path_that_percent_encodes_bytes_that_are_not_utf8_is_refused_and_never_reaches_the_user_it_resembles()
+    {
+        var suffix = NewId();
+        string percentUser = "%C3" + suffix, accentUser = "M\u00fcller" + suffix;
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(percentUser, "c1"), PageView(accentUser, "m1") } });
+        await WaitForProfileAsync("shop", percentUser, p => p.EventsApplied == 1);
+        await WaitForProfileAsync("shop", accentUser, p => p.EventsApplied == 1);
+
+        // "%25C3" is the user spelled "%C3..."; "%C3%BC" is UTF-8 for u-umlaut.
+        var (spelled, spelledBody) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/shop/users/%25C3{suffix}/profile");
+        Assert.Equal(HttpStatusCode.OK, spelled);
+        Assert.Equal(percentUser, JsonDocument.Parse(spelledBody).RootElement.GetProperty("userId").GetString());
+        var (accent, accentBody) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/shop/users/M%C3%BCller{suffix}/document");
+        Assert.Equal(HttpStatusCode.OK, accent);
+        Assert.Equal(accentUser, JsonDocument.Parse(accentBody).RootElement.GetProperty("userId").GetString());
+
+        // A lone "%C3" is no UTF-8: it used to decode to the same "%C3..." and read (or erase) that user.
+        foreach (var (method, target) in new[]
+                 {
+                     ("GET", $"/v1/tenants/shop/users/%C3{suffix}/profile"),
+                     ("GET", $"/v1/tenants/shop/users/%C3{suffix}/document"),
+                     ("DELETE", $"/v1/tenants/shop/users/%C3{suffix}"),
+                     ("GET", $"/v1/tenants/sh%FFop/users/u/profile"),
+                 })
+        {
+            var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, method, target);
+            Assert.True(status == HttpStatusCode.BadRequest, $"{method} {target}: {status} {body}");
+            Assert.Contains("not UTF-8", body);
+        }
+
+        Assert.Equal(1, (await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = percentUser })).EventsApplied);
+    }
+
+    [Fact]
     public async Task Dot_user_ids_are_refused_because_a_url_cannot_name_them()
     {
         var response = await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(".", "d1"), PageView("..", "d2") } });
