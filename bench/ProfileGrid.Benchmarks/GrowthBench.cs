@@ -108,6 +108,31 @@ public static class GrowthBench
         return failures.Count == 0 && results.Values.SelectMany(r => r).All(r => r.Verified) ? 0 : 1;
     }
 
+    /// <summary>
+    /// Waits until the host is at rest after the populate: a bulk load leaves work behind it for a minute or more (idle
+    /// profiles pack 30-60 s after their last event, shards write their state, the lake archives the load), and at 1M
+    /// users that tail is a million packs. The measured phases are meant for the population at rest, as at 3k, where the
+    /// populate's tail is a few thousand profiles; so they start once the host used under a fifth of a core for 5 s
+    /// running, and at most after 5 minutes.
+    /// </summary>
+    private static async Task SettleAsync(BenchHost host, Action<string> log)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMinutes(5))
+        {
+            var meter = host.StartCpuMeter();
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var used = meter.Stop();
+            if (used.Server < 0.2)
+            {
+                log($"host at rest after the populate in {clock.Elapsed.TotalSeconds:F0} s (last 5 s: {used.Server:F2} cores)");
+                return;
+            }
+        }
+
+        log($"host still busy 5 min after the populate; measuring anyway");
+    }
+
     private static async Task<GrowthResult> RunAsync(HostConfiguration config, int users, GrowthOptions options, Action<string> log)
     {
         var population = new GrowthPopulation(users, options.Seed, DateTimeOffset.UtcNow);
@@ -154,6 +179,7 @@ public static class GrowthBench
                 throw new InvalidOperationException($"the population is incomplete; nothing measured on it would mean anything. Host warnings: {host.Warnings()}.");
             }
 
+            await SettleAsync(host, log);
             var ingest = await ProfileGridRun.IngestAsync(host, measured, options.Concurrency, log);
 
             // The sampled users' populate sessions and whatever the measured ingest sent them.
