@@ -92,6 +92,28 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_customer_id_that_pandas_wrote_as_a_float_is_the_customer_of_the_original_file()
+    {
+        // pandas writes an integer column with gaps (Online Retail's CustomerID) as 17850.0: the same customer as 17850,
+        // who must not become a second profile beside the one the live API or an Excel export names.
+        var retail = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "536365,85123A,HEART,6,12/1/2010 8:26,2.55,17850.0,United Kingdom\n" +
+            "536366,85123A,HEART,1,12/1/2010 8:30,2.55,17850,United Kingdom\n" +
+            "536367,85123A,HEART,1,12/1/2010 8:31,2.55,17850.5,United Kingdom\n" +
+            "536368,85123A,HEART,1,12/1/2010 8:32,2.55,AB12.0,United Kingdom\n");
+        Assert.Equal(new[] { "17850", "17850", "17850.5", "AB12.0" }, retail.Events.Select(e => e.Event.UserId));
+
+        var clicks = Plan(Example("clickstream.json"),
+            """{"user":"17850.0","type":"buy","ts":1291191960,"order":"o-1","product":"sku-1","category":"Shoes","qty":1,"price":"59.90"}""" + "\n",
+            "clicks.jsonl");
+        Assert.Equal("17850.0", clicks.Events.Single().Event.UserId);
+        Assert.Equal("-12", ImportPlanner.WithoutZeroFraction("-12.00"));
+        Assert.Equal(".0", ImportPlanner.WithoutZeroFraction(".0"));
+        Assert.Equal("12.", ImportPlanner.WithoutZeroFraction("12."));
+    }
+
+    [Fact]
     public void A_quote_inside_an_unquoted_field_is_a_character_and_loses_no_row_after_it()
     {
         // Inches in a description: pandas reads 5 rows here; counting that quote as an opening one joined every row after

@@ -92,6 +92,13 @@ public sealed record ImportMapping
     /// </summary>
     public bool UpperCaseCodes { get; set; }
 
+    /// <summary>
+    /// A user id written as a whole number with a zero fraction ("12555.0", as pandas writes an integer column that has
+    /// gaps) is that number ("12555"), the id the live API and the original file use. Off by default: ids are kept as
+    /// written; the Online Retail example mappings set it.
+    /// </summary>
+    public bool IntegerUserIds { get; set; }
+
     /// <summary>reject (default): rows without a user are rejected; anonymous: imported under the anonymous field when it has a value.</summary>
     public string MissingUser { get; set; } = "reject";
 

@@ -283,6 +283,11 @@ public sealed class ImportPlanner
         }
 
         var user = Code(v[(int)Slot.User], upper: false);
+        if (_mapping.IntegerUserIds)
+        {
+            user = WithoutZeroFraction(user);
+        }
+
         var anonymous = Code(v[(int)Slot.Anonymous], upper: false);
         if (user.Length == 0)
         {
@@ -519,6 +524,20 @@ public sealed class ImportPlanner
     }
 
     /// <summary>Trimmed, inner runs of white space made one space, and upper case when asked ("85123a " is 85123A).</summary>
+    /// <summary>"12555.0" and "12555.00" are "12555"; anything else (12555.5, 1e3, AB12.0) is kept as it is.</summary>
+    internal static string WithoutZeroFraction(string id)
+    {
+        var dot = id.IndexOf('.');
+        if (dot <= 0 || dot == id.Length - 1 || !id.AsSpan(dot + 1).TrimStart('0').IsEmpty)
+        {
+            return id;
+        }
+
+        var whole = id.AsSpan(0, dot);
+        var digits = whole[0] == '-' ? whole[1..] : whole;
+        return !digits.IsEmpty && !digits.ContainsAnyExceptInRange('0', '9') ? whole.ToString() : id;
+    }
+
     private static string Code(string? value, bool upper)
     {
         if (string.IsNullOrWhiteSpace(value))
