@@ -41,7 +41,7 @@ public static class ProfileUpdater
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(options);
 
-        var oldestKeptDay = DailyBuckets.FirstDayOfWindow(UtcDay.Of(now), options.LongestWindowDays());
+        var oldestKeptDay = DailyBuckets.FirstDayOfWindow(NewestActivityDay(profile, events, now), options.LongestWindowDays());
         RememberOrdersOfOlderRows(profile);
         int applied = 0, duplicates = 0;
         var remembered = false;
@@ -80,6 +80,25 @@ public static class ProfileUpdater
         }
 
         return new ApplyResult(applied, duplicates);
+    }
+
+    /// <summary>
+    /// The day the kept daily activity reaches back from: the day of the profile's newest event (this batch's included),
+    /// or today when that is later. A history imported years after it happened keeps its last year of days, so windows
+    /// read as of a day in that history count it; live profiles, whose newest event is today, keep the last year to now.
+    /// </summary>
+    private static int NewestActivityDay(UserProfile profile, IReadOnlyList<UserEvent> events, DateTimeOffset now)
+    {
+        var newest = profile.Behavior.LastSeen ?? DateTimeOffset.MinValue;
+        foreach (var userEvent in events)
+        {
+            if (userEvent.OccurredAt > newest)
+            {
+                newest = userEvent.OccurredAt;
+            }
+        }
+
+        return Math.Min(UtcDay.Of(now), UtcDay.Of(newest));
     }
 
     /// <summary>

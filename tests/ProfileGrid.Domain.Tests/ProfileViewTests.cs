@@ -149,4 +149,40 @@ public class ProfileViewTests
         Assert.Equal(0, view.Behavior.Windows.Single(w => w.Window == "30d").Orders);
         Assert.Equal(1, view.Behavior.Windows.Single(w => w.Window == "90d").Orders);
     }
+
+    [Fact]
+    public void A_history_imported_years_later_keeps_its_last_year_of_days_for_windows_as_of_a_day_in_it()
+    {
+        // Online Retail II style: orders from December 2009 to December 2011, imported today.
+        var user = new ProfileUnderTest();
+        var lastDay = new DateTimeOffset(2011, 12, 9, 12, 0, 0, TimeSpan.Zero);
+        user.Apply(
+            Purchase(new DateTimeOffset(2009, 12, 1, 10, 0, 0, TimeSpan.Zero), "USD", 5m, id: "o-2009"),
+            Purchase(lastDay.AddDays(-200), "USD", 20m, id: "o-200"),
+            Purchase(lastDay.AddDays(-60), "USD", 30m, id: "o-60"));
+        user.Apply(Purchase(lastDay.AddDays(-10), "USD", 40m, id: "o-10"), PageView(lastDay));
+
+        var view = ProfileViews.Build(user.Profile, user.Options, lastDay.AddHours(1));
+
+        Assert.Equal((1L, 40m), Orders(view, "30d"));
+        Assert.Equal((2L, 70m), Orders(view, "90d"));
+        Assert.Equal((3L, 90m), Orders(view, "365d"));
+        Assert.Equal((4L, 95m), Orders(view, "all"));
+        Assert.Equal(10 + (1 / 24.0), view.RecencyDays!.Value, 4);
+
+        // As of now the same profile's windows are empty and all-time is unchanged: the history is over a year old.
+        var today = ProfileViews.Build(user.Profile, user.Options, user.Now);
+        Assert.Equal((0L, 0m), Orders(today, "365d"));
+        Assert.Equal((4L, 95m), Orders(today, "all"));
+
+        // A live event today moves the kept year to today's, as for any live profile.
+        user.Apply(PageView(user.Now));
+        Assert.All(user.Profile.Behavior.DailyBuckets, bucket => Assert.True(bucket.Day > UtcDay.Of(user.Now) - 365));
+    }
+
+    private static (long Orders, decimal Revenue) Orders(ProfileView view, string window)
+    {
+        var figures = view.Behavior.Windows.Single(w => w.Window == window);
+        return (figures.Orders, figures.Revenue.Amount);
+    }
 }

@@ -58,13 +58,25 @@ public class WindowTests
     }
 
     [Fact]
-    public void An_event_older_than_the_longest_window_counts_in_all_but_adds_no_bucket()
+    public void An_event_older_than_the_longest_window_before_the_newest_counts_in_all_but_adds_no_bucket()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(PageView(Now.AddDays(-1)), Purchase(Now.AddDays(-400), "USD", 50m));
+
+        Assert.Equal([UtcDay.Of(Now.AddDays(-1))], user.Profile.Behavior.DailyBuckets.Select(bucket => bucket.Day));
+        Assert.Equal(1, user.Window("all").Orders);
+        Assert.Equal(0, user.Window("365d").Orders);
+    }
+
+    [Fact]
+    public void An_old_history_keeps_its_days_but_counts_in_no_window_as_of_now()
     {
         var user = new ProfileUnderTest();
 
         user.Apply(Purchase(Now.AddDays(-400), "USD", 50m));
 
-        Assert.Empty(user.Profile.Behavior.DailyBuckets);
+        Assert.Single(user.Profile.Behavior.DailyBuckets);
         Assert.Equal(1, user.Window("all").Orders);
         Assert.Equal(0, user.Window("365d").Orders);
     }
