@@ -158,6 +158,45 @@ public static class ProfileFeatures
     }
 
     /// <summary>
+    /// Moves a vector extracted at <paramref name="asOf"/> to <paramref name="at"/>, later (<see cref="Age"/>) or earlier:
+    /// a segmentation run as of a past instant (a history imported years after it ended) measures recency, tenure and the
+    /// other days-since features to that instant. Earlier, they shrink by the days in between, never below 0 (a user
+    /// active after <paramref name="at"/> counts as active then), and engagement velocity is undecayed by the same
+    /// half-life. Counts, sums and the <see cref="Windowed"/> counts stay as extracted. Returns a new array.
+    /// </summary>
+    public static double[] MoveTo(double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset at, ProfileOptions options)
+    {
+        if (at >= asOf)
+        {
+            return Age(values, features, asOf, at, options);
+        }
+
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(features);
+        var moved = (double[])values.Clone();
+        var days = (asOf - at).TotalDays;
+        for (var i = 0; i < features.Count; i++)
+        {
+            switch (features[i])
+            {
+                case "recency_days":
+                case "tenure_days":
+                case "days_since_last_seen":
+                case "days_since_first_purchase":
+                    moved[i] = Math.Max(0, moved[i] - days);
+                    break;
+                case "engagement_velocity":
+                    // Exact inverse of the decay; a value that had decayed to 0 (some twenty years of half-lives) stays 0.
+                    var undecayed = moved[i] / Decay.Factor(asOf - at, options.EngagementHalfLife);
+                    moved[i] = double.IsFinite(undecayed) ? undecayed : moved[i];
+                    break;
+            }
+        }
+
+        return moved;
+    }
+
+    /// <summary>
     /// The first instant after <paramref name="now"/> at which a <see cref="Windowed"/> feature among
     /// <paramref name="features"/> (default <see cref="All"/>) changes although no event arrives; null when none will.
     /// A window of W days counts UTC days from today - W + 1 through today, so a day's orders leave it at 00:00 UTC of

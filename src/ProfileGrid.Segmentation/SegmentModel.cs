@@ -66,6 +66,12 @@ public sealed class SegmentModel
 
     public DateTimeOffset TrainedAt { get; init; }
 
+    /// <summary>
+    /// The instant the model measures days-since features to, for training and for every assignment (the run's
+    /// <see cref="SegmentationSettings.AsOf"/>); null: the time of each assignment.
+    /// </summary>
+    public DateTimeOffset? EvaluatedAt { get; init; }
+
     /// <summary>kmeans, kmeans-mlnet, ward, average or complete.</summary>
     public string Algorithm { get; init; } = "";
 

@@ -35,6 +35,14 @@ public sealed record SegmentationSettings
     /// </summary>
     public string Window { get; init; } = "auto";
 
+    /// <summary>
+    /// The instant the run measures recency, tenure and the other days-since features to (and judges names by); null for
+    /// the time of the run. For a history that ended before it (an export imported years later). The 365-day counts
+    /// cannot be moved to it (they are as of each user's last change), so with it <c>auto</c> counts the lifetime and the
+    /// windowed features are refused.
+    /// </summary>
+    public DateTimeOffset? AsOf { get; init; }
+
     /// <summary>Log-transform recency (recency_days, days_since_last_seen) before scaling, as classic RFM analyses do.</summary>
     public bool LogRecency { get; init; } = false;
 
@@ -68,6 +76,8 @@ public sealed record SegmentationSettings
     public int MapPoints { get; init; } = 1000;
 
     public int Seed { get; init; } = 42;
+
+    private static readonly string[] WindowedFeatures = ["frequency_365d", "monetary_365d"];
 
     /// <summary>Every problem with these settings for <paramref name="sourceFeatures"/> and <paramref name="rows"/> rows.</summary>
     public IReadOnlyList<string> Validate(IReadOnlyList<string> sourceFeatures, int rows)
@@ -126,6 +136,10 @@ public sealed record SegmentationSettings
         if (!Windows.Contains(Window, StringComparer.Ordinal))
         {
             problems.Add($"window: '{Window}' is not one of {string.Join(", ", Windows)}.");
+        }
+        else if (AsOf is { } asOf && (Window == "365d" || Features.Any(WindowedFeatures.Contains)))
+        {
+            problems.Add($"as_of: the 365-day counts (window 365d, frequency_365d, monetary_365d) cannot be evaluated as of {asOf.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}: they are counted to each user's last change; use the lifetime counts.");
         }
 
         if (!(CorrelationThreshold > 0 && CorrelationThreshold <= 1))
@@ -228,7 +242,13 @@ public static class SegmentationTrainer
         }
 
         var warnings = new List<string>();
-        var candidates = settings.Features.Count > 0 ? settings.Features.ToArray() : DefaultFeatures(data, settings.Window, warnings);
+        var candidates = settings.Features.Count > 0
+            ? settings.Features.ToArray()
+            : DefaultFeatures(data, settings.AsOf is null ? settings.Window : "lifetime", warnings);
+        if (settings.AsOf is { } asOf && settings.Features.Count == 0 && settings.Window == "auto")
+        {
+            warnings.Add($"frequency and spend count the whole history (frequency, monetary): the run is as of {asOf.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}, and the 365-day counts are counted to each user's last change.");
+        }
         var logColumns = candidates.Select(f => data.HeavyTailed[IndexOf(data.SourceFeatures, f)] || (settings.LogRecency && IsRecency(f))).ToArray();
         var (features, log) = settings.DropUninformativeFeatures
             ? Screen(data, candidates, logColumns, settings.CorrelationThreshold, warnings)
@@ -373,6 +393,7 @@ public static class SegmentationTrainer
         {
             Version = version,
             TrainedAt = now,
+            EvaluatedAt = settings.AsOf,
             Algorithm = settings.Algorithm,
             Features = features,
             SourceColumns = columns,

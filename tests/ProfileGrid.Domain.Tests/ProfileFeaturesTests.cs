@@ -192,6 +192,27 @@ public class ProfileFeaturesTests
     }
 
     [Fact]
+    public void Moving_a_vector_back_to_an_instant_after_the_last_event_matches_extracting_it_then()
+    {
+        var profile = HandBuilt();
+        string[] names = ["recency_days", "tenure_days", "days_since_last_seen", "days_since_first_purchase", "frequency", "engagement_velocity"];
+        var extractedLater = Now.AddDays(4000);
+
+        var moved = ProfileFeatures.MoveTo(ProfileFeatures.Extract(profile, Options, extractedLater, names), names, extractedLater, Now, Options);
+
+        var then = ProfileFeatures.Extract(profile, Options, Now, names);
+        for (var i = 0; i < names.Length; i++)
+        {
+            Assert.Equal(then[i], moved[i], 6);
+        }
+
+        // Before the last event the days-since features stop at 0 rather than go negative; counts stay as extracted.
+        var early = ProfileFeatures.MoveTo(then, names, Now, Now.AddDays(-5), Options);
+        Assert.Equal(0, early[2]);
+        Assert.Equal(then[4], early[4]);
+    }
+
+    [Fact]
     public void A_profile_without_events_extracts_zeros()
     {
         var vector = ProfileFeatures.Extract(new UserProfile(), Options, Now);

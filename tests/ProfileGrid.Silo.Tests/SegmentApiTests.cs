@@ -339,6 +339,78 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task A_history_that_ended_years_ago_is_segmented_as_of_its_end_and_live_assignment_measures_to_the_same_instant()
+    {
+        // As an Online Retail export of 2010-2011 imported today: the spenders bought through 2011-12-09.
+        var end = new DateTimeOffset(2011, 12, 9, 12, 0, 0, TimeSpan.Zero);
+        var planted = await SegmentScenario.FeedAsync(Silo, "asof", endingAt: end);
+        var tenant = Uri.EscapeDataString(planted.Tenant);
+        JsonElement SegmentOf(JsonDocument run, string user)
+        {
+            var id = Segments.GetUserSegment(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = user }).SegmentId;
+            return run.RootElement.GetProperty("segments").EnumerateArray().Single(s => Json.Int64(s, "id") == id);
+        }
+
+        static string EvaluatedAt(JsonDocument run) => run.RootElement.TryGetProperty("evaluatedAt", out var at) ? at.GetString()! : "";
+
+        string LabelOf(JsonDocument run, PlantedType type) => SegmentOf(run, planted.Of(type).First()).GetProperty("label").GetString()!;
+
+        // Measured to today everyone lapsed long ago: no segment is high-value or a recent browser.
+        using var today = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3}""");
+        Assert.Equal("", EvaluatedAt(today));
+        Assert.DoesNotContain(today.RootElement.GetProperty("segments").EnumerateArray(), s => s.GetProperty("rule").GetString() is "high-value" or "browser");
+
+        using var asOfEnd = await SegmentScenario.SendJsonAsync(
+            Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3, "asOf": "2011-12-10T00:00:00Z", "dormantAfterDays": 200, "atRiskAfterDays": 100}""");
+        Assert.Equal(
+            new DateTimeOffset(2011, 12, 10, 0, 0, 0, TimeSpan.Zero),
+            DateTimeOffset.Parse(EvaluatedAt(asOfEnd), CultureInfo.InvariantCulture));
+        Assert.Equal("high-value", LabelOf(asOfEnd, PlantedType.BigSpender));
+        Assert.Equal("browser", LabelOf(asOfEnd, PlantedType.Browser));
+        Assert.Equal("dormant", LabelOf(asOfEnd, PlantedType.Lapsed));
+        var lapsed = SegmentOf(asOfEnd, planted.Of(PlantedType.Lapsed).First());
+        Assert.InRange(lapsed.GetProperty("facts").GetProperty("daysSinceLastPurchase").GetDouble(), 295, 305);
+        Assert.Contains(asOfEnd.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("the run is as of 2011-12-10T00:00:00Z", StringComparison.Ordinal));
+        SegmentScenario.AssertTypesSeparated(planted, await SegmentScenario.MembershipsAsync(Segments, planted));
+
+        // The explanation measures to the model's instant too.
+        var explained = await Segments.ExplainUserSegmentAsync(new ExplainUserSegmentRequest { Tenant = planted.Tenant, UserId = planted.Of(PlantedType.Lapsed).First() });
+        Assert.StartsWith("2011-12-10T00:00:00", explained.AsOf, StringComparison.Ordinal);
+
+        // A late part of that history (orders of its last weeks found in another export) is assigned as of the same
+        // instant: a lapsed user who turns out to have bought big every other day moves to the spenders, without a retrain.
+        var mover = planted.Of(PlantedType.Lapsed).Last();
+        var late = new IngestEventsRequest { Tenant = planted.Tenant, Historical = true };
+        late.Events.AddRange(Enumerable.Range(0, 12).Select(i => SegmentScenario.Buy(mover, $"{mover}-late-{i}", end.AddDays(-1 - (2 * i)), 400m, "home")));
+        Assert.Empty((await Silo.Client.IngestEventsAsync(late)).Rejected);
+        var spenders = Segments.GetUserSegment(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = planted.Of(PlantedType.BigSpender).First() }).SegmentId;
+        await SegmentScenario.PollAsync(
+            () => Segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = mover }).ResponseAsync,
+            m => m.SegmentId == spenders,
+            $"{mover} in the spenders' segment {spenders}");
+
+        // A run without asOf is live again.
+        using var live = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3}""");
+        Assert.Equal("", EvaluatedAt(live));
+
+        // Refused by name: an instant in the future, one that is not a timestamp, and the 365-day counts as of a past instant.
+        foreach (var (body, expected) in new[]
+        {
+            ("""{"asOf": "2999-01-01T00:00:00Z"}""", "as_of: 2999-01-01T00:00:00Z is in the future"),
+            ("""{"asOf": "last tuesday"}""", "as_of: 'last tuesday' is not an ISO-8601 timestamp"),
+            ("""{"asOf": "2011-12-10T00:00:00Z", "window": "365d"}""", "as_of: the 365-day counts"),
+            ("""{"asOf": "2011-12-10T00:00:00Z", "features": ["recency_days", "frequency_365d"]}""", "as_of: the 365-day counts"),
+        })
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var refused = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/segments:run", content);
+            var text = await refused.Content.ReadAsStringAsync();
+            Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{body}: {(int)refused.StatusCode} {text}");
+            Assert.Contains(expected, text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_with_the_code_and_the_field_to_fix()
     {
         var planted = await SegmentScenario.FeedAsync(Silo, "errors", perType: 2);
@@ -551,14 +623,15 @@ public static class SegmentScenario
     /// <summary>
     /// Ingests <paramref name="perType"/> users of each type into a fresh tenant (big recent spenders, browsers who
     /// never buy, users lapsed since one small purchase about 300 days ago), and waits until every one of them holds a
-    /// feature vector in its shard.
+    /// feature vector in its shard. With <paramref name="endingAt"/> the whole history is that much older: it ends then
+    /// (a history imported years after it happened).
     /// </summary>
-    public static async Task<PlantedTenant> FeedAsync(SiloProcess silo, string purpose, int perType = 5)
+    public static async Task<PlantedTenant> FeedAsync(SiloProcess silo, string purpose, int perType = 5, DateTimeOffset? endingAt = null)
     {
         var tenant = NewTenant(purpose);
-        var now = DateTimeOffset.UtcNow;
+        var now = endingAt ?? DateTimeOffset.UtcNow;
         var users = new Dictionary<string, PlantedType>();
-        var request = new IngestEventsRequest { Tenant = tenant };
+        var request = new IngestEventsRequest { Tenant = tenant, Historical = endingAt is not null };
         for (var n = 0; n < perType; n++)
         {
             var spender = $"spender-{n}";

@@ -25,10 +25,10 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     Task<int> CountAsync();
 
     /// <summary>
-    /// Up to <paramref name="maxRows"/> vectors (a seeded uniform sample when the shard holds more), aged to now so that
-    /// time-based features (recency, tenure, velocity) are current.
+    /// Up to <paramref name="maxRows"/> vectors (a seeded uniform sample when the shard holds more), moved to
+    /// <paramref name="asOf"/> (null: now) so that time-based features (recency, tenure, velocity) are measured to it.
     /// </summary>
-    Task<double[][]> SampleAsync(int maxRows, int seed);
+    Task<double[][]> SampleAsync(int maxRows, int seed, DateTimeOffset? asOf);
 
     /// <summary>Reassigns every vector to <paramref name="model"/> and keeps using it for updates.</summary>
     Task ApplyModelAsync(SegmentModelView model);

@@ -64,6 +64,9 @@ public sealed record SegmentModelView
     /// <summary>The thresholds the segment names were judged by.</summary>
     [Id(21)] public LabelRulesView LabelRules { get; init; } = new();
 
+    /// <summary>The instant days-since features are measured to, in training and in every assignment; null: the time of each.</summary>
+    [Id(22)] public DateTimeOffset? EvaluatedAt { get; init; }
+
     public int K => Segments.Length;
 
     public SegmentView? Segment(int id) => Array.Find(Segments, s => s.Id == id);
@@ -258,6 +261,9 @@ public sealed record SegmentationRequest
     [Id(20)] public double LoyalMinOrders { get; init; }
 
     [Id(21)] public double HighValueSpendRatio { get; init; }
+
+    /// <summary>Measure days-since features to this instant (a history that ended before it); null: the time of the run.</summary>
+    [Id(22)] public DateTimeOffset? AsOf { get; init; }
 }
 
 /// <summary>A model's naming thresholds (see the segmentation library's LabelRules).</summary>

@@ -139,7 +139,7 @@ public sealed partial class FeatureShardGrain(
             var scored = 0;
             foreach (var (key, entry) in Entries)
             {
-                if (entry.Rfm == 0 && ScoreRfm(key, entry, rfm, entry.Values, entry.AsOf, now))
+                if (entry.Rfm == 0 && ScoreRfm(key, entry, rfm, entry.Values, entry.AsOf, _model.EvaluatedAt ?? now))
                 {
                     scored++;
                 }
@@ -196,13 +196,17 @@ public sealed partial class FeatureShardGrain(
         if (_model is not null)
         {
             var was = entry.Segment;
-            Assign(update.ProfileKey, entry, _model.Assign(update.Values), update.AsOf);
+            // A model as of a past instant (a run with as_of) measures every vector to that instant; a live model takes it as pushed.
+            var values = _model.EvaluatedAt is { } evaluatedAt
+                ? ProfileFeatures.MoveTo(update.Values, ProfileFeatures.All, update.AsOf, evaluatedAt, profileOptions.Value)
+                : update.Values;
+            Assign(update.ProfileKey, entry, _model.Assign(values), update.AsOf);
             if (was >= 0 && entry.Segment != was)
             {
                 _liveMoves++;
             }
 
-            ScoreRfm(update.ProfileKey, entry, _model.Rfm, update.Values, update.AsOf, clock.GetUtcNow());
+            ScoreRfm(update.ProfileKey, entry, _model.Rfm, update.Values, update.AsOf, _model.EvaluatedAt ?? clock.GetUtcNow());
         }
 
         MarkDirty();
@@ -258,9 +262,9 @@ public sealed partial class FeatureShardGrain(
         return removed;
     }
 
-    public Task<double[][]> SampleAsync(int maxRows, int seed)
+    public Task<double[][]> SampleAsync(int maxRows, int seed, DateTimeOffset? asOf)
     {
-        var now = clock.GetUtcNow();
+        var at = asOf ?? clock.GetUtcNow();
         var entries = Entries.Values.ToArray();
         IEnumerable<ShardEntry> chosen = entries;
         if (entries.Length > maxRows)
@@ -270,7 +274,7 @@ public sealed partial class FeatureShardGrain(
             chosen = entries.Take(Math.Max(0, maxRows));
         }
 
-        return Task.FromResult(chosen.Select(e => ProfileFeatures.Age(e.Values, ProfileFeatures.All, e.AsOf, now, profileOptions.Value)).ToArray());
+        return Task.FromResult(chosen.Select(e => ProfileFeatures.MoveTo(e.Values, ProfileFeatures.All, e.AsOf, at, profileOptions.Value)).ToArray());
     }
 
     public async Task ApplyModelAsync(SegmentModelView published)
@@ -291,11 +295,12 @@ public sealed partial class FeatureShardGrain(
         var model = published.ToAssignmentModel();
         _model = model;
         var now = clock.GetUtcNow();
+        var at = model.EvaluatedAt ?? now;
         foreach (var (key, entry) in Entries)
         {
-            var aged = ProfileFeatures.Age(entry.Values, ProfileFeatures.All, entry.AsOf, now, profileOptions.Value);
+            var aged = ProfileFeatures.MoveTo(entry.Values, ProfileFeatures.All, entry.AsOf, at, profileOptions.Value);
             Assign(key, entry, model.Assign(aged), now);
-            ScoreRfm(key, entry, model.Rfm, aged, now, now);
+            ScoreRfm(key, entry, model.Rfm, aged, at, at);
         }
 
         state.State.ModelVersion = model.Version;
@@ -357,10 +362,10 @@ public sealed partial class FeatureShardGrain(
         // Aged as a new model would assign it, so the explanation is about the user as they are now.
         var now = clock.GetUtcNow();
         var profile = profileOptions.Value;
-        var aged = ProfileFeatures.Age(entry.Values, ProfileFeatures.All, entry.AsOf, now, profile);
+        var aged = ProfileFeatures.MoveTo(entry.Values, ProfileFeatures.All, entry.AsOf, _model.EvaluatedAt ?? now, profile);
         var explanation = SegmentExplanation.Explain(_model, aged, (feature, value) => FeatureUnits.Format(feature, value, profile.ReportingCurrency));
         var listed = entry.Segment < 0 ? null : Listed(_model, entry);
-        return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.Explained, explanation.ToView(now, listed)));
+        return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.Explained, explanation.ToView(_model.EvaluatedAt ?? now, listed)));
     }
 
     public Task<string[]> GetMembersAsync(int segmentId, string? afterProfileKey, int pageSize) =>
@@ -429,9 +434,10 @@ public sealed partial class FeatureShardGrain(
     /// last purchase grow while the user is away) and moves it between cell member sets; no model RFM clears the
     /// score. True when the stored score changed.
     /// </summary>
-    private bool ScoreRfm(string profileKey, ShardEntry entry, RfmModel? rfm, double[] values, DateTimeOffset asOf, DateTimeOffset now)
+    /// <summary>Scores <paramref name="values"/> (extracted at <paramref name="asOf"/>) as of <paramref name="at"/>; true when the score changed.</summary>
+    private bool ScoreRfm(string profileKey, ShardEntry entry, RfmModel? rfm, double[] values, DateTimeOffset asOf, DateTimeOffset at)
     {
-        var score = rfm?.ScoreVector(ProfileFeatures.Age(values, ProfileFeatures.All, asOf, now, profileOptions.Value));
+        var score = rfm?.ScoreVector(ProfileFeatures.MoveTo(values, ProfileFeatures.All, asOf, at, profileOptions.Value));
         var packed = score?.Packed ?? 0;
         if (packed == entry.Rfm)
         {

@@ -80,6 +80,7 @@ public static class SegmentContractMapping
             HighValueSpendRatio = model.LabelRules.HighValueSpendRatio,
         },
         Rfm = model.Rfm?.ToView(),
+        EvaluatedAt = model.EvaluatedAt,
     };
 
     public static RfmModelView ToView(this RfmModel rfm) => new()
@@ -111,6 +112,7 @@ public static class SegmentContractMapping
     {
         Version = view.Version,
         TrainedAt = view.TrainedAt,
+        EvaluatedAt = view.EvaluatedAt,
         Algorithm = view.Algorithm,
         Features = view.Features,
         SourceColumns = view.SourceColumns,
@@ -189,6 +191,7 @@ public static class SegmentContractMapping
         NewWithinDays = settings.LabelRules.NewWithinDays,
         LoyalMinOrders = settings.LabelRules.LoyalMinOrders,
         HighValueSpendRatio = settings.LabelRules.HighValueSpendRatio,
+        AsOf = settings.AsOf,
     };
 
     /// <summary>The run's settings; thresholds the request leaves at 0 come from <paramref name="tenantRules"/>.</summary>
@@ -211,6 +214,7 @@ public static class SegmentContractMapping
         LogRecency = request.LogRecency,
         DropUninformativeFeatures = request.DropUninformativeFeatures,
         CorrelationThreshold = request.CorrelationThreshold,
+        AsOf = request.AsOf,
         LabelRules = new LabelRules
         {
             DormantAfterDays = Or(request.DormantAfterDays, tenantRules.DormantAfterDays),

@@ -81,7 +81,7 @@ public sealed partial class SegmentationGrain(
                 return new SegmentationRunResult(null, problems.ToArray(), SegmentationRunOutcome.InvalidSettings);
             }
 
-            var training = await GatherAsync(settings.Seed);
+            var training = await GatherAsync(settings.Seed, settings.AsOf);
             var previous = state.State.Model;
             var version = (previous?.Version ?? 0) + 1;
             var now = clock.GetUtcNow();
@@ -326,7 +326,7 @@ public sealed partial class SegmentationGrain(
     /// A sample of at most <see cref="SegmentationOptions.MaxTrainingRows"/> vectors: each shard gives its share in
     /// proportion to its size (all of them when the tenant holds fewer).
     /// </summary>
-    private async Task<TrainingSet> GatherAsync(int seed)
+    private async Task<TrainingSet> GatherAsync(int seed, DateTimeOffset? asOf)
     {
         var shards = Shards();
         var counts = await Task.WhenAll(shards.Select(shard => shard.CountAsync()));
@@ -335,7 +335,7 @@ public sealed partial class SegmentationGrain(
         var samples = await Task.WhenAll(shards.Select((shard, i) =>
         {
             var quota = population <= limit ? counts[i] : (int)Math.Ceiling((double)counts[i] * limit / population);
-            return counts[i] == 0 ? Task.FromResult(Array.Empty<double[]>()) : shard.SampleAsync(quota, seed + i);
+            return counts[i] == 0 ? Task.FromResult(Array.Empty<double[]>()) : shard.SampleAsync(quota, seed + i, asOf);
         }));
 
         var rows = samples.SelectMany(s => s).ToArray();

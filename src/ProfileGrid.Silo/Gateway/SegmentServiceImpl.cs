@@ -16,7 +16,8 @@ public sealed class SegmentServiceImpl(
     IClusterClient cluster,
     SegmentLookup lookup,
     EventValidator validator,
-    IOptions<SegmentationOptions> options) : SegmentService.SegmentServiceBase
+    IOptions<SegmentationOptions> options,
+    TimeProvider clock) : SegmentService.SegmentServiceBase
 {
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1000;
@@ -295,8 +296,14 @@ public sealed class SegmentServiceImpl(
             throw Invalid("max_k", $"must not be negative; got {request.MaxK}");
         }
 
+        if (!AsOfParameter.TryParse(request.AsOf, clock.GetUtcNow(), out var asOf, out var reason))
+        {
+            throw Invalid("as_of", reason!);
+        }
+
         var settings = defaults with
         {
+            AsOf = asOf,
             Algorithm = string.IsNullOrEmpty(request.Algorithm) ? defaults.Algorithm : request.Algorithm,
             K = request.K == 0 ? null : request.K,
             MinK = request.MinK == 0 ? defaults.MinK : request.MinK,
@@ -333,6 +340,7 @@ public sealed class SegmentServiceImpl(
 
         response.ModelVersion = model.Version;
         response.TrainedAt = model.TrainedAt.ToString("O", CultureInfo.InvariantCulture);
+        response.EvaluatedAt = model.EvaluatedAt?.ToString("O", CultureInfo.InvariantCulture) ?? "";
         response.Algorithm = model.Algorithm;
         response.Features.AddRange(model.Features);
         response.TrainedOn = model.TrainedOn;
