@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using nietras.SeparatedValues;
 using ProfileGrid.Contracts.V1;
+using ProfileGrid.Recommendations.Import;
 
 namespace ProfileGrid.Cli.BulkImport;
 
