@@ -95,7 +95,6 @@ public sealed class ImportPlanner
         {
             HasHeader = false,
             DisableColCountCheck = true,
-            Unescape = true,
         }.From(text);
         var header = new List<string>();
         if (reader.MoveNext())
@@ -103,7 +102,7 @@ public sealed class ImportPlanner
             var first = reader.Current;
             for (var c = 0; c < first.ColCount; c++)
             {
-                header.Add(first[c].ToString().Trim().TrimStart('\uFEFF').Trim());
+                header.Add(StrayQuoteReader.Field(first[c].Span).Trim().TrimStart('\uFEFF').Trim());
             }
         }
 
@@ -172,7 +171,7 @@ public sealed class ImportPlanner
             hasher.GetHashAndReset(digest);
             for (var s = 0; s < SlotCount; s++)
             {
-                values[s] = index[s] >= 0 && index[s] < width ? row[index[s]].Span.Trim().ToString() : index[s] >= 0 ? "" : null;
+                values[s] = index[s] >= 0 && index[s] < width ? CsvFormulaGuard.Read(row[index[s]].Span.Trim()).Trim() : index[s] >= 0 ? "" : null;
             }
 
             string[]? keys = null;
@@ -182,7 +181,7 @@ public sealed class ImportPlanner
                 for (var k = 0; k < keys.Length; k++)
                 {
                     var at = keyIndexes[k];
-                    keys[k] = at == -2 ? line.ToString(CultureInfo.InvariantCulture) : at < width ? row[at].Span.Trim().ToString() : "";
+                    keys[k] = at == -2 ? line.ToString(CultureInfo.InvariantCulture) : at < width ? CsvFormulaGuard.Read(row[at].Span.Trim()).Trim() : "";
                 }
             }
 

@@ -51,7 +51,8 @@ internal sealed class DelimitedRows
         // detectEncodingFromByteOrderMarks: a UTF-8 (or UTF-16) BOM wins over the configured encoding and is dropped.
         var decoded = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         // A quote inside an unquoted field (12" VINYL) is a character, as pandas reads it; Sep alone would join every
-        // row after it into one field. Fields are then unquoted by StrayQuoteReader.Field, not by Sep.
+        // row after it into one field. Fields are then unquoted by StrayQuoteReader.Field, not by Sep, and a CSV export's
+        // formula guard ("'=...", ours included) is taken off again.
         using TextReader text = quotes ? new StrayQuoteReader(decoded, separator) : decoded;
         var options = new SepReaderOptions(quotes ? new Sep(((StrayQuoteReader)text).Delimiter) : separator is { } s ? new Sep(s) : null)
         {
@@ -99,7 +100,7 @@ internal sealed class DelimitedRows
             var fields = new string[current.ColCount];
             for (var c = 0; c < fields.Length; c++)
             {
-                fields[c] = quotes ? StrayQuoteReader.Field(current[c].Span.Trim()).Trim() : current[c].Span.Trim().ToString();
+                fields[c] = quotes ? CsvFormulaGuard.Read(current[c].Span.Trim()).Trim() : current[c].Span.Trim().ToString();
             }
 
             row(line, fields, current.Span.ToString());
