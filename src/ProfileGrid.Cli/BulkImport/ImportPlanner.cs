@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using nietras.SeparatedValues;
+using ProfileGrid.Contracts;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Recommendations.Import;
 
@@ -330,7 +331,7 @@ public sealed class ImportPlanner
         var quantity = 1L;
         if (!string.IsNullOrEmpty(v[(int)Slot.Quantity]))
         {
-            if (!TryNumber(v[(int)Slot.Quantity], out var q) || q != decimal.Truncate(q) || Math.Abs(q) > 100_000)
+            if (!TryQuantity(v[(int)Slot.Quantity]!, out var q) || Math.Abs(q) > 100_000)
             {
                 Reject(line, ColumnOf(Slot.Quantity), $"'{v[(int)Slot.Quantity]}' is not a whole number of units (up to 100000)", "bad_quantity");
                 return;
@@ -342,7 +343,7 @@ public sealed class ImportPlanner
                 return;
             }
 
-            quantity = (long)q;
+            quantity = q;
         }
 
         decimal? price = null;
@@ -552,6 +553,22 @@ public sealed class ImportPlanner
         }
 
         return upper ? trimmed.ToUpperInvariant() : trimmed;
+    }
+
+    /// <summary>
+    /// A whole number of units: in JSON lines a JSON number, read as the REST gateway reads it (1e3 and 1000.0 are 1000;
+    /// <see cref="JsonIntegers"/>); in a CSV a number in the file's locale with no fraction.
+    /// </summary>
+    private bool TryQuantity(string text, out long quantity)
+    {
+        if (_mapping.Format == "jsonl" && JsonIntegers.TryParse(text.Trim(), out quantity))
+        {
+            return true;
+        }
+
+        var ok = TryNumber(text, out var q) && q == decimal.Truncate(q) && Math.Abs(q) <= long.MaxValue;
+        quantity = ok ? (long)q : 0;
+        return ok;
     }
 
     private bool TryNumber(string? text, out decimal value) =>
