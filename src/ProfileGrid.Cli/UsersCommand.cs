@@ -58,7 +58,11 @@ public static class UsersCommand
             console.Write(table);
             var complete = receipt.RootElement.GetProperty("complete").GetBoolean();
             var profiles = string.Join(", ", receipt.RootElement.GetProperty("profilesErased").EnumerateArray().Select(p => p.GetString()));
-            if (complete)
+            if (complete && receipt.RootElement.TryGetProperty("nothingHeld", out var nothing) && nothing.GetBoolean())
+            {
+                console.MarkupLineInterpolated($"Nothing held: no store had anything of '{parse.GetRequiredValue(user)}' (never ingested, or erased already). The erasure is recorded: events of this id from before now will not be applied.");
+            }
+            else if (complete)
             {
                 console.MarkupLineInterpolated($"Erased: {profiles}.");
             }

@@ -76,6 +76,7 @@ public static class ProfileMetrics
         };
 
         var today = UtcDay.Of(now);
+        var allTime = PricedTotals(profile, options).Amount;
         foreach (var days in options.Windows())
         {
             var firstDay = DailyBuckets.FirstDayOfWindow(today, days);
@@ -97,14 +98,33 @@ public static class ProfileMetrics
                 events += bucket.Events;
                 sessions += bucket.Sessions;
                 revenue += bucket.Revenue - bucket.Refunded;
+                foreach (var (currency, refunded) in bucket.RefundedByCurrency ?? [])
+                {
+                    if (options.RateToReporting(currency) is { } rate)
+                    {
+                        revenue -= refunded * MatchedShare(behavior, currency) * rate;
+                    }
+                }
             }
 
             // Refunds in the window of orders from before it would make the window's revenue negative: floored at zero.
-            windows.Add(new RfmWindow($"{days}d", days, orders, new Money(RoundMoney(Math.Max(0m, revenue)), options.ReportingCurrency), events, sessions));
+            // And a window never shows more than the all-time revenue (a refund dated before the window, given back there,
+            // of money paid in it).
+            windows.Add(new RfmWindow($"{days}d", days, orders, new Money(RoundMoney(Math.Clamp(revenue, 0m, allTime)), options.ReportingCurrency), events, sessions));
         }
 
         return windows;
     }
+
+    /// <summary>
+    /// The share of the user's refunds in <paramref name="currency"/> that match money they paid in it: all of them while
+    /// they are no more than what was paid, none in a currency never paid. The all-time revenue gives back exactly this
+    /// much (its net per currency is at least zero), so the windows take off the same share of each refund.
+    /// </summary>
+    private static decimal MatchedShare(BehaviorState behavior, string currency) =>
+        behavior.MonetaryByCurrency.TryGetValue(currency, out var paid) && paid.Refunded > 0m
+            ? Math.Min(1m, paid.Amount / paid.Refunded)
+            : 0m;
 
     /// <summary>
     /// Exponentially weighted events per day as of <paramref name="now"/>: a user who has sent r events a day

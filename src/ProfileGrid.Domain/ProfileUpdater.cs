@@ -178,6 +178,14 @@ public static class ProfileUpdater
         var (behavior, context, demographics, preferences) = (profile.Behavior, profile.Context, profile.Demographics, profile.Preferences);
         profile.Tenant = SharedText.Of(profile.Tenant)!;
         behavior.MonetaryByCurrency = SharedText.Keys(behavior.MonetaryByCurrency);
+        foreach (var bucket in behavior.DailyBuckets)
+        {
+            if (bucket.RefundedByCurrency is { } refunded)
+            {
+                bucket.RefundedByCurrency = SharedText.Keys(refunded);
+            }
+        }
+
         behavior.CategoryScores = SharedText.Keys(behavior.CategoryScores);
         context.LastCountry = SharedText.Of(context.LastCountry);
         context.LastLocale = SharedText.Of(context.LastLocale);
@@ -421,25 +429,27 @@ public static class ProfileUpdater
     }
 
     /// <summary>
-    /// Books a refund against the user's revenue in its currency and on its day's bucket. Kept apart from what was paid, so
-    /// the result does not depend on whether the refund or its order arrived first, and the net is floored at zero when read
-    /// (a refund of an order from before the history cannot make a customer owe). Orders are not uncounted: the order was
-    /// placed, and frequency measures that.
+    /// Books a refund against the user's revenue in its currency and on its day's bucket, in its currency. Kept apart from
+    /// what was paid, so the result does not depend on whether the refund or its order arrived first; when read, only the
+    /// part that matches money paid in that currency counts, for the all-time revenue and the windows alike (a refund of an
+    /// order from before the history, or in a currency never paid, cannot make a customer owe or take off another
+    /// currency's revenue). Orders are not uncounted: the order was placed, and frequency measures that.
     /// </summary>
     private static void RecordRefund(BehaviorState behavior, RefundInfo refund, DateTimeOffset time, ProfileOptions options, int oldestKeptDay)
     {
-        var currency = refund.Currency.ToUpperInvariant();
+        var currency = SharedText.Of(refund.Currency.ToUpperInvariant())!;
         var total = refund.Total;
         if (!behavior.MonetaryByCurrency.TryGetValue(currency, out var paid))
         {
             paid = new CurrencyTotal();
-            behavior.MonetaryByCurrency[SharedText.Of(currency)!] = paid;
+            behavior.MonetaryByCurrency[currency] = paid;
         }
 
         paid.Refunded += total;
-        if (DailyBuckets.GetOrAdd(behavior.DailyBuckets, UtcDay.Of(time), oldestKeptDay) is { } bucket && options.RateToReporting(currency) is { } rate)
+        if (DailyBuckets.GetOrAdd(behavior.DailyBuckets, UtcDay.Of(time), oldestKeptDay) is { } bucket)
         {
-            bucket.Refunded += total * rate;
+            bucket.RefundedByCurrency ??= new Dictionary<string, decimal>(1, StringComparer.Ordinal);
+            bucket.RefundedByCurrency[currency] = bucket.RefundedByCurrency.GetValueOrDefault(currency) + total;
         }
     }
 

@@ -115,6 +115,20 @@ public sealed class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_csv_with_a_quote_inside_an_unquoted_title_evaluates_every_row_after_it()
+    {
+        // A retail file with product titles as items: the first title's inches (12" VINYL) joined all later rows into
+        // one rejected line, and the evaluation ran on one user.
+        var titles = new[] { "12\" VINYL RECORD FRAME", "\"HEART, T-LIGHT\"", "9\" X 12\" FRAME", "BIRD ORNAMENT", "\"SET OF 3 \"\"BIRD\"\"\"" };
+        var csv = "Customer,Title,When\n" + string.Concat(Enumerable.Range(0, 30).SelectMany(u => Enumerable.Range(0, 4).Select(i => $"c{u},{titles[(u + i) % 5]},2021-0{1 + i}-15T10:00:00Z\n")));
+        var (exit, output) = Run("evaluate", "--ratings", Write("retail.csv", csv), "--format", "csv", "--columns", "user=Customer,item=Title,timestamp=When", "--algorithms", "random");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("120 lines read, 120 accepted (0 duplicates), 0 rejected", output);
+        Assert.Contains("30 users, 5 items", output);
+    }
+
+    [Fact]
     public void The_librarys_algorithms_are_registered_and_evaluated_side_by_side()
     {
         // Two tastes of five items each and one item everybody has.

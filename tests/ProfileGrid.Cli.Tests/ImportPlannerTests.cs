@@ -114,6 +114,30 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_jsonl_quantity_written_1e3_or_1000_0_is_1000_units_and_1_5_or_1e400_is_rejected_naming_the_field()
+    {
+        // 1e3 is a JSON number equal to 1000 (JavaScript's JSON.stringify never writes it, but numpy and Java's
+        // BigDecimal can); it was rejected as not a whole number.
+        string Line(int i, string qty) => $$"""{"user":"u-{{i}}","type":"buy","ts":1291191960,"order":"o-{{i}}","product":"sku-1","category":"Shoes","qty":{{qty}},"price":"1.00"}""" + "\n";
+        var plan = Plan(Example("clickstream.json"),
+            Line(1, "1e3") + Line(2, "1000.0") + Line(3, "1E+3") + Line(4, "1.5") + Line(5, "1e400") + Line(6, "1e-400") + Line(7, "1e6") + Line(8, "-2e0"),
+            "clicks.jsonl");
+
+        Assert.Equal(new[] { ("u-1", 1000), ("u-2", 1000), ("u-3", 1000) }, plan.Events.Take(3).Select(e => (e.Event.UserId, e.Event.Purchase.Lines.Single().Quantity)));
+        // A negative quantity is a return (negativeQuantityIsRefund), written with an exponent or not.
+        Assert.Equal(("u-8", 2), (plan.Events[3].Event.UserId, plan.Events[3].Event.Refund.Lines.Single().Quantity));
+        Assert.Equal(
+            new[]
+            {
+                (4L, "qty", "'1.5' is not a whole number of units (up to 100000)"),
+                (5L, "qty", "'1e400' is not a whole number of units (up to 100000)"),
+                (6L, "qty", "'1e-400' is not a whole number of units (up to 100000)"),
+                (7L, "qty", "'1e6' is not a whole number of units (up to 100000)"),
+            },
+            plan.Rejects.Select(r => (r.Line, r.Field, r.Reason)));
+    }
+
+    [Fact]
     public void A_quote_inside_an_unquoted_field_is_a_character_and_loses_no_row_after_it()
     {
         // Inches in a description: pandas reads 5 rows here; counting that quote as an opening one joined every row after

@@ -57,6 +57,62 @@ public class RefundTests
         Assert.Equal(new Money(60m, "USD"), ProfileMetrics.Monetary(user.Profile, user.Options));
     }
 
+    [Fact]
+    public void A_refund_in_a_currency_the_user_never_paid_in_changes_neither_the_all_time_nor_any_windows_revenue()
+    {
+        // Paid in EUR, refunded in GBP: nothing the profile holds was paid in GBP. The windows took it off the EUR revenue
+        // while the all-time revenue (per currency, at least zero) did not, so the 30-day revenue was below the all-time one
+        // with a single recent order.
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-2), "EUR", 100m, id: "buy-1"));
+        var before = (ProfileMetrics.Monetary(user.Profile, user.Options), user.Window("30d").Revenue, user.Window("365d").Revenue);
+
+        user.Apply(Refund(Now.AddDays(-1), "GBP", 30m, "C-1", "o-buy-1"));
+
+        var paid = new Money(116m, "USD"); // 100 EUR at 1.16
+        Assert.Equal(paid, ProfileMetrics.Monetary(user.Profile, user.Options));
+        Assert.Equal(paid, user.Window("30d").Revenue);
+        Assert.Equal(paid, user.Window("365d").Revenue);
+        Assert.Equal(before, (ProfileMetrics.Monetary(user.Profile, user.Options), user.Window("30d").Revenue, user.Window("365d").Revenue));
+        Assert.Equal([new Money(100m, "EUR"), new Money(0m, "GBP")], user.Document().Behavior.MonetaryByCurrency);
+    }
+
+    [Fact]
+    public void A_refund_beyond_what_was_paid_in_its_currency_gives_back_what_was_paid_in_every_window_too()
+    {
+        // 10 USD paid, 25 USD refunded (an order from before the history), 100 EUR paid: the all-time revenue keeps the
+        // EUR and gives back the 10 USD; the windows did likewise only for the USD paid, and took the other 15 off the EUR.
+        var user = new ProfileUnderTest();
+
+        user.Apply(Purchase(Now.AddDays(-3), "USD", 10m), Purchase(Now.AddDays(-2), "EUR", 100m), Refund(Now.AddDays(-1), "USD", 25m, "C-9", "older-order"));
+
+        Assert.Equal(new Money(116m, "USD"), ProfileMetrics.Monetary(user.Profile, user.Options));
+        Assert.Equal(new Money(116m, "USD"), user.Window("30d").Revenue);
+    }
+
+    [Property(MaxTest = 200)]
+    public void The_all_time_revenue_is_never_below_a_windows_and_neither_is_negative_with_refunds_in_any_currency(int seed)
+    {
+        var random = new Random(seed);
+        var user = new ProfileUnderTest();
+        string[] currencies = ["USD", "EUR", "GBP", "ZAR"];
+        for (var i = 0; i < random.Next(1, 30); i++)
+        {
+            var at = Now.AddDays(-random.Next(0, 500)).AddMinutes(-random.Next(0, 1000));
+            var currency = currencies[random.Next(currencies.Length)];
+            var amount = random.Next(1, 10_000) / 100m;
+            user.Apply(random.Next(3) == 0 ? Refund(at, currency, amount, $"C-{seed}-{i}") : Purchase(at, currency, amount));
+        }
+
+        var allTime = ProfileMetrics.Monetary(user.Profile, user.Options).Amount;
+        Assert.True(allTime >= 0);
+        foreach (var window in ProfileMetrics.Windows(user.Profile, user.Options, Now))
+        {
+            Assert.True(window.Revenue.Amount >= 0, $"{window.Window}: {window.Revenue.Amount}");
+            Assert.True(allTime >= window.Revenue.Amount, $"{window.Window}: {window.Revenue.Amount} above all-time {allTime}");
+        }
+    }
+
     [Property(MaxTest = 200)]
     public void Revenue_is_purchases_less_refunds_floored_at_zero_per_currency_in_any_order_and_replays_change_nothing(int seed)
     {

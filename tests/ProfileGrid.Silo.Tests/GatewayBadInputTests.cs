@@ -148,6 +148,34 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_quantity_written_1e3_is_1000_units_as_proto3_json_reads_it_and_1_5_or_1e400_rejects_its_event_by_field()
+    {
+        // proto3 JSON reads exponent notation into integer fields; 1e3 and 1000.0 were refused as "expected a number".
+        var user = "u-" + NewId();
+        string Purchase(string id, string quantity) => $$$"""
+            {"eventId": "{{{id}}}", "type": "purchase", "userId": "{{{user}}}", "occurredAt": "{{{Recently()}}}", "source": "web",
+             "purchase": {"orderId": "{{{id}}}", "currency": "EUR", "lines": [{"productId": "p", "category": "c", "quantity": {{{quantity}}}, "unitPrice": "1.00"}]}}
+            """;
+        var json = $$"""{"tenant": "shop", "events": [{{Purchase("q1", "1e3")}}, {{Purchase("q2", "1000.0")}}, {{Purchase("q3", "1.5")}}, {{Purchase("q4", "1e400")}}, {{Purchase("q5", "2E0")}}]}""";
+
+        var (status, body) = await PostIngestAsync(json);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(3, body.GetProperty("accepted").GetInt32());
+        Assert.Equal(
+            new[]
+            {
+                (2, "q3", "events[2].purchase.lines[0].quantity: expected a number (a whole number in range), got the number 1.5"),
+                (3, "q4", "events[3].purchase.lines[0].quantity: expected a number (a whole number in range), got the number 1e400"),
+            },
+            body.GetProperty("rejected").EnumerateArray().Select(r =>
+                (r.GetProperty("index").GetInt32(), r.GetProperty("eventId").GetString()!, $"{r.GetProperty("field").GetString()}: {r.GetProperty("reason").GetString()}")));
+        var profile = await WaitForProfileAsync("shop", user, p => p.EventsApplied == 3);
+        Assert.Equal(3, profile.Behavior.Orders);
+        Assert.Equal("2002.00", profile.Behavior.MonetaryByCurrency.Single(m => m.Currency == "EUR").Amount);
+    }
+
+    [Fact]
     public async Task An_event_that_is_not_an_object_is_rejected_alone()
     {
         var user = "u-" + NewId();

@@ -74,6 +74,56 @@ public class GatewayTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Erasing_a_user_the_grid_never_held_succeeds_and_says_nothing_was_held_in_grpc_rest_and_the_cli()
+    {
+        // Before, a never-ingested id came back in profiles_erased, as if someone had been erased.
+        var ghost = NewUser();
+        var receipt = await Silo.Client.DeleteUserAsync(new DeleteUserRequest { Tenant = "shop", UserId = ghost });
+        Assert.True(receipt.NothingHeld);
+        Assert.Empty(receipt.ProfilesErased);
+        Assert.Equal(ghost, receipt.UserId);
+
+        var restGhost = NewUser();
+        using (var response = await Silo.Http.DeleteAsync($"/v1/tenants/shop/users/{restGhost}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.True(body.RootElement.GetProperty("nothingHeld").GetBoolean());
+            Assert.True(body.RootElement.GetProperty("complete").GetBoolean());
+            Assert.Equal(0, body.RootElement.GetProperty("profilesErased").GetArrayLength());
+        }
+
+        var (exit, output) = RunCli("users", "delete", "--grid", $"http://127.0.0.1:{Silo.HttpPort}", "--tenant", "shop", "--user", NewUser(), "--key", "unused");
+        Assert.True(exit == 0, output);
+        Assert.Contains("Nothing held", output);
+        Assert.DoesNotContain("Erased:", output);
+
+        // A user with data is erased as before; erasing them again finds nothing.
+        var user = NewUser();
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(user, NewUser()) } });
+        await WaitForProfileAsync(user, p => p.EventsApplied == 1);
+        var erased = await Silo.Client.DeleteUserAsync(new DeleteUserRequest { Tenant = "shop", UserId = user });
+        Assert.False(erased.NothingHeld);
+        Assert.Equal([user], erased.ProfilesErased);
+        Assert.Equal(1, erased.Steps.Single(s => s.Store == "profiles").Removed["profiles"]);
+
+        (exit, output) = RunCli("users", "delete", "--grid", $"http://127.0.0.1:{Silo.HttpPort}", "--tenant", "shop", "--user", user, "--key", "unused");
+        Assert.True(exit == 0, output);
+        Assert.Contains("Nothing held", output);
+        var again = await Silo.Client.DeleteUserAsync(new DeleteUserRequest { Tenant = "shop", UserId = user });
+        Assert.True(again.NothingHeld);
+        Assert.Empty(again.ProfilesErased);
+    }
+
+    private static (int Exit, string Output) RunCli(params string[] args)
+    {
+        var console = new Spectre.Console.Testing.TestConsole { Profile = { Width = 250 } };
+        using var output = new StringWriter();
+        var exit = Cli.CliApp.Run(args, console, output, output);
+        return (exit, console.Output + output);
+    }
+
+    [Fact]
     public async Task A_batch_with_bad_events_rejects_them_by_index_and_applies_the_rest()
     {
         var user = NewUser();

@@ -163,8 +163,18 @@ public sealed class DailyBucket
     /// <summary>Sessions that started on this day.</summary>
     [Id(4)] public long Sessions { get; set; }
 
-    /// <summary>Refunds of this day in the reporting currency, converted when the refund was applied.</summary>
+    /// <summary>
+    /// Refunds of this day in the reporting currency, converted when the refund was applied: written by releases before
+    /// <see cref="RefundedByCurrency"/>, and taken off the windows as they are (such days leave the longest window
+    /// within a year).
+    /// </summary>
     [Id(5)] public decimal Refunded { get; set; }
+
+    /// <summary>
+    /// Refunds of this day per currency, as refunded (null on days without refunds). A window takes off the share of
+    /// them that matches money the user paid in that currency, as the all-time revenue does (ProfileMetrics.Windows).
+    /// </summary>
+    [Id(6)] public Dictionary<string, decimal>? RefundedByCurrency { get; set; }
 }
 
 /// <summary>A user's interactions with one item, as counts: weighed by the recommender's training, not here.</summary>

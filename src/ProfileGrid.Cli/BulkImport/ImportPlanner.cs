@@ -4,7 +4,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using nietras.SeparatedValues;
+using ProfileGrid.Contracts;
 using ProfileGrid.Contracts.V1;
+using ProfileGrid.Recommendations.Import;
 
 namespace ProfileGrid.Cli.BulkImport;
 
@@ -94,7 +96,6 @@ public sealed class ImportPlanner
         {
             HasHeader = false,
             DisableColCountCheck = true,
-            Unescape = true,
         }.From(text);
         var header = new List<string>();
         if (reader.MoveNext())
@@ -102,7 +103,7 @@ public sealed class ImportPlanner
             var first = reader.Current;
             for (var c = 0; c < first.ColCount; c++)
             {
-                header.Add(first[c].ToString().Trim().TrimStart('\uFEFF').Trim());
+                header.Add(StrayQuoteReader.Field(first[c].Span).Trim().TrimStart('\uFEFF').Trim());
             }
         }
 
@@ -171,7 +172,7 @@ public sealed class ImportPlanner
             hasher.GetHashAndReset(digest);
             for (var s = 0; s < SlotCount; s++)
             {
-                values[s] = index[s] >= 0 && index[s] < width ? row[index[s]].Span.Trim().ToString() : index[s] >= 0 ? "" : null;
+                values[s] = index[s] >= 0 && index[s] < width ? CsvFormulaGuard.Read(row[index[s]].Span.Trim()).Trim() : index[s] >= 0 ? "" : null;
             }
 
             string[]? keys = null;
@@ -181,7 +182,7 @@ public sealed class ImportPlanner
                 for (var k = 0; k < keys.Length; k++)
                 {
                     var at = keyIndexes[k];
-                    keys[k] = at == -2 ? line.ToString(CultureInfo.InvariantCulture) : at < width ? row[at].Span.Trim().ToString() : "";
+                    keys[k] = at == -2 ? line.ToString(CultureInfo.InvariantCulture) : at < width ? CsvFormulaGuard.Read(row[at].Span.Trim()).Trim() : "";
                 }
             }
 
@@ -330,7 +331,7 @@ public sealed class ImportPlanner
         var quantity = 1L;
         if (!string.IsNullOrEmpty(v[(int)Slot.Quantity]))
         {
-            if (!TryNumber(v[(int)Slot.Quantity], out var q) || q != decimal.Truncate(q) || Math.Abs(q) > 100_000)
+            if (!TryQuantity(v[(int)Slot.Quantity]!, out var q) || Math.Abs(q) > 100_000)
             {
                 Reject(line, ColumnOf(Slot.Quantity), $"'{v[(int)Slot.Quantity]}' is not a whole number of units (up to 100000)", "bad_quantity");
                 return;
@@ -342,7 +343,7 @@ public sealed class ImportPlanner
                 return;
             }
 
-            quantity = (long)q;
+            quantity = q;
         }
 
         decimal? price = null;
@@ -552,6 +553,22 @@ public sealed class ImportPlanner
         }
 
         return upper ? trimmed.ToUpperInvariant() : trimmed;
+    }
+
+    /// <summary>
+    /// A whole number of units: in JSON lines a JSON number, read as the REST gateway reads it (1e3 and 1000.0 are 1000;
+    /// <see cref="JsonIntegers"/>); in a CSV a number in the file's locale with no fraction.
+    /// </summary>
+    private bool TryQuantity(string text, out long quantity)
+    {
+        if (_mapping.Format == "jsonl" && JsonIntegers.TryParse(text.Trim(), out quantity))
+        {
+            return true;
+        }
+
+        var ok = TryNumber(text, out var q) && q == decimal.Truncate(q) && Math.Abs(q) <= long.MaxValue;
+        quantity = ok ? (long)q : 0;
+        return ok;
     }
 
     private bool TryNumber(string? text, out decimal value) =>

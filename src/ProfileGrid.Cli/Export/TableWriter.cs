@@ -4,6 +4,7 @@ using System.Text.Json;
 using nietras.SeparatedValues;
 using Parquet;
 using Parquet.Schema;
+using ProfileGrid.Recommendations.Import;
 
 namespace ProfileGrid.Cli.Export;
 
@@ -47,7 +48,11 @@ internal abstract class TableWriter<TRow> : IAsyncDisposable
     };
 }
 
-/// <summary>RFC 4180 CSV through Sep: a header, comma-separated, fields with commas, quotes or line breaks quoted.</summary>
+/// <summary>
+/// RFC 4180 CSV through Sep: a header, comma-separated, fields with commas, quotes or line breaks quoted. A text cell
+/// a spreadsheet would run as a formula (<c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, tab, carriage return first) is
+/// written <c>"'=..."</c> (<see cref="CsvFormulaGuard"/>); numbers are not touched.
+/// </summary>
 internal sealed class CsvTableWriter<TRow> : TableWriter<TRow>
 {
     private readonly IReadOnlyList<ExportColumn<TRow>> _columns;
@@ -59,7 +64,8 @@ internal sealed class CsvTableWriter<TRow> : TableWriter<TRow>
     {
         _columns = columns;
         _path = path;
-        _writer = Sep.New(',').Writer(o => o with { Escape = true, CultureInfo = CultureInfo.InvariantCulture }).ToFile(path);
+        // Quoting is ours (Cell): Sep quotes only what needs it, and a guarded cell is quoted as OWASP advises.
+        _writer = Sep.New(',').Writer(o => o with { Escape = false, CultureInfo = CultureInfo.InvariantCulture }).ToFile(path);
         foreach (var column in columns)
         {
             _writer.Header.Add(column.Name);
@@ -71,11 +77,22 @@ internal sealed class CsvTableWriter<TRow> : TableWriter<TRow>
         using var line = _writer.NewRow();
         foreach (var column in _columns)
         {
-            line[column.Name].Set(Text(column.Value(row)));
+            line[column.Name].Set(Cell(Text(column.Value(row)), column.Type == ColumnType.Text));
         }
 
         _rows++;
         return ValueTask.CompletedTask;
+    }
+
+    private static string Cell(string text, bool isText)
+    {
+        var guarded = isText && CsvFormulaGuard.Needs(text);
+        if (!guarded && text.AsSpan().IndexOfAny(",\"\r\n") < 0)
+        {
+            return text;
+        }
+
+        return $"\"{(guarded ? "'" : "")}{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
     }
 
     public override ValueTask DisposeAsync()

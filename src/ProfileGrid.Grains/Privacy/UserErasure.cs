@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ProfileGrid.Abstractions.Identity;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -45,10 +46,24 @@ public sealed class ErasureContext(string tenant, string userId, IReadOnlyList<s
 }
 
 /// <summary>One store's line of an erasure receipt: what was removed (counts by kind), and what is still to go, and when.</summary>
-public sealed record ErasureStepReceipt(string Store, IReadOnlyDictionary<string, long> Removed, string? Note = null, string? Error = null);
+public sealed record ErasureStepReceipt(string Store, IReadOnlyDictionary<string, long> Removed, string? Note = null, string? Error = null)
+{
+    /// <summary>
+    /// Whether the store held anything of the users: by default, any count above zero. A step whose counts include work
+    /// done whoever is erased (log segments sealed and deleted) sets it from the user's own counts.
+    /// </summary>
+    [JsonIgnore]
+    public bool Held { get; init; } = Removed.Values.Any(count => count > 0);
+}
 
-/// <summary>An erasure's receipt: the steps' lines; complete when no step failed (the ledger then forgets the ids).</summary>
-public sealed record ErasureReceipt(string Tenant, string UserId, string[] ProfilesErased, DateTimeOffset Cutoff, DateTimeOffset CompletedAt, bool Complete, ErasureStepReceipt[] Steps);
+/// <summary>
+/// An erasure's receipt: the steps' lines; complete when no step failed (the ledger then forgets the ids).
+/// <see cref="NothingHeld"/>: no store held anything of the user (an id never ingested, or erased already); the
+/// erasure is recorded all the same, and <see cref="ProfilesErased"/> is empty.
+/// </summary>
+public sealed record ErasureReceipt(
+    string Tenant, string UserId, string[] ProfilesErased, DateTimeOffset Cutoff, DateTimeOffset CompletedAt, bool Complete, ErasureStepReceipt[] Steps,
+    bool NothingHeld = false);
 
 /// <summary>
 /// Erases a user everywhere (docs/privacy.md): records the erasure in the tenant's privacy ledger first (from then on
@@ -102,8 +117,12 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
             await ledger.CompleteErasureAsync(userId);
         }
 
-        LogErased(context.UserIds.Count, complete);
-        return new ErasureReceipt(tenant, userId, [.. context.UserIds], start.Cutoff, clock.GetUtcNow(), complete, [.. receipts]);
+        // A resumed erasure (begun earlier, still pending) may finish what its first run found (log segments holding the
+        // user's events, which no count names): it is never reported as one that found nothing.
+        var resumed = start.StartedAt < start.Cutoff;
+        var nothingHeld = complete && !resumed && receipts.All(r => !r.Held);
+        LogErased(context.UserIds.Count, complete, nothingHeld);
+        return new ErasureReceipt(tenant, userId, nothingHeld ? [] : [.. context.UserIds], start.Cutoff, clock.GetUtcNow(), complete, [.. receipts], nothingHeld);
     }
 
     /// <summary>The profile key's user part of an anonymous visitor (as the gateway makes it).</summary>
@@ -112,8 +131,8 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
     [LoggerMessage(EventId = 3766, Level = LogLevel.Warning, Message = "Erasure: the step for {Store} failed; the erasure stays pending and is retried")]
     private partial void LogStepFailed(string store, Exception exception);
 
-    [LoggerMessage(EventId = 3767, Level = LogLevel.Information, Message = "Erasure of {Profiles} profiles: complete {Complete}")]
-    private partial void LogErased(int profiles, bool complete);
+    [LoggerMessage(EventId = 3767, Level = LogLevel.Information, Message = "Erasure of {Profiles} profiles: complete {Complete}, nothing held {NothingHeld}")]
+    private partial void LogErased(int profiles, bool complete, bool nothingHeld);
 }
 
 /// <summary>Profiles: each profile's stored record deleted, its activation emptied (the user's, then its anonymous ones).</summary>
@@ -259,6 +278,10 @@ public sealed class LogAndLakeErasureStep(IGrainFactory grains, IOptions<IngestO
             ["logSegmentsDeleted"] = results.Sum(r => r.LogSegmentsDeleted),
             ["logSegmentsSealed"] = results.Count(r => r.LogSealed),
             ["setAsideRecordsRemoved"] = results.Sum(r => r.SetAsideRecordsRemoved),
-        }, "Every log segment written before the erasure is sealed, archived without the users' events and deleted (with a lake; without one the log keeps them, skipped by every reader).");
+        }, "Every log segment written before the erasure is sealed, archived without the users' events and deleted (with a lake; without one the log keeps them, skipped by every reader).")
+        {
+            // Segments are sealed and deleted whoever is erased: only rows of the users say the store held them.
+            Held = results.Any(r => r.LakeRowsRemoved > 0 || r.SnapshotRowsRemoved > 0 || r.SetAsideRecordsRemoved > 0),
+        };
     }
 }

@@ -49,15 +49,18 @@ internal sealed class DelimitedRows
         CancellationToken cancellationToken)
     {
         // detectEncodingFromByteOrderMarks: a UTF-8 (or UTF-16) BOM wins over the configured encoding and is dropped.
-        using var text = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
-        var options = new SepReaderOptions(separator is { } s ? new Sep(s) : null)
+        var decoded = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        // A quote inside an unquoted field (12" VINYL) is a character, as pandas reads it; Sep alone would join every
+        // row after it into one field. Fields are then unquoted by StrayQuoteReader.Field, not by Sep, and a CSV export's
+        // formula guard ("'=...", ours included) is taken off again.
+        using TextReader text = quotes ? new StrayQuoteReader(decoded, separator) : decoded;
+        var options = new SepReaderOptions(quotes ? new Sep(((StrayQuoteReader)text).Delimiter) : separator is { } s ? new Sep(s) : null)
         {
             // The header is read as a row: Sep refuses a header with a name twice (an Excel export's trailing empty
             // columns), and such a file is still readable when the columns used are named once.
             HasHeader = false,
             DisableColCountCheck = true,
             DisableQuotesParsing = !quotes,
-            Unescape = quotes,
         };
         using var reader = options.From(text);
         var headerPending = hasHeader;
@@ -74,7 +77,7 @@ internal sealed class DelimitedRows
                 var names = new string[current.ColCount];
                 for (var c = 0; c < names.Length; c++)
                 {
-                    names[c] = Clean(current[c].ToString());
+                    names[c] = Clean(quotes ? StrayQuoteReader.Field(current[c].Span) : current[c].ToString());
                 }
 
                 header?.Invoke(names);
@@ -97,7 +100,7 @@ internal sealed class DelimitedRows
             var fields = new string[current.ColCount];
             for (var c = 0; c < fields.Length; c++)
             {
-                fields[c] = current[c].Span.Trim().ToString();
+                fields[c] = quotes ? CsvFormulaGuard.Read(current[c].Span.Trim()).Trim() : current[c].Span.Trim().ToString();
             }
 
             row(line, fields, current.Span.ToString());

@@ -335,6 +335,7 @@ public sealed partial class ProfileGatewayService(
             ProfilesErased = { receipt.ProfilesErased },
             Cutoff = receipt.Cutoff.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
             CompletedAt = receipt.CompletedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            NothingHeld = receipt.NothingHeld,
         };
         foreach (var step in receipt.Steps)
         {

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
+using ProfileGrid.Contracts;
 
 namespace ProfileGrid.Silo.Gateway;
 
@@ -91,7 +92,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         JsonNode? root;
         FieldError? problem;
         var refused = new SortedDictionary<int, FieldError>();
-        t_quotedNumbers = false;
+        t_rewritten = false;
         try
         {
             root = JsonNode.Parse(body);
@@ -123,10 +124,11 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
-        if (t_quotedNumbers)
+        if (t_rewritten)
         {
-            // Quoted numbers made plain, because transcoding refuses them in proto3 optional fields (the whole request).
-            t_quotedNumbers = false;
+            // Quoted numbers made plain, because transcoding refuses them in proto3 optional fields (the whole request),
+            // and integers written 1e3 or 1000.0 likewise, which transcoding's reader refuses.
+            t_rewritten = false;
             body = JsonSerializer.SerializeToUtf8Bytes(root);
         }
 
@@ -151,9 +153,9 @@ public sealed class RestJsonGuard(RequestDelegate next)
         await next(http);
     }
 
-    // Set by CheckMessage when it turned a quoted number into a number (the check runs synchronously on one thread).
+    // Set by the checks when they made a number plain (the check runs synchronously on one thread).
     [ThreadStatic]
-    private static bool t_quotedNumbers;
+    private static bool t_rewritten;
 
     /// <summary>
     /// Query parameters that name a field of the request but cannot be read as its type, or that repeat a single field:
@@ -260,7 +262,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return new FieldError(Name(path), "expected an object, got " + Describe(node));
         }
 
-        List<(string Name, double Number)>? quotedNumbers = null;
+        List<(string Name, JsonNode Value)>? rewrites = null;
         foreach (var (name, value) in message)
         {
             var field = descriptor.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
@@ -299,18 +301,35 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 && quoted.GetValueKind() == JsonValueKind.String
                 && double.TryParse(quoted.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
             {
-                (quotedNumbers ??= []).Add((name, number));
+                (rewrites ??= []).Add((name, JsonValue.Create(number)));
+            }
+            else if (!field.IsRepeated && PlainInteger(value, field) is { } plain)
+            {
+                (rewrites ??= []).Add((name, plain));
             }
         }
 
-        foreach (var (name, number) in quotedNumbers ?? [])
+        foreach (var (name, rewritten) in rewrites ?? [])
         {
-            message[name] = JsonValue.Create(number);
-            t_quotedNumbers = true;
+            message[name] = rewritten;
+            t_rewritten = true;
         }
 
         return null;
     }
+
+    /// <summary>
+    /// An integer field's number written with an exponent or a fraction (1e3, 1000.0) as the plain integer it is, which
+    /// proto3 JSON allows and transcoding's reader does not take; null when the value needs no rewriting.
+    /// </summary>
+    private static JsonValue? PlainInteger(JsonNode node, FieldDescriptor field) =>
+        IsInteger(field) && node is JsonValue value && value.GetValueKind() == JsonValueKind.Number
+        && value.ToJsonString() is var text && text.AsSpan().IndexOfAny(".eE") >= 0 && JsonIntegers.TryParse(text, out var integer)
+            ? JsonValue.Create(integer)
+            : null;
+
+    private static bool IsInteger(FieldDescriptor field) => field.FieldType is FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32
+        or FieldType.UInt32 or FieldType.Fixed32 or FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 or FieldType.UInt64 or FieldType.Fixed64;
 
     private static FieldError? CheckRepeated(JsonNode node, FieldDescriptor field, string at, IDictionary<int, FieldError>? refusedEvents, bool strict = false)
     {
@@ -345,6 +364,12 @@ public sealed class RestJsonGuard(RequestDelegate next)
 
                 return problem;
             }
+
+            if (PlainInteger(item, field) is { } plain)
+            {
+                array[i] = plain;
+                t_rewritten = true;
+            }
         }
 
         return null;
@@ -358,6 +383,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         }
 
         var valueField = field.MessageType.FindFieldByNumber(2);
+        List<(string Key, JsonNode Value)>? rewrites = null;
         foreach (var (key, value) in map)
         {
             var entryAt = $"{at}[{key}]";
@@ -370,6 +396,17 @@ public sealed class RestJsonGuard(RequestDelegate next)
             {
                 return problem;
             }
+
+            if (PlainInteger(value, valueField) is { } plain)
+            {
+                (rewrites ??= []).Add((key, plain));
+            }
+        }
+
+        foreach (var (key, rewritten) in rewrites ?? [])
+        {
+            map[key] = rewritten;
+            t_rewritten = true;
         }
 
         return null;
@@ -394,10 +431,14 @@ public sealed class RestJsonGuard(RequestDelegate next)
             FieldType.String or FieldType.Bytes => value.GetValueKind() == JsonValueKind.String,
             FieldType.Bool => value.GetValueKind() is JsonValueKind.True or JsonValueKind.False,
             // Transcoding reads 32-bit integers from JSON numbers only (not from quoted numbers, which proto3 JSON allows).
-            FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<int>(out _),
-            FieldType.UInt32 or FieldType.Fixed32 => value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<uint>(out _),
+            // A number in exponent or fraction form that is an exact integer (1e3, 1000.0) is fine, as proto3 JSON has it:
+            // CheckMessage rewrites it plain for transcoding.
+            FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => value.GetValueKind() == JsonValueKind.Number && Integer(value, out var int32) && int32 is >= int.MinValue and <= int.MaxValue,
+            FieldType.UInt32 or FieldType.Fixed32 => value.GetValueKind() == JsonValueKind.Number && Integer(value, out var uint32) && uint32 is >= 0 and <= uint.MaxValue,
             FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => Integer(value, out _),
-            FieldType.UInt64 or FieldType.Fixed64 => value.GetValueKind() == JsonValueKind.Number ? value.TryGetValue<ulong>(out _) : ulong.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out _),
+            FieldType.UInt64 or FieldType.Fixed64 => value.GetValueKind() == JsonValueKind.Number
+                ? value.TryGetValue<ulong>(out _) || (Integer(value, out var uint64) && uint64 >= 0)
+                : ulong.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out _),
             FieldType.Double or FieldType.Float => value.GetValueKind() == JsonValueKind.Number
                 || (value.GetValueKind() == JsonValueKind.String && (value.ToString() is "NaN" or "Infinity" or "-Infinity" || double.TryParse(value.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out _))),
             FieldType.Enum => value.GetValueKind() is JsonValueKind.String or JsonValueKind.Number,
@@ -439,7 +480,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         number = 0;
         return value.GetValueKind() switch
         {
-            JsonValueKind.Number => value.TryGetValue(out number),
+            JsonValueKind.Number => value.TryGetValue(out number) || JsonIntegers.TryParse(value.ToJsonString(), out number),
             JsonValueKind.String => long.TryParse(value.ToString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number),
             _ => false,
         };

@@ -1,5 +1,7 @@
 using System.Text;
+using System.Text.Json;
 using ProfileGrid.Recommendations.Import;
+using ProfileGrid.Tests;
 
 namespace ProfileGrid.Recommendations.Tests.Import;
 
@@ -140,6 +142,44 @@ public sealed class InteractionImporterTests
 
         var empty = Assert.Throws<InvalidDataException>(() => Import([], new ImportOptions { Format = InteractionFileFormat.MovieLensCsv }));
         Assert.Contains("no header", empty.Message);
+    }
+
+    [Theory]
+    [InlineData(',')]
+    [InlineData(';')]
+    public void A_quote_inside_an_unquoted_field_is_a_character_as_pandas_reads_it_and_loses_no_row_after_it(char separator)
+    {
+        // Retail titles as items: inches in '12" VINYL RECORD FRAME'. Sep took that quote for an opening one and joined
+        // every row after it into one field; those rows were neither imported nor rejected. The ';' file's separator is
+        // detected from its header, as before.
+        var text = string.Join(separator, "customer", "title", "stars", "when") + "\n" + string.Concat(new string[][]
+        {
+            ["17850", "\"WHITE HANGING HEART, T-LIGHT\"", "4", "2010-12-01T08:26:00Z"],
+            ["17850", "12\" VINYL RECORD FRAME", "5", "2010-12-01T08:28:00Z"],
+            ["13047", "\"SET OF 3 \"\"BIRD\"\" ORNAMENTS\"", "3", "2010-12-01T08:34:00Z"],
+            ["13048", "9\" X 12\" FRAME", "2", "2010-12-01T08:35:00Z"],
+            ["13048", "TAPE 1\"\"", "1", "2010-12-01T08:36:00Z"],
+            ["13049", "BIRD ORNAMENT", "4", "2010-12-01T08:37:00Z"],
+        }.Select(f => string.Join(separator, f) + "\n"));
+        var result = Import(Utf8(text), new ImportOptions { Columns = new ColumnMapping("customer", "title", Rating: "stars", Timestamp: "when") });
+
+        var pandas = ReferencePython.Run("""
+            import json, sys
+            import pandas as pd
+            folder = sys.argv[1]
+            sep = open(folder + "/sep.txt").read()
+            frame = pd.read_csv(folder + "/ratings.csv", sep=sep, dtype=str, keep_default_na=False)
+            print(json.dumps({"rows": len(frame), "pairs": [[u, t, float(s)] for u, t, s in zip(frame.customer, frame.title, frame.stars)]}))
+            """, new Dictionary<string, string> { ["ratings.csv"] = text, ["sep.txt"] = separator.ToString() }, "python3-pandas");
+        var expected = pandas.GetProperty("pairs").EnumerateArray()
+            .Select(p => (p[0].GetString()!, p[1].GetString()!, (double?)p[2].GetDouble()))
+            .OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal);
+
+        Assert.Empty(result.Rejects);
+        Assert.Equal(6, pandas.GetProperty("rows").GetInt32());
+        Assert.Equal((6L, 6L), (result.Summary.LinesRead, result.Summary.Accepted));
+        Assert.Equal(expected, result.Users.SelectMany(u => u.Items.Select(i => (u.UserKey, i.ItemId, i.Rating))));
+        Assert.Contains(result.Users.SelectMany(u => u.Items), i => i.ItemId == "12\" VINYL RECORD FRAME");
     }
 
     [Theory]

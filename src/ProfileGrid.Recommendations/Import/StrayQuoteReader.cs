@@ -1,0 +1,252 @@
+using System.Text;
+
+namespace ProfileGrid.Recommendations.Import;
+
+/// <summary>
+/// Reads CSV text with quotes that open a field only at its start (after white space at most), as pandas and
+/// Python's csv read them: a quote inside an unquoted field (<c>12" VINYL RECORD FRAME</c>, inches in a product
+/// description) is a character. Sep counts every quote, so one such quote would join the rest of the file into one
+/// field and the rows after it would be lost without a word. This reader doubles such a quote, which keeps Sep's count
+/// even; <see cref="Field"/> gives a field's text as the file has it (with Sep's unescaping the quote shows doubled,
+/// which codes and numbers never hold). Line breaks are not changed, so line numbers stay those of the file.
+/// </summary>
+public sealed class StrayQuoteReader : TextReader
+{
+    // Sep's choice when it detects the separator: the most frequent of these in the first line outside quotes, the
+    // first of them on a tie, ';' when none occurs.
+    private static readonly char[] DetectedSeparators = [';', '\t', '|', ','];
+
+    private readonly TextReader _inner;
+    private readonly char _delimiter;
+    private char[] _source = new char[1 << 16];
+    private int _position;
+    private int _length;
+    private bool _pendingQuote;
+    private State _state = State.FieldStart;
+
+    /// <param name="inner">The text; disposed with this reader.</param>
+    /// <param name="delimiter">The field separator; null: detected from the first line as Sep detects it (see <see cref="Delimiter"/>).</param>
+    public StrayQuoteReader(TextReader inner, char? delimiter)
+    {
+        _inner = inner;
+        _delimiter = delimiter ?? Detect();
+    }
+
+    private enum State
+    {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        AfterQuote,
+    }
+
+    /// <summary>The field separator: as given, or detected from the first line. Give it to Sep: this reader's quotes
+    /// are right for this separator only.</summary>
+    public char Delimiter => _delimiter;
+
+    /// <summary>
+    /// The text of a field that Sep read from this reader with <c>Unescape</c> off, as pandas reads it: a quoted field
+    /// without its quotes and with <c>""</c> as one quote; a quote this reader doubled as the single one of the file.
+    /// </summary>
+    public static string Field(ReadOnlySpan<char> raw)
+    {
+        if (!raw.Contains('"'))
+        {
+            return raw.ToString();
+        }
+
+        var start = raw.IndexOfAnyExcept(' ', '\t');
+        if (raw[start] != '"')
+        {
+            return Undoubled(raw);
+        }
+
+        var text = new StringBuilder(raw.Length);
+        for (var i = start + 1; i < raw.Length; i++)
+        {
+            if (raw[i] != '"')
+            {
+                text.Append(raw[i]);
+            }
+            else if (i + 1 < raw.Length && raw[i + 1] == '"')
+            {
+                text.Append('"');
+                i++;
+            }
+            else
+            {
+                // The closing quote: pandas keeps what follows it, where this reader doubled every quote.
+                return text.Append(Undoubled(raw[(i + 1)..])).ToString();
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Undoubled(ReadOnlySpan<char> raw) => raw.ToString().Replace("\"\"", "\"", StringComparison.Ordinal);
+
+    public override int Peek()
+    {
+        if (_pendingQuote)
+        {
+            return '"';
+        }
+
+        return _position < _length || Fill() ? _source[_position] : -1;
+    }
+
+    public override int Read()
+    {
+        Span<char> one = stackalloc char[1];
+        return Read(one) == 1 ? one[0] : -1;
+    }
+
+    public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+
+    public override int Read(Span<char> buffer)
+    {
+        var written = 0;
+        while (written < buffer.Length)
+        {
+            if (_pendingQuote)
+            {
+                buffer[written++] = '"';
+                _pendingQuote = false;
+                continue;
+            }
+
+            // Hand back what is ready rather than wait for more input.
+            if (_position == _length && (written > 0 || !Fill()))
+            {
+                break;
+            }
+
+            var c = _source[_position++];
+            buffer[written++] = c;
+            if (IsStrayQuote(c))
+            {
+                if (written < buffer.Length)
+                {
+                    buffer[written++] = '"';
+                }
+                else
+                {
+                    _pendingQuote = true;
+                }
+            }
+        }
+
+        return written;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private bool Fill()
+    {
+        _position = 0;
+        _length = _inner.Read(_source, 0, _source.Length);
+        return _length > 0;
+    }
+
+    /// <summary>Reads ahead to the end of the first line (outside quotes, which Sep counts as it detects) and picks the
+    /// separator Sep would; what was read is then read as usual.</summary>
+    private char Detect()
+    {
+        Span<int> counts = stackalloc int[DetectedSeparators.Length];
+        var quoting = false;
+        var scanned = 0;
+        while (true)
+        {
+            for (; scanned < _length; scanned++)
+            {
+                var c = _source[scanned];
+                if (c == '"')
+                {
+                    quoting = !quoting;
+                }
+                else if (!quoting && c is '\n' or '\r')
+                {
+                    return Most(counts);
+                }
+                else if (!quoting && Array.IndexOf(DetectedSeparators, c) is >= 0 and var at)
+                {
+                    counts[at]++;
+                }
+            }
+
+            if (_length == _source.Length)
+            {
+                Array.Resize(ref _source, _source.Length * 2);
+            }
+
+            var read = _inner.Read(_source, _length, _source.Length - _length);
+            if (read == 0)
+            {
+                return Most(counts);
+            }
+
+            _length += read;
+        }
+
+        static char Most(ReadOnlySpan<int> counts)
+        {
+            var best = 0;
+            for (var s = 1; s < counts.Length; s++)
+            {
+                best = counts[s] > counts[best] ? s : best;
+            }
+
+            return DetectedSeparators[best];
+        }
+    }
+
+    private bool IsStrayQuote(char c)
+    {
+        var endsField = c == _delimiter || c is '\n' or '\r';
+        switch (_state)
+        {
+            case State.Quoted:
+                if (c == '"')
+                {
+                    _state = State.AfterQuote;
+                }
+
+                return false;
+            case State.AfterQuote:
+                // "" inside a quoted field is a quote; anything else ends the quoted part.
+                _state = c == '"' ? State.Quoted : endsField ? State.FieldStart : State.Unquoted;
+                return false;
+            case State.FieldStart:
+                if (c == '"')
+                {
+                    _state = State.Quoted;
+                }
+                else if (!endsField && c is not (' ' or '\t'))
+                {
+                    _state = State.Unquoted;
+                }
+
+                return false;
+            default:
+                if (c == '"')
+                {
+                    return true;
+                }
+
+                if (endsField)
+                {
+                    _state = State.FieldStart;
+                }
+
+                return false;
+        }
+    }
+}
