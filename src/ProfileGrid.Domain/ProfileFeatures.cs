@@ -127,35 +127,8 @@ public static class ProfileFeatures
     /// (<see cref="NextWindowChange"/>) and is asked again then.
     /// Returns a new array.
     /// </summary>
-    public static double[] Age(double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset now, ProfileOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        ArgumentNullException.ThrowIfNull(features);
-        var aged = (double[])values.Clone();
-        if (now <= asOf)
-        {
-            return aged;
-        }
-
-        var days = (now - asOf).TotalDays;
-        for (var i = 0; i < features.Count; i++)
-        {
-            switch (features[i])
-            {
-                case "recency_days":
-                case "tenure_days":
-                case "days_since_last_seen":
-                case "days_since_first_purchase":
-                    aged[i] += days;
-                    break;
-                case "engagement_velocity":
-                    aged[i] *= Decay.Factor(now - asOf, options.EngagementHalfLife);
-                    break;
-            }
-        }
-
-        return aged;
-    }
+    public static double[] Age(double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset now, ProfileOptions options) =>
+        MoveTo(values, features, asOf, now > asOf ? now : asOf, options);
 
     /// <summary>
     /// Moves a vector extracted at <paramref name="asOf"/> to <paramref name="at"/>, later (<see cref="Age"/>) or earlier:
@@ -166,15 +139,17 @@ public static class ProfileFeatures
     /// </summary>
     public static double[] MoveTo(double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset at, ProfileOptions options)
     {
-        if (at >= asOf)
-        {
-            return Age(values, features, asOf, at, options);
-        }
-
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(features);
         var moved = (double[])values.Clone();
-        var days = (asOf - at).TotalDays;
+        if (at == asOf)
+        {
+            return moved;
+        }
+
+        var later = at > asOf;
+        var days = (at - asOf).TotalDays;
+        var decay = Decay.Factor(later ? at - asOf : asOf - at, options.EngagementHalfLife);
         for (var i = 0; i < features.Count; i++)
         {
             switch (features[i])
@@ -183,11 +158,14 @@ public static class ProfileFeatures
                 case "tenure_days":
                 case "days_since_last_seen":
                 case "days_since_first_purchase":
-                    moved[i] = Math.Max(0, moved[i] - days);
+                    moved[i] = later ? moved[i] + days : Math.Max(0, moved[i] + days);
+                    break;
+                case "engagement_velocity" when later:
+                    moved[i] *= decay;
                     break;
                 case "engagement_velocity":
                     // Exact inverse of the decay; a value that had decayed to 0 (some twenty years of half-lives) stays 0.
-                    var undecayed = moved[i] / Decay.Factor(asOf - at, options.EngagementHalfLife);
+                    var undecayed = moved[i] / decay;
                     moved[i] = double.IsFinite(undecayed) ? undecayed : moved[i];
                     break;
             }
