@@ -104,6 +104,7 @@ public class ProfilePackingTests(ClusterFixture fixture)
             .OnNextAsync(new EventBatch([.. events]));
 
     [Theory]
+    [InlineData(ProfilePackCodec.Zstd)]
     [InlineData(ProfilePackCodec.Brotli)]
     [InlineData(ProfilePackCodec.Deflate)]
     [InlineData(ProfilePackCodec.None)]
@@ -141,7 +142,29 @@ public class ProfilePackingTests(ClusterFixture fixture)
         Assert.Equal(StateJson(original), StateJson(unpacked));
     }
 
+    [Fact]
+    public async Task Forms_packed_on_many_threads_by_any_codec_unpack_anywhere_to_their_own_state()
+    {
+        // zstd keeps one context per thread: profiles packed and unpacked at once on the thread pool must not mix.
+        var now = DateTimeOffset.UtcNow;
+        var serializer = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services.GetRequiredService<Serializer<UserProfileGrainState>>();
+        var codecs = Enum.GetValues<ProfilePackCodec>();
+        var states = Enumerable.Range(0, 64)
+            .Select(i => new UserProfileGrainState { Profile = BuiltProfile("user-" + i, now.AddMinutes(i)), LogPosition = i })
+            .ToArray();
+        var packed = await Task.WhenAll(states.Select((state, i) => Task.Run(() => new ProfilePacker(serializer) { Codec = codecs[i % codecs.Length] }.Pack(state))));
+        Assert.Equal(codecs.Length, packed.Select(form => form[0]).Distinct().Count());
+
+        // Each form unpacked by a packer set to another codec than the one that wrote it, on other threads.
+        var unpacked = await Task.WhenAll(packed.Select((form, i) => Task.Run(() => new ProfilePacker(serializer) { Codec = codecs[(i + 1) % codecs.Length] }.Unpack(form))));
+        for (var i = 0; i < states.Length; i++)
+        {
+            Assert.Equal(serializer.SerializeToArray(states[i]), serializer.SerializeToArray(unpacked[i]));
+        }
+    }
+
     [Theory]
+    [InlineData(ProfilePackCodec.Zstd)]
     [InlineData(ProfilePackCodec.Deflate)]
     [InlineData(ProfilePackCodec.None)]
     public void Serving_reads_the_item_history_and_consent_of_a_packed_state_without_unpacking_it(ProfilePackCodec codec)
