@@ -6,7 +6,7 @@ using ProfileGrid.Abstractions.Grains;
 
 namespace ProfileGrid.Grains.Privacy;
 
-/// <summary>What a tenant's privacy ledger persists (one row per tenant; see docs/privacy.md for its size limit).</summary>
+/// <summary>What a tenant's privacy ledger persists (one blob per tenant, rewritten whole by each change; see docs/privacy.md for its cost).</summary>
 [GenerateSerializer, Alias("pg.tenant-privacy-state")]
 public sealed class TenantPrivacyState
 {
