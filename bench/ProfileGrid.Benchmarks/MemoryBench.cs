@@ -321,13 +321,13 @@ public static class MemoryBench
         Console.WriteLine($"| a read view built from it (ProfileView, sharing the state's strings) | {(withViews - states) / (double)sample:N0} |");
 
         Console.WriteLine();
-        Console.WriteLine("| packed form of the state (ProfilePacker) | bytes mean | p50 | p95 | max | pack us per profile | unpack us per profile (incl. Compact) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var (name, bytes, packUs, unpackUs) in packing)
+        Console.WriteLine("| packed form of the state (ProfilePacker) | bytes mean | p50 | p95 | max | pack us per profile | unpack us per profile (incl. Compact) | bytes allocated per pack (managed) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (name, bytes, packUs, unpackUs, packAllocated) in packing)
         {
             var sorted = bytes.Order().ToArray();
             double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
-            Console.WriteLine($"| {name} | {bytes.Average():N0} | {At(0.5):N0} | {At(0.95):N0} | {sorted[^1]:N0} | {packUs:N1} | {unpackUs:N1} |");
+            Console.WriteLine($"| {name} | {bytes.Average():N0} | {At(0.5):N0} | {At(0.95):N0} | {sorted[^1]:N0} | {packUs:N1} | {unpackUs:N1} | {packAllocated:N0} |");
         }
         log($"state model done: {sample:N0} profiles");
     }
@@ -336,13 +336,14 @@ public static class MemoryBench
     /// Sizes and CPU of the packed forms ProfilePacker can write: Orleans' serialization as is, Brotli at its fastest,
     /// Deflate at its fastest, zstd at level 1; unpacking includes the deserialization and ProfileUpdater.Compact.
     /// </summary>
-    private static List<(string Name, double[] Bytes, double PackUs, double UnpackUs)> MeasurePacking(UserProfile[] profiles, Serializer<UserProfileGrainState> serializer)
+    private static List<(string Name, double[] Bytes, double PackUs, double UnpackUs, double PackAllocated)> MeasurePacking(UserProfile[] profiles, Serializer<UserProfileGrainState> serializer)
     {
         var states = profiles.Select(p => new UserProfileGrainState { Profile = p, LogPosition = 1_000_000 }).ToArray();
         var codecs = new[] { ProfilePackCodec.None, ProfilePackCodec.Brotli, ProfilePackCodec.Deflate, ProfilePackCodec.Zstd };
         var packers = codecs.Select(c => new ProfilePacker(serializer) { Codec = c }).ToArray();
         var packed = codecs.Select(_ => new byte[states.Length][]).ToArray();
         var (packUs, unpackUs) = (codecs.Select(_ => double.MaxValue).ToArray(), codecs.Select(_ => double.MaxValue).ToArray());
+        var packAllocated = new double[codecs.Length];
 
         // Seven rounds, the codecs taking turns within each so that a busy moment of the machine does not favour one, and
         // the best round of each kept (the first rounds also run code the JIT has not optimised yet).
@@ -350,6 +351,7 @@ public static class MemoryBench
         {
             for (var c = 0; c < codecs.Length; c++)
             {
+                var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
                 var clock = Stopwatch.StartNew();
                 for (var i = 0; i < states.Length; i++)
                 {
@@ -357,6 +359,7 @@ public static class MemoryBench
                 }
 
                 packUs[c] = Math.Min(packUs[c], clock.Elapsed.TotalMicroseconds / states.Length);
+                packAllocated[c] = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)states.Length;
                 clock.Restart();
                 foreach (var bytes in packed[c])
                 {
@@ -377,7 +380,7 @@ public static class MemoryBench
                 ProfilePackCodec.Deflate => "Deflate, fastest level",
                 _ => "zstd level 1, its context reused per thread",
             };
-            return (codec == chosen ? name + " (the default)" : name, packed[c].Select(b => (double)b.Length).ToArray(), packUs[c], unpackUs[c]);
+            return (codec == chosen ? name + " (the default)" : name, packed[c].Select(b => (double)b.Length).ToArray(), packUs[c], unpackUs[c], packAllocated[c]);
         }).ToList();
     }
 
