@@ -25,6 +25,12 @@ if (unknown.Count > 0)
 }
 
 var grid = GridSettings.From(configuration);
+
+// The demo's population is small, so the Orleans dashboard's per-second walk over the activations costs nothing here.
+if (configuration["ProfileGrid:Admin:OrleansDashboard"] is null)
+{
+    siloArguments.Add("--ProfileGrid:Admin:OrleansDashboard=true");
+}
 var demo = configuration.GetSection(DemoSettings.Section).Get<DemoSettings>() ?? new DemoSettings();
 var azuriteSettings = configuration.GetSection(AzuriteSettings.Section).Get<AzuriteSettings>() ?? new AzuriteSettings();
 

@@ -32,7 +32,7 @@ public sealed class KeyedSiloFixture : IAsyncLifetime
     {
         Silo = await SiloProcess.StartEphemeralAsync(
             $"--ProfileGrid:Auth:BootstrapKeyFile={KeyFile}", $"--ProfileGrid:Auth:CacheFor={CacheFor}",
-            "--ProfileGrid:Stats:FlushInterval=00:00:00.200");
+            "--ProfileGrid:Stats:FlushInterval=00:00:00.200", "--ProfileGrid:Admin:OrleansDashboard=true");
         OperatorKey = File.ReadAllText(KeyFile).Trim();
     }
 

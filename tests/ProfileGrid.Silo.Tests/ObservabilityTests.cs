@@ -78,6 +78,11 @@ public class ObservabilityTests(ITestOutputHelper output)
 
         // Orleans' own meters, ASP.NET Core's and the runtime's come with them.
         Assert.True(metrics.Has("orleans_"), "the Microsoft.Orleans meters are exported");
+        Assert.True(metrics.Has("orleans_catalog_activations"), "the activation count is exported");
+
+        // But not the two gauges that walk every activation (or directory entry) whenever they are read.
+        Assert.False(metrics.Has("orleans_messaging_processing_activation_data"));
+        Assert.False(metrics.Has("orleans_directory_cache_size"));
         Assert.True(metrics.Has("http_server_request_duration_seconds"), "ASP.NET Core's request duration is exported");
         Assert.True(metrics.Has("dotnet_gc_"), "the runtime's meters are exported");
     }
@@ -85,7 +90,7 @@ public class ObservabilityTests(ITestOutputHelper output)
     [Fact]
     public async Task Operators_get_a_detailed_health_report_the_admin_api_and_the_Orleans_dashboard_from_this_machine()
     {
-        await using var silo = await SiloProcess.StartEphemeralAsync();
+        await using var silo = await SiloProcess.StartEphemeralAsync("--ProfileGrid:Admin:OrleansDashboard=true");
 
         using var plain = await silo.Http.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
@@ -111,9 +116,26 @@ public class ObservabilityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_Orleans_dashboard_is_off_unless_asked_for_and_says_which_setting_turns_it_on()
+    {
+        await using var silo = await SiloProcess.StartEphemeralAsync();
+
+        foreach (var path in new[] { "/orleans", "/orleans/", "/orleans/DashboardCounters" })
+        {
+            using var response = await silo.Http.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{path} answered {response.StatusCode}");
+            Assert.Contains("ProfileGrid:Admin:OrleansDashboard=true", await response.Content.ReadAsStringAsync());
+        }
+
+        // The rest of the operator surface is there as before.
+        using var ingest = await silo.Http.GetAsync("/v1/admin/ingest");
+        Assert.Equal(HttpStatusCode.OK, ingest.StatusCode);
+    }
+
+    [Fact]
     public async Task With_the_admin_switch_off_the_dashboard_the_admin_api_and_the_detailed_report_are_not_there()
     {
-        await using var silo = await SiloProcess.StartEphemeralAsync("--ProfileGrid:Admin:Enabled=false");
+        await using var silo = await SiloProcess.StartEphemeralAsync("--ProfileGrid:Admin:Enabled=false", "--ProfileGrid:Admin:OrleansDashboard=true");
 
         foreach (var path in new[] { "/orleans", "/orleans/", "/v1/admin/ingest", "/v1/admin/cluster", "/healthz/detail" })
         {
@@ -139,7 +161,8 @@ public class ObservabilityTests(ITestOutputHelper output)
 
         foreach (var allowRemote in new[] { false, true })
         {
-            await using var silo = await SiloProcess.StartEphemeralAsync("--ProfileGrid:Endpoints:ListenAddress=0.0.0.0", $"--ProfileGrid:Admin:AllowRemote={allowRemote}");
+            await using var silo = await SiloProcess.StartEphemeralAsync(
+                "--ProfileGrid:Endpoints:ListenAddress=0.0.0.0", $"--ProfileGrid:Admin:AllowRemote={allowRemote}", "--ProfileGrid:Admin:OrleansDashboard=true");
             using var remote = new HttpClient { BaseAddress = new Uri($"http://{address}:{silo.HttpPort}") };
             foreach (var path in new[] { "/v1/admin/ingest", "/orleans/", "/healthz/detail" })
             {

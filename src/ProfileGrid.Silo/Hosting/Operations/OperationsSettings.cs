@@ -56,7 +56,7 @@ public sealed class AdminSettings
 {
     public const string Section = "ProfileGrid:Admin";
 
-    /// <summary>Map the admin API and the Orleans dashboard at all; off, they answer 404 and the dashboard's profiler is not installed.</summary>
+    /// <summary>Map the admin API (and the Orleans dashboard, with <see cref="OrleansDashboard"/>) at all; off, they answer 404 and the dashboard's profiler is not installed.</summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary>
@@ -64,6 +64,13 @@ public sealed class AdminSettings
     /// keys on, an operator key is needed as well (docs/security.md); turn this on only behind a boundary that admits operators alone.
     /// </summary>
     public bool AllowRemote { get; set; }
+
+    /// <summary>
+    /// Install the Orleans dashboard at /orleans (with <see cref="Enabled"/>). Off by default: the dashboard reads every
+    /// Orleans meter once a second, and two of Orleans' gauges walk every activation of the silo (one under the lock that
+    /// new activations take), which at a million resident profiles kept a core busy (docs/observability.md).
+    /// </summary>
+    public bool OrleansDashboard { get; set; }
 }
 
 /// <summary>What the detailed health report checks, and when it degrades (section "ProfileGrid:Health").</summary>
