@@ -103,7 +103,8 @@ internal sealed class DelimitedRows
                 fields[c] = quotes ? CsvFormulaGuard.Read(current[c].Span.Trim()).Trim() : current[c].Span.Trim().ToString();
             }
 
-            row(line, fields, current.Span.ToString());
+            // The line as the file has it: the reader's doubled quotes (12"" VINYL) single again.
+            row(line, fields, quotes ? StrayQuoteReader.Original(current.Span, ((StrayQuoteReader)text).Delimiter) : current.Span.ToString());
         }
 
         if (headerPending)

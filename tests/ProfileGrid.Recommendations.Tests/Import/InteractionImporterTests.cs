@@ -183,6 +183,29 @@ public sealed class InteractionImporterTests
     }
 
     [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    public void A_rejected_line_with_a_stray_quote_is_reported_as_the_file_has_it(string newline)
+    {
+        // The reader doubles a quote inside an unquoted field so that Sep keeps its count; the reject report showed
+        // that doubled quote (12"" VINYL), a line the file does not have. A quoted field's "" is the file's own.
+        string[] bad =
+        [
+            "17850,12\" VINYL RECORD FRAME,five,2010-12-01T08:28:00Z",
+            "13047,\"SET OF 3 \"\"BIRD\"\" ORNAMENTS\",3,",
+            "13048,9\" X 12\" FRAME,2,2010-12-01T08:35:00Z,extra\"",
+            "13049,\"HEART, T-LIGHT\" 6\",4,1999-13-01",
+        ];
+        var text = "customer,title,stars,when" + newline + "13050,BIRD ORNAMENT,4,2010-12-01T08:37:00Z" + newline + string.Concat(bad.Select(b => b + newline));
+
+        var result = Import(Utf8(text, bom: true), new ImportOptions { Columns = new ColumnMapping("customer", "title", Rating: "stars", Timestamp: "when") });
+
+        Assert.Equal([3L, 4L, 5L, 6L], result.Rejects.Select(r => r.Line));
+        Assert.Equal(bad, result.Rejects.Select(r => r.Text));
+        Assert.Equal((5L, 1L), (result.Summary.LinesRead, result.Summary.Accepted));
+    }
+
+    [Theory]
     [InlineData("196 242 3 881250949\n186\t302\t3\t891717742\n22 377 1 878887116\n")]
     [InlineData("196\n186\t302\t3\t891717742\n22\n")]
     public void A_bad_first_line_of_a_file_without_a_header_is_reported_as_line_1(string text)
