@@ -182,6 +182,50 @@ public sealed class InteractionImporterTests
         Assert.Contains(result.Users.SelectMany(u => u.Items), i => i.ItemId == "12\" VINYL RECORD FRAME");
     }
 
+    [Fact]
+    public void Movielens_1m_ratings_dat_is_read_with_its_double_colons_as_pandas_reads_it()
+    {
+        // ml-1m's ratings.dat: UserID::MovieID::Rating::Timestamp, no header, 2000-2003. It was read as a CSV with a
+        // header, which it has not: the command stopped with "The header lacks column(s) 'user', 'item'".
+        var text = """
+            1::1193::5::978300760
+            1::661::3::978302109
+            1::914::3::978301968
+            2::1357::5::978298709
+            2::3068::4::978299000
+            2::1193::4::978298413
+            6040::2019::5::956703932
+            6040::1193::2::956704056
+            6040::1193::4::1046454590
+            7::3105:4::978300760
+            8::two::5
+            9::1287::five::978300760
+
+            10::1097::4::1046454590
+
+            """.Replace("\r\n", "\n", StringComparison.Ordinal);
+        var result = Import(Utf8(text), new ImportOptions { Format = InteractionFileFormat.MovieLens1m });
+
+        var pandas = ReferencePython.Run("""
+            import json, sys
+            import pandas as pd
+            frame = pd.read_csv(sys.argv[1] + "/ratings.dat", sep="::", engine="python", names=["u", "i", "r", "t"], dtype=str, keep_default_na=False)
+            good = frame[frame.r.str.fullmatch(r"[0-9]+") & frame.t.str.fullmatch(r"[0-9]+")]
+            last = good.assign(t=good.t.astype(int)).sort_values("t", kind="stable").drop_duplicates(["u", "i"], keep="last")
+            print(json.dumps([[u, i, float(r), int(t)] for u, i, r, t in zip(last.u, last.i, last.r, last.t)]))
+            """, new Dictionary<string, string> { ["ratings.dat"] = text }, "python3-pandas");
+        var expected = pandas.EnumerateArray()
+            .Select(p => (p[0].GetString()!, p[1].GetString()!, (double?)p[2].GetDouble(), DateTimeOffset.FromUnixTimeSeconds(p[3].GetInt64())))
+            .OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal);
+
+        Assert.Equal(expected, result.Users.SelectMany(u => u.Items.Select(i => (u.UserKey, i.ItemId, i.Rating, i.LastAt))));
+        Assert.Equal(
+            [(10L, "missing column 'timestamp' (3 columns, expected 4)", "7::3105:4::978300760"), (11L, "missing column 'timestamp' (3 columns, expected 4)", "8::two::5"), (12L, "non-numeric rating 'five'", "9::1287::five::978300760")],
+            result.Rejects.Select(r => (r.Line, r.Reason, r.Text)));
+        Assert.Equal((14L, 10L, 3L, 1L, 1L), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Rejected, result.Summary.BlankLines, result.Summary.Duplicates));
+        Assert.Equal(new DateTimeOffset(2003, 2, 28, 17, 49, 50, TimeSpan.Zero), result.Summary.Latest);
+    }
+
     [Theory]
     [InlineData("\n")]
     [InlineData("\r\n")]
