@@ -95,6 +95,14 @@ internal static class EvaluateCommand
                 return BadInput;
             }
 
+            if (outcome.Interactions.Summary.Accepted == 0)
+            {
+                // A table of zeros would read as a result; it is a file that was not read (a wrong --format, say).
+                ReportPrinter.PrintImport(console, "ratings", outcome.Interactions.Summary, outcome.Interactions.Rejects);
+                console.MarkupLineInterpolated($"[red]error:[/] {request.RatingsPath}: no line was accepted, so there is nothing to evaluate (read as {request.Format}; see the rejected lines above)");
+                return BadInput;
+            }
+
             ReportPrinter.Print(console, outcome, request.MinPositiveRating);
             return Ok;
         });

@@ -81,6 +81,22 @@ public sealed class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Evaluate_of_a_file_whose_every_line_is_rejected_is_an_error_not_a_table_of_zeros()
+    {
+        // ml-1m's ratings.dat read as u.data (--format movielens-100k): every line is one column. The command printed a
+        // table of 0.000 for every metric and exited 0, as if the algorithms had been evaluated and failed.
+        var ratings = Write("ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n2::1357::5::978298709\n");
+
+        var (exit, output) = Run("evaluate", "--ratings", ratings, "--format", "movielens-100k", "--algorithms", "random");
+
+        Assert.Equal(EvaluateCommand.BadInput, exit);
+        Assert.Contains("ratings: 3 lines read, 0 accepted (0 duplicates), 3 rejected", output);
+        Assert.Contains("line 1: missing column 'item' (1 columns, expected 4)", output);
+        Assert.Contains("no line was accepted, so there is nothing to evaluate (read as MovieLens100k", output);
+        Assert.DoesNotContain("precision", output);
+    }
+
+    [Fact]
     public void Evaluate_prints_the_algorithms_side_by_side_the_rejected_lines_and_each_slice_with_its_min_max_ratio()
     {
         var (exit, output) = Run(
