@@ -14,19 +14,19 @@ internal static class EvaluateCommand
     public const int Ok = 0;
     public const int BadInput = 2;
 
-    private static readonly string[] Formats = ["movielens-100k", "movielens-csv", "csv"];
+    internal static readonly string[] Formats = ["movielens-100k", "movielens-1m", "movielens-csv", "csv"];
     private static readonly string[] Splits = ["random", "time", "time-global"];
 
     public static Command Build(IAnsiConsole console)
     {
-        var ratings = new Option<FileInfo>("--ratings") { Description = "The interaction file (u.data, ratings.csv or a CSV/TSV with a header).", Required = true };
-        var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-csv or csv; default: from the file name (u.data, ratings.csv, else csv)." };
+        var ratings = new Option<FileInfo>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv or a CSV/TSV with a header).", Required = true };
+        var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-1m, movielens-csv or csv; default: from the file name (u.data, ratings.dat, ratings.csv, else csv)." };
         format.AcceptOnlyFromAmong(Formats);
         var columns = new Option<string?>("--columns")
         {
             Description = "For --format csv: header names as user=NAME,item=NAME[,rating=NAME][,timestamp=NAME][,event=NAME]; default user,item,rating,timestamp,event_type when present.",
         };
-        var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user (user|age|gender|occupation|zip) for demographic slices." };
+        var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user (user|age|gender|occupation|zip) or ml-1m's users.dat for demographic slices." };
         var algorithms = new Option<string?>("--algorithms") { Description = $"Comma-separated algorithms; default all registered ({string.Join(", ", TrainerRegistry.Names)})." };
         var k = new Option<int>("--k") { Description = "List length (the k of every @k metric).", DefaultValueFactory = _ => 10 };
         var split = new Option<string>("--split") { Description = "random (stratified per user), time (each user's latest items) or time-global (one cutoff).", DefaultValueFactory = _ => "random" };
@@ -95,6 +95,14 @@ internal static class EvaluateCommand
                 return BadInput;
             }
 
+            if (outcome.Interactions.Summary.Accepted == 0)
+            {
+                // A table of zeros would read as a result; it is a file that was not read (a wrong --format, say).
+                ReportPrinter.PrintImport(console, "ratings", outcome.Interactions.Summary, outcome.Interactions.Rejects);
+                console.MarkupLineInterpolated($"[red]error:[/] {request.RatingsPath}: no line was accepted, so there is nothing to evaluate (read as {request.Format}; see the rejected lines above)");
+                return BadInput;
+            }
+
             ReportPrinter.Print(console, outcome, request.MinPositiveRating);
             return Ok;
         });
@@ -146,10 +154,12 @@ internal static class EvaluateCommand
     internal static InteractionFileFormat ParseFormat(string? format, string fileName) => format switch
     {
         "movielens-100k" => InteractionFileFormat.MovieLens100k,
+        "movielens-1m" => InteractionFileFormat.MovieLens1m,
         "movielens-csv" => InteractionFileFormat.MovieLensCsv,
         "csv" => InteractionFileFormat.Csv,
         _ when fileName.Equals("u.data", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".data", StringComparison.OrdinalIgnoreCase) => InteractionFileFormat.MovieLens100k,
         _ when fileName.Equals("ratings.csv", StringComparison.OrdinalIgnoreCase) => InteractionFileFormat.MovieLensCsv,
+        _ when fileName.EndsWith(".dat", StringComparison.OrdinalIgnoreCase) => InteractionFileFormat.MovieLens1m,
         _ => InteractionFileFormat.Csv,
     };
 

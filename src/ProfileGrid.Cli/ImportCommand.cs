@@ -26,11 +26,11 @@ internal static class ImportCommand
     {
         var grid = new Option<string>("--grid") { Description = "The grid's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
         var tenant = new Option<string>("--tenant") { Description = "The tenant to load into.", Required = true };
-        var ratings = new Option<FileInfo>("--ratings") { Description = "The interaction file (u.data, ratings.csv or a CSV/TSV with a header).", Required = true };
-        var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-csv or csv; default: from the file name." };
-        format.AcceptOnlyFromAmong("movielens-100k", "movielens-csv", "csv");
+        var ratings = new Option<FileInfo>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv or a CSV/TSV with a header).", Required = true };
+        var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-1m, movielens-csv or csv; default: from the file name (u.data, ratings.dat, ratings.csv, else csv)." };
+        format.AcceptOnlyFromAmong(EvaluateCommand.Formats);
         var columns = new Option<string?>("--columns") { Description = "For --format csv: user=NAME,item=NAME[,rating=NAME][,timestamp=NAME][,event=NAME]." };
-        var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user: gender and year of birth become each user's demographics." };
+        var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user (gender and year of birth) or ml-1m's users.dat (gender): each user's demographics." };
         var currency = new Option<string>("--currency") { Description = "Currency of the zero prices of imported cart adds and orders.", DefaultValueFactory = _ => "EUR" };
         var batch = new Option<int>("--batch") { Description = "Events per ingest request.", DefaultValueFactory = _ => 500 };
         var key = new Option<string?>("--key") { Description = $"An API key with the ingest scope on the tenant; default: --key-file, then ${KeysCommand.KeyVariable}." };

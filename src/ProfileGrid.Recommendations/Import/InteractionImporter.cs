@@ -4,7 +4,7 @@ using System.Text;
 namespace ProfileGrid.Recommendations.Import;
 
 /// <summary>
-/// Reads interaction files (MovieLens <c>u.data</c> and <c>ratings.csv</c>, or any CSV/TSV through a
+/// Reads interaction files (MovieLens <c>u.data</c>, <c>ratings.csv</c> and 1M's <c>ratings.dat</c>, or any CSV/TSV through a
 /// <see cref="ColumnMapping"/>) into <see cref="UserInteractions"/>. A bad line is rejected with its line number and
 /// reason and the import goes on; only an unreadable header (a mapped column missing) stops it.
 /// </summary>
@@ -49,10 +49,11 @@ public static class InteractionImporter
         long duplicates = 0;
         DateTimeOffset? earliest = null, latest = null;
 
-        Layout layout = options.Format == InteractionFileFormat.MovieLens100k
+        var movieLensWithoutHeader = options.Format is InteractionFileFormat.MovieLens100k or InteractionFileFormat.MovieLens1m;
+        Layout layout = movieLensWithoutHeader
             ? new Layout(0, 1, 2, 3, null, 4, ["user", "item", "rating", "timestamp"])
             : default;
-        var hasHeader = options.Format != InteractionFileFormat.MovieLens100k;
+        var hasHeader = !movieLensWithoutHeader;
         var separator = options.Separator ?? options.Format switch
         {
             InteractionFileFormat.MovieLens100k => '\t',
@@ -65,7 +66,7 @@ public static class InteractionImporter
             stream,
             separator,
             hasHeader,
-            quotes: options.Format != InteractionFileFormat.MovieLens100k,
+            quotes: !movieLensWithoutHeader,
             options.Encoding ?? new UTF8Encoding(false),
             header => layout = Layout.FromHeader(header, mapping),
             (line, fields, text) =>
@@ -190,7 +191,8 @@ public static class InteractionImporter
                 latest = latest is { } l && l > at ? l : at;
             },
             progress,
-            cancellationToken);
+            cancellationToken,
+            doubleColon: options.Format == InteractionFileFormat.MovieLens1m);
 
         var result = users
             .OrderBy(u => u.Key, StringComparer.Ordinal)

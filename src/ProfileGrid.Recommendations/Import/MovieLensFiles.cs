@@ -95,10 +95,102 @@ public static class MovieLensFiles
         return new UserAttributesImport(users, rows.Summary(duplicates, users.Count, 0, null, null), rows.Rejects);
     }
 
+    /// <summary>
+    /// The occupations of MovieLens 1M's <c>users.dat</c> by code, as its README lists them (0 is "other" or not
+    /// specified).
+    /// </summary>
+    public static IReadOnlyList<string> Occupations1m { get; } =
+    [
+        "other", "academic/educator", "artist", "clerical/admin", "college/grad student", "customer service",
+        "doctor/health care", "executive/managerial", "farmer", "homemaker", "K-12 student", "lawyer", "programmer",
+        "retired", "sales/marketing", "scientist", "self-employed", "technician/engineer", "tradesman/craftsman",
+        "unemployed", "writer",
+    ];
+
+    /// <summary>
+    /// The age band of a MovieLens 1M age code, which names a range, not an age: 1 (under 18), 18 (18-24), 25 (25-34),
+    /// 35 (35-44), 45 (45-49) and 50 (50-55) as 45_54, 56 (56+) as 55_64; null for any other code.
+    /// </summary>
+    public static string? AgeBand1m(int code) => code switch
+    {
+        1 => "under_18",
+        18 => "18_24",
+        25 => "25_34",
+        35 => "35_44",
+        45 or 50 => "45_54",
+        56 => "55_64",
+        _ => null,
+    };
+
+    /// <summary>
+    /// Reads MovieLens 1M's <c>users.dat</c> (UserID::Gender::Age::Occupation::Zip-code): attributes age-band, gender,
+    /// occupation (its name) and zip per user. The age is a range's code, so there is no attribute age (and
+    /// <c>profilegrid import</c> sets no year of birth from it). A code the README does not list rejects the line.
+    /// </summary>
+    public static UserAttributesImport ReadUsers1m(Stream stream, Encoding? encoding = null, int maxRejectsListed = 1000)
+    {
+        var rows = new DelimitedRows(maxRejectsListed);
+        var users = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        long duplicates = 0;
+        rows.Read(stream, null, hasHeader: false, quotes: false, encoding ?? Encoding.Latin1, null, (line, f, text) =>
+        {
+            if (f.Length != 5)
+            {
+                rows.Reject(line, f.Length > 5 ? $"too many columns ({f.Length}, expected 5)" : $"missing columns ({f.Length}, expected 5: UserID::Gender::Age::Occupation::Zip-code)", text);
+                return;
+            }
+
+            if (f[0].Length == 0)
+            {
+                rows.Reject(line, "missing user", text);
+                return;
+            }
+
+            var gender = f[1].ToUpperInvariant();
+            if (gender is not ("M" or "F"))
+            {
+                rows.Reject(line, $"bad gender '{f[1]}' (M or F)", text);
+                return;
+            }
+
+            if (!int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out var ageCode) || AgeBand1m(ageCode) is not { } band)
+            {
+                rows.Reject(line, $"bad age code '{f[2]}' (1, 18, 25, 35, 45, 50 or 56)", text);
+                return;
+            }
+
+            if (!int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out var occupation) || occupation >= Occupations1m.Count)
+            {
+                rows.Reject(line, $"bad occupation code '{f[3]}' (0 to {Occupations1m.Count - 1})", text);
+                return;
+            }
+
+            var attributes = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["age-band"] = band,
+                ["gender"] = gender,
+                ["occupation"] = Occupations1m[occupation],
+            };
+            if (f[4].Length > 0)
+            {
+                attributes["zip"] = f[4];
+            }
+
+            if (users.ContainsKey(f[0]))
+            {
+                duplicates++;
+            }
+
+            users[f[0]] = attributes;
+        }, null, CancellationToken.None, doubleColon: true);
+        return new UserAttributesImport(users, rows.Summary(duplicates, users.Count, 0, null, null), rows.Rejects);
+    }
+
+    /// <summary>Reads a user file: MovieLens 1M's <c>users.dat</c> when the name ends in <c>.dat</c>, else 100k's <c>u.user</c>.</summary>
     public static UserAttributesImport ReadUsers(string path)
     {
         using var stream = File.OpenRead(path);
-        return ReadUsers(stream);
+        return path.EndsWith(".dat", StringComparison.OrdinalIgnoreCase) ? ReadUsers1m(stream) : ReadUsers(stream);
     }
 
     /// <summary>

@@ -83,6 +83,33 @@ public sealed class StrayQuoteReader : TextReader
         return text.ToString();
     }
 
+    /// <summary>
+    /// The text of a row that Sep read from a reader with this <paramref name="delimiter"/> (its span, <c>Unescape</c>
+    /// off) as the file has it: every quote this reader doubled is single again, a quoted field's <c>""</c> stays. For
+    /// reports that show a rejected line, so that <c>12" VINYL</c> does not read <c>12"" VINYL</c>.
+    /// </summary>
+    public static string Original(ReadOnlySpan<char> row, char delimiter)
+    {
+        if (!row.Contains('"'))
+        {
+            return row.ToString();
+        }
+
+        var text = new StringBuilder(row.Length);
+        var state = State.FieldStart;
+        for (var i = 0; i < row.Length; i++)
+        {
+            text.Append(row[i]);
+            if (IsStrayQuote(row[i], delimiter, ref state) && i + 1 < row.Length && row[i + 1] == '"')
+            {
+                // The quote this reader added after the file's one: not fed to the state, as the reader never saw it.
+                i++;
+            }
+        }
+
+        return text.ToString();
+    }
+
     private static string Undoubled(ReadOnlySpan<char> raw) => raw.ToString().Replace("\"\"", "\"", StringComparison.Ordinal);
 
     public override int Peek()
@@ -123,7 +150,7 @@ public sealed class StrayQuoteReader : TextReader
 
             var c = _source[_position++];
             buffer[written++] = c;
-            if (IsStrayQuote(c))
+            if (IsStrayQuote(c, _delimiter, ref _state))
             {
                 if (written < buffer.Length)
                 {
@@ -208,30 +235,30 @@ public sealed class StrayQuoteReader : TextReader
         }
     }
 
-    private bool IsStrayQuote(char c)
+    private static bool IsStrayQuote(char c, char delimiter, ref State state)
     {
-        var endsField = c == _delimiter || c is '\n' or '\r';
-        switch (_state)
+        var endsField = c == delimiter || c is '\n' or '\r';
+        switch (state)
         {
             case State.Quoted:
                 if (c == '"')
                 {
-                    _state = State.AfterQuote;
+                    state = State.AfterQuote;
                 }
 
                 return false;
             case State.AfterQuote:
                 // "" inside a quoted field is a quote; anything else ends the quoted part.
-                _state = c == '"' ? State.Quoted : endsField ? State.FieldStart : State.Unquoted;
+                state = c == '"' ? State.Quoted : endsField ? State.FieldStart : State.Unquoted;
                 return false;
             case State.FieldStart:
                 if (c == '"')
                 {
-                    _state = State.Quoted;
+                    state = State.Quoted;
                 }
                 else if (!endsField && c is not (' ' or '\t'))
                 {
-                    _state = State.Unquoted;
+                    state = State.Unquoted;
                 }
 
                 return false;
@@ -243,7 +270,7 @@ public sealed class StrayQuoteReader : TextReader
 
                 if (endsField)
                 {
-                    _state = State.FieldStart;
+                    state = State.FieldStart;
                 }
 
                 return false;

@@ -47,4 +47,25 @@ public sealed class MovieLensFilesTests
         Assert.Equal([3L, 4L], result.Rejects.Select(r => r.Line));
         Assert.StartsWith("bad genre flag 'x' for Western", result.Rejects[0].Reason);
     }
+
+    [Fact]
+    public void Movielens_1m_users_dat_gives_the_age_codes_band_and_the_occupations_name()
+    {
+        // UserID::Gender::Age::Occupation::Zip-code; the age is the code of a range (56 is 56+), the occupation a code.
+        var text = "1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::15::55117\n4::M::45::7::02460\n5::M::50::0::\n"
+            + "6::F::30::9::55117\n7::M::35::21::06810\n8::X::25::12::11413\n9::M::25::17\n";
+        var result = MovieLensFiles.ReadUsers1m(new MemoryStream(Encoding.Latin1.GetBytes(text)));
+
+        Assert.Equal(["under_18", "55_64", "25_34", "45_54", "45_54"], new[] { "1", "2", "3", "4", "5" }.Select(u => result.Users[u]["age-band"]));
+        Assert.Equal("K-12 student", result.Users["1"]["occupation"]);
+        Assert.Equal("self-employed", result.Users["2"]["occupation"]);
+        Assert.Equal("other", result.Users["5"]["occupation"]);
+        Assert.False(result.Users["5"].ContainsKey("zip"));
+        Assert.Equal("02460", result.Users["4"]["zip"]);
+        Assert.All(result.Users.Values, u => Assert.False(u.ContainsKey("age")));
+        Assert.Equal(
+            [(6L, "bad age code '30' (1, 18, 25, 35, 45, 50 or 56)"), (7L, "bad occupation code '21' (0 to 20)"), (8L, "bad gender 'X' (M or F)"), (9L, "missing columns (4, expected 5: UserID::Gender::Age::Occupation::Zip-code)")],
+            result.Rejects.Select(r => (r.Line, r.Reason)));
+        Assert.Equal("9::M::25::17", result.Rejects[^1].Text);
+    }
 }
