@@ -472,6 +472,19 @@ public static class SegmentLabeler
             return oneTimeShares.Select(v => v >= 2.0 / 3 ? "one-time" : "repeat").ToArray();
         }
 
+        var order = Enumerable.Range(0, values.Length).OrderBy(i => values[i]).ThenBy(i => i).ToArray();
+        var result = new string[values.Length];
+        if (rule == "high-value" && best.Name == "spend" && group.Length <= TierWords.Length)
+        {
+            // "high-value lower-spend" would contradict itself: high-value segments are ranked as tiers of top spenders.
+            for (var rank = 0; rank < order.Length; rank++)
+            {
+                result[order[order.Length - 1 - rank]] = TierWords[rank];
+            }
+
+            return result;
+        }
+
         var words = RankWords(group.Length);
         var suffix = best.Name switch
         {
@@ -479,8 +492,6 @@ public static class SegmentLabeler
             "orders" => "-frequency",
             _ => "-engagement",
         };
-        var order = Enumerable.Range(0, values.Length).OrderBy(i => values[i]).ThenBy(i => i).ToArray();
-        var result = new string[values.Length];
         for (var rank = 0; rank < order.Length; rank++)
         {
             result[order[rank]] = words[rank] + suffix;
@@ -488,6 +499,9 @@ public static class SegmentLabeler
 
         return result;
     }
+
+    /// <summary>High-value segments told apart by spend, the highest first.</summary>
+    private static readonly string[] TierWords = ["top-tier", "second-tier", "third-tier", "fourth-tier", "fifth-tier"];
 
     /// <summary>Comparative words: the qualifier ranks segments of one rule against each other, not against the tenant.</summary>
     private static string[] RankWords(int n) => n switch

@@ -121,6 +121,32 @@ public class SegmentLabelerTests
     }
 
     [Fact]
+    public void High_value_segments_told_apart_by_spend_are_tiers_not_a_lower_spend_high_value()
+    {
+        var rows = new List<double[]>();
+        var assignment = new List<int>();
+        void Add(int segment, int count, double orders, double spend)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                rows.Add(Row(20 + i % 30, orders, spend + i % 30, 400 + i % 30, 20 + i % 30));
+                assignment.Add(segment);
+            }
+        }
+
+        Add(0, 300, 2, 30);     // the many ordinary buyers
+        Add(1, 10, 5, 900);     // big spenders
+        Add(2, 5, 6, 8000);     // the very biggest (a wholesaler's shape: one real export had 280,000)
+
+        var labels = SegmentLabeler.Label(Source, [.. rows], [.. assignment], 3, Rules, "GBP");
+
+        Assert.Equal(["casual", "high-value", "high-value"], labels.Select(l => l.Rule));
+        Assert.Equal("high-value second-tier", labels[1].Label);
+        Assert.Equal("high-value top-tier", labels[2].Label);
+        Assert.DoesNotContain(labels, l => l.Label.Contains("lower", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void One_time_and_repeat_buyers_are_told_apart_by_orders()
     {
         double[][] rows = [.. Enumerable.Range(0, 10).Select(i => Row(300 + i, 1, 50, 320, 300)), .. Enumerable.Range(0, 10).Select(i => Row(300 + i, 5, 55, 700, 300))];
