@@ -527,7 +527,8 @@ public static class SegmentLabeler
         }
     }
 
-    private static string Ago(double days) => days < 1 ? "today" : $"about {Span(days)} ago";
+    // Under a day is not "today": measured to a midnight (a run as of a history's end), it was the day before.
+    private static string Ago(double days) => days < 1 ? "within the last day" : $"about {Span(days)} ago";
 
     private static string Span(double days)
     {

@@ -147,6 +147,16 @@ public class SegmentLabelerTests
     }
 
     [Fact]
+    public void A_purchase_under_a_day_before_the_run_is_within_the_last_day_not_today()
+    {
+        // Run as of a history's end at midnight: the last purchase at 13:00 the day before is 11 hours back.
+        var description = SegmentLabeler.Describe("casual", Buyers(lastPurchase: 11.0 / 24, firstPurchase: 300, orders: 2), "GBP");
+
+        Assert.Contains("last purchase within the last day", description, StringComparison.Ordinal);
+        Assert.DoesNotContain("today", description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void One_time_and_repeat_buyers_are_told_apart_by_orders()
     {
         double[][] rows = [.. Enumerable.Range(0, 10).Select(i => Row(300 + i, 1, 50, 320, 300)), .. Enumerable.Range(0, 10).Select(i => Row(300 + i, 5, 55, 700, 300))];
