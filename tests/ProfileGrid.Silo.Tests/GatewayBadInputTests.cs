@@ -300,6 +300,29 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Contains("tenant", wholeBody.GetProperty("message").GetString());
     }
 
+    [Theory]
+    [InlineData("/v1/events:ingest", "POST", "{\"tenant\": \"shop\", \"events\": [{\"eventId\": \"x1\", \"type\": \"page_view\", \"userId\": \"u-\uFFFD\", \"occurredAt\": \"2026-01-01T00:00:00Z\", \"source\": \"web\", \"rating\": 1.5}]}")]
+    [InlineData("/v1/tenants/shop/users/u1/preferences", "PUT", "{\"preference\": {\"key\": \"k\", \"value\": \"v\", \"emailOptIn\": \"\uFFFD\"}}")]
+    [InlineData("/v1/tenants/shop/profiles:batchGet", "POST", "{\"userIds\": [\"a\"], \"unknown\": \"\uFFFD\", \"asOf\": 1e3}")]
+    [InlineData("/v1/tenants/shop/recommendation-rules", "POST", "{\"id\": \"\uFFFD\", \"action\": {\"type\": \"exclude\", \"items\": [\"i\"]}}")]
+    public async Task A_body_that_is_not_utf8_is_refused_with_400_saying_so_not_500(string path, string method, string json)
+    {
+        // Found by ApiFuzzTests: a byte that is no UTF-8 inside a JSON string (0xFF here, where the text holds U+FFFD) was
+        // read lazily and failed later, as an Internal error (500), wherever a check or a rewrite touched the string.
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var marker = Encoding.UTF8.GetBytes("\uFFFD");
+        var at = bytes.AsSpan().IndexOf(marker);
+        bytes = [.. bytes[..at], 0xFF, .. bytes[(at + marker.Length)..]];
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await Silo.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        var message = JsonDocument.Parse(text).RootElement.GetProperty("message").GetString();
+        Assert.Equal($"Request JSON payload is not correctly formatted: the body is not UTF-8 (byte {at + 1} is no UTF-8 sequence); send JSON as UTF-8.", message);
+    }
+
     [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {

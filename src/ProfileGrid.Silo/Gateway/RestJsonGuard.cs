@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
@@ -86,6 +87,14 @@ public sealed class RestJsonGuard(RequestDelegate next)
         if (body.Length == 0)
         {
             await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: the body is empty; send a JSON object (at least {}).");
+            return;
+        }
+
+        if (!Utf8.IsValid(body))
+        {
+            // JSON text is UTF-8 (RFC 8259). The parser reads string contents lazily, so a stray byte would otherwise fail
+            // later, wherever a check or a rewrite first touched that string.
+            await WriteErrorAsync(http, $"Request JSON payload is not correctly formatted: the body is not UTF-8 (byte {FirstInvalidUtf8(body) + 1} is no UTF-8 sequence); send JSON as UTF-8.");
             return;
         }
 
@@ -523,6 +532,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
         return exception.LineNumber is { } line && exception.BytePositionInLine is { } position
             ? $"{reason} (line {line + 1}, byte {position + 1})."
             : reason + ".";
+    }
+
+    private static int FirstInvalidUtf8(byte[] body)
+    {
+        var chars = new char[body.Length];
+        Utf8.ToUtf16(body, chars, out var read, out _, replaceInvalidSequences: false);
+        return read;
     }
 
     private static string Name(string path) => path.Length == 0 ? "(request body)" : path;
