@@ -323,6 +323,37 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Equal($"Request JSON payload is not correctly formatted: the body is not UTF-8 (byte {at + 1} is no UTF-8 sequence); send JSON as UTF-8.", message);
     }
 
+    [Theory]
+    [InlineData("/v1/tenants/shop/users/u1/preferences", "PUT", "{\"preference\": \"\\ud800\"}", "preference: expected an object, got a string that is not valid Unicode")]
+    [InlineData("/v1/tenants/shop/recommendation-rules", "POST", "{\"id\": \"r\", \"action\": {\"type\": \"boost\", \"factor\": \"ab\\ud83d\"}}", "rule.action.factor: expected a number, got a string that is not valid Unicode")]
+    [InlineData("/v1/tenants/shop/items:upsert", "POST", "{\"items\": [\"\\udfff\"]}", "items[0]: expected an object, got a string that is not valid Unicode")]
+    public async Task Half_a_surrogate_pair_where_no_string_belongs_is_refused_by_field_not_500(string path, string method, string json, string expected)
+    {
+        // Found by ApiFuzzTests: describing the wrong value wrote it back as JSON, which cannot hold half a surrogate pair;
+        // the request got an Internal error (500) instead of the field.
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, method, path, json);
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{status}: {body}");
+        Assert.StartsWith(expected, JsonDocument.Parse(body).RootElement.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Half_a_surrogate_pair_in_a_field_of_the_wrong_type_rejects_its_event_alone()
+    {
+        var user = "u-" + NewId();
+        var (status, body) = await PostIngestAsync($$"""
+            {"tenant": "shop", "events": [
+              {"eventId": "h1", "type": "rating", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web", "rating": "ab\ud83d"},
+              {"eventId": "h2", "type": "page_view", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web"}]}
+            """);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(body.GetProperty("rejected").EnumerateArray());
+        Assert.Equal("events[0].rating", rejected.GetProperty("field").GetString());
+        await WaitForProfileAsync("shop", user, p => p.EventsApplied == 1);
+    }
+
     [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {

@@ -126,6 +126,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
             await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: a property appears twice in one object.");
             return;
         }
+        catch (InvalidOperationException)
+        {
+            // A string escape that is half a surrogate pair ("\ud800") where no check names it: a property name, or a field
+            // this request does not have. JSON allows the escape, but it is no text.
+            await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: a property name or a field this request does not have holds half of a UTF-16 surrogate pair (a string cut inside an emoji?).");
+            return;
+        }
 
         if (problem is not null)
         {
@@ -428,6 +435,12 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return CheckMessage(node, field.MessageType, at, null, strict);
         }
 
+        if (field.FieldType != FieldType.String && node is JsonValue odd && odd.GetValueKind() == JsonValueKind.String && !IsUnicode(odd))
+        {
+            // Read as text, half a surrogate pair throws; say what it is instead.
+            return new FieldError(at, $"expected {Expected(field)}, got {Describe(node)}");
+        }
+
         if (field.FieldType == FieldType.String && node is JsonValue text && text.GetValueKind() == JsonValueKind.String && !IsUnicode(text))
         {
             // "\ud83d" alone: JSON's escapes allow it (a JavaScript client that cut a string inside an emoji sends it),
@@ -514,7 +527,8 @@ public sealed class RestJsonGuard(RequestDelegate next)
         JsonArray => "an array",
         JsonValue value => value.GetValueKind() switch
         {
-            JsonValueKind.String => $"the string {Truncate(value.ToJsonString())}",
+            // Written back as JSON, half a surrogate pair throws: name it instead.
+            JsonValueKind.String => IsUnicode(value) ? $"the string {Truncate(value.ToJsonString())}" : "a string that is not valid Unicode (half of a UTF-16 surrogate pair)",
             JsonValueKind.Number => $"the number {Truncate(value.ToJsonString())}",
             JsonValueKind.True => "true",
             JsonValueKind.False => "false",
