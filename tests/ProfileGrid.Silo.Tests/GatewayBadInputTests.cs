@@ -354,6 +354,20 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         await WaitForProfileAsync("shop", user, p => p.EventsApplied == 1);
     }
 
+    [Theory]
+    [InlineData("99999999999", "segment_id: expected a number (a whole number in range) in the path, got '99999999999'")]
+    [InlineData("0NaN", "segment_id: expected a number (a whole number in range) in the path, got '0NaN'")]
+    [InlineData("%D7%A9", "segment_id: expected a number (a whole number in range) in the path, got '\u05E9'")]
+    public async Task A_path_number_that_is_not_one_is_refused_naming_the_field(string segment, string expected)
+    {
+        // Found by ApiFuzzTests: the answer was .NET's parse message ("Value was either too large or too small for an
+        // Int32.", "The input string '0NaN' was not in a correct format."), naming neither the field nor the value.
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/shop/segments/{segment}/members");
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{status}: {body}");
+        Assert.Equal(expected, JsonDocument.Parse(body).RootElement.GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {

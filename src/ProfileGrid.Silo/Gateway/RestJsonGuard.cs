@@ -50,7 +50,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
     public async Task InvokeAsync(HttpContext http)
     {
         var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
-        if (transcoding is not null && CheckQuery(http, transcoding) is { } queryProblem)
+        if (transcoding is not null && (CheckRoute(http, transcoding) ?? CheckQuery(http, transcoding)) is { } queryProblem)
         {
             await WriteErrorAsync(http, queryProblem.ToString());
             return;
@@ -217,6 +217,37 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 {
                     return new FieldError(field.Name, $"expected {Expected(field)}, got '{Truncate(value ?? "")}'");
                 }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Path values bound to a number field (<c>/segments/{segment_id}/members</c>) that are not a number of its type:
+    /// transcoding answers with .NET's parse message (<c>Value was either too large or too small for an Int32.</c>),
+    /// naming neither the field nor the value.
+    /// </summary>
+    private static FieldError? CheckRoute(HttpContext http, GrpcJsonTranscodingMetadata transcoding)
+    {
+        foreach (var name in RouteParameters(http))
+        {
+            var field = transcoding.MethodDescriptor.InputType.FindFieldByName(name);
+            if (field is null || !IsInteger(field) || http.Request.RouteValues[name] is not string value)
+            {
+                continue;
+            }
+
+            var ok = field.FieldType switch
+            {
+                FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+                FieldType.UInt32 or FieldType.Fixed32 => uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+                FieldType.UInt64 or FieldType.Fixed64 => ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+                _ => long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+            };
+            if (!ok)
+            {
+                return new FieldError(field.Name, $"expected {Expected(field)} in the path, got '{Truncate(value)}'");
             }
         }
 
