@@ -368,6 +368,35 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Equal(expected, JsonDocument.Parse(body).RootElement.GetProperty("message").GetString());
     }
 
+    [Theory]
+    [InlineData("DELETE", "/v1/events:ingest", null, null, HttpStatusCode.NotFound, "path: DELETE /v1/events:ingest is not a route of this API")]
+    [InlineData("GET", "/v1/nothing", null, null, HttpStatusCode.NotFound, "path: GET /v1/nothing is not a route of this API")]
+    [InlineData("GET", "/v1/tenants/../users/u/profile", null, null, HttpStatusCode.NotFound, "path: GET /v1/users/u/profile is not a route of this API")]
+    [InlineData("PATCH", "/v1/tenants/shop/stats", null, null, HttpStatusCode.MethodNotAllowed, "method: PATCH is not allowed on /v1/tenants/shop/stats; it takes GET")]
+    [InlineData("POST", "/v1/tenants/shop/users/u/profile", "{}", "application/json", HttpStatusCode.MethodNotAllowed, "method: POST is not allowed on /v1/tenants/shop/users/u/profile; it takes GET")]
+    [InlineData("POST", "/v1/admin/lake/rebuild", "{}", "text/plain", HttpStatusCode.UnsupportedMediaType, "Content-Type: 'text/plain' is not accepted here")]
+    [InlineData("POST", "/v1/admin/lake/rebuild", "{\"tenant\": ", "application/json", HttpStatusCode.BadRequest, "Request body or parameters could not be read")]
+    public async Task Refusals_that_aspnet_answers_empty_say_why(string method, string path, string? body, string? contentType, HttpStatusCode expected, string reason)
+    {
+        // Found by ApiFuzzTests: these came back as a bare status with an empty body.
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType!);
+        }
+
+        using var response = method == "GET" && path.Contains("..")
+            ? null
+            : await Silo.Http.SendAsync(request);
+        var (status, text) = response is null
+            ? await RawHttp.SendAsync(Silo.HttpPort, method, path)
+            : (response.StatusCode, await response.Content.ReadAsStringAsync());
+
+        Assert.True(status == expected, $"{status}: {text}");
+        Assert.StartsWith(reason, JsonDocument.Parse(text).RootElement.GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {

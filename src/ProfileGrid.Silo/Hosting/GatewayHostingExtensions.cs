@@ -55,6 +55,7 @@ public static class GatewayHostingExtensions
     public static WebApplication MapProfileGridGateway(this WebApplication app)
     {
         app.UseMiddleware<RestErrorHandler>();
+        app.UseMiddleware<RefusalBodies>();
         app.UseMiddleware<PathEncodingGuard>();
         app.UseRouting();
         app.UseProfileGridAccess();
