@@ -398,6 +398,21 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_refusal_that_quotes_a_huge_value_stays_readable_over_grpc()
+    {
+        // Found by ApiFuzzTests: an unknown RFM cell of 70,000 characters was quoted whole in the message, which gRPC
+        // sends percent-encoded in a header (420,000 bytes here); the client refused that answer and reported Unavailable.
+        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            segments.ListRfmMembersAsync(new ListRfmMembersRequest { Tenant = "shop", Cell = new string('\u00e9', 70_000) }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("cell: '\u00e9\u00e9", error.Status.Detail);
+        Assert.EndsWith("more characters left out)", error.Status.Detail);
+        Assert.True(error.Status.Detail.Length < 1100, $"{error.Status.Detail.Length} characters");
+    }
+
+    [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {
         var bob = "bob-" + NewId();
