@@ -412,6 +412,32 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.True(error.Status.Detail.Length < 1100, $"{error.Status.Detail.Length} characters");
     }
 
+    [Theory]
+    [InlineData("ProfileGateway", "IngestEvents", "FFFFFF")]
+    [InlineData("ProfileGateway", "GetProfile", "0A6461")]
+    [InlineData("SegmentService", "ListSegments", "0B")]
+    [InlineData("RecommendationService", "Recommend", "0F")]
+    public async Task Bytes_that_are_not_a_protobuf_message_are_invalid_argument_not_unknown(string service, string method, string hex)
+    {
+        // Found by ApiFuzzTests: grpc-dotnet reads the request before any interceptor and answered a parse failure with
+        // Unknown, "Exception was thrown by handler.", which a client cannot tell from a fault of the grid.
+        var bytes = Grpc.Core.Marshallers.Create<byte[]>(b => b, b => b);
+        var call = new Method<byte[], byte[]>(MethodType.Unary, "profilegrid.v1." + service, method, bytes, bytes);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            Silo.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(), Convert.FromHexString(hex)).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("(request): the bytes are not a valid ", error.Status.Detail);
+        Assert.DoesNotContain("Exception", error.Status.Detail);
+
+        // Well-formed calls are bound as before, the health service's too.
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() =>
+            Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = "nobody-" + NewId() }).ResponseAsync)).StatusCode);
+        var health = await new Grpc.Health.V1.Health.HealthClient(Silo.Channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+    }
+
     [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {
