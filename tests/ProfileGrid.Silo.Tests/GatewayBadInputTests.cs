@@ -438,6 +438,38 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
     }
 
+    [Theory]
+    [InlineData("", null, "(request): the gRPC message is incomplete")]
+    [InlineData("0000000010 0A", null, "(request): the gRPC message is incomplete")]
+    [InlineData("0000000000 0000000000", null, "(request): more than one message was sent to a unary method")]
+    [InlineData("0100000002 0A00", null, "(request): the message is flagged compressed but the request has no grpc-encoding header")]
+    [InlineData("0100000002 0A00", "gzip", "(request): the message could not be decompressed as gzip")]
+    public async Task A_broken_grpc_frame_is_invalid_argument_not_internal(string hex, string? encoding, string expected)
+    {
+        // Found by ApiFuzzTests: grpc-dotnet answers broken framing with Internal ("Incomplete message.") and a compressed
+        // message that does not decompress with Unknown ("Exception was thrown by handler."), as if the grid had failed.
+        using var http2 = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{Silo.GrpcPort}/profilegrid.v1.ProfileGateway/GetProfile")
+        {
+            Content = new ByteArrayContent(Convert.FromHexString(hex.Replace(" ", ""))),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("TE", "trailers");
+        if (encoding is not null)
+        {
+            request.Headers.TryAddWithoutValidation("grpc-encoding", encoding);
+        }
+
+        using var response = await http2.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+
+        // Trailers-only: the status comes in the headers.
+        Assert.Equal("3", response.Headers.GetValues("grpc-status").Single());
+        Assert.StartsWith(expected, Uri.UnescapeDataString(response.Headers.GetValues("grpc-message").Single()));
+    }
+
     [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {

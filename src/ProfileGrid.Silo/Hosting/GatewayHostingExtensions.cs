@@ -62,6 +62,7 @@ public static class GatewayHostingExtensions
     {
         app.UseMiddleware<RestErrorHandler>();
         app.UseMiddleware<RefusalBodies>();
+        app.UseMiddleware<GrpcFramingErrors>();
         app.UseMiddleware<PathEncodingGuard>();
         app.UseRouting();
         app.UseProfileGridAccess();
