@@ -470,6 +470,32 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.StartsWith(expected, Uri.UnescapeDataString(response.Headers.GetValues("grpc-message").Single()));
     }
 
+    [Theory]
+    [InlineData("\"1e400\"", "must be a number between 0 and 100 (Infinity)")]
+    [InlineData("\"-1e309\"", "must be a number between 0 and 100 (-Infinity)")]
+    [InlineData("1e400", "must be a number between 0 and 100 (Infinity)")]
+    public async Task A_quoted_double_beyond_range_rejects_its_event_by_field_as_the_unquoted_number_does(string value, string reason)
+    {
+        // Found by ApiFuzzTests: "1e400" (quoted, as proto3 JSON allows for a double) refused the whole batch with
+        // "Request JSON payload is not correctly formatted.", naming no field; 1e400 unquoted rejected its event alone.
+        var user = "u-" + NewId();
+        var (status, body) = await PostIngestAsync($$$"""
+            {"tenant": "shop", "events": [
+              {"eventId": "d1", "type": "rating", "userId": "{{{user}}}", "occurredAt": "{{{Recently()}}}", "source": "web", "rating": {"productId": "p", "value": {{{value}}}}},
+              {"eventId": "d2", "type": "page_view", "userId": "{{{user}}}", "occurredAt": "{{{Recently()}}}", "source": "web"}]}
+            """);
+
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(body.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(("events[0].rating.value", reason), (rejected.GetProperty("field").GetString(), rejected.GetProperty("reason").GetString()));
+        await WaitForProfileAsync("shop", user, p => p.EventsApplied == 1);
+
+        var (run, runBody) = await RawHttp.SendAsync(Silo.HttpPort, "POST", "/v1/tenants/shop/segments:run", "{\"correlationThreshold\": \"1e400\"}");
+        Assert.True(run == HttpStatusCode.BadRequest, runBody);
+        Assert.StartsWith("correlation_threshold: must be in (0, 1]; got Infinity", JsonDocument.Parse(runBody).RootElement.GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {

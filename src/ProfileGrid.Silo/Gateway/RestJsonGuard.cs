@@ -345,10 +345,12 @@ public sealed class RestJsonGuard(RequestDelegate next)
             }
 
             if (!field.IsRepeated && field.FieldType is FieldType.Double or FieldType.Float && value is JsonValue quoted
-                && quoted.GetValueKind() == JsonValueKind.String
-                && double.TryParse(quoted.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
+                && quoted.GetValueKind() == JsonValueKind.String && quoted.ToString() is not ("Infinity" or "-Infinity" or "NaN")
+                && double.TryParse(quoted.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
             {
-                (rewrites ??= []).Add((name, JsonValue.Create(number)));
+                // A quoted number beyond double's range ("1e400") is infinite, as the same number unquoted reads; transcoding
+                // refused it quoted, and the whole request with it, without naming the field.
+                (rewrites ??= []).Add((name, double.IsFinite(number) ? JsonValue.Create(number) : JsonValue.Create(number > 0 ? "Infinity" : "-Infinity")));
             }
             else if (!field.IsRepeated && PlainInteger(value, field) is { } plain)
             {
