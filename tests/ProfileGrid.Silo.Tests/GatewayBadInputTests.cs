@@ -300,6 +300,202 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.Contains("tenant", wholeBody.GetProperty("message").GetString());
     }
 
+    [Theory]
+    [InlineData("/v1/events:ingest", "POST", "{\"tenant\": \"shop\", \"events\": [{\"eventId\": \"x1\", \"type\": \"page_view\", \"userId\": \"u-\uFFFD\", \"occurredAt\": \"2026-01-01T00:00:00Z\", \"source\": \"web\", \"rating\": 1.5}]}")]
+    [InlineData("/v1/tenants/shop/users/u1/preferences", "PUT", "{\"preference\": {\"key\": \"k\", \"value\": \"v\", \"emailOptIn\": \"\uFFFD\"}}")]
+    [InlineData("/v1/tenants/shop/profiles:batchGet", "POST", "{\"userIds\": [\"a\"], \"unknown\": \"\uFFFD\", \"asOf\": 1e3}")]
+    [InlineData("/v1/tenants/shop/recommendation-rules", "POST", "{\"id\": \"\uFFFD\", \"action\": {\"type\": \"exclude\", \"items\": [\"i\"]}}")]
+    public async Task A_body_that_is_not_utf8_is_refused_with_400_saying_so_not_500(string path, string method, string json)
+    {
+        // Found by ApiFuzzTests: a byte that is no UTF-8 inside a JSON string (0xFF here, where the text holds U+FFFD) was
+        // read lazily and failed later, as an Internal error (500), wherever a check or a rewrite touched the string.
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var marker = Encoding.UTF8.GetBytes("\uFFFD");
+        var at = bytes.AsSpan().IndexOf(marker);
+        bytes = [.. bytes[..at], 0xFF, .. bytes[(at + marker.Length)..]];
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await Silo.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        var message = JsonDocument.Parse(text).RootElement.GetProperty("message").GetString();
+        Assert.Equal($"Request JSON payload is not correctly formatted: the body is not UTF-8 (byte {at + 1} is no UTF-8 sequence); send JSON as UTF-8.", message);
+    }
+
+    [Theory]
+    [InlineData("/v1/tenants/shop/users/u1/preferences", "PUT", "{\"preference\": \"\\ud800\"}", "preference: expected an object, got a string that is not valid Unicode")]
+    [InlineData("/v1/tenants/shop/recommendation-rules", "POST", "{\"id\": \"r\", \"action\": {\"type\": \"boost\", \"factor\": \"ab\\ud83d\"}}", "rule.action.factor: expected a number, got a string that is not valid Unicode")]
+    [InlineData("/v1/tenants/shop/items:upsert", "POST", "{\"items\": [\"\\udfff\"]}", "items[0]: expected an object, got a string that is not valid Unicode")]
+    public async Task Half_a_surrogate_pair_where_no_string_belongs_is_refused_by_field_not_500(string path, string method, string json, string expected)
+    {
+        // Found by ApiFuzzTests: describing the wrong value wrote it back as JSON, which cannot hold half a surrogate pair;
+        // the request got an Internal error (500) instead of the field.
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, method, path, json);
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{status}: {body}");
+        Assert.StartsWith(expected, JsonDocument.Parse(body).RootElement.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Half_a_surrogate_pair_in_a_field_of_the_wrong_type_rejects_its_event_alone()
+    {
+        var user = "u-" + NewId();
+        var (status, body) = await PostIngestAsync($$"""
+            {"tenant": "shop", "events": [
+              {"eventId": "h1", "type": "rating", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web", "rating": "ab\ud83d"},
+              {"eventId": "h2", "type": "page_view", "userId": "{{user}}", "occurredAt": "{{Recently()}}", "source": "web"}]}
+            """);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(body.GetProperty("rejected").EnumerateArray());
+        Assert.Equal("events[0].rating", rejected.GetProperty("field").GetString());
+        await WaitForProfileAsync("shop", user, p => p.EventsApplied == 1);
+    }
+
+    [Theory]
+    [InlineData("99999999999", "segment_id: expected a number (a whole number in range) in the path, got '99999999999'")]
+    [InlineData("0NaN", "segment_id: expected a number (a whole number in range) in the path, got '0NaN'")]
+    [InlineData("%D7%A9", "segment_id: expected a number (a whole number in range) in the path, got '\u05E9'")]
+    public async Task A_path_number_that_is_not_one_is_refused_naming_the_field(string segment, string expected)
+    {
+        // Found by ApiFuzzTests: the answer was .NET's parse message ("Value was either too large or too small for an
+        // Int32.", "The input string '0NaN' was not in a correct format."), naming neither the field nor the value.
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/shop/segments/{segment}/members");
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"{status}: {body}");
+        Assert.Equal(expected, JsonDocument.Parse(body).RootElement.GetProperty("message").GetString());
+    }
+
+    [Theory]
+    [InlineData("DELETE", "/v1/events:ingest", null, null, HttpStatusCode.NotFound, "path: DELETE /v1/events:ingest is not a route of this API")]
+    [InlineData("GET", "/v1/nothing", null, null, HttpStatusCode.NotFound, "path: GET /v1/nothing is not a route of this API")]
+    [InlineData("GET", "/v1/tenants/../users/u/profile", null, null, HttpStatusCode.NotFound, "path: GET /v1/users/u/profile is not a route of this API")]
+    [InlineData("PATCH", "/v1/tenants/shop/stats", null, null, HttpStatusCode.MethodNotAllowed, "method: PATCH is not allowed on /v1/tenants/shop/stats; it takes GET")]
+    [InlineData("POST", "/v1/tenants/shop/users/u/profile", "{}", "application/json", HttpStatusCode.MethodNotAllowed, "method: POST is not allowed on /v1/tenants/shop/users/u/profile; it takes GET")]
+    [InlineData("POST", "/v1/admin/lake/rebuild", "{}", "text/plain", HttpStatusCode.UnsupportedMediaType, "Content-Type: 'text/plain' is not accepted here")]
+    [InlineData("POST", "/v1/admin/lake/rebuild", "{\"tenant\": ", "application/json", HttpStatusCode.BadRequest, "Request body or parameters could not be read")]
+    public async Task Refusals_that_aspnet_answers_empty_say_why(string method, string path, string? body, string? contentType, HttpStatusCode expected, string reason)
+    {
+        // Found by ApiFuzzTests: these came back as a bare status with an empty body.
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType!);
+        }
+
+        using var response = method == "GET" && path.Contains("..")
+            ? null
+            : await Silo.Http.SendAsync(request);
+        var (status, text) = response is null
+            ? await RawHttp.SendAsync(Silo.HttpPort, method, path)
+            : (response.StatusCode, await response.Content.ReadAsStringAsync());
+
+        Assert.True(status == expected, $"{status}: {text}");
+        Assert.StartsWith(reason, JsonDocument.Parse(text).RootElement.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_refusal_that_quotes_a_huge_value_stays_readable_over_grpc()
+    {
+        // Found by ApiFuzzTests: an unknown RFM cell of 70,000 characters was quoted whole in the message, which gRPC
+        // sends percent-encoded in a header (420,000 bytes here); the client refused that answer and reported Unavailable.
+        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            segments.ListRfmMembersAsync(new ListRfmMembersRequest { Tenant = "shop", Cell = new string('\u00e9', 70_000) }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("cell: '\u00e9\u00e9", error.Status.Detail);
+        Assert.EndsWith("more characters left out)", error.Status.Detail);
+        Assert.True(error.Status.Detail.Length < 1100, $"{error.Status.Detail.Length} characters");
+    }
+
+    [Theory]
+    [InlineData("ProfileGateway", "IngestEvents", "FFFFFF")]
+    [InlineData("ProfileGateway", "GetProfile", "0A6461")]
+    [InlineData("SegmentService", "ListSegments", "0B")]
+    [InlineData("RecommendationService", "Recommend", "0F")]
+    public async Task Bytes_that_are_not_a_protobuf_message_are_invalid_argument_not_unknown(string service, string method, string hex)
+    {
+        // Found by ApiFuzzTests: grpc-dotnet reads the request before any interceptor and answered a parse failure with
+        // Unknown, "Exception was thrown by handler.", which a client cannot tell from a fault of the grid.
+        var bytes = Grpc.Core.Marshallers.Create<byte[]>(b => b, b => b);
+        var call = new Method<byte[], byte[]>(MethodType.Unary, "profilegrid.v1." + service, method, bytes, bytes);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            Silo.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(), Convert.FromHexString(hex)).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("(request): the bytes are not a valid ", error.Status.Detail);
+        Assert.DoesNotContain("Exception", error.Status.Detail);
+
+        // Well-formed calls are bound as before, the health service's too.
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() =>
+            Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = "nobody-" + NewId() }).ResponseAsync)).StatusCode);
+        var health = await new Grpc.Health.V1.Health.HealthClient(Silo.Channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+    }
+
+    [Theory]
+    [InlineData("", null, "(request): the gRPC message is incomplete")]
+    [InlineData("0000000010 0A", null, "(request): the gRPC message is incomplete")]
+    [InlineData("0000000000 0000000000", null, "(request): more than one message was sent to a unary method")]
+    [InlineData("0100000002 0A00", null, "(request): the message is flagged compressed but the request has no grpc-encoding header")]
+    [InlineData("0100000002 0A00", "gzip", "(request): the message could not be decompressed as gzip")]
+    public async Task A_broken_grpc_frame_is_invalid_argument_not_internal(string hex, string? encoding, string expected)
+    {
+        // Found by ApiFuzzTests: grpc-dotnet answers broken framing with Internal ("Incomplete message.") and a compressed
+        // message that does not decompress with Unknown ("Exception was thrown by handler."), as if the grid had failed.
+        using var http2 = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{Silo.GrpcPort}/profilegrid.v1.ProfileGateway/GetProfile")
+        {
+            Content = new ByteArrayContent(Convert.FromHexString(hex.Replace(" ", ""))),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("TE", "trailers");
+        if (encoding is not null)
+        {
+            request.Headers.TryAddWithoutValidation("grpc-encoding", encoding);
+        }
+
+        using var response = await http2.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+
+        // Trailers-only: the status comes in the headers.
+        Assert.Equal("3", response.Headers.GetValues("grpc-status").Single());
+        Assert.StartsWith(expected, Uri.UnescapeDataString(response.Headers.GetValues("grpc-message").Single()));
+    }
+
+    [Theory]
+    [InlineData("\"1e400\"", "must be a number between 0 and 100 (Infinity)")]
+    [InlineData("\"-1e309\"", "must be a number between 0 and 100 (-Infinity)")]
+    [InlineData("1e400", "must be a number between 0 and 100 (Infinity)")]
+    public async Task A_quoted_double_beyond_range_rejects_its_event_by_field_as_the_unquoted_number_does(string value, string reason)
+    {
+        // Found by ApiFuzzTests: "1e400" (quoted, as proto3 JSON allows for a double) refused the whole batch with
+        // "Request JSON payload is not correctly formatted.", naming no field; 1e400 unquoted rejected its event alone.
+        var user = "u-" + NewId();
+        var (status, body) = await PostIngestAsync($$$"""
+            {"tenant": "shop", "events": [
+              {"eventId": "d1", "type": "rating", "userId": "{{{user}}}", "occurredAt": "{{{Recently()}}}", "source": "web", "rating": {"productId": "p", "value": {{{value}}}}},
+              {"eventId": "d2", "type": "page_view", "userId": "{{{user}}}", "occurredAt": "{{{Recently()}}}", "source": "web"}]}
+            """);
+
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+        Assert.Equal(1, body.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(body.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(("events[0].rating.value", reason), (rejected.GetProperty("field").GetString(), rejected.GetProperty("reason").GetString()));
+        await WaitForProfileAsync("shop", user, p => p.EventsApplied == 1);
+
+        var (run, runBody) = await RawHttp.SendAsync(Silo.HttpPort, "POST", "/v1/tenants/shop/segments:run", "{\"correlationThreshold\": \"1e400\"}");
+        Assert.True(run == HttpStatusCode.BadRequest, runBody);
+        Assert.StartsWith("correlation_threshold: must be in (0, 1]; got Infinity", JsonDocument.Parse(runBody).RootElement.GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task A_user_id_and_an_anonymous_id_of_the_same_text_are_two_people()
     {

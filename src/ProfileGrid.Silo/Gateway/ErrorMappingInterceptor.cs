@@ -18,10 +18,32 @@ public sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingIntercep
         {
             return await continuation(request, context);
         }
+        catch (RpcException ex) when (ex.Status.Detail.Length > MaxDetailLength)
+        {
+            throw new RpcException(new Status(ex.StatusCode, Bound(ex.Status.Detail)), ex.Trailers);
+        }
         catch (Exception ex) when (ex is not RpcException && !context.CancellationToken.IsCancellationRequested)
         {
             throw Map(context.Method, ex);
         }
+    }
+
+    /// <summary>
+    /// The longest message a refusal carries. A message that quotes what the client sent (a 70,000-character RFM cell)
+    /// would otherwise carry all of it: over gRPC, percent-encoded in the grpc-message header, past the 64 KiB of headers
+    /// a client accepts, so the client saw an unreadable answer (Unavailable) instead of InvalidArgument.
+    /// </summary>
+    internal const int MaxDetailLength = 1000;
+
+    internal static string Bound(string detail)
+    {
+        var cut = MaxDetailLength;
+        if (char.IsHighSurrogate(detail[cut - 1]))
+        {
+            cut--;
+        }
+
+        return $"{detail[..cut]}... ({detail.Length - cut} more characters left out)";
     }
 
     internal RpcException Map(string method, Exception exception)

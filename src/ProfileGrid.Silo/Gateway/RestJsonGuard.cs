@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
@@ -49,7 +50,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
     public async Task InvokeAsync(HttpContext http)
     {
         var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
-        if (transcoding is not null && CheckQuery(http, transcoding) is { } queryProblem)
+        if (transcoding is not null && (CheckRoute(http, transcoding) ?? CheckQuery(http, transcoding)) is { } queryProblem)
         {
             await WriteErrorAsync(http, queryProblem.ToString());
             return;
@@ -89,6 +90,14 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
+        if (!Utf8.IsValid(body))
+        {
+            // JSON text is UTF-8 (RFC 8259). The parser reads string contents lazily, so a stray byte would otherwise fail
+            // later, wherever a check or a rewrite first touched that string.
+            await WriteErrorAsync(http, $"Request JSON payload is not correctly formatted: the body is not UTF-8 (byte {FirstInvalidUtf8(body) + 1} is no UTF-8 sequence); send JSON as UTF-8.");
+            return;
+        }
+
         JsonNode? root;
         FieldError? problem;
         var refused = new SortedDictionary<int, FieldError>();
@@ -115,6 +124,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
         {
             // JsonObject refuses a property name that appears twice in one object.
             await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: a property appears twice in one object.");
+            return;
+        }
+        catch (InvalidOperationException)
+        {
+            // A string escape that is half a surrogate pair ("\ud800") where no check names it: a property name, or a field
+            // this request does not have. JSON allows the escape, but it is no text.
+            await WriteErrorAsync(http, "Request JSON payload is not correctly formatted: a property name or a field this request does not have holds half of a UTF-16 surrogate pair (a string cut inside an emoji?).");
             return;
         }
 
@@ -201,6 +217,37 @@ public sealed class RestJsonGuard(RequestDelegate next)
                 {
                     return new FieldError(field.Name, $"expected {Expected(field)}, got '{Truncate(value ?? "")}'");
                 }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Path values bound to a number field (<c>/segments/{segment_id}/members</c>) that are not a number of its type:
+    /// transcoding answers with .NET's parse message (<c>Value was either too large or too small for an Int32.</c>),
+    /// naming neither the field nor the value.
+    /// </summary>
+    private static FieldError? CheckRoute(HttpContext http, GrpcJsonTranscodingMetadata transcoding)
+    {
+        foreach (var name in RouteParameters(http))
+        {
+            var field = transcoding.MethodDescriptor.InputType.FindFieldByName(name);
+            if (field is null || !IsInteger(field) || http.Request.RouteValues[name] is not string value)
+            {
+                continue;
+            }
+
+            var ok = field.FieldType switch
+            {
+                FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+                FieldType.UInt32 or FieldType.Fixed32 => uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+                FieldType.UInt64 or FieldType.Fixed64 => ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _),
+                _ => long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+            };
+            if (!ok)
+            {
+                return new FieldError(field.Name, $"expected {Expected(field)} in the path, got '{Truncate(value)}'");
             }
         }
 
@@ -298,10 +345,12 @@ public sealed class RestJsonGuard(RequestDelegate next)
             }
 
             if (!field.IsRepeated && field.FieldType is FieldType.Double or FieldType.Float && value is JsonValue quoted
-                && quoted.GetValueKind() == JsonValueKind.String
-                && double.TryParse(quoted.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
+                && quoted.GetValueKind() == JsonValueKind.String && quoted.ToString() is not ("Infinity" or "-Infinity" or "NaN")
+                && double.TryParse(quoted.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
             {
-                (rewrites ??= []).Add((name, JsonValue.Create(number)));
+                // A quoted number beyond double's range ("1e400") is infinite, as the same number unquoted reads; transcoding
+                // refused it quoted, and the whole request with it, without naming the field.
+                (rewrites ??= []).Add((name, double.IsFinite(number) ? JsonValue.Create(number) : JsonValue.Create(number > 0 ? "Infinity" : "-Infinity")));
             }
             else if (!field.IsRepeated && PlainInteger(value, field) is { } plain)
             {
@@ -419,6 +468,12 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return CheckMessage(node, field.MessageType, at, null, strict);
         }
 
+        if (field.FieldType != FieldType.String && node is JsonValue odd && odd.GetValueKind() == JsonValueKind.String && !IsUnicode(odd))
+        {
+            // Read as text, half a surrogate pair throws; say what it is instead.
+            return new FieldError(at, $"expected {Expected(field)}, got {Describe(node)}");
+        }
+
         if (field.FieldType == FieldType.String && node is JsonValue text && text.GetValueKind() == JsonValueKind.String && !IsUnicode(text))
         {
             // "\ud83d" alone: JSON's escapes allow it (a JavaScript client that cut a string inside an emoji sends it),
@@ -505,7 +560,8 @@ public sealed class RestJsonGuard(RequestDelegate next)
         JsonArray => "an array",
         JsonValue value => value.GetValueKind() switch
         {
-            JsonValueKind.String => $"the string {Truncate(value.ToJsonString())}",
+            // Written back as JSON, half a surrogate pair throws: name it instead.
+            JsonValueKind.String => IsUnicode(value) ? $"the string {Truncate(value.ToJsonString())}" : "a string that is not valid Unicode (half of a UTF-16 surrogate pair)",
             JsonValueKind.Number => $"the number {Truncate(value.ToJsonString())}",
             JsonValueKind.True => "true",
             JsonValueKind.False => "false",
@@ -523,6 +579,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
         return exception.LineNumber is { } line && exception.BytePositionInLine is { } position
             ? $"{reason} (line {line + 1}, byte {position + 1})."
             : reason + ".";
+    }
+
+    private static int FirstInvalidUtf8(byte[] body)
+    {
+        var chars = new char[body.Length];
+        Utf8.ToUtf16(body, chars, out var read, out _, replaceInvalidSequences: false);
+        return read;
     }
 
     private static string Name(string path) => path.Length == 0 ? "(request body)" : path;

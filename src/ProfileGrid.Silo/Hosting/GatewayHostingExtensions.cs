@@ -32,6 +32,12 @@ public static class GatewayHostingExtensions
             o.JsonSettings.IgnoreDefaultValues = false;
         });
         services.AddGrpcReflection();
+
+        // grpc-dotnet's binder, replaced by one that refuses unparseable request bytes with InvalidArgument (SafeRequestBinding).
+        var defaultBinder = services.Single(d => d.ServiceType == typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>)
+            && d.ImplementationType is { Name: "BinderServiceMethodProvider`1" });
+        services.Remove(defaultBinder);
+        services.Add(ServiceDescriptor.Singleton(typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>), typeof(SafeRequestBinding<>)));
         services.AddSingleton<IEventSink>(sp => settings.UsesStreams
             ? new StreamEventSink(sp.GetRequiredService<IClusterClient>())
             : new LogEventSink(sp.GetRequiredService<IClusterClient>(), sp.GetRequiredService<IOptions<IngestOptions>>()));
@@ -55,6 +61,8 @@ public static class GatewayHostingExtensions
     public static WebApplication MapProfileGridGateway(this WebApplication app)
     {
         app.UseMiddleware<RestErrorHandler>();
+        app.UseMiddleware<RefusalBodies>();
+        app.UseMiddleware<GrpcFramingErrors>();
         app.UseMiddleware<PathEncodingGuard>();
         app.UseRouting();
         app.UseProfileGridAccess();
