@@ -5,27 +5,13 @@ namespace ProfileGrid.Recommendations.Import;
 /// character: every <c>::</c> becomes <see cref="Separator"/>, a control character no such file holds. A single
 /// <c>:</c> (a title's "Star Wars: Episode IV") is kept. Line breaks are not changed, so line numbers stay the file's.
 /// </summary>
-internal sealed class DoubleColonReader(TextReader inner) : TextReader
+internal sealed class DoubleColonReader(TextReader inner) : BufferedRewritingReader(inner)
 {
     /// <summary>What <c>::</c> reads as (U+001F, the unit separator).</summary>
     public const char Separator = '\u001F';
 
-    private readonly char[] _source = new char[1 << 16];
-    private int _position;
-    private int _length;
-
     /// <summary>A line's text as the file has it.</summary>
     public static string Original(ReadOnlySpan<char> row) => row.ToString().Replace(Separator.ToString(), "::", StringComparison.Ordinal);
-
-    public override int Peek() => _position < _length || Fill() ? _source[_position] : -1;
-
-    public override int Read()
-    {
-        Span<char> one = stackalloc char[1];
-        return Read(one) == 1 ? one[0] : -1;
-    }
-
-    public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
 
     public override int Read(Span<char> buffer)
     {
@@ -45,7 +31,7 @@ internal sealed class DoubleColonReader(TextReader inner) : TextReader
                     }
 
                     _source[0] = ':';
-                    var read = inner.Read(_source, 1, _source.Length - 1);
+                    var read = Inner.Read(_source, 1, _source.Length - 1);
                     _position = 1;
                     _length = 1 + read;
                 }
@@ -61,22 +47,5 @@ internal sealed class DoubleColonReader(TextReader inner) : TextReader
         }
 
         return written;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    private bool Fill()
-    {
-        _position = 0;
-        _length = inner.Read(_source, 0, _source.Length);
-        return _length > 0;
     }
 }

@@ -10,25 +10,21 @@ namespace ProfileGrid.Recommendations.Import;
 /// even; <see cref="Field"/> gives a field's text as the file has it (with Sep's unescaping the quote shows doubled,
 /// which codes and numbers never hold). Line breaks are not changed, so line numbers stay those of the file.
 /// </summary>
-public sealed class StrayQuoteReader : TextReader
+public sealed class StrayQuoteReader : BufferedRewritingReader
 {
     // Sep's choice when it detects the separator: the most frequent of these in the first line outside quotes, the
     // first of them on a tie, ';' when none occurs.
     private static readonly char[] DetectedSeparators = [';', '\t', '|', ','];
 
-    private readonly TextReader _inner;
     private readonly char _delimiter;
-    private char[] _source = new char[1 << 16];
-    private int _position;
-    private int _length;
     private bool _pendingQuote;
     private State _state = State.FieldStart;
 
     /// <param name="inner">The text; disposed with this reader.</param>
     /// <param name="delimiter">The field separator; null: detected from the first line as Sep detects it (see <see cref="Delimiter"/>).</param>
     public StrayQuoteReader(TextReader inner, char? delimiter)
+        : base(inner)
     {
-        _inner = inner;
         _delimiter = delimiter ?? Detect();
     }
 
@@ -112,23 +108,7 @@ public sealed class StrayQuoteReader : TextReader
 
     private static string Undoubled(ReadOnlySpan<char> raw) => raw.ToString().Replace("\"\"", "\"", StringComparison.Ordinal);
 
-    public override int Peek()
-    {
-        if (_pendingQuote)
-        {
-            return '"';
-        }
-
-        return _position < _length || Fill() ? _source[_position] : -1;
-    }
-
-    public override int Read()
-    {
-        Span<char> one = stackalloc char[1];
-        return Read(one) == 1 ? one[0] : -1;
-    }
-
-    public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+    public override int Peek() => _pendingQuote ? '"' : base.Peek();
 
     public override int Read(Span<char> buffer)
     {
@@ -166,23 +146,6 @@ public sealed class StrayQuoteReader : TextReader
         return written;
     }
 
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    private bool Fill()
-    {
-        _position = 0;
-        _length = _inner.Read(_source, 0, _source.Length);
-        return _length > 0;
-    }
-
     /// <summary>Reads ahead to the end of the first line (outside quotes, which Sep counts as it detects) and picks the
     /// separator Sep would; what was read is then read as usual.</summary>
     private char Detect()
@@ -214,7 +177,7 @@ public sealed class StrayQuoteReader : TextReader
                 Array.Resize(ref _source, _source.Length * 2);
             }
 
-            var read = _inner.Read(_source, _length, _source.Length - _length);
+            var read = Inner.Read(_source, _length, _source.Length - _length);
             if (read == 0)
             {
                 return Most(counts);
