@@ -153,6 +153,44 @@ public class EventValidatorTests
         Assert.Equal("events[7].occurred_at", error!.Field);
     }
 
+    /// <summary>An instant .NET cannot hold once moved to UTC is still ISO-8601: the answer says it is out of range.</summary>
+    [Theory]
+    [InlineData("0001-01-01T00:00:00+14:00")]
+    [InlineData("9999-12-31T23:59:59-14:00")]
+    [InlineData("0001-01-01T00:00:00.5+0100")]
+    public void Timestamps_beyond_what_dotnet_holds_are_said_to_be_out_of_range(string occurredAt)
+    {
+        var wire = Purchase();
+        wire.OccurredAt = occurredAt;
+
+        Assert.False(_validator.TryValidate(wire, "shop", 7, Now, out _, out var error));
+        Assert.Equal("events[7].occurred_at", error!.Field);
+        Assert.Equal($"'{occurredAt}' lies outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z once moved to UTC", error.Reason);
+    }
+
+    [Theory]
+    [InlineData("not-a-date")]
+    [InlineData("0000-01-01T00:00:00+01:00")]
+    [InlineData("2026-02-30T00:00:00+01:00")]
+    public void Malformed_timestamps_are_still_said_to_be_malformed(string occurredAt)
+    {
+        var wire = Purchase();
+        wire.OccurredAt = occurredAt;
+
+        Assert.False(_validator.TryValidate(wire, "shop", 7, Now, out _, out var error));
+        Assert.Contains("is not an ISO-8601 timestamp", error!.Reason);
+    }
+
+    [Theory]
+    [InlineData("0001-01-01T00:00:00+14:00", "'0001-01-01T00:00:00+14:00' lies outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z once moved to UTC")]
+    [InlineData("2026-13-01T00:00:00Z", "'2026-13-01T00:00:00Z' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
+    public void An_as_of_that_cannot_be_read_says_why(string value, string reason)
+    {
+        Assert.False(AsOfParameter.TryParse(value, Now, out var asOf, out var actual));
+        Assert.Null(asOf);
+        Assert.Equal(reason, actual);
+    }
+
     [Fact]
     public void A_request_event_is_named_by_its_index()
     {

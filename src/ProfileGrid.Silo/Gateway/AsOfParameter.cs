@@ -22,7 +22,10 @@ public static class AsOfParameter
         if (!value.Contains('T') ||
             !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed))
         {
-            reason = $"'{(value.Length > 64 ? value[..64] + "..." : value)}' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)";
+            var shown = value.Length > 64 ? value[..64] + "..." : value;
+            reason = IsoTimestamps.IsOutOfRange(value)
+                ? $"'{shown}' {IsoTimestamps.OutOfRange}"
+                : $"'{shown}' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)";
             return false;
         }
 

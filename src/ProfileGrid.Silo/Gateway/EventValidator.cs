@@ -835,7 +835,9 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
                 && (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out parsed)
                     || !value.Contains('T')))
             {
-                Fail(field, $"'{Truncate(value)}' is not an ISO-8601 timestamp (e.g. 2026-11-28T17:20:00Z)");
+                Fail(field, IsoTimestamps.IsOutOfRange(value)
+                    ? $"'{Truncate(value)}' {IsoTimestamps.OutOfRange}"
+                    : $"'{Truncate(value)}' is not an ISO-8601 timestamp (e.g. 2026-11-28T17:20:00Z)");
                 return null;
             }
 

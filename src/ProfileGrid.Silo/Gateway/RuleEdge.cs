@@ -135,7 +135,9 @@ internal static class RuleEdge
             return time;
         }
 
-        problems.Add($"{field}: must be an ISO-8601 time such as 2026-12-24T00:00:00Z ('{value}')");
+        problems.Add(IsoTimestamps.IsOutOfRange(value)
+            ? $"{field}: '{value}' {IsoTimestamps.OutOfRange}"
+            : $"{field}: must be an ISO-8601 time such as 2026-12-24T00:00:00Z ('{value}')");
         return null;
     }
 
