@@ -10,9 +10,10 @@ using Spectre.Console;
 namespace ProfileGrid.Cli;
 
 /// <summary>
-/// <c>profilegrid import</c>: loads a ratings or interactions file (and a MovieLens user file) into a running grid
-/// through its public gRPC API, as historical events, so that profiles, segments and the recommender start from the
-/// history a tenant already has. Idempotent: event ids come from the file's keys, so a re-run changes nothing.
+/// <c>profilegrid import</c>: loads a ratings or interactions file (and MovieLens user and item files) into a running
+/// grid through its public gRPC API, as historical events and catalog items, so that profiles, segments and the
+/// recommender start from the history a tenant already has. Idempotent: event ids come from the file's keys and items
+/// are upserted by id, so a re-run changes nothing.
 /// </summary>
 /// <remarks>
 /// Through the public API rather than as an Orleans client: the same validation, rejects by index and durability as
@@ -26,28 +27,45 @@ internal static class ImportCommand
     {
         var grid = new Option<string>("--grid") { Description = "The grid's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
         var tenant = new Option<string>("--tenant") { Description = "The tenant to load into.", Required = true };
-        var ratings = new Option<FileInfo>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv or a CSV/TSV with a header).", Required = true };
+        var ratings = new Option<FileInfo?>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv or a CSV/TSV with a header)." };
         var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-1m, movielens-csv or csv; default: from the file name (u.data, ratings.dat, ratings.csv, else csv)." };
         format.AcceptOnlyFromAmong(EvaluateCommand.Formats);
         var columns = new Option<string?>("--columns") { Description = "For --format csv: user=NAME,item=NAME[,rating=NAME][,timestamp=NAME][,event=NAME]." };
         var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user (gender and year of birth) or ml-1m's users.dat (gender): each user's demographics." };
+        var items = new Option<FileInfo?>("--items") { Description = "MovieLens u.item, ml-1m's movies.dat or a later release's movies.csv: catalog items (category and tags from the genres, the title; needs an admin key)." };
         var currency = new Option<string>("--currency") { Description = "Currency of the zero prices of imported cart adds and orders.", DefaultValueFactory = _ => "EUR" };
         var batch = new Option<int>("--batch") { Description = "Events per ingest request.", DefaultValueFactory = _ => 500 };
-        var key = new Option<string?>("--key") { Description = $"An API key with the ingest scope on the tenant; default: --key-file, then ${KeysCommand.KeyVariable}." };
+        var key = new Option<string?>("--key") { Description = $"An API key with the ingest scope on the tenant (admin for --items); default: --key-file, then ${KeysCommand.KeyVariable}." };
         var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the API key (.profilegrid/admin.key under ./run.sh)." };
 
-        var command = new Command("import", "Load a ratings or interactions file into a running grid as historical events (idempotent; rejects reported by line).")
+        var command = new Command("import", "Load a ratings or interactions file into a running grid as historical events, and an item file into its catalog (idempotent; rejects reported by line).")
         {
-            grid, tenant, ratings, format, columns, users, currency, batch, key, keyFile,
+            grid, tenant, ratings, format, columns, users, items, currency, batch, key, keyFile,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var ratingsFile = parse.GetRequiredValue(ratings);
+            var ratingsFile = parse.GetValue(ratings);
             var usersFile = parse.GetValue(users);
+            var itemsFile = parse.GetValue(items);
             var problems = new List<string>();
-            if (!ratingsFile.Exists)
+            if (ratingsFile is null && itemsFile is null)
+            {
+                problems.Add("--ratings or --items (or both): nothing to import");
+            }
+
+            if (ratingsFile is { Exists: false })
             {
                 problems.Add($"--ratings: no such file {ratingsFile.FullName}");
+            }
+
+            if (usersFile is not null && ratingsFile is null)
+            {
+                problems.Add("--users: only with --ratings (demographics are sent for the users the ratings name)");
+            }
+
+            if (itemsFile is { Exists: false })
+            {
+                problems.Add($"--items: no such file {itemsFile.FullName}");
             }
 
             if (usersFile is { Exists: false })
@@ -76,11 +94,13 @@ internal static class ImportCommand
                 return EvaluateCommand.BadInput;
             }
 
-            InteractionImport imported;
+            InteractionImport? imported;
             UserAttributesImport? attributes;
+            CatalogImport? catalog;
             try
             {
-                imported = InteractionImporter.Import(ratingsFile.FullName, new ImportOptions
+                catalog = itemsFile is null ? null : MovieLensFiles.ReadItems(itemsFile.FullName);
+                imported = ratingsFile is null ? null : InteractionImporter.Import(ratingsFile.FullName, new ImportOptions
                 {
                     Format = EvaluateCommand.ParseFormat(parse.GetValue(format), ratingsFile.Name),
                     Columns = mapping,
@@ -103,20 +123,60 @@ internal static class ImportCommand
                     console.MarkupLineInterpolated($"  [yellow]line {reject.Line}[/]: {reject.Reason}");
                 }
             }
-            var s = imported.Summary;
-            console.MarkupLineInterpolated($"{ratingsFile.Name}: {s.LinesRead:N0} lines read, {s.Accepted:N0} accepted, {s.Rejected:N0} rejected, {s.Duplicates:N0} duplicates; {s.Users:N0} users, {s.Items:N0} items");
-            foreach (var reject in imported.Rejects.Take(20))
+            if (catalog is not null)
             {
-                console.MarkupLineInterpolated($"  [yellow]line {reject.Line}[/]: {reject.Reason}");
+                var c = catalog.Summary;
+                console.MarkupLineInterpolated($"{itemsFile!.Name}: {c.LinesRead:N0} lines read, {c.Accepted:N0} accepted, {c.Rejected:N0} rejected, {c.Duplicates:N0} duplicates; {c.Items:N0} items");
+                foreach (var reject in catalog.Rejects.Take(20))
+                {
+                    console.MarkupLineInterpolated($"  [yellow]line {reject.Line}[/]: {reject.Reason}");
+                }
             }
 
-            var events = InteractionEvents.From(imported.Users, attributes?.Users, (parse.GetValue(currency) ?? "EUR").ToUpperInvariant()).ToList();
+            if (imported is not null)
+            {
+                var s = imported.Summary;
+                console.MarkupLineInterpolated($"{ratingsFile!.Name}: {s.LinesRead:N0} lines read, {s.Accepted:N0} accepted, {s.Rejected:N0} rejected, {s.Duplicates:N0} duplicates; {s.Users:N0} users, {s.Items:N0} items");
+                foreach (var reject in imported.Rejects.Take(20))
+                {
+                    console.MarkupLineInterpolated($"  [yellow]line {reject.Line}[/]: {reject.Reason}");
+                }
+            }
+
+            var categories = catalog?.Items.Where(i => i.Category is not null).ToDictionary(i => i.ItemId, i => i.Category!, StringComparer.Ordinal);
+            var events = imported is null ? [] : InteractionEvents.From(imported.Users, attributes?.Users, categories, (parse.GetValue(currency) ?? "EUR").ToUpperInvariant()).ToList();
             using var channel = KeysCommand.Channel(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)));
             var client = new ProfileGateway.ProfileGatewayClient(channel);
-            long acknowledged = 0, repeated = 0;
+            long acknowledged = 0, repeated = 0, itemsStored = 0;
             var rejected = new List<string>();
+            var itemsRejected = new List<string>();
             try
             {
+                if (catalog is not null)
+                {
+                    // Items first: a model trained as the events arrive already knows their categories and titles.
+                    var recommendations = new RecommendationService.RecommendationServiceClient(channel);
+                    foreach (var chunk in catalog.Items.Chunk(ItemsPerRequest))
+                    {
+                        var request = new UpsertItemsRequest { Tenant = parse.GetRequiredValue(tenant) };
+                        request.Items.AddRange(chunk.Select(CatalogItems.ToProto));
+                        var answer = await recommendations.UpsertItemsAsync(request, cancellationToken: cancellationToken);
+                        itemsStored += answer.Accepted;
+                        itemsRejected.AddRange(answer.Rejected.Select(r => $"item {Shown(chunk[r.Index].ItemId)}: {r.Field}: {r.Reason}"));
+                    }
+
+                    console.MarkupLineInterpolated($"items: {catalog.Items.Count:N0} sent, {itemsStored:N0} stored, {itemsRejected.Count:N0} rejected by the grid");
+                    foreach (var line in itemsRejected.Take(20))
+                    {
+                        console.MarkupLineInterpolated($"  [yellow]{line}[/]");
+                    }
+                }
+
+                if (imported is null)
+                {
+                    return itemsRejected.Count == 0 ? EvaluateCommand.Ok : 1;
+                }
+
                 await console.Progress().StartAsync(async progress =>
                 {
                     var task = progress.AddTask("sending events", maxValue: events.Count);
@@ -147,9 +207,37 @@ internal static class ImportCommand
                 console.MarkupLineInterpolated($"  [yellow]{line}[/]");
             }
 
-            return rejected.Count == 0 ? EvaluateCommand.Ok : 1;
+            return rejected.Count == 0 && itemsRejected.Count == 0 ? EvaluateCommand.Ok : 1;
         });
         return command;
+    }
+
+    private static string Shown(string id) => id.Length > 60 ? id[..60] + "..." : id;
+
+    /// <summary>The gateway's limit per UpsertItems request (RecommendationServiceImpl.MaxUpsertItems).</summary>
+    private const int ItemsPerRequest = 1000;
+}
+
+/// <summary>Catalog items read from a file, as the catalog API takes them.</summary>
+internal static class CatalogItems
+{
+    public static Contracts.V1.CatalogItem ToProto(Recommendations.CatalogItem item)
+    {
+        var proto = new Contracts.V1.CatalogItem
+        {
+            ItemId = item.ItemId,
+            Category = item.Category ?? string.Empty,
+            Price = item.Price?.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
+            Currency = item.Currency ?? string.Empty,
+            Available = item.Available,
+        };
+        proto.Tags.AddRange(item.Tags);
+        foreach (var (name, value) in item.Attributes)
+        {
+            proto.Attributes[name] = value;
+        }
+
+        return proto;
     }
 }
 
@@ -157,7 +245,10 @@ internal static class ImportCommand
 internal static class InteractionEvents
 {
     public static IEnumerable<Event> From(
-        IReadOnlyList<UserInteractions> users, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? attributes, string currency)
+        IReadOnlyList<UserInteractions> users,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? attributes,
+        IReadOnlyDictionary<string, string>? categories,
+        string currency)
     {
         foreach (var user in users)
         {
@@ -216,7 +307,7 @@ internal static class InteractionEvents
                 for (var i = 0; i < item.Purchases; i++)
                 {
                     var purchase = new Purchase { OrderId = $"{key}:order:{i}", Currency = currency };
-                    purchase.Lines.Add(new PurchaseLine { ProductId = item.ItemId, Category = "imported", Quantity = 1, UnitPrice = "0.00" });
+                    purchase.Lines.Add(new PurchaseLine { ProductId = item.ItemId, Category = categories?.GetValueOrDefault(item.ItemId) ?? "imported", Quantity = 1, UnitPrice = "0.00" });
                     yield return new Event
                     {
                         EventId = $"{key}:order:{i}", Type = "purchase", UserId = user.UserKey, Source = "crm", OccurredAt = at, Purchase = purchase,

@@ -81,4 +81,74 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         var after = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "2" });
         Assert.Equal(6, after.EventsApplied);
     }
+
+    /// <summary>
+    /// MovieLens 1M's three files together: <c>movies.dat</c> (latin-1, titles with commas and colons, genres by
+    /// <c>|</c>) goes into the catalog with its genres as category and tags and the title and year as attributes; a bad
+    /// line is reported by number and an id the grid refuses is reported by the grid, the other items stored.
+    /// </summary>
+    [Fact]
+    public async Task A_movies_dat_catalog_is_loaded_beside_its_ratings_and_a_second_run_changes_nothing()
+    {
+        var tenant = "ml1m-" + Guid.NewGuid().ToString("N")[..8];
+        var movies = Path.Combine(_folder.FullName, "movies.dat");
+        var tooLong = new string('9', 300);
+        File.WriteAllBytes(movies, Encoding.Latin1.GetBytes(
+            "1::Toy Story (1995)::Animation|Children's|Comedy\n"
+            + "2::Misérables, Les (1995)::Drama|Musical\n"
+            + "3::Star Wars: Episode IV - A New Hope (1977)::Action|Adventure|Fantasy|Sci-Fi\n"
+            + "4::No genres at all::\n"
+            + "5::A line without genres\n"
+            + $"{tooLong}::An id past the grid's limit (2000)::Drama\n"));
+        var ratings = Path.Combine(_folder.FullName, "ratings.dat");
+        File.WriteAllText(ratings, "1::1::5::978300760\n1::3::4::978302109\n2::2::3::978301968\n2::3::5::978300275\n");
+        var users = Path.Combine(_folder.FullName, "users.dat");
+        File.WriteAllText(users, "1::F::1::10::48067\n2::M::56::16::70072\n");
+
+        var grid = $"http://127.0.0.1:{fixture.Silo.GrpcPort}";
+        var (exit, output) = Run("import", "--grid", grid, "--tenant", tenant, "--ratings", ratings, "--users", users, "--items", movies);
+
+        Assert.Equal(1, exit); // the grid refused one item: said, and the exit code shows it
+        Assert.Contains("movies.dat: 6 lines read, 5 accepted, 1 rejected", output);
+        Assert.Contains("line 5", output);
+        Assert.Contains("missing columns (2, expected 3: MovieID::Title::Genres)", output);
+        Assert.Contains("items: 5 sent, 4 stored, 1 rejected by the grid", output);
+        Assert.Contains("item_id", output);
+        Assert.Contains("events: 6 sent, 6 acknowledged", output); // four ratings and two users' demographics
+
+        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Channel);
+        var toyStory = await recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "1" });
+        Assert.Equal("animation", toyStory.Category);
+        Assert.Equal(["animation", "children's", "comedy"], toyStory.Tags);
+        Assert.Equal("Toy Story (1995)", toyStory.Attributes["title"]);
+        Assert.Equal("1995", toyStory.Attributes["year"]);
+        Assert.False(toyStory.FromEvents);
+        Assert.Equal("Misérables, Les (1995)", (await recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "2" })).Attributes["title"]);
+        Assert.Equal("Star Wars: Episode IV - A New Hope (1977)", (await recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "3" })).Attributes["title"]);
+        var untagged = await recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "4" });
+        Assert.Equal(("", 0), (untagged.Category, untagged.Tags.Count));
+
+        // The catalog alone, again: the same items upserted by id, nothing else sent.
+        var (again, second) = Run("import", "--grid", grid, "--tenant", tenant, "--items", movies);
+        Assert.Equal(1, again);
+        Assert.Contains("items: 5 sent, 4 stored", second);
+        Assert.DoesNotContain("events:", second);
+        var listed = await recommendations.ListItemsAsync(new ListItemsRequest { Tenant = tenant, PageSize = 100 });
+        Assert.Equal(["1", "2", "3", "4"], listed.Items.Where(i => !i.FromEvents).Select(i => i.ItemId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Users_without_ratings_and_nothing_to_import_are_refused_before_anything_is_sent()
+    {
+        var users = Path.Combine(_folder.FullName, "users.dat");
+        File.WriteAllText(users, "1::F::1::10::48067\n");
+
+        var (nothing, said) = Run("import", "--grid", "http://127.0.0.1:1", "--tenant", "t");
+        Assert.Equal(2, nothing);
+        Assert.Contains("--ratings or --items (or both)", said);
+
+        var (usersAlone, reason) = Run("import", "--grid", "http://127.0.0.1:1", "--tenant", "t", "--users", users);
+        Assert.Equal(2, usersAlone);
+        Assert.Contains("--users: only with --ratings", reason);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace ProfileGrid.Recommendations.Import;
 
@@ -8,7 +9,7 @@ namespace ProfileGrid.Recommendations.Import;
 /// slices, and <c>u.item</c> (pipe-separated, latin-1: id|title|release date|video release date|IMDb URL|19 genre
 /// flags) as catalog items. Bad lines are rejected with their number and reason, as for interactions.
 /// </summary>
-public static class MovieLensFiles
+public static partial class MovieLensFiles
 {
     /// <summary>The genre flags of <c>u.item</c>, in column order (as <c>u.genre</c> lists them).</summary>
     public static IReadOnlyList<string> Genres { get; } =
@@ -195,7 +196,8 @@ public static class MovieLensFiles
 
     /// <summary>
     /// Reads <c>u.item</c> (latin-1 unless told otherwise) as catalog items: category = the first genre flagged (null
-    /// when none), tags = every flagged genre in lower case, attributes title, release_date and imdb_url when given.
+    /// when none), tags = every flagged genre in lower case, attributes title, year (from the title's "(1995)"), release_date and
+    /// imdb_url when given.
     /// A line needs the id, the title and 19 flags of 0 or 1.
     /// </summary>
     public static CatalogImport ReadItems(Stream stream, Encoding? encoding = null, int maxRejectsListed = 1000)
@@ -235,6 +237,11 @@ public static class MovieLensFiles
             }
 
             var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { ["title"] = f[1] };
+            if (TitleYear().Match(f[1]) is { Success: true } year)
+            {
+                attributes["year"] = year.Groups[1].Value;
+            }
+
             if (f[2].Length > 0)
             {
                 attributes["release_date"] = f[2];
@@ -256,9 +263,115 @@ public static class MovieLensFiles
         return new CatalogImport(list, rows.Summary(duplicates, 0, list.Length, null, null), rows.Rejects);
     }
 
+    /// <summary>
+    /// Reads MovieLens 1M's <c>movies.dat</c> (MovieID::Title::Genres, latin-1, genres separated by <c>|</c>) as catalog
+    /// items, as <see cref="ReadItems(Stream, Encoding?, int)"/> reads <c>u.item</c>: category = the first genre, tags =
+    /// every genre, in lower case; attributes title and, when the title ends in one ("Toy Story (1995)"), year.
+    /// </summary>
+    public static CatalogImport ReadItems1m(Stream stream, Encoding? encoding = null, int maxRejectsListed = 1000)
+    {
+        var rows = new DelimitedRows(maxRejectsListed);
+        var items = new Dictionary<string, CatalogItem>(StringComparer.Ordinal);
+        long duplicates = 0;
+        rows.Read(stream, null, hasHeader: false, quotes: false, encoding ?? Encoding.Latin1, null, (line, f, text) =>
+        {
+            if (f.Length != 3)
+            {
+                rows.Reject(line, f.Length > 3 ? $"too many columns ({f.Length}, expected 3)" : $"missing columns ({f.Length}, expected 3: MovieID::Title::Genres)", text);
+                return;
+            }
+
+            AddTitledItem(rows, items, ref duplicates, line, f[0], f[1], f[2], text);
+        }, null, CancellationToken.None, doubleColon: true);
+        return Catalog(rows, items, duplicates);
+    }
+
+    /// <summary>
+    /// Reads the <c>movies.csv</c> of MovieLens' later releases (ml-latest, ml-20m, ml-25m, ml-32m: a header
+    /// movieId,title,genres; UTF-8; quoted titles with commas) as <see cref="ReadItems1m"/> reads <c>movies.dat</c>.
+    /// "(no genres listed)" is no genre.
+    /// </summary>
+    public static CatalogImport ReadItemsCsv(Stream stream, int maxRejectsListed = 1000)
+    {
+        var rows = new DelimitedRows(maxRejectsListed);
+        var items = new Dictionary<string, CatalogItem>(StringComparer.Ordinal);
+        long duplicates = 0;
+        int[]? at = null;
+        rows.Read(stream, ',', hasHeader: true, quotes: true, Encoding.UTF8, names =>
+        {
+            var found = new[] { "movieId", "title", "genres" }.Select(n => Array.FindIndex(names, h => h.Equals(n, StringComparison.OrdinalIgnoreCase))).ToArray();
+            if (found.Any(i => i < 0))
+            {
+                throw new InvalidDataException(names.Length == 0
+                    ? "movies.csv is empty: it needs a header movieId,title,genres"
+                    : $"movies.csv needs the columns movieId, title and genres; the header has {string.Join(", ", names)}");
+            }
+
+            at = found;
+        }, (line, f, text) =>
+        {
+            var columns = at!;
+            if (f.Length <= columns.Max())
+            {
+                rows.Reject(line, $"missing columns ({f.Length}, expected 3: movieId,title,genres)", text);
+                return;
+            }
+
+            AddTitledItem(rows, items, ref duplicates, line, f[columns[0]], f[columns[1]], f[columns[2]], text);
+        }, null, CancellationToken.None);
+        return Catalog(rows, items, duplicates);
+    }
+
+    /// <summary>Reads an item file by its name: <c>movies.dat</c> (any <c>.dat</c>), <c>movies.csv</c> (any <c>.csv</c>), else <c>u.item</c>.</summary>
     public static CatalogImport ReadItems(string path)
     {
         using var stream = File.OpenRead(path);
-        return ReadItems(stream);
+        return Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".dat" => ReadItems1m(stream),
+            ".csv" => ReadItemsCsv(stream),
+            _ => ReadItems(stream),
+        };
     }
+
+    private static void AddTitledItem(
+        DelimitedRows rows, Dictionary<string, CatalogItem> items, ref long duplicates, long line, string id, string title, string genreList, string text)
+    {
+        if (id.Length == 0)
+        {
+            rows.Reject(line, "missing item", text);
+            return;
+        }
+
+        if (title.Length == 0)
+        {
+            rows.Reject(line, "missing title", text);
+            return;
+        }
+
+        var genres = genreList == "(no genres listed)"
+            ? []
+            : genreList.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(g => g.ToLowerInvariant()).Distinct().ToList();
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { ["title"] = title };
+        if (TitleYear().Match(title) is { Success: true } year)
+        {
+            attributes["year"] = year.Groups[1].Value;
+        }
+
+        if (items.ContainsKey(id))
+        {
+            duplicates++;
+        }
+
+        items[id] = new CatalogItem(id, genres.FirstOrDefault(), null, null, true, genres, attributes);
+    }
+
+    private static CatalogImport Catalog(DelimitedRows rows, Dictionary<string, CatalogItem> items, long duplicates)
+    {
+        var list = items.Values.OrderBy(i => i.ItemId, StringComparer.Ordinal).ToArray();
+        return new CatalogImport(list, rows.Summary(duplicates, 0, list.Length, null, null), rows.Rejects);
+    }
+
+    [GeneratedRegex(@"\((\d{4})\)\s*$", RegexOptions.CultureInvariant)]
+    private static partial Regex TitleYear();
 }

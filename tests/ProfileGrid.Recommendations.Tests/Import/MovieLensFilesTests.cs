@@ -1,5 +1,6 @@
 using System.Text;
 using ProfileGrid.Recommendations.Import;
+using ProfileGrid.Tests;
 
 namespace ProfileGrid.Recommendations.Tests.Import;
 
@@ -67,5 +68,71 @@ public sealed class MovieLensFilesTests
             [(6L, "bad age code '30' (1, 18, 25, 35, 45, 50 or 56)"), (7L, "bad occupation code '21' (0 to 20)"), (8L, "bad gender 'X' (M or F)"), (9L, "missing columns (4, expected 5: UserID::Gender::Age::Occupation::Zip-code)")],
             result.Rejects.Select(r => (r.Line, r.Reason)));
         Assert.Equal("9::M::25::17", result.Rejects[^1].Text);
+    }
+
+    [Fact]
+    public void Movielens_1m_movies_dat_gives_genres_as_category_and_tags_and_the_titles_year()
+    {
+        // MovieID::Title::Genres, latin-1; a title holds commas, colons and parentheses of its own.
+        var text = "1::Toy Story (1995)::Animation|Children's|Comedy\n"
+            + "73::Misérables, Les (1995)::Drama|Musical\n"
+            + "260::Star Wars: Episode IV - A New Hope (1977)::Action|Adventure|Fantasy|Sci-Fi\n"
+            + "3::No genres::\n"
+            + "\n"
+            + "4::Two fields only\n"
+            + "::No id (1990)::Drama\n"
+            + "5::::Drama\n"
+            + "1::Toy Story (1995)::Animation|Children's|Comedy\n";
+        var result = MovieLensFiles.ReadItems1m(new MemoryStream(Encoding.Latin1.GetBytes(text)));
+
+        var toyStory = result.Items.Single(i => i.ItemId == "1");
+        Assert.Equal("animation", toyStory.Category);
+        Assert.Equal(["animation", "children's", "comedy"], toyStory.Tags);
+        Assert.Equal(("Toy Story (1995)", "1995"), (toyStory.Attributes["title"], toyStory.Attributes["year"]));
+        Assert.Equal("Misérables, Les (1995)", result.Items.Single(i => i.ItemId == "73").Attributes["title"]);
+        Assert.Equal("Star Wars: Episode IV - A New Hope (1977)", result.Items.Single(i => i.ItemId == "260").Attributes["title"]);
+        var untagged = result.Items.Single(i => i.ItemId == "3");
+        Assert.Equal((null, 0, false), (untagged.Category, untagged.Tags.Count, untagged.Attributes.ContainsKey("year")));
+        Assert.Equal(
+            [(6L, "missing columns (2, expected 3: MovieID::Title::Genres)", "4::Two fields only"), (7L, "missing item", "::No id (1990)::Drama"), (8L, "missing title", "5::::Drama")],
+            result.Rejects.Select(r => (r.Line, r.Reason, r.Text)));
+        Assert.Equal((9L, 5L, 3L, 1L, 1L, 4), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Rejected, result.Summary.BlankLines, result.Summary.Duplicates, result.Items.Count));
+    }
+
+    [Fact]
+    public void A_later_releases_movies_csv_is_read_as_pandas_reads_it()
+    {
+        // ml-25m / ml-latest: movieId,title,genres, UTF-8, titles quoted when they hold a comma or a quote.
+        var text = "movieId,title,genres\n"
+            + "1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n"
+            + "11,\"American President, The (1995)\",Comedy|Drama|Romance\n"
+            + "7789,\"11'09\"\"01 - September 11 (2002)\",Drama\n"
+            + "131260,Rentun Ruusu (2001),(no genres listed)\n"
+            + "171749,Death Note: Desu nôto (2006–2007),(no genres listed)\n"
+            + "26587,\"Decalogue, The (Dekalog) (1989)\",Crime|Drama|Romance\n";
+
+        var result = MovieLensFiles.ReadItemsCsv(new MemoryStream(Encoding.UTF8.GetBytes(text)));
+
+        var pandas = ReferencePython.Run("""
+            import json, sys
+            import pandas as pd
+            frame = pd.read_csv(sys.argv[1] + "/movies.csv", dtype=str, keep_default_na=False)
+            print(json.dumps([[m, t, [] if g == "(no genres listed)" else g.lower().split("|")] for m, t, g in zip(frame.movieId, frame.title, frame.genres)]))
+            """, new Dictionary<string, string> { ["movies.csv"] = text }, "python3-pandas");
+        var expected = pandas.EnumerateArray()
+            .Select(m => (m[0].GetString()!, m[1].GetString()!, string.Join('|', m[2].EnumerateArray().Select(g => g.GetString()))))
+            .OrderBy(m => m.Item1, StringComparer.Ordinal);
+
+        Assert.Equal(expected, result.Items.Select(i => (i.ItemId, i.Attributes["title"], string.Join('|', i.Tags))));
+        Assert.Empty(result.Rejects);
+        Assert.Equal("1989", result.Items.Single(i => i.ItemId == "26587").Attributes["year"]);
+        Assert.False(result.Items.Single(i => i.ItemId == "171749").Attributes.ContainsKey("year")); // a range, not a year
+    }
+
+    [Fact]
+    public void A_movies_csv_without_the_columns_says_which_it_has()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => MovieLensFiles.ReadItemsCsv(new MemoryStream(Encoding.UTF8.GetBytes("id,name\n1,x\n"))));
+        Assert.Equal("movies.csv needs the columns movieId, title and genres; the header has id, name", error.Message);
     }
 }
