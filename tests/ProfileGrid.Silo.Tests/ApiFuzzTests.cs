@@ -984,7 +984,7 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
     {
         try
         {
-            return message.ToString();
+            return message.ToString() ?? string.Empty;
         }
         catch (ArgumentException)
         {
