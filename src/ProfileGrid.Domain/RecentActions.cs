@@ -24,6 +24,11 @@ internal static class RecentActions
                 action.ProductId = userEvent.Product?.ProductId;
                 action.Category = userEvent.Product?.Category;
                 break;
+            case EventKind.Rating:
+                action.ProductId = userEvent.Product?.ProductId;
+                action.Category = userEvent.Product?.Category;
+                action.Detail = userEvent.Rating?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                break;
             case EventKind.Search:
                 action.Detail = userEvent.Search?.Query;
                 break;

@@ -65,6 +65,17 @@ public class ItemHistoryTests
     }
 
     [Fact]
+    public void A_rating_shows_in_the_recent_actions_with_what_was_rated_and_the_value()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Of(EventKind.Rating, Now.AddDays(-1)) with { Product = new ProductInfo { ProductId = "m-7", Category = "drama" }, Rating = 3.5 });
+
+        var action = Assert.Single(user.Profile.Behavior.RecentActions);
+        Assert.Equal((EventKind.Rating, "m-7", "drama", "3.5"), (action.Kind, action.ProductId, action.Category, action.Detail));
+    }
+
+    [Fact]
     public void A_replayed_event_changes_no_item_count()
     {
         var user = new ProfileUnderTest();
