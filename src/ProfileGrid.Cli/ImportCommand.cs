@@ -277,12 +277,13 @@ internal static class InteractionEvents
             {
                 var at = Time(item.LastAt);
                 var key = $"import:{user.UserKey}:{item.ItemId}";
+                var category = categories?.GetValueOrDefault(item.ItemId) ?? string.Empty;
                 if (item.Rating is { } rating)
                 {
                     yield return new Event
                     {
                         EventId = key + ":rating", Type = "rating", UserId = user.UserKey, Source = "crm", OccurredAt = at,
-                        Rating = new Rating { ProductId = item.ItemId, Value = rating },
+                        Rating = new Rating { ProductId = item.ItemId, Category = category, Value = rating },
                     };
                 }
 
@@ -291,7 +292,7 @@ internal static class InteractionEvents
                     yield return new Event
                     {
                         EventId = $"{key}:view:{i}", Type = "product_view", UserId = user.UserKey, Source = "crm", OccurredAt = at,
-                        Product = new ProductAction { ProductId = item.ItemId },
+                        Product = new ProductAction { ProductId = item.ItemId, Category = category },
                     };
                 }
 
@@ -300,14 +301,14 @@ internal static class InteractionEvents
                     yield return new Event
                     {
                         EventId = $"{key}:cart:{i}", Type = "add_to_cart", UserId = user.UserKey, Source = "crm", OccurredAt = at,
-                        Product = new ProductAction { ProductId = item.ItemId, UnitPrice = "0.00", Currency = currency },
+                        Product = new ProductAction { ProductId = item.ItemId, Category = category, UnitPrice = "0.00", Currency = currency },
                     };
                 }
 
                 for (var i = 0; i < item.Purchases; i++)
                 {
                     var purchase = new Purchase { OrderId = $"{key}:order:{i}", Currency = currency };
-                    purchase.Lines.Add(new PurchaseLine { ProductId = item.ItemId, Category = categories?.GetValueOrDefault(item.ItemId) ?? "imported", Quantity = 1, UnitPrice = "0.00" });
+                    purchase.Lines.Add(new PurchaseLine { ProductId = item.ItemId, Category = category.Length > 0 ? category : "imported", Quantity = 1, UnitPrice = "0.00" });
                     yield return new Event
                     {
                         EventId = $"{key}:order:{i}", Type = "purchase", UserId = user.UserKey, Source = "crm", OccurredAt = at, Purchase = purchase,

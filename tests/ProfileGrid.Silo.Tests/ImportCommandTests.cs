@@ -128,6 +128,13 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         var untagged = await recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "4" });
         Assert.Equal(("", 0), (untagged.Category, untagged.Tags.Count));
 
+        // The ratings carry their item's category from the file, so a profile's actions say what kind of film it rated.
+        await WaitForEventsAsync(tenant, "1", 3); // two ratings and the demographics
+        var rater = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "1" });
+        Assert.Equal(
+            [("1", "animation"), ("3", "action")],
+            rater.Behavior.RecentActions.Where(a => a.Type == "rating").Select(a => (a.ProductId, a.Category)).OrderBy(a => a.ProductId, StringComparer.Ordinal));
+
         // The catalog alone, again: the same items upserted by id, nothing else sent.
         var (again, second) = Run("import", "--grid", grid, "--tenant", tenant, "--items", movies);
         Assert.Equal(1, again);
@@ -150,5 +157,15 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         var (usersAlone, reason) = Run("import", "--grid", "http://127.0.0.1:1", "--tenant", "t", "--users", users);
         Assert.Equal(2, usersAlone);
         Assert.Contains("--users: only with --ratings", reason);
+    }
+
+    private async Task WaitForEventsAsync(string tenant, string user, long events)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = user })).EventsApplied < events)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{user} did not apply {events} events within 30 s");
+            await Task.Delay(100);
+        }
     }
 }
