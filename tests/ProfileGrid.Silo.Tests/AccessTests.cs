@@ -478,6 +478,32 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         Assert.Equal(StatusCode.PermissionDenied, viaGrpc.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/v1/tenants/{b}/users/bob/document#/../../../../{a}/users/alice/document")]
+    [InlineData("/v1/tenants/{b}/users/bob/profile#/../../../../{a}/users/alice/profile")]
+    [InlineData("/v1/tenants/{b}/users/bob/profile/../../../../{a}/users/alice/profile")]
+    [InlineData("/v1/tenants/{b}/users/bob/document/%2E%2E/%2E%2E/%2E%2E/%2E%2E/{a}/users/alice/document")]
+    public async Task A_path_acts_on_the_tenant_and_user_it_routes_to(string pattern)
+    {
+        // The path routes (after its dot segments resolve, as Kestrel and every proxy resolve them) to tenant A's alice;
+        // it must never act on what a piece of the raw text names instead (tenant B's bob).
+        var (a, b) = (NewTenant("a"), NewTenant("b"));
+        var (_, keyA) = await TenantKeyAsync(a, "read", "ingest");
+        var (_, keyB) = await TenantKeyAsync(b, "read", "ingest");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/events:ingest", keyA, IngestJson(a, "alice"))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/events:ingest", keyB, IngestJson(b, "bob"))).Status);
+        await SegmentScenario.PollAsync(
+            async () => (await SendAsync(HttpMethod.Get, $"/v1/tenants/{b}/users/bob/profile", keyB)).Status,
+            status => status == HttpStatusCode.OK,
+            "bob's profile in B");
+
+        var target = pattern.Replace("{a}", a, StringComparison.Ordinal).Replace("{b}", b, StringComparison.Ordinal);
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", target, requestHeaders: [("Authorization", "Bearer " + keyA)]);
+        Assert.True(status == HttpStatusCode.OK && body.Contains("\"alice\"", StringComparison.Ordinal), $"GET {target} with the key of A: {(int)status} {body}");
+        (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", target, requestHeaders: [("Authorization", "Bearer " + keyB)]);
+        Assert.True(status == HttpStatusCode.Forbidden && !body.Contains("bob", StringComparison.Ordinal), $"GET {target} with the key of B: {(int)status} {body}");
+    }
+
     [Fact]
     public async Task The_cli_creates_lists_and_revokes_keys()
     {
