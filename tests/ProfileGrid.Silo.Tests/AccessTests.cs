@@ -505,6 +505,16 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Bytes_that_are_not_UTF_8_after_a_hash_are_refused_like_any_other()
+    {
+        // '#' is a character of the path to Kestrel, so what follows it is routed, and must be checked as the rest is.
+        var tenant = NewTenant();
+        var (_, key) = await TenantKeyAsync(tenant, "read");
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/{tenant}/users/x#/../%C3/profile", requestHeaders: [("Authorization", "Bearer " + key)]);
+        Assert.True(status == HttpStatusCode.BadRequest && body.Contains("not UTF-8", StringComparison.Ordinal), $"{(int)status} {body}");
+    }
+
+    [Fact]
     public async Task The_cli_creates_lists_and_revokes_keys()
     {
         var tenant = NewTenant();
