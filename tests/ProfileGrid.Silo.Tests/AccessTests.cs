@@ -514,6 +514,27 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         Assert.True(status == HttpStatusCode.BadRequest && body.Contains("not UTF-8", StringComparison.Ordinal), $"{(int)status} {body}");
     }
 
+    [Theory]
+    [InlineData("POST", "/v1/events:ingest", null)]
+    [InlineData("GET", "/v1/tenants/{b}/users/u-1/profile", null)]
+    [InlineData("GET", "/v1/tenants/{b}/users/u-1/document", "a")]
+    public async Task A_REST_refusal_is_an_HTTP_error_whatever_the_content_type_says(string method, string path, string? keyOf)
+    {
+        // An HTTP/1.1 request to a REST route that says "application/grpc" is no gRPC call: its refusal must not be a
+        // 200 with the status in a header a REST client never reads.
+        var (a, b) = (NewTenant("a"), NewTenant("b"));
+        var (_, key) = await TenantKeyAsync(a, "read", "ingest");
+        var headers = new List<(string, string)> { ("Content-Type", "application/grpc"), ("Content-Length", "0") };
+        if (keyOf is not null)
+        {
+            headers.Add(("Authorization", "Bearer " + key));
+        }
+
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, method, path.Replace("{b}", b, StringComparison.Ordinal), requestHeaders: headers);
+        Assert.True(status == (keyOf is null ? HttpStatusCode.Unauthorized : HttpStatusCode.Forbidden), $"{method} {path}: {(int)status} '{body}'");
+        Assert.Contains(keyOf is null ? "API key is required" : "is not bound to tenant", ErrorText(body), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_cli_creates_lists_and_revokes_keys()
     {
