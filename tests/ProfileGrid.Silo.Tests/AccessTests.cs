@@ -536,6 +536,31 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Keys_no_one_made_are_refused_without_leaving_a_grain_each()
+    {
+        // Refusals need no rate limit (there is no key to charge), so each must cost next to nothing: an unknown id, one
+        // per request in a flood, must not leave an activation behind for the grain collector to find minutes later.
+        async Task<int> KeyGrainsAsync()
+        {
+            var (_, text, _) = await SendAsync(HttpMethod.Get, "/v1/admin/cluster", fixture.OperatorKey);
+            return JsonDocument.Parse(text).RootElement.GetProperty("activations").TryGetProperty("ApiKeyGrain", out var count) ? count.GetInt32() : 0;
+        }
+
+        var before = await KeyGrainsAsync();
+        var random = new Random(3);
+        var path = $"/v1/tenants/{NewTenant()}/segments";
+        for (var batch = 0; batch < 10; batch++)
+        {
+            var refusals = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ =>
+                SendAsync(HttpMethod.Get, path, $"pgk_{Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64()))}_{new string('x', 43)}")));
+            Assert.All(refusals, r => Assert.Equal(HttpStatusCode.Unauthorized, r.Status));
+        }
+
+        var after = await SegmentScenario.PollAsync(KeyGrainsAsync, count => count < before + 50, "key grains of unknown ids deactivated");
+        Assert.True(after < before + 50, $"{after - before} more key grains after 500 unknown keys");
+    }
+
+    [Fact]
     public async Task The_cli_creates_lists_and_revokes_keys()
     {
         var tenant = NewTenant();
