@@ -478,6 +478,88 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         Assert.Equal(StatusCode.PermissionDenied, viaGrpc.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/v1/tenants/{b}/users/bob/document#/../../../../{a}/users/alice/document")]
+    [InlineData("/v1/tenants/{b}/users/bob/profile#/../../../../{a}/users/alice/profile")]
+    [InlineData("/v1/tenants/{b}/users/bob/profile/../../../../{a}/users/alice/profile")]
+    [InlineData("/v1/tenants/{b}/users/bob/document/%2E%2E/%2E%2E/%2E%2E/%2E%2E/{a}/users/alice/document")]
+    public async Task A_path_acts_on_the_tenant_and_user_it_routes_to(string pattern)
+    {
+        // The path routes (after its dot segments resolve, as Kestrel and every proxy resolve them) to tenant A's alice;
+        // it must never act on what a piece of the raw text names instead (tenant B's bob).
+        var (a, b) = (NewTenant("a"), NewTenant("b"));
+        var (_, keyA) = await TenantKeyAsync(a, "read", "ingest");
+        var (_, keyB) = await TenantKeyAsync(b, "read", "ingest");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/events:ingest", keyA, IngestJson(a, "alice"))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Post, "/v1/events:ingest", keyB, IngestJson(b, "bob"))).Status);
+        await SegmentScenario.PollAsync(
+            async () => (await SendAsync(HttpMethod.Get, $"/v1/tenants/{b}/users/bob/profile", keyB)).Status,
+            status => status == HttpStatusCode.OK,
+            "bob's profile in B");
+
+        var target = pattern.Replace("{a}", a, StringComparison.Ordinal).Replace("{b}", b, StringComparison.Ordinal);
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", target, requestHeaders: [("Authorization", "Bearer " + keyA)]);
+        Assert.True(status == HttpStatusCode.OK && body.Contains("\"alice\"", StringComparison.Ordinal), $"GET {target} with the key of A: {(int)status} {body}");
+        (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", target, requestHeaders: [("Authorization", "Bearer " + keyB)]);
+        Assert.True(status == HttpStatusCode.Forbidden && !body.Contains("bob", StringComparison.Ordinal), $"GET {target} with the key of B: {(int)status} {body}");
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_UTF_8_after_a_hash_are_refused_like_any_other()
+    {
+        // '#' is a character of the path to Kestrel, so what follows it is routed, and must be checked as the rest is.
+        var tenant = NewTenant();
+        var (_, key) = await TenantKeyAsync(tenant, "read");
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/{tenant}/users/x#/../%C3/profile", requestHeaders: [("Authorization", "Bearer " + key)]);
+        Assert.True(status == HttpStatusCode.BadRequest && body.Contains("not UTF-8", StringComparison.Ordinal), $"{(int)status} {body}");
+    }
+
+    [Theory]
+    [InlineData("POST", "/v1/events:ingest", null)]
+    [InlineData("GET", "/v1/tenants/{b}/users/u-1/profile", null)]
+    [InlineData("GET", "/v1/tenants/{b}/users/u-1/document", "a")]
+    public async Task A_REST_refusal_is_an_HTTP_error_whatever_the_content_type_says(string method, string path, string? keyOf)
+    {
+        // An HTTP/1.1 request to a REST route that says "application/grpc" is no gRPC call: its refusal must not be a
+        // 200 with the status in a header a REST client never reads.
+        var (a, b) = (NewTenant("a"), NewTenant("b"));
+        var (_, key) = await TenantKeyAsync(a, "read", "ingest");
+        var headers = new List<(string, string)> { ("Content-Type", "application/grpc"), ("Content-Length", "0") };
+        if (keyOf is not null)
+        {
+            headers.Add(("Authorization", "Bearer " + key));
+        }
+
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, method, path.Replace("{b}", b, StringComparison.Ordinal), requestHeaders: headers);
+        Assert.True(status == (keyOf is null ? HttpStatusCode.Unauthorized : HttpStatusCode.Forbidden), $"{method} {path}: {(int)status} '{body}'");
+        Assert.Contains(keyOf is null ? "API key is required" : "is not bound to tenant", ErrorText(body), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Keys_no_one_made_are_refused_without_leaving_a_grain_each()
+    {
+        // Refusals need no rate limit (there is no key to charge), so each must cost next to nothing: an unknown id, one
+        // per request in a flood, must not leave an activation behind for the grain collector to find minutes later.
+        async Task<int> KeyGrainsAsync()
+        {
+            var (_, text, _) = await SendAsync(HttpMethod.Get, "/v1/admin/cluster", fixture.OperatorKey);
+            return JsonDocument.Parse(text).RootElement.GetProperty("activations").TryGetProperty("ApiKeyGrain", out var count) ? count.GetInt32() : 0;
+        }
+
+        var before = await KeyGrainsAsync();
+        var random = new Random(3);
+        var path = $"/v1/tenants/{NewTenant()}/segments";
+        for (var batch = 0; batch < 10; batch++)
+        {
+            var refusals = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ =>
+                SendAsync(HttpMethod.Get, path, $"pgk_{Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64()))}_{new string('x', 43)}")));
+            Assert.All(refusals, r => Assert.Equal(HttpStatusCode.Unauthorized, r.Status));
+        }
+
+        var after = await SegmentScenario.PollAsync(KeyGrainsAsync, count => count < before + 50, "key grains of unknown ids deactivated");
+        Assert.True(after < before + 50, $"{after - before} more key grains after 500 unknown keys");
+    }
+
     [Fact]
     public async Task The_cli_creates_lists_and_revokes_keys()
     {

@@ -10,7 +10,7 @@ namespace ProfileGrid.Silo.Tests;
 /// </summary>
 public static class RawHttp
 {
-    public static async Task<(HttpStatusCode Status, string Body)> SendAsync(int port, string method, string target, string? json = null)
+    public static async Task<(HttpStatusCode Status, string Body)> SendAsync(int port, string method, string target, string? json = null, IEnumerable<(string Name, string Value)>? requestHeaders = null)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, port);
@@ -20,6 +20,11 @@ public static class RawHttp
             .Append($"{method} {target} HTTP/1.1\r\n")
             .Append($"Host: 127.0.0.1:{port}\r\n")
             .Append("Connection: close\r\n");
+        foreach (var (name, value) in requestHeaders ?? [])
+        {
+            head.Append($"{name}: {value}\r\n");
+        }
+
         if (json is not null)
         {
             head.Append("Content-Type: application/json\r\n").Append($"Content-Length: {body.Length}\r\n");

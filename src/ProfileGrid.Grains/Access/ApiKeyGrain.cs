@@ -6,7 +6,17 @@ namespace ProfileGrid.Grains.Access;
 /// <summary>One API key's record (key: its public id). Holds the hash of the secret only.</summary>
 public sealed class ApiKeyGrain([PersistentState("key", ProfileStores.Keys)] IPersistentState<ApiKeyState> state) : Grain, IApiKeyGrain
 {
-    Task<ApiKeyRecord?> IApiKeyGrain.GetAsync() => Task.FromResult(state.State.Key);
+    Task<ApiKeyRecord?> IApiKeyGrain.GetAsync()
+    {
+        if (state.State.Key is null)
+        {
+            // An id no one made (a guess, or a key cut short): leave no activation behind, or a flood of made-up keys,
+            // which no rate limit charges, would fill the silo with idle grains until the collector comes round.
+            DeactivateOnIdle();
+        }
+
+        return Task.FromResult(state.State.Key);
+    }
 
     async Task<ApiKeyRecord> IApiKeyGrain.CreateAsync(ApiKeyRecord key)
     {

@@ -119,8 +119,15 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
         return request.Headers[ApiKeyHeader].ToString() is { Length: > 0 } key ? key.Trim() : null;
     }
 
-    public static bool IsGrpc(HttpRequest request) =>
-        request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// A gRPC call: a gRPC content type to a gRPC method's own endpoint. A REST route (a JSON transcoding of a method, or
+    /// a plain one) answers HTTP whatever the content type says, or a refusal would be a 200 with an empty body.
+    /// </summary>
+    public static bool IsGrpc(HttpContext http) =>
+        http.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+        && http.GetEndpoint()?.Metadata is { } metadata
+        && metadata.GetMetadata<GrpcMethodMetadata>() is not null
+        && metadata.GetMetadata<Microsoft.AspNetCore.Grpc.JsonTranscoding.GrpcJsonTranscodingMetadata>() is null;
 
     /// <summary>An HTTP error with a JSON body on REST; a trailers-only gRPC status on gRPC.</summary>
     public static Task RefuseAsync(HttpContext http, int httpStatus, StatusCode grpcStatus, string message, IReadOnlyDictionary<string, string>? headers = null)
@@ -131,7 +138,7 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
             response.Headers[name] = value;
         }
 
-        if (IsGrpc(http.Request))
+        if (IsGrpc(http))
         {
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = "application/grpc";

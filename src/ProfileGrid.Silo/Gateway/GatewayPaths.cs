@@ -38,27 +38,59 @@ internal static class GatewayPaths
             }
         }
 
+        // A request target has no fragment: Kestrel reads a '#' as a character of the path, so only '?' ends it here too.
         var path = rawTarget;
-        var query = path.IndexOfAny(['?', '#']);
+        var query = path.IndexOf('?');
         if (query >= 0)
         {
             path = path[..query];
         }
 
-        if (path.Contains("://", StringComparison.Ordinal))
+        if (!path.StartsWith('/') && path.Contains("://", StringComparison.Ordinal))
         {
-            // Absolute form (through a proxy): drop scheme and authority.
+            // Absolute form (through a proxy): drop scheme and authority. An origin-form path may hold "://" as text.
             var start = path.IndexOf('/', path.IndexOf("://", StringComparison.Ordinal) + 3);
             path = start < 0 ? "/" : path[start..];
         }
 
         var segments = path.TrimStart('/').Split('/');
-        if (index < 0 || (segments.Length != pattern.Count && !(segments.Length == pattern.Count + 1 && segments[^1].Length == 0)))
+        var routed = (http.Request.Path.Value ?? "/").TrimStart('/').Split('/');
+        if (index < 0 || index >= segments.Length || segments.Length != routed.Length
+            || (segments.Length != pattern.Count && !(segments.Length == pattern.Count + 1 && segments[^1].Length == 0)))
         {
             // Kestrel resolved dot segments (or the route has a catch-all): the raw path no longer lines up.
             return null;
         }
 
+        for (var i = 0; i < segments.Length; i++)
+        {
+            if (!string.Equals(DecodeAsKestrel(segments[i]), routed[i], StringComparison.Ordinal))
+            {
+                // The raw text does not spell the path that was routed, segment for segment: taking a value from it
+                // would act on another tenant or user than the route names.
+                return null;
+            }
+        }
+
         return Uri.UnescapeDataString(segments[index]);
+    }
+
+    /// <summary>A raw path segment decoded as Kestrel decodes the path it routes: every escape but "%2F", which stays as it is.</summary>
+    private static string DecodeAsKestrel(string segment)
+    {
+        if (!segment.Contains('%', StringComparison.Ordinal))
+        {
+            return segment;
+        }
+
+        var builder = new System.Text.StringBuilder(segment.Length);
+        var start = 0;
+        for (var i = segment.IndexOf("%2F", StringComparison.OrdinalIgnoreCase); i >= 0; i = segment.IndexOf("%2F", start, StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Append(Uri.UnescapeDataString(segment[start..i])).Append(segment, i, 3);
+            start = i + 3;
+        }
+
+        return builder.Append(Uri.UnescapeDataString(segment[start..])).ToString();
     }
 }

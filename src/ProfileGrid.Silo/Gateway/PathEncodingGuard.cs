@@ -34,7 +34,7 @@ public sealed class PathEncodingGuard(RequestDelegate next)
     /// <summary>Whether the path (up to the query) decodes to UTF-8; a '%' not followed by two hex digits is a character.</summary>
     internal static bool IsUtf8(string rawTarget)
     {
-        var end = rawTarget.IndexOfAny(['?', '#']);
+        var end = rawTarget.IndexOf('?'); // Kestrel reads a '#' as part of the path
         var path = end < 0 ? rawTarget.AsSpan() : rawTarget.AsSpan(0, end);
         var bytes = new List<byte>(path.Length);
         Span<byte> encoded = stackalloc byte[4];
