@@ -113,9 +113,11 @@ public static class GrowthBench
     /// profiles pack 30-60 s after their last event, shards write their state, the lake archives the load), and at 1M
     /// users that tail is a million packs. The measured phases are meant for the population at rest, as at 3k, where the
     /// populate's tail is a few thousand profiles; so they start once the host used under a fifth of a core for 5 s
-    /// running, and at most after 5 minutes.
+    /// running, and at most after 5 minutes. The reads wait likewise for the measured ingest's tail: at 1M its 50,000
+    /// users' changes make the feature and interaction shards of 62,500 users each write their whole state, which took
+    /// a quarter of the host's CPU during the reads (docs/benchmarks.md, ninth session).
     /// </summary>
-    private static async Task SettleAsync(BenchHost host, Action<string> log)
+    private static async Task SettleAsync(BenchHost host, Action<string> log, string after)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromMinutes(5))
@@ -125,12 +127,12 @@ public static class GrowthBench
             var used = meter.Stop();
             if (used.Server < 0.2)
             {
-                log($"host at rest after the populate in {clock.Elapsed.TotalSeconds:F0} s (last 5 s: {used.Server:F2} cores)");
+                log($"host at rest after {after} in {clock.Elapsed.TotalSeconds:F0} s (last 5 s: {used.Server:F2} cores)");
                 return;
             }
         }
 
-        log($"host still busy 5 min after the populate; measuring anyway");
+        log($"host still busy 5 min after {after}; measuring anyway");
     }
 
     private static async Task<GrowthResult> RunAsync(HostConfiguration config, int users, GrowthOptions options, Action<string> log)
@@ -179,7 +181,7 @@ public static class GrowthBench
                 throw new InvalidOperationException($"the population is incomplete; nothing measured on it would mean anything. Host warnings: {host.Warnings()}.");
             }
 
-            await SettleAsync(host, log);
+            await SettleAsync(host, log, "the populate");
             var ingest = await ProfileGridRun.IngestAsync(host, measured, options.Concurrency, log);
 
             // The sampled users' populate sessions and whatever the measured ingest sent them.
@@ -188,6 +190,7 @@ public static class GrowthBench
                 .Concat(measured.Requests.SelectMany(r => r.Events).Where(e => sampled.Contains(e.UserId))));
             var (verified, verification) = await ProfileGridRun.VerifyAsync(host.Client, GrowthPopulation.Tenant, expected);
             log($"exactly-once check: {verification}");
+            await SettleAsync(host, log, "the measured ingest");
 
             var reads = await ProfileGridRun.ReadAsync(
                 host, GrowthPopulation.Tenant, population.UserIds, options.LatencyRequests, options.LatencyConcurrency, options.ReadWarmup, options.Seed, log);

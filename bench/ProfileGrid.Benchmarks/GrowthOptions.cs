@@ -63,8 +63,9 @@ public sealed class GrowthOptions
            bench.sh measures them.
         3. Exactly-once: --verify-users users drawn from the N; each one's events applied, counts by type and revenue
            per currency against its populate session and measured sessions.
-        4. Reads: GetProfile of users drawn uniformly from the N, 16 in flight, after the warm-up; then the gRPC
-           health check (the transport floor).
+        4. Reads: once the host is at rest again (as after the populate: the ingest's tail of shard writes and packs
+           is not what is measured), GetProfile of users drawn uniformly from the N, 16 in flight, after the
+           warm-up; then the gRPC health check (the transport floor).
         The table gives each figure against the first N; issue 7's target is within 20%.
         """;
 
