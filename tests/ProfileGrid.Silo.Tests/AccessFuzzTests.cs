@@ -357,7 +357,7 @@ public sealed class AccessFuzzTests(KeyedSiloFixture fixture, ITestOutputHelper 
             }
             else if (route.Body is not null)
             {
-                body = route.Body(bodyTenant).ToJsonString();
+                body = route.Body(bodyTenant)!.ToJsonString();
                 if (bodyTenant != tenants.A)
                 {
                     // The path decides; the body's tenant is overridden by it (JSON transcoding) and must reach nothing.
@@ -427,46 +427,9 @@ public sealed class AccessFuzzTests(KeyedSiloFixture fixture, ITestOutputHelper 
             // Answered (and closed) before the body was read: the answer is still there.
         }
 
-        using var buffer = new MemoryStream();
-        try
-        {
-            await stream.CopyToAsync(buffer, timeout.Token);
-        }
-        catch (IOException) when (buffer.Length > 0)
-        {
-        }
-
-        var response = buffer.ToArray();
-        var headerEnd = response.AsSpan().IndexOf("\r\n\r\n"u8);
-        Assert.True(headerEnd > 0, $"No HTTP answer to {request.Description}: {Encoding.UTF8.GetString(response)}");
-        var headers = Encoding.ASCII.GetString(response, 0, headerEnd);
-        var content = response[(headerEnd + 4)..];
-        if (headers.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
-        {
-            content = Unchunk(content);
-        }
-
+        var (headers, content, raw) = await RawHttp.ReadAnswerAsync(stream, timeout.Token);
+        Assert.True(headers.Length > 0, $"No HTTP answer to {request.Description}: {Encoding.UTF8.GetString(raw)}");
         return new FuzzResponse(int.Parse(headers.Split(' ')[1], CultureInfo.InvariantCulture), headers, Encoding.UTF8.GetString(content));
-    }
-
-    private static byte[] Unchunk(byte[] chunked)
-    {
-        using var result = new MemoryStream();
-        var position = 0;
-        while (position < chunked.Length)
-        {
-            var lineEnd = chunked.AsSpan(position).IndexOf("\r\n"u8) + position;
-            var size = Convert.ToInt32(Encoding.ASCII.GetString(chunked, position, lineEnd - position).Split(';')[0], 16);
-            if (size == 0)
-            {
-                break;
-            }
-
-            result.Write(chunked, lineEnd + 2, size);
-            position = lineEnd + 2 + size + 2;
-        }
-
-        return result.ToArray();
     }
 
     private static readonly HashSet<int> ServedStatuses = [200, 201, 204, 400, 404, 409, 415, 503];
@@ -588,7 +551,7 @@ public sealed class AccessFuzzTests(KeyedSiloFixture fixture, ITestOutputHelper 
             codes[code.ToString()] = codes.GetValueOrDefault(code.ToString()) + 1;
             var what = $"""
                 Access fuzz gRPC call #{i} (seed {seed}): {method.FullName} ({scope}), {credential.Name}, tenant '{tenant}'
-                  message: {Shorten(message.ToString(), 400)}
+                  message: {Shorten(message.ToString() ?? string.Empty, 400)}
                 answered {code}: {Shorten(detail, 400)}
                 """;
             Assert.False(code is StatusCode.Internal or StatusCode.Unknown or StatusCode.Unavailable or StatusCode.DataLoss, "A server error. " + what);

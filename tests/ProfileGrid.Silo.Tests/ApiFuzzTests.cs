@@ -731,52 +731,14 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
             }
         }
 
-        using var buffer = new MemoryStream();
-        try
-        {
-            await stream.CopyToAsync(buffer, timeout.Token);
-        }
-        catch (IOException) when (buffer.Length > 0)
-        {
-        }
-
-        var response = buffer.ToArray();
-        var headerEnd = IndexOf(response, "\r\n\r\n"u8);
-        Assert.True(headerEnd > 0, $"No HTTP answer to {request.Method} {Shorten(request.Target)} ({request.Mutation}): {Encoding.UTF8.GetString(response)}");
-        var headers = Encoding.ASCII.GetString(response, 0, headerEnd);
+        var (headers, content, raw) = await RawHttp.ReadAnswerAsync(stream, timeout.Token);
+        Assert.True(headers.Length > 0, $"No HTTP answer to {request.Method} {Shorten(request.Target)} ({request.Mutation}): {Encoding.UTF8.GetString(raw)}");
         var status = int.Parse(headers.Split(' ')[1], CultureInfo.InvariantCulture);
-        var content = response[(headerEnd + 4)..];
-        if (headers.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
-        {
-            content = Unchunk(content);
-        }
 
         // An answer in the charset the request named (transcoding answers a UTF-16 request in UTF-16).
         var charset = headers.Split("\r\n").FirstOrDefault(h => h.StartsWith("Content-Type:", StringComparison.OrdinalIgnoreCase)) is { } type
             && type.Contains("charset=utf-16", StringComparison.OrdinalIgnoreCase) ? Encoding.Unicode : Encoding.UTF8;
         return new FuzzResponse(status, charset.GetString(content), DateTime.UtcNow - started);
-    }
-
-    private static int IndexOf(byte[] data, ReadOnlySpan<byte> pattern) => data.AsSpan().IndexOf(pattern);
-
-    private static byte[] Unchunk(byte[] chunked)
-    {
-        using var result = new MemoryStream();
-        var position = 0;
-        while (position < chunked.Length)
-        {
-            var lineEnd = chunked.AsSpan(position).IndexOf("\r\n"u8) + position;
-            var size = Convert.ToInt32(Encoding.ASCII.GetString(chunked, position, lineEnd - position).Split(';')[0], 16);
-            if (size == 0)
-            {
-                break;
-            }
-
-            result.Write(chunked, lineEnd + 2, size);
-            position = lineEnd + 2 + size + 2;
-        }
-
-        return result.ToArray();
     }
 
     private void Check(int seed, int index, FuzzRequest request, FuzzResponse response)

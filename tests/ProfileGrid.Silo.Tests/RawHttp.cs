@@ -49,6 +49,60 @@ public static class RawHttp
         return (status, content);
     }
 
+    /// <summary>
+    /// Reads an HTTP/1.1 answer to its end (the request said Connection: close): its header block and its body, unchunked;
+    /// headers empty when no header block came (Raw holds what did). A connection reset after some of the answer keeps
+    /// what came.
+    /// </summary>
+    public static async Task<(string Headers, byte[] Content, byte[] Raw)> ReadAnswerAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        try
+        {
+            await stream.CopyToAsync(buffer, cancellationToken);
+        }
+        catch (IOException) when (buffer.Length > 0)
+        {
+        }
+
+        var response = buffer.ToArray();
+        var headerEnd = response.AsSpan().IndexOf("\r\n\r\n"u8);
+        if (headerEnd <= 0)
+        {
+            return (string.Empty, [], response);
+        }
+
+        var headers = Encoding.ASCII.GetString(response, 0, headerEnd);
+        var content = response[(headerEnd + 4)..];
+        if (headers.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            content = Unchunk(content);
+        }
+
+        return (headers, content, response);
+    }
+
+    /// <summary>The body of a chunked HTTP/1.1 answer, as bytes (sizes count bytes, whatever the text's encoding).</summary>
+    public static byte[] Unchunk(byte[] chunked)
+    {
+        using var result = new MemoryStream();
+        var position = 0;
+        while (position < chunked.Length)
+        {
+            var lineEnd = chunked.AsSpan(position).IndexOf("\r\n"u8) + position;
+            var size = Convert.ToInt32(Encoding.ASCII.GetString(chunked, position, lineEnd - position).Split(';')[0], 16);
+            if (size == 0)
+            {
+                break;
+            }
+
+            result.Write(chunked, lineEnd + 2, size);
+            position = lineEnd + 2 + size + 2;
+        }
+
+        return result.ToArray();
+    }
+
     private static string Unchunk(string chunked)
     {
         var result = new StringBuilder();
