@@ -67,17 +67,32 @@ public sealed class FolderLakeStore(string root) : ILakeStore
             yield break;
         }
 
-        foreach (var path in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
+        // Other partitions compact (delete files) in these folders while this lists: a file gone before its size is read
+        // is skipped, as a listing a moment later would not have found it.
+        var files = new DirectoryInfo(folder).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true });
+        foreach (var file in files)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var name = Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/');
-            if (name.StartsWith(prefix, StringComparison.Ordinal) && !name.EndsWith(".tmp", StringComparison.Ordinal))
+            var name = Path.GetRelativePath(_root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
+            if (name.StartsWith(prefix, StringComparison.Ordinal) && !name.EndsWith(".tmp", StringComparison.Ordinal) && SizeOf(file) is { } size)
             {
-                yield return new LakeFile(name, new FileInfo(path).Length);
+                yield return new LakeFile(name, size);
             }
         }
 
         await Task.CompletedTask;
+    }
+
+    private static long? SizeOf(FileInfo file)
+    {
+        try
+        {
+            return file.Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
     }
 
     public async IAsyncEnumerable<string> ListFoldersAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
