@@ -141,9 +141,8 @@ public sealed partial class UserProfileGrain(
     private ProfileView? _view;
     private ProfileView? _pastView;
 
-    // Views are dropped once no read came for ResidencyOptions.ViewKeptFor (checked by a timer that runs only while a view is kept).
+    // Views are dropped once no read came for ResidencyOptions.ViewKeptFor (checked by the residency timer).
     private DateTimeOffset _viewReadAt;
-    private IGrainTimer? _viewTimer;
 
     // While a write conflict is reconciled, state.State briefly holds the stored row; reads keep seeing this activation's.
     private UserProfileGrainState? _heldDuringReconcile;
@@ -153,7 +152,13 @@ public sealed partial class UserProfileGrain(
     private byte[]? _packed;
     private int _uses;
     private int _usesAtLastCheck;
-    private IGrainTimer? _packTimer;
+    private int _idleChecks;
+
+    // One timer checks both the idle state to pack and the views to drop, and runs only while there is either: a packed
+    // profile without views has none. One, not one for each, because a read of a packed profile needs both, and at a
+    // million profiles read at random, creating and disposing timers contended on the runtime's timer-queue lock
+    // (docs/benchmarks.md, "A quiet 1M run").
+    private IGrainTimer? _residencyTimer;
 
     private UserProfileGrainState State
     {
@@ -189,7 +194,7 @@ public sealed partial class UserProfileGrain(
         _feedbackChanged = FeedbackReport.HasFeedback(Profile);
         PushFeedbackIfChanged();
         _consentReported = Profile.Preferences.PersonalizationOptIn != false;
-        ScheduleIdleCheck();
+        WatchResidency();
         return Task.CompletedTask;
     }
 
@@ -198,8 +203,8 @@ public sealed partial class UserProfileGrain(
         // A migration carries state.State to the new silo (after this method): it must be the state, not null. Any other
         // deactivation leaves a packed profile packed: it has nothing unwritten (a last write would unpack through State),
         // and unpacking a million idle profiles collected at once would cost CPU for nothing.
-        _packTimer?.Dispose();
-        _packTimer = null;
+        _residencyTimer?.Dispose();
+        _residencyTimer = null;
         if (_packed is not null && reason.ReasonCode == DeactivationReasonCode.Migrating)
         {
             Unpack(watchIdle: false);
@@ -465,9 +470,6 @@ public sealed partial class UserProfileGrain(
             return built;
         }
 
-        var keptFor = residencyOptions.Value.ViewKeptFor;
-        _viewTimer ??= this.RegisterGrainTimer(DropUnreadViews, new GrainTimerCreationOptions(keptFor, keptFor) { KeepAlive = false, Interleave = true });
-
         if (ProfileView.DayOf(asOf) == ProfileView.DayOf(now))
         {
             _view = built;
@@ -477,45 +479,65 @@ public sealed partial class UserProfileGrain(
             _pastView = built;
         }
 
+        WatchResidency();
         return built;
-    }
-
-    /// <summary>Drops the kept views when no read came for <see cref="ResidencyOptions.ViewKeptFor"/>: a profile not being read holds no view.</summary>
-    private Task DropUnreadViews(CancellationToken cancellationToken)
-    {
-        if (clock.GetUtcNow() - _viewReadAt >= residencyOptions.Value.ViewKeptFor || (_view, _pastView) is (null, null))
-        {
-            StateChanged();
-            _viewTimer?.Dispose();
-            _viewTimer = null;
-        }
-
-        return Task.CompletedTask;
     }
 
     Task<int?> IProfileResidencyGrain.PackedBytesAsync() => Task.FromResult(_packed?.Length);
 
     /// <summary>
-    /// Checks every <see cref="ResidencyOptions.PackIdleAfter"/> whether the profile went unused since the last check; only
-    /// unpacked profiles have the timer, so a packed one costs no timer.
+    /// Starts the residency timer if the profile has something for it to watch: an unpacked state (when packing is on) or a
+    /// kept view. It ticks every <see cref="ResidencyOptions.PackIdleAfter"/> or <see cref="ResidencyOptions.ViewKeptFor"/>,
+    /// whichever is shorter, so a profile packs, and a view is dropped, between one and two of its intervals after its last use.
     /// </summary>
-    private void ScheduleIdleCheck()
+    private void WatchResidency()
     {
-        var idleAfter = residencyOptions.Value.PackIdleAfter;
-        if (idleAfter > TimeSpan.Zero && _packTimer is null)
+        if (_residencyTimer is not null)
         {
-            _usesAtLastCheck = _uses;
-            _packTimer = this.RegisterGrainTimer(PackIfIdle, new GrainTimerCreationOptions(idleAfter, idleAfter) { KeepAlive = false, Interleave = false });
+            return;
         }
+
+        var options = residencyOptions.Value;
+        var packs = options.PackIdleAfter > TimeSpan.Zero;
+        if (!packs && (_view, _pastView) is (null, null))
+        {
+            return;
+        }
+
+        var period = ResidencyPeriod(options);
+        (_usesAtLastCheck, _idleChecks) = (_uses, 0);
+        _residencyTimer = this.RegisterGrainTimer(CheckResidency, new GrainTimerCreationOptions(period, period) { KeepAlive = false, Interleave = false });
     }
 
-    private Task PackIfIdle(CancellationToken cancellationToken)
+    private static int ChecksToIdle(ResidencyOptions options) =>
+        (int)Math.Ceiling(options.PackIdleAfter / ResidencyPeriod(options));
+
+    private static TimeSpan ResidencyPeriod(ResidencyOptions options) =>
+        options.PackIdleAfter > TimeSpan.Zero && options.PackIdleAfter < options.ViewKeptFor ? options.PackIdleAfter : options.ViewKeptFor;
+
+    /// <summary>Drops views no read came for, then packs the profile if it went unused long enough; stops when nothing is left to watch.</summary>
+    private Task CheckResidency(CancellationToken cancellationToken)
     {
-        var used = _uses != _usesAtLastCheck;
+        var options = residencyOptions.Value;
+        var now = clock.GetUtcNow();
+        if ((_view, _pastView) is not (null, null) && now - _viewReadAt >= options.ViewKeptFor)
+        {
+            StateChanged();
+        }
+
+        // Idle for PackIdleAfter: that many checks in a row found no use (counted, not timed, as timer ticks drift).
+        _idleChecks = _uses == _usesAtLastCheck ? _idleChecks + 1 : 0;
         _usesAtLastCheck = _uses;
-        if (!used && CanPack)
+        var packs = options.PackIdleAfter > TimeSpan.Zero;
+        if (packs && _idleChecks >= ChecksToIdle(options) && CanPack)
         {
             Pack();
+        }
+
+        if ((_view, _pastView) is (null, null) && (_packed is not null || !packs))
+        {
+            _residencyTimer?.Dispose();
+            _residencyTimer = null;
         }
 
         return Task.CompletedTask;
@@ -533,8 +555,6 @@ public sealed partial class UserProfileGrain(
     {
         _packed = packer.Pack(state.State);
         state.State = null!;
-        _packTimer?.Dispose();
-        _packTimer = null;
     }
 
     private UserProfileGrainState Unpack(bool watchIdle = true)
@@ -544,7 +564,7 @@ public sealed partial class UserProfileGrain(
         _packed = null;
         if (watchIdle)
         {
-            ScheduleIdleCheck();
+            WatchResidency();
         }
 
         return unpacked;
