@@ -18,7 +18,16 @@ public static class LakePaths
     public const string State = "_state/";
     public const int MaxTenantSegment = 120;
 
-    public static string TenantSegment(string tenant) => "tenant=" + ProfileKey.BoundStorageKey(ProfileKey.Encode(tenant), MaxTenantSegment);
+    /// <summary>
+    /// The tenant's folder name. A trailing dot is escaped like any other character ("~2E", which the encoding never makes
+    /// of a kept '.'): Azure's naming rules forbid a path segment ending with one (its front end would trim it, putting
+    /// tenant "acme." in the folder of tenant "acme").
+    /// </summary>
+    public static string TenantSegment(string tenant)
+    {
+        var encoded = ProfileKey.BoundStorageKey(ProfileKey.Encode(tenant), MaxTenantSegment);
+        return "tenant=" + (encoded.EndsWith('.') ? encoded[..^1] + "~2E" : encoded);
+    }
 
     public static string DaySegment(DateOnly day) => "date=" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

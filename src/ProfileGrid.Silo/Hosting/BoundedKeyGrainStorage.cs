@@ -19,8 +19,9 @@ namespace ProfileGrid.Silo.Hosting;
 /// into '_', RowKey = the state name. Orleans refuses keys of 1,024 characters; Azure allows 1 KiB and Azurite 512
 /// characters, so the whole PartitionKey is kept within <see cref="TableKeyLimit"/>.</item>
 /// <item>Blob grain storage: blob name = "{state name}-{grain type}/{grain key}.json"; Azure allows 1,024 characters,
-/// a "." or ".." path segment would be resolved away by the URL (tenant ".." would share another tenant's blob) and a
-/// name may have at most 254 segments (a tenant of 256 '/'), so such keys are hashed too.</item>
+/// a "." or ".." path segment would be resolved away by the URL (tenant ".." would share another tenant's blob), Azure's
+/// naming rules say no segment may end with a dot (its front end trims it, so "acme./3" would be "acme/3", another
+/// tenant's shard), and a name may have at most 254 segments (a tenant of 256 '/'), so such keys are hashed too.</item>
 /// </list>
 /// </remarks>
 public sealed class BoundedKeyGrainStorage(IGrainStorage inner, Func<string, GrainId, int> maxKeyLength, bool pathSafe) : IGrainStorage
@@ -70,11 +71,14 @@ public sealed class BoundedKeyGrainStorage(IGrainStorage inner, Func<string, Gra
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
         inner.ClearStateAsync(stateName, StoredId(stateName, grainId), grainState, cancellationToken);
 
-    /// <summary>A "." or ".." path segment (the URL would resolve it away), or more segments than a blob name may have (254).</summary>
-    private static bool HasUnsafePath(string key)
+    /// <summary>
+    /// A path segment that ends with a dot ("." and ".." resolved away by the URL, "acme." trimmed by Azure), or more
+    /// segments than a blob name may have (254).
+    /// </summary>
+    public static bool HasUnsafePath(string key)
     {
         var segments = key.Split('/');
-        return segments.Length > MaxBlobKeySegments || segments.Any(segment => segment is "." or "..");
+        return segments.Length > MaxBlobKeySegments || segments.Any(segment => segment.EndsWith('.'));
     }
 }
 
