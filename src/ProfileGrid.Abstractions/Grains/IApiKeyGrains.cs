@@ -57,6 +57,10 @@ public interface IApiKeyDirectoryGrain : IGrainWithIntegerKey
 {
     Task AddAsync(string id);
 
+    /// <summary>Whether a key was ever created under this id: answered from memory, so a made-up id costs no key grain and no storage read.</summary>
+    [AlwaysInterleave]
+    Task<bool> ContainsAsync(string id);
+
     [AlwaysInterleave]
     Task<string[]> ListAsync();
 }

@@ -61,6 +61,8 @@ public sealed class ApiKeyDirectoryGrain([PersistentState("keys", ProfileStores.
         }
     }
 
+    Task<bool> IApiKeyDirectoryGrain.ContainsAsync(string id) => Task.FromResult(state.State.Ids.Contains(id));
+
     Task<string[]> IApiKeyDirectoryGrain.ListAsync() => Task.FromResult(state.State.Ids.Order(StringComparer.Ordinal).ToArray());
 }
 

@@ -10,36 +10,74 @@ namespace ProfileGrid.Silo.Access;
 /// </summary>
 public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings settings, TimeProvider clock, ILogger<ApiKeyStore> logger)
 {
-    // Refusals are cached too (a client retrying with a wrong key must not reach a grain per request), so the cache is
-    // bounded: random keys must not grow it without end.
+    // Keys that passed, and texts that were refused, each cached apart: refusals must be cached (a client retrying with a
+    // wrong key must not reach a grain per request) and so bounded, as random texts could grow them without end; a flood of
+    // them empties only the refusals, never the keys in use. Accepted keys are as many as the keys that exist.
     private const int MaxCached = 10_000;
-    private readonly ConcurrentDictionary<string, (ApiKeyIdentity? Identity, long Until)> _checked = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (ApiKeyIdentity Identity, long Until)> _accepted = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _refused = new(StringComparer.Ordinal);
 
     /// <summary>The key's identity when <paramref name="text"/> is a valid, unrevoked key; null otherwise.</summary>
     public async ValueTask<ApiKeyIdentity?> CheckAsync(string text)
     {
         var hash = ApiKeyText.Hash(text);
         var now = clock.GetTimestamp();
-        if (_checked.TryGetValue(hash, out var cached) && now < cached.Until)
+        if (_accepted.TryGetValue(hash, out var accepted) && now < accepted.Until)
         {
-            return cached.Identity;
+            return accepted.Identity;
         }
 
+        if (_refused.TryGetValue(hash, out var refusedUntil) && now < refusedUntil)
+        {
+            return null;
+        }
+
+        // The directory answers from memory whether the id was ever made; only then is the key's own grain (and its
+        // storage row) read.
         ApiKeyIdentity? identity = null;
         if (ApiKeyText.TryParseId(text, out var id)
+            && await grains.GetGrain<IApiKeyDirectoryGrain>(0).ContainsAsync(id)
             && await grains.GetGrain<IApiKeyGrain>(id).GetAsync() is { RevokedAt: null } key
             && ApiKeyText.HashesEqual(key.SecretHash, hash))
         {
             identity = new ApiKeyIdentity(key);
         }
 
-        if (_checked.Count >= MaxCached)
+        var until = now + (long)(settings.CacheFor.TotalSeconds * clock.TimestampFrequency);
+        if (identity is not null)
         {
-            _checked.Clear();
+            Bound(_accepted, now, e => e.Until);
+            _accepted[hash] = (identity, until);
+        }
+        else
+        {
+            Bound(_refused, now, e => e);
+            _refused[hash] = until;
         }
 
-        _checked[hash] = (identity, now + (long)(settings.CacheFor.TotalSeconds * clock.TimestampFrequency));
         return identity;
+    }
+
+    /// <summary>Makes room for one entry: drops the expired ones once the cache is full, and all of them if none had expired.</summary>
+    private static void Bound<T>(ConcurrentDictionary<string, T> cache, long now, Func<T, long> until)
+    {
+        if (cache.Count < MaxCached)
+        {
+            return;
+        }
+
+        foreach (var (hash, entry) in cache)
+        {
+            if (now >= until(entry))
+            {
+                cache.TryRemove(hash, out _);
+            }
+        }
+
+        if (cache.Count >= MaxCached)
+        {
+            cache.Clear();
+        }
     }
 
     /// <summary>Creates a key; the text is returned once and stored nowhere.</summary>
@@ -54,6 +92,9 @@ public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings setti
     /// <summary>Stores the key <paramref name="text"/> under its own id (the same key again changes nothing).</summary>
     public async Task<ApiKeyRecord> StoreAsync(string id, string text, string name, IEnumerable<string> scopes, IEnumerable<string> tenants, bool allTenants, int? permitsPerSecond, int? burst)
     {
+        // Listed first: the gateway refuses an id the directory does not hold, so a key must never exist unlisted (an id
+        // listed whose key was never stored, after a failure between the two, is only an empty line that lists skip).
+        await grains.GetGrain<IApiKeyDirectoryGrain>(0).AddAsync(id);
         var key = await grains.GetGrain<IApiKeyGrain>(id).CreateAsync(new ApiKeyRecord
         {
             Id = id,
@@ -66,7 +107,6 @@ public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings setti
             PermitsPerSecond = permitsPerSecond,
             Burst = burst,
         });
-        await grains.GetGrain<IApiKeyDirectoryGrain>(0).AddAsync(id);
         return key;
     }
 
@@ -83,9 +123,9 @@ public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings setti
         var key = await grains.GetGrain<IApiKeyGrain>(id).RevokeAsync(clock.GetUtcNow());
         if (key is not null)
         {
-            foreach (var entry in _checked.Where(e => e.Value.Identity?.Id == id).ToList())
+            foreach (var entry in _accepted.Where(e => e.Value.Identity.Id == id).ToList())
             {
-                _checked.TryRemove(entry.Key, out _);
+                _accepted.TryRemove(entry.Key, out _);
             }
 
             LogRevoked(id);
