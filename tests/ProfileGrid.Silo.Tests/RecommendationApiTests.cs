@@ -202,6 +202,34 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Recommended_and_similar_items_carry_the_catalog_title_and_items_known_only_from_events_none()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-title");
+        var upsert = new UpsertItemsRequest { Tenant = tenant };
+        foreach (var id in BookItems.Skip(2))
+        {
+            upsert.Items.Add(new CatalogItem { ItemId = id, Category = "books", Price = "12.50", Currency = "EUR", Attributes = { ["title"] = $"Book «{id}», 2nd ed." } });
+        }
+
+        upsert.Items[0].Attributes.Remove("title");
+        upsert.Items[0].Attributes["name"] = "Named, not titled";
+        Assert.Equal(upsert.Items.Count, (await Recommendations.UpsertItemsAsync(upsert)).Accepted);
+
+        var list = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 10 });
+        var books = list.Items.Where(i => BookItems.Contains(i.ItemId)).ToList();
+        Assert.NotEmpty(books);
+        Assert.All(books, i => Assert.Equal(i.ItemId == "a-3" ? "Named, not titled" : $"Book «{i.ItemId}», 2nd ed.", i.Title));
+        Assert.All(list.Items.Where(i => !BookItems.Contains(i.ItemId)), i => Assert.Equal("", i.Title)); // known from events only
+
+        // Over REST too, on similar items.
+        using var similar = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/items/a-1/similar?n=3");
+        var titled = similar.RootElement.GetProperty("items").EnumerateArray()
+            .Where(i => i.GetProperty("itemId").GetString() is "a-4" or "a-5" or "a-6").ToList();
+        Assert.NotEmpty(titled);
+        Assert.All(titled, i => Assert.Equal($"Book «{i.GetProperty("itemId").GetString()}», 2nd ed.", i.GetProperty("title").GetString()));
+    }
+
+    [Fact]
     public async Task An_item_nobody_upserted_is_known_by_what_events_said_of_it()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "rec-catalog");

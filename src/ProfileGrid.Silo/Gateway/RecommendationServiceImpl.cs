@@ -612,6 +612,7 @@ public sealed partial class RecommendationServiceImpl(
             proto.Category = known.Category ?? "";
             proto.Price = known.Price?.ToString(CultureInfo.InvariantCulture) ?? "";
             proto.Currency = known.Currency ?? "";
+            proto.Title = known.Attributes.GetValueOrDefault("title") ?? known.Attributes.GetValueOrDefault("name") ?? "";
         }
 
         return proto;
