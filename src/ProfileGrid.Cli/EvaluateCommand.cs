@@ -40,10 +40,16 @@ internal static class EvaluateCommand
             DefaultValueFactory = _ => 0,
         };
 
+        var reading = new RatingsFileOptions();
         var command = new Command("evaluate", "Compare recommender algorithms offline on a ratings file: precision, recall, nDCG, MAP, hit rate, coverage and novelty at k, overall and per slice.")
         {
             ratings, format, columns, users, algorithms, k, split, ratio, seed, slice, minPositive,
         };
+        foreach (var option in reading.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(parse =>
         {
             var ratingsFile = parse.GetRequiredValue(ratings);
@@ -60,9 +66,12 @@ internal static class EvaluateCommand
             }
 
             var mapping = ParseColumns(parse.GetValue(columns), problems);
+            var fileFormat = ParseFormat(parse.GetValue(format), ratingsFile.Name);
+            var readOptions = reading.Parse(parse, problems);
+            CheckReading(readOptions, fileFormat, problems);
             var request = new EvaluationRequest(
                 ratingsFile.FullName,
-                ParseFormat(parse.GetValue(format), ratingsFile.Name),
+                fileFormat,
                 usersFile?.FullName,
                 List(parse.GetValue(algorithms)) is { Count: > 0 } named ? named : TrainerRegistry.Names,
                 parse.GetValue(k),
@@ -72,7 +81,8 @@ internal static class EvaluateCommand
                     parse.GetValue(seed)),
                 List(parse.GetValue(slice)),
                 mapping,
-                parse.GetValue(minPositive));
+                parse.GetValue(minPositive),
+                readOptions);
             problems.AddRange(request.Validate());
             if (problems.Count > 0)
             {
@@ -162,6 +172,25 @@ internal static class EvaluateCommand
         _ when fileName.EndsWith(".dat", StringComparison.OrdinalIgnoreCase) => InteractionFileFormat.MovieLens1m,
         _ => InteractionFileFormat.Csv,
     };
+
+    /// <summary>Reading options that the format does not take, each added to <paramref name="problems"/>.</summary>
+    internal static void CheckReading(ImportOptions reading, InteractionFileFormat format, List<string> problems)
+    {
+        if (format == InteractionFileFormat.Csv)
+        {
+            return;
+        }
+
+        if (reading.Names is not null)
+        {
+            problems.Add($"--names: for --format csv only (the file is read as {format}, whose columns are known)");
+        }
+
+        if (reading.Separator is not null && format == InteractionFileFormat.MovieLens1m)
+        {
+            problems.Add("--separator: not for --format movielens-1m, which is '::'-separated");
+        }
+    }
 
     internal static ColumnMapping? ParseColumns(string? text, List<string> problems)
     {

@@ -42,6 +42,12 @@ internal static class ImportCommand
         {
             grid, tenant, ratings, format, columns, users, items, currency, batch, key, keyFile,
         };
+        var reading = new RatingsFileOptions();
+        foreach (var option in reading.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             var ratingsFile = parse.GetValue(ratings);
@@ -84,6 +90,9 @@ internal static class ImportCommand
             }
 
             var mapping = EvaluateCommand.ParseColumns(parse.GetValue(columns), problems);
+            var readOptions = reading.Parse(parse, problems);
+            var fileFormat = ratingsFile is null ? InteractionFileFormat.Csv : EvaluateCommand.ParseFormat(parse.GetValue(format), ratingsFile.Name);
+            EvaluateCommand.CheckReading(readOptions, fileFormat, problems);
             if (problems.Count > 0)
             {
                 foreach (var problem in problems)
@@ -100,9 +109,9 @@ internal static class ImportCommand
             try
             {
                 catalog = itemsFile is null ? null : MovieLensFiles.ReadItems(itemsFile.FullName);
-                imported = ratingsFile is null ? null : InteractionImporter.Import(ratingsFile.FullName, new ImportOptions
+                imported = ratingsFile is null ? null : InteractionImporter.Import(ratingsFile.FullName, readOptions with
                 {
-                    Format = EvaluateCommand.ParseFormat(parse.GetValue(format), ratingsFile.Name),
+                    Format = fileFormat,
                     Columns = mapping,
                 });
                 attributes = usersFile is null ? null : MovieLensFiles.ReadUsers(usersFile.FullName);

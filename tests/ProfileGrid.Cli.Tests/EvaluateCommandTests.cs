@@ -137,6 +137,46 @@ public sealed class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Book_crossing_and_amazon_layouts_are_read_with_encoding_columns_implicit_rating_and_names()
+    {
+        // BX-Book-Ratings.csv: ';', every field quoted, latin-1, 0 for "read, not rated". Amazon's ratings_Electronics.csv:
+        // no header. Neither could be told to the command: no --encoding, no --implicit-rating, no --names.
+        var bx = new StringBuilder("\"User-ID\";\"ISBN\";\"Book-Rating\"\r\n");
+        var amazon = new StringBuilder();
+        for (var u = 1; u <= 30; u++)
+        {
+            for (var i = 1; i <= 6; i++)
+            {
+                bx.Append($"\"{u}\";\"{(u + i) % 20:0000000000}{(i == 2 ? "X" : "")}\";\"{(i % 3 == 0 ? 0 : i + 4)}\"\r\n");
+                amazon.Append($"A{u:X8},B{(u + i) % 20:00000000},{1 + i % 5}.0,{1365811200 + u * 100 + i}\n");
+            }
+        }
+
+        bx.Append("\"31\";\"3442437407\u00e9\";\"0\"\r\n");
+        var bxPath = Write("BX-Book-Ratings.csv", bx.ToString(), Encoding.Latin1);
+        var (exit, output) = Run(
+            "evaluate", "--ratings", bxPath, "--columns", "user=User-ID,item=ISBN,rating=Book-Rating", "--encoding", "iso-8859-1",
+            "--implicit-rating", "0", "--algorithms", "random", "--k", "5");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("ratings: 181 lines read, 181 accepted (0 duplicates), 0 rejected, 0 blank; 31 users, 41 items", output);
+        // Every pair is in the matrix. A 0 read as a rating weighs nothing: those 61 pairs, and user 31, would leave it
+        // ("train 30 users × 37 items (90 pairs), test 30 users (30 held-out pairs)").
+        Assert.Contains("train 31 users × 37 items (121 pairs), test 30 users (60 held-out pairs)", output);
+
+        (exit, output) = Run("evaluate", "--ratings", Write("ratings_Electronics.csv", amazon.ToString()), "--names", "user,item,rating,timestamp", "--algorithms", "random");
+        Assert.True(exit == 0, output);
+        Assert.Contains("ratings: 180 lines read, 180 accepted (0 duplicates), 0 rejected, 0 blank; 30 users, 20 items", output);
+
+        (exit, output) = Run("evaluate", "--ratings", bxPath, "--encoding", "klingon", "--separator", "ab", "--names", "a,,b", "--format", "movielens-1m");
+        Assert.Equal(EvaluateCommand.BadInput, exit);
+        Assert.Contains("--encoding: utf-8, iso-8859-1 or windows-1252 ('klingon')", output);
+        Assert.Contains("--separator: one character other than a quote or a line break, or tab ('ab')", output);
+        Assert.Contains("--names: a name for every column, none empty ('a,,b')", output);
+        Assert.Contains("--names: for --format csv only", output);
+    }
+
+    [Fact]
     public void The_same_seed_prints_the_same_figures()
     {
         var ratings = RatingsFile();

@@ -15,6 +15,8 @@ namespace ProfileGrid.Recommendations.Evaluation;
 /// Ratings below this (on the default 5-point scale) are dislikes and leave the matrix (<see cref="InteractionWeights.MinPositiveRating"/>).
 /// 0, the default: every rating is positive, as in Microsoft Recommenders' published MovieLens tables.
 /// </param>
+/// <param name="Reading">How to read the file beyond <paramref name="Format"/> and <paramref name="Columns"/> (separator,
+/// encoding, names of a file without a header, an implicit rating value); null: the defaults.</param>
 public sealed record EvaluationRequest(
     string RatingsPath,
     InteractionFileFormat Format,
@@ -24,7 +26,8 @@ public sealed record EvaluationRequest(
     SplitOptions Split,
     IReadOnlyList<string> Slices,
     ColumnMapping? Columns = null,
-    double MinPositiveRating = 0)
+    double MinPositiveRating = 0,
+    ImportOptions? Reading = null)
 {
     /// <summary>The weights interactions are weighed with: the defaults, with <see cref="MinPositiveRating"/>.</summary>
     public InteractionWeights Weights => new() { MinPositiveRating = MinPositiveRating };
@@ -94,7 +97,7 @@ public static class EvaluationPipeline
         }
 
         var interactions = InteractionImporter.Import(
-            request.RatingsPath, new ImportOptions { Format = request.Format, Columns = request.Columns }, importProgress, cancellationToken);
+            request.RatingsPath, (request.Reading ?? new ImportOptions()) with { Format = request.Format, Columns = request.Columns }, importProgress, cancellationToken);
         var users = request.UsersPath is { } path ? MovieLensFiles.ReadUsers(path) : null;
         var now = interactions.Summary.Latest ?? DateTimeOffset.UtcNow;
         var matrix = InteractionMatrix.Build(interactions.Users, request.Weights, now);

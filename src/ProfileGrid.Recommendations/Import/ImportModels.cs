@@ -46,6 +46,19 @@ public sealed record ImportOptions
     /// MovieLens 1M's <c>ratings.dat</c>, which is <c>::</c>-separated.</summary>
     public char? Separator { get; init; }
 
+    /// <summary>
+    /// The column names of a <see cref="InteractionFileFormat.Csv"/> file that has no header (pandas' <c>names=</c>):
+    /// its first line is data, and <see cref="Columns"/> (or the conventional names) refer to these. Null: the first
+    /// line is the header.
+    /// </summary>
+    public IReadOnlyList<string>? Names { get; init; }
+
+    /// <summary>
+    /// A rating value that is not a rating but an implicit interaction of the <see cref="DefaultEvent"/> kind
+    /// (Book-Crossing's 0: the user read the book and did not rate it). Null: every rating value is a rating.
+    /// </summary>
+    public double? ImplicitRating { get; init; }
+
     /// <summary>The text encoding when the file has no byte order mark; null: UTF-8.</summary>
     public Encoding? Encoding { get; init; }
 

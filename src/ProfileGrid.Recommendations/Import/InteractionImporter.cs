@@ -53,14 +53,25 @@ public static class InteractionImporter
         Layout layout = movieLensWithoutHeader
             ? new Layout(0, 1, 2, 3, null, 4, ["user", "item", "rating", "timestamp"])
             : default;
-        var hasHeader = !movieLensWithoutHeader;
+        var mapping = options.Format == InteractionFileFormat.MovieLensCsv ? ColumnMapping.MovieLens : options.Columns;
+        if (options.Names is { } names)
+        {
+            if (options.Format != InteractionFileFormat.Csv)
+            {
+                throw new ArgumentException($"Column names (a file without a header) apply to the csv format only, not {options.Format}.", nameof(options));
+            }
+
+            // The names stand for the header the file lacks: a mapped name they do not list stops the import as a header would.
+            layout = Layout.FromHeader(names.Select(n => n.Trim()).ToArray(), mapping);
+        }
+
+        var hasHeader = !movieLensWithoutHeader && options.Names is null;
         var separator = options.Separator ?? options.Format switch
         {
             InteractionFileFormat.MovieLens100k => '\t',
             InteractionFileFormat.MovieLensCsv => ',',
             _ => (char?)null,
         };
-        var mapping = options.Format == InteractionFileFormat.MovieLensCsv ? ColumnMapping.MovieLens : options.Columns;
 
         rows.Read(
             stream,
@@ -110,6 +121,13 @@ public static class InteractionImporter
                     rating = value;
                 }
 
+                // Book-Crossing's 0: an interaction without a rating, counted as the default kind.
+                var implicitRating = rating is { } given && given == options.ImplicitRating;
+                if (implicitRating)
+                {
+                    rating = null;
+                }
+
                 var at = now;
                 if (layout.Timestamp is { } timeColumn)
                 {
@@ -135,7 +153,11 @@ public static class InteractionImporter
                         return;
                     }
 
-                    if (parsed == Kind.Rating && rating is null)
+                    if (parsed == Kind.Rating && implicitRating)
+                    {
+                        parsed = defaultKind;
+                    }
+                    else if (parsed == Kind.Rating && rating is null)
                     {
                         rows.Reject(line, "rating event without a rating", text);
                         return;

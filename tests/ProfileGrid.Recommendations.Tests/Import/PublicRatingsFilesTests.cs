@@ -1,0 +1,109 @@
+using System.Text;
+using System.Text.Json;
+using ProfileGrid.Recommendations.Import;
+using ProfileGrid.Tests;
+
+namespace ProfileGrid.Recommendations.Tests.Import;
+
+/// <summary>
+/// Public ratings files other than MovieLens, in small samples laid out exactly as the real files are, each read as
+/// the dataset's documented options say and compared with what pandas reads from the same bytes.
+/// </summary>
+public sealed class PublicRatingsFilesTests
+{
+    private static readonly DateTimeOffset Now = new(2024, 6, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static InteractionImport Import(byte[] bytes, ImportOptions options) =>
+        InteractionImporter.Import(new MemoryStream(bytes), options with { Now = Now });
+
+    /// <summary>What was read, one entry per (user, item) in ordinal order: rating (null when none) and views.</summary>
+    private static IEnumerable<(string User, string Item, double? Rating, int Views)> Pairs(InteractionImport result) =>
+        result.Users.SelectMany(u => u.Items.Select(i => (u.UserKey, i.ItemId, i.Rating, i.Views)));
+
+    private static IEnumerable<(string User, string Item, double? Rating, int Views)> Expected(JsonElement pandas) =>
+        pandas.EnumerateArray()
+            .Select(p => (p[0].GetString()!, p[1].GetString()!, p[2].ValueKind == JsonValueKind.Null ? (double?)null : p[2].GetDouble(), p[3].GetInt32()))
+            .OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal);
+
+    [Fact]
+    public void Amazon_ratings_only_file_without_a_header_is_read_with_names_as_pandas_reads_it()
+    {
+        // ratings_Electronics.csv (McAuley's "ratings only"): user,item,rating,unix seconds and no header. The first line
+        // was read as a header: "The header lacks column(s) 'user', 'item'; it has 'AKM1MP6P0OYPR', '0132793040', ...".
+        var text = """
+            AKM1MP6P0OYPR,0132793040,5.0,1365811200
+            A2CX7LUOHB2NDG,0321732944,5.0,1341100800
+            A2NWSAGRHCP8N5,0439886341,1.0,1367193600
+            A2WNBOD3WNDNKT,0439886341,3.0,1374451200
+            A1GI0U4ZRJA8WN,0439886341,1.0,1334707200
+            AKM1MP6P0OYPR,0439886341,4.0,1300000000
+            A3J3BRHTDRFJ2G,B00000J061,five,1300000000
+            """.Replace("\r\n", "\n", StringComparison.Ordinal) + "\n";
+
+        var headerless = Assert.Throws<InvalidDataException>(() => Import(Encoding.UTF8.GetBytes(text), new ImportOptions()));
+        Assert.Contains("it has 'AKM1MP6P0OYPR'", headerless.Message);
+
+        var result = Import(Encoding.UTF8.GetBytes(text), new ImportOptions { Names = ["user", "item", "rating", "timestamp"] });
+
+        var pandas = ReferencePython.Run("""
+            import json, sys
+            import pandas as pd
+            frame = pd.read_csv(sys.argv[1] + "/ratings_Electronics.csv", header=None, names=["u", "i", "r", "t"], dtype=str, keep_default_na=False)
+            good = frame[pd.to_numeric(frame.r, errors="coerce").notna()]
+            print(json.dumps([[u, i, float(r), 0] for u, i, r in zip(good.u, good.i, good.r)]))
+            """, new Dictionary<string, string> { ["ratings_Electronics.csv"] = text }, "python3-pandas");
+
+        Assert.Equal(Expected(pandas), Pairs(result));
+        Assert.Equal([(7L, "non-numeric rating 'five'")], result.Rejects.Select(r => (r.Line, r.Reason)));
+        Assert.Equal((7L, 6L, 5, 3), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Users, result.Summary.Items));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1374451200), result.Summary.Latest);
+    }
+
+    [Fact]
+    public void Book_crossing_ratings_latin1_quoted_and_semicolon_separated_with_0_as_an_implicit_interaction()
+    {
+        // BX-Book-Ratings.csv: every field quoted, ';', latin-1, ISBNs with X, spaces and stray characters, ratings 1-10,
+        // and 0 for a book read but not rated. A 0 read as a rating weighs nothing (InteractionWeights), so every
+        // implicit interaction (two thirds of the real file) was left out of the matrix without a word.
+        var text = """
+            "User-ID";"ISBN";"Book-Rating"
+            "276725";"034545104X";"0"
+            "276726";"0155061224";"5"
+            "276727";"0446520802";"0"
+            "276729";"052165615X";"3"
+            "276729";"0521795028";"6"
+            "276747";"0 7336 1053 6";"0"
+            "276725";"0060517794";"9"
+            "278418";"3442437407é";"0"
+            "276744";"0452264464";"8"
+            "276744";"0452264464";"ten"
+            """.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal) + "\r\n";
+        var options = new ImportOptions
+        {
+            Columns = new ColumnMapping("User-ID", "ISBN", Rating: "Book-Rating"),
+            Encoding = Encoding.Latin1,
+            ImplicitRating = 0,
+        };
+
+        var result = Import(Encoding.Latin1.GetBytes(text), options);
+
+        var pandas = ReferencePython.Run("""
+            import json, sys
+            import pandas as pd
+            folder = sys.argv[1]
+            open(folder + "/bx.csv", "wb").write(open(folder + "/bx.txt", encoding="utf-8").read().encode("latin-1"))
+            frame = pd.read_csv(folder + "/bx.csv", sep=";", encoding="latin-1", dtype=str, keep_default_na=False)
+            good = frame[pd.to_numeric(frame["Book-Rating"], errors="coerce").notna()]
+            print(json.dumps([[u, i, None if float(r) == 0 else float(r), 1 if float(r) == 0 else 0]
+                              for u, i, r in zip(good["User-ID"], good.ISBN, good["Book-Rating"])]))
+            """, new Dictionary<string, string> { ["bx.txt"] = text }, "python3-pandas");
+
+        Assert.Equal(Expected(pandas), Pairs(result));
+        Assert.Contains(Pairs(result), p => p is { Item: "3442437407é", Rating: null, Views: 1 });
+        Assert.Equal([(11L, "non-numeric rating 'ten'")], result.Rejects.Select(r => (r.Line, r.Reason)));
+        Assert.Equal((10L, 9L, 0L), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Duplicates));
+
+        // Without the option a 0 stays a rating, as before.
+        Assert.Equal(0, Pairs(Import(Encoding.Latin1.GetBytes(text), options with { ImplicitRating = null })).First(p => p.Item == "034545104X").Rating);
+    }
+}
