@@ -14,13 +14,13 @@ internal static class EvaluateCommand
     public const int Ok = 0;
     public const int BadInput = 2;
 
-    internal static readonly string[] Formats = ["movielens-100k", "movielens-1m", "movielens-csv", "csv"];
+    internal static readonly string[] Formats = ["movielens-100k", "movielens-1m", "movielens-csv", "netflix", "csv"];
     private static readonly string[] Splits = ["random", "time", "time-global"];
 
     public static Command Build(IAnsiConsole console)
     {
-        var ratings = new Option<FileInfo>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv or a CSV/TSV with a header).", Required = true };
-        var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-1m, movielens-csv or csv; default: from the file name (u.data, ratings.dat, ratings.csv, else csv)." };
+        var ratings = new Option<FileInfo>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv, Netflix Prize's combined_data_N.txt, or any CSV/TSV: see --columns, --names, --separator).", Required = true };
+        var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-1m, movielens-csv, netflix (Netflix Prize: 'MovieID:' lines, then CustomerID,Rating,Date) or csv; default: from the file name (u.data, ratings.dat, ratings.csv, combined_data_N.txt and mv_N.txt as netflix, else csv)." };
         format.AcceptOnlyFromAmong(Formats);
         var columns = new Option<string?>("--columns")
         {
@@ -166,10 +166,13 @@ internal static class EvaluateCommand
         "movielens-100k" => InteractionFileFormat.MovieLens100k,
         "movielens-1m" => InteractionFileFormat.MovieLens1m,
         "movielens-csv" => InteractionFileFormat.MovieLensCsv,
+        "netflix" => InteractionFileFormat.NetflixPrize,
         "csv" => InteractionFileFormat.Csv,
         _ when fileName.Equals("u.data", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".data", StringComparison.OrdinalIgnoreCase) => InteractionFileFormat.MovieLens100k,
         _ when fileName.Equals("ratings.csv", StringComparison.OrdinalIgnoreCase) => InteractionFileFormat.MovieLensCsv,
         _ when fileName.EndsWith(".dat", StringComparison.OrdinalIgnoreCase) => InteractionFileFormat.MovieLens1m,
+        _ when fileName.EndsWith(".txt", StringComparison.OrdinalIgnoreCase)
+            && (fileName.StartsWith("combined_data", StringComparison.OrdinalIgnoreCase) || fileName.StartsWith("mv_", StringComparison.OrdinalIgnoreCase)) => InteractionFileFormat.NetflixPrize,
         _ => InteractionFileFormat.Csv,
     };
 

@@ -27,8 +27,8 @@ internal static class ImportCommand
     {
         var grid = new Option<string>("--grid") { Description = "The grid's gRPC address, e.g. http://127.0.0.1:7070.", Required = true };
         var tenant = new Option<string>("--tenant") { Description = "The tenant to load into.", Required = true };
-        var ratings = new Option<FileInfo?>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv or a CSV/TSV with a header)." };
-        var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-1m, movielens-csv or csv; default: from the file name (u.data, ratings.dat, ratings.csv, else csv)." };
+        var ratings = new Option<FileInfo?>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv, Netflix Prize's combined_data_N.txt, or any CSV/TSV: see --columns, --names, --separator)." };
+        var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-1m, movielens-csv, netflix (Netflix Prize: 'MovieID:' lines, then CustomerID,Rating,Date) or csv; default: from the file name (u.data, ratings.dat, ratings.csv, combined_data_N.txt and mv_N.txt as netflix, else csv)." };
         format.AcceptOnlyFromAmong(EvaluateCommand.Formats);
         var columns = new Option<string?>("--columns") { Description = "For --format csv: user=NAME,item=NAME[,rating=NAME][,timestamp=NAME][,event=NAME]." };
         var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user (gender and year of birth) or ml-1m's users.dat (gender): each user's demographics." };
@@ -145,7 +145,7 @@ internal static class ImportCommand
             if (imported is not null)
             {
                 var s = imported.Summary;
-                console.MarkupLineInterpolated($"{ratingsFile!.Name}: {s.LinesRead:N0} lines read, {s.Accepted:N0} accepted, {s.Rejected:N0} rejected, {s.Duplicates:N0} duplicates; {s.Users:N0} users, {s.Items:N0} items");
+                console.MarkupLineInterpolated($"{ratingsFile!.Name}: {s.LinesRead:N0} lines read, {s.Accepted:N0} accepted, {s.Rejected:N0} rejected, {s.Duplicates:N0} duplicates{(s.ItemLines > 0 ? $", {s.ItemLines:N0} naming an item" : "")}; {s.Users:N0} users, {s.Items:N0} items");
                 foreach (var reject in imported.Rejects.Take(20))
                 {
                     console.MarkupLineInterpolated($"  [yellow]line {reject.Line}[/]: {reject.Reason}");

@@ -89,7 +89,7 @@ internal static class ReportPrinter
     internal static void PrintImport(IAnsiConsole console, string what, ImportSummary summary, IReadOnlyList<RejectedLine> rejects)
     {
         console.MarkupLineInterpolated(
-            $"{what}: {summary.LinesRead} lines read, {summary.Accepted} accepted ({summary.Duplicates} duplicates), {summary.Rejected} rejected, {summary.BlankLines} blank; {summary.Users} users, {summary.Items} items");
+            $"{what}: {summary.LinesRead} lines read, {summary.Accepted} accepted ({summary.Duplicates} duplicates), {summary.Rejected} rejected, {summary.BlankLines} blank{(summary.ItemLines > 0 ? $", {summary.ItemLines} naming an item" : "")}; {summary.Users} users, {summary.Items} items");
         foreach (var reject in rejects.Take(RejectsShown))
         {
             console.MarkupLineInterpolated($"  [yellow]line {reject.Line}:[/] {reject.Reason}");

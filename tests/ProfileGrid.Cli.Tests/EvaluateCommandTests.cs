@@ -177,6 +177,32 @@ public sealed class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Evaluate_reads_a_netflix_prize_file_by_its_name()
+    {
+        // combined_data_1.txt: "MovieID:" lines, each followed by CustomerID,Rating,Date lines.
+        var text = new StringBuilder();
+        for (var movie = 1; movie <= 20; movie++)
+        {
+            text.Append($"{movie}:\n");
+            for (var c = 1; c <= 30; c++)
+            {
+                if ((c + movie) % 3 == 0)
+                {
+                    text.Append($"{1488800 + c},{1 + (c + movie) % 5},2005-{1 + movie % 12:00}-{1 + c % 28:00}\n");
+                }
+            }
+        }
+
+        text.Append("1488801,4\n");
+        var (exit, output) = Run("evaluate", "--ratings", Write("combined_data_1.txt", text.ToString()), "--algorithms", "random", "--split", "time");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("ratings: 221 lines read, 200 accepted (0 duplicates), 1 rejected, 0 blank, 20 naming an item; 30 users, 20 items", output);
+        Assert.Contains("line 221: missing column 'date' (2 columns, expected 3)", output);
+        Assert.Contains("split: TimePerUser", output);
+    }
+
+    [Fact]
     public void The_same_seed_prints_the_same_figures()
     {
         var ratings = RatingsFile();

@@ -21,6 +21,11 @@ internal sealed class DelimitedRows
 
     public long Rejected { get; private set; }
 
+    /// <summary>Rows that name the item of the rows after them (Netflix's <c>1:</c>): neither accepted nor rejected.</summary>
+    public long ItemLines { get; private set; }
+
+    public void ItemLine() => ItemLines++;
+
     public IReadOnlyList<RejectedLine> Rejects => _rejects;
 
     public void Reject(long line, string reason, string text)
@@ -120,7 +125,7 @@ internal sealed class DelimitedRows
     }
 
     public ImportSummary Summary(long duplicates, int users, int items, DateTimeOffset? earliest, DateTimeOffset? latest) =>
-        new(LinesRead, LinesRead - Rejected - Blank, Rejected, Blank, duplicates, users, items, earliest, latest);
+        new(LinesRead, LinesRead - Rejected - Blank - ItemLines, Rejected, Blank, duplicates, users, items, earliest, latest, ItemLines);
 
     private static string Clean(string name) => name.Trim().TrimStart('\uFEFF').Trim();
 }

@@ -16,6 +16,12 @@ public enum InteractionFileFormat
 
     /// <summary>Any CSV or TSV with a header row, read through a <see cref="ColumnMapping"/>.</summary>
     Csv,
+
+    /// <summary>
+    /// Netflix Prize <c>combined_data_N.txt</c> (and <c>training_set/mv_NNNNNNN.txt</c>): a line <c>MovieID:</c> names the
+    /// movie of the lines after it, each <c>CustomerID,Rating,Date</c> (YYYY-MM-DD, read as midnight UTC); no header.
+    /// </summary>
+    NetflixPrize,
 }
 
 /// <summary>
@@ -78,9 +84,10 @@ public sealed record RejectedLine(long Line, string Reason, string Text);
 
 /// <summary>
 /// What an import read. <see cref="LinesRead"/> counts data rows after the header (a quoted field spanning lines
-/// makes one row); <see cref="Accepted"/> + <see cref="Rejected"/> + <see cref="BlankLines"/> = <see cref="LinesRead"/>;
+/// makes one row); <see cref="Accepted"/> + <see cref="Rejected"/> + <see cref="BlankLines"/> + <see cref="ItemLines"/> = <see cref="LinesRead"/>;
 /// <see cref="Duplicates"/> is the part of <see cref="Accepted"/> that repeated an earlier line (see
-/// <see cref="InteractionImporter"/>).
+/// <see cref="InteractionImporter"/>). <see cref="ItemLines"/> are lines that only name the item of the lines after them
+/// (the Netflix Prize's <c>1:</c>).
 /// </summary>
 public sealed record ImportSummary(
     long LinesRead,
@@ -91,7 +98,8 @@ public sealed record ImportSummary(
     int Users,
     int Items,
     DateTimeOffset? Earliest,
-    DateTimeOffset? Latest);
+    DateTimeOffset? Latest,
+    long ItemLines = 0);
 
 /// <summary>How far an import is, for a progress display.</summary>
 /// <param name="BytesRead">Bytes consumed from the file so far (the reader reads ahead by a buffer).</param>

@@ -49,10 +49,15 @@ public static class InteractionImporter
         long duplicates = 0;
         DateTimeOffset? earliest = null, latest = null;
 
-        var movieLensWithoutHeader = options.Format is InteractionFileFormat.MovieLens100k or InteractionFileFormat.MovieLens1m;
+        var netflix = options.Format == InteractionFileFormat.NetflixPrize;
+        var movieLensWithoutHeader = options.Format is InteractionFileFormat.MovieLens100k or InteractionFileFormat.MovieLens1m or InteractionFileFormat.NetflixPrize;
         Layout layout = movieLensWithoutHeader
             ? new Layout(0, 1, 2, 3, null, 4, ["user", "item", "rating", "timestamp"])
             : default;
+        // Netflix: the movie of the current "MovieID:" section; each of its lines is read as customer, movie, rating, date.
+        string? movie = null;
+        long? badMovieLine = null;
+        string[] netflixNames = ["customer", "rating", "date"];
         var mapping = options.Format == InteractionFileFormat.MovieLensCsv ? ColumnMapping.MovieLens : options.Columns;
         if (options.Names is { } names)
         {
@@ -69,7 +74,7 @@ public static class InteractionImporter
         var separator = options.Separator ?? options.Format switch
         {
             InteractionFileFormat.MovieLens100k => '\t',
-            InteractionFileFormat.MovieLensCsv => ',',
+            InteractionFileFormat.MovieLensCsv or InteractionFileFormat.NetflixPrize => ',',
             _ => (char?)null,
         };
 
@@ -82,6 +87,40 @@ public static class InteractionImporter
             header => layout = Layout.FromHeader(header, mapping),
             (line, fields, text) =>
             {
+                if (netflix)
+                {
+                    if (fields.Length == 1 && fields[0].EndsWith(':'))
+                    {
+                        movie = fields[0][..^1].Trim();
+                        if (movie.Length == 0)
+                        {
+                            movie = null;
+                            badMovieLine = line;
+                            rows.Reject(line, "movie line without a movie id (expected 'MovieID:')", text);
+                            return;
+                        }
+
+                        rows.ItemLine();
+                        return;
+                    }
+
+                    if (fields.Length != netflixNames.Length)
+                    {
+                        rows.Reject(line, fields.Length > netflixNames.Length
+                            ? $"too many columns ({fields.Length}, expected 3: customer,rating,date)"
+                            : $"missing column '{netflixNames[fields.Length]}' ({fields.Length} columns, expected 3)", text);
+                        return;
+                    }
+
+                    if (movie is null)
+                    {
+                        rows.Reject(line, badMovieLine is { } bad ? $"its movie line (line {bad}) was rejected" : "no movie line ('MovieID:') before this rating", text);
+                        return;
+                    }
+
+                    fields = [fields[0], movie, fields[1], fields[2]];
+                }
+
                 if (fields.Length > layout.Columns)
                 {
                     rows.Reject(line, $"too many columns ({fields.Length}, expected {layout.Columns})", text);

@@ -106,4 +106,59 @@ public sealed class PublicRatingsFilesTests
         // Without the option a 0 stays a rating, as before.
         Assert.Equal(0, Pairs(Import(Encoding.Latin1.GetBytes(text), options with { ImplicitRating = null })).First(p => p.Item == "034545104X").Rating);
     }
+
+    [Fact]
+    public void Netflix_prize_combined_data_is_read_with_its_movie_lines_as_pandas_reads_it()
+    {
+        // combined_data_1.txt: "MovieID:" then CustomerID,Rating,Date lines. No option could say that a line names the
+        // movie of the lines after it; as a csv the first line was the header ("it has '1:'").
+        var text = """
+            1:
+            1488844,3,2005-09-06
+            822109,5,2005-05-13
+            885013,4,2005-10-19
+            2:
+            2059652,4,2005-09-05
+            1488844,2,2005-11-01
+            1488844,x,2005-11-01
+            1488844,4,2005-11-02,9
+            :
+            30878,4,2005-12-26
+            3:
+            1025579,4,2003-03-29
+            1025579,5,2004-03-29
+            """.Replace("\r\n", "\n", StringComparison.Ordinal) + "\n";
+
+        var result = Import(Encoding.UTF8.GetBytes(text), new ImportOptions { Format = InteractionFileFormat.NetflixPrize });
+
+        var pandas = ReferencePython.Run("""
+            import json, sys
+            import pandas as pd
+            frame = pd.read_csv(sys.argv[1] + "/combined_data_1.txt", header=None, names=["c", "r", "d", "extra"], dtype=str, keep_default_na=False)
+            heading = frame.c.str.endswith(":") & (frame.r == "")
+            movie = frame.c.where(heading).str[:-1]
+            # A heading without an id ends its section: its lines belong to no movie.
+            frame["movie"] = movie.where(movie != "", "<none>").ffill()
+            good = frame[~heading & (frame.extra == "") & pd.to_numeric(frame.r, errors="coerce").notna() & frame.movie.notna() & (frame.movie != "<none>")]
+            good = good.assign(d=pd.to_datetime(good.d)).sort_values("d", kind="stable").drop_duplicates(["c", "movie"], keep="last")
+            print(json.dumps([[c, m, float(r), 0, d.isoformat()] for c, m, r, d in zip(good.c, good.movie, good.r, good.d)]))
+            """, new Dictionary<string, string> { ["combined_data_1.txt"] = text }, "python3-pandas");
+
+        Assert.Equal(Expected(pandas), Pairs(result));
+        Assert.Equal(
+            pandas.EnumerateArray().Select(p => (p[0].GetString()!, p[1].GetString()!, DateTimeOffset.Parse(p[4].GetString()! + "Z", System.Globalization.CultureInfo.InvariantCulture)))
+                .OrderBy(p => p.Item1, StringComparer.Ordinal).ThenBy(p => p.Item2, StringComparer.Ordinal),
+            result.Users.SelectMany(u => u.Items.Select(i => (u.UserKey, i.ItemId, i.LastAt))));
+        Assert.Equal(
+            [(8L, "non-numeric rating 'x'"), (9L, "too many columns (4, expected 3: customer,rating,date)"),
+             (10L, "movie line without a movie id (expected 'MovieID:')"), (11L, "its movie line (line 10) was rejected")],
+            result.Rejects.Select(r => (r.Line, r.Reason)));
+        var summary = result.Summary;
+        Assert.Equal((14L, 7L, 4L, 3L, 1L), (summary.LinesRead, summary.Accepted, summary.Rejected, summary.ItemLines, summary.Duplicates));
+        Assert.Equal((5, 3), (summary.Users, summary.Items));
+        Assert.Equal(new DateTimeOffset(2005, 11, 1, 0, 0, 0, TimeSpan.Zero), summary.Latest);
+
+        var before = Import(Encoding.UTF8.GetBytes("1488844,3,2005-09-06\n1:\n1488844,3,2005-09-06\n"), new ImportOptions { Format = InteractionFileFormat.NetflixPrize });
+        Assert.Equal([(1L, "no movie line ('MovieID:') before this rating")], before.Rejects.Select(r => (r.Line, r.Reason)));
+    }
 }
