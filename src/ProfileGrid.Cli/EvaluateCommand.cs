@@ -189,6 +189,11 @@ internal static class EvaluateCommand
             problems.Add($"--names: for --format csv only (the file is read as {format}, whose columns are known)");
         }
 
+        if (reading.Escape is not null)
+        {
+            problems.Add($"--escape: for --format csv only (the file is read as {format}, which has no quotes)");
+        }
+
         if (reading.Separator is not null && format == InteractionFileFormat.MovieLens1m)
         {
             problems.Add("--separator: not for --format movielens-1m, which is '::'-separated");

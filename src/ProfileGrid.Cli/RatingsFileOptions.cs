@@ -32,7 +32,12 @@ internal sealed class RatingsFileOptions
         Description = "A rating value that means an interaction without a rating (Book-Crossing's 0): such a line counts as a view, not as a rating.",
     };
 
-    public IEnumerable<Option> All => [Separator, Encoding, Names, ImplicitRating];
+    public Option<string?> Escape { get; } = new("--escape")
+    {
+        Description = "For --format csv: a character that escapes a quote inside a quoted field, as pandas' escapechar (Book-Crossing's \\\" needs --escape '\\'); default none: only \"\" is a quote.",
+    };
+
+    public IEnumerable<Option> All => [Separator, Encoding, Names, ImplicitRating, Escape];
 
     /// <summary>The options given, as <see cref="ImportOptions"/> (format and columns are the caller's); each bad value is added to <paramref name="problems"/>.</summary>
     public ImportOptions Parse(ParseResult parse, List<string> problems)
@@ -84,6 +89,16 @@ internal sealed class RatingsFileOptions
             problems.Add($"--implicit-rating: a number ({value.ToString(CultureInfo.InvariantCulture)})");
         }
 
-        return new ImportOptions { Separator = separator, Encoding = encoding, Names = names, ImplicitRating = implicitRating };
+        char? escape = null;
+        if (parse.GetValue(Escape) is { } escapeText)
+        {
+            escape = escapeText is { Length: 1 } && escapeText[0] is not ('"' or '\r' or '\n') && escapeText[0] != separator ? escapeText[0] : null;
+            if (escape is null)
+            {
+                problems.Add($"--escape: one character other than a quote, a line break or the separator ('{escapeText}')");
+            }
+        }
+
+        return new ImportOptions { Separator = separator, Encoding = encoding, Names = names, ImplicitRating = implicitRating, Escape = escape };
     }
 }

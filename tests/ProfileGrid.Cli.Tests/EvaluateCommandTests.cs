@@ -168,12 +168,22 @@ public sealed class EvaluateCommandTests : IDisposable
         Assert.True(exit == 0, output);
         Assert.Contains("ratings: 180 lines read, 180 accepted (0 duplicates), 0 rejected, 0 blank; 30 users, 20 items", output);
 
-        (exit, output) = Run("evaluate", "--ratings", bxPath, "--encoding", "klingon", "--separator", "ab", "--names", "a,,b", "--format", "movielens-1m");
+        // Book-Crossing's \" inside quotes: rejected with a hint, read with --escape.
+        var escaped = Write("BX-escaped.csv", bx.ToString().Replace("\"0000000007\"", "\"0000000007\\\"\"", StringComparison.Ordinal), Encoding.Latin1);
+        string[] bxArgs = ["evaluate", "--ratings", escaped, "--columns", "user=User-ID,item=ISBN,rating=Book-Rating", "--encoding", "iso-8859-1", "--algorithms", "random"];
+        (exit, output) = Run(bxArgs);
+        Assert.Contains("; the line has \\\" (read with the escape \\?)", output);
+        (exit, output) = Run([.. bxArgs, "--escape", "\\"]);
+        Assert.True(exit == 0, output);
+        Assert.Contains("ratings: 181 lines read, 181 accepted (0 duplicates), 0 rejected, 0 blank; 31 users, 41 items", output);
+
+        (exit, output) = Run("evaluate", "--ratings", bxPath, "--encoding", "klingon", "--escape", "\\", "--separator", "ab", "--names", "a,,b", "--format", "movielens-1m");
         Assert.Equal(EvaluateCommand.BadInput, exit);
         Assert.Contains("--encoding: utf-8, iso-8859-1 or windows-1252 ('klingon')", output);
         Assert.Contains("--separator: one character other than a quote or a line break, or tab ('ab')", output);
         Assert.Contains("--names: a name for every column, none empty ('a,,b')", output);
         Assert.Contains("--names: for --format csv only", output);
+        Assert.Contains("--escape: for --format csv only", output);
     }
 
     [Fact]

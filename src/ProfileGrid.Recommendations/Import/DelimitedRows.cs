@@ -41,7 +41,8 @@ internal sealed class DelimitedRows
     /// Reads <paramref name="stream"/>; <paramref name="header"/> gets the header's column names (trimmed, BOM
     /// removed) before the first row when <paramref name="hasHeader"/>; <paramref name="row"/> gets each non-blank row
     /// as trimmed fields with its first line number and raw text. <paramref name="doubleColon"/>: fields are separated by
-    /// <c>::</c> (MovieLens 1M), and <paramref name="separator"/> is not used.
+    /// <c>::</c> (MovieLens 1M), and <paramref name="separator"/> is not used. <paramref name="escape"/>: with
+    /// <paramref name="quotes"/>, the character that escapes a quote inside a quoted field (see <see cref="StrayQuoteReader"/>).
     /// </summary>
     public void Read(
         Stream stream,
@@ -53,14 +54,15 @@ internal sealed class DelimitedRows
         Action<long, string[], string> row,
         IProgress<ImportProgress>? progress,
         CancellationToken cancellationToken,
-        bool doubleColon = false)
+        bool doubleColon = false,
+        char? escape = null)
     {
         // detectEncodingFromByteOrderMarks: a UTF-8 (or UTF-16) BOM wins over the configured encoding and is dropped.
         var decoded = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
         // A quote inside an unquoted field (12" VINYL) is a character, as pandas reads it; Sep alone would join every
         // row after it into one field. Fields are then unquoted by StrayQuoteReader.Field, not by Sep, and a CSV export's
         // formula guard ("'=...", ours included) is taken off again.
-        using TextReader text = quotes ? new StrayQuoteReader(decoded, separator) : doubleColon ? new DoubleColonReader(decoded) : decoded;
+        using TextReader text = quotes ? new StrayQuoteReader(decoded, separator, escape) : doubleColon ? new DoubleColonReader(decoded) : decoded;
         var options = new SepReaderOptions(
             quotes ? new Sep(((StrayQuoteReader)text).Delimiter) : doubleColon ? new Sep(DoubleColonReader.Separator) : separator is { } s ? new Sep(s) : null)
         {

@@ -65,6 +65,13 @@ public sealed record ImportOptions
     /// </summary>
     public double? ImplicitRating { get; init; }
 
+    /// <summary>
+    /// A character that escapes a quote (or itself) inside a quoted field, as pandas' <c>escapechar</c>: with <c>\</c>,
+    /// Book-Crossing's <c>"\"0432534220\""</c> is <c>"0432534220"</c>. Null: quotes follow RFC 4180 alone (<c>""</c>).
+    /// A rejected line's text shows an escaped quote as <c>""</c>.
+    /// </summary>
+    public char? Escape { get; init; }
+
     /// <summary>The text encoding when the file has no byte order mark; null: UTF-8.</summary>
     public Encoding? Encoding { get; init; }
 

@@ -121,16 +121,19 @@ public static class InteractionImporter
                     fields = [fields[0], movie, fields[1], fields[2]];
                 }
 
+                // A backslash before a quote (Book-Crossing's "9022906116\"") ends the quoted field under RFC 4180 and
+                // moves the columns: say what would read it.
+                var escapeHint = options.Escape is null && text.Contains("\\\"", StringComparison.Ordinal) ? "; the line has \\\" (read with the escape \\?)" : "";
                 if (fields.Length > layout.Columns)
                 {
-                    rows.Reject(line, $"too many columns ({fields.Length}, expected {layout.Columns})", text);
+                    rows.Reject(line, $"too many columns ({fields.Length}, expected {layout.Columns}){escapeHint}", text);
                     return;
                 }
 
                 var needed = layout.Needed;
                 if (fields.Length < needed)
                 {
-                    rows.Reject(line, $"missing column '{layout.Names[fields.Length]}' ({fields.Length} columns, expected {layout.Columns})", text);
+                    rows.Reject(line, $"missing column '{layout.Names[fields.Length]}' ({fields.Length} columns, expected {layout.Columns}){escapeHint}", text);
                     return;
                 }
 
@@ -253,7 +256,8 @@ public static class InteractionImporter
             },
             progress,
             cancellationToken,
-            doubleColon: options.Format == InteractionFileFormat.MovieLens1m);
+            doubleColon: options.Format == InteractionFileFormat.MovieLens1m,
+            escape: options.Escape);
 
         var result = users
             .OrderBy(u => u.Key, StringComparer.Ordinal)

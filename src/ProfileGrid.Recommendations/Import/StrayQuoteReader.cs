@@ -17,14 +17,21 @@ public sealed class StrayQuoteReader : BufferedRewritingReader
     private static readonly char[] DetectedSeparators = [';', '\t', '|', ','];
 
     private readonly char _delimiter;
+    private readonly char? _escape;
     private bool _pendingQuote;
     private State _state = State.FieldStart;
 
     /// <param name="inner">The text; disposed with this reader.</param>
     /// <param name="delimiter">The field separator; null: detected from the first line as Sep detects it (see <see cref="Delimiter"/>).</param>
-    public StrayQuoteReader(TextReader inner, char? delimiter)
+    /// <param name="escape">
+    /// A character that escapes a quote (or itself) inside a quoted field, as pandas' <c>escapechar</c>: <c>"a"b"</c> is
+    /// <c>a"b</c> with <c>\</c>. The pair is handed on as <c>""</c> (or the one escape), which Sep and <see cref="Field"/>
+    /// read as one quote; null: none (RFC 4180, where only <c>""</c> is a quote).
+    /// </param>
+    public StrayQuoteReader(TextReader inner, char? delimiter, char? escape = null)
         : base(inner)
     {
+        _escape = escape;
         _delimiter = delimiter ?? Detect();
     }
 
@@ -130,6 +137,44 @@ public sealed class StrayQuoteReader : BufferedRewritingReader
 
             var c = _source[_position++];
             buffer[written++] = c;
+            if (c == _escape && _state == State.Quoted)
+            {
+                if (_position == _length)
+                {
+                    // Whether a quote follows is in the next block: hand back what is ready, or read on after this one.
+                    if (written > 1)
+                    {
+                        _position--;
+                        written--;
+                        break;
+                    }
+
+                    _source[0] = c;
+                    _length = 1 + Inner.Read(_source, 1, _source.Length - 1);
+                    _position = 1;
+                }
+
+                if (_position < _length && (_source[_position] == '"' || _source[_position] == c))
+                {
+                    // The escaped character, inside the quotes still: a quote as "" (Sep's count stays even), the escape as itself.
+                    var escaped = _source[_position++];
+                    buffer[written - 1] = escaped;
+                    if (escaped == '"')
+                    {
+                        if (written < buffer.Length)
+                        {
+                            buffer[written++] = '"';
+                        }
+                        else
+                        {
+                            _pendingQuote = true;
+                        }
+                    }
+                }
+
+                continue;
+            }
+
             if (IsStrayQuote(c, _delimiter, ref _state))
             {
                 if (written < buffer.Length)

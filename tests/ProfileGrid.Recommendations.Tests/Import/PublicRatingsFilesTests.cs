@@ -161,4 +161,55 @@ public sealed class PublicRatingsFilesTests
         var before = Import(Encoding.UTF8.GetBytes("1488844,3,2005-09-06\n1:\n1488844,3,2005-09-06\n"), new ImportOptions { Format = InteractionFileFormat.NetflixPrize });
         Assert.Equal([(1L, "no movie line ('MovieID:') before this rating")], before.Rejects.Select(r => (r.Line, r.Reason)));
     }
+
+    [Fact]
+    public void Book_crossing_backslash_escaped_quotes_are_read_with_escape_as_pandas_escapechar_reads_them()
+    {
+        // ISBNs with \" inside their quotes. RFC 4180 alone (and pandas without escapechar) ends the quoted field at
+        // the backslash's quote: "9022906116\"" swallows the separator and rating after it, "\"0432534220\"" becomes
+        // the ISBN \0432534220\"". No option could read them as written.
+        var text = """
+            "User-ID";"ISBN";"Book-Rating"
+            "11676";"9022906116\"";"7"
+            "11676";"\"0432534220\"";"6"
+            "11676";"\\0452264464";"0"
+            "276725";"034545104X";"0"
+            "276726";"0155061224";"5"
+            """.Replace("\r\n", "\n", StringComparison.Ordinal) + "\n";
+        var options = new ImportOptions { Columns = new ColumnMapping("User-ID", "ISBN", Rating: "Book-Rating"), ImplicitRating = 0 };
+
+        var plain = Import(Encoding.UTF8.GetBytes(text), options);
+        Assert.Equal([(2L, "missing column 'Book-Rating' (2 columns, expected 3); the line has \\\" (read with the escape \\?)")], plain.Rejects.Select(r => (r.Line, r.Reason)));
+        Assert.Contains(Pairs(plain), p => p is { Item: "\\0432534220\\\"\"", Rating: 6 });
+
+        // Blocks of one character: an escape at the end of a block looks into the next.
+        foreach (var result in new[]
+        {
+            Import(Encoding.UTF8.GetBytes(text), options with { Escape = '\\' }),
+            InteractionImporter.Import(new OneCharStream(Encoding.UTF8.GetBytes(text)), options with { Escape = '\\', Now = Now }),
+        })
+        {
+            var pandas = ReferencePython.Run("""
+                import json, sys
+                import pandas as pd
+                frame = pd.read_csv(sys.argv[1] + "/bx.csv", sep=";", escapechar="\\", dtype=str, keep_default_na=False)
+                print(json.dumps([[u, i, None if float(r) == 0 else float(r), 1 if float(r) == 0 else 0]
+                                  for u, i, r in zip(frame["User-ID"], frame.ISBN, frame["Book-Rating"])]))
+                """, new Dictionary<string, string> { ["bx.csv"] = text }, "python3-pandas");
+
+            Assert.Equal(Expected(pandas), Pairs(result));
+            Assert.Contains(Pairs(result), p => p is { Item: "\"0432534220\"", Rating: 6 });
+            Assert.Contains(Pairs(result), p => p is { Item: "\\0452264464", Rating: null, Views: 1 });
+            Assert.Empty(result.Rejects);
+            Assert.Equal((5L, 5L), (result.Summary.LinesRead, result.Summary.Accepted));
+        }
+    }
+
+    /// <summary>A stream that hands out one byte per read, so that the reader's blocks end anywhere.</summary>
+    private sealed class OneCharStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, 1));
+
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, 1)]);
+    }
 }
