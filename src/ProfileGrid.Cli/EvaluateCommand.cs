@@ -24,7 +24,7 @@ internal static class EvaluateCommand
         format.AcceptOnlyFromAmong(Formats);
         var columns = new Option<string?>("--columns")
         {
-            Description = "For --format csv: header names as user=NAME,item=NAME[,rating=NAME][,timestamp=NAME][,event=NAME]; default user,item,rating,timestamp,event_type when present.",
+            Description = "For --format csv: header names (or --names) as user=NAME,item=NAME[,rating=NAME][,timestamp=NAME][,event=NAME][,count=NAME]; count: how many events the line stands for (Last.fm's plays). Default user,item,rating,timestamp,event_type when present.",
         };
         var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user (user|age|gender|occupation|zip) or ml-1m's users.dat for demographic slices." };
         var algorithms = new Option<string?>("--algorithms") { Description = $"Comma-separated algorithms; default all registered ({string.Join(", ", TrainerRegistry.Names)})." };
@@ -179,19 +179,29 @@ internal static class EvaluateCommand
     /// <summary>Reading options that the format does not take, each added to <paramref name="problems"/>.</summary>
     internal static void CheckReading(ImportOptions reading, InteractionFileFormat format, List<string> problems)
     {
+        if (reading.Names is not null && format != InteractionFileFormat.Csv)
+        {
+            problems.Add($"--names: for --format csv only (the file is read as {format}, whose columns are known)");
+        }
+
+        if (reading.Escape is not null && !reading.Quotes)
+        {
+            problems.Add("--escape: escapes a quote inside quotes, which --no-quotes does not have");
+        }
+
         if (format == InteractionFileFormat.Csv)
         {
             return;
         }
 
-        if (reading.Names is not null)
-        {
-            problems.Add($"--names: for --format csv only (the file is read as {format}, whose columns are known)");
-        }
-
         if (reading.Escape is not null)
         {
             problems.Add($"--escape: for --format csv only (the file is read as {format}, which has no quotes)");
+        }
+
+        if (!reading.Quotes && format != InteractionFileFormat.MovieLensCsv)
+        {
+            problems.Add($"--no-quotes: for --format csv only (the file is read as {format}, which has no quotes)");
         }
 
         if (reading.Separator is not null && format == InteractionFileFormat.MovieLens1m)
@@ -212,9 +222,9 @@ internal static class EvaluateCommand
         {
             var at = part.IndexOf('=');
             var key = at > 0 ? part[..at].Trim() : "";
-            if (at <= 0 || at == part.Length - 1 || key is not ("user" or "item" or "rating" or "timestamp" or "event"))
+            if (at <= 0 || at == part.Length - 1 || key is not ("user" or "item" or "rating" or "timestamp" or "event" or "count"))
             {
-                problems.Add($"--columns: '{part}' is not one of user=, item=, rating=, timestamp=, event= followed by a header name");
+                problems.Add($"--columns: '{part}' is not one of user=, item=, rating=, timestamp=, event=, count= followed by a header name");
                 continue;
             }
 
@@ -227,7 +237,7 @@ internal static class EvaluateCommand
             return null;
         }
 
-        return new ColumnMapping(pairs["user"], pairs["item"], pairs.GetValueOrDefault("rating"), pairs.GetValueOrDefault("timestamp"), pairs.GetValueOrDefault("event"));
+        return new ColumnMapping(pairs["user"], pairs["item"], pairs.GetValueOrDefault("rating"), pairs.GetValueOrDefault("timestamp"), pairs.GetValueOrDefault("event"), pairs.GetValueOrDefault("count"));
     }
 
     private static IReadOnlyList<string> List(string? text) =>

@@ -30,7 +30,7 @@ internal static class ImportCommand
         var ratings = new Option<FileInfo?>("--ratings") { Description = "The interaction file (u.data, ml-1m's ratings.dat, ratings.csv, Netflix Prize's combined_data_N.txt, or any CSV/TSV: see --columns, --names, --separator)." };
         var format = new Option<string?>("--format") { Description = "movielens-100k, movielens-1m, movielens-csv, netflix (Netflix Prize: 'MovieID:' lines, then CustomerID,Rating,Date) or csv; default: from the file name (u.data, ratings.dat, ratings.csv, combined_data_N.txt and mv_N.txt as netflix, else csv)." };
         format.AcceptOnlyFromAmong(EvaluateCommand.Formats);
-        var columns = new Option<string?>("--columns") { Description = "For --format csv: user=NAME,item=NAME[,rating=NAME][,timestamp=NAME][,event=NAME]." };
+        var columns = new Option<string?>("--columns") { Description = "For --format csv: header names (or --names) as user=NAME,item=NAME[,rating=NAME][,timestamp=NAME][,event=NAME][,count=NAME]; count: how many events the line stands for (Last.fm's plays)." };
         var users = new Option<FileInfo?>("--users") { Description = "MovieLens u.user (gender and year of birth) or ml-1m's users.dat (gender): each user's demographics." };
         var items = new Option<FileInfo?>("--items") { Description = "MovieLens u.item, ml-1m's movies.dat or a later release's movies.csv: catalog items (category and tags from the genres, the title; needs an admin key)." };
         var currency = new Option<string>("--currency") { Description = "Currency of the zero prices of imported cart adds and orders.", DefaultValueFactory = _ => "EUR" };

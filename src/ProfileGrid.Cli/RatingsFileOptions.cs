@@ -37,7 +37,12 @@ internal sealed class RatingsFileOptions
         Description = "For --format csv: a character that escapes a quote inside a quoted field, as pandas' escapechar (Book-Crossing's \\\" needs --escape '\\'); default none: only \"\" is a quote.",
     };
 
-    public IEnumerable<Option> All => [Separator, Encoding, Names, ImplicitRating, Escape];
+    public Option<bool> NoQuotes { get; } = new("--no-quotes")
+    {
+        Description = "For --format csv: quotes are characters, not field delimiters (pandas' quoting=csv.QUOTE_NONE), for Last.fm's TSVs whose artist names hold unclosed quotes.",
+    };
+
+    public IEnumerable<Option> All => [Separator, Encoding, Names, ImplicitRating, Escape, NoQuotes];
 
     /// <summary>The options given, as <see cref="ImportOptions"/> (format and columns are the caller's); each bad value is added to <paramref name="problems"/>.</summary>
     public ImportOptions Parse(ParseResult parse, List<string> problems)
@@ -99,6 +104,6 @@ internal sealed class RatingsFileOptions
             }
         }
 
-        return new ImportOptions { Separator = separator, Encoding = encoding, Names = names, ImplicitRating = implicitRating, Escape = escape };
+        return new ImportOptions { Separator = separator, Encoding = encoding, Names = names, ImplicitRating = implicitRating, Escape = escape, Quotes = !parse.GetValue(NoQuotes) };
     }
 }

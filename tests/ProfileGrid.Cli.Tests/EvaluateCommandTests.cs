@@ -213,6 +213,33 @@ public sealed class EvaluateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Evaluate_reads_lastfm_play_counts_with_names_a_count_column_and_no_quotes()
+    {
+        var text = new StringBuilder();
+        for (var u = 1; u <= 30; u++)
+        {
+            for (var a = 1; a <= 5; a++)
+            {
+                var artist = (u + a) % 12 == 0 ? "\"heroes" : $"artist, no. {(u + a) % 12}";
+                text.Append($"{u:x40}\t{(a == 3 ? "" : $"mbid-{(u + a) % 12}")}\t{artist}\t{u * a}\n");
+            }
+        }
+
+        string[] args =
+        [
+            "evaluate", "--ratings", Write("usersha1-artmbid-artname-plays.tsv", text.ToString()), "--separator", "tab",
+            "--names", "user,artist-mbid,artist-name,plays", "--columns", "user=user,item=artist-name,count=plays", "--algorithms", "random",
+        ];
+        var (exit, output) = Run([.. args, "--no-quotes"]);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("ratings: 150 lines read, 150 accepted (0 duplicates), 0 rejected, 0 blank; 30 users, 12 items", output);
+
+        (exit, output) = Run(args);
+        Assert.Contains("line 35: the item holds a line break; a quoted field runs from line 35 to line", output);
+    }
+
+    [Fact]
     public void The_same_seed_prints_the_same_figures()
     {
         var ratings = RatingsFile();

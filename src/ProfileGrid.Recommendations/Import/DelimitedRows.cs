@@ -12,6 +12,8 @@ internal sealed class DelimitedRows
 {
     private readonly List<RejectedLine> _rejects = [];
     private readonly int _maxRejects;
+    private long _rowLine;
+    private long _rowLastLine;
 
     public DelimitedRows(int maxRejects) => _maxRejects = maxRejects;
 
@@ -30,6 +32,12 @@ internal sealed class DelimitedRows
 
     public void Reject(long line, string reason, string text)
     {
+        if (line == _rowLine && _rowLastLine > _rowLine)
+        {
+            // A quote that is never closed joins the lines after it into this row: say so, or they vanish unexplained.
+            reason += $"; a quoted field runs from line {_rowLine} to line {_rowLastLine}, which are read as this one row";
+        }
+
         Rejected++;
         if (_rejects.Count < _maxRejects)
         {
@@ -113,6 +121,10 @@ internal sealed class DelimitedRows
                 fields[c] = quotes ? CsvFormulaGuard.Read(current[c].Span.Trim()).Trim() : current[c].Span.Trim().ToString();
             }
 
+            _rowLine = line;
+            // The row's last line: its inner line breaks (an unclosed quote may have taken the file's last one too).
+            var inner = current.Span.TrimEnd("\r\n");
+            _rowLastLine = line + (inner.Contains('\n') ? inner.Count('\n') : inner.Count('\r'));
             // The line as the file has it: the reader's doubled quotes (12"" VINYL) single again.
             row(line, fields, quotes ? StrayQuoteReader.Original(current.Span, ((StrayQuoteReader)text).Delimiter)
                 : doubleColon ? DoubleColonReader.Original(current.Span) : current.Span.ToString());

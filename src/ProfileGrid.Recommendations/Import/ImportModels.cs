@@ -33,7 +33,9 @@ public enum InteractionFileFormat
 /// <param name="Rating">An explicit rating (a number on any scale), or null.</param>
 /// <param name="Timestamp">When it happened: unix seconds or ISO-8601 (UTC when no offset is given), or null.</param>
 /// <param name="EventType">view, add_to_cart, purchase or rating (aliases in <see cref="InteractionImporter"/>), or null.</param>
-public sealed record ColumnMapping(string User, string Item, string? Rating = null, string? Timestamp = null, string? EventType = null)
+/// <param name="Count">How many events of its kind the line stands for (Last.fm's play counts): a whole number, 0 rejected;
+/// not used by a rating line. Null: one.</param>
+public sealed record ColumnMapping(string User, string Item, string? Rating = null, string? Timestamp = null, string? EventType = null, string? Count = null)
 {
     /// <summary>The columns of MovieLens' <c>ratings.csv</c>.</summary>
     public static ColumnMapping MovieLens { get; } = new("userId", "movieId", "rating", "timestamp");
@@ -71,6 +73,13 @@ public sealed record ImportOptions
     /// A rejected line's text shows an escaped quote as <c>""</c>.
     /// </summary>
     public char? Escape { get; init; }
+
+    /// <summary>
+    /// Whether a quote at the start of a field opens a quoted field (RFC 4180, the default). False: quotes are characters,
+    /// as pandas' <c>quoting=csv.QUOTE_NONE</c>, for files such as Last.fm's TSVs, whose artist names hold quotes that
+    /// are never closed (<c>"heroes</c>) and would otherwise join the lines after them into one.
+    /// </summary>
+    public bool Quotes { get; init; } = true;
 
     /// <summary>The text encoding when the file has no byte order mark; null: UTF-8.</summary>
     public Encoding? Encoding { get; init; }

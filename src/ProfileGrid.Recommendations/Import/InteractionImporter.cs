@@ -52,7 +52,7 @@ public static class InteractionImporter
         var netflix = options.Format == InteractionFileFormat.NetflixPrize;
         var movieLensWithoutHeader = options.Format is InteractionFileFormat.MovieLens100k or InteractionFileFormat.MovieLens1m or InteractionFileFormat.NetflixPrize;
         Layout layout = movieLensWithoutHeader
-            ? new Layout(0, 1, 2, 3, null, 4, ["user", "item", "rating", "timestamp"])
+            ? new Layout(0, 1, 2, 3, null, null, 4, ["user", "item", "rating", "timestamp"])
             : default;
         // Netflix: the movie of the current "MovieID:" section; each of its lines is read as customer, movie, rating, date.
         string? movie = null;
@@ -82,7 +82,7 @@ public static class InteractionImporter
             stream,
             separator,
             hasHeader,
-            quotes: !movieLensWithoutHeader,
+            quotes: !movieLensWithoutHeader && options.Quotes,
             options.Encoding ?? new UTF8Encoding(false),
             header => layout = Layout.FromHeader(header, mapping),
             (line, fields, text) =>
@@ -151,6 +151,14 @@ public static class InteractionImporter
                     return;
                 }
 
+                // No id holds a line break: a quote that opened a field and closed lines later (Last.fm's "heroes) made
+                // this row of several lines, whose ids would be made up of them.
+                if (user.AsSpan().IndexOfAny('\r', '\n') >= 0 || item.AsSpan().IndexOfAny('\r', '\n') >= 0)
+                {
+                    rows.Reject(line, $"the {(user.AsSpan().IndexOfAny('\r', '\n') >= 0 ? "user" : "item")} holds a line break", text);
+                    return;
+                }
+
                 double? rating = null;
                 if (layout.Rating is { } ratingColumn && (fields[ratingColumn].Length > 0 || layout.EventType is null))
                 {
@@ -184,6 +192,26 @@ public static class InteractionImporter
                         rows.Reject(line, $"timestamp in the future ({at:O})", text);
                         return;
                     }
+                }
+
+                // Last.fm's plays: the line is that many events of its kind.
+                var count = 1;
+                if (layout.Count is { } countColumn)
+                {
+                    var countText = fields[countColumn];
+                    if (!long.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out var counted))
+                    {
+                        rows.Reject(line, countText.Length == 0 ? "missing count" : $"count '{countText}' is not a whole number of 0 or more", text);
+                        return;
+                    }
+
+                    if (counted == 0)
+                    {
+                        rows.Reject(line, "count 0: no interaction", text);
+                        return;
+                    }
+
+                    count = (int)Math.Min(counted, int.MaxValue);
                 }
 
                 Kind kind;
@@ -242,9 +270,9 @@ public static class InteractionImporter
 
                     switch (kind)
                     {
-                        case Kind.View: pair.Views++; break;
-                        case Kind.Cart: pair.Carts++; break;
-                        default: pair.Purchases++; break;
+                        case Kind.View: pair.Views = Add(pair.Views, count); break;
+                        case Kind.Cart: pair.Carts = Add(pair.Carts, count); break;
+                        default: pair.Purchases = Add(pair.Purchases, count); break;
                     }
                 }
 
@@ -317,6 +345,8 @@ public static class InteractionImporter
         return false;
     }
 
+    private static int Add(int total, int count) => (int)Math.Min((long)total + count, int.MaxValue);
+
     private static Kind? ParseKind(string value) => value.Trim().ToLowerInvariant() switch
     {
         "view" or "page_view" or "detail_view" or "click" => Kind.View,
@@ -338,9 +368,9 @@ public static class InteractionImporter
     }
 
     /// <summary>Column indices of a file; <see cref="Needed"/> is one past the last mapped column.</summary>
-    private readonly record struct Layout(int User, int Item, int? Rating, int? Timestamp, int? EventType, int Columns, string[] Names)
+    private readonly record struct Layout(int User, int Item, int? Rating, int? Timestamp, int? EventType, int? Count, int Columns, string[] Names)
     {
-        public int Needed => new[] { User, Item, Rating ?? -1, Timestamp ?? -1, EventType ?? -1 }.Max() + 1;
+        public int Needed => new[] { User, Item, Rating ?? -1, Timestamp ?? -1, EventType ?? -1, Count ?? -1 }.Max() + 1;
 
         public static Layout FromHeader(string[] header, ColumnMapping? mapping)
         {
@@ -371,12 +401,12 @@ public static class InteractionImporter
             if (mapping is null)
             {
                 // No mapping: the conventional names, each optional column used when present.
-                layout = new Layout(Find("user", true) ?? 0, Find("item", true) ?? 0, Find("rating", false), Find("timestamp", false), Find("event_type", false), header.Length, header);
+                layout = new Layout(Find("user", true) ?? 0, Find("item", true) ?? 0, Find("rating", false), Find("timestamp", false), Find("event_type", false), null, header.Length, header);
             }
             else
             {
                 layout = new Layout(
-                    Find(mapping.User, true) ?? 0, Find(mapping.Item, true) ?? 0, Find(mapping.Rating, true), Find(mapping.Timestamp, true), Find(mapping.EventType, true), header.Length, header);
+                    Find(mapping.User, true) ?? 0, Find(mapping.Item, true) ?? 0, Find(mapping.Rating, true), Find(mapping.Timestamp, true), Find(mapping.EventType, true), Find(mapping.Count, true), header.Length, header);
             }
 
             if (missing.Count > 0)

@@ -205,6 +205,58 @@ public sealed class PublicRatingsFilesTests
         }
     }
 
+    [Fact]
+    public void Lastfm_play_counts_are_read_with_names_a_count_column_and_quotes_as_characters_as_pandas_quote_none_reads_them()
+    {
+        // usersha1-artmbid-artname-plays.tsv (Last.fm 360K): no header, tabs, empty artist ids, names with commas and
+        // quotes, one never closed ("heroes). Plays could only be read as a rating (a 2137 capped at the top of a 5-point
+        // scale, like a 5), and the unclosed quote joined the lines after it into one row rejected as "missing column
+        // 'plays'", with no word about the two lines it took.
+        var text = string.Concat(new[]
+        {
+            "00000c289a1829a808ac09c00daf10bc3c4e223b\t3bd73256-3905-4f3a-97e2-8b341527f805\tbetty blowtorch\t2137",
+            "00000c289a1829a808ac09c00daf10bc3c4e223b\tf2fb0ff0-5679-42ec-a55c-15109ce6e320\tdie Ärzte\t1099",
+            "00000c289a1829a808ac09c00daf10bc3c4e223b\t\tmelissa etheridge\t897",
+            "00001411dc427966b17297bf4d69e7e193135d89\ta3a92047-be1c-4f3e-8960-c4f8570984df\tcrosby, stills, nash & young\t21",
+            "00001411dc427966b17297bf4d69e7e193135d89\t8bfac288-ccc5-448d-9573-c33ea2aa5c30\t\"weird al\" yankovic\t12",
+            "00001411dc427966b17297bf4d69e7e193135d89\t\t\"heroes\t3",
+            "00001411dc427966b17297bf4d69e7e193135d89\tb1a9c0e9-d987-4042-ae91-78d6a3267d69\tthe pogues\t9",
+            "00001411dc427966b17297bf4d69e7e193135d89\tb1a9c0e9-d987-4042-ae91-78d6a3267d69\tthe pogues\t4",
+            "0000f687d4fe9c1ed49620fbc5ed5b0d7798ea20\tb1a9c0e9-d987-4042-ae91-78d6a3267d69\tthe pogues\t0",
+            "0000f687d4fe9c1ed49620fbc5ed5b0d7798ea20\t\tbeirut\tmany",
+        }.Select(l => l + "\n"));
+        var options = new ImportOptions
+        {
+            Names = ["user", "artist-mbid", "artist-name", "plays"],
+            Columns = new ColumnMapping("user", "artist-name", Count: "plays"),
+            Separator = '\t',
+        };
+
+        var quoted = Import(Encoding.UTF8.GetBytes(text), options);
+        Assert.Equal(
+            [(6L, "missing column 'plays' (3 columns, expected 4); a quoted field runs from line 6 to line 10, which are read as this one row")],
+            quoted.Rejects.Select(r => (r.Line, r.Reason)));
+
+        var result = Import(Encoding.UTF8.GetBytes(text), options with { Quotes = false });
+
+        var pandas = ReferencePython.Run("""
+            import csv, json, sys
+            import pandas as pd
+            frame = pd.read_csv(sys.argv[1] + "/plays.tsv", sep="\\t", header=None, names=["u", "mbid", "name", "plays"], quoting=csv.QUOTE_NONE,
+                                dtype=str, keep_default_na=False)
+            frame = frame[frame.plays.str.fullmatch(r"[0-9]+")]
+            frame = frame.assign(plays=frame.plays.astype(int))
+            plays = frame[frame.plays > 0].groupby(["u", "name"], sort=False).plays.sum()
+            print(json.dumps([[u, n, None, int(p)] for (u, n), p in plays.items()]))
+            """, new Dictionary<string, string> { ["plays.tsv"] = text }, "python3-pandas");
+
+        Assert.Equal(Expected(pandas), Pairs(result));
+        Assert.Contains(Pairs(result), p => p is { Item: "\"heroes", Views: 3 });
+        Assert.Contains(Pairs(result), p => p is { Item: "the pogues", Views: 13 });
+        Assert.Equal([(9L, "count 0: no interaction"), (10L, "count 'many' is not a whole number of 0 or more")], result.Rejects.Select(r => (r.Line, r.Reason)));
+        Assert.Equal((10L, 8L, 2, 7), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Users, result.Summary.Items));
+    }
+
     /// <summary>A stream that hands out one byte per read, so that the reader's blocks end anywhere.</summary>
     private sealed class OneCharStream(byte[] bytes) : MemoryStream(bytes)
     {
