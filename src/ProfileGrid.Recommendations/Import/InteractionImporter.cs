@@ -43,6 +43,7 @@ public static class InteractionImporter
         var defaultKind = ParseKind(options.DefaultEvent)
             ?? throw new ArgumentException($"Unknown default event '{options.DefaultEvent}'.", nameof(options));
         var rows = new DelimitedRows(options.MaxRejectsListed);
+        var encoding = options.Encoding ?? new UTF8Encoding(false);
         var users = new Dictionary<string, Dictionary<string, Pair>>(StringComparer.Ordinal);
         var items = new HashSet<string>(StringComparer.Ordinal);
         var seenEvents = new HashSet<(string User, string Item, Kind Kind, long Ticks)>();
@@ -83,7 +84,7 @@ public static class InteractionImporter
             separator,
             hasHeader,
             quotes: !movieLensWithoutHeader && options.Quotes,
-            options.Encoding ?? new UTF8Encoding(false),
+            encoding,
             header => layout = Layout.FromHeader(header, mapping),
             (line, fields, text) =>
             {
@@ -148,6 +149,14 @@ public static class InteractionImporter
                 if (item.Length == 0)
                 {
                     rows.Reject(line, "missing item", text);
+                    return;
+                }
+
+                // Bytes the encoding has no character for read as U+FFFD: as an id, "Müller" and "Mäller" (latin-1 read
+                // as UTF-8) would be one user. The bulk event import rejects them the same way.
+                if (user.Contains('\uFFFD', StringComparison.Ordinal) || item.Contains('\uFFFD', StringComparison.Ordinal))
+                {
+                    rows.Reject(line, $"the {(user.Contains('\uFFFD', StringComparison.Ordinal) ? "user" : "item")} holds bytes that are not {encoding.WebName}: give the file's encoding (iso-8859-1, windows-1252)", text);
                     return;
                 }
 

@@ -103,6 +103,12 @@ public sealed class PublicRatingsFilesTests
         Assert.Equal([(11L, "non-numeric rating 'ten'")], result.Rejects.Select(r => (r.Line, r.Reason)));
         Assert.Equal((10L, 9L, 0L), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Duplicates));
 
+        // Latin-1 read as UTF-8 (no --encoding): é became U+FFFD, an id no file holds, and such ids could merge.
+        var utf8 = Import(Encoding.Latin1.GetBytes(text), options with { Encoding = null });
+        Assert.Equal(
+            [(9L, "the item holds bytes that are not utf-8: give the file's encoding (iso-8859-1, windows-1252)"), (11L, "non-numeric rating 'ten'")],
+            utf8.Rejects.Select(r => (r.Line, r.Reason)));
+
         // Without the option a 0 stays a rating, as before.
         Assert.Equal(0, Pairs(Import(Encoding.Latin1.GetBytes(text), options with { ImplicitRating = null })).First(p => p.Item == "034545104X").Rating);
     }
