@@ -36,14 +36,19 @@ internal static class EvaluateCommand
         var slice = new Option<string?>("--slice") { Description = $"Comma-separated slices: {string.Join(", ", SliceMaps.Known)}." };
         var minPositive = new Option<double>("--min-positive-rating")
         {
-            Description = "Ratings below this (1-5 stars) are dislikes: left out of training and of the held-out items. Default 0: every rating is positive, as in Microsoft Recommenders' MovieLens tables (the grid itself defaults to half the scale).",
+            Description = "Ratings below this (on --rating-scale) are dislikes: left out of training and of the held-out items. Default 0: every rating is positive, as in Microsoft Recommenders' MovieLens tables (the grid itself defaults to half the scale).",
             DefaultValueFactory = _ => 0,
         };
 
         var reading = new RatingsFileOptions();
+        var ratingScale = new Option<double>("--rating-scale")
+        {
+            Description = "The top of the file's rating scale: a rating weighs its share of it (5 for MovieLens stars, 10 for Book-Crossing, whose 6 would otherwise weigh as a 10).",
+            DefaultValueFactory = _ => 5,
+        };
         var command = new Command("evaluate", "Compare recommender algorithms offline on a ratings file: precision, recall, nDCG, MAP, hit rate, coverage and novelty at k, overall and per slice.")
         {
-            ratings, format, columns, users, algorithms, k, split, ratio, seed, slice, minPositive,
+            ratings, format, columns, users, algorithms, k, split, ratio, seed, slice, minPositive, ratingScale,
         };
         foreach (var option in reading.All)
         {
@@ -82,7 +87,8 @@ internal static class EvaluateCommand
                 List(parse.GetValue(slice)),
                 mapping,
                 parse.GetValue(minPositive),
-                readOptions);
+                readOptions,
+                parse.GetValue(ratingScale));
             problems.AddRange(request.Validate());
             if (problems.Count > 0)
             {

@@ -168,6 +168,18 @@ public sealed class EvaluateCommandTests : IDisposable
         Assert.True(exit == 0, output);
         Assert.Contains("ratings: 180 lines read, 180 accepted (0 duplicates), 0 rejected, 0 blank; 30 users, 20 items", output);
 
+        // Ratings of 1-10: "below 6 is a dislike" was refused as beyond the 5-point scale, and a 6 weighed as a 10.
+        string[] bxRead = ["evaluate", "--ratings", bxPath, "--columns", "user=User-ID,item=ISBN,rating=Book-Rating", "--encoding", "iso-8859-1", "--implicit-rating", "0", "--algorithms", "random"];
+        (exit, output) = Run([.. bxRead, "--min-positive-rating", "6"]);
+        Assert.Contains("min-positive-rating must be between 0 (every rating positive) and the rating scale, 5 (6)", output);
+        (exit, output) = Run([.. bxRead, "--min-positive-rating", "6", "--rating-scale", "10"]);
+        Assert.True(exit == 0, output);
+        Assert.Contains("ratings below 6 are dislikes", output);
+        // The 30 ratings of 5 leave; the implicit interactions (no rating) stay.
+        Assert.Contains("train 31 users × 41 items (121 pairs), test 30 users (30 held-out pairs)", output);
+        (exit, output) = Run([.. bxRead, "--rating-scale", "0"]);
+        Assert.Contains("rating-scale must be a positive number, the top of the file's scale (0)", output);
+
         // Book-Crossing's \" inside quotes: rejected with a hint, read with --escape.
         var escaped = Write("BX-escaped.csv", bx.ToString().Replace("\"0000000007\"", "\"0000000007\\\"\"", StringComparison.Ordinal), Encoding.Latin1);
         string[] bxArgs = ["evaluate", "--ratings", escaped, "--columns", "user=User-ID,item=ISBN,rating=Book-Rating", "--encoding", "iso-8859-1", "--algorithms", "random"];

@@ -15,6 +15,8 @@ namespace ProfileGrid.Recommendations.Evaluation;
 /// Ratings below this (on the default 5-point scale) are dislikes and leave the matrix (<see cref="InteractionWeights.MinPositiveRating"/>).
 /// 0, the default: every rating is positive, as in Microsoft Recommenders' published MovieLens tables.
 /// </param>
+/// <param name="RatingScale">The top of the file's rating scale (5 for MovieLens stars, 10 for Book-Crossing): a rating
+/// weighs its share of it (<see cref="InteractionWeights.RatingScale"/>).</param>
 /// <param name="Reading">How to read the file beyond <paramref name="Format"/> and <paramref name="Columns"/> (separator,
 /// encoding, names of a file without a header, an implicit rating value); null: the defaults.</param>
 public sealed record EvaluationRequest(
@@ -27,10 +29,11 @@ public sealed record EvaluationRequest(
     IReadOnlyList<string> Slices,
     ColumnMapping? Columns = null,
     double MinPositiveRating = 0,
-    ImportOptions? Reading = null)
+    ImportOptions? Reading = null,
+    double RatingScale = 5)
 {
-    /// <summary>The weights interactions are weighed with: the defaults, with <see cref="MinPositiveRating"/>.</summary>
-    public InteractionWeights Weights => new() { MinPositiveRating = MinPositiveRating };
+    /// <summary>The weights interactions are weighed with: the defaults, with <see cref="MinPositiveRating"/> and <see cref="RatingScale"/>.</summary>
+    public InteractionWeights Weights => new() { MinPositiveRating = MinPositiveRating, RatingScale = RatingScale };
 
     /// <summary>Every problem with the request, each naming its option; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -41,7 +44,11 @@ public sealed record EvaluationRequest(
             problems.Add($"k must be between 1 and 1000 ({K})");
         }
 
-        if (!(MinPositiveRating >= 0) || !(MinPositiveRating <= Weights.RatingScale))
+        if (!(RatingScale > 0) || double.IsInfinity(RatingScale))
+        {
+            problems.Add($"rating-scale must be a positive number, the top of the file's scale ({RatingScale})");
+        }
+        else if (!(MinPositiveRating >= 0) || !(MinPositiveRating <= Weights.RatingScale))
         {
             problems.Add($"min-positive-rating must be between 0 (every rating positive) and the rating scale, {Weights.RatingScale} ({MinPositiveRating})");
         }
