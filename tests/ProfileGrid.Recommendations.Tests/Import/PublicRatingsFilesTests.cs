@@ -263,6 +263,33 @@ public sealed class PublicRatingsFilesTests
         Assert.Equal((10L, 8L, 2, 7), (result.Summary.LinesRead, result.Summary.Accepted, result.Summary.Users, result.Summary.Items));
     }
 
+    [Theory]
+    [InlineData("\r\n", true, "")]
+    [InlineData("\n", false, "\n\n")]
+    [InlineData("\r\n", true, "\r\n\r\n")]
+    public void A_bom_crlf_a_blank_last_line_and_a_last_line_without_a_newline_lose_and_add_nothing(string newline, bool bom, string end)
+    {
+        // Amazon's layout saved by a Windows tool: a UTF-8 byte order mark before the first user id, CRLF, a blank line
+        // inside, and a last line with or without a newline (or followed by an empty one).
+        var lines = new[] { "AKM1MP6P0OYPR,0132793040,5.0,1365811200", "A2CX7LUOHB2NDG,0321732944,4.0,1341100800", "", "AKM1MP6P0OYPR,0321732944,3.0,1367193600" };
+        var text = string.Join(newline, lines) + end;
+        var bytes = (bom ? new byte[] { 0xEF, 0xBB, 0xBF } : []).Concat(Encoding.UTF8.GetBytes(text)).ToArray();
+
+        var result = Import(bytes, new ImportOptions { Names = ["user", "item", "rating", "timestamp"], Encoding = Encoding.Latin1 });
+
+        var pandas = ReferencePython.Run("""
+            import json, sys
+            import pandas as pd
+            frame = pd.read_csv(sys.argv[1] + "/ratings.csv", header=None, names=["u", "i", "r", "t"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            print(json.dumps([[u, i, float(r), 0] for u, i, r in zip(frame.u, frame.i, frame.r)]))
+            """, new Dictionary<string, string> { ["ratings.csv"] = (bom ? "\uFEFF" : "") + text }, "python3-pandas");
+
+        Assert.Equal(Expected(pandas), Pairs(result));
+        Assert.Equal("AKM1MP6P0OYPR", result.Users[^1].UserKey);
+        Assert.Empty(result.Rejects);
+        Assert.Equal((3L, 0L), (result.Summary.Accepted, result.Summary.Rejected));
+    }
+
     /// <summary>A stream that hands out one byte per read, so that the reader's blocks end anywhere.</summary>
     private sealed class OneCharStream(byte[] bytes) : MemoryStream(bytes)
     {
