@@ -4,7 +4,8 @@ using System.Text;
 namespace ProfileGrid.Recommendations.Import;
 
 /// <summary>
-/// Reads interaction files (MovieLens <c>u.data</c>, <c>ratings.csv</c> and 1M's <c>ratings.dat</c>, or any CSV/TSV through a
+/// Reads interaction files (MovieLens <c>u.data</c>, <c>ratings.csv</c> and 1M's <c>ratings.dat</c>, the Netflix Prize's
+/// <c>combined_data_N.txt</c>, or any CSV/TSV, with a header or <see cref="ImportOptions.Names"/>, through a
 /// <see cref="ColumnMapping"/>) into <see cref="UserInteractions"/>. A bad line is rejected with its line number and
 /// reason and the import goes on; only an unreadable header (a mapped column missing) stops it.
 /// </summary>
