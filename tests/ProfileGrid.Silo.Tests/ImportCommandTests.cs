@@ -144,6 +144,78 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         Assert.Equal(["1", "2", "3", "4"], listed.Items.Where(i => !i.FromEvents).Select(i => i.ItemId).Order(StringComparer.Ordinal));
     }
 
+    /// <summary>
+    /// The public ratings layouts other than MovieLens, each read with its options and sent to the real host: Book-Crossing
+    /// (latin-1, ';', every field quoted, \" inside quotes, 0 for a book read but not rated), Last.fm play counts (no
+    /// header, tabs, an unclosed quote in an artist name, a count column) and the Netflix Prize (movie lines). What each
+    /// user's profile holds afterwards is what the file says: ratings as ratings, implicit rows and plays as views, ids
+    /// with the file's characters.
+    /// </summary>
+    [Fact]
+    public async Task Book_crossing_last_fm_and_netflix_files_reach_the_profiles_as_their_options_read_them()
+    {
+        var grid = $"http://127.0.0.1:{fixture.Silo.GrpcPort}";
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+
+        var bookCrossing = Path.Combine(_folder.FullName, "BX-Book-Ratings.csv");
+        File.WriteAllBytes(bookCrossing, Encoding.Latin1.GetBytes(
+            "\"User-ID\";\"ISBN\";\"Book-Rating\"\r\n"
+            + "\"276725\";\"034545104X\";\"0\"\r\n"
+            + "\"276725\";\"0060517794\";\"9\"\r\n"
+            + "\"276725\";\"9022906116\\\"\";\"7\"\r\n"
+            + "\"278418\";\"3442437407é\";\"0\"\r\n"
+            + "\"278418\";\"0452264464\";\"ten\"\r\n"));
+        var books = "bx-" + suffix;
+        var (exit, output) = Run("import", "--grid", grid, "--tenant", books, "--ratings", bookCrossing,
+            "--separator", ";", "--encoding", "iso-8859-1", "--escape", "\\", "--implicit-rating", "0",
+            "--columns", "user=User-ID,item=ISBN,rating=Book-Rating");
+        Assert.True(exit == 0, output);
+        Assert.Contains("4 accepted, 1 rejected", output);
+        Assert.Contains("non-numeric rating 'ten'", output);
+
+        await WaitForEventsAsync(books, "276725", 3);
+        var reader = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = books, UserId = "276725" });
+        Assert.Equal(3, reader.EventsApplied);
+        Assert.Equal(
+            [("rating", "0060517794", "9"), ("product_view", "034545104X", ""), ("rating", "9022906116\"", "7")],
+            reader.Behavior.RecentActions.Select(a => (a.Type, a.ProductId, a.Type == "rating" ? a.Detail : "")).OrderBy(a => a.ProductId, StringComparer.Ordinal));
+        await WaitForEventsAsync(books, "278418", 1);
+        var latin1 = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = books, UserId = "278418" });
+        Assert.Equal([("product_view", "3442437407é")], latin1.Behavior.RecentActions.Select(a => (a.Type, a.ProductId)));
+
+        var lastFm = Path.Combine(_folder.FullName, "usersha1-artmbid-artname-plays.tsv");
+        File.WriteAllText(lastFm,
+            "00000c289a1829a808ac09c00daf10bc3c4e223b\t3bd73256-3905-4f3a-97e2-8b341527f805\tdie Ärzte\t12\n"
+            + "00000c289a1829a808ac09c00daf10bc3c4e223b\t\t\"heroes\t3\n"
+            + "00000c289a1829a808ac09c00daf10bc3c4e223b\tb1a9c0e9-d987-4042-ae91-78d6a3267d69\tthe pogues\t0\n"
+            + "0000f687d4fe9c1ed49620fbc5ed5b0d7798ea20\t\tbeirut\t2\n");
+        var plays = "lastfm-" + suffix;
+        (exit, output) = Run("import", "--grid", grid, "--tenant", plays, "--ratings", lastFm, "--names", "user,artist-mbid,artist-name,plays",
+            "--columns", "user=user,item=artist-name,count=plays", "--separator", "\t", "--no-quotes");
+        Assert.True(exit == 0, output);
+        Assert.Contains("3 accepted, 1 rejected", output);
+        Assert.Contains("count 0: no interaction", output);
+
+        await WaitForEventsAsync(plays, "00000c289a1829a808ac09c00daf10bc3c4e223b", 15);
+        var listener = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = plays, UserId = "00000c289a1829a808ac09c00daf10bc3c4e223b" });
+        Assert.Equal(15, listener.EventsApplied); // 12 plays of one artist and 3 of the other, each a view
+        Assert.Equal(15, listener.Behavior.EventCounts["product_view"]);
+        Assert.Equal(["\"heroes", "die Ärzte"], listener.Behavior.RecentActions.Select(a => a.ProductId).Distinct().Order(StringComparer.Ordinal));
+
+        var netflix = Path.Combine(_folder.FullName, "combined_data_1.txt");
+        File.WriteAllText(netflix, "1:\n1488844,3,2005-09-06\n822109,5,2005-05-13\n2:\n1488844,4,2005-11-01\n");
+        var films = "netflix-" + suffix;
+        (exit, output) = Run("import", "--grid", grid, "--tenant", films, "--ratings", netflix);
+        Assert.True(exit == 0, output);
+        Assert.Contains("3 accepted, 0 rejected", output);
+
+        await WaitForEventsAsync(films, "1488844", 2);
+        var viewer = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = films, UserId = "1488844" });
+        Assert.Equal(
+            [("1", "3", "2005-09-06"), ("2", "4", "2005-11-01")],
+            viewer.Behavior.RecentActions.Select(a => (a.ProductId, a.Detail, a.OccurredAt[..10])).OrderBy(a => a.ProductId, StringComparer.Ordinal));
+    }
+
     [Fact]
     public void Users_without_ratings_and_nothing_to_import_are_refused_before_anything_is_sent()
     {
