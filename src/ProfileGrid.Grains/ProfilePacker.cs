@@ -137,14 +137,24 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
 
     public UserProfileGrainState Unpack(byte[] packed)
     {
-        ArgumentNullException.ThrowIfNull(packed);
-        var state = Read(packed);
-        PackedServingInput.Restore(Section(packed), state.Profile.Behavior.Items = new Dictionary<string, ItemStats>(StringComparer.Ordinal));
+        var state = ReadCopy(packed);
 
         // As on activation: the deserialized profile holds text of its own.
         ProfileUpdater.Compact(state.Profile);
         Interlocked.Increment(ref _unpacked);
         Interlocked.Add(ref _packedBytes, -packed.Length);
+        return state;
+    }
+
+    /// <summary>
+    /// A copy of the packed state to read from while the profile stays packed (a read view is built from it, then it is
+    /// dropped): neither compacted nor counted as unpacked.
+    /// </summary>
+    public UserProfileGrainState ReadCopy(byte[] packed)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        var state = Read(packed);
+        PackedServingInput.Restore(Section(packed), state.Profile.Behavior.Items = new Dictionary<string, ItemStats>(StringComparer.Ordinal));
         return state;
     }
 

@@ -274,13 +274,13 @@ public class ProfilePackingTests(ClusterFixture fixture)
         var before = await Grain(user).SetPreferencesAsync(new PreferenceUpdate { Key = "newsletter", Value = "weekly" });
         await UntilPackedAsync(user);
 
-        // A read unpacks, and answers exactly what the state answered before it was packed.
+        // A read answers exactly what the state answered before it was packed, and leaves it packed.
         var read = await Grain(user).GetViewAsync(before.AsOf);
         Assert.Equal(ProfileJson.Serialize(before), ProfileJson.Serialize(read!));
-        Assert.Null(await Residency(user).PackedBytesAsync());
+        Assert.NotNull(await Residency(user).PackedBytesAsync());
+        Assert.Equal(ProfileJson.Serialize(read!), ProfileJson.Serialize((await Grain(user).GetViewAsync(before.AsOf))!));
 
         // A redelivered batch meets the dedupe window of the unpacked state: nothing counts twice.
-        await UntilPackedAsync(user); // after the view is dropped (ViewKeptFor, 300 ms in the test cluster)
         await PublishAsync(user, history.Take(10).Append(History(user, "f", Start.AddDays(1), 1)[0]));
         await UntilAsync(async () => (await Grain(user).UpsertAttributesAsync(new DemographicsUpdate())).EventsApplied == 41, "the new event is applied");
         var after = (await Grain(user).GetViewAsync())!;
@@ -324,17 +324,46 @@ public class ProfilePackingTests(ClusterFixture fixture)
     {
         var user = NewUser();
         await Grain(user).SetPreferencesAsync(new PreferenceUpdate { Key = "newsletter", Value = "weekly" });
-        await UntilPackedAsync(user);
 
+        // Read while unpacked: the view is kept, and the profile does not pack while it is.
         var sinceRead = Stopwatch.StartNew();
-        var read = await Grain(user).GetViewAsync();
-        Assert.NotNull(read);
-        Assert.Null(await Residency(user).PackedBytesAsync());
-
+        Assert.NotNull(await Grain(user).GetViewAsync());
         await UntilPackedAsync(user);
 
         // Not before the view was dropped: ViewKeptFor is 300 ms in the test cluster.
         Assert.True(sinceRead.Elapsed >= TimeSpan.FromMilliseconds(300), $"packed {sinceRead.Elapsed.TotalMilliseconds:F0} ms after a read");
+        Assert.False(await Residency(user).HoldsViewAsync());
         Assert.Equal("weekly", (await Grain(user).GetViewAsync())!.Preferences.Values.ToDictionary()["newsletter"]);
+    }
+
+    [Fact]
+    public async Task A_packed_profile_is_read_from_a_copy_and_stays_packed_while_its_view_is_kept_and_after()
+    {
+        var user = NewUser();
+        await PublishAsync(user, History(user, "e", Start, 40));
+        await UntilAsync(async () => (await Grain(user).GetViewAsync())?.EventsApplied == 40, "every event is applied");
+        var unpacked = (await Grain(user).GetViewAsync())!;
+        await UntilPackedAsync(user);
+        var packedBytes = await Residency(user).PackedBytesAsync();
+
+        var read = (await Grain(user).GetViewAsync(unpacked.AsOf))!;
+        Assert.Equal(ProfileJson.Serialize(unpacked), ProfileJson.Serialize(read));
+        Assert.True(await Residency(user).HoldsViewAsync());
+        Assert.Equal(packedBytes, await Residency(user).PackedBytesAsync());
+
+        // A day back (as_of) is built from a copy too; the view of today stays.
+        var dayBack = (await Grain(user).GetViewAsync(unpacked.AsOf.AddDays(-1)))!;
+        Assert.Equal(unpacked.EventsApplied, dayBack.EventsApplied);
+        Assert.Equal(packedBytes, await Residency(user).PackedBytesAsync());
+
+        // Once no read came for ViewKeptFor (300 ms here) the views go; the packed form never left.
+        await UntilAsync(async () => !await Residency(user).HoldsViewAsync(), "the views are dropped");
+        Assert.Equal(packedBytes, await Residency(user).PackedBytesAsync());
+
+        // A write unpacks as before, and the next read answers from the changed state.
+        var written = await Grain(user).SetPreferencesAsync(new PreferenceUpdate { Key = "size", Value = "41" });
+        Assert.Null(await Residency(user).PackedBytesAsync());
+        Assert.Equal("41", (await Grain(user).GetViewAsync())!.Preferences.Values.ToDictionary()["size"]);
+        Assert.Equal(40, written.EventsApplied);
     }
 }
