@@ -151,14 +151,15 @@ public sealed partial class UserProfileGrain(
     private UserProfileGrainState? _heldDuringReconcile;
 
     // While the profile is idle its state is kept packed (ResidencyOptions.PackIdleAfter) and state.State is null: every use
-    // goes through State, which unpacks on demand, and counts as a use (_uses) for the idle check.
+    // but a read goes through State, which unpacks on demand, and counts as a use (_uses) for the idle check; a read builds
+    // its view from a copy (ProfileToRead) and leaves the profile packed.
     private byte[]? _packed;
     private int _uses;
+    private int _usesAtLastCheck;
+    private int _idleChecks;
 
     // What a read needs of a packed profile besides its view, taken when it packs: a read leaves a packed profile packed.
     private (string? MergedInto, long EventsApplied) _packedFacts;
-    private int _usesAtLastCheck;
-    private int _idleChecks;
 
     // One timer checks both the idle state to pack and the views to drop, and runs only while there is either: a packed
     // profile without views has none. One, not one for each, because a read of a packed profile needs both, and at a
