@@ -8,6 +8,7 @@ using Orleans.TestingHost;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Identity;
 using ProfileGrid.Abstractions.Profiles;
 using ProfileGrid.Abstractions.Recommendations;
 using ProfileGrid.Domain;
@@ -359,6 +360,17 @@ public class ProfilePackingTests(ClusterFixture fixture)
         // Once no read came for ViewKeptFor (300 ms here) the views go; the packed form never left.
         await UntilAsync(async () => !await Residency(user).HoldsViewAsync(), "the views are dropped");
         Assert.Equal(packedBytes, await Residency(user).PackedBytesAsync());
+
+        // Merged into another profile while packed (a login): a read of it still says whom it is part of, and stays packed.
+        await fixture.Client.GetGrain<IProfileMergeGrain>(Key(user)).SetMergedIntoAsync("canonical-" + user);
+        await UntilPackedAsync(user);
+        var merged = (await Grain(user).GetViewAsync())!;
+        Assert.Equal("canonical-" + user, merged.MergedInto);
+        Assert.NotNull(await Residency(user).PackedBytesAsync());
+        await fixture.Client.GetGrain<IProfileMergeGrain>(Key(user)).SetMergedIntoAsync(null);
+        Assert.Null((await Grain(user).GetViewAsync())!.MergedInto);
+        await UntilPackedAsync(user);
+        Assert.Null((await Grain(user).GetViewAsync())!.MergedInto);
 
         // A write unpacks as before, and the next read answers from the changed state.
         var written = await Grain(user).SetPreferencesAsync(new PreferenceUpdate { Key = "size", Value = "41" });
