@@ -161,6 +161,9 @@ public sealed partial class UserProfileGrain(
     // What a read needs of a packed profile besides its view, taken when it packs: a read leaves a packed profile packed.
     private (string? MergedInto, long EventsApplied) _packedFacts;
 
+    // The last read of the profile while packed: a second read soon after keeps the view.
+    private DateTimeOffset? _packedReadAt;
+
     // One timer checks both the idle state to pack and the views to drop, and runs only while there is either: a packed
     // profile without views has none. One, not one for each, because a read of a packed profile needs both, and at a
     // million profiles read at random, creating and disposing timers contended on the runtime's timer-queue lock
@@ -378,8 +381,17 @@ public sealed partial class UserProfileGrain(
 
         // The gateway refuses a future as_of; a silo whose clock is a little behind the gateway's still answers.
         var now = clock.GetUtcNow();
+        var keep = true;
+        if (ReadsPacked)
+        {
+            // A packed profile read once keeps no view (no timer to drop it, nothing held for a minute): at a million users
+            // read at random nearly every read is such a one. Read again within ViewKeptFor, it keeps one.
+            keep = _packedReadAt is { } previous && now - previous < residencyOptions.Value.ViewKeptFor;
+            _packedReadAt = now;
+        }
+
         _viewReadAt = now;
-        var view = View(asOf ?? now, now, keep: true);
+        var view = View(asOf ?? now, now, keep);
         return Task.FromResult<ProfileView?>(mergedInto is { } into ? view with { MergedInto = into } : view);
     }
 
