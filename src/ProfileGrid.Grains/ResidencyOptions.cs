@@ -15,7 +15,8 @@ public sealed class ResidencyOptions
 
     /// <summary>
     /// A read view (and the answer template the gateway keeps beside it) is kept until no read came for this long, and
-    /// then dropped: a profile being read answers from it, one that is not holds none. Checked once per this interval.
+    /// then dropped: a profile being read answers from it, one that is not holds none. A packed profile keeps one from its
+    /// second read within this interval (a read once builds its answer and keeps nothing). Checked once per this interval.
     /// </summary>
     public TimeSpan ViewKeptFor { get; set; } = TimeSpan.FromMinutes(1);
 
