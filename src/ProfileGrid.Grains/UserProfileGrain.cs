@@ -144,7 +144,8 @@ public sealed partial class UserProfileGrain(
     private ProfileView? _view;
     private ProfileView? _pastView;
 
-    // Views are dropped once no read came for ResidencyOptions.ViewKeptFor (checked by the residency timer).
+    // The last read: views are dropped once no read came for ResidencyOptions.ViewKeptFor (checked by the residency timer),
+    // and a packed profile keeps one only when read again within it.
     private DateTimeOffset _viewReadAt;
 
     // While a write conflict is reconciled, state.State briefly holds the stored row; reads keep seeing this activation's.
@@ -160,9 +161,6 @@ public sealed partial class UserProfileGrain(
 
     // What a read needs of a packed profile besides its view, taken when it packs: a read leaves a packed profile packed.
     private (string? MergedInto, long EventsApplied) _packedFacts;
-
-    // The last read of the profile while packed: a second read soon after keeps the view.
-    private DateTimeOffset? _packedReadAt;
 
     // One timer checks both the idle state to pack and the views to drop, and runs only while there is either: a packed
     // profile without views has none. One, not one for each, because a read of a packed profile needs both, and at a
@@ -386,8 +384,7 @@ public sealed partial class UserProfileGrain(
         {
             // A packed profile read once keeps no view (no timer to drop it, nothing held for a minute): at a million users
             // read at random nearly every read is such a one. Read again within ViewKeptFor, it keeps one.
-            keep = _packedReadAt is { } previous && now - previous < residencyOptions.Value.ViewKeptFor;
-            _packedReadAt = now;
+            keep = now - _viewReadAt < residencyOptions.Value.ViewKeptFor;
         }
 
         _viewReadAt = now;
