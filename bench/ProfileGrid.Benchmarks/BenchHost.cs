@@ -295,6 +295,38 @@ public sealed class BenchHost : IAsyncDisposable
             $"log: {count:N0} appends of {(count == 0 ? 0 : bytes / count / 1024.0):F1} KiB on average";
     }
 
+    /// <summary>
+    /// Profile activations holding their state unpacked, from the host's Prometheus scrape (gauge
+    /// profilegrid.profiles.unpacked); null when the host does not answer it.
+    /// </summary>
+    public async Task<long?> UnpackedProfilesAsync()
+    {
+        const string Name = "profilegrid_profiles_unpacked";
+        using var response = await Http.GetAsync("/metrics");
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        long? total = null;
+        foreach (var line in (await response.Content.ReadAsStringAsync()).Split('\n'))
+        {
+            if (!line.StartsWith(Name, StringComparison.Ordinal) || line.Length == Name.Length || line[Name.Length] is not (' ' or '{'))
+            {
+                continue;
+            }
+
+            // name{labels} value [timestamp]
+            var valueStart = line[Name.Length] == '{' ? line.IndexOf('}') + 1 : Name.Length;
+            if (double.TryParse(line[valueStart..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture, out var value))
+            {
+                total = (total ?? 0) + (long)value;
+            }
+        }
+
+        return total;
+    }
+
     private async Task<bool> AllWrittenAsync()
     {
         using var document = JsonDocument.Parse(await Http.GetStringAsync("/v1/admin/ingest"));

@@ -111,23 +111,29 @@ public static class GrowthBench
     /// <summary>
     /// Waits until the host is at rest after the populate: a bulk load leaves work behind it for a minute or more (idle
     /// profiles pack 30-60 s after their last event, shards write their state, the lake archives the load), and at 1M
-    /// users that tail is a million packs. The measured phases are meant for the population at rest, as at 3k, where the
-    /// populate's tail is a few thousand profiles; so they start once the host used under a fifth of a core for 5 s
-    /// running, and at most after 5 minutes. The reads wait likewise for the measured ingest's tail: at 1M its 50,000
-    /// users' changes make the feature and interaction shards of 62,500 users each write their whole state, which took
-    /// a quarter of the host's CPU during the reads (docs/benchmarks.md, ninth session).
+    /// users that tail is a million packs. The measured phases are meant for the population at rest, the same at every
+    /// N: so they start once nearly every profile is packed (the host's gauge profilegrid.profiles.unpacked at most 1% of
+    /// the users, plus 50) and the host used under a fifth of a core for 5 s running, and at most after 5 minutes.
+    /// CPU alone was not enough: packing comes in bursts as the profiles' residency checks come due, so a quiet 5 s
+    /// could fall before most of the packs, which then ran during the measured ingest (at 300k users, 5% of the host's
+    /// samples and the timer queue's lock contended by the checks of a quarter of a million profiles; docs/benchmarks.md,
+    /// twelfth session). The reads wait likewise for the measured ingest's tail: at 1M its 50,000 users' changes make
+    /// the feature and interaction shards of 62,500 users each write their whole state, which took a quarter of the
+    /// host's CPU during the reads (ninth session), and those users pack 30-60 s after it.
     /// </summary>
-    private static async Task SettleAsync(BenchHost host, Action<string> log, string after)
+    private static async Task SettleAsync(BenchHost host, int users, Action<string> log, string after)
     {
         var clock = Stopwatch.StartNew();
+        var mostUnpacked = 50 + (users / 100);
         while (clock.Elapsed < TimeSpan.FromMinutes(5))
         {
             var meter = host.StartCpuMeter();
             await Task.Delay(TimeSpan.FromSeconds(5));
             var used = meter.Stop();
-            if (used.Server < 0.2)
+            var unpacked = await host.UnpackedProfilesAsync();
+            if (used.Server < 0.2 && (unpacked is null || unpacked <= mostUnpacked))
             {
-                log($"host at rest after {after} in {clock.Elapsed.TotalSeconds:F0} s (last 5 s: {used.Server:F2} cores)");
+                log($"host at rest after {after} in {clock.Elapsed.TotalSeconds:F0} s (last 5 s: {used.Server:F2} cores; profiles unpacked: {unpacked?.ToString("N0") ?? "not reported"})");
                 return;
             }
         }
@@ -181,7 +187,7 @@ public static class GrowthBench
                 throw new InvalidOperationException($"the population is incomplete; nothing measured on it would mean anything. Host warnings: {host.Warnings()}.");
             }
 
-            await SettleAsync(host, log, "the populate");
+            await SettleAsync(host, users, log, "the populate");
             var ingest = await ProfileGridRun.IngestAsync(host, measured, options.Concurrency, log);
 
             // The sampled users' populate sessions and whatever the measured ingest sent them.
@@ -190,7 +196,7 @@ public static class GrowthBench
                 .Concat(measured.Requests.SelectMany(r => r.Events).Where(e => sampled.Contains(e.UserId))));
             var (verified, verification) = await ProfileGridRun.VerifyAsync(host.Client, GrowthPopulation.Tenant, expected);
             log($"exactly-once check: {verification}");
-            await SettleAsync(host, log, "the measured ingest");
+            await SettleAsync(host, users, log, "the measured ingest");
 
             var reads = await ProfileGridRun.ReadAsync(
                 host, GrowthPopulation.Tenant, population.UserIds, options.LatencyRequests, options.LatencyConcurrency, options.ReadWarmup, options.Seed, log);

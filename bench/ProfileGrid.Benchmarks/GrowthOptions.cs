@@ -55,8 +55,9 @@ public sealed class GrowthOptions
            the simulator's stream (seed --seed, 300 users) and re-keyed to the user (event, session and order ids), its
            times moved into the last 30 days. Sent through gRPC like the measured ingest, timed, and waited for until
            applied and durable; then the host's working set is read, and the benchmark waits until the host is at
-           rest (under 0.2 cores for 5 s, at most 5 min: the load's tail of packing idle profiles, shard writes and
-           lake archiving is not what is measured).
+           rest (nearly every profile packed, by the host's gauge profilegrid.profiles.unpacked, and under 0.2 cores
+           for 5 s; at most 5 min: the load's tail of packing idle profiles, shard writes and lake archiving is not
+           what is measured).
         2. Ingest: --events events of the same kind of sessions, each for a user drawn uniformly from the N (so at 1M
            users most sessions land on a profile no other session touches), packed into requests with whole sessions
            kept together, times in the last day. Acknowledged and end-to-end (applied + durable) events/s, measured as

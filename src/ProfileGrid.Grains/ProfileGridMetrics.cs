@@ -31,6 +31,7 @@ public sealed class ProfileGridMetrics
     private readonly Histogram<double> _writeDuration;
     private readonly Histogram<double> _trainingDuration;
     private readonly ConcurrentDictionary<int, PartitionBacklog> _partitions = new();
+    private long _unpackedProfiles;
 
     public ProfileGridMetrics(IMeterFactory meters)
     {
@@ -51,7 +52,13 @@ public sealed class ProfileGridMetrics
         meter.CreateObservableGauge(
             "profilegrid.ingest.records_awaiting_dispatch", () => Backlog(static b => b.RecordsAwaitingDispatch), "{record}",
             "Log records appended (acknowledged) but not yet handed to their profiles, per log partition hosted by this silo");
+        meter.CreateObservableGauge(
+            "profilegrid.profiles.unpacked", () => Volatile.Read(ref _unpackedProfiles), "{profile}",
+            "Profile activations in this silo holding their state as objects: in use, or idle for less than Residency:PackIdleAfter and one check");
     }
+
+    /// <summary>A profile activation began (true) or stopped (false) holding its state as objects: activated or unpacked; packed or deactivated.</summary>
+    public void ProfileUnpackedChanged(bool unpacked) => Interlocked.Add(ref _unpackedProfiles, unpacked ? 1 : -1);
 
     /// <summary>
     /// Counts the events of an acknowledged request, per event type and source: tallied here first, so that the counter

@@ -156,6 +156,7 @@ public sealed partial class UserProfileGrain(
     // its view from a copy (ProfileToRead) and leaves the profile packed.
     private byte[]? _packed;
     private int _uses;
+    private bool _countedUnpacked;
     private int _usesAtLastCheck;
     private int _idleChecks;
 
@@ -202,6 +203,7 @@ public sealed partial class UserProfileGrain(
         _feedbackChanged = FeedbackReport.HasFeedback(Profile);
         PushFeedbackIfChanged();
         _consentReported = Profile.Preferences.PersonalizationOptIn != false;
+        CountUnpacked(true);
         WatchResidency();
         return Task.CompletedTask;
     }
@@ -227,9 +229,16 @@ public sealed partial class UserProfileGrain(
             // Reported where it failed; the unsaved changes are still marked and written below.
         }
 
-        if (_unsaved)
+        try
         {
-            await PersistAsync(behind: true);
+            if (_unsaved)
+            {
+                await PersistAsync(behind: true);
+            }
+        }
+        finally
+        {
+            CountUnpacked(false);
         }
     }
 
@@ -582,6 +591,7 @@ public sealed partial class UserProfileGrain(
         _packedFacts = (state.State.MergedInto, state.State.Profile.EventsApplied);
         _packed = packer.Pack(state.State);
         state.State = null!;
+        CountUnpacked(false);
     }
 
     private UserProfileGrainState Unpack(bool watchIdle = true)
@@ -589,12 +599,23 @@ public sealed partial class UserProfileGrain(
         var unpacked = packer.Unpack(_packed!);
         state.State = unpacked;
         _packed = null;
+        CountUnpacked(true);
         if (watchIdle)
         {
             WatchResidency();
         }
 
         return unpacked;
+    }
+
+    /// <summary>Keeps the silo's count of unpacked profiles (<see cref="ProfileGridMetrics"/>) by this activation's transitions.</summary>
+    private void CountUnpacked(bool unpacked)
+    {
+        if (_countedUnpacked != unpacked)
+        {
+            _countedUnpacked = unpacked;
+            metrics.ProfileUnpackedChanged(unpacked);
+        }
     }
 
     /// <summary>Drops the cached views: the next read builds from the changed state.</summary>

@@ -88,6 +88,35 @@ public class ObservabilityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_unpacked_profiles_gauge_counts_profiles_in_use_and_falls_as_idle_ones_pack()
+    {
+        // Profiles pack after 3 to 6 s without a use (two residency checks); writes behind come 200 ms after the events.
+        await using var silo = await SiloProcess.StartEphemeralAsync("--ProfileGrid:Residency:PackIdleAfter=00:00:03", "--ProfileGrid:Ingest:FlushInterval=00:00:00.200");
+        const string Gauge = "profilegrid_profiles_unpacked";
+        var tenant = "residency-" + Guid.NewGuid().ToString("N")[..6];
+        var users = new[] { "Zoë", "用户-1", "u/" + new string('x', 200) };
+        var request = new IngestEventsRequest { Tenant = tenant };
+        request.Events.Add(users.Select((user, i) => PageView(user, $"p-{i}", "web")));
+        Assert.Equal(3, (await silo.Client.IngestEventsAsync(request)).Accepted);
+
+        // Each profile holds its state as objects while in use, then packs once idle.
+        await ScrapeUntilAsync(silo, m => m.Sum(Gauge) == 3);
+        await ScrapeUntilAsync(silo, m => m.Sum(Gauge) == 0);
+
+        // A read of a packed profile answers from a copy and leaves it packed: the gauge does not move.
+        var read = await silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = users[1] });
+        Assert.Equal(1, read.EventsApplied);
+        Assert.Equal(0, (await PrometheusText.ScrapeAsync(silo.Http)).Sum(Gauge));
+
+        // An event unpacks its profile (and only its profile) until that one is idle again.
+        var more = new IngestEventsRequest { Tenant = tenant };
+        more.Events.Add(PageView(users[2], "p-more", "app"));
+        Assert.Equal(1, (await silo.Client.IngestEventsAsync(more)).Accepted);
+        await ScrapeUntilAsync(silo, m => m.Sum(Gauge) == 1);
+        await ScrapeUntilAsync(silo, m => m.Sum(Gauge) == 0);
+    }
+
+    [Fact]
     public async Task Operators_get_a_detailed_health_report_the_admin_api_and_the_Orleans_dashboard_from_this_machine()
     {
         await using var silo = await SiloProcess.StartEphemeralAsync("--ProfileGrid:Admin:OrleansDashboard=true");
