@@ -64,7 +64,7 @@ public static class ProfileGridGrainsExtensions
         // Made on first use, by factories: a silo without a lake has no ILakeStore, and the container's validation at
         // build time must not ask for one.
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeArchiver>(sp));
-        services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeReader>(sp));
+        services.TryAddSingleton(sp => new Lake.LakeReader(sp.GetService<Lake.ILakeStore>(), sp.GetRequiredService<IEventLog>(), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeRebuilder>(sp));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<Lake.LakeSnapshotter>(sp));
         services.TryAddSingleton<Lake.ProfileDayBounds>();

@@ -11,8 +11,15 @@ namespace ProfileGrid.Grains.Lake;
 /// For the erasure and identity-merge jobs as much as for rebuilds; a job about a few users reads only the days their
 /// profiles' events span (<see cref="ReadUsersAsync"/>, <see cref="ProfileDayBounds"/>).
 /// </summary>
-public sealed class LakeReader(ILakeStore store, IEventLog log, Serializer serializer)
+/// <remarks>
+/// A silo without a lake (a memory run without ProfileGrid:Lake:Folder, or ProfileGrid:Lake:Enabled false) has no
+/// <see cref="ILakeStore"/>: the log is then the whole history, and only the lake reads refuse.
+/// </remarks>
+public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer serializer)
 {
+    private ILakeStore store => lakeStore ?? throw new InvalidOperationException(
+        "This silo has no lake (ProfileGrid:Lake is off, or a memory run has no ProfileGrid:Lake:Folder): there is nothing archived to read.");
+
     /// <summary>
     /// The tenant's rows in the lake (only <paramref name="userId"/>'s when given), deduplicated, in log order.
     /// Holds the rows read in memory to order them (a whole tenant's when no user is given): a job about a few users
