@@ -249,7 +249,10 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
     {
         var check = new Checker(string.Empty);
         check.Tenant(tenant, "tenant", limits.MaxStringLength);
-        check.UserId(userId, "user_id", limits.MaxStringLength);
+
+        // A visitor's profile is named "anon:" + the anonymous id, which events may send as long as any id.
+        var anonymous = userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal);
+        check.UserId(userId, "user_id", limits.MaxStringLength + (anonymous ? AnonymousPrefix.Length : 0));
         error = check.Error;
         return error is null;
     }
