@@ -159,6 +159,29 @@ public class GatewayTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Two_users_events_with_the_same_id_are_both_applied_in_one_request_as_in_two()
+    {
+        // A client numbering events per user (a CRM's row numbers) sends the same id for two people: whether they share a
+        // request or not, each is applied once; the same user's id twice is the replay that changes nothing.
+        var (first, second, third, fourth) = (NewUser(), NewUser(), NewUser(), NewUser());
+        var together = await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(first, "row-1"), PageView(second, "row-1"), PageView(first, "row-1") } });
+        var apart = new[]
+        {
+            await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(third, "row-1") } }),
+            await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(fourth, "row-1") } }),
+            await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { PageView(third, "row-1") } }),
+        };
+
+        Assert.Equal((2, 1), (together.Accepted, together.Duplicates));
+        Assert.Equal(3, apart.Sum(a => a.Accepted)); // the replay is acknowledged and then changes nothing
+        foreach (var user in new[] { first, second, third, fourth })
+        {
+            var profile = await WaitForProfileAsync(user, p => p.EventsApplied >= 1);
+            Assert.Equal(1, profile.Behavior.EventCounts["page_view"]);
+        }
+    }
+
+    [Fact]
     public async Task An_oversized_batch_is_refused_whole_with_the_limit()
     {
         var user = NewUser();

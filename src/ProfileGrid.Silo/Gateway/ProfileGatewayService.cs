@@ -47,7 +47,8 @@ public sealed partial class ProfileGatewayService(
         }
 
         var response = new IngestEventsResponse();
-        var seenIds = new HashSet<(string Tenant, string EventId)>();
+        // Event ids are deduplicated per profile, as each profile's window does across requests: two users' events may share an id.
+        var seenIds = new HashSet<(string Tenant, string UserId, string EventId)>();
         // Grouped by (tenant, user) as sent, so each profile's key is encoded once per request, not once per event.
         var eventsByUser = new Dictionary<(string Tenant, string UserId), List<(UserEvent Event, int Size)>>();
         var refusedOnArrival = RestJsonGuard.RefusedEvents(context);
@@ -72,7 +73,7 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            if (!seenIds.Add((validated!.Tenant, validated.EventId)))
+            if (!seenIds.Add((validated!.Tenant, validated.UserId, validated.EventId)))
             {
                 response.Duplicates++;
                 stats.For(validated.Tenant)?.Rejected(RejectionCodes.DuplicateInBatch);
