@@ -376,6 +376,19 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_method_a_route_does_not_take_is_405_with_allow_whether_or_not_a_key_is_sent()
+    {
+        // With keys on, the routing's 405 answer had no access rule and came back 403 "answers no one".
+        var (_, key) = await TenantKeyAsync(NewTenant(), "admin");
+        foreach (var sent in new[] { key, null })
+        {
+            var answer = await SendAsync(new HttpMethod("PATCH"), "/v1/tenants/shop/stats", sent);
+            Assert.True(answer.Status == HttpStatusCode.MethodNotAllowed, $"{answer.Status}: {answer.Body}");
+            Assert.Contains("PATCH is not allowed on /v1/tenants/shop/stats; it takes GET", answer.Body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_revoked_key_is_refused_within_the_cache_bound()
     {
         var tenant = NewTenant();

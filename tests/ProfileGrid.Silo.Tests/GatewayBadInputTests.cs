@@ -375,6 +375,8 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     [InlineData("PATCH", "/v1/tenants/shop/stats", null, null, HttpStatusCode.MethodNotAllowed, "method: PATCH is not allowed on /v1/tenants/shop/stats; it takes GET")]
     [InlineData("POST", "/v1/tenants/shop/users/u/profile", "{}", "application/json", HttpStatusCode.MethodNotAllowed, "method: POST is not allowed on /v1/tenants/shop/users/u/profile; it takes GET")]
     [InlineData("POST", "/v1/admin/lake/rebuild", "{}", "text/plain", HttpStatusCode.UnsupportedMediaType, "Content-Type: 'text/plain' is not accepted here")]
+    [InlineData("POST", "/v1/events:ingest", "{\"tenant\": \"shop\", \"events\": []}", "text/plain", HttpStatusCode.UnsupportedMediaType, "Content-Type: 'text/plain' is not accepted here")]
+    [InlineData("POST", "/v1/events:ingest", "tenant=shop", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType, "Content-Type: 'application/x-www-form-urlencoded' is not accepted here")]
     [InlineData("POST", "/v1/admin/lake/rebuild", "{\"tenant\": ", "application/json", HttpStatusCode.BadRequest, "Request body or parameters could not be read")]
     public async Task Refusals_that_aspnet_answers_empty_say_why(string method, string path, string? body, string? contentType, HttpStatusCode expected, string reason)
     {

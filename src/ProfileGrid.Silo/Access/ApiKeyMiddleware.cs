@@ -15,6 +15,9 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
 {
     public const string ApiKeyHeader = "x-api-key";
 
+    // The endpoint routing answers a known path with when the method is not one of its routes' (ASP.NET Core's name for it).
+    private const string MethodNotAllowedEndpoint = "405 HTTP Method Not Supported";
+
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public async Task InvokeAsync(HttpContext http)
@@ -23,9 +26,9 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
         var rule = AccessPolicy.For(endpoint, http.Request.Path);
         if (rule is null)
         {
-            if (endpoint is null)
+            if (endpoint is null || endpoint.DisplayName == MethodNotAllowedEndpoint)
             {
-                // Static files and 404s: nothing of a tenant's behind them.
+                // Static files, 404s and 405s (a route's methods, with Allow): nothing of a tenant's behind them.
                 await next(http);
                 return;
             }
