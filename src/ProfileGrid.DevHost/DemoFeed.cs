@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -154,7 +155,7 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
 
         Console.WriteLine();
         Console.WriteLine($"Segments (model {run.ModelVersion}, {run.Algorithm} on {run.TrainedOn:N0} users in {clock.Elapsed.TotalSeconds:0.0} s; " +
-                          $"silhouette {run.Silhouette:0.000}, bootstrap ARI {run.StabilityAdjustedRandIndex:0.000})");
+                          $"silhouette {run.Silhouette:0.000}, bootstrap ARI {(run.HasStabilityAdjustedRandIndex ? run.StabilityAdjustedRandIndex.ToString("0.000", CultureInfo.InvariantCulture) : "not measured")})");
         Console.WriteLine($"  {run.KReason}");
         Console.WriteLine("  id  label           users  share  recency(d)  orders  revenue  stability  sets it apart");
         foreach (var segment in run.Segments)

@@ -56,7 +56,9 @@ public static class ProfileViews
                 Orders = behavior.Orders,
                 Monetary = ProfileMetrics.Monetary(profile, options),
                 AverageOrderValue = ProfileMetrics.AverageOrderValue(profile, options),
+                // The currencies ordered in: a refund kept for an order not (yet) seen, or in a currency never paid, is no revenue line of 0.00.
                 MonetaryByCurrency = [.. behavior.MonetaryByCurrency
+                    .Where(pair => pair.Value.Orders > 0)
                     .OrderBy(pair => pair.Key, StringComparer.Ordinal)
                     .Select(pair => new Money(pair.Value.Net, pair.Key))],
                 FirstPurchaseAt = behavior.FirstPurchaseAt,

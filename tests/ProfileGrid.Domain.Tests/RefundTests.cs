@@ -74,7 +74,18 @@ public class RefundTests
         Assert.Equal(paid, user.Window("30d").Revenue);
         Assert.Equal(paid, user.Window("365d").Revenue);
         Assert.Equal(before, (ProfileMetrics.Monetary(user.Profile, user.Options), user.Window("30d").Revenue, user.Window("365d").Revenue));
-        Assert.Equal([new Money(100m, "EUR"), new Money(0m, "GBP")], user.Document().Behavior.MonetaryByCurrency);
+        Assert.Equal([new Money(100m, "EUR")], user.Document().Behavior.MonetaryByCurrency); // no revenue line of 0.00 GBP (a black-box finding)
+    }
+
+    [Fact]
+    public void A_refund_before_its_order_shows_no_revenue_line_until_the_order_comes_and_then_the_net()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Refund(Now.AddDays(-1), "USD", 30m, "C-1", "o-buy-1"));
+        Assert.Empty(user.Document().Behavior.MonetaryByCurrency);
+
+        user.Apply(Purchase(Now.AddDays(-2), "USD", 100m, id: "buy-1"));
+        Assert.Equal([new Money(70m, "USD")], user.Document().Behavior.MonetaryByCurrency);
     }
 
     [Fact]

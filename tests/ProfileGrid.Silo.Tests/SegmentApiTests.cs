@@ -304,6 +304,9 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         Assert.Equal(100, first.RootElement.GetProperty("labelThresholds").GetProperty("atRiskAfterDays").GetDouble());
         Assert.Equal(60, first.RootElement.GetProperty("labelThresholds").GetProperty("newWithinDays").GetDouble());
 
+        // The first model has no previous one to agree with: the figure is absent, not the string "NaN" that numeric readers refuse.
+        Assert.False(first.RootElement.TryGetProperty("agreementWithPrevious", out _), first.RootElement.ToString());
+
         // A stricter tenant: 300 days without buying is not yet dormant, nor at risk. The lapsed segment keeps its id,
         // but not a label its rule no longer gives it.
         using var second = await SegmentScenario.SendJsonAsync(
@@ -313,6 +316,7 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         Assert.Equal("casual", relabelled.GetProperty("rule").GetString());
         Assert.Equal("casual", relabelled.GetProperty("label").GetString());
         Assert.Equal("high-value", SegmentOf(second, PlantedType.BigSpender).GetProperty("label").GetString());
+        Assert.InRange(second.RootElement.GetProperty("agreementWithPrevious").GetDouble(), 0.0, 1.0);
 
         // The tenant's thresholds stay until a run names others: a run that names none keeps 400 / 350.
         using var third = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3}""");

@@ -349,8 +349,16 @@ public sealed class SegmentServiceImpl(
         response.KReason = model.KReason;
         response.Silhouette = model.Silhouette;
         response.Inertia = model.Inertia;
-        response.StabilityAdjustedRandIndex = model.StabilityAdjustedRandIndex;
-        response.AgreementWithPrevious = model.AgreementWithPrevious;
+        // NaN in the model means "not measured": absent in the answer, where a JSON "NaN" string would break numeric readers.
+        if (!double.IsNaN(model.StabilityAdjustedRandIndex))
+        {
+            response.StabilityAdjustedRandIndex = model.StabilityAdjustedRandIndex;
+        }
+
+        if (!double.IsNaN(model.AgreementWithPrevious))
+        {
+            response.AgreementWithPrevious = model.AgreementWithPrevious;
+        }
         response.Warnings.AddRange(model.Warnings);
         response.LabelThresholds = new LabelThresholds
         {
