@@ -570,6 +570,14 @@ public sealed partial class EventLogPartitionGrain(
             {
                 LogReplayed(_partition, records, from);
             }
+
+            if (_progress.ReplayRequestedFrom <= from)
+            {
+                // A profile refused again at or before where this replay began: it made no progress, so the next one waits
+                // for the maintenance tick. Replayed at once, a profile that keeps refusing (a merge that could not read its
+                // history) made a loop of a thousand replays and log lines a second.
+                _replayHeld = true;
+            }
         }
         catch (Exception ex)
         {

@@ -45,6 +45,9 @@ public sealed class PartitionProgress
 
     public bool ReplayRequested => _replayFrom is not null;
 
+    /// <summary>Where the requested replay starts; null when none is requested.</summary>
+    public long? ReplayRequestedFrom => _replayFrom;
+
     public bool Replaying => _replayCursor is not null;
 
     public IReadOnlyDictionary<string, UnwrittenRange> Unwritten => _unwritten;
