@@ -199,6 +199,8 @@ public class EventValidatorTests
 
         Assert.False(_validator.TryValidate(wire, "shop", 12, Now, out _, out var error));
         Assert.Equal("events[12].purchase.lines[0].quantity", error!.Field);
+        Assert.Equal("is required: a whole number 1..100000 (absent or 0 is no quantity)", error.Reason); // not "0 is outside 1..100000"
+        Assert.Equal(RejectionCodes.MissingField, RejectionCodes.Of(error));
     }
 
     [Theory]

@@ -59,7 +59,7 @@ public static class AccessHostingExtensions
         keys.MapGet("/keys", async (ApiKeyStore store) => TypedResults.Json(new { keys = (await store.ListAsync()).Select(View).ToArray() }));
         keys.MapPost("/keys", CreateAsync);
         keys.MapPost("/keys/{id}/revoke", async (string id, ApiKeyStore store) =>
-            await store.RevokeAsync(id) is { } key ? Results.Json(View(key)) : Results.NotFound(new { error = $"No API key has id '{id}'." }));
+            await store.RevokeAsync(id) is { } key ? Results.Json(View(key)) : Results.NotFound(new RestEndpoints.ErrorBody($"No API key has id '{id}'.")));
         keys.MapGet("/access", (EndpointDataSource endpoints) => TypedResults.Json(new { endpoints = AccessTable(endpoints) }));
         return app;
     }
@@ -102,7 +102,7 @@ public static class AccessHostingExtensions
 
         if (problems.Count > 0)
         {
-            return Results.BadRequest(new { error = string.Join("; ", problems) });
+            return Results.BadRequest(new RestEndpoints.ErrorBody(string.Join("; ", problems)));
         }
 
         var (key, text) = await store.CreateAsync(request.Name!.Trim(), scopes, tenants, request.AllTenants, request.PermitsPerSecond, request.Burst);

@@ -160,7 +160,7 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
         }
 
         response.ContentType = "application/json; charset=utf-8";
-        return response.WriteAsync(JsonSerializer.Serialize(new { error = message }, Json));
+        return response.WriteAsync(JsonSerializer.Serialize(new { error = message, message }, Json));
     }
 
     /// <summary>grpc-message is percent-encoded UTF-8 (tenant names can be anything).</summary>

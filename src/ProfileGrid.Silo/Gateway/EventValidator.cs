@@ -912,6 +912,13 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
 
         public int? Quantity(int value, string field, int max)
         {
+            if (value == 0)
+            {
+                // proto3 cannot tell an absent number from 0: both mean the field was not given.
+                Fail(field, $"is required: a whole number 1..{max} (absent or 0 is no quantity)");
+                return null;
+            }
+
             if (value < 1 || value > max)
             {
                 Fail(field, $"{value} is outside 1..{max}");

@@ -102,6 +102,12 @@ public static class RestEndpoints
         });
     }
 
-    /// <summary>The body of a REST error: what was wrong, in words.</summary>
-    public sealed record ErrorBody(string Error);
+    /// <summary>
+    /// The body of a REST error: what was wrong, in words. Under "message" as in the transcoded routes' errors
+    /// (google.rpc.Status), so one field reads every error; "error" is the same text, as these routes first answered.
+    /// </summary>
+    public sealed record ErrorBody(string Error)
+    {
+        public string Message => Error;
+    }
 }

@@ -32,7 +32,7 @@ public sealed partial class RestErrorHandler(RequestDelegate next, ILogger<RestE
                 message = GatewayErrors.InternalMessage(errorId);
             }
 
-            await http.Response.WriteAsJsonAsync(new { error = message });
+            await http.Response.WriteAsJsonAsync(new RestEndpoints.ErrorBody(message));
         }
     }
 

@@ -56,20 +56,6 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
-        if (transcoding is not null && transcoding.HttpRule.Body.Length > 0 && !string.IsNullOrEmpty(http.Request.ContentType) && http.Request.ContentLength != 0 && !IsJson(http.Request))
-        {
-            // Transcoding refuses it too, as a 400 about JSON; the status that says "send another content type" is 415.
-            http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            http.Response.ContentType = "application/json; charset=utf-8";
-            await http.Response.WriteAsync(JsonSerializer.Serialize(new
-            {
-                code = (int)StatusCode.InvalidArgument,
-                message = $"Content-Type: '{http.Request.ContentType}' is not accepted here; send the body as application/json (UTF-8)",
-                details = Array.Empty<object>(),
-            }));
-            return;
-        }
-
         if (transcoding is null || transcoding.HttpRule.Body.Length == 0 || !IsUtf8Json(http.Request))
         {
             await next(http);
@@ -305,10 +291,6 @@ public sealed class RestJsonGuard(RequestDelegate next)
     /// <summary>Events of this REST request refused before transcoding (by index), or null.</summary>
     public static IReadOnlyDictionary<int, FieldError>? RefusedEvents(ServerCallContext context) =>
         context.GetHttpContext().Items.TryGetValue(RefusedEventsKey, out var refused) ? (IReadOnlyDictionary<int, FieldError>?)refused : null;
-
-    private static bool IsJson(HttpRequest request) =>
-        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
-        && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
 
     private static bool IsUtf8Json(HttpRequest request) =>
         Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)

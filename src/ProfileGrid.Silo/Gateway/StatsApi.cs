@@ -120,9 +120,12 @@ public static class StatsApi
         TypedResults.NotFound(new RestEndpoints.ErrorBody(
             $"No statistics for tenant '{tenant}': no event, rejection or recommendation was recorded for it (figures appear within {nameof(StatsOptions.FlushInterval)} of the first)."));
 
+    private const string StatsDisabled =
+        "Statistics are not collected: ProfileGrid:Stats:Enabled is false on this silo. Nothing was counted; start the silo with it true (the default) to collect.";
+
     private static IResult Disabled() =>
         TypedResults.Json(
-            new { statsEnabled = false, error = "Statistics are not collected: ProfileGrid:Stats:Enabled is false on this silo. Nothing was counted; start the silo with it true (the default) to collect." },
+            new { statsEnabled = false, error = StatsDisabled, message = StatsDisabled },
             statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private sealed class UtcInstantConverter : JsonConverter<DateTimeOffset>
