@@ -63,7 +63,7 @@ public static class ProfileFeatures
         ArgumentNullException.ThrowIfNull(options);
         features ??= All;
         Check(features);
-        return Extract(ProfileViews.Build(profile, options, now), features);
+        return Extract(ProfileViews.BuildFeatureBasis(profile, options, now), features);
     }
 
     /// <summary>

@@ -46,33 +46,15 @@ public static class ProfileViews
                 Traits = Sorted(demographics.Traits),
                 UpdatedAt = demographics.UpdatedAt,
             },
-            Behavior = new BehaviorView
+            Behavior = BehaviorSummary(profile, options, asOf) with
             {
                 EventCounts = CountsByName(behavior.EventCounts),
-                FirstSeen = behavior.FirstSeen,
-                LastSeen = behavior.LastSeen,
-                Sessions = behavior.Sessions,
                 AverageSessionMinutes = ProfileMetrics.AverageSessionMinutes(profile) is { } minutes ? Math.Round(minutes, 4) : null,
-                Orders = behavior.Orders,
-                Monetary = ProfileMetrics.Monetary(profile, options),
-                AverageOrderValue = ProfileMetrics.AverageOrderValue(profile, options),
                 // The currencies ordered in: a refund kept for an order not (yet) seen, or in a currency never paid, is no revenue line of 0.00.
                 MonetaryByCurrency = [.. behavior.MonetaryByCurrency
                     .Where(pair => pair.Value.Orders > 0)
                     .OrderBy(pair => pair.Key, StringComparer.Ordinal)
                     .Select(pair => new Money(pair.Value.Net, pair.Key))],
-                FirstPurchaseAt = behavior.FirstPurchaseAt,
-                LastPurchaseAt = behavior.LastPurchaseAt,
-                Windows = [.. ProfileMetrics.Windows(profile, options, asOf)],
-                EngagementScore = behavior.EngagementScore,
-                EngagementAsOf = behavior.EngagementAsOf,
-                // Valued at the scores' own basis: the view scales them to its instant, which keeps order and ties.
-                CategoryAffinities = [.. behavior.CategoryScores
-                    .Where(pair => pair.Value > 0)
-                    .Select(pair => new CategoryAffinity(pair.Key, pair.Value))
-                    .OrderByDescending(affinity => affinity.Score)
-                    .ThenBy(affinity => affinity.Category, StringComparer.Ordinal)],
-                CategoryScoresAsOf = behavior.CategoryScoresAsOf,
                 RecentActions = [.. behavior.RecentActions.Select(a => new RecentActionView(a.EventId, a.Kind, a.OccurredAt, Known(a.ProductId), Known(a.Category), Known(a.Detail)))],
                 CartAdds = behavior.CartAdds,
                 CartRemoves = behavior.CartRemoves,
@@ -98,6 +80,55 @@ public static class ProfileViews
                 HourOfDay = [.. context.HourOfDay],
             },
             Feedback = Feedback(profile.Feedback, options),
+        };
+    }
+
+    /// <summary>
+    /// What feature vectors read of a view (<see cref="ProfileFeatures.Extract(ProfileView, IReadOnlyList{string}?)"/>),
+    /// computed by the same code as <see cref="Build"/>: the behaviour summary with its windows and affinities. Recent
+    /// actions, the other layers, completeness and feedback are left empty, so it is never a read's answer. A profile
+    /// pushes its features after each write, and decoding its 50 recent actions for nothing was most of that push.
+    /// </summary>
+    public static ProfileView BuildFeatureBasis(UserProfile profile, ProfileOptions options, DateTimeOffset asOf)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(options);
+        return new ProfileView
+        {
+            Tenant = profile.Tenant,
+            UserId = profile.UserId,
+            AsOf = asOf,
+            WindowsDay = ProfileView.DayOf(asOf),
+            EventsApplied = profile.EventsApplied,
+            DormantAfter = options.DormantAfter,
+            EngagementHalfLife = options.EngagementHalfLife,
+            Behavior = BehaviorSummary(profile, options, asOf),
+        };
+    }
+
+    private static BehaviorView BehaviorSummary(UserProfile profile, ProfileOptions options, DateTimeOffset asOf)
+    {
+        var behavior = profile.Behavior;
+        return new BehaviorView
+        {
+            FirstSeen = behavior.FirstSeen,
+            LastSeen = behavior.LastSeen,
+            Sessions = behavior.Sessions,
+            Orders = behavior.Orders,
+            Monetary = ProfileMetrics.Monetary(profile, options),
+            AverageOrderValue = ProfileMetrics.AverageOrderValue(profile, options),
+            FirstPurchaseAt = behavior.FirstPurchaseAt,
+            LastPurchaseAt = behavior.LastPurchaseAt,
+            Windows = [.. ProfileMetrics.Windows(profile, options, asOf)],
+            EngagementScore = behavior.EngagementScore,
+            EngagementAsOf = behavior.EngagementAsOf,
+            // Valued at the scores' own basis: the view scales them to its instant, which keeps order and ties.
+            CategoryAffinities = [.. behavior.CategoryScores
+                .Where(pair => pair.Value > 0)
+                .Select(pair => new CategoryAffinity(pair.Key, pair.Value))
+                .OrderByDescending(affinity => affinity.Score)
+                .ThenBy(affinity => affinity.Category, StringComparer.Ordinal)],
+            CategoryScoresAsOf = behavior.CategoryScoresAsOf,
         };
     }
 

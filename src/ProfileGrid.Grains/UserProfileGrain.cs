@@ -963,8 +963,9 @@ public sealed partial class UserProfileGrain(
         }
 
         var now = clock.GetUtcNow();
-        // From the read view (built here if the state changed, and then ready for the next read): segments and GetProfile agree.
-        var features = ProfileFeatures.Extract(View(now, now));
+        // From the kept read view, or else from the part of one that vectors read, built by the same code: segments and
+        // GetProfile agree either way, and a write does not decode recent actions and layers for nothing.
+        var features = ProfileFeatures.Extract(_view is { } kept && kept.Covers(now) ? kept.At(now) : ProfileViews.BuildFeatureBasis(ProfileToRead, _options, now));
         var nextWindowChange = ProfileFeatures.NextWindowChange(Profile, _options, now);
         if (!force && _pushedFeatures is not null && nextWindowChange == _pushedNextWindowChange &&
             !ProfileFeatures.MateriallyDiffers(ProfileFeatures.Age(_pushedFeatures, ProfileFeatures.All, _pushedAt, now, _options), features, segmentationOptions.Value.MaterialChange))

@@ -100,6 +100,23 @@ public class ProfileViewTests
         Assert.Equal(["traits"], root.GetProperty("demographics").EnumerateObject().Select(p => p.Name));
     }
 
+    [FsCheck.Xunit.Property(MaxTest = 100)]
+    public void The_feature_basis_gives_the_vector_the_whole_view_gives_at_any_instant(int seed)
+    {
+        // A profile's feature push builds only what vectors read; it must be the read view's vector exactly.
+        var end = Now.AddDays(-(Math.Abs(seed) % 400));
+        var profile = new UserProfile { Tenant = Tenant, UserId = User };
+        foreach (var batch in RandomStreams.Batches(RandomStreams.Generate(seed, 1 + (Math.Abs(seed) % 120), end), seed))
+        {
+            ProfileUpdater.Apply(profile, batch, HeavyUser.Options, end);
+        }
+
+        foreach (var at in new[] { end, end.AddHours(7), end.AddDays(31), end.AddDays(400) })
+        {
+            Assert.Equal(ProfileFeatures.Extract(ProfileViews.Build(profile, HeavyUser.Options, at)), ProfileFeatures.Extract(ProfileViews.BuildFeatureBasis(profile, HeavyUser.Options, at)));
+        }
+    }
+
     [Fact]
     public void The_segmentation_features_are_the_figures_the_view_shows()
     {
