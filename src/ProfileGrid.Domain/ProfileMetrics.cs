@@ -171,7 +171,9 @@ public static class ProfileMetrics
         return (amount, orders);
     }
 
-    private static decimal RoundMoney(decimal amount) => Math.Round(amount, 2, MidpointRounding.AwayFromZero);
+    // Half to even, as Python's decimal and round(), numpy and pandas round: 2205.90 / 12 = 183.825 is 183.82, so an
+    // analyst's check of a figure in pandas gives the same cent.
+    private static decimal RoundMoney(decimal amount) => Math.Round(amount, 2, MidpointRounding.ToEven);
 
     private static double DaysBetween(DateTimeOffset earlier, DateTimeOffset later) =>
         later <= earlier ? 0 : (later - earlier).TotalDays;

@@ -264,16 +264,18 @@ public static class ProfileUpdater
         RecordAnonymousId(profile.AnonymousIds, userEvent.AnonymousId, options.MaxAnonymousIds);
 
         behavior.EventCounts[userEvent.Kind] = behavior.EventCounts.GetValueOrDefault(userEvent.Kind) + 1;
-        behavior.FirstSeen = Earliest(behavior.FirstSeen, time);
-        behavior.LastSeen = Latest(behavior.LastSeen, time);
         if (userEvent.Kind == EventKind.Impression && userEvent.Feedback is { } shown)
         {
             // A list shown is not something the user did: it counts in the feedback layer and by type only, not as
-            // activity (events per day, engagement, sessions, recent actions), which three impressions per page would swamp.
+            // activity (first and last seen, events per day, engagement, sessions, recent actions), which three impressions
+            // per page would swamp, and an email of recommendations to lapsed buyers would make them look active again.
             FeedbackLedger.Impression(profile.Feedback, shown, time, options);
             RecordContext(profile.Context, userEvent, time);
             return;
         }
+
+        behavior.FirstSeen = Earliest(behavior.FirstSeen, time);
+        behavior.LastSeen = Latest(behavior.LastSeen, time);
 
         if (DailyBuckets.GetOrAdd(behavior.DailyBuckets, UtcDay.Of(time), oldestKeptDay) is { } bucket)
         {

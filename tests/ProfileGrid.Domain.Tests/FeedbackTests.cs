@@ -176,10 +176,29 @@ public class FeedbackTests
         Assert.Empty(user.Profile.Behavior.RecentActions);
         Assert.Equal(1, user.Profile.Behavior.EventCounts[EventKind.Impression]);
 
+        Assert.Null(user.Profile.Behavior.LastSeen);
+
         user.Apply(Clicked(Now.AddMinutes(-9), "rec-1", "a"));
         Assert.Equal(1, user.Profile.Behavior.Sessions);
         var action = Assert.Single(user.Profile.Behavior.RecentActions);
         Assert.Equal(("a", EventKind.Click), (action.ProductId, action.Kind));
+        Assert.Equal(Now.AddMinutes(-9), user.Profile.Behavior.LastSeen);
+    }
+
+    [Fact]
+    public void A_list_shown_to_a_lapsed_buyer_leaves_them_lapsed()
+    {
+        // Found by a black-box run on a retail history: an email of recommendations to a customer last seen in 2011 made
+        // them last seen now, staleness 0 and not dormant.
+        var user = new ProfileUnderTest();
+        var lastVisit = Now.AddYears(-3);
+        user.Apply(Of(EventKind.PageView, lastVisit));
+        user.Apply(Shown(Now.AddMinutes(-1), "email-2026-12", "a", "b"));
+
+        Assert.Equal(lastVisit, user.Profile.Behavior.LastSeen);
+        var view = ProfileViews.Build(user.Profile, user.Options, user.Now);
+        Assert.True(view.Dormant, "still dormant");
+        Assert.True(view.StalenessDays > 1000, $"staleness {view.StalenessDays}");
     }
 
     [Fact]

@@ -17,6 +17,18 @@ public class MonetaryTests
     }
 
     [Fact]
+    public void A_half_cent_rounds_to_even_as_pandas_and_python_round_it()
+    {
+        // 2,205.90 over 12 orders is 183.825: Python's decimal, round() and pandas give 183.82 (a black-box check against
+        // pandas found the grid's 183.83, rounded half away from zero).
+        var user = new ProfileUnderTest();
+        user.Apply([.. Enumerable.Range(0, 11).Select(i => Purchase(Now.AddDays(-20 + i), "USD", 183.8m)), Purchase(Now.AddDays(-1), "USD", 2205.90m - (11 * 183.8m))]);
+
+        Assert.Equal(new Money(2205.90m, "USD"), ProfileMetrics.Monetary(user.Profile, user.Options));
+        Assert.Equal(new Money(183.82m, "USD"), ProfileMetrics.AverageOrderValue(user.Profile, user.Options));
+    }
+
+    [Fact]
     public void Orders_in_other_currencies_are_converted_to_the_reporting_currency_and_kept_as_paid()
     {
         var user = new ProfileUnderTest();

@@ -36,15 +36,23 @@ public sealed class RestJsonGuard(RequestDelegate next)
         "profilegrid.v1.RecommendationService.DeleteItems",
         "profilegrid.v1.RecommendationService.TrainRecommender",
         "profilegrid.v1.RecommendationService.EvaluateRecommender",
+
+        // A misspelt "trafic" or "targetting" would start an experiment on everyone.
+        "profilegrid.v1.ExperimentService.CreateExperiment",
+        "profilegrid.v1.ExperimentService.UpdateExperiment",
     };
 
     /// <summary>
     /// Services where a query parameter the request does not read is refused rather than ignored: <c>?N=3</c> or
-    /// <c>?nn=5</c> would otherwise answer with the default n, and the client would never learn why.
+    /// <c>?nn=5</c> would otherwise answer with the default n, <c>?asof=2011-01-01</c> a profile as of now, and the client
+    /// would never learn why.
     /// </summary>
     private static readonly HashSet<string> StrictQueryServices = new(StringComparer.Ordinal)
     {
         "profilegrid.v1.RecommendationService",
+        "profilegrid.v1.ProfileGateway",
+        "profilegrid.v1.SegmentService",
+        "profilegrid.v1.ExperimentService",
     };
 
     public async Task InvokeAsync(HttpContext http)
@@ -181,7 +189,8 @@ public sealed class RestJsonGuard(RequestDelegate next)
     private static FieldError? CheckQuery(HttpContext http, GrpcJsonTranscodingMetadata transcoding)
     {
         var descriptor = transcoding.MethodDescriptor.InputType;
-        var strict = StrictQueryServices.Contains(transcoding.MethodDescriptor.Service.FullName);
+        // Ingest takes everything in its body; a stray parameter there is no reason to refuse a batch of valid events.
+        var strict = StrictQueryServices.Contains(transcoding.MethodDescriptor.Service.FullName) && transcoding.MethodDescriptor.FullName != IngestMethod;
         foreach (var (name, values) in http.Request.Query)
         {
             // Matched as transcoding matches it: the JSON name or the proto name, case-sensitive.
