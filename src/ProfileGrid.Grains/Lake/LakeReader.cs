@@ -17,7 +17,7 @@ namespace ProfileGrid.Grains.Lake;
 /// </remarks>
 public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer serializer)
 {
-    private ILakeStore store => lakeStore ?? throw new InvalidOperationException(
+    private ILakeStore Store => lakeStore ?? throw new InvalidOperationException(
         "This silo has no lake (ProfileGrid:Lake is off, or a memory run has no ProfileGrid:Lake:Folder): there is nothing archived to read.");
 
     /// <summary>
@@ -69,7 +69,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
 
                 // A compaction may delete a part between the listing and its read: its rows are in a compacted file
                 // written before the delete, which the next listing finds.
-                if (await store.ReadAsync(file, cancellationToken) is not { } bytes)
+                if (await Store.ReadAsync(file, cancellationToken) is not { } bytes)
                 {
                     missing = true;
                     continue;
@@ -107,7 +107,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
         var prefix = LakePaths.TenantEvents(tenant);
         if (users is null || users.Values.Any(r => r.IsAll))
         {
-            await foreach (var file in store.ListAsync(prefix, cancellationToken))
+            await foreach (var file in Store.ListAsync(prefix, cancellationToken))
             {
                 if (LakePaths.ParseFile(file.Name) is not null)
                 {
@@ -119,7 +119,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
         }
 
         var days = new List<(DateOnly Day, string Folder)>();
-        await foreach (var folder in store.ListFoldersAsync(prefix, cancellationToken))
+        await foreach (var folder in Store.ListFoldersAsync(prefix, cancellationToken))
         {
             if (LakePaths.ParseDay(folder) is { } day && users.Values.Any(r => r.Contains(day)))
             {
@@ -145,7 +145,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
     private async Task<List<string>> FilesInAsync(string folder, CancellationToken cancellationToken)
     {
         var files = new List<string>();
-        await foreach (var file in store.ListAsync(folder, cancellationToken))
+        await foreach (var file in Store.ListAsync(folder, cancellationToken))
         {
             if (file.Name.IndexOf('/', folder.Length) < 0 && LakePaths.ParseFile(file.Name) is not null)
             {
@@ -195,7 +195,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
     /// <summary>Every file of the lake under <paramref name="prefix"/> (e.g. "events/"), for copying it elsewhere.</summary>
     public async IAsyncEnumerable<LakeFile> FilesAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var file in store.ListAsync(prefix, cancellationToken))
+        await foreach (var file in Store.ListAsync(prefix, cancellationToken))
         {
             yield return file;
         }
