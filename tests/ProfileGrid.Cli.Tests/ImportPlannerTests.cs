@@ -227,5 +227,12 @@ public sealed class ImportPlannerTests : IDisposable
 
         File.WriteAllText(path, """{ "fields": { "time": "t", "user": "u" }, "colums": {} }""");
         Assert.Contains("colums", Assert.Throws<InvalidDataException>(() => ImportMapping.Load(path)).Message);
+
+        // A misspelt field is named with the fields there are, not with .NET's type names (a black-box finding).
+        File.WriteAllText(path, """{ "fields": { "time": "t", "user": "u" }, "refundOrderPrefx": "C" }""");
+        var misspelt = Assert.Throws<InvalidDataException>(() => ImportMapping.Load(path)).Message;
+        Assert.Contains("'refundOrderPrefx' (line 1) is not a mapping field; the fields are ", misspelt);
+        Assert.Contains("refundOrderPrefix", misspelt);
+        Assert.DoesNotContain(".NET", misspelt);
     }
 }

@@ -108,6 +108,24 @@ public sealed record ImportMapping
     /// <summary>Country names of the file to ISO 3166-1 alpha-2 codes (an empty code: leave the country out without a warning).</summary>
     public IReadOnlyDictionary<string, string> Countries { get; set; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// A JSON error in the words of the mapping file: the serializer names its own .NET types ("could not be mapped to any
+    /// .NET member contained in type 'ProfileGrid.Cli.BulkImport.ImportMapping'"), which tells a user nothing.
+    /// </summary>
+    private static string Describe(JsonException ex)
+    {
+        var line = ex.LineNumber is { } at ? $" (line {at + 1})" : string.Empty;
+        var unknown = System.Text.RegularExpressions.Regex.Match(ex.Message, "^The JSON property '(?<name>.*)' could not be mapped to any .NET member");
+        if (unknown.Success)
+        {
+            var nested = ex.Path is { Length: > 2 } where && where.LastIndexOf('.') > 1 ? $" in {where[2..where.LastIndexOf('.')]}" : string.Empty;
+            return $"'{unknown.Groups["name"].Value}'{nested}{line} is not a mapping field; the fields are " +
+                string.Join(", ", MappingJson.Default.ImportMapping.Properties.Select(p => p.Name).Order(StringComparer.Ordinal));
+        }
+
+        return $"{ex.Path ?? "$"}{line}: {ex.Message}";
+    }
+
     /// <summary>Reads and checks a mapping file; throws <see cref="InvalidDataException"/> listing every problem.</summary>
     public static (ImportMapping Mapping, string Fingerprint) Load(string path)
     {
@@ -119,7 +137,7 @@ public sealed record ImportMapping
         }
         catch (JsonException ex)
         {
-            throw new InvalidDataException($"{path}: not a mapping file: {ex.Message}");
+            throw new InvalidDataException($"{path}: not a mapping file: {Describe(ex)}");
         }
 
         if (mapping is null)
