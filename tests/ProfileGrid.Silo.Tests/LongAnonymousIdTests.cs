@@ -38,18 +38,7 @@ public class LongAnonymousIdTests
 
         var profileName = "anon:" + anonymous;
         var profile = await SegmentScenario.PollAsync(
-            async () =>
-            {
-                try
-                {
-                    return await silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = profileName });
-                }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
-                {
-                    return null;
-                }
-            },
-            p => p?.EventsApplied == 1, "the visitor's event applied");
+            () => Identity.IdentityWorld.TryGetAsync(silo, tenant, profileName), p => p?.EventsApplied == 1, "the visitor's event applied");
         Assert.Equal(profileName, profile!.UserId);
 
         var path = $"/v1/tenants/{Uri.EscapeDataString(tenant)}/users/{Uri.EscapeDataString(profileName)}";

@@ -18,7 +18,7 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
     // The endpoint routing answers a known path with when the method is not one of its routes' (ASP.NET Core's name for it).
     private const string MethodNotAllowedEndpoint = "405 HTTP Method Not Supported";
 
-    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public async Task InvokeAsync(HttpContext http)
     {
@@ -160,7 +160,7 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
         }
 
         response.ContentType = "application/json; charset=utf-8";
-        return response.WriteAsync(JsonSerializer.Serialize(new { error = message, message }, Json));
+        return response.WriteAsync(JsonSerializer.Serialize(new RestEndpoints.ErrorBody(message), Json));
     }
 
     /// <summary>grpc-message is percent-encoded UTF-8 (tenant names can be anything).</summary>
