@@ -283,8 +283,10 @@ public static class ProfileUpdater
         }
 
         AddEngagement(behavior, time, options.EngagementHalfLife);
-        // CRM records (exports, back-office updates) describe the user but are not visits.
-        if (userEvent.Source != Channel.Crm)
+        // CRM records (exports, back-office updates) describe the user but are not visits, and neither is a refund: the
+        // shop gives the money back (an order export's cancellation row, a return booked at the till) whatever channel
+        // reports it.
+        if (userEvent.Source != Channel.Crm && userEvent.Kind != EventKind.Refund)
         {
             Sessionizer.Record(behavior, time, userEvent.Kind == EventKind.SessionStart, options, oldestKeptDay);
         }

@@ -35,6 +35,21 @@ public class RefundTests
     }
 
     [Fact]
+    public void A_refund_is_not_a_visit_from_any_channel()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Purchase(Now.AddDays(-3), "USD", 100m, id: "buy-1"),
+            Refund(Now.AddDays(-2), "USD", 30m, "C-1", "o-buy-1", id: "web-refund") with { Source = Channel.Web },
+            Refund(Now.AddDays(-1), "USD", 20m, "C-2", "o-buy-1", id: "app-refund") with { Source = Channel.App });
+
+        Assert.Equal(1, user.Profile.Behavior.Sessions);
+        Assert.Equal(1, user.Window("30d").Sessions);
+        Assert.Equal(new Money(50m, "USD"), user.Document().Behavior.Monetary);
+    }
+
+    [Fact]
     public void A_refund_of_an_order_from_before_the_history_leaves_revenue_at_zero_not_below()
     {
         var user = new ProfileUnderTest();

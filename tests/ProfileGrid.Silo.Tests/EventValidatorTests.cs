@@ -95,6 +95,13 @@ public class EventValidatorTests
         var missing = Refund();
         missing.Refund = null;
         Assert.Contains("required for a refund", Rejection(missing).Reason);
+
+        // A partial return's lines with the whole order's amount: which to give back is not the grid's guess.
+        var both = Refund();
+        both.Refund.Amount = "12.50";
+        var rejection = Rejection(both);
+        Assert.Equal("events[3].refund.amount", rejection.Field);
+        Assert.Contains("either lines", rejection.Reason);
     }
 
     [Fact]

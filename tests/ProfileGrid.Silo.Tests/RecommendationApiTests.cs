@@ -227,6 +227,20 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
             .Where(i => i.GetProperty("itemId").GetString() is "a-4" or "a-5" or "a-6").ToList();
         Assert.NotEmpty(titled);
         Assert.All(titled, i => Assert.Equal($"Book «{i.GetProperty("itemId").GetString()}», 2nd ed.", i.GetProperty("title").GetString()));
+
+        // What is not known is left out of a REST answer, not sent as "": no title for items known from events, no
+        // experiment or re-ranker for a user in none.
+        using var recommended = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/users/alice/recommendations?n=10");
+        var answer = recommended.RootElement;
+        foreach (var absent in new[] { "experimentId", "variant", "reranker" })
+        {
+            Assert.False(answer.TryGetProperty(absent, out _), $"{absent} in {answer}");
+        }
+
+        var items = answer.GetProperty("items").EnumerateArray().ToList();
+        Assert.All(items.Where(i => !BookItems.Contains(i.GetProperty("itemId").GetString())), i => Assert.False(i.TryGetProperty("title", out _), i.ToString()));
+        Assert.All(items.Where(i => i.TryGetProperty("price", out _)), i => Assert.NotEqual("", i.GetProperty("price").GetString()));
+        Assert.All(items, i => Assert.DoesNotContain(i.EnumerateObject(), p => p.Value.ValueKind == System.Text.Json.JsonValueKind.String && p.Value.GetString() == ""));
     }
 
     [Fact]

@@ -71,13 +71,11 @@ internal static class CatalogEdge
         var proto = new WireCatalogItem
         {
             ItemId = item.ItemId,
-            Category = item.Category ?? "",
-            Price = item.Price?.ToString(CultureInfo.InvariantCulture) ?? "",
-            Currency = item.Currency ?? "",
             Available = item.Available,
             UpdatedAt = item.UpdatedAt.ToString("O", CultureInfo.InvariantCulture),
             Deleted = item.Deleted,
         };
+        SetKnown(proto, item.Category, item.Price, item.Currency);
         proto.Tags.AddRange(item.Tags);
         proto.Attributes.Add(item.Attributes);
         return proto;
@@ -88,12 +86,10 @@ internal static class CatalogEdge
         var proto = new WireCatalogItem
         {
             ItemId = item.ItemId,
-            Category = item.Category ?? "",
-            Price = item.Price?.ToString(CultureInfo.InvariantCulture) ?? "",
-            Currency = item.Currency ?? "",
             Available = item.Available,
             FromEvents = item.FromEvents,
         };
+        SetKnown(proto, item.Category, item.Price, item.Currency);
         proto.Tags.AddRange(item.Tags);
         foreach (var (key, value) in item.Attributes)
         {
@@ -101,5 +97,20 @@ internal static class CatalogEdge
         }
 
         return proto;
+    }
+
+    /// <summary>Unknown category and price stay out of the answer (optional fields set to "" would be written).</summary>
+    private static void SetKnown(WireCatalogItem proto, string? category, decimal? price, string? currency)
+    {
+        if (category is not null)
+        {
+            proto.Category = category;
+        }
+
+        if (price is { } known)
+        {
+            proto.Price = known.ToString(CultureInfo.InvariantCulture);
+            proto.Currency = currency ?? "";
+        }
     }
 }

@@ -504,6 +504,11 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
         {
             check.Fail("refund", "needs lines or an amount");
         }
+        else if (wire.Lines.Count > 0 && !string.IsNullOrEmpty(wire.Amount))
+        {
+            // Which one to believe is not ours to guess: a partial return's lines and the full order's amount disagree.
+            check.Fail("refund.amount", "is sent with lines; send either lines (the amount is their total) or an amount");
+        }
         else if (wire.Lines.Count > limits.MaxPurchaseLines)
         {
             check.Fail("refund.lines", $"holds {wire.Lines.Count} lines; the limit is {limits.MaxPurchaseLines}");

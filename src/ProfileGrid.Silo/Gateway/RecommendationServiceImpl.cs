@@ -65,14 +65,27 @@ public sealed partial class RecommendationServiceImpl(
             RulesVersion = served.RulesVersion,
             Personalized = served.Personalized,
             ColdStart = served.ColdStart,
-            SegmentLabel = served.SegmentLabel ?? "",
-            ExperimentId = served.ExperimentId ?? "",
-            Variant = served.Variant ?? "",
-            Reranker = served.Reranker ?? "",
         };
         if (served.SegmentId is { } segmentId)
         {
             response.SegmentId = segmentId;
+        }
+
+        // Set only when known: an optional field set to "" would still be written (REST answers leave unknowns out).
+        if (served.SegmentLabel is { } segmentLabel)
+        {
+            response.SegmentLabel = segmentLabel;
+        }
+
+        if (served.ExperimentId is { } experimentId)
+        {
+            response.ExperimentId = experimentId;
+            response.Variant = served.Variant ?? "";
+        }
+
+        if (served.Reranker is { } reranker)
+        {
+            response.Reranker = reranker;
         }
 
         response.Items.Capacity = served.Items.Count;
@@ -600,8 +613,12 @@ public sealed partial class RecommendationServiceImpl(
             ItemId = item.ItemId,
             Score = item.Score,
             Source = item.Source,
-            Because = item.Because ?? "",
         };
+        if (!string.IsNullOrEmpty(item.Because))
+        {
+            proto.Because = item.Because;
+        }
+
         if (item.Rules.Count > 0)
         {
             proto.Rules.AddRange(item.Rules);
@@ -609,10 +626,21 @@ public sealed partial class RecommendationServiceImpl(
 
         if (item.Catalog is { } known)
         {
-            proto.Category = known.Category ?? "";
-            proto.Price = known.Price?.ToString(CultureInfo.InvariantCulture) ?? "";
-            proto.Currency = known.Currency ?? "";
-            proto.Title = known.Attributes.GetValueOrDefault("title") ?? known.Attributes.GetValueOrDefault("name") ?? "";
+            if (known.Category is { } category)
+            {
+                proto.Category = category;
+            }
+
+            if (known.Price is { } price)
+            {
+                proto.Price = price.ToString(CultureInfo.InvariantCulture);
+                proto.Currency = known.Currency ?? "";
+            }
+
+            if ((known.Attributes.GetValueOrDefault("title") ?? known.Attributes.GetValueOrDefault("name")) is { } title)
+            {
+                proto.Title = title;
+            }
         }
 
         return proto;
