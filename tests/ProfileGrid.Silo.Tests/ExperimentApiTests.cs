@@ -197,6 +197,44 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
         Assert.True(decimal.Parse(outcome.Revenue.Amount, System.Globalization.CultureInfo.InvariantCulture) > 0);
     }
 
+    [Fact]
+    public async Task Feedback_quoting_a_draft_experiments_tag_does_not_count_in_its_results()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "exp-draft");
+        var draft = await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-hybrid") });
+        var madeUp = $"rec-{Guid.NewGuid():N}-x{draft.Number}v0";
+        var now = DateTimeOffset.UtcNow;
+        var request = new IngestEventsRequest { Tenant = tenant };
+        request.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "shown", Type = "impression", UserId = "alice", Source = "app", OccurredAt = Time(now.AddMinutes(-2)),
+            Feedback = new Feedback { RecommendationId = madeUp, Slot = "home", ItemIds = { "a-1", "a-2" } },
+        });
+        request.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "clicked", Type = "click", UserId = "alice", Source = "app", OccurredAt = Time(now.AddMinutes(-1)),
+            Feedback = new Feedback { RecommendationId = madeUp, ItemId = "a-1" },
+        });
+        Assert.Equal(2, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+        await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "alice" }).ResponseAsync,
+            p => p.Feedback?.Clicks == 1,
+            "alice's click applied");
+        // The feedback shards hold her lists (and so her outcome under the tag) once the audit counts the impression.
+        await SegmentScenario.PollAsync(
+            async () =>
+            {
+                using var audit = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/fairness");
+                return audit.RootElement.GetProperty("audit").GetProperty("dimensions")[0].GetProperty("impressions").GetInt64();
+            },
+            impressions => impressions >= 1,
+            "alice's impression in the feedback shards");
+
+        var results = await Experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+        Assert.All(results.Variants, v => Assert.Equal((0L, 0L, 0L), (v.Users, v.Impressions, v.Clicks)));
+        Assert.Contains(results.Notes, n => n.Contains("Not started"));
+    }
+
     private static string Time(DateTimeOffset at) => at.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]

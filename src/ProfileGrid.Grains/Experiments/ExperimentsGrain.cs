@@ -94,7 +94,8 @@ public sealed partial class ExperimentsGrain(
         }
 
         var tenant = this.GetPrimaryKeyString();
-        var shards = await Task.WhenAll(Enumerable.Range(0, segmentationOptions.Value.Shards).Select(shard =>
+        // A draft has served nothing: feedback quoting its tag (a made-up or mistyped list id) is not its result.
+        var shards = experiment.StartedAt is null ? [] : await Task.WhenAll(Enumerable.Range(0, segmentationOptions.Value.Shards).Select(shard =>
             GrainFactory.GetGrain<IFeedbackShardGrain>(SegmentKeys.Shard(tenant, shard)).GetExperimentTalliesAsync(experiment.Number)));
         var byVariant = new Dictionary<int, VariantTally>();
         foreach (var tally in shards.SelectMany(shard => shard))
@@ -105,6 +106,11 @@ public sealed partial class ExperimentsGrain(
         var figures = experiment.Variants.Select((variant, index) => ExperimentTallies.Figures(variant.Key, variant.Control, variant.Weight, byVariant.GetValueOrDefault(index))).ToList();
         var previous = state.State.Looks.GetValueOrDefault(experimentId);
         var result = ExperimentAnalysis.Analyze(experimentId, figures, previous);
+        if (experiment.StartedAt is null)
+        {
+            result = result with { Notes = [.. result.Notes, "Not started: it has served no lists, so nothing counts for it yet."] };
+        }
+
         var unknown = byVariant.Keys.Where(index => index < 0 || index >= experiment.Variants.Count).Sum(index => byVariant[index].Users);
         if (unknown > 0)
         {
