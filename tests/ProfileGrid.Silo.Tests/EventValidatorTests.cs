@@ -188,9 +188,22 @@ public class EventValidatorTests
         Assert.Contains("is not an ISO-8601 timestamp", error!.Reason);
     }
 
+    [Fact]
+    public void An_offset_no_zone_has_is_named_as_the_offset()
+    {
+        var wire = Purchase();
+        wire.OccurredAt = "2026-11-28T12:30:00+25:00";
+
+        Assert.False(_validator.TryValidate(wire, "shop", 7, Now, out _, out var error));
+        Assert.Equal("events[7].occurred_at", error!.Field);
+        Assert.Equal("'2026-11-28T12:30:00+25:00' has the UTC offset +25:00; offsets run from -14:00 to +14:00", error.Reason);
+    }
+
     [Theory]
     [InlineData("0001-01-01T00:00:00+14:00", "'0001-01-01T00:00:00+14:00' lies outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z once moved to UTC")]
     [InlineData("2026-13-01T00:00:00Z", "'2026-13-01T00:00:00Z' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
+    [InlineData("2026-06-01T12:00:00+25:00", "'2026-06-01T12:00:00+25:00' has the UTC offset +25:00; offsets run from -14:00 to +14:00")]
+    [InlineData("2026-06-01T12:00:00-1430", "'2026-06-01T12:00:00-1430' has the UTC offset -1430; offsets run from -14:00 to +14:00")]
     public void An_as_of_that_cannot_be_read_says_why(string value, string reason)
     {
         Assert.False(AsOfParameter.TryParse(value, Now, out var asOf, out var actual));

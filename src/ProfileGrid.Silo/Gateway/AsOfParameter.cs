@@ -23,8 +23,8 @@ public static class AsOfParameter
             !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed))
         {
             var shown = value.Length > 64 ? value[..64] + "..." : value;
-            reason = IsoTimestamps.IsOutOfRange(value)
-                ? $"'{shown}' {IsoTimestamps.OutOfRange}"
+            reason = IsoTimestamps.WhyUnreadable(value) is { } why
+                ? $"'{shown}' {why}"
                 : $"'{shown}' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)";
             return false;
         }

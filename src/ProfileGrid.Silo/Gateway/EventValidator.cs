@@ -843,8 +843,8 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
                 && (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out parsed)
                     || !value.Contains('T')))
             {
-                Fail(field, IsoTimestamps.IsOutOfRange(value)
-                    ? $"'{Truncate(value)}' {IsoTimestamps.OutOfRange}"
+                Fail(field, IsoTimestamps.WhyUnreadable(value) is { } why
+                    ? $"'{Truncate(value)}' {why}"
                     : $"'{Truncate(value)}' is not an ISO-8601 timestamp (e.g. 2026-11-28T17:20:00Z)");
                 return null;
             }

@@ -10,16 +10,32 @@ public static partial class IsoTimestamps
     public const string OutOfRange = "lies outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z once moved to UTC";
 
     /// <summary>
-    /// True for a well-formed timestamp whose instant .NET cannot hold (year 1 with a positive offset, year 9999 with
-    /// a negative one): it is ISO-8601, so "not ISO-8601" would mislead.
+    /// Why a timestamp that is ISO-8601 in shape was not read, after its quoted value: an offset beyond ±14:00 (no
+    /// zone has one), or an instant .NET cannot hold (year 1 with a positive offset, year 9999 with a negative one);
+    /// null when it is not ISO-8601 in shape, which the caller says in its own words.
     /// </summary>
-    public static bool IsOutOfRange(string value)
+    public static string? WhyUnreadable(string value)
     {
         var match = DateAndOffset().Match(value);
-        return match.Success
-            && DateTime.TryParse(match.Groups["local"].Value, CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+        if (!match.Success || !DateTime.TryParse(match.Groups["local"].Value, CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            return null;
+        }
+
+        var offset = match.Groups["offset"];
+        if (offset.Success)
+        {
+            var hours = int.Parse(offset.ValueSpan[1..3], CultureInfo.InvariantCulture);
+            var minutes = offset.Length > 3 ? int.Parse(offset.ValueSpan[^2..], CultureInfo.InvariantCulture) : 0;
+            if (hours > 14 || minutes > 59 || (hours == 14 && minutes > 0))
+            {
+                return $"has the UTC offset {offset.Value}; offsets run from -14:00 to +14:00";
+            }
+        }
+
+        return OutOfRange;
     }
 
-    [GeneratedRegex(@"^\s*(?<local>\d{4}-\d{2}-\d{2}T[0-9:.,]+)(?:[Zz]|[+-]\d{2}(?::?\d{2})?)\s*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\s*(?<local>\d{4}-\d{2}-\d{2}T[0-9:.,]+)(?:[Zz]|(?<offset>[+-]\d{2}(?::?\d{2})?))\s*$", RegexOptions.CultureInvariant)]
     private static partial Regex DateAndOffset();
 }

@@ -135,8 +135,8 @@ internal static class RuleEdge
             return time;
         }
 
-        problems.Add(IsoTimestamps.IsOutOfRange(value)
-            ? $"{field}: '{value}' {IsoTimestamps.OutOfRange}"
+        problems.Add(IsoTimestamps.WhyUnreadable(value) is { } why
+            ? $"{field}: '{value}' {why}"
             : $"{field}: must be an ISO-8601 time such as 2026-12-24T00:00:00Z ('{value}')");
         return null;
     }
