@@ -628,6 +628,27 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         }
     }
 
+    [Fact]
+    public void An_import_refused_for_its_key_says_to_give_a_key_not_to_run_it_again()
+    {
+        var folder = Directory.CreateTempSubdirectory("profilegrid-keys-import-events-");
+        try
+        {
+            var file = Path.Combine(folder.FullName, "orders.csv");
+            File.WriteAllText(file, "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n536365,85123A,HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom\n");
+            var (exit, output) = Run("import-events", "--grid", $"http://127.0.0.1:{Silo.GrpcPort}", "--tenant", NewTenant("csv"), "--file", file,
+                "--mapping", Path.Combine(BulkImportTests.Examples, "online-retail.json"), "--key", "pgk_0000000000000000_not-a-key");
+            Assert.NotEqual(0, exit);
+            Assert.Contains("Unauthenticated", output);
+            Assert.Contains("give a valid API key", output);
+            Assert.DoesNotContain("run the same command again", output);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private static (int Exit, string Output) Run(params string[] args)
     {
         var console = new TestConsole { Profile = { Width = 250 } };

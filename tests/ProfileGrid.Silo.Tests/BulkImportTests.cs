@@ -17,7 +17,7 @@ namespace ProfileGrid.Silo.Tests;
 [Collection(EphemeralSiloCollection.Name)]
 public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
 {
-    private static readonly string Examples = FindExamples();
+    internal static readonly string Examples = FindExamples();
 
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("profilegrid-bulk-");
 

@@ -132,6 +132,7 @@ internal static class ImportEventsCommand
             var sender = new Sender(plan, tenantName, statePath, fingerprint, resume, parse.GetValue(batch), parse.GetValue(parallel));
             var outcome = Failed;
             string? failure = null;
+            var failedWith = StatusCode.OK;
             using (var channel = KeysCommand.Channel(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)), maxSendMessageSize: 16 << 20))
             {
                 var client = new ProfileGateway.ProfileGatewayClient(channel);
@@ -151,6 +152,7 @@ internal static class ImportEventsCommand
                 catch (RpcException ex)
                 {
                     failure = GrpcErrors.Describe(ex);
+                    failedWith = ex.StatusCode;
                 }
             }
 
@@ -191,7 +193,7 @@ internal static class ImportEventsCommand
 
             if (failure is not null)
             {
-                console.MarkupLineInterpolated($"[red]error:[/] {failure}; run the same command again to resume from event {sender.Acknowledged:N0}");
+                console.MarkupLineInterpolated($"[red]error:[/] {failure}; {GrpcErrors.ImportAdvice(failedWith, sender.Acknowledged)}");
             }
 
             return outcome;
