@@ -244,6 +244,25 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task An_oversized_rest_body_sent_without_expect_continue_gets_the_400_not_a_reset_connection()
+    {
+        // What most clients do (HttpClient, requests, fetch): the whole body is on its way before any answer is read.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events:ingest")
+            {
+                Content = new StringContent("{\"tenant\": \"" + new string('x', 5 * 1024 * 1024) + "\"}", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.ExpectContinue = false;
+            using var response = await Silo.Http.SendAsync(request);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.StartsWith("Request body too large", body.GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
     public async Task A_null_event_is_rejected_alone_and_the_rest_is_accepted()
     {
         var user = "u-" + NewId();

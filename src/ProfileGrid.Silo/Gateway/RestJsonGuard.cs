@@ -55,6 +55,31 @@ public sealed class RestJsonGuard(RequestDelegate next)
         "profilegrid.v1.ExperimentService",
     };
 
+    /// <summary>The largest oversized body read (and dropped) so that its sender gets the 400 instead of a reset connection.</summary>
+    private const long OversizedBodyDrainLimit = 64L * 1024 * 1024;
+
+    private static bool ExpectsContinue(HttpRequest request) =>
+        request.Headers.Expect.Any(value => value is not null && value.Contains("100-continue", StringComparison.OrdinalIgnoreCase));
+
+    private static async Task DrainAsync(HttpContext http)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (await http.Request.Body.ReadAsync(buffer, http.RequestAborted) > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException or OperationCanceledException)
+        {
+            // The client stopped sending: the answer is written (or not) all the same.
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public async Task InvokeAsync(HttpContext http)
     {
         var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
@@ -70,10 +95,18 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
-        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit &&
-            http.Request.ContentLength > limit)
+        var bodySize = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>();
+        if (bodySize?.MaxRequestBodySize is { } limit && http.Request.ContentLength > limit)
         {
-            // Refused before reading: a client that sent "Expect: 100-continue" never has to upload the body at all.
+            // Refused before reading: a client that sent "Expect: 100-continue" never has to upload the body at all. One
+            // that did not is already uploading it: answering now and closing would reset the connection under its
+            // write, so that it never reads the answer. Its body is read to the end and dropped first, up to a bound.
+            if (!ExpectsContinue(http.Request) && http.Request.ContentLength <= OversizedBodyDrainLimit && !bodySize.IsReadOnly)
+            {
+                bodySize.MaxRequestBodySize = null;
+                await DrainAsync(http);
+            }
+
             await WriteErrorAsync(http, $"Request body too large. The max request body size is {limit} bytes.");
             return;
         }
