@@ -182,6 +182,37 @@ public class PartitionProgressTests
     }
 
     [Fact]
+    public void Replays_that_end_requested_again_at_their_start_are_counted_until_one_makes_progress()
+    {
+        var progress = new PartitionProgress(0, 0);
+        progress.Appended(0, 10);
+        progress.Appended(10, 20);
+        progress.RequestReplay(0);
+
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            // The profile at 0 refuses its record again: a gap it reports, which asks for a replay from the checkpoint.
+            var (from, _) = progress.BeginReplay();
+            progress.ReplayingAt(0);
+            progress.RequestReplay(0);
+            progress.EndReplay(from, completed: true);
+            Assert.Equal((attempt, (long?)0), (progress.ReplaysWithoutProgress, progress.StalledReplayFrom));
+        }
+
+        // A failed replay made no progress either.
+        var (failedFrom, _) = progress.BeginReplay();
+        progress.EndReplay(failedFrom, completed: false);
+        Assert.Equal(4, progress.ReplaysWithoutProgress);
+
+        // This time it is applied: nothing is asked for again, and the count starts over.
+        var (next, _) = progress.BeginReplay();
+        progress.ReplayingAt(0);
+        progress.Applied("a", 0, unwrittenFrom: null, Now);
+        progress.EndReplay(next, completed: true);
+        Assert.Equal((0, (long?)null), (progress.ReplaysWithoutProgress, progress.StalledReplayFrom));
+    }
+
+    [Fact]
     public void A_replay_that_fails_part_way_is_requested_again()
     {
         var progress = new PartitionProgress(5, 40);

@@ -64,7 +64,9 @@ public sealed record LogPartitionStatus(
     [property: Id(4)] int RecordsAwaitingDispatch,
     [property: Id(5)] bool Replaying,
     [property: Id(6)] long ProfilesSetAside = 0,
-    [property: Id(7)] SetAsideProfile[]? RecentlySetAside = null);
+    [property: Id(7)] SetAsideProfile[]? RecentlySetAside = null,
+    [property: Id(8)] int ReplaysWithoutProgress = 0,
+    [property: Id(9)] long? StalledReplayFrom = null);
 
 /// <summary>
 /// A profile whose state could not be written after the configured number of attempts: the log positions it held

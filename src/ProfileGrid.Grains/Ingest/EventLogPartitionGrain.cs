@@ -149,7 +149,7 @@ public sealed partial class EventLogPartitionGrain(
         var recent = checkpoint.State.RecentlySetAside.Concat(_setAsideUnsaved).TakeLast(10).Reverse().ToArray();
         return Task.FromResult(new LogPartitionStatus(
             _partition, _progress.Checkpoint, _progress.End, _progress.ProfilesUnwritten, _progress.Undispatched, _progress.Replaying,
-            checkpoint.State.SetAsideCount + _setAsideUnsaved.Count, recent));
+            checkpoint.State.SetAsideCount + _setAsideUnsaved.Count, recent, _progress.ReplaysWithoutProgress, _progress.StalledReplayFrom));
     }
 
     async Task<long?> IEventLogPartitionGrain.ArchiveNowAsync()
@@ -571,23 +571,20 @@ public sealed partial class EventLogPartitionGrain(
                 LogReplayed(_partition, records, from);
             }
 
-            if (_progress.ReplayRequestedFrom <= from)
-            {
-                // A profile refused again at or before where this replay began: it made no progress, so the next one waits
-                // for the maintenance tick. Replayed at once, a profile that keeps refusing (a merge that could not read its
-                // history) made a loop of a thousand replays and log lines a second.
-                _replayHeld = true;
-            }
         }
         catch (Exception ex)
         {
             // The range stays requested, so the checkpoint cannot pass it; the next maintenance tick retries it.
-            _replayHeld = true;
             LogReplayFailed(_partition, ex);
         }
         finally
         {
             _progress.EndReplay(from, completed);
+
+            // A replay that made no progress (a profile refused again at or before where it began, or it failed): the
+            // next one waits for the maintenance tick. Replayed at once, a profile that keeps refusing (a merge that could
+            // not read its history) made a loop of a thousand replays and log lines a second.
+            _replayHeld = _progress.ReplaysWithoutProgress > 0;
         }
     }
 

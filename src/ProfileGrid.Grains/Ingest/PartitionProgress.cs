@@ -234,7 +234,28 @@ public sealed class PartitionProgress
         {
             RequestReplay(from);
         }
+
+        // Asked for again at or before its own start (a profile refused again there, or the replay failed): it moved nothing.
+        if (_replayFrom <= from)
+        {
+            ReplaysWithoutProgress++;
+            StalledReplayFrom = _replayFrom;
+        }
+        else
+        {
+            ReplaysWithoutProgress = 0;
+            StalledReplayFrom = null;
+        }
     }
+
+    /// <summary>
+    /// Replays in a row that ended with a replay requested again at or before where they began: none moved the checkpoint's
+    /// floor. A partition waits for its maintenance tick before the next such replay; one that keeps at it is reported.
+    /// </summary>
+    public int ReplaysWithoutProgress { get; private set; }
+
+    /// <summary>Where the last replay without progress must start again; null after one that made progress.</summary>
+    public long? StalledReplayFrom { get; private set; }
 
     private UnwrittenRange Track(string profileKey, long from, long position, DateTimeOffset now)
     {

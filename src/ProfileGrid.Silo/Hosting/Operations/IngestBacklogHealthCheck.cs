@@ -33,10 +33,17 @@ public sealed class IngestBacklogHealthCheck(IGrainFactory grains, IOptions<Inge
             return HealthCheckResult.Degraded("the log partitions did not all report their backlog in time");
         }
 
+        return Assess(partitions, health);
+    }
+
+    /// <summary>The verdict on the partitions' statuses: degraded by a backlog above its limits or a replay that keeps making no progress.</summary>
+    public static HealthCheckResult Assess(IReadOnlyList<LogPartitionStatus> partitions, HealthSettings health)
+    {
         var unwritten = partitions.Sum(p => (long)p.ProfilesWithUnwrittenState);
         var awaiting = partitions.Sum(p => (long)p.RecordsAwaitingDispatch);
         var replaying = partitions.Count(p => p.Replaying);
         var setAside = partitions.Sum(p => p.ProfilesSetAside);
+        var stalled = partitions.Where(p => p.ReplaysWithoutProgress >= health.MaxReplaysWithoutProgress).ToList();
         var data = new Dictionary<string, object>
         {
             ["profilesWithUnwrittenState"] = unwritten,
@@ -45,9 +52,18 @@ public sealed class IngestBacklogHealthCheck(IGrainFactory grains, IOptions<Inge
             ["maxRecordsAwaitingDispatch"] = health.MaxRecordsAwaitingDispatch,
             ["partitionsReplaying"] = replaying,
             ["profilesSetAside"] = setAside,
+            ["partitionsReplayingWithoutProgress"] = stalled.Count,
         };
         var figures = $"{unwritten} profiles with unwritten state (limit {health.MaxUnwrittenProfiles}), {awaiting} log records awaiting dispatch " +
-            $"(limit {health.MaxRecordsAwaitingDispatch}), {replaying} of {partitions.Length} partitions replaying, {setAside} profiles set aside";
+            $"(limit {health.MaxRecordsAwaitingDispatch}), {replaying} of {partitions.Count} partitions replaying, {setAside} profiles set aside";
+        if (stalled.Count > 0)
+        {
+            var which = string.Join(", ", stalled.Select(p => $"partition {p.Partition} from position {p.StalledReplayFrom} ({p.ReplaysWithoutProgress} times)"));
+            return HealthCheckResult.Degraded(
+                $"a replay keeps making no progress: {which}; a profile there keeps refusing its records (GET /v1/admin/ingest shows the partition); {figures}",
+                data: data);
+        }
+
         return unwritten > health.MaxUnwrittenProfiles || awaiting > health.MaxRecordsAwaitingDispatch
             ? HealthCheckResult.Degraded($"ingest backlog above its limit: {figures}", data: data)
             : HealthCheckResult.Healthy(figures, data);

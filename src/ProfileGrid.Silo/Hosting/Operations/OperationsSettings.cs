@@ -84,6 +84,12 @@ public sealed class HealthSettings
     /// <summary>Degraded above this many log records appended but not yet handed to their profiles (the whole cluster).</summary>
     public int MaxRecordsAwaitingDispatch { get; set; } = 1_000;
 
+    /// <summary>
+    /// Degraded when a log partition has replayed this many times in a row without progress (a profile refusing its records
+    /// again each time): its checkpoint is stuck there and events after it are not durable beyond the log.
+    /// </summary>
+    public int MaxReplaysWithoutProgress { get; set; } = 3;
+
     /// <summary>How long the storage probe may take before storage counts as unreachable.</summary>
     public TimeSpan StorageTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -101,6 +107,11 @@ public sealed class HealthSettings
         if (MaxRecordsAwaitingDispatch < 0)
         {
             problems.Add($"{Section}:MaxRecordsAwaitingDispatch must not be negative.");
+        }
+
+        if (MaxReplaysWithoutProgress < 1)
+        {
+            problems.Add($"{Section}:MaxReplaysWithoutProgress must be at least 1.");
         }
 
         if (StorageTimeout <= TimeSpan.Zero || StorageTimeout > TimeSpan.FromMinutes(1))
