@@ -47,7 +47,7 @@ public static class ProfileUpdater
         var remembered = false;
         foreach (var userEvent in events)
         {
-            if (!profile.RecentEventIds.TryAdd(userEvent.EventId))
+            if (!profile.RecentEventIds.TryAdd(userEvent.DedupeId ?? userEvent.EventId))
             {
                 duplicates++;
                 continue;

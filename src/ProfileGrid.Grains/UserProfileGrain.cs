@@ -1006,7 +1006,7 @@ public sealed partial class UserProfileGrain(
         {
             // Read beside the packed state: serving neither unpacks the profile nor counts as a use that keeps it unpacked.
             var (optIn, eventsApplied, items, ignored, targeting) = ProfilePacker.ReadServingInput(packed, withTargeting);
-            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored, targeting));
+            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored, targeting, _packedFacts.MergedInto));
         }
 
         var exists = state.RecordExists || Profile.EventsApplied > 0;
@@ -1016,7 +1016,8 @@ public sealed partial class UserProfileGrain(
         }
 
         return Task.FromResult(new RecommendationInput(
-            exists, Profile.Preferences.PersonalizationOptIn, ItemViews(), PackedServingInput.Ignored(Profile.Feedback), withTargeting ? UserTargeting.Of(Profile) : null));
+            exists, Profile.Preferences.PersonalizationOptIn, ItemViews(), PackedServingInput.Ignored(Profile.Feedback), withTargeting ? UserTargeting.Of(Profile) : null,
+            State.MergedInto));
     }
 
     /// <summary>
@@ -1292,7 +1293,7 @@ public sealed partial class UserProfileGrain(
         }
 
         var before = StatsMark();
-        var result = ProfileUpdater.Apply(EnsureIdentity(), events.Events, _options, clock.GetUtcNow());
+        var result = ProfileUpdater.Apply(EnsureIdentity(), MemberEventIds.Qualified(fromUserId, events.Events), _options, clock.GetUtcNow());
         State.Absorbed[fromUserId] = end;
         StatsChanged(before);
         StateChanged();
@@ -1317,7 +1318,7 @@ public sealed partial class UserProfileGrain(
         if (position > through)
         {
             var before = StatsMark();
-            ProfileUpdater.Apply(EnsureIdentity(), batch.Events, _options, clock.GetUtcNow());
+            ProfileUpdater.Apply(EnsureIdentity(), MemberEventIds.Qualified(fromUserId, batch.Events), _options, clock.GetUtcNow());
             State.Absorbed[fromUserId] = position;
             StatsChanged(before);
             StateChanged();

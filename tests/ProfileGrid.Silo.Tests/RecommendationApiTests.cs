@@ -244,6 +244,47 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_visitor_who_logged_in_is_served_as_the_person_they_are()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-merged");
+        var now = DateTimeOffset.UtcNow;
+        var request = new IngestEventsRequest { Tenant = tenant };
+        request.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "v-1", Type = "page_view", AnonymousId = "visitor-1", Source = "web", OccurredAt = now.AddMinutes(-3).ToString("O"),
+            Page = new PageView { Url = "/home" },
+        });
+        request.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "login", Type = "page_view", UserId = "alice", AnonymousId = "visitor-1", Source = "web", OccurredAt = now.AddMinutes(-2).ToString("O"),
+            Page = new PageView { Url = "/account" },
+        });
+        Assert.Equal(2, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+        await SegmentScenario.PollAsync(
+            async () =>
+            {
+                try
+                {
+                    return await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "anon:visitor-1" });
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    return null;
+                }
+            },
+            profile => profile?.UserId == "alice",
+            "the visitor merged into alice");
+
+        var asVisitor = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "anon:visitor-1", N = 5 });
+        var asAlice = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+
+        Assert.Equal("alice", asVisitor.UserId);
+        Assert.False(asVisitor.ColdStart);
+        Assert.Equal(asAlice.Items.Select(i => i.ItemId), asVisitor.Items.Select(i => i.ItemId));
+        Assert.DoesNotContain(asVisitor.Items, i => i.ItemId is "a-1" or "a-2"); // alice bought them
+    }
+
+    [Fact]
     public async Task An_item_nobody_upserted_is_known_by_what_events_said_of_it()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "rec-catalog");

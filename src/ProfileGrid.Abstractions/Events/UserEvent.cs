@@ -38,6 +38,13 @@ public sealed record UserEvent
     /// taken off the event before it is recorded: neither the log, the lake nor a profile holds them.
     /// </summary>
     [Id(18)] public EventIdentifiers? Identifiers { get; init; }
+
+    /// <summary>
+    /// What the profile recognises a repeat of this event by, when not its <see cref="EventId"/>: a merged member's event
+    /// in its canonical profile carries its member here (event ids are unique per user, not per tenant). Set only
+    /// when the event is applied for a member; never logged.
+    /// </summary>
+    [Id(19)] public string? DedupeId { get; init; }
 }
 
 /// <summary>The identifiers of an identify event, as the identity graph keeps them (docs/identity.md).</summary>

@@ -96,7 +96,8 @@ public sealed record RecommendationInput(
     [property: Id(1)] bool? PersonalizationOptIn,
     [property: Id(2)] ItemInteractionView[] Items,
     [property: Id(3)] ShownItem[]? Ignored = null,
-    [property: Id(4)] UserTargeting? Targeting = null);
+    [property: Id(4)] UserTargeting? Targeting = null,
+    [property: Id(5)] string? MergedInto = null);
 
 /// <summary>What the profile knows of a user that an experiment may target (null: not known).</summary>
 [GenerateSerializer, Immutable, Alias("pg.user-targeting")]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Identity;
+using ProfileGrid.Domain;
 
 namespace ProfileGrid.Grains.Identity;
 
@@ -189,7 +190,9 @@ public sealed partial class IdentityGrain(
         for (var attempt = 1; ; attempt++)
         {
             var (events, ends) = await history.ReadAsync(key.Tenant, [key.UserId, .. members]);
-            var all = events.Values.SelectMany(e => e).OrderBy(e => e.OccurredAt).ThenBy(e => e.EventId, StringComparer.Ordinal).ToList();
+            // Members' events by their qualified ids, as the merge and forwarding applied them.
+            var all = events.SelectMany(e => e.Key == key.UserId ? e.Value : MemberEventIds.Qualified(e.Key, e.Value))
+                .OrderBy(e => e.OccurredAt).ThenBy(e => e.EventId, StringComparer.Ordinal).ToList();
             var memberEnds = members.ToDictionary(m => m, m => ends[m], StringComparer.Ordinal);
             if (await MergeSide(key.Tenant, key.UserId).RebuildWithMembersAsync(new EventBatch(all), ends[key.UserId], memberEnds))
             {

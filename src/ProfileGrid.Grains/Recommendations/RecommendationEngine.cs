@@ -40,7 +40,8 @@ public sealed record ServedList(
     IReadOnlyList<ServedItem> Items,
     string? ExperimentId = null,
     string? Variant = null,
-    string? Reranker = null);
+    string? Reranker = null,
+    string? ServedFor = null);
 
 /// <summary>Why a Recommend call could not be served.</summary>
 public sealed class RecommendationUnavailableException(string message) : Exception(message);
@@ -92,6 +93,12 @@ public sealed partial class RecommendationEngine(
             .GetRecommendationInputAsync(targetsAttributes || rerankerMayRun);
         var segmentTask = SegmentOfAsync(call.Tenant, profileKey);
         var input = await inputTask;
+        if (input.MergedInto is { } canonical && canonical != call.UserId)
+        {
+            // A merged profile (a visitor who logged in) is served as the person it is part of, as GetProfile answers.
+            return await ServeAsync(call with { UserId = canonical }) with { ServedFor = canonical };
+        }
+
         var segment = await segmentTask;
         if (snapshot.Package is not { } package)
         {

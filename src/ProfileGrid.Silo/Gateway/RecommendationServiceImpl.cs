@@ -59,7 +59,7 @@ public sealed partial class RecommendationServiceImpl(
         var response = new RecommendResponse
         {
             Tenant = tenant,
-            UserId = userId,
+            UserId = served.ServedFor ?? userId,
             RecommendationId = served.RecommendationId,
             ModelVersion = served.ModelVersion,
             RulesVersion = served.RulesVersion,

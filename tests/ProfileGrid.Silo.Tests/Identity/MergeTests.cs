@@ -74,6 +74,48 @@ public class MergeTests(IdentitySiloFixture fixture)
         Assert.Equal(1, counted);
     }
 
+    /// <summary>
+    /// Event ids are unique per user, not per tenant: an app numbering its events per device and a shop numbering its
+    /// orders both send "1". A merge, a member's later event and an unmerge's rebuild all keep both.
+    /// </summary>
+    [Fact]
+    public async Task Events_of_the_visitor_and_the_user_that_share_ids_all_count_through_merges_forwarding_and_an_unmerge()
+    {
+        var tenant = NewId("ids-");
+        var (user, phone, tablet) = (NewId("u-"), NewId("v-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        await IngestAsync(Silo, tenant,
+        [
+            Event("1", "purchase", user, null, now.AddDays(-10)),
+            Event("2", "purchase", user, null, now.AddDays(-9)),
+            Event("1", "add_to_cart", null, phone, now.AddDays(-5)),
+            Event("2", "product_view", null, phone, now.AddDays(-5).AddMinutes(1)),
+            Event("3", "product_view", null, phone, now.AddDays(-5).AddMinutes(2)),
+            Event("1", "page_view", null, tablet, now.AddDays(-4)),
+        ]);
+        await WaitForAsync(Silo, tenant, user, 2);
+        await WaitForAsync(Silo, tenant, "anon:" + phone, 3);
+        await WaitForAsync(Silo, tenant, "anon:" + tablet, 1);
+
+        // Logins from both devices, then one more event each from the phone (forwarded) and the user, both numbered "6".
+        await IngestAsync(Silo, tenant, [Event("4", "page_view", user, phone, now.AddDays(-1))]);
+        await WaitForAsync(Silo, tenant, user, 2 + 3 + 1);
+        await IngestAsync(Silo, tenant, [Event("5", "page_view", user, tablet, now.AddHours(-20))]);
+        await WaitForAsync(Silo, tenant, user, 6 + 1 + 1);
+        await IngestAsync(Silo, tenant, [Event("6", "product_view", null, phone, now.AddHours(-1)), Event("6", "page_view", user, null, now.AddMinutes(-50))]);
+        var merged = await WaitForAsync(Silo, tenant, user, 8 + 2);
+        Assert.Equal(1, merged.Behavior.EventCounts["add_to_cart"]);
+        Assert.Equal(2, merged.Behavior.Orders);
+        var phoneMerge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)), m => m.GetProperty("from").GetString() == "anon:" + phone);
+        Assert.Equal(3, phoneMerge.GetProperty("eventsMoved").GetInt32());
+
+        // Without the phone the user is their own five events and the tablet's one, the "1" of each included.
+        await UnmergeAsync(Silo, tenant, phoneMerge.GetProperty("mergeId").GetString()!);
+        var rebuilt = await WaitForAsync(Silo, tenant, user, 5 + 1);
+        Assert.Equal(0, rebuilt.Behavior.EventCounts.GetValueOrDefault("add_to_cart"));
+        Assert.Equal(4, (await TryGetAsync(Silo, tenant, "anon:" + phone))!.EventsApplied);
+    }
+
     [Fact]
     public async Task Replays_and_concurrent_logins_merge_once()
     {
