@@ -462,6 +462,26 @@ public static class ProfileUpdater
     /// <paramref name="time"/> if later. When the profile already remembers its maximum of items, the one interacted
     /// with longest ago (ties: lowest id) is forgotten first; an event older than every remembered item is not recorded.
     /// </summary>
+    /// <summary>
+    /// Whether one more item would take the remembered items past <see cref="ProfileOptions.ItemsMaxBytes"/>. Counted only
+    /// from as many items as the longest ids could fill it with: below that, no ids fill it.
+    /// </summary>
+    private static bool OverItemBytes(Dictionary<string, ItemStats> items, string productId, ProfileOptions options)
+    {
+        if (items.Count < options.ItemsMaxBytes / (ProfileOptions.AssumedMaxStringBytes + ProfileOptions.ItemOverheadBytes))
+        {
+            return false;
+        }
+
+        long bytes = System.Text.Encoding.UTF8.GetByteCount(productId) + ProfileOptions.ItemOverheadBytes;
+        foreach (var id in items.Keys)
+        {
+            bytes += System.Text.Encoding.UTF8.GetByteCount(id) + ProfileOptions.ItemOverheadBytes;
+        }
+
+        return bytes > options.ItemsMaxBytes;
+    }
+
     private static ItemStats? RecordItem(BehaviorState behavior, string? productId, DateTimeOffset time, ProfileOptions options)
     {
         if (string.IsNullOrEmpty(productId))
@@ -476,7 +496,7 @@ public static class ProfileUpdater
             return stats;
         }
 
-        if (items.Count >= options.MaxItemsRemembered)
+        while (items.Count > 0 && (items.Count >= options.MaxItemsRemembered || OverItemBytes(items, productId, options)))
         {
             string? oldest = null;
             var oldestAt = DateTimeOffset.MaxValue;

@@ -99,4 +99,22 @@ public class ItemHistoryTests
 
         Assert.Equal(["b", "c", "new"], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public void A_heavy_rater_keeps_every_item_of_short_ids_and_long_ids_are_bounded_by_bytes()
+    {
+        // MovieLens 100k's heaviest user rated 737 movies; ids of a few digits.
+        var heavy = new ProfileUnderTest();
+        heavy.Apply([.. Enumerable.Range(1, 1000).Select(i => View(Now.AddMinutes(-3000 + i), i.ToString(System.Globalization.CultureInfo.InvariantCulture)))]);
+        Assert.Equal(1000, heavy.Profile.Behavior.Items.Count);
+
+        // 200-character ids: the bytes bound them, the newest kept.
+        var options = new ProfileOptions();
+        var wide = new ProfileUnderTest { Options = options };
+        wide.Apply([.. Enumerable.Range(1, 1000).Select(i => View(Now.AddMinutes(-3000 + i), i.ToString("D200", System.Globalization.CultureInfo.InvariantCulture)))]);
+        var kept = wide.Profile.Behavior.Items;
+        Assert.Equal(options.ItemsMaxBytes / (200 + ProfileOptions.ItemOverheadBytes), kept.Count);
+        Assert.Contains(1000.ToString("D200", System.Globalization.CultureInfo.InvariantCulture), kept.Keys);
+        Assert.DoesNotContain(1.ToString("D200", System.Globalization.CultureInfo.InvariantCulture), kept.Keys);
+    }
 }

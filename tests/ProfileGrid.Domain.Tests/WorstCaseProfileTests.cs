@@ -106,7 +106,8 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
         Assert.Equal(options.MaxAnonymousIds, profile.AnonymousIds.Count);
         Assert.Equal(options.RecentActionsCapacity, behavior.RecentActions.Count);
         Assert.Equal(currencies.Length, behavior.MonetaryByCurrency.Count);
-        Assert.Equal(options.MaxItemsRemembered, behavior.Items.Count);
+        // Ids as long as allowed fill the items' bytes long before their count.
+        Assert.Equal(options.ItemsMaxBytes / (ProfileOptions.AssumedMaxStringBytes + ProfileOptions.ItemOverheadBytes), behavior.Items.Count);
         Assert.InRange(behavior.DailyBuckets.Count, days - 1, days);
 
         Assert.InRange(FeedbackLedger.StoredBytes(profile.Feedback), options.FeedbackMaxBytes / 2, options.FeedbackMaxBytes);

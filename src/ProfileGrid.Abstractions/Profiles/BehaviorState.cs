@@ -96,7 +96,7 @@ public sealed class BehaviorState
 
     /// <summary>
     /// What the user did with each item (product views, cart adds, purchased units' orders, their latest rating), keyed
-    /// by product id; bounded (ProfileOptions.MaxItemsRemembered, the items interacted with longest ago leave first).
+    /// by product id; bounded in count and bytes (ProfileOptions.MaxItemsRemembered, ItemsMaxBytes; the items interacted with longest ago leave first).
     /// What the recommender trains on and filters by.
     /// </summary>
     [Id(21)] public Dictionary<string, ItemStats> Items { get; set; } = new(StringComparer.Ordinal);
