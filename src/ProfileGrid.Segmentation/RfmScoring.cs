@@ -128,6 +128,9 @@ public static class RfmCells
 /// </remarks>
 public sealed class RfmModel
 {
+    /// <summary>How the model's warnings about RFM begin: the RFM cells answer carries them too.</summary>
+    public const string WarningPrefix = "rfm: ";
+
     /// <summary>The features RFM reads, by name: days since the last purchase, orders and revenue.</summary>
     public const string RecencyFeature = "recency_days";
 

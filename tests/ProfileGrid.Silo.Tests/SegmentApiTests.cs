@@ -363,6 +363,9 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         using var today = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3}""");
         Assert.Equal("", EvaluatedAt(today));
         Assert.DoesNotContain(today.RootElement.GetProperty("segments").EnumerateArray(), s => s.GetProperty("rule").GetString() is "high-value" or "browser");
+        // RFM ranks the lapsed base against itself: its champions are lapsed too, and both answers say so.
+        Assert.Contains(today.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.StartsWith("rfm: even the most recent fifth of buyers", StringComparison.Ordinal));
+        Assert.Contains((await Segments.ListRfmCellsAsync(new ListRfmCellsRequest { Tenant = planted.Tenant })).Warnings, w => w.StartsWith("rfm: ", StringComparison.Ordinal));
 
         using var asOfEnd = await SegmentScenario.SendJsonAsync(
             Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3, "asOf": "2011-12-10T00:00:00Z", "dormantAfterDays": 200, "atRiskAfterDays": 100}""");
@@ -375,6 +378,7 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         var lapsed = SegmentOf(asOfEnd, planted.Of(PlantedType.Lapsed).First());
         Assert.InRange(lapsed.GetProperty("facts").GetProperty("daysSinceLastPurchase").GetDouble(), 295, 305);
         Assert.Contains(asOfEnd.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("the run is as of 2011-12-10T00:00:00Z", StringComparison.Ordinal));
+        Assert.Empty((await Segments.ListRfmCellsAsync(new ListRfmCellsRequest { Tenant = planted.Tenant })).Warnings);
         SegmentScenario.AssertTypesSeparated(planted, await SegmentScenario.MembershipsAsync(Segments, planted));
 
         // The explanation measures to the model's instant too.
@@ -402,6 +406,7 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         {
             ("""{"asOf": "2999-01-01T00:00:00Z"}""", "as_of: 2999-01-01T00:00:00Z is in the future"),
             ("""{"asOf": "last tuesday"}""", "as_of: 'last tuesday' is not an ISO-8601 timestamp"),
+            ("""{"asOf": "2000-01-01T00:00:00Z"}""", "as_of: 2000-01-01T00:00:00Z is before the first event of every one of the"),
             ("""{"asOf": "2011-12-10T00:00:00Z", "window": "365d"}""", "as_of: the 365-day counts"),
             ("""{"asOf": "2011-12-10T00:00:00Z", "features": ["recency_days", "frequency_365d"]}""", "as_of: the 365-day counts"),
         })

@@ -265,7 +265,9 @@ public sealed partial class FeatureShardGrain(
     public Task<double[][]> SampleAsync(int maxRows, int seed, DateTimeOffset? asOf)
     {
         var at = asOf ?? clock.GetUtcNow();
-        var entries = Entries.Values.ToArray();
+        // As of a past instant, only the users known then: one first seen later had no history to segment (its tenure
+        // would be negative; moved back it would be clamped to a customer of one day with all its later orders).
+        var entries = asOf is null ? Entries.Values.ToArray() : Entries.Values.Where(e => KnownAt(e, at)).ToArray();
         IEnumerable<ShardEntry> chosen = entries;
         if (entries.Length > maxRows)
         {
@@ -276,6 +278,11 @@ public sealed partial class FeatureShardGrain(
 
         return Task.FromResult(chosen.Select(e => ProfileFeatures.MoveTo(e.Values, ProfileFeatures.All, e.AsOf, at, profileOptions.Value)).ToArray());
     }
+
+    private static readonly int TenureIndex = ProfileFeatures.All.ToList().IndexOf("tenure_days");
+
+    private static bool KnownAt(ShardEntry entry, DateTimeOffset at) =>
+        at >= entry.AsOf || entry.Values[TenureIndex] + (at - entry.AsOf).TotalDays >= 0;
 
     public async Task ApplyModelAsync(SegmentModelView published)
     {

@@ -82,6 +82,12 @@ public sealed partial class SegmentationGrain(
             }
 
             var training = await GatherAsync(settings.Seed, settings.AsOf);
+            if (settings.AsOf is { } asOf && training.Rows.Length == 0 && training.Population > 0)
+            {
+                return new SegmentationRunResult(null,
+                    [$"as_of: {asOf:yyyy-MM-ddTHH:mm:ssZ} is before the first event of every one of the {training.Population:N0} profiles; no one had a history to segment then"],
+                    SegmentationRunOutcome.InvalidSettings);
+            }
             var previous = state.State.Model;
             var version = (previous?.Version ?? 0) + 1;
             var now = clock.GetUtcNow();

@@ -130,6 +130,7 @@ public sealed class SegmentServiceImpl(
             response.Recency = Edges(RfmModel.RecencyFeature, rfm.RecencyEdges);
             response.Frequency = Edges(RfmModel.FrequencyFeature, rfm.FrequencyEdges);
             response.Monetary = Edges(RfmModel.MonetaryFeature, rfm.MonetaryEdges);
+            response.Warnings.AddRange(overview.Model.Warnings.Where(w => w.StartsWith(RfmModel.WarningPrefix, StringComparison.Ordinal)));
         }
 
         var sizes = overview.RfmSizes ?? [];
