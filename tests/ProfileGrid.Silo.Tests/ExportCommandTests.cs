@@ -60,6 +60,16 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
             Assert.Equal(truth[profile.UserId], profile);
         }
 
+        // Counts as JSON numbers, as the REST read writes them (pandas reads "1" as text).
+        var first = System.Text.Json.JsonDocument.Parse(lines[0]).RootElement;
+        using var rest = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get,
+            $"/v1/tenants/{tenant}/users/{Uri.EscapeDataString(first.GetProperty("userId").GetString()!)}/profile?asOf={asOf}");
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, first.GetProperty("eventsApplied").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, first.GetProperty("behavior").GetProperty("orders").ValueKind);
+
+        Assert.Equal(rest.RootElement.GetProperty("eventsApplied").GetInt64(), first.GetProperty("eventsApplied").GetInt64());
+        Assert.All(first.GetProperty("behavior").GetProperty("eventCounts").EnumerateObject(), c => Assert.Equal(System.Text.Json.JsonValueKind.Number, c.Value.ValueKind));
+
         // CSV, read by pandas: one row per profile, the ids and the multi-line trait intact, figures equal to the API's.
         var rows = ReferencePython.Run(
             """

@@ -46,12 +46,11 @@ internal static class ExportCommand
 
             var clock = Stopwatch.StartNew();
             using var channel = KeysCommand.Channel(request.Grid, request.ApiKey);
-            var formatter = new JsonFormatter(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
             long written = 0;
             try
             {
                 var expected = await UsersWithFeaturesAsync(channel, request.Tenant, cancellationToken);
-                await using var writer = await TableWriter<Profile>.CreateAsync(request.Format, request.Out, ProfileColumns.All, formatter.Format);
+                await using var writer = await TableWriter<Profile>.CreateAsync(request.Format, request.Out, ProfileColumns.All, RestJson.Format);
                 await console.Progress().StartAsync(async progress =>
                 {
                     var task = progress.AddTask("exporting profiles", maxValue: Math.Max(expected, 1));
