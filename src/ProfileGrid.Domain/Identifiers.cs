@@ -13,27 +13,72 @@ public static class Identifiers
     public const int MaxEmailLength = 254;
     public const int MinPhoneDigits = 6, MaxPhoneDigits = 15;
 
-    /// <summary>An email trimmed and lower-cased (invariant); null with a reason when it is not an address.</summary>
+    /// <summary>
+    /// An email trimmed and lower-cased (invariant), its domain in the ASCII form DNS uses (IDNA: bücher.de and
+    /// xn--bcher-kva.de are one domain) without a root dot ("example.com." is example.com); null with a reason when it is
+    /// not an address. Not put in a Unicode normal form: the host runs with invariant globalization, which has no
+    /// normalization tables, so an accent typed as a combining mark is another address (clients send the precomposed form).
+    /// </summary>
     public static string? NormaliseEmail(string raw, out string? reason)
     {
         reason = null;
-        var email = raw.Trim().ToLowerInvariant();
-        var at = email.IndexOf('@');
+        var email = raw.Trim();
         if (email.Length > MaxEmailLength)
         {
             reason = $"is longer than {MaxEmailLength} characters";
-        }
-        else if (at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1 || email[(at + 1)..].IndexOf('.') is <= 0 || email.EndsWith('.'))
-        {
-            reason = "is not an email address (one @, a local part, and a domain with a dot)";
-        }
-        else if (email.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-        {
-            reason = "holds white space or control characters";
+            return null;
         }
 
-        return reason is null ? email : null;
+        email = email.ToLowerInvariant();
+        var at = email.IndexOf('@');
+        if (at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1)
+        {
+            reason = "is not an email address (one @ between a local part and a domain)";
+            return null;
+        }
+
+        if (email.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            reason = "holds white space or control characters";
+            return null;
+        }
+
+        var domain = email[(at + 1)..];
+        if (domain.EndsWith('.'))
+        {
+            domain = domain[..^1];
+        }
+
+        if (domain.IndexOf('.') is <= 0 || domain.EndsWith('.') || domain.Contains("..", StringComparison.Ordinal))
+        {
+            reason = "is not an email address: its domain is not a name of two or more labels such as example.com";
+            return null;
+        }
+
+        if (!Ascii.IsValid(domain))
+        {
+            try
+            {
+                domain = Idn.GetAscii(domain);
+            }
+            catch (ArgumentException)
+            {
+                reason = "is not an email address: its domain is not a valid internationalised domain name";
+                return null;
+            }
+        }
+
+        var normalised = email[..(at + 1)] + domain;
+        if (normalised.Length > MaxEmailLength)
+        {
+            reason = $"is longer than {MaxEmailLength} characters once its domain is in ASCII form";
+            return null;
+        }
+
+        return normalised;
     }
+
+    private static readonly System.Globalization.IdnMapping Idn = new() { AllowUnassigned = false, UseStd3AsciiRules = false };
 
     /// <summary>
     /// A phone number as digits, with a leading '+' when it was given in international form ("+" or "00"); spaces, dots,

@@ -9,9 +9,16 @@ public class IdentifiersTests
     [Theory]
     [InlineData(" Jane.Doe@Example.COM ", "jane.doe@example.com")]
     [InlineData("jane.doe+shop@example.co.uk", "jane.doe+shop@example.co.uk")]
-    [InlineData("ÄNNE@bücher.de", "änne@bücher.de")]
+    [InlineData("ÄNNE@bücher.de", "änne@xn--bcher-kva.de")]
+    [InlineData("jane@example.com.", "jane@example.com")]
     public void Emails_are_trimmed_and_lower_cased(string raw, string normalised) =>
         Assert.Equal(normalised, Identifiers.NormaliseEmail(raw, out _));
+
+    [Theory]
+    [InlineData("René@xn--bcher-kva.de")]          // the domain as DNS spells it
+    [InlineData(" RENÉ@BÜCHER.DE. ")]
+    public void One_address_in_any_case_or_domain_spelling_is_one_address(string raw) =>
+        Assert.Equal(Identifiers.NormaliseEmail("rené@bücher.de", out _), Identifiers.NormaliseEmail(raw, out _));
 
     [Theory]
     [InlineData("jane")]
