@@ -72,7 +72,7 @@ internal static class CatalogEdge
         {
             ItemId = item.ItemId,
             Available = item.Available,
-            UpdatedAt = item.UpdatedAt.ToString("O", CultureInfo.InvariantCulture),
+            UpdatedAt = WireTime.Of(item.UpdatedAt),
             Deleted = item.Deleted,
         };
         SetKnown(proto, item.Category, item.Price, item.Currency);

@@ -334,8 +334,8 @@ public sealed partial class ProfileGatewayService(
             Tenant = receipt.Tenant,
             UserId = receipt.UserId,
             ProfilesErased = { receipt.ProfilesErased },
-            Cutoff = receipt.Cutoff.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            CompletedAt = receipt.CompletedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            Cutoff = WireTime.Of(receipt.Cutoff),
+            CompletedAt = WireTime.Of(receipt.CompletedAt),
             NothingHeld = receipt.NothingHeld,
         };
         foreach (var step in receipt.Steps)

@@ -355,6 +355,5 @@ public static class ProfileMapper
         Currency = money.Currency,
     };
 
-    private static string Timestamp(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    private static string Timestamp(DateTimeOffset time) => WireTime.Of(time);
 }

@@ -211,8 +211,8 @@ public sealed partial class RecommendationServiceImpl(
         var e = status.Evaluation;
         response.Version = status.Version;
         response.Fingerprint = status.Fingerprint ?? "";
-        response.PublishedAt = status.PublishedAt?.ToString("O", CultureInfo.InvariantCulture) ?? "";
-        response.LastTrainedAt = status.LastTrainedAt.ToString("O", CultureInfo.InvariantCulture);
+        response.PublishedAt = status.PublishedAt is { } publishedAt ? WireTime.Of(publishedAt) : "";
+        response.LastTrainedAt = WireTime.Of(status.LastTrainedAt);
         response.LastPublished = status.LastPublished;
         response.LoggedLists = status.LoggedLists;
         response.ShownLists = status.ShownLists;
@@ -274,7 +274,7 @@ public sealed partial class RecommendationServiceImpl(
             TestUsers = report.TestUsers,
             HeldOutPairs = report.HeldOutPairs,
             TrainOnlyUsers = report.TrainOnlyUsers,
-            EvaluatedAt = report.EvaluatedAt.ToString("O", CultureInfo.InvariantCulture),
+            EvaluatedAt = WireTime.Of(report.EvaluatedAt),
         };
         response.Algorithms.AddRange(report.Algorithms.Select(a => new AlgorithmEvaluation
         {
@@ -656,7 +656,7 @@ public sealed partial class RecommendationServiceImpl(
 
         var s = status.Settings;
         response.Version = status.Version;
-        response.TrainedAt = status.TrainedAt.ToString("O", CultureInfo.InvariantCulture);
+        response.TrainedAt = WireTime.Of(status.TrainedAt);
         response.Users = status.Users;
         response.Items = status.Items;
         response.Interactions = status.Interactions;

@@ -57,8 +57,8 @@ internal static class RuleEdge
             Segment = rule.Segment ?? "",
             Enabled = rule.Enabled,
             Priority = rule.Priority,
-            StartsAt = rule.StartsAt?.ToString("O", CultureInfo.InvariantCulture) ?? "",
-            EndsAt = rule.EndsAt?.ToString("O", CultureInfo.InvariantCulture) ?? "",
+            StartsAt = rule.StartsAt is { } startsAt ? WireTime.Of(startsAt) : "",
+            EndsAt = rule.EndsAt is { } endsAt ? WireTime.Of(endsAt) : "",
         };
         if (rule.Action is { } action)
         {
@@ -115,7 +115,7 @@ internal static class RuleEdge
         {
             Tenant = tenant,
             Version = rules.Version,
-            UpdatedAt = rules.Version == 0 ? "" : rules.UpdatedAt.ToString("O", CultureInfo.InvariantCulture),
+            UpdatedAt = rules.Version == 0 ? "" : WireTime.Of(rules.UpdatedAt),
         };
         response.Rules.AddRange(rules.Rules.Select(ToProto));
         return response;

@@ -48,7 +48,7 @@ public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<Segme
             Tenant = tenant,
             UserId = userId,
             ModelVersion = explanation.ModelVersion,
-            AsOf = explanation.AsOf.ToString("O", CultureInfo.InvariantCulture),
+            AsOf = WireTime.Of(explanation.AsOf),
             Segment = ToProto(explanation.Segment),
             NearestOther = explanation.NearestOther is { } other ? ToProto(other) : null,
             Margin = explanation.Margin,
@@ -83,7 +83,7 @@ public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<Segme
         SegmentId = segment.SegmentId,
         Label = segment.Label,
         ModelVersion = segment.ModelVersion,
-        Since = segment.Since.ToString("O", CultureInfo.InvariantCulture),
+        Since = WireTime.Of(segment.Since),
         Rfm = segment.Rfm is { } rfm
             ? new RfmScore { Recency = rfm.Recency, Frequency = rfm.Frequency, Monetary = rfm.Monetary, Code = rfm.Code, Cell = rfm.Cell }
             : null,

@@ -340,8 +340,8 @@ public sealed class SegmentServiceImpl(
         }
 
         response.ModelVersion = model.Version;
-        response.TrainedAt = model.TrainedAt.ToString("O", CultureInfo.InvariantCulture);
-        response.EvaluatedAt = model.EvaluatedAt?.ToString("O", CultureInfo.InvariantCulture) ?? "";
+        response.TrainedAt = WireTime.Of(model.TrainedAt);
+        response.EvaluatedAt = model.EvaluatedAt is { } evaluatedAt ? WireTime.Of(evaluatedAt) : "";
         response.Algorithm = model.Algorithm;
         response.Features.AddRange(model.Features);
         response.TrainedOn = model.TrainedOn;
