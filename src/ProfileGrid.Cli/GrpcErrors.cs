@@ -24,6 +24,8 @@ internal static class GrpcErrors
             $"give a key with the ingest scope for this tenant (--key or --key-file), then run the command again: it resumes from event {acknowledged:N0}",
         StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.NotFound or StatusCode.Unimplemented =>
             $"running the same command again will not help; correct what the grid named (the tenant, --grid, the mapping), then run it again: it resumes from event {acknowledged:N0}",
+        StatusCode.ResourceExhausted =>
+            $"if the grid named the request's size, run the command again with a smaller --batch; otherwise run it again as it is: it resumes from event {acknowledged:N0}",
         _ => $"run the same command again to resume from event {acknowledged:N0}",
     };
 }

@@ -459,29 +459,10 @@ public static class ProfileUpdater
 
     /// <summary>
     /// The user's stats for <paramref name="productId"/>, created when new, with <see cref="ItemStats.LastAt"/> moved to
-    /// <paramref name="time"/> if later. When the profile already remembers its maximum of items, the one interacted
-    /// with longest ago (ties: lowest id) is forgotten first; an event older than every remembered item is not recorded.
+    /// <paramref name="time"/> if later. When a new item would take the profile past <see cref="ProfileOptions.MaxItemsRemembered"/>
+    /// or <see cref="ProfileOptions.ItemsMaxBytes"/>, the items interacted with longest ago (ties: lowest id) are forgotten
+    /// first; an event older than every item it would push out is not recorded, and then nothing is forgotten.
     /// </summary>
-    /// <summary>
-    /// Whether one more item would take the remembered items past <see cref="ProfileOptions.ItemsMaxBytes"/>. Counted only
-    /// from as many items as the longest ids could fill it with: below that, no ids fill it.
-    /// </summary>
-    private static bool OverItemBytes(Dictionary<string, ItemStats> items, string productId, ProfileOptions options)
-    {
-        if (items.Count < options.ItemsMaxBytes / (ProfileOptions.AssumedMaxStringBytes + ProfileOptions.ItemOverheadBytes))
-        {
-            return false;
-        }
-
-        long bytes = System.Text.Encoding.UTF8.GetByteCount(productId) + ProfileOptions.ItemOverheadBytes;
-        foreach (var id in items.Keys)
-        {
-            bytes += System.Text.Encoding.UTF8.GetByteCount(id) + ProfileOptions.ItemOverheadBytes;
-        }
-
-        return bytes > options.ItemsMaxBytes;
-    }
-
     private static ItemStats? RecordItem(BehaviorState behavior, string? productId, DateTimeOffset time, ProfileOptions options)
     {
         if (string.IsNullOrEmpty(productId))
@@ -496,30 +477,63 @@ public static class ProfileUpdater
             return stats;
         }
 
-        while (items.Count > 0 && (items.Count >= options.MaxItemsRemembered || OverItemBytes(items, productId, options)))
+        if (ItemsToForget(items, productId, options) is { Count: > 0 } forget)
         {
-            string? oldest = null;
-            var oldestAt = DateTimeOffset.MaxValue;
-            foreach (var (id, seen) in items)
-            {
-                if (seen.LastAt < oldestAt || (seen.LastAt == oldestAt && string.CompareOrdinal(id, oldest) < 0))
-                {
-                    (oldest, oldestAt) = (id, seen.LastAt);
-                }
-            }
-
-            if (oldestAt > time)
+            if (items[forget[^1]].LastAt > time)
             {
                 return null;
             }
 
-            items.Remove(oldest!);
+            foreach (var id in forget)
+            {
+                items.Remove(id);
+            }
         }
 
         stats = new ItemStats { LastAt = time };
         items[productId] = stats;
         return stats;
     }
+
+    /// <summary>
+    /// The items to forget, oldest first, so that <paramref name="productId"/> fits in count and in bytes; null when it
+    /// fits as they are. Bytes are counted only from as many items as the longest ids could fill the budget with.
+    /// </summary>
+    private static List<string>? ItemsToForget(Dictionary<string, ItemStats> items, string productId, ProfileOptions options)
+    {
+        var overCount = items.Count + 1 - options.MaxItemsRemembered;
+        var countsBytes = items.Count >= options.ItemsMaxBytes / (ProfileOptions.AssumedMaxStringBytes + ProfileOptions.ItemOverheadBytes);
+        long bytes = 0;
+        if (countsBytes)
+        {
+            bytes = ItemBytes(productId);
+            foreach (var id in items.Keys)
+            {
+                bytes += ItemBytes(id);
+            }
+        }
+
+        if (overCount <= 0 && bytes <= options.ItemsMaxBytes)
+        {
+            return null;
+        }
+
+        var forget = new List<string>();
+        foreach (var (id, _) in items.OrderBy(item => item.Value.LastAt).ThenBy(item => item.Key, StringComparer.Ordinal))
+        {
+            if (forget.Count >= overCount && bytes <= options.ItemsMaxBytes)
+            {
+                break;
+            }
+
+            forget.Add(id);
+            bytes -= countsBytes ? ItemBytes(id) : 0;
+        }
+
+        return forget;
+    }
+
+    private static long ItemBytes(string productId) => System.Text.Encoding.UTF8.GetByteCount(productId) + ProfileOptions.ItemOverheadBytes;
 
     private static long Quantity(ProductInfo? product) => product is null ? 1 : Math.Max(1, product.Quantity);
 

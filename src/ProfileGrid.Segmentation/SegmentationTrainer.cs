@@ -394,9 +394,9 @@ public static class SegmentationTrainer
         {
             // Quintiles rank buyers against each other: on a history that ended long ago the "champions" are the least
             // lapsed of a lapsed base, which the segment names (judged by days) call dormant.
-            warnings.Add($"{RfmModel.WarningPrefix}even the most recent fifth of buyers last bought {newestFifth:0} days or more before " +
+            warnings.Add($"{RfmModel.WarningPrefix}four fifths of buyers last bought {newestFifth:0} days or more before " +
                 $"{(settings.AsOf is { } runAsOf ? $"as_of ({runAsOf:yyyy-MM-dd})" : "the run")}, past dormant_after_days ({rules.DormantAfterDays:0}): the RFM cells rank " +
-                "buyers against each other, so champions and new customers bought most recently of them, not recently. Run with as_of " +
+                "buyers against each other, so champions and new customers bought most recently of them, not necessarily recently. Run with as_of " +
                 "the day after the history's end to score them as of then.");
         }
 

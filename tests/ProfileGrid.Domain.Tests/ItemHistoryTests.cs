@@ -101,6 +101,23 @@ public class ItemHistoryTests
     }
 
     [Fact]
+    public void A_late_item_that_would_push_out_newer_ones_is_not_recorded_and_forgets_nothing()
+    {
+        // Room for three items of four-character ids (4 + 64 bytes each).
+        var user = new ProfileUnderTest { Options = new ProfileOptions { ItemsMaxBytes = 3 * (4 + ProfileOptions.ItemOverheadBytes) } };
+        user.Apply(View(Now.AddDays(-3), "p001"), View(Now.AddDays(-2), "p002"), View(Now.AddDays(-1), "p003"));
+
+        // As long as all three together, and older than two of them: it would have to push those out.
+        user.Apply(View(Now.AddDays(-2.5), new string('x', 3 * (4 + ProfileOptions.ItemOverheadBytes) - ProfileOptions.ItemOverheadBytes)));
+        Assert.Equal(["p001", "p002", "p003"], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
+
+        // A new one of 70 characters pushes out the two oldest, as many as it needs.
+        var wide = new string('w', 70);
+        user.Apply(View(Now, wide));
+        Assert.Equal(["p003", wide], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void A_heavy_rater_keeps_every_item_of_short_ids_and_long_ids_are_bounded_by_bytes()
     {
         // MovieLens 100k's heaviest user rated 737 movies; ids of a few digits.

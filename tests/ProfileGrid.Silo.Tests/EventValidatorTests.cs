@@ -179,6 +179,7 @@ public class EventValidatorTests
     [InlineData("not-a-date")]
     [InlineData("0000-01-01T00:00:00+01:00")]
     [InlineData("2026-02-30T00:00:00+01:00")]
+    [InlineData("2026-06-01T12:00:00+٠٥:٠٠")] // digits of another script: refused, never an exception
     public void Malformed_timestamps_are_still_said_to_be_malformed(string occurredAt)
     {
         var wire = Purchase();
@@ -204,6 +205,8 @@ public class EventValidatorTests
     [InlineData("2026-13-01T00:00:00Z", "'2026-13-01T00:00:00Z' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
     [InlineData("2026-06-01T12:00:00+25:00", "'2026-06-01T12:00:00+25:00' has the UTC offset +25:00; offsets run from -14:00 to +14:00")]
     [InlineData("2026-06-01T12:00:00-1430", "'2026-06-01T12:00:00-1430' has the UTC offset -1430; offsets run from -14:00 to +14:00")]
+    [InlineData("2026-06-01T12:00:00+٠٥:٠٠", "'2026-06-01T12:00:00+٠٥:٠٠' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
+    [InlineData("２０２６-06-01T12:00:00Z", "'２０２６-06-01T12:00:00Z' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
     public void An_as_of_that_cannot_be_read_says_why(string value, string reason)
     {
         Assert.False(AsOfParameter.TryParse(value, Now, out var asOf, out var actual));

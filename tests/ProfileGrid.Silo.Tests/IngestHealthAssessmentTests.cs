@@ -16,17 +16,18 @@ public class IngestHealthAssessmentTests
     [Fact]
     public void A_partition_replaying_the_same_records_without_progress_makes_ingest_degraded_and_is_named()
     {
-        var result = IngestBacklogHealthCheck.Assess([Partition(0), Partition(5, replaysWithoutProgress: 3, stalledFrom: 4096), Partition(7)], Health);
+        var result = IngestBacklogHealthCheck.Assess([Partition(0), Partition(5, replaysWithoutProgress: 12, stalledFrom: 4096), Partition(7)], Health);
 
         Assert.Equal(HealthStatus.Degraded, result.Status);
-        Assert.Contains("partition 5 from position 4096 (3 times)", result.Description);
+        Assert.Contains("partition 5 from position 4096 (12 times)", result.Description);
         Assert.Equal(1, result.Data["partitionsReplayingWithoutProgress"]);
     }
 
     [Fact]
-    public void One_or_two_replays_without_progress_are_not_yet_a_problem_and_an_idle_grid_is_healthy()
+    public void A_few_replays_without_progress_are_not_yet_a_problem_and_an_idle_grid_is_healthy()
     {
-        Assert.Equal(HealthStatus.Healthy, IngestBacklogHealthCheck.Assess([Partition(0, replaysWithoutProgress: 2, stalledFrom: 10), Partition(1)], Health).Status);
+        // A merge reading a long history refuses the merged profile's records for a while: a few replays, not a fault.
+        Assert.Equal(HealthStatus.Healthy, IngestBacklogHealthCheck.Assess([Partition(0, replaysWithoutProgress: 11, stalledFrom: 10), Partition(1)], Health).Status);
         Assert.Equal(HealthStatus.Healthy, IngestBacklogHealthCheck.Assess([Partition(0), Partition(1)], Health).Status);
     }
 

@@ -364,7 +364,7 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         Assert.Equal("", EvaluatedAt(today));
         Assert.DoesNotContain(today.RootElement.GetProperty("segments").EnumerateArray(), s => s.GetProperty("rule").GetString() is "high-value" or "browser");
         // RFM ranks the lapsed base against itself: its champions are lapsed too, and both answers say so.
-        Assert.Contains(today.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.StartsWith("rfm: even the most recent fifth of buyers", StringComparison.Ordinal));
+        Assert.Contains(today.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.StartsWith("rfm: four fifths of buyers last bought", StringComparison.Ordinal));
         Assert.Contains((await Segments.ListRfmCellsAsync(new ListRfmCellsRequest { Tenant = planted.Tenant })).Warnings, w => w.StartsWith("rfm: ", StringComparison.Ordinal));
 
         using var asOfEnd = await SegmentScenario.SendJsonAsync(
@@ -671,6 +671,8 @@ public static class SegmentScenario
             $"{users.Count} users of {tenant} holding features");
         Assert.Equal(users.Count, overview.UsersWithFeatures);
         Assert.Equal(0, overview.ModelVersion);
+        // Before a model there is nothing to describe it: absent, not "" or 0 (REST leaves the fields out).
+        Assert.False(overview.HasTrainedAt || overview.HasAlgorithm || overview.HasKReason || overview.HasSilhouette || overview.HasInertia || overview.HasEvaluatedAt);
         return new PlantedTenant(tenant, users);
     }
 

@@ -13,11 +13,14 @@ internal static class RestJson
 {
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
+    // Text as written (ü, not \u00FC), as the REST answers and the segments' JSONL write it.
+    private static readonly System.Text.Json.JsonSerializerOptions WriteOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string Format(IMessage message)
     {
         var node = JsonNode.Parse(Formatter.Format(message))!;
         NumbersFor(node, message.Descriptor);
-        return node.ToJsonString();
+        return node.ToJsonString(WriteOptions);
     }
 
     private static void NumbersFor(JsonNode node, MessageDescriptor descriptor)

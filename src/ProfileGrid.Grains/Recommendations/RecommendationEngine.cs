@@ -78,7 +78,7 @@ public sealed partial class RecommendationEngine(
         return served;
     }
 
-    private async Task<ServedList> ServeAsync(RecommendCall call)
+    private async Task<ServedList> ServeAsync(RecommendCall call, bool resolvedMerge = false)
     {
         var profileKey = new ProfileKey(call.Tenant, call.UserId).ToString();
         // Cached in the silo (a refresh interval old at most): it says whether an experiment needs the user's attributes.
@@ -93,10 +93,12 @@ public sealed partial class RecommendationEngine(
             .GetRecommendationInputAsync(targetsAttributes || rerankerMayRun);
         var segmentTask = SegmentOfAsync(call.Tenant, profileKey);
         var input = await inputTask;
-        if (input.MergedInto is { } canonical && canonical != call.UserId)
+        if (input.MergedInto is { } canonical && canonical != call.UserId && !resolvedMerge)
         {
-            // A merged profile (a visitor who logged in) is served as the person it is part of, as GetProfile answers.
-            return await ServeAsync(call with { UserId = canonical }) with { ServedFor = canonical };
+            // A merged profile (a visitor who logged in) is served as the person it is part of, as GetProfile answers: one
+            // hop, as merges never chain (a merged profile has no members).
+            segmentTask.Ignore();
+            return await ServeAsync(call with { UserId = canonical }, resolvedMerge: true) with { ServedFor = canonical };
         }
 
         var segment = await segmentTask;

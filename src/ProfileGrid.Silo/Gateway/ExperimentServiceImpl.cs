@@ -189,5 +189,5 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
-    internal static string Time(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+    internal static string Time(DateTimeOffset time) => WireTime.Of(time);
 }

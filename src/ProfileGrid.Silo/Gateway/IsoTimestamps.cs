@@ -25,8 +25,8 @@ public static partial class IsoTimestamps
         var offset = match.Groups["offset"];
         if (offset.Success)
         {
-            var hours = int.Parse(offset.ValueSpan[1..3], CultureInfo.InvariantCulture);
-            var minutes = offset.Length > 3 ? int.Parse(offset.ValueSpan[^2..], CultureInfo.InvariantCulture) : 0;
+            var hours = int.Parse(offset.ValueSpan[1..3], NumberStyles.None, CultureInfo.InvariantCulture);
+            var minutes = offset.Length > 3 ? int.Parse(offset.ValueSpan[^2..], NumberStyles.None, CultureInfo.InvariantCulture) : 0;
             if (hours > 14 || minutes > 59 || (hours == 14 && minutes > 0))
             {
                 return $"has the UTC offset {offset.Value}; offsets run from -14:00 to +14:00";
@@ -36,6 +36,7 @@ public static partial class IsoTimestamps
         return OutOfRange;
     }
 
-    [GeneratedRegex(@"^\s*(?<local>\d{4}-\d{2}-\d{2}T[0-9:.,]+)(?:[Zz]|(?<offset>[+-]\d{2}(?::?\d{2})?))\s*$", RegexOptions.CultureInvariant)]
+    // ASCII digits only: \d takes any script's digits, which the parse of the offset would throw on.
+    [GeneratedRegex(@"^\s*(?<local>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.,]+)(?:[Zz]|(?<offset>[+-][0-9]{2}(?::?[0-9]{2})?))\s*$", RegexOptions.CultureInvariant)]
     private static partial Regex DateAndOffset();
 }

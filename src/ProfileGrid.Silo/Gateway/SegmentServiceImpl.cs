@@ -341,7 +341,11 @@ public sealed class SegmentServiceImpl(
 
         response.ModelVersion = model.Version;
         response.TrainedAt = WireTime.Of(model.TrainedAt);
-        response.EvaluatedAt = model.EvaluatedAt is { } evaluatedAt ? WireTime.Of(evaluatedAt) : "";
+        if (model.EvaluatedAt is { } evaluatedAt)
+        {
+            response.EvaluatedAt = WireTime.Of(evaluatedAt);
+        }
+
         response.Algorithm = model.Algorithm;
         response.Features.AddRange(model.Features);
         response.TrainedOn = model.TrainedOn;

@@ -86,9 +86,11 @@ public sealed class HealthSettings
 
     /// <summary>
     /// Degraded when a log partition has replayed this many times in a row without progress (a profile refusing its records
-    /// again each time): its checkpoint is stuck there and events after it are not durable beyond the log.
+    /// again each time): its checkpoint is stuck there and events after it are not durable beyond the log. Such a replay
+    /// waits for the partition's maintenance tick, so 12 is about a minute: longer than a merge reading a long history,
+    /// during which the merged profile's records are refused and replayed.
     /// </summary>
-    public int MaxReplaysWithoutProgress { get; set; } = 3;
+    public int MaxReplaysWithoutProgress { get; set; } = 12;
 
     /// <summary>How long the storage probe may take before storage counts as unreachable.</summary>
     public TimeSpan StorageTimeout { get; set; } = TimeSpan.FromSeconds(2);
