@@ -226,34 +226,23 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.StartsWith(expected, body.GetProperty("message").GetString());
     }
 
-    [Fact]
-    public async Task An_oversized_rest_body_is_refused_with_the_limit()
+    /// <summary>
+    /// With Expect: 100-continue (curl's way for large bodies) the refusal comes before the upload. Without it (HttpClient,
+    /// requests, fetch) the whole body is on its way before any answer is read: the grid reads and drops it, so the client
+    /// gets the 400 rather than a connection reset under its write. Three times each, as the reset was a race.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task An_oversized_rest_body_is_refused_with_the_limit_whether_or_not_the_client_waits_to_send_it(bool expectContinue)
     {
-        // Expect: 100-continue, as curl sends for large bodies: the refusal comes before the upload, so the client never
-        // writes into a connection the server has already answered and closed.
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events:ingest")
-        {
-            Content = new StringContent("{\"tenant\": \"" + new string('x', 5 * 1024 * 1024) + "\"}", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.ExpectContinue = true;
-        using var response = await Silo.Http.SendAsync(request);
-        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.StartsWith("Request body too large", body.GetProperty("message").GetString());
-    }
-
-    [Fact]
-    public async Task An_oversized_rest_body_sent_without_expect_continue_gets_the_400_not_a_reset_connection()
-    {
-        // What most clients do (HttpClient, requests, fetch): the whole body is on its way before any answer is read.
         for (var attempt = 0; attempt < 3; attempt++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events:ingest")
             {
                 Content = new StringContent("{\"tenant\": \"" + new string('x', 5 * 1024 * 1024) + "\"}", Encoding.UTF8, "application/json"),
             };
-            request.Headers.ExpectContinue = false;
+            request.Headers.ExpectContinue = expectContinue;
             using var response = await Silo.Http.SendAsync(request);
             var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
