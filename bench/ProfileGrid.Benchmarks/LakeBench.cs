@@ -46,7 +46,8 @@ public static class LakeBench
         }
 
         var location = Path.Combine(Path.GetTempPath(), "profilegrid-lake-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var azurite = await AzuriteServer.StartAsync(location, AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
+        var azuritePorts = AzuriteServer.FreeTcpPorts(3);
+        var azurite = await AzuriteServer.StartAsync(location, azuritePorts[0], azuritePorts[1], azuritePorts[2]);
         try
         {
             Console.WriteLine("# Lake archive throughput (log append blobs -> Parquet in blob storage, one Azurite)");

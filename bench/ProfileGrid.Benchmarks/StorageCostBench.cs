@@ -48,7 +48,8 @@ public static class StorageCostBench
         }
 
         var location = Path.Combine(Path.GetTempPath(), "profilegrid-storage-costs-" + Guid.NewGuid().ToString("N")[..8]);
-        var azurite = await AzuriteServer.StartAsync(location, AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
+        var azuritePorts = AzuriteServer.FreeTcpPorts(3);
+        var azurite = await AzuriteServer.StartAsync(location, azuritePorts[0], azuritePorts[1], azuritePorts[2]);
         try
         {
             var pid = CpuMeter.FindProcess("azurite", azurite.BlobPort.ToString(CultureInfo.InvariantCulture))

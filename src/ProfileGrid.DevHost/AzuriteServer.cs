@@ -124,11 +124,33 @@ public sealed class AzuriteServer : IAsyncDisposable
         return server;
     }
 
-    public static int FreeTcpPort()
+    public static int FreeTcpPort() => FreeTcpPorts(1)[0];
+
+    /// <summary>
+    /// <paramref name="count"/> distinct free loopback ports. Every listener stays open until all are chosen: one closed
+    /// at once can be handed out again by the next ask (a CI run got 38211 for both Azurite's queue and table ports).
+    /// </summary>
+    public static int[] FreeTcpPorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var listeners = new List<TcpListener>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listeners.Add(listener);
+                listener.Start();
+            }
+
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

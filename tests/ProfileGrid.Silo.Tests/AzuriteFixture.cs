@@ -13,7 +13,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await AzuriteServer.StartAsync(_location, AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
+        var ports = AzuriteServer.FreeTcpPorts(3);
+        Server = await AzuriteServer.StartAsync(_location, ports[0], ports[1], ports[2]);
     }
 
     public async Task DisposeAsync()

@@ -257,13 +257,14 @@ public class HostSettingsTests
         using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         squatter.Start();
         var port = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
+        var others = AzuriteServer.FreeTcpPorts(3);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var argument in new[]
                  {
                      Path.Combine(AppContext.BaseDirectory, "ProfileGrid.Silo.dll"),
                      "--ProfileGrid:Storage=Memory", $"--ProfileGrid:Endpoints:HttpPort={port}",
-                     $"--ProfileGrid:Endpoints:GrpcPort={AzuriteServer.FreeTcpPort()}",
-                     $"--ProfileGrid:Endpoints:SiloPort={AzuriteServer.FreeTcpPort()}", $"--ProfileGrid:Endpoints:GatewayPort={AzuriteServer.FreeTcpPort()}",
+                     $"--ProfileGrid:Endpoints:GrpcPort={others[0]}",
+                     $"--ProfileGrid:Endpoints:SiloPort={others[1]}", $"--ProfileGrid:Endpoints:GatewayPort={others[2]}",
                  })
         {
             start.ArgumentList.Add(argument);

@@ -256,6 +256,7 @@ public sealed class SiloProcess : IAsyncDisposable
 /// <summary>The four loopback ports of one silo process: gRPC, HTTP (REST, health, admin), Orleans silo-to-silo and client gateway.</summary>
 public sealed record SiloPorts(int Grpc, int Http, int Silo, int Gateway)
 {
-    public static SiloPorts Free() =>
-        new(AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
+    public static SiloPorts Free() => AzuriteServer.FreeTcpPorts(4) is [var grpc, var http, var silo, var gateway]
+        ? new(grpc, http, silo, gateway)
+        : throw new InvalidOperationException("four ports were asked for");
 }

@@ -10,7 +10,8 @@ public class StorageHealthTests(ITestOutputHelper output)
     public async Task The_storage_check_reports_Azure_Storage_reachable_then_unhealthy_while_Azurite_is_stopped_then_healthy_again()
     {
         var location = Path.Combine(Path.GetTempPath(), "profilegrid-health-" + Guid.NewGuid().ToString("N")[..8]);
-        var (blob, queue, table) = (AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
+        var ports = AzuriteServer.FreeTcpPorts(3);
+        var (blob, queue, table) = (ports[0], ports[1], ports[2]);
         var azurite = await AzuriteServer.StartAsync(location, blob, queue, table);
         try
         {

@@ -28,7 +28,8 @@ public class StorageOutageTests(ITestOutputHelper output)
     public async Task Ingest_while_storage_is_down_is_unavailable_and_the_retry_after_it_is_back_counts_once()
     {
         var location = Path.Combine(Path.GetTempPath(), "profilegrid-outage-" + Guid.NewGuid().ToString("N")[..8]);
-        var (blob, queue, table) = (AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort(), AzuriteServer.FreeTcpPort());
+        var ports = AzuriteServer.FreeTcpPorts(3);
+        var (blob, queue, table) = (ports[0], ports[1], ports[2]);
         var azurite = await AzuriteServer.StartAsync(location, blob, queue, table);
         try
         {
