@@ -2,7 +2,7 @@ using Grpc.Core;
 
 namespace ProfileGrid.Cli;
 
-/// <summary>How the CLI words a gRPC failure.</summary>
+/// <summary>How the gRPC commands (import, import-events, export) report a call the grid refused or could not take.</summary>
 internal static class GrpcErrors
 {
     /// <summary>"the grid answered Status: detail", with a hint when --grid named the REST port instead of gRPC's.</summary>

@@ -570,7 +570,6 @@ public sealed partial class EventLogPartitionGrain(
             {
                 LogReplayed(_partition, records, from);
             }
-
         }
         catch (Exception ex)
         {

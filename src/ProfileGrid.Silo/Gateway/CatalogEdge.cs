@@ -110,7 +110,10 @@ internal static class CatalogEdge
         if (price is { } known)
         {
             proto.Price = known.ToString(CultureInfo.InvariantCulture);
-            proto.Currency = currency ?? "";
+            if (currency is not null)
+            {
+                proto.Currency = currency;
+            }
         }
     }
 }

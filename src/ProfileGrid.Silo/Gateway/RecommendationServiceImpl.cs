@@ -634,7 +634,10 @@ public sealed partial class RecommendationServiceImpl(
             if (known.Price is { } price)
             {
                 proto.Price = price.ToString(CultureInfo.InvariantCulture);
-                proto.Currency = known.Currency ?? "";
+                if (known.Currency is { } currency)
+                {
+                    proto.Currency = currency;
+                }
             }
 
             if ((known.Attributes.GetValueOrDefault("title") ?? known.Attributes.GetValueOrDefault("name")) is { } title)
