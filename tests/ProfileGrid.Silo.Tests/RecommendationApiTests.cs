@@ -261,17 +261,7 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         });
         Assert.Equal(2, (await Silo.Client.IngestEventsAsync(request)).Accepted);
         await SegmentScenario.PollAsync(
-            async () =>
-            {
-                try
-                {
-                    return await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "anon:visitor-1" });
-                }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
-                {
-                    return null;
-                }
-            },
+            () => Identity.IdentityWorld.TryGetAsync(Silo, tenant, "anon:visitor-1"),
             profile => profile?.UserId == "alice",
             "the visitor merged into alice");
 

@@ -89,7 +89,7 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
         var grain = Grain(tenant);
         var result = await grain.GetResultsAsync(id) ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{tenant}' has no experiment '{id}'"));
         var experiment = (await grain.GetAsync()).Find(id);
-        return ExperimentResultsMapper.ToWire(result, experiment?.Status.ToString().ToLowerInvariant() ?? "", Time(DateTimeOffset.UtcNow));
+        return ExperimentResultsMapper.ToWire(result, experiment?.Status.ToString().ToLowerInvariant() ?? "", WireTime.Of(DateTimeOffset.UtcNow));
     }
 
     public override async Task<FairnessAuditResponse> GetFairnessAudit(FairnessAuditRequest request, ServerCallContext context)
@@ -102,7 +102,7 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
         {
             Audit = Struct(report.Audit),
             Summary = report.Summary,
-            ComputedAt = Time(DateTimeOffset.UtcNow),
+            ComputedAt = WireTime.Of(DateTimeOffset.UtcNow),
         };
         if (report.Experiment is { } byGroup)
         {
@@ -167,9 +167,9 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
             Traffic = experiment.Traffic,
             Status = experiment.Status.ToString().ToLowerInvariant(),
             Number = experiment.Number,
-            CreatedAt = Time(experiment.CreatedAt),
-            StartedAt = experiment.StartedAt is { } started ? Time(started) : "",
-            StoppedAt = experiment.StoppedAt is { } stopped ? Time(stopped) : "",
+            CreatedAt = WireTime.Of(experiment.CreatedAt),
+            StartedAt = experiment.StartedAt is { } started ? WireTime.Of(started) : "",
+            StoppedAt = experiment.StoppedAt is { } stopped ? WireTime.Of(stopped) : "",
         };
         wire.Variants.AddRange(experiment.Variants.Select(v => new ExperimentVariant
         {
@@ -189,5 +189,4 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
-    internal static string Time(DateTimeOffset time) => WireTime.Of(time);
 }

@@ -34,7 +34,7 @@ public static class ProfileMapper
         }
 
         var proto = template.Proto.Clone();
-        proto.AsOf = Timestamp(view.AsOf);
+        proto.AsOf = WireTime.Of(view.AsOf);
         proto.Dormant = view.Dormant;
         if (view.StalenessDays is { } staleness)
         {
@@ -91,12 +91,12 @@ public static class ProfileMapper
         };
         if (view.CreatedAt is { } created)
         {
-            proto.CreatedAt = Timestamp(created);
+            proto.CreatedAt = WireTime.Of(created);
         }
 
         if (view.UpdatedAt is { } updated)
         {
-            proto.UpdatedAt = Timestamp(updated);
+            proto.UpdatedAt = WireTime.Of(updated);
         }
 
         return proto;
@@ -127,7 +127,7 @@ public static class ProfileMapper
 
         if (d.UpdatedAt is { } updated)
         {
-            layer.UpdatedAt = Timestamp(updated);
+            layer.UpdatedAt = WireTime.Of(updated);
         }
 
         foreach (var (key, value) in d.Traits)
@@ -151,12 +151,12 @@ public static class ProfileMapper
         };
         if (b.FirstSeen is { } firstSeen)
         {
-            layer.FirstSeen = Timestamp(firstSeen);
+            layer.FirstSeen = WireTime.Of(firstSeen);
         }
 
         if (b.LastSeen is { } lastSeen)
         {
-            layer.LastSeen = Timestamp(lastSeen);
+            layer.LastSeen = WireTime.Of(lastSeen);
         }
 
         if (b.AverageSessionMinutes is { } minutes)
@@ -171,12 +171,12 @@ public static class ProfileMapper
 
         if (b.FirstPurchaseAt is { } firstPurchase)
         {
-            layer.FirstPurchaseAt = Timestamp(firstPurchase);
+            layer.FirstPurchaseAt = WireTime.Of(firstPurchase);
         }
 
         if (b.LastPurchaseAt is { } lastPurchase)
         {
-            layer.LastPurchaseAt = Timestamp(lastPurchase);
+            layer.LastPurchaseAt = WireTime.Of(lastPurchase);
         }
 
         foreach (var (kind, count) in b.EventCounts)
@@ -196,7 +196,7 @@ public static class ProfileMapper
 
         foreach (var a in b.RecentActions)
         {
-            var action = new Contracts.V1.RecentAction { EventId = a.EventId, Type = WireNames.Of(a.Type), OccurredAt = Timestamp(a.OccurredAt) };
+            var action = new Contracts.V1.RecentAction { EventId = a.EventId, Type = WireNames.Of(a.Type), OccurredAt = WireTime.Of(a.OccurredAt) };
             if (a.ProductId is { } productId)
             {
                 action.ProductId = productId;
@@ -243,7 +243,7 @@ public static class ProfileMapper
 
         if (p.UpdatedAt is { } updated)
         {
-            layer.UpdatedAt = Timestamp(updated);
+            layer.UpdatedAt = WireTime.Of(updated);
         }
 
         return layer;
@@ -271,7 +271,7 @@ public static class ProfileMapper
 
         foreach (var ignored in f.MostIgnored)
         {
-            layer.MostIgnored.Add(new Contracts.V1.IgnoredItem { ItemId = ignored.ItemId, ShownSinceClick = ignored.ShownSinceClick, LastShownAt = Timestamp(ignored.LastShownAt) });
+            layer.MostIgnored.Add(new Contracts.V1.IgnoredItem { ItemId = ignored.ItemId, ShownSinceClick = ignored.ShownSinceClick, LastShownAt = WireTime.Of(ignored.LastShownAt) });
         }
 
         foreach (var list in f.RecentLists)
@@ -284,12 +284,12 @@ public static class ProfileMapper
 
             if (list.ShownAt is { } at)
             {
-                shown.ShownAt = Timestamp(at);
+                shown.ShownAt = WireTime.Of(at);
             }
 
             foreach (var click in list.Clicks)
             {
-                shown.Clicks.Add(new Contracts.V1.ListClick { ItemId = click.ItemId, Position = click.Position, At = Timestamp(click.At) });
+                shown.Clicks.Add(new Contracts.V1.ListClick { ItemId = click.ItemId, Position = click.Position, At = WireTime.Of(click.At) });
             }
 
             layer.RecentLists.Add(shown);
@@ -299,7 +299,7 @@ public static class ProfileMapper
         {
             layer.Experiments.Add(new Contracts.V1.ExperimentOutcome
             {
-                ExperimentNumber = outcome.Experiment, VariantIndex = outcome.Variant, FirstExposedAt = Timestamp(outcome.FirstExposedAt),
+                ExperimentNumber = outcome.Experiment, VariantIndex = outcome.Variant, FirstExposedAt = WireTime.Of(outcome.FirstExposedAt),
                 Impressions = outcome.Impressions, Clicks = outcome.Clicks, CartAdds = outcome.CartAdds, Purchases = outcome.Purchases,
                 Revenue = Money(outcome.Revenue),
             });
@@ -354,6 +354,4 @@ public static class ProfileMapper
         Amount = money.Amount.ToString("0.00##", CultureInfo.InvariantCulture),
         Currency = money.Currency,
     };
-
-    private static string Timestamp(DateTimeOffset time) => WireTime.Of(time);
 }
