@@ -224,7 +224,13 @@ public sealed class SegmentationException(IReadOnlyList<string> problems, Segmen
 /// </summary>
 public static class SegmentationTrainer
 {
-    public static SegmentModel Train(TrainingSet data, SegmentationSettings settings, SegmentModel? previous, long version, DateTimeOffset now)
+    /// <param name="rowsAsPreviousModelAssigns">
+    /// The training rows measured at the instant the previous model assigns users (its as-of instant, or now for a live
+    /// model), in the same order, when that is not the instant of this run; segment ids are carried over by the overlap
+    /// of the previous model's assignment of these with this run's clusters. Null: <see cref="TrainingSet.Rows"/>.
+    /// </param>
+    public static SegmentModel Train(
+        TrainingSet data, SegmentationSettings settings, SegmentModel? previous, long version, DateTimeOffset now, double[][]? rowsAsPreviousModelAssigns = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(settings);
@@ -363,7 +369,7 @@ public static class SegmentationTrainer
             }
         }
 
-        var (ids, nextId, agreement) = CarryOverIds(previous, data.Rows, result.Labels, k);
+        var (ids, nextId, agreement) = CarryOverIds(previous, rowsAsPreviousModelAssigns ?? data.Rows, result.Labels, k);
         var sizes = new int[k];
         foreach (var label in result.Labels)
         {

@@ -366,6 +366,9 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         // RFM ranks the lapsed base against itself: its champions are lapsed too, and both answers say so.
         Assert.Contains(today.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.StartsWith("rfm: four fifths of buyers last bought", StringComparison.Ordinal));
         Assert.Contains((await Segments.ListRfmCellsAsync(new ListRfmCellsRequest { Tenant = planted.Tenant })).Warnings, w => w.StartsWith("rfm: ", StringComparison.Ordinal));
+        long SegmentIdOf(PlantedType type) => Segments.GetUserSegment(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = planted.Of(type).First() }).SegmentId;
+        var plantedTypes = new[] { PlantedType.BigSpender, PlantedType.Browser, PlantedType.Lapsed };
+        var liveIds = plantedTypes.ToDictionary(type => type, SegmentIdOf);
 
         using var asOfEnd = await SegmentScenario.SendJsonAsync(
             Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3, "asOf": "2011-12-10T00:00:00Z", "dormantAfterDays": 200, "atRiskAfterDays": 100}""");
@@ -380,6 +383,10 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         Assert.Contains(asOfEnd.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("the run is as of 2011-12-10T00:00:00Z", StringComparison.Ordinal));
         Assert.Empty((await Segments.ListRfmCellsAsync(new ListRfmCellsRequest { Tenant = planted.Tenant })).Warnings);
         SegmentScenario.AssertTypesSeparated(planted, await SegmentScenario.MembershipsAsync(Segments, planted));
+        // The same groups keep their ids from the live run to the run as of the history's end: the live model's
+        // segments are matched with the users as that model measured them, not as of 2011.
+        Assert.InRange(asOfEnd.RootElement.GetProperty("agreementWithPrevious").GetDouble(), 0.9, 1.0);
+        Assert.All(plantedTypes, type => Assert.Equal(liveIds[type], SegmentIdOf(type)));
 
         // The explanation measures to the model's instant too.
         var explained = await Segments.ExplainUserSegmentAsync(new ExplainUserSegmentRequest { Tenant = planted.Tenant, UserId = planted.Of(PlantedType.Lapsed).First() });
@@ -400,6 +407,8 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         // A run without asOf is live again.
         using var live = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 3}""");
         Assert.Equal("", EvaluatedAt(live));
+        Assert.InRange(live.RootElement.GetProperty("agreementWithPrevious").GetDouble(), 0.9, 1.0);
+        Assert.All(plantedTypes, type => Assert.Equal(liveIds[type], SegmentIdOf(type)));
 
         // Refused by name: an instant in the future, one that is not a timestamp, and the 365-day counts as of a past instant.
         foreach (var (body, expected) in new[]

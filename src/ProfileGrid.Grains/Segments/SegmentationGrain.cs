@@ -95,7 +95,8 @@ public sealed partial class SegmentationGrain(
             try
             {
                 // Off the grain's turn: the grain keeps serving reads while the CPU-heavy fit runs on the thread pool.
-                model = await metrics.TrainAsync(ProfileGridMetrics.Models.Segmentation, () => SegmentationTrainer.Train(training, settings, previous, version, now));
+                model = await metrics.TrainAsync(ProfileGridMetrics.Models.Segmentation, () =>
+                    SegmentationTrainer.Train(training, settings, previous, version, now, RowsAsAssignedBy(previous, training, settings.AsOf ?? now, now)));
             }
             catch (SegmentationException ex)
             {
@@ -347,6 +348,20 @@ public sealed partial class SegmentationGrain(
         var rows = samples.SelectMany(s => s).ToArray();
         var heavyTailed = ProfileFeatures.All.Select(ProfileFeatures.IsHeavyTailed).ToArray();
         return new TrainingSet(ProfileFeatures.All, heavyTailed, rows, population, profileOptions.Value.ReportingCurrency);
+    }
+
+    /// <summary>
+    /// The training rows moved to the instant at which <paramref name="previous"/> assigns users (its as-of instant, or
+    /// now), when this run measures them to another: switching between a live run and one as of a history's end compares
+    /// the previous segments with their members as they were assigned, so the same groups keep their ids. Null when the
+    /// instants are the same.
+    /// </summary>
+    private double[][]? RowsAsAssignedBy(SegmentModel? previous, TrainingSet training, DateTimeOffset runInstant, DateTimeOffset now)
+    {
+        var previousInstant = previous?.EvaluatedAt ?? now;
+        return previous is null || previousInstant == runInstant
+            ? null
+            : training.Rows.Select(row => ProfileFeatures.MoveTo(row, training.SourceFeatures, runInstant, previousInstant, profileOptions.Value)).ToArray();
     }
 
     private IFeatureShardGrain[] Shards() =>
