@@ -92,7 +92,15 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
         {
             linked.Add(profile);
             var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, profile).ToString()).GetViewAsync();
-            linked.AddRange(view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? []);
+            foreach (var visitor in view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? [])
+            {
+                if (await IsAnotherPersonAsync(tenant, visitor, canonical, person))
+                {
+                    continue;
+                }
+
+                linked.Add(visitor);
+            }
         }
 
         var start = await ledger.BeginErasureAsync([.. linked.Distinct(StringComparer.Ordinal)]);
@@ -123,6 +131,27 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
         var nothingHeld = complete && !resumed && receipts.All(r => !r.Held);
         LogErased(context.UserIds.Count, complete, nothingHeld);
         return new ErasureReceipt(tenant, userId, nothingHeld ? [] : [.. context.UserIds], start.Cutoff, clock.GetUtcNow(), complete, [.. receipts], nothingHeld);
+    }
+
+    /// <summary>
+    /// A visitor profile that one of the person's logins named but that is someone else's: merged into another person
+    /// (the anonymous id was linked to them first, a conflict), or unmerged from this person by an operator, who decided
+    /// they are two people. Erasing the person leaves it.
+    /// </summary>
+    private async Task<bool> IsAnotherPersonAsync(string tenant, string visitor, string canonical, IdentityView person)
+    {
+        if (person.Members.Contains(visitor, StringComparer.Ordinal))
+        {
+            return false;
+        }
+
+        if (person.Merges.Any(m => m.From == visitor && m.Into == canonical && m.Status == MergeStatus.Reversed))
+        {
+            return true;
+        }
+
+        var identity = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, visitor).ToString()).GetAsync();
+        return identity.MergedInto is { } owner && owner != canonical;
     }
 
     /// <summary>The profile key's user part of an anonymous visitor (as the gateway makes it).</summary>

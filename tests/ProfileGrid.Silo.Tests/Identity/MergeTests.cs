@@ -186,6 +186,10 @@ public class MergeTests(IdentitySiloFixture fixture)
         Assert.True(erased.IsSuccessStatusCode, await erased.Content.ReadAsStringAsync());
         var afterErasure = (await IdentityAsync(Silo, tenant, alice)).GetRawText();
         Assert.DoesNotContain(bob, afterErasure, StringComparison.Ordinal);
-        Assert.Empty(Merges(await IdentityAsync(Silo, tenant, alice)));
+        // The visitor is alice's: her merge and the visitor's history stay (bob's login only named the id).
+        var kept = Assert.Single(Merges(await IdentityAsync(Silo, tenant, alice)));
+        Assert.Equal("anon:" + anonymous, kept.GetProperty("from").GetString());
+        Assert.Equal("merged", kept.GetProperty("status").GetString());
+        Assert.Equal(2, (await TryGetAsync(Silo, tenant, alice))!.EventsApplied);
     }
 }

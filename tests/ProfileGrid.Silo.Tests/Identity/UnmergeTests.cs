@@ -60,6 +60,47 @@ public class UnmergeTests(IdentitySiloFixture fixture)
         var identity = await IdentityAsync(Silo, tenant, user);
         Assert.Empty(identity.GetProperty("members").EnumerateArray());
         Assert.Equal("reversed", Assert.Single(Merges(identity)).GetProperty("status").GetString());
+
+        // The visitor is someone else now: erasing the user leaves the visitor's profile as it was.
+        var visitorBefore = Comparable((await TryGetAsync(Silo, tenant, "anon:" + anonymous, asOf))!);
+        Assert.Equal([user], await EraseAsync(tenant, user));
+        Assert.Null(await TryGetAsync(Silo, tenant, user));
+        Assert.Equal(visitorBefore, Comparable((await TryGetAsync(Silo, tenant, "anon:" + anonymous, asOf))!));
+    }
+
+    [Fact]
+    public async Task Erasing_a_user_whose_login_named_another_persons_visitor_id_leaves_that_person_whole()
+    {
+        // A shared tablet: the visitor logged in as ana first (the anonymous id is hers), then bob logged in on it.
+        var tenant = NewId("ide-");
+        var (ana, bob, tablet) = (NewId("ana-"), NewId("bob-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-10);
+        await IngestAsync(Silo, tenant, [
+            Event($"{tablet}-1", "product_view", null, tablet, now, "s1"),
+            Event($"{tablet}-2", "add_to_cart", null, tablet, now.AddMinutes(1), "s1"),
+            Event($"{ana}-login", "identify", ana, tablet, now.AddMinutes(2), "s1"),
+        ]);
+        await WaitForAsync(Silo, tenant, ana, 3);
+        await IngestAsync(Silo, tenant, [Event($"{bob}-login", "identify", bob, tablet, now.AddMinutes(5), "s2")]);
+        await WaitForAsync(Silo, tenant, bob, 1);
+        var conflicts = (await IdentityAsync(Silo, tenant, bob)).GetProperty("conflicts");
+        Assert.Equal(1, conflicts.GetArrayLength());
+
+        var asOf = At(DateTimeOffset.UtcNow);
+        var anaBefore = Comparable((await TryGetAsync(Silo, tenant, ana, asOf))!);
+        Assert.Equal([bob], await EraseAsync(tenant, bob));
+        Assert.Equal(anaBefore, Comparable((await TryGetAsync(Silo, tenant, ana, asOf))!));
+        Assert.Equal(ana, (await TryGetAsync(Silo, tenant, "anon:" + tablet))!.UserId); // the visitor still reads as ana
+    }
+
+    private async Task<string[]> EraseAsync(string tenant, string user)
+    {
+        using var response = await Silo.Http.DeleteAsync($"/v1/tenants/{Uri.EscapeDataString(tenant)}/users/{Uri.EscapeDataString(user)}");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        using var receipt = JsonDocument.Parse(text);
+        Assert.True(receipt.RootElement.GetProperty("complete").GetBoolean(), text);
+        return [.. receipt.RootElement.GetProperty("profilesErased").EnumerateArray().Select(e => e.GetString()!)];
     }
 
     private static WireEvent WithoutLink(WireEvent e)
