@@ -36,7 +36,7 @@ internal static class ProfileColumns
         [
             new("tenant", ColumnType.Text, "The tenant.", p => p.Tenant),
             new("user_id", ColumnType.Text, "The user's id, as sent.", p => p.UserId),
-            new("anonymous_ids", ColumnType.Text, "JSON array of the anonymous ids merged into the profile.", p => Json(p.AnonymousIds)),
+            new("anonymous_ids", ColumnType.Text, "JSON array of the anonymous ids the profile's own events carried (its logins).", p => Json(p.AnonymousIds)),
             new("created_at", ColumnType.Text, "When the profile was created (ISO-8601 UTC).", p => p.HasCreatedAt ? p.CreatedAt : null),
             new("updated_at", ColumnType.Text, "When the profile last changed.", p => p.HasUpdatedAt ? p.UpdatedAt : null),
             new("as_of", ColumnType.Text, "The instant the export evaluated the profile at (one for the whole file).", p => p.AsOf),
