@@ -229,25 +229,72 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     /// <summary>
     /// With Expect: 100-continue (curl's way for large bodies) the refusal comes before the upload. Without it (HttpClient,
     /// requests, fetch) the whole body is on its way before any answer is read: the grid reads and drops it, so the client
-    /// gets the 400 rather than a connection reset under its write. Three times each, as the reset was a race.
+    /// gets the 400 rather than a connection reset under its write, whether it said the length up front or sends the body
+    /// in chunks (a stream of unknown length). Three times each, as the reset was a race.
     /// </summary>
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task An_oversized_rest_body_is_refused_with_the_limit_whether_or_not_the_client_waits_to_send_it(bool expectContinue)
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public async Task An_oversized_rest_body_is_refused_with_the_limit_whether_or_not_the_client_waits_to_send_it(bool expectContinue, bool chunked)
     {
+        var json = Encoding.UTF8.GetBytes("{\"tenant\": \"" + new string('x', 5 * 1024 * 1024) + "\"}");
         for (var attempt = 0; attempt < 3; attempt++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events:ingest")
             {
-                Content = new StringContent("{\"tenant\": \"" + new string('x', 5 * 1024 * 1024) + "\"}", Encoding.UTF8, "application/json"),
+                Content = chunked ? new UnknownLengthContent(json) : new ByteArrayContent(json),
             };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json", "utf-8");
             request.Headers.ExpectContinue = expectContinue;
             using var response = await Silo.Http.SendAsync(request);
             var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.StartsWith("Request body too large", body.GetProperty("message").GetString());
+            Assert.Equal(chunked, request.Headers.TransferEncodingChunked == true);
+        }
+    }
+
+    /// <summary>
+    /// A sender that writes its whole chunked body before reading anything (Python's http.client with a generator): 40 MB,
+    /// ten times the limit. Kestrel's own limit ended the read at 4 MB and closed the connection under the write (a broken
+    /// pipe, no answer); the grid reads the rest and drops it, then answers.
+    /// </summary>
+    [Fact]
+    public async Task A_large_chunked_body_from_a_sender_that_reads_only_after_writing_gets_the_400()
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, Silo.HttpPort);
+        await using var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /v1/events:ingest HTTP/1.1\r\nHost: 127.0.0.1:{Silo.HttpPort}\r\nConnection: close\r\n" +
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        var piece = Encoding.ASCII.GetBytes(new string('x', 64 * 1024));
+        var framed = Encoding.ASCII.GetBytes($"{piece.Length:x}\r\n").Concat(piece).Concat("\r\n"u8.ToArray()).ToArray();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("d\r\n{\"tenant\": \"x\r\n"));
+        for (var i = 0; i < 640; i++)
+        {
+            await stream.WriteAsync(framed); // an IOException here is the reset
+        }
+
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("2\r\n\"}\r\n0\r\n\r\n"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var (headers, content, raw) = await RawHttp.ReadAnswerAsync(stream, timeout.Token);
+
+        Assert.StartsWith("HTTP/1.1 400", headers, StringComparison.Ordinal);
+        Assert.Contains("Request body too large. The max request body size is 4194304 bytes.", Encoding.UTF8.GetString(content), StringComparison.Ordinal);
+    }
+
+    /// <summary>A body sent without Content-Length (chunked), as a client streaming from a file or a generator sends it.</summary>
+    private sealed class UnknownLengthContent(byte[] bytes) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(bytes).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
         }
     }
 

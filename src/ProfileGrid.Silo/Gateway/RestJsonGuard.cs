@@ -80,6 +80,42 @@ public sealed class RestJsonGuard(RequestDelegate next)
         }
     }
 
+    /// <summary>
+    /// The whole body; null when it is longer than <paramref name="limit"/> (then read to its end and dropped, or until
+    /// Kestrel's own limit ends it).
+    /// </summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext http, long? limit)
+    {
+        using var buffer = new MemoryStream();
+        if (limit is null)
+        {
+            await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+            return buffer.ToArray();
+        }
+
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    await DrainAsync(http);
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        return buffer.ToArray();
+    }
+
     public async Task InvokeAsync(HttpContext http)
     {
         var transcoding = http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>();
@@ -111,17 +147,34 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
+        // A body of unknown length (chunked) shows its size only as it is read. Kestrel's limit would end the read and the
+        // connection together, under the sender's write; the limit is enforced here instead, and the rest of an
+        // oversized body read and dropped (up to the same bound as above) so that the sender reads the 400.
+        long? ownLimit = null;
+        if (bodySize is { IsReadOnly: false, MaxRequestBodySize: { } kestrelLimit } && http.Request.ContentLength is null &&
+            !ExpectsContinue(http.Request) && kestrelLimit < OversizedBodyDrainLimit)
+        {
+            bodySize.MaxRequestBodySize = OversizedBodyDrainLimit;
+            ownLimit = kestrelLimit;
+        }
+
         byte[] body;
         try
         {
-            using var buffer = new MemoryStream();
-            await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
-            body = buffer.ToArray();
+            if (await ReadBodyAsync(http, ownLimit) is not { } read)
+            {
+                await WriteErrorAsync(http, $"Request body too large. The max request body size is {ownLimit} bytes.");
+                return;
+            }
+
+            body = read;
         }
         catch (BadHttpRequestException ex)
         {
             // Over Kestrel's MaxRequestBodySize, or a broken upload: the message says which.
-            await WriteErrorAsync(http, ex.Message);
+            await WriteErrorAsync(http, ownLimit is { } limitShown && ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"Request body too large. The max request body size is {limitShown} bytes."
+                : ex.Message);
             return;
         }
 
