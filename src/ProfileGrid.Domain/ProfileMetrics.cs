@@ -77,6 +77,12 @@ public static class ProfileMetrics
 
         var today = UtcDay.Of(now);
         var allTime = PricedTotals(profile, options).Amount;
+        // The daily activity is kept for the longest window back from the newest event (from the day it was applied, if
+        // that event is dated later); a window reaching further back misses the days before, if the user had any.
+        var keptFrom = behavior.LastSeen is { } lastSeen
+            ? DailyBuckets.FirstDayOfWindow(Math.Min(UtcDay.Of(lastSeen), UtcDay.Of(profile.UpdatedAt)), options.LongestWindowDays())
+            : int.MinValue;
+        var activeBefore = behavior.FirstSeen is { } firstSeen && UtcDay.Of(firstSeen) < keptFrom;
         foreach (var days in options.Windows())
         {
             var firstDay = DailyBuckets.FirstDayOfWindow(today, days);
@@ -110,7 +116,9 @@ public static class ProfileMetrics
             // Refunds in the window of orders from before it would make the window's revenue negative: floored at zero.
             // And a window never shows more than the all-time revenue (a refund dated before the window, given back there,
             // of money paid in it).
-            windows.Add(new RfmWindow($"{days}d", days, orders, new Money(RoundMoney(Math.Clamp(revenue, 0m, allTime)), options.ReportingCurrency), events, sessions));
+            windows.Add(new RfmWindow(
+                $"{days}d", days, orders, new Money(RoundMoney(Math.Clamp(revenue, 0m, allTime)), options.ReportingCurrency), events, sessions,
+                Partial: activeBefore && firstDay < keptFrom));
         }
 
         return windows;

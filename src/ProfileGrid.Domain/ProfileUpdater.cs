@@ -92,7 +92,9 @@ public static class ProfileUpdater
         var newest = profile.Behavior.LastSeen ?? DateTimeOffset.MinValue;
         foreach (var userEvent in events)
         {
-            if (userEvent.OccurredAt > newest)
+            // A list shown is not activity (it sets no last seen and fills no day): lists shown today to the users of a
+            // history imported years later must not push that history's daily activity out.
+            if (userEvent.OccurredAt > newest && !IsShownList(userEvent))
             {
                 newest = userEvent.OccurredAt;
             }
@@ -236,6 +238,8 @@ public static class ProfileUpdater
         }
     }
 
+    private static bool IsShownList(UserEvent userEvent) => userEvent.Kind == EventKind.Impression && userEvent.Feedback is not null;
+
     private static void Touch(UserProfile profile, DateTimeOffset now)
     {
         if (profile.CreatedAt == default)
@@ -264,7 +268,7 @@ public static class ProfileUpdater
         RecordAnonymousId(profile.AnonymousIds, userEvent.AnonymousId, options.MaxAnonymousIds);
 
         behavior.EventCounts[userEvent.Kind] = behavior.EventCounts.GetValueOrDefault(userEvent.Kind) + 1;
-        if (userEvent.Kind == EventKind.Impression && userEvent.Feedback is { } shown)
+        if (IsShownList(userEvent) && userEvent.Feedback is { } shown)
         {
             // A list shown is not something the user did: it counts in the feedback layer and by type only, not as
             // activity (first and last seen, events per day, engagement, sessions, recent actions), which three impressions

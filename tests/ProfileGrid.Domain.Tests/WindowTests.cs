@@ -98,6 +98,41 @@ public class WindowTests
     }
 
     [Fact]
+    public void A_window_as_of_a_day_before_the_kept_activity_says_it_is_partial()
+    {
+        // An imported history of two years: the days kept are the last year's, back from its newest event.
+        var end = Now.AddYears(-10);
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(end.AddDays(-700), "USD", 10m), Purchase(end.AddDays(-500), "USD", 20m), Purchase(end.AddDays(-100), "USD", 30m),
+            Purchase(end, "USD", 40m));
+        RfmWindow[] AsOf(DateTimeOffset at) => [.. ProfileMetrics.Windows(user.Profile, user.Options, at)];
+
+        // As of the history's end every window is whole; as of a day 400 days before it the 365-day window misses its
+        // first days (the order of day -500 is gone from them), the 30-day one does too, and "all" never is.
+        Assert.DoesNotContain(AsOf(end), w => w.Partial);
+        var early = AsOf(end.AddDays(-400));
+        Assert.All(early.Where(w => w.Days is not null), w => Assert.True(w.Partial, w.Window));
+        Assert.False(early.Single(w => w.Window == "all").Partial);
+        // Nothing was active before the kept days for a user whose history starts within them: no window is partial.
+        var newcomer = new ProfileUnderTest();
+        newcomer.Apply(Purchase(end.AddDays(-100), "USD", 30m), Purchase(end, "USD", 40m));
+        Assert.DoesNotContain(ProfileMetrics.Windows(newcomer.Profile, newcomer.Options, end.AddDays(-200)), w => w.Partial);
+    }
+
+    [Fact]
+    public void Lists_shown_today_to_a_user_of_an_old_history_keep_its_days()
+    {
+        var end = Now.AddYears(-10);
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(end.AddDays(-100), "USD", 30m), Purchase(end, "USD", 40m));
+
+        user.Apply(Of(EventKind.Impression, Now.AddMinutes(-1)) with { Feedback = new FeedbackInfo { RecommendationId = "r-1", Slot = "home", ItemIds = ["p-1"] } });
+
+        var asOfEnd = ProfileMetrics.Windows(user.Profile, user.Options, end).Single(w => w.Window == "365d");
+        Assert.Equal((2, 70m, false), (asOfEnd.Orders, asOfEnd.Revenue.Amount, asOfEnd.Partial));
+    }
+
+    [Fact]
     public void Configured_windows_are_reported_shortest_first_after_all()
     {
         var user = new ProfileUnderTest { Options = new ProfileOptions { WindowDays = [7, 28] } };

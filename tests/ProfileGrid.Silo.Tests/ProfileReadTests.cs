@@ -29,9 +29,11 @@ public class ProfileReadTests(EphemeralSiloFixture fixture)
         Purchase = new WirePurchase { OrderId = "o-" + id, Currency = "USD", Lines = { new PurchaseLine { ProductId = "p", Category = "books", Quantity = 1, UnitPrice = price } } },
     };
 
-    private async Task<Profile> IngestAndWaitAsync(string user, params WireEvent[] events)
+    private Task<Profile> IngestAndWaitAsync(string user, params WireEvent[] events) => IngestAndWaitAsync(user, historical: false, events);
+
+    private async Task<Profile> IngestAndWaitAsync(string user, bool historical, params WireEvent[] events)
     {
-        var response = await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { events } });
+        var response = await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { events }, Historical = historical });
         Assert.Empty(response.Rejected);
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
@@ -133,6 +135,25 @@ public class ProfileReadTests(EphemeralSiloFixture fixture)
 
         var batch = await Silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = "shop", UserIds = { user }, AsOf = asOf });
         Assert.Equal(first, Assert.Single(batch.Profiles));
+    }
+
+    [Fact]
+    public async Task A_window_read_as_of_a_day_before_the_kept_daily_activity_says_it_is_partial()
+    {
+        // A 2009-2011 export: the profile keeps the daily activity of the year before its last order.
+        var user = NewUser();
+        await IngestAndWaitAsync(user, historical: true,
+            Purchase(user, "p1", "2009-12-01T10:00:00Z", "10.00"), Purchase(user, "p2", "2010-06-01T10:00:00Z", "20.00"),
+            Purchase(user, "p3", "2011-09-01T10:00:00Z", "30.00"), Purchase(user, "p4", "2011-12-09T10:00:00Z", "40.00"));
+
+        var atEnd = await GetJsonAsync($"/v1/tenants/shop/users/{user}/profile?asOf=2011-12-10T00:00:00Z");
+        var early = await GetJsonAsync($"/v1/tenants/shop/users/{user}/profile?asOf=2010-06-02T00:00:00Z");
+        static Dictionary<string, bool> PartialOf(JsonElement profile) => profile.GetProperty("behavior").GetProperty("windows").EnumerateArray()
+            .ToDictionary(w => w.GetProperty("window").GetString()!, w => w.TryGetProperty("partial", out var partial) && partial.GetBoolean());
+
+        Assert.All(PartialOf(atEnd), w => Assert.False(w.Value, w.Key));
+        // As of 2010-06-02 the order of 2010-06-01 is in no kept day: the windows say so instead of a silent 0.
+        Assert.Equal(new Dictionary<string, bool> { ["all"] = false, ["30d"] = true, ["90d"] = true, ["365d"] = true }, PartialOf(early));
     }
 
     [Theory]

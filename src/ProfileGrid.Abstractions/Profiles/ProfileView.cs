@@ -237,6 +237,10 @@ public sealed record BehaviorView
 /// <param name="Window">"all", or the window length such as "30d".</param>
 /// <param name="Days">The window length in UTC days (today included); null for "all".</param>
 /// <param name="Revenue">In the reporting currency; orders in currencies without a rate add nothing.</param>
+/// <param name="Partial">
+/// The window reaches back before the daily activity the profile keeps (its longest window, back from its newest event)
+/// and the user was active before then: its counts miss those days.
+/// </param>
 [GenerateSerializer, Immutable, Alias("pg.rfm-window")]
 public sealed record RfmWindow(
     [property: Id(0)] string Window,
@@ -244,7 +248,8 @@ public sealed record RfmWindow(
     [property: Id(2)] long Orders,
     [property: Id(3)] Money Revenue,
     [property: Id(4)] long Events,
-    [property: Id(5)] long Sessions);
+    [property: Id(5)] long Sessions,
+    [property: Id(6)] bool Partial = false);
 
 /// <summary>A category and the user's decayed, weighted interest in it (higher is stronger).</summary>
 [GenerateSerializer, Immutable, Alias("pg.category-affinity")]

@@ -191,7 +191,7 @@ public static class ProfileMapper
 
         foreach (var w in b.Windows)
         {
-            layer.Windows.Add(new Contracts.V1.RfmWindow { Window = w.Window, Orders = w.Orders, Revenue = Money(w.Revenue), Events = w.Events, Sessions = w.Sessions });
+            layer.Windows.Add(new Contracts.V1.RfmWindow { Window = w.Window, Orders = w.Orders, Revenue = Money(w.Revenue), Events = w.Events, Sessions = w.Sessions, Partial = w.Partial });
         }
 
         foreach (var a in b.RecentActions)
