@@ -65,6 +65,20 @@ public class ProfileViewTests
     }
 
     [Fact]
+    public void A_purchase_dated_minutes_ahead_by_the_senders_clock_reads_as_just_now_not_as_no_purchase()
+    {
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddMinutes(3), "USD", 30m));
+
+        var now = ProfileViews.Build(user.Profile, user.Options, Now);
+        var earlier = ProfileViews.Build(user.Profile, user.Options, Now.AddMinutes(-10));
+
+        Assert.Equal((0d, 0d, false), (now.RecencyDays, now.StalenessDays, now.Dormant));
+        // As of a time well before it, the purchase is not known to have happened yet: absent, as documented.
+        Assert.Equal((null, null), (earlier.RecencyDays, earlier.StalenessDays));
+    }
+
+    [Fact]
     public void A_user_who_never_bought_has_no_recency_and_no_average_order_value_rather_than_sentinels()
     {
         var user = new ProfileUnderTest();

@@ -67,12 +67,16 @@ public sealed record ProfileView
     [Id(17)] public string? MergedInto { get; init; }
 
     /// <summary>
-    /// Days since the last event (4 decimals); null when there was none, or when the last event the profile knows lies
-    /// after <see cref="AsOf"/> (the state keeps only the latest, so the one before is not known).
+    /// Days since the last event (4 decimals); 0 when it is dated at most <see cref="ClockAheadTolerance"/> after
+    /// <see cref="AsOf"/>; null when there was none, or when the last event the profile knows lies later (the state
+    /// keeps only the latest, so the one before is not known).
     /// </summary>
     public double? StalenessDays => DaysSince(Behavior.LastSeen);
 
-    /// <summary>Days since the last purchase (4 decimals); null when there was none, or when it lies after <see cref="AsOf"/>.</summary>
+    /// <summary>
+    /// Days since the last purchase (4 decimals); 0 when it is dated at most <see cref="ClockAheadTolerance"/> after
+    /// <see cref="AsOf"/>; null when there was none, or when it lies later.
+    /// </summary>
     public double? RecencyDays => DaysSince(Behavior.LastPurchaseAt);
 
     /// <summary>
@@ -147,8 +151,18 @@ public sealed record ProfileView
         };
     }
 
-    private double? DaysSince(DateTimeOffset? time) =>
-        time is { } t && t <= AsOf ? Math.Round((AsOf - t).TotalDays, 4) : null;
+    /// <summary>
+    /// How far after <see cref="AsOf"/> an event may be dated and still count as at it: a sender's clock runs ahead of
+    /// the grid's by up to the gateway's default future skew, and its purchase "in 2 minutes" was made now.
+    /// </summary>
+    public static readonly TimeSpan ClockAheadTolerance = TimeSpan.FromMinutes(5);
+
+    private double? DaysSince(DateTimeOffset? time) => time switch
+    {
+        { } t when t <= AsOf => Math.Round((AsOf - t).TotalDays, 4),
+        { } t when t - AsOf <= ClockAheadTolerance => 0,
+        _ => null,
+    };
 }
 
 /// <summary>Who the user is. Null = unknown.</summary>
