@@ -88,13 +88,14 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
         var canonical = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString()).CanonicalAsync();
         var person = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, canonical).ToString()).GetAsync();
         var linked = new List<string>();
+        var personProfiles = new HashSet<string>([userId, canonical, .. person.Members], StringComparer.Ordinal);
         foreach (var profile in new[] { userId, canonical }.Concat(person.Members).Distinct(StringComparer.Ordinal))
         {
             linked.Add(profile);
             var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, profile).ToString()).GetViewAsync();
             foreach (var visitor in view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? [])
             {
-                if (await IsAnotherPersonAsync(tenant, visitor, canonical, person))
+                if (await IsAnotherPersonAsync(tenant, visitor, personProfiles, canonical, person))
                 {
                     continue;
                 }
@@ -134,13 +135,14 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
     }
 
     /// <summary>
-    /// A visitor profile that one of the person's logins named but that is someone else's: merged into another person
-    /// (the anonymous id was linked to them first, a conflict), or unmerged from this person by an operator, who decided
-    /// they are two people. Erasing the person leaves it.
+    /// A visitor profile that one of the person's logins named but that is someone else's: its anonymous id was linked
+    /// to a profile of another person first (this person's login with it was a conflict), or an operator unmerged it
+    /// from this person, deciding they are two people. Erasing the person leaves it. Decided by who linked the id, not by
+    /// where the visitor's profile ended up: a visitor this person's own login linked stays theirs, wherever it merged.
     /// </summary>
-    private async Task<bool> IsAnotherPersonAsync(string tenant, string visitor, string canonical, IdentityView person)
+    private async Task<bool> IsAnotherPersonAsync(string tenant, string visitor, HashSet<string> personProfiles, string canonical, IdentityView person)
     {
-        if (person.Members.Contains(visitor, StringComparer.Ordinal))
+        if (personProfiles.Contains(visitor))
         {
             return false;
         }
@@ -150,8 +152,15 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
             return true;
         }
 
-        var identity = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, visitor).ToString()).GetAsync();
-        return identity.MergedInto is { } owner && owner != canonical;
+        var identifier = IdentifierKinds.Name(IdentifierKinds.Anonymous, visitor[AnonymousPrefix.Length..]);
+        var owner = await grains.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, identifier).ToString()).OwnerAsync();
+        if (owner is null || personProfiles.Contains(owner))
+        {
+            return false;
+        }
+
+        var ownersPerson = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, owner).ToString()).CanonicalAsync();
+        return !personProfiles.Contains(ownersPerson);
     }
 
     /// <summary>The profile key's user part of an anonymous visitor (as the gateway makes it).</summary>
@@ -206,7 +215,10 @@ public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
         var ids = context.UserIds.ToArray();
         var identities = context.ProfileKeys.Select(k => grains.GetGrain<IIdentityGrain>(k)).ToList();
         var views = await Task.WhenAll(identities.Select(i => i.GetAsync()));
+        // The identifiers of every merge they took part in too: an unmerged login leaves the pair blocked on the visitor's
+        // id, which no identity record lists when the visitor had a history to merge.
         var identifiers = views.SelectMany(v => v.Identifiers)
+            .Concat(views.SelectMany(v => v.Merges.Select(m => m.Identifier)))
             .Concat(context.UserIds.Where(u => u.StartsWith(UserErasure.AnonymousPrefix, StringComparison.Ordinal)).Select(u => IdentifierKinds.Name(IdentifierKinds.Anonymous, u[UserErasure.AnonymousPrefix.Length..])))
             .Distinct(StringComparer.Ordinal).ToList();
         var deleted = 0L;

@@ -93,6 +93,39 @@ public class UnmergeTests(IdentitySiloFixture fixture)
         Assert.Equal(ana, (await TryGetAsync(Silo, tenant, "anon:" + tablet))!.UserId); // the visitor still reads as ana
     }
 
+    [Fact]
+    public async Task Erasing_a_user_unmerged_from_another_takes_the_visitor_their_own_login_linked()
+    {
+        // u2 merged into c by a shared email; u2 then logs in on a device with history (the visitor joins c, through u2);
+        // an operator unmerges u2. The device's history is still u2's: it was u2's own login that linked it.
+        var tenant = NewId("idr-");
+        var (c, u2, v2) = (NewId("c-"), NewId("u2-"), NewId("v-"));
+        var email = NewId("x") + "@example.com";
+        WireEvent Identify(string user)
+        {
+            var e = Event(NewId("crm-"), "identify", user, null, DateTimeOffset.UtcNow.AddHours(-1), source: "crm");
+            e.Identify.Email = email;
+            return e;
+        }
+
+        await IngestAsync(Silo, tenant, [Identify(c)]);
+        await WaitForAsync(Silo, tenant, c, 1);
+        await IngestAsync(Silo, tenant, [Identify(u2)]);
+        await WaitForAsync(Silo, tenant, c, 2);
+        var now = DateTimeOffset.UtcNow.AddMinutes(-20);
+        await IngestAsync(Silo, tenant, [Event($"{v2}-1", "product_view", null, v2, now, "s1"), Event($"{v2}-2", "add_to_cart", null, v2, now.AddMinutes(1), "s1")]);
+        await WaitForAsync(Silo, tenant, "anon:" + v2, 2);
+        await IngestAsync(Silo, tenant, [Event($"{u2}-login", "page_view", u2, v2, now.AddMinutes(2), "s1")]);
+        await WaitForAsync(Silo, tenant, c, 5);
+        var merges = Merges(await IdentityAsync(Silo, tenant, c));
+        Assert.Contains(merges, m => m.GetProperty("from").GetString() == "anon:" + v2);
+        await UnmergeAsync(Silo, tenant, merges.Single(m => m.GetProperty("from").GetString() == u2).GetProperty("mergeId").GetString()!);
+        await WaitForAsync(Silo, tenant, u2, 2);
+
+        Assert.Equal([u2, "anon:" + v2], await EraseAsync(tenant, u2));
+        Assert.Null(await TryGetAsync(Silo, tenant, "anon:" + v2));
+    }
+
     private async Task<string[]> EraseAsync(string tenant, string user)
     {
         using var response = await Silo.Http.DeleteAsync($"/v1/tenants/{Uri.EscapeDataString(tenant)}/users/{Uri.EscapeDataString(user)}");
