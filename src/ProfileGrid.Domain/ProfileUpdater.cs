@@ -94,7 +94,8 @@ public static class ProfileUpdater
         {
             // A list shown is not activity (it sets no last seen and fills no day): lists shown today to the users of a
             // history imported years later must not push that history's daily activity out.
-            if (userEvent.OccurredAt > newest && !IsShownList(userEvent))
+            // Nor is a duplicate: a retry re-dated by its sender must not push out days it does not add to.
+            if (userEvent.OccurredAt > newest && !IsShownList(userEvent) && !profile.RecentEventIds.Contains(userEvent.DedupeId ?? userEvent.EventId))
             {
                 newest = userEvent.OccurredAt;
             }

@@ -133,6 +133,19 @@ public class WindowTests
     }
 
     [Fact]
+    public void A_duplicate_re_dated_today_keeps_an_old_historys_days()
+    {
+        var end = Now.AddYears(-10);
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(end.AddDays(-100), "USD", 30m, id: "o-1"), Purchase(end, "USD", 40m, id: "o-2"));
+
+        user.Apply(Purchase(Now.AddMinutes(-1), "USD", 40m, id: "o-2")); // the sender's retry, stamped with the time it was sent
+
+        var asOfEnd = ProfileMetrics.Windows(user.Profile, user.Options, end).Single(w => w.Window == "365d");
+        Assert.Equal((2, 70m, false), (asOfEnd.Orders, asOfEnd.Revenue.Amount, asOfEnd.Partial));
+    }
+
+    [Fact]
     public void Configured_windows_are_reported_shortest_first_after_all()
     {
         var user = new ProfileUnderTest { Options = new ProfileOptions { WindowDays = [7, 28] } };

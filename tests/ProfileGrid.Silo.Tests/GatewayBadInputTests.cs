@@ -236,6 +236,7 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     [InlineData(true, false)]
     [InlineData(false, false)]
     [InlineData(false, true)]
+    [InlineData(true, true)]
     public async Task An_oversized_rest_body_is_refused_with_the_limit_whether_or_not_the_client_waits_to_send_it(bool expectContinue, bool chunked)
     {
         var json = Encoding.UTF8.GetBytes("{\"tenant\": \"" + new string('x', 5 * 1024 * 1024) + "\"}");

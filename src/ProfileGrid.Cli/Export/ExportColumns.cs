@@ -77,11 +77,12 @@ internal static class ProfileColumns
             columns.Add(new($"revenue_{window}", ColumnType.Decimal, $"Behavior: revenue in the {window} window, in monetary_currency.", p => Amount(Window(p, window)?.Revenue)));
             columns.Add(new($"events_{window}", ColumnType.Integer, $"Behavior: events in the {window} window.", p => Window(p, window)?.Events));
             columns.Add(new($"sessions_{window}", ColumnType.Integer, $"Behavior: sessions in the {window} window.", p => Window(p, window)?.Sessions));
+            columns.Add(new($"partial_{window}", ColumnType.Boolean, $"Behavior: true when the {window} window reaches back before the daily activity the profile keeps and misses days (an early as_of).", p => Window(p, window)?.Partial));
         }
 
         columns.AddRange(
         [
-            new("windows", ColumnType.Text, "Behavior: JSON array of every window the grid reports (window, orders, revenue, events, sessions).", p => WindowsJson(p.Behavior?.Windows)),
+            new("windows", ColumnType.Text, "Behavior: JSON array of every window the grid reports (window, orders, revenue, events, sessions, partial).", p => WindowsJson(p.Behavior?.Windows)),
             new("top_category", ColumnType.Text, "Behavior: the category of highest affinity.", p => p.Behavior?.CategoryAffinities.MaxBy(a => a.Score)?.Category),
             new("category_affinities", ColumnType.Text, "Behavior: JSON object of affinity per category.", p => Json(p.Behavior?.CategoryAffinities)),
 
@@ -130,7 +131,7 @@ internal static class ProfileColumns
         JsonSerializer.Serialize((values ?? []).ToDictionary(a => a.Category, a => a.Score, StringComparer.Ordinal), JsonText);
 
     private static string WindowsJson(RepeatedField<RfmWindow>? windows) =>
-        JsonSerializer.Serialize((windows ?? []).Select(w => new { window = w.Window, orders = w.Orders, revenue = w.Revenue?.Amount, events = w.Events, sessions = w.Sessions }), JsonText);
+        JsonSerializer.Serialize((windows ?? []).Select(w => new { window = w.Window, orders = w.Orders, revenue = w.Revenue?.Amount, events = w.Events, sessions = w.Sessions, partial = w.Partial }), JsonText);
 }
 
 /// <summary>One user's segment assignment, a row of <c>export segments</c>.</summary>

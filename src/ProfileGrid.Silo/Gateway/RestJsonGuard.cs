@@ -147,12 +147,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
-        // A body of unknown length (chunked) shows its size only as it is read. Kestrel's limit would end the read and the
-        // connection together, under the sender's write; the limit is enforced here instead, and the rest of an
-        // oversized body read and dropped (up to the same bound as above) so that the sender reads the 400.
+        // A body of unknown length (chunked) shows its size only as it is read, so it cannot be refused before its upload,
+        // with or without Expect: 100-continue. Kestrel's limit would end the read and the connection together, under the
+        // sender's write; the limit is enforced here instead, and the rest of an oversized body read and dropped (up to
+        // the same bound as above) so that the sender reads the 400.
         long? ownLimit = null;
         if (bodySize is { IsReadOnly: false, MaxRequestBodySize: { } kestrelLimit } && http.Request.ContentLength is null &&
-            !ExpectsContinue(http.Request) && kestrelLimit < OversizedBodyDrainLimit)
+            kestrelLimit < OversizedBodyDrainLimit)
         {
             bodySize.MaxRequestBodySize = OversizedBodyDrainLimit;
             ownLimit = kestrelLimit;
