@@ -82,7 +82,7 @@ public static class ProfileMetrics
         var keptFrom = behavior.LastSeen is { } lastSeen
             ? DailyBuckets.FirstDayOfWindow(Math.Min(UtcDay.Of(lastSeen), UtcDay.Of(profile.UpdatedAt)), options.LongestWindowDays())
             : int.MinValue;
-        var activeBefore = behavior.FirstSeen is { } firstSeen && UtcDay.Of(firstSeen) < keptFrom;
+        var firstSeenDay = behavior.FirstSeen is { } firstSeen ? UtcDay.Of(firstSeen) : int.MaxValue;
         foreach (var days in options.Windows())
         {
             var firstDay = DailyBuckets.FirstDayOfWindow(today, days);
@@ -118,7 +118,8 @@ public static class ProfileMetrics
             // of money paid in it).
             windows.Add(new RfmWindow(
                 $"{days}d", days, orders, new Money(RoundMoney(Math.Clamp(revenue, 0m, allTime)), options.ReportingCurrency), events, sessions,
-                Partial: activeBefore && firstDay < keptFrom));
+                // Days are missing when the window and the user's active days before the kept ones overlap.
+                Partial: firstSeenDay < keptFrom && firstDay < keptFrom && firstSeenDay <= today));
         }
 
         return windows;

@@ -234,6 +234,11 @@ public static class SegmentationTrainer
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(settings);
+        if (rowsAsPreviousModelAssigns is not null && rowsAsPreviousModelAssigns.Length != data.Rows.Length)
+        {
+            throw new ArgumentException("the rows as the previous model assigns them must be the training rows, one for one.", nameof(rowsAsPreviousModelAssigns));
+        }
+
         var settingsProblems = settings.Validate(data.SourceFeatures, 0);
         if (settingsProblems.Count > 0)
         {

@@ -117,6 +117,8 @@ public class WindowTests
         var newcomer = new ProfileUnderTest();
         newcomer.Apply(Purchase(end.AddDays(-100), "USD", 30m), Purchase(end, "USD", 40m));
         Assert.DoesNotContain(ProfileMetrics.Windows(newcomer.Profile, newcomer.Options, end.AddDays(-200)), w => w.Partial);
+        // Nor before the user's first event: nothing of theirs is missing there.
+        Assert.DoesNotContain(AsOf(end.AddDays(-800)), w => w.Partial);
     }
 
     [Fact]
