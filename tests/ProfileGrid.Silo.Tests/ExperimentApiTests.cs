@@ -53,6 +53,39 @@ public class ExperimentApiTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Targeting_a_segment_no_user_can_be_in_is_accepted_with_a_warning_naming_it()
+    {
+        var planted = await SegmentScenario.FeedAsync(Silo, "exp-target");
+        var tenant = planted.Tenant;
+        ExperimentDefinition Targeting(string id, params string[] segments)
+        {
+            var experiment = ExperimentApiExamples.Valid(id);
+            experiment.Slot = id;
+            experiment.Layer = id;
+            experiment.Targeting = new ExperimentTargeting { Segments = { segments } };
+            return experiment;
+        }
+
+        // No segment model yet: any segment named is one nobody is in.
+        var early = await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = Targeting("early", "vip") });
+        Assert.Contains("has no segment model yet", Assert.Single(early.Warnings), StringComparison.Ordinal);
+
+        using var run = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{Uri.EscapeDataString(tenant)}/segments:run", """{"k": 3}""");
+        var label = run.RootElement.GetProperty("segments")[0].GetProperty("label").GetString()!;
+        var id = run.RootElement.GetProperty("segments")[1].GetProperty("id").ToString();
+
+        // A label (any case) or an id of the model is fine; a typo is named.
+        var typo = await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = Targeting("typo", label.ToUpperInvariant(), id, "vipp") });
+        var warning = Assert.Single(typo.Warnings);
+        Assert.StartsWith("targeting.segments: no segment of the published model (version 1) is labelled or numbered 'vipp'", warning, StringComparison.Ordinal);
+        var started = await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "typo" });
+        Assert.Equal(("running", 1), (started.Status, started.Warnings.Count));
+        var fine = await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = Targeting("fine", label) });
+        Assert.Empty(fine.Warnings);
+        Assert.Empty((await Experiments.StopExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "typo" })).Warnings);
+    }
+
+    [Fact]
     public async Task A_definition_that_cannot_run_is_refused_naming_every_bad_field_and_nothing_is_stored()
     {
         var tenant = NewTenant("exp-invalid");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Grpc.Core;
+using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Experiments.Design;
 using ProfileGrid.Grains.Experiments;
@@ -71,7 +72,13 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
         if (result.Experiment is { } experiment)
         {
             serving.Invalidate(tenant);
-            return ToWire(experiment);
+            var wire = ToWire(experiment);
+            if (experiment.Status is not (ExperimentStatus.Stopped or ExperimentStatus.Archived))
+            {
+                wire.Warnings.AddRange(await TargetingWarningsAsync(tenant, experiment));
+            }
+
+            return wire;
         }
 
         var message = string.Join("; ", result.Problems.Select(p => $"experiment.{p.Field}: {p.Reason}"));
@@ -80,6 +87,31 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
             : result.Conflict ? StatusCode.FailedPrecondition
             : StatusCode.InvalidArgument;
         throw new RpcException(new Status(code, message));
+    }
+
+    /// <summary>
+    /// Targeted segments that no user can be in: the tenant has no segment model, or none of its segments has that label
+    /// or id. The definition stays valid (a later segmentation may name one so), but a typo would otherwise hold its
+    /// share of the layer while assigning nobody, silently.
+    /// </summary>
+    private async Task<IEnumerable<string>> TargetingWarningsAsync(string tenant, Experiment experiment)
+    {
+        if (experiment.Targeting is not { Segments.Count: > 0 } targeting)
+        {
+            return [];
+        }
+
+        var model = await cluster.GetGrain<ISegmentationGrain>(tenant).GetModelAsync();
+        if (model is null)
+        {
+            return [$"targeting.segments: tenant '{tenant}' has no segment model yet, so nobody is in {string.Join(", ", targeting.Segments.Select(s => $"'{s}'"))}; " +
+                "nobody is assigned to this experiment until a segmentation run names such a segment."];
+        }
+
+        return targeting.Segments
+            .Where(wanted => !model.Segments.Any(s => wanted == s.Id.ToString(CultureInfo.InvariantCulture) || string.Equals(wanted, s.Label, StringComparison.OrdinalIgnoreCase)))
+            .Select(wanted => $"targeting.segments: no segment of the published model (version {model.Version}) is labelled or numbered '{wanted}' " +
+                $"(it has {string.Join(", ", model.Segments.Select(s => $"{s.Id} '{s.Label}'"))}); nobody is assigned by it until a segmentation names one so.");
     }
 
     public override async Task<ExperimentResults> GetExperimentResults(ExperimentRequest request, ServerCallContext context)
