@@ -13,7 +13,9 @@ namespace ProfileGrid.Domain;
 /// </summary>
 internal static class FeedbackLedger
 {
-    public static void Impression(FeedbackState state, FeedbackInfo shown, DateTimeOffset time, ProfileOptions options)
+    /// <param name="viewers">The user ids the event speaks for (the profile's, the event's user and anonymous ids): a list
+    /// tagged for someone else counts in no experiment here.</param>
+    public static void Impression(FeedbackState state, FeedbackInfo shown, DateTimeOffset time, ProfileOptions options, IReadOnlyList<string> viewers)
     {
         var list = Find(state, shown.RecommendationId);
         if (list is { ShownAt: not null })
@@ -23,7 +25,7 @@ internal static class FeedbackLedger
 
         if (list is null)
         {
-            list = NewList(shown.RecommendationId, null);
+            list = NewList(state, shown.RecommendationId, null, viewers);
             state.RecentLists.Add(list);
         }
 
@@ -65,13 +67,13 @@ internal static class FeedbackLedger
         Bound(state, options);
     }
 
-    public static void Click(FeedbackState state, FeedbackInfo clicked, DateTimeOffset time, ProfileOptions options)
+    public static void Click(FeedbackState state, FeedbackInfo clicked, DateTimeOffset time, ProfileOptions options, IReadOnlyList<string> viewers)
     {
         var itemId = clicked.ItemId!;
         var list = Find(state, clicked.RecommendationId);
         if (list is null)
         {
-            list = NewList(clicked.RecommendationId, SharedText.Of(clicked.Slot));
+            list = NewList(state, clicked.RecommendationId, SharedText.Of(clicked.Slot), viewers);
             state.RecentLists.Add(list);
         }
         else if (list.Clicks.Exists(c => c.ItemId == itemId))
@@ -187,12 +189,26 @@ internal static class FeedbackLedger
         }
     }
 
-    /// <summary>A list, with the experiment and variant its id is tagged with (-x{number}v{index}), if any.</summary>
-    private static ShownList NewList(string recommendationId, string? slot)
+    /// <summary>
+    /// A list, with the experiment and variant its id is tagged with (-x{number}v{index}u{user check}), if any, and if it
+    /// was served to one of <paramref name="viewers"/>: a list served to another user counts in no experiment here (and
+    /// as mismatched in the experiment, when this user is in it).
+    /// </summary>
+    private static ShownList NewList(FeedbackState state, string recommendationId, string? slot, IReadOnlyList<string> viewers)
     {
         var list = new ShownList { RecommendationId = recommendationId, Slot = slot };
-        if (ExperimentTag.TryParse(recommendationId, out var experiment, out var variant))
+        if (ExperimentTag.TryParse(recommendationId, out var experiment, out var variant, out var userCheck))
         {
+            if (userCheck is { } check && !viewers.Any(viewer => ExperimentTag.UserCheck(viewer) == check))
+            {
+                if (state.Experiments.TryGetValue(experiment, out var outcome))
+                {
+                    outcome.Mismatched++;
+                }
+
+                return list;
+            }
+
             (list.Experiment, list.Variant) = (experiment, variant);
         }
 

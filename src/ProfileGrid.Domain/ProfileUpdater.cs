@@ -239,6 +239,18 @@ public static class ProfileUpdater
         }
     }
 
+    /// <summary>
+    /// Whom feedback in this profile speaks for: the profile's user (a person's profile takes its visitors' forwarded
+    /// events), the event's profile, and its anonymous id's visitor profile (a list served before a login).
+    /// </summary>
+    private static string[] Viewers(UserProfile profile, UserEvent userEvent) =>
+        userEvent.AnonymousId is { Length: > 0 } anonymous
+            ? [profile.UserId, userEvent.UserId, AnonymousProfilePrefix + anonymous]
+            : [profile.UserId, userEvent.UserId];
+
+    /// <summary>The user part of an anonymous visitor's profile key (as the gateway makes it).</summary>
+    private const string AnonymousProfilePrefix = "anon:";
+
     private static bool IsShownList(UserEvent userEvent) => userEvent.Kind == EventKind.Impression && userEvent.Feedback is not null;
 
     private static void Touch(UserProfile profile, DateTimeOffset now)
@@ -274,7 +286,7 @@ public static class ProfileUpdater
             // A list shown is not something the user did: it counts in the feedback layer and by type only, not as
             // activity (first and last seen, events per day, engagement, sessions, recent actions), which three impressions
             // per page would swamp, and an email of recommendations to lapsed buyers would make them look active again.
-            FeedbackLedger.Impression(profile.Feedback, shown, time, options);
+            FeedbackLedger.Impression(profile.Feedback, shown, time, options, Viewers(profile, userEvent));
             RecordContext(profile.Context, userEvent, time);
             return;
         }
@@ -352,7 +364,7 @@ public static class ProfileUpdater
                 RecordRefund(behavior, refund, time, options, oldestKeptDay);
                 break;
             case EventKind.Click when userEvent.Feedback is { ItemId: not null } clicked:
-                FeedbackLedger.Click(profile.Feedback, clicked, time, options);
+                FeedbackLedger.Click(profile.Feedback, clicked, time, options, Viewers(profile, userEvent));
                 break;
             case EventKind.Identify when userEvent.Identify is { } identify:
                 MergeDemographics(profile.Demographics, identify, time, options);

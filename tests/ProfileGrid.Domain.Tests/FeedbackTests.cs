@@ -274,14 +274,37 @@ public class FeedbackTests
     [InlineData("my-list-x3v", false, 0, 0)]
     [InlineData("my-list-x3v1b", false, 0, 0)]
     [InlineData("my-list-x+3v1", false, 0, 0)]
+    [InlineData("rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00-x3v1u00ff", true, 3, 1)]
+    [InlineData("rec-1-x3v1u0ff", false, 0, 0)]
+    [InlineData("rec-1-x3v1uABCD", false, 0, 0)]
+    [InlineData("rec-1-x3v1u+0ff", false, 0, 0)]
     public void The_experiment_tag_is_read_from_the_end_of_the_id(string id, bool tagged, int experiment, int variant)
     {
         Assert.Equal(tagged, ExperimentTag.TryParse(id, out var parsedExperiment, out var parsedVariant));
         if (tagged)
         {
             Assert.Equal((experiment, variant), (parsedExperiment, parsedVariant));
-            Assert.EndsWith(ExperimentTag.Of(experiment, variant), id, StringComparison.Ordinal);
+            Assert.Contains($"-x{experiment}v{variant}", id, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void A_list_served_to_another_user_counts_in_no_experiment_of_the_user_who_quotes_it()
+    {
+        var user = new ProfileUnderTest();
+        var mine = "rec-1" + ExperimentTag.Of(3, 0, TestEvents.User);
+        var theirs = "rec-2" + ExperimentTag.Of(3, 1, "someone-else");
+        Assert.EndsWith($"-x3v1u{ExperimentTag.UserCheck("someone-else"):x4}", theirs, StringComparison.Ordinal);
+
+        user.Apply(Shown(Now.AddHours(-5), mine, "a"), Shown(Now.AddHours(-4), theirs, "b"), Clicked(Now.AddHours(-4), theirs, "b"));
+
+        var outcome = user.Profile.Feedback.Experiments[3];
+        Assert.Equal((0, 1L, 0L, 1L), (outcome.Variant, outcome.Impressions, outcome.Clicks, outcome.Mismatched));
+        // A user in no variant of it is not put in one by another user's list.
+        var stranger = new ProfileUnderTest();
+        stranger.Apply(Shown(Now.AddHours(-4), theirs, "b"), Clicked(Now.AddHours(-4), theirs, "b"));
+        Assert.Empty(stranger.Profile.Feedback.Experiments);
+        Assert.Equal(1, stranger.Profile.Feedback.Impressions);
     }
 
     [Fact]

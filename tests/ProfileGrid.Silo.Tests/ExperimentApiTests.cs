@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Grpc.Core;
 using ProfileGrid.Contracts.V1;
+using ProfileGrid.Domain;
 
 namespace ProfileGrid.Silo.Tests;
 
@@ -169,7 +170,7 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
         foreach (var (user, list) in lists)
         {
             var index = list.Variant == "control" ? 0 : 1;
-            Assert.Matches($"^rec-[0-9a-f]{{32}}-x{started.Number}v{index}$", list.RecommendationId);
+            Assert.Matches($"^rec-[0-9a-f]{{32}}-x{started.Number}v{index}u{ExperimentTag.UserCheck(user):x4}$", list.RecommendationId);
             if (list.Variant == "control")
             {
                 // The popularity baseline: the list everyone gets, not personalized, without the tenant's rules.
@@ -228,6 +229,21 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
         Assert.Equal((1, 1, 1), (outcome.Impressions, outcome.Clicks, outcome.Purchases));
         Assert.Equal("USD", outcome.Revenue.Currency);
         Assert.True(decimal.Parse(outcome.Revenue.Amount, System.Globalization.CultureInfo.InvariantCulture) > 0);
+
+        // Alice's list id quoted by someone else (a cached page, a shared link): their feedback counts, in no variant.
+        var other = new IngestEventsRequest { Tenant = tenant };
+        other.Events.Add(new Contracts.V1.Event { EventId = "shown", Type = "impression", UserId = "mallory", Source = "app", OccurredAt = Time(now.AddMinutes(-3)), Feedback = shown });
+        other.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "clicked", Type = "click", UserId = "mallory", Source = "app", OccurredAt = Time(now.AddMinutes(-2)),
+            Feedback = new Feedback { RecommendationId = served.RecommendationId, ItemId = clicked },
+        });
+        Assert.Equal(2, (await Silo.Client.IngestEventsAsync(other)).Accepted);
+        var mallory = await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "mallory" }).ResponseAsync,
+            p => p.Feedback?.Clicks == 1,
+            "mallory's click applied");
+        Assert.Empty(mallory.Feedback.Experiments);
     }
 
     [Fact]

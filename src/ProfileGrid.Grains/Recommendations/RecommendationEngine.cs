@@ -192,7 +192,7 @@ public sealed partial class RecommendationEngine(
             items = items.Select(item => demoted.Contains(item.ItemId) ? item with { Rules = [.. item.Rules, DemotedIgnored] } : item).ToList();
         }
 
-        var recommendationId = NewRecommendationId(assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex));
+        var recommendationId = NewRecommendationId(assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex, call.UserId));
         if (reranker is not null && items.Count > 0)
         {
             try
