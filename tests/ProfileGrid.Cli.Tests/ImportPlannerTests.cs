@@ -38,7 +38,8 @@ public sealed class ImportPlannerTests : IDisposable
             "Bestellung;Kunde;Artikel;Menge;Preis;Datum\n" +
             "A-1;k-7;tisch;1;1.234,50;02.12.2010 10:07\n" +
             "A-1;k-7;stuhl;4;89,90;02.12.2010 10:07\n" +
-            "A-2;k-7;lampe;1;19,99;27.03.2011 02:30\n");
+            "A-2;k-7;lampe;1;19,99;27.03.2011 02:30\n" +
+            "A-3;k-7;vase;1;9,99;30.10.2011 02:30\n");
 
         Assert.Empty(plan.Rejects);
         var order = plan.Events[0].Event;
@@ -49,6 +50,8 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Equal(new long[] { 2, 3 }, plan.Events[0].Lines);
         // 02:30 on 27 March 2011 does not exist in Berlin (clocks went from 02:00 to 03:00): read as the hour after.
         Assert.Equal("2011-03-27T01:30:00Z", plan.Events[1].Event.OccurredAt);
+        // 02:30 on 30 October 2011 happened twice (clocks went back from 03:00 to 02:00): read as the first, summer time.
+        Assert.Equal("2011-10-30T00:30:00Z", plan.Events[2].Event.OccurredAt);
     }
 
     [Fact]

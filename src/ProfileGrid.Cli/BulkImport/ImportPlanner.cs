@@ -635,7 +635,11 @@ public sealed class ImportPlanner
         return false;
     }
 
-    /// <summary>A wall-clock time of the file's zone; a time skipped by a clock change is read as the hour after.</summary>
+    /// <summary>
+    /// A wall-clock time of the file's zone; a time skipped by a clock change is read as the hour after, and one that
+    /// happens twice (the hour the clocks go back) as the first of the two, the daylight-saving one, as Python's zoneinfo
+    /// (fold 0) and java.time read it (.NET's GetUtcOffset would take the second).
+    /// </summary>
     private DateTimeOffset InZone(DateTime local)
     {
         if (_zone.IsInvalidTime(local))
@@ -643,7 +647,8 @@ public sealed class ImportPlanner
             local = local.AddHours(1);
         }
 
-        return new DateTimeOffset(local, _zone.GetUtcOffset(local));
+        var offset = _zone.IsAmbiguousTime(local) ? _zone.GetAmbiguousTimeOffsets(local).Max() : _zone.GetUtcOffset(local);
+        return new DateTimeOffset(local, offset);
     }
 
     private string? Country(string? value)
