@@ -76,7 +76,7 @@ internal static class FeedbackLedger
             list = NewList(state, clicked.RecommendationId, SharedText.Of(clicked.Slot), viewers);
             state.RecentLists.Add(list);
         }
-        else if (list.Clicks.Exists(c => c.ItemId == itemId))
+        else if (list.Clicks.Exists(c => c.ItemId == itemId) || !CouldHaveShown(list, itemId))
         {
             return;
         }
@@ -249,6 +249,14 @@ internal static class FeedbackLedger
         state.Experiments[experiment] = outcome;
         return outcome;
     }
+
+    /// <summary>
+    /// False when the list's impression is known with every item it showed, and <paramref name="itemId"/> is not one of
+    /// them: a click on an item the list did not show is no click of that list (a stale page, a wrong id). A click
+    /// that arrives before its impression is taken as it comes.
+    /// </summary>
+    private static bool CouldHaveShown(ShownList list, string itemId) =>
+        list.ShownAt is null || list.Items.Count < list.ItemsShown || list.Items.Contains(itemId, StringComparer.Ordinal);
 
     private static ShownList? Find(FeedbackState state, string recommendationId)
     {

@@ -167,6 +167,20 @@ public class FeedbackTests
     }
 
     [Fact]
+    public void A_click_on_an_item_the_list_did_not_show_is_no_click_of_it_but_one_before_the_impression_is_taken()
+    {
+        var user = new ProfileUnderTest();
+
+        user.Apply(Shown(Now.AddMinutes(-10), "rec-1", "a", "b"), Clicked(Now.AddMinutes(-9), "rec-1", "z"));
+        Assert.Equal((1L, 0L), (user.Profile.Feedback.Impressions, user.Profile.Feedback.Clicks));
+        Assert.Empty(user.Profile.Feedback.RecentLists.Single().Clicks);
+
+        // Out of order: the click first, then its impression; and a click of an item shown.
+        user.Apply(Clicked(Now.AddMinutes(-5), "rec-2", "c"), Shown(Now.AddMinutes(-6), "rec-2", "c", "d"), Clicked(Now.AddMinutes(-8), "rec-1", "b"));
+        Assert.Equal((2L, 2L), (user.Profile.Feedback.Impressions, user.Profile.Feedback.Clicks));
+    }
+
+    [Fact]
     public void Impressions_are_not_activity_but_clicks_are()
     {
         var user = new ProfileUnderTest();
