@@ -42,6 +42,14 @@ internal static class DailyBuckets
         buckets.RemoveRange(0, stale);
     }
 
+    /// <summary>
+    /// The oldest day of daily activity a profile keeps: the longest window back from the day of its newest activity, or
+    /// from the day it was applied (<paramref name="appliedAt"/>) when that activity is dated later. Pruning keeps these
+    /// days, and a window reaching before them is partial.
+    /// </summary>
+    public static int OldestKeptDay(DateTimeOffset newestActivity, DateTimeOffset appliedAt, int longestWindowDays) =>
+        FirstDayOfWindow(Math.Min(UtcDay.Of(appliedAt), UtcDay.Of(newestActivity)), longestWindowDays);
+
     /// <summary>The first UTC day of a window of <paramref name="days"/> days ending with <paramref name="today"/>.</summary>
     public static int FirstDayOfWindow(int today, int days) => today - days + 1;
 

@@ -77,10 +77,9 @@ public static class ProfileMetrics
 
         var today = UtcDay.Of(now);
         var allTime = PricedTotals(profile, options).Amount;
-        // The daily activity is kept for the longest window back from the newest event (from the day it was applied, if
-        // that event is dated later); a window reaching further back misses the days before, if the user had any.
+        // A window reaching further back than the kept daily activity misses the days before, if the user had any.
         var keptFrom = behavior.LastSeen is { } lastSeen
-            ? DailyBuckets.FirstDayOfWindow(Math.Min(UtcDay.Of(lastSeen), UtcDay.Of(profile.UpdatedAt)), options.LongestWindowDays())
+            ? DailyBuckets.OldestKeptDay(lastSeen, profile.UpdatedAt, options.LongestWindowDays())
             : int.MinValue;
         var firstSeenDay = behavior.FirstSeen is { } firstSeen ? UtcDay.Of(firstSeen) : int.MaxValue;
         foreach (var days in options.Windows())

@@ -1,4 +1,5 @@
 using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Identity;
 using ProfileGrid.Abstractions.Profiles;
 
 namespace ProfileGrid.Domain;
@@ -41,7 +42,7 @@ public static class ProfileUpdater
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(options);
 
-        var oldestKeptDay = DailyBuckets.FirstDayOfWindow(NewestActivityDay(profile, events, now), options.LongestWindowDays());
+        var oldestKeptDay = DailyBuckets.OldestKeptDay(NewestActivity(profile, events), now, options.LongestWindowDays());
         RememberOrdersOfOlderRows(profile);
         int applied = 0, duplicates = 0;
         var remembered = false;
@@ -83,11 +84,12 @@ public static class ProfileUpdater
     }
 
     /// <summary>
-    /// The day the kept daily activity reaches back from: the day of the profile's newest event (this batch's included),
-    /// or today when that is later. A history imported years after it happened keeps its last year of days, so windows
-    /// read as of a day in that history count it; live profiles, whose newest event is today, keep the last year to now.
+    /// The time of the profile's newest event, this batch's included, that the kept daily activity reaches back from
+    /// (<see cref="DailyBuckets.OldestKeptDay"/>). A history imported years after it happened keeps its last year of days,
+    /// so windows read as of a day in that history count it; live profiles, whose newest event is today, keep the last
+    /// year to now.
     /// </summary>
-    private static int NewestActivityDay(UserProfile profile, IReadOnlyList<UserEvent> events, DateTimeOffset now)
+    private static DateTimeOffset NewestActivity(UserProfile profile, IReadOnlyList<UserEvent> events)
     {
         var newest = profile.Behavior.LastSeen ?? DateTimeOffset.MinValue;
         foreach (var userEvent in events)
@@ -101,7 +103,7 @@ public static class ProfileUpdater
             }
         }
 
-        return Math.Min(UtcDay.Of(now), UtcDay.Of(newest));
+        return newest;
     }
 
     /// <summary>
@@ -245,11 +247,8 @@ public static class ProfileUpdater
     /// </summary>
     private static string[] Viewers(UserProfile profile, UserEvent userEvent) =>
         userEvent.AnonymousId is { Length: > 0 } anonymous
-            ? [profile.UserId, userEvent.UserId, AnonymousProfilePrefix + anonymous]
+            ? [profile.UserId, userEvent.UserId, IdentifierKinds.Name(IdentifierKinds.Anonymous, anonymous)]
             : [profile.UserId, userEvent.UserId];
-
-    /// <summary>The user part of an anonymous visitor's profile key (as the gateway makes it).</summary>
-    private const string AnonymousProfilePrefix = "anon:";
 
     private static bool IsShownList(UserEvent userEvent) => userEvent.Kind == EventKind.Impression && userEvent.Feedback is not null;
 

@@ -152,8 +152,8 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
             return true;
         }
 
-        var identifier = IdentifierKinds.Name(IdentifierKinds.Anonymous, visitor[AnonymousPrefix.Length..]);
-        var owner = await grains.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, identifier).ToString()).OwnerAsync();
+        // An anonymous id's identifier and its visitor's profile have one name, "anon:<id>".
+        var owner = await grains.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, visitor).ToString()).OwnerAsync();
         if (owner is null || personProfiles.Contains(owner))
         {
             return false;
