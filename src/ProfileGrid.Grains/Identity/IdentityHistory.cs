@@ -31,11 +31,8 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
         for (var attempt = 1; ; attempt++)
         {
             // As LakeRebuilder: watermarks, lake, log past them, watermarks again; an archive step in between starts over.
-            var marks = new Dictionary<int, long>();
-            foreach (var partition in involved)
-            {
-                marks[partition] = archiver is null ? -1 : (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through;
-            }
+            var marks = archiver is null ? [] : await archiver.WatermarksAsync(involved, cancellationToken);
+            var through = involved.ToDictionary(p => p, p => marks.TryGetValue(p, out var mark) ? mark.Through : -1);
 
             var rows = new List<LakeEventRow>();
             if (archiver is not null)
@@ -44,7 +41,7 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
                 // time. After a few attempts that the archive kept moving under, the days are not bounded (the read is
                 // then as it always was: every day of the tenant, for these users).
                 var days = attempt <= PrunedAttempts
-                    ? await bounds.OfAsync(tenant, wanted, marks, cancellationToken)
+                    ? await bounds.OfAsync(tenant, wanted, through, cancellationToken)
                     : wanted.ToDictionary(u => u, _ => LakeDayRange.All, StringComparer.Ordinal);
                 await foreach (var row in reader.ReadUsersAsync(tenant, days, cancellationToken))
                 {
@@ -55,21 +52,12 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
             var ends = new Dictionary<int, long>();
             foreach (var partition in involved)
             {
-                var (tail, end) = await reader.ReadLogAsync(partition, marks[partition], tenant, null, cancellationToken);
+                var (tail, end) = await reader.ReadLogAsync(partition, through[partition], tenant, null, cancellationToken);
                 rows.AddRange(tail.Where(r => wanted.Contains(r.UserId)));
                 ends[partition] = end;
             }
 
-            var moved = false;
-            if (archiver is not null)
-            {
-                foreach (var partition in involved)
-                {
-                    moved |= (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through != marks[partition];
-                }
-            }
-
-            if (moved)
+            if (archiver is not null && await archiver.ChangedSinceAsync(marks, cancellationToken))
             {
                 if (attempt == Attempts)
                 {

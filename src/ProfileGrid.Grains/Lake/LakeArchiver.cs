@@ -84,6 +84,46 @@ public sealed partial class LakeArchiver(
         return bytes is null ? new ArchiveWatermark(-1, null, null) : JsonSerializer.Deserialize<ArchiveWatermark>(bytes)!;
     }
 
+    /// <summary>
+    /// The watermarks of <paramref name="partitions"/>, for a read of the lake and of the log past them that
+    /// <see cref="ChangedSinceAsync"/> then checks. Waits (a few seconds at most) for a compaction under way to finish.
+    /// </summary>
+    public async Task<Dictionary<int, ArchiveWatermark>> WatermarksAsync(IEnumerable<int> partitions, CancellationToken cancellationToken = default)
+    {
+        var marks = new Dictionary<int, ArchiveWatermark>();
+        foreach (var partition in partitions)
+        {
+            var mark = await GetWatermarkAsync(partition, cancellationToken);
+            for (var wait = 1; mark.Compacting && wait <= 50; wait++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20 * wait, 200)), cancellationToken);
+                mark = await GetWatermarkAsync(partition, cancellationToken);
+            }
+
+            marks[partition] = mark;
+        }
+
+        return marks;
+    }
+
+    /// <summary>
+    /// Whether the lake may have changed under a read that began after <paramref name="marks"/> were taken: an archive
+    /// step or a compaction ran (or was under way) on one of their partitions. A read it answers false for saw every row
+    /// archived through the marks once; the caller then adds the log past them.
+    /// </summary>
+    public async Task<bool> ChangedSinceAsync(IReadOnlyDictionary<int, ArchiveWatermark> marks, CancellationToken cancellationToken = default)
+    {
+        foreach (var (partition, mark) in marks)
+        {
+            if (mark.Compacting || await GetWatermarkAsync(partition, cancellationToken) != mark)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Today's snapshots, if not taken yet; a failure is logged and the next step tries again.</summary>
     public async Task SnapshotGuardedAsync(LakeSnapshotter snapshots)
     {
@@ -100,6 +140,14 @@ public sealed partial class LakeArchiver(
     private async Task<ArchiveStep> ArchiveLockedAsync(int partition, long checkpoint, CancellationToken cancellationToken)
     {
         var mark = await GetWatermarkAsync(partition, cancellationToken);
+        if (mark.Compacting)
+        {
+            // Left by a compaction that died (no other runs: this step holds the partition's lock). Its merged file and the
+            // parts it had not deleted yet hold the same rows, which readers read once.
+            mark = mark with { Compacting = false };
+            await WriteWatermarkAsync(partition, mark, cancellationToken);
+        }
+
         var now = clock.GetUtcNow();
         var rows = new List<LakeEventRow>();
         long first = -1, last = mark.Through;
@@ -181,7 +229,8 @@ public sealed partial class LakeArchiver(
                 written.Add(name);
             }
 
-            await WriteWatermarkAsync(partition, new ArchiveWatermark(last, null, null), cancellationToken);
+            mark = mark with { Through = last, PendingFirst = null, PendingLast = null };
+            await WriteWatermarkAsync(partition, mark, cancellationToken);
             LogArchived(partition, records, rows.Count, written.Count, last);
         }
 
@@ -248,11 +297,19 @@ public sealed partial class LakeArchiver(
 
         var target = LakePaths.Compacted(folder, partition, files.Max(f => f.Until));
         var ordered = merged.Values.OrderBy(r => r.LogPosition).ThenBy(r => r.EventIndex).ToList();
+
+        // A listing that runs while the merged file appears and its parts go may see neither (neither a folder nor a blob
+        // listing is a snapshot): the watermark says a compaction runs, and that one ran, so that a reader who takes it
+        // before and after its read (ChangedSinceAsync) reads again.
+        var mark = await GetWatermarkAsync(partition, cancellationToken);
+        await WriteWatermarkAsync(partition, mark with { Compactions = mark.Compactions + 1, Compacting = true }, cancellationToken);
         await store.WriteAsync(target, await LakeParquet.WriteAsync(ordered, cancellationToken), cancellationToken);
         foreach (var (name, _) in files.Where(f => f.Name != target))
         {
             await store.DeleteAsync(name, cancellationToken);
         }
+
+        await WriteWatermarkAsync(partition, mark with { Compactions = mark.Compactions + 1, Compacting = false }, cancellationToken);
 
         LogCompacted(partition, folder, files.Count, ordered.Count);
         return true;
@@ -431,9 +488,10 @@ public sealed partial class LakeArchiver(
 
 /// <summary>
 /// How far a partition is archived: <see cref="Through"/> is the position of the last record in the lake (-1: none);
-/// a pending range is a step that wrote its intent and may not have finished.
+/// a pending range is a step that wrote its intent and may not have finished. <see cref="Compactions"/> counts the
+/// compactions of the partition's files begun, and <see cref="Compacting"/> says one is under way.
 /// </summary>
-public sealed record ArchiveWatermark(long Through, long? PendingFirst, long? PendingLast);
+public sealed record ArchiveWatermark(long Through, long? PendingFirst, long? PendingLast, long Compactions = 0, bool Compacting = false);
 
 /// <summary>What an erasure did to one partition's part of the lake.</summary>
 public readonly record struct LakeErasure(int FilesRewritten, long RowsRemoved, int SnapshotRowsRemoved, int SegmentsTrimmed);

@@ -32,12 +32,10 @@ public sealed partial class LakeRebuilder(
                 ? Enumerable.Range(0, partitions).ToList()
                 : [ProfileBuckets.LogPartition(new ProfileKey(tenant, userId).ToString(), partitions)];
             // Watermarks first, then the lake, then the log past them, then the watermarks again: an archive step in
-            // between (which may trim what it archived) would leave rows in neither read, so the reads start over.
-            var marks = new Dictionary<int, long>();
-            foreach (var partition in involved)
-            {
-                marks[partition] = (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through;
-            }
+            // between (which may trim what it archived) or a compaction (which may hide files from a listing) would leave
+            // rows in neither read, so the reads start over.
+            var marks = await archiver.WatermarksAsync(involved, cancellationToken);
+            var through = marks.ToDictionary(m => m.Key, m => m.Value.Through);
 
             // One user: only the days its profile's events span, streamed (the first attempts; then every day, as a
             // tenant's rebuild reads).
@@ -45,7 +43,7 @@ public sealed partial class LakeRebuilder(
             if (userId is not null && bounds is not null && attempt <= 3)
             {
                 lake = [];
-                await foreach (var row in reader.ReadUsersAsync(tenant, await bounds.OfAsync(tenant, [userId], marks, cancellationToken), cancellationToken))
+                await foreach (var row in reader.ReadUsersAsync(tenant, await bounds.OfAsync(tenant, [userId], through, cancellationToken), cancellationToken))
                 {
                     lake.Add(row);
                 }
@@ -58,16 +56,10 @@ public sealed partial class LakeRebuilder(
             var tails = new Dictionary<int, (List<LakeEventRow> Rows, long End)>();
             foreach (var partition in involved)
             {
-                tails[partition] = await reader.ReadLogAsync(partition, marks[partition], tenant, userId, cancellationToken);
+                tails[partition] = await reader.ReadLogAsync(partition, through[partition], tenant, userId, cancellationToken);
             }
 
-            var moved = false;
-            foreach (var partition in involved)
-            {
-                moved |= (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through != marks[partition];
-            }
-
-            if (moved)
+            if (await archiver.ChangedSinceAsync(marks, cancellationToken))
             {
                 if (attempt == Attempts * 4)
                 {

@@ -109,43 +109,58 @@ public static class PrivacyApi
         }
 
         var reader = services.GetRequiredService<LakeReader>();
-        var rows = new Dictionary<(int, long, int), LakeEventRow>();
-        var marks = new Dictionary<int, long>();
-        for (var partition = 0; partition < partitions; partition++)
+        var involved = userIds.Select(u => ProfileBuckets.LogPartition(new ProfileKey(tenant, u).ToString(), partitions)).Distinct().ToList();
+        for (var attempt = 1; ; attempt++)
         {
-            marks[partition] = (await archiver.GetWatermarkAsync(partition, cancellationToken)).Through;
-        }
+            // As LakeRebuilder: watermarks, lake, log past them, watermarks again; an archive step or a compaction in
+            // between starts over.
+            var marks = await archiver.WatermarksAsync(involved, cancellationToken);
+            var through = marks.ToDictionary(m => m.Key, m => m.Value.Through);
+            var rows = new Dictionary<(int, long, int), LakeEventRow>();
 
-        // One pass over the lake for all of them, each only on the days its profile's events span.
-        var days = await services.GetRequiredService<ProfileDayBounds>().OfAsync(tenant, userIds, marks, cancellationToken);
-        await foreach (var row in reader.ReadUsersAsync(tenant, days, cancellationToken))
-        {
-            rows.TryAdd((row.LogPartition, row.LogPosition, row.EventIndex), row);
-        }
-
-        // Until the log is trimmed it may still hold an erased user's events: an export after an erasure shows none.
-        var filter = await services.GetRequiredService<PrivacyFilters>().ReloadAsync(tenant);
-        foreach (var erased in rows.Where(r => filter.IsErased(r.Value.UserId, r.Value.Instant())).Select(r => r.Key).ToList())
-        {
-            rows.Remove(erased);
-        }
-
-        var fromLake = rows.Count;
-        foreach (var user in userIds)
-        {
-            var partition = ProfileBuckets.LogPartition(new ProfileKey(tenant, user).ToString(), partitions);
-            foreach (var row in (await reader.ReadLogAsync(partition, marks[partition], tenant, user, cancellationToken)).Rows)
+            // One pass over the lake for all of them, each only on the days its profile's events span.
+            var days = await services.GetRequiredService<ProfileDayBounds>().OfAsync(tenant, userIds, through, cancellationToken);
+            await foreach (var row in reader.ReadUsersAsync(tenant, days, cancellationToken))
             {
-                if (filter.IsErased(row.UserId, row.Instant()))
-                {
-                    continue;
-                }
-
                 rows.TryAdd((row.LogPartition, row.LogPosition, row.EventIndex), row);
             }
-        }
 
-        var ordered = rows.Values.OrderBy(r => r.OccurredAtTicks).ThenBy(r => r.LogPartition).ThenBy(r => r.LogPosition).ThenBy(r => r.EventIndex).ToList();
-        return (ordered, fromLake, ordered.Count - fromLake);
+            // Until the log is trimmed it may still hold an erased user's events: an export after an erasure shows none.
+            var filter = await services.GetRequiredService<PrivacyFilters>().ReloadAsync(tenant);
+            foreach (var erased in rows.Where(r => filter.IsErased(r.Value.UserId, r.Value.Instant())).Select(r => r.Key).ToList())
+            {
+                rows.Remove(erased);
+            }
+
+            var fromLake = rows.Count;
+            foreach (var user in userIds)
+            {
+                var partition = ProfileBuckets.LogPartition(new ProfileKey(tenant, user).ToString(), partitions);
+                foreach (var row in (await reader.ReadLogAsync(partition, through[partition], tenant, user, cancellationToken)).Rows)
+                {
+                    if (filter.IsErased(row.UserId, row.Instant()))
+                    {
+                        continue;
+                    }
+
+                    rows.TryAdd((row.LogPartition, row.LogPosition, row.EventIndex), row);
+                }
+            }
+
+            if (await archiver.ChangedSinceAsync(marks, cancellationToken))
+            {
+                if (attempt == ReadAttempts)
+                {
+                    throw new InvalidOperationException($"The archive of tenant '{tenant}' kept moving while the export read it; try again.");
+                }
+
+                continue;
+            }
+
+            var ordered = rows.Values.OrderBy(r => r.OccurredAtTicks).ThenBy(r => r.LogPartition).ThenBy(r => r.LogPosition).ThenBy(r => r.EventIndex).ToList();
+            return (ordered, fromLake, ordered.Count - fromLake);
+        }
     }
+
+    private const int ReadAttempts = 20;
 }

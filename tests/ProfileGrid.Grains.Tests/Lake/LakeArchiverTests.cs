@@ -180,10 +180,102 @@ public sealed class LakeArchiverTests : IDisposable
         Assert.Equal(records, LakeTestData.Scalar(duck, "SELECT count(DISTINCT log_position) FROM lake_rows WHERE log_partition = 0"));
     }
 
-    /// <summary>A store whose writes fail after a number of them, as a process killed mid-step would stop writing.</summary>
-    private sealed class FailingStore(ILakeStore inner, int failAfter) : ILakeStore
+    [Fact]
+    public async Task A_read_of_the_lake_that_a_compaction_overlapped_is_told_to_read_again_and_the_next_read_has_every_row()
+    {
+        // Many small parts (one record each), nothing compacted yet.
+        const string tenant = "race";
+        var archiver = Archiver(maxRecords: 1, compaction: 1000);
+        var history = LakeTestData.MessyHistory(tenant, 30, seed: 9);
+        await LakeTestData.AppendAsync(_log, history, Partitions);
+        await ArchiveAllAsync(archiver);
+        var all = Enumerable.Range(0, Partitions).ToList();
+
+        // A reader whose first file read is when every folder of the tenant is compacted: a folder listing already taken
+        // then names parts that are gone (skipped, as if never there) and not the merged file that replaced them.
+        var store = new CompactingOnFirstReadStore(new FolderLakeStore(_folder), archiver, tenant, Partitions);
+        var reader = new LakeReader(store, _log, LakeTestData.Serializer);
+        var marks = await archiver.WatermarksAsync(all);
+        var overlapped = await reader.ReadTenantAsync(tenant);
+        Assert.True(store.Compactions > 0);
+        Assert.True(await archiver.ChangedSinceAsync(marks), $"{overlapped.Count} of {Events(history)} rows read across the compaction, and the watermarks did not say so");
+
+        // Read again as the rebuild, identity and export jobs do: the watermarks hold still and every row is there once.
+        marks = await archiver.WatermarksAsync(all);
+        var again = await reader.ReadTenantAsync(tenant);
+        Assert.False(await archiver.ChangedSinceAsync(marks));
+        Assert.Equal(Events(history), again.Count);
+    }
+
+    [Fact]
+    public async Task A_compaction_that_died_midway_leaves_its_partition_marked_until_the_next_step_clears_it()
+    {
+        var history = LakeTestData.MessyHistory("crash", 30, seed: 10);
+        await LakeTestData.AppendAsync(_log, history, Partitions);
+        await ArchiveAllAsync(Archiver(maxRecords: 1, compaction: 1000));
+
+        // The merge announces itself, writes its file, deletes one part and dies.
+        var folder = "events/tenant=crash/date=1970-01-01/";
+        var partition = Directory.GetFiles(Path.Combine(_folder, folder)).Select(f => LakePaths.ParseFile(folder + Path.GetFileName(f))!.Value.Partition)
+            .GroupBy(p => p).First(g => g.Count() >= 2).Key;
+        var dying = Archiver(new FailingStore(new FolderLakeStore(_folder), failAfter: int.MaxValue, failDeletesAfter: 1));
+        await Assert.ThrowsAsync<IOException>(() => dying.CompactAsync(folder, partition, long.MaxValue, force: true));
+
+        var archiver = Archiver();
+        var mark = await archiver.GetWatermarkAsync(partition);
+        Assert.True(mark.Compacting);
+        Assert.True(await archiver.ChangedSinceAsync(new Dictionary<int, ArchiveWatermark> { [partition] = mark }));
+
+        // The partition's next step (nothing new to archive) clears the mark; the merged file and the part left both hold rows, read once.
+        await archiver.ArchiveAsync(partition, long.MaxValue);
+        var cleared = await archiver.GetWatermarkAsync(partition);
+        Assert.False(cleared.Compacting);
+        Assert.Equal(mark.Through, cleared.Through);
+        Assert.False(await archiver.ChangedSinceAsync(new Dictionary<int, ArchiveWatermark> { [partition] = cleared }));
+        var rows = await new LakeReader(new FolderLakeStore(_folder), _log, LakeTestData.Serializer).ReadTenantAsync("crash");
+        Assert.Equal(Events(history), rows.Count);
+    }
+
+    /// <summary>A store that compacts every folder of a tenant, for every partition, when the first event file is read.</summary>
+    private sealed class CompactingOnFirstReadStore(ILakeStore inner, LakeArchiver archiver, string tenant, int partitions) : ILakeStore
+    {
+        public int Compactions { get; private set; }
+
+        public string Location => inner.Location;
+
+        public IAsyncEnumerable<LakeFile> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+        public async Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken = default)
+        {
+            var bytes = await inner.ReadAsync(name, cancellationToken);
+            if (Compactions == 0 && name.StartsWith(LakePaths.TenantEvents(tenant), StringComparison.Ordinal))
+            {
+                Compactions = -1;
+                var compacted = 0;
+                await foreach (var folder in inner.ListFoldersAsync(LakePaths.TenantEvents(tenant), cancellationToken))
+                {
+                    for (var partition = 0; partition < partitions; partition++)
+                    {
+                        compacted += await archiver.CompactAsync(folder, partition, long.MaxValue, cancellationToken, force: true) ? 1 : 0;
+                    }
+                }
+
+                Compactions = compacted;
+            }
+
+            return bytes;
+        }
+
+        public Task WriteAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) => inner.WriteAsync(name, content, cancellationToken);
+
+        public Task DeleteAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, cancellationToken);
+    }
+
+    /// <summary>A store whose writes (or deletes) fail after a number of them, as a process killed mid-step would stop writing.</summary>
+    private sealed class FailingStore(ILakeStore inner, int failAfter, int failDeletesAfter = int.MaxValue) : ILakeStore
     {
         private int _writes;
+        private int _deletes;
 
         public string Location => inner.Location;
 
@@ -194,6 +286,7 @@ public sealed class LakeArchiverTests : IDisposable
         public Task WriteAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) =>
             ++_writes > failAfter ? throw new IOException("killed") : inner.WriteAsync(name, content, cancellationToken);
 
-        public Task DeleteAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, cancellationToken);
+        public Task DeleteAsync(string name, CancellationToken cancellationToken = default) =>
+            ++_deletes > failDeletesAfter ? throw new IOException("killed") : inner.DeleteAsync(name, cancellationToken);
     }
 }
