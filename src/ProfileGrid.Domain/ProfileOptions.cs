@@ -35,8 +35,9 @@ public sealed class ProfileOptions
     public const int ItemOverheadBytes = 4 + 48 + 12;
 
     /// <summary>
-    /// How many recent event ids are remembered to recognise replays. A replay of an event older than the
-    /// last <c>DedupeWindow</c> distinct events of the same user would be counted again.
+    /// How many recent event ids a profile holds to recognise replays. Older ids go to the profile's archive
+    /// (IEventIdArchiveGrain, up to 60,000 more), asked only about events no newer than the ids it holds; a replay of
+    /// an event older than both would be counted again.
     /// </summary>
     public int DedupeWindow { get; set; } = 2000;
 

@@ -36,7 +36,13 @@ public static class ProfileUpdater
     /// <see cref="ApplyResult.Duplicates"/> and change nothing but the windows. <paramref name="now"/> (processing time) stamps
     /// <see cref="UserProfile.UpdatedAt"/> and decides which daily buckets are old enough to drop.
     /// </summary>
-    public static ApplyResult Apply(UserProfile profile, IReadOnlyList<UserEvent> events, ProfileOptions options, DateTimeOffset now, IEventTally? tally = null)
+    /// <param name="archived">
+    /// Hashes of this batch's event ids that the profile's archive of spilled ids holds (<see cref="ArchiveQuestion"/>):
+    /// those events are repeats too.
+    /// </param>
+    public static ApplyResult Apply(
+        UserProfile profile, IReadOnlyList<UserEvent> events, ProfileOptions options, DateTimeOffset now, IEventTally? tally = null,
+        IReadOnlySet<ulong>? archived = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(events);
@@ -48,7 +54,8 @@ public static class ProfileUpdater
         var remembered = false;
         foreach (var userEvent in events)
         {
-            if (!profile.RecentEventIds.TryAdd(userEvent.DedupeId ?? userEvent.EventId))
+            var id = userEvent.DedupeId ?? userEvent.EventId;
+            if ((archived is { Count: > 0 } && archived.Contains(EventIdWindow.Hash(id))) || !profile.RecentEventIds.TryAdd(id, userEvent.OccurredAt))
             {
                 duplicates++;
                 continue;
@@ -69,7 +76,7 @@ public static class ProfileUpdater
 
         if (remembered)
         {
-            profile.RecentEventIds.TrimTo(options.DedupeWindow);
+            profile.RecentEventIds.TrimTo(options.DedupeWindow, spill: true);
             profile.RecentOrderIds.TrimTo(options.OrderDedupeWindow);
         }
 
@@ -81,6 +88,34 @@ public static class ProfileUpdater
         }
 
         return new ApplyResult(applied, duplicates);
+    }
+
+    /// <summary>
+    /// The hashes of this batch's event ids that only the profile's archive of spilled ids can tell apart (not in its
+    /// window, and no newer than the ids it spilled), each once; null when there are none, which is every batch of a
+    /// profile that never spilled and every batch newer than what it spilled.
+    /// </summary>
+    public static ulong[]? ArchiveQuestion(UserProfile profile, IReadOnlyList<UserEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(events);
+        var window = profile.RecentEventIds;
+        if (window.SpilledThroughTicks == 0)
+        {
+            return null;
+        }
+
+        List<ulong>? question = null;
+        foreach (var userEvent in events)
+        {
+            if (window.MayBeArchived(userEvent.OccurredAt) && EventIdWindow.Hash(userEvent.DedupeId ?? userEvent.EventId) is var hash
+                && !window.Contains(hash) && !(question?.Contains(hash) ?? false))
+            {
+                (question ??= []).Add(hash);
+            }
+        }
+
+        return question?.ToArray();
     }
 
     /// <summary>

@@ -97,6 +97,12 @@ public sealed partial class UserProfileGrain(
     private readonly ProfileOptions _options = options.Value;
     private int _logPartition = -1;
 
+    // What the archive of spilled event ids answered for the batch being applied (null: not asked); the dedupe window
+    // and its count of ids added as of the last successful write; set while a record waits for a write before it applies.
+    private HashSet<ulong>? _archiveAnswer;
+    private (EventIdWindow? Window, long Added) _writtenIds;
+    private bool _writingBeforeApply;
+
     // The earliest log position applied but not in written state, that the partition holds its checkpoint for; while a
     // write is in flight the positions it carries move to _writingFrom until it succeeds.
     private long? _unwrittenFrom;
@@ -266,7 +272,23 @@ public sealed partial class UserProfileGrain(
         }
 
         await UntilReconciledAsync();
-        var result = ApplyCounted(batch.Events);
+        if (ProfileUpdater.ArchiveQuestion(Profile, batch.Events) is { } question)
+        {
+            var known = await Archive.KnownAsync(question);
+            await UntilReconciledAsync();
+            _archiveAnswer = [.. known];
+        }
+
+        ApplyResult result;
+        try
+        {
+            result = ApplyCounted(batch.Events);
+        }
+        finally
+        {
+            _archiveAnswer = null;
+        }
+
         StateChanged();
         NoteItems(batch.Events);
         if (result.Applied > 0 || _failedWrites > 0)
@@ -320,8 +342,90 @@ public sealed partial class UserProfileGrain(
             return FirstRecordAsync(batch, position);
         }
 
+        if (!_writingBeforeApply && WouldSpillUnwrittenIds(batch.Events.Count))
+        {
+            return WriteThenApplyLoggedAsync(batch, partition, position, previous);
+        }
+
+        if (_archiveAnswer is null && ProfileUpdater.ArchiveQuestion(Profile, batch.Events) is { } question)
+        {
+            return AskArchiveThenApplyLoggedAsync(question, batch, partition, position, previous);
+        }
+
         return Task.FromResult(ApplyLogged(batch, position));
     }
+
+    /// <summary>
+    /// Whether applying <paramref name="events"/> more could trim ids out of the dedupe window that no written state
+    /// holds: more ids unwritten than the window keeps. The ids a window trims go to the archive before the next write,
+    /// so they must be ids of events already written; otherwise a profile that died unwritten would find its own lost
+    /// events in the archive when the log hands them again, and skip them.
+    /// </summary>
+    private bool WouldSpillUnwrittenIds(int events)
+    {
+        var window = Profile.RecentEventIds;
+        var unwritten = ReferenceEquals(window, _writtenIds.Window) ? window.Added - _writtenIds.Added : window.Added;
+        return unwritten + events > _options.DedupeWindow && window.Count + events > _options.DedupeWindow;
+    }
+
+    /// <summary>
+    /// A heavy user's record that could trim unwritten ids out of the window (a bulk import of its history, faster than
+    /// write-behind): the profile writes first. If that write fails the record is refused and the log hands it again.
+    /// </summary>
+    private async Task<LoggedApplyResult> WriteThenApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous)
+    {
+        try
+        {
+            await _writing;
+        }
+        catch (Exception)
+        {
+            // That write's caller saw it; the one below carries its changes.
+        }
+
+        try
+        {
+            if (_unsaved)
+            {
+                await PersistAsync();
+            }
+        }
+        catch (Exception)
+        {
+            // Logged by the write, which backs off and tries again.
+            return new LoggedApplyResult(UnwrittenFrom, Gap: true);
+        }
+
+        _writingBeforeApply = true;
+        try
+        {
+            return await ((IUserProfileGrain)this).ApplyLoggedAsync(batch, partition, position, previous);
+        }
+        finally
+        {
+            _writingBeforeApply = false;
+        }
+    }
+
+    /// <summary>
+    /// A heavy user's batch with events no newer than the ids its window spilled (a replay of an export, a backfill):
+    /// the archive says which it holds, and the record is then taken as any other (its checks made again, as the
+    /// profile may have changed meanwhile).
+    /// </summary>
+    private async Task<LoggedApplyResult> AskArchiveThenApplyLoggedAsync(ulong[] question, EventBatch batch, int partition, long position, long? previous)
+    {
+        _archiveAnswer = [.. await Archive.KnownAsync(question)];
+        try
+        {
+            return await ((IUserProfileGrain)this).ApplyLoggedAsync(batch, partition, position, previous);
+        }
+        finally
+        {
+            _archiveAnswer = null;
+        }
+    }
+
+    private IEventIdArchiveGrain Archive => GrainFactory.GetGrain<IEventIdArchiveGrain>(this.GetPrimaryKeyString());
 
     private LoggedApplyResult ApplyLogged(EventBatch batch, long position)
     {
@@ -352,14 +456,14 @@ public sealed partial class UserProfileGrain(
         var profile = EnsureIdentity();
         if (stats.For(profile.Tenant) is not { } buffer)
         {
-            return ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow());
+            return ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), archived: _archiveAnswer);
         }
 
         // A merged profile's events count here, once; the profile itself counts as part of its canonical one.
         var merged = State.MergedInto is not null;
         var before = merged ? default : ProfileStatsMark.Of(profile);
         var tally = EventTally.Begin();
-        var result = ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), tally);
+        var result = ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), tally, _archiveAnswer);
         buffer.ProfileApplied(before, merged ? default : ProfileStatsMark.Of(profile), result, tally);
         return result;
     }
@@ -437,6 +541,11 @@ public sealed partial class UserProfileGrain(
         var before = StatsMark();
         var created = State.Profile.CreatedAt;
         var direct = DirectWrites();
+        if (State.Profile.RecentEventIds.SpilledThroughTicks != 0)
+        {
+            await Archive.ClearAsync();
+        }
+
         State.Profile = new UserProfile();
         EnsureIdentity();
         if (created != default)
@@ -444,7 +553,20 @@ public sealed partial class UserProfileGrain(
             Profile.CreatedAt = created;
         }
 
-        ProfileUpdater.Apply(Profile, events.Events, _options, clock.GetUtcNow());
+        // Every event is at hand: repeats are told apart by all their ids, not by the window's last ones, and the ids
+        // the window does not keep go to the archive before the state that relies on it is written.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var distinct = events.Events.Where(e => seen.Add(e.DedupeId ?? e.EventId)).ToList();
+        ProfileUpdater.Apply(Profile, distinct, _options, clock.GetUtcNow());
+        var window = Profile.RecentEventIds;
+        if (window.SpilledThroughTicks != 0)
+        {
+            var kept = window.Hashes.ToHashSet();
+            var older = distinct.Select(e => EventIdWindow.Hash(e.DedupeId ?? e.EventId)).Where(h => !kept.Contains(h)).TakeLast(EventIdArchiveGrain.Capacity).ToArray();
+            await Archive.AddAsync(older);
+            window.Archived(window.Spilled.Count);
+        }
+
         LayDirectWrites(direct);
         State.LogPosition = logEnd;
         alsoBeforeWrite?.Invoke();
@@ -730,9 +852,12 @@ public sealed partial class UserProfileGrain(
     {
         var (from, through, unsaved) = (_unwrittenFrom, State.LogPosition, _unsaved);
         (_writingFrom, _unwrittenFrom, _unsaved) = (from, null, false);
+        var window = Profile.RecentEventIds;
+        var added = window.Added;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
+            await HandSpilledIdsAsync(window);
             await WriteReconcilingAsync();
         }
         catch (Exception ex) when ((unsaved || _unsaved) && ex is not StorageAheadException)
@@ -765,6 +890,7 @@ public sealed partial class UserProfileGrain(
         metrics.ProfileWritten(started);
         _writingFrom = null;
         _failedWrites = 0;
+        _writtenIds = (window, added);
 
         // Written, so most likely idle for a while: give back the spare capacity the batches left in its collections.
         ProfileUpdater.TrimExcess(Profile);
@@ -778,6 +904,38 @@ public sealed partial class UserProfileGrain(
         PushFeedbackIfChanged();
         ReportConsentIfChanged();
     }
+
+    /// <summary>
+    /// Before a write: hands the ids the dedupe window spilled since the last one to the archive, since the state about
+    /// to be written no longer holds them. A failure fails the write (which is tried again); the ids stay meanwhile.
+    /// Only ids of written events go: an id of an event not yet written (a batch larger than the window itself) waits
+    /// for the next write, so a profile lost unwritten never finds its own lost events in the archive.
+    /// </summary>
+    private async Task HandSpilledIdsAsync(EventIdWindow window)
+    {
+        var written = window.SpilledAddedBefore(ReferenceEquals(window, _writtenIds.Window) ? _writtenIds.Added : 0);
+        if (written == 0 || State.MergedInto is not null)
+        {
+            return;
+        }
+
+        var spilled = window.Spilled.Take(written).ToArray();
+        try
+        {
+            await Archive.AddAsync(spilled);
+        }
+        catch (Exception ex)
+        {
+            LogSpillFailed(this.GetPrimaryKeyString(), spilled.Length, ex);
+            throw;
+        }
+
+        // Only appended to meanwhile (a record applied while the archive wrote): the first ones are those handed.
+        window.Archived(spilled.Length);
+    }
+
+    [LoggerMessage(EventId = 3121, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: handing {Count} older event ids to its archive failed; the profile's write waits and is tried again")]
+    private partial void LogSpillFailed(string profileKey, int count, Exception exception);
 
     private void ReportConsentIfChanged()
     {
@@ -813,6 +971,11 @@ public sealed partial class UserProfileGrain(
         var (from, through) = (UnwrittenFrom, State.LogPosition);
         _flushTimer?.Dispose();
         _flushTimer = null;
+        if (profile.RecentEventIds.SpilledThroughTicks != 0)
+        {
+            await Archive.ClearAsync();
+        }
+
         try
         {
             await state.ClearStateAsync();

@@ -57,8 +57,57 @@ public class DedupeTests
         Assert.Equal(100, user.Profile.RecentEventIds.Count);
         Assert.Equal(events[^100..].Select(e => EventIdWindow.Hash(e.EventId)), user.Profile.RecentEventIds.Hashes);
         Assert.Equal(0, user.Apply(events[^100..]).Applied);
-        // An id that fell out of the window is no longer recognised: the documented limit of the window.
+        // An id that fell out of the window is held as spilled until the grain hands it to the archive of older ids;
+        // then the profile alone no longer recognises it (its grain asks the archive first: next test).
+        Assert.Equal(0, user.Apply(events[0]).Applied);
+        user.Profile.RecentEventIds.Archived(user.Profile.RecentEventIds.Spilled.Count);
         Assert.Equal(1, user.Apply(events[0]).Applied);
+    }
+
+    [Fact]
+    public void Ids_trimmed_from_the_window_spill_and_only_events_no_newer_than_them_are_asked_of_the_archive()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { DedupeWindow = 100 } };
+        var events = Enumerable.Range(0, 150).Select(i => PageView(Now.AddHours(-200 + i))).ToArray();
+        Assert.Null(ProfileUpdater.ArchiveQuestion(user.Profile, events));
+        user.Apply(events);
+
+        var window = user.Profile.RecentEventIds;
+        Assert.Equal(events[..50].Select(e => EventIdWindow.Hash(e.EventId)), window.Spilled);
+        Assert.Equal(events[^1].OccurredAt.UtcTicks, window.SpilledThroughTicks);
+        Assert.True(window.Contains(events[0].EventId));
+
+        // Handed to the archive, the spilled ids leave the profile; a replay of the whole history asks about exactly them.
+        window.Archived(50);
+        Assert.Empty(window.Spilled);
+        var later = PageView(Now.AddHours(1));
+        var question = ProfileUpdater.ArchiveQuestion(user.Profile, [.. events, later, events[3]]);
+        Assert.Equal(events[..50].Select(e => EventIdWindow.Hash(e.EventId)), question);
+
+        // With the archive's answer the replay is all duplicates and the new event counts.
+        var result = ProfileUpdater.Apply(user.Profile, [.. events, later], user.Options, user.Now, archived: question!.ToHashSet());
+        Assert.Equal(new ApplyResult(1, 150), result);
+        Assert.Equal(151, user.Profile.EventsApplied);
+
+        // An event after every spilled id needs no question even when new: live events of a heavy user never wait on it.
+        Assert.Null(ProfileUpdater.ArchiveQuestion(user.Profile, [PageView(Now.AddHours(2))]));
+    }
+
+    [Fact]
+    public void Spilled_ids_and_the_count_of_ids_added_are_not_stored_but_the_bound_of_their_times_is()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { DedupeWindow = 1 } };
+        user.Apply(PageView(Now.AddDays(-2)), PageView(Now.AddDays(-1)));
+        var window = user.Profile.RecentEventIds;
+        Assert.Single(window.Spilled);
+
+        var stored = StoredState.Deserialize(StoredState.Serialize(user.Profile)).RecentEventIds;
+
+        Assert.Empty(stored.Spilled);
+        Assert.Equal(0, stored.Added);
+        Assert.Equal(window.SpilledThroughTicks, stored.SpilledThroughTicks);
+        Assert.Equal(Now.AddDays(-1).UtcTicks, stored.SpilledThroughTicks);
+        Assert.Equal(window.Hashes, stored.Hashes);
     }
 
     private static UserEvent SameOrder(UserEvent purchase, string eventId, Channel source) =>

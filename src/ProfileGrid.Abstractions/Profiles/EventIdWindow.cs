@@ -33,6 +33,33 @@ public sealed class EventIdWindow
     /// <summary>The hashes of the remembered ids (<see cref="Hash"/>), oldest first.</summary>
     [Id(1)] public List<ulong> Hashes { get; set; } = [];
 
+    /// <summary>
+    /// Hashes trimmed out of a spilling window (<see cref="TrimTo(int, bool)"/>) and not yet handed to the profile's
+    /// archive of older ids (IEventIdArchiveGrain), oldest first: still recognised here until the archive holds them.
+    /// Held in memory only, never stored: the profile hands them over before it writes a state without them.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<ulong> Spilled => SpilledList;
+
+    /// <summary>Ids added since this object was made (in memory only): the profile's count of ids not yet written.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long Added => _added;
+
+    [NonSerialized] private List<ulong>? _spilled;
+    [NonSerialized] private long _added;
+
+    // The serializer may make the object without running initializers.
+    private List<ulong> SpilledList => _spilled ??= [];
+
+    /// <summary>
+    /// UTC ticks of the newest event time any spilled id can have (0: none ever spilled). An event after it cannot be a
+    /// repeat of an archived id, so only events at or before it need the archive asked (<see cref="MayBeArchived"/>).
+    /// </summary>
+    [Id(3)] public long SpilledThroughTicks { get; set; }
+
+    /// <summary>UTC ticks of the newest event time of any id remembered (the bound a spill takes).</summary>
+    [Id(4)] public long NewestTicks { get; set; }
+
     /// <summary>How many ids are remembered.</summary>
     public int Count
     {
@@ -45,8 +72,21 @@ public sealed class EventIdWindow
 
     public bool Contains(string id) => Contains(Hash(id));
 
+    /// <summary>Whether the hash of an id is remembered here (the window or the spilled ids not yet archived).</summary>
+    public bool Contains(ulong hash)
+    {
+        Migrate();
+        return CollectionsMarshal.AsSpan(Hashes).Contains(hash) || (_spilled is { Count: > 0 } spilled && CollectionsMarshal.AsSpan(spilled).Contains(hash));
+    }
+
+    /// <summary>
+    /// Whether an event at <paramref name="occurredAt"/> whose id is not remembered here may still be a repeat of an
+    /// id this window spilled to the archive.
+    /// </summary>
+    public bool MayBeArchived(DateTimeOffset occurredAt) => SpilledThroughTicks != 0 && occurredAt.UtcTicks <= SpilledThroughTicks;
+
     /// <summary>Remembers <paramref name="id"/> as the newest id; false if it was already remembered.</summary>
-    public bool TryAdd(string id)
+    public bool TryAdd(string id, DateTimeOffset? occurredAt = null)
     {
         var hash = Hash(id);
         if (Contains(hash))
@@ -55,16 +95,33 @@ public sealed class EventIdWindow
         }
 
         Hashes.Add(hash);
+        _added++;
+        if (occurredAt is { } at && at.UtcTicks > NewestTicks)
+        {
+            NewestTicks = at.UtcTicks;
+        }
+
         return true;
     }
 
     /// <summary>Forgets the oldest ids beyond <paramref name="capacity"/>.</summary>
-    public void TrimTo(int capacity)
+    public void TrimTo(int capacity) => TrimTo(capacity, spill: false);
+
+    /// <summary>Forgets the oldest ids beyond <paramref name="capacity"/>, or with <paramref name="spill"/> moves them to <see cref="Spilled"/>.</summary>
+    public void TrimTo(int capacity, bool spill)
     {
         Migrate();
         var excess = Hashes.Count - Math.Max(0, capacity);
         if (excess > 0)
         {
+            if (spill)
+            {
+                SpilledList.AddRange(CollectionsMarshal.AsSpan(Hashes)[..excess]);
+
+                // The trimmed ids' own times are not kept: the newest time of any id remembered bounds them.
+                SpilledThroughTicks = Math.Max(SpilledThroughTicks, NewestTicks);
+            }
+
             Hashes.RemoveRange(0, excess);
         }
 
@@ -88,6 +145,26 @@ public sealed class EventIdWindow
     }
 
     /// <summary>
+    /// How many of the first spilled ids were added before the <paramref name="added"/>-th id this object took
+    /// (<see cref="Added"/> as it was then; ids this object was made with count as added before 0).
+    /// </summary>
+    public int SpilledAddedBefore(long added)
+    {
+        var firstSpilled = _added - Hashes.Count - Spilled.Count;
+        return (int)Math.Clamp(added - firstSpilled, 0, Spilled.Count);
+    }
+
+    /// <summary>Forgets the first <paramref name="count"/> spilled ids: the archive holds them now.</summary>
+    public void Archived(int count)
+    {
+        SpilledList.RemoveRange(0, Math.Min(count, SpilledList.Count));
+        if (SpilledList.Count == 0 && SpilledList.Capacity > 256)
+        {
+            _spilled = [];
+        }
+    }
+
+    /// <summary>
     /// The 64-bit hash an id is remembered by: the first 8 bytes (little-endian) of SHA-256 of its UTF-16 code units,
     /// which, unlike UTF-8, keeps ids that differ only in unpaired surrogates apart. Stored, so never change it.
     /// </summary>
@@ -97,12 +174,6 @@ public sealed class EventIdWindow
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(MemoryMarshal.AsBytes(id.AsSpan()), digest);
         return BinaryPrimitives.ReadUInt64LittleEndian(digest);
-    }
-
-    private bool Contains(ulong hash)
-    {
-        Migrate();
-        return CollectionsMarshal.AsSpan(Hashes).Contains(hash);
     }
 
     /// <summary>Hashes the strings of a row written before ids were hashed, keeping their order.</summary>

@@ -229,6 +229,40 @@ public sealed class LakeClusterTests : OneSiloClusterTests, IDisposable
         Assert.Equal(before[one].EventsApplied + 1, (await ViewsAsync(tenant, [one], DateTimeOffset.UtcNow))[one].EventsApplied);
     }
 
+    [Fact]
+    public async Task A_heavy_users_rebuild_counts_each_event_once_and_leaves_an_archive_that_still_recognises_old_repeats()
+    {
+        const string tenant = "heavy";
+        const string user = "buyer-1";
+        var key = new ProfileKey(tenant, user).ToString();
+        var start = new DateTimeOffset(2011, 1, 4, 10, 0, 0, TimeSpan.Zero);
+        var history = Enumerable.Range(0, 3000).Select(i => new UserEvent
+        {
+            EventId = $"v-{i}", Kind = EventKind.PageView, Tenant = tenant, UserId = user, OccurredAt = start.AddMinutes(97 * i),
+        }).ToList();
+
+        // The history, then its first 500 again (more than the window of 2,000 ids back): the archive recognises them.
+        await AppendAsync(history.Chunk(250).Select(c => new ProfileBatch(key, new EventBatch([.. c]))));
+        await AppendAsync([new ProfileBatch(key, new EventBatch([.. history.Take(500)]))]);
+        await UntilAllWrittenAsync();
+        var grain = Cluster.Client.GetGrain<IUserProfileGrain>(key);
+        Assert.Equal(3000, (await grain.GetViewAsync())!.EventsApplied);
+        Assert.Equal(2, (await Cluster.Client.GetGrain<IEventIdArchiveGrain>(key).KnownAsync([EventIdWindow.Hash("v-0"), EventIdWindow.Hash("v-2999"), EventIdWindow.Hash("v-999")])).Length);
+
+        // Rebuilt from the lake and the log, which hold the repeats too: once each, and the archive is made again.
+        await UntilArchivedAsync();
+        Assert.Equal(1, (await Silo.GetRequiredService<LakeRebuilder>().RebuildAsync(tenant, user)).Profiles);
+        Assert.Equal(3000, (await grain.GetViewAsync())!.EventsApplied);
+        await AppendAsync([new ProfileBatch(key, new EventBatch([.. history.Skip(100).Take(300)]))]);
+        await UntilAllWrittenAsync();
+        Assert.Equal(3000, (await grain.GetViewAsync())!.EventsApplied);
+
+        // Erased: the archive of the user's ids goes with the profile.
+        await Cluster.Client.GetGrain<ITenantPrivacyGrain>(tenant).BeginErasureAsync([user]);
+        await grain.EraseAsync();
+        Assert.Empty(await Cluster.Client.GetGrain<IEventIdArchiveGrain>(key).KnownAsync([EventIdWindow.Hash("v-0")]));
+    }
+
     /// <summary>The view's JSON without the instants of processing (when it was written, or a layer updated).</summary>
     private static string Comparable(ProfileView view)
     {
