@@ -102,6 +102,7 @@ public sealed partial class UserProfileGrain(
     private HashSet<ulong>? _archiveAnswer;
     private (EventIdWindow? Window, long Added) _writtenIds;
     private bool _writingBeforeApply;
+    private Task _handingSpilledIds = Task.CompletedTask;
 
     // The earliest log position applied but not in written state, that the partition holds its checkpoint for; while a
     // write is in flight the positions it carries move to _writingFrom until it succeeds.
@@ -241,6 +242,8 @@ public sealed partial class UserProfileGrain(
             {
                 await PersistAsync(behind: true);
             }
+
+            await UntilSpilledIdsHandedAsync();
         }
         finally
         {
@@ -541,6 +544,7 @@ public sealed partial class UserProfileGrain(
         var before = StatsMark();
         var created = State.Profile.CreatedAt;
         var direct = DirectWrites();
+        await UntilSpilledIdsHandedAsync();
         if (State.Profile.RecentEventIds.SpilledThroughTicks != 0)
         {
             await Archive.ClearAsync();
@@ -857,6 +861,7 @@ public sealed partial class UserProfileGrain(
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
+            await UntilSpilledIdsHandedAsync();
             await HandSpilledIdsAsync(window);
             await WriteReconcilingAsync();
         }
@@ -891,6 +896,12 @@ public sealed partial class UserProfileGrain(
         _writingFrom = null;
         _failedWrites = 0;
         _writtenIds = (window, added);
+        if (window.Spilled.Count > 0)
+        {
+            // Ids of events this write made durable (a batch larger than the window, an absorbed member's history) go now,
+            // not at the next write, which may never come.
+            _handingSpilledIds = HandSpilledIdsAfterWriteAsync(window);
+        }
 
         // Written, so most likely idle for a while: give back the spare capacity the batches left in its collections.
         ProfileUpdater.TrimExcess(Profile);
@@ -903,6 +914,31 @@ public sealed partial class UserProfileGrain(
         PushItemsIfChanged();
         PushFeedbackIfChanged();
         ReportConsentIfChanged();
+    }
+
+    private async Task HandSpilledIdsAfterWriteAsync(EventIdWindow window)
+    {
+        try
+        {
+            await HandSpilledIdsAsync(window);
+        }
+        catch (Exception)
+        {
+            // Logged; the next write hands them.
+        }
+    }
+
+    /// <summary>Waits for a hand-over after a write (one at a time: each forgets the first ids it handed).</summary>
+    private async Task UntilSpilledIdsHandedAsync()
+    {
+        try
+        {
+            await _handingSpilledIds;
+        }
+        catch (Exception)
+        {
+            // Logged where it failed.
+        }
     }
 
     /// <summary>
@@ -971,6 +1007,7 @@ public sealed partial class UserProfileGrain(
         var (from, through) = (UnwrittenFrom, State.LogPosition);
         _flushTimer?.Dispose();
         _flushTimer = null;
+        await UntilSpilledIdsHandedAsync();
         if (profile.RecentEventIds.SpilledThroughTicks != 0)
         {
             await Archive.ClearAsync();

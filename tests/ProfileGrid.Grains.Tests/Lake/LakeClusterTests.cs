@@ -257,6 +257,24 @@ public sealed class LakeClusterTests : OneSiloClusterTests, IDisposable
         await UntilAllWrittenAsync();
         Assert.Equal(3000, (await grain.GetViewAsync())!.EventsApplied);
 
+        // One batch larger than the window (its own first ids spill before any write holds them): they go to the archive
+        // only after the write that holds their events, and a repeat of them later is still recognised.
+        var bulkKey = new ProfileKey(tenant, "buyer-2").ToString();
+        var bulk = history.Take(2500).Select(e => e with { UserId = "buyer-2" }).ToList();
+        await AppendAsync([new ProfileBatch(bulkKey, new EventBatch([.. bulk]))]);
+        await UntilAllWrittenAsync();
+        var bulkArchive = Cluster.Client.GetGrain<IEventIdArchiveGrain>(bulkKey);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await bulkArchive.KnownAsync([EventIdWindow.Hash("v-0"), EventIdWindow.Hash("v-499")])).Length < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The ids spilled by one large batch did not reach the archive after its write.");
+            await Task.Delay(50);
+        }
+
+        await AppendAsync([new ProfileBatch(bulkKey, new EventBatch([.. bulk.Take(600)]))]);
+        await UntilAllWrittenAsync();
+        Assert.Equal(2500, (await Cluster.Client.GetGrain<IUserProfileGrain>(bulkKey).GetViewAsync())!.EventsApplied);
+
         // Erased: the archive of the user's ids goes with the profile.
         await Cluster.Client.GetGrain<ITenantPrivacyGrain>(tenant).BeginErasureAsync([user]);
         await grain.EraseAsync();
