@@ -48,6 +48,13 @@ public static class ProfileUpdater
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(options);
 
+        if (profile.RecentEventIds is { NewestTicks: 0, Count: > 0 } legacy)
+        {
+            // A row stored before the window kept the newest time of its ids: they are no newer than its last update and
+            // the few minutes ahead of processing time an event may be.
+            legacy.NewestTicks = (profile.UpdatedAt + TimeSpan.FromDays(1)).UtcTicks;
+        }
+
         var oldestKeptDay = DailyBuckets.OldestKeptDay(NewestActivity(profile, events), now, options.LongestWindowDays());
         RememberOrdersOfOlderRows(profile);
         int applied = 0, duplicates = 0;

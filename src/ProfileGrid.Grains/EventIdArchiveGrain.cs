@@ -24,6 +24,9 @@ public sealed class EventIdArchiveGrain(
 
     private HashSet<ulong>? _known;
 
+    // Hashes taken in memory that a failed write did not store: the caller's retry must write them even if it adds none.
+    private bool _unwritten;
+
     private HashSet<ulong> Known => _known ??= [.. state.State.Hashes];
 
     public async Task AddAsync(ulong[] hashes)
@@ -38,7 +41,7 @@ public sealed class EventIdArchiveGrain(
             }
         }
 
-        if (!added)
+        if (!added && !_unwritten)
         {
             return;
         }
@@ -54,7 +57,9 @@ public sealed class EventIdArchiveGrain(
             state.State.Hashes.RemoveRange(0, excess);
         }
 
+        _unwritten = true;
         await state.WriteStateAsync();
+        _unwritten = false;
     }
 
     public Task<ulong[]> KnownAsync(ulong[] hashes) => Task.FromResult(hashes.Where(Known.Contains).ToArray());
@@ -62,6 +67,7 @@ public sealed class EventIdArchiveGrain(
     public async Task ClearAsync()
     {
         _known = null;
+        _unwritten = false;
         if (state.RecordExists)
         {
             await state.ClearStateAsync();

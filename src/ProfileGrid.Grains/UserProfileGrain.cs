@@ -244,6 +244,11 @@ public sealed partial class UserProfileGrain(
             }
 
             await UntilSpilledIdsHandedAsync();
+            if (state.State is { } held && held.Profile.RecentEventIds.Spilled.Count > 0)
+            {
+                // The spilled ids live in memory only: what this activation holds goes now, however few.
+                await HandSpilledIdsAsync(held.Profile.RecentEventIds);
+            }
         }
         finally
         {
@@ -277,9 +282,8 @@ public sealed partial class UserProfileGrain(
         await UntilReconciledAsync();
         if (ProfileUpdater.ArchiveQuestion(Profile, batch.Events) is { } question)
         {
-            var known = await Archive.KnownAsync(question);
+            _archiveAnswer = await AskArchiveAsync(question);
             await UntilReconciledAsync();
-            _archiveAnswer = [.. known];
         }
 
         ApplyResult result;
@@ -417,7 +421,7 @@ public sealed partial class UserProfileGrain(
     /// </summary>
     private async Task<LoggedApplyResult> AskArchiveThenApplyLoggedAsync(ulong[] question, EventBatch batch, int partition, long position, long? previous)
     {
-        _archiveAnswer = [.. await Archive.KnownAsync(question)];
+        _archiveAnswer = await AskArchiveAsync(question);
         try
         {
             return await ((IUserProfileGrain)this).ApplyLoggedAsync(batch, partition, position, previous);
@@ -429,6 +433,19 @@ public sealed partial class UserProfileGrain(
     }
 
     private IEventIdArchiveGrain Archive => GrainFactory.GetGrain<IEventIdArchiveGrain>(this.GetPrimaryKeyString());
+
+    /// <summary>
+    /// The hashes of <paramref name="question"/> the archive holds, with those the profile still held as spilled when it
+    /// asked: a hand-over during the question moves them from the one to the other.
+    /// </summary>
+    private async Task<HashSet<ulong>> AskArchiveAsync(ulong[] question)
+    {
+        var window = Profile.RecentEventIds;
+        var spilled = question.Where(window.IsSpilled).ToArray();
+        HashSet<ulong> known = [.. await Archive.KnownAsync(question)];
+        known.UnionWith(spilled);
+        return known;
+    }
 
     private LoggedApplyResult ApplyLogged(EventBatch batch, long position)
     {
@@ -541,15 +558,13 @@ public sealed partial class UserProfileGrain(
     /// </summary>
     private async Task ReplaceFromEventsAsync(EventBatch events, long logEnd, Action? alsoBeforeWrite = null)
     {
+        // The archive of older ids goes first (no await between the new profile and its write, which the flush timer
+        // could otherwise write half built); the ids the rebuilt window spills go to it after that write.
+        await UntilSpilledIdsHandedAsync();
+        await Archive.ClearAsync();
         var before = StatsMark();
         var created = State.Profile.CreatedAt;
         var direct = DirectWrites();
-        await UntilSpilledIdsHandedAsync();
-        if (State.Profile.RecentEventIds.SpilledThroughTicks != 0)
-        {
-            await Archive.ClearAsync();
-        }
-
         State.Profile = new UserProfile();
         EnsureIdentity();
         if (created != default)
@@ -557,19 +572,9 @@ public sealed partial class UserProfileGrain(
             Profile.CreatedAt = created;
         }
 
-        // Every event is at hand: repeats are told apart by all their ids, not by the window's last ones, and the ids
-        // the window does not keep go to the archive before the state that relies on it is written.
+        // Every event is at hand: repeats are told apart by all their ids, not only by the window's last ones.
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var distinct = events.Events.Where(e => seen.Add(e.DedupeId ?? e.EventId)).ToList();
-        ProfileUpdater.Apply(Profile, distinct, _options, clock.GetUtcNow());
-        var window = Profile.RecentEventIds;
-        if (window.SpilledThroughTicks != 0)
-        {
-            var kept = window.Hashes.ToHashSet();
-            var older = distinct.Select(e => EventIdWindow.Hash(e.DedupeId ?? e.EventId)).Where(h => !kept.Contains(h)).TakeLast(EventIdArchiveGrain.Capacity).ToArray();
-            await Archive.AddAsync(older);
-            window.Archived(window.Spilled.Count);
-        }
+        ProfileUpdater.Apply(Profile, [.. events.Events.Where(e => seen.Add(e.DedupeId ?? e.EventId))], _options, clock.GetUtcNow());
 
         LayDirectWrites(direct);
         State.LogPosition = logEnd;
@@ -710,7 +715,8 @@ public sealed partial class UserProfileGrain(
     /// </summary>
     private bool CanPack =>
         _packed is null && state.State is not null && !_unsaved && _writing.IsCompleted && !_reconciling && _heldDuringReconcile is null
-        && _unwrittenFrom is null && _writingFrom is null && _failedWrites == 0 && _flushTimer is null && (_view, _pastView) is (null, null);
+        && _unwrittenFrom is null && _writingFrom is null && _failedWrites == 0 && _flushTimer is null && (_view, _pastView) is (null, null)
+        && _handingSpilledIds.IsCompleted && state.State.Profile.RecentEventIds.Spilled.Count == 0;
 
     private void Pack()
     {
@@ -949,8 +955,10 @@ public sealed partial class UserProfileGrain(
     /// </summary>
     private async Task HandSpilledIdsAsync(EventIdWindow window)
     {
+        // At every write, however few: a state written without ids the archive lacks would forget them in a crash. Each
+        // hand-over rewrites the archive's row (up to about 600 KB for a user with 60,000 older ids).
         var written = window.SpilledAddedBefore(ReferenceEquals(window, _writtenIds.Window) ? _writtenIds.Added : 0);
-        if (written == 0 || State.MergedInto is not null)
+        if (written == 0)
         {
             return;
         }
@@ -1008,10 +1016,7 @@ public sealed partial class UserProfileGrain(
         _flushTimer?.Dispose();
         _flushTimer = null;
         await UntilSpilledIdsHandedAsync();
-        if (profile.RecentEventIds.SpilledThroughTicks != 0)
-        {
-            await Archive.ClearAsync();
-        }
+        await Archive.ClearAsync();
 
         try
         {

@@ -110,6 +110,21 @@ public class DedupeTests
         Assert.Equal(window.Hashes, stored.Hashes);
     }
 
+    [Fact]
+    public void A_row_stored_before_the_window_kept_its_newest_time_bounds_its_ids_by_its_last_update()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { DedupeWindow = 3 } };
+        user.Apply(PageView(Now.AddDays(-3)), PageView(Now.AddDays(-2)));
+        user.Profile.RecentEventIds.NewestTicks = 0;
+        user.Profile.UpdatedAt = Now.AddDays(-1);
+
+        // An older back-filled event must not set the bound: the stored ids may be as new as the row's last update.
+        user.Apply(PageView(Now.AddDays(-30)), PageView(Now.AddDays(-29)));
+
+        Assert.Equal(Now.AddDays(-1).AddDays(1).UtcTicks, user.Profile.RecentEventIds.SpilledThroughTicks);
+        Assert.True(user.Profile.RecentEventIds.MayBeArchived(Now.AddDays(-2)));
+    }
+
     private static UserEvent SameOrder(UserEvent purchase, string eventId, Channel source) =>
         purchase with { EventId = eventId, Source = source };
 

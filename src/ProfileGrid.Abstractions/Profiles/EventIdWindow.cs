@@ -39,7 +39,7 @@ public sealed class EventIdWindow
     /// Held in memory only, never stored: the profile hands them over before it writes a state without them.
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public IReadOnlyList<ulong> Spilled => SpilledList;
+    public IReadOnlyList<ulong> Spilled => (IReadOnlyList<ulong>?)_spilled ?? [];
 
     /// <summary>Ids added since this object was made (in memory only): the profile's count of ids not yet written.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -76,7 +76,7 @@ public sealed class EventIdWindow
     public bool Contains(ulong hash)
     {
         Migrate();
-        return CollectionsMarshal.AsSpan(Hashes).Contains(hash) || (_spilled is { Count: > 0 } spilled && CollectionsMarshal.AsSpan(spilled).Contains(hash));
+        return CollectionsMarshal.AsSpan(Hashes).Contains(hash) || IsSpilled(hash);
     }
 
     /// <summary>
@@ -150,17 +150,25 @@ public sealed class EventIdWindow
     /// </summary>
     public int SpilledAddedBefore(long added)
     {
-        var firstSpilled = _added - Hashes.Count - Spilled.Count;
-        return (int)Math.Clamp(added - firstSpilled, 0, Spilled.Count);
+        var spilled = _spilled?.Count ?? 0;
+        return spilled == 0 ? 0 : (int)Math.Clamp(added - (_added - Hashes.Count - spilled), 0, spilled);
     }
+
+    /// <summary>Whether the hash is one of the spilled ids not yet handed to the archive.</summary>
+    public bool IsSpilled(ulong hash) => _spilled is { Count: > 0 } spilled && CollectionsMarshal.AsSpan(spilled).Contains(hash);
 
     /// <summary>Forgets the first <paramref name="count"/> spilled ids: the archive holds them now.</summary>
     public void Archived(int count)
     {
-        SpilledList.RemoveRange(0, Math.Min(count, SpilledList.Count));
-        if (SpilledList.Count == 0 && SpilledList.Capacity > 256)
+        if (_spilled is not { } spilled)
         {
-            _spilled = [];
+            return;
+        }
+
+        spilled.RemoveRange(0, Math.Min(count, spilled.Count));
+        if (spilled.Count == 0)
+        {
+            _spilled = null;
         }
     }
 

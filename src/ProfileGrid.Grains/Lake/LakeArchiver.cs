@@ -86,21 +86,26 @@ public sealed partial class LakeArchiver(
 
     /// <summary>
     /// The watermarks of <paramref name="partitions"/>, for a read of the lake and of the log past them that
-    /// <see cref="ChangedSinceAsync"/> then checks. Waits (a few seconds at most) for a compaction under way to finish.
+    /// <see cref="ChangedSinceAsync"/> then checks. Waits, two seconds at most in all, for compactions under way to
+    /// finish; a mark a crashed compaction left stays until the partition's next archive step, and the caller's read
+    /// is then tried again.
     /// </summary>
     public async Task<Dictionary<int, ArchiveWatermark>> WatermarksAsync(IEnumerable<int> partitions, CancellationToken cancellationToken = default)
     {
         var marks = new Dictionary<int, ArchiveWatermark>();
         foreach (var partition in partitions)
         {
-            var mark = await GetWatermarkAsync(partition, cancellationToken);
-            for (var wait = 1; mark.Compacting && wait <= 50; wait++)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20 * wait, 200)), cancellationToken);
-                mark = await GetWatermarkAsync(partition, cancellationToken);
-            }
+            marks[partition] = await GetWatermarkAsync(partition, cancellationToken);
+        }
 
-            marks[partition] = mark;
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        for (var wait = 1; marks.Values.Any(m => m.Compacting) && DateTime.UtcNow < deadline; wait++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20 * wait, 200)), cancellationToken);
+            foreach (var partition in marks.Where(m => m.Value.Compacting).Select(m => m.Key).ToList())
+            {
+                marks[partition] = await GetWatermarkAsync(partition, cancellationToken);
+            }
         }
 
         return marks;
