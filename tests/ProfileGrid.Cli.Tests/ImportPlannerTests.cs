@@ -32,6 +32,33 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_quote_never_closed_rejects_every_line_it_runs_over_naming_where_it_opened()
+    {
+        // The probe's file: line 3's description opens a quote that only line 6's quoted description closes.
+        var plan = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "700001,85123A,OK,2,12/1/2010 8:26,2.55,30001,United Kingdom\n" +
+            "700002,85123A,\"BROKEN QUOTE,2,12/1/2010 8:26,2.55,30002,United Kingdom\n" +
+            "700003,85123A,FINE,2,12/1/2010 8:26,2.55,30003,United Kingdom\n" +
+            "700004,85123A,FINE,2,12/1/2010 8:26,2.55,30004,United Kingdom\n" +
+            "700005,85123A,\"SET OF 3, LARGE\",2,12/1/2010 8:26,2.55,30005,United Kingdom\n" +
+            "700006,85123A,FINE,2,12/1/2010 8:26,2.55,30006,United Kingdom\n");
+
+        Assert.Equal(new long[] { 3, 4, 5, 6 }, plan.Rejects.Select(r => r.Line));
+        Assert.All(plan.Rejects, r => Assert.Equal(("bad_csv", "Description"), (r.Code, r.Field)));
+        Assert.Contains("a quote opened on line 3 in Description is not closed before line 6", plan.Rejects[0].Reason, StringComparison.Ordinal);
+        Assert.Equal(new[] { "30001", "30006" }, plan.Events.Select(e => e.Event.UserId));
+        Assert.Equal(6, plan.RowsRead);
+
+        // A quoted field over two lines with the header's width is a description with a line break: imported.
+        var multiLine = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "700001,85123A,\"TWO\nLINES\",2,12/1/2010 8:26,2.55,30001,United Kingdom\n", name: "multi.csv");
+        Assert.Empty(multiLine.Rejects);
+        Assert.Single(multiLine.Events);
+    }
+
+    [Fact]
     public void A_german_export_reads_grouped_thousands_decimal_commas_and_local_times_in_its_zone()
     {
         var plan = Plan(Example("orders-de.json"),

@@ -292,16 +292,29 @@ internal static class ImportEventsCommand
             var next = 0;
             using var slots = new SemaphoreSlim(parallel);
             var running = new List<Task>();
-            for (var b = 0; b < batches.Count; b++)
+
+            // The first batch that fails for good (its retries spent: the grid is down, or refuses the request) stops the
+            // run: the batches in flight are cancelled and no more are sent, rather than each trying for itself in turn.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Exception? failure = null;
+            for (var b = 0; b < batches.Count && !stop.IsCancellationRequested; b++)
             {
-                await slots.WaitAsync(cancellationToken);
+                try
+                {
+                    await slots.WaitAsync(stop.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
                 var index = b;
                 running.Add(Task.Run(async () =>
                 {
                     try
                     {
                         var (start, end) = batches[index];
-                        var answer = await SendAsync(client, start, end, cancellationToken);
+                        var answer = await SendAsync(client, start, end, stop.Token);
                         lock (_gate)
                         {
                             Sent += end - start;
@@ -329,14 +342,30 @@ internal static class ImportEventsCommand
                             }
                         }
                     }
+                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        lock (_gate)
+                        {
+                            // The others' cancellations that follow are not the cause.
+                            failure ??= ex;
+                        }
+
+                        await stop.CancelAsync();
+                    }
                     finally
                     {
                         slots.Release();
                     }
-                }, cancellationToken));
+                }, CancellationToken.None));
             }
 
             await Task.WhenAll(running);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (failure is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+
             lock (_gate)
             {
                 Save(completed: true);

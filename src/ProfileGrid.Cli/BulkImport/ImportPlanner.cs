@@ -161,6 +161,12 @@ public sealed class ImportPlanner
             }
 
             var line = row.LineNumberFrom;
+            if (row.LineNumberToExcl - 1 > line && row.ColCount != columns)
+            {
+                RejectRunawayQuote(row, header, line, row.LineNumberToExcl - 1);
+                continue;
+            }
+
             var width = Math.Min(row.ColCount, columns);
             // Exact duplicates are found by a hash of every trimmed field, without building the fields nobody maps.
             for (var c = 0; c < columns; c++)
@@ -188,6 +194,33 @@ public sealed class ImportPlanner
 
             Accept(line, values, new UInt128(BitConverter.ToUInt64(digest), BitConverter.ToUInt64(digest[8..])), keys);
         }
+    }
+
+    /// <summary>
+    /// A quote that opens a field and is not closed on its line (a description cut short) runs on into the next lines,
+    /// which then read as one row of the wrong width; pandas refuses such a file ("Expected 8 fields in line 3, saw 9").
+    /// Every line it took is rejected with the line the quote opened on, so none of them goes missing without a word.
+    /// </summary>
+    private void RejectRunawayQuote(SepReader.Row row, List<string> header, int first, int last)
+    {
+        var opened = -1;
+        for (var c = 0; c < row.ColCount && opened < 0; c++)
+        {
+            if (row[c].Span.IndexOfAny('\r', '\n') >= 0)
+            {
+                opened = c;
+            }
+        }
+
+        var field = opened >= 0 && opened < header.Count ? header[opened] : "";
+        var reason = $"a quote opened on line {first}{(field.Length > 0 ? $" in {field}" : "")} is not closed before line {last}: " +
+            $"lines {first}-{last} read as one row of {row.ColCount} fields, not {header.Count} (check the file's quoting)";
+        for (var l = first; l <= last; l++)
+        {
+            Reject(l, field, reason, "bad_csv");
+        }
+
+        _plan.RowsRead += last - first;
     }
 
     private void ReadJsonLines(string path, CancellationToken cancellationToken)
