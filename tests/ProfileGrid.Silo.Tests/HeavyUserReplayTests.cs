@@ -78,6 +78,23 @@ public class HeavyUserReplayTests(AzuriteFixture azurite)
         return profile;
     }
 
+    /// <summary>
+    /// Sends one new event behind everything sent before and waits until the profile has applied
+    /// <paramref name="expected"/> events (a user's events keep their order in the log and the queues), then a moment
+    /// longer for anything counted twice to show.
+    /// </summary>
+    private static async Task<Profile> AfterANewEventAsync(SiloProcess silo, string user, string eventId, long expected)
+    {
+        await SendAsync(silo, [new WireEvent
+        {
+            EventId = eventId, Type = "page_view", UserId = user, OccurredAt = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O"), Source = "web",
+            Page = new PageView { Url = "/" },
+        }]);
+        await AppliedAsync(silo, user, expected);
+        await Task.Delay(1000);
+        return await AppliedAsync(silo, user, expected);
+    }
+
     [Theory]
     [InlineData("Log")]
     [InlineData("Stream")]
@@ -98,14 +115,7 @@ public class HeavyUserReplayTests(AzuriteFixture azurite)
             // The whole export again, in the same order, then one new event behind it: once that one is applied, so is
             // (or is not) everything sent before it.
             await SendAsync(silo, history);
-            await SendAsync(silo, [new WireEvent
-            {
-                EventId = $"{user}-new", Type = "product_view", UserId = user, OccurredAt = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O"), Source = "web",
-                Product = new ProductAction { ProductId = "sku-1", Category = "home" },
-            }]);
-            var again = await AppliedAsync(silo, user, history.Count + 1);
-            await Task.Delay(1000);
-            again = await AppliedAsync(silo, user, history.Count + 1);
+            var again = await AfterANewEventAsync(silo, user, $"{user}-new", history.Count + 1);
             Assert.Equal(history.Count + 1, again.EventsApplied);
             Assert.Equal(orders, again.Behavior.Orders);
             Assert.Equal(first.Behavior.Monetary.Amount, again.Behavior.Monetary.Amount);
@@ -115,14 +125,7 @@ public class HeavyUserReplayTests(AzuriteFixture azurite)
         // After a restart (the archive of older ids is stored, not held in memory): the oldest half again, newest first.
         await using var restarted = await StartAsync(serviceId, ingest);
         await SendAsync(restarted, Enumerable.Reverse(history.Take(2500)));
-        await SendAsync(restarted, [new WireEvent
-        {
-            EventId = $"{user}-newer", Type = "page_view", UserId = user, OccurredAt = DateTimeOffset.UtcNow.AddSeconds(-30).ToString("O"), Source = "web",
-            Page = new PageView { Url = "/" },
-        }]);
-        var after = await AppliedAsync(restarted, user, history.Count + 2);
-        await Task.Delay(1000);
-        after = await AppliedAsync(restarted, user, history.Count + 2);
+        var after = await AfterANewEventAsync(restarted, user, $"{user}-newer", history.Count + 2);
         Assert.Equal(history.Count + 2, after.EventsApplied);
         Assert.Equal(orders, after.Behavior.Orders);
     }
@@ -150,14 +153,7 @@ public class HeavyUserReplayTests(AzuriteFixture azurite)
         // The import is run again from the start, as a user does after a crash, then one new event behind it.
         await using var restarted = await StartAsync(serviceId, "Log");
         await SendAsync(restarted, history);
-        await SendAsync(restarted, [new WireEvent
-        {
-            EventId = $"{user}-new", Type = "page_view", UserId = user, OccurredAt = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O"), Source = "web",
-            Page = new PageView { Url = "/" },
-        }]);
-        var profile = await AppliedAsync(restarted, user, history.Count + 1);
-        await Task.Delay(1000);
-        profile = await AppliedAsync(restarted, user, history.Count + 1);
+        var profile = await AfterANewEventAsync(restarted, user, $"{user}-new", history.Count + 1);
         Assert.Equal(history.Count + 1, profile.EventsApplied);
         Assert.Equal(orders, profile.Behavior.Orders);
         Assert.Equal(orders * 7.65m, decimal.Parse(profile.Behavior.MonetaryByCurrency.Single(m => m.Currency == "GBP").Amount, CultureInfo.InvariantCulture));
