@@ -720,6 +720,9 @@ public sealed partial class UserProfileGrain(
 
     private void Pack()
     {
+        // The written mark's window goes with the state (a packed profile holds nothing unwritten; the window unpacked
+        // later is a new object, all of whose ids are written).
+        _writtenIds = default;
         _packedFacts = (state.State.MergedInto, state.State.Profile.EventsApplied);
         _packed = packer.Pack(state.State);
         state.State = null!;
