@@ -61,8 +61,8 @@ public static class ProfileUpdater
         var remembered = false;
         foreach (var userEvent in events)
         {
-            var id = userEvent.DedupeId ?? userEvent.EventId;
-            if ((archived is { Count: > 0 } && archived.Contains(EventIdWindow.Hash(id))) || !profile.RecentEventIds.TryAdd(id, userEvent.OccurredAt))
+            var hash = EventIdWindow.Hash(userEvent.DedupeId ?? userEvent.EventId);
+            if ((archived is { Count: > 0 } && archived.Contains(hash)) || !profile.RecentEventIds.TryAdd(hash, userEvent.OccurredAt))
             {
                 duplicates++;
                 continue;
@@ -112,11 +112,10 @@ public static class ProfileUpdater
             return null;
         }
 
-        List<ulong>? question = null;
+        HashSet<ulong>? question = null;
         foreach (var userEvent in events)
         {
-            if (window.MayBeArchived(userEvent.OccurredAt) && EventIdWindow.Hash(userEvent.DedupeId ?? userEvent.EventId) is var hash
-                && !window.Contains(hash) && !(question?.Contains(hash) ?? false))
+            if (window.MayBeArchived(userEvent.OccurredAt) && EventIdWindow.Hash(userEvent.DedupeId ?? userEvent.EventId) is var hash && !window.Contains(hash))
             {
                 (question ??= []).Add(hash);
             }

@@ -86,9 +86,11 @@ public sealed class EventIdWindow
     public bool MayBeArchived(DateTimeOffset occurredAt) => SpilledThroughTicks != 0 && occurredAt.UtcTicks <= SpilledThroughTicks;
 
     /// <summary>Remembers <paramref name="id"/> as the newest id; false if it was already remembered.</summary>
-    public bool TryAdd(string id, DateTimeOffset? occurredAt = null)
+    public bool TryAdd(string id, DateTimeOffset? occurredAt = null) => TryAdd(Hash(id), occurredAt);
+
+    /// <summary>Remembers the id of hash <paramref name="hash"/> (<see cref="Hash"/>) as the newest; false if it was already remembered.</summary>
+    public bool TryAdd(ulong hash, DateTimeOffset? occurredAt = null)
     {
-        var hash = Hash(id);
         if (Contains(hash))
         {
             return false;
