@@ -291,8 +291,11 @@ public sealed class BenchHost : IAsyncDisposable
         var (rows, transactions) = (writes.GetProperty("rows").GetInt64(), writes.GetProperty("transactions").GetInt64());
         var appends = document.RootElement.GetProperty("logAppends");
         var (count, bytes) = (appends.GetProperty("appends").GetInt64(), appends.GetProperty("bytes").GetInt64());
+        // Azurite keeps every table row in one database it saves whole every 5 s (the file lags by up to that).
+        var database = new FileInfo(Path.Combine(_root, "azurite", "__azurite_db_table__.json"));
         return $"profile state: {rows:N0} rows written in {transactions:N0} table transactions ({(transactions == 0 ? 0 : (double)rows / transactions):F1} rows each); " +
-            $"log: {count:N0} appends of {(count == 0 ? 0 : bytes / count / 1024.0):F1} KiB on average";
+            $"log: {count:N0} appends of {(count == 0 ? 0 : bytes / count / 1024.0):F1} KiB on average" +
+            (database.Exists ? $"; Azurite's table database {database.Length / 1048576.0:N1} MiB" : "");
     }
 
     /// <summary>
