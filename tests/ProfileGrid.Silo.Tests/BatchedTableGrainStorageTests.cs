@@ -6,7 +6,9 @@ using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
+using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Profiles;
+using ProfileGrid.Domain;
 using ProfileGrid.Grains;
 using ProfileGrid.Silo.Hosting;
 
@@ -122,8 +124,10 @@ public class BatchedTableGrainStorageTests(AzuriteFixture azurite)
     public async Task States_larger_than_a_property_and_together_larger_than_a_transaction_are_written_whole()
     {
         var storage = NewStorage();
-        // Seven states of 700 KB (the profile's byte budget is 720 KiB): 4.9 MB, more than one request may carry.
-        var big = Enumerable.Range(0, 7).Select(i => new GrainState<string>(new string((char)('a' + i), 700_000))).ToList();
+        // Seven states of 700 KB (the profile's byte budget is 720 KiB) that compress to about 530 KB each: 3.7 MB, more
+        // than one request may carry.
+        var random = new Random(7);
+        var big = Enumerable.Range(0, 7).Select(_ => new GrainState<string>(Convert.ToBase64String(RandomBytes(random, 525_000)))).ToList();
         var keys = Enumerable.Range(0, 7).Select(i => GrainId.Create("userprofile", $"big/{i}")).ToList();
 
         await Task.WhenAll(big.Select((s, i) => storage.WriteStateAsync("profile", keys[i], s)));
@@ -134,6 +138,71 @@ public class BatchedTableGrainStorageTests(AzuriteFixture azurite)
             await NewStorage().ReadStateAsync("profile", keys[i], read);
             Assert.Equal(big[i].State, read.State);
         }
+    }
+
+    [Fact]
+    public async Task A_profile_of_many_events_is_stored_compressed_and_read_back_whole_by_another_silo()
+    {
+        var state = new GrainState<UserProfileGrainState>(RatedProfile("movie-fan", ratings: 150));
+        await NewStorage().WriteStateAsync("profile", Profile("t/movie-fan"), state);
+
+        var row = await RowAsync("t/movie-fan");
+        var serialized = Serializer.Serialize(state.State).ToArray();
+        Assert.Null(row.GetBinary("D0"));
+        Assert.Equal(serialized.Length, row.GetInt32("ZL"));
+        var stored = Enumerable.Range(0, 16).Select(i => row.GetBinary("Z" + i)).TakeWhile(part => part is not null).Sum(part => part!.Length);
+        Assert.InRange(stored, 1, serialized.Length / 2);
+
+        var read = new GrainState<UserProfileGrainState>();
+        await NewStorage().ReadStateAsync("profile", Profile("t/movie-fan"), read);
+        Assert.Equal(state.ETag, read.ETag);
+        Assert.Equal(serialized, Serializer.Serialize(read.State).ToArray());
+        Assert.Equal(150, read.State!.Profile.EventsApplied);
+    }
+
+    [Fact]
+    public async Task Rows_written_before_compression_and_states_that_do_not_shrink_are_read_as_they_are()
+    {
+        // A row as this storage wrote it before compression: the serialized state in D0, no ZL.
+        var before = RatedProfile("old-fan", ratings: 40);
+        var id = Profile("t/old-fan");
+        var entity = new TableEntity(BatchedTableGrainStorage.PartitionKeyOf(_serviceId, id), BatchedTableGrainStorage.RowKeyOf("profile", id))
+        {
+            ["D0"] = Serializer.Serialize(before).ToArray(),
+        };
+        var table = Tables.GetTableClient(SiloProviders.ProfileStateTable);
+        await table.CreateIfNotExistsAsync();
+        await table.AddEntityAsync(entity);
+        var read = new GrainState<UserProfileGrainState>();
+        await NewStorage().ReadStateAsync("profile", id, read);
+        Assert.Equal(Serializer.Serialize(before).ToArray(), Serializer.Serialize(read.State).ToArray());
+
+        // Its next write replaces it compressed, and nothing of the old chunks is left.
+        read.State!.LogPosition = 41;
+        await NewStorage().WriteStateAsync("profile", id, read);
+        var row = await RowAsync("t/old-fan");
+        Assert.Null(row.GetBinary("D0"));
+        Assert.NotNull(row.GetInt32("ZL"));
+
+        // Random bytes do not shrink, and a small state is not worth a frame: both stay as they are.
+        var random = new GrainState<byte[]>(RandomBytes(new Random(3), 40_000));
+        await NewStorage().WriteStateAsync("archive", Profile("t/random"), random);
+        var small = new GrainState<string>(new string('a', 200));
+        await NewStorage().WriteStateAsync("profile", Profile("t/tiny"), small);
+        foreach (var (name, key) in new[] { ("archive", "t/random"), ("profile", "t/tiny") })
+        {
+            var plain = (await Tables.GetTableClient(SiloProviders.ProfileStateTable).GetEntityAsync<TableEntity>(
+                BatchedTableGrainStorage.PartitionKeyOf(_serviceId, Profile(key)), BatchedTableGrainStorage.RowKeyOf(name, Profile(key)))).Value;
+            Assert.NotNull(plain.GetBinary("D0"));
+            Assert.Null(plain.GetInt32("ZL"));
+        }
+
+        var randomRead = new GrainState<byte[]>();
+        await NewStorage().ReadStateAsync("archive", Profile("t/random"), randomRead);
+        Assert.Equal(random.State, randomRead.State);
+        var smallRead = new GrainState<string>();
+        await NewStorage().ReadStateAsync("profile", Profile("t/tiny"), smallRead);
+        Assert.Equal(small.State, smallRead.State);
     }
 
     [Theory]
@@ -200,6 +269,33 @@ public class BatchedTableGrainStorageTests(AzuriteFixture azurite)
         await NewStorage().ReadStateAsync("profile", Profile("t/gone"), read);
         Assert.False(read.RecordExists);
         Assert.False(state.RecordExists);
+    }
+
+    private async Task<TableEntity> RowAsync(string key) =>
+        (await Tables.GetTableClient(SiloProviders.ProfileStateTable).GetEntityAsync<TableEntity>(
+            BatchedTableGrainStorage.PartitionKeyOf(_serviceId, Profile(key)), BatchedTableGrainStorage.RowKeyOf("profile", Profile(key)))).Value;
+
+    private static byte[] RandomBytes(Random random, int count)
+    {
+        var bytes = new byte[count];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    /// <summary>A profile with a MovieLens-like history: one rating of a film a day, each with its own event id.</summary>
+    private static UserProfileGrainState RatedProfile(string user, int ratings)
+    {
+        var profile = new UserProfile { Tenant = "t", UserId = user };
+        var start = new DateTimeOffset(1997, 9, 20, 0, 0, 0, TimeSpan.Zero);
+        var events = Enumerable.Range(0, ratings).Select(i => new UserEvent
+        {
+            EventId = $"ml100k-{user}-{i * 37 % 1682}", Kind = EventKind.Rating, Tenant = "t", UserId = user, Source = Channel.Web,
+            OccurredAt = start.AddDays(i).AddMinutes(i * 7 % 1440),
+            Rating = i % 5 + 1,
+            Product = new ProductInfo { ProductId = $"{i * 37 % 1682}", Category = (i % 4) switch { 0 => "Drama", 1 => "Comedy", 2 => "Action", _ => "Thriller" } },
+        }).ToList();
+        ProfileUpdater.Apply(profile, events, new ProfileOptions(), start.AddDays(ratings));
+        return new UserProfileGrainState { Profile = profile, LogPosition = ratings };
     }
 
     /// <summary>Orleans' own Azure Table grain storage, as the host configured it before (through bounded keys).</summary>

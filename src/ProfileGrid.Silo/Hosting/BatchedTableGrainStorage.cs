@@ -27,7 +27,14 @@ namespace ProfileGrid.Silo.Hosting;
 /// <para>Rows: PartitionKey "{ServiceId}~{bucket:000}"; RowKey "{state name}|{grain id}" with '%', '/', '\', '#', '?'
 /// and control characters percent-escaped (so distinct ids never share a row), or <see cref="ProfileKey.HashedStorageKey"/>
 /// of it beyond <see cref="BoundedKeyGrainStorage.TableKeyLimit"/> characters; the state, serialized by the host's grain
-/// storage serializer, in binary properties D0, D1, ... of at most 64 KiB each (a table property's limit).</para>
+/// storage serializer, in binary properties D0, D1, ... of at most 64 KiB each (a table property's limit); from
+/// <see cref="CompressFromBytes"/> bytes on, zstd-compressed in Z0, Z1, ... with the uncompressed length in ZL when that
+/// saves a sixteenth or more. Rows of both kinds are read, so rows written before compression stay readable; a release
+/// before it cannot read a compressed row.</para>
+/// <para>Why compressed: Azurite keeps every table row in one in-memory database that it saves whole, as one JSON string,
+/// every 5 seconds while anything changed; the save's cost grows with the rows' bytes, and past V8's longest string
+/// (about 512 MB) the save aborts the emulator (docs/benchmarks.md, "Azurite's table database"). A MovieLens user's
+/// profile is about 10 KB serialized and about 3.5 KB compressed.</para>
 /// <para>State written before this layout (by Orleans' table storage, read through <paramref name="legacy"/>) is read
 /// when a grain has no row here; its first write moves it here and deletes the old row. Whether the old layout holds
 /// any row of the service is asked once (<paramref name="legacyRowsExist"/>), so a deployment that never had one reads
@@ -56,6 +63,19 @@ public sealed partial class BatchedTableGrainStorage(
 
     private const int ChunkBytes = 64 * 1024;
     private const string ChunkPrefix = "D";
+
+    /// <summary>Chunks of a zstd-compressed state are Z0, Z1, ...; the state's length before compression is in ZL.</summary>
+    private const string CompressedChunkPrefix = "Z";
+    private const string CompressedLength = "ZL";
+
+    /// <summary>Smaller states are stored as they are: a zstd frame's own bytes would eat what it saves.</summary>
+    public const int CompressFromBytes = 256;
+
+    // zstd's fastest standard level, as ProfilePacker packs idle profiles; a context per thread, reused.
+    private const int ZstdLevel = 1;
+
+    [ThreadStatic] private static ZstdSharp.Compressor? t_compressor;
+    [ThreadStatic] private static ZstdSharp.Decompressor? t_decompressor;
     private const string LegacyETagPrefix = "legacy|";
 
     private volatile bool _tableCreated;
@@ -93,7 +113,7 @@ public sealed partial class BatchedTableGrainStorage(
             PartitionKeyOf(serviceId, grainId), RowKeyOf(stateName, grainId), cancellationToken: cancellationToken);
         if (row.HasValue && row.Value is { } entity)
         {
-            grainState.State = serializer.Deserialize<T>(new BinaryData(Join(entity)));
+            grainState.State = serializer.Deserialize<T>(new BinaryData(StateOf(entity)));
             grainState.ETag = entity.ETag.ToString();
             grainState.RecordExists = true;
             return;
@@ -122,7 +142,10 @@ public sealed partial class BatchedTableGrainStorage(
     {
         await EnsureTableAsync(cancellationToken);
         var data = serializer.Serialize(grainState.State).ToMemory();
-        var entity = Split(new TableEntity(PartitionKeyOf(serviceId, grainId), RowKeyOf(stateName, grainId)), data);
+        var entity = new TableEntity(PartitionKeyOf(serviceId, grainId), RowKeyOf(stateName, grainId));
+        var stored = Compressed(data.Span) is { } compressed
+            ? Split(entity, compressed, CompressedChunkPrefix).WithCompressedLength(data.Length)
+            : Split(entity, data, ChunkPrefix);
         var legacyETag = grainState.ETag is { } tag && tag.StartsWith(LegacyETagPrefix, StringComparison.Ordinal) ? tag[LegacyETagPrefix.Length..] : null;
         TableTransactionAction action;
         if (grainState.ETag is null || legacyETag is not null)
@@ -135,7 +158,7 @@ public sealed partial class BatchedTableGrainStorage(
             action = new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, entity.ETag);
         }
 
-        var write = new PendingWrite(action, data.Length, grainId, stateName);
+        var write = new PendingWrite(action, stored.Bytes, grainId, stateName);
         Enqueue(write);
         grainState.ETag = await write.Done.Task;
         grainState.RecordExists = true;
@@ -372,24 +395,70 @@ public sealed partial class BatchedTableGrainStorage(
         }
     }
 
-    private static TableEntity Split(TableEntity entity, ReadOnlyMemory<byte> data)
+    /// <summary>The state's zstd frame, or null when the state is small or does not shrink (random ids, for one).</summary>
+    private static byte[]? Compressed(ReadOnlySpan<byte> state)
+    {
+        if (state.Length < CompressFromBytes)
+        {
+            return null;
+        }
+
+        var compressor = t_compressor ??= new ZstdSharp.Compressor(ZstdLevel);
+        var buffer = new byte[ZstdSharp.Compressor.GetCompressBound(state.Length)];
+        var written = compressor.Wrap(state, buffer);
+        return written < state.Length - state.Length / 16 ? buffer[..written] : null;
+    }
+
+    private readonly record struct StoredRow(TableEntity Entity, int Bytes)
+    {
+        public StoredRow WithCompressedLength(int length)
+        {
+            Entity[CompressedLength] = length;
+            return this;
+        }
+    }
+
+    private static StoredRow Split(TableEntity entity, ReadOnlyMemory<byte> data, string prefix)
     {
         var chunks = Math.Max(1, (data.Length + ChunkBytes - 1) / ChunkBytes);
         for (var i = 0; i < chunks; i++)
         {
             var start = i * ChunkBytes;
-            entity[ChunkPrefix + i] = data.Slice(start, Math.Min(ChunkBytes, data.Length - start)).ToArray();
+            entity[prefix + i] = data.Slice(start, Math.Min(ChunkBytes, data.Length - start)).ToArray();
         }
 
-        return entity;
+        return new StoredRow(entity, data.Length);
     }
 
-    private static byte[] Join(TableEntity entity)
+    /// <summary>The state a row holds: its D chunks as they are, or its Z chunks decompressed (rows of either kind are read).</summary>
+    private static byte[] StateOf(TableEntity entity)
+    {
+        if (entity.GetInt32(CompressedLength) is not { } length)
+        {
+            return Join(entity, ChunkPrefix);
+        }
+
+        var state = new byte[length];
+        var decompressor = t_decompressor ??= new ZstdSharp.Decompressor();
+        if (decompressor.Unwrap(Join(entity, CompressedChunkPrefix), state) != length)
+        {
+            throw new InvalidDataException($"The state in row '{entity.RowKey}' does not decompress to its {length} bytes.");
+        }
+
+        return state;
+    }
+
+    private static byte[] Join(TableEntity entity, string prefix)
     {
         var parts = new List<byte[]>();
-        for (var i = 0; entity.GetBinary(ChunkPrefix + i) is { } part; i++)
+        for (var i = 0; entity.GetBinary(prefix + i) is { } part; i++)
         {
             parts.Add(part);
+        }
+
+        if (parts.Count == 1)
+        {
+            return parts[0];
         }
 
         var joined = new byte[parts.Sum(p => p.Length)];
