@@ -18,10 +18,14 @@ public sealed class AzuriteServer : IAsyncDisposable
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly Process? _process;
+    private readonly string? _location;
+    private readonly System.Text.StringBuilder? _errors;
 
-    private AzuriteServer(Process? process, int blobPort, int queuePort, int tablePort)
+    private AzuriteServer(Process? process, int blobPort, int queuePort, int tablePort, string? location = null, System.Text.StringBuilder? errors = null)
     {
         _process = process;
+        _location = location;
+        _errors = errors;
         BlobPort = blobPort;
         QueuePort = queuePort;
         TablePort = tablePort;
@@ -37,6 +41,33 @@ public sealed class AzuriteServer : IAsyncDisposable
     public bool Owned => _process is not null;
 
     public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
+
+    /// <summary>
+    /// Bytes of the table database as last saved (Azurite keeps every table row in memory and saves them all, as one
+    /// JSON file, every 5 s while anything changed); null for an Azurite this instance did not start or one in memory.
+    /// </summary>
+    public long? TableDatabaseBytes =>
+        _location is null ? null : new FileInfo(Path.Combine(_location, "__azurite_db_table__.json")) is { Exists: true } file ? file.Length : null;
+
+    /// <summary>The process of the Azurite this instance started; null for one it found running.</summary>
+    public int? ProcessId => _process?.Id;
+
+    /// <summary>Null while the Azurite this instance started runs; once it has exited, its exit code and the last of its error output.</summary>
+    public string? Exited()
+    {
+        if (_process is null || !_process.HasExited)
+        {
+            return null;
+        }
+
+        string[] last;
+        lock (_errors!)
+        {
+            last = [.. _errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(line => line.Trim('#').Length > 0).TakeLast(3)];
+        }
+
+        return $"exit code {_process.ExitCode}" + (last.Length > 0 ? ": " + string.Join(" | ", last) : "");
+    }
 
     public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) =>
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
@@ -102,7 +133,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
 
-        var server = new AzuriteServer(process, blobPort, queuePort, tablePort);
+        var server = new AzuriteServer(process, blobPort, queuePort, tablePort, location is null ? null : Path.GetFullPath(location), errors);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!(await IsListeningAsync(tablePort) && await IsListeningAsync(queuePort) && await IsListeningAsync(blobPort)))
         {

@@ -68,6 +68,8 @@ if (grid.NeedsAzureStorage && string.IsNullOrEmpty(grid.StorageConnectionString)
 }
 
 await using var ownedAzurite = azurite;
+using var watching = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+var azuriteWatch = azurite is { Owned: true } ? new AzuriteWatch(azurite, Console.Error).RunAsync(watching.Token) : Task.CompletedTask;
 var keyFile = grid.AuthEnabled ? Path.GetFullPath(grid.KeyFile ?? KeySettings.DefaultFile) : null;
 if (keyFile is not null && grid.KeyFile is null)
 {
@@ -116,6 +118,9 @@ try
 }
 finally
 {
+    // Azurite is stopped after the silo, on purpose: that is no failure to report.
+    watching.Cancel();
+    await azuriteWatch;
     await StopAsync(silo);
 }
 
