@@ -277,7 +277,7 @@ internal static class InteractionEvents
 
                 yield return new Event
                 {
-                    EventId = $"import:{user.UserKey}:identify", Type = "identify", UserId = user.UserKey, Source = "crm",
+                    EventId = Id(user.UserKey, "", "identify"), Type = "identify", UserId = user.UserKey, Source = "crm",
                     OccurredAt = Time(first), Identify = new Identify { Demographics = demographics },
                 };
             }
@@ -285,13 +285,14 @@ internal static class InteractionEvents
             foreach (var item in user.Items)
             {
                 var at = Time(item.LastAt);
-                var key = $"import:{user.UserKey}:{item.ItemId}";
                 var category = categories?.GetValueOrDefault(item.ItemId) ?? string.Empty;
                 if (item.Rating is { } rating)
                 {
+                    // The value is part of the id: an export taken later, after the user rated the item again, brings a
+                    // new event (the later rating wins in the profile), where the same id would be dropped as a repeat.
                     yield return new Event
                     {
-                        EventId = key + ":rating", Type = "rating", UserId = user.UserKey, Source = "crm", OccurredAt = at,
+                        EventId = Id(user.UserKey, item.ItemId, "rating:" + rating.ToString("R", CultureInfo.InvariantCulture)), Type = "rating", UserId = user.UserKey, Source = "crm", OccurredAt = at,
                         Rating = new Rating { ProductId = item.ItemId, Category = category, Value = rating },
                     };
                 }
@@ -300,7 +301,7 @@ internal static class InteractionEvents
                 {
                     yield return new Event
                     {
-                        EventId = $"{key}:view:{i}", Type = "product_view", UserId = user.UserKey, Source = "crm", OccurredAt = at,
+                        EventId = Id(user.UserKey, item.ItemId, $"view:{i}"), Type = "product_view", UserId = user.UserKey, Source = "crm", OccurredAt = at,
                         Product = new ProductAction { ProductId = item.ItemId, Category = category },
                     };
                 }
@@ -309,22 +310,42 @@ internal static class InteractionEvents
                 {
                     yield return new Event
                     {
-                        EventId = $"{key}:cart:{i}", Type = "add_to_cart", UserId = user.UserKey, Source = "crm", OccurredAt = at,
+                        EventId = Id(user.UserKey, item.ItemId, $"cart:{i}"), Type = "add_to_cart", UserId = user.UserKey, Source = "crm", OccurredAt = at,
                         Product = new ProductAction { ProductId = item.ItemId, Category = category, UnitPrice = "0.00", Currency = currency },
                     };
                 }
 
                 for (var i = 0; i < item.Purchases; i++)
                 {
-                    var purchase = new Purchase { OrderId = $"{key}:order:{i}", Currency = currency };
+                    var order = Id(user.UserKey, item.ItemId, $"order:{i}");
+                    var purchase = new Purchase { OrderId = order, Currency = currency };
                     purchase.Lines.Add(new PurchaseLine { ProductId = item.ItemId, Category = category.Length > 0 ? category : "imported", Quantity = 1, UnitPrice = "0.00" });
                     yield return new Event
                     {
-                        EventId = $"{key}:order:{i}", Type = "purchase", UserId = user.UserKey, Source = "crm", OccurredAt = at, Purchase = purchase,
+                        EventId = order, Type = "purchase", UserId = user.UserKey, Source = "crm", OccurredAt = at, Purchase = purchase,
                     };
                 }
             }
         }
+    }
+
+    /// <summary>The grid's limit on an event or order id (EventValidator: ProfileGrid:Limits:MaxStringLength's default).</summary>
+    public const int MaxIdLength = 256;
+
+    /// <summary>
+    /// <c>import:{user}:{item}:{what}</c>; when that passes <see cref="MaxIdLength"/> (a user and an item id may each be 256
+    /// characters), <c>import:#{hash of user and item}:{what}</c> instead, so that ids the grid accepts always import.
+    /// </summary>
+    public static string Id(string user, string item, string what)
+    {
+        var id = item.Length == 0 ? $"import:{user}:{what}" : $"import:{user}:{item}:{what}";
+        if (id.Length <= MaxIdLength)
+        {
+            return id;
+        }
+
+        var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(user + "\0" + item));
+        return $"import:#{Convert.ToHexStringLower(digest)[..40]}:{what}";
     }
 
     private static string Time(DateTimeOffset at) => at.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);

@@ -83,6 +83,60 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
     }
 
     /// <summary>
+    /// An export taken again later: a film the user rated 2 in 2017 and 5 in 2020 is a like now, whatever an id of the
+    /// first import said; the ids of a user and item each at the grid's 256-character limit import too; and the same file
+    /// once more changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_later_export_with_a_changed_rating_updates_it_and_ids_at_the_limit_import()
+    {
+        var tenant = "rerate-" + Guid.NewGuid().ToString("N")[..8];
+        var grid = $"http://127.0.0.1:{fixture.Silo.GrpcPort}";
+        var (longUser, longItem) = (new string('u', 256), "https://films.example/" + new string('f', 234));
+        var first = Path.Combine(_folder.FullName, "v1.csv");
+        File.WriteAllText(first, $"user,item,rating,timestamp\nr1,m1,2.0,1500000000\nr1,m2,4.0,1500000000\n{longUser},{longItem},4.5,1500000000\n");
+        var later = Path.Combine(_folder.FullName, "v2.csv");
+        File.WriteAllText(later, "user,item,rating,timestamp\nr1,m1,5.0,1600000000\nr1,m2,4.0,1500000000\nr1,m3,3.0,1600000000\n");
+
+        var (exit, output) = Run("import", "--grid", grid, "--tenant", tenant, "--ratings", first);
+        Assert.True(exit == 0, output);
+        Assert.Contains("events: 3 sent, 3 acknowledged", output);
+        await WaitForEventsAsync(tenant, "r1", 2);
+        await WaitForEventsAsync(tenant, longUser, 1);
+
+        var (again, second) = Run("import", "--grid", grid, "--tenant", tenant, "--ratings", later);
+        Assert.True(again == 0, second);
+        await WaitForEventsAsync(tenant, "r1", 4); // m1's new rating and m3; m2's is the same event as before
+
+        var rater = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "r1" });
+        Assert.Equal(4, rater.EventsApplied);
+        Assert.Equal(
+            [("m1", "2"), ("m1", "5"), ("m2", "4"), ("m3", "3")],
+            rater.Behavior.RecentActions.Select(a => (a.ProductId, a.Detail)).Order());
+
+        // The recommender reads each item's latest rating: m1 is liked now (2 is under half of 5 stars, 5 is not).
+        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Channel);
+        await ShopScenario.WaitForInteractionsAsync(recommendations, tenant, 2);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long interactions;
+        // The shards hear of r1's change when its profile next writes (within about a second of the import).
+        while ((interactions = (await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant })).Interactions) < 4
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+        }
+
+        Assert.Equal(4, interactions); // r1's m1, m2 and m3, and the long user's film
+
+        var (third, thirdOutput) = Run("import", "--grid", grid, "--tenant", tenant, "--ratings", later);
+        Assert.True(third == 0, thirdOutput);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(4, (await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "r1" })).EventsApplied);
+        var longOne = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = longUser });
+        Assert.Equal(longItem, longOne.Behavior.RecentActions.Single().ProductId);
+    }
+
+    /// <summary>
     /// MovieLens 1M's three files together: <c>movies.dat</c> (latin-1, titles with commas and colons, genres by
     /// <c>|</c>) goes into the catalog with its genres as category and tags and the title and year as attributes; a bad
     /// line is reported by number and an id the grid refuses is reported by the grid, the other items stored.
