@@ -23,6 +23,9 @@ namespace ProfileGrid.Recommendations.Import;
 /// </remarks>
 public static class InteractionImporter
 {
+    /// <summary>The highest rating the grid takes (EventValidator.MaxRating): a line rating above it, or below 0, is rejected here.</summary>
+    public const double MaxRating = 100;
+
     private enum Kind { View, Cart, Purchase, Rating }
 
     /// <summary>Imports the file at <paramref name="path"/>; see <see cref="Import(Stream, ImportOptions, IProgress{ImportProgress}?, CancellationToken)"/>.</summary>
@@ -175,6 +178,13 @@ public static class InteractionImporter
                     if (!double.TryParse(fields[ratingColumn], NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
                     {
                         rows.Reject(line, fields[ratingColumn].Length == 0 ? "missing rating" : $"non-numeric rating '{fields[ratingColumn]}'", text);
+                        return;
+                    }
+
+                    if (value is < 0 or > MaxRating)
+                    {
+                        // The grid refuses it too, but by event, far from this line.
+                        rows.Reject(line, $"rating {fields[ratingColumn]} is outside 0 to {MaxRating}, the scale the grid takes", text);
                         return;
                     }
 

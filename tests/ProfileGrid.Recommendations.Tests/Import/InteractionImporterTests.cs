@@ -56,6 +56,18 @@ public sealed class InteractionImporterTests
     }
 
     [Fact]
+    public void Ratings_outside_the_grids_scale_are_rejected_by_line_and_the_ends_of_it_kept()
+    {
+        var text = "userId,movieId,rating,timestamp\n1,1,-1,964982703\n1,2,150,964982703\n1,3,0,964982703\n1,4,100,964982703\n1,5,4.5,964982703\n";
+        var result = Import(Utf8(text), new ImportOptions { Format = InteractionFileFormat.MovieLensCsv });
+
+        Assert.Equal(
+            [(2L, "rating -1 is outside 0 to 100, the scale the grid takes"), (3L, "rating 150 is outside 0 to 100, the scale the grid takes")],
+            result.Rejects.Select(r => (r.Line, r.Reason)));
+        Assert.Equal([0, 100, 4.5], result.Users.Single().Items.Select(i => i.Rating!.Value));
+    }
+
+    [Fact]
     public void Movielens_ratings_csv_with_a_bom_half_stars_and_years_old_timestamps()
     {
         var text = "userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,3,4.5,964981247\r\n2,1,3.5,1445714835\r\n2,1,0.5,1445714999\r\n";
