@@ -34,7 +34,7 @@ namespace ProfileGrid.Silo.Hosting;
 /// <para>Why compressed: Azurite keeps every table row in one in-memory database that it saves whole, as one JSON string,
 /// every 5 seconds while anything changed; the save's cost grows with the rows' bytes, and past V8's longest string
 /// (about 512 MB) the save aborts the emulator (docs/benchmarks.md, "Azurite's table database"). A MovieLens user's
-/// profile is about 10 KB serialized and about 3.5 KB compressed.</para>
+/// profile is about 10 KB serialized and about 3 KB compressed.</para>
 /// <para>State written before this layout (by Orleans' table storage, read through <paramref name="legacy"/>) is read
 /// when a grain has no row here; its first write moves it here and deletes the old row. Whether the old layout holds
 /// any row of the service is asked once (<paramref name="legacyRowsExist"/>), so a deployment that never had one reads
@@ -143,9 +143,13 @@ public sealed partial class BatchedTableGrainStorage(
         await EnsureTableAsync(cancellationToken);
         var data = serializer.Serialize(grainState.State).ToMemory();
         var entity = new TableEntity(PartitionKeyOf(serviceId, grainId), RowKeyOf(stateName, grainId));
-        var stored = Compressed(data.Span) is { } compressed
-            ? Split(entity, compressed, CompressedChunkPrefix).WithCompressedLength(data.Length)
-            : Split(entity, data, ChunkPrefix);
+        var compressed = Compressed(data.Span);
+        var storedBytes = compressed is null ? Split(entity, data, ChunkPrefix) : Split(entity, compressed, CompressedChunkPrefix);
+        if (compressed is not null)
+        {
+            entity[CompressedLength] = data.Length;
+        }
+
         var legacyETag = grainState.ETag is { } tag && tag.StartsWith(LegacyETagPrefix, StringComparison.Ordinal) ? tag[LegacyETagPrefix.Length..] : null;
         TableTransactionAction action;
         if (grainState.ETag is null || legacyETag is not null)
@@ -158,7 +162,7 @@ public sealed partial class BatchedTableGrainStorage(
             action = new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, entity.ETag);
         }
 
-        var write = new PendingWrite(action, stored.Bytes, grainId, stateName);
+        var write = new PendingWrite(action, storedBytes, grainId, stateName);
         Enqueue(write);
         grainState.ETag = await write.Done.Task;
         grainState.RecordExists = true;
@@ -409,16 +413,8 @@ public sealed partial class BatchedTableGrainStorage(
         return written < state.Length - state.Length / 16 ? buffer[..written] : null;
     }
 
-    private readonly record struct StoredRow(TableEntity Entity, int Bytes)
-    {
-        public StoredRow WithCompressedLength(int length)
-        {
-            Entity[CompressedLength] = length;
-            return this;
-        }
-    }
-
-    private static StoredRow Split(TableEntity entity, ReadOnlyMemory<byte> data, string prefix)
+    /// <summary>Puts <paramref name="data"/> into the entity as properties prefix0, prefix1, ... of at most 64 KiB; returns its length.</summary>
+    private static int Split(TableEntity entity, ReadOnlyMemory<byte> data, string prefix)
     {
         var chunks = Math.Max(1, (data.Length + ChunkBytes - 1) / ChunkBytes);
         for (var i = 0; i < chunks; i++)
@@ -427,7 +423,7 @@ public sealed partial class BatchedTableGrainStorage(
             entity[prefix + i] = data.Slice(start, Math.Min(ChunkBytes, data.Length - start)).ToArray();
         }
 
-        return new StoredRow(entity, data.Length);
+        return data.Length;
     }
 
     /// <summary>The state a row holds: its D chunks as they are, or its Z chunks decompressed (rows of either kind are read).</summary>
