@@ -227,9 +227,10 @@ public sealed partial class LakeArchiver(
 
         if (first >= 0)
         {
-            foreach (var group in rows.GroupBy(r => (r.Tenant, Day: r.Day())))
+            var newest = rows.Count == 0 ? default : rows.Max(r => r.Day());
+            foreach (var group in rows.GroupBy(r => (r.Tenant, Folder: LakePaths.FolderSegment(r.Day(), newest))))
             {
-                var name = LakePaths.Part(group.Key.Tenant, group.Key.Day, partition, first, last);
+                var name = LakePaths.Part(group.Key.Tenant, group.Key.Folder, partition, first, last);
                 await store.WriteAsync(name, await LakeParquet.WriteAsync(group.ToList(), cancellationToken), cancellationToken);
                 written.Add(name);
             }

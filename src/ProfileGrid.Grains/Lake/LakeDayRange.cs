@@ -18,6 +18,9 @@ public sealed record LakeDayRange(DateOnly? First, DateOnly? Last)
 
     public bool Contains(DateOnly day) => (First is null || day >= First) && (Last is null || day <= Last);
 
+    /// <summary>Whether any day from <paramref name="first"/> to <paramref name="last"/> (a month folder's, say) is in range.</summary>
+    public bool Overlaps(DateOnly first, DateOnly last) => (First is null || last >= First) && (Last is null || first <= Last);
+
     /// <summary>The days of the events between two instants (the range's days in UTC), either side open when unknown.</summary>
     public static LakeDayRange Between(DateTimeOffset? first, DateTimeOffset? last) =>
         new(first is { } f ? DateOnly.FromDateTime(f.UtcDateTime) : null, last is { } l ? DateOnly.FromDateTime(l.UtcDateTime) : null);

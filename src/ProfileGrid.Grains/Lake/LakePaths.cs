@@ -5,7 +5,8 @@ namespace ProfileGrid.Grains.Lake;
 
 /// <summary>
 /// The lake's file names. Events: "events/tenant={tenant}/date={yyyy-MM-dd}/part-p{partition:D4}-{from:x16}-{until:x16}.parquet"
-/// for the log range [from, until) one archive step wrote, and "compact-p{partition:D4}-{until:x16}.parquet" for the
+/// for the log range [from, until) one archive step wrote (a month folder, "date={yyyy-MM}", for the events of a step
+/// more than <see cref="MonthFolderAfterDays"/> days older than its newest: see <see cref="FolderSegment"/>), and "compact-p{partition:D4}-{until:x16}.parquet" for the
 /// merge of a partition's parts up to until. Snapshots: "snapshots/tenant={tenant}/date={day}/profiles.parquet".
 /// The tenant is <see cref="ProfileKey.Encode"/>d ([A-Za-z0-9.-@] kept, every other UTF-8 byte as ~XX), and one
 /// longer than <see cref="MaxTenantSegment"/> characters becomes a readable prefix and a SHA-256 digest: every
@@ -31,12 +32,28 @@ public static class LakePaths
 
     public static string DaySegment(DateOnly day) => "date=" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
+    /// <summary>Events of an archive step this many days or more older than its newest event go to their month's folder.</summary>
+    public const int MonthFolderAfterDays = 35;
+
+    /// <summary>
+    /// The folder of an event of <paramref name="day"/> in an archive step whose newest event is of <paramref name="newest"/>:
+    /// its day ("date=yyyy-MM-dd"), or its month ("date=yyyy-MM") when it is <see cref="MonthFolderAfterDays"/> or more days
+    /// older. Live traffic fills day folders; an import of years of history fills a folder per month instead of one per day
+    /// and log partition, which for ratings of 1996-2018 was 48,605 files of about 10 events each. A step's range is
+    /// redone whole after a crash, with the same events and so the same folders.
+    /// </summary>
+    public static string FolderSegment(DateOnly day, DateOnly newest) =>
+        day.DayNumber <= newest.DayNumber - MonthFolderAfterDays ? "date=" + day.ToString("yyyy-MM", CultureInfo.InvariantCulture) : DaySegment(day);
+
     public static string TenantEvents(string tenant) => $"{Events}{TenantSegment(tenant)}/";
 
     public static string DayFolder(string tenant, DateOnly day) => $"{TenantEvents(tenant)}{DaySegment(day)}/";
 
     public static string Part(string tenant, DateOnly day, int partition, long from, long until) =>
-        $"{DayFolder(tenant, day)}part-p{partition:D4}-{from:x16}-{until:x16}.parquet";
+        Part(tenant, DaySegment(day), partition, from, until);
+
+    public static string Part(string tenant, string folderSegment, int partition, long from, long until) =>
+        $"{TenantEvents(tenant)}{folderSegment}/part-p{partition:D4}-{from:x16}-{until:x16}.parquet";
 
     public static string Compacted(string folder, int partition, long until) => $"{folder}compact-p{partition:D4}-{until:x16}.parquet";
 
@@ -68,15 +85,33 @@ public static class LakePaths
     }
 
     /// <summary>The day of a name inside a day folder (a file, or the folder itself ending with '/'); null for any other name.</summary>
-    public static DateOnly? ParseDay(string name)
+    public static DateOnly? ParseDay(string name) => ParseDays(name) is { } days && days.First == days.Last ? days.First : null;
+
+    /// <summary>
+    /// The days a folder holds, for a name inside a day folder (one day) or a month folder (the month's days); null for
+    /// any other name.
+    /// </summary>
+    public static (DateOnly First, DateOnly Last)? ParseDays(string name)
     {
         var at = name.LastIndexOf("/date=", StringComparison.Ordinal);
-        if (at < 0 || name.Length < at + 6 + 10)
+        if (at < 0)
         {
             return null;
         }
 
-        return DateOnly.TryParseExact(name.AsSpan(at + 6, 10), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day : null;
+        var end = name.IndexOf('/', at + 6);
+        var text = end < 0 ? name.AsSpan(at + 6) : name.AsSpan(at + 6, end - at - 6);
+        if (text.Length == 10 && DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            return (day, day);
+        }
+
+        if (text.Length == 7 && DateOnly.TryParseExact(text, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out var month))
+        {
+            return (month, month.AddMonths(1).AddDays(-1));
+        }
+
+        return null;
     }
 
     private static bool TryPartition(string text, out int partition)

@@ -118,17 +118,19 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
             yield break;
         }
 
-        var days = new List<(DateOnly Day, string Folder)>();
+        // Day folders, and month folders (an archive step's much older events) whose month overlaps a range: a month
+        // folder's rows are checked by their own day.
+        var days = new List<(DateOnly First, DateOnly? Day, string Folder)>();
         await foreach (var folder in Store.ListFoldersAsync(prefix, cancellationToken))
         {
-            if (LakePaths.ParseDay(folder) is { } day && users.Values.Any(r => r.Contains(day)))
+            if (LakePaths.ParseDays(folder) is { } held && users.Values.Any(r => r.Overlaps(held.First, held.Last)))
             {
-                days.Add((day, folder));
+                days.Add((held.First, held.First == held.Last ? held.First : null, folder));
             }
         }
 
         // A long history spans many days: their listings (names only) go several at a time; the files are still read one by one.
-        foreach (var chunk in days.OrderBy(d => d.Day).Chunk(DayListingsAtOnce))
+        foreach (var chunk in days.OrderBy(d => d.First).Chunk(DayListingsAtOnce))
         {
             foreach (var (day, files) in await Task.WhenAll(chunk.Select(async d => (d.Day, Files: await FilesInAsync(d.Folder, cancellationToken)))))
             {

@@ -46,14 +46,17 @@ public sealed class LakeArchiverTests : IDisposable
         Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
         Assert.Equal(0, LakeTestData.Scalar(duck, "SELECT count(*) FROM (SELECT log_partition, log_position, event_index FROM lake_rows GROUP BY ALL HAVING count(*) > 1)"));
 
-        // The folder's day is the event's UTC day, old days included; the tenant folder is the encoded tenant.
+        // The folder is the event's UTC day, or its month for events much older than the newest of their archive step
+        // (here 1970 and 1998 beside this month's); the tenant folder is the encoded tenant.
         var folders = Directory.GetDirectories(Path.Combine(_folder, "events"));
         Assert.Equal(["tenant=shop~2F~C3~BC~20x"], folders.Select(Path.GetFileName));
-        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1970-01-01")));
-        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1998-07-12")));
+        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1970-01")));
+        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1998-07")));
+        Assert.Contains(Directory.GetDirectories(folders[0]).Select(Path.GetFileName), name => name!.Length == "date=yyyy-MM-dd".Length);
         Assert.Equal(0, LakeTestData.Scalar(duck,
             "SELECT count(*) FROM (SELECT filename, occurred_at FROM read_parquet('" + _folder + "/events/**/*.parquet', filename = true, hive_partitioning = false)) " +
-            "WHERE strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%d') <> regexp_extract(filename, 'date=([0-9-]+)', 1)"));
+            "WHERE strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%d') <> regexp_extract(filename, 'date=([0-9-]+)', 1) " +
+            "AND strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m') <> regexp_extract(filename, 'date=([0-9-]+)', 1)"));
 
         // Typed columns: a purchase's nested lines and total, an identify's traits in properties, a non-Latin query.
         var purchase = LakeTestData.Query(duck,
@@ -108,6 +111,49 @@ public sealed class LakeArchiverTests : IDisposable
         Refund = e.Refund is null ? null : e.Refund with { Lines = [.. e.Refund.Lines] },
     });
 
+    /// <summary>
+    /// Twenty years of ratings, one a day per user, imported at once (the outside probe's ml-latest: 48,605 files for
+    /// 487,841 events, one per tenant, day and log partition): the old days go to month folders, and a user's read by
+    /// the days of their profile still finds every row.
+    /// </summary>
+    [Fact]
+    public async Task A_history_of_many_years_is_archived_by_month_and_read_back_whole_per_user()
+    {
+        var start = new DateTimeOffset(1996, 3, 29, 12, 0, 0, TimeSpan.Zero);
+        var users = Enumerable.Range(0, 6).Select(u => $"fan{u}").ToList();
+        var batches = users.Select((user, u) => new ProfileBatch(
+            new ProfileKey("films", user).ToString(),
+            new EventBatch([.. Enumerable.Range(0, 400).Select(i => new UserEvent
+            {
+                EventId = $"r-{i}", Kind = EventKind.Rating, Tenant = "films", UserId = user, Source = Channel.Web,
+                OccurredAt = start.AddDays(i * 18 + u), Rating = 1 + i % 5,
+                Product = new ProductInfo { ProductId = $"m{i}", Category = "drama" },
+            })]))).ToList();
+        await LakeTestData.AppendAsync(_log, batches, Partitions);
+
+        await ArchiveAllAsync(Archiver(maxRecords: 2000));
+
+        // 400 ratings a user over 20 years: by day, about 2,400 files; by month, one per month a partition saw.
+        var tenant = Path.Combine(_folder, "events", "tenant=films");
+        var folders = Directory.GetDirectories(tenant).Select(Path.GetFileName).ToList();
+        var files = Directory.GetFiles(tenant, "*.parquet", SearchOption.AllDirectories).Length;
+        Assert.InRange(files, 1, 6 * 250);
+        Assert.Contains("date=1996-03", folders);
+        Assert.All(folders.Where(f => f!.Length == "date=yyyy-MM-dd".Length), f => Assert.StartsWith("date=2015-", f!));
+
+        var reader = new LakeReader(new FolderLakeStore(_folder), _log, LakeTestData.Serializer);
+        foreach (var (user, u) in users.Select((user, u) => (user, u)))
+        {
+            // As a rebuild asks: the user's rows within the days of their first and last event, and a narrower range.
+            var whole = LakeDayRange.Between(start.AddDays(u), start.AddDays(399 * 18 + u));
+            var rows = await reader.ReadUsersAsync("films", new Dictionary<string, LakeDayRange> { [user] = whole }).ToListAsync();
+            Assert.Equal(400, rows.Count);
+            var year2000 = new LakeDayRange(new DateOnly(2000, 1, 1), new DateOnly(2000, 12, 31));
+            var inYear = await reader.ReadUsersAsync("films", new Dictionary<string, LakeDayRange> { [user] = year2000 }).ToListAsync();
+            Assert.Equal(Enumerable.Range(0, 400).Count(i => start.AddDays(i * 18 + u).Year == 2000), inYear.Count);
+        }
+    }
+
     [Fact]
     public async Task A_step_that_crashed_part_way_is_redone_exactly_on_restart()
     {
@@ -138,7 +184,7 @@ public sealed class LakeArchiverTests : IDisposable
 
         using var duck = LakeTestData.Open(_folder);
         Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
-        var day = Path.Combine(_folder, "events", "tenant=c", "date=1970-01-01");
+        var day = Path.Combine(_folder, "events", "tenant=c", "date=1970-01");
         var files = Directory.GetFiles(day).Select(Path.GetFileName).ToList();
         Assert.Contains(files, f => f!.StartsWith("compact-", StringComparison.Ordinal));
         Assert.All(files.GroupBy(f => f![..(f!.IndexOf("-p", StringComparison.Ordinal) + 6)]), g => Assert.True(g.Count() < 3, string.Join(", ", g)));
@@ -147,7 +193,7 @@ public sealed class LakeArchiverTests : IDisposable
         var compacted = Directory.GetFiles(day, "compact-*")[0];
         var partition = int.Parse(Path.GetFileName(compacted)["compact-p".Length..("compact-p".Length + 4)], System.Globalization.CultureInfo.InvariantCulture);
         File.Copy(compacted, Path.Combine(day, $"part-p{partition:D4}-0000000000000000-0000000000000000.parquet"));
-        Assert.True(await archiver.CompactAsync("events/tenant=c/date=1970-01-01/", partition, long.MaxValue, force: true));
+        Assert.True(await archiver.CompactAsync("events/tenant=c/date=1970-01/", partition, long.MaxValue, force: true));
         Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
     }
 
@@ -215,7 +261,7 @@ public sealed class LakeArchiverTests : IDisposable
         await ArchiveAllAsync(Archiver(maxRecords: 1, compaction: 1000));
 
         // The merge announces itself, writes its file, deletes one part and dies.
-        var folder = "events/tenant=crash/date=1970-01-01/";
+        var folder = "events/tenant=crash/date=1970-01/";
         var partition = Directory.GetFiles(Path.Combine(_folder, folder)).Select(f => LakePaths.ParseFile(folder + Path.GetFileName(f))!.Value.Partition)
             .GroupBy(p => p).First(g => g.Count() >= 2).Key;
         var dying = Archiver(new FailingStore(new FolderLakeStore(_folder), failAfter: int.MaxValue, failDeletesAfter: 1));

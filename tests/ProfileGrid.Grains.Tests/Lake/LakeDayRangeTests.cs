@@ -54,6 +54,15 @@ public class LakeDayRangeTests
         Assert.False(onlyLast.Contains(new DateOnly(1998, 7, 14)));
 
         Assert.Null(LakePaths.ParseDay("events/tenant=t/part-p0000-0000000000000000-0000000000000001.parquet"));
+
+        // A month folder holds its month's days: a range overlapping any of them reads it; its name has no single day.
+        Assert.Equal((new DateOnly(2004, 2, 1), new DateOnly(2004, 2, 29)), LakePaths.ParseDays("events/tenant=t/date=2004-02/part-p0000-0000000000000000-0000000000000001.parquet"));
+        Assert.Null(LakePaths.ParseDay("events/tenant=t/date=2004-02/"));
+        Assert.Equal("date=2004-02", LakePaths.FolderSegment(new DateOnly(2004, 2, 29), new DateOnly(2004, 4, 4)));
+        Assert.Equal("date=2004-02-29", LakePaths.FolderSegment(new DateOnly(2004, 2, 29), new DateOnly(2004, 4, 3)));
+        Assert.True(new LakeDayRange(new DateOnly(2004, 2, 29), null).Overlaps(new DateOnly(2004, 2, 1), new DateOnly(2004, 2, 29)));
+        Assert.False(new LakeDayRange(new DateOnly(2004, 3, 1), null).Overlaps(new DateOnly(2004, 2, 1), new DateOnly(2004, 2, 29)));
+        Assert.False(new LakeDayRange(null, new DateOnly(2004, 1, 31)).Overlaps(new DateOnly(2004, 2, 1), new DateOnly(2004, 2, 29)));
         Assert.Equal(new DateOnly(2004, 2, 29), LakePaths.ParseDay("events/tenant=a~2Fdate=~3D/date=2004-02-29/"));
     }
 }
