@@ -43,7 +43,9 @@ public static class LakePaths
     /// redone whole after a crash, with the same events and so the same folders.
     /// </summary>
     public static string FolderSegment(DateOnly day, DateOnly newest) =>
-        day.DayNumber <= newest.DayNumber - MonthFolderAfterDays ? "date=" + day.ToString("yyyy-MM", CultureInfo.InvariantCulture) : DaySegment(day);
+        day.DayNumber <= newest.DayNumber - MonthFolderAfterDays ? MonthSegment(day) : DaySegment(day);
+
+    public static string MonthSegment(DateOnly day) => "date=" + day.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     public static string TenantEvents(string tenant) => $"{Events}{TenantSegment(tenant)}/";
 
