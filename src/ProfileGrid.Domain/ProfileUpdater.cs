@@ -538,6 +538,7 @@ public static class ProfileUpdater
         {
             if (items[forget[^1]].LastAt > time)
             {
+                behavior.ItemsForgotten++; // not recorded: as good as forgotten at once
                 return null;
             }
 
@@ -545,6 +546,8 @@ public static class ProfileUpdater
             {
                 items.Remove(id);
             }
+
+            behavior.ItemsForgotten += forget.Count;
         }
 
         stats = new ItemStats { LastAt = time };

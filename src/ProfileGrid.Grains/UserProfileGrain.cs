@@ -1316,7 +1316,7 @@ public sealed partial class UserProfileGrain(
             demographics.Gender == Gender.Unknown ? null : WireNames.Of(demographics.Gender),
             demographics.BirthYear,
             demographics.Country ?? Profile.Context.LastCountry);
-        PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes)).Ignore();
+        PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes, Profile.Behavior.ItemsForgotten)).Ignore();
     }
 
     /// <summary>Sends the feedback figures (absolute, so a repeat changes nothing) to the feedback shard when they changed.</summary>

@@ -98,6 +98,7 @@ public class ItemHistoryTests
         user.Apply(View(Now.AddDays(-10), "ancient"));
 
         Assert.Equal(["b", "c", "new"], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(2, user.Profile.Behavior.ItemsForgotten); // "old", and "ancient", which was never recorded
     }
 
     [Fact]
@@ -110,11 +111,13 @@ public class ItemHistoryTests
         // As long as all three together, and older than two of them: it would have to push those out.
         user.Apply(View(Now.AddDays(-2.5), new string('x', 3 * (4 + ProfileOptions.ItemOverheadBytes) - ProfileOptions.ItemOverheadBytes)));
         Assert.Equal(["p001", "p002", "p003"], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(1, user.Profile.Behavior.ItemsForgotten);
 
         // A new one of 70 characters pushes out the two oldest, as many as it needs.
         var wide = new string('w', 70);
         user.Apply(View(Now, wide));
         Assert.Equal(["p003", wide], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(3, user.Profile.Behavior.ItemsForgotten);
     }
 
     [Fact]

@@ -537,7 +537,7 @@ public class EventValidatorTests
         { "impression", "no recommendation id", "events[3].feedback.recommendation_id", "required" },
         { "impression", "no items", "events[3].feedback.item_ids", "required: the items shown" },
         { "impression", "an item twice", "events[3].feedback.item_ids[2]", "listed twice" },
-        { "impression", "a blank item", "events[3].feedback.item_ids[1]", "required" },
+        { "impression", "a blank item", "events[3].feedback.item_ids[1]", "is blank" },
         { "impression", "an item with spaces around", "events[3].feedback.item_ids[0]", "white space" },
         { "impression", "101 items", "events[3].feedback.item_ids", "holds 101 items; the limit is 100" },
         { "impression", "a clicked item", "events[3].feedback.item_id", "belongs to a click" },
@@ -689,6 +689,24 @@ public class EventValidatorTests
         wire.AnonymousId = "anon:bob";
         Assert.True(_validator.TryValidate(wire, "shop", "events[0]", out var anonymous, out _));
         Assert.Equal("anon:anon:bob", anonymous!.UserId);
+    }
+
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("\t \u00A0")]
+    public void A_user_id_of_only_white_space_is_called_blank_not_missing(string userId)
+    {
+        var wire = Purchase();
+        wire.UserId = userId;
+
+        var error = Rejection(wire);
+
+        Assert.Equal("events[3].user_id", error.Field);
+        Assert.StartsWith("is blank", error.Reason);
+        Assert.Equal(RejectionCodes.InvalidValue, RejectionCodes.Of(error));
+        Assert.False(_validator.TryValidateKey("shop", userId, out var readError));
+        Assert.Equal("user_id", readError!.Field);
+        Assert.StartsWith("is blank", readError.Reason);
     }
 
     [Theory]

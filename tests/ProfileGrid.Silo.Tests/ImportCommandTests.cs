@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using ProfileGrid.Cli;
 using ProfileGrid.Contracts.V1;
@@ -134,6 +135,57 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         Assert.Equal(4, (await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "r1" })).EventsApplied);
         var longOne = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = longUser });
         Assert.Equal(longItem, longOne.Behavior.RecentActions.Single().ProductId);
+    }
+
+    /// <summary>
+    /// A rater heavier than a profile remembers (ml-latest has users with thousands of ratings): training says how many
+    /// of their older items it does not have, rather than training on fewer interactions than the file holds unexplained.
+    /// </summary>
+    [Fact]
+    public async Task Training_says_how_many_older_items_heavy_raters_profiles_forgot()
+    {
+        var tenant = "heavy-" + Guid.NewGuid().ToString("N")[..8];
+        const int HeavyRatings = 1_500; // past the bytes of about 1,200 short ids a profile keeps
+        var lines = new StringBuilder("user,item,rating,timestamp\n");
+        for (var i = 0; i < HeavyRatings; i++)
+        {
+            lines.Append(CultureInfo.InvariantCulture, $"heavy,m{i},4.0,{1_200_000_000 + i * 60}\n");
+        }
+
+        lines.Append("light,m1,4.0,1500000000\nlight,m2,4.0,1500000000\n");
+        var ratings = Path.Combine(_folder.FullName, "heavy.csv");
+        File.WriteAllText(ratings, lines.ToString());
+
+        var (exit, output) = Run("import", "--grid", $"http://127.0.0.1:{fixture.Silo.GrpcPort}", "--tenant", tenant, "--ratings", ratings);
+        Assert.True(exit == 0, output);
+        await WaitForEventsAsync(tenant, "heavy", HeavyRatings);
+
+        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Channel);
+        await ShopScenario.WaitForInteractionsAsync(recommendations, tenant, 2);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        // The shard hears of the heavy profile's last items when it next writes (within about a second): until then it
+        // holds an earlier push, with fewer items forgotten and fewer remembered.
+        long remembered, forgotten;
+        string warning;
+        while (true)
+        {
+            var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+            remembered = trained.Interactions - 2; // the light user's two
+            warning = trained.Warnings.SingleOrDefault() ?? "";
+            forgotten = long.TryParse(warning.Split(' ')[0], NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var count) ? count : 0;
+            if (remembered + forgotten >= HeavyRatings || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+
+        Assert.Equal(HeavyRatings, remembered + forgotten);
+        Assert.InRange(remembered, 1_000, HeavyRatings - 1);
+        Assert.Equal(
+            string.Create(CultureInfo.InvariantCulture, $"{forgotten:N0} older items are not in training: 1 user's profile forgot them at the bound of items a profile remembers (ProfileGrid:Profile:MaxItemsRemembered, ItemsMaxBytes)"),
+            warning);
     }
 
     /// <summary>

@@ -97,6 +97,7 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         var list = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody-ever", N = 3 });
 
         Assert.True(list.ColdStart);
+        Assert.False(list.Personalized); // nothing of their own went into it
         Assert.Equal("hit", list.Items[0].ItemId);
         Assert.All(list.Items, i => Assert.Equal("popular", i.Source));
         Assert.False(list.HasSegmentId);

@@ -101,6 +101,12 @@ public sealed class BehaviorState
     /// </summary>
     [Id(21)] public Dictionary<string, ItemStats> Items { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Items forgotten from <see cref="Items"/> at its bound, and interactions with items older than every item there that
+    /// were never recorded: what the recommender does not train on.
+    /// </summary>
+    [Id(22)] public long ItemsForgotten { get; set; }
+
     private void MigrateRecentActions()
     {
         if (_legacyRecentActions.Count == 0)

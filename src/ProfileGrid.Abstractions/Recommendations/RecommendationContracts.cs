@@ -64,7 +64,8 @@ public sealed record InteractionUpdate(
     [property: Id(1)] ItemInteractionView[] Items,
     [property: Id(2)] ItemFact[] Facts,
     [property: Id(3)] DateTimeOffset AsOf,
-    [property: Id(4)] UserAttributesView? Attributes = null);
+    [property: Id(4)] UserAttributesView? Attributes = null,
+    [property: Id(5)] long ItemsForgotten = 0);
 
 /// <summary>
 /// The few demographics an offline evaluation (and a fairness audit) slices users by, sent with the item history so that
@@ -83,7 +84,8 @@ public sealed record InteractionShardData(
     [property: Id(0)] string[] ProfileKeys,
     [property: Id(1)] ItemInteractionView[][] Items,
     [property: Id(2)] ItemFact[] Facts,
-    [property: Id(3)] UserAttributesView?[]? Attributes = null);
+    [property: Id(3)] UserAttributesView?[]? Attributes = null,
+    [property: Id(4)] long[]? ItemsForgotten = null);
 
 /// <summary>What serving needs of a profile: its item history and whether it may be personalized.</summary>
 /// <param name="Exists">False for a user the grid has never seen (cold start).</param>

@@ -43,6 +43,9 @@ public sealed class UserItemHistory
 
     /// <summary>The user's slicing attributes as the profile last sent them (null from a profile that sent none).</summary>
     [Id(7)] public UserAttributesView? Attributes { get; set; }
+
+    /// <summary>Older items the profile forgot at its bound (the history holds the rest).</summary>
+    [Id(8)] public long ItemsForgotten { get; set; }
 }
 
 /// <summary>
@@ -100,6 +103,7 @@ public sealed partial class InteractionShardGrain(
             LastAtTicks = new long[items.Length],
             AsOf = update.AsOf,
             Attributes = update.Attributes,
+            ItemsForgotten = update.ItemsForgotten,
         };
         for (var i = 0; i < items.Length; i++)
         {
@@ -151,6 +155,7 @@ public sealed partial class InteractionShardGrain(
         var keys = new string[state.State.Users.Count];
         var rows = new ItemInteractionView[keys.Length][];
         var attributes = new UserAttributesView?[keys.Length];
+        var forgotten = new long[keys.Length];
         var u = 0;
         foreach (var (key, history) in state.State.Users)
         {
@@ -165,10 +170,11 @@ public sealed partial class InteractionShardGrain(
             }
 
             attributes[u] = history.Attributes;
+            forgotten[u] = history.ItemsForgotten;
             rows[u++] = row;
         }
 
-        return Task.FromResult(new InteractionShardData(keys, rows, state.State.Facts.Values.ToArray(), attributes));
+        return Task.FromResult(new InteractionShardData(keys, rows, state.State.Facts.Values.ToArray(), attributes, forgotten));
     }
 
     private int IndexOf(string itemId)

@@ -231,7 +231,9 @@ public sealed partial class RecommendationEngine(
             recommendationId,
             package.Version,
             variant is { Rules: false } ? 0 : rulesVersion,
-            personalized,
+            // Personalized says the list drew on something of this user's own (history or segment): an unknown user's
+            // list is everyone's, whatever their consent.
+            personalized && (history.Count > 0 || segmentKey is not null),
             ColdStart: history.Count == 0,
             personalized ? segment?.SegmentId : null,
             personalized ? segment?.Label : null,

@@ -72,7 +72,7 @@ public sealed partial class RecommenderGrain(
 
             var started = Stopwatch.GetTimestamp();
             var now = clock.GetUtcNow();
-            var (users, facts, _) = await GatherAsync();
+            var (users, facts, _, forgotten) = await GatherAsync();
             var version = Math.Max(model.State.Version + 1, 1);
             TrainedPackage trained;
             try
@@ -96,6 +96,7 @@ public sealed partial class RecommenderGrain(
             // The status shows the threshold the model was trained with, also when it came from the default.
             var status = trained.Status with
             {
+                Warnings = forgotten.Users == 0 ? trained.Status.Warnings : [.. trained.Status.Warnings, ForgottenWarning(forgotten)],
                 TrainingTime = Stopwatch.GetElapsedTime(started),
                 Settings = settings with { MinPositiveRating = RecommenderSettings.Weights(settings).MinPositiveRating },
             };
@@ -122,7 +123,7 @@ public sealed partial class RecommenderGrain(
         try
         {
             var settings = RecommenderSettings.Merge(null, state.State.Settings);
-            var (users, _, attributes) = await GatherAsync();
+            var (users, _, attributes, _) = await GatherAsync();
             var labels = await SegmentLabelsAsync();
             var now = clock.GetUtcNow();
             try
@@ -210,8 +211,19 @@ public sealed partial class RecommenderGrain(
         }
     }
 
-    /// <summary>Every user's item history with their segment id (as text; null when unassigned), and the item facts of all shards.</summary>
-    private async Task<(List<UserInteractions> Users, Dictionary<string, ItemFact> Facts, Dictionary<string, UserAttributesView> Attributes)> GatherAsync()
+    /// <summary>
+    /// Says that training has less than the users' whole histories: profiles remember a bounded number of items
+    /// (ProfileGrid:Profile:MaxItemsRemembered and ItemsMaxBytes), and heavy users' oldest items were forgotten.
+    /// </summary>
+    private static string ForgottenWarning((int Users, long Items) forgotten) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{forgotten.Items:N0} older items are not in training: {(forgotten.Users == 1 ? "1 user's profile" : $"{forgotten.Users:N0} users' profiles")} forgot them at the bound of items a profile remembers (ProfileGrid:Profile:MaxItemsRemembered, ItemsMaxBytes)");
+
+    /// <summary>
+    /// Every user's item history with their segment id (as text; null when unassigned), the item facts of all shards,
+    /// and how many users' profiles forgot older items at their bound (and how many items).
+    /// </summary>
+    private async Task<(List<UserInteractions> Users, Dictionary<string, ItemFact> Facts, Dictionary<string, UserAttributesView> Attributes, (int Users, long Items) Forgotten)> GatherAsync()
     {
         var shards = segmentationOptions.Value.Shards;
         var data = Task.WhenAll(Enumerable.Range(0, shards).Select(i =>
@@ -234,6 +246,7 @@ public sealed partial class RecommenderGrain(
         var users = new List<UserInteractions>();
         var facts = new Dictionary<string, ItemFact>(StringComparer.Ordinal);
         var attributes = new Dictionary<string, UserAttributesView>(StringComparer.Ordinal);
+        var forgotten = (Users: 0, Items: 0L);
         for (var s = 0; s < shardData.Length; s++)
         {
             var shard = shardData[s];
@@ -248,6 +261,11 @@ public sealed partial class RecommenderGrain(
                 {
                     attributes[key] = userAttributes;
                 }
+
+                if (shard.ItemsForgotten?[u] is > 0 and var itemsForgotten)
+                {
+                    forgotten = (forgotten.Users + 1, forgotten.Items + itemsForgotten);
+                }
             }
 
             foreach (var fact in shard.Facts)
@@ -256,7 +274,7 @@ public sealed partial class RecommenderGrain(
             }
         }
 
-        return (users, facts, attributes);
+        return (users, facts, attributes, forgotten);
     }
 
     /// <summary>How a segment is named to the recommender: its id, which carries over between segmentation models.</summary>

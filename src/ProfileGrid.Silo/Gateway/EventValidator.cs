@@ -705,9 +705,15 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
 
         public string? Id(string? value, string field, int maxLength)
         {
-            if (string.IsNullOrWhiteSpace(value))
+            if (string.IsNullOrEmpty(value))
             {
                 Fail(field, "is required");
+                return null;
+            }
+
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                Fail(field, "is blank: an id of only white space cannot name anything");
                 return null;
             }
 
