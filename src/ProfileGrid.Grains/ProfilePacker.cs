@@ -34,14 +34,6 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
     private const byte Deflate = 2;
     private const byte Zstd = 3;
 
-    // zstd's level 1 (its fastest standard level). A compression context is kept per thread and reused, so a pack does not
-    // pay an encoder's set-up, which for states of a few KB is most of Deflate's cost (zlib allocates and clears about
-    // 256 KB per stream).
-    private const int ZstdLevel = 1;
-
-    [ThreadStatic] private static ZstdSharp.Compressor? t_zstdCompressor;
-    [ThreadStatic] private static ZstdSharp.Decompressor? t_zstdDecompressor;
-
     // Quality 1 is Brotli's fastest; a 64 KiB window covers any state that is ever packed whole (rows stay under 960 KB, and
     // the demo mix's largest is 14 KB): a bigger one costs the decoder memory for nothing.
     private const int BrotliQuality = 1;
@@ -216,8 +208,7 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
                 var decompressed = ArrayPool<byte>.Shared.Rent(original);
                 try
                 {
-                    var decompressor = t_zstdDecompressor ??= new ZstdSharp.Decompressor();
-                    if (decompressor.Unwrap(packed.AsSpan(body + 4), decompressed) != original)
+                    if (ZstdFrames.Decompress(packed.AsSpan(body + 4), decompressed) != original)
                     {
                         throw new InvalidDataException($"A packed profile state does not decompress to its {original} bytes.");
                     }
@@ -258,10 +249,10 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
     /// <summary>Appends the state's length and its zstd frame; false (nothing appended) when that would not be smaller.</summary>
     private static bool ZstdCompressed(ReadOnlySpan<byte> serialized, ArrayBufferWriter<byte> output)
     {
-        var compressor = t_zstdCompressor ??= new ZstdSharp.Compressor(ZstdLevel);
-        var bound = ZstdSharp.Compressor.GetCompressBound(serialized.Length);
-        var target = output.GetSpan(4 + bound);
-        var written = compressor.Wrap(serialized, target[4..]);
+        // zstd reuses its context per thread (ZstdFrames), where Deflate sets up an encoder per pack: zlib allocates and
+        // clears about 256 KB per stream, most of its cost for states of a few KB.
+        var target = output.GetSpan(4 + ZstdFrames.Bound(serialized.Length));
+        var written = ZstdFrames.Compress(serialized, target[4..]);
         if (written + 4 >= serialized.Length)
         {
             return false; // incompressible: kept as it is

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using Azure;
@@ -5,6 +6,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
 using ProfileGrid.Abstractions;
+using ProfileGrid.Grains;
 
 namespace ProfileGrid.Silo.Hosting;
 
@@ -71,11 +73,6 @@ public sealed partial class BatchedTableGrainStorage(
     /// <summary>Smaller states are stored as they are: a zstd frame's own bytes would eat what it saves.</summary>
     public const int CompressFromBytes = 256;
 
-    // zstd's fastest standard level, as ProfilePacker packs idle profiles; a context per thread, reused.
-    private const int ZstdLevel = 1;
-
-    [ThreadStatic] private static ZstdSharp.Compressor? t_compressor;
-    [ThreadStatic] private static ZstdSharp.Decompressor? t_decompressor;
     private const string LegacyETagPrefix = "legacy|";
 
     private volatile bool _tableCreated;
@@ -143,12 +140,7 @@ public sealed partial class BatchedTableGrainStorage(
         await EnsureTableAsync(cancellationToken);
         var data = serializer.Serialize(grainState.State).ToMemory();
         var entity = new TableEntity(PartitionKeyOf(serviceId, grainId), RowKeyOf(stateName, grainId));
-        var compressed = Compressed(data.Span);
-        var storedBytes = compressed is null ? Split(entity, data, ChunkPrefix) : Split(entity, compressed, CompressedChunkPrefix);
-        if (compressed is not null)
-        {
-            entity[CompressedLength] = data.Length;
-        }
+        var storedBytes = SplitCompressed(entity, data.Span) ?? Split(entity, data.Span, ChunkPrefix);
 
         var legacyETag = grainState.ETag is { } tag && tag.StartsWith(LegacyETagPrefix, StringComparison.Ordinal) ? tag[LegacyETagPrefix.Length..] : null;
         TableTransactionAction action;
@@ -399,22 +391,37 @@ public sealed partial class BatchedTableGrainStorage(
         }
     }
 
-    /// <summary>The state's zstd frame, or null when the state is small or does not shrink (random ids, for one).</summary>
-    private static byte[]? Compressed(ReadOnlySpan<byte> state)
+    /// <summary>
+    /// Puts the state's zstd frame into the entity (Z chunks, ZL) and returns the frame's length; null, the entity
+    /// untouched, when the state is small or does not shrink by a sixteenth (random ids, for one).
+    /// </summary>
+    private static int? SplitCompressed(TableEntity entity, ReadOnlySpan<byte> state)
     {
         if (state.Length < CompressFromBytes)
         {
             return null;
         }
 
-        var compressor = t_compressor ??= new ZstdSharp.Compressor(ZstdLevel);
-        var buffer = new byte[ZstdSharp.Compressor.GetCompressBound(state.Length)];
-        var written = compressor.Wrap(state, buffer);
-        return written < state.Length - state.Length / 16 ? buffer[..written] : null;
+        var buffer = ArrayPool<byte>.Shared.Rent(ZstdFrames.Bound(state.Length));
+        try
+        {
+            var written = ZstdFrames.Compress(state, buffer);
+            if (written >= state.Length - state.Length / 16)
+            {
+                return null;
+            }
+
+            entity[CompressedLength] = state.Length;
+            return Split(entity, buffer.AsSpan(0, written), CompressedChunkPrefix);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Puts <paramref name="data"/> into the entity as properties prefix0, prefix1, ... of at most 64 KiB; returns its length.</summary>
-    private static int Split(TableEntity entity, ReadOnlyMemory<byte> data, string prefix)
+    private static int Split(TableEntity entity, ReadOnlySpan<byte> data, string prefix)
     {
         var chunks = Math.Max(1, (data.Length + ChunkBytes - 1) / ChunkBytes);
         for (var i = 0; i < chunks; i++)
@@ -435,8 +442,7 @@ public sealed partial class BatchedTableGrainStorage(
         }
 
         var state = new byte[length];
-        var decompressor = t_decompressor ??= new ZstdSharp.Decompressor();
-        if (decompressor.Unwrap(Join(entity, CompressedChunkPrefix), state) != length)
+        if (ZstdFrames.Decompress(Join(entity, CompressedChunkPrefix), state) != length)
         {
             throw new InvalidDataException($"The state in row '{entity.RowKey}' does not decompress to its {length} bytes.");
         }
