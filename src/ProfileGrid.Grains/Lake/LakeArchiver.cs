@@ -227,8 +227,9 @@ public sealed partial class LakeArchiver(
 
         if (first >= 0)
         {
-            var newest = rows.Count == 0 ? default : rows.Max(r => r.Day());
-            foreach (var group in rows.GroupBy(r => (r.Tenant, Folder: LakePaths.FolderSegment(r.Day(), newest))))
+            // Old by each tenant's own newest event: another tenant's traffic in the same step does not move a tenant's folders.
+            var newest = rows.GroupBy(r => r.Tenant, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Max(r => r.Day()), StringComparer.Ordinal);
+            foreach (var group in rows.GroupBy(r => (r.Tenant, Folder: LakePaths.FolderSegment(r.Day(), newest[r.Tenant]))))
             {
                 var name = LakePaths.Part(group.Key.Tenant, group.Key.Folder, partition, first, last);
                 await store.WriteAsync(name, await LakeParquet.WriteAsync(group.ToList(), cancellationToken), cancellationToken);

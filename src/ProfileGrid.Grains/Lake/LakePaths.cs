@@ -5,8 +5,8 @@ namespace ProfileGrid.Grains.Lake;
 
 /// <summary>
 /// The lake's file names. Events: "events/tenant={tenant}/date={yyyy-MM-dd}/part-p{partition:D4}-{from:x16}-{until:x16}.parquet"
-/// for the log range [from, until) one archive step wrote (a month folder, "date={yyyy-MM}", for the events of a step
-/// more than <see cref="MonthFolderAfterDays"/> days older than its newest: see <see cref="FolderSegment"/>), and "compact-p{partition:D4}-{until:x16}.parquet" for the
+/// for the log range [from, until) one archive step wrote (a month folder, "date={yyyy-MM}", or a year folder, "date={yyyy}",
+/// for a step's events much older than its tenant's newest: see <see cref="FolderSegment"/>), and "compact-p{partition:D4}-{until:x16}.parquet" for the
 /// merge of a partition's parts up to until. Snapshots: "snapshots/tenant={tenant}/date={day}/profiles.parquet".
 /// The tenant is <see cref="ProfileKey.Encode"/>d ([A-Za-z0-9.-@] kept, every other UTF-8 byte as ~XX), and one
 /// longer than <see cref="MaxTenantSegment"/> characters becomes a readable prefix and a SHA-256 digest: every
@@ -32,20 +32,32 @@ public static class LakePaths
 
     public static string DaySegment(DateOnly day) => "date=" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    /// <summary>Events of an archive step this many days or more older than its newest event go to their month's folder.</summary>
+    /// <summary>Events of an archive step this many days or more older than its tenant's newest event go to their month's folder.</summary>
     public const int MonthFolderAfterDays = 35;
 
+    /// <summary>Events of an archive step this many days or more older than its tenant's newest event go to their year's folder.</summary>
+    public const int YearFolderAfterDays = 400;
+
     /// <summary>
-    /// The folder of an event of <paramref name="day"/> in an archive step whose newest event is of <paramref name="newest"/>:
-    /// its day ("date=yyyy-MM-dd"), or its month ("date=yyyy-MM") when it is <see cref="MonthFolderAfterDays"/> or more days
-    /// older. Live traffic fills day folders; an import of years of history fills a folder per month instead of one per day
-    /// and log partition, which for ratings of 1996-2018 was 48,605 files of about 10 events each. A step's range is
+    /// The folder of an event of <paramref name="day"/> in an archive step whose newest event of the same tenant is of
+    /// <paramref name="newest"/>: its day ("date=yyyy-MM-dd"); its month ("date=yyyy-MM") when it is
+    /// <see cref="MonthFolderAfterDays"/> or more days older; its year ("date=yyyy") when <see cref="YearFolderAfterDays"/>
+    /// or more. Live traffic fills day folders. An import of years of history fills a folder per year and log partition
+    /// instead of one per day: ratings of 1996-2018 made 48,605 files of about 10 events each by day, and still 5,676 for
+    /// one tenant's 45,068 events by month, so that one user's export read hundreds of small files. A step's range is
     /// redone whole after a crash, with the same events and so the same folders.
     /// </summary>
     public static string FolderSegment(DateOnly day, DateOnly newest) =>
-        day.DayNumber <= newest.DayNumber - MonthFolderAfterDays ? MonthSegment(day) : DaySegment(day);
+        (newest.DayNumber - day.DayNumber) switch
+        {
+            >= YearFolderAfterDays => YearSegment(day),
+            >= MonthFolderAfterDays => MonthSegment(day),
+            _ => DaySegment(day),
+        };
 
     public static string MonthSegment(DateOnly day) => "date=" + day.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    public static string YearSegment(DateOnly day) => "date=" + day.ToString("yyyy", CultureInfo.InvariantCulture);
 
     public static string TenantEvents(string tenant) => $"{Events}{TenantSegment(tenant)}/";
 
@@ -90,8 +102,8 @@ public static class LakePaths
     public static DateOnly? ParseDay(string name) => ParseDays(name) is { } days && days.First == days.Last ? days.First : null;
 
     /// <summary>
-    /// The days a folder holds, for a name inside a day folder (one day) or a month folder (the month's days); null for
-    /// any other name.
+    /// The days a folder holds, for a name inside a day folder (one day), a month folder (the month's days) or a year
+    /// folder (the year's); null for any other name.
     /// </summary>
     public static (DateOnly First, DateOnly Last)? ParseDays(string name)
     {
@@ -111,6 +123,11 @@ public static class LakePaths
         if (text.Length == 7 && DateOnly.TryParseExact(text, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out var month))
         {
             return (month, month.AddMonths(1).AddDays(-1));
+        }
+
+        if (text.Length == 4 && DateOnly.TryParseExact(text, "yyyy", CultureInfo.InvariantCulture, DateTimeStyles.None, out var year))
+        {
+            return (year, year.AddYears(1).AddDays(-1));
         }
 
         return null;

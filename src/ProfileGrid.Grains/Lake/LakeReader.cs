@@ -118,7 +118,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
             yield break;
         }
 
-        // Day folders, and month folders (an archive step's much older events) whose month overlaps a range: a month
+        // Day folders, and month and year folders (an archive step's much older events) that overlap a range: such a
         // folder's rows are checked by their own day.
         var days = new List<(DateOnly First, DateOnly? Day, string Folder)>();
         await foreach (var folder in Store.ListFoldersAsync(prefix, cancellationToken))

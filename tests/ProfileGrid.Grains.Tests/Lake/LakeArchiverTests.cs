@@ -46,17 +46,18 @@ public sealed class LakeArchiverTests : IDisposable
         Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
         Assert.Equal(0, LakeTestData.Scalar(duck, "SELECT count(*) FROM (SELECT log_partition, log_position, event_index FROM lake_rows GROUP BY ALL HAVING count(*) > 1)"));
 
-        // The folder is the event's UTC day, or its month for events much older than the newest of their archive step
+        // The folder is the event's UTC day, or its year for events much older than the newest of their archive step
         // (here 1970 and 1998 beside this month's); the tenant folder is the encoded tenant.
         var folders = Directory.GetDirectories(Path.Combine(_folder, "events"));
         Assert.Equal(["tenant=shop~2F~C3~BC~20x"], folders.Select(Path.GetFileName));
-        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1970-01")));
-        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1998-07")));
+        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1970")));
+        Assert.True(Directory.Exists(Path.Combine(folders[0], "date=1998")));
         Assert.Contains(Directory.GetDirectories(folders[0]).Select(Path.GetFileName), name => name!.Length == "date=yyyy-MM-dd".Length);
         Assert.Equal(0, LakeTestData.Scalar(duck,
             "SELECT count(*) FROM (SELECT filename, occurred_at FROM read_parquet('" + _folder + "/events/**/*.parquet', filename = true, hive_partitioning = false)) " +
             "WHERE strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%d') <> regexp_extract(filename, 'date=([0-9-]+)', 1) " +
-            "AND strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m') <> regexp_extract(filename, 'date=([0-9-]+)', 1)"));
+            "AND strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m') <> regexp_extract(filename, 'date=([0-9-]+)', 1) " +
+            "AND strftime(occurred_at AT TIME ZONE 'UTC', '%Y') <> regexp_extract(filename, 'date=([0-9-]+)', 1)"));
 
         // Typed columns: a purchase's nested lines and total, an identify's traits in properties, a non-Latin query.
         var purchase = LakeTestData.Query(duck,
@@ -112,12 +113,13 @@ public sealed class LakeArchiverTests : IDisposable
     });
 
     /// <summary>
-    /// Twenty years of ratings, one a day per user, imported at once (the outside probe's ml-latest: 48,605 files for
-    /// 487,841 events, one per tenant, day and log partition): the old days go to month folders, and a user's read by
-    /// the days of their profile still finds every row.
+    /// Twenty years of ratings, one every 18 days per user, imported at once (the outside probe's ml-latest: 48,605 files
+    /// for 487,841 events by day, one per tenant, day and log partition; 5,676 for one tenant's 45,068 by month): the old
+    /// years go to year folders, the last year's months to month folders, and a user's read by the days of their profile
+    /// still finds every row.
     /// </summary>
     [Fact]
-    public async Task A_history_of_many_years_is_archived_by_month_and_read_back_whole_per_user()
+    public async Task A_history_of_many_years_is_archived_by_year_and_read_back_whole_per_user()
     {
         var start = new DateTimeOffset(1996, 3, 29, 12, 0, 0, TimeSpan.Zero);
         var users = Enumerable.Range(0, 6).Select(u => $"fan{u}").ToList();
@@ -133,12 +135,14 @@ public sealed class LakeArchiverTests : IDisposable
 
         await ArchiveAllAsync(Archiver(maxRecords: 2000));
 
-        // 400 ratings a user over 20 years: by day, about 2,400 files; by month, one per month a partition saw.
+        // 400 ratings a user over 20 years: by day, about 2,400 files; by month about 1,300; by year, one per year a
+        // partition saw (21 years, 4 partitions), and the last 13 months' by month and day.
         var tenant = Path.Combine(_folder, "events", "tenant=films");
         var folders = Directory.GetDirectories(tenant).Select(Path.GetFileName).ToList();
         var files = Directory.GetFiles(tenant, "*.parquet", SearchOption.AllDirectories).Length;
-        Assert.InRange(files, 1, 6 * 250);
-        Assert.Contains("date=1996-03", folders);
+        Assert.InRange(files, 1, 21 * Partitions + 14 * Partitions);
+        Assert.Contains("date=1996", folders);
+        Assert.All(folders.Where(f => f!.Length == "date=yyyy-MM".Length), f => Assert.Matches("^date=201[45]-", f!));
         Assert.All(folders.Where(f => f!.Length == "date=yyyy-MM-dd".Length), f => Assert.StartsWith("date=2015-", f!));
 
         var reader = new LakeReader(new FolderLakeStore(_folder), _log, LakeTestData.Serializer);
@@ -152,6 +156,32 @@ public sealed class LakeArchiverTests : IDisposable
             var inYear = await reader.ReadUsersAsync("films", new Dictionary<string, LakeDayRange> { [user] = year2000 }).ToListAsync();
             Assert.Equal(Enumerable.Range(0, 400).Count(i => start.AddDays(i * 18 + u).Year == 2000), inYear.Count);
         }
+    }
+
+    /// <summary>
+    /// One tenant's folders depend on its own events only: a 1998 import archived in the same steps as another tenant's
+    /// traffic of today keeps its day folders (the outside probe saw a tenant's layout change with its neighbours').
+    /// </summary>
+    [Fact]
+    public async Task A_tenants_folders_are_chosen_by_its_own_newest_event_not_by_other_tenants_in_the_step()
+    {
+        var old = new DateTimeOffset(1998, 7, 1, 12, 0, 0, TimeSpan.Zero);
+        ProfileBatch Ratings(string tenant, string user, DateTimeOffset from) => new(
+            new ProfileKey(tenant, user).ToString(),
+            new EventBatch([.. Enumerable.Range(0, 10).Select(i => new UserEvent
+            {
+                EventId = $"r-{i}", Kind = EventKind.Rating, Tenant = tenant, UserId = user, Source = Channel.Web,
+                OccurredAt = from.AddDays(i), Rating = 4, Product = new ProductInfo { ProductId = $"m{i}" },
+            })]));
+        // Two users of one log partition, so that one archive step takes both tenants' events.
+        var partition = ProfileBuckets.LogPartition(new ProfileKey("archive98", "u1").ToString(), Partitions);
+        var liveUser = Enumerable.Range(0, 100).Select(i => $"v{i}").First(u => ProfileBuckets.LogPartition(new ProfileKey("live", u).ToString(), Partitions) == partition);
+        await LakeTestData.AppendAsync(_log, [Ratings("archive98", "u1", old), Ratings("live", liveUser, DateTimeOffset.UtcNow.AddDays(-9))], Partitions);
+
+        await ArchiveAllAsync(Archiver());
+
+        var folders = Directory.GetDirectories(Path.Combine(_folder, "events", "tenant=archive98")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal([.. Enumerable.Range(0, 10).Select(i => LakePaths.DaySegment(DateOnly.FromDateTime(old.AddDays(i).UtcDateTime)))], folders);
     }
 
     [Fact]
@@ -184,7 +214,7 @@ public sealed class LakeArchiverTests : IDisposable
 
         using var duck = LakeTestData.Open(_folder);
         Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
-        var day = Path.Combine(_folder, "events", "tenant=c", "date=1970-01");
+        var day = Path.Combine(_folder, "events", "tenant=c", "date=1970");
         var files = Directory.GetFiles(day).Select(Path.GetFileName).ToList();
         Assert.Contains(files, f => f!.StartsWith("compact-", StringComparison.Ordinal));
         Assert.All(files.GroupBy(f => f![..(f!.IndexOf("-p", StringComparison.Ordinal) + 6)]), g => Assert.True(g.Count() < 3, string.Join(", ", g)));
@@ -193,7 +223,7 @@ public sealed class LakeArchiverTests : IDisposable
         var compacted = Directory.GetFiles(day, "compact-*")[0];
         var partition = int.Parse(Path.GetFileName(compacted)["compact-p".Length..("compact-p".Length + 4)], System.Globalization.CultureInfo.InvariantCulture);
         File.Copy(compacted, Path.Combine(day, $"part-p{partition:D4}-0000000000000000-0000000000000000.parquet"));
-        Assert.True(await archiver.CompactAsync("events/tenant=c/date=1970-01/", partition, long.MaxValue, force: true));
+        Assert.True(await archiver.CompactAsync("events/tenant=c/date=1970/", partition, long.MaxValue, force: true));
         Assert.Equal(Events(history), LakeTestData.Scalar(duck, "SELECT count(*) FROM lake_rows"));
     }
 
@@ -261,7 +291,7 @@ public sealed class LakeArchiverTests : IDisposable
         await ArchiveAllAsync(Archiver(maxRecords: 1, compaction: 1000));
 
         // The merge announces itself, writes its file, deletes one part and dies.
-        var folder = "events/tenant=crash/date=1970-01/";
+        var folder = "events/tenant=crash/date=1970/";
         var partition = Directory.GetFiles(Path.Combine(_folder, folder)).Select(f => LakePaths.ParseFile(folder + Path.GetFileName(f))!.Value.Partition)
             .GroupBy(p => p).First(g => g.Count() >= 2).Key;
         var dying = Archiver(new FailingStore(new FolderLakeStore(_folder), failAfter: int.MaxValue, failDeletesAfter: 1));

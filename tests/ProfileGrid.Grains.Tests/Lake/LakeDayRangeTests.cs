@@ -64,5 +64,11 @@ public class LakeDayRangeTests
         Assert.False(new LakeDayRange(new DateOnly(2004, 3, 1), null).Overlaps(new DateOnly(2004, 2, 1), new DateOnly(2004, 2, 29)));
         Assert.False(new LakeDayRange(null, new DateOnly(2004, 1, 31)).Overlaps(new DateOnly(2004, 2, 1), new DateOnly(2004, 2, 29)));
         Assert.Equal(new DateOnly(2004, 2, 29), LakePaths.ParseDay("events/tenant=a~2Fdate=~3D/date=2004-02-29/"));
+
+        // A year folder: events 400 days or more older than their tenant's newest in the step.
+        Assert.Equal((new DateOnly(2004, 1, 1), new DateOnly(2004, 12, 31)), LakePaths.ParseDays("events/tenant=t/date=2004/part-p0000-0000000000000000-0000000000000001.parquet"));
+        Assert.Equal("date=2004", LakePaths.FolderSegment(new DateOnly(2004, 2, 29), new DateOnly(2004, 2, 29).AddDays(400)));
+        Assert.Equal("date=2004-02", LakePaths.FolderSegment(new DateOnly(2004, 2, 29), new DateOnly(2004, 2, 29).AddDays(399)));
+        Assert.Null(LakePaths.ParseDays("events/tenant=t/date=204/"));
     }
 }
