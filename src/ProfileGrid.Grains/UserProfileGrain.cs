@@ -1370,8 +1370,9 @@ public sealed partial class UserProfileGrain(
 
     /// <summary>
     /// A merged profile's record: forwarded to the canonical profile (which writes it before answering), then applied
-    /// here too, so that an unmerge finds this profile as it would be had it never merged. Not forwarded (the canonical
-    /// profile has not brought this one's history in yet, or the call failed): refused, and the log replays it.
+    /// here too, so that an unmerge finds this profile as it would be had it never merged (asking this profile's archive of
+    /// older ids, as any record does). Not forwarded (the canonical profile has not brought this one's history in yet, or
+    /// the call failed): refused, and the log replays it.
     /// </summary>
     private async Task<LoggedApplyResult> ForwardThenApplyAsync(string canonical, EventBatch batch, long position)
     {
@@ -1386,12 +1387,21 @@ public sealed partial class UserProfileGrain(
             forwarded = false;
         }
 
+        var archived = forwarded && ProfileUpdater.ArchiveQuestion(Profile, batch.Events) is { } question ? await AskArchiveAsync(question) : null;
         if (!forwarded || _reconciling || position <= State.LogPosition || State.MergedInto != canonical)
         {
             return new LoggedApplyResult(UnwrittenFrom, Gap: !forwarded || _reconciling || State.MergedInto != canonical);
         }
 
-        return ApplyLogged(batch, position);
+        _archiveAnswer = archived;
+        try
+        {
+            return ApplyLogged(batch, position);
+        }
+        finally
+        {
+            _archiveAnswer = null;
+        }
     }
 
     // Whether this activation has asked if its anonymous id was linked by a login before its first record.
@@ -1523,10 +1533,24 @@ public sealed partial class UserProfileGrain(
             return false;
         }
 
+        var events = MemberEventIds.Qualified(fromUserId, batch.Events);
+        HashSet<ulong>? archived = null;
+        if (position > through && ProfileUpdater.ArchiveQuestion(EnsureIdentity(), events) is { } question)
+        {
+            // The member's events resent from further back than this profile's window reaches: its archive of older ids
+            // knows them, as for the profile's own events.
+            archived = await AskArchiveAsync(question);
+            await UntilReconciledAsync();
+            if (State.Absorbed is null || !State.Absorbed.TryGetValue(fromUserId, out through))
+            {
+                return false;
+            }
+        }
+
         if (position > through)
         {
             var before = StatsMark();
-            ProfileUpdater.Apply(EnsureIdentity(), MemberEventIds.Qualified(fromUserId, batch.Events), _options, clock.GetUtcNow());
+            ProfileUpdater.Apply(EnsureIdentity(), events, _options, clock.GetUtcNow(), archived: archived);
             State.Absorbed[fromUserId] = position;
             StatsChanged(before);
             StateChanged();

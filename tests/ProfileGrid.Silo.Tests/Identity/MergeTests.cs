@@ -192,4 +192,41 @@ public class MergeTests(IdentitySiloFixture fixture)
         Assert.Equal("merged", kept.GetProperty("status").GetString());
         Assert.Equal(2, (await TryGetAsync(Silo, tenant, alice))!.EventsApplied);
     }
+
+    /// <summary>
+    /// A visitor with more events than a profile's window of recent ids (2,000) logs in, and then their device sends its
+    /// whole history again (an app's retry after a reinstall): the person counts each event once. The oldest of the
+    /// forwarded events are known only to the canonical profile's archive of older ids, which it now asks.
+    /// </summary>
+    [Fact]
+    public async Task A_merged_visitors_whole_history_sent_again_counts_once_in_the_person()
+    {
+        var tenant = NewId("idh-");
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var start = DateTimeOffset.UtcNow.AddDays(-300);
+        var history = Enumerable.Range(0, 2600)
+            .Select(i => Event($"h-{i}", i % 2 == 0 ? "page_view" : "product_view", null, anonymous, start.AddMinutes(i * 97)))
+            .ToList();
+        await IngestAsync(Silo, tenant, history, perRequest: 500);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, history.Count, TimeSpan.FromSeconds(60));
+
+        await IngestAsync(Silo, tenant, [Event("login-1", "page_view", user, anonymous, DateTimeOffset.UtcNow.AddMinutes(-2))]);
+        await WaitForAsync(Silo, tenant, user, history.Count + 1, TimeSpan.FromSeconds(60));
+
+        // The device's whole history again, then one new anonymous event behind it: once the person has that one, the
+        // resent events have been forwarded too.
+        await IngestAsync(Silo, tenant, history, perRequest: 500);
+        await IngestAsync(Silo, tenant, [Event("after-1", "page_view", null, anonymous, DateTimeOffset.UtcNow.AddMinutes(-1))]);
+        var person = await WaitForAsync(Silo, tenant, user, history.Count + 2, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000);
+        Assert.Equal(history.Count + 2, (await TryGetAsync(Silo, tenant, user))!.EventsApplied);
+        Assert.Equal(history.Count / 2 + 2, person.Behavior.EventCounts["page_view"]);
+
+        // Unmerged, the visitor is as if it had never merged: each of its events once (the merged profile applied the
+        // resent ones too, asking its own archive).
+        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, history.Count + 1, TimeSpan.FromSeconds(60));
+        await WaitForAsync(Silo, tenant, user, 1, TimeSpan.FromSeconds(60));
+    }
 }
