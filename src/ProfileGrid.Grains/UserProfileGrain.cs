@@ -145,6 +145,10 @@ public sealed partial class UserProfileGrain(
     // shard keeps it to ask again then, so a change of it is pushed even when the vector barely moved.
     private DateTimeOffset? _pushedNextWindowChange;
 
+    // A write changed the features by less than the material change since the last push (so it was not pushed): the
+    // exact vector goes when the profile goes idle, so the segmentation does not keep the last small change missing.
+    private bool _featuresUnpushed;
+
     // The read view of the state as it is, for the current UTC day, and one for the last past day asked for (as_of
     // reads): built on the first read after a change or a day boundary, then only moved to the instant asked for. Only
     // reads keep them: a view costs about a third of a resident profile again, and most profiles are written, not read.
@@ -248,6 +252,11 @@ public sealed partial class UserProfileGrain(
             {
                 // The spilled ids live in memory only: what this activation holds goes now, however few.
                 await HandSpilledIdsAsync(held.Profile.RecentEventIds);
+            }
+
+            if (_featuresUnpushed && state.State is not null)
+            {
+                PushFeaturesOnMaterialChange(force: true); // as when it packs: the last small change is not lost
             }
         }
         finally
@@ -697,6 +706,11 @@ public sealed partial class UserProfileGrain(
         var packs = options.PackIdleAfter > TimeSpan.Zero;
         if (packs && _idleChecks >= ChecksToIdle(options) && CanPack)
         {
+            if (_featuresUnpushed)
+            {
+                PushFeaturesOnMaterialChange(force: true);
+            }
+
             Pack();
         }
 
@@ -1178,9 +1192,11 @@ public sealed partial class UserProfileGrain(
         if (!force && _pushedFeatures is not null && nextWindowChange == _pushedNextWindowChange &&
             !ProfileFeatures.MateriallyDiffers(ProfileFeatures.Age(_pushedFeatures, ProfileFeatures.All, _pushedAt, now, _options), features, segmentationOptions.Value.MaterialChange))
         {
+            _featuresUnpushed = true;
             return;
         }
 
+        _featuresUnpushed = false;
         _pushedFeatures = features;
         _pushedAt = now;
         _pushedNextWindowChange = nextWindowChange;
