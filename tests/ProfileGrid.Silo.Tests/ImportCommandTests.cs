@@ -184,7 +184,7 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         Assert.Equal(HeavyRatings, remembered + forgotten);
         Assert.InRange(remembered, 1_000, HeavyRatings - 1);
         Assert.Equal(
-            string.Create(CultureInfo.InvariantCulture, $"{forgotten:N0} older items are not in training: 1 user's profile forgot them at the bound of items a profile remembers (ProfileGrid:Profile:MaxItemsRemembered, ItemsMaxBytes)"),
+            string.Create(CultureInfo.InvariantCulture, $"{forgotten:N0} older items are not in training: 1 user's profile forgot them at the bound of items a profile remembers (ProfileGrid:Profile:MaxItemsRemembered, ItemsMaxBytes). The count is of items of any kind of interaction and any rating, liked or not; such items may also be recommended to these users again"),
             warning);
     }
 
