@@ -31,6 +31,36 @@ public sealed class ImportPlannerTests : IDisposable
         return new ImportPlanner(ImportMapping.Load(mappingFile).Mapping).Plan(path);
     }
 
+    /// <summary>
+    /// A file written day first (Excel on a UK machine) with a month-first mapping: the dates with a day over 12 do not
+    /// read, and the others would read on the wrong dates (1 December as 12 January). The outside probe's file imported
+    /// 40% of its rows so, exit code 0. Now the plan is refused, naming the order that reads; a stray row is rejected.
+    /// </summary>
+    [Fact]
+    public void A_day_first_file_under_a_month_first_mapping_is_refused_before_anything_is_sent()
+    {
+        var header = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n";
+        var rows = new StringBuilder(header);
+        for (var day = 1; day <= 28; day++)
+        {
+            rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"5{day:0000},85123A,HOLDER,2,{day:00}/12/2009 07:45,2.55,{13000 + day},United Kingdom\n");
+        }
+
+        var refused = Assert.Throws<InvalidDataException>(() => Plan(Example("online-retail-ii.json"), rows.ToString(), "uk.csv"));
+        Assert.Contains("16 of 28 rows have a date that reads only with day and month swapped (line 14: '13/12/2009 07:45'", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("put \"d/M/yyyy H:mm\" in dateFormats", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Nothing was sent", refused.Message, StringComparison.Ordinal);
+
+        // One such row among month-first ones is a typo: rejected with the hint, the rest imported.
+        var typo = Plan(Example("online-retail-ii.json"),
+            header + "500001,85123A,HOLDER,2,12/1/2009 07:45,2.55,13001,United Kingdom\n" +
+                     "500002,85123A,HOLDER,2,13/12/2009 07:45,2.55,13002,United Kingdom\n", "typo.csv");
+        var reject = Assert.Single(typo.Rejects);
+        Assert.Equal(("bad_time", 3L), (reject.Code, reject.Line));
+        Assert.EndsWith("it reads with day and month swapped (d/M/yyyy H:mm)", reject.Reason, StringComparison.Ordinal);
+        Assert.Single(typo.Events);
+    }
+
     [Fact]
     public void A_quote_never_closed_rejects_every_line_it_runs_over_naming_where_it_opened()
     {

@@ -83,8 +83,24 @@ public sealed class ImportPlanner
             ReadCsv(path, cancellationToken);
         }
 
+        if (_dayMonthSwapped is { } swapped && swapped.Rows >= MinSwappedRows && swapped.Rows * 1000L >= _timedRows)
+        {
+            throw new InvalidDataException(
+                $"{swapped.Rows:N0} of {_timedRows:N0} rows have a date that reads only with day and month swapped (line {swapped.Line}: " +
+                $"'{swapped.Value}' against {string.Join(", ", _mapping.DateFormats)}; it reads as {swapped.Format}). The file's dates are most " +
+                $"likely in that order, and its rows with a day of 12 or less would be imported on wrong dates: put \"{swapped.Format}\" " +
+                "in dateFormats (before the other) and run again. Nothing was sent.");
+        }
+
         return _plan;
     }
+
+    // A few rows of the other order are rejected one by one (a typo); this many, and a thousandth of the rows, mean the
+    // file is in the other order, and then its ambiguous dates (day 12 or less) are wrong too: the import is refused.
+    private const int MinSwappedRows = 10;
+
+    private long _timedRows;
+    private (long Rows, long Line, string Value, string Format)? _dayMonthSwapped;
 
     private void ReadCsv(string path, CancellationToken cancellationToken)
     {
@@ -348,9 +364,17 @@ public sealed class ImportPlanner
             }
         }
 
+        _timedRows++;
         if (!TryTime(v[(int)Slot.Time], out var time))
         {
-            Reject(line, ColumnOf(Slot.Time), $"'{v[(int)Slot.Time]}' matches none of the date formats ({string.Join(", ", _mapping.DateFormats)})", "bad_time");
+            var swappedFormat = DayMonthSwapped(v[(int)Slot.Time]);
+            if (swappedFormat is not null)
+            {
+                _dayMonthSwapped = _dayMonthSwapped is { } seen ? seen with { Rows = seen.Rows + 1 } : (1, line, v[(int)Slot.Time]!.Trim(), swappedFormat);
+            }
+
+            Reject(line, ColumnOf(Slot.Time), $"'{v[(int)Slot.Time]}' matches none of the date formats ({string.Join(", ", _mapping.DateFormats)})" +
+                (swappedFormat is null ? "" : $"; it reads with day and month swapped ({swappedFormat})"), "bad_time");
             return;
         }
 
@@ -667,6 +691,37 @@ public sealed class ImportPlanner
 
         return false;
     }
+
+    /// <summary>
+    /// The first of the mapping's formats with numeric day and month that reads <paramref name="text"/> once its day and
+    /// month are swapped (d/M/yyyy for M/d/yyyy); null when none does.
+    /// </summary>
+    private static string? DayMonthSwappedFormat(string? text, IReadOnlyList<string> formats)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        foreach (var format in formats)
+        {
+            if (format is "iso" or "epoch" or "epoch-ms" || !format.Contains('M') || !format.Contains('d') || format.Contains("MMM", StringComparison.Ordinal)
+                || format.Contains("ddd", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var swapped = new string([.. format.Select(c => c switch { 'M' => 'd', 'd' => 'M', _ => c })]);
+            if (DateTime.TryParseExact(text.Trim(), swapped, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out _))
+            {
+                return swapped;
+            }
+        }
+
+        return null;
+    }
+
+    private string? DayMonthSwapped(string? text) => DayMonthSwappedFormat(text, _mapping.DateFormats);
 
     /// <summary>
     /// A wall-clock time of the file's zone; a time skipped by a clock change is read as the hour after, and one that
