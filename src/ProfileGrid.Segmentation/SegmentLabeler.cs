@@ -227,7 +227,7 @@ public static class SegmentLabeler
 
         MakeDistinct(labels, facts);
         return Enumerable.Range(0, k)
-            .Select(c => new SegmentLabel(ruleOf[c], labels[c], Describe(ruleOf[c], facts[c], currency), facts[c]))
+            .Select(c => new SegmentLabel(ruleOf[c], labels[c], Describe(ruleOf[c], facts[c], currency, rules.AtRiskAfterDays), facts[c]))
             .ToArray();
     }
 
@@ -361,8 +361,12 @@ public static class SegmentLabeler
         return result;
     }
 
-    /// <summary>One line in business words, such as "Lapsed one-time buyers: 65% of users, last purchase about 16 months ago, 1 order, 30 USD spent".</summary>
-    public static string Describe(string rule, SegmentFacts facts, string currency = "")
+    /// <summary>
+    /// One line in business words, such as "Lapsed one-time buyers: 65% of users, last purchase about 16 months ago, 1 order,
+    /// 30 USD spent". High-value comes before at-risk among the rules, so top spenders who typically last bought
+    /// <paramref name="atRiskAfterDays"/> or more ago are "Top spenders slipping away": a win-back audience, not a VIP one.
+    /// </summary>
+    public static string Describe(string rule, SegmentFacts facts, string currency = "", double atRiskAfterDays = double.PositiveInfinity)
     {
         ArgumentNullException.ThrowIfNull(facts);
         // "One-time" or "repeat" only when two thirds of the buyers are; otherwise the lead does not say.
@@ -373,7 +377,7 @@ public static class SegmentLabeler
             "browser" => "Browsers who have not bought",
             "inactive" => "Inactive visitors who never bought",
             "dormant" => oneTime ? "Lapsed one-time buyers" : repeat ? "Lapsed repeat buyers" : "Lapsed buyers",
-            "high-value" => "Top spenders",
+            "high-value" => facts.DaysSinceLastPurchase >= atRiskAfterDays ? "Top spenders slipping away" : "Top spenders",
             "at-risk" => oneTime ? "One-time buyers slipping away" : repeat ? "Repeat buyers slipping away" : "Buyers slipping away",
             "new" => "New customers",
             "loyal" => "Loyal repeat buyers",

@@ -120,6 +120,33 @@ public class SegmentLabelerTests
         Assert.StartsWith("New customers: 13% of users, last purchase about 2 weeks ago, first purchase about 3 weeks ago", labels[3].Description, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// High-value is decided before at-risk, so big spenders who typically last bought five months ago are high-value;
+    /// their description says they are slipping away (an outside probe's retail "Top spenders" were 71% past 90 days).
+    /// </summary>
+    [Fact]
+    public void Top_spenders_who_typically_last_bought_past_the_at_risk_threshold_are_described_as_slipping_away()
+    {
+        var rows = new List<double[]>();
+        var assignment = new List<int>();
+        void Add(int segment, int count, double recency, double orders, double spend, double first)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                rows.Add(Row(recency + i, orders, spend + i, first + i, recency + i));
+                assignment.Add(segment);
+            }
+        }
+
+        Add(0, 40, 20, 2, 30, 300);    // recent, small
+        Add(1, 20, 150, 12, 5000, 600); // big spenders, last bought about five months ago
+
+        var labels = SegmentLabeler.Label(Source, [.. rows], [.. assignment], 2, Rules, "USD");
+
+        Assert.Equal("high-value", labels[1].Rule);
+        Assert.StartsWith("Top spenders slipping away: 33% of users, last purchase about 5 months ago", labels[1].Description, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void High_value_segments_told_apart_by_spend_are_tiers_not_a_lower_spend_high_value()
     {
