@@ -25,6 +25,18 @@ public sealed class ProfileOptions
     public int MaxItemsRemembered { get; set; } = 2000;
 
     /// <summary>
+    /// How many items bought or rated that the item bound forgot a profile still knows by a 32-bit hash of their id, so that
+    /// the recommender does not offer them again (an outside probe's wholesalers had 2,700 to 3,500 products); beyond it
+    /// the oldest go. Each takes <see cref="OwnedHashBytes"/> of <see cref="ItemsMaxBytes"/>, so a heavy buyer remembers
+    /// fewer items in detail rather than the row growing. A hash shared by chance with a candidate hides that one item
+    /// from this user: about one candidate in a million at the bound.
+    /// </summary>
+    public int MaxForgottenOwned { get; set; } = 5_000;
+
+    /// <summary>What a forgotten owned item's hash takes of <see cref="ItemsMaxBytes"/>: 32 bits, variable-length encoded, and its header.</summary>
+    public const int OwnedHashBytes = 6;
+
+    /// <summary>
     /// The bytes the remembered items may take (each its product id's UTF-8 bytes and <see cref="ItemOverheadBytes"/>):
     /// about 1,200 items of ids of a few characters (MovieLens 100k's heaviest user rated 737 movies), 98 of the longest
     /// ids allowed: the share of the row budget 100 items of the longest ids always had.
@@ -181,7 +193,7 @@ public sealed class ProfileOptions
             + MaxPreferences * (3 * text + 8 + entry)     // the same for "values.{key}"
             + MaxCategories * (text + 8 + entry)
             + RecentActionsCapacity * (3 * text + 3 * 200 + 40)  // event id, product, category, a 200-character detail
-            + Math.Min((long)MaxItemsRemembered * (AssumedMaxStringBytes + ItemOverheadBytes), ItemsMaxBytes) // product id, counts, rating and two times
+            + Math.Min((long)MaxItemsRemembered * (AssumedMaxStringBytes + ItemOverheadBytes) + (long)MaxForgottenOwned * OwnedHashBytes, ItemsMaxBytes) // items (id, counts, rating, two times) and forgotten owned ones' hashes
             + SessionHistoryCapacity * 40L
             + LongestWindowDays() * 48L
             + (DedupeWindow + OrderDedupeWindow) * hash
@@ -220,6 +232,11 @@ public sealed class ProfileOptions
         AtLeastOne(MaxPreferences, nameof(MaxPreferences));
         AtLeastOne(SessionHistoryCapacity, nameof(SessionHistoryCapacity));
         AtLeastOne(MaxItemsRemembered, nameof(MaxItemsRemembered));
+        if (MaxForgottenOwned < 0)
+        {
+            problems.Add($"{SectionName}:{nameof(MaxForgottenOwned)} must be 0 or more (is {MaxForgottenOwned}).");
+        }
+
         if (ItemsMaxBytes < AssumedMaxStringBytes + ItemOverheadBytes)
         {
             problems.Add($"{SectionName}:ItemsMaxBytes must hold one item of the longest id, at least {AssumedMaxStringBytes + ItemOverheadBytes} (is {ItemsMaxBytes}).");
@@ -248,7 +265,7 @@ public sealed class ProfileOptions
         if (problems.Count == 0 && WorstCaseStateBytes() is var worstCase && worstCase > StateBudgetBytes)
         {
             problems.Add($"{SectionName}: with these bounds (MaxTraits, MaxPreferences, MaxCategories, MaxAnonymousIds, RecentActionsCapacity, " +
-                $"SessionHistoryCapacity, MaxItemsRemembered, ItemsMaxBytes, DedupeWindow, OrderDedupeWindow, WindowDays, FeedbackMaxBytes) one profile could store {worstCase:N0} bytes, more than the " +
+                $"SessionHistoryCapacity, MaxItemsRemembered, ItemsMaxBytes, MaxForgottenOwned, DedupeWindow, OrderDedupeWindow, WindowDays, FeedbackMaxBytes) one profile could store {worstCase:N0} bytes, more than the " +
                 $"{StateBudgetBytes:N0} a table row allows; lower some of them.");
         }
 

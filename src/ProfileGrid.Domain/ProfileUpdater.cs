@@ -375,7 +375,7 @@ public static class ProfileUpdater
 
                 break;
             case EventKind.Rating when userEvent.Rating is { } rating:
-                if (RecordItem(behavior, userEvent.Product?.ProductId, time, options) is { } rated && !(rated.RatedAt > time))
+                if (RecordItem(behavior, userEvent.Product?.ProductId, time, options, owns: true) is { } rated && !(rated.RatedAt > time))
                 {
                     (rated.Rating, rated.RatedAt) = (rating, time);
                 }
@@ -482,7 +482,7 @@ public static class ProfileUpdater
         // An order counts once per item, however many lines or units name it.
         foreach (var productId in purchase.Lines.Select(line => line.ProductId).Distinct(StringComparer.Ordinal))
         {
-            if (RecordItem(behavior, productId, time, options) is { } bought)
+            if (RecordItem(behavior, productId, time, options, owns: true) is { } bought)
             {
                 bought.Purchases++;
             }
@@ -520,7 +520,7 @@ public static class ProfileUpdater
     /// or <see cref="ProfileOptions.ItemsMaxBytes"/>, the items interacted with longest ago (ties: lowest id) are forgotten
     /// first; an event older than every item it would push out is not recorded, and then nothing is forgotten.
     /// </summary>
-    private static ItemStats? RecordItem(BehaviorState behavior, string? productId, DateTimeOffset time, ProfileOptions options)
+    private static ItemStats? RecordItem(BehaviorState behavior, string? productId, DateTimeOffset time, ProfileOptions options, bool owns = false)
     {
         if (string.IsNullOrEmpty(productId))
         {
@@ -534,16 +534,26 @@ public static class ProfileUpdater
             return stats;
         }
 
-        if (ItemsToForget(items, productId, options) is { Count: > 0 } forget)
+        if (ItemsToForget(items, productId, options, (long)(behavior.ForgottenOwned?.Count ?? 0) * ProfileOptions.OwnedHashBytes) is { Count: > 0 } forget)
         {
             if (items[forget[^1]].LastAt > time)
             {
                 behavior.ItemsForgotten++; // not recorded: as good as forgotten at once
+                if (owns)
+                {
+                    RememberOwned(behavior, productId, options);
+                }
+
                 return null;
             }
 
             foreach (var id in forget)
             {
+                if (items[id] is { } old && (old.Purchases > 0 || old.Rating is not null))
+                {
+                    RememberOwned(behavior, id, options);
+                }
+
                 items.Remove(id);
             }
 
@@ -556,13 +566,15 @@ public static class ProfileUpdater
     }
 
     /// <summary>
-    /// The items to forget, oldest first, so that <paramref name="productId"/> fits in count and in bytes; null when it
-    /// fits as they are. Bytes are counted only from as many items as the longest ids could fill the budget with.
+    /// The items to forget, oldest first, so that <paramref name="productId"/> fits in count and in bytes (the budget less
+    /// <paramref name="reservedBytes"/>, the forgotten owned items' hashes); null when it fits as they are. Bytes are
+    /// counted only from as many items as the longest ids could fill the budget with.
     /// </summary>
-    private static List<string>? ItemsToForget(Dictionary<string, ItemStats> items, string productId, ProfileOptions options)
+    private static List<string>? ItemsToForget(Dictionary<string, ItemStats> items, string productId, ProfileOptions options, long reservedBytes)
     {
         var overCount = items.Count + 1 - options.MaxItemsRemembered;
-        var countsBytes = items.Count >= options.ItemsMaxBytes / (ProfileOptions.AssumedMaxStringBytes + ProfileOptions.ItemOverheadBytes);
+        var budget = options.ItemsMaxBytes - reservedBytes;
+        var countsBytes = items.Count >= budget / (ProfileOptions.AssumedMaxStringBytes + ProfileOptions.ItemOverheadBytes);
         long bytes = 0;
         if (countsBytes)
         {
@@ -573,7 +585,7 @@ public static class ProfileUpdater
             }
         }
 
-        if (overCount <= 0 && bytes <= options.ItemsMaxBytes)
+        if (overCount <= 0 && bytes <= budget)
         {
             return null;
         }
@@ -581,7 +593,7 @@ public static class ProfileUpdater
         var forget = new List<string>();
         foreach (var (id, _) in items.OrderBy(item => item.Value.LastAt).ThenBy(item => item.Key, StringComparer.Ordinal))
         {
-            if (forget.Count >= overCount && bytes <= options.ItemsMaxBytes)
+            if (forget.Count >= overCount && bytes <= budget)
             {
                 break;
             }
@@ -591,6 +603,29 @@ public static class ProfileUpdater
         }
 
         return forget;
+    }
+
+    /// <summary>Keeps a forgotten item the user bought or rated, by hash, so it is not offered again; the oldest go beyond the bound.</summary>
+    private static void RememberOwned(BehaviorState behavior, string productId, ProfileOptions options)
+    {
+        if (options.MaxForgottenOwned == 0)
+        {
+            return;
+        }
+
+        var owned = behavior.ForgottenOwned ??= [];
+        var hash = BehaviorState.OwnedHash(productId);
+        if (owned.Contains(hash))
+        {
+            return;
+        }
+
+        if (owned.Count >= options.MaxForgottenOwned)
+        {
+            owned.RemoveRange(0, owned.Count - options.MaxForgottenOwned + 1);
+        }
+
+        owned.Add(hash);
     }
 
     private static long ItemBytes(string productId) => System.Text.Encoding.UTF8.GetByteCount(productId) + ProfileOptions.ItemOverheadBytes;

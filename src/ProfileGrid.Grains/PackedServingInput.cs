@@ -19,7 +19,7 @@ namespace ProfileGrid.Grains;
 /// bit 1 rated-at, bit 2 a non-zero offset on last-at, bit 3 on rated-at), the rating (8 bytes), last-at as the zigzag
 /// varint of its ticks minus the previous item's, its offset in minutes (2 bytes) when not zero, then rated-at likewise;
 /// then the count (varint) of the items shown and not clicked since, and per item its id and that count (varints); then
-/// what experiments target: birth year (varint, 0 unknown), gender (byte, 0 unknown, else the enum + 1), country and
+/// the count (varint) of the hashes of forgotten items bought or rated and each (4 bytes); then what experiments target: birth year (varint, 0 unknown), gender (byte, 0 unknown, else the enum + 1), country and
 /// language (varint UTF-8 length + 1, 0 for none, then the bytes), last channel and last device (bytes). The
 /// section lives in memory only (packed idle profiles), so its layout may change between releases.
 /// </remarks>
@@ -67,6 +67,15 @@ internal static class PackedServingInput
         {
             WriteId(output, item.ItemId);
             WriteVarint(output, (uint)item.ShownSinceClick);
+        }
+
+        // Items bought or rated that the item bound forgot (a copy: the list stays in the compressed state too).
+        var forgottenOwned = profile.Behavior.ForgottenOwned;
+        WriteVarint(output, (ulong)(forgottenOwned?.Count ?? 0));
+        foreach (var hash in forgottenOwned ?? [])
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(output.GetSpan(4), hash);
+            output.Advance(4);
         }
 
         // What experiments' targeting looks at.
@@ -143,7 +152,7 @@ internal static class PackedServingInput
     }
 
     /// <summary>What <c>Recommend</c> needs, read from the section alone.</summary>
-    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored, UserTargeting? Targeting) ReadServingInput(
+    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored, UserTargeting? Targeting, uint[]? ForgottenOwned) ReadServingInput(
         ReadOnlySpan<byte> section, bool withTargeting = false)
     {
         var at = 0;
@@ -166,6 +175,14 @@ internal static class PackedServingInput
             ignored![i] = new ShownItem(id, (int)ReadVarint(section, ref at));
         }
 
+        var ownedCount = (int)ReadVarint(section, ref at);
+        uint[]? forgottenOwned = ownedCount == 0 ? null : new uint[ownedCount];
+        for (var i = 0; i < ownedCount; i++)
+        {
+            forgottenOwned![i] = BinaryPrimitives.ReadUInt32LittleEndian(section.Slice(at, 4));
+            at += 4;
+        }
+
         UserTargeting? targeting = null;
         if (withTargeting)
         {
@@ -184,7 +201,7 @@ internal static class PackedServingInput
                 device == 0 ? null : (Abstractions.Events.DeviceType)device);
         }
 
-        return (consent, eventsApplied, items, ignored, targeting);
+        return (consent, eventsApplied, items, ignored, targeting, forgottenOwned);
     }
 
     /// <summary>Puts the items back into an unpacked profile, in the order they were written.</summary>

@@ -1229,8 +1229,8 @@ public sealed partial class UserProfileGrain(
         if (_packed is { } packed && _heldDuringReconcile is null)
         {
             // Read beside the packed state: serving neither unpacks the profile nor counts as a use that keeps it unpacked.
-            var (optIn, eventsApplied, items, ignored, targeting) = ProfilePacker.ReadServingInput(packed, withTargeting);
-            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored, targeting, _packedFacts.MergedInto));
+            var (optIn, eventsApplied, items, ignored, targeting, forgottenOwned) = ProfilePacker.ReadServingInput(packed, withTargeting);
+            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored, targeting, _packedFacts.MergedInto, forgottenOwned));
         }
 
         var exists = state.RecordExists || Profile.EventsApplied > 0;
@@ -1241,7 +1241,7 @@ public sealed partial class UserProfileGrain(
 
         return Task.FromResult(new RecommendationInput(
             exists, Profile.Preferences.PersonalizationOptIn, ItemViews(), PackedServingInput.Ignored(Profile.Feedback), withTargeting ? UserTargeting.Of(Profile) : null,
-            State.MergedInto));
+            State.MergedInto, Profile.Behavior.ForgottenOwned?.ToArray()));
     }
 
     /// <summary>

@@ -102,6 +102,21 @@ public class ItemHistoryTests
     }
 
     [Fact]
+    public void Items_bought_or_rated_that_the_bound_forgets_are_kept_by_hash_and_those_only_viewed_are_not()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { MaxItemsRemembered = 2, MaxForgottenOwned = 2 } };
+
+        user.Apply(Order(Now.AddDays(-9), "bought"), Rate(Now.AddDays(-8), "rated", 4), View(Now.AddDays(-7), "viewed"));
+        user.Apply(View(Now.AddDays(-6), "a"), View(Now.AddDays(-5), "b"));
+        // Rated long ago, older than all the profile remembers: not recorded, yet the user has it.
+        user.Apply(Rate(Now.AddDays(-30), "ancient", 5));
+
+        Assert.Equal(["a", "b"], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
+        // At most two: "bought" went first, oldest first.
+        Assert.Equal([BehaviorState.OwnedHash("rated"), BehaviorState.OwnedHash("ancient")], user.Profile.Behavior.ForgottenOwned);
+    }
+
+    [Fact]
     public void A_late_item_that_would_push_out_newer_ones_is_not_recorded_and_forgets_nothing()
     {
         // Room for three items of four-character ids (4 + 64 bytes each).

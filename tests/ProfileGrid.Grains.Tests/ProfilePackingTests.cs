@@ -181,13 +181,15 @@ public class ProfilePackingTests(ClusterFixture fixture)
         items["film-ä-" + new string('x', 300)] = new ItemStats { Views = 1, Rating = 87.5, LastAt = now.AddYears(-20), RatedAt = now.AddYears(-20).AddSeconds(-1) };
         items["p-offset"] = new ItemStats { CartAdds = 300, Purchases = 2, LastAt = new DateTimeOffset(2011, 12, 5, 14, 3, 7, TimeSpan.FromHours(-5)).AddTicks(1234), Rating = 0, RatedAt = new DateTimeOffset(2011, 12, 5, 9, 0, 0, TimeSpan.FromMinutes(330)) };
         items["p-epoch"] = new ItemStats { Views = int.MaxValue, LastAt = DateTimeOffset.UnixEpoch };
+        profile.Behavior.ForgottenOwned = [uint.MaxValue, 1, 0x8000_0000];
         var original = new UserProfileGrainState { Profile = profile, LogPosition = 12 };
         var expected = items.Select(i => new ItemInteractionView(i.Key, i.Value.Views, i.Value.CartAdds, i.Value.Purchases, i.Value.Rating, i.Value.LastAt)).ToArray();
 
         var packed = packer.Pack(original);
-        var (optIn, eventsApplied, served, _, _) = ProfilePacker.ReadServingInput(packed);
+        var (optIn, eventsApplied, served, _, _, forgottenOwned) = ProfilePacker.ReadServingInput(packed);
 
         Assert.False(optIn);
+        Assert.Equal([uint.MaxValue, 1, 0x8000_0000], forgottenOwned);
         Assert.True(eventsApplied);
         Assert.Equal(expected, served);
         Assert.Equal(expected.Select(i => i.LastAt.Offset), served.Select(i => i.LastAt.Offset));
@@ -203,7 +205,8 @@ public class ProfilePackingTests(ClusterFixture fixture)
         });
 
         var fresh = packer.Pack(new UserProfileGrainState());
-        var (consent, applied, none, _, _) = ProfilePacker.ReadServingInput(fresh);
+        var (consent, applied, none, _, _, noneForgotten) = ProfilePacker.ReadServingInput(fresh);
+        Assert.Null(noneForgotten);
         Assert.Null(consent);
         Assert.False(applied);
         Assert.Empty(none);

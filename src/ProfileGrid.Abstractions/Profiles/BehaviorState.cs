@@ -107,6 +107,15 @@ public sealed class BehaviorState
     /// </summary>
     [Id(22)] public long ItemsForgotten { get; set; }
 
+    /// <summary>
+    /// 32-bit hashes (<see cref="OwnedHash"/>) of the ids of items bought or rated that <see cref="Items"/> forgot, oldest
+    /// first; bounded (ProfileOptions.MaxForgottenOwned). Null when none. The recommender does not offer them again.
+    /// </summary>
+    [Id(23)] public List<uint>? ForgottenOwned { get; set; }
+
+    /// <summary>The hash an item id is kept by in <see cref="ForgottenOwned"/>.</summary>
+    public static uint OwnedHash(string itemId) => (uint)EventIdWindow.Hash(itemId);
+
     private void MigrateRecentActions()
     {
         if (_legacyRecentActions.Count == 0)

@@ -93,13 +93,15 @@ public sealed record InteractionShardData(
 [GenerateSerializer, Immutable, Alias("pg.recommendation-input")]
 /// <param name="Ignored">Items shown to the user and not clicked since (see the profile's feedback layer); null when none.</param>
 /// <param name="Targeting">What experiments' targeting looks at; only when asked for.</param>
+/// <param name="ForgottenOwned">Hashes of items bought or rated that the profile's item bound forgot; null when none.</param>
 public sealed record RecommendationInput(
     [property: Id(0)] bool Exists,
     [property: Id(1)] bool? PersonalizationOptIn,
     [property: Id(2)] ItemInteractionView[] Items,
     [property: Id(3)] ShownItem[]? Ignored = null,
     [property: Id(4)] UserTargeting? Targeting = null,
-    [property: Id(5)] string? MergedInto = null);
+    [property: Id(5)] string? MergedInto = null,
+    [property: Id(6)] uint[]? ForgottenOwned = null);
 
 /// <summary>What the profile knows of a user that an experiment may target (null: not known).</summary>
 [GenerateSerializer, Immutable, Alias("pg.user-targeting")]

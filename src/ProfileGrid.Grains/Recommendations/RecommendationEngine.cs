@@ -134,6 +134,9 @@ public sealed partial class RecommendationEngine(
                     owned++; // the serving filters drop these (bought or rated) from the candidates
                 }
             }
+
+            // And those the profile forgot but knows by hash (a heavy buyer's oldest), as many as the items it remembers.
+            owned += Math.Min(input.ForgottenOwned?.Length ?? 0, MaxForgottenOwnedCandidates);
         }
 
         var exclude = NoExclusions;
@@ -245,6 +248,8 @@ public sealed partial class RecommendationEngine(
 
     [LoggerMessage(EventId = 3435, Level = LogLevel.Warning, Message = "Recommend {Tenant}: the re-ranker's features could not be computed; the list is served in its base order and not logged")]
     private partial void LogRerankFailed(string tenant, Exception exception);
+
+    private const int MaxForgottenOwnedCandidates = 2000;
 
     private static bool ShouldLog(double share) => share >= 1 || (share > 0 && Random.Shared.NextDouble() < share);
 

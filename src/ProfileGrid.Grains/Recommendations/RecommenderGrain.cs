@@ -217,7 +217,7 @@ public sealed partial class RecommenderGrain(
     /// </summary>
     private static string ForgottenWarning((int Users, long Items) forgotten) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{forgotten.Items:N0} older items are not in training: {(forgotten.Users == 1 ? "1 user's profile" : $"{forgotten.Users:N0} users' profiles")} forgot them at the bound of items a profile remembers (ProfileGrid:Profile:MaxItemsRemembered, ItemsMaxBytes). The count is of items of any kind of interaction and any rating, liked or not; such items may also be recommended to these users again");
+            $"{forgotten.Items:N0} older items are not in training: {(forgotten.Users == 1 ? "1 user's profile" : $"{forgotten.Users:N0} users' profiles")} forgot them at the bound of items a profile remembers (ProfileGrid:Profile:MaxItemsRemembered, ItemsMaxBytes). The count is of items of any kind of interaction and any rating, liked or not");
 
     /// <summary>
     /// Every user's item history with their segment id (as text; null when unassigned), the item facts of all shards,

@@ -58,7 +58,9 @@ public static class ServingRules
             Count = count,
             Now = now,
             Segments = segments,
-            Purchased = (IReadOnlySet<string>?)purchased ?? NoItems,
+            Purchased = input.ForgottenOwned is { Length: > 0 } forgotten
+                ? new OwnedItems(purchased ?? [], forgotten)
+                : (IReadOnlySet<string>?)purchased ?? NoItems,
             SeenAt = (IReadOnlyDictionary<string, DateTimeOffset>?)seenAt ?? NotRead,
             Exclude = exclude,
             PageItem = pageItem,
@@ -73,4 +75,33 @@ public static class ServingRules
 
         return (items, outcome.RuleSetVersion);
     }
+}
+
+/// <summary>
+/// What the user bought or rated: the items the profile remembers, and by hash those its item bound forgot (a heavy
+/// buyer's or rater's oldest). Only <see cref="Contains"/> is asked by the rules; the rest answers for the ids held.
+/// </summary>
+internal sealed class OwnedItems(HashSet<string> remembered, uint[] forgottenHashes) : IReadOnlySet<string>
+{
+    private readonly HashSet<uint> _forgotten = [.. forgottenHashes];
+
+    public bool Contains(string item) => remembered.Contains(item) || _forgotten.Contains(ProfileGrid.Abstractions.Profiles.BehaviorState.OwnedHash(item));
+
+    public int Count => remembered.Count;
+
+    public IEnumerator<string> GetEnumerator() => remembered.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public bool IsProperSubsetOf(IEnumerable<string> other) => remembered.IsProperSubsetOf(other);
+
+    public bool IsProperSupersetOf(IEnumerable<string> other) => remembered.IsProperSupersetOf(other);
+
+    public bool IsSubsetOf(IEnumerable<string> other) => remembered.IsSubsetOf(other);
+
+    public bool IsSupersetOf(IEnumerable<string> other) => remembered.IsSupersetOf(other);
+
+    public bool Overlaps(IEnumerable<string> other) => other.Any(Contains);
+
+    public bool SetEquals(IEnumerable<string> other) => remembered.SetEquals(other);
 }
