@@ -62,6 +62,23 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void An_order_over_the_grids_line_limit_is_split_and_the_warning_counts_orders_not_rows()
+    {
+        var rows = new StringBuilder("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n");
+        for (var line = 0; line < 201; line++)
+        {
+            rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"500001,SKU{line},HOLDER,1,12/1/2009 07:45,1.00,13001,United Kingdom\n");
+        }
+
+        var plan = Plan(Example("online-retail-ii.json"), rows.ToString(), "wholesale.csv");
+
+        Assert.Equal(2, plan.Events.Count);
+        var (warning, count) = Assert.Single(plan.Warnings);
+        Assert.Equal(1, count);
+        Assert.Equal("orders", plan.WarningUnits[warning]);
+    }
+
+    [Fact]
     public void A_quote_never_closed_rejects_every_line_it_runs_over_naming_where_it_opened()
     {
         // The probe's file: line 3's description opens a quote that only line 6's quoted description closes.

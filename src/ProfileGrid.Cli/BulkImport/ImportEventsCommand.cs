@@ -172,6 +172,7 @@ internal static class ImportEventsCommand
                 RowsRejected = allRejects.Count,
                 RejectedByReason = allRejects.GroupBy(r => r.Code).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count()),
                 Warnings = plan.Warnings,
+                WarningUnits = plan.WarningUnits,
                 EventsPlanned = plan.Events.Count,
                 RefundEvents = plan.RefundEvents,
                 ResumedFromEvent = resume?.EventsAcknowledged ?? 0,
@@ -251,7 +252,7 @@ internal static class ImportEventsCommand
         console.Write(table);
         foreach (var (warning, count) in s.Warnings)
         {
-            console.MarkupLineInterpolated($"[yellow]warning:[/] {warning} ({count:N0} rows)");
+            console.MarkupLineInterpolated($"[yellow]warning:[/] {warning} ({count:N0} {s.WarningUnits.GetValueOrDefault(warning, "rows")})");
         }
 
         console.MarkupLineInterpolated($"rejects: {s.RejectsFile}");

@@ -32,7 +32,17 @@ public sealed class ImportPlan
     public long RefundEvents => Events.Count(e => e.Event.Type == "refund");
     public Dictionary<string, long> Warnings { get; } = new(StringComparer.Ordinal);
 
-    public void Warn(string warning) => Warnings[warning] = Warnings.GetValueOrDefault(warning) + 1;
+    /// <summary>What each warning counts, when not rows ("orders").</summary>
+    public Dictionary<string, string> WarningUnits { get; } = new(StringComparer.Ordinal);
+
+    public void Warn(string warning, string unit = "rows")
+    {
+        Warnings[warning] = Warnings.GetValueOrDefault(warning) + 1;
+        if (unit != "rows")
+        {
+            WarningUnits[warning] = unit;
+        }
+    }
 }
 
 /// <summary>
@@ -513,7 +523,7 @@ public sealed class ImportPlanner
             var orderId = part == 1 ? order : $"{order}~{part}";
             if (part == 2)
             {
-                _plan.Warn($"orders split in parts of {MaxLinesPerOrder} lines (the grid's limit per order): each part counts as an order");
+                _plan.Warn($"orders split in parts of {MaxLinesPerOrder} lines (the grid's limit per order): each part counts as an order", "orders");
             }
 
             var e = NewEvent(EventId([kind, user, anonymous, orderId, currency]), kind, user, anonymous, time, country);

@@ -73,6 +73,9 @@ public sealed record ImportSummaryJson
     public long RowsRejected { get; init; }
     public Dictionary<string, long> RejectedByReason { get; init; } = [];
     public Dictionary<string, long> Warnings { get; init; } = [];
+
+    /// <summary>What each warning counts when not rows.</summary>
+    public Dictionary<string, string> WarningUnits { get; init; } = [];
     public int EventsPlanned { get; init; }
     public long RefundEvents { get; init; }
     public int ResumedFromEvent { get; init; }
