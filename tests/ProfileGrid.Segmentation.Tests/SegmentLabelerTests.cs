@@ -92,12 +92,15 @@ public class SegmentLabelerTests
         Assert.Equal(2, facts[1].DaysSinceLastSeen);     // but is in the members' medians
     }
 
-    [Fact]
-    public void Segments_sharing_a_rule_get_distinct_qualified_labels()
+    /// <summary>
+    /// Rows of segments of buyers, <c>count</c> members each, whose recency, spend and first purchase rise by one day or
+    /// unit from member to member; with the segment of each row.
+    /// </summary>
+    private static (double[][] Rows, int[] Assignment) Buyers(params (int Segment, int Count, double Recency, double Orders, double Spend, double First)[] segments)
     {
         var rows = new List<double[]>();
         var assignment = new List<int>();
-        void Add(int segment, int count, double recency, double orders, double spend, double first)
+        foreach (var (segment, count, recency, orders, spend, first) in segments)
         {
             for (var i = 0; i < count; i++)
             {
@@ -106,12 +109,19 @@ public class SegmentLabelerTests
             }
         }
 
-        Add(0, 40, 400, 1, 25, 420);   // lapsed, one order, small
-        Add(1, 20, 420, 1, 300, 440);  // lapsed, one order, large
-        Add(2, 10, 20, 8, 4000, 500);  // the best customers
-        Add(3, 10, 10, 1, 60, 15);     // new
+        return ([.. rows], [.. assignment]);
+    }
 
-        var labels = SegmentLabeler.Label(Source, [.. rows], [.. assignment], 4, Rules, "USD");
+    [Fact]
+    public void Segments_sharing_a_rule_get_distinct_qualified_labels()
+    {
+        var (rows, assignment) = Buyers(
+            (0, 40, 400, 1, 25, 420),   // lapsed, one order, small
+            (1, 20, 420, 1, 300, 440),  // lapsed, one order, large
+            (2, 10, 20, 8, 4000, 500),  // the best customers
+            (3, 10, 10, 1, 60, 15));    // new
+
+        var labels = SegmentLabeler.Label(Source, rows, assignment, 4, Rules, "USD");
 
         Assert.Equal(["dormant", "dormant", "high-value", "new"], labels.Select(l => l.Rule));
         Assert.Equal(["dormant lower-spend", "dormant higher-spend", "high-value", "new"], labels.Select(l => l.Label));
@@ -127,21 +137,11 @@ public class SegmentLabelerTests
     [Fact]
     public void Top_spenders_who_typically_last_bought_past_the_at_risk_threshold_are_described_as_slipping_away()
     {
-        var rows = new List<double[]>();
-        var assignment = new List<int>();
-        void Add(int segment, int count, double recency, double orders, double spend, double first)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                rows.Add(Row(recency + i, orders, spend + i, first + i, recency + i));
-                assignment.Add(segment);
-            }
-        }
+        var (rows, assignment) = Buyers(
+            (0, 40, 20, 2, 30, 300),      // recent, small
+            (1, 20, 150, 12, 5000, 600)); // big spenders, last bought about five months ago
 
-        Add(0, 40, 20, 2, 30, 300);    // recent, small
-        Add(1, 20, 150, 12, 5000, 600); // big spenders, last bought about five months ago
-
-        var labels = SegmentLabeler.Label(Source, [.. rows], [.. assignment], 2, Rules, "USD");
+        var labels = SegmentLabeler.Label(Source, rows, assignment, 2, Rules, "USD");
 
         Assert.Equal("high-value", labels[1].Rule);
         Assert.StartsWith("Top spenders slipping away: 33% of users, last purchase about 5 months ago", labels[1].Description, StringComparison.Ordinal);
