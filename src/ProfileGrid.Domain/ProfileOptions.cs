@@ -232,9 +232,9 @@ public sealed class ProfileOptions
         AtLeastOne(MaxPreferences, nameof(MaxPreferences));
         AtLeastOne(SessionHistoryCapacity, nameof(SessionHistoryCapacity));
         AtLeastOne(MaxItemsRemembered, nameof(MaxItemsRemembered));
-        if (MaxForgottenOwned < 0)
+        if (MaxForgottenOwned < 0 || (long)MaxForgottenOwned * OwnedHashBytes > ItemsMaxBytes / 2)
         {
-            problems.Add($"{SectionName}:{nameof(MaxForgottenOwned)} must be 0 or more (is {MaxForgottenOwned}).");
+            problems.Add($"{SectionName}:{nameof(MaxForgottenOwned)} must be between 0 and {ItemsMaxBytes / 2 / OwnedHashBytes} (its hashes take at most half of ItemsMaxBytes, {OwnedHashBytes} bytes each; is {MaxForgottenOwned}).");
         }
 
         if (ItemsMaxBytes < AssumedMaxStringBytes + ItemOverheadBytes)

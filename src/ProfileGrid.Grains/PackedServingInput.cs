@@ -19,7 +19,8 @@ namespace ProfileGrid.Grains;
 /// bit 1 rated-at, bit 2 a non-zero offset on last-at, bit 3 on rated-at), the rating (8 bytes), last-at as the zigzag
 /// varint of its ticks minus the previous item's, its offset in minutes (2 bytes) when not zero, then rated-at likewise;
 /// then the count (varint) of the items shown and not clicked since, and per item its id and that count (varints); then
-/// the count (varint) of the hashes of forgotten items bought or rated and each (4 bytes); then what experiments target: birth year (varint, 0 unknown), gender (byte, 0 unknown, else the enum + 1), country and
+/// the count (varint) of the hashes of forgotten items bought or rated and each (4 bytes); then what experiments target:
+/// birth year (varint, 0 unknown), gender (byte, 0 unknown, else the enum + 1), country and
 /// language (varint UTF-8 length + 1, 0 for none, then the bytes), last channel and last device (bytes). The
 /// section lives in memory only (packed idle profiles), so its layout may change between releases.
 /// </remarks>

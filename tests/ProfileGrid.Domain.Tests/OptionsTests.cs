@@ -20,6 +20,15 @@ public class OptionsTests
     }
 
     [Fact]
+    public void Forgotten_owned_items_may_take_at_most_half_of_the_items_bytes()
+    {
+        Assert.Equal(5_000, new ProfileOptions().MaxForgottenOwned);
+        Assert.Empty(new ProfileOptions { MaxForgottenOwned = 0 }.Validate());
+        var problem = Assert.Single(new ProfileOptions { ItemsMaxBytes = 20_000, MaxForgottenOwned = 5_000 }.Validate());
+        Assert.Equal("ProfileGrid:Profile:MaxForgottenOwned must be between 0 and 1666 (its hashes take at most half of ItemsMaxBytes, 6 bytes each; is 5000).", problem);
+    }
+
+    [Fact]
     public void Configuration_replaces_the_default_windows_and_adds_exchange_rates()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
