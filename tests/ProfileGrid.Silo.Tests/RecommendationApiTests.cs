@@ -156,6 +156,26 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.Equal(2, after.RulesVersion);
     }
 
+    /// <summary>
+    /// An item an exclude rule keeps out of lists (a shop's postage or fees) is kept out of the history lists are scored
+    /// from too: an outside probe's retail lists said "because: POST" on every item after the documented no-fees rule.
+    /// </summary>
+    [Fact]
+    public async Task An_excluded_item_in_a_users_history_is_never_the_reason_for_an_item()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-exclude-because");
+        var before = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+        Assert.Contains(before.Items, i => i.Because == "a-1");
+
+        await Recommendations.CreateRuleAsync(new PutRuleRequest { Tenant = tenant, Rule = new RecommendationRule { Id = "no-fees", Action = new RuleAction { Type = "exclude", Items = { "a-1" } } } });
+        var after = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+
+        Assert.Equal(5, after.Items.Count);
+        Assert.DoesNotContain(after.Items, i => i.Because == "a-1" || i.ItemId == "a-1");
+        Assert.Contains(after.Items, i => i.Because == "a-2");
+        Assert.True(after.Personalized);
+    }
+
     [Fact]
     public async Task An_item_marked_unavailable_is_not_recommended_from_the_next_request_on()
     {

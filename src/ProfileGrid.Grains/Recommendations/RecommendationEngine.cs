@@ -137,6 +137,19 @@ public sealed partial class RecommendationEngine(
 
             // And those the profile forgot but knows by hash (a heavy buyer's oldest), as many as the items it remembers.
             owned += Math.Min(input.ForgottenOwned?.Length ?? 0, MaxForgottenOwnedCandidates);
+
+            // What the tenant's exclude rules keep out of lists (postage, fees) does not speak for the user's taste either.
+            if (history.Count > 0 && variant is not { Rules: false })
+            {
+                var excluded = snapshot.Rules.Exclusion(snapshot.ItemLookup, new ServingContext
+                {
+                    Count = call.Count,
+                    Now = now,
+                    Segments = segment is null ? [] : [segment.SegmentId.ToString(System.Globalization.CultureInfo.InvariantCulture), segment.Label],
+                    Personalized = input.PersonalizationOptIn,
+                });
+                history.RemoveAll(h => excluded(h.ItemId));
+            }
         }
 
         var exclude = NoExclusions;

@@ -244,45 +244,6 @@ public sealed class CompiledRuleSet
             return id == context.PageItem ? (RemovalReasons.PageItem, null) : null;
         }
 
-        // The first exclude rule in force (in order of application) that matches the item, or null.
-        string? ExcludedBy(string id, CatalogItem? item)
-        {
-            var first = int.MaxValue;
-            First(_excludeByItem, id);
-            if (item is not null)
-            {
-                if (item.Category is { } category && _excludeByCategory.Count > 0)
-                {
-                    First(_excludeByCategory, category.Trim());
-                }
-
-                if (_excludeByTag.Count > 0)
-                {
-                    for (var t = 0; t < item.Tags.Count; t++)
-                    {
-                        First(_excludeByTag, item.Tags[t].Trim());
-                    }
-                }
-            }
-
-            return first == int.MaxValue ? null : _rules[first].Id;
-
-            void First(Dictionary<string, int[]> index, string key)
-            {
-                if (index.Count > 0 && index.TryGetValue(key, out var rules))
-                {
-                    foreach (var rule in rules)
-                    {
-                        if (active[rule])
-                        {
-                            first = Math.Min(first, rule);
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-
         var boosts = new List<int>(0);
         void CollectBoosts(CatalogItem? item)
         {
@@ -368,7 +329,7 @@ public sealed class CompiledRuleSet
                 (touchedBy ??= []).Add(rule.Id);
             }
 
-            if (ExcludedBy(candidate.ItemId, item) is { } excludingRule)
+            if (ExcludedBy(candidate.ItemId, item, active) is { } excludingRule)
             {
                 removed.Add(new RemovedCandidate(candidate.ItemId, RemovalReasons.RuleExclude, excludingRule));
                 continue;
@@ -419,7 +380,7 @@ public sealed class CompiledRuleSet
                     continue;
                 }
 
-                if (ExcludedBy(itemId, item) is { } excludingRule)
+                if (ExcludedBy(itemId, item, active) is { } excludingRule)
                 {
                     removed.Add(new RemovedCandidate(itemId, RemovalReasons.RuleExclude, excludingRule));
                     continue;
@@ -568,6 +529,63 @@ public sealed class CompiledRuleSet
         }
 
         return ids;
+    }
+
+    /// <summary>
+    /// Whether an exclude rule in force for <paramref name="context"/> (its instant, segments and consent) removes the item:
+    /// such items (a shop's fees and postage) are left out of the history a list is scored from too, so they neither bring
+    /// candidates nor become the <c>because</c> of one.
+    /// </summary>
+    public Func<string, bool> Exclusion(Func<string, CatalogItem?> catalog, ServingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(context);
+        if (_excludeByItem.Count == 0 && _excludeByCategory.Count == 0 && _excludeByTag.Count == 0)
+        {
+            return static _ => false;
+        }
+
+        InForce(context, out var active);
+        return id => ExcludedBy(id, catalog(id), active) is not null;
+    }
+
+    /// <summary>The first exclude rule in force (<paramref name="active"/>, in order of application) that matches the item, or null.</summary>
+    private string? ExcludedBy(string id, CatalogItem? item, bool[] active)
+    {
+        var first = int.MaxValue;
+        First(_excludeByItem, id);
+        if (item is not null)
+        {
+            if (item.Category is { } category && _excludeByCategory.Count > 0)
+            {
+                First(_excludeByCategory, category.Trim());
+            }
+
+            if (_excludeByTag.Count > 0)
+            {
+                for (var t = 0; t < item.Tags.Count; t++)
+                {
+                    First(_excludeByTag, item.Tags[t].Trim());
+                }
+            }
+        }
+
+        return first == int.MaxValue ? null : _rules[first].Id;
+
+        void First(Dictionary<string, int[]> index, string key)
+        {
+            if (index.Count > 0 && index.TryGetValue(key, out var rules))
+            {
+                foreach (var rule in rules)
+                {
+                    if (active[rule])
+                    {
+                        first = Math.Min(first, rule);
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     private List<Compiled> InForce(ServingContext context, out bool[] active)
