@@ -377,7 +377,7 @@ public sealed class ImportPlanner
         _timedRows++;
         if (!TryTime(v[(int)Slot.Time], out var time))
         {
-            var swappedFormat = DayMonthSwapped(v[(int)Slot.Time]);
+            var swappedFormat = DayMonthSwappedFormat(v[(int)Slot.Time]);
             if (swappedFormat is not null)
             {
                 _dayMonthSwapped = _dayMonthSwapped is { } seen ? seen with { Rows = seen.Rows + 1 } : (1, line, v[(int)Slot.Time]!.Trim(), swappedFormat);
@@ -706,14 +706,14 @@ public sealed class ImportPlanner
     /// The first of the mapping's formats with numeric day and month that reads <paramref name="text"/> once its day and
     /// month are swapped (d/M/yyyy for M/d/yyyy); null when none does.
     /// </summary>
-    private static string? DayMonthSwappedFormat(string? text, IReadOnlyList<string> formats)
+    private string? DayMonthSwappedFormat(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
             return null;
         }
 
-        foreach (var format in formats)
+        foreach (var format in _mapping.DateFormats)
         {
             if (format is "iso" or "epoch" or "epoch-ms" || !format.Contains('M') || !format.Contains('d') || format.Contains("MMM", StringComparison.Ordinal)
                 || format.Contains("ddd", StringComparison.Ordinal))
@@ -730,8 +730,6 @@ public sealed class ImportPlanner
 
         return null;
     }
-
-    private string? DayMonthSwapped(string? text) => DayMonthSwappedFormat(text, _mapping.DateFormats);
 
     /// <summary>
     /// A wall-clock time of the file's zone; a time skipped by a clock change is read as the hour after, and one that

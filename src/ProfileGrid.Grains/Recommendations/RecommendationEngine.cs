@@ -145,7 +145,7 @@ public sealed partial class RecommendationEngine(
                 {
                     Count = call.Count,
                     Now = now,
-                    Segments = segment is null ? [] : [segment.SegmentId.ToString(System.Globalization.CultureInfo.InvariantCulture), segment.Label],
+                    Segments = ServingRules.SegmentNames(segment),
                     Personalized = input.PersonalizationOptIn,
                 });
                 history.RemoveAll(h => excluded(h.ItemId));

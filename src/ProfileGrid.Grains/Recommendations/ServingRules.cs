@@ -12,6 +12,10 @@ public static class ServingRules
     private static readonly IReadOnlySet<string> NoItems = new HashSet<string>(StringComparer.Ordinal);
     private static readonly IReadOnlyDictionary<string, DateTimeOffset> NotRead = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
 
+    /// <summary>What rules may name the user's segment by: its id or its label.</summary>
+    public static string[] SegmentNames(UserSegment? segment) =>
+        segment is null ? [] : [segment.SegmentId.ToString(CultureInfo.InvariantCulture), segment.Label];
+
     public static (IReadOnlyList<ServedItem> Items, long RulesVersion) Apply(
         TenantServingSnapshot snapshot,
         IReadOnlyList<ScoredItem> candidates,
@@ -25,8 +29,7 @@ public static class ServingRules
     {
         // An experiment's variant may serve without the tenant's rules: the serving filters still apply.
         rules ??= snapshot.Rules;
-        // Rules may name a segment by id or by label.
-        var segments = segment is null ? Array.Empty<string>() : [segment.SegmentId.ToString(CultureInfo.InvariantCulture), segment.Label];
+        var segments = SegmentNames(segment);
         var owned = 0;
         foreach (var item in input.Items)
         {
