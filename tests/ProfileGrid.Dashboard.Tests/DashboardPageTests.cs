@@ -152,6 +152,7 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
                 {
                     ["profiles.count"] = Shown.Int(s.GetProperty("profiles").GetProperty("count")),
                     ["profiles.newToday"] = Shown.Int(s.GetProperty("profiles").GetProperty("newToday")),
+                    ["profiles.addedToday"] = Shown.Int(s.GetProperty("profiles").GetProperty("addedToday")),
                     ["profiles.dormantShare"] = Shown.Percent(s.GetProperty("profiles").GetProperty("dormantShare").GetDouble()),
                     ["ingest.accepted"] = Shown.Int(s.GetProperty("ingest").GetProperty("accepted")),
                     ["ingest.duplicates"] = Shown.Int(s.GetProperty("ingest").GetProperty("duplicates")),

@@ -144,7 +144,7 @@ public class StatsSeriesTests
         var tally = EventTally.Begin();
         var at = Start;
         var before = default(ProfileStatsMark);
-        var after = new ProfileStatsMark(true, 3, 0, at);
+        var after = new ProfileStatsMark(true, 3, 0, at, at);
         buffer.ProfileApplied(before, after, new ProfileGrid.Domain.ApplyResult(1, 0), tally);
         buffer.ProfileApplied(after, after with { Completeness = 5, EventCount = 1, LastSeen = at.AddHours(2) }, new ProfileGrid.Domain.ApplyResult(2, 1), tally);
         var delta = buffer.Take(at)!;
@@ -156,6 +156,40 @@ public class StatsSeriesTests
         Assert.Equal(0, delta.EventsPerProfile[0]);
         Assert.Equal(1, Assert.Single(delta.LastEventHours!).Value);
         Assert.Null(buffer.Take(at));
+    }
+
+    [Fact]
+    public void New_today_counts_profiles_whose_first_event_happened_today_not_histories_imported_today()
+    {
+        var now = Start.AddDays(30).AddHours(15);
+        var buffer = new TenantStatsBuffer("t");
+        var tally = EventTally.Begin();
+        var applied = new ProfileGrid.Domain.ApplyResult(1, 0);
+
+        // Imported today: a customer from 2011 and one from yesterday evening. Neither is new today.
+        buffer.ProfileApplied(default, new ProfileStatsMark(true, 1, 0, Start.AddYears(-15), Start.AddYears(-15)), applied, tally);
+        buffer.ProfileApplied(default, new ProfileStatsMark(true, 1, 0, now.AddHours(-16), now.AddHours(-16)), applied, tally);
+
+        // First seen this morning; then one of them sends an older event (an offline app's backlog) and is not new any more.
+        var morning = new ProfileStatsMark(true, 1, 0, now.AddHours(-3), now.AddHours(-3));
+        buffer.ProfileApplied(default, morning, applied, tally);
+        buffer.ProfileApplied(default, morning, applied, tally);
+        buffer.ProfileApplied(morning, morning with { EventCount = 1, FirstSeen = now.AddDays(-40) }, applied, tally);
+
+        var state = new TenantStatsState();
+        state.Apply(buffer.Take(now)!, now);
+        var profiles = state.View("t", now, Options, 0, false).Profiles;
+        Assert.Equal(4, profiles.Count);
+        Assert.Equal(1, profiles.NewToday);
+        Assert.Equal(4, profiles.AddedToday);
+        Assert.All(state.FirstEvent.Keys, hour => Assert.True(hour >= StatsBuckets.HourOf(now) - TenantStatsState.FirstEventHoursKept, "a history's first events are not kept"));
+
+        // The next day: nobody new, nothing added, and the map of first events has emptied.
+        var tomorrow = now.AddDays(2);
+        var later = state.View("t", tomorrow, Options, 0, false).Profiles;
+        Assert.Equal(0, later.NewToday);
+        Assert.Equal(0, later.AddedToday);
+        Assert.Empty(state.FirstEvent);
     }
 
     private static StatsDelta Profile(DateTimeOffset lastSeen) => new()

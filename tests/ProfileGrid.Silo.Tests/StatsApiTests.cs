@@ -86,7 +86,12 @@ public class StatsApiTests
         var shop = await WaitForAsync(silo, Shop, s => Int(s, "profiles", "eventsApplied") == shopEvents.Count && Int(s, "ingest", "duplicates") == repeated.Events.Count);
         var profiles = shop.GetProperty("profiles");
         Assert.Equal(shopUsers.Length, profiles.GetProperty("count").GetInt64());
-        Assert.Equal(shopUsers.Length, profiles.GetProperty("newToday").GetInt64());
+        // New today: first events since 00:00 UTC, by when they happened; the veterans' import and the year's older
+        // users were added today but are not new.
+        var firstEvents = shopEvents.GroupBy(UserKey).Select(g => g.Min(e => DateTimeOffset.Parse(e.OccurredAt, System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        Assert.Equal(firstEvents.Count(first => first >= today), profiles.GetProperty("newToday").GetInt64());
+        Assert.True(firstEvents.Count(first => first >= today) < shopUsers.Length - 3, "the test needs users first seen before today");
+        Assert.Equal(shopUsers.Length, profiles.GetProperty("addedToday").GetInt64());
         Assert.Equal(Counts(shopEvents.GroupBy(e => e.Source)), Map(profiles.GetProperty("eventsBySource")));
         Assert.Equal(Counts(shopEvents.GroupBy(e => e.Type)), Map(profiles.GetProperty("eventsByType")));
 
@@ -127,6 +132,8 @@ public class StatsApiTests
         var archive = await WaitForAsync(silo, Archive, s => Int(s, "profiles", "eventsApplied") == archiveEvents.Count);
         var archiveUsers = archiveEvents.Select(UserKey).Distinct().Count();
         Assert.Equal(archiveUsers, archive.GetProperty("profiles").GetProperty("count").GetInt64());
+        Assert.Equal(0, archive.GetProperty("profiles").GetProperty("newToday").GetInt64());
+        Assert.Equal(archiveUsers, archive.GetProperty("profiles").GetProperty("addedToday").GetInt64());
         Assert.Equal(archiveUsers, Labels(archive.GetProperty("profiles").GetProperty("staleness"))["> 1 y"]);
         Assert.Equal(1.0, archive.GetProperty("profiles").GetProperty("dormantShare").GetDouble());
         Assert.Equal(Counts(archiveEvents.GroupBy(e => e.Type)), Map(archive.GetProperty("profiles").GetProperty("eventsByType")));

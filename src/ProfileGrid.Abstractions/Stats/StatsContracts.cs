@@ -69,6 +69,12 @@ public sealed class StatsDelta
 
     /// <summary>The latest last-event instant seen (for the tenant list).</summary>
     [Id(19)] public DateTimeOffset? LastEventAt { get; set; }
+
+    /// <summary>
+    /// Signed changes of the count of profiles per hour of their first event (the earliest <c>occurredAt</c> they hold),
+    /// for recent hours only (key: hours since the Unix epoch).
+    /// </summary>
+    [Id(20)] public Dictionary<long, long>? FirstEventHours { get; set; }
 }
 
 /// <summary>A feature shard's segment sizes under the model it assigns with.</summary>
@@ -100,6 +106,7 @@ public sealed record LabelCount([property: Id(0)] string Label, [property: Id(1)
 public sealed record ProfileStatsView(
     [property: Id(0)] long Count,
     [property: Id(1)] long NewToday,
+    [property: Id(11)] long AddedToday,
     [property: Id(2)] double DormantShare,
     [property: Id(3)] double DormantAfterDays,
     [property: Id(4)] RangeCount[] Completeness,

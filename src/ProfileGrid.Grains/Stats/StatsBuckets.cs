@@ -109,10 +109,15 @@ public static class StatsBuckets
 }
 
 /// <summary>What statistics need of a profile, read before and after a change so the profile can report the difference.</summary>
-public readonly record struct ProfileStatsMark(bool Counted, int Completeness, int EventCount, DateTimeOffset? LastSeen)
+public readonly record struct ProfileStatsMark(bool Counted, int Completeness, int EventCount, DateTimeOffset? LastSeen, DateTimeOffset? FirstSeen)
 {
     public static ProfileStatsMark Of(UserProfile profile) =>
         profile.EventsApplied <= 0
             ? default
-            : new(true, StatsBuckets.Completeness(ProfileMetrics.Completeness(profile)), StatsBuckets.EventCount(profile.EventsApplied), profile.Behavior.LastSeen);
+            : new(
+                true,
+                StatsBuckets.Completeness(ProfileMetrics.Completeness(profile)),
+                StatsBuckets.EventCount(profile.EventsApplied),
+                profile.Behavior.LastSeen,
+                profile.Behavior.FirstSeen);
 }

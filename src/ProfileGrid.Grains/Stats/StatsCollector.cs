@@ -148,6 +148,22 @@ public sealed class TenantStatsBuffer(string tenant)
             }
         }
 
+        if (before.FirstSeen != after.FirstSeen || !before.Counted)
+        {
+            var hours = p.FirstEventHours ??= [];
+            if (before.Counted && before.FirstSeen is { } was)
+            {
+                var h = StatsBuckets.HourOf(was);
+                hours[h] = hours.GetValueOrDefault(h) - 1;
+            }
+
+            if (after.FirstSeen is { } first)
+            {
+                var h = StatsBuckets.HourOf(first);
+                hours[h] = hours.GetValueOrDefault(h) + 1;
+            }
+        }
+
         if (before.LastSeen != after.LastSeen || !before.Counted)
         {
             var hours = p.LastEventHours ??= [];
@@ -183,6 +199,13 @@ public sealed class TenantStatsBuffer(string tenant)
         {
             var hours = p.LastEventHours ??= [];
             var h = StatsBuckets.HourOf(was);
+            hours[h] = hours.GetValueOrDefault(h) - 1;
+        }
+
+        if (before.FirstSeen is { } first)
+        {
+            var hours = p.FirstEventHours ??= [];
+            var h = StatsBuckets.HourOf(first);
             hours[h] = hours.GetValueOrDefault(h) - 1;
         }
     }
@@ -264,6 +287,7 @@ public sealed class TenantStatsBuffer(string tenant)
             Completeness = p.Completeness,
             EventsPerProfile = p.EventsPerProfile,
             LastEventHours = p.LastEventHours?.Where(pair => pair.Value != 0).ToDictionary(),
+            FirstEventHours = RecentFirstEvents(p.FirstEventHours, now),
             Lag = p.Lag,
             Recommendations = p.Recommendations,
             RecommendLatency = p.RecommendLatency,
@@ -297,14 +321,8 @@ public sealed class TenantStatsBuffer(string tenant)
             AddArray(ref p.EventsPerProfile, delta.EventsPerProfile);
             AddArray(ref p.Lag, delta.Lag);
             AddArray(ref p.RecommendLatency, delta.RecommendLatency);
-            if (delta.LastEventHours is { } hours)
-            {
-                var mine = p.LastEventHours ??= [];
-                foreach (var (h, n) in hours)
-                {
-                    mine[h] = mine.GetValueOrDefault(h) + n;
-                }
-            }
+            AddHours(ref p.LastEventHours, delta.LastEventHours);
+            AddHours(ref p.FirstEventHours, delta.FirstEventHours);
 
             if (delta.RecommendedItems is { } items)
             {
@@ -331,6 +349,36 @@ public sealed class TenantStatsBuffer(string tenant)
             {
                 p.LastEventAt = last;
             }
+        }
+    }
+
+    /// <summary>
+    /// The first-event changes the stats grain keeps: it counts first events of the last
+    /// <see cref="TenantStatsState.FirstEventHoursKept"/> hours only (for "new today"), so older ones, a history import's, are not sent.
+    /// </summary>
+    private static Dictionary<long, long>? RecentFirstEvents(Dictionary<long, long>? hours, DateTimeOffset now)
+    {
+        if (hours is null)
+        {
+            return null;
+        }
+
+        var from = StatsBuckets.HourOf(now) - TenantStatsState.FirstEventHoursKept;
+        var recent = hours.Where(pair => pair.Value != 0 && pair.Key >= from).ToDictionary();
+        return recent.Count == 0 ? null : recent;
+    }
+
+    private static void AddHours(ref Dictionary<long, long>? into, Dictionary<long, long>? from)
+    {
+        if (from is null)
+        {
+            return;
+        }
+
+        into ??= [];
+        foreach (var (hour, n) in from)
+        {
+            into[hour] = into.GetValueOrDefault(hour) + n;
         }
     }
 
@@ -368,7 +416,7 @@ public sealed class TenantStatsBuffer(string tenant)
         public long Accepted, Applied, Duplicates, NewProfiles, ProfilesUpdated, Recommendations, SegmentMoves;
         public Dictionary<string, long>? Rejected, Sources;
         public long[]? ByKind, BySource, Completeness, EventsPerProfile, Lag, RecommendLatency;
-        public Dictionary<long, long>? LastEventHours;
+        public Dictionary<long, long>? LastEventHours, FirstEventHours;
         public HashSet<string>? Items;
         public Dictionary<string, ShardSizes>? Shards;
         public DateTimeOffset? LastEventAt;

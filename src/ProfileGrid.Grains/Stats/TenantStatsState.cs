@@ -20,6 +20,9 @@ public sealed class TenantStatsState
     /// <summary>Last events older than this many days are counted in one bucket (all far beyond "> 1 y").</summary>
     public const int AncientAfterDays = 800;
 
+    /// <summary>First events this many hours back or less are counted per hour (for "new today"); older ones are not kept.</summary>
+    public const int FirstEventHoursKept = 48;
+
     [Id(0)] public long Accepted { get; set; }
     [Id(1)] public Dictionary<string, long> Rejected { get; set; } = new(StringComparer.Ordinal);
     [Id(2)] public long Applied { get; set; }
@@ -43,6 +46,9 @@ public sealed class TenantStatsState
     [Id(18)] public DateTimeOffset? LastEventAt { get; set; }
     [Id(19)] public long SegmentMoves { get; set; }
     [Id(20)] public long Deltas { get; set; }
+
+    /// <summary>Profiles per hour of their first event, for the last <see cref="FirstEventHoursKept"/> hours only.</summary>
+    [Id(21)] public Dictionary<long, long> FirstEvent { get; set; } = [];
 
     /// <summary>Nothing was ever collected for the tenant.</summary>
     public bool IsEmpty => Deltas == 0;
@@ -84,6 +90,26 @@ public sealed class TenantStatsState
             else
             {
                 LastEvent[key] = count;
+            }
+        }
+
+        var firstKeptHour = FirstEventKeptFrom(now);
+        foreach (var (hour, n) in delta.FirstEventHours ?? [])
+        {
+            // A first event moved earlier than the kept hours leaves a -1 for an hour whose +1 is already gone: ignored.
+            if (hour < firstKeptHour)
+            {
+                continue;
+            }
+
+            var count = FirstEvent.GetValueOrDefault(hour) + n;
+            if (count == 0)
+            {
+                FirstEvent.Remove(hour);
+            }
+            else
+            {
+                FirstEvent[hour] = count;
             }
         }
 
@@ -141,6 +167,12 @@ public sealed class TenantStatsState
     /// <summary>Folds hours older than <see cref="HourlyFor"/> into their day and days older than <see cref="AncientAfterDays"/> into one bucket, so the map stays bounded (about 850 keys).</summary>
     public void Compact(DateTimeOffset now)
     {
+        var firstKeptHour = FirstEventKeptFrom(now);
+        foreach (var hour in FirstEvent.Keys.Where(h => h < firstKeptHour).ToArray())
+        {
+            FirstEvent.Remove(hour);
+        }
+
         var nowHour = StatsBuckets.HourOf(now);
         var compactBefore = StatsBuckets.DayStartHour(nowHour - HourlyFor);
         var ancientBefore = StatsBuckets.DayStartHour(nowHour - AncientAfterDays * 24L);
@@ -166,6 +198,8 @@ public sealed class TenantStatsState
             }
         }
     }
+
+    private static long FirstEventKeptFrom(DateTimeOffset now) => StatsBuckets.HourOf(now) - FirstEventHoursKept;
 
     /// <summary>When a bucket's last events are taken to have happened: the middle of its hour or day.</summary>
     private DateTimeOffset MiddleOf(long key, DateTimeOffset now) =>
@@ -194,7 +228,9 @@ public sealed class TenantStatsState
         }
 
         var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
-        var newToday = Hours.Window(now, 24).Where(p => Hours.StartOf(p.Slot) >= today).Sum(p => p.NewProfiles);
+        var todayHour = StatsBuckets.HourOf(today);
+        var newToday = FirstEvent.Where(p => p.Key >= todayHour).Sum(p => Math.Max(0, p.Value));
+        var addedToday = Hours.Window(now, 24).Where(p => Hours.StartOf(p.Slot) >= today).Sum(p => p.NewProfiles);
         var updated24h = Minutes.Window(now, StatsRing.Minutes).Sum(p => p.ProfilesUpdated);
         var lastHour = Minutes.Window(now, 60).ToArray();
         var lag = Merge(lastHour.Select(p => p.Lag));
@@ -205,6 +241,7 @@ public sealed class TenantStatsState
         var profiles = new ProfileStatsView(
             Profiles,
             newToday,
+            addedToday,
             Profiles <= 0 ? 0 : Math.Round(Math.Clamp((double)dormant / Profiles, 0, 1), 6),
             options.DormantAfter.TotalDays,
             // A profile stored before collection began moves out of a bucket it was never added to: shown as 0, not negative.

@@ -5,7 +5,7 @@ import { fmt } from '../view.js';
 /** The stats of a tenant nothing was recorded for yet: every figure zero, every distribution empty. */
 const noStats = tenant => ({
   tenant, asOf: '', collectedUntil: '',
-  profiles: { count: 0, newToday: 0, dormantShare: 0, dormantAfterDays: 0, completeness: [], staleness: [], eventsPerProfile: [], eventsBySource: {}, eventsByType: {}, updatesPerProfilePerDay: 0 },
+  profiles: { count: 0, newToday: 0, addedToday: 0, dormantShare: 0, dormantAfterDays: 0, completeness: [], staleness: [], eventsPerProfile: [], eventsBySource: {}, eventsByType: {}, updatesPerProfilePerDay: 0 },
   ingest: { accepted: 0, rejected: {}, duplicates: 0, backlog: [], lagMs: {} },
   segments: { modelVersion: 0, sizes: {}, movesLastHour: 0 },
   recommendations: { requests: 0, latencyMs: {}, sources: {}, coverage: 0, itemsRecommended24h: 0, catalogSize: 0 },

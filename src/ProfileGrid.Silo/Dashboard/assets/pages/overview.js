@@ -77,7 +77,7 @@ function drawStats(panels, stats) {
   }
   panels.profiles.figures([
     { key: 'profiles.count', label: 'Profiles', value: fmt.int(s.profiles.count) },
-    { key: 'profiles.newToday', label: 'New today', value: fmt.int(s.profiles.newToday) },
+    { key: 'profiles.newToday', label: 'New today', value: fmt.int(s.profiles.newToday), hint: 'first event happened today (UTC)' },
     { key: 'profiles.dormantShare', label: 'Dormant', value: fmt.pct(s.profiles.dormantShare), hint: `no event for ${s.profiles.dormantAfterDays} days` },
   ]);
   panels.ingest.figures([

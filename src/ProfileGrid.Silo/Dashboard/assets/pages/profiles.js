@@ -16,7 +16,7 @@ export default {
     const figures = view.panel('profile-figures', 'Profiles', { wide: true });
     view.group('charts');
     const charts = {
-      newProfiles: view.panel('new-profiles', `New profiles per ${resolution(context)}`),
+      newProfiles: view.panel('new-profiles', `Profiles added per ${resolution(context)} (by when their first event was applied)`),
       updated: view.panel('profiles-updated', `Profiles updated per ${resolution(context)}`),
       completeness: view.panel('completeness', 'Completeness (share of profile fields known)'),
       staleness: view.panel('staleness', 'Staleness (time since the last event)'),
@@ -36,14 +36,15 @@ export default {
 
     figures.figures([
       { key: 'profiles.count', label: 'Profiles', value: fmt.int(p.count) },
-      { key: 'profiles.newToday', label: 'New today (UTC)', value: fmt.int(p.newToday) },
+      { key: 'profiles.newToday', label: 'New today (UTC)', value: fmt.int(p.newToday), hint: 'first event happened today' },
+      { key: 'profiles.addedToday', label: 'Added today (UTC)', value: fmt.int(p.addedToday), hint: 'first applied today, imported histories included' },
       { key: 'profiles.dormantShare', label: 'Dormant', value: fmt.pct(p.dormantShare), hint: `no event for ${p.dormantAfterDays} days` },
       { key: 'profiles.updatesPerProfilePerDay', label: 'Updates per profile per day', value: fmt.num(p.updatesPerProfilePerDay, 2) },
       { key: 'profiles.asOf', label: 'As of', value: fmt.time(data.stats.data.asOf) },
     ]);
 
     if (!failed(data.series, charts.newProfiles, charts.updated)) {
-      seriesChart(charts.newProfiles, data.series.data, [{ key: 'newProfiles', label: 'new profiles' }]);
+      seriesChart(charts.newProfiles, data.series.data, [{ key: 'newProfiles', label: 'profiles added' }]);
       seriesChart(charts.updated, data.series.data, [{ key: 'profilesUpdated', label: 'profiles updated', colour: '#0891b2' }]);
     }
     barChart(charts.completeness, (p.completeness ?? []).map(b => [`${Math.round(b.from * 100)}–${Math.round(b.to * 100)}%`, b.count]), 'profiles');
