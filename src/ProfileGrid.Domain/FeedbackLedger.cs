@@ -17,6 +17,7 @@ internal static class FeedbackLedger
     /// tagged for someone else counts in no experiment here.</param>
     public static void Impression(FeedbackState state, FeedbackInfo shown, DateTimeOffset time, ProfileOptions options, IReadOnlyList<string> viewers)
     {
+        NoteExposure(state, shown.RecommendationId, time);
         var list = Find(state, shown.RecommendationId);
         if (list is { ShownAt: not null })
         {
@@ -69,6 +70,7 @@ internal static class FeedbackLedger
 
     public static void Click(FeedbackState state, FeedbackInfo clicked, DateTimeOffset time, ProfileOptions options, IReadOnlyList<string> viewers)
     {
+        NoteExposure(state, clicked.RecommendationId, time);
         var itemId = clicked.ItemId!;
         var list = Find(state, clicked.RecommendationId);
         if (list is null)
@@ -108,6 +110,24 @@ internal static class FeedbackLedger
         }
 
         Bound(state, options);
+    }
+
+    /// <summary>
+    /// Keeps the earliest exposure by event time and the segment its list was served under, so they do not depend on the
+    /// order feedback arrives in (at equal times the higher segment id wins, so a known segment beats none).
+    /// </summary>
+    private static void NoteExposure(FeedbackState state, string recommendationId, DateTimeOffset time)
+    {
+        var segment = ServedSegment.Read(recommendationId);
+        if (state.FirstExposedAt is not { } first || time < first)
+        {
+            state.FirstExposedAt = time;
+            state.SegmentAtFirstExposure = segment;
+        }
+        else if (time == first && segment is { } s && (state.SegmentAtFirstExposure is not { } held || s > held))
+        {
+            state.SegmentAtFirstExposure = segment;
+        }
     }
 
     /// <summary>An add to cart (<paramref name="purchase"/> false) or a purchase line of <paramref name="itemId"/>.</summary>

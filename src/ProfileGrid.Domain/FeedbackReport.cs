@@ -26,7 +26,9 @@ public static class FeedbackReport
             demographics.Gender == Gender.Unknown ? null : WireNames.Of(demographics.Gender),
             demographics.BirthYear,
             demographics.Country ?? profile.Context.LastCountry,
-            profile.Behavior.Sessions > 1);
+            feedback.FirstExposedAt is { } exposed ? SeenBeforeVisitOf(profile.Behavior, exposed, options) : profile.Behavior.Sessions > 1,
+            feedback.FirstExposedAt is not null,
+            feedback.SegmentAtFirstExposure);
 
         var experiments = new ExperimentOutcomeReport[feedback.Experiments.Count];
         var i = 0;
@@ -47,6 +49,35 @@ public static class FeedbackReport
         }
 
         return new FeedbackUpdate(profileKey, now, totals, groups, experiments, itemIds, counts, RecentLists(feedback));
+    }
+
+    /// <summary>
+    /// Whether the user had been seen (any event, a CRM order included) before the visit in which they were first shown a
+    /// list: a returning visitor at their exposure. Measured then, not now, because clicking and buying open visits, and
+    /// a user the list won over would otherwise count as returning because of it.
+    /// </summary>
+    internal static bool SeenBeforeVisitOf(BehaviorState behavior, DateTimeOffset exposedAt, ProfileOptions options)
+    {
+        if (behavior.FirstSeen is not { } firstSeen)
+        {
+            return false;
+        }
+
+        var visitStart = exposedAt;
+        foreach (var session in behavior.RecentSessions)
+        {
+            if (session.Start > exposedAt)
+            {
+                break;
+            }
+
+            if (exposedAt <= session.End + options.SessionTimeout)
+            {
+                visitStart = session.Start;
+            }
+        }
+
+        return firstSeen < visitStart;
     }
 
     /// <summary>The user's recent lists with the ids of the items clicked in them (the re-ranker's labels).</summary>

@@ -372,10 +372,12 @@ public static class SegmentLabeler
         // "One-time" or "repeat" only when two thirds of the buyers are; otherwise the lead does not say.
         var oneTime = facts.OneTimeShare is >= 2.0 / 3;
         var repeat = facts.OneTimeShare is <= 1.0 / 3;
+        // "Never bought" only when none did: a fifth of buyers in a segment that says "never" is a claim the figures deny.
+        var noneBought = facts.BuyerShare < 0.005;
         var lead = rule switch
         {
-            "browser" => "Browsers who have not bought",
-            "inactive" => "Inactive visitors who never bought",
+            "browser" => noneBought ? "Browsers who have not bought" : "Browsers, mostly not buying",
+            "inactive" => noneBought ? "Inactive visitors who never bought" : "Inactive visitors, mostly non-buyers",
             "dormant" => oneTime ? "Lapsed one-time buyers" : repeat ? "Lapsed repeat buyers" : "Lapsed buyers",
             "high-value" => facts.DaysSinceLastPurchase >= atRiskAfterDays ? "Top spenders slipping away" : "Top spenders",
             "at-risk" => oneTime ? "One-time buyers slipping away" : repeat ? "Repeat buyers slipping away" : "Buyers slipping away",

@@ -343,4 +343,69 @@ public class FeedbackTests
         Assert.Equal(200, feedback.Clicks);
         Assert.Contains(feedback.RecentLists, l => l.RecommendationId.StartsWith("rec-199-", StringComparison.Ordinal));  // the latest is kept
     }
+
+    // Ids as the engine makes them: "rec-" and a GUID's 32 hex digits.
+    private const string ServedId = "rec-0190a1b2c3d4e5f60718293a4b5c6d7e";
+    private const string LaterId = "rec-0190a1b2c3d4e5f60718293a4b5c6d7f";
+
+    [Fact]
+    public void A_served_id_carries_the_segment_it_was_served_under_beside_its_experiment_tag()
+    {
+        Assert.Equal(3, ServedSegment.Read(ServedId + ServedSegment.Tag(3)));
+        Assert.Equal(12, ServedSegment.Read(ServedId + "-s12" + ExperimentTag.Of(4, 1, "u-1")));
+        Assert.Equal(ServedSegment.None, ServedSegment.Read(ServedId));
+        Assert.Equal(ServedSegment.None, ServedSegment.Read(ServedId + ExperimentTag.Of(4, 1, "u-1")));
+        Assert.Null(ServedSegment.Read("rec-1"));                 // a client's own list ids say nothing
+        Assert.Null(ServedSegment.Read("homepage-list-s3"));
+        Assert.Null(ServedSegment.Read(ServedId + "-sx"));
+        Assert.Null(ServedSegment.Read("rec-0190A1B2C3D4E5F60718293A4B5C6D7E-s3"));
+
+        Assert.True(ExperimentTag.TryParse(ServedId + "-s12" + ExperimentTag.Of(4, 1, "u-1"), out var experiment, out var variant, out var check));
+        Assert.Equal((4, 1, ExperimentTag.UserCheck("u-1")), (experiment, variant, check));
+    }
+
+    [Fact]
+    public void The_audit_groups_a_user_by_their_segment_and_visits_when_first_shown_a_list_not_by_what_the_list_led_to()
+    {
+        var exposed = Now.AddDays(-3);
+        UserEvent[] events =
+        [
+            PageView(Now.AddYears(-6)),                                  // seen years ago: a returning visitor when shown the list
+            Shown(exposed, ServedId + "-s2", "a", "b"),                  // served in segment 2 (say, inactive)
+            Clicked(exposed.AddDays(1), ServedId + "-s2", "b"),
+            Bought(exposed.AddDays(1).AddMinutes(5), ("b", 1, 30m)),
+            Shown(exposed.AddDays(2), LaterId + "-s5", "c"),             // served later in the segment the purchase moved them to
+        ];
+
+        // In the order they happened, and backwards (an app sending its queue late): one answer.
+        foreach (var arrival in new[] { events, events.Reverse().ToArray() })
+        {
+            var user = new ProfileUnderTest();
+            foreach (var e in arrival)
+            {
+                user.Apply(e);
+            }
+
+            var groups = FeedbackReport.Of("k", user.Profile, user.Options, Now).Groups;
+            Assert.True(groups.FirstExposureKnown);
+            Assert.Equal(2, groups.SegmentAtFirstExposure);
+            Assert.True(groups.Returning);
+        }
+
+        // A new visitor: first seen minutes before the list, in the same visit. The click the next day opens a second
+        // visit, which made them "returning" when it was counted at the audit.
+        var newcomer = new ProfileUnderTest();
+        newcomer.Apply(ProductView(exposed.AddMinutes(-5), "shoes"));
+        newcomer.Apply(Shown(exposed, ServedId, "a"));
+        newcomer.Apply(Clicked(exposed.AddDays(1), ServedId, "a"));
+        Assert.True(newcomer.Profile.Behavior.Sessions > 1, "the click opened a second visit");
+        var newGroups = FeedbackReport.Of("k", newcomer.Profile, newcomer.Options, Now).Groups;
+        Assert.False(newGroups.Returning);
+        Assert.Equal(ServedSegment.None, newGroups.SegmentAtFirstExposure);
+
+        // A list the grid did not serve says nothing of the segment; the audit then uses the segment now.
+        var ownLists = new ProfileUnderTest();
+        ownLists.Apply(Shown(exposed, "homepage-7", "a"));
+        Assert.Null(FeedbackReport.Of("k", ownLists.Profile, ownLists.Options, Now).Groups.SegmentAtFirstExposure);
+    }
 }

@@ -245,4 +245,18 @@ public class SegmentLabelerTests
         Assert.StartsWith("One-time buyers slipping away", SegmentLabeler.Describe("at-risk", new SegmentFacts { OneTimeShare = 0.8 }), StringComparison.Ordinal);
         Assert.StartsWith("One-time buyers:", SegmentLabeler.Describe("casual", new SegmentFacts { OneTimeShare = 0.8 }), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_non_buying_segment_says_never_bought_only_when_none_of_it_bought()
+    {
+        // An outside probe's "Inactive visitors who never bought: 49% of users, 20% ever bought".
+        static SegmentFacts Facts(double buyerShare, double lastSeen) => new() { Share = 0.49, BuyerShare = buyerShare, DaysSinceLastSeen = lastSeen, Sessions = 3 };
+        var someBought = Facts(0.2, 1640);
+        Assert.Equal("Inactive visitors, mostly non-buyers: 49% of users, 20% ever bought, last seen about 4.5 years ago, 3 sessions", SegmentLabeler.Describe("inactive", someBought));
+        Assert.StartsWith("Browsers, mostly not buying: 49% of users, 20% ever bought", SegmentLabeler.Describe("browser", Facts(0.2, 3)), StringComparison.Ordinal);
+
+        var noneBought = Facts(0, 1640);
+        Assert.StartsWith("Inactive visitors who never bought: 49% of users, 0% ever bought", SegmentLabeler.Describe("inactive", noneBought), StringComparison.Ordinal);
+        Assert.StartsWith("Browsers who have not bought:", SegmentLabeler.Describe("browser", noneBought), StringComparison.Ordinal);
+    }
 }

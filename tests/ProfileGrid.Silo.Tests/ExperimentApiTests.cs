@@ -170,7 +170,7 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
         foreach (var (user, list) in lists)
         {
             var index = list.Variant == "control" ? 0 : 1;
-            Assert.Matches($"^rec-[0-9a-f]{{32}}-x{started.Number}v{index}u{ExperimentTag.UserCheck(user):x4}$", list.RecommendationId);
+            Assert.Matches($"^rec-[0-9a-f]{{32}}(-s[0-9]+)?-x{started.Number}v{index}u{ExperimentTag.UserCheck(user):x4}$", list.RecommendationId);
             if (list.Variant == "control")
             {
                 // The popularity baseline: the list everyone gets, not personalized, without the tenant's rules.
@@ -189,7 +189,7 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
 
         var elsewhere = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5, Slot = "cart" });
         Assert.Equal("", elsewhere.ExperimentId);
-        Assert.Matches("^rec-[0-9a-f]{32}$", elsewhere.RecommendationId);
+        Assert.Matches("^rec-[0-9a-f]{32}(-s[0-9]+)?$", elsewhere.RecommendationId);
 
         await Experiments.StopExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
         var stopped = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5, Slot = "home" });

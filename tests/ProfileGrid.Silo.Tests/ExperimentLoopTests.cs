@@ -44,6 +44,13 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
             "every user's features in the feature shards");
         await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant });
 
+        // A list carries the segment it was served under, so the audit below groups its feedback by it.
+        var someone = stream.Users[0].UserId;
+        var segmentOfSomeone = (await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = someone })).Segment;
+        Assert.NotNull(segmentOfSomeone);
+        var served = await recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = someone, N = 3, Slot = "elsewhere" });
+        Assert.Matches($"^rec-[0-9a-f]{{32}}-s{segmentOfSomeone.SegmentId}$", served.RecommendationId);
+
         var experiments = new ExperimentService.ExperimentServiceClient(Silo.Channel);
         await experiments.CreateExperimentAsync(new PutExperimentRequest
         {
@@ -60,6 +67,19 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
             },
         });
         await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "hybrid-vs-popular" });
+
+        // Every user's segment before any list: the segment the audit groups them by at the end, however their responses
+        // to the lists moved them since.
+        var segmentBefore = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var chunk in stream.Users.Select(u => u.UserId).Chunk(100))
+        {
+            var read = await Silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = tenant, UserIds = { chunk } });
+            foreach (var profile in read.Profiles)
+            {
+                var label = profile.Segment?.Label ?? "unknown";
+                segmentBefore[label] = segmentBefore.GetValueOrDefault(label) + 1;
+            }
+        }
 
         var simulator = new ResponseSimulator(stream);
         var loop = new ExperimentLoop(Silo.Client, recommendations, simulator, tenant);
@@ -141,6 +161,11 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
         }
 
         Assert.DoesNotContain(dimensions[0].GetProperty("groups").EnumerateArray(), g => g.GetProperty("group").GetString() == "unknown");
+        Assert.Equal(
+            segmentBefore.OrderBy(p => p.Key, StringComparer.Ordinal),
+            dimensions[0].GetProperty("groups").EnumerateArray()
+                .Select(g => KeyValuePair.Create(g.GetProperty("group").GetString()!, g.GetProperty("tally").GetProperty("users").GetInt64()))
+                .OrderBy(p => p.Key, StringComparer.Ordinal));
         var items = audit.GetProperty("items");
         Assert.InRange(items.GetProperty("gini").GetDouble(), 0, 1);
         Assert.True(items.GetProperty("catalog_size").GetInt64() >= items.GetProperty("distinct_items_shown").GetInt64());

@@ -68,7 +68,7 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.True(list.Personalized);
         Assert.False(list.ColdStart);
         Assert.Equal(1, list.ModelVersion);
-        Assert.Matches("^rec-[0-9a-f]{32}$", list.RecommendationId);
+        Assert.Matches("^rec-[0-9a-f]{32}(-s[0-9]+)?$", list.RecommendationId);
         var next = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
         Assert.NotEqual(list.RecommendationId, next.RecommendationId);
         Assert.Equal(5, list.Items.Count);

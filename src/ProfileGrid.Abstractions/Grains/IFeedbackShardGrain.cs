@@ -71,13 +71,19 @@ public sealed record FeedbackTotals(
     [property: Id(5)] double Revenue);
 
 /// <summary>The user attributes the fairness audit slices by; null when the profile does not know.</summary>
-/// <param name="Returning">More than one session so far (a new visitor has had at most one).</param>
+/// <param name="Returning">The user had been seen before the visit of their first exposure to a list (for a profile
+/// whose feedback predates that record: more than one session so far).</param>
+/// <param name="FirstExposureKnown">The profile knows its first exposure (a profile whose feedback predates that record does not).</param>
+/// <param name="SegmentAtFirstExposure">The segment id the user's first list was served under: -1 when it was served
+/// without one, null when the grid did not serve it (a client's own list) or the exposure is not known.</param>
 [GenerateSerializer, Immutable, Alias("pg.user-groups")]
 public sealed record UserGroups(
     [property: Id(0)] string? Gender,
     [property: Id(1)] int? BirthYear,
     [property: Id(2)] string? Country,
-    [property: Id(3)] bool Returning);
+    [property: Id(3)] bool Returning,
+    [property: Id(4)] bool FirstExposureKnown = false,
+    [property: Id(5)] int? SegmentAtFirstExposure = null);
 
 /// <summary>One user's figures in one experiment (see ExperimentOutcome), with the CUPED covariate.</summary>
 /// <param name="PrePeriodRevenue">The user's purchase revenue (reporting currency) in the days before their first exposure

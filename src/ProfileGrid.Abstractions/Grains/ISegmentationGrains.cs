@@ -49,9 +49,9 @@ public interface IFeatureShardGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<SegmentExplanationResult> ExplainAsync(string profileKey);
 
-    /// <summary>Every assigned user's segment label, by profile key (the fairness audit's segment groups).</summary>
+    /// <summary>Every assigned user's segment label by profile key, and the model's labels by segment id (the fairness audit's segment groups).</summary>
     [AlwaysInterleave]
-    Task<Dictionary<string, string>> GetSegmentLabelsAsync();
+    Task<SegmentLabels> GetSegmentLabelsAsync();
 
     /// <summary>Members of a segment after <paramref name="afterProfileKey"/> (exclusive; null from the start), in key order.</summary>
     [AlwaysInterleave]
@@ -137,6 +137,12 @@ public sealed record UserSegment(
 /// A customer's RFM scores (1-5 each; recency 5 = most recent), the code marketers write ("545") and the named cell
 /// of the R×F grid (kebab-case, e.g. <c>cant-lose-them</c>).
 /// </summary>
+/// <summary>A feature shard's segment labels: its assigned users' by profile key, and its model's by segment id.</summary>
+[GenerateSerializer, Immutable, Alias("pg.segment-labels")]
+public sealed record SegmentLabels(
+    [property: Id(0)] Dictionary<string, string> ByProfile,
+    [property: Id(1)] Dictionary<int, string> ById);
+
 [GenerateSerializer, Immutable, Alias("pg.user-rfm")]
 public sealed record UserRfm(
     [property: Id(0)] int Recency,

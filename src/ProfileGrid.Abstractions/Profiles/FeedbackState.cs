@@ -43,6 +43,18 @@ public sealed class FeedbackState
     /// first.
     /// </summary>
     [Id(9)] public Dictionary<int, ExperimentOutcome> Experiments { get; set; } = [];
+
+    /// <summary>
+    /// The event time of the earliest impression or click: the user's first exposure to a list. Null for a profile whose
+    /// feedback predates it (the fairness audit then groups it as before).
+    /// </summary>
+    [Id(10)] public DateTimeOffset? FirstExposedAt { get; set; }
+
+    /// <summary>
+    /// The segment id the first exposure's list was served under (<c>ServedSegment</c>): -1 for a list served without a
+    /// segment, null for a list the grid did not serve (a client's own ids).
+    /// </summary>
+    [Id(11)] public int? SegmentAtFirstExposure { get; set; }
 }
 
 /// <summary>One user's outcome in one experiment: exposure, and the feedback and conversions of the variant's lists.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -108,7 +109,7 @@ public sealed partial class FeedbackShardGrain(
         var memberships = new (string Dimension, string Group)[FairnessDimensions.Known.Count];
         foreach (var (key, user) in Users)
         {
-            memberships[0] = (FairnessDimensions.Segment, segments.GetValueOrDefault(key) ?? FairnessDimensions.Unknown);
+            memberships[0] = (FairnessDimensions.Segment, SegmentGroup(segments, key, user.Groups));
             memberships[1] = (FairnessDimensions.Gender, user.Groups.Gender ?? FairnessDimensions.Unknown);
             memberships[2] = (FairnessDimensions.AgeBand, ProfileView.AgeBandOf(user.Groups.BirthYear, now) ?? FairnessDimensions.Unknown);
             memberships[3] = (FairnessDimensions.Country, user.Groups.Country ?? FairnessDimensions.Unknown);
@@ -155,6 +156,17 @@ public sealed partial class FeedbackShardGrain(
         };
         return new FeedbackAuditPart(audit, experimentAudit);
     }
+
+    /// <summary>
+    /// The segment the user's first list was served under: one the lists' outcome cannot have moved them out of (a purchase
+    /// turns an inactive user into a loyal one, and judging "inactive" by its conversions then would find none). Served
+    /// without a segment: unknown. A segment since dropped from the model is named by its id. When the first list is not
+    /// one the grid served (a client's own ids), or the profile's feedback predates the record, the segment now.
+    /// </summary>
+    private static string SegmentGroup(SegmentLabels segments, string profileKey, UserGroups groups) =>
+        groups is not { FirstExposureKnown: true, SegmentAtFirstExposure: { } id } ? segments.ByProfile.GetValueOrDefault(profileKey) ?? FairnessDimensions.Unknown
+        : id < 0 ? FairnessDimensions.Unknown
+        : segments.ById.GetValueOrDefault(id) ?? string.Create(CultureInfo.InvariantCulture, $"segment {id}");
 
     private static GroupTallyBuilder Builder(Dictionary<string, GroupTallyBuilder> builders, string key)
     {

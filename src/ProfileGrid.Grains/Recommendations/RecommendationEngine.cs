@@ -208,7 +208,11 @@ public sealed partial class RecommendationEngine(
             items = items.Select(item => demoted.Contains(item.ItemId) ? item with { Rules = [.. item.Rules, DemotedIgnored] } : item).ToList();
         }
 
-        var recommendationId = NewRecommendationId(assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex, call.UserId));
+        // The segment the user is in now travels in the id (also for a user who opted out of personalization: segments are
+        // not personalization), so feedback on the list is grouped by it later, whatever the list led to (the fairness audit).
+        var recommendationId = NewRecommendationId(
+            segment is not null ? ServedSegment.Tag(segment.SegmentId) : null,
+            assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex, call.UserId));
         if (reranker is not null && items.Count > 0)
         {
             try
@@ -379,13 +383,13 @@ public sealed partial class RecommendationEngine(
     /// Time-ordered (a UUID v7), so attribution can find the list by id and order lists by time; a list served in an
     /// experiment ends in its tag (-x{number}v{variant}), so that its feedback counts for the variant.
     /// </summary>
-    private static string NewRecommendationId(string? experimentTag = null)
+    private static string NewRecommendationId(string? segmentTag, string? experimentTag)
     {
         var id = string.Create(36, Guid.CreateVersion7(), static (text, id) =>
         {
             "rec-".CopyTo(text);
             id.TryFormat(text[4..], out _, "N");
         });
-        return experimentTag is null ? id : id + experimentTag;
+        return id + segmentTag + experimentTag;
     }
 }

@@ -333,11 +333,20 @@ public sealed partial class FeatureShardGrain(
         return Task.FromResult<UserSegment?>(Listed(_model, entry));
     }
 
-    public Task<Dictionary<string, string>> GetSegmentLabelsAsync()
+    public Task<SegmentLabels> GetSegmentLabelsAsync()
     {
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var byId = new Dictionary<int, string>();
         if (_model is { } model)
         {
+            foreach (var segment in model.Segments)
+            {
+                if (segment.Label is { Length: > 0 } name)
+                {
+                    byId[segment.Id] = name;
+                }
+            }
+
             foreach (var (key, entry) in Entries)
             {
                 if (entry.Segment >= 0 && model.Segment(entry.Segment)?.Label is { Length: > 0 } label)
@@ -347,7 +356,7 @@ public sealed partial class FeatureShardGrain(
             }
         }
 
-        return Task.FromResult(labels);
+        return Task.FromResult(new SegmentLabels(labels, byId));
     }
 
     /// <summary>The user's segment (and RFM score) as the shard lists it; the entry must be assigned.</summary>

@@ -39,7 +39,7 @@ export default {
       { key: 'profiles.newToday', label: 'New today (UTC)', value: fmt.int(p.newToday), hint: 'first event happened today' },
       { key: 'profiles.addedToday', label: 'Added today (UTC)', value: fmt.int(p.addedToday), hint: 'first applied today, imported histories included' },
       { key: 'profiles.dormantShare', label: 'Dormant', value: fmt.pct(p.dormantShare), hint: `no event for ${p.dormantAfterDays} days` },
-      { key: 'profiles.updatesPerProfilePerDay', label: 'Updates per profile per day', value: fmt.num(p.updatesPerProfilePerDay, 2) },
+      { key: 'profiles.updatesPerProfilePerDay', label: 'Updates per profile per day', value: fmt.num(p.updatesPerProfilePerDay, 2), hint: 'changes applied in the last 24 h, imports included' },
       { key: 'profiles.asOf', label: 'As of', value: fmt.time(data.stats.data.asOf) },
     ]);
 
