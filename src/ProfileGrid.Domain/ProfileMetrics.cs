@@ -150,13 +150,19 @@ public static class ProfileMetrics
         return behavior.EngagementScore * Decay.Factor(now - asOf, halfLife) * Decay.RatePerDay(halfLife);
     }
 
+    /// <summary>
+    /// The least score a category is shown with: a view and its removal cancel to a sum within rounding of 0, whose sign
+    /// must not depend on the order they were added in.
+    /// </summary>
+    public const double MinShownAffinity = 1e-9;
+
     /// <summary>Category affinities valued at <paramref name="now"/>, strongest first (ties by name).</summary>
     public static IReadOnlyList<CategoryAffinity> CategoryAffinities(UserProfile profile, ProfileOptions options, DateTimeOffset now)
     {
         var behavior = profile.Behavior;
         var factor = behavior.CategoryScoresAsOf is { } asOf ? Decay.Factor(now - asOf, options.EngagementHalfLife) : 1d;
         return behavior.CategoryScores
-            .Where(pair => pair.Value > 0)
+            .Where(pair => pair.Value > MinShownAffinity)
             .Select(pair => new CategoryAffinity(pair.Key, pair.Value * factor))
             .OrderByDescending(affinity => affinity.Score)
             .ThenBy(affinity => affinity.Category, StringComparer.Ordinal)
@@ -200,6 +206,6 @@ public static class ProfileMetrics
         ("last_device", p => p.Context.LastDevice != DeviceType.Unknown),
         ("last_locale", p => !string.IsNullOrEmpty(p.Context.LastLocale)),
         ("first_purchase", p => p.Behavior.FirstPurchaseAt is not null),
-        ("category_affinity", p => p.Behavior.CategoryScores.Values.Any(score => score > 0)),
+        ("category_affinity", p => p.Behavior.CategoryScores.Values.Any(score => score > MinShownAffinity)),
     ];
 }

@@ -675,15 +675,13 @@ public static class ProfileUpdater
             asOf = time;
         }
 
+        // A score is the plain sum of its contributions, negative ones (removals) included, and is shown only while it is
+        // positive (readers filter): a floor at 0 here, or a removal dropped for a category not yet seen, would make the
+        // score depend on the order events arrive in (a view and its removal, or a visitor's history merged in later).
         var contribution = weight * Decay.Factor(asOf - time, halfLife);
         if (scores.TryGetValue(category, out var score))
         {
-            scores[category] = Math.Max(0, score + contribution);
-            return;
-        }
-
-        if (contribution <= 0)
-        {
+            scores[category] = score + contribution;
             return;
         }
 

@@ -124,7 +124,7 @@ public static class ProfileViews
             EngagementAsOf = behavior.EngagementAsOf,
             // Valued at the scores' own basis: the view scales them to its instant, which keeps order and ties.
             CategoryAffinities = [.. behavior.CategoryScores
-                .Where(pair => pair.Value > 0)
+                .Where(pair => pair.Value > ProfileMetrics.MinShownAffinity)
                 .Select(pair => new CategoryAffinity(pair.Key, pair.Value))
                 .OrderByDescending(affinity => affinity.Score)
                 .ThenBy(affinity => affinity.Category, StringComparer.Ordinal)],

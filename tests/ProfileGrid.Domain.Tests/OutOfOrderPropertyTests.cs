@@ -58,6 +58,19 @@ public class OutOfOrderPropertyTests
 
         Assert.Equal(OrderIndependentView(sorted, now), OrderIndependentView(shuffled, now));
         Assert.Equal(sorted.Behavior.EngagementScore, shuffled.Behavior.EngagementScore, 1e-9);
+        AssertSameAffinities(sorted, shuffled, now);
+    }
+
+    /// <summary>The same categories shown, with the same scores up to rounding (sums added in another order).</summary>
+    private static void AssertSameAffinities(UserProfile expected, UserProfile actual, DateTimeOffset now)
+    {
+        var want = ProfileMetrics.CategoryAffinities(expected, Options, now).ToDictionary(a => a.Category, a => a.Score);
+        var got = ProfileMetrics.CategoryAffinities(actual, Options, now).ToDictionary(a => a.Category, a => a.Score);
+        Assert.Equal(want.Keys.Order(StringComparer.Ordinal), got.Keys.Order(StringComparer.Ordinal));
+        foreach (var (category, score) in want)
+        {
+            Assert.Equal(score, got[category], 1e-9 * Math.Max(1, score));
+        }
     }
 
     [Property(MaxTest = 100)]
