@@ -428,7 +428,10 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     [Theory]
     [InlineData("DELETE", "/v1/events:ingest", null, null, HttpStatusCode.NotFound, "path: DELETE /v1/events:ingest is not a route of this API")]
     [InlineData("GET", "/v1/nothing", null, null, HttpStatusCode.NotFound, "path: GET /v1/nothing is not a route of this API")]
-    [InlineData("GET", "/v1/tenants/../users/u/profile", null, null, HttpStatusCode.NotFound, "path: GET /v1/users/u/profile is not a route of this API")]
+    [InlineData("GET", "/v1/tenants/../users/u/profile", null, null, HttpStatusCode.NotFound, "path: a '.' or '..' segment (also as %2E) cannot be an id")]
+    // An outside probe: "/users/%2E/profile" reached "/users/profile", whose 405 said "it takes DELETE" (of a user named "profile").
+    [InlineData("GET", "/v1/tenants/shop/users/%2E/profile", null, null, HttpStatusCode.MethodNotAllowed, "path: a '.' or '..' segment (also as %2E) cannot be an id: it is resolved before routing, so GET reached /v1/tenants/shop/users/profile")]
+    [InlineData("GET", "/v1/tenants/shop/users/./profile", null, null, HttpStatusCode.MethodNotAllowed, "path: a '.' or '..' segment (also as %2E) cannot be an id")]
     [InlineData("PATCH", "/v1/tenants/shop/stats", null, null, HttpStatusCode.MethodNotAllowed, "method: PATCH is not allowed on /v1/tenants/shop/stats; it takes GET")]
     [InlineData("POST", "/v1/tenants/shop/users/u/profile", "{}", "application/json", HttpStatusCode.MethodNotAllowed, "method: POST is not allowed on /v1/tenants/shop/users/u/profile; it takes GET")]
     [InlineData("POST", "/v1/admin/lake/rebuild", "{}", "text/plain", HttpStatusCode.UnsupportedMediaType, "Content-Type: 'text/plain' is not accepted here")]
@@ -444,7 +447,7 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
             request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType!);
         }
 
-        using var response = method == "GET" && path.Contains("..")
+        using var response = method == "GET" && (path.Contains("/.", StringComparison.Ordinal) || path.Contains("%2E", StringComparison.Ordinal))
             ? null
             : await Silo.Http.SendAsync(request);
         var (status, text) = response is null
