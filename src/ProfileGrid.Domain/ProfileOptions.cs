@@ -121,12 +121,16 @@ public sealed class ProfileOptions
     public string ReportingCurrency { get; set; } = "USD";
 
     /// <summary>
-    /// Units of <see cref="ReportingCurrency"/> per unit of each currency (so it must hold the reporting
-    /// currency at 1). The default is a small static table of approximate late-2025 rates to USD, good for
-    /// demos only. Amounts in a currency without a rate still count as orders and are kept in the
-    /// per-currency totals, but they add nothing to reporting-currency revenue or average order value.
+    /// Units of <see cref="ReportingCurrency"/> per unit of each currency; the reporting currency itself is 1 whether
+    /// listed or not (listed, it must be 1). A currency not listed here takes its rate from <see cref="DemoRatesToUsd"/>,
+    /// a small static table of approximate late-2025 rates good for demos only, converted to the reporting currency when
+    /// the table has both. Amounts in a currency without a rate still count as orders and are kept in the per-currency
+    /// totals, but they add nothing to reporting-currency revenue or average order value.
     /// </summary>
-    public Dictionary<string, decimal> ExchangeRates { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    public Dictionary<string, decimal> ExchangeRates { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>US dollars per unit of each currency, approximately (late 2025): the demo rates.</summary>
+    public static IReadOnlyDictionary<string, decimal> DemoRatesToUsd { get; } = new Dictionary<string, decimal>(StringComparer.OrdinalIgnoreCase)
     {
         ["USD"] = 1m,
         ["EUR"] = 1.16m,
@@ -160,9 +164,27 @@ public sealed class ProfileOptions
     /// <summary>The longest window in days: how far back daily buckets are kept.</summary>
     public int LongestWindowDays() => Windows() is { Count: > 0 } windows ? windows[^1] : 0;
 
-    /// <summary>Units of the reporting currency per unit of <paramref name="currency"/>, or null when there is no rate.</summary>
-    public decimal? RateToReporting(string currency) =>
-        ExchangeRates.TryGetValue(currency, out var rate) ? rate : null;
+    /// <summary>
+    /// Units of the reporting currency per unit of <paramref name="currency"/>: the configured rate, 1 for the reporting
+    /// currency, else the demo rate converted to the reporting currency (so a grid reporting in BRL does not read dollars
+    /// as reais); null when there is no rate.
+    /// </summary>
+    public decimal? RateToReporting(string currency)
+    {
+        if (ExchangeRates.TryGetValue(currency, out var rate))
+        {
+            return rate;
+        }
+
+        if (string.Equals(currency, ReportingCurrency, StringComparison.OrdinalIgnoreCase))
+        {
+            return 1m;
+        }
+
+        return DemoRatesToUsd.TryGetValue(currency, out var toUsd) && DemoRatesToUsd.TryGetValue(ReportingCurrency, out var reportingToUsd)
+            ? toUsd / reportingToUsd
+            : null;
+    }
 
     /// <summary>
     /// What one profile's stored state may grow to, in bytes: Orleans refuses state over 983,040 bytes for a table row,
@@ -275,7 +297,7 @@ public sealed class ProfileOptions
         }
         else if (RateToReporting(ReportingCurrency) != 1m)
         {
-            problems.Add($"{SectionName}:{nameof(ExchangeRates)} must map the reporting currency {ReportingCurrency} to 1.");
+            problems.Add($"{SectionName}:{nameof(ExchangeRates)}:{ReportingCurrency} must be 1 (it is the reporting currency; is {RateToReporting(ReportingCurrency)}).");
         }
 
         foreach (var (currency, rate) in ExchangeRates)

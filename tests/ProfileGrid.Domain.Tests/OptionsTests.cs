@@ -15,8 +15,11 @@ public class OptionsTests
         Assert.Equal(TimeSpan.FromDays(7), options.EngagementHalfLife);
         Assert.Equal([30, 90, 365], options.Windows());
         Assert.Equal("ProfileGrid:Profile", ProfileOptions.SectionName);
-        Assert.Equal(["AUD", "BRL", "CAD", "CHF", "DKK", "EUR", "GBP", "JPY", "MXN", "NOK", "PLN", "SEK", "USD"], options.ExchangeRates.Keys.Order());
+        Assert.Empty(options.ExchangeRates);
+        Assert.Equal(["AUD", "BRL", "CAD", "CHF", "DKK", "EUR", "GBP", "JPY", "MXN", "NOK", "PLN", "SEK", "USD"], ProfileOptions.DemoRatesToUsd.Keys.Order());
         Assert.Equal(1.16m, options.RateToReporting("eur"));
+        Assert.Equal(1m, options.RateToReporting("USD"));
+        Assert.Null(options.RateToReporting("ZAR"));
     }
 
     [Fact]
@@ -72,11 +75,42 @@ public class OptionsTests
     }
 
     [Fact]
-    public void A_reporting_currency_without_a_rate_of_one_is_rejected()
+    public void A_reporting_currency_listed_at_another_rate_than_one_is_rejected()
     {
-        var options = new ProfileOptions { ReportingCurrency = "BRL" };
+        var options = new ProfileOptions { ReportingCurrency = "BRL", ExchangeRates = new(StringComparer.OrdinalIgnoreCase) { ["BRL"] = 0.19m } };
 
-        Assert.Contains(options.Validate(), p => p.Contains("BRL", StringComparison.Ordinal));
+        Assert.Equal("ProfileGrid:Profile:ExchangeRates:BRL must be 1 (it is the reporting currency; is 0.19).", Assert.Single(options.Validate()));
+    }
+
+    [Fact]
+    public void Another_reporting_currency_converts_the_demo_rates_to_it_and_keeps_the_rates_configured()
+    {
+        // An outside probe: reporting in BRL with BRL=1 set, the demo table's USD=1 and EUR=1.16 stayed as they were, so
+        // 100 USD and 100 EUR read as 216 BRL.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ProfileGrid:Profile:ReportingCurrency"] = "BRL",
+            ["ProfileGrid:Profile:ExchangeRates:BRL"] = "1",
+            ["ProfileGrid:Profile:ExchangeRates:ARS"] = "0.0058",
+        }).Build();
+        var options = new ProfileOptions();
+        configuration.GetSection(ProfileOptions.SectionName).Bind(options);
+
+        Assert.Empty(options.Validate());
+        Assert.Equal(1m, options.RateToReporting("BRL"));
+        Assert.Equal(0.0058m, options.RateToReporting("ARS"));
+        Assert.Equal(1m / 0.19m, options.RateToReporting("USD"));
+        Assert.Equal(1.16m / 0.19m, options.RateToReporting("EUR"));
+
+        var user = new ProfileUnderTest { Options = options };
+        user.Apply(TestEvents.Purchase(TestEvents.Now, "USD", 100m), TestEvents.Purchase(TestEvents.Now, "EUR", 100m));
+        Assert.Equal(new Money(1136.84m, "BRL"), ProfileMetrics.Monetary(user.Profile, options));
+
+        // A reporting currency the demo table does not know gets no demo rates: only what is configured converts.
+        var rupees = new ProfileOptions { ReportingCurrency = "INR" };
+        Assert.Empty(rupees.Validate());
+        Assert.Equal(1m, rupees.RateToReporting("INR"));
+        Assert.Null(rupees.RateToReporting("USD"));
     }
 
     [Fact]
