@@ -61,6 +61,42 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Single(typo.Events);
     }
 
+    /// <summary>
+    /// A RetailRocket-shaped clickstream (epoch milliseconds, no price column). The outside probe's import exited 0 with no
+    /// warning: its transactions were rejected as "no price" under a column that does not exist, and its cart adds were
+    /// sent and came back from the grid under "events[212].product.unit_price", a place in a request.
+    /// </summary>
+    [Fact]
+    public void A_clickstream_without_prices_imports_its_views_and_says_why_carts_and_purchases_cannot_go()
+    {
+        var mapping = Path.Combine(_folder.FullName, "retailrocket.json");
+        File.WriteAllText(mapping, """
+            {"format": "csv", "dateFormats": ["epoch-ms"], "source": "web",
+             "fields": {"user": "visitorid", "type": "event", "time": "timestamp", "product": "itemid", "order": "transactionid"},
+             "typeValues": {"view": "product_view", "addtocart": "add_to_cart", "transaction": "purchase"},
+             "eventIdPrefix": "retailrocket"}
+            """);
+        var plan = Plan(mapping,
+            "timestamp,visitorid,event,itemid,transactionid\n" +
+            "1430622591662,166662,view,398866,\n" +
+            "1439380842254,1002525,addtocart,57862,\n" +
+            "1439380902254,1002525,transaction,57862,2299\n", "events.csv");
+
+        Assert.Equal("product_view", Assert.Single(plan.Events).Event.Type);
+        Assert.Equal([(3L, "price", "missing_price"), (4L, "price", "missing_price")], plan.Rejects.Select(r => (r.Line, r.Field, r.Code)));
+        Assert.Equal("no price column is mapped (fields.price), and the grid needs a price on add_to_cart rows", plan.Rejects[0].Reason);
+        var (warning, rows) = Assert.Single(plan.Warnings);
+        Assert.Equal(2, rows);
+        Assert.Contains("Exports without prices", warning, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("events[212].product.unit_price", "product.unit_price")]
+    [InlineData("events[0].purchase.lines[3].quantity", "purchase.lines[3].quantity")]
+    [InlineData("tenant", "tenant")]
+    public void A_field_the_grid_refused_is_named_within_its_event_not_by_its_place_in_a_batch(string grid, string written) =>
+        Assert.Equal(written, ImportEventsCommand.EventField(grid));
+
     [Fact]
     public void An_order_over_the_grids_line_limit_is_split_and_the_warning_counts_orders_not_rows()
     {

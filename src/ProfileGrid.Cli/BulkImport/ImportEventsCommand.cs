@@ -324,7 +324,8 @@ internal static class ImportEventsCommand
                             {
                                 GridRejectedEvents++;
                                 var planned = plan.Events[start + rejected.Index];
-                                _gridRejects.AddRange(planned.Lines.Select(line => new ImportReject(line, rejected.Field, rejected.Reason, "grid")));
+                                var field = EventField(rejected.Field);
+                                _gridRejects.AddRange(planned.Lines.Select(line => new ImportReject(line, field, rejected.Reason, "grid")));
                             }
 
                             done[index] = true;
@@ -406,4 +407,13 @@ internal static class ImportEventsCommand
             GridRejects = _gridRejects,
         }.Write(statePath);
     }
+
+    /// <summary>
+    /// The grid names a refused field by its place in the request (<c>events[212].product.unit_price</c>); the request is
+    /// the importer's batch, not the file, so the rejects file keeps the field within the event (<c>product.unit_price</c>).
+    /// </summary>
+    internal static string EventField(string field) =>
+        field.StartsWith("events[", StringComparison.Ordinal) && field.IndexOf("].", StringComparison.Ordinal) is > 0 and var end
+            ? field[(end + 2)..]
+            : field;
 }

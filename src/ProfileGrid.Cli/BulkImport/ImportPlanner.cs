@@ -444,9 +444,20 @@ public sealed class ImportPlanner
         }
 
         var money = kind is "purchase" or "refund";
-        if (money && price is null)
+        if (price is null && (money || kind == "add_to_cart"))
         {
-            Reject(line, ColumnOf(Slot.Price), "no price", "missing_price");
+            // The grid refuses these without a price; saying so here names the row, not a place in a request.
+            if (_columns[(int)Slot.Price] is null)
+            {
+                Reject(line, "price", $"no price column is mapped (fields.price), and the grid needs a price on {kind} rows", "missing_price");
+                _plan.Warn("purchase, refund and cart rows rejected: the mapping maps no price column, and the grid needs a price on them " +
+                    "(a file without prices: docs/import.md, \"Exports without prices\")");
+            }
+            else
+            {
+                Reject(line, ColumnOf(Slot.Price), "no price", "missing_price");
+            }
+
             return;
         }
 
