@@ -90,6 +90,30 @@ public sealed class RetailHistoryTests(RetailHistoryFixture retail, ITestOutputH
         Assert.Contains("monetary", model.Features);
         Assert.Contains(model.Warnings, w => w.StartsWith("frequency and spend count the whole history", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Frequency_quintiles_collapsed_by_one_time_buyers_are_warned_about()
+    {
+        // Olist-like: 97% of customers order once. An outside probe found frequency edges 1, 1, 1, 1 and every two-order
+        // customer an F 5 "champion", without a warning.
+        var frequency = retail.Data.SourceFeatures.ToList().IndexOf(RfmModel.FrequencyFeature);
+        var rows = retail.Data.Rows.Select((row, i) =>
+        {
+            var copy = (double[])row.Clone();
+            if (i % 100 < 90)
+            {
+                copy[frequency] = 1;
+            }
+
+            return copy;
+        }).ToArray();
+        var oneTime = new TrainingSet(retail.Data.SourceFeatures, retail.Data.HeavyTailed, rows, rows.Length, "USD");
+
+        var model = SegmentationTrainer.Train(oneTime, new SegmentationSettings { StabilityRuns = 0 }, null, 1, RetailHistoryFixture.Now);
+
+        Assert.Contains(model.Warnings, w => w.StartsWith("rfm: four fifths of buyers or more ordered once (frequency edges 1, 1, 1, 1)", StringComparison.Ordinal));
+        Assert.DoesNotContain(retail.Model.Warnings, w => w.Contains("ordered once", StringComparison.Ordinal));
+    }
 }
 
 public enum RetailKind
