@@ -180,6 +180,10 @@ public class EventValidatorTests
     [InlineData("0000-01-01T00:00:00+01:00")]
     [InlineData("2026-02-30T00:00:00+01:00")]
     [InlineData("2026-06-01T12:00:00+٠٥:٠٠")] // digits of another script: refused, never an exception
+    // An outside probe: .NET's general parser read these (the 'T' of "GMT" passed the old check); the API promises ISO-8601.
+    [InlineData("Sat, 05 Dec 2026 00:00:00 GMT")]
+    [InlineData("05 Dec 2026 00:00:00 GMT")]
+    [InlineData("Saturday, December 5, 2026 00:00:00 GMT")]
     public void Malformed_timestamps_are_still_said_to_be_malformed(string occurredAt)
     {
         var wire = Purchase();
@@ -207,6 +211,7 @@ public class EventValidatorTests
     [InlineData("2026-06-01T12:00:00-1430", "'2026-06-01T12:00:00-1430' has the UTC offset -1430; offsets run from -14:00 to +14:00")]
     [InlineData("2026-06-01T12:00:00+٠٥:٠٠", "'2026-06-01T12:00:00+٠٥:٠٠' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
     [InlineData("２０２６-06-01T12:00:00Z", "'２０２６-06-01T12:00:00Z' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
+    [InlineData("Sat, 05 Dec 2026 00:00:00 GMT", "'Sat, 05 Dec 2026 00:00:00 GMT' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
     public void An_as_of_that_cannot_be_read_says_why(string value, string reason)
     {
         Assert.False(AsOfParameter.TryParse(value, Now, out var asOf, out var actual));

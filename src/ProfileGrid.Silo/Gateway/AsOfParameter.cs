@@ -19,7 +19,7 @@ public static class AsOfParameter
             return true;
         }
 
-        if (!value.Contains('T') ||
+        if (!IsoTimestamps.HasIsoShape(value) ||
             !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed))
         {
             var shown = value.Length > 64 ? value[..64] + "..." : value;

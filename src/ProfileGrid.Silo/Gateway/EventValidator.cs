@@ -847,7 +847,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
             // general parser, which reads that shape to the same instant and accepts more spellings.
             if (!TryParseStrictIso(value, out var parsed)
                 && (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out parsed)
-                    || !value.Contains('T')))
+                    || !IsoTimestamps.HasIsoShape(value)))
             {
                 Fail(field, IsoTimestamps.WhyUnreadable(value) is { } why
                     ? $"'{Truncate(value)}' {why}"

@@ -10,6 +10,21 @@ public static partial class IsoTimestamps
     public const string OutOfRange = "lies outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z once moved to UTC";
 
     /// <summary>
+    /// Whether <paramref name="value"/> starts as an ISO-8601 date and time does (<c>2026-12-05T</c>, white space before
+    /// it allowed): .NET's general parser also reads RFC 1123 and long English dates ("Sat, 05 Dec 2026 00:00:00 GMT"),
+    /// which the API does not promise and whose weekday it checks against the date.
+    /// </summary>
+    public static bool HasIsoShape(string value)
+    {
+        var text = value.AsSpan().TrimStart();
+        return text.Length > 10
+            && char.IsAsciiDigit(text[0]) && char.IsAsciiDigit(text[1]) && char.IsAsciiDigit(text[2]) && char.IsAsciiDigit(text[3])
+            && text[4] == '-' && char.IsAsciiDigit(text[5]) && char.IsAsciiDigit(text[6])
+            && text[7] == '-' && char.IsAsciiDigit(text[8]) && char.IsAsciiDigit(text[9])
+            && text[10] is 'T' or 't';
+    }
+
+    /// <summary>
     /// Why a timestamp that is ISO-8601 in shape was not read, after its quoted value: an offset beyond ±14:00 (no
     /// zone has one), or an instant .NET cannot hold (year 1 with a positive offset, year 9999 with a negative one);
     /// null when it is not ISO-8601 in shape, which the caller says in its own words.
