@@ -8,9 +8,17 @@ internal static class GrpcErrors
     /// <summary>"the grid answered Status: detail", with a hint when --grid named the REST port instead of gRPC's.</summary>
     public static string Describe(RpcException ex) =>
         $"the grid answered {ex.StatusCode}: {ex.Status.Detail}"
+        // The REST port answers HTTP/2 with HTTP_1_1_REQUIRED, or the connection fails before any answer.
         + (ex.Status.Detail.Contains("HTTP_1_1_REQUIRED", StringComparison.Ordinal)
+            || ex.Status.Detail.Contains("An HTTP/2 connection could not be established", StringComparison.Ordinal)
             ? " (--grid looks like the REST address: give the gRPC one, 7070 under ./run.sh)"
             : "");
+
+    /// <summary>For the REST commands (users, identity, keys): a hint when --grid named the gRPC port instead of REST's.</summary>
+    public static string RestHint(string answer) =>
+        answer.Contains("HTTP/1.x request was sent to an HTTP/2 only endpoint", StringComparison.Ordinal)
+            ? " (--grid looks like the gRPC address: give the REST one, 7080 under ./run.sh)"
+            : "";
 
     /// <summary>
     /// What to do after an import stopped on <paramref name="status"/>: running the same command again helps only when

@@ -114,7 +114,7 @@ internal static class IdentityCommand
                 return JsonDocument.Parse(text);
             }
 
-            console.MarkupLineInterpolated($"[red]error:[/] the grid answered {(int)response.StatusCode} {response.ReasonPhrase}: {text}");
+            console.MarkupLineInterpolated($"[red]error:[/] the grid answered {(int)response.StatusCode} {response.ReasonPhrase}: {text}{GrpcErrors.RestHint(text)}");
             return null;
         }
         catch (HttpRequestException ex)

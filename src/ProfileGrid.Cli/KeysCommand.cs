@@ -223,7 +223,7 @@ internal static class KeysCommand
         {
         }
 
-        console.MarkupLineInterpolated($"[red]error:[/] the grid answered {(int)response.StatusCode} {response.ReasonPhrase}: {error ?? text}");
+        console.MarkupLineInterpolated($"[red]error:[/] the grid answered {(int)response.StatusCode} {response.ReasonPhrase}: {error ?? text}{GrpcErrors.RestHint(text)}");
         return null;
     }
 

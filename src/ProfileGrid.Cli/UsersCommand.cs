@@ -36,7 +36,7 @@ public static class UsersCommand
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (!body.TrimStart().StartsWith('{'))
             {
-                console.MarkupLineInterpolated($"[red]error:[/] {(int)response.StatusCode} {response.ReasonPhrase}: {body}");
+                console.MarkupLineInterpolated($"[red]error:[/] {(int)response.StatusCode} {response.ReasonPhrase}: {body}{GrpcErrors.RestHint(body)}");
                 return 1;
             }
 
@@ -86,7 +86,7 @@ public static class UsersCommand
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
-                console.MarkupLineInterpolated($"[red]error:[/] {(int)response.StatusCode} {response.ReasonPhrase}: {body}");
+                console.MarkupLineInterpolated($"[red]error:[/] {(int)response.StatusCode} {response.ReasonPhrase}: {body}{GrpcErrors.RestHint(body)}");
                 return 1;
             }
 

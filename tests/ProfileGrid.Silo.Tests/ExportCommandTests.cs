@@ -220,6 +220,17 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
         Assert.Contains("looks like the REST address", console.Output + output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_grpc_address_given_to_a_rest_command_is_named_as_the_mistake()
+    {
+        // An outside probe: "400 Bad Request: An HTTP/1.x request was sent to an HTTP/2 only endpoint", and no hint.
+        var console = new TestConsole();
+        using var output = new StringWriter();
+        var exit = CliApp.Run(["identity", "show", "--grid", $"http://127.0.0.1:{Silo.GrpcPort}", "--tenant", "shop", "--user", "nobody"], console, output, output);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("looks like the gRPC address: give the REST one", console.Output + output, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the CLI in-process and returns the file it wrote; fails with its output when it did not succeed.</summary>
     private string Export(string what, string tenant, string fileName, params string[] extra)
     {
