@@ -196,7 +196,9 @@ public static class ProfileMetrics
     [
         ("birth_year", p => p.Demographics.BirthYear is not null),
         ("gender", p => p.Demographics.Gender != Gender.Unknown),
-        ("country", p => !string.IsNullOrEmpty(p.Demographics.Country)),
+        // Stated, or where the user's events come from: an order export's country column arrives as the events' country,
+        // and the fairness audit groups by either.
+        ("country", p => !string.IsNullOrEmpty(p.Demographics.Country) || !string.IsNullOrEmpty(p.Context.LastCountry)),
         ("language", p => !string.IsNullOrEmpty(p.Demographics.Language)),
         ("city", p => !string.IsNullOrEmpty(p.Demographics.City)),
         ("email_opt_in", p => p.Preferences.EmailOptIn is not null),

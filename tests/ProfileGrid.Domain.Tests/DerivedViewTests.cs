@@ -59,6 +59,18 @@ public class DerivedViewTests
     }
 
     [Fact]
+    public void The_country_an_imported_order_came_from_counts_as_the_country_known()
+    {
+        // An outside probe: an order export's country column arrives as the events' country, which completeness ignored
+        // while the fairness audit grouped by it.
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now, "GBP", 12m) with { Context = new EventContext { Country = "GB" } });
+
+        Assert.DoesNotContain("country", ProfileMetrics.MissingFields(user.Profile));
+        Assert.Contains("city", ProfileMetrics.MissingFields(user.Profile));
+    }
+
+    [Fact]
     public void Staleness_is_days_since_the_last_event_and_a_user_silent_beyond_dormant_after_is_dormant()
     {
         var user = new ProfileUnderTest();
