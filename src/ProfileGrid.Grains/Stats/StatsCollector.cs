@@ -150,38 +150,38 @@ public sealed class TenantStatsBuffer(string tenant)
 
         if (before.FirstSeen != after.FirstSeen || !before.Counted)
         {
-            var hours = p.FirstEventHours ??= [];
-            if (before.Counted && before.FirstSeen is { } was)
-            {
-                var h = StatsBuckets.HourOf(was);
-                hours[h] = hours.GetValueOrDefault(h) - 1;
-            }
-
-            if (after.FirstSeen is { } first)
-            {
-                var h = StatsBuckets.HourOf(first);
-                hours[h] = hours.GetValueOrDefault(h) + 1;
-            }
+            MoveHour(ref p.FirstEventHours, before.Counted ? before.FirstSeen : null, after.FirstSeen);
         }
 
         if (before.LastSeen != after.LastSeen || !before.Counted)
         {
-            var hours = p.LastEventHours ??= [];
-            if (before.Counted && before.LastSeen is { } was)
+            MoveHour(ref p.LastEventHours, before.Counted ? before.LastSeen : null, after.LastSeen);
+            if (after.LastSeen is { } last && (p.LastEventAt is null || last > p.LastEventAt))
             {
-                var h = StatsBuckets.HourOf(was);
-                hours[h] = hours.GetValueOrDefault(h) - 1;
+                p.LastEventAt = last;
             }
+        }
+    }
 
-            if (after.LastSeen is { } now)
-            {
-                var h = StatsBuckets.HourOf(now);
-                hours[h] = hours.GetValueOrDefault(h) + 1;
-                if (p.LastEventAt is null || now > p.LastEventAt)
-                {
-                    p.LastEventAt = now;
-                }
-            }
+    /// <summary>-1 at the hour of <paramref name="was"/> and +1 at the hour of <paramref name="now"/>, either one absent.</summary>
+    private static void MoveHour(ref Dictionary<long, long>? hours, DateTimeOffset? was, DateTimeOffset? now)
+    {
+        if (was is null && now is null)
+        {
+            return;
+        }
+
+        var map = hours ??= [];
+        if (was is { } from)
+        {
+            var h = StatsBuckets.HourOf(from);
+            map[h] = map.GetValueOrDefault(h) - 1;
+        }
+
+        if (now is { } to)
+        {
+            var h = StatsBuckets.HourOf(to);
+            map[h] = map.GetValueOrDefault(h) + 1;
         }
     }
 
@@ -195,19 +195,8 @@ public sealed class TenantStatsBuffer(string tenant)
             (p.EventsPerProfile ??= new long[StatsBuckets.EventCountBuckets])[before.EventCount]--;
         }
 
-        if (before.LastSeen is { } was)
-        {
-            var hours = p.LastEventHours ??= [];
-            var h = StatsBuckets.HourOf(was);
-            hours[h] = hours.GetValueOrDefault(h) - 1;
-        }
-
-        if (before.FirstSeen is { } first)
-        {
-            var hours = p.FirstEventHours ??= [];
-            var h = StatsBuckets.HourOf(first);
-            hours[h] = hours.GetValueOrDefault(h) - 1;
-        }
+        MoveHour(ref p.LastEventHours, before.LastSeen, null);
+        MoveHour(ref p.FirstEventHours, before.FirstSeen, null);
     }
 
     /// <summary>A log record reached a profile this long after the gateway's acknowledgement.</summary>
