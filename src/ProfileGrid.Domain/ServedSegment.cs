@@ -20,7 +20,7 @@ public static class ServedSegment
 
     /// <summary>
     /// The segment id a list was served under; <see cref="None"/> for a list the engine served without one (no model yet,
-    /// an opted-out user); null for an id the engine did not make (a client's own lists), which says nothing.
+    /// or no features for the user); null for an id the engine did not make (a client's own lists), which says nothing.
     /// </summary>
     public static int? Read(string recommendationId)
     {

@@ -415,9 +415,10 @@ public static class SegmentationTrainer
         {
             // Olist-like data: 97% of customers order once, so the quintiles of frequency collapse and a second order is
             // already the top score; "champions" then means "bought twice, recently".
-            warnings.Add($"{RfmModel.WarningPrefix}four fifths of buyers or more ordered once (frequency edges " +
-                $"{string.Join(", ", rfm.FrequencyEdges.Select(e => e.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)))}): one order scores F 1 and a second order " +
-                "F 5 already, so a recent repeat buyer is a champion however few orders they have. Read frequency as one-time against repeat.");
+            var edges = string.Join(", ", rfm.FrequencyEdges.Select(e => e.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)));
+            warnings.Add($"{RfmModel.WarningPrefix}four fifths of buyers or more ordered once (frequency edges {edges}): one order " +
+                "scores F 1 and a second order F 5 already, so a recent repeat buyer is a champion however few orders they have. " +
+                "Read frequency as one-time against repeat.");
         }
 
         return new SegmentModel

@@ -133,16 +133,16 @@ public sealed record UserSegment(
     [property: Id(3)] DateTimeOffset Since,
     [property: Id(4)] UserRfm? Rfm = null);
 
-/// <summary>
-/// A customer's RFM scores (1-5 each; recency 5 = most recent), the code marketers write ("545") and the named cell
-/// of the R×F grid (kebab-case, e.g. <c>cant-lose-them</c>).
-/// </summary>
 /// <summary>A feature shard's segment labels: its assigned users' by profile key, and its model's by segment id.</summary>
 [GenerateSerializer, Immutable, Alias("pg.segment-labels")]
 public sealed record SegmentLabels(
     [property: Id(0)] Dictionary<string, string> ByProfile,
     [property: Id(1)] Dictionary<int, string> ById);
 
+/// <summary>
+/// A customer's RFM scores (1-5 each; recency 5 = most recent), the code marketers write ("545") and the named cell
+/// of the R×F grid (kebab-case, e.g. <c>cant-lose-them</c>).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pg.user-rfm")]
 public sealed record UserRfm(
     [property: Id(0)] int Recency,
