@@ -153,6 +153,7 @@ public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
         // sent after it, per user, proves the re-run's events reached each profile first (a user's events apply in log order).
         var (again, second) = Run(ImportArgs(tenant, file, Path.Combine(Examples, "online-retail.json")));
         Assert.True(again == 0, second);
+        Assert.DoesNotContain("under another mapping", second);
         var marker = new IngestEventsRequest { Tenant = tenant };
         marker.Events.AddRange(expected.Keys.Select(user => new Event
         {
@@ -167,6 +168,19 @@ public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
             Assert.True(Matches(after, customer, want.Net, want.Orders, want.Refunds), $"after the re-run {customer}: {Describe(after[customer])}");
             Assert.Equal(applied[customer] + 1, after[customer].EventsApplied);
         }
+
+        // The same file again under a corrected mapping (another currency): the acknowledged events cannot change, and the
+        // run says so (an outside probe's second run reported 1,507 events acknowledged and changed nothing, silently).
+        // A comment added to the same mapping is no other mapping.
+        var commented = Path.Combine(_folder.FullName, "commented.json");
+        File.WriteAllText(commented, "// the shipped mapping, annotated\n" + File.ReadAllText(Path.Combine(Examples, "online-retail.json")));
+        Assert.DoesNotContain("under another mapping", Run(ImportArgs(tenant, file, commented)).Output);
+        var euros = Path.Combine(_folder.FullName, "euros.json");
+        File.WriteAllText(euros, File.ReadAllText(Path.Combine(Examples, "online-retail.json")).Replace("\"currency\": \"GBP\"", "\"currency\": \"EUR\"", StringComparison.Ordinal));
+        var (corrected, warned) = Run(ImportArgs(tenant, file, euros));
+        Assert.True(corrected == 0, warned);
+        Assert.Contains("this file was imported into tenant", warned);
+        Assert.Contains("under another mapping", warned);
     }
 
     [Fact]

@@ -120,6 +120,14 @@ internal static class ImportEventsCommand
             var previous = parse.GetValue(restart) ? null : ImportState.Read(statePath);
             var resume = previous is { Completed: false } && previous.Fingerprint == fingerprint && previous.EventsTotal == plan.Events.Count
                 ? previous : null;
+            if (previous is { EventsAcknowledged: > 0, MappingHash: { } earlierMapping } && earlierMapping != mappingHash
+                && string.Equals(previous.Tenant, tenantName, StringComparison.Ordinal))
+            {
+                // Events are immutable once acknowledged: a corrected mapping cannot correct them (docs/import.md).
+                console.MarkupLineInterpolated(
+                    $"[yellow]warning:[/] this file was imported into tenant '{tenantName}' before under another mapping. Events the grid acknowledged stay as they were: rows this mapping gives other event ids count a second time, and orders it reads differently change nothing. To import the file afresh, use a new tenant (docs/import.md, \"Fixing a mapping after an import\").");
+            }
+
             if (previous is { Completed: false } && resume is null)
             {
                 console.MarkupLineInterpolated($"[yellow]{statePath}[/] is of another file, mapping or tenant: starting from the first event");
@@ -129,7 +137,7 @@ internal static class ImportEventsCommand
                 console.MarkupLineInterpolated($"resuming after event {resume.EventsAcknowledged:N0} of {plan.Events.Count:N0} (line {resume.LastLineAcknowledged:N0} acknowledged)");
             }
 
-            var sender = new Sender(plan, tenantName, statePath, fingerprint, resume, parse.GetValue(batch), parse.GetValue(parallel));
+            var sender = new Sender(plan, tenantName, statePath, fingerprint, mappingHash, resume, parse.GetValue(batch), parse.GetValue(parallel));
             var outcome = Failed;
             string? failure = null;
             var failedWith = StatusCode.OK;
@@ -263,7 +271,7 @@ internal static class ImportEventsCommand
     /// Sends the planned events from the resume point in batches, several in flight, and advances the progress file over
     /// the unbroken prefix of acknowledged batches (a batch acknowledged out of order waits for those before it).
     /// </summary>
-    private sealed class Sender(ImportPlan plan, string tenant, string statePath, string fingerprint, ImportState? resume, int batchSize, int parallel)
+    private sealed class Sender(ImportPlan plan, string tenant, string statePath, string fingerprint, string mappingHash, ImportState? resume, int batchSize, int parallel)
     {
         private readonly object _gate = new();
         private readonly List<ImportReject> _gridRejects = [.. resume?.GridRejects ?? []];
@@ -400,6 +408,7 @@ internal static class ImportEventsCommand
         {
             Fingerprint = fingerprint,
             Tenant = tenant,
+            MappingHash = mappingHash,
             EventsTotal = plan.Events.Count,
             EventsAcknowledged = _acknowledged,
             LastLineAcknowledged = _acknowledged == 0 ? 0 : plan.Events[_acknowledged - 1].Lines.Max(),

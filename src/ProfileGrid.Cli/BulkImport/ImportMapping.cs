@@ -151,7 +151,8 @@ public sealed record ImportMapping
             throw new InvalidDataException($"{path}: {string.Join("; ", problems)}");
         }
 
-        return (mapping, Convert.ToHexString(SHA256.HashData(bytes))[..16]);
+        // Of what the mapping says, not of its bytes: a comment or a space changes no event.
+        return (mapping, Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(mapping, MappingJson.Default.ImportMapping)))[..16]);
     }
 
     public List<string> Validate()

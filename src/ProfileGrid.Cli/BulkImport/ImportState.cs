@@ -11,6 +11,9 @@ public sealed record ImportState
 {
     public required string Fingerprint { get; init; }
     public required string Tenant { get; init; }
+
+    /// <summary>The mapping file's hash (null in files written before it was kept): a later run under another one is warned.</summary>
+    public string? MappingHash { get; init; }
     public int EventsTotal { get; init; }
 
     /// <summary>Events 0..EventsAcknowledged-1 are durably recorded by the grid.</summary>
