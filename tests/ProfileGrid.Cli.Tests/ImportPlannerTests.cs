@@ -90,6 +90,26 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Contains("Exports without prices", warning, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Zero_price_reject_refuses_a_free_cart_add_as_it_refuses_a_free_order_line()
+    {
+        // An outside probe: a 0-priced transaction was rejected under "zeroPrice": "reject", a 0-priced cart add imported.
+        var mapping = Path.Combine(_folder.FullName, "priced.json");
+        File.WriteAllText(mapping, """
+            {"format": "csv", "dateFormats": ["epoch-ms"], "source": "web", "zeroPrice": "reject",
+             "fields": {"user": "visitorid", "type": "event", "time": "timestamp", "product": "itemid", "order": "transactionid", "price": "price"},
+             "typeValues": {"view": "product_view", "addtocart": "add_to_cart", "transaction": "purchase"}}
+            """);
+        var plan = Plan(mapping,
+            "timestamp,visitorid,event,itemid,transactionid,price\n" +
+            "1439380842254,1002525,addtocart,57862,,0\n" +
+            "1439380902254,1002525,transaction,57862,2299,0\n" +
+            "1439380962254,1002525,view,57862,,0\n", "priced.csv");
+
+        Assert.Equal([(2L, "zero_price"), (3L, "zero_price")], plan.Rejects.Select(r => (r.Line, r.Code)));
+        Assert.Equal("product_view", Assert.Single(plan.Events).Event.Type);
+    }
+
     [Theory]
     [InlineData("events[212].product.unit_price", "product.unit_price")]
     [InlineData("events[0].purchase.lines[3].quantity", "purchase.lines[3].quantity")]

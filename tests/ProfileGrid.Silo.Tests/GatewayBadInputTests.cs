@@ -661,6 +661,24 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_delete_whose_dot_segment_resolves_to_another_user_erases_nobody()
+    {
+        // An outside probe: DELETE /users/%2E/profile resolved to /users/profile and erased the user named "profile".
+        var tenant = "dots-" + NewId();
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = tenant, Events = { PageView("profile", "p1") } });
+        await WaitForProfileAsync(tenant, "profile", p => p.EventsApplied == 1);
+
+        foreach (var target in new[] { $"/v1/tenants/{tenant}/users/%2E/profile", $"/v1/tenants/{tenant}/users/./profile", $"/v1/tenants/{tenant}/users/x/%2E%2E/profile" })
+        {
+            var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "DELETE", target);
+            Assert.True(status == HttpStatusCode.BadRequest, $"DELETE {target}: {status} {body}");
+            Assert.StartsWith("path: a DELETE must name what it erases as it is", JsonDocument.Parse(body).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, (await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "profile" })).EventsApplied);
+    }
+
+    [Fact]
     public async Task A_path_that_percent_encodes_bytes_that_are_not_utf8_is_refused_and_never_reaches_the_user_it_resembles()
     {
         var suffix = NewId();

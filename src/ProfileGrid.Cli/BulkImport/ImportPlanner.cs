@@ -467,7 +467,7 @@ public sealed class ImportPlanner
             return;
         }
 
-        if (price == 0 && money && _mapping.ZeroPrice == "reject")
+        if (price == 0 && (money || kind == "add_to_cart") && _mapping.ZeroPrice == "reject")
         {
             Reject(line, ColumnOf(Slot.Price), "is zero (zeroPrice: reject)", "zero_price");
             return;

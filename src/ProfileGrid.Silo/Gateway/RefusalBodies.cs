@@ -52,7 +52,8 @@ public sealed class RefusalBodies(RequestDelegate next)
         };
     }
 
-    private static bool HadDotSegment(HttpContext http)
+    /// <summary>Whether the request's raw path had a '.' or '..' segment (also as %2E), which Kestrel resolved before routing.</summary>
+    internal static bool HadDotSegment(HttpContext http)
     {
         var raw = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
         if (string.IsNullOrEmpty(raw))
