@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Grpc.Core;
 using ProfileGrid.Cli;
 using ProfileGrid.Contracts.V1;
 using Spectre.Console.Testing;
@@ -346,11 +347,24 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
 
     private async Task WaitForEventsAsync(string tenant, string user, long events)
     {
+        // Acknowledged is durable, not yet applied: on a busy machine the profile may not exist for a moment (NotFound).
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = user })).EventsApplied < events)
+        while (await EventsAppliedAsync(tenant, user) < events)
         {
             Assert.True(DateTime.UtcNow < deadline, $"{user} did not apply {events} events within 30 s");
             await Task.Delay(100);
+        }
+    }
+
+    private async Task<long> EventsAppliedAsync(string tenant, string user)
+    {
+        try
+        {
+            return (await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = user })).EventsApplied;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            return 0;
         }
     }
 }
