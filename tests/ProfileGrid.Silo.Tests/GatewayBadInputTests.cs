@@ -110,6 +110,20 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_post_with_no_body_and_no_content_type_is_read_as_an_empty_object()
+    {
+        // An outside probe: "POST .../experiments/x:start" as curl sends it without -d got "content type '' is not a known
+        // JSON content type". Such a request is now the empty object: the ingest route then names its missing events.
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "POST", "/v1/events:ingest");
+        Assert.True(status == HttpStatusCode.BadRequest, $"{status}: {body}");
+        Assert.StartsWith("events:", JsonDocument.Parse(body).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        using var empty = await Silo.Http.PostAsync("/v1/tenants/shop/recommender:train", null);
+        var text = await empty.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("content type", text, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task A_grpc_request_without_events_is_refused_naming_events()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop" }).ResponseAsync);

@@ -58,6 +58,9 @@ public sealed class RestJsonGuard(RequestDelegate next)
     /// <summary>The largest oversized body read (and dropped) so that its sender gets the 400 instead of a reset connection.</summary>
     private const long OversizedBodyDrainLimit = 64L * 1024 * 1024;
 
+    private static bool HasNoBody(HttpRequest request) =>
+        request.ContentLength == 0 || (request.ContentLength is null && !request.Headers.ContainsKey("Transfer-Encoding"));
+
     private static bool ExpectsContinue(HttpRequest request) =>
         request.Headers.Expect.Any(value => value is not null && value.Contains("100-continue", StringComparison.OrdinalIgnoreCase));
 
@@ -123,6 +126,15 @@ public sealed class RestJsonGuard(RequestDelegate next)
         {
             await WriteErrorAsync(http, queryProblem.ToString());
             return;
+        }
+
+        if (transcoding is not null && transcoding.HttpRule.Body.Length > 0 && HasNoBody(http.Request) && string.IsNullOrEmpty(http.Request.ContentType))
+        {
+            // An action that carries nothing (POST .../experiments/x:start, curl without -d) has no Content-Type, which
+            // transcoding refuses as "content type '' is not a known JSON content type": it is read as the empty object.
+            http.Request.ContentType = "application/json";
+            http.Request.Body = new MemoryStream("{}"u8.ToArray());
+            http.Request.ContentLength = 2;
         }
 
         if (transcoding is null || transcoding.HttpRule.Body.Length == 0 || !IsUtf8Json(http.Request))
