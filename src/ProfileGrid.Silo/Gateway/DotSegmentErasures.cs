@@ -13,7 +13,7 @@ public sealed class DotSegmentErasures(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext http)
     {
-        if (!HttpMethods.IsDelete(http.Request.Method) || !RefusalBodies.HadDotSegment(http))
+        if (!HttpMethods.IsDelete(http.Request.Method) || !GatewayPaths.HadDotSegment(http))
         {
             return next(http);
         }

@@ -93,4 +93,25 @@ internal static class GatewayPaths
 
         return builder.Append(Uri.UnescapeDataString(segment[start..])).ToString();
     }
+
+    /// <summary>Whether the request's raw path had a '.' or '..' segment (also as %2E), which Kestrel resolved before routing.</summary>
+    internal static bool HadDotSegment(HttpContext http)
+    {
+        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw))
+        {
+            return false;
+        }
+
+        var query = raw.IndexOf('?');
+        foreach (var segment in (query < 0 ? raw : raw[..query]).Split('/'))
+        {
+            if (segment.Length is > 0 and <= 6 && Uri.UnescapeDataString(segment) is "." or "..")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -29,7 +29,7 @@ public sealed class RefusalBodies(RequestDelegate next)
     {
         var request = http.Request;
         var path = request.Path.Value is { Length: > 120 } longPath ? longPath[..120] + "..." : request.Path.Value;
-        if (http.Response.StatusCode is StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed && HadDotSegment(http))
+        if (http.Response.StatusCode is StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed && GatewayPaths.HadDotSegment(http))
         {
             // "/users/./profile" arrives as "/users/profile": its 405 would advise the DELETE of a user named "profile".
             return (StatusCode.InvalidArgument,
@@ -50,26 +50,5 @@ public sealed class RefusalBodies(RequestDelegate next)
                 "Request body or parameters could not be read: send a JSON object of this route's fields (see the README) with Content-Type: application/json"),
             _ => null,
         };
-    }
-
-    /// <summary>Whether the request's raw path had a '.' or '..' segment (also as %2E), which Kestrel resolved before routing.</summary>
-    internal static bool HadDotSegment(HttpContext http)
-    {
-        var raw = http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(raw))
-        {
-            return false;
-        }
-
-        var query = raw.IndexOf('?');
-        foreach (var segment in (query < 0 ? raw : raw[..query]).Split('/'))
-        {
-            if (segment.Length is > 0 and <= 6 && Uri.UnescapeDataString(segment) is "." or "..")
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }
