@@ -298,6 +298,29 @@ public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
         Assert.Equal(1, profiles["anon:a-77"].Behavior.EventCounts["product_view"]);
     }
 
+    /// <summary>
+    /// Outside probe42: an export whose every row was rejected ended with exit code 0, so a nightly job read as a
+    /// success while nothing reached the grid.
+    /// </summary>
+    [Fact]
+    public void A_file_whose_every_row_is_rejected_ends_with_exit_code_3_and_says_so()
+    {
+        var tenant = "none-" + Guid.NewGuid().ToString("N")[..8];
+        var file = Path.Combine(_folder.FullName, "nothing.jsonl");
+        File.WriteAllLines(file,
+        [
+            """{"type":"view","ts":1291191999,"product":"sku-2"}""",
+            """{"user":"u-2","type":"wishlist","ts":1291191999,"product":"sku-2"}""",
+            """{"user":"u-3","type":"view","ts":"yesterday","product":"sku-3"}""",
+        ]);
+
+        var (exit, output) = Run(ImportArgs(tenant, file, Path.Combine(Examples, "clickstream.json")));
+
+        Assert.True(exit == 3, output);
+        Assert.Contains("none of the 3 rows could be imported", output);
+        Assert.Equal(4, File.ReadAllLines(file + ".rejects.csv").Length);
+    }
+
     [Fact]
     public async Task An_imported_order_reported_again_by_the_live_api_counts_once_and_its_product_is_the_same_item()
     {

@@ -26,6 +26,9 @@ internal static class ImportEventsCommand
     public const int Failed = 1;
     public const int BadInput = 2;
 
+    /// <summary>The file had rows and every one was rejected: a scheduled import must not read as a success.</summary>
+    public const int NothingImported = 3;
+
     /// <summary>Lines per request, besides the event count: a request stays well under the gateway's 4 MiB.</summary>
     private const int MaxLinesPerRequest = 20_000;
 
@@ -203,6 +206,11 @@ internal static class ImportEventsCommand
             if (failure is not null)
             {
                 console.MarkupLineInterpolated($"[red]error:[/] {failure}; {GrpcErrors.ImportAdvice(failedWith, sender.Acknowledged)}");
+            }
+            else if (summary.RowsRead > 0 && summary.RowsImported <= 0)
+            {
+                console.MarkupLineInterpolated($"[red]error:[/] none of the {summary.RowsRead:N0} rows could be imported; the reasons are in {rejectsPath} and above");
+                return NothingImported;
             }
 
             return outcome;
