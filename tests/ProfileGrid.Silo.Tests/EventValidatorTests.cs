@@ -656,10 +656,13 @@ public class EventValidatorTests
     }
 
     [Fact]
-    public void The_preference_write_may_still_remove_a_preference_by_key()
+    public void The_preference_write_removes_a_preference_only_with_an_empty_value_sent_as_such()
     {
-        Assert.True(_validator.TryValidatePreference(new PreferenceSet { Key = "newsletter" }, out var update, out var error), error?.ToString());
+        Assert.True(_validator.TryValidatePreference(new PreferenceSet { Key = "newsletter", Value = "" }, out var update, out var error), error?.ToString());
         Assert.Null(update!.Value);
+
+        Assert.False(_validator.TryValidatePreference(new PreferenceSet { Key = "newsletter" }, out _, out error));
+        Assert.Equal("preference.value", error!.Field);
     }
 
     [Fact]

@@ -216,6 +216,32 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_preference_without_a_value_is_refused_and_only_an_empty_value_removes_it()
+    {
+        // An outside probe (probe45): {"preference": {"key": "k"}} answered 200 and deleted the stored "k", so a missing
+        // or misspelt value ("valeu", ignored as an unknown field) erased what the user had chosen.
+        var path = $"/v1/tenants/shop/users/u-{NewId()}/preferences";
+        async Task<(HttpStatusCode Status, string Body)> PutAsync(string json)
+        {
+            using var content = new StringContent(json, Encoding.UTF8, "application/json");
+            using var response = await Silo.Http.PutAsync(path, content);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await PutAsync("{\"preference\": {\"key\": \"newsletter\", \"value\": \"weekly\"}}")).Status);
+        foreach (var json in new[] { "{\"preference\": {\"key\": \"newsletter\"}}", "{\"preference\": {\"key\": \"newsletter\", \"valeu\": \"daily\"}}" })
+        {
+            var (status, body) = await PutAsync(json);
+            Assert.True(status == HttpStatusCode.BadRequest && body.Contains("preference.value: is required when a key is set; send \\\"value\\\": \\\"\\\" to remove the preference", StringComparison.Ordinal), $"{json}: {status} {body}");
+        }
+
+        var (kept, keptBody) = await PutAsync("{\"preference\": {\"emailOptIn\": true}}");
+        Assert.True(kept == HttpStatusCode.OK && keptBody.Replace(" ", "", StringComparison.Ordinal).Contains("\"newsletter\":\"weekly\"", StringComparison.Ordinal), keptBody);
+        var (removed, removedBody) = await PutAsync("{\"preference\": {\"key\": \"newsletter\", \"value\": \"\"}}");
+        Assert.True(removed == HttpStatusCode.OK && !removedBody.Contains("newsletter", StringComparison.Ordinal), removedBody);
+    }
+
+    [Fact]
     public async Task Malformed_json_gets_400_saying_where()
     {
         var (status, body) = await PostIngestAsync("{\"tenant\": \"shop\", \"events\": [ {\"eventId\": ");
@@ -442,10 +468,10 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     [Theory]
     [InlineData("DELETE", "/v1/events:ingest", null, null, HttpStatusCode.NotFound, "path: DELETE /v1/events:ingest is not a route of this API")]
     [InlineData("GET", "/v1/nothing", null, null, HttpStatusCode.NotFound, "path: GET /v1/nothing is not a route of this API")]
-    [InlineData("GET", "/v1/tenants/../users/u/profile", null, null, HttpStatusCode.NotFound, "path: a '.' or '..' segment (also as %2E) cannot be an id")]
+    [InlineData("GET", "/v1/tenants/../users/u/profile", null, null, HttpStatusCode.BadRequest, "path: a '.' or '..' segment (also as %2E) cannot be part of an API path")]
     // An outside probe: "/users/%2E/profile" reached "/users/profile", whose 405 said "it takes DELETE" (of a user named "profile").
-    [InlineData("GET", "/v1/tenants/shop/users/%2E/profile", null, null, HttpStatusCode.MethodNotAllowed, "path: a '.' or '..' segment (also as %2E) cannot be an id: it is resolved before routing, so GET reached /v1/tenants/shop/users/profile")]
-    [InlineData("GET", "/v1/tenants/shop/users/./profile", null, null, HttpStatusCode.MethodNotAllowed, "path: a '.' or '..' segment (also as %2E) cannot be an id")]
+    [InlineData("GET", "/v1/tenants/shop/users/%2E/profile", null, null, HttpStatusCode.BadRequest, "path: a '.' or '..' segment (also as %2E) cannot be part of an API path: it is resolved before routing, so this GET would reach /v1/tenants/shop/users/profile")]
+    [InlineData("GET", "/v1/tenants/shop/users/./profile", null, null, HttpStatusCode.BadRequest, "path: a '.' or '..' segment (also as %2E) cannot be part of an API path")]
     [InlineData("PATCH", "/v1/tenants/shop/stats", null, null, HttpStatusCode.MethodNotAllowed, "method: PATCH is not allowed on /v1/tenants/shop/stats; it takes GET")]
     [InlineData("POST", "/v1/tenants/shop/users/u/profile", "{}", "application/json", HttpStatusCode.MethodNotAllowed, "method: POST is not allowed on /v1/tenants/shop/users/u/profile; it takes GET")]
     [InlineData("POST", "/v1/admin/lake/rebuild", "{}", "text/plain", HttpStatusCode.UnsupportedMediaType, "Content-Type: 'text/plain' is not accepted here")]
@@ -686,10 +712,81 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         {
             var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "DELETE", target);
             Assert.True(status == HttpStatusCode.BadRequest, $"DELETE {target}: {status} {body}");
-            Assert.StartsWith("path: a DELETE must name what it erases as it is", JsonDocument.Parse(body).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("path: a '.' or '..' segment (also as %2E) cannot be part of an API path", JsonDocument.Parse(body).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
         }
 
         Assert.Equal(1, (await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "profile" })).EventsApplied);
+    }
+
+    [Fact]
+    public async Task A_trailing_slash_or_an_empty_segment_reaches_nobody_and_erases_nobody()
+    {
+        // An outside probe (probe45): "DELETE /users/kim/" erased user "kim" while user "kim/" (sent unescaped) was
+        // meant; GET and PUT with a trailing '/' read and wrote "kim" too, as routing ignores the empty segment.
+        var tenant = "slash-" + NewId();
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = tenant, Events = { PageView("kim", "k1"), PageView("kim/", "k2"), PageView("kim/", "k3") } });
+        await WaitForProfileAsync(tenant, "kim", p => p.EventsApplied == 1);
+        await WaitForProfileAsync(tenant, "kim/", p => p.EventsApplied == 2);
+
+        foreach (var (method, target) in new[]
+        {
+            ("DELETE", $"/v1/tenants/{tenant}/users/kim/"),
+            ("GET", $"/v1/tenants/{tenant}/users/kim/profile/"),
+            ("GET", $"/v1/tenants/{tenant}/users/kim//profile"),
+            ("GET", $"/v1/tenants/{tenant}/users/kim/document/"),
+            ("PUT", $"/v1/tenants/{tenant}/users/kim/attributes/"),
+            ("GET", $"/v1/tenants/{tenant}/recommendation-rules/"),
+        })
+        {
+            var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, method, target, method == "PUT" ? "{\"demographics\": {\"country\": \"DE\"}}" : null);
+            Assert.True(status == HttpStatusCode.BadRequest, $"{method} {target}: {status} {body}");
+            Assert.StartsWith("path: an empty segment ('//', or a '/' at the end) cannot be part of an API path", JsonDocument.Parse(body).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        var kim = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "kim" });
+        Assert.Equal(1, kim.EventsApplied);
+        Assert.False(kim.Demographics.HasCountry);
+        Assert.Equal(2, (await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "kim/" })).EventsApplied);
+
+        // The user "kim/" as its id is sent in a path: escaped.
+        var (read, readBody) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/{tenant}/users/kim%2F/profile");
+        Assert.True(read == HttpStatusCode.OK && readBody.Contains("\"kim/\"", StringComparison.Ordinal), $"{read} {readBody}");
+    }
+
+    [Fact]
+    public async Task Rule_and_item_ids_that_no_path_can_name_are_refused_and_a_dot_path_replaces_no_rules()
+    {
+        // An outside probe (probe45): rule "." was accepted, and then "PUT /recommendation-rules/%2E {}" resolved to
+        // the PUT of the whole rule set and erased every rule of the tenant.
+        var tenant = "dotrules-" + NewId();
+        using (var content = new StringContent("{\"id\": \"vip\", \"action\": {\"type\": \"exclude\", \"items\": [\"i-7\"]}}", Encoding.UTF8, "application/json"))
+        {
+            using var created = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommendation-rules", content);
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
+
+        using (var content = new StringContent("{\"id\": \".\", \"action\": {\"type\": \"exclude\", \"items\": [\"i-7\"]}}", Encoding.UTF8, "application/json"))
+        {
+            using var dot = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommendation-rules", content);
+            var text = await dot.Content.ReadAsStringAsync();
+            Assert.True(dot.StatusCode == HttpStatusCode.BadRequest && text.Contains("cannot be an id: URLs resolve it as a dot segment", StringComparison.Ordinal), text);
+        }
+
+        var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "PUT", $"/v1/tenants/{tenant}/recommendation-rules/%2E", "{}");
+        Assert.True(status == HttpStatusCode.BadRequest, $"{status} {body}");
+        var (similar, similarBody) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/{tenant}/items/%2E/similar");
+        Assert.True(similar == HttpStatusCode.BadRequest, $"{similar} {similarBody}");
+        var rules = await new RecommendationService.RecommendationServiceClient(Silo.Channel).ListRulesAsync(new ListRulesRequest { Tenant = tenant });
+        Assert.Equal(["vip"], rules.Rules.Select(r => r.Id));
+
+        var upsert = await new RecommendationService.RecommendationServiceClient(Silo.Channel).UpsertItemsAsync(new UpsertItemsRequest
+        {
+            Tenant = tenant,
+            Items = { new CatalogItem { ItemId = "..", Category = "x" }, new CatalogItem { ItemId = "i1", Category = "x" } },
+        });
+        Assert.Equal(["items[0].item_id"], upsert.Rejected.Select(r => r.Field));
+        var ingest = await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = tenant, Events = { new WireEvent { EventId = "d1", Type = "product_view", UserId = "u1", OccurredAt = Recently(), Source = "web", Product = new ProductAction { ProductId = ".", Category = "x" } } } });
+        Assert.Contains("cannot be an id", Assert.Single(ingest.Rejected).Reason);
     }
 
     [Fact]

@@ -70,6 +70,9 @@ public static class CatalogValidator
             ? $"'{TextChecks.Truncate(itemId)}' begins or ends with white space; item ids are matched exactly, so send it without"
             : null;
 
+    /// <summary>Why an item id cannot name an item as it is (white space at an end, or a dot segment); null when it can.</summary>
+    public static string? ItemIdShapeProblem(string itemId) => WhiteSpaceProblem(itemId) ?? TextChecks.DotSegmentProblem(itemId);
+
     public static CatalogValidation Validate(IReadOnlyList<CatalogItemUpsert?> items)
     {
         ArgumentNullException.ThrowIfNull(items);
@@ -118,7 +121,7 @@ public static class CatalogValidator
         var before = problems.Count;
         void Fail(string field, string reason) => problems.Add(new FieldProblem($"{path}.{field}", reason));
 
-        if ((TextChecks.IdProblem(upsert.ItemId, MaxItemIdLength) ?? WhiteSpaceProblem(upsert.ItemId!)) is { } idProblem)
+        if ((TextChecks.IdProblem(upsert.ItemId, MaxItemIdLength) ?? ItemIdShapeProblem(upsert.ItemId!)) is { } idProblem)
         {
             Fail("item_id", idProblem);
         }

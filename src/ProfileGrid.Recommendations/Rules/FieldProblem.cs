@@ -37,6 +37,10 @@ internal static class TextChecks
         return HasControlCharacters(value) ? "contains control characters" : null;
     }
 
+    /// <summary>Why "." or ".." cannot be an id that REST paths name (URLs resolve them as dot segments); null for any other.</summary>
+    public static string? DotSegmentProblem(string? id) =>
+        id is "." or ".." ? $"'{id}' cannot be an id: URLs resolve it as a dot segment, so no REST path could name it" : null;
+
     /// <summary>Optional free text: at most <paramref name="maxLength"/> characters. Null when fine.</summary>
     public static string? TextProblem(string? value, int maxLength) =>
         value is not null && value.Length > maxLength ? $"is {value.Length} characters long; the limit is {maxLength}" : null;

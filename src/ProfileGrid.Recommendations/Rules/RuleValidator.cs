@@ -72,7 +72,7 @@ public static class RuleValidator
     {
         void Fail(string field, string reason) => problems.Add(new FieldProblem($"{path}.{field}", reason));
 
-        if (rule.Id is not null && TextChecks.IdProblem(rule.Id, RuleLimits.MaxRuleIdLength) is { } idProblem)
+        if (rule.Id is not null && (TextChecks.IdProblem(rule.Id, RuleLimits.MaxRuleIdLength) ?? TextChecks.DotSegmentProblem(rule.Id)) is { } idProblem)
         {
             Fail("id", idProblem);
         }
@@ -280,7 +280,7 @@ public static class RuleValidator
             var seen = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < items.Count; i++)
             {
-                if ((TextChecks.IdProblem(items[i], RuleLimits.MaxItemIdLength) ?? Catalog.CatalogValidator.WhiteSpaceProblem(items[i])) is { } problem)
+                if ((TextChecks.IdProblem(items[i], RuleLimits.MaxItemIdLength) ?? Catalog.CatalogValidator.ItemIdShapeProblem(items[i])) is { } problem)
                 {
                     Fail($"{field}[{i}]", problem);
                 }

@@ -43,7 +43,7 @@ public sealed class TenantAccessInterceptor : Interceptor
 
         if (request is IMessage message && message.Descriptor.FindFieldByName("tenant") is { FieldType: FieldType.String } field)
         {
-            var tenant = GatewayPaths.FromPath((string)field.Accessor.GetValue(message), context, "tenant");
+            var tenant = GatewayPaths.RoutedValue((string)field.Accessor.GetValue(message), context, "tenant");
             // An empty tenant reaches nothing: the service refuses it with its own words (InvalidArgument).
             if (tenant.Length > 0 && !identity.Allows(tenant))
             {

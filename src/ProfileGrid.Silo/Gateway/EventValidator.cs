@@ -222,7 +222,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
     public bool TryValidatePreference(PreferenceSet? preference, out PreferenceUpdate? update, out FieldError? error)
     {
         var check = new Checker(string.Empty);
-        // A direct write may remove a preference (a key without a value); an event must say what was set.
+        // A direct write may remove a preference (a key with an empty value); an event must say what was set.
         update = Preference(preference, "preference", requireValue: false, check);
         error = check.Error;
         return error is null;
@@ -650,6 +650,11 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
         {
             check.Fail(at + ".value", "is required when a key is set (a preference_set event records what was chosen)");
         }
+        else if (!string.IsNullOrEmpty(wire.Key) && !wire.HasValue)
+        {
+            // Only an explicit "" removes: a missing or misspelt value must not delete what the user chose.
+            check.Fail(at + ".value", "is required when a key is set; send \"value\": \"\" to remove the preference");
+        }
 
         return new PreferenceUpdate
         {
@@ -734,12 +739,13 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
 
         /// <summary>
         /// A product (item) id: an id without white space at either end, because ids are matched exactly and the catalog
-        /// refuses such ids too: " i1 " in an event would otherwise be another item than the "i1" the catalog holds.
+        /// refuses such ids too: " i1 " in an event would otherwise be another item than the "i1" the catalog holds. Nor
+        /// "." or "..", which the catalog refuses because no REST path can name them.
         /// </summary>
         public string? ProductId(string? value, string field, int maxLength)
         {
             var id = Id(value, field, maxLength);
-            if (id is not null && ProfileGrid.Recommendations.Catalog.CatalogValidator.WhiteSpaceProblem(id) is { } problem)
+            if (id is not null && ProfileGrid.Recommendations.Catalog.CatalogValidator.ItemIdShapeProblem(id) is { } problem)
             {
                 Fail(field, problem);
                 return null;

@@ -12,18 +12,72 @@ namespace ProfileGrid.Silo.Gateway;
 /// </summary>
 internal static class GatewayPaths
 {
+    /// <summary>
+    /// A path value of a transcoded method, decoded once; a REST path that does not name anything as it is
+    /// (<see cref="AmbiguityOf"/>) is refused with InvalidArgument.
+    /// </summary>
     public static string FromPath(string value, ServerCallContext context, string parameter)
     {
         var http = context.GetHttpContext();
-        var contentType = http.Request.ContentType;
-        var isGrpc = contentType is not null && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
-        return isGrpc ? value : FromRawPath(http, parameter) ?? value;
+        if (!IsGrpc(http) && AmbiguityOf(http) is { } ambiguity)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ambiguity));
+        }
+
+        return RoutedValue(value, context, parameter);
     }
+
+    /// <summary>
+    /// The value the route names, never refused: what the access check judges (it runs before the method, and a foreign
+    /// key is told so before anything about the path).
+    /// </summary>
+    public static string RoutedValue(string value, ServerCallContext context, string parameter)
+    {
+        var http = context.GetHttpContext();
+        return IsGrpc(http) ? value : FromRawPath(http, parameter) ?? value;
+    }
+
+    /// <summary>A gRPC call proper: HTTP/2 with a gRPC content type (a REST request that only says "application/grpc" is not one).</summary>
+    private static bool IsGrpc(HttpContext http) =>
+        HttpProtocol.IsHttp2(http.Request.Protocol)
+        && http.Request.ContentType is { } contentType && contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Why an API path (<c>/v1/...</c>) reaches something other than what it spells, or null when it does not:
+    /// <list type="bullet">
+    /// <item>a '.' or '..' segment (also as <c>%2E</c>), resolved before routing: <c>/users/%2E/profile</c> reached the
+    /// user named "profile", <c>/items/%2E/similar</c> the item named "similar", and a PUT of
+    /// <c>/recommendation-rules/%2E</c> replaced every rule of the tenant;</item>
+    /// <item>an empty segment, a trailing '/' included, which routing ignores: <c>DELETE /users/kim/</c> erased user "kim"
+    /// while the client meant "kim/" sent unescaped.</item>
+    /// </list>
+    /// No id can be empty or a dot segment, so such a path never names anything as it is.
+    /// </summary>
+    internal static string? AmbiguityOf(HttpContext http)
+    {
+        var routed = http.Request.Path.Value ?? "";
+        if (RawPath(http) is not { } raw || !IsApiPath(raw) && !IsApiPath(routed))
+        {
+            return null;
+        }
+
+        if (HasDotSegment(raw))
+        {
+            var shown = routed.Length > 120 ? routed[..120] + "..." : routed;
+            return $"path: a '.' or '..' segment (also as %2E) cannot be part of an API path: it is resolved before routing, so this {http.Request.Method} would reach {shown}, not what it names; no id can be '.' or '..'";
+        }
+
+        return HasEmptySegment(raw)
+            ? "path: an empty segment ('//', or a '/' at the end) cannot be part of an API path: routing would ignore it and reach another resource; ids are never empty, and a '/' inside an id is sent as %2F"
+            : null;
+    }
+
+    private static bool IsApiPath(string path) => path.StartsWith("/v1/", StringComparison.Ordinal) || path == "/v1";
 
     /// <summary>The route parameter <paramref name="parameter"/> as the client wrote it, decoded once; null when not in the path.</summary>
     public static string? FromRawPath(HttpContext http, string parameter)
     {
-        if (http.GetEndpoint() is not RouteEndpoint endpoint || http.Features.Get<IHttpRequestFeature>()?.RawTarget is not { } rawTarget)
+        if (http.GetEndpoint() is not RouteEndpoint endpoint || RawPath(http) is not { } path)
         {
             return null;
         }
@@ -36,21 +90,6 @@ internal static class GatewayPaths
             {
                 index = i;
             }
-        }
-
-        // A request target has no fragment: Kestrel reads a '#' as a character of the path, so only '?' ends it here too.
-        var path = rawTarget;
-        var query = path.IndexOf('?');
-        if (query >= 0)
-        {
-            path = path[..query];
-        }
-
-        if (!path.StartsWith('/') && path.Contains("://", StringComparison.Ordinal))
-        {
-            // Absolute form (through a proxy): drop scheme and authority. An origin-form path may hold "://" as text.
-            var start = path.IndexOf('/', path.IndexOf("://", StringComparison.Ordinal) + 3);
-            path = start < 0 ? "/" : path[start..];
         }
 
         var segments = path.TrimStart('/').Split('/');
@@ -94,17 +133,41 @@ internal static class GatewayPaths
         return builder.Append(Uri.UnescapeDataString(segment[start..])).ToString();
     }
 
-    /// <summary>Whether the request's raw path had a '.' or '..' segment (also as %2E), which Kestrel resolved before routing.</summary>
-    internal static bool HadDotSegment(HttpContext http)
+    /// <summary>
+    /// The request's raw path as the client wrote it (escapes kept), without the query, in origin form; null when the
+    /// server has no raw target. A request target has no fragment: Kestrel reads a '#' as a character of the path, so
+    /// only '?' ends it here too.
+    /// </summary>
+    internal static string? RawPath(HttpContext http)
     {
-        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(raw))
+        if (http.Features.Get<IHttpRequestFeature>()?.RawTarget is not { Length: > 0 } path)
         {
-            return false;
+            return null;
         }
 
-        var query = raw.IndexOf('?');
-        foreach (var segment in (query < 0 ? raw : raw[..query]).Split('/'))
+        var query = path.IndexOf('?');
+        if (query >= 0)
+        {
+            path = path[..query];
+        }
+
+        if (!path.StartsWith('/') && path.Contains("://", StringComparison.Ordinal))
+        {
+            // Absolute form (through a proxy): drop scheme and authority. An origin-form path may hold "://" as text.
+            var start = path.IndexOf('/', path.IndexOf("://", StringComparison.Ordinal) + 3);
+            path = start < 0 ? "/" : path[start..];
+        }
+
+        return path;
+    }
+
+    /// <summary>Whether the request's raw path had a '.' or '..' segment (also as %2E), which Kestrel resolved before routing.</summary>
+    internal static bool HadDotSegment(HttpContext http) => RawPath(http) is { } path && HasDotSegment(path);
+
+    /// <summary>Whether a raw path has a '.' or '..' segment, also escaped ("%2E", "%2e%2E").</summary>
+    internal static bool HasDotSegment(string rawPath)
+    {
+        foreach (var segment in rawPath.Split('/'))
         {
             if (segment.Length is > 0 and <= 6 && Uri.UnescapeDataString(segment) is "." or "..")
             {
@@ -114,4 +177,8 @@ internal static class GatewayPaths
 
         return false;
     }
+
+    /// <summary>Whether a raw path has an empty segment after its leading '/': "a//b", or a '/' at the end.</summary>
+    internal static bool HasEmptySegment(string rawPath) =>
+        rawPath.Length > 1 && (rawPath.EndsWith('/') || rawPath.AsSpan(1).Contains("//", StringComparison.Ordinal));
 }

@@ -66,7 +66,7 @@ public static class GatewayHostingExtensions
         app.UseMiddleware<PathEncodingGuard>();
         app.UseRouting();
         app.UseProfileGridAccess();
-        app.UseMiddleware<DotSegmentErasures>();
+        app.UseMiddleware<AmbiguousPathRefusals>();
         app.UseMiddleware<RestJsonGuard>();
         app.MapGrpcService<ProfileGatewayService>();
         app.MapGrpcService<SegmentServiceImpl>();
