@@ -50,6 +50,40 @@ public class EventValidatorTests
         Assert.Equal(TimeSpan.Zero, validated.OccurredAt.Offset);
     }
 
+    [Fact]
+    public void A_session_start_landing_page_is_checked_like_a_page_view_and_kept()
+    {
+        // An outside probe (probe45): a session_start's page.url of 2,049 characters was accepted unchecked, then dropped.
+        WireEvent SessionStart(string url) => new()
+        {
+            EventId = "s-1", Type = "session_start", UserId = "u-1", OccurredAt = "2026-11-28T11:00:00Z", Source = "web",
+            Page = new PageView { Url = url },
+        };
+
+        Assert.Equal("events[3].page.url", Rejection(SessionStart(new string('a', 2049))).Field);
+        Assert.True(_validator.TryValidate(SessionStart("https://shop.example/landing"), "shop", "events[0]", out var validated, out var error), error?.ToString());
+        Assert.Equal("https://shop.example/landing", validated!.Page!.Url);
+    }
+
+    [Fact]
+    public void A_nul_character_in_text_is_refused_naming_the_field_while_tabs_and_line_breaks_stay()
+    {
+        // An outside probe (probe45): U+0000 in titles, categories and queries was stored and exported as it came.
+        var wire = Purchase();
+        wire.Purchase.Lines[0].Category = "sho\0es";
+        var rejection = Rejection(wire);
+        Assert.Equal("events[3].purchase.lines[0].category", rejection.Field);
+        Assert.Equal("holds a NUL character (U+0000) at position 3", rejection.Reason);
+
+        var page = new WireEvent
+        {
+            EventId = "p-1", Type = "page_view", UserId = "u-1", OccurredAt = "2026-11-28T11:00:00Z", Source = "web",
+            Page = new PageView { Url = "/", Title = "Spring\tsale\r\nup to 50%" },
+        };
+        Assert.True(_validator.TryValidate(page, "shop", "events[0]", out var validated, out var error), error?.ToString());
+        Assert.Equal("Spring\tsale\r\nup to 50%", validated!.Page!.Title);
+    }
+
     private static WireEvent Refund() => new()
     {
         EventId = "e-r",

@@ -152,6 +152,10 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
             case EventKind.PageView:
                 page = Page(wire.Page, check);
                 break;
+            case EventKind.SessionStart when wire.Page is not null:
+                // The landing page, optional: checked as a page view's, not taken unchecked and then dropped.
+                page = Page(wire.Page, check);
+                break;
             case EventKind.ProductView or EventKind.AddToCart or EventKind.RemoveFromCart:
                 product = Product(wire.Product, kind.Value, check);
                 break;
@@ -817,8 +821,21 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
                 return null;
             }
 
+            if (NulProblem(value) is { } nul)
+            {
+                Fail(field, nul);
+                return null;
+            }
+
             return value;
         }
+
+        /// <summary>
+        /// Text may hold tabs, line breaks and any other character a real export carries, but not U+0000: it is no
+        /// character of any text, ends strings in C tools and databases, and was stored and exported as it came.
+        /// </summary>
+        private static string? NulProblem(string value) =>
+            value.IndexOf('\0', StringComparison.Ordinal) is var at and >= 0 ? $"holds a NUL character (U+0000) at position {at}" : null;
 
         public string? Category(string? value, string field, int maxLength) =>
             Text(value, field, maxLength)?.Trim().ToLowerInvariant() is { Length: > 0 } category ? category : null;
@@ -992,6 +1009,12 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
                 if (value.Length > maxLength)
                 {
                     Fail($"{field}[{key}]", $"is {value.Length} characters long; the limit is {maxLength}");
+                    return null;
+                }
+
+                if ((NulProblem(key) ?? NulProblem(value)) is { } nul)
+                {
+                    Fail($"{field}[{Truncate(key.Replace('\0', ' '))}]", nul);
                     return null;
                 }
             }
