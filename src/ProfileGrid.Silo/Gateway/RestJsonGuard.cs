@@ -37,6 +37,10 @@ public sealed class RestJsonGuard(RequestDelegate next)
         "profilegrid.v1.RecommendationService.TrainRecommender",
         "profilegrid.v1.RecommendationService.EvaluateRecommender",
 
+        // A misspelt "demographcs" or "valeu" would answer 200 and change nothing (or, for a preference, remove it).
+        "profilegrid.v1.ProfileGateway.UpsertAttributes",
+        "profilegrid.v1.ProfileGateway.SetPreferences",
+
         // A misspelt "trafic" or "targetting" would start an experiment on everyone.
         "profilegrid.v1.ExperimentService.CreateExperiment",
         "profilegrid.v1.ExperimentService.UpdateExperiment",
@@ -125,6 +129,21 @@ public sealed class RestJsonGuard(RequestDelegate next)
         if (transcoding is not null && (CheckRoute(http, transcoding) ?? CheckQuery(http, transcoding)) is { } queryProblem)
         {
             await WriteErrorAsync(http, queryProblem.ToString());
+            return;
+        }
+
+        if (transcoding is not null && transcoding.HttpRule.Body.Length > 0
+            && http.Request.Headers.ContentEncoding.ToString() is { Length: > 0 } encoding && !string.Equals(encoding, "identity", StringComparison.OrdinalIgnoreCase))
+        {
+            // Read as it came, a gzip body was "not UTF-8 (byte 2 ...)", which sends its sender looking in the wrong place.
+            http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            http.Response.ContentType = "application/json; charset=utf-8";
+            await http.Response.WriteAsync(JsonSerializer.Serialize(new
+            {
+                code = (int)StatusCode.InvalidArgument,
+                message = $"Content-Encoding: '{encoding}' is not accepted; send the JSON body uncompressed (no Content-Encoding header)",
+                details = Array.Empty<object>(),
+            }));
             return;
         }
 
