@@ -194,6 +194,24 @@ public sealed class EndpointSettings
 
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>Address other silos reach this one at (AzureTable clustering); empty: this machine's own address.</summary>
+    /// <summary>
+    /// Address other silos reach this one at (AzureTable clustering); empty: the listen address when it is one address
+    /// (the default 127.0.0.1: silos on one machine), this machine's own when it listens on all (0.0.0.0, a container).
+    /// </summary>
     public string? AdvertisedAddress { get; set; }
+
+    /// <summary>
+    /// The address to advertise, or null for Orleans' choice (this machine's own). Advertising the machine's address
+    /// while listening on loopback only made a second silo on the same machine unreachable: the first declared it dead.
+    /// </summary>
+    public System.Net.IPAddress? EffectiveAdvertisedAddress()
+    {
+        if (!string.IsNullOrEmpty(AdvertisedAddress))
+        {
+            return System.Net.IPAddress.Parse(AdvertisedAddress);
+        }
+
+        var listen = System.Net.IPAddress.Parse(ListenAddress);
+        return listen.Equals(System.Net.IPAddress.Any) || listen.Equals(System.Net.IPAddress.IPv6Any) ? null : listen;
+    }
 }

@@ -233,10 +233,9 @@ public static class SiloProviders
 
         silo.Configure<EndpointOptions>(o =>
         {
-            // Without an advertised address Orleans picks this machine's own, which is what a container needs.
-            if (!string.IsNullOrEmpty(endpoints.AdvertisedAddress))
+            if (endpoints.EffectiveAdvertisedAddress() is { } advertised)
             {
-                o.AdvertisedIPAddress = System.Net.IPAddress.Parse(endpoints.AdvertisedAddress);
+                o.AdvertisedIPAddress = advertised;
             }
 
             o.SiloPort = endpoints.SiloPort;
