@@ -1,3 +1,4 @@
+using Grpc.Core;
 using ProfileGrid.Contracts.V1;
 
 namespace ProfileGrid.Silo.Tests;
@@ -49,7 +50,15 @@ public class RecommendationGridTests(AzuriteFixture azurite, ITestOutputHelper o
         string[] variantsBefore;
         try
         {
-            tenant = await ShopScenario.FeedAsync(first, "rec-grid");
+            tenant = await ShopScenario.FeedAsync(first, "rec-grid", train: false);
+
+            // An outside probe: a silo that had answered "no recommender model yet" answered so again to its first request
+            // after a model was trained through another silo (its cached snapshot served stale while it refreshed).
+            var untrained = await Assert.ThrowsAsync<RpcException>(() => AliceAsync(second, tenant));
+            Assert.Equal(StatusCode.FailedPrecondition, untrained.StatusCode);
+            await Recommendations(first).TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.Equal(1, (await AliceAsync(second, tenant)).ModelVersion);
             var rule = new PutRuleRequest
             {
                 Tenant = tenant,

@@ -108,10 +108,13 @@ public sealed partial class RecommendationServing(
                 }
 
                 refresh = entry.Refresh;
-                if (entry.Snapshot is not null && !entry.MustWait)
+                if (entry.Snapshot is { Package: not null } && !entry.MustWait)
                 {
                     return entry.Snapshot; // stale for at most a refresh interval; the refresh runs meanwhile
                 }
+
+                // A snapshot without a model is not served stale: a model trained through another silo since would be
+                // answered "no recommender model yet: train one" (an outside probe, on every silo's first request).
             }
 
             await refresh;
