@@ -15,7 +15,8 @@ namespace ProfileGrid.Silo.Gateway;
 /// claim done once is remembered per silo (bounded), so a logged-in user's stream does not ask the graph again.
 /// </summary>
 public sealed partial class IdentityResolver(
-    IClusterClient cluster, IOptions<IdentityOptions> options, Hosting.HostSettings settings, TimeProvider clock, ILogger<IdentityResolver> logger)
+    IClusterClient cluster, IOptions<IdentityOptions> options, Hosting.HostSettings settings, TimeProvider clock,
+    ProfileGrid.Grains.Privacy.PrivacyFilters privacy, ILogger<IdentityResolver> logger)
 {
     private readonly IdentityOptions _options = options.Value;
 
@@ -37,6 +38,17 @@ public sealed partial class IdentityResolver(
         var claims = new List<IdentityClaim>();
         var seen = new HashSet<(string, string, string)>();
         var now = clock.GetUtcNow();
+        var filters = new Dictionary<string, ProfileGrid.Grains.Privacy.PrivacyFilter>(StringComparer.Ordinal);
+        if (!_done.IsEmpty)
+        {
+            // A claim remembered here may be of a user erased since (through any silo): the graph forgot it, so it is asked
+            // again. The silo's privacy filter knows erasures at once; a tenant without any costs one field read.
+            foreach (var tenant in events.Select(e => e.Tenant).Distinct(StringComparer.Ordinal))
+            {
+                filters[tenant] = await privacy.ForTenantAsync(tenant);
+            }
+        }
+
         foreach (var e in events)
         {
             if (e.AnonymousId is { } anonymous && !e.UserId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal))
@@ -76,13 +88,18 @@ public sealed partial class IdentityResolver(
         void Add(UserEvent e, string kind, string? value)
         {
             if (string.IsNullOrEmpty(value) || !seen.Add((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId))
-                || _done.ContainsKey((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId)))
+                || (_done.ContainsKey((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId)) && !ErasedSince(e.Tenant, e.UserId, kind, value)))
             {
                 return;
             }
 
             claims.Add(new IdentityClaim(e.Tenant, kind, value, e.UserId, e.EventId, WireNames.Of(e.Source), now));
         }
+
+        bool ErasedSince(string tenant, string userId, string kind, string value) =>
+            filters.TryGetValue(tenant, out var filter) && !filter.IsEmpty
+            && (filter.ErasedBefore(userId) is not null
+                || (kind == IdentifierKinds.Anonymous && filter.ErasedBefore(EventValidator.AnonymousPrefix + value) is not null));
     }
 
     [LoggerMessage(EventId = 1030, Level = LogLevel.Debug, Message = "Identity: a {Kind} claim in tenant {Tenant} merged two profiles")]

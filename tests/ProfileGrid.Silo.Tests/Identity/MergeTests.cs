@@ -162,6 +162,32 @@ public class MergeTests(IdentitySiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_user_erased_and_returning_with_the_same_device_is_merged_again_by_the_silo_that_saw_the_first_login()
+    {
+        // An outside probe (probe44): the gateway remembers claims it made (per silo), and after an erasure it went on
+        // skipping the returning user's login, so the visitor stayed a separate profile on that silo only.
+        var tenant = NewId("ide-");
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var before = DateTimeOffset.UtcNow.AddMinutes(-10);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", null, anonymous, before)]);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", user, anonymous, before.AddMinutes(1))]);
+        await WaitForAsync(Silo, tenant, user, 2);
+        Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+
+        var receipt = await Silo.Client.DeleteUserAsync(new DeleteUserRequest { Tenant = tenant, UserId = user });
+        Assert.Contains("anon:" + anonymous, receipt.ProfilesErased);
+
+        var after = DateTimeOffset.UtcNow.AddSeconds(1);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", null, anonymous, after)]);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, 1);
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", user, anonymous, after.AddSeconds(1))]);
+
+        var returning = await WaitForAsync(Silo, tenant, user, 2);
+        Assert.Equal(2, returning.EventsApplied);
+        Assert.Equal(["anon:" + anonymous], (await IdentityAsync(Silo, tenant, user)).GetProperty("members").EnumerateArray().Select(m => m.GetString()!).ToArray());
+    }
+
+    [Fact]
     public async Task An_anonymous_id_seen_with_a_second_user_is_a_conflict_not_a_merge()
     {
         var tenant = NewId("idc-");
