@@ -83,7 +83,9 @@ public class StatsApiTests
         }
 
         var shopUsers = shopEvents.Select(UserKey).Distinct().ToArray();
-        var shop = await WaitForAsync(silo, Shop, s => Int(s, "profiles", "eventsApplied") == shopEvents.Count && Int(s, "ingest", "duplicates") == repeated.Events.Count);
+        // The count is the feature shards' (profiles push there when they write their state), a write-behind after the rest.
+        var shop = await WaitForAsync(silo, Shop, s => Int(s, "profiles", "eventsApplied") == shopEvents.Count && Int(s, "ingest", "duplicates") == repeated.Events.Count
+            && Int(s, "profiles", "count") == shopUsers.Length);
         var profiles = shop.GetProperty("profiles");
         Assert.Equal(shopUsers.Length, profiles.GetProperty("count").GetInt64());
         // New today: first events since 00:00 UTC, by when they happened; the veterans' import and the year's older
@@ -129,8 +131,8 @@ public class StatsApiTests
         Assert.Equal(3, staleness["> 1 y"]);
 
         // The second tenant: its own figures, all of them years old.
-        var archive = await WaitForAsync(silo, Archive, s => Int(s, "profiles", "eventsApplied") == archiveEvents.Count);
         var archiveUsers = archiveEvents.Select(UserKey).Distinct().Count();
+        var archive = await WaitForAsync(silo, Archive, s => Int(s, "profiles", "eventsApplied") == archiveEvents.Count && Int(s, "profiles", "count") == archiveUsers);
         Assert.Equal(archiveUsers, archive.GetProperty("profiles").GetProperty("count").GetInt64());
         Assert.Equal(0, archive.GetProperty("profiles").GetProperty("newToday").GetInt64());
         Assert.Equal(archiveUsers, archive.GetProperty("profiles").GetProperty("addedToday").GetInt64());

@@ -17,10 +17,16 @@ namespace ProfileGrid.Grains.Stats;
 public sealed partial class TenantStatsGrain(
     [PersistentState("stats", ProfileStores.Segments)] IPersistentState<TenantStatsState> state,
     IOptions<StatsOptions> options,
+    IOptions<Segments.SegmentationOptions> segmentation,
     TimeProvider clock,
     ILogger<TenantStatsGrain> logger) : Grain, ITenantStatsGrain
 {
+    /// <summary>How long the shards' profile count is reused: reads (the dashboard every few seconds) ask them at most this often.</summary>
+    private static readonly TimeSpan StoredCountMaxAge = TimeSpan.FromSeconds(5);
+
     private readonly StatsOptions _options = options.Value;
+    private long? _storedProfiles;
+    private DateTimeOffset _storedAt;
     private readonly Dictionary<string, long> _recommendedAt = new(StringComparer.Ordinal);
     private bool _itemsCapped;
     private bool _dirty;
@@ -48,23 +54,59 @@ public sealed partial class TenantStatsGrain(
         return Task.CompletedTask;
     }
 
-    Task<TenantStatsView?> ITenantStatsGrain.GetStatsAsync()
+    async Task<TenantStatsView?> ITenantStatsGrain.GetStatsAsync()
     {
-        if (state.State.IsEmpty)
+        var stored = await StoredProfilesAsync();
+        if (state.State.IsEmpty && stored is not > 0)
         {
-            return Task.FromResult<TenantStatsView?>(null);
+            return null;
         }
 
         var now = clock.GetUtcNow();
         var items = RecommendedSince(now.AddDays(-1));
-        return Task.FromResult<TenantStatsView?>(state.State.View(this.GetPrimaryKeyString(), now, _options, items, _itemsCapped));
+        return state.State.View(this.GetPrimaryKeyString(), now, _options, items, _itemsCapped, stored);
     }
 
     Task<StatsSeriesView?> ITenantStatsGrain.GetSeriesAsync(bool hourly) =>
         Task.FromResult(state.State.IsEmpty ? null : state.State.Series(hourly, clock.GetUtcNow()));
 
-    Task<TenantSummary?> ITenantStatsGrain.GetSummaryAsync() =>
-        Task.FromResult(state.State.IsEmpty ? null : new TenantSummary(this.GetPrimaryKeyString(), state.State.Profiles, state.State.LastEventAt));
+    async Task<TenantSummary?> ITenantStatsGrain.GetSummaryAsync()
+    {
+        var stored = await StoredProfilesAsync();
+        return state.State.IsEmpty && stored is not > 0
+            ? null
+            : new TenantSummary(this.GetPrimaryKeyString(), stored ?? state.State.Profiles, state.State.LastEventAt);
+    }
+
+    /// <summary>
+    /// The tenant's profiles as its feature shards hold them: every profile pushes its features there when it writes its
+    /// state, merged and erased ones are taken out, and a profile replayed after a crash pushes again, so the count is
+    /// right after a crash where the collected deltas are not (an outside probe: 82 where 1,362 profiles existed, after a
+    /// silo was killed 8 s into a tenant's first load). It trails the deltas by a profile's write-behind. Null when the
+    /// shards could not be asked and none answered before.
+    /// </summary>
+    private async Task<long?> StoredProfilesAsync()
+    {
+        var now = clock.GetUtcNow();
+        if (_storedProfiles is { } cached && now - _storedAt < StoredCountMaxAge)
+        {
+            return cached;
+        }
+
+        try
+        {
+            var tenant = this.GetPrimaryKeyString();
+            var counts = await Task.WhenAll(Enumerable.Range(0, segmentation.Value.Shards)
+                .Select(i => GrainFactory.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, i)).CountAsync()));
+            (_storedProfiles, _storedAt) = (counts.Sum(c => (long)c), now);
+        }
+        catch (Exception ex)
+        {
+            LogShardCountFailed(this.GetPrimaryKeyString(), ex);
+        }
+
+        return _storedProfiles;
+    }
 
     /// <summary>Items served in the last 24 h with the minute they were last served; bounded by <see cref="StatsOptions.MaxTrackedItems"/>.</summary>
     private void NoteItems(string[] items, DateTimeOffset now)
@@ -126,6 +168,9 @@ public sealed partial class TenantStatsGrain(
 
     [LoggerMessage(EventId = 3601, Level = LogLevel.Warning, Message = "Stats of tenant {Tenant}: writing the state failed; will try again")]
     private partial void LogWriteFailed(string tenant, Exception exception);
+
+    [LoggerMessage(EventId = 3604, Level = LogLevel.Warning, Message = "Stats of tenant {Tenant}: the feature shards' profile count could not be read; the collected count is shown")]
+    private partial void LogShardCountFailed(string tenant, Exception exception);
 }
 
 /// <summary>The tenants statistics were collected for (key: 0): registered once per new tenant per silo.</summary>

@@ -207,7 +207,12 @@ public sealed class TenantStatsState
         : key < CompactedBeforeHour ? StatsBuckets.HourStart(key).AddHours(12)
         : StatsBuckets.HourStart(key).AddMinutes(30);
 
-    public TenantStatsView View(string tenant, DateTimeOffset now, StatsOptions options, long itemsRecommended24h, bool itemsCapped)
+    /// <param name="storedProfiles">
+    /// The profiles the feature shards hold (null when they could not be asked): shown as the count, since the deltas
+    /// behind <see cref="Profiles"/> are lost with a crash and never counted again. The shares keep the delta count their
+    /// numerators come from.
+    /// </param>
+    public TenantStatsView View(string tenant, DateTimeOffset now, StatsOptions options, long itemsRecommended24h, bool itemsCapped, long? storedProfiles = null)
     {
         Compact(now);
         var staleness = new long[StatsBuckets.Staleness.Length];
@@ -239,7 +244,7 @@ public sealed class TenantStatsState
         var (version, sizes) = SegmentSizes();
 
         var profiles = new ProfileStatsView(
-            Profiles,
+            storedProfiles ?? Profiles,
             newToday,
             addedToday,
             Profiles <= 0 ? 0 : Math.Round(Math.Clamp((double)dormant / Profiles, 0, 1), 6),
