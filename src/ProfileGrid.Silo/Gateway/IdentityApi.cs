@@ -1,4 +1,5 @@
 using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Identity;
 using ProfileGrid.Silo.Access;
 using static ProfileGrid.Silo.Gateway.RestEndpoints;
@@ -29,7 +30,17 @@ public static class IdentityApi
             return TypedResults.BadRequest(new ErrorBody(error!.ToString()));
         }
 
-        return TypedResults.Json(await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString()).GetAsync(), StatsApi.Json);
+        var key = new ProfileKey(tenant, userId).ToString();
+        var view = await grains.GetGrain<IIdentityGrain>(key).GetAsync();
+        if (view is { MergedInto: null, Identifiers: [], Members: [], Merges: [], Conflicts: [] }
+            && await grains.GetGrain<IUserProfileGrain>(key).GetViewAsync(null) is null)
+        {
+            // Nothing known of the user (never seen, or erased): as the profile read answers, not an empty record that
+            // reads as "a user without identifiers".
+            return TypedResults.NotFound(new ErrorBody($"No profile or identity record for user '{userId}' in tenant '{tenant}'."));
+        }
+
+        return TypedResults.Json(view, StatsApi.Json);
     }
 
     private static async Task<IResult> GetMergeAsync(HttpContext http, string tenant, string mergeId, IGrainFactory grains, EventValidator validator)
