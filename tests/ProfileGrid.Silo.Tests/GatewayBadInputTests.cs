@@ -534,6 +534,8 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     [InlineData("/v1/tenants/shop/users/nobody-{0}/document", HttpStatusCode.NotFound)]
     [InlineData("/v1/tenants/shop/users/nobody-{0}/document?asOf=yesterday", HttpStatusCode.BadRequest)]
     [InlineData("/v1/tenants/shop/identity/merges/no such merge {0}", HttpStatusCode.BadRequest)]
+    // An outside probe (probe44): an unknown or erased user's identity was 200 with an empty record.
+    [InlineData("/v1/tenants/shop/identity/nobody-{0}", HttpStatusCode.NotFound)]
     public async Task Every_rest_error_says_what_is_wrong_under_message(string pathFormat, HttpStatusCode expected)
     {
         // Found by a black-box run: the plain REST routes answered {"error": ...}, the transcoded ones {"code", "message"}.
@@ -613,6 +615,9 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     [InlineData("0000000000 0000000000", null, "(request): more than one message was sent to a unary method")]
     [InlineData("0100000002 0A00", null, "(request): the message is flagged compressed but the request has no grpc-encoding header")]
     [InlineData("0100000002 0A00", "gzip", "(request): the message could not be decompressed as gzip")]
+    // An outside probe (probe45): a length prefix of 2^31 or more was Unknown, "Exception was thrown by handler.".
+    [InlineData("00FFFFFFFF 0A00", null, "(request): the gRPC frame could not be read: its length prefix is larger")]
+    [InlineData("0080000000 0A00", null, "(request): the gRPC frame could not be read: its length prefix is larger")]
     public async Task A_broken_grpc_frame_is_invalid_argument_not_internal(string hex, string? encoding, string expected)
     {
         // Found by ApiFuzzTests: grpc-dotnet answers broken framing with Internal ("Incomplete message.") and a compressed
@@ -767,11 +772,21 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
             ("GET", $"/v1/tenants/{tenant}/users/kim/document/"),
             ("PUT", $"/v1/tenants/{tenant}/users/kim/attributes/"),
             ("GET", $"/v1/tenants/{tenant}/recommendation-rules/"),
+            // An outside re-check (probe46): routing ignores case, and "/V1/..." went unchecked.
+            ("DELETE", $"/V1/tenants/{tenant}/users/kim/"),
+            ("GET", $"/V1/TENANTS/{tenant}/users/kim/profile/"),
+            ("POST", "/v1/events:ingest/"),
         })
         {
-            var (status, body) = await RawHttp.SendAsync(Silo.HttpPort, method, target, method == "PUT" ? "{\"demographics\": {\"country\": \"DE\"}}" : null);
-            Assert.True(status == HttpStatusCode.BadRequest, $"{method} {target}: {status} {body}");
-            Assert.StartsWith("path: an empty segment ('//', or a '/' at the end) cannot be part of an API path", JsonDocument.Parse(body).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+            var body = method switch
+            {
+                "PUT" => "{\"demographics\": {\"country\": \"DE\"}}",
+                "POST" => $"{{\"tenant\": \"{tenant}\", \"events\": [{{\"eventId\": \"k9\", \"type\": \"page_view\", \"userId\": \"kim\", \"occurredAt\": \"{Recently()}\", \"source\": \"web\"}}]}}",
+                _ => null,
+            };
+            var (status, answer) = await RawHttp.SendAsync(Silo.HttpPort, method, target, body);
+            Assert.True(status == HttpStatusCode.BadRequest, $"{method} {target}: {status} {answer}");
+            Assert.StartsWith("path: an empty segment ('//', or a '/' at the end) cannot be part of an API path", JsonDocument.Parse(answer).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
         }
 
         var kim = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "kim" });
@@ -807,6 +822,8 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.True(status == HttpStatusCode.BadRequest, $"{status} {body}");
         var (similar, similarBody) = await RawHttp.SendAsync(Silo.HttpPort, "GET", $"/v1/tenants/{tenant}/items/%2E/similar");
         Assert.True(similar == HttpStatusCode.BadRequest, $"{similar} {similarBody}");
+        (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "PUT", $"/V1/tenants/{tenant}/recommendation-rules/%2E", "{}");
+        Assert.True(status == HttpStatusCode.BadRequest, $"/V1: {status} {body}");
         var rules = await new RecommendationService.RecommendationServiceClient(Silo.Channel).ListRulesAsync(new ListRulesRequest { Tenant = tenant });
         Assert.Equal(["vip"], rules.Rules.Select(r => r.Id));
 

@@ -211,9 +211,9 @@ public static class CatalogValidator
                 {
                     Fail($"attributes[{Quote(key)}]", "value is required (null)");
                 }
-                else if (value.Length > MaxAttributeValueLength)
+                else if (TextChecks.TextProblem(value, MaxAttributeValueLength) is { } valueProblem)
                 {
-                    Fail($"attributes[{Quote(key)}]", $"value is {value.Length} characters long; the limit is {MaxAttributeValueLength}");
+                    Fail($"attributes[{Quote(key)}]", "value " + valueProblem);
                 }
                 else
                 {

@@ -41,9 +41,13 @@ internal static class TextChecks
     public static string? DotSegmentProblem(string? id) =>
         id is "." or ".." ? $"'{id}' cannot be an id: URLs resolve it as a dot segment, so no REST path could name it" : null;
 
-    /// <summary>Optional free text: at most <paramref name="maxLength"/> characters. Null when fine.</summary>
+    /// <summary>Optional free text: at most <paramref name="maxLength"/> characters, and no U+0000 (as the gateway's text). Null when fine.</summary>
     public static string? TextProblem(string? value, int maxLength) =>
-        value is not null && value.Length > maxLength ? $"is {value.Length} characters long; the limit is {maxLength}" : null;
+        value is not null && value.Length > maxLength ? $"is {value.Length} characters long; the limit is {maxLength}" : NulProblem(value);
+
+    /// <summary>Why text holding U+0000 is refused (no character of any text; it ends strings in C tools and databases); null without one.</summary>
+    public static string? NulProblem(string? value) =>
+        value?.IndexOf('\0', StringComparison.Ordinal) is { } at and >= 0 ? $"holds a NUL character (U+0000) at position {at}" : null;
 
     /// <summary>A category or tag code as stored and matched: trimmed, lower case (invariant), null when blank.</summary>
     public static string? Code(string? value) => value?.Trim().ToLowerInvariant() is { Length: > 0 } code ? code : null;

@@ -18,13 +18,21 @@ internal static class GatewayPaths
     /// </summary>
     public static string FromPath(string value, ServerCallContext context, string parameter)
     {
+        RefuseAmbiguousPath(context);
+        return RoutedValue(value, context, parameter);
+    }
+
+    /// <summary>
+    /// Refuses (InvalidArgument) a transcoded REST call whose path does not name anything as it is; for a method
+    /// without path values (ingest), which <see cref="FromPath"/> never sees.
+    /// </summary>
+    public static void RefuseAmbiguousPath(ServerCallContext context)
+    {
         var http = context.GetHttpContext();
         if (!IsGrpc(http) && AmbiguityOf(http) is { } ambiguity)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, ambiguity));
         }
-
-        return RoutedValue(value, context, parameter);
     }
 
     /// <summary>
@@ -72,7 +80,9 @@ internal static class GatewayPaths
             : null;
     }
 
-    private static bool IsApiPath(string path) => path.StartsWith("/v1/", StringComparison.Ordinal) || path == "/v1";
+    /// <summary>Routing matches paths without regard to case, so "/V1/..." reaches the same routes (an outside probe: it did, unchecked).</summary>
+    private static bool IsApiPath(string path) =>
+        path.StartsWith("/v1/", StringComparison.OrdinalIgnoreCase) || path.Equals("/v1", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The route parameter <paramref name="parameter"/> as the client wrote it, decoded once; null when not in the path.</summary>
     public static string? FromRawPath(HttpContext http, string parameter)

@@ -4,7 +4,8 @@ namespace ProfileGrid.Silo.Gateway;
 
 /// <summary>
 /// A gRPC request whose framing is broken (no message, a frame cut short, a second message for a unary call, a
-/// compressed flag without grpc-encoding, a compressed message that does not decompress) is the client's to fix, but
+/// compressed flag without grpc-encoding, a compressed message that does not decompress, a length prefix of 2 GiB or
+/// more) is the client's to fix, but
 /// grpc-dotnet answers it with Internal or Unknown ("Exception was thrown by handler."), as if the grid had failed.
 /// These answers are trailers-only (nothing was sent yet), so the status is rewritten to InvalidArgument here, with what
 /// was wrong. Statuses our own code sets are never touched: they come through ErrorMappingInterceptor, with an error id.
@@ -36,6 +37,12 @@ public sealed class GrpcFramingErrors(RequestDelegate next)
         {
             // Nothing of ours answers Unknown; for a compressed request it is the decompression that failed.
             reason = $"(request): the message could not be decompressed as {http.Request.Headers["grpc-encoding"]}";
+        }
+        else if (headers["grpc-status"] == ((int)StatusCode.Unknown).ToString())
+        {
+            // Reading the frame failed before any code of ours ran: a length prefix of 2 GiB or more ("Message too large",
+            // an IOException) is what reaches here; a smaller one over the limit is ResourceExhausted already.
+            reason = "(request): the gRPC frame could not be read: its length prefix is larger than any message this server takes, or the frame is broken";
         }
 
         if (reason is not null)

@@ -36,6 +36,7 @@ public sealed partial class ProfileGatewayService(
 
     public override async Task<IngestEventsResponse> IngestEvents(IngestEventsRequest request, ServerCallContext context)
     {
+        GatewayPaths.RefuseAmbiguousPath(context);
         if (request.Events.Count == 0)
         {
             throw Invalid("events", "is required: send at least one event (an empty batch is most likely a client bug)");

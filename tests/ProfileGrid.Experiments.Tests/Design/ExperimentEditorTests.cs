@@ -37,6 +37,8 @@ public class ExperimentEditorTests
 
     [Theory]
     [MemberData(nameof(Invalid))]
+    // An outside probe (probe46): U+0000 in a name was stored as it came.
+    [InlineData("name with NUL", "name", "holds a NUL character (U+0000) at position 4")]
     public void A_definition_that_cannot_run_is_refused_naming_the_field(string problem, string field, string reason)
     {
         var experiment = Valid();
@@ -53,6 +55,7 @@ public class ExperimentEditorTests
             "traffic 0" => experiment with { Traffic = 0 },
             "traffic 1.5" => experiment with { Traffic = 1.5 },
             "slot with spaces" => experiment with { Slot = "home page" },
+            "name with NUL" => experiment with { Name = "home\0page" },
             "unknown attribute" => experiment with { Targeting = new Targeting { Attributes = new Dictionary<string, IReadOnlyList<string>> { ["shoe_size"] = ["42"] } } },
             "attribute without values" => experiment with { Targeting = new Targeting { Attributes = new Dictionary<string, IReadOnlyList<string>> { ["country"] = [] } } },
             _ => throw new ArgumentOutOfRangeException(nameof(problem)),

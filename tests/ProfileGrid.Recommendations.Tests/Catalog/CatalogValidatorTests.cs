@@ -110,6 +110,21 @@ public class CatalogValidatorTests
             ["items[0].attributes[\"story\"]: value is 1025 characters long; the limit is 1024"],
             Problems(Good("a") with { Attributes = new Dictionary<string, string> { ["story"] = new string('v', 1025) } }));
         Assert.Empty(Problems(Good("a") with { Attributes = new Dictionary<string, string> { [new string('k', 64)] = new string('v', 1024) } }));
+
+        // An outside probe (probe46): U+0000 in an attribute value was stored as it came.
+        Assert.Equal(
+            ["items[0].attributes[\"story\"]: value holds a NUL character (U+0000) at position 2"],
+            Problems(Good("a") with { Attributes = new Dictionary<string, string> { ["story"] = "ab\0c" } }));
+        Assert.Empty(Problems(Good("a") with { Attributes = new Dictionary<string, string> { ["story"] = "line one\nline\ttwo" } }));
+    }
+
+    [Fact]
+    public void Item_ids_that_no_path_can_name_are_refused()
+    {
+        Assert.Equal(["items[0].item_id: '.' cannot be an id: URLs resolve it as a dot segment, so no REST path could name it"], Problems(Good(".")));
+        Assert.Single(Problems(Good("..")));
+        Assert.Empty(Problems(Good("...")));
+        Assert.Empty(Problems(Good("a.b")));
     }
 
     [Fact]
