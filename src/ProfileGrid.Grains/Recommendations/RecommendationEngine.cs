@@ -105,7 +105,7 @@ public sealed partial class RecommendationEngine(
         if (snapshot.Package is not { } package)
         {
             throw new RecommendationUnavailableException(
-                $"tenant '{call.Tenant}' has no recommender model yet: train one (POST /v1/tenants/{{tenant}}/recommender:train) once events with products have arrived");
+                $"tenant '{call.Tenant}' has no recommender model yet: train one (POST /v1/tenants/{{tenant}}/recommender:train) once events with products have arrived; one trained through another silo is served here within ProfileGrid:Recommendations:ServingRefreshInterval");
         }
 
         var now = clock.GetUtcNow();
