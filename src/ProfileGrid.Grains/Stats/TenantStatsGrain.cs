@@ -70,13 +70,15 @@ public sealed partial class TenantStatsGrain(
     Task<StatsSeriesView?> ITenantStatsGrain.GetSeriesAsync(bool hourly) =>
         Task.FromResult(state.State.IsEmpty ? null : state.State.Series(hourly, clock.GetUtcNow()));
 
-    async Task<TenantSummary?> ITenantStatsGrain.GetSummaryAsync()
-    {
-        var stored = await StoredProfilesAsync();
-        return state.State.IsEmpty && stored is not > 0
+    /// <summary>
+    /// The tenant list's line: the shards' count when this activation has read it (a stats read does), else the collected
+    /// one. It does not ask the shards itself: the list asks every tenant, and 16 shard activations per tenant is too
+    /// much for a list.
+    /// </summary>
+    Task<TenantSummary?> ITenantStatsGrain.GetSummaryAsync() =>
+        Task.FromResult(state.State.IsEmpty && _storedProfiles is not > 0
             ? null
-            : new TenantSummary(this.GetPrimaryKeyString(), stored ?? state.State.Profiles, state.State.LastEventAt);
-    }
+            : new TenantSummary(this.GetPrimaryKeyString(), _storedProfiles ?? state.State.Profiles, state.State.LastEventAt));
 
     /// <summary>
     /// The tenant's profiles as its feature shards hold them: every profile pushes its features there when it writes its
