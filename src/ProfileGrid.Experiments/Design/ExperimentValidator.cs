@@ -30,9 +30,9 @@ public static partial class ExperimentValidator
         {
             problems.Add(new("name", $"is {name.Length} characters long; the limit is 200"));
         }
-        else if (experiment.Name?.IndexOf('\0', StringComparison.Ordinal) is { } nul and >= 0)
+        else if (TextChecks.NulProblem(experiment.Name) is { } nul)
         {
-            problems.Add(new("name", $"holds a NUL character (U+0000) at position {nul}"));
+            problems.Add(new("name", nul));
         }
 
         if (experiment.Slot is { } slot && !IdPattern().IsMatch(slot))

@@ -13,7 +13,7 @@ public sealed record FieldProblem(string Field, string Reason)
 }
 
 /// <summary>Checks shared by rule and catalog validation, worded as the gateway words them.</summary>
-internal static class TextChecks
+public static class TextChecks
 {
     // Characters char.IsControl accepts: U+0000..U+001F and U+007F..U+009F.
     private static readonly SearchValues<char> ControlCharacters = SearchValues.Create(
@@ -45,7 +45,11 @@ internal static class TextChecks
     public static string? TextProblem(string? value, int maxLength) =>
         value is not null && value.Length > maxLength ? $"is {value.Length} characters long; the limit is {maxLength}" : NulProblem(value);
 
-    /// <summary>Why text holding U+0000 is refused (no character of any text; it ends strings in C tools and databases); null without one.</summary>
+    /// <summary>
+    /// Why text holding U+0000 is refused, or null without one. Text may hold tabs, line breaks and any other character a
+    /// real export carries, but U+0000 is no character of any text and ends strings in C tools and databases. Shared by
+    /// the gateway's events, the catalog, rules and experiments.
+    /// </summary>
     public static string? NulProblem(string? value) =>
         value?.IndexOf('\0', StringComparison.Ordinal) is { } at and >= 0 ? $"holds a NUL character (U+0000) at position {at}" : null;
 

@@ -5,6 +5,7 @@ using EventContext = ProfileGrid.Abstractions.Events.EventContext;
 using Money = ProfileGrid.Abstractions.Events.Money;
 using WireEvent = ProfileGrid.Contracts.V1.Event;
 using WireEventContext = ProfileGrid.Contracts.V1.EventContext;
+using TextChecks = ProfileGrid.Recommendations.Rules.TextChecks;
 
 namespace ProfileGrid.Silo.Gateway;
 
@@ -821,7 +822,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
                 return null;
             }
 
-            if (NulProblem(value) is { } nul)
+            if (TextChecks.NulProblem(value) is { } nul)
             {
                 Fail(field, nul);
                 return null;
@@ -829,13 +830,6 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
 
             return value;
         }
-
-        /// <summary>
-        /// Text may hold tabs, line breaks and any other character a real export carries, but not U+0000: it is no
-        /// character of any text, ends strings in C tools and databases, and was stored and exported as it came.
-        /// </summary>
-        private static string? NulProblem(string value) =>
-            value.IndexOf('\0', StringComparison.Ordinal) is var at and >= 0 ? $"holds a NUL character (U+0000) at position {at}" : null;
 
         public string? Category(string? value, string field, int maxLength) =>
             Text(value, field, maxLength)?.Trim().ToLowerInvariant() is { Length: > 0 } category ? category : null;
@@ -1012,7 +1006,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
                     return null;
                 }
 
-                if ((NulProblem(key) ?? NulProblem(value)) is { } nul)
+                if ((TextChecks.NulProblem(key) ?? TextChecks.NulProblem(value)) is { } nul)
                 {
                     Fail($"{field}[{Truncate(key.Replace('\0', ' '))}]", nul);
                     return null;
