@@ -13,8 +13,14 @@ public static class ProfileReader
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
+    /// How long one page may take. A CI run once waited 10 minutes on a page whose call never answered while the silo
+    /// answered every other read: a page that has not answered by then is asked again.
+    /// </summary>
+    private static readonly TimeSpan PageDeadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Every existing profile among <paramref name="userIds"/>, by user id. Unavailable answers (a silo leaving the
-    /// cluster) are retried, as any client should.
+    /// cluster) and pages past their deadline are retried, as any client should.
     /// </summary>
     public static async Task<Dictionary<string, Profile>> GetAllAsync(
         ProfileGateway.ProfileGatewayClient client, string tenant, IEnumerable<string> userIds, CancellationToken cancellationToken = default)
@@ -39,9 +45,10 @@ public static class ProfileReader
         {
             try
             {
-                return await client.GetProfilesAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return await client.GetProfilesAsync(request, deadline: DateTime.UtcNow + PageDeadline, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < MaxAttempts)
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && attempt < MaxAttempts
+                && !cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
             }
