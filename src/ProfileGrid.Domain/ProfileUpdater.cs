@@ -713,7 +713,7 @@ public static class ProfileUpdater
 
         context.HourOfDay[time.UtcDateTime.Hour]++;
 
-        if (userEvent.Source != Channel.Unknown && IsLatest(context.LastChannelAt, time))
+        if (userEvent.Source != Channel.Unknown && IsLatest(context.LastChannelAt, time, (int)context.LastChannel, (int)userEvent.Source))
         {
             context.LastChannel = userEvent.Source;
             context.LastChannelAt = time;
@@ -724,27 +724,28 @@ public static class ProfileUpdater
             return;
         }
 
-        if (device != DeviceType.Unknown && IsLatest(context.LastDeviceAt, time))
+        if (device != DeviceType.Unknown && IsLatest(context.LastDeviceAt, time, (int)context.LastDevice, (int)device))
         {
             context.LastDevice = device;
             context.LastDeviceAt = time;
         }
 
-        if (!string.IsNullOrWhiteSpace(eventContext.Country) && IsLatest(context.LastCountryAt, time))
+        if (!string.IsNullOrWhiteSpace(eventContext.Country) && IsLatest(context.LastCountryAt, time, context.LastCountry, eventContext.Country.ToUpperInvariant()))
         {
             context.LastCountry = SharedText.Of(eventContext.Country.ToUpperInvariant());
             context.LastCountryAt = time;
         }
 
-        if (!string.IsNullOrWhiteSpace(eventContext.Locale) && IsLatest(context.LastLocaleAt, time))
+        if (!string.IsNullOrWhiteSpace(eventContext.Locale) && IsLatest(context.LastLocaleAt, time, context.LastLocale, eventContext.Locale))
         {
             context.LastLocale = SharedText.Of(eventContext.Locale);
             context.LastLocaleAt = time;
         }
 
-        if (!string.IsNullOrWhiteSpace(eventContext.UserAgent) && IsLatest(context.LastUserAgentAt, time))
+        if (!string.IsNullOrWhiteSpace(eventContext.UserAgent) && Truncate(eventContext.UserAgent, MaxUserAgentLength) is var userAgent
+            && IsLatest(context.LastUserAgentAt, time, context.LastUserAgent, userAgent))
         {
-            context.LastUserAgent = SharedText.Of(Truncate(eventContext.UserAgent, MaxUserAgentLength));
+            context.LastUserAgent = SharedText.Of(userAgent);
             context.LastUserAgentAt = time;
         }
     }
@@ -856,7 +857,13 @@ public static class ProfileUpdater
         return changed;
     }
 
-    private static bool IsLatest(DateTimeOffset? current, DateTimeOffset time) => current is null || time >= current;
+    // Two events at the same instant (minute-resolution exports, a web and a CRM record of one order) keep the greater
+    // value, so the profile is the same whatever order they arrive, replay or merge in.
+    private static bool IsLatest(DateTimeOffset? current, DateTimeOffset time, int currentValue, int value) =>
+        current is null || time > current || (time == current && value > currentValue);
+
+    private static bool IsLatest(DateTimeOffset? current, DateTimeOffset time, string? currentValue, string value) =>
+        current is null || time > current || (time == current && string.CompareOrdinal(value, currentValue) > 0);
 
     private static DateTimeOffset Earliest(DateTimeOffset? current, DateTimeOffset time) => current is { } c && c <= time ? c : time;
 

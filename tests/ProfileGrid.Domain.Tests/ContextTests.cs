@@ -18,6 +18,23 @@ public class ContextTests
     }
 
     [Fact]
+    public void Two_events_of_the_same_instant_give_the_same_last_context_in_either_order()
+    {
+        // Minute-resolution exports: a web page view and a CRM record of the same minute, merged or replayed in any order.
+        var web = Of(EventKind.PageView, Now, device: DeviceType.Desktop, source: Channel.Web, country: "FR", locale: "fr-FR", userAgent: "Firefox");
+        var app = Of(EventKind.PageView, Now, device: DeviceType.Mobile, source: Channel.App, country: "de", locale: "de-DE", userAgent: "App/2");
+        var first = new ProfileUnderTest();
+        var second = new ProfileUnderTest();
+
+        first.Apply(web, app);
+        second.Apply(app, web);
+
+        static object Last(ProfileUnderTest user) => (user.Profile.Context.LastDevice, user.Profile.Context.LastChannel,
+            user.Profile.Context.LastCountry, user.Profile.Context.LastLocale, user.Profile.Context.LastUserAgent);
+        Assert.Equal(Last(first), Last(second));
+    }
+
+    [Fact]
     public void An_event_without_context_keeps_the_last_known_device_and_place()
     {
         var user = new ProfileUnderTest();
