@@ -150,6 +150,14 @@ public static class ProfileFeatures
         var later = at > asOf;
         var days = (at - asOf).TotalDays;
         var decay = Decay.Factor(later ? at - asOf : asOf - at, options.EngagementHalfLife);
+        if (!later && IndexOf(features, "days_since_last_seen") is var lastSeen and >= 0 && values[lastSeen] < -days)
+        {
+            // Back only as far as the last event: the velocity of a user active after the instant is theirs at that event,
+            // as a profile read as of an earlier instant gives it. Undecayed further, one event today on a years-old history
+            // grew by 2^(years / half-life) and put its user in a segment of their own.
+            decay = Decay.Factor(TimeSpan.FromDays(values[lastSeen]), options.EngagementHalfLife);
+        }
+
         for (var i = 0; i < features.Count; i++)
         {
             switch (features[i])
@@ -172,6 +180,19 @@ public static class ProfileFeatures
         }
 
         return moved;
+    }
+
+    private static int IndexOf(IReadOnlyList<string> features, string feature)
+    {
+        for (var i = 0; i < features.Count; i++)
+        {
+            if (features[i] == feature)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>

@@ -213,6 +213,26 @@ public class ProfileFeaturesTests
     }
 
     [Fact]
+    public void Moving_back_to_a_history_end_a_user_active_since_keeps_the_velocity_of_their_last_event()
+    {
+        // A retail history ending in 2011, segmented as of its end, and one page view of the same user today.
+        var end = new DateTimeOffset(2011, 12, 10, 0, 0, 0, TimeSpan.Zero);
+        var today = new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero);
+        var user = new ProfileUnderTest();
+        user.Apply(Of(EventKind.PageView, end.AddDays(-20)), Of(EventKind.PageView, end.AddDays(-3)), Of(EventKind.PageView, today));
+        var names = ProfileFeatures.All;
+        var velocity = names.ToList().IndexOf("engagement_velocity");
+
+        var moved = ProfileFeatures.MoveTo(ProfileFeatures.Extract(user.Profile, Options, today, names), names, today, end, Options);
+
+        // As a read of the profile as of that instant gives it (the events after it count at their own time), and small:
+        // undecayed over fifteen years the one event was worth 2^(15 years / half-life).
+        Assert.Equal(ProfileMetrics.EngagementVelocity(user.Profile, Options, end), moved[velocity], 9);
+        Assert.InRange(moved[velocity], 0, 1);
+        Assert.Equal(0, moved[names.ToList().IndexOf("days_since_last_seen")]);
+    }
+
+    [Fact]
     public void A_profile_without_events_extracts_zeros()
     {
         var vector = ProfileFeatures.Extract(new UserProfile(), Options, Now);
