@@ -247,6 +247,43 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_click_and_a_purchase_whose_impression_was_lost_leave_the_fairness_audit_answering()
+    {
+        // Outside probe47: the audit of the whole tenant answered 500 for good once one user's impression was lost.
+        var tenant = await ShopScenario.FeedAsync(Silo, "fair-lost");
+        var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "iceland-1", N = 3, Slot = "home" });
+        var clicked = served.Items[0].ItemId;
+        var now = DateTimeOffset.UtcNow;
+        var request = new IngestEventsRequest { Tenant = tenant };
+        request.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "clicked", Type = "click", UserId = "iceland-1", Source = "web", OccurredAt = Time(now.AddMinutes(-2)),
+            Feedback = new Feedback { RecommendationId = served.RecommendationId, ItemId = clicked },
+        });
+        request.Events.Add(ShopScenario.Buy("iceland-1", "bought", now.AddMinutes(-1), "books", [clicked]));
+        Assert.Equal(2, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+        await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "iceland-1" }).ResponseAsync,
+            p => p.Feedback?.AttributedPurchases == 1,
+            "the purchase attributed to the clicked list");
+
+        var converters = await SegmentScenario.PollAsync(
+            async () =>
+            {
+                using var response = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/fairness");
+                Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+                using var audit = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                var tally = audit.RootElement.GetProperty("audit").GetProperty("dimensions")[0].GetProperty("groups").EnumerateArray()
+                    .Select(g => g.GetProperty("tally")).ToList();
+                Assert.All(tally, t => Assert.True(t.GetProperty("converters").GetInt64() <= t.GetProperty("exposed_users").GetInt64()));
+                return tally.Sum(t => t.GetProperty("converters").GetInt64());
+            },
+            sum => sum >= 1,
+            "the click's user counted as an exposed converter");
+        Assert.True(converters >= 1);
+    }
+
+    [Fact]
     public async Task Feedback_quoting_a_draft_experiments_tag_does_not_count_in_its_results()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "exp-draft");

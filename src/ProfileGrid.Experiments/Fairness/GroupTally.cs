@@ -91,7 +91,11 @@ public sealed record GroupTally
     /// <summary>The sum of two tallies of disjoint users.</summary>
     public static GroupTally operator +(GroupTally a, GroupTally b) => Add(a, b);
 
-    /// <summary>The tally of one user with these figures (a user never shown a list counts as known, not exposed).</summary>
+    /// <summary>
+    /// The tally of one user with these figures. Exposed: shown a list, or clicked one (its impression was lost: a click
+    /// is proof of exposure, as experiments count it); a user neither shown nor clicking counts as known, not exposed,
+    /// and their purchases make no converter.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A count is negative, or revenue is negative or not finite.</exception>
     public static GroupTally ForUser(long impressions, long itemsShown, long clicks, long purchases, double revenue)
     {
@@ -104,15 +108,16 @@ public sealed record GroupTally
             throw new ArgumentOutOfRangeException(nameof(revenue), revenue, "Revenue must be a finite amount, 0 or more.");
         }
 
+        var exposed = impressions > 0 || clicks > 0;
         return new GroupTally
         {
             Users = 1,
-            ExposedUsers = impressions > 0 ? 1 : 0,
+            ExposedUsers = exposed ? 1 : 0,
             Impressions = impressions,
             ItemsShown = itemsShown,
             Clicks = clicks,
             Clickers = clicks > 0 ? 1 : 0,
-            Converters = purchases > 0 ? 1 : 0,
+            Converters = exposed && purchases > 0 ? 1 : 0,
             Purchases = purchases,
             Revenue = revenue,
             ClicksSquaredSum = (double)clicks * clicks,

@@ -35,6 +35,18 @@ public sealed class FairnessAuditTests
         },
     };
 
+    [Fact]
+    public void A_user_whose_impression_was_lost_counts_as_exposed_by_their_click_and_the_audit_answers()
+    {
+        // A click and an attributed purchase of a served list whose impression never arrived (a dropped beacon), beside a
+        // user shown a list who did nothing, and one with a purchase but no exposure at all.
+        var iceland = new GroupTally().Record(0, 0, 1, 1, 3.0).Record(1, 5, 0, 0, 0).Record(0, 0, 0, 1, 3.0);
+
+        Assert.Equal((3L, 2L, 1L, 1L), (iceland.Users, iceland.ExposedUsers, iceland.Clickers, iceland.Converters));
+        var audit = FairnessAuditor.Audit(Gender(("IS", iceland)));
+        Assert.Equal(0.5, audit.Dimensions.Single().Groups.Single().ConversionRate.Value);
+    }
+
     private static FourFifthsCheck Check(FairnessAudit audit, string group, FairnessMetric metric) =>
         audit.Dimensions.Single().Groups.Single(g => g.Group == group).FourFifths.Single(c => c.Metric == metric);
 
