@@ -1308,9 +1308,31 @@ public sealed partial class UserProfileGrain(
     {
         _itemFacts ??= new Dictionary<string, ItemFact>(StringComparer.Ordinal);
         var known = _itemFacts.GetValueOrDefault(itemId);
+        if (known is null && _itemFacts.Count >= MaxPendingFacts && State.MergedInto is null)
+        {
+            // Hundreds of new items between two writes (a wholesaler's history imported): the facts so far go now rather
+            // than the rest being dropped, which left items only this customer bought out of the catalog.
+            PushItemsIfChanged();
+            _itemFacts ??= new Dictionary<string, ItemFact>(StringComparer.Ordinal);
+        }
+
         if (known is not null || _itemFacts.Count < MaxPendingFacts)
         {
             _itemFacts[itemId] = ItemFact.Merge(known, new ItemFact(itemId, category, price, price is null ? null : currency, at));
+        }
+    }
+
+    /// <summary>Facts of a push that failed, kept for the next one (within the bound).</summary>
+    private void KeepUnsentFacts(ItemFact[] facts)
+    {
+        _itemFacts ??= new Dictionary<string, ItemFact>(StringComparer.Ordinal);
+        foreach (var fact in facts)
+        {
+            var known = _itemFacts.GetValueOrDefault(fact.ItemId);
+            if (known is not null || _itemFacts.Count < MaxPendingFacts)
+            {
+                _itemFacts[fact.ItemId] = ItemFact.Merge(known, fact);
+            }
         }
     }
 
@@ -1614,6 +1636,7 @@ public sealed partial class UserProfileGrain(
         catch (Exception ex)
         {
             _itemsChanged = true; // sent again after the next write
+            KeepUnsentFacts(update.Facts);
             LogItemsPushFailed(this.GetPrimaryKeyString(), ex);
         }
     }

@@ -332,6 +332,40 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task Every_item_of_a_wholesaler_who_bought_hundreds_at_once_is_in_the_catalog_learnt_from_events()
+    {
+        // Outside probe47: a retail history's customers with hundreds of distinct items between two writes had the items
+        // past the 256th left out of the catalog (404, and out of coverage and rules) while the model knew them.
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-wholesale", train: false);
+        var now = DateTimeOffset.UtcNow;
+        var request = new IngestEventsRequest { Tenant = tenant };
+        var items = Enumerable.Range(0, 700).Select(i => $"w-{i:D3}").ToArray();
+        foreach (var (order, lines) in items.Chunk(70).Select((lines, i) => (i, lines)))
+        {
+            request.Events.Add(ShopScenario.Buy("wholesaler", $"w-order-{order}", now.AddDays(-30 + order), "bulk", lines));
+        }
+
+        Assert.Empty((await Silo.Client.IngestEventsAsync(request)).Rejected);
+        await ShopScenario.WaitForInteractionsAsync(Recommendations, tenant, 26);
+        await Recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+
+        var missing = new List<string>();
+        foreach (var item in items)
+        {
+            try
+            {
+                Assert.Equal("bulk", (await Recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = item })).Category);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+                missing.Add(item);
+            }
+        }
+
+        Assert.True(missing.Count == 0, $"{missing.Count} of 700 items not in the catalog, first {string.Join(", ", missing.Take(5))}");
+    }
+
+    [Fact]
     public async Task Bad_parameters_are_refused_naming_the_field()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "rec-bad");
