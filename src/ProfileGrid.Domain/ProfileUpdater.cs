@@ -512,6 +512,17 @@ public static class ProfileUpdater
             bucket.RefundedByCurrency ??= new Dictionary<string, decimal>(1, StringComparer.Ordinal);
             bucket.RefundedByCurrency[currency] = bucket.RefundedByCurrency.GetValueOrDefault(currency) + total;
         }
+
+        foreach (var line in refund.Lines)
+        {
+            // An item given back was bought once, maybe before the history began (a cancellation in an export that starts
+            // after the order): not offered again, as bought items are not. Kept like a forgotten owned item, by hash.
+            if (!string.IsNullOrEmpty(line.ProductId)
+                && !(behavior.Items.TryGetValue(line.ProductId, out var item) && (item.Purchases > 0 || item.Rating is not null)))
+            {
+                RememberOwned(behavior, line.ProductId, options);
+            }
+        }
     }
 
     /// <summary>
@@ -605,7 +616,7 @@ public static class ProfileUpdater
         return forget;
     }
 
-    /// <summary>Keeps a forgotten item the user bought or rated, by hash, so it is not offered again; the oldest go beyond the bound.</summary>
+    /// <summary>Keeps a forgotten item the user bought or rated (or one they returned), by hash, so it is not offered again; the oldest go beyond the bound.</summary>
     private static void RememberOwned(BehaviorState behavior, string productId, ProfileOptions options)
     {
         if (options.MaxForgottenOwned == 0)

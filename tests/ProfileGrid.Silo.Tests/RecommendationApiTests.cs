@@ -332,6 +332,29 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task An_item_the_user_gave_back_without_its_purchase_in_the_history_is_not_offered_to_them_again()
+    {
+        // Outside probe47: retail exports that start after an order still cancel it; the cancelled item came back at #1.
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-returned");
+        var before = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
+        var returned = before.Items[0].ItemId;
+
+        var refund = new WireEvent
+        {
+            EventId = "alice-cancel", Type = "refund", UserId = "alice", Source = "crm",
+            OccurredAt = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O", CultureInfo.InvariantCulture),
+            Refund = new Contracts.V1.Refund { RefundId = "C-1", Currency = "EUR", Lines = { new PurchaseLine { ProductId = returned, Quantity = 1, UnitPrice = "12.50" } } },
+        };
+        Assert.Equal(1, (await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = tenant, Events = { refund } })).Accepted);
+
+        var after = await SegmentScenario.PollAsync(
+            () => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 }).ResponseAsync,
+            list => list.Items.All(i => i.ItemId != returned),
+            $"'{returned}' left out of alice's list once she gave it back");
+        Assert.NotEmpty(after.Items);
+    }
+
+    [Fact]
     public async Task Every_item_of_a_wholesaler_who_bought_hundreds_at_once_is_in_the_catalog_learnt_from_events()
     {
         // Outside probe47: a retail history's customers with hundreds of distinct items between two writes had the items
