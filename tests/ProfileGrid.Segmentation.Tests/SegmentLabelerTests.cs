@@ -148,6 +148,39 @@ public class SegmentLabelerTests
     }
 
     [Fact]
+    public void Segments_sharing_a_rule_are_named_by_the_fact_that_tells_neighbours_apart_not_by_a_near_equal_spend()
+    {
+        // Outside probe47 (an Instacart-shaped history run without as_of): four dormant segments spending about 11, 52, 55
+        // and 355, the middle two 14 months apart, were "lower-spend" and "higher-spend" on a 5% difference.
+        var (rows, assignment) = Buyers(
+            (0, 30, 2000, 1, 11, 2100),
+            (1, 30, 3973, 2, 52, 4400),
+            (2, 30, 3557, 2, 55, 3900),
+            (3, 30, 2900, 5, 355, 4800));
+
+        var labels = SegmentLabeler.Label(Source, rows, assignment, 4, Rules, "USD");
+
+        Assert.All(labels, l => Assert.Equal("dormant", l.Rule));
+        Assert.DoesNotContain(labels, l => l.Label.Contains("spend", StringComparison.Ordinal));
+        Assert.Equal(["dormant 5.5 years", "dormant 10.9 years", "dormant 9.8 years", "dormant 8 years"], labels.Select(l => l.Label));
+    }
+
+    [Fact]
+    public void A_dormant_segment_that_spends_like_top_spenders_and_just_past_the_threshold_is_described_so()
+    {
+        // Outside probe47's retail history as of its end: the best customers (66% of revenue) typically last bought 184
+        // days before, against a dormant threshold of 180, and were described as "Lapsed repeat buyers".
+        var (rows, assignment) = Buyers(
+            (0, 40, 20, 2, 30, 300),
+            (1, 20, 184, 7, 2000, 600));
+
+        var labels = SegmentLabeler.Label(Source, rows, assignment, 2, Rules, "GBP");
+
+        Assert.Equal("dormant", labels[1].Rule);
+        Assert.StartsWith("Lapsed top spenders: 33% of users, last purchase about 6 months ago (just past the 180-day dormant threshold)", labels[1].Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void High_value_segments_told_apart_by_spend_are_tiers_not_a_lower_spend_high_value()
     {
         var rows = new List<double[]>();
