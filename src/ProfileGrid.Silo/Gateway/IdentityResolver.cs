@@ -38,20 +38,26 @@ public sealed partial class IdentityResolver(
         var claims = new List<IdentityClaim>();
         var seen = new HashSet<(string, string, string)>();
         var now = clock.GetUtcNow();
+        // The silo's privacy filters know erasures at once (a tenant without any costs one field read). An event the
+        // erasure covers (dated before it: a client retrying an old request) is dropped by the log's readers, and so are
+        // its claims here: its login would otherwise merge a device's history into the erased user and bring them back.
+        // A claim remembered here may be of a user erased since (through any silo): the graph forgot it, so it is asked again.
         var filters = new Dictionary<string, ProfileGrid.Grains.Privacy.PrivacyFilter>(StringComparer.Ordinal);
-        if (!_done.IsEmpty)
+        foreach (var tenant in events.Select(e => e.Tenant).Distinct(StringComparer.Ordinal))
         {
-            // A claim remembered here may be of a user erased since (through any silo): the graph forgot it, so it is asked
-            // again. The silo's privacy filter knows erasures at once; a tenant without any costs one field read.
-            foreach (var tenant in events.Select(e => e.Tenant).Distinct(StringComparer.Ordinal))
-            {
-                filters[tenant] = await privacy.ForTenantAsync(tenant);
-            }
+            filters[tenant] = await privacy.ForTenantAsync(tenant);
         }
 
         foreach (var e in events)
         {
-            if (e.AnonymousId is { } anonymous && !e.UserId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal))
+            var filter = filters[e.Tenant];
+            if (!filter.IsEmpty && filter.IsErased(e.UserId, e.OccurredAt))
+            {
+                continue;
+            }
+
+            if (e.AnonymousId is { } anonymous && !e.UserId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal)
+                && (filter.IsEmpty || !filter.IsErased(EventValidator.AnonymousPrefix + anonymous, e.OccurredAt)))
             {
                 Add(e, IdentifierKinds.Anonymous, anonymous);
             }

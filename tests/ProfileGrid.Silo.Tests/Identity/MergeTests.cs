@@ -188,6 +188,35 @@ public class MergeTests(IdentitySiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_login_dated_before_an_erasure_arriving_after_it_brings_nobody_back()
+    {
+        // An outside probe (probe48): a client retried a request from before the erasure; its login was dropped as an
+        // event but still claimed, merged the device's history into the erased user, and the user was readable again.
+        var tenant = NewId("idr-");
+        var (user, anonymous) = (NewId("zed-"), NewId("dev-"));
+        var before = DateTimeOffset.UtcNow.AddDays(-30);
+        await IngestAsync(Silo, tenant,
+        [
+            Event(NewId("e-"), "page_view", user, null, before),
+            Event(NewId("e-"), "page_view", null, anonymous, before.AddDays(-5)),
+            Event(NewId("e-"), "page_view", null, anonymous, before.AddDays(-4)),
+        ]);
+        await WaitForAsync(Silo, tenant, user, 1);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, 2);
+        await Silo.Client.DeleteUserAsync(new DeleteUserRequest { Tenant = tenant, UserId = user });
+
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", user, anonymous, before.AddDays(1))]);
+        // A later event of the device shows the retried login has been through the gateway and the log.
+        await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", null, anonymous, DateTimeOffset.UtcNow.AddMinutes(-1))]);
+        var device = await WaitForAsync(Silo, tenant, "anon:" + anonymous, 3);
+
+        Assert.Equal("anon:" + anonymous, device.UserId);
+        Assert.Null(await TryGetAsync(Silo, tenant, user));
+        using var identity = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/identity/{user}");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, identity.StatusCode);
+    }
+
+    [Fact]
     public async Task An_anonymous_id_seen_with_a_second_user_is_a_conflict_not_a_merge()
     {
         var tenant = NewId("idc-");
