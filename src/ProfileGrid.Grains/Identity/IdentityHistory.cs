@@ -35,14 +35,15 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
             var through = involved.ToDictionary(p => p, p => marks.TryGetValue(p, out var mark) ? mark.Through : -1);
 
             var rows = new List<LakeEventRow>();
+            UnsettledBounds? pruned = null;
             if (archiver is not null)
             {
                 // Only the days each profile's events span (a profile without events reads nothing), streamed one file at a
-                // time. After a few attempts that the archive kept moving under, the days are not bounded (the read is
-                // then as it always was: every day of the tenant, for these users).
-                var days = attempt <= PrunedAttempts
-                    ? await bounds.OfAsync(tenant, wanted, through, cancellationToken)
-                    : wanted.ToDictionary(u => u, _ => LakeDayRange.All, StringComparer.Ordinal);
+                // time, and the log from each partition's checkpoint where that is before the watermark: no wait for the
+                // checkpoint, which a merge under way holds back. After a few attempts that the archive kept moving under,
+                // the days are not bounded (the read is then as it always was: every day of the tenant, for these users).
+                pruned = attempt <= PrunedAttempts ? await bounds.OfWithoutWaitingAsync(tenant, wanted, cancellationToken) : null;
+                var days = pruned?.Days ?? wanted.ToDictionary(u => u, _ => LakeDayRange.All, StringComparer.Ordinal);
                 await foreach (var row in reader.ReadUsersAsync(tenant, days, cancellationToken))
                 {
                     rows.Add(row);
@@ -50,14 +51,17 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
             }
 
             var ends = new Dictionary<int, long>();
+            var trimmed = false;
             foreach (var partition in involved)
             {
-                var (tail, end) = await reader.ReadLogAsync(partition, through[partition], tenant, null, cancellationToken);
+                var unwrittenFrom = pruned?.UnwrittenFrom[partition] ?? long.MaxValue;
+                var (tail, end, startTrimmed) = await reader.ReadLogFromAsync(partition, through[partition], unwrittenFrom, tenant, null, cancellationToken);
                 rows.AddRange(tail.Where(r => wanted.Contains(r.UserId)));
                 ends[partition] = end;
+                trimmed |= startTrimmed;
             }
 
-            if (archiver is not null && await archiver.ChangedSinceAsync(marks, cancellationToken))
+            if (trimmed || (archiver is not null && await archiver.ChangedSinceAsync(marks, cancellationToken)))
             {
                 if (attempt == Attempts)
                 {

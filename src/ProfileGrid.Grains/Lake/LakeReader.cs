@@ -194,6 +194,53 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
         return (rows, end);
     }
 
+    /// <summary>
+    /// As <see cref="ReadLogAsync"/>, and also every record from <paramref name="unwrittenFrom"/> on (a partition's
+    /// checkpoint: a record position) when that lies at or before <paramref name="after"/>. <c>Trimmed</c>: the log no
+    /// longer holds the record at <paramref name="unwrittenFrom"/> (an archive step trimmed it meanwhile), so the read
+    /// missed rows and must be made again.
+    /// </summary>
+    public async Task<(List<LakeEventRow> Rows, long End, bool Trimmed)> ReadLogFromAsync(
+        int partition, long after, long unwrittenFrom, string? tenant = null, string? userId = null, CancellationToken cancellationToken = default)
+    {
+        if (unwrittenFrom > after)
+        {
+            var (rows, end) = await ReadLogAsync(partition, after, tenant, userId, cancellationToken);
+            return (rows, end, false);
+        }
+
+        var kept = new List<LakeEventRow>();
+        var last = after;
+        var first = true;
+        var trimmed = false;
+        var now = DateTimeOffset.UtcNow;
+        await foreach (var (position, record) in log.ReadAsync(partition, Math.Max(0, unwrittenFrom), cancellationToken))
+        {
+            if (first)
+            {
+                trimmed = position != unwrittenFrom;
+                first = false;
+            }
+
+            last = Math.Max(last, position);
+            var index = 0;
+            foreach (var batch in LogRecords.Read(record, serializer))
+            {
+                foreach (var e in batch.Batch.Events)
+                {
+                    if ((tenant is null || e.Tenant == tenant) && (userId is null || e.UserId == userId))
+                    {
+                        kept.Add(LakeEventRow.From(e, partition, position, index, now));
+                    }
+
+                    index++;
+                }
+            }
+        }
+
+        return (kept, last, trimmed);
+    }
+
     /// <summary>Every file of the lake under <paramref name="prefix"/> (e.g. "events/"), for copying it elsewhere.</summary>
     public async IAsyncEnumerable<LakeFile> FilesAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
