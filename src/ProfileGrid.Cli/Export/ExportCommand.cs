@@ -97,7 +97,7 @@ internal static class ExportCommand
             SegmentsResponse model;
             try
             {
-                model = await new SegmentService.SegmentServiceClient(channel).ListSegmentsAsync(new ListSegmentsRequest { Tenant = request.Tenant }, cancellationToken: cancellationToken);
+                model = await RetriedAsync(() => new SegmentService.SegmentServiceClient(channel).ListSegmentsAsync(new ListSegmentsRequest { Tenant = request.Tenant }, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
                 await using (var segments = await TableWriter<(long, Segment)>.CreateAsync(request.Format, segmentsFile, SegmentColumns.All))
                 {
                     foreach (var segment in model.Segments)
@@ -147,7 +147,7 @@ internal static class ExportCommand
     private static async Task<long> UsersWithFeaturesAsync(GrpcChannel channel, string tenant, CancellationToken cancellationToken)
     {
         // Only for the progress bar's length: the listing itself decides what is exported.
-        var overview = await new SegmentService.SegmentServiceClient(channel).ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }, cancellationToken: cancellationToken);
+        var overview = await RetriedAsync(() => new SegmentService.SegmentServiceClient(channel).ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
         return overview.UsersWithFeatures;
     }
 
@@ -183,13 +183,20 @@ internal static class ExportCommand
         }
     }
 
-    private static async Task<ListProfilesResponse> PageAsync(ProfileGateway.ProfileGatewayClient client, ListProfilesRequest request, CancellationToken cancellationToken)
+    private static Task<ListProfilesResponse> PageAsync(ProfileGateway.ProfileGatewayClient client, ListProfilesRequest request, CancellationToken cancellationToken) =>
+        RetriedAsync(() => client.ListProfilesAsync(request, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+
+    /// <summary>
+    /// A call answered Unavailable (a silo leaving the cluster) is made again, up to ten attempts: every call of an export,
+    /// not only its pages (an outside run had exports fail on the segment overview within a second of a silo's kill).
+    /// </summary>
+    private static async Task<T> RetriedAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await client.ListProfilesAsync(request, cancellationToken: cancellationToken);
+                return await call();
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < MaxAttempts)
             {
