@@ -1473,10 +1473,14 @@ public sealed partial class UserProfileGrain(
 
         if (owner is null || State.MergedInto is not null || _reconciling || State.LogPosition >= 0)
         {
-            _linkChecked = owner is null;
-            return State.MergedInto is null && !_reconciling && position > State.LogPosition
+            var result = State.MergedInto is null && !_reconciling && position > State.LogPosition
                 ? ApplyLogged(batch, position)
                 : new LoggedApplyResult(UnwrittenFrom, Gap: true);
+
+            // Checked only once a record is in: a refused one is asked about again when it replays, since a login may link
+            // the id meanwhile and, finding no history, leave the merge to this record.
+            _linkChecked = owner is null && !result.Gap;
+            return result;
         }
 
         identifier.EnsureMergedAsync().Ignore();
