@@ -165,33 +165,8 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
     public async Task<(List<LakeEventRow> Rows, long End)> ReadLogAsync(
         int partition, long after, string? tenant = null, string? userId = null, CancellationToken cancellationToken = default)
     {
-        var rows = new List<LakeEventRow>();
-        var end = after;
-        var now = DateTimeOffset.UtcNow;
-        await foreach (var (position, record) in log.ReadAsync(partition, Math.Max(0, after), cancellationToken))
-        {
-            if (position <= after)
-            {
-                continue;
-            }
-
-            end = position;
-            var index = 0;
-            foreach (var batch in LogRecords.Read(record, serializer))
-            {
-                foreach (var e in batch.Batch.Events)
-                {
-                    if ((tenant is null || e.Tenant == tenant) && (userId is null || e.UserId == userId))
-                    {
-                        rows.Add(LakeEventRow.From(e, partition, position, index, now));
-                    }
-
-                    index++;
-                }
-            }
-        }
-
-        return (rows, end);
+        var (rows, last, _) = await ReadRecordsAsync(partition, Math.Max(0, after), position => position > after, tenant, userId, cancellationToken);
+        return (rows, last ?? after);
     }
 
     /// <summary>
@@ -209,20 +184,26 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
             return (rows, end, false);
         }
 
-        var kept = new List<LakeEventRow>();
-        var last = after;
-        var first = true;
-        var trimmed = false;
+        var (kept, last, first) = await ReadRecordsAsync(partition, Math.Max(0, unwrittenFrom), _ => true, tenant, userId, cancellationToken);
+        return (kept, Math.Max(after, last ?? after), first is { } position && position != unwrittenFrom);
+    }
+
+    /// <summary>The events of the records from <paramref name="from"/> on that <paramref name="keep"/> takes, and the first and last such record.</summary>
+    private async Task<(List<LakeEventRow> Rows, long? Last, long? First)> ReadRecordsAsync(
+        int partition, long from, Func<long, bool> keep, string? tenant, string? userId, CancellationToken cancellationToken)
+    {
+        var rows = new List<LakeEventRow>();
+        long? first = null, last = null;
         var now = DateTimeOffset.UtcNow;
-        await foreach (var (position, record) in log.ReadAsync(partition, Math.Max(0, unwrittenFrom), cancellationToken))
+        await foreach (var (position, record) in log.ReadAsync(partition, from, cancellationToken))
         {
-            if (first)
+            if (!keep(position))
             {
-                trimmed = position != unwrittenFrom;
-                first = false;
+                continue;
             }
 
-            last = Math.Max(last, position);
+            first ??= position;
+            last = position;
             var index = 0;
             foreach (var batch in LogRecords.Read(record, serializer))
             {
@@ -230,7 +211,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
                 {
                     if ((tenant is null || e.Tenant == tenant) && (userId is null || e.UserId == userId))
                     {
-                        kept.Add(LakeEventRow.From(e, partition, position, index, now));
+                        rows.Add(LakeEventRow.From(e, partition, position, index, now));
                     }
 
                     index++;
@@ -238,7 +219,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
             }
         }
 
-        return (kept, last, trimmed);
+        return (rows, last, first);
     }
 
     /// <summary>Every file of the lake under <paramref name="prefix"/> (e.g. "events/"), for copying it elsewhere.</summary>
