@@ -109,7 +109,8 @@ public sealed class BehaviorState
 
     /// <summary>
     /// 32-bit hashes (<see cref="OwnedHash"/>) of the ids of items bought or rated that <see cref="Items"/> forgot, and of
-    /// items given back by a refund without a purchase in <see cref="Items"/>, oldest first; bounded (ProfileOptions.MaxForgottenOwned). Null when none. The recommender does not offer them again.
+    /// items given back by a refund without a purchase in <see cref="Items"/>, oldest first; bounded
+    /// (ProfileOptions.MaxForgottenOwned). Null when none. The recommender does not offer them again.
     /// </summary>
     [Id(23)] public List<uint>? ForgottenOwned { get; set; }
 
