@@ -144,7 +144,7 @@ public sealed record VariantTally
 
     [Id(15)] public double RevenueTimesCovariate { get; init; }
 
-    /// <summary>Users who also met lists of another variant of the experiment (its definition changed while it ran).</summary>
+    /// <summary>Users who also met lists of another variant of the experiment, or lists served to someone else.</summary>
     [Id(16)] public long UsersWithMismatches { get; init; }
 
     public static VariantTally Add(VariantTally a, VariantTally b) => new()

@@ -215,9 +215,10 @@ public static class ExperimentAnalysis
             }
         }
 
-        if (variants.Any(v => v.UsersWithMismatches > 0))
+        if (variants.Sum(v => v.UsersWithMismatches) is var mismatched and > 0)
         {
-            notes.Add("Some users met lists of another variant of this experiment (its definition changed while it ran); their events of the other variant are not counted.");
+            // The cause is not known here: ids reused or forged, or a list served to someone else (a cached page, a shared link).
+            notes.Add($"{mismatched} {(mismatched == 1 ? "user" : "users")} also met lists of another variant of this experiment, or served to someone else; counted once, under their first variant, without those events.");
         }
 
         return new ExperimentResult(experimentId, options.Alpha, summaries, sampleRatio, comparisons, notes) { Sequential = looks };

@@ -114,7 +114,7 @@ public sealed partial class ExperimentsGrain(
         var unknown = byVariant.Keys.Where(index => index < 0 || index >= experiment.Variants.Count).Sum(index => byVariant[index].Users);
         if (unknown > 0)
         {
-            result = result with { Notes = [.. result.Notes, $"{unknown} users were exposed under variant numbers the experiment no longer has; they are left out."] };
+            result = result with { Notes = [.. result.Notes, $"{unknown} users were exposed under variant numbers the experiment does not have (ids forged or damaged); they are left out."] };
         }
 
         state.State.Looks[experimentId] = new Dictionary<string, SequentialState>(result.Sequential, StringComparer.Ordinal);

@@ -122,6 +122,18 @@ public class ExperimentAnalysisTests
     }
 
     [Fact]
+    public void Users_who_met_another_variants_lists_are_counted_in_the_note_without_a_guessed_cause()
+    {
+        // Outside probe47: the note blamed a definition change that never happened and gave no count.
+        var result = ExperimentAnalysis.Analyze("e",
+            [new VariantFigures { Key = "a", Control = true, Users = 500, UsersWithMismatches = 4 }, new VariantFigures { Key = "b", Users = 500, UsersWithMismatches = 6 }], null);
+
+        var note = Assert.Single(result.Notes, n => n.Contains("another variant", StringComparison.Ordinal));
+        Assert.StartsWith("10 users also met lists of another variant", note, StringComparison.Ordinal);
+        Assert.DoesNotContain("definition changed", note, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_experiment_nobody_has_seen_yet_gives_well_formed_results_without_infinities()
     {
         var result = ExperimentAnalysis.Analyze("e",
