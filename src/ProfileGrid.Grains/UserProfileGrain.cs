@@ -213,6 +213,7 @@ public sealed partial class UserProfileGrain(
         PushItemsIfChanged();
         _feedbackChanged = FeedbackReport.HasFeedback(Profile);
         PushFeedbackIfChanged();
+        LeaveShardsIfMerged();
         _consentReported = Profile.Preferences.PersonalizationOptIn != false;
         CountUnpacked(true);
         WatchResidency();
@@ -1203,7 +1204,30 @@ public sealed partial class UserProfileGrain(
         var key = this.GetPrimaryKeyString();
         var shard = _shardGrain ?? ShardGrain(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
         _shardGrain = Profile.Tenant.Length > 0 ? shard : null; // kept once the profile knows its tenant
-        PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange)).Ignore();
+        _featuresPush = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange));
+    }
+
+    // The latest feature push, not awaited by the write; a merge waits for it before taking the profile out of its shard,
+    // so that a push still on its way does not put the merged profile back.
+    private Task? _featuresPush;
+
+    /// <summary>
+    /// A merged profile's shards are told again, once per activation, that it left them: a shard keeps its entries write-behind,
+    /// so a silo killed soon after a merge can bring the merged profile back into the tenant's listing, export and count
+    /// (an outside run: every device whose login was in flight at the kill). Its records replay after the restart, which
+    /// activates it.
+    /// </summary>
+    private void LeaveShardsIfMerged()
+    {
+        if (State.MergedInto is null || Profile.Tenant.Length == 0)
+        {
+            return;
+        }
+
+        var key = this.GetPrimaryKeyString();
+        var shard = SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards));
+        ShardGrain(shard).RemoveAsync(key).Ignore();
+        GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null)).Ignore();
     }
 
     private async Task PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
@@ -1520,6 +1544,11 @@ public sealed partial class UserProfileGrain(
             State.MergedInto = canonicalUserId;
             if (Profile.EventsApplied > 0)
             {
+                if (_featuresPush is { } push)
+                {
+                    await push; // never throws: a failed push is logged and forgotten
+                }
+
                 await ShardGrain(shard).RemoveAsync(key);
                 await GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null));
             }

@@ -1,8 +1,11 @@
+using Orleans.Core.Internal;
 using Orleans.Streams;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Identity;
 using ProfileGrid.Abstractions.Profiles;
+using ProfileGrid.Domain;
 
 namespace ProfileGrid.Grains.Tests;
 
@@ -85,6 +88,34 @@ public class UserProfileGrainTests(ClusterFixture fixture)
         Assert.Equal(new Money(80m, "USD"), Assert.Single(profile.Behavior.MonetaryByCurrency));
         Assert.Equal(1, profile.Behavior.Sessions);
         Assert.Equal(Channel.App, profile.Context.LastChannel);
+    }
+
+    [Fact]
+    public async Task A_merged_profile_put_back_in_its_shard_leaves_it_again_when_it_next_wakes()
+    {
+        // An outside kill -9 run: a shard writes its entries behind, so a silo killed soon after a merge brought the merged
+        // device back into the tenant's listing, export and count.
+        var user = NewUser();
+        var key = new ProfileKey("shop", user).ToString();
+        var shard = fixture.Client.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard("shop", SegmentKeys.ShardOf(key, 4)));
+        await PublishAsync(user, PageView(user, "e1", Start));
+        await WaitForAsync(user, p => p.EventsApplied == 1);
+        await fixture.Client.GetGrain<IProfileMergeGrain>(key).SetMergedIntoAsync("canonical-" + user);
+        Assert.DoesNotContain(await shard.GetSnapshotAsync(), e => e.ProfileKey == key);
+
+        // The shard as a restart from its last written state would have it: the entry back.
+        await shard.UpdateAsync(new FeatureUpdate(key, new double[ProfileFeatures.All.Count], DateTimeOffset.UtcNow));
+        await Grain(user).Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Task.Delay(500);
+        await Grain(user).GetViewAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await shard.GetSnapshotAsync()).Any(e => e.ProfileKey == key) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.DoesNotContain(await shard.GetSnapshotAsync(), e => e.ProfileKey == key);
     }
 
     [Fact]
