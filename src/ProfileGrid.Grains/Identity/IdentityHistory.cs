@@ -3,6 +3,7 @@ using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Grains.Ingest;
 using ProfileGrid.Grains.Lake;
+using ProfileGrid.Grains.Privacy;
 
 namespace ProfileGrid.Grains.Identity;
 
@@ -71,8 +72,12 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
                 continue;
             }
 
+            // The log may still hold an erased user's events until it is trimmed (always, in a memory run), and the read
+            // from a checkpoint reaches back further than the archive: a merge never brings them back.
+            var filter = services.GetService(typeof(PrivacyFilters)) is PrivacyFilters filters ? await filters.ForTenantAsync(tenant) : PrivacyFilter.None;
             var events = wanted.ToDictionary(u => u, _ => new List<UserEvent>(), StringComparer.Ordinal);
-            foreach (var row in rows.DistinctBy(r => (r.LogPartition, r.LogPosition, r.EventIndex))
+            foreach (var row in rows.Where(r => filter.IsEmpty || !filter.IsErased(r.UserId, r.Instant()))
+                         .DistinctBy(r => (r.LogPartition, r.LogPosition, r.EventIndex))
                          .OrderBy(r => r.LogPartition).ThenBy(r => r.LogPosition).ThenBy(r => r.EventIndex))
             {
                 events[row.UserId].Add(row.ToEvent());
