@@ -26,9 +26,7 @@ public sealed partial class ProfileDayBounds(IGrainFactory grains, IOptions<Inge
     public async Task<Dictionary<string, LakeDayRange>> OfAsync(
         string tenant, IReadOnlyCollection<string> userIds, IReadOnlyDictionary<int, long> marks, CancellationToken cancellationToken = default)
     {
-        var partitions = ingest.Value.Partitions;
-        var partitionOf = userIds.Distinct(StringComparer.Ordinal)
-            .ToDictionary(u => u, u => ProfileBuckets.LogPartition(new ProfileKey(tenant, u).ToString(), partitions), StringComparer.Ordinal);
+        var partitionOf = PartitionsOf(tenant, userIds);
         var deadline = DateTime.UtcNow + ingest.Value.FlushInterval + ingest.Value.CheckpointInterval + TimeSpan.FromSeconds(1);
         var settled = new Dictionary<int, LogPartitionStatus?>();
         foreach (var partition in partitionOf.Values.Distinct())
@@ -40,9 +38,7 @@ public sealed partial class ProfileDayBounds(IGrainFactory grains, IOptions<Inge
         var ranges = new Dictionary<string, LakeDayRange>(StringComparer.Ordinal);
         foreach (var (user, partition) in partitionOf)
         {
-            ranges[user] = settled[partition] is { } status && !(status.RecentlySetAside ?? []).Any(s => s.Tenant == tenant && s.UserId == user)
-                ? RangeOf(await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, user).ToString()).GetViewAsync())
-                : LakeDayRange.All;
+            ranges[user] = settled[partition] is { } status ? await RangeOfAsync(tenant, user, status) : LakeDayRange.All;
         }
 
         LogBounds(tenant, ranges.Count, ranges.Count(r => r.Value.IsEmpty), ranges.Count(r => r.Value.IsAll));
@@ -59,9 +55,7 @@ public sealed partial class ProfileDayBounds(IGrainFactory grains, IOptions<Inge
     /// </summary>
     public async Task<UnsettledBounds> OfWithoutWaitingAsync(string tenant, IReadOnlyCollection<string> userIds, CancellationToken cancellationToken = default)
     {
-        var partitions = ingest.Value.Partitions;
-        var partitionOf = userIds.Distinct(StringComparer.Ordinal)
-            .ToDictionary(u => u, u => ProfileBuckets.LogPartition(new ProfileKey(tenant, u).ToString(), partitions), StringComparer.Ordinal);
+        var partitionOf = PartitionsOf(tenant, userIds);
         var statuses = new Dictionary<int, LogPartitionStatus>();
         foreach (var partition in partitionOf.Values.Distinct())
         {
@@ -73,14 +67,22 @@ public sealed partial class ProfileDayBounds(IGrainFactory grains, IOptions<Inge
         var ranges = new Dictionary<string, LakeDayRange>(StringComparer.Ordinal);
         foreach (var (user, partition) in partitionOf)
         {
-            ranges[user] = (statuses[partition].RecentlySetAside ?? []).Any(s => s.Tenant == tenant && s.UserId == user)
-                ? LakeDayRange.All
-                : RangeOf(await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, user).ToString()).GetViewAsync());
+            ranges[user] = await RangeOfAsync(tenant, user, statuses[partition]);
         }
 
         LogBounds(tenant, ranges.Count, ranges.Count(r => r.Value.IsEmpty), ranges.Count(r => r.Value.IsAll));
         return new UnsettledBounds(ranges, statuses.ToDictionary(s => s.Key, s => s.Value.Checkpoint));
     }
+
+    private Dictionary<string, int> PartitionsOf(string tenant, IReadOnlyCollection<string> userIds) =>
+        userIds.Distinct(StringComparer.Ordinal)
+            .ToDictionary(u => u, u => ProfileBuckets.LogPartition(new ProfileKey(tenant, u).ToString(), ingest.Value.Partitions), StringComparer.Ordinal);
+
+    /// <summary>The user's days from their profile, unless the partition recently set the profile aside (its state may lack rows).</summary>
+    private async Task<LakeDayRange> RangeOfAsync(string tenant, string user, LogPartitionStatus status) =>
+        (status.RecentlySetAside ?? []).Any(s => s.Tenant == tenant && s.UserId == user)
+            ? LakeDayRange.All
+            : RangeOf(await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, user).ToString()).GetViewAsync());
 
     /// <summary>The days of a profile's events: none without events, open on a side the profile does not know.</summary>
     public static LakeDayRange RangeOf(ProfileView? view) => view switch
