@@ -72,6 +72,35 @@ public class LakeUserReadTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_read_given_the_users_log_partitions_returns_the_same_rows_and_opens_no_file_of_another_partition()
+    {
+        var (store, events) = await LakeAsync();
+        var reader = new LakeReader(store, new MemoryEventLog(), Serializer);
+        var picked = new[] { Users[0], Users[2] };
+        var partitions = picked.Select(u => ProfileBuckets.LogPartition(new ProfileKey(Tenant, u).ToString(), Partitions)).ToHashSet();
+        Assert.True(partitions.Count < Partitions, "the users share fewer partitions than the log has");
+        var ranges = picked.ToDictionary(u => u, _ => LakeDayRange.All, StringComparer.Ordinal);
+
+        store.Reset();
+        var everyPartition = await reader.ReadUsersAsync(Tenant, ranges).ToListAsync();
+        var filesOfEveryPartition = store.Reads.Count;
+
+        store.Reset();
+        var theirs = await reader.ReadUsersAsync(Tenant, ranges, partitions).ToListAsync();
+
+        Assert.Equal(events.Count(e => picked.Contains(e.UserId)), theirs.Count);
+        Assert.Equal(everyPartition.Select(Identity).Order().ToList(), theirs.Select(Identity).Order().ToList());
+        Assert.All(store.Reads, file => Assert.Contains(LakePaths.ParseFile(file)!.Value.Partition, partitions));
+        Assert.True(store.Reads.Count < filesOfEveryPartition, $"{store.Reads.Count} files opened, {filesOfEveryPartition} without the partitions");
+
+        // One user's whole read (a rebuild's last attempts) takes them too.
+        store.Reset();
+        var one = await reader.ReadTenantAsync(Tenant, Users[0], [ProfileBuckets.LogPartition(new ProfileKey(Tenant, Users[0]).ToString(), Partitions)]);
+        Assert.Equal(events.Count(e => e.UserId == Users[0]), one.Count);
+        Assert.All(store.Reads, file => Assert.Contains(LakePaths.ParseFile(file)!.Value.Partition, partitions));
+    }
+
+    [Fact]
     public async Task A_user_without_events_costs_nothing_and_an_open_side_reads_every_day_on_that_side()
     {
         var (store, events) = await LakeAsync();

@@ -37,6 +37,7 @@ public sealed partial class IdentityGrain(
     ILogger<IdentityGrain> logger) : Grain, IIdentityGrain
 {
     private const int MaxIdentifiers = 50, MaxConflicts = 20, MaxMergeIds = 500, RebuildAttempts = 10;
+    private static readonly TimeSpan SlowMerge = TimeSpan.FromSeconds(2);
 
     private ProfileKey Key => ProfileKey.Parse(this.GetPrimaryKeyString());
 
@@ -128,28 +129,42 @@ public sealed partial class IdentityGrain(
         }
 
         // Decided and written first (the member list is what an unmerge and later merges rebuild from).
+        var steps = new MergeSteps();
         state.State.Members[record.From] = record.MergeId;
         AddMergeId(record.MergeId);
         await state.WriteStateAsync();
+        steps.Lap("members written");
 
         // The merged profile starts forwarding its new records before its history is read: records it takes meanwhile
         // are refused here until the history is in (they replay), and those the read covers are skipped once forwarded.
         await from.SetMergedIntoAsync(key.UserId, record.MergeId);
+        steps.Lap("identity forwarded");
         var moved = 0;
         if (await MergeSide(key.Tenant, record.From).SetMergedIntoAsync(key.UserId))
         {
+            steps.Lap("profile forwarding");
             var (events, ends) = await history.ReadAsync(key.Tenant, [record.From]);
+            steps.Lap("history read");
             moved = await MergeSide(key.Tenant, key.UserId).AbsorbAsync(record.From, new EventBatch(events[record.From]), ends[record.From]);
+            steps.Lap("history applied");
         }
         else
         {
+            steps.Lap("profile forwarding");
             // Nothing applied yet (most logins: the visitor's first page and the login arrive together): no history to
             // read; every record of it, even one already in the log, reaches this profile by forwarding.
             await MergeSide(key.Tenant, key.UserId).AbsorbAsync(record.From, new EventBatch([]), -1);
+            steps.Lap("applied");
         }
 
         var merged = record with { Status = MergeStatus.Merged, EventsMoved = moved };
         await index.SetAsync(merged);
+        steps.Lap("record written");
+        if (steps.Total >= SlowMerge)
+        {
+            LogSlowMerge(key.Tenant, record.MergeId, record.From, key.UserId, steps.Total.TotalSeconds, steps.ToString());
+        }
+
         return merged;
     }
 
@@ -238,6 +253,30 @@ public sealed partial class IdentityGrain(
 
     [LoggerMessage(EventId = 3404, Level = LogLevel.Information, Message = "Identity: tenant {Tenant} merge {MergeId} reversed: {From} stands apart from {Into} again")]
     private partial void LogUnmerged(string tenant, string mergeId, string from, string into);
+
+    [LoggerMessage(EventId = 3405, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant} merge {MergeId} of {From} into {Into} took {Seconds:F1} s: {Steps}")]
+    private partial void LogSlowMerge(string tenant, string mergeId, string from, string into, double seconds, string steps);
+
+    /// <summary>How long each step of a merge took, for the log when a merge is slow.</summary>
+    private sealed class MergeSteps
+    {
+        private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
+        private readonly List<(string Step, TimeSpan Took)> _laps = [];
+        private long _last;
+
+        public MergeSteps() => _last = _start;
+
+        public TimeSpan Total => System.Diagnostics.Stopwatch.GetElapsedTime(_start);
+
+        public void Lap(string step)
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            _laps.Add((step, System.Diagnostics.Stopwatch.GetElapsedTime(_last, now)));
+            _last = now;
+        }
+
+        public override string ToString() => string.Join(", ", _laps.Select(l => $"{l.Step} {l.Took.TotalSeconds:F2} s"));
+    }
 }
 
 /// <summary>One merge's record, found by its id (key: ProfileKey(tenant, merge id)).</summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
@@ -13,9 +15,10 @@ namespace ProfileGrid.Grains.Identity;
 /// canonical profile and what an unmerge rebuilds it from. The lake is read only on the days between each profile's
 /// first and last event (<see cref="ProfileDayBounds"/>), streamed.
 /// </summary>
-public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOptions> ingest)
+public sealed partial class IdentityHistory(IServiceProvider services, IOptions<IngestOptions> ingest, ILogger<IdentityHistory> logger)
 {
     private const int Attempts = 20, PrunedAttempts = 3;
+    private static readonly TimeSpan SlowRead = TimeSpan.FromSeconds(2);
 
     /// <summary>The events of <paramref name="userIds"/>'s profiles, each profile's in log order; End: per user, the last position of its partition read.</summary>
     public async Task<(Dictionary<string, List<UserEvent>> Events, Dictionary<string, long> Ends)> ReadAsync(
@@ -29,6 +32,8 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
         var archiver = LakeArchiving.ArchiverOf(services);
         var reader = (LakeReader)services.GetService(typeof(LakeReader))!;
         var bounds = (ProfileDayBounds)services.GetService(typeof(ProfileDayBounds))!;
+        var started = Stopwatch.GetTimestamp();
+        TimeSpan inBounds = default, inLake = default, inLog = default;
         for (var attempt = 1; ; attempt++)
         {
             // As LakeRebuilder: watermarks, lake, log past them, watermarks again; an archive step in between starts over.
@@ -43,13 +48,20 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
                 // time, and the log from each partition's checkpoint where that is before the watermark: no wait for the
                 // checkpoint, which a merge under way holds back. After a few attempts that the archive kept moving under,
                 // the days are not bounded (the read is then as it always was: every day of the tenant, for these users).
+                var step = Stopwatch.GetTimestamp();
                 pruned = attempt <= PrunedAttempts ? await bounds.OfWithoutWaitingAsync(tenant, wanted, cancellationToken) : null;
+                inBounds += Stopwatch.GetElapsedTime(step);
+                step = Stopwatch.GetTimestamp();
                 var days = pruned?.Days ?? wanted.ToDictionary(u => u, _ => LakeDayRange.All, StringComparer.Ordinal);
-                await foreach (var row in reader.ReadUsersAsync(tenant, days, cancellationToken))
+                await foreach (var row in reader.ReadUsersAsync(tenant, days, involved, cancellationToken))
                 {
                     rows.Add(row);
                 }
+
+                inLake += Stopwatch.GetElapsedTime(step);
             }
+
+            var logStep = Stopwatch.GetTimestamp();
 
             var ends = new Dictionary<int, long>();
             var trimmed = false;
@@ -61,6 +73,8 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
                 ends[partition] = end;
                 trimmed |= startTrimmed;
             }
+
+            inLog += Stopwatch.GetElapsedTime(logStep);
 
             if (trimmed || (archiver is not null && await archiver.ChangedSinceAsync(marks, cancellationToken)))
             {
@@ -83,7 +97,15 @@ public sealed class IdentityHistory(IServiceProvider services, IOptions<IngestOp
                 events[row.UserId].Add(row.ToEvent());
             }
 
+            if (Stopwatch.GetElapsedTime(started) is var took && took >= SlowRead)
+            {
+                LogSlowRead(tenant, wanted.Count, took.TotalSeconds, attempt, trimmed, inBounds.TotalSeconds, inLake.TotalSeconds, inLog.TotalSeconds, rows.Count);
+            }
+
             return (events, partitionOf.ToDictionary(p => p.Key, p => ends[p.Value], StringComparer.Ordinal));
         }
     }
+
+    [LoggerMessage(EventId = 3406, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: the history of {Profiles} profile(s) took {Seconds:F1} s in {Attempts} attempt(s) (last trimmed: {Trimmed}): day bounds {Bounds:F2} s, lake {Lake:F2} s, log {Log:F2} s; {Rows} rows")]
+    private partial void LogSlowRead(string tenant, int profiles, double seconds, int attempts, bool trimmed, double bounds, double lake, double log, int rows);
 }

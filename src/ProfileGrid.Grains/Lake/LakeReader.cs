@@ -25,11 +25,12 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
     /// Holds the rows read in memory to order them (a whole tenant's when no user is given): a job about a few users
     /// streams them with <see cref="ReadUsersAsync"/> instead.
     /// </summary>
-    public async Task<List<LakeEventRow>> ReadTenantAsync(string tenant, string? userId = null, CancellationToken cancellationToken = default)
+    public async Task<List<LakeEventRow>> ReadTenantAsync(
+        string tenant, string? userId = null, IReadOnlyCollection<int>? partitions = null, CancellationToken cancellationToken = default)
     {
         var rows = new List<LakeEventRow>();
         var users = userId is null ? null : new Dictionary<string, LakeDayRange>(StringComparer.Ordinal) { [userId] = LakeDayRange.All };
-        await foreach (var row in ReadUsersAsync(tenant, users, cancellationToken))
+        await foreach (var row in ReadUsersAsync(tenant, users, partitions, cancellationToken))
         {
             rows.Add(row);
         }
@@ -43,10 +44,13 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
     /// user's range, and a user whose range is <see cref="LakeDayRange.None"/> costs nothing. Files are read one at a time
     /// and their rows filtered as they are read (row groups whose user-id statistics exclude every user are skipped), so
     /// memory holds one file plus the keys of the rows yielded. Rows come once each (deduplicated by log position), in no
-    /// particular order: a caller that replays them orders them by (partition, position, index).
+    /// particular order: a caller that replays them orders them by (partition, position, index). Given
+    /// <paramref name="partitions"/> (the users' log partitions: a profile's records are all in its own), only those
+    /// partitions' files are read; a day of a busy tenant has a file per partition and archive step.
     /// </summary>
     public async IAsyncEnumerable<LakeEventRow> ReadUsersAsync(
-        string tenant, IReadOnlyDictionary<string, LakeDayRange>? users, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string tenant, IReadOnlyDictionary<string, LakeDayRange>? users, IReadOnlyCollection<int>? partitions = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var wanted = users?.Where(u => !u.Value.IsEmpty).ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal);
         if (wanted is { Count: 0 })
@@ -62,7 +66,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
             var missing = false;
             await foreach (var (file, day) in FilesOfAsync(tenant, wanted, cancellationToken))
             {
-                if (!read.Add(file))
+                if (!read.Add(file) || (partitions is not null && !partitions.Contains(LakePaths.ParseFile(file)!.Value.Partition)))
                 {
                     continue;
                 }

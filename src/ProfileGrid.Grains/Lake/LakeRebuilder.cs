@@ -43,14 +43,14 @@ public sealed partial class LakeRebuilder(
             if (userId is not null && bounds is not null && attempt <= 3)
             {
                 lake = [];
-                await foreach (var row in reader.ReadUsersAsync(tenant, await bounds.OfAsync(tenant, [userId], through, cancellationToken), cancellationToken))
+                await foreach (var row in reader.ReadUsersAsync(tenant, await bounds.OfAsync(tenant, [userId], through, cancellationToken), involved, cancellationToken))
                 {
                     lake.Add(row);
                 }
             }
             else
             {
-                lake = await reader.ReadTenantAsync(tenant, userId, cancellationToken);
+                lake = await reader.ReadTenantAsync(tenant, userId, userId is null ? null : involved, cancellationToken);
             }
 
             var tails = new Dictionary<int, (List<LakeEventRow> Rows, long End)>();

@@ -120,7 +120,7 @@ public static class PrivacyApi
 
             // One pass over the lake for all of them, each only on the days its profile's events span.
             var days = await services.GetRequiredService<ProfileDayBounds>().OfAsync(tenant, userIds, through, cancellationToken);
-            await foreach (var row in reader.ReadUsersAsync(tenant, days, cancellationToken))
+            await foreach (var row in reader.ReadUsersAsync(tenant, days, involved, cancellationToken))
             {
                 rows.TryAdd((row.LogPartition, row.LogPosition, row.EventIndex), row);
             }
