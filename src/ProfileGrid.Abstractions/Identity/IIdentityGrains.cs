@@ -54,7 +54,7 @@ public enum ClaimOutcome
     /// <summary>The identifier already belonged to the profile (or to its canonical profile): nothing to do.</summary>
     AlreadyLinked,
 
-    /// <summary>Two profiles were merged.</summary>
+    /// <summary>Two profiles are to be merged: decided and written; carried out by the identifier grain after the answer.</summary>
     Merged,
 
     /// <summary>The identifier belongs to another person and the rules do not merge: recorded as a conflict.</summary>
@@ -162,8 +162,9 @@ public interface IIdentifierGrain : IGrainWithStringKey
     Task<string?> OwnerAsync();
 
     /// <summary>
-    /// A login linked to an anonymous profile that had no history then, which now has its first record: carries the
-    /// merge out (its record replays once merged). Nothing when there is no such link.
+    /// Carries out a merge a claim decided (the claim answered before it), or one of a login linked to an anonymous
+    /// profile that had no history then, which now has its first record (its record replays once merged). Nothing when
+    /// there is neither.
     /// </summary>
     [OneWay]
     Task EnsureMergedAsync();

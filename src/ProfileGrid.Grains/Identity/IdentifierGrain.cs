@@ -28,14 +28,21 @@ public sealed class IdentifierState
 /// One identifier of a tenant and the rules of docs/identity.md: the first profile to show it owns it; a login links an
 /// anonymous id to its user once; the same email or CRM id on a second profile merges the later into the earlier; a
 /// phone never merges; an anonymous id already linked to another user is a conflict. Claims of one identifier are
-/// serialised here, so two silos racing with the same login merge once.
+/// serialised here, so two silos racing with the same login merge once. A claim decides a merge and writes it down
+/// (<see cref="IdentifierState.Pending"/>) before it answers; a login's merge is carried out after the answer, by this
+/// grain's next turn, so that a request is not held up by the reading of a visitor's history; a reminder retries any
+/// merge that stays pending (a crash, a failure).
 /// </summary>
 public sealed partial class IdentifierGrain(
     [PersistentState("identifier", IdentityStores.Identity)] IPersistentState<IdentifierState> state,
     TimeProvider clock,
-    ILogger<IdentifierGrain> logger) : Grain, IIdentifierGrain
+    ILogger<IdentifierGrain> logger) : Grain, IIdentifierGrain, IRemindable
 {
     private const int MaxShared = 20;
+    private const string CarryOutReminder = "merge-carry-out";
+    private static readonly TimeSpan CarryOutRetry = TimeSpan.FromMinutes(1);
+
+    private IGrainReminder? _reminder;
 
     public async Task<bool> EraseAsync(string[] userIds)
     {
@@ -116,7 +123,7 @@ public sealed partial class IdentifierGrain(
             }
 
             state.State.Linked = null;
-            return await MergeAsync(claim, identifier, MergeRules.Login, from, into);
+            return await DecideMergeAsync(claim, identifier, MergeRules.Login, from, into);
         }
 
         var (ownerCanonical, claimantCanonical) = (await Identity(claim.Tenant, owner).CanonicalAsync(), await Identity(claim.Tenant, claimant).CanonicalAsync());
@@ -163,27 +170,94 @@ public sealed partial class IdentifierGrain(
             return ClaimOutcome.Blocked;
         }
 
+        // Carried out before the answer, unlike a login's: the next claims of this request (another identifier of the same
+        // event) and of the next requests then see the person's canonical profile, as identify events expect.
         return await MergeAsync(claim, identifier, rule, mergeFrom, mergeInto);
     }
 
-    private async Task<ClaimOutcome> MergeAsync(IdentityClaim claim, string identifier, string rule, string from, string into)
+    /// <summary>
+    /// A login's merge: decided, written, and carried out by this grain's next turn, so the claim answers at once. Its
+    /// history read costs seconds on a busy store, and one request may carry many logins.
+    /// </summary>
+    private async Task<ClaimOutcome> DecideMergeAsync(IdentityClaim claim, string identifier, string rule, string from, string into)
     {
-        var record = new MergeRecord
-        {
-            MergeId = NewMergeId(),
-            Tenant = claim.Tenant,
-            From = from,
-            Into = into,
-            Rule = rule,
-            Identifier = identifier,
-            EventId = claim.EventId,
-            Source = claim.Source,
-            At = clock.GetUtcNow(),
-        };
+        await WritePendingAsync(NewRecord(claim, identifier, rule, from, into));
+        this.AsReference<IIdentifierGrain>().EnsureMergedAsync().Ignore();
+        return ClaimOutcome.Merged;
+    }
 
-        // Decided and written before it is carried out: a crash in between is finished by the next claim (or a replay).
+    private MergeRecord NewRecord(IdentityClaim claim, string identifier, string rule, string from, string into) => new()
+    {
+        MergeId = NewMergeId(),
+        Tenant = claim.Tenant,
+        From = from,
+        Into = into,
+        Rule = rule,
+        Identifier = identifier,
+        EventId = claim.EventId,
+        Source = claim.Source,
+        At = clock.GetUtcNow(),
+    };
+
+    /// <summary>
+    /// Decided and written before it is carried out, with a reminder registered first: a crash in between is finished by
+    /// the reminder, the next claim, or a replay (a reminder without a pending merge only unregisters itself).
+    /// </summary>
+    private async Task WritePendingAsync(MergeRecord record)
+    {
+        try
+        {
+            _reminder = await this.RegisterOrUpdateReminder(CarryOutReminder, CarryOutRetry, CarryOutRetry);
+        }
+        catch (Exception ex)
+        {
+            // The merge goes on; only its unattended retry after a crash is lost (the next claim or replay finishes it).
+            LogReminderFailed(record.Tenant, ex);
+        }
+
         state.State.Pending = record;
         await state.WriteStateAsync();
+    }
+
+    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != CarryOutReminder)
+        {
+            return;
+        }
+
+        if (state.State.Pending is { } pending)
+        {
+            await CarryOutAsync(pending); // a failure leaves it pending, and the reminder retries in a minute
+        }
+        else
+        {
+            await ForgetReminderAsync();
+        }
+    }
+
+    private async Task ForgetReminderAsync()
+    {
+        try
+        {
+            if ((_reminder ?? await this.GetReminder(CarryOutReminder)) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogReminderFailed(ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant, ex); // it fires again and finds nothing pending
+        }
+
+        _reminder = null;
+    }
+
+    /// <summary>Decides and carries out the merge in this turn (a caller that is itself off the request path).</summary>
+    private async Task<ClaimOutcome> MergeAsync(IdentityClaim claim, string identifier, string rule, string from, string into)
+    {
+        var record = NewRecord(claim, identifier, rule, from, into);
+        await WritePendingAsync(record);
         return await CarryOutAsync(record) ? ClaimOutcome.Merged : ClaimOutcome.Conflict;
     }
 
@@ -201,6 +275,7 @@ public sealed partial class IdentifierGrain(
             }
 
             await state.WriteStateAsync();
+            await ForgetReminderAsync();
             await Identity(record.Tenant, record.From).NoteAsync(record.Identifier, null,
                 new IdentityConflict(record.Identifier, record.Into, record.From, record.EventId, record.At, $"{record.Rule}: not merged (one side is merged elsewhere or has profiles merged into it)"));
             return false;
@@ -213,6 +288,7 @@ public sealed partial class IdentifierGrain(
         }
 
         await state.WriteStateAsync();
+        await ForgetReminderAsync();
         LogMerged(record.Tenant, done.MergeId, record.From, record.Into, record.Rule);
         return true;
     }
@@ -255,19 +331,27 @@ public sealed partial class IdentifierGrain(
 
     public async Task EnsureMergedAsync()
     {
-        if (state.State.Pending is { } pending)
+        try
         {
-            await CarryOutAsync(pending);
-        }
+            if (state.State.Pending is { } pending)
+            {
+                await CarryOutAsync(pending);
+            }
 
-        if (state.State.Linked is not { } claim || state.State.Owner != claim.ProfileUserId)
+            if (state.State.Linked is not { } claim || state.State.Owner != claim.ProfileUserId)
+            {
+                return;
+            }
+
+            state.State.Linked = null;
+            var into = await Identity(claim.Tenant, claim.ProfileUserId).CanonicalAsync();
+            await MergeAsync(claim, IdentifierKinds.Name(claim.Kind, claim.Value), MergeRules.Login, AnonymousPrefix + claim.Value, into);
+        }
+        catch (Exception ex)
         {
-            return;
+            // Nobody waits for this call: the merge stays pending and its reminder tries again.
+            LogCarryOutFailed(ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant, state.State.Pending?.MergeId, ex);
         }
-
-        state.State.Linked = null;
-        var into = await Identity(claim.Tenant, claim.ProfileUserId).CanonicalAsync();
-        await MergeAsync(claim, IdentifierKinds.Name(claim.Kind, claim.Value), MergeRules.Login, AnonymousPrefix + claim.Value, into);
     }
 
     private IIdentityGrain Identity(string tenant, string userId) => GrainFactory.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString());
@@ -288,6 +372,12 @@ public sealed partial class IdentifierGrain(
 
     [LoggerMessage(EventId = 3403, Level = LogLevel.Information, Message = "Identity: tenant {Tenant}: a {Kind} identifier of another person shown by {Profile}; recorded as a conflict")]
     private partial void LogConflict(string tenant, string kind, string profile);
+
+    [LoggerMessage(EventId = 3407, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: the reminder that retries a pending merge could not be registered or removed")]
+    private partial void LogReminderFailed(string tenant, Exception exception);
+
+    [LoggerMessage(EventId = 3408, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: merge {MergeId} could not be carried out now; its reminder tries again")]
+    private partial void LogCarryOutFailed(string tenant, string? mergeId, Exception exception);
 }
 
 /// <summary>The grain storage of the identity graph.</summary>

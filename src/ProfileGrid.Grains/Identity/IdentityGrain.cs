@@ -120,6 +120,14 @@ public sealed partial class IdentityGrain(
             return done; // carried out before (a retried claim)
         }
 
+        // A login's merge is carried out after its claim answered: an identify event's email may meanwhile have decided
+        // the same pair under another merge id. One of them carries it out; the other finds it done.
+        if (state.State.Members.TryGetValue(record.From, out var current) && current != record.MergeId
+            && await Index(key.Tenant, current).GetAsync() is { Status: MergeStatus.Merged } already)
+        {
+            return already;
+        }
+
         var from = Identity(key.Tenant, record.From);
         var fromView = await from.GetAsync();
         if (record.From == key.UserId || state.State.MergedInto is not null || fromView.Members.Length > 0

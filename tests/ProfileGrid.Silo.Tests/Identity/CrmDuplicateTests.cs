@@ -84,7 +84,7 @@ public class CrmDuplicateTests(IdentitySiloFixture fixture)
 
         await WaitForAsync(Silo, tenant, user, 3);
         Assert.Equal(user, (await TryGetAsync(Silo, tenant, "anon:" + visitor))!.UserId);
-        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        var merge = Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user)));
         Assert.Equal(("anon:" + visitor, user, "same-email"), (merge.GetProperty("from").GetString(), merge.GetProperty("into").GetString(), merge.GetProperty("rule").GetString()));
 
         await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);

@@ -34,7 +34,7 @@ public class DurableIdentityTests(AzuriteFixture azurite)
             await IngestAsync(silo, tenant, [login]);
             await IngestAsync(silo, tenant, [crmRecord]);
             await WaitForAsync(silo, tenant, user, 4, TimeSpan.FromSeconds(60));
-            Assert.Equal(2, Merges(await IdentityAsync(silo, tenant, user)).Length);
+            Assert.Equal(2, Merges(await MergedIdentityAsync(silo, tenant, user, 2)).Length);
             await silo.KillAsync();
         }
 
@@ -87,7 +87,7 @@ public class DurableIdentityTests(AzuriteFixture azurite)
         await WaitForAsync(second, tenant, user, distinct, TimeSpan.FromSeconds(60));
         var asOf = At(DateTimeOffset.UtcNow);
         Assert.Equal(Comparable((await TryGetAsync(first, oracle, user, asOf))!), Comparable((await TryGetAsync(second, tenant, user, asOf))!));
-        Assert.Equal("merged", Assert.Single(Merges(await IdentityAsync(first, tenant, user))).GetProperty("status").GetString());
+        Assert.Equal("merged", Assert.Single(Merges(await MergedIdentityAsync(first, tenant, user))).GetProperty("status").GetString());
     }
 
     /// <summary>Every blob and every table entity in the Azurite account that holds one of <paramref name="needles"/>.</summary>

@@ -18,7 +18,7 @@ public class IdentityCliTests(IdentitySiloFixture fixture)
         var now = DateTimeOffset.UtcNow.AddMinutes(-10);
         await IngestAsync(Silo, tenant, [Event(NewId("e-"), "product_view", null, anonymous, now), Event(NewId("e-"), "page_view", user, anonymous, now.AddMinutes(1))]);
         await WaitForAsync(Silo, tenant, user, 2);
-        var mergeId = Merges(await IdentityAsync(Silo, tenant, user)).Single().GetProperty("mergeId").GetString()!;
+        var mergeId = Merges(await MergedIdentityAsync(Silo, tenant, user)).Single().GetProperty("mergeId").GetString()!;
 
         var shown = Run("identity", "show", "--tenant", tenant, "--user", user);
         Assert.Contains(mergeId, shown);

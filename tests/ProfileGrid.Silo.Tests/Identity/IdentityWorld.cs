@@ -177,6 +177,25 @@ public static class IdentityWorld
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    /// <summary>
+    /// Polls the identity until it lists <paramref name="merges"/> merges carried out: a claim answers once the merge is
+    /// decided, and the merge is carried out just after (its record is written last, after the profile took the history).
+    /// </summary>
+    public static async Task<JsonElement> MergedIdentityAsync(SiloProcess silo, string tenant, string user, int merges = 1)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var identity = await IdentityAsync(silo, tenant, user);
+            if (Merges(identity).Count(m => m.GetProperty("status").GetString() == "merged") >= merges || DateTime.UtcNow > deadline)
+            {
+                return identity;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public static async Task<JsonElement> UnmergeAsync(SiloProcess silo, string tenant, string mergeId)
     {
         using var response = await silo.Http.PostAsync($"/v1/tenants/{Uri.EscapeDataString(tenant)}/identity/merges/{mergeId}/unmerge", null);

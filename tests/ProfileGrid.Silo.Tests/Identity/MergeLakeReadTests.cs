@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Grains.Ingest;
 using ProfileGrid.Grains.Lake;
 using static ProfileGrid.Silo.Tests.Identity.IdentityWorld;
 
@@ -45,14 +47,16 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
             await Task.Delay(50);
         }
 
-        // Unreadable files in days outside both profiles' spans: before them, between them, after them.
+        // Unreadable files in days outside both profiles' spans (before them, between them, after them), in both profiles'
+        // log partitions (a read opens only its profiles' partitions' files).
         DateOnly[] otherDays = [new(1990, 1, 1), DateOnly.FromDateTime(now.AddDays(-200).UtcDateTime), DateOnly.FromDateTime(now.AddDays(3).UtcDateTime)];
+        int[] partitions = [.. new[] { user, "anon:" + anonymous }.Select(u => PartitionOf(tenant, u)).Distinct()];
         foreach (var day in otherDays)
         {
-            var file = Path.Combine(tenantFolder, LakePaths.DaySegment(day), "part-p0999-0000000000000000-0000000000000001.parquet");
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            await File.WriteAllTextAsync(file, "not a parquet file");
-            await Assert.ThrowsAnyAsync<Exception>(() => LakeParquet.ReadAsync<LakeEventRow>(File.ReadAllBytes(file)));
+            foreach (var partition in partitions)
+            {
+                await PlantUnreadableAsync(Path.Combine(tenantFolder, LakePaths.DaySegment(day)), partition);
+            }
         }
 
         // The login merges the visitor into the user; the oracle got every event as the user's in the first place.
@@ -65,12 +69,16 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         var merged = (await TryGetAsync(Silo, tenant, user, asOf))!;
         Assert.Equal(Comparable((await TryGetAsync(Silo, oracle, user, asOf))!), Comparable(merged));
         Assert.True(merged.Behavior.Orders > 0, "the visitor's orders came over");
-        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        var merge = Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user)));
         Assert.Equal("merged", merge.GetProperty("status").GetString());
 
         // The unmerge rebuilds the user from the days the user's profile spans, which now include the visitor's (from 1000
         // days ago to today): the file planted between them goes; those before and after stay unread.
-        File.Delete(Directory.GetFiles(Path.Combine(tenantFolder, LakePaths.DaySegment(otherDays[1])))[0]);
+        foreach (var planted in Directory.GetFiles(Path.Combine(tenantFolder, LakePaths.DaySegment(otherDays[1]))))
+        {
+            File.Delete(planted);
+        }
+
         otherDays = [otherDays[0], otherDays[2]];
         var reversed = await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);
         Assert.Equal("reversed", reversed.GetProperty("status").GetString());
@@ -97,6 +105,56 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         await WaitForAsync(Silo, tenant, user, own.Count + 1);
 
         // The planted files are still there: nothing read them, nothing rewrote them.
-        Assert.All(otherDays, day => Assert.Single(Directory.GetFiles(Path.Combine(tenantFolder, LakePaths.DaySegment(day)))));
+        Assert.All(otherDays, day => Assert.Equal(partitions.Length, Directory.GetFiles(Path.Combine(tenantFolder, LakePaths.DaySegment(day))).Length));
+    }
+
+    [Fact]
+    public async Task A_login_is_acknowledged_while_its_merge_cannot_read_the_history_and_the_merge_is_carried_out_once_it_can()
+    {
+        var tenant = NewId("idr-");
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var visitor = Enumerable.Range(0, 6).Select(i => Event($"{anonymous}-a{i}", i % 2 == 0 ? "product_view" : "add_to_cart", null, anonymous, now.AddHours(-30 + i), session: "s-a")).ToList();
+        var login = Event($"{anonymous}-login", "identify", user, anonymous, now, session: "s-login");
+        await IngestAsync(Silo, tenant, visitor);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, visitor.Count);
+
+        // The visitor's history archived, and a damaged file beside it in its day and partition: the merge cannot read it.
+        var tenantFolder = Path.Combine(fixture.LakeFolder, LakePaths.TenantEvents(tenant));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string[] archived;
+        while ((archived = Directory.Exists(tenantFolder) ? Directory.GetFiles(tenantFolder, "*.parquet", SearchOption.AllDirectories) : []).Length == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The visitor's history was not archived.\n" + Silo.Output);
+            await Task.Delay(50);
+        }
+
+        var damaged = await PlantUnreadableAsync(Path.GetDirectoryName(archived[0])!, PartitionOf(tenant, "anon:" + anonymous));
+
+        // The login is acknowledged at once (it used to wait for the merge and answer Unavailable); the merge waits.
+        await IngestAsync(Silo, tenant, [login]);
+
+        await WaitForAsync(Silo, tenant, user, 1);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, (await TryGetAsync(Silo, tenant, user))!.EventsApplied);
+        Assert.Contains("could not be carried out now", Silo.Output);
+
+        // Repaired, the merge is carried out by its reminder (within a minute or two), without the client asking again.
+        File.Delete(damaged);
+        var person = await WaitForAsync(Silo, tenant, user, visitor.Count + 1, TimeSpan.FromMinutes(3));
+        Assert.Equal(visitor.Count + 1, person.EventsApplied);
+        Assert.Equal("merged", Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user))).GetProperty("status").GetString());
+    }
+
+    private static int PartitionOf(string tenant, string userId) =>
+        ProfileBuckets.LogPartition(new ProfileKey(tenant, userId).ToString(), new IngestOptions().Partitions);
+
+    private static async Task<string> PlantUnreadableAsync(string folder, int partition)
+    {
+        var file = Path.Combine(folder, $"part-p{partition:D4}-dddddddddddddddd-0000000000000001.parquet");
+        Directory.CreateDirectory(folder);
+        await File.WriteAllTextAsync(file, "not a parquet file");
+        await Assert.ThrowsAnyAsync<Exception>(() => LakeParquet.ReadAsync<LakeEventRow>(File.ReadAllBytes(file)));
+        return file;
     }
 }

@@ -39,7 +39,7 @@ public class MergeTests(IdentitySiloFixture fixture)
         Assert.Equal(Comparable(expected!), Comparable(asAnonymous));
 
         // One merge, with its provenance.
-        var identity = await IdentityAsync(Silo, tenant, user);
+        var identity = await MergedIdentityAsync(Silo, tenant, user);
         var merge = Assert.Single(Merges(identity));
         Assert.Equal("anon:" + anonymous, merge.GetProperty("from").GetString());
         Assert.Equal(user, merge.GetProperty("into").GetString());
@@ -106,7 +106,7 @@ public class MergeTests(IdentitySiloFixture fixture)
         var merged = await WaitForAsync(Silo, tenant, user, 8 + 2);
         Assert.Equal(1, merged.Behavior.EventCounts["add_to_cart"]);
         Assert.Equal(2, merged.Behavior.Orders);
-        var phoneMerge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)), m => m.GetProperty("from").GetString() == "anon:" + phone);
+        var phoneMerge = Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user, 2)), m => m.GetProperty("from").GetString() == "anon:" + phone);
         Assert.Equal(3, phoneMerge.GetProperty("eventsMoved").GetInt32());
 
         // Without the phone the user is their own five events and the tablet's one, the "1" of each included.
@@ -138,7 +138,7 @@ public class MergeTests(IdentitySiloFixture fixture)
         await WaitForAsync(Silo, tenant, user, distinct + logins.Count);
         var asOf = At(DateTimeOffset.UtcNow);
         Assert.Equal(Comparable((await TryGetAsync(Silo, oracle, user, asOf))!), Comparable((await TryGetAsync(Silo, tenant, user, asOf))!));
-        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        var merge = Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user)));
         Assert.Equal("merged", merge.GetProperty("status").GetString());
     }
 
@@ -158,7 +158,7 @@ public class MergeTests(IdentitySiloFixture fixture)
         await IngestAsync(Silo, tenant, [.. late, late[0]]);
         await WaitForAsync(Silo, tenant, user, 4);
         Assert.Equal(user, (await TryGetAsync(Silo, tenant, "anon:" + anonymous))!.UserId);
-        Assert.Equal("merged", Assert.Single(Merges(await IdentityAsync(Silo, tenant, user))).GetProperty("status").GetString());
+        Assert.Equal("merged", Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user))).GetProperty("status").GetString());
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public class MergeTests(IdentitySiloFixture fixture)
         await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", null, anonymous, before)]);
         await IngestAsync(Silo, tenant, [Event(NewId("e-"), "page_view", user, anonymous, before.AddMinutes(1))]);
         await WaitForAsync(Silo, tenant, user, 2);
-        Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user)));
 
         var receipt = await Silo.Client.DeleteUserAsync(new DeleteUserRequest { Tenant = tenant, UserId = user });
         Assert.Contains("anon:" + anonymous, receipt.ProfilesErased);
@@ -279,7 +279,7 @@ public class MergeTests(IdentitySiloFixture fixture)
 
         // Unmerged, the visitor is as if it had never merged: each of its events once (the merged profile applied the
         // resent ones too, asking its own archive).
-        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        var merge = Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user)));
         await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);
         await WaitForAsync(Silo, tenant, "anon:" + anonymous, history.Count + 1, TimeSpan.FromSeconds(60));
         await WaitForAsync(Silo, tenant, user, 1, TimeSpan.FromSeconds(60));

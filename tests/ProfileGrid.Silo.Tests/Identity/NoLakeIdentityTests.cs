@@ -37,7 +37,7 @@ public class NoLakeIdentityTests
         }
 
         // And the merge can be undone, also from the log alone.
-        var merge = Assert.Single(Merges(await IdentityAsync(silo, tenant, user)));
+        var merge = Assert.Single(Merges(await MergedIdentityAsync(silo, tenant, user)));
         var reversed = await UnmergeAsync(silo, tenant, merge.GetProperty("mergeId").GetString()!);
         Assert.Equal("reversed", reversed.GetProperty("status").GetString());
         await WaitForAsync(silo, tenant, user, events.Where(e => e.UserId != "").Select(e => e.EventId).Distinct().Count());

@@ -30,7 +30,7 @@ public class UnmergeTests(IdentitySiloFixture fixture)
         await Silo.Client.UpsertAttributesAsync(attributes.Clone().With(tenant));
         await IngestAsync(Silo, tenant, late);
         await WaitForAsync(Silo, tenant, user, events.Count + late.Count);
-        var merge = Assert.Single(Merges(await IdentityAsync(Silo, tenant, user)));
+        var merge = Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user)));
 
         var reversed = await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);
         Assert.Equal("reversed", reversed.GetProperty("status").GetString());
@@ -117,7 +117,7 @@ public class UnmergeTests(IdentitySiloFixture fixture)
         await WaitForAsync(Silo, tenant, "anon:" + v2, 2);
         await IngestAsync(Silo, tenant, [Event($"{u2}-login", "page_view", u2, v2, now.AddMinutes(2), "s1")]);
         await WaitForAsync(Silo, tenant, c, 5);
-        var merges = Merges(await IdentityAsync(Silo, tenant, c));
+        var merges = Merges(await MergedIdentityAsync(Silo, tenant, c, 2));
         Assert.Contains(merges, m => m.GetProperty("from").GetString() == "anon:" + v2);
         await UnmergeAsync(Silo, tenant, merges.Single(m => m.GetProperty("from").GetString() == u2).GetProperty("mergeId").GetString()!);
         await WaitForAsync(Silo, tenant, u2, 2);
