@@ -97,6 +97,9 @@ public sealed partial class UserProfileGrain(
     private readonly ProfileOptions _options = options.Value;
     private int _logPartition = -1;
 
+    // The last log position handed to this activation, applied or refused: the partition waits for a write through it.
+    private long _lastHanded = -1;
+
     // What the archive of spilled event ids answered for the batch being applied (null: not asked); the dedupe window
     // and its count of ids added as of the last successful write; set while a record waits for a write before it applies.
     private HashSet<ulong>? _archiveAnswer;
@@ -329,6 +332,7 @@ public sealed partial class UserProfileGrain(
     Task<LoggedApplyResult> IUserProfileGrain.ApplyLoggedAsync(EventBatch batch, int partition, long position, long? previous)
     {
         _logPartition = partition;
+        _lastHanded = Math.Max(_lastHanded, position);
         if (_reconciling)
         {
             // state.State may be the stored row for a moment: refuse, and the partition replays this record in order.
@@ -1051,10 +1055,12 @@ public sealed partial class UserProfileGrain(
         (_pushedFeatures, _itemsChanged, _itemFacts, _feedbackChanged) = (null, false, null, false);
         _consentReported = true;
         StateChanged();
-        if (from is not null && _logPartition >= 0)
+        if (_logPartition >= 0 && (from is not null || _lastHanded > through))
         {
-            // Nothing of it is left to write: the partition's checkpoint stops waiting for it.
-            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();
+            // Nothing of it is left to write: the partition's checkpoint stops waiting for it, also for records it refused
+            // (a merged visitor refuses its records while its merge is carried out). Those are an erased user's and never
+            // reach it again, so a write through them would never come: the partition stalled, and with it the erasure.
+            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), Math.Max(through, _lastHanded)).Ignore();
         }
 
         LogErased(_logPartition);

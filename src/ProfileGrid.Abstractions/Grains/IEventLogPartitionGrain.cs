@@ -30,6 +30,13 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     Task<LogPartitionStatus> GetStatusAsync();
 
     /// <summary>
+    /// Reads the tenant's privacy ledger again for the readers of this partition's silo: an erasure has begun, and its
+    /// profiles are erased next. A replay must not apply their older events to them again from a filter read before.
+    /// </summary>
+    [AlwaysInterleave]
+    Task ReloadPrivacyAsync(string tenant);
+
+    /// <summary>
     /// Saves the checkpoint, then archives to the data lake what the log holds past the archive watermark (one step,
     /// at most ProfileGrid:Lake:MaxRecordsPerArchive records) and trims the log behind both. Returns the position of the
     /// last archived record (-1: none), or null when the silo has no lake. The partition also does this by itself every

@@ -347,6 +347,14 @@ public sealed partial class EventLogPartitionGrain(
         }
     }
 
+    async Task IEventLogPartitionGrain.ReloadPrivacyAsync(string tenant)
+    {
+        if (_privacy is not null)
+        {
+            await _privacy.ReloadAsync(tenant);
+        }
+    }
+
     async Task<PartitionErasure> IEventLogPartitionGrain.EraseAsync(string tenant, string[] userIds)
     {
         var filter = _privacy is null ? Privacy.PrivacyFilter.None : await _privacy.ReloadAsync(tenant);

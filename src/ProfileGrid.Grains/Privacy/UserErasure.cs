@@ -174,7 +174,7 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
 }
 
 /// <summary>Profiles: each profile's stored record deleted, its activation emptied (the user's, then its anonymous ones).</summary>
-public sealed class ProfileErasureStep(IGrainFactory grains) : IErasureStep
+public sealed class ProfileErasureStep(IGrainFactory grains, IOptions<IngestOptions> ingest) : IErasureStep
 {
     public string Store => "profiles";
 
@@ -182,6 +182,12 @@ public sealed class ProfileErasureStep(IGrainFactory grains) : IErasureStep
 
     public async Task<ErasureStepReceipt> RunAsync(ErasureContext context, CancellationToken cancellationToken)
     {
+        // The silos of the profiles' log partitions learn of the erasure first: a replay there (of records a merged visitor
+        // refused, say) would otherwise hand their older events to the erased profiles from a filter read before, and
+        // bring them back.
+        await Task.WhenAll(context.ProfileKeys.Select(key => ProfileBuckets.LogPartition(key, ingest.Value.Partitions)).Distinct()
+            .Select(partition => grains.GetGrain<IEventLogPartitionGrain>(partition).ReloadPrivacyAsync(context.Tenant)));
+
         var (profiles, events) = (0L, 0L);
         foreach (var key in context.ProfileKeys)
         {

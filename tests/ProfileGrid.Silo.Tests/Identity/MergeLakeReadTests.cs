@@ -120,16 +120,7 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         await WaitForAsync(Silo, tenant, "anon:" + anonymous, visitor.Count);
 
         // The visitor's history archived, and a damaged file beside it in its day and partition: the merge cannot read it.
-        var tenantFolder = Path.Combine(fixture.LakeFolder, LakePaths.TenantEvents(tenant));
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string[] archived;
-        while ((archived = Directory.Exists(tenantFolder) ? Directory.GetFiles(tenantFolder, "*.parquet", SearchOption.AllDirectories) : []).Length == 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The visitor's history was not archived.\n" + Silo.Output);
-            await Task.Delay(50);
-        }
-
-        var damaged = await PlantUnreadableAsync(Path.GetDirectoryName(archived[0])!, PartitionOf(tenant, "anon:" + anonymous));
+        var damaged = await DamageArchivedHistoryAsync(tenant, "anon:" + anonymous);
 
         // The login is acknowledged at once (it used to wait for the merge and answer Unavailable); the merge waits.
         await IngestAsync(Silo, tenant, [login]);
@@ -144,6 +135,82 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         var person = await WaitForAsync(Silo, tenant, user, visitor.Count + 1, TimeSpan.FromMinutes(3));
         Assert.Equal(visitor.Count + 1, person.EventsApplied);
         Assert.Equal("merged", Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user))).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Erasing_a_person_whose_visitor_refuses_records_during_its_merge_leaves_the_log_partition_moving()
+    {
+        var tenant = NewId("idx-");
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var visitor = Enumerable.Range(0, 4).Select(i => Event($"{anonymous}-a{i}", "product_view", null, anonymous, now.AddHours(-30 + i), session: "s-a")).ToList();
+        await IngestAsync(Silo, tenant, visitor);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, visitor.Count);
+        // The merge cannot read the visitor's history, so the visitor, already forwarding, refuses its next record.
+        var partition = PartitionOf(tenant, "anon:" + anonymous);
+        var damaged = await DamageArchivedHistoryAsync(tenant, "anon:" + anonymous);
+        await IngestAsync(Silo, tenant, [Event($"{anonymous}-login", "identify", user, anonymous, now, session: "s-login")]);
+        await WaitForAsync(Silo, tenant, user, 1);
+        await UntilLoggedAsync("could not be carried out now", "The merge did not fail.");
+
+        // (Two records: refusing the second for the first it does not hold is what it logs.)
+        await IngestAsync(Silo, tenant, [Event($"{anonymous}-late", "add_to_cart", null, anonymous, now.AddMinutes(1), session: "s-login")]);
+        await IngestAsync(Silo, tenant, [Event($"{anonymous}-later", "page_view", null, anonymous, now.AddMinutes(2), session: "s-login")]);
+        await UntilLoggedAsync($"Profile {new ProfileKey(tenant, "anon:" + anonymous)}: refused a log record", "The visitor did not refuse its record.");
+
+        // The person is erased (the visitor with them) before the merge is done.
+        File.Delete(damaged);
+        using (var erased = await Silo.Http.DeleteAsync($"/v1/tenants/{tenant}/users/{Uri.EscapeDataString(user)}"))
+        {
+            var body = await erased.Content.ReadAsStringAsync();
+            Assert.True(erased.IsSuccessStatusCode, body);
+            Assert.Contains("anon:" + anonymous, body);
+        }
+
+        // The partition no longer waits for a write of the visitor's refused record, which never reaches it again.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var status = JsonNode.Parse(await Silo.Http.GetStringAsync("/v1/admin/ingest"))!["partitions"]!.AsArray()
+                .Single(p => (int)p!["partition"]! == partition)!;
+            if ((int)status["profilesWithUnwrittenState"]! == 0 && (long)status["checkpoint"]! == (long)status["nextPosition"]!)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Partition {partition} still waits: {status.ToJsonString()}");
+            await Task.Delay(200);
+        }
+
+        var u = await TryGetAsync(Silo, tenant, user);
+        Assert.True(u is null, "user: " + u);
+        var a = await TryGetAsync(Silo, tenant, "anon:" + anonymous);
+        Assert.True(a is null, "anon: " + a);
+    }
+
+    /// <summary>Waits for the profile's history in the lake, then plants a damaged file beside it (its day and partition).</summary>
+    private async Task<string> DamageArchivedHistoryAsync(string tenant, string profile)
+    {
+        var tenantFolder = Path.Combine(fixture.LakeFolder, LakePaths.TenantEvents(tenant));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string[] archived;
+        while ((archived = Directory.Exists(tenantFolder) ? Directory.GetFiles(tenantFolder, "*.parquet", SearchOption.AllDirectories) : []).Length == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The history was not archived.\n" + Silo.Output);
+            await Task.Delay(50);
+        }
+
+        return await PlantUnreadableAsync(Path.GetDirectoryName(archived[0])!, PartitionOf(tenant, profile));
+    }
+
+    private async Task UntilLoggedAsync(string text, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Silo.Output.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure + "\n" + Silo.Output);
+            await Task.Delay(50);
+        }
     }
 
     private static int PartitionOf(string tenant, string userId) =>
