@@ -21,6 +21,9 @@ public static class PrivacyApi
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
+    /// <summary>The ledger's timer retries a pending erasure every 15 seconds (docs/privacy.md).</summary>
+    private const string PendingErasureRetrySeconds = "15";
+
     public static IEndpointRouteBuilder MapPrivacyApi(this IEndpointRouteBuilder routes)
     {
         routes.MapDelete("/v1/tenants/{tenant}/users/{userId}", EraseAsync);
@@ -38,7 +41,15 @@ public static class PrivacyApi
 
         // Not cancelled with the request: once the ledger holds the erasure it runs to the end (a retry resumes it anyway).
         var receipt = await erasure.EraseAsync(tenant, userId, CancellationToken.None);
-        return TypedResults.Json(receipt, Json, statusCode: receipt.Complete ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError);
+        if (!receipt.Complete)
+        {
+            // Pending, as gRPC's Unavailable says: the user is hidden already and the ledger finishes the rest by itself; a
+            // retry finishes it now.
+            http.Response.Headers.RetryAfter = PendingErasureRetrySeconds;
+            return TypedResults.Json(receipt, Json, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return TypedResults.Json(receipt, Json);
     }
 
     private static async Task<IResult> ExportAsync(

@@ -188,6 +188,37 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         Assert.True(a is null, "anon: " + a);
     }
 
+    [Fact]
+    public async Task An_erasure_that_cannot_finish_yet_answers_503_with_its_receipt_and_a_retry_finishes_it()
+    {
+        var tenant = NewId("ide-");
+        var user = NewId("u-");
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        await IngestAsync(Silo, tenant, [.. Enumerable.Range(0, 3).Select(i => Event($"{user}-e{i}", "product_view", user, null, now.AddDays(-400 + i), session: $"s{i}"))]);
+        await WaitForAsync(Silo, tenant, user, 3);
+
+        // A damaged file among the user's lake files: the erasure cannot rewrite them without the user's rows yet.
+        var damaged = await DamageArchivedHistoryAsync(tenant, user);
+        var path = $"/v1/tenants/{tenant}/users/{Uri.EscapeDataString(user)}";
+        using (var pending = await Silo.Http.DeleteAsync(path))
+        {
+            var body = await pending.Content.ReadAsStringAsync();
+            Assert.True(pending.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable, $"{(int)pending.StatusCode}: {body}");
+            Assert.Equal(TimeSpan.FromSeconds(15), pending.Headers.RetryAfter?.Delta);
+            var receipt = JsonNode.Parse(body)!;
+            Assert.False((bool)receipt["complete"]!);
+            Assert.Contains(receipt["steps"]!.AsArray(), s => s!["error"] is JsonValue);
+        }
+
+        // Hidden already while pending; the retry, with the file repaired, completes it.
+        Assert.Null(await TryGetAsync(Silo, tenant, user));
+        File.Delete(damaged);
+        using var done = await Silo.Http.DeleteAsync(path);
+        var doneBody = await done.Content.ReadAsStringAsync();
+        Assert.True(done.IsSuccessStatusCode, doneBody);
+        Assert.True((bool)JsonNode.Parse(doneBody)!["complete"]!, doneBody);
+    }
+
     /// <summary>Waits for the profile's history in the lake, then plants a damaged file beside it (its day and partition).</summary>
     private async Task<string> DamageArchivedHistoryAsync(string tenant, string profile)
     {
