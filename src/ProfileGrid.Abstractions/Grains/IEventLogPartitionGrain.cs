@@ -37,6 +37,15 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     Task ReloadPrivacyAsync(string tenant);
 
     /// <summary>
+    /// A merge of a profile of this partition was decided (<paramref name="pending"/>), or carried out or dropped: until
+    /// then <see cref="LogPartitionStatus.MergesPending"/> counts it, so a person whose merge is still to come is not
+    /// reported as all written. Held in memory: after the partition moves to another silo, the merge's reminder notes it
+    /// again.
+    /// </summary>
+    [AlwaysInterleave]
+    Task NoteMergeAsync(string mergeId, bool pending);
+
+    /// <summary>
     /// Saves the checkpoint, then archives to the data lake what the log holds past the archive watermark (one step,
     /// at most ProfileGrid:Lake:MaxRecordsPerArchive records) and trims the log behind both. Returns the position of the
     /// last archived record (-1: none), or null when the silo has no lake. The partition also does this by itself every
@@ -73,7 +82,8 @@ public sealed record LogPartitionStatus(
     [property: Id(6)] long ProfilesSetAside = 0,
     [property: Id(7)] SetAsideProfile[]? RecentlySetAside = null,
     [property: Id(8)] int ReplaysWithoutProgress = 0,
-    [property: Id(9)] long? StalledReplayFrom = null);
+    [property: Id(9)] long? StalledReplayFrom = null,
+    [property: Id(10)] int MergesPending = 0);
 
 /// <summary>
 /// A profile whose state could not be written after the configured number of attempts: the log positions it held

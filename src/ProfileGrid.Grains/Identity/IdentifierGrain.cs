@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Identity;
+using ProfileGrid.Grains.Ingest;
 
 namespace ProfileGrid.Grains.Identity;
 
@@ -36,6 +39,7 @@ public sealed class IdentifierState
 public sealed partial class IdentifierGrain(
     [PersistentState("identifier", IdentityStores.Identity)] IPersistentState<IdentifierState> state,
     TimeProvider clock,
+    IOptions<IngestOptions> ingest,
     ILogger<IdentifierGrain> logger) : Grain, IIdentifierGrain, IRemindable
 {
     private const int MaxShared = 20;
@@ -49,8 +53,14 @@ public sealed partial class IdentifierGrain(
         var erased = new HashSet<string>(userIds, StringComparer.Ordinal);
         if (state.State.Owner is { } owner && erased.Contains(owner))
         {
+            var wasPending = state.State.Pending;
             await state.ClearStateAsync();
             state.State = new IdentifierState();
+            if (wasPending is not null)
+            {
+                await NoteSettledAsync(wasPending);
+            }
+
             DeactivateOnIdle();
             return true;
         }
@@ -58,9 +68,10 @@ public sealed partial class IdentifierGrain(
         var kept = state.State;
         var changed = kept.SharedWith.RemoveAll(erased.Contains) > 0
             | kept.Blocked.RemoveWhere(pair => pair.Split('\n').Any(erased.Contains)) > 0;
+        MergeRecord? dropped = null;
         if (kept.Pending is { } pending && (erased.Contains(pending.From) || erased.Contains(pending.Into)))
         {
-            kept.Pending = null;
+            (dropped, kept.Pending) = (pending, null);
             changed = true;
         }
 
@@ -73,6 +84,11 @@ public sealed partial class IdentifierGrain(
         if (changed)
         {
             await state.WriteStateAsync();
+        }
+
+        if (dropped is not null)
+        {
+            await NoteSettledAsync(dropped);
         }
 
         return false;
@@ -215,8 +231,29 @@ public sealed partial class IdentifierGrain(
             LogReminderFailed(record.Tenant, ex);
         }
 
+        // Counted by the visitor's log partition before anyone is answered, so that allWritten waits for the merge too.
+        await PartitionOf(record).NoteMergeAsync(record.MergeId, pending: true);
         state.State.Pending = record;
         await state.WriteStateAsync();
+    }
+
+    private IEventLogPartitionGrain PartitionOf(MergeRecord record) => GrainFactory.GetGrain<IEventLogPartitionGrain>(
+        ProfileBuckets.LogPartition(new ProfileKey(record.Tenant, record.From).ToString(), ingest.Value.Partitions));
+
+    /// <summary>
+    /// The merge is carried out or dropped: its partition stops counting it. A failure here is left alone: the note is in
+    /// the partition's memory only, and such a call fails when that memory went with its silo.
+    /// </summary>
+    private async Task NoteSettledAsync(MergeRecord record)
+    {
+        try
+        {
+            await PartitionOf(record).NoteMergeAsync(record.MergeId, pending: false);
+        }
+        catch (Exception ex)
+        {
+            LogSettledNoteFailed(record.Tenant, record.MergeId, ex);
+        }
     }
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
@@ -228,6 +265,8 @@ public sealed partial class IdentifierGrain(
 
         if (state.State.Pending is { } pending)
         {
+            // Noted again: the partition that counted it may have moved to another silo since (a crash).
+            await PartitionOf(pending).NoteMergeAsync(pending.MergeId, pending: true);
             await CarryOutAsync(pending); // a failure leaves it pending, and the reminder retries in a minute
         }
         else
@@ -276,6 +315,7 @@ public sealed partial class IdentifierGrain(
 
             await state.WriteStateAsync();
             await ForgetReminderAsync();
+            await NoteSettledAsync(record);
             await Identity(record.Tenant, record.From).NoteAsync(record.Identifier, null,
                 new IdentityConflict(record.Identifier, record.Into, record.From, record.EventId, record.At, $"{record.Rule}: not merged (one side is merged elsewhere or has profiles merged into it)"));
             return false;
@@ -289,6 +329,7 @@ public sealed partial class IdentifierGrain(
 
         await state.WriteStateAsync();
         await ForgetReminderAsync();
+        await NoteSettledAsync(record);
         LogMerged(record.Tenant, done.MergeId, record.From, record.Into, record.Rule);
         return true;
     }
@@ -375,6 +416,9 @@ public sealed partial class IdentifierGrain(
 
     [LoggerMessage(EventId = 3407, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: the reminder that retries a pending merge could not be registered or removed")]
     private partial void LogReminderFailed(string tenant, Exception exception);
+
+    [LoggerMessage(EventId = 3409, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: merge {MergeId} is done, but its log partition could not be told; it counts the merge as pending until it moves to another silo")]
+    private partial void LogSettledNoteFailed(string tenant, string mergeId, Exception exception);
 
     [LoggerMessage(EventId = 3408, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: merge {MergeId} could not be carried out now; its reminder tries again")]
     private partial void LogCarryOutFailed(string tenant, string? mergeId, Exception exception);

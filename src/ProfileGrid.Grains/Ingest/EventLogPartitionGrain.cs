@@ -72,6 +72,7 @@ public sealed partial class EventLogPartitionGrain(
     // With the moment each record was acknowledged (a Stopwatch timestamp, in memory only): the ingest lag statistic.
     private readonly Queue<(long Position, ProfileBatch[] Profiles, ActivityContext[]? Traces, long AckedAt)> _toDispatch = new();
     private readonly List<SetAsideProfile> _setAsideUnsaved = [];
+    private readonly HashSet<string> _mergesPending = new(StringComparer.Ordinal);
     private PartitionProgress _progress = null!;
     private ProfileGridMetrics.PartitionBacklog? _backlog;
     private int _partition;
@@ -149,7 +150,14 @@ public sealed partial class EventLogPartitionGrain(
         var recent = checkpoint.State.RecentlySetAside.Concat(_setAsideUnsaved).TakeLast(10).Reverse().ToArray();
         return Task.FromResult(new LogPartitionStatus(
             _partition, _progress.Checkpoint, _progress.End, _progress.ProfilesUnwritten, _progress.Undispatched, _progress.Replaying,
-            checkpoint.State.SetAsideCount + _setAsideUnsaved.Count, recent, _progress.ReplaysWithoutProgress, _progress.StalledReplayFrom));
+            checkpoint.State.SetAsideCount + _setAsideUnsaved.Count, recent, _progress.ReplaysWithoutProgress, _progress.StalledReplayFrom,
+            _mergesPending.Count));
+    }
+
+    Task IEventLogPartitionGrain.NoteMergeAsync(string mergeId, bool pending)
+    {
+        _ = pending ? _mergesPending.Add(mergeId) : _mergesPending.Remove(mergeId);
+        return Task.CompletedTask;
     }
 
     async Task<long?> IEventLogPartitionGrain.ArchiveNowAsync()

@@ -87,7 +87,9 @@ public static class RestEndpoints
             path = settings.UsesStreams ? "stream" : "log",
             durableLog = log.IsDurable,
             profilesWithUnwrittenState = partitions.Sum(p => p.ProfilesWithUnwrittenState),
-            allWritten = partitions.All(p => p.ProfilesWithUnwrittenState == 0 && p.RecordsAwaitingDispatch == 0 && !p.Replaying && p.Checkpoint == p.NextPosition),
+            // Logins answer before their merge is carried out: a person still waiting for a visitor's history is not all written.
+            mergesPending = partitions.Sum(p => p.MergesPending),
+            allWritten = partitions.All(p => p.ProfilesWithUnwrittenState == 0 && p.RecordsAwaitingDispatch == 0 && !p.Replaying && p.Checkpoint == p.NextPosition && p.MergesPending == 0),
 
             // Profiles whose state could not be written (IngestOptions.MaxWriteAttempts): the checkpoint moved on without them.
             profilesSetAside = partitions.Sum(p => p.ProfilesSetAside),

@@ -130,11 +130,36 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         Assert.Equal(1, (await TryGetAsync(Silo, tenant, user))!.EventsApplied);
         Assert.Contains("could not be carried out now", Silo.Output);
 
+        // Meanwhile the ingest status does not call the person written: the merge is counted by the visitor's partition.
+        var partition = PartitionOf(tenant, "anon:" + anonymous);
+        var (pendingStatus, pendingPartition) = await IngestStatusAsync(partition);
+        Assert.False((bool)pendingStatus["allWritten"]!, pendingStatus.ToJsonString());
+        Assert.Equal(1, (int)pendingPartition["mergesPending"]!);
+        Assert.True((int)pendingStatus["mergesPending"]! >= 1, pendingStatus.ToJsonString());
+
         // Repaired, the merge is carried out by its reminder (within a minute or two), without the client asking again.
         File.Delete(damaged);
         var person = await WaitForAsync(Silo, tenant, user, visitor.Count + 1, TimeSpan.FromMinutes(3));
         Assert.Equal(visitor.Count + 1, person.EventsApplied);
         Assert.Equal("merged", Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user))).GetProperty("status").GetString());
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var (status, settled) = await IngestStatusAsync(partition);
+            if ((int)settled["mergesPending"]! == 0 && (bool)status["allWritten"]!)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "Still pending after the merge: " + status.ToJsonString());
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<(JsonNode Status, JsonNode Partition)> IngestStatusAsync(int partition)
+    {
+        var status = JsonNode.Parse(await Silo.Http.GetStringAsync("/v1/admin/ingest"))!;
+        return (status, status["partitions"]!.AsArray().Single(p => (int)p!["partition"]! == partition)!);
     }
 
     [Fact]
