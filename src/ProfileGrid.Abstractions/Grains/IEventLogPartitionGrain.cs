@@ -37,13 +37,14 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     Task ReloadPrivacyAsync(string tenant);
 
     /// <summary>
-    /// A merge of a profile of this partition was decided (<paramref name="pending"/>), or carried out or dropped: until
-    /// then <see cref="LogPartitionStatus.MergesPending"/> counts it, so a person whose merge is still to come is not
-    /// reported as all written. Held in memory: after the partition moves to another silo, the merge's reminder notes it
-    /// again.
+    /// A merge of a profile of this partition was decided by the identifier grain <paramref name="identifier"/> (its key)
+    /// (<paramref name="pending"/>), or carried out or dropped: until then <see cref="LogPartitionStatus.MergesPending"/>
+    /// counts it, so a person whose merge is still to come is not reported as all written. A decision is saved with the
+    /// checkpoint before this returns, so that a partition activated after a crash still counts it and has the identifier
+    /// carry it out at once.
     /// </summary>
     [AlwaysInterleave]
-    Task NoteMergeAsync(string mergeId, bool pending);
+    Task NoteMergeAsync(string mergeId, string identifier, bool pending);
 
     /// <summary>
     /// Saves the checkpoint, then archives to the data lake what the log holds past the archive watermark (one step,

@@ -170,6 +170,12 @@ public interface IIdentifierGrain : IGrainWithStringKey
     Task EnsureMergedAsync();
 
     /// <summary>
+    /// Carries out the merge <paramref name="mergeId"/> if it is still pending here (asked by a log partition that counted
+    /// it before a restart). Answers whether it is still pending afterwards: false when done, dropped or never pending here.
+    /// </summary>
+    Task<bool> ResumeMergeAsync(string mergeId);
+
+    /// <summary>
     /// Erasure (docs/privacy.md): forgets the identifier when one of <paramref name="userIds"/> owns it (its stored record
     /// deleted), else drops their names from what it keeps about others. Answers whether the record was deleted.
     /// </summary>

@@ -231,10 +231,20 @@ public sealed partial class IdentifierGrain(
             LogReminderFailed(record.Tenant, ex);
         }
 
-        // Counted by the visitor's log partition before anyone is answered, so that allWritten waits for the merge too.
-        await PartitionOf(record).NoteMergeAsync(record.MergeId, pending: true);
+        // Counted by the visitor's log partition (saved there) before anyone is answered, so that allWritten waits for the
+        // merge too, also across a crash.
+        await PartitionOf(record).NoteMergeAsync(record.MergeId, this.GetPrimaryKeyString(), pending: true);
         state.State.Pending = record;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State.Pending = null;
+            await NoteSettledAsync(record); // not decided after all: the claim fails and is asked again
+            throw;
+        }
     }
 
     private IEventLogPartitionGrain PartitionOf(MergeRecord record) => GrainFactory.GetGrain<IEventLogPartitionGrain>(
@@ -248,7 +258,7 @@ public sealed partial class IdentifierGrain(
     {
         try
         {
-            await PartitionOf(record).NoteMergeAsync(record.MergeId, pending: false);
+            await PartitionOf(record).NoteMergeAsync(record.MergeId, this.GetPrimaryKeyString(), pending: false);
         }
         catch (Exception ex)
         {
@@ -266,7 +276,7 @@ public sealed partial class IdentifierGrain(
         if (state.State.Pending is { } pending)
         {
             // Noted again: the partition that counted it may have moved to another silo since (a crash).
-            await PartitionOf(pending).NoteMergeAsync(pending.MergeId, pending: true);
+            await PartitionOf(pending).NoteMergeAsync(pending.MergeId, this.GetPrimaryKeyString(), pending: true);
             await CarryOutAsync(pending); // a failure leaves it pending, and the reminder retries in a minute
         }
         else
@@ -393,6 +403,25 @@ public sealed partial class IdentifierGrain(
             // Nobody waits for this call: the merge stays pending and its reminder tries again.
             LogCarryOutFailed(ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant, state.State.Pending?.MergeId, ex);
         }
+    }
+
+    public async Task<bool> ResumeMergeAsync(string mergeId)
+    {
+        if (state.State.Pending is not { } pending || pending.MergeId != mergeId)
+        {
+            return false;
+        }
+
+        try
+        {
+            await CarryOutAsync(pending);
+        }
+        catch (Exception ex)
+        {
+            LogCarryOutFailed(pending.Tenant, mergeId, ex);
+        }
+
+        return state.State.Pending?.MergeId == mergeId;
     }
 
     private IIdentityGrain Identity(string tenant, string userId) => GrainFactory.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString());

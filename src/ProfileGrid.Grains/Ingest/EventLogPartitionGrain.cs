@@ -6,6 +6,7 @@ using Orleans.Serialization;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Identity;
 
 namespace ProfileGrid.Grains.Ingest;
 
@@ -24,6 +25,9 @@ public sealed class LogCheckpoint
 
     /// <summary>The latest <see cref="EventLogPartitionGrain.KeptSetAside"/> of them, oldest first.</summary>
     [Id(2)] public List<SetAsideProfile> RecentlySetAside { get; set; } = [];
+
+    /// <summary>Merges of this partition's profiles decided and not yet carried out: merge id to identifier grain key (null: none).</summary>
+    [Id(3)] public Dictionary<string, string>? MergesPending { get; set; }
 }
 
 /// <summary>
@@ -72,7 +76,7 @@ public sealed partial class EventLogPartitionGrain(
     // With the moment each record was acknowledged (a Stopwatch timestamp, in memory only): the ingest lag statistic.
     private readonly Queue<(long Position, ProfileBatch[] Profiles, ActivityContext[]? Traces, long AckedAt)> _toDispatch = new();
     private readonly List<SetAsideProfile> _setAsideUnsaved = [];
-    private readonly HashSet<string> _mergesPending = new(StringComparer.Ordinal);
+    private Dictionary<string, string> _mergesPending = new(StringComparer.Ordinal);
     private PartitionProgress _progress = null!;
     private ProfileGridMetrics.PartitionBacklog? _backlog;
     private int _partition;
@@ -94,6 +98,12 @@ public sealed partial class EventLogPartitionGrain(
         _partition = (int)this.GetPrimaryKeyLong();
         _progress = new PartitionProgress(checkpoint.State.Position, await log.GetEndAsync(_partition, cancellationToken));
         _backlog = metrics.TrackPartition(_partition);
+        _mergesPending = new Dictionary<string, string>(checkpoint.State.MergesPending ?? [], StringComparer.Ordinal);
+        if (_mergesPending.Count > 0)
+        {
+            // Counted before a crash: their identifiers carry them out now rather than at their reminders' next tick.
+            _ = ResumeMergesAsync();
+        }
 
         // The first archive step comes one interval after activation, not at the first tick: a starting silo is busy
         // appending and replaying, and a step at once archived a bulk load's first seconds as small Parquet parts (one per
@@ -154,11 +164,49 @@ public sealed partial class EventLogPartitionGrain(
             _mergesPending.Count));
     }
 
-    Task IEventLogPartitionGrain.NoteMergeAsync(string mergeId, bool pending)
+    async Task IEventLogPartitionGrain.NoteMergeAsync(string mergeId, string identifier, bool pending)
     {
-        _ = pending ? _mergesPending.Add(mergeId) : _mergesPending.Remove(mergeId);
-        return Task.CompletedTask;
+        if (!pending)
+        {
+            _mergesPending.Remove(mergeId); // saved with the next checkpoint (a stale entry is resolved on activation)
+            return;
+        }
+
+        _mergesPending[mergeId] = identifier;
+        if (checkpoint.State.MergesPending?.ContainsKey(mergeId) != true)
+        {
+            await SaveCheckpointAsync();
+            if (checkpoint.State.MergesPending?.ContainsKey(mergeId) != true)
+            {
+                _mergesPending.Remove(mergeId);
+                throw new InvalidOperationException($"Log partition {_partition}: the merge {mergeId} could not be saved with the checkpoint; retry.");
+            }
+        }
     }
+
+    /// <summary>Has the identifiers of merges counted before this activation carry them out; the done ones are no longer counted.</summary>
+    private async Task ResumeMergesAsync()
+    {
+        foreach (var chunk in _mergesPending.ToList().Chunk(MergesResumedAtOnce))
+        {
+            await Task.WhenAll(chunk.Select(async merge =>
+            {
+                try
+                {
+                    if (!await GrainFactory.GetGrain<IIdentifierGrain>(merge.Value).ResumeMergeAsync(merge.Key))
+                    {
+                        _mergesPending.Remove(merge.Key);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    LogMergeResumeFailed(_partition, merge.Key, ex); // still counted; the merge's reminder retries it
+                }
+            }));
+        }
+    }
+
+    private const int MergesResumedAtOnce = 8;
 
     async Task<long?> IEventLogPartitionGrain.ArchiveNowAsync()
     {
@@ -664,7 +712,7 @@ public sealed partial class EventLogPartitionGrain(
     {
         var safe = _progress.Checkpoint;
         var saved = checkpoint.State;
-        if (safe == saved.Position && _setAsideUnsaved.Count == 0 && !_forceSave)
+        if (safe == saved.Position && _setAsideUnsaved.Count == 0 && !_forceSave && MergesSaved(saved))
         {
             return;
         }
@@ -677,6 +725,7 @@ public sealed partial class EventLogPartitionGrain(
             Position = safe,
             SetAsideCount = saved.SetAsideCount + added.Count,
             RecentlySetAside = [.. saved.RecentlySetAside.Concat(added).TakeLast(KeptSetAside)],
+            MergesPending = _mergesPending.Count == 0 ? null : new Dictionary<string, string>(_mergesPending, StringComparer.Ordinal),
         };
         try
         {
@@ -699,6 +748,9 @@ public sealed partial class EventLogPartitionGrain(
             }
         }
     }
+
+    private bool MergesSaved(LogCheckpoint saved) =>
+        (saved.MergesPending?.Count ?? 0) == _mergesPending.Count && _mergesPending.Keys.All(id => saved.MergesPending!.ContainsKey(id));
 
     /// <summary>A failure of the call rather than of the profile: its silo died or left, or the answer came too late.</summary>
     private static bool IsTransport(Exception ex) =>
@@ -791,6 +843,9 @@ public sealed partial class EventLogPartitionGrain(
 
     [LoggerMessage(EventId = 3763, Level = LogLevel.Warning, Message = "Log partition {Partition}: sealing the log segment for an erasure failed; the erasure stays pending and seals again on its next attempt")]
     private partial void LogSealFailed(int partition, Exception exception);
+
+    [LoggerMessage(EventId = 3122, Level = LogLevel.Warning, Message = "Log partition {Partition}: merge {MergeId}, pending before the partition's activation, could not be carried out now; its reminder tries again")]
+    private partial void LogMergeResumeFailed(int partition, string mergeId, Exception exception);
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Log partition {Partition}: writing the checkpoint failed")]
     private partial void LogCheckpointFailed(int partition, Exception exception);
