@@ -47,6 +47,21 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     Task NoteMergeAsync(string mergeId, string identifier, bool pending);
 
     /// <summary>
+    /// A reader of the log behind the archive (a merge's history read: the lake, then the log past the watermark) asks that
+    /// no archive step trim the log until it lets go, so that records archived while it reads are still in the log when it
+    /// gets there. A hold lapses after a few minutes (a reader that died). An erasure trims all the same.
+    /// </summary>
+    [AlwaysInterleave]
+    Task HoldTrimAsync(Guid reader);
+
+    /// <summary>
+    /// Lets go of <see cref="HoldTrimAsync"/>. True when nothing can have trimmed the log while it was held (no archive step
+    /// was running when it was taken, no erasure came, it did not lapse, and the partition was not activated again).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> ReleaseTrimAsync(Guid reader);
+
+    /// <summary>
     /// Saves the checkpoint, then archives to the data lake what the log holds past the archive watermark (one step,
     /// at most ProfileGrid:Lake:MaxRecordsPerArchive records) and trims the log behind both. Returns the position of the
     /// last archived record (-1: none), or null when the silo has no lake. The partition also does this by itself every

@@ -45,11 +45,11 @@ public sealed partial class LakeArchiver(
     /// <see cref="ArchiveAsync"/> for the partition's timer: a failure is logged and the next step tries again (the
     /// watermark has not moved past what is not written). Returns the watermark.
     /// </summary>
-    public async Task<long> ArchiveGuardedAsync(int partition, long checkpoint)
+    public async Task<long> ArchiveGuardedAsync(int partition, long checkpoint, bool trimLog = true)
     {
         try
         {
-            return (await ArchiveAsync(partition, checkpoint)).Through;
+            return (await ArchiveAsync(partition, checkpoint, trimLog)).Through;
         }
         catch (Exception ex)
         {
@@ -61,15 +61,16 @@ public sealed partial class LakeArchiver(
     /// <summary>
     /// Archives what lies past the partition's watermark (at most <see cref="LakeOptions.MaxRecordsPerArchive"/>
     /// records), compacts the tenant/day folders it wrote to, then trims the log's segments wholly before both
-    /// <paramref name="checkpoint"/> (the partition's durable checkpoint) and the watermark.
+    /// <paramref name="checkpoint"/> (the partition's durable checkpoint) and the watermark, unless <paramref name="trimLog"/>
+    /// is false (a reader holds the log: a later step trims what this one archived).
     /// </summary>
-    public async Task<ArchiveStep> ArchiveAsync(int partition, long checkpoint, CancellationToken cancellationToken = default)
+    public async Task<ArchiveStep> ArchiveAsync(int partition, long checkpoint, bool trimLog = true, CancellationToken cancellationToken = default)
     {
         var gate = Lock(partition);
         await gate.WaitAsync(cancellationToken);
         try
         {
-            return await ArchiveLockedAsync(partition, checkpoint, cancellationToken);
+            return await ArchiveLockedAsync(partition, checkpoint, cancellationToken, trimLog);
         }
         finally
         {
@@ -142,7 +143,7 @@ public sealed partial class LakeArchiver(
         }
     }
 
-    private async Task<ArchiveStep> ArchiveLockedAsync(int partition, long checkpoint, CancellationToken cancellationToken)
+    private async Task<ArchiveStep> ArchiveLockedAsync(int partition, long checkpoint, CancellationToken cancellationToken, bool trimLog = true)
     {
         var mark = await GetWatermarkAsync(partition, cancellationToken);
         if (mark.Compacting)
@@ -248,7 +249,7 @@ public sealed partial class LakeArchiver(
         }
 
         var trimmed = 0;
-        if (_options.TrimLog)
+        if (_options.TrimLog && trimLog)
         {
             // A step that found nothing past the watermark has archived every record that existed when it read, and so every
             // record before the checkpoint it was given (taken before it started): the checkpoint alone bounds the trim, which
