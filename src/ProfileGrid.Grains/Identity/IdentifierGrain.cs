@@ -251,8 +251,8 @@ public sealed partial class IdentifierGrain(
         ProfileBuckets.LogPartition(new ProfileKey(record.Tenant, record.From).ToString(), ingest.Value.Partitions));
 
     /// <summary>
-    /// The merge is carried out or dropped: its partition stops counting it. A failure here is left alone: the note is in
-    /// the partition's memory only, and such a call fails when that memory went with its silo.
+    /// The merge is carried out or dropped: its partition stops counting it. A failure here is left alone: such a call fails
+    /// when the partition's silo died, and the partition, activated again, finds the merge done (<see cref="ResumeMergeAsync"/>).
     /// </summary>
     private async Task NoteSettledAsync(MergeRecord record)
     {
@@ -275,8 +275,16 @@ public sealed partial class IdentifierGrain(
 
         if (state.State.Pending is { } pending)
         {
-            // Noted again: the partition that counted it may have moved to another silo since (a crash).
-            await PartitionOf(pending).NoteMergeAsync(pending.MergeId, this.GetPrimaryKeyString(), pending: true);
+            try
+            {
+                // Noted again (idempotent): a merge decided before partitions counted merges is counted from now on.
+                await PartitionOf(pending).NoteMergeAsync(pending.MergeId, this.GetPrimaryKeyString(), pending: true);
+            }
+            catch (Exception ex)
+            {
+                LogCarryOutFailed(pending.Tenant, pending.MergeId, ex);
+            }
+
             await CarryOutAsync(pending); // a failure leaves it pending, and the reminder retries in a minute
         }
         else
@@ -446,7 +454,7 @@ public sealed partial class IdentifierGrain(
     [LoggerMessage(EventId = 3407, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: the reminder that retries a pending merge could not be registered or removed")]
     private partial void LogReminderFailed(string tenant, Exception exception);
 
-    [LoggerMessage(EventId = 3409, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: merge {MergeId} is done, but its log partition could not be told; it counts the merge as pending until it moves to another silo")]
+    [LoggerMessage(EventId = 3409, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: merge {MergeId} is done, but its log partition could not be told; it counts the merge as pending until it is activated again")]
     private partial void LogSettledNoteFailed(string tenant, string mergeId, Exception exception);
 
     [LoggerMessage(EventId = 3408, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant}: merge {MergeId} could not be carried out now; its reminder tries again")]
