@@ -48,15 +48,16 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
 
     /// <summary>
     /// A reader of the log behind the archive (a merge's history read: the lake, then the log past the watermark) asks that
-    /// no archive step trim the log until it lets go, so that records archived while it reads are still in the log when it
-    /// gets there. A hold lapses after a few minutes (a reader that died). An erasure trims all the same.
+    /// no archive step trim the log until it lets go (steps already running skip their trims too), so that records archived
+    /// while it reads are still in the log when it gets there. A hold lapses after a few minutes (a reader that died). An
+    /// erasure trims all the same.
     /// </summary>
     [AlwaysInterleave]
     Task HoldTrimAsync(Guid reader);
 
     /// <summary>
-    /// Lets go of <see cref="HoldTrimAsync"/>. True when nothing can have trimmed the log while it was held (no archive step
-    /// was running when it was taken, no erasure came, it did not lapse, and the partition was not activated again).
+    /// Lets go of <see cref="HoldTrimAsync"/>. True when nothing trimmed the log while it was held: no trim was under way when
+    /// it came and none began meanwhile (an erasure's), it did not lapse, and the partition did not move to another silo.
     /// </summary>
     [AlwaysInterleave]
     Task<bool> ReleaseTrimAsync(Guid reader);

@@ -77,7 +77,6 @@ public sealed partial class EventLogPartitionGrain(
     private readonly Queue<(long Position, ProfileBatch[] Profiles, ActivityContext[]? Traces, long AckedAt)> _toDispatch = new();
     private readonly List<SetAsideProfile> _setAsideUnsaved = [];
     private Dictionary<string, string> _mergesPending = new(StringComparer.Ordinal);
-    private readonly Dictionary<Guid, TrimHold> _trimHolds = [];
     private PartitionProgress _progress = null!;
     private ProfileGridMetrics.PartitionBacklog? _backlog;
     private int _partition;
@@ -225,52 +224,22 @@ public sealed partial class EventLogPartitionGrain(
 
     Task IEventLogPartitionGrain.HoldTrimAsync(Guid reader)
     {
-        // A step already running may trim while the hold is held: the reader is told so when it lets go.
-        _trimHolds[reader] = new TrimHold(clock.GetUtcNow() + MaxTrimHold) { Disturbed = !_archiving.IsCompleted };
+        _archiver?.TrimGate(_partition).Hold(reader, clock.GetUtcNow() + MaxTrimHold);
         return Task.CompletedTask;
     }
 
-    Task<bool> IEventLogPartitionGrain.ReleaseTrimAsync(Guid reader) =>
-        Task.FromResult(_trimHolds.Remove(reader, out var hold) && !hold.Disturbed && hold.Until > clock.GetUtcNow());
-
-    /// <summary>Whether a reader holds the log now; lapsed holds stop holding it (their readers are told), and are forgotten later.</summary>
-    private bool TrimHeld()
-    {
-        var now = clock.GetUtcNow();
-        foreach (var (reader, hold) in _trimHolds.ToList())
-        {
-            if (hold.Until + MaxTrimHold <= now)
-            {
-                _trimHolds.Remove(reader);
-            }
-        }
-
-        return _trimHolds.Values.Any(h => h.Until > now);
-    }
-
-    private void DisturbTrimHolds()
-    {
-        foreach (var hold in _trimHolds.Values)
-        {
-            hold.Disturbed = true;
-        }
-    }
+    Task<bool> IEventLogPartitionGrain.ReleaseTrimAsync(Guid reader) => Task.FromResult(_archiver?.TrimGate(_partition).Release(reader) ?? false);
 
     private static readonly TimeSpan MaxTrimHold = TimeSpan.FromMinutes(5);
-
-    private sealed record TrimHold(DateTimeOffset Until)
-    {
-        public bool Disturbed { get; set; }
-    }
 
     /// <summary>One archive step on the thread pool: it reads the log and writes Parquet, and touches no grain state.</summary>
     private Task<long?> ArchiveOffTurn(long durableCheckpoint)
     {
-        var (archiver, partition, trimLog) = (_archiver!, _partition, !TrimHeld());
+        var (archiver, partition) = (_archiver!, _partition);
         var snapshots = partition == 0 ? services.GetService(typeof(Lake.LakeSnapshotter)) as Lake.LakeSnapshotter : null;
         return Task.Run(async () =>
         {
-            var through = await archiver.ArchiveGuardedAsync(partition, durableCheckpoint, trimLog);
+            var through = await archiver.ArchiveGuardedAsync(partition, durableCheckpoint);
             if (snapshots is not null)
             {
                 // Partition 0 takes each day's profile snapshots (one partition, so the cluster takes them once).
@@ -499,7 +468,6 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         var (archiver, partition, durable) = (_archiver, _partition, checkpoint.State.Position);
-        DisturbTrimHolds(); // an erasure trims whatever reads the log
         var erasing = Task.Run(() => archiver.EraseAsync(partition, tenant, filter, durable, snapshots: partition == 0, archiveBefore: sealedAt));
         _archiving = erasing.ContinueWith(_ => (long?)null, TaskScheduler.Default);
         var lake = await erasing;

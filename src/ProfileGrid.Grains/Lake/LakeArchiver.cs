@@ -24,6 +24,7 @@ public sealed partial class LakeArchiver(
 {
     private readonly LakeOptions _options = options.Value;
     private readonly Dictionary<int, SemaphoreSlim> _locks = [];
+    private readonly Dictionary<int, LogTrimGate> _trimGates = [];
     private readonly HashSet<string> _tenants = new(StringComparer.Ordinal);
 
     // Consent changes this process has archived, until the privacy ledger surely holds them: the profile reports a change
@@ -45,11 +46,11 @@ public sealed partial class LakeArchiver(
     /// <see cref="ArchiveAsync"/> for the partition's timer: a failure is logged and the next step tries again (the
     /// watermark has not moved past what is not written). Returns the watermark.
     /// </summary>
-    public async Task<long> ArchiveGuardedAsync(int partition, long checkpoint, bool trimLog = true)
+    public async Task<long> ArchiveGuardedAsync(int partition, long checkpoint)
     {
         try
         {
-            return (await ArchiveAsync(partition, checkpoint, trimLog)).Through;
+            return (await ArchiveAsync(partition, checkpoint)).Through;
         }
         catch (Exception ex)
         {
@@ -61,16 +62,15 @@ public sealed partial class LakeArchiver(
     /// <summary>
     /// Archives what lies past the partition's watermark (at most <see cref="LakeOptions.MaxRecordsPerArchive"/>
     /// records), compacts the tenant/day folders it wrote to, then trims the log's segments wholly before both
-    /// <paramref name="checkpoint"/> (the partition's durable checkpoint) and the watermark, unless <paramref name="trimLog"/>
-    /// is false (a reader holds the log: a later step trims what this one archived).
+    /// <paramref name="checkpoint"/> (the partition's durable checkpoint) and the watermark.
     /// </summary>
-    public async Task<ArchiveStep> ArchiveAsync(int partition, long checkpoint, bool trimLog = true, CancellationToken cancellationToken = default)
+    public async Task<ArchiveStep> ArchiveAsync(int partition, long checkpoint, CancellationToken cancellationToken = default)
     {
         var gate = Lock(partition);
         await gate.WaitAsync(cancellationToken);
         try
         {
-            return await ArchiveLockedAsync(partition, checkpoint, cancellationToken, trimLog);
+            return await ArchiveLockedAsync(partition, checkpoint, cancellationToken);
         }
         finally
         {
@@ -143,7 +143,7 @@ public sealed partial class LakeArchiver(
         }
     }
 
-    private async Task<ArchiveStep> ArchiveLockedAsync(int partition, long checkpoint, CancellationToken cancellationToken, bool trimLog = true)
+    private async Task<ArchiveStep> ArchiveLockedAsync(int partition, long checkpoint, CancellationToken cancellationToken, bool erasing = false)
     {
         var mark = await GetWatermarkAsync(partition, cancellationToken);
         if (mark.Compacting)
@@ -249,16 +249,24 @@ public sealed partial class LakeArchiver(
         }
 
         var trimmed = 0;
-        if (_options.TrimLog && trimLog)
+        var gate = TrimGate(partition);
+        if (_options.TrimLog && gate.TryBeginTrim(regardless: erasing))
         {
-            // A step that found nothing past the watermark has archived every record that existed when it read, and so every
-            // record before the checkpoint it was given (taken before it started): the checkpoint alone bounds the trim, which
-            // reaches a segment sealed by an erasure (last + 1 still lies inside it).
-            var archivedBefore = records == 0 && mark.PendingLast is null ? long.MaxValue : last + 1;
-            trimmed = await log.TrimAsync(partition, Math.Min(checkpoint, archivedBefore), cancellationToken);
-            if (trimmed > 0)
+            try
             {
-                LogTrimmed(partition, trimmed, Math.Min(checkpoint, archivedBefore));
+                // A step that found nothing past the watermark has archived every record that existed when it read, and so
+                // every record before the checkpoint it was given (taken before it started): the checkpoint alone bounds the
+                // trim, which reaches a segment sealed by an erasure (last + 1 still lies inside it).
+                var archivedBefore = records == 0 && mark.PendingLast is null ? long.MaxValue : last + 1;
+                trimmed = await log.TrimAsync(partition, Math.Min(checkpoint, archivedBefore), cancellationToken);
+                if (trimmed > 0)
+                {
+                    LogTrimmed(partition, trimmed, Math.Min(checkpoint, archivedBefore));
+                }
+            }
+            finally
+            {
+                gate.EndTrim();
             }
         }
 
@@ -343,7 +351,7 @@ public sealed partial class LakeArchiver(
             var trimmed = 0;
             while (true)
             {
-                var step = await ArchiveLockedAsync(partition, checkpoint, cancellationToken);
+                var step = await ArchiveLockedAsync(partition, checkpoint, cancellationToken, erasing: true);
                 trimmed += step.SegmentsTrimmed;
                 if (step.Records == 0 || step.Through >= archiveBefore)
                 {
@@ -466,6 +474,19 @@ public sealed partial class LakeArchiver(
 
     private async Task WriteWatermarkAsync(int partition, ArchiveWatermark mark, CancellationToken cancellationToken) =>
         await store.WriteAsync(LakePaths.Watermark(partition), JsonSerializer.SerializeToUtf8Bytes(mark), cancellationToken);
+
+    /// <summary>
+    /// The partition's trim gate in this silo (the silo of its grain, which runs its archive steps): readers of its log
+    /// hold it through the grain (<see cref="IEventLogPartitionGrain.HoldTrimAsync"/>); a step that is not an erasure's
+    /// trims only when no reader holds it, and a later step trims what it left.
+    /// </summary>
+    public LogTrimGate TrimGate(int partition)
+    {
+        lock (_trimGates)
+        {
+            return _trimGates.TryGetValue(partition, out var gate) ? gate : _trimGates[partition] = new LogTrimGate(clock);
+        }
+    }
 
     private SemaphoreSlim Lock(int partition)
     {
