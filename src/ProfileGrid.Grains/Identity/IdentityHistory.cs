@@ -76,8 +76,8 @@ public sealed partial class IdentityHistory(IServiceProvider services, IGrainFac
                 foreach (var partition in involved)
                 {
                     var unwrittenFrom = pruned?.UnwrittenFrom[partition] ?? long.MaxValue;
-                    var (tail, end, startTrimmed) = await reader.ReadLogFromAsync(partition, through[partition], unwrittenFrom, tenant, null, cancellationToken);
-                    rows.AddRange(tail.Where(r => wanted.Contains(r.UserId)));
+                    var (tail, end, startTrimmed) = await reader.ReadLogFromAsync(partition, through[partition], unwrittenFrom, tenant, wanted, cancellationToken);
+                    rows.AddRange(tail);
                     ends[partition] = end;
                     trimmed |= startTrimmed;
                 }

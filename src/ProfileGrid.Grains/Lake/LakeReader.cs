@@ -169,7 +169,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
     public async Task<(List<LakeEventRow> Rows, long End)> ReadLogAsync(
         int partition, long after, string? tenant = null, string? userId = null, CancellationToken cancellationToken = default)
     {
-        var (rows, last, _) = await ReadRecordsAsync(partition, Math.Max(0, after), position => position > after, tenant, userId, cancellationToken);
+        var (rows, last, _) = await ReadRecordsAsync(partition, Math.Max(0, after), position => position > after, tenant, userId is null ? null : u => u == userId, cancellationToken);
         return (rows, last ?? after);
     }
 
@@ -177,24 +177,26 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
     /// As <see cref="ReadLogAsync"/>, and also every record from <paramref name="unwrittenFrom"/> on (a partition's
     /// checkpoint: a record position) when that lies at or before <paramref name="after"/>. <c>Trimmed</c>: the log no
     /// longer holds the record at <paramref name="unwrittenFrom"/> (an archive step trimmed it meanwhile), so the read
-    /// missed rows and must be made again.
+    /// missed rows and must be made again. Only the events of <paramref name="userIds"/> become rows when given (a merge's
+    /// read runs through every record of the partition from the checkpoint on, most of them other users').
     /// </summary>
     public async Task<(List<LakeEventRow> Rows, long End, bool Trimmed)> ReadLogFromAsync(
-        int partition, long after, long unwrittenFrom, string? tenant = null, string? userId = null, CancellationToken cancellationToken = default)
+        int partition, long after, long unwrittenFrom, string? tenant = null, IReadOnlySet<string>? userIds = null, CancellationToken cancellationToken = default)
     {
+        Func<string, bool>? wanted = userIds is null ? null : userIds.Contains;
         if (unwrittenFrom > after)
         {
-            var (rows, end) = await ReadLogAsync(partition, after, tenant, userId, cancellationToken);
-            return (rows, end, false);
+            var (rows, end, _) = await ReadRecordsAsync(partition, Math.Max(0, after), position => position > after, tenant, wanted, cancellationToken);
+            return (rows, end ?? after, false);
         }
 
-        var (kept, last, first) = await ReadRecordsAsync(partition, Math.Max(0, unwrittenFrom), _ => true, tenant, userId, cancellationToken);
+        var (kept, last, first) = await ReadRecordsAsync(partition, Math.Max(0, unwrittenFrom), _ => true, tenant, wanted, cancellationToken);
         return (kept, Math.Max(after, last ?? after), first is { } position && position != unwrittenFrom);
     }
 
     /// <summary>The events of the records from <paramref name="from"/> on that <paramref name="keep"/> takes, and the first and last such record.</summary>
     private async Task<(List<LakeEventRow> Rows, long? Last, long? First)> ReadRecordsAsync(
-        int partition, long from, Func<long, bool> keep, string? tenant, string? userId, CancellationToken cancellationToken)
+        int partition, long from, Func<long, bool> keep, string? tenant, Func<string, bool>? wantsUser, CancellationToken cancellationToken)
     {
         var rows = new List<LakeEventRow>();
         long? first = null, last = null;
@@ -213,7 +215,7 @@ public sealed class LakeReader(ILakeStore? lakeStore, IEventLog log, Serializer 
             {
                 foreach (var e in batch.Batch.Events)
                 {
-                    if ((tenant is null || e.Tenant == tenant) && (userId is null || e.UserId == userId))
+                    if ((tenant is null || e.Tenant == tenant) && (wantsUser is null || wantsUser(e.UserId)))
                     {
                         rows.Add(LakeEventRow.From(e, partition, position, index, now));
                     }

@@ -34,6 +34,26 @@ public class LakeReaderLogTests
     }
 
     [Fact]
+    public async Task A_read_for_some_users_keeps_their_rows_with_the_same_positions_and_indexes_and_the_same_end()
+    {
+        var (_, reader, _) = await LogOfAsync();
+        var (everything, end, _) = await reader.ReadLogFromAsync(0, after: 2, unwrittenFrom: 1, tenant: "t");
+        HashSet<string> users = [.. everything.Select(r => r.UserId).Distinct().Order(StringComparer.Ordinal).Take(3)];
+
+        foreach (var unwrittenFrom in new long[] { 1, 3 })
+        {
+            var (all, _, _) = await reader.ReadLogFromAsync(0, after: 2, unwrittenFrom, tenant: "t");
+            var (theirs, theirEnd, trimmed) = await reader.ReadLogFromAsync(0, after: 2, unwrittenFrom, tenant: "t", userIds: users);
+            Assert.False(trimmed);
+            Assert.Equal(end, theirEnd);
+            Assert.NotEmpty(theirs);
+            Assert.Equal(
+                all.Where(r => users.Contains(r.UserId)).Select(r => (r.UserId, r.LogPosition, r.EventIndex, r.EventId)),
+                theirs.Select(r => (r.UserId, r.LogPosition, r.EventIndex, r.EventId)));
+        }
+    }
+
+    [Fact]
     public async Task A_read_from_a_checkpoint_the_log_trimmed_meanwhile_says_so_so_that_it_is_made_again()
     {
         var (log, reader, _) = await LogOfAsync();
