@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.TestingHost;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
@@ -15,51 +14,11 @@ namespace ProfileGrid.Grains.Tests.Lake;
 /// The lake of a silo (memory log, lake in a folder): partitions archive what profiles applied, DuckDB finds the
 /// profiles' counts in it, the log is trimmed behind it, and profiles rebuilt from it equal the profiles before.
 /// </summary>
-public sealed class LakeClusterTests : OneSiloClusterTests, IDisposable
+public sealed class LakeClusterTests : LakeSiloTestBase
 {
-    private const int Partitions = 16;
-    private const string FolderProperty = "LakeTests:Folder";
-    private readonly string _folder = LakeTestData.TempFolder();
+    protected override TimeSpan ArchiveInterval => TimeSpan.FromMilliseconds(300);
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // An archive step of the stopping silo still writing: the temp folder goes with the machine's cleanup.
-        }
-    }
-
-    protected override void ConfigureSilo(TestClusterBuilder builder)
-    {
-        builder.Properties[FolderProperty] = _folder;
-        builder.AddSiloBuilderConfigurator<Configurator>();
-    }
-
-    private sealed class Configurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            ClusterFixture.AddGrainsInMemory(silo);
-            silo.Services.AddSingleton<ILakeStore>(new FolderLakeStore(silo.Configuration[FolderProperty]!));
-            silo.Services.Configure<LakeOptions>(o =>
-            {
-                o.ArchiveInterval = TimeSpan.FromMilliseconds(300);
-                o.MaxRecordsPerArchive = 7;
-                o.CompactionThreshold = 3;
-            });
-            silo.Services.Configure<IngestOptions>(o =>
-            {
-                o.FlushInterval = TimeSpan.FromMilliseconds(100);
-                o.CheckpointInterval = TimeSpan.FromMilliseconds(100);
-            });
-        }
-    }
-
-    private IServiceProvider Silo => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services;
+    protected override int MaxRecordsPerArchive => 7;
 
     private async Task AppendAsync(IEnumerable<ProfileBatch> batches)
     {
@@ -126,7 +85,7 @@ public sealed class LakeClusterTests : OneSiloClusterTests, IDisposable
         await UntilArchivedAsync();
 
         var views = await ViewsAsync(tenant, Users(history), DateTimeOffset.UtcNow);
-        using var duck = LakeTestData.Open(_folder);
+        using var duck = LakeTestData.Open(Folder);
 
         // Events per user: the documented applied_events view (one row per event id, one purchase per order id).
         var perUser = LakeTestData.Query(duck, "SELECT user_id, count(*) FROM applied_events GROUP BY user_id")
@@ -166,8 +125,8 @@ public sealed class LakeClusterTests : OneSiloClusterTests, IDisposable
 
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         Assert.Equal(views.Count, await Silo.GetRequiredService<LakeSnapshotter>().SnapshotAsync(tenant, today));
-        Assert.True(File.Exists(Path.Combine(_folder, LakePaths.Snapshot(tenant, today))));
-        var snapshot = LakeTestData.Query(duck, $"SELECT user_id, frequency, tenant FROM read_parquet('{_folder}/snapshots/**/*.parquet', hive_partitioning = false)");
+        Assert.True(File.Exists(Path.Combine(Folder, LakePaths.Snapshot(tenant, today))));
+        var snapshot = LakeTestData.Query(duck, $"SELECT user_id, frequency, tenant FROM read_parquet('{Folder}/snapshots/**/*.parquet', hive_partitioning = false)");
         Assert.Equal(views.Count, snapshot.Count);
         foreach (var row in snapshot)
         {

@@ -1,9 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.TestingHost;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Grains.Ingest;
-using ProfileGrid.Grains.Lake;
 
 namespace ProfileGrid.Grains.Tests.Lake;
 
@@ -12,53 +10,16 @@ namespace ProfileGrid.Grains.Tests.Lake;
 /// meanwhile archive but do not trim, so what they archive after the read listed the lake is still in the log when the
 /// read gets there, and the read need not start over. Archiving only when asked (no timer), on a memory log.
 /// </summary>
-public sealed class LogTrimHoldTests : OneSiloClusterTests, IDisposable
+public sealed class LogTrimHoldTests : LakeSiloTestBase
 {
-    private const int Partitions = 16;
-    private const string FolderProperty = "LakeTests:Folder";
-    private readonly string _folder = LakeTestData.TempFolder();
+    protected override TimeSpan ArchiveInterval => TimeSpan.FromHours(1);
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    protected override void ConfigureSilo(TestClusterBuilder builder)
-    {
-        builder.Properties[FolderProperty] = _folder;
-        builder.AddSiloBuilderConfigurator<Configurator>();
-    }
-
-    private sealed class Configurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            ClusterFixture.AddGrainsInMemory(silo);
-            silo.Services.AddSingleton<ILakeStore>(new FolderLakeStore(silo.Configuration[FolderProperty]!));
-            silo.Services.Configure<LakeOptions>(o =>
-            {
-                o.ArchiveInterval = TimeSpan.FromHours(1);
-                o.MaxRecordsPerArchive = 2;
-            });
-            silo.Services.Configure<IngestOptions>(o =>
-            {
-                o.FlushInterval = TimeSpan.FromMilliseconds(100);
-                o.CheckpointInterval = TimeSpan.FromMilliseconds(100);
-            });
-        }
-    }
+    protected override int MaxRecordsPerArchive => 2;
 
     [Fact]
     public async Task A_held_log_is_archived_but_not_trimmed_until_released_and_the_reader_learns_it_stayed_whole()
     {
-        var services = ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services;
-        var log = (MemoryEventLog)services.GetRequiredService<IEventLog>();
+        var log = (MemoryEventLog)Silo.GetRequiredService<IEventLog>();
         foreach (var group in LakeTestData.MessyHistory("trim-hold", 40, seed: 5).GroupBy(b => ProfileBuckets.LogPartition(b.ProfileKey, Partitions)))
         {
             foreach (var record in group.Chunk(3))
