@@ -136,8 +136,15 @@ public sealed partial class IdentityGrain(
             return null;
         }
 
-        // Decided and written first (the member list is what an unmerge and later merges rebuild from).
+        // Decided and written first (the member list is what an unmerge and later merges rebuild from), with its record as
+        // "merging", so that the identity never lists a member without the merge that brought it (an outside probe saw one
+        // for minutes while the history was read).
         var steps = new MergeSteps();
+        if (await index.GetAsync() is null)
+        {
+            await index.SetAsync(record with { Status = MergeStatus.Merging });
+        }
+
         state.State.Members[record.From] = record.MergeId;
         AddMergeId(record.MergeId);
         await state.WriteStateAsync();

@@ -130,6 +130,11 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         Assert.Equal(1, (await TryGetAsync(Silo, tenant, user))!.EventsApplied);
         Assert.Contains("could not be carried out now", Silo.Output);
 
+        // Meanwhile the identity shows the visitor as a member with its merge "merging", never a member without its merge.
+        var during = await IdentityAsync(Silo, tenant, user);
+        Assert.Contains("anon:" + anonymous, during.GetProperty("members").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("merging", Assert.Single(Merges(during)).GetProperty("status").GetString());
+
         // Meanwhile the ingest status does not call the person written: the merge is counted by the visitor's partition.
         var partition = PartitionOf(tenant, "anon:" + anonymous);
         var (pendingStatus, pendingPartition) = await IngestStatusAsync(partition);
