@@ -142,6 +142,14 @@ public sealed partial class IdentifierGrain(
             return await DecideMergeAsync(claim, identifier, MergeRules.Login, from, into);
         }
 
+        if (claim.Kind == IdentifierKinds.Anonymous && owner == claimant && state.State.Linked is { } linked && linked.ProfileUserId == claimant)
+        {
+            // A login linked the id earlier and left the merge to the visitor's first record: asked again (a retry of a
+            // request whose silo died after the link was written), it looks at the visitor's history again, so a visitor
+            // that has history by now is merged rather than left apart for good.
+            return await ClaimLinkedAsync(claim, identifier);
+        }
+
         var (ownerCanonical, claimantCanonical) = (await Identity(claim.Tenant, owner).CanonicalAsync(), await Identity(claim.Tenant, claimant).CanonicalAsync());
         if (owner == claimant || ownerCanonical == claimantCanonical)
         {
@@ -189,6 +197,20 @@ public sealed partial class IdentifierGrain(
         // Carried out before the answer, unlike a login's: the next claims of this request (another identifier of the same
         // event) and of the next requests then see the person's canonical profile, as identify events expect.
         return await MergeAsync(claim, identifier, rule, mergeFrom, mergeInto);
+    }
+
+    private async Task<ClaimOutcome> ClaimLinkedAsync(IdentityClaim claim, string identifier)
+    {
+        var from = AnonymousPrefix + claim.Value;
+        var into = await Identity(claim.Tenant, claim.ProfileUserId).CanonicalAsync();
+        if (!await GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(claim.Tenant, from).ToString()).HasHistoryAsync())
+        {
+            await Identity(claim.Tenant, into).NoteAsync(identifier, null, null);
+            return ClaimOutcome.Recorded;
+        }
+
+        state.State.Linked = null;
+        return await DecideMergeAsync(claim, identifier, MergeRules.Login, from, into);
     }
 
     /// <summary>
