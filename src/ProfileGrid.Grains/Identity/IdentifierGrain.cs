@@ -132,14 +132,7 @@ public sealed partial class IdentifierGrain(
             state.State.Owner = claimant;
             state.State.Linked = claim;
             await state.WriteStateAsync();
-            if (!await GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(claim.Tenant, from).ToString()).HasHistoryAsync())
-            {
-                await Identity(claim.Tenant, into).NoteAsync(identifier, null, null);
-                return ClaimOutcome.Recorded;
-            }
-
-            state.State.Linked = null;
-            return await DecideMergeAsync(claim, identifier, MergeRules.Login, from, into);
+            return await ClaimLinkedAsync(claim, identifier, into);
         }
 
         if (claim.Kind == IdentifierKinds.Anonymous && owner == claimant && state.State.Linked is { } linked && linked.ProfileUserId == claimant)
@@ -147,7 +140,7 @@ public sealed partial class IdentifierGrain(
             // A login linked the id earlier and left the merge to the visitor's first record: asked again (a retry of a
             // request whose silo died after the link was written), it looks at the visitor's history again, so a visitor
             // that has history by now is merged rather than left apart for good.
-            return await ClaimLinkedAsync(claim, identifier);
+            return await ClaimLinkedAsync(claim, identifier, await Identity(claim.Tenant, claimant).CanonicalAsync());
         }
 
         var (ownerCanonical, claimantCanonical) = (await Identity(claim.Tenant, owner).CanonicalAsync(), await Identity(claim.Tenant, claimant).CanonicalAsync());
@@ -199,10 +192,13 @@ public sealed partial class IdentifierGrain(
         return await MergeAsync(claim, identifier, rule, mergeFrom, mergeInto);
     }
 
-    private async Task<ClaimOutcome> ClaimLinkedAsync(IdentityClaim claim, string identifier)
+    /// <summary>
+    /// A login's link is written (owner and <see cref="IdentifierState.Linked"/>): a visitor with history is merged now; one
+    /// without keeps the link, and its first record has the merge made.
+    /// </summary>
+    private async Task<ClaimOutcome> ClaimLinkedAsync(IdentityClaim claim, string identifier, string into)
     {
         var from = AnonymousPrefix + claim.Value;
-        var into = await Identity(claim.Tenant, claim.ProfileUserId).CanonicalAsync();
         if (!await GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(claim.Tenant, from).ToString()).HasHistoryAsync())
         {
             await Identity(claim.Tenant, into).NoteAsync(identifier, null, null);
