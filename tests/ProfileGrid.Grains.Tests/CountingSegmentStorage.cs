@@ -3,7 +3,11 @@ using Orleans.Storage;
 
 namespace ProfileGrid.Grains.Tests;
 
-/// <summary>Test-only storage for the segments store over memory storage that counts successful writes per grain id.</summary>
+/// <summary>
+/// Test-only storage for the segments store (which the identity graph shares) over memory storage that counts successful
+/// writes per grain id, and can lose the answer of one write: the state is stored and the grain's call fails there, as when
+/// its silo dies right after the write.
+/// </summary>
 public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
 {
     public const string InnerName = "segments-inner";
@@ -11,12 +15,19 @@ public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
     /// <summary>Successful writes per grain id (as <c>GrainId.ToString()</c>).</summary>
     public static ConcurrentDictionary<string, int> Writes { get; } = new();
 
+    /// <summary>Grain ids (as <c>GrainId.ToString()</c>) whose next write is stored and then fails.</summary>
+    public static ConcurrentDictionary<string, bool> DieAfterNextWrite { get; } = new();
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         await inner.WriteStateAsync(stateName, grainId, grainState);
         Writes.AddOrUpdate(grainId.ToString(), 1, (_, n) => n + 1);
+        if (DieAfterNextWrite.TryRemove(grainId.ToString(), out _))
+        {
+            throw new IOException("The silo died after this write was stored (test storage).");
+        }
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);

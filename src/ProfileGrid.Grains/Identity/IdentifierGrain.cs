@@ -34,17 +34,18 @@ public sealed class IdentifierState
 /// serialised here, so two silos racing with the same login merge once. A claim decides a merge and writes it down
 /// (<see cref="IdentifierState.Pending"/>) before it answers; a login's merge is carried out after the answer, by this
 /// grain's next turn, so that a request is not held up by the reading of a visitor's history; a reminder retries any
-/// merge that stays pending (a crash, a failure).
+/// merge that stays pending (a crash, a failure), and a login link whose history check a crash cut short.
 /// </summary>
 public sealed partial class IdentifierGrain(
     [PersistentState("identifier", IdentityStores.Identity)] IPersistentState<IdentifierState> state,
     TimeProvider clock,
     IOptions<IngestOptions> ingest,
+    IOptions<IdentityOptions> identity,
+    IOptions<Orleans.Hosting.ReminderOptions> reminders,
     ILogger<IdentifierGrain> logger) : Grain, IIdentifierGrain, IRemindable
 {
     private const int MaxShared = 20;
     private const string CarryOutReminder = "merge-carry-out";
-    private static readonly TimeSpan CarryOutRetry = TimeSpan.FromMinutes(1);
 
     private IGrainReminder? _reminder;
 
@@ -128,7 +129,9 @@ public sealed partial class IdentifierGrain(
             }
 
             // Owner first, written, then the profile asked (after any record it is applying): either it applied one
-            // before (history: merge now) or it will ask the owner before its first (and have the merge made then).
+            // before (history: merge now) or it will ask the owner before its first (and have the merge made then). The
+            // reminder comes first: should this silo die between the link and the question, it asks (ClaimLinkedAsync).
+            await RegisterReminderAsync(claim.Tenant);
             state.State.Owner = claimant;
             state.State.Linked = claim;
             await state.WriteStateAsync();
@@ -202,6 +205,11 @@ public sealed partial class IdentifierGrain(
         if (!await GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(claim.Tenant, from).ToString()).HasHistoryAsync())
         {
             await Identity(claim.Tenant, into).NoteAsync(identifier, null, null);
+            if (state.State.Pending is null)
+            {
+                await ForgetReminderAsync(); // the visitor's first record has the merge made
+            }
+
             return ClaimOutcome.Recorded;
         }
 
@@ -239,15 +247,7 @@ public sealed partial class IdentifierGrain(
     /// </summary>
     private async Task WritePendingAsync(MergeRecord record)
     {
-        try
-        {
-            _reminder = await this.RegisterOrUpdateReminder(CarryOutReminder, CarryOutRetry, CarryOutRetry);
-        }
-        catch (Exception ex)
-        {
-            // The merge goes on; only its unattended retry after a crash is lost (the next claim or replay finishes it).
-            LogReminderFailed(record.Tenant, ex);
-        }
+        await RegisterReminderAsync(record.Tenant);
 
         // Counted by the visitor's log partition (saved there) before anyone is answered, so that allWritten waits for the
         // merge too, also across a crash.
@@ -262,6 +262,24 @@ public sealed partial class IdentifierGrain(
             state.State.Pending = null;
             await NoteSettledAsync(record); // not decided after all: the claim fails and is asked again
             throw;
+        }
+    }
+
+    private async Task RegisterReminderAsync(string tenant)
+    {
+        try
+        {
+            // Not below the silo's minimum, which Orleans would refuse (a minute unless the host lowers it).
+            var every = identity.Value.MergeRetryInterval < reminders.Value.MinimumReminderPeriod
+                ? reminders.Value.MinimumReminderPeriod
+                : identity.Value.MergeRetryInterval;
+            _reminder = await this.RegisterOrUpdateReminder(CarryOutReminder, every, every);
+        }
+        catch (Exception ex)
+        {
+            // The merge goes on; only its unattended retry after a crash is lost (a retried claim or the visitor's next
+            // record finishes it).
+            LogReminderFailed(tenant, ex);
         }
     }
 
@@ -304,6 +322,12 @@ public sealed partial class IdentifierGrain(
             }
 
             await CarryOutAsync(pending); // a failure leaves it pending, and the reminder retries in a minute
+        }
+        else if (state.State.Linked is { } linked && state.State.Owner == linked.ProfileUserId)
+        {
+            // A login's link whose history check never ran (its silo died in between, and nobody retried the request): the
+            // visitor's history is merged now, or the link is left for its first record and the reminder goes.
+            await ClaimLinkedAsync(linked, IdentifierKinds.Name(linked.Kind, linked.Value), await Identity(linked.Tenant, linked.ProfileUserId).CanonicalAsync());
         }
         else
         {

@@ -1,0 +1,163 @@
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Events;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Identity;
+using ProfileGrid.Abstractions.Profiles;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Core.Internal;
+using Orleans.TestingHost;
+
+namespace ProfileGrid.Grains.Tests;
+
+/// <summary>
+/// A login whose silo dies between writing the link (the visitor's id now owned by the user) and asking whether the
+/// visitor has history (probe48's HIGH 3, found with kill -9): the visitor's history still joins the user, on the
+/// request's retry or by the identifier's reminder, and is never left a separate profile for good. A silo of its own: the identifier's reminder every 2 seconds instead of every minute.
+/// </summary>
+public class InterruptedLoginTests : OneSiloClusterTests
+{
+    private const int Partitions = 16;
+
+    protected override void ConfigureSilo(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+
+    private IClusterClient Client => Cluster.Client;
+    private static readonly DateTimeOffset Start = DateTimeOffset.UtcNow.AddDays(-30);
+
+    private static string NewId(string prefix) => prefix + Guid.NewGuid().ToString("N")[..12];
+
+    private static UserEvent PageView(string tenant, string profile, string eventId, int minute) => new()
+    {
+        EventId = eventId,
+        Kind = EventKind.PageView,
+        Tenant = tenant,
+        UserId = profile,
+        OccurredAt = Start.AddMinutes(minute),
+        Source = Channel.Web,
+        Page = new PageInfo { Url = "/p/" + minute },
+    };
+
+    private Task AppendAsync(string tenant, string profile, params UserEvent[] events)
+    {
+        var key = new ProfileKey(tenant, profile).ToString();
+        return Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(key, Partitions))
+            .AppendAsync([new ProfileBatch(key, new EventBatch([.. events]))]);
+    }
+
+    private async Task<ProfileView> WaitForAsync(string tenant, string profile, Func<ProfileView, bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var view = await Client.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, profile).ToString()).GetViewAsync();
+            if (view is not null && condition(view))
+            {
+                return view;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{profile}: {what}");
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>A visitor with two page views, and a login of it whose first attempt dies right after the link is stored.</summary>
+    private async Task<(string Tenant, string Visitor, string User, IdentityClaim Login, IIdentifierGrain Identifier)> InterruptedLoginAsync()
+    {
+        var (tenant, visitor, user) = (NewId("lk-"), NewId("v-"), NewId("u-"));
+        var anonymous = "anon:" + visitor;
+        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e1", 1), PageView(tenant, anonymous, "e2", 2));
+        await WaitForAsync(tenant, anonymous, v => v.EventsApplied == 2, "the visitor's history was not applied");
+
+        var identifier = Client.GetGrain<IIdentifierGrain>(
+            new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, visitor)).ToString());
+        var login = new IdentityClaim(tenant, IdentifierKinds.Anonymous, visitor, user, "login-1", "web", Start.AddMinutes(3));
+        CountingSegmentStorage.DieAfterNextWrite[identifier.GetGrainId().ToString()] = true;
+        await Assert.ThrowsAnyAsync<Exception>(() => identifier.ClaimAsync(login));
+        Assert.Equal(user, await identifier.OwnerAsync()); // the link was stored, the history check never ran
+        var visitorProfile = await Client.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, anonymous).ToString()).GetViewAsync();
+        Assert.Null(visitorProfile!.MergedInto);
+        return (tenant, visitor, user, login, identifier);
+    }
+
+    [Fact]
+    public async Task A_retried_login_merges_a_visitor_whose_first_attempt_died_after_the_link()
+    {
+        var (tenant, visitor, user, login, identifier) = await InterruptedLoginAsync();
+
+        // Before the fix the retry found the id owned by the user and answered "already linked", merging nothing.
+        Assert.Equal(ClaimOutcome.Merged, await identifier.ClaimAsync(login));
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 2, "the visitor's history never joined the user");
+        await WaitForAsync(tenant, "anon:" + visitor, v => v.MergedInto == user, "the visitor's profile was not marked merged");
+        Assert.Equal(user, await Client.GetGrain<IIdentityGrain>(new ProfileKey(tenant, "anon:" + visitor).ToString()).CanonicalAsync());
+
+        // Asked once more, nothing is merged twice.
+        Assert.Equal(ClaimOutcome.AlreadyLinked, await identifier.ClaimAsync(login));
+        Assert.Equal(2, (await WaitForAsync(tenant, user, _ => true, "")).EventsApplied);
+    }
+
+    [Fact]
+    public async Task A_visitor_that_goes_on_after_the_interrupted_login_joins_the_user_with_all_it_sent()
+    {
+        var (tenant, visitor, user, _, _) = await InterruptedLoginAsync();
+        var anonymous = "anon:" + visitor;
+        await Client.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, anonymous).ToString()).Cast<IGrainManagementExtension>().DeactivateOnIdle(); // it died with the silo
+
+        // Its profile, activated again with its written history, applies the next record as its own until the identifier's
+        // reminder merges it; then the person holds the history and the record. Before the fix it stayed apart for good.
+        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e3", 4));
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 3, "the visitor's history and its next record never joined the user");
+        Assert.Equal(user, await Client.GetGrain<IIdentityGrain>(new ProfileKey(tenant, anonymous).ToString()).CanonicalAsync());
+        Assert.Equal(user, (await WaitForAsync(tenant, anonymous, v => v.MergedInto == user, "the visitor's profile was not marked merged")).MergedInto);
+
+        // A later record of the visitor reaches the person.
+        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e4", 5));
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 4, "a record after the merge did not reach the user");
+    }
+
+    [Fact]
+    public async Task The_identifiers_reminder_merges_it_when_nothing_else_comes()
+    {
+        // The visitor's profile lives on (another silo) and sends nothing more; nobody retries the login.
+        var (tenant, visitor, user, _, _) = await InterruptedLoginAsync();
+
+        // Before the fix no reminder was registered for a link, and the visitor stayed apart for good.
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 2, "the identifier's reminder did not merge the visitor");
+        Assert.Equal(user, await Client.GetGrain<IIdentityGrain>(new ProfileKey(tenant, "anon:" + visitor).ToString()).CanonicalAsync());
+    }
+
+    [Fact]
+    public async Task A_login_of_a_visitor_without_history_leaves_no_reminder_behind()
+    {
+        var (tenant, visitor, user) = (NewId("lk-"), NewId("v-"), NewId("u-"));
+        var identifier = Client.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, visitor)).ToString());
+        Assert.Equal(ClaimOutcome.Recorded, await identifier.ClaimAsync(new IdentityClaim(tenant, IdentifierKinds.Anonymous, visitor, user, "login-1", "web", Start)));
+
+        var reminders = Cluster.Primary is InProcessSiloHandle silo ? silo.SiloHost.Services.GetRequiredService<IReminderTable>() : null;
+        Assert.NotNull(reminders);
+        var left = await reminders.ReadRows(identifier.GetGrainId());
+        Assert.Empty(left.Reminders);
+
+        // The link holds: the visitor's first record joins the user.
+        var anonymous = "anon:" + visitor;
+        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e1", 1));
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 1, "the visitor's first record did not join the user");
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            ClusterFixture.AddGrainsInMemory(silo);
+            silo.AddMemoryGrainStorage(CountingSegmentStorage.InnerName);
+            silo.Services.AddKeyedSingleton<Orleans.Storage.IGrainStorage>(
+                ProfileStores.Segments, (services, _) => new CountingSegmentStorage(services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(CountingSegmentStorage.InnerName)));
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            silo.Services.Configure<ProfileGrid.Grains.Identity.IdentityOptions>(o => o.MergeRetryInterval = TimeSpan.FromSeconds(2));
+            silo.Services.Configure<ProfileGrid.Grains.Ingest.IngestOptions>(o =>
+            {
+                o.FlushInterval = TimeSpan.FromMilliseconds(200);
+                o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
+            });
+        }
+    }
+}
