@@ -1510,13 +1510,6 @@ public sealed partial class UserProfileGrain(
             // Checked only once a record is in: a refused one is asked about again when it replays, since a login may link
             // the id meanwhile and, finding no history, leave the merge to this record.
             _linkChecked = owner is null && !result.Gap;
-            if (owner is not null && State.MergedInto is null && !result.Gap)
-            {
-                // Owned and not merged though it has history: a login linked the id and its silo died before the merge
-                // was decided. The identifier carries out a link it still holds (nothing when there is none).
-                identifier.EnsureMergedAsync().Ignore();
-            }
-
             return result;
         }
 
