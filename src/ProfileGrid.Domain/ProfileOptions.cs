@@ -33,8 +33,11 @@ public sealed class ProfileOptions
     /// </summary>
     public int MaxForgottenOwned { get; set; } = 5_000;
 
-    /// <summary>What a forgotten owned item's hash takes of <see cref="ItemsMaxBytes"/>: 32 bits, variable-length encoded, and its header.</summary>
-    public const int OwnedHashBytes = 6;
+    /// <summary>
+    /// What a forgotten owned item takes of <see cref="ItemsMaxBytes"/>: its 32-bit hash, variable-length encoded, and its
+    /// header, and the two bytes of its day.
+    /// </summary>
+    public const int OwnedHashBytes = 8;
 
     /// <summary>
     /// The bytes the remembered items may take (each its product id's UTF-8 bytes and <see cref="ItemOverheadBytes"/>):
@@ -256,7 +259,7 @@ public sealed class ProfileOptions
         AtLeastOne(MaxItemsRemembered, nameof(MaxItemsRemembered));
         if (MaxForgottenOwned < 0 || (long)MaxForgottenOwned * OwnedHashBytes > ItemsMaxBytes / 2)
         {
-            problems.Add($"{SectionName}:{nameof(MaxForgottenOwned)} must be between 0 and {ItemsMaxBytes / 2 / OwnedHashBytes} (its hashes take at most half of ItemsMaxBytes, {OwnedHashBytes} bytes each; is {MaxForgottenOwned}).");
+            problems.Add($"{SectionName}:{nameof(MaxForgottenOwned)} must be between 0 and {ItemsMaxBytes / 2 / OwnedHashBytes} (its hashes and days take at most half of ItemsMaxBytes, {OwnedHashBytes} bytes each; is {MaxForgottenOwned}).");
         }
 
         if (ItemsMaxBytes < AssumedMaxStringBytes + ItemOverheadBytes)

@@ -520,7 +520,7 @@ public static class ProfileUpdater
             if (!string.IsNullOrEmpty(line.ProductId)
                 && !(behavior.Items.TryGetValue(line.ProductId, out var item) && (item.Purchases > 0 || item.Rating is not null)))
             {
-                RememberOwned(behavior, line.ProductId, options);
+                RememberOwned(behavior, line.ProductId, time, options);
             }
         }
     }
@@ -552,7 +552,7 @@ public static class ProfileUpdater
                 behavior.ItemsForgotten++; // not recorded: as good as forgotten at once
                 if (owns)
                 {
-                    RememberOwned(behavior, productId, options);
+                    RememberOwned(behavior, productId, time, options);
                 }
 
                 return null;
@@ -562,7 +562,7 @@ public static class ProfileUpdater
             {
                 if (items[id] is { } old && (old.Purchases > 0 || old.Rating is not null))
                 {
-                    RememberOwned(behavior, id, options);
+                    RememberOwned(behavior, id, old.LastAt, options);
                 }
 
                 items.Remove(id);
@@ -616,8 +616,12 @@ public static class ProfileUpdater
         return forget;
     }
 
-    /// <summary>Keeps a forgotten item the user bought or rated (or one they returned), by hash, so it is not offered again; the oldest go beyond the bound.</summary>
-    private static void RememberOwned(BehaviorState behavior, string productId, ProfileOptions options)
+    /// <summary>
+    /// Keeps a forgotten item the user bought or rated (or one they returned), by hash, so it is not offered again, in order
+    /// of its last interaction (<paramref name="lastAt"/>): beyond the bound the items used longest ago go, whatever order
+    /// the events arrived in (a ratings file sorted by item, a shuffled export); ties by the order they were kept.
+    /// </summary>
+    private static void RememberOwned(BehaviorState behavior, string productId, DateTimeOffset lastAt, ProfileOptions options)
     {
         if (options.MaxForgottenOwned == 0)
         {
@@ -625,18 +629,74 @@ public static class ProfileUpdater
         }
 
         var owned = behavior.ForgottenOwned ??= [];
+        var days = OwnedDays(behavior);
         var hash = BehaviorState.OwnedHash(productId);
-        if (owned.Contains(hash))
+        var day = OwnedDay(lastAt);
+        var known = owned.IndexOf(hash);
+        if (known >= 0)
         {
-            return;
+            if (days[known] >= day)
+            {
+                return;
+            }
+
+            owned.RemoveAt(known); // used again since: moves up to its later day
+            days.RemoveAt(known);
+        }
+        else if (owned.Count >= options.MaxForgottenOwned)
+        {
+            if (day < days[0])
+            {
+                return; // older than every item kept: the first to go
+            }
+
+            var over = owned.Count - options.MaxForgottenOwned + 1;
+            owned.RemoveRange(0, over);
+            days.RemoveRange(0, over);
         }
 
-        if (owned.Count >= options.MaxForgottenOwned)
+        var at = days.Count;
+        while (at > 0 && days[at - 1] > day)
         {
-            owned.RemoveRange(0, owned.Count - options.MaxForgottenOwned + 1);
+            at--; // events mostly come in time order: the place is usually at or near the end
         }
 
-        owned.Add(hash);
+        owned.Insert(at, hash);
+        days.Insert(at, day);
+        behavior.ForgottenOwnedDays = DaysBytes(days);
+    }
+
+    private static ushort OwnedDay(DateTimeOffset time) => (ushort)Math.Clamp(UtcDay.Of(time), 0, ushort.MaxValue);
+
+    /// <summary>The days of <see cref="BehaviorState.ForgottenOwned"/>; those of a state kept before the days were count as day 0.</summary>
+    private static List<ushort> OwnedDays(BehaviorState behavior)
+    {
+        var count = behavior.ForgottenOwned?.Count ?? 0;
+        var days = new List<ushort>(count + 1);
+        if (behavior.ForgottenOwnedDays is { } bytes && bytes.Length == count * 2)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                days.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 2)));
+            }
+        }
+        else
+        {
+            days.AddRange(Enumerable.Repeat((ushort)0, count));
+        }
+
+        return days;
+    }
+
+    private static byte[] DaysBytes(List<ushort> days)
+    {
+        var bytes = new byte[days.Count * 2];
+        for (var i = 0; i < days.Count; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), days[i]);
+        }
+
+        return bytes;
     }
 
     private static long ItemBytes(string productId) => System.Text.Encoding.UTF8.GetByteCount(productId) + ProfileOptions.ItemOverheadBytes;

@@ -112,8 +112,47 @@ public class ItemHistoryTests
         user.Apply(Rate(Now.AddDays(-30), "ancient", 5));
 
         Assert.Equal(["a", "b"], user.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
-        // At most two: "bought" went first, oldest first.
-        Assert.Equal([BehaviorState.OwnedHash("rated"), BehaviorState.OwnedHash("ancient")], user.Profile.Behavior.ForgottenOwned);
+        // At most two, the oldest go: "ancient", rated before "bought", is the one beyond the bound.
+        Assert.Equal([BehaviorState.OwnedHash("bought"), BehaviorState.OwnedHash("rated")], user.Profile.Behavior.ForgottenOwned);
+    }
+
+    [Fact]
+    public void The_owned_items_kept_by_hash_are_the_latest_used_whatever_order_the_ratings_came_in()
+    {
+        // probe50: a heavy rater's ratings sent out of time order (MovieLens' file is sorted by movie): the bound let go
+        // the items kept first rather than those rated longest ago, and items rated recently were recommended again.
+        var options = new ProfileOptions { MaxItemsRemembered = 3, MaxForgottenOwned = 4 };
+        var ratings = Enumerable.Range(0, 40).Select(i => Rate(Now.AddDays(-40 + i), $"m-{i:00}", 4)).ToArray();
+        var inOrder = new ProfileUnderTest { Options = options };
+        inOrder.Apply(ratings);
+        foreach (var seed in new[] { 1, 2, 3 })
+        {
+            var shuffled = new ProfileUnderTest { Options = options };
+            var random = new Random(seed);
+            foreach (var rating in ratings.OrderBy(_ => random.Next()))
+            {
+                shuffled.Apply(rating);
+            }
+
+            // The three latest in detail, the four before them by hash, oldest first: as in time order.
+            Assert.Equal(["m-37", "m-38", "m-39"], shuffled.Profile.Behavior.Items.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(new[] { "m-33", "m-34", "m-35", "m-36" }.Select(BehaviorState.OwnedHash), shuffled.Profile.Behavior.ForgottenOwned);
+            Assert.Equal(inOrder.Profile.Behavior.ForgottenOwned, shuffled.Profile.Behavior.ForgottenOwned);
+        }
+    }
+
+    [Fact]
+    public void Owned_items_kept_before_their_days_were_count_as_the_oldest()
+    {
+        var user = new ProfileUnderTest { Options = new ProfileOptions { MaxItemsRemembered = 1, MaxForgottenOwned = 2 } };
+        user.Profile.Behavior.ForgottenOwned = [BehaviorState.OwnedHash("kept-1"), BehaviorState.OwnedHash("kept-2")]; // a state of the last release
+        user.Profile.Behavior.ForgottenOwnedDays = null;
+
+        user.Apply(Rate(Now.AddDays(-400), "old", 3), Rate(Now.AddDays(-1), "new", 4));
+
+        // "old" leaves the detail for "new" and, dated, outranks both undated hashes: the first of them goes.
+        Assert.Equal([BehaviorState.OwnedHash("kept-2"), BehaviorState.OwnedHash("old")], user.Profile.Behavior.ForgottenOwned);
+        Assert.Equal(4, user.Profile.Behavior.ForgottenOwnedDays!.Length);
     }
 
     [Fact]

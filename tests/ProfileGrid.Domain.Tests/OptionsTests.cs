@@ -28,7 +28,7 @@ public class OptionsTests
         Assert.Equal(5_000, new ProfileOptions().MaxForgottenOwned);
         Assert.Empty(new ProfileOptions { MaxForgottenOwned = 0 }.Validate());
         var problem = Assert.Single(new ProfileOptions { ItemsMaxBytes = 20_000, MaxForgottenOwned = 5_000 }.Validate());
-        Assert.Equal("ProfileGrid:Profile:MaxForgottenOwned must be between 0 and 1666 (its hashes take at most half of ItemsMaxBytes, 6 bytes each; is 5000).", problem);
+        Assert.Equal("ProfileGrid:Profile:MaxForgottenOwned must be between 0 and 1250 (its hashes and days take at most half of ItemsMaxBytes, 8 bytes each; is 5000).", problem);
     }
 
     [Fact]
