@@ -31,13 +31,13 @@ public sealed class ProfileOptions
     /// fewer items in detail rather than the row growing. A hash shared by chance with a candidate hides that one item
     /// from this user: about one candidate in a million at the bound.
     /// </summary>
-    public int MaxForgottenOwned { get; set; } = 5_000;
+    public int MaxForgottenOwned { get; set; } = 4_000;
 
     /// <summary>
     /// What a forgotten owned item takes of <see cref="ItemsMaxBytes"/>: its 32-bit hash, variable-length encoded, and its
-    /// header, and the two bytes of its day.
+    /// header, and the four bytes of its last use.
     /// </summary>
-    public const int OwnedHashBytes = 8;
+    public const int OwnedHashBytes = 10;
 
     /// <summary>
     /// The bytes the remembered items may take (each its product id's UTF-8 bytes and <see cref="ItemOverheadBytes"/>):
@@ -259,7 +259,7 @@ public sealed class ProfileOptions
         AtLeastOne(MaxItemsRemembered, nameof(MaxItemsRemembered));
         if (MaxForgottenOwned < 0 || (long)MaxForgottenOwned * OwnedHashBytes > ItemsMaxBytes / 2)
         {
-            problems.Add($"{SectionName}:{nameof(MaxForgottenOwned)} must be between 0 and {ItemsMaxBytes / 2 / OwnedHashBytes} (its hashes and days take at most half of ItemsMaxBytes, {OwnedHashBytes} bytes each; is {MaxForgottenOwned}).");
+            problems.Add($"{SectionName}:{nameof(MaxForgottenOwned)} must be between 0 and {ItemsMaxBytes / 2 / OwnedHashBytes} (its hashes and times take at most half of ItemsMaxBytes, {OwnedHashBytes} bytes each; is {MaxForgottenOwned}).");
         }
 
         if (ItemsMaxBytes < AssumedMaxStringBytes + ItemOverheadBytes)

@@ -618,8 +618,8 @@ public static class ProfileUpdater
 
     /// <summary>
     /// Keeps a forgotten item the user bought or rated (or one they returned), by hash, so it is not offered again, in order
-    /// of its last interaction (<paramref name="lastAt"/>): beyond the bound the items used longest ago go, whatever order
-    /// the events arrived in (a ratings file sorted by item, a shuffled export); ties by the order they were kept.
+    /// of its last use (<paramref name="lastAt"/>, to the second): beyond the bound the items used longest ago go, whatever
+    /// order the events arrived in (a ratings file sorted by item, a shuffled export); ties by the order they were kept.
     /// </summary>
     private static void RememberOwned(BehaviorState behavior, string productId, DateTimeOffset lastAt, ProfileOptions options)
     {
@@ -629,74 +629,67 @@ public static class ProfileUpdater
         }
 
         var owned = behavior.ForgottenOwned ??= [];
-        var days = OwnedDays(behavior);
+        var times = OwnedLastUsed(behavior);
         var hash = BehaviorState.OwnedHash(productId);
-        var day = OwnedDay(lastAt);
+        var time = (uint)Math.Clamp(lastAt.ToUnixTimeSeconds(), 0, uint.MaxValue);
         var known = owned.IndexOf(hash);
         if (known >= 0)
         {
-            if (days[known] >= day)
+            if (times[known] >= time)
             {
                 return;
             }
 
-            owned.RemoveAt(known); // used again since: moves up to its later day
-            days.RemoveAt(known);
+            owned.RemoveAt(known); // used again since: moves up to its later time
+            times.RemoveAt(known);
         }
         else if (owned.Count >= options.MaxForgottenOwned)
         {
-            if (day < days[0])
+            if (time < times[0])
             {
-                return; // older than every item kept: the first to go
+                return; // used before every item kept: the first to go
             }
 
             var over = owned.Count - options.MaxForgottenOwned + 1;
             owned.RemoveRange(0, over);
-            days.RemoveRange(0, over);
+            times.RemoveRange(0, over);
         }
 
-        var at = days.Count;
-        while (at > 0 && days[at - 1] > day)
+        var at = times.Count;
+        while (at > 0 && times[at - 1] > time)
         {
             at--; // events mostly come in time order: the place is usually at or near the end
         }
 
         owned.Insert(at, hash);
-        days.Insert(at, day);
-        behavior.ForgottenOwnedDays = DaysBytes(days);
+        times.Insert(at, time);
+        var bytes = new byte[times.Count * 4];
+        for (var i = 0; i < times.Count; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * 4), times[i]);
+        }
+
+        behavior.ForgottenOwnedLastUsed = bytes;
     }
 
-    private static ushort OwnedDay(DateTimeOffset time) => (ushort)Math.Clamp(UtcDay.Of(time), 0, ushort.MaxValue);
-
-    /// <summary>The days of <see cref="BehaviorState.ForgottenOwned"/>; those of a state kept before the days were count as day 0.</summary>
-    private static List<ushort> OwnedDays(BehaviorState behavior)
+    /// <summary>The last-use times of <see cref="BehaviorState.ForgottenOwned"/>; those of a state kept before the times were count as 0.</summary>
+    private static List<uint> OwnedLastUsed(BehaviorState behavior)
     {
         var count = behavior.ForgottenOwned?.Count ?? 0;
-        var days = new List<ushort>(count + 1);
-        if (behavior.ForgottenOwnedDays is { } bytes && bytes.Length == count * 2)
+        var times = new List<uint>(count + 1);
+        if (behavior.ForgottenOwnedLastUsed is { } bytes && bytes.Length == count * 4)
         {
             for (var i = 0; i < count; i++)
             {
-                days.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 2)));
+                times.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(i * 4)));
             }
         }
         else
         {
-            days.AddRange(Enumerable.Repeat((ushort)0, count));
+            times.AddRange(Enumerable.Repeat(0u, count));
         }
 
-        return days;
-    }
-
-    private static byte[] DaysBytes(List<ushort> days)
-    {
-        var bytes = new byte[days.Count * 2];
-        for (var i = 0; i < days.Count; i++)
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), days[i]);
-        }
-
-        return bytes;
+        return times;
     }
 
     private static long ItemBytes(string productId) => System.Text.Encoding.UTF8.GetByteCount(productId) + ProfileOptions.ItemOverheadBytes;

@@ -122,7 +122,8 @@ public class ItemHistoryTests
         // probe50: a heavy rater's ratings sent out of time order (MovieLens' file is sorted by movie): the bound let go
         // the items kept first rather than those rated longest ago, and items rated recently were recommended again.
         var options = new ProfileOptions { MaxItemsRemembered = 3, MaxForgottenOwned = 4 };
-        var ratings = Enumerable.Range(0, 40).Select(i => Rate(Now.AddDays(-40 + i), $"m-{i:00}", 4)).ToArray();
+        // A minute apart: a heavy rater's evening, as in MovieLens.
+        var ratings = Enumerable.Range(0, 40).Select(i => Rate(Now.AddMinutes(-40 + i), $"m-{i:00}", 4)).ToArray();
         var inOrder = new ProfileUnderTest { Options = options };
         inOrder.Apply(ratings);
         foreach (var seed in new[] { 1, 2, 3 })
@@ -146,13 +147,13 @@ public class ItemHistoryTests
     {
         var user = new ProfileUnderTest { Options = new ProfileOptions { MaxItemsRemembered = 1, MaxForgottenOwned = 2 } };
         user.Profile.Behavior.ForgottenOwned = [BehaviorState.OwnedHash("kept-1"), BehaviorState.OwnedHash("kept-2")]; // a state of the last release
-        user.Profile.Behavior.ForgottenOwnedDays = null;
+        user.Profile.Behavior.ForgottenOwnedLastUsed = null;
 
         user.Apply(Rate(Now.AddDays(-400), "old", 3), Rate(Now.AddDays(-1), "new", 4));
 
-        // "old" leaves the detail for "new" and, dated, outranks both undated hashes: the first of them goes.
+        // "old" leaves the detail for "new" and, its time known, outranks both hashes without one: the first of them goes.
         Assert.Equal([BehaviorState.OwnedHash("kept-2"), BehaviorState.OwnedHash("old")], user.Profile.Behavior.ForgottenOwned);
-        Assert.Equal(4, user.Profile.Behavior.ForgottenOwnedDays!.Length);
+        Assert.Equal(8, user.Profile.Behavior.ForgottenOwnedLastUsed!.Length);
     }
 
     [Fact]

@@ -25,10 +25,10 @@ public class OptionsTests
     [Fact]
     public void Forgotten_owned_items_may_take_at_most_half_of_the_items_bytes()
     {
-        Assert.Equal(5_000, new ProfileOptions().MaxForgottenOwned);
+        Assert.Equal(4_000, new ProfileOptions().MaxForgottenOwned);
         Assert.Empty(new ProfileOptions { MaxForgottenOwned = 0 }.Validate());
         var problem = Assert.Single(new ProfileOptions { ItemsMaxBytes = 20_000, MaxForgottenOwned = 5_000 }.Validate());
-        Assert.Equal("ProfileGrid:Profile:MaxForgottenOwned must be between 0 and 1250 (its hashes and days take at most half of ItemsMaxBytes, 8 bytes each; is 5000).", problem);
+        Assert.Equal("ProfileGrid:Profile:MaxForgottenOwned must be between 0 and 1000 (its hashes and times take at most half of ItemsMaxBytes, 10 bytes each; is 5000).", problem);
     }
 
     [Fact]

@@ -110,18 +110,18 @@ public sealed class BehaviorState
     /// <summary>
     /// 32-bit hashes (<see cref="OwnedHash"/>) of the ids of items bought or rated that <see cref="Items"/> forgot, and of
     /// items given back by a refund without a purchase in <see cref="Items"/>, oldest first by
-    /// <see cref="ForgottenOwnedDays"/>; bounded (ProfileOptions.MaxForgottenOwned). Null when none. The recommender does
+    /// <see cref="ForgottenOwnedLastUsed"/>; bounded (ProfileOptions.MaxForgottenOwned). Null when none. The recommender does
     /// not offer them again.
     /// </summary>
     [Id(23)] public List<uint>? ForgottenOwned { get; set; }
 
     /// <summary>
-    /// The UTC day (days since 1970-01-01, clamped to 0..65535; little-endian, two bytes each) of the last interaction with
-    /// each item of <see cref="ForgottenOwned"/>, in the same order, so that the bound lets the items used longest ago go
+    /// When each item of <see cref="ForgottenOwned"/> was last used (Unix seconds, clamped to 0..uint.MaxValue, the year
+    /// 2106; little-endian, four bytes each), in the same order, so that the bound lets the items used longest ago go
     /// whatever order the events came in. Null, or of another length, in a state written before it was kept: those items
     /// count as the oldest, in the order they were kept.
     /// </summary>
-    [Id(24)] public byte[]? ForgottenOwnedDays { get; set; }
+    [Id(24)] public byte[]? ForgottenOwnedLastUsed { get; set; }
 
     /// <summary>The hash an item id is kept by in <see cref="ForgottenOwned"/>.</summary>
     public static uint OwnedHash(string itemId) => (uint)EventIdWindow.Hash(itemId);
