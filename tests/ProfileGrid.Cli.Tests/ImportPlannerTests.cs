@@ -162,6 +162,24 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_line_with_more_fields_than_the_header_is_rejected_unless_they_are_empty()
+    {
+        // probe50: the extra field was dropped without a word, and an unquoted comma in a description was blamed on the date.
+        var plan = Plan(Example("online-retail.json"),
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "700001,A,X,1,12/1/2010 8:26,1.00,c1,United Kingdom\n" +
+            "700002,A,X,1,12/1/2010 8:26,1.00,c9,United Kingdom,EXTRA\n" +
+            "700003,A,SET OF 3, LARGE,1,12/1/2010 8:26,1.00,c3,United Kingdom\n" +
+            "700004,A,X,1,12/1/2010 8:26,1.00,c4,United Kingdom,,\n" +
+            "700005,A,X,1,12/1/2010 8:26,1.00,c5\n", "extra.csv");
+
+        Assert.Equal([(3L, "bad_csv"), (4L, "bad_csv")], plan.Rejects.Select(r => (r.Line, r.Code)));
+        Assert.Equal("has 9 fields, not the header's 8 (field 9 is not empty: an unquoted comma in a value?)", plan.Rejects[0].Reason);
+        // Trailing empty fields are trailing commas; a short line reads its missing fields as empty.
+        Assert.Equal(new[] { "c1", "c4", "c5" }, plan.Events.Select(e => e.Event.UserId));
+    }
+
+    [Fact]
     public void A_german_export_reads_grouped_thousands_decimal_commas_and_local_times_in_its_zone()
     {
         var plan = Plan(Example("orders-de.json"),

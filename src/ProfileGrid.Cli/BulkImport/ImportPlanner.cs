@@ -193,6 +193,14 @@ public sealed class ImportPlanner
                 continue;
             }
 
+            if (row.ColCount > columns && ExtraFieldsAt(row, columns) is { } extra)
+            {
+                // pandas refuses such a row ("Expected 8 fields in line 3, saw 9"); reading the first columns would take a
+                // value from the wrong column (a description's unquoted comma shifts every field after it) or drop one.
+                Reject(line, "", $"has {row.ColCount} fields, not the header's {columns} (field {extra + 1} is not empty: an unquoted comma in a value?)", "bad_csv");
+                continue;
+            }
+
             var width = Math.Min(row.ColCount, columns);
             // Exact duplicates are found by a hash of every trimmed field, without building the fields nobody maps.
             for (var c = 0; c < columns; c++)
@@ -220,6 +228,20 @@ public sealed class ImportPlanner
 
             Accept(line, values, new UInt128(BitConverter.ToUInt64(digest), BitConverter.ToUInt64(digest[8..])), keys);
         }
+    }
+
+    /// <summary>The first field past the header's columns that holds something; null when they are all empty (trailing commas).</summary>
+    private static int? ExtraFieldsAt(SepReader.Row row, int columns)
+    {
+        for (var c = columns; c < row.ColCount; c++)
+        {
+            if (!row[c].Span.Trim().IsEmpty)
+            {
+                return c;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
