@@ -180,6 +180,29 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void An_orders_lines_come_out_the_same_whatever_the_files_row_order()
+    {
+        // probe50: the profile's recent action names an order's first line, which was the first row of the file.
+        const string Header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n";
+        string[] rows =
+        [
+            "700001,BBB,X,1,12/1/2010 8:26,2.00,c1,United Kingdom\n",
+            "700001,AAA,X,2,12/1/2010 8:26,1.00,c1,United Kingdom\n",
+            "700001,AAA,X,1,12/1/2010 8:26,1.50,c1,United Kingdom\n",
+            "C700002,CCC,X,-1,12/2/2010 8:26,3.00,c1,United Kingdom\n",
+            "C700002,AAA,X,-1,12/2/2010 8:26,1.00,c1,United Kingdom\n",
+        ];
+        var forward = Plan(Example("online-retail.json"), Header + string.Concat(rows), "forward.csv");
+        var backward = Plan(Example("online-retail.json"), Header + string.Concat(rows.Reverse()), "backward.csv");
+
+        Assert.Equal(forward.Events.Select(e => e.Event.ToString()).Order(), backward.Events.Select(e => e.Event.ToString()).Order());
+        var order = forward.Events.Single(e => e.Event.Purchase is not null).Event.Purchase;
+        Assert.Equal(["AAA", "AAA", "BBB"], order.Lines.Select(l => l.ProductId));
+        Assert.Equal(["1.00", "1.50"], order.Lines.Take(2).Select(l => l.UnitPrice));
+        Assert.Equal(["AAA", "CCC"], forward.Events.Single(e => e.Event.Refund is not null).Event.Refund.Lines.Select(l => l.ProductId));
+    }
+
+    [Fact]
     public void A_german_export_reads_grouped_thousands_decimal_commas_and_local_times_in_its_zone()
     {
         var plan = Plan(Example("orders-de.json"),
@@ -192,9 +215,9 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Empty(plan.Rejects);
         var order = plan.Events[0].Event;
         Assert.Equal(("A-1", "EUR", "2010-12-02T09:07:00Z"), (order.Purchase.OrderId, order.Purchase.Currency, order.OccurredAt));
-        Assert.Equal(new[] { "1234.50", "89.90" }, order.Purchase.Lines.Select(l => l.UnitPrice));
-        // Codes keep their case unless the mapping asks (only the Online Retail examples do): "tisch" is the live API's id too.
-        Assert.Equal(new[] { "tisch", "stuhl" }, order.Purchase.Lines.Select(l => l.ProductId));
+        Assert.Equal(new[] { "89.90", "1234.50" }, order.Purchase.Lines.Select(l => l.UnitPrice));
+        // Lines sorted by product; codes keep their case unless the mapping asks (only the Online Retail examples do): "tisch" is the live API's id too.
+        Assert.Equal(new[] { "stuhl", "tisch" }, order.Purchase.Lines.Select(l => l.ProductId));
         Assert.Equal(new long[] { 2, 3 }, plan.Events[0].Lines);
         // 02:30 on 27 March 2011 does not exist in Berlin (clocks went from 02:00 to 03:00): read as the hour after.
         Assert.Equal("2011-03-27T01:30:00Z", plan.Events[1].Event.OccurredAt);

@@ -93,6 +93,11 @@ public sealed class ImportPlanner
             ReadCsv(path, cancellationToken);
         }
 
+        foreach (var planned in _plan.Events)
+        {
+            SortLines(planned.Event);
+        }
+
         if (_dayMonthSwapped is { } swapped && swapped.Rows >= MinSwappedRows && swapped.Rows * 1000L >= _timedRows)
         {
             throw new InvalidDataException(
@@ -589,6 +594,24 @@ public sealed class ImportPlanner
 
         LinesOf(ev).Add(purchaseLine);
         planned.Lines.Add(line);
+    }
+
+    /// <summary>
+    /// An order's lines in one order whatever the file's row order (by product, then price, quantity and category), so that
+    /// what the profile shows of the order (its recent action names the first line's product) does not depend on how the
+    /// export was sorted (probe50: 870 of 1,200 profiles differed between a file and the same file re-sorted).
+    /// </summary>
+    private static void SortLines(Event e)
+    {
+        if ((e.Purchase?.Lines ?? e.Refund?.Lines) is not { Count: > 1 } lines)
+        {
+            return;
+        }
+
+        var sorted = lines.OrderBy(l => l.ProductId, StringComparer.Ordinal).ThenBy(l => l.UnitPrice, StringComparer.Ordinal)
+            .ThenBy(l => l.Quantity).ThenBy(l => l.Category, StringComparer.Ordinal).ToList();
+        lines.Clear();
+        lines.AddRange(sorted);
     }
 
     private static int PartOf(PlannedEvent planned)

@@ -887,7 +887,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
 
             if (!Historical && utc < now - limits.MaxEventAge)
             {
-                Fail(field, $"{utc:yyyy-MM-ddTHH:mm:ssZ} is older than the accepted {limits.MaxEventAge.TotalDays:0} days");
+                Fail(field, $"{utc:yyyy-MM-ddTHH:mm:ssZ} is older than the accepted {limits.MaxEventAge.TotalDays:0} days (an import of past history marks its request historical: true, which takes events back to 1970)");
                 return null;
             }
 
