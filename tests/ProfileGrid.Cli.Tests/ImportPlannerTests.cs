@@ -203,6 +203,33 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_json_line_with_a_key_twice_is_bad_json_not_read_by_its_last_value()
+    {
+        var mapping = Path.Combine(_folder.FullName, "twice.json");
+        File.WriteAllText(mapping, """
+            {"format": "jsonl", "groupOrders": false,
+             "fields": {"user": "user", "type": "event", "time": "ts", "product": "sku"},
+             "typeValues": {"view": "product_view"}}
+            """);
+        var plan = Plan(mapping,
+            """{"user": "c-14", "event": "view", "ts": "2011-01-01T10:00:00Z", "sku": "a", "user": "c-15"}""" + "\n" +
+            """{"user": "c-16", "event": "view", "ts": "2011-01-01T10:00:00Z", "sku": "a"}""" + "\n", "twice.jsonl");
+
+        var reject = Assert.Single(plan.Rejects);
+        Assert.Equal((1L, "bad_json"), (reject.Line, reject.Code));
+        Assert.Contains("user", reject.Reason, StringComparison.Ordinal);
+        Assert.Equal("c-16", Assert.Single(plan.Events).Event.UserId);
+
+        // probe50: 12 and 12.0 were two products; a whole number is one id however it is written.
+        var numbers = Plan(mapping,
+            """{"user": "c-1", "event": "view", "ts": "2011-01-01T10:00:00Z", "sku": 12}""" + "\n" +
+            """{"user": "c-1", "event": "view", "ts": "2011-01-01T10:01:00Z", "sku": 12.0}""" + "\n" +
+            """{"user": "c-1", "event": "view", "ts": "2011-01-01T10:02:00Z", "sku": 1.2e1}""" + "\n" +
+            """{"user": "c-1", "event": "view", "ts": "2011-01-01T10:03:00Z", "sku": 12.5}""" + "\n", "numbers.jsonl");
+        Assert.Equal(["12", "12", "12", "12.5"], numbers.Events.Select(e => e.Event.Product.ProductId));
+    }
+
+    [Fact]
     public void A_german_export_reads_grouped_thousands_decimal_commas_and_local_times_in_its_zone()
     {
         var plan = Plan(Example("orders-de.json"),

@@ -300,7 +300,7 @@ public sealed class ImportPlanner
             JsonElement root;
             try
             {
-                using var document = JsonDocument.Parse(trimmed);
+                using var document = JsonDocument.Parse(trimmed, RowOptions);
                 root = document.RootElement.Clone();
             }
             catch (JsonException ex)
@@ -317,7 +317,7 @@ public sealed class ImportPlanner
 
             for (var s = 0; s < SlotCount; s++)
             {
-                values[s] = _columns[s] is { } name ? Text(root, name) : null;
+                values[s] = _columns[s] is { } name ? Text(root, name, IsId((Slot)s)) : null;
             }
 
             var keys = _mapping.EventIdKeys?.Select(k => k == "$line" ? line.ToString(CultureInfo.InvariantCulture) : Text(root, k) ?? "").ToArray();
@@ -325,7 +325,22 @@ public sealed class ImportPlanner
         }
     }
 
-    private static string? Text(JsonElement row, string name)
+    // A key twice in a row is refused, as the REST gateway refuses it: which of the two values was meant is anyone's guess.
+    private static readonly JsonDocumentOptions RowOptions = new() { AllowDuplicateProperties = false };
+
+    // Quantities and prices keep a JSON number's text, so that a refusal quotes what the file holds.
+    private static bool IsId(Slot slot) => slot is Slot.User or Slot.Anonymous or Slot.Order or Slot.OriginalOrder or Slot.Product or Slot.Category;
+
+    /// <summary>
+    /// An id sent as a JSON number: a whole number however written (1001.0, 1.001e3) as its digits, so that it is one id
+    /// whichever way the exporter wrote it; any other number as written.
+    /// </summary>
+    private static string IdText(string raw) =>
+        raw.AsSpan().IndexOfAny(".eE") >= 0 && decimal.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number == decimal.Truncate(number)
+            ? decimal.Truncate(number).ToString(CultureInfo.InvariantCulture)
+            : raw;
+
+    private static string? Text(JsonElement row, string name, bool id = false)
     {
         if (!row.TryGetProperty(name, out var value))
         {
@@ -335,7 +350,7 @@ public sealed class ImportPlanner
         return value.ValueKind switch
         {
             JsonValueKind.String => value.GetString()!.Trim(),
-            JsonValueKind.Number => value.GetRawText(),
+            JsonValueKind.Number => id ? IdText(value.GetRawText()) : value.GetRawText(),
             JsonValueKind.True => "true",
             JsonValueKind.False => "false",
             _ => null,
