@@ -5,8 +5,8 @@ namespace ProfileGrid.Grains.Tests;
 
 /// <summary>
 /// Test-only storage for the segments store (which the identity graph shares) over memory storage that counts successful
-/// writes per grain id, and can lose the answer of one write: the state is stored and the grain's call fails there, as when
-/// its silo dies right after the write.
+/// writes per grain id, and can lose the answer of one write (the state is stored and the grain's call fails there, as when
+/// its silo dies right after the write) or refuse one.
 /// </summary>
 public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
 {
@@ -18,10 +18,23 @@ public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
     /// <summary>Grain ids (as <c>GrainId.ToString()</c>) whose next write is stored and then fails.</summary>
     public static ConcurrentDictionary<string, bool> DieAfterNextWrite { get; } = new();
 
+    /// <summary>Grain ids (as <c>GrainId.ToString()</c>) and how many writes pass before one fails without being stored.</summary>
+    public static ConcurrentDictionary<string, int> RefuseWriteAfter { get; } = new();
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (RefuseWriteAfter.TryGetValue(grainId.ToString(), out var passing))
+        {
+            if (passing == 0 && RefuseWriteAfter.TryRemove(grainId.ToString(), out _))
+            {
+                throw new IOException("The store refused this write (test storage).");
+            }
+
+            RefuseWriteAfter[grainId.ToString()] = passing - 1;
+        }
+
         await inner.WriteStateAsync(stateName, grainId, grainState);
         Writes.AddOrUpdate(grainId.ToString(), 1, (_, n) => n + 1);
         if (DieAfterNextWrite.TryRemove(grainId.ToString(), out _))

@@ -134,7 +134,7 @@ public sealed partial class IdentifierGrain(
             await RegisterReminderAsync(claim.Tenant);
             state.State.Owner = claimant;
             state.State.Linked = claim;
-            await state.WriteStateAsync();
+            await WriteOrStartOverAsync();
             return await ClaimLinkedAsync(claim, identifier, into);
         }
 
@@ -255,7 +255,7 @@ public sealed partial class IdentifierGrain(
         state.State.Pending = record;
         try
         {
-            await state.WriteStateAsync();
+            await WriteOrStartOverAsync();
         }
         catch
         {
@@ -265,8 +265,31 @@ public sealed partial class IdentifierGrain(
         }
     }
 
+    /// <summary>
+    /// Writes the state; a write that fails may have been stored all the same (a time-out) or not, and the state in memory
+    /// (a link taken off, a merge decided) is then no guide: this activation goes, and the next reads what the store holds,
+    /// which a retried claim or the reminder then finishes.
+    /// </summary>
+    private async Task WriteOrStartOverAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
     private async Task RegisterReminderAsync(string tenant)
     {
+        if (_reminder is not null)
+        {
+            return; // registered by this activation already (a login's link, then its merge): one reminder-table call
+        }
+
         try
         {
             // Not below the silo's minimum, which Orleans would refuse (a minute unless the host lowers it).
