@@ -545,7 +545,9 @@ public static class ProfileUpdater
             return stats;
         }
 
-        if (ItemsToForget(items, productId, options, (long)(behavior.ForgottenOwned?.Count ?? 0) * ProfileOptions.OwnedHashBytes) is { Count: > 0 } forget)
+        // A state kept under an earlier, larger bound holds more hashes than the bound; they are trimmed at the next one kept.
+        var ownedKept = Math.Min(behavior.ForgottenOwned?.Count ?? 0, options.MaxForgottenOwned);
+        if (ItemsToForget(items, productId, options, (long)ownedKept * ProfileOptions.OwnedHashBytes) is { Count: > 0 } forget)
         {
             if (items[forget[^1]].LastAt > time)
             {

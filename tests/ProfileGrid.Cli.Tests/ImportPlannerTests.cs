@@ -170,7 +170,7 @@ public sealed class ImportPlannerTests : IDisposable
             "700001,A,X,1,12/1/2010 8:26,1.00,c1,United Kingdom\n" +
             "700002,A,X,1,12/1/2010 8:26,1.00,c9,United Kingdom,EXTRA\n" +
             "700003,A,SET OF 3, LARGE,1,12/1/2010 8:26,1.00,c3,United Kingdom\n" +
-            "700004,A,X,1,12/1/2010 8:26,1.00,c4,United Kingdom,,\n" +
+            "700004,A,X,1,12/1/2010 8:26,1.00,c4,United Kingdom,,\"\"\n" +
             "700005,A,X,1,12/1/2010 8:26,1.00,c5\n", "extra.csv");
 
         Assert.Equal([(3L, "bad_csv"), (4L, "bad_csv")], plan.Rejects.Select(r => (r.Line, r.Code)));
@@ -199,6 +199,8 @@ public sealed class ImportPlannerTests : IDisposable
         var order = forward.Events.Single(e => e.Event.Purchase is not null).Event.Purchase;
         Assert.Equal(["AAA", "AAA", "BBB"], order.Lines.Select(l => l.ProductId));
         Assert.Equal(["1.00", "1.50"], order.Lines.Take(2).Select(l => l.UnitPrice));
+        // Each order line keeps its file line, so that a refusal of purchase.lines[i] names the right row.
+        Assert.Equal([3L, 4L, 2L], forward.Events.Single(e => e.Event.Purchase is not null).Lines);
         Assert.Equal(["AAA", "CCC"], forward.Events.Single(e => e.Event.Refund is not null).Event.Refund.Lines.Select(l => l.ProductId));
     }
 
@@ -227,6 +229,10 @@ public sealed class ImportPlannerTests : IDisposable
             """{"user": "c-1", "event": "view", "ts": "2011-01-01T10:02:00Z", "sku": 1.2e1}""" + "\n" +
             """{"user": "c-1", "event": "view", "ts": "2011-01-01T10:03:00Z", "sku": 12.5}""" + "\n", "numbers.jsonl");
         Assert.Equal(["12", "12", "12", "12.5"], numbers.Events.Select(e => e.Event.Product.ProductId));
+
+        // probe50: an object where a product id belongs was reported as "no product code".
+        var nested = Plan(mapping, """{"user": "c-1", "event": "view", "ts": "2011-01-01T10:00:00Z", "sku": {"id": "a"}}""" + "\n", "nested.jsonl");
+        Assert.Equal(("sku", "is a JSON object, not a string or a number", "bad_json"), nested.Rejects.Select(r => (r.Field, r.Reason, r.Code)).Single());
     }
 
     [Fact]
@@ -245,7 +251,7 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Equal(new[] { "89.90", "1234.50" }, order.Purchase.Lines.Select(l => l.UnitPrice));
         // Lines sorted by product; codes keep their case unless the mapping asks (only the Online Retail examples do): "tisch" is the live API's id too.
         Assert.Equal(new[] { "stuhl", "tisch" }, order.Purchase.Lines.Select(l => l.ProductId));
-        Assert.Equal(new long[] { 2, 3 }, plan.Events[0].Lines);
+        Assert.Equal(new long[] { 3, 2 }, plan.Events[0].Lines); // the file lines in the order of the order's lines
         // 02:30 on 27 March 2011 does not exist in Berlin (clocks went from 02:00 to 03:00): read as the hour after.
         Assert.Equal("2011-03-27T01:30:00Z", plan.Events[1].Event.OccurredAt);
         // 02:30 on 30 October 2011 happened twice (clocks went back from 03:00 to 02:00): read as the first, summer time.
@@ -262,7 +268,7 @@ public sealed class ImportPlannerTests : IDisposable
             "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom,,\r\n");
         Assert.Empty(plan.Rejects);
         Assert.Equal(2, plan.RowsImported);
-        Assert.Equal(new long[] { 2, 3 }, plan.Events.Single().Lines);
+        Assert.Equal(new long[] { 3, 2 }, plan.Events.Single().Lines); // in the order of the order's lines (71053 before 85123A)
 
         // A column the mapping names, twice: which one holds the customer is unknown, so the header is refused.
         var twice = Assert.Throws<InvalidDataException>(() => Plan(Example("online-retail.json"),

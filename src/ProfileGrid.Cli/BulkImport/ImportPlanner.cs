@@ -95,7 +95,7 @@ public sealed class ImportPlanner
 
         foreach (var planned in _plan.Events)
         {
-            SortLines(planned.Event);
+            SortLines(planned);
         }
 
         if (_dayMonthSwapped is { } swapped && swapped.Rows >= MinSwappedRows && swapped.Rows * 1000L >= _timedRows)
@@ -240,7 +240,7 @@ public sealed class ImportPlanner
     {
         for (var c = columns; c < row.ColCount; c++)
         {
-            if (!row[c].Span.Trim().IsEmpty)
+            if (StrayQuoteReader.Field(row[c].Span).Trim().Length > 0)
             {
                 return c;
             }
@@ -315,18 +315,38 @@ public sealed class ImportPlanner
                 continue;
             }
 
+            if (NestedField(root) is { } nested)
+            {
+                Reject(line, nested.Name, $"is a JSON {nested.Kind.ToString().ToLowerInvariant()}, not a string or a number", "bad_json");
+                continue;
+            }
+
             for (var s = 0; s < SlotCount; s++)
             {
                 values[s] = _columns[s] is { } name ? Text(root, name, IsId((Slot)s)) : null;
             }
 
-            var keys = _mapping.EventIdKeys?.Select(k => k == "$line" ? line.ToString(CultureInfo.InvariantCulture) : Text(root, k) ?? "").ToArray();
+            var keys = _mapping.EventIdKeys?.Select(k => k == "$line" ? line.ToString(CultureInfo.InvariantCulture) : Text(root, k, id: true) ?? "").ToArray();
             Accept(line, values, Hash128(trimmed), keys);
         }
     }
 
     // A key twice in a row is refused, as the REST gateway refuses it: which of the two values was meant is anyone's guess.
     private static readonly JsonDocumentOptions RowOptions = new() { AllowDuplicateProperties = false };
+
+    /// <summary>A mapped field whose value is an object or an array, which no field takes.</summary>
+    private (string Name, JsonValueKind Kind)? NestedField(JsonElement row)
+    {
+        foreach (var name in _columns)
+        {
+            if (name is not null && row.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+            {
+                return (name, value.ValueKind);
+            }
+        }
+
+        return null;
+    }
 
     // Quantities and prices keep a JSON number's text, so that a refusal quotes what the file holds.
     private static bool IsId(Slot slot) => slot is Slot.User or Slot.Anonymous or Slot.Order or Slot.OriginalOrder or Slot.Product or Slot.Category;
@@ -616,17 +636,24 @@ public sealed class ImportPlanner
     /// what the profile shows of the order (its recent action names the first line's product) does not depend on how the
     /// export was sorted (probe50: 870 of 1,200 profiles differed between a file and the same file re-sorted).
     /// </summary>
-    private static void SortLines(Event e)
+    private static void SortLines(PlannedEvent planned)
     {
-        if ((e.Purchase?.Lines ?? e.Refund?.Lines) is not { Count: > 1 } lines)
+        if ((planned.Event.Purchase?.Lines ?? planned.Event.Refund?.Lines) is not { Count: > 1 } lines)
         {
             return;
         }
 
-        var sorted = lines.OrderBy(l => l.ProductId, StringComparer.Ordinal).ThenBy(l => l.UnitPrice, StringComparer.Ordinal)
-            .ThenBy(l => l.Quantity).ThenBy(l => l.Category, StringComparer.Ordinal).ToList();
+        // The file lines move with their order lines, so that a refusal naming purchase.lines[i] still finds its row.
+        var sorted = lines.Select((line, i) => (Line: line, FileLine: planned.Lines.Count == lines.Count ? planned.Lines[i] : -1))
+            .OrderBy(l => l.Line.ProductId, StringComparer.Ordinal).ThenBy(l => l.Line.UnitPrice, StringComparer.Ordinal)
+            .ThenBy(l => l.Line.Quantity).ThenBy(l => l.Line.Category, StringComparer.Ordinal).ThenBy(l => l.FileLine).ToList();
         lines.Clear();
-        lines.AddRange(sorted);
+        lines.AddRange(sorted.Select(l => l.Line));
+        if (planned.Lines.Count == lines.Count)
+        {
+            planned.Lines.Clear();
+            planned.Lines.AddRange(sorted.Select(l => l.FileLine));
+        }
     }
 
     private static int PartOf(PlannedEvent planned)
