@@ -76,7 +76,6 @@ public static class ProfileMetrics
         };
 
         var today = UtcDay.Of(now);
-        var allTime = PricedTotals(profile, options).Amount;
         // A window reaching further back than the kept daily activity misses the days before, if the user had any.
         var keptFrom = behavior.LastSeen is { } lastSeen
             ? DailyBuckets.OldestKeptDay(lastSeen, profile.UpdatedAt, options.LongestWindowDays())
@@ -112,11 +111,12 @@ public static class ProfileMetrics
                 }
             }
 
-            // Refunds in the window of orders from before it would make the window's revenue negative: floored at zero.
-            // And a window never shows more than the all-time revenue (a refund dated before the window, given back there,
-            // of money paid in it).
+            // Refunds in the window of orders from before it would make the window's revenue negative: floored at zero. A
+            // refund dated before the window stays out of it, even when it outweighs the money paid before the window (an
+            // export's cancellation of an order from before its first line): the window shows what was paid and given back
+            // in its days, as a pandas sum over them does, and may then show more than the all-time revenue (probe50).
             windows.Add(new RfmWindow(
-                $"{days}d", days, orders, new Money(RoundMoney(Math.Clamp(revenue, 0m, allTime)), options.ReportingCurrency), events, sessions,
+                $"{days}d", days, orders, new Money(RoundMoney(Math.Max(revenue, 0m)), options.ReportingCurrency), events, sessions,
                 // Days are missing when the window and the user's active days before the kept ones overlap.
                 Partial: firstSeenDay < keptFrom && firstDay < keptFrom && firstSeenDay <= today));
         }
