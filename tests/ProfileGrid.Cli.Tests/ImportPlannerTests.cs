@@ -135,6 +135,26 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void Which_lines_make_each_part_of_a_split_order_does_not_depend_on_the_files_row_order()
+    {
+        const string Header = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n";
+        var rows = Enumerable.Range(0, 450).Select(i => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"500001,SKU{i:000},HOLDER,1,12/1/2009 07:{45 + i % 10},1.{i % 7}0,13001,{(i % 3 == 0 ? "France" : "United Kingdom")}\n")).ToList();
+        var forward = Plan(Example("online-retail-ii.json"), Header + string.Concat(rows), "forward.csv");
+        var shuffled = Plan(Example("online-retail-ii.json"), Header + string.Concat(rows.OrderBy(r => r.GetHashCode())), "shuffled.csv");
+
+        Assert.Equal(3, forward.Events.Count);
+        Assert.Equal(forward.Events.Select(e => e.Event.ToString()), shuffled.Events.Select(e => e.Event.ToString()));
+        Assert.Equal(["500001", "500001~2", "500001~3"], forward.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal([200, 200, 50], forward.Events.Select(e => e.Event.Purchase.Lines.Count));
+        Assert.Equal(["SKU000", "SKU200", "SKU400"], forward.Events.Select(e => e.Event.Purchase.Lines[0].ProductId));
+        // Each part's file lines are its own lines' rows (SKU200 is line 202 of the file in order).
+        Assert.Equal(202L, forward.Events[1].Lines[0]);
+        Assert.Equal(450, shuffled.Events.Sum(e => e.Lines.Count));
+        Assert.All(forward.Events, e => Assert.Equal("FR", e.Event.Context.Country));
+    }
+
+    [Fact]
     public void A_quote_never_closed_rejects_every_line_it_runs_over_naming_where_it_opened()
     {
         // The probe's file: line 3's description opens a quote that only line 6's quoted description closes.

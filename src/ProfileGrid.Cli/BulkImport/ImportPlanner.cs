@@ -18,6 +18,9 @@ public sealed record PlannedEvent(Event Event, List<long> Lines)
 {
     /// <summary>The earliest line's time of an order (formatted into the event once, not per line).</summary>
     internal DateTimeOffset Earliest { get; set; } = DateTimeOffset.MaxValue;
+
+    /// <summary>What groups an order's rows (kind, user, anonymous id, order id, currency); null for an event of one row.</summary>
+    internal (string Kind, string User, string Anonymous, string Order, string Currency)? OrderKey { get; init; }
 }
 
 /// <summary>What one pass over the file found: the events in file order, the rows not imported, and the counts.</summary>
@@ -93,9 +96,18 @@ public sealed class ImportPlanner
             ReadCsv(path, cancellationToken);
         }
 
-        foreach (var planned in _plan.Events)
+        // Orders sorted, then split at the grid's line limit, so that which lines make each part does not depend on the
+        // file's row order either.
+        var planned = _plan.Events.ToList();
+        _plan.Events.Clear();
+        foreach (var one in planned)
         {
-            SortLines(planned);
+            SortLines(one);
+            _plan.Events.Add(one);
+            if (one.OrderKey is { } key && LinesOf(one.Event).Count > MaxLinesPerOrder)
+            {
+                _plan.Events.AddRange(SplitOrder(one, key));
+            }
         }
 
         if (_dayMonthSwapped is { } swapped && swapped.Rows >= MinSwappedRows && swapped.Rows * 1000L >= _timedRows)
@@ -590,26 +602,19 @@ public sealed class ImportPlanner
         DateTimeOffset time, string? country, PurchaseLine purchaseLine)
     {
         var key = (kind, user, anonymous, order, currency);
-        if (!_orders.TryGetValue(key, out var planned) || LinesOf(planned.Event).Count >= MaxLinesPerOrder)
+        if (!_orders.TryGetValue(key, out var planned))
         {
-            var part = planned is null ? 1 : PartOf(planned) + 1;
-            var orderId = part == 1 ? order : $"{order}~{part}";
-            if (part == 2)
-            {
-                _plan.Warn($"orders split in parts of {MaxLinesPerOrder} lines (the grid's limit per order): each part counts as an order", "orders");
-            }
-
-            var e = NewEvent(EventId([kind, user, anonymous, orderId, currency]), kind, user, anonymous, time, country);
+            var e = NewEvent(EventId([kind, user, anonymous, order, currency]), kind, user, anonymous, time, country);
             if (kind == "refund")
             {
-                e.Refund = new Refund { RefundId = orderId, OrderId = originalOrder, Currency = currency };
+                e.Refund = new Refund { RefundId = order, OrderId = originalOrder, Currency = currency };
             }
             else
             {
-                e.Purchase = new Purchase { OrderId = orderId, Currency = currency };
+                e.Purchase = new Purchase { OrderId = order, Currency = currency };
             }
 
-            planned = new PlannedEvent(e, []);
+            planned = new PlannedEvent(e, []) { OrderKey = key };
             _orders[key] = planned;
             _plan.Events.Add(planned);
         }
@@ -622,7 +627,8 @@ public sealed class ImportPlanner
             ev.OccurredAt = Time(time);
         }
 
-        if (country is not null && ev.Context is null)
+        // Lines that disagree on the country: the first by name, not by row, so that the file's order does not matter.
+        if (country is not null && (ev.Context is null || string.CompareOrdinal(country, ev.Context.Country) < 0))
         {
             ev.Context = new EventContext { Country = country };
         }
@@ -656,11 +662,46 @@ public sealed class ImportPlanner
         }
     }
 
-    private static int PartOf(PlannedEvent planned)
+    /// <summary>
+    /// Leaves the first <see cref="MaxLinesPerOrder"/> lines of a sorted order in it and returns the rest as parts of that
+    /// many lines, each an order of its own ("order~2", "order~3", ...) at the order's time.
+    /// </summary>
+    private List<PlannedEvent> SplitOrder(PlannedEvent planned, (string Kind, string User, string Anonymous, string Order, string Currency) key)
     {
-        var id = planned.Event.Purchase?.OrderId ?? planned.Event.Refund!.RefundId;
-        var at = id.LastIndexOf('~');
-        return at > 0 && int.TryParse(id.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var part) ? part : 1;
+        _plan.Warn($"orders split in parts of {MaxLinesPerOrder} lines (the grid's limit per order): each part counts as an order", "orders");
+        var lines = LinesOf(planned.Event);
+        var allLines = lines.ToList();
+        var fileLines = planned.Lines.ToList();
+        var aligned = fileLines.Count == allLines.Count;
+        var parts = new List<PlannedEvent>();
+        for (var start = MaxLinesPerOrder; start < allLines.Count; start += MaxLinesPerOrder)
+        {
+            var orderId = $"{key.Order}~{start / MaxLinesPerOrder + 1}";
+            var part = planned.Event.Clone();
+            part.EventId = EventId([key.Kind, key.User, key.Anonymous, orderId, key.Currency]);
+            if (part.Refund is not null)
+            {
+                part.Refund.RefundId = orderId;
+            }
+            else
+            {
+                part.Purchase.OrderId = orderId;
+            }
+
+            LinesOf(part).Clear();
+            LinesOf(part).AddRange(allLines.Skip(start).Take(MaxLinesPerOrder));
+            parts.Add(new PlannedEvent(part, aligned ? fileLines.Skip(start).Take(MaxLinesPerOrder).ToList() : []));
+        }
+
+        lines.Clear();
+        lines.AddRange(allLines.Take(MaxLinesPerOrder));
+        if (aligned)
+        {
+            planned.Lines.Clear();
+            planned.Lines.AddRange(fileLines.Take(MaxLinesPerOrder));
+        }
+
+        return parts;
     }
 
     private static Google.Protobuf.Collections.RepeatedField<PurchaseLine> LinesOf(Event e) => e.Purchase?.Lines ?? e.Refund.Lines;
