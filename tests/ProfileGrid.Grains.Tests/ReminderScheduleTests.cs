@@ -43,9 +43,10 @@ public sealed class ReminderScheduleTests : OneSiloClusterTests
         var gaps = models.Zip(models.Skip(1), (a, b) => b.TrainedAt - a.TrainedAt).ToArray();
         var shown = string.Join(", ", gaps.Select(g => $"{g.TotalSeconds:0.00} s"));
 
-        // A tick may come late on a busy machine, but re-registration would add half a period (1.5 s) to every gap.
+        // A tick may come late on a busy machine (and the next, on time, then follows a short gap: ci64 saw 1.97 s), but
+        // re-registration would add half a period (1.5 s) to every gap.
         var tolerance = TimeSpan.FromSeconds(0.9);
-        Assert.All(gaps, gap => Assert.InRange(gap, Period - tolerance, Period + tolerance));
+        Assert.All(gaps, gap => Assert.InRange(gap, TimeSpan.Zero, Period + tolerance));
         Assert.True(models[^1].TrainedAt - models[0].TrainedAt < 3 * Period + tolerance, $"three periods took {shown}");
         Assert.Equal(models[0].Version + 3, models[^1].Version);
     }
