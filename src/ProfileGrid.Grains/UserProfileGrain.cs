@@ -341,6 +341,14 @@ public sealed partial class UserProfileGrain(
 
         if (position <= State.LogPosition)
         {
+            _quietThrough = Math.Max(_quietThrough, position);
+            if (HasPushesToConfirm)
+            {
+                // A record this profile holds, handed again: a replay after a crash, in which the shards may have lost
+                // what the profile pushed before it. The activation pushed anew; the record counts as written once that is.
+                ReportWritten(position, State.LogPosition);
+            }
+
             return Task.FromResult(new LoggedApplyResult(UnwrittenFrom));
         }
 
@@ -476,6 +484,10 @@ public sealed partial class UserProfileGrain(
             _unsaved = true;
             ScheduleFlush(ingestOptions.Value.FlushInterval);
         }
+        else
+        {
+            _quietThrough = position;
+        }
 
         LogBatchApplied(this.GetPrimaryKeyString(), result.Applied, result.Duplicates);
         return new LoggedApplyResult(UnwrittenFrom);
@@ -513,7 +525,7 @@ public sealed partial class UserProfileGrain(
     }
 
     /// <summary>The earliest log position this profile holds that is not known to be in written state.</summary>
-    private long? UnwrittenFrom => _writingFrom is { } writing && (_unwrittenFrom is null || writing < _unwrittenFrom) ? writing : _unwrittenFrom;
+    private long? UnwrittenFrom => Min(Min(_writingFrom, _unwrittenFrom), _unconfirmedFrom);
 
     Task<ProfileView?> IUserProfileGrain.GetViewAsync(DateTimeOffset? asOf)
     {
@@ -742,6 +754,8 @@ public sealed partial class UserProfileGrain(
         // The written mark's window goes with the state (a packed profile holds nothing unwritten; the window unpacked
         // later is a new object, all of whose ids are written).
         _writtenIds = default;
+        // Pushes no report took: made a pack's idle time ago, and long written by their shards (which write every few seconds).
+        (_featuresSent, _itemsSent, _feedbackSent) = (null, null, null);
         _packedFacts = (state.State.MergedInto, state.State.Profile.EventsApplied);
         _packed = packer.Pack(state.State);
         state.State = null!;
@@ -933,16 +947,129 @@ public sealed partial class UserProfileGrain(
 
         // Written, so most likely idle for a while: give back the spare capacity the batches left in its collections.
         ProfileUpdater.TrimExcess(Profile);
-        if (from is not null)
-        {
-            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();
-        }
-
         PushFeaturesOnMaterialChange();
         PushItemsIfChanged();
         PushFeedbackIfChanged();
+        if (from is { } first)
+        {
+            ReportWritten(first, through);
+        }
+
         ReportConsentIfChanged();
     }
+
+    // The latest push to each write-behind shard that no report to the log partition has waited for yet (null: none).
+    private Task<SentPush?>? _featuresSent;
+    private Task<SentPush?>? _itemsSent;
+    private Task<SentPush?>? _feedbackSent;
+
+    // Reports of written state waiting for their pushes to be in the shards' written state, in order; the earliest
+    // position they cover stays unwritten to the partition until the last of them has gone.
+    private Task _reportsWaiting = Task.CompletedTask;
+    private int _reportsWaitingCount;
+    private long? _unconfirmedFrom;
+
+    // The last record handed that left nothing to write (it changed nothing, or the profile held it): while a report
+    // waits, the partition counts such a record as unwritten, so the last report covers it.
+    private long _quietThrough = -1;
+
+    /// <summary>
+    /// How long a report waits for a shard to write what the profile pushed: beyond it (a shard whose writes keep
+    /// failing) the report goes, and the shard has the push in memory only, as before reports waited for it.
+    /// </summary>
+    private static readonly TimeSpan PushWrittenWait = TimeSpan.FromMinutes(2);
+
+    private const int MaxResends = 3;
+
+    /// <summary>A push a shard took: the shard, the write that will carry it, and how to send it again should that write never come.</summary>
+    private sealed record SentPush(IWriteBehindShard Shard, ShardWriteTicket Ticket, Func<Task<SentPush?>> Resend);
+
+    private bool HasPushesToConfirm => (_featuresSent, _itemsSent, _feedbackSent) is not (null, null, null);
+
+    /// <summary>
+    /// Tells the log partition that the state is written through <paramref name="through"/> (covering positions from
+    /// <paramref name="from"/>), once what the profile pushed to its shards so far is in their written state too: the
+    /// shards write behind, and a checkpoint past a record whose pushes a kill then lost would leave the tenant's counts,
+    /// segments, listings and experiment figures short of this profile until it changed again. A record the
+    /// checkpoint has not passed is replayed after a crash, which wakes the profile, which pushes again.
+    /// </summary>
+    private void ReportWritten(long from, long through)
+    {
+        List<Task<SentPush?>> pushes = [];
+        foreach (var sent in new[] { _featuresSent, _itemsSent, _feedbackSent })
+        {
+            if (sent is not null)
+            {
+                pushes.Add(sent);
+            }
+        }
+
+        (_featuresSent, _itemsSent, _feedbackSent) = (null, null, null);
+        if (pushes.Count == 0 && _reportsWaitingCount == 0)
+        {
+            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();
+            return;
+        }
+
+        _unconfirmedFrom = Min(_unconfirmedFrom, from);
+        _reportsWaitingCount++;
+        _reportsWaiting = ReportWhenPushesWrittenAsync(_reportsWaiting, pushes, through);
+    }
+
+    private async Task ReportWhenPushesWrittenAsync(Task previous, List<Task<SentPush?>> pushes, long through)
+    {
+        await previous;
+        await Task.WhenAll(pushes.Select(UntilWrittenAsync));
+        if (_logPartition >= 0)
+        {
+            var last = _reportsWaitingCount == 1 && _unwrittenFrom is null && _writingFrom is null;
+            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), last ? Math.Max(through, _quietThrough) : through).Ignore();
+        }
+
+        if (--_reportsWaitingCount == 0)
+        {
+            _unconfirmedFrom = null;
+        }
+    }
+
+    /// <summary>Waits until the shard has written the push, sending it again if the shard's activation ended without; never throws.</summary>
+    private async Task UntilWrittenAsync(Task<SentPush?> sending)
+    {
+        var deadline = clock.GetUtcNow() + PushWrittenWait;
+        var push = await sending; // a failed send is logged, and sent again after the next write
+        var resends = 0;
+        while (push is not null)
+        {
+            ShardWriteState written;
+            try
+            {
+                written = await push.Shard.WaitWrittenAsync(push.Ticket);
+            }
+            catch (Exception)
+            {
+                written = ShardWriteState.Lost; // its silo died or the call timed out: sending it again is harmless
+            }
+
+            if (written == ShardWriteState.Written)
+            {
+                return;
+            }
+
+            if (clock.GetUtcNow() >= deadline || (written == ShardWriteState.Lost && ++resends > MaxResends))
+            {
+                LogPushNotWritten(this.GetPrimaryKeyString(), push.Shard.GetGrainId().ToString(), written);
+                return;
+            }
+
+            if (written == ShardWriteState.Lost)
+            {
+                push = await push.Resend();
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3122, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: shard {Shard} has not written what the profile pushed ({State}); its log partition is told the profile is written all the same")]
+    private partial void LogPushNotWritten(string profileKey, string shard, ShardWriteState state);
 
     private async Task HandSpilledIdsAfterWriteAsync(EventIdWindow window)
     {
@@ -1053,6 +1180,7 @@ public sealed partial class UserProfileGrain(
 
         (_unsaved, _unwrittenFrom, _writingFrom, _failedWrites) = (false, null, null, 0);
         (_pushedFeatures, _itemsChanged, _itemFacts, _feedbackChanged) = (null, false, null, false);
+        (_featuresSent, _itemsSent, _feedbackSent) = (null, null, null);
         _consentReported = true;
         StateChanged();
         if (_logPartition >= 0 && (from is not null || _lastHanded > through))
@@ -1210,7 +1338,7 @@ public sealed partial class UserProfileGrain(
         var key = this.GetPrimaryKeyString();
         var shard = _shardGrain ?? ShardGrain(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
         _shardGrain = Profile.Tenant.Length > 0 ? shard : null; // kept once the profile knows its tenant
-        _featuresPush = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange));
+        _featuresPush = _featuresSent = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange));
     }
 
     // The latest feature push, not awaited by the write; a merge waits for it before taking the profile out of its shard,
@@ -1236,11 +1364,11 @@ public sealed partial class UserProfileGrain(
         GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null)).Ignore();
     }
 
-    private async Task PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
+    private async Task<SentPush?> PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
     {
         try
         {
-            await shard.UpdateAsync(update);
+            return new SentPush(shard, await shard.UpdateAsync(update), () => PushAsync(shard, update));
         }
         catch (Exception ex)
         {
@@ -1251,6 +1379,7 @@ public sealed partial class UserProfileGrain(
             }
 
             LogPushFailed(this.GetPrimaryKeyString(), ex);
+            return null;
         }
     }
 
@@ -1384,7 +1513,7 @@ public sealed partial class UserProfileGrain(
             demographics.Gender == Gender.Unknown ? null : WireNames.Of(demographics.Gender),
             demographics.BirthYear,
             demographics.Country ?? Profile.Context.LastCountry);
-        PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes, Profile.Behavior.ItemsForgotten)).Ignore();
+        _itemsSent = PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes, Profile.Behavior.ItemsForgotten));
     }
 
     /// <summary>Sends the feedback figures (absolute, so a repeat changes nothing) to the feedback shard when they changed.</summary>
@@ -1398,19 +1527,20 @@ public sealed partial class UserProfileGrain(
         _feedbackChanged = false;
         var key = this.GetPrimaryKeyString();
         _feedbackShard ??= GrainFactory.GetGrain<IFeedbackShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
-        PushFeedbackAsync(_feedbackShard, FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow())).Ignore();
+        _feedbackSent = PushFeedbackAsync(_feedbackShard, FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow()));
     }
 
-    private async Task PushFeedbackAsync(IFeedbackShardGrain shard, FeedbackUpdate update)
+    private async Task<SentPush?> PushFeedbackAsync(IFeedbackShardGrain shard, FeedbackUpdate update)
     {
         try
         {
-            await shard.UpdateAsync(update);
+            return new SentPush(shard, await shard.UpdateAsync(update), () => PushFeedbackAsync(shard, update));
         }
         catch (Exception ex)
         {
             _feedbackChanged = true; // sent again after the next write
             LogFeedbackPushFailed(this.GetPrimaryKeyString(), ex);
+            return null;
         }
     }
 
@@ -1666,17 +1796,18 @@ public sealed partial class UserProfileGrain(
     [LoggerMessage(EventId = 3119, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending the feedback figures to the feedback shard failed; will send again on the next write")]
     private partial void LogFeedbackPushFailed(string profileKey, Exception exception);
 
-    private async Task PushItemsAsync(IInteractionShardGrain shard, InteractionUpdate update)
+    private async Task<SentPush?> PushItemsAsync(IInteractionShardGrain shard, InteractionUpdate update)
     {
         try
         {
-            await shard.UpdateAsync(update);
+            return new SentPush(shard, await shard.UpdateAsync(update), () => PushItemsAsync(shard, update));
         }
         catch (Exception ex)
         {
             _itemsChanged = true; // sent again after the next write
             KeepUnsentFacts(update.Facts);
             LogItemsPushFailed(this.GetPrimaryKeyString(), ex);
+            return null;
         }
     }
 

@@ -8,10 +8,10 @@ namespace ProfileGrid.Abstractions.Grains;
 /// them, so a push repeated or lost is healed by the next one and no counter is ever incremented twice; experiment
 /// results and the fairness audit sum the shards' tallies, so no grain sees every event.
 /// </summary>
-public interface IFeedbackShardGrain : IGrainWithStringKey
+public interface IFeedbackShardGrain : IGrainWithStringKey, IWriteBehindShard
 {
-    /// <summary>Replaces the user's figures (a push older than the one held is ignored).</summary>
-    Task UpdateAsync(FeedbackUpdate update);
+    /// <summary>Replaces the user's figures (a push older than the one held is ignored); answers which write will carry them.</summary>
+    Task<ShardWriteTicket> UpdateAsync(FeedbackUpdate update);
 
     /// <summary>Erasure: drops these profiles' feedback and experiment figures, and writes the shard before it returns; answers how many it held.</summary>
     Task<int> ForgetAsync(string[] profileKeys);

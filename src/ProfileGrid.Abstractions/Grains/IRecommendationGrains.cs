@@ -8,10 +8,13 @@ namespace ProfileGrid.Abstractions.Grains;
 /// shard i). Profile grains push their whole item history here when it changes, as they push feature vectors; the
 /// recommender trains on what the shards hold, so training never wakes a profile, and a restart reloads the shards.
 /// </summary>
-public interface IInteractionShardGrain : IGrainWithStringKey
+public interface IInteractionShardGrain : IGrainWithStringKey, IWriteBehindShard
 {
-    /// <summary>Replaces the user's item history (an older push than the one held is ignored) and records the item facts.</summary>
-    Task UpdateAsync(InteractionUpdate update);
+    /// <summary>
+    /// Replaces the user's item history (an older push than the one held is ignored) and records the item facts; answers
+    /// which write will carry them.
+    /// </summary>
+    Task<ShardWriteTicket> UpdateAsync(InteractionUpdate update);
 
     /// <summary>Erasure: drops these profiles' item histories, and writes the shard before it returns; answers how many it held.</summary>
     Task<int> ForgetAsync(string[] profileKeys);

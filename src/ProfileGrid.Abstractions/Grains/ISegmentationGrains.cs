@@ -9,10 +9,10 @@ namespace ProfileGrid.Abstractions.Grains;
 /// of the current model when a model is published and on every update, keeps segment sizes and member lists, and
 /// publishes membership changes on the <see cref="StreamNames.SegmentChangesNamespace"/> stream.
 /// </summary>
-public interface IFeatureShardGrain : IGrainWithStringKey
+public interface IFeatureShardGrain : IGrainWithStringKey, IWriteBehindShard
 {
-    /// <summary>Stores (or replaces) a user's feature vector and assigns it to a segment at once.</summary>
-    Task UpdateAsync(FeatureUpdate update);
+    /// <summary>Stores (or replaces) a user's feature vector and assigns it to a segment at once; answers which write will carry it.</summary>
+    Task<ShardWriteTicket> UpdateAsync(FeatureUpdate update);
 
     /// <summary>Forgets a profile (merged into another, which counts for both): it leaves its segment, RFM cell and samples.</summary>
     Task RemoveAsync(string profileKey);

@@ -61,24 +61,28 @@ public sealed partial class FeedbackShardGrain(
 {
     private bool _dirty;
     private IGrainTimer? _flushTimer;
+    private readonly ShardWrites _writes = new();
 
     private Dictionary<string, FeedbackUpdate> Users => state.State.Users;
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken);
+        _writes.End();
     }
 
-    public Task UpdateAsync(FeedbackUpdate update)
+    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);
+
+    public Task<ShardWriteTicket> UpdateAsync(FeedbackUpdate update)
     {
         if (Users.TryGetValue(update.ProfileKey, out var held) && held.AsOf > update.AsOf)
         {
-            return Task.CompletedTask; // a push that overtook this one is newer
+            return Task.FromResult(_writes.Ticket(_dirty)); // a push that overtook this one is newer
         }
 
         Users[update.ProfileKey] = update;
         MarkDirty();
-        return Task.CompletedTask;
+        return Task.FromResult(_writes.Ticket(_dirty));
     }
 
     public Task<int> CountAsync() => Task.FromResult(Users.Count);
@@ -90,6 +94,7 @@ public sealed partial class FeedbackShardGrain(
         {
             _dirty = false;
             await state.WriteStateAsync();
+            _writes.Written();
         }
 
         return removed;
@@ -224,6 +229,7 @@ public sealed partial class FeedbackShardGrain(
         {
             _dirty = false;
             await state.WriteStateAsync();
+            _writes.Written();
         }
         catch (Exception ex)
         {

@@ -56,6 +56,7 @@ public sealed class UserItemHistory
 public sealed partial class InteractionShardGrain(
     [PersistentState("interactions", ProfileStores.Segments)] IPersistentState<InteractionShardState> state,
     IOptions<RecommendationOptions> options,
+    TimeProvider clock,
     ILogger<InteractionShardGrain> logger)
     : Grain, IInteractionShardGrain
 {
@@ -63,6 +64,7 @@ public sealed partial class InteractionShardGrain(
     private IGrainTimer? _flushTimer;
     private bool _dirty;
     private bool _scheduled;
+    private readonly ShardWrites _writes = new();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -75,9 +77,15 @@ public sealed partial class InteractionShardGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => FlushAsync(cancellationToken);
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken);
+        _writes.End();
+    }
 
-    public Task UpdateAsync(InteractionUpdate update)
+    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);
+
+    public Task<ShardWriteTicket> UpdateAsync(InteractionUpdate update)
     {
         if (!_scheduled)
         {
@@ -89,7 +97,7 @@ public sealed partial class InteractionShardGrain(
         var users = state.State.Users;
         if (users.TryGetValue(update.ProfileKey, out var held) && held.AsOf > update.AsOf)
         {
-            return Task.CompletedTask; // overtaken by a newer push
+            return Task.FromResult(_writes.Ticket(_dirty)); // overtaken by a newer push
         }
 
         var items = update.Items;
@@ -131,7 +139,7 @@ public sealed partial class InteractionShardGrain(
         }
 
         MarkDirty();
-        return Task.CompletedTask;
+        return Task.FromResult(_writes.Ticket(_dirty));
     }
 
     public Task<int> CountAsync() => Task.FromResult(state.State.Users.Count);
@@ -144,6 +152,7 @@ public sealed partial class InteractionShardGrain(
         {
             await state.WriteStateAsync();
             _dirty = false;
+            _writes.Written();
         }
 
         return removed;
@@ -210,6 +219,7 @@ public sealed partial class InteractionShardGrain(
         {
             await state.WriteStateAsync();
             _dirty = false;
+            _writes.Written();
         }
         catch (Exception ex)
         {

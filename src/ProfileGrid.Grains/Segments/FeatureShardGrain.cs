@@ -54,7 +54,8 @@ public sealed class ShardEntry
 /// per segment and per RFM cell. Its state is written behind (at most once per
 /// <see cref="SegmentationOptions.ShardFlushInterval"/>) and segment membership changes are published with it, one
 /// stream item per flush; a restart reloads the vectors from storage without waking any profile grain.
-/// Vectors are derived data: if the last interval's writes are lost with a silo, the profiles push again on their next change.
+/// A push is answered with the write that will carry it (<see cref="IWriteBehindShard"/>): a profile reports its log records
+/// written only once that write has succeeded, so a kill loses no vector of a record the log's checkpoint passed.
 /// The 365-day counts in a vector fall as days pass without events, which a shard cannot compute (it has no daily
 /// buckets): each profile sends the instant its next falls, and a timer (<see cref="SegmentationOptions.WindowRefreshInterval"/>)
 /// asks the profiles whose instant has passed to push again, a bounded number per tick.
@@ -72,6 +73,8 @@ public sealed partial class FeatureShardGrain(
     private int _liveMoves;
 
     private readonly List<SegmentMembershipChange> _pendingChanges = [];
+
+    private readonly ShardWrites _writes = new();
 
     /// <summary>Profile keys per segment id, in key order: sizes and member pages without scanning every vector.</summary>
     private readonly Dictionary<int, SortedSet<string>> _members = [];
@@ -155,18 +158,21 @@ public sealed partial class FeatureShardGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken);
+        _writes.End();
     }
+
+    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);
 
     private ISegmentationGrain Segmentation => GrainFactory.GetGrain<ISegmentationGrain>(_tenant);
 
-    public Task UpdateAsync(FeatureUpdate update)
+    public Task<ShardWriteTicket> UpdateAsync(FeatureUpdate update)
     {
         if (update.Values.Length != ProfileFeatures.All.Count)
         {
             // A silo on another release (a rolling upgrade that changed the feature set): the profile pushes again from
             // a silo on this one.
             LogOutdatedVector(this.GetPrimaryKeyString(), update.Values.Length, ProfileFeatures.All.Count);
-            return Task.CompletedTask;
+            return Task.FromResult(_writes.Ticket(_dirty));
         }
 
         if (!_scheduled)
@@ -182,7 +188,7 @@ public sealed partial class FeatureShardGrain(
         }
         else if (update.AsOf < entry.AsOf)
         {
-            return Task.CompletedTask; // an older push overtaken by a newer one
+            return Task.FromResult(_writes.Ticket(_dirty)); // an older push overtaken by a newer one
         }
 
         entry.Values = update.Values;
@@ -210,7 +216,7 @@ public sealed partial class FeatureShardGrain(
         }
 
         MarkDirty();
-        return Task.CompletedTask;
+        return Task.FromResult(_writes.Ticket(_dirty));
     }
 
     public Task RemoveAsync(string profileKey)
@@ -257,6 +263,7 @@ public sealed partial class FeatureShardGrain(
         {
             await state.WriteStateAsync();
             _dirty = false;
+            _writes.Written();
         }
 
         return removed;
@@ -623,6 +630,7 @@ public sealed partial class FeatureShardGrain(
                 // Not the timer's token: disposing the timer (above) cancels it.
                 await state.WriteStateAsync();
                 _dirty = false;
+                _writes.Written();
             }
             catch (Exception ex)
             {
