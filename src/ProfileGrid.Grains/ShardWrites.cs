@@ -7,14 +7,18 @@ namespace ProfileGrid.Grains;
 /// (<see cref="IWriteBehindShard"/>). A shard's updates and writes never overlap (neither interleaves), so an update
 /// taken now is carried by the next write that succeeds. One per shard activation, used on its scheduler only.
 /// </summary>
-public sealed class ShardWrites
+public sealed class ShardWrites(TimeSpan? maxWait = null)
 {
-    /// <summary>How long one <see cref="WaitAsync"/> waits before it answers <see cref="ShardWriteState.Pending"/>.</summary>
-    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(10);
+    /// <summary>How long one <see cref="WaitAsync"/> waits by default before it answers <see cref="ShardWriteState.Pending"/>.</summary>
+    public static readonly TimeSpan DefaultMaxWait = TimeSpan.FromSeconds(10);
+
+    private readonly TimeSpan _maxWait = maxWait ?? DefaultMaxWait;
 
     private readonly long _activation = Random.Shared.NextInt64(1, long.MaxValue);
     private long _written;
     private bool _ended;
+    private int _waiting;
+    private Task? _ticking;
     private TaskCompletionSource _nextWrite = new();
 
     /// <summary>
@@ -37,6 +41,11 @@ public sealed class ShardWrites
         Release();
     }
 
+    /// <summary>
+    /// Waits until the write that carries <paramref name="ticket"/> has succeeded (<see cref="ShardWriteState.Written"/>),
+    /// for the max wait at most (<see cref="ShardWriteState.Pending"/>); <see cref="ShardWriteState.Lost"/> for a
+    /// ticket of another activation, or once this one is ending without that write.
+    /// </summary>
     public async Task<ShardWriteState> WaitAsync(ShardWriteTicket ticket, TimeProvider clock)
     {
         if (ticket.Activation != _activation)
@@ -44,31 +53,50 @@ public sealed class ShardWrites
             return ShardWriteState.Lost;
         }
 
-        var deadline = clock.GetUtcNow() + MaxWait;
-        while (_written < ticket.Write)
+        var deadline = clock.GetUtcNow() + _maxWait;
+        _waiting++;
+        try
         {
-            if (_ended)
+            while (_written < ticket.Write)
             {
-                return ShardWriteState.Lost;
+                if (_ended)
+                {
+                    return ShardWriteState.Lost;
+                }
+
+                if (clock.GetUtcNow() >= deadline)
+                {
+                    return ShardWriteState.Pending;
+                }
+
+                // One timer for all waiters rather than one each: a large shard that writes every 25 s has thousands.
+                _ticking ??= TickWhileWaitedForAsync(clock);
+                await _nextWrite.Task;
             }
 
-            var remaining = deadline - clock.GetUtcNow();
-            if (remaining <= TimeSpan.Zero)
-            {
-                return ShardWriteState.Pending;
-            }
+            return ShardWriteState.Written;
+        }
+        finally
+        {
+            _waiting--;
+        }
+    }
 
-            try
+    /// <summary>Wakes the waiters every few seconds, so that each answers within about its max wait even when no write comes.</summary>
+    private async Task TickWhileWaitedForAsync(TimeProvider clock)
+    {
+        try
+        {
+            while (_waiting > 0 && !_ended)
             {
-                await _nextWrite.Task.WaitAsync(remaining, clock);
-            }
-            catch (TimeoutException)
-            {
-                return ShardWriteState.Pending;
+                await Task.Delay(_maxWait / 4, clock);
+                Release();
             }
         }
-
-        return ShardWriteState.Written;
+        finally
+        {
+            _ticking = null;
+        }
     }
 
     private void Release()

@@ -262,6 +262,14 @@ public sealed partial class UserProfileGrain(
             {
                 PushFeaturesOnMaterialChange(force: true); // as when it packs: the last small change is not lost
             }
+
+            // Reports waiting for the shards' writes (a few seconds): gone with the activation, their records would wait
+            // for the partition's stuck-profile replay.
+            await _reporting.WaitAsync(ShardWrites.DefaultMaxWait, cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            // The partition replays what this activation did not report; the next activation pushes again.
         }
         finally
         {
@@ -341,13 +349,9 @@ public sealed partial class UserProfileGrain(
 
         if (position <= State.LogPosition)
         {
-            _quietThrough = Math.Max(_quietThrough, position);
-            if (HasPushesToConfirm)
-            {
-                // A record this profile holds, handed again: a replay after a crash, in which the shards may have lost
-                // what the profile pushed before it. The activation pushed anew; the record counts as written once that is.
-                ReportWritten(position, State.LogPosition);
-            }
+            // A record this profile holds, handed again: a replay after a crash, in which the shards may have lost what
+            // the profile pushed before it. The activation pushed anew; the record counts as written once that is.
+            LeftNothingToWrite(position, State.LogPosition);
 
             return Task.FromResult(new LoggedApplyResult(UnwrittenFrom));
         }
@@ -486,7 +490,7 @@ public sealed partial class UserProfileGrain(
         }
         else
         {
-            _quietThrough = position;
+            LeftNothingToWrite(position, position);
         }
 
         LogBatchApplied(this.GetPrimaryKeyString(), result.Applied, result.Duplicates);
@@ -525,7 +529,7 @@ public sealed partial class UserProfileGrain(
     }
 
     /// <summary>The earliest log position this profile holds that is not known to be in written state.</summary>
-    private long? UnwrittenFrom => Min(Min(_writingFrom, _unwrittenFrom), _unconfirmedFrom);
+    private long? UnwrittenFrom => Min(Min(_writingFrom, _unwrittenFrom), Min(_runningReportFrom, _nextReport?.From));
 
     Task<ProfileView?> IUserProfileGrain.GetViewAsync(DateTimeOffset? asOf)
     {
@@ -755,7 +759,8 @@ public sealed partial class UserProfileGrain(
         // later is a new object, all of whose ids are written).
         _writtenIds = default;
         // Pushes no report took: made a pack's idle time ago, and long written by their shards (which write every few seconds).
-        (_featuresSent, _itemsSent, _feedbackSent) = (null, null, null);
+        Array.Clear(_unconfirmedPushes);
+        _featuresPush = null;
         _packedFacts = (state.State.MergedInto, state.State.Profile.EventsApplied);
         _packed = packer.Pack(state.State);
         state.State = null!;
@@ -958,33 +963,64 @@ public sealed partial class UserProfileGrain(
         ReportConsentIfChanged();
     }
 
-    // The latest push to each write-behind shard that no report to the log partition has waited for yet (null: none).
-    private Task<SentPush?>? _featuresSent;
-    private Task<SentPush?>? _itemsSent;
-    private Task<SentPush?>? _feedbackSent;
+    private enum PushKind
+    {
+        Features,
+        Items,
+        Feedback,
+    }
 
-    // Reports of written state waiting for their pushes to be in the shards' written state, in order; the earliest
-    // position they cover stays unwritten to the partition until the last of them has gone.
-    private Task _reportsWaiting = Task.CompletedTask;
-    private int _reportsWaitingCount;
-    private long? _unconfirmedFrom;
+    // The latest push to each write-behind shard that no report to the log partition has taken yet (by PushKind).
+    private readonly Task<SentPush>?[] _unconfirmedPushes = new Task<SentPush>?[3];
 
-    // The last record handed that left nothing to write (it changed nothing, or the profile held it): while a report
-    // waits, the partition counts such a record as unwritten, so the last report covers it.
+    // Reports of written state waiting for their pushes to be in the shards' written state: the one running (from the
+    // position it covers from) and the next, into which later reports merge. What they cover stays unwritten to the
+    // partition until they have gone.
+    private Task _reporting = Task.CompletedTask;
+    private long? _runningReportFrom;
+    private WaitingReport? _nextReport;
+
+    // The last record handed that left nothing to write (it changed nothing, or the profile held it already): the
+    // partition counts it as unwritten while a report waits, so the report covers it.
     private long _quietThrough = -1;
 
+    // Moved on by an erasure or a merge: a push sent before is not sent again (it would put the user back in the shard).
+    private int _pushEpoch;
+
     /// <summary>
-    /// How long a report waits for a shard to write what the profile pushed: beyond it (a shard whose writes keep
-    /// failing) the report goes, and the shard has the push in memory only, as before reports waited for it.
+    /// How long after a push its report waits for the shard to write it: beyond that (a shard whose writes keep failing)
+    /// the report goes with a warning, and the shard holds the push in memory only.
     /// </summary>
     private static readonly TimeSpan PushWrittenWait = TimeSpan.FromMinutes(2);
 
-    private const int MaxResends = 3;
+    /// <summary>
+    /// A push sent to a shard: the write that will carry it (null: the send failed), when and in which epoch it was
+    /// sent, and how to send it again should that write never come.
+    /// </summary>
+    private sealed record SentPush(IWriteBehindShard Shard, ShardWriteTicket? Ticket, DateTimeOffset SentAt, int Epoch, Func<Task<SentPush>> Resend);
 
-    /// <summary>A push a shard took: the shard, the write that will carry it, and how to send it again should that write never come.</summary>
-    private sealed record SentPush(IWriteBehindShard Shard, ShardWriteTicket Ticket, Func<Task<SentPush?>> Resend);
+    private sealed class WaitingReport(long from, long through)
+    {
+        public long From { get; set; } = from;
 
-    private bool HasPushesToConfirm => (_featuresSent, _itemsSent, _feedbackSent) is not (null, null, null);
+        public long Through { get; set; } = through;
+
+        public Task<SentPush>?[] Pushes { get; } = new Task<SentPush>?[3];
+    }
+
+    /// <summary>
+    /// A record handed that leaves nothing to write: while pushes wait to be confirmed, it is reported written through
+    /// them (the first record of an activation that pushed on activation, after a crash); otherwise it is written already,
+    /// or the next write reports it.
+    /// </summary>
+    private void LeftNothingToWrite(long position, long through)
+    {
+        _quietThrough = Math.Max(_quietThrough, position);
+        if (_unwrittenFrom is null && _writingFrom is null && Array.Exists(_unconfirmedPushes, push => push is not null))
+        {
+            ReportWritten(position, through);
+        }
+    }
 
     /// <summary>
     /// Tells the log partition that the state is written through <paramref name="through"/> (covering positions from
@@ -995,67 +1031,75 @@ public sealed partial class UserProfileGrain(
     /// </summary>
     private void ReportWritten(long from, long through)
     {
-        List<Task<SentPush?>> pushes = [];
-        foreach (var sent in new[] { _featuresSent, _itemsSent, _feedbackSent })
+        var pushes = (Task<SentPush>?[])_unconfirmedPushes.Clone();
+        Array.Clear(_unconfirmedPushes);
+        if (_reporting.IsCompleted && _nextReport is null && Array.TrueForAll(pushes, push => push is null))
         {
-            if (sent is not null)
-            {
-                pushes.Add(sent);
-            }
-        }
-
-        (_featuresSent, _itemsSent, _feedbackSent) = (null, null, null);
-        if (pushes.Count == 0 && _reportsWaitingCount == 0)
-        {
-            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through).Ignore();
+            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through, Min(_unwrittenFrom, _writingFrom)).Ignore();
             return;
         }
 
-        _unconfirmedFrom = Min(_unconfirmedFrom, from);
-        _reportsWaitingCount++;
-        _reportsWaiting = ReportWhenPushesWrittenAsync(_reportsWaiting, pushes, through);
-    }
-
-    private async Task ReportWhenPushesWrittenAsync(Task previous, List<Task<SentPush?>> pushes, long through)
-    {
-        await previous;
-        await Task.WhenAll(pushes.Select(UntilWrittenAsync));
-        if (_logPartition >= 0)
+        // One report waiting to run at most: a later push of a kind stands for the earlier one (it replaces the same
+        // user's entry in the same shard, and a write that carries it carries the earlier one).
+        var next = _nextReport ??= new WaitingReport(from, through);
+        (next.From, next.Through) = (Math.Min(next.From, from), Math.Max(next.Through, through));
+        for (var kind = 0; kind < pushes.Length; kind++)
         {
-            var last = _reportsWaitingCount == 1 && _unwrittenFrom is null && _writingFrom is null;
-            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), last ? Math.Max(through, _quietThrough) : through).Ignore();
+            next.Pushes[kind] = pushes[kind] ?? next.Pushes[kind];
         }
 
-        if (--_reportsWaitingCount == 0)
+        if (_reporting.IsCompleted)
         {
-            _unconfirmedFrom = null;
+            _reporting = RunReportsAsync();
         }
     }
 
-    /// <summary>Waits until the shard has written the push, sending it again if the shard's activation ended without; never throws.</summary>
-    private async Task UntilWrittenAsync(Task<SentPush?> sending)
+    private async Task RunReportsAsync()
     {
-        var deadline = clock.GetUtcNow() + PushWrittenWait;
-        var push = await sending; // a failed send is logged, and sent again after the next write
-        var resends = 0;
-        while (push is not null)
+        while (_nextReport is { } report)
         {
-            ShardWriteState written;
-            try
+            (_nextReport, _runningReportFrom) = (null, report.From);
+            await Task.WhenAll(report.Pushes.OfType<Task<SentPush>>().Select(UntilWrittenAsync));
+            _runningReportFrom = null;
+            if (_logPartition < 0)
             {
-                written = await push.Shard.WaitWrittenAsync(push.Ticket);
-            }
-            catch (Exception)
-            {
-                written = ShardWriteState.Lost; // its silo died or the call timed out: sending it again is harmless
+                continue;
             }
 
-            if (written == ShardWriteState.Written)
+            // What is still unwritten lets the partition move its checkpoint past this report even while the profile
+            // keeps taking records (a busy user would otherwise hold it at the first record of the session).
+            var stillUnwritten = Min(Min(_unwrittenFrom, _writingFrom), _nextReport?.From);
+            var reported = stillUnwritten is null ? Math.Max(report.Through, _quietThrough) : report.Through;
+            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), reported, stillUnwritten).Ignore();
+        }
+    }
+
+    /// <summary>Waits until the shard has written the push, sending it again if its send failed or the shard's activation ended without the write; never throws.</summary>
+    private async Task UntilWrittenAsync(Task<SentPush> sending)
+    {
+        var push = await sending;
+        var deadline = push.SentAt + PushWrittenWait;
+        for (var resends = 0; ; resends++)
+        {
+            var written = ShardWriteState.Lost;
+            if (push.Ticket is { } ticket)
+            {
+                try
+                {
+                    written = await push.Shard.WaitWrittenAsync(ticket);
+                }
+                catch (Exception)
+                {
+                    // Its silo died or the call timed out: sending it again is harmless.
+                }
+            }
+
+            if (written == ShardWriteState.Written || push.Epoch != _pushEpoch)
             {
                 return;
             }
 
-            if (clock.GetUtcNow() >= deadline || (written == ShardWriteState.Lost && ++resends > MaxResends))
+            if (clock.GetUtcNow() >= deadline)
             {
                 LogPushNotWritten(this.GetPrimaryKeyString(), push.Shard.GetGrainId().ToString(), written);
                 return;
@@ -1063,6 +1107,16 @@ public sealed partial class UserProfileGrain(
 
             if (written == ShardWriteState.Lost)
             {
+                if (resends > 0 || push.Ticket is null)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), clock);
+                }
+
+                if (push.Epoch != _pushEpoch)
+                {
+                    return;
+                }
+
                 push = await push.Resend();
             }
         }
@@ -1180,7 +1234,8 @@ public sealed partial class UserProfileGrain(
 
         (_unsaved, _unwrittenFrom, _writingFrom, _failedWrites) = (false, null, null, 0);
         (_pushedFeatures, _itemsChanged, _itemFacts, _feedbackChanged) = (null, false, null, false);
-        (_featuresSent, _itemsSent, _feedbackSent) = (null, null, null);
+        Array.Clear(_unconfirmedPushes);
+        _pushEpoch++;
         _consentReported = true;
         StateChanged();
         if (_logPartition >= 0 && (from is not null || _lastHanded > through))
@@ -1188,7 +1243,7 @@ public sealed partial class UserProfileGrain(
             // Nothing of it is left to write: the partition's checkpoint stops waiting for it, also for records it refused
             // (a merged visitor refuses its records while its merge is carried out). Those are an erased user's and never
             // reach it again, so a write through them would never come: the partition stalled, and with it the erasure.
-            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), Math.Max(through, _lastHanded)).Ignore();
+            PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), Math.Max(through, _lastHanded), null).Ignore();
         }
 
         LogErased(_logPartition);
@@ -1338,7 +1393,7 @@ public sealed partial class UserProfileGrain(
         var key = this.GetPrimaryKeyString();
         var shard = _shardGrain ?? ShardGrain(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
         _shardGrain = Profile.Tenant.Length > 0 ? shard : null; // kept once the profile knows its tenant
-        _featuresPush = _featuresSent = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange));
+        _featuresPush = _unconfirmedPushes[(int)PushKind.Features] = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange));
     }
 
     // The latest feature push, not awaited by the write; a merge waits for it before taking the profile out of its shard,
@@ -1364,11 +1419,11 @@ public sealed partial class UserProfileGrain(
         GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null)).Ignore();
     }
 
-    private async Task<SentPush?> PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
+    private async Task<SentPush> PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
     {
         try
         {
-            return new SentPush(shard, await shard.UpdateAsync(update), () => PushAsync(shard, update));
+            return new SentPush(shard, await shard.UpdateAsync(update), clock.GetUtcNow(), _pushEpoch, () => PushAsync(shard, update));
         }
         catch (Exception ex)
         {
@@ -1379,7 +1434,7 @@ public sealed partial class UserProfileGrain(
             }
 
             LogPushFailed(this.GetPrimaryKeyString(), ex);
-            return null;
+            return new SentPush(shard, null, clock.GetUtcNow(), _pushEpoch, () => PushAsync(shard, update));
         }
     }
 
@@ -1513,7 +1568,7 @@ public sealed partial class UserProfileGrain(
             demographics.Gender == Gender.Unknown ? null : WireNames.Of(demographics.Gender),
             demographics.BirthYear,
             demographics.Country ?? Profile.Context.LastCountry);
-        _itemsSent = PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes, Profile.Behavior.ItemsForgotten));
+        _unconfirmedPushes[(int)PushKind.Items] = PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes, Profile.Behavior.ItemsForgotten));
     }
 
     /// <summary>Sends the feedback figures (absolute, so a repeat changes nothing) to the feedback shard when they changed.</summary>
@@ -1527,20 +1582,20 @@ public sealed partial class UserProfileGrain(
         _feedbackChanged = false;
         var key = this.GetPrimaryKeyString();
         _feedbackShard ??= GrainFactory.GetGrain<IFeedbackShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
-        _feedbackSent = PushFeedbackAsync(_feedbackShard, FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow()));
+        _unconfirmedPushes[(int)PushKind.Feedback] = PushFeedbackAsync(_feedbackShard, FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow()));
     }
 
-    private async Task<SentPush?> PushFeedbackAsync(IFeedbackShardGrain shard, FeedbackUpdate update)
+    private async Task<SentPush> PushFeedbackAsync(IFeedbackShardGrain shard, FeedbackUpdate update)
     {
         try
         {
-            return new SentPush(shard, await shard.UpdateAsync(update), () => PushFeedbackAsync(shard, update));
+            return new SentPush(shard, await shard.UpdateAsync(update), clock.GetUtcNow(), _pushEpoch, () => PushFeedbackAsync(shard, update));
         }
         catch (Exception ex)
         {
             _feedbackChanged = true; // sent again after the next write
             LogFeedbackPushFailed(this.GetPrimaryKeyString(), ex);
-            return null;
+            return new SentPush(shard, null, clock.GetUtcNow(), _pushEpoch, () => PushFeedbackAsync(shard, update));
         }
     }
 
@@ -1678,6 +1733,7 @@ public sealed partial class UserProfileGrain(
             // Leaves the tenant's counts, segments and training data: its canonical profile now counts for both.
             buffer?.ProfileChanged(ProfileStatsMark.Of(Profile), default);
             State.MergedInto = canonicalUserId;
+            _pushEpoch++;
             if (Profile.EventsApplied > 0)
             {
                 if (_featuresPush is { } push)
@@ -1796,18 +1852,18 @@ public sealed partial class UserProfileGrain(
     [LoggerMessage(EventId = 3119, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: sending the feedback figures to the feedback shard failed; will send again on the next write")]
     private partial void LogFeedbackPushFailed(string profileKey, Exception exception);
 
-    private async Task<SentPush?> PushItemsAsync(IInteractionShardGrain shard, InteractionUpdate update)
+    private async Task<SentPush> PushItemsAsync(IInteractionShardGrain shard, InteractionUpdate update)
     {
         try
         {
-            return new SentPush(shard, await shard.UpdateAsync(update), () => PushItemsAsync(shard, update));
+            return new SentPush(shard, await shard.UpdateAsync(update), clock.GetUtcNow(), _pushEpoch, () => PushItemsAsync(shard, update));
         }
         catch (Exception ex)
         {
             _itemsChanged = true; // sent again after the next write
             KeepUnsentFacts(update.Facts);
             LogItemsPushFailed(this.GetPrimaryKeyString(), ex);
-            return null;
+            return new SentPush(shard, null, clock.GetUtcNow(), _pushEpoch, () => PushItemsAsync(shard, update));
         }
     }
 

@@ -52,6 +52,37 @@ public class PartitionProgressTests
         Assert.True(progress.AllWritten);
     }
 
+    /// <summary>
+    /// A busy profile whose reports wait for its shards always has a newer record by the time one arrives: the report
+    /// says what it still holds unwritten, and the checkpoint moves up to that instead of staying at the session's first
+    /// record until the profile goes quiet.
+    /// </summary>
+    [Fact]
+    public void A_write_report_with_records_still_unwritten_moves_the_checkpoint_up_to_them()
+    {
+        var progress = new PartitionProgress(checkpoint: 0, end: 0);
+        for (var position = 0L; position < 30; position += 10)
+        {
+            progress.Appended(position, position + 10);
+            progress.Applied("busy", position, unwrittenFrom: 0, Now);
+            progress.DeliveryDone();
+            progress.Dispatched(position);
+        }
+
+        progress.Flushed("busy", 10, unwrittenFrom: 20);
+        Assert.Equal(20, progress.Checkpoint);
+        Assert.False(progress.AllWritten);
+
+        // Without what is still unwritten (records handed may not have reached the profile yet) it stays; a report
+        // that says less than the range holds never lowers it.
+        progress.Flushed("busy", 10, unwrittenFrom: null);
+        progress.Flushed("busy", 0, unwrittenFrom: 10);
+        Assert.Equal(20, progress.Checkpoint);
+        progress.Flushed("busy", 20, unwrittenFrom: null);
+        Assert.Equal(30, progress.Checkpoint);
+        Assert.True(progress.AllWritten);
+    }
+
     [Fact]
     public void A_write_report_of_an_earlier_position_does_not_cover_a_later_record()
     {
@@ -272,7 +303,7 @@ public class PartitionProgressTests
                     Dispatch(_undispatched.Dequeue(), chain: null, random, failures: true);
                     break;
                 case 4:
-                    Flush(Keys[random.Next(Keys.Length)]);
+                    Flush(Keys[random.Next(Keys.Length)], random);
                     break;
                 case 5:
                     var key = Keys[random.Next(Keys.Length)];
@@ -315,7 +346,7 @@ public class PartitionProgressTests
 
                 foreach (var key in Keys)
                 {
-                    Flush(key);
+                    Flush(key, random: null);
                 }
             }
         }
@@ -382,11 +413,11 @@ public class PartitionProgressTests
             Progress.EndReplay(from, completed: true);
         }
 
-        private void Flush(string key)
+        private void Flush(string key, Random? random)
         {
-            if (_profiles[key].Write() is { } through)
+            if (_profiles[key].Write(random) is ({ } through, var stillUnwritten))
             {
-                Progress.Flushed(key, through);
+                Progress.Flushed(key, through, stillUnwritten);
             }
         }
 
@@ -400,10 +431,15 @@ public class PartitionProgressTests
         }
     }
 
-    /// <summary>A profile as the partition sees it: log order, the gap refusal, and write-behind.</summary>
+    /// <summary>
+    /// A profile as the partition sees it: log order, the gap refusal, and write-behind, whose report may cover only
+    /// the first of the records it holds unwritten (a report waiting for the shards while later records came in).
+    /// </summary>
     private sealed class ModelProfile
     {
-        private long? _unwrittenFrom;
+        private readonly List<long> _unwritten = [];
+
+        private long? _unwrittenFrom => _unwritten.Count > 0 ? _unwritten[0] : null;
 
         public long LastApplied { get; private set; } = -1;
 
@@ -422,22 +458,23 @@ public class PartitionProgressTests
             }
 
             LastApplied = position;
-            _unwrittenFrom ??= position;
+            _unwritten.Add(position);
             return (_unwrittenFrom, false);
         }
 
-        public long? Write()
+        public (long? Through, long? StillUnwrittenFrom) Write(Random? random)
         {
-            if (_unwrittenFrom is null)
+            if (_unwritten.Count == 0)
             {
-                return null;
+                return (null, null);
             }
 
-            _unwrittenFrom = null;
-            WrittenThrough = LastApplied;
-            return LastApplied;
+            var written = random is null || random.Next(2) == 0 ? _unwritten.Count : 1 + random.Next(_unwritten.Count);
+            WrittenThrough = _unwritten[written - 1];
+            _unwritten.RemoveRange(0, written);
+            return (WrittenThrough, _unwrittenFrom);
         }
 
-        public void SetAside() => _unwrittenFrom = null;
+        public void SetAside() => _unwritten.Clear();
     }
 }

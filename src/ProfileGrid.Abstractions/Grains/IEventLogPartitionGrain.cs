@@ -15,9 +15,12 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     /// <summary>Durably appends the batches; returns the log position of the record that holds them.</summary>
     Task<long> AppendAsync(ProfileBatch[] batches);
 
-    /// <summary>A profile reports that its state up to and including <paramref name="position"/> is durable.</summary>
+    /// <summary>
+    /// A profile reports that its state up to and including <paramref name="position"/> is durable (with what it pushed
+    /// to its shards), and that it holds positions from <paramref name="unwrittenFrom"/> on unwritten (null: none).
+    /// </summary>
     [OneWay]
-    Task FlushedAsync(string profileKey, long position);
+    Task FlushedAsync(string profileKey, long position, long? unwrittenFrom);
 
     /// <summary>
     /// A profile reports that writing its state failed. When the profile has failed too often its unwritten range is set

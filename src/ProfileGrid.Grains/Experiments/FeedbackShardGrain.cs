@@ -67,8 +67,14 @@ public sealed partial class FeedbackShardGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken);
-        _writes.End();
+        try
+        {
+            await FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _writes.End();
+        }
     }
 
     public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);
@@ -92,8 +98,8 @@ public sealed partial class FeedbackShardGrain(
         var removed = profileKeys.Count(key => Users.Remove(key));
         if (removed > 0)
         {
-            _dirty = false;
             await state.WriteStateAsync();
+            _dirty = false;
             _writes.Written();
         }
 

@@ -135,9 +135,9 @@ public sealed partial class EventLogPartitionGrain(
         return await pending.Completion.Task;
     }
 
-    Task IEventLogPartitionGrain.FlushedAsync(string profileKey, long position)
+    Task IEventLogPartitionGrain.FlushedAsync(string profileKey, long position, long? unwrittenFrom)
     {
-        _progress.Flushed(profileKey, position);
+        _progress.Flushed(profileKey, position, unwrittenFrom);
         ReportBacklog();
         return Task.CompletedTask;
     }

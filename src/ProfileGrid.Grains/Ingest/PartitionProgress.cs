@@ -146,12 +146,24 @@ public sealed class PartitionProgress
         }
     }
 
-    /// <summary>A profile wrote its state through <paramref name="position"/>.</summary>
-    public void Flushed(string profileKey, long position)
+    /// <summary>
+    /// A profile wrote its state through <paramref name="position"/>, and holds positions from
+    /// <paramref name="unwrittenFrom"/> on unwritten (null: none it knows of; records handed to it meanwhile may not have
+    /// reached it yet, so its range goes only once the report covers the last of them).
+    /// </summary>
+    public void Flushed(string profileKey, long position, long? unwrittenFrom = null)
     {
-        if (_unwritten.TryGetValue(profileKey, out var range) && position >= range.Through)
+        if (_unwritten.TryGetValue(profileKey, out var range))
         {
-            _unwritten.Remove(profileKey);
+            if (position >= range.Through)
+            {
+                _unwritten.Remove(profileKey);
+            }
+            else if (unwrittenFrom > range.From)
+            {
+                // A profile that keeps taking records while its reports wait for its shards: the checkpoint follows it.
+                range.From = unwrittenFrom.Value;
+            }
         }
 
         _reportedDuringDelivery[profileKey] = Math.Max(position, _reportedDuringDelivery.GetValueOrDefault(profileKey, long.MinValue));

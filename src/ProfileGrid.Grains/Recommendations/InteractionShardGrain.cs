@@ -79,8 +79,14 @@ public sealed partial class InteractionShardGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken);
-        _writes.End();
+        try
+        {
+            await FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _writes.End();
+        }
     }
 
     public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);

@@ -107,7 +107,10 @@ public sealed partial class FeatureShardGrain(
             Entries.Remove(key);
         }
 
-        _dirty = outdated.Count > 0;
+        if (outdated.Count > 0)
+        {
+            MarkDirty();
+        }
         foreach (var (key, entry) in Entries)
         {
             if (entry.Segment >= 0)
@@ -157,8 +160,14 @@ public sealed partial class FeatureShardGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        await FlushAsync(cancellationToken);
-        _writes.End();
+        try
+        {
+            await FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _writes.End();
+        }
     }
 
     public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);
