@@ -760,7 +760,8 @@ public sealed partial class UserProfileGrain(
         _writtenIds = default;
         // Pushes no report took: made a pack's idle time ago, and long written by their shards (which write every few seconds).
         Array.Clear(_unconfirmedPushes);
-        _featuresPush = null;
+        Array.Clear(_lastPushes);
+        (_featuresPush, _canonicalPushes) = (null, null);
         _packedFacts = (state.State.MergedInto, state.State.Profile.EventsApplied);
         _packed = packer.Pack(state.State);
         state.State = null!;
@@ -970,8 +971,13 @@ public sealed partial class UserProfileGrain(
         Feedback,
     }
 
-    // The latest push to each write-behind shard that no report to the log partition has taken yet (by PushKind).
+    // The latest push to each write-behind shard that no report to the log partition has taken yet (by PushKind), and
+    // the latest of each whether taken or not (what a merged profile's forwarded record waits for).
     private readonly Task<SentPush>?[] _unconfirmedPushes = new Task<SentPush>?[3];
+    private readonly Task<SentPush>?[] _lastPushes = new Task<SentPush>?[3];
+
+    // A forwarded record's wait for the canonical profile's pushes, that no report has taken yet.
+    private Task? _canonicalPushes;
 
     // Reports of written state waiting for their pushes to be in the shards' written state: the one running (from the
     // position it covers from) and the next, into which later reports merge. What they cover stays unwritten to the
@@ -1006,6 +1012,8 @@ public sealed partial class UserProfileGrain(
         public long Through { get; set; } = through;
 
         public Task<SentPush>?[] Pushes { get; } = new Task<SentPush>?[3];
+
+        public Task? CanonicalPushes { get; set; }
     }
 
     /// <summary>
@@ -1016,7 +1024,7 @@ public sealed partial class UserProfileGrain(
     private void LeftNothingToWrite(long position, long through)
     {
         _quietThrough = Math.Max(_quietThrough, position);
-        if (_unwrittenFrom is null && _writingFrom is null && Array.Exists(_unconfirmedPushes, push => push is not null))
+        if (_unwrittenFrom is null && _writingFrom is null && (_canonicalPushes is not null || Array.Exists(_unconfirmedPushes, push => push is not null)))
         {
             ReportWritten(position, through);
         }
@@ -1032,8 +1040,10 @@ public sealed partial class UserProfileGrain(
     private void ReportWritten(long from, long through)
     {
         var pushes = (Task<SentPush>?[])_unconfirmedPushes.Clone();
+        var canonicalPushes = _canonicalPushes;
         Array.Clear(_unconfirmedPushes);
-        if (_reporting.IsCompleted && _nextReport is null && Array.TrueForAll(pushes, push => push is null))
+        _canonicalPushes = null;
+        if (_reporting.IsCompleted && _nextReport is null && canonicalPushes is null && Array.TrueForAll(pushes, push => push is null))
         {
             PartitionGrain().FlushedAsync(this.GetPrimaryKeyString(), through, Min(_unwrittenFrom, _writingFrom)).Ignore();
             return;
@@ -1048,6 +1058,8 @@ public sealed partial class UserProfileGrain(
             next.Pushes[kind] = pushes[kind] ?? next.Pushes[kind];
         }
 
+        next.CanonicalPushes = canonicalPushes is null || next.CanonicalPushes is null ? canonicalPushes ?? next.CanonicalPushes : Task.WhenAll(next.CanonicalPushes, canonicalPushes);
+
         if (_reporting.IsCompleted)
         {
             _reporting = RunReportsAsync();
@@ -1059,7 +1071,7 @@ public sealed partial class UserProfileGrain(
         while (_nextReport is { } report)
         {
             (_nextReport, _runningReportFrom) = (null, report.From);
-            await Task.WhenAll(report.Pushes.OfType<Task<SentPush>>().Select(UntilWrittenAsync));
+            await Task.WhenAll(report.Pushes.OfType<Task<SentPush>>().Select(UntilWrittenAsync).Append(report.CanonicalPushes ?? Task.CompletedTask));
             _runningReportFrom = null;
             if (_logPartition < 0)
             {
@@ -1235,6 +1247,8 @@ public sealed partial class UserProfileGrain(
         (_unsaved, _unwrittenFrom, _writingFrom, _failedWrites) = (false, null, null, 0);
         (_pushedFeatures, _itemsChanged, _itemFacts, _feedbackChanged) = (null, false, null, false);
         Array.Clear(_unconfirmedPushes);
+        Array.Clear(_lastPushes);
+        _canonicalPushes = null;
         _pushEpoch++;
         _consentReported = true;
         StateChanged();
@@ -1393,7 +1407,7 @@ public sealed partial class UserProfileGrain(
         var key = this.GetPrimaryKeyString();
         var shard = _shardGrain ?? ShardGrain(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
         _shardGrain = Profile.Tenant.Length > 0 ? shard : null; // kept once the profile knows its tenant
-        _featuresPush = _unconfirmedPushes[(int)PushKind.Features] = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange));
+        _featuresPush = _unconfirmedPushes[(int)PushKind.Features] = _lastPushes[(int)PushKind.Features] = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange));
     }
 
     // The latest feature push, not awaited by the write; a merge waits for it before taking the profile out of its shard,
@@ -1568,7 +1582,7 @@ public sealed partial class UserProfileGrain(
             demographics.Gender == Gender.Unknown ? null : WireNames.Of(demographics.Gender),
             demographics.BirthYear,
             demographics.Country ?? Profile.Context.LastCountry);
-        _unconfirmedPushes[(int)PushKind.Items] = PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes, Profile.Behavior.ItemsForgotten));
+        _unconfirmedPushes[(int)PushKind.Items] = _lastPushes[(int)PushKind.Items] = PushItemsAsync(_interactionShard, new InteractionUpdate(key, ItemViews(), facts, clock.GetUtcNow(), attributes, Profile.Behavior.ItemsForgotten));
     }
 
     /// <summary>Sends the feedback figures (absolute, so a repeat changes nothing) to the feedback shard when they changed.</summary>
@@ -1582,7 +1596,7 @@ public sealed partial class UserProfileGrain(
         _feedbackChanged = false;
         var key = this.GetPrimaryKeyString();
         _feedbackShard ??= GrainFactory.GetGrain<IFeedbackShardGrain>(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
-        _unconfirmedPushes[(int)PushKind.Feedback] = PushFeedbackAsync(_feedbackShard, FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow()));
+        _unconfirmedPushes[(int)PushKind.Feedback] = _lastPushes[(int)PushKind.Feedback] = PushFeedbackAsync(_feedbackShard, FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow()));
     }
 
     private async Task<SentPush> PushFeedbackAsync(IFeedbackShardGrain shard, FeedbackUpdate update)
@@ -1638,6 +1652,13 @@ public sealed partial class UserProfileGrain(
         {
             LogForwardFailed(this.GetPrimaryKeyString(), canonical, ex);
             forwarded = false;
+        }
+
+        if (forwarded)
+        {
+            // The canonical profile wrote the record and pushed; this record is reported written once those pushes are stored.
+            var canonicalPushes = CanonicalPushesWrittenAsync(canonical);
+            _canonicalPushes = _canonicalPushes is null ? canonicalPushes : Task.WhenAll(_canonicalPushes, canonicalPushes);
         }
 
         var archived = forwarded && ProfileUpdater.ArchiveQuestion(Profile, batch.Events) is { } question ? await AskArchiveAsync(question) : null;
@@ -1787,6 +1808,20 @@ public sealed partial class UserProfileGrain(
     // Set while a forwarded record is applied and not yet written: a repeat of it (the merged profile replaying after a
     // failure) waits for the write instead of being answered "done" from memory.
     private bool _forwardedUnwritten;
+
+    Task IProfileMergeGrain.UntilPushesWrittenAsync() => Task.WhenAll(_lastPushes.OfType<Task<SentPush>>().Select(UntilWrittenAsync));
+
+    private async Task CanonicalPushesWrittenAsync(string canonical)
+    {
+        try
+        {
+            await MergeSide(canonical).UntilPushesWrittenAsync();
+        }
+        catch (Exception ex)
+        {
+            LogForwardFailed(this.GetPrimaryKeyString(), canonical, ex); // the canonical profile pushes again when next active
+        }
+    }
 
     async Task<bool> IProfileMergeGrain.ApplyForwardedAsync(string fromUserId, EventBatch batch, long position)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Simulator;
+using WireEvent = ProfileGrid.Contracts.V1.Event;
 
 namespace ProfileGrid.Silo.Tests;
 
@@ -63,6 +64,48 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
             silo = await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
 
             await AssertShardsHoldEveryoneAsync(silo, stream);
+        }
+        finally
+        {
+            await silo.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// A visitor's record after their login is forwarded to the person's profile, which writes it and pushes: no report of
+    /// the person's own covers that push, so the visitor's report waits for it.
+    /// </summary>
+    [Fact]
+    public async Task A_kill_right_after_a_forwarded_record_is_written_keeps_it_in_the_persons_training_data()
+    {
+        var tenant = Identity.IdentityWorld.NewId("skf-");
+        var (user, anonymous) = (Identity.IdentityWorld.NewId("u-"), Identity.IdentityWorld.NewId("v-"));
+        var at = DateTimeOffset.UtcNow.AddMinutes(-30);
+        WireEvent View(string product, int minute)
+        {
+            var view = Identity.IdentityWorld.Event(Identity.IdentityWorld.NewId("e-"), "product_view", null, anonymous, at.AddMinutes(minute));
+            view.Product.ProductId = product;
+            return view;
+        }
+
+        var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, "sk" + Guid.NewGuid().ToString("N")[..10], Settings);
+        try
+        {
+            await Identity.IdentityWorld.IngestAsync(silo, tenant, [View("before-login", 0)]);
+            await Identity.IdentityWorld.IngestAsync(silo, tenant, [Identity.IdentityWorld.Event(Identity.IdentityWorld.NewId("e-"), "identify", user, anonymous, at.AddMinutes(1))]);
+            await Identity.IdentityWorld.WaitForAsync(silo, tenant, user, 2, TimeSpan.FromSeconds(60));
+            await UntilAllWrittenAsync(silo);
+
+            await Identity.IdentityWorld.IngestAsync(silo, tenant, [View("after-login", 2)]);
+            await Identity.IdentityWorld.WaitForAsync(silo, tenant, user, 3, TimeSpan.FromSeconds(60));
+            await UntilAllWrittenAsync(silo);
+            await silo.KillAsync();
+            silo = await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
+
+            // The interaction shards hold the person (with both items) and not the visitor, who is merged.
+            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+            var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+            Assert.Equal((1, 2L), (trained.Users, trained.Interactions));
         }
         finally
         {

@@ -265,6 +265,14 @@ public interface IProfileMergeGrain : IGrainWithStringKey
     Task<bool> ApplyForwardedAsync(string fromUserId, Events.EventBatch batch, long position);
 
     /// <summary>
+    /// Waits until what the profile last pushed to its write-behind shards is in their written state (2 minutes at
+    /// most; never fails): a merged profile reports a forwarded record written only then, since no report of this
+    /// profile's own covers it.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task UntilPushesWrittenAsync();
+
+    /// <summary>
     /// Resets the profile to its own events and its current members' (<paramref name="memberEnds"/>: each member's log
     /// end read), keeping attributes and preferences set directly. False (nothing changed) when it already holds later
     /// records than were read, of its own partition or forwarded: read again.
