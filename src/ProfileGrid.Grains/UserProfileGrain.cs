@@ -263,17 +263,27 @@ public sealed partial class UserProfileGrain(
                 PushFeaturesOnMaterialChange(force: true); // as when it packs: the last small change is not lost
             }
 
-            // Reports waiting for the shards' writes (a few seconds): gone with the activation, their records would wait
-            // for the partition's stuck-profile replay.
+            await UntilReportedAsync(cancellationToken);
+        }
+        finally
+        {
+            CountUnpacked(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits (a few seconds) for reports waiting for the shards' writes: gone with the activation, their records would
+    /// wait for the partition's stuck-profile replay.
+    /// </summary>
+    private async Task UntilReportedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
             await _reporting.WaitAsync(ShardWrites.DefaultMaxWait, cancellationToken);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
             // The partition replays what this activation did not report; the next activation pushes again.
-        }
-        finally
-        {
-            CountUnpacked(false);
         }
     }
 
@@ -995,9 +1005,10 @@ public sealed partial class UserProfileGrain(
 
     /// <summary>
     /// How long after a push its report waits for the shard to write it: beyond that (a shard whose writes keep failing)
-    /// the report goes with a warning, and the shard holds the push in memory only.
+    /// the report goes with a warning, and the shard holds the push in memory only. Three quarters of the partition's
+    /// <see cref="IngestOptions.StuckAfter"/> (45 s by default), so that a waiting report never looks like a lost profile.
     /// </summary>
-    private static readonly TimeSpan PushWrittenWait = TimeSpan.FromMinutes(2);
+    private TimeSpan PushWrittenWait => ingestOptions.Value.StuckAfter * 3 / 4;
 
     /// <summary>
     /// A push sent to a shard: the write that will carry it (null: the send failed), when and in which epoch it was
@@ -1071,8 +1082,16 @@ public sealed partial class UserProfileGrain(
         while (_nextReport is { } report)
         {
             (_nextReport, _runningReportFrom) = (null, report.From);
-            await Task.WhenAll(report.Pushes.OfType<Task<SentPush>>().Select(UntilWrittenAsync).Append(report.CanonicalPushes ?? Task.CompletedTask));
-            _runningReportFrom = null;
+            try
+            {
+                await Task.WhenAll(report.Pushes.OfType<Task<SentPush>>().Select(UntilWrittenAsync).Append(report.CanonicalPushes ?? Task.CompletedTask));
+            }
+            finally
+            {
+                _runningReportFrom = null;
+                ForgetConfirmed(report.Pushes);
+            }
+
             if (_logPartition < 0)
             {
                 continue;
@@ -1362,6 +1381,7 @@ public sealed partial class UserProfileGrain(
             state.State = stored;
             StateChanged();
             (_unwrittenFrom, _unsaved) = (null, false);
+            _quietThrough = -1; // records taken as quiet were quiet against the state now dropped
             DeactivateOnIdle();
             throw new StorageAheadException(conflict);
         }
@@ -1435,9 +1455,11 @@ public sealed partial class UserProfileGrain(
 
     private async Task<SentPush> PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
     {
+        // Before the send: an erasure or merge while it is under way must stop it being sent again.
+        var (epoch, sentAt) = (_pushEpoch, clock.GetUtcNow());
         try
         {
-            return new SentPush(shard, await shard.UpdateAsync(update), clock.GetUtcNow(), _pushEpoch, () => PushAsync(shard, update));
+            return new SentPush(shard, await shard.UpdateAsync(update), sentAt, epoch, () => PushAsync(shard, update));
         }
         catch (Exception ex)
         {
@@ -1448,7 +1470,7 @@ public sealed partial class UserProfileGrain(
             }
 
             LogPushFailed(this.GetPrimaryKeyString(), ex);
-            return new SentPush(shard, null, clock.GetUtcNow(), _pushEpoch, () => PushAsync(shard, update));
+            return new SentPush(shard, null, sentAt, epoch, () => PushAsync(shard, update));
         }
     }
 
@@ -1601,15 +1623,17 @@ public sealed partial class UserProfileGrain(
 
     private async Task<SentPush> PushFeedbackAsync(IFeedbackShardGrain shard, FeedbackUpdate update)
     {
+        // Before the send: an erasure or merge while it is under way must stop it being sent again.
+        var (epoch, sentAt) = (_pushEpoch, clock.GetUtcNow());
         try
         {
-            return new SentPush(shard, await shard.UpdateAsync(update), clock.GetUtcNow(), _pushEpoch, () => PushFeedbackAsync(shard, update));
+            return new SentPush(shard, await shard.UpdateAsync(update), sentAt, epoch, () => PushFeedbackAsync(shard, update));
         }
         catch (Exception ex)
         {
             _feedbackChanged = true; // sent again after the next write
             LogFeedbackPushFailed(this.GetPrimaryKeyString(), ex);
-            return new SentPush(shard, null, clock.GetUtcNow(), _pushEpoch, () => PushFeedbackAsync(shard, update));
+            return new SentPush(shard, null, sentAt, epoch, () => PushFeedbackAsync(shard, update));
         }
     }
 
@@ -1809,7 +1833,24 @@ public sealed partial class UserProfileGrain(
     // failure) waits for the write instead of being answered "done" from memory.
     private bool _forwardedUnwritten;
 
-    Task IProfileMergeGrain.UntilPushesWrittenAsync() => Task.WhenAll(_lastPushes.OfType<Task<SentPush>>().Select(UntilWrittenAsync));
+    async Task IProfileMergeGrain.UntilPushesWrittenAsync()
+    {
+        var pushes = (Task<SentPush>?[])_lastPushes.Clone();
+        await Task.WhenAll(pushes.OfType<Task<SentPush>>().Select(UntilWrittenAsync));
+        ForgetConfirmed(pushes);
+    }
+
+    /// <summary>Pushes waited for (written, or given up on) need no second wait: a merged visitor's next record finds none.</summary>
+    private void ForgetConfirmed(Task<SentPush>?[] pushes)
+    {
+        for (var kind = 0; kind < pushes.Length; kind++)
+        {
+            if (pushes[kind] is { } push && ReferenceEquals(_lastPushes[kind], push))
+            {
+                _lastPushes[kind] = null;
+            }
+        }
+    }
 
     private async Task CanonicalPushesWrittenAsync(string canonical)
     {
@@ -1819,9 +1860,12 @@ public sealed partial class UserProfileGrain(
         }
         catch (Exception ex)
         {
-            LogForwardFailed(this.GetPrimaryKeyString(), canonical, ex); // the canonical profile pushes again when next active
+            LogCanonicalPushesUnconfirmed(this.GetPrimaryKeyString(), canonical, ex);
         }
     }
+
+    [LoggerMessage(EventId = 3123, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: waiting for its canonical profile {Canonical} to have its pushes stored failed; the forwarded record is reported written all the same")]
+    private partial void LogCanonicalPushesUnconfirmed(string profileKey, string canonical, Exception exception);
 
     async Task<bool> IProfileMergeGrain.ApplyForwardedAsync(string fromUserId, EventBatch batch, long position)
     {
@@ -1889,16 +1933,18 @@ public sealed partial class UserProfileGrain(
 
     private async Task<SentPush> PushItemsAsync(IInteractionShardGrain shard, InteractionUpdate update)
     {
+        // Before the send: an erasure or merge while it is under way must stop it being sent again.
+        var (epoch, sentAt) = (_pushEpoch, clock.GetUtcNow());
         try
         {
-            return new SentPush(shard, await shard.UpdateAsync(update), clock.GetUtcNow(), _pushEpoch, () => PushItemsAsync(shard, update));
+            return new SentPush(shard, await shard.UpdateAsync(update), sentAt, epoch, () => PushItemsAsync(shard, update));
         }
         catch (Exception ex)
         {
             _itemsChanged = true; // sent again after the next write
             KeepUnsentFacts(update.Facts);
             LogItemsPushFailed(this.GetPrimaryKeyString(), ex);
-            return new SentPush(shard, null, clock.GetUtcNow(), _pushEpoch, () => PushItemsAsync(shard, update));
+            return new SentPush(shard, null, sentAt, epoch, () => PushItemsAsync(shard, update));
         }
     }
 

@@ -265,11 +265,11 @@ public interface IProfileMergeGrain : IGrainWithStringKey
     Task<bool> ApplyForwardedAsync(string fromUserId, Events.EventBatch batch, long position);
 
     /// <summary>
-    /// Waits until what the profile last pushed to its write-behind shards is in their written state (2 minutes at
-    /// most; never fails): a merged profile reports a forwarded record written only then, since no report of this
-    /// profile's own covers it.
+    /// Waits until what the profile last pushed to its write-behind shards is in their written state (45 s at most by
+    /// default, three quarters of the ingest's StuckAfter; never fails): a merged profile reports a forwarded record
+    /// written only then, since no report of this profile's own covers it.
     /// </summary>
-    [Orleans.Concurrency.AlwaysInterleave]
+    [AlwaysInterleave, ResponseTimeout("00:01:30")]
     Task UntilPushesWrittenAsync();
 
     /// <summary>
