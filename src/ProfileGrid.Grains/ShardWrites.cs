@@ -34,6 +34,19 @@ public sealed class ShardWrites(TimeSpan? maxWait = null)
         Release();
     }
 
+    /// <summary>The activation's last write (<paramref name="lastFlush"/>), then <see cref="End"/> whatever came of it.</summary>
+    public async Task EndAfterAsync(Task lastFlush)
+    {
+        try
+        {
+            await lastFlush;
+        }
+        finally
+        {
+            End();
+        }
+    }
+
     /// <summary>The activation is ending: writes after this one will not come, so waiters for them learn so now.</summary>
     public void End()
     {
