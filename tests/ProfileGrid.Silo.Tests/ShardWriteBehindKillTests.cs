@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Simulator;
+using static ProfileGrid.Silo.Tests.Identity.IdentityWorld;
 using WireEvent = ProfileGrid.Contracts.V1.Event;
 
 namespace ProfileGrid.Silo.Tests;
@@ -27,48 +28,37 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
     public async Task A_kill_right_after_all_written_loses_no_profile_from_the_shards()
     {
         var stream = new SyntheticStream(new SimulationOptions { Users = 40, Seed = 23, Tenant = Tenant });
-        var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, "sk" + Guid.NewGuid().ToString("N")[..10], Settings);
-        try
+        await WithSiloAsync(async silo =>
         {
-            await IngestAsync(silo, stream);
+            await IngestStreamAsync(silo, stream);
             await UntilAllWrittenAsync(silo);
-            await silo.KillAsync();
-            silo = await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
+            silo = await KillAndRestartAsync(silo);
 
             // What the shards stored is all there is after the restart: the checkpoint passed every record, so no replay
             // wakes a profile to push again.
             await AssertShardsHoldEveryoneAsync(silo, stream);
-        }
-        finally
-        {
-            await silo.DisposeAsync();
-        }
+            return silo;
+        });
     }
 
     [Fact]
     public async Task A_second_kill_right_after_the_replay_of_the_first_loses_no_profile_from_the_shards()
     {
         var stream = new SyntheticStream(new SimulationOptions { Users = 40, Seed = 29, Tenant = Tenant });
-        var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, "sk" + Guid.NewGuid().ToString("N")[..10], Settings);
-        try
+        await WithSiloAsync(async silo =>
         {
             // Killed once the profiles have written (every 0.5 s) and before the shards have (4 s): the log replays
             // records the profiles hold, which wakes them, and they push again on activation. Then killed again the
             // moment all is written: what the replay counted as written must have reached the shards' storage.
-            await IngestAsync(silo, stream);
+            await IngestStreamAsync(silo, stream);
             await Task.Delay(TimeSpan.FromSeconds(2));
-            await silo.KillAsync();
-            silo = await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
+            silo = await KillAndRestartAsync(silo);
             await UntilAllWrittenAsync(silo);
-            await silo.KillAsync();
-            silo = await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
+            silo = await KillAndRestartAsync(silo);
 
             await AssertShardsHoldEveryoneAsync(silo, stream);
-        }
-        finally
-        {
-            await silo.DisposeAsync();
-        }
+            return silo;
+        });
     }
 
     /// <summary>
@@ -78,34 +68,43 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_kill_right_after_a_forwarded_record_is_written_keeps_it_in_the_persons_training_data()
     {
-        var tenant = Identity.IdentityWorld.NewId("skf-");
-        var (user, anonymous) = (Identity.IdentityWorld.NewId("u-"), Identity.IdentityWorld.NewId("v-"));
+        var tenant = NewId("skf-");
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
         var at = DateTimeOffset.UtcNow.AddMinutes(-30);
         WireEvent View(string product, int minute)
         {
-            var view = Identity.IdentityWorld.Event(Identity.IdentityWorld.NewId("e-"), "product_view", null, anonymous, at.AddMinutes(minute));
+            var view = Event(NewId("e-"), "product_view", null, anonymous, at.AddMinutes(minute));
             view.Product.ProductId = product;
             return view;
         }
 
-        var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, "sk" + Guid.NewGuid().ToString("N")[..10], Settings);
-        try
+        await WithSiloAsync(async silo =>
         {
-            await Identity.IdentityWorld.IngestAsync(silo, tenant, [View("before-login", 0)]);
-            await Identity.IdentityWorld.IngestAsync(silo, tenant, [Identity.IdentityWorld.Event(Identity.IdentityWorld.NewId("e-"), "identify", user, anonymous, at.AddMinutes(1))]);
-            await Identity.IdentityWorld.WaitForAsync(silo, tenant, user, 2, TimeSpan.FromSeconds(60));
+            await IngestAsync(silo, tenant, [View("before-login", 0)]);
+            await IngestAsync(silo, tenant, [Event(NewId("e-"), "identify", user, anonymous, at.AddMinutes(1))]);
+            await WaitForAsync(silo, tenant, user, 2, TimeSpan.FromSeconds(60));
             await UntilAllWrittenAsync(silo);
 
-            await Identity.IdentityWorld.IngestAsync(silo, tenant, [View("after-login", 2)]);
-            await Identity.IdentityWorld.WaitForAsync(silo, tenant, user, 3, TimeSpan.FromSeconds(60));
+            await IngestAsync(silo, tenant, [View("after-login", 2)]);
+            await WaitForAsync(silo, tenant, user, 3, TimeSpan.FromSeconds(60));
             await UntilAllWrittenAsync(silo);
-            await silo.KillAsync();
-            silo = await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
+            silo = await KillAndRestartAsync(silo);
 
             // The interaction shards hold the person (with both items) and not the visitor, who is merged.
             var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
             var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
             Assert.Equal((1, 2L), (trained.Users, trained.Interactions));
+            return silo;
+        });
+    }
+
+    /// <summary>Runs <paramref name="scenario"/> on a durable silo (it answers the silo it ended with, after restarts) and disposes that.</summary>
+    private async Task WithSiloAsync(Func<SiloProcess, Task<SiloProcess>> scenario)
+    {
+        var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, "sk" + Guid.NewGuid().ToString("N")[..10], Settings);
+        try
+        {
+            silo = await scenario(silo);
         }
         finally
         {
@@ -113,7 +112,13 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
         }
     }
 
-    private static async Task IngestAsync(SiloProcess silo, SyntheticStream stream)
+    private static async Task<SiloProcess> KillAndRestartAsync(SiloProcess silo)
+    {
+        await silo.KillAsync();
+        return await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
+    }
+
+    private static async Task IngestStreamAsync(SiloProcess silo, SyntheticStream stream)
     {
         foreach (var request in stream.IngestRequests(200))
         {
