@@ -1448,9 +1448,34 @@ public sealed partial class UserProfileGrain(
         }
 
         var key = this.GetPrimaryKeyString();
-        var shard = SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards));
-        ShardGrain(shard).RemoveAsync(key).Ignore();
-        GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null)).Ignore();
+        _ = LeaveShardsAsync(key, SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
+    }
+
+    /// <summary>
+    /// Takes a merged profile out of its feature and interaction shards, as pushes like any other: its reports, and the
+    /// merge that waits for <see cref="IProfileMergeGrain.UntilPushesWrittenAsync"/>, wait until the shards have written
+    /// that it left. Never throws (a failed send is sent again by whoever waits).
+    /// </summary>
+    private Task LeaveShardsAsync(string key, string shard)
+    {
+        var left = _unconfirmedPushes[(int)PushKind.Features] = _lastPushes[(int)PushKind.Features] = RemoveFromShardAsync(ShardGrain(shard), key);
+        var emptied = _unconfirmedPushes[(int)PushKind.Items] = _lastPushes[(int)PushKind.Items] =
+            PushItemsAsync(GrainFactory.GetGrain<IInteractionShardGrain>(shard), new InteractionUpdate(key, [], [], clock.GetUtcNow(), null));
+        return Task.WhenAll(left, emptied);
+    }
+
+    private async Task<SentPush> RemoveFromShardAsync(IFeatureShardGrain shard, string key)
+    {
+        var (epoch, sentAt) = (_pushEpoch, clock.GetUtcNow());
+        try
+        {
+            return new SentPush(shard, await shard.RemoveAsync(key), sentAt, epoch, () => RemoveFromShardAsync(shard, key));
+        }
+        catch (Exception ex)
+        {
+            LogPushFailed(key, ex);
+            return new SentPush(shard, null, sentAt, epoch, () => RemoveFromShardAsync(shard, key));
+        }
     }
 
     private async Task<SentPush> PushAsync(IFeatureShardGrain shard, FeatureUpdate update)
@@ -1786,8 +1811,7 @@ public sealed partial class UserProfileGrain(
                     await push; // never throws: a failed push is logged and forgotten
                 }
 
-                await ShardGrain(shard).RemoveAsync(key);
-                await GrainFactory.GetGrain<IInteractionShardGrain>(shard).UpdateAsync(new InteractionUpdate(key, [], [], clock.GetUtcNow(), null));
+                await LeaveShardsAsync(key, shard);
             }
             _pushedFeatures = null;
         }

@@ -6,7 +6,7 @@ namespace ProfileGrid.Grains.Tests;
 /// <summary>
 /// Test-only storage for the segments store (which the identity graph shares) over memory storage that counts successful
 /// writes per grain id, and can lose the answer of one write (the state is stored and the grain's call fails there, as when
-/// its silo dies right after the write) or refuse one.
+/// its silo dies right after the write), refuse one, or hold a grain's writes until the test lets them through.
 /// </summary>
 public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
 {
@@ -21,10 +21,18 @@ public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
     /// <summary>Grain ids (as <c>GrainId.ToString()</c>) and how many writes pass before one fails without being stored.</summary>
     public static ConcurrentDictionary<string, int> RefuseWriteAfter { get; } = new();
 
+    /// <summary>Grain ids (as <c>GrainId.ToString()</c>) whose writes wait until the test completes the source.</summary>
+    public static ConcurrentDictionary<string, TaskCompletionSource> HeldWrites { get; } = new();
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (HeldWrites.TryGetValue(grainId.ToString(), out var held))
+        {
+            await held.Task;
+        }
+
         if (RefuseWriteAfter.TryGetValue(grainId.ToString(), out var passing))
         {
             if (passing == 0 && RefuseWriteAfter.TryRemove(grainId.ToString(), out _))

@@ -98,6 +98,53 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
         });
     }
 
+    /// <summary>
+    /// A login merges the visitor into the person: the person's profile, now with the visitor's history, pushes to its
+    /// shards, and the visitor's profile leaves its shards. The merge counts as pending at its log partition until those
+    /// pushes are written, so a kill the moment all is written keeps the person's items and leaves no visitor listed.
+    /// (The shards' timing mostly covers this even without that wait; Grains.Tests' MergePushesTests holds a shard's
+    /// write to show the wait itself.)
+    /// </summary>
+    [Fact]
+    public async Task A_kill_right_after_logins_are_merged_keeps_the_persons_items_and_no_visitor_in_the_shards()
+    {
+        const int People = 20;
+        var tenant = NewId("skm-");
+        var at = DateTimeOffset.UtcNow.AddHours(-2);
+        var pairs = Enumerable.Range(0, People).Select(_ => (User: NewId("u-"), Anonymous: NewId("v-"))).ToArray();
+        WireEvent View(string? user, string? anonymous, string product, int minute)
+        {
+            var view = Event(NewId("e-"), "product_view", user, anonymous, at.AddMinutes(minute));
+            view.Product.ProductId = product;
+            return view;
+        }
+
+        await WithSiloAsync(async silo =>
+        {
+            // Both sides have history of their own, written and in the shards, before the logins.
+            await IngestAsync(silo, tenant, pairs.SelectMany((pair, i) => new[] { View(pair.User, null, $"own-{i}", 0), View(null, pair.Anonymous, $"visited-{i}", 1) }));
+            await UntilAllWrittenAsync(silo);
+
+            await IngestAsync(silo, tenant, pairs.Select(pair => Event(NewId("e-"), "identify", pair.User, pair.Anonymous, at.AddMinutes(2))));
+            foreach (var pair in pairs)
+            {
+                await WaitForAsync(silo, tenant, pair.User, 3, TimeSpan.FromSeconds(60));
+            }
+
+            await UntilAllWrittenAsync(silo);
+            silo = await KillAndRestartAsync(silo);
+
+            var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+            var listed = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant });
+            var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+            Assert.Equal(
+                (People, People, 2L * People),
+                (listed.UsersWithFeatures, trained.Users, trained.Interactions));
+            return silo;
+        });
+    }
+
     /// <summary>Runs <paramref name="scenario"/> on a durable silo (it answers the silo it ended with, after restarts) and disposes that.</summary>
     private async Task WithSiloAsync(Func<SiloProcess, Task<SiloProcess>> scenario)
     {

@@ -14,8 +14,8 @@ public interface IFeatureShardGrain : IGrainWithStringKey, IWriteBehindShard
     /// <summary>Stores (or replaces) a user's feature vector and assigns it to a segment at once; answers which write will carry it.</summary>
     Task<ShardWriteTicket> UpdateAsync(FeatureUpdate update);
 
-    /// <summary>Forgets a profile (merged into another, which counts for both): it leaves its segment, RFM cell and samples.</summary>
-    Task RemoveAsync(string profileKey);
+    /// <summary>Forgets a profile (merged into another, which counts for both): it leaves its segment, RFM cell and samples; answers which write will carry that.</summary>
+    Task<ShardWriteTicket> RemoveAsync(string profileKey);
 
     /// <summary>Erasure: drops these profiles' vectors, segments and RFM scores, and writes the shard before it returns; answers how many it held.</summary>
     Task<int> ForgetAsync(string[] profileKeys);

@@ -202,7 +202,7 @@ public sealed partial class IdentifierGrain(
     private async Task<ClaimOutcome> ClaimLinkedAsync(IdentityClaim claim, string identifier, string into)
     {
         var from = AnonymousPrefix + claim.Value;
-        if (!await GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(claim.Tenant, from).ToString()).HasHistoryAsync())
+        if (!await MergeSide(claim.Tenant, from).HasHistoryAsync())
         {
             await Identity(claim.Tenant, into).NoteAsync(identifier, null, null);
             if (state.State.Pending is null)
@@ -375,17 +375,38 @@ public sealed partial class IdentifierGrain(
         _reminder = null;
     }
 
-    /// <summary>Decides and carries out the merge in this turn (a caller that is itself off the request path).</summary>
+    /// <summary>
+    /// Decides and carries out the merge in this turn (a caller that is itself off the request path); the wait for its
+    /// pushes to be stored is left to this grain's next turn, so that the claim is not held up by a shard's write.
+    /// </summary>
     private async Task<ClaimOutcome> MergeAsync(IdentityClaim claim, string identifier, string rule, string from, string into)
     {
         var record = NewRecord(claim, identifier, rule, from, into);
         await WritePendingAsync(record);
-        return await CarryOutAsync(record) ? ClaimOutcome.Merged : ClaimOutcome.Conflict;
+        return await CarryOutAsync(record, settleNow: false) ? ClaimOutcome.Merged : ClaimOutcome.Conflict;
     }
 
-    private async Task<bool> CarryOutAsync(MergeRecord record)
+    /// <summary>
+    /// Carries out the merge (again, after a crash: the identity finds it done) and settles it once both profiles' pushes
+    /// are stored: the person's profile with the visitor's history in it, and the visitor's leaving its shards. Until then
+    /// the merge stays pending, in this grain's state and at the visitor's log partition, so a kill before the shards
+    /// write has the partition resume it, which wakes both profiles, which push again on activation.
+    /// With <paramref name="settleNow"/> false a merge carried out stays pending and this grain's next turn settles it.
+    /// </summary>
+    private async Task<bool> CarryOutAsync(MergeRecord record, bool settleNow = true)
     {
         var done = await Identity(record.Tenant, record.Into).AbsorbAsync(record);
+        if (done is not null && !settleNow)
+        {
+            this.AsReference<IIdentifierGrain>().EnsureMergedAsync().Ignore();
+            return true;
+        }
+
+        if (done is not null)
+        {
+            await MergePushesWrittenAsync(record);
+        }
+
         state.State.Pending = null;
         if (done is null)
         {
@@ -416,6 +437,25 @@ public sealed partial class IdentifierGrain(
         LogMerged(record.Tenant, done.MergeId, record.From, record.Into, record.Rule);
         return true;
     }
+
+    private async Task MergePushesWrittenAsync(MergeRecord record)
+    {
+        try
+        {
+            await Task.WhenAll(MergeSide(record.Tenant, record.From).UntilPushesWrittenAsync(), MergeSide(record.Tenant, record.Into).UntilPushesWrittenAsync());
+        }
+        catch (Exception ex)
+        {
+            // Settled all the same: a merge is not held back for a shard out of reach (their pushes heal when the profiles
+            // are next active).
+            LogMergePushesUnconfirmed(record.Tenant, record.MergeId, ex);
+        }
+    }
+
+    private IProfileMergeGrain MergeSide(string tenant, string userId) => GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(tenant, userId).ToString());
+
+    [LoggerMessage(EventId = 3412, Level = LogLevel.Warning, Message = "Identity: tenant {Tenant} merge {MergeId}: waiting for the profiles' pushes to be stored failed; settled all the same")]
+    private partial void LogMergePushesUnconfirmed(string tenant, string mergeId, Exception exception);
 
     private async Task<ClaimOutcome> ConflictAsync(IdentityClaim claim, string identifier, string owner, string reason)
     {

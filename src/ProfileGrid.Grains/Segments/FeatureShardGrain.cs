@@ -219,14 +219,14 @@ public sealed partial class FeatureShardGrain(
         return Task.FromResult(_writes.Ticket(_dirty));
     }
 
-    public Task RemoveAsync(string profileKey)
+    public Task<ShardWriteTicket> RemoveAsync(string profileKey)
     {
         if (RemoveEntry(profileKey))
         {
             MarkDirty();
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(_writes.Ticket(_dirty));
     }
 
     /// <summary>Takes the profile out of the shard and out of its segment's and RFM cell's member lists.</summary>
