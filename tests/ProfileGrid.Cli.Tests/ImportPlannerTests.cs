@@ -338,6 +338,11 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Equal("-12", ImportPlanner.WithoutZeroFraction("-12.00"));
         Assert.Equal(".0", ImportPlanner.WithoutZeroFraction(".0"));
         Assert.Equal("12.", ImportPlanner.WithoutZeroFraction("12."));
+        Assert.Equal("0", ImportPlanner.WithoutZeroFraction("0.0"));
+
+        // pandas writes no leading zeros: "007.0" is a code as typed, and stays one apart from customer 7.
+        Assert.Equal("007.0", ImportPlanner.WithoutZeroFraction("007.0"));
+        Assert.Equal("-07.0", ImportPlanner.WithoutZeroFraction("-07.0"));
     }
 
     [Fact]

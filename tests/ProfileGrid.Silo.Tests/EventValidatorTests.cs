@@ -432,12 +432,28 @@ public class EventValidatorTests
     [InlineData("-1.00")]
     [InlineData("1,5")]
     [InlineData("abc")]
+    [InlineData("10000000.0000000000000000000001")] // over the limit by less than a decimal keeps: it would round to the limit
+    [InlineData("0.00000000000000000000000000001")] // past a decimal's 28 places: it would round to 0
     public void Prices_must_be_non_negative_decimal_strings(string price)
     {
         var wire = Purchase();
         wire.Purchase.Lines[0].UnitPrice = price;
 
         Assert.Equal("events[3].purchase.lines[0].unit_price", Rejection(wire).Field);
+    }
+
+    [Theory]
+    [InlineData("10000000", "10000000")]
+    [InlineData("10000000.000000000000000000000", "10000000")]
+    [InlineData("19.990000000000000000000000000000000", "19.99")]
+    [InlineData("0.0000000000000000000000000001", "0.0000000000000000000000000001")]
+    public void Prices_that_a_decimal_holds_exactly_pass_whatever_their_trailing_zeros(string price, string expected)
+    {
+        var wire = Purchase();
+        wire.Purchase.Lines[0].UnitPrice = price;
+
+        Assert.True(_validator.TryValidate(wire, "shop", "events[3]", out var validated, out var error), error?.ToString());
+        Assert.Equal(decimal.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), validated!.Purchase!.Lines[0].UnitPrice);
     }
 
     [Fact]

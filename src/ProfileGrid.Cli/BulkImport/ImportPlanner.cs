@@ -740,9 +740,11 @@ public sealed class ImportPlanner
             return id;
         }
 
+        // Only as pandas writes a number: no leading zeros ("007.0" is a code someone typed, not the float of 7).
         var whole = id.AsSpan(0, dot);
         var digits = whole[0] == '-' ? whole[1..] : whole;
-        return !digits.IsEmpty && !digits.ContainsAnyExceptInRange('0', '9') ? whole.ToString() : id;
+        var asPandasWrites = !digits.IsEmpty && !digits.ContainsAnyExceptInRange('0', '9') && (digits[0] != '0' || digits.Length == 1);
+        return asPandasWrites ? whole.ToString() : id;
     }
 
     private static string Code(string? value, bool upper)

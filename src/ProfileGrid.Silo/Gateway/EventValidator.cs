@@ -970,6 +970,14 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
                 return null;
             }
 
+            // A decimal keeps 28 or 29 significant digits and rounds the rest away, which would let a value just over the
+            // limit ("10000000.0000000000000000000001") pass as the limit itself.
+            if (value.IndexOf('.') is var dot and >= 0 && value.AsSpan(dot + 1).TrimEnd('0').Length > amount.Scale)
+            {
+                Fail(field, $"'{Truncate(value)}' has more digits than an amount keeps (28 significant digits)");
+                return null;
+            }
+
             if (amount > max)
             {
                 Fail(field, $"{amount} exceeds the limit of {max}");
