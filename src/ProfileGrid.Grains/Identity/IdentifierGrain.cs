@@ -47,6 +47,8 @@ public sealed partial class IdentifierGrain(
     private const int MaxShared = 20;
     private const string CarryOutReminder = "merge-carry-out";
 
+    // Registered by this activation (the reminder itself when the grain holds its own, GrainReminders).
+    private bool _reminderRegistered;
     private IGrainReminder? _reminder;
 
     public async Task<bool> EraseAsync(string[] userIds)
@@ -285,7 +287,7 @@ public sealed partial class IdentifierGrain(
 
     private async Task RegisterReminderAsync(string tenant)
     {
-        if (_reminder is not null)
+        if (_reminderRegistered)
         {
             return; // registered by this activation already (a login's link, then its merge): one reminder-table call
         }
@@ -296,7 +298,8 @@ public sealed partial class IdentifierGrain(
             var every = identity.Value.MergeRetryInterval < reminders.Value.MinimumReminderPeriod
                 ? reminders.Value.MinimumReminderPeriod
                 : identity.Value.MergeRetryInterval;
-            _reminder = await this.RegisterOrUpdateReminder(CarryOutReminder, every, every);
+            _reminder = await GrainReminders.RegisterOrUpdateAsync(this, CarryOutReminder, every, every);
+            _reminderRegistered = true;
         }
         catch (Exception ex)
         {
@@ -362,17 +365,14 @@ public sealed partial class IdentifierGrain(
     {
         try
         {
-            if ((_reminder ?? await this.GetReminder(CarryOutReminder)) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
+            await GrainReminders.UnregisterAsync(this, CarryOutReminder, _reminder);
         }
         catch (Exception ex)
         {
             LogReminderFailed(ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant, ex); // it fires again and finds nothing pending
         }
 
-        _reminder = null;
+        (_reminder, _reminderRegistered) = (null, false);
     }
 
     /// <summary>

@@ -77,7 +77,7 @@ public sealed partial class TenantPrivacyGrain(
         await WriteAsync();
         try
         {
-            await this.RegisterOrUpdateReminder(ResumeReminder, ResumeAfter, ResumeAfter);
+            await GrainReminders.RegisterOrUpdateAsync(this, ResumeReminder, ResumeAfter, ResumeAfter);
         }
         catch (Exception ex)
         {
@@ -131,10 +131,7 @@ public sealed partial class TenantPrivacyGrain(
 
         if (state.State.Pending.Count == 0)
         {
-            if (await this.GetReminder(ResumeReminder) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
+            await GrainReminders.UnregisterAsync(this, ResumeReminder);
 
             return;
         }

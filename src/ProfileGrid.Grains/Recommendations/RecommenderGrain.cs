@@ -183,12 +183,12 @@ public sealed partial class RecommenderGrain(
         {
             // Registering again would restart the schedule: keep a reminder that exists with this period.
             if (ServiceProvider.GetService<IReminderTable>() is { } table
-                && await table.ReadRow(this.GetGrainId(), RetrainReminder) is { } entry && entry.Period == period)
+                && await GrainReminders.ReadAsync(this, table, RetrainReminder) is { } entry && entry.Period == period)
             {
                 return;
             }
 
-            await this.RegisterOrUpdateReminder(RetrainReminder, period, period);
+            await GrainReminders.RegisterOrUpdateAsync(this, RetrainReminder, period, period);
         }
         catch (Exception ex)
         {

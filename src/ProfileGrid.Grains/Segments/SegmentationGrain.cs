@@ -268,7 +268,7 @@ public sealed partial class SegmentationGrain(
 
         try
         {
-            await this.RegisterOrUpdateReminder(RetrainReminder, period, period);
+            await GrainReminders.RegisterOrUpdateAsync(this, RetrainReminder, period, period);
             LogScheduled(Tenant, period);
             return true;
         }
@@ -297,11 +297,11 @@ public sealed partial class SegmentationGrain(
         {
             if (ServiceProvider.GetService<IReminderTable>() is { } table)
             {
-                var entry = await table.ReadRow(this.GetGrainId(), RetrainReminder);
+                var entry = await GrainReminders.ReadAsync(this, table, RetrainReminder);
                 return entry is null ? (false, null) : (true, entry.Period);
             }
 
-            return (await this.GetReminder(RetrainReminder) is not null, null);
+            return (await GrainReminders.ExistsAsync(this, RetrainReminder), null);
         }
         catch (Exception ex)
         {
