@@ -1,5 +1,6 @@
 using System.Globalization;
 using ProfileGrid.Contracts.V1;
+using ProfileGrid.Domain;
 using WireEvent = ProfileGrid.Contracts.V1.Event;
 
 namespace ProfileGrid.Silo.Tests;
@@ -64,6 +65,44 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
         Assert.Equal(1, list.Conversions);
         Assert.Equal(3, feedback.MostIgnored.Count);  // the three items shown and not clicked
         Assert.DoesNotContain(feedback.MostIgnored, i => i.ItemId == clicked);
+    }
+
+    /// <summary>
+    /// probe51: impressions quoting a real list's id with its experiment number made up were accepted, and 20 of them
+    /// pushed the user's real experiment out of the profile (it keeps the latest 20), and out of the experiment's results.
+    /// </summary>
+    [Fact]
+    public async Task Feedback_tagged_with_an_experiment_or_variant_the_tenant_does_not_have_is_refused_naming_the_field()
+    {
+        var tenant = $"feedback-tags-{Guid.NewGuid().ToString("N")[..8]}";
+        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Channel);
+        var created = await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") });
+        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
+        var list = "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00";
+        var now = DateTimeOffset.UtcNow;
+
+        var request = new IngestEventsRequest { Tenant = tenant };
+        request.Events.Add(Impression("alice", "real", now.AddMinutes(-30), list + ExperimentTag.Of(created.Number, 1, "alice"), ["p-1", "p-2"]));
+        for (var i = 0; i < 25; i++)
+        {
+            request.Events.Add(Impression("alice", $"made-up-{i}", now.AddMinutes(-29 + i), list + ExperimentTag.Of(200 + i, 0, "alice"), ["p-1"]));
+        }
+
+        request.Events.Add(Click("alice", "no-such-variant", now.AddMinutes(-2), list + ExperimentTag.Of(created.Number, 7, "alice"), "p-1"));
+        request.Events.Add(Impression("alice", "own-list", now.AddMinutes(-1), "shop-list-x", ["p-3"]));
+        var answer = await Silo.Client.IngestEventsAsync(request);
+
+        Assert.Equal(2, answer.Accepted);
+        Assert.Equal(Enumerable.Range(1, 26).Select(i => $"events[{i}].feedback.recommendation_id"), answer.Rejected.Select(r => r.Field));
+        Assert.Contains("experiment number 200", answer.Rejected[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("variant 7 of experiment 'home-test'", answer.Rejected[^1].Reason, StringComparison.Ordinal);
+
+        var profile = await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "alice" }).ResponseAsync,
+            p => p.Feedback?.Impressions == 2,
+            "alice's two impressions applied");
+        var outcome = Assert.Single(profile.Feedback.Experiments);
+        Assert.Equal((created.Number, 1, 1L), (outcome.ExperimentNumber, outcome.VariantIndex, outcome.Impressions));
     }
 
     [Fact]

@@ -25,7 +25,8 @@ public sealed partial class ProfileGatewayService(
     ILogger<ProfileGatewayService> logger,
     ProfileGrid.Grains.ProfileGridMetrics metrics,
     IdentityResolver identity,
-    ProfileGrid.Grains.Privacy.UserErasure erasure) : ProfileGateway.ProfileGatewayBase
+    ProfileGrid.Grains.Privacy.UserErasure erasure,
+    ExperimentTagCheck experimentTags) : ProfileGateway.ProfileGatewayBase
 {
     public const int MaxProfilesPerRequest = 100;
 
@@ -74,7 +75,15 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            if (!seenIds.Add((validated!.Tenant, validated.UserId, validated.EventId)))
+            if (validated!.Feedback is { } feedback && await experimentTags.RefusalAsync(validated.Tenant, feedback.RecommendationId) is { } untagged)
+            {
+                response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = $"events[{index}].feedback.recommendation_id", Reason = untagged });
+                metrics.Rejected(RejectionCodes.InvalidValue);
+                RejectedStat(validated.Tenant, RejectionCodes.InvalidValue);
+                continue;
+            }
+
+            if (!seenIds.Add((validated.Tenant, validated.UserId, validated.EventId)))
             {
                 response.Duplicates++;
                 stats.For(validated.Tenant)?.Rejected(RejectionCodes.DuplicateInBatch);

@@ -42,6 +42,7 @@ public static class GatewayHostingExtensions
             ? new StreamEventSink(sp.GetRequiredService<IClusterClient>())
             : new LogEventSink(sp.GetRequiredService<IClusterClient>(), sp.GetRequiredService<IOptions<IngestOptions>>()));
         services.AddSingleton<SegmentLookup>();
+        services.AddSingleton<ExperimentTagCheck>();
         services.AddSingleton<SiloReadiness>();
         services.AddHealthChecks().AddCheck<SiloReadiness>("silo");
         services.AddGrpcHealthChecks(o => o.Services.Map(string.Empty, c => !c.Tags.Contains(TelemetryExtensions.DetailTag)));
