@@ -69,40 +69,48 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
 
     /// <summary>
     /// probe51: impressions quoting a real list's id with its experiment number made up were accepted, and 20 of them
-    /// pushed the user's real experiment out of the profile (it keeps the latest 20), and out of the experiment's results.
+    /// pushed the user's real experiment out of the profile (it keeps the latest 20), and out of the experiment's results;
+    /// and a list's id with the other variant's tag, arriving first, moved the user into that variant.
     /// </summary>
     [Fact]
-    public async Task Feedback_tagged_with_an_experiment_or_variant_the_tenant_does_not_have_is_refused_naming_the_field()
+    public async Task Feedback_tagged_with_an_experiment_or_variant_that_never_served_the_user_is_refused_naming_the_field()
     {
-        var tenant = $"feedback-tags-{Guid.NewGuid().ToString("N")[..8]}";
+        var tenant = await ShopScenario.FeedAsync(Silo, "feedback-tags");
         var experiments = new ExperimentService.ExperimentServiceClient(Silo.Channel);
-        var created = await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") });
+        var number = (await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") })).Number;
         await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
-        var list = "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00";
+        var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4, Slot = "home" });
+        Assert.Equal("home-test", served.ExperimentId);
+        var assigned = served.Variant == "control" ? 0 : 1;
+        var list = served.RecommendationId[..served.RecommendationId.LastIndexOf("-x", StringComparison.Ordinal)];
+        var shown = served.Items.Select(i => i.ItemId).ToArray();
         var now = DateTimeOffset.UtcNow;
 
         var request = new IngestEventsRequest { Tenant = tenant };
-        request.Events.Add(Impression("alice", "real", now.AddMinutes(-30), list + ExperimentTag.Of(created.Number, 1, "alice"), ["p-1", "p-2"]));
+        request.Events.Add(Impression("alice", "other-variant", now.AddMinutes(-20), list + ExperimentTag.Of(number, 1 - assigned, "alice"), shown));
         for (var i = 0; i < 25; i++)
         {
-            request.Events.Add(Impression("alice", $"made-up-{i}", now.AddMinutes(-29 + i), list + ExperimentTag.Of(200 + i, 0, "alice"), ["p-1"]));
+            request.Events.Add(Impression("alice", $"made-up-{i}", now.AddMinutes(-19 + i / 5.0), list + ExperimentTag.Of(200 + i, 0, "alice"), shown));
         }
 
-        request.Events.Add(Click("alice", "no-such-variant", now.AddMinutes(-2), list + ExperimentTag.Of(created.Number, 7, "alice"), "p-1"));
-        request.Events.Add(Impression("alice", "own-list", now.AddMinutes(-1), "shop-list-x", ["p-3"]));
+        request.Events.Add(Click("alice", "no-such-variant", now.AddMinutes(-12), list + ExperimentTag.Of(number, 7, "alice"), shown[0]));
+        request.Events.Add(Impression("alice", "served", now.AddMinutes(-30), served.RecommendationId, shown));
+        request.Events.Add(Impression("alice", "bobs-list", now.AddMinutes(-11), list + ExperimentTag.Of(number, 1 - assigned, "bob"), shown)); // someone else's: the profile sets it aside
+        request.Events.Add(Impression("alice", "own-list", now.AddMinutes(-10), "shop-list-x", shown));
         var answer = await Silo.Client.IngestEventsAsync(request);
 
-        Assert.Equal(2, answer.Accepted);
-        Assert.Equal(Enumerable.Range(1, 26).Select(i => $"events[{i}].feedback.recommendation_id"), answer.Rejected.Select(r => r.Field));
-        Assert.Contains("experiment number 200", answer.Rejected[0].Reason, StringComparison.Ordinal);
+        Assert.Equal(3, answer.Accepted);
+        Assert.Equal(Enumerable.Range(0, 27).Select(i => $"events[{i}].feedback.recommendation_id"), answer.Rejected.Select(r => r.Field));
+        Assert.Contains($"serves this user variant {assigned}", answer.Rejected[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("experiment number 200", answer.Rejected[1].Reason, StringComparison.Ordinal);
         Assert.Contains("variant 7 of experiment 'home-test'", answer.Rejected[^1].Reason, StringComparison.Ordinal);
 
         var profile = await SegmentScenario.PollAsync(
             () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "alice" }).ResponseAsync,
-            p => p.Feedback?.Impressions == 2,
-            "alice's two impressions applied");
+            p => p.Feedback?.Impressions == 3,
+            "alice's three impressions applied");
         var outcome = Assert.Single(profile.Feedback.Experiments);
-        Assert.Equal((created.Number, 1, 1L), (outcome.ExperimentNumber, outcome.VariantIndex, outcome.Impressions));
+        Assert.Equal((number, assigned, 1L), (outcome.ExperimentNumber, outcome.VariantIndex, outcome.Impressions));
     }
 
     [Fact]

@@ -22,10 +22,13 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
 
     private readonly ConcurrentDictionary<string, (ExperimentSet Set, DateTimeOffset ReadAt)> _sets = new(StringComparer.Ordinal);
 
-    /// <summary>Why feedback quoting <paramref name="recommendationId"/> cannot be taken, or null when it can (untagged ids included).</summary>
-    public async ValueTask<string?> RefusalAsync(string tenant, string recommendationId)
+    /// <summary>
+    /// Why feedback of <paramref name="userId"/> (and the visitor <paramref name="anonymousId"/>) quoting
+    /// <paramref name="recommendationId"/> cannot be taken, or null when it can (untagged ids included).
+    /// </summary>
+    public async ValueTask<string?> RefusalAsync(string tenant, string recommendationId, string userId, string? anonymousId)
     {
-        if (!ExperimentTag.TryParse(recommendationId, out var number, out var variant))
+        if (!ExperimentTag.TryParse(recommendationId, out var number, out var variant, out var userCheck))
         {
             return null;
         }
@@ -48,10 +51,41 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
             return $"is tagged with experiment number {number} ('-x{number}v{variant}'), which this tenant does not have: not a list Recommend served";
         }
 
-        return variant < experiment.Variants.Count
-            ? null
-            : $"is tagged with variant {variant} of experiment '{experiment.Id}' (number {number}), which has {experiment.Variants.Count} variants: not a list Recommend served";
+        if (variant >= experiment.Variants.Count)
+        {
+            return $"is tagged with variant {variant} of experiment '{experiment.Id}' (number {number}), which has {experiment.Variants.Count} variants: not a list Recommend served";
+        }
+
+        // A list served to this user (its user check is theirs) carries the variant assignment gives them, which never
+        // changes once an experiment has started. Another variant's tag was forged, and a profile counted the user under
+        // whichever variant arrived first (probe51). A list served to someone else is left to the profile, which counts it
+        // in no experiment.
+        var servedFor = ServedFor(userCheck, userId, anonymousId);
+        if (servedFor is not null && Assignment.VariantOf(experiment, tenant, servedFor) is var assigned && assigned != variant)
+        {
+            return $"is tagged with variant {variant} of experiment '{experiment.Id}', but that experiment serves this user variant {assigned}: not a list Recommend served them";
+        }
+
+        return null;
     }
+
+    /// <summary>The user (the event's, or its visitor's) whose user check the tag carries; null for a tag without one, or someone else's.</summary>
+    private static string? ServedFor(int? userCheck, string userId, string? anonymousId)
+    {
+        if (userCheck is not { } check)
+        {
+            return null;
+        }
+
+        if (ExperimentTag.UserCheck(userId) == check)
+        {
+            return userId;
+        }
+
+        return anonymousId is not null && ExperimentTag.UserCheck(AnonymousPrefix + anonymousId) == check ? AnonymousPrefix + anonymousId : null;
+    }
+
+    private const string AnonymousPrefix = "anon:";
 
     private async ValueTask<ExperimentSet?> SetAsync(string tenant, TimeSpan maxAge)
     {

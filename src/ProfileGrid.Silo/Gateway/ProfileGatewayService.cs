@@ -75,7 +75,7 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            if (validated!.Feedback is { } feedback && await experimentTags.RefusalAsync(validated.Tenant, feedback.RecommendationId) is { } untagged)
+            if (validated!.Feedback is { } feedback && await experimentTags.RefusalAsync(validated.Tenant, feedback.RecommendationId, validated.UserId, validated.AnonymousId) is { } untagged)
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = $"events[{index}].feedback.recommendation_id", Reason = untagged });
                 metrics.Rejected(RejectionCodes.InvalidValue);
