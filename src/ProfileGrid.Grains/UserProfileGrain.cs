@@ -1843,7 +1843,23 @@ public sealed partial class UserProfileGrain(
         }
 
         var before = StatsMark();
-        var result = ProfileUpdater.Apply(EnsureIdentity(), MemberEventIds.Qualified(fromUserId, events.Events), _options, clock.GetUtcNow());
+        var buffer = stats.For(EnsureIdentity().Tenant);
+        EventTally? counted = null, applied = null;
+        if (buffer is not null && events.Events.Count > 0)
+        {
+            // What the visitor counted of this history when it applied it (all but its own repeats), against what this
+            // profile applies of it (not what it had already, such as the same order reported by the CRM).
+            counted = new EventTally();
+            applied = new EventTally();
+            ProfileUpdater.Apply(new UserProfile { Tenant = Profile.Tenant, UserId = fromUserId, CreatedAt = Profile.CreatedAt }, events.Events, _options, clock.GetUtcNow(), counted);
+        }
+
+        var result = ProfileUpdater.Apply(Profile, MemberEventIds.Qualified(fromUserId, events.Events), _options, clock.GetUtcNow(), applied);
+        if (counted is not null)
+        {
+            buffer!.MergeDeduplicated(counted, applied!);
+        }
+
         State.Absorbed[fromUserId] = end;
         StatsChanged(before);
         StateChanged();

@@ -90,6 +90,31 @@ public sealed class TenantStatsBuffer(string tenant)
         }
     }
 
+    /// <summary>
+    /// A merge brought a visitor's history into a person who already had some of it (the same order reported by the web
+    /// and the CRM): the visitor counted those events when it applied them (<paramref name="counted"/>), the person
+    /// applied only <paramref name="applied"/>, so the rest would be counted twice for one person's profile.
+    /// </summary>
+    public void MergeDeduplicated(EventTally counted, EventTally applied)
+    {
+        if (counted.Count == applied.Count)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var p = _pending;
+            p.Any = true;
+            p.Applied -= counted.Count - applied.Count;
+            p.Duplicates += counted.Count - applied.Count;
+            var kinds = p.ByKind ??= new long[KindCount];
+            var sources = p.BySource ??= new long[SourceCount];
+            counted.SubtractFrom(kinds, sources);
+            applied.AddTo(kinds, sources);
+        }
+    }
+
     /// <summary>A profile changed without events (attributes, preferences): only its distributions may move.</summary>
     public void ProfileChanged(in ProfileStatsMark before, in ProfileStatsMark after)
     {
@@ -443,6 +468,22 @@ public sealed class EventTally : IEventTally
         _kinds[Math.Clamp((int)applied.Kind, 0, _kinds.Length - 1)]++;
         _sources[Math.Clamp((int)applied.Source, 0, _sources.Length - 1)]++;
         _count++;
+    }
+
+    /// <summary>Events tallied.</summary>
+    public int Count => _count;
+
+    internal void SubtractFrom(long[] kinds, long[] sources)
+    {
+        for (var i = 0; i < Math.Min(kinds.Length, _kinds.Length); i++)
+        {
+            kinds[i] -= _kinds[i];
+        }
+
+        for (var i = 0; i < Math.Min(sources.Length, _sources.Length); i++)
+        {
+            sources[i] -= _sources[i];
+        }
     }
 
     internal void AddTo(long[] kinds, long[] sources)

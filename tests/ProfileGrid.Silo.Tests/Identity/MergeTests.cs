@@ -75,6 +75,50 @@ public class MergeTests(IdentitySiloFixture fixture)
     }
 
     /// <summary>
+    /// probe51: an order the person's CRM sent and the visitor sent from the web too is one purchase in the person's
+    /// profile after the login, and was two in the tenant's stats (each side had counted it when it applied it).
+    /// </summary>
+    [Fact]
+    public async Task An_order_both_the_person_and_the_visitor_reported_counts_once_in_the_stats_after_the_login()
+    {
+        var tenant = NewId("ids-");
+        var (user, anonymous) = (NewId("u-"), NewId("v-"));
+        var at = DateTimeOffset.UtcNow.AddDays(-1);
+        var fromCrm = Event("crm-order", "purchase", user, null, at, source: "crm");
+        var fromWeb = Event("web-order", "purchase", null, anonymous, at.AddMinutes(1));
+        fromWeb.Purchase.OrderId = fromCrm.Purchase.OrderId;
+        await IngestAsync(Silo, tenant, [fromCrm, fromWeb]);
+        await WaitForAsync(Silo, tenant, user, 1);
+        await WaitForAsync(Silo, tenant, "anon:" + anonymous, 1);
+
+        await IngestAsync(Silo, tenant, [Event("login", "identify", user, anonymous, at.AddMinutes(2))]);
+        await MergedIdentityAsync(Silo, tenant, user);
+        var person = await WaitForAsync(Silo, tenant, user, 2);
+        Assert.Equal(1, person.Behavior.Orders);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        (long Count, long Purchases, long Applied) seen = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var answer = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/stats");
+            if (answer.IsSuccessStatusCode)
+            {
+                using var stats = JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+                var profiles = stats.RootElement.GetProperty("profiles");
+                seen = (profiles.GetProperty("count").GetInt64(), profiles.GetProperty("eventsByType").GetProperty("purchase").GetInt64(), profiles.GetProperty("eventsApplied").GetInt64());
+                if (seen == (1, 1, 2))
+                {
+                    break;
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal((1L, 1L, 2L), seen);
+    }
+
+    /// <summary>
     /// Event ids are unique per user, not per tenant: an app numbering its events per device and a shop numbering its
     /// orders both send "1". A merge, a member's later event and an unmerge's rebuild all keep both.
     /// </summary>
