@@ -115,6 +115,14 @@ try
     }
 
     await silo.WaitForExitAsync(stopping.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+    if (silo.HasExited && !stopping.IsCancellationRequested)
+    {
+        // Nobody asked it to stop (a crash, an out-of-memory kill, kill -9): say so, and fail, rather than close quietly.
+        var how = silo.ExitCode > 128 ? $"exit code {silo.ExitCode}: killed by signal {silo.ExitCode - 128}" : $"exit code {silo.ExitCode}";
+        Console.Error.WriteLine($"The silo stopped on its own ({how}); the grid is down. Its log is above. Run ./run.sh again to start it: "
+            + "what was acknowledged is kept, and events not yet applied are replayed from the log.");
+        return silo.ExitCode == 0 ? 1 : silo.ExitCode;
+    }
 }
 finally
 {
