@@ -45,6 +45,13 @@ public sealed partial class ReminderRelayGrain(
         {
             await this.UnregisterReminder(reminder);
         }
+
+        if (state.State.Target is not null && (await this.GetReminders()).Count == 0)
+        {
+            // Nothing left to relay: the target's id (a user's identifier, say) is not kept beyond its reminders.
+            await state.ClearStateAsync();
+            state.State = new ReminderRelayState();
+        }
     }
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)

@@ -47,12 +47,17 @@ public sealed class MergePushesTests : InterruptedLoginTestBase
         try
         {
             var identifier = Client.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, visitor)).ToString());
-            Assert.Equal(ClaimOutcome.Merged, await identifier.ClaimAsync(new IdentityClaim(tenant, IdentifierKinds.Anonymous, visitor, user, "login-1", "web", Start.AddMinutes(4))));
+            var login = new IdentityClaim(tenant, IdentifierKinds.Anonymous, visitor, user, "login-1", "web", Start.AddMinutes(4));
+            Assert.Equal(ClaimOutcome.Merged, await identifier.ClaimAsync(login));
             await WaitForAsync(tenant, user, v => v.EventsApplied == 3, "the visitor's history never joined the user");
 
             // Past the shards' write interval (a second here): their writes are under way and held.
             await Task.Delay(TimeSpan.FromSeconds(2.5));
             Assert.Equal(1, (await partition.GetStatusAsync()).MergesPending);
+
+            // The identifier waits for the shards off its turn: the user's next requests, which claim it again, are not
+            // held up by a shard's write (a large shard writes every 25 s, past a call's time-out).
+            Assert.Equal(ClaimOutcome.AlreadyLinked, await identifier.ClaimAsync(login).WaitAsync(TimeSpan.FromSeconds(5)));
         }
         finally
         {

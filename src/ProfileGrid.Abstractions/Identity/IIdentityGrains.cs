@@ -176,6 +176,12 @@ public interface IIdentifierGrain : IGrainWithStringKey
     Task<bool> ResumeMergeAsync(string mergeId);
 
     /// <summary>
+    /// The merge <paramref name="mergeId"/>, carried out by this activation, has its pushes stored: it is no longer
+    /// pending here nor at its log partition. Called by the grain itself, after waiting off its turn.
+    /// </summary>
+    Task SettleAsync(string mergeId);
+
+    /// <summary>
     /// Erasure (docs/privacy.md): forgets the identifier when one of <paramref name="userIds"/> owns it (its stored record
     /// deleted), else drops their names from what it keeps about others. Answers whether the record was deleted.
     /// </summary>

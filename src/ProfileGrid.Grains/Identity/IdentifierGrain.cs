@@ -59,6 +59,7 @@ public sealed partial class IdentifierGrain(
             var wasPending = state.State.Pending;
             await state.ClearStateAsync();
             state.State = new IdentifierState();
+            await ForgetReminderAsync(); // a relay that held it forgets this identifier too
             if (wasPending is not null)
             {
                 await NoteSettledAsync(wasPending);
@@ -375,42 +376,36 @@ public sealed partial class IdentifierGrain(
         (_reminder, _reminderRegistered) = (null, false);
     }
 
-    /// <summary>
-    /// Decides and carries out the merge in this turn (a caller that is itself off the request path); the wait for its
-    /// pushes to be stored is left to this grain's next turn, so that the claim is not held up by a shard's write.
-    /// </summary>
+    /// <summary>Decides and carries out the merge in this turn (a caller that is itself off the request path).</summary>
     private async Task<ClaimOutcome> MergeAsync(IdentityClaim claim, string identifier, string rule, string from, string into)
     {
         var record = NewRecord(claim, identifier, rule, from, into);
         await WritePendingAsync(record);
-        return await CarryOutAsync(record, settleNow: false) ? ClaimOutcome.Merged : ClaimOutcome.Conflict;
+        return await CarryOutAsync(record) ? ClaimOutcome.Merged : ClaimOutcome.Conflict;
     }
 
+    // Merges this activation carried out whose pushes are awaited, off the grain's turn, before they are settled.
+    private readonly Dictionary<string, MergeRecord> _settling = new(StringComparer.Ordinal);
+
     /// <summary>
-    /// Carries out the merge (again, after a crash: the identity finds it done) and settles it once both profiles' pushes
-    /// are stored: the person's profile with the visitor's history in it, and the visitor's leaving its shards. Until then
-    /// the merge stays pending, in this grain's state and at the visitor's log partition, so a kill before the shards
-    /// write has the partition resume it, which wakes both profiles, which push again on activation.
-    /// With <paramref name="settleNow"/> false a merge carried out stays pending and this grain's next turn settles it.
+    /// Carries out the merge (again, after a crash: the identity finds it done), then settles it once both profiles'
+    /// pushes are stored: the person's profile with the visitor's history in it, and the visitor's leaving its shards.
+    /// Until then the merge stays pending, in this grain's state and at the visitor's log partition, so a kill before the
+    /// shards write has the partition resume it, which wakes both profiles, which push again on activation. The wait runs
+    /// off this grain's turn (a large shard writes every 25 s): claims of the identifier meanwhile find the merge made.
     /// </summary>
-    private async Task<bool> CarryOutAsync(MergeRecord record, bool settleNow = true)
+    private async Task<bool> CarryOutAsync(MergeRecord record)
     {
+        if (_settling.ContainsKey(record.MergeId))
+        {
+            return true; // carried out; settled once its pushes are stored
+        }
+
         var done = await Identity(record.Tenant, record.Into).AbsorbAsync(record);
-        if (done is not null && !settleNow)
-        {
-            this.AsReference<IIdentifierGrain>().EnsureMergedAsync().Ignore();
-            return true;
-        }
-
-        if (done is not null)
-        {
-            await MergePushesWrittenAsync(record);
-        }
-
-        state.State.Pending = null;
         if (done is null)
         {
             // Refused by the rules (a profile already merged elsewhere, or with profiles of its own merged into it).
+            state.State.Pending = null;
             LogMergeRefused(record.Tenant, record.From, record.Into, record.Rule);
             if (record.Rule == MergeRules.Login && state.State.Owner is not null && record.Identifier.StartsWith(IdentifierKinds.Anonymous + ":", StringComparison.Ordinal))
             {
@@ -431,11 +426,43 @@ public sealed partial class IdentifierGrain(
             await Identity(record.Tenant, record.From).NoteAsync(record.Identifier, done.MergeId, null);
         }
 
-        await state.WriteStateAsync();
-        await ForgetReminderAsync();
-        await NoteSettledAsync(record);
         LogMerged(record.Tenant, done.MergeId, record.From, record.Into, record.Rule);
+        _settling[record.MergeId] = record;
+        _ = SettleWhenPushedAsync(record);
         return true;
+    }
+
+    /// <summary>Waits for the merge's pushes to be stored, then has this grain settle it in a turn of its own; never throws.</summary>
+    private async Task SettleWhenPushedAsync(MergeRecord record)
+    {
+        await MergePushesWrittenAsync(record);
+        try
+        {
+            await this.AsReference<IIdentifierGrain>().SettleAsync(record.MergeId);
+        }
+        catch (Exception ex)
+        {
+            // Still pending where it was stored: the reminder, the next claim or the partition carries it out again.
+            _settling.Remove(record.MergeId);
+            LogCarryOutFailed(record.Tenant, record.MergeId, ex);
+        }
+    }
+
+    public async Task SettleAsync(string mergeId)
+    {
+        if (!_settling.Remove(mergeId, out var record))
+        {
+            return;
+        }
+
+        if (state.State.Pending?.MergeId == mergeId)
+        {
+            state.State.Pending = null;
+            await WriteOrStartOverAsync();
+            await ForgetReminderAsync();
+        }
+
+        await NoteSettledAsync(record);
     }
 
     private async Task MergePushesWrittenAsync(MergeRecord record)

@@ -10,17 +10,19 @@ namespace ProfileGrid.Silo.Gateway;
 /// refused when the tenant has no experiment of that number, or that experiment no such variant: Recommend never served
 /// such a list, and a profile counted it as an experiment all the same, where up to 20 of them pushed the user's real
 /// experiments out (<c>ExperimentsKept</c>; probe51). Each silo keeps the tenants' experiment sets it was asked about,
-/// read again after a few seconds and on a number it does not know (an experiment created through another silo); when
-/// they cannot be read, feedback is taken as it comes.
+/// read again after a few seconds and on a number past the last it knows (an experiment created through another silo;
+/// numbers are never reused); when they cannot be read (within 2 s), feedback is taken as it comes for 5 s.
 /// </summary>
 public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvider clock, ILogger<ExperimentTagCheck> logger)
 {
     private static readonly TimeSpan FreshFor = TimeSpan.FromSeconds(5);
 
-    // A miss reads the set again at most this often, so a stream of made-up numbers costs no grain call per event.
-    private static readonly TimeSpan MissRereadAfter = TimeSpan.FromMilliseconds(500);
+    // A read that failed is not tried again for this long (the events meanwhile are taken), and none waits longer than ReadTimeout.
+    private static readonly TimeSpan FailedFor = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<string, (ExperimentSet Set, DateTimeOffset ReadAt)> _sets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _failedAt = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Why feedback of <paramref name="userId"/> (and the visitor <paramref name="anonymousId"/>) quoting
@@ -35,9 +37,10 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
 
         var set = await SetAsync(tenant, FreshFor);
         var experiment = set?.Experiments.FirstOrDefault(e => e.Number == number);
-        if (set is not null && experiment is null)
+        if (set is not null && experiment is null && number >= set.NextNumber)
         {
-            set = await SetAsync(tenant, MissRereadAfter);
+            // Perhaps created since, through another silo (a number below NextNumber that is missing never existed).
+            set = await SetAsync(tenant, TimeSpan.Zero);
             experiment = set?.Experiments.FirstOrDefault(e => e.Number == number);
         }
 
@@ -60,29 +63,32 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
         // changes once an experiment has started. Another variant's tag was forged, and a profile counted the user under
         // whichever variant arrived first (probe51). A list served to someone else is left to the profile, which counts it
         // in no experiment.
-        var servedFor = ServedFor(userCheck, userId, anonymousId);
-        if (servedFor is not null && Assignment.VariantOf(experiment, tenant, servedFor) is var assigned && assigned != variant)
+        var servedFor = ServedFor(userCheck, userId, anonymousId).ToList();
+        if (servedFor.Count > 0 && !servedFor.Any(user => Assignment.VariantOf(experiment, tenant, user) == variant))
         {
-            return $"is tagged with variant {variant} of experiment '{experiment.Id}', but that experiment serves this user variant {assigned}: not a list Recommend served them";
+            return $"is tagged with variant {variant} of experiment '{experiment.Id}', but that experiment serves this user variant {Assignment.VariantOf(experiment, tenant, servedFor[0])}: not a list Recommend served them";
         }
 
         return null;
     }
 
-    /// <summary>The user (the event's, or its visitor's) whose user check the tag carries; null for a tag without one, or someone else's.</summary>
-    private static string? ServedFor(int? userCheck, string userId, string? anonymousId)
+    /// <summary>The users (the event's, its visitor's) whose user check the tag carries: none for a tag without one, or someone else's.</summary>
+    private static IEnumerable<string> ServedFor(int? userCheck, string userId, string? anonymousId)
     {
         if (userCheck is not { } check)
         {
-            return null;
+            yield break;
         }
 
         if (ExperimentTag.UserCheck(userId) == check)
         {
-            return userId;
+            yield return userId;
         }
 
-        return anonymousId is not null && ExperimentTag.UserCheck(AnonymousPrefix + anonymousId) == check ? AnonymousPrefix + anonymousId : null;
+        if (anonymousId is not null && ExperimentTag.UserCheck(AnonymousPrefix + anonymousId) == check)
+        {
+            yield return AnonymousPrefix + anonymousId;
+        }
     }
 
     private const string AnonymousPrefix = "anon:";
@@ -96,15 +102,23 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
             return known.Set;
         }
 
+        if (_failedAt.TryGetValue(tenant, out var failed) && now - failed < FailedFor)
+        {
+            return known.Set;
+        }
+
         try
         {
-            var changed = await grains.GetGrain<IExperimentsGrain>(tenant).GetIfChangedAsync(known.Set?.Version ?? -1);
+            var changed = await grains.GetGrain<IExperimentsGrain>(tenant).GetIfChangedAsync(known.Set?.Version ?? -1).WaitAsync(ReadTimeout);
             var set = changed ?? known.Set ?? ExperimentSet.Empty;
-            _sets[tenant] = (set, now);
+            // A slower read of an older version never replaces a newer one.
+            _sets.AddOrUpdate(tenant, (set, now), (_, current) => current.Set.Version > set.Version ? current : (set, now));
+            _failedAt.TryRemove(tenant, out _);
             return set;
         }
         catch (Exception ex)
         {
+            _failedAt[tenant] = now;
             LogUnreadable(tenant, ex);
             return known.Set;
         }

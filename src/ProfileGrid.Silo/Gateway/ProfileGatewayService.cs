@@ -75,7 +75,7 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            if (validated!.Feedback is { } feedback && await experimentTags.RefusalAsync(validated.Tenant, feedback.RecommendationId, validated.UserId, validated.AnonymousId) is { } untagged)
+            if (!request.Historical && validated!.Feedback is { } feedback && await experimentTags.RefusalAsync(validated.Tenant, feedback.RecommendationId, validated.UserId, validated.AnonymousId) is { } untagged)
             {
                 response.Rejected.Add(new EventRejection { Index = index, EventId = wire.EventId ?? string.Empty, Field = $"events[{index}].feedback.recommendation_id", Reason = untagged });
                 metrics.Rejected(RejectionCodes.InvalidValue);
@@ -83,7 +83,7 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            if (!seenIds.Add((validated.Tenant, validated.UserId, validated.EventId)))
+            if (!seenIds.Add((validated!.Tenant, validated.UserId, validated.EventId)))
             {
                 response.Duplicates++;
                 stats.For(validated.Tenant)?.Rejected(RejectionCodes.DuplicateInBatch);
