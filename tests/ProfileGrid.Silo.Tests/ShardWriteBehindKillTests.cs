@@ -148,21 +148,24 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
     /// <summary>Runs <paramref name="scenario"/> on a durable silo (it answers the silo it ended with, after restarts) and disposes that.</summary>
     private async Task WithSiloAsync(Func<SiloProcess, Task<SiloProcess>> scenario)
     {
-        var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, "sk" + Guid.NewGuid().ToString("N")[..10], Settings);
+        _current = await SiloProcess.StartDurableAsync(azurite.ConnectionString, "sk" + Guid.NewGuid().ToString("N")[..10], Settings);
         try
         {
-            silo = await scenario(silo);
+            await scenario(_current);
         }
         finally
         {
-            await silo.DisposeAsync();
+            // The silo the scenario got to, also when it failed after a restart (the first one is dead by then).
+            await _current.DisposeAsync();
         }
     }
 
-    private static async Task<SiloProcess> KillAndRestartAsync(SiloProcess silo)
+    private SiloProcess _current = null!;
+
+    private async Task<SiloProcess> KillAndRestartAsync(SiloProcess silo)
     {
         await silo.KillAsync();
-        return await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
+        return _current = await silo.StartAgainAsync(TimeSpan.FromSeconds(60));
     }
 
     private static async Task IngestStreamAsync(SiloProcess silo, SyntheticStream stream)
