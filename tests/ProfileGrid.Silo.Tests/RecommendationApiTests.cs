@@ -281,6 +281,8 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
             Page = new PageView { Url = "/account" },
         });
         Assert.Equal(2, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+        // The merge itself, not only the link: a read of the linked visitor answers as alice from the link alone.
+        await Identity.IdentityWorld.MergedIdentityAsync(Silo, tenant, "alice");
         await SegmentScenario.PollAsync(
             () => Identity.IdentityWorld.TryGetAsync(Silo, tenant, "anon:visitor-1"),
             profile => profile?.UserId == "alice",
