@@ -17,13 +17,19 @@ public static class GrainReminders
     /// <summary>The longest grain id and reminder name (together) a grain holds its own reminder for; a margin under Azurite's 512.</summary>
     public const int MaxOwnKeyLength = 400;
 
+    /// <summary>
+    /// Azure Table's key limit (1 KiB): a grain past <see cref="MaxOwnKeyLength"/> but within this may hold a reminder of its
+    /// own that a release before the relay registered, which its relayed registration and removal take off as well.
+    /// </summary>
+    private const int MaxStoredKeyLength = 1024;
+
     public static bool FitsOwnKey(GrainId grain, string name) => grain.ToString().Length + 1 + name.Length <= MaxOwnKeyLength;
 
     /// <summary>The relay's key for <paramref name="grain"/>: 32 hex digits of SHA-256 of the grain's id.</summary>
     public static string RelayKey(GrainId grain) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(grain.ToString())))[..32];
 
     /// <summary>The grain whose id the reminder is stored under: <paramref name="grain"/>'s own, or its relay's.</summary>
-    public static GrainId Holder(IGrainFactory grains, GrainId grain, string name) =>
+    private static GrainId Holder(IGrainFactory grains, GrainId grain, string name) =>
         FitsOwnKey(grain, name) ? grain : grains.GetGrain<IReminderRelayGrain>(RelayKey(grain)).GetGrainId();
 
     /// <summary>Registers or updates the reminder; answers the grain's own reminder, or null when its relay holds it.</summary>
@@ -35,6 +41,7 @@ public static class GrainReminders
         }
 
         await Relay(grain).RegisterAsync(grain.GetGrainId(), name, dueTime, period);
+        await ForgetOwnFromBeforeTheRelayAsync(grain, name);
         return null;
     }
 
@@ -44,6 +51,7 @@ public static class GrainReminders
         if (!FitsOwnKey(grain.GetGrainId(), name))
         {
             await Relay(grain).UnregisterAsync(name);
+            await ForgetOwnFromBeforeTheRelayAsync(grain, name);
         }
         else if ((known ?? await grain.GetReminder(name)) is { } reminder)
         {
@@ -64,6 +72,26 @@ public static class GrainReminders
         }
 
         return FitsOwnKey(grain.GetGrainId(), name) && await grain.GetReminder(name) is not null;
+    }
+
+    private static async Task ForgetOwnFromBeforeTheRelayAsync(Grain grain, string name)
+    {
+        if (grain.GetGrainId().ToString().Length + 1 + name.Length > MaxStoredKeyLength)
+        {
+            return;
+        }
+
+        try
+        {
+            if (await grain.GetReminder(name) is { } own)
+            {
+                await grain.UnregisterReminder(own);
+            }
+        }
+        catch (Exception)
+        {
+            // The table refused the key (Azurite's limit is 512), so nothing was ever stored under it.
+        }
     }
 
     private static IReminderRelayGrain Relay(Grain grain) => Factory(grain).GetGrain<IReminderRelayGrain>(RelayKey(grain.GetGrainId()));

@@ -184,6 +184,38 @@ public sealed class InterruptedLoginReminderTests : InterruptedLoginTestBase
     }
 
     [Fact]
+    public async Task A_reminder_an_earlier_release_left_under_a_long_identifiers_own_key_goes_with_the_relayed_one()
+    {
+        // 70 'é' (420 characters percent-encoded): past the 400 the relay starts at, within the 512 Azurite took before the
+        // relay existed. A release before it registered such an identifier's reminder under its own key, where the relay
+        // never looked, so it fired every minute for good (review54).
+        var (tenant, visitor, user, _, identifier) = await InterruptedLoginAsync(NewId("v-") + new string('é', 70));
+        var own = identifier.GetGrainId();
+        Assert.False(GrainReminders.FitsOwnKey(own, "merge-carry-out"));
+        Assert.True(own.ToString().Length + "merge-carry-out".Length < 512);
+
+        var reminders = Cluster.Primary is InProcessSiloHandle silo ? silo.SiloHost.Services.GetRequiredService<IReminderTable>() : null;
+        Assert.NotNull(reminders);
+        await reminders.UpsertRow(new ReminderEntry
+        {
+            GrainId = own,
+            ReminderName = "merge-carry-out",
+            StartAt = DateTime.UtcNow.AddHours(1),
+            Period = TimeSpan.FromHours(1),
+        });
+
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 2, "the relayed reminder did not merge the visitor");
+        var relay = Client.GetGrain<IReminderRelayGrain>(GrainReminders.RelayKey(own)).GetGrainId();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await reminders.ReadRows(relay)).Reminders.Count > 0 || (await reminders.ReadRows(own)).Reminders.Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a reminder was left after the merge: "
+                + $"relay {(await reminders.ReadRows(relay)).Reminders.Count}, own key {(await reminders.ReadRows(own)).Reminders.Count}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task A_login_whose_merge_decision_could_not_be_written_is_merged_by_the_reminder()
     {
         // The link is stored, the merge decided, and its write refused (the partition or the store out of reach): the
