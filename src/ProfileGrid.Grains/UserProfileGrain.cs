@@ -519,12 +519,17 @@ public sealed partial class UserProfileGrain(
             return ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), archived: _archiveAnswer);
         }
 
-        // A merged profile's events count here, once; the profile itself counts as part of its canonical one.
-        var merged = State.MergedInto is not null;
-        var before = merged ? default : ProfileStatsMark.Of(profile);
+        if (State.MergedInto is not null)
+        {
+            // A merged profile applies only records its canonical profile applied first (forwarded), and the canonical one
+            // counted what it kept of them: an order its person had from the CRM is a duplicate there, not an event here.
+            return ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), archived: _archiveAnswer);
+        }
+
+        var before = ProfileStatsMark.Of(profile);
         var tally = EventTally.Begin();
         var result = ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), tally, _archiveAnswer);
-        buffer.ProfileApplied(before, merged ? default : ProfileStatsMark.Of(profile), result, tally);
+        buffer.ProfileApplied(before, ProfileStatsMark.Of(profile), result, tally);
         return result;
     }
 
@@ -1931,10 +1936,21 @@ public sealed partial class UserProfileGrain(
 
         if (position > through)
         {
-            var before = StatsMark();
-            ProfileUpdater.Apply(EnsureIdentity(), events, _options, clock.GetUtcNow(), archived: archived);
+            var profile = EnsureIdentity();
+            if (stats.For(profile.Tenant) is { } buffer)
+            {
+                // Counted here, as applied by the person (the member applies the record after this and counts nothing).
+                var before = StatsMark();
+                var tally = EventTally.Begin();
+                var result = ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), tally, archived);
+                buffer.ProfileApplied(before, StatsMark(), result, tally);
+            }
+            else
+            {
+                ProfileUpdater.Apply(profile, events, _options, clock.GetUtcNow(), archived: archived);
+            }
+
             State.Absorbed[fromUserId] = position;
-            StatsChanged(before);
             StateChanged();
             NoteItems(batch.Events);
             _forwardedUnwritten = true;
