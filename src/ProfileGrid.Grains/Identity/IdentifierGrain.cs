@@ -87,7 +87,7 @@ public sealed partial class IdentifierGrain(
 
         if (changed)
         {
-            await state.WriteStateAsync();
+            await WriteOrStartOverAsync();
         }
 
         if (dropped is not null)
@@ -118,7 +118,7 @@ public sealed partial class IdentifierGrain(
             if (claim.Kind != IdentifierKinds.Anonymous)
             {
                 state.State.Owner = claimant;
-                await state.WriteStateAsync();
+                await WriteOrStartOverAsync();
                 await Identity(claim.Tenant, claimant).NoteAsync(identifier, null, null);
                 return ClaimOutcome.Recorded;
             }
@@ -167,7 +167,7 @@ public sealed partial class IdentifierGrain(
             if (!state.State.SharedWith.Contains(claimant) && state.State.SharedWith.Count < MaxShared)
             {
                 state.State.SharedWith.Add(claimant);
-                await state.WriteStateAsync();
+                await WriteOrStartOverAsync();
             }
 
             await Identity(claim.Tenant, claimant).NoteAsync(identifier, null, new IdentityConflict(identifier, owner, claimant, claim.EventId, claim.At, "phone numbers are shared, not merged"));
@@ -412,7 +412,7 @@ public sealed partial class IdentifierGrain(
                 state.State.Owner = null;
             }
 
-            await state.WriteStateAsync();
+            await WriteOrStartOverAsync();
             await ForgetReminderAsync();
             await NoteSettledAsync(record);
             await Identity(record.Tenant, record.From).NoteAsync(record.Identifier, null,
@@ -489,7 +489,7 @@ public sealed partial class IdentifierGrain(
         if (!state.State.SharedWith.Contains(claim.ProfileUserId) && state.State.SharedWith.Count < MaxShared)
         {
             state.State.SharedWith.Add(claim.ProfileUserId);
-            await state.WriteStateAsync();
+            await WriteOrStartOverAsync();
         }
 
         var conflict = new IdentityConflict(identifier, owner, claim.ProfileUserId, claim.EventId, claim.At, reason);
@@ -515,7 +515,7 @@ public sealed partial class IdentifierGrain(
             state.State.Owner = null;
         }
 
-        await state.WriteStateAsync();
+        await WriteOrStartOverAsync();
     }
 
     public Task<string?> OwnerAsync() => Task.FromResult(state.State.Owner);
