@@ -10,7 +10,7 @@ public sealed record ChartState(string Id, string Type, IReadOnlyList<DatasetSta
     public int Points => Datasets.Sum(d => d.Points);
 }
 
-public sealed record DatasetState(string Label, int Points, int NonZero);
+public sealed record DatasetState(string Label, int Points, int NonZero, int Gaps);
 
 /// <summary>
 /// One browser tab on the dashboard at a laptop's screen size, collecting console errors and uncaught exceptions.
@@ -29,7 +29,7 @@ public sealed class DashboardBrowser : IAsyncDisposable
           const nonZero = v => Array.isArray(v) ? v[1] !== v[0] : (v !== null && typeof v === 'object') ? true : Number(v) !== 0;
           return {
             id: c.dataset.chart, type: chart ? chart.config.type : 'none', coloured, width: c.width, height: c.height,
-            datasets: chart ? chart.data.datasets.map(d => ({ label: String(d.label ?? ''), points: d.data.length, nonZero: d.data.filter(nonZero).length })) : [],
+            datasets: chart ? chart.data.datasets.map(d => ({ label: String(d.label ?? ''), points: d.data.length, nonZero: d.data.filter(nonZero).length, gaps: d.data.filter(v => v === null).length })) : [],
           };
         })
         """;
@@ -126,7 +126,7 @@ public sealed class DashboardBrowser : IAsyncDisposable
         return json.EnumerateArray().Select(c => new ChartState(
             c.GetProperty("id").GetString()!,
             c.GetProperty("type").GetString()!,
-            c.GetProperty("datasets").EnumerateArray().Select(d => new DatasetState(d.GetProperty("label").GetString()!, d.GetProperty("points").GetInt32(), d.GetProperty("nonZero").GetInt32())).ToList(),
+            c.GetProperty("datasets").EnumerateArray().Select(d => new DatasetState(d.GetProperty("label").GetString()!, d.GetProperty("points").GetInt32(), d.GetProperty("nonZero").GetInt32(), d.GetProperty("gaps").GetInt32())).ToList(),
             c.GetProperty("coloured").GetInt32(),
             c.GetProperty("width").GetInt32(),
             c.GetProperty("height").GetInt32())).ToList();

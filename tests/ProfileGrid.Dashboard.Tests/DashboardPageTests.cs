@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Simulator;
@@ -213,6 +214,48 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
         Assert.True(rerun.ModelVersion > run.ModelVersion);
         await Poll.EventuallyAsync(async () => Assert.Equal(Shown.Int(rerun.ModelVersion), await browser.FigureAsync("segments.modelVersion")), TimeSpan.FromSeconds(30));
         Assert.True(await browser.Page.EvaluateAsync<bool>("() => window.notReloaded === true"), "the page reloaded");
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
+    public async Task Segment_sizes_from_before_the_first_model_are_a_gap_and_the_legend_says_which_model_named_them()
+    {
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        // The shop's series as the API answers it, after three minutes of a tenant's events before its first model, as
+        // the API reads them: no sizes reported (null). Before the fix those points were drawn as 0 users in every
+        // segment, each then seeming to grow from nothing (probe53).
+        const int nulled = 3;
+        await browser.Page.RouteAsync("**/v1/tenants/*/stats/series*", async route =>
+        {
+            var response = await route.FetchAsync();
+            var series = JsonNode.Parse(await response.TextAsync())!;
+            var points = series["points"]!.AsArray();
+            var first = points[0]!;
+            for (var minutes = 1; minutes <= nulled; minutes++)
+            {
+                var before = first.DeepClone();
+                before["t"] = DateTimeOffset.Parse(first["t"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture).AddMinutes(-minutes).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+                before["segmentSizes"] = null;
+                points.Insert(0, before);
+            }
+
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = series.ToJsonString() });
+        });
+        await browser.OpenPageAsync("segments", Shop);
+
+        await Poll.EventuallyAsync(async () =>
+        {
+            using var segments = await GetAsync(TenantPath(Shop, "/segments"));
+            var named = segments.RootElement.GetProperty("segments").EnumerateArray()
+                .Select(x => $"{x.GetProperty("id").GetInt32()} {x.GetProperty("label").GetString()}");
+            var sizes = (await browser.ChartsAsync()).Single(c => c.Id == "segment-sizes");
+            Assert.All(sizes.Datasets, d => Assert.Equal(nulled, d.Gaps));
+            Assert.All(sizes.Datasets, d => Assert.True(d.NonZero > 0, $"{d.Label}: no size drawn after the first report"));
+            // Each line is named by its id and the current model's label, and the panel says whose labels they are.
+            Assert.Equal(named.Order(), sizes.Datasets.Select(d => d.Label).Where(l => !l.EndsWith("(not in this model)", StringComparison.Ordinal)).Order());
+            var note = await browser.Page.Locator("[data-panel=segment-sizes] .note").TextContentAsync();
+            Assert.Contains($"names as model {Shown.Int(segments.RootElement.GetProperty("modelVersion"))}", note);
+        });
         AssertNoErrors(browser);
     }
 

@@ -57,10 +57,13 @@ export function seriesChart(panel, series, fields, options = {}) {
   return panel.chart({
     type: options.type ?? 'line',
     labels: points.map(p => fmt.tick(p.t, series.resolution)),
-    datasets: fields.map(f => ({ label: f.label, data: points.map(p => Number(f.value ? f.value(p) : p[f.key] ?? 0)), colour: f.colour, stack: options.stacked ? 's' : undefined, fill: options.stacked ? true : false })),
+    datasets: fields.map(f => ({ label: f.label, data: points.map(p => gapOrNumber(f.value ? f.value(p) : p[f.key] ?? 0)), colour: f.colour, stack: options.stacked ? 's' : undefined, fill: options.stacked ? true : false })),
     options: options.stacked ? { scales: { y: { stacked: true } } } : undefined,
   });
 }
+
+// A value a field gives as null is not known at that point (a gap in the line), not zero.
+const gapOrNumber = v => (v === null ? null : Number(v));
 
 /** A bar chart of { label: count } pairs, in the given order. */
 export function barChart(panel, entries, label, options = {}) {

@@ -74,11 +74,16 @@ export default {
 
     if (!failed(data.series, charts.sizes, charts.moves)) {
       const ids = [...new Set(data.series.data.points.flatMap(p => Object.keys(p.segmentSizes ?? {})))].sort((a, b) => Number(a) - Number(b));
-      // A point without a report (null) keeps the sizes last reported: the segments did not empty in between.
-      let last = {};
+      // A point without a report (null) keeps the sizes last reported: the segments did not empty in between. Before the
+      // first report (no model yet) it stays a gap: the users were there, the segments were not, and 0 would draw every
+      // segment growing from nothing.
+      let last = null;
       const carried = { ...data.series.data, points: data.series.data.points.map(p => ({ ...p, segmentSizes: (last = p.segmentSizes ?? last) })) };
+      // Ids carry over across retrains, names do not: a legend of today's names alone would put a segment's old name on
+      // its history (probe53: a high-value group drawn as "dormant"), so the legend says which model named them.
+      charts.sizes.text(`By segment id; names as model ${fmt.int(s.modelVersion)} (trained ${fmt.time(s.trainedAt)}) gives them. Ids carry over across retrains, names do not: before that, a segment may have been named otherwise.`, 'note');
       seriesChart(charts.sizes, carried,
-        ids.map(id => ({ label: labels.get(id) ?? `segment ${id}`, value: p => p.segmentSizes?.[id] ?? 0, colour: colour(Number(id)) })),
+        ids.map(id => ({ label: `${id} ${labels.get(id) ?? '(not in this model)'}`, value: p => p.segmentSizes ? (p.segmentSizes[id] ?? 0) : null, colour: colour(Number(id)) })),
         { stacked: true, empty: 'No sizes recorded yet.' });
       seriesChart(charts.moves, data.series.data, [{ key: 'segmentMoves', label: 'moves', colour: '#ea580c' }], { type: 'bar' });
     }
