@@ -24,6 +24,7 @@ public static class ProfileUpdater
     public const int MaxUserAgentLength = 512;
 
     private const double ProductViewWeight = 1;
+    private const double RatingWeight = 1;
     private const double AddToCartWeight = 3;
     private const double RemoveFromCartWeight = -1;
     private const double PurchaseLineWeight = 5;
@@ -375,6 +376,9 @@ public static class ProfileUpdater
 
                 break;
             case EventKind.Rating when userEvent.Rating is { } rating:
+                // Affinity is interest shown, not approval: a rating says the user used the item, as a view says they looked
+                // at it whatever they thought of it (the profile does not know the tenant's scale to tell a dislike).
+                AddAffinity(behavior, userEvent.Product?.Category, RatingWeight, time, options);
                 if (RecordItem(behavior, userEvent.Product?.ProductId, time, options, owns: true) is { } rated && !(rated.RatedAt > time))
                 {
                     (rated.Rating, rated.RatedAt) = (rating, time);

@@ -1,3 +1,4 @@
+using ProfileGrid.Abstractions.Events;
 using static ProfileGrid.Domain.Tests.TestEvents;
 
 namespace ProfileGrid.Domain.Tests;
@@ -21,6 +22,21 @@ public class CategoryAffinityTests
         Assert.Equal(3, ScoreOf(user, "hats"), 9);
         Assert.Equal(10, ScoreOf(user, "bags"), 9);
         Assert.Equal(["bags", "shoes", "hats"], ProfileMetrics.CategoryAffinities(user.Profile, user.Options, Now).Select(a => a.Category));
+    }
+
+    [Fact]
+    public void A_rating_weighs_as_a_view_whatever_its_value_so_a_ratings_only_user_has_affinities()
+    {
+        // A MovieLens user with 4,200 ratings (each carrying its film's genre) had no affinity and completeness 0 (probe53).
+        var user = new ProfileUnderTest();
+        static UserEvent Rated(string movie, string genre, double value) =>
+            Of(EventKind.Rating, Now) with { Product = new ProductInfo { ProductId = movie, Category = genre }, Rating = value };
+
+        user.Apply(Rated("m-1", "drama", 5), Rated("m-2", "drama", 1), Rated("m-3", "comedy", 3), ProductView(Now, "comedy"));
+
+        Assert.Equal(2, ScoreOf(user, "drama"), 9);
+        Assert.Equal(2, ScoreOf(user, "comedy"), 9);
+        Assert.DoesNotContain("category_affinity", ProfileMetrics.MissingFields(user.Profile));
     }
 
     [Fact]
