@@ -70,8 +70,36 @@ public sealed partial class IdentityResolver(
             }
         }
 
-        // One after another: an email and a CRM id of one event may name the same merge, which must be decided once.
-        foreach (var claim in claims)
+        // Claims that share a claimant or an identifier go one after another, in the request's order: an email and a CRM id
+        // of one event may name the same merge, which must be decided once, and of two users claiming one email the first
+        // owns it. Unrelated claims go side by side, as claims of concurrent requests do: a claim whose visitor has
+        // history writes a merge decision, and a request of 120 first logins one after another took 37 s (probe52).
+        await Parallel.ForEachAsync(IndependentGroups(claims), new ParallelOptions { MaxDegreeOfParallelism = MaxClaimsAtOnce },
+            async (group, _) => await ClaimInOrderAsync(group));
+
+        void Add(UserEvent e, string kind, string? value)
+        {
+            if (string.IsNullOrEmpty(value) || !seen.Add((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId))
+                || (_done.ContainsKey((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId)) && !ErasedSince(e.Tenant, e.UserId, kind, value)))
+            {
+                return;
+            }
+
+            claims.Add(new IdentityClaim(e.Tenant, kind, value, e.UserId, e.EventId, WireNames.Of(e.Source), now));
+        }
+
+        bool ErasedSince(string tenant, string userId, string kind, string value) =>
+            filters.TryGetValue(tenant, out var filter) && !filter.IsEmpty
+            && (filter.ErasedBefore(userId) is not null
+                || (kind == IdentifierKinds.Anonymous && filter.ErasedBefore(EventValidator.AnonymousPrefix + value) is not null));
+    }
+
+    /// <summary>How many independent claims of one request are in flight at once.</summary>
+    private const int MaxClaimsAtOnce = 32;
+
+    private async Task ClaimInOrderAsync(List<IdentityClaim> group)
+    {
+        foreach (var claim in group)
         {
             var identifier = IdentifierKinds.Name(claim.Kind, claim.Value);
             var outcome = await cluster.GetGrain<IIdentifierGrain>(new ProfileKey(claim.Tenant, identifier).ToString()).ClaimAsync(claim);
@@ -90,22 +118,60 @@ public sealed partial class IdentityResolver(
                 LogMerged(claim.Tenant, claim.Kind);
             }
         }
+    }
 
-        void Add(UserEvent e, string kind, string? value)
+    /// <summary>
+    /// The claims split into groups that share no claimant and no identifier (connected components), each in the
+    /// request's order, the groups in the order of their first claim.
+    /// </summary>
+    public static List<List<IdentityClaim>> IndependentGroups(IReadOnlyList<IdentityClaim> claims)
+    {
+        var parent = Enumerable.Range(0, claims.Count).ToArray();
+        var firstBy = new Dictionary<(string Tenant, string Key), int>();
+        for (var i = 0; i < claims.Count; i++)
         {
-            if (string.IsNullOrEmpty(value) || !seen.Add((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId))
-                || (_done.ContainsKey((e.Tenant, IdentifierKinds.Name(kind, value), e.UserId)) && !ErasedSince(e.Tenant, e.UserId, kind, value)))
-            {
-                return;
-            }
-
-            claims.Add(new IdentityClaim(e.Tenant, kind, value, e.UserId, e.EventId, WireNames.Of(e.Source), now));
+            var claim = claims[i];
+            Join(i, (claim.Tenant, "profile\n" + claim.ProfileUserId));
+            Join(i, (claim.Tenant, "identifier\n" + IdentifierKinds.Name(claim.Kind, claim.Value)));
         }
 
-        bool ErasedSince(string tenant, string userId, string kind, string value) =>
-            filters.TryGetValue(tenant, out var filter) && !filter.IsEmpty
-            && (filter.ErasedBefore(userId) is not null
-                || (kind == IdentifierKinds.Anonymous && filter.ErasedBefore(EventValidator.AnonymousPrefix + value) is not null));
+        var groups = new List<List<IdentityClaim>>();
+        var groupOf = new Dictionary<int, List<IdentityClaim>>();
+        for (var i = 0; i < claims.Count; i++)
+        {
+            var root = Find(i);
+            if (!groupOf.TryGetValue(root, out var group))
+            {
+                groupOf[root] = group = [];
+                groups.Add(group);
+            }
+
+            group.Add(claims[i]);
+        }
+
+        return groups;
+
+        void Join(int claim, (string, string) key)
+        {
+            if (firstBy.TryGetValue(key, out var other))
+            {
+                parent[Find(claim)] = Find(other);
+            }
+            else
+            {
+                firstBy[key] = claim;
+            }
+        }
+
+        int Find(int i)
+        {
+            while (parent[i] != i)
+            {
+                i = parent[i] = parent[parent[i]];
+            }
+
+            return i;
+        }
     }
 
     [LoggerMessage(EventId = 1030, Level = LogLevel.Debug, Message = "Identity: a {Kind} claim in tenant {Tenant} merged two profiles")]

@@ -1,0 +1,61 @@
+using ProfileGrid.Abstractions.Identity;
+using ProfileGrid.Silo.Gateway;
+
+namespace ProfileGrid.Silo.Tests.Identity;
+
+/// <summary>
+/// A request's claims go side by side unless they share a claimant or an identifier: those keep the request's order
+/// (the same merge decided once; the first of two users claiming one email owns it).
+/// </summary>
+public sealed class ClaimGroupingTests
+{
+    private static readonly DateTimeOffset At = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static IdentityClaim Claim(string user, string kind, string value, string tenant = "shop") =>
+        new(tenant, kind, value, user, $"{user}-{kind}-{value}", "web", At);
+
+    [Fact]
+    public void Logins_of_different_visitors_by_different_users_go_side_by_side()
+    {
+        var claims = Enumerable.Range(0, 120).Select(i => Claim($"u-{i}", IdentifierKinds.Anonymous, $"v-{i}")).ToList();
+
+        var groups = GatewayClaims(claims);
+
+        Assert.Equal(120, groups.Count);
+        Assert.All(groups, g => Assert.Single(g));
+    }
+
+    [Fact]
+    public void Claims_sharing_a_user_or_an_identifier_stay_in_one_group_in_the_requests_order()
+    {
+        var emailOfU1 = Claim("u-1", IdentifierKinds.Email, "h1");
+        var crmOfU1 = Claim("u-1", IdentifierKinds.Crm, "c1");          // the same merge as the email, possibly
+        var loginOfU2 = Claim("u-2", IdentifierKinds.Anonymous, "v-2");
+        var sameEmailByU3 = Claim("u-3", IdentifierKinds.Email, "h1");   // after u-1: u-1 owns h1
+        var loginOfU3 = Claim("u-3", IdentifierKinds.Anonymous, "v-3");  // joined through u-3
+        var otherTenant = Claim("u-1", IdentifierKinds.Email, "h1", tenant: "outlet");
+
+        var groups = GatewayClaims([emailOfU1, loginOfU2, crmOfU1, sameEmailByU3, otherTenant, loginOfU3]);
+
+        Assert.Equal(3, groups.Count);
+        Assert.Equal([emailOfU1, crmOfU1, sameEmailByU3, loginOfU3], groups[0]);
+        Assert.Equal([loginOfU2], groups[1]);
+        Assert.Equal([otherTenant], groups[2]);
+    }
+
+    [Fact]
+    public void A_chain_of_shared_identifiers_joins_groups_found_apart()
+    {
+        // u-1 and u-2 look unrelated until the third claim links them through v-9.
+        var a = Claim("u-1", IdentifierKinds.Email, "h1");
+        var b = Claim("u-2", IdentifierKinds.Email, "h2");
+        var c = Claim("u-2", IdentifierKinds.Anonymous, "v-9");
+        var d = Claim("u-1", IdentifierKinds.Anonymous, "v-9");
+
+        var groups = GatewayClaims([a, b, c, d]);
+
+        Assert.Equal([a, b, c, d], Assert.Single(groups));
+    }
+
+    private static List<List<IdentityClaim>> GatewayClaims(List<IdentityClaim> claims) => IdentityResolver.IndependentGroups(claims);
+}
