@@ -143,6 +143,12 @@ public sealed record IdentityView
 
     /// <summary>Identifiers it showed that belonged to someone else, most recent last (bounded).</summary>
     [Id(6)] public IdentityConflict[] Conflicts { get; init; } = [];
+
+    /// <summary>
+    /// For a visitor's <c>anon:</c> id that a login linked before the visitor sent anything (so nothing is merged yet):
+    /// the person the login named, whom reads of the id answer as. Set by the API's read; null otherwise.
+    /// </summary>
+    [Id(7)] public string? LinkedTo { get; init; }
 }
 
 /// <summary>

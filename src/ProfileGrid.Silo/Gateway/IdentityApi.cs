@@ -36,7 +36,13 @@ public static class IdentityApi
             && await grains.GetGrain<IUserProfileGrain>(key).GetViewAsync(null) is null)
         {
             // Nothing known of the user (never seen, or erased): as the profile read answers, not an empty record that
-            // reads as "a user without identifiers".
+            // reads as "a user without identifiers". A visitor's id a login linked before it sent anything is known: its
+            // reads answer as the person, and this says whom (probe52 found a 404 here).
+            if (await PersonOfId.FindAsync(grains, tenant, userId) is { } person)
+            {
+                return TypedResults.Json(view with { LinkedTo = person }, StatsApi.Json);
+            }
+
             return TypedResults.NotFound(new ErrorBody($"No profile or identity record for user '{userId}' in tenant '{tenant}'."));
         }
 

@@ -172,8 +172,18 @@ public sealed partial class ProfileGatewayService(
         var key = ValidatedKey(tenant, userId);
         var asOf = AsOf(request.AsOf);
         var segment = segments.SegmentForProfileAsync(tenant, key);
-        var view = await Grain(key).GetViewAsync(asOf) ?? (await LinkedVisitorAsync(tenant, userId, asOf)).View
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{userId}' in tenant '{tenant}'."));
+        var view = await Grain(key).GetViewAsync(asOf);
+        if (view is null && await LinkedVisitorAsync(tenant, userId, asOf) is { View: { } linked } visitor)
+        {
+            // The person's profile, with the person's segment (probe52: it came without one).
+            (key, view, segment) = (visitor.Key!, linked, segments.SegmentForProfileAsync(tenant, visitor.Key!));
+        }
+
+        if (view is null)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"No profile for user '{userId}' in tenant '{tenant}'."));
+        }
+
         if (view.MergedInto is { } canonical)
         {
             // A merged profile answers as the person it is part of: the canonical profile (its user_id says which).
@@ -369,20 +379,12 @@ public sealed partial class ProfileGatewayService(
     /// </summary>
     private async Task<(string? Key, Abstractions.Profiles.ProfileView? View)> LinkedVisitorAsync(string tenant, string userId, DateTimeOffset? asOf)
     {
-        if (!userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal) || userId.Length == AnonymousPrefix.Length)
+        if (!userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal) || await PersonOfId.FindAsync(cluster, tenant, userId) is not { } person)
         {
             return default;
         }
 
-        var identifier = cluster.GetGrain<Abstractions.Identity.IIdentifierGrain>(
-            new ProfileKey(tenant, Abstractions.Identity.IdentifierKinds.Name(Abstractions.Identity.IdentifierKinds.Anonymous, userId[AnonymousPrefix.Length..])).ToString());
-        if (await identifier.OwnerAsync() is not { } owner || owner.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
-        {
-            return default;
-        }
-
-        var canonical = await cluster.GetGrain<Abstractions.Identity.IIdentityGrain>(new ProfileKey(tenant, owner).ToString()).CanonicalAsync();
-        var key = new ProfileKey(tenant, canonical).ToString();
+        var key = new ProfileKey(tenant, person).ToString();
         return (key, await Grain(key).GetViewAsync(asOf));
     }
 

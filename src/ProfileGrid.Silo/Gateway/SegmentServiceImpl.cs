@@ -70,10 +70,17 @@ public sealed class SegmentServiceImpl(
         }
 
         var key = new ProfileKey(tenant, userId).ToString();
-        var segment = await lookup.SegmentOfAsync(tenant, key) ?? throw new RpcException(new Status(
+        var segment = await lookup.SegmentOfAsync(tenant, key);
+        if (segment is null && await PersonOfId.FindAsync(cluster, tenant, userId) is { } person)
+        {
+            // A merged visitor (or one a login linked before it sent anything) holds no features of its own: it answers
+            // as the person, as GetProfile does, rather than "no behavioral events" (probe52).
+            segment = await lookup.SegmentOfAsync(tenant, new ProfileKey(tenant, person).ToString());
+        }
+
+        return SegmentLookup.ToProto(segment ?? throw new RpcException(new Status(
             StatusCode.NotFound,
-            $"User '{userId}' in tenant '{tenant}' has no segment: the tenant has no segmentation model yet, or the user has no behavioral events."));
-        return SegmentLookup.ToProto(segment);
+            $"User '{userId}' in tenant '{tenant}' has no segment: the tenant has no segmentation model yet, or the user has no behavioral events.")));
     }
 
     public override async Task<UserSegmentExplanation> ExplainUserSegment(ExplainUserSegmentRequest request, ServerCallContext context)
@@ -87,6 +94,10 @@ public sealed class SegmentServiceImpl(
 
         var key = new ProfileKey(tenant, userId).ToString();
         var result = await lookup.ExplainAsync(tenant, key);
+        if (result.Outcome == SegmentExplanationOutcome.NoFeatures && await PersonOfId.FindAsync(cluster, tenant, userId) is { } person)
+        {
+            (userId, result) = (person, await lookup.ExplainAsync(tenant, new ProfileKey(tenant, person).ToString())); // as GetUserSegment
+        }
 
         // NotFound in both cases, as GetUserSegment answers them, with the reason that applies.
         return result.Outcome switch

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Grpc.Core;
 using ProfileGrid.Contracts.V1;
 using static ProfileGrid.Silo.Tests.Identity.IdentityWorld;
 
@@ -90,6 +91,75 @@ public class MergeTests(IdentitySiloFixture fixture)
         Assert.Equal((user, 1L), (asVisitor.UserId, asVisitor.EventsApplied));
         var both = await Silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = tenant, UserIds = { "anon:" + anonymous, "anon:" + NewId("nobody-") } });
         Assert.Equal([user], both.Profiles.Select(p => p.UserId));
+    }
+
+    /// <summary>
+    /// probe52: a merged visitor's segment routes said "no segmentation model yet, or no behavioral events", a visitor a
+    /// login only linked read as the person without the person's segment, and its identity route said 404.
+    /// </summary>
+    [Fact]
+    public async Task Merged_and_linked_visitors_answer_the_segment_routes_as_their_person()
+    {
+        var tenant = NewId("idsg-");
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var users = Enumerable.Range(0, 12).Select(i => NewId($"u{i}-")).ToList();
+        var (merged, linked) = (NewId("v-"), NewId("v-"));
+        var events = new List<ProfileGrid.Contracts.V1.Event>();
+        for (var i = 0; i < users.Count; i++)
+        {
+            // Two kinds of customers, so that two segments exist: a few recent big buyers and the lapsed rest.
+            for (var order = 0; order < (i % 2 == 0 ? 6 : 1); order++)
+            {
+                events.Add(Event($"{users[i]}-o{order}", "purchase", users[i], null, now.AddDays(i % 2 == 0 ? -order - 1 : -300 - order)));
+            }
+        }
+
+        events.Add(Event("v-view", "product_view", null, merged, now.AddDays(-2)));
+        await IngestAsync(Silo, tenant, events);
+        await WaitForAsync(Silo, tenant, "anon:" + merged, 1);
+        await IngestAsync(Silo, tenant, [Event("login-1", "page_view", users[0], merged, now), Event("login-2", "page_view", users[1], linked, now)]);
+        await MergedIdentityAsync(Silo, tenant, users[0]);
+
+        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant })).UsersWithFeatures < users.Count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the users' features never reached the shards");
+            await Task.Delay(200);
+        }
+
+        await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 2 });
+        SegmentMembership? ofPerson = null;
+        while (ofPerson is null)
+        {
+            try
+            {
+                ofPerson = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = users[0] });
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        var ofMerged = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "anon:" + merged });
+        Assert.Equal(ofPerson.SegmentId, ofMerged.SegmentId);
+        var explained = await segments.ExplainUserSegmentAsync(new ExplainUserSegmentRequest { Tenant = tenant, UserId = "anon:" + merged });
+        Assert.Equal((users[0], ofPerson.SegmentId), (explained.UserId, explained.Segment.SegmentId));
+
+        var ofLinkedPerson = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = users[1] });
+        Assert.Equal(ofLinkedPerson.SegmentId, (await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "anon:" + linked })).SegmentId);
+        var asLinked = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "anon:" + linked });
+        Assert.Equal((users[1], ofLinkedPerson.SegmentId), (asLinked.UserId, asLinked.Segment?.SegmentId));
+
+        using var identity = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/identity/anon:{linked}");
+        var body = await identity.Content.ReadAsStringAsync();
+        Assert.True(identity.IsSuccessStatusCode, body);
+        Assert.Equal(users[1], JsonDocument.Parse(body).RootElement.GetProperty("linkedTo").GetString());
+
+        // Someone nobody linked is still not found, with the reason that applies.
+        var nobody = await Assert.ThrowsAsync<RpcException>(() => segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "anon:" + NewId("nobody-") }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, nobody.StatusCode);
     }
 
     /// <summary>
