@@ -14,6 +14,9 @@ public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings setti
     // wrong key must not reach a grain per request) and so bounded, as random texts could grow them without end; a flood of
     // them empties only the refusals, never the keys in use. Accepted keys are as many as the keys that exist.
     private const int MaxCached = 10_000;
+
+    /// <summary>How long after its trust ran out a key that passed is still taken while its check cannot be made at all.</summary>
+    public static readonly TimeSpan StaleGrace = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<string, (ApiKeyIdentity Identity, long Until)> _accepted = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _refused = new(StringComparer.Ordinal);
 
@@ -35,12 +38,24 @@ public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings setti
         // The directory answers from memory whether the id was ever made; only then is the key's own grain (and its
         // storage row) read.
         ApiKeyIdentity? identity = null;
-        if (ApiKeyText.TryParseId(text, out var id)
-            && await grains.GetGrain<IApiKeyDirectoryGrain>(0).ContainsAsync(id)
-            && await grains.GetGrain<IApiKeyGrain>(id).GetAsync() is { RevokedAt: null } key
-            && ApiKeyText.HashesEqual(key.SecretHash, hash))
+        try
         {
-            identity = new ApiKeyIdentity(key);
+            if (ApiKeyText.TryParseId(text, out var id)
+                && await grains.GetGrain<IApiKeyDirectoryGrain>(0).ContainsAsync(id)
+                && await grains.GetGrain<IApiKeyGrain>(id).GetAsync() is { RevokedAt: null } key
+                && ApiKeyText.HashesEqual(key.SecretHash, hash))
+            {
+                identity = new ApiKeyIdentity(key);
+            }
+        }
+        catch (Exception ex) when (Gateway.GatewayErrors.IsTransient(ex)
+            && accepted.Identity is not null && now < accepted.Until + (long)(StaleGrace.TotalSeconds * clock.TimestampFrequency))
+        {
+            // The key's grains are out of reach (a silo just died with them, storage down): a key that passed within the
+            // last minute is trusted until they answer again, rather than every request of every client refused (probe52
+            // saw the surviving silo refuse all for 7 s after a kill). Not cached: the next request asks again.
+            LogCheckedEarlier(accepted.Identity.Id, ex);
+            return accepted.Identity;
         }
 
         var until = now + (long)(settings.CacheFor.TotalSeconds * clock.TimestampFrequency);
@@ -136,6 +151,9 @@ public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings setti
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "API key {KeyId} created (scopes {Scopes}, tenants {Tenants})")]
     private partial void LogCreated(string keyId, string scopes, string tenants);
+
+    [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "API key {KeyId} could not be checked; taken as it was checked within the last minute")]
+    private partial void LogCheckedEarlier(string keyId, Exception exception);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "API key {KeyId} revoked")]
     private partial void LogRevoked(string keyId);
