@@ -54,6 +54,21 @@ public sealed class ApiKeyOutageTests
         await Assert.ThrowsAsync<SiloUnavailableException>(async () => await _store.CheckAsync(_text));
     }
 
+    [Fact]
+    public async Task A_key_refused_since_it_passed_is_not_taken_from_its_earlier_pass()
+    {
+        // Passed, then revoked on another silo: refused here once the trust ran out, then the grains went out of reach.
+        Assert.NotNull(await _store.CheckAsync(_text));
+        var record = _cluster.Keys.Values.Single();
+        _cluster.Keys[record.Id] = record with { RevokedAt = _clock.GetUtcNow() };
+        _clock.Advance(TimeSpan.FromSeconds(6));
+        Assert.Null(await _store.CheckAsync(_text));
+
+        _cluster.Down = true;
+        _clock.Advance(TimeSpan.FromSeconds(6)); // the refusal's own trust ran out too: checked again, and that fails
+        await Assert.ThrowsAsync<SiloUnavailableException>(async () => await _store.CheckAsync(_text));
+    }
+
     /// <summary>The two key grains the store asks, answering from <see cref="Keys"/>, or failing while <see cref="Down"/>.</summary>
     public sealed class Cluster
     {

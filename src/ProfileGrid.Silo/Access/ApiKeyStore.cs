@@ -52,7 +52,7 @@ public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings setti
             && accepted.Identity is not null && now < accepted.Until + (long)(StaleGrace.TotalSeconds * clock.TimestampFrequency))
         {
             // The key's grains are out of reach (a silo just died with them, storage down): a key that passed within the
-            // last minute is trusted until they answer again, rather than every request of every client refused (probe52
+            // last minute (past its trust) is trusted until they answer again, rather than every request of every client refused (probe52
             // saw the surviving silo refuse all for 7 s after a kill). Not cached: the next request asks again.
             LogCheckedEarlier(accepted.Identity.Id, ex);
             return accepted.Identity;
@@ -66,6 +66,8 @@ public sealed partial class ApiKeyStore(IGrainFactory grains, AuthSettings setti
         }
         else
         {
+            // Refused now (revoked on another silo since): never again taken from its earlier pass (review55).
+            _accepted.TryRemove(hash, out _);
             Bound(_refused, now, e => e);
             _refused[hash] = until;
         }

@@ -27,7 +27,7 @@ public sealed partial class IdentityResolver(
 
     public bool Enabled => _enabled;
 
-    /// <summary>Claims every identifier the events show, in order, each once per request.</summary>
+    /// <summary>Claims every identifier the events show, each once per request: related claims in order, the rest side by side.</summary>
     public async Task ClaimAsync(IEnumerable<UserEvent> events)
     {
         if (!_enabled)
@@ -121,8 +121,8 @@ public sealed partial class IdentityResolver(
     }
 
     /// <summary>
-    /// The claims split into groups that share no claimant and no identifier (connected components), each in the
-    /// request's order, the groups in the order of their first claim.
+    /// The claims split into groups that share no claimant, no identifier and no visitor a login merges (connected
+    /// components), each in the request's order, the groups in the order of their first claim.
     /// </summary>
     public static List<List<IdentityClaim>> IndependentGroups(IReadOnlyList<IdentityClaim> claims)
     {
@@ -133,6 +133,12 @@ public sealed partial class IdentityResolver(
             var claim = claims[i];
             Join(i, (claim.Tenant, "profile\n" + claim.ProfileUserId));
             Join(i, (claim.Tenant, "identifier\n" + IdentifierKinds.Name(claim.Kind, claim.Value)));
+            if (claim.Kind == IdentifierKinds.Anonymous)
+            {
+                // A login merges the visitor's own profile: its claims (an identify event's email sent as anon:X) stay in order
+                // with it (review55).
+                Join(i, (claim.Tenant, "profile\n" + EventValidator.AnonymousPrefix + claim.Value));
+            }
         }
 
         var groups = new List<List<IdentityClaim>>();

@@ -6,12 +6,11 @@ namespace ProfileGrid.Silo.Gateway;
 /// <summary>
 /// The person a user id answers as when it has nothing of its own to show: the profile it was merged into, or, for a
 /// visitor's <c>anon:</c> id that a login linked before the visitor sent anything, the person the login named. Asked
-/// only on the "not found" paths of reads (profile, segment, identity), so a known id costs nothing more.
+/// only on the "not found" paths of reads (profile, segment, identity), where it costs a grain call or two; a read that
+/// finds its profile or segment asks nothing more.
 /// </summary>
 public static class PersonOfId
 {
-    private const string AnonymousPrefix = "anon:";
-
     /// <summary>The person's canonical user id, or null when <paramref name="userId"/> is neither merged nor linked.</summary>
     public static async Task<string?> FindAsync(IGrainFactory grains, string tenant, string userId)
     {
@@ -21,14 +20,14 @@ public static class PersonOfId
             return canonical;
         }
 
-        if (!userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal) || userId.Length == AnonymousPrefix.Length)
+        if (!userId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal) || userId.Length == EventValidator.AnonymousPrefix.Length)
         {
             return null;
         }
 
         var identifier = grains.GetGrain<IIdentifierGrain>(
-            new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, userId[AnonymousPrefix.Length..])).ToString());
-        if (await identifier.OwnerAsync() is not { } owner || owner.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+            new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, userId[EventValidator.AnonymousPrefix.Length..])).ToString());
+        if (await identifier.OwnerAsync() is not { } owner || owner.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal))
         {
             return null;
         }

@@ -57,5 +57,18 @@ public sealed class ClaimGroupingTests
         Assert.Equal([a, b, c, d], Assert.Single(groups));
     }
 
+    [Fact]
+    public void A_login_and_a_claim_the_visitor_itself_makes_stay_in_order()
+    {
+        // The visitor's identify event (its email, sent as anon:v-7) and the login that merges anon:v-7 into u-1.
+        var emailOfVisitor = Claim("anon:v-7", IdentifierKinds.Email, "h7");
+        var login = Claim("u-1", IdentifierKinds.Anonymous, "v-7");
+        var unrelated = Claim("u-2", IdentifierKinds.Anonymous, "v-8");
+
+        var groups = GatewayClaims([emailOfVisitor, unrelated, login]);
+
+        Assert.Equal([[emailOfVisitor, login], [unrelated]], groups);
+    }
+
     private static List<List<IdentityClaim>> GatewayClaims(List<IdentityClaim> claims) => IdentityResolver.IndependentGroups(claims);
 }

@@ -129,25 +129,29 @@ public class MergeTests(IdentitySiloFixture fixture)
         }
 
         await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 2 });
-        SegmentMembership? ofPerson = null;
-        while (ofPerson is null)
+        async Task<SegmentMembership> SegmentOfAsync(string user)
         {
-            try
+            while (true)
             {
-                ofPerson = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = users[0] });
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
+                try
+                {
+                    return await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = user });
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(200); // the model reaches every shard, and every user's features their shard, in a moment
+                }
             }
         }
+
+        var ofPerson = await SegmentOfAsync(users[0]);
 
         var ofMerged = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "anon:" + merged });
         Assert.Equal(ofPerson.SegmentId, ofMerged.SegmentId);
         var explained = await segments.ExplainUserSegmentAsync(new ExplainUserSegmentRequest { Tenant = tenant, UserId = "anon:" + merged });
         Assert.Equal((users[0], ofPerson.SegmentId), (explained.UserId, explained.Segment.SegmentId));
 
-        var ofLinkedPerson = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = users[1] });
+        var ofLinkedPerson = await SegmentOfAsync(users[1]);
         Assert.Equal(ofLinkedPerson.SegmentId, (await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "anon:" + linked })).SegmentId);
         var asLinked = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "anon:" + linked });
         Assert.Equal((users[1], ofLinkedPerson.SegmentId), (asLinked.UserId, asLinked.Segment?.SegmentId));

@@ -75,8 +75,8 @@ export default {
     if (!failed(data.series, charts.sizes, charts.moves)) {
       const ids = [...new Set(data.series.data.points.flatMap(p => Object.keys(p.segmentSizes ?? {})))].sort((a, b) => Number(a) - Number(b));
       // A point without a report (null) keeps the sizes last reported: the segments did not empty in between. Before the
-      // first report (no model yet) it stays a gap: the users were there, the segments were not, and 0 would draw every
-      // segment growing from nothing.
+      // window's first report (no model yet, or none reported since the window began) it stays a gap: the sizes are not
+      // known there, and 0 would draw every segment growing from nothing.
       let last = null;
       const carried = { ...data.series.data, points: data.series.data.points.map(p => ({ ...p, segmentSizes: (last = p.segmentSizes ?? last) })) };
       // Ids carry over across retrains, names do not: a legend of today's names alone would put a segment's old name on
