@@ -72,8 +72,8 @@ public sealed partial class IdentityResolver(
 
         // Claims that share a claimant or an identifier go one after another, in the request's order: an email and a CRM id
         // of one event may name the same merge, which must be decided once, and of two users claiming one email the first
-        // owns it. Unrelated claims go side by side, as claims of concurrent requests do: a claim whose visitor has
-        // history writes a merge decision, and a request of 120 first logins one after another took 37 s (probe52).
+        // owns it. Unrelated logins go side by side, as claims of concurrent requests do: a login whose visitor has history
+        // writes a merge decision, and a request of 120 first logins one after another took 37 s (probe52).
         await Parallel.ForEachAsync(IndependentGroups(claims), new ParallelOptions { MaxDegreeOfParallelism = MaxClaimsAtOnce },
             async (group, _) => await ClaimInOrderAsync(group));
 
@@ -122,7 +122,8 @@ public sealed partial class IdentityResolver(
 
     /// <summary>
     /// The claims split into groups that share no claimant, no identifier and no visitor a login merges (connected
-    /// components), each in the request's order, the groups in the order of their first claim.
+    /// components; a tenant's email, CRM and phone claims all in one), each in the request's order, the groups in the
+    /// order of their first claim.
     /// </summary>
     public static List<List<IdentityClaim>> IndependentGroups(IReadOnlyList<IdentityClaim> claims)
     {
@@ -138,6 +139,13 @@ public sealed partial class IdentityResolver(
                 // A login merges the visitor's own profile: its claims (an identify event's email sent as anon:X) stay in order
                 // with it (review55).
                 Join(i, (claim.Tenant, "profile\n" + EventValidator.AnonymousPrefix + claim.Value));
+            }
+            else
+            {
+                // Emails, CRM ids and phones join known users to each other, in chains a request may hold in full (a CRM
+                // export: A and B share an email, B and C a CRM id): which merge comes first decides who stays canonical,
+                // so they all keep the request's order, as before. Only logins go side by side.
+                Join(i, (claim.Tenant, "known users"));
             }
         }
 

@@ -70,5 +70,19 @@ public sealed class ClaimGroupingTests
         Assert.Equal([[emailOfVisitor, login], [unrelated]], groups);
     }
 
+    [Fact]
+    public void Emails_crm_ids_and_phones_of_a_tenant_keep_the_requests_order_even_when_unrelated()
+    {
+        // A CRM export's chains (A and B share an email, B and C a CRM id) decide who stays canonical by their order.
+        var a = Claim("u-1", IdentifierKinds.Email, "h1");
+        var login = Claim("u-9", IdentifierKinds.Anonymous, "v-9");
+        var b = Claim("u-2", IdentifierKinds.Crm, "c2");
+        var c = Claim("u-3", IdentifierKinds.Phone, "p3");
+
+        var groups = GatewayClaims([a, login, b, c]);
+
+        Assert.Equal([[a, b, c], [login]], groups);
+    }
+
     private static List<List<IdentityClaim>> GatewayClaims(List<IdentityClaim> claims) => IdentityResolver.IndependentGroups(claims);
 }
