@@ -63,10 +63,10 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
         // changes once an experiment has started. Another variant's tag was forged, and a profile counted the user under
         // whichever variant arrived first (probe51). A list served to someone else is left to the profile, which counts it
         // in no experiment.
-        var servedFor = ServedFor(userCheck, userId, anonymousId).ToList();
-        if (servedFor.Count > 0 && !servedFor.Any(user => Assignment.VariantOf(experiment, tenant, user) == variant))
+        var servedVariants = ServedFor(userCheck, userId, anonymousId).Select(user => Assignment.VariantOf(experiment, tenant, user)).ToList();
+        if (servedVariants.Count > 0 && !servedVariants.Contains(variant))
         {
-            return $"is tagged with variant {variant} of experiment '{experiment.Id}', but that experiment serves this user variant {Assignment.VariantOf(experiment, tenant, servedFor[0])}: not a list Recommend served them";
+            return $"is tagged with variant {variant} of experiment '{experiment.Id}', but that experiment serves this user variant {servedVariants[0]}: not a list Recommend served them";
         }
 
         return null;
