@@ -239,11 +239,22 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
             Feedback = new Feedback { RecommendationId = served.RecommendationId, ItemId = clicked },
         });
         Assert.Equal(2, (await Silo.Client.IngestEventsAsync(other)).Accepted);
+        // Mallory is new: her profile is not found until her acknowledged events are applied (CI at 94707f7 read it first).
         var mallory = await SegmentScenario.PollAsync(
-            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "mallory" }).ResponseAsync,
-            p => p.Feedback?.Clicks == 1,
+            async () =>
+            {
+                try
+                {
+                    return await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "mallory" });
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    return null;
+                }
+            },
+            p => p?.Feedback?.Clicks == 1,
             "mallory's click applied");
-        Assert.Empty(mallory.Feedback.Experiments);
+        Assert.Empty(mallory!.Feedback.Experiments);
     }
 
     [Fact]
