@@ -76,20 +76,20 @@ public sealed class DashboardGridFixture : IAsyncLifetime
             throw new InvalidOperationException("The gateway accepted an event without a type.");
         }
 
-        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(Silo.Calls);
         await Poll.UntilAsync(
             async () => (await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = Shop })).UsersWithFeatures >= ShopUsers,
             Timeout, "every shop user's features in the shards");
         await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = Shop });
 
-        var recommendations = new RecommendationService.RecommendationServiceClient(Silo.Channel);
+        var recommendations = new RecommendationService.RecommendationServiceClient(Silo.Calls);
         var withItems = ShopStream.Interactions().Count;
         await Poll.UntilAsync(
             async () => (await recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = Shop })).UsersWithInteractions >= withItems,
             Timeout, "every shop user's item history in the interaction shards");
         await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = Shop });
 
-        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Channel);
+        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
         await experiments.CreateExperimentAsync(new PutExperimentRequest
         {
             Tenant = Shop,

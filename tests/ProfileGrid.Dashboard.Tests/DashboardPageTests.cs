@@ -201,7 +201,7 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
         // A retrain: the segments page shows the new model version, its map and its curves, still without a reload.
         await browser.FollowLinkAsync("segments");
         await browser.Page.EvaluateAsync("() => { window.notReloaded = true; }");
-        var segments = new SegmentService.SegmentServiceClient(grid.Silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(grid.Silo.Calls);
         var run = await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = Outlet });
         await Poll.EventuallyAsync(async () =>
         {

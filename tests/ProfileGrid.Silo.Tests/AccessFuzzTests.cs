@@ -591,7 +591,7 @@ public sealed class AccessFuzzTests(KeyedSiloFixture fixture, ITestOutputHelper 
         var call = new Method<byte[], byte[]>(MethodType.Unary, method.Service.FullName, method.Name, bytes, bytes);
         try
         {
-            await Silo.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(metadata, DateTime.UtcNow.AddSeconds(30)), payload);
+            await Silo.Calls.AsyncUnaryCall(call, null, new CallOptions(metadata, DateTime.UtcNow.AddSeconds(30)), payload);
             return (StatusCode.OK, "", null);
         }
         catch (RpcException ex)

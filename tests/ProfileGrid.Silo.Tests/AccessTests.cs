@@ -161,7 +161,7 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
             Marshallers.Create(m => m.ToByteArray(), bytes => method.OutputType.Parser.ParseFrom(bytes)));
         try
         {
-            await Silo.Channel.CreateCallInvoker().AsyncUnaryCall(grpcMethod, null, new CallOptions(headers), request);
+            await Silo.Calls.AsyncUnaryCall(grpcMethod, null, new CallOptions(headers), request);
             return StatusCode.OK;
         }
         catch (RpcException ex)
@@ -274,7 +274,7 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         var cannotRead = await SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/users/u-1/profile", ingest);
         Assert.Equal(HttpStatusCode.Forbidden, cannotRead.Status);
         Assert.Contains("'read' scope", ErrorText(cannotRead.Body));
-        var gateway = new ProfileGateway.ProfileGatewayClient(Silo.Channel);
+        var gateway = new ProfileGateway.ProfileGatewayClient(Silo.Calls);
         var grpcRefused = await Assert.ThrowsAsync<RpcException>(() => gateway.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "u-1" }, Bearer(ingest)).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, grpcRefused.StatusCode);
 
@@ -405,7 +405,7 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         }
 
         var grpc = await Assert.ThrowsAsync<RpcException>(() =>
-            new SegmentService.SegmentServiceClient(Silo.Channel).ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }, Bearer(key)).ResponseAsync);
+            new SegmentService.SegmentServiceClient(Silo.Calls).ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }, Bearer(key)).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, grpc.StatusCode);
     }
 
@@ -426,7 +426,7 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         Assert.InRange(retryAfter, 1, 2);
         Assert.Contains("rate limit", ErrorText(answer.Body!));
 
-        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(Silo.Calls);
         RpcException? exhausted = null;
         for (var i = 0; i < 10 && exhausted is null; i++)
         {
@@ -486,7 +486,7 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         var dotted = await SendAsync(HttpMethod.Get, $"/v1/tenants/{escaped}/../other/users/u-1/profile", key);
         Assert.NotEqual(HttpStatusCode.OK, dotted.Status);
 
-        var gateway = new ProfileGateway.ProfileGatewayClient(Silo.Channel);
+        var gateway = new ProfileGateway.ProfileGatewayClient(Silo.Calls);
         var viaGrpc = await Assert.ThrowsAsync<RpcException>(() => gateway.GetProfileAsync(new GetProfileRequest { Tenant = escaped == tenant ? tenant + "x" : escaped, UserId = "u-1" }, Bearer(key)).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, viaGrpc.StatusCode);
     }

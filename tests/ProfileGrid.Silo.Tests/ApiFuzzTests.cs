@@ -1050,7 +1050,7 @@ public sealed class ApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
         var call = new Method<byte[], byte[]>(MethodType.Unary, method.Service.FullName, method.Name, bytes, bytes);
         try
         {
-            await _silo.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), payload);
+            await _silo.Calls.AsyncUnaryCall(call, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), payload);
             return (StatusCode.OK, "");
         }
         catch (RpcException ex)

@@ -213,7 +213,7 @@ public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
 
             Assert.False(process.HasExited, "the import finished before it could be killed; make the file larger");
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         }
 
         var acknowledgedAtKill = StateAcknowledged(state);

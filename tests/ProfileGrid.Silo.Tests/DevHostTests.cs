@@ -49,7 +49,7 @@ public class DevHostTests
             }
 
             await devHost.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            devHost.WaitForExit(); // the output read to its end
+            devHost.WaitForExit(TimeSpan.FromSeconds(10)); // the output read to its end
             Assert.Equal(137, devHost.ExitCode);
             Assert.Contains("The silo stopped on its own (exit code 137: killed by signal 9)", output.ToString(), StringComparison.Ordinal);
         }

@@ -12,7 +12,7 @@ public class ExperimentApiTests(RecommendationSiloFixture fixture)
 {
     private SiloProcess Silo => fixture.Silo;
 
-    private ExperimentService.ExperimentServiceClient Experiments => new(Silo.Channel);
+    private ExperimentService.ExperimentServiceClient Experiments => new(Silo.Calls);
 
     private static string NewTenant(string purpose) => $"{purpose}-{Guid.NewGuid().ToString("N")[..8]}";
 
@@ -143,9 +143,9 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
 {
     private SiloProcess Silo => fixture.Silo;
 
-    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Channel);
+    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Calls);
 
-    private ExperimentService.ExperimentServiceClient Experiments => new(Silo.Channel);
+    private ExperimentService.ExperimentServiceClient Experiments => new(Silo.Calls);
 
     private static readonly string[] Users = [.. Enumerable.Range(0, 12).SelectMany(u => new[] { $"reader-{u}", $"gardener-{u}" }), "alice"];
 

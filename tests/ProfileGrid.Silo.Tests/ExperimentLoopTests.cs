@@ -28,7 +28,7 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
         var replay = await new GatewayReplayer(Silo.Client).ReplayAsync(stream.IngestRequests(500), null, CancellationToken.None);
         Assert.Equal(0L, replay.Rejected);
 
-        var recommendations = new RecommendationService.RecommendationServiceClient(Silo.Channel);
+        var recommendations = new RecommendationService.RecommendationServiceClient(Silo.Calls);
         var withItems = stream.Interactions().Count;
         await PollAsync(
             () => recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = tenant }).ResponseAsync,
@@ -37,7 +37,7 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
         await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
 
         // Segments, so that the fairness audit has segment groups (the feature shards hear of every profile on its write).
-        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(Silo.Calls);
         await PollAsync(
             () => segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }).ResponseAsync,
             listed => listed.UsersWithFeatures >= Users,
@@ -51,7 +51,7 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
         var served = await recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = someone, N = 3, Slot = "elsewhere" });
         Assert.Matches($"^rec-[0-9a-f]{{32}}-s{segmentOfSomeone.SegmentId}$", served.RecommendationId);
 
-        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Channel);
+        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
         await experiments.CreateExperimentAsync(new PutExperimentRequest
         {
             Tenant = tenant,

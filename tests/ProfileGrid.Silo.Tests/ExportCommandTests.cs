@@ -128,7 +128,7 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
     {
         var tenant = "магазин-ü-" + Guid.NewGuid().ToString("N")[..8];
         var userIds = await FeedAsync(tenant);
-        var run = await new SegmentService.SegmentServiceClient(Silo.Channel).RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 3 });
+        var run = await new SegmentService.SegmentServiceClient(Silo.Calls).RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 3 });
 
         var assignments = Export("segments", tenant, "assignments.csv");
         var segments = Path.Combine(_folder.FullName, "assignments.segments.csv");
@@ -147,7 +147,7 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
         Assert.Equal(run.Segments.Select(s => (s.Id.ToString(CultureInfo.InvariantCulture), s.Label)), segmentRows.Select(r => (r.GetProperty("segment_id").GetString()!, r.GetProperty("label").GetString()!)));
         var assignmentRows = read.GetProperty("assignments").EnumerateArray().ToDictionary(r => r.GetProperty("user_id").GetString()!, r => r);
         Assert.Equal(userIds.Order(StringComparer.Ordinal), assignmentRows.Keys.Order(StringComparer.Ordinal));
-        var segmentService = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var segmentService = new SegmentService.SegmentServiceClient(Silo.Calls);
         foreach (var user in userIds)
         {
             var membership = await segmentService.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = user });
@@ -272,7 +272,7 @@ public sealed class ExportCommandTests(SegmentSiloFixture fixture) : IDisposable
 
         var userIds = stream.ComputeExpectedTotals().Users.Keys.Concat(OddUsers).ToList();
         await ProfileAssertions.WaitUntilAsync(Silo.Client, stream.ComputeExpectedTotals(), tenant, TimeSpan.FromSeconds(60), exact: true);
-        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(Silo.Calls);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while ((await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant })).UsersWithFeatures < userIds.Count)
         {
@@ -349,7 +349,7 @@ public sealed class ExportCommandAzuriteTests(AzuriteFixture azurite) : IDisposa
         }
 
         // The export pages through the tenant's listing (the feature shards), written behind the profiles.
-        var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(silo.Calls);
         while ((await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant })).UsersWithFeatures < FormulaUsers.Length)
         {
             Assert.True(DateTime.UtcNow < deadline, "the feature shards did not list every user within 60 s");

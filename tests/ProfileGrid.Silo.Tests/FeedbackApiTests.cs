@@ -14,7 +14,7 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
 {
     private SiloProcess Silo => fixture.Silo;
 
-    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Channel);
+    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Calls);
 
     private static string Time(DateTimeOffset at) => at.ToString("O", CultureInfo.InvariantCulture);
 
@@ -76,7 +76,7 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
     public async Task Feedback_tagged_with_an_experiment_or_variant_that_never_served_the_user_is_refused_naming_the_field()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "feedback-tags");
-        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Channel);
+        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
         var number = (await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") })).Number;
         await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
         var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4, Slot = "home" });

@@ -573,7 +573,7 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     {
         // Found by ApiFuzzTests: an unknown RFM cell of 70,000 characters was quoted whole in the message, which gRPC
         // sends percent-encoded in a header (420,000 bytes here); the client refused that answer and reported Unavailable.
-        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(Silo.Calls);
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             segments.ListRfmMembersAsync(new ListRfmMembersRequest { Tenant = "shop", Cell = new string('\u00e9', 70_000) }).ResponseAsync);
 
@@ -596,7 +596,7 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         var call = new Method<byte[], byte[]>(MethodType.Unary, "profilegrid.v1." + service, method, bytes, bytes);
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            Silo.Channel.CreateCallInvoker().AsyncUnaryCall(call, null, new CallOptions(), Convert.FromHexString(hex)).ResponseAsync);
+            Silo.Calls.AsyncUnaryCall(call, null, new CallOptions(), Convert.FromHexString(hex)).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.StartsWith("(request): the bytes are not a valid ", error.Status.Detail);
@@ -605,7 +605,7 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         // Well-formed calls are bound as before, the health service's too.
         Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() =>
             Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = "nobody-" + NewId() }).ResponseAsync)).StatusCode);
-        var health = await new Grpc.Health.V1.Health.HealthClient(Silo.Channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+        var health = await new Grpc.Health.V1.Health.HealthClient(Silo.Calls).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
         Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
     }
 
@@ -824,10 +824,10 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.True(similar == HttpStatusCode.BadRequest, $"{similar} {similarBody}");
         (status, body) = await RawHttp.SendAsync(Silo.HttpPort, "PUT", $"/V1/tenants/{tenant}/recommendation-rules/%2E", "{}");
         Assert.True(status == HttpStatusCode.BadRequest, $"/V1: {status} {body}");
-        var rules = await new RecommendationService.RecommendationServiceClient(Silo.Channel).ListRulesAsync(new ListRulesRequest { Tenant = tenant });
+        var rules = await new RecommendationService.RecommendationServiceClient(Silo.Calls).ListRulesAsync(new ListRulesRequest { Tenant = tenant });
         Assert.Equal(["vip"], rules.Rules.Select(r => r.Id));
 
-        var upsert = await new RecommendationService.RecommendationServiceClient(Silo.Channel).UpsertItemsAsync(new UpsertItemsRequest
+        var upsert = await new RecommendationService.RecommendationServiceClient(Silo.Calls).UpsertItemsAsync(new UpsertItemsRequest
         {
             Tenant = tenant,
             Items = { new CatalogItem { ItemId = "..", Category = "x" }, new CatalogItem { ItemId = "i1", Category = "x" } },

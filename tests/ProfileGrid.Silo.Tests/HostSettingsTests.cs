@@ -95,12 +95,9 @@ public class HostSettingsTests
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ProfileGrid.Silo.dll"));
         start.ArgumentList.Add("--ProfileGrid:ServiceId=Bad_Id");
         start.ArgumentList.Add("--ProfileGrid:Gateway:MaxEventsPerRequest=0");
-        using var process = Process.Start(start)!;
+        var (exitCode, _, errors) = await HostRun.ToExitAsync(start);
 
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-
-        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(2, exitCode);
         Assert.Contains("ProfileGrid: ServiceId 'Bad_Id'", errors);
         Assert.Contains("ProfileGrid:Gateway: MaxEventsPerRequest", errors);
         Assert.Contains("ProfileGrid: StorageConnectionString is empty", errors);
@@ -120,12 +117,8 @@ public class HostSettingsTests
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        await output;
-        return (process.ExitCode, errors);
+        var (exitCode, _, errors) = await HostRun.ToExitAsync(start);
+        return (exitCode, errors);
     }
 
     [Fact]
@@ -270,13 +263,9 @@ public class HostSettingsTests
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        await output;
+        var (exitCode, _, errors) = await HostRun.ToExitAsync(start);
 
-        Assert.Equal(1, process.ExitCode);
+        Assert.Equal(1, exitCode);
         Assert.Contains($"ProfileGrid cannot start: Failed to bind to address http://127.0.0.1:{port}", errors);
     }
 }

@@ -55,7 +55,7 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         Assert.Contains("line 151", output);
         Assert.Contains("events: 180 sent, 180 acknowledged", output); // 150 ratings and 30 users' demographics
 
-        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Channel);
+        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Calls);
         await ShopScenario.WaitForInteractionsAsync(recommendations, tenant, 30);
         var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
         Assert.Equal(30, trained.Users);
@@ -117,7 +117,7 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
             rater.Behavior.RecentActions.Select(a => (a.ProductId, a.Detail)).Order());
 
         // The recommender reads each item's latest rating: m1 is liked now (2 is under half of 5 stars, 5 is not).
-        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Channel);
+        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Calls);
         await ShopScenario.WaitForInteractionsAsync(recommendations, tenant, 2);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         long interactions;
@@ -163,7 +163,7 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         Assert.True(exit == 0, output);
         await WaitForEventsAsync(tenant, "heavy", HeavyRatings);
 
-        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Channel);
+        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Calls);
         await ShopScenario.WaitForInteractionsAsync(recommendations, tenant, 2);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         // The shard hears of the heavy profile's last items when it next writes (within about a second): until then it
@@ -230,7 +230,7 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         Assert.Contains("item_id", output);
         Assert.Contains("events: 6 sent, 6 acknowledged", output); // four ratings and two users' demographics
 
-        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Channel);
+        var recommendations = new RecommendationService.RecommendationServiceClient(fixture.Silo.Calls);
         var toyStory = await recommendations.GetItemAsync(new GetItemRequest { Tenant = tenant, ItemId = "1" });
         Assert.Equal("animation", toyStory.Category);
         Assert.Equal(["animation", "children's", "comedy"], toyStory.Tags);

@@ -77,7 +77,7 @@ public class LongIdStorageTests(AzuriteFixture azurite, ITestOutputHelper output
                 Preference = new PreferenceSet { Key = new string('鍵', MaxStringLength), Value = new string('值', MaxStringLength) },
             });
 
-            var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+            var segments = new SegmentService.SegmentServiceClient(silo.Calls);
             foreach (var (_, tenant) in LongIds)
             {
                 await SegmentScenario.PollAsync(
@@ -122,7 +122,7 @@ public class LongIdStorageTests(AzuriteFixture azurite, ITestOutputHelper output
         Assert.Equal(new string('值', MaxStringLength), reread.Preferences.Values[new string('鍵', MaxStringLength)]);
 
         // Models and memberships come back from their blobs without waking a profile grain.
-        var afterRestart = new SegmentService.SegmentServiceClient(restarted.Channel);
+        var afterRestart = new SegmentService.SegmentServiceClient(restarted.Calls);
         foreach (var (_, tenant) in LongIds)
         {
             var overview = await afterRestart.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant });

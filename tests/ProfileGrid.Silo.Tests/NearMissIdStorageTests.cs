@@ -61,7 +61,7 @@ public class NearMissIdStorageTests(AzuriteFixture azurite, ITestOutputHelper ou
             }
 
             await AssertEachAsOwnAsync(silo, expected);
-            var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+            var segments = new SegmentService.SegmentServiceClient(silo.Calls);
             foreach (var tenant in tenants)
             {
                 await SegmentScenario.PollAsync(
@@ -88,7 +88,7 @@ public class NearMissIdStorageTests(AzuriteFixture azurite, ITestOutputHelper ou
 
         await using var restarted = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, settings);
         await AssertEachAsOwnAsync(restarted, expected);
-        var afterRestart = new SegmentService.SegmentServiceClient(restarted.Channel);
+        var afterRestart = new SegmentService.SegmentServiceClient(restarted.Calls);
         foreach (var tenant in tenants)
         {
             // Reloaded from the tenant's own shard blobs: a shared blob would hold both tenants' users.

@@ -246,13 +246,9 @@ public class ObservabilityTests(ITestOutputHelper output)
             start.ArgumentList.Add(argument);
         }
 
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        await stdout;
+        var (exitCode, _, errors) = await HostRun.ToExitAsync(start);
 
-        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(2, exitCode);
         Assert.Contains("ProfileGrid:Telemetry:OtlpEndpoint 'otel-collector:4317' is not an absolute http:// or https:// URI", errors);
         Assert.Contains("ProfileGrid:Admin:AlowRemote is not a setting (did you mean ProfileGrid:Admin:AllowRemote?)", errors);
     }

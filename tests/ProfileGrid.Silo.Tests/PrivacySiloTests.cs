@@ -89,7 +89,7 @@ public class PrivacySiloTests(AzuriteFixture azurite, ITestOutputHelper output)
             Assert.True(root.GetProperty("feedback").GetProperty("clicks").GetInt64() >= 1);
         }
 
-        var recommender = new RecommendationService.RecommendationServiceClient(silo.Channel);
+        var recommender = new RecommendationService.RecommendationServiceClient(silo.Calls);
         var trainedBefore = await recommender.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
 
         var asOf = DateTimeOffset.UtcNow.ToString("O");
@@ -502,7 +502,7 @@ public class ConsentSiloTests(ITestOutputHelper output)
                 $"--ProfileGrid:Lake:Folder={lake}", "--ProfileGrid:Ingest:FlushInterval=00:00:00.200",
                 "--ProfileGrid:Recommendations:ShardFlushInterval=00:00:00.100");
             var tenant = await ShopScenario.FeedAsync(silo, "consent");
-            var experiments = new ExperimentService.ExperimentServiceClient(silo.Channel);
+            var experiments = new ExperimentService.ExperimentServiceClient(silo.Calls);
             await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("consent-test") });
             await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "consent-test" });
 
@@ -536,7 +536,7 @@ public class ConsentSiloTests(ITestOutputHelper output)
             }
 
             Assert.Empty((await silo.Client.IngestEventsAsync(request)).Rejected);
-            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Calls);
             await PrivacySiloTests.WaitForAsync(async () => (await PrivacySiloTests.TryGetProfileAsync(silo, tenant, optedOut))?.EventsApplied == 5, "the opted-out user's events applied", 30);
             await PrivacySiloTests.WaitForAsync(async () => (await PrivacySiloTests.TryGetProfileAsync(silo, tenant, consenting))?.EventsApplied == 4, "the consenting user's events applied", 30);
             var outList = await recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = optedOut, N = 5, Slot = "home" });

@@ -42,7 +42,7 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
 {
     private SiloProcess Silo => fixture.Silo;
 
-    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Channel);
+    private RecommendationService.RecommendationServiceClient Recommendations => new(Silo.Calls);
 
     private static readonly string[] BookItems = ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6"];
     private static readonly string[] GardenItems = ["b-1", "b-2", "b-3", "b-4", "b-5", "b-6"];
@@ -814,7 +814,7 @@ internal static class ShopScenario
         users++;
         var response = await silo.Client.IngestEventsAsync(request);
         Assert.Empty(response.Rejected);
-        var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+        var recommendations = new RecommendationService.RecommendationServiceClient(silo.Calls);
         await WaitForInteractionsAsync(recommendations, tenant, users);
         if (train)
         {

@@ -17,7 +17,7 @@ public class RecommendationGridTests(AzuriteFixture azurite, ITestOutputHelper o
         .. RecommendationSiloFixture.Settings,
     ];
 
-    private static RecommendationService.RecommendationServiceClient Recommendations(SiloProcess silo) => new(silo.Channel);
+    private static RecommendationService.RecommendationServiceClient Recommendations(SiloProcess silo) => new(silo.Calls);
 
     private static async Task<RecommendResponse> AliceAsync(SiloProcess silo, string tenant) =>
         await Recommendations(silo).RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 5 });
@@ -74,7 +74,7 @@ public class RecommendationGridTests(AzuriteFixture azurite, ITestOutputHelper o
             Assert.Equal(before.ModelVersion, fromSecond.ModelVersion);
 
             // An experiment started through one silo: every silo assigns every user the same variant.
-            var experiments = new ExperimentService.ExperimentServiceClient(first.Channel);
+            var experiments = new ExperimentService.ExperimentServiceClient(first.Calls);
             await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-hybrid") });
             await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
             variantsBefore = await VariantsAsync(first, tenant);

@@ -45,7 +45,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
             var started = DateTime.UtcNow;
             var replay = await new GatewayReplayer(silo.Client).ReplayAsync(stream.IngestRequests(500), null, CancellationToken.None);
             Assert.Equal(0L, replay.Rejected);
-            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Calls);
             var withItems = stream.Interactions().Count;
             await PollAsync(
                 () => recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = tenant }).ResponseAsync,
@@ -61,7 +61,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
             // Base-order lists of the popularity list (the base the re-ranker can personalize), every one logged; the
             // simulated users respond to them.
             started = DateTime.UtcNow;
-            var experiments = new ExperimentService.ExperimentServiceClient(silo.Channel);
+            var experiments = new ExperimentService.ExperimentServiceClient(silo.Calls);
             await StartExperimentAsync(experiments, tenant, "collect", new ExperimentVariant { Key = "popular-b", Algorithm = "popular" });
             var loop = new ExperimentLoop(silo.Client, recommendations, new ResponseSimulator(stream, Responses), tenant);
             var collected = await loop.RunAsync(userIds, new ExperimentLoopOptions { Rounds = 6, DrawSalt = "collect", FirstShownAt = DateTimeOffset.UtcNow.AddDays(-6) });
@@ -118,7 +118,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
         await using var restarted = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, Settings);
         try
         {
-            var recommendations = new RecommendationService.RecommendationServiceClient(restarted.Channel);
+            var recommendations = new RecommendationService.RecommendationServiceClient(restarted.Calls);
             var status = await recommendations.GetRerankerStatusAsync(new GetRerankerStatusRequest { Tenant = tenant });
             Assert.Equal(published.Version, status.Version);
             Assert.Equal(published.Fingerprint, status.Fingerprint);

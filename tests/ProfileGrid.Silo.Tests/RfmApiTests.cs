@@ -19,7 +19,7 @@ public class RfmApiTests(SegmentSiloFixture fixture)
 
     private SiloProcess Silo => fixture.Silo;
 
-    private SegmentService.SegmentServiceClient Segments => new(Silo.Channel);
+    private SegmentService.SegmentServiceClient Segments => new(Silo.Calls);
 
     [Fact]
     public async Task Grpc_lists_cells_with_edges_and_sizes_and_every_customer_is_in_the_pages_of_their_cell()

@@ -17,7 +17,7 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
 {
     private SiloProcess Silo => fixture.Silo;
 
-    private SegmentService.SegmentServiceClient Segments => new(Silo.Channel);
+    private SegmentService.SegmentServiceClient Segments => new(Silo.Calls);
 
     [Fact]
     public async Task Grpc_run_assigns_every_user_and_members_map_and_curves_agree_with_the_model()
@@ -530,7 +530,7 @@ public class SegmentApiDurabilityTests(AzuriteFixture azurite, ITestOutputHelper
         var silo = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, SegmentSiloFixture.Settings);
         try
         {
-            var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+            var segments = new SegmentService.SegmentServiceClient(silo.Calls);
             planted = await SegmentScenario.FeedAsync(silo, "durable", perType: 4);
             var run = await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = planted.Tenant, K = 3 });
             var trained = await SegmentScenario.MembershipsAsync(segments, planted);
@@ -576,7 +576,7 @@ public class SegmentApiDurabilityTests(AzuriteFixture azurite, ITestOutputHelper
         await using var restarted = await SiloProcess.StartDurableAsync(azurite.ConnectionString, serviceId, SegmentSiloFixture.Settings);
         try
         {
-            var segments = new SegmentService.SegmentServiceClient(restarted.Channel);
+            var segments = new SegmentService.SegmentServiceClient(restarted.Calls);
             var after = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = planted.Tenant });
             Assert.Equal(before.ModelVersion, after.ModelVersion);
             Assert.Equal(before.TrainedAt, after.TrainedAt);
@@ -673,7 +673,7 @@ public static class SegmentScenario
         Assert.Empty(response.Rejected);
         Assert.Equal(request.Events.Count, response.Accepted);
 
-        var segments = new SegmentService.SegmentServiceClient(silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(silo.Calls);
         var overview = await PollAsync(
             () => segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }).ResponseAsync,
             o => o.UsersWithFeatures >= users.Count,

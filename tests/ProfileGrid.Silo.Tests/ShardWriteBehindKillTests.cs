@@ -91,7 +91,7 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
             silo = await KillAndRestartAsync(silo);
 
             // The interaction shards hold the person (with both items) and not the visitor, who is merged.
-            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Calls);
             var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
             Assert.Equal((1, 2L), (trained.Users, trained.Interactions));
             return silo;
@@ -134,8 +134,8 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
             await UntilAllWrittenAsync(silo);
             silo = await KillAndRestartAsync(silo);
 
-            var segments = new SegmentService.SegmentServiceClient(silo.Channel);
-            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+            var segments = new SegmentService.SegmentServiceClient(silo.Calls);
+            var recommendations = new RecommendationService.RecommendationServiceClient(silo.Calls);
             var listed = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant });
             var trained = await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
             Assert.Equal(
@@ -190,8 +190,8 @@ public sealed class ShardWriteBehindKillTests(AzuriteFixture azurite)
     private static async Task AssertShardsHoldEveryoneAsync(SiloProcess silo, SyntheticStream stream)
     {
         var expected = stream.ComputeExpectedTotals();
-        var segments = new SegmentService.SegmentServiceClient(silo.Channel);
-        var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(silo.Calls);
+        var recommendations = new RecommendationService.RecommendationServiceClient(silo.Calls);
         var listed = await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = Tenant });
         var status = await recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = Tenant });
         Assert.Equal(expected.Users.Count, listed.UsersWithFeatures);

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.DevHost;
@@ -14,6 +16,7 @@ public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly GrpcChannel _channel;
 
     private SiloProcess(Process process, SiloPorts ports, IReadOnlyList<string> settings)
     {
@@ -22,8 +25,9 @@ public sealed class SiloProcess : IAsyncDisposable
         Settings = settings;
         GrpcPort = ports.Grpc;
         HttpPort = ports.Http;
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ports.Grpc}");
-        Client = new ProfileGateway.ProfileGatewayClient(Channel);
+        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ports.Grpc}");
+        Calls = _channel.Intercept(new DefaultDeadline(TimeSpan.FromMinutes(5)));
+        Client = new ProfileGateway.ProfileGatewayClient(Calls);
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Http}") };
     }
 
@@ -40,7 +44,8 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public int HttpPort { get; }
 
-    public GrpcChannel Channel { get; }
+    /// <summary>gRPC to this silo; a call without a deadline gets one of five minutes (<see cref="DefaultDeadline"/>).</summary>
+    public CallInvoker Calls { get; }
 
     public ProfileGateway.ProfileGatewayClient Client { get; }
 
@@ -166,7 +171,14 @@ public sealed class SiloProcess : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
         }
 
-        await _process.WaitForExitAsync();
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException) when (_process.HasExited)
+        {
+            // Dead, but something it started still holds its output open: nothing more of it to wait for.
+        }
     }
 
     public bool HasExited => _process.HasExited;
@@ -192,7 +204,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Channel.Dispose();
+        _channel.Dispose();
         Http.Dispose();
         await KillAsync();
         _process.Dispose();
@@ -218,7 +230,7 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                _process.WaitForExit(); // drains the redirected output, so that the message says why
+                _process.WaitForExit(TimeSpan.FromSeconds(10)); // drains the redirected output, so that the message says why
                 throw new InvalidOperationException($"The silo exited with code {_process.ExitCode}:\n{Output}");
             }
 

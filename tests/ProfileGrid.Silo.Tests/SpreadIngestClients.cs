@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using ProfileGrid.Contracts.V1;
 
@@ -38,7 +39,7 @@ public sealed class SpreadIngestClients : IAsyncDisposable
                 $"http://127.0.0.1:{port}",
                 new GrpcChannelOptions { InitialReconnectBackoff = TimeSpan.FromMilliseconds(200), MaxReconnectBackoff = TimeSpan.FromSeconds(1) });
             _channels.Add(channel);
-            silos.Add((port, new ProfileGateway.ProfileGatewayClient(channel)));
+            silos.Add((port, new ProfileGateway.ProfileGatewayClient(channel.Intercept(new DefaultDeadline(TimeSpan.FromMinutes(5))))));
         }
 
         _silos = silos;

@@ -148,7 +148,7 @@ public class StatsApiTests
         Assert.Equal(archiveUsers, listed[Archive]);
 
         // Recommendations: requests, the source mix of what was served, and the distinct items served.
-        var recommendations = new RecommendationService.RecommendationServiceClient(silo.Channel);
+        var recommendations = new RecommendationService.RecommendationServiceClient(silo.Calls);
         await ShopScenario.WaitForInteractionsAsync(recommendations, Shop, 5);
         await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = Shop });
         var served = new List<RecommendedItem>();

@@ -120,7 +120,7 @@ public class MergeTests(IdentitySiloFixture fixture)
         await IngestAsync(Silo, tenant, [Event("login-1", "page_view", users[0], merged, now), Event("login-2", "page_view", users[1], linked, now)]);
         await MergedIdentityAsync(Silo, tenant, users[0]);
 
-        var segments = new SegmentService.SegmentServiceClient(Silo.Channel);
+        var segments = new SegmentService.SegmentServiceClient(Silo.Calls);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while ((await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant })).UsersWithFeatures < users.Count)
         {
