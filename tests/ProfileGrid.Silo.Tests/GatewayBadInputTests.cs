@@ -336,21 +336,22 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     [Fact]
     public async Task A_large_chunked_body_from_a_sender_that_reads_only_after_writing_gets_the_400()
     {
+        using var sending = new CancellationTokenSource(TimeSpan.FromSeconds(60)); // a server that stops reading fails the test
         using var client = new System.Net.Sockets.TcpClient();
-        await client.ConnectAsync(System.Net.IPAddress.Loopback, Silo.HttpPort);
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, Silo.HttpPort, sending.Token);
         await using var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
             $"POST /v1/events:ingest HTTP/1.1\r\nHost: 127.0.0.1:{Silo.HttpPort}\r\nConnection: close\r\n" +
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"), sending.Token);
         var piece = Encoding.ASCII.GetBytes(new string('x', 64 * 1024));
         var framed = Encoding.ASCII.GetBytes($"{piece.Length:x}\r\n").Concat(piece).Concat("\r\n"u8.ToArray()).ToArray();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes("d\r\n{\"tenant\": \"x\r\n"));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("d\r\n{\"tenant\": \"x\r\n"), sending.Token);
         for (var i = 0; i < 640; i++)
         {
-            await stream.WriteAsync(framed); // an IOException here is the reset
+            await stream.WriteAsync(framed, sending.Token); // an IOException here is the reset
         }
 
-        await stream.WriteAsync(Encoding.ASCII.GetBytes("2\r\n\"}\r\n0\r\n\r\n"));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("2\r\n\"}\r\n0\r\n\r\n"), sending.Token);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var (headers, content, raw) = await RawHttp.ReadAnswerAsync(stream, timeout.Token);
 

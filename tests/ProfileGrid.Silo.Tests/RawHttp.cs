@@ -12,8 +12,10 @@ public static class RawHttp
 {
     public static async Task<(HttpStatusCode Status, string Body)> SendAsync(int port, string method, string target, string? json = null, IEnumerable<(string Name, string Value)>? requestHeaders = null)
     {
+        // As long as HttpClient waits by default: a server that never answers fails the test instead of holding the run.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(100));
         using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, port);
+        await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
         await using var stream = client.GetStream();
         var body = json is null ? [] : Encoding.UTF8.GetBytes(json);
         var head = new StringBuilder()
@@ -31,11 +33,11 @@ public static class RawHttp
         }
 
         head.Append("\r\n");
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()));
-        await stream.WriteAsync(body);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), timeout.Token);
+        await stream.WriteAsync(body, timeout.Token);
 
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        var response = await reader.ReadToEndAsync();
+        var response = await reader.ReadToEndAsync(timeout.Token);
         var statusLine = response[..response.IndexOf("\r\n", StringComparison.Ordinal)];
         var status = (HttpStatusCode)int.Parse(statusLine.Split(' ')[1]);
         var headerEnd = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
