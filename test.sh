@@ -42,7 +42,7 @@ echo "Restoring NuGet packages..."
 retry dotnet restore ProfileGrid.sln --nologo -v quiet || { echo "dotnet restore failed"; echo "0 passed, 1 failed"; exit 1; }
 
 log=$(mktemp)
-# A test that hangs is stopped after 10 minutes (the longest test takes about two): its test host is killed, the run
+# A test that hangs is stopped after 10 minutes (the longest takes under three): its test host is killed, the run
 # names it ("The active test run was aborted" and the tests that were running) and goes on with the other projects,
 # instead of the whole run waiting until CI's time limit with nothing said.
 dotnet test ProfileGrid.sln -c Release --nologo --no-restore --blame-hang-timeout 10m --blame-hang-dump-type none "$@" 2>&1 | tee "$log"
