@@ -154,8 +154,8 @@ internal static class ImportCommand
 
             var categories = catalog?.Items.Where(i => i.Category is not null).ToDictionary(i => i.ItemId, i => i.Category!, StringComparer.Ordinal);
             var events = imported is null ? [] : InteractionEvents.From(imported.Users, attributes?.Users, categories, (parse.GetValue(currency) ?? "EUR").ToUpperInvariant()).ToList();
-            using var channel = KeysCommand.Channel(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)));
-            var client = new ProfileGateway.ProfileGatewayClient(channel);
+            using var connection = KeysCommand.Connect(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)));
+            var client = new ProfileGateway.ProfileGatewayClient(connection.Calls);
             long acknowledged = 0, repeated = 0, itemsStored = 0;
             var rejected = new List<string>();
             var itemsRejected = new List<string>();
@@ -164,7 +164,7 @@ internal static class ImportCommand
                 if (catalog is not null)
                 {
                     // Items first: a model trained as the events arrive already knows their categories and titles.
-                    var recommendations = new RecommendationService.RecommendationServiceClient(channel);
+                    var recommendations = new RecommendationService.RecommendationServiceClient(connection.Calls);
                     foreach (var chunk in catalog.Items.Chunk(ItemsPerRequest))
                     {
                         var request = new UpsertItemsRequest { Tenant = parse.GetRequiredValue(tenant) };

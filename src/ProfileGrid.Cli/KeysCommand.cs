@@ -144,8 +144,12 @@ internal static class KeysCommand
             ? found
             : null;
 
-    /// <summary>A gRPC channel that sends <paramref name="key"/> (when there is one) as "authorization: Bearer" on every call.</summary>
-    public static Grpc.Net.Client.GrpcChannel Channel(Uri address, string? key, int? maxSendMessageSize = null) =>
+    /// <summary>
+    /// gRPC to the grid, sending <paramref name="key"/> (when there is one) as "authorization: Bearer" on every call; a
+    /// call the grid does not answer within <paramref name="limit"/> (by default <see cref="GridConnection.CallLimit"/>)
+    /// fails with DeadlineExceeded.
+    /// </summary>
+    public static GridConnection Connect(Uri address, string? key, int? maxSendMessageSize = null, TimeSpan? limit = null) => new(
         key is null
             ? Grpc.Net.Client.GrpcChannel.ForAddress(address, new Grpc.Net.Client.GrpcChannelOptions { MaxSendMessageSize = maxSendMessageSize })
             : Grpc.Net.Client.GrpcChannel.ForAddress(address, new Grpc.Net.Client.GrpcChannelOptions
@@ -159,7 +163,8 @@ internal static class KeysCommand
                         return Task.CompletedTask;
                     })),
                 UnsafeUseInsecureChannelCallCredentials = address.Scheme != "https",
-            });
+            }),
+        limit ?? GridConnection.CallLimit);
 
     internal static HttpClient? Client(IAnsiConsole console, string grid, string? key, FileInfo? keyFile)
     {

@@ -267,6 +267,27 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         var refused = await SendAsync(HttpMethod.Post, "/v1/events:ingest", read, IngestJson(tenant, "u-1"));
         Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
         Assert.Contains("'ingest' scope", ErrorText(refused.Body));
+        // Read as the route's other errors are (google.rpc.Status), and as the plain REST routes' ("error").
+        using (var body = JsonDocument.Parse(refused.Body))
+        {
+            Assert.Equal((int)StatusCode.PermissionDenied, body.RootElement.GetProperty("code").GetInt32());
+            Assert.Equal(0, body.RootElement.GetProperty("details").GetArrayLength());
+            Assert.Equal(body.RootElement.GetProperty("message").GetString(), body.RootElement.GetProperty("error").GetString());
+        }
+
+        var badRequest = await SendAsync(HttpMethod.Post, "/v1/events:ingest", ingest, "{\"tenant\": \"" + tenant + "\"}");
+        using (var body = JsonDocument.Parse(badRequest.Body))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, badRequest.Status);
+            Assert.Equal((int)StatusCode.InvalidArgument, body.RootElement.GetProperty("code").GetInt32());
+        }
+
+        var noKey = await SendAsync(HttpMethod.Get, $"/v1/tenants/{tenant}/users/u-1/profile", null);
+        using (var body = JsonDocument.Parse(noKey.Body))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, noKey.Status);
+            Assert.Equal((int)StatusCode.Unauthenticated, body.RootElement.GetProperty("code").GetInt32());
+        }
 
         var accepted = await SendAsync(HttpMethod.Post, "/v1/events:ingest", ingest, IngestJson(tenant, "u-1"), xApiKey: true);
         Assert.True(accepted.Status == HttpStatusCode.OK, accepted.Body);

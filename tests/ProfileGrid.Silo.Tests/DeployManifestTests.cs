@@ -138,9 +138,14 @@ public sealed class DeployManifestTests
         using (process)
         {
             var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{output.Result}\n{errors}");
+            var errors = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"{program} {string.Join(' ', arguments)} did not finish within 60 s (none of these tools needs a server).");
+            }
+
+            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{output.Result}\n{errors.Result}");
             return (process.ExitCode, output.Result);
         }
     }

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using ProfileGrid.Contracts;
 using ProfileGrid.Contracts.V1;
 
 namespace ProfileGrid.Silo.Tests;

@@ -144,9 +144,9 @@ internal static class ImportEventsCommand
             var outcome = Failed;
             string? failure = null;
             var failedWith = StatusCode.OK;
-            using (var channel = KeysCommand.Channel(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)), maxSendMessageSize: 16 << 20))
+            using (var connection = KeysCommand.Connect(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)), maxSendMessageSize: 16 << 20))
             {
-                var client = new ProfileGateway.ProfileGatewayClient(channel);
+                var client = new ProfileGateway.ProfileGatewayClient(connection.Calls);
                 try
                 {
                     await console.Progress()

@@ -45,17 +45,17 @@ internal static class ExportCommand
             }
 
             var clock = Stopwatch.StartNew();
-            using var channel = KeysCommand.Channel(request.Grid, request.ApiKey);
+            using var connection = KeysCommand.Connect(request.Grid, request.ApiKey);
             long written = 0;
             try
             {
-                var expected = await UsersWithFeaturesAsync(channel, request.Tenant, cancellationToken);
+                var expected = await UsersWithFeaturesAsync(connection, request.Tenant, cancellationToken);
                 await using var writer = await TableWriter<Profile>.CreateAsync(request.Format, request.Out, ProfileColumns.All, RestJson.Format);
                 await console.Progress().StartAsync(async progress =>
                 {
                     var task = progress.AddTask("exporting profiles", maxValue: Math.Max(expected, 1));
                     task.IsIndeterminate = expected == 0;
-                    await foreach (var profile in ListAllAsync(channel, request, cancellationToken))
+                    await foreach (var profile in ListAllAsync(connection, request, cancellationToken))
                     {
                         await writer.WriteAsync(profile);
                         written++;
@@ -91,13 +91,13 @@ internal static class ExportCommand
                 return EvaluateCommand.BadInput;
             }
 
-            using var channel = KeysCommand.Channel(request.Grid, request.ApiKey);
+            using var connection = KeysCommand.Connect(request.Grid, request.ApiKey);
             var segmentsFile = SegmentsFileFor(request.Out);
             long assignments = 0, assigned = 0;
             SegmentsResponse model;
             try
             {
-                model = await RetriedAsync(() => new SegmentService.SegmentServiceClient(channel).ListSegmentsAsync(new ListSegmentsRequest { Tenant = request.Tenant }, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+                model = await RetriedAsync(() => new SegmentService.SegmentServiceClient(connection.Calls).ListSegmentsAsync(new ListSegmentsRequest { Tenant = request.Tenant }, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
                 await using (var segments = await TableWriter<(long, Segment)>.CreateAsync(request.Format, segmentsFile, SegmentColumns.All))
                 {
                     foreach (var segment in model.Segments)
@@ -111,7 +111,7 @@ internal static class ExportCommand
                 {
                     var task = progress.AddTask("exporting assignments", maxValue: Math.Max(model.UsersWithFeatures, 1));
                     task.IsIndeterminate = model.UsersWithFeatures == 0;
-                    await foreach (var profile in ListAllAsync(channel, request, cancellationToken))
+                    await foreach (var profile in ListAllAsync(connection, request, cancellationToken))
                     {
                         await writer.WriteAsync(new SegmentAssignment(profile.Tenant, profile.UserId, profile.Segment));
                         assignments++;
@@ -144,10 +144,10 @@ internal static class ExportCommand
     internal static string SegmentsFileFor(string path) =>
         Path.Combine(Path.GetDirectoryName(path) ?? string.Empty, Path.GetFileNameWithoutExtension(path) + ".segments" + Path.GetExtension(path));
 
-    private static async Task<long> UsersWithFeaturesAsync(GrpcChannel channel, string tenant, CancellationToken cancellationToken)
+    private static async Task<long> UsersWithFeaturesAsync(GridConnection connection, string tenant, CancellationToken cancellationToken)
     {
         // Only for the progress bar's length: the listing itself decides what is exported.
-        var overview = await RetriedAsync(() => new SegmentService.SegmentServiceClient(channel).ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
+        var overview = await RetriedAsync(() => new SegmentService.SegmentServiceClient(connection.Calls).ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
         return overview.UsersWithFeatures;
     }
 
@@ -156,9 +156,9 @@ internal static class ExportCommand
     /// page answered Unavailable (a silo leaving) is asked again.
     /// </summary>
     private static async IAsyncEnumerable<Profile> ListAllAsync(
-        GrpcChannel channel, ExportRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        GridConnection connection, ExportRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var client = new ProfileGateway.ProfileGatewayClient(channel);
+        var client = new ProfileGateway.ProfileGatewayClient(connection.Calls);
         var page = new ListProfilesRequest { Tenant = request.Tenant, PageSize = request.PageSize, AsOf = request.AsOf ?? string.Empty };
         var next = PageAsync(client, page, cancellationToken);
         while (next is not null)
@@ -198,7 +198,7 @@ internal static class ExportCommand
             {
                 return await call();
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && attempt < MaxAttempts)
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && attempt < MaxAttempts)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
             }

@@ -159,8 +159,11 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore s
                 : "Bearer";
         }
 
+        // The shape of the transcoded routes' own errors (google.rpc.Status: code, message, details), so that a client
+        // reads a refused key as it reads any other error of /v1/events:ingest or /v1/tenants/...; "error" as the plain
+        // REST routes answer, the same text.
         response.ContentType = "application/json; charset=utf-8";
-        return response.WriteAsync(JsonSerializer.Serialize(new RestEndpoints.ErrorBody(message), Json));
+        return response.WriteAsync(JsonSerializer.Serialize(new { code = (int)grpcStatus, message, details = Array.Empty<object>(), error = message }, Json));
     }
 
     /// <summary>grpc-message is percent-encoded UTF-8 (tenant names can be anything).</summary>

@@ -1,12 +1,12 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
-namespace ProfileGrid.Silo.Tests;
+namespace ProfileGrid.Contracts;
 
 /// <summary>
-/// Gives every gRPC call a test makes without a deadline of its own one of <paramref name="limit"/>: a call the silo
-/// never answers then fails that test with DeadlineExceeded, where without a deadline it waited forever and the whole
-/// run with it (a CI run stopped at its time limit inside the silo tests, naming nothing).
+/// Gives every call made without a deadline of its own one of <paramref name="limit"/>, so that a client of a grid that
+/// stops answering (a silo hung, a connection that never completes) gets DeadlineExceeded instead of waiting forever:
+/// gRPC has no deadline unless the caller sets one. The CLI's calls and the tests' go through it.
 /// </summary>
 public sealed class DefaultDeadline(TimeSpan limit) : Interceptor
 {
