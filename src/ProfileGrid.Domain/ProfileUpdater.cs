@@ -1,3 +1,4 @@
+using System.Globalization;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Identity;
 using ProfileGrid.Abstractions.Profiles;
@@ -172,17 +173,23 @@ public static class ProfileUpdater
     /// <summary>
     /// True for a purchase whose order id was applied before (under another event id: web and CRM report one order);
     /// otherwise a purchase's order id is remembered. Orders are distinct per user by order id, so the first report
-    /// applied counts and later ones are duplicates, whatever their event times.
+    /// applied counts and later ones are duplicates, whatever their event times. An order sent in parts is remembered
+    /// part by part: part 1 under the order id itself (so a whole report of the order is its duplicate), the others under
+    /// the order id and their number.
     /// </summary>
     private static bool IsRepeatedOrder(UserProfile profile, UserEvent userEvent) => userEvent.Kind switch
     {
-        EventKind.Purchase => userEvent.Purchase is { OrderId: { Length: > 0 } orderId } && !profile.RecentOrderIds.TryAdd(orderId),
+        EventKind.Purchase => userEvent.Purchase is { OrderId: { Length: > 0 } orderId } purchase
+            && !profile.RecentOrderIds.TryAdd(purchase.Part > 1 ? orderId + OrderPartSeparator + purchase.Part.ToString(CultureInfo.InvariantCulture) : orderId),
         // A refund reported twice (under two event ids) gives back once; its key cannot collide with an order id's.
         EventKind.Refund => userEvent.Refund is { RefundId: { Length: > 0 } refundId } && !profile.RecentOrderIds.TryAdd(RefundKeyPrefix + refundId),
         _ => false,
     };
 
     private const string RefundKeyPrefix = "\u0001refund:";
+
+    // Order ids are printable (validation refuses control characters), so "o" part 2 cannot collide with an order id.
+    private const string OrderPartSeparator = "\u0001part:";
 
     /// <summary>
     /// Gives back the spare capacity of the profile's growing collections (and packs recent actions of a row stored in the
@@ -449,11 +456,17 @@ public static class ProfileUpdater
 
     private static void RecordPurchase(BehaviorState behavior, PurchaseInfo? purchase, DateTimeOffset time, ProfileOptions options, int oldestKeptDay)
     {
-        behavior.Orders++;
+        // Part 1 of an order sent in parts counts the order, as a whole order does; later parts add only what they hold.
+        var counts = purchase is not { Part: > 1 };
+        if (counts)
+        {
+            behavior.Orders++;
+        }
+
         behavior.FirstPurchaseAt = Earliest(behavior.FirstPurchaseAt, time);
         behavior.LastPurchaseAt = Latest(behavior.LastPurchaseAt, time);
         var bucket = DailyBuckets.GetOrAdd(behavior.DailyBuckets, UtcDay.Of(time), oldestKeptDay);
-        if (bucket is not null)
+        if (bucket is not null && counts)
         {
             bucket.Orders++;
         }
@@ -472,7 +485,10 @@ public static class ProfileUpdater
         }
 
         paid.Amount += total;
-        paid.Orders++;
+        if (counts)
+        {
+            paid.Orders++;
+        }
         if (bucket is not null && options.RateToReporting(currency) is { } rate)
         {
             bucket.Revenue += total * rate;
@@ -483,7 +499,8 @@ public static class ProfileUpdater
             AddAffinity(behavior, line.Category, PurchaseLineWeight, time, options);
         }
 
-        // An order counts once per item, however many lines or units name it.
+        // An order counts once per item, however many lines or units name it (and once per part that names it: the CLI
+        // splits an order sorted by product, so only an item whose lines straddle the split is in two parts).
         foreach (var productId in purchase.Lines.Select(line => line.ProductId).Distinct(StringComparer.Ordinal))
         {
             if (RecordItem(behavior, productId, time, options, owns: true) is { } bought)

@@ -145,7 +145,9 @@ public sealed class ImportPlannerTests : IDisposable
 
         Assert.Equal(3, forward.Events.Count);
         Assert.Equal(forward.Events.Select(e => e.Event.ToString()), shuffled.Events.Select(e => e.Event.ToString()));
-        Assert.Equal(["500001", "500001~2", "500001~3"], forward.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal(["500001", "500001", "500001"], forward.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal([1u, 2u, 3u], forward.Events.Select(e => e.Event.Purchase.Part));
+        Assert.Equal(3, forward.Events.Select(e => e.Event.EventId).Distinct().Count());
         Assert.Equal([200, 200, 50], forward.Events.Select(e => e.Event.Purchase.Lines.Count));
         Assert.Equal(["SKU000", "SKU200", "SKU400"], forward.Events.Select(e => e.Event.Purchase.Lines[0].ProductId));
         // Each part's file lines are its own lines' rows (SKU200 is line 202 of the file in order).
@@ -423,9 +425,16 @@ public sealed class ImportPlannerTests : IDisposable
 
         var plan = Plan(Example("online-retail.json"), rows.ToString());
 
-        Assert.Equal(new[] { "536999", "536999~2", "536999~3" }, plan.Events.Select(e => e.Event.Purchase.OrderId));
+        // One order in three numbered parts (the grid counts it once); each part's event id is the one the release that
+        // sent parts as orders "536999~2", "536999~3" gave it, so a file imported then is recognised, not counted again.
+        Assert.Equal(new[] { "536999", "536999", "536999" }, plan.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal(new[] { 1u, 2u, 3u }, plan.Events.Select(e => e.Event.Purchase.Part));
         Assert.Equal(new[] { 200, 200, 50 }, plan.Events.Select(e => e.Event.Purchase.Lines.Count));
-        Assert.Contains(plan.Warnings.Keys, w => w.Contains("split", StringComparison.Ordinal));
+        Assert.Equal(
+            new[] { "536999", "536999~2", "536999~3" }.Select(order => "uci-retail-" + Convert.ToHexStringLower(
+                System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u001f', "purchase", "17850", "", order, "GBP"))).AsSpan(0, 12))),
+            plan.Events.Select(e => e.Event.EventId));
+        Assert.Contains(plan.Warnings.Keys, w => w.Contains("sent in parts", StringComparison.Ordinal));
         Assert.Equal(450, plan.RowsImported);
     }
 

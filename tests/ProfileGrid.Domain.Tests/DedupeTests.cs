@@ -148,6 +148,48 @@ public class DedupeTests
         Assert.Equal(new ApplyResult(0, 1), user.Apply(crm));
     }
 
+    /// <summary>Part N of <paramref name="order"/> under an event id of its own, holding one line of <paramref name="amount"/>.</summary>
+    private static UserEvent Part(UserEvent order, int part, decimal amount, string? eventId = null) => order with
+    {
+        EventId = eventId ?? $"{order.EventId}-part-{part}",
+        Purchase = order.Purchase! with { Part = part, Lines = [new PurchaseLine { ProductId = $"p-part-{part}", Category = "socks", Quantity = 1, UnitPrice = amount }] },
+    };
+
+    /// <summary>
+    /// An invoice of 540 lines (Online Retail's heaviest customers send such) arrives as three parts: one order, with the
+    /// amount of all three, in any arrival order; a part sent again, or the whole order reported after, changes nothing.
+    /// </summary>
+    [Fact]
+    public void An_order_sent_in_parts_counts_once_with_the_amount_of_every_part()
+    {
+        var order = Purchase(Now.AddMinutes(-10), "GBP", 100m);
+        var parts = new[] { order with { Purchase = order.Purchase! with { Part = 1 } }, Part(order, 2, 40m), Part(order, 3, 2.5m) };
+
+        foreach (var arrival in new[] { parts, [parts[2], parts[0], parts[1]], [parts[1], parts[2], parts[0]] })
+        {
+            var user = new ProfileUnderTest();
+            Assert.Equal(new ApplyResult(3, 0), user.Apply(arrival));
+            Assert.Equal(1, user.Profile.Behavior.Orders);
+            Assert.Equal(1, user.Profile.Behavior.MonetaryByCurrency["GBP"].Orders);
+            Assert.Equal(142.5m, user.Profile.Behavior.MonetaryByCurrency["GBP"].Amount);
+            Assert.Equal(1, user.Window("30d").Orders);
+            var behavior = user.Document().Behavior;
+            Assert.Equal(behavior.Monetary, behavior.AverageOrderValue); // one order: its value is all the revenue
+
+            // Part 2 reported again by the CRM, and the order reported whole by the web shop: duplicates.
+            Assert.Equal(new ApplyResult(0, 2), user.Apply(Part(order, 2, 40m, eventId: "crm-part-2"), order with { EventId = "web-whole" }));
+            Assert.Equal(142.5m, user.Profile.Behavior.MonetaryByCurrency["GBP"].Amount);
+            Assert.Equal(1, user.Profile.Behavior.Orders);
+        }
+
+        // Part 2 of another order with the same number is its own part.
+        var other = new ProfileUnderTest();
+        var second = Purchase(Now.AddMinutes(-5), "GBP", 10m);
+        Assert.Equal(new ApplyResult(4, 0), other.Apply(parts[0], parts[1], second with { Purchase = second.Purchase! with { Part = 1 } }, Part(second, 2, 40m)));
+        Assert.Equal(2, other.Profile.Behavior.Orders);
+        Assert.Equal(190m, other.Profile.Behavior.MonetaryByCurrency["GBP"].Amount);
+    }
+
     [Fact]
     public void Reports_of_one_order_in_one_batch_and_in_any_order_count_once()
     {

@@ -57,6 +57,7 @@ public sealed class LogRecordCodecTests : IDisposable
                 new PurchaseLine { ProductId = "p-17", Category = "shoes", Quantity = 2, UnitPrice = 89.90m },
                 new PurchaseLine { ProductId = "p-18", Category = "socks", Quantity = 100_000, UnitPrice = 10_000_000.0001m },
             ],
+            Part = 300,
         },
         Identify = new DemographicsUpdate
         {
@@ -321,6 +322,34 @@ public sealed class LogRecordCodecTests : IDisposable
     private const string PinnedEncoding =
         "0104742F75010365310402740275000080F00A3E4FDF08000001050200034445000000000270026302000000010F00000000000000000000000000010004455552";
 
+    /// <summary>
+    /// A record of the release before purchases carried their part (marker -3: the same layout without the part's varint,
+    /// pinned here): its purchases read as whole orders.
+    /// </summary>
+    [Fact]
+    public void A_record_written_before_order_parts_reads_its_purchases_as_whole_orders()
+    {
+        var purchase = new UserEvent
+        {
+            EventId = "e2", Kind = EventKind.Purchase, Tenant = "t", UserId = "u", OccurredAt = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero),
+            Source = Channel.Crm,
+            Purchase = new PurchaseInfo { OrderId = "536365", Currency = "GBP", Lines = [new PurchaseLine { ProductId = "85123A", Category = "home", Quantity = 6, UnitPrice = 2.55m }] },
+        };
+        var batches = new[] { new ProfileBatch("t/u", new EventBatch([purchase])) };
+        var current = LogRecordCodec.Encode(batches);
+        Assert.Equal(PinnedEncodingWithoutOrderParts + "00", Convert.ToHexString(current)); // part 0 as the last byte
+
+        var record = Framed(LogRecordCodec.MarkerWithoutOrderParts, [Convert.FromHexString(PinnedEncodingWithoutOrderParts)]);
+        var read = Assert.Single(LogRecords.Read(record, Serializer));
+
+        Assert.Equal(Json(batches), Json(new[] { read }));
+        Assert.Equal(0, read.Batch.Events[0].Purchase!.Part);
+        Assert.Throws<InvalidDataException>(() => LogRecords.Read(Framed(LogRecordCodec.Marker, [Convert.FromHexString(PinnedEncodingWithoutOrderParts)]), Serializer));
+    }
+
+    private const string PinnedEncodingWithoutOrderParts =
+        "0104742F75010365320602740275000080F00A3E4FDF08000003100735333633363504474250010738353132334105686F6D6506000000FF000000000000000000000000000200";
+
     [Fact]
     public void A_truncated_payload_is_refused_not_misread()
     {
@@ -335,7 +364,7 @@ public sealed class LogRecordCodecTests : IDisposable
     [Fact]
     public void A_record_of_an_unknown_newer_kind_is_refused_not_misread()
     {
-        var record = Framed(-4, [[1, 2, 3]]);
+        var record = Framed(-5, [[1, 2, 3]]);
 
         Assert.Throws<InvalidDataException>(() => LogRecords.Read(record, Serializer));
     }

@@ -51,6 +51,19 @@ public class EventValidatorTests
     }
 
     [Fact]
+    public void A_purchase_part_is_carried_and_one_beyond_the_limit_is_refused_naming_it()
+    {
+        var part = Purchase();
+        part.Purchase.Part = 3;
+        Assert.True(_validator.TryValidate(part, "shop", "events[0]", out var validated, out var error), error?.ToString());
+        Assert.Equal(3, validated!.Purchase!.Part);
+        Assert.Equal(0, (_validator.TryValidate(Purchase(), "shop", "events[0]", out var whole, out _) ? whole : null)!.Purchase!.Part);
+
+        part.Purchase.Part = EventValidator.MaxOrderParts + 1;
+        Assert.Equal("events[3].purchase.part", Rejection(part).Field);
+    }
+
+    [Fact]
     public void A_session_start_landing_page_is_checked_like_a_page_view_and_kept()
     {
         // An outside probe (probe45): a session_start's page.url of 2,049 characters was accepted unchecked, then dropped.

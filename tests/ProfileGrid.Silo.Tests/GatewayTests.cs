@@ -265,6 +265,43 @@ public class GatewayTests(EphemeralSiloFixture fixture)
         Assert.Contains("birth_year", document.RootElement.GetProperty("missingFields").EnumerateArray().Select(f => f.GetString()));
     }
 
+    /// <summary>
+    /// An invoice of 250 lines over REST: 200 lines as part 1 and 50 as part 2 of one order id (the gateway takes 200 a
+    /// event), with part 2 sent again under another event id and a part 1,001 that is refused naming the field.
+    /// </summary>
+    [Fact]
+    public async Task An_order_sent_in_parts_over_rest_counts_as_one_order_with_every_parts_amount()
+    {
+        var user = NewUser();
+        object Part(string eventId, int part, int from, int count) => new
+        {
+            eventId, type = "purchase", userId = user, occurredAt = Recently(), source = "crm",
+            purchase = new
+            {
+                orderId = "581483", currency = "GBP", part,
+                lines = Enumerable.Range(from, count).Select(i => new { productId = $"SKU{i:000}", category = "home", quantity = 1, unitPrice = "2.00" }).ToArray(),
+            },
+        };
+        var body = JsonSerializer.Serialize(new
+        {
+            tenant = "shop",
+            events = new[] { Part("inv-581483-1", 1, 0, 200), Part("inv-581483-2", 2, 200, 50), Part("crm-581483-2", 2, 200, 50), Part("inv-581483-x", 1001, 250, 1) },
+        });
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await Silo.Http.PostAsync("/v1/events:ingest", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        using var result = JsonDocument.Parse(text);
+        Assert.Equal(3, result.RootElement.GetProperty("accepted").GetInt32());
+        var rejected = Assert.Single(result.RootElement.GetProperty("rejected").EnumerateArray());
+        Assert.Equal("events[3].purchase.part", rejected.GetProperty("field").GetString());
+
+        var profile = await WaitForProfileAsync(user, p => p.EventsApplied == 2);
+        Assert.Equal(1, profile.Behavior.Orders);
+        Assert.Equal("500.00", Assert.Single(profile.Behavior.MonetaryByCurrency).Amount);
+        Assert.Equal(profile.Behavior.Monetary, profile.Behavior.AverageOrderValue); // one order: its value is all the revenue
+    }
+
     [Fact]
     public async Task Crm_attributes_and_preferences_are_validated_and_applied()
     {

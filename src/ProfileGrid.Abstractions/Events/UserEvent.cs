@@ -144,6 +144,13 @@ public sealed record PurchaseInfo
     [Id(1)] public required string Currency { get; init; }
     [Id(2)] public required IReadOnlyList<PurchaseLine> Lines { get; init; }
 
+    /// <summary>
+    /// 0 for a whole order; N for part N of an order too large for one event (more lines than the gateway takes), every
+    /// part under the order's id and an event id of its own. Part 1 (or the whole order) counts the order; each part adds
+    /// its lines and amount.
+    /// </summary>
+    [Id(3)] public int Part { get; init; }
+
     public decimal Total => Lines.Sum(l => l.UnitPrice * l.Quantity);
 }
 

@@ -663,12 +663,14 @@ public sealed class ImportPlanner
     }
 
     /// <summary>
-    /// Leaves the first <see cref="MaxLinesPerOrder"/> lines of a sorted order in it and returns the rest as parts of that
-    /// many lines, each an order of its own ("order~2", "order~3", ...) at the order's time.
+    /// Leaves the first <see cref="MaxLinesPerOrder"/> lines of a sorted order in it and returns the rest in parts of that
+    /// many lines at the order's time. A purchase's parts keep its order id and are numbered (part 1 is the event itself),
+    /// so the grid counts one order; a refund's parts are refunds of their own ("refund~2", ...), which count nothing.
+    /// A part's event id is derived from "order~N", as before parts were numbered, so a file imported then is recognised.
     /// </summary>
     private List<PlannedEvent> SplitOrder(PlannedEvent planned, (string Kind, string User, string Anonymous, string Order, string Currency) key)
     {
-        _plan.Warn($"orders split in parts of {MaxLinesPerOrder} lines (the grid's limit per order): each part counts as an order", "orders");
+        _plan.Warn($"orders over {MaxLinesPerOrder} lines (the grid's limit per event) sent in parts of {MaxLinesPerOrder}: each still counts as one order", "orders");
         var lines = LinesOf(planned.Event);
         var allLines = lines.ToList();
         var fileLines = planned.Lines.ToList();
@@ -676,16 +678,17 @@ public sealed class ImportPlanner
         var parts = new List<PlannedEvent>();
         for (var start = MaxLinesPerOrder; start < allLines.Count; start += MaxLinesPerOrder)
         {
-            var orderId = $"{key.Order}~{start / MaxLinesPerOrder + 1}";
+            var number = start / MaxLinesPerOrder + 1;
+            var partId = $"{key.Order}~{number}";
             var part = planned.Event.Clone();
-            part.EventId = EventId([key.Kind, key.User, key.Anonymous, orderId, key.Currency]);
+            part.EventId = EventId([key.Kind, key.User, key.Anonymous, partId, key.Currency]);
             if (part.Refund is not null)
             {
-                part.Refund.RefundId = orderId;
+                part.Refund.RefundId = partId;
             }
             else
             {
-                part.Purchase.OrderId = orderId;
+                part.Purchase.Part = (uint)number;
             }
 
             LinesOf(part).Clear();
@@ -695,6 +698,11 @@ public sealed class ImportPlanner
 
         lines.Clear();
         lines.AddRange(allLines.Take(MaxLinesPerOrder));
+        if (planned.Event.Purchase is { } first)
+        {
+            first.Part = 1;
+        }
+
         if (aligned)
         {
             planned.Lines.Clear();

@@ -21,14 +21,19 @@ namespace ProfileGrid.Grains.Ingest;
 /// other record reads as before) its value as the bits of a float64, and for an impression or a click (kinds 12 and 13,
 /// likewise) a presence byte and the feedback: recommendation id, slot, varint item count and the items, clicked item,
 /// position as int32 (0: not given); for a refund (kind 14, likewise) a presence byte and the refund: refund id, order id,
-/// currency, an amount presence byte and decimal, varint line count and the lines as a purchase's. Adding a field to an event means a new version of this layout
-/// (a new marker); <c>LogRecordCodecTests</c> fails when a field is not carried.
+/// currency, an amount presence byte and decimal, varint line count and the lines as a purchase's. A purchase ends with a
+/// varint of its part (0 for a whole order) in records of marker -4; records of marker -3 (written until 2026-12) have
+/// none and read as whole orders. Adding a field to an event means a new version of this layout (a new marker);
+/// <c>LogRecordCodecTests</c> fails when a field is not carried.
 /// </para>
 /// </summary>
 public static class LogRecordCodec
 {
-    /// <summary>First int32 of a record in this encoding (earlier records start with -2, or with a positive count).</summary>
-    public const int Marker = -3;
+    /// <summary>First int32 of a record in this encoding (earlier records start with -3, -2, or a positive count).</summary>
+    public const int Marker = -4;
+
+    /// <summary>First int32 of a record in this encoding before purchases carried their part (written until 2026-12).</summary>
+    public const int MarkerWithoutOrderParts = -3;
 
     private const byte HasContext = 1, HasPage = 2, HasProduct = 4, HasSearch = 8, HasPurchase = 16, HasIdentify = 32, HasPreference = 64, HasCustom = 128;
 
@@ -75,8 +80,8 @@ public static class LogRecordCodec
         return writer;
     }
 
-    /// <summary>Decodes what <see cref="Encode"/> wrote.</summary>
-    public static ProfileBatch[] Decode(ReadOnlySpan<byte> payload)
+    /// <summary>Decodes what <see cref="Encode"/> wrote (<paramref name="orderParts"/> false: a payload of a -3 record).</summary>
+    public static ProfileBatch[] Decode(ReadOnlySpan<byte> payload, bool orderParts = true)
     {
         var reader = new Reader(payload);
         var batches = new ProfileBatch[reader.Count()];
@@ -86,7 +91,7 @@ public static class LogRecordCodec
             var events = new UserEvent[reader.Count()];
             for (var i = 0; i < events.Length; i++)
             {
-                events[i] = ReadEvent(ref reader);
+                events[i] = ReadEvent(ref reader, orderParts);
             }
 
             batches[b] = new ProfileBatch(key, new EventBatch(events));
@@ -163,6 +168,8 @@ public static class LogRecordCodec
                 w.Int32(line.Quantity);
                 w.Decimal(line.UnitPrice);
             }
+
+            w.VarInt((uint)purchase.Part);
         }
 
         if (e.Identify is { } identify)
@@ -248,7 +255,7 @@ public static class LogRecordCodec
         }
     }
 
-    private static UserEvent ReadEvent(ref Reader r)
+    private static UserEvent ReadEvent(ref Reader r, bool orderParts)
     {
         var eventId = r.RequiredString();
         var kind = (EventKind)r.Byte();
@@ -310,7 +317,7 @@ public static class LogRecordCodec
                 lines.Add(new PurchaseLine { ProductId = r.RequiredString(), Category = r.String(), Quantity = r.Int32(), UnitPrice = r.Decimal() });
             }
 
-            purchase = new PurchaseInfo { OrderId = orderId, Currency = currency, Lines = lines };
+            purchase = new PurchaseInfo { OrderId = orderId, Currency = currency, Lines = lines, Part = orderParts ? r.Part() : 0 };
         }
 
         DemographicsUpdate? identify = null;
@@ -610,6 +617,13 @@ public static class LogRecordCodec
             throw new InvalidDataException("A log record holds a malformed length.");
         }
 
+        /// <summary>A purchase's part number (the gateway takes at most 1,000; anything far beyond is a misread).</summary>
+        public int Part()
+        {
+            var part = VarInt();
+            return part <= 1_000_000 ? (int)part : throw new InvalidDataException("A log record holds a part number no order has.");
+        }
+
         /// <summary>A count of items that follow, each at least a byte: bounded by what is left.</summary>
         public int Count()
         {
@@ -659,8 +673,8 @@ public static class LogRecordCodec
 /// <summary>
 /// A log record: the payloads of the appends one group commit carries, framed as
 /// [marker:int32][count:int32] then count x ([length:int32][payload]). Records are written with
-/// <see cref="LogRecordCodec.Marker"/> and <see cref="LogRecordCodec"/> payloads. Earlier releases wrote Orleans-serialized
-/// <c>ProfileBatch[]</c> payloads (marker -2) and, before keys travelled with the events, a positive count of
+/// <see cref="LogRecordCodec.Marker"/> and <see cref="LogRecordCodec"/> payloads. Earlier releases wrote the same encoding
+/// without order parts (marker -3), Orleans-serialized <c>ProfileBatch[]</c> payloads (marker -2) and, before keys travelled with the events, a positive count of
 /// <c>EventBatch[]</c> payloads without a marker; both are still read, so a log written by any release replays.
 /// </summary>
 public static class LogRecords
@@ -730,7 +744,8 @@ public static class LogRecords
     public static List<ProfileBatch> Read(byte[] record, Orleans.Serialization.Serializer serializer)
     {
         var marker = BinaryPrimitives.ReadInt32LittleEndian(record);
-        var (encoded, keyed) = (marker == LogRecordCodec.Marker, marker == OrleansProfileBatchesMarker);
+        var orderParts = marker == LogRecordCodec.Marker;
+        var (encoded, keyed) = (orderParts || marker == LogRecordCodec.MarkerWithoutOrderParts, marker == OrleansProfileBatchesMarker);
         if (marker < 0 && !encoded && !keyed)
         {
             throw new InvalidDataException($"A log record starts with marker {marker}, which this release does not know (written by a newer one?).");
@@ -746,7 +761,7 @@ public static class LogRecords
             var payload = record.AsSpan(offset + 4, length);
             if (encoded)
             {
-                batches.AddRange(LogRecordCodec.Decode(payload));
+                batches.AddRange(LogRecordCodec.Decode(payload, orderParts));
             }
             else if (keyed)
             {

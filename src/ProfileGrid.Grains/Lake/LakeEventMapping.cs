@@ -55,6 +55,7 @@ public static class LakeEventMapping
                     OrderId = row.OrderId,
                     Currency = row.Currency ?? "",
                     Lines = [.. (row.Lines ?? []).Select(l => new PurchaseLine { ProductId = l.ProductId ?? "", Category = l.Category, Quantity = l.Quantity, UnitPrice = l.UnitPrice })],
+                    Part = row.OrderPart ?? 0,
                 }
                 : null,
             Identify = properties is { } p1 && p1.TryGetProperty("identify", out var identify) ? Identify(identify) : null,

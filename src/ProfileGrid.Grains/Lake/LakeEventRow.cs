@@ -44,6 +44,12 @@ public sealed class LakeEventRow
     [JsonPropertyName("currency")] public string? Currency { get; set; }
     [JsonPropertyName("order_id")] public string? OrderId { get; set; }
 
+    /// <summary>
+    /// Part N of an order sent in parts (its order id is the order's; part 1 counts the order, every part adds its
+    /// lines); null for a whole order, and in files written before parts existed.
+    /// </summary>
+    [JsonPropertyName("order_part")] public int? OrderPart { get; set; }
+
     /// <summary>A purchase's total in its currency (sum of quantity x unit price over its lines).</summary>
     [JsonPropertyName("order_total"), ParquetDecimal(38, 6)] public decimal? OrderTotal { get; set; }
 
@@ -143,6 +149,7 @@ public sealed class LakeEventRow
         if (e.Purchase is { } purchase)
         {
             row.OrderId = purchase.OrderId;
+            row.OrderPart = purchase.Part > 0 ? purchase.Part : null;
             row.Currency = purchase.Currency;
             row.OrderTotal = purchase.Total;
             row.Quantity = purchase.Lines.Sum(l => l.Quantity);

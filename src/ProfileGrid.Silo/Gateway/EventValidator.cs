@@ -451,6 +451,9 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
         return new SearchInfo { Query = check.Text(wire.Query, "search.query", limits.MaxStringLength)!, ResultCount = wire.ResultCount };
     }
 
+    /// <summary>The most parts one order may be sent in (with 200 lines a part, 200,000 lines).</summary>
+    public const int MaxOrderParts = 1_000;
+
     private PurchaseInfo? Purchase(Contracts.V1.Purchase? wire, Checker check)
     {
         if (wire is null)
@@ -490,7 +493,12 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
             }
         }
 
-        return orderId is null || currency is null ? null : new PurchaseInfo { OrderId = orderId, Currency = currency, Lines = lines };
+        if (wire.Part > MaxOrderParts)
+        {
+            check.Fail("purchase.part", $"is {wire.Part}; an order has at most {MaxOrderParts} parts");
+        }
+
+        return orderId is null || currency is null ? null : new PurchaseInfo { OrderId = orderId, Currency = currency, Lines = lines, Part = (int)wire.Part };
     }
 
     private RefundInfo? Refund(Contracts.V1.Refund? wire, Checker check)

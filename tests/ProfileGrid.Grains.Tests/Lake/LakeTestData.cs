@@ -25,7 +25,8 @@ public static class LakeTestData
         CREATE OR REPLACE VIEW applied_events AS
           SELECT * FROM events
           QUALIFY type NOT IN ('purchase', 'refund')
-             OR row_number() OVER (PARTITION BY tenant, user_id, type, CASE type WHEN 'refund' THEN refund_id ELSE order_id END
+             OR row_number() OVER (PARTITION BY tenant, user_id, type, CASE type WHEN 'refund' THEN refund_id ELSE order_id END,
+                                                CASE type WHEN 'purchase' THEN coalesce(order_part, 1) END
                                    ORDER BY log_partition, log_position, event_index) = 1;
         """;
 
@@ -139,6 +140,20 @@ public static class LakeTestData
                         Identify = new DemographicsUpdate { BirthYear = 1980 + u % 20, Country = "FR", Traits = new Dictionary<string, string> { ["tier"] = "gold" } },
                     },
                 });
+            }
+
+            if (u % 3 == 0)
+            {
+                // The first order sent in two parts (as import-events sends one over 200 lines), the second part twice.
+                var order = events[0].Purchase!;
+                events[0] = events[0] with { Purchase = order with { Part = 1 } };
+                var second = events[0] with
+                {
+                    EventId = $"e-{u}-part-2",
+                    Purchase = order with { Part = 2, Lines = [new PurchaseLine { ProductId = "p-9", Category = "socks", Quantity = 3, UnitPrice = 2.55m }] },
+                };
+                events.Add(second);
+                events.Add(second with { EventId = $"crm-{u}-part-2", Source = Channel.Crm });
             }
 
             // The first event again (a client retry), and the first order again under a CRM event id.
