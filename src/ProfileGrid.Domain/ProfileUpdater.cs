@@ -71,14 +71,15 @@ public static class ProfileUpdater
             }
 
             remembered = true;
-            if (IsRepeatedOrder(profile, userEvent))
+            var report = OrderReportOf(profile, userEvent);
+            if (report == OrderReport.Repeated)
             {
                 // Its event id stays remembered, so a replay of this report is recognised without looking at the order.
                 duplicates++;
                 continue;
             }
 
-            ApplyEvent(profile, userEvent, options, oldestKeptDay);
+            ApplyEvent(profile, userEvent, options, oldestKeptDay, countsOrder: report != OrderReport.LaterPart);
             tally?.Applied(userEvent);
             applied++;
         }
@@ -170,21 +171,50 @@ public static class ProfileUpdater
         }
     }
 
-    /// <summary>
-    /// True for a purchase whose order id was applied before (under another event id: web and CRM report one order);
-    /// otherwise a purchase's order id is remembered. Orders are distinct per user by order id, so the first report
-    /// applied counts and later ones are duplicates, whatever their event times. An order sent in parts is remembered
-    /// part by part: part 1 under the order id itself (so a whole report of the order is its duplicate), the others under
-    /// the order id and their number.
-    /// </summary>
-    private static bool IsRepeatedOrder(UserProfile profile, UserEvent userEvent) => userEvent.Kind switch
+    private enum OrderReport
     {
-        EventKind.Purchase => userEvent.Purchase is { OrderId: { Length: > 0 } orderId } purchase
-            && !profile.RecentOrderIds.TryAdd(purchase.Part > 1 ? orderId + OrderPartSeparator + purchase.Part.ToString(CultureInfo.InvariantCulture) : orderId),
-        // A refund reported twice (under two event ids) gives back once; its key cannot collide with an order id's.
-        EventKind.Refund => userEvent.Refund is { RefundId: { Length: > 0 } refundId } && !profile.RecentOrderIds.TryAdd(RefundKeyPrefix + refundId),
-        _ => false,
-    };
+        /// <summary>Not an order, or an order (or the first part of one) seen for the first time: it counts.</summary>
+        Counts,
+
+        /// <summary>A part of an order another part of which came before: it adds its lines, not an order.</summary>
+        LaterPart,
+
+        /// <summary>An order, or a part, applied before (under another event id: web and CRM report one order).</summary>
+        Repeated,
+    }
+
+    /// <summary>
+    /// Orders are distinct per user by order id, so the first report applied counts and later ones are duplicates,
+    /// whatever their event times. An order sent whole is remembered by its id. One sent in parts is remembered part by
+    /// part (the order id and the part's number) and once as sent in parts; the first part to arrive counts the order,
+    /// the others add their lines. The first form decides: parts after the whole order, or the whole after a part, are
+    /// duplicates, so neither counts twice.
+    /// </summary>
+    private static OrderReport OrderReportOf(UserProfile profile, UserEvent userEvent)
+    {
+        switch (userEvent.Kind)
+        {
+            case EventKind.Purchase when userEvent.Purchase is { OrderId: { Length: > 0 } orderId } purchase:
+                var ids = profile.RecentOrderIds;
+                var inParts = orderId + OrderPartSeparator + "parts";
+                if (purchase.Part == 0)
+                {
+                    return ids.Contains(inParts) || !ids.TryAdd(orderId) ? OrderReport.Repeated : OrderReport.Counts;
+                }
+
+                if (ids.Contains(orderId) || !ids.TryAdd(orderId + OrderPartSeparator + purchase.Part.ToString(CultureInfo.InvariantCulture)))
+                {
+                    return OrderReport.Repeated;
+                }
+
+                return ids.TryAdd(inParts) ? OrderReport.Counts : OrderReport.LaterPart;
+            case EventKind.Refund when userEvent.Refund is { RefundId: { Length: > 0 } refundId }:
+                // A refund reported twice (under two event ids) gives back once; its key cannot collide with an order id's.
+                return profile.RecentOrderIds.TryAdd(RefundKeyPrefix + refundId) ? OrderReport.Counts : OrderReport.Repeated;
+            default:
+                return OrderReport.Counts;
+        }
+    }
 
     private const string RefundKeyPrefix = "\u0001refund:";
 
@@ -311,7 +341,7 @@ public static class ProfileUpdater
         profile.UpdatedAt = now;
     }
 
-    private static void ApplyEvent(UserProfile profile, UserEvent userEvent, ProfileOptions options, int oldestKeptDay)
+    private static void ApplyEvent(UserProfile profile, UserEvent userEvent, ProfileOptions options, int oldestKeptDay, bool countsOrder)
     {
         var time = userEvent.OccurredAt.ToUniversalTime();
         var behavior = profile.Behavior;
@@ -400,7 +430,7 @@ public static class ProfileUpdater
                 behavior.Searches++;
                 break;
             case EventKind.Purchase:
-                RecordPurchase(behavior, userEvent.Purchase, time, options, oldestKeptDay);
+                RecordPurchase(behavior, userEvent.Purchase, time, options, oldestKeptDay, countsOrder);
                 if (userEvent.Purchase is { } order)
                 {
                     var currency = order.Currency.ToUpperInvariant();
@@ -454,10 +484,9 @@ public static class ProfileUpdater
         }
     }
 
-    private static void RecordPurchase(BehaviorState behavior, PurchaseInfo? purchase, DateTimeOffset time, ProfileOptions options, int oldestKeptDay)
+    /// <param name="counts">False for a later part of an order sent in parts: it adds its lines and amount, not an order.</param>
+    private static void RecordPurchase(BehaviorState behavior, PurchaseInfo? purchase, DateTimeOffset time, ProfileOptions options, int oldestKeptDay, bool counts)
     {
-        // Part 1 of an order sent in parts counts the order, as a whole order does; later parts add only what they hold.
-        var counts = purchase is not { Part: > 1 };
         if (counts)
         {
             behavior.Orders++;

@@ -157,7 +157,8 @@ public class DedupeTests
 
     /// <summary>
     /// An invoice of 540 lines (Online Retail's heaviest customers send such) arrives as three parts: one order, with the
-    /// amount of all three, in any arrival order; a part sent again, or the whole order reported after, changes nothing.
+    /// amount of all three, in any arrival order; a part sent again, or the whole order reported before or after, counts
+    /// nothing twice.
     /// </summary>
     [Fact]
     public void An_order_sent_in_parts_counts_once_with_the_amount_of_every_part()
@@ -181,6 +182,19 @@ public class DedupeTests
             Assert.Equal(142.5m, user.Profile.Behavior.MonetaryByCurrency["GBP"].Amount);
             Assert.Equal(1, user.Profile.Behavior.Orders);
         }
+
+        // The whole order reported first (a web shop's summary, a grid that takes more lines): its parts after are duplicates.
+        var wholeFirst = new ProfileUnderTest();
+        var whole = order with { Purchase = order.Purchase! with { Lines = [.. parts.SelectMany(p => p.Purchase!.Lines)] } };
+        Assert.Equal(new ApplyResult(1, 3), wholeFirst.Apply([whole, .. parts]));
+        Assert.Equal(1, wholeFirst.Profile.Behavior.Orders);
+        Assert.Equal(142.5m, wholeFirst.Profile.Behavior.MonetaryByCurrency["GBP"].Amount);
+
+        // A part that never arrives (part 1 lost): the order still counts once, at the first part that came.
+        var partial = new ProfileUnderTest();
+        Assert.Equal(new ApplyResult(2, 0), partial.Apply(parts[2], parts[1]));
+        Assert.Equal(1, partial.Profile.Behavior.Orders);
+        Assert.Equal(42.5m, partial.Profile.Behavior.MonetaryByCurrency["GBP"].Amount);
 
         // Part 2 of another order with the same number is its own part.
         var other = new ProfileUnderTest();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using ProfileGrid.Cli;
 using ProfileGrid.Contracts.V1;
@@ -181,6 +182,60 @@ public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
         Assert.True(corrected == 0, warned);
         Assert.Contains("this file was imported into tenant", warned);
         Assert.Contains("under another mapping", warned);
+    }
+
+    /// <summary>
+    /// Online Retail's heaviest customers send invoices of hundreds of lines (one of 14096's has over 500): an invoice over
+    /// the grid's 200 lines per event goes in parts, and the customer's orders and revenue still equal the pandas oracle's
+    /// distinct invoices and net amount; a cancellation of 230 lines too. A re-run changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task Invoices_of_hundreds_of_lines_count_as_one_order_each_as_pandas_counts_them()
+    {
+        var tenant = "retail-big-" + Guid.NewGuid().ToString("N")[..8];
+        var rows = new StringBuilder("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n");
+        void Invoice(string invoice, int lines, int quantity, string price, string customer, string time)
+        {
+            for (var i = 0; i < lines; i++)
+            {
+                rows.Append(CultureInfo.InvariantCulture, $"{invoice},{20000 + i},ITEM {i},{quantity},{time},{price},{customer},United Kingdom\n");
+            }
+        }
+
+        Invoice("576339", 450, 2, "1.25", "14096", "11/14/2011 15:27");
+        Invoice("576340", 3, 1, "4.95", "14096", "11/14/2011 15:30");
+        Invoice("576400", 210, 1, "0.85", "12748", "11/15/2011 10:00");
+        Invoice("C576401", 230, -1, "0.50", "12748", "11/16/2011 10:00");
+        var file = Path.Combine(_folder.FullName, "retail.csv");
+        File.WriteAllText(file, rows.ToString());
+
+        var (exit, output) = Run(ImportArgs(tenant, file, Path.Combine(Examples, "online-retail.json")));
+        Assert.True(exit == 0, output);
+        Assert.Contains("sent in parts", output);
+
+        var oracle = ReferencePython.Run(Oracle, new Dictionary<string, string> { ["retail.csv"] = rows.ToString() }, "python3-pandas");
+        var expected = oracle.EnumerateObject().ToDictionary(p => p.Name, p => (Net: p.Value.GetProperty("net").GetDecimal(), Orders: p.Value.GetProperty("orders").GetInt64()));
+        Assert.Equal((1139.85m, 2L), expected["14096"]);
+        Assert.Equal((63.5m, 1L), expected["12748"]);
+        // The cancellation of 230 lines is two refund events (refunds C576401 and C576401~2): refunds count no orders.
+        bool Equal(Dictionary<string, Profile> profiles) => expected.All(e => Matches(profiles, e.Key, e.Value.Net, e.Value.Orders, e.Key == "12748" ? 2 : 0));
+        var profiles = await WaitForAsync(tenant, expected.Keys, Equal);
+        Assert.True(Equal(profiles), string.Join("; ", expected.Keys.Select(c => $"{c}: {Describe(profiles.GetValueOrDefault(c))}")));
+        Assert.Equal(4, profiles["14096"].EventsApplied); // parts 1, 2 and 3 of 576339 (200, 200 and 50 lines), and 576340
+        Assert.Equal(4, profiles["12748"].EventsApplied); // 576400 in two parts (200 and 10 lines), and the two refund events
+
+        // Again: every event recognised. A marker sent after it reaches each profile after the re-run's events (log order).
+        var (again, second) = Run(ImportArgs(tenant, file, Path.Combine(Examples, "online-retail.json")));
+        Assert.True(again == 0, second);
+        var marker = new IngestEventsRequest { Tenant = tenant, Historical = true };
+        marker.Events.AddRange(expected.Keys.Select(user => new Event
+        {
+            EventId = "marker-" + user, Type = "page_view", UserId = user, Source = "web", OccurredAt = "2011-12-31T00:00:00Z", Page = new PageView { Url = "/marker" },
+        }));
+        Assert.Equal(expected.Count, (await fixture.Silo.Client.IngestEventsAsync(marker)).Accepted);
+        var after = await WaitForAsync(tenant, expected.Keys, p => expected.Keys.All(u => p.TryGetValue(u, out var profile) && profile.Behavior.EventCounts.ContainsKey("page_view")));
+        Assert.True(Equal(after), string.Join("; ", expected.Keys.Select(c => $"{c}: {Describe(after.GetValueOrDefault(c))}")));
+        Assert.Equal(5, after["14096"].EventsApplied); // and the marker
     }
 
     [Fact]

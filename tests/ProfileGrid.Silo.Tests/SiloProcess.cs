@@ -107,6 +107,11 @@ public sealed class SiloProcess : IAsyncDisposable
                 // before the silo binds it. New ports, not a new silo setting.
                 await silo.DisposeAsync();
             }
+            catch
+            {
+                await silo.DisposeAsync(); // a silo that did not come up is not left running beside the next tests
+                throw;
+            }
         }
     }
 
@@ -135,6 +140,11 @@ public sealed class SiloProcess : IAsyncDisposable
                 // The dead process's sockets can linger for a moment after it exits; the ports are ours, so wait for them.
                 await silo.DisposeAsync();
                 await Task.Delay(500);
+            }
+            catch
+            {
+                await silo.DisposeAsync();
+                throw;
             }
         }
     }
@@ -237,13 +247,14 @@ public sealed class SiloProcess : IAsyncDisposable
 
             try
             {
-                using var response = await Http.GetAsync("/healthz");
+                using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var response = await Http.GetAsync("/healthz", probe.Token);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
             }
 

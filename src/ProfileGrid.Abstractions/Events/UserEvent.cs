@@ -146,7 +146,7 @@ public sealed record PurchaseInfo
 
     /// <summary>
     /// 0 for a whole order; N for part N of an order too large for one event (more lines than the gateway takes), every
-    /// part under the order's id and an event id of its own. Part 1 (or the whole order) counts the order; each part adds
+    /// part under the order's id and an event id of its own. The first part to arrive counts the order; each part adds
     /// its lines and amount.
     /// </summary>
     [Id(3)] public int Part { get; init; }

@@ -670,7 +670,7 @@ public sealed class ImportPlanner
     /// </summary>
     private List<PlannedEvent> SplitOrder(PlannedEvent planned, (string Kind, string User, string Anonymous, string Order, string Currency) key)
     {
-        _plan.Warn($"orders over {MaxLinesPerOrder} lines (the grid's limit per event) sent in parts of {MaxLinesPerOrder}: each still counts as one order", "orders");
+        _plan.Warn($"orders and cancellations over {MaxLinesPerOrder} lines (the grid's limit per event) sent in parts of {MaxLinesPerOrder}: an order still counts once", "orders");
         var lines = LinesOf(planned.Event);
         var allLines = lines.ToList();
         var fileLines = planned.Lines.ToList();

@@ -45,7 +45,7 @@ public sealed class LakeEventRow
     [JsonPropertyName("order_id")] public string? OrderId { get; set; }
 
     /// <summary>
-    /// Part N of an order sent in parts (its order id is the order's; part 1 counts the order, every part adds its
+    /// Part N of an order sent in parts (its order id is the order's; the first part counts the order, every part adds its
     /// lines); null for a whole order, and in files written before parts existed.
     /// </summary>
     [JsonPropertyName("order_part")] public int? OrderPart { get; set; }

@@ -25,9 +25,12 @@ public static class LakeTestData
         CREATE OR REPLACE VIEW applied_events AS
           SELECT * FROM events
           QUALIFY type NOT IN ('purchase', 'refund')
-             OR row_number() OVER (PARTITION BY tenant, user_id, type, CASE type WHEN 'refund' THEN refund_id ELSE order_id END,
-                                                CASE type WHEN 'purchase' THEN coalesce(order_part, 1) END
-                                   ORDER BY log_partition, log_position, event_index) = 1;
+             OR (row_number() OVER (PARTITION BY tenant, user_id, type, CASE type WHEN 'refund' THEN refund_id ELSE order_id END,
+                                                 CASE type WHEN 'purchase' THEN coalesce(order_part, 0) END
+                                    ORDER BY log_partition, log_position, event_index) = 1
+                 -- an order counts in the form it came in first: whole, or in parts
+                 AND (type = 'refund' OR (order_part IS NULL) = first_value(order_part IS NULL) OVER (
+                   PARTITION BY tenant, user_id, type, order_id ORDER BY log_partition, log_position, event_index)));
         """;
 
     public static DuckDBConnection Open(string lakeFolder)
@@ -154,6 +157,12 @@ public static class LakeTestData
                 };
                 events.Add(second);
                 events.Add(second with { EventId = $"crm-{u}-part-2", Source = Channel.Crm });
+            }
+            else if (u % 3 == 1)
+            {
+                // The first order whole, then a part of it from a sender that splits: a duplicate, not more revenue.
+                var order = events[0].Purchase!;
+                events.Add(events[0] with { EventId = $"e-{u}-late-part", Purchase = order with { Part = 2, Lines = [order.Lines[0]] } });
             }
 
             // The first event again (a client retry), and the first order again under a CRM event id.
