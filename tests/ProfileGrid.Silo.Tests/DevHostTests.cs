@@ -48,8 +48,7 @@ public class DevHostTests
                 await kill.WaitForExitAsync();
             }
 
-            await devHost.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            devHost.WaitForExit(TimeSpan.FromSeconds(10)); // the output read to its end
+            await devHost.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30)); // also waits for the output read to its end
             Assert.Equal(137, devHost.ExitCode);
             Assert.Contains("The silo stopped on its own (exit code 137: killed by signal 9)", output.ToString(), StringComparison.Ordinal);
         }

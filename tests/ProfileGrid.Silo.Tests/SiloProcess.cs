@@ -241,7 +241,16 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                _process.WaitForExit(TimeSpan.FromSeconds(10)); // drains the redirected output, so that the message says why
+                // The asynchronous wait also drains the redirected output (the timed WaitForExit does not), so that the message
+                // says why; bounded, for a child of the silo that still holds its output open.
+                try
+                {
+                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (TimeoutException)
+                {
+                }
+
                 throw new InvalidOperationException($"The silo exited with code {_process.ExitCode}:\n{Output}");
             }
 
