@@ -120,6 +120,7 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
             using var segment = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/users/{Uri.EscapeDataString(user)}/segment");
             var grpc = await Segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = planted.Tenant, UserId = user });
             Assert.Equal(grpc.SegmentId, Json.Int64(segment.RootElement, "segmentId"));
+            Assert.Equal((user, user), (grpc.UserId, segment.RootElement.GetProperty("userId").GetString()));
             Assert.Equal(grpc.Label, segment.RootElement.GetProperty("label").GetString());
             Assert.Equal(1, Json.Int64(segment.RootElement, "modelVersion"));
             Assert.False(string.IsNullOrEmpty(segment.RootElement.GetProperty("since").GetString()));

@@ -195,7 +195,7 @@ public sealed partial class ProfileGatewayService(
         var proto = ProfileMapper.ToProto(view);
         if (await segment is { } membership)
         {
-            proto.Segment = SegmentLookup.ToProto(membership);
+            proto.Segment = SegmentLookup.ToProto(membership, proto.UserId);
         }
 
         return proto;
@@ -246,7 +246,7 @@ public sealed partial class ProfileGatewayService(
                 var proto = ProfileMapper.ToProto(view);
                 if (segmentOf[i] is { } membership)
                 {
-                    proto.Segment = SegmentLookup.ToProto(membership);
+                    proto.Segment = SegmentLookup.ToProto(membership, proto.UserId);
                 }
 
                 response.Profiles.Add(proto);
@@ -301,7 +301,7 @@ public sealed partial class ProfileGatewayService(
             var proto = ProfileMapper.ToProto(view);
             if (segmentOf[i] is { } membership)
             {
-                proto.Segment = SegmentLookup.ToProto(membership);
+                proto.Segment = SegmentLookup.ToProto(membership, proto.UserId);
             }
 
             response.Profiles.Add(proto);

@@ -53,7 +53,7 @@ public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<Segme
             NearestOther = explanation.NearestOther is { } other ? ToProto(other) : null,
             Margin = explanation.Margin,
             Summary = explanation.Summary,
-            Listed = explanation.Listed is { } listed ? ToProto(listed) : null,
+            Listed = explanation.Listed is { } listed ? ToProto(listed, userId) : null,
         };
         proto.Features.AddRange(explanation.Features.Select(f => new FeatureExplanation
         {
@@ -78,8 +78,9 @@ public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<Segme
         Distance = distance.Distance,
     };
 
-    public static SegmentMembership ToProto(UserSegment segment) => new()
+    public static SegmentMembership ToProto(UserSegment segment, string userId) => new()
     {
+        UserId = userId,
         SegmentId = segment.SegmentId,
         Label = segment.Label,
         ModelVersion = segment.ModelVersion,

@@ -70,17 +70,19 @@ public sealed class SegmentServiceImpl(
         }
 
         var key = new ProfileKey(tenant, userId).ToString();
-        var segment = await lookup.SegmentOfAsync(tenant, key);
+        var (segment, whose) = (await lookup.SegmentOfAsync(tenant, key), userId);
         if (segment is null && await PersonOfId.FindAsync(cluster, tenant, userId) is { } person)
         {
             // A merged visitor (or one a login linked before it sent anything) holds no features of its own: it answers
-            // as the person, as GetProfile does, rather than "no behavioral events" (probe52).
-            segment = await lookup.SegmentOfAsync(tenant, new ProfileKey(tenant, person).ToString());
+            // as the person, as GetProfile does, rather than "no behavioral events" (probe52); user_id says whom.
+            (segment, whose) = (await lookup.SegmentOfAsync(tenant, new ProfileKey(tenant, person).ToString()), person);
         }
 
-        return SegmentLookup.ToProto(segment ?? throw new RpcException(new Status(
-            StatusCode.NotFound,
-            $"User '{userId}' in tenant '{tenant}' has no segment: the tenant has no segmentation model yet, or the user has no behavioral events.")));
+        return SegmentLookup.ToProto(
+            segment ?? throw new RpcException(new Status(
+                StatusCode.NotFound,
+                $"User '{userId}' in tenant '{tenant}' has no segment: the tenant has no segmentation model yet, or the user has no behavioral events.")),
+            whose);
     }
 
     public override async Task<UserSegmentExplanation> ExplainUserSegment(ExplainUserSegmentRequest request, ServerCallContext context)

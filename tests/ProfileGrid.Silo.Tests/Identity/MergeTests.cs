@@ -147,14 +147,17 @@ public class MergeTests(IdentitySiloFixture fixture)
         var ofPerson = await SegmentOfAsync(users[0]);
 
         var ofMerged = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "anon:" + merged });
-        Assert.Equal(ofPerson.SegmentId, ofMerged.SegmentId);
+        Assert.Equal((users[0], ofPerson.SegmentId), (ofMerged.UserId, ofMerged.SegmentId)); // the answer says whose segment it is
         var explained = await segments.ExplainUserSegmentAsync(new ExplainUserSegmentRequest { Tenant = tenant, UserId = "anon:" + merged });
         Assert.Equal((users[0], ofPerson.SegmentId), (explained.UserId, explained.Segment.SegmentId));
 
         var ofLinkedPerson = await SegmentOfAsync(users[1]);
-        Assert.Equal(ofLinkedPerson.SegmentId, (await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "anon:" + linked })).SegmentId);
+        var ofLinked = await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "anon:" + linked });
+        Assert.Equal((users[1], ofLinkedPerson.SegmentId), (ofLinked.UserId, ofLinked.SegmentId));
         var asLinked = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "anon:" + linked });
-        Assert.Equal((users[1], ofLinkedPerson.SegmentId), (asLinked.UserId, asLinked.Segment?.SegmentId));
+        Assert.Equal((users[1], ofLinkedPerson.SegmentId, users[1]), (asLinked.UserId, asLinked.Segment?.SegmentId, asLinked.Segment?.UserId));
+        var explainedLinked = await segments.ExplainUserSegmentAsync(new ExplainUserSegmentRequest { Tenant = tenant, UserId = "anon:" + linked });
+        Assert.Equal((users[1], ofLinkedPerson.SegmentId), (explainedLinked.UserId, explainedLinked.Segment.SegmentId));
 
         using var identity = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/identity/anon:{linked}");
         var body = await identity.Content.ReadAsStringAsync();
