@@ -33,7 +33,7 @@ internal static class GrpcErrors
         StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.NotFound or StatusCode.Unimplemented =>
             $"running the same command again will not help; correct what the grid named (the tenant, --grid, the mapping), then run it again: it resumes from event {acknowledged:N0}",
         StatusCode.ResourceExhausted =>
-            $"if the grid named the request's size, run the command again with a smaller --batch; otherwise run it again as it is: it resumes from event {acknowledged:N0}",
+            $"if the grid said the message exceeds its maximum size (its ProfileGrid:Gateway:MaxRequestBytes is under the 3 MiB requests are cut to), run the command again with a smaller --batch; otherwise run it again as it is: it resumes from event {acknowledged:N0}",
         _ => $"run the same command again to resume from event {acknowledged:N0}",
     };
 }

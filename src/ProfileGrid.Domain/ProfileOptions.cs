@@ -221,7 +221,7 @@ public sealed class ProfileOptions
             + Math.Min((long)MaxItemsRemembered * (AssumedMaxStringBytes + ItemOverheadBytes) + (long)MaxForgottenOwned * OwnedHashBytes, ItemsMaxBytes) // items (id, counts, rating, two times) and forgotten owned ones' hashes
             + SessionHistoryCapacity * 40L
             + LongestWindowDays() * 48L
-            + (DedupeWindow + OrderDedupeWindow) * hash
+            + (DedupeWindow + OrderDedupeWindow + Abstractions.Events.PurchaseInfo.MaxParts) * hash
             + FeedbackMaxBytes;                            // the feedback layer, bounded in bytes (its counters are in the fixed part)
     }
 

@@ -88,6 +88,7 @@ public static class ProfileUpdater
         {
             profile.RecentEventIds.TrimTo(options.DedupeWindow, spill: true);
             profile.RecentOrderIds.TrimTo(options.OrderDedupeWindow);
+            profile.RecentOrderParts.TrimTo(PurchaseInfo.MaxParts);
         }
 
         if (applied > 0)
@@ -185,10 +186,10 @@ public static class ProfileUpdater
 
     /// <summary>
     /// Orders are distinct per user by order id, so the first report applied counts and later ones are duplicates,
-    /// whatever their event times. An order sent whole is remembered by its id. One sent in parts is remembered part by
-    /// part (the order id and the part's number) and once as sent in parts; the first part to arrive counts the order,
-    /// the others add their lines. The first form decides: parts after the whole order, or the whole after a part, are
-    /// duplicates, so neither counts twice.
+    /// whatever their event times. An order sent whole is remembered by its id. One sent in parts is remembered once as
+    /// sent in parts among the orders, and part by part (the order id and the part's number) among the parts; the first
+    /// part to arrive counts the order, the others add their lines. The first form decides: parts after the whole order,
+    /// or the whole after a part, are duplicates, so neither counts twice.
     /// </summary>
     private static OrderReport OrderReportOf(UserProfile profile, UserEvent userEvent)
     {
@@ -202,7 +203,7 @@ public static class ProfileUpdater
                     return ids.Contains(inParts) || !ids.TryAdd(orderId) ? OrderReport.Repeated : OrderReport.Counts;
                 }
 
-                if (ids.Contains(orderId) || !ids.TryAdd(orderId + OrderPartSeparator + purchase.Part.ToString(CultureInfo.InvariantCulture)))
+                if (ids.Contains(orderId) || !profile.RecentOrderParts.TryAdd(orderId + OrderPartSeparator + purchase.Part.ToString(CultureInfo.InvariantCulture)))
                 {
                     return OrderReport.Repeated;
                 }
@@ -234,6 +235,7 @@ public static class ProfileUpdater
         behavior.RecentSessions.TrimExcess();
         profile.RecentEventIds.TrimExcess();
         profile.RecentOrderIds.TrimExcess();
+        profile.RecentOrderParts.TrimExcess();
         profile.Feedback.RecentLists.TrimExcess();
         profile.Feedback.Unattributed.TrimExcess();
         profile.Feedback.Exposures.TrimExcess();

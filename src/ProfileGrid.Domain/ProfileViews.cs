@@ -50,9 +50,11 @@ public static class ProfileViews
             {
                 EventCounts = CountsByName(behavior.EventCounts),
                 AverageSessionMinutes = ProfileMetrics.AverageSessionMinutes(profile) is { } minutes ? Math.Round(minutes, 4) : null,
-                // The currencies ordered in: a refund kept for an order not (yet) seen, or in a currency never paid, is no revenue line of 0.00.
+                // The currencies paid in: a refund kept for an order not (yet) seen, or in a currency never paid, is no revenue
+                // line of 0.00. A currency can be paid in without an order of its own: a later part of an order in another
+                // currency than the part that counted the order (probe54: its revenue was in monetary but not listed here).
                 MonetaryByCurrency = [.. behavior.MonetaryByCurrency
-                    .Where(pair => pair.Value.Orders > 0)
+                    .Where(pair => pair.Value.Orders > 0 || pair.Value.Amount > 0m)
                     .OrderBy(pair => pair.Key, StringComparer.Ordinal)
                     .Select(pair => new Money(pair.Value.Net, pair.Key))],
                 RecentActions = [.. behavior.RecentActions.Select(a => new RecentActionView(a.EventId, a.Kind, a.OccurredAt, Known(a.ProductId), Known(a.Category), Known(a.Detail)))],

@@ -438,6 +438,35 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Equal(450, plan.RowsImported);
     }
 
+    /// <summary>
+    /// probe54: an invoice with lines in EUR and GBP was planned as two whole purchases under one order id; the grid took
+    /// the second for a repeat of the first and its 20.00 GBP was lost, the import reporting nothing. Now the currencies'
+    /// lines are parts of one order (numbered in currency code order), and a cancellation's second currency a refund of
+    /// its own id, so nothing is taken for a repeat; event ids are what they were.
+    /// </summary>
+    [Fact]
+    public void An_order_with_lines_in_two_currencies_is_sent_as_parts_of_one_order()
+    {
+        var mapping = Path.Combine(_folder.FullName, "currencies.json");
+        File.WriteAllText(mapping, """
+            { "dateFormats": ["yyyy-MM-dd HH:mm:ss"], "refundOrderPrefix": "C", "negativeQuantityIsRefund": true, "defaultCategory": "shop",
+              "fields": { "order": "order", "product": "sku", "quantity": "qty", "price": "price", "currency": "cur", "time": "date", "user": "customer" } }
+            """);
+        var plan = Plan(mapping, "order,sku,qty,price,cur,date,customer\n" +
+            "O-1,A,1,10.00,GBP,2011-01-05 10:00:00,c1\nO-1,B,1,20.00,EUR,2011-01-05 10:00:00,c1\nO-2,A,1,5.00,EUR,2011-01-06 10:00:00,c1\n" +
+            "C-9,A,-1,10.00,EUR,2011-01-07 10:00:00,c1\nC-9,B,-1,20.00,GBP,2011-01-07 10:00:00,c1\n");
+
+        var purchases = plan.Events.Select(e => e.Event).Where(e => e.Purchase is not null).OrderBy(e => e.Purchase.OrderId).ThenBy(e => e.Purchase.Part).ToList();
+        Assert.Equal(
+            [("O-1", "EUR", 1u, 20.00m), ("O-1", "GBP", 2u, 10.00m), ("O-2", "EUR", 0u, 5.00m)],
+            purchases.Select(e => (e.Purchase.OrderId, e.Purchase.Currency, e.Purchase.Part, decimal.Parse(e.Purchase.Lines[0].UnitPrice, System.Globalization.CultureInfo.InvariantCulture))));
+        Assert.False(purchases[2].Purchase.HasPart); // a single-currency order stays whole
+        var refunds = plan.Events.Select(e => e.Event.Refund).Where(r => r is not null).OrderBy(r => r!.RefundId, StringComparer.Ordinal).ToList();
+        Assert.Equal([("C-9", "EUR"), ("C-9~GBP", "GBP")], refunds.Select(r => (r!.RefundId, r.Currency)));
+        Assert.Equal(5, plan.Events.Select(e => e.Event.EventId).Distinct().Count());
+        Assert.Contains(plan.Warnings.Keys, w => w.Contains("more than one currency", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void The_same_file_planned_twice_gives_the_same_event_ids_and_other_orders_other_ids()
     {

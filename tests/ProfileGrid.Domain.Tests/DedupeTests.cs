@@ -204,6 +204,60 @@ public class DedupeTests
         Assert.Equal(190m, other.Profile.Behavior.MonetaryByCurrency["GBP"].Amount);
     }
 
+    /// <summary>
+    /// probe54: an order in the most parts allowed (then 1,000), each part in a batch of its own as the live path applies
+    /// them, pushed its own "sent in parts" mark out of the order window of 1,000: part 1 sent again, then the whole order,
+    /// counted again (2 orders, 2,001.00 where a rebuild of the same events gave 1 and 1,000.00). Parts are remembered
+    /// apart from the orders, so every part of one order, and the orders before it, are still recognised.
+    /// </summary>
+    [Fact]
+    public void An_order_in_the_most_parts_allowed_is_still_one_order_and_leaves_the_orders_before_it_remembered()
+    {
+        var user = new ProfileUnderTest();
+        var earlier = Purchase(Now.AddMinutes(-30), "EUR", 5m);
+        user.Apply(earlier);
+        var order = Purchase(Now.AddMinutes(-10), "EUR", 1m);
+        foreach (var part in Enumerable.Range(1, PurchaseInfo.MaxParts))
+        {
+            Assert.Equal(new ApplyResult(1, 0), user.Apply(Part(order, part, 1m)));
+        }
+
+        var total = 5m + PurchaseInfo.MaxParts;
+        Assert.Equal((2, total), (user.Profile.Behavior.Orders, user.Profile.Behavior.MonetaryByCurrency["EUR"].Amount));
+        var again = new[]
+        {
+            Part(order, 1, 1m, eventId: "crm-part-1"),
+            Part(order, PurchaseInfo.MaxParts, 1m, eventId: "crm-part-last"),
+            order with { EventId = "web-whole", Purchase = order.Purchase! with { Lines = [new PurchaseLine { ProductId = "p", Category = "socks", Quantity = 1, UnitPrice = PurchaseInfo.MaxParts }] } },
+            SameOrder(earlier, "crm-earlier", Channel.Web),
+        };
+        foreach (var repeat in again)
+        {
+            Assert.Equal(new ApplyResult(0, 1), user.Apply(repeat));
+        }
+
+        Assert.Equal((2, total), (user.Profile.Behavior.Orders, user.Profile.Behavior.MonetaryByCurrency["EUR"].Amount));
+        Assert.Equal(2, user.Profile.RecentOrderIds.Count); // the earlier order, and the order sent in parts once
+        Assert.Equal(PurchaseInfo.MaxParts, user.Profile.RecentOrderParts.Count);
+    }
+
+    /// <summary>
+    /// probe54: an order whose parts are in two currencies counts once, in the currency of the part that counted it; the
+    /// other currency's revenue was in the reporting-currency figure but missing from the revenue by currency.
+    /// </summary>
+    [Fact]
+    public void An_order_in_parts_of_two_currencies_lists_the_revenue_of_both()
+    {
+        var user = new ProfileUnderTest();
+        var order = Purchase(Now.AddMinutes(-10), "EUR", 10m);
+        var inPounds = Part(order, 2, 20m) with { Purchase = Part(order, 2, 20m).Purchase! with { Currency = "GBP" } };
+        user.Apply(Part(order, 1, 10m), inPounds);
+
+        var behavior = user.Document().Behavior;
+        Assert.Equal(1, behavior.Orders);
+        Assert.Equal([new Money(10m, "EUR"), new Money(20m, "GBP")], behavior.MonetaryByCurrency);
+    }
+
     [Fact]
     public void Reports_of_one_order_in_one_batch_and_in_any_order_count_once()
     {

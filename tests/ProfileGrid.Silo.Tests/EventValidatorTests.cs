@@ -61,6 +61,14 @@ public class EventValidatorTests
 
         part.Purchase.Part = EventValidator.MaxOrderParts + 1;
         Assert.Equal("events[3].purchase.part", Rejection(part).Field);
+
+        // Part 0 named explicitly (a client numbering from 0) is refused; absent is the whole order.
+        part.Purchase.Part = 0;
+        Assert.True(part.Purchase.HasPart);
+        Assert.Equal(("events[3].purchase.part", "is 0; parts are numbered from 1 (leave it out for an order sent whole)"), (Rejection(part).Field, Rejection(part).Reason));
+        part.Purchase.ClearPart();
+        Assert.True(_validator.TryValidate(part, "shop", "events[0]", out var cleared, out _));
+        Assert.Equal(0, cleared!.Purchase!.Part);
     }
 
     [Fact]

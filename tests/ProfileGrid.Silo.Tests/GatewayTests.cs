@@ -267,7 +267,8 @@ public class GatewayTests(EphemeralSiloFixture fixture)
 
     /// <summary>
     /// An invoice of 250 lines over REST: 200 lines as part 1 and 50 as part 2 of one order id (the gateway takes 200 a
-    /// event), with part 2 sent again under another event id and a part 1,001 that is refused naming the field.
+    /// event), with part 2 sent again under another event id, and a part past the most allowed and a part 0 that are refused
+    /// naming the field (probe54: a client numbering parts from 0 lost every part after the first, all accepted).
     /// </summary>
     [Fact]
     public async Task An_order_sent_in_parts_over_rest_counts_as_one_order_with_every_parts_amount()
@@ -285,7 +286,7 @@ public class GatewayTests(EphemeralSiloFixture fixture)
         var body = JsonSerializer.Serialize(new
         {
             tenant = "shop",
-            events = new[] { Part("inv-581483-1", 1, 0, 200), Part("inv-581483-2", 2, 200, 50), Part("crm-581483-2", 2, 200, 50), Part("inv-581483-x", 1001, 250, 1) },
+            events = new[] { Part("inv-581483-1", 1, 0, 200), Part("inv-581483-2", 2, 200, 50), Part("crm-581483-2", 2, 200, 50), Part("inv-581483-x", ProfileGrid.Silo.Gateway.EventValidator.MaxOrderParts + 1, 250, 1), Part("inv-581483-0", 0, 250, 1) },
         });
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         using var response = await Silo.Http.PostAsync("/v1/events:ingest", content);
@@ -293,8 +294,9 @@ public class GatewayTests(EphemeralSiloFixture fixture)
         Assert.True(response.IsSuccessStatusCode, text);
         using var result = JsonDocument.Parse(text);
         Assert.Equal(3, result.RootElement.GetProperty("accepted").GetInt32());
-        var rejected = Assert.Single(result.RootElement.GetProperty("rejected").EnumerateArray());
-        Assert.Equal("events[3].purchase.part", rejected.GetProperty("field").GetString());
+        var rejected = result.RootElement.GetProperty("rejected").EnumerateArray().ToArray();
+        Assert.Equal(["events[3].purchase.part", "events[4].purchase.part"], rejected.Select(r => r.GetProperty("field").GetString()));
+        Assert.Contains("numbered from 1", rejected[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
 
         var profile = await WaitForProfileAsync(user, p => p.EventsApplied == 2);
         Assert.Equal(1, profile.Behavior.Orders);

@@ -151,6 +151,12 @@ public sealed record PurchaseInfo
     /// </summary>
     [Id(3)] public int Part { get; init; }
 
+    /// <summary>
+    /// The most parts one order may be sent in (with 200 lines a part, 200,000 lines). A profile remembers this many parts
+    /// of its most recent orders, so every part of one order is always recognised when sent again.
+    /// </summary>
+    public const int MaxParts = 250;
+
     public decimal Total => Lines.Sum(l => l.UnitPrice * l.Quantity);
 }
 

@@ -49,4 +49,11 @@ public sealed class UserProfile
 
     /// <summary>Recommendation lists shown and clicked, and the conversions attributed to them.</summary>
     [Id(12)] public FeedbackState Feedback { get; set; } = new();
+
+    /// <summary>
+    /// The parts (order id and part number) of the most recent orders sent in parts, <see cref="PurchaseInfo.MaxParts"/>
+    /// of them: apart from <see cref="RecentOrderIds"/>, so that an order of many parts takes one place among the orders
+    /// remembered, not one per part (probe54: the 1,000 parts of one order pushed its own "sent in parts" mark out).
+    /// </summary>
+    [Id(13)] public EventIdWindow RecentOrderParts { get; set; } = new();
 }

@@ -100,14 +100,35 @@ public sealed class ImportPlanner
         // file's row order either.
         var planned = _plan.Events.ToList();
         _plan.Events.Clear();
+        var currenciesOfOrder = new Dictionary<(string Kind, string User, string Anonymous, string Order), List<(string Currency, List<PlannedEvent> Events)>>();
         foreach (var one in planned)
         {
             SortLines(one);
             _plan.Events.Add(one);
-            if (one.OrderKey is { } key && LinesOf(one.Event).Count > MaxLinesPerOrder)
+            if (one.OrderKey is not { } key)
             {
-                _plan.Events.AddRange(SplitOrder(one, key));
+                continue;
             }
+
+            List<PlannedEvent> events = [one];
+            if (LinesOf(one.Event).Count > MaxLinesPerOrder)
+            {
+                events.AddRange(SplitOrder(one, key));
+                _plan.Events.AddRange(events.Skip(1));
+            }
+
+            var order = (key.Kind, key.User, key.Anonymous, key.Order);
+            if (!currenciesOfOrder.TryGetValue(order, out var currencies))
+            {
+                currenciesOfOrder[order] = currencies = [];
+            }
+
+            currencies.Add((key.Currency, events));
+        }
+
+        foreach (var (order, currencies) in currenciesOfOrder.Where(o => o.Value.Count > 1))
+        {
+            KeepEveryCurrency(order.Order, currencies);
         }
 
         if (_dayMonthSwapped is { } swapped && swapped.Rows >= MinSwappedRows && swapped.Rows * 1000L >= _timedRows)
@@ -710,6 +731,34 @@ public sealed class ImportPlanner
         }
 
         return parts;
+    }
+
+    /// <summary>
+    /// An order with lines in several currencies (probe54: one sent EUR and GBP lines under one invoice number) was two
+    /// whole orders under one order id, and the grid took the second for a repeat of the first: its revenue was lost
+    /// without a word. Its events become parts of one order, numbered across the currencies in code order, so it counts
+    /// once and every currency's revenue is kept; a refund's events in the second and later currencies become refunds of
+    /// their own ("C123~GBP", "C123~GBP~2"), since a refund id sent twice gives back once. Event ids stay as they were.
+    /// </summary>
+    private void KeepEveryCurrency(string order, List<(string Currency, List<PlannedEvent> Events)> currencies)
+    {
+        _plan.Warn("orders and cancellations with lines in more than one currency sent in parts, a currency's lines apart: an order still counts once, with the revenue of every currency", "orders");
+        currencies.Sort((a, b) => string.CompareOrdinal(a.Currency, b.Currency));
+        var part = 1u;
+        foreach (var (currency, events) in currencies)
+        {
+            foreach (var planned in events)
+            {
+                if (planned.Event.Purchase is { } purchase)
+                {
+                    purchase.Part = part++;
+                }
+                else if (!ReferenceEquals(currencies[0].Events, events) && planned.Event.Refund is { } refund)
+                {
+                    refund.RefundId = $"{order}~{currency}{refund.RefundId[order.Length..]}";
+                }
+            }
+        }
     }
 
     private static Google.Protobuf.Collections.RepeatedField<PurchaseLine> LinesOf(Event e) => e.Purchase?.Lines ?? e.Refund.Lines;

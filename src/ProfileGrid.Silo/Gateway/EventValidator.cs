@@ -451,8 +451,8 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
         return new SearchInfo { Query = check.Text(wire.Query, "search.query", limits.MaxStringLength)!, ResultCount = wire.ResultCount };
     }
 
-    /// <summary>The most parts one order may be sent in (with 200 lines a part, 200,000 lines).</summary>
-    public const int MaxOrderParts = 1_000;
+    /// <summary>The most parts one order may be sent in (<see cref="PurchaseInfo.MaxParts"/>).</summary>
+    public const int MaxOrderParts = PurchaseInfo.MaxParts;
 
     private PurchaseInfo? Purchase(Contracts.V1.Purchase? wire, Checker check)
     {
@@ -496,6 +496,11 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
         if (wire.Part > MaxOrderParts)
         {
             check.Fail("purchase.part", $"is {wire.Part}; an order has at most {MaxOrderParts} parts");
+        }
+        else if (wire.HasPart && wire.Part == 0)
+        {
+            // probe54: parts numbered from 0 made part 0 the whole order and every later part a repeat of it.
+            check.Fail("purchase.part", "is 0; parts are numbered from 1 (leave it out for an order sent whole)");
         }
 
         return orderId is null || currency is null ? null : new PurchaseInfo { OrderId = orderId, Currency = currency, Lines = lines, Part = (int)wire.Part };

@@ -96,12 +96,14 @@ public sealed class LakeClusterTests : LakeSiloTestBase
             Assert.Equal(view.EventsApplied, perUser[user]);
         }
 
-        // Purchase totals per user and currency, and orders.
-        var totals = LakeTestData.Query(duck, "SELECT user_id, currency, sum(order_total), count(DISTINCT order_id) FROM applied_events WHERE type = 'purchase' GROUP BY ALL");
+        // Purchase totals per user and currency, and orders per user (an order's parts may be in two currencies).
+        var totals = LakeTestData.Query(duck, "SELECT user_id, currency, sum(order_total) FROM applied_events WHERE type = 'purchase' GROUP BY ALL");
+        var orders = LakeTestData.Query(duck, "SELECT user_id, count(DISTINCT order_id) FROM applied_events WHERE type = 'purchase' GROUP BY ALL")
+            .ToDictionary(r => (string)r[0]!, r => Convert.ToInt64(r[1]));
         foreach (var (user, view) in views)
         {
             var mine = totals.Where(t => (string)t[0]! == user).ToList();
-            Assert.Equal(view.Behavior.Orders, mine.Sum(t => Convert.ToInt64(t[3])));
+            Assert.Equal(view.Behavior.Orders, orders.GetValueOrDefault(user));
             foreach (var money in view.Behavior.MonetaryByCurrency)
             {
                 Assert.Equal(money.Amount, Convert.ToDecimal(mine.Single(t => (string)t[1]! == money.Currency)[2]));
