@@ -203,7 +203,9 @@ public static class ProfileUpdater
                     return ids.Contains(inParts) || !ids.TryAdd(orderId) ? OrderReport.Repeated : OrderReport.Counts;
                 }
 
-                if (ids.Contains(orderId) || !profile.RecentOrderParts.TryAdd(orderId + OrderPartSeparator + purchase.Part.ToString(CultureInfo.InvariantCulture)))
+                // A row written while parts shared the order window may still hold this part's key there.
+                var partKey = orderId + OrderPartSeparator + purchase.Part.ToString(CultureInfo.InvariantCulture);
+                if (ids.Contains(orderId) || ids.Contains(partKey) || !profile.RecentOrderParts.TryAdd(partKey))
                 {
                     return OrderReport.Repeated;
                 }

@@ -467,6 +467,30 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Contains(plan.Warnings.Keys, w => w.Contains("more than one currency", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// review57: an order of more parts than the grid takes would have its later parts refused after the first counted,
+    /// importing part of it; it is rejected whole, line by line, before anything is sent (here with parts of 2 lines).
+    /// </summary>
+    [Fact]
+    public void An_order_of_more_parts_than_the_grid_takes_is_rejected_whole()
+    {
+        var rows = new StringBuilder("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n");
+        for (var i = 0; i < 2 * ImportPlanner.MaxOrderParts + 1; i++)
+        {
+            rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"536999,{20000 + i},ITEM,1,12/1/2010 9:00,1.00,17850,United Kingdom\n");
+        }
+
+        rows.Append("537000,20000,ITEM,1,12/1/2010 9:00,1.00,17850,United Kingdom\n");
+        var path = Path.Combine(_folder.FullName, "huge.csv");
+        File.WriteAllText(path, rows.ToString());
+        var plan = new ImportPlanner(ImportMapping.Load(Example("online-retail.json")).Mapping) { MaxLinesPerOrder = 2 }.Plan(path);
+
+        Assert.Equal(["537000"], plan.Events.Select(e => e.Event.Purchase.OrderId));
+        Assert.Equal(1, plan.RowsImported);
+        Assert.Equal(2 * ImportPlanner.MaxOrderParts + 1, plan.Rejects.Count(r => r.Code == "order_too_large"));
+        Assert.Contains("more than the 250 parts", plan.Rejects[0].Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_same_file_planned_twice_gives_the_same_event_ids_and_other_orders_other_ids()
     {

@@ -92,6 +92,18 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
             });
         }
 
+        // An order in the most parts allowed, before the orders above push its mark out of the order window: its parts
+        // stay remembered apart.
+        var inParts = Long(n++);
+        events.InsertRange(0, Enumerable.Range(1, PurchaseInfo.MaxParts).Select(part => Event(EventKind.Purchase, now.AddSeconds(-20_000 + part)) with
+        {
+            Purchase = new PurchaseInfo
+            {
+                OrderId = inParts, Currency = "AAX", Part = part,
+                Lines = [new PurchaseLine { ProductId = Long(n++), Category = Long(0), Quantity = 1, UnitPrice = 1m }],
+            },
+        }));
+
         foreach (var batch in events.Chunk(1000))
         {
             ProfileUpdater.Apply(profile, batch, options, now);
@@ -100,6 +112,7 @@ public class WorstCaseProfileTests(ITestOutputHelper output)
         var behavior = profile.Behavior;
         Assert.Equal(options.DedupeWindow, profile.RecentEventIds.Count);
         Assert.Equal(options.OrderDedupeWindow, profile.RecentOrderIds.Count);
+        Assert.Equal(PurchaseInfo.MaxParts, profile.RecentOrderParts.Count);
         Assert.Equal(options.MaxTraits, profile.Demographics.Traits.Count);
         Assert.Equal(options.MaxPreferences, profile.Preferences.Values.Count);
         Assert.Equal(options.MaxCategories, behavior.CategoryScores.Count);

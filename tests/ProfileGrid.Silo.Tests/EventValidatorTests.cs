@@ -61,6 +61,7 @@ public class EventValidatorTests
 
         part.Purchase.Part = EventValidator.MaxOrderParts + 1;
         Assert.Equal("events[3].purchase.part", Rejection(part).Field);
+        Assert.Equal(EventValidator.MaxOrderParts, ProfileGrid.Cli.BulkImport.ImportPlanner.MaxOrderParts); // the importer rejects larger orders whole
 
         // Part 0 named explicitly (a client numbering from 0) is refused; absent is the whole order.
         part.Purchase.Part = 0;

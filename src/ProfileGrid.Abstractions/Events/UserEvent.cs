@@ -152,8 +152,8 @@ public sealed record PurchaseInfo
     [Id(3)] public int Part { get; init; }
 
     /// <summary>
-    /// The most parts one order may be sent in (with 200 lines a part, 200,000 lines). A profile remembers this many parts
-    /// of its most recent orders, so every part of one order is always recognised when sent again.
+    /// The most parts one order may be sent in (with 200 lines a part, 50,000 lines). A profile remembers this many parts,
+    /// the most recent of its orders sent in parts, so every part of its latest such order is recognised when sent again.
     /// </summary>
     public const int MaxParts = 250;
 

@@ -59,6 +59,9 @@ public sealed class ImportPlanner
     /// <summary>The grid's limit on the lines of one purchase (GatewayOptions.MaxPurchaseLines); larger orders are split.</summary>
     public int MaxLinesPerOrder { get; init; } = 200;
 
+    /// <summary>The most parts the grid takes for one order (its PurchaseInfo.MaxParts; a test holds the two equal).</summary>
+    public const int MaxOrderParts = 250;
+
     private enum Slot { User, Anonymous, Type, Time, Order, OriginalOrder, Product, Category, Quantity, Price, Currency, Country }
 
     private static readonly int SlotCount = Enum.GetValues<Slot>().Length;
@@ -129,6 +132,11 @@ public sealed class ImportPlanner
         foreach (var (order, currencies) in currenciesOfOrder.Where(o => o.Value.Count > 1))
         {
             KeepEveryCurrency(order.Order, currencies);
+        }
+
+        foreach (var currencies in currenciesOfOrder.Values.Where(c => c[0].Events[0].Event.Purchase is not null && c.Sum(g => g.Events.Count) > MaxOrderParts))
+        {
+            RejectOversizedOrder(currencies.SelectMany(g => g.Events).ToList());
         }
 
         if (_dayMonthSwapped is { } swapped && swapped.Rows >= MinSwappedRows && swapped.Rows * 1000L >= _timedRows)
@@ -757,6 +765,25 @@ public sealed class ImportPlanner
                 {
                     refund.RefundId = $"{order}~{currency}{refund.RefundId[order.Length..]}";
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// An order of more parts than the grid takes (over 50,000 lines) is rejected whole, line by line, before anything is
+    /// sent: the grid would refuse its later parts after the first had counted, importing part of an order.
+    /// </summary>
+    private void RejectOversizedOrder(List<PlannedEvent> parts)
+    {
+        var lines = parts.Sum(p => LinesOf(p.Event).Count);
+        var reason = $"order {parts[0].Event.Purchase.OrderId} has {lines:N0} lines: {parts.Count} parts of {MaxLinesPerOrder}, more than the {MaxOrderParts} parts the grid takes for one order";
+        foreach (var planned in parts)
+        {
+            _plan.Events.Remove(planned);
+            foreach (var line in planned.Lines)
+            {
+                Reject(line, ColumnOf(Slot.Order), reason, "order_too_large");
+                _plan.RowsImported--;
             }
         }
     }

@@ -147,13 +147,19 @@ public static class LakeTestData
 
             if (u % 3 == 0)
             {
-                // The first order sent in two parts (as import-events sends one over 200 lines), the second part twice.
+                // The first order sent in two parts (as import-events sends one over 200 lines), the second part twice; for
+                // every other such user the second part in another currency (an invoice in two, as import-events sends it):
+                // one order, revenue in both currencies.
                 var order = events[0].Purchase!;
                 events[0] = events[0] with { Purchase = order with { Part = 1 } };
                 var second = events[0] with
                 {
                     EventId = $"e-{u}-part-2",
-                    Purchase = order with { Part = 2, Lines = [new PurchaseLine { ProductId = "p-9", Category = "socks", Quantity = 3, UnitPrice = 2.55m }] },
+                    Purchase = order with
+                    {
+                        Part = 2, Currency = u % 6 == 0 ? "CHF" : order.Currency,
+                        Lines = [new PurchaseLine { ProductId = "p-9", Category = "socks", Quantity = 3, UnitPrice = 2.55m }],
+                    },
                 };
                 events.Add(second);
                 events.Add(second with { EventId = $"crm-{u}-part-2", Source = Channel.Crm });
