@@ -17,6 +17,7 @@ public sealed class ShardWrites(TimeSpan? maxWait = null)
     private readonly long _activation = Random.Shared.NextInt64(1, long.MaxValue);
     private long _written;
     private bool _ended;
+    private bool _broughtForward;
     private int _waiting;
     private Task? _ticking;
     private TaskCompletionSource _nextWrite = new();
@@ -26,6 +27,32 @@ public sealed class ShardWrites(TimeSpan? maxWait = null)
     /// holds changes it will write), else the last one (the update changed nothing that is not written).
     /// </summary>
     public ShardWriteTicket Ticket(bool writePending) => new(_activation, writePending ? _written + 1 : _written);
+
+    /// <summary>How soon a write brought forward (<see cref="BringForwardIfQuiet"/>) happens: waiters arriving meanwhile share it.</summary>
+    public static readonly TimeSpan QuietWriteDelay = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The shard's write-behind timer, brought forward to <see cref="QuietWriteDelay"/> (by <paramref name="schedule"/>) when
+    /// a waiter comes while the silo's ingest has gone quiet (<paramref name="ingestQuiet"/>), the shard holds unwritten
+    /// changes (<paramref name="dirty"/>) on that timer, and no write was brought forward since the last began. After a burst the log's
+    /// quiet-spell flush has every profile write at once, and each waits for its pushes to be stored before it reports its
+    /// records written: at the shards' interval (2 s) that wait was most of the time from the last acknowledgement to
+    /// durable (docs/benchmarks.md, 2026-12-06). While events stream in, writes keep their interval and coalesce.
+    /// </summary>
+    public IGrainTimer? BringForwardIfQuiet(IGrainTimer? scheduled, bool dirty, bool ingestQuiet, Func<TimeSpan, IGrainTimer> schedule)
+    {
+        if (scheduled is null || !dirty || !ingestQuiet || _broughtForward)
+        {
+            return scheduled;
+        }
+
+        _broughtForward = true;
+        scheduled.Dispose();
+        return schedule(QuietWriteDelay);
+    }
+
+    /// <summary>A write of the shard's state begins (its timer fired): a later waiter may bring the next one forward.</summary>
+    public void WriteStarting() => _broughtForward = false;
 
     /// <summary>A write of the shard's state succeeded: every update taken before it began is stored.</summary>
     public void Written()

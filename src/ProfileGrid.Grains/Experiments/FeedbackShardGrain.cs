@@ -55,6 +55,8 @@ public interface IFeedbackAuditGrain : IGrainWithStringKey
 public sealed partial class FeedbackShardGrain(
     [PersistentState("feedback", ProfileStores.Segments)] IPersistentState<FeedbackShardState> state,
     IOptions<SegmentationOptions> options,
+    Ingest.IngestActivity ingest,
+    IOptions<Ingest.IngestOptions> ingestOptions,
     TimeProvider clock,
     ILogger<FeedbackShardGrain> logger)
     : Grain, IFeedbackShardGrain, IFeedbackAuditGrain
@@ -68,7 +70,12 @@ public sealed partial class FeedbackShardGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
         _writes.EndAfterAsync(FlushAsync(cancellationToken));
 
-    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);
+    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket)
+    {
+        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), due =>
+            this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true }));
+        return _writes.WaitAsync(ticket, clock);
+    }
 
     public Task<ShardWriteTicket> UpdateAsync(FeedbackUpdate update)
     {
@@ -217,6 +224,7 @@ public sealed partial class FeedbackShardGrain(
     {
         _flushTimer?.Dispose();
         _flushTimer = null;
+        _writes.WriteStarting();
         if (!_dirty)
         {
             return;

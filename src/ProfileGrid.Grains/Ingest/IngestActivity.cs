@@ -15,4 +15,7 @@ public sealed class IngestActivity(TimeProvider clock)
 
     /// <summary>Time since the last append to any of this silo's partitions (or since the epoch, if none yet).</summary>
     public TimeSpan QuietFor => clock.GetUtcNow() - new DateTimeOffset(Volatile.Read(ref _lastAppendTicks), TimeSpan.Zero);
+
+    /// <summary>Whether nothing was appended for <paramref name="spell"/> (IngestOptions.QuietFlushAfter); never when it is 0 (off).</summary>
+    public bool IsQuiet(TimeSpan spell) => spell > TimeSpan.Zero && QuietFor >= spell;
 }

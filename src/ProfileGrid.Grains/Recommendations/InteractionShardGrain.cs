@@ -56,6 +56,8 @@ public sealed class UserItemHistory
 public sealed partial class InteractionShardGrain(
     [PersistentState("interactions", ProfileStores.Segments)] IPersistentState<InteractionShardState> state,
     IOptions<RecommendationOptions> options,
+    Ingest.IngestActivity ingest,
+    IOptions<Ingest.IngestOptions> ingestOptions,
     TimeProvider clock,
     ILogger<InteractionShardGrain> logger)
     : Grain, IInteractionShardGrain
@@ -80,7 +82,12 @@ public sealed partial class InteractionShardGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
         _writes.EndAfterAsync(FlushAsync(cancellationToken));
 
-    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);
+    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket)
+    {
+        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), due =>
+            this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true }));
+        return _writes.WaitAsync(ticket, clock);
+    }
 
     public Task<ShardWriteTicket> UpdateAsync(InteractionUpdate update)
     {
@@ -207,6 +214,7 @@ public sealed partial class InteractionShardGrain(
     {
         _flushTimer?.Dispose();
         _flushTimer = null;
+        _writes.WriteStarting();
         if (!_dirty)
         {
             return;

@@ -65,6 +65,8 @@ public sealed partial class FeatureShardGrain(
     IOptions<SegmentationOptions> options,
     IOptions<ProfileOptions> profileOptions,
     Stats.StatsCollector stats,
+    Ingest.IngestActivity ingest,
+    IOptions<Ingest.IngestOptions> ingestOptions,
     TimeProvider clock,
     ILogger<FeatureShardGrain> logger)
     : Grain, IFeatureShardGrain
@@ -161,7 +163,12 @@ public sealed partial class FeatureShardGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
         _writes.EndAfterAsync(FlushAsync(cancellationToken));
 
-    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket) => _writes.WaitAsync(ticket, clock);
+    public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket)
+    {
+        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), due =>
+            this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true }));
+        return _writes.WaitAsync(ticket, clock);
+    }
 
     private ISegmentationGrain Segmentation => GrainFactory.GetGrain<ISegmentationGrain>(_tenant);
 
@@ -623,6 +630,7 @@ public sealed partial class FeatureShardGrain(
     {
         _flushTimer?.Dispose();
         _flushTimer = null;
+        _writes.WriteStarting();
         if (_dirty)
         {
             try
