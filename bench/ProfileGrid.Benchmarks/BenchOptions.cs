@@ -70,6 +70,9 @@ public sealed class BenchOptions
     /// <summary>Least time of unrecorded reads before each read phase is measured (the host's JIT settles meanwhile).</summary>
     public TimeSpan ReadWarmup { get; private set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Users of the warm-up stream on another tenant before the measured ingest (log path); null: <see cref="BenchHost.LogPathWarmupUsers"/>.</summary>
+    public int? WarmupUsers { get; private set; }
+
     public bool SkipRedis { get; private set; }
 
     /// <summary>Ingest only: no GetProfile phase (the stats-cost comparison).</summary>
@@ -93,6 +96,9 @@ public sealed class BenchOptions
           --seed N                  seed of the simulated stream [42]
           --read-warmup-seconds N   least time of unrecorded reads before each read phase is measured, so that the
                                     host's JIT has settled, as in a server that has been up a while [15]
+          --warmup-users N          users of the warm-up stream sent before the measured ingest, on another tenant and
+                                    8 requests in flight, the host then left to settle (log path; the stream path
+                                    sends 20) [500, about 45k events]
           --no-redis                skip the Redis comparison
           --no-reads                skip the GetProfile phase (ingest figures only)
           --help                    this text
@@ -124,6 +130,7 @@ public sealed class BenchOptions
                 case "--max-events": options.MaxEvents = reader.PositiveInt(); break;
                 case "--seed": options.Seed = reader.PositiveInt(); break;
                 case "--read-warmup-seconds": options.ReadWarmup = TimeSpan.FromSeconds(reader.PositiveInt()); break;
+                case "--warmup-users": options.WarmupUsers = reader.PositiveInt(); break;
                 case "--no-redis": options.SkipRedis = true; break;
                 case "--no-reads": options.SkipReads = true; break;
                 case "--configs": options.Configs = reader.List(HostConfiguration.Parse); break;

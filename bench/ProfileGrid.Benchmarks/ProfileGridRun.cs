@@ -41,7 +41,7 @@ public static class ProfileGridRun
 
     public static async Task<IngestResult> RunAsync(HostConfiguration config, Workload workload, BenchOptions options, Action<string> log)
     {
-        await using var host = await BenchHost.StartAsync(config, options.Batch, log);
+        await using var host = await BenchHost.StartAsync(config, options.Batch, log, options.WarmupUsers);
         try
         {
             var ingest = await IngestAsync(host, workload, options.Concurrency, log);
