@@ -32,12 +32,13 @@ public sealed class ShardWrites(TimeSpan? maxWait = null)
     public static readonly TimeSpan QuietWriteDelay = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// The shard's write-behind timer, brought forward to <see cref="QuietWriteDelay"/> (by <paramref name="schedule"/>) when
-    /// a waiter comes while the silo's ingest has gone quiet (<paramref name="ingestQuiet"/>), the shard holds unwritten
-    /// changes (<paramref name="dirty"/>) on that timer, and no write was brought forward since the last began. After a burst the log's
-    /// quiet-spell flush has every profile write at once, and each waits for its pushes to be stored before it reports its
-    /// records written: at the shards' interval (2 s) that wait was most of the time from the last acknowledgement to
-    /// durable (docs/benchmarks.md, 2026-12-06). While events stream in, writes keep their interval and coalesce.
+    /// The shard's write-behind timer, brought forward to <see cref="QuietWriteDelay"/> (by <paramref name="schedule"/>)
+    /// when a waiter comes while the silo's ingest has gone quiet (<paramref name="ingestQuiet"/>), the shard holds
+    /// unwritten changes (<paramref name="dirty"/>) on that timer, and no write was brought forward since the last began.
+    /// After a burst the log's quiet-spell flush has every profile write at once, and each waits for its pushes to be
+    /// stored before it reports its records written: at the shards' interval (2 s) that wait was most of the time from
+    /// the last acknowledgement to durable (docs/benchmarks.md, 2026-12-06). While events stream in, writes keep their
+    /// interval and coalesce.
     /// </summary>
     public IGrainTimer? BringForwardIfQuiet(IGrainTimer? scheduled, bool dirty, bool ingestQuiet, Func<TimeSpan, IGrainTimer> schedule)
     {

@@ -52,8 +52,9 @@ public sealed class UserProfile
 
     /// <summary>
     /// The most recent parts (order id and part number) of orders sent in parts, <see cref="PurchaseInfo.MaxParts"/> of
-    /// them, at least every part of the latest such order: apart from <see cref="RecentOrderIds"/>, so that an order of many parts takes one place among the orders
-    /// remembered, not one per part (probe54: the 1,000 parts of one order pushed its own "sent in parts" mark out).
+    /// them, at least every part of the latest such order: apart from <see cref="RecentOrderIds"/>, so that an order of
+    /// many parts takes one place among the orders remembered, not one per part (probe54: the 1,000 parts of one order
+    /// pushed its own "sent in parts" mark out).
     /// </summary>
     [Id(13)] public EventIdWindow RecentOrderParts { get; set; } = new();
 }

@@ -777,9 +777,10 @@ public sealed class ImportPlanner
     {
         var lines = parts.Sum(p => LinesOf(p.Event).Count);
         var reason = $"order {parts[0].Event.Purchase.OrderId} has {lines:N0} lines: {parts.Count} parts of {MaxLinesPerOrder}, more than the {MaxOrderParts} parts the grid takes for one order";
+        var rejected = parts.ToHashSet<PlannedEvent>(ReferenceEqualityComparer.Instance);
+        _plan.Events.RemoveAll(rejected.Contains);
         foreach (var planned in parts)
         {
-            _plan.Events.Remove(planned);
             foreach (var line in planned.Lines)
             {
                 Reject(line, ColumnOf(Slot.Order), reason, "order_too_large");
