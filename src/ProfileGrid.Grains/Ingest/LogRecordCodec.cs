@@ -617,7 +617,7 @@ public static class LogRecordCodec
             throw new InvalidDataException("A log record holds a malformed length.");
         }
 
-        /// <summary>A purchase's part number (the gateway takes at most 1,000; anything far beyond is a misread).</summary>
+        /// <summary>A purchase's part number (the gateway takes at most PurchaseInfo.MaxParts; anything far beyond is a misread).</summary>
         public int Part()
         {
             var part = VarInt();
