@@ -129,10 +129,17 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches, IngestTracing.Capture());
-        activity.Appended();
-        _pending.Enqueue(pending);
-        Kick();
-        return await pending.Completion.Task;
+        activity.AppendStarted();
+        try
+        {
+            _pending.Enqueue(pending);
+            Kick();
+            return await pending.Completion.Task;
+        }
+        finally
+        {
+            activity.AppendEnded();
+        }
     }
 
     Task IEventLogPartitionGrain.FlushedAsync(string profileKey, long position, long? unwrittenFrom)

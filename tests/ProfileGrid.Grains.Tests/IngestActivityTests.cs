@@ -1,0 +1,54 @@
+using ProfileGrid.Grains.Ingest;
+
+namespace ProfileGrid.Grains.Tests;
+
+/// <summary>When the silo's ingest counts as quiet, which sets off the early writes of the quiet-spell flush.</summary>
+public class IngestActivityTests
+{
+    private static readonly TimeSpan Spell = TimeSpan.FromMilliseconds(200);
+
+    [Fact]
+    public void The_ingest_is_quiet_a_spell_after_the_last_append_was_answered()
+    {
+        var clock = new WindowAgeingTests.ShiftedClock();
+        var activity = new IngestActivity(clock);
+        activity.AppendStarted();
+        clock.Advance(TimeSpan.FromMilliseconds(30));
+        activity.AppendEnded();
+
+        clock.Advance(TimeSpan.FromMilliseconds(150));
+        Assert.False(activity.IsQuiet(Spell));
+        clock.Advance(TimeSpan.FromMilliseconds(60));
+        Assert.True(activity.IsQuiet(Spell));
+    }
+
+    [Fact]
+    public void An_append_waiting_on_a_stalled_store_keeps_the_ingest_from_being_quiet()
+    {
+        // Mid-burst the store stalls: every client waits on appends in flight and none arrives. Early writes then would only
+        // add to the store's load; the burst is not over.
+        var clock = new WindowAgeingTests.ShiftedClock();
+        var activity = new IngestActivity(clock);
+        activity.AppendStarted();
+        activity.AppendStarted();
+        activity.AppendEnded();
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.False(activity.IsQuiet(Spell));
+        Assert.Equal(TimeSpan.Zero, activity.QuietFor);
+
+        activity.AppendEnded();
+        Assert.False(activity.IsQuiet(Spell));
+        clock.Advance(Spell);
+        Assert.True(activity.IsQuiet(Spell));
+    }
+
+    [Fact]
+    public void A_spell_of_zero_is_never_quiet()
+    {
+        var clock = new WindowAgeingTests.ShiftedClock();
+        var activity = new IngestActivity(clock);
+        clock.Advance(TimeSpan.FromHours(1));
+        Assert.False(activity.IsQuiet(TimeSpan.Zero));
+        Assert.True(activity.IsQuiet(Spell));
+    }
+}
