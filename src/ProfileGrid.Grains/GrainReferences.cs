@@ -27,3 +27,11 @@ public static class GrainReferences<TGrainInterface>
 
     private sealed record Resolved(GrainType Type, GrainInterfaceType Interface);
 }
+
+/// <summary>GetGrain for string keys without its reflection per call (<see cref="GrainReferences{TGrainInterface}"/>): for paths taken per request.</summary>
+public static class GrainReferenceExtensions
+{
+    public static TGrainInterface Reference<TGrainInterface>(this IGrainFactory grains, string key)
+        where TGrainInterface : IGrainWithStringKey =>
+        GrainReferences<TGrainInterface>.Get(grains, IdSpan.Create(key), () => grains.GetGrain<TGrainInterface>(key));
+}

@@ -5,6 +5,7 @@ using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Identity;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Identity;
+using ProfileGrid.Grains;
 
 namespace ProfileGrid.Silo.Gateway;
 
@@ -102,7 +103,7 @@ public sealed partial class IdentityResolver(
         foreach (var claim in group)
         {
             var identifier = IdentifierKinds.Name(claim.Kind, claim.Value);
-            var outcome = await cluster.GetGrain<IIdentifierGrain>(new ProfileKey(claim.Tenant, identifier).ToString()).ClaimAsync(claim);
+            var outcome = await cluster.Reference<IIdentifierGrain>(new ProfileKey(claim.Tenant, identifier).ToString()).ClaimAsync(claim);
             if (_options.ClaimCacheSize > 0)
             {
                 if (_done.Count >= _options.ClaimCacheSize)

@@ -6,6 +6,7 @@ using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Domain;
+using ProfileGrid.Grains;
 
 namespace ProfileGrid.Silo.Gateway;
 
@@ -370,7 +371,7 @@ public sealed partial class ProfileGatewayService(
         return response;
     }
 
-    private IUserProfileGrain Grain(string key) => cluster.GetGrain<IUserProfileGrain>(key);
+    private IUserProfileGrain Grain(string key) => cluster.Reference<IUserProfileGrain>(key);
 
     /// <summary>
     /// A visitor id without a profile of its own whose anonymous id a login linked to a user (the visitor sent nothing

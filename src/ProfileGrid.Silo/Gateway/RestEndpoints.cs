@@ -5,6 +5,7 @@ using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Domain;
 using ProfileGrid.Grains.Ingest;
 using ProfileGrid.Silo.Hosting;
+using ProfileGrid.Grains;
 
 namespace ProfileGrid.Silo.Gateway;
 
@@ -45,11 +46,11 @@ public static class RestEndpoints
             return TypedResults.BadRequest(new ErrorBody($"asOf: {reason}"));
         }
 
-        var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, userId).ToString()).GetViewAsync(at);
+        var view = await grains.Reference<IUserProfileGrain>(new ProfileKey(tenant, userId).ToString()).GetViewAsync(at);
         if (view?.MergedInto is { } canonical)
         {
             // As GetProfile: a merged profile answers as its canonical one (docs/identity.md).
-            view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, canonical).ToString()).GetViewAsync(at) ?? view;
+            view = await grains.Reference<IUserProfileGrain>(new ProfileKey(tenant, canonical).ToString()).GetViewAsync(at) ?? view;
         }
 
         return view is null

@@ -4,6 +4,7 @@ using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Contracts.V1;
 using ProfileGrid.Grains.Segments;
+using ProfileGrid.Grains;
 
 namespace ProfileGrid.Silo.Gateway;
 
@@ -31,9 +32,9 @@ public sealed partial class SegmentLookup(IClusterClient cluster, IOptions<Segme
     private partial void LogLookupFailed(string profileKey, Exception exception);
 
     public IFeatureShardGrain ShardOf(string tenant, string profileKey) =>
-        cluster.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(profileKey, options.Value.Shards)));
+        cluster.Reference<IFeatureShardGrain>(SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(profileKey, options.Value.Shards)));
 
-    public IFeatureShardGrain Shard(string tenant, int shard) => cluster.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(tenant, shard));
+    public IFeatureShardGrain Shard(string tenant, int shard) => cluster.Reference<IFeatureShardGrain>(SegmentKeys.Shard(tenant, shard));
 
     public int Shards => options.Value.Shards;
 
