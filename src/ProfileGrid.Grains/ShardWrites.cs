@@ -28,19 +28,25 @@ public sealed class ShardWrites(TimeSpan? maxWait = null)
     /// </summary>
     public ShardWriteTicket Ticket(bool writePending) => new(_activation, writePending ? _written + 1 : _written);
 
-    /// <summary>How soon a write brought forward (<see cref="BringForwardIfQuiet"/>) happens: waiters arriving meanwhile share it.</summary>
-    public static readonly TimeSpan QuietWriteDelay = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// How soon a write brought forward (<see cref="BringForwardIfQuiet"/>) happens in a shard of up to
+    /// <see cref="ShardWritePacing.EntriesPerInterval"/> entries (a larger one waits in proportion, as its writes are
+    /// paced): waiters arriving meanwhile share it. 50 ms: at 200 ms, the chain of brought-forward writes that the
+    /// profiles of a burst wait on took about 0.15 s more of the time from the last acknowledgement to durable
+    /// (docs/benchmarks.md, run K).
+    /// </summary>
+    public static readonly TimeSpan QuietWriteDelay = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// The shard's write-behind timer, brought forward to <see cref="QuietWriteDelay"/> (by <paramref name="schedule"/>)
-    /// when a waiter comes while the silo's ingest has gone quiet (<paramref name="ingestQuiet"/>), the shard holds
-    /// unwritten changes (<paramref name="dirty"/>) on that timer, and no write was brought forward since the last began.
-    /// After a burst the log's quiet-spell flush has every profile write at once, and each waits for its pushes to be
-    /// stored before it reports its records written: at the shards' interval (2 s) that wait was most of the time from
-    /// the last acknowledgement to durable (docs/benchmarks.md, 2026-12-06). While events stream in, writes keep their
-    /// interval and coalesce.
+    /// The shard's write-behind timer, brought forward (by <paramref name="schedule"/>) to <see cref="QuietWriteDelay"/>,
+    /// paced for its <paramref name="entries"/> (<see cref="ShardWritePacing"/>), when a waiter comes while the silo's
+    /// ingest has gone quiet (<paramref name="ingestQuiet"/>), the shard holds unwritten changes (<paramref name="dirty"/>)
+    /// on that timer, and no write was brought forward since the last began. After a burst the log's quiet-spell flush
+    /// has every profile write at once, and each waits for its pushes to be stored before it reports its records
+    /// written: at the shards' interval (2 s) that wait was most of the time from the last acknowledgement to durable
+    /// (docs/benchmarks.md, 2026-12-06). While events stream in, writes keep their interval and coalesce.
     /// </summary>
-    public IGrainTimer? BringForwardIfQuiet(IGrainTimer? scheduled, bool dirty, bool ingestQuiet, Func<TimeSpan, IGrainTimer> schedule)
+    public IGrainTimer? BringForwardIfQuiet(IGrainTimer? scheduled, bool dirty, bool ingestQuiet, int entries, Func<TimeSpan, IGrainTimer> schedule)
     {
         if (scheduled is null || !dirty || !ingestQuiet || _broughtForward)
         {
@@ -49,7 +55,7 @@ public sealed class ShardWrites(TimeSpan? maxWait = null)
 
         _broughtForward = true;
         scheduled.Dispose();
-        return schedule(QuietWriteDelay);
+        return schedule(ShardWritePacing.Interval(QuietWriteDelay, entries));
     }
 
     /// <summary>A write of the shard's state begins (its timer fired): a later waiter may bring the next one forward.</summary>

@@ -44,4 +44,39 @@ public class ShardWritesTests
         Assert.Equal(ShardWriteState.Written, await writes.WaitAsync(ticket, Clock));
         Assert.Equal(ShardWriteState.Lost, await writes.WaitAsync(writes.Ticket(writePending: true), Clock));
     }
+
+    [Fact]
+    public void A_quiet_ingest_brings_a_pending_write_forward_once_and_a_large_shard_paced_as_its_interval_is()
+    {
+        var writes = new ShardWrites();
+        var delays = new List<TimeSpan>();
+        IGrainTimer Schedule(TimeSpan due)
+        {
+            delays.Add(due);
+            return new UnusedTimer();
+        }
+
+        IGrainTimer scheduled = new UnusedTimer();
+        Assert.Same(scheduled, writes.BringForwardIfQuiet(scheduled, dirty: true, ingestQuiet: false, entries: 100, Schedule));
+        Assert.Same(scheduled, writes.BringForwardIfQuiet(scheduled, dirty: false, ingestQuiet: true, entries: 100, Schedule));
+
+        var forward = writes.BringForwardIfQuiet(scheduled, dirty: true, ingestQuiet: true, entries: 100, Schedule);
+        Assert.NotSame(scheduled, forward);
+        Assert.Same(forward, writes.BringForwardIfQuiet(forward, dirty: true, ingestQuiet: true, entries: 100, Schedule));
+
+        // Once that write starts, the next waiter may bring the one after forward; a shard of 62,500 entries (a million
+        // users over sixteen shards) waits as much longer as its interval is.
+        writes.WriteStarting();
+        writes.BringForwardIfQuiet(new UnusedTimer(), dirty: true, ingestQuiet: true, entries: 62_500, Schedule);
+        Assert.Equal([ShardWrites.QuietWriteDelay, ShardWrites.QuietWriteDelay * 12.5], delays);
+    }
+
+    private sealed class UnusedTimer : IGrainTimer
+    {
+        public void Change(TimeSpan dueTime, TimeSpan period) => throw new NotSupportedException();
+
+        public void Dispose()
+        {
+        }
+    }
 }

@@ -84,7 +84,7 @@ public sealed partial class InteractionShardGrain(
 
     public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket)
     {
-        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), due =>
+        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), state.State.Users.Count, due =>
             this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true }));
         return _writes.WaitAsync(ticket, clock);
     }
