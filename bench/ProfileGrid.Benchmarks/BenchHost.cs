@@ -257,7 +257,7 @@ public sealed class BenchHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Users of each warm-up stream on the log path (about 45,000 events), sent 8 requests in flight as the measured stream
+    /// Users of the first warm-up stream on the log path (about 45,000 events), sent 8 requests in flight as the measured stream
     /// is. With 20 users sent one request at a time, as before, the measured ingest began with the host's hot paths still
     /// at tier 0 and the JIT compiling them: a perf profile of the in-memory ingest had 15% of the host's samples in the
     /// JIT and 12% in quick-jitted code (docs/benchmarks.md, 2026-12-06). The stream path keeps 20 (about 1,300 events/s).

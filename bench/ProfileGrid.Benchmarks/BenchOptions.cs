@@ -96,9 +96,10 @@ public sealed class BenchOptions
           --seed N                  seed of the simulated stream [42]
           --read-warmup-seconds N   least time of unrecorded reads before each read phase is measured, so that the
                                     host's JIT has settled, as in a server that has been up a while [15]
-          --warmup-users N          users of the warm-up stream sent before the measured ingest, on another tenant and
-                                    8 requests in flight, the host then left to settle (log path; the stream path
-                                    sends 20) [500, about 45k events]
+          --warmup-users N          users of the first warm-up stream sent before the measured ingest, on another
+                                    tenant and 8 requests in flight; a second of 100 users follows on a third tenant,
+                                    then the host is left to settle (log path; the stream path sends 20 twice) [500,
+                                    about 45k events]
           --no-redis                skip the Redis comparison
           --no-reads                skip the GetProfile phase (ingest figures only)
           --help                    this text

@@ -13,7 +13,8 @@ public class IngestActivityTests
         var clock = new WindowAgeingTests.ShiftedClock();
         var activity = new IngestActivity(clock);
         activity.AppendStarted();
-        clock.Advance(TimeSpan.FromMilliseconds(30));
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.False(activity.IsQuiet(Spell));
         activity.AppendEnded();
 
         clock.Advance(TimeSpan.FromMilliseconds(150));

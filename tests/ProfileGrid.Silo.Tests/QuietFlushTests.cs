@@ -42,7 +42,7 @@ public class QuietFlushTests
     /// <summary>
     /// A profile reports its records written only once the shards it pushed to (features, interactions) have stored the
     /// push; at the shards' own interval that wait was most of the time from the last acknowledgement to durable (2 of
-    /// about 3 s in bench.sh's in-memory run). Once the ingest is quiet, a shard waited on writes within 200 ms: here with
+    /// about 3 s in bench.sh's in-memory run). Once the ingest is quiet, a shard waited on writes within 50 ms: here with
     /// shard intervals of a minute, the profiles are written and reported long before it.
     /// </summary>
     [Fact]

@@ -72,7 +72,7 @@ public sealed partial class FeedbackShardGrain(
 
     public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket)
     {
-        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), Users.Count, due =>
+        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), entries: 0, due =>
             this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true }));
         return _writes.WaitAsync(ticket, clock);
     }

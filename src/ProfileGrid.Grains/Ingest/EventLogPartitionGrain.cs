@@ -117,6 +117,15 @@ public sealed partial class EventLogPartitionGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Appends not yet in a group are refused (clients retry; event ids make that safe), so that none waits for ever and
+        // none stays counted in flight, which would keep the silo's ingest from ever being quiet (IngestActivity).
+        var refusal = new InvalidOperationException($"Log partition {_partition} is deactivating; retry.");
+        while (_pending.TryDequeue(out var refused))
+        {
+            LogRecords.Return(refused.Payload);
+            refused.Completion.TrySetException(refusal);
+        }
+
         await SaveCheckpointAsync();
         _backlog?.Dispose();
     }
@@ -335,7 +344,7 @@ public sealed partial class EventLogPartitionGrain(
     }
 
     /// <summary>
-    /// Nothing appended to this silo's partitions for <see cref="IngestOptions.QuietFlushAfter"/>: the profiles holding
+    /// No append arriving at or in flight on this silo's partitions for <see cref="IngestOptions.QuietFlushAfter"/>: the profiles holding
     /// this partition's unwritten records are told to write now (one-way; a profile already writing, or backing off
     /// after failures, keeps its own schedule).
     /// </summary>
@@ -346,7 +355,7 @@ public sealed partial class EventLogPartitionGrain(
         var quietFor = activity.QuietFor;
         if (quietFor < _options.QuietFlushAfter || !_pump.IsCompleted)
         {
-            // Appends came meanwhile: the pump re-arms when it runs dry, or this waits out the rest of the spell.
+            // Appends came or are in flight: the pump re-arms when it runs dry, or this waits out the rest of the spell.
             if (_pump.IsCompleted)
             {
                 ArmQuietFlush(_options.QuietFlushAfter - quietFor);
