@@ -275,8 +275,8 @@ public sealed class BenchHost : IAsyncDisposable
 
     /// <summary>
     /// Users of the warm-up rounds after the first on the log path: enough profile writes for the write-behind path to be
-    /// counted to tier 1, few enough that Azurite's table database (which it saves whole every few seconds) hardly grows.
-    /// With a second round of 500 users, log-azurite acknowledged 7.5k to 9k events/s against 10.7k to 11.7k with none.
+    /// counted to tier 1, few enough that Azurite's table database (which it saves whole every few seconds) hardly grows
+    /// (one round or two made no difference on Azurite beyond the spread between runs: docs/benchmarks.md, run K).
     /// </summary>
     public const int LaterWarmupRoundUsers = 100;
 
