@@ -117,9 +117,10 @@ public sealed partial class EventLogPartitionGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // Appends not yet in a group are refused (clients retry; event ids make that safe), so that none waits for ever and
-        // none stays counted in flight, which would keep the silo's ingest from ever being quiet (IngestActivity).
-        var refusal = new InvalidOperationException($"Log partition {_partition} is deactivating; retry.");
+        // Appends not yet in a group are refused, so that none waits for ever and none stays counted in flight, which would
+        // keep the silo's ingest from ever being quiet (IngestActivity). A TimeoutException, as for a call that got no
+        // answer: the gateway answers Unavailable, and the client retries (event ids make that safe).
+        var refusal = new TimeoutException($"Log partition {_partition} deactivated before the append was stored; retry.");
         while (_pending.TryDequeue(out var refused))
         {
             LogRecords.Return(refused.Payload);
@@ -134,7 +135,8 @@ public sealed partial class EventLogPartitionGrain(
     {
         if (_appendsRefused)
         {
-            throw new InvalidOperationException($"Log partition {_partition} is restarting after a failed append; retry.");
+            // Transient (the gateway answers Unavailable): a new activation takes appends once this one has gone.
+            throw new TimeoutException($"Log partition {_partition} is restarting after a failed append; retry.");
         }
 
         var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches, IngestTracing.Capture());

@@ -4,8 +4,8 @@ using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Identity;
 using ProfileGrid.Domain;
-using ProfileGrid.Grains.Identity;
 using ProfileGrid.Grains;
+using ProfileGrid.Grains.Identity;
 
 namespace ProfileGrid.Silo.Gateway;
 

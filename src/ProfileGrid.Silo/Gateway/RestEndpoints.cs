@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Domain;
+using ProfileGrid.Grains;
 using ProfileGrid.Grains.Ingest;
 using ProfileGrid.Silo.Hosting;
-using ProfileGrid.Grains;
 
 namespace ProfileGrid.Silo.Gateway;
 

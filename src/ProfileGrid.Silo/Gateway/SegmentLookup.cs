@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Segments;
 using ProfileGrid.Contracts.V1;
-using ProfileGrid.Grains.Segments;
 using ProfileGrid.Grains;
+using ProfileGrid.Grains.Segments;
 
 namespace ProfileGrid.Silo.Gateway;
 
