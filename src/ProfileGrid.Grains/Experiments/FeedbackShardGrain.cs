@@ -56,7 +56,6 @@ public sealed partial class FeedbackShardGrain(
     [PersistentState("feedback", ProfileStores.Segments)] IPersistentState<FeedbackShardState> state,
     IOptions<SegmentationOptions> options,
     Ingest.IngestActivity ingest,
-    IOptions<Ingest.IngestOptions> ingestOptions,
     TimeProvider clock,
     ILogger<FeedbackShardGrain> logger)
     : Grain, IFeedbackShardGrain, IFeedbackAuditGrain
@@ -72,7 +71,7 @@ public sealed partial class FeedbackShardGrain(
 
     public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket)
     {
-        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), entries: 0, due =>
+        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet, entries: 0, due =>
             this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true }));
         return _writes.WaitAsync(ticket, clock);
     }

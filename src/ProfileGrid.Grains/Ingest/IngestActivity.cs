@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace ProfileGrid.Grains.Ingest;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace ProfileGrid.Grains.Ingest;
 /// quiet-spell flush (<see cref="IngestOptions.QuietFlushAfter"/>) waits until no append has been in flight on the silo
 /// for that long: the burst is over, or its client paused, and the store has the time to spare.
 /// </summary>
-public sealed class IngestActivity(TimeProvider clock)
+public sealed class IngestActivity(TimeProvider clock, IOptions<IngestOptions> options)
 {
     private long _lastChangeTicks;
     private int _inFlight;
@@ -36,6 +38,13 @@ public sealed class IngestActivity(TimeProvider clock)
         ? TimeSpan.Zero
         : clock.GetUtcNow() - new DateTimeOffset(Volatile.Read(ref _lastChangeTicks), TimeSpan.Zero);
 
-    /// <summary>Whether the ingest has been quiet for <paramref name="spell"/> (IngestOptions.QuietFlushAfter); never when it is 0 (off).</summary>
-    public bool IsQuiet(TimeSpan spell) => spell > TimeSpan.Zero && QuietFor >= spell;
+    /// <summary>Whether the ingest has been quiet for <see cref="IngestOptions.QuietFlushAfter"/>; never when that is 0 (off).</summary>
+    public bool IsQuiet
+    {
+        get
+        {
+            var spell = options.Value.QuietFlushAfter;
+            return spell > TimeSpan.Zero && QuietFor >= spell;
+        }
+    }
 }

@@ -57,7 +57,6 @@ public sealed partial class InteractionShardGrain(
     [PersistentState("interactions", ProfileStores.Segments)] IPersistentState<InteractionShardState> state,
     IOptions<RecommendationOptions> options,
     Ingest.IngestActivity ingest,
-    IOptions<Ingest.IngestOptions> ingestOptions,
     TimeProvider clock,
     ILogger<InteractionShardGrain> logger)
     : Grain, IInteractionShardGrain
@@ -84,7 +83,7 @@ public sealed partial class InteractionShardGrain(
 
     public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket)
     {
-        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), state.State.Users.Count, due =>
+        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet, state.State.Users.Count, due =>
             this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true }));
         return _writes.WaitAsync(ticket, clock);
     }

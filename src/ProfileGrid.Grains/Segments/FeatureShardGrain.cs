@@ -66,7 +66,6 @@ public sealed partial class FeatureShardGrain(
     IOptions<ProfileOptions> profileOptions,
     Stats.StatsCollector stats,
     Ingest.IngestActivity ingest,
-    IOptions<Ingest.IngestOptions> ingestOptions,
     TimeProvider clock,
     ILogger<FeatureShardGrain> logger)
     : Grain, IFeatureShardGrain
@@ -165,7 +164,7 @@ public sealed partial class FeatureShardGrain(
 
     public Task<ShardWriteState> WaitWrittenAsync(ShardWriteTicket ticket)
     {
-        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet(ingestOptions.Value.QuietFlushAfter), Entries.Count, due =>
+        _flushTimer = _writes.BringForwardIfQuiet(_flushTimer, _dirty, ingest.IsQuiet, Entries.Count, due =>
             this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { KeepAlive = true }));
         return _writes.WaitAsync(ticket, clock);
     }
