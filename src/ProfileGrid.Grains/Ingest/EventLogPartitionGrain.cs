@@ -117,16 +117,6 @@ public sealed partial class EventLogPartitionGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // Appends not yet in a group are refused, so that none waits for ever and none stays counted in flight, which would
-        // keep the silo's ingest from ever being quiet (IngestActivity). A TimeoutException, as for a call that got no
-        // answer: the gateway answers Unavailable, and the client retries (event ids make that safe).
-        var refusal = new TimeoutException($"Log partition {_partition} deactivated before the append was stored; retry.");
-        while (_pending.TryDequeue(out var refused))
-        {
-            LogRecords.Return(refused.Payload);
-            refused.Completion.TrySetException(refusal);
-        }
-
         await SaveCheckpointAsync();
         _backlog?.Dispose();
     }
