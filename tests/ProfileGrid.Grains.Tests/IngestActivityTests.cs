@@ -13,10 +13,10 @@ public class IngestActivityTests
     {
         var clock = new WindowAgeingTests.ShiftedClock();
         var activity = new IngestActivity(clock, WithSpell(Spell));
-        activity.AppendStarted();
+        var append = activity.AppendStarted();
         clock.Advance(TimeSpan.FromMilliseconds(300));
         Assert.False(activity.IsQuiet);
-        activity.AppendEnded();
+        activity.AppendEnded(append);
 
         clock.Advance(TimeSpan.FromMilliseconds(150));
         Assert.False(activity.IsQuiet);
@@ -31,16 +31,38 @@ public class IngestActivityTests
         // add to the store's load; the burst is not over.
         var clock = new WindowAgeingTests.ShiftedClock();
         var activity = new IngestActivity(clock, WithSpell(Spell));
-        activity.AppendStarted();
-        activity.AppendStarted();
-        activity.AppendEnded();
+        var first = activity.AppendStarted();
+        var second = activity.AppendStarted();
+        activity.AppendEnded(first);
         clock.Advance(TimeSpan.FromSeconds(5));
         Assert.False(activity.IsQuiet);
         Assert.Equal(TimeSpan.Zero, activity.QuietFor);
 
-        activity.AppendEnded();
+        activity.AppendEnded(second);
         Assert.False(activity.IsQuiet);
         clock.Advance(Spell);
+        Assert.True(activity.IsQuiet);
+    }
+
+    [Fact]
+    public void An_append_that_never_ends_stops_holding_the_spell_back_once_abandoned()
+    {
+        // A partition deactivated with an append queued: that call never returns, so its end is never counted. Without a
+        // bound the silo would never be quiet again, and its profiles would write only at their flush interval.
+        var clock = new WindowAgeingTests.ShiftedClock();
+        var activity = new IngestActivity(clock, WithSpell(Spell));
+        activity.AppendStarted();
+        clock.Advance(IngestActivity.InFlightAbandonedAfter - TimeSpan.FromSeconds(1));
+        Assert.False(activity.IsQuiet);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(activity.IsQuiet);
+
+        // Forgotten, not merely outwaited: the next burst's spell is the usual one.
+        var next = activity.AppendStarted();
+        activity.AppendEnded(next);
+        clock.Advance(TimeSpan.FromMilliseconds(150));
+        Assert.False(activity.IsQuiet);
+        clock.Advance(TimeSpan.FromMilliseconds(60));
         Assert.True(activity.IsQuiet);
     }
 

@@ -130,7 +130,7 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         var pending = new PendingAppend(LogRecordCodec.EncodeRented(batches), batches, IngestTracing.Capture());
-        activity.AppendStarted();
+        var ticket = activity.AppendStarted();
         try
         {
             _pending.Enqueue(pending);
@@ -139,7 +139,7 @@ public sealed partial class EventLogPartitionGrain(
         }
         finally
         {
-            activity.AppendEnded();
+            activity.AppendEnded(ticket);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 
 namespace ProfileGrid.Grains.Ingest;
@@ -10,33 +11,62 @@ namespace ProfileGrid.Grains.Ingest;
 /// store stalls (Azurite saving its table database), every client waits on appends in flight and none arrives. So the
 /// quiet-spell flush (<see cref="IngestOptions.QuietFlushAfter"/>) waits until no append has been in flight on the silo
 /// for that long: the burst is over, or its client paused, and the store has the time to spare.
+/// An append in flight for <see cref="InFlightAbandonedAfter"/> stops counting: its caller has timed out long since, and
+/// one that never ends (a partition deactivated with it queued) would otherwise keep the silo from ever being quiet.
 /// </summary>
 public sealed class IngestActivity(TimeProvider clock, IOptions<IngestOptions> options)
 {
-    private long _lastChangeTicks;
-    private int _inFlight;
+    /// <summary>Twice Orleans' response timeout for the append call (30 s by default): its caller has had its answer.</summary>
+    public static readonly TimeSpan InFlightAbandonedAfter = TimeSpan.FromMinutes(1);
 
-    /// <summary>An append arrived at one of the silo's partitions; <see cref="AppendEnded"/> must follow, however it ends.</summary>
-    public void AppendStarted()
+    // Ticket -> start ticks. A few entries at most (appends in flight on the silo's partitions), so the quiet check scans them.
+    private readonly ConcurrentDictionary<long, long> _inFlight = new();
+    private long _lastTicket;
+    private long _lastChangeTicks;
+
+    /// <summary>An append arrived at one of the silo's partitions; <see cref="AppendEnded"/> with the ticket must follow, however it ends.</summary>
+    public long AppendStarted()
     {
-        Interlocked.Increment(ref _inFlight);
-        Volatile.Write(ref _lastChangeTicks, clock.GetUtcNow().UtcTicks);
+        var now = clock.GetUtcNow().UtcTicks;
+        var ticket = Interlocked.Increment(ref _lastTicket);
+        _inFlight[ticket] = now;
+        Volatile.Write(ref _lastChangeTicks, now);
+        return ticket;
     }
 
     /// <summary>An append was answered, stored or refused.</summary>
-    public void AppendEnded()
+    public void AppendEnded(long ticket)
     {
         Volatile.Write(ref _lastChangeTicks, clock.GetUtcNow().UtcTicks);
-        Interlocked.Decrement(ref _inFlight);
+        _inFlight.TryRemove(ticket, out _);
     }
 
     /// <summary>
-    /// Time since the silo's last append was answered and none has arrived since (zero while one is in flight; since the
-    /// epoch, if none yet).
+    /// Time since the silo's last append was answered and none has arrived since (zero while one is in flight, unless it
+    /// has been for <see cref="InFlightAbandonedAfter"/>; since the epoch, if none yet).
     /// </summary>
-    public TimeSpan QuietFor => Volatile.Read(ref _inFlight) > 0
-        ? TimeSpan.Zero
-        : clock.GetUtcNow() - new DateTimeOffset(Volatile.Read(ref _lastChangeTicks), TimeSpan.Zero);
+    public TimeSpan QuietFor
+    {
+        get
+        {
+            var now = clock.GetUtcNow();
+            if (!_inFlight.IsEmpty)
+            {
+                var abandonedBefore = (now - InFlightAbandonedAfter).UtcTicks;
+                foreach (var (ticket, started) in _inFlight)
+                {
+                    if (started > abandonedBefore)
+                    {
+                        return TimeSpan.Zero;
+                    }
+
+                    _inFlight.TryRemove(ticket, out _);
+                }
+            }
+
+            return now - new DateTimeOffset(Volatile.Read(ref _lastChangeTicks), TimeSpan.Zero);
+        }
+    }
 
     /// <summary>Whether the ingest has been quiet for <see cref="IngestOptions.QuietFlushAfter"/>; never when that is 0 (off).</summary>
     public bool IsQuiet
