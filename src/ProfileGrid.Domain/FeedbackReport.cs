@@ -36,7 +36,7 @@ public static class FeedbackReport
         {
             experiments[i++] = new ExperimentOutcomeReport(number, outcome.Variant, outcome.FirstExposedAt, outcome.Impressions, outcome.Clicks,
                 outcome.CartAdds, outcome.Purchases, (double)outcome.Revenue, outcome.Mismatched,
-                PrePeriodRevenue(profile.Behavior, outcome.FirstExposedAt, options.PrePeriodDays));
+                PrePeriodRevenue(profile.Behavior, outcome.FirstExposedAt, options));
         }
 
         var itemIds = new string[feedback.Exposures.Count];
@@ -100,15 +100,16 @@ public static class FeedbackReport
     }
 
     /// <summary>Purchase revenue of the <paramref name="days"/> whole UTC days before the day of <paramref name="firstExposedAt"/>.</summary>
-    internal static double PrePeriodRevenue(BehaviorState behavior, DateTimeOffset firstExposedAt, int days)
+    internal static double PrePeriodRevenue(BehaviorState behavior, DateTimeOffset firstExposedAt, ProfileOptions options)
     {
+        var days = options.PrePeriodDays;
         var exposureDay = UtcDay.Of(firstExposedAt);
         var revenue = 0m;
         foreach (var bucket in behavior.DailyBuckets)
         {
             if (bucket.Day >= exposureDay - days && bucket.Day < exposureDay)
             {
-                revenue += bucket.Revenue;
+                revenue += ProfileMetrics.Revenue(behavior, bucket, options);
             }
         }
 

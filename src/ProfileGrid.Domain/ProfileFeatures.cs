@@ -217,7 +217,7 @@ public static class ProfileFeatures
             var firstDay = DailyBuckets.FirstDayOfWindow(today, days);
             foreach (var bucket in profile.Behavior.DailyBuckets)
             {
-                if (bucket.Day < firstDay || (bucket.Orders == 0 && bucket.Revenue == 0m && bucket.Refunded == 0m && bucket.RefundedByCurrency is null))
+                if (bucket.Day < firstDay || (bucket.Orders == 0 && bucket.Revenue == 0m && bucket.Refunded == 0m && bucket.RefundedByCurrency is null && bucket.RevenueByCurrency is null))
                 {
                     continue;
                 }

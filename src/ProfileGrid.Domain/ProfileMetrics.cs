@@ -101,7 +101,7 @@ public static class ProfileMetrics
                 orders += bucket.Orders;
                 events += bucket.Events;
                 sessions += bucket.Sessions;
-                revenue += bucket.Revenue - bucket.Refunded;
+                revenue += Revenue(behavior, bucket, options) - bucket.Refunded;
                 foreach (var (currency, refunded) in bucket.RefundedByCurrency ?? [])
                 {
                     if (options.RateToReporting(currency) is { } rate)
@@ -122,6 +122,23 @@ public static class ProfileMetrics
         }
 
         return windows;
+    }
+
+    /// <summary>What a day's orders brought in the reporting currency, converted at today's rates; a currency without a rate counts nothing.</summary>
+    internal static decimal Revenue(BehaviorState behavior, DailyBucket bucket, ProfileOptions options)
+    {
+        var revenue = bucket.Revenue != 0m && options.RateToReporting(behavior.BucketRevenueCurrencyOr(options.ReportingCurrency)) is { } rate
+            ? bucket.Revenue * rate
+            : 0m;
+        foreach (var (currency, paid) in bucket.RevenueByCurrency ?? [])
+        {
+            if (options.RateToReporting(currency) is { } otherRate)
+            {
+                revenue += paid * otherRate;
+            }
+        }
+
+        return revenue;
     }
 
     /// <summary>

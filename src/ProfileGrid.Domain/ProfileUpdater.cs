@@ -272,7 +272,14 @@ public static class ProfileUpdater
             {
                 bucket.RefundedByCurrency = SharedText.Keys(refunded);
             }
+
+            if (bucket.RevenueByCurrency is { } paid)
+            {
+                bucket.RevenueByCurrency = SharedText.Keys(paid);
+            }
         }
+
+        behavior.BucketRevenueCurrency = SharedText.Of(behavior.BucketRevenueCurrency);
 
         behavior.CategoryScores = SharedText.Keys(behavior.CategoryScores);
         context.LastCountry = SharedText.Of(context.LastCountry);
@@ -522,9 +529,20 @@ public static class ProfileUpdater
         {
             paid.Orders++;
         }
-        if (bucket is not null && options.RateToReporting(currency) is { } rate)
+        if (bucket is not null)
         {
-            bucket.Revenue += total * rate;
+            // Kept as paid and converted when read: converted here, a later change of reporting currency would leave the
+            // windows in the old one while the all-time revenue moved (probe57).
+            behavior.BucketRevenueCurrency ??= SharedText.Of(behavior.DailyBuckets.Any(day => day.Revenue != 0m) ? options.ReportingCurrency : currency);
+            if (currency == behavior.BucketRevenueCurrency)
+            {
+                bucket.Revenue += total;
+            }
+            else
+            {
+                bucket.RevenueByCurrency ??= new Dictionary<string, decimal>(1, StringComparer.Ordinal);
+                bucket.RevenueByCurrency[SharedText.Of(currency)!] = bucket.RevenueByCurrency.GetValueOrDefault(currency) + total;
+            }
         }
 
         foreach (var line in purchase.Lines)

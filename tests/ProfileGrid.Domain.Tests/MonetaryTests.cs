@@ -74,6 +74,47 @@ public class MonetaryTests
     }
 
     [Fact]
+    public void The_windows_follow_a_change_of_reporting_currency_as_the_all_time_revenue_does()
+    {
+        // probe57: a retail export imported under GBP, then read under USD, had its windows in pounds labelled as dollars.
+        var pounds = new ProfileOptions { ReportingCurrency = "GBP" };
+        var user = new ProfileUnderTest { Options = pounds };
+        user.Apply(Purchase(Now.AddDays(-40), "GBP", 100m), Purchase(Now.AddDays(-2), "GBP", 50m), Purchase(Now.AddDays(-1), "EUR", 20m));
+        var gbpPerEur = pounds.RateToReporting("EUR")!.Value;
+        Assert.Equal(RoundMoney(150m + 20m * gbpPerEur), user.Window("365d").Revenue.Amount);
+
+        var dollars = new ProfileOptions { ReportingCurrency = "USD" };
+        user.Options = dollars;
+        var (usdPerGbp, usdPerEur) = (dollars.RateToReporting("GBP")!.Value, dollars.RateToReporting("EUR")!.Value);
+        Assert.Equal(ProfileMetrics.Monetary(user.Profile, dollars), user.Window("365d").Revenue);
+        Assert.Equal(new Money(RoundMoney(50m * usdPerGbp + 20m * usdPerEur), "USD"), user.Window("30d").Revenue);
+
+        // New rates move the windows too: every figure reads at the rates of the day.
+        var ratesChanged = new ProfileOptions { ReportingCurrency = "USD", ExchangeRates = new(StringComparer.OrdinalIgnoreCase) { ["GBP"] = 1.25m, ["EUR"] = 1m } };
+        user.Options = ratesChanged;
+        Assert.Equal(new Money(50m * 1.25m + 20m, "USD"), user.Window("30d").Revenue);
+        Assert.Equal(ProfileMetrics.Monetary(user.Profile, ratesChanged), user.Window("365d").Revenue);
+    }
+
+    [Fact]
+    public void Days_written_before_revenue_was_kept_as_paid_still_read_in_the_reporting_currency()
+    {
+        // A state of an earlier release: the day's revenue converted to the reporting currency (USD), no currency named.
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-3), "EUR", 100m));
+        var day = Assert.Single(user.Profile.Behavior.DailyBuckets, bucket => bucket.Orders > 0);
+        (day.Revenue, user.Profile.Behavior.BucketRevenueCurrency) = (100m * 1.16m, null);
+        Assert.Equal(116m, user.Window("30d").Revenue.Amount);
+
+        // Its next order names the currency those days are in, and is kept as paid beside them.
+        user.Apply(Purchase(Now.AddDays(-1), "EUR", 10m));
+        Assert.Equal("USD", user.Profile.Behavior.BucketRevenueCurrency);
+        Assert.Equal(116m + 11.6m, user.Window("30d").Revenue.Amount);
+    }
+
+    private static decimal RoundMoney(decimal amount) => Math.Round(amount, 2, MidpointRounding.ToEven);
+
+    [Fact]
     public void First_and_last_purchase_and_recency_follow_event_time()
     {
         var user = new ProfileUnderTest();

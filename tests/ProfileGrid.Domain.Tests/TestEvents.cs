@@ -82,7 +82,7 @@ internal sealed class ProfileUnderTest
 {
     public UserProfile Profile { get; } = new() { Tenant = TestEvents.Tenant, UserId = TestEvents.User };
 
-    public ProfileOptions Options { get; init; } = new();
+    public ProfileOptions Options { get; set; } = new();
 
     public DateTimeOffset Now { get; set; } = TestEvents.Now;
 

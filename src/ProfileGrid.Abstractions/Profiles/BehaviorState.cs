@@ -123,6 +123,16 @@ public sealed class BehaviorState
     /// </summary>
     [Id(24)] public byte[]? ForgottenOwnedLastUsed { get; set; }
 
+    /// <summary>
+    /// The currency <see cref="DailyBucket.Revenue"/> is kept in, as paid: that of the user's first order. Null in a state
+    /// written before it was kept, whose buckets hold revenue converted to the reporting currency of the time (taken to be
+    /// today's: <see cref="BucketRevenueCurrencyOr"/>); such a state names that currency at its next order.
+    /// </summary>
+    [Id(25)] public string? BucketRevenueCurrency { get; set; }
+
+    /// <summary>The currency the daily buckets' <see cref="DailyBucket.Revenue"/> is in.</summary>
+    public string BucketRevenueCurrencyOr(string reportingCurrency) => BucketRevenueCurrency ?? reportingCurrency;
+
     /// <summary>The hash an item id is kept by in <see cref="ForgottenOwned"/>.</summary>
     public static uint OwnedHash(string itemId) => (uint)EventIdWindow.Hash(itemId);
 
@@ -182,7 +192,10 @@ public sealed class DailyBucket
 
     [Id(2)] public long Orders { get; set; }
 
-    /// <summary>Revenue in the reporting currency, converted when the order was applied.</summary>
+    /// <summary>
+    /// Revenue of the day's orders in <see cref="BehaviorState.BucketRevenueCurrency"/>, as paid (converted when read, as the
+    /// all-time revenue is, so that a change of reporting currency or rates moves both alike).
+    /// </summary>
     [Id(3)] public decimal Revenue { get; set; }
 
     /// <summary>Sessions that started on this day.</summary>
@@ -200,6 +213,9 @@ public sealed class DailyBucket
     /// them that matches money the user paid in that currency, as the all-time revenue does (ProfileMetrics.Windows).
     /// </summary>
     [Id(6)] public Dictionary<string, decimal>? RefundedByCurrency { get; set; }
+
+    /// <summary>Revenue of the day's orders in currencies other than <see cref="BehaviorState.BucketRevenueCurrency"/>, as paid (null on most days).</summary>
+    [Id(7)] public Dictionary<string, decimal>? RevenueByCurrency { get; set; }
 }
 
 /// <summary>A user's interactions with one item, as counts: weighed by the recommender's training, not here.</summary>
