@@ -641,7 +641,7 @@ public sealed partial class UserProfileGrain(
         StatsChanged(before);
         StateChanged();
         await PersistAsync();
-        return View(now, now);
+        return State.MergedInto is { } canonical ? await PersonOf(canonical).UpsertAttributesAsync(update) : View(now, now);
     }
 
     async Task<ProfileView> IUserProfileGrain.SetPreferencesAsync(PreferenceUpdate update)
@@ -654,8 +654,16 @@ public sealed partial class UserProfileGrain(
         StatsChanged(before);
         StateChanged();
         await PersistAsync();
-        return View(now, now);
+        return State.MergedInto is { } canonical ? await PersonOf(canonical).SetPreferencesAsync(update) : View(now, now);
     }
+
+    /// <summary>
+    /// The profile this one is merged into. A direct write to a merged id is the person's (a consent change made on a
+    /// device, a CRM duplicate's new address): kept here too, so that an unmerge finds it, and passed on to the person,
+    /// whose profile answers as events to this id do (probe58: it stayed here, where no read looks).
+    /// </summary>
+    private IUserProfileGrain PersonOf(string canonical) =>
+        GrainFactory.GetGrain<IUserProfileGrain>(new ProfileKey(Profile.Tenant.Length > 0 ? Profile.Tenant : ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant, canonical).ToString());
 
     /// <summary>
     /// The view as of <paramref name="asOf"/>, from the cache when it holds the state as it is and the same UTC day; a

@@ -324,7 +324,7 @@ public sealed partial class ProfileGatewayService(
             throw Invalid(error!.Field, error.Reason);
         }
 
-        var view = await Grain(key).UpsertAttributesAsync(update!);
+        var view = await (await WriteTargetAsync(key)).UpsertAttributesAsync(update!);
         return new UpsertAttributesResponse { Profile = ProfileMapper.ToProto(view) };
     }
 
@@ -336,7 +336,7 @@ public sealed partial class ProfileGatewayService(
             throw Invalid(error!.Field, error.Reason);
         }
 
-        var view = await Grain(key).SetPreferencesAsync(update!);
+        var view = await (await WriteTargetAsync(key)).SetPreferencesAsync(update!);
         return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(view) };
     }
 
@@ -390,6 +390,25 @@ public sealed partial class ProfileGatewayService(
     }
 
     private const string AnonymousPrefix = "anon:";
+
+    /// <summary>
+    /// Where a direct write to <paramref name="key"/> goes: a visitor id without a profile of its own that a login linked
+    /// to a user writes to the person, as it reads (probe58: the write made a profile of its own, which the visitor's first
+    /// event then merged away without it). A merged profile passes the write on itself.
+    /// </summary>
+    private async Task<IUserProfileGrain> WriteTargetAsync(string key)
+    {
+        var grain = Grain(key);
+        var profileKey = ProfileKey.Parse(key);
+        if (profileKey.UserId.StartsWith(AnonymousPrefix, StringComparison.Ordinal)
+            && await grain.GetViewAsync(null) is null
+            && await PersonOfId.FindAsync(cluster, profileKey.Tenant, profileKey.UserId) is { } person)
+        {
+            return Grain(new ProfileKey(profileKey.Tenant, person).ToString());
+        }
+
+        return grain;
+    }
 
     private DateTimeOffset? AsOf(string value) =>
         AsOfParameter.TryParse(value, clock.GetUtcNow(), out var asOf, out var reason) ? asOf : throw Invalid("as_of", reason!);

@@ -94,6 +94,44 @@ public class MergeTests(IdentitySiloFixture fixture)
     }
 
     /// <summary>
+    /// probe58: a consent change or an attribute written to a merged visitor, a merged CRM duplicate or a visitor a login
+    /// only linked answered 200 and was lost: it stayed on a profile no read looks at, and the person stayed personalized.
+    /// </summary>
+    [Fact]
+    public async Task Direct_writes_to_a_merged_or_linked_id_reach_the_person()
+    {
+        var tenant = NewId("idw-");
+        var (user, other) = (NewId("u-"), NewId("u-"));
+        var (merged, linked) = (NewId("v-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        await IngestAsync(Silo, tenant, [Event("view", "product_view", null, merged, now.AddMinutes(-1))]);
+        await WaitForAsync(Silo, tenant, "anon:" + merged, 1);
+        await IngestAsync(Silo, tenant, [Event("login-1", "page_view", user, merged, now), Event("login-2", "identify", other, linked, now)]);
+        await MergedIdentityAsync(Silo, tenant, user);
+        await WaitForAsync(Silo, tenant, other, 1);
+
+        var optedOut = await Silo.Client.SetPreferencesAsync(new SetPreferencesRequest
+        {
+            Tenant = tenant, UserId = "anon:" + merged, Preference = new PreferenceSet { PersonalizationOptIn = false },
+        });
+        Assert.Equal((user, false), (optedOut.Profile.UserId, optedOut.Profile.Preferences.PersonalizationOptIn));
+        var person = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = user });
+        Assert.False(person.Preferences.PersonalizationOptIn);
+
+        var moved = await Silo.Client.UpsertAttributesAsync(new UpsertAttributesRequest
+        {
+            Tenant = tenant, UserId = "anon:" + linked, Demographics = new Demographics { City = "Lyon" },
+        });
+        Assert.Equal((other, "Lyon"), (moved.Profile.UserId, moved.Profile.Demographics.City));
+        var linkedPerson = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = other });
+        Assert.Equal("Lyon", linkedPerson.Demographics.City);
+
+        // The visitor made no profile of its own with the write: it still reads as the person.
+        var asLinked = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "anon:" + linked });
+        Assert.Equal((other, "Lyon"), (asLinked.UserId, asLinked.Demographics.City));
+    }
+
+    /// <summary>
     /// probe52: a merged visitor's segment routes said "no segmentation model yet, or no behavioral events", a visitor a
     /// login only linked read as the person without the person's segment, and its identity route said 404.
     /// </summary>
