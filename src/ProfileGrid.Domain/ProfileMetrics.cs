@@ -72,7 +72,8 @@ public static class ProfileMetrics
         var behavior = profile.Behavior;
         var windows = new List<RfmWindow>
         {
-            new(AllTime, null, behavior.Orders, Monetary(profile, options), profile.EventsApplied, behavior.Sessions),
+            // Events of the user's own, as the windows count them: lists shown to them (impressions) are not (probe58).
+            new(AllTime, null, behavior.Orders, Monetary(profile, options), ActivityEvents(profile), behavior.Sessions),
         };
 
         var today = UtcDay.Of(now);
@@ -123,6 +124,10 @@ public static class ProfileMetrics
 
         return windows;
     }
+
+    /// <summary>The events applied less the lists shown to the user, which are not the user's activity.</summary>
+    public static long ActivityEvents(UserProfile profile) =>
+        Math.Max(0, profile.EventsApplied - profile.Behavior.EventCounts.GetValueOrDefault(EventKind.Impression));
 
     /// <summary>What a day's orders brought in the reporting currency, converted at today's rates; a currency without a rate counts nothing.</summary>
     internal static decimal Revenue(BehaviorState behavior, DailyBucket bucket, ProfileOptions options)

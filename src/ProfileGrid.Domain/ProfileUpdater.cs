@@ -375,8 +375,9 @@ public static class ProfileUpdater
             // A list shown is not something the user did: it counts in the feedback layer and by type only, not as
             // activity (first and last seen, events per day, engagement, sessions, recent actions), which three impressions
             // per page would swamp, and an email of recommendations to lapsed buyers would make them look active again.
+            // Nor as context (last device, channel, country, channel mix, hours): a batch of emails sent at 3 a.m. is not
+            // the user's habit (probe58).
             FeedbackLedger.Impression(profile.Feedback, shown, time, options, Viewers(profile, userEvent));
-            RecordContext(profile.Context, userEvent, time);
             return;
         }
 

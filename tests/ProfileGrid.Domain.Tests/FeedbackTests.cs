@@ -200,6 +200,29 @@ public class FeedbackTests
     }
 
     [Fact]
+    public void A_list_shown_leaves_the_users_context_and_their_event_counts_as_they_were()
+    {
+        // probe58: an impression from the app made a desktop web user's last device mobile, their country FR and their
+        // channel mix app, and the all-time window counted it as an event where the 365-day window did not.
+        var user = new ProfileUnderTest();
+        user.Apply(Of(EventKind.ProductView, Now.AddDays(-100), device: DeviceType.Desktop, source: Channel.Web, country: "DE", locale: "de-DE")
+            with { Product = new ProductInfo { ProductId = "p-1", Category = "shoes" } });
+        var before = ProfileViews.Build(user.Profile, user.Options, user.Now);
+
+        user.Apply(Of(EventKind.Impression, Now.AddMinutes(-1), device: DeviceType.Mobile, source: Channel.App, country: "FR", locale: "fr-FR")
+            with { Feedback = new FeedbackInfo { RecommendationId = "rec-1", Slot = "home", ItemIds = ["a"] } });
+
+        var after = ProfileViews.Build(user.Profile, user.Options, user.Now);
+        Assert.Equal((DeviceType.Desktop, Channel.Web, "DE", "de-DE"), (user.Profile.Context.LastDevice, user.Profile.Context.LastChannel, user.Profile.Context.LastCountry, user.Profile.Context.LastLocale));
+        Assert.Equal(before.Context.ChannelMix.ToArray(), after.Context.ChannelMix.ToArray());
+        Assert.Equal(before.Context.DeviceMix.ToArray(), after.Context.DeviceMix.ToArray());
+        Assert.Equal(before.Context.HourOfDay.ToArray(), after.Context.HourOfDay.ToArray());
+        Assert.Equal(before.Completeness, after.Completeness);
+        Assert.Equal((2L, 1L), (user.Profile.EventsApplied, user.Profile.Behavior.EventCounts[EventKind.Impression]));
+        Assert.Equal((1L, 1L), (user.Window("all").Events, user.Window("365d").Events));
+    }
+
+    [Fact]
     public void A_list_shown_to_a_lapsed_buyer_leaves_them_lapsed()
     {
         // Found by a black-box run on a retail history: an email of recommendations to a customer last seen in 2011 made
