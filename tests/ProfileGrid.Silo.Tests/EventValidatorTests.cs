@@ -122,6 +122,28 @@ public class EventValidatorTests
         },
     };
 
+    [Theory]
+    [InlineData("purchase", " o-1", "events[3].purchase.order_id")]
+    [InlineData("purchase", "o-1 ", "events[3].purchase.order_id")]
+    [InlineData("purchase", "o-1\u00a0", "events[3].purchase.order_id")]
+    [InlineData("refund", " C536379", "events[3].refund.refund_id")]
+    [InlineData("refund-order", "536365 ", "events[3].refund.order_id")]
+    public void An_order_or_refund_id_with_white_space_around_it_is_refused(string type, string id, string field)
+    {
+        // probe58: "o-1", "o-1 " and " o-1" from three systems counted as three orders, the revenue tripled.
+        var wire = type == "purchase" ? Purchase() : Refund();
+        switch (type)
+        {
+            case "purchase": wire.Purchase.OrderId = id; break;
+            case "refund": wire.Refund.RefundId = id; break;
+            default: wire.Refund.OrderId = id; break;
+        }
+
+        var error = Rejection(wire);
+        Assert.Equal(field, error.Field);
+        Assert.Contains("white space at its start or end", error.Reason);
+    }
+
     [Fact]
     public void A_refund_with_lines_or_an_amount_is_accepted_and_its_total_is_the_amount_when_given()
     {

@@ -462,7 +462,7 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
             return null;
         }
 
-        var orderId = check.Id(wire.OrderId, "purchase.order_id", limits.MaxStringLength);
+        var orderId = check.OrderId(wire.OrderId, "purchase.order_id", limits.MaxStringLength);
         var currency = check.Currency(wire.Currency, "purchase.currency", required: true);
         if (wire.Lines.Count == 0)
         {
@@ -514,8 +514,8 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
             return null;
         }
 
-        var refundId = check.Id(wire.RefundId, "refund.refund_id", limits.MaxStringLength);
-        var orderId = string.IsNullOrEmpty(wire.OrderId) ? null : check.Id(wire.OrderId, "refund.order_id", limits.MaxStringLength);
+        var refundId = check.OrderId(wire.RefundId, "refund.refund_id", limits.MaxStringLength);
+        var orderId = string.IsNullOrEmpty(wire.OrderId) ? null : check.OrderId(wire.OrderId, "refund.order_id", limits.MaxStringLength);
         var currency = check.Currency(wire.Currency, "refund.currency", required: true);
         decimal? amount = string.IsNullOrEmpty(wire.Amount) ? null : check.Price(wire.Amount, "refund.amount", limits.MaxUnitPrice * limits.MaxPurchaseLines);
         if (wire.Lines.Count == 0 && string.IsNullOrEmpty(wire.Amount))
@@ -766,6 +766,22 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
             if (id is not null && ProfileGrid.Recommendations.Catalog.CatalogValidator.ItemIdShapeProblem(id) is { } problem)
             {
                 Fail(field, problem);
+                return null;
+            }
+
+            return id;
+        }
+
+        /// <summary>
+        /// An order or refund id: without white space at either end, because an order counts once by its exact id, and
+        /// " o-1" from one system beside "o-1" from another would be two orders (probe58: three reports, three orders).
+        /// </summary>
+        public string? OrderId(string? value, string field, int maxLength)
+        {
+            var id = Id(value, field, maxLength);
+            if (id is not null && (char.IsWhiteSpace(id[0]) || char.IsWhiteSpace(id[^1])))
+            {
+                Fail(field, "has white space at its start or end: orders count once by their exact id, so ' o-1' would be another order than 'o-1'; trim it");
                 return null;
             }
 
