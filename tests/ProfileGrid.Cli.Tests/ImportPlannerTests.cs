@@ -62,6 +62,30 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     /// <summary>
+    /// probe57: a blank customer id that pandas wrote back out ("nan") or a database exported ("NULL") imported as a customer
+    /// of that name, so every anonymous row of an export went to one invented customer. They are rows without a user.
+    /// </summary>
+    [Fact]
+    public void Customer_ids_that_pandas_reads_as_missing_are_rows_without_a_user()
+    {
+        var header = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n";
+        var rows = header + string.Join("", new[] { "nan", "NaN", "NULL", "N/A", "#N/A", "13085.0", "nano" }.Select((id, i) =>
+            $"50000{i},85123A,HOLDER,2,12/1/2009 07:45,2.55,{id},United Kingdom\n"));
+
+        var plan = Plan(Example("online-retail-ii.json"), rows, "missing.csv");
+
+        Assert.Equal(Enumerable.Repeat("missing_user", 5), plan.Rejects.Select(r => r.Code));
+        Assert.Equal(["13085", "nano"], plan.Events.Select(e => e.Event.UserId).Order(StringComparer.Ordinal));
+
+        // A mapping that lists none keeps them as written.
+        var mapping = Path.Combine(_folder.FullName, "keep-ids.json");
+        var keep = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Example("online-retail-ii.json")), documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true })!.AsObject();
+        keep["missingUserValues"] = new System.Text.Json.Nodes.JsonArray();
+        File.WriteAllText(mapping, keep.ToJsonString());
+        Assert.Equal(7, Plan(mapping, rows, "kept.csv").Events.Count);
+    }
+
+    /// <summary>
     /// A RetailRocket-shaped clickstream (epoch milliseconds, no price column). The outside probe's import exited 0 with no
     /// warning: its transactions were rejected as "no price" under a column that does not exist, and its cart adds were
     /// sent and came back from the grid under "events[212].product.unit_price", a place in a request.

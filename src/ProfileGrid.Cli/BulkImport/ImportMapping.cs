@@ -102,6 +102,17 @@ public sealed record ImportMapping
     /// <summary>reject (default): rows without a user are rejected; anonymous: imported under the anonymous field when it has a value.</summary>
     public string MissingUser { get; set; } = "reject";
 
+    /// <summary>
+    /// User and anonymous id values that mean "none", as pandas reads them (its default missing values: a blank cell that
+    /// pandas or a spreadsheet wrote back out reads "nan", "NULL" or "#N/A"). Such a row has no user, not a user called
+    /// "nan" (probe57: all the rows of a quarter of an export went to one such customer). An empty list keeps them as ids.
+    /// </summary>
+    public IReadOnlyList<string> MissingUserValues { get; set; } = PandasMissingValues;
+
+    /// <summary>pandas' default <c>na_values</c> (pandas.read_csv), matched exactly, case included.</summary>
+    public static readonly IReadOnlyList<string> PandasMissingValues =
+        ["#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"];
+
     /// <summary>accept (default): a zero price is a free line; reject: rows priced 0 are rejected.</summary>
     public string ZeroPrice { get; set; } = "accept";
 

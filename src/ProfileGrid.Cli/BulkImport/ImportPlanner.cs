@@ -74,6 +74,7 @@ public sealed class ImportPlanner
     private readonly Dictionary<(string Kind, string User, string Anonymous, string Order, string Currency), PlannedEvent> _orders = [];
     private readonly Dictionary<string, string> _typeValues;
     private readonly Dictionary<string, string> _countries;
+    private readonly HashSet<string> _missingUserValues;
     private readonly ImportPlan _plan = new();
 
     public ImportPlanner(ImportMapping mapping)
@@ -85,6 +86,7 @@ public sealed class ImportPlanner
         _columns = [f.User, f.Anonymous, f.Type, f.Time, f.Order, f.OriginalOrder, f.Product, f.Category, f.Quantity, f.Price, f.Currency, f.Country];
         _typeValues = new Dictionary<string, string>(mapping.TypeValues, StringComparer.OrdinalIgnoreCase);
         _countries = new Dictionary<string, string>(mapping.Countries, StringComparer.OrdinalIgnoreCase);
+        _missingUserValues = new HashSet<string>(mapping.MissingUserValues, StringComparer.Ordinal);
     }
 
     /// <summary>Plans the import of <paramref name="path"/>; throws <see cref="InvalidDataException"/> when a mapped column is missing.</summary>
@@ -445,13 +447,13 @@ public sealed class ImportPlanner
             }
         }
 
-        var user = Code(v[(int)Slot.User], upper: false);
+        var user = NoneIfMissing(Code(v[(int)Slot.User], upper: false));
         if (_mapping.IntegerUserIds)
         {
             user = WithoutZeroFraction(user);
         }
 
-        var anonymous = Code(v[(int)Slot.Anonymous], upper: false);
+        var anonymous = NoneIfMissing(Code(v[(int)Slot.Anonymous], upper: false));
         if (user.Length == 0)
         {
             if (_mapping.MissingUser != "anonymous" || anonymous.Length == 0)
@@ -816,6 +818,9 @@ public sealed class ImportPlanner
     }
 
     /// <summary>Trimmed, inner runs of white space made one space, and upper case when asked ("85123a " is 85123A).</summary>
+    /// <summary>An id the mapping says means "none" (<see cref="ImportMapping.MissingUserValues"/>) is none.</summary>
+    private string NoneIfMissing(string id) => _missingUserValues.Contains(id) ? "" : id;
+
     /// <summary>"12555.0" and "12555.00" are "12555"; anything else (12555.5, 1e3, AB12.0) is kept as it is.</summary>
     internal static string WithoutZeroFraction(string id)
     {
