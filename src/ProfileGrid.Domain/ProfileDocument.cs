@@ -70,8 +70,8 @@ public sealed record BehaviorDocument
     public double? RecencyDays { get; init; }
     /// <summary>"all", then each window (e.g. 30d, 90d, 365d).</summary>
     public required IReadOnlyList<RfmWindow> Windows { get; init; }
-    /// <summary>Exponentially weighted events per day.</summary>
-    public required double EngagementVelocity { get; init; }
+    /// <summary>Exponentially weighted events per day; null as of an instant before events the score holds.</summary>
+    public required double? EngagementVelocity { get; init; }
     /// <summary>Strongest first.</summary>
     public required IReadOnlyList<CategoryAffinity> CategoryAffinities { get; init; }
     /// <summary>Oldest first, ordered by event time.</summary>

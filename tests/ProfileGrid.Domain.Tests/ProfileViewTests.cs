@@ -49,7 +49,7 @@ public class ProfileViewTests
     {
         var user = new ProfileUnderTest();
         user.Apply(
-            Purchase(Now.AddDays(-3), "USD", 20m, "shoes"), ProductView(Now.AddHours(-5), "bags"),
+            Purchase(Now.AddDays(-3), "USD", 20m, "shoes"), ProductView(new DateTimeOffset(Now.Date.AddMinutes(30), TimeSpan.Zero), "bags"),
             Identify(Now.AddDays(-1), new DemographicsUpdate { BirthYear = 1990 }));
         var morning = Now.Date.AddHours(1);
         var view = ProfileViews.Build(user.Profile, user.Options, new DateTimeOffset(morning, TimeSpan.Zero));
@@ -76,6 +76,29 @@ public class ProfileViewTests
         Assert.Equal((0d, 0d, false), (now.RecencyDays, now.StalenessDays, now.Dormant));
         // As of a time well before it, the purchase is not known to have happened yet: absent, as documented.
         Assert.Equal((null, null), (earlier.RecencyDays, earlier.StalenessDays));
+    }
+
+    [Fact]
+    public void As_of_before_the_events_the_decayed_scores_hold_engagement_and_affinities_are_absent_rather_than_counting_the_future()
+    {
+        // probe57: a customer whose first purchase was on 21 September read, as of 30 June, with an affinity of 80 (the
+        // September lines undecayed) and an engagement velocity, while recency and every window said nothing yet.
+        var user = new ProfileUnderTest();
+        user.Apply(Purchase(Now.AddDays(-80), "USD", [("retail", 10m, 1)]), Purchase(Now.AddDays(-70), "USD", [("retail", 10m, 1)]));
+
+        var before = ProfileViews.Build(user.Profile, user.Options, Now.AddDays(-160));
+        Assert.Null(before.EngagementVelocity);
+        Assert.Empty(before.CategoryAffinities());
+        var behavior = Parse(ProfileJson.Serialize(before)).GetProperty("behavior");
+        Assert.False(behavior.TryGetProperty("engagementVelocity", out _));
+        Assert.Equal(0, behavior.GetProperty("categoryAffinities").GetArrayLength());
+
+        // Between the two purchases the scores hold the later one too: still absent. From the last one on, decayed.
+        Assert.Null(ProfileViews.Build(user.Profile, user.Options, Now.AddDays(-75)).EngagementVelocity);
+        var after = ProfileViews.Build(user.Profile, user.Options, Now.AddDays(-63));
+        Assert.True(after.EngagementVelocity > 0);
+        Assert.Equal((5 * Math.Pow(0.5, 1)) + (5 * Math.Pow(0.5, 17 / 7d)), Assert.Single(after.CategoryAffinities()).Score, 3); // 5 a purchase line, half-life 7 days
+        Assert.Equal(0d, ProfileViews.Build(new ProfileUnderTest().Profile, user.Options, Now).EngagementVelocity);
     }
 
     [Fact]
@@ -141,7 +164,7 @@ public class ProfileViewTests
 
         Assert.Equal(view.RecencyDays!.Value, Feature("recency_days"), 4);
         Assert.Equal(view.StalenessDays!.Value, Feature("days_since_last_seen"), 4);
-        Assert.Equal(view.EngagementVelocity, Feature("engagement_velocity"), 4);
+        Assert.Equal(view.EngagementVelocity!.Value, Feature("engagement_velocity"), 4);
         Assert.Equal((double)view.Behavior.AverageOrderValue!.Value.Amount, Feature("average_order_value"));
         Assert.Equal(view.Behavior.Windows.Single(w => w.Window == "365d").Orders, Feature("frequency_365d"));
         Assert.Equal(view.Behavior.Windows.Single(w => w.Window == "all").Orders, Feature("frequency"));

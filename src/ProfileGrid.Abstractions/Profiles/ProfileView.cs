@@ -91,10 +91,14 @@ public sealed record ProfileView
     /// </summary>
     public string? AgeBand => AgeBandOf(Demographics.BirthYear, AsOf);
 
-    /// <summary>Exponentially weighted events per day as of <see cref="AsOf"/> (4 decimals); 0 without events.</summary>
-    public double EngagementVelocity => Behavior.EngagementAsOf is { } basis
-        ? Math.Round(Behavior.EngagementScore * Decay.Factor(AsOf - basis, EngagementHalfLife) * Decay.RatePerDay(EngagementHalfLife), 4)
-        : 0;
+    /// <summary>
+    /// Exponentially weighted events per day as of <see cref="AsOf"/> (4 decimals); 0 without events; null when the
+    /// score holds events dated after <see cref="AsOf"/> (beyond <see cref="ClockAheadTolerance"/>), which a decayed sum
+    /// cannot take back out: absent rather than a figure that counts the future (probe57).
+    /// </summary>
+    public double? EngagementVelocity => Behavior.EngagementAsOf is not { } basis ? 0
+        : basis - AsOf > ClockAheadTolerance ? null
+        : Math.Round(Behavior.EngagementScore * Decay.Factor(AsOf - basis, EngagementHalfLife) * Decay.RatePerDay(EngagementHalfLife), 4);
 
     /// <summary>
     /// What the stored category scores (<see cref="BehaviorView.CategoryAffinities"/>, valued at
@@ -102,9 +106,17 @@ public sealed record ProfileView
     /// </summary>
     public double AffinityFactor => Behavior.CategoryScoresAsOf is { } basis ? Decay.Factor(AsOf - basis, EngagementHalfLife) : 1d;
 
-    /// <summary>The affinity scores as of <see cref="AsOf"/> (4 decimals), strongest first.</summary>
+    /// <summary>
+    /// The affinity scores as of <see cref="AsOf"/> (4 decimals), strongest first; none when the scores hold events dated
+    /// after <see cref="AsOf"/> (beyond <see cref="ClockAheadTolerance"/>), as for <see cref="EngagementVelocity"/>.
+    /// </summary>
     public IEnumerable<CategoryAffinity> CategoryAffinities()
     {
+        if (Behavior.CategoryScoresAsOf is { } basis && basis - AsOf > ClockAheadTolerance)
+        {
+            yield break;
+        }
+
         var factor = AffinityFactor;
         foreach (var affinity in Behavior.CategoryAffinities)
         {

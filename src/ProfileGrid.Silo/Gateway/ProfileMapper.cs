@@ -47,7 +47,10 @@ public static class ProfileMapper
         }
 
         var behavior = proto.Behavior;
-        behavior.EngagementVelocity = view.EngagementVelocity;
+        if (view.EngagementVelocity is { } velocity)
+        {
+            behavior.EngagementVelocity = velocity;
+        }
         if (view.RecencyDays is { } recency)
         {
             behavior.RecencyDays = recency;
