@@ -893,33 +893,36 @@ public static class ProfileUpdater
     {
         var clock = demographics.FieldUpdatedAt;
         var changed = false;
-        if (update.BirthYear is { } birthYear && FieldClock.TryClaim(clock, "birthYear", observedAt))
+        if (update.BirthYear is { } birthYear && FieldClock.TryClaim(clock, "birthYear", observedAt, demographics.BirthYear is { } year ? birthYear.CompareTo(year) : 1))
         {
             demographics.BirthYear = birthYear;
             changed = true;
         }
 
-        if (update.Gender is { } gender && FieldClock.TryClaim(clock, "gender", observedAt))
+        if (update.Gender is { } gender && FieldClock.TryClaim(clock, "gender", observedAt, ((int)gender).CompareTo((int)demographics.Gender)))
         {
             demographics.Gender = gender;
             changed = true;
         }
 
-        if (!string.IsNullOrWhiteSpace(update.Country) && FieldClock.TryClaim(clock, "country", observedAt))
+        if (!string.IsNullOrWhiteSpace(update.Country) && update.Country.Trim().ToUpperInvariant() is var country
+            && FieldClock.TryClaim(clock, "country", observedAt, FieldClock.Order(country, demographics.Country)))
         {
-            demographics.Country = SharedText.Of(update.Country.Trim().ToUpperInvariant());
+            demographics.Country = SharedText.Of(country);
             changed = true;
         }
 
-        if (!string.IsNullOrWhiteSpace(update.Language) && FieldClock.TryClaim(clock, "language", observedAt))
+        if (!string.IsNullOrWhiteSpace(update.Language) && update.Language.Trim().ToLowerInvariant() is var language
+            && FieldClock.TryClaim(clock, "language", observedAt, FieldClock.Order(language, demographics.Language)))
         {
-            demographics.Language = SharedText.Of(update.Language.Trim().ToLowerInvariant());
+            demographics.Language = SharedText.Of(language);
             changed = true;
         }
 
-        if (!string.IsNullOrWhiteSpace(update.City) && FieldClock.TryClaim(clock, "city", observedAt))
+        if (!string.IsNullOrWhiteSpace(update.City) && update.City.Trim() is var city
+            && FieldClock.TryClaim(clock, "city", observedAt, FieldClock.Order(city, demographics.City)))
         {
-            demographics.City = SharedText.Of(update.City.Trim());
+            demographics.City = SharedText.Of(city);
             changed = true;
         }
 
@@ -931,7 +934,7 @@ public static class ProfileUpdater
                 continue;
             }
 
-            if (FieldClock.TryClaim(clock, "traits." + key, observedAt))
+            if (FieldClock.TryClaim(clock, "traits." + key, observedAt, FieldClock.Order(value, demographics.Traits.GetValueOrDefault(key))))
             {
                 demographics.Traits[SharedText.Of(key)!] = value;
                 changed = true;
@@ -955,7 +958,8 @@ public static class ProfileUpdater
             var field = "values." + update.Key;
             if (update.Value is null)
             {
-                if (preferences.Values.ContainsKey(update.Key) && FieldClock.IsCurrent(clock, field, observedAt))
+                // Strictly later: a value set at the same instant stands, whichever arrived first.
+                if (preferences.Values.ContainsKey(update.Key) && FieldClock.IsLater(clock, field, observedAt))
                 {
                     preferences.Values.Remove(update.Key);
                     clock.Remove(field);
@@ -963,26 +967,27 @@ public static class ProfileUpdater
                 }
             }
             else if ((preferences.Values.ContainsKey(update.Key) || preferences.Values.Count < options.MaxPreferences)
-                && FieldClock.TryClaim(clock, field, observedAt))
+                && FieldClock.TryClaim(clock, field, observedAt, FieldClock.Order(update.Value, preferences.Values.GetValueOrDefault(update.Key))))
             {
                 preferences.Values[SharedText.Of(update.Key)!] = update.Value;
                 changed = true;
             }
         }
 
-        if (update.EmailOptIn is { } email && FieldClock.TryClaim(clock, "emailOptIn", observedAt))
+        if (update.EmailOptIn is { } email && FieldClock.TryClaim(clock, "emailOptIn", observedAt, FieldClock.Order(email, preferences.EmailOptIn)))
         {
             preferences.EmailOptIn = email;
             changed = true;
         }
 
-        if (update.SmsOptIn is { } sms && FieldClock.TryClaim(clock, "smsOptIn", observedAt))
+        if (update.SmsOptIn is { } sms && FieldClock.TryClaim(clock, "smsOptIn", observedAt, FieldClock.Order(sms, preferences.SmsOptIn)))
         {
             preferences.SmsOptIn = sms;
             changed = true;
         }
 
-        if (update.PersonalizationOptIn is { } personalization && FieldClock.TryClaim(clock, "personalizationOptIn", observedAt))
+        if (update.PersonalizationOptIn is { } personalization
+            && FieldClock.TryClaim(clock, "personalizationOptIn", observedAt, FieldClock.Order(personalization, preferences.PersonalizationOptIn)))
         {
             preferences.PersonalizationOptIn = personalization;
             changed = true;

@@ -20,6 +20,58 @@ public class DemographicsAndPreferencesTests
     }
 
     [Fact]
+    public void Updates_of_one_instant_leave_the_same_values_in_every_arrival_order()
+    {
+        // probe58: two preference_set events at 10:00:00, emailOptIn true and false, left whichever arrived last; so did
+        // two identify events' countries. A fixed order of values picks one: text by ordinal, a refusal of consent over
+        // an agreement (the safe reading of a tie), the value set over its removal.
+        var at = Now.AddHours(-2);
+        UserEvent[] updates =
+        [
+            Preference(at, new PreferenceUpdate { EmailOptIn = true, Key = "newsletter", Value = "weekly" }),
+            Preference(at, new PreferenceUpdate { EmailOptIn = false, PersonalizationOptIn = true, Key = "newsletter", Value = "daily" }),
+            Preference(at, new PreferenceUpdate { PersonalizationOptIn = false, Key = "newsletter", Value = null }),
+            Identify(at, new DemographicsUpdate { Country = "DE", City = "Lyon", BirthYear = 1990, Gender = Gender.Female, Traits = new Dictionary<string, string> { ["tier"] = "gold" } }),
+            Identify(at, new DemographicsUpdate { Country = "FR", City = "Berlin", BirthYear = 1985, Gender = Gender.Male, Traits = new Dictionary<string, string> { ["tier"] = "silver" } }),
+        ];
+
+        string? first = null;
+        foreach (var order in Permutations(Enumerable.Range(0, updates.Length).ToArray()))
+        {
+            var user = new ProfileUnderTest();
+            foreach (var index in order)
+            {
+                user.Apply(updates[index]);
+            }
+
+            var (preferences, demographics) = (user.Profile.Preferences, user.Profile.Demographics);
+            var seen = $"{preferences.EmailOptIn} {preferences.PersonalizationOptIn} {string.Join(",", preferences.Values)} " +
+                $"{demographics.Country} {demographics.City} {demographics.BirthYear} {demographics.Gender} {string.Join(",", demographics.Traits)}";
+            first ??= seen;
+            Assert.Equal(first, seen);
+        }
+
+        Assert.Equal("False False [newsletter, weekly] FR Lyon 1990 Male [tier, silver]", first);
+    }
+
+    private static IEnumerable<int[]> Permutations(int[] items)
+    {
+        if (items.Length <= 1)
+        {
+            yield return items;
+            yield break;
+        }
+
+        for (var i = 0; i < items.Length; i++)
+        {
+            foreach (var rest in Permutations([.. items[..i], .. items[(i + 1)..]]))
+            {
+                yield return [items[i], .. rest];
+            }
+        }
+    }
+
+    [Fact]
     public void An_older_identify_arriving_late_does_not_overwrite_newer_values()
     {
         var user = new ProfileUnderTest();
