@@ -928,6 +928,20 @@ public static class ProfileUpdater
 
         foreach (var (key, value) in update.Traits ?? EmptyTraits)
         {
+            if (value.Length == 0)
+            {
+                // An empty value removes the trait, as an empty preference value does (a profile shows no "" stand-ins);
+                // strictly later only, so a value set at the same instant stands whichever arrives first.
+                if (demographics.Traits.ContainsKey(key) && FieldClock.IsLater(clock, "traits." + key, observedAt))
+                {
+                    demographics.Traits.Remove(key);
+                    clock.Remove("traits." + key);
+                    changed = true;
+                }
+
+                continue;
+            }
+
             var isNewKey = !demographics.Traits.ContainsKey(key);
             if (isNewKey && demographics.Traits.Count >= options.MaxTraits)
             {

@@ -52,6 +52,10 @@ public interface IProfileResidencyGrain : IGrainWithStringKey
     Task<bool> HoldsViewAsync();
 }
 
+/// <summary>A direct write would add a trait or a preference value past the profile's bound (ProfileOptions.MaxTraits, MaxPreferences).</summary>
+[GenerateSerializer, Alias("pg.profile-limit")]
+public sealed class ProfileLimitException(string message) : Exception(message);
+
 /// <summary>A profile's stored state belongs to another user: two long keys met on one hashed storage key.</summary>
 [GenerateSerializer, Alias("pg.profile-key-collision")]
 public sealed class ProfileKeyCollisionException : Exception
@@ -636,8 +640,17 @@ public sealed partial class UserProfileGrain(
         await UntilReconciledAsync();
         var now = clock.GetUtcNow();
         var before = StatsMark();
-        ProfileUpdater.ApplyAttributes(EnsureIdentity(), update, now, _options);
-        ProfileUpdater.ApplyAttributes(DirectWrites(), update, now, _options);
+        var at = DirectWriteTime(now, EnsureIdentity().Demographics.FieldUpdatedAt);
+        var newTraits = update.Traits?.Count(pair => pair.Value.Length > 0 && !Profile.Demographics.Traits.ContainsKey(pair.Key)) ?? 0;
+        if (newTraits > 0 && Profile.Demographics.Traits.Count + newTraits > _options.MaxTraits)
+        {
+            // Refused whole, before anything is applied: an answer of 200 with the trait left out read as stored (probe58).
+            throw new ProfileLimitException(
+                $"traits: the profile holds {Profile.Demographics.Traits.Count} traits and this write adds {newTraits}; the limit is {_options.MaxTraits} (remove one by sending it with an empty value)");
+        }
+
+        ProfileUpdater.ApplyAttributes(Profile, update, at, _options);
+        ProfileUpdater.ApplyAttributes(DirectWrites(), update, at, _options);
         StatsChanged(before);
         StateChanged();
         await PersistAsync();
@@ -649,12 +662,39 @@ public sealed partial class UserProfileGrain(
         await UntilReconciledAsync();
         var now = clock.GetUtcNow();
         var before = StatsMark();
-        ProfileUpdater.ApplyPreferences(EnsureIdentity(), update, now, _options);
-        ProfileUpdater.ApplyPreferences(DirectWrites(), update, now, _options);
+        var at = DirectWriteTime(now, EnsureIdentity().Preferences.FieldUpdatedAt);
+        if (update is { Key: { Length: > 0 } key, Value: { } } && !Profile.Preferences.Values.ContainsKey(key)
+            && Profile.Preferences.Values.Count >= _options.MaxPreferences)
+        {
+            throw new ProfileLimitException(
+                $"preference.key: the profile holds {Profile.Preferences.Values.Count} preference values, the limit; remove one (send its key with an empty value) before adding '{key}'");
+        }
+
+        ProfileUpdater.ApplyPreferences(Profile, update, at, _options);
+        ProfileUpdater.ApplyPreferences(DirectWrites(), update, at, _options);
         StatsChanged(before);
         StateChanged();
         await PersistAsync();
         return State.MergedInto is { } canonical ? await PersonOf(canonical).SetPreferencesAsync(update) : View(now, now);
+    }
+
+    /// <summary>
+    /// The time a direct write is applied at: now, or just after a value dated ahead of the grid's clock by no more than
+    /// the skew the gateway accepts (a sender's clock running fast), which would otherwise outrank a change made now: a
+    /// preference centre's opt-out answered 200 and was discarded (probe58).
+    /// </summary>
+    private static DateTimeOffset DirectWriteTime(DateTimeOffset now, Dictionary<string, DateTimeOffset> fieldTimes)
+    {
+        var at = now;
+        foreach (var time in fieldTimes.Values)
+        {
+            if (time >= at && time - now <= ProfileView.ClockAheadTolerance)
+            {
+                at = time.AddTicks(1);
+            }
+        }
+
+        return at;
     }
 
     /// <summary>

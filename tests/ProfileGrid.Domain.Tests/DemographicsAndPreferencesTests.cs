@@ -72,6 +72,23 @@ public class DemographicsAndPreferencesTests
     }
 
     [Fact]
+    public void An_empty_trait_value_removes_the_trait_as_an_empty_preference_value_does()
+    {
+        // probe58: a trait set to "" was kept as "", and no trait could be removed.
+        var user = new ProfileUnderTest();
+        user.Apply(Identify(Now.AddHours(-2), new DemographicsUpdate { Traits = new Dictionary<string, string> { ["tier"] = "gold", ["team"] = "red" } }));
+
+        ProfileUpdater.ApplyAttributes(user.Profile, new DemographicsUpdate { Traits = new Dictionary<string, string> { ["tier"] = "" } }, Now, user.Options);
+
+        Assert.Equal(new Dictionary<string, string> { ["team"] = "red" }, user.Profile.Demographics.Traits);
+        Assert.DoesNotContain("tier", user.Json());
+
+        // An empty value for a trait never set adds nothing.
+        ProfileUpdater.ApplyAttributes(user.Profile, new DemographicsUpdate { Traits = new Dictionary<string, string> { ["other"] = "" } }, Now, user.Options);
+        Assert.Equal(["team"], user.Profile.Demographics.Traits.Keys);
+    }
+
+    [Fact]
     public void An_older_identify_arriving_late_does_not_overwrite_newer_values()
     {
         var user = new ProfileUnderTest();

@@ -305,6 +305,66 @@ public class GatewayTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_consent_change_made_now_stands_over_an_event_from_a_clock_a_little_ahead()
+    {
+        // probe58: a preference_set dated 2 minutes ahead (accepted within the gateway's skew) outranked an opt-out PUT
+        // made after it: the PUT answered 200 with the opt-in still there, and every later read too.
+        var user = NewUser();
+        var ahead = PageView(user, NewUser(), DateTimeOffset.UtcNow.AddMinutes(2).ToString("O"));
+        (ahead.Type, ahead.Page, ahead.Preference) = ("preference_set", null, new PreferenceSet { EmailOptIn = true, Key = "newsletter", Value = "weekly" });
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { ahead } });
+        await WaitForProfileAsync(user, p => p.EventsApplied == 1);
+
+        var answer = await Silo.Client.SetPreferencesAsync(new SetPreferencesRequest
+        {
+            Tenant = "shop", UserId = user, Preference = new PreferenceSet { EmailOptIn = false, Key = "newsletter", Value = "monthly" },
+        });
+
+        Assert.Equal((false, "monthly"), (answer.Profile.Preferences.EmailOptIn, answer.Profile.Preferences.Values["newsletter"]));
+        var read = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = "shop", UserId = user });
+        Assert.Equal((false, "monthly"), (read.Preferences.EmailOptIn, read.Preferences.Values["newsletter"]));
+    }
+
+    [Fact]
+    public async Task A_write_past_the_profiles_bounds_is_refused_naming_the_limit_rather_than_answered_as_stored()
+    {
+        // probe58: the 51st trait and the 101st preference answered 200 and were left out.
+        var user = NewUser();
+        for (var batch = 0; batch < 5; batch++)
+        {
+            var traits = new UpsertAttributesRequest { Tenant = "shop", UserId = user };
+            traits.Traits.Add(Enumerable.Range(batch * 10, 10).ToDictionary(i => $"t{i}", i => "v"));
+            await Silo.Client.UpsertAttributesAsync(traits);
+        }
+
+        var overTraits = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.UpsertAttributesAsync(new UpsertAttributesRequest
+        {
+            Tenant = "shop", UserId = user, Traits = { ["one-more"] = "v", ["t1"] = "changed" },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, overTraits.StatusCode);
+        Assert.Contains("the limit is 50", overTraits.Status.Detail);
+
+        // Changing one it has, or removing one and then adding, is fine.
+        await Silo.Client.UpsertAttributesAsync(new UpsertAttributesRequest { Tenant = "shop", UserId = user, Traits = { ["t1"] = "changed", ["t2"] = "" } });
+        var added = await Silo.Client.UpsertAttributesAsync(new UpsertAttributesRequest { Tenant = "shop", UserId = user, Traits = { ["one-more"] = "v" } });
+        Assert.Equal((50, "changed", "v"), (added.Profile.Demographics.Traits.Count, added.Profile.Demographics.Traits["t1"], added.Profile.Demographics.Traits["one-more"]));
+
+        for (var i = 0; i < 100; i++)
+        {
+            await Silo.Client.SetPreferencesAsync(new SetPreferencesRequest { Tenant = "shop", UserId = user, Preference = new PreferenceSet { Key = $"p{i}", Value = "v" } });
+        }
+
+        var overPreferences = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.SetPreferencesAsync(new SetPreferencesRequest
+        {
+            Tenant = "shop", UserId = user, Preference = new PreferenceSet { Key = "zzz-new", Value = "v" },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, overPreferences.StatusCode);
+        Assert.StartsWith("preference.key:", overPreferences.Status.Detail);
+        var consent = await Silo.Client.SetPreferencesAsync(new SetPreferencesRequest { Tenant = "shop", UserId = user, Preference = new PreferenceSet { EmailOptIn = false } });
+        Assert.False(consent.Profile.Preferences.EmailOptIn);
+    }
+
+    [Fact]
     public async Task Crm_attributes_and_preferences_are_validated_and_applied()
     {
         var user = NewUser();

@@ -324,7 +324,7 @@ public sealed partial class ProfileGatewayService(
             throw Invalid(error!.Field, error.Reason);
         }
 
-        var view = await (await WriteTargetAsync(key)).UpsertAttributesAsync(update!);
+        var view = await Refusing(async () => await (await WriteTargetAsync(key)).UpsertAttributesAsync(update!));
         return new UpsertAttributesResponse { Profile = ProfileMapper.ToProto(view) };
     }
 
@@ -336,7 +336,7 @@ public sealed partial class ProfileGatewayService(
             throw Invalid(error!.Field, error.Reason);
         }
 
-        var view = await (await WriteTargetAsync(key)).SetPreferencesAsync(update!);
+        var view = await Refusing(async () => await (await WriteTargetAsync(key)).SetPreferencesAsync(update!));
         return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(view) };
     }
 
@@ -390,6 +390,19 @@ public sealed partial class ProfileGatewayService(
     }
 
     private const string AnonymousPrefix = "anon:";
+
+    /// <summary>A write the profile refuses for its bounds: FailedPrecondition with the profile's reason.</summary>
+    private static async Task<T> Refusing<T>(Func<Task<T>> write)
+    {
+        try
+        {
+            return await write();
+        }
+        catch (ProfileLimitException ex)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
+        }
+    }
 
     /// <summary>
     /// Where a direct write to <paramref name="key"/> goes: a visitor id without a profile of its own that a login linked
