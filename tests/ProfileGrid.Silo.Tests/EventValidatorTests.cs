@@ -272,6 +272,14 @@ public class EventValidatorTests
     }
 
     [Fact]
+    public void An_as_of_given_as_a_date_is_the_start_of_that_utc_day()
+    {
+        // probe57: "2011-12-10", valid ISO 8601, was refused.
+        Assert.True(AsOfParameter.TryParse("2011-12-10", Now, out var asOf, out var reason), reason);
+        Assert.Equal(new DateTimeOffset(2011, 12, 10, 0, 0, 0, TimeSpan.Zero), asOf);
+    }
+
+    [Fact]
     public void An_offset_no_zone_has_is_named_as_the_offset()
     {
         var wire = Purchase();
@@ -290,6 +298,8 @@ public class EventValidatorTests
     [InlineData("2026-06-01T12:00:00+٠٥:٠٠", "'2026-06-01T12:00:00+٠٥:٠٠' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
     [InlineData("２０２６-06-01T12:00:00Z", "'２０２６-06-01T12:00:00Z' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
     [InlineData("Sat, 05 Dec 2026 00:00:00 GMT", "'Sat, 05 Dec 2026 00:00:00 GMT' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
+    [InlineData("2011-12-10T00:00:00 00:00", "'2011-12-10T00:00:00 00:00' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z); a '+' in a URL query reads as a space: write the offset's '+' as %2B, or give the time in UTC with Z")]
+    [InlineData("2011-13-10", "'2011-13-10' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)")]
     public void An_as_of_that_cannot_be_read_says_why(string value, string reason)
     {
         Assert.False(AsOfParameter.TryParse(value, Now, out var asOf, out var actual));

@@ -19,6 +19,12 @@ public static class AsOfParameter
             return true;
         }
 
+        if (value.Length == 10 && DateTimeOffset.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var day))
+        {
+            // An ISO-8601 date: the start of that UTC day, as pandas reads Timestamp("2011-12-10").
+            value = day.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        }
+
         if (!IsoTimestamps.HasIsoShape(value) ||
             !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed))
         {
@@ -26,6 +32,11 @@ public static class AsOfParameter
             reason = IsoTimestamps.WhyUnreadable(value) is { } why
                 ? $"'{shown}' {why}"
                 : $"'{shown}' is not an ISO-8601 timestamp (e.g. 2026-01-01T00:00:00Z)";
+            if (System.Text.RegularExpressions.Regex.IsMatch(value, @"T\d{2}:\d{2}(:\d{2}(\.\d+)?)? \d{2}:?\d{2}$"))
+            {
+                // "+00:00" unencoded in a URL's query arrives as " 00:00".
+                reason += "; a '+' in a URL query reads as a space: write the offset's '+' as %2B, or give the time in UTC with Z";
+            }
             return false;
         }
 
