@@ -62,15 +62,42 @@ internal static class RecentActions
         return action;
     }
 
-    /// <summary>The URL without query string or fragment, which may carry tokens or personal data.</summary>
-    private static string? PathOf(string? url)
+    /// <summary>
+    /// The URL without what may carry tokens or personal data: the query string and fragment (also percent-encoded, %3F
+    /// and %23), path parameters (";jsessionid=..."), and the user name and password before the host (probe58).
+    /// </summary>
+    internal static string? PathOf(string? url)
     {
         if (string.IsNullOrEmpty(url))
         {
             return null;
         }
 
-        var end = url.IndexOfAny(['?', '#']);
-        return end >= 0 ? url[..end] : url;
+        var end = url.IndexOfAny(['?', '#', ';']);
+        var path = end >= 0 ? url[..end] : url;
+        foreach (var encoded in (ReadOnlySpan<string>)["%3F", "%23", "%3B"])
+        {
+            var at = path.IndexOf(encoded, StringComparison.OrdinalIgnoreCase);
+            if (at >= 0)
+            {
+                path = path[..at];
+            }
+        }
+
+        // scheme://user:password@host/...: the authority ends at the first '/' after "//"; credentials end at its last '@'.
+        var authorityStart = path.IndexOf("//", StringComparison.Ordinal);
+        if (authorityStart >= 0)
+        {
+            authorityStart += 2;
+            var authorityEnd = path.IndexOf('/', authorityStart);
+            var authority = authorityEnd >= 0 ? path[authorityStart..authorityEnd] : path[authorityStart..];
+            var at = authority.LastIndexOf('@');
+            if (at >= 0)
+            {
+                path = path[..authorityStart] + path[(authorityStart + at + 1)..];
+            }
+        }
+
+        return path.Length == 0 ? null : path;
     }
 }

@@ -17,6 +17,20 @@ public class RecentActionsTests
         Assert.Equal(["e2", "e3", "e4"], user.Profile.Behavior.RecentActions.Select(a => a.EventId));
     }
 
+    [Theory]
+    [InlineData("https://user:secret@shop.example/b", "https://shop.example/b")]
+    [InlineData("https://a@b:pw@shop.example/b?x=1", "https://shop.example/b")]
+    [InlineData("https://shop.example/cart;jsessionid=ABC123", "https://shop.example/cart")]
+    [InlineData("https://shop.example/p%3Ftoken=abc", "https://shop.example/p")]
+    [InlineData("https://shop.example/p%23frag", "https://shop.example/p")]
+    [InlineData("https://shop.example/u/me@example.com/orders", "https://shop.example/u/me@example.com/orders")]
+    [InlineData("/p/42?q=1", "/p/42")]
+    public void A_pages_url_keeps_no_credentials_session_ids_or_encoded_queries(string url, string kept)
+    {
+        // probe58: credentials before the host, ";jsessionid=" and an encoded query were kept in recent actions.
+        Assert.Equal(kept, RecentActions.PathOf(url));
+    }
+
     [Fact]
     public void Recent_actions_carry_product_category_and_a_short_detail_without_url_queries()
     {
