@@ -176,4 +176,27 @@ public class ProfileReadTests(EphemeralSiloFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, document.StatusCode);
         Assert.Contains("asOf", await document.Content.ReadAsStringAsync());
     }
+
+    [Theory]
+    [InlineData("GET", "document?asof=2011-01-01T00:00:00Z", null, "'asof' is not 'asOf'")]
+    [InlineData("GET", "document?foo=1", null, "foo: is not a query parameter of this request")]
+    [InlineData("GET", "export?asOf=2011-01-01T00:00:00Z", null, "this request takes no query parameters")]
+    [InlineData("POST", "batchGet", """{"userIds": ["USER"], "asof": "2011-01-01T00:00:00Z"}""", "asof")]
+    public async Task A_misspelt_or_unknown_parameter_is_refused_rather_than_answered_as_of_now(string method, string route, string? body, string expected)
+    {
+        // probe58: batchGet's "asof", the document route's ?asof= and ?foo=1, and export's ?asOf= answered 200 as of now.
+        var user = NewUser();
+        await IngestAndWaitAsync(user, PageView(user, "v1", DaysAgo(1)));
+        var path = route == "batchGet" ? "/v1/tenants/shop/profiles:batchGet" : $"/v1/tenants/shop/users/{user}/{route}";
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.Replace("USER", user, StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json");
+        }
+
+        using var answer = await Silo.Http.SendAsync(request);
+        var text = await answer.Content.ReadAsStringAsync();
+        Assert.True(answer.StatusCode == HttpStatusCode.BadRequest, $"{answer.StatusCode}: {text}");
+        Assert.Contains(expected, text);
+    }
 }

@@ -62,6 +62,11 @@ public static class PrivacyApi
             return TypedResults.BadRequest(new ErrorBody(error!.ToString()));
         }
 
+        if (RestJsonGuard.UnexpectedQueryParameter(http) is { } unexpected)
+        {
+            return TypedResults.BadRequest(new ErrorBody(unexpected.ToString()));
+        }
+
         var key = new ProfileKey(tenant, userId).ToString();
         var view = await grains.GetGrain<IUserProfileGrain>(key).GetViewAsync();
         var anonymous = view?.AnonymousIds.ToArray() ?? [];

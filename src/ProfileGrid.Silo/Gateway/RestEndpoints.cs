@@ -41,6 +41,11 @@ public static class RestEndpoints
             return TypedResults.BadRequest(new ErrorBody(error!.ToString()));
         }
 
+        if (RestJsonGuard.UnexpectedQueryParameter(http, "asOf") is { } unexpected)
+        {
+            return TypedResults.BadRequest(new ErrorBody(unexpected.ToString()));
+        }
+
         if (!AsOfParameter.TryParse(asOf, clock.GetUtcNow(), out var at, out var reason))
         {
             return TypedResults.BadRequest(new ErrorBody($"asOf: {reason}"));

@@ -37,6 +37,9 @@ public sealed class RestJsonGuard(RequestDelegate next)
         "profilegrid.v1.RecommendationService.TrainRecommender",
         "profilegrid.v1.RecommendationService.EvaluateRecommender",
 
+        // A misspelt "asof" would answer as of now (probe58).
+        "profilegrid.v1.ProfileGateway.GetProfiles",
+
         // A misspelt "demographcs" or "valeu" would answer 200 and change nothing (or, for a preference, remove it).
         "profilegrid.v1.ProfileGateway.UpsertAttributes",
         "profilegrid.v1.ProfileGateway.SetPreferences",
@@ -413,6 +416,27 @@ public sealed class RestJsonGuard(RequestDelegate next)
         var near = accepted.FirstOrDefault(f => string.Equals(f.JsonName, name, StringComparison.OrdinalIgnoreCase) || string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
         var hint = near is null ? "" : $" ('{Truncate(name)}' is not '{(string.Equals(near.JsonName, name, StringComparison.OrdinalIgnoreCase) ? near.JsonName : near.Name)}')";
         return new FieldError(Truncate(name), $"is not a query parameter of this request; names are case-sensitive{hint}; {list}");
+    }
+
+    /// <summary>
+    /// For the routes that are not transcoded: the first query parameter that is not one of <paramref name="accepted"/>
+    /// (compared exactly: ASP.NET Core binds "asof" to asOf, which the transcoded routes refuse), as a refusal; null when
+    /// every one is accepted.
+    /// </summary>
+    public static FieldError? UnexpectedQueryParameter(HttpContext http, params string[] accepted)
+    {
+        foreach (var name in http.Request.Query.Keys)
+        {
+            if (Array.IndexOf(accepted, name) < 0)
+            {
+                var near = accepted.FirstOrDefault(a => string.Equals(a, name, StringComparison.OrdinalIgnoreCase));
+                var hint = near is null ? "" : $" ('{Truncate(name)}' is not '{near}')";
+                var list = accepted.Length == 0 ? "this request takes no query parameters" : "the query parameters are " + string.Join(", ", accepted);
+                return new FieldError(Truncate(name), $"is not a query parameter of this request; names are case-sensitive{hint}; {list}");
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Events of this REST request refused before transcoding (by index), or null.</summary>
