@@ -85,6 +85,24 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Equal(7, Plan(mapping, rows, "kept.csv").Events.Count);
     }
 
+    /// <summary>probe57: a 308-character stock code made the grid refuse its whole invoice, three valid lines with it.</summary>
+    [Fact]
+    public void A_product_code_longer_than_the_grid_takes_is_rejected_alone_not_with_its_order()
+    {
+        var header = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n";
+        var rows = header
+            + "500001,85123A,HOLDER,2,12/1/2009 07:45,2.55,13085,United Kingdom\n"
+            + $"500001,{new string('X', 308)},LONG,1,12/1/2009 07:45,1.00,13085,United Kingdom\n"
+            + "500001,22752,LANTERN,1,12/1/2009 07:45,7.65,13085,United Kingdom\n";
+
+        var plan = Plan(Example("online-retail-ii.json"), rows, "long.csv");
+
+        var reject = Assert.Single(plan.Rejects);
+        Assert.Equal(("long_product", 3L), (reject.Code, reject.Line));
+        var order = Assert.Single(plan.Events);
+        Assert.Equal(2, order.Event.Purchase.Lines.Count);
+    }
+
     /// <summary>
     /// A RetailRocket-shaped clickstream (epoch milliseconds, no price column). The outside probe's import exited 0 with no
     /// warning: its transactions were rejected as "no price" under a column that does not exist, and its cart adds were

@@ -401,6 +401,20 @@ public sealed class BulkImportTests(EphemeralSiloFixture fixture) : IDisposable
         Assert.Equal(4, File.ReadAllLines(file + ".rejects.csv").Length);
     }
 
+    /// <summary>probe57: a tenant the grid refuses (257 characters) was sent row by row, each row then a "grid" reject.</summary>
+    [Fact]
+    public void A_tenant_the_grid_refuses_is_refused_once_before_anything_is_sent()
+    {
+        var file = Path.Combine(_folder.FullName, "one.jsonl");
+        File.WriteAllLines(file, ["""{"user":"u-1","type":"view","ts":1291191999,"product":"sku-1"}"""]);
+
+        var (exit, output) = Run(ImportArgs(new string('t', 257), file, Path.Combine(Examples, "clickstream.json")));
+
+        Assert.True(exit == 2, output);
+        Assert.Contains("--tenant: the grid refuses it: tenant:", output);
+        Assert.Contains("Nothing was sent", output);
+    }
+
     [Fact]
     public async Task An_imported_order_reported_again_by_the_live_api_counts_once_and_its_product_is_the_same_item()
     {

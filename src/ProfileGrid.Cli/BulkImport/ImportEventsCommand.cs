@@ -154,6 +154,13 @@ internal static class ImportEventsCommand
             using (var connection = KeysCommand.Connect(address!, KeysCommand.ResolveKey(parse.GetValue(key), parse.GetValue(keyFile)), maxSendMessageSize: 16 << 20))
             {
                 var client = new ProfileGateway.ProfileGatewayClient(connection.Calls);
+                if (await TenantRefusalAsync(client, tenantName, cancellationToken) is { } refusal)
+                {
+                    // Refused once, up front, rather than as every row's "grid" reject (probe57).
+                    console.MarkupLineInterpolated($"[red]error:[/] --tenant: the grid refuses it: {refusal}. Nothing was sent.");
+                    return BadInput;
+                }
+
                 try
                 {
                     await console.Progress()
@@ -286,6 +293,28 @@ internal static class ImportEventsCommand
     /// Sends the planned events from the resume point in batches, several in flight, and advances the progress file over
     /// the unbroken prefix of acknowledged batches (a batch acknowledged out of order waits for those before it).
     /// </summary>
+    /// <summary>
+    /// The grid's reason for refusing <paramref name="tenant"/> (too long, empty, a dot segment...), asked with a read of a
+    /// user nobody has; null when the tenant is accepted, or the read says nothing about it (a key without read scope).
+    /// </summary>
+    private static async Task<string?> TenantRefusalAsync(ProfileGateway.ProfileGatewayClient client, string tenant, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "profilegrid-import-tenant-check" }, cancellationToken: cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument && ex.Status.Detail.StartsWith("tenant:", StringComparison.Ordinal))
+        {
+            return ex.Status.Detail;
+        }
+        catch (RpcException)
+        {
+            // Not found (the usual answer), or a key that may only ingest: the sending says what is wrong, if anything.
+        }
+
+        return null;
+    }
+
     private sealed class Sender(ImportPlan plan, string tenant, string statePath, string fingerprint, string mappingHash, ImportState? resume, int batchSize, int parallel)
     {
         private readonly object _gate = new();

@@ -59,6 +59,9 @@ public sealed class ImportPlanner
     /// <summary>The grid's limit on the lines of one purchase (GatewayOptions.MaxPurchaseLines); larger orders are split.</summary>
     public int MaxLinesPerOrder { get; init; } = 200;
 
+    /// <summary>The longest id the grid takes by default (its ProfileGrid:Gateway:MaxStringLength).</summary>
+    public const int MaxIdLength = 256;
+
     /// <summary>The most parts the grid takes for one order (its PurchaseInfo.MaxParts; a test holds the two equal).</summary>
     public const int MaxOrderParts = 250;
 
@@ -497,6 +500,13 @@ public sealed class ImportPlanner
         if (product.Length == 0)
         {
             Reject(line, ColumnOf(Slot.Product), "no product code", "missing_product");
+            return;
+        }
+
+        if (product.Length > MaxIdLength)
+        {
+            // Rejected alone here: in the grid it would refuse the whole order it is a line of (probe57).
+            Reject(line, ColumnOf(Slot.Product), $"is {product.Length} characters long; the grid takes ids of up to {MaxIdLength}", "long_product");
             return;
         }
 
