@@ -32,8 +32,9 @@ public static class DirectWrites
                 "country" => new() { Country = d.Country },
                 "language" => new() { Language = d.Language },
                 "city" => new() { City = d.City },
-                _ when field.StartsWith("traits.", StringComparison.Ordinal) && d.Traits.TryGetValue(field[7..], out var value) =>
-                    new() { Traits = new Dictionary<string, string> { [field[7..]] = value } },
+                // A trait's time without a value is its removal (an empty value), laid over as such.
+                _ when field.StartsWith("traits.", StringComparison.Ordinal) =>
+                    new() { Traits = new Dictionary<string, string> { [field[7..]] = d.Traits.GetValueOrDefault(field[7..], "") } },
                 _ => null,
             };
             if (update is not null)
@@ -50,8 +51,8 @@ public static class DirectWrites
                 "emailOptIn" => new() { EmailOptIn = p.EmailOptIn },
                 "smsOptIn" => new() { SmsOptIn = p.SmsOptIn },
                 "personalizationOptIn" => new() { PersonalizationOptIn = p.PersonalizationOptIn },
-                _ when field.StartsWith("values.", StringComparison.Ordinal) && p.Values.TryGetValue(field[7..], out var value) =>
-                    new() { Key = field[7..], Value = value },
+                _ when field.StartsWith("values.", StringComparison.Ordinal) =>
+                    new() { Key = field[7..], Value = p.Values.GetValueOrDefault(field[7..]) },
                 _ => null,
             };
             if (update is not null)

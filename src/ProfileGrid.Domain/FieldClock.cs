@@ -30,6 +30,26 @@ internal static class FieldClock
     /// <summary>The fixed order of consent flags at a tie: a refusal (false) comes last, so it stands.</summary>
     public static int Order(bool value, bool? current) => current is null ? 1 : current.Value.CompareTo(value);
 
+    /// <summary>
+    /// Records the removal of a keyed <paramref name="field"/> at <paramref name="removedAt"/>: its time stays, with no value,
+    /// so that a value dated before the removal and arriving after it does not bring the field back, and a rebuild lays
+    /// the removal over again (probe58 review). Of such marks for <paramref name="prefix"/> fields, at most
+    /// <paramref name="keep"/> are kept, the oldest forgotten first, so that keys added and removed forever do not grow
+    /// the state.
+    /// </summary>
+    public static void Remove(Dictionary<string, DateTimeOffset> clock, string field, DateTimeOffset removedAt, Func<string, bool> hasValue, string prefix, int keep)
+    {
+        clock[SharedText.Of(field)!] = removedAt;
+        var removals = clock.Where(pair => pair.Key.StartsWith(prefix, StringComparison.Ordinal) && !hasValue(pair.Key[prefix.Length..])).ToList();
+        if (removals.Count > keep)
+        {
+            foreach (var (oldest, _) in removals.OrderBy(pair => pair.Value).ThenBy(pair => pair.Key, StringComparer.Ordinal).Take(removals.Count - keep))
+            {
+                clock.Remove(oldest);
+            }
+        }
+    }
+
     /// <summary>True when no value of <paramref name="field"/> as new as <paramref name="observedAt"/> is known (records nothing).</summary>
     public static bool IsLater(Dictionary<string, DateTimeOffset> clock, string field, DateTimeOffset observedAt) =>
         !clock.TryGetValue(field, out var current) || observedAt > current;

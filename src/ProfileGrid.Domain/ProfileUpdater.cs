@@ -932,11 +932,10 @@ public static class ProfileUpdater
             {
                 // An empty value removes the trait, as an empty preference value does (a profile shows no "" stand-ins);
                 // strictly later only, so a value set at the same instant stands whichever arrives first.
-                if (demographics.Traits.ContainsKey(key) && FieldClock.IsLater(clock, "traits." + key, observedAt))
+                if (FieldClock.IsLater(clock, "traits." + key, observedAt))
                 {
-                    demographics.Traits.Remove(key);
-                    clock.Remove("traits." + key);
-                    changed = true;
+                    changed |= demographics.Traits.Remove(key);
+                    FieldClock.Remove(clock, "traits." + key, observedAt, demographics.Traits.ContainsKey, "traits.", options.MaxTraits);
                 }
 
                 continue;
@@ -973,11 +972,10 @@ public static class ProfileUpdater
             if (update.Value is null)
             {
                 // Strictly later: a value set at the same instant stands, whichever arrived first.
-                if (preferences.Values.ContainsKey(update.Key) && FieldClock.IsLater(clock, field, observedAt))
+                if (FieldClock.IsLater(clock, field, observedAt))
                 {
-                    preferences.Values.Remove(update.Key);
-                    clock.Remove(field);
-                    changed = true;
+                    changed |= preferences.Values.Remove(update.Key);
+                    FieldClock.Remove(clock, field, observedAt, preferences.Values.ContainsKey, "values.", options.MaxPreferences);
                 }
             }
             else if ((preferences.Values.ContainsKey(update.Key) || preferences.Values.Count < options.MaxPreferences)

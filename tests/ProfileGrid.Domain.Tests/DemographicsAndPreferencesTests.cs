@@ -89,6 +89,54 @@ public class DemographicsAndPreferencesTests
     }
 
     [Fact]
+    public void A_removal_stands_against_an_older_value_arriving_later_and_is_laid_over_a_rebuild()
+    {
+        // review59: the removal dropped the field's time, so a value dated before it and arriving after it came back, and
+        // a rebuild from events (an unmerge, a backfill) brought an event's trait back over the direct removal.
+        var user = new ProfileUnderTest();
+        var set = Identify(Now.AddHours(-2), new DemographicsUpdate { Traits = new Dictionary<string, string> { ["tier"] = "gold" } });
+        var pref = Preference(Now.AddHours(-2), new PreferenceUpdate { Key = "newsletter", Value = "weekly" });
+        user.Apply(set, pref);
+        var direct = new UserProfile();
+        foreach (var target in new[] { user.Profile, direct })
+        {
+            ProfileUpdater.ApplyAttributes(target, new DemographicsUpdate { Traits = new Dictionary<string, string> { ["tier"] = "" } }, Now.AddHours(-1), user.Options);
+            ProfileUpdater.ApplyPreferences(target, new PreferenceUpdate { Key = "newsletter", Value = null }, Now.AddHours(-1), user.Options);
+        }
+
+        user.Apply(
+            Identify(Now.AddHours(-3), new DemographicsUpdate { Traits = new Dictionary<string, string> { ["tier"] = "silver" } }),
+            Preference(Now.AddHours(-3), new PreferenceUpdate { Key = "newsletter", Value = "daily" }));
+        Assert.Empty(user.Profile.Demographics.Traits);
+        Assert.Empty(user.Profile.Preferences.Values);
+
+        var rebuilt = new ProfileUnderTest();
+        rebuilt.Apply(set, pref);
+        DirectWrites.Overlay(rebuilt.Profile, direct, rebuilt.Options);
+        Assert.Empty(rebuilt.Profile.Demographics.Traits);
+        Assert.Empty(rebuilt.Profile.Preferences.Values);
+
+        // A later value still sets it again.
+        user.Apply(Identify(Now, new DemographicsUpdate { Traits = new Dictionary<string, string> { ["tier"] = "bronze" } }));
+        Assert.Equal("bronze", user.Profile.Demographics.Traits["tier"]);
+    }
+
+    [Fact]
+    public void Keys_added_and_removed_forever_keep_a_bounded_number_of_removal_marks()
+    {
+        var user = new ProfileUnderTest();
+        for (var i = 0; i < 500; i++)
+        {
+            ProfileUpdater.ApplyPreferences(user.Profile, new PreferenceUpdate { Key = $"k{i}", Value = "v" }, Now.AddMinutes(i), user.Options);
+            ProfileUpdater.ApplyPreferences(user.Profile, new PreferenceUpdate { Key = $"k{i}", Value = null }, Now.AddMinutes(i).AddSeconds(1), user.Options);
+        }
+
+        Assert.Empty(user.Profile.Preferences.Values);
+        Assert.Equal(user.Options.MaxPreferences, user.Profile.Preferences.FieldUpdatedAt.Count);
+        Assert.Contains("values.k499", user.Profile.Preferences.FieldUpdatedAt.Keys);
+    }
+
+    [Fact]
     public void An_older_identify_arriving_late_does_not_overwrite_newer_values()
     {
         var user = new ProfileUnderTest();
