@@ -40,6 +40,12 @@ public sealed class UserProfileGrainState
 
     /// <summary>Set for profiles created since direct writes are kept apart: a null <see cref="Direct"/> then means none.</summary>
     [Id(5)] public bool DirectKept { get; set; }
+
+    /// <summary>
+    /// Direct writes made to the ids of profiles merged into this one, per member: laid over a rebuild only while that
+    /// member is still merged, so an unmerge takes them out of this profile (the member keeps its own copy).
+    /// </summary>
+    [Id(6)] public Dictionary<string, UserProfile>? MemberDirect { get; set; }
 }
 
 /// <summary>What a profile activation holds in memory now: for diagnostics and the memory benchmark, not a contract of the gateway.</summary>
@@ -635,60 +641,130 @@ public sealed partial class UserProfileGrain(
         await PersistAsync();
     }
 
-    async Task<ProfileView> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update)
+    Task<ProfileView> IUserProfileGrain.UpsertAttributesAsync(DemographicsUpdate update) => DirectWriteAsync(update, null);
+
+    Task<ProfileView> IUserProfileGrain.SetPreferencesAsync(PreferenceUpdate update) => DirectWriteAsync(null, update);
+
+    async Task<ProfileView> IProfileMergeGrain.ApplyMemberWriteAsync(string fromUserId, DemographicsUpdate? attributes, PreferenceUpdate? preferences)
     {
         await UntilReconciledAsync();
-        var now = clock.GetUtcNow();
-        var before = StatsMark();
-        var at = DirectWriteTime(now, EnsureIdentity().Demographics.FieldUpdatedAt);
-        var newTraits = update.Traits?.Count(pair => pair.Value.Length > 0 && !Profile.Demographics.Traits.ContainsKey(pair.Key)) ?? 0;
-        if (newTraits > 0 && Profile.Demographics.Traits.Count + newTraits > _options.MaxTraits)
+        var members = State.MemberDirect ??= new Dictionary<string, UserProfile>(StringComparer.Ordinal);
+        if (!members.TryGetValue(fromUserId, out var layer))
         {
-            // Refused whole, before anything is applied: an answer of 200 with the trait left out read as stored (probe58).
-            throw new ProfileLimitException(
-                $"traits: the profile holds {Profile.Demographics.Traits.Count} traits and this write adds {newTraits}; the limit is {_options.MaxTraits} (remove one by sending it with an empty value)");
+            layer = new UserProfile();
         }
 
-        ProfileUpdater.ApplyAttributes(Profile, update, at, _options);
-        ProfileUpdater.ApplyAttributes(DirectWrites(), update, at, _options);
-        StatsChanged(before);
-        StateChanged();
+        ApplyDirectWrite(attributes, preferences, layer, checkBounds: true);
+        members[fromUserId] = layer;
         await PersistAsync();
-        return State.MergedInto is { } canonical ? await PersonOf(canonical).UpsertAttributesAsync(update) : View(now, now);
-    }
-
-    async Task<ProfileView> IUserProfileGrain.SetPreferencesAsync(PreferenceUpdate update)
-    {
-        await UntilReconciledAsync();
         var now = clock.GetUtcNow();
-        var before = StatsMark();
-        var at = DirectWriteTime(now, EnsureIdentity().Preferences.FieldUpdatedAt);
-        if (update is { Key: { Length: > 0 } key, Value: { } } && !Profile.Preferences.Values.ContainsKey(key)
-            && Profile.Preferences.Values.Count >= _options.MaxPreferences)
-        {
-            throw new ProfileLimitException(
-                $"preference.key: the profile holds {Profile.Preferences.Values.Count} preference values, the limit; remove one (send its key with an empty value) before adding '{key}'");
-        }
-
-        ProfileUpdater.ApplyPreferences(Profile, update, at, _options);
-        ProfileUpdater.ApplyPreferences(DirectWrites(), update, at, _options);
-        StatsChanged(before);
-        StateChanged();
-        await PersistAsync();
-        return State.MergedInto is { } canonical ? await PersonOf(canonical).SetPreferencesAsync(update) : View(now, now);
+        return View(now, now);
     }
 
     /// <summary>
-    /// The time a direct write is applied at: now, or just after a value dated ahead of the grid's clock by no more than
-    /// the skew the gateway accepts (a sender's clock running fast), which would otherwise outrank a change made now: a
-    /// preference centre's opt-out answered 200 and was discarded (probe58).
+    /// A direct write (UpsertAttributes, SetPreferences). To a merged id it is the person's (a consent change made on a
+    /// device, a CRM duplicate's new address): the person applies it first, checking its own bounds, and keeps it as this
+    /// member's, so that an unmerge takes it back out there; this profile keeps it too, so that an unmerge finds it here
+    /// (probe58: it stayed here, where no read looks). The answer is the person's profile, as a read of this id is.
     /// </summary>
-    private static DateTimeOffset DirectWriteTime(DateTimeOffset now, Dictionary<string, DateTimeOffset> fieldTimes)
+    private async Task<ProfileView> DirectWriteAsync(DemographicsUpdate? attributes, PreferenceUpdate? preferences)
+    {
+        await UntilReconciledAsync();
+        if (State.MergedInto is { } canonical)
+        {
+            var person = await MergeSide(canonical).ApplyMemberWriteAsync(OwnUserId(), attributes, preferences);
+            ApplyDirectWrite(attributes, preferences, DirectWrites(), checkBounds: false);
+            await PersistAsync();
+            return person;
+        }
+
+        ApplyDirectWrite(attributes, preferences, DirectWrites(), checkBounds: true);
+        await PersistAsync();
+        var now = clock.GetUtcNow();
+        return View(now, now);
+    }
+
+    private string OwnUserId() => Profile.UserId.Length > 0 ? Profile.UserId : ProfileKey.Parse(this.GetPrimaryKeyString()).UserId;
+
+    /// <summary>
+    /// Applies a direct write to the profile and to <paramref name="layer"/>, where it is kept apart from events. Past the
+    /// profile's bounds it is refused whole, before anything is applied (<see cref="ProfileLimitException"/>): an answer
+    /// of 200 with the trait or value left out read as stored (probe58).
+    /// </summary>
+    private void ApplyDirectWrite(DemographicsUpdate? attributes, PreferenceUpdate? preferences, UserProfile layer, bool checkBounds)
+    {
+        var profile = EnsureIdentity();
+        if (checkBounds)
+        {
+            var newTraits = attributes?.Traits?.Count(pair => pair.Value.Length > 0 && !profile.Demographics.Traits.ContainsKey(pair.Key)) ?? 0;
+            if (newTraits > 0 && profile.Demographics.Traits.Count + newTraits > _options.MaxTraits)
+            {
+                throw new ProfileLimitException(
+                    $"traits: the profile holds {profile.Demographics.Traits.Count} traits and this write adds {newTraits}; the limit is {_options.MaxTraits} " +
+                    "(remove one by sending it with an empty value); nothing of this write was applied");
+            }
+
+            if (preferences is { Key: { Length: > 0 } key, Value: { } } && !profile.Preferences.Values.ContainsKey(key)
+                && profile.Preferences.Values.Count >= _options.MaxPreferences)
+            {
+                throw new ProfileLimitException(
+                    $"preference.key: the profile holds {profile.Preferences.Values.Count} preference values, the limit; remove one (send its key with an empty value) " +
+                    $"before adding '{key}'; nothing of this write was applied (send consent flags on their own)");
+            }
+        }
+
+        var now = clock.GetUtcNow();
+        var before = StatsMark();
+        if (attributes is not null)
+        {
+            var at = DirectWriteTime(now, profile.Demographics.FieldUpdatedAt, FieldsOf(attributes));
+            ProfileUpdater.ApplyAttributes(profile, attributes, at, _options);
+            ProfileUpdater.ApplyAttributes(layer, attributes, at, _options);
+        }
+
+        if (preferences is not null)
+        {
+            var at = DirectWriteTime(now, profile.Preferences.FieldUpdatedAt, FieldsOf(preferences));
+            ProfileUpdater.ApplyPreferences(profile, preferences, at, _options);
+            ProfileUpdater.ApplyPreferences(layer, preferences, at, _options);
+        }
+
+        StatsChanged(before);
+        StateChanged();
+    }
+
+    private static IEnumerable<string> FieldsOf(DemographicsUpdate update)
+    {
+        if (update.BirthYear is not null) yield return "birthYear";
+        if (update.Gender is not null) yield return "gender";
+        if (update.Country is not null) yield return "country";
+        if (update.Language is not null) yield return "language";
+        if (update.City is not null) yield return "city";
+        foreach (var key in update.Traits?.Keys ?? Enumerable.Empty<string>())
+        {
+            yield return "traits." + key;
+        }
+    }
+
+    private static IEnumerable<string> FieldsOf(PreferenceUpdate update)
+    {
+        if (!string.IsNullOrEmpty(update.Key)) yield return "values." + update.Key;
+        if (update.EmailOptIn is not null) yield return "emailOptIn";
+        if (update.SmsOptIn is not null) yield return "smsOptIn";
+        if (update.PersonalizationOptIn is not null) yield return "personalizationOptIn";
+    }
+
+    /// <summary>
+    /// The time a direct write is applied at: now, or just after a value of a field it writes dated ahead of the grid's
+    /// clock by no more than the skew the gateway accepts (a sender's clock running fast), which would otherwise outrank
+    /// a change made now: a preference centre's opt-out answered 200 and was discarded (probe58).
+    /// </summary>
+    private static DateTimeOffset DirectWriteTime(DateTimeOffset now, Dictionary<string, DateTimeOffset> fieldTimes, IEnumerable<string> fields)
     {
         var at = now;
-        foreach (var time in fieldTimes.Values)
+        foreach (var field in fields)
         {
-            if (time >= at && time - now <= ProfileView.ClockAheadTolerance)
+            if (fieldTimes.TryGetValue(field, out var time) && time >= at && time - now <= ProfileView.ClockAheadTolerance)
             {
                 at = time.AddTicks(1);
             }
@@ -696,14 +772,6 @@ public sealed partial class UserProfileGrain(
 
         return at;
     }
-
-    /// <summary>
-    /// The profile this one is merged into. A direct write to a merged id is the person's (a consent change made on a
-    /// device, a CRM duplicate's new address): kept here too, so that an unmerge finds it, and passed on to the person,
-    /// whose profile answers as events to this id do (probe58: it stayed here, where no read looks).
-    /// </summary>
-    private IUserProfileGrain PersonOf(string canonical) =>
-        GrainFactory.GetGrain<IUserProfileGrain>(new ProfileKey(Profile.Tenant.Length > 0 ? Profile.Tenant : ProfileKey.Parse(this.GetPrimaryKeyString()).Tenant, canonical).ToString());
 
     /// <summary>
     /// The view as of <paramref name="asOf"/>, from the cache when it holds the state as it is and the same UTC day; a
@@ -2024,6 +2092,22 @@ public sealed partial class UserProfileGrain(
         await ReplaceFromEventsAsync(events, logEnd, () =>
         {
             State.Absorbed = memberEnds.Count == 0 ? null : new Dictionary<string, long>(memberEnds, StringComparer.Ordinal);
+            if (State.MemberDirect is { } memberWrites)
+            {
+                // Writes made to a member's id while it was merged stay only while it still is.
+                foreach (var gone in memberWrites.Keys.Where(member => !memberEnds.ContainsKey(member)).ToList())
+                {
+                    memberWrites.Remove(gone);
+                }
+
+                foreach (var layer in memberWrites.Values)
+                {
+                    Domain.DirectWrites.Overlay(Profile, layer, _options);
+                }
+
+                State.MemberDirect = memberWrites.Count == 0 ? null : memberWrites;
+            }
+
             _itemsChanged = true;
         });
         return true;

@@ -290,4 +290,11 @@ public interface IProfileMergeGrain : IGrainWithStringKey
     /// records than were read, of its own partition or forwarded: read again.
     /// </summary>
     Task<bool> RebuildWithMembersAsync(Events.EventBatch events, long logEnd, Dictionary<string, long> memberEnds);
+
+    /// <summary>
+    /// A direct write (attributes, preferences) made to the id of <paramref name="fromUserId"/>, merged into this profile:
+    /// applied here and kept as that member's, so that a rebuild without the member (an unmerge) leaves it out. Past this
+    /// profile's bounds it is refused whole (ProfileLimitException). Answers this profile's view.
+    /// </summary>
+    Task<Profiles.ProfileView> ApplyMemberWriteAsync(string fromUserId, Events.DemographicsUpdate? attributes, Events.PreferenceUpdate? preferences);
 }

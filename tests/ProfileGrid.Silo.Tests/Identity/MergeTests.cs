@@ -132,6 +132,50 @@ public class MergeTests(IdentitySiloFixture fixture)
     }
 
     /// <summary>
+    /// review59: a write through a merged id stayed with the person after an operator's unmerge said these are two people;
+    /// and the merged id's own bounds, not the person's, decided whether it was taken.
+    /// </summary>
+    [Fact]
+    public async Task A_write_through_a_merged_id_leaves_the_person_at_the_unmerge_and_meets_the_persons_bounds()
+    {
+        var tenant = NewId("idwu-");
+        var (user, visitor) = (NewId("u-"), NewId("v-"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        await IngestAsync(Silo, tenant, [Event("view", "product_view", null, visitor, now.AddMinutes(-1))]);
+        await WaitForAsync(Silo, tenant, "anon:" + visitor, 1);
+        await IngestAsync(Silo, tenant, [Event("login", "page_view", user, visitor, now)]);
+        var merge = Assert.Single(Merges(await MergedIdentityAsync(Silo, tenant, user)));
+
+        // The person has room for one more trait; the write through the visitor's id takes it.
+        var full = new UpsertAttributesRequest { Tenant = tenant, UserId = user };
+        full.Traits.Add(Enumerable.Range(0, 30).ToDictionary(i => $"a{i}", _ => "v"));
+        await Silo.Client.UpsertAttributesAsync(full);
+        full.Traits.Clear();
+        full.Traits.Add(Enumerable.Range(30, 19).ToDictionary(i => $"a{i}", _ => "v"));
+        await Silo.Client.UpsertAttributesAsync(full);
+        var written = await Silo.Client.UpsertAttributesAsync(new UpsertAttributesRequest
+        {
+            Tenant = tenant, UserId = "anon:" + visitor, Demographics = new Demographics { City = "Lyon" }, Traits = { ["shared-device"] = "yes" },
+        });
+        Assert.Equal((user, "Lyon", 50), (written.Profile.UserId, written.Profile.Demographics.City, written.Profile.Demographics.Traits.Count));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => Silo.Client.UpsertAttributesAsync(new UpsertAttributesRequest
+        {
+            Tenant = tenant, UserId = "anon:" + visitor, Traits = { ["one-too-many"] = "yes" },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+
+        await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);
+
+        var person = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = user });
+        Assert.False(person.Demographics.HasCity, "the visitor's city left the person with the unmerge");
+        Assert.DoesNotContain("shared-device", person.Demographics.Traits.Keys);
+        Assert.Equal(49, person.Demographics.Traits.Count);
+        var alone = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "anon:" + visitor });
+        Assert.Equal(("anon:" + visitor, "Lyon", "yes"), (alone.UserId, alone.Demographics.City, alone.Demographics.Traits["shared-device"]));
+        Assert.DoesNotContain("one-too-many", alone.Demographics.Traits.Keys);
+    }
+
+    /// <summary>
     /// probe52: a merged visitor's segment routes said "no segmentation model yet, or no behavioral events", a visitor a
     /// login only linked read as the person without the person's segment, and its identity route said 404.
     /// </summary>
