@@ -152,9 +152,9 @@ public static class ProfileFeatures
         var decay = Decay.Factor(later ? at - asOf : asOf - at, options.EngagementHalfLife);
         if (!later && IndexOf(features, "days_since_last_seen") is var lastSeen and >= 0 && values[lastSeen] < -days)
         {
-            // Back only as far as the last event: the velocity of a user active after the instant is theirs at that event,
-            // as a profile read as of an earlier instant gives it. Undecayed further, one event today on a years-old history
-            // grew by 2^(years / half-life) and put its user in a segment of their own.
+            // Back only as far as the last event: the velocity of a user active after the instant is theirs at that event
+            // (a profile read as of that instant shows none: a vector needs a value). Undecayed further, one event today on
+            // a years-old history grew by 2^(years / half-life) and put its user in a segment of their own.
             decay = Decay.Factor(TimeSpan.FromDays(values[lastSeen]), options.EngagementHalfLife);
         }
 

@@ -57,6 +57,13 @@ public static class ProfileUpdater
             legacy.NewestTicks = (profile.UpdatedAt + TimeSpan.FromDays(1)).UtcTicks;
         }
 
+        if (profile.Behavior.BucketRevenueCurrency is null && profile.Behavior.DailyBuckets.Any(day => day.Revenue != 0m))
+        {
+            // A row stored before the buckets named their currency holds revenue converted to the reporting currency of
+            // the time: named now, with the next event's write, so that a later change of reporting currency reads it right.
+            profile.Behavior.BucketRevenueCurrency = SharedText.Of(options.ReportingCurrency);
+        }
+
         var oldestKeptDay = DailyBuckets.OldestKeptDay(NewestActivity(profile, events), now, options.LongestWindowDays());
         RememberOrdersOfOlderRows(profile);
         int applied = 0, duplicates = 0;

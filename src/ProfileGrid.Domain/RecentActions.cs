@@ -73,31 +73,36 @@ internal static class RecentActions
             return null;
         }
 
+        // Credentials first: "https://bob:se;cret@host/p" holds a ';' and a '?' can sit in a password too. The authority
+        // follows "scheme://" (or a leading "//"); it ends at the first '/', '?' or '#', and credentials at its last '@'.
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        var authorityStart = url.StartsWith("//", StringComparison.Ordinal) ? 2
+            : scheme > 0 && url.AsSpan(0, scheme).IndexOfAnyExcept(SchemeCharacters) < 0 ? scheme + 3
+            : -1;
+        if (authorityStart >= 0)
+        {
+            var authorityEnd = url.IndexOfAny(['/', '?', '#'], authorityStart);
+            var at = url.LastIndexOf('@', authorityEnd < 0 ? url.Length - 1 : authorityEnd - 1, (authorityEnd < 0 ? url.Length : authorityEnd) - authorityStart);
+            if (at >= 0)
+            {
+                url = url[..authorityStart] + url[(at + 1)..];
+            }
+        }
+
         var end = url.IndexOfAny(['?', '#', ';']);
         var path = end >= 0 ? url[..end] : url;
         foreach (var encoded in (ReadOnlySpan<string>)["%3F", "%23", "%3B"])
         {
-            var at = path.IndexOf(encoded, StringComparison.OrdinalIgnoreCase);
-            if (at >= 0)
+            var cut = path.IndexOf(encoded, StringComparison.OrdinalIgnoreCase);
+            if (cut >= 0)
             {
-                path = path[..at];
-            }
-        }
-
-        // scheme://user:password@host/...: the authority ends at the first '/' after "//"; credentials end at its last '@'.
-        var authorityStart = path.IndexOf("//", StringComparison.Ordinal);
-        if (authorityStart >= 0)
-        {
-            authorityStart += 2;
-            var authorityEnd = path.IndexOf('/', authorityStart);
-            var authority = authorityEnd >= 0 ? path[authorityStart..authorityEnd] : path[authorityStart..];
-            var at = authority.LastIndexOf('@');
-            if (at >= 0)
-            {
-                path = path[..authorityStart] + path[(authorityStart + at + 1)..];
+                path = path[..cut];
             }
         }
 
         return path.Length == 0 ? null : path;
     }
+
+    private static readonly System.Buffers.SearchValues<char> SchemeCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
 }

@@ -106,10 +106,15 @@ public class MonetaryTests
         (day.Revenue, user.Profile.Behavior.BucketRevenueCurrency) = (100m * 1.16m, null);
         Assert.Equal(116m, user.Window("30d").Revenue.Amount);
 
-        // Its next order names the currency those days are in, and is kept as paid beside them.
-        user.Apply(Purchase(Now.AddDays(-1), "EUR", 10m));
+        // Its next event of any kind names the currency those days are in; an order is kept as paid beside them.
+        user.Apply(PageView(Now.AddDays(-2)));
         Assert.Equal("USD", user.Profile.Behavior.BucketRevenueCurrency);
+        user.Apply(Purchase(Now.AddDays(-1), "EUR", 10m));
         Assert.Equal(116m + 11.6m, user.Window("30d").Revenue.Amount);
+
+        // Named, the old days follow a change of reporting currency as the new ones do.
+        user.Options = new ProfileOptions { ReportingCurrency = "EUR" };
+        Assert.Equal(RoundMoney((116m * user.Options.RateToReporting("USD")!.Value) + 10m), user.Window("30d").Revenue.Amount);
     }
 
     private static decimal RoundMoney(decimal amount) => Math.Round(amount, 2, MidpointRounding.ToEven);

@@ -25,6 +25,10 @@ public class RecentActionsTests
     [InlineData("https://shop.example/p%23frag", "https://shop.example/p")]
     [InlineData("https://shop.example/u/me@example.com/orders", "https://shop.example/u/me@example.com/orders")]
     [InlineData("/p/42?q=1", "/p/42")]
+    [InlineData("https://bob:se;cret@shop.example/p", "https://shop.example/p")]
+    [InlineData("https://alice;auth=x@h.example/p", "https://h.example/p")]
+    [InlineData("/a//b@c/d", "/a//b@c/d")]
+    [InlineData("//user@cdn.example/x", "//cdn.example/x")]
     public void A_pages_url_keeps_no_credentials_session_ids_or_encoded_queries(string url, string kept)
     {
         // probe58: credentials before the host, ";jsessionid=" and an encoded query were kept in recent actions.

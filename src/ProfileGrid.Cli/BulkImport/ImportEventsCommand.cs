@@ -290,10 +290,6 @@ internal static class ImportEventsCommand
     }
 
     /// <summary>
-    /// Sends the planned events from the resume point in batches, several in flight, and advances the progress file over
-    /// the unbroken prefix of acknowledged batches (a batch acknowledged out of order waits for those before it).
-    /// </summary>
-    /// <summary>
     /// The grid's reason for refusing <paramref name="tenant"/> (too long, empty, a dot segment...), asked with a read of a
     /// user nobody has; null when the tenant is accepted, or the read says nothing about it (a key without read scope).
     /// </summary>
@@ -315,6 +311,10 @@ internal static class ImportEventsCommand
         return null;
     }
 
+    /// <summary>
+    /// Sends the planned events from the resume point in batches, several in flight, and advances the progress file over
+    /// the unbroken prefix of acknowledged batches (a batch acknowledged out of order waits for those before it).
+    /// </summary>
     private sealed class Sender(ImportPlan plan, string tenant, string statePath, string fingerprint, string mappingHash, ImportState? resume, int batchSize, int parallel)
     {
         private readonly object _gate = new();

@@ -596,6 +596,12 @@ public sealed class ImportPlanner
         }
 
         var category = (v[(int)Slot.Category] ?? "").Trim() is { Length: > 0 } c ? c : _mapping.DefaultCategory;
+        if (category.Length > MaxIdLength)
+        {
+            Reject(line, ColumnOf(Slot.Category), $"is {category.Length} characters long; the grid takes categories of up to {MaxIdLength}", "long_category");
+            return;
+        }
+
         var country = Country(v[(int)Slot.Country]);
 
         if (money && _mapping.GroupOrders)
@@ -827,7 +833,6 @@ public sealed class ImportPlanner
         return new UInt128(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]));
     }
 
-    /// <summary>Trimmed, inner runs of white space made one space, and upper case when asked ("85123a " is 85123A).</summary>
     /// <summary>An id the mapping says means "none" (<see cref="ImportMapping.MissingUserValues"/>) is none.</summary>
     private string NoneIfMissing(string id) => _missingUserValues.Contains(id) ? "" : id;
 
@@ -847,6 +852,7 @@ public sealed class ImportPlanner
         return asPandasWrites ? whole.ToString() : id;
     }
 
+    /// <summary>Trimmed, inner runs of white space made one space, and upper case when asked ("85123a " is 85123A).</summary>
     private static string Code(string? value, bool upper)
     {
         if (string.IsNullOrWhiteSpace(value))

@@ -64,7 +64,7 @@ internal static class ProfileColumns
             new("first_purchase_at", ColumnType.Text, "Behavior: time of the first purchase.", p => p.Behavior is { HasFirstPurchaseAt: true } b ? b.FirstPurchaseAt : null),
             new("last_purchase_at", ColumnType.Text, "Behavior: time of the last purchase.", p => p.Behavior is { HasLastPurchaseAt: true } b ? b.LastPurchaseAt : null),
             new("recency_days", ColumnType.Real, "Behavior: days from the last purchase to as_of.", p => p.Behavior is { HasRecencyDays: true } b ? b.RecencyDays : null),
-            new("engagement_velocity", ColumnType.Real, "Behavior: decayed events per day.", p => p.Behavior?.EngagementVelocity ?? 0),
+            new("engagement_velocity", ColumnType.Real, "Behavior: decayed events per day.", p => p.Behavior is { HasEngagementVelocity: true } behavior ? behavior.EngagementVelocity : null),
             new("cart_adds", ColumnType.Integer, "Behavior: cart adds.", p => p.Behavior?.CartAdds ?? 0),
             new("cart_removes", ColumnType.Integer, "Behavior: cart removals.", p => p.Behavior?.CartRemoves ?? 0),
             new("searches", ColumnType.Integer, "Behavior: searches.", p => p.Behavior?.Searches ?? 0),

@@ -94,6 +94,11 @@ public static class StatsApi
             return refused;
         }
 
+        if (RestJsonGuard.UnexpectedQueryParameter(http, "resolution") is { } unexpected)
+        {
+            return TypedResults.BadRequest(new RestEndpoints.ErrorBody(unexpected.ToString()));
+        }
+
         if (resolution is not (null or "minute" or "hour"))
         {
             return TypedResults.BadRequest(new RestEndpoints.ErrorBody($"resolution: '{resolution}' is not a resolution; use minute (the last 24 h, the default) or hour (the last 30 days)"));
