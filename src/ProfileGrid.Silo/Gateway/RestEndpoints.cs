@@ -52,6 +52,13 @@ public static class RestEndpoints
         }
 
         var view = await grains.Reference<IUserProfileGrain>(new ProfileKey(tenant, userId).ToString()).GetViewAsync(at);
+        if (view is null && userId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal)
+            && await PersonOfId.FindAsync(grains, tenant, userId) is { } person)
+        {
+            // A visitor a login linked before it sent anything reads as the person, as GetProfile answers (review59).
+            view = await grains.Reference<IUserProfileGrain>(new ProfileKey(tenant, person).ToString()).GetViewAsync(at);
+        }
+
         if (view?.MergedInto is { } canonical)
         {
             // As GetProfile: a merged profile answers as its canonical one (docs/identity.md).

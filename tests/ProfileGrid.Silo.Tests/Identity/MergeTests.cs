@@ -89,6 +89,10 @@ public class MergeTests(IdentitySiloFixture fixture)
 
         var asVisitor = await Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "anon:" + anonymous });
         Assert.Equal((user, 1L), (asVisitor.UserId, asVisitor.EventsApplied));
+        using var document = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/users/anon:{anonymous}/document");
+        var body = await document.Content.ReadAsStringAsync();
+        Assert.True(document.IsSuccessStatusCode, body);
+        Assert.Equal(user, JsonDocument.Parse(body).RootElement.GetProperty("userId").GetString());
         var both = await Silo.Client.GetProfilesAsync(new GetProfilesRequest { Tenant = tenant, UserIds = { "anon:" + anonymous, "anon:" + NewId("nobody-") } });
         Assert.Equal([user], both.Profiles.Select(p => p.UserId));
     }
