@@ -37,6 +37,8 @@ internal static class FeedbackLedger
         }
 
         list.ShownAt = time;
+        // A state from before the count stands in with all its clicks, this list's among them.
+        state.ClicksOnShownLists = state.ClicksOnShownLists is { } shownClicks ? shownClicks + list.Clicks.Count : state.Clicks;
         list.ItemsShown = shown.ItemIds.Count;
         list.Items = shown.ItemIds.Count <= options.ListItemsKept ? [.. shown.ItemIds] : shown.ItemIds.Take(options.ListItemsKept).ToList();
         state.Impressions++;
@@ -85,6 +87,7 @@ internal static class FeedbackLedger
 
         var click = new ListClick { ItemId = itemId, Position = clicked.Position ?? PositionIn(list, itemId), At = time };
         list.Clicks.Add(click);
+        state.ClicksOnShownLists = (state.ClicksOnShownLists ?? state.Clicks) + (list.ShownAt is null ? 0 : 1);
         state.Clicks++;
         if (Outcome(state, list, time, options) is { } outcome)
         {

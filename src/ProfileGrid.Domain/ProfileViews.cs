@@ -149,7 +149,7 @@ public static class ProfileViews
             Impressions = feedback.Impressions,
             ItemsShown = feedback.ItemsShown,
             Clicks = feedback.Clicks,
-            ClickThroughRate = feedback.Impressions == 0 ? null : Math.Round((double)feedback.Clicks / feedback.Impressions, 4),
+            ClickThroughRate = feedback.Impressions == 0 ? null : Math.Round((double)(feedback.ClicksOnShownLists ?? feedback.Clicks) / feedback.Impressions, 4),
             AttributedCartAdds = feedback.AttributedCartAdds,
             AttributedPurchases = feedback.AttributedPurchases,
             AttributedRevenue = [.. feedback.AttributedRevenue.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => new Money(pair.Value, pair.Key))],

@@ -223,6 +223,22 @@ public class FeedbackTests
     }
 
     [Fact]
+    public void A_click_whose_list_was_never_reported_shown_does_not_count_in_the_click_through_rate_until_it_is()
+    {
+        // probe58: one list shown, one clicked; a click on another list whose impression never came made the rate 2.
+        var user = new ProfileUnderTest();
+        user.Apply(Shown(Now.AddMinutes(-10), "rec-1", "a", "b"), Clicked(Now.AddMinutes(-9), "rec-1", "a"), Clicked(Now.AddMinutes(-8), "rec-2", "c"));
+
+        Assert.Equal(1d, ProfileViews.Build(user.Profile, user.Options, user.Now).Feedback!.ClickThroughRate);
+        Assert.Equal(2, user.Profile.Feedback.Clicks);
+
+        // Its impression, arriving late, counts it.
+        user.Apply(Shown(Now.AddMinutes(-8.5), "rec-2", "c", "d"));
+        Assert.Equal(1d, ProfileViews.Build(user.Profile, user.Options, user.Now).Feedback!.ClickThroughRate);
+        Assert.Equal(2, user.Profile.Feedback.ClicksOnShownLists);
+    }
+
+    [Fact]
     public void A_list_shown_to_a_lapsed_buyer_leaves_them_lapsed()
     {
         // Found by a black-box run on a retail history: an email of recommendations to a customer last seen in 2011 made

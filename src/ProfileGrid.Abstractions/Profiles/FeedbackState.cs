@@ -55,6 +55,13 @@ public sealed class FeedbackState
     /// segment, null for a list the grid did not serve (a client's own ids).
     /// </summary>
     [Id(11)] public int? SegmentAtFirstExposure { get; set; }
+
+    /// <summary>
+    /// Clicks on lists whose impression has arrived: the click-through rate's numerator, so that a click whose list was
+    /// never reported shown does not count against no impression (probe58: a rate of 2). Null in a state written before
+    /// it was kept: <see cref="Clicks"/> stands in until the next feedback event counts it from there.
+    /// </summary>
+    [Id(12)] public long? ClicksOnShownLists { get; set; }
 }
 
 /// <summary>One user's outcome in one experiment: exposure, and the feedback and conversions of the variant's lists.</summary>
