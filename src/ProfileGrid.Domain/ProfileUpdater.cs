@@ -541,7 +541,8 @@ public static class ProfileUpdater
         {
             // Kept as paid and converted when read: converted here, a later change of reporting currency would leave the
             // windows in the old one while the all-time revenue moved (probe57).
-            behavior.BucketRevenueCurrency ??= SharedText.Of(behavior.DailyBuckets.Any(day => day.Revenue != 0m) ? options.ReportingCurrency : currency);
+            // Still unnamed, the buckets hold no revenue (an older row that did was named as Apply began): the first order's currency.
+            behavior.BucketRevenueCurrency ??= SharedText.Of(currency);
             if (currency == behavior.BucketRevenueCurrency)
             {
                 bucket.Revenue += total;

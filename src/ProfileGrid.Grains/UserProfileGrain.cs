@@ -1816,7 +1816,7 @@ public sealed partial class UserProfileGrain(
         bool forwarded;
         try
         {
-            forwarded = await MergeSide(canonical).ApplyForwardedAsync(Profile.UserId.Length > 0 ? Profile.UserId : ProfileKey.Parse(this.GetPrimaryKeyString()).UserId, batch, position);
+            forwarded = await MergeSide(canonical).ApplyForwardedAsync(OwnUserId(), batch, position);
         }
         catch (Exception ex)
         {
