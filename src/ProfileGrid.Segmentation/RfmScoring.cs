@@ -105,12 +105,15 @@ public static class RfmCells
 }
 
 /// <summary>
-/// Classic RFM scoring of customers: quintile scores 1-5 for recency (days since the last purchase), frequency
+/// Classic RFM scoring of customers: quintile scores 1-5 for recency (whole days since the last purchase), frequency
 /// (orders) and monetary value (revenue), with quintile edges fitted on the buyers of a training set.
 /// </summary>
 /// <remarks>
 /// <para><b>Who is scored.</b> Customers only: a row with at least one order (frequency &gt; 0). Everyone else has no
 /// score ("not a customer yet"), and is left out of the fit too, so that browsers do not pull the edges.</para>
+/// <para><b>Recency in whole days</b>, as classic RFM takes it (pandas' <c>(as_of - last_purchase).dt.days</c>): customers who
+/// bought on the same day stay equal however the instant of scoring moves within a day, and a vector aged by adding
+/// fractional days (160.0000000000018 for 160) still scores as the day it is (<see cref="WholeDays"/>).</para>
 /// <para><b>Edges.</b> The 20%, 40%, 60% and 80% quantiles of each measure over the buyers, with linear interpolation
 /// between order statistics (numpy's default <c>np.quantile</c>, pandas' <c>quantile</c>, type 7 of Hyndman and Fan),
 /// at the levels k × 0.2 exactly as pandas <c>qcut</c> takes them from <c>np.linspace(0, 1, 6)</c>.</para>
@@ -149,7 +152,7 @@ public sealed class RfmModel
     /// <summary>Column of <see cref="MonetaryFeature"/> in the source vector.</summary>
     public int MonetaryColumn { get; init; }
 
-    /// <summary>The 20/40/60/80% quantiles of days since the last purchase over the buyers, ascending.</summary>
+    /// <summary>The 20/40/60/80% quantiles of whole days since the last purchase over the buyers, ascending.</summary>
     public double[] RecencyEdges { get; init; } = [];
 
     /// <summary>The 20/40/60/80% quantiles of orders over the buyers, ascending.</summary>
@@ -189,7 +192,7 @@ public sealed class RfmModel
             RecencyColumn = recency,
             FrequencyColumn = frequency,
             MonetaryColumn = monetary,
-            RecencyEdges = QuintileEdges(buyers.Select(r => r[recency])),
+            RecencyEdges = QuintileEdges(buyers.Select(r => WholeDays(r[recency]))),
             FrequencyEdges = QuintileEdges(buyers.Select(r => r[frequency])),
             MonetaryEdges = QuintileEdges(buyers.Select(r => r[monetary])),
             FittedOn = buyers.Length,
@@ -221,8 +224,17 @@ public sealed class RfmModel
             return null;
         }
 
-        return new RfmScore(6 - Bin(RecencyEdges, recencyDays), Bin(FrequencyEdges, frequency), Bin(MonetaryEdges, monetary));
+        return new RfmScore(6 - Bin(RecencyEdges, WholeDays(recencyDays)), Bin(FrequencyEdges, frequency), Bin(MonetaryEdges, monetary));
     }
+
+    /// <summary>
+    /// The whole days in <paramref name="days"/>, floored as <c>Timedelta.days</c> is. A vector moved to another instant
+    /// adds fractional days, whose rounding leaves a whole number a few ulps off either side; anything within a
+    /// millisecond below the next whole day counts as that day.
+    /// </summary>
+    public static double WholeDays(double days) => Math.Floor(days + WholeDayTolerance);
+
+    private const double WholeDayTolerance = 1.0 / (24 * 3600 * 1000);
 
     /// <summary>1 + the number of <paramref name="edges"/> strictly below <paramref name="value"/> (right-closed bins).</summary>
     public static int Bin(IReadOnlyList<double> edges, double value)

@@ -95,9 +95,11 @@ public class RfmScoringTests
             .ToArray();
         var model = RfmModel.TryFit(["recency_days", "frequency", "monetary"], rows)!;
 
+        // Recency is scored in whole days, as pandas' Timedelta.days gives them.
         var pandas = Pandas.Run("""
             import pandas as pd
             B = X[X[:, 1] > 0]
+            B[:, 0] = np.floor(B[:, 0])
             out = {}
             for j, name in enumerate(["r", "f", "m"]):
                 labels, bins = pd.qcut(pd.Series(B[:, j]), 5, labels=False, retbins=True)
@@ -155,6 +157,46 @@ public class RfmScoringTests
 
         // What the tie rule means for a marketer: every one-time buyer has the same, lowest frequency score.
         Assert.All(rows.Where(r => r[1] == 1), r => Assert.Equal(1, model.ScoreVector(r)!.Value.Frequency));
+    }
+
+    [Fact]
+    public void Customers_who_bought_on_the_same_day_score_alike_whatever_rounding_their_aged_vectors_carry()
+    {
+        // probe61: 200 customers who bought on 20 days of 1998, their vectors taken at one instant and moved to as_of by
+        // adding fractional days. 160 became 160.0000000000018 for some and an edge 101.19999999999969: 7 of 200 scored
+        // a recency point lower than numpy on the whole days, and equal customers were split.
+        var random = new Random(61);
+        var days = Enumerable.Range(0, 20).Select(d => 40.0 + 7 * d).ToArray();
+        var rows = Enumerable.Range(0, 200).Select(i =>
+        {
+            // A whole day a few ulps off either side, as adding fractional days leaves it (or a millisecond's noise).
+            var day = days[random.Next(days.Length)];
+            var off = (i % 7) switch
+            {
+                0 => day, 1 => Math.BitIncrement(day), 2 => Math.BitDecrement(day), 3 => Math.BitIncrement(Math.BitIncrement(day)),
+                4 => Math.BitDecrement(Math.BitDecrement(day)), 5 => day + 0.5 / 86_400_000, _ => day + 0.25,
+            };
+            return new[] { off, 1 + random.Next(4), 10 + random.Next(500) };
+        }).ToArray();
+        Assert.Contains(rows, r => r[0] != Math.Floor(r[0])); // the rounding the scores must see through
+        var model = RfmModel.TryFit(["recency_days", "frequency", "monetary"], rows)!;
+
+        var numpy = Pandas.Run("""
+            q = np.linspace(0, 1, 6)[1:5]
+            r = np.floor(X[:, 0] + 1e-6)
+            edges = np.quantile(r, q)
+            print(json.dumps({"edges": edges.tolist(), "r": (6 - (np.searchsorted(edges, r, side="left") + 1)).tolist()}))
+            """, rows);
+
+        Assert.Equal(Doubles(numpy, "edges"), model.RecencyEdges);
+        Assert.Equal(Ints(numpy, "r"), rows.Select(r => model.ScoreVector(r)!.Value.Recency));
+
+        // A few hours later the same customers still score as they did; a whole day later each day's group moves together.
+        Assert.All(rows, r => Assert.Equal(model.Score(r[0], r[1], r[2])!.Value.Recency, model.Score(r[0] + 0.4, r[1], r[2])!.Value.Recency));
+        foreach (var group in rows.GroupBy(r => Math.Floor(r[0] + 1e-6)))
+        {
+            Assert.Single(group.Select(r => model.Score(r[0] + 1, r[1], r[2])!.Value.Recency).Distinct());
+        }
     }
 
     [Fact]
