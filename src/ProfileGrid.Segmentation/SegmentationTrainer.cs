@@ -319,6 +319,7 @@ public static class SegmentationTrainer
 
         var result = choice.Result;
         var k = result.K;
+        var members = ServedLabels(points, result, settings.Algorithm, warnings);
 
         StabilityReport? stability = null;
         if (settings.StabilityRuns > 0)
@@ -357,11 +358,11 @@ public static class SegmentationTrainer
         // Segments are described by their members' plain means in original units, compared with the plain mean and
         // spread of all rows (mapping a log-space centroid back gives a geometric mean, which understates exactly the
         // heavy-tailed features); they are named from business facts of their members on every source feature.
-        var originalCentroids = ClusterMath.Summarise(raw, result.Labels, k, fallback: result.Centroids.Select(normalizer.Inverse).ToArray()).Centroids;
+        var originalCentroids = ClusterMath.Summarise(raw, members, k, fallback: result.Centroids.Select(normalizer.Inverse).ToArray()).Centroids;
         var (mean, stdDev) = MeanAndStdDev(raw);
         var distinguishing = SegmentLabeler.Distinguish(features, originalCentroids, mean, stdDev);
         var rules = settings.LabelRules ?? new LabelRules();
-        var names = SegmentLabeler.Label(data.SourceFeatures, data.Rows, result.Labels, k, rules, data.Currency);
+        var names = SegmentLabeler.Label(data.SourceFeatures, data.Rows, members, k, rules, data.Currency);
         // Recency runs to now, so what bounds it is the oldest first event's age: span and quiet time together.
         if (HistoryDays(data) is { } reach && reach.Span + reach.Quiet is var history)
         {
@@ -374,9 +375,9 @@ public static class SegmentationTrainer
             }
         }
 
-        var (ids, nextId, agreement) = CarryOverIds(previous, rowsAsPreviousModelAssigns ?? data.Rows, result.Labels, k);
+        var (ids, nextId, agreement) = CarryOverIds(previous, rowsAsPreviousModelAssigns ?? data.Rows, members, k);
         var sizes = new int[k];
-        foreach (var label in result.Labels)
+        foreach (var label in members)
         {
             sizes[label]++;
         }
@@ -442,13 +443,46 @@ public static class SegmentationTrainer
             Inertia = result.Inertia,
             StabilityAdjustedRandIndex = stability?.MeanAdjustedRandIndex ?? double.NaN,
             AgreementWithPrevious = agreement,
-            Map = BuildMap(points, result.Labels, ids, settings),
+            Map = BuildMap(points, members, ids, settings),
             Warnings = warnings.ToArray(),
             LabelRules = rules,
 
             // RFM reads its three source columns by name, whatever features the clustering selected.
             Rfm = rfm,
         };
+    }
+
+    /// <summary>
+    /// The clusters the grid serves: every user in the segment of the nearest centroid, as live assignment puts them.
+    /// k-means' partition is already that; a hierarchical one is not (Ward merges by the growth of the within-cluster
+    /// sum of squares, so a user can end nearer another cluster's centre), and describing the clusters as trained while
+    /// the shards reassigned them at publication made sizes, names and facts describe other users than the members
+    /// (probe61: 202 of 2,000 moved at once, 27 "high-value" customers to "at-risk"). The training partition stays
+    /// where the user asked for it: its quality figures, the curves and the choice of k. Should a cluster end with no
+    /// member nearest its centre, the trained partition is kept and the run says so.
+    /// </summary>
+    private static int[] ServedLabels(double[][] points, ClusteringResult result, string algorithm, List<string> warnings)
+    {
+        var served = points.Select(p => ClusterMath.Nearest(p, result.Centroids)).ToArray();
+        var moved = served.Where((label, i) => label != result.Labels[i]).Count();
+        if (moved == 0)
+        {
+            return served;
+        }
+
+        var share = (double)moved / points.Length;
+        if (served.Distinct().Count() < result.K)
+        {
+            warnings.Add($"{moved} of {points.Length} users ({share:P1}) are nearer another segment's centre than their own cluster's, and one " +
+                "cluster would have no member nearest its centre: the segments are described as trained, and live assignment (nearest " +
+                "centre) will move those users at publication.");
+            return result.Labels;
+        }
+
+        warnings.Add($"{moved} of {points.Length} users ({share:P1}) are nearer another segment's centre than the cluster {algorithm} " +
+            "put them in: segments are served by nearest centre (as live assignment places every user), so sizes, names and facts " +
+            "describe them as served; the curves and quality figures are those of the clustering itself.");
+        return served;
     }
 
     /// <summary>
