@@ -86,7 +86,8 @@ public static class ProfileMetrics
         {
             var firstDay = DailyBuckets.FirstDayOfWindow(today, days);
             long orders = 0, events = 0, sessions = 0;
-            var revenue = 0m;
+            var legacyRefunded = 0m;
+            var byCurrency = new WindowMoney(behavior.BucketRevenueCurrencyOr(options.ReportingCurrency));
             foreach (var bucket in behavior.DailyBuckets)
             {
                 if (bucket.Day < firstDay)
@@ -102,17 +103,14 @@ public static class ProfileMetrics
                 orders += bucket.Orders;
                 events += bucket.Events;
                 sessions += bucket.Sessions;
-                revenue += Revenue(behavior, bucket, options) - bucket.Refunded;
-                foreach (var (currency, refunded) in bucket.RefundedByCurrency ?? [])
-                {
-                    if (options.RateToReporting(currency) is { } rate)
-                    {
-                        revenue -= refunded * MatchedShare(behavior, currency) * rate;
-                    }
-                }
+                legacyRefunded += bucket.Refunded;
+                byCurrency.Add(bucket, behavior);
             }
 
-            // Refunds in the window of orders from before it would make the window's revenue negative: floored at zero. A
+            var revenue = byCurrency.InReportingCurrency(options) - legacyRefunded;
+
+            // Refunds in the window of orders from before it would make the window's revenue negative: floored at zero, in
+            // each currency, so that one currency's refund never takes off another's revenue (probe60). A
             // refund dated before the window stays out of it, even when it outweighs the money paid before the window (an
             // export's cancellation of an order from before its first line): the window shows what was paid and given back
             // in its days, as a pandas sum over them does, and may then show more than the all-time revenue (probe50).
@@ -123,6 +121,58 @@ public static class ProfileMetrics
         }
 
         return windows;
+    }
+
+    /// <summary>
+    /// A window's money per currency as paid and as refunded (the share of each refund that matches money paid in its
+    /// currency), so that each currency's net is floored at zero before it is converted: a refund in euros of an order
+    /// from before the window leaves the window's dollars alone.
+    /// </summary>
+    private sealed class WindowMoney(string bucketCurrency)
+    {
+        private decimal _paid, _refunded; // in bucketCurrency, the case of nearly every user
+        private Dictionary<string, (decimal Paid, decimal Refunded)>? _others;
+
+        public void Add(DailyBucket bucket, BehaviorState behavior)
+        {
+            _paid += bucket.Revenue;
+            foreach (var (currency, paid) in bucket.RevenueByCurrency ?? [])
+            {
+                Add(currency, paid, 0m);
+            }
+
+            foreach (var (currency, refunded) in bucket.RefundedByCurrency ?? [])
+            {
+                Add(currency, 0m, refunded * MatchedShare(behavior, currency));
+            }
+        }
+
+        private void Add(string currency, decimal paid, decimal refunded)
+        {
+            if (currency == bucketCurrency)
+            {
+                (_paid, _refunded) = (_paid + paid, _refunded + refunded);
+                return;
+            }
+
+            _others ??= new Dictionary<string, (decimal, decimal)>(StringComparer.Ordinal);
+            var (p, r) = _others.GetValueOrDefault(currency);
+            _others[currency] = (p + paid, r + refunded);
+        }
+
+        public decimal InReportingCurrency(ProfileOptions options)
+        {
+            var total = Net(bucketCurrency, _paid, _refunded, options);
+            foreach (var (currency, (paid, refunded)) in _others ?? [])
+            {
+                total += Net(currency, paid, refunded, options);
+            }
+
+            return total;
+        }
+
+        private static decimal Net(string currency, decimal paid, decimal refunded, ProfileOptions options) =>
+            (paid != 0m || refunded != 0m) && options.RateToReporting(currency) is { } rate ? Math.Max(paid - refunded, 0m) * rate : 0m;
     }
 
     /// <summary>The events applied less the lists shown to the user, which are not the user's activity.</summary>

@@ -117,6 +117,30 @@ public class RefundTests
     }
 
     [Fact]
+    public void A_windows_refund_of_an_order_from_before_it_leaves_the_windows_other_currency_alone()
+    {
+        // probe60: 100 EUR paid on 1 October and refunded on 20 November, then 50 USD paid on 25 November. As of 30
+        // November the 30-day window holds the EUR refund and the USD order, but no EUR payment: it showed 0.00, the
+        // refund taken off the dollars.
+        var asOf = new DateTimeOffset(2024, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        var user = new ProfileUnderTest();
+        user.Apply(
+            Purchase(new DateTimeOffset(2024, 10, 1, 10, 0, 0, TimeSpan.Zero), "EUR", 100m, id: "A"),
+            Refund(new DateTimeOffset(2024, 11, 20, 10, 0, 0, TimeSpan.Zero), "EUR", 100m, "R-A", "o-A"),
+            Purchase(new DateTimeOffset(2024, 11, 25, 10, 0, 0, TimeSpan.Zero), "USD", 50m, id: "B"));
+
+        var windows = ProfileMetrics.Windows(user.Profile, user.Options, asOf).ToDictionary(w => w.Window);
+        Assert.Equal(new Money(50m, "USD"), windows["30d"].Revenue);
+        Assert.Equal(new Money(50m, "USD"), windows["90d"].Revenue); // 116 paid, 116 given back, 50 paid
+        Assert.Equal(new Money(50m, "USD"), ProfileMetrics.Monetary(user.Profile, user.Options));
+
+        // Within one currency a window still nets the refunds of its days against its payments, floored at zero.
+        user.Apply(Purchase(new DateTimeOffset(2024, 11, 26, 10, 0, 0, TimeSpan.Zero), "EUR", 30m, id: "C"));
+        windows = ProfileMetrics.Windows(user.Profile, user.Options, asOf).ToDictionary(w => w.Window);
+        Assert.Equal(new Money(50m, "USD"), windows["30d"].Revenue); // 30 EUR paid, 100 EUR refunded: nothing in euros
+    }
+
+    [Fact]
     public void A_refund_from_before_the_history_leaves_a_later_windows_purchases_alone()
     {
         // probe50, Online Retail's shape: a December 2009 cancellation of an invoice the export does not hold, and a
