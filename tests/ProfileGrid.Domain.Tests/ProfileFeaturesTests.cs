@@ -67,6 +67,20 @@ public class ProfileFeaturesTests
     }
 
     [Fact]
+    public void Category_diversity_counts_the_categories_of_a_history_older_than_a_decayed_score_can_hold()
+    {
+        // probe61: CDNOW-shaped data, bought in 1998; vectors taken in 2026 had category_diversity 0 for every
+        // customer, as the affinities decayed by 2^-1486 are 0 in a double, and the run left the feature out.
+        var user = new ProfileUnderTest();
+        user.Apply(
+            TestEvents.Purchase(new DateTimeOffset(1998, 6, 1, 0, 0, 0, TimeSpan.Zero), "USD", 12m, "rock"),
+            TestEvents.Purchase(new DateTimeOffset(1998, 6, 29, 0, 0, 0, TimeSpan.Zero), "USD", 30m, "jazz"));
+
+        Assert.Equal(2, ProfileFeatures.Extract(user.Profile, user.Options, Now, ["category_diversity"]).Single());
+        Assert.Equal(2, ProfileFeatures.Extract(user.Profile, user.Options, new DateTimeOffset(1998, 7, 1, 0, 0, 0, TimeSpan.Zero), ["category_diversity"]).Single());
+    }
+
+    [Fact]
     public void The_default_vector_follows_All()
     {
         var profile = HandBuilt();
