@@ -248,8 +248,15 @@ public static class SegmentationTrainer
         var minimumRows = Math.Max(3, (settings.K ?? settings.MaxK) + 1);
         if (data.Rows.Length < minimumRows)
         {
+            // Say which setting asked for so many, and what to ask instead (probe61: a 5-user tenant was told "need at least 9").
+            var largest = data.Rows.Length - 1;
+            var why = settings.K is { } askedK ? $"k {askedK}" : $"max_k {settings.MaxK}";
+            var instead = largest >= 2
+                ? $" Ask for fewer segments: k or max_k of at most {largest}{(settings.K is null && settings.MinK > largest ? $", with min_k at most {largest} too" : "")}."
+                : "";
             throw new SegmentationException(
-                [$"not enough users with features: {data.Rows.Length}, need at least {minimumRows}."], SegmentationProblem.InsufficientData);
+                [$"not enough users with features: {data.Rows.Length}, need at least {minimumRows} for {why} (one more user than segments).{instead}"],
+                SegmentationProblem.InsufficientData);
         }
 
         var warnings = new List<string>();

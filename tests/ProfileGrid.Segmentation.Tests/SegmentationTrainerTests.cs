@@ -72,6 +72,23 @@ public class SegmentationTrainerTests
     }
 
     [Fact]
+    public void Too_few_users_for_the_segments_asked_says_which_setting_and_what_to_ask_instead()
+    {
+        // probe61: five customers were refused with "need at least 9" and no word of max_k, which defaults to 8.
+        var rows = new[] { new double[] { 1, 2, 3 }, [4, 5, 6], [7, 8, 1], [2, 9, 4], [9, 1, 7] };
+        var data = new TrainingSet(Names, [false, false, false], rows, rows.Length);
+
+        var refused = Assert.Throws<SegmentationException>(() => SegmentationTrainer.Train(data, new SegmentationSettings(), null, 1, Now));
+        Assert.Equal(
+            "not enough users with features: 5, need at least 9 for max_k 8 (one more user than segments). Ask for fewer segments: k or max_k of at most 4.",
+            Assert.Single(refused.Problems));
+        Assert.Contains("for k 6", Assert.Throws<SegmentationException>(() => SegmentationTrainer.Train(data, new SegmentationSettings { K = 6 }, null, 1, Now)).Problems[0]);
+
+        var model = SegmentationTrainer.Train(data, new SegmentationSettings { MaxK = 4, StabilityRuns = 0 }, null, 1, Now);
+        Assert.InRange(model.K, 3, 4);
+    }
+
+    [Fact]
     public void Centroids_in_original_units_are_the_members_means()
     {
         var data = Blobs();
