@@ -46,6 +46,25 @@ public class StatsSeriesTests
     }
 
     [Fact]
+    public void Merges_and_erasures_of_profiles_whose_creation_a_crash_lost_show_as_0_never_negative()
+    {
+        // probe60: after kill -9s the tenant list showed profiles -12, stats addedToday -12 and an hour's newProfiles -12.
+        var state = new TenantStatsState();
+        var now = Start.AddHours(5);
+        state.Apply(new StatsDelta { Accepted = 40, NewProfiles = -12 }, now);
+
+        Assert.Equal(0, state.View("t", now, Options, 0, false).Profiles.Count);
+        Assert.Equal(0, state.View("t", now, Options, 0, false).Profiles.AddedToday);
+        Assert.All(state.Series(hourly: true, now).Points, p => Assert.True(p.NewProfiles >= 0, $"{p.T}: {p.NewProfiles}"));
+        Assert.All(state.Series(hourly: false, now).Points, p => Assert.True(p.NewProfiles >= 0, $"{p.T}: {p.NewProfiles}"));
+
+        // A net figure stays net where it is positive: 5 new and 2 merged in one minute are 3.
+        state.Apply(new StatsDelta { NewProfiles = 5 }, now.AddMinutes(1));
+        state.Apply(new StatsDelta { NewProfiles = -2 }, now.AddMinutes(1));
+        Assert.Equal(3, state.Series(hourly: false, now.AddMinutes(1)).Points[^1].NewProfiles);
+    }
+
+    [Fact]
     public void A_gap_longer_than_a_ring_leaves_only_the_new_points()
     {
         var state = new TenantStatsState();

@@ -72,13 +72,14 @@ public sealed partial class TenantStatsGrain(
 
     /// <summary>
     /// The tenant list's line: the shards' count when this activation has read it (a stats read does), else the collected
-    /// one. It does not ask the shards itself: the list asks every tenant, and 16 shard activations per tenant is too
+    /// one (never below 0: after a crash the collected deltas can hold merges and erasures of profiles whose creation they
+    /// lost, probe60 saw -12). It does not ask the shards itself: the list asks every tenant, and 16 shard activations per tenant is too
     /// much for a list.
     /// </summary>
     Task<TenantSummary?> ITenantStatsGrain.GetSummaryAsync() =>
         Task.FromResult(state.State.IsEmpty && _storedProfiles is not > 0
             ? null
-            : new TenantSummary(this.GetPrimaryKeyString(), _storedProfiles ?? state.State.Profiles, state.State.LastEventAt));
+            : new TenantSummary(this.GetPrimaryKeyString(), _storedProfiles ?? Math.Max(0, state.State.Profiles), state.State.LastEventAt));
 
     /// <summary>
     /// The tenant's profiles as its feature shards hold them: every profile pushes its features there when it writes its

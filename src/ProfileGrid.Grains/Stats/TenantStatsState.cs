@@ -235,7 +235,7 @@ public sealed class TenantStatsState
         var today = new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
         var todayHour = StatsBuckets.HourOf(today);
         var newToday = FirstEvent.Where(p => p.Key >= todayHour).Sum(p => Math.Max(0, p.Value));
-        var addedToday = Hours.Window(now, 24).Where(p => Hours.StartOf(p.Slot) >= today).Sum(p => p.NewProfiles);
+        var addedToday = Math.Max(0, Hours.Window(now, 24).Where(p => Hours.StartOf(p.Slot) >= today).Sum(p => p.NewProfiles));
         var updated24h = Minutes.Window(now, StatsRing.Minutes).Sum(p => p.ProfilesUpdated);
         var lastHour = Minutes.Window(now, 60).ToArray();
         var lag = Merge(lastHour.Select(p => p.Lag));
@@ -244,7 +244,7 @@ public sealed class TenantStatsState
         var (version, sizes) = SegmentSizes();
 
         var profiles = new ProfileStatsView(
-            storedProfiles ?? Profiles,
+            storedProfiles ?? Math.Max(0, Profiles),
             newToday,
             addedToday,
             Profiles <= 0 ? 0 : Math.Round(Math.Clamp((double)dormant / Profiles, 0, 1), 6),
@@ -270,7 +270,8 @@ public sealed class TenantStatsState
     {
         var ring = hourly ? Hours : Minutes;
         var points = ring.Window(now, ring.Capacity).Select(p => new SeriesPointView(
-            ring.StartOf(p.Slot), p.Events, p.Rejected, p.Duplicates, p.NewProfiles, p.ProfilesUpdated, p.Recommendations,
+            // After a crash a bucket can hold merges and erasures of profiles whose creation it lost: shown as 0 (probe60: -12).
+            ring.StartOf(p.Slot), p.Events, p.Rejected, p.Duplicates, Math.Max(0, p.NewProfiles), p.ProfilesUpdated, p.Recommendations,
             StatsBuckets.Quantile(p.RecommendLatency, 0.95), p.SegmentMoves, StatsBuckets.Quantile(p.Lag, 0.95),
             p.SegmentSizes?.OrderBy(s => s.Key).ToDictionary(s => s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), s => s.Value),
             p.Accepted)).ToArray();
