@@ -498,7 +498,12 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Theory]
-    [InlineData("DELETE", "/v1/events:ingest", null, null, HttpStatusCode.NotFound, "path: DELETE /v1/events:ingest is not a route of this API")]
+    // probe60: the ingest route answered 404 "not a route" to other methods, where every other route says 405 and what it takes.
+    [InlineData("DELETE", "/v1/events:ingest", null, null, HttpStatusCode.MethodNotAllowed, "method: DELETE is not allowed on /v1/events:ingest; it takes POST")]
+    [InlineData("GET", "/v1/events:ingest", null, null, HttpStatusCode.MethodNotAllowed, "method: GET is not allowed on /v1/events:ingest; it takes POST")]
+    [InlineData("PATCH", "/v1/events:ingest", "{}", "application/json", HttpStatusCode.MethodNotAllowed, "method: PATCH is not allowed on /v1/events:ingest; it takes POST")]
+    [InlineData("GET", "/v1/tenants/shop/segments:run", null, null, HttpStatusCode.MethodNotAllowed, "method: GET is not allowed on /v1/tenants/shop/segments:run; it takes POST")]
+    [InlineData("GET", "/v1/tenants/shop/items:upsert", null, null, HttpStatusCode.MethodNotAllowed, "method: GET is not allowed on /v1/tenants/shop/items:upsert; it takes POST")]
     [InlineData("GET", "/v1/nothing", null, null, HttpStatusCode.NotFound, "path: GET /v1/nothing is not a route of this API")]
     [InlineData("GET", "/v1/tenants/../users/u/profile", null, null, HttpStatusCode.BadRequest, "path: a '.' or '..' segment (also as %2E) cannot be part of an API path")]
     // An outside probe: "/users/%2E/profile" reached "/users/profile", whose 405 said "it takes DELETE" (of a user named "profile").

@@ -104,6 +104,7 @@ public static class AccessPolicy
         ["/healthz/detail"] = AccessRule.Operator,
         ["/dashboard/{page?}"] = AccessRule.Open,
         ["/v1/tenants"] = new(AccessKind.AnyTenant, ApiScopes.Read),
+        ["/v1/events:ingest"] = new(AccessKind.AnyTenant, ApiScopes.Ingest), // its other methods: 405 naming POST
         ["/v1/tenants/{tenant}/stats"] = T(ApiScopes.Read),
         ["/v1/tenants/{tenant}/stats/series"] = T(ApiScopes.Read),
         ["/v1/tenants/{tenant}/users/{userId}/document"] = T(ApiScopes.Read),

@@ -87,6 +87,14 @@ public static class GatewayHostingExtensions
         app.MapStatsApi();
         app.MapIdentityApi();
         app.MapGet("/", (HostSettings settings) => TypedResults.Text(RootPage(settings)));
+
+        // The ingest route's transcoding has no other method beside POST for routing to answer 405 with (a path of literals
+        // alone, unlike every other route): it said 404 "not a route" (probe60). RefusalBodies writes the reason.
+        app.MapMethods("/v1/events:ingest", [HttpMethods.Get, HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete], (HttpContext http) =>
+        {
+            http.Response.Headers.Allow = HttpMethods.Post;
+            return Results.StatusCode(StatusCodes.Status405MethodNotAllowed);
+        });
         return app;
     }
 
