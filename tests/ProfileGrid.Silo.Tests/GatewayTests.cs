@@ -326,6 +326,39 @@ public class GatewayTests(EphemeralSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_direct_write_made_right_after_an_acknowledgement_stands_over_that_events_fast_clock()
+    {
+        // probe60: an identify dated 4 minutes ahead, acknowledged, then at once a PUT of the same fields: when the PUT
+        // reached the profile before the event was dispatched to it, the event applied after it and won (2 of 4 tries).
+        // Arrival at the gateway decides now: the PUT waits for what was acknowledged before it.
+        var users = Enumerable.Range(0, 40).Select(_ => NewUser()).ToArray();
+        await Task.WhenAll(users.Select(async user =>
+        {
+            var ahead = PageView(user, NewUser(), DateTimeOffset.UtcNow.AddMinutes(4).ToString("O"));
+            (ahead.Type, ahead.Page, ahead.Preference) = ("preference_set", null, new PreferenceSet { Key = "newsletter", Value = "weekly", EmailOptIn = true });
+            await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { ahead } });
+            await Silo.Client.SetPreferencesAsync(new SetPreferencesRequest
+            {
+                Tenant = "shop", UserId = user, Preference = new PreferenceSet { Key = "newsletter", Value = "monthly", EmailOptIn = false },
+            });
+        }));
+
+        foreach (var user in users)
+        {
+            var profile = await WaitForProfileAsync(user, p => p.EventsApplied == 1);
+            Assert.True(
+                (profile.Preferences.EmailOptIn, profile.Preferences.Values["newsletter"]) == (false, "monthly"),
+                $"{user}: {profile.Preferences.EmailOptIn}, {profile.Preferences.Values["newsletter"]}");
+        }
+
+        // An event acknowledged after the write and dated after the value it stood over is the later change, and wins.
+        var later = PageView(users[0], NewUser(), DateTimeOffset.UtcNow.AddMinutes(4.5).ToString("O"));
+        (later.Type, later.Page, later.Preference) = ("preference_set", null, new PreferenceSet { Key = "newsletter", Value = "daily" });
+        await Silo.Client.IngestEventsAsync(new IngestEventsRequest { Tenant = "shop", Events = { later } });
+        Assert.Equal("daily", (await WaitForProfileAsync(users[0], p => p.EventsApplied == 2)).Preferences.Values["newsletter"]);
+    }
+
+    [Fact]
     public async Task A_write_past_the_profiles_bounds_is_refused_naming_the_limit_rather_than_answered_as_stored()
     {
         // probe58: the 51st trait and the 101st preference answered 200 and were left out.

@@ -66,6 +66,16 @@ public interface IEventLogPartitionGrain : IGrainWithIntegerKey
     Task<bool> ReleaseTrimAsync(Guid reader);
 
     /// <summary>
+    /// Waits until every record this partition acknowledged so far that holds events of <paramref name="profileKey"/> has
+    /// been handed to that profile, for at most <paramref name="timeout"/>: a direct write then comes after the events
+    /// acknowledged before it, as their senders saw them, whatever the dispatch backlog (probe60: an event dated a few
+    /// minutes ahead and acknowledged just before a PUT outranked it when applied after it). True when nothing was
+    /// waiting or all of it was handed over; false on the timeout, or while the partition replays from its log.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> AwaitDeliveredAsync(string profileKey, TimeSpan timeout);
+
+    /// <summary>
     /// Saves the checkpoint, then archives to the data lake what the log holds past the archive watermark (one step,
     /// at most ProfileGrid:Lake:MaxRecordsPerArchive records) and trims the log behind both. Returns the position of the
     /// last archived record (-1: none), or null when the silo has no lake. The partition also does this by itself every

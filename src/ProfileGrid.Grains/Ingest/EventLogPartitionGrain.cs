@@ -76,6 +76,9 @@ public sealed partial class EventLogPartitionGrain(
     // With the moment each record was acknowledged (a Stopwatch timestamp, in memory only): the ingest lag statistic.
     private readonly Queue<(long Position, ProfileBatch[] Profiles, ActivityContext[]? Traces, long AckedAt)> _toDispatch = new();
     private readonly List<SetAsideProfile> _setAsideUnsaved = [];
+    // The record being dispatched (dequeued from _toDispatch, not yet handed to all of its profiles), and who waits on it.
+    private (long Position, ProfileBatch[] Profiles)? _dispatching;
+    private readonly List<(long Through, TaskCompletionSource Delivered)> _deliveryWaiters = [];
     private Dictionary<string, string> _mergesPending = new(StringComparer.Ordinal);
     private PartitionProgress _progress = null!;
     private ProfileGridMetrics.PartitionBacklog? _backlog;
@@ -542,9 +545,76 @@ public sealed partial class EventLogPartitionGrain(
     private async Task DispatchNextAsync()
     {
         var (position, profiles, traces, ackedAt) = _toDispatch.Dequeue();
-        using var span = IngestTracing.StartDispatch(_partition, position, traces, replay: false);
-        await DispatchAsync(position, profiles, replayChain: null, ackedAt);
-        _progress.Dispatched(position);
+        _dispatching = (position, profiles);
+        try
+        {
+            using var span = IngestTracing.StartDispatch(_partition, position, traces, replay: false);
+            await DispatchAsync(position, profiles, replayChain: null, ackedAt);
+            _progress.Dispatched(position);
+        }
+        finally
+        {
+            _dispatching = null;
+            ReleaseDeliveryWaiters(position);
+        }
+    }
+
+    public async Task<bool> AwaitDeliveredAsync(string profileKey, TimeSpan timeout)
+    {
+        if (_progress.Replaying || _progress.ReplayRequested)
+        {
+            return false;
+        }
+
+        long? through = _dispatching is { } current && Holds(current.Profiles, profileKey) ? current.Position : null;
+        foreach (var (position, profiles, _, _) in _toDispatch)
+        {
+            if (Holds(profiles, profileKey))
+            {
+                through = position;
+            }
+        }
+
+        if (through is not { } last)
+        {
+            return true;
+        }
+
+        var waiter = (last, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _deliveryWaiters.Add(waiter);
+        Kick();
+        if (await Task.WhenAny(waiter.Item2.Task, Task.Delay(timeout)) == waiter.Item2.Task)
+        {
+            return true;
+        }
+
+        _deliveryWaiters.Remove(waiter);
+        return false;
+
+        static bool Holds(ProfileBatch[] profiles, string key)
+        {
+            foreach (var profile in profiles)
+            {
+                if (string.Equals(profile.ProfileKey, key, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private void ReleaseDeliveryWaiters(long dispatched)
+    {
+        for (var i = _deliveryWaiters.Count - 1; i >= 0; i--)
+        {
+            if (_deliveryWaiters[i].Through <= dispatched)
+            {
+                _deliveryWaiters[i].Delivered.TrySetResult();
+                _deliveryWaiters.RemoveAt(i);
+            }
+        }
     }
 
     /// <summary>

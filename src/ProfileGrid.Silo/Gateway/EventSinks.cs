@@ -10,6 +10,12 @@ namespace ProfileGrid.Silo.Gateway;
 public interface IEventSink
 {
     Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Waits (briefly) until the events of <paramref name="profileKey"/> acknowledged so far have reached its profile, so
+    /// that a direct write made now comes after them. False when they could not be waited for.
+    /// </summary>
+    Task<bool> AwaitAcknowledgedAsync(string profileKey);
 }
 
 /// <summary>
@@ -50,6 +56,15 @@ public sealed class LogEventSink(IClusterClient cluster, IOptions<IngestOptions>
 
         return Task.WhenAll(appends);
     }
+
+    /// <summary>
+    /// How long a direct write waits for its user's acknowledged events: their dispatch normally takes milliseconds;
+    /// behind a backlog the write goes ahead after this, ordered by time alone.
+    /// </summary>
+    public static readonly TimeSpan DirectWriteDeliveryWait = TimeSpan.FromSeconds(2);
+
+    public Task<bool> AwaitAcknowledgedAsync(string profileKey) =>
+        _partitions[ProfileBuckets.LogPartition(profileKey, _partitions.Length)].AwaitDeliveredAsync(profileKey, DirectWriteDeliveryWait);
 }
 
 /// <summary>The stream path: one stream item (one queue message) per user batch.</summary>
@@ -67,4 +82,7 @@ public sealed class StreamEventSink(IClusterClient cluster) : IEventSink
                 .GetStream<EventBatch>(StreamId.Create(StreamNames.UserEventsNamespace, item.ProfileKey))
                 .OnNextAsync(item.Batch));
     }
+
+    // A stream delivers in its own time and order; nothing to wait on (docs/architecture.md: the stream path).
+    public Task<bool> AwaitAcknowledgedAsync(string profileKey) => Task.FromResult(false);
 }

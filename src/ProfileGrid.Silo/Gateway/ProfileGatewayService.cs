@@ -324,6 +324,8 @@ public sealed partial class ProfileGatewayService(
             throw Invalid(error!.Field, error.Reason);
         }
 
+        // The user's events acknowledged before this write reach the profile first: the gateway's arrival orders them (probe60).
+        await sink.AwaitAcknowledgedAsync(key);
         var view = await Refusing(async () => await (await WriteTargetAsync(key)).UpsertAttributesAsync(update!));
         return new UpsertAttributesResponse { Profile = ProfileMapper.ToProto(view) };
     }
@@ -336,6 +338,7 @@ public sealed partial class ProfileGatewayService(
             throw Invalid(error!.Field, error.Reason);
         }
 
+        await sink.AwaitAcknowledgedAsync(key);
         var view = await Refusing(async () => await (await WriteTargetAsync(key)).SetPreferencesAsync(update!));
         return new SetPreferencesResponse { Profile = ProfileMapper.ToProto(view) };
     }
