@@ -218,7 +218,7 @@ public static class SegmentLabeler
                 continue;
             }
 
-            var qualifiers = Qualifiers(group.Key, members.Select(c => facts[c]).ToArray());
+            var qualifiers = Qualifiers(group.Key, members.Select(c => facts[c]).ToArray(), NewestPurchaseDays(sourceFeatures, rows));
             for (var i = 0; i < members.Length; i++)
             {
                 labels[members[i]] = $"{group.Key} {qualifiers[i]}";
@@ -447,8 +447,50 @@ public static class SegmentLabeler
         return $"{lead}: {string.Join(", ", parts)}";
     }
 
-    /// <summary>Distinct qualifiers for segments sharing a rule, from the fact that differs most between them.</summary>
-    private static string[] Qualifiers(string rule, SegmentFacts[] group)
+    /// <summary>
+    /// Days since the tenant's most recent purchase (the least recency of any buyer): where the history ends. 0 without
+    /// the columns or a buyer.
+    /// </summary>
+    private static double NewestPurchaseDays(IReadOnlyList<string> sourceFeatures, double[][] rows)
+    {
+        var (recency, orders) = (IndexOf(sourceFeatures, "recency_days"), IndexOf(sourceFeatures, "frequency"));
+        if (recency < 0 || orders < 0)
+        {
+            return 0;
+        }
+
+        var newest = double.PositiveInfinity;
+        foreach (var row in rows)
+        {
+            if (row[orders] > 0 && row[recency] < newest)
+            {
+                newest = row[recency];
+            }
+        }
+
+        return double.IsFinite(newest) ? Math.Max(0, newest) : 0;
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Distinct qualifiers for segments sharing a rule, from the fact that differs most between them. Recency is compared
+    /// as days since the history's end (<paramref name="historyEndDays"/> before the run), not since the run: a 2011 export
+    /// read in 2026 has its 2010 and 2011 buyers 5,973 and 5,616 days back, 6% apart, though a year apart, and two
+    /// dormant segments of them spending 14% apart were named "lower-spend" and "higher-spend" (probe61).
+    /// </summary>
+    private static string[] Qualifiers(string rule, SegmentFacts[] group, double historyEndDays)
     {
         var buying = rule is not ("browser" or "inactive");
         // Recency tells segments apart only among the lapsing; "high-value 3 days" would say nothing to a marketer.
@@ -458,7 +500,7 @@ public static class SegmentLabeler
             {
                 ("spend", f => f.TypicalSpend),
                 ("orders", f => f.Orders),
-                ("recency", f => lapsing ? f.DaysSinceLastPurchase : null),
+                ("recency", f => lapsing ? f.DaysSinceLastPurchase - historyEndDays : null),
             }
             : [("engagement", f => f.Sessions), ("recency", f => f.DaysSinceLastSeen)];
 
@@ -486,7 +528,7 @@ public static class SegmentLabeler
         var values = best.Values;
         if (best.Name == "recency")
         {
-            return values.Select(days => Span(days)).ToArray();
+            return values.Select(days => Span(days + (buying ? historyEndDays : 0))).ToArray();
         }
 
         var oneTimeShares = group.Select(f => f.OneTimeShare ?? 0).ToArray();
@@ -566,7 +608,10 @@ public static class SegmentLabeler
             foreach (var c in group)
             {
                 ordinal++;
-                labels[c] = $"{labels[c]} ({facts[c].Share.ToString("0%", CultureInfo.InvariantCulture)} of users, part {ordinal})";
+                // A label qualified by its share already says it once ("inactive (50% of users)"): only the part is added.
+                labels[c] = labels[c].EndsWith(" of users)", StringComparison.Ordinal)
+                    ? $"{labels[c][..^1]}, part {ordinal})"
+                    : $"{labels[c]} ({facts[c].Share.ToString("0%", CultureInfo.InvariantCulture)} of users, part {ordinal})";
             }
         }
     }

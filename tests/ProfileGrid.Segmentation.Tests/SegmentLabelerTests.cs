@@ -166,6 +166,21 @@ public class SegmentLabelerTests
     }
 
     [Fact]
+    public void Lapsed_segments_of_an_old_history_are_told_apart_by_how_long_before_its_end_they_bought()
+    {
+        // probe61: an Online Retail II export (2009-2011) segmented in 2026 without as_of: the 2011 and the 2010 buyers,
+        // 5,616 and 5,973 days back (6% apart as a ratio, a year apart), spending 14% apart, were "dormant higher-spend"
+        // and "dormant lower-spend". Measured from the history's end they are 0 and 357 days back.
+        var (rows, assignment) = Buyers(
+            (0, 30, 5616, 1, 435, 5700),
+            (1, 30, 5973, 1, 381, 6100));
+
+        var labels = SegmentLabeler.Label(Source, rows, assignment, 2, Rules, "GBP");
+
+        Assert.Equal(["dormant 15.4 years", "dormant 16.4 years"], labels.Select(l => l.Label));
+    }
+
+    [Fact]
     public void A_dormant_segment_that_spends_like_top_spenders_and_just_past_the_threshold_is_described_so()
     {
         // Outside probe47's retail history as of its end: the best customers (66% of revenue) typically last bought 184
@@ -238,6 +253,9 @@ public class SegmentLabelerTests
 
         Assert.Equal(3, labels.Distinct().Count());
         Assert.All(labels, label => Assert.False(char.IsDigit(label[^1]), label));
+
+        // probe59: "inactive (50% of users) (50% of users, part 1)" said the share twice.
+        Assert.All(labels, label => Assert.Single(System.Text.RegularExpressions.Regex.Matches(label, "of users")));
     }
 
     [Fact]
