@@ -308,6 +308,30 @@ public class EventValidatorTests
     }
 
     [Fact]
+    public void A_leap_second_and_an_amount_too_large_say_what_they_are_rather_than_not_a_timestamp_or_not_a_number()
+    {
+        // probe60: "2016-12-31T23:59:60Z" is ISO-8601 (a real leap second) and was refused as not one; an amount of 30 digits
+        // was "not a non-negative decimal".
+        var leap = Purchase();
+        leap.OccurredAt = "2016-12-31T23:59:60Z";
+        Assert.False(_validator.TryValidate(leap, "shop", 0, Now, out _, out var error));
+        Assert.Equal("'2016-12-31T23:59:60Z' is a leap second (second 60), which this API cannot hold: send second 59 (e.g. 23:59:59.999Z) or the next second", error!.Reason);
+        Assert.False(AsOfParameter.TryParse("2016-12-31T23:59:60.5+01:00", Now, out _, out var asOfReason));
+        Assert.Contains("is a leap second", asOfReason);
+
+        var huge = Purchase();
+        huge.Purchase.Lines[0].UnitPrice = "123456789012345678901234567890";
+        Assert.False(_validator.TryValidate(huge, "shop", 0, Now, out _, out error));
+        Assert.Equal("events[0].purchase.lines[0].unit_price", error!.Field);
+        Assert.StartsWith("'123456789012345678901234567890' exceeds the limit of ", error.Reason, StringComparison.Ordinal);
+
+        var word = Purchase();
+        word.Purchase.Lines[0].UnitPrice = "12.5.1";
+        Assert.False(_validator.TryValidate(word, "shop", 0, Now, out _, out error));
+        Assert.Equal("'12.5.1' is not a non-negative decimal (e.g. \"19.99\")", error!.Reason);
+    }
+
+    [Fact]
     public void A_request_event_is_named_by_its_index()
     {
         var wire = Purchase();

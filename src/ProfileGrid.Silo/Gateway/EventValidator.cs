@@ -995,7 +995,10 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
 
             if (!decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
             {
-                Fail(field, $"'{Truncate(value)}' is not a non-negative decimal (e.g. \"19.99\")");
+                // Digits that overflow a decimal are a number all the same: say what is wrong with it (probe60).
+                Fail(field, value.Length > 0 && value.All(c => char.IsAsciiDigit(c) || c == '.') && value.Count(c => c == '.') <= 1 && value != "."
+                    ? $"'{Truncate(value)}' exceeds the limit of {max}"
+                    : $"'{Truncate(value)}' is not a non-negative decimal (e.g. \"19.99\")");
                 return null;
             }
 

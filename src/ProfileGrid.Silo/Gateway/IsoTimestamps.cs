@@ -31,6 +31,12 @@ public static partial class IsoTimestamps
     /// </summary>
     public static string? WhyUnreadable(string value)
     {
+        if (LeapSecond().IsMatch(value))
+        {
+            // Valid ISO-8601, and a real instant (2016-12-31T23:59:60Z), but no clock here can hold it (probe60).
+            return "is a leap second (second 60), which this API cannot hold: send second 59 (e.g. 23:59:59.999Z) or the next second";
+        }
+
         var match = DateAndOffset().Match(value);
         if (!match.Success || !DateTime.TryParse(match.Groups["local"].Value, CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
         {
@@ -50,6 +56,9 @@ public static partial class IsoTimestamps
 
         return OutOfRange;
     }
+
+    [GeneratedRegex(@"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:60(?:[.,][0-9]+)?(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?\s*$", RegexOptions.CultureInvariant)]
+    private static partial Regex LeapSecond();
 
     // ASCII digits only: \d takes any script's digits, which the parse of the offset would throw on.
     [GeneratedRegex(@"^\s*(?<local>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.,]+)(?:[Zz]|(?<offset>[+-][0-9]{2}(?::?[0-9]{2})?))\s*$", RegexOptions.CultureInvariant)]
