@@ -536,6 +536,26 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
     }
 
     [Theory]
+    [InlineData("{\"userId\": \"someone-else\", \"traits\": {\"tier\": \"gold\"}}", "userId: the body names 'someone-else' but the path names 'body-vs-path'")]
+    [InlineData("{\"user_id\": \"someone-else\", \"traits\": {\"tier\": \"gold\"}}", "user_id: the body names 'someone-else' but the path names 'body-vs-path'")]
+    [InlineData("{\"tenant\": \"other\", \"traits\": {\"tier\": \"gold\"}}", "tenant: the body names 'other' but the path names 'shop'")]
+    public async Task A_body_naming_another_user_or_tenant_than_the_path_is_refused_not_written_to_the_paths(string body, string reason)
+    {
+        // probe60: such a PUT answered 200 and wrote to the path's user, the body's silently dropped.
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await Silo.Http.PutAsync("/v1/tenants/shop/users/body-vs-path/attributes", content);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.StatusCode}: {text}");
+        Assert.StartsWith(reason, JsonDocument.Parse(text).RootElement.GetProperty("message").GetString());
+
+        // The same names in both are fine.
+        using var same = new StringContent("{\"tenant\": \"shop\", \"userId\": \"body-vs-path\", \"traits\": {\"tier\": \"gold\"}}", Encoding.UTF8, "application/json");
+        using var accepted = await Silo.Http.PutAsync("/v1/tenants/shop/users/body-vs-path/attributes", same);
+        Assert.True(accepted.StatusCode == HttpStatusCode.OK, await accepted.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
     [InlineData("/v1/tenants/shop/users/nobody-{0}/profile", HttpStatusCode.NotFound)]
     [InlineData("/v1/tenants/shop/users/nobody-{0}/document", HttpStatusCode.NotFound)]
     [InlineData("/v1/tenants/shop/users/nobody-{0}/document?asOf=yesterday", HttpStatusCode.BadRequest)]

@@ -263,6 +263,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
             return;
         }
 
+        problem ??= transcoding.HttpRule.Body == "*" && root is JsonObject bodyObject ? CheckBodyAgainstPath(http, transcoding, bodyObject) : null;
         if (problem is not null)
         {
             await WriteErrorAsync(http, problem.ToString());
@@ -378,6 +379,35 @@ public sealed class RestJsonGuard(RequestDelegate next)
             if (!ok)
             {
                 return new FieldError(field.Name, $"expected {Expected(field)} in the path, got '{Truncate(value)}'");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A body that names another tenant or user than the path (PUT .../users/a/attributes with "userId": "b"): transcoding
+    /// takes the path's and drops the body's without a word, so a client that meant b wrote to a (probe60). The same
+    /// value in both is fine.
+    /// </summary>
+    private static FieldError? CheckBodyAgainstPath(HttpContext http, GrpcJsonTranscodingMetadata transcoding, JsonObject body)
+    {
+        foreach (var name in RouteParameters(http))
+        {
+            var field = transcoding.MethodDescriptor.InputType.FindFieldByName(name);
+            if (field is null || field.FieldType != FieldType.String || http.Request.RouteValues[name] is not string routed)
+            {
+                continue;
+            }
+
+            foreach (var spelling in new[] { field.JsonName, field.Name })
+            {
+                if (body[spelling] is JsonValue value && value.GetValueKind() == JsonValueKind.String && IsUnicode(value)
+                    && value.GetValue<string>() is var named && named != routed && named != GatewayPaths.FromRawPath(http, name))
+                {
+                    return new FieldError(spelling,
+                        $"the body names '{Truncate(named)}' but the path names '{Truncate(GatewayPaths.FromRawPath(http, name) ?? routed)}': the path says whom the call is for; leave {spelling} out of the body");
+                }
             }
         }
 
