@@ -18,17 +18,17 @@ public sealed record ExperimentLoopOptions
     /// <summary>Recommend calls in flight at once.</summary>
     public int Concurrency { get; init; } = 8;
 
-    /// <summary>
-    /// When the first list is shown: responses (purchases up to a day later) must not lie in the future, which the
-    /// gateway refuses, so the visits are placed in the past day. Null: 26 hours before the loop starts.
-    /// </summary>
-    public DateTimeOffset? FirstShownAt { get; init; }
-
     /// <summary>Mixed into every response's random draws: two loops with different salts respond independently.</summary>
     public string DrawSalt { get; init; } = "loop";
 
-    /// <summary>Time between a user's visits.</summary>
-    public TimeSpan VisitGap { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>
+    /// How long the responses to a list take, from when it was served to the latest purchase (the response model's
+    /// <see cref="ResponseModelOptions.MaxPurchaseDelay"/>, a day, played faster). Lists are shown when the grid serves
+    /// them: feedback dated earlier counts from the serving (docs/experiments.md), so a purchase dated before it would not
+    /// be credited, and the gateway refuses events more than 5 minutes ahead of its clock. This machine's clock is the
+    /// grid's, as in the tests and the demo.
+    /// </summary>
+    public TimeSpan ResponseSpan { get; init; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>What the response model expected of the lists one variant served, and what was sent.</summary>
@@ -81,7 +81,6 @@ public sealed class ExperimentLoop(
         IReadOnlyList<string> userIds, ExperimentLoopOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ExperimentLoopOptions();
-        var firstShownAt = options.FirstShownAt ?? DateTimeOffset.UtcNow.AddHours(-26);
         var perUser = new UserOutcome[userIds.Count];
         using var gate = new SemaphoreSlim(options.Concurrency);
         var tasks = userIds.Select(async (userId, index) =>
@@ -89,7 +88,7 @@ public sealed class ExperimentLoop(
             await gate.WaitAsync(cancellationToken);
             try
             {
-                perUser[index] = await VisitAsync(userId, firstShownAt, options, cancellationToken);
+                perUser[index] = await VisitAsync(userId, options, cancellationToken);
             }
             finally
             {
@@ -113,9 +112,10 @@ public sealed class ExperimentLoop(
         });
     }
 
-    private async Task<UserOutcome> VisitAsync(string userId, DateTimeOffset firstShownAt, ExperimentLoopOptions options, CancellationToken cancellationToken)
+    private async Task<UserOutcome> VisitAsync(string userId, ExperimentLoopOptions options, CancellationToken cancellationToken)
     {
         var outcome = new UserOutcome();
+        var timeScale = options.ResponseSpan / simulator.Model.Options.MaxPurchaseDelay;
         for (var round = 0; round < options.Rounds; round++)
         {
             var served = await recommendations.RecommendAsync(
@@ -128,7 +128,7 @@ public sealed class ExperimentLoop(
             outcome.Variant = served.Variant;
             var itemIds = served.Items.Select(item => item.ItemId).ToList();
             // Drawn by user and visit, not by the served id (random per call), so that a rerun responds alike.
-            var list = new ServedList(served.RecommendationId, options.Slot, itemIds, firstShownAt + (round * options.VisitGap), $"{options.DrawSalt}/{userId}/{round}");
+            var list = new ServedList(served.RecommendationId, options.Slot, itemIds, DateTimeOffset.UtcNow, $"{options.DrawSalt}/{userId}/{round}", timeScale);
             var expectation = simulator.Expect(userId, itemIds);
             outcome.Lists++;
             outcome.ItemsShown += itemIds.Count;

@@ -76,7 +76,7 @@ public sealed class RespondingUser
                 continue;
             }
 
-            clickedAt += Delay(options.MeanClickDelay, clickDelay, TimeSpan.FromSeconds(1));
+            clickedAt += Scaled(Delay(options.MeanClickDelay, clickDelay, TimeSpan.FromSeconds(1)), list.TimeScale);
             var click = NewEvent($"{list.RecommendationId}-click-{position}", "click", clickedAt, context);
             click.Feedback = new Feedback { RecommendationId = list.RecommendationId, ItemId = itemId, Position = position };
             if (list.Slot is { } clickSlot)
@@ -96,7 +96,7 @@ public sealed class RespondingUser
 
             // The cart comes within half the longest purchase delay, the purchase within the rest of it.
             var halfMax = options.MaxPurchaseDelay / 2;
-            var cartAt = clickedAt + Min(Delay(options.MeanCartDelay, cartDelay, TimeSpan.FromSeconds(1)), halfMax);
+            var cartAt = clickedAt + Scaled(Min(Delay(options.MeanCartDelay, cartDelay, TimeSpan.FromSeconds(1)), halfMax), list.TimeScale);
             events.Add((cartAt, position, AddToCart(list.RecommendationId, position, product, cartAt, context)));
 
             // Bought with probability purchase / cart given the cart, so purchase overall.
@@ -105,7 +105,9 @@ public sealed class RespondingUser
                 continue;
             }
 
-            var purchaseAt = Min(cartAt + Delay(options.MeanPurchaseDelay, purchaseDelay, TimeSpan.FromSeconds(1)), clickedAt + options.MaxPurchaseDelay);
+            var purchaseAt = Min(
+                cartAt + Scaled(Delay(options.MeanPurchaseDelay, purchaseDelay, TimeSpan.FromSeconds(1)), list.TimeScale),
+                clickedAt + Scaled(options.MaxPurchaseDelay, list.TimeScale));
             events.Add((purchaseAt, position, Purchase(list.RecommendationId, position, product, purchaseAt, context)));
         }
 
@@ -182,6 +184,10 @@ public sealed class RespondingUser
         var milliseconds = Math.Round(-mean.TotalMilliseconds * Math.Log(1 - uniform));
         return TimeSpan.FromMilliseconds(Math.Max(milliseconds, minimum.TotalMilliseconds));
     }
+
+    /// <summary>A delay times <paramref name="scale"/>, in whole milliseconds and at least one, so that the order of the events stays.</summary>
+    private static TimeSpan Scaled(TimeSpan delay, double scale) =>
+        scale == 1 ? delay : TimeSpan.FromMilliseconds(Math.Max(1, Math.Round(delay.TotalMilliseconds * scale)));
 
     private static DateTime Min(DateTime a, DateTime b) => a <= b ? a : b;
 

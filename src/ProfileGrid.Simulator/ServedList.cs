@@ -10,4 +10,7 @@ namespace ProfileGrid.Simulator;
 /// <param name="ShownAt">When the list was shown: the impression's time.</param>
 /// <param name="DrawKey">What seeds the user's random response to the list; null: the recommendation id. A loop that
 /// must respond alike on a rerun gives a key of its own, since the grid's ids are random.</param>
-public sealed record ServedList(string RecommendationId, string? Slot, IReadOnlyList<string> ItemIds, DateTimeOffset ShownAt, string? DrawKey = null);
+/// <param name="TimeScale">What the response's delays (click, cart, purchase) are multiplied by: 1 plays them as the
+/// response model draws them (a purchase up to a day after its click); a loop against a running grid, whose lists are
+/// served now, plays them within minutes, since the gateway refuses events from the future.</param>
+public sealed record ServedList(string RecommendationId, string? Slot, IReadOnlyList<string> ItemIds, DateTimeOffset ShownAt, string? DrawKey = null, double TimeScale = 1);

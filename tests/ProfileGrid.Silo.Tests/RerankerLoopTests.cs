@@ -64,7 +64,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
             var experiments = new ExperimentService.ExperimentServiceClient(silo.Calls);
             await StartExperimentAsync(experiments, tenant, "collect", new ExperimentVariant { Key = "popular-b", Algorithm = "popular" });
             var loop = new ExperimentLoop(silo.Client, recommendations, new ResponseSimulator(stream, Responses), tenant);
-            var collected = await loop.RunAsync(userIds, new ExperimentLoopOptions { Rounds = 6, DrawSalt = "collect", FirstShownAt = DateTimeOffset.UtcNow.AddDays(-6) });
+            var collected = await loop.RunAsync(userIds, new ExperimentLoopOptions { Rounds = 6, DrawSalt = "collect" });
             var sent = (Lists: collected.Values.Sum(v => v.Lists), Clicks: collected.Values.Sum(v => v.ClicksSent));
             output.WriteLine($"{sent.Lists} lists shown, {sent.Clicks} clicks, in {DateTime.UtcNow - started}");
 
@@ -104,7 +104,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
             await AssertVariantServesReRankedListsAsync(recommendations, tenant, userIds, published.Fingerprint);
 
             // What the simulated users' hidden preferences say of the two variants' lists (the true effect an experiment would estimate).
-            var truth = await loop.RunAsync(userIds, new ExperimentLoopOptions { Rounds = 1, DrawSalt = "truth", FirstShownAt = DateTimeOffset.UtcNow.AddDays(-3) });
+            var truth = await loop.RunAsync(userIds, new ExperimentLoopOptions { Rounds = 1, DrawSalt = "truth" });
             output.WriteLine($"expected clicks per list: popular {truth["popular"].ExpectedCtr:0.0000}, popular + re-ranker {truth["reranked"].ExpectedCtr:0.0000}");
             Assert.True(truth["reranked"].ExpectedCtr > truth["popular"].ExpectedCtr * 1.1, "the re-ranked lists should suit the simulated users better");
         }

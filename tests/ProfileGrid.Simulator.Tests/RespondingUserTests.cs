@@ -86,6 +86,29 @@ public class RespondingUserTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_list_played_faster_gets_the_same_responses_in_the_same_order_within_its_span()
+    {
+        // A loop against a running grid shows its lists when they are served and must not send events from the future:
+        // a day of responses is played within two minutes.
+        var simulator = new ResponseSimulator(Stream.Value);
+        var scale = TimeSpan.FromMinutes(2) / simulator.Model.Options.MaxPurchaseDelay;
+        var purchases = 0;
+
+        foreach (var (userId, list) in MixedLists(3000, seed: 3))
+        {
+            var asDrawn = simulator.Respond(userId, list);
+            var faster = simulator.Respond(userId, list with { TimeScale = scale });
+
+            Assert.Equal(asDrawn.Select(e => (e.EventId, e.Type)), faster.Select(e => (e.EventId, e.Type)));
+            Assert.Equal(faster.Select(At).Order(), faster.Select(At));
+            Assert.All(faster.Skip(1), e => Assert.InRange(At(e) - list.ShownAt, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(2.1)));
+            purchases += faster.Count(e => e.Type == "purchase");
+        }
+
+        Assert.True(purchases > 0);
+    }
+
+    [Fact]
     public void The_first_position_is_clicked_more_than_the_fifth_for_the_same_items_shuffled()
     {
         var simulator = new ResponseSimulator(Stream.Value);
