@@ -9,14 +9,16 @@ namespace ProfileGrid.Domain;
 /// to them. Credit goes to the last click on the same item at or before the conversion and within
 /// <see cref="ProfileOptions.AttributionWindow"/> (last touch). Events may arrive in any order: a click before its
 /// impression learns its position when the impression comes; a conversion with no click to credit waits (bounded) for a
-/// click that arrives late. The same list shown twice, or an item clicked twice in one list, counts once.
+/// click that arrives late. The same list shown twice, or an item clicked twice in one list, counts once. Impressions
+/// and clicks count from the time their list was served (<see cref="ServedTime"/>) at the earliest.
 /// </summary>
 internal static class FeedbackLedger
 {
     /// <param name="viewers">The user ids the event speaks for (the profile's, the event's user and anonymous ids): a list
     /// tagged for someone else counts in no experiment here.</param>
-    public static void Impression(FeedbackState state, FeedbackInfo shown, DateTimeOffset time, ProfileOptions options, IReadOnlyList<string> viewers)
+    public static void Impression(FeedbackState state, FeedbackInfo shown, DateTimeOffset occurredAt, ProfileOptions options, IReadOnlyList<string> viewers)
     {
+        var time = ServedTime.NotBeforeServed(shown.RecommendationId, occurredAt);
         NoteExposure(state, shown.RecommendationId, time);
         var list = Find(state, shown.RecommendationId);
         if (list is { ShownAt: not null })
@@ -70,8 +72,11 @@ internal static class FeedbackLedger
         Bound(state, options);
     }
 
-    public static void Click(FeedbackState state, FeedbackInfo clicked, DateTimeOffset time, ProfileOptions options, IReadOnlyList<string> viewers)
+    public static void Click(FeedbackState state, FeedbackInfo clicked, DateTimeOffset occurredAt, ProfileOptions options, IReadOnlyList<string> viewers)
     {
+        // A click dated before its list was served is taken at the serving time: so is the exposure it makes, and a
+        // purchase dated before that is not credited to it.
+        var time = ServedTime.NotBeforeServed(clicked.RecommendationId, occurredAt);
         NoteExposure(state, clicked.RecommendationId, time);
         var itemId = clicked.ItemId!;
         var list = Find(state, clicked.RecommendationId);

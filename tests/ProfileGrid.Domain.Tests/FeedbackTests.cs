@@ -305,6 +305,95 @@ public class FeedbackTests
         Assert.Equal(2, user.Profile.Feedback.AttributedPurchases);  // "d" too, outside the experiment
     }
 
+    /// <summary>An id as the engine makes it for a list served at <paramref name="servedAt"/> in variant 1 of experiment 3.</summary>
+    private static string ServedInExperimentAt(DateTimeOffset servedAt) =>
+        "rec-" + Guid.CreateVersion7(servedAt).ToString("N") + ExperimentTag.Of(3, 1, TestEvents.User);
+
+    [Fact]
+    public void Feedback_dated_before_its_list_was_served_counts_from_the_serving_and_purchases_before_it_are_not_credited()
+    {
+        // probe59: a real list, its impression and click sent with occurred_at 9 days before it was served, and a
+        // purchase of the clicked item 3 days before it. The profile said the user was exposed 9 days before the list
+        // (before the experiment existed) and credited the purchase to the variant.
+        var servedAt = Now.AddDays(-1);
+        var listId = ServedInExperimentAt(servedAt);
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Shown(servedAt.AddDays(-9), listId, "a", "b"),
+            Clicked(servedAt.AddDays(-9).AddSeconds(30), listId, "b"),
+            Bought(servedAt.AddDays(-3), ("b", 1, 10m)));
+
+        var feedback = user.Profile.Feedback;
+        var outcome = feedback.Experiments[3];
+        Assert.Equal(servedAt, outcome.FirstExposedAt);
+        Assert.Equal(servedAt, feedback.FirstExposedAt);
+        Assert.Equal((1L, 1L), (outcome.Impressions, outcome.Clicks));  // the user did see and click the variant's list
+        Assert.Equal((0L, 0m), (outcome.Purchases, outcome.Revenue));
+        Assert.Equal(0, feedback.AttributedPurchases);
+
+        // A purchase after the serving is the click's, as any purchase within the window after a click is.
+        user.Apply(Bought(servedAt.AddHours(5), ("b", 1, 10m)));
+        var after = user.Profile.Feedback.Experiments[3];
+        Assert.Equal((1L, 10m * 1.16m), (after.Purchases, after.Revenue));
+    }
+
+    [Theory]
+    [InlineData(7, true)]
+    [InlineData(8, false)]
+    public void The_attribution_window_of_a_click_dated_before_its_list_runs_from_the_serving(int daysAfterServing, bool credited)
+    {
+        var servedAt = Now.AddDays(-9);
+        var listId = ServedInExperimentAt(servedAt);
+        var user = new ProfileUnderTest();
+
+        user.Apply(
+            Shown(servedAt.AddDays(-2), listId, "a"),
+            Clicked(servedAt.AddDays(-2), listId, "a"),
+            Bought(servedAt.AddDays(daysAfterServing), ("a", 1, 10m)));
+
+        Assert.Equal(credited ? 1 : 0, user.Profile.Feedback.Experiments[3].Purchases);
+    }
+
+    [Fact]
+    public void The_pre_period_of_a_user_whose_feedback_was_backdated_is_the_28_days_before_the_list_was_served()
+    {
+        var servedAt = Now.AddDays(-1);
+        var listId = ServedInExperimentAt(servedAt);
+        UserEvent[] history = [Bought(servedAt.AddDays(-35), ("old", 1, 15m)), Bought(servedAt.AddDays(-5), ("recent", 1, 40m))];
+
+        var backdated = new ProfileUnderTest();
+        backdated.Apply(history);
+        backdated.Apply(Shown(servedAt.AddDays(-9), listId, "a"), Clicked(servedAt.AddDays(-9), listId, "a"));
+        var onTime = new ProfileUnderTest();
+        onTime.Apply(history);
+        onTime.Apply(Shown(servedAt.AddSeconds(2), listId, "a"), Clicked(servedAt.AddSeconds(9), listId, "a"));
+
+        var covariate = Assert.Single(FeedbackReport.Of("k", backdated.Profile, backdated.Options, Now).Experiments).PrePeriodRevenue;
+        // The purchase 5 days before the serving is in the pre-period, the one 35 days before is not: a window measured
+        // from the backdated exposure had it the other way round.
+        Assert.Equal((double)(40m * 1.16m), covariate, 6);
+        Assert.Equal(Assert.Single(FeedbackReport.Of("k", onTime.Profile, onTime.Options, Now).Experiments).PrePeriodRevenue, covariate);
+    }
+
+    [Fact]
+    public void The_serving_time_is_read_from_ids_the_engine_makes_and_from_no_other()
+    {
+        var servedAt = new DateTimeOffset(2026, 12, 7, 5, 7, 55, 123, TimeSpan.Zero);
+        var id = "rec-" + Guid.CreateVersion7(servedAt).ToString("N");
+
+        Assert.Equal(servedAt, ServedTime.Read(id));
+        Assert.Equal(servedAt, ServedTime.Read(id + "-s2" + ExperimentTag.Of(3, 1, "u-1")));
+        Assert.Null(ServedTime.Read("rec-1"));                                              // a client's own list ids
+        Assert.Null(ServedTime.Read("rec-" + Guid.NewGuid().ToString("N")));                // not time-ordered (v4)
+        Assert.Null(ServedTime.Read(id.ToUpperInvariant().Replace("REC-", "rec-", StringComparison.Ordinal)));
+        Assert.Null(ServedTime.Read(id + "7"));                                             // not the engine's form
+        // An event dated after the serving keeps its time; one dated before is taken at the serving.
+        Assert.Equal(servedAt.AddMinutes(3), ServedTime.NotBeforeServed(id, servedAt.AddMinutes(3)));
+        Assert.Equal(servedAt, ServedTime.NotBeforeServed(id, servedAt.AddDays(-9)));
+        Assert.Equal(servedAt.AddDays(-9), ServedTime.NotBeforeServed("homepage-7", servedAt.AddDays(-9)));
+    }
+
     [Fact]
     public void Feedback_quoting_another_variant_of_the_same_experiment_is_not_counted()
     {

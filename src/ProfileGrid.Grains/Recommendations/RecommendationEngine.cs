@@ -211,6 +211,7 @@ public sealed partial class RecommendationEngine(
         // The segment the user is in now travels in the id (also for a user who opted out of personalization: segments are
         // not personalization), so feedback on the list is grouped by it later, whatever the list led to (the fairness audit).
         var recommendationId = NewRecommendationId(
+            now,
             segment is not null ? ServedSegment.Tag(segment.SegmentId) : null,
             assigned is null ? null : ExperimentTag.Of(assigned.Experiment.Number, assigned.VariantIndex, call.UserId));
         if (reranker is not null && items.Count > 0)
@@ -380,12 +381,13 @@ public sealed partial class RecommendationEngine(
     private static readonly IReadOnlySet<string> NoExclusions = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>
-    /// Time-ordered (a UUID v7), so attribution can find the list by id and order lists by time; a list served in an
-    /// experiment ends in its tag (-x{number}v{variant}), so that its feedback counts for the variant.
+    /// Time-ordered (a UUID v7 of the serving instant, on the engine's clock as experiments' start times are), so lists
+    /// order by time and feedback dated before the list was served counts from the serving on (<see cref="ServedTime"/>);
+    /// a list served in an experiment ends in its tag (-x{number}v{variant}), so that its feedback counts for the variant.
     /// </summary>
-    private static string NewRecommendationId(string? segmentTag, string? experimentTag)
+    private static string NewRecommendationId(DateTimeOffset servedAt, string? segmentTag, string? experimentTag)
     {
-        var id = string.Create(36, Guid.CreateVersion7(), static (text, id) =>
+        var id = string.Create(36, Guid.CreateVersion7(servedAt), static (text, id) =>
         {
             "rec-".CopyTo(text);
             id.TryFormat(text[4..], out _, "N");
