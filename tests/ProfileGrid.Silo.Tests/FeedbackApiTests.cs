@@ -38,14 +38,16 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
         var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4 });
         var shown = served.Items.Select(i => i.ItemId).ToArray();
         var clicked = shown[1];
-        var now = DateTimeOffset.UtcNow;
+        // Feedback dated before the list was served counts from the serving, so the responses follow it (within the
+        // minutes of clock skew the gateway allows ahead of its time).
+        var servedAt = DateTimeOffset.UtcNow;
 
         var request = new IngestEventsRequest { Tenant = tenant };
         // Sent in the order a phone that was offline would: the web's purchase first, then the app's queue.
-        request.Events.Add(ShopScenario.Buy("alice", "alice-after-click", now.AddMinutes(-1), "books", [clicked]));
-        request.Events.Add(Impression("alice", "alice-shown", now.AddMinutes(-3), served.RecommendationId, shown));
-        request.Events.Add(Click("alice", "alice-click", now.AddMinutes(-2), served.RecommendationId, clicked));
-        request.Events.Add(Click("alice", "alice-click-again", now.AddMinutes(-2).AddSeconds(3), served.RecommendationId, clicked));
+        request.Events.Add(ShopScenario.Buy("alice", "alice-after-click", servedAt.AddMinutes(2), "books", [clicked]));
+        request.Events.Add(Impression("alice", "alice-shown", servedAt.AddSeconds(1), served.RecommendationId, shown));
+        request.Events.Add(Click("alice", "alice-click", servedAt.AddMinutes(1), served.RecommendationId, clicked));
+        request.Events.Add(Click("alice", "alice-click-again", servedAt.AddMinutes(1).AddSeconds(3), served.RecommendationId, clicked));
         Assert.Equal(4, (await Silo.Client.IngestEventsAsync(request)).Accepted);
 
         var profile = await SegmentScenario.PollAsync(
