@@ -29,9 +29,16 @@ public static class ServedTime
     }
 
     /// <summary>
-    /// <paramref name="occurredAt"/>, or the list's serving time when the event is dated before it: what the user met
-    /// cannot precede the list.
+    /// How far before the serving an event's time is taken as sent: a device clock a few minutes behind the grid's (as much
+    /// as the gateway accepts ahead) dates the impression, click and purchase alike, and moving the first two alone to
+    /// the serving would put the purchase before its click and leave it uncredited.
+    /// </summary>
+    public static readonly TimeSpan ClockBehindTolerance = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// <paramref name="occurredAt"/>, or the list's serving time when the event is dated more than
+    /// <see cref="ClockBehindTolerance"/> before it: what the user met cannot precede the list.
     /// </summary>
     public static DateTimeOffset NotBeforeServed(string recommendationId, DateTimeOffset occurredAt) =>
-        Read(recommendationId) is { } served && served > occurredAt ? served : occurredAt;
+        Read(recommendationId) is { } served && served - occurredAt > ClockBehindTolerance ? served : occurredAt;
 }

@@ -391,6 +391,9 @@ public class FeedbackTests
         // An event dated after the serving keeps its time; one dated before is taken at the serving.
         Assert.Equal(servedAt.AddMinutes(3), ServedTime.NotBeforeServed(id, servedAt.AddMinutes(3)));
         Assert.Equal(servedAt, ServedTime.NotBeforeServed(id, servedAt.AddDays(-9)));
+        // A device clock a few minutes behind dates its impression, click and purchase alike: taken as sent.
+        Assert.Equal(servedAt.AddMinutes(-3), ServedTime.NotBeforeServed(id, servedAt.AddMinutes(-3)));
+        Assert.Equal(servedAt, ServedTime.NotBeforeServed(id, servedAt.AddMinutes(-6)));
         Assert.Equal(servedAt.AddDays(-9), ServedTime.NotBeforeServed("homepage-7", servedAt.AddDays(-9)));
     }
 
