@@ -19,7 +19,8 @@ namespace ProfileGrid.Grains;
 /// bit 1 rated-at, bit 2 a non-zero offset on last-at, bit 3 on rated-at), the rating (8 bytes), last-at as the zigzag
 /// varint of its ticks minus the previous item's, its offset in minutes (2 bytes) when not zero, then rated-at likewise;
 /// then the count (varint) of the items shown and not clicked since, and per item its id and that count (varints); then
-/// the count (varint) of the hashes of forgotten items bought or rated and each (4 bytes); then what experiments target:
+/// the count (varint) of the hashes of forgotten items bought or rated and each (4 bytes); then the count (varint) of
+/// the experiments the profile met and each one's number and variant (varints); then what experiments target:
 /// birth year (varint, 0 unknown), gender (byte, 0 unknown, else the enum + 1), country and
 /// language (varint UTF-8 length + 1, 0 for none, then the bytes), last channel and last device (bytes). The
 /// section lives in memory only (packed idle profiles), so its layout may change between releases.
@@ -77,6 +78,14 @@ internal static class PackedServingInput
         {
             BinaryPrimitives.WriteUInt32LittleEndian(output.GetSpan(4), hash);
             output.Advance(4);
+        }
+
+        // The experiments' variants the profile met (a copy: the outcomes stay in the compressed state).
+        WriteVarint(output, (ulong)profile.Feedback.Experiments.Count);
+        foreach (var (number, outcome) in profile.Feedback.Experiments)
+        {
+            WriteVarint(output, (uint)number);
+            WriteVarint(output, (uint)outcome.Variant);
         }
 
         // What experiments' targeting looks at.
@@ -153,7 +162,7 @@ internal static class PackedServingInput
     }
 
     /// <summary>What <c>Recommend</c> needs, read from the section alone.</summary>
-    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored, UserTargeting? Targeting, uint[]? ForgottenOwned) ReadServingInput(
+    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored, UserTargeting? Targeting, uint[]? ForgottenOwned, ExperimentVariant[]? ExposedVariants) ReadServingInput(
         ReadOnlySpan<byte> section, bool withTargeting = false)
     {
         var at = 0;
@@ -184,6 +193,13 @@ internal static class PackedServingInput
             at += 4;
         }
 
+        var exposedCount = (int)ReadVarint(section, ref at);
+        ExperimentVariant[]? exposed = exposedCount == 0 ? null : new ExperimentVariant[exposedCount];
+        for (var i = 0; i < exposedCount; i++)
+        {
+            exposed![i] = new ExperimentVariant((int)ReadVarint(section, ref at), (int)ReadVarint(section, ref at));
+        }
+
         UserTargeting? targeting = null;
         if (withTargeting)
         {
@@ -202,7 +218,7 @@ internal static class PackedServingInput
                 device == 0 ? null : (Abstractions.Events.DeviceType)device);
         }
 
-        return (consent, eventsApplied, items, ignored, targeting, forgottenOwned);
+        return (consent, eventsApplied, items, ignored, targeting, forgottenOwned, exposed);
     }
 
     /// <summary>Puts the items back into an unpacked profile, in the order they were written.</summary>

@@ -151,7 +151,7 @@ public sealed class ProfilePacker(Serializer<UserProfileGrainState> serializer)
     }
 
     /// <summary>What <c>Recommend</c> reads of a packed profile (its consent flag and item history), without unpacking it.</summary>
-    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored, UserTargeting? Targeting, uint[]? ForgottenOwned) ReadServingInput(byte[] packed, bool withTargeting = false) =>
+    public static (bool? PersonalizationOptIn, bool EventsApplied, ItemInteractionView[] Items, ShownItem[]? Ignored, UserTargeting? Targeting, uint[]? ForgottenOwned, ExperimentVariant[]? ExposedVariants) ReadServingInput(byte[] packed, bool withTargeting = false) =>
         PackedServingInput.ReadServingInput(Section(packed), withTargeting);
 
     // The codec byte, then the length of the serving section.

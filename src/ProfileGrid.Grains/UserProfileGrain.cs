@@ -1625,8 +1625,8 @@ public sealed partial class UserProfileGrain(
         if (_packed is { } packed && _heldDuringReconcile is null)
         {
             // Read beside the packed state: serving neither unpacks the profile nor counts as a use that keeps it unpacked.
-            var (optIn, eventsApplied, items, ignored, targeting, forgottenOwned) = ProfilePacker.ReadServingInput(packed, withTargeting);
-            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored, targeting, _packedFacts.MergedInto, forgottenOwned));
+            var (optIn, eventsApplied, items, ignored, targeting, forgottenOwned, exposed) = ProfilePacker.ReadServingInput(packed, withTargeting);
+            return Task.FromResult(new RecommendationInput(state.RecordExists || eventsApplied, optIn, items, ignored, targeting, _packedFacts.MergedInto, forgottenOwned, exposed));
         }
 
         var exists = state.RecordExists || Profile.EventsApplied > 0;
@@ -1637,7 +1637,7 @@ public sealed partial class UserProfileGrain(
 
         return Task.FromResult(new RecommendationInput(
             exists, Profile.Preferences.PersonalizationOptIn, ItemViews(), PackedServingInput.Ignored(Profile.Feedback), withTargeting ? UserTargeting.Of(Profile) : null,
-            State.MergedInto, Profile.Behavior.ForgottenOwned?.ToArray()));
+            State.MergedInto, Profile.Behavior.ForgottenOwned?.ToArray(), ExperimentVariant.Of(Profile.Feedback)));
     }
 
     /// <summary>

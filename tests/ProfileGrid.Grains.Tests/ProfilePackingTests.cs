@@ -182,13 +182,17 @@ public class ProfilePackingTests(ClusterFixture fixture)
         items["p-offset"] = new ItemStats { CartAdds = 300, Purchases = 2, LastAt = new DateTimeOffset(2011, 12, 5, 14, 3, 7, TimeSpan.FromHours(-5)).AddTicks(1234), Rating = 0, RatedAt = new DateTimeOffset(2011, 12, 5, 9, 0, 0, TimeSpan.FromMinutes(330)) };
         items["p-epoch"] = new ItemStats { Views = int.MaxValue, LastAt = DateTimeOffset.UnixEpoch };
         profile.Behavior.ForgottenOwned = [uint.MaxValue, 1, 0x8000_0000];
+        profile.Feedback.Experiments[3] = new ExperimentOutcome { Variant = 1 };
+        profile.Feedback.Experiments[300] = new ExperimentOutcome { Variant = 0 };
         var original = new UserProfileGrainState { Profile = profile, LogPosition = 12 };
         var expected = items.Select(i => new ItemInteractionView(i.Key, i.Value.Views, i.Value.CartAdds, i.Value.Purchases, i.Value.Rating, i.Value.LastAt)).ToArray();
 
         var packed = packer.Pack(original);
-        var (optIn, eventsApplied, served, _, _, forgottenOwned) = ProfilePacker.ReadServingInput(packed);
+        var (optIn, eventsApplied, served, _, targeting, forgottenOwned, exposed) = ProfilePacker.ReadServingInput(packed, withTargeting: true);
 
         Assert.False(optIn);
+        Assert.Equal([new ExperimentVariant(3, 1), new ExperimentVariant(300, 0)], exposed!.OrderBy(e => e.Experiment)); // the variants met, for assignment
+        Assert.Equal(UserTargeting.Of(profile), targeting); // read after them
         Assert.Equal([uint.MaxValue, 1, 0x8000_0000], forgottenOwned);
         Assert.True(eventsApplied);
         Assert.Equal(expected, served);
@@ -205,7 +209,8 @@ public class ProfilePackingTests(ClusterFixture fixture)
         });
 
         var fresh = packer.Pack(new UserProfileGrainState());
-        var (consent, applied, none, _, _, noneForgotten) = ProfilePacker.ReadServingInput(fresh);
+        var (consent, applied, none, _, _, noneForgotten, noneExposed) = ProfilePacker.ReadServingInput(fresh);
+        Assert.Null(noneExposed);
         Assert.Null(noneForgotten);
         Assert.Null(consent);
         Assert.False(applied);

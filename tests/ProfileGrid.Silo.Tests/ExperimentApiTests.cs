@@ -197,6 +197,53 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_visitor_who_met_a_variant_keeps_it_after_logging_in_whatever_the_persons_id_hashes_to()
+    {
+        // probe59: assignment hashed the id served, so a visitor who saw one variant and logged in was served the person's
+        // variant: 15 of 40 saw both, and their later feedback was set aside as another variant's.
+        var tenant = await ShopScenario.FeedAsync(Silo, "exp-login");
+        var experiment = ExperimentApiExamples.Valid("home-hybrid");
+        await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = experiment });
+        await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+
+        // A visitor and a customer whose own ids hash to different variants.
+        RecommendResponse? asVisitor = null;
+        var k = 0;
+        for (; k < 200; k++)
+        {
+            asVisitor = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = $"anon:vis-{k}", N = 3, Slot = "home" });
+            var asCustomer = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = $"cust-{k}", N = 3, Slot = "home" });
+            if (asVisitor.Variant != asCustomer.Variant)
+            {
+                break;
+            }
+        }
+
+        Assert.True(k < 200, "no visitor and customer ids with different variants");
+        var now = DateTimeOffset.UtcNow;
+        var shown = new Feedback { RecommendationId = asVisitor!.RecommendationId, Slot = "home" };
+        shown.ItemIds.AddRange(asVisitor.Items.Select(i => i.ItemId));
+        var request = new IngestEventsRequest { Tenant = tenant };
+        request.Events.Add(new Contracts.V1.Event { EventId = "shown", Type = "impression", AnonymousId = $"vis-{k}", Source = "app", OccurredAt = Time(now), Feedback = shown });
+        request.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "login", Type = "page_view", UserId = $"cust-{k}", AnonymousId = $"vis-{k}", Source = "app", OccurredAt = Time(now.AddSeconds(1)),
+            Page = new PageView { Url = "/account" },
+        });
+        Assert.Equal(2, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+        await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = $"cust-{k}" }).ResponseAsync,
+            p => p.Feedback?.Experiments.Count == 1,
+            "the visitor's exposure merged into the customer");
+
+        var asPerson = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = $"cust-{k}", N = 3, Slot = "home" });
+        var asVisitorAgain = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = $"anon:vis-{k}", N = 3, Slot = "home" });
+
+        Assert.Equal(asVisitor.Variant, asPerson.Variant);
+        Assert.Equal(asVisitor.Variant, asVisitorAgain.Variant);
+    }
+
+    [Fact]
     public async Task The_feedback_on_a_list_served_in_an_experiment_counts_for_the_users_variant()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "exp-feedback");

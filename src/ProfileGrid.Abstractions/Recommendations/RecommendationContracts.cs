@@ -101,7 +101,19 @@ public sealed record RecommendationInput(
     [property: Id(3)] ShownItem[]? Ignored = null,
     [property: Id(4)] UserTargeting? Targeting = null,
     [property: Id(5)] string? MergedInto = null,
-    [property: Id(6)] uint[]? ForgottenOwned = null);
+    [property: Id(6)] uint[]? ForgottenOwned = null,
+    [property: Id(7)] ExperimentVariant[]? ExposedVariants = null);
+
+/// <summary>
+/// The variant of an experiment (by number) whose lists the profile has met: a user keeps it, also once a login merged
+/// the visitor who met it into a person whose own id hashes to another variant.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("pg.experiment-variant")]
+public readonly record struct ExperimentVariant([property: Id(0)] int Experiment, [property: Id(1)] int Variant)
+{
+    public static ExperimentVariant[]? Of(Profiles.FeedbackState feedback) =>
+        feedback.Experiments.Count == 0 ? null : [.. feedback.Experiments.Select(pair => new ExperimentVariant(pair.Key, pair.Value.Variant))];
+}
 
 /// <summary>What the profile knows of a user that an experiment may target (null: not known).</summary>
 [GenerateSerializer, Immutable, Alias("pg.user-targeting")]

@@ -40,10 +40,26 @@ public static class Assignment
 
     /// <summary>
     /// The experiment and variant of <paramref name="user"/> for a list in <paramref name="slot"/>, or null when no
-    /// running experiment of that slot takes them (no bucket of theirs is owned, or targeting excludes them).
+    /// running experiment of that slot takes them (no bucket of theirs is owned, or targeting excludes them). A user who
+    /// has met a variant of a running experiment (<paramref name="exposedVariants"/>, by experiment number) keeps it
+    /// whatever their id hashes to: a visitor who logs in becomes a person whose own id may hash elsewhere, and would
+    /// otherwise see both variants (probe59: 15 of 40).
     /// </summary>
-    public static Assigned? Assign(IReadOnlyList<Experiment> experiments, string tenant, string user, string? slot, UserFacts facts)
+    public static Assigned? Assign(
+        IReadOnlyList<Experiment> experiments, string tenant, string user, string? slot, UserFacts facts, IReadOnlyDictionary<int, int>? exposedVariants = null)
     {
+        if (exposedVariants is { Count: > 0 })
+        {
+            foreach (var experiment in experiments)
+            {
+                if (experiment.Status == ExperimentStatus.Running && AppliesTo(experiment, slot)
+                    && exposedVariants.TryGetValue(experiment.Number, out var met) && met >= 0 && met < experiment.Variants.Count)
+                {
+                    return Admits(experiment.Targeting, facts) ? new Assigned(experiment, experiment.Variants[met], met) : null;
+                }
+            }
+        }
+
         string? layer = null;
         var bucket = -1;
         foreach (var experiment in experiments)

@@ -112,7 +112,7 @@ public sealed partial class RecommendationEngine(
         // A user who opted out of personalization gets the list everyone gets, and is in no experiment.
         var consented = input.PersonalizationOptIn != false;
         var assigned = experimented && consented
-            ? Assignment.Assign(snapshot.Running, call.Tenant, call.UserId, call.Slot, Facts(segment, input.Targeting, now))
+            ? Assignment.Assign(snapshot.Running, call.Tenant, call.UserId, call.Slot, Facts(segment, input.Targeting, now), ExposedVariants(input))
             : null;
         var variant = assigned?.Variant.Config;
         // The popularity variant is the list everyone gets, as for a user who opted out: no history, no segment.
@@ -377,6 +377,9 @@ public sealed partial class RecommendationEngine(
         // A stable sort: candidates of equal score keep the model's order.
         return [.. changed.Select((item, index) => (item, index)).OrderByDescending(x => x.item.Score).ThenBy(x => x.index).Select(x => x.item)];
     }
+
+    private static Dictionary<int, int>? ExposedVariants(RecommendationInput input) =>
+        input.ExposedVariants is { Length: > 0 } exposed ? exposed.ToDictionary(e => e.Experiment, e => e.Variant) : null;
 
     private static readonly IReadOnlySet<string> NoExclusions = new HashSet<string>(StringComparer.Ordinal);
 
