@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 
 namespace ProfileGrid.Recommendations.Algorithms;
 
@@ -71,9 +72,11 @@ public sealed class HybridTrainer : IRecommenderTrainer
 }
 
 /// <summary>
-/// The hybrid: each component's list is scaled to its best score (so both run 0..1), then an item scores
-/// α·personalized + max(1 − α, floor)·popularity with α = min(1, h / LowHistoryItems), h the user's distinct history
-/// items. So a user with no history (cold start) gets the popularity list: their segment's when it has one, else the
+/// The hybrid: each component's whole list for the query (every item the personalized component scores above 0, and
+/// the segment's popularity list when it has one, else the global one) is scaled to its best score (so both run 0..1),
+/// then an item scores α·personalized + max(1 − α, floor)·popularity with α = min(1, h / LowHistoryItems), h the user's
+/// distinct history items; an item absent from a list has 0 of it. Blending whole lists, not their first n, gives an
+/// item the same score whatever n is asked, so a list of n is the first n of a longer one. So a user with no history (cold start) gets the popularity list: their segment's when it has one, else the
 /// global one; a user with a long history gets the personalized list, topped up by popularity when it runs short.
 /// Each item keeps the source (and because) of the component that gave it the larger share of its score. Segment
 /// rules are not applied here: serving applies them to this list.
@@ -92,8 +95,14 @@ public sealed class HybridModel : IRecommender
         _sharedIndex = personalized is ItemCfModel cf && (ReferenceEquals(cf.Items, popularity.Items) || cf.Items.AsSpan().SequenceEqual(popularity.Items))
             ? cf
             : null;
+        if (personalized is EaseModel ease && ease.Items.Any(item => popularity.IndexOf(item) < 0))
+        {
+            throw new ArgumentException("The personalized component knows items the popularity component does not: they were trained apart.", nameof(personalized));
+        }
+
         LowHistoryItems = lowHistoryItems;
         PopularityFloor = popularityFloor;
+        _slots = ArrayPool<int>.Create((int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(popularity.Items.Length, 16)), 64);
     }
 
     public string Algorithm => RecommenderAlgorithms.Hybrid;
@@ -118,22 +127,18 @@ public sealed class HybridModel : IRecommender
         }
 
         var distinct = DistinctPositiveItems(query.History);
-        if (distinct > 0 && _sharedIndex is { } cf && !BlendByItemIdOnly)
-        {
-            var alphaByIndex = LowHistoryItems == 0 ? 1 : Math.Min(1.0, (double)distinct / LowHistoryItems);
-            return BlendByIndex(cf, query, alphaByIndex, Math.Max(1 - alphaByIndex, PopularityFloor));
-        }
-
-        var popular = new List<ScoredItem>(query.Count);
-        Popularity.Fill(query.Segment, query.Count, query.Exclude, popular, null);
         if (distinct == 0)
         {
+            var popular = new List<ScoredItem>(Math.Min(query.Count, Popularity.Items.Length));
+            Popularity.Fill(query.Segment, query.Count, query.Exclude, popular, null);
             return popular;
         }
 
         var alpha = LowHistoryItems == 0 ? 1 : Math.Min(1.0, (double)distinct / LowHistoryItems);
         var beta = Math.Max(1 - alpha, PopularityFloor);
-        return BlendItems(Personalized.Recommend(query), popular, query.Count, alpha, beta);
+        return _sharedIndex is { } cf && !BlendByItemIdOnly
+            ? BlendByIndex(cf, query, alpha, beta)
+            : BlendItems(query, alpha, beta);
     }
 
     /// <summary>How many distinct items the history holds with a positive weight.</summary>
@@ -183,6 +188,10 @@ public sealed class HybridModel : IRecommender
     // garbage). EASE keeps its own (capped) index and takes the general path.
     private readonly ItemCfModel? _sharedIndex;
 
+    // Each popularity index's slot among a query's personal candidates, plus 1 (0: not one), so that the blend walks the
+    // popularity list past them. Every call leaves its array zeroed again, so the pool never needs a full clear.
+    private readonly ArrayPool<int> _slots;
+
     /// <summary>True when the components number items alike, so that the blend works on indices.</summary>
     internal bool BlendsByIndex => _sharedIndex is not null;
 
@@ -191,159 +200,247 @@ public sealed class HybridModel : IRecommender
 
     private IReadOnlyList<ScoredItem> BlendByIndex(ItemCfModel cf, RecommendationQuery query, double alpha, double beta)
     {
-        var wanted = query.Count;
-        var personalScores = ArrayPool<double>.Shared.Rent(wanted);
-        var personalItems = ArrayPool<int>.Shared.Rent(wanted);
-        var personalBecause = ArrayPool<int>.Shared.Rent(wanted);
-        var popularItems = ArrayPool<int>.Shared.Rent(wanted);
-        var popularScores = ArrayPool<float>.Shared.Rent(wanted);
-        var popularFromSegment = ArrayPool<bool>.Shared.Rent(wanted);
-        var blended = ArrayPool<IndexBlend>.Shared.Rent(2 * wanted);
+        var bound = cf.MaxCandidates(query.History.Count);
+        var scores = ArrayPool<double>.Shared.Rent(bound);
+        var items = ArrayPool<int>.Shared.Rent(bound);
+        var because = ArrayPool<int>.Shared.Rent(bound);
+        BlendEntry[]? ranked = null;
         try
         {
-            var personal = cf.RecommendIndices(query, personalScores.AsSpan(0, wanted), personalItems.AsSpan(0, wanted), personalBecause.AsSpan(0, wanted));
-            var popular = Popularity.FillIndices(query.Segment, query.Exclude, popularItems.AsSpan(0, wanted), popularScores.AsSpan(0, wanted), popularFromSegment.AsSpan(0, wanted));
-            var top = personal > 0 ? personalScores[0] : 1;
-            for (var r = 0; r < personal; r++)
-            {
-                blended[r] = new IndexBlend(alpha * personalScores[r] / top, r, 0, -1, r, personalItems[r]);
-            }
-
-            // The segment list and the global list that tops it up have their own scales: each is scaled to its own best.
-            double bestSegment = 0, bestOther = 0;
-            for (var r = 0; r < popular; r++)
-            {
-                if (popularFromSegment[r])
-                {
-                    bestSegment = Math.Max(bestSegment, popularScores[r]);
-                }
-                else
-                {
-                    bestOther = Math.Max(bestOther, popularScores[r]);
-                }
-            }
-
-            var used = personal;
-            for (var r = 0; r < popular; r++)
-            {
-                double score = popularScores[r];
-                var share = beta * score / (popularFromSegment[r] ? bestSegment : bestOther);
-                var slot = -1;
-                for (var p = 0; p < personal; p++)
-                {
-                    if (blended[p].Item == popularItems[r])
-                    {
-                        slot = p;
-                        break;
-                    }
-                }
-
-                if (slot >= 0)
-                {
-                    blended[slot] = blended[slot] with { Popular = share, PopularRank = r };
-                }
-                else
-                {
-                    blended[used++] = new IndexBlend(0, -1, share, r, personal + r, popularItems[r]);
-                }
-            }
-
-            var ranked = blended.AsSpan(0, used);
-            ranked.Sort(static (a, b) =>
-            {
-                var byScore = (b.Personal + b.Popular).CompareTo(a.Personal + a.Popular);
-                return byScore != 0 ? byScore : a.Order.CompareTo(b.Order);
-            });
-            var items = cf.Items;
-            var result = new ScoredItem[Math.Min(query.Count, used)];
-            for (var i = 0; i < result.Length; i++)
+            var count = cf.CandidateIndices(query.History, scores, items, because);
+            ranked = Rank(query, alpha, beta, items.AsSpan(0, count), scores.AsSpan(0, count), out var length);
+            var names = cf.Items;
+            var result = new ScoredItem[length];
+            for (var i = 0; i < length; i++)
             {
                 var entry = ranked[i];
-                var score = entry.Personal + entry.Popular;
-                if (entry.Personal >= entry.Popular)
-                {
-                    result[i] = new ScoredItem(items[entry.Item], score, RecommendationSources.ItemItemCf, items[personalBecause[entry.PersonalRank]]);
-                }
-                else
-                {
-                    var fromSegment = popularFromSegment[entry.PopularRank];
-                    result[i] = new ScoredItem(items[entry.Item], score, fromSegment ? RecommendationSources.SegmentPopular : Popularity.GlobalSource, fromSegment ? query.Segment : null);
-                }
+                result[i] = entry.PersonalSlot >= 0 && entry.Personal >= entry.Popular
+                    ? new ScoredItem(names[entry.Item], entry.Personal + entry.Popular, RecommendationSources.ItemItemCf, names[because[entry.PersonalSlot]])
+                    : PopularItem(entry, query.Segment);
             }
 
             return result;
         }
         finally
         {
-            ArrayPool<double>.Shared.Return(personalScores);
-            ArrayPool<int>.Shared.Return(personalItems);
-            ArrayPool<int>.Shared.Return(personalBecause);
-            ArrayPool<int>.Shared.Return(popularItems);
-            ArrayPool<float>.Shared.Return(popularScores);
-            ArrayPool<bool>.Shared.Return(popularFromSegment);
-            ArrayPool<IndexBlend>.Shared.Return(blended);
+            ArrayPool<double>.Shared.Return(scores);
+            ArrayPool<int>.Shared.Return(items);
+            ArrayPool<int>.Shared.Return(because);
+            if (ranked is not null)
+            {
+                ArrayPool<BlendEntry>.Shared.Return(ranked);
+            }
         }
     }
-
-    private readonly record struct IndexBlend(double Personal, int PersonalRank, double Popular, int PopularRank, int Order, int Item);
 
     /// <summary>The blend by item id, for components numbered apart (EASE keeps its own capped index).</summary>
-    private static List<ScoredItem> BlendItems(IReadOnlyList<ScoredItem> personal, List<ScoredItem> popular, int count, double alpha, double beta)
+    private List<ScoredItem> BlendItems(RecommendationQuery query, double alpha, double beta)
     {
-        var blended = new Blend[personal.Count + popular.Count];
-        var slotOf = new Dictionary<string, int>(blended.Length, StringComparer.Ordinal);
-        var top = personal.Count > 0 ? personal[0].Score : 1;
-        for (var r = 0; r < personal.Count; r++)
+        var personal = Personalized.Recommend(query with { Count = int.MaxValue });
+        var items = ArrayPool<int>.Shared.Rent(personal.Count);
+        var scores = ArrayPool<double>.Shared.Rent(personal.Count);
+        BlendEntry[]? ranked = null;
+        try
         {
-            slotOf[personal[r].ItemId] = r;
-            blended[r] = new Blend(alpha * personal[r].Score / top, personal[r], 0, null, r);
-        }
+            for (var r = 0; r < personal.Count; r++)
+            {
+                items[r] = Popularity.IndexOf(personal[r].ItemId);
+                scores[r] = personal[r].Score;
+            }
 
-        // The segment list and the global list that tops it up have their own scales: each is scaled to its own best.
-        double bestSegment = 0, bestOther = 0;
-        foreach (var item in popular)
-        {
-            if (item.Source == RecommendationSources.SegmentPopular)
+            ranked = Rank(query, alpha, beta, items.AsSpan(0, personal.Count), scores.AsSpan(0, personal.Count), out var length);
+            var result = new List<ScoredItem>(length);
+            for (var i = 0; i < length; i++)
             {
-                bestSegment = Math.Max(bestSegment, item.Score);
+                var entry = ranked[i];
+                result.Add(entry.PersonalSlot >= 0 && entry.Personal >= entry.Popular
+                    ? personal[entry.PersonalSlot] with { Score = entry.Personal + entry.Popular }
+                    : PopularItem(entry, query.Segment));
             }
-            else
-            {
-                bestOther = Math.Max(bestOther, item.Score);
-            }
-        }
 
-        var used = personal.Count;
-        for (var r = 0; r < popular.Count; r++)
+            return result;
+        }
+        finally
         {
-            var item = popular[r];
-            var share = beta * item.Score / (item.Source == RecommendationSources.SegmentPopular ? bestSegment : bestOther);
-            if (slotOf.TryGetValue(item.ItemId, out var slot))
+            ArrayPool<int>.Shared.Return(items);
+            ArrayPool<double>.Shared.Return(scores);
+            if (ranked is not null)
             {
-                blended[slot] = blended[slot] with { Popular = share, PopularFrom = item };
-            }
-            else
-            {
-                slotOf[item.ItemId] = used;
-                blended[used++] = new Blend(0, null, share, item, personal.Count + r);
+                ArrayPool<BlendEntry>.Shared.Return(ranked);
             }
         }
-
-        var ranked = blended.AsSpan(0, used);
-        ranked.Sort(static (a, b) =>
-        {
-            var byScore = (b.Personal + b.Popular).CompareTo(a.Personal + a.Popular);
-            return byScore != 0 ? byScore : a.Order.CompareTo(b.Order);
-        });
-        var result = new List<ScoredItem>(Math.Min(count, used));
-        foreach (var entry in ranked[..result.Capacity])
-        {
-            var from = entry.Personal >= entry.Popular ? entry.From! : entry.PopularFrom!;
-            result.Add(new ScoredItem(from.ItemId, entry.Personal + entry.Popular, from.Source, from.Because));
-        }
-
-        return result;
     }
 
-    private readonly record struct Blend(double Personal, ScoredItem? From, double Popular, ScoredItem? PopularFrom, int Order);
+    private ScoredItem PopularItem(BlendEntry entry, string? segment) => entry.FromSegment
+        ? new ScoredItem(Popularity.Items[entry.Item], entry.Personal + entry.Popular, RecommendationSources.SegmentPopular, segment)
+        : new ScoredItem(Popularity.Items[entry.Item], entry.Personal + entry.Popular, Popularity.GlobalSource);
+
+    /// <summary>
+    /// The first <see cref="RecommendationQuery.Count"/> items of the blend of every personal candidate (popularity indices,
+    /// with their personalized scores) and the whole popularity list, best first, ties in item id order and a candidate
+    /// before an item only popularity offers. Returns a pooled array (the caller returns it) holding <paramref name="length"/>.
+    /// </summary>
+    private BlendEntry[] Rank(RecommendationQuery query, double alpha, double beta, ReadOnlySpan<int> personalItems, ReadOnlySpan<double> personalScores,
+        out int length)
+    {
+        var names = Popularity.Items;
+        var exclude = query.Exclude;
+        var popular = new PopularPart(Popularity, query.Segment, exclude);
+        var wanted = (int)Math.Min(query.Count, (long)personalItems.Length + names.Length);
+        var ranked = ArrayPool<BlendEntry>.Shared.Rent(wanted);
+        var heapScores = ArrayPool<double>.Shared.Rent(wanted);
+        var heapItems = ArrayPool<int>.Shared.Rent(wanted);
+        var slots = _slots.Rent(names.Length);
+        try
+        {
+            length = 0;
+            if (wanted == 0)
+            {
+                return ranked;
+            }
+
+            // Scaled to the best candidate not excluded; the exclusions are asked only of a candidate that would be the best.
+            double top = 0;
+            for (var t = 0; t < personalItems.Length; t++)
+            {
+                slots[personalItems[t]] = t + 1;
+                if (personalScores[t] > top && !exclude.Contains(names[personalItems[t]]))
+                {
+                    top = personalScores[t];
+                }
+            }
+
+            var best = new TopN(heapScores.AsSpan(0, wanted), heapItems.AsSpan(0, wanted));
+            for (var t = 0; t < personalItems.Length && top > 0; t++)
+            {
+                // A popularity share is at most 1: most of a long history's candidates are out before it is looked up.
+                var item = personalItems[t];
+                var personal = alpha * personalScores[t] / top;
+                if (!best.WouldTake(personal + beta, item))
+                {
+                    continue;
+                }
+
+                var score = personal + beta * popular.ShareOf(item);
+                if (best.WouldTake(score, item) && !exclude.Contains(names[item]))
+                {
+                    best.Offer(score, item);
+                }
+            }
+
+            var kept = best.SortDescending();
+
+            // An item popularity alone offers scores its share of popularity, which falls along the popularity list: so the
+            // best candidates and that list, merged in order, are the blend's order without scoring the rest of the catalog.
+            var phase = 0;
+            var position = 0;
+            var havePopular = popular.Next(ref phase, ref position, exclude, slots, out var popularItem);
+            var popularShare = havePopular ? beta * popular.ShareOf(popularItem) : 0;
+            var next = 0;
+            while (length < wanted && (next < kept || havePopular))
+            {
+                if (next < kept && (!havePopular || heapScores[next] >= popularShare))
+                {
+                    var item = heapItems[next++];
+                    var slot = slots[item] - 1;
+                    ranked[length++] = new BlendEntry(item, alpha * personalScores[slot] / top, beta * popular.ShareOf(item), slot, popular.InSegmentList(item));
+                }
+                else
+                {
+                    ranked[length++] = new BlendEntry(popularItem, 0, popularShare, -1, popular.InSegmentList(popularItem));
+                    havePopular = popular.Next(ref phase, ref position, exclude, slots, out popularItem);
+                    popularShare = havePopular ? beta * popular.ShareOf(popularItem) : 0;
+                }
+            }
+
+            return ranked;
+        }
+        finally
+        {
+            foreach (var item in personalItems)
+            {
+                slots[item] = 0;
+            }
+
+            _slots.Return(slots);
+            ArrayPool<double>.Shared.Return(heapScores);
+            ArrayPool<int>.Shared.Return(heapItems);
+        }
+    }
+
+    /// <summary>An item of the blend: its two shares, its slot among the personal candidates (-1: none) and whether its popularity is its segment's.</summary>
+    private readonly record struct BlendEntry(int Item, double Personal, double Popular, int PersonalSlot, bool FromSegment);
+
+    /// <summary>
+    /// The popularity component's list for one query, as the blend reads it: the segment's list when the segment has one,
+    /// else the global list, each score scaled to the list's best not excluded. The global items that top a segment's list
+    /// up have no share (nobody in the segment took them): they follow, in global order, for a list that runs out.
+    /// </summary>
+    private readonly struct PopularPart
+    {
+        private readonly PopularityModel _model;
+        private readonly int[] _list;
+        private readonly float[] _scores;
+        private readonly int[] _ranks;
+        private readonly bool _segment;
+        private readonly double _best;
+
+        public PopularPart(PopularityModel model, string? segment, IReadOnlySet<string> exclude)
+        {
+            _model = model;
+            var s = model.SegmentIndexOf(segment);
+            _segment = s >= 0;
+            (_list, _scores, _ranks) = _segment
+                ? (model.SegmentItems[s], model.SegmentScores[s], model.SegmentRanks[s])
+                : (model.GlobalItems, model.GlobalScores, model.GlobalRanks);
+            _best = 0;
+            for (var r = 0; r < _list.Length; r++)
+            {
+                if (!exclude.Contains(model.Items[_list[r]]))
+                {
+                    _best = _scores[r];
+                    break;
+                }
+            }
+        }
+
+        /// <summary>The item's score scaled to the list's best; 0 outside the list.</summary>
+        public double ShareOf(int item)
+        {
+            var rank = _ranks[item];
+            return rank < 0 || _best == 0 ? 0 : _scores[rank] / _best;
+        }
+
+        public bool InSegmentList(int item) => _segment && _ranks[item] >= 0;
+
+        /// <summary>
+        /// The next item popularity serves that is neither excluded nor a personal candidate (<paramref name="candidateSlots"/>
+        /// not 0): the list, then, after a segment's list, the global items outside it.
+        /// </summary>
+        public bool Next(ref int phase, ref int position, IReadOnlySet<string> exclude, int[] candidateSlots, out int item)
+        {
+            var names = _model.Items;
+            while (true)
+            {
+                var list = phase == 0 ? _list : _model.GlobalItems;
+                if (position == list.Length)
+                {
+                    if (phase == 1 || !_segment)
+                    {
+                        item = -1;
+                        return false;
+                    }
+
+                    (phase, position) = (1, 0);
+                    continue;
+                }
+
+                item = list[position++];
+                if (candidateSlots[item] == 0 && (phase == 0 || _ranks[item] < 0) && !exclude.Contains(names[item]))
+                {
+                    return true;
+                }
+            }
+        }
+    }
 }

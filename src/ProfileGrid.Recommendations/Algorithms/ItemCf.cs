@@ -284,46 +284,11 @@ public sealed class ItemCfModel : IRecommender
         var scores = _doubles.Rent(n);
         var best = _doubles.Rent(n);
         var because = ArrayPool<int>.Shared.Rent(n);
-        var touched = ArrayPool<int>.Shared.Rent(Math.Max(1, (int)Math.Min(n, (long)query.History.Count * _maxNeighbours)));
+        var touched = ArrayPool<int>.Shared.Rent(MaxCandidates(query.History.Count));
         var count = 0;
         try
         {
-            var history = query.History;
-            for (var k = 0; k < history.Count; k++)
-            {
-                var (itemId, weight) = history[k];
-                var h = _items.IndexOf(itemId);
-                if (h < 0 || !(weight > 0))
-                {
-                    continue;
-                }
-
-                for (var p = NeighbourStart[h]; p < NeighbourStart[h + 1]; p++)
-                {
-                    var j = Neighbours[p];
-                    var contribution = weight * Similarities[p];
-                    if (!(contribution > 0))
-                    {
-                        continue;
-                    }
-
-                    if (scores[j] == 0)
-                    {
-                        // First touch (every contribution is positive, so a zero score means untouched).
-                        touched[count++] = j;
-                        best[j] = contribution;
-                        because[j] = h;
-                    }
-                    else if (contribution > best[j] || (contribution == best[j] && h < because[j]))
-                    {
-                        best[j] = contribution;
-                        because[j] = h;
-                    }
-
-                    scores[j] += contribution;
-                }
-            }
-
+            count = Accumulate(query.History, scores, best, because, touched);
             var top = new TopN(outScores[..wanted], outItems[..wanted]);
             for (var t = 0; t < count; t++)
             {
@@ -355,6 +320,97 @@ public sealed class ItemCfModel : IRecommender
             ArrayPool<int>.Shared.Return(because);
             ArrayPool<int>.Shared.Return(touched);
         }
+    }
+
+    /// <summary>The most items a history of <paramref name="historyCount"/> items can score: the spans of <see cref="CandidateIndices"/> hold this many.</summary>
+    internal int MaxCandidates(int historyCount) => Math.Max(1, (int)Math.Min(_items.Count, (long)historyCount * _maxNeighbours));
+
+    /// <summary>
+    /// Every item the history scores above 0, excluded or not, in no order: (score, item, because) into the spans, which
+    /// hold at least <see cref="MaxCandidates"/>. Returns how many. The hybrid blends all of them, so that an item's place
+    /// does not depend on how long a list was asked for.
+    /// </summary>
+    internal int CandidateIndices(IReadOnlyList<(string ItemId, double Weight)> history, Span<double> outScores, Span<int> outItems, Span<int> outBecause)
+    {
+        var n = _items.Count;
+        if (n == 0 || history.Count == 0)
+        {
+            return 0;
+        }
+
+        var scores = _doubles.Rent(n);
+        var best = _doubles.Rent(n);
+        var because = ArrayPool<int>.Shared.Rent(n);
+        var count = 0;
+        try
+        {
+            count = Accumulate(history, scores, best, because, outItems);
+            for (var t = 0; t < count; t++)
+            {
+                var j = outItems[t];
+                outScores[t] = scores[j];
+                outBecause[t] = because[j];
+            }
+
+            return count;
+        }
+        finally
+        {
+            for (var t = 0; t < count; t++)
+            {
+                scores[outItems[t]] = 0;
+                best[outItems[t]] = 0;
+            }
+
+            _doubles.Return(scores);
+            _doubles.Return(best);
+            ArrayPool<int>.Shared.Return(because);
+        }
+    }
+
+    /// <summary>
+    /// Adds the history's neighbour lists into <paramref name="scores"/> (zeroed on entry), keeping for each item the
+    /// history item that contributed most; writes the items touched into <paramref name="touched"/> and returns how many.
+    /// </summary>
+    private int Accumulate(IReadOnlyList<(string ItemId, double Weight)> history, double[] scores, double[] best, int[] because, Span<int> touched)
+    {
+        var count = 0;
+        for (var k = 0; k < history.Count; k++)
+        {
+            var (itemId, weight) = history[k];
+            var h = _items.IndexOf(itemId);
+            if (h < 0 || !(weight > 0))
+            {
+                continue;
+            }
+
+            for (var p = NeighbourStart[h]; p < NeighbourStart[h + 1]; p++)
+            {
+                var j = Neighbours[p];
+                var contribution = weight * Similarities[p];
+                if (!(contribution > 0))
+                {
+                    continue;
+                }
+
+                if (scores[j] == 0)
+                {
+                    // First touch (every contribution is positive, so a zero score means untouched).
+                    touched[count++] = j;
+                    best[j] = contribution;
+                    because[j] = h;
+                }
+                else if (contribution > best[j] || (contribution == best[j] && h < because[j]))
+                {
+                    best[j] = contribution;
+                    because[j] = h;
+                }
+
+                scores[j] += contribution;
+            }
+        }
+
+        return count;
     }
 
 }

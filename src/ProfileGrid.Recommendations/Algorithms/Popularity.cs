@@ -178,6 +178,9 @@ public sealed class PopularityModel : IRecommender
         {
             _segments[segments[s]] = s;
         }
+
+        GlobalRanks = RanksOf(globalItems, items.Length);
+        SegmentRanks = Array.ConvertAll(segmentItems, list => RanksOf(list, items.Length));
     }
 
     public string Algorithm { get; }
@@ -196,6 +199,30 @@ public sealed class PopularityModel : IRecommender
     internal int[][] SegmentItems { get; }
 
     internal float[][] SegmentScores { get; }
+
+    /// <summary>Each item's place in the global list (-1: not in it), so that the hybrid finds an item's score without a search.</summary>
+    internal int[] GlobalRanks { get; }
+
+    /// <summary>Each item's place in each segment's list (-1: not in it).</summary>
+    internal int[][] SegmentRanks { get; }
+
+    /// <summary>The item's index in <see cref="Items"/>; -1 for an item the model does not know.</summary>
+    internal int IndexOf(string itemId) => _items.IndexOf(itemId);
+
+    /// <summary>The index of <paramref name="segment"/>'s list in <see cref="SegmentItems"/>; -1 when it has none.</summary>
+    internal int SegmentIndexOf(string? segment) => segment is not null && _segments.TryGetValue(segment, out var s) ? s : -1;
+
+    private static int[] RanksOf(int[] list, int itemCount)
+    {
+        var ranks = new int[itemCount];
+        Array.Fill(ranks, -1);
+        for (var r = 0; r < list.Length; r++)
+        {
+            ranks[list[r]] = r;
+        }
+
+        return ranks;
+    }
 
     public IReadOnlyList<ScoredItem> Recommend(RecommendationQuery query)
     {
@@ -220,45 +247,6 @@ public sealed class PopularityModel : IRecommender
         }
 
         Append(GlobalItems, GlobalScores, GlobalSource, null, count, exclude, into, taken);
-    }
-
-    /// <summary>
-    /// <see cref="Fill"/> into an empty list, by item index: the segment's list, then the global one without repeats,
-    /// written into the spans (as many as they hold; <paramref name="fromSegment"/> says which list each came from).
-    /// Returns how many. Allocates nothing.
-    /// </summary>
-    internal int FillIndices(string? segment, IReadOnlySet<string> exclude, Span<int> items, Span<float> scores, Span<bool> fromSegment)
-    {
-        var count = 0;
-        var segmentCount = 0;
-        if (segment is not null && _segments.TryGetValue(segment, out var s))
-        {
-            var (list, listScores) = (SegmentItems[s], SegmentScores[s]);
-            for (var r = 0; r < list.Length && count < items.Length; r++)
-            {
-                if (!exclude.Contains(_items.Items[list[r]]))
-                {
-                    (items[count], scores[count], fromSegment[count]) = (list[r], listScores[r], true);
-                    count++;
-                }
-            }
-
-            segmentCount = count;
-        }
-
-        for (var r = 0; r < GlobalItems.Length && count < items.Length; r++)
-        {
-            var item = GlobalItems[r];
-            if (exclude.Contains(_items.Items[item]) || items[..segmentCount].Contains(item))
-            {
-                continue;
-            }
-
-            (items[count], scores[count], fromSegment[count]) = (item, GlobalScores[r], false);
-            count++;
-        }
-
-        return count;
     }
 
     /// <summary>The list a query with <paramref name="segment"/> is served (segment or global), as (index, score) pairs.</summary>

@@ -111,10 +111,85 @@ public class HybridTests
         Assert.Equal(["D", "E"], list.Where(i => i.ItemId is "D" or "E").Select(i => i.ItemId).Order());
     }
 
+    [Theory]
+    [InlineData(RecommenderAlgorithms.ItemCf)]
+    [InlineData(RecommenderAlgorithms.Ease)]
+    public void A_short_history_list_is_the_start_of_a_longer_one_and_scores_the_documented_formula(string personalized)
+    {
+        // Long-tailed random data in two segments. A blend of only each part's first n gave an item the popularity share
+        // only when it was in popularity's first n too, so its score and place changed with n.
+        var data = Random(300, 120, 6, seed: 5);
+        var model = new HybridTrainer(new RecommenderOptions
+        {
+            Popularity = new PopularityOptions { MinSegmentUsers = 40 },
+            Ease = new EaseOptions { Lambda = 5 },
+            Hybrid = new HybridOptions { Personalized = personalized },
+        }).Train(WithSegments(data, u => "s" + (u[^1] - '0') % 2), Now);
+        var random = new Random(3);
+        var items = model.Popularity.Items;
+        for (var q = 0; q < 60; q++)
+        {
+            var history = Enumerable.Range(0, 1 + q % 2).Select(_ => (items[random.Next(items.Length)], 1 + 4 * random.NextDouble())).ToArray();
+            var segment = new[] { null, "s0", "unknown" }[q % 3];
+            var exclude = history.Select(h => h.Item1).ToArray();
+
+            var ten = model.Recommend(Query(10, segment, exclude, history));
+            var fifty = model.Recommend(Query(50, segment, exclude, history));
+
+            Assert.Equal(fifty.Take(10), ten);
+            var expected = Formula(model, Query(int.MaxValue, segment, exclude, history));
+            Assert.Equal(expected.Take(50).Select(e => e.Score), fifty.Select(i => i.Score), new ScoreComparer());
+            Assert.All(fifty, i => Assert.Equal(expected.Single(e => e.ItemId == i.ItemId).Score, i.Score, 9));
+        }
+    }
+
+    /// <summary>
+    /// hybrid = α·personalized + max(1 − α, 0.001)·popularity, α = min(1, h/3), each component's whole list scaled to its
+    /// best (popularity's: the segment's list when it has one, else the global one), computed from the components alone.
+    /// </summary>
+    private static List<(string ItemId, double Score)> Formula(HybridModel model, RecommendationQuery query)
+    {
+        var alpha = Math.Min(1.0, query.History.Select(h => h.ItemId).Distinct().Count() / 3.0);
+        var beta = Math.Max(1 - alpha, 0.001);
+        var personal = model.Personalized.Recommend(query).ToDictionary(i => i.ItemId, i => i.Score);
+        var popularList = model.Popularity.Recommend(query);
+        var popular = (model.Popularity.HasSegment(query.Segment)
+            ? popularList.Where(i => i.Source == RecommendationSources.SegmentPopular)
+            : popularList).ToDictionary(i => i.ItemId, i => i.Score);
+        var personalBest = personal.Values.Max();
+        var popularBest = popular.Values.Max();
+        return personal.Keys.Union(popular.Keys)
+            .Select(id => (id, alpha * personal.GetValueOrDefault(id) / personalBest + beta * popular.GetValueOrDefault(id) / popularBest))
+            .OrderByDescending(e => e.Item2)
+            .ToList();
+    }
+
+    private sealed class ScoreComparer : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) < 1e-9;
+
+        public int GetHashCode(double value) => 0;
+    }
+
+    private static InteractionMatrix WithSegments(InteractionMatrix data, Func<string, string> segmentOf)
+    {
+        var triples = new List<(string, string, float)>();
+        for (var u = 0; u < data.Users.Length; u++)
+        {
+            for (var p = data.RowStart[u]; p < data.RowStart[u + 1]; p++)
+            {
+                triples.Add((data.Users[u], data.Items[data.ItemIndices[p]], data.Weights[p]));
+            }
+        }
+
+        return Matrix(triples, data.Users.ToDictionary(u => u, segmentOf));
+    }
+
     [Fact]
     public void The_index_blend_serves_exactly_what_the_blend_by_item_id_serves()
     {
-        // Random long-tailed data in three segments (one too small for its own list), queries of every shape.
+        // Random long-tailed data in three segments (one too small for its own list), queries of every shape; a longer
+        // list begins with the shorter one.
         var random = new Random(11);
         var data = Random(300, 120, 6, seed: 5);
         var segments = data.Users.ToDictionary(u => u, u => u.EndsWith('7') ? "tiny" : "s" + (u[^2] - '0') % 2);
@@ -147,6 +222,7 @@ public class HybridTests
                 served.BlendByItemIdOnly = true;
                 var byId = served.Recommend(query);
                 Assert.Equal(byId, byIndex);
+                Assert.Equal(byIndex, served.Recommend(query with { Count = query.Count + 30 }).Take(query.Count));
             }
         }
     }
