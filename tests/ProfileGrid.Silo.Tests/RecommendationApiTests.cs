@@ -784,6 +784,32 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("weights.min_positive_rating must be between 0 (every rating positive) and rating_scale (5) (6)", await bad.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task A_filter_rule_that_offers_purchases_again_never_brings_back_what_the_user_rated()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-consumables");
+        // carol hated a-1 (1 star), loved a-2 (5 stars) and bought a-3.
+        var now = DateTimeOffset.UtcNow;
+        var events = new IngestEventsRequest { Tenant = tenant };
+        events.Events.Add(ShopScenario.Rate("carol", "carol-a-1", now.AddMinutes(-3), "a-1", 1));
+        events.Events.Add(ShopScenario.Rate("carol", "carol-a-2", now.AddMinutes(-2), "a-2", 5));
+        events.Events.Add(ShopScenario.Buy("carol", "carol-order", now.AddMinutes(-1), "books", ["a-3"]));
+        Assert.Equal(3, (await Silo.Client.IngestEventsAsync(events)).Accepted);
+        await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "carol" }).ResponseAsync,
+            p => p.EventsApplied == 3,
+            "carol's ratings and order applied");
+        using var rules = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Put, $"/v1/tenants/{tenant}/recommendation-rules",
+            """{"rules": [{"id": "consumables", "action": {"type": "filter", "exclude_purchased": false}}]}""");
+
+        var list = await SegmentScenario.PollAsync(
+            () => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "carol", N = 10 }).ResponseAsync,
+            l => l.Items.Any(i => i.ItemId == "a-3"),
+            "the bought a-3 offered again under the consumables rule");
+
+        Assert.DoesNotContain(list.Items, i => i.ItemId is "a-1" or "a-2"); // rated: never offered again, liked or not
+    }
 }
 
 /// <summary>

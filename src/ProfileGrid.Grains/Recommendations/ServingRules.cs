@@ -30,24 +30,29 @@ public static class ServingRules
         // An experiment's variant may serve without the tenant's rules: the serving filters still apply.
         rules ??= snapshot.Rules;
         var segments = SegmentNames(segment);
-        var owned = 0;
+        int bought = 0, rated = 0;
         foreach (var item in input.Items)
         {
-            if (item.Purchases > 0 || item.Rating is not null)
-            {
-                owned++;
-            }
+            bought += item.Purchases > 0 ? 1 : 0;
+            rated += item.Rating is not null ? 1 : 0;
         }
 
-        var purchased = owned == 0 ? null : new HashSet<string>(owned, StringComparer.Ordinal);
+        var purchasedItems = bought == 0 ? null : new HashSet<string>(bought, StringComparer.Ordinal);
+        // Rated apart from bought: a filter rule may release purchases (consumables), never ratings (a film rated is a film
+        // seen, and a dislike is not to be offered back).
+        var ratedItems = rated == 0 ? null : new HashSet<string>(rated, StringComparer.Ordinal);
         // When viewed matters only to a "seen within N days" filter rule: most tenants have none, and then it is not built.
         var seenAt = rules.ReadsSeenItems ? new Dictionary<string, DateTimeOffset>(input.Items.Length, StringComparer.Ordinal) : null;
         foreach (var item in input.Items)
         {
-            // Bought or rated: the user has it (a film rated is a film seen), so it is not offered again.
-            if (item.Purchases > 0 || item.Rating is not null)
+            if (item.Purchases > 0)
             {
-                purchased?.Add(item.ItemId);
+                purchasedItems?.Add(item.ItemId);
+            }
+
+            if (item.Rating is not null)
+            {
+                ratedItems?.Add(item.ItemId);
             }
 
             if (item.Views > 0 && seenAt is not null)
@@ -61,9 +66,11 @@ public static class ServingRules
             Count = count,
             Now = now,
             Segments = segments,
+            // The hashes of forgotten items do not say whether they were bought or rated: they go with the purchases.
             Purchased = input.ForgottenOwned is { Length: > 0 } forgotten
-                ? new OwnedItems(purchased ?? [], forgotten)
-                : (IReadOnlySet<string>?)purchased ?? NoItems,
+                ? new OwnedItems(purchasedItems ?? [], forgotten)
+                : (IReadOnlySet<string>?)purchasedItems ?? NoItems,
+            Rated = (IReadOnlySet<string>?)ratedItems ?? NoItems,
             SeenAt = (IReadOnlyDictionary<string, DateTimeOffset>?)seenAt ?? NotRead,
             Exclude = exclude,
             PageItem = pageItem,

@@ -17,6 +17,9 @@ public static class RemovalReasons
 
     public const string Purchased = "purchased";
 
+    /// <summary>The user rated the item, liked or not (always on; the purchase filter's switch does not release it).</summary>
+    public const string Rated = "rated";
+
     public const string RecentlySeen = "recently_seen";
 
     /// <summary>The request's own exclusions.</summary>
@@ -57,7 +60,7 @@ public sealed record RuleOutcome(IReadOnlyList<RankedItem> Items, IReadOnlyList<
 /// Applies a tenant's rules to a recommender's candidate list at serving time. Pure and deterministic: the same
 /// candidates, catalog, context and rules give the same list. Order of application:
 /// <list type="number">
-/// <item>filters: unavailable (always), purchased (default on), seen within N days (if a filter rule asks), the
+/// <item>filters: unavailable (always), purchased (default on), rated (always), seen within N days (if a filter rule asks), the
 /// caller's exclusions, the page item; for an opted-out user, candidates from a personal source;</item>
 /// <item>boosts re-score matching items (score × factor; a negative score is divided instead, so a boost always raises);</item>
 /// <item>exclude rules;</item>
@@ -207,8 +210,8 @@ public sealed class CompiledRuleSet
         var removed = new List<RemovedCandidate>();
         var n = Math.Max(0, context.Count);
 
-        // Filter switches: the first rule in order that sets one wins. An opted-out user's purchases and views are
-        // personal data: the non-personalized list does not depend on them.
+        // Filter switches: the first rule in order that sets one wins. An opted-out user's purchases, ratings and views
+        // are personal data: the non-personalized list does not depend on them.
         var excludePurchased = inForce.FirstOrDefault(r => r.ExcludePurchased is not null)?.ExcludePurchased ?? true;
         var seenDays = inForce.FirstOrDefault(r => r.SeenWithinDays is not null)?.SeenWithinDays ?? 0;
         if (context.OptedOut)
@@ -229,6 +232,11 @@ public sealed class CompiledRuleSet
             if (excludePurchased && context.Purchased.Contains(id))
             {
                 return (RemovalReasons.Purchased, null);
+            }
+
+            if (!context.OptedOut && context.Rated.Contains(id))
+            {
+                return (RemovalReasons.Rated, null);
             }
 
             if (seenDays > 0 && context.SeenAt.TryGetValue(id, out var seenAt) && context.Now - seenAt < TimeSpan.FromDays(seenDays))

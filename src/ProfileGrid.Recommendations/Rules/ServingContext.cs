@@ -23,6 +23,12 @@ public sealed record ServingContext
     /// <summary>Items the user bought (left out unless a filter rule switches <c>exclude_purchased</c> off).</summary>
     public IReadOnlySet<string> Purchased { get; init; } = None;
 
+    /// <summary>
+    /// Items the user rated, liked or not: always left out (a film rated is a film seen, a dislike is not to be offered
+    /// back), whatever a filter rule says of purchases.
+    /// </summary>
+    public IReadOnlySet<string> Rated { get; init; } = None;
+
     /// <summary>When the user last viewed each item (for a filter rule's <c>exclude_seen_within_days</c>).</summary>
     public IReadOnlyDictionary<string, DateTimeOffset> SeenAt { get; init; } = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
 

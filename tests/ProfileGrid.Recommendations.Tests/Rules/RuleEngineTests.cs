@@ -170,6 +170,19 @@ public class RuleEngineTests
     }
 
     [Fact]
+    public void Rated_items_stay_out_when_a_filter_rule_keeps_purchases()
+    {
+        // a bought; c rated five stars, f one star. Consumables bring a back, never what the user rated, liked or not.
+        var context = Context() with { Purchased = new HashSet<string> { "a" }, Rated = new HashSet<string> { "c", "f" } };
+        var keep = Rule("consumables", new RuleAction { Type = RuleActionTypes.Filter, ExcludePurchased = false });
+
+        Assert.Equal("h b d g", Ids(Apply(RuleSet.Empty, context)));
+        var outcome = Apply(Set(keep), context);
+        Assert.Equal("a h b d g", Ids(outcome));
+        Assert.Contains(new RemovedCandidate("f", RemovalReasons.Rated), outcome.Removed);
+    }
+
+    [Fact]
     public void Items_seen_within_the_filter_window_are_left_out()
     {
         var context = Context() with
@@ -294,7 +307,7 @@ public class RuleEngineTests
     {
         IReadOnlyList<ScoredItem> popular = Candidates.Select(c => c with { Source = RecommendationSources.Popular, Because = null }).ToArray();
         var set = Set(Rule("vip", Boost(5, tag: "premium"), segment: "high-value"), Rule("diverse", new RuleAction { Type = RuleActionTypes.LimitPerCategory, MaxPerCategory = 1 }));
-        var first = Context(5, "high-value") with { Personalized = false, Purchased = new HashSet<string> { "a", "c" } };
+        var first = Context(5, "high-value") with { Personalized = false, Purchased = new HashSet<string> { "a", "c" }, Rated = new HashSet<string> { "h" } };
         var second = Context(5, "new") with { Personalized = false, SeenAt = new Dictionary<string, DateTimeOffset> { ["f"] = Now } };
 
         Assert.Equal(Ids(Apply(set, first, popular)), Ids(Apply(set, second, popular)));
