@@ -126,6 +126,9 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         Assert.All(list.Items, i => Assert.Equal("popular", i.Source));
         Assert.False(list.HasSegmentId);
         Assert.Equal("", list.SegmentLabel);
+        // Not personalized because she opted out, not for want of history: she bought a-1 and a-2.
+        Assert.False(list.ColdStart);
+        Assert.True(anonymous.ColdStart);
     }
 
     [Fact]

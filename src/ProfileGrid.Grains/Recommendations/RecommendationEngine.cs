@@ -255,7 +255,9 @@ public sealed partial class RecommendationEngine(
             // Personalized says the list drew on something of this user's own (history or segment): an unknown user's
             // list is everyone's, whatever their consent.
             personalized && (history.Count > 0 || segmentKey is not null),
-            ColdStart: history.Count == 0,
+            // Cold start says the user has no history of their own, whatever their list was made from: an opted-out user
+            // (or one in a popularity variant) with history is not one, and personalized false says why their list is everyone's.
+            ColdStart: personalized ? history.Count == 0 : !HasHistory(input.Items, package.Weights, now),
             personalized ? segment?.SegmentId : null,
             personalized ? segment?.Label : null,
             items,
@@ -268,6 +270,20 @@ public sealed partial class RecommendationEngine(
     private partial void LogRerankFailed(string tenant, Exception exception);
 
     private const int MaxForgottenOwnedCandidates = 2000;
+
+    /// <summary>True when any item weighs above 0 for the user, as their history would for a personalized list.</summary>
+    private static bool HasHistory(ItemInteractionView[] items, InteractionWeights weights, DateTimeOffset now)
+    {
+        foreach (var i in items)
+        {
+            if (weights.Weigh(new ItemInteraction(i.ItemId, i.Views, i.CartAdds, i.Purchases, i.Rating, i.LastAt), now) > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool ShouldLog(double share) => share >= 1 || (share > 0 && Random.Shared.NextDouble() < share);
 
