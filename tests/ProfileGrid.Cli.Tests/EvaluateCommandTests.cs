@@ -311,12 +311,15 @@ public sealed class EvaluateCommandTests : IDisposable
     [Fact]
     public void Bad_options_are_each_named_and_nothing_runs()
     {
-        var (exit, output) = Run("evaluate", "--ratings", Path.Combine(_folder.FullName, "missing.data"), "--k", "0", "--algorithms", "random,magic", "--slice", "gender");
+        var (exit, output) = Run("evaluate", "--ratings", Path.Combine(_folder.FullName, "missing.data"), "--k", "0", "--algorithms", "random,magic,random",
+            "--slice", "gender", "--ratio", "1.5");
 
         Assert.Equal(2, exit);
         Assert.Contains("--ratings: no such file", output);
         Assert.Contains("k must be between 1 and 1000 (0)", output);
         Assert.Contains("algorithms: unknown 'magic'", output);
+        Assert.Contains("algorithms: 'random' is named 2 times", output);
+        Assert.Contains("ratio: must lie strictly between 0 and 1 (1.5)", output);
         Assert.Contains("gender need a users file (--users u.user)", output);
         Assert.DoesNotContain("top-10", output);
     }

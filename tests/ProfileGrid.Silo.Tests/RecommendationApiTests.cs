@@ -813,6 +813,21 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
 
         Assert.DoesNotContain(list.Items, i => i.ItemId is "a-1" or "a-2"); // rated: never offered again, liked or not
     }
+
+    [Fact]
+    public async Task An_evaluation_is_refused_naming_the_ratio_as_sent_and_an_algorithm_named_twice()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-eval-bad", train: false);
+
+        var answer = await Silo.Http.PostAsync($"/v1/tenants/{tenant}/recommender:evaluate",
+            new StringContent("""{"ratio": 1.5, "algorithms": ["hybrid", "item-cf", "hybrid"]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        var detail = await answer.Content.ReadAsStringAsync();
+        Assert.Contains("ratio: must lie strictly between 0 and 1 (1.5)", detail);
+        Assert.DoesNotContain("split.ratio", detail);
+        Assert.Contains("algorithms[2]: 'hybrid' repeats algorithms[0]", detail);
+    }
 }
 
 /// <summary>

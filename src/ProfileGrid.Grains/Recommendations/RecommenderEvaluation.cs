@@ -44,11 +44,14 @@ public static class RecommenderEvaluation
             problems.Add($"algorithms: '{unknown}' is not one of {string.Join(", ", RecommenderAlgorithms.All)}");
         }
 
+        problems.AddRange(Repeats("algorithms", algorithms));
         var slices = request.Slices.Length == 0 ? DefaultSlices : request.Slices;
         foreach (var unknown in slices.Where(s => !DefaultSlices.Contains(s)))
         {
             problems.Add($"slices: '{unknown}' is not one of {string.Join(", ", DefaultSlices)}");
         }
+
+        problems.AddRange(Repeats("slices", slices));
 
         var splitOptions = new SplitOptions(method ?? SplitMethod.Random, request.Ratio, request.Seed);
         problems.AddRange(splitOptions.Validate());
@@ -102,6 +105,22 @@ public static class RecommenderEvaluation
                 s.Spreads.Select(m => new MetricSpreadView(m.Metric, m.MinGroup, m.Min, m.MaxGroup, m.Max, m.Ratio)).ToArray())).ToArray(),
             EvaluatedAt = now,
         };
+    }
+
+    /// <summary>
+    /// A name given twice would be trained and reported twice: refused, as an item twice in one upsert is, rather than
+    /// quietly evaluated once.
+    /// </summary>
+    private static IEnumerable<string> Repeats(string field, IReadOnlyList<string> names)
+    {
+        var firstAt = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (!firstAt.TryAdd(names[i], i))
+            {
+                yield return $"{field}[{i}]: '{names[i]}' repeats {field}[{firstAt[names[i]]}]; name each once";
+            }
+        }
     }
 
     private static MetricsView View(MetricSet m) =>

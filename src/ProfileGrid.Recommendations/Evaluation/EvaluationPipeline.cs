@@ -64,6 +64,11 @@ public sealed record EvaluationRequest(
             problems.Add($"algorithms: unknown '{unknown}' (known: {string.Join(", ", known)})");
         }
 
+        foreach (var repeated in Algorithms.GroupBy(a => a, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            problems.Add($"algorithms: '{repeated.Key}' is named {repeated.Count()} times; name each once");
+        }
+
         foreach (var unknown in Slices.Where(s => !SliceMaps.Known.Contains(s)))
         {
             problems.Add($"slice: unknown '{unknown}' (known: {string.Join(", ", SliceMaps.Known)})");

@@ -35,12 +35,13 @@ public sealed record SplitOptions(SplitMethod Method = SplitMethod.Random, doubl
         var problems = new List<string>();
         if (!(Ratio > 0 && Ratio < 1))
         {
-            problems.Add($"split.ratio must lie strictly between 0 and 1 ({Ratio})");
+            // Named as the request (and the CLI's --ratio) names it: the split is a separate field.
+            problems.Add($"ratio: must lie strictly between 0 and 1 ({Ratio})");
         }
 
         if (MinItems < 2)
         {
-            problems.Add($"split.min_items must be at least 2 ({MinItems})");
+            problems.Add($"min_items: must be at least 2 ({MinItems})");
         }
 
         return problems;

@@ -105,7 +105,7 @@ public sealed class SplitTests
     public void Bad_options_are_refused_naming_the_field()
     {
         var error = Assert.Throws<ArgumentException>(() => DataSplitter.Split(Sample(), new SplitOptions(Ratio: 1)));
-        Assert.Contains("split.ratio", error.Message);
+        Assert.Contains("ratio: must lie strictly between 0 and 1 (1)", error.Message);
     }
 
     private static HashSet<(string, string)> Pairs(InteractionMatrix matrix)
