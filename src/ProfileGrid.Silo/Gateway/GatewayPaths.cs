@@ -64,7 +64,8 @@ internal static class GatewayPaths
     internal static string? AmbiguityOf(HttpContext http)
     {
         var routed = http.Request.Path.Value ?? "";
-        if (RawPath(http) is not { } raw || !IsApiPath(raw) && !IsApiPath(routed))
+        // "//v1/..." is an API path with an empty first segment (probe60: it was 404 "not a route").
+        if (RawPath(http) is not { } raw || !IsApiPath("/" + raw.TrimStart('/')) && !IsApiPath(routed))
         {
             return null;
         }
@@ -188,7 +189,7 @@ internal static class GatewayPaths
         return false;
     }
 
-    /// <summary>Whether a raw path has an empty segment after its leading '/': "a//b", or a '/' at the end.</summary>
+    /// <summary>Whether a raw path has an empty segment after its leading '/': "//a", "a//b", or a '/' at the end.</summary>
     internal static bool HasEmptySegment(string rawPath) =>
-        rawPath.Length > 1 && (rawPath.EndsWith('/') || rawPath.AsSpan(1).Contains("//", StringComparison.Ordinal));
+        rawPath.Length > 1 && (rawPath.EndsWith('/') || rawPath.Contains("//", StringComparison.Ordinal));
 }
