@@ -77,10 +77,8 @@ public static class RecommenderEvaluation
             pair => (IReadOnlyDictionary<string, string>)new Dictionary<string, string?>
             {
                 ["gender"] = pair.Value.Gender,
-                // As of the evaluation (EvaluatedAt), as the profile and the fairness audit count ages: a marketer compares
-                // the slice with them, and a user born in 1961 was 65_plus in their profile and 55_64 in a slice aged at a
-                // MovieLens history's last rating (probe59). Weights still age from the data's last interaction.
-                ["age-band"] = ProfileView.AgeBandOf(pair.Value.BirthYear, now),
+                // As of the data, like every other age here: users of a 1998 file are sliced by their ages then.
+                ["age-band"] = ProfileView.AgeBandOf(pair.Value.BirthYear, reference),
                 ["country"] = pair.Value.Country,
             }.Where(a => a.Value is not null).ToDictionary(a => a.Key, a => a.Value!, StringComparer.Ordinal),
             StringComparer.Ordinal);
