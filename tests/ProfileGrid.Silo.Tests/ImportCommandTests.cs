@@ -67,6 +67,8 @@ public sealed class ImportCommandTests(RecommendationSiloFixture fixture) : IDis
         // Ages 21 to 50 in the file's time (1997): sliced as they were then, not as old as they would be today.
         var bands = evaluation.Slices.First(s => s.Slice == "age-band").Groups.Select(g => g.Group).ToList();
         Assert.Equal(["18_24", "25_34", "35_44", "45_54"], bands);
+        // And the answer says as of when (probe59: only evaluatedAt, today, was shown beside 1997 ages).
+        Assert.StartsWith("1997-", evaluation.AgesAsOf, StringComparison.Ordinal);
 
         var profile = await fixture.Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "2" });
         Assert.Equal(6, profile.EventsApplied); // five ratings and the demographics

@@ -75,6 +75,12 @@ public sealed record RecommenderEvaluationView
     [Id(10)] public AlgorithmMetricsView[] Algorithms { get; init; } = [];
     [Id(11)] public SliceMetricsView[] Slices { get; init; } = [];
     [Id(12)] public DateTimeOffset EvaluatedAt { get; init; }
+
+    /// <summary>
+    /// The instant the age-band slices measure ages at: the history's last interaction, when its users were those ages
+    /// (a 1998 ratings file's users by their 1998 ages), not <see cref="EvaluatedAt"/> as their profiles read today.
+    /// </summary>
+    [Id(13)] public DateTimeOffset AgesAsOf { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("pg.recommender-evaluation-result")]

@@ -102,6 +102,7 @@ public static class RecommenderEvaluation
                 s.Groups.Select(g => new SliceGroupView(g.Group, View(g.Metrics))).ToArray(),
                 s.Spreads.Select(m => new MetricSpreadView(m.Metric, m.MinGroup, m.Min, m.MaxGroup, m.Max, m.Ratio)).ToArray())).ToArray(),
             EvaluatedAt = now,
+            AgesAsOf = reference,
         };
     }
 

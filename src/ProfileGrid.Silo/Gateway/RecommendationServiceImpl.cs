@@ -275,6 +275,7 @@ public sealed partial class RecommendationServiceImpl(
             HeldOutPairs = report.HeldOutPairs,
             TrainOnlyUsers = report.TrainOnlyUsers,
             EvaluatedAt = WireTime.Of(report.EvaluatedAt),
+            AgesAsOf = WireTime.Of(report.AgesAsOf),
         };
         response.Algorithms.AddRange(report.Algorithms.Select(a => new AlgorithmEvaluation
         {
