@@ -209,6 +209,7 @@ public static class SegmentLabeler
         var facts = Facts(sourceFeatures, rows, assignment, k);
         var ruleOf = facts.Select(f => RuleOf(f, rules)).ToArray();
         var labels = new string[k];
+        var newestPurchaseDays = NewestPurchaseDays(sourceFeatures, rows);
         foreach (var group in Enumerable.Range(0, k).GroupBy(c => ruleOf[c]))
         {
             var members = group.ToArray();
@@ -218,7 +219,7 @@ public static class SegmentLabeler
                 continue;
             }
 
-            var qualifiers = Qualifiers(group.Key, members.Select(c => facts[c]).ToArray(), NewestPurchaseDays(sourceFeatures, rows));
+            var qualifiers = Qualifiers(group.Key, members.Select(c => facts[c]).ToArray(), newestPurchaseDays);
             for (var i = 0; i < members.Length; i++)
             {
                 labels[members[i]] = $"{group.Key} {qualifiers[i]}";

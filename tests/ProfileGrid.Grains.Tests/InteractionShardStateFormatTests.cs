@@ -21,10 +21,10 @@ public class InteractionShardStateFormatTests
         using var services = new ServiceCollection().AddSerializer(builder => builder.AddAssembly(typeof(InteractionShardState).Assembly)).BuildServiceProvider();
         var serializer = services.GetRequiredService<Serializer<InteractionShardState>>();
 
-        var stored = serializer.Deserialize(Convert.FromBase64String(WrittenWithTrackedHistories));
+        var stored = serializer.Deserialize(Convert.FromBase64String(WrittenWithTrackedHistories))!;
 
         var expected = Expected();
-        foreach (var state in new[] { stored, serializer.Deserialize(serializer.SerializeToArray(stored)) })
+        foreach (var state in new[] { stored, serializer.Deserialize(serializer.SerializeToArray(stored))! })
         {
             Assert.Equal(expected.ItemIds, state.ItemIds);
             Assert.Equal(expected.Users.Keys.Order(StringComparer.Ordinal), state.Users.Keys.Order(StringComparer.Ordinal));

@@ -583,13 +583,16 @@ public sealed partial class EventLogPartitionGrain(
         var waiter = (last, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         _deliveryWaiters.Add(waiter);
         Kick();
-        if (await Task.WhenAny(waiter.Item2.Task, Task.Delay(timeout)) == waiter.Item2.Task)
+        try
         {
+            await waiter.Item2.Task.WaitAsync(timeout);
             return true;
         }
-
-        _deliveryWaiters.Remove(waiter);
-        return false;
+        catch (TimeoutException)
+        {
+            _deliveryWaiters.Remove(waiter);
+            return false;
+        }
 
         static bool Holds(ProfileBatch[] profiles, string key)
         {

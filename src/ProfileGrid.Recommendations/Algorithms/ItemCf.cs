@@ -309,15 +309,7 @@ public sealed class ItemCfModel : IRecommender
         }
         finally
         {
-            for (var t = 0; t < count; t++)
-            {
-                scores[touched[t]] = 0;
-                best[touched[t]] = 0;
-            }
-
-            _doubles.Return(scores);
-            _doubles.Return(best);
-            ArrayPool<int>.Shared.Return(because);
+            ReturnScratch(scores, best, because, touched.AsSpan(0, count));
             ArrayPool<int>.Shared.Return(touched);
         }
     }
@@ -356,16 +348,22 @@ public sealed class ItemCfModel : IRecommender
         }
         finally
         {
-            for (var t = 0; t < count; t++)
-            {
-                scores[outItems[t]] = 0;
-                best[outItems[t]] = 0;
-            }
-
-            _doubles.Return(scores);
-            _doubles.Return(best);
-            ArrayPool<int>.Shared.Return(because);
+            ReturnScratch(scores, best, because, outItems[..count]);
         }
+    }
+
+    /// <summary>Zeroes the touched entries (the pooled arrays are handed out zeroed) and returns the scratch arrays.</summary>
+    private void ReturnScratch(double[] scores, double[] best, int[] because, ReadOnlySpan<int> touched)
+    {
+        foreach (var j in touched)
+        {
+            scores[j] = 0;
+            best[j] = 0;
+        }
+
+        _doubles.Return(scores);
+        _doubles.Return(best);
+        ArrayPool<int>.Shared.Return(because);
     }
 
     /// <summary>
