@@ -34,6 +34,9 @@ public static class ProfileFeatures
 {
     private const int FrequencyWindowDays = 365;
 
+    /// <summary>Below this a double is subnormal: it has lost digits on its way to 0.</summary>
+    private const double SmallestNormalDouble = 2.2250738585072014E-308;
+
     /// <summary>Every feature name, in the default vector order.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -107,6 +110,20 @@ public static class ProfileFeatures
         return values;
     }
 
+    /// <summary>
+    /// The engagement velocity (decayed events per day) as of the view's last event, or null without one: what a holder
+    /// of the view's vector keeps beside it, because the vector's own value, decayed to the view's instant, is 0 for a
+    /// history about twenty years older than that instant.
+    /// </summary>
+    public static double? EngagementAtLastSeen(ProfileView view)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        var behavior = view.Behavior;
+        return behavior is { EngagementAsOf: { } basis, LastSeen: { } lastSeen }
+            ? behavior.EngagementScore * Decay.Factor(lastSeen - basis, view.EngagementHalfLife) * Decay.RatePerDay(view.EngagementHalfLife)
+            : null;
+    }
+
     /// <summary>True for counts and amounts with heavy right tails, which should be log1p-transformed before scaling.</summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="All"/>.</exception>
     public static bool IsHeavyTailed(string feature)
@@ -137,7 +154,17 @@ public static class ProfileFeatures
     /// active after <paramref name="at"/> counts as active then), and engagement velocity is undecayed by the same
     /// half-life. Counts, sums and the <see cref="Windowed"/> counts stay as extracted. Returns a new array.
     /// </summary>
-    public static double[] MoveTo(double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset at, ProfileOptions options)
+    public static double[] MoveTo(double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset at, ProfileOptions options) =>
+        MoveTo(values, features, asOf, at, options, engagementAtLastSeen: null);
+
+    /// <summary>
+    /// <see cref="MoveTo(double[], IReadOnlyList{string}, DateTimeOffset, DateTimeOffset, ProfileOptions)"/>, with the
+    /// engagement velocity the profile had at its last event (<see cref="EngagementAtLastSeen"/>): a vector whose velocity
+    /// has decayed below double precision (a history some twenty years old, 1,000 seven-day half-lives, read today) takes
+    /// its velocity at <paramref name="at"/> from that value instead, so a run as of the history's end sees it.
+    /// </summary>
+    public static double[] MoveTo(
+        double[] values, IReadOnlyList<string> features, DateTimeOffset asOf, DateTimeOffset at, ProfileOptions options, double? engagementAtLastSeen)
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(features);
@@ -167,6 +194,13 @@ public static class ProfileFeatures
                 case "days_since_last_seen":
                 case "days_since_first_purchase":
                     moved[i] = later ? moved[i] + days : Math.Max(0, moved[i] + days);
+                    break;
+                case "engagement_velocity" when moved[i] < SmallestNormalDouble && engagementAtLastSeen is > 0 and var atLastSeen
+                                                && IndexOf(features, "days_since_last_seen") is var seen and >= 0:
+                    // Underflowed (or subnormal, its digits gone): decayed again from the last event, or taken at it when
+                    // the instant is before it (as the clamp above does).
+                    var sinceLastSeen = values[seen] + days;
+                    moved[i] = sinceLastSeen > 0 ? atLastSeen * Decay.Factor(TimeSpan.FromDays(sinceLastSeen), options.EngagementHalfLife) : atLastSeen;
                     break;
                 case "engagement_velocity" when later:
                     moved[i] *= decay;

@@ -1532,7 +1532,8 @@ public sealed partial class UserProfileGrain(
         var now = clock.GetUtcNow();
         // From the kept read view, or else from the part of one that vectors read, built by the same code: segments and
         // GetProfile agree either way, and a write does not decode recent actions and layers for nothing.
-        var features = ProfileFeatures.Extract(_view is { } kept && kept.Covers(now) ? kept.At(now) : ProfileViews.BuildFeatureBasis(ProfileToRead, _options, now));
+        var basis = _view is { } kept && kept.Covers(now) ? kept.At(now) : ProfileViews.BuildFeatureBasis(ProfileToRead, _options, now);
+        var features = ProfileFeatures.Extract(basis);
         var nextWindowChange = ProfileFeatures.NextWindowChange(Profile, _options, now);
         if (!force && _pushedFeatures is not null && nextWindowChange == _pushedNextWindowChange &&
             !ProfileFeatures.MateriallyDiffers(ProfileFeatures.Age(_pushedFeatures, ProfileFeatures.All, _pushedAt, now, _options), features, segmentationOptions.Value.MaterialChange))
@@ -1548,7 +1549,7 @@ public sealed partial class UserProfileGrain(
         var key = this.GetPrimaryKeyString();
         var shard = _shardGrain ?? ShardGrain(SegmentKeys.Shard(Profile.Tenant, SegmentKeys.ShardOf(key, segmentationOptions.Value.Shards)));
         _shardGrain = Profile.Tenant.Length > 0 ? shard : null; // kept once the profile knows its tenant
-        _featuresPush = _unconfirmedPushes[(int)PushKind.Features] = _lastPushes[(int)PushKind.Features] = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange));
+        _featuresPush = _unconfirmedPushes[(int)PushKind.Features] = _lastPushes[(int)PushKind.Features] = PushAsync(shard, new FeatureUpdate(key, features, now, nextWindowChange, ProfileFeatures.EngagementAtLastSeen(basis)));
     }
 
     // The latest feature push, not awaited by the write; a merge waits for it before taking the profile out of its shard,

@@ -247,6 +247,32 @@ public class ProfileFeaturesTests
     }
 
     [Fact]
+    public void A_history_older_than_double_precision_can_decay_keeps_its_velocity_when_moved_back_to_its_end()
+    {
+        // A CDNOW-shaped history (1997-98) read in 2026: 1,500 seven-day half-lives, so the velocity extracted today is 0.
+        var end = new DateTimeOffset(1998, 6, 30, 0, 0, 0, TimeSpan.Zero);
+        var today = new DateTimeOffset(2026, 12, 7, 8, 0, 0, TimeSpan.Zero);
+        var user = new ProfileUnderTest();
+        user.Apply(Of(EventKind.PageView, end.AddDays(-200)), Of(EventKind.PageView, end.AddDays(-30)), Of(EventKind.PageView, end.AddDays(-9)));
+        var names = ProfileFeatures.All;
+        var velocity = names.ToList().IndexOf("engagement_velocity");
+        var view = ProfileViews.BuildFeatureBasis(user.Profile, Options, today);
+        var extractedToday = ProfileFeatures.Extract(view, names);
+        Assert.Equal(0, extractedToday[velocity]);
+
+        var moved = ProfileFeatures.MoveTo(extractedToday, names, today, end, Options, ProfileFeatures.EngagementAtLastSeen(view));
+
+        var expected = ProfileMetrics.EngagementVelocity(user.Profile, Options, end);
+        Assert.True(expected > 0.01, $"velocity at the history's end {expected}");
+        Assert.Equal(1, moved[velocity] / expected, 9);
+        // Without the value at the last event the vector can only say 0, as it did before.
+        Assert.Equal(0, ProfileFeatures.MoveTo(extractedToday, names, today, end, Options)[velocity]);
+        // Before the last event it is the velocity at that event, as for a vector that never underflowed.
+        var beforeLast = ProfileFeatures.MoveTo(extractedToday, names, today, end.AddDays(-20), Options, ProfileFeatures.EngagementAtLastSeen(view));
+        Assert.Equal(1, beforeLast[velocity] / ProfileMetrics.EngagementVelocity(user.Profile, Options, end.AddDays(-9)), 9);
+    }
+
+    [Fact]
     public void A_profile_without_events_extracts_zeros()
     {
         var vector = ProfileFeatures.Extract(new UserProfile(), Options, Now);

@@ -430,6 +430,23 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task A_history_of_the_nineties_segmented_as_of_its_end_keeps_engagement_velocity()
+    {
+        // As CDNOW (1997-98) or MovieLens 100k: some 1,500 seven-day half-lives before today, so the velocity a vector
+        // holds as of today has decayed to 0; as of the history's end the planted types differ in it by far.
+        var end = new DateTimeOffset(1998, 6, 30, 12, 0, 0, TimeSpan.Zero);
+        var planted = await SegmentScenario.FeedAsync(Silo, "nineties", endingAt: end);
+
+        var run = await Segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = planted.Tenant, K = 3, AsOf = "1998-07-01T00:00:00Z" });
+
+        Assert.Contains("engagement_velocity", run.Features);
+        Assert.DoesNotContain(run.Warnings, w => w.StartsWith("engagement_velocity", StringComparison.Ordinal));
+        var velocities = run.Segments.Select(s => s.Centroid.Single(c => c.Feature == "engagement_velocity").Value).ToArray();
+        Assert.All(velocities, v => Assert.True(v > 0, $"a segment's average velocity as of 1998 is {v}"));
+        SegmentScenario.AssertTypesSeparated(planted, await SegmentScenario.MembershipsAsync(Segments, planted));
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_with_the_code_and_the_field_to_fix()
     {
         var planted = await SegmentScenario.FeedAsync(Silo, "errors", perType: 2);

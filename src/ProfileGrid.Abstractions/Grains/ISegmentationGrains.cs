@@ -102,14 +102,17 @@ public interface ISegmentationGrain : IGrainWithStringKey
 /// <summary>
 /// A profile's feature vector as of <see cref="AsOf"/>, and <see cref="NextWindowChange"/>: when a windowed feature
 /// (the 365-day counts) next changes with no new event, so the shard asks the profile again then; null when none will
-/// (a profile on an older release sends none).
+/// (a profile on an older release sends none). <see cref="EngagementAtLastSeen"/>: the engagement velocity at the
+/// profile's last event, from which a vector whose velocity decayed to 0 (a history about twenty years old) is moved
+/// back to an instant of that history (null: none, or an older release).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("pg.feature-update")]
 public sealed record FeatureUpdate(
     [property: Id(0)] string ProfileKey,
     [property: Id(1)] double[] Values,
     [property: Id(2)] DateTimeOffset AsOf,
-    [property: Id(3)] DateTimeOffset? NextWindowChange = null);
+    [property: Id(3)] DateTimeOffset? NextWindowChange = null,
+    [property: Id(4)] double? EngagementAtLastSeen = null);
 
 /// <summary>
 /// One profile as its feature shard holds it: the feature vector (in ProfileFeatures.All order) as of <see cref="AsOf"/>

@@ -46,6 +46,13 @@ public sealed class ShardEntry
     /// is not a customer yet, the model has no RFM, or the entry was stored before RFM existed.
     /// </summary>
     [Id(5)] public int Rfm { get; set; }
+
+    /// <summary>The profile's engagement velocity at its last event (<see cref="FeatureUpdate.EngagementAtLastSeen"/>).</summary>
+    [Id(6)] public double? EngagementAtLastSeen { get; set; }
+
+    /// <summary><see cref="Values"/> moved to <paramref name="at"/> (<see cref="ProfileFeatures.MoveTo(double[], IReadOnlyList{string}, DateTimeOffset, DateTimeOffset, ProfileOptions, double?)"/>).</summary>
+    public double[] ValuesAt(DateTimeOffset at, ProfileOptions options) =>
+        ProfileFeatures.MoveTo(Values, ProfileFeatures.All, AsOf, at, options, EngagementAtLastSeen);
 }
 
 /// <summary>
@@ -200,6 +207,7 @@ public sealed partial class FeatureShardGrain(
         entry.Values = update.Values;
         entry.AsOf = update.AsOf;
         entry.NextWindowChange = update.NextWindowChange;
+        entry.EngagementAtLastSeen = update.EngagementAtLastSeen;
         if (update.NextWindowChange is not null)
         {
             StartWindowRefresh();
@@ -210,7 +218,7 @@ public sealed partial class FeatureShardGrain(
             var was = entry.Segment;
             // A model as of a past instant (a run with as_of) measures every vector to that instant; a live model takes it as pushed.
             var values = _model.EvaluatedAt is { } evaluatedAt
-                ? ProfileFeatures.MoveTo(update.Values, ProfileFeatures.All, update.AsOf, evaluatedAt, profileOptions.Value)
+                ? entry.ValuesAt(evaluatedAt, profileOptions.Value)
                 : update.Values;
             Assign(update.ProfileKey, entry, _model.Assign(values), update.AsOf);
             if (was >= 0 && entry.Segment != was)
@@ -289,7 +297,7 @@ public sealed partial class FeatureShardGrain(
             chosen = entries.Take(Math.Max(0, maxRows));
         }
 
-        return Task.FromResult(chosen.Select(e => ProfileFeatures.MoveTo(e.Values, ProfileFeatures.All, e.AsOf, at, profileOptions.Value)).ToArray());
+        return Task.FromResult(chosen.Select(e => e.ValuesAt(at, profileOptions.Value)).ToArray());
     }
 
     private static readonly int TenureIndex = ProfileFeatures.All.ToList().IndexOf("tenure_days");
@@ -318,7 +326,7 @@ public sealed partial class FeatureShardGrain(
         var at = model.EvaluatedAt ?? now;
         foreach (var (key, entry) in Entries)
         {
-            var aged = ProfileFeatures.MoveTo(entry.Values, ProfileFeatures.All, entry.AsOf, at, profileOptions.Value);
+            var aged = entry.ValuesAt(at, profileOptions.Value);
             Assign(key, entry, model.Assign(aged), now);
             ScoreRfm(key, entry, model.Rfm, aged, at, at);
         }
@@ -391,7 +399,7 @@ public sealed partial class FeatureShardGrain(
         // Aged as a new model would assign it, so the explanation is about the user as they are now.
         var now = clock.GetUtcNow();
         var profile = profileOptions.Value;
-        var aged = ProfileFeatures.MoveTo(entry.Values, ProfileFeatures.All, entry.AsOf, _model.EvaluatedAt ?? now, profile);
+        var aged = entry.ValuesAt(_model.EvaluatedAt ?? now, profile);
         var explanation = SegmentExplanation.Explain(_model, aged, (feature, value) => FeatureUnits.Format(feature, value, profile.ReportingCurrency));
         var listed = entry.Segment < 0 ? null : Listed(_model, entry);
         return Task.FromResult(new SegmentExplanationResult(SegmentExplanationOutcome.Explained, explanation.ToView(_model.EvaluatedAt ?? now, listed)));
