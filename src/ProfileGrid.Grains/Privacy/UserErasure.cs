@@ -65,6 +65,9 @@ public sealed record ErasureReceipt(
     string Tenant, string UserId, string[] ProfilesErased, DateTimeOffset Cutoff, DateTimeOffset CompletedAt, bool Complete, ErasureStepReceipt[] Steps,
     bool NothingHeld = false);
 
+/// <summary>A person's canonical user id and the user ids of all their profiles (<see cref="UserErasure.PersonOfAsync"/>).</summary>
+public sealed record PersonProfiles(string Canonical, IReadOnlyList<string> UserIds);
+
 /// <summary>
 /// Erases a user everywhere (docs/privacy.md): records the erasure in the tenant's privacy ledger first (from then on
 /// no event of theirs from before the erasure is applied, archived or rebuilt again, whatever replays), then runs every
@@ -82,29 +85,9 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
     {
         var ledger = grains.GetGrain<ITenantPrivacyGrain>(tenant);
 
-        // Identity links, read before anything is erased (a resumed erasure has them in the ledger): the person is the
-        // canonical profile the user belongs to and every profile merged into it (docs/identity.md), each with the
-        // anonymous ids it recorded.
-        var canonical = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString()).CanonicalAsync();
-        var person = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, canonical).ToString()).GetAsync();
-        var linked = new List<string>();
-        var personProfiles = new HashSet<string>([userId, canonical, .. person.Members], StringComparer.Ordinal);
-        foreach (var profile in new[] { userId, canonical }.Concat(person.Members).Distinct(StringComparer.Ordinal))
-        {
-            linked.Add(profile);
-            var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, profile).ToString()).GetViewAsync();
-            foreach (var visitor in view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? [])
-            {
-                if (await IsAnotherPersonAsync(tenant, visitor, personProfiles, canonical, person))
-                {
-                    continue;
-                }
-
-                linked.Add(visitor);
-            }
-        }
-
-        var start = await ledger.BeginErasureAsync([.. linked.Distinct(StringComparer.Ordinal)]);
+        // Identity links, read before anything is erased (a resumed erasure has them in the ledger).
+        var person = await PersonOfAsync(tenant, userId);
+        var start = await ledger.BeginErasureAsync([.. person.UserIds]);
         var context = new ErasureContext(tenant, userId, start.UserIds, start.Cutoff);
         var receipts = new List<ErasureStepReceipt>();
         foreach (var step in _steps)
@@ -132,6 +115,36 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
         var nothingHeld = complete && !resumed && receipts.All(r => !r.Held);
         LogErased(context.UserIds.Count, complete, nothingHeld);
         return new ErasureReceipt(tenant, userId, nothingHeld ? [] : [.. context.UserIds], start.Cutoff, clock.GetUtcNow(), complete, [.. receipts], nothingHeld);
+    }
+
+    /// <summary>
+    /// The person <paramref name="userId"/> belongs to (docs/identity.md): the canonical profile, and the user ids of every
+    /// profile that is theirs, <paramref name="userId"/> first: the canonical one, every profile merged into it, and the
+    /// visitors their logins linked, but not a visitor that is another person's (<see cref="IsAnotherPersonAsync"/>).
+    /// What an erasure erases and an export hands out.
+    /// </summary>
+    public async Task<PersonProfiles> PersonOfAsync(string tenant, string userId)
+    {
+        var canonical = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString()).CanonicalAsync();
+        var person = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, canonical).ToString()).GetAsync();
+        var linked = new List<string>();
+        var personProfiles = new HashSet<string>([userId, canonical, .. person.Members], StringComparer.Ordinal);
+        foreach (var profile in new[] { userId, canonical }.Concat(person.Members).Distinct(StringComparer.Ordinal))
+        {
+            linked.Add(profile);
+            var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, profile).ToString()).GetViewAsync();
+            foreach (var visitor in view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? [])
+            {
+                if (await IsAnotherPersonAsync(tenant, visitor, personProfiles, canonical, person))
+                {
+                    continue;
+                }
+
+                linked.Add(visitor);
+            }
+        }
+
+        return new PersonProfiles(canonical, [.. linked.Distinct(StringComparer.Ordinal)]);
     }
 
     /// <summary>

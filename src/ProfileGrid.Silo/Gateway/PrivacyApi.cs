@@ -53,7 +53,7 @@ public static class PrivacyApi
     }
 
     private static async Task<IResult> ExportAsync(
-        HttpContext http, string tenant, string userId, EventValidator validator, IGrainFactory grains, IServiceProvider services,
+        HttpContext http, string tenant, string userId, EventValidator validator, UserErasure erasure, IGrainFactory grains, IServiceProvider services,
         IOptions<IngestOptions> ingest, IOptions<SegmentationOptions> segmentation, TimeProvider clock, CancellationToken cancellationToken)
     {
         (tenant, userId) = (GatewayPaths.FromRawPath(http, "tenant") ?? tenant, GatewayPaths.FromRawPath(http, "userId") ?? userId);
@@ -67,24 +67,29 @@ public static class PrivacyApi
             return TypedResults.BadRequest(new ErrorBody(unexpected.ToString()));
         }
 
-        var key = new ProfileKey(tenant, userId).ToString();
+        // The person the id belongs to, as an erasure of it would find them: the canonical profile, the profiles merged
+        // into it and the visitors their logins linked, never a visitor that is someone else's (docs/identity.md).
+        var person = await erasure.PersonOfAsync(tenant, userId);
+        var key = new ProfileKey(tenant, person.Canonical).ToString();
         var view = await grains.GetGrain<IUserProfileGrain>(key).GetViewAsync();
-        var anonymous = view?.AnonymousIds.ToArray() ?? [];
         var linked = new JsonArray();
-        foreach (var id in anonymous)
+        foreach (var other in person.UserIds.Where(u => !string.Equals(u, person.Canonical, StringComparison.Ordinal)))
         {
-            var anonymousUser = UserErasure.AnonymousPrefix + id;
-            var anonymousView = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, anonymousUser).ToString()).GetViewAsync();
+            var otherView = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, other).ToString()).GetViewAsync();
             linked.Add(new JsonObject
             {
-                ["userId"] = anonymousUser,
-                ["profile"] = anonymousView is null ? null : JsonNode.Parse(ProfileJson.Serialize(anonymousView)),
+                ["userId"] = other,
+                ["profile"] = otherView is null ? null : JsonNode.Parse(ProfileJson.Serialize(otherView)),
             });
         }
 
+        var anonymous = person.UserIds
+            .Where(u => u.StartsWith(UserErasure.AnonymousPrefix, StringComparison.Ordinal))
+            .Select(u => u[UserErasure.AnonymousPrefix.Length..])
+            .ToArray();
         var shard = SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(key, segmentation.Value.Shards));
         var segment = await grains.GetGrain<IFeatureShardGrain>(shard).GetSegmentAsync(key);
-        var (events, fromLake, fromLog) = await EventsAsync(services, ingest.Value.Partitions, tenant, [userId, .. anonymous.Select(a => UserErasure.AnonymousPrefix + a)], cancellationToken);
+        var (events, fromLake, fromLog) = await EventsAsync(services, ingest.Value.Partitions, tenant, [.. person.UserIds], cancellationToken);
         if (view is null && events.Count == 0)
         {
             return TypedResults.NotFound(new ErrorBody($"Nothing is held about user '{userId}' in tenant '{tenant}'."));
@@ -94,6 +99,7 @@ public static class PrivacyApi
         {
             ["tenant"] = tenant,
             ["userId"] = userId,
+            ["person"] = person.Canonical,
             ["exportedAt"] = clock.GetUtcNow(),
             ["consent"] = view is null ? null : new JsonObject
             {

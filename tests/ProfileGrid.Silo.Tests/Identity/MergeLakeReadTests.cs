@@ -24,6 +24,17 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         var (tenant, oracle) = (NewId("idl-"), NewId("idlo-"));
         var (user, anonymous) = (NewId("u-"), NewId("v-"));
         var now = DateTimeOffset.UtcNow.AddMinutes(-5);
+        async Task<int> ExportedEventsAsync()
+        {
+            using var exported = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/users/{user}/export");
+            var body = await exported.Content.ReadAsStringAsync();
+            Assert.True(exported.IsSuccessStatusCode, body);
+            var export = JsonNode.Parse(body)!;
+            var count = export["events"]!.AsArray().Count;
+            Assert.Equal(count, (int)export["eventCounts"]!["lake"]! + (int)export["eventCounts"]!["log"]!);
+            return count;
+        }
+
 
         // Years-old anonymous browsing (1000 to 440 days ago), the known user's own last month, then the login today.
         string[] types = ["page_view", "product_view", "add_to_cart", "purchase"];
@@ -80,20 +91,17 @@ public class MergeLakeReadTests(IdentitySiloFixture fixture)
         }
 
         otherDays = [otherDays[0], otherDays[2]];
+        // Merged, the person's export holds the visitor's history as well as the user's.
+        Assert.Equal(total, await ExportedEventsAsync());
+
         var reversed = await UnmergeAsync(Silo, tenant, merge.GetProperty("mergeId").GetString()!);
         Assert.Equal("reversed", reversed.GetProperty("status").GetString());
         await WaitForAsync(Silo, tenant, user, own.Count + 1);
         await WaitForAsync(Silo, tenant, "anon:" + anonymous, visitor.Count);
 
-        // The person's export (the user and the visitor profile linked to them) and the user's rebuild read their days too.
-        using (var exported = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/users/{user}/export"))
-        {
-            var body = await exported.Content.ReadAsStringAsync();
-            Assert.True(exported.IsSuccessStatusCode, body);
-            var export = JsonNode.Parse(body)!;
-            Assert.Equal(total, (int)export["eventCounts"]!["lake"]! + (int)export["eventCounts"]!["log"]!);
-            Assert.Equal(total, export["events"]!.AsArray().Count);
-        }
+        // Unmerged, the visitor is another person (as an erasure of the user leaves it): the user's export holds the
+        // user's own events and the login, and reads their days only.
+        Assert.Equal(own.Count + 1, await ExportedEventsAsync());
 
         using (var rebuilt = await Silo.Http.PostAsJsonAsync("/v1/admin/lake/rebuild", new { tenant, userId = user }))
         {
