@@ -149,6 +149,10 @@ public sealed partial class UserProfileGrain(
     // knows: a written change of consent is reported (the lake's archivers leave an opted-out user's context out).
     private bool _consentReported = true;
 
+    // The merged members whose consent this activation reported (as _consentReported); an opted-out person's new member
+    // is reported once.
+    private readonly HashSet<string> _consentReportedMembers = new(StringComparer.Ordinal);
+
     // References kept, and made without GetGrain's reflection (see GrainReferences).
     private IEventLogPartitionGrain? _partitionGrain;
     private IFeatureShardGrain? _shardGrain;
@@ -1336,17 +1340,39 @@ public sealed partial class UserProfileGrain(
     [LoggerMessage(EventId = 3121, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: handing {Count} older event ids to its archive failed; the profile's write waits and is tried again")]
     private partial void LogSpillFailed(string profileKey, int count, Exception exception);
 
+    /// <summary>
+    /// Tells the tenant's privacy ledger the person's consent to personalization when it changed, for this profile and
+    /// for every profile merged into it: their events keep their own ids in the log and the lake (a device's events after
+    /// its login stay under <c>anon:</c> its id), and the lake leaves the context out by those ids. A member merged into a
+    /// person who has opted out is reported as soon as it is absorbed.
+    /// </summary>
     private void ReportConsentIfChanged()
     {
-        var consents = Profile.Preferences.PersonalizationOptIn != false;
-        if (consents == _consentReported || Profile.Tenant.Length == 0)
+        if (Profile.Tenant.Length == 0)
         {
             return;
         }
 
-        _consentReported = consents;
+        var consents = Profile.Preferences.PersonalizationOptIn != false;
         var changedAt = Profile.Preferences.FieldUpdatedAt is { } fieldClock && fieldClock.TryGetValue("personalizationOptIn", out var at) ? at : clock.GetUtcNow();
-        consentReporter.Report(Profile.Tenant, Profile.UserId, consents, changedAt);
+        if (consents != _consentReported)
+        {
+            _consentReported = consents;
+            _consentReportedMembers.Clear();
+            consentReporter.Report(Profile.Tenant, Profile.UserId, consents, changedAt);
+            foreach (var member in State.Absorbed?.Keys ?? Enumerable.Empty<string>())
+            {
+                consentReporter.Report(Profile.Tenant, member, consents, changedAt);
+                _consentReportedMembers.Add(member);
+            }
+        }
+        else if (!consents && State.Absorbed is { } members)
+        {
+            foreach (var member in members.Keys.Where(_consentReportedMembers.Add))
+            {
+                consentReporter.Report(Profile.Tenant, member, consents, changedAt);
+            }
+        }
     }
 
     async Task<ProfileErasure> IUserProfileGrain.EraseAsync()
