@@ -245,6 +245,46 @@ public class HostSettingsTests
     }
 
     [Fact]
+    public void Every_setting_the_docs_name_is_one_the_silo_knows()
+    {
+        // The dev host's own settings (Demo, Azurite) and the README's example of a typo are not the silo's.
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir.FullName, "README.md")) || !Directory.Exists(Path.Combine(dir.FullName, "docs")))
+        {
+            dir = dir.Parent ?? throw new InvalidOperationException("The repository root was not found.");
+        }
+
+        var named = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var file in Directory.GetFiles(Path.Combine(dir.FullName, "docs"), "*.md").Append(Path.Combine(dir.FullName, "README.md")))
+        {
+            var text = File.ReadAllText(file);
+            foreach (System.Text.RegularExpressions.Match match in System.Text.RegularExpressions.Regex.Matches(text, @"ProfileGrid:[A-Za-z]+(:[A-Za-z]+)+"))
+            {
+                named.Add(match.Value);
+            }
+
+            // A table of options under a heading naming its section: "## Options (`ProfileGrid:Fairness`)", "| `MinimumUsers` | ...".
+            string? section = null;
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith('#'))
+                {
+                    section = System.Text.RegularExpressions.Regex.Match(line, @"`(ProfileGrid:[A-Za-z]+)`") is { Success: true } heading ? heading.Groups[1].Value : null;
+                }
+                else if (section is not null && System.Text.RegularExpressions.Regex.Match(line, @"^\| `([A-Za-z]+)` \|") is { Success: true } row)
+                {
+                    named.Add($"{section}:{row.Groups[1].Value}");
+                }
+            }
+        }
+
+        named.RemoveWhere(n => n.StartsWith("ProfileGrid:Demo:", StringComparison.Ordinal) || n.StartsWith("ProfileGrid:Azurite:", StringComparison.Ordinal) || n == "ProfileGrid:Endpoints:RestPort");
+        Assert.Contains("ProfileGrid:Fairness:MinimumUsers", named);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(named.Select(n => new KeyValuePair<string, string?>(n, "1"))).Build();
+        Assert.Empty(SettingsCheck.UnknownKeys(configuration));
+    }
+
+    [Fact]
     public async Task A_taken_port_stops_the_host_with_a_message_naming_it()
     {
         using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

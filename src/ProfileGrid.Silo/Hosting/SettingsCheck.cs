@@ -40,6 +40,7 @@ public static class SettingsCheck
         (Access.AuthSettings.Section, typeof(Access.AuthSettings)),
         (ProfileGrid.Grains.Lake.LakeOptions.Section, typeof(ProfileGrid.Grains.Lake.LakeOptions)),
         (ProfileGrid.Grains.Identity.IdentityOptions.Section, typeof(ProfileGrid.Grains.Identity.IdentityOptions)),
+        (ProfileGrid.Experiments.Fairness.FairnessOptions.SectionName, typeof(ProfileGrid.Experiments.Fairness.FairnessOptions)),
     ];
 
     /// <summary>Every problem with the "ProfileGrid" settings, each naming the full setting; empty when all is well.</summary>
