@@ -308,6 +308,32 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
     }
 
     [Fact]
+    public async Task A_tenant_whose_every_event_was_refused_is_shown_why_not_told_to_send_events()
+    {
+        var tenant = "refused-" + Guid.NewGuid().ToString("N")[..6];
+        var future = DateTimeOffset.UtcNow.AddYears(5).ToString("O");
+        var answer = await grid.Silo.Client.IngestEventsAsync(new IngestEventsRequest
+        {
+            Tenant = tenant,
+            Events =
+            {
+                new Event { EventId = "r-1", Type = "page_view", UserId = "u-1", Source = "web", OccurredAt = future, Page = new PageView { Url = "/" } },
+                new Event { EventId = "r-2", Type = "page_view", UserId = "u-2", Source = "fax", OccurredAt = DateTimeOffset.UtcNow.ToString("O"), Page = new PageView { Url = "/" } },
+            },
+        });
+        Assert.Equal(2, answer.Rejected.Count);
+
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        await browser.OpenPageAsync("ingest", tenant);
+        await Poll.EventuallyAsync(async () => Assert.Equal(Shown.Int(2), await browser.FigureAsync("ingest.rejected")));
+        Assert.Equal(Shown.Int(0), await browser.FigureAsync("ingest.accepted"));
+        Assert.Contains(await browser.ChartsAsync(), c => c.Id == "rejected-by-reason" && c.Datasets.Sum(d => d.NonZero) == 2);
+        await browser.OpenPageAsync("overview", tenant);
+        await Poll.EventuallyAsync(async () => Assert.Equal(Shown.Int(2), await browser.FigureAsync("ingest.rejected")));
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
     public async Task An_api_error_is_a_message_on_its_panels_not_a_blank_chart_or_an_exception()
     {
         await using var browser = await DashboardBrowser.OpenAsync(grid);

@@ -47,7 +47,8 @@ export default {
           type: 'bar',
           labels: parts.map(p => `p${p.partition}`),
           datasets: [
-            { label: 'records not yet checkpointed', data: parts.map(p => Math.max(0, Number(p.nextPosition) - Number(p.checkpoint))), colour: '#2563eb' },
+            // Not nextPosition - checkpoint: those are byte positions in the log (with its segment in the high bits), not
+            // records, and drew a backlog of 170,000 "records" where there were ten.
             { label: 'records awaiting dispatch', data: parts.map(p => Number(p.recordsAwaitingDispatch)), colour: '#d97706' },
             { label: 'profiles with unwritten state', data: parts.map(p => Number(p.profilesWithUnwrittenState)), colour: '#dc2626' },
           ],

@@ -47,6 +47,13 @@ export const resolution = context => (context.params.get('resolution') === 'hour
 /** Whether the tenant has seen anything at all, judged from its stats. */
 export const hasProfiles = stats => Number(stats?.profiles?.count ?? 0) > 0 || Number(stats?.ingest?.accepted ?? 0) > 0;
 
+/**
+ * Whether the gateway answered the tenant anything at all: accepted, refused or repeated. A tenant whose every event was
+ * refused (a clock in the future, a source the grid does not know) has no profile, and its rejections are what it needs to see.
+ */
+export const hasIngest = stats =>
+  hasProfiles(stats) || Object.values(stats?.ingest?.rejected ?? {}).some(n => Number(n) > 0) || Number(stats?.ingest?.duplicates ?? 0) > 0;
+
 /** A line chart of series fields: fields [{ key, label, colour? }], points from /stats/series. */
 export function seriesChart(panel, series, fields, options = {}) {
   const points = series?.points ?? [];

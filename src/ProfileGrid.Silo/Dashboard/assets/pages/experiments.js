@@ -113,7 +113,9 @@ function drawResults(table, intervals, funnel, r) {
     type: 'bar',
     labels: ['impressions', 'clicks', 'conversions'],
     datasets: variants.map((v, i) => ({ label: v.key, data: [Number(v.impressions), Number(v.clicks), Number(v.purchases)], colour: colour(i) })),
-    options: { scales: { y: { type: 'logarithmic', beginAtZero: false } }, plugins: { legend: { display: true } } },
+    // Log scale, so conversions show beside impressions; its floor sits below 1 (by default it is the smallest value,
+    // which drew that bar with no height: a control with 2 conversions looked like one with none).
+    options: { scales: { y: { type: 'logarithmic', min: 0.5 } }, plugins: { legend: { display: true } } },
   });
 }
 

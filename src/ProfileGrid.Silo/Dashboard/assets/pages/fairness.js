@@ -73,7 +73,9 @@ function cell(group, metric) {
   return {
     text: `${text}${flagged ? ' ⚑' : ''}`,
     className: flagged ? (check.significant ? 'flag significant' : 'flag') : undefined,
-    title: `${fmt.pct(check.ratio, 0)} of ${check.reference_group}'s rate${check.p_value === null || check.p_value === undefined ? '' : `, p = ${fmt.num(check.p_value, 3)}`}; ${check.verdict}`,
+    title: check.reference_group === null || check.reference_group === undefined || check.ratio === null || check.ratio === undefined
+      ? `${check.verdict}: no group has enough users to compare with`
+      : `${fmt.pct(check.ratio, 0)} of ${check.reference_group}'s rate${check.p_value === null || check.p_value === undefined ? '' : `, p = ${fmt.num(check.p_value, 3)}`}; ${check.verdict}`,
   };
 }
 

@@ -1,7 +1,7 @@
 // Ingest: what was accepted, refused and repeated over time, why events were refused, what is acknowledged but not yet
 // written, and how long an event takes from the gateway to its profile.
 import { byValue, fmt, sum } from '../view.js';
-import { barChart, failed, hasProfiles, loadStats, resolution, seriesChart, withoutTenant } from './common.js';
+import { barChart, failed, hasIngest, loadStats, resolution, seriesChart, withoutTenant } from './common.js';
 
 export default {
   title: 'Ingest',
@@ -26,7 +26,7 @@ export default {
 
     if (failed(data.stats, figures, ...Object.values(charts))) return;
     const i = data.stats.data.ingest;
-    if (!hasProfiles(data.stats.data)) {
+    if (!hasIngest(data.stats.data)) {
       figures.message('No events yet: send events to POST /v1/events:ingest or run ./run.sh');
       Object.values(charts).forEach(c => c.message('Nothing to draw until the first event.'));
       return;

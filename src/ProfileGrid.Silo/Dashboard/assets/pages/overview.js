@@ -1,7 +1,7 @@
 // The overview: the headline figures of every area, each linking to its page.
 import { getAll, tenantPath } from '../api.js';
 import { fmt, sum } from '../view.js';
-import { adminOff, failed, loadStats, noTenantText, resolution, seriesChart } from './common.js';
+import { adminOff, failed, hasIngest, hasProfiles, loadStats, noTenantText, resolution, seriesChart } from './common.js';
 
 export default {
   title: 'Overview',
@@ -70,21 +70,29 @@ export default {
 function drawStats(panels, stats) {
   if (failed(stats, panels.profiles, panels.ingest)) return;
   const s = stats.data;
-  if (Number(s.profiles.count) === 0 && Number(s.ingest.accepted) === 0) {
+  if (!hasIngest(s)) {
     panels.profiles.message(noTenantText);
     panels.ingest.message('No events yet: send events to POST /v1/events:ingest or run ./run.sh');
     return;
   }
-  panels.profiles.figures([
-    { key: 'profiles.count', label: 'Profiles', value: fmt.int(s.profiles.count) },
-    { key: 'profiles.newToday', label: 'New today', value: fmt.int(s.profiles.newToday), hint: 'first event happened today (UTC)' },
-    { key: 'profiles.dormantShare', label: 'Dormant', value: fmt.pct(s.profiles.dormantShare), hint: `no event for ${s.profiles.dormantAfterDays} days` },
-  ]);
+  if (!hasProfiles(s)) {
+    panels.profiles.message(noTenantText);
+  } else {
+    drawProfileFigures(panels.profiles, s);
+  }
   panels.ingest.figures([
     { key: 'ingest.accepted', label: 'Accepted', value: fmt.int(s.ingest.accepted) },
     { key: 'ingest.rejected', label: 'Rejected', value: fmt.int(sum(Object.values(s.ingest.rejected ?? {}))) },
     { key: 'ingest.duplicates', label: 'Duplicates', value: fmt.int(s.ingest.duplicates) },
     { key: 'ingest.lagP95', label: 'Lag p95', value: fmt.ms(s.ingest.lagMs?.p95) },
+  ]);
+}
+
+function drawProfileFigures(panel, s) {
+  panel.figures([
+    { key: 'profiles.count', label: 'Profiles', value: fmt.int(s.profiles.count) },
+    { key: 'profiles.newToday', label: 'New today', value: fmt.int(s.profiles.newToday), hint: 'first event happened today (UTC)' },
+    { key: 'profiles.dormantShare', label: 'Dormant', value: fmt.pct(s.profiles.dormantShare), hint: `no event for ${s.profiles.dormantAfterDays} days` },
   ]);
 }
 

@@ -124,9 +124,12 @@ function drawCurves(elbow, silhouette, curves) {
   if (failed(curves, elbow, silhouette)) return;
   const c = curves.data;
   const points = c.points ?? [];
-  if (points.length === 0) {
-    elbow.message('This model was trained with a fixed k: no curves.');
-    silhouette.message('This model was trained with a fixed k: no curves.');
+  if (points.length <= 1) {
+    // A fixed k has one point (its own inertia and silhouette): no curve to choose k from.
+    const only = points[0];
+    const fixed = only ? ` (k = ${only.k}${only.silhouette === undefined || only.silhouette === null ? '' : `, silhouette ${fmt.num(only.silhouette, 3)}`})` : '';
+    elbow.message(`This model was trained with a fixed k${fixed}: no curves.`);
+    silhouette.message(`This model was trained with a fixed k${fixed}: no curves.`);
     return;
   }
   const ks = points.map(p => `k = ${p.k}`);
