@@ -43,7 +43,8 @@ public sealed record IdentityClaim(
     [property: Id(3)] string ProfileUserId,
     [property: Id(4)] string EventId,
     [property: Id(5)] string Source,
-    [property: Id(6)] DateTimeOffset At);
+    [property: Id(6)] DateTimeOffset At,
+    [property: Id(7)] DateTimeOffset? OccurredAt = null);
 
 /// <summary>What became of a claim.</summary>
 public enum ClaimOutcome
@@ -103,6 +104,9 @@ public sealed record MergeRecord
 
     /// <summary>Events of <see cref="From"/> brought into <see cref="Into"/> when merged.</summary>
     [Id(12)] public int EventsMoved { get; init; }
+
+    /// <summary>When the event that caused the merge happened (null: a record from before it was kept).</summary>
+    [Id(13)] public DateTimeOffset? EventAt { get; init; }
 }
 
 public static class MergeStatus
@@ -110,6 +114,9 @@ public static class MergeStatus
     public const string Merging = "merging";
     public const string Merged = "merged";
     public const string Reversed = "reversed";
+
+    /// <summary>Never carried out: one side was erased after the merge was decided (answered by AbsorbAsync, never stored).</summary>
+    public const string Erased = "erased";
 }
 
 /// <summary>An identifier shown by a profile while it belonged to another person, and not merged.</summary>
@@ -203,6 +210,12 @@ public interface IIdentityGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<IdentityView> GetAsync();
 
+    /// <summary>
+    /// <see cref="GetAsync"/> once a merge into this profile under way has finished (not interleaved with one): an
+    /// erasure reads the person with it, after its ledger entry makes any merge not yet under way refuse.
+    /// </summary>
+    Task<IdentityView> GetSettledAsync();
+
     /// <summary>The profile's canonical profile: the one it is merged into, or itself.</summary>
     [AlwaysInterleave]
     Task<string> CanonicalAsync();
@@ -212,8 +225,10 @@ public interface IIdentityGrain : IGrainWithStringKey
 
     /// <summary>
     /// Merges the profile <paramref name="record"/>.From into this (canonical) one, exactly once per merge id: marks the
-    /// other profile merged (its new events are forwarded here) and brings its history in. False (and nothing done) when
-    /// the rules refuse: this profile is merged itself, or the other has profiles merged into it or is merged elsewhere.
+    /// other profile merged (its new events are forwarded here) and brings its history in. Null (and nothing done) when
+    /// the rules refuse: this profile is merged itself, or the other has profiles merged into it or is merged elsewhere;
+    /// the record with status <see cref="MergeStatus.Erased"/> (nothing done) when either side was erased after the merge
+    /// was decided.
     /// </summary>
     Task<MergeRecord?> AbsorbAsync(MergeRecord record);
 

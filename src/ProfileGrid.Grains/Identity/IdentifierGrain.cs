@@ -242,6 +242,7 @@ public sealed partial class IdentifierGrain(
         EventId = claim.EventId,
         Source = claim.Source,
         At = clock.GetUtcNow(),
+        EventAt = claim.OccurredAt,
     };
 
     /// <summary>
@@ -402,6 +403,21 @@ public sealed partial class IdentifierGrain(
         }
 
         var done = await Identity(record.Tenant, record.Into).AbsorbAsync(record);
+        if (done is { Status: MergeStatus.Erased })
+        {
+            // One side was erased after the merge was decided: dropped, and nobody's record names the erased id.
+            state.State.Pending = null;
+            if (record.Rule == MergeRules.Login && state.State.Owner is not null && record.Identifier.StartsWith(IdentifierKinds.Anonymous + ":", StringComparison.Ordinal))
+            {
+                state.State.Owner = null;
+            }
+
+            await WriteOrStartOverAsync();
+            await ForgetReminderAsync();
+            await NoteSettledAsync(record);
+            return false;
+        }
+
         if (done is null)
         {
             // Refused by the rules (a profile already merged elsewhere, or with profiles of its own merged into it).

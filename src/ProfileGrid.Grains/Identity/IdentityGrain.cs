@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Abstractions.Identity;
+using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Domain;
 
 namespace ProfileGrid.Grains.Identity;
@@ -136,6 +137,15 @@ public sealed partial class IdentityGrain(
             return null;
         }
 
+        if (await ErasedSinceAsync(key.Tenant, record.EventAt ?? record.At, key.UserId, record.From) is { } erased)
+        {
+            // A login dated before either side's erasure links nothing (its event is dropped as erased too): carried out now,
+            // it would bring a history into an erased person (or an erased visitor's into someone) after the erasure read
+            // who the person was. A merge of an event after the erasure is a fresh profile's.
+            LogMergeOfErased(key.Tenant, record.MergeId, erased);
+            return record with { Status = MergeStatus.Erased };
+        }
+
         // Decided and written first (the member list is what an unmerge and later merges rebuild from), with its record as
         // "merging", so that the identity never lists a member without the merge that brought it (an outside probe saw one
         // for minutes while the history was read).
@@ -265,6 +275,18 @@ public sealed partial class IdentityGrain(
     private IProfileMergeGrain MergeSide(string tenant, string userId) => GrainFactory.GetGrain<IProfileMergeGrain>(new ProfileKey(tenant, userId).ToString());
 
     private IMergeIndexGrain Index(string tenant, string mergeId) => GrainFactory.GetGrain<IMergeIndexGrain>(new ProfileKey(tenant, mergeId).ToString());
+
+    public Task<IdentityView> GetSettledAsync() => GetAsync();
+
+    /// <summary>Which of <paramref name="userIds"/> the tenant's privacy ledger erased at or after <paramref name="at"/>; null when none.</summary>
+    private async Task<string?> ErasedSinceAsync(string tenant, DateTimeOffset at, params string[] userIds)
+    {
+        var filter = Privacy.PrivacyFilter.Of(await GrainFactory.GetGrain<ITenantPrivacyGrain>(tenant).GetFilterAsync());
+        return userIds.FirstOrDefault(u => filter.ErasedBefore(u) is { } cutoff && cutoff >= at);
+    }
+
+    [LoggerMessage(EventId = 3411, Level = LogLevel.Information, Message = "Identity: tenant {Tenant} merge {MergeId} not carried out: {UserId} was erased after the event that made it")]
+    private partial void LogMergeOfErased(string tenant, string mergeId, string userId);
 
     [LoggerMessage(EventId = 3404, Level = LogLevel.Information, Message = "Identity: tenant {Tenant} merge {MergeId} reversed: {From} stands apart from {Into} again")]
     private partial void LogUnmerged(string tenant, string mergeId, string from, string into);

@@ -85,8 +85,12 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
     {
         var ledger = grains.GetGrain<ITenantPrivacyGrain>(tenant);
 
-        // Identity links, read before anything is erased (a resumed erasure has them in the ledger).
-        var person = await PersonOfAsync(tenant, userId);
+        // The ledger holds the user first, so that a merge into them not yet under way is refused from now on (a login
+        // answered a moment ago is carried out after its answer); then the person, read once any merge under way has
+        // finished, so that a visitor it brings in is erased with them; then the ledger holds every profile of theirs.
+        // Identity links are read before anything is erased (a resumed erasure has them in the ledger).
+        var first = await ledger.BeginErasureAsync([userId]);
+        var person = await PersonOfAsync(tenant, userId, settled: true);
         var start = await ledger.BeginErasureAsync([.. person.UserIds]);
         var context = new ErasureContext(tenant, userId, start.UserIds, start.Cutoff);
         var receipts = new List<ErasureStepReceipt>();
@@ -111,7 +115,7 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
 
         // A resumed erasure (begun earlier, still pending) may finish what its first run found (log segments holding the
         // user's events, which no count names): it is never reported as one that found nothing.
-        var resumed = start.StartedAt < start.Cutoff;
+        var resumed = first.StartedAt < first.Cutoff;
         var nothingHeld = complete && !resumed && receipts.All(r => !r.Held);
         LogErased(context.UserIds.Count, complete, nothingHeld);
         return new ErasureReceipt(tenant, userId, nothingHeld ? [] : [.. context.UserIds], start.Cutoff, clock.GetUtcNow(), complete, [.. receipts], nothingHeld);
@@ -121,12 +125,14 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
     /// The person <paramref name="userId"/> belongs to (docs/identity.md): the canonical profile, and the user ids of every
     /// profile that is theirs, <paramref name="userId"/> first: the canonical one, every profile merged into it, and the
     /// visitors their logins linked, but not a visitor that is another person's (<see cref="IsAnotherPersonAsync"/>).
-    /// What an erasure erases and an export hands out.
+    /// What an erasure erases and an export hands out. <paramref name="settled"/>: read once a merge into the person that is
+    /// under way has finished (an erasure's read, after its ledger entry refuses any merge not yet under way).
     /// </summary>
-    public async Task<PersonProfiles> PersonOfAsync(string tenant, string userId)
+    public async Task<PersonProfiles> PersonOfAsync(string tenant, string userId, bool settled = false)
     {
         var canonical = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString()).CanonicalAsync();
-        var person = await grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, canonical).ToString()).GetAsync();
+        var identity = grains.GetGrain<IIdentityGrain>(new ProfileKey(tenant, canonical).ToString());
+        var person = settled ? await identity.GetSettledAsync() : await identity.GetAsync();
         var linked = new List<string>();
         var personProfiles = new HashSet<string>([userId, canonical, .. person.Members], StringComparer.Ordinal);
         foreach (var profile in new[] { userId, canonical }.Concat(person.Members).Distinct(StringComparer.Ordinal))

@@ -86,7 +86,7 @@ public sealed partial class IdentityResolver(
                 return;
             }
 
-            claims.Add(new IdentityClaim(e.Tenant, kind, value, e.UserId, e.EventId, WireNames.Of(e.Source), now));
+            claims.Add(new IdentityClaim(e.Tenant, kind, value, e.UserId, e.EventId, WireNames.Of(e.Source), now, e.OccurredAt));
         }
 
         bool ErasedSince(string tenant, string userId, string kind, string value) =>
