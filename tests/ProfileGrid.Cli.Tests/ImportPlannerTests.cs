@@ -414,6 +414,31 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void Rows_equal_in_every_mapped_field_but_not_exact_duplicates_are_two_events_with_ids_a_reimport_repeats()
+    {
+        // Two views of one product in the same second on two pages ("page" is not mapped): pandas counts three rows with
+        // the third view, and so must the profile. They made one event id, and the grid dropped the second as a repeat
+        // while the summary said it was imported.
+        var lines =
+            """{"user":"u-3","type":"view","ts":1291191960,"product":"sku-7","category":"Shoes","page":"/a"}""" + "\n" +
+            """{"user":"u-3","type":"view","ts":1291191960,"product":"sku-7","category":"Shoes","page":"/b"}""" + "\n" +
+            """{"user":"u-3","type":"view","ts":1291191960,"product":"sku-7","category":"Shoes","page":"/b"}""" + "\n" +
+            """{"user":"u-3","type":"view","ts":1291192000,"product":"sku-7","category":"Shoes","page":"/a"}""" + "\n";
+        var plan = Plan(Example("clickstream.json"), lines, "clicks.jsonl");
+        Assert.Equal(3, plan.Events.Count);
+        Assert.Equal(3, plan.Events.Select(e => e.Event.EventId).Distinct().Count());
+        Assert.Equal((3L, "exact duplicate of line 2"), (plan.Rejects.Single().Line, plan.Rejects.Single().Reason));
+        Assert.Equal(plan.Events.Select(e => e.Event.EventId), Plan(Example("clickstream.json"), lines, "again.jsonl").Events.Select(e => e.Event.EventId));
+
+        // Under explicit eventIdKeys the same values are the same event: named in the rejects, not sent to vanish.
+        var mapping = Path.Combine(_folder.FullName, "keyed-clicks.json");
+        File.WriteAllText(mapping, File.ReadAllText(Example("clickstream.json")).Replace("\"eventIdPrefix\"", "\"eventIdKeys\": [\"user\", \"product\", \"ts\"],\n  \"eventIdPrefix\"", StringComparison.Ordinal));
+        var keyed = Plan(mapping, lines, "keyed.jsonl");
+        Assert.Equal(2, keyed.Events.Count);
+        Assert.Contains(keyed.Rejects, r => r.Line == 2 && r.Code == "duplicate_event_id" && r.Reason.StartsWith("same event id as line 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_quote_inside_an_unquoted_field_is_a_character_and_loses_no_row_after_it()
     {
         // Inches in a description: pandas reads 5 rows here; counting that quote as an opening one joined every row after

@@ -74,6 +74,9 @@ public sealed class ImportPlanner
     private readonly TimeZoneInfo _zone;
     private readonly string?[] _columns;
     private readonly Dictionary<UInt128, long> _seen = [];
+
+    // Ungrouped events by id: the line that made it first, and how many rows made it.
+    private readonly Dictionary<string, (long FirstLine, int Rows)> _ungroupedIds = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Kind, string User, string Anonymous, string Order, string Currency), PlannedEvent> _orders = [];
     private readonly Dictionary<string, string> _typeValues;
     private readonly Dictionary<string, string> _countries;
@@ -618,7 +621,28 @@ public sealed class ImportPlanner
             return;
         }
 
-        var id = EventId(keys ?? [string.Join('\u001f', v.Select(x => x ?? ""))]);
+        string[] idKeys = keys ?? [string.Join('\u001f', v.Select(x => x ?? ""))];
+        var id = EventId(idKeys);
+        if (_ungroupedIds.TryGetValue(id, out var earlier))
+        {
+            if (keys is not null)
+            {
+                // The mapping's eventIdKeys say what one event is: this row is the same event as the earlier one.
+                Reject(line, "", $"same event id as line {earlier.FirstLine}: the eventIdKeys columns hold the same values (add a column that tells them apart, or \"$line\")", "duplicate_event_id");
+                return;
+            }
+
+            // Equal in every mapped field but not an exact duplicate (a column the mapping does not read differs: two page
+            // views of one product in the same second): another event. Its id counts the rows before it, so a re-import of
+            // the same file makes the same ids.
+            _ungroupedIds[id] = (earlier.FirstLine, earlier.Rows + 1);
+            id = EventId([.. idKeys, $"#{earlier.Rows + 1}"]);
+        }
+        else
+        {
+            _ungroupedIds[id] = (line, 1);
+        }
+
         var e = NewEvent(id, kind, user, anonymous, time, country);
         switch (kind)
         {
