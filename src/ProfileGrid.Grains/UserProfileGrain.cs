@@ -1394,6 +1394,9 @@ public sealed partial class UserProfileGrain(
             [.. profile.AnonymousIds],
             [.. profile.Feedback.RecentLists.Select(list => list.RecommendationId)]);
         var (from, through) = (UnwrittenFrom, State.LogPosition);
+        // The tenant's stats take the profile out of their distributions (completeness, staleness, events per profile),
+        // as they do a merged visitor's: an erased user is in no figure.
+        var (statsBuffer, statsBefore) = (stats.For(Profile.Tenant), StatsMark());
         _flushTimer?.Dispose();
         _flushTimer = null;
         await UntilSpilledIdsHandedAsync();
@@ -1418,6 +1421,7 @@ public sealed partial class UserProfileGrain(
         _pushEpoch++;
         _consentReported = true;
         StateChanged();
+        statsBuffer?.ProfileChanged(statsBefore, default);
         if (_logPartition >= 0 && (from is not null || _lastHanded > through))
         {
             // Nothing of it is left to write: the partition's checkpoint stops waiting for it, also for records it refused

@@ -185,6 +185,44 @@ public class StatsApiTests
     }
 
     [Fact]
+    public async Task An_erased_user_leaves_every_distribution_not_only_the_count()
+    {
+        await using var silo = await SiloProcess.StartEphemeralAsync(FastFlush);
+        var tenant = "erasing";
+        var now = DateTimeOffset.UtcNow.AddHours(-1);
+        var request = new IngestEventsRequest { Tenant = tenant };
+        for (var u = 0; u < 6; u++)
+        {
+            for (var i = 0; i < (u == 5 ? 10 : u + 1); i++)
+            {
+                request.Events.Add(new Event
+                {
+                    EventId = $"e-{u}-{i}", Type = "page_view", UserId = $"u-{u}", Source = "web",
+                    OccurredAt = now.AddDays(-10 * u).AddMinutes(i).ToString("O"), Page = new PageView { Url = "/" },
+                });
+            }
+        }
+
+        Assert.Empty((await silo.Client.IngestEventsAsync(request)).Rejected);
+        static long Counted(JsonElement stats, string distribution) =>
+            stats.GetProperty("profiles").GetProperty(distribution).EnumerateArray().Sum(b => b.GetProperty("count").GetInt64());
+        var tenOrMore = StatsBuckets.EventCountLabel(StatsBuckets.EventCount(10));
+        var before = await WaitForAsync(silo, tenant, s => Int(s, "profiles", "count") == 6 && Counted(s, "completeness") == 6 && Counted(s, "eventsPerProfile") == 6);
+        Assert.Equal(1, Labels(before.GetProperty("profiles").GetProperty("eventsPerProfile"))[tenOrMore]);
+
+        using (var erased = await silo.Http.DeleteAsync($"/v1/tenants/{tenant}/users/u-5"))
+        {
+            Assert.Equal(HttpStatusCode.OK, erased.StatusCode);
+        }
+
+        // u-5 was the only profile with ten events: its buckets go with it.
+        var after = await WaitForAsync(silo, tenant, s => Int(s, "profiles", "count") == 5 && Counted(s, "completeness") == 5);
+        Assert.Equal(5, Counted(after, "staleness"));
+        Assert.Equal(5, Counted(after, "eventsPerProfile"));
+        Assert.Equal(0, Labels(after.GetProperty("profiles").GetProperty("eventsPerProfile")).GetValueOrDefault(tenOrMore));
+    }
+
+    [Fact]
     public async Task With_stats_off_nothing_is_collected_and_the_api_says_so_instead_of_showing_zeros()
     {
         await using var silo = await SiloProcess.StartEphemeralAsync(FastFlush, "--ProfileGrid:Stats:Enabled=false");

@@ -320,7 +320,7 @@ public sealed class ShardErasureStep(IGrainFactory grains, IOptions<Segmentation
             ["itemHistories"] = histories,
             ["feedbackAndExperimentFigures"] = feedback,
             ["rerankerLoggedLists"] = lists,
-        }, "Trained models hold no user rows (item-item recommenders, segment centroids, re-ranker weights): the user's data leaves them at their next training. Stats keep aggregate counts without ids.");
+        }, "Trained models hold no user rows (item-item recommenders, segment centroids, re-ranker weights): the user's data leaves them at their next training. Stats keep counts of past events without ids; the profile distributions and segment sizes no longer count the user.");
     }
 }
 

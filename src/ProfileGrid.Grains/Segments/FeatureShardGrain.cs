@@ -278,6 +278,8 @@ public sealed partial class FeatureShardGrain(
             await state.WriteStateAsync();
             _dirty = false;
             _writes.Written();
+            // The tenant's segment sizes no longer count them (no membership change is announced for an erased user).
+            ReportToStats();
         }
 
         return removed;
