@@ -334,6 +334,39 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
     }
 
     [Fact]
+    public async Task A_model_as_of_a_past_day_says_so_on_the_segments_page_with_its_warnings()
+    {
+        // A history that ended in 2011, segmented as of its end: "last purchase 8 days ago" is as of then, not this week.
+        var tenant = "retail-" + Guid.NewGuid().ToString("N")[..6];
+        var end = new DateTimeOffset(2011, 12, 9, 12, 0, 0, TimeSpan.Zero);
+        var request = new IngestEventsRequest { Tenant = tenant, Historical = true };
+        for (var u = 0; u < 24; u++)
+        {
+            for (var o = 0; o < 1 + u % 4; o++)
+            {
+                request.Events.Add(new Event
+                {
+                    EventId = $"o-{u}-{o}", Type = "purchase", UserId = $"c-{u}", Source = "crm", OccurredAt = end.AddDays(-(u * 13) - o * 5).ToString("O"),
+                    Purchase = new Purchase { OrderId = $"o-{u}-{o}", Currency = "GBP", Lines = { new PurchaseLine { ProductId = "p-1", Category = "home", Quantity = 1 + u, UnitPrice = "2.55" } } },
+                });
+            }
+        }
+
+        Assert.Empty((await grid.Silo.Client.IngestEventsAsync(request)).Rejected);
+        var segments = new SegmentService.SegmentServiceClient(grid.Silo.Calls);
+        await Poll.EventuallyAsync(async () => Assert.Equal(24, (await segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant })).UsersWithFeatures));
+        var run = await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 2, AsOf = "2011-12-10T00:00:00Z" });
+        Assert.NotEmpty(run.Warnings);
+
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        await browser.OpenPageAsync("segments", tenant);
+        await Poll.EventuallyAsync(async () => Assert.Equal("2011-12-10 00:00:00 UTC", await browser.FigureAsync("segments.evaluatedAt")));
+        var note = await browser.Page.Locator("[data-panel='segment-model'] .note").TextContentAsync();
+        Assert.Contains(run.Warnings[0], note);
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
     public async Task An_api_error_is_a_message_on_its_panels_not_a_blank_chart_or_an_exception()
     {
         await using var browser = await DashboardBrowser.OpenAsync(grid);

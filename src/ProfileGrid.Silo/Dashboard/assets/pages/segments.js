@@ -62,7 +62,12 @@ export default {
       { key: 'segments.usersWithFeatures', label: 'Users with features', value: fmt.int(s.usersWithFeatures) },
       { key: 'segments.unassigned', label: 'Unassigned', value: fmt.int(s.unassigned) },
       { key: 'segments.movesLastHour', label: 'Moves in the last hour', value: stats ? fmt.int(stats.segments?.movesLastHour) : '–' },
+      // A run as of a past instant (a history that ended years ago) measures recency and tenure to it: say so, or its
+      // "last purchase 8 days ago" reads as this week's.
+      ...(s.evaluatedAt ? [{ key: 'segments.evaluatedAt', label: 'As of', value: fmt.time(s.evaluatedAt), hint: 'recency and tenure measured to this instant' }] : []),
     ]);
+    const warnings = s.warnings ?? [];
+    model.text(warnings.length > 0 ? `What the run decided on its own: ${warnings.join(' ')}` : '', 'note');
 
     const labels = new Map(s.segments.map(x => [String(x.id), x.label]));
     table.table(
