@@ -30,18 +30,18 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
 
         var recommendations = new RecommendationService.RecommendationServiceClient(Silo.Calls);
         var withItems = stream.Interactions().Count;
-        await PollAsync(
+        await SegmentScenario.PollAsync(
             () => recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = tenant }).ResponseAsync,
             status => status.UsersWithInteractions >= withItems,
-            "every user's item history in the interaction shards");
+            "every user's item history in the interaction shards", Timeout);
         await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
 
         // Segments, so that the fairness audit has segment groups (the feature shards hear of every profile on its write).
         var segments = new SegmentService.SegmentServiceClient(Silo.Calls);
-        await PollAsync(
+        await SegmentScenario.PollAsync(
             () => segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }).ResponseAsync,
             listed => listed.UsersWithFeatures >= Users,
-            "every user's features in the feature shards");
+            "every user's features in the feature shards", Timeout);
         await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant });
 
         // A list carries the segment it was served under, so the audit below groups its feedback by it.
@@ -208,25 +208,9 @@ public class ExperimentLoopTests(RecommendationSiloFixture fixture)
         var lists = inExperiment.Sum(v => v.Lists);
         var clicks = inExperiment.Sum(v => v.ClicksSent);
         var purchases = inExperiment.Sum(v => v.PurchasesSent);
-        return PollAsync(
+        return SegmentScenario.PollAsync(
             () => experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = experimentId }).ResponseAsync,
             r => r.Variants.Sum(v => v.Impressions) == lists && r.Variants.Sum(v => v.Clicks) == clicks && r.Variants.Sum(v => v.Purchases) == purchases,
-            $"{lists} lists, {clicks} clicks and {purchases} purchases counted in {experimentId}'s results");
-    }
-
-    private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Not reached within {Timeout}: {what}. Last read: {value}");
-            await Task.Delay(250);
-        }
+            $"{lists} lists, {clicks} clicks and {purchases} purchases counted in {experimentId}'s results", Timeout);
     }
 }

@@ -47,10 +47,10 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
             Assert.Equal(0L, replay.Rejected);
             var recommendations = new RecommendationService.RecommendationServiceClient(silo.Calls);
             var withItems = stream.Interactions().Count;
-            await PollAsync(
+            await SegmentScenario.PollAsync(
                 () => recommendations.GetRecommenderStatusAsync(new GetRecommenderStatusRequest { Tenant = tenant }).ResponseAsync,
                 status => status.UsersWithInteractions >= withItems,
-                "every user's item history in the interaction shards");
+                "every user's item history in the interaction shards", Timeout);
             await recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
             output.WriteLine($"fed and trained the recommender in {DateTime.UtcNow - started}");
 
@@ -71,7 +71,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
             // Trained once every logged list's impression reached the feedback shards (profiles push after their write).
             // Lists of users who opted out of personalization are shown but not logged.
             started = DateTime.UtcNow;
-            published = await PollAsync(
+            published = await SegmentScenario.PollAsync(
                 async () =>
                 {
                     try
@@ -84,7 +84,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
                     }
                 },
                 status => status.LoggedLists > 0 && status.ShownLists == status.LoggedLists,
-                $"a training on every logged list of the {sent.Lists} shown");
+                $"a training on every logged list of the {sent.Lists} shown", Timeout);
             var evaluation = published.Evaluation;
             output.WriteLine($"trained in {DateTime.UtcNow - started}: {published}");
             // Users who opted out of personalization are in no experiment and not logged.
@@ -158,7 +158,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
     private static async Task AssertVariantServesReRankedListsAsync(
         RecommendationService.RecommendationServiceClient recommendations, string tenant, IReadOnlyList<string> userIds, string fingerprint)
     {
-        var lists = await PollAsync(
+        var lists = await SegmentScenario.PollAsync(
             async () =>
             {
                 var served = new List<RecommendResponse>();
@@ -170,7 +170,7 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
                 return served;
             },
             served => served.Any(l => l.ExperimentId == "reranker"),
-            "the experiment in the serving snapshot");
+            "the experiment in the serving snapshot", Timeout);
         var reranked = lists.Where(l => l.Variant == "reranked" && l.Items.Count > 0).ToList();
         var control = lists.Where(l => l.Variant == "popular" && l.Items.Count > 0).ToList();
         Assert.NotEmpty(reranked);
@@ -188,21 +188,5 @@ public class RerankerLoopTests(AzuriteFixture azurite, ITestOutputHelper output)
         });
         // The items keep their base scores: a list whose scores are out of order is one the model re-ordered.
         Assert.Contains(reranked, l => l.Items.Zip(l.Items.Skip(1)).Any(pair => pair.First.Score < pair.Second.Score));
-    }
-
-    private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (true)
-        {
-            var value = await read();
-            if (done(value))
-            {
-                return value;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Not reached within {Timeout}: {what}. Last read: {value}");
-            await Task.Delay(500);
-        }
     }
 }

@@ -788,9 +788,10 @@ public static class SegmentScenario
         return JsonDocument.Parse(text);
     }
 
-    public static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
+    public static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + Timeout;
+        var within = timeout ?? Timeout;
+        var deadline = DateTime.UtcNow + within;
         while (true)
         {
             var value = await read();
@@ -799,7 +800,7 @@ public static class SegmentScenario
                 return value;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"Not reached within {Timeout}: {what}. Last read: {value}");
+            Assert.True(DateTime.UtcNow < deadline, $"Not reached within {within}: {what}. Last read: {value}");
             await Task.Delay(100);
         }
     }

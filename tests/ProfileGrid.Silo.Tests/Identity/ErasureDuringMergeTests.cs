@@ -52,18 +52,11 @@ public class ErasureDuringMergeTests(IdentitySiloFixture fixture)
 
         // The devices go on after the erasure: a fresh visitor each, nothing of the erased users.
         await IngestAsync(Silo, tenant, pairs.Select(p => Event($"{p.Device}-late", "product_view", null, p.Device, DateTimeOffset.UtcNow)), perRequest: 8);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            using var ingest = JsonDocument.Parse(await Silo.Http.GetStringAsync("/v1/admin/ingest"));
-            if (ingest.RootElement.GetProperty("allWritten").GetBoolean())
-            {
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "A log partition is held back after the erasures: " + ingest.RootElement);
-            await Task.Delay(200);
-        }
+        await SegmentScenario.PollAsync(
+            () => Silo.Http.GetStringAsync("/v1/admin/ingest"),
+            status => JsonDocument.Parse(status).RootElement.GetProperty("allWritten").GetBoolean(),
+            "every log partition written after the erasures (none held back)",
+            TimeSpan.FromSeconds(60));
 
         foreach (var (user, device) in pairs)
         {

@@ -43,7 +43,11 @@ public class PersonExportTests(IdentitySiloFixture fixture)
         var malloryLogin = Event(device + "-l2", "identify", mallory, device, now.AddMinutes(10), session: "s2");
         await IngestAsync(Silo, tenant, [malloryLogin]);
         await WaitForAsync(Silo, tenant, mallory, 1);
-        await PollAsync(async () => (await IdentityAsync(Silo, tenant, mallory)).GetProperty("conflicts").GetArrayLength() > 0, "mallory's login recorded as a conflict");
+        await SegmentScenario.PollAsync(
+            async () => (await IdentityAsync(Silo, tenant, mallory)).GetProperty("conflicts").GetArrayLength(),
+            conflicts => conflicts > 0,
+            "mallory's login recorded as a conflict",
+            TimeSpan.FromSeconds(30));
 
         var mallorys = await ExportAsync(tenant, mallory);
         Assert.Equal(mallory, (string)mallorys["person"]!);
@@ -85,16 +89,6 @@ public class PersonExportTests(IdentitySiloFixture fixture)
             Assert.Equal(4, (long)export["profile"]!["eventsApplied"]!);
             Assert.Equal(all, EventIds(export));
             Assert.Equal([lee], LinkedProfiles(export));
-        }
-    }
-
-    private static async Task PollAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "Timed out waiting for " + what);
-            await Task.Delay(100);
         }
     }
 }
