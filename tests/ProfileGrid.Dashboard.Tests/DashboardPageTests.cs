@@ -260,6 +260,39 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
     }
 
     [Fact]
+    public async Task Idle_minutes_between_two_points_are_drawn_as_zero_counts_and_unknown_latencies()
+    {
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        // Two busy minutes six minutes apart, as the API answers them (only points with data); the second had events but
+        // none applied, so its lag is null. Before the fix the chart drew them side by side with a slope between them,
+        // and an idle minute's lag as 0 ms (probe63 F3).
+        var start = new DateTimeOffset(2026, 3, 2, 8, 13, 0, TimeSpan.Zero);
+        await browser.Page.RouteAsync("**/v1/tenants/*/stats/series*", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            ContentType = "application/json",
+            Body = new JsonObject
+            {
+                ["resolution"] = "minute",
+                ["points"] = new JsonArray(
+                    new JsonObject { ["t"] = start.ToString("O"), ["accepted"] = 10, ["events"] = 10, ["rejected"] = 0, ["duplicates"] = 0, ["lagP95Ms"] = 40.0 },
+                    new JsonObject { ["t"] = start.AddMinutes(6).ToString("O"), ["accepted"] = 3, ["events"] = 0, ["rejected"] = 1, ["duplicates"] = 0, ["lagP95Ms"] = null }),
+            }.ToJsonString(),
+        }));
+        await browser.OpenPageAsync("ingest", Shop);
+
+        await Poll.EventuallyAsync(async () =>
+        {
+            var charts = await browser.ChartsAsync();
+            var accepted = charts.Single(c => c.Id == "ingest-volume").Datasets.Single(d => d.Label == "accepted");
+            Assert.Equal(new DatasetState("accepted", 7, 2, 0), accepted);
+            var lag = Assert.Single(charts.Single(c => c.Id == "lag").Datasets);
+            Assert.Equal(7, lag.Points);
+            Assert.Equal(6, lag.Gaps);
+        });
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
     public async Task The_tenant_selector_switches_tenants_and_an_empty_tenant_shows_what_to_do()
     {
         await using var browser = await DashboardBrowser.OpenAsync(grid);

@@ -38,7 +38,7 @@ public class StatsSeriesTests
         Assert.Equal(720, hourSeries.Points.Length);
         Assert.Equal(Start.AddDays(10), hourSeries.Points[0].T);
         Assert.All(hourSeries.Points, p => Assert.Equal(120, p.Events));
-        Assert.All(hourSeries.Points, p => Assert.InRange(p.RecommendLatencyP95Ms, 4.0, 6.0));
+        Assert.All(hourSeries.Points, p => Assert.InRange(p.RecommendLatencyP95Ms!.Value, 4.0, 6.0));
 
         // Totals are not series: nothing rolls off them.
         Assert.Equal(minutes, state.Accepted);
@@ -62,6 +62,22 @@ public class StatsSeriesTests
         state.Apply(new StatsDelta { NewProfiles = 5 }, now.AddMinutes(1));
         state.Apply(new StatsDelta { NewProfiles = -2 }, now.AddMinutes(1));
         Assert.Equal(3, state.Series(hourly: false, now.AddMinutes(1)).Points[^1].NewProfiles);
+    }
+
+    [Fact]
+    public void A_minute_without_a_recommendation_or_an_applied_event_has_no_latency_rather_than_0_ms()
+    {
+        // probe63 F3: an idle minute drew the p95 lines down to 0 ms.
+        var state = new TenantStatsState();
+        state.Apply(new StatsDelta { Recommendations = 1, RecommendLatency = Histogram(5.0), Lag = Histogram(40.0) }, Start);
+        state.Apply(new StatsDelta { Accepted = 3 }, Start.AddMinutes(1));
+
+        var points = state.Series(hourly: false, Start.AddMinutes(1)).Points;
+        Assert.Equal(2, points.Length);
+        Assert.InRange(points[0].RecommendLatencyP95Ms!.Value, 4.0, 6.0);
+        Assert.InRange(points[0].LagP95Ms!.Value, 30.0, 50.0);
+        Assert.Null(points[1].RecommendLatencyP95Ms);
+        Assert.Null(points[1].LagP95Ms);
     }
 
     [Fact]

@@ -161,7 +161,10 @@ public sealed record TenantStatsView(
     [property: Id(5)] SegmentStatsView Segments,
     [property: Id(6)] RecommendationStatsView Recommendations);
 
-/// <summary>One point of a series: what happened during its minute (or hour) starting at <see cref="T"/>.</summary>
+/// <summary>
+/// One point of a series: what happened during its minute (or hour) starting at <see cref="T"/>. A percentile without a
+/// sample in the point (no recommendation served, no event applied) is null, not 0 ms.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pg.stats-series-point")]
 public sealed record SeriesPointView(
     [property: Id(0)] DateTimeOffset T,
@@ -171,9 +174,9 @@ public sealed record SeriesPointView(
     [property: Id(4)] long NewProfiles,
     [property: Id(5)] long ProfilesUpdated,
     [property: Id(6)] long Recommendations,
-    [property: Id(7)] double RecommendLatencyP95Ms,
+    [property: Id(7)] double? RecommendLatencyP95Ms,
     [property: Id(8)] long SegmentMoves,
-    [property: Id(9)] double LagP95Ms,
+    [property: Id(9)] double? LagP95Ms,
     [property: Id(10)] Dictionary<string, long>? SegmentSizes,
     [property: Id(11)] long Accepted);
 

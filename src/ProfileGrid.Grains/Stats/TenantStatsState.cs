@@ -272,11 +272,14 @@ public sealed class TenantStatsState
         var points = ring.Window(now, ring.Capacity).Select(p => new SeriesPointView(
             // After a crash a bucket can hold merges and erasures of profiles whose creation it lost: shown as 0 (probe60: -12).
             ring.StartOf(p.Slot), p.Events, p.Rejected, p.Duplicates, Math.Max(0, p.NewProfiles), p.ProfilesUpdated, p.Recommendations,
-            StatsBuckets.Quantile(p.RecommendLatency, 0.95), p.SegmentMoves, StatsBuckets.Quantile(p.Lag, 0.95),
+            P95OrNull(p.RecommendLatency), p.SegmentMoves, P95OrNull(p.Lag),
             p.SegmentSizes?.OrderBy(s => s.Key).ToDictionary(s => s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), s => s.Value),
             p.Accepted)).ToArray();
         return new StatsSeriesView(hourly ? "hour" : "minute", points);
     }
+
+    private static double? P95OrNull(long[]? histogram) =>
+        histogram is null || Array.TrueForAll(histogram, c => c == 0) ? null : StatsBuckets.Quantile(histogram, 0.95);
 
     private static Percentiles Percentiles(long[]? histogram) =>
         new(StatsBuckets.Quantile(histogram, 0.50), StatsBuckets.Quantile(histogram, 0.95), StatsBuckets.Quantile(histogram, 0.99), histogram?.Sum() ?? 0);

@@ -59,18 +59,22 @@ function drawNav() {
 function drawTenants() {
   const names = state.tenants.map(t => t.tenant);
   if (state.tenant && !names.includes(state.tenant)) names.unshift(state.tenant);
-  const current = [...select.options].map(o => o.value).join('\n');
-  if (current !== names.join('\n')) {
+  const label = name => {
+    const known = state.tenants.find(t => t.tenant === name);
+    return known ? `${name} (${Number(known.profiles).toLocaleString('en-US')})` : name;
+  };
+  // Redrawn when a tenant or its profile count changes, so that the count in brackets stays current.
+  const current = [...select.options].map(o => `${o.value}\u001f${o.textContent}`).join('\n');
+  if (current !== names.map(name => `${name}\u001f${label(name)}`).join('\n')) {
     select.replaceChildren(...names.map(name => {
       const option = document.createElement('option');
       option.value = name;
-      const known = state.tenants.find(t => t.tenant === name);
-      option.textContent = known ? `${name} (${Number(known.profiles).toLocaleString('en-US')})` : name;
+      option.textContent = label(name);
       return option;
     }));
   }
   if (names.length === 0) {
-    select.replaceChildren(new Option('no tenants yet', ''));
+    select.replaceChildren(new Option(state.tenantsError ? 'tenant list unavailable' : 'no tenants yet', ''));
     select.disabled = true;
   } else {
     select.disabled = false;

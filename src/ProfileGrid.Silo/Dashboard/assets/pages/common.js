@@ -56,17 +56,39 @@ export const hasIngest = stats =>
 
 /** A line chart of series fields: fields [{ key, label, colour? }], points from /stats/series. */
 export function seriesChart(panel, series, fields, options = {}) {
-  const points = series?.points ?? [];
+  const points = everyStep(series)?.points ?? [];
   if (points.length === 0) {
     panel.message(options.empty ?? 'No points yet: figures arrive within seconds of the first events.');
     return null;
   }
+  // A count missing from a point is 0 (nothing happened); a level (a latency percentile) missing is not known: a gap.
+  const read = f => p => (f.value ? f.value(p) : p[f.key] ?? (f.level ? null : 0));
   return panel.chart({
     type: options.type ?? 'line',
     labels: points.map(p => fmt.tick(p.t, series.resolution)),
-    datasets: fields.map(f => ({ label: f.label, data: points.map(p => gapOrNumber(f.value ? f.value(p) : p[f.key] ?? 0)), colour: f.colour, stack: options.stacked ? 's' : undefined, fill: options.stacked ? true : false })),
+    datasets: fields.map(f => ({ label: f.label, data: points.map(p => gapOrNumber(read(f)(p))), colour: f.colour, stack: options.stacked ? 's' : undefined, fill: options.stacked ? true : false })),
     options: options.stacked ? { scales: { y: { stacked: true } } } : undefined,
   });
+}
+
+/**
+ * The series with a point for every minute (or hour) from its first to its last: the API returns only the points that
+ * hold data, and a category axis of those alone would draw 08:13 and 08:40 side by side with a slope across the idle
+ * minutes. A filled point has only its time: its counts read as 0, its levels as gaps.
+ */
+export function everyStep(series) {
+  const points = series?.points ?? [];
+  if (points.length < 2) return series;
+  const step = series.resolution === 'hour' ? 3_600_000 : 60_000;
+  const first = Date.parse(points[0].t);
+  const last = Date.parse(points[points.length - 1].t);
+  if (!(last > first) || (last - first) / step > 5_000) return series;
+  const byTime = new Map(points.map(p => [Date.parse(p.t), p]));
+  const filled = [];
+  for (let t = first; t <= last; t += step) {
+    filled.push(byTime.get(t) ?? { t: new Date(t).toISOString() });
+  }
+  return { ...series, points: filled };
 }
 
 // A value a field gives as null is not known at that point (a gap in the line), not zero.

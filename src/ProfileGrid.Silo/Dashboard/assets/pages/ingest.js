@@ -50,7 +50,7 @@ export default {
         { key: 'rejected', label: 'rejected', colour: '#dc2626' },
         { key: 'duplicates', label: 'duplicates', colour: '#d97706' },
       ]);
-      seriesChart(charts.lag, data.series.data, [{ key: 'lagP95Ms', label: 'lag p95 (ms)', colour: '#7c3aed' }]);
+      seriesChart(charts.lag, data.series.data, [{ key: 'lagP95Ms', label: 'lag p95 (ms)', colour: '#7c3aed', level: true }]);
     }
 
     barChart(charts.reasons, byValue(i.rejected), 'events', { horizontal: true, colours: '#dc2626', empty: 'No event rejected.' });

@@ -1,5 +1,5 @@
 // The overview: the headline figures of every area, each linking to its page.
-import { getAll, tenantPath } from '../api.js';
+import { apiKey, get, tenantPath } from '../api.js';
 import { fmt, sum } from '../view.js';
 import { adminOff, failed, hasIngest, hasProfiles, loadStats, noTenantText, resolution, seriesChart } from './common.js';
 
@@ -10,15 +10,18 @@ export default {
   async load(context) {
     const t = context.tenant;
     if (t) {
-      return loadStats(context, {
-        segments: tenantPath(t, '/segments'),
-        recommender: tenantPath(t, '/recommender'),
-        experiments: tenantPath(t, '/experiments'),
-        fairness: tenantPath(t, '/fairness'),
-        cluster: '/v1/admin/cluster',
-      });
+      const [data, clusterAnswer] = await Promise.all([
+        loadStats(context, {
+          segments: tenantPath(t, '/segments'),
+          recommender: tenantPath(t, '/recommender'),
+          experiments: tenantPath(t, '/experiments'),
+          fairness: tenantPath(t, '/fairness'),
+        }),
+        cluster(),
+      ]);
+      return { ...data, cluster: clusterAnswer };
     }
-    return getAll({ cluster: '/v1/admin/cluster' });
+    return { cluster: await cluster() };
   },
 
   render(view, data, context) {
@@ -39,9 +42,13 @@ export default {
     view.prune(keep);
 
     if (!context.tenant) {
-      activity.message(noTenantText);
+      // Without a tenant list (no key, a refused key, stats switched off) there may well be profiles: say why none shows.
+      const text = context.tenantsError
+        ? `The tenant list is unavailable (${context.tenantsError}); add ?tenant=<name> to the address.`
+        : noTenantText;
+      activity.message(text);
       for (const name of ['profiles', 'ingest', 'segments', 'recommendations', 'experiments', 'fairness']) {
-        panels[name].message(noTenantText);
+        panels[name].message(text);
       }
     } else {
       drawStats(panels, data.stats);
@@ -66,6 +73,19 @@ export default {
     }
   },
 };
+
+// The admin cluster view refused for a key (403: not an operator key, or not the silo's own machine) or switched off (404)
+// stays so while the page is open: asked once per key, not every refresh (a refused request is an error in the console).
+const clusterRefusals = new Map();
+
+async function cluster() {
+  const key = apiKey() ?? '';
+  const refused = clusterRefusals.get(key);
+  if (refused) return refused;
+  const answer = await get('/v1/admin/cluster');
+  if (answer.status === 403 || answer.status === 404) clusterRefusals.set(key, answer);
+  return answer;
+}
 
 function drawStats(panels, stats) {
   if (failed(stats, panels.profiles, panels.ingest)) return;

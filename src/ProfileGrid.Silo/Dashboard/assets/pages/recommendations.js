@@ -60,7 +60,7 @@ export default {
 
     if (!failed(data.series, charts.requests, charts.latency)) {
       seriesChart(charts.requests, data.series.data, [{ key: 'recommendations', label: 'requests', colour: '#2563eb' }]);
-      seriesChart(charts.latency, data.series.data, [{ key: 'recommendLatencyP95Ms', label: 'p95 (ms)', colour: '#dc2626' }]);
+      seriesChart(charts.latency, data.series.data, [{ key: 'recommendLatencyP95Ms', label: 'p95 (ms)', colour: '#dc2626', level: true }]);
     }
     const sources = byValue(rec.sources).filter(([, v]) => Number(v) > 0);
     if (sources.length === 0) {

@@ -2,7 +2,7 @@
 // curves k was chosen from (docs/segmentation.md).
 import { get, tenantPath } from '../api.js';
 import { colour, fmt } from '../view.js';
-import { failed, loadStats, resolution, seriesChart, withoutTenant } from './common.js';
+import { everyStep, failed, loadStats, resolution, seriesChart, withoutTenant } from './common.js';
 
 // The map and the curves change only with the model: read them again only when its version changes.
 const perModel = { key: null, map: null, curves: null };
@@ -83,7 +83,8 @@ export default {
       // window's first report (no model yet, or none reported since the window began) it stays a gap: the sizes are not
       // known there, and 0 would draw every segment growing from nothing.
       let last = null;
-      const carried = { ...data.series.data, points: data.series.data.points.map(p => ({ ...p, segmentSizes: (last = p.segmentSizes ?? last) })) };
+      const steps = everyStep(data.series.data);
+      const carried = { ...steps, points: steps.points.map(p => ({ ...p, segmentSizes: (last = p.segmentSizes ?? last) })) };
       // Ids carry over across retrains, names do not: a legend of today's names alone would put a segment's old name on
       // its history (probe53: a high-value group drawn as "dormant"), so the legend says which model named them.
       charts.sizes.text(`By segment id; names as model ${fmt.int(s.modelVersion)} (trained ${fmt.time(s.trainedAt)}) gives them. Ids carry over across retrains, names do not: before that, a segment may have been named otherwise.`, 'note');
