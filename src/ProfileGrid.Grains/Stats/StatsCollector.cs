@@ -67,6 +67,19 @@ public sealed class TenantStatsBuffer(string tenant)
     }
 
     /// <summary>
+    /// An event id repeated within one request for the same user: the gateway took the first and answered the rest as
+    /// duplicates, so they are counted with the duplicates a profile ignores, not as refused.
+    /// </summary>
+    public void RepeatedInRequest(int events = 1)
+    {
+        lock (_gate)
+        {
+            _pending.Any = true;
+            _pending.Duplicates += events;
+        }
+    }
+
+    /// <summary>
     /// A profile applied a batch: its marks before and after, what the batch did, and the events it applied by type and
     /// source (<paramref name="tally"/>, filled by <see cref="ProfileUpdater.Apply"/>).
     /// </summary>

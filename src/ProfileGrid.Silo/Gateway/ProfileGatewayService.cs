@@ -87,7 +87,7 @@ public sealed partial class ProfileGatewayService(
             if (!seenIds.Add((validated!.Tenant, validated.UserId, validated.EventId)))
             {
                 response.Duplicates++;
-                stats.For(validated.Tenant)?.Rejected(RejectionCodes.DuplicateInBatch);
+                stats.For(validated.Tenant)?.RepeatedInRequest();
                 continue;
             }
 

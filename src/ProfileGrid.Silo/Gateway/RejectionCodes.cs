@@ -11,11 +11,10 @@ public static class RejectionCodes
     public const string TooOld = "too_old";
     public const string InFuture = "in_future";
     public const string TooLarge = "too_large";
-    public const string DuplicateInBatch = "duplicate_in_batch";
     public const string MalformedJson = "malformed_json";
 
     /// <summary>Every code, in the order the docs list them.</summary>
-    public static IReadOnlyList<string> All { get; } = [MissingField, InvalidValue, TooOld, InFuture, TooLarge, DuplicateInBatch, MalformedJson];
+    public static IReadOnlyList<string> All { get; } = [MissingField, InvalidValue, TooOld, InFuture, TooLarge, MalformedJson];
 
     public static string Of(FieldError error)
     {
