@@ -293,6 +293,42 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
     }
 
     [Fact]
+    public async Task New_drafts_do_not_push_a_running_experiment_off_the_page()
+    {
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        // The shop's list as the API answers it, with seven drafts created after its running experiment. Before the fix
+        // the six newest were shown, all drafts, and the running experiment's results were gone (probe63 F6).
+        await browser.Page.RouteAsync(new System.Text.RegularExpressions.Regex("/v1/tenants/[^/]+/experiments$"), async route =>
+        {
+            var response = await route.FetchAsync();
+            var list = JsonNode.Parse(await response.TextAsync())!;
+            var experiments = list["experiments"]!.AsArray();
+            var running = experiments.Single(e => (string)e!["id"]! == ExperimentId)!;
+            for (var i = 1; i <= 7; i++)
+            {
+                var draft = running.DeepClone();
+                draft["id"] = $"draft-{i}";
+                draft["status"] = "draft";
+                draft["startedAt"] = null;
+                draft["createdAt"] = DateTimeOffset.UtcNow.AddMinutes(i).ToString("O");
+                experiments.Add(draft);
+            }
+
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = list.ToJsonString() });
+        });
+        await browser.OpenPageAsync("experiments", Shop);
+
+        await Poll.EventuallyAsync(async () =>
+        {
+            var charts = await browser.ChartsAsync();
+            Assert.Contains(charts, c => c.Id == $"intervals-{ExperimentId}");
+            Assert.Contains(charts, c => c.Id == $"funnel-{ExperimentId}");
+            Assert.Equal(8, (await browser.Page.Locator("[data-panel=experiment-list] tbody tr").CountAsync()));
+        });
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
     public async Task The_tenant_selector_switches_tenants_and_an_empty_tenant_shows_what_to_do()
     {
         await using var browser = await DashboardBrowser.OpenAsync(grid);

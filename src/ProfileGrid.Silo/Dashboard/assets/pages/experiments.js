@@ -39,7 +39,7 @@ export default {
     overview.table(
       [{ label: 'Experiment' }, { label: 'Slot' }, { label: 'Status' }, { label: 'Variants' }, { label: 'Started' }],
       all.map(e => ({ key: e.id, cells: [e.name ? `${e.id} (${e.name})` : e.id, e.slot, e.status, (e.variants ?? []).map(v => v.key + (v.control ? ' (control)' : '')).join(', '), fmt.time(e.startedAt)] })),
-      { caption: all.length > MaxShown ? `Results below for the ${MaxShown} most recent experiments that are not archived.` : undefined });
+      { caption: all.length > MaxShown ? `Results below for ${MaxShown} experiments that are not archived: the running ones first, then the stopped, then drafts, newest first in each.` : undefined });
 
     data.shown.forEach((experiment, index) => {
       const id = experiment.id;
@@ -60,10 +60,14 @@ export default {
   },
 };
 
+// Running experiments first, then stopped ones (they have results), then drafts (nothing to show yet); newest first
+// within each, so a row of new drafts never pushes a running experiment's results off the page.
+const statusOrder = { running: 0, stopped: 1, draft: 2 };
+
 function shownExperiments(all) {
   return all
     .filter(e => e.status !== 'archived')
-    .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
+    .sort((a, b) => (statusOrder[a.status] ?? 3) - (statusOrder[b.status] ?? 3) || String(b.createdAt).localeCompare(String(a.createdAt)))
     .slice(0, MaxShown);
 }
 
