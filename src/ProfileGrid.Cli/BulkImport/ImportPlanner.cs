@@ -256,10 +256,13 @@ public sealed class ImportPlanner
             }
 
             var width = Math.Min(row.ColCount, columns);
-            // Exact duplicates are found by a hash of every trimmed field, without building the fields nobody maps.
+            // Exact duplicates are found by a hash of every trimmed field's value, without building the fields nobody maps
+            // unless they are quoted: "12"" FRAME" and 12" FRAME, or "15457" and 15457, are the same value written by two
+            // tools (probe65: a file appended from two writers counted 33 order lines twice).
             for (var c = 0; c < columns; c++)
             {
-                hasher.AppendData(MemoryMarshal.AsBytes(c < width ? row[c].Span.Trim() : []));
+                var raw = c < width ? row[c].Span : [];
+                hasher.AppendData(MemoryMarshal.AsBytes(raw.Contains('"') ? StrayQuoteReader.Field(raw).AsSpan().Trim() : raw.Trim()));
                 hasher.AppendData(MemoryMarshal.AsBytes(fieldSeparator));
             }
 
