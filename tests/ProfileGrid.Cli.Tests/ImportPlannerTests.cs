@@ -460,6 +460,21 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_price_written_with_an_exponent_is_the_number_pandas_reads()
+    {
+        // probe65 F8: pandas re-saves small floats as 1e-05; such a row was rejected as bad_price.
+        var header = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n";
+        var rows = header +
+            "600006,22423,REGENCY CAKESTAND 3 TIER,1,2011-06-02 10:00:00,1.275E1,20004.0,United Kingdom\n" +
+            "600007,22424,PADS,1,2011-06-02 10:00:00,1e-03,20005.0,United Kingdom\n" +
+            "600008,22425,CAKE,1,2011-06-02 10:00:00,12.7x,20006.0,United Kingdom\n";
+        var plan = Plan(Example("online-retail-ii.json"), rows, "exponent.csv");
+
+        Assert.Equal(new[] { "12.75", "0.001" }, plan.Events.Select(e => decimal.Parse(e.Event.Purchase.Lines.Single().UnitPrice, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal((4L, "bad_price"), (plan.Rejects.Single().Line, plan.Rejects.Single().Code));
+    }
+
+    [Fact]
     public void A_quote_inside_an_unquoted_field_is_a_character_and_loses_no_row_after_it()
     {
         // Inches in a description: pandas reads 5 rows here; counting that quote as an opening one joined every row after

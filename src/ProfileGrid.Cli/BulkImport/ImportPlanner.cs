@@ -537,7 +537,7 @@ public sealed class ImportPlanner
         decimal? price = null;
         if (!string.IsNullOrEmpty(v[(int)Slot.Price]))
         {
-            if (!TryNumber(v[(int)Slot.Price], out var p))
+            if (!TryNumber(v[(int)Slot.Price], out var p, exponent: true))
             {
                 Reject(line, ColumnOf(Slot.Price), $"'{v[(int)Slot.Price]}' is not a number in {_mapping.Locale}", "bad_price");
                 return;
@@ -912,8 +912,9 @@ public sealed class ImportPlanner
         return ok;
     }
 
-    private bool TryNumber(string? text, out decimal value) =>
-        decimal.TryParse(text?.Trim().Replace('\u2212', '-'), NumberStyles.Number, _numbers, out value);
+    /// <param name="exponent">Whether 1.275E1 is 12.75: a price, as pandas writes small floats (1e-05) when it re-saves a file.</param>
+    private bool TryNumber(string? text, out decimal value, bool exponent = false) =>
+        decimal.TryParse(text?.Trim().Replace('\u2212', '-'), exponent ? NumberStyles.Number | NumberStyles.AllowExponent : NumberStyles.Number, _numbers, out value);
 
     private static string Price(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
