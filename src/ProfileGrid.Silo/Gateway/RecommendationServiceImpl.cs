@@ -118,7 +118,7 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         var similar = RecommenderModels.Similar(package.Model, itemId, count * options.Value.CandidateFactor) ?? throw new RpcException(new Status(
-            StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': nobody had interacted with it at the last training, or EASE left it out (it models the ease_max_items most popular items)"));
+            StatusCode.NotFound, $"item '{itemId}' is not in the model of tenant '{tenant}': no interaction with it weighed anything at the last training (none yet, or only ratings below min_positive_rating, which count for nothing), or EASE left it out (it models the ease_max_items most popular items)"));
         var response = new SimilarItemsResponse { Tenant = tenant, ItemId = itemId, ModelVersion = package.Version };
         response.Items.AddRange(similar
             .Select(item => new ServedItem(item.ItemId, item.Score, item.Source, item.Because, [], snapshot.Item(item.ItemId)))
