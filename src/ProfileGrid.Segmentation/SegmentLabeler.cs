@@ -116,6 +116,18 @@ public sealed class SegmentFacts
 
     /// <summary>Median sessions of the members.</summary>
     public double? Sessions { get; init; }
+
+    /// <summary>Median days since the members were first seen (tenure).</summary>
+    public double? DaysSinceFirstSeen { get; init; }
+
+    /// <summary>
+    /// Share of the buyers whose last purchase is within <see cref="LabelRules.AtRiskAfterDays"/>; null without the rules
+    /// or a buyer. A name judged on the median holds for half the buyers at least: this says how many it does not hold for.
+    /// </summary>
+    public double? BoughtBeforeAtRiskShare { get; init; }
+
+    /// <summary>Share of the buyers whose last purchase is within <see cref="LabelRules.DormantAfterDays"/>; null without the rules or a buyer.</summary>
+    public double? BoughtBeforeDormantShare { get; init; }
 }
 
 /// <summary>A segment's name: the rule it satisfies, a distinct label, a one-line description and the facts behind them.</summary>
@@ -206,7 +218,7 @@ public static class SegmentLabeler
             throw new ArgumentException("Every row needs a segment.", nameof(assignment));
         }
 
-        var facts = Facts(sourceFeatures, rows, assignment, k);
+        var facts = Facts(sourceFeatures, rows, assignment, k, rules);
         var ruleOf = facts.Select(f => RuleOf(f, rules)).ToArray();
         var labels = new string[k];
         var newestPurchaseDays = NewestPurchaseDays(sourceFeatures, rows);
@@ -271,7 +283,7 @@ public static class SegmentLabeler
     }
 
     /// <summary>The business facts of each segment (see <see cref="SegmentFacts"/>).</summary>
-    public static SegmentFacts[] Facts(IReadOnlyList<string> sourceFeatures, double[][] rows, int[] assignment, int k)
+    public static SegmentFacts[] Facts(IReadOnlyList<string> sourceFeatures, double[][] rows, int[] assignment, int k, LabelRules? rules = null)
     {
         int? Column(params string[] names)
         {
@@ -295,6 +307,7 @@ public static class SegmentLabeler
         var first = Column("days_since_first_purchase");
         var seen = Column("days_since_last_seen");
         var sessions = Column("sessions");
+        var tenure = Column("tenure_days");
 
         bool Bought(double[] row) => orders is { } o ? row[o] > 0 : spend is not { } m || row[m] > 0;
 
@@ -326,6 +339,9 @@ public static class SegmentLabeler
             var memberBuyers = members.Where(Bought).ToArray();
             double? BuyerMedian(int? column) => column is { } j && memberBuyers.Length > 0 ? Median(memberBuyers.Select(r => r[j])) : null;
             double? MemberMedian(int? column) => column is { } j && members.Length > 0 ? Median(members.Select(r => r[j])) : null;
+            double? BuyersWithin(double? days) => recency is { } jr && days is { } limit && memberBuyers.Length > 0
+                ? (double)memberBuyers.Count(r => r[jr] < limit) / memberBuyers.Length
+                : null;
 
             double? spendRatio = null, typicalRatio = null, revenueShare = null;
             var otherBuyers = buyerCount.Sum() - buyerCount[c];
@@ -356,6 +372,9 @@ public static class SegmentLabeler
                 TypicalSpendRatio = typicalRatio,
                 DaysSinceLastSeen = MemberMedian(seen),
                 Sessions = MemberMedian(sessions),
+                DaysSinceFirstSeen = MemberMedian(tenure),
+                BoughtBeforeAtRiskShare = BuyersWithin(rules?.AtRiskAfterDays),
+                BoughtBeforeDormantShare = BuyersWithin(rules?.DormantAfterDays),
             };
         }
 
@@ -404,6 +423,11 @@ public static class SegmentLabeler
                 parts.Add($"last seen {Ago(seen)}");
             }
 
+            if (facts.DaysSinceFirstSeen is { } arrived)
+            {
+                parts.Add($"first seen {Ago(arrived)}");
+            }
+
             if (facts.Sessions is { } sessions)
             {
                 parts.Add(Count(sessions, "session"));
@@ -416,6 +440,19 @@ public static class SegmentLabeler
                 parts.Add(rule == "dormant" && last < dormantAfterDays * JustPast
                     ? $"last purchase {Ago(last)} (just past the {dormantAfterDays.ToString("0", CultureInfo.InvariantCulture)}-day dormant threshold)"
                     : $"last purchase {Ago(last)}");
+            }
+
+            // The name is the median buyer's: when a fifth or more of the buyers bought more recently than it says, the
+            // description says how many (probe65: 36% of a "dormant" segment had bought within 180 days, one 8 days before).
+            var (within, withinDays) = rule switch
+            {
+                "dormant" => (facts.BoughtBeforeDormantShare, dormantAfterDays),
+                "at-risk" => (facts.BoughtBeforeAtRiskShare, atRiskAfterDays),
+                _ => (null, double.NaN),
+            };
+            if (within is >= MisfitShare && double.IsFinite(withinDays))
+            {
+                parts.Add($"though {within.Value.ToString("0%", CultureInfo.InvariantCulture)} of its buyers bought within {withinDays.ToString("0", CultureInfo.InvariantCulture)} days");
             }
 
             if (rule == "new" && facts.DaysSinceFirstPurchase is { } first)
@@ -496,23 +533,26 @@ public static class SegmentLabeler
         var buying = rule is not ("browser" or "inactive");
         // Recency tells segments apart only among the lapsing; "high-value 3 days" would say nothing to a marketer.
         var lapsing = rule is "dormant" or "at-risk";
+        // Days of visiting are compared a week apart at least: "last seen 1 day" and "2 days" ago, or first seen 3 and 5
+        // weeks ago, tell a marketer nothing (probe65: five MovieLens rater segments named "browser 1 day", "2 days" and
+        // "4 days" though they differed by activity and tenure).
         var candidates = buying
-            ? new (string Name, Func<SegmentFacts, double?> Value)[]
+            ? new (string Name, Func<SegmentFacts, double?> Value, double Smoothing)[]
             {
-                ("spend", f => f.TypicalSpend),
-                ("orders", f => f.Orders),
-                ("recency", f => lapsing ? f.DaysSinceLastPurchase - historyEndDays : null),
+                ("spend", f => f.TypicalSpend, 1),
+                ("orders", f => f.Orders, 1),
+                ("recency", f => lapsing ? f.DaysSinceLastPurchase - historyEndDays : null, 1),
             }
-            : [("engagement", f => f.Sessions), ("recency", f => f.DaysSinceLastSeen)];
+            : [("engagement", f => f.Sessions, 1), ("tenure", f => f.DaysSinceFirstSeen, 7), ("recency", f => f.DaysSinceLastSeen, 7)];
 
         // The fact that tells every segment from its neighbour: among those whose closest pair still differs by a fifth,
         // the widest; failing that, the one whose closest pair differs most. Ranking by the widest fact alone named four
         // dormant segments by spend although two of them spent 52 and 55 and were told apart by recency (outside probe).
         var measured = candidates
-            .Select(c => (c.Name, Values: group.Select(c.Value).ToArray()))
+            .Select(c => (c.Name, Values: group.Select(c.Value).ToArray(), c.Smoothing))
             .Where(c => c.Values.All(v => v is not null))
-            .Select(c => (c.Name, Values: c.Values.Select(v => v!.Value).ToArray()))
-            .Select(c => (c.Name, c.Values, Spread: Ratio(c.Values.Max(), c.Values.Min()), ClosestPair: ClosestPairRatio(c.Values)))
+            .Select(c => (c.Name, Values: c.Values.Select(v => v!.Value).ToArray(), c.Smoothing))
+            .Select(c => (c.Name, c.Values, Spread: Ratio(c.Values.Max(), c.Values.Min(), c.Smoothing), ClosestPair: ClosestPairRatio(c.Values, c.Smoothing)))
             .Where(c => c.Spread > 1 + 1e-9)
             .ToList();
         var best = measured.Where(c => c.ClosestPair >= MinNeighbourRatio).OrderByDescending(c => c.Spread).FirstOrDefault();
@@ -530,6 +570,11 @@ public static class SegmentLabeler
         if (best.Name == "recency")
         {
             return values.Select(days => Span(days + (buying ? historyEndDays : 0))).ToArray();
+        }
+
+        if (best.Name == "tenure")
+        {
+            return values.Select(days => $"first seen {Span(days)} ago").ToArray();
         }
 
         var oneTimeShares = group.Select(f => f.OneTimeShare ?? 0).ToArray();
@@ -566,22 +611,25 @@ public static class SegmentLabeler
         return result;
     }
 
+    /// <summary>The share of a segment's buyers for whom its name does not hold, from which the description says so.</summary>
+    private const double MisfitShare = 0.2;
+
     /// <summary>A typical last purchase under this many times the dormant threshold is described as just past it.</summary>
     private const double JustPast = 1.1;
 
     /// <summary>How much a qualifier's fact must differ between neighbouring segments to rank them plainly.</summary>
     private const double MinNeighbourRatio = 1.2;
 
-    // Plus one, so that 0 and 1 order compare as 1 to 2 rather than divide by zero.
-    private static double Ratio(double larger, double smaller) => (larger + 1) / (Math.Max(0, smaller) + 1);
+    // Plus one, so that 0 and 1 order compare as 1 to 2 rather than divide by zero (plus a week for days of visiting).
+    private static double Ratio(double larger, double smaller, double smoothing = 1) => (larger + smoothing) / (Math.Max(0, smaller) + smoothing);
 
-    private static double ClosestPairRatio(double[] values)
+    private static double ClosestPairRatio(double[] values, double smoothing)
     {
         var sorted = values.Order().ToArray();
         var closest = double.PositiveInfinity;
         for (var i = 1; i < sorted.Length; i++)
         {
-            closest = Math.Min(closest, Ratio(sorted[i], sorted[i - 1]));
+            closest = Math.Min(closest, Ratio(sorted[i], sorted[i - 1], smoothing));
         }
 
         return closest;

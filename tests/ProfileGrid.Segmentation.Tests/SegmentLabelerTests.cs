@@ -92,6 +92,55 @@ public class SegmentLabelerTests
         Assert.Equal(2, facts[1].DaysSinceLastSeen);     // but is in the members' medians
     }
 
+    [Fact]
+    public void Non_buyers_last_seen_days_apart_are_named_by_how_long_ago_they_arrived()
+    {
+        // probe65: MovieLens raters (nobody buys) were "browser 1 day", "browser 2 days" and "browser 4 days", told apart
+        // by a day of last seen while they differed by weeks and months of tenure.
+        string[] source = ["recency_days", "frequency", "monetary", "days_since_last_seen", "sessions", "tenure_days"];
+        var rows = new List<double[]>();
+        var assignment = new List<int>();
+        foreach (var (segment, lastSeen, tenure) in new[] { (0, 1.1, 24.0), (1, 1.8, 37.0), (2, 4.0, 102.0) })
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                rows.Add([tenure + i, 0, 0, lastSeen, 0, tenure + i]);
+                assignment.Add(segment);
+            }
+        }
+
+        var labels = SegmentLabeler.Label(source, [.. rows], [.. assignment], 3, Rules);
+
+        Assert.Equal(["browser first seen 4 weeks ago", "browser first seen 6 weeks ago", "browser first seen 3 months ago"], labels.Select(l => l.Label));
+        Assert.Contains("first seen about 4 weeks ago", labels[0].Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_dormant_segment_whose_name_misses_a_fifth_of_its_buyers_says_how_many_bought_recently()
+    {
+        // probe65: 36% of a "dormant lower-spend" segment had bought within the 180-day threshold, one 8 days before.
+        var rows = new List<double[]>();
+        for (var i = 0; i < 64; i++)
+        {
+            rows.Add(Row(200 + i, 1, 14, 300 + i, 200 + i));
+        }
+
+        for (var i = 0; i < 36; i++)
+        {
+            rows.Add(Row(8 + i, 1, 14, 8 + i, 8 + i));
+        }
+
+        var label = Assert.Single(SegmentLabeler.Label(Source, [.. rows], new int[rows.Count], 1, Rules));
+
+        Assert.Equal("dormant", label.Rule);
+        Assert.Equal(0.36, label.Facts.BoughtBeforeDormantShare!.Value, 12);
+        Assert.Contains("though 36% of its buyers bought within 180 days", label.Description, StringComparison.Ordinal);
+
+        // A segment the name fits is not hedged.
+        var fitting = Assert.Single(SegmentLabeler.Label(Source, [.. rows.Take(64)], new int[64], 1, Rules));
+        Assert.DoesNotContain("though", fitting.Description, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Rows of segments of buyers, <c>count</c> members each, whose recency, spend and first purchase rise by one day or
     /// unit from member to member; with the segment of each row.

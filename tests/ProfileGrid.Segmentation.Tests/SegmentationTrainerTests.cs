@@ -278,4 +278,24 @@ public class SegmentationTrainerTests
         Assert.Equal(names, kept.Features);
         Assert.DoesNotContain(kept.Warnings, w => w.Contains("left out", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void A_feature_equal_to_another_on_a_different_scale_is_left_out()
+    {
+        // probe65: nobody bought in a ratings tenant, so every recency_days was tenure_days; log1p on tenure alone put
+        // their correlation at 0.917, under the threshold, and tenure counted twice in the distance.
+        string[] names = ["recency_days", "sessions", "tenure_days"];
+        var random = new Random(5);
+        var rows = Enumerable.Range(0, 300).Select(i =>
+        {
+            var tenure = Math.Round(Math.Exp(random.NextDouble() * 6), 2);
+            return new[] { tenure, 1 + random.Next(40), tenure };
+        }).ToArray();
+        var data = new TrainingSet(names, [false, true, true], rows, rows.Length);
+
+        var model = SegmentationTrainer.Train(data, new SegmentationSettings { StabilityRuns = 0 }, null, 1, Now);
+
+        Assert.Equal(["recency_days", "sessions"], model.Features);
+        Assert.Contains("tenure_days was left out: it equals recency_days for 100% of users.", model.Warnings);
+    }
 }
