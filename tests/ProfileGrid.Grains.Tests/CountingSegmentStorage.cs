@@ -18,6 +18,12 @@ public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
     /// <summary>Grain ids (as <c>GrainId.ToString()</c>) whose next write is stored and then fails.</summary>
     public static ConcurrentDictionary<string, bool> DieAfterNextWrite { get; } = new();
 
+    /// <summary>
+    /// Grain ids (as <c>GrainId.ToString()</c>) whose next write lands while its answer is lost (a time-out): the row is
+    /// stored under a new ETag that the grain never learns, as a second activation's write would leave it.
+    /// </summary>
+    public static ConcurrentDictionary<string, bool> LandUnanswered { get; } = new();
+
     /// <summary>Grain ids (as <c>GrainId.ToString()</c>) and how many writes pass before one fails without being stored.</summary>
     public static ConcurrentDictionary<string, int> RefuseWriteAfter { get; } = new();
 
@@ -41,6 +47,13 @@ public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
             }
 
             RefuseWriteAfter[grainId.ToString()] = passing - 1;
+        }
+
+        if (LandUnanswered.TryRemove(grainId.ToString(), out _))
+        {
+            var copy = new GrainState<T>(grainState.State) { ETag = grainState.ETag, RecordExists = grainState.RecordExists };
+            await inner.WriteStateAsync(stateName, grainId, copy);
+            throw new TimeoutException("The write landed but its answer was lost (test storage).");
         }
 
         await inner.WriteStateAsync(stateName, grainId, grainState);

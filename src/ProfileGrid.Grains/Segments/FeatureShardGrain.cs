@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
+using Orleans.Storage;
 using Orleans.Streams;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
@@ -94,6 +95,9 @@ public sealed partial class FeatureShardGrain(
     private readonly Dictionary<string, SortedSet<string>> _rfmMembers = new(StringComparer.Ordinal);
     private SegmentModel? _model;
     private bool _dirty;
+
+    // Users erased through this activation: a stored row read to reconcile a write conflict does not bring them back.
+    private readonly HashSet<string> _forgotten = new(StringComparer.Ordinal);
     private bool _scheduled;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _refreshTimer;
@@ -194,6 +198,18 @@ public sealed partial class FeatureShardGrain(
             Segmentation.EnsureScheduledAsync().Ignore();
         }
 
+        if (!Apply(update))
+        {
+            return Task.FromResult(_writes.Ticket(_dirty)); // an older push overtaken by a newer one
+        }
+
+        MarkDirty();
+        return Task.FromResult(_writes.Ticket(_dirty));
+    }
+
+    /// <summary>Takes a profile's vector, assigning it under the model; false when the shard holds a newer one.</summary>
+    private bool Apply(FeatureUpdate update)
+    {
         if (!Entries.TryGetValue(update.ProfileKey, out var entry))
         {
             entry = new ShardEntry();
@@ -201,7 +217,7 @@ public sealed partial class FeatureShardGrain(
         }
         else if (update.AsOf < entry.AsOf)
         {
-            return Task.FromResult(_writes.Ticket(_dirty)); // an older push overtaken by a newer one
+            return false;
         }
 
         entry.Values = update.Values;
@@ -229,8 +245,7 @@ public sealed partial class FeatureShardGrain(
             ScoreRfm(update.ProfileKey, entry, _model.Rfm, update.Values, update.AsOf, _model.EvaluatedAt ?? clock.GetUtcNow());
         }
 
-        MarkDirty();
-        return Task.FromResult(_writes.Ticket(_dirty));
+        return true;
     }
 
     public Task<ShardWriteTicket> RemoveAsync(string profileKey)
@@ -269,13 +284,14 @@ public sealed partial class FeatureShardGrain(
     public async Task<int> ForgetAsync(string[] profileKeys)
     {
         var removed = profileKeys.Count(RemoveEntry);
+        _forgotten.UnionWith(profileKeys);
 
         // Membership moves not yet announced would name the user on the segments stream.
         _pendingChanges.RemoveAll(change => profileKeys.Contains(change.ProfileKey, StringComparer.Ordinal));
         _sortedUsers = null;
         if (removed > 0)
         {
-            await state.WriteStateAsync();
+            await WriteReconcilingAsync();
             _dirty = false;
             _writes.Written();
             // The tenant's segment sizes no longer count them (no membership change is announced for an erased user).
@@ -627,6 +643,52 @@ public sealed partial class FeatureShardGrain(
         return members;
     }
 
+    /// <summary>
+    /// Writes the state; a write refused on its ETag means storage holds a row this activation did not write last (its
+    /// own write that timed out and landed, or one of a second activation while a dead silo's grains were re-placed).
+    /// Failing again on every retry, such a shard never stored the pushes it took, and they were gone at the next crash
+    /// (probe64: 93 users out of ListProfiles and segments). The stored row is read, every user's newer vector of the two
+    /// kept (users erased here stay erased), and the write made again over it.
+    /// </summary>
+    private async Task WriteReconcilingAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+            return;
+        }
+        catch (InconsistentStateException conflict)
+        {
+            LogWriteConflict(this.GetPrimaryKeyString(), conflict.InnerException?.Message ?? conflict.Message);
+        }
+
+        var ours = state.State;
+        FeatureShardState stored;
+        try
+        {
+            await state.ReadStateAsync();
+            stored = state.State;
+        }
+        finally
+        {
+            state.State = ours;
+        }
+
+        var adopted = 0;
+        foreach (var (key, theirs) in stored.Entries)
+        {
+            if (!_forgotten.Contains(key) && theirs.Values.Length == ProfileFeatures.All.Count
+                && (!Entries.TryGetValue(key, out var mine) || theirs.AsOf > mine.AsOf)
+                && Apply(new FeatureUpdate(key, theirs.Values, theirs.AsOf, theirs.NextWindowChange, theirs.EngagementAtLastSeen)))
+            {
+                adopted++;
+            }
+        }
+
+        LogReconciled(this.GetPrimaryKeyString(), adopted, stored.Entries.Count);
+        await state.WriteStateAsync();
+    }
+
     private void MarkDirty()
     {
         _dirty = true;
@@ -645,7 +707,7 @@ public sealed partial class FeatureShardGrain(
             try
             {
                 // Not the timer's token: disposing the timer (above) cancels it.
-                await state.WriteStateAsync();
+                await WriteReconcilingAsync();
                 _dirty = false;
                 _writes.Written();
             }
@@ -707,6 +769,12 @@ public sealed partial class FeatureShardGrain(
 
     [LoggerMessage(EventId = 3222, Level = LogLevel.Warning, Message = "Feature shard {Shard}: writing state failed; will retry")]
     private partial void LogWriteFailed(string shard, Exception exception);
+
+    [LoggerMessage(EventId = 3226, Level = LogLevel.Warning, Message = "Feature shard {Shard}: a write was refused on its ETag ({Reason}); reading the stored row to reconcile")]
+    private partial void LogWriteConflict(string shard, string reason);
+
+    [LoggerMessage(EventId = 3227, Level = LogLevel.Warning, Message = "Feature shard {Shard}: reconciled with the stored row: {Adopted} of its {Stored} entries were newer and are kept")]
+    private partial void LogReconciled(string shard, int adopted, int stored);
 
     [LoggerMessage(EventId = 3223, Level = LogLevel.Warning, Message = "Feature shard {Shard}: publishing {Changes} membership changes failed")]
     private partial void LogPublishFailed(string shard, int changes, Exception exception);
