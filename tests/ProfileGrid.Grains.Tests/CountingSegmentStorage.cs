@@ -24,6 +24,12 @@ public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
     /// </summary>
     public static ConcurrentDictionary<string, bool> LandUnanswered { get; } = new();
 
+    /// <summary>
+    /// Grain ids (as <c>GrainId.ToString()</c>) whose stored row a second activation rewrites just before the grain's next
+    /// write (the function changes the stored state), so that write is refused on its ETag.
+    /// </summary>
+    public static ConcurrentDictionary<string, Func<object, object>> SecondActivationWrites { get; } = new();
+
     /// <summary>Grain ids (as <c>GrainId.ToString()</c>) and how many writes pass before one fails without being stored.</summary>
     public static ConcurrentDictionary<string, int> RefuseWriteAfter { get; } = new();
 
@@ -47,6 +53,14 @@ public sealed class CountingSegmentStorage(IGrainStorage inner) : IGrainStorage
             }
 
             RefuseWriteAfter[grainId.ToString()] = passing - 1;
+        }
+
+        if (SecondActivationWrites.TryRemove(grainId.ToString(), out var interloper))
+        {
+            var other = new GrainState<T>();
+            await inner.ReadStateAsync(stateName, grainId, other);
+            other.State = (T)interloper(other.State!);
+            await inner.WriteStateAsync(stateName, grainId, other);
         }
 
         if (LandUnanswered.TryRemove(grainId.ToString(), out _))

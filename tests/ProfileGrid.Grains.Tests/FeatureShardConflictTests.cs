@@ -1,5 +1,6 @@
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Recommendations;
 using Orleans.Core.Internal;
 using ProfileGrid.Domain;
 
@@ -34,10 +35,77 @@ public class FeatureShardConflictTests(ClusterFixture fixture)
         Assert.Equal(2, await shard.CountAsync());
     }
 
+    [Fact]
+    public async Task An_interaction_shard_reconciles_too_and_keeps_every_users_items()
+    {
+        var shard = fixture.Client.GetGrain<IInteractionShardGrain>(SegmentKeys.Shard(_tenant, 1));
+        CountingSegmentStorage.LandUnanswered[shard.GetGrainId().ToString()] = true;
+
+        var first = await shard.UpdateAsync(Items("a", "book-1", "book-2"));
+        Assert.Equal(ShardWriteState.Written, await UntilWrittenAsync(shard, first));
+        var second = await shard.UpdateAsync(Items("b", "book-2", "lamp-9"));
+        Assert.Equal(ShardWriteState.Written, await UntilWrittenAsync(shard, second));
+
+        await shard.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Task.Delay(200);
+        var data = await shard.GetTrainingDataAsync();
+        var items = data.ProfileKeys.Zip(data.Items).ToDictionary(p => p.First, p => string.Join(",", p.Second.Select(i => i.ItemId).Order()));
+        Assert.Equal("book-1,book-2", items[new ProfileKey(_tenant, "a").ToString()]);
+        Assert.Equal("book-2,lamp-9", items[new ProfileKey(_tenant, "b").ToString()]);
+    }
+
+    [Fact]
+    public async Task What_a_second_activation_stored_is_kept_beside_what_this_one_took()
+    {
+        var features = fixture.Client.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(_tenant, 2));
+        var interactions = fixture.Client.GetGrain<IInteractionShardGrain>(SegmentKeys.Shard(_tenant, 2));
+        Assert.Equal(ShardWriteState.Written, await UntilWrittenAsync(features, await features.UpdateAsync(Update("a", 1))));
+        Assert.Equal(ShardWriteState.Written, await UntilWrittenAsync(interactions, await interactions.UpdateAsync(Items("a", "book-1"))));
+
+        // Another activation stores a user this one never saw (its items listed in another order) before this one writes again.
+        var x = new ProfileKey(_tenant, "x").ToString();
+        CountingSegmentStorage.SecondActivationWrites[features.GetGrainId().ToString()] = stored =>
+        {
+            ((Segments.FeatureShardState)stored).Entries[x] = new Segments.ShardEntry { Values = Enumerable.Repeat(3.0, ProfileFeatures.All.Count).ToArray(), AsOf = DateTimeOffset.UtcNow };
+            return stored;
+        };
+        CountingSegmentStorage.SecondActivationWrites[interactions.GetGrainId().ToString()] = stored =>
+        {
+            var shard = (Recommendations.InteractionShardState)stored;
+            shard.ItemIds.Insert(0, "only-there");
+            foreach (var user in shard.Users.Values)
+            {
+                user.Items = Array.ConvertAll(user.Items, i => i + 1);
+            }
+
+            shard.Users[x] = new Recommendations.UserItemHistory
+            {
+                Items = [0], Views = [1], CartAdds = [0], Purchases = [0], Ratings = [double.NaN], LastAtTicks = [DateTimeOffset.UtcNow.UtcTicks], AsOf = DateTimeOffset.UtcNow,
+            };
+            return stored;
+        };
+
+        Assert.Equal(ShardWriteState.Written, await UntilWrittenAsync(features, await features.UpdateAsync(Update("b", 2))));
+        Assert.Equal(ShardWriteState.Written, await UntilWrittenAsync(interactions, await interactions.UpdateAsync(Items("b", "lamp-9"))));
+        await features.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await interactions.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Task.Delay(200);
+
+        Assert.Equal(3, await features.CountAsync());
+        var data = await interactions.GetTrainingDataAsync();
+        var items = data.ProfileKeys.Zip(data.Items).ToDictionary(p => p.First, p => string.Join(",", p.Second.Select(i => i.ItemId)));
+        Assert.Equal("book-1", items[new ProfileKey(_tenant, "a").ToString()]);
+        Assert.Equal("lamp-9", items[new ProfileKey(_tenant, "b").ToString()]);
+        Assert.Equal("only-there", items[x]);
+    }
+
+    private InteractionUpdate Items(string user, params string[] items) =>
+        new(new ProfileKey(_tenant, user).ToString(), [.. items.Select(i => new ItemInteractionView(i, 1, 0, 0, null, DateTimeOffset.UtcNow))], [], DateTimeOffset.UtcNow);
+
     private FeatureUpdate Update(string user, double value) =>
         new(new ProfileKey(_tenant, user).ToString(), Enumerable.Repeat(value, ProfileFeatures.All.Count).ToArray(), DateTimeOffset.UtcNow);
 
-    private static async Task<ShardWriteState> UntilWrittenAsync(IFeatureShardGrain shard, ShardWriteTicket ticket)
+    private static async Task<ShardWriteState> UntilWrittenAsync(IWriteBehindShard shard, ShardWriteTicket ticket)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)

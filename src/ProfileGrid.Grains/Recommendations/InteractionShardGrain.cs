@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Recommendations;
@@ -67,6 +68,10 @@ public sealed partial class InteractionShardGrain(
     private bool _scheduled;
     private readonly ShardWrites _writes = new();
 
+    // Users whose history this activation dropped (erased, or pushed empty): a stored row read to reconcile a write
+    // conflict does not bring their older history back.
+    private readonly HashSet<string> _dropped = new(StringComparer.Ordinal);
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var ids = state.State.ItemIds;
@@ -130,6 +135,7 @@ public sealed partial class InteractionShardGrain(
         if (items.Length == 0)
         {
             users.Remove(update.ProfileKey);
+            _dropped.Add(update.ProfileKey);
         }
         else
         {
@@ -151,9 +157,10 @@ public sealed partial class InteractionShardGrain(
     {
         // Item ids and item facts (category, price) are the catalogue's, not the user's: they stay.
         var removed = profileKeys.Count(key => state.State.Users.Remove(key));
+        _dropped.UnionWith(profileKeys);
         if (removed > 0)
         {
-            await state.WriteStateAsync();
+            await WriteReconcilingAsync();
             _dirty = false;
             _writes.Written();
         }
@@ -221,7 +228,7 @@ public sealed partial class InteractionShardGrain(
 
         try
         {
-            await state.WriteStateAsync();
+            await WriteReconcilingAsync();
             _dirty = false;
             _writes.Written();
         }
@@ -231,6 +238,65 @@ public sealed partial class InteractionShardGrain(
             MarkDirty();
         }
     }
+
+    /// <summary>
+    /// Writes the state; a write refused on its ETag (this activation's own write that landed unanswered, or a second
+    /// activation's while a dead silo's grains were placed again) would fail every retry after it, and what the shard took
+    /// would never be stored. The stored row is read, each user's newer history of the two kept (none this activation
+    /// dropped) and the item facts merged, and the write made again over it (as the feature shard does; probe64).
+    /// </summary>
+    private async Task WriteReconcilingAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+            return;
+        }
+        catch (InconsistentStateException conflict)
+        {
+            LogWriteConflict(this.GetPrimaryKeyString(), conflict.InnerException?.Message ?? conflict.Message);
+        }
+
+        var ours = state.State;
+        InteractionShardState stored;
+        try
+        {
+            await state.ReadStateAsync();
+            stored = state.State;
+        }
+        finally
+        {
+            state.State = ours;
+        }
+
+        var adopted = 0;
+        foreach (var (key, theirs) in stored.Users)
+        {
+            if (_dropped.Contains(key) || (ours.Users.TryGetValue(key, out var mine) && mine.AsOf >= theirs.AsOf))
+            {
+                continue;
+            }
+
+            // Their item indices point into the stored row's item list: mapped to this one's.
+            theirs.Items = Array.ConvertAll(theirs.Items, i => IndexOf(stored.ItemIds[i]));
+            ours.Users[key] = theirs;
+            adopted++;
+        }
+
+        foreach (var (itemId, fact) in stored.Facts)
+        {
+            ours.Facts[itemId] = ItemFact.Merge(ours.Facts.GetValueOrDefault(itemId), fact);
+        }
+
+        LogReconciled(this.GetPrimaryKeyString(), adopted, stored.Users.Count);
+        await state.WriteStateAsync();
+    }
+
+    [LoggerMessage(EventId = 3496, Level = LogLevel.Warning, Message = "Interaction shard {Shard}: a write was refused on its ETag ({Reason}); reading the stored row to reconcile")]
+    private partial void LogWriteConflict(string shard, string reason);
+
+    [LoggerMessage(EventId = 3497, Level = LogLevel.Warning, Message = "Interaction shard {Shard}: reconciled with the stored row: {Adopted} of its {Stored} users' histories were newer and are kept")]
+    private partial void LogReconciled(string shard, int adopted, int stored);
 
     [LoggerMessage(EventId = 3400, Level = LogLevel.Warning, Message = "Interaction shard {Shard}: writing state failed; retrying after the flush interval")]
     private partial void LogWriteFailed(string shard, Exception exception);
