@@ -515,6 +515,14 @@ public sealed class ImportPlannerTests : IDisposable
         var plan = new ImportPlanner(mapping).Plan(path);
         Assert.Equal(new[] { "Müller", "Mäller" }, plan.Events.Select(e => e.Event.UserId));
         Assert.Equal("Äpfel", plan.Events[0].Event.Purchase.Lines[0].ProductId);
+
+        // A byte windows-1252 has no character for (0x81, 0x8D, 0x8F, 0x90, 0x9D) is the file's encoding problem, named
+        // as such, not a control character the grid refuses later (probe62 F6).
+        var cp1252 = System.Text.CodePagesEncodingProvider.Instance.GetEncoding(1252)!;
+        File.WriteAllBytes(path, [.. cp1252.GetBytes(text), .. cp1252.GetBytes("A-3;X"), 0x81, .. cp1252.GetBytes("Y;Äpfel;1;1,50;02.12.2010 10:09\n")]);
+        var holed = new ImportPlanner(mapping).Plan(path);
+        Assert.Equal(2, holed.Events.Count);
+        Assert.Equal((4L, "Kunde", "bad_encoding"), (holed.Rejects.Single().Line, holed.Rejects.Single().Field, holed.Rejects.Single().Code));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -75,6 +76,10 @@ public sealed class ImportPlanner
     private readonly string?[] _columns;
     private readonly Dictionary<UInt128, long> _seen = [];
 
+    // windows-1252 has no character for 0x81, 0x8D, 0x8F, 0x90 and 0x9D; .NET reads them as the C1 controls of the same
+    // number (as Windows does), which the grid then refuses as control characters. They are the file's encoding problem.
+    private readonly SearchValues<char>? _undefinedBytesRead;
+
     // Ungrouped events by id: the line that made it first, and how many rows made it.
     private readonly Dictionary<string, (long FirstLine, int Rows)> _ungroupedIds = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Kind, string User, string Anonymous, string Order, string Currency), PlannedEvent> _orders = [];
@@ -86,6 +91,7 @@ public sealed class ImportPlanner
     public ImportPlanner(ImportMapping mapping)
     {
         _mapping = mapping;
+        _undefinedBytesRead = mapping.TextEncoding.ToLowerInvariant() is "windows-1252" or "cp1252" ? SearchValues.Create("\u0081\u008D\u008F\u0090\u009D") : null;
         NumberFormats.TryGet(mapping.Locale, mapping.DecimalSeparator, mapping.GroupSeparator, out _numbers);
         _zone = mapping.Zone;
         var f = mapping.Fields;
@@ -449,7 +455,7 @@ public sealed class ImportPlanner
         // Only mapped fields are checked, so a Latin-1 export whose descriptions have accents still imports.
         for (var s = 0; s < SlotCount; s++)
         {
-            if (v[s] is { } value && value.Contains('\uFFFD', StringComparison.Ordinal))
+            if (v[s] is { } value && (value.Contains('\uFFFD', StringComparison.Ordinal) || (_undefinedBytesRead is { } holes && value.AsSpan().IndexOfAny(holes) >= 0)))
             {
                 Reject(line, ColumnOf((Slot)s), $"holds bytes that are not {_mapping.TextEncoding}: set the file's encoding in the mapping (\"encoding\": \"windows-1252\" for Excel on western Windows)", "bad_encoding");
                 return;
