@@ -329,6 +329,23 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
     }
 
     [Fact]
+    public async Task A_tenant_name_of_the_longest_length_allowed_wraps_inside_the_page()
+    {
+        // probe63 F5: a 171-character tenant put its percent-encoded path in the empty-state hints as one unbreakable
+        // word, and the pages grew 11,000 px wide.
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        var longest = "märkte-" + new string('ж', 249);
+        foreach (var page in new[] { "overview", "segments", "experiments" })
+        {
+            await browser.OpenPageAsync(page, longest);
+            var (scroll, viewport) = (await browser.Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth"), await browser.Page.EvaluateAsync<int>("() => window.innerWidth"));
+            Assert.True(scroll <= viewport, $"{page}: the page is {scroll} px wide in a {viewport} px window");
+        }
+
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
     public async Task The_tenant_selector_switches_tenants_and_an_empty_tenant_shows_what_to_do()
     {
         await using var browser = await DashboardBrowser.OpenAsync(grid);
