@@ -37,10 +37,11 @@ public sealed class DashboardKeyTests(DashboardGridFixture grid)
             await page.Locator("#key-form button[type=submit]").ClickAsync();
             await Assertions.Expect(page.Locator("#tenant option", new() { HasText = tenant })).ToHaveCountAsync(1);
             await Assertions.Expect(page.Locator("#banner")).ToBeHiddenAsync();
-            await Assertions.Expect(page.Locator("#tenant option", new() { HasText = tenant })).ToHaveTextAsync($"{tenant} (1)");
+            await Assertions.Expect(page.Locator("#tenant option", new() { HasText = tenant })).ToHaveTextAsync($"{tenant} (1)", new() { Timeout = 30_000 });
             // The selector's count follows the grid while the page is open (probe63 F2: it kept the first load's).
             await IngestAsync(silo, key, tenant, "u-2");
-            await Assertions.Expect(page.Locator("#tenant option", new() { HasText = tenant })).ToHaveTextAsync($"{tenant} (2)");
+            // The count is the profiles the feature shards hold: the new profile's write reaches them within seconds.
+            await Assertions.Expect(page.Locator("#tenant option", new() { HasText = tenant })).ToHaveTextAsync($"{tenant} (2)", new() { Timeout = 30_000 });
             Assert.Equal(key, await page.EvaluateAsync<string>("() => sessionStorage.getItem('profilegrid.apiKey')"));
             Assert.Null(await page.EvaluateAsync<string?>("() => localStorage.getItem('profilegrid.apiKey')"));
 
@@ -55,7 +56,8 @@ public sealed class DashboardKeyTests(DashboardGridFixture grid)
                 Assert.True(created.IsSuccessStatusCode, body);
                 var tenantKey = System.Text.Json.Nodes.JsonNode.Parse(body)!["secret"]!.GetValue<string>();
                 var clusterRequests = 0;
-                page.Request += (_, request) => clusterRequests += request.Url.Contains("/v1/admin/cluster", StringComparison.Ordinal) ? 1 : 0;
+                page.Request += (_, request) => clusterRequests += request.Url.Contains("/v1/admin/cluster", StringComparison.Ordinal)
+                    && request.Headers.TryGetValue("authorization", out var sent) && sent == "Bearer " + tenantKey ? 1 : 0;
                 await page.Locator("#api-key").FillAsync(tenantKey);
                 await page.Locator("#key-form button[type=submit]").ClickAsync();
                 await Assertions.Expect(page.Locator("[data-panel=cluster]")).ToContainTextAsync("needs an operator key");
