@@ -216,8 +216,20 @@ public sealed partial class IdentifierGrain(
             return ClaimOutcome.Recorded;
         }
 
+        // The link goes with the decided merge's write: should the merge fail to be noted or written (the visitor's log
+        // partition on a silo that died under the call), the link stays, and the retried claim or the reminder finishes
+        // it. Taken off first, it left the retry "already linked" and the person split for good (probe64, probe66).
+        var linked = state.State.Linked;
         state.State.Linked = null;
-        return await DecideMergeAsync(claim, identifier, MergeRules.Login, from, into);
+        try
+        {
+            return await DecideMergeAsync(claim, identifier, MergeRules.Login, from, into);
+        }
+        catch
+        {
+            state.State.Linked ??= linked;
+            throw;
+        }
     }
 
     /// <summary>

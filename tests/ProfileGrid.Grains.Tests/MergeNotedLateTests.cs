@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using ProfileGrid.Abstractions;
+using ProfileGrid.Abstractions.Grains;
+using ProfileGrid.Abstractions.Identity;
+
+namespace ProfileGrid.Grains.Tests;
+
+/// <summary>
+/// A login whose merge could not be noted at the visitor's log partition (its silo died under the call) fails, and the
+/// client's retry merges: the link the first attempt wrote is still there to finish.
+/// </summary>
+public sealed class MergeNotedLateTests : InterruptedLoginTestBase
+{
+    private const int Partitions = 16;
+
+    protected override void ConfigureSilo(TestClusterBuilder builder) => builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+
+    [Fact]
+    public async Task A_login_retried_after_its_merge_could_not_be_noted_merges_the_visitor()
+    {
+        // probe64/probe66: the identifier noted the merge with a partition on the silo being killed; the call failed, the
+        // request answered 503, and the retry was answered "already linked": the link had been taken off in memory before
+        // the merge was written, so the person stayed split for good (and nothing counted it as pending).
+        var (tenant, visitor, user) = (NewId("ml-"), NewId("v-"), NewId("u-"));
+        var anonymous = "anon:" + visitor;
+        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e1", 1), PageView(tenant, anonymous, "e2", 2));
+        await AppendAsync(tenant, user, PageView(tenant, user, "e3", 3));
+        await WaitForAsync(tenant, anonymous, v => v.EventsApplied == 2, "the visitor's history was not applied");
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 1, "the user's history was not applied");
+
+        var partition = Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(new ProfileKey(tenant, anonymous).ToString(), Partitions));
+        var identifier = Client.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, visitor)).ToString());
+        var login = new IdentityClaim(tenant, IdentifierKinds.Anonymous, visitor, user, "login-1", "web", Start.AddMinutes(4));
+        RefusingCheckpoints.Refused[partition.GetGrainId().ToString()] = true;
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => identifier.ClaimAsync(login));
+        }
+        finally
+        {
+            RefusingCheckpoints.Refused.TryRemove(partition.GetGrainId().ToString(), out _);
+        }
+
+        Assert.Equal(ClaimOutcome.Merged, await identifier.ClaimAsync(login));
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 3, "the visitor's history never joined the user");
+    }
+
+    /// <summary>Profile-store writes (the log partitions' checkpoints among them) refused for the grains listed.</summary>
+    private sealed class RefusingCheckpoints(IGrainStorage inner) : IGrainStorage
+    {
+        public const string InnerName = "profiles-refusing-inner";
+
+        public static ConcurrentDictionary<string, bool> Refused { get; } = new();
+
+        public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
+
+        public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+            Refused.ContainsKey(grainId.ToString())
+                ? throw new IOException("The silo holding this grain died under the call (test storage).")
+                : inner.WriteStateAsync(stateName, grainId, grainState);
+
+        public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            InterruptedLoginTestBase.Configure(silo, TimeSpan.FromMinutes(1));
+            silo.AddMemoryGrainStorage(RefusingCheckpoints.InnerName);
+            silo.Services.AddKeyedSingleton<IGrainStorage>(
+                ProfileStores.Profiles, (services, _) => new RefusingCheckpoints(services.GetRequiredKeyedService<IGrainStorage>(RefusingCheckpoints.InnerName)));
+        }
+    }
+}
