@@ -48,6 +48,36 @@ public sealed class MergeNotedLateTests : InterruptedLoginTestBase
         await WaitForAsync(tenant, user, v => v.EventsApplied == 3, "the visitor's history never joined the user");
     }
 
+    [Fact]
+    public async Task An_email_claim_retried_after_its_merge_could_not_be_noted_merges_the_visitor_who_gave_it_first()
+    {
+        // The same for an email a visitor gave before the user did: the new owner was set in memory before the merge was
+        // written, and the retry found the user owning it already.
+        var (tenant, visitor, user) = (NewId("me-"), NewId("v-"), NewId("u-"));
+        var anonymous = "anon:" + visitor;
+        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e1", 1), PageView(tenant, anonymous, "e2", 2));
+        await AppendAsync(tenant, user, PageView(tenant, user, "e3", 3));
+        await WaitForAsync(tenant, anonymous, v => v.EventsApplied == 2, "the visitor's history was not applied");
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 1, "the user's history was not applied");
+        var email = Client.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Email, "hash-1")).ToString());
+        Assert.Equal(ClaimOutcome.Recorded, await email.ClaimAsync(new IdentityClaim(tenant, IdentifierKinds.Email, "hash-1", anonymous, "newsletter", "web", Start.AddMinutes(2))));
+
+        var partition = Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(new ProfileKey(tenant, anonymous).ToString(), Partitions));
+        var claim = new IdentityClaim(tenant, IdentifierKinds.Email, "hash-1", user, "signup", "crm", Start.AddMinutes(4));
+        RefusingCheckpoints.Refused[partition.GetGrainId().ToString()] = true;
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => email.ClaimAsync(claim));
+        }
+        finally
+        {
+            RefusingCheckpoints.Refused.TryRemove(partition.GetGrainId().ToString(), out _);
+        }
+
+        Assert.Equal(ClaimOutcome.Merged, await email.ClaimAsync(claim));
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 3, "the visitor's history never joined the user");
+    }
+
     /// <summary>Profile-store writes (the log partitions' checkpoints among them) refused for the grains listed.</summary>
     private sealed class RefusingCheckpoints(IGrainStorage inner) : IGrainStorage
     {

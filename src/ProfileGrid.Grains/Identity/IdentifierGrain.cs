@@ -177,25 +177,31 @@ public sealed partial class IdentifierGrain(
         // The same email or CRM id: one person. An anonymous side always joins the known one; of two known users the later
         // joins the earlier (the identifier's owner), whose profile stays canonical.
         var rule = claim.Kind == IdentifierKinds.Crm ? MergeRules.Crm : MergeRules.Email;
-        string mergeFrom, mergeInto;
-        if (IsAnonymous(ownerCanonical) && !IsAnonymous(claimantCanonical))
-        {
-            (mergeFrom, mergeInto) = (ownerCanonical, claimantCanonical);
-            state.State.Owner = claimantCanonical;
-        }
-        else
-        {
-            (mergeFrom, mergeInto) = (claimantCanonical, ownerCanonical);
-        }
-
+        var anonymousOwner = IsAnonymous(ownerCanonical) && !IsAnonymous(claimantCanonical);
+        var (mergeFrom, mergeInto) = anonymousOwner ? (ownerCanonical, claimantCanonical) : (claimantCanonical, ownerCanonical);
         if (state.State.Blocked.Contains(Pair(mergeFrom, mergeInto)))
         {
             return ClaimOutcome.Blocked;
         }
 
         // Carried out before the answer, unlike a login's: the next claims of this request (another identifier of the same
-        // event) and of the next requests then see the person's canonical profile, as identify events expect.
-        return await MergeAsync(claim, identifier, rule, mergeFrom, mergeInto);
+        // event) and of the next requests then see the person's canonical profile, as identify events expect. The new
+        // owner is written with the decided merge; should the merge not be decided after all, the retried claim finds the
+        // old owner and decides it again rather than "already linked".
+        if (anonymousOwner)
+        {
+            state.State.Owner = claimantCanonical;
+        }
+
+        try
+        {
+            return await MergeAsync(claim, identifier, rule, mergeFrom, mergeInto);
+        }
+        catch when (state.State.Pending is null)
+        {
+            state.State.Owner = owner;
+            throw;
+        }
     }
 
     /// <summary>
