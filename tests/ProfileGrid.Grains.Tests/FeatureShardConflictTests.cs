@@ -99,6 +99,23 @@ public class FeatureShardConflictTests(ClusterFixture fixture)
         Assert.Equal("only-there", items[x]);
     }
 
+    [Fact]
+    public async Task A_profile_that_left_the_shard_does_not_come_back_from_the_stored_row()
+    {
+        // The review of the reconciliation: a visitor merged into a person leaves its shard; the row stored before its
+        // leaving still holds it, and reconciling with that row put it back in the lists and segments for good.
+        var shard = fixture.Client.GetGrain<IFeatureShardGrain>(SegmentKeys.Shard(_tenant, 3));
+        await shard.UpdateAsync(Update("a", 1));
+        Assert.Equal(ShardWriteState.Written, await UntilWrittenAsync(shard, await shard.UpdateAsync(Update("merged", 2))));
+
+        CountingSegmentStorage.SecondActivationWrites[shard.GetGrainId().ToString()] = stored => stored;
+        Assert.Equal(ShardWriteState.Written, await UntilWrittenAsync(shard, await shard.RemoveAsync(new ProfileKey(_tenant, "merged").ToString())));
+        await shard.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Task.Delay(200);
+
+        Assert.Equal(1, await shard.CountAsync());
+    }
+
     private InteractionUpdate Items(string user, params string[] items) =>
         new(new ProfileKey(_tenant, user).ToString(), [.. items.Select(i => new ItemInteractionView(i, 1, 0, 0, null, DateTimeOffset.UtcNow))], [], DateTimeOffset.UtcNow);
 

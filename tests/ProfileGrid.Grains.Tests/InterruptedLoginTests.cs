@@ -60,6 +60,18 @@ public abstract class InterruptedLoginTestBase : OneSiloClusterTests
         }
     }
 
+    /// <summary>A visitor with two page views and a user with one, both applied: a login of the visitor has history to merge.</summary>
+    protected async Task<(string Tenant, string Visitor, string Anonymous, string User)> VisitorAndUserAsync(string tenantPrefix)
+    {
+        var (tenant, visitor, user) = (NewId(tenantPrefix), NewId("v-"), NewId("u-"));
+        var anonymous = "anon:" + visitor;
+        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e1", 1), PageView(tenant, anonymous, "e2", 2));
+        await AppendAsync(tenant, user, PageView(tenant, user, "e3", 3));
+        await WaitForAsync(tenant, anonymous, v => v.EventsApplied == 2, "the visitor's history was not applied");
+        await WaitForAsync(tenant, user, v => v.EventsApplied == 1, "the user's history was not applied");
+        return (tenant, visitor, anonymous, user);
+    }
+
     /// <summary>A visitor with two page views, and a login of it whose first attempt dies right after the link is stored.</summary>
     protected async Task<(string Tenant, string Visitor, string User, IdentityClaim Login, IIdentifierGrain Identifier)> InterruptedLoginAsync(string? visitorId = null)
     {

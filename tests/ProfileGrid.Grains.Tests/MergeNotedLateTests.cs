@@ -24,12 +24,7 @@ public sealed class MergeNotedLateTests : InterruptedLoginTestBase
         // probe64/probe66: the identifier noted the merge with a partition on the silo being killed; the call failed, the
         // request answered 503, and the retry was answered "already linked": the link had been taken off in memory before
         // the merge was written, so the person stayed split for good (and nothing counted it as pending).
-        var (tenant, visitor, user) = (NewId("ml-"), NewId("v-"), NewId("u-"));
-        var anonymous = "anon:" + visitor;
-        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e1", 1), PageView(tenant, anonymous, "e2", 2));
-        await AppendAsync(tenant, user, PageView(tenant, user, "e3", 3));
-        await WaitForAsync(tenant, anonymous, v => v.EventsApplied == 2, "the visitor's history was not applied");
-        await WaitForAsync(tenant, user, v => v.EventsApplied == 1, "the user's history was not applied");
+        var (tenant, visitor, anonymous, user) = await VisitorAndUserAsync("ml-");
 
         var partition = Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(new ProfileKey(tenant, anonymous).ToString(), Partitions));
         var identifier = Client.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, visitor)).ToString());
@@ -53,12 +48,7 @@ public sealed class MergeNotedLateTests : InterruptedLoginTestBase
     {
         // The same for an email a visitor gave before the user did: the new owner was set in memory before the merge was
         // written, and the retry found the user owning it already.
-        var (tenant, visitor, user) = (NewId("me-"), NewId("v-"), NewId("u-"));
-        var anonymous = "anon:" + visitor;
-        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e1", 1), PageView(tenant, anonymous, "e2", 2));
-        await AppendAsync(tenant, user, PageView(tenant, user, "e3", 3));
-        await WaitForAsync(tenant, anonymous, v => v.EventsApplied == 2, "the visitor's history was not applied");
-        await WaitForAsync(tenant, user, v => v.EventsApplied == 1, "the user's history was not applied");
+        var (tenant, visitor, anonymous, user) = await VisitorAndUserAsync("me-");
         var email = Client.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Email, "hash-1")).ToString());
         Assert.Equal(ClaimOutcome.Recorded, await email.ClaimAsync(new IdentityClaim(tenant, IdentifierKinds.Email, "hash-1", anonymous, "newsletter", "web", Start.AddMinutes(2))));
 

@@ -22,12 +22,7 @@ public sealed class MergePushesTests : InterruptedLoginTestBase
     [Fact]
     public async Task A_login_merge_is_pending_until_the_visitor_has_left_its_shards_in_their_stored_state()
     {
-        var (tenant, visitor, user) = (NewId("mp-"), NewId("v-"), NewId("u-"));
-        var anonymous = "anon:" + visitor;
-        await AppendAsync(tenant, anonymous, PageView(tenant, anonymous, "e1", 1), PageView(tenant, anonymous, "e2", 2));
-        await AppendAsync(tenant, user, PageView(tenant, user, "e3", 3));
-        await WaitForAsync(tenant, anonymous, v => v.EventsApplied == 2, "the visitor's history was not applied");
-        await WaitForAsync(tenant, user, v => v.EventsApplied == 1, "the user's history was not applied");
+        var (tenant, visitor, anonymous, user) = await VisitorAndUserAsync("mp-");
         var partition = PartitionOf(tenant, anonymous);
         foreach (var caughtUp in new[] { partition, PartitionOf(tenant, user) })
         {

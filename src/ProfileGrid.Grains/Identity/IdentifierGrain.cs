@@ -193,11 +193,14 @@ public sealed partial class IdentifierGrain(
             state.State.Owner = claimantCanonical;
         }
 
+        // Another merge may still be pending here (settling off the grain's turn): this claim's merge was decided only if
+        // its own record took the place.
+        var pendingBefore = state.State.Pending;
         try
         {
             return await MergeAsync(claim, identifier, rule, mergeFrom, mergeInto);
         }
-        catch when (state.State.Pending is null)
+        catch when (ReferenceEquals(state.State.Pending, pendingBefore))
         {
             state.State.Owner = owner;
             throw;
@@ -226,12 +229,13 @@ public sealed partial class IdentifierGrain(
         // partition on a silo that died under the call), the link stays, and the retried claim or the reminder finishes
         // it. Taken off first, it left the retry "already linked" and the person split for good (probe64, probe66).
         var linked = state.State.Linked;
+        var pendingBefore = state.State.Pending;
         state.State.Linked = null;
         try
         {
             return await DecideMergeAsync(claim, identifier, MergeRules.Login, from, into);
         }
-        catch
+        catch when (ReferenceEquals(state.State.Pending, pendingBefore))
         {
             state.State.Linked ??= linked;
             throw;
@@ -568,9 +572,19 @@ public sealed partial class IdentifierGrain(
                 return;
             }
 
-            state.State.Linked = null;
             var into = await Identity(claim.Tenant, claim.ProfileUserId).CanonicalAsync();
-            await MergeAsync(claim, IdentifierKinds.Name(claim.Kind, claim.Value), MergeRules.Login, AnonymousPrefix + claim.Value, into);
+            var pendingBefore = state.State.Pending;
+            state.State.Linked = null;
+            try
+            {
+                await MergeAsync(claim, IdentifierKinds.Name(claim.Kind, claim.Value), MergeRules.Login, AnonymousPrefix + claim.Value, into);
+            }
+            catch when (ReferenceEquals(state.State.Pending, pendingBefore))
+            {
+                // Not decided: the link stays for the next record, the reminder or a retried claim (as in ClaimLinkedAsync).
+                state.State.Linked ??= claim;
+                throw;
+            }
         }
         catch (Exception ex)
         {

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Storage;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
 using ProfileGrid.Abstractions.Recommendations;
@@ -140,6 +139,7 @@ public sealed partial class InteractionShardGrain(
         else
         {
             users[update.ProfileKey] = history;
+            _dropped.Remove(update.ProfileKey);
         }
 
         foreach (var fact in update.Facts)
@@ -160,7 +160,16 @@ public sealed partial class InteractionShardGrain(
         _dropped.UnionWith(profileKeys);
         if (removed > 0)
         {
-            await WriteReconcilingAsync();
+            try
+            {
+                await WriteReconcilingAsync();
+            }
+            catch
+            {
+                MarkDirty(); // the removal is still to be stored, whether or not the erasure asks again
+                throw;
+            }
+
             _dirty = false;
             _writes.Written();
         }
@@ -239,36 +248,17 @@ public sealed partial class InteractionShardGrain(
         }
     }
 
+    /// <summary>Writes the state, reconciling with a stored row it did not write last (<see cref="ReconcilingWrites"/>).</summary>
+    private Task WriteReconcilingAsync() =>
+        ReconcilingWrites.WriteAsync(state, reason => LogWriteConflict(this.GetPrimaryKeyString(), reason), AdoptStored);
+
     /// <summary>
-    /// Writes the state; a write refused on its ETag (this activation's own write that landed unanswered, or a second
-    /// activation's while a dead silo's grains were placed again) would fail every retry after it, and what the shard took
-    /// would never be stored. The stored row is read, each user's newer history of the two kept (none this activation
-    /// dropped) and the item facts merged, and the write made again over it (as the feature shard does; probe64).
+    /// Every user's newer history of the stored row's and this activation's is kept (none this activation dropped), its item
+    /// indices mapped to this row's item list, and the item facts merged.
     /// </summary>
-    private async Task WriteReconcilingAsync()
+    private void AdoptStored(InteractionShardState stored)
     {
-        try
-        {
-            await state.WriteStateAsync();
-            return;
-        }
-        catch (InconsistentStateException conflict)
-        {
-            LogWriteConflict(this.GetPrimaryKeyString(), conflict.InnerException?.Message ?? conflict.Message);
-        }
-
         var ours = state.State;
-        InteractionShardState stored;
-        try
-        {
-            await state.ReadStateAsync();
-            stored = state.State;
-        }
-        finally
-        {
-            state.State = ours;
-        }
-
         var adopted = 0;
         foreach (var (key, theirs) in stored.Users)
         {
@@ -277,7 +267,6 @@ public sealed partial class InteractionShardGrain(
                 continue;
             }
 
-            // Their item indices point into the stored row's item list: mapped to this one's.
             theirs.Items = Array.ConvertAll(theirs.Items, i => IndexOf(stored.ItemIds[i]));
             ours.Users[key] = theirs;
             adopted++;
@@ -289,7 +278,6 @@ public sealed partial class InteractionShardGrain(
         }
 
         LogReconciled(this.GetPrimaryKeyString(), adopted, stored.Users.Count);
-        await state.WriteStateAsync();
     }
 
     [LoggerMessage(EventId = 3496, Level = LogLevel.Warning, Message = "Interaction shard {Shard}: a write was refused on its ETag ({Reason}); reading the stored row to reconcile")]

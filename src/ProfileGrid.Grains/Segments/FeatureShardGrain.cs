@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
-using Orleans.Storage;
 using Orleans.Streams;
 using ProfileGrid.Abstractions;
 using ProfileGrid.Abstractions.Grains;
@@ -203,6 +202,8 @@ public sealed partial class FeatureShardGrain(
             return Task.FromResult(_writes.Ticket(_dirty)); // an older push overtaken by a newer one
         }
 
+        _forgotten.Remove(update.ProfileKey); // back (unmerged, or new since an erasure): its stored rows count again
+
         MarkDirty();
         return Task.FromResult(_writes.Ticket(_dirty));
     }
@@ -250,6 +251,7 @@ public sealed partial class FeatureShardGrain(
 
     public Task<ShardWriteTicket> RemoveAsync(string profileKey)
     {
+        _forgotten.Add(profileKey); // merged into another: a stored row read to reconcile does not bring it back
         if (RemoveEntry(profileKey))
         {
             MarkDirty();
@@ -291,7 +293,16 @@ public sealed partial class FeatureShardGrain(
         _sortedUsers = null;
         if (removed > 0)
         {
-            await WriteReconcilingAsync();
+            try
+            {
+                await WriteReconcilingAsync();
+            }
+            catch
+            {
+                MarkDirty(); // the removal is still to be stored, whether or not the erasure asks again
+                throw;
+            }
+
             _dirty = false;
             _writes.Written();
             // The tenant's segment sizes no longer count them (no membership change is announced for an erased user).
@@ -643,37 +654,13 @@ public sealed partial class FeatureShardGrain(
         return members;
     }
 
-    /// <summary>
-    /// Writes the state; a write refused on its ETag means storage holds a row this activation did not write last (its
-    /// own write that timed out and landed, or one of a second activation while a dead silo's grains were re-placed).
-    /// Failing again on every retry, such a shard never stored the pushes it took, and they were gone at the next crash
-    /// (probe64: 93 users out of ListProfiles and segments). The stored row is read, every user's newer vector of the two
-    /// kept (users erased here stay erased), and the write made again over it.
-    /// </summary>
-    private async Task WriteReconcilingAsync()
+    /// <summary>Writes the state, reconciling with a stored row it did not write last (<see cref="ReconcilingWrites"/>).</summary>
+    private Task WriteReconcilingAsync() =>
+        ReconcilingWrites.WriteAsync(state, reason => LogWriteConflict(this.GetPrimaryKeyString(), reason), AdoptStored);
+
+    /// <summary>Every user's newer vector of the stored row's and this activation's is kept; users erased here stay erased.</summary>
+    private void AdoptStored(FeatureShardState stored)
     {
-        try
-        {
-            await state.WriteStateAsync();
-            return;
-        }
-        catch (InconsistentStateException conflict)
-        {
-            LogWriteConflict(this.GetPrimaryKeyString(), conflict.InnerException?.Message ?? conflict.Message);
-        }
-
-        var ours = state.State;
-        FeatureShardState stored;
-        try
-        {
-            await state.ReadStateAsync();
-            stored = state.State;
-        }
-        finally
-        {
-            state.State = ours;
-        }
-
         var adopted = 0;
         foreach (var (key, theirs) in stored.Entries)
         {
@@ -686,7 +673,6 @@ public sealed partial class FeatureShardGrain(
         }
 
         LogReconciled(this.GetPrimaryKeyString(), adopted, stored.Entries.Count);
-        await state.WriteStateAsync();
     }
 
     private void MarkDirty()
