@@ -68,6 +68,25 @@ public sealed class MergeNotedLateTests : InterruptedLoginTestBase
         await WaitForAsync(tenant, user, v => v.EventsApplied == 3, "the visitor's history never joined the user");
     }
 
+    [Fact]
+    public async Task A_merge_counted_at_a_partition_that_no_identifier_holds_stops_being_counted()
+    {
+        // probe66: a partition counted a merge whose identifier never decided it (its claim failed after the count), and
+        // allWritten stayed false for minutes, until the partition was activated again.
+        var tenant = NewId("ms-");
+        var partition = Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(new ProfileKey(tenant, "anon:v").ToString(), Partitions));
+        var identifier = new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, "v")).ToString();
+        await partition.NoteMergeAsync("m-never-decided", identifier, pending: true);
+        Assert.True((await partition.GetStatusAsync()).MergesPending >= 1);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await partition.GetStatusAsync()).MergesPending > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the merge nobody holds is still counted");
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>Profile-store writes (the log partitions' checkpoints among them) refused for the grains listed.</summary>
     private sealed class RefusingCheckpoints(IGrainStorage inner) : IGrainStorage
     {
@@ -90,6 +109,7 @@ public sealed class MergeNotedLateTests : InterruptedLoginTestBase
         public void Configure(ISiloBuilder silo)
         {
             InterruptedLoginTestBase.Configure(silo, TimeSpan.FromMinutes(1));
+            silo.Services.Configure<ProfileGrid.Grains.Ingest.IngestOptions>(o => o.StuckAfter = TimeSpan.FromSeconds(3));
             silo.AddMemoryGrainStorage(RefusingCheckpoints.InnerName);
             silo.Services.AddKeyedSingleton<IGrainStorage>(
                 ProfileStores.Profiles, (services, _) => new RefusingCheckpoints(services.GetRequiredKeyedService<IGrainStorage>(RefusingCheckpoints.InnerName)));

@@ -80,6 +80,11 @@ public sealed partial class EventLogPartitionGrain(
     private (long Position, ProfileBatch[] Profiles)? _dispatching;
     private readonly List<(long Through, TaskCompletionSource Delivered)> _deliveryWaiters = [];
     private Dictionary<string, string> _mergesPending = new(StringComparer.Ordinal);
+
+    // When this activation counted each merge, and when it last asked the identifiers of those counted longer ago.
+    private readonly Dictionary<string, DateTimeOffset> _mergeNotedAt = new(StringComparer.Ordinal);
+    private DateTimeOffset _mergesSweptAt;
+    private Task _sweepingMerges = Task.CompletedTask;
     private PartitionProgress _progress = null!;
     private ProfileGridMetrics.PartitionBacklog? _backlog;
     private int _partition;
@@ -179,11 +184,13 @@ public sealed partial class EventLogPartitionGrain(
     {
         if (!pending)
         {
-            _mergesPending.Remove(mergeId); // saved with the next checkpoint (a stale entry is resolved on activation)
+            _mergesPending.Remove(mergeId); // saved with the next checkpoint (a stale entry is asked about again later)
+            _mergeNotedAt.Remove(mergeId);
             return;
         }
 
         _mergesPending[mergeId] = identifier;
+        _mergeNotedAt[mergeId] = clock.GetUtcNow();
         if (checkpoint.State.MergesPending?.ContainsKey(mergeId) != true)
         {
             await SaveCheckpointAsync();
@@ -196,9 +203,12 @@ public sealed partial class EventLogPartitionGrain(
     }
 
     /// <summary>Has the identifiers of merges counted before this activation carry them out; the done ones are no longer counted.</summary>
-    private async Task ResumeMergesAsync()
+    private async Task ResumeMergesAsync(DateTimeOffset? notedBefore = null)
     {
-        foreach (var chunk in _mergesPending.ToList().Chunk(MergesResumedAtOnce))
+        var asked = _mergesPending
+            .Where(merge => notedBefore is not { } before || !_mergeNotedAt.TryGetValue(merge.Key, out var noted) || noted < before)
+            .ToList();
+        foreach (var chunk in asked.Chunk(MergesResumedAtOnce))
         {
             await Task.WhenAll(chunk.Select(async merge =>
             {
@@ -207,6 +217,7 @@ public sealed partial class EventLogPartitionGrain(
                     if (!await GrainFactory.GetGrain<IIdentifierGrain>(merge.Value).ResumeMergeAsync(merge.Key))
                     {
                         _mergesPending.Remove(merge.Key);
+                        _mergeNotedAt.Remove(merge.Key);
                     }
                 }
                 catch (Exception ex)
@@ -751,6 +762,17 @@ public sealed partial class EventLogPartitionGrain(
 
         await SaveCheckpointAsync();
         ReportBacklog();
+        var now = clock.GetUtcNow();
+        if (_mergesPending.Count > 0 && _sweepingMerges.IsCompleted && now - _mergesSweptAt >= _options.StuckAfter)
+        {
+            // A merge counted here whose identifier never decided it (the claim failed after the count: its silo died under
+            // the call) or settled it without telling (the un-count was lost) held allWritten false until this partition
+            // was activated again (probe66: four minutes and more). Asked again once it is StuckAfter old: one the
+            // identifier no longer holds is not counted any more.
+            _mergesSweptAt = now;
+            _sweepingMerges = ResumeMergesAsync(notedBefore: now - _options.StuckAfter);
+        }
+
         if (_archiver is not null && _archiving.IsCompleted && clock.GetUtcNow() - _archivedAt >= _archiver.Interval)
         {
             _archivedAt = clock.GetUtcNow();
