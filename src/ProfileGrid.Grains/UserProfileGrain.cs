@@ -1258,6 +1258,7 @@ public sealed partial class UserProfileGrain(
             if (clock.GetUtcNow() >= deadline)
             {
                 LogPushNotWritten(this.GetPrimaryKeyString(), push.Shard.GetGrainId().ToString(), written);
+                KeepSendingUntilWrittenAsync(push).Ignore();
                 return;
             }
 
@@ -1278,8 +1279,72 @@ public sealed partial class UserProfileGrain(
         }
     }
 
-    [LoggerMessage(EventId = 3122, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: shard {Shard} has not written what the profile pushed ({State}); its log partition is told the profile is written all the same")]
+    /// <summary>How long a push its report stopped waiting for is still sent again (<see cref="KeepSendingUntilWrittenAsync"/>).</summary>
+    private static readonly TimeSpan KeepSendingFor = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// Goes on sending a push whose report went without it, until its shard has written it. The report goes so that a
+    /// shard that cannot be reached (its silo killed and not yet declared dead, for longer than the wait) does not hold
+    /// the partition's checkpoint; but the push is not given up: the shard's activation that took it may die holding it
+    /// unwritten, and the profile, with no further event, would then be missing from the tenant's listing, export, count
+    /// and segments for good (CI at a853bb2: one of 150 users, after a kill). A shard ignores a resend older than what it
+    /// holds, so a later push overtaking this one does no harm. The profile stays active meanwhile; an erasure or merge
+    /// (a new epoch) ends it.
+    /// </summary>
+    private async Task KeepSendingUntilWrittenAsync(SentPush push)
+    {
+        var giveUpAt = push.SentAt + KeepSendingFor;
+        var delay = TimeSpan.FromSeconds(1);
+        for (var resends = 0; clock.GetUtcNow() < giveUpAt; resends++)
+        {
+            DelayDeactivation(delay * 4);
+            await Task.Delay(delay, clock);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            if (push.Epoch != _pushEpoch)
+            {
+                return;
+            }
+
+            var written = ShardWriteState.Lost;
+            if (push.Ticket is { } ticket)
+            {
+                try
+                {
+                    written = await push.Shard.WaitWrittenAsync(ticket);
+                }
+                catch (Exception)
+                {
+                    // Still unreachable: sent again below.
+                }
+            }
+
+            if (written == ShardWriteState.Written || push.Epoch != _pushEpoch)
+            {
+                if (written == ShardWriteState.Written)
+                {
+                    LogPushWrittenLate(this.GetPrimaryKeyString(), push.Shard.GetGrainId().ToString(), resends);
+                }
+
+                return;
+            }
+
+            if (written == ShardWriteState.Lost)
+            {
+                push = await push.Resend();
+            }
+        }
+
+        LogPushGivenUp(this.GetPrimaryKeyString(), push.Shard.GetGrainId().ToString(), KeepSendingFor);
+    }
+
+    [LoggerMessage(EventId = 3122, Level = LogLevel.Warning, Message = "Profile {ProfileKey}: shard {Shard} has not written what the profile pushed ({State}); its log partition is told the profile is written all the same, and the push is sent again until written")]
     private partial void LogPushNotWritten(string profileKey, string shard, ShardWriteState state);
+
+    [LoggerMessage(EventId = 3124, Level = LogLevel.Information, Message = "Profile {ProfileKey}: shard {Shard} has written the push it had not (after {Resends} more tries)")]
+    private partial void LogPushWrittenLate(string profileKey, string shard, int resends);
+
+    [LoggerMessage(EventId = 3125, Level = LogLevel.Error, Message = "Profile {ProfileKey}: shard {Shard} has not written the profile's push in {For}; it is sent again when the profile next changes")]
+    private partial void LogPushGivenUp(string profileKey, string shard, TimeSpan @for);
 
     private async Task HandSpilledIdsAfterWriteAsync(EventIdWindow window)
     {
