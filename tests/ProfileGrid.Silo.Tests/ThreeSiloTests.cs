@@ -117,11 +117,12 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
             // A shard's write refused on its ETag is the mark of a second activation (one whose write timed out and
             // landed would be another cause, and is not met at this load).
             var conflicts = new[] { steady, killed, stopped, rejoined, restarted }.Sum(s => s.Output.Split('\n').Count(line => line.Contains("InconsistentStateException", StringComparison.Ordinal) && line.Contains("shard", StringComparison.Ordinal)));
-            Log(clock, $"every user listed by every silo; shard state conflicts in the silos' logs: {conflicts}");
+            Log(clock, $"every user listed by every silo; shard state conflicts in the silos' logs: {conflicts}; {PushesNotWritten(steady, killed, stopped, rejoined, restarted)}");
             Assert.Equal(0, conflicts);
         }
         catch
         {
+            output.WriteLine(PushesNotWritten(steady, killed, stopped, rejoined, restarted));
             output.WriteLine($"--- surviving silo {steady.Ports.Silo}:\n{steady.OutputTail(15)}");
             output.WriteLine($"--- rejoined silo:\n{rejoined?.OutputTail(15)}");
             throw;
@@ -139,6 +140,15 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
     }
 
     /// <summary>Every user ListProfiles pages through on <paramref name="silo"/>.</summary>
+    /// <summary>The profiles' pushes that a shard had not written when their reports went, and how many were written later.</summary>
+    private static string PushesNotWritten(params SiloProcess?[] silos)
+    {
+        var lines = silos.OfType<SiloProcess>().SelectMany(s => s.Output.Split('\n')).ToArray();
+        var notWritten = lines.Where(line => line.Contains("has not written what the profile pushed", StringComparison.Ordinal)).ToArray();
+        var late = lines.Count(line => line.Contains("has written the push it had not", StringComparison.Ordinal));
+        return $"pushes not written when reported: {notWritten.Length}, written later: {late}" + string.Concat(notWritten.Take(5).Select(line => "\n  " + line.Trim()));
+    }
+
     private static async Task<List<string>> ListUsersAsync(SiloProcess silo, string tenant)
     {
         var users = new List<string>();
