@@ -50,6 +50,28 @@ public sealed class MovieLensFilesTests
     }
 
     [Fact]
+    public void An_item_is_filed_under_its_most_specific_genre_not_the_first_the_file_lists()
+    {
+        // probe65: by the first genre, the column order of u.item decided the category (Action, Adventure, Animation
+        // first), and profiles' category affinities ranked genres by it. Comedy and drama tag four films each here,
+        // romance one: the romantic comedy-drama is romance; of equals, the first listed.
+        var text = "1::Four Weddings (1994)::Comedy|Drama|Romance\n2::B (1995)::Comedy\n3::C (1995)::Drama\n"
+            + "4::D (1995)::Comedy|Drama\n5::E (1995)::Drama|Comedy\n6::F (1995)::\n";
+        var result = MovieLensFiles.ReadItems1m(new MemoryStream(Encoding.Latin1.GetBytes(text)));
+
+        Assert.Equal(
+            [("1", "romance"), ("2", "comedy"), ("3", "drama"), ("4", "comedy"), ("5", "drama"), ("6", null)],
+            result.Items.Select(i => (i.ItemId, i.Category)));
+        Assert.Equal(["comedy", "drama", "romance"], result.Items[0].Tags); // every genre stays a tag
+
+        // u.item the same: Action (the first column) tags three films, Romance (the 15th) one.
+        var flags = (int[] on) => string.Join('|', Enumerable.Range(0, 19).Select(g => on.Contains(g) ? "1" : "0"));
+        var uItem = string.Join("\n", new[] { flags([1, 14]), flags([1]), flags([1]) }.Select((f, i) => $"{i + 1}|T{i} (1990)|01-Jan-1990|||{f}"));
+        var items = MovieLensFiles.ReadItems(new MemoryStream(Encoding.Latin1.GetBytes(uItem))).Items;
+        Assert.Equal(["romance", "action", "action"], items.Select(i => i.Category));
+    }
+
+    [Fact]
     public void Movielens_1m_users_dat_gives_the_age_codes_band_and_the_occupations_name()
     {
         // UserID::Gender::Age::Occupation::Zip-code; the age is the code of a range (56 is 56+), the occupation a code.
