@@ -106,6 +106,21 @@ public class EventValidatorTests
         Assert.Equal("Spring\tsale\r\nup to 50%", validated!.Page!.Title);
     }
 
+    [Fact]
+    public void A_category_with_tabs_or_line_breaks_is_one_spaced_and_other_control_characters_are_refused()
+    {
+        // Categories are matched exactly by rules and against the catalog, which refuses control characters in one:
+        // "Home\tGarden" from a messy export is the catalog's "home garden", and U+0001 names nothing.
+        var wire = Purchase();
+        wire.Purchase.Lines[0].Category = " Home\t\tGarden\r\nTools ";
+        Assert.True(_validator.TryValidate(wire, "shop", "events[0]", out var validated, out var error), error?.ToString());
+        Assert.Equal("home garden tools", validated!.Purchase!.Lines[0].Category);
+
+        wire.Purchase.Lines[0].Category = "sho\u0001es";
+        var rejection = Rejection(wire);
+        Assert.Equal(("events[3].purchase.lines[0].category", "contains control characters"), (rejection.Field, rejection.Reason));
+    }
+
     private static WireEvent Refund() => new()
     {
         EventId = "e-r",

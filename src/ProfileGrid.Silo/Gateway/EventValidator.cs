@@ -860,8 +860,31 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
             return value;
         }
 
-        public string? Category(string? value, string field, int maxLength) =>
-            Text(value, field, maxLength)?.Trim().ToLowerInvariant() is { Length: > 0 } category ? category : null;
+        /// <summary>
+        /// A category, trimmed and in lower case, its runs of white space (tabs and line breaks of a messy export among
+        /// them) one space: categories are matched exactly, by rules and against the catalog, which refuses control
+        /// characters in a category. Other control characters are refused.
+        /// </summary>
+        public string? Category(string? value, string field, int maxLength)
+        {
+            if (Text(value, field, maxLength)?.Trim() is not { Length: > 0 } category)
+            {
+                return null;
+            }
+
+            if (category.AsSpan().ContainsAny(ControlCharacters))
+            {
+                if (category.Any(c => char.IsControl(c) && !char.IsWhiteSpace(c)))
+                {
+                    Fail(field, "contains control characters");
+                    return null;
+                }
+
+                category = string.Join(' ', category.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+            }
+
+            return category.ToLowerInvariant();
+        }
 
         public T? Code<T>(string? value, string field, Dictionary<string, T> allowed)
             where T : struct
