@@ -143,10 +143,15 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
     /// <summary>The profiles' pushes that a shard had not written when their reports went, and how many were written later.</summary>
     private static string PushesNotWritten(params SiloProcess?[] silos)
     {
-        var lines = silos.OfType<SiloProcess>().SelectMany(s => s.Output.Split('\n')).ToArray();
-        var notWritten = lines.Where(line => line.Contains("has not written what the profile pushed", StringComparison.Ordinal)).ToArray();
-        var late = lines.Count(line => line.Contains("has written the push it had not", StringComparison.Ordinal));
-        return $"pushes not written when reported: {notWritten.Length}, written later: {late}" + string.Concat(notWritten.Take(5).Select(line => "\n  " + line.Trim()));
+        string[] roles = ["steady", "killed", "stopped", "rejoined", "restarted"];
+        var bySilo = silos.Select((s, i) => (Role: roles[i], Process: s)).Where(s => s.Process is not null).Select(s =>
+        {
+            var lines = s.Process!.Output.Split('\n');
+            var notWritten = lines.Where(line => line.Contains("has not written what the profile pushed", StringComparison.Ordinal)).ToArray();
+            return (Silo: s.Role, NotWritten: notWritten, Late: lines.Count(line => line.Contains("has written the push it had not", StringComparison.Ordinal)));
+        }).ToArray();
+        return $"pushes not written when reported / written later, by silo: {string.Join(", ", bySilo.Select(s => $"{s.Silo}: {s.NotWritten.Length}/{s.Late}"))}"
+            + string.Concat(bySilo.SelectMany(s => s.NotWritten).Take(5).Select(line => "\n  " + line.Trim()));
     }
 
     private static async Task<List<string>> ListUsersAsync(SiloProcess silo, string tenant)
