@@ -36,6 +36,7 @@ internal static class FeedbackLedger
         if (Outcome(state, list, time, options) is { } outcome)
         {
             outcome.Impressions++;
+            outcome.Clicks += list.Clicks.Count; // clicks that came before it count now, as in the profile's own CTR
         }
 
         list.ShownAt = time;
@@ -94,7 +95,11 @@ internal static class FeedbackLedger
         list.Clicks.Add(click);
         state.ClicksOnShownLists = (state.ClicksOnShownLists ?? state.Clicks) + (list.ShownAt is null ? 0 : 1);
         state.Clicks++;
-        if (Outcome(state, list, time, options) is { } outcome)
+        // The click proves the user was exposed (the outcome begins here), but an experiment's clicks are those of lists
+        // whose impression arrived, as the profile's CTR counts them: a list shown is the CTR's denominator, so a click on
+        // one never reported shown would take CTR past 100% (probe67: 11 clicks on 10 lists shown, where impressions are
+        // lost, as ad blockers and apps lose them). It counts when its impression comes.
+        if (Outcome(state, list, time, options) is { } outcome && list.ShownAt is not null)
         {
             outcome.Clicks++;
         }

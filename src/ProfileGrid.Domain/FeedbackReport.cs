@@ -19,7 +19,8 @@ public static class FeedbackReport
             revenue += options.RateToReporting(currency) is { } rate ? amount * rate : 0m;
         }
 
-        var totals = new FeedbackTotals(feedback.Impressions, feedback.ItemsShown, feedback.Clicks, feedback.AttributedCartAdds,
+        // Clicks on lists whose impression arrived: the fairness audit's CTR divides them by the lists shown.
+        var totals = new FeedbackTotals(feedback.Impressions, feedback.ItemsShown, feedback.ClicksOnShownLists ?? feedback.Clicks, feedback.AttributedCartAdds,
             feedback.AttributedPurchases, (double)revenue);
         var demographics = profile.Demographics;
         var groups = new UserGroups(

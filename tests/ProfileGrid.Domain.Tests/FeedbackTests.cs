@@ -305,6 +305,33 @@ public class FeedbackTests
         Assert.Equal(2, user.Profile.Feedback.AttributedPurchases);  // "d" too, outside the experiment
     }
 
+    [Fact]
+    public void An_experiments_clicks_are_those_of_lists_whose_impression_arrived_so_its_ctr_never_passes_one()
+    {
+        // probe67: a click quoting a list whose impression was lost (an ad blocker) counted for the variant, and its CTR
+        // read 11 clicks over 10 lists shown. The click still proves exposure; it counts as a click once its list is shown.
+        var user = new ProfileUnderTest();
+        var lost = "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f00-x3v1";
+        var late = "rec-0192f0c4a1b27c3e9d0a5b6c7d8e9f01-x3v1";
+
+        user.Apply(
+            Clicked(Now.AddHours(-5), lost, "b"),                   // its impression never comes
+            Clicked(Now.AddHours(-4).AddSeconds(20), late, "c"),    // before its impression, which comes late
+            Clicked(Now.AddHours(-4).AddSeconds(25), late, "d"));
+
+        var exposed = user.Profile.Feedback.Experiments[3];
+        Assert.Equal((Now.AddHours(-5), 0L, 0L), (exposed.FirstExposedAt, exposed.Impressions, exposed.Clicks));
+
+        user.Apply(Shown(Now.AddHours(-4), late, "c", "d", "e"));
+        var outcome = user.Profile.Feedback.Experiments[3];
+        Assert.Equal((1L, 2L), (outcome.Impressions, outcome.Clicks));
+        Assert.Equal(3, user.Profile.Feedback.Clicks); // the profile still counts every click; its CTR and the totals do not
+        Assert.Equal(2, user.Profile.Feedback.ClicksOnShownLists);
+        var report = FeedbackReport.Of("shop/u", user.Profile, new ProfileOptions(), Now);
+        Assert.Equal((1L, 2L), (report.Totals.Impressions, report.Totals.Clicks));
+        Assert.Equal((1L, 2L), (report.Experiments.Single().Impressions, report.Experiments.Single().Clicks));
+    }
+
     /// <summary>An id as the engine makes it for a list served at <paramref name="servedAt"/> in variant 1 of experiment 3.</summary>
     private static string ServedInExperimentAt(DateTimeOffset servedAt) =>
         "rec-" + Guid.CreateVersion7(servedAt).ToString("N") + ExperimentTag.Of(3, 1, TestEvents.User);
