@@ -211,7 +211,7 @@ public static class ExperimentAnalysis
             var sequential = new MixtureSequentialTest(new SequentialTestOptions { Alpha = options.Alpha, PlannedUsers = options.PlannedUsers });
             foreach (var treatment in variants.Where(v => !v.Control))
             {
-                comparisons.Add(Compare(control, treatment, options.Alpha, sequential, previousLooks, looks));
+                comparisons.Add(Compare(control, treatment, options.Alpha, sequential, previousLooks, looks, sampleRatio is { Mismatch: true } ? sampleRatio.PValue : null));
             }
         }
 
@@ -247,7 +247,8 @@ public static class ExperimentAnalysis
         double alpha,
         MixtureSequentialTest sequential,
         IReadOnlyDictionary<string, SequentialState> previousLooks,
-        Dictionary<string, SequentialState> looks)
+        Dictionary<string, SequentialState> looks,
+        double? sampleRatioMismatchP)
     {
         SequentialView Look(string metric, DifferenceEstimate estimate)
         {
@@ -290,7 +291,7 @@ public static class ExperimentAnalysis
             IntervalView.Of(bayes.ControlInterval), IntervalView.Of(bayes.TreatmentInterval));
 
         return new VariantComparison(treatment.Key, conversion, ctr, revenue, revenueCuped, cuped.VarianceReduction, bayesian,
-            Verdict(treatment.Key, [conversion, ctr, revenue]));
+            Verdict(treatment.Key, [conversion, ctr, revenue], sampleRatioMismatchP));
     }
 
     private static SequentialResult Restore(SequentialState state, double alpha)
@@ -307,9 +308,18 @@ public static class ExperimentAnalysis
     private static CupedSummary CupedSummaryOf(VariantFigures v) =>
         new(v.Users, v.Revenue, v.RevenueSquares, v.Covariate, v.CovariateSquares, v.RevenueTimesCovariate);
 
-    /// <summary>What may be said now: only the always-valid tests decide, since results are looked at whenever people like.</summary>
-    private static string Verdict(string variant, IReadOnlyList<MetricComparison> metrics)
+    /// <summary>
+    /// What may be said now: only the always-valid tests decide, since results are looked at whenever people like; and
+    /// nothing while the sample ratio is off, whatever they say (probe67: a variant that lost 40% of its impressions was
+    /// announced the winner, +300% CTR, beside the note that the comparisons were not trustworthy).
+    /// </summary>
+    private static string Verdict(string variant, IReadOnlyList<MetricComparison> metrics, double? sampleRatioMismatchP)
     {
+        if (sampleRatioMismatchP is { } p)
+        {
+            return $"{variant}: no verdict: the variants' users are not split as their weights say (sample ratio mismatch, p = {p:G3}), so no comparison can be trusted until the cause is found (lost impressions, a bot filter, an assignment bug).";
+        }
+
         var decided = metrics.Where(m => m.Sequential is { Significant: true }).ToList();
         if (decided.Count == 0)
         {

@@ -122,6 +122,21 @@ public class ExperimentAnalysisTests
     }
 
     [Fact]
+    public void Under_a_sample_ratio_mismatch_the_verdict_announces_no_winner_however_large_the_difference()
+    {
+        // probe67: a variant that lost 40% of its impression logging read "t: higher ctr (+299.7%, always-valid p = 7.55E-06)"
+        // beside the note that the comparisons were not trustworthy.
+        var result = ExperimentAnalysis.Analyze("e",
+            [new VariantFigures { Key = "a", Control = true, Users = 52_000, Converters = 2_600 }, new VariantFigures { Key = "b", Users = 48_000, Converters = 7_200 }], null);
+
+        Assert.True(result.SampleRatio!.Mismatch);
+        var comparison = Assert.Single(result.Comparisons);
+        Assert.True(comparison.Conversion.Sequential!.Significant); // the figures are still shown as computed
+        Assert.StartsWith("b: no verdict: the variants' users are not split as their weights say (sample ratio mismatch, p = ", comparison.Verdict);
+        Assert.DoesNotContain("higher", comparison.Verdict);
+    }
+
+    [Fact]
     public void Users_who_met_another_variants_lists_are_counted_in_the_note_without_a_guessed_cause()
     {
         // Outside probe47: the note blamed a definition change that never happened and gave no count.
