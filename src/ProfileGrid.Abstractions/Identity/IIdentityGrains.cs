@@ -199,6 +199,12 @@ public interface IIdentifierGrain : IGrainWithStringKey
     /// deleted), else drops their names from what it keeps about others. Answers whether the record was deleted.
     /// </summary>
     Task<bool> EraseAsync(string[] userIds);
+
+    /// <summary>
+    /// The users who showed the identifier while another owned it (a shared phone, an anonymous id seen with a second
+    /// user): the conflicts naming its owner are on their identity records, which an erasure of the owner must find.
+    /// </summary>
+    Task<string[]> SharedWithAsync();
 }
 
 /// <summary>

@@ -51,6 +51,8 @@ public sealed partial class IdentifierGrain(
     private bool _reminderRegistered;
     private IGrainReminder? _reminder;
 
+    public Task<string[]> SharedWithAsync() => Task.FromResult(state.State.SharedWith.ToArray());
+
     public async Task<bool> EraseAsync(string[] userIds)
     {
         var erased = new HashSet<string>(userIds, StringComparer.Ordinal);
@@ -170,7 +172,11 @@ public sealed partial class IdentifierGrain(
                 await WriteOrStartOverAsync();
             }
 
-            await Identity(claim.Tenant, claimant).NoteAsync(identifier, null, new IdentityConflict(identifier, owner, claimant, claim.EventId, claim.At, "phone numbers are shared, not merged"));
+            // Noted on both, as an anonymous id's conflict is: an erasure of either finds the other's copy through its
+            // own (probe68: the owner's erasure left its id on the other person's record, which only that one held).
+            var conflict = new IdentityConflict(identifier, owner, claimant, claim.EventId, claim.At, "phone numbers are shared, not merged");
+            await Identity(claim.Tenant, claimant).NoteAsync(identifier, null, conflict);
+            await Identity(claim.Tenant, owner).NoteAsync(identifier, null, conflict);
             return ClaimOutcome.Shared;
         }
 

@@ -248,6 +248,10 @@ public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
             .Concat(views.SelectMany(v => v.Merges.Select(m => m.Identifier)))
             .Concat(context.UserIds.Where(u => u.StartsWith(UserErasure.AnonymousPrefix, StringComparison.Ordinal)).Select(u => IdentifierKinds.Name(IdentifierKinds.Anonymous, u[UserErasure.AnonymousPrefix.Length..])))
             .Distinct(StringComparer.Ordinal).ToList();
+        // Those who showed an identifier of theirs while they held it: a phone's conflict was once noted on the other
+        // person's record only, so the erased person's own records do not name them all.
+        var sharedWith = (await Task.WhenAll(identifiers.Select(identifier =>
+            grains.GetGrain<IIdentifierGrain>(new ProfileKey(context.Tenant, identifier).ToString()).SharedWithAsync()))).SelectMany(users => users);
         var deleted = 0L;
         foreach (var identifier in identifiers)
         {
@@ -262,7 +266,7 @@ public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
 
         // A conflict is noted on both profiles; the other person's copy names the erased user and goes too. Asked before
         // the erased records are deleted, so that a retry after a crash finds the counterparts again.
-        var counterparts = views.SelectMany(v => v.Conflicts).SelectMany(c => new[] { c.HeldBy, c.ShownBy })
+        var counterparts = views.SelectMany(v => v.Conflicts).SelectMany(c => new[] { c.HeldBy, c.ShownBy }).Concat(sharedWith)
             .Where(u => !ids.Contains(u, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
         var conflicts = 0L;
         foreach (var counterpart in counterparts)

@@ -21,6 +21,34 @@ public class CrmDuplicateTests(IdentitySiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_shared_phone_is_a_conflict_on_both_records_and_erasing_its_owner_leaves_no_trace_on_the_other()
+    {
+        // probe68: the conflict was noted on the second user's record only, naming the owner; erasing the owner (receipt
+        // complete, otherProfilesConflicts 0) left the erased id readable there.
+        var tenant = NewId("idp-");
+        var (owner, other) = (NewId("c-"), NewId("d-"));
+        await IngestAsync(Silo, tenant, [Identify(owner, null, "+4915112345678")]);
+        await IngestAsync(Silo, tenant, [Identify(other, null, "+49 151 12345678")]);
+        await WaitForAsync(Silo, tenant, owner, 1);
+        await WaitForAsync(Silo, tenant, other, 1);
+
+        foreach (var user in new[] { owner, other })
+        {
+            var conflict = Assert.Single((await IdentityAsync(Silo, tenant, user)).GetProperty("conflicts").EnumerateArray());
+            Assert.Equal((owner, other), (conflict.GetProperty("heldBy").GetString(), conflict.GetProperty("shownBy").GetString()));
+        }
+
+        using var erased = await Silo.Http.DeleteAsync($"/v1/tenants/{tenant}/users/{owner}");
+        var receipt = await erased.Content.ReadAsStringAsync();
+        Assert.True(erased.IsSuccessStatusCode, receipt);
+        var identityStep = System.Text.Json.JsonDocument.Parse(receipt).RootElement.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("store").GetString() == "identity");
+        Assert.Equal(1, identityStep.GetProperty("removed").GetProperty("otherProfilesConflicts").GetInt64());
+        var left = await IdentityAsync(Silo, tenant, other);
+        Assert.Empty(left.GetProperty("conflicts").EnumerateArray());
+        Assert.DoesNotContain(owner, left.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Same_email_or_crm_id_merges_into_the_first_record_a_shared_phone_does_not_and_other_tenants_never_link()
     {
         var (tenant, other) = (NewId("idd-"), NewId("ide-"));
