@@ -16,11 +16,10 @@ public interface ITenantPrivacyGrain : IGrainWithStringKey
     /// <summary>
     /// Records the erasure of <paramref name="userIds"/> (the user, then its linked anonymous profiles, as profile user
     /// ids such as "anon:abc") durably before it returns: from then on no event of theirs that happened at or before the
-    /// answered cut-off (now plus <paramref name="eventsAheadOfClock"/>, how far ahead of the server's clock the gateway
-    /// accepts an event's time) is applied, archived or rebuilt again. A second call for a pending erasure adds its ids
-    /// and keeps its cut-off moving forward.
+    /// answered cut-off is applied, archived or rebuilt again. A second call for a pending erasure adds its ids and keeps
+    /// its cut-off moving forward.
     /// </summary>
-    Task<ErasureStart> BeginErasureAsync(string[] userIds, TimeSpan eventsAheadOfClock);
+    Task<ErasureStart> BeginErasureAsync(string[] userIds);
 
     /// <summary>Marks the erasure of <paramref name="userId"/> complete: its ids in clear are dropped from the ledger.</summary>
     Task CompleteErasureAsync(string userId);

@@ -57,23 +57,18 @@ public sealed partial class TenantPrivacyGrain(
     public Task<PrivacyFilterView> GetFilterAsync() =>
         Task.FromResult(_filter ??= new PrivacyFilterView(Salt(), new Dictionary<string, DateTimeOffset>(state.State.Erased, StringComparer.Ordinal), [.. state.State.OptedOut]));
 
-    public async Task<ErasureStart> BeginErasureAsync(string[] userIds, TimeSpan eventsAheadOfClock)
+    public async Task<ErasureStart> BeginErasureAsync(string[] userIds)
     {
         var salt = Salt();
         var now = clock.GetUtcNow();
-        // Not now: an event acknowledged a moment ago may be dated up to the gateway's skew ahead (a client whose clock
-        // runs fast), and it is the user's as much as the rest (probe68: such events were archived to the lake by the
-        // erasure itself and came back with a rebuild). The price: the id's own events of the next few minutes are
-        // taken as from before the erasure.
-        var cutoff = now + eventsAheadOfClock;
         var userId = userIds[0];
         var ids = state.State.Pending.TryGetValue(userId, out var pending)
             ? pending.UserIds.Union(userIds, StringComparer.Ordinal).ToArray()
             : userIds.Distinct(StringComparer.Ordinal).ToArray();
-        var start = new ErasureStart(userId, ids, cutoff, pending?.StartedAt ?? now);
+        var start = new ErasureStart(userId, ids, now, pending?.StartedAt ?? now);
         foreach (var id in ids)
         {
-            state.State.Erased[PrivacyFilter.Hash(salt, id)] = cutoff;
+            state.State.Erased[PrivacyFilter.Hash(salt, id)] = now;
             state.State.OptedOut.Remove(PrivacyFilter.Hash(salt, id));
             state.State.ConsentChangedAt.Remove(PrivacyFilter.Hash(salt, id));
         }

@@ -74,8 +74,7 @@ public sealed record PersonProfiles(string Canonical, IReadOnlyList<string> User
 /// <see cref="IErasureStep"/>. A step that fails leaves the erasure pending in the ledger: a retry of the request, or the
 /// ledger's reminder a minute later, runs the steps again.
 /// </summary>
-public sealed partial class UserErasure(
-    IGrainFactory grains, IEnumerable<IErasureStep> steps, IOptions<ErasureOptions> options, TimeProvider clock, ILogger<UserErasure> logger)
+public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasureStep> steps, TimeProvider clock, ILogger<UserErasure> logger)
 {
     private readonly IErasureStep[] _steps = [.. steps.OrderBy(s => s.Order)];
 
@@ -90,10 +89,9 @@ public sealed partial class UserErasure(
         // answered a moment ago is carried out after its answer); then the person, read once any merge under way has
         // finished, so that a visitor it brings in is erased with them; then the ledger holds every profile of theirs.
         // Identity links are read before anything is erased (a resumed erasure has them in the ledger).
-        var ahead = options.Value.EventsAheadOfClock;
-        var first = await ledger.BeginErasureAsync([userId], ahead);
+        var first = await ledger.BeginErasureAsync([userId]);
         var person = await PersonOfAsync(tenant, userId, settled: true);
-        var start = await ledger.BeginErasureAsync([.. person.UserIds], ahead);
+        var start = await ledger.BeginErasureAsync([.. person.UserIds]);
         var context = new ErasureContext(tenant, userId, start.UserIds, start.Cutoff);
         var receipts = new List<ErasureStepReceipt>();
         foreach (var step in _steps)
@@ -117,7 +115,7 @@ public sealed partial class UserErasure(
 
         // A resumed erasure (begun earlier, still pending) may finish what its first run found (log segments holding the
         // user's events, which no count names): it is never reported as one that found nothing.
-        var resumed = first.StartedAt < first.Cutoff - ahead; // begun before this call, whose time is its cut-off less ahead
+        var resumed = first.StartedAt < first.Cutoff;
         var nothingHeld = complete && !resumed && receipts.All(r => !r.Held);
         LogErased(context.UserIds.Count, complete, nothingHeld);
         return new ErasureReceipt(tenant, userId, nothingHeld ? [] : [.. context.UserIds], start.Cutoff, clock.GetUtcNow(), complete, [.. receipts], nothingHeld);

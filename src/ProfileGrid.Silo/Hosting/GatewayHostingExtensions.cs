@@ -18,8 +18,6 @@ public static class GatewayHostingExtensions
         var services = builder.Services;
         services.AddSingleton(settings);
         services.AddOptions<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.Section));
-        services.AddOptions<ProfileGrid.Grains.Privacy.ErasureOptions>()
-            .Configure<IOptions<GatewayOptions>>((erasure, gateway) => erasure.EventsAheadOfClock = gateway.Value.MaxFutureSkew);
         services.AddSingleton(sp => new EventValidator(
             sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<ProfileGrid.Grains.Identity.IdentityOptions>>().Value.HashSecret));

@@ -237,7 +237,7 @@ public sealed class LakeClusterTests : LakeSiloTestBase
         Assert.Equal(2500, (await Cluster.Client.GetGrain<IUserProfileGrain>(bulkKey).GetViewAsync())!.EventsApplied);
 
         // Erased: the archive of the user's ids goes with the profile.
-        await Cluster.Client.GetGrain<ITenantPrivacyGrain>(tenant).BeginErasureAsync([user], TimeSpan.Zero);
+        await Cluster.Client.GetGrain<ITenantPrivacyGrain>(tenant).BeginErasureAsync([user]);
         await grain.EraseAsync();
         Assert.Empty(await Cluster.Client.GetGrain<IEventIdArchiveGrain>(key).KnownAsync([EventIdWindow.Hash("v-0")]));
     }

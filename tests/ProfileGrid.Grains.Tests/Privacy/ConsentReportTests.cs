@@ -50,7 +50,7 @@ public class ConsentReportTests(ClusterFixture fixture, ITestOutputHelper output
 
         // An opt-out reported late for a user erased since: not brought back into the ledger. A new one after the
         // erasure (a returning customer) is.
-        var erasure = await ledger.BeginErasureAsync(["erased"], TimeSpan.Zero);
+        var erasure = await ledger.BeginErasureAsync(["erased"]);
         await ledger.CompleteErasureAsync("erased");
         await ledger.SetPersonalizationConsentsAsync([new ConsentChange("erased", OptedIn: false, erasure.Cutoff.AddSeconds(-1))]);
         Assert.False(PrivacyFilter.Of(await ledger.GetFilterAsync()).IsOptedOut("erased"));
