@@ -490,7 +490,7 @@ public sealed partial class EventLogPartitionGrain(
         }
 
         var (archiver, partition, durable) = (_archiver, _partition, checkpoint.State.Position);
-        var erasing = Task.Run(() => archiver.EraseAsync(partition, tenant, filter, durable, snapshots: partition == 0, archiveBefore: sealedAt));
+        var erasing = Task.Run(() => archiver.EraseAsync(partition, tenant, filter, durable, snapshots: partition == 0, archiveBefore: sealedAt, users: ids));
         _archiving = erasing.ContinueWith(_ => (long?)null, TaskScheduler.Default);
         var lake = await erasing;
         if (clearsLog && durable < sealedAt)

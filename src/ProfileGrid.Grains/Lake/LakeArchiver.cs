@@ -143,7 +143,9 @@ public sealed partial class LakeArchiver(
         }
     }
 
-    private async Task<ArchiveStep> ArchiveLockedAsync(int partition, long checkpoint, CancellationToken cancellationToken, bool erasing = false)
+    private async Task<ArchiveStep> ArchiveLockedAsync(
+        int partition, long checkpoint, CancellationToken cancellationToken, bool erasing = false,
+        (string Tenant, IReadOnlySet<string>? Users, long Before)? erased = null)
     {
         var mark = await GetWatermarkAsync(partition, cancellationToken);
         if (mark.Compacting)
@@ -181,6 +183,12 @@ public sealed partial class LakeArchiver(
                     if (e.Preference?.PersonalizationOptIn is { } optedIn)
                     {
                         NoteConsent(e.Tenant, e.UserId, optedIn, now);
+                    }
+
+                    if (erased is { Users: { } users } && position < erased.Value.Before && e.Tenant == erased.Value.Tenant && users.Contains(e.UserId))
+                    {
+                        // Acknowledged before the erasure that archives it, so the user's whatever its time (see EraseAsync).
+                        continue;
                     }
 
                     if (filter.IsEmpty && _consentSeen.IsEmpty)
@@ -342,7 +350,8 @@ public sealed partial class LakeArchiver(
     /// not depend on. Records appended after it are left to the timer, so traffic cannot keep an erasure going.
     /// </summary>
     public async Task<LakeErasure> EraseAsync(
-        int partition, string tenant, Privacy.PrivacyFilter filter, long checkpoint, bool snapshots, long archiveBefore = long.MaxValue, CancellationToken cancellationToken = default)
+        int partition, string tenant, Privacy.PrivacyFilter filter, long checkpoint, bool snapshots, long archiveBefore = long.MaxValue,
+        IReadOnlySet<string>? users = null, CancellationToken cancellationToken = default)
     {
         var gate = Lock(partition);
         await gate.WaitAsync(cancellationToken);
@@ -351,7 +360,7 @@ public sealed partial class LakeArchiver(
             var trimmed = 0;
             while (true)
             {
-                var step = await ArchiveLockedAsync(partition, checkpoint, cancellationToken, erasing: true);
+                var step = await ArchiveLockedAsync(partition, checkpoint, cancellationToken, erasing: true, erased: (tenant, users, archiveBefore));
                 trimmed += step.SegmentsTrimmed;
                 if (step.Records == 0 || step.Through >= archiveBefore)
                 {
@@ -377,7 +386,13 @@ public sealed partial class LakeArchiver(
                 }
 
                 var all = await LakeParquet.ReadAsync<LakeEventRow>(bytes, cancellationToken);
-                var kept = all.Where(r => r.Tenant != tenant || !filter.IsErased(r.UserId, r.Instant())).ToList();
+                // Every row the log held before the erasure of the users erased now, whatever its time: an event acknowledged
+                // before the erasure may be dated after its cut-off (a device clock ahead, within the gateway's skew), and it
+                // is theirs as much as the rest (probe68: such rows stayed, and a rebuild brought the user back). Rows of a
+                // user erased before and back since (a new profile, after that cut-off) are kept, as are this user's new
+                // events, appended after the seal.
+                var kept = all.Where(r => r.Tenant != tenant
+                    || !(filter.IsErased(r.UserId, r.Instant()) || (r.LogPosition < archiveBefore && users?.Contains(r.UserId) == true))).ToList();
                 if (kept.Count == all.Count)
                 {
                     continue;
