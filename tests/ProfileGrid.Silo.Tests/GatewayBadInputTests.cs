@@ -246,6 +246,36 @@ public class GatewayBadInputTests(EphemeralSiloFixture fixture)
         Assert.True(removed == HttpStatusCode.OK && !removedBody.Contains("newsletter", StringComparison.Ordinal), removedBody);
     }
 
+    [Theory]
+    [InlineData("iso-8859-1")]
+    [InlineData("utf-16")]
+    public async Task A_json_body_labelled_with_another_charset_is_refused_and_no_user_is_made(string charset)
+    {
+        // probe68: a UTF-8 body labelled charset=iso-8859-1 was transcoded as labelled, and user "café" became "cafÃ©",
+        // acknowledged without a word.
+        var tenant = "cs-" + NewId();
+        var body = "{\"tenant\": \"" + tenant + "\", \"events\": [{\"eventId\": \"e1\", \"type\": \"page_view\", \"userId\": \"café\", "
+            + "\"occurredAt\": \"2026-11-28T09:00:00Z\", \"source\": \"web\", \"page\": {\"url\": \"/\"}}]}";
+        using var labelled = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        labelled.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse($"application/json; charset={charset}");
+        using var refused = await Silo.Http.PostAsync("/v1/events:ingest", labelled);
+        var refusal = await refused.Content.ReadAsStringAsync();
+        Assert.True(refused.StatusCode == HttpStatusCode.UnsupportedMediaType, $"{refused.StatusCode} {refusal}");
+        Assert.StartsWith($"Content-Type: charset '{charset}' is not accepted; JSON is UTF-8", JsonDocument.Parse(refusal).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // Labelled UTF-8 (either spelling), it is taken as sent: the user is "café".
+        using var utf8 = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        utf8.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json; charset=utf8");
+        using var accepted = await Silo.Http.PostAsync("/v1/events:ingest", utf8);
+        Assert.True(accepted.IsSuccessStatusCode, await accepted.Content.ReadAsStringAsync());
+        var listed = await SegmentScenario.PollAsync(
+            () => Silo.Http.GetStringAsync($"/v1/tenants/{tenant}/profiles"),
+            page => page.Contains("\"userId\"", StringComparison.Ordinal),
+            "the user listed",
+            TimeSpan.FromSeconds(30));
+        Assert.Equal(["café"], JsonDocument.Parse(listed).RootElement.GetProperty("profiles").EnumerateArray().Select(p => p.GetProperty("userId").GetString()));
+    }
+
     [Fact]
     public async Task A_compressed_body_is_refused_as_compressed_and_a_misspelt_attribute_field_is_named()
     {
