@@ -12,6 +12,21 @@ public static partial class ExperimentValidator
     /// <summary>The attributes targeting may name: what the profile knows of every user.</summary>
     public static readonly IReadOnlyList<string> TargetableAttributes = ["country", "gender", "age_band", "language", "channel", "device"];
 
+    /// <summary>
+    /// The values a profile can hold for each targetable attribute (compared ignoring case), and how to say so: a value
+    /// outside them assigns nobody, while the experiment holds its share of its layer (probe67: "germany" for DE, and
+    /// "90_99", ran with no user and no warning).
+    /// </summary>
+    private static readonly Dictionary<string, (IReadOnlySet<string> Values, string Expected)> TargetableValues = new(StringComparer.Ordinal)
+    {
+        ["country"] = (ProfileGrid.Recommendations.Catalog.IsoRegions.Countries, "an ISO 3166-1 alpha-2 country code (e.g. DE)"),
+        ["language"] = (ProfileGrid.Recommendations.Catalog.IsoRegions.Languages, "an ISO 639-1 language code (e.g. de)"),
+        ["gender"] = (new HashSet<string>(["female", "male", "non_binary"]), "female, male or non_binary"),
+        ["age_band"] = (new HashSet<string>(["under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus"]), "under_18, 18_24, 25_34, 35_44, 45_54, 55_64 or 65_plus"),
+        ["channel"] = (new HashSet<string>(["web", "app", "crm"]), "web, app or crm"),
+        ["device"] = (new HashSet<string>(["desktop", "mobile", "tablet", "tv", "other"]), "desktop, mobile, tablet, tv or other"),
+    };
+
     [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
     private static partial Regex IdPattern();
 
@@ -118,6 +133,16 @@ public static partial class ExperimentValidator
             else if (values.Count == 0 || values.Any(string.IsNullOrWhiteSpace))
             {
                 problems.Add(new($"targeting.attributes.{name}", "needs at least one value, none blank"));
+            }
+            else if (TargetableValues.TryGetValue(name, out var known))
+            {
+                for (var i = 0; i < values.Count; i++)
+                {
+                    if (!known.Values.Contains(values[i].ToLowerInvariant()) && !known.Values.Contains(values[i].ToUpperInvariant()))
+                    {
+                        problems.Add(new($"targeting.attributes.{name}.values[{i}]", $"'{values[i]}' is no value a profile holds: expected {known.Expected}"));
+                    }
+                }
             }
         }
     }

@@ -33,7 +33,32 @@ public class ExperimentEditorTests
         { "slot with spaces", "slot", "a-z, 0-9" },
         { "unknown attribute", "targeting.attributes.shoe_size", "is not one of country" },
         { "attribute without values", "targeting.attributes.country", "at least one value" },
+        // probe67: values no profile holds ran an experiment that assigned nobody while holding its layer.
+        { "country by name", "targeting.attributes.country.values[1]", "'germany' is no value a profile holds: expected an ISO 3166-1 alpha-2 country code (e.g. DE)" },
+        { "country XX", "targeting.attributes.country.values[0]", "expected an ISO 3166-1 alpha-2" },
+        { "gender robot", "targeting.attributes.gender.values[0]", "expected female, male or non_binary" },
+        { "age band 90_99", "targeting.attributes.age_band.values[0]", "expected under_18, 18_24" },
+        { "device toaster", "targeting.attributes.device.values[0]", "expected desktop, mobile, tablet, tv or other" },
+        { "language german", "targeting.attributes.language.values[0]", "expected an ISO 639-1 language code" },
     };
+
+    [Fact]
+    public void Targeting_values_a_profile_holds_are_taken_in_any_case()
+    {
+        var targeted = Valid() with
+        {
+            Targeting = new Targeting
+            {
+                Attributes = new Dictionary<string, IReadOnlyList<string>>
+                {
+                    ["country"] = ["de", "AT"], ["gender"] = ["Female"], ["age_band"] = ["65_plus"], ["device"] = ["TV"], ["channel"] = ["app"], ["language"] = ["DE"],
+                },
+            },
+        };
+
+        var change = ExperimentEditor.Create(ExperimentSet.Empty, targeted, Now);
+        Assert.Empty(change.Problems);
+    }
 
     [Theory]
     [MemberData(nameof(Invalid))]
@@ -58,10 +83,19 @@ public class ExperimentEditorTests
             "name with NUL" => experiment with { Name = "home\0page" },
             "unknown attribute" => experiment with { Targeting = new Targeting { Attributes = new Dictionary<string, IReadOnlyList<string>> { ["shoe_size"] = ["42"] } } },
             "attribute without values" => experiment with { Targeting = new Targeting { Attributes = new Dictionary<string, IReadOnlyList<string>> { ["country"] = [] } } },
+            "country by name" => Targeted("country", "DE", "germany"),
+            "country XX" => Targeted("country", "XX"),
+            "gender robot" => Targeted("gender", "robot"),
+            "age band 90_99" => Targeted("age_band", "90_99"),
+            "device toaster" => Targeted("device", "toaster"),
+            "language german" => Targeted("language", "german"),
             _ => throw new ArgumentOutOfRangeException(nameof(problem)),
         };
 
         var change = ExperimentEditor.Create(ExperimentSet.Empty, experiment, Now);
+
+        Experiment Targeted(string attribute, params string[] values) =>
+            experiment with { Targeting = new Targeting { Attributes = new Dictionary<string, IReadOnlyList<string>> { [attribute] = values } } };
 
         Assert.Null(change.Set);
         var found = Assert.Single(change.Problems, p => p.Field == field);
