@@ -94,6 +94,27 @@ public sealed class AccessTests(KeyedSiloFixture fixture)
         return (response.StatusCode, await response.Content.ReadAsStringAsync(), response);
     }
 
+    [Theory]
+    [InlineData("\"permitsPerSecnd\": 5", "permitsPerSecnd: is not a field here")]
+    [InlineData("\"permitsPerSecond\": \"x\"", "permitsPerSecond: expected a whole number from 1 to 2147483647")]
+    [InlineData("\"permitsPerSecond\": 1e12", "permitsPerSecond: expected a whole number from 1 to 2147483647")]
+    [InlineData("\"burst\": 2.5", "burst: expected a whole number from 1 to 2147483647")]
+    [InlineData("\"allTenants\": \"no\"", "allTenants: expected true or false")]
+    public async Task A_key_definition_with_an_unknown_field_or_a_wrong_type_is_refused_naming_the_field(string extra, string reason)
+    {
+        // probe68: a typo of a rate setting made a key with the default (much higher) rate, answered 201; a wrong type was
+        // "could not be read" with no field named.
+        var tenant = "kf-" + Guid.NewGuid().ToString("N")[..8];
+        var (status, text, _) = await SendAsync(HttpMethod.Post, "/v1/admin/keys", fixture.OperatorKey,
+            "{\"name\": \"r\", \"scopes\": [\"read\"], \"tenants\": [\"" + tenant + "\"], " + extra + "}");
+        Assert.True(status == HttpStatusCode.BadRequest, $"{(int)status} {text}");
+        Assert.StartsWith(reason, ErrorText(text), StringComparison.Ordinal);
+
+        var (listed, keys, _) = await SendAsync(HttpMethod.Get, "/v1/admin/keys", fixture.OperatorKey);
+        Assert.True(listed == HttpStatusCode.OK, keys);
+        Assert.DoesNotContain(tenant, keys, StringComparison.Ordinal); // no key was made
+    }
+
     /// <summary>The words of an error body: "error" (this gateway's) or "message" (gRPC transcoding's).</summary>
     private static string ErrorText(string body)
     {

@@ -67,8 +67,62 @@ public static class AccessHostingExtensions
     /// <summary>The body of POST /v1/admin/keys.</summary>
     public sealed record CreateKeyRequest(string? Name, string[]? Scopes, string[]? Tenants, bool AllTenants = false, int? PermitsPerSecond = null, int? Burst = null);
 
-    private static async Task<IResult> CreateAsync(CreateKeyRequest request, ApiKeyStore store, EventValidator validator)
+    // Unknown fields refused: a typo of a rate setting ("permitsPerSecnd") made a key with the default rate, answered 201.
+    private static readonly System.Text.Json.JsonSerializerOptions StrictKeyJson = new(System.Text.Json.JsonSerializerDefaults.Web)
     {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
+    private static readonly Dictionary<string, string> KeyFieldTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["name"] = "text",
+        ["scopes"] = "a list of texts",
+        ["tenants"] = "a list of texts",
+        ["allTenants"] = "true or false",
+        ["permitsPerSecond"] = "a whole number from 1 to 2147483647",
+        ["burst"] = "a whole number from 1 to 2147483647",
+    };
+
+    /// <summary>
+    /// The body read strictly, each problem naming its field (probe68: a wrong type was "could not be read" with no field,
+    /// and an unknown field was ignored).
+    /// </summary>
+    private static async Task<(CreateKeyRequest? Request, string? Problem)> ReadKeyRequestAsync(HttpRequest http)
+    {
+        if (!http.HasJsonContentType())
+        {
+            return (null, $"Content-Type: '{http.ContentType}' is not accepted here; send the body as application/json (UTF-8)");
+        }
+
+        try
+        {
+            return await System.Text.Json.JsonSerializer.DeserializeAsync<CreateKeyRequest>(http.Body, StrictKeyJson) is { } request
+                ? (request, null)
+                : (null, "body: send a JSON object of name, scopes, tenants, allTenants, permitsPerSecond, burst");
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            if (System.Text.RegularExpressions.Regex.Match(ex.Message, "The JSON property '([^']*)' could not be mapped") is { Success: true } unknown)
+            {
+                return (null, $"{unknown.Groups[1].Value}: is not a field here (the fields are {string.Join(", ", KeyFieldTypes.Keys)})");
+            }
+
+            var field = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+            var name = field?.Split('[', '.')[0];
+            return (null, name is not null && KeyFieldTypes.TryGetValue(name, out var expected)
+                ? $"{field}: expected {expected}"
+                : "body: not a JSON object of name, scopes, tenants, allTenants, permitsPerSecond, burst");
+        }
+    }
+
+    private static async Task<IResult> CreateAsync(HttpRequest http, ApiKeyStore store, EventValidator validator)
+    {
+        var (request, unreadable) = await ReadKeyRequestAsync(http);
+        if (request is null)
+        {
+            return Results.BadRequest(new RestEndpoints.ErrorBody(unreadable!));
+        }
+
         var problems = new List<string>();
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
         {
