@@ -861,6 +861,17 @@ public class EventValidatorTests
     }
 
     [Theory]
+    [InlineData("anon:")]
+    [InlineData("anon:   ")]
+    public void A_visitor_profile_name_without_its_anonymous_id_is_refused_on_reads_and_erasures(string userId)
+    {
+        // probe68: DELETE users/anon%3A was answered 200 and written to the privacy ledger; no event can make that profile.
+        Assert.False(_validator.TryValidateKey("shop", userId, out var error));
+        Assert.Equal(("user_id", "'anon:' names a visitor's profile by the anonymous id after it, and none follows"), (error!.Field, error.Reason));
+        Assert.True(_validator.TryValidateKey("shop", "anon:v-1", out _));
+    }
+
+    [Theory]
     [InlineData(".")]
     [InlineData("..")]
     public void Dot_segment_user_ids_are_refused(string userId)

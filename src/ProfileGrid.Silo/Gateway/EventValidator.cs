@@ -258,6 +258,12 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
         // A visitor's profile is named "anon:" + the anonymous id, which events may send as long as any id.
         var anonymous = userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal);
         check.UserId(userId, "user_id", limits.MaxStringLength + (anonymous ? AnonymousPrefix.Length : 0));
+        if (anonymous && string.IsNullOrWhiteSpace(userId[AnonymousPrefix.Length..]))
+        {
+            // No event can make such a profile (an anonymous id is never blank); an erasure of it was recorded in the ledger.
+            check.Fail("user_id", $"'{AnonymousPrefix}' names a visitor's profile by the anonymous id after it, and none follows");
+        }
+
         error = check.Error;
         return error is null;
     }
