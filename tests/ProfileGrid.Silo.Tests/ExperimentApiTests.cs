@@ -377,6 +377,11 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
         var results = await Experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
         Assert.All(results.Variants, v => Assert.Equal((0L, 0L, 0L), (v.Users, v.Impressions, v.Clicks)));
         Assert.Contains(results.Notes, n => n.Contains("Not started"));
+
+        // Read again, a draft is still at its first look: reading it is no look of the sequential test (probe67: a draft
+        // read twice started its test at look 3).
+        var again = await Experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+        Assert.Equal(1, again.Comparisons[0].Conversion.Sequential.Looks);
     }
 
     private static string Time(DateTimeOffset at) => at.ToString("O", System.Globalization.CultureInfo.InvariantCulture);

@@ -117,6 +117,13 @@ public sealed partial class ExperimentsGrain(
             result = result with { Notes = [.. result.Notes, $"{unknown} users were exposed under variant numbers the experiment does not have (ids forged or damaged); they are left out."] };
         }
 
+        if (experiment.StartedAt is null)
+        {
+            // A draft's results are empty: looking at them is no look of the sequential test (probe67: a draft read twice
+            // started its test at look 3).
+            return result;
+        }
+
         state.State.Looks[experimentId] = new Dictionary<string, SequentialState>(result.Sequential, StringComparer.Ordinal);
         try
         {
