@@ -36,7 +36,10 @@ internal static class FeedbackLedger
         if (Outcome(state, list, time, options) is { } outcome)
         {
             outcome.Impressions++;
-            outcome.Clicks += list.Clicks.Count; // clicks that came before it count now, as in the profile's own CTR
+            if (outcome.ClicksOnShownListsOnly)
+            {
+                outcome.Clicks += list.Clicks.Count; // clicks that came before it count now, as in the profile's own CTR
+            }
         }
 
         list.ShownAt = time;
@@ -99,7 +102,7 @@ internal static class FeedbackLedger
         // whose impression arrived, as the profile's CTR counts them: a list shown is the CTR's denominator, so a click on
         // one never reported shown would take CTR past 100% (probe67: 11 clicks on 10 lists shown, where impressions are
         // lost, as ad blockers and apps lose them). It counts when its impression comes.
-        if (Outcome(state, list, time, options) is { } outcome && list.ShownAt is not null)
+        if (Outcome(state, list, time, options) is { } outcome && (list.ShownAt is not null || !outcome.ClicksOnShownListsOnly))
         {
             outcome.Clicks++;
         }
@@ -278,7 +281,7 @@ internal static class FeedbackLedger
             state.Experiments.Remove(oldest);
         }
 
-        outcome = new ExperimentOutcome { Variant = variant, FirstExposedAt = time };
+        outcome = new ExperimentOutcome { Variant = variant, FirstExposedAt = time, ClicksOnShownListsOnly = true };
         state.Experiments[experiment] = outcome;
         return outcome;
     }

@@ -330,6 +330,15 @@ public class FeedbackTests
         var report = FeedbackReport.Of("shop/u", user.Profile, new ProfileOptions(), Now);
         Assert.Equal((1L, 2L), (report.Totals.Impressions, report.Totals.Clicks));
         Assert.Equal((1L, 2L), (report.Experiments.Single().Impressions, report.Experiments.Single().Clicks));
+
+        // An outcome stored before the rule counted its clicks as they came: it goes on so, and a click it counted does
+        // not count again when the impression comes.
+        var before = new ProfileUnderTest();
+        before.Profile.Feedback.Experiments[3] = new ExperimentOutcome { Variant = 1, FirstExposedAt = Now.AddHours(-6) };
+        before.Apply(Clicked(Now.AddHours(-4).AddSeconds(20), late, "c"));
+        Assert.Equal(1, before.Profile.Feedback.Experiments[3].Clicks);
+        before.Apply(Shown(Now.AddHours(-4), late, "c", "d"));
+        Assert.Equal((1L, 1L), (before.Profile.Feedback.Experiments[3].Impressions, before.Profile.Feedback.Experiments[3].Clicks));
     }
 
     /// <summary>An id as the engine makes it for a list served at <paramref name="servedAt"/> in variant 1 of experiment 3.</summary>

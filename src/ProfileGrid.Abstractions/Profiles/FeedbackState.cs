@@ -87,6 +87,13 @@ public sealed class ExperimentOutcome
 
     /// <summary>Events of lists that carried another variant of the same experiment (its definition changed): not counted.</summary>
     [Id(7)] public long Mismatched { get; set; }
+
+    /// <summary>
+    /// <see cref="Clicks"/> counts only clicks on lists whose impression arrived (a click before its impression when the
+    /// impression comes). False for an outcome stored before that rule, whose clicks counted as they came: it goes on so,
+    /// lest a click it counted count again when its impression arrives.
+    /// </summary>
+    [Id(8)] public bool ClicksOnShownListsOnly { get; set; }
 }
 
 /// <summary>One recommendation list as the user met it: its items in order once the impression arrived, and its clicks.</summary>

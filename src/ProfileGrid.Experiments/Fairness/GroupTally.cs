@@ -94,10 +94,11 @@ public sealed record GroupTally
     /// <summary>
     /// The tally of one user with these figures. Exposed: shown a list, or clicked one (its impression was lost: a click
     /// is proof of exposure, as experiments count it); a user neither shown nor clicking counts as known, not exposed,
-    /// and their purchases make no converter.
+    /// and their purchases make no converter. <paramref name="exposed"/> says so whatever the counts: clicks count only on
+    /// lists whose impression arrived, so a user whose only list lost its impression has none, and is exposed all the same.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A count is negative, or revenue is negative or not finite.</exception>
-    public static GroupTally ForUser(long impressions, long itemsShown, long clicks, long purchases, double revenue)
+    public static GroupTally ForUser(long impressions, long itemsShown, long clicks, long purchases, double revenue, bool exposed = false)
     {
         NotNegative(impressions, nameof(impressions));
         NotNegative(itemsShown, nameof(itemsShown));
@@ -108,7 +109,7 @@ public sealed record GroupTally
             throw new ArgumentOutOfRangeException(nameof(revenue), revenue, "Revenue must be a finite amount, 0 or more.");
         }
 
-        var exposed = impressions > 0 || clicks > 0;
+        exposed = exposed || impressions > 0 || clicks > 0;
         return new GroupTally
         {
             Users = 1,
@@ -128,8 +129,8 @@ public sealed record GroupTally
     }
 
     /// <summary>This tally with one more user added.</summary>
-    public GroupTally Record(long impressions, long itemsShown, long clicks, long purchases, double revenue) =>
-        Add(this, ForUser(impressions, itemsShown, clicks, purchases, revenue));
+    public GroupTally Record(long impressions, long itemsShown, long clicks, long purchases, double revenue, bool exposed = false) =>
+        Add(this, ForUser(impressions, itemsShown, clicks, purchases, revenue, exposed));
 
     private static void NotNegative(long value, string name)
     {
@@ -150,9 +151,9 @@ public sealed class GroupTallyBuilder
 
     /// <summary>Adds one user's figures.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A count is negative, or revenue is negative or not finite.</exception>
-    public GroupTallyBuilder Record(long impressions, long itemsShown, long clicks, long purchases, double revenue)
+    public GroupTallyBuilder Record(long impressions, long itemsShown, long clicks, long purchases, double revenue, bool exposed = false)
     {
-        _tally = _tally.Record(impressions, itemsShown, clicks, purchases, revenue);
+        _tally = _tally.Record(impressions, itemsShown, clicks, purchases, revenue, exposed);
         return this;
     }
 

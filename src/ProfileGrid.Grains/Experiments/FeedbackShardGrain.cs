@@ -127,7 +127,8 @@ public sealed partial class FeedbackShardGrain(
             var variant = outcome is not null && outcome.Variant >= 0 && outcome.Variant < experiment!.VariantKeys.Length ? experiment.VariantKeys[outcome.Variant] : null;
             foreach (var (dimension, group) in memberships)
             {
-                Builder(groups[dimension], group).Record(totals.Impressions, totals.ItemsShown, totals.Clicks, totals.Purchases, Math.Max(0, totals.Revenue));
+                // Exposed by its first impression or click (a click whose impression was lost counts no click, but proves it).
+                Builder(groups[dimension], group).Record(totals.Impressions, totals.ItemsShown, totals.Clicks, totals.Purchases, Math.Max(0, totals.Revenue), user.Groups.FirstExposureKnown);
                 if (variant is not null)
                 {
                     if (!byVariant[dimension].TryGetValue(group, out var variants))
@@ -136,7 +137,7 @@ public sealed partial class FeedbackShardGrain(
                     }
 
                     // An experiment's outcome counts lists, not items: its items shown are not kept per experiment.
-                    Builder(variants, variant).Record(outcome!.Impressions, 0, outcome.Clicks, outcome.Purchases, Math.Max(0, outcome.Revenue));
+                    Builder(variants, variant).Record(outcome!.Impressions, 0, outcome.Clicks, outcome.Purchases, Math.Max(0, outcome.Revenue), exposed: true);
                 }
             }
 
