@@ -239,6 +239,8 @@ public sealed partial class UserProfileGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _deactivating = true; // pushes sent again in the background stop: the next activation knows of erasures and merges
+
         // A migration carries state.State to the new silo (after this method): it must be the state, not null. Any other
         // deactivation leaves a packed profile packed: it has nothing unwritten (a last write would unpack through State),
         // and unpacking a million idle profiles collected at once would cost CPU for nothing.
@@ -1293,14 +1295,43 @@ public sealed partial class UserProfileGrain(
     /// </summary>
     private async Task KeepSendingUntilWrittenAsync(SentPush push)
     {
+        // One at a time per shard: a later push to it (reports run in order) stands for this one, which stops.
+        var shard = push.Shard.GetGrainId();
+        var mine = new object();
+        _keptSending[shard] = mine;
+        bool Current() => push.Epoch == _pushEpoch && !_deactivating && ReferenceEquals(_keptSending.GetValueOrDefault(shard), mine);
+        try
+        {
+            await KeepSendingAsync(push, Current);
+        }
+        finally
+        {
+            if (ReferenceEquals(_keptSending.GetValueOrDefault(shard), mine))
+            {
+                _keptSending.Remove(shard);
+            }
+        }
+    }
+
+    // The push each shard is being sent again (KeepSendingUntilWrittenAsync), by shard; and whether the activation is ending.
+    private readonly Dictionary<GrainId, object> _keptSending = [];
+    private bool _deactivating;
+
+    private async Task KeepSendingAsync(SentPush push, Func<bool> current)
+    {
         var giveUpAt = push.SentAt + KeepSendingFor;
         var delay = TimeSpan.FromSeconds(1);
         for (var resends = 0; clock.GetUtcNow() < giveUpAt; resends++)
         {
+            if (!current())
+            {
+                return;
+            }
+
             DelayDeactivation(delay * 4);
             await Task.Delay(delay, clock);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
-            if (push.Epoch != _pushEpoch)
+            if (!current())
             {
                 return;
             }
@@ -1318,17 +1349,13 @@ public sealed partial class UserProfileGrain(
                 }
             }
 
-            if (written == ShardWriteState.Written || push.Epoch != _pushEpoch)
+            if (written == ShardWriteState.Written)
             {
-                if (written == ShardWriteState.Written)
-                {
-                    LogPushWrittenLate(this.GetPrimaryKeyString(), push.Shard.GetGrainId().ToString(), resends);
-                }
-
+                LogPushWrittenLate(this.GetPrimaryKeyString(), push.Shard.GetGrainId().ToString(), resends);
                 return;
             }
 
-            if (written == ShardWriteState.Lost)
+            if (written == ShardWriteState.Lost && current())
             {
                 push = await push.Resend();
             }
@@ -1343,7 +1370,7 @@ public sealed partial class UserProfileGrain(
     [LoggerMessage(EventId = 3124, Level = LogLevel.Information, Message = "Profile {ProfileKey}: shard {Shard} has written the push it had not (after {Resends} more tries)")]
     private partial void LogPushWrittenLate(string profileKey, string shard, int resends);
 
-    [LoggerMessage(EventId = 3125, Level = LogLevel.Error, Message = "Profile {ProfileKey}: shard {Shard} has not written the profile's push in {For}; it is sent again when the profile next changes")]
+    [LoggerMessage(EventId = 3125, Level = LogLevel.Error, Message = "Profile {ProfileKey}: shard {Shard} has not written the profile's push in {For}; it is sent again when the profile next changes materially")]
     private partial void LogPushGivenUp(string profileKey, string shard, TimeSpan @for);
 
     private async Task HandSpilledIdsAfterWriteAsync(EventIdWindow window)
@@ -2035,6 +2062,7 @@ public sealed partial class UserProfileGrain(
         else
         {
             State.MergedInto = null;
+            _pushEpoch++; // the merge's "left the shard" still being sent again must not take the profile out once more
             buffer?.ProfileChanged(default, ProfileStatsMark.Of(Profile));
             _itemsChanged = Profile.Behavior.Items.Count > 0;
             _feedbackChanged = FeedbackReport.HasFeedback(Profile);
