@@ -115,6 +115,9 @@ public class EventValidatorTests
         wire.Purchase.Lines[0].Category = " Home\t\tGarden\r\nTools ";
         Assert.True(_validator.TryValidate(wire, "shop", "events[0]", out var validated, out var error), error?.ToString());
         Assert.Equal("home garden tools", validated!.Purchase!.Lines[0].Category);
+        wire.Purchase.Lines[0].Category = "Home  Garden";
+        Assert.True(_validator.TryValidate(wire, "shop", "events[0]", out validated, out error), error?.ToString());
+        Assert.Equal("home garden", validated!.Purchase!.Lines[0].Category);
 
         wire.Purchase.Lines[0].Category = "sho\u0001es";
         var rejection = Rejection(wire);

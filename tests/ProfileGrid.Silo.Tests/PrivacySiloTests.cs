@@ -396,7 +396,7 @@ internal sealed class VictimHistory(string tenant, string tag)
         {
             // Acknowledged before the erasure, dated after it, within the gateway's skew (probe68: archived to the lake by
             // the erasure itself, and back as a profile with a rebuild).
-            yield return new IngestEventsRequest { Tenant = tenant, Events = { PageView("ahead", now.AddMinutes(4).AddSeconds(50)) } };
+            yield return new IngestEventsRequest { Tenant = tenant, Events = { PageView("ahead", now.AddMinutes(4)) } };
         }
     }
 }

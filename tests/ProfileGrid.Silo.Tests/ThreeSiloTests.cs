@@ -139,7 +139,6 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
         }
     }
 
-    /// <summary>Every user ListProfiles pages through on <paramref name="silo"/>.</summary>
     /// <summary>The profiles' pushes that a shard had not written when their reports went, and how many were written later.</summary>
     private static string PushesNotWritten(params SiloProcess?[] silos)
     {
@@ -154,6 +153,7 @@ public class ThreeSiloTests(AzuriteFixture azurite, ITestOutputHelper output)
             + string.Concat(bySilo.SelectMany(s => s.NotWritten).Take(5).Select(line => "\n  " + line.Trim()));
     }
 
+    /// <summary>Every user ListProfiles pages through on <paramref name="silo"/>.</summary>
     private static async Task<List<string>> ListUsersAsync(SiloProcess silo, string tenant)
     {
         var users = new List<string>();

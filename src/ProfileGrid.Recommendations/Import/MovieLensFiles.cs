@@ -382,7 +382,8 @@ public static partial class MovieLensFiles
     {
         var all = items.ToList();
         var carriers = all.SelectMany(i => i.Tags).CountBy(g => g, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
-        return all.Select(i => i.Tags.Count < 2 ? i : i with { Category = i.Tags.MinBy(g => carriers[g]) });
+        // IMAX, listed among the later releases' genres, is a film format: a rare one, it would file every IMAX film as such.
+        return all.Select(i => i.Tags.Where(g => g != "imax").ToList() is { Count: > 0 } genres ? i with { Category = genres.MinBy(g => carriers[g]) } : i);
     }
 
     [GeneratedRegex(@"\((\d{4})\)\s*$", RegexOptions.CultureInvariant)]

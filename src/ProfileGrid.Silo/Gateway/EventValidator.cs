@@ -878,14 +878,14 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
                 return null;
             }
 
-            if (category.AsSpan().ContainsAny(ControlCharacters))
+            if (category.AsSpan().ContainsAny(ControlCharacters) && category.Any(c => char.IsControl(c) && !char.IsWhiteSpace(c)))
             {
-                if (category.Any(c => char.IsControl(c) && !char.IsWhiteSpace(c)))
-                {
-                    Fail(field, "contains control characters");
-                    return null;
-                }
+                Fail(field, "contains control characters");
+                return null;
+            }
 
+            if (category.Any(char.IsWhiteSpace))
+            {
                 category = string.Join(' ', category.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
             }
 

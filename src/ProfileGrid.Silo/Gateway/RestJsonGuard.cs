@@ -175,9 +175,11 @@ public sealed class RestJsonGuard(RequestDelegate next)
         }
 
         if (transcoding is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(http.Request.ContentType, out var labelled)
-            && labelled.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+            && labelled.Charset.HasValue && labelled.Charset.ToString().Trim('"') is var spelt
+            && (spelt.Equals("utf8", StringComparison.OrdinalIgnoreCase) || (spelt.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && labelled.Charset.ToString() != spelt)))
         {
-            // A common spelling of UTF-8 that the transcoder does not know (it failed with "Exception was thrown by handler").
+            // Spellings of UTF-8 that the transcoder does not know (utf8, "utf-8" quoted): it failed with "Exception was
+            // thrown by handler".
             labelled.Charset = "utf-8";
             http.Request.ContentType = labelled.ToString();
         }
@@ -496,12 +498,13 @@ public sealed class RestJsonGuard(RequestDelegate next)
     public static IReadOnlyDictionary<int, FieldError>? RefusedEvents(ServerCallContext context) =>
         context.GetHttpContext().Items.TryGetValue(RefusedEventsKey, out var refused) ? (IReadOnlyDictionary<int, FieldError>?)refused : null;
 
-    /// <summary>The charset of a JSON body's Content-Type when it is not UTF-8; null otherwise.</summary>
+    /// <summary>The charset of a JSON body's Content-Type when it is not UTF-8 (quoted or not); null otherwise.</summary>
     private static string? ForeignCharset(HttpRequest request) =>
         Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
         && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
-        && type.Charset.HasValue && !type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !type.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)
-            ? type.Charset.ToString()
+        && type.Charset.HasValue && type.Charset.ToString().Trim('"') is var charset
+        && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)
+            ? charset
             : null;
 
     private static bool IsUtf8Json(HttpRequest request) =>

@@ -53,14 +53,15 @@ public sealed class MovieLensFilesTests
     public void An_item_is_filed_under_its_most_specific_genre_not_the_first_the_file_lists()
     {
         // probe65: by the first genre, the column order of u.item decided the category (Action, Adventure, Animation
-        // first), and profiles' category affinities ranked genres by it. Comedy and drama tag four films each here,
-        // romance one: the romantic comedy-drama is romance; of equals, the first listed.
+        // first), and profiles' category affinities ranked genres by it. Comedy tags four films here, drama five, romance
+        // one: the romantic comedy-drama is romance, a comedy-drama comedy; IMAX (a format the later releases list among
+        // the genres) is never the category.
         var text = "1::Four Weddings (1994)::Comedy|Drama|Romance\n2::B (1995)::Comedy\n3::C (1995)::Drama\n"
-            + "4::D (1995)::Comedy|Drama\n5::E (1995)::Drama|Comedy\n6::F (1995)::\n";
+            + "4::D (1995)::Comedy|Drama\n5::E (1995)::Drama|Comedy\n6::F (1995)::\n7::G (2009)::IMAX|Drama\n";
         var result = MovieLensFiles.ReadItems1m(new MemoryStream(Encoding.Latin1.GetBytes(text)));
 
         Assert.Equal(
-            [("1", "romance"), ("2", "comedy"), ("3", "drama"), ("4", "comedy"), ("5", "drama"), ("6", null)],
+            [("1", "romance"), ("2", "comedy"), ("3", "drama"), ("4", "comedy"), ("5", "comedy"), ("6", null), ("7", "drama")], // IMAX is a format
             result.Items.Select(i => (i.ItemId, i.Category)));
         Assert.Equal(["comedy", "drama", "romance"], result.Items[0].Tags); // every genre stays a tag
 
