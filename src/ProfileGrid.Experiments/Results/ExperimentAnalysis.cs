@@ -284,7 +284,7 @@ public static class ExperimentAnalysis
         var adjusted = cuped.Adjusted;
         var revenueCuped = new MetricComparison(RevenuePerUser + "_cuped", "CUPED (pre-period revenue) then Welch's t-test", adjusted.ControlMean,
             adjusted.TreatmentMean, adjusted.Difference, adjusted.RelativeLift, IntervalView.Of(adjusted.Interval), adjusted.PValue,
-            adjusted.IsSignificant, cuped.Caveat ?? adjusted.Caveat, null);
+            adjusted.IsSignificant, adjusted.Caveat ?? cuped.Caveat, null); // the test's own limit (one user, no spread) first: it is the reason
 
         var bayes = BetaBinomialTest.Compare(controlConversions, treatmentConversions, credibleLevel: 1 - alpha);
         var bayesian = new BayesianView(bayes.ProbabilityTreatmentBeatsControl, bayes.ExpectedLossChoosingTreatment, bayes.ExpectedLossChoosingControl,

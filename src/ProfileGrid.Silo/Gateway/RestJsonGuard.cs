@@ -139,14 +139,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
             && http.Request.Headers.ContentEncoding.ToString() is { Length: > 0 } encoding && !string.Equals(encoding, "identity", StringComparison.OrdinalIgnoreCase))
         {
             // Read as it came, a gzip body was "not UTF-8 (byte 2 ...)", which sends its sender looking in the wrong place.
-            http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            http.Response.ContentType = "application/json; charset=utf-8";
-            await http.Response.WriteAsync(JsonSerializer.Serialize(new
-            {
-                code = (int)StatusCode.InvalidArgument,
-                message = $"Content-Encoding: '{encoding}' is not accepted; send the JSON body uncompressed (no Content-Encoding header)",
-                details = Array.Empty<object>(),
-            }));
+            await WriteUnsupportedAsync(http, $"Content-Encoding: '{encoding}' is not accepted; send the JSON body uncompressed (no Content-Encoding header)");
             return;
         }
 
@@ -163,14 +156,7 @@ public sealed class RestJsonGuard(RequestDelegate next)
         {
             // Transcoded as labelled, a UTF-8 body sent as iso-8859-1 became another user ("café" read as "cafÃ©"),
             // acknowledged without a word (probe68); JSON text is UTF-8 (RFC 8259), which gives charset no meaning.
-            http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            http.Response.ContentType = "application/json; charset=utf-8";
-            await http.Response.WriteAsync(JsonSerializer.Serialize(new
-            {
-                code = (int)StatusCode.InvalidArgument,
-                message = $"Content-Type: charset '{charset}' is not accepted; JSON is UTF-8: send the body as UTF-8, with no charset or charset=utf-8",
-                details = Array.Empty<object>(),
-            }));
+            await WriteUnsupportedAsync(http, $"Content-Type: charset '{charset}' is not accepted; JSON is UTF-8: send the body as UTF-8, with no charset or charset=utf-8");
             return;
         }
 
@@ -497,6 +483,14 @@ public sealed class RestJsonGuard(RequestDelegate next)
     /// <summary>Events of this REST request refused before transcoding (by index), or null.</summary>
     public static IReadOnlyDictionary<int, FieldError>? RefusedEvents(ServerCallContext context) =>
         context.GetHttpContext().Items.TryGetValue(RefusedEventsKey, out var refused) ? (IReadOnlyDictionary<int, FieldError>?)refused : null;
+
+    /// <summary>A 415 with the gRPC status body the routes' other errors have.</summary>
+    private static Task WriteUnsupportedAsync(HttpContext http, string message)
+    {
+        http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        return http.Response.WriteAsync(JsonSerializer.Serialize(new { code = (int)StatusCode.InvalidArgument, message, details = Array.Empty<object>() }));
+    }
 
     /// <summary>The charset of a JSON body's Content-Type when it is not UTF-8 (quoted or not); null otherwise.</summary>
     private static string? ForeignCharset(HttpRequest request) =>

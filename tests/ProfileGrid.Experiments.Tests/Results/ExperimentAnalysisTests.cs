@@ -122,6 +122,19 @@ public class ExperimentAnalysisTests
     }
 
     [Fact]
+    public void With_one_user_a_variant_the_cuped_caveat_names_that_not_the_covariate()
+    {
+        // probe67: the CUPED comparison of one user per variant said "the covariate is the same for every user", while
+        // the limit is that a variant has fewer than two users (as Welch's caveat says).
+        var result = ExperimentAnalysis.Analyze("e",
+            [new VariantFigures { Key = "a", Control = true, Users = 1, Revenue = 10, RevenueSquares = 100 }, new VariantFigures { Key = "b", Users = 1, Revenue = 20, RevenueSquares = 400 }], null);
+
+        var comparison = Assert.Single(result.Comparisons);
+        Assert.Equal(comparison.RevenuePerUser.Caveat, comparison.RevenuePerUserCuped.Caveat);
+        Assert.DoesNotContain("covariate", comparison.RevenuePerUserCuped.Caveat!);
+    }
+
+    [Fact]
     public void Under_a_sample_ratio_mismatch_the_verdict_announces_no_winner_however_large_the_difference()
     {
         // probe67: a variant that lost 40% of its impression logging read "t: higher ctr (+299.7%, always-valid p = 7.55E-06)"

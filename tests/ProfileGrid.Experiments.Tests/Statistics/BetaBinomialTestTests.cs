@@ -73,7 +73,7 @@ public sealed class BetaBinomialTestTests
         {
             var result = BetaBinomialTest.Compare(counts, counts);
 
-            Assert.Equal(0.5, result.ProbabilityTreatmentBeatsControl, 10);
+            Assert.Equal(0.5, result.ProbabilityTreatmentBeatsControl); // exactly (probe67: 0.5000000000000004 with no users)
             Assert.Equal(result.ExpectedLossChoosingControl, result.ExpectedLossChoosingTreatment, 12);
         }
     }
