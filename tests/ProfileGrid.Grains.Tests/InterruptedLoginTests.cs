@@ -60,6 +60,17 @@ public abstract class InterruptedLoginTestBase : OneSiloClusterTests
         }
     }
 
+    /// <summary>Polls <paramref name="condition"/> until it holds, failing with <paramref name="what"/> after <paramref name="seconds"/>.</summary>
+    protected static async Task UntilAsync(Func<Task<bool>> condition, string what, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what);
+            await Task.Delay(25);
+        }
+    }
+
     /// <summary>A visitor with two page views and a user with one, both applied: a login of the visitor has history to merge.</summary>
     protected async Task<(string Tenant, string Visitor, string Anonymous, string User)> VisitorAndUserAsync(string tenantPrefix)
     {

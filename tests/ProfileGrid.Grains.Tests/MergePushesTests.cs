@@ -70,15 +70,6 @@ public sealed class MergePushesTests : InterruptedLoginTestBase
     private IEventLogPartitionGrain PartitionOf(string tenant, string profile) =>
         Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(new ProfileKey(tenant, profile).ToString(), Partitions));
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, what);
-            await Task.Delay(25);
-        }
-    }
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {

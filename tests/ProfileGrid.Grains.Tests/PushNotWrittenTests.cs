@@ -35,7 +35,7 @@ public sealed class PushNotWrittenTests : InterruptedLoginTestBase
 
             // The report stops waiting for the shard (three quarters of StuckAfter): the checkpoint passes the record.
             var partition = Client.GetGrain<IEventLogPartitionGrain>(ProfileBuckets.LogPartition(key, Partitions));
-            await UntilAsync(async () => (await partition.GetStatusAsync()) is { ProfilesWithUnwrittenState: 0 } status && status.Checkpoint == status.NextPosition, "the checkpoint never passed the record");
+            await UntilAsync(async () => (await partition.GetStatusAsync()) is { ProfilesWithUnwrittenState: 0 } status && status.Checkpoint == status.NextPosition, "the checkpoint never passed the record", seconds: 45);
             Assert.Contains(key, await shard.GetUsersAsync(null, 100)); // taken, in memory only
 
             // The shard's activation ends without storing it, as on a silo killed under it.
@@ -49,7 +49,7 @@ public sealed class PushNotWrittenTests : InterruptedLoginTestBase
         }
 
         // Storage is back: the profile's push comes again, and is stored (a fresh activation reads it).
-        await UntilAsync(async () => (await shard.GetUsersAsync(null, 100)).Contains(key), "the user never came back to its shard");
+        await UntilAsync(async () => (await shard.GetUsersAsync(null, 100)).Contains(key), "the user never came back to its shard", seconds: 45);
         await UntilAsync(
             async () =>
             {
@@ -57,17 +57,7 @@ public sealed class PushNotWrittenTests : InterruptedLoginTestBase
                 await Task.Delay(200);
                 return (await shard.GetUsersAsync(null, 100)).Contains(key);
             },
-            "the user came back to its shard's memory but was never stored");
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, what);
-            await Task.Delay(50);
-        }
+            "the user came back to its shard's memory but was never stored", seconds: 45);
     }
 
     private sealed class SiloConfigurator : ISiloConfigurator
