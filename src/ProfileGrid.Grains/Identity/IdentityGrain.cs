@@ -97,6 +97,9 @@ public sealed partial class IdentityGrain(
 
         if (conflict is not null)
         {
+            // One entry per identifier and pair of people, at its latest sighting: a shared phone or device sends its
+            // identifier with every visit, and a copy per visit pushed the other conflicts out of the bounded list.
+            state.State.Conflicts.RemoveAll(c => c.Identifier == conflict.Identifier && c.HeldBy == conflict.HeldBy && c.ShownBy == conflict.ShownBy);
             state.State.Conflicts.Add(conflict);
             if (state.State.Conflicts.Count > MaxConflicts)
             {

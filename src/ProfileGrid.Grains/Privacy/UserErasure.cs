@@ -246,10 +246,23 @@ public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
             .Concat(views.SelectMany(v => v.Merges.Select(m => m.Identifier)))
             .Concat(context.UserIds.Where(u => u.StartsWith(UserErasure.AnonymousPrefix, StringComparison.Ordinal)).Select(u => IdentifierKinds.Name(IdentifierKinds.Anonymous, u[UserErasure.AnonymousPrefix.Length..])))
             .Distinct(StringComparer.Ordinal).ToList();
-        // Those who showed an identifier of theirs while they held it: a phone's conflict was once noted on the other
-        // person's record only, so the erased person's own records do not name them all.
-        var sharedWith = (await Task.WhenAll(identifiers.Select(identifier =>
-            grains.GetGrain<IIdentifierGrain>(new ProfileKey(context.Tenant, identifier).ToString()).SharedWithAsync()))).SelectMany(users => users);
+        // Those who showed an identifier of theirs while they held it, and those who held one they showed: a phone's
+        // conflict was once noted on the other person's record only, so the erased person's own records do not name them
+        // all. Asked, and their copies of the conflicts removed, before anything of the erased person is deleted, so that
+        // a retry after a crash finds them all again.
+        var sharers = await Task.WhenAll(identifiers.Select(async identifier =>
+        {
+            var grain = grains.GetGrain<IIdentifierGrain>(new ProfileKey(context.Tenant, identifier).ToString());
+            return (await grain.SharedWithAsync()).Append(await grain.OwnerAsync());
+        }));
+        var counterparts = views.SelectMany(v => v.Conflicts).SelectMany(c => new[] { c.HeldBy, c.ShownBy }).Concat(sharers.SelectMany(users => users))
+            .OfType<string>().Where(u => !ids.Contains(u, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+        var conflicts = 0L;
+        foreach (var counterpart in counterparts)
+        {
+            conflicts += await grains.GetGrain<IIdentityGrain>(new ProfileKey(context.Tenant, counterpart).ToString()).ForgetConflictsWithAsync(ids);
+        }
+
         var deleted = 0L;
         foreach (var identifier in identifiers)
         {
@@ -260,16 +273,6 @@ public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
         foreach (var merge in merges)
         {
             await grains.GetGrain<IMergeIndexGrain>(new ProfileKey(context.Tenant, merge).ToString()).EraseAsync();
-        }
-
-        // A conflict is noted on both profiles; the other person's copy names the erased user and goes too. Asked before
-        // the erased records are deleted, so that a retry after a crash finds the counterparts again.
-        var counterparts = views.SelectMany(v => v.Conflicts).SelectMany(c => new[] { c.HeldBy, c.ShownBy }).Concat(sharedWith)
-            .Where(u => !ids.Contains(u, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
-        var conflicts = 0L;
-        foreach (var counterpart in counterparts)
-        {
-            conflicts += await grains.GetGrain<IIdentityGrain>(new ProfileKey(context.Tenant, counterpart).ToString()).ForgetConflictsWithAsync(ids);
         }
 
         foreach (var identity in identities)
