@@ -92,6 +92,27 @@ public sealed class RetailHistoryTests(RetailHistoryFixture retail, ITestOutputH
     }
 
     [Fact]
+    public void Identical_customers_whose_vectors_differ_in_the_last_bits_are_one_vector()
+    {
+        // probe69: 50 customers with the same single order had a recency of 218.58333333333303 or ...394 days (aged from
+        // different instants by their shards), counted as two vectors: k = 3 for 2 kinds of customer, one segment empty.
+        var recency = retail.Data.SourceFeatures.ToList().IndexOf("recency_days");
+        var same = retail.Data.Rows[0];
+        var rows = Enumerable.Range(0, 50).Select(i =>
+        {
+            var copy = (double[])same.Clone();
+            copy[recency] = i % 2 == 0 ? copy[recency] : Math.BitIncrement(copy[recency]);
+            return copy;
+        }).Append(retail.Data.Rows.First(r => r[recency] != same[recency])).ToArray();
+        var twoKinds = new TrainingSet(retail.Data.SourceFeatures, retail.Data.HeavyTailed, rows, rows.Length, "USD");
+
+        var model = SegmentationTrainer.Train(twoKinds, new SegmentationSettings { StabilityRuns = 0 }, null, 1, RetailHistoryFixture.Now);
+
+        Assert.Equal(2, model.Segments.Length);
+        Assert.Equal([50, 1], model.Segments.Select(s => s.TrainingSize).Order().Reverse());
+    }
+
+    [Fact]
     public void Frequency_quintiles_collapsed_by_one_time_buyers_are_warned_about()
     {
         // Olist-like: 97% of customers order once. An outside probe found frequency edges 1, 1, 1, 1 and every two-order
