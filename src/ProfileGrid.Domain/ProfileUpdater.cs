@@ -396,7 +396,13 @@ public static class ProfileUpdater
             bucket.Events++;
         }
 
-        AddEngagement(behavior, time, options.EngagementHalfLife);
+        if (userEvent.Kind != EventKind.Refund)
+        {
+            // Nor is a refund engagement: a burst of returns booked for an order export read as heavy activity and moved
+            // a customer into the top spenders' segment (probe69).
+            AddEngagement(behavior, time, options.EngagementHalfLife);
+        }
+
         // CRM records (exports, back-office updates) describe the user but are not visits, and neither is a refund: the
         // shop gives the money back (an order export's cancellation row, a return booked at the till) whatever channel
         // reports it.

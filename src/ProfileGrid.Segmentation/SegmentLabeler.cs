@@ -450,9 +450,25 @@ public static class SegmentLabeler
                 "at-risk" => (facts.BoughtBeforeAtRiskShare, atRiskAfterDays),
                 _ => (null, double.NaN),
             };
-            if (within is >= MisfitShare && double.IsFinite(withinDays))
+            // Members who never bought (cancellations only, an order refunded whole before the history) count among those
+            // the name does not fit (probe69: 25 users who had only cancelled, one 15 days before, in "Lapsed one-time
+            // buyers", and the buyers-only share stayed under a fifth).
+            var neverBought = Math.Max(0, 1 - facts.BuyerShare);
+            var recentOfMembers = within is { } w && double.IsFinite(withinDays) ? w * facts.BuyerShare : 0;
+            if (recentOfMembers + neverBought >= MisfitShare)
             {
-                parts.Add($"though {within.Value.ToString("0%", CultureInfo.InvariantCulture)} of its buyers bought within {withinDays.ToString("0", CultureInfo.InvariantCulture)} days");
+                var caveats = new List<string>();
+                if (recentOfMembers >= 0.005)
+                {
+                    caveats.Add($"{recentOfMembers.ToString("0%", CultureInfo.InvariantCulture)} of its members bought within {withinDays.ToString("0", CultureInfo.InvariantCulture)} days");
+                }
+
+                if (neverBought >= 0.005)
+                {
+                    caveats.Add($"{neverBought.ToString("0%", CultureInfo.InvariantCulture)} never bought");
+                }
+
+                parts.Add("though " + string.Join(" and ", caveats));
             }
 
             if (rule == "new" && facts.DaysSinceFirstPurchase is { } first)

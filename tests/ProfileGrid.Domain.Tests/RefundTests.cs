@@ -19,6 +19,22 @@ public class RefundTests
         };
 
     [Fact]
+    public void Refunds_add_no_engagement_velocity_but_still_move_last_seen()
+    {
+        // probe69: twelve refunds of 1.00 booked for an order export read as heavy activity, and the customer moved into
+        // the top spenders' segment on engagement velocity alone.
+        var (withRefunds, without) = (new ProfileUnderTest(), new ProfileUnderTest());
+        var orders = new[] { Purchase(Now.AddDays(-60), "USD", 100m, id: "buy-1"), Purchase(Now.AddDays(-30), "USD", 50m, id: "buy-2") };
+        without.Apply(orders);
+        withRefunds.Apply(orders);
+        withRefunds.Apply([.. Enumerable.Range(0, 12).Select(i => Refund(Now.AddDays(-2).AddHours(i), "USD", 1m, $"C-{i}", "o-buy-1"))]);
+
+        Assert.Equal(ProfileMetrics.EngagementVelocity(without.Profile, without.Options, Now), ProfileMetrics.EngagementVelocity(withRefunds.Profile, withRefunds.Options, Now));
+        Assert.Equal(Now.AddDays(-2).AddHours(11), withRefunds.Profile.Behavior.LastSeen);
+        Assert.Equal(new Money(138m, "USD"), withRefunds.Document().Behavior.Monetary);
+    }
+
+    [Fact]
     public void A_partial_return_reduces_revenue_and_average_order_value_but_not_the_order_count()
     {
         var user = new ProfileUnderTest();

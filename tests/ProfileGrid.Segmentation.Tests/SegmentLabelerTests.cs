@@ -134,11 +134,39 @@ public class SegmentLabelerTests
 
         Assert.Equal("dormant", label.Rule);
         Assert.Equal(0.36, label.Facts.BoughtBeforeDormantShare!.Value, 12);
-        Assert.Contains("though 36% of its buyers bought within 180 days", label.Description, StringComparison.Ordinal);
+        Assert.Contains("though 36% of its members bought within 180 days", label.Description, StringComparison.Ordinal);
 
         // A segment the name fits is not hedged.
         var fitting = Assert.Single(SegmentLabeler.Label(Source, [.. rows.Take(64)], new int[64], 1, Rules));
         Assert.DoesNotContain("though", fitting.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_dormant_segment_counts_its_members_who_never_bought_among_those_its_name_misses()
+    {
+        // probe69: 25 users who had only cancelled (one 15 days before) and 88 recent buyers in a "Lapsed one-time buyers"
+        // segment of 518; the caveat counted buyers only (17.8%, under a fifth) and was not shown.
+        var rows = new List<double[]>();
+        for (var i = 0; i < 78; i++)
+        {
+            rows.Add(Row(200 + i, 1, 14, 300 + i, 200 + i));
+        }
+
+        for (var i = 0; i < 14; i++)
+        {
+            rows.Add(Row(8 + i, 1, 14, 8 + i, 8 + i));
+        }
+
+        for (var i = 0; i < 8; i++)
+        {
+            rows.Add(Row(15 + i, 0, 0, 0, 15 + i, 0)); // cancellations only: no order, no spend
+        }
+
+        var label = Assert.Single(SegmentLabeler.Label(Source, [.. rows], new int[rows.Count], 1, Rules));
+
+        Assert.Equal("dormant", label.Rule);
+        Assert.Equal(0.92, label.Facts.BuyerShare, 12);
+        Assert.True(label.Description.Contains("though 14% of its members bought within 180 days and 8% never bought", StringComparison.Ordinal), label.Description);
     }
 
     /// <summary>
