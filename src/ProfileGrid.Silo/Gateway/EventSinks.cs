@@ -16,6 +16,9 @@ public interface IEventSink
     /// that a direct write made now comes after them. False when they could not be waited for.
     /// </summary>
     Task<bool> AwaitAcknowledgedAsync(string profileKey);
+
+    /// <summary>The largest event (its encoded size, as sent) the sink can carry; null when the request's limit is the only one.</summary>
+    int? MaxEventBytes => null;
 }
 
 /// <summary>
@@ -68,9 +71,18 @@ public sealed class LogEventSink(IClusterClient cluster, IOptions<IngestOptions>
 }
 
 /// <summary>The stream path: one stream item (one queue message) per user batch.</summary>
-public sealed class StreamEventSink(IClusterClient cluster) : IEventSink
+public sealed class StreamEventSink(IClusterClient cluster, int? maxEventBytes = null) : IEventSink
 {
     private const int PublishParallelism = 32;
+
+    /// <summary>
+    /// The largest event an Azure Queue message carries: 64 KiB of base64 hold 48 KiB, less the stream's envelope and the
+    /// item's own encoding (decimals and field headers take more than the event's protobuf form). A larger event failed
+    /// the whole request after part of it was queued (probe70); it is refused alone at the edge instead.
+    /// </summary>
+    public const int AzureQueueMaxEventBytes = 40 * 1024;
+
+    public int? MaxEventBytes => maxEventBytes;
 
     public async Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken)
     {

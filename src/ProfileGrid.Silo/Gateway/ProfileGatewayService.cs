@@ -84,6 +84,22 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
+            var size = wire.CalculateSize();
+            if (sink.MaxEventBytes is { } maxEventBytes && size > maxEventBytes)
+            {
+                response.Rejected.Add(new EventRejection
+                {
+                    Index = index,
+                    EventId = wire.EventId ?? string.Empty,
+                    Field = $"events[{index}]",
+                    Reason = $"is {size:N0} bytes encoded, and the limit is {maxEventBytes:N0} on the stream ingest path (one Azure Queue message per event at most): "
+                        + "send an order's lines in parts (purchase.part) or use the log ingest path",
+                });
+                metrics.Rejected(RejectionCodes.TooLarge);
+                RejectedStat(validated!.Tenant, RejectionCodes.TooLarge);
+                continue;
+            }
+
             if (!seenIds.Add((validated!.Tenant, validated.UserId, validated.EventId)))
             {
                 response.Duplicates++;
@@ -102,7 +118,7 @@ public sealed partial class ProfileGatewayService(
             }
 
             // The identifiers go to the identity graph only: the event is recorded without them.
-            events.Add((validated.Identifiers is null ? validated : validated with { Identifiers = null }, wire.CalculateSize()));
+            events.Add((validated.Identifiers is null ? validated : validated with { Identifiers = null }, size));
             response.Accepted++;
         }
 
