@@ -164,7 +164,7 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
             var apart = string.Join(", ", segment.DistinguishingFeatures.Select(d => $"{d.Feature} {(d.ZScore >= 0 ? "+" : "")}{d.ZScore:0.0}σ"));
             Console.WriteLine(
                 $"  {segment.Id,2}  {segment.Label,-13} {segment.Size,7:N0} {segment.Share,6:P0} {Centroid("recency_days"),11:0} " +
-                $"{Centroid("frequency"),7:0.0} {Centroid("monetary"),8:N0} {segment.Stability,10:0.00}  {apart}");
+                $"{Centroid("frequency"),7:0.0} {Centroid("monetary"),8:N0} {(segment.HasStability ? segment.Stability.ToString("0.00", CultureInfo.InvariantCulture) : "-"),10}  {apart}");
         }
 
         Console.WriteLine();

@@ -86,6 +86,33 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task Segments_of_two_kinds_of_identical_users_have_no_stability_rather_than_nan()
+    {
+        // probe69: a tenant whose users had only a few different vectors answered every segment's stability as the JSON
+        // string "NaN" (the bootstrap cannot refit k clusters on k different vectors, so it is not measured).
+        var tenant = SegmentScenario.NewTenant("two-kinds");
+        var at = DateTimeOffset.UtcNow.AddDays(-20);
+        var request = new IngestEventsRequest { Tenant = tenant };
+        for (var u = 0; u < 6; u++)
+        {
+            request.Events.Add(u < 3 ? SegmentScenario.Buy($"b-{u}", $"b-{u}-1", at, 80m, "home") : SegmentScenario.View($"v-{u}", $"v-{u}-1", at));
+        }
+
+        Assert.Equal(6, (await Silo.Client.IngestEventsAsync(request)).Accepted);
+        await SegmentScenario.PollAsync(
+            () => Segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }).ResponseAsync,
+            o => o.UsersWithFeatures == 6,
+            "six users holding features");
+
+        using var run = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/segments:run", """{"k": 2, "algorithm": "kmeans"}""");
+        var segments = run.RootElement.GetProperty("segments").EnumerateArray().ToArray();
+        Assert.Equal([3L, 3L], segments.Select(s => Json.Int64(s, "size")));
+        Assert.False(run.RootElement.TryGetProperty("stabilityAdjustedRandIndex", out _), run.RootElement.ToString());
+        Assert.All(segments, s => Assert.False(s.TryGetProperty("stability", out _), s.ToString()));
+        Assert.DoesNotContain("NaN", run.RootElement.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rest_runs_lists_and_pages_segments_in_camel_case_json()
     {
         var planted = await SegmentScenario.FeedAsync(Silo, "rest");
@@ -107,7 +134,10 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
             Assert.True(s.TryGetProperty("trainingSize", out _));
             Assert.NotEmpty(s.GetProperty("centroid").EnumerateArray().Select(c => c.GetProperty("feature").GetString()));
             Assert.True(s.TryGetProperty("distinguishingFeatures", out _));
+            // Measured with the model's bootstrap, as a number in 0..1 (never the JSON string "NaN": probe69).
+            Assert.InRange(s.GetProperty("stability").GetDouble(), 0, 1);
         });
+        Assert.InRange(root.GetProperty("stabilityAdjustedRandIndex").GetDouble(), -1, 1);
         var sizes = segments.ToDictionary(s => Json.Int64(s, "id"), s => Json.Int64(s, "size"));
 
         using var listed = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/segments");

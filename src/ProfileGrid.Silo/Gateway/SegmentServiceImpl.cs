@@ -397,12 +397,16 @@ public sealed class SegmentServiceImpl(
                 Size = size,
                 Share = assigned > 0 ? (double)size / assigned : 0,
                 TrainingSize = segment.TrainingSize,
-                Stability = segment.Stability,
                 Unstable = segment.Unstable,
                 Rule = segment.Rule,
                 Description = segment.Description,
                 Facts = ToProto(segment.Facts),
             };
+            if (double.IsFinite(segment.Stability))
+            {
+                proto.Stability = segment.Stability;
+            }
+
             proto.Centroid.AddRange(model.Features.Select((f, j) => new FeatureValue { Feature = f, Value = segment.CentroidInOriginalUnits[j] }));
             proto.DistinguishingFeatures.AddRange(segment.DistinguishingFeatures.Select(d => new Contracts.V1.DistinguishingFeature { Feature = d.Feature, Value = d.Value, ZScore = d.ZScore }));
             response.Segments.Add(proto);
