@@ -329,6 +329,43 @@ public sealed class DashboardPageTests(DashboardGridFixture grid, ITestOutputHel
     }
 
     [Fact]
+    public async Task An_experiment_that_can_assign_nobody_says_why_instead_of_waiting_for_traffic()
+    {
+        // probe63 F22: an experiment targeting a segment nobody can be in held its share of the layer and looked like one
+        // waiting for traffic ("No users exposed yet"); its warning was in the start's answer only.
+        var experiments = new ExperimentService.ExperimentServiceClient(grid.Silo.Calls);
+        const string id = "vip-typo";
+        await experiments.CreateExperimentAsync(new PutExperimentRequest
+        {
+            Tenant = Outlet,
+            Experiment = new ExperimentDefinition
+            {
+                Id = id,
+                Slot = "vip-page",
+                Layer = "vip-page",
+                Targeting = new ExperimentTargeting { Segments = { "vipp" } },
+                Variants =
+                {
+                    new ExperimentVariant { Key = "popular", Control = true, Algorithm = "popular" },
+                    new ExperimentVariant { Key = "model", Algorithm = "model" },
+                },
+            },
+        });
+        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = Outlet, ExperimentId = id });
+
+        await using var browser = await DashboardBrowser.OpenAsync(grid);
+        await browser.OpenPageAsync("experiments", Outlet);
+
+        await Poll.EventuallyAsync(async () =>
+        {
+            var text = await browser.Page.Locator($"[data-panel='results-{id}']").TextContentAsync() ?? "";
+            Assert.Contains("Nobody can be assigned: targeting.segments:", text, StringComparison.Ordinal);
+            Assert.Contains("'vipp'", text, StringComparison.Ordinal);
+        });
+        AssertNoErrors(browser);
+    }
+
+    [Fact]
     public async Task A_tenant_name_of_the_longest_length_allowed_wraps_inside_the_page()
     {
         // probe63 F5: a 171-character tenant put its percent-encoded path in the empty-state hints as one unbreakable

@@ -81,9 +81,16 @@ public class ExperimentApiTests(RecommendationSiloFixture fixture)
         Assert.StartsWith("targeting.segments: no segment of the published model (version 1) is labelled or numbered 'vipp'", warning, StringComparison.Ordinal);
         var started = await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "typo" });
         Assert.Equal(("running", 1), (started.Status, started.Warnings.Count));
+        // Every later read says so too (probe63: only the start's answer did).
+        Assert.Equal(warning, Assert.Single((await Experiments.GetExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "typo" })).Warnings));
+        var listed = (await Experiments.ListExperimentsAsync(new ListExperimentsRequest { Tenant = tenant })).Experiments;
+        Assert.Equal(warning, Assert.Single(listed.Single(e => e.Id == "typo").Warnings));
+        using var rest = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{Uri.EscapeDataString(tenant)}/experiments/typo");
+        Assert.Equal(warning, Assert.Single(rest.RootElement.GetProperty("warnings").EnumerateArray()).GetString());
         var fine = await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = Targeting("fine", label) });
         Assert.Empty(fine.Warnings);
         Assert.Empty((await Experiments.StopExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "typo" })).Warnings);
+        Assert.Empty((await Experiments.GetExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "typo" })).Warnings);
     }
 
     [Fact]

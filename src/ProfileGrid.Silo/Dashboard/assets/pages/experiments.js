@@ -54,7 +54,7 @@ export default {
         return;
       }
       if (failed(answer, table, intervals, funnel)) return;
-      drawResults(table, intervals, funnel, answer.data);
+      drawResults(table, intervals, funnel, answer.data, experiment.warnings ?? []);
     });
     view.prune(keep);
   },
@@ -71,10 +71,13 @@ function shownExperiments(all) {
     .slice(0, MaxShown);
 }
 
-function drawResults(table, intervals, funnel, r) {
+function drawResults(table, intervals, funnel, r, warnings) {
   const variants = r.variants ?? [];
   if (variants.every(v => Number(v.users) === 0)) {
-    const text = 'No users exposed yet: lists served on the experiment\'s slot, and their feedback, fill this in.';
+    // An experiment that can assign nobody is not one waiting for traffic (probe63): its warning says why.
+    const text = warnings.length > 0
+      ? `Nobody can be assigned: ${warnings.join(' ')}`
+      : 'No users exposed yet: lists served on the experiment\'s slot, and their feedback, fill this in.';
     [table, intervals, funnel].forEach(p => p.message(text));
     return;
   }
