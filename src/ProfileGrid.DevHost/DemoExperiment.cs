@@ -29,6 +29,9 @@ internal sealed class DemoExperiment(DemoSettings demo, GridSettings grid)
         Console.WriteLine($"A/B test '{ExperimentId}' (number {experiment.Number}) on the home slot: 'popular' (control: the bestseller list, no rules) " +
                           $"against 'hybrid' (the trained model with {rules} segment rule{(rules == 1 ? "" : "s")} on top), half the users each.");
 
+        // A second run of the demo finds the experiment running with the first run's lists in it.
+        var earlier = (await experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = demo.Tenant, ExperimentId = ExperimentId }, cancellationToken: cancellationToken))
+            .Variants.Sum(v => v.Impressions);
         var loop = new ExperimentLoop(gateway, recommendations, new ResponseSimulator(stream), demo.Tenant);
         var users = visitors;
         var rounds = demo.ExperimentVisits;
@@ -39,7 +42,13 @@ internal sealed class DemoExperiment(DemoSettings demo, GridSettings grid)
         Console.WriteLine($"  sent {expected.Values.Sum(v => v.EventsSent):N0} feedback events for {expected.Values.Sum(v => v.Lists):N0} lists " +
                           $"({expected.GetValueOrDefault("")?.Users ?? 0:N0} users opted out of personalization: default lists, outside the test)");
 
-        var results = await WaitForResultsAsync(experiments, served.Sum(v => v.Lists), cancellationToken);
+        var results = await WaitForResultsAsync(experiments, earlier + served.Sum(v => v.Lists), cancellationToken);
+        if (earlier > 0)
+        {
+            Console.WriteLine($"  (the experiment has run since an earlier run of the demo: its figures below include that run's {earlier:N0} lists; " +
+                              "the true effect is this run's)");
+        }
+
         PrintResults(results, expected);
         await PrintFairnessAsync(cancellationToken);
     }

@@ -285,7 +285,10 @@ internal sealed class DemoFeed(DemoSettings demo, GridSettings grid)
         Console.WriteLine("ProfileGrid demo summary");
         Console.WriteLine($"  users with a profile   {after.Count:N0} of {expected.Users.Count:N0}");
         Console.WriteLine($"  events sent            {report.EventsSent:N0} in {report.Requests:N0} requests ({report.Accepted:N0} accepted, {report.Rejected:N0} rejected)");
-        Console.WriteLine($"  events applied         {applied:N0} (expected {expected.Events:N0}; replays are recognised by event id)");
+        var appliedBefore = before.Values.Sum(p => p.EventsApplied);
+        Console.WriteLine(appliedBefore > expected.Events
+            ? $"  events applied         {applied:N0} (expected {appliedBefore:N0}: the stream's {expected.Events:N0} and {appliedBefore - expected.Events:N0} feedback events of an earlier run's A/B test; replays are recognised by event id)"
+            : $"  events applied         {applied:N0} (expected {expected.Events:N0}; replays are recognised by event id)");
         Console.WriteLine($"  acknowledged {(grid.IsEphemeral ? "(memory)" : "(durable)"),-10}{report.EventsPerSecond:N0} events/s; all applied to profiles after {elapsed.TotalSeconds:0.0} s ({expected.Events / elapsed.TotalSeconds:N0} events/s end to end)");
         Console.WriteLine($"  storage / ingest       {grid.Storage} / {(grid.UsesStreams ? $"{grid.Streams} stream" : "event log, profile state written behind")}");
         Console.WriteLine();
