@@ -31,7 +31,7 @@ internal sealed class DemoExperiment(DemoSettings demo, GridSettings grid)
 
         // A second run of the demo finds the experiment running with the first run's lists in it.
         var earlier = (await experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = demo.Tenant, ExperimentId = ExperimentId }, cancellationToken: cancellationToken))
-            .Variants.Sum(v => v.Impressions);
+            .Variants.Sum(v => (long)v.Impressions);
         var loop = new ExperimentLoop(gateway, recommendations, new ResponseSimulator(stream), demo.Tenant);
         var users = visitors;
         var rounds = demo.ExperimentVisits;
@@ -116,7 +116,7 @@ internal sealed class DemoExperiment(DemoSettings demo, GridSettings grid)
     }
 
     /// <summary>The results once every list shown has reached the feedback shards (profiles push after their write), or after a minute.</summary>
-    private async Task<ExperimentResults> WaitForResultsAsync(ExperimentService.ExperimentServiceClient experiments, int lists, CancellationToken cancellationToken)
+    private async Task<ExperimentResults> WaitForResultsAsync(ExperimentService.ExperimentServiceClient experiments, long lists, CancellationToken cancellationToken)
     {
         var request = new ExperimentRequest { Tenant = demo.Tenant, ExperimentId = ExperimentId };
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
