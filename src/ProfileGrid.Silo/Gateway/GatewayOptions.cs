@@ -39,8 +39,8 @@ public sealed class GatewayOptions
     public decimal MaxUnitPrice { get; set; } = 10_000_000m;
 
     /// <summary>
-    /// Upper bound on the serialized events of one stream item. An Azure Queue message holds 64 KB, so a user's
-    /// events from one request are split into items below this size.
+    /// Upper bound on the serialized events of one stream item (on Azure Queue in Orleans' encoding, as the message carries
+    /// them). An Azure Queue message holds 64 KiB of base64, so a user's events from one request are split into items below this size.
     /// </summary>
     public int MaxStreamItemBytes { get; set; } = 24 * 1024;
 
@@ -87,9 +87,9 @@ public sealed class GatewayOptions
             problems.Add("MaxImpressionItems must be at least 1.");
         }
 
-        if (MaxStreamItemBytes is < 1024 or > 48 * 1024)
+        if (MaxStreamItemBytes is < 1024 or > 40 * 1024)
         {
-            problems.Add("MaxStreamItemBytes must be between 1024 and 49152 (Azure Queue messages hold 64 KB).");
+            problems.Add("MaxStreamItemBytes must be between 1024 and 40960 (an Azure Queue message holds 48 KiB before base64, less the stream's envelope).");
         }
 
         return problems;

@@ -84,7 +84,9 @@ public sealed partial class ProfileGatewayService(
                 continue;
             }
 
-            var size = wire.CalculateSize();
+            // The identifiers go to the identity graph only: the event is recorded without them.
+            var recorded = validated!.Identifiers is null ? validated : validated with { Identifiers = null };
+            var size = sink.SizeOf(recorded, wire.CalculateSize());
             if (sink.MaxEventBytes is { } maxEventBytes && size > maxEventBytes)
             {
                 response.Rejected.Add(new EventRejection
@@ -92,8 +94,9 @@ public sealed partial class ProfileGatewayService(
                     Index = index,
                     EventId = wire.EventId ?? string.Empty,
                     Field = $"events[{index}]",
-                    Reason = $"is {size:N0} bytes encoded, and the limit is {maxEventBytes:N0} on the stream ingest path (one Azure Queue message per event at most): "
-                        + "send an order's lines in parts (purchase.part) or use the log ingest path",
+                    Reason = $"takes {size:N0} bytes as the stream carries it, and the limit is {maxEventBytes:N0} on the stream ingest path (one Azure Queue message): "
+                        + (recorded.Kind == EventKind.Purchase ? "send the order's lines in parts (purchase.part)" : "send fewer lines or shorter text")
+                        + ", or use the log ingest path",
                 });
                 metrics.Rejected(RejectionCodes.TooLarge);
                 RejectedStat(validated!.Tenant, RejectionCodes.TooLarge);
@@ -117,8 +120,7 @@ public sealed partial class ProfileGatewayService(
                 (identified ??= []).Add(validated);
             }
 
-            // The identifiers go to the identity graph only: the event is recorded without them.
-            events.Add((validated.Identifiers is null ? validated : validated with { Identifiers = null }, size));
+            events.Add((recorded, size));
             response.Accepted++;
         }
 

@@ -39,7 +39,9 @@ public static class GatewayHostingExtensions
         services.Remove(defaultBinder);
         services.Add(ServiceDescriptor.Singleton(typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>), typeof(SafeRequestBinding<>)));
         services.AddSingleton<IEventSink>(sp => settings.UsesStreams
-            ? new StreamEventSink(sp.GetRequiredService<IClusterClient>(), settings.Streams == StreamProvider.AzureQueue ? StreamEventSink.AzureQueueMaxEventBytes : null)
+            ? settings.Streams == StreamProvider.AzureQueue
+                ? new StreamEventSink(sp.GetRequiredService<IClusterClient>(), sp.GetRequiredService<Orleans.Serialization.Serializer>(), StreamEventSink.AzureQueueMaxEventBytes)
+                : new StreamEventSink(sp.GetRequiredService<IClusterClient>())
             : new LogEventSink(sp.GetRequiredService<IClusterClient>(), sp.GetRequiredService<IOptions<IngestOptions>>()));
         services.AddSingleton<SegmentLookup>();
         services.AddSingleton<ExperimentTagCheck>();
