@@ -113,6 +113,20 @@ public sealed class RetailHistoryTests(RetailHistoryFixture retail, ITestOutputH
     }
 
     [Fact]
+    public void Rows_that_differ_by_less_than_a_billionth_count_as_one_whatever_the_rounding_step_between_them()
+    {
+        // Review of the fix above: two values on either side of one of its rounding steps stayed apart.
+        var step = Math.Pow(2, -40) * 4; // a 40-bit step for values in [4, 8)
+        var edge = 4 + step * 1000.5;  // halfway: rounds up
+        double[][] rows = [[Math.BitDecrement(edge), 1], [edge, 1], [edge, 1], [5, 2]];
+        var rounded = rows.Select(r => r.Select(SegmentationTrainer.WithoutRoundingNoise).ToArray()).ToArray();
+        Assert.NotEqual(rounded[0][0], rounded[1][0]);
+
+        Assert.Equal(2, SegmentationTrainer.CountDistinct(rounded, 10));
+        Assert.Equal(1, SegmentationTrainer.CountDistinct(rounded, 1));
+    }
+
+    [Fact]
     public void Frequency_quintiles_collapsed_by_one_time_buyers_are_warned_about()
     {
         // Olist-like: 97% of customers order once. An outside probe found frequency edges 1, 1, 1, 1 and every two-order
