@@ -33,6 +33,10 @@ public sealed class IdentityConflictListTests : InterruptedLoginTestBase
         Assert.Equal(new[] { lodger, partner }.Order(StringComparer.Ordinal), ownerConflicts.Select(c => c.ShownBy).Order(StringComparer.Ordinal));
         var partnerConflict = Assert.Single((await Client.GetGrain<IIdentityGrain>(new ProfileKey(tenant, partner).ToString()).GetAsync()).Conflicts);
         Assert.Equal(Start.AddMinutes(26), partnerConflict.At); // the latest sighting
+
+        // An older sighting claimed late (a retried request) leaves the latest in place.
+        Assert.Equal(ClaimOutcome.Shared, await phone.ClaimAsync(Claim(partner, 5)));
+        Assert.Equal(Start.AddMinutes(26), Assert.Single((await Client.GetGrain<IIdentityGrain>(new ProfileKey(tenant, partner).ToString()).GetAsync()).Conflicts).At);
     }
 
     [Fact]

@@ -99,14 +99,23 @@ public sealed partial class IdentityGrain(
         {
             // One entry per identifier and pair of people, at its latest sighting: a shared phone or device sends its
             // identifier with every visit, and a copy per visit pushed the other conflicts out of the bounded list.
-            state.State.Conflicts.RemoveAll(c => c.Identifier == conflict.Identifier && c.HeldBy == conflict.HeldBy && c.ShownBy == conflict.ShownBy);
-            state.State.Conflicts.Add(conflict);
-            if (state.State.Conflicts.Count > MaxConflicts)
+            // A claim that arrives late (a retry, an older event) does not replace a later sighting.
+            var sameConflict = state.State.Conflicts.FindIndex(c => c.Identifier == conflict.Identifier && c.HeldBy == conflict.HeldBy && c.ShownBy == conflict.ShownBy);
+            if (sameConflict < 0 || state.State.Conflicts[sameConflict].At < conflict.At)
             {
-                state.State.Conflicts.RemoveAt(0);
-            }
+                if (sameConflict >= 0)
+                {
+                    state.State.Conflicts.RemoveAt(sameConflict);
+                }
 
-            changed = true;
+                state.State.Conflicts.Add(conflict);
+                if (state.State.Conflicts.Count > MaxConflicts)
+                {
+                    state.State.Conflicts.RemoveAt(0);
+                }
+
+                changed = true;
+            }
         }
 
         if (changed)
