@@ -110,6 +110,12 @@ public class SegmentApiTests(SegmentSiloFixture fixture, ITestOutputHelper outpu
         Assert.False(run.RootElement.TryGetProperty("stabilityAdjustedRandIndex", out _), run.RootElement.ToString());
         Assert.All(segments, s => Assert.False(s.TryGetProperty("stability", out _), s.ToString()));
         Assert.DoesNotContain("NaN", run.RootElement.ToString(), StringComparison.Ordinal);
+
+        // Nor in the curve (every point sits on its centre: Calinski-Harabasz is 1 then, as scikit-learn has it).
+        using var curves = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/segments/curves");
+        var point = Assert.Single(curves.RootElement.GetProperty("points").EnumerateArray());
+        Assert.Equal((1.0, 0.0), (point.GetProperty("calinskiHarabasz").GetDouble(), point.GetProperty("daviesBouldin").GetDouble()));
+        Assert.DoesNotContain("NaN", curves.RootElement.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -262,7 +262,21 @@ public sealed class SegmentServiceImpl(
             ChosenK = model.K,
             Reason = model.KReason,
         };
-        response.Points.AddRange(model.Curve.Select(p => new Contracts.V1.KCurvePoint { K = p.K, Inertia = p.Inertia, Silhouette = p.Silhouette, CalinskiHarabasz = p.CalinskiHarabasz, DaviesBouldin = p.DaviesBouldin }));
+        foreach (var p in model.Curve)
+        {
+            var point = new Contracts.V1.KCurvePoint { K = p.K, Inertia = p.Inertia, Silhouette = p.Silhouette };
+            if (double.IsFinite(p.CalinskiHarabasz))
+            {
+                point.CalinskiHarabasz = p.CalinskiHarabasz;
+            }
+
+            if (double.IsFinite(p.DaviesBouldin))
+            {
+                point.DaviesBouldin = p.DaviesBouldin;
+            }
+
+            response.Points.Add(point);
+        }
         return response;
     }
 
