@@ -88,7 +88,7 @@ public sealed class StreamEventSink(IClusterClient cluster, Orleans.Serializatio
     public int? MaxEventBytes => maxEventBytes;
 
     // A queue message carries the events in Orleans' encoding, not as they were sent: an order of 200 short lines takes
-    // 2.7 times its protobuf size there (decimals, field headers), so batches measured as sent overflowed the message.
+    // more than twice its protobuf size there (decimals, field headers), so batches measured as sent overflowed the message.
     public int SizeOf(UserEvent userEvent, int sentBytes) => queueEncoding is null ? sentBytes : queueEncoding.SerializeToArray(userEvent).Length;
 
     public async Task RecordAsync(IReadOnlyList<(string ProfileKey, EventBatch Batch)> batches, CancellationToken cancellationToken)
