@@ -17,9 +17,11 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
         var tenant = Tenant(request.Tenant, context);
         var set = await Grain(tenant).GetAsync();
         var list = new ExperimentList { Version = set.Version };
+        // The segment model is read once for the whole list, and only when an experiment targets segments.
+        var model = new Lazy<Task<ProfileGrid.Abstractions.Segments.SegmentModelView?>>(() => cluster.GetGrain<ISegmentationGrain>(tenant).GetModelAsync());
         foreach (var experiment in set.Experiments.Where(e => request.IncludeArchived || e.Status != ExperimentStatus.Archived))
         {
-            list.Experiments.Add(await WithWarningsAsync(tenant, experiment));
+            list.Experiments.Add(await WithWarningsAsync(tenant, experiment, model));
         }
 
         return list;
@@ -38,12 +40,12 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
     /// as the start call did (probe63: the start's warning was gone from every later read, and the dashboard showed an
     /// experiment that could assign nobody as one waiting for traffic).
     /// </summary>
-    private async Task<ExperimentDefinition> WithWarningsAsync(string tenant, Experiment experiment)
+    private async Task<ExperimentDefinition> WithWarningsAsync(string tenant, Experiment experiment, Lazy<Task<ProfileGrid.Abstractions.Segments.SegmentModelView?>>? model = null)
     {
         var wire = ToWire(experiment);
         if (experiment.Status is not (ExperimentStatus.Stopped or ExperimentStatus.Archived))
         {
-            wire.Warnings.AddRange(await TargetingWarningsAsync(tenant, experiment));
+            wire.Warnings.AddRange(await TargetingWarningsAsync(tenant, experiment, model));
         }
 
         return wire;
@@ -108,14 +110,14 @@ public sealed class ExperimentServiceImpl(IClusterClient cluster, Recommendation
     /// or id. The definition stays valid (a later segmentation may name one so), but a typo would otherwise hold its
     /// share of the layer while assigning nobody, silently.
     /// </summary>
-    private async Task<IEnumerable<string>> TargetingWarningsAsync(string tenant, Experiment experiment)
+    private async Task<IEnumerable<string>> TargetingWarningsAsync(string tenant, Experiment experiment, Lazy<Task<ProfileGrid.Abstractions.Segments.SegmentModelView?>>? listModel)
     {
         if (experiment.Targeting is not { Segments.Count: > 0 } targeting)
         {
             return [];
         }
 
-        var model = await cluster.GetGrain<ISegmentationGrain>(tenant).GetModelAsync();
+        var model = listModel is null ? await cluster.GetGrain<ISegmentationGrain>(tenant).GetModelAsync() : await listModel.Value;
         if (model is null)
         {
             return [$"targeting.segments: tenant '{tenant}' has no segment model yet, so nobody is in {string.Join(", ", targeting.Segments.Select(s => $"'{s}'"))}; " +
