@@ -58,10 +58,48 @@ public class StatsSeriesTests
         Assert.All(state.Series(hourly: true, now).Points, p => Assert.True(p.NewProfiles >= 0, $"{p.T}: {p.NewProfiles}"));
         Assert.All(state.Series(hourly: false, now).Points, p => Assert.True(p.NewProfiles >= 0, $"{p.T}: {p.NewProfiles}"));
 
-        // A net figure stays net where it is positive: 5 new and 2 merged in one minute are 3.
+        // A delta of an older silo carries a net figure, kept net where it is positive: 5 new and 2 merged in one minute are 3.
         state.Apply(new StatsDelta { NewProfiles = 5 }, now.AddMinutes(1));
         state.Apply(new StatsDelta { NewProfiles = -2 }, now.AddMinutes(1));
         Assert.Equal(3, state.Series(hourly: false, now.AddMinutes(1)).Points[^1].NewProfiles);
+    }
+
+    [Fact]
+    public void An_erasure_or_a_merge_lowers_the_profile_count_not_the_profiles_added_in_its_minute()
+    {
+        // probe72 F2: a user added and another erased in the same minute showed 0 added in that minute; three erasures in
+        // a minute were lost to the clamp at 0; the minute and hour series then disagreed on the hour's total.
+        var at = Start.AddHours(5);
+        var buffer = new TenantStatsBuffer("t");
+        var tally = EventTally.Begin();
+        var applied = new ProfileGrid.Domain.ApplyResult(1, 0);
+        var stored = new ProfileStatsMark(true, 3, 0, at.AddDays(-2), at.AddDays(-2));
+        var state = new TenantStatsState();
+        for (var i = 0; i < 4; i++)
+        {
+            buffer.ProfileApplied(default, stored, applied, tally);
+        }
+
+        state.Apply(buffer.Take(at)!, at);
+
+        var minute = at.AddMinutes(1);
+        buffer.ProfileApplied(default, new ProfileStatsMark(true, 1, 0, minute, minute), applied, tally);
+        buffer.ProfileChanged(stored, default);
+        var delta = buffer.Take(minute)!;
+        Assert.Equal((1, 1), (delta.NewProfiles, delta.ProfilesLeft));
+        state.Apply(delta, minute);
+
+        buffer.ProfileChanged(stored, default);
+        buffer.ProfileChanged(stored, default);
+        state.Apply(buffer.Take(minute.AddMinutes(1))!, minute.AddMinutes(1));
+
+        var now = minute.AddMinutes(1);
+        var minutes = state.Series(hourly: false, now).Points;
+        Assert.Equal([4L, 1L, 0L], minutes.Select(p => p.NewProfiles));
+        Assert.Equal(5, Assert.Single(state.Series(hourly: true, now).Points).NewProfiles);
+        var profiles = state.View("t", now, Options, 0, false).Profiles;
+        Assert.Equal(2, profiles.Count);
+        Assert.Equal(5, profiles.AddedToday);
     }
 
     [Fact]

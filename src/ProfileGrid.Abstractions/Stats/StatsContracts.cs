@@ -28,6 +28,12 @@ public sealed class StatsDelta
     /// <summary>Profiles that applied their first event.</summary>
     [Id(5)] public long NewProfiles { get; set; }
 
+    /// <summary>
+    /// Profiles that left the tenant's figures (merged into another person, erased): they lower the profile count, not the
+    /// profiles added in the interval (probe72 F2: an erasure showed as one profile fewer added in its minute).
+    /// </summary>
+    [Id(21)] public long ProfilesLeft { get; set; }
+
     /// <summary>Apply calls that changed a profile (one per profile per log record or stream batch).</summary>
     [Id(6)] public long ProfilesUpdated { get; set; }
 

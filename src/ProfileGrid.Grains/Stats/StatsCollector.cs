@@ -223,10 +223,10 @@ public sealed class TenantStatsBuffer(string tenant)
         }
     }
 
-    /// <summary>A profile leaves the tenant's figures (merged into another, which counts for both): a net new profile less.</summary>
+    /// <summary>A profile leaves the tenant's figures (merged into another, which counts for both; erased).</summary>
     private static void Left(Pending p, in ProfileStatsMark before)
     {
-        p.NewProfiles--;
+        p.ProfilesLeft++;
         (p.Completeness ??= new long[StatsBuckets.CompletenessBuckets])[before.Completeness]--;
         if (before.EventCount >= 0)
         {
@@ -308,6 +308,7 @@ public sealed class TenantStatsBuffer(string tenant)
             Applied = p.Applied,
             Duplicates = p.Duplicates,
             NewProfiles = p.NewProfiles,
+            ProfilesLeft = p.ProfilesLeft,
             ProfilesUpdated = p.ProfilesUpdated,
             ByKind = p.ByKind,
             BySource = p.BySource,
@@ -337,6 +338,7 @@ public sealed class TenantStatsBuffer(string tenant)
             p.Applied += delta.Applied;
             p.Duplicates += delta.Duplicates;
             p.NewProfiles += delta.NewProfiles;
+            p.ProfilesLeft += delta.ProfilesLeft;
             p.ProfilesUpdated += delta.ProfilesUpdated;
             p.Recommendations += delta.Recommendations;
             p.SegmentMoves += delta.SegmentMoves;
@@ -440,7 +442,7 @@ public sealed class TenantStatsBuffer(string tenant)
     private sealed class Pending
     {
         public bool Any;
-        public long Accepted, Applied, Duplicates, NewProfiles, ProfilesUpdated, Recommendations, SegmentMoves;
+        public long Accepted, Applied, Duplicates, NewProfiles, ProfilesLeft, ProfilesUpdated, Recommendations, SegmentMoves;
         public Dictionary<string, long>? Rejected, Sources;
         public long[]? ByKind, BySource, Completeness, EventsPerProfile, Lag, RecommendLatency;
         public Dictionary<long, long>? LastEventHours, FirstEventHours;

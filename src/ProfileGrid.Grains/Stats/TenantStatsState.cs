@@ -60,7 +60,7 @@ public sealed class TenantStatsState
         Accepted += delta.Accepted;
         Applied += delta.Applied;
         Duplicates += delta.Duplicates;
-        Profiles += delta.NewProfiles;
+        Profiles += delta.NewProfiles - delta.ProfilesLeft;
         Recommendations += delta.Recommendations;
         SegmentMoves += delta.SegmentMoves;
         long rejected = 0;
