@@ -175,6 +175,14 @@ public interface IIdentifierGrain : IGrainWithStringKey
     Task<string?> OwnerAsync();
 
     /// <summary>
+    /// An unmerge took <paramref name="reversed"/>'s profile out of the person it joined through this identifier's owner,
+    /// <paramref name="owner"/>, which the unmerge set apart: the profile joins <paramref name="owner"/> instead, as it would
+    /// have had the owner never merged (a merge of its own, decided, written and carried out as a claim's is). Nothing
+    /// when the identifier no longer belongs to <paramref name="owner"/>.
+    /// </summary>
+    Task RehomeAsync(MergeRecord reversed, string owner);
+
+    /// <summary>
     /// Carries out a merge a claim decided (the claim answered before it), or one of a login linked to an anonymous
     /// profile that had no history then, which now has its first record (its record replays once merged). Nothing when
     /// there is neither.

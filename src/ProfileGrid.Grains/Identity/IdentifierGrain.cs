@@ -564,6 +564,35 @@ public sealed partial class IdentifierGrain(
 
     public Task<string?> OwnerAsync() => Task.FromResult(state.State.Owner);
 
+    public async Task RehomeAsync(MergeRecord reversed, string owner)
+    {
+        if (state.State.Pending is { } pending)
+        {
+            await CarryOutAsync(pending);
+        }
+
+        if (state.State.Owner != owner)
+        {
+            return;
+        }
+
+        var record = new MergeRecord
+        {
+            MergeId = NewMergeId(),
+            Tenant = reversed.Tenant,
+            From = reversed.From,
+            Into = owner,
+            Rule = reversed.Rule,
+            Identifier = reversed.Identifier,
+            EventId = reversed.EventId,
+            Source = reversed.Source,
+            At = clock.GetUtcNow(),
+            EventAt = reversed.EventAt,
+        };
+        await WritePendingAsync(record);
+        await CarryOutAsync(record);
+    }
+
     public async Task EnsureMergedAsync()
     {
         try

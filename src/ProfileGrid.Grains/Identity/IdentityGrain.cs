@@ -219,26 +219,63 @@ public sealed partial class IdentityGrain(
             return record;
         }
 
+        // Profiles that joined through the one set apart (a login of its user, an email or CRM id it showed first) are its:
+        // had it never merged, they would have joined it (probe71: a visitor of a login of the unmerged user stayed with the
+        // other person, and so did every later event of that device). They leave with it and then join it. They stay
+        // listed until each one is moved, so a retried unmerge after a crash finds those not yet moved.
+        var followers = await FollowersOfAsync(key.Tenant, record.From);
+
         // Forwarding stops first; the merged profile kept applying its own events all along, so it stands as it would have.
         await MergeSide(key.Tenant, record.From).SetMergedIntoAsync(null);
+        foreach (var follower in followers)
+        {
+            await MergeSide(key.Tenant, follower.From).SetMergedIntoAsync(null);
+        }
+
         state.State.Members.Remove(record.From);
         await state.WriteStateAsync();
-        await RebuildAsync(key);
+        await RebuildAsync(key, except: [.. followers.Select(f => f.From)]);
         await Identity(key.Tenant, record.From).SetMergedIntoAsync(null, mergeId);
         await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(key.Tenant, record.Identifier).ToString()).ReleaseAsync(mergeId, record.Into);
 
-        var reversed = record with { Status = MergeStatus.Reversed, ReversedAt = clock.GetUtcNow(), ReversedBy = by };
+        var now = clock.GetUtcNow();
+        foreach (var follower in followers)
+        {
+            state.State.Members.Remove(follower.From);
+            await state.WriteStateAsync();
+            await Identity(key.Tenant, follower.From).SetMergedIntoAsync(null, follower.MergeId);
+            await Index(key.Tenant, follower.MergeId).SetAsync(follower with { Status = MergeStatus.Reversed, ReversedAt = now, ReversedBy = by });
+            await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(key.Tenant, follower.Identifier).ToString()).RehomeAsync(follower, record.From);
+        }
+
+        var reversed = record with { Status = MergeStatus.Reversed, ReversedAt = now, ReversedBy = by };
         await index.SetAsync(reversed);
         LogUnmerged(key.Tenant, mergeId, record.From, key.UserId);
         return reversed;
     }
 
-    Task IIdentityGrain.RebuildAsync() => RebuildAsync(Key);
+    Task IIdentityGrain.RebuildAsync() => RebuildAsync(Key, except: []);
+
+    /// <summary>The merges into this profile of the members whose identifier <paramref name="userId"/> owns.</summary>
+    private async Task<List<MergeRecord>> FollowersOfAsync(string tenant, string userId)
+    {
+        var followers = new List<MergeRecord>();
+        foreach (var (member, memberMerge) in state.State.Members.Where(m => m.Key != userId))
+        {
+            if (await Index(tenant, memberMerge).GetAsync() is { Status: MergeStatus.Merged or MergeStatus.Merging } merge && merge.From == member
+                && await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, merge.Identifier).ToString()).OwnerAsync() == userId)
+            {
+                followers.Add(merge);
+            }
+        }
+
+        return followers;
+    }
 
     /// <summary>Resets the canonical profile to its own events and its remaining members', as if the others had never merged.</summary>
-    private async Task RebuildAsync(ProfileKey key)
+    private async Task RebuildAsync(ProfileKey key, string[] except)
     {
-        var members = state.State.Members.Keys.ToList();
+        var members = state.State.Members.Keys.Except(except, StringComparer.Ordinal).ToList();
         for (var attempt = 1; ; attempt++)
         {
             var (events, ends) = await history.ReadAsync(key.Tenant, [key.UserId, .. members]);

@@ -120,10 +120,25 @@ public class UnmergeTests(IdentitySiloFixture fixture)
         var merges = Merges(await MergedIdentityAsync(Silo, tenant, c, 2));
         Assert.Contains(merges, m => m.GetProperty("from").GetString() == "anon:" + v2);
         await UnmergeAsync(Silo, tenant, merges.Single(m => m.GetProperty("from").GetString() == u2).GetProperty("mergeId").GetString()!);
-        await WaitForAsync(Silo, tenant, u2, 2);
 
+        // probe71 F4: the visitor u2's login brought in leaves c with u2 and joins u2, as had u2 never merged; the device's
+        // next events reach u2, never c.
+        await WaitForAsync(Silo, tenant, u2, 4);
+        Assert.Equal(u2, (await TryGetAsync(Silo, tenant, "anon:" + v2))!.UserId);
+        await IngestAsync(Silo, tenant, [Event($"{v2}-3", "purchase", null, v2, DateTimeOffset.UtcNow.AddMinutes(-1), "s2")]);
+        await WaitForAsync(Silo, tenant, u2, 5);
+        var person = (await TryGetAsync(Silo, tenant, u2))!;
+        Assert.Equal(1, person.Behavior.Orders);
+        Assert.Equal(1, (await TryGetAsync(Silo, tenant, c))!.EventsApplied);
+        Assert.Equal(0, (await TryGetAsync(Silo, tenant, c))!.Behavior.Orders);
+        var identity = await IdentityAsync(Silo, tenant, u2);
+        Assert.Equal(["anon:" + v2], identity.GetProperty("members").EnumerateArray().Select(m => m.GetString()));
+        Assert.Empty((await IdentityAsync(Silo, tenant, c)).GetProperty("members").EnumerateArray());
+
+        // probe71 F5: erasing u2 takes the visitor, and c keeps nothing of it.
         Assert.Equal([u2, "anon:" + v2], await EraseAsync(tenant, u2));
         Assert.Null(await TryGetAsync(Silo, tenant, "anon:" + v2));
+        Assert.Equal(1, (await TryGetAsync(Silo, tenant, c))!.EventsApplied);
     }
 
     private async Task<string[]> EraseAsync(string tenant, string user)
