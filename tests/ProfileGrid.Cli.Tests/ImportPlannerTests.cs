@@ -300,6 +300,35 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void A_json_boolean_or_half_a_character_in_a_mapped_field_rejects_its_row_and_the_rest_lands()
+    {
+        var mapping = Path.Combine(_folder.FullName, "flags.json");
+        File.WriteAllText(mapping, """
+            {"format": "jsonl", "groupOrders": false, "eventIdKeys": ["id"],
+             "fields": {"user": "user", "type": "event", "time": "ts", "product": "sku"},
+             "typeValues": {"view": "product_view"}}
+            """);
+
+        // probe71: guest checkouts written "user": false became one customer called "false"; a lone surrogate escape (an
+        // emoji cut in half by a JavaScript exporter) stopped the whole import with an unhandled exception.
+        var plan = Plan(mapping,
+            """{"id": 1, "user": false, "event": "view", "ts": "2011-01-01T10:00:00Z", "sku": "a"}""" + "\n" +
+            """{"id": 2, "user": false, "event": "view", "ts": "2011-01-01T10:01:00Z", "sku": "b"}""" + "\n" +
+            """{"id": 3, "user": "lone\ud800", "event": "view", "ts": "2011-01-01T10:02:00Z", "sku": "a"}""" + "\n" +
+            """{"id": 4, "user": "c-1", "event": "view", "ts": "2011-01-01T10:03:00Z", "sku": true}""" + "\n" +
+            """{"id": true, "user": "c-1", "event": "view", "ts": "2011-01-01T10:04:00Z", "sku": "a", "note": "x\udc00"}""" + "\n" +
+            """{"id": "\ud83d", "user": "c-1\ud83d\ude00", "event": "view", "ts": "2011-01-01T10:05:00Z", "sku": "a"}""" + "\n", "flags.jsonl");
+
+        Assert.Equal(
+            [(1L, "user", "bad_json"), (2L, "user", "bad_json"), (3L, "user", "bad_encoding"), (4L, "sku", "bad_json")],
+            plan.Rejects.Select(r => (r.Line, r.Field, r.Code)));
+        Assert.Equal("is a JSON boolean, not a string or a number", plan.Rejects[0].Reason);
+        Assert.Contains("surrogate", plan.Rejects[2].Reason, StringComparison.Ordinal);
+        Assert.Equal(["c-1", "c-1\U0001F600"], plan.Events.Select(e => e.Event.UserId));
+        Assert.Equal(2, plan.Events.Select(e => e.Event.EventId).Distinct().Count());
+    }
+
+    [Fact]
     public void A_german_export_reads_grouped_thousands_decimal_commas_and_local_times_in_its_zone()
     {
         var plan = Plan(Example("orders-de.json"),
@@ -639,5 +668,12 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Contains("'refundOrderPrefx' (line 1) is not a mapping field; the fields are ", misspelt);
         Assert.Contains("refundOrderPrefix", misspelt);
         Assert.DoesNotContain(".NET", misspelt);
+
+        // probe71: a misspelt event field was answered with the top-level names, none of which "fields" takes.
+        File.WriteAllText(path, """{ "fields": { "time": "t", "user": "u", "prcie": "p" } }""");
+        var misspeltField = Assert.Throws<InvalidDataException>(() => ImportMapping.Load(path)).Message;
+        Assert.Contains("'prcie' in fields (line 1) is not an event field; the event fields are ", misspeltField);
+        Assert.Contains("price", misspeltField);
+        Assert.DoesNotContain("refundOrderPrefix", misspeltField);
     }
 }

@@ -129,9 +129,14 @@ public sealed record ImportMapping
         var unknown = System.Text.RegularExpressions.Regex.Match(ex.Message, "^The JSON property '(?<name>.*)' could not be mapped to any .NET member");
         if (unknown.Success)
         {
-            var nested = ex.Path is { Length: > 2 } where && where.LastIndexOf('.') > 1 ? $" in {where[2..where.LastIndexOf('.')]}" : string.Empty;
-            return $"'{unknown.Groups["name"].Value}'{nested}{line} is not a mapping field; the fields are " +
-                string.Join(", ", MappingJson.Default.ImportMapping.Properties.Select(p => p.Name).Order(StringComparer.Ordinal));
+            var parent = ex.Path is { Length: > 2 } where && where.LastIndexOf('.') > 1 ? where[2..where.LastIndexOf('.')] : null;
+            var nested = parent is null ? string.Empty : $" in {parent}";
+            // Inside "fields" the names are the event fields (probe71: the top-level keys were listed there).
+            var (kind, names) = parent == "fields"
+                ? ("an event field", MappingJson.Default.GetTypeInfo(typeof(FieldMap))!.Properties)
+                : ("a mapping field", MappingJson.Default.ImportMapping.Properties);
+            return $"'{unknown.Groups["name"].Value}'{nested}{line} is not {kind}; the {(parent == "fields" ? "event fields" : "fields")} are " +
+                string.Join(", ", names.Select(p => p.Name).Order(StringComparer.Ordinal));
         }
 
         return $"{ex.Path ?? "$"}{line}: {ex.Message}";

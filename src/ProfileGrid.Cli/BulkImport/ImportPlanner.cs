@@ -373,9 +373,15 @@ public sealed class ImportPlanner
                 continue;
             }
 
-            if (NestedField(root) is { } nested)
+            if (NotTextField(root) is { } nested)
             {
-                Reject(line, nested.Name, $"is a JSON {nested.Kind.ToString().ToLowerInvariant()}, not a string or a number", "bad_json");
+                Reject(line, nested.Name, $"is a JSON {nested.Kind}, not a string or a number", "bad_json");
+                continue;
+            }
+
+            if (UnreadableField(root) is { } unreadable)
+            {
+                Reject(line, unreadable, "holds a lone UTF-16 surrogate escape (half of a character such as an emoji), which is no text", "bad_encoding");
                 continue;
             }
 
@@ -384,7 +390,7 @@ public sealed class ImportPlanner
                 values[s] = _columns[s] is { } name ? Text(root, name, IsId((Slot)s)) : null;
             }
 
-            var keys = _mapping.EventIdKeys?.Select(k => k == "$line" ? line.ToString(CultureInfo.InvariantCulture) : Text(root, k, id: true) ?? "").ToArray();
+            var keys = _mapping.EventIdKeys?.Select(k => k == "$line" ? line.ToString(CultureInfo.InvariantCulture) : KeyText(root, k)).ToArray();
             Accept(line, values, Hash128(trimmed), keys);
         }
     }
@@ -392,14 +398,47 @@ public sealed class ImportPlanner
     // A key twice in a row is refused, as the REST gateway refuses it: which of the two values was meant is anyone's guess.
     private static readonly JsonDocumentOptions RowOptions = new() { AllowDuplicateProperties = false };
 
-    /// <summary>A mapped field whose value is an object or an array, which no field takes.</summary>
-    private (string Name, JsonValueKind Kind)? NestedField(JsonElement row)
+    /// <summary>
+    /// A mapped field whose value no field takes: an object, an array, or a boolean (probe71: <c>"user": false</c> of guest
+    /// checkouts pooled every such row into one customer called "false").
+    /// </summary>
+    private (string Name, string Kind)? NotTextField(JsonElement row)
     {
         foreach (var name in _columns)
         {
-            if (name is not null && row.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+            if (name is not null && row.TryGetProperty(name, out var value))
             {
-                return (name, value.ValueKind);
+                switch (value.ValueKind)
+                {
+                    case JsonValueKind.Object or JsonValueKind.Array:
+                        return (name, value.ValueKind.ToString().ToLowerInvariant());
+                    case JsonValueKind.True or JsonValueKind.False:
+                        return (name, "boolean");
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A mapped string field that .NET cannot read as text: a lone UTF-16 surrogate escape (<c>"\ud800"</c>, an emoji cut
+    /// in half by a JavaScript or Java exporter), which the JSON parser accepts and reading the value throws on.
+    /// </summary>
+    private string? UnreadableField(JsonElement row)
+    {
+        foreach (var name in _columns)
+        {
+            if (name is not null && row.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+            {
+                try
+                {
+                    _ = value.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return name;
+                }
             }
         }
 
@@ -429,10 +468,35 @@ public sealed class ImportPlanner
         {
             JsonValueKind.String => value.GetString()!.Trim(),
             JsonValueKind.Number => id ? IdText(value.GetRawText()) : value.GetRawText(),
-            JsonValueKind.True => "true",
-            JsonValueKind.False => "false",
             _ => null,
         };
+    }
+
+    /// <summary>An eventIdKeys value: any scalar tells events apart, a flag or a string no mapped field could take included.</summary>
+    private static string KeyText(JsonElement row, string name)
+    {
+        if (!row.TryGetProperty(name, out var value))
+        {
+            return "";
+        }
+
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.True or JsonValueKind.False:
+                return value.GetRawText();
+            case JsonValueKind.String:
+                try
+                {
+                    return value.GetString()!.Trim();
+                }
+                catch (InvalidOperationException)
+                {
+                    return value.GetRawText(); // a lone surrogate escape, as written
+                }
+
+            default:
+                return Text(row, name, id: true) ?? "";
+        }
     }
 
     private void Reject(long line, string field, string reason, string code) => _plan.Rejects.Add(new ImportReject(line, field, reason, code));
