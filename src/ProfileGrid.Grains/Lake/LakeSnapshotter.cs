@@ -80,6 +80,10 @@ public sealed partial class LakeSnapshotter(
         var key = ProfileKey.Parse(entry.ProfileKey);
         double? Feature(int i) => FeatureIndex[i] >= 0 && FeatureIndex[i] < entry.Values.Length ? entry.Values[FeatureIndex[i]] : null;
         var rfm = RfmScore.FromPacked(entry.Rfm);
+
+        // The vector holds stand-ins for a profile that never bought (recency and first purchase count from first seen,
+        // the average order value is 0): the snapshot says "not known", as the profile API does (probe72 F3).
+        var neverBought = Feature(1) is 0;
         return new LakeProfileSnapshotRow
         {
             Tenant = key.Tenant,
@@ -87,10 +91,10 @@ public sealed partial class LakeSnapshotter(
             SnapshotDate = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc),
             TakenAt = takenAt,
             FeaturesAsOf = entry.AsOf.UtcDateTime,
-            RecencyDays = Feature(0),
+            RecencyDays = neverBought ? null : Feature(0),
             Frequency = Feature(1),
             Monetary = Feature(2),
-            AverageOrderValue = Feature(3),
+            AverageOrderValue = neverBought ? null : Feature(3),
             EngagementVelocity = Feature(4),
             Sessions = Feature(5),
             TenureDays = Feature(6),
@@ -98,7 +102,7 @@ public sealed partial class LakeSnapshotter(
             DaysSinceLastSeen = Feature(8),
             Frequency365d = Feature(9),
             Monetary365d = Feature(10),
-            DaysSinceFirstPurchase = Feature(11),
+            DaysSinceFirstPurchase = neverBought ? null : Feature(11),
             Segment = entry.Segment >= 0 ? entry.Segment : null,
             SegmentSince = entry.Segment >= 0 ? entry.Since.UtcDateTime : null,
             RfmCode = rfm?.Code,

@@ -80,6 +80,13 @@ public sealed class LakeClusterTests : LakeSiloTestBase
     {
         const string tenant = "Shop #1/ü";
         var history = LakeTestData.MessyHistory(tenant, 40, seed: 11);
+
+        // And a visitor who browsed for years and never bought.
+        var browser = new ProfileKey(tenant, "anon:browser-11");
+        history.Add(new ProfileBatch(browser.ToString(), new EventBatch([
+            new UserEvent { EventId = "b-1", Kind = EventKind.ProductView, Tenant = tenant, UserId = browser.UserId, OccurredAt = DateTimeOffset.UtcNow.AddDays(-700), Product = new ProductInfo { ProductId = "p-1", Category = "bags" } },
+            new UserEvent { EventId = "b-2", Kind = EventKind.ProductView, Tenant = tenant, UserId = browser.UserId, OccurredAt = DateTimeOffset.UtcNow.AddDays(-3), Product = new ProductInfo { ProductId = "p-2", Category = "bags" } },
+        ])));
         await AppendAsync(history);
         await UntilAllWrittenAsync();
         await UntilArchivedAsync();
@@ -128,13 +135,21 @@ public sealed class LakeClusterTests : LakeSiloTestBase
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         Assert.Equal(views.Count, await Silo.GetRequiredService<LakeSnapshotter>().SnapshotAsync(tenant, today));
         Assert.True(File.Exists(Path.Combine(Folder, LakePaths.Snapshot(tenant, today))));
-        var snapshot = LakeTestData.Query(duck, $"SELECT user_id, frequency, tenant FROM read_parquet('{Folder}/snapshots/**/*.parquet', hive_partitioning = false)");
+        var snapshot = LakeTestData.Query(duck, $"SELECT user_id, frequency, tenant, recency_days, days_since_first_purchase, average_order_value FROM read_parquet('{Folder}/snapshots/**/*.parquet', hive_partitioning = false)");
         Assert.Equal(views.Count, snapshot.Count);
         foreach (var row in snapshot)
         {
             Assert.Equal(tenant, row[2]);
-            Assert.Equal(views[(string)row[0]!].Behavior.Orders, Convert.ToInt64(row[1]));
+            var view = views[(string)row[0]!];
+            Assert.Equal(view.Behavior.Orders, Convert.ToInt64(row[1]));
+
+            // probe72 F3: a profile that never bought has no recency, first purchase or order value, as in the API.
+            Assert.Equal(view.Behavior.Orders > 0, row[3] is not null);
+            Assert.Equal(view.Behavior.Orders > 0, row[4] is not null);
+            Assert.Equal(view.Behavior.AverageOrderValue is not null, row[5] is not null);
         }
+
+        Assert.Contains(views.Values, v => v.Behavior.Orders == 0);
 
         // Trimmed: every partition keeps at most its last record (everything is checkpointed and archived).
         var log = (MemoryEventLog)Silo.GetRequiredService<IEventLog>();
