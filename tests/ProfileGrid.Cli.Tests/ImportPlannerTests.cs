@@ -133,6 +133,26 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void Epoch_seconds_then_epoch_milliseconds_reads_a_file_that_mixes_the_two()
+    {
+        // probe71: a millisecond value out of range as seconds ended the search: "matches none of the date formats
+        // (epoch, epoch-ms)", and the only order that read them put the seconds in 1970.
+        var mapping = Path.Combine(_folder.FullName, "epochs.json");
+        File.WriteAllText(mapping, """
+            {"format": "csv", "dateFormats": ["epoch", "epoch-ms"], "source": "web",
+             "fields": {"user": "visitorid", "type": "event", "time": "timestamp", "product": "itemid"},
+             "typeValues": {"view": "product_view"}}
+            """);
+        var plan = Plan(mapping,
+            "timestamp,visitorid,event,itemid\n" +
+            "1277982000000,1,view,a\n" +
+            "1277982000,2,view,a\n", "epochs.csv");
+
+        Assert.Empty(plan.Rejects);
+        Assert.Equal(["2010-07-01T11:00:00Z", "2010-07-01T11:00:00Z"], plan.Events.Select(e => e.Event.OccurredAt));
+    }
+
+    [Fact]
     public void Zero_price_reject_refuses_a_free_cart_add_as_it_refuses_a_free_order_line()
     {
         // An outside probe: a 0-priced transaction was rejected under "zeroPrice": "reject", a 0-priced cart add imported.

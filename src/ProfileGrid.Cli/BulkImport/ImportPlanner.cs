@@ -1013,7 +1013,7 @@ public sealed class ImportPlanner
                         }
                         catch (ArgumentOutOfRangeException)
                         {
-                            return false;
+                            // No match: the next format may read it (probe71: epoch-ms after epoch never got its turn).
                         }
                     }
 
