@@ -133,6 +133,26 @@ public sealed class ImportPlannerTests : IDisposable
     }
 
     [Fact]
+    public void Without_grouping_a_second_row_of_an_order_is_rejected_rather_than_sent_to_be_dropped_as_a_repeat()
+    {
+        // probe71: with groupOrders false, lines 2 and 3 of an order were acknowledged and counted nowhere (the grid counts
+        // an order id once), the import reporting them imported.
+        var mapping = Path.Combine(_folder.FullName, "nogroup.json");
+        File.WriteAllText(mapping, File.ReadAllText(Example("online-retail.json")).Replace("\"groupOrders\": true", "\"groupOrders\": false", StringComparison.Ordinal));
+        var plan = Plan(mapping,
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+            "610001,A,X,1,12/1/2010 8:26,10.00,40001,United Kingdom\n" +
+            "610001,B,X,1,12/1/2010 8:26,20.00,40001,United Kingdom\n" +
+            "C610002,A,X,-1,12/2/2010 8:26,10.00,40001,United Kingdom\n" +
+            "C610002,B,X,-1,12/2/2010 8:26,20.00,40001,United Kingdom\n" +
+            "610001,A,X,1,12/1/2010 8:26,10.00,40002,United Kingdom\n", "nogroup.csv");
+
+        Assert.Equal([(3L, "duplicate_order"), (5L, "duplicate_order")], plan.Rejects.Select(r => (r.Line, r.Code)));
+        Assert.Contains("order 610001 is on line 2 already", plan.Rejects[0].Reason, StringComparison.Ordinal);
+        Assert.Equal(3, plan.Events.Count);
+    }
+
+    [Fact]
     public void Epoch_seconds_then_epoch_milliseconds_reads_a_file_that_mixes_the_two()
     {
         // probe71: a millisecond value out of range as seconds ended the search: "matches none of the date formats

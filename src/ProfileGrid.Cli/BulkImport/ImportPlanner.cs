@@ -82,6 +82,7 @@ public sealed class ImportPlanner
 
     // Ungrouped events by id: the line that made it first, and how many rows made it.
     private readonly Dictionary<string, (long FirstLine, int Rows)> _ungroupedIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _ungroupedOrders = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Kind, string User, string Anonymous, string Order, string Currency), PlannedEvent> _orders = [];
     private readonly Dictionary<string, string> _typeValues;
     private readonly Dictionary<string, string> _countries;
@@ -692,6 +693,21 @@ public sealed class ImportPlanner
                 new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
             _plan.RowsImported++;
             return;
+        }
+
+        if (money && order.Length > 0)
+        {
+            // Without grouping a row is a whole order (or refund), and the grid counts an order id once per user: a second
+            // row of it would be acknowledged and dropped as a repeat, its lines lost unseen (probe71).
+            var orderKey = string.Join('\u001f', kind, user ?? "", anonymous ?? "", order);
+            if (_ungroupedOrders.TryGetValue(orderKey, out var firstLine))
+            {
+                Reject(line, ColumnOf(Slot.Order), $"{(kind == "refund" ? "refund" : "order")} {order} is on line {firstLine} already: with groupOrders false each row is a whole " +
+                    "order and the grid counts an order id once (set groupOrders to true to combine an order's lines)", "duplicate_order");
+                return;
+            }
+
+            _ungroupedOrders[orderKey] = line;
         }
 
         string[] idKeys = keys ?? [string.Join('\u001f', v.Select(x => x ?? ""))];
