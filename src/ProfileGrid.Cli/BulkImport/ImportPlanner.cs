@@ -618,10 +618,20 @@ public sealed class ImportPlanner
         }
 
         var order = Code(v[(int)Slot.Order], _mapping.UpperCaseCodes);
-        if (kind == "purchase" && ((_mapping.RefundOrderPrefix is { Length: > 0 } prefix && order.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            || (quantity < 0 && _mapping.NegativeQuantityIsRefund)))
+        var originalOrder = Code(v[(int)Slot.OriginalOrder], _mapping.UpperCaseCodes);
+        var cancellation = _mapping.RefundOrderPrefix is { Length: > 0 } prefix && order.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+        if (kind == "purchase" && (cancellation || (quantity < 0 && _mapping.NegativeQuantityIsRefund)))
         {
             kind = "refund";
+        }
+
+        if (kind == "refund" && !cancellation && order.Length > 0 && _columns[(int)Slot.OriginalOrder] is null)
+        {
+            // A return row (by its type, or a negative quantity) names the order it returns, not a refund id of its own
+            // (the clickstream mapping of docs/import.md): each return time is a refund of its own, so a second, partial
+            // return of the order, in this file or the next month's, is not taken for a repeat of the first (probe71).
+            originalOrder = order;
+            order = ReturnId(order, time);
         }
 
         if (quantity < 0)
@@ -689,7 +699,7 @@ public sealed class ImportPlanner
                 return;
             }
 
-            AddToOrder(line, kind, user, anonymous, order, Code(v[(int)Slot.OriginalOrder], _mapping.UpperCaseCodes), currency, time, country,
+            AddToOrder(line, kind, user, anonymous, order, originalOrder, currency, time, country,
                 new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
             _plan.RowsImported++;
             return;
@@ -740,7 +750,7 @@ public sealed class ImportPlanner
                 e.Purchase.Lines.Add(new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
                 break;
             case "refund":
-                e.Refund = new Refund { RefundId = order.Length > 0 ? order : id, OrderId = Code(v[(int)Slot.OriginalOrder], _mapping.UpperCaseCodes), Currency = currency };
+                e.Refund = new Refund { RefundId = order.Length > 0 ? order : id, OrderId = originalOrder, Currency = currency };
                 e.Refund.Lines.Add(new PurchaseLine { ProductId = product, Category = category, Quantity = (int)quantity, UnitPrice = Price(price!.Value) });
                 break;
             default:
@@ -931,6 +941,13 @@ public sealed class ImportPlanner
         }
 
         return e;
+    }
+
+    /// <summary>A return of <paramref name="order"/> at <paramref name="time"/>: "order@yyyyMMddTHHmmssZ", or a hash of the two when that is too long an id.</summary>
+    private string ReturnId(string order, DateTimeOffset time)
+    {
+        var id = $"{order}@{time.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
+        return id.Length <= MaxIdLength ? id : EventId(["return", order, id]);
     }
 
     private string EventId(IEnumerable<string> keys) =>
