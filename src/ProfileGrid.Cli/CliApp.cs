@@ -21,6 +21,14 @@ public static class CliApp
         };
 
     /// <summary>Parses and runs <paramref name="args"/>; parse errors and help go to <paramref name="output"/> and <paramref name="error"/>.</summary>
-    public static int Run(string[] args, IAnsiConsole console, TextWriter output, TextWriter error) =>
-        Build(console).Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+    /// <remarks>
+    /// A command line that does not parse (an option that is not a number, a key file that does not exist) exits 2, as
+    /// every command's own checks of its options do: 1 means the grid failed, which a wrapper script retries (probe71).
+    /// </remarks>
+    public static int Run(string[] args, IAnsiConsole console, TextWriter output, TextWriter error)
+    {
+        var parse = Build(console).Parse(args);
+        var code = parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return parse.Errors.Count > 0 && code == 1 ? 2 : code;
+    }
 }

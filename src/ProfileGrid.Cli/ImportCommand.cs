@@ -36,7 +36,7 @@ internal static class ImportCommand
         var currency = new Option<string>("--currency") { Description = "Currency of the zero prices of imported cart adds and orders.", DefaultValueFactory = _ => "EUR" };
         var batch = new Option<int>("--batch") { Description = "Events per ingest request.", DefaultValueFactory = _ => 500 };
         var key = new Option<string?>("--key") { Description = $"An API key with the ingest scope on the tenant (admin for --items); default: --key-file, then ${KeysCommand.KeyVariable}." };
-        var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the API key (.profilegrid/admin.key under ./run.sh)." };
+        var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the API key (.profilegrid/admin.key under ./run.sh)." }.AcceptExistingOnly();
 
         var command = new Command("import", "Load a ratings or interactions file into a running grid as historical events, and an item file into its catalog (idempotent; rejects reported by line).")
         {

@@ -22,13 +22,13 @@ internal static class KeysCommand
     /// <summary>--key and --key-file for a command that calls the grid's public API.</summary>
     public static (Option<string?> Key, Option<FileInfo?> KeyFile) KeyOptions(string scope) =>
         (new Option<string?>("--key") { Description = $"An API key with the {scope} scope on the tenant; default: --key-file, then ${KeyVariable}." },
-         new Option<FileInfo?>("--key-file") { Description = "A file holding the API key (.profilegrid/admin.key under ./run.sh)." });
+         new Option<FileInfo?>("--key-file") { Description = "A file holding the API key (.profilegrid/admin.key under ./run.sh)." }.AcceptExistingOnly());
 
     public static Command Build(IAnsiConsole console)
     {
         var grid = new Option<string>("--grid") { Description = "The grid's REST address, e.g. http://127.0.0.1:7080.", Required = true };
         var key = new Option<string?>("--key") { Description = $"An operator key (admin scope, every tenant); default: --key-file, then ${KeyVariable}." };
-        var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the operator key, such as the silo's bootstrap key file (.profilegrid/admin.key under ./run.sh)." };
+        var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the operator key, such as the silo's bootstrap key file (.profilegrid/admin.key under ./run.sh)." }.AcceptExistingOnly();
         Option[] common = [grid, key, keyFile];
 
         var name = new Option<string>("--name") { Description = "A display name (the app or person the key is for).", Required = true };

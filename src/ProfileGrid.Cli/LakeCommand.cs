@@ -15,7 +15,7 @@ internal static class LakeCommand
     {
         var grid = new Option<string>("--grid") { Description = "The grid's REST address, e.g. http://127.0.0.1:7080.", Required = true };
         var key = new Option<string?>("--key") { Description = $"An operator key (admin scope, every tenant); default: --key-file, then ${KeysCommand.KeyVariable}." };
-        var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the operator key (.profilegrid/admin.key under ./run.sh)." };
+        var keyFile = new Option<FileInfo?>("--key-file") { Description = "A file holding the operator key (.profilegrid/admin.key under ./run.sh)." }.AcceptExistingOnly();
         var tenant = new Option<string>("--tenant") { Description = "The tenant.", Required = true };
         var user = new Option<string?>("--user") { Description = "One user's profile only (an anonymous visitor's as anon:<id>); default: every profile of the tenant." };
 

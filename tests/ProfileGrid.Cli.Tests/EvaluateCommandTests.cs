@@ -329,8 +329,22 @@ public sealed class EvaluateCommandTests : IDisposable
     {
         var (exit, output) = Run("evaluate", "--ratings", RatingsFile(), "--split", "sideways");
 
-        Assert.NotEqual(0, exit);
+        Assert.Equal(2, exit);
         Assert.Contains("sideways", output);
+    }
+
+    [Theory]
+    [InlineData("--batch", "abc", "abc")]
+    [InlineData("--key-file", "/nonexistent/admin.key", "admin.key")]
+    public void A_command_line_that_does_not_parse_exits_2_naming_the_value_not_1_which_means_retry(string option, string value, string named)
+    {
+        // probe71: these exited 1 ("the grid could not be reached or failed: run the same command again"), and a missing
+        // key file was not named at all: the import ran without a key and the grid refused it.
+        var (exit, output) = Run("import-events", "--grid", "http://127.0.0.1:1", "--tenant", "t", "--file", RatingsFile(),
+            "--mapping", Write("m.json", """{"fields": {"time": "t", "user": "u"}}"""), option, value);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(named, output);
     }
 
     [Fact]
