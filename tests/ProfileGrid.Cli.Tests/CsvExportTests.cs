@@ -36,6 +36,43 @@ public sealed class CsvExportTests : IDisposable
         new("'already quoted", "x'=y", 3m, 3),
     ];
 
+    [Fact]
+    public async Task An_export_that_fails_midway_leaves_the_previous_file_as_it_was()
+    {
+        // probe72: a silo killed during an export left --out holding a header and 1,002 of 2,000 rows, which pandas read
+        // without complaint.
+        var path = Path.Combine(_folder.FullName, "profiles.csv");
+        await File.WriteAllTextAsync(path, "user_id\nyesterday\n");
+        try
+        {
+            using var file = new ReplacedWhenDone(path);
+            await using (var writer = await TableWriter<Row>.CreateAsync(ExportFormat.Csv, file.Partial, Columns))
+            {
+                await writer.WriteAsync(Rows[5]);
+                throw new IOException("the grid went away");
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        Assert.Equal("user_id\nyesterday\n", await File.ReadAllTextAsync(path));
+        Assert.Equal(["profiles.csv"], _folder.GetFiles().Select(f => f.Name));
+
+        using (var file = new ReplacedWhenDone(path))
+        {
+            await using (var writer = await TableWriter<Row>.CreateAsync(ExportFormat.Csv, file.Partial, Columns))
+            {
+                await writer.WriteAsync(Rows[5]);
+            }
+
+            file.Done();
+        }
+
+        Assert.StartsWith("user_id,label,since,revenue,delta\nplain,", await File.ReadAllTextAsync(path));
+        Assert.Equal(["profiles.csv"], _folder.GetFiles().Select(f => f.Name));
+    }
+
     private async Task<string> ExportAsync()
     {
         var path = Path.Combine(_folder.FullName, "export.csv");

@@ -50,20 +50,25 @@ internal static class ExportCommand
             try
             {
                 var expected = await UsersWithFeaturesAsync(connection, request.Tenant, cancellationToken);
-                await using var writer = await TableWriter<Profile>.CreateAsync(request.Format, request.Out, ProfileColumns.All, RestJson.Format);
-                await console.Progress().StartAsync(async progress =>
+                using var file = new ReplacedWhenDone(request.Out);
+                await using (var writer = await TableWriter<Profile>.CreateAsync(request.Format, file.Partial, ProfileColumns.All, RestJson.Format))
                 {
-                    var task = progress.AddTask("exporting profiles", maxValue: Math.Max(expected, 1));
-                    task.IsIndeterminate = expected == 0;
-                    await foreach (var profile in ListAllAsync(connection, request, cancellationToken))
+                    await console.Progress().StartAsync(async progress =>
                     {
-                        await writer.WriteAsync(profile);
-                        written++;
-                        task.Value = Math.Min(written, task.MaxValue);
-                    }
+                        var task = progress.AddTask("exporting profiles", maxValue: Math.Max(expected, 1));
+                        task.IsIndeterminate = expected == 0;
+                        await foreach (var profile in ListAllAsync(connection, request, cancellationToken))
+                        {
+                            await writer.WriteAsync(profile);
+                            written++;
+                            task.Value = Math.Min(written, task.MaxValue);
+                        }
 
-                    task.Value = task.MaxValue;
-                });
+                        task.Value = task.MaxValue;
+                    });
+                }
+
+                file.Done();
             }
             catch (RpcException ex)
             {
@@ -98,7 +103,8 @@ internal static class ExportCommand
             try
             {
                 model = await RetriedAsync(() => new SegmentService.SegmentServiceClient(connection.Calls).ListSegmentsAsync(new ListSegmentsRequest { Tenant = request.Tenant }, cancellationToken: cancellationToken).ResponseAsync, cancellationToken);
-                await using (var segments = await TableWriter<(long, Segment)>.CreateAsync(request.Format, segmentsFile, SegmentColumns.All))
+                using var segmentsOut = new ReplacedWhenDone(segmentsFile);
+                await using (var segments = await TableWriter<(long, Segment)>.CreateAsync(request.Format, segmentsOut.Partial, SegmentColumns.All))
                 {
                     foreach (var segment in model.Segments)
                     {
@@ -106,21 +112,27 @@ internal static class ExportCommand
                     }
                 }
 
-                await using var writer = await TableWriter<SegmentAssignment>.CreateAsync(request.Format, request.Out, AssignmentColumns.All);
-                await console.Progress().StartAsync(async progress =>
+                using var file = new ReplacedWhenDone(request.Out);
+                await using (var writer = await TableWriter<SegmentAssignment>.CreateAsync(request.Format, file.Partial, AssignmentColumns.All))
                 {
-                    var task = progress.AddTask("exporting assignments", maxValue: Math.Max(model.UsersWithFeatures, 1));
-                    task.IsIndeterminate = model.UsersWithFeatures == 0;
-                    await foreach (var profile in ListAllAsync(connection, request, cancellationToken))
+                    await console.Progress().StartAsync(async progress =>
                     {
-                        await writer.WriteAsync(new SegmentAssignment(profile.Tenant, profile.UserId, profile.Segment));
-                        assignments++;
-                        assigned += profile.Segment is null ? 0 : 1;
-                        task.Value = Math.Min(assignments, task.MaxValue);
-                    }
+                        var task = progress.AddTask("exporting assignments", maxValue: Math.Max(model.UsersWithFeatures, 1));
+                        task.IsIndeterminate = model.UsersWithFeatures == 0;
+                        await foreach (var profile in ListAllAsync(connection, request, cancellationToken))
+                        {
+                            await writer.WriteAsync(new SegmentAssignment(profile.Tenant, profile.UserId, profile.Segment));
+                            assignments++;
+                            assigned += profile.Segment is null ? 0 : 1;
+                            task.Value = Math.Min(assignments, task.MaxValue);
+                        }
 
-                    task.Value = task.MaxValue;
-                });
+                        task.Value = task.MaxValue;
+                    });
+                }
+
+                segmentsOut.Done();
+                file.Done();
             }
             catch (RpcException ex)
             {
@@ -273,6 +285,31 @@ internal static class ExportCommand
             request = new ExportRequest(address!, parse.GetRequiredValue(_tenant), format ?? ExportFormat.Csv, file.FullName, pageSize, parse.GetValue(_asOf),
                 KeysCommand.ResolveKey(parse.GetValue(_keys.Key), parse.GetValue(_keys.KeyFile)));
             return problems.Count == 0;
+        }
+    }
+}
+
+/// <summary>
+/// An export file written beside its name (<c>FILE.partial</c>) and moved over it only when every row is in: an export
+/// that fails midway leaves the previous file as it was, not half of one that a job could load without noticing (probe72).
+/// </summary>
+internal sealed class ReplacedWhenDone(string path) : IDisposable
+{
+    private bool _done;
+
+    public string Partial { get; } = path + ".partial";
+
+    public void Done()
+    {
+        File.Move(Partial, path, overwrite: true);
+        _done = true;
+    }
+
+    public void Dispose()
+    {
+        if (!_done)
+        {
+            File.Delete(Partial);
         }
     }
 }
