@@ -663,9 +663,18 @@ public sealed partial class UserProfileGrain(
         ApplyDirectWrite(attributes, preferences, layer, checkBounds: true);
         members[fromUserId] = layer;
         await PersistAsync();
+        await ConsentKnownAsync(preferences);
         var now = clock.GetUtcNow();
         return View(now, now);
     }
+
+    /// <summary>
+    /// A direct write of consent is in the tenant's privacy ledger before it is answered, as an event's opt-out is in the
+    /// log before it is: the lake's archiver reads the ledger after the events it archives, so events sent after the
+    /// answer lose their context (probe72: a search sent 0.25 s after an acknowledged SetPreferences opt-out kept it).
+    /// </summary>
+    private Task ConsentKnownAsync(PreferenceUpdate? preferences) =>
+        preferences?.PersonalizationOptIn is null ? Task.CompletedTask : consentReporter.FlushAsync();
 
     /// <summary>
     /// A direct write (UpsertAttributes, SetPreferences). To a merged id it is the person's (a consent change made on a
@@ -681,11 +690,13 @@ public sealed partial class UserProfileGrain(
             var person = await MergeSide(canonical).ApplyMemberWriteAsync(OwnUserId(), attributes, preferences);
             ApplyDirectWrite(attributes, preferences, DirectWrites(), checkBounds: false);
             await PersistAsync();
+            await ConsentKnownAsync(preferences);
             return person;
         }
 
         ApplyDirectWrite(attributes, preferences, DirectWrites(), checkBounds: true);
         await PersistAsync();
+        await ConsentKnownAsync(preferences);
         var now = clock.GetUtcNow();
         return View(now, now);
     }
@@ -2063,7 +2074,7 @@ public sealed partial class UserProfileGrain(
         {
             State.MergedInto = null;
             _pushEpoch++; // the merge's "left the shard" still being sent again must not take the profile out once more
-            buffer?.ProfileChanged(default, ProfileStatsMark.Of(Profile));
+            buffer?.ProfileReturned(ProfileStatsMark.Of(Profile));
             _itemsChanged = Profile.Behavior.Items.Count > 0;
             _feedbackChanged = FeedbackReport.HasFeedback(Profile);
         }

@@ -100,6 +100,14 @@ public class StatsSeriesTests
         var profiles = state.View("t", now, Options, 0, false).Profiles;
         Assert.Equal(2, profiles.Count);
         Assert.Equal(5, profiles.AddedToday);
+
+        // An unmerge brings a profile back: counted again, not added (review72: it showed as a new profile).
+        var later = now.AddMinutes(1);
+        buffer.ProfileReturned(stored);
+        state.Apply(buffer.Take(later)!, later);
+        Assert.Equal(3, state.View("t", later, Options, 0, false).Profiles.Count);
+        Assert.Equal(5, state.View("t", later, Options, 0, false).Profiles.AddedToday);
+        Assert.Equal(0, state.Series(hourly: false, later).Points[^1].NewProfiles);
     }
 
     [Fact]

@@ -14,6 +14,13 @@ public interface ITenantPrivacyGrain : IGrainWithStringKey
     Task<PrivacyFilterView> GetFilterAsync();
 
     /// <summary>
+    /// Changes whenever the ledger does (an erasure, a consent): a reader that holds a filter read under the same version
+    /// holds the current one, without reading the whole filter again.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<string> GetVersionAsync();
+
+    /// <summary>
     /// Records the erasure of <paramref name="userIds"/> (the user, then its linked anonymous profiles, as profile user
     /// ids such as "anon:abc") durably before it returns: from then on no event of theirs that happened at or before the
     /// answered cut-off is applied, archived or rebuilt again. A second call for a pending erasure adds its ids and keeps

@@ -73,7 +73,7 @@ public sealed class PrivacyFilters(IGrainFactory grains, TimeProvider clock)
     /// <summary>How long a cached filter is used before the ledger is read again.</summary>
     public static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<string, (PrivacyFilter Filter, DateTimeOffset ReadAt)> _filters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (PrivacyFilter Filter, DateTimeOffset ReadAt, string Version)> _filters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _refreshing = new(StringComparer.Ordinal);
 
     /// <summary>
@@ -113,8 +113,21 @@ public sealed class PrivacyFilters(IGrainFactory grains, TimeProvider clock)
     /// <summary>Reads the tenant's ledger now.</summary>
     public async Task<PrivacyFilter> ReloadAsync(string tenant)
     {
-        var filter = PrivacyFilter.Of(await grains.GetGrain<ITenantPrivacyGrain>(tenant).GetFilterAsync());
-        _filters[tenant] = (filter, clock.GetUtcNow());
+        var ledger = grains.GetGrain<ITenantPrivacyGrain>(tenant);
+        // The version first: a change between the two reads leaves a newer filter under an older version, read again next time.
+        var version = await ledger.GetVersionAsync();
+        var filter = PrivacyFilter.Of(await ledger.GetFilterAsync());
+        _filters[tenant] = (filter, clock.GetUtcNow(), version);
         return filter;
+    }
+
+    /// <summary>
+    /// The tenant's filter as the ledger holds it now: the cached one when the ledger has not changed since (one small
+    /// call), else read again. For a reader that must honour every change made before it asked (the lake's archiver).
+    /// </summary>
+    public async Task<PrivacyFilter> CurrentAsync(string tenant)
+    {
+        var version = await grains.GetGrain<ITenantPrivacyGrain>(tenant).GetVersionAsync();
+        return _filters.TryGetValue(tenant, out var cached) && cached.Version == version ? cached.Filter : await ReloadAsync(tenant);
     }
 }

@@ -207,7 +207,14 @@ public sealed partial class TenantPrivacyGrain(
     {
         _filter = null;
         await state.WriteStateAsync();
+        _writes++;
     }
+
+    // Per activation: a reactivated ledger answers another version, so a reader reads its filter again.
+    private readonly string _activation = Guid.NewGuid().ToString("N");
+    private long _writes;
+
+    public Task<string> GetVersionAsync() => Task.FromResult($"{_activation}:{_writes}");
 
     [LoggerMessage(EventId = 3760, Level = LogLevel.Warning, Message = "Privacy ledger of tenant {Tenant}: registering the erasure reminder failed")]
     private partial void LogReminderFailed(string tenant, Exception exception);

@@ -143,6 +143,26 @@ public sealed class TenantStatsBuffer(string tenant)
         }
     }
 
+    /// <summary>
+    /// A profile merged away comes back (an unmerge): in the tenant's figures again, as a profile that had left, not as one
+    /// added (its first event was applied long before).
+    /// </summary>
+    public void ProfileReturned(in ProfileStatsMark after)
+    {
+        if (!after.Counted)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _pending.Any = true;
+            Moved(_pending, default, after);
+            _pending.NewProfiles--;
+            _pending.ProfilesLeft--;
+        }
+    }
+
     private static void Moved(Pending p, in ProfileStatsMark before, in ProfileStatsMark after)
     {
         if (!after.Counted && before.Counted)

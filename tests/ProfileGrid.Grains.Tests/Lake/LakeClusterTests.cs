@@ -76,6 +76,33 @@ public sealed class LakeClusterTests : LakeSiloTestBase
     private static List<string> Users(IEnumerable<ProfileBatch> batches) => [.. batches.Select(b => ProfileKey.Parse(b.ProfileKey).UserId).Distinct()];
 
     [Fact]
+    public async Task Events_sent_after_an_acknowledged_SetPreferences_opt_out_are_archived_without_their_context()
+    {
+        // probe72 F7: the archiver's filter, read a moment before, did not know the opt-out yet: a search sent 0.25 s after
+        // the answer kept its words and city in the lake, where rows are not rewritten.
+        const string tenant = "optout-direct";
+        var key = new ProfileKey(tenant, "dora");
+        UserEvent Search(string id) => new()
+        {
+            EventId = id, Kind = EventKind.Search, Tenant = tenant, UserId = key.UserId, OccurredAt = DateTimeOffset.UtcNow.AddSeconds(-1),
+            Context = new EventContext { City = "Passau", SessionId = "s-1" }, Search = new SearchInfo { Query = "secret words", ResultCount = 1 },
+        };
+
+        await AppendAsync([new ProfileBatch(key.ToString(), new EventBatch([Search("before")]))]);
+        await UntilAllWrittenAsync();
+        await UntilArchivedAsync(); // the archiver holds the tenant's filter now: nobody opted out
+
+        await Cluster.Client.GetGrain<IUserProfileGrain>(key.ToString()).SetPreferencesAsync(new PreferenceUpdate { PersonalizationOptIn = false });
+        await AppendAsync([new ProfileBatch(key.ToString(), new EventBatch([Search("after")]))]);
+        await UntilAllWrittenAsync();
+        await UntilArchivedAsync();
+
+        using var duck = LakeTestData.Open(Folder);
+        var rows = LakeTestData.Query(duck, $"SELECT event_id, city, query FROM events WHERE tenant = '{tenant}' ORDER BY event_id");
+        Assert.Equal([("after", null, null), ("before", "Passau", "secret words")], rows.Select(r => ((string)r[0]!, r[1] as string, r[2] as string)));
+    }
+
+    [Fact]
     public async Task DuckDB_finds_the_profiles_counts_in_the_lake_and_the_log_is_trimmed_behind_it()
     {
         const string tenant = "Shop #1/ü";
