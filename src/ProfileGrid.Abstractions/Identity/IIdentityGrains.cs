@@ -175,12 +175,13 @@ public interface IIdentifierGrain : IGrainWithStringKey
     Task<string?> OwnerAsync();
 
     /// <summary>
-    /// An unmerge took <paramref name="reversed"/>'s profile out of the person it joined through this identifier's owner,
-    /// <paramref name="owner"/>, which the unmerge set apart: the profile joins <paramref name="owner"/> instead, as it would
-    /// have had the owner never merged (a merge of its own, decided, written and carried out as a claim's is). Nothing
-    /// when the identifier no longer belongs to <paramref name="owner"/>.
+    /// An unmerge took <paramref name="reversed"/>'s profile out of the person it joined through this identifier (owned by
+    /// the profile the unmerge set apart, or by another that joined through it): the profile joins <paramref name="into"/>,
+    /// the profile set apart, as it would have had that one never merged (a merge of its own, decided, written and carried
+    /// out as a claim's is). Nothing when an operator unmerged the pair before; refused while the identifier has a merge
+    /// of its own in progress (the unmerge is asked again).
     /// </summary>
-    Task RehomeAsync(MergeRecord reversed, string owner);
+    Task RehomeAsync(MergeRecord reversed, string into);
 
     /// <summary>
     /// Carries out a merge a claim decided (the claim answered before it), or one of a login linked to an anonymous

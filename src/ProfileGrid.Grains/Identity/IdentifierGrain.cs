@@ -564,16 +564,21 @@ public sealed partial class IdentifierGrain(
 
     public Task<string?> OwnerAsync() => Task.FromResult(state.State.Owner);
 
-    public async Task RehomeAsync(MergeRecord reversed, string owner)
+    public async Task RehomeAsync(MergeRecord reversed, string into)
     {
-        if (state.State.Pending is { } pending)
+        if (state.State.Pending is { } pending && pending.MergeId != reversed.MergeId && _settling.ContainsKey(pending.MergeId) is false
+            && await GrainFactory.GetGrain<IMergeIndexGrain>(new ProfileKey(pending.Tenant, pending.MergeId).ToString()).GetAsync() is not { Status: MergeStatus.Merged or MergeStatus.Reversed })
         {
-            await CarryOutAsync(pending);
+            // A merge not yet carried out is not carried out from here: it may be a merge into the profile whose unmerge is
+            // waiting for this answer, which would wait on it in turn. The unmerge fails and is asked again once the
+            // reminder has carried it out. (One carried out and settling, such as the merge being reversed, is no matter.)
+            throw new InvalidOperationException(
+                $"The identifier that joined '{reversed.From}' has a merge of its own in progress ({pending.MergeId}); run the unmerge again in a minute.");
         }
 
-        if (state.State.Owner != owner)
+        if (state.State.Blocked.Contains(Pair(reversed.From, into)))
         {
-            return;
+            return; // an operator unmerged these two before: the profile stands apart
         }
 
         var record = new MergeRecord
@@ -581,7 +586,7 @@ public sealed partial class IdentifierGrain(
             MergeId = NewMergeId(),
             Tenant = reversed.Tenant,
             From = reversed.From,
-            Into = owner,
+            Into = into,
             Rule = reversed.Rule,
             Identifier = reversed.Identifier,
             EventId = reversed.EventId,

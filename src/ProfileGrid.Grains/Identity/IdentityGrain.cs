@@ -219,10 +219,11 @@ public sealed partial class IdentityGrain(
             return record;
         }
 
-        // Profiles that joined through the one set apart (a login of its user, an email or CRM id it showed first) are its:
-        // had it never merged, they would have joined it (probe71: a visitor of a login of the unmerged user stayed with the
-        // other person, and so did every later event of that device). They leave with it and then join it. They stay
-        // listed until each one is moved, so a retried unmerge after a crash finds those not yet moved.
+        // Profiles that joined through the one set apart (a login of its user, an email or CRM id it showed first, and so on
+        // through those) are its: had it never merged, they would have joined it (probe71: a visitor of a login of the
+        // unmerged user stayed with the other person, and so did every later event of that device). They leave with it and
+        // then join it. Each stays listed here until its new merge is decided and written, so a retried unmerge after a
+        // crash or a failure finds those not yet moved (review72).
         var followers = await FollowersOfAsync(key.Tenant, record.From);
 
         // Forwarding stops first; the merged profile kept applying its own events all along, so it stands as it would have.
@@ -241,11 +242,15 @@ public sealed partial class IdentityGrain(
         var now = clock.GetUtcNow();
         foreach (var follower in followers)
         {
+            await Identity(key.Tenant, follower.From).SetMergedIntoAsync(null, follower.MergeId);
+            if (follower.Status != MergeStatus.Reversed)
+            {
+                await Index(key.Tenant, follower.MergeId).SetAsync(follower with { Status = MergeStatus.Reversed, ReversedAt = now, ReversedBy = by });
+            }
+
+            await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(key.Tenant, follower.Identifier).ToString()).RehomeAsync(follower, record.From);
             state.State.Members.Remove(follower.From);
             await state.WriteStateAsync();
-            await Identity(key.Tenant, follower.From).SetMergedIntoAsync(null, follower.MergeId);
-            await Index(key.Tenant, follower.MergeId).SetAsync(follower with { Status = MergeStatus.Reversed, ReversedAt = now, ReversedBy = by });
-            await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(key.Tenant, follower.Identifier).ToString()).RehomeAsync(follower, record.From);
         }
 
         var reversed = record with { Status = MergeStatus.Reversed, ReversedAt = now, ReversedBy = by };
@@ -256,21 +261,48 @@ public sealed partial class IdentityGrain(
 
     Task IIdentityGrain.RebuildAsync() => RebuildAsync(Key, except: []);
 
-    /// <summary>The merges into this profile of the members whose identifier <paramref name="userId"/> owns.</summary>
+    /// <summary>
+    /// The merges into this profile of the members that joined through <paramref name="userId"/>: whose identifier it owns,
+    /// or one of those members owns, and so on. Of a visitor set apart, only other visitors: a known user would not have
+    /// joined a visitor (the anonymous side joins the known one), so it stays.
+    /// </summary>
     private async Task<List<MergeRecord>> FollowersOfAsync(string tenant, string userId)
     {
+        var owners = new HashSet<string>(StringComparer.Ordinal) { userId };
+        var candidates = state.State.Members.Where(m => m.Key != userId && (!IsAnonymous(userId) || IsAnonymous(m.Key))).ToList();
         var followers = new List<MergeRecord>();
-        foreach (var (member, memberMerge) in state.State.Members.Where(m => m.Key != userId))
+        for (var found = true; found;)
         {
-            if (await Index(tenant, memberMerge).GetAsync() is { Status: MergeStatus.Merged or MergeStatus.Merging } merge && merge.From == member
-                && await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, merge.Identifier).ToString()).OwnerAsync() == userId)
+            found = false;
+            foreach (var (member, memberMerge) in candidates.ToList())
             {
-                followers.Add(merge);
+                // Any status: a member still listed whose merge a failed unmerge already marked reversed is still to move.
+                if (await Index(tenant, memberMerge).GetAsync() is { } merge && merge.From == member
+                    && await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, merge.Identifier).ToString()).OwnerAsync() is { } owner
+                    && owners.Contains(owner))
+                {
+                    if (await Identity(tenant, member).CanonicalAsync() is var canonical && canonical != Key.UserId && canonical != member)
+                    {
+                        // Moved by an earlier try of this unmerge, which failed before taking it off the list.
+                        state.State.Members.Remove(member);
+                        candidates.RemoveAll(c => c.Key == member);
+                        owners.Add(member);
+                        found = true;
+                        continue;
+                    }
+
+                    followers.Add(merge);
+                    owners.Add(member);
+                    candidates.RemoveAll(c => c.Key == member);
+                    found = true;
+                }
             }
         }
 
         return followers;
     }
+
+    private static bool IsAnonymous(string userId) => userId.StartsWith("anon:", StringComparison.Ordinal);
 
     /// <summary>Resets the canonical profile to its own events and its remaining members', as if the others had never merged.</summary>
     private async Task RebuildAsync(ProfileKey key, string[] except)

@@ -141,6 +141,43 @@ public class UnmergeTests(IdentitySiloFixture fixture)
         Assert.Equal(1, (await TryGetAsync(Silo, tenant, c))!.EventsApplied);
     }
 
+    [Fact]
+    public async Task An_unmerge_takes_along_a_user_who_joined_through_the_visitor_that_joined_through_the_user_set_apart()
+    {
+        // review72 F5: u2 merged into c by a shared email; u2's login brought in device v2, which had typed email e2 as a
+        // visitor; u4 then showed e2 and joined c through v2. Had u2 never merged, v2 and u4 would both be u2's.
+        var tenant = NewId("idf-");
+        var (c, u2, v2, u4) = (NewId("c-"), NewId("u2-"), NewId("v-"), NewId("u4-"));
+        var (email, visitorEmail) = (NewId("x") + "@example.com", NewId("y") + "@example.com");
+        WireEvent Identify(string? user, string? anonymous, string address, int minutesAgo)
+        {
+            var e = Event(NewId("crm-"), "identify", user, anonymous, DateTimeOffset.UtcNow.AddMinutes(-minutesAgo), source: "crm");
+            e.Identify.Email = address;
+            return e;
+        }
+
+        await IngestAsync(Silo, tenant, [Identify(c, null, email, 60)]);
+        await WaitForAsync(Silo, tenant, c, 1);
+        await IngestAsync(Silo, tenant, [Identify(u2, null, email, 55)]);
+        await WaitForAsync(Silo, tenant, c, 2);
+        await IngestAsync(Silo, tenant, [Event($"{v2}-1", "product_view", null, v2, DateTimeOffset.UtcNow.AddMinutes(-50), "s1"), Identify(null, v2, visitorEmail, 49)]);
+        await WaitForAsync(Silo, tenant, "anon:" + v2, 2);
+        await IngestAsync(Silo, tenant, [Event($"{u2}-login", "page_view", u2, v2, DateTimeOffset.UtcNow.AddMinutes(-45), "s1")]);
+        await WaitForAsync(Silo, tenant, c, 5);
+        await IngestAsync(Silo, tenant, [Identify(u4, null, visitorEmail, 40)]);
+        await WaitForAsync(Silo, tenant, c, 6);
+        var merges = Merges(await MergedIdentityAsync(Silo, tenant, c, 3));
+
+        await UnmergeAsync(Silo, tenant, merges.Single(m => m.GetProperty("from").GetString() == u2).GetProperty("mergeId").GetString()!);
+
+        await WaitForAsync(Silo, tenant, u2, 5);
+        var members = (await IdentityAsync(Silo, tenant, u2)).GetProperty("members").EnumerateArray().Select(m => m.GetString()).Order(StringComparer.Ordinal);
+        Assert.Equal(new[] { "anon:" + v2, u4 }.Order(StringComparer.Ordinal), members);
+        Assert.Empty((await IdentityAsync(Silo, tenant, c)).GetProperty("members").EnumerateArray());
+        Assert.Equal(1, (await TryGetAsync(Silo, tenant, c))!.EventsApplied);
+        Assert.Equal(u2, (await TryGetAsync(Silo, tenant, u4))!.UserId);
+    }
+
     private async Task<string[]> EraseAsync(string tenant, string user)
     {
         using var response = await Silo.Http.DeleteAsync($"/v1/tenants/{Uri.EscapeDataString(tenant)}/users/{Uri.EscapeDataString(user)}");
