@@ -352,6 +352,12 @@ internal static class ImportEventsCommand
             using var slots = new SemaphoreSlim(parallel);
             var running = new List<Task>();
 
+            // Batches with logins (a user id and an anonymous id on one event) go one after another, in the file's order,
+            // whatever --parallel says: who claims a shared device first decides whose history it joins, and racing
+            // requests made that differ from run to run (probe71: the same file gave two identity graphs). The others
+            // run alongside.
+            Task previousLogins = Task.CompletedTask;
+
             // The first batch that fails for good (its retries spent: the grid is down, or refuses the request) stops the
             // run: the batches in flight are cancelled and no more are sent, rather than each trying for itself in turn.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -368,11 +374,15 @@ internal static class ImportEventsCommand
                 }
 
                 var index = b;
-                running.Add(Task.Run(async () =>
+                var (first, last) = batches[index];
+                var logins = HasLogins(first, last);
+                var loginsBefore = logins ? previousLogins : Task.CompletedTask;
+                var batchTask = Task.Run(async () =>
                 {
                     try
                     {
                         var (start, end) = batches[index];
+                        await loginsBefore;
                         var answer = await SendAsync(client, start, end, stop.Token);
                         lock (_gate)
                         {
@@ -416,7 +426,12 @@ internal static class ImportEventsCommand
                     {
                         slots.Release();
                     }
-                }, CancellationToken.None));
+                }, CancellationToken.None);
+                running.Add(batchTask);
+                if (logins)
+                {
+                    previousLogins = batchTask;
+                }
             }
 
             await Task.WhenAll(running);
@@ -430,6 +445,19 @@ internal static class ImportEventsCommand
             {
                 Save(completed: true);
             }
+        }
+
+        private bool HasLogins(int start, int end)
+        {
+            for (var i = start; i < end; i++)
+            {
+                if (plan.Events[i].Event is { UserId.Length: > 0, AnonymousId.Length: > 0 })
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private async Task<IngestEventsResponse> SendAsync(ProfileGateway.ProfileGatewayClient client, int start, int end, CancellationToken cancellationToken)
