@@ -660,21 +660,32 @@ public sealed partial class UserProfileGrain(
             layer = new UserProfile();
         }
 
+        var consented = Profile.Preferences.PersonalizationOptIn != false;
         ApplyDirectWrite(attributes, preferences, layer, checkBounds: true);
         members[fromUserId] = layer;
         await PersistAsync();
-        await ConsentKnownAsync(preferences);
+        await OptOutKnownAsync(consented);
         var now = clock.GetUtcNow();
         return View(now, now);
     }
 
     /// <summary>
-    /// A direct write of consent is in the tenant's privacy ledger before it is answered, as an event's opt-out is in the
-    /// log before it is: the lake's archiver reads the ledger after the events it archives, so events sent after the
-    /// answer lose their context (probe72: a search sent 0.25 s after an acknowledged SetPreferences opt-out kept it).
+    /// A direct opt-out is in the tenant's privacy ledger before it is answered, as an event's opt-out is in the log before
+    /// it is: the lake's archiver reads the ledger after the events it archives, so events sent after the answer lose
+    /// their context (probe72: a search sent 0.25 s after an acknowledged SetPreferences opt-out kept it). One ledger call
+    /// for this person (and the profiles merged into it), only when the write withdrew consent, sent with the other direct
+    /// opt-outs of the tenant that arrive meanwhile; a failure fails the write's answer (retried, it asks again). Opt-ins and unchanged consents go with the silo's batched reports.
     /// </summary>
-    private Task ConsentKnownAsync(PreferenceUpdate? preferences) =>
-        preferences?.PersonalizationOptIn is null ? Task.CompletedTask : consentReporter.FlushAsync();
+    private async Task OptOutKnownAsync(bool consentedBefore)
+    {
+        if (!consentedBefore || Profile.Preferences.PersonalizationOptIn != false || Profile.Tenant.Length == 0)
+        {
+            return;
+        }
+
+        var at = Profile.Preferences.FieldUpdatedAt is { } fieldClock && fieldClock.TryGetValue("personalizationOptIn", out var changed) ? changed : clock.GetUtcNow();
+        await consentReporter.ReportNowAsync(Profile.Tenant, [(Profile.UserId, false, at), .. (State.Absorbed?.Keys ?? Enumerable.Empty<string>()).Select(member => (member, false, at))]);
+    }
 
     /// <summary>
     /// A direct write (UpsertAttributes, SetPreferences). To a merged id it is the person's (a consent change made on a
@@ -687,16 +698,17 @@ public sealed partial class UserProfileGrain(
         await UntilReconciledAsync();
         if (State.MergedInto is { } canonical)
         {
+            // The person's profile tells the ledger, for itself and its members (this one among them).
             var person = await MergeSide(canonical).ApplyMemberWriteAsync(OwnUserId(), attributes, preferences);
             ApplyDirectWrite(attributes, preferences, DirectWrites(), checkBounds: false);
             await PersistAsync();
-            await ConsentKnownAsync(preferences);
             return person;
         }
 
+        var consented = Profile.Preferences.PersonalizationOptIn != false;
         ApplyDirectWrite(attributes, preferences, DirectWrites(), checkBounds: true);
         await PersistAsync();
-        await ConsentKnownAsync(preferences);
+        await OptOutKnownAsync(consented);
         var now = clock.GetUtcNow();
         return View(now, now);
     }

@@ -183,6 +183,9 @@ public interface IIdentifierGrain : IGrainWithStringKey
     /// </summary>
     Task RehomeAsync(MergeRecord reversed, string into);
 
+    /// <summary>A merge this identifier decided and has not carried out yet (other than <paramref name="except"/>), or null.</summary>
+    Task<string?> MergeInProgressAsync(string except);
+
     /// <summary>
     /// Carries out a merge a claim decided (the claim answered before it), or one of a login linked to an anonymous
     /// profile that had no history then, which now has its first record (its record replays once merged). Nothing when

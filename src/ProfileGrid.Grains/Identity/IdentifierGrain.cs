@@ -564,16 +564,25 @@ public sealed partial class IdentifierGrain(
 
     public Task<string?> OwnerAsync() => Task.FromResult(state.State.Owner);
 
-    public async Task RehomeAsync(MergeRecord reversed, string into)
+    public async Task<string?> MergeInProgressAsync(string except)
     {
-        if (state.State.Pending is { } pending && pending.MergeId != reversed.MergeId && _settling.ContainsKey(pending.MergeId) is false
+        if (state.State.Pending is { } pending && pending.MergeId != except && !_settling.ContainsKey(pending.MergeId)
             && await GrainFactory.GetGrain<IMergeIndexGrain>(new ProfileKey(pending.Tenant, pending.MergeId).ToString()).GetAsync() is not { Status: MergeStatus.Merged or MergeStatus.Reversed })
         {
+            return pending.MergeId;
+        }
+
+        return null;
+    }
+
+    public async Task RehomeAsync(MergeRecord reversed, string into)
+    {
+        if (await MergeInProgressAsync(except: reversed.MergeId) is { } busy)
+        {
             // A merge not yet carried out is not carried out from here: it may be a merge into the profile whose unmerge is
-            // waiting for this answer, which would wait on it in turn. The unmerge fails and is asked again once the
-            // reminder has carried it out. (One carried out and settling, such as the merge being reversed, is no matter.)
-            throw new InvalidOperationException(
-                $"The identifier that joined '{reversed.From}' has a merge of its own in progress ({pending.MergeId}); run the unmerge again in a minute.");
+            // waiting for this answer, which would wait on it in turn. The unmerge fails as unavailable (503, retry) and is
+            // asked again once the reminder has carried it out. (One carried out and settling is no matter.)
+            throw new TimeoutException($"The identifier that joined '{reversed.From}' has a merge of its own in progress ({busy}); run the unmerge again in a minute.");
         }
 
         if (state.State.Blocked.Contains(Pair(reversed.From, into)))

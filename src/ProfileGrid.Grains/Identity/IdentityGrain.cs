@@ -225,6 +225,14 @@ public sealed partial class IdentityGrain(
         // then join it. Each stays listed here until its new merge is decided and written, so a retried unmerge after a
         // crash or a failure finds those not yet moved (review72).
         var followers = await FollowersOfAsync(key.Tenant, record.From);
+        foreach (var follower in followers)
+        {
+            // Refused before anything changes rather than halfway (review73): the follower's move would have to wait.
+            if (await Identifier(key.Tenant, follower.Identifier).MergeInProgressAsync(except: follower.MergeId) is { } busy)
+            {
+                throw new TimeoutException($"'{follower.From}', which joined through '{record.From}', has a merge in progress ({busy}); run the unmerge again in a minute.");
+            }
+        }
 
         // Forwarding stops first; the merged profile kept applying its own events all along, so it stands as it would have.
         await MergeSide(key.Tenant, record.From).SetMergedIntoAsync(null);
@@ -248,7 +256,7 @@ public sealed partial class IdentityGrain(
                 await Index(key.Tenant, follower.MergeId).SetAsync(follower with { Status = MergeStatus.Reversed, ReversedAt = now, ReversedBy = by });
             }
 
-            await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(key.Tenant, follower.Identifier).ToString()).RehomeAsync(follower, record.From);
+            await Identifier(key.Tenant, follower.Identifier).RehomeAsync(follower, record.From);
             state.State.Members.Remove(follower.From);
             await state.WriteStateAsync();
         }
@@ -268,7 +276,9 @@ public sealed partial class IdentityGrain(
     /// </summary>
     private async Task<List<MergeRecord>> FollowersOfAsync(string tenant, string userId)
     {
-        var owners = new HashSet<string>(StringComparer.Ordinal) { userId };
+        // F's members count as links too: a follower moved into F by an earlier try of this unmerge is no longer listed
+        // here, and those that joined through it must still be found (review73).
+        var owners = new HashSet<string>((await Identity(tenant, userId).GetAsync()).Members, StringComparer.Ordinal) { userId };
         var candidates = state.State.Members.Where(m => m.Key != userId && (!IsAnonymous(userId) || IsAnonymous(m.Key))).ToList();
         var followers = new List<MergeRecord>();
         for (var found = true; found;)
@@ -278,7 +288,7 @@ public sealed partial class IdentityGrain(
             {
                 // Any status: a member still listed whose merge a failed unmerge already marked reversed is still to move.
                 if (await Index(tenant, memberMerge).GetAsync() is { } merge && merge.From == member
-                    && await GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, merge.Identifier).ToString()).OwnerAsync() is { } owner
+                    && await Identifier(tenant, merge.Identifier).OwnerAsync() is { } owner
                     && owners.Contains(owner))
                 {
                     if (await Identity(tenant, member).CanonicalAsync() is var canonical && canonical != Key.UserId && canonical != member)
@@ -350,6 +360,8 @@ public sealed partial class IdentityGrain(
 
         return true;
     }
+
+    private IIdentifierGrain Identifier(string tenant, string identifier) => GrainFactory.GetGrain<IIdentifierGrain>(new ProfileKey(tenant, identifier).ToString());
 
     private IIdentityGrain Identity(string tenant, string userId) => GrainFactory.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString());
 

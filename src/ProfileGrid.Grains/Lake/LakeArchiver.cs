@@ -158,6 +158,7 @@ public sealed partial class LakeArchiver(
 
         var now = clock.GetUtcNow();
         var rows = new List<LakeEventRow>();
+        HashSet<(string Tenant, Privacy.PrivacyFilter Filter)>? filtersUsed = null;
         long first = -1, last = mark.Through;
         var records = 0;
         await foreach (var (position, record) in log.ReadAsync(partition, Math.Max(0, mark.Through), cancellationToken))
@@ -180,6 +181,7 @@ public sealed partial class LakeArchiver(
                     // The index counts every event of the record, kept or not, so that a redone step names rows the same.
                     var at = index++;
                     var filter = await FilterOfAsync(e.Tenant);
+                    (filtersUsed ??= []).Add((e.Tenant, filter));
                     if (e.Preference?.PersonalizationOptIn is { } optedIn)
                     {
                         NoteConsent(e.Tenant, e.UserId, optedIn, now);
@@ -217,7 +219,7 @@ public sealed partial class LakeArchiver(
             records++;
         }
 
-        rows = await WithCurrentConsentAsync(rows, now);
+        rows = await WithCurrentConsentAsync(rows, filtersUsed, now);
 
         if (mark.PendingLast is { } intended)
         {
@@ -480,9 +482,9 @@ public sealed partial class LakeArchiver(
     /// appended after the ledger knew it; the cached filter (read up to 10 s before) may not (probe72: a search sent 0.25 s
     /// after an acknowledged opt-out was archived with its words and city). One version call per tenant of the step.
     /// </summary>
-    private async Task<List<LakeEventRow>> WithCurrentConsentAsync(List<LakeEventRow> rows, DateTimeOffset now)
+    private async Task<List<LakeEventRow>> WithCurrentConsentAsync(List<LakeEventRow> rows, HashSet<(string Tenant, Privacy.PrivacyFilter Filter)>? used, DateTimeOffset now)
     {
-        if (privacy is null || rows.Count == 0)
+        if (privacy is null || rows.Count == 0 || used is null)
         {
             return rows;
         }
@@ -490,15 +492,18 @@ public sealed partial class LakeArchiver(
         var kept = rows;
         foreach (var tenant in rows.Select(r => r.Tenant).Distinct(StringComparer.Ordinal).ToList())
         {
-            var cached = await FilterOfAsync(tenant);
+            // Compared with every filter the step's rows were kept or stripped by (the silo's copy is shared, and another
+            // partition's reload may have replaced it meanwhile: review73), not with the copy as it is now.
             var current = await privacy.CurrentAsync(tenant);
-            if (ReferenceEquals(current, cached) || current.IsEmpty)
+            if (used.All(u => u.Tenant != tenant || ReferenceEquals(u.Filter, current)) || current.IsEmpty)
             {
                 continue;
             }
 
             kept = [.. kept.Where(r => r.Tenant != tenant || !current.IsErased(r.UserId, r.Instant()))];
-            foreach (var row in kept.Where(r => r.Tenant == tenant && WithoutConsent(tenant, r.UserId, current, now)))
+            // The ledger read after the records is the newer word: its opt-out strips even a user whose opt-in the log
+            // showed a moment ago (review73; stripping a consenting user's context is the safe side).
+            foreach (var row in kept.Where(r => r.Tenant == tenant && (current.IsOptedOut(r.UserId) || WithoutConsent(tenant, r.UserId, current, now))))
             {
                 row.StripWithoutConsent();
             }

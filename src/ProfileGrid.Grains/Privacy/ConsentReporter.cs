@@ -69,7 +69,44 @@ public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<Consen
         }
     }
 
-    private async Task SendAsync(string tenant, Dictionary<string, (bool OptedIn, DateTimeOffset ChangedAt)> users)
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _tenantSends = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Records the changes and returns once the tenant's ledger holds them (a direct opt-out answers only then: the lake's
+    /// archiver reads the ledger after the events it archives). Callers of one tenant that arrive while a send is in
+    /// flight go together in the next one, so a burst of opt-outs is a few ledger writes, not one per user. Throws when
+    /// the send fails (the changes stay pending for the next flush).
+    /// </summary>
+    public async Task ReportNowAsync(string tenant, IEnumerable<(string UserId, bool OptedIn, DateTimeOffset ChangedAt)> changes)
+    {
+        foreach (var (userId, optedIn, changedAt) in changes)
+        {
+            Report(tenant, userId, optedIn, changedAt);
+        }
+
+        var gate = _tenantSends.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        try
+        {
+            Dictionary<string, (bool OptedIn, DateTimeOffset ChangedAt)>? users;
+            lock (_gate)
+            {
+                _pending.Remove(tenant, out users);
+            }
+
+            if (users is { Count: > 0 })
+            {
+                // Empty: a send before this one took these changes along (a failed one puts them back).
+                await SendAsync(tenant, users, rethrow: true);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task SendAsync(string tenant, Dictionary<string, (bool OptedIn, DateTimeOffset ChangedAt)> users, bool rethrow = false)
     {
         try
         {
@@ -93,6 +130,11 @@ public sealed partial class ConsentReporter(IGrainFactory grains, ILogger<Consen
                         newer[user] = change; // a change reported since that is newer stays
                     }
                 }
+            }
+
+            if (rethrow)
+            {
+                throw;
             }
         }
     }

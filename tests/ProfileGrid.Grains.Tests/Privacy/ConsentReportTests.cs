@@ -24,7 +24,10 @@ public class ConsentReportTests(ClusterFixture fixture, ITestOutputHelper output
 
         var writes = CountingSegmentStorage.Writes.GetValueOrDefault(ledger.GetGrainId().ToString());
         output.WriteLine($"300 opt-outs: {writes} ledger writes");
-        Assert.InRange(writes, 1, 60); // one write per user (300) before the changes were sent in batches
+        // One write per user (300) before the changes were sent in batches. A direct opt-out now waits for the ledger before
+        // it is answered (probe72 F7), and those that arrive while a send is in flight share the next one: 122 writes for
+        // these 300 when measured, against 300 one by one (and 1-60 when they waited for the 250 ms flush).
+        Assert.InRange(writes, 1, 200);
 
         // Ten of them opt back in; the others stay out.
         await Task.WhenAll(users.Take(10).Select(u => Profile(u).SetPreferencesAsync(new PreferenceUpdate { PersonalizationOptIn = true })));
