@@ -380,15 +380,10 @@ public sealed class ImportPlanner
                 continue;
             }
 
-            if (UnreadableField(root) is { } unreadable)
+            if (!TryReadFields(root, values, out var unreadable))
             {
                 Reject(line, unreadable, "holds a lone UTF-16 surrogate escape (half of a character such as an emoji), which is no text", "bad_encoding");
                 continue;
-            }
-
-            for (var s = 0; s < SlotCount; s++)
-            {
-                values[s] = _columns[s] is { } name ? Text(root, name, IsId((Slot)s)) : null;
             }
 
             var keys = _mapping.EventIdKeys?.Select(k => k == "$line" ? line.ToString(CultureInfo.InvariantCulture) : KeyText(root, k)).ToArray();
@@ -423,27 +418,33 @@ public sealed class ImportPlanner
     }
 
     /// <summary>
-    /// A mapped string field that .NET cannot read as text: a lone UTF-16 surrogate escape (<c>"\ud800"</c>, an emoji cut
-    /// in half by a JavaScript or Java exporter), which the JSON parser accepts and reading the value throws on.
+    /// The mapped fields' values, each read once. A string .NET cannot read as text is a lone UTF-16 surrogate escape
+    /// (<c>"\ud800"</c>, an emoji cut in half by a JavaScript or Java exporter), which the JSON parser accepts and reading
+    /// the value throws on: its field is named instead.
     /// </summary>
-    private string? UnreadableField(JsonElement row)
+    private bool TryReadFields(JsonElement row, string?[] values, out string unreadable)
     {
-        foreach (var name in _columns)
+        unreadable = "";
+        for (var s = 0; s < SlotCount; s++)
         {
-            if (name is not null && row.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+            if (_columns[s] is not { } name)
             {
-                try
-                {
-                    _ = value.GetString();
-                }
-                catch (InvalidOperationException)
-                {
-                    return name;
-                }
+                values[s] = null;
+                continue;
+            }
+
+            try
+            {
+                values[s] = Text(row, name, IsId((Slot)s));
+            }
+            catch (InvalidOperationException)
+            {
+                unreadable = name;
+                return false;
             }
         }
 
-        return null;
+        return true;
     }
 
     // Quantities and prices keep a JSON number's text, so that a refusal quotes what the file holds.
