@@ -159,6 +159,7 @@ public sealed partial class LakeArchiver(
         var now = clock.GetUtcNow();
         var rows = new List<LakeEventRow>();
         HashSet<(string Tenant, Privacy.PrivacyFilter Filter)>? filtersUsed = null;
+        (string? Tenant, Privacy.PrivacyFilter? Filter) lastUsed = default; // most events repeat the one before: no set lookup
         long first = -1, last = mark.Through;
         var records = 0;
         await foreach (var (position, record) in log.ReadAsync(partition, Math.Max(0, mark.Through), cancellationToken))
@@ -181,7 +182,11 @@ public sealed partial class LakeArchiver(
                     // The index counts every event of the record, kept or not, so that a redone step names rows the same.
                     var at = index++;
                     var filter = await FilterOfAsync(e.Tenant);
-                    (filtersUsed ??= []).Add((e.Tenant, filter));
+                    if (lastUsed.Filter != filter || lastUsed.Tenant != e.Tenant)
+                    {
+                        lastUsed = (e.Tenant, filter);
+                        (filtersUsed ??= []).Add(lastUsed);
+                    }
                     if (e.Preference?.PersonalizationOptIn is { } optedIn)
                     {
                         NoteConsent(e.Tenant, e.UserId, optedIn, now);
