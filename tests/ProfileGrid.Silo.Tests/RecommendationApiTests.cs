@@ -132,6 +132,62 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
+    public async Task A_user_whose_segment_has_no_items_gets_everyones_list_and_it_is_not_called_personalized_until_a_rule_for_the_segment_applies()
+    {
+        // probe72 F6: a browser (page views only) in a segment of browsers got the global popular list marked
+        // personalized, with the segment named, though neither their history nor their segment went into it.
+        var tenant = await ShopScenario.FeedAsync(Silo, "rec-browsers", train: false);
+        var now = DateTimeOffset.UtcNow;
+        var request = new IngestEventsRequest { Tenant = tenant };
+        for (var u = 0; u < 12; u++)
+        {
+            for (var d = 0; d < 20; d++)
+            {
+                request.Events.Add(new WireEvent
+                {
+                    EventId = $"browser-{u}-{d}", Type = "page_view", UserId = $"browser-{u}", Source = "web",
+                    OccurredAt = now.AddDays(-d).AddMinutes(-u).ToString("O", CultureInfo.InvariantCulture), Page = new PageView { Url = $"https://shop.example/blog/{d}" },
+                });
+            }
+        }
+
+        Assert.Empty((await Silo.Client.IngestEventsAsync(request)).Rejected);
+        var segments = new SegmentService.SegmentServiceClient(Silo.Calls);
+        await SegmentScenario.PollAsync(
+            () => segments.ListSegmentsAsync(new ListSegmentsRequest { Tenant = tenant }).ResponseAsync,
+            listed => listed.UsersWithFeatures >= 37,
+            "every user's features in the feature shards");
+        await segments.RunSegmentationAsync(new RunSegmentationRequest { Tenant = tenant, K = 2 });
+        var browserSegment = (await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "browser-0" })).SegmentId;
+        var readerSegment = (await segments.GetUserSegmentAsync(new GetUserSegmentRequest { Tenant = tenant, UserId = "reader-0" })).SegmentId;
+        Assert.NotEqual(browserSegment, readerSegment);
+        await Recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant });
+
+        var browser = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "browser-0", N = 3 });
+        var nobody = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody-ever", N = 3 });
+        Assert.Equal(nobody.Items.Select(i => i.ItemId), browser.Items.Select(i => i.ItemId));
+        Assert.All(browser.Items, i => Assert.Equal("popular", i.Source));
+        Assert.True(browser.ColdStart);
+        Assert.False(browser.Personalized);
+        Assert.False(browser.HasSegmentId);
+        // A reader: their own history went into the list, and their segment is named.
+        var reader = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "reader-0", N = 3 });
+        Assert.True(reader.Personalized);
+        Assert.Equal(readerSegment, reader.SegmentId);
+
+        // A rule for the browsers' segment shapes their list: now it is theirs.
+        using var created = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Post, $"/v1/tenants/{tenant}/recommendation-rules",
+            $$$"""{"id": "browsers-garden", "segment": "{{{browserSegment}}}", "action": {"type": "pin", "items": ["b-6"], "position": 1}}""");
+        var ruled = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "browser-0", N = 3 });
+        Assert.Equal("b-6", ruled.Items[0].ItemId);
+        Assert.True(ruled.Personalized);
+        Assert.Equal(browserSegment, ruled.SegmentId);
+        var stillNobody = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "nobody-ever", N = 3 });
+        Assert.False(stillNobody.Personalized);
+        Assert.DoesNotContain(stillNobody.Items, i => i.ItemId == "b-6");
+    }
+
+    [Fact]
     public async Task A_rule_created_over_rest_applies_to_the_next_request_and_its_deletion_too()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "rec-rules");

@@ -175,6 +175,7 @@ public sealed partial class RecommendationEngine(
         IReadOnlyList<ScoredItem> candidates;
         IReadOnlyList<ServedItem> items;
         long rulesVersion;
+        bool segmentRuleInForce;
         var rounds = 0;
         var ignored = personalized ? IgnoredItems(input.Ignored) : null;
         HashSet<string>? demoted = null;
@@ -186,7 +187,7 @@ public sealed partial class RecommendationEngine(
                 candidates = Demote(candidates, ignored, options.Value.IgnoredDemotionFactor, ref demoted);
             }
 
-            (items, rulesVersion) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, listSize, now, variant is { Rules: false } ? NoRules : null);
+            (items, rulesVersion, segmentRuleInForce) = ServingRules.Apply(snapshot, candidates, input, exclude, call.PageItem, segment, listSize, now, variant is { Rules: false } ? NoRules : null);
             if (items.Count >= listSize || candidates.Count < wanted || ++rounds == MaxCandidateRounds)
             {
                 break;
@@ -248,18 +249,21 @@ public sealed partial class RecommendationEngine(
             }
         }
 
+        // Personalized says the list drew on something of this user's own: their history, or their segment (its popular
+        // items, or a rule for it). A user whose segment has no popular items and no rules got everyone's list.
+        var drewOnSegment = segmentKey is not null
+            && (segmentRuleInForce || items.Any(item => item.Source == RecommendationSources.SegmentPopular));
+        var drewOnOwn = personalized && (history.Count > 0 || drewOnSegment);
         return new ServedList(
             recommendationId,
             package.Version,
             variant is { Rules: false } ? 0 : rulesVersion,
-            // Personalized says the list drew on something of this user's own (history or segment): an unknown user's
-            // list is everyone's, whatever their consent.
-            personalized && (history.Count > 0 || segmentKey is not null),
+            drewOnOwn,
             // Cold start says the user has no history of their own, whatever their list was made from: an opted-out user
             // (or one in a popularity variant) with history is not one, and personalized false says why their list is everyone's.
             ColdStart: personalized ? history.Count == 0 : !HasHistory(input.Items, package.Weights, now),
-            personalized ? segment?.SegmentId : null,
-            personalized ? segment?.Label : null,
+            drewOnOwn ? segment?.SegmentId : null,
+            drewOnOwn ? segment?.Label : null,
             items,
             assigned?.Experiment.Id,
             assigned?.Variant.Key,

@@ -16,7 +16,11 @@ public static class ServingRules
     public static string[] SegmentNames(UserSegment? segment) =>
         segment is null ? [] : [segment.SegmentId.ToString(CultureInfo.InvariantCulture), segment.Label];
 
-    public static (IReadOnlyList<ServedItem> Items, long RulesVersion) Apply(
+    /// <summary>
+    /// The list after the serving filters and rules, the rule set's version, and whether a rule for the user's segment
+    /// was in force (the segment shaped the list).
+    /// </summary>
+    public static (IReadOnlyList<ServedItem> Items, long RulesVersion, bool SegmentRuleInForce) Apply(
         TenantServingSnapshot snapshot,
         IReadOnlyList<ScoredItem> candidates,
         RecommendationInput input,
@@ -83,7 +87,7 @@ public static class ServingRules
             items[i] = new ServedItem(ranked.Item.ItemId, ranked.Item.Score, ranked.Item.Source, ranked.Item.Because, ranked.RuleIds, snapshot.Item(ranked.Item.ItemId));
         }
 
-        return (items, outcome.RuleSetVersion);
+        return (items, outcome.RuleSetVersion, outcome.RulesInForce.Any(rules.IsSegmentRule));
     }
 }
 

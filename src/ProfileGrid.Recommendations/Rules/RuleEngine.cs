@@ -163,6 +163,7 @@ public sealed class CompiledRuleSet
         _boostByPriceOnly = [.. boostByPriceOnly];
         _hasBoosts = _boostByCategory.Count > 0 || _boostByTag.Count > 0 || _boostByPriceOnly.Length > 0;
         ReadsSeenItems = _rules.Any(r => r.SeenWithinDays is > 0);
+        _segmentRuleIds = new HashSet<string>(_rules.Where(r => r.Segment is not null).Select(r => r.Id), StringComparer.Ordinal);
 
         static void Add(Dictionary<string, List<int>> index, string key, int rule)
         {
@@ -186,7 +187,12 @@ public sealed class CompiledRuleSet
         }
     }
 
+    private readonly HashSet<string> _segmentRuleIds;
+
     public long Version { get; }
+
+    /// <summary>True for a rule that applies to one segment only (not to everyone).</summary>
+    public bool IsSegmentRule(string ruleId) => _segmentRuleIds.Contains(ruleId);
 
     /// <summary>
     /// True when a rule filters out items seen within some days, so that <see cref="ServingContext.SeenAt"/> matters;
