@@ -287,6 +287,21 @@ public sealed class ImportPlannerTests : IDisposable
         Assert.Equal(new[] { "30001", "30006" }, plan.Events.Select(e => e.Event.UserId));
         Assert.Equal(6, plan.RowsRead);
 
+        // A quote still open at the end of the file (probe71 F10): the lines the file has, and the rows it has.
+        foreach (var (ending, last) in new[] { ("\n", "\n"), ("\r\n", "\r\n"), ("\n", "") })
+        {
+            var open = Plan(Example("online-retail.json"),
+                "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country" + ending +
+                "700001,85123A,OK,2,12/1/2010 8:26,2.55,30001,United Kingdom" + ending +
+                "700002,85123A,\"WHITE, HANGING,2,12/1/2010 8:26,2.55,30002,United Kingdom" + ending +
+                "700003,85123A,FINE,2,12/1/2010 8:26,2.55,30003,United Kingdom" + ending +
+                "700004,85123A,FINE,2,12/1/2010 8:26,2.55,30004,United Kingdom" + last, name: "open.csv");
+            Assert.Equal(new long[] { 3, 4, 5 }, open.Rejects.Select(r => r.Line));
+            Assert.Contains("a quote opened on line 3 in Description is not closed before the end of the file", open.Rejects[0].Reason, StringComparison.Ordinal);
+            Assert.Equal(4, open.RowsRead);
+            Assert.Equal(["30001"], open.Events.Select(e => e.Event.UserId));
+        }
+
         // A quoted field over two lines with the header's width is a description with a line break: imported.
         var multiLine = Plan(Example("online-retail.json"),
             "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +

@@ -324,8 +324,17 @@ public sealed class ImportPlanner
             }
         }
 
+        // An odd number of quotes: one is still open where the row ends, which only the end of the file does. It took
+        // the file's last line break too, if it has one, after which the reader counts a line the file does not have.
+        var span = row.Span;
+        var toEnd = span.Count('"') % 2 == 1;
+        if (toEnd && last > first && span[^1] is '\n' or '\r')
+        {
+            last--;
+        }
+
         var field = opened >= 0 && opened < header.Count ? header[opened] : "";
-        var reason = $"a quote opened on line {first}{(field.Length > 0 ? $" in {field}" : "")} is not closed before line {last}: " +
+        var reason = $"a quote opened on line {first}{(field.Length > 0 ? $" in {field}" : "")} is not closed before {(toEnd ? "the end of the file" : $"line {last}")}: " +
             $"lines {first}-{last} read as one row of {row.ColCount} fields, not {header.Count} (check the file's quoting)";
         for (var l = first; l <= last; l++)
         {
