@@ -279,33 +279,37 @@ public sealed partial class IdentityGrain(
         // F's members count as links too: a follower moved into F by an earlier try of this unmerge is no longer listed
         // here, and those that joined through it must still be found (review73).
         var owners = new HashSet<string>((await Identity(tenant, userId).GetAsync()).Members, StringComparer.Ordinal) { userId };
-        var candidates = state.State.Members.Where(m => m.Key != userId && (!IsAnonymous(userId) || IsAnonymous(m.Key))).ToList();
+        // Each member's merge and the owner of the identifier behind it, read once and side by side (review73 L2: a round
+        // of calls per member for every link of the chain could outlast the caller's time-out for a shared login's
+        // thousands of members); the chain is then followed in memory.
+        var links = await Task.WhenAll(state.State.Members
+            .Where(m => m.Key != userId && (!IsAnonymous(userId) || IsAnonymous(m.Key)))
+            .Select(async m =>
+            {
+                // Any status: a member still listed whose merge a failed unmerge already marked reversed is still to move.
+                var merge = await Index(tenant, m.Value).GetAsync();
+                return merge is not null && merge.From == m.Key
+                    ? (Member: m.Key, Merge: merge, Owner: await Identifier(tenant, merge.Identifier).OwnerAsync())
+                    : (Member: m.Key, Merge: (MergeRecord?)null, Owner: (string?)null);
+            }));
+        var candidates = links.Where(l => l.Merge is not null && l.Owner is not null).ToList();
         var followers = new List<MergeRecord>();
         for (var found = true; found;)
         {
             found = false;
-            foreach (var (member, memberMerge) in candidates.ToList())
+            foreach (var link in candidates.Where(l => owners.Contains(l.Owner!)).ToList())
             {
-                // Any status: a member still listed whose merge a failed unmerge already marked reversed is still to move.
-                if (await Index(tenant, memberMerge).GetAsync() is { } merge && merge.From == member
-                    && await Identifier(tenant, merge.Identifier).OwnerAsync() is { } owner
-                    && owners.Contains(owner))
+                candidates.Remove(link);
+                owners.Add(link.Member);
+                found = true;
+                if (await Identity(tenant, link.Member).CanonicalAsync() is var canonical && canonical != Key.UserId && canonical != link.Member)
                 {
-                    if (await Identity(tenant, member).CanonicalAsync() is var canonical && canonical != Key.UserId && canonical != member)
-                    {
-                        // Moved by an earlier try of this unmerge, which failed before taking it off the list.
-                        state.State.Members.Remove(member);
-                        candidates.RemoveAll(c => c.Key == member);
-                        owners.Add(member);
-                        found = true;
-                        continue;
-                    }
-
-                    followers.Add(merge);
-                    owners.Add(member);
-                    candidates.RemoveAll(c => c.Key == member);
-                    found = true;
+                    // Moved by an earlier try of this unmerge, which failed before taking it off the list.
+                    state.State.Members.Remove(link.Member);
+                    continue;
                 }
+
+                followers.Add(link.Merge!);
             }
         }
 
