@@ -2004,14 +2004,14 @@ public sealed partial class UserProfileGrain(
     private async Task<LoggedApplyResult> FirstRecordAsync(EventBatch batch, long position)
     {
         var key = ProfileKey.Parse(this.GetPrimaryKeyString());
-        if (!key.UserId.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+        if (!AnonymousProfiles.IsAnonymous(key.UserId))
         {
             _linkChecked = true;
             return ApplyLogged(batch, position);
         }
 
         var identifier = GrainFactory.GetGrain<IIdentifierGrain>(
-            new ProfileKey(key.Tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, key.UserId[AnonymousPrefix.Length..])).ToString());
+            new ProfileKey(key.Tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, key.UserId[AnonymousProfiles.Prefix.Length..])).ToString());
         string? owner;
         try
         {
@@ -2039,7 +2039,6 @@ public sealed partial class UserProfileGrain(
         return new LoggedApplyResult(UnwrittenFrom, Gap: true);
     }
 
-    private const string AnonymousPrefix = "anon:";
 
     Task<bool> IProfileMergeGrain.HasHistoryAsync()
     {

@@ -110,7 +110,7 @@ public sealed partial class IdentifierGrain(
 
         var claimant = claim.ProfileUserId;
         var owner = state.State.Owner;
-        if (claim.Kind == IdentifierKinds.Anonymous && owner is null && claimant.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+        if (claim.Kind == IdentifierKinds.Anonymous && owner is null && AnonymousProfiles.IsAnonymous(claimant))
         {
             return ClaimOutcome.AlreadyLinked; // a visitor's own anonymous id
         }
@@ -126,7 +126,7 @@ public sealed partial class IdentifierGrain(
             }
 
             // A login: the anonymous profile joins the user's canonical profile.
-            var from = AnonymousPrefix + claim.Value;
+            var from = AnonymousProfiles.Prefix + claim.Value;
             var into = await Identity(claim.Tenant, claimant).CanonicalAsync();
             if (state.State.Blocked.Contains(Pair(from, into)))
             {
@@ -183,7 +183,7 @@ public sealed partial class IdentifierGrain(
         // The same email or CRM id: one person. An anonymous side always joins the known one; of two known users the later
         // joins the earlier (the identifier's owner), whose profile stays canonical.
         var rule = claim.Kind == IdentifierKinds.Crm ? MergeRules.Crm : MergeRules.Email;
-        var anonymousOwner = IsAnonymous(ownerCanonical) && !IsAnonymous(claimantCanonical);
+        var anonymousOwner = AnonymousProfiles.IsAnonymous(ownerCanonical) && !AnonymousProfiles.IsAnonymous(claimantCanonical);
         var (mergeFrom, mergeInto) = anonymousOwner ? (ownerCanonical, claimantCanonical) : (claimantCanonical, ownerCanonical);
         if (state.State.Blocked.Contains(Pair(mergeFrom, mergeInto)))
         {
@@ -219,7 +219,7 @@ public sealed partial class IdentifierGrain(
     /// </summary>
     private async Task<ClaimOutcome> ClaimLinkedAsync(IdentityClaim claim, string identifier, string into)
     {
-        var from = AnonymousPrefix + claim.Value;
+        var from = AnonymousProfiles.Prefix + claim.Value;
         if (!await MergeSide(claim.Tenant, from).HasHistoryAsync())
         {
             await Identity(claim.Tenant, into).NoteAsync(identifier, null, null);
@@ -626,7 +626,7 @@ public sealed partial class IdentifierGrain(
             state.State.Linked = null;
             try
             {
-                await MergeAsync(claim, IdentifierKinds.Name(claim.Kind, claim.Value), MergeRules.Login, AnonymousPrefix + claim.Value, into);
+                await MergeAsync(claim, IdentifierKinds.Name(claim.Kind, claim.Value), MergeRules.Login, AnonymousProfiles.Prefix + claim.Value, into);
             }
             catch when (ReferenceEquals(state.State.Pending, pendingBefore))
             {
@@ -663,9 +663,7 @@ public sealed partial class IdentifierGrain(
 
     private IIdentityGrain Identity(string tenant, string userId) => GrainFactory.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString());
 
-    private const string AnonymousPrefix = "anon:";
 
-    private static bool IsAnonymous(string userId) => userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal);
 
     private static string Pair(string from, string into) => from + "\n" + into;
 

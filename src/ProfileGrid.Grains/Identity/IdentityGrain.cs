@@ -283,7 +283,7 @@ public sealed partial class IdentityGrain(
         // of calls per member for every link of the chain could outlast the caller's time-out for a shared login's
         // thousands of members); the chain is then followed in memory.
         var links = await Task.WhenAll(state.State.Members
-            .Where(m => m.Key != userId && (!IsAnonymous(userId) || IsAnonymous(m.Key)))
+            .Where(m => m.Key != userId && (!AnonymousProfiles.IsAnonymous(userId) || AnonymousProfiles.IsAnonymous(m.Key)))
             .Select(async m =>
             {
                 // Any status: a member still listed whose merge a failed unmerge already marked reversed is still to move.
@@ -316,7 +316,6 @@ public sealed partial class IdentityGrain(
         return followers;
     }
 
-    private static bool IsAnonymous(string userId) => userId.StartsWith("anon:", StringComparison.Ordinal);
 
     /// <summary>Resets the canonical profile to its own events and its remaining members', as if the others had never merged.</summary>
     private async Task RebuildAsync(ProfileKey key, string[] except)

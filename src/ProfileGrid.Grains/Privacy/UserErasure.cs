@@ -139,7 +139,7 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
         {
             linked.Add(profile);
             var view = await grains.GetGrain<IUserProfileGrain>(new ProfileKey(tenant, profile).ToString()).GetViewAsync();
-            foreach (var visitor in view?.AnonymousIds.Select(a => AnonymousPrefix + a) ?? [])
+            foreach (var visitor in view?.AnonymousIds.Select(a => AnonymousProfiles.Prefix + a) ?? [])
             {
                 if (await IsAnotherPersonAsync(tenant, visitor, personProfiles, canonical, person))
                 {
@@ -183,7 +183,6 @@ public sealed partial class UserErasure(IGrainFactory grains, IEnumerable<IErasu
     }
 
     /// <summary>The profile key's user part of an anonymous visitor (as the gateway makes it).</summary>
-    public const string AnonymousPrefix = "anon:";
 
     [LoggerMessage(EventId = 3766, Level = LogLevel.Warning, Message = "Erasure: the step for {Store} failed; the erasure stays pending and is retried")]
     private partial void LogStepFailed(string store, Exception exception);
@@ -244,7 +243,7 @@ public sealed class IdentityErasureStep(IGrainFactory grains) : IErasureStep
         // id, which no identity record lists when the visitor had a history to merge.
         var identifiers = views.SelectMany(v => v.Identifiers)
             .Concat(views.SelectMany(v => v.Merges.Select(m => m.Identifier)))
-            .Concat(context.UserIds.Where(u => u.StartsWith(UserErasure.AnonymousPrefix, StringComparison.Ordinal)).Select(u => IdentifierKinds.Name(IdentifierKinds.Anonymous, u[UserErasure.AnonymousPrefix.Length..])))
+            .Concat(context.UserIds.Where(u => AnonymousProfiles.IsAnonymous(u)).Select(u => IdentifierKinds.Name(IdentifierKinds.Anonymous, u[AnonymousProfiles.Prefix.Length..])))
             .Distinct(StringComparer.Ordinal).ToList();
         // Those who showed an identifier of theirs while they held it, and those who held one they showed: a phone's
         // conflict was once noted on the other person's record only, so the erased person's own records do not name them

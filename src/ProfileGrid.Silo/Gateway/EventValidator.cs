@@ -1,3 +1,4 @@
+using ProfileGrid.Abstractions;
 using System.Globalization;
 using ProfileGrid.Abstractions.Events;
 using ProfileGrid.Contracts.V1;
@@ -26,7 +27,6 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
     /// with it, so that user "anon:bob" and anonymous visitor "bob" can never share a profile; reads may name an
     /// anonymous profile as "anon:&lt;id&gt;".
     /// </summary>
-    public const string AnonymousPrefix = "anon:";
 
     private static readonly Dictionary<string, EventKind> Kinds = new(StringComparer.Ordinal)
     {
@@ -105,16 +105,16 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
         if (!string.IsNullOrEmpty(wire.UserId))
         {
             userKey = check.UserId(wire.UserId, "user_id", limits.MaxStringLength);
-            if (userKey is not null && userKey.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+            if (userKey is not null && AnonymousProfiles.IsAnonymous(userKey))
             {
-                check.Fail("user_id", $"'{AnonymousPrefix}' starts the ids of anonymous visitors' profiles and cannot start a user id; send the visitor's id as anonymous_id instead");
+                check.Fail("user_id", $"'{AnonymousProfiles.Prefix}' starts the ids of anonymous visitors' profiles and cannot start a user id; send the visitor's id as anonymous_id instead");
                 userKey = null;
             }
         }
         else if (!string.IsNullOrEmpty(wire.AnonymousId))
         {
             var anonymous = check.Id(wire.AnonymousId, "anonymous_id", limits.MaxStringLength);
-            userKey = anonymous is null ? null : AnonymousPrefix + anonymous;
+            userKey = anonymous is null ? null : AnonymousProfiles.Prefix + anonymous;
         }
         else
         {
@@ -256,12 +256,12 @@ public sealed class EventValidator(GatewayOptions limits, TimeProvider clock, st
         check.Tenant(tenant, "tenant", limits.MaxStringLength);
 
         // A visitor's profile is named "anon:" + the anonymous id, which events may send as long as any id.
-        var anonymous = userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal);
-        check.UserId(userId, "user_id", limits.MaxStringLength + (anonymous ? AnonymousPrefix.Length : 0));
-        if (anonymous && string.IsNullOrWhiteSpace(userId[AnonymousPrefix.Length..]))
+        var anonymous = AnonymousProfiles.IsAnonymous(userId);
+        check.UserId(userId, "user_id", limits.MaxStringLength + (anonymous ? AnonymousProfiles.Prefix.Length : 0));
+        if (anonymous && string.IsNullOrWhiteSpace(userId[AnonymousProfiles.Prefix.Length..]))
         {
             // No event can make such a profile (an anonymous id is never blank); an erasure of it was recorded in the ledger.
-            check.Fail("user_id", $"'{AnonymousPrefix}' names a visitor's profile by the anonymous id after it, and none follows");
+            check.Fail("user_id", $"'{AnonymousProfiles.Prefix}' names a visitor's profile by the anonymous id after it, and none follows");
         }
 
         error = check.Error;

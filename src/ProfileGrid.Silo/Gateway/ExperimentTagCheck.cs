@@ -1,3 +1,4 @@
+using ProfileGrid.Abstractions;
 using System.Collections.Concurrent;
 using ProfileGrid.Domain;
 using ProfileGrid.Experiments.Design;
@@ -85,13 +86,12 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
             yield return userId;
         }
 
-        if (anonymousId is not null && ExperimentTag.UserCheck(AnonymousPrefix + anonymousId) == check)
+        if (anonymousId is not null && ExperimentTag.UserCheck(AnonymousProfiles.Prefix + anonymousId) == check)
         {
-            yield return AnonymousPrefix + anonymousId;
+            yield return AnonymousProfiles.Prefix + anonymousId;
         }
     }
 
-    private const string AnonymousPrefix = "anon:";
 
     private async ValueTask<ExperimentSet?> SetAsync(string tenant, TimeSpan maxAge)
     {

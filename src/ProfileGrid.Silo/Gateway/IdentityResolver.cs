@@ -57,8 +57,8 @@ public sealed partial class IdentityResolver(
                 continue;
             }
 
-            if (e.AnonymousId is { } anonymous && !e.UserId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal)
-                && (filter.IsEmpty || !filter.IsErased(EventValidator.AnonymousPrefix + anonymous, e.OccurredAt)))
+            if (e.AnonymousId is { } anonymous && !AnonymousProfiles.IsAnonymous(e.UserId)
+                && (filter.IsEmpty || !filter.IsErased(AnonymousProfiles.Prefix + anonymous, e.OccurredAt)))
             {
                 Add(e, IdentifierKinds.Anonymous, anonymous);
             }
@@ -92,7 +92,7 @@ public sealed partial class IdentityResolver(
         bool ErasedSince(string tenant, string userId, string kind, string value) =>
             filters.TryGetValue(tenant, out var filter) && !filter.IsEmpty
             && (filter.ErasedBefore(userId) is not null
-                || (kind == IdentifierKinds.Anonymous && filter.ErasedBefore(EventValidator.AnonymousPrefix + value) is not null));
+                || (kind == IdentifierKinds.Anonymous && filter.ErasedBefore(AnonymousProfiles.Prefix + value) is not null));
     }
 
     /// <summary>How many independent claims of one request are in flight at once.</summary>
@@ -139,7 +139,7 @@ public sealed partial class IdentityResolver(
             {
                 // A login merges the visitor's own profile: its claims (an identify event's email sent as anon:X) stay in order
                 // with it (review55).
-                Join(i, (claim.Tenant, "profile\n" + EventValidator.AnonymousPrefix + claim.Value));
+                Join(i, (claim.Tenant, "profile\n" + AnonymousProfiles.Prefix + claim.Value));
             }
             else
             {

@@ -20,14 +20,14 @@ public static class PersonOfId
             return canonical;
         }
 
-        if (!userId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal) || userId.Length == EventValidator.AnonymousPrefix.Length)
+        if (!AnonymousProfiles.IsAnonymous(userId) || userId.Length == AnonymousProfiles.Prefix.Length)
         {
             return null;
         }
 
         var identifier = grains.GetGrain<IIdentifierGrain>(
-            new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, userId[EventValidator.AnonymousPrefix.Length..])).ToString());
-        if (await identifier.OwnerAsync() is not { } owner || owner.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal))
+            new ProfileKey(tenant, IdentifierKinds.Name(IdentifierKinds.Anonymous, userId[AnonymousProfiles.Prefix.Length..])).ToString());
+        if (await identifier.OwnerAsync() is not { } owner || AnonymousProfiles.IsAnonymous(owner))
         {
             return null;
         }

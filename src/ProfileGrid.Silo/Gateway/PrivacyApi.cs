@@ -84,8 +84,8 @@ public static class PrivacyApi
         }
 
         var anonymous = person.UserIds
-            .Where(u => u.StartsWith(UserErasure.AnonymousPrefix, StringComparison.Ordinal))
-            .Select(u => u[UserErasure.AnonymousPrefix.Length..])
+            .Where(u => AnonymousProfiles.IsAnonymous(u))
+            .Select(u => u[AnonymousProfiles.Prefix.Length..])
             .ToArray();
         var shard = SegmentKeys.Shard(tenant, SegmentKeys.ShardOf(key, segmentation.Value.Shards));
         var segment = await grains.GetGrain<IFeatureShardGrain>(shard).GetSegmentAsync(key);

@@ -401,7 +401,7 @@ public sealed partial class ProfileGatewayService(
     /// </summary>
     private async Task<(string? Key, Abstractions.Profiles.ProfileView? View)> LinkedVisitorAsync(string tenant, string userId, DateTimeOffset? asOf)
     {
-        if (!userId.StartsWith(AnonymousPrefix, StringComparison.Ordinal) || await PersonOfId.FindAsync(cluster, tenant, userId) is not { } person)
+        if (!AnonymousProfiles.IsAnonymous(userId) || await PersonOfId.FindAsync(cluster, tenant, userId) is not { } person)
         {
             return default;
         }
@@ -410,7 +410,6 @@ public sealed partial class ProfileGatewayService(
         return (key, await Grain(key).GetViewAsync(asOf));
     }
 
-    private const string AnonymousPrefix = "anon:";
 
     /// <summary>A write the profile refuses for its bounds: FailedPrecondition with the profile's reason.</summary>
     private static async Task<T> Refusing<T>(Func<Task<T>> write)
@@ -434,7 +433,7 @@ public sealed partial class ProfileGatewayService(
     {
         var grain = Grain(key);
         var profileKey = ProfileKey.Parse(key);
-        if (profileKey.UserId.StartsWith(AnonymousPrefix, StringComparison.Ordinal)
+        if (AnonymousProfiles.IsAnonymous(profileKey.UserId)
             && await grain.GetViewAsync(null) is null
             && await PersonOfId.FindAsync(cluster, profileKey.Tenant, profileKey.UserId) is { } person)
         {

@@ -52,7 +52,7 @@ public static class RestEndpoints
         }
 
         var view = await grains.Reference<IUserProfileGrain>(new ProfileKey(tenant, userId).ToString()).GetViewAsync(at);
-        if (view is null && userId.StartsWith(EventValidator.AnonymousPrefix, StringComparison.Ordinal)
+        if (view is null && AnonymousProfiles.IsAnonymous(userId)
             && await PersonOfId.FindAsync(grains, tenant, userId) is { } person)
         {
             // A visitor a login linked before it sent anything reads as the person, as GetProfile answers (review59).
