@@ -101,11 +101,14 @@ public sealed class ItemCfTrainer(ItemCfOptions? options = null) : IRecommenderT
         var counts = new int[n];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = _options.TrainingThreads };
         Parallel.For(0, n, parallel,
-            () => (Dots: new double[n], Touched: new int[n], HeapScores: new double[k], HeapItems: new int[k]),
+            () => (Dots: new double[n], Touched: new int[n], TouchedBy: new int[n], HeapScores: new double[k], HeapItems: new int[k]),
             (i, _, scratch) =>
             {
                 var touched = 0;
                 var dots = scratch.Dots;
+                // Marked by item (i + 1), not by a zero sum: a product that underflows to 0 (weights decayed over hundreds
+                // of half-lives) left the sum 0 and listed its item again, past the end of Touched.
+                var touchedBy = scratch.TouchedBy;
                 for (var c = columnStart[i]; c < columnStart[i + 1]; c++)
                 {
                     var u = columnUsers[c];
@@ -113,8 +116,9 @@ public sealed class ItemCfTrainer(ItemCfOptions? options = null) : IRecommenderT
                     for (var p = data.RowStart[u]; p < data.RowStart[u + 1]; p++)
                     {
                         var j = data.ItemIndices[p];
-                        if (dots[j] == 0)
+                        if (touchedBy[j] != i + 1)
                         {
+                            touchedBy[j] = i + 1;
                             scratch.Touched[touched++] = j;
                         }
 

@@ -29,6 +29,26 @@ public class ItemCfTests
     }
 
     [Fact]
+    public void Interactions_decayed_to_a_weight_of_zero_train_and_are_nobodys_reason()
+    {
+        // probe73 F4: weights 0.5^(age/half-life) of interactions ~150 half-lives old are 0 in float; each such product left
+        // its item's sum at 0, and the item was listed again per user, past the end of the list (IndexOutOfRange, 500).
+        var data = Matrix(
+        [
+            ("u1", "A", 1f), ("u1", "B", 1f),
+            ("u2", "A", 0f), ("u2", "C", 0f),
+            ("u3", "A", 0f), ("u3", "C", 0f),
+            ("u4", "A", 0f), ("u4", "C", 0f),
+            ("u5", "B", 1f), ("u5", "C", 1f),
+        ]);
+
+        var model = new ItemCfTrainer(new ItemCfOptions { Shrink = 0, Neighbours = 2 }).Train(data);
+
+        Assert.Equal("B", model.SimilarItems("A", 2)![0].ItemId);
+        Assert.Equal(1 / Math.Sqrt(2), model.SimilarItems("A", 2)![0].Score, 5);
+    }
+
+    [Fact]
     public void Top_k_keeps_k_neighbours_and_breaks_ties_by_id()
     {
         // B's neighbours A and C tie at 0.816497: with k = 1, A (first in id order) stays.
