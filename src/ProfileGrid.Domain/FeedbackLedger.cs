@@ -16,7 +16,9 @@ internal static class FeedbackLedger
 {
     /// <param name="viewers">The user ids the event speaks for (the profile's, the event's user and anonymous ids): a list
     /// tagged for someone else counts in no experiment here.</param>
-    public static void Impression(FeedbackState state, FeedbackInfo shown, DateTimeOffset occurredAt, ProfileOptions options, IReadOnlyList<string> viewers)
+    /// <param name="experimented">False while the user is opted out of personalization: what they are shown and do then
+    /// counts for no experiment variant (privacy.md).</param>
+    public static void Impression(FeedbackState state, FeedbackInfo shown, DateTimeOffset occurredAt, ProfileOptions options, IReadOnlyList<string> viewers, bool experimented = true)
     {
         var time = ServedTime.NotBeforeServed(shown.RecommendationId, occurredAt);
         NoteExposure(state, shown.RecommendationId, time);
@@ -33,7 +35,7 @@ internal static class FeedbackLedger
         }
 
         list.Slot ??= SharedText.Of(shown.Slot);
-        if (Outcome(state, list, time, options) is { } outcome)
+        if (experimented && Outcome(state, list, time, options) is { } outcome)
         {
             outcome.Impressions++;
             if (outcome.ClicksOnShownListsOnly)
@@ -76,7 +78,7 @@ internal static class FeedbackLedger
         Bound(state, options);
     }
 
-    public static void Click(FeedbackState state, FeedbackInfo clicked, DateTimeOffset occurredAt, ProfileOptions options, IReadOnlyList<string> viewers)
+    public static void Click(FeedbackState state, FeedbackInfo clicked, DateTimeOffset occurredAt, ProfileOptions options, IReadOnlyList<string> viewers, bool experimented = true)
     {
         // A click dated before its list was served is taken at the serving time: so is the exposure it makes, and a
         // purchase dated before that is not credited to it.
@@ -102,7 +104,7 @@ internal static class FeedbackLedger
         // whose impression arrived, as the profile's CTR counts them: a list shown is the CTR's denominator, so a click on
         // one never reported shown would take CTR past 100% (probe67: 11 clicks on 10 lists shown, where impressions are
         // lost, as ad blockers and apps lose them). It counts when its impression comes.
-        if (Outcome(state, list, time, options) is { } outcome && (list.ShownAt is not null || !outcome.ClicksOnShownListsOnly))
+        if (experimented && Outcome(state, list, time, options) is { } outcome && (list.ShownAt is not null || !outcome.ClicksOnShownListsOnly))
         {
             outcome.Clicks++;
         }
@@ -120,7 +122,7 @@ internal static class FeedbackLedger
             var waiting = state.Unattributed[i];
             if (waiting.ItemId == itemId && waiting.At >= time && waiting.At - time <= options.AttributionWindow)
             {
-                Credit(state, list, waiting.Purchase, waiting.Amount, waiting.Currency, options);
+                Credit(state, list, waiting.Purchase, waiting.Amount, waiting.Currency, options, experimented && !waiting.OptedOut);
                 state.Unattributed.RemoveAt(i--);
             }
         }
@@ -147,17 +149,17 @@ internal static class FeedbackLedger
     }
 
     /// <summary>An add to cart (<paramref name="purchase"/> false) or a purchase line of <paramref name="itemId"/>.</summary>
-    public static void Conversion(FeedbackState state, string itemId, bool purchase, decimal amount, string? currency, DateTimeOffset time, ProfileOptions options)
+    public static void Conversion(FeedbackState state, string itemId, bool purchase, decimal amount, string? currency, DateTimeOffset time, ProfileOptions options, bool experimented = true)
     {
         if (LastClickBefore(state, itemId, time, options.AttributionWindow) is { } list)
         {
-            Credit(state, list, purchase, amount, currency, options);
+            Credit(state, list, purchase, amount, currency, options, experimented);
             return;
         }
 
         // Its own copy of the id: the item history holds the event's instance, and the history leaves the compressed
         // state when an idle profile packs, so a shared instance would be stored differently after unpacking.
-        state.Unattributed.Add(new PendingConversion { ItemId = new string(itemId), Purchase = purchase, At = time, Amount = amount, Currency = SharedText.Of(currency) });
+        state.Unattributed.Add(new PendingConversion { ItemId = new string(itemId), Purchase = purchase, At = time, Amount = amount, Currency = SharedText.Of(currency), OptedOut = !experimented });
         if (state.Unattributed.Count > options.UnattributedCapacity)
         {
             var oldest = 0;
@@ -194,10 +196,10 @@ internal static class FeedbackLedger
         return best;
     }
 
-    private static void Credit(FeedbackState state, ShownList list, bool purchase, decimal amount, string? currency, ProfileOptions options)
+    private static void Credit(FeedbackState state, ShownList list, bool purchase, decimal amount, string? currency, ProfileOptions options, bool experimented)
     {
         list.Conversions++;
-        var outcome = list.Experiment is { } experiment && state.Experiments.TryGetValue(experiment, out var found) && found.Variant == list.Variant ? found : null;
+        var outcome = experimented && list.Experiment is { } experiment && state.Experiments.TryGetValue(experiment, out var found) && found.Variant == list.Variant ? found : null;
         if (!purchase)
         {
             state.AttributedCartAdds++;

@@ -347,6 +347,15 @@ public static class ProfileUpdater
             ? [profile.UserId, userEvent.UserId, IdentifierKinds.Name(IdentifierKinds.Anonymous, anonymous)]
             : [profile.UserId, userEvent.UserId];
 
+    /// <summary>
+    /// False when the user had opted out of personalization by <paramref name="time"/>: feedback then counts for no
+    /// experiment variant. (An opt-out that arrives after feedback it predates leaves that feedback counted in the profile;
+    /// the user's report counts in no experiment while opted out either way, FeedbackReport.)
+    /// </summary>
+    private static bool ExperimentedAt(UserProfile profile, DateTimeOffset time) =>
+        profile.Preferences.PersonalizationOptIn != false
+        || (profile.Preferences.FieldUpdatedAt.TryGetValue("personalizationOptIn", out var optedOutAt) && optedOutAt > time);
+
     private static bool IsShownList(UserEvent userEvent) => userEvent.Kind == EventKind.Impression && userEvent.Feedback is not null;
 
     private static void Touch(UserProfile profile, DateTimeOffset now)
@@ -384,7 +393,7 @@ public static class ProfileUpdater
             // per page would swamp, and an email of recommendations to lapsed buyers would make them look active again.
             // Nor as context (last device, channel, country, channel mix, hours): a batch of emails sent at 3 a.m. is not
             // the user's habit (probe58).
-            FeedbackLedger.Impression(profile.Feedback, shown, time, options, Viewers(profile, userEvent));
+            FeedbackLedger.Impression(profile.Feedback, shown, time, options, Viewers(profile, userEvent), ExperimentedAt(profile, time));
             return;
         }
 
@@ -433,7 +442,7 @@ public static class ProfileUpdater
 
                 if (userEvent.Product?.ProductId is { } cartedId)
                 {
-                    FeedbackLedger.Conversion(profile.Feedback, cartedId, purchase: false, 0m, null, time, options);
+                    FeedbackLedger.Conversion(profile.Feedback, cartedId, purchase: false, 0m, null, time, options, ExperimentedAt(profile, time));
                 }
 
                 break;
@@ -461,7 +470,7 @@ public static class ProfileUpdater
                     var currency = order.Currency.ToUpperInvariant();
                     foreach (var line in order.Lines)
                     {
-                        FeedbackLedger.Conversion(profile.Feedback, line.ProductId, purchase: true, line.UnitPrice * line.Quantity, currency, time, options);
+                        FeedbackLedger.Conversion(profile.Feedback, line.ProductId, purchase: true, line.UnitPrice * line.Quantity, currency, time, options, ExperimentedAt(profile, time));
                     }
                 }
 
@@ -470,7 +479,7 @@ public static class ProfileUpdater
                 RecordRefund(behavior, refund, time, options, oldestKeptDay);
                 break;
             case EventKind.Click when userEvent.Feedback is { ItemId: not null } clicked:
-                FeedbackLedger.Click(profile.Feedback, clicked, time, options, Viewers(profile, userEvent));
+                FeedbackLedger.Click(profile.Feedback, clicked, time, options, Viewers(profile, userEvent), ExperimentedAt(profile, time));
                 break;
             case EventKind.Identify when userEvent.Identify is { } identify:
                 MergeDemographics(profile.Demographics, identify, time, options);

@@ -1474,6 +1474,13 @@ public sealed partial class UserProfileGrain(
         {
             _consentReported = consents;
             _consentReportedMembers.Clear();
+            // While opted out the user counts in no experiment (FeedbackReport), and back in after an opt-in.
+            if (FeedbackReport.HasFeedback(Profile) && State.MergedInto is null)
+            {
+                _feedbackChanged = true;
+                PushFeedbackIfChanged();
+            }
+
             consentReporter.Report(Profile.Tenant, Profile.UserId, consents, changedAt);
             foreach (var member in State.Absorbed?.Keys ?? Enumerable.Empty<string>())
             {
@@ -1719,16 +1726,32 @@ public sealed partial class UserProfileGrain(
     }
 
     /// <summary>
-    /// Takes a merged profile out of its feature and interaction shards, as pushes like any other: its reports, and the
-    /// merge that waits for <see cref="IProfileMergeGrain.UntilPushesWrittenAsync"/>, wait until the shards have written
-    /// that it left. Never throws (a failed send is sent again by whoever waits).
+    /// Takes a merged profile out of its feature, interaction and feedback shards, as pushes like any other: its reports,
+    /// and the merge that waits for <see cref="IProfileMergeGrain.UntilPushesWrittenAsync"/>, wait until the shards have
+    /// written that it left. Never throws (a failed send is sent again by whoever waits).
     /// </summary>
     private Task LeaveShardsAsync(string key, string shard)
     {
         var left = _unconfirmedPushes[(int)PushKind.Features] = _lastPushes[(int)PushKind.Features] = RemoveFromShardAsync(ShardGrain(shard), key);
         var emptied = _unconfirmedPushes[(int)PushKind.Items] = _lastPushes[(int)PushKind.Items] =
             PushItemsAsync(GrainFactory.GetGrain<IInteractionShardGrain>(shard), new InteractionUpdate(key, [], [], clock.GetUtcNow(), null));
-        return Task.WhenAll(left, emptied);
+        // Its lists shown and clicked are the person's now, and counted there once (probe73: a visitor who logged in after
+        // seeing a list was counted twice in every experiment and the fairness audit). After the last push it sent, which
+        // it would otherwise overtake.
+        _feedbackChanged = false;
+        var gone = _unconfirmedPushes[(int)PushKind.Feedback] = _lastPushes[(int)PushKind.Feedback] =
+            LeaveFeedbackAsync(_lastPushes[(int)PushKind.Feedback], GrainFactory.GetGrain<IFeedbackShardGrain>(shard), key);
+        return Task.WhenAll(left, emptied, gone);
+    }
+
+    private async Task<SentPush> LeaveFeedbackAsync(Task<SentPush>? previous, IFeedbackShardGrain shard, string key)
+    {
+        if (previous is not null)
+        {
+            await previous; // never throws
+        }
+
+        return await PushFeedbackAsync(shard, FeedbackUpdate.Leaving(key, clock.GetUtcNow()));
     }
 
     private async Task<SentPush> RemoveFromShardAsync(IFeatureShardGrain shard, string key)

@@ -115,6 +115,106 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
         Assert.Equal((number, assigned, 1L), (outcome.ExperimentNumber, outcome.VariantIndex, outcome.Impressions));
     }
 
+    /// <summary>
+    /// probe73 F2: a visitor shown a list who then logged in stayed in the feedback shard beside the person it merged into,
+    /// so every login after an exposure counted one person twice in the experiment's results and the fairness audit.
+    /// </summary>
+    [Fact]
+    public async Task A_visitor_shown_a_list_who_logs_in_counts_once_in_the_experiment_and_the_audit()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "feedback-login");
+        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
+        await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") });
+        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
+        var now = DateTimeOffset.UtcNow;
+        var first = new IngestEventsRequest { Tenant = tenant };
+        first.Events.Add(new WireEvent { EventId = "vis-arrives", Type = "page_view", AnonymousId = "vis-1", Source = "web", OccurredAt = Time(now.AddMinutes(-5)) });
+        Assert.Equal(1, (await Silo.Client.IngestEventsAsync(first)).Accepted);
+        var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "anon:vis-1", N = 4, Slot = "home" });
+        Assert.Equal("home-test", served.ExperimentId);
+
+        var shown = new IngestEventsRequest { Tenant = tenant };
+        var impression = Impression("", "vis-shown", now.AddMinutes(-4), served.RecommendationId, served.Items.Select(i => i.ItemId));
+        impression.AnonymousId = "vis-1";
+        shown.Events.Add(impression);
+        Assert.Equal(1, (await Silo.Client.IngestEventsAsync(shown)).Accepted);
+        var request = new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" };
+        await SegmentScenario.PollAsync(
+            () => experiments.GetExperimentResultsAsync(request).ResponseAsync,
+            r => r.Variants.Sum(v => v.Users) == 1,
+            "the visitor's impression in the results");
+
+        var login = new IngestEventsRequest { Tenant = tenant };
+        login.Events.Add(new WireEvent { EventId = "vis-logs-in", Type = "page_view", UserId = "carol", AnonymousId = "vis-1", Source = "web", OccurredAt = Time(now.AddMinutes(-3)) });
+        Assert.Equal(1, (await Silo.Client.IngestEventsAsync(login)).Accepted);
+        await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "carol" }).ResponseAsync,
+            p => p.Feedback?.Impressions == 1,
+            "the visitor's impression in carol's profile");
+
+        // Carol's profile reports the impression now; the visitor's own report must be gone, not counted beside it.
+        var results = await SegmentScenario.PollAsync(
+            () => experiments.GetExperimentResultsAsync(request).ResponseAsync,
+            r => r.Variants.Sum(v => v.Users) == 1 && r.Variants.Sum(v => v.Impressions) == 1
+                && Silo.Client.GetProfile(new GetProfileRequest { Tenant = tenant, UserId = "carol" }).Feedback.Experiments.Count == 1,
+            "one person, one impression in the results");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        results = await experiments.GetExperimentResultsAsync(request);
+        Assert.Equal((1L, 1.0), (results.Variants.Sum(v => v.Users), results.Variants.Sum(v => v.Impressions)));
+        using var response = await Silo.Http.GetAsync($"/v1/tenants/{tenant}/fairness");
+        using var audit = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var groups = audit.RootElement.GetProperty("audit").GetProperty("dimensions")[0].GetProperty("groups").EnumerateArray();
+        Assert.Equal(1L, groups.Sum(g => g.GetProperty("tally").GetProperty("exposed_users").GetInt64()));
+    }
+
+    /// <summary>
+    /// probe73 F13: feedback sent after the user opted out of personalization still counted for their variant. While opted
+    /// out they count for no variant; after an opt-in, what they did while opted out still counts for none.
+    /// </summary>
+    [Fact]
+    public async Task A_user_who_opts_out_counts_in_no_variant_and_what_they_did_while_opted_out_never_does()
+    {
+        var tenant = await ShopScenario.FeedAsync(Silo, "feedback-optout");
+        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
+        await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") });
+        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
+        var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4, Slot = "home" });
+        Assert.Equal("home-test", served.ExperimentId);
+        var shown = served.Items.Select(i => i.ItemId).ToArray();
+        var now = DateTimeOffset.UtcNow;
+        var request = new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" };
+
+        async Task SendAsync(params WireEvent[] events)
+        {
+            var ingest = new IngestEventsRequest { Tenant = tenant };
+            ingest.Events.AddRange(events);
+            Assert.Equal(events.Length, (await Silo.Client.IngestEventsAsync(ingest)).Accepted);
+        }
+
+        WireEvent Consent(string id, DateTimeOffset at, bool optIn) => new()
+        {
+            EventId = id, Type = "preference_set", UserId = "alice", Source = "web", OccurredAt = Time(at),
+            Preference = new PreferenceSet { PersonalizationOptIn = optIn },
+        };
+
+        await SendAsync(Impression("alice", "shown", now.AddSeconds(-50), served.RecommendationId, shown));
+        await SegmentScenario.PollAsync(() => experiments.GetExperimentResultsAsync(request).ResponseAsync,
+            r => r.Variants.Sum(v => v.Impressions) == 1, "alice's impression counted");
+
+        await SendAsync(Consent("out", now.AddSeconds(-40), optIn: false));
+        await SendAsync(Click("alice", "clicked-while-out", now.AddSeconds(-30), served.RecommendationId, shown[0]));
+        await SegmentScenario.PollAsync(
+            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "alice" }).ResponseAsync,
+            p => p.Feedback?.Clicks == 1, "the click in alice's profile");
+        await SegmentScenario.PollAsync(() => experiments.GetExperimentResultsAsync(request).ResponseAsync,
+            r => r.Variants.Sum(v => v.Users) == 0 && r.Variants.Sum(v => v.Clicks) == 0, "alice in no variant while opted out");
+
+        await SendAsync(Consent("in-again", now.AddSeconds(-20), optIn: true));
+        var results = await SegmentScenario.PollAsync(() => experiments.GetExperimentResultsAsync(request).ResponseAsync,
+            r => r.Variants.Sum(v => v.Users) == 1, "alice back in her variant after opting in");
+        Assert.Equal((1.0, 0.0), (results.Variants.Sum(v => v.Impressions), results.Variants.Sum(v => v.Clicks)));
+    }
+
     [Fact]
     public async Task An_item_shown_three_times_without_a_click_is_demoted_in_the_next_list()
     {

@@ -50,7 +50,14 @@ public sealed record FeedbackUpdate(
     [property: Id(5)] string[] ShownItemIds,
     [property: Id(6)] int[] ShownCounts,
     // Re-ranker training: which lists were shown and what was clicked in them.
-    [property: Id(7)] ListClicksReport[]? RecentLists = null);
+    [property: Id(7)] ListClicksReport[]? RecentLists = null,
+    // The profile merged into another and left the shard: the person's profile reports what both were shown.
+    [property: Id(8)] bool Left = false)
+{
+    /// <summary>What a profile sends its shard when it merges into another: take me out.</summary>
+    public static FeedbackUpdate Leaving(string profileKey, DateTimeOffset asOf) =>
+        new(profileKey, asOf, new FeedbackTotals(0, 0, 0, 0, 0, 0), new UserGroups(null, null, null, false), [], [], [], null, Left: true);
+}
 
 /// <summary>One of a user's recent lists (the profile's bounded RecentLists): whether it was shown, and the items clicked in it.</summary>
 /// <param name="Shown">True once the impression arrived (a click alone does not say which items were shown).</param>

@@ -165,4 +165,7 @@ public sealed class PendingConversion
     [Id(3)] public decimal Amount { get; set; }
 
     [Id(4)] public string? Currency { get; set; }
+
+    /// <summary>Made while the user was opted out of personalization: credited to their list, in no experiment.</summary>
+    [Id(5)] public bool OptedOut { get; set; }
 }

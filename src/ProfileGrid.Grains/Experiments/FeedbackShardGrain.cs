@@ -83,6 +83,16 @@ public sealed partial class FeedbackShardGrain(
             return Task.FromResult(_writes.Ticket(_dirty)); // a push that overtook this one is newer
         }
 
+        if (update.Left)
+        {
+            if (Users.Remove(update.ProfileKey))
+            {
+                MarkDirty();
+            }
+
+            return Task.FromResult(_writes.Ticket(_dirty));
+        }
+
         Users[update.ProfileKey] = update;
         MarkDirty();
         return Task.FromResult(_writes.Ticket(_dirty));
