@@ -349,7 +349,7 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
     }
 
     [Fact]
-    public async Task Feedback_quoting_a_draft_experiments_tag_does_not_count_in_its_results()
+    public async Task Feedback_quoting_a_draft_experiments_tag_or_a_list_served_before_the_start_is_refused_and_not_counted()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "exp-draft");
         var draft = await Experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-hybrid") });
@@ -366,20 +366,9 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
             EventId = "clicked", Type = "click", UserId = "alice", Source = "app", OccurredAt = Time(now.AddMinutes(-1)),
             Feedback = new Feedback { RecommendationId = madeUp, ItemId = "a-1" },
         });
-        Assert.Equal(2, (await Silo.Client.IngestEventsAsync(request)).Accepted);
-        await SegmentScenario.PollAsync(
-            () => Silo.Client.GetProfileAsync(new GetProfileRequest { Tenant = tenant, UserId = "alice" }).ResponseAsync,
-            p => p.Feedback?.Clicks == 1,
-            "alice's click applied");
-        // The feedback shards hold her lists (and so her outcome under the tag) once the audit counts the impression.
-        await SegmentScenario.PollAsync(
-            async () =>
-            {
-                using var audit = await SegmentScenario.SendJsonAsync(Silo.Http, HttpMethod.Get, $"/v1/tenants/{tenant}/fairness");
-                return audit.RootElement.GetProperty("audit").GetProperty("dimensions")[0].GetProperty("impressions").GetInt64();
-            },
-            impressions => impressions >= 1,
-            "alice's impression in the feedback shards");
+        var answer = await Silo.Client.IngestEventsAsync(request);
+        Assert.Equal(0, answer.Accepted);
+        Assert.All(answer.Rejected, r => Assert.Contains("which has not started", r.Reason, StringComparison.Ordinal));
 
         var results = await Experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
         Assert.All(results.Variants, v => Assert.Equal((0L, 0L, 0L), (v.Users, v.Impressions, v.Clicks)));
@@ -389,6 +378,26 @@ public class ExperimentServingTests(RecommendationSiloFixture fixture)
         // read twice started its test at look 3).
         var again = await Experiments.GetExperimentResultsAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
         Assert.Equal(1, again.Comparisons[0].Conversion.Sequential.Looks);
+
+        // Started: a list of alice's variant served half an hour before the start (another tenant's, say) is refused too.
+        await Experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-hybrid" });
+        var served = await new RecommendationService.RecommendationServiceClient(Silo.Calls).RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 2, Slot = "home" });
+        Assert.Equal("home-hybrid", served.ExperimentId);
+        var before = $"rec-{Guid.CreateVersion7(now.AddMinutes(-30)):N}" + ExperimentTag.Of(draft.Number, served.Variant == "control" ? 0 : 1, "alice");
+        var late = new IngestEventsRequest { Tenant = tenant };
+        late.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "shown-before", Type = "impression", UserId = "alice", Source = "app", OccurredAt = Time(DateTimeOffset.UtcNow),
+            Feedback = new Feedback { RecommendationId = before, Slot = "home", ItemIds = { "a-1" } },
+        });
+        late.Events.Add(new Contracts.V1.Event
+        {
+            EventId = "shown-now", Type = "impression", UserId = "alice", Source = "app", OccurredAt = Time(DateTimeOffset.UtcNow),
+            Feedback = new Feedback { RecommendationId = served.RecommendationId, Slot = "home", ItemIds = { served.Items.Select(i => i.ItemId) } },
+        });
+        var lateAnswer = await Silo.Client.IngestEventsAsync(late);
+        Assert.Equal(1, lateAnswer.Accepted);
+        Assert.Contains("before experiment 'home-hybrid'", Assert.Single(lateAnswer.Rejected).Reason, StringComparison.Ordinal);
     }
 
     private static string Time(DateTimeOffset at) => at.ToString("O", System.Globalization.CultureInfo.InvariantCulture);

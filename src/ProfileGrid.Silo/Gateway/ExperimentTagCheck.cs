@@ -60,6 +60,19 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
             return $"is tagged with variant {variant} of experiment '{experiment.Id}' (number {number}), which has {experiment.Variants.Count} variants: not a list Recommend served";
         }
 
+        // Recommend tags lists of running experiments only: a draft's tag, or a list served well before the start (another
+        // tenant's list of the same number, say), was never a list of this experiment (probe73), and once it started would
+        // count as an exposure from before its start and pin the user to the tag's variant.
+        if (experiment.StartedAt is not { } started)
+        {
+            return $"is tagged with experiment '{experiment.Id}' (number {number}), which has not started: not a list Recommend served";
+        }
+
+        if (ServedTime.Read(recommendationId) is { } served && served < started - ServedTime.ClockBehindTolerance)
+        {
+            return $"was served at {served:yyyy-MM-ddTHH:mm:ssZ}, before experiment '{experiment.Id}' (number {number}) started at {started:yyyy-MM-ddTHH:mm:ssZ}: not a list of that experiment";
+        }
+
         // A list served to this user (its user check is theirs) carries the variant assignment gives them, which never
         // changes once an experiment has started. Another variant's tag was forged, and a profile counted the user under
         // whichever variant arrived first (probe51). A list served to someone else is left to the profile, which counts it
