@@ -479,6 +479,16 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         var excluded = await Assert.ThrowsAsync<RpcException>(() => Recommendations.RecommendAsync(badExclusion).ResponseAsync);
         Assert.StartsWith("exclude[0]", excluded.Status.Detail);
 
+        // A slot no experiment can name would serve lists silently outside every experiment (probe73 F7).
+        foreach (var slot in new[] { "Cart", " cart", "cart\t", "ca\0rt", new string('s', 65) })
+        {
+            var badSlot = await Assert.ThrowsAsync<RpcException>(() => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", Slot = slot }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, badSlot.StatusCode);
+            Assert.StartsWith("slot: is not a slot an experiment can name", badSlot.Status.Detail);
+        }
+
+        Assert.NotEmpty((await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", Slot = "product-page_2" })).Items);
+
         var train = await Assert.ThrowsAsync<RpcException>(() => Recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant, Neighbours = 0, CandidateAlgorithm = "magic" }).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, train.StatusCode);
         Assert.Contains("neighbours", train.Status.Detail);

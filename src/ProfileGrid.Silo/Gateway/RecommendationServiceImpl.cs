@@ -35,6 +35,12 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         var count = Count(request.N);
+        // A slot no experiment can name ('Cart', ' cart') would serve lists silently outside every experiment (probe73).
+        if (request.Slot.Length > 0 && !ProfileGrid.Experiments.Design.ExperimentValidator.IsSlot(request.Slot))
+        {
+            throw Invalid("slot", $"is not a slot an experiment can name ({request.Slot.Length} characters): use 1-64 characters of a-z, 0-9, '-' and '_', lower case, or leave it out");
+        }
+
         if (request.PageItem.Length > 0)
         {
             ItemId(request.PageItem, "page_item");
