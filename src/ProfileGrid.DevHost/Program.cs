@@ -207,7 +207,7 @@ static async Task StopAsync(Process silo)
 
         try
         {
-            await silo.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await silo.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60)); // the silo's own stop gives up after 55 s
         }
         catch (TimeoutException)
         {

@@ -24,6 +24,11 @@ if (problems.Count > 0)
 var settings = builder.Configuration.GetSection(HostSettings.Section).Get<HostSettings>() ?? new HostSettings();
 var limits = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
 
+// A graceful stop deactivates every grain, writing what it has not written; under load on a slow store that outlasts
+// the host's default 30 s, which then cancels the stop halfway (an outside probe: "Silo shutdown completed
+// (non-graceful)"). 55 s fits inside the 60 s an orchestrator waits (deploy/kubernetes.yaml).
+builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(55));
+
 builder.UseOrleans(silo => silo
     .AddProfileGridProviders(settings, settings.StorageConnectionString)
     .AddProfileGridGrains(builder.Configuration)
