@@ -31,12 +31,9 @@ public static class FeedbackReport
             feedback.FirstExposedAt is not null,
             feedback.SegmentAtFirstExposure);
 
-        // A user who opted out of personalization is experimented on no more: they count for no variant, also for what
-        // they were shown before (privacy.md), until they opt in again. Their profile keeps the figures.
-        var optedOut = profile.Preferences.PersonalizationOptIn == false;
-        var experiments = new ExperimentOutcomeReport[optedOut ? 0 : feedback.Experiments.Count];
+        var experiments = new ExperimentOutcomeReport[feedback.Experiments.Count];
         var i = 0;
-        foreach (var (number, outcome) in optedOut ? [] : feedback.Experiments)
+        foreach (var (number, outcome) in feedback.Experiments)
         {
             experiments[i++] = new ExperimentOutcomeReport(number, outcome.Variant, outcome.FirstExposedAt, outcome.Impressions, outcome.Clicks,
                 outcome.CartAdds, outcome.Purchases, (double)outcome.Revenue, outcome.Mismatched,

@@ -1474,12 +1474,6 @@ public sealed partial class UserProfileGrain(
         {
             _consentReported = consents;
             _consentReportedMembers.Clear();
-            // While opted out the user counts in no experiment (FeedbackReport), and back in after an opt-in.
-            if (FeedbackReport.HasFeedback(Profile) && State.MergedInto is null)
-            {
-                _feedbackChanged = true;
-                PushFeedbackIfChanged();
-            }
 
             consentReporter.Report(Profile.Tenant, Profile.UserId, consents, changedAt);
             foreach (var member in State.Absorbed?.Keys ?? Enumerable.Empty<string>())
@@ -1739,19 +1733,20 @@ public sealed partial class UserProfileGrain(
         // seeing a list was counted twice in every experiment and the fairness audit). After the last push it sent, which
         // it would otherwise overtake.
         _feedbackChanged = false;
+        var leaving = FeedbackUpdate.Leaving(key, clock.GetUtcNow(), FeedbackReport.HasFeedback(Profile) ? FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow()).RecentLists : null);
         var gone = _unconfirmedPushes[(int)PushKind.Feedback] = _lastPushes[(int)PushKind.Feedback] =
-            LeaveFeedbackAsync(_lastPushes[(int)PushKind.Feedback], GrainFactory.GetGrain<IFeedbackShardGrain>(shard), key);
+            LeaveFeedbackAsync(_lastPushes[(int)PushKind.Feedback], GrainFactory.GetGrain<IFeedbackShardGrain>(shard), leaving);
         return Task.WhenAll(left, emptied, gone);
     }
 
-    private async Task<SentPush> LeaveFeedbackAsync(Task<SentPush>? previous, IFeedbackShardGrain shard, string key)
+    private async Task<SentPush> LeaveFeedbackAsync(Task<SentPush>? previous, IFeedbackShardGrain shard, FeedbackUpdate leaving)
     {
         if (previous is not null)
         {
             await previous; // never throws
         }
 
-        return await PushFeedbackAsync(shard, FeedbackUpdate.Leaving(key, clock.GetUtcNow()));
+        return await PushFeedbackAsync(shard, leaving with { AsOf = clock.GetUtcNow() });
     }
 
     private async Task<SentPush> RemoveFromShardAsync(IFeatureShardGrain shard, string key)

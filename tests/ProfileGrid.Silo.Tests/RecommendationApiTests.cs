@@ -479,15 +479,15 @@ public class RecommendationApiTests(RecommendationSiloFixture fixture)
         var excluded = await Assert.ThrowsAsync<RpcException>(() => Recommendations.RecommendAsync(badExclusion).ResponseAsync);
         Assert.StartsWith("exclude[0]", excluded.Status.Detail);
 
-        // A slot no experiment can name would serve lists silently outside every experiment (probe73 F7).
-        foreach (var slot in new[] { "Cart", " cart", "cart\t", "ca\0rt", new string('s', 65) })
+        // A slot with a NUL or past 256 characters is refused, as in feedback events (probe73 F7: both were served).
+        foreach (var (slot, reason) in new[] { ("ca\0rt", "slot: holds a NUL character (U+0000) at position 2"), (new string('s', 257), "slot: is 257 characters long; the limit is 256") })
         {
             var badSlot = await Assert.ThrowsAsync<RpcException>(() => Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", Slot = slot }).ResponseAsync);
             Assert.Equal(StatusCode.InvalidArgument, badSlot.StatusCode);
-            Assert.StartsWith("slot: is not a slot an experiment can name", badSlot.Status.Detail);
+            Assert.StartsWith(reason, badSlot.Status.Detail);
         }
 
-        Assert.NotEmpty((await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", Slot = "product-page_2" })).Items);
+        Assert.NotEmpty((await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", Slot = "Product page" })).Items);
 
         var train = await Assert.ThrowsAsync<RpcException>(() => Recommendations.TrainRecommenderAsync(new TrainRecommenderRequest { Tenant = tenant, Neighbours = 0, CandidateAlgorithm = "magic" }).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, train.StatusCode);

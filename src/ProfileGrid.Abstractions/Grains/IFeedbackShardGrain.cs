@@ -51,12 +51,16 @@ public sealed record FeedbackUpdate(
     [property: Id(6)] int[] ShownCounts,
     // Re-ranker training: which lists were shown and what was clicked in them.
     [property: Id(7)] ListClicksReport[]? RecentLists = null,
-    // The profile merged into another and left the shard: the person's profile reports what both were shown.
+    // The profile merged into another: the person's profile reports what both were shown, so this one counts in no
+    // tally; its recent lists stay for the re-ranker, which matches a list's clicks in the shard it was logged in.
     [property: Id(8)] bool Left = false)
 {
-    /// <summary>What a profile sends its shard when it merges into another: take me out.</summary>
-    public static FeedbackUpdate Leaving(string profileKey, DateTimeOffset asOf) =>
-        new(profileKey, asOf, new FeedbackTotals(0, 0, 0, 0, 0, 0), new UserGroups(null, null, null, false), [], [], [], null, Left: true);
+    /// <summary>
+    /// What a profile sends its shard when it merges into another: count me no more (kept, with its <c>AsOf</c>, so that an
+    /// older push still on its way cannot count it again).
+    /// </summary>
+    public static FeedbackUpdate Leaving(string profileKey, DateTimeOffset asOf, ListClicksReport[]? recentLists) =>
+        new(profileKey, asOf, new FeedbackTotals(0, 0, 0, 0, 0, 0), new UserGroups(null, null, null, false), [], [], [], recentLists, Left: true);
 }
 
 /// <summary>One of a user's recent lists (the profile's bounded RecentLists): whether it was shown, and the items clicked in it.</summary>

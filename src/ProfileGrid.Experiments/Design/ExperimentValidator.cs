@@ -30,9 +30,6 @@ public static partial class ExperimentValidator
     [GeneratedRegex("^[a-z0-9_-]{1,64}$")]
     private static partial Regex IdPattern();
 
-    /// <summary>Whether <paramref name="slot"/> is one an experiment can name (Recommend refuses any other: it could never be in one).</summary>
-    public static bool IsSlot(string slot) => IdPattern().IsMatch(slot);
-
     [GeneratedRegex("^[a-z0-9_-]{1,32}$")]
     private static partial Regex KeyPattern();
 

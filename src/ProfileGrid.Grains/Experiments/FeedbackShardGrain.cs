@@ -83,22 +83,12 @@ public sealed partial class FeedbackShardGrain(
             return Task.FromResult(_writes.Ticket(_dirty)); // a push that overtook this one is newer
         }
 
-        if (update.Left)
-        {
-            if (Users.Remove(update.ProfileKey))
-            {
-                MarkDirty();
-            }
-
-            return Task.FromResult(_writes.Ticket(_dirty));
-        }
-
         Users[update.ProfileKey] = update;
         MarkDirty();
         return Task.FromResult(_writes.Ticket(_dirty));
     }
 
-    public Task<int> CountAsync() => Task.FromResult(Users.Count);
+    public Task<int> CountAsync() => Task.FromResult(Users.Values.Count(user => !user.Left));
 
     public async Task<int> ForgetAsync(string[] profileKeys)
     {
@@ -127,6 +117,11 @@ public sealed partial class FeedbackShardGrain(
         var memberships = new (string Dimension, string Group)[FairnessDimensions.Known.Count];
         foreach (var (key, user) in Users)
         {
+            if (user.Left)
+            {
+                continue; // merged into another profile, which reports for both
+            }
+
             memberships[0] = (FairnessDimensions.Segment, SegmentGroup(segments, key, user.Groups));
             memberships[1] = (FairnessDimensions.Gender, user.Groups.Gender ?? FairnessDimensions.Unknown);
             memberships[2] = (FairnessDimensions.AgeBand, ProfileView.AgeBandOf(user.Groups.BirthYear, now) ?? FairnessDimensions.Unknown);

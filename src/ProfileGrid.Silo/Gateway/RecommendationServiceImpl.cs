@@ -24,6 +24,7 @@ public sealed partial class RecommendationServiceImpl(
     public const int MaxUpsertItems = 1000;
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1000;
+    private const int MaxSlotLength = 256;
 
     public override async Task<RecommendResponse> Recommend(RecommendRequest request, ServerCallContext context)
     {
@@ -35,10 +36,17 @@ public sealed partial class RecommendationServiceImpl(
         }
 
         var count = Count(request.N);
-        // A slot no experiment can name ('Cart', ' cart') would serve lists silently outside every experiment (probe73).
-        if (request.Slot.Length > 0 && !ProfileGrid.Experiments.Design.ExperimentValidator.IsSlot(request.Slot))
+        // Experiments name slots in lower case: 'Cart' or ' cart' is the cart slot, not a slot outside every experiment
+        // (probe73). A NUL or an overlong slot is refused, as in feedback events.
+        var slot = request.Slot.Trim();
+        if (slot.Length > MaxSlotLength)
         {
-            throw Invalid("slot", $"is not a slot an experiment can name ({request.Slot.Length} characters): use 1-64 characters of a-z, 0-9, '-' and '_', lower case, or leave it out");
+            throw Invalid("slot", $"is {slot.Length} characters long; the limit is {MaxSlotLength}");
+        }
+
+        if (ProfileGrid.Recommendations.Rules.TextChecks.NulProblem(slot) is { } nul)
+        {
+            throw Invalid("slot", nul);
         }
 
         if (request.PageItem.Length > 0)
@@ -55,7 +63,7 @@ public sealed partial class RecommendationServiceImpl(
         try
         {
             served = await engine.RecommendAsync(new RecommendCall(
-                tenant, userId, count, NullIfEmpty(request.Slot), NullIfEmpty(request.PageItem), request.Exclude));
+                tenant, userId, count, NullIfEmpty(slot.ToLowerInvariant()), NullIfEmpty(request.PageItem), request.Exclude));
         }
         catch (RecommendationUnavailableException ex)
         {
