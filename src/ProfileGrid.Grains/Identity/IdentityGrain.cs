@@ -282,17 +282,24 @@ public sealed partial class IdentityGrain(
         // Each member's merge and the owner of the identifier behind it, read once and side by side (review73 L2: a round
         // of calls per member for every link of the chain could outlast the caller's time-out for a shared login's
         // thousands of members); the chain is then followed in memory.
-        var links = await Task.WhenAll(state.State.Members
+        var candidates = new List<(string Member, MergeRecord? Merge, string? Owner)>();
+        // 64 members at a time, so that a shared login's thousands of members do not flood the silo with calls at once.
+        foreach (var chunk in state.State.Members
             .Where(m => m.Key != userId && (!AnonymousProfiles.IsAnonymous(userId) || AnonymousProfiles.IsAnonymous(m.Key)))
-            .Select(async m =>
+            .ToList()
+            .Chunk(64))
+        {
+            candidates.AddRange(await Task.WhenAll(chunk.Select(async m =>
             {
                 // Any status: a member still listed whose merge a failed unmerge already marked reversed is still to move.
                 var merge = await Index(tenant, m.Value).GetAsync();
                 return merge is not null && merge.From == m.Key
                     ? (Member: m.Key, Merge: merge, Owner: await Identifier(tenant, merge.Identifier).OwnerAsync())
                     : (Member: m.Key, Merge: (MergeRecord?)null, Owner: (string?)null);
-            }));
-        var candidates = links.Where(l => l.Merge is not null && l.Owner is not null).ToList();
+            })));
+        }
+
+        candidates.RemoveAll(l => l.Merge is null || l.Owner is null);
         var followers = new List<MergeRecord>();
         for (var found = true; found;)
         {
