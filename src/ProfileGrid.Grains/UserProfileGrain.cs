@@ -1474,7 +1474,6 @@ public sealed partial class UserProfileGrain(
         {
             _consentReported = consents;
             _consentReportedMembers.Clear();
-
             consentReporter.Report(Profile.Tenant, Profile.UserId, consents, changedAt);
             foreach (var member in State.Absorbed?.Keys ?? Enumerable.Empty<string>())
             {
@@ -2056,7 +2055,6 @@ public sealed partial class UserProfileGrain(
         identifier.EnsureMergedAsync().Ignore();
         return new LoggedApplyResult(UnwrittenFrom, Gap: true);
     }
-
 
     Task<bool> IProfileMergeGrain.HasHistoryAsync()
     {

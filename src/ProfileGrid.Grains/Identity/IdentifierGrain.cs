@@ -663,8 +663,6 @@ public sealed partial class IdentifierGrain(
 
     private IIdentityGrain Identity(string tenant, string userId) => GrainFactory.GetGrain<IIdentityGrain>(new ProfileKey(tenant, userId).ToString());
 
-
-
     private static string Pair(string from, string into) => from + "\n" + into;
 
     private static string NewMergeId() => "m-" + Guid.NewGuid().ToString("N")[..20];

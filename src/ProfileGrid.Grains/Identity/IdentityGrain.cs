@@ -323,7 +323,6 @@ public sealed partial class IdentityGrain(
         return followers;
     }
 
-
     /// <summary>Resets the canonical profile to its own events and its remaining members', as if the others had never merged.</summary>
     private async Task RebuildAsync(ProfileKey key, string[] except)
     {

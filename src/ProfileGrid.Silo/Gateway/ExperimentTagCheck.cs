@@ -121,7 +121,6 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
         }
     }
 
-
     private async ValueTask<ExperimentSet?> SetAsync(string tenant, TimeSpan maxAge)
     {
         var now = clock.GetUtcNow();

@@ -410,7 +410,6 @@ public sealed partial class ProfileGatewayService(
         return (key, await Grain(key).GetViewAsync(asOf));
     }
 
-
     /// <summary>A write the profile refuses for its bounds: FailedPrecondition with the profile's reason.</summary>
     private static async Task<T> Refusing<T>(Func<Task<T>> write)
     {
