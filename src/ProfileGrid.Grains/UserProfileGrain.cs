@@ -1732,20 +1732,20 @@ public sealed partial class UserProfileGrain(
         // seeing a list was counted twice in every experiment and the fairness audit). After the last push it sent, which
         // it would otherwise overtake.
         _feedbackChanged = false;
-        var leaving = FeedbackUpdate.Leaving(key, clock.GetUtcNow(), FeedbackReport.HasFeedback(Profile) ? FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow()).RecentLists : null);
+        var recentLists = FeedbackReport.HasFeedback(Profile) ? FeedbackReport.Of(key, Profile, _options, clock.GetUtcNow()).RecentLists : null;
         var gone = _unconfirmedPushes[(int)PushKind.Feedback] = _lastPushes[(int)PushKind.Feedback] =
-            LeaveFeedbackAsync(_lastPushes[(int)PushKind.Feedback], GrainFactory.GetGrain<IFeedbackShardGrain>(shard), leaving);
+            LeaveFeedbackAsync(_lastPushes[(int)PushKind.Feedback], GrainFactory.GetGrain<IFeedbackShardGrain>(shard), key, recentLists);
         return Task.WhenAll(left, emptied, gone);
     }
 
-    private async Task<SentPush> LeaveFeedbackAsync(Task<SentPush>? previous, IFeedbackShardGrain shard, FeedbackUpdate leaving)
+    private async Task<SentPush> LeaveFeedbackAsync(Task<SentPush>? previous, IFeedbackShardGrain shard, string key, ListClicksReport[]? recentLists)
     {
         if (previous is not null)
         {
             await previous; // never throws
         }
 
-        return await PushFeedbackAsync(shard, leaving with { AsOf = clock.GetUtcNow() });
+        return await PushFeedbackAsync(shard, FeedbackUpdate.Leaving(key, clock.GetUtcNow(), recentLists));
     }
 
     private async Task<SentPush> RemoveFromShardAsync(IFeatureShardGrain shard, string key)

@@ -31,6 +31,15 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
         Feedback = new Feedback { RecommendationId = recommendationId, Slot = "home", ItemId = item },
     };
 
+    /// <summary>Creates and starts the experiment "home-test" on the home slot (control: popularity; the hybrid).</summary>
+    private async Task<ExperimentService.ExperimentServiceClient> StartHomeTestAsync(string tenant)
+    {
+        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
+        await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") });
+        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
+        return experiments;
+    }
+
     [Fact]
     public async Task A_purchase_after_a_click_on_a_served_list_is_credited_to_that_list_and_position()
     {
@@ -78,9 +87,8 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
     public async Task Feedback_tagged_with_an_experiment_or_variant_that_never_served_the_user_is_refused_naming_the_field()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "feedback-tags");
-        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
-        var number = (await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") })).Number;
-        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
+        var experiments = await StartHomeTestAsync(tenant);
+        var number = (await experiments.GetExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" })).Number;
         var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4, Slot = "home" });
         Assert.Equal("home-test", served.ExperimentId);
         var assigned = served.Variant == "control" ? 0 : 1;
@@ -123,9 +131,7 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
     public async Task A_visitor_shown_a_list_who_logs_in_counts_once_in_the_experiment_and_the_audit()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "feedback-login");
-        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
-        await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") });
-        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
+        var experiments = await StartHomeTestAsync(tenant);
         var now = DateTimeOffset.UtcNow;
         var first = new IngestEventsRequest { Tenant = tenant };
         first.Events.Add(new WireEvent { EventId = "vis-arrives", Type = "page_view", AnonymousId = "vis-1", Source = "web", OccurredAt = Time(now.AddMinutes(-5)) });
@@ -177,9 +183,7 @@ public class FeedbackApiTests(RecommendationSiloFixture fixture)
     public async Task What_a_user_does_while_opted_out_counts_for_no_variant()
     {
         var tenant = await ShopScenario.FeedAsync(Silo, "feedback-optout");
-        var experiments = new ExperimentService.ExperimentServiceClient(Silo.Calls);
-        await experiments.CreateExperimentAsync(new PutExperimentRequest { Tenant = tenant, Experiment = ExperimentApiExamples.Valid("home-test") });
-        await experiments.StartExperimentAsync(new ExperimentRequest { Tenant = tenant, ExperimentId = "home-test" });
+        var experiments = await StartHomeTestAsync(tenant);
         var served = await Recommendations.RecommendAsync(new RecommendRequest { Tenant = tenant, UserId = "alice", N = 4, Slot = "home" });
         Assert.Equal("home-test", served.ExperimentId);
         var shown = served.Items.Select(i => i.ItemId).ToArray();

@@ -63,25 +63,20 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
         // Recommend tags lists of running experiments only: a draft's tag, or a list served well before the start (another
         // tenant's list of the same number, say), was never a list of this experiment (probe73), and once it started would
         // count as an exposure from before its start and pin the user to the tag's variant.
-        if (!StartedBefore(experiment, recommendationId))
+        if (NotStartedWhenServed(experiment, recommendationId) is not null)
         {
             // Perhaps started since this silo read it (review74): read again before refusing; taken when that fails.
             set = await SetAsync(tenant, TimeSpan.Zero);
             experiment = set?.Experiments.FirstOrDefault(e => e.Number == number);
-            if (set is null || experiment is null)
+            if (experiment is null)
             {
                 return null;
             }
-        }
 
-        if (experiment.StartedAt is not { } started)
-        {
-            return $"is tagged with experiment '{experiment.Id}' (number {number}), which has not started: not a list Recommend served";
-        }
-
-        if (ServedTime.Read(recommendationId) is { } served && served < started - ServedTime.ClockBehindTolerance)
-        {
-            return $"was served at {served:yyyy-MM-ddTHH:mm:ssZ}, before experiment '{experiment.Id}' (number {number}) started at {started:yyyy-MM-ddTHH:mm:ssZ}: not a list of that experiment";
+            if (NotStartedWhenServed(experiment, recommendationId) is { } refusal)
+            {
+                return refusal;
+            }
         }
 
         // A list served to this user (its user check is theirs) carries the variant assignment gives them, which never
@@ -97,10 +92,18 @@ public sealed partial class ExperimentTagCheck(IGrainFactory grains, TimeProvide
         return null;
     }
 
-    /// <summary>Whether <paramref name="experiment"/> had started when the list was served (as far as its id tells).</summary>
-    private static bool StartedBefore(Experiment experiment, string recommendationId) =>
-        experiment.StartedAt is { } started
-        && !(ServedTime.Read(recommendationId) is { } served && served < started - ServedTime.ClockBehindTolerance);
+    /// <summary>Why the list was no list of <paramref name="experiment"/> when served (as far as its id tells), or null.</summary>
+    private static string? NotStartedWhenServed(Experiment experiment, string recommendationId)
+    {
+        if (experiment.StartedAt is not { } started)
+        {
+            return $"is tagged with experiment '{experiment.Id}' (number {experiment.Number}), which has not started: not a list Recommend served";
+        }
+
+        return ServedTime.Read(recommendationId) is { } served && served < started - ServedTime.ClockBehindTolerance
+            ? $"was served at {served:yyyy-MM-ddTHH:mm:ssZ}, before experiment '{experiment.Id}' (number {experiment.Number}) started at {started:yyyy-MM-ddTHH:mm:ssZ}: not a list of that experiment"
+            : null;
+    }
 
     /// <summary>The users (the event's, its visitor's) whose user check the tag carries: none for a tag without one, or someone else's.</summary>
     private static IEnumerable<string> ServedFor(int? userCheck, string userId, string? anonymousId)
